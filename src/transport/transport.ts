@@ -1,0 +1,89 @@
+/**
+ * A Transport reaches one target folder: `local` through node:fs, `ssh` through
+ * one ssh2 connection (SFTP for files, exec for commands). The apply engine is
+ * written once on top of this interface, so both target types get the same
+ * atomic protocol. All paths are POSIX paths relative to the target root; a
+ * transport never resolves `..` and never accepts an absolute path.
+ *
+ * Transports do not follow symlinks on their own: `lstat` reports a link as a
+ * link, and the engine refuses to write through one (see apply/safe-path.ts).
+ */
+
+export type EntryType = 'file' | 'dir' | 'symlink' | 'other';
+
+export interface Entry {
+  type: EntryType;
+  /** Permission bits, e.g. 0o755. */
+  mode: number;
+  size: number;
+  mtimeMs: number;
+}
+
+export interface WalkEntry extends Entry {
+  /** Relative to the walked folder's root (target root), POSIX separators. */
+  path: string;
+}
+
+export interface ExecResult {
+  code: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+}
+
+export interface ExecOptions {
+  /** Extra environment; for ssh, set in the command itself since sshd drops client env. */
+  env?: Record<string, string>;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface Transport {
+  /** `local` or `ssh`. */
+  readonly kind: 'local' | 'ssh';
+  /** Human description for logs, e.g. `deploy@host:/opt/x` (never a secret). */
+  readonly description: string;
+
+  /** Open connections, check that the root exists (creating it if `create`). */
+  connect(options?: { create?: boolean }): Promise<void>;
+  close(): Promise<void>;
+
+  /** lstat: symlinks are reported as `symlink`, never followed. null when absent. */
+  lstat(rel: string): Promise<Entry | null>;
+  readFile(rel: string): Promise<Buffer>;
+  readlink(rel: string): Promise<string>;
+  /** Write a whole file, creating or truncating it, then fsync it. Parents must exist. */
+  writeFile(rel: string, data: Buffer, mode: number): Promise<void>;
+  /** Create a file only if it does not exist. false when it already exists. */
+  createExclusive(rel: string, data: Buffer, mode?: number): Promise<boolean>;
+  symlink(linkTarget: string, rel: string): Promise<void>;
+  chmod(rel: string, mode: number): Promise<void>;
+  /** Atomic rename that replaces `to` if it exists (POSIX rename semantics). */
+  rename(from: string, to: string): Promise<void>;
+  /** A second name for a file (hard link); false when unsupported, so callers copy. */
+  link(from: string, to: string): Promise<boolean>;
+  /** mkdir -p. Fails if a component is not a folder. */
+  mkdirp(rel: string): Promise<void>;
+  /** Remove a file or symlink. Missing is not an error. */
+  unlink(rel: string): Promise<void>;
+  /** Remove an empty folder. false if not empty or missing. */
+  rmdir(rel: string): Promise<boolean>;
+  /** rm -rf of a folder inside the target (the engine only uses it inside the state folder). */
+  removeTree(rel: string): Promise<void>;
+  /** List a folder's entry names; null when missing. */
+  readdir(rel: string): Promise<string[] | null>;
+  /**
+   * Every entry below `rel` (default the root), not descending into symlinks
+   * and skipping the `skip` folders (relative to root), sorted by path.
+   */
+  walk(rel?: string, skip?: readonly string[]): Promise<WalkEntry[]>;
+  /**
+   * git blob ids of files (or of the link text for symlinks), in one batch:
+   * the ssh transport computes them on the host instead of downloading files.
+   * Missing paths map to null. Folders map to null.
+   */
+  hashFiles(rels: readonly string[]): Promise<Map<string, string | null>>;
+  /** Run a shell command line with the target root as working directory. */
+  exec(command: string, options?: ExecOptions): Promise<ExecResult>;
+}
