@@ -1,0 +1,145 @@
+/**
+ * Backups: every file a deploy replaces or deletes is kept, with its mode (or
+ * link text), in `backups/<deployId>/`. The manifest is written last, so a
+ * backup without one is incomplete and ignored. Restoring copies each file
+ * to a temporary name and renames it into place: atomic per file, idempotent
+ * as a whole (a crash mid-restore is finished by restoring again), and the
+ * restored file has a fresh mtime, so hosts that import on arrival see it.
+ */
+import { posix } from 'node:path';
+import type { Transport } from '../transport/transport.js';
+import type { TargetState } from './state.js';
+import type { Layout } from './layout.js';
+import { readJson, writeJsonAtomic } from './json-file.js';
+import { mapLimit } from './pool.js';
+import { parentsOf } from './safe-path.js';
+
+export type BackupEntry =
+  | { path: string; action: 'remove' }
+  | { path: string; action: 'restore'; type: 'file'; mode: number; file: string }
+  | { path: string; action: 'restore'; type: 'symlink'; linkTarget: string };
+
+export interface BackupManifest {
+  version: 1;
+  deployId: string;
+  createdAt: string;
+  /** The target's state before the deploy: what a rollback records again. */
+  previousState: TargetState | null;
+  entries: BackupEntry[];
+  /** Folders the deploy created, shallowest first: removed again when empty. */
+  createdDirs: string[];
+}
+
+const manifestPath = (l: Layout, id: string) => `${l.backupFor(id)}/manifest.json`;
+
+/** Back up the current content of `paths` (files, links or nothing). */
+export async function takeBackup(
+  t: Transport,
+  l: Layout,
+  deployId: string,
+  paths: readonly string[],
+  previousState: TargetState | null,
+  createdDirs: string[],
+  concurrency: number,
+): Promise<BackupManifest> {
+  const dir = l.backupFor(deployId);
+  await t.mkdirp(`${dir}/files`);
+  const entries = await mapLimit(paths, concurrency, async (path, i): Promise<BackupEntry> => {
+    const entry = await t.lstat(path);
+    if (entry === null || entry.type === 'dir') return { path, action: 'remove' };
+    if (entry.type === 'symlink')
+      return { path, action: 'restore', type: 'symlink', linkTarget: await t.readlink(path) };
+    const file = `files/${i}`;
+    // A hard link is free and keeps the old bytes: the deploy renames a new inode over the path.
+    if (!(await t.link(path, `${dir}/${file}`))) {
+      await t.writeFile(`${dir}/${file}`, await t.readFile(path), entry.mode & 0o7777);
+    }
+    return { path, action: 'restore', type: 'file', mode: entry.mode & 0o7777, file };
+  });
+  const manifest: BackupManifest = {
+    version: 1,
+    deployId,
+    createdAt: new Date().toISOString(),
+    previousState,
+    entries,
+    createdDirs,
+  };
+  await writeJsonAtomic(t, manifestPath(l, deployId), manifest);
+  return manifest;
+}
+
+export async function readBackup(t: Transport, l: Layout, deployId: string): Promise<BackupManifest | null> {
+  return readJson<BackupManifest>(t, manifestPath(l, deployId));
+}
+
+/** Complete backups, newest first. */
+export async function listBackups(t: Transport, l: Layout): Promise<string[]> {
+  const names = (await t.readdir(l.backups)) ?? [];
+  const complete: string[] = [];
+  for (const name of names) if ((await t.lstat(manifestPath(l, name))) !== null) complete.push(name);
+  return complete.sort().reverse();
+}
+
+/** Put every path of the backup back as it was. Safe to run again after a crash. */
+export async function restoreBackup(
+  t: Transport,
+  l: Layout,
+  m: BackupManifest,
+  concurrency: number,
+): Promise<void> {
+  const dir = l.backupFor(m.deployId);
+  const tmpDir = `${l.staging}/restore-${m.deployId}`;
+  await t.mkdirp(tmpDir);
+  // Files the deploy added go first: one may stand where a restored folder must come back.
+  for (const e of m.entries) if (e.action === 'remove') await removeFileOrEmptyDir(t, e.path);
+  await mapLimit(m.entries, concurrency, async (e, i) => {
+    if (e.action !== 'restore') return;
+    for (const parent of parentsOf(e.path)) {
+      const entry = await t.lstat(parent);
+      if (entry !== null && entry.type !== 'dir') await t.unlink(parent);
+    }
+    const parent = posix.dirname(e.path);
+    if (parent !== '.') await t.mkdirp(parent);
+    const tmp = `${tmpDir}/${i}`;
+    await t.unlink(tmp);
+    if (e.type === 'symlink') await t.symlink(e.linkTarget, tmp);
+    else await t.writeFile(tmp, await t.readFile(`${dir}/${e.file}`), e.mode);
+    const current = await t.lstat(e.path);
+    if (current?.type === 'dir') await t.removeTree(e.path); // a folder the deploy put where a file was
+    await t.rename(tmp, e.path);
+  });
+  await pruneEmptyDirs(t, m.createdDirs);
+  await t.removeTree(tmpDir);
+}
+
+async function removeFileOrEmptyDir(t: Transport, path: string): Promise<void> {
+  const entry = await t.lstat(path);
+  if (entry === null) return;
+  if (entry.type === 'dir') await t.rmdir(path);
+  else await t.unlink(path);
+}
+
+/** Remove folders that are empty, deepest first (a parent empties once its children go). */
+export async function pruneEmptyDirs(t: Transport, dirs: readonly string[]): Promise<void> {
+  const sorted = [...new Set(dirs)].sort(
+    (a, b) => b.split('/').length - a.split('/').length || (a < b ? 1 : -1),
+  );
+  for (const d of sorted) {
+    const entry = await t.lstat(d);
+    if (entry?.type === 'dir') await t.rmdir(d);
+  }
+}
+
+/** Drop a backup: the manifest goes first, so a half-removed backup is never taken for a whole one. */
+export async function discardBackup(t: Transport, l: Layout, deployId: string): Promise<void> {
+  await t.unlink(manifestPath(l, deployId));
+  await t.removeTree(l.backupFor(deployId));
+}
+
+/** Keep the newest `keep` backups (SPEC: the last 3). */
+export async function pruneBackups(t: Transport, l: Layout, keep: number): Promise<void> {
+  const names = (await t.readdir(l.backups)) ?? [];
+  const complete = await listBackups(t, l);
+  const keepSet = new Set(complete.slice(0, keep));
+  for (const name of names) if (!keepSet.has(name)) await discardBackup(t, l, name);
+}

@@ -1,0 +1,87 @@
+/**
+ * The journal makes a deploy (or a rollback) crash-safe (SPEC §3 "Crash
+ * safety"). It is written, by rename, after the backup is complete and before
+ * the first file of the target changes:
+ *
+ * - deploy, phase `commit`: files may be half-way between old and new. The next
+ *   run undoes it from the backup, so the target is wholly the old release.
+ * - deploy, phase `committed`: every file is in place; the next run records
+ *   `newState` and finishes.
+ * - rollback, phase `commit`: the next run restores the backup again (idempotent)
+ *   and records `newState`.
+ */
+import type { Transport } from '../transport/transport.js';
+import type { Logger } from '../log.js';
+import type { Layout } from './layout.js';
+import type { TargetState } from './state.js';
+import { readJson, writeJsonAtomic } from './json-file.js';
+import { discardBackup, readBackup, restoreBackup } from './backup.js';
+import { writeState } from './state.js';
+
+export interface Journal {
+  version: 1;
+  kind: 'deploy' | 'rollback';
+  phase: 'commit' | 'committed';
+  /** The deploy this journal belongs to. */
+  deployId: string;
+  /** The backup to restore on undo (deploy) or to apply (rollback). */
+  backupId: string;
+  /** The state to record when finished; null removes the state (nothing recorded). */
+  newState: TargetState | null;
+}
+
+export async function readJournal(t: Transport, l: Layout): Promise<Journal | null> {
+  return readJson<Journal>(t, l.journal);
+}
+
+export async function writeJournal(t: Transport, l: Layout, j: Journal): Promise<void> {
+  await writeJsonAtomic(t, l.journal, j);
+}
+
+export async function recordState(t: Transport, l: Layout, state: TargetState | null): Promise<void> {
+  if (state === null) await t.unlink(l.state);
+  else await writeState(t, l, state);
+}
+
+/**
+ * Finish or undo whatever an interrupted run left. Returns a one-line account, or
+ * null when there was nothing to do. Every branch is safe to interrupt and rerun.
+ */
+export async function recover(
+  t: Transport,
+  l: Layout,
+  log: Logger,
+  concurrency: number,
+): Promise<string | null> {
+  const j = await readJournal(t, l);
+  let account: string | null = null;
+  if (j !== null) {
+    const manifest = await readBackup(t, l, j.backupId);
+    if (j.kind === 'deploy' && j.phase === 'commit') {
+      // Without a manifest the undo already ran to the end (the backup is dropped only after it).
+      if (manifest !== null) {
+        await restoreBackup(t, l, manifest, concurrency);
+        await discardBackup(t, l, j.backupId);
+      }
+      account = `undid interrupted deploy ${j.deployId}: the target is back at its recorded release`;
+    } else if (j.kind === 'deploy') {
+      await recordState(t, l, j.newState);
+      account = `finished interrupted deploy ${j.deployId}: its files were all in place`;
+    } else {
+      if (manifest !== null) {
+        await restoreBackup(t, l, manifest, concurrency);
+        await recordState(t, l, j.newState);
+        await discardBackup(t, l, j.backupId);
+      }
+      account = `finished interrupted rollback of ${j.backupId}`;
+    }
+    await t.unlink(l.journal);
+    log.warn(`${t.description}: ${account}`);
+  }
+  // Staging and incomplete backups are leftovers of a run that never reached its journal.
+  await t.removeTree(l.staging);
+  for (const name of (await t.readdir(l.backups)) ?? []) {
+    if ((await readBackup(t, l, name).catch(() => null)) === null) await t.removeTree(l.backupFor(name));
+  }
+  return account;
+}

@@ -1,0 +1,23 @@
+/** JSON files on a target, written whole by rename so a reader sees the old or the new file, never a mix. */
+import { randomBytes } from 'node:crypto';
+import type { Transport } from '../transport/transport.js';
+import { DiffshipError } from '../errors.js';
+
+export async function writeJsonAtomic(t: Transport, rel: string, value: unknown): Promise<void> {
+  const tmp = `${rel}.tmp-${randomBytes(4).toString('hex')}`;
+  await t.writeFile(tmp, Buffer.from(`${JSON.stringify(value, null, 2)}\n`), 0o644);
+  await t.rename(tmp, rel);
+}
+
+/** Read a JSON file; null when it does not exist. A corrupt file is an E_STATE error naming it. */
+export async function readJson<T>(t: Transport, rel: string): Promise<T | null> {
+  const entry = await t.lstat(rel);
+  if (entry === null) return null;
+  try {
+    return JSON.parse((await t.readFile(rel)).toString('utf8')) as T;
+  } catch (cause) {
+    throw new DiffshipError('E_STATE', `${t.description}/${rel} is not valid JSON — inspect or remove it`, {
+      cause,
+    });
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * No symlink on the target path is ever followed (SPEC §3 "Safety"). Before a
+ * deploy writes or deletes `a/b/c`, every parent (`a`, `a/b`) must be a real
+ * folder or absent. The release itself cannot hold `..` or absolute paths (git
+ * refuses them) and transports reject them too; this covers links planted on
+ * the target, e.g. `a -> /etc`.
+ */
+import { posix } from 'node:path';
+import { TransportError } from '../errors.js';
+import type { Transport } from '../transport/transport.js';
+
+/** Every proper parent of a relative path, shallowest first: `a/b/c` → `a`, `a/b`. */
+export function parentsOf(rel: string): string[] {
+  const parts = rel.split('/');
+  const out: string[] = [];
+  for (let i = 1; i < parts.length; i++) out.push(parts.slice(0, i).join('/'));
+  return out;
+}
+
+export interface ParentReport {
+  /** Parents that do not exist yet, shallowest first: the deploy creates them. */
+  missing: string[];
+  /** Parents that exist as files (or links) that this deploy deletes first. */
+  replaced: string[];
+}
+
+/**
+ * Check the parents of `paths`. `deleting` holds paths this deploy removes:
+ * a file in the way of a new folder is fine when the release deletes it.
+ */
+export async function checkParents(
+  t: Transport,
+  paths: readonly string[],
+  deleting: ReadonlySet<string>,
+): Promise<ParentReport> {
+  const parents = [...new Set(paths.flatMap(parentsOf))].sort(
+    (a, b) => a.split('/').length - b.split('/').length,
+  );
+  const types = new Map<string, string | null>();
+  const missing: string[] = [];
+  const replaced: string[] = [];
+  // Shallowest first, so a missing or replaced folder answers for everything below it.
+  for (const dir of parents) {
+    const up = posix.dirname(dir);
+    const upType = up === '.' ? 'dir' : types.get(up);
+    if (upType !== 'dir') {
+      types.set(dir, null);
+      missing.push(dir);
+      continue;
+    }
+    const entry = await t.lstat(dir);
+    const type = entry?.type ?? null;
+    if (type === 'symlink' && !deleting.has(dir)) {
+      throw new TransportError(
+        'E_UNSAFE',
+        `${t.description}: ${dir} is a symlink; diffship never writes through links on a target — replace it with a real folder, or add it to protect`,
+      );
+    }
+    if (type !== null && type !== 'dir') {
+      if (!deleting.has(dir)) {
+        throw new TransportError(
+          'E_UNSAFE',
+          `${t.description}: ${dir} is a ${type}, but the release needs a folder there — remove it, or deploy in authoritative mode`,
+        );
+      }
+      replaced.push(dir);
+      types.set(dir, null);
+      missing.push(dir);
+      continue;
+    }
+    types.set(dir, type);
+    if (type === null) missing.push(dir);
+  }
+  return { missing, replaced };
+}

@@ -1,0 +1,369 @@
+/**
+ * One target's deploy session: the atomic protocol of SPEC §3 on top of a
+ * Transport. open (connect, lock, recover) → plan → apply (stage → verify →
+ * backup → journal → rename → state) → rollback if asked → close (unlock).
+ * The rollout orchestrator drives it; the CLI's plan/status/rollback/unlock
+ * use pieces of it.
+ */
+import { randomBytes } from 'node:crypto';
+import { DiffshipError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { silentLogger } from '../log.js';
+import type { Transport } from '../transport/transport.js';
+import type { DiffResult } from '../diff/types.js';
+import { SYMLINK_MODE } from '../diff/types.js';
+import { diffReleases } from '../diff/index.js';
+import type { Mode, OnDrift } from '../config/types.js';
+import { pathsToObserve, planTarget, type ReleaseFile } from '../plan/plan.js';
+import type { Observed, TargetPlan } from '../plan/types.js';
+import { layout, type Layout } from './layout.js';
+import { acquireLock, type HeldLock } from './lock.js';
+import { readState, type TargetState } from './state.js';
+import { readJournal, recordState, recover, writeJournal } from './journal.js';
+import {
+  discardBackup,
+  listBackups,
+  pruneBackups,
+  pruneEmptyDirs,
+  readBackup,
+  restoreBackup,
+  takeBackup,
+} from './backup.js';
+import { checkParents, parentsOf } from './safe-path.js';
+import { GitBlobReader } from './git-blobs.js';
+import { mapLimit } from './pool.js';
+
+/** How many backups a target keeps (SPEC §3). */
+export const KEEP_BACKUPS = 3;
+
+export interface SessionOptions {
+  transport: Transport;
+  stateDir: string;
+  deployId?: string;
+  /** `deploy`, `rollback`, …: recorded in the lock for whoever finds it. */
+  command: string;
+  log?: Logger;
+  /** Read-only sessions (plan, status) take no lock, recover nothing and write nothing. */
+  readOnly?: boolean;
+  /** Operations in flight at once on the target. */
+  concurrency?: number;
+}
+
+export interface PlanOptions {
+  repo: string;
+  to: string;
+  source?: string;
+  include?: readonly string[];
+  exclude?: readonly string[];
+  renames?: boolean;
+  mode: Mode;
+  protect?: readonly string[];
+  onDrift: OnDrift;
+  maxDeletes?: number;
+}
+
+export interface ApplyProgress {
+  phase: 'stage' | 'verify' | 'backup' | 'commit' | 'delete';
+  done: number;
+  total: number;
+  bytes: number;
+}
+
+export interface ApplyResult {
+  /** Bytes written into the target. */
+  bytes: number;
+  /** False when there was nothing to write or delete. */
+  changed: boolean;
+  state: TargetState;
+}
+
+/** A sortable, unique deploy id: 20261121T233000Z-1a2b3c. */
+export function newDeployId(now = new Date()): string {
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
+  return `${stamp}-${randomBytes(3).toString('hex')}`;
+}
+
+export class TargetSession {
+  readonly transport: Transport;
+  readonly layout: Layout;
+  readonly deployId: string;
+  private readonly log: Logger;
+  private readonly concurrency: number;
+  private lock: HeldLock | null = null;
+  /** The state as found after recovery. */
+  state: TargetState | null = null;
+  /** What recovery did, if anything. */
+  recovered: string | null = null;
+  /** A journal exists but this session is read-only: the plan assumes it will be undone. */
+  pendingRecovery = false;
+
+  private constructor(private readonly options: SessionOptions) {
+    this.transport = options.transport;
+    this.layout = layout(options.stateDir);
+    this.deployId = options.deployId ?? newDeployId();
+    this.log = options.log ?? silentLogger;
+    this.concurrency = options.concurrency ?? (options.transport.kind === 'ssh' ? 64 : 16);
+  }
+
+  /** Connect, take the lock and recover an interrupted run (unless read-only). */
+  static async open(options: SessionOptions): Promise<TargetSession> {
+    const s = new TargetSession(options);
+    const t = s.transport;
+    await t.connect({ create: !options.readOnly });
+    try {
+      if (options.readOnly) {
+        s.pendingRecovery = (await readJournal(t, s.layout)) !== null;
+      } else {
+        await t.mkdirp(s.layout.dir);
+        s.lock = await acquireLock(t, s.layout, s.deployId, options.command, s.log);
+        s.recovered = await recover(t, s.layout, s.log, s.concurrency);
+      }
+      s.state = await readState(t, s.layout);
+    } catch (error) {
+      await s.close();
+      throw error;
+    }
+    return s;
+  }
+
+  /** Diff from the recorded release, observe the target, and plan. Writes nothing. */
+  async plan(o: PlanOptions): Promise<TargetPlan> {
+    const t = this.transport;
+    const filters = {
+      repo: o.repo,
+      source: o.source,
+      include: o.include,
+      exclude: o.exclude,
+      renames: o.renames,
+    };
+    const diff: DiffResult = await diffReleases({ ...filters, from: this.state?.release ?? null, to: o.to });
+    const stateDir = this.layout.dir;
+    let observed: Map<string, Observed>;
+    let release: Map<string, ReleaseFile> | undefined;
+    if (o.mode === 'authoritative') {
+      const full = diff.from === null ? diff : await diffReleases({ ...filters, from: null, to: o.to });
+      release = new Map();
+      for (const c of full.changes)
+        if (c.status !== 'deleted') release.set(c.path, { mode: c.mode, blob: c.blob });
+      const entries = await t.walk('', [stateDir]);
+      observed = new Map();
+      for (const e of entries) observed.set(e.path, { type: e.type, blob: null, mode: e.mode });
+      const hashes = await t.hashFiles(
+        entries.filter((e) => e.type === 'file' || e.type === 'symlink').map((e) => e.path),
+      );
+      for (const [path, blob] of hashes) {
+        const obs = observed.get(path);
+        if (obs) obs.blob = blob;
+      }
+      // Paths the diff names but the walk did not reach (under a symlinked folder, say) still need a look.
+      await this.observeInto(
+        observed,
+        pathsToObserve(diff).filter((p) => !observed.has(p)),
+      );
+    } else {
+      observed = new Map();
+      await this.observeInto(observed, pathsToObserve(diff));
+    }
+    return planTarget({
+      diff,
+      mode: o.mode,
+      protect: o.protect ?? [],
+      onDrift: o.onDrift,
+      maxDeletes: o.maxDeletes,
+      stateDir,
+      kept: this.state?.kept ?? [],
+      observed,
+      release,
+    });
+  }
+
+  private async observeInto(into: Map<string, Observed>, paths: string[]): Promise<void> {
+    const t = this.transport;
+    const unique = [...new Set(paths)];
+    const entries = await mapLimit(unique, this.concurrency, async (p) => {
+      // A path below a symlinked or missing folder is not looked at through the link.
+      for (const parent of parentsOf(p)) {
+        const e = await t.lstat(parent);
+        if (e === null || e.type !== 'dir') return null;
+      }
+      return t.lstat(p);
+    });
+    const present = unique.filter((_, i) => entries[i] !== null && entries[i]?.type !== 'dir');
+    const hashes = await t.hashFiles(present);
+    unique.forEach((p, i) => {
+      const e = entries[i];
+      if (!e) return;
+      into.set(p, { type: e.type, blob: hashes.get(p) ?? null, mode: e.mode });
+    });
+  }
+
+  /**
+   * Execute a plan atomically. Nothing outside the state folder changes until
+   * every new file is staged and verified and every old one is backed up.
+   */
+  async apply(plan: TargetPlan, repo: string, onProgress?: (p: ApplyProgress) => void): Promise<ApplyResult> {
+    if (this.options.readOnly) throw new Error('apply on a read-only session');
+    if (plan.blocked)
+      throw new DiffshipError(plan.blocked.code, `${this.transport.description}: ${plan.blocked.message}`);
+    const t = this.transport;
+    const l = this.layout;
+    const newState: TargetState = {
+      version: 1,
+      release: plan.to,
+      previousRelease: this.state?.release ?? null,
+      deployId: this.deployId,
+      deployedAt: new Date().toISOString(),
+      mode: plan.mode,
+      kept: plan.kept,
+    };
+    if (plan.writes.length === 0 && plan.deletes.length === 0) {
+      if (this.state?.release !== plan.to || JSON.stringify(this.state.kept) !== JSON.stringify(plan.kept)) {
+        await recordState(t, l, { ...newState, previousRelease: this.state?.previousRelease ?? null });
+      }
+      return { bytes: 0, changed: false, state: newState };
+    }
+
+    // 1. Safety: every parent is a real folder (or absent, or a file this deploy deletes).
+    const deleting = new Set(plan.deletes.map((d) => d.path));
+    const parents = await checkParents(
+      t,
+      [...plan.writes.map((w) => w.path), ...plan.deletes.map((d) => d.path)],
+      deleting,
+    );
+    for (const w of plan.writes) {
+      const e = await t.lstat(w.path);
+      if (e?.type === 'dir' && !deleting.has(w.path)) {
+        throw new DiffshipError(
+          'E_UNSAFE',
+          `${t.description}: ${w.path} is a folder, but the release has a file there — remove the folder or deploy in authoritative mode`,
+        );
+      }
+    }
+
+    // 2. Stage every new file complete inside the state folder, then check it against its blob id.
+    const staging = l.stagingFor(this.deployId);
+    await t.mkdirp(staging);
+    const blobs = new GitBlobReader(repo);
+    let bytes = 0;
+    let done = 0;
+    const total = plan.writes.length;
+    try {
+      await mapLimit(plan.writes, this.concurrency, async (w, i) => {
+        const data = await blobs.read(w.blob);
+        const staged = `${staging}/${i}`;
+        if (w.mode === SYMLINK_MODE) await t.symlink(data.toString('utf8'), staged);
+        else await t.writeFile(staged, data, w.mode === '100755' ? 0o755 : 0o644);
+        bytes += data.length;
+        onProgress?.({ phase: 'stage', done: ++done, total, bytes });
+      });
+    } finally {
+      blobs.close();
+    }
+    const stagedPaths = plan.writes.map((_, i) => `${staging}/${i}`);
+    const hashes = await t.hashFiles(stagedPaths);
+    plan.writes.forEach((w, i) => {
+      const got = hashes.get(stagedPaths[i] as string);
+      if (got !== w.blob) {
+        throw new DiffshipError(
+          'E_VERIFY',
+          `${t.description}: staged copy of ${w.path} has blob ${got ?? '(missing)'}, expected ${w.blob} — the target's disk or connection corrupted it; nothing was changed`,
+        );
+      }
+    });
+    onProgress?.({ phase: 'verify', done: total, total, bytes });
+
+    // 3. Back up everything about to be replaced or deleted, then journal: from here a crash is undone.
+    const touched = [...plan.writes.map((w) => w.path), ...plan.deletes.map((d) => d.path)];
+    await takeBackup(t, l, this.deployId, touched, this.state, parents.missing, this.concurrency);
+    onProgress?.({ phase: 'backup', done: touched.length, total: touched.length, bytes });
+    await writeJournal(t, l, {
+      version: 1,
+      kind: 'deploy',
+      phase: 'commit',
+      deployId: this.deployId,
+      backupId: this.deployId,
+      newState,
+    });
+
+    // 4. Commit: deletes that stand in the way of new folders, then renames, then the other deletes.
+    for (const dir of parents.replaced) await t.unlink(dir);
+    for (const dir of parents.missing) if (!parents.replaced.includes(dir)) await t.mkdirp(dir);
+    done = 0;
+    await mapLimit(plan.writes, this.concurrency, async (w, i) => {
+      await t.rename(`${staging}/${i}`, w.path);
+      onProgress?.({ phase: 'commit', done: ++done, total, bytes });
+    });
+    // Children before parents; a file already gone is fine.
+    const deletes = plan.deletes
+      .map((d) => d.path)
+      .filter((p) => !parents.replaced.includes(p))
+      .sort((a, b) => b.split('/').length - a.split('/').length);
+    for (const p of deletes) {
+      const e = await t.lstat(p);
+      if (e?.type === 'dir') await t.removeTree(p);
+      else if (e) await t.unlink(p);
+    }
+    await pruneEmptyDirs(t, [...new Set(deletes.flatMap(parentsOf))]);
+    onProgress?.({ phase: 'delete', done: deletes.length, total: deletes.length, bytes });
+
+    // 5. Record: committed journal, then state, then drop the journal.
+    await writeJournal(t, l, {
+      version: 1,
+      kind: 'deploy',
+      phase: 'committed',
+      deployId: this.deployId,
+      backupId: this.deployId,
+      newState,
+    });
+    await recordState(t, l, newState);
+    await t.unlink(l.journal);
+    await t.removeTree(staging);
+    await pruneBackups(t, l, KEEP_BACKUPS);
+    this.state = newState;
+    return { bytes, changed: true, state: newState };
+  }
+
+  /**
+   * Undo the newest deploy (or the one named): restore its backup byte for byte and
+   * record the release it replaced. Returns that release, or throws when no backup exists.
+   */
+  async rollback(deployId?: string): Promise<{ restored: string | null; deployId: string }> {
+    const t = this.transport;
+    const l = this.layout;
+    const id = deployId ?? (await listBackups(t, l))[0];
+    const manifest = id === undefined ? null : await readBackup(t, l, id);
+    if (id === undefined || manifest === null) {
+      throw new DiffshipError(
+        'E_STATE',
+        `${t.description}: no backup to roll back to${deployId ? ` for deploy ${deployId}` : ''} — diffship keeps the last ${KEEP_BACKUPS} deploys`,
+      );
+    }
+    await writeJournal(t, l, {
+      version: 1,
+      kind: 'rollback',
+      phase: 'commit',
+      deployId: this.deployId,
+      backupId: id,
+      newState: manifest.previousState,
+    });
+    await restoreBackup(t, l, manifest, this.concurrency);
+    await recordState(t, l, manifest.previousState);
+    await discardBackup(t, l, id);
+    await t.unlink(l.journal);
+    this.state = manifest.previousState;
+    return { restored: manifest.previousState?.release ?? null, deployId: id };
+  }
+
+  /** Release the lock and the connection. Safe to call twice. */
+  async close(): Promise<void> {
+    try {
+      await this.lock?.release();
+    } finally {
+      this.lock = null;
+      await this.transport.close();
+    }
+  }
+}

@@ -1,0 +1,58 @@
+/** What one deploy will do to one target. Pure data, built by `planTarget`. */
+import type { GitMode } from '../diff/types.js';
+import type { EntryType } from '../transport/transport.js';
+import type { TargetChanges } from '../report/types.js';
+
+/** What the target holds at a path, as observed before planning. */
+export interface Observed {
+  type: EntryType | null;
+  /** git blob id of the content (link text for symlinks); null when missing or a folder. */
+  blob: string | null;
+  /** Permission bits (files only). */
+  mode: number;
+}
+
+export interface WriteOp {
+  path: string;
+  mode: GitMode;
+  blob: string;
+  /** Why: the change class, for the report. */
+  reason: 'added' | 'updated' | 'renamed';
+}
+
+export interface DeleteOp {
+  path: string;
+  reason: 'deleted' | 'renamed' | 'stray';
+}
+
+export interface DriftItem {
+  path: string;
+  /** Blob the recorded release says should be there; null: nothing should be there. */
+  expected: string | null;
+  /** What is there now: a blob id, or null when the file is gone. */
+  actual: string | null;
+}
+
+/** A file the release deleted but additive mode leaves in place. Remembered in the target state. */
+export interface KeptFile {
+  path: string;
+  blob: string;
+}
+
+export interface TargetPlan {
+  from: string | null;
+  to: string;
+  mode: 'additive' | 'authoritative';
+  writes: WriteOp[];
+  deletes: DeleteOp[];
+  kept: KeptFile[];
+  drift: DriftItem[];
+  /** Paths skipped because they match `protect`. */
+  protected: string[];
+  /** Submodule paths: reported, never shipped. */
+  submodules: string[];
+  /** The change set as the report shows it. */
+  changes: TargetChanges;
+  /** Set when the plan must not be applied (drift with on-drift: fail, max-deletes). */
+  blocked: { code: 'E_DRIFT' | 'E_MAX_DELETES'; message: string } | null;
+}

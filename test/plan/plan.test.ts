@@ -1,0 +1,181 @@
+import { describe, expect, it } from 'vitest';
+import { planTarget, pathsToObserve, holds, type PlanInput } from '../../src/plan/plan.js';
+import type { Change, DiffResult } from '../../src/diff/types.js';
+import type { Observed } from '../../src/plan/types.js';
+
+const A = 'a'.repeat(40);
+const B = 'b'.repeat(40);
+const C = 'c'.repeat(40);
+const X = 'e'.repeat(40);
+
+function diff(changes: Change[], from: string | null = '1'.repeat(40)): DiffResult {
+  return {
+    from,
+    to: '2'.repeat(40),
+    source: '.',
+    changes,
+    counts: { added: 0, updated: 0, deleted: 0, renamed: 0 },
+  };
+}
+const file = (blob: string | null, mode = 0o644): Observed => ({
+  type: blob === null ? null : 'file',
+  blob,
+  mode,
+});
+
+function input(d: DiffResult, over: Partial<PlanInput> = {}): PlanInput {
+  return {
+    diff: d,
+    mode: 'additive',
+    protect: [],
+    onDrift: 'fail',
+    stateDir: '.diffship',
+    kept: [],
+    observed: new Map(),
+    ...over,
+  };
+}
+
+describe('planTarget', () => {
+  const changes: Change[] = [
+    { status: 'added', path: 'new.json', mode: '100644', blob: A },
+    { status: 'updated', path: 'up.json', mode: '100644', blob: B, oldMode: '100644', oldBlob: A },
+    { status: 'deleted', path: 'gone.json', oldMode: '100644', oldBlob: C },
+    {
+      status: 'renamed',
+      path: 'r2.json',
+      oldPath: 'r1.json',
+      similarity: 97,
+      mode: '100644',
+      blob: C,
+      oldMode: '100644',
+      oldBlob: A,
+    },
+  ];
+  const observed = new Map([
+    ['up.json', file(A)],
+    ['gone.json', file(C)],
+    ['r1.json', file(A)],
+  ]);
+
+  it('additive writes added, updated and renamed files and keeps deletions', () => {
+    const plan = planTarget(input(diff(changes), { observed }));
+    expect(plan.writes.map((w) => w.path)).toEqual(['new.json', 'up.json', 'r2.json']);
+    expect(plan.deletes).toEqual([]);
+    expect(plan.changes.kept).toEqual(['gone.json', 'r1.json']);
+    expect(plan.kept).toEqual([
+      { path: 'gone.json', blob: C },
+      { path: 'r1.json', blob: A },
+    ]);
+    expect(plan.blocked).toBeNull();
+  });
+
+  it('authoritative deletes what the release removed and strays, but not protected or state files', () => {
+    const release = new Map([
+      ['new.json', { mode: '100644', blob: A }],
+      ['up.json', { mode: '100644', blob: B }],
+      ['r2.json', { mode: '100644', blob: C }],
+    ]);
+    const obs = new Map(observed);
+    obs.set('stray.txt', file(X));
+    obs.set('local/keep.txt', file(X));
+    const plan = planTarget(
+      input(diff(changes), { observed: obs, release, mode: 'authoritative', protect: ['local/**'] }),
+    );
+    expect(plan.deletes.map((d) => [d.path, d.reason])).toEqual([
+      ['gone.json', 'deleted'],
+      ['r1.json', 'renamed'],
+      ['stray.txt', 'stray'],
+    ]);
+    expect(plan.kept).toEqual([]);
+    expect(plan.changes.deleted).toEqual(['gone.json', 'stray.txt']);
+  });
+
+  it('reports drift and blocks with on-drift: fail', () => {
+    const obs = new Map(observed);
+    obs.set('up.json', file(X));
+    const plan = planTarget(input(diff(changes), { observed: obs }));
+    expect(plan.drift).toEqual([{ path: 'up.json', expected: A, actual: X }]);
+    expect(plan.blocked?.code).toBe('E_DRIFT');
+    expect(plan.blocked?.message).toContain('up.json');
+    expect(plan.blocked?.message).toContain('on-drift: overwrite');
+  });
+
+  it('on-drift: skip leaves drifted files alone; overwrite replaces them', () => {
+    const obs = new Map(observed);
+    obs.set('up.json', file(X));
+    const skip = planTarget(input(diff(changes), { observed: obs, onDrift: 'skip' }));
+    expect(skip.writes.map((w) => w.path)).toEqual(['new.json', 'r2.json']);
+    expect(skip.blocked).toBeNull();
+    const over = planTarget(input(diff(changes), { observed: obs, onDrift: 'overwrite' }));
+    expect(over.writes.map((w) => w.path)).toContain('up.json');
+    expect(over.changes.drift).toEqual(['up.json']);
+  });
+
+  it('a file in the way of an added path is drift once a release is recorded, not before', () => {
+    const obs = new Map([['new.json', file(X)]]);
+    const d = [changes[0] as Change];
+    expect(planTarget(input(diff(d), { observed: obs })).blocked?.code).toBe('E_DRIFT');
+    expect(planTarget(input(diff(d, null), { observed: obs })).blocked).toBeNull();
+  });
+
+  it('a kept file re-added is not drift', () => {
+    const obs = new Map([['new.json', file(X)]]);
+    const plan = planTarget(
+      input(diff([changes[0] as Change]), { observed: obs, kept: [{ path: 'new.json', blob: X }] }),
+    );
+    expect(plan.blocked).toBeNull();
+    expect(plan.kept).toEqual([]);
+  });
+
+  it('skips writes the target already holds (a rerun converges without work)', () => {
+    const obs = new Map([['new.json', file(A)]]);
+    expect(planTarget(input(diff([changes[0] as Change]), { observed: obs })).writes).toEqual([]);
+  });
+
+  it('a mode-only change is a write', () => {
+    const c: Change = {
+      status: 'updated',
+      path: 'run.sh',
+      mode: '100755',
+      blob: A,
+      oldMode: '100644',
+      oldBlob: A,
+    };
+    const plan = planTarget(input(diff([c]), { observed: new Map([['run.sh', file(A, 0o644)]]) }));
+    expect(plan.writes.map((w) => w.path)).toEqual(['run.sh']);
+    expect(holds(file(A, 0o755), A, '100755')).toBe(true);
+  });
+
+  it('max-deletes stops a deploy that would delete more', () => {
+    const release = new Map<string, { mode: string; blob: string }>();
+    const obs = new Map([
+      ['a', file(A)],
+      ['b', file(A)],
+    ]);
+    const plan = planTarget(
+      input(diff([]), { observed: obs, release, mode: 'authoritative', maxDeletes: 1 }),
+    );
+    expect(plan.blocked?.code).toBe('E_MAX_DELETES');
+    expect(plan.blocked?.message).toContain('2 file(s)');
+  });
+
+  it('never ships submodules and refuses release paths inside the state folder', () => {
+    const sub: Change = { status: 'added', path: 'lib', mode: '160000', blob: A };
+    const plan = planTarget(input(diff([sub])));
+    expect(plan.writes).toEqual([]);
+    expect(plan.submodules).toEqual(['lib']);
+    const bad: Change = { status: 'added', path: '.diffship/state.json', mode: '100644', blob: A };
+    expect(() => planTarget(input(diff([bad])))).toThrow(/state folder/);
+  });
+
+  it('protect globs are never written', () => {
+    const plan = planTarget(input(diff([changes[0] as Change]), { protect: ['*.json'] }));
+    expect(plan.writes).toEqual([]);
+    expect(plan.protected).toEqual(['new.json']);
+  });
+
+  it('observes new paths and old paths', () => {
+    expect(pathsToObserve(diff(changes))).toEqual(['new.json', 'up.json', 'gone.json', 'r2.json', 'r1.json']);
+  });
+});
