@@ -1,4 +1,5 @@
 /** The change set between two releases (SPEC §1). Plain data: it feeds plan, report and outputs. */
+import type { Logger } from '../log.js';
 
 /** A git tree entry mode: regular file, executable, symlink, or submodule (gitlink). */
 export type GitMode = '100644' | '100755' | '120000' | '160000' | (string & {});
@@ -74,6 +75,8 @@ export interface DiffOptions {
   renames?: boolean;
   /** Fetch a commit missing from a shallow clone (default true). */
   fetchMissing?: boolean;
+  /** Receives git's warnings, e.g. that the rename limit stopped rename detection (default: none). */
+  logger?: Logger;
 }
 
 /** The submodule mode: reported, never shipped. */

@@ -1,0 +1,105 @@
+/** `diffship diff`: list what changed between two releases (SPEC §1, §6). */
+import type { Command } from 'commander';
+import { diffReleases } from '../diff/diff-releases.js';
+import { SUBMODULE_MODE, type Change, type DiffResult } from '../diff/types.js';
+import type { Logger } from '../log.js';
+import { colorsFor, displayName, warn, writeJson, type Colors, type Output } from './output.js';
+
+interface DiffFlags {
+  from?: string;
+  to: string;
+  source: string;
+  include: string[];
+  exclude: string[];
+  renames: boolean;
+  json?: boolean;
+  repo: string;
+}
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+/** Register `diff` on the program. */
+export function registerDiff(program: Command, out: Output): void {
+  program
+    .command('diff')
+    .description('list the files added, updated, deleted and renamed between two releases')
+    .option(
+      '--from <ref>',
+      'old release: tag, branch or SHA (omitted: the empty tree, so everything is added)',
+    )
+    .option('--to <ref>', 'new release', 'HEAD')
+    .option('--source <dir>', 'folder of the repository to ship; paths are relative to it', '.')
+    .option('--include <glob>', 'only paths matching this glob (repeatable)', collect, [])
+    .option(
+      '--exclude <glob>',
+      'leave out paths matching this glob (repeatable; wins over --include)',
+      collect,
+      [],
+    )
+    .option('--no-renames', 'report a rename as a deletion plus an addition')
+    .option('--json', 'print the change set as JSON')
+    .action(async (_options: unknown, command: Command) => {
+      const flags = command.optsWithGlobals<DiffFlags>();
+      const logger: Logger = { debug() {}, info() {}, warn: (m) => warn(out, m), error: (m) => warn(out, m) };
+      const result = await diffReleases({
+        repo: flags.repo,
+        from: flags.from ?? null,
+        to: flags.to,
+        source: flags.source,
+        include: flags.include,
+        exclude: flags.exclude,
+        renames: flags.renames,
+        logger,
+      });
+      const submodules = result.changes.filter(isSubmodule);
+      if (submodules.length > 0) {
+        const names = submodules.slice(0, 5).map((c) => displayName(c.path));
+        const more = submodules.length > 5 ? `, … (${submodules.length - 5} more)` : '';
+        const what =
+          submodules.length === 1 ? '1 submodule entry is' : `${submodules.length} submodule entries are`;
+        warn(out, `${what} reported but never shipped: ${names.join(', ')}${more}`);
+      }
+      if (flags.json) writeJson(out, result);
+      else out.stdout.write(formatDiff(result, colorsFor(out.stdout, out.env)));
+    });
+}
+
+function isSubmodule(change: Change): boolean {
+  return (
+    ('mode' in change && change.mode === SUBMODULE_MODE) ||
+    ('oldMode' in change && change.oldMode === SUBMODULE_MODE)
+  );
+}
+
+const LETTER = { added: 'A', updated: 'M', deleted: 'D', renamed: 'R' } as const;
+
+/** The human listing: one line per change, then a count line. Pure. */
+export function formatDiff(result: DiffResult, c: Colors): string {
+  const paint = { added: c.green, updated: c.yellow, deleted: c.red, renamed: c.cyan } as const;
+  const lines = result.changes.map((change) => {
+    const letter = paint[change.status](LETTER[change.status]);
+    const note: string[] = [];
+    let name = displayName(change.path);
+    if (change.status === 'renamed') {
+      name = `${displayName(change.oldPath)} ${c.dim('→')} ${name}`;
+      note.push(`${change.similarity}%`);
+    }
+    if (change.status === 'updated' || change.status === 'renamed') {
+      if (change.mode !== change.oldMode) note.push(`mode ${change.oldMode} → ${change.mode}`);
+    }
+    if (isSubmodule(change)) note.push('submodule, not shipped');
+    return `${letter}  ${name}${note.length > 0 ? c.dim(` (${note.join(', ')})`) : ''}`;
+  });
+  lines.push(c.bold(summary(result)));
+  return `${lines.join('\n')}\n`;
+}
+
+function summary({ from, to, changes, counts }: DiffResult): string {
+  const range = `${from === null ? 'the empty tree' : from.slice(0, 12)} → ${to.slice(0, 12)}`;
+  if (changes.length === 0) return `no changes (${range})`;
+  const n = changes.length;
+  return (
+    `${n} ${n === 1 ? 'change' : 'changes'} (${range}): ` +
+    `${counts.added} added, ${counts.updated} updated, ${counts.deleted} deleted, ${counts.renamed} renamed`
+  );
+}

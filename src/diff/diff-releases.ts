@@ -1,0 +1,146 @@
+/**
+ * `diffReleases`: the change set between two releases (SPEC §1).
+ *
+ * Tree to tree: two commits are enough, no history or merge base. The happy
+ * path starts two git processes: one `cat-file --batch` that resolves both
+ * refs and reads `.diffshipignore`, and one `diff-tree`.
+ */
+import { GitError } from '../errors.js';
+import { classify, countChanges } from './classify.js';
+import { createPathFilter, IGNORE_FILE, parseIgnoreFile } from './filter.js';
+import { catFileBatch, diffTree, emptyTreeId, fetchOne, isShallow, type CatFileResult } from './git.js';
+import { parseRawDiff } from './raw.js';
+import { isFetchableRef, normalizeRef, normalizeSource, quote, type RefRole } from './ref.js';
+import type { DiffOptions, DiffResult } from './types.js';
+
+/**
+ * Compute the change set between two releases of a repository.
+ *
+ * @example
+ * const diff = await diffReleases({ repo: '.', from: 'v1.3.0', to: 'v1.4.0', source: 'workflows' });
+ * for (const change of diff.changes) console.log(change.status, change.path);
+ *
+ * @throws GitError E_REF when a ref is option-like, unknown, or missing from a shallow clone
+ *   that can't fetch it; DiffshipError E_CONFIG for a bad source folder, ignore file or name;
+ *   E_USAGE when `repo` is not a git repository; E_GIT when git itself fails.
+ */
+export async function diffReleases(options: DiffOptions = {}): Promise<DiffResult> {
+  const repo = options.repo ?? '.';
+  const from = normalizeRef(options.from, 'from');
+  const to = normalizeRef(options.to, 'to') ?? 'HEAD';
+  const source = normalizeSource(options.source);
+  const wanted: Wanted[] = [{ role: 'to', ref: to }];
+  if (from !== null) wanted.push({ role: 'from', ref: from });
+
+  const resolved = await resolveCommits(repo, wanted, source.prefix, options.fetchMissing ?? true);
+  const toOid = resolved.oids.get('to')!;
+  const fromOid = from === null ? null : resolved.oids.get('from')!;
+
+  // One more lookup only when the refs needed a fetch; normally the ignore file came with them.
+  const ignore =
+    resolved.ignoreFile !== undefined
+      ? resolved.ignoreFile
+      : await readIgnoreFile(repo, toOid, source.prefix);
+  const exclude = [...(options.exclude ?? []), ...(ignore === null ? [] : parseIgnoreFile(ignore))];
+  const filter = createPathFilter({ include: options.include ?? [], exclude });
+
+  const { stdout, stderr } = await diffTree(repo, fromOid ?? emptyTreeId(toOid.length), toOid, {
+    renames: options.renames ?? true,
+    prefix: source.prefix,
+  });
+  // git warns (and carries on) when the rename limit stops rename detection.
+  for (const line of stderr.split(/\r?\n/)) if (line.trim()) options.logger?.warn(`git: ${line.trim()}`);
+
+  const changes = classify(parseRawDiff(stdout), { prefix: source.prefix, filter });
+  return { from: fromOid, to: toOid, source: source.given, changes, counts: countChanges(changes) };
+}
+
+interface Wanted {
+  role: RefRole;
+  ref: string;
+}
+
+interface Resolved {
+  oids: Map<RefRole, string>;
+  /** The ignore file's text when it was read along with the refs (null: no such file), else undefined. */
+  ignoreFile: string | null | undefined;
+}
+
+const commitOf = (ref: string) => `${ref}^{commit}`;
+const ignorePath = (prefix: string) => `${prefix}${IGNORE_FILE}`;
+
+/** Resolve the refs to commit ids, fetching a commit a shallow clone lacks. */
+async function resolveCommits(
+  repo: string,
+  wanted: readonly Wanted[],
+  prefix: string,
+  fetchMissing: boolean,
+): Promise<Resolved> {
+  // The ignore file rides along, addressed through the `to` ref itself: `<ref>^{commit}:<path>`.
+  const names = [...wanted.map((w) => commitOf(w.ref)), `${commitOf(wanted[0]!.ref)}:${ignorePath(prefix)}`];
+  const results = await catFileBatch(repo, names);
+  const oids = new Map<RefRole, string>();
+  const missing: Wanted[] = [];
+  wanted.forEach((w, i) => {
+    const result = results[i];
+    if (result?.found) oids.set(w.role, result.oid);
+    else if (result?.ambiguous) {
+      throw new GitError(
+        'E_REF',
+        `${w.role} ref ${quote(w.ref)} is ambiguous; give more characters of the SHA`,
+      );
+    } else missing.push(w);
+  });
+  if (missing.length === 0) return { oids, ignoreFile: ignoreText(results[wanted.length]) };
+
+  const shallow = await isShallow(repo);
+  for (const w of missing) oids.set(w.role, await fetchCommit(repo, w, shallow && fetchMissing, shallow));
+  return { oids, ignoreFile: undefined };
+}
+
+/** A ref that did not resolve: fetch it by itself when that can help, else explain the fix. */
+async function fetchCommit(
+  repo: string,
+  { role, ref }: Wanted,
+  mayFetch: boolean,
+  shallow: boolean,
+): Promise<string> {
+  const name = `${role} ref ${quote(ref)}`;
+  if (!shallow) {
+    throw new GitError(
+      'E_REF',
+      `${name} is not a commit in this repository; check the name, or fetch it first (git fetch origin ${ref})`,
+    );
+  }
+  const fix = `set fetch-depth: 0 on actions/checkout, or run git fetch origin ${ref} before diffship`;
+  if (!mayFetch || !isFetchableRef(ref)) {
+    throw new GitError('E_REF', `${name} is not in this shallow clone; ${fix}`);
+  }
+  try {
+    await fetchOne(repo, ref);
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    throw new GitError(
+      'E_REF',
+      `${name} is not in this shallow clone and fetching it failed (${why}); ${fix}`,
+      {
+        cause: error,
+      },
+    );
+  }
+  // A SHA (or a branch git now tracks) resolves by its name; a tag only through FETCH_HEAD.
+  const [byName, byFetchHead] = await catFileBatch(repo, [commitOf(ref), commitOf('FETCH_HEAD')]);
+  if (byName?.found) return byName.oid;
+  if (byFetchHead?.found) return byFetchHead.oid;
+  throw new GitError('E_REF', `${name} was fetched from origin but is not a commit; ${fix}`);
+}
+
+async function readIgnoreFile(repo: string, toOid: string, prefix: string): Promise<string | null> {
+  const [result] = await catFileBatch(repo, [`${toOid}:${ignorePath(prefix)}`]);
+  return ignoreText(result);
+}
+
+/** Only a blob counts: a folder named `.diffshipignore` adds nothing. */
+function ignoreText(result: CatFileResult | undefined): string | null {
+  return result?.found && result.type === 'blob' ? result.content.toString('utf8') : null;
+}

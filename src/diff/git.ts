@@ -1,0 +1,198 @@
+/**
+ * Every git process the diff engine starts. argv arrays only (never a shell),
+ * stdout kept as bytes so names survive exactly, refs passed on stdin or after
+ * `--end-of-options` so none can act as an option.
+ */
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { DiffshipError, GitError } from '../errors.js';
+
+export interface GitOutput {
+  stdout: Buffer;
+  stderr: string;
+}
+
+/** Env for git: pathspec switches that would change what `:(top,literal)` means are removed. */
+function gitEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_OPTIONAL_LOCKS: '0' };
+  for (const key of [
+    'GIT_LITERAL_PATHSPECS',
+    'GIT_GLOB_PATHSPECS',
+    'GIT_NOGLOB_PATHSPECS',
+    'GIT_ICASE_PATHSPECS',
+  ]) {
+    delete env[key];
+  }
+  return env;
+}
+
+/**
+ * Run `git -C <repo> <args>` and collect its output.
+ * @throws GitError E_GIT when git is missing or exits non-zero; DiffshipError
+ *   E_USAGE when `repo` is not a git repository.
+ */
+export function runGit(repo: string, args: readonly string[], input?: string): Promise<GitOutput> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('git', ['-C', repo, ...args], { env: gitEnv(), stdio: 'pipe' });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
+    child.on('error', (error: NodeJS.ErrnoException) => {
+      const message =
+        error.code === 'ENOENT'
+          ? 'git is not installed or not on PATH; install git'
+          : `cannot run git: ${error.message}`;
+      reject(new GitError('E_GIT', message, { cause: error }));
+    });
+    child.on('close', (code, signal) => {
+      const stderr = Buffer.concat(err).toString('utf8');
+      if (code === 0) {
+        resolve({ stdout: out.length === 1 ? out[0]! : Buffer.concat(out), stderr });
+        return;
+      }
+      reject(gitFailure(repo, args, stderr, code, signal));
+    });
+    // git may exit early (bad repo) and close its stdin: that surfaces as the exit code.
+    child.stdin.on('error', () => {});
+    child.stdin.end(input ?? '');
+  });
+}
+
+function gitFailure(
+  repo: string,
+  args: readonly string[],
+  stderr: string,
+  code: number | null,
+  signal: NodeJS.Signals | null,
+): DiffshipError {
+  const line = firstMessage(stderr) ?? (signal ? `killed by ${signal}` : `exit code ${code}`);
+  if (/not a git repository|cannot change to/i.test(line)) {
+    return new DiffshipError(
+      'E_USAGE',
+      `${JSON.stringify(repo)} is not a git repository; pass --repo <dir> (${line})`,
+    );
+  }
+  return new GitError('E_GIT', `git ${args[0] ?? ''} failed: ${line}`, { cause: new Error(stderr) });
+}
+
+/** git's most telling stderr line (fatal/error first), without its prefix. */
+function firstMessage(stderr: string): string | undefined {
+  const lines = stderr
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter(Boolean);
+  const best = lines.find((l) => /^(fatal|error):/i.test(l)) ?? lines[0];
+  return best?.replace(/^(fatal|error):\s*/i, '');
+}
+
+/** One answer of `git cat-file --batch`. */
+export type CatFileResult =
+  | { name: string; found: true; oid: string; type: string; content: Buffer }
+  | { name: string; found: false; ambiguous: boolean };
+
+const BATCH_HEADER = /^([0-9a-f]{40}|[0-9a-f]{64}) (\S+) (\d+)$/;
+
+/**
+ * Look up several object names (`v1^{commit}`, `<sha>:path`) in one git process.
+ * Names travel on stdin, so nothing in them is ever read as an option.
+ */
+export async function catFileBatch(repo: string, names: readonly string[]): Promise<CatFileResult[]> {
+  if (names.length === 0) return [];
+  const { stdout } = await runGit(repo, ['cat-file', '--batch'], names.map((n) => `${n}\n`).join(''));
+  return parseCatFileBatch(stdout, names);
+}
+
+/** Parse `cat-file --batch` output for the given names, in order. Pure. */
+export function parseCatFileBatch(stdout: Buffer, names: readonly string[]): CatFileResult[] {
+  const results: CatFileResult[] = [];
+  let pos = 0;
+  for (const name of names) {
+    const eol = stdout.indexOf(0x0a, pos);
+    if (eol < 0) throw new GitError('E_GIT', `git cat-file gave no answer for ${JSON.stringify(name)}`);
+    const header = stdout.toString('utf8', pos, eol);
+    const match = BATCH_HEADER.exec(header);
+    if (match) {
+      const size = Number(match[3]);
+      const start = eol + 1;
+      results.push({
+        name,
+        found: true,
+        oid: match[1]!,
+        type: match[2]!,
+        content: stdout.subarray(start, start + size),
+      });
+      pos = start + size + 1; // contents are followed by a newline
+    } else {
+      results.push({ name, found: false, ambiguous: header.endsWith(' ambiguous') });
+      pos = eol + 1;
+    }
+  }
+  return results;
+}
+
+/** `git rev-parse --is-shallow-repository`. */
+export async function isShallow(repo: string): Promise<boolean> {
+  const { stdout } = await runGit(repo, ['rev-parse', '--is-shallow-repository']);
+  return stdout.toString('utf8').trim() === 'true';
+}
+
+/**
+ * `git fetch --depth=1 origin <ref>`: brings one commit (and its tree) into a
+ * shallow clone. The fetched commit is named by FETCH_HEAD afterwards.
+ */
+export async function fetchOne(repo: string, ref: string): Promise<void> {
+  await runGit(repo, [
+    'fetch',
+    '--depth=1',
+    '--no-tags',
+    '--no-recurse-submodules',
+    '--quiet',
+    'origin',
+    '--end-of-options',
+    ref,
+  ]);
+}
+
+/** The empty tree's id for the repository's hash (SHA-1: 4b825dc…, SHA-256: 6ef19b4…). */
+export function emptyTreeId(oidLength: number): string {
+  return createHash(oidLength === 64 ? 'sha256' : 'sha1')
+    .update('tree 0\0')
+    .digest('hex');
+}
+
+export interface DiffTreeOptions {
+  renames: boolean;
+  /** Source prefix with trailing "/", or "" for the whole tree. */
+  prefix: string;
+}
+
+/**
+ * `git diff-tree -r -z --raw` between two tree-ish ids (already resolved).
+ * Returns the raw bytes and git's warnings (e.g. the rename limit was hit).
+ */
+export async function diffTree(
+  repo: string,
+  from: string,
+  to: string,
+  opts: DiffTreeOptions,
+): Promise<GitOutput> {
+  const args = [
+    'diff-tree',
+    '-r',
+    '-z',
+    '--raw',
+    '--no-abbrev',
+    '--no-ext-diff',
+    '--no-relative',
+    // Explicit flags: neither config nor defaults decide about renames; copies stay off.
+    opts.renames ? '--find-renames' : '--no-renames',
+    '--end-of-options',
+    from,
+    to,
+    '--',
+  ];
+  // `top`: relative to the repository root whatever --repo points at; `literal`: no glob magic in the name.
+  if (opts.prefix !== '') args.push(`:(top,literal)${opts.prefix}`);
+  return runGit(repo, args);
+}
