@@ -227,3 +227,54 @@ export function runLocal(command: string, options: RunLocalOptions): Promise<Run
     });
   });
 }
+
+/** `500ms`, `5s`, `1.5s`, `2m`, `1m30s`: the way durations are written in diffship.yml. */
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  if (ms < 60_000)
+    return ms % 1000 === 0 ? `${ms / 1000}s` : `${(ms / 1000).toFixed(1).replace(/\.0$/, '')}s`;
+  const minutes = Math.floor(ms / 60_000);
+  const seconds = Math.round((ms % 60_000) / 1000);
+  return seconds === 0 ? `${minutes}m` : `${minutes}m${seconds}s`;
+}
+
+/** What any command run (local or over a transport) reports about how it ended. */
+export interface CommandOutcome {
+  code: number | null;
+  signal: string | null;
+  timedOut: boolean;
+  aborted?: boolean;
+  error?: string;
+}
+
+/** One phrase for how a command ended: `exited with code 3`, `timed out after 5s`, `cancelled`. */
+export function describeExit(outcome: CommandOutcome, timeoutMs?: number): string {
+  if (outcome.error) return `could not start: ${outcome.error}`;
+  if (outcome.timedOut) return timeoutMs ? `timed out after ${formatDuration(timeoutMs)}` : 'timed out';
+  if (outcome.aborted) return 'cancelled';
+  if (outcome.code !== null) return `exited with code ${outcome.code}`;
+  return `killed by ${outcome.signal ?? 'a signal'}`;
+}
+
+/**
+ * The end of some output, for reports and terminals: at most `maxLines` lines
+ * and `maxBytes` bytes (UTF-8), trailing whitespace removed. A cut is marked `…`.
+ */
+export function trimOutput(text: string, maxLines = 20, maxBytes = 2048): string {
+  let out = text.replace(/\s+$/, '');
+  let cut = false;
+  const lines = out.split('\n');
+  if (lines.length > maxLines) {
+    out = lines.slice(-maxLines).join('\n');
+    cut = true;
+  }
+  const bytes = Buffer.from(out, 'utf8');
+  if (bytes.length > maxBytes) {
+    // Skip UTF-8 continuation bytes so we never start inside a character.
+    let start = bytes.length - maxBytes;
+    while (start < bytes.length && (bytes[start]! & 0xc0) === 0x80) start++;
+    out = bytes.subarray(start).toString('utf8');
+    cut = true;
+  }
+  return cut ? `…\n${out}` : out;
+}
