@@ -1,0 +1,33 @@
+// Post-processing of the ncc bundle (`npm run bundle`). ncc's ESM output needs
+// nothing rewritten; this checks what would make a committed dist/ wrong:
+// a missing entry, a missing `"type": "module"` marker (the bundle is ESM and
+// must run even where no package.json above it says so), and absolute paths
+// of the build machine (they would make check-dist differ between machines).
+import fs from 'node:fs';
+import path from 'node:path';
+
+const dist = path.resolve(import.meta.dirname, '..', 'dist');
+const entry = path.join(dist, 'index.js');
+const fail = (message) => {
+  console.error(`fix-dist: ${message}`);
+  process.exit(1);
+};
+
+if (!fs.existsSync(entry) || fs.statSync(entry).size === 0)
+  fail(`${entry} is missing or empty: run npm run bundle.`);
+
+const marker = path.join(dist, 'package.json');
+const wanted = '{"type":"module"}';
+if (!fs.existsSync(marker) || JSON.parse(fs.readFileSync(marker, 'utf8')).type !== 'module') {
+  fs.writeFileSync(marker, wanted + '\n');
+  console.log('fix-dist: wrote dist/package.json {"type":"module"}');
+}
+
+const root = path.resolve(import.meta.dirname, '..');
+for (const name of fs.readdirSync(dist)) {
+  if (!name.endsWith('.js')) continue;
+  if (fs.readFileSync(path.join(dist, name), 'utf8').includes(root + path.sep)) {
+    fail(`dist/${name} contains the build folder ${root}: the bundle must not depend on where it was built.`);
+  }
+}
+console.log(`fix-dist: ${path.relative(root, entry)} ok (${Math.round(fs.statSync(entry).size / 1024)} KiB)`);

@@ -1,0 +1,163 @@
+/**
+ * The action: inputs → library → outputs, job summary, annotations, artifact,
+ * PR comment. `run()` never throws and never leaves a failed rollout green:
+ * anything thrown, Error or not, ends in `core.setFailed` with one line.
+ */
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import * as core from '@actions/core';
+import { DiffshipError, describeError } from '../errors.js';
+import { maskingLogger, type Logger } from '../log.js';
+import { statusMarkdown, summaryMarkdown } from '../report/markdown.js';
+import type { Report } from '../report/types.js';
+import { uploadReport } from './artifact.js';
+import { postPlanComment } from './comment.js';
+import { readSettings, type ActionSettings } from './inputs.js';
+import {
+  emptyOutputs,
+  failureAnnotations,
+  failureMessage,
+  reportOutputs,
+  type ActionOutputs,
+} from './outputs.js';
+import type { runCommand } from './run-command.js';
+import { TargetLog } from './target-log.js';
+
+/** GitHub rejects step summaries above 1 MiB; leave room for other steps. */
+const SUMMARY_LIMIT = 900_000;
+
+/** The library call (run-command.ts); tests pass a stand-in to exercise the action around it. */
+export type CommandRunner = typeof runCommand;
+
+/**
+ * Run the action. Resolves always; failures are reported through `core.setFailed`.
+ *
+ * @example await run(runCommand) // src/action/index.ts
+ */
+export async function run(runner: CommandRunner): Promise<void> {
+  const secrets: string[] = [];
+  const addSecret = (piece: string) => {
+    core.setSecret(piece);
+    secrets.push(piece);
+  };
+  const controller = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    core.warning(
+      `Received ${signal}: starting nothing new, rolling back targets in flight, writing the report.`,
+    );
+    controller.abort(new DiffshipError('E_CANCELLED', `cancelled by ${signal}`));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const settings = readSettings({ onSecret: addSecret });
+    await act(settings, runner, { secrets, addSecret, signal: controller.signal });
+  } catch (error) {
+    setOutputs(emptyOutputs('failed'));
+    core.setFailed(oneLine(describeError(error)));
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+interface Context {
+  secrets: string[];
+  addSecret: (piece: string) => void;
+  signal: AbortSignal;
+}
+
+async function act(settings: ActionSettings, runner: CommandRunner, ctx: Context): Promise<void> {
+  core.debug(
+    `diffship ${settings.command} to=${settings.to} config=${settings.configFile} targets=${settings.targets?.join(',') ?? '(all)'} ` +
+      `mode=${settings.mode ?? '(config)'} dry-run=${settings.dryRun}`,
+  );
+  const log: Logger = maskingLogger(
+    {
+      debug: (m) => core.debug(m),
+      info: (m) => core.info(m),
+      warn: (m) => core.warning(m),
+      // Failures get annotations from the report, titled with target and step; an
+      // engine error line would only duplicate them.
+      error: (m) => core.info(`error: ${m}`),
+    },
+    ctx.secrets,
+  );
+  const targetLog = new TargetLog({
+    startGroup: (title) => core.startGroup(title),
+    info: (line) => core.info(line),
+    warning: (line) => core.warning(line),
+    endGroup: () => core.endGroup(),
+  });
+
+  const result = await runner(settings, {
+    log,
+    onEvent: (event) => targetLog.handle(event),
+    onSecret: ctx.addSecret,
+    signal: ctx.signal,
+  });
+
+  const dir = await fs.mkdtemp(path.join(process.env.RUNNER_TEMP || os.tmpdir(), 'diffship-'));
+  const file = path.join(dir, 'diffship-report.json');
+
+  if (result.kind === 'status') {
+    await fs.writeFile(
+      file,
+      JSON.stringify({ version: 1, command: 'status', targets: result.rows }, null, 2) + '\n',
+    );
+    setOutputs(emptyOutputs('succeeded', file));
+    await writeSummary(statusMarkdown(result.rows));
+    await uploadReport(settings.reportArtifact, file);
+    return;
+  }
+
+  const report = result.report;
+  await fs.writeFile(file, JSON.stringify(report, null, 2) + '\n');
+  targetLog.finish(report);
+  setOutputs(reportOutputs(report, file));
+  await writeSummary(summaryMarkdown(report));
+  for (const { title, message } of failureAnnotations(report)) core.error(oneLine(message), { title });
+  if (settings.comment) await postPlanComment(report, settings.githubToken, commentKey(settings));
+  await uploadReport(settings.reportArtifact, file);
+  const failure = failureMessage(report);
+  if (failure) core.setFailed(failure);
+  else core.info(doneLine(report));
+}
+
+function setOutputs(outputs: ActionOutputs): void {
+  for (const [name, value] of Object.entries(outputs)) core.setOutput(name, value);
+}
+
+async function writeSummary(markdown: string): Promise<void> {
+  if (!process.env.GITHUB_STEP_SUMMARY) {
+    core.debug('GITHUB_STEP_SUMMARY is not set: no job summary written.');
+    return;
+  }
+  const text =
+    markdown.length > SUMMARY_LIMIT
+      ? markdown.slice(0, SUMMARY_LIMIT) +
+        '\n\n… summary cut at 900 kB: the full report is in the artifact.\n'
+      : markdown;
+  await core.summary.addRaw(text).write();
+}
+
+/** The config path relative to the workspace: tells two diffship steps' PR comments apart. */
+function commentKey(settings: ActionSettings): string {
+  const workspace = process.env.GITHUB_WORKSPACE || process.cwd();
+  return path.relative(workspace, settings.configFile).split(path.sep).join('/');
+}
+
+function doneLine(report: Report): string {
+  const n = report.targets.length;
+  return `diffship ${report.command} of ${report.to.slice(0, 7)}: ${report.status} (${n} target${n === 1 ? '' : 's'}, ${report.waves.length} wave${report.waves.length === 1 ? '' : 's'})`;
+}
+
+/** Annotations and the failure line are single lines: multi-line messages are joined. */
+function oneLine(text: string): string {
+  return text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .join('; ');
+}

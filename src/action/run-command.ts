@@ -1,0 +1,69 @@
+/**
+ * The one place the action calls the library: load the config, apply the
+ * input overrides and ssh defaults, run the command. Everything else in
+ * src/action/ works on the values this returns, so a change in the library's
+ * entry points is a change here only.
+ */
+import { loadConfig, withOverrides } from '../config/load.js';
+import type { Logger } from '../log.js';
+import type { StatusRow } from '../report/markdown.js';
+import type { Report } from '../report/types.js';
+import type { RolloutEvent } from '../rollout/events.js';
+import { rollout, status } from '../rollout/rollout.js';
+import { secretPieces, type ActionSettings } from './inputs.js';
+import { withSshDefaults } from './ssh-defaults.js';
+
+export type CommandResult = { kind: 'report'; report: Report } | { kind: 'status'; rows: StatusRow[] };
+
+export interface CommandIo {
+  log: Logger;
+  onEvent: (event: RolloutEvent) => void;
+  /** Called with every piece of every secret the config holds, before the engine runs. */
+  onSecret: (piece: string) => void;
+  signal: AbortSignal;
+}
+
+/** Run `settings.command` against the config; throws DiffshipError for bad config, refs and the like. */
+export async function runCommand(settings: ActionSettings, io: CommandIo): Promise<CommandResult> {
+  const loaded = await loadConfig(settings.configFile, { env: process.env });
+  for (const secret of loaded.secrets) for (const piece of secretPieces(secret)) io.onSecret(piece);
+  const config = withSshDefaults(
+    withOverrides(loaded, { mode: settings.mode, waves: settings.waves, maxParallel: settings.maxParallel }),
+    { privateKey: settings.sshPrivateKey, knownHosts: settings.sshKnownHosts },
+  );
+
+  if (settings.command === 'status') {
+    const infos = await status({ config, targets: settings.targets });
+    return { kind: 'status', rows: infos.map((info: object) => toStatusRow(info)) };
+  }
+
+  // SPEC §6: `deploy --dry-run` equals `plan`.
+  const command = settings.command === 'deploy' && settings.dryRun ? 'plan' : settings.command;
+  const report = await rollout({
+    config,
+    repo: settings.repo,
+    to: settings.to,
+    command,
+    targets: settings.targets,
+    dryRun: settings.dryRun,
+    signal: io.signal,
+    log: io.log,
+    onEvent: io.onEvent,
+  });
+  return { kind: 'report', report };
+}
+
+/** A status entry flattened for a table: lists joined, nested values as JSON. */
+function toStatusRow(info: object): StatusRow {
+  const row: StatusRow = {};
+  for (const [key, value] of Object.entries(info)) {
+    if (value === null || value === undefined || ['string', 'number', 'boolean'].includes(typeof value)) {
+      row[key] = value as StatusRow[string];
+    } else if (Array.isArray(value) && value.every((v) => typeof v !== 'object')) {
+      row[key] = value.join(', ');
+    } else {
+      row[key] = JSON.stringify(value);
+    }
+  }
+  return row;
+}
