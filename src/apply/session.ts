@@ -77,12 +77,9 @@ export interface ApplyResult {
   state: TargetState;
 }
 
-/** A sortable, unique deploy id: 20261121T233000Z-1a2b3c. */
+/** A sortable, unique deploy id: 20261121T233000123Z-1a2b3c (to the millisecond, then random). */
 export function newDeployId(now = new Date()): string {
-  const stamp = now
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace(/\.\d+Z$/, 'Z');
+  const stamp = now.toISOString().replace(/[-:.]/g, '');
   return `${stamp}-${randomBytes(3).toString('hex')}`;
 }
 
@@ -219,12 +216,16 @@ export class TargetSession {
       mode: plan.mode,
       kept: plan.kept,
     };
-    if (plan.writes.length === 0 && plan.deletes.length === 0) {
-      if (this.state?.release !== plan.to || JSON.stringify(this.state.kept) !== JSON.stringify(plan.kept)) {
-        await recordState(t, l, { ...newState, previousRelease: this.state?.previousRelease ?? null });
-      }
-      return { bytes: 0, changed: false, state: newState };
+    const noFiles = plan.writes.length === 0 && plan.deletes.length === 0;
+    if (
+      noFiles &&
+      this.state?.release === plan.to &&
+      JSON.stringify(this.state.kept) === JSON.stringify(plan.kept)
+    ) {
+      return { bytes: 0, changed: false, state: this.state };
     }
+    // A new release with no file to touch still gets a (empty) backup, so a rollback returns to
+    // the release recorded before it rather than skipping over it.
 
     // 1. Safety: every parent is a real folder (or absent, or a file this deploy deletes).
     const deleting = new Set(plan.deletes.map((d) => d.path));
@@ -290,7 +291,7 @@ export class TargetSession {
 
     // 4. Commit: deletes that stand in the way of new folders, then renames, then the other deletes.
     for (const dir of parents.replaced) await t.unlink(dir);
-    for (const dir of parents.missing) if (!parents.replaced.includes(dir)) await t.mkdirp(dir);
+    for (const dir of parents.missing) await t.mkdirp(dir);
     done = 0;
     await mapLimit(plan.writes, this.concurrency, async (w, i) => {
       await t.rename(`${staging}/${i}`, w.path);
@@ -320,10 +321,10 @@ export class TargetSession {
     });
     await recordState(t, l, newState);
     await t.unlink(l.journal);
-    await t.removeTree(staging);
+    await t.removeTree(l.staging);
     await pruneBackups(t, l, KEEP_BACKUPS);
     this.state = newState;
-    return { bytes, changed: true, state: newState };
+    return { bytes, changed: !noFiles, state: newState };
   }
 
   /**
@@ -333,7 +334,10 @@ export class TargetSession {
   async rollback(deployId?: string): Promise<{ restored: string | null; deployId: string }> {
     const t = this.transport;
     const l = this.layout;
-    const id = deployId ?? (await listBackups(t, l))[0];
+    // The backup to undo is the one of the deploy that produced the recorded state.
+    const current = this.state?.deployId;
+    const backups = await listBackups(t, l);
+    const id = deployId ?? (current !== undefined && backups.includes(current) ? current : backups[0]);
     const manifest = id === undefined ? null : await readBackup(t, l, id);
     if (id === undefined || manifest === null) {
       throw new DiffshipError(

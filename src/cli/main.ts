@@ -7,6 +7,8 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { describeError, exitCodeFor } from '../errors.js';
 import { registerDiff } from './diff.js';
+import { registerRolloutCommands, RolloutFailed } from './rollout-command.js';
+import { registerStatus } from './status.js';
 import { processOutput, type Output } from './output.js';
 
 /** package.json sits two folders up from both src/cli/ and lib/cli/. */
@@ -34,6 +36,8 @@ export function buildProgram(out: Output = processOutput()): Command {
 
   // One line per command.
   registerDiff(program, out);
+  registerRolloutCommands(program, out);
+  registerStatus(program, out);
 
   return program;
 }
@@ -59,6 +63,8 @@ export async function main(
       // Help and --version "fail" with exit code 0; every other commander error is bad usage.
       return error.exitCode === 0 ? 0 : 2;
     }
+    // The summary already said what failed; only the exit code is left to give.
+    if (error instanceof RolloutFailed) return error.exit;
     out.stderr.write(`diffship: ${oneLine(describeError(error))}\n`);
     return exitCodeFor(error);
   }

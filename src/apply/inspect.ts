@@ -1,0 +1,83 @@
+/**
+ * `diffship status`: what a target holds, read-only. Drift here is checked over
+ * every file of the recorded release (plus kept files), since the question is
+ * "is this host still what we shipped?", not just "what will the next deploy touch?".
+ */
+import { diffReleases } from '../diff/index.js';
+import type { Transport } from '../transport/transport.js';
+import { listBackups } from './backup.js';
+import { readJournal } from './journal.js';
+import { layout } from './layout.js';
+import { readLock, staleReason, type LockInfo } from './lock.js';
+import { readState, type TargetState } from './state.js';
+
+export interface TargetStatusInfo {
+  name: string;
+  release: string | null;
+  previousRelease: string | null;
+  deployedAt: string | null;
+  deployId: string | null;
+  mode: string | null;
+  /** Files of the recorded release whose bytes differ on the target (or are gone). */
+  drift: string[];
+  kept: number;
+  lock: (LockInfo & { stale: string | null }) | null;
+  backups: string[];
+  /** An interrupted deploy that the next run will finish or undo. */
+  interrupted: boolean;
+  error: string | null;
+}
+
+export interface InspectOptions {
+  repo: string;
+  stateDir: string;
+  source?: string;
+  include?: readonly string[];
+  exclude?: readonly string[];
+}
+
+export async function inspectTarget(
+  name: string,
+  t: Transport,
+  o: InspectOptions,
+): Promise<TargetStatusInfo> {
+  const l = layout(o.stateDir);
+  await t.connect({ create: false });
+  try {
+    const state: TargetState | null = await readState(t, l);
+    const lock = await readLock(t, l);
+    const drift: string[] = [];
+    if (state) {
+      const release = await diffReleases({
+        repo: o.repo,
+        from: null,
+        to: state.release,
+        source: o.source,
+        include: o.include,
+        exclude: o.exclude,
+      });
+      const expected = new Map<string, string>();
+      for (const c of release.changes)
+        if (c.status === 'added' && c.mode !== '160000') expected.set(c.path, c.blob);
+      for (const k of state.kept) expected.set(k.path, k.blob);
+      const hashes = await t.hashFiles([...expected.keys()]);
+      for (const [path, blob] of expected) if (hashes.get(path) !== blob) drift.push(path);
+    }
+    return {
+      name,
+      release: state?.release ?? null,
+      previousRelease: state?.previousRelease ?? null,
+      deployedAt: state?.deployedAt ?? null,
+      deployId: state?.deployId ?? null,
+      mode: state?.mode ?? null,
+      drift,
+      kept: state?.kept.length ?? 0,
+      lock: lock ? { ...lock, stale: staleReason(lock) } : null,
+      backups: await listBackups(t, l),
+      interrupted: (await readJournal(t, l)) !== null,
+      error: null,
+    };
+  } finally {
+    await t.close();
+  }
+}

@@ -1,0 +1,163 @@
+/**
+ * `diffship plan`, `deploy` and `rollback`: load the config, run the rollout
+ * with live progress, print the summary (or the JSON report), write
+ * `--report`, and exit 0/1/2 (SPEC §6). SIGINT/SIGTERM cancel the rollout:
+ * nothing new starts, targets in flight roll back, locks are released.
+ */
+import type { Command } from 'commander';
+import { loadConfig, withOverrides } from '../config/load.js';
+import type { Mode } from '../config/types.js';
+import { DiffshipError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { rollout } from '../rollout/rollout.js';
+import type { Report } from '../report/types.js';
+import { renderSummary } from '../report/terminal.js';
+import { writeReportFile } from '../report/write.js';
+import { colorEnabled, colorsFor, writeJson, type Output } from './output.js';
+import { createProgress } from './progress.js';
+
+interface RolloutFlags {
+  config: string;
+  to?: string;
+  targets?: string;
+  mode?: string;
+  json?: boolean;
+  report?: string;
+  dryRun?: boolean;
+  maxDeletes?: string;
+  onDrift?: string;
+  waves?: string;
+  maxParallel?: string;
+  progress?: boolean;
+}
+
+/** Shared flags of plan/deploy/rollback. */
+function withCommonFlags(cmd: Command): Command {
+  return cmd
+    .option('-c, --config <file>', 'config file', 'diffship.yml')
+    .option('--targets <list>', 'targets by name or label:X, comma-separated (default: all)')
+    .option('--json', 'print the report as JSON on stdout')
+    .option('--report <file>', 'also write the JSON report to this file')
+    .option('--no-progress', 'no live progress on stderr');
+}
+
+/** Register plan, deploy and rollback. */
+export function registerRolloutCommands(program: Command, out: Output): void {
+  const deployish = (cmd: Command) =>
+    withCommonFlags(cmd)
+      .option('--to <ref>', 'release to ship: tag, branch or SHA', 'HEAD')
+      .option('--mode <mode>', 'additive or authoritative (overrides the config)')
+      .option('--max-deletes <n>', 'refuse a deploy that would delete more files than this')
+      .option('--on-drift <policy>', 'fail, overwrite or skip (overrides the config)')
+      .option('--waves <sizes>', 'wave sizes, e.g. 1,50%,100% (overrides the config)')
+      .option('--max-parallel <n>', 'targets in flight at once inside a wave (overrides the config)');
+
+  deployish(
+    program.command('plan').description('show what a deploy would do to each target, writing nothing'),
+  ).action((flags: RolloutFlags, cmd: Command) => runRollout('plan', flags, cmd, out));
+  deployish(program.command('deploy').description('ship the release to the targets, wave by wave'))
+    .option('--dry-run', 'plan only (same as `diffship plan`)')
+    .action((flags: RolloutFlags, cmd: Command) => runRollout('deploy', flags, cmd, out));
+  withCommonFlags(
+    program.command('rollback').description("restore each target's previous release from its newest backup"),
+  ).action((flags: RolloutFlags, cmd: Command) => runRollout('rollback', flags, cmd, out));
+}
+
+async function runRollout(
+  command: 'plan' | 'deploy' | 'rollback',
+  flags: RolloutFlags,
+  cmd: Command,
+  out: Output,
+): Promise<void> {
+  const repo = (cmd.optsWithGlobals() as { repo: string }).repo;
+  const loaded = await loadConfig(flags.config, { env: out.env });
+  const config = withOverrides(loaded, {
+    mode: flags.mode as Mode | undefined,
+    maxDeletes: flags.maxDeletes,
+    onDrift: flags.onDrift,
+    waves: flags.waves,
+    maxParallel: flags.maxParallel,
+  });
+  const c = colorsFor(out.stderr, out.env);
+  const progress =
+    flags.progress === false
+      ? null
+      : createProgress(out, c, out.stderr.isTTY === true && colorEnabled(out.stderr, out.env));
+  const log: Logger = {
+    debug: () => undefined,
+    info: (m) => progress?.log('info', m),
+    warn: (m) => (progress ? progress.log('warn', m) : out.stderr.write(`diffship: warning: ${m}\n`)),
+    error: (m) => out.stderr.write(`diffship: ${m}\n`),
+  };
+
+  // First signal: cancel (roll back in-flight targets). Later ones: say we are on it.
+  const controller = new AbortController();
+  let signals = 0;
+  const onSignal = (name: NodeJS.Signals) => {
+    signals++;
+    if (signals === 1) {
+      log.warn(`${name}: cancelling — starting nothing new, rolling back targets in flight, releasing locks`);
+      controller.abort();
+    } else {
+      log.warn(`${name}: still cleaning up so that no target is left half-deployed; please wait`);
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  let report: Report;
+  try {
+    report = await rollout({
+      config,
+      repo,
+      to: flags.to,
+      command,
+      targets: flags.targets,
+      dryRun: flags.dryRun,
+      signal: controller.signal,
+      log,
+      onEvent: (e) => progress?.onEvent(e),
+    });
+  } finally {
+    progress?.done();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+
+  if (flags.report) await writeReportFile(flags.report, report);
+  if (flags.json) writeJson(out, report);
+  else out.stdout.write(`${renderSummary(report, colorsFor(out.stdout, out.env))}\n`);
+  if (flags.report && !flags.json) out.stderr.write(`report: ${flags.report}\n`);
+
+  const exit = exitFor(report);
+  if (exit !== 0) throw new RolloutFailed(exit, report);
+}
+
+/**
+ * 0 for success or nothing to do; 2 when every failure happened before anything
+ * was written (lock, connection, ref); 1 otherwise.
+ */
+export function exitFor(report: Report): 0 | 1 | 2 {
+  if (report.status === 'succeeded' || report.status === 'planned') return 0;
+  const failed = report.targets.filter((t) => t.status === 'failed' || t.status === 'rolled-back');
+  const touched = report.targets.some((t) =>
+    t.steps.some((s) => s.name === 'apply' || s.name === 'rollback'),
+  );
+  const early =
+    failed.length > 0 &&
+    failed.every(
+      (t) => t.steps.at(-1)?.name === 'lock' || t.steps.find((s) => s.status === 'failed')?.name === 'lock',
+    );
+  return report.status !== 'cancelled' && early && !touched ? 2 : 1;
+}
+
+/** Thrown after the summary is printed: main() exits with `exit` and prints nothing more. */
+export class RolloutFailed extends DiffshipError {
+  constructor(
+    readonly exit: 1 | 2,
+    readonly report: Report,
+  ) {
+    super(exit === 2 ? 'E_CONNECT' : 'E_CHECK', `${report.command} ${report.status}`);
+    this.name = 'RolloutFailed';
+  }
+}

@@ -1,0 +1,79 @@
+/** `diffship status` and `diffship unlock`: look at targets, and clear a lock by hand. */
+import type { Command } from 'commander';
+import { loadConfig } from '../config/load.js';
+import { DiffshipError } from '../errors.js';
+import type { TargetStatusInfo } from '../apply/inspect.js';
+import { status } from '../rollout/status.js';
+import { forceUnlock, describeLock } from '../apply/lock.js';
+import { layout } from '../apply/layout.js';
+import { createTransport } from '../transport/factory.js';
+import { selectTargets } from '../rollout/select.js';
+import { colorsFor, writeJson, type Output } from './output.js';
+
+export function registerStatus(program: Command, out: Output): void {
+  program
+    .command('status')
+    .description('show, per target, the release it holds, when it was deployed, drift and the lock')
+    .option('-c, --config <file>', 'config file', 'diffship.yml')
+    .option('--targets <list>', 'targets by name or label:X (default: all)')
+    .option('--json', 'print JSON')
+    .action(async (flags: { config: string; targets?: string; json?: boolean }, cmd: Command) => {
+      const repo = (cmd.optsWithGlobals() as { repo: string }).repo;
+      const config = await loadConfig(flags.config, { env: out.env });
+      const infos = await status({ config, repo, targets: flags.targets });
+      if (flags.json) writeJson(out, { targets: infos });
+      else out.stdout.write(`${renderStatus(infos, colorsFor(out.stdout, out.env))}\n`);
+      if (infos.some((i) => i.error !== null)) {
+        throw new DiffshipError(
+          'E_CONNECT',
+          `${infos.filter((i) => i.error).length} target(s) could not be read`,
+        );
+      }
+    });
+
+  program
+    .command('unlock')
+    .description("clear a target's deploy lock by hand (when its holder is gone)")
+    .requiredOption('--target <name>', 'the target to unlock')
+    .option('-c, --config <file>', 'config file', 'diffship.yml')
+    .action(async (flags: { config: string; target: string }) => {
+      const config = await loadConfig(flags.config, { env: out.env });
+      const [target] = selectTargets(config.targets, [flags.target]);
+      const t = createTransport(target!);
+      await t.connect({ create: false });
+      try {
+        const removed = await forceUnlock(t, layout(config.stateDir));
+        out.stdout.write(
+          removed
+            ? `unlocked ${target!.name}: was held by ${describeLock(removed)}\n`
+            : `${target!.name} was not locked\n`,
+        );
+      } finally {
+        await t.close();
+      }
+    });
+}
+
+function renderStatus(infos: TargetStatusInfo[], c: ReturnType<typeof colorsFor>): string {
+  const lines: string[] = [];
+  for (const i of infos) {
+    lines.push(c.bold(i.name));
+    if (i.error) {
+      lines.push(`  ${c.red('error')}: ${i.error}`);
+      continue;
+    }
+    lines.push(
+      `  release:  ${i.release ?? c.dim('none recorded')}${i.deployedAt ? `  (deployed ${i.deployedAt}, ${i.mode})` : ''}`,
+    );
+    if (i.previousRelease) lines.push(`  previous: ${i.previousRelease}`);
+    lines.push(
+      `  drift:    ${i.drift.length === 0 ? c.green('none') : c.yellow(`${i.drift.length} file(s): ${i.drift.slice(0, 10).join(', ')}${i.drift.length > 10 ? ', …' : ''}`)}`,
+    );
+    lines.push(
+      `  lock:     ${i.lock ? `${describeLock(i.lock)}${i.lock.stale ? c.yellow(` — stale: ${i.lock.stale}`) : ''}` : 'free'}`,
+    );
+    lines.push(`  backups:  ${i.backups.length}${i.kept ? `   kept files: ${i.kept}` : ''}`);
+    if (i.interrupted) lines.push(`  ${c.yellow('an interrupted deploy will be undone by the next run')}`);
+  }
+  return lines.join('\n');
+}

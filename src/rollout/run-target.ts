@@ -1,0 +1,374 @@
+/**
+ * One target through its steps (SPEC §4): lock → plan → before → apply →
+ * activate → verify → after → unlock. A failed step fails the target; with
+ * `rollback: target` (or `all`) the files go back at once and `activate` runs
+ * again so the host reloads the old version. `after` runs whenever `before`
+ * ran, also after a failure or a cancellation, so a drained host always
+ * returns to service.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { CheckSpec, HookSpec, ResolvedConfig, TargetConfig } from '../config/types.js';
+import { expandPlaceholders, type PlaceholderContext } from '../config/placeholders.js';
+import { describeError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { emptyChanges, type StepName, type StepReport, type TargetReport } from '../report/types.js';
+import { TargetSession } from '../apply/session.js';
+import type { TargetPlan } from '../plan/types.js';
+import { createTransport } from '../transport/factory.js';
+import { hookEnv, runHook } from './hooks.js';
+import { runCheck } from './checks/index.js';
+import type { RolloutEvent } from './events.js';
+
+export interface TargetRunContext {
+  config: ResolvedConfig;
+  repo: string;
+  /** Resolved SHA being shipped. */
+  to: string;
+  deployId: string;
+  command: 'deploy' | 'plan' | 'rollback';
+  /** Folder for per-target change files handed to hooks. */
+  workDir: string;
+  /** Cancellation (SIGINT/SIGTERM, rollout timeout). Cleanup steps ignore it. */
+  signal: AbortSignal;
+  log: Logger;
+  emit(e: RolloutEvent): void;
+}
+
+/** The bounded time cleanup steps (after, rollback) get even when the rollout was cancelled. */
+const CLEANUP_MS = 120_000;
+
+function checkName(c: CheckSpec): string {
+  if (c.kind === 'http') return `http ${c.url}`;
+  if (c.kind === 'tcp') return `tcp ${c.host ?? ''}:${c.port}`;
+  return `command ${c.run ?? c.remote ?? ''}`;
+}
+
+export class TargetRun {
+  readonly report: TargetReport;
+  private session: TargetSession | null = null;
+  /** True once files on the target changed in this rollout (so `rollback: all` undoes it). */
+  changed = false;
+
+  constructor(
+    readonly target: TargetConfig,
+    readonly wave: number,
+    private readonly ctx: TargetRunContext,
+  ) {
+    this.report = {
+      name: target.name,
+      wave,
+      status: ctx.command === 'plan' ? 'planned' : 'skipped',
+      from: null,
+      to: ctx.to,
+      changes: emptyChanges(),
+      bytes: 0,
+      steps: [],
+      error: null,
+    };
+  }
+
+  private placeholders(): PlaceholderContext {
+    const t = this.target;
+    return {
+      name: t.name,
+      host: t.host,
+      port: t.port,
+      path: t.path,
+      vars: t.vars,
+      release: this.ctx.to,
+      previous: this.report.from,
+    };
+  }
+
+  /** Time a step, record it, and turn a throw into a failed step. Returns false on failure. */
+  private async step(
+    name: StepName,
+    fn: () => Promise<string | { ok: boolean; detail: string }>,
+  ): Promise<boolean> {
+    const startedAt = new Date().toISOString();
+    const t0 = performance.now();
+    this.ctx.emit({ type: 'step-start', target: this.target.name, step: name });
+    let ok = true;
+    let detail = '';
+    try {
+      const r = await fn();
+      if (typeof r === 'string') detail = r;
+      else ({ ok, detail } = r);
+    } catch (error) {
+      ok = false;
+      detail = describeError(error);
+    }
+    const step: StepReport = {
+      name,
+      status: ok ? 'ok' : 'failed',
+      durationMs: Math.round(performance.now() - t0),
+      detail,
+      startedAt,
+    };
+    this.report.steps.push(step);
+    this.ctx.emit({ type: 'step-end', target: this.target.name, step });
+    if (!ok && this.report.error === null) this.report.error = `${name}: ${detail.split('\n')[0] ?? ''}`;
+    return ok;
+  }
+
+  private async hook(
+    name: 'before' | 'activate' | 'after',
+    hook: HookSpec | undefined,
+    signal: AbortSignal,
+  ): Promise<boolean> {
+    if (!hook) return true;
+    const ph = this.placeholders();
+    const env = hookEnv({
+      target: this.target.name,
+      host: this.target.host,
+      path: this.target.path,
+      release: this.ctx.to,
+      previousRelease: this.report.from,
+      deployId: this.ctx.deployId,
+      changesFile: join(this.ctx.workDir, `${this.target.name}.json`),
+    });
+    return this.step(name, () =>
+      runHook(hook, {
+        name,
+        run: hook.run === undefined ? undefined : expandPlaceholders(hook.run, ph),
+        remote: hook.remote === undefined ? undefined : expandPlaceholders(hook.remote, ph),
+        cwd: this.ctx.config.baseDir,
+        env,
+        transport: this.session?.transport,
+        signal,
+        logger: this.ctx.log,
+      }),
+    );
+  }
+
+  private async verify(signal: AbortSignal): Promise<boolean> {
+    const checks = this.target.hooks.verify;
+    if (checks.length === 0) return true;
+    const ph = this.placeholders();
+    const env = hookEnv({
+      target: this.target.name,
+      host: this.target.host,
+      path: this.target.path,
+      release: this.ctx.to,
+      previousRelease: this.report.from,
+      deployId: this.ctx.deployId,
+      changesFile: join(this.ctx.workDir, `${this.target.name}.json`),
+    });
+    return this.step('verify', async () => {
+      const lines: string[] = [];
+      for (const spec of checks) {
+        const check = expandCheck(spec, ph);
+        const name = checkName(check);
+        const r = await runCheck(check, {
+          host: this.target.host,
+          transport: this.session?.transport,
+          cwd: this.ctx.config.baseDir,
+          env,
+          signal,
+          onAttempt: (attempt: number, message: string) =>
+            this.ctx.emit({ type: 'check-attempt', target: this.target.name, check: name, attempt, message }),
+        });
+        lines.push(`${r.ok ? 'ok' : 'FAILED'} ${name} (${r.attempts} attempt(s)): ${r.detail}`);
+        if (!r.ok) return { ok: false, detail: lines.reverse().join('\n') };
+      }
+      return { ok: true, detail: lines.join('\n') };
+    });
+  }
+
+  /** Run the target's steps. Never throws: failures land in the report. */
+  async run(): Promise<TargetReport> {
+    const { ctx, target } = this;
+    this.ctx.emit({ type: 'target-start', target: target.name, wave: this.wave });
+    const readOnly = ctx.command === 'plan';
+    try {
+      const opened = await this.step('lock', async () => {
+        this.session = await TargetSession.open({
+          transport: createTransport(target, ctx.log),
+          stateDir: ctx.config.stateDir,
+          deployId: ctx.deployId,
+          command: ctx.command,
+          log: ctx.log,
+          readOnly,
+        });
+        this.report.from = this.session.state?.release ?? null;
+        const notes = [
+          this.session.recovered,
+          this.session.pendingRecovery ? 'an interrupted deploy will be undone first' : null,
+        ];
+        return notes.filter(Boolean).join('; ') || (readOnly ? 'read-only' : 'locked');
+      });
+      if (!opened) return this.finish('failed');
+      if (ctx.command === 'rollback') return await this.runRollback();
+
+      let plan: TargetPlan | null = null;
+      const planned = await this.step('plan', async () => {
+        plan = await this.session!.plan({
+          repo: ctx.repo,
+          to: ctx.to,
+          source: ctx.config.source,
+          include: ctx.config.include,
+          exclude: ctx.config.exclude,
+          renames: ctx.config.renames,
+          mode: ctx.config.mode,
+          protect: ctx.config.protect,
+          onDrift: ctx.config.onDrift,
+          maxDeletes: ctx.config.maxDeletes,
+        });
+        this.report.changes = plan.changes;
+        this.report.bytes = 0;
+        const p = plan as TargetPlan;
+        const summary = `${p.writes.length} write(s), ${p.deletes.length} delete(s), ${p.kept.length} kept, ${p.drift.length} drifted`;
+        if (p.blocked) return { ok: false, detail: p.blocked.message };
+        return summary;
+      });
+      if (!planned) return this.finish('failed');
+      const p = plan as unknown as TargetPlan;
+      if (readOnly) return this.finish('planned');
+      if (p.writes.length === 0 && p.deletes.length === 0) {
+        await this.session!.apply(p, ctx.repo);
+        return this.finish('unchanged');
+      }
+      await this.writeChangesFile(p);
+      if (ctx.signal.aborted) return this.finish('skipped');
+
+      const cleanup = AbortSignal.timeout(CLEANUP_MS);
+      // From here `after` always runs: `before` may have drained the host.
+      let ok = await this.hook('before', target.hooks.before, ctx.signal);
+      if (ok && !ctx.signal.aborted) {
+        ok = await this.step('apply', async () => {
+          const r = await this.session!.apply(p, ctx.repo, (progress) =>
+            ctx.emit({ type: 'progress', target: target.name, progress }),
+          );
+          this.changed = r.changed;
+          this.report.bytes = r.bytes;
+          return `${p.writes.length} file(s) written (${r.bytes} bytes), ${p.deletes.length} deleted`;
+        });
+        if (ok) ok = await this.hook('activate', target.hooks.activate, ctx.signal);
+        if (ok) ok = await this.verify(ctx.signal);
+      }
+      if (ctx.signal.aborted) ok = false;
+      let status: TargetReport['status'] = ok ? 'deployed' : 'failed';
+      if (!ok && this.changed && ctx.config.rollback !== 'none') {
+        if (await this.rollbackNow(cleanup)) status = 'rolled-back';
+      }
+      await this.hook('after', target.hooks.after, cleanup);
+      return this.finish(status);
+    } catch (error) {
+      this.report.error ??= describeError(error);
+      return this.finish('failed');
+    } finally {
+      await this.close();
+    }
+  }
+
+  /** Restore this deploy's backup and let the host load the old files again. */
+  async rollbackNow(signal: AbortSignal): Promise<boolean> {
+    if (!this.session) return false;
+    const ok = await this.step('rollback', async () => {
+      const r = await this.session!.rollback(this.ctx.deployId);
+      this.changed = false;
+      return `restored release ${r.restored?.slice(0, 12) ?? '(none)'}`;
+    });
+    if (ok && this.target.hooks.activate) await this.hook('activate', this.target.hooks.activate, signal);
+    return ok;
+  }
+
+  /** `rollback: all`: reopen a finished target and undo what this rollout did to it. */
+  async undo(): Promise<boolean> {
+    const cleanup = AbortSignal.timeout(CLEANUP_MS);
+    try {
+      this.session = await TargetSession.open({
+        transport: createTransport(this.target, this.ctx.log),
+        stateDir: this.ctx.config.stateDir,
+        deployId: this.ctx.deployId,
+        command: 'rollback',
+        log: this.ctx.log,
+      });
+      const ok = await this.rollbackNow(cleanup);
+      if (ok) this.report.status = 'rolled-back';
+      return ok;
+    } catch (error) {
+      this.report.error ??= `rollback: ${describeError(error)}`;
+      return false;
+    } finally {
+      await this.close();
+      this.ctx.emit({ type: 'target-end', target: this.report });
+    }
+  }
+
+  /** `diffship rollback`: before → restore the newest backup → activate → verify → after. */
+  private async runRollback(): Promise<TargetReport> {
+    const { target, ctx } = this;
+    const cleanup = AbortSignal.timeout(CLEANUP_MS);
+    let ok = await this.hook('before', target.hooks.before, ctx.signal);
+    if (ok) {
+      ok = await this.step('rollback', async () => {
+        const r = await this.session!.rollback();
+        this.report.to = r.restored ?? '';
+        return `restored release ${r.restored?.slice(0, 12) ?? '(none)'} from backup ${r.deployId}`;
+      });
+    }
+    if (ok) ok = await this.hook('activate', target.hooks.activate, ctx.signal);
+    if (ok) ok = await this.verify(ctx.signal);
+    await this.hook('after', target.hooks.after, cleanup);
+    return this.finish(ok ? 'rolled-back' : 'failed');
+  }
+
+  private async writeChangesFile(plan: TargetPlan): Promise<void> {
+    await mkdir(this.ctx.workDir, { recursive: true });
+    const body = { target: this.target.name, from: plan.from, to: plan.to, ...plan.changes };
+    await writeFile(join(this.ctx.workDir, `${this.target.name}.json`), JSON.stringify(body, null, 2));
+  }
+
+  private finish(status: TargetReport['status']): TargetReport {
+    this.report.status = status;
+    if (status === 'failed' && this.report.error === null) this.report.error = 'failed';
+    if (status === 'skipped' && this.ctx.signal.aborted) this.report.error ??= 'cancelled before it started';
+    return this.report;
+  }
+
+  private async close(): Promise<void> {
+    const s = this.session;
+    this.session = null;
+    if (!s) return;
+    const t0 = performance.now();
+    try {
+      await s.close();
+      if (this.ctx.command !== 'plan') {
+        this.report.steps.push({
+          name: 'unlock',
+          status: 'ok',
+          durationMs: Math.round(performance.now() - t0),
+          detail: '',
+        });
+      }
+    } catch (error) {
+      this.report.steps.push({
+        name: 'unlock',
+        status: 'failed',
+        durationMs: 0,
+        detail: describeError(error),
+      });
+    }
+  }
+}
+
+/** Expand placeholders in every string of a check. */
+function expandCheck(check: CheckSpec, ph: PlaceholderContext): CheckSpec {
+  const x = (s: string | undefined) => (s === undefined ? undefined : expandPlaceholders(s, ph));
+  switch (check.kind) {
+    case 'http':
+      return {
+        ...check,
+        url: x(check.url)!,
+        contains: x(check.contains),
+        matches: x(check.matches),
+        headers: Object.fromEntries(Object.entries(check.headers).map(([k, v]) => [k, x(v)!])),
+      };
+    case 'tcp':
+      return { ...check, host: x(check.host) };
+    case 'command':
+      return { ...check, run: x(check.run), remote: x(check.remote) };
+  }
+}
