@@ -91,4 +91,6 @@ export interface ResolvedConfig {
   targets: TargetConfig[];
   /** Values to mask in every log line (keys, passphrases, expanded secret env vars). */
   secrets: string[];
+  /** Things that are allowed but probably a mistake, each `<key path>: <why>`; the CLI prints them. */
+  warnings?: string[];
 }
