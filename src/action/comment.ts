@@ -29,7 +29,8 @@ export function findPlanComment(comments: readonly CommentLike[], key?: string):
 export function pullRequestNumber(
   context: Pick<typeof github.context, 'eventName' | 'payload'>,
 ): number | undefined {
-  if (!context.eventName.startsWith('pull_request')) return undefined;
+  // eventName is typed string but undefined outside a runner.
+  if (!(context.eventName ?? '').startsWith('pull_request')) return undefined;
   const number = context.payload.pull_request?.number;
   return typeof number === 'number' ? number : undefined;
 }

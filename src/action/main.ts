@@ -22,6 +22,7 @@ import {
   type ActionOutputs,
 } from './outputs.js';
 import type { runCommand } from './run-command.js';
+import { statusFailure, statusOutputs, statusRow } from './status.js';
 import { TargetLog } from './target-log.js';
 
 /** GitHub rejects step summaries above 1 MiB; leave room for other steps. */
@@ -102,13 +103,27 @@ async function act(settings: ActionSettings, runner: CommandRunner, ctx: Context
   const file = path.join(dir, 'diffship-report.json');
 
   if (result.kind === 'status') {
+    const infos = result.targets;
     await fs.writeFile(
       file,
-      JSON.stringify({ version: 1, command: 'status', targets: result.rows }, null, 2) + '\n',
+      JSON.stringify({ version: 1, command: 'status', targets: infos }, null, 2) + '\n',
     );
-    setOutputs(emptyOutputs('succeeded', file));
-    await writeSummary(statusMarkdown(result.rows));
+    setOutputs(statusOutputs(infos, file));
+    await writeSummary(statusMarkdown(infos.map(statusRow)));
+    for (const info of infos) {
+      if (info.error) core.error(oneLine(info.error), { title: `diffship: cannot inspect ${info.name}` });
+      else if (info.drift.length) {
+        core.warning(
+          `${info.drift.length} file(s) changed on the target by hand: ${info.drift.slice(0, 10).join(', ')}`,
+          {
+            title: `diffship: drift on ${info.name}`,
+          },
+        );
+      }
+    }
     await uploadReport(settings.reportArtifact, file);
+    const failure = statusFailure(infos);
+    if (failure) core.setFailed(failure);
     return;
   }
 
@@ -118,7 +133,12 @@ async function act(settings: ActionSettings, runner: CommandRunner, ctx: Context
   setOutputs(reportOutputs(report, file));
   await writeSummary(summaryMarkdown(report));
   for (const { title, message } of failureAnnotations(report)) core.error(oneLine(message), { title });
-  if (settings.comment) await postPlanComment(report, settings.githubToken, commentKey(settings));
+  if (settings.comment) {
+    // postPlanComment warns on API errors; this guards the step against anything else.
+    await postPlanComment(report, settings.githubToken, commentKey(settings)).catch((error: unknown) =>
+      core.warning(`Could not post the plan comment: ${describeError(error)}`),
+    );
+  }
   await uploadReport(settings.reportArtifact, file);
   const failure = failureMessage(report);
   if (failure) core.setFailed(failure);
@@ -139,7 +159,15 @@ async function writeSummary(markdown: string): Promise<void> {
       ? markdown.slice(0, SUMMARY_LIMIT) +
         '\n\n… summary cut at 900 kB: the full report is in the artifact.\n'
       : markdown;
-  await core.summary.addRaw(text).write();
+  try {
+    await core.summary.addRaw(text).write();
+  } catch (error) {
+    // The rollout happened; a summary that cannot be written must not hide its outcome.
+    core.warning(
+      `Could not write the job summary: ${error instanceof Error ? error.message : String(error)}`,
+    );
+    core.summary.emptyBuffer();
+  }
 }
 
 /** The config path relative to the workspace: tells two diffship steps' PR comments apart. */

@@ -6,14 +6,14 @@
  */
 import { loadConfig, withOverrides } from '../config/load.js';
 import type { Logger } from '../log.js';
-import type { StatusRow } from '../report/markdown.js';
 import type { Report } from '../report/types.js';
 import type { RolloutEvent } from '../rollout/events.js';
-import { rollout, status } from '../rollout/rollout.js';
+import { rollout, status, type TargetStatusInfo } from '../rollout/rollout.js';
 import { secretPieces, type ActionSettings } from './inputs.js';
 import { withSshDefaults } from './ssh-defaults.js';
 
-export type CommandResult = { kind: 'report'; report: Report } | { kind: 'status'; rows: StatusRow[] };
+export type CommandResult =
+  { kind: 'report'; report: Report } | { kind: 'status'; targets: TargetStatusInfo[] };
 
 export interface CommandIo {
   log: Logger;
@@ -33,8 +33,10 @@ export async function runCommand(settings: ActionSettings, io: CommandIo): Promi
   );
 
   if (settings.command === 'status') {
-    const infos = await status({ config, targets: settings.targets });
-    return { kind: 'status', rows: infos.map((info: object) => toStatusRow(info)) };
+    return {
+      kind: 'status',
+      targets: await status({ config, repo: settings.repo, targets: settings.targets }),
+    };
   }
 
   // SPEC §6: `deploy --dry-run` equals `plan`.
@@ -51,19 +53,4 @@ export async function runCommand(settings: ActionSettings, io: CommandIo): Promi
     onEvent: io.onEvent,
   });
   return { kind: 'report', report };
-}
-
-/** A status entry flattened for a table: lists joined, nested values as JSON. */
-function toStatusRow(info: object): StatusRow {
-  const row: StatusRow = {};
-  for (const [key, value] of Object.entries(info)) {
-    if (value === null || value === undefined || ['string', 'number', 'boolean'].includes(typeof value)) {
-      row[key] = value as StatusRow[string];
-    } else if (Array.isArray(value) && value.every((v) => typeof v !== 'object')) {
-      row[key] = value.join(', ');
-    } else {
-      row[key] = JSON.stringify(value);
-    }
-  }
-  return row;
 }

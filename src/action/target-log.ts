@@ -30,6 +30,24 @@ function groupTitle(target: TargetReport): string {
   return `${target.name}: ${target.status} (wave ${target.wave + 1}, ${counts}, ${formatBytes(target.bytes)}, ${formatDuration(targetDurationMs(target))})`;
 }
 
+/** Most change lines a group shows; the report has them all. */
+const CHANGE_LINES = 100;
+
+/** A plan's target has no steps: its group lists the change set instead, `+`/`~`/`-` as in the PR comment. */
+function changeLines(target: TargetReport): string[] {
+  const c = target.changes;
+  const all = [
+    ...c.added.map((p) => `  + ${p}`),
+    ...c.updated.map((p) => `  ~ ${p}`),
+    ...c.renamed.map((r) => `  + ${r.to} (renamed from ${r.from})`),
+    ...c.deleted.map((p) => `  - ${p}`),
+    ...c.kept.map((p) => `  # ${p} (kept)`),
+    ...c.drift.map((p) => `  ! ${p} (drift)`),
+  ];
+  if (all.length <= CHANGE_LINES) return all;
+  return [...all.slice(0, CHANGE_LINES), `  … and ${all.length - CHANGE_LINES} more (see the report)`];
+}
+
 /** Buffers each target's lines and prints them as one group when the target ends. */
 export class TargetLog {
   private readonly buffers = new Map<string, string[]>();
@@ -91,6 +109,7 @@ export class TargetLog {
       }
       if (lines.length === 0) {
         for (const step of target.steps) lines.push(stepLine(step));
+        if (target.steps.length === 0) lines.push(...changeLines(target));
         if (target.error) lines.push(`  error: ${target.error}`);
       }
       this.buffers.set(target.name, lines);

@@ -1,5 +1,6 @@
 /** Reports built by hand, shaped like the engine's, for tests of what the action derives from them. */
 import type { Report, StepReport, TargetReport } from '../../src/report/types.js';
+import type { TargetStatusInfo } from '../../src/rollout/rollout.js';
 import { emptyChanges } from '../../src/report/types.js';
 
 const T0 = Date.parse('2025-01-02T03:04:05.000Z');
@@ -121,5 +122,24 @@ export function planReport(): Report {
       steps: [],
       bytes: 0,
     })),
+  };
+}
+
+/** What `status` says about a target. */
+export function statusInfo(name: string, overrides: Partial<TargetStatusInfo> = {}): TargetStatusInfo {
+  return {
+    name,
+    release: null,
+    previousRelease: null,
+    deployedAt: null,
+    deployId: null,
+    mode: null,
+    drift: [],
+    kept: 0,
+    lock: null,
+    backups: [],
+    interrupted: false,
+    error: null,
+    ...overrides,
   };
 }
