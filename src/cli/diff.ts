@@ -1,6 +1,5 @@
 /** `diffship diff`: list what changed between two releases (SPEC §1, §6). */
 import type { Command } from 'commander';
-import { diffReleases } from '../diff/diff-releases.js';
 import { SUBMODULE_MODE, type Change, type DiffResult } from '../diff/types.js';
 import type { Logger } from '../log.js';
 import { colorsFor, displayName, warn, writeJson, type Colors, type Output } from './output.js';
@@ -41,6 +40,8 @@ export function registerDiff(program: Command, out: Output): void {
     .action(async (_options: unknown, command: Command) => {
       const flags = command.optsWithGlobals<DiffFlags>();
       const logger: Logger = { debug() {}, info() {}, warn: (m) => warn(out, m), error: (m) => warn(out, m) };
+      // Loaded on use: registering a command must cost (almost) nothing for the others.
+      const { diffReleases } = await import('../diff/diff-releases.js');
       const result = await diffReleases({
         repo: flags.repo,
         from: flags.from ?? null,

@@ -61,9 +61,9 @@ export function displayName(name: string): string {
   return `"${escaped}"`;
 }
 
-/** Print a value as JSON (2-space indent, trailing newline). */
+/** Print a value as JSON and a newline: indented for a person on a TTY, compact for programs. */
 export function writeJson(out: Output, value: unknown): void {
-  out.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  out.stdout.write(`${JSON.stringify(value, null, out.stdout.isTTY ? 2 : undefined)}\n`);
 }
 
 /** One plain `diffship: warning: …` line on stderr. */

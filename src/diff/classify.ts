@@ -1,14 +1,15 @@
 /**
  * Turn git's raw records into the SPEC change set. Pure.
  *
- * Order of work: strip the source prefix, decode the name, apply the filter,
- * then classify. Sorting compares the raw name bytes, so the order is byte
- * order whatever the names contain (JS string order differs past U+FFFF).
+ * Order of work: strip the source prefix, apply the filter, then classify.
+ * The result is sorted in byte order of the names (see `compareBytes`).
  */
 import { DiffshipError, GitError } from '../errors.js';
 import type { RawEntry } from './raw.js';
 import type { Change, ChangeCounts } from './types.js';
-import type { PathFilter } from './filter.js';
+
+/** Decides whether a source-relative path takes part in the change set. */
+export type PathFilter = (path: string) => boolean;
 
 export interface ClassifyOptions {
   /** Source folder prefix with trailing "/", or "" for the whole repository. */
@@ -16,106 +17,95 @@ export interface ClassifyOptions {
   filter: PathFilter;
 }
 
-interface Keyed {
-  key: Buffer;
-  change: Change;
-}
-
-/** A source-relative name: its bytes (for sorting) and its text. */
-interface Name {
-  bytes: Buffer;
-  text: string;
-  /** false when the bytes are not valid UTF-8 (text then holds U+FFFD). */
-  valid: boolean;
-}
-
 /**
  * Classify raw records into changes sorted by path bytes.
  * @throws DiffshipError E_CONFIG when a kept name is not valid UTF-8.
  */
 export function classify(entries: readonly RawEntry[], { prefix, filter }: ClassifyOptions): Change[] {
-  const prefixBytes = Buffer.from(prefix, 'utf8');
-  const name = (raw: Buffer): Name => {
-    if (prefixBytes.length > 0 && !startsWith(raw, prefixBytes)) {
-      throw new GitError('E_GIT', `git reported ${quoteBytes(raw)}, outside the source folder "${prefix}"`);
-    }
-    const bytes = raw.subarray(prefixBytes.length);
-    const text = bytes.toString('utf8');
-    // U+FFFD can be a real character: only a failed round trip means invalid bytes.
-    const valid = !text.includes('\uFFFD') || Buffer.from(text, 'utf8').equals(bytes);
-    return { bytes, text, valid };
+  const strip = (path: string): string => {
+    if (!path.startsWith(prefix))
+      throw new GitError('E_GIT', `git reported ${JSON.stringify(path)}, outside "${prefix}"`);
+    return prefix === '' ? path : path.slice(prefix.length);
   };
-  const keep = (n: Name): boolean => {
-    if (!filter(n.text)) return false;
-    if (!n.valid) {
+  const keep = (path: string, bytes: Buffer | undefined): boolean => {
+    if (!filter(path)) return false;
+    if (bytes) {
       throw new DiffshipError(
         'E_CONFIG',
-        `the name ${quoteBytes(n.bytes)} is not valid UTF-8, so it can't be shipped exactly; ` +
+        `the name ${quoteBytes(bytes)} is not valid UTF-8, so it can't be shipped exactly; ` +
           'rename it in the repository or exclude it',
       );
     }
     return true;
   };
 
-  const out: Keyed[] = [];
+  const out: Change[] = [];
   for (const e of entries) {
-    const path = name(e.path);
+    const path = strip(e.path);
     switch (e.status) {
       case 'A':
-        if (keep(path)) out.push({ key: path.bytes, change: added(path.text, e) });
+        if (keep(path, e.pathBytes)) out.push(added(path, e));
         break;
       case 'D':
-        if (keep(path)) out.push({ key: path.bytes, change: deleted(path.text, e) });
+        if (keep(path, e.pathBytes)) out.push(deleted(path, e));
         break;
       case 'M':
       case 'T':
-        if (keep(path)) {
+        if (keep(path, e.pathBytes)) {
           out.push({
-            key: path.bytes,
-            change: {
-              status: 'updated',
-              path: path.text,
-              mode: e.newMode,
-              blob: e.newOid,
-              oldMode: e.oldMode,
-              oldBlob: e.oldOid,
-            },
+            status: 'updated',
+            path,
+            mode: e.newMode,
+            blob: e.newOid,
+            oldMode: e.oldMode,
+            oldBlob: e.oldOid,
           });
         }
         break;
       case 'R': {
-        if (!e.oldPath)
-          throw new GitError('E_GIT', `git reported a rename of ${quoteBytes(e.path)} without its old path`);
-        const oldPath = name(e.oldPath);
-        const keepNew = keep(path);
-        const keepOld = keep(oldPath);
+        if (e.oldPath === undefined)
+          throw new GitError('E_GIT', `git reported a rename of ${e.path} without its old path`);
+        const oldPath = strip(e.oldPath);
+        const keepNew = keep(path, e.pathBytes);
+        const keepOld = keep(oldPath, e.oldPathBytes);
         // A rename that crosses a filter boundary is only half visible.
         if (keepNew && keepOld) {
           out.push({
-            key: path.bytes,
-            change: {
-              status: 'renamed',
-              path: path.text,
-              oldPath: oldPath.text,
-              similarity: e.score,
-              mode: e.newMode,
-              blob: e.newOid,
-              oldMode: e.oldMode,
-              oldBlob: e.oldOid,
-            },
+            status: 'renamed',
+            path,
+            oldPath,
+            similarity: e.score,
+            mode: e.newMode,
+            blob: e.newOid,
+            oldMode: e.oldMode,
+            oldBlob: e.oldOid,
           });
-        } else if (keepNew) {
-          out.push({ key: path.bytes, change: added(path.text, e) });
-        } else if (keepOld) {
-          out.push({ key: oldPath.bytes, change: deleted(oldPath.text, e) });
-        }
+        } else if (keepNew) out.push(added(path, e));
+        else if (keepOld) out.push(deleted(oldPath, e));
         break;
       }
     }
   }
-  out.sort((a, b) => Buffer.compare(a.key, b.key));
-  return out.map((k) => k.change);
+  return sortByPathBytes(out);
 }
+
+/**
+ * Sort in byte order of the UTF-8 names. For valid UTF-8 that is code point
+ * order, which JS string comparison matches unless a name holds a character
+ * past U+FFFF (a surrogate pair sorts below U+E000–U+FFFF in UTF-16): then
+ * compare the encoded bytes. git's output is already nearly in this order,
+ * which keeps the sort close to linear.
+ */
+export function sortByPathBytes<T extends { path: string }>(items: T[]): T[] {
+  if (!items.some((item) => SURROGATE.test(item.path))) {
+    return items.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  }
+  const bytes = new Map<string, Buffer>();
+  const of = (s: string) => bytes.get(s) ?? bytes.set(s, Buffer.from(s, 'utf8')).get(s)!;
+  return items.sort((a, b) => Buffer.compare(of(a.path), of(b.path)));
+}
+
+const SURROGATE = /[\uD800-\uDFFF]/;
 
 /** Count changes by status. */
 export function countChanges(changes: readonly Change[]): ChangeCounts {
@@ -132,12 +122,8 @@ function deleted(path: string, e: RawEntry): Change {
   return { status: 'deleted', path, oldMode: e.oldMode, oldBlob: e.oldOid };
 }
 
-function startsWith(buf: Buffer, prefix: Buffer): boolean {
-  return buf.length >= prefix.length && buf.compare(prefix, 0, prefix.length, 0, prefix.length) === 0;
-}
-
 /** Show raw name bytes in a message: printable ASCII as is, anything else as \xNN. */
-export function quoteBytes(bytes: Buffer): string {
+export function quoteBytes(bytes: Uint8Array): string {
   let out = '"';
   for (const b of bytes) {
     if (b === 0x22 || b === 0x5c) out += `\\${String.fromCharCode(b)}`;

@@ -7,7 +7,8 @@
  */
 import { GitError } from '../errors.js';
 import { classify, countChanges } from './classify.js';
-import { createPathFilter, IGNORE_FILE, parseIgnoreFile } from './filter.js';
+import type { PathFilter } from './classify.js';
+import { IGNORE_FILE, parseIgnoreFile } from './ignore.js';
 import { catFileBatch, diffTree, emptyTreeId, fetchOne, isShallow, type CatFileResult } from './git.js';
 import { parseRawDiff } from './raw.js';
 import { isFetchableRef, normalizeRef, normalizeSource, quote, type RefRole } from './ref.js';
@@ -42,7 +43,7 @@ export async function diffReleases(options: DiffOptions = {}): Promise<DiffResul
       ? resolved.ignoreFile
       : await readIgnoreFile(repo, toOid, source.prefix);
   const exclude = [...(options.exclude ?? []), ...(ignore === null ? [] : parseIgnoreFile(ignore))];
-  const filter = createPathFilter({ include: options.include ?? [], exclude });
+  const filter = await pathFilter(options.include ?? [], exclude);
 
   const { stdout, stderr } = await diffTree(repo, fromOid ?? emptyTreeId(toOid.length), toOid, {
     renames: options.renames ?? true,
@@ -53,6 +54,13 @@ export async function diffReleases(options: DiffOptions = {}): Promise<DiffResul
 
   const changes = classify(parseRawDiff(stdout), { prefix: source.prefix, filter });
   return { from: fromOid, to: toOid, source: source.given, changes, counts: countChanges(changes) };
+}
+
+/** minimatch loads only when there are patterns: most runs have none, and every run pays for a load. */
+async function pathFilter(include: readonly string[], exclude: readonly string[]): Promise<PathFilter> {
+  if (include.length === 0 && exclude.length === 0) return (path) => path !== IGNORE_FILE;
+  const { createPathFilter } = await import('./filter.js');
+  return createPathFilter({ include, exclude });
 }
 
 interface Wanted {

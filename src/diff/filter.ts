@@ -1,16 +1,10 @@
 /**
- * Path filters: include/exclude minimatch globs and the `.diffshipignore` file.
- * Pure. Globs apply to source-relative paths; dot files are matched; exclude wins.
+ * Path filters: include/exclude minimatch globs. Pure. Globs apply to
+ * source-relative paths; dot files are matched; exclude wins.
  */
 import { Minimatch } from 'minimatch';
-import { DiffshipError } from '../errors.js';
-import { quote } from './ref.js';
-
-/** Name of the ignore file, at the top of the source folder of the `to` release. */
-export const IGNORE_FILE = '.diffshipignore';
-
-/** Decides whether a source-relative path takes part in the change set. */
-export type PathFilter = (path: string) => boolean;
+import type { PathFilter } from './classify.js';
+import { IGNORE_FILE } from './ignore.js';
 
 export interface FilterOptions {
   include?: readonly string[];
@@ -35,27 +29,4 @@ export function createPathFilter({ include = [], exclude = [] }: FilterOptions):
 function compile(pattern: string): Minimatch {
   const glob = pattern.endsWith('/') ? `${pattern}**` : pattern;
   return new Minimatch(glob, { dot: true });
-}
-
-/**
- * Parse `.diffshipignore`: one minimatch glob a line, `#` comments, blank lines
- * skipped, CRLF (and a UTF-8 BOM) tolerated, surrounding whitespace trimmed.
- * @throws DiffshipError E_CONFIG for a `!` line: re-including is not supported.
- */
-export function parseIgnoreFile(text: string): string[] {
-  const patterns: string[] = [];
-  const lines = text.replace(/^\uFEFF/, '').split(/\r\n|\r|\n/);
-  lines.forEach((raw, index) => {
-    const line = raw.trim();
-    if (line === '' || line.startsWith('#')) return;
-    if (line.startsWith('!')) {
-      throw new DiffshipError(
-        'E_CONFIG',
-        `${IGNORE_FILE} line ${index + 1}: ${quote(line)} negates a pattern, which is not supported; ` +
-          'list only what to exclude (or use --include)',
-      );
-    }
-    patterns.push(line);
-  });
-  return patterns;
 }

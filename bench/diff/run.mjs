@@ -1,0 +1,162 @@
+#!/usr/bin/env node
+// Benchmark: `diffship diff --json` against `git diff-tree -r -z -M --raw` on the
+// same pair of releases (50,000 files; ~7,000 changes). Run `npm run build` first.
+//
+//   node bench/diff/run.mjs [--runs 5] [--rebuild]
+//
+// The repository is built once with `git fast-import` and cached in the OS temp
+// folder. Commands run alternately (git, diffship, git, …) after one warm-up
+// each, so caches and CPU frequency treat both alike. Wall time is the median.
+// Peak memory is the maximum resident set size reported by GNU time (%M) for a
+// separate run of each command; for diffship that is the largest single process
+// of the run (node, or a git child, whichever peaks higher).
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const FILES = 50_000;
+const CHANGES = { modified: 3_000, deleted: 1_500, added: 1_500, renamedExact: 500, renamedEdited: 500 };
+const VERSION = 1; // bump when the generated repository changes
+
+const args = process.argv.slice(2);
+const runs = Number(args[args.indexOf('--runs') + 1]) || 5;
+const rebuild = args.includes('--rebuild');
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const cli = path.join(root, 'bin/diffship.js');
+const repo = path.join(os.tmpdir(), `diffship-bench-diff-v${VERSION}`);
+
+if (!existsSync(path.join(root, 'lib/cli/main.js'))) {
+  console.error('bench/diff: run `npm run build` first (lib/cli/main.js is missing)');
+  process.exit(2);
+}
+
+// Deterministic pseudo-random numbers, so every machine builds the same repository.
+let seed = 42;
+const rand = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
+
+/** A file's path and text: ~600 bytes of XML-ish lines unique to the file. */
+const pathOf = (i) =>
+  `workflows/team-${String(i % 250).padStart(3, '0')}/flow-${String(i).padStart(5, '0')}.xml`;
+function contentOf(i, edit = 0) {
+  const lines = [`<workflow id="${i}">`];
+  for (let l = 0; l < 12; l++)
+    lines.push(`  <step n="${l}" action="act-${(i * 31 + l * 7) % 9973}" retry="${l % 3}"/>`);
+  if (edit) lines.push(`  <note rev="${edit}">changed in release B</note>`);
+  lines.push('</workflow>', '');
+  return Buffer.from(lines.join('\n'));
+}
+
+function buildRepo() {
+  rmSync(repo, { recursive: true, force: true });
+  mkdirSync(repo, { recursive: true });
+  git(['init', '-q', '-b', 'main']);
+  const chunks = [];
+  const put = (s) => chunks.push(Buffer.from(s));
+  const blob = (p, data) => {
+    put(`M 100644 inline ${p}\ndata ${data.length}\n`);
+    chunks.push(data, Buffer.from('\n'));
+  };
+  const commit = (ref, message, from) => {
+    put(
+      `commit ${ref}\ncommitter Bench <bench@example.com> 1700000000 +0000\ndata ${message.length}\n${message}\n`,
+    );
+    if (from) put(`from ${from}\n`);
+  };
+
+  commit('refs/heads/main', 'release A');
+  for (let i = 0; i < FILES; i++) blob(pathOf(i), contentOf(i));
+  put('reset refs/tags/A\nfrom refs/heads/main\n\n');
+
+  // Release B: pick distinct files for each kind of change.
+  const order = [...Array(FILES).keys()];
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  let next = 0;
+  const take = (n) => order.slice(next, (next += n));
+  commit('refs/heads/main', 'release B'); // continues the branch: parent is A
+  for (const i of take(CHANGES.modified)) blob(pathOf(i), contentOf(i, 1));
+  for (const i of take(CHANGES.deleted)) put(`D ${pathOf(i)}\n`);
+  for (let k = 0; k < CHANGES.added; k++) blob(pathOf(FILES + k), contentOf(FILES + k));
+  const renamed = (i) => pathOf(i).replace('/flow-', '/moved/flow-');
+  for (const i of take(CHANGES.renamedExact)) {
+    put(`D ${pathOf(i)}\n`);
+    blob(renamed(i), contentOf(i));
+  }
+  for (const i of take(CHANGES.renamedEdited)) {
+    put(`D ${pathOf(i)}\n`);
+    blob(renamed(i), contentOf(i, 2));
+  }
+  put('\nreset refs/tags/B\nfrom refs/heads/main\n\ndone\n');
+  git(['fast-import', '--quiet', '--done'], Buffer.concat(chunks));
+  writeFileSync(path.join(repo, '.git', 'diffship-bench-ready'), '');
+}
+
+function git(argv, input) {
+  const r = spawnSync('git', ['-C', repo, ...argv], { input, maxBuffer: 1 << 30 });
+  if (r.status !== 0) throw new Error(`git ${argv[0]} failed: ${r.stderr}`);
+  return r.stdout;
+}
+
+const commands = {
+  git: ['git', ['-C', repo, 'diff-tree', '-r', '-z', '-M', '--raw', 'A', 'B']],
+  diffship: [process.execPath, [cli, 'diff', '--repo', repo, '--from', 'A', '--to', 'B', '--json']],
+};
+
+function timeOnce([cmd, argv]) {
+  const start = process.hrtime.bigint();
+  const r = spawnSync(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 30 });
+  const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  if (r.status !== 0) throw new Error(`${cmd} failed: ${r.stderr}`);
+  return { ms, stdout: r.stdout };
+}
+
+function peakRssMiB([cmd, argv]) {
+  if (!existsSync('/usr/bin/time')) return null;
+  const r = spawnSync('/usr/bin/time', ['-f', '%M', cmd, ...argv], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const kb = Number(r.stderr.toString().trim().split('\n').pop());
+  return Number.isFinite(kb) ? kb / 1024 : null;
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+if (rebuild || !existsSync(path.join(repo, '.git', 'diffship-bench-ready'))) {
+  const t = Date.now();
+  buildRepo();
+  console.log(`built ${repo} in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+}
+
+// Warm-up (page cache, compile cache), and a sanity check: same number of changes.
+const rawEntries = timeOnce(commands.git).stdout.toString('latin1').split('\0:').length;
+const result = JSON.parse(timeOnce(commands.diffship).stdout.toString('utf8'));
+if (result.changes.length !== rawEntries) {
+  throw new Error(`diffship reports ${result.changes.length} changes, git ${rawEntries}`);
+}
+
+const times = { git: [], diffship: [] };
+for (let i = 0; i < runs; i++) {
+  times.git.push(timeOnce(commands.git).ms);
+  times.diffship.push(timeOnce(commands.diffship).ms);
+}
+const g = median(times.git);
+const d = median(times.diffship);
+const rss = { git: peakRssMiB(commands.git), diffship: peakRssMiB(commands.diffship) };
+const fmt = (x) => (x === null ? 'n/a' : `${x.toFixed(0)} MiB`);
+
+console.log(
+  `repository: ${FILES} files at A; ${result.changes.length} changes A→B ${JSON.stringify(result.counts)}`,
+);
+console.log(
+  `machine: ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? '?'}, node ${process.version}, ${git(['--version']).toString().trim()}`,
+);
+console.log(`runs: ${runs} each, alternating`);
+console.log(
+  `git diff-tree -r -z -M --raw  median ${g.toFixed(0)} ms  (${times.git.map((x) => x.toFixed(0)).join(', ')})  peak RSS ${fmt(rss.git)}`,
+);
+console.log(
+  `diffship diff --json          median ${d.toFixed(0)} ms  (${times.diffship.map((x) => x.toFixed(0)).join(', ')})  peak RSS ${fmt(rss.diffship)}`,
+);
+console.log(`ratio diffship/git: ${(d / g).toFixed(2)}×  (target ≤ 1.5×, goal 1.1×)`);
