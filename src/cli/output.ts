@@ -21,11 +21,11 @@ export const processOutput = (): Output => ({
 
 /**
  * Colour only on a TTY, unless NO_COLOR (any non-empty value) turns it off or
- * FORCE_COLOR (anything but "0"/"false") turns it on. NO_COLOR wins.
+ * FORCE_COLOR turns it on ("0" or "false": off). NO_COLOR wins.
  */
 export function colorEnabled(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv): boolean {
   if (env.NO_COLOR) return false;
-  if (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '0' && env.FORCE_COLOR !== 'false') return true;
+  if (env.FORCE_COLOR !== undefined) return env.FORCE_COLOR !== '0' && env.FORCE_COLOR !== 'false';
   return stream.isTTY === true && env.TERM !== 'dumb';
 }
 
