@@ -29,10 +29,13 @@ export function parseConfigText(text: string, file?: string): { value: unknown; 
   const error = doc.errors[0];
   if (error) {
     const pos = lineCounter.linePos(error.pos[0]);
-    const oneLine = error.message
-      .split('\n')[0]!
-      .replace(/ at line \d+, column \d+:?$/, '')
-      .trim();
+    const oneLine =
+      error.code === 'MULTIPLE_DOCS'
+        ? 'more than one YAML document: a config file holds one (remove the "---" line)'
+        : error.message
+            .split('\n')[0]!
+            .replace(/ at line \d+, column \d+:?$/, '')
+            .trim();
     throw new ConfigError(`${label}:${pos.line}:${pos.col}: ${oneLine}`, { cause: error });
   }
   let value: unknown;

@@ -108,6 +108,7 @@ export function resolveWithLocator(raw: unknown, options: ResolveOptions, locate
   crossTargetChecks(ctx, config.targets, mode);
 
   if (ctx.problems.size > 0) fail(ctx.problems.list);
+  config.secrets = [...new Set(secrets)];
   return config;
 }
 

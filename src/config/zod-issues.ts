@@ -110,6 +110,17 @@ export function toProblems(issues: readonly Issue[], base: KeyPath = []): Config
       }
       continue;
     }
+    if (issue.code === 'invalid_union' && issue.errors.length > 0) {
+      // The value had the right shape for exactly one option (a list, say) and
+      // failed deeper inside it: report those deeper problems, not "no option fits".
+      const deeper = issue.errors.filter(
+        (branch) => branch.length > 0 && branch.every((i) => i.path.length > 0),
+      );
+      if (deeper.length === 1) {
+        out.push(...toProblems(deeper[0]!, at));
+        continue;
+      }
+    }
     out.push({ path: formatKeyPath(at), keys: at, message: withGot(issue) });
   }
   return out;
@@ -120,5 +131,7 @@ function withGot(issue: Issue): string {
   if (issue.message.includes('(got ') || issue.message === 'required') return issue.message;
   if (issue.code === 'custom' || !('input' in issue) || issue.input === undefined) return issue.message;
   if (issue.code === 'invalid_type') return `${issue.message} (got ${gotType(issue.input)})`;
+  // A list or mapping cannot be shown in a line; the message says what is wrong with it.
+  if (issue.input !== null && typeof issue.input === 'object') return issue.message;
   return `${issue.message} (got ${shown(issue.input)})`;
 }
