@@ -8,10 +8,11 @@ import os from 'node:os';
 import path from 'node:path';
 import * as core from '@actions/core';
 import { DiffshipError, describeError } from '../errors.js';
-import { maskingLogger, type Logger } from '../log.js';
+import { maskSecrets, maskingLogger, type Logger } from '../log.js';
 import { statusMarkdown, summaryMarkdown } from '../report/markdown.js';
 import type { Report } from '../report/types.js';
 import { uploadReport } from './artifact.js';
+import { maskDeep } from './mask.js';
 import { postPlanComment } from './comment.js';
 import { readSettings, type ActionSettings } from './inputs.js';
 import {
@@ -56,7 +57,7 @@ export async function run(runner: CommandRunner): Promise<void> {
     await act(settings, runner, { secrets, addSecret, signal: controller.signal });
   } catch (error) {
     setOutputs(emptyOutputs('failed'));
-    core.setFailed(oneLine(describeError(error)));
+    core.setFailed(oneLine(maskSecrets(describeError(error), secrets)));
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -85,10 +86,11 @@ async function act(settings: ActionSettings, runner: CommandRunner, ctx: Context
     },
     ctx.secrets,
   );
+  const mask = (text: string) => maskSecrets(text, ctx.secrets);
   const targetLog = new TargetLog({
-    startGroup: (title) => core.startGroup(title),
-    info: (line) => core.info(line),
-    warning: (line) => core.warning(line),
+    startGroup: (title) => core.startGroup(mask(title)),
+    info: (line) => core.info(mask(line)),
+    warning: (line) => core.warning(mask(line)),
     endGroup: () => core.endGroup(),
   });
 
@@ -103,7 +105,7 @@ async function act(settings: ActionSettings, runner: CommandRunner, ctx: Context
   const file = path.join(dir, 'diffship-report.json');
 
   if (result.kind === 'status') {
-    const infos = result.targets;
+    const infos = maskDeep(result.targets, ctx.secrets);
     await fs.writeFile(
       file,
       JSON.stringify({ version: 1, command: 'status', targets: infos }, null, 2) + '\n',
@@ -127,7 +129,7 @@ async function act(settings: ActionSettings, runner: CommandRunner, ctx: Context
     return;
   }
 
-  const report = result.report;
+  const report = maskDeep(result.report, ctx.secrets);
   await fs.writeFile(file, JSON.stringify(report, null, 2) + '\n');
   targetLog.finish(report);
   setOutputs(reportOutputs(report, file));
@@ -178,7 +180,8 @@ function commentKey(settings: ActionSettings): string {
 
 function doneLine(report: Report): string {
   const n = report.targets.length;
-  return `diffship ${report.command} of ${report.to.slice(0, 7)}: ${report.status} (${n} target${n === 1 ? '' : 's'}, ${report.waves.length} wave${report.waves.length === 1 ? '' : 's'})`;
+  const of = report.to ? ` of ${report.to.slice(0, 7)}` : '';
+  return `diffship ${report.command}${of}: ${report.status} (${n} target${n === 1 ? '' : 's'}, ${report.waves.length} wave${report.waves.length === 1 ? '' : 's'})`;
 }
 
 /** Annotations and the failure line are single lines: multi-line messages are joined. */

@@ -142,5 +142,6 @@ export function failureMessage(report: Report): string | null {
   const which = failed.length
     ? `: ${failed.length} of ${report.targets.length} target(s) failed (${failed.join(', ')})`
     : '';
-  return `diffship ${verb} of ${report.to.slice(0, 7)} failed${which}`;
+  const of = report.to ? ` of ${report.to.slice(0, 7)}` : '';
+  return `diffship ${verb}${of} failed${which}`;
 }

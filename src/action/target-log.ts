@@ -33,7 +33,7 @@ function groupTitle(target: TargetReport): string {
 /** Most change lines a group shows; the report has them all. */
 const CHANGE_LINES = 100;
 
-/** A plan's target has no steps: its group lists the change set instead, `+`/`~`/`-` as in the PR comment. */
+/** The change set of a planned target (or one without steps), `+`/`~`/`-` as in the PR comment. */
 function changeLines(target: TargetReport): string[] {
   const c = target.changes;
   const all = [
@@ -88,6 +88,7 @@ export class TargetLog {
         const name = event.target.name;
         // A second end for a printed target with nothing new (the engine may report an end twice) prints nothing.
         if (this.printed.has(name) && !this.buffers.get(name)?.length) return;
+        if (event.target.status === 'planned') this.lines(name).push(...changeLines(event.target));
         if (event.target.error) this.lines(name).push(`  error: ${event.target.error}`);
         this.flush(name, groupTitle(event.target));
         return;
@@ -109,7 +110,7 @@ export class TargetLog {
       }
       if (lines.length === 0) {
         for (const step of target.steps) lines.push(stepLine(step));
-        if (target.steps.length === 0) lines.push(...changeLines(target));
+        if (target.steps.length === 0 || target.status === 'planned') lines.push(...changeLines(target));
         if (target.error) lines.push(`  error: ${target.error}`);
       }
       this.buffers.set(target.name, lines);

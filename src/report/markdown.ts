@@ -223,10 +223,12 @@ function stepBars(target: TargetReport, fallbackStart: number): Bar[] {
 /**
  * A mermaid `gantt` chart of the rollout: one section per target, one bar per
  * step (failed steps in red). Large fleets get one bar per target; very large
- * ones no chart. Returns '' when there is nothing to draw (a plan has no steps
- * worth a picture, or no step carries timing).
+ * ones no chart. Returns '' when there is nothing to draw (a plan, or no
+ * target ran a step).
  */
 export function timelineMermaid(report: Report): string {
+  // A plan only reads: its lock and plan steps take milliseconds and make no useful picture.
+  if (report.command === 'plan') return '';
   const targets = report.targets.filter((t) => t.steps.length > 0);
   if (targets.length === 0 || targets.length > TIMELINE_TARGET_LIMIT) return '';
   const origin = Date.parse(report.startedAt);

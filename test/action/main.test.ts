@@ -154,7 +154,9 @@ describe('run', () => {
       '-----END OPENSSH PRIVATE KEY-----',
     ].join('\n');
     setInputs({ 'ssh-private-key': key });
+    // The engine's report quotes a key line (a hook that echoed it): the summary and the report file must not.
     const report = deployReport();
+    report.targets[0]!.steps[2]!.detail = `echo ${key.split('\n')[1]}`;
     await run((async (settings, io) => {
       expect(settings.sshPrivateKey).toBe(key + '\n');
       io.log.info(`connecting with ${settings.sshPrivateKey}`);
@@ -168,6 +170,10 @@ describe('run', () => {
       expect(lines.filter((l) => !l.startsWith('::add-mask::') && l.includes(secret))).toEqual([]);
     }
     expect(lines).toContain('::warning::line: ***');
+    expect(lines).toContain('  ✓ apply (300 ms): echo ***');
+    const written =
+      fs.readFileSync(files.summary, 'utf8') + fs.readFileSync(readOutputs(files.output).report!, 'utf8');
+    for (const secret of key.split('\n')) expect(written).not.toContain(secret);
   });
 
   it('writes a status table and outputs for command: status, failing on an unreachable target', async () => {

@@ -140,5 +140,9 @@ describe('failureAnnotations and failureMessage', () => {
     expect(failureMessage(deployReport())).toBeNull();
     expect(failureMessage(planReport())).toBeNull();
     expect(failureMessage(deployReport({ status: 'cancelled' }))).toMatch(/cancelled/);
+    // A rollback has no release of its own.
+    expect(failureMessage({ ...failedCanaryReport(), command: 'rollback', to: '' })).toBe(
+      'diffship rollback failed: 1 of 3 target(s) failed (a)',
+    );
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { TargetLog, type GroupSink } from '../../src/action/target-log.js';
 import type { RolloutEvent } from '../../src/rollout/events.js';
-import { deployReport, failedCanaryReport } from './fixtures.js';
+import { deployReport, failedCanaryReport, planReport } from './fixtures.js';
 
 /** Records what the runner would print, with ::group:: lines as the runner's commands. */
 function recorder(): { sink: GroupSink; out: string[] } {
@@ -59,6 +59,22 @@ describe('TargetLog', () => {
       // a never sent events: its group comes from the report.
       `::group::a: deployed (wave 1, +1 ~1 -0, 2.0 kB, 1.5 s)`,
       ...a!.steps.map((s) => expect.stringContaining(`✓ ${s.name}`)),
+      '::endgroup::',
+    ]);
+  });
+
+  it('lists the change set of a planned target', () => {
+    const { sink, out } = recorder();
+    const log = new TargetLog(sink);
+    const report = planReport();
+    log.handle({ type: 'target-end', target: { ...report.targets[1]!, steps: report.targets[0]!.steps } });
+    expect(out).toEqual([
+      '::group::b: planned (wave 2, +3 ~0 -1, 0 B, 0 ms)',
+      '  + new.xml',
+      '  + x|y.xml',
+      '  + r2.xml (renamed from r1.xml)',
+      '  - old.xml',
+      '  ! hand.xml (drift)',
       '::endgroup::',
     ]);
   });

@@ -145,8 +145,10 @@ describe('timelineMermaid', () => {
     const lines = timelineMermaid(deployReport({ targets: many })).split('\n');
     expect(lines.filter((l) => l.startsWith('    '))).toHaveLength(60);
     expect(lines).toContain('    deployed :done, 2025-01-02 03:04:05.000, 2025-01-02 03:04:05.020');
-    expect(timelineMermaid(planReport())).toBe('');
-    expect(summaryMarkdown(planReport())).not.toContain('```mermaid');
+    // A plan with lock/plan steps still gets no chart.
+    const plan = { ...deployReport(), command: 'plan' as const, status: 'planned' as const };
+    expect(timelineMermaid(plan)).toBe('');
+    expect(summaryMarkdown(plan)).not.toContain('```mermaid');
   });
 });
 
