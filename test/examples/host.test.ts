@@ -171,7 +171,7 @@ describe('example host', () => {
     await put('c.json', workflow('C', [], { valid: false }));
     health = await waitFor(async () => {
       const r = await h.request('/health');
-      return r.status === 503 ? r : null;
+      return r.status === 503 && r.body.includes('workflows: 3') ? r : null;
     });
     expect(health.body).toBe(
       'invalid\nb.json: step 2 has unknown type "explode"\nc.json: marked "valid": false\nrelease: none\nworkflows: 3\n',
@@ -258,6 +258,15 @@ describe('example host', () => {
     expect((await h.request('/health')).body).toMatch(/^restarting\n/);
     await restart;
     expect((await h.request('/health')).status).toBe(200);
+  });
+
+  it('exits 1 when its port is taken, and startHost says so at once', async () => {
+    const h = await host('automatic');
+    const started = Date.now();
+    await expect(startHost({ dir, port: h.port })).rejects.toThrow(
+      /host exited with code 1:[\s\S]*cannot listen/,
+    );
+    expect(Date.now() - started).toBeLessThan(3000);
   });
 
   it('refuses bad usage', async () => {

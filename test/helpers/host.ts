@@ -6,6 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { access } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -72,7 +73,11 @@ export interface RunningHost {
 }
 
 /** Wait until `fn` returns a truthy value, polling; fail after `timeoutMs`. */
-export async function waitFor<T>(fn: () => Promise<T> | T, timeoutMs = 5000, what = 'condition'): Promise<T> {
+export async function waitFor<T>(
+  fn: () => Promise<T | null | undefined | false> | T | null | undefined | false,
+  timeoutMs = 5000,
+  what = 'condition',
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -89,29 +94,41 @@ export async function waitFor<T>(fn: () => Promise<T> | T, timeoutMs = 5000, wha
   }
 }
 
-/** Spawn server.mjs and wait until GET /status answers (or the process exits). */
+/** Spawn server.mjs and wait until GET /status answers and its state file exists (or the process exits). */
 async function spawnHost(
   args: string[],
   url: string,
+  stateFile?: string,
 ): Promise<{ child: ChildProcess; output: () => string }> {
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
-  let exited = false;
-  child.once('exit', () => (exited = true));
-  await waitFor(
+  const exited = once(child, 'exit').then(([code]) => {
+    throw new Error(`host exited with code ${String(code)}:\n${output}`);
+  });
+  exited.catch(() => {}); // only an error while we wait for the start
+  const ready = waitFor(
     async () => {
-      if (exited) throw new Error(`host exited with code ${child.exitCode}:\n${output}`);
       const res = await fetch(`${url}/status`).catch(() => null);
-      return res?.status === 200;
+      // The server writes its state file right after it starts listening.
+      const written = stateFile
+        ? await access(stateFile).then(
+            () => true,
+            () => false,
+          )
+        : true;
+      return res?.status === 200 && written;
     },
     10_000,
     `host at ${url}`,
-  ).catch((error: unknown) => {
+  );
+  try {
+    await Promise.race([ready, exited]);
+  } catch (error) {
     child.kill('SIGKILL');
     throw error;
-  });
+  }
   return { child, output: () => output };
 }
 
@@ -134,7 +151,7 @@ export async function startHost(options: StartHostOptions): Promise<RunningHost>
   if (options.stateFile) args.push('--state-file', options.stateFile);
   args.push(...(options.args ?? []));
   const url = `http://127.0.0.1:${port}`;
-  let current = await spawnHost(args, url);
+  let current = await spawnHost(args, url, options.stateFile);
   let previousOutput = '';
 
   const request = async (pathname: string, method = 'GET') => {
@@ -165,7 +182,7 @@ export async function startHost(options: StartHostOptions): Promise<RunningHost>
     async restart() {
       await stop();
       previousOutput += current.output();
-      current = await spawnHost(args, url);
+      current = await spawnHost(args, url, options.stateFile);
     },
     stop,
   };
