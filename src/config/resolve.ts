@@ -24,7 +24,7 @@ import { ConfigValidationError, type ConfigProblem, type KeyPath } from './probl
 import { ConfigFile, type TargetInput } from './schema.js';
 import { resolveSsh, SSH_ONLY_KEYS } from './ssh.js';
 import type { ResolvedConfig, SshOptions, TargetConfig } from './types.js';
-import { configErrorMap, toProblems } from './zod-issues.js';
+import { configErrorMap, shown, toProblems } from './zod-issues.js';
 
 export { DEFAULTS } from './defaults.js';
 
@@ -155,7 +155,15 @@ function resolveTarget(
   }
 
   const vars: Record<string, string> = {};
-  for (const [key, value] of Object.entries(t.vars ?? {})) vars[key] = String(value);
+  for (const [key, value] of Object.entries(t.vars ?? {})) {
+    // defineProperty: a var named `__proto__` stays a var.
+    Object.defineProperty(vars, key, {
+      value: String(value),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  }
 
   let port = portField(ctx, t.port, [...at, 'port']);
   let host: string;
@@ -163,6 +171,12 @@ function resolveTarget(
   let ssh: SshOptions | undefined;
   if (type === 'ssh') {
     if (t.host === undefined) ctx.problems.add([...at, 'host'], 'required for ssh targets');
+    else if (/[@\s/]/.test(t.host)) {
+      ctx.problems.add(
+        [...at, 'host'],
+        `expected a host name or address (got ${shown(t.host)}; the user goes in user:)`,
+      );
+    }
     host = t.host ?? '';
     port ??= DEFAULTS.ssh.port;
     targetPath = sshTargetPath(ctx, t.path, [...at, 'path']);

@@ -234,6 +234,11 @@ const CASES: Array<[string, string, string]> = [
     'targets[0].path: refused: "/home/deploy" is a home folder (use a folder inside it)',
   ],
   [
+    'ssh host with a user',
+    T('{ name: a, type: ssh, host: deploy@h, path: /opt/a }'),
+    'targets[0].host: expected a host name or address (got "deploy@h"; the user goes in user:)',
+  ],
+  [
     'ssh without host',
     T('{ name: a, type: ssh, path: /opt/a }'),
     'targets[0].host: required for ssh targets',

@@ -117,3 +117,24 @@ describe('JSON Schema', () => {
     }
   });
 });
+
+describe('docs/config.md', () => {
+  it('has a complete example that loads, using every top-level key of the schema', async () => {
+    const docs = await fs.readFile(path.join(root, 'docs/config.md'), 'utf8');
+    const example = /## A complete example\s+```yaml\n([\s\S]*?)```/.exec(docs)?.[1];
+    expect(example).toBeDefined();
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'diffship-docs-'));
+    try {
+      await fs.mkdir(path.join(dir, '.ssh'));
+      await fs.writeFile(path.join(dir, '.ssh', 'deploy_ed25519'), 'key');
+      await fs.writeFile(path.join(dir, '.ssh', 'known_hosts'), 'soup-a.internal ssh-ed25519 AAAA\n');
+      await fs.writeFile(path.join(dir, 'diffship.yml'), example!);
+      const config = await loadConfig(path.join(dir, 'diffship.yml'), { env: { HOME: dir, USER: 'me' } });
+      expect(config.targets.map((t) => t.name)).toEqual(['soup-a', 'dev']);
+      const keys = Object.keys(parse(example!) as object);
+      expect([...keys, '$schema', 'renames'].sort()).toEqual(Object.keys(ConfigFile.shape).sort());
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  });
+});

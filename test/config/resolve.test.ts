@@ -420,3 +420,12 @@ describe('environment', () => {
     });
   });
 });
+
+describe('hostile values', () => {
+  it('keeps a var named __proto__ a plain var', async () => {
+    const { config } = await loadText('targets: [{ name: a, path: a, vars: { __proto__: x, ok: y } }]\n');
+    const vars = config.targets[0]!.vars;
+    expect(Object.getPrototypeOf(vars)).toBe(Object.prototype);
+    expect(Object.hasOwn(vars, 'ok')).toBe(true);
+  });
+});
