@@ -35,8 +35,18 @@ export interface ExecResult {
 export interface ExecOptions {
   /** Extra environment; for ssh, set in the command itself since sshd drops client env. */
   env?: Record<string, string>;
+  /** Past it the command is stopped (TERM, then KILL) and the result has `timedOut: true`. */
   timeoutMs?: number;
+  /** Aborting stops the command like a timeout and rejects with E_CANCELLED. */
   signal?: AbortSignal;
+}
+
+export interface WalkOptions {
+  /**
+   * false: only `path` and `type` are filled (mode, size and mtimeMs are 0),
+   * which spares the local transport one lstat per entry. Default true.
+   */
+  stat?: boolean;
 }
 
 export interface Transport {
@@ -77,7 +87,7 @@ export interface Transport {
    * Every entry below `rel` (default the root), not descending into symlinks
    * and skipping the `skip` folders (relative to root), sorted by path.
    */
-  walk(rel?: string, skip?: readonly string[]): Promise<WalkEntry[]>;
+  walk(rel?: string, skip?: readonly string[], options?: WalkOptions): Promise<WalkEntry[]>;
   /**
    * git blob ids of files (or of the link text for symlinks), in one batch:
    * the ssh transport computes them on the host instead of downloading files.

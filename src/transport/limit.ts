@@ -1,0 +1,52 @@
+/**
+ * Bounded concurrency. SFTP pipelines requests, but every open file holds a
+ * server handle and every in-flight buffer holds memory, so bulk work runs a
+ * fixed number of tasks at a time.
+ */
+
+export type Limiter = <T>(task: () => Promise<T>) => Promise<T>;
+
+/** A function that runs at most `max` tasks at once, queuing the rest in order. */
+export function createLimiter(max: number): Limiter {
+  let active = 0;
+  const queue: Array<() => void> = [];
+  // A finishing task hands its slot straight to the next waiter, so `active` never overshoots.
+  const release = () => {
+    const waiter = queue.shift();
+    if (waiter) waiter();
+    else active--;
+  };
+  return async <T>(task: () => Promise<T>): Promise<T> => {
+    if (active < max) active++;
+    else await new Promise<void>((resolve) => queue.push(resolve));
+    try {
+      return await task();
+    } finally {
+      release();
+    }
+  };
+}
+
+/** `items.map(fn)` with at most `max` calls in flight; results keep the input order. */
+export async function mapLimit<T, R>(
+  items: readonly T[],
+  max: number,
+  fn: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let index = 0;
+  let failed = false;
+  const worker = async () => {
+    while (!failed && index < items.length) {
+      const i = index++;
+      try {
+        results[i] = await fn(items[i] as T, i);
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(max, items.length) }, worker));
+  return results;
+}

@@ -1,0 +1,321 @@
+import { constants, type Dirent, type Stats } from 'node:fs';
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import { TransportError } from '../errors.js';
+import { gitBlobId } from '../diff/blob.js';
+import { silentLogger, type Logger } from '../log.js';
+import { runLocalCommand } from './local-exec.js';
+import { mapLimit } from './limit.js';
+import { checkRelPath, joinRoot } from './rel-path.js';
+import { checkEnvNames } from './shell-quote.js';
+import type {
+  Entry,
+  EntryType,
+  ExecOptions,
+  ExecResult,
+  Transport,
+  WalkEntry,
+  WalkOptions,
+} from './transport.js';
+import { walkTree, type DirEntry } from './walk.js';
+
+/** Files read at once by hashFiles, folders listed at once by walk. */
+const IO_CONCURRENCY = 16;
+const { O_WRONLY, O_RDONLY, O_CREAT, O_TRUNC, O_EXCL, O_NOFOLLOW } = constants;
+
+/**
+ * A target folder on this machine, through node:fs.
+ *
+ * The root may itself be a symlink (`/srv/current` → `/srv/releases/7`): it is
+ * resolved once, at connect, and every path below it is then used as is and
+ * never followed at its last component (writes open with O_NOFOLLOW; `chmod`
+ * refuses a symlink). Symlinks in the middle of a path are the engine's to
+ * check with `lstat` (apply/safe-path.ts).
+ */
+export class LocalTransport implements Transport {
+  readonly kind = 'local' as const;
+  readonly description: string;
+  private base: string;
+
+  /** `root`: the target folder; relative paths resolve against the working directory. */
+  constructor(
+    root: string,
+    private readonly log: Logger = silentLogger,
+  ) {
+    this.base = path.resolve(root);
+    this.description = this.base;
+  }
+
+  async connect(options: { create?: boolean } = {}): Promise<void> {
+    let stats: Stats | null = await fs.stat(this.base).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return null;
+      throw new TransportError(
+        'E_CONNECT',
+        `local target ${this.base} cannot be read: ${error.code ?? error.message}`,
+        { cause: error },
+      );
+    });
+    if (stats === null && options.create) {
+      this.log.debug(`creating target folder ${this.base}`);
+      await fs.mkdir(this.base, { recursive: true }).catch((error: NodeJS.ErrnoException) => {
+        throw new TransportError(
+          'E_CONNECT',
+          `cannot create target folder ${this.base}: ${error.code ?? error.message}`,
+          { cause: error },
+        );
+      });
+      stats = await fs.stat(this.base);
+    }
+    if (stats === null)
+      throw new TransportError('E_CONNECT', `target folder ${this.base} does not exist; create it first`);
+    if (!stats.isDirectory())
+      throw new TransportError('E_CONNECT', `target path ${this.base} is not a folder`);
+    this.base = await fs.realpath(this.base);
+  }
+
+  async close(): Promise<void> {}
+
+  async lstat(rel: string): Promise<Entry | null> {
+    const stats = await this.io('lstat', rel, (p) => fs.lstat(p), { allowRoot: true, missing: null });
+    return stats && toEntry(stats);
+  }
+
+  async readFile(rel: string): Promise<Buffer> {
+    return this.io('read', rel, async (p) => {
+      const handle = await fs.open(p, O_RDONLY | O_NOFOLLOW);
+      try {
+        return await handle.readFile();
+      } finally {
+        await handle.close();
+      }
+    });
+  }
+
+  async readlink(rel: string): Promise<string> {
+    return this.io('readlink', rel, (p) => fs.readlink(p));
+  }
+
+  async writeFile(rel: string, data: Buffer, mode: number): Promise<void> {
+    return this.io('write', rel, async (p) => {
+      const handle = await fs.open(p, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, mode & 0o7777);
+      try {
+        await handle.writeFile(data);
+        // The umask trimmed the mode given to open(); set it exactly.
+        await handle.chmod(mode & 0o7777);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+    });
+  }
+
+  async createExclusive(rel: string, data: Buffer, mode = 0o644): Promise<boolean> {
+    return this.io('create', rel, async (p) => {
+      let handle: fs.FileHandle;
+      try {
+        handle = await fs.open(p, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode & 0o7777);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+        throw error;
+      }
+      try {
+        await handle.writeFile(data);
+        await handle.chmod(mode & 0o7777);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      return true;
+    });
+  }
+
+  async symlink(linkTarget: string, rel: string): Promise<void> {
+    if (linkTarget.includes('\0'))
+      throw new TransportError('E_UNSAFE', `symlink target for ${JSON.stringify(rel)} contains a NUL byte`);
+    return this.io('symlink', rel, (p) => fs.symlink(linkTarget, p));
+  }
+
+  async chmod(rel: string, mode: number): Promise<void> {
+    return this.io('chmod', rel, async (p) => {
+      // chmod(2) follows symlinks and Linux has no lchmod: refuse links outright.
+      if ((await fs.lstat(p)).isSymbolicLink())
+        throw new TransportError('E_UNSAFE', `refusing to chmod ${JSON.stringify(rel)}: it is a symlink`);
+      await fs.chmod(p, mode & 0o7777);
+    });
+  }
+
+  async rename(from: string, to: string): Promise<void> {
+    const dest = joinRoot(this.base, checkRelPath(to));
+    return this.io('rename', from, (p) => fs.rename(p, dest), { detail: ` to ${JSON.stringify(to)}` });
+  }
+
+  async link(from: string, to: string): Promise<boolean> {
+    const dest = joinRoot(this.base, checkRelPath(to));
+    return this.io(
+      'link',
+      from,
+      async (p) => {
+        try {
+          await fs.link(p, dest);
+          return true;
+        } catch (error) {
+          const code = (error as NodeJS.ErrnoException).code;
+          // Another file system, or one without hard links: the caller copies instead.
+          if (
+            code === 'EXDEV' ||
+            code === 'EPERM' ||
+            code === 'ENOTSUP' ||
+            code === 'EOPNOTSUPP' ||
+            code === 'EMLINK'
+          )
+            return false;
+          throw error;
+        }
+      },
+      { detail: ` to ${JSON.stringify(to)}` },
+    );
+  }
+
+  async mkdirp(rel: string): Promise<void> {
+    await this.io('mkdir', rel, (p) => fs.mkdir(p, { recursive: true }), { allowRoot: true });
+  }
+
+  async unlink(rel: string): Promise<void> {
+    await this.io('unlink', rel, (p) => fs.unlink(p), { missing: undefined });
+  }
+
+  async rmdir(rel: string): Promise<boolean> {
+    return this.io('rmdir', rel, async (p) => {
+      try {
+        await fs.rmdir(p);
+        return true;
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT' || code === 'ENOTEMPTY' || code === 'EEXIST') return false;
+        throw error;
+      }
+    });
+  }
+
+  async removeTree(rel: string): Promise<void> {
+    // fs.rm removes symlinks as links and never descends through them.
+    await this.io('remove', rel, (p) => fs.rm(p, { recursive: true, force: true }));
+  }
+
+  async readdir(rel: string): Promise<string[] | null> {
+    return this.io('list', rel, (p) => fs.readdir(p), { allowRoot: true, missing: null });
+  }
+
+  async walk(rel = '', skip: readonly string[] = [], options: WalkOptions = {}): Promise<WalkEntry[]> {
+    checkRelPath(rel, { allowRoot: true });
+    const stat = options.stat ?? true;
+    const listDir = (dir: string): Promise<DirEntry[] | null> =>
+      this.io(
+        'list',
+        dir,
+        async (p) => {
+          const dirents = await fs.readdir(p, { withFileTypes: true });
+          const entries = await Promise.all(
+            dirents.map((d) => this.direntEntry(joinRoot(p, d.name), d, stat)),
+          );
+          return entries.filter((e) => e !== null);
+        },
+        { allowRoot: true, missing: null },
+      );
+    return walkTree(listDir, rel, skip, IO_CONCURRENCY);
+  }
+
+  async hashFiles(rels: readonly string[]): Promise<Map<string, string | null>> {
+    for (const rel of rels) checkRelPath(rel);
+    const unique = [...new Set(rels)];
+    const ids = await mapLimit(unique, IO_CONCURRENCY, (rel) =>
+      this.io(
+        'hash',
+        rel,
+        async (p) => {
+          const stats = await fs.lstat(p);
+          if (stats.isSymbolicLink()) return gitBlobId(await fs.readlink(p, { encoding: 'buffer' }));
+          if (!stats.isFile()) return null;
+          const handle = await fs.open(p, O_RDONLY | O_NOFOLLOW);
+          try {
+            return gitBlobId(await handle.readFile());
+          } finally {
+            await handle.close();
+          }
+        },
+        { missing: null },
+      ),
+    );
+    return new Map(unique.map((rel, i) => [rel, ids[i] ?? null]));
+  }
+
+  async exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
+    checkEnvNames(options.env);
+    return runLocalCommand(command, { cwd: this.base, ...options });
+  }
+
+  /** null when the entry vanished between readdir and lstat. */
+  private async direntEntry(full: string, d: Dirent, stat: boolean): Promise<DirEntry | null> {
+    const type = direntType(d);
+    if (!stat && type !== 'other') return { name: d.name, type, mode: 0, size: 0, mtimeMs: 0 };
+    // Also reached when the file system reports no type (DT_UNKNOWN).
+    try {
+      return { name: d.name, ...toEntry(await fs.lstat(full)) };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw error;
+    }
+  }
+
+  /**
+   * Check `rel`, run `fn` on its absolute path, and turn Node errors into
+   * TransportErrors naming the path. `missing` (when given) is returned for ENOENT.
+   */
+  private async io<T, M = never>(
+    op: string,
+    rel: string,
+    fn: (absolute: string) => Promise<T>,
+    options: { allowRoot?: boolean; missing?: M; detail?: string } = {},
+  ): Promise<T | M> {
+    const absolute = joinRoot(this.base, checkRelPath(rel, { allowRoot: options.allowRoot }));
+    try {
+      return await fn(absolute);
+    } catch (error) {
+      if (error instanceof TransportError) throw error;
+      const code = (error as NodeJS.ErrnoException).code;
+      // ENOTDIR: a parent is a file, so the path cannot exist either.
+      if ((code === 'ENOENT' || code === 'ENOTDIR') && 'missing' in options) return options.missing as M;
+      if (code === 'ELOOP') {
+        throw new TransportError(
+          'E_UNSAFE',
+          `refusing to ${op} ${JSON.stringify(rel)}${options.detail ?? ''} in ${this.base}: it is a symlink`,
+          { cause: error },
+        );
+      }
+      const why = code ?? (error instanceof Error ? error.message : String(error));
+      throw new TransportError(
+        'E_TRANSPORT',
+        `cannot ${op} ${JSON.stringify(rel)}${options.detail ?? ''} in ${this.base}: ${why}`,
+        { cause: error },
+      );
+    }
+  }
+}
+
+function direntType(d: Dirent): EntryType {
+  if (d.isFile()) return 'file';
+  if (d.isDirectory()) return 'dir';
+  if (d.isSymbolicLink()) return 'symlink';
+  return 'other';
+}
+
+function toEntry(stats: Stats): Entry {
+  const type: EntryType = stats.isFile()
+    ? 'file'
+    : stats.isDirectory()
+      ? 'dir'
+      : stats.isSymbolicLink()
+        ? 'symlink'
+        : 'other';
+  return { type, mode: stats.mode & 0o7777, size: stats.size, mtimeMs: stats.mtimeMs };
+}

@@ -1,0 +1,1005 @@
+import { readFile as readLocalFile } from 'node:fs/promises';
+import type { Duplex } from 'node:stream';
+import ssh2 from 'ssh2';
+import type { ClientChannel, ConnectConfig, FileEntryWithStats, SFTPWrapper, Stats as SftpStats } from 'ssh2';
+import type { SshOptions } from '../config/types.js';
+import { gitBlobId } from '../diff/blob.js';
+import { DiffshipError, TransportError } from '../errors.js';
+import { maskSecrets, silentLogger, type Logger } from '../log.js';
+import {
+  knownKeyTypes,
+  parseKnownHosts,
+  verifyHostKey,
+  type HostKeyVerdict,
+  type KnownHostLine,
+} from './known-hosts.js';
+import { createLimiter, mapLimit, type Limiter } from './limit.js';
+import { KILL_GRACE_MS, OUTPUT_CAP } from './local-exec.js';
+import { parseProxyJump } from './proxy-jump.js';
+import { checkRelPath, joinRoot } from './rel-path.js';
+import {
+  parsePerlOutput,
+  parseProbe,
+  parseShOutput,
+  perlHashCommand,
+  perlHashInput,
+  PROBE_COMMAND,
+  shHashScript,
+  type HashTool,
+} from './remote-hash.js';
+import { connectError, endpointLabel, hostKeyError, sanitized, type Endpoint } from './ssh-errors.js';
+import { exportLine, shellQuote } from './shell-quote.js';
+import type { Entry, ExecOptions, ExecResult, Transport, WalkEntry } from './transport.js';
+import { typeFromMode, walkTree, type DirEntry } from './walk.js';
+
+const { Client, utils } = ssh2;
+type Ssh2Client = InstanceType<typeof Client>;
+
+/** SFTP status codes (draft-ietf-secsh-filexfer-02) that change what an operation means. */
+const NO_SUCH_FILE = 2;
+/** Bytes per SFTP write/read request; several are in flight per file. */
+const CHUNK = 64 * 1024;
+const CHUNKS_IN_FLIGHT = 16;
+/** Files up to this size are hashed by reading them over SFTP when the host has no perl. */
+const SMALL_FILE = 256 * 1024;
+/** Prefix of the line an exec'd command writes first to stderr (then stripped): its pid. */
+const PID_MARKER = 'diffship-pid:';
+const PID_LINE = /(^|\n)diffship-pid:(\d+)\n/;
+
+/** Knobs for tests and benchmarks; the defaults suit real deploys. */
+export interface SshTuning {
+  /** Files open at once over SFTP (writes, reads, hashes). Default 64. */
+  concurrency?: number;
+  /** How hashFiles computes ids: `auto` (perl, then sh + sha1sum, then SFTP reads) or one of them. */
+  hashMethod?: 'auto' | 'perl' | 'sh' | 'sftp';
+  /** SSH keepalive: a probe every interval; the connection is dropped after `keepaliveCountMax` unanswered. */
+  keepaliveIntervalMs?: number;
+  keepaliveCountMax?: number;
+}
+
+interface Capabilities {
+  exec: boolean;
+  perl: boolean;
+  sha: HashTool;
+}
+
+/**
+ * A target folder on an SSH host, over one ssh2 connection: SFTP for files,
+ * exec channels for commands and host-side hashing. Concurrent calls are safe
+ * and encouraged (SFTP requests are pipelined on the one channel).
+ *
+ * Host keys are checked against `knownHosts` before authentication (strict
+ * unless `strictHostKey` is false); `proxyJump` hops get the same check and the
+ * same credentials. When the connection drops, every pending and later call
+ * rejects with E_TRANSPORT.
+ */
+export class SshTransport implements Transport {
+  readonly kind = 'ssh' as const;
+  readonly description: string;
+  private readonly target: Endpoint;
+  private readonly secrets: string[];
+  private readonly knownHosts: KnownHostLine[];
+  private readonly files: Limiter;
+  private readonly concurrency: number;
+  private clients: Ssh2Client[] = [];
+  private sftpChannel: SFTPWrapper | undefined;
+  private base: string;
+  private connected = false;
+  private closing = false;
+  private lost: TransportError | null = null;
+  private readonly pending = new Set<(error: Error) => void>();
+  private capabilities: Promise<Capabilities> | undefined;
+
+  constructor(
+    private readonly options: SshOptions,
+    root: string,
+    private readonly log: Logger = silentLogger,
+    private readonly tuning: SshTuning = {},
+  ) {
+    this.base = root;
+    this.target = { user: options.user, host: options.host, port: options.port };
+    this.description =
+      options.port === 22
+        ? `${options.user}@${options.host}:${root}`
+        : `ssh://${options.user}@${options.host}:${options.port}${root}`;
+    this.secrets = [options.privateKey, options.passphrase].filter((s): s is string => !!s);
+    this.knownHosts = parseKnownHosts(options.knownHosts ?? '');
+    this.concurrency = tuning.concurrency ?? 64;
+    this.files = createLimiter(this.concurrency);
+  }
+
+  // ── connection ─────────────────────────────────────────────────────────
+
+  async connect(options: { create?: boolean } = {}): Promise<void> {
+    if (this.connected) return;
+    const auth = await this.credentials();
+    const jumps = this.options.proxyJump ? parseProxyJump(this.options.proxyJump) : [];
+    try {
+      let sock: Duplex | undefined;
+      for (let i = 0; i < jumps.length; i++) {
+        const hop = jumps[i]!;
+        const endpoint: Endpoint = {
+          user: hop.user ?? this.options.user,
+          host: hop.host,
+          port: hop.port,
+          role: 'jump host',
+        };
+        const client = await this.openClient(endpoint, auth, sock);
+        const next = jumps[i + 1] ?? this.target;
+        sock = await this.forward(client, endpoint, next);
+      }
+      await this.openClient(this.target, auth, sock);
+      this.sftpChannel = await this.openSftp();
+      this.connected = true;
+      await this.resolveRoot(options.create ?? false);
+      this.log.debug(`ssh: connected to ${this.description}`);
+    } catch (error) {
+      this.teardown();
+      throw error;
+    }
+  }
+
+  /** Forget a failed connection attempt so that connect() can be called again. */
+  private teardown(): void {
+    const old = this.clients;
+    this.clients = [];
+    this.sftpChannel = undefined;
+    this.capabilities = undefined;
+    this.connected = false;
+    this.lost = null;
+    for (const client of old.reverse()) client.end();
+  }
+
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    const closed = this.clients.map((c) => new Promise<void>((resolve) => c.once('close', () => resolve())));
+    this.endClients();
+    this.rejectPending(new TransportError('E_TRANSPORT', `${this.description}: transport closed`));
+    await Promise.race([Promise.all(closed), new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
+  }
+
+  private endClients(): void {
+    for (const client of [...this.clients].reverse()) client.end();
+  }
+
+  /** Key text (from private-key or identity-file), passphrase and agent, checked before any connection. */
+  private async credentials(): Promise<Pick<ConnectConfig, 'privateKey' | 'passphrase' | 'agent'>> {
+    const o = this.options;
+    let key = o.privateKey;
+    let source = 'private-key';
+    if (!key && o.identityFile) {
+      source = `identity-file ${o.identityFile}`;
+      try {
+        key = await readLocalFile(o.identityFile, 'utf8');
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code ?? String(error);
+        throw new TransportError(
+          'E_CONNECT',
+          `ssh ${endpointLabel(this.target)}: cannot read identity-file ${o.identityFile} (${code}); check the path`,
+        );
+      }
+      this.secrets.push(key);
+    }
+    if (!key && !o.agent) {
+      throw new TransportError(
+        'E_CONNECT',
+        `ssh ${endpointLabel(this.target)}: no credentials; set identity-file or private-key, or run an ssh agent (SSH_AUTH_SOCK)`,
+      );
+    }
+    if (key) {
+      const parsed = utils.parseKey(key, o.passphrase);
+      if (parsed instanceof Error) {
+        const why = maskSecrets(parsed.message, this.secrets);
+        throw new TransportError(
+          'E_CONNECT',
+          `ssh ${endpointLabel(this.target)}: the key from ${source} cannot be used: ${why}; check the key${o.passphrase ? ' and its passphrase' : ' (an encrypted key needs passphrase)'}`,
+        );
+      }
+    }
+    return { privateKey: key, passphrase: o.passphrase, agent: o.agent };
+  }
+
+  /** One authenticated SSH connection (the target, or a jump host), host key checked first. */
+  private openClient(
+    e: Endpoint,
+    auth: Pick<ConnectConfig, 'privateKey' | 'passphrase' | 'agent'>,
+    sock?: Duplex,
+  ): Promise<Ssh2Client> {
+    const client = new Client();
+    this.clients.push(client);
+    const strict = this.options.strictHostKey;
+    const timeoutMs = this.options.connectTimeoutMs > 0 ? this.options.connectTimeoutMs : 20_000;
+    let refused: { verdict: Exclude<HostKeyVerdict, { status: 'trusted' }>; key: Buffer } | undefined;
+    // Ask for a key type known-hosts has for this host first, as OpenSSH does.
+    const preferred = knownKeyTypes(this.knownHosts, e.host, e.port).flatMap(algorithmsFor);
+    const config: ConnectConfig = {
+      host: e.host,
+      port: e.port,
+      username: e.user,
+      ...auth,
+      sock: sock as ConnectConfig['sock'],
+      readyTimeout: timeoutMs,
+      keepaliveInterval: this.tuning.keepaliveIntervalMs ?? 10_000,
+      keepaliveCountMax: this.tuning.keepaliveCountMax ?? 3,
+      hostVerifier: (key: Buffer) => {
+        if (!strict) return true;
+        const verdict = verifyHostKey(this.knownHosts, e.host, e.port, key);
+        if (verdict.status === 'trusted') return true;
+        refused = { verdict, key };
+        return false;
+      },
+    };
+    if (preferred.length > 0) {
+      config.algorithms = {
+        serverHostKey: { remove: preferred, prepend: preferred } as unknown as NonNullable<
+          ConnectConfig['algorithms']
+        >['serverHostKey'],
+      };
+    }
+    return new Promise<Ssh2Client>((resolve, reject) => {
+      let ready = false;
+      // A client dropped by teardown() must not fail a later connection.
+      const current = () => this.clients.includes(client);
+      client.on('error', (error: Error & { level?: string; code?: string }) => {
+        if (!ready) {
+          reject(
+            refused
+              ? hostKeyError(e, refused.verdict, refused.key)
+              : connectError(e, error, this.secrets, timeoutMs),
+          );
+        } else if (current()) this.lose(e, error);
+      });
+      client.on('close', () => {
+        if (!ready)
+          reject(
+            refused
+              ? hostKeyError(e, refused.verdict, refused.key)
+              : connectError(
+                  e,
+                  { message: 'connection closed during the handshake' },
+                  this.secrets,
+                  timeoutMs,
+                ),
+          );
+        else if (current()) this.lose(e);
+      });
+      client.on('ready', () => {
+        ready = true;
+        this.log.debug(`ssh: authenticated to ${endpointLabel(e)}`);
+        resolve(client);
+      });
+      try {
+        client.connect(config);
+      } catch (error) {
+        reject(connectError(e, error as Error, this.secrets, timeoutMs));
+      }
+    });
+  }
+
+  /** A TCP stream from `via` to the next hop, used as the next connection's socket. */
+  private forward(
+    via: Ssh2Client,
+    viaEndpoint: Endpoint,
+    next: { host: string; port: number },
+  ): Promise<Duplex> {
+    return new Promise((resolve, reject) => {
+      via.forwardOut('127.0.0.1', 0, next.host, next.port, (error, stream) => {
+        if (error) {
+          const why = maskSecrets(error.message, this.secrets);
+          reject(
+            new TransportError(
+              'E_CONNECT',
+              `ssh ${endpointLabel(viaEndpoint)}: cannot reach ${next.host}:${next.port} through it: ${why}; check AllowTcpForwarding on the jump host`,
+            ),
+          );
+        } else resolve(stream);
+      });
+    });
+  }
+
+  private openSftp(): Promise<SFTPWrapper> {
+    return new Promise((resolve, reject) => {
+      this.client.sftp((error, sftp) => {
+        if (error)
+          reject(
+            new TransportError(
+              'E_CONNECT',
+              `ssh ${endpointLabel(this.target)}: the SFTP subsystem is not available (${maskSecrets(error.message, this.secrets)}); enable "Subsystem sftp" in sshd_config`,
+            ),
+          );
+        else resolve(sftp);
+      });
+    });
+  }
+
+  /** Check the root folder (creating it when asked) and resolve it once, symlinks included. */
+  private async resolveRoot(create: boolean): Promise<void> {
+    const root = this.base;
+    let stats = await this.call<SftpStats>((cb) => this.sftp.stat(root, cb)).catch((error: unknown) => {
+      if (sftpCode(error) === NO_SUCH_FILE) return null;
+      throw this.connectFailure(`cannot read the target folder ${root}`, error);
+    });
+    if (stats === null && create) {
+      this.log.debug(`ssh: creating target folder ${root} on ${this.options.host}`);
+      await this.mkdirAbsolute(root).catch((error: unknown) => {
+        throw this.connectFailure(`cannot create the target folder ${root}`, error);
+      });
+      stats = await this.call<SftpStats>((cb) => this.sftp.stat(root, cb));
+    }
+    if (stats === null)
+      throw new TransportError(
+        'E_CONNECT',
+        `${this.description}: target folder ${root} does not exist on the host; create it first`,
+      );
+    if (!stats.isDirectory())
+      throw new TransportError('E_CONNECT', `${this.description}: target path ${root} is not a folder`);
+    this.base = await this.call<string>((cb) => this.sftp.realpath(root, cb));
+  }
+
+  private connectFailure(what: string, error: unknown): TransportError {
+    if (error instanceof TransportError) return error;
+    return new TransportError('E_CONNECT', `${this.description}: ${what}: ${this.why(error)}`, {
+      cause: this.safeCause(error),
+    });
+  }
+
+  /** The connection (or a jump host's) dropped: fail everything pending and everything after. */
+  private lose(e: Endpoint, error?: Error): void {
+    if (this.lost || this.closing) return;
+    const why = error ? `: ${maskSecrets(error.message, this.secrets)}` : '';
+    this.lost = new TransportError(
+      'E_TRANSPORT',
+      `${this.description}: connection to ${endpointLabel(e)} lost${why}`,
+      { cause: error && sanitized(error, this.secrets) },
+    );
+    this.log.debug(this.lost.message);
+    this.rejectPending(this.lost);
+    this.endClients();
+  }
+
+  private rejectPending(error: Error): void {
+    for (const reject of this.pending) reject(error);
+    this.pending.clear();
+  }
+
+  private get client(): Ssh2Client {
+    const client = this.clients[this.clients.length - 1];
+    if (!client)
+      throw new TransportError('E_TRANSPORT', `${this.description}: not connected; call connect() first`);
+    return client;
+  }
+
+  private get sftp(): SFTPWrapper {
+    if (!this.sftpChannel)
+      throw new TransportError('E_TRANSPORT', `${this.description}: not connected; call connect() first`);
+    return this.sftpChannel;
+  }
+
+  /**
+   * Run one callback-style ssh2 call as a promise that also rejects when the
+   * connection drops or the transport closes (ssh2 alone may never call back).
+   */
+  private call<T>(fn: (cb: (error: Error | null | undefined, value?: T) => void) => void): Promise<T> {
+    if (this.lost) return Promise.reject(this.lost);
+    if (this.closing)
+      return Promise.reject(new TransportError('E_TRANSPORT', `${this.description}: transport closed`));
+    return new Promise<T>((resolve, reject) => {
+      const onLost = (error: Error) => reject(error);
+      this.pending.add(onLost);
+      try {
+        fn((error, value) => {
+          this.pending.delete(onLost);
+          if (this.lost) reject(this.lost);
+          else if (error) reject(error);
+          else resolve(value as T);
+        });
+      } catch (error) {
+        this.pending.delete(onLost);
+        reject(this.lost ?? error);
+      }
+    });
+  }
+
+  // ── paths and errors ───────────────────────────────────────────────────
+
+  private abs(rel: string, allowRoot = false): string {
+    return joinRoot(this.base, checkRelPath(rel, { allowRoot }));
+  }
+
+  private why(error: unknown): string {
+    const message = error instanceof Error ? error.message : String(error);
+    return maskSecrets(message, this.secrets);
+  }
+
+  private safeCause(error: unknown): unknown {
+    return error instanceof Error
+      ? sanitized(error as Error & { code?: string | number }, this.secrets)
+      : error;
+  }
+
+  /** E_TRANSPORT naming the operation and path (or the lost connection, which says more). */
+  private fail(op: string, rel: string, error: unknown, to?: string): Error {
+    if (error instanceof DiffshipError) return error;
+    if (this.lost) return this.lost;
+    const what = `${JSON.stringify(rel)}${to === undefined ? '' : ` to ${JSON.stringify(to)}`}`;
+    return new TransportError(
+      'E_TRANSPORT',
+      `${this.description}: cannot ${op} ${what}: ${this.why(error)}`,
+      { cause: this.safeCause(error) },
+    );
+  }
+
+  private hasExtension(name: string): boolean {
+    // ssh2 keeps the server's extension list here; its ext_* methods throw when one is missing.
+    const extensions = (this.sftp as unknown as { _extensions?: Record<string, string> })._extensions;
+    return extensions?.[name] !== undefined;
+  }
+
+  // ── files ──────────────────────────────────────────────────────────────
+
+  async lstat(rel: string): Promise<Entry | null> {
+    const p = this.abs(rel, true);
+    try {
+      return toEntry(await this.call<SftpStats>((cb) => this.sftp.lstat(p, cb)));
+    } catch (error) {
+      if (sftpCode(error) === NO_SUCH_FILE) return null;
+      throw this.fail('lstat', rel, error);
+    }
+  }
+
+  async readFile(rel: string): Promise<Buffer> {
+    const p = this.abs(rel);
+    return this.files(async () => {
+      try {
+        return await this.readWhole(p);
+      } catch (error) {
+        throw this.fail('read', rel, error);
+      }
+    });
+  }
+
+  async readlink(rel: string): Promise<string> {
+    const p = this.abs(rel);
+    try {
+      return await this.call<string>((cb) => this.sftp.readlink(p, cb));
+    } catch (error) {
+      throw this.fail('readlink', rel, error);
+    }
+  }
+
+  async writeFile(rel: string, data: Buffer, mode: number): Promise<void> {
+    const p = this.abs(rel);
+    await this.files(async () => {
+      try {
+        const handle = await this.call<Buffer>((cb) => this.sftp.open(p, 'w', { mode: mode & 0o7777 }, cb));
+        await this.fillAndClose(handle, data, mode);
+      } catch (error) {
+        throw this.fail('write', rel, error);
+      }
+    });
+  }
+
+  async createExclusive(rel: string, data: Buffer, mode = 0o644): Promise<boolean> {
+    const p = this.abs(rel);
+    return this.files(async () => {
+      let handle: Buffer;
+      try {
+        handle = await this.call<Buffer>((cb) => this.sftp.open(p, 'wx', { mode: mode & 0o7777 }, cb));
+      } catch (error) {
+        // SFTP v3 has no "already exists" status: look.
+        if ((await this.lstat(rel)) !== null) return false;
+        throw this.fail('create', rel, error);
+      }
+      try {
+        await this.fillAndClose(handle, data, mode);
+      } catch (error) {
+        throw this.fail('create', rel, error);
+      }
+      return true;
+    });
+  }
+
+  async symlink(linkTarget: string, rel: string): Promise<void> {
+    const p = this.abs(rel);
+    if (linkTarget.includes('\0'))
+      throw new TransportError('E_UNSAFE', `symlink target for ${JSON.stringify(rel)} contains a NUL byte`);
+    try {
+      await this.call<void>((cb) => this.sftp.symlink(linkTarget, p, cb));
+    } catch (error) {
+      throw this.fail('symlink', rel, error);
+    }
+  }
+
+  async chmod(rel: string, mode: number): Promise<void> {
+    const p = this.abs(rel);
+    const entry = await this.lstat(rel);
+    // SFTP setstat follows symlinks: refuse links outright.
+    if (entry?.type === 'symlink')
+      throw new TransportError(
+        'E_UNSAFE',
+        `refusing to chmod ${JSON.stringify(rel)} in ${this.description}: it is a symlink`,
+      );
+    try {
+      await this.call<void>((cb) => this.sftp.chmod(p, mode & 0o7777, cb));
+    } catch (error) {
+      throw this.fail('chmod', rel, error);
+    }
+  }
+
+  async rename(from: string, to: string): Promise<void> {
+    const src = this.abs(from);
+    const dest = this.abs(to);
+    try {
+      if (this.hasExtension('posix-rename@openssh.com')) {
+        await this.call<void>((cb) => this.sftp.ext_openssh_rename(src, dest, cb));
+      } else if ((await this.caps()).exec) {
+        // Plain SFTP rename refuses an existing target; mv(1) is rename(2), atomic.
+        await this.shell(`mv -f -- ${shellQuote(`./${from}`)} ${shellQuote(`./${to}`)}`);
+      } else {
+        await this.call<void>((cb) => this.sftp.rename(src, dest, cb));
+      }
+    } catch (error) {
+      throw this.fail('rename', from, error, to);
+    }
+  }
+
+  async link(from: string, to: string): Promise<boolean> {
+    const src = this.abs(from);
+    const dest = this.abs(to);
+    if (!this.hasExtension('hardlink@openssh.com')) return false;
+    try {
+      await this.call<void>((cb) => this.sftp.ext_openssh_hardlink(src, dest, cb));
+      return true;
+    } catch (error) {
+      if (this.lost) throw this.lost;
+      // SFTP says only "failure": an existing target or a missing source is an error, anything else means "copy instead".
+      if ((await this.lstat(to)) !== null) throw this.fail('link', from, new Error('the target exists'), to);
+      if ((await this.lstat(from)) === null) throw this.fail('link', from, error, to);
+      return false;
+    }
+  }
+
+  async mkdirp(rel: string): Promise<void> {
+    checkRelPath(rel, { allowRoot: true });
+    if (rel === '') return;
+    try {
+      await this.mkdirAbsolute(this.abs(rel));
+    } catch (error) {
+      throw this.fail('mkdir', rel, error);
+    }
+  }
+
+  async unlink(rel: string): Promise<void> {
+    const p = this.abs(rel);
+    try {
+      await this.call<void>((cb) => this.sftp.unlink(p, cb));
+    } catch (error) {
+      if (sftpCode(error) === NO_SUCH_FILE) return;
+      throw this.fail('unlink', rel, error);
+    }
+  }
+
+  async rmdir(rel: string): Promise<boolean> {
+    const p = this.abs(rel);
+    try {
+      await this.call<void>((cb) => this.sftp.rmdir(p, cb));
+      return true;
+    } catch (error) {
+      if (sftpCode(error) === NO_SUCH_FILE) return false;
+      const entry = await this.lstat(rel);
+      if (entry === null || entry.type === 'dir') return false; // gone meanwhile, or not empty
+      throw this.fail('rmdir', rel, error);
+    }
+  }
+
+  async removeTree(rel: string): Promise<void> {
+    checkRelPath(rel);
+    const entry = await this.lstat(rel);
+    if (entry === null) return;
+    if (entry.type !== 'dir') return this.unlink(rel);
+    if ((await this.caps()).exec) {
+      // One round trip instead of one per file; rm -rf never follows symlinks.
+      try {
+        await this.shell(`rm -rf -- ${shellQuote(`./${rel}`)}`);
+      } catch (error) {
+        throw this.fail('remove', rel, error);
+      }
+      return;
+    }
+    const entries = await this.walk(rel);
+    await mapLimit(
+      entries.filter((e) => e.type !== 'dir'),
+      this.concurrency,
+      (e) => this.unlink(e.path),
+    );
+    const dirs = entries.filter((e) => e.type === 'dir').reverse(); // children sort after parents
+    for (const d of dirs) await this.rmdir(d.path);
+    await this.rmdir(rel);
+  }
+
+  async readdir(rel: string): Promise<string[] | null> {
+    const list = await this.list(rel);
+    return list && list.map((e) => e.name);
+  }
+
+  async walk(rel = '', skip: readonly string[] = []): Promise<WalkEntry[]> {
+    checkRelPath(rel, { allowRoot: true });
+    // SFTP listings carry lstat attributes for free, so `stat: false` changes nothing here.
+    return walkTree((dir) => this.list(dir), rel, skip, 16);
+  }
+
+  private async list(rel: string): Promise<DirEntry[] | null> {
+    const p = this.abs(rel, true);
+    try {
+      const list = await this.call<FileEntryWithStats[]>((cb) => this.sftp.readdir(p, cb));
+      return list
+        .filter((f) => f.filename !== '.' && f.filename !== '..')
+        .map((f) => ({ name: f.filename, ...toEntry(f.attrs) }));
+    } catch (error) {
+      if (sftpCode(error) === NO_SUCH_FILE) return null;
+      throw this.fail('list', rel, error);
+    }
+  }
+
+  /** mkdir -p of an absolute path on the host. */
+  private async mkdirAbsolute(p: string): Promise<void> {
+    try {
+      await this.call<void>((cb) => this.sftp.mkdir(p, cb));
+    } catch (error) {
+      if (sftpCode(error) === NO_SUCH_FILE) {
+        const parent = p.slice(0, p.lastIndexOf('/'));
+        if (parent === '' || parent === p) throw error;
+        await this.mkdirAbsolute(parent);
+        return this.mkdirAbsolute(p);
+      }
+      // Exists (perhaps made by a concurrent call): fine if it is a folder.
+      const stats = await this.call<SftpStats>((cb) => this.sftp.lstat(p, cb)).catch(() => null);
+      if (stats?.isDirectory()) return;
+      throw stats ? new Error(`${p} exists and is not a folder`) : error;
+    }
+  }
+
+  /** Read a whole remote file: fstat for the size, then pipelined reads. */
+  private async readWhole(p: string): Promise<Buffer> {
+    const handle = await this.call<Buffer>((cb) => this.sftp.open(p, 'r', cb));
+    try {
+      const stats = await this.call<SftpStats>((cb) => this.sftp.fstat(handle, cb));
+      const buffer = Buffer.alloc(stats.size);
+      const offsets: number[] = [];
+      for (let at = 0; at < stats.size; at += CHUNK) offsets.push(at);
+      const got = await mapLimit(offsets, CHUNKS_IN_FLIGHT, (at) =>
+        this.call<number>((cb) =>
+          this.sftp.read(handle, buffer, at, Math.min(CHUNK, stats.size - at), at, (error, bytes) =>
+            cb(error, bytes),
+          ),
+        ),
+      );
+      // A short read means the file shrank since fstat: keep what is there.
+      let length = 0;
+      for (let i = 0; i < offsets.length; i++) {
+        length = offsets[i]! + got[i]!;
+        if (got[i]! < Math.min(CHUNK, stats.size - offsets[i]!)) break;
+      }
+      return length === stats.size ? buffer : buffer.subarray(0, length);
+    } finally {
+      await this.call<void>((cb) => this.sftp.close(handle, cb)).catch(() => undefined);
+    }
+  }
+
+  /** Write `data` into an open handle (pipelined), set the exact mode, fsync where offered, close. */
+  private async fillAndClose(handle: Buffer, data: Buffer, mode: number): Promise<void> {
+    try {
+      const offsets: number[] = [];
+      for (let at = 0; at < data.length; at += CHUNK) offsets.push(at);
+      await Promise.all([
+        mapLimit(offsets, CHUNKS_IN_FLIGHT, (at) =>
+          this.call<void>((cb) =>
+            this.sftp.write(handle, data, at, Math.min(CHUNK, data.length - at), at, (error) => cb(error)),
+          ),
+        ),
+        // open() applied the server's umask to the mode; set it exactly.
+        this.call<void>((cb) => this.sftp.fchmod(handle, mode & 0o7777, cb)),
+      ]);
+      if (this.hasExtension('fsync@openssh.com'))
+        await this.call<void>((cb) => this.sftp.ext_openssh_fsync(handle, (error) => cb(error)));
+    } catch (error) {
+      await this.call<void>((cb) => this.sftp.close(handle, cb)).catch(() => undefined);
+      throw error;
+    }
+    await this.call<void>((cb) => this.sftp.close(handle, cb));
+  }
+
+  // ── hashing ────────────────────────────────────────────────────────────
+
+  async hashFiles(rels: readonly string[]): Promise<Map<string, string | null>> {
+    for (const rel of rels) checkRelPath(rel);
+    const unique = [...new Set(rels)];
+    const result = new Map<string, string | null>();
+    if (unique.length === 0) return result;
+    const method = this.tuning.hashMethod ?? 'auto';
+    const caps = method === 'sftp' ? null : await this.caps();
+    if (caps?.exec && caps.perl && (method === 'auto' || method === 'perl')) {
+      const ids = await this.hashWithPerl(unique);
+      unique.forEach((rel, i) => result.set(rel, ids[i] ?? null));
+      return result;
+    }
+    if (method === 'perl')
+      throw new TransportError(
+        'E_TRANSPORT',
+        `${this.description}: perl with Digest::SHA is not available on the host`,
+      );
+    // Without perl: look at each path over SFTP; small files are read and hashed here, large ones on the host.
+    const useSh = caps?.exec === true && caps.sha !== 'none' && method !== 'sftp';
+    const large: Array<{ path: string; size: number }> = [];
+    await mapLimit(unique, this.concurrency, async (rel) => {
+      const entry = await this.lstat(rel);
+      if (entry === null || (entry.type !== 'file' && entry.type !== 'symlink')) return result.set(rel, null);
+      if (entry.type === 'symlink')
+        return result.set(rel, gitBlobId(Buffer.from(await this.readlink(rel), 'utf8')));
+      if (useSh && (entry.size > SMALL_FILE || method === 'sh'))
+        return large.push({ path: rel, size: entry.size });
+      result.set(rel, gitBlobId(await this.readFile(rel)));
+    });
+    if (large.length > 0) {
+      const ids = await this.hashWithSh(caps!.sha, large);
+      large.forEach((f, i) => result.set(f.path, ids[i] ?? null));
+    }
+    return new Map(unique.map((rel) => [rel, result.get(rel) ?? null]));
+  }
+
+  private async hashWithPerl(paths: string[]): Promise<Array<string | null>> {
+    const run = await this.runRaw(perlHashCommand(), perlHashInput(paths));
+    const records = run.code === 0 ? parsePerlOutput(run.stdout, paths.length) : null;
+    if (!records)
+      throw new TransportError(
+        'E_TRANSPORT',
+        `${this.description}: hashing files on the host failed (exit ${run.code}): ${run.stderr.trim().slice(0, 300)}`,
+      );
+    return records.map((r, i) => {
+      if (r === '!')
+        throw new TransportError(
+          'E_TRANSPORT',
+          `${this.description}: cannot read ${JSON.stringify(paths[i])} to hash it (permission denied?)`,
+        );
+      return r;
+    });
+  }
+
+  private async hashWithSh(tool: HashTool, files: Array<{ path: string; size: number }>): Promise<string[]> {
+    const run = await this.runRaw('exec sh -s', Buffer.from(shHashScript(tool as 'sha1sum', files), 'utf8'));
+    const records = run.code === 0 ? parseShOutput(run.stdout.toString('utf8'), files.length) : null;
+    if (!records)
+      throw new TransportError(
+        'E_TRANSPORT',
+        `${this.description}: hashing files on the host failed (exit ${run.code}): ${run.stderr.trim().slice(0, 300)}`,
+      );
+    return records.map((r, i) => {
+      if (r === '!')
+        throw new TransportError(
+          'E_TRANSPORT',
+          `${this.description}: cannot read ${JSON.stringify(files[i]!.path)} to hash it (changed meanwhile, or permission denied)`,
+        );
+      return r;
+    });
+  }
+
+  /** What the host can run, probed once per connection with one exec. */
+  private caps(): Promise<Capabilities> {
+    this.capabilities ??= this.runRaw(PROBE_COMMAND, Buffer.alloc(0), { root: false })
+      .then((run) => {
+        const probe = parseProbe(run.stdout.toString('utf8'));
+        if (!probe) this.log.debug(`ssh: exec is not usable on ${this.options.host}; using SFTP only`);
+        else this.log.debug(`ssh: host tools on ${this.options.host}: perl=${probe.perl} sha=${probe.sha}`);
+        return probe ? { exec: true, ...probe } : { exec: false, perl: false, sha: 'none' as const };
+      })
+      .catch((error: unknown) => {
+        if (this.lost || this.closing) throw error;
+        this.log.debug(
+          `ssh: exec is not usable on ${this.options.host} (${this.why(error)}); using SFTP only`,
+        );
+        return { exec: false, perl: false, sha: 'none' as const };
+      });
+    return this.capabilities;
+  }
+
+  /** Run an internal command in the root and require exit 0. */
+  private async shell(command: string): Promise<void> {
+    const run = await this.runRaw(command, Buffer.alloc(0));
+    if (run.code !== 0)
+      throw new Error(`${command.split(' ')[0]} exited ${run.code}: ${run.stderr.trim().slice(0, 300)}`);
+  }
+
+  // ── commands ───────────────────────────────────────────────────────────
+
+  async exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
+    const env = exportLine(options.env);
+    // The first stderr line tells the session's pid (its process group: sshd setsid()s each
+    // session), so a timeout can kill the whole group. Each part is on its own line: a failed
+    // cd must stop the command, not run it elsewhere.
+    const script = `echo ${PID_MARKER}$$ >&2\ncd ${shellQuote(this.base)} || exit 1\n${env ? `${env}\n` : ''}${command}`;
+    if (options.signal?.aborted) throw cancelled();
+    const channel = await this.openExec(script);
+    return new Promise<ExecResult>((resolve, reject) => {
+      const stdout = capped();
+      const stderr = capped();
+      let head: Buffer | null = Buffer.alloc(0);
+      let pid: number | undefined;
+      let code: number | null = null;
+      let signal: string | null = null;
+      let timedOut = false;
+      let aborted = false;
+      let settled = false;
+      const timers: NodeJS.Timeout[] = [];
+      const result = (): ExecResult => ({
+        code,
+        signal,
+        stdout: stdout.text(),
+        stderr: stderr.text(),
+        timedOut,
+      });
+      let stopping: 'TERM' | 'KILL' | null = null;
+      const stop = () => {
+        if (stopping) return;
+        // Signal requests work for non-root logins (OpenSSH refuses them without privilege
+        // separation, i.e. for root); killing the process group by pid works for both.
+        stopping = 'TERM';
+        this.signalRemote(channel, pid, 'TERM');
+        timers.push(
+          setTimeout(() => {
+            stopping = 'KILL';
+            this.signalRemote(channel, pid, 'KILL');
+          }, KILL_GRACE_MS),
+        );
+        timers.push(setTimeout(() => channel.close(), KILL_GRACE_MS + 500));
+        // sshd may hold the channel open while an orphan keeps its pipes: give up waiting.
+        timers.push(setTimeout(() => finish(result()), KILL_GRACE_MS + 2000));
+      };
+      if (options.timeoutMs !== undefined && options.timeoutMs > 0) {
+        timers.push(
+          setTimeout(() => {
+            timedOut = true;
+            stop();
+          }, options.timeoutMs),
+        );
+      }
+      const onAbort = () => {
+        aborted = true;
+        stop();
+      };
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+      if (options.signal?.aborted) onAbort(); // aborted while the channel was opening
+      const onLost = (error: Error) => finish(error);
+      this.pending.add(onLost);
+      const finish = (outcome: ExecResult | Error) => {
+        if (settled) return;
+        settled = true;
+        for (const t of timers) clearTimeout(t);
+        options.signal?.removeEventListener('abort', onAbort);
+        this.pending.delete(onLost);
+        if (outcome instanceof Error) reject(outcome);
+        else if (aborted) reject(cancelled());
+        else resolve(outcome);
+      };
+      channel.on('data', (chunk: Buffer) => stdout.add(chunk));
+      channel.stderr.on('data', (chunk: Buffer) => {
+        if (head !== null) {
+          // Login scripts may print before our marker line: look for it in the first few KiB.
+          head = Buffer.concat([head, chunk]);
+          const text = head.toString('latin1');
+          const match = PID_LINE.exec(text);
+          if (!match && head.length < 4096) return;
+          if (match) pid = Number(match[2]);
+          // Stopped before the pid was known: signal the group now.
+          if (match && stopping) this.signalRemote(channel, pid, stopping);
+          chunk = match
+            ? Buffer.concat([
+                head.subarray(0, match.index + match[1]!.length),
+                head.subarray(match.index + match[0].length),
+              ])
+            : head;
+          head = null;
+        }
+        stderr.add(chunk);
+      });
+      channel.on('exit', (exitCode: number | null, signalName?: string) => {
+        code = typeof exitCode === 'number' ? exitCode : null;
+        signal = signalName ? `SIG${signalName}` : null;
+      });
+      channel.on('close', () => {
+        if (this.lost && code === null && signal === null && !timedOut && !aborted) return finish(this.lost);
+        finish(result());
+      });
+      channel.end();
+    });
+  }
+
+  /** Signal a running command: a channel signal request, and kill(1) on its process group. */
+  private signalRemote(channel: ClientChannel, pid: number | undefined, name: 'TERM' | 'KILL'): void {
+    try {
+      channel.signal(name);
+    } catch {
+      // The channel is already closed.
+    }
+    if (pid === undefined || this.lost || this.closing) return;
+    this.runRaw(
+      `kill -${name} -${pid} 2>/dev/null || kill -${name} ${pid} 2>/dev/null; exit 0`,
+      Buffer.alloc(0),
+      { root: false },
+    ).catch(() => undefined);
+  }
+
+  private openExec(command: string): Promise<ClientChannel> {
+    return this.call<ClientChannel>((cb) => this.client.exec(command, cb)).catch((error: unknown) => {
+      throw this.fail('run a command in', this.base, error);
+    });
+  }
+
+  /** Internal commands: binary stdin, uncapped stdout, no timeout (they are short). */
+  private async runRaw(
+    command: string,
+    input: Buffer,
+    options: { root?: boolean } = {},
+  ): Promise<{ code: number | null; stdout: Buffer; stderr: string }> {
+    const full = options.root === false ? command : `cd ${shellQuote(this.base)} || exit 1\n${command}`;
+    const channel = await this.call<ClientChannel>((cb) => this.client.exec(full, cb));
+    return new Promise((resolve, reject) => {
+      const out: Buffer[] = [];
+      const err: Buffer[] = [];
+      let code: number | null = null;
+      const onLost = (error: Error) => reject(error);
+      this.pending.add(onLost);
+      channel.on('data', (chunk: Buffer) => out.push(chunk));
+      channel.stderr.on('data', (chunk: Buffer) => err.push(chunk));
+      channel.on('exit', (exitCode: number | null) => {
+        code = typeof exitCode === 'number' ? exitCode : null;
+      });
+      channel.on('close', () => {
+        this.pending.delete(onLost);
+        if (this.lost) return reject(this.lost);
+        resolve({ code, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8') });
+      });
+      channel.end(input);
+    });
+  }
+}
+
+/** ssh2 host key algorithm names for a known_hosts key type. */
+function algorithmsFor(keyType: string): string[] {
+  if (keyType === 'ssh-rsa') return ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'];
+  if (keyType === 'ssh-ed25519' || keyType === 'ssh-dss' || keyType.startsWith('ecdsa-sha2-'))
+    return [keyType];
+  return [];
+}
+
+function toEntry(attrs: { mode: number; size: number; mtime: number }): Entry {
+  return {
+    type: typeFromMode(attrs.mode),
+    mode: attrs.mode & 0o7777,
+    size: attrs.size,
+    mtimeMs: attrs.mtime * 1000,
+  };
+}
+
+function sftpCode(error: unknown): number | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'number' ? code : undefined;
+}
+
+function capped(): { add(chunk: Buffer): void; text(): string } {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  return {
+    add(chunk) {
+      if (size >= OUTPUT_CAP) return;
+      const piece = chunk.subarray(0, OUTPUT_CAP - size);
+      chunks.push(piece);
+      size += piece.length;
+    },
+    text: () => Buffer.concat(chunks).toString('utf8'),
+  };
+}
+
+function cancelled(): DiffshipError {
+  return new DiffshipError('E_CANCELLED', 'command cancelled before it finished');
+}
