@@ -111,6 +111,8 @@ async function spawnHost(
   const ready = waitFor(
     async () => {
       const res = await fetch(`${url}/status`).catch(() => null);
+      // Our process, not another one on the same port.
+      const pid = res?.status === 200 ? ((await res.json()) as { pid?: number }).pid : undefined;
       // The server writes its state file right after it starts listening.
       const written = stateFile
         ? await access(stateFile).then(
@@ -118,7 +120,7 @@ async function spawnHost(
             () => false,
           )
         : true;
-      return res?.status === 200 && written;
+      return pid === child.pid && written;
     },
     10_000,
     `host at ${url}`,
