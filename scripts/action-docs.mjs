@@ -1,8 +1,10 @@
 // Writes the inputs and outputs tables of action.yml into README.md and
 // docs/action.md, between <!-- action-docs:start --> and <!-- action-docs:end -->.
 // `--check` writes nothing and exits 1 when a file is out of date (for CI).
+// The result goes through prettier, so `prettier --check .` and this agree.
 import fs from 'node:fs';
 import path from 'node:path';
+import * as prettier from 'prettier';
 import { parse } from 'yaml';
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -48,7 +50,7 @@ export function replaceBetweenMarkers(text, generated) {
   return `${text.slice(0, start + START.length)}\n${generated}\n${text.slice(end)}`;
 }
 
-function main() {
+async function main() {
   const check = process.argv.includes('--check');
   const action = parse(fs.readFileSync(path.join(root, 'action.yml'), 'utf8'));
   const generated = actionDocs(action);
@@ -60,11 +62,13 @@ function main() {
       continue;
     }
     const text = fs.readFileSync(file, 'utf8');
-    const next = replaceBetweenMarkers(text, generated);
-    if (next === null) {
+    const replaced = replaceBetweenMarkers(text, generated);
+    if (replaced === null) {
       console.warn(`action-docs: ${name} has no ${START} … ${END} markers; skipped.`);
       continue;
     }
+    const options = (await prettier.resolveConfig(file)) ?? {};
+    const next = await prettier.format(replaced, { ...options, filepath: file });
     if (next === text) continue;
     if (check) {
       console.error(`action-docs: ${name} is out of date: run node scripts/action-docs.mjs`);
@@ -77,4 +81,4 @@ function main() {
   if (stale) process.exit(1);
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === import.meta.filename) main();
+if (process.argv[1] && path.resolve(process.argv[1]) === import.meta.filename) await main();

@@ -22,7 +22,7 @@ import {
   reportOutputs,
   type ActionOutputs,
 } from './outputs.js';
-import type { runCommand } from './run-command.js';
+import { runCommand } from './run-command.js';
 import { statusFailure, statusOutputs, statusRow } from './status.js';
 import { TargetLog } from './target-log.js';
 
@@ -35,9 +35,9 @@ export type CommandRunner = typeof runCommand;
 /**
  * Run the action. Resolves always; failures are reported through `core.setFailed`.
  *
- * @example await run(runCommand) // src/action/index.ts
+ * @example await run() // src/action/index.ts; tests pass a stand-in runner
  */
-export async function run(runner: CommandRunner): Promise<void> {
+export async function run(runner: CommandRunner = runCommand): Promise<void> {
   const secrets: string[] = [];
   const addSecret = (piece: string) => {
     core.setSecret(piece);
