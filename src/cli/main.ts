@@ -6,10 +6,28 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { describeError, exitCodeFor } from '../errors.js';
-import { registerDiff } from './diff.js';
-import { registerRolloutCommands, RolloutFailed } from './rollout-command.js';
-import { registerStatus } from './status.js';
 import { processOutput, type Output } from './output.js';
+
+/** A module that registers one or more commands on the program. */
+interface CommandModule {
+  /** The command names it registers. */
+  names: readonly string[];
+  load(): Promise<(program: Command, out: Output) => void>;
+}
+
+/**
+ * Every command module, one line each. A module is imported only when one of
+ * its commands runs (or for help), so `diffship diff` starts without loading
+ * the config, rollout or SSH code, and each command pays only for itself.
+ */
+const COMMANDS: readonly CommandModule[] = [
+  { names: ['diff'], load: async () => (await import('./diff.js')).registerDiff },
+  {
+    names: ['plan', 'deploy', 'rollback'],
+    load: async () => (await import('./rollout-command.js')).registerRolloutCommands,
+  },
+  { names: ['status', 'unlock'], load: async () => (await import('./status.js')).registerStatus },
+];
 
 /** package.json sits two folders up from both src/cli/ and lib/cli/. */
 function packageVersion(): string {
@@ -19,8 +37,15 @@ function packageVersion(): string {
   return pkg.version;
 }
 
-/** The program with every command registered. Commands inherit exitOverride and output settings. */
-export function buildProgram(out: Output = processOutput()): Command {
+/**
+ * The program with the commands `args` needs registered (all of them when
+ * `args` is omitted or names no known command: help, typos, no command).
+ * Commands inherit exitOverride and the output settings.
+ */
+export async function buildProgram(
+  out: Output = processOutput(),
+  args?: readonly string[],
+): Promise<Command> {
   const program = new Command('diffship')
     .description('Ship the git diff between two releases to a fleet of hosts.')
     .version(packageVersion(), '-V, --version')
@@ -34,12 +59,25 @@ export function buildProgram(out: Output = processOutput()): Command {
       outputError: (s, write) => write(`diffship: ${oneLine(s.replace(/^error:\s*/i, ''))}\n`),
     });
 
-  // One line per command.
-  registerDiff(program, out);
-  registerRolloutCommands(program, out);
-  registerStatus(program, out);
-
+  const name = args && commandName(program, args);
+  const versionOnly =
+    name === undefined && args !== undefined && args.some((a) => a === '-V' || a === '--version');
+  const chosen = COMMANDS.filter((c) => name !== undefined && c.names.includes(name));
+  if (versionOnly) return program;
+  for (const module of chosen.length > 0 ? chosen : COMMANDS) (await module.load())(program, out);
   return program;
+}
+
+/** The first argument that is not a program-level option (or its value): the command's name. */
+export function commandName(program: Command, args: readonly string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '--') return args[i + 1];
+    if (!arg.startsWith('-') || arg === '-') return arg;
+    const option = program.options.find((o) => o.long === arg || o.short === arg);
+    if (option?.required) i++; // "--repo dir": skip the value too
+  }
+  return undefined;
 }
 
 function oneLine(text: string): string {
@@ -56,7 +94,8 @@ export async function main(
   out: Output = processOutput(),
 ): Promise<number> {
   try {
-    await buildProgram(out).parseAsync([...argv]);
+    const program = await buildProgram(out, argv.slice(2));
+    await program.parseAsync([...argv]);
     return 0;
   } catch (error) {
     if (error instanceof CommanderError) {
@@ -64,7 +103,11 @@ export async function main(
       return error.exitCode === 0 ? 0 : 2;
     }
     // The summary already said what failed; only the exit code is left to give.
-    if (error instanceof RolloutFailed) return error.exit;
+    // (Checked by name first so that other commands' errors don't load the rollout code.)
+    if (error instanceof Error && error.name === 'RolloutFailed') {
+      const { RolloutFailed } = await import('./rollout-command.js');
+      if (error instanceof RolloutFailed) return error.exit;
+    }
     out.stderr.write(`diffship: ${oneLine(describeError(error))}\n`);
     return exitCodeFor(error);
   }

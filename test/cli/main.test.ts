@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { buildProgram, main } from '../../src/cli/main.js';
+import { buildProgram, commandName, main } from '../../src/cli/main.js';
 import type { Output } from '../../src/cli/output.js';
 import { createRepo } from '../diff/git-repo.js';
 
@@ -55,10 +55,27 @@ describe('main', () => {
     expect(await main(argv(), none.out)).toBe(2);
   });
 
-  it('names the program diffship and offers --repo to every command', () => {
-    const program = buildProgram(capture().out);
+  it('names the program diffship and offers --repo to every command', async () => {
+    const program = await buildProgram(capture().out);
     expect(program.name()).toBe('diffship');
     expect(program.options.map((o) => o.long)).toContain('--repo');
     expect(program.commands.map((c) => c.name())).toContain('diff');
+  });
+
+  it('registers only the module of the command being run, and every module otherwise', async () => {
+    const diffOnly = await buildProgram(capture().out, ['--repo', 'x', 'diff', '--json']);
+    expect(diffOnly.commands.map((c) => c.name())).toEqual(['diff']);
+    const all = await buildProgram(capture().out, ['--help']);
+    expect(all.commands.map((c) => c.name())).toEqual(expect.arrayContaining(['diff', 'deploy', 'status']));
+    const typo = await buildProgram(capture().out, ['dif']);
+    expect(typo.commands.length).toBe(all.commands.length);
+  });
+
+  it('finds the command name past program options', async () => {
+    const program = await buildProgram(capture().out, []);
+    expect(commandName(program, ['--repo', 'diff', 'status'])).toBe('status');
+    expect(commandName(program, ['--repo=.', 'diff'])).toBe('diff');
+    expect(commandName(program, ['-V'])).toBeUndefined();
+    expect(commandName(program, ['--', 'diff'])).toBe('diff');
   });
 });
