@@ -182,6 +182,14 @@ export function readSettings(options: ReadOptions = {}): ActionSettings {
   const artifactInput =
     env['INPUT_REPORT-ARTIFACT'] === undefined ? undefined : core.getInput('report-artifact');
 
+  const dryRun = parseBoolean('dry-run', core.getInput('dry-run'), false);
+  // The engine's dry run is a plan of a deploy; for a rollback it would plan the opposite of what was asked.
+  if (dryRun && (command === 'rollback' || command === 'status')) {
+    throw usage(
+      `Input dry-run is "true" with command ${command}: a dry run exists for deploy only (it equals plan).`,
+    );
+  }
+
   return {
     command,
     repo,
@@ -189,7 +197,7 @@ export function readSettings(options: ReadOptions = {}): ActionSettings {
     to: core.getInput('to') || env.GITHUB_SHA || 'HEAD',
     targets: parseList(core.getInput('targets')),
     mode: modeInput ? oneOf('mode', modeInput, MODES) : undefined,
-    dryRun: parseBoolean('dry-run', core.getInput('dry-run'), false),
+    dryRun,
     waves: parseWaves('waves', core.getInput('waves')),
     maxParallel: parsePositiveInt('max-parallel', core.getInput('max-parallel')),
     sshPrivateKey: sshPrivateKey.trim() ? normalizeKey(sshPrivateKey) : undefined,

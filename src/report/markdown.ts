@@ -149,7 +149,7 @@ function heading(report: Report): string {
   const failed = report.targets.filter((t) => t.status === 'failed' || t.status === 'rolled-back').length;
   lines.push(
     [
-      `**Release** \`${shortSha(report.to)}\`${ref}`,
+      report.to ? `**Release** \`${shortSha(report.to)}\`${ref}` : '**Release** restored from backup',
       `**mode** ${report.mode}`,
       `**targets** ${report.targets.length} (${changed} ${report.command === 'plan' ? 'to change' : 'changed'}${failed ? `, ${failed} failed` : ''})`,
       `**waves** ${report.waves.length}`,

@@ -119,6 +119,13 @@ describe('readSettings', () => {
     expect(error.message).not.toContain('\n');
   });
 
+  it('refuses dry-run with rollback or status', () => {
+    inputs({ command: 'rollback', 'dry-run': 'true' });
+    expect(errorOf(() => readSettings()).message).toBe(
+      'Input dry-run is "true" with command rollback: a dry run exists for deploy only (it equals plan).',
+    );
+  });
+
   it('hands every line of the key to onSecret, before a bad input stops the reading', () => {
     inputs({
       'ssh-private-key': KEY,

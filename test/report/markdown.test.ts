@@ -90,6 +90,11 @@ describe('summaryMarkdown', () => {
     expect(md).toContain('… and 70 more (see the report artifact)');
   });
 
+  it('says a rollback restored backups instead of naming a release', () => {
+    const md = summaryMarkdown(deployReport({ command: 'rollback', to: '' }));
+    expect(md).toMatch(/^## ✅ diffship rollback: succeeded\n\n\*\*Release\*\* restored from backup · /);
+  });
+
   it('says so when no target was selected', () => {
     expect(summaryMarkdown(deployReport({ targets: [], waves: [] }))).toContain(
       'No target matched the selection.',
