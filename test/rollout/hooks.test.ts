@@ -6,6 +6,7 @@ import type { HookSpec } from '../../src/config/types.js';
 import type { Logger } from '../../src/log.js';
 import { formatDuration, trimOutput } from '../../src/rollout/command.js';
 import { hookEnv, runHook } from '../../src/rollout/hooks.js';
+import { LocalTransport } from '../../src/transport/local.js';
 import { folderExec } from '../helpers/host.js';
 
 let root: string;
@@ -66,6 +67,38 @@ describe('runHook', () => {
     expect(parseEnv(await fs.readFile(path.join(targetDir, 'remote.env'), 'utf8'))).toEqual(expected);
     expect((await fs.readFile(path.join(configDir, 'run.pwd'), 'utf8')).trim()).toBe(configDir);
     expect((await fs.readFile(path.join(targetDir, 'remote.pwd'), 'utf8')).trim()).toBe(targetDir);
+  });
+
+  it('runs remote commands through the real local transport, and is cancelled through it', async () => {
+    const transport = new LocalTransport(targetDir);
+    await transport.connect();
+    const r = await runHook(hook({ remote: 'echo "$DIFFSHIP_RELEASE" > release.txt; pwd' }), {
+      cwd: configDir,
+      env,
+      transport,
+    });
+    expect(r).toMatchObject({ ok: true, detail: targetDir });
+    expect(await fs.readFile(path.join(targetDir, 'release.txt'), 'utf8')).toBe(`${'b'.repeat(40)}\n`);
+
+    const slow = await runHook(hook({ remote: 'sleep 30', timeoutMs: 300 }), {
+      cwd: configDir,
+      env,
+      transport,
+    });
+    expect(slow).toMatchObject({ ok: false, timedOut: true, detail: 'timed out after 300ms' });
+
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 150);
+    const started = Date.now();
+    const cancelled = await runHook(hook({ remote: 'sleep 30' }), {
+      cwd: configDir,
+      env,
+      transport,
+      signal: ac.signal,
+    });
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(cancelled).toMatchObject({ ok: false, cancelled: true, detail: 'cancelled' });
+    await transport.close();
   });
 
   it('uses the spec commands when the context gives none', async () => {
