@@ -78,6 +78,8 @@ export interface Sshd {
   kill(): Promise<void>;
   /** SIGKILL only the per-connection session processes (the listener keeps accepting). */
   killSessions(): Promise<void>;
+  /** Pids of the per-connection processes (the listener's children). */
+  sessionPids(): number[];
   /** What sshd wrote to stderr so far (LogLevel ERROR unless `config` raises it). */
   serverLog(): string;
 }
@@ -244,6 +246,7 @@ async function describe(
       await exited;
     },
     serverLog,
+    sessionPids: () => (child.pid === undefined ? [] : children(child.pid)),
     async killSessions() {
       if (child.pid === undefined) return;
       for (const pid of descendants(child.pid)) {
@@ -257,8 +260,27 @@ async function describe(
   };
 }
 
+/** Direct children of `pid`. */
+function children(pid: number): number[] {
+  return processTree().get(pid) ?? [];
+}
+
 /** All descendants of `pid` (Linux /proc), children before grandchildren. */
 function descendants(pid: number): number[] {
+  const parents = processTree();
+  const out: number[] = [];
+  const queue = [pid];
+  while (queue.length > 0) {
+    for (const child of parents.get(queue.shift()!) ?? []) {
+      out.push(child);
+      queue.push(child);
+    }
+  }
+  return out;
+}
+
+/** ppid → pids, from /proc. */
+function processTree(): Map<number, number[]> {
   const parents = new Map<number, number[]>();
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
@@ -273,15 +295,7 @@ function descendants(pid: number): number[] {
       // exited while we looked
     }
   }
-  const out: number[] = [];
-  const queue = [pid];
-  while (queue.length > 0) {
-    for (const child of parents.get(queue.shift()!) ?? []) {
-      out.push(child);
-      queue.push(child);
-    }
-  }
-  return out;
+  return parents;
 }
 
 function freePort(): Promise<number> {
