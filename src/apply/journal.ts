@@ -15,7 +15,7 @@ import type { Logger } from '../log.js';
 import type { Layout } from './layout.js';
 import type { TargetState } from './state.js';
 import { readJson, writeJsonAtomic } from './json-file.js';
-import { discardBackup, readBackup, restoreBackup } from './backup.js';
+import { discardBackup, listBackups, readBackup, restoreBackup } from './backup.js';
 import { writeState } from './state.js';
 
 export interface Journal {
@@ -80,8 +80,9 @@ export async function recover(
   }
   // Staging and incomplete backups are leftovers of a run that never reached its journal.
   await t.removeTree(l.staging);
+  const complete = new Set(await listBackups(t, l));
   for (const name of (await t.readdir(l.backups)) ?? []) {
-    if ((await readBackup(t, l, name).catch(() => null)) === null) await t.removeTree(l.backupFor(name));
+    if (!complete.has(name)) await t.removeTree(l.backupFor(name));
   }
   return account;
 }

@@ -33,6 +33,9 @@ import { checkParents, parentsOf } from './safe-path.js';
 import { GitBlobReader } from './git-blobs.js';
 import { mapLimit } from './pool.js';
 
+/** Above this many paths to observe, one walk of the target is cheaper than a look at each. */
+const WALK_ABOVE = 2_000;
+
 /** How many backups a target keeps (SPEC §3). */
 export const KEEP_BACKUPS = 3;
 
@@ -164,7 +167,7 @@ export class TargetSession {
       observed = new Map();
       await this.observeInto(observed, pathsToObserve(diff));
     }
-    return planTarget({
+    const plan = planTarget({
       diff,
       mode: o.mode,
       protect: o.protect ?? [],
@@ -175,17 +178,24 @@ export class TargetSession {
       observed,
       release,
     });
+    plan.observedDirs = [...observed].filter(([, o]) => o.type === 'dir').map(([p]) => p);
+    return plan;
   }
 
   private async observeInto(into: Map<string, Observed>, paths: string[]): Promise<void> {
     const t = this.transport;
     const unique = [...new Set(paths)];
+    if (unique.length > WALK_ABOVE) return this.observeByWalk(into, unique);
+    // Each folder is looked at once, however many files it holds.
+    const folders = new Map<string, Promise<boolean>>();
+    const isRealDir = (dir: string) => {
+      let known = folders.get(dir);
+      if (!known) folders.set(dir, (known = t.lstat(dir).then((e) => e?.type === 'dir')));
+      return known;
+    };
     const entries = await mapLimit(unique, this.concurrency, async (p) => {
       // A path below a symlinked or missing folder is not looked at through the link.
-      for (const parent of parentsOf(p)) {
-        const e = await t.lstat(parent);
-        if (e === null || e.type !== 'dir') return null;
-      }
+      for (const parent of parentsOf(p)) if (!(await isRealDir(parent))) return null;
       return t.lstat(p);
     });
     const present = unique.filter((_, i) => entries[i] !== null && entries[i]?.type !== 'dir');
@@ -195,6 +205,15 @@ export class TargetSession {
       if (!e) return;
       into.set(p, { type: e.type, blob: hashes.get(p) ?? null, mode: e.mode });
     });
+  }
+
+  /** Many paths: one walk of the folder answers them all (it never descends into links). */
+  private async observeByWalk(into: Map<string, Observed>, paths: string[]): Promise<void> {
+    const t = this.transport;
+    const wanted = new Set(paths);
+    const found = (await t.walk('', [this.layout.dir])).filter((e) => wanted.has(e.path));
+    const hashes = await t.hashFiles(found.filter((e) => e.type !== 'dir').map((e) => e.path));
+    for (const e of found) into.set(e.path, { type: e.type, blob: hashes.get(e.path) ?? null, mode: e.mode });
   }
 
   /**
@@ -234,9 +253,9 @@ export class TargetSession {
       [...plan.writes.map((w) => w.path), ...plan.deletes.map((d) => d.path)],
       deleting,
     );
+    // Only paths the plan saw as folders can be folders in the way.
     for (const w of plan.writes) {
-      const e = await t.lstat(w.path);
-      if (e?.type === 'dir' && !deleting.has(w.path)) {
+      if (plan.observedDirs?.includes(w.path) && !deleting.has(w.path)) {
         throw new DiffshipError(
           'E_UNSAFE',
           `${t.description}: ${w.path} is a folder, but the release has a file there — remove the folder or deploy in authoritative mode`,
@@ -256,7 +275,7 @@ export class TargetSession {
         const data = await blobs.read(w.blob);
         const staged = `${staging}/${i}`;
         if (w.mode === SYMLINK_MODE) await t.symlink(data.toString('utf8'), staged);
-        else await t.writeFile(staged, data, w.mode === '100755' ? 0o755 : 0o644);
+        else await t.writeFile(staged, data, w.mode === '100755' ? 0o755 : 0o644, { sync: false });
         bytes += data.length;
         onProgress?.({ phase: 'stage', done: ++done, total, bytes });
       });
@@ -275,6 +294,8 @@ export class TargetSession {
       }
     });
     onProgress?.({ phase: 'verify', done: total, total, bytes });
+    // Durable before the journal makes them count: one filesystem sync, not one fsync per file.
+    await t.syncWritten();
 
     // 3. Back up everything about to be replaced or deleted, then journal: from here a crash is undone.
     const touched = [...plan.writes.map((w) => w.path), ...plan.deletes.map((d) => d.path)];

@@ -4,7 +4,6 @@
  * counts and the latest check attempt. Elsewhere (CI logs), one plain line per
  * event, so logs read top to bottom.
  */
-import { createLogUpdate } from 'log-update';
 import type { RolloutEvent } from '../rollout/events.js';
 import type { StepName, TargetReport } from '../report/types.js';
 import { formatBytes, formatMs } from '../report/format.js';
@@ -28,8 +27,9 @@ export interface Progress {
   done(): void;
 }
 
-export function createProgress(out: Output, c: Colors, live: boolean): Progress {
-  return live ? liveProgress(out, c) : lineProgress(out, c);
+export async function createProgress(out: Output, c: Colors, live: boolean): Promise<Progress> {
+  // log-update (and its string-width tables) load only for a live terminal: CI logs start faster.
+  return live ? liveProgress(out, c, (await import('log-update')).createLogUpdate) : lineProgress(out, c);
 }
 
 function lineProgress(out: Output, c: Colors): Progress {
@@ -93,7 +93,11 @@ function lineProgress(out: Output, c: Colors): Progress {
   };
 }
 
-function liveProgress(out: Output, c: Colors): Progress {
+function liveProgress(
+  out: Output,
+  c: Colors,
+  createLogUpdate: typeof import('log-update').createLogUpdate,
+): Progress {
   const render = createLogUpdate(out.stderr as NodeJS.WriteStream, { showCursor: false });
   const rows = new Map<string, Row>();
   const waves: string[][] = [];

@@ -82,7 +82,7 @@ async function runRollout(
   const progress =
     flags.progress === false
       ? null
-      : createProgress(out, c, out.stderr.isTTY === true && colorEnabled(out.stderr, out.env));
+      : await createProgress(out, c, out.stderr.isTTY === true && colorEnabled(out.stderr, out.env));
   const log: Logger = {
     debug: () => undefined,
     info: (m) => progress?.log('info', m),

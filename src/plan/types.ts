@@ -53,6 +53,8 @@ export interface TargetPlan {
   submodules: string[];
   /** The change set as the report shows it. */
   changes: TargetChanges;
+  /** Paths the target holds as folders where the plan looked (a file of the release can't go there). */
+  observedDirs?: string[];
   /** Set when the plan must not be applied (drift with on-drift: fail, max-deletes). */
   blocked: { code: 'E_DRIFT' | 'E_MAX_DELETES'; message: string } | null;
 }

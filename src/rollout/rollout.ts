@@ -97,7 +97,8 @@ export async function rollout(options: RolloutOptions): Promise<Report> {
         const report = await run.run();
         done.push(run);
         emit({ type: 'target-end', target: report });
-        if (report.status === 'failed' || report.status === 'rolled-back') {
+        // A rolled-back deploy failed; a rolled-back target is what `rollback` is for.
+        if (report.status === 'failed' || (report.status === 'rolled-back' && command !== 'rollback')) {
           failed++;
           if (maxFailuresReached(failed, selected.length, config.maxFailures)) halted = true;
         }

@@ -7,7 +7,7 @@ import { silentLogger, type Logger } from '../log.js';
 import { runLocalCommand } from './local-exec.js';
 import { mapLimit } from './limit.js';
 import { checkRelPath, joinRoot } from './rel-path.js';
-import { checkEnvNames } from './shell-quote.js';
+import { checkEnvNames, shellQuote } from './shell-quote.js';
 import type {
   Entry,
   EntryType,
@@ -16,6 +16,7 @@ import type {
   Transport,
   WalkEntry,
   WalkOptions,
+  WriteOptions,
 } from './transport.js';
 import { walkTree, type DirEntry } from './walk.js';
 
@@ -36,6 +37,8 @@ export class LocalTransport implements Transport {
   readonly kind = 'local' as const;
   readonly description: string;
   private base: string;
+  /** Files written without fsync, made durable by `syncWritten()`. */
+  private readonly unsynced = new Set<string>();
 
   /** `root`: the target folder; relative paths resolve against the working directory. */
   constructor(
@@ -95,13 +98,35 @@ export class LocalTransport implements Transport {
     return this.io('readlink', rel, (p) => fs.readlink(p));
   }
 
-  async writeFile(rel: string, data: Buffer, mode: number): Promise<void> {
+  async writeFile(rel: string, data: Buffer, mode: number, options: WriteOptions = {}): Promise<void> {
     return this.io('write', rel, async (p) => {
       const handle = await fs.open(p, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, mode & 0o7777);
       try {
         await handle.writeFile(data);
         // The umask trimmed the mode given to open(); set it exactly.
         await handle.chmod(mode & 0o7777);
+        if (options.sync === false) this.unsynced.add(p);
+        else await handle.sync();
+      } finally {
+        await handle.close();
+      }
+    });
+  }
+
+  /** One `sync -f` (syncfs) for the target's filesystem; per-file fsync where that is missing. */
+  async syncWritten(): Promise<void> {
+    if (this.unsynced.size === 0) return;
+    const files = [...this.unsynced];
+    this.unsynced.clear();
+    const r = await runLocalCommand(`sync -f ${shellQuote(this.base)}`, {
+      cwd: this.base,
+      timeoutMs: 600_000,
+    }).catch(() => null);
+    if (r?.code === 0) return;
+    await mapLimit(files, 32, async (file) => {
+      const handle = await fs.open(file, 'r').catch(() => null);
+      if (!handle) return; // renamed or removed since: its new name was synced with it, or it is gone
+      try {
         await handle.sync();
       } finally {
         await handle.close();

@@ -49,6 +49,11 @@ export interface WalkOptions {
   stat?: boolean;
 }
 
+export interface WriteOptions {
+  /** false: skip the per-file fsync; the caller calls `syncWritten()` later. Default true. */
+  sync?: boolean;
+}
+
 export interface Transport {
   /** `local` or `ssh`. */
   readonly kind: 'local' | 'ssh';
@@ -64,7 +69,13 @@ export interface Transport {
   readFile(rel: string): Promise<Buffer>;
   readlink(rel: string): Promise<string>;
   /** Write a whole file, creating or truncating it, then fsync it. Parents must exist. */
-  writeFile(rel: string, data: Buffer, mode: number): Promise<void>;
+  writeFile(rel: string, data: Buffer, mode: number, options?: WriteOptions): Promise<void>;
+  /**
+   * Make every file written with `{ sync: false }` durable, in one go: one
+   * syncfs(2) beats one fsync per file by orders of magnitude on a 50,000-file
+   * deploy. The engine calls it once, before its journal makes the staged files count.
+   */
+  syncWritten(): Promise<void>;
   /** Create a file only if it does not exist. false when it already exists. */
   createExclusive(rel: string, data: Buffer, mode?: number): Promise<boolean>;
   symlink(linkTarget: string, rel: string): Promise<void>;
