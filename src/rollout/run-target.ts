@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { CheckSpec, HookSpec, ResolvedConfig, TargetConfig } from '../config/types.js';
 import { expandPlaceholders, type PlaceholderContext } from '../config/placeholders.js';
 import { describeError } from '../errors.js';
-import type { Logger } from '../log.js';
+import { maskSecrets, type Logger } from '../log.js';
 import { emptyChanges, type StepName, type StepReport, type TargetReport } from '../report/types.js';
 import { TargetSession } from '../apply/session.js';
 import type { TargetPlan } from '../plan/types.js';
@@ -99,6 +99,8 @@ export class TargetRun {
       ok = false;
       detail = describeError(error);
     }
+    // Hook and check output can echo anything, secrets included: mask before it is shown or stored.
+    detail = maskSecrets(detail, this.ctx.config.secrets);
     const step: StepReport = {
       name,
       status: ok ? 'ok' : 'failed',
@@ -255,7 +257,7 @@ export class TargetRun {
       await this.hook('after', target.hooks.after, cleanup);
       return this.finish(status);
     } catch (error) {
-      this.report.error ??= describeError(error);
+      this.report.error ??= maskSecrets(describeError(error), ctx.config.secrets);
       return this.finish('failed');
     } finally {
       await this.close();
