@@ -31,6 +31,7 @@ import {
 } from './backup.js';
 import { checkParents, parentsOf } from './safe-path.js';
 import { GitBlobReader } from './git-blobs.js';
+import { connectReadOnly } from './absent-root.js';
 import { mapLimit } from './pool.js';
 
 /** Above this many paths to observe, one walk of the target is cheaper than a look at each. */
@@ -99,6 +100,8 @@ export class TargetSession {
   recovered: string | null = null;
   /** A journal exists but this session is read-only: the plan assumes it will be undone. */
   pendingRecovery = false;
+  /** Read-only session on a target folder that does not exist yet (the first deploy creates it). */
+  missing = false;
 
   private constructor(private readonly options: SessionOptions) {
     this.transport = options.transport;
@@ -108,11 +111,23 @@ export class TargetSession {
     this.concurrency = options.concurrency ?? (options.transport.kind === 'ssh' ? 64 : 16);
   }
 
-  /** Connect, take the lock and recover an interrupted run (unless read-only). */
+  /**
+   * Connect, take the lock and recover an interrupted run (unless read-only).
+   * A read-only session on a target folder that does not exist yet sees an
+   * empty target (everything is planned as added) and creates nothing.
+   */
   static async open(options: SessionOptions): Promise<TargetSession> {
+    let missing = false;
+    if (options.readOnly) {
+      const connected = await connectReadOnly(options.transport);
+      options = { ...options, transport: connected.transport };
+      missing = connected.missing;
+    } else {
+      await options.transport.connect({ create: true });
+    }
     const s = new TargetSession(options);
+    s.missing = missing;
     const t = s.transport;
-    await t.connect({ create: !options.readOnly });
     try {
       if (options.readOnly) {
         s.pendingRecovery = (await readJournal(t, s.layout)) !== null;
