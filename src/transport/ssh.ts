@@ -113,6 +113,8 @@ export class SshTransport implements Transport {
   async connect(options: { create?: boolean } = {}): Promise<void> {
     if (this.connected) return;
     const auth = await this.credentials();
+    if (!this.options.strictHostKey)
+      this.log.warn(`ssh: host keys are not checked for ${this.description} (strict-host-key: false)`);
     const jumps = this.options.proxyJump ? parseProxyJump(this.options.proxyJump) : [];
     try {
       let sock: Duplex | undefined;
@@ -133,6 +135,9 @@ export class SshTransport implements Transport {
       this.connected = true;
       await this.resolveRoot(options.create ?? false);
       this.log.debug(`ssh: connected to ${this.description}`);
+      // Probe the host's tools now, in the background: an exec session costs a round trip
+      // and a process start, best hidden behind the caller's first SFTP work.
+      void this.caps().catch(() => undefined);
     } catch (error) {
       this.teardown();
       throw error;
@@ -703,7 +708,8 @@ export class SshTransport implements Transport {
     const steps: Array<Promise<void>> = [];
     for (let at = 0; at < data.length; at += CHUNK) {
       // Bounded per file, so a huge file does not queue its whole size at once.
-      if (steps.length >= CHUNKS_IN_FLIGHT) await steps[steps.length - CHUNKS_IN_FLIGHT]!.catch(() => undefined);
+      if (steps.length >= CHUNKS_IN_FLIGHT)
+        await steps[steps.length - CHUNKS_IN_FLIGHT]!.catch(() => undefined);
       steps.push(
         this.call<void>((cb) =>
           this.sftp.write(handle, data, at, Math.min(CHUNK, data.length - at), at, (error) => cb(error)),
@@ -712,7 +718,7 @@ export class SshTransport implements Transport {
     }
     // open() applied the server's umask to the mode; set it exactly.
     steps.push(this.call<void>((cb) => this.sftp.fchmod(handle, mode & 0o7777, cb)));
-    if (process.env.NOFSYNC !== '1' && this.hasExtension('fsync@openssh.com')) {
+    if (this.hasExtension('fsync@openssh.com')) {
       steps.push(this.call<void>((cb) => this.sftp.ext_openssh_fsync(handle, (error) => cb(error))));
     }
     const closed = this.call<void>((cb) => this.sftp.close(handle, cb));
