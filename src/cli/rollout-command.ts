@@ -13,7 +13,7 @@ import { rollout } from '../rollout/rollout.js';
 import type { Report } from '../report/types.js';
 import { renderSummary } from '../report/terminal.js';
 import { writeReportFile } from '../report/write.js';
-import { colorEnabled, colorsFor, writeJson, type Output } from './output.js';
+import { colorEnabled, colorsFor, warn, writeJson, type Output } from './output.js';
 import { createProgress } from './progress.js';
 
 interface RolloutFlags {
@@ -78,6 +78,8 @@ async function runRollout(
     waves: flags.waves,
     maxParallel: flags.maxParallel,
   });
+  // Allowed but probably a mistake (e.g. a target folder holding the config): say so, then go on.
+  for (const w of config.warnings ?? []) warn(out, w);
   const c = colorsFor(out.stderr, out.env);
   const progress =
     flags.progress === false

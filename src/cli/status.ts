@@ -8,7 +8,7 @@ import { forceUnlock, describeLock } from '../apply/lock.js';
 import { layout } from '../apply/layout.js';
 import { createTransport } from '../transport/factory.js';
 import { selectTargets } from '../rollout/select.js';
-import { colorsFor, writeJson, type Output } from './output.js';
+import { colorsFor, warn, writeJson, type Output } from './output.js';
 
 export function registerStatus(program: Command, out: Output): void {
   program
@@ -20,6 +20,7 @@ export function registerStatus(program: Command, out: Output): void {
     .action(async (flags: { config: string; targets?: string; json?: boolean }, cmd: Command) => {
       const repo = (cmd.optsWithGlobals() as { repo: string }).repo;
       const config = await loadConfig(flags.config, { env: out.env });
+      for (const w of config.warnings ?? []) warn(out, w);
       const infos = await status({ config, repo, targets: flags.targets });
       if (flags.json) writeJson(out, { targets: infos });
       else out.stdout.write(`${renderStatus(infos, colorsFor(out.stdout, out.env))}\n`);
