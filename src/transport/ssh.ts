@@ -89,6 +89,8 @@ export class SshTransport implements Transport {
   private lost: TransportError | null = null;
   private readonly pending = new Set<(error: Error) => void>();
   private capabilities: Promise<Capabilities> | undefined;
+  /** Remote paths written with `{ sync: false }`, made durable by `syncWritten()`. */
+  private readonly unsynced = new Set<string>();
 
   constructor(
     private readonly options: SshOptions,
@@ -476,18 +478,48 @@ export class SshTransport implements Transport {
     }
   }
 
-  /** Each SFTP write is already fsynced (fsync@openssh.com) when the server offers it. */
-  async syncWritten(): Promise<void> {}
-
-  async writeFile(rel: string, data: Buffer, mode: number, _options?: WriteOptions): Promise<void> {
+  async writeFile(rel: string, data: Buffer, mode: number, options: WriteOptions = {}): Promise<void> {
     const p = this.abs(rel);
+    const sync = options.sync !== false;
     await this.files(async () => {
       try {
         const handle = await this.call<Buffer>((cb) => this.sftp.open(p, 'w', { mode: mode & 0o7777 }, cb));
-        await this.fillAndClose(handle, data, mode);
+        await this.fillAndClose(handle, data, mode, sync);
       } catch (error) {
         throw this.fail('write', rel, error);
       }
+    });
+    if (!sync) this.unsynced.add(p);
+  }
+
+  /**
+   * Make the files written with `{ sync: false }` durable: one `sync -f` (syncfs(2), GNU
+   * coreutils) on the host for the whole file system; where that cannot run, an
+   * fsync@openssh.com per file over SFTP.
+   */
+  async syncWritten(): Promise<void> {
+    if (this.unsynced.size === 0) return;
+    const files = [...this.unsynced];
+    this.unsynced.clear();
+    if ((await this.caps()).exec) {
+      const run = await this.runRaw('sync -f .', Buffer.alloc(0));
+      if (run.code === 0) return;
+      this.log.debug(
+        `ssh: sync -f failed on ${this.options.host} (exit ${run.code}); fsyncing ${files.length} files one by one`,
+      );
+    }
+    if (!this.hasExtension('fsync@openssh.com')) return;
+    await mapLimit(files, this.concurrency, async (p) => {
+      const handle = await this.call<Buffer>((cb) => this.sftp.open(p, 'r', cb)).catch((error: unknown) => {
+        if (sftpCode(error) === NO_SUCH_FILE) return null; // removed since: nothing to make durable
+        throw this.fail('sync', p, error);
+      });
+      if (!handle) return;
+      const synced = this.call<void>((cb) => this.sftp.ext_openssh_fsync(handle, (error) => cb(error)));
+      const closed = this.call<void>((cb) => this.sftp.close(handle, cb));
+      await Promise.all([synced, closed]).catch((error: unknown) => {
+        throw this.fail('sync', p, error);
+      });
     });
   }
 
@@ -704,7 +736,7 @@ export class SshTransport implements Transport {
    * (draft-ietf-secsh-filexfer-02 §6.1), so a small file costs two round trips (open, then
    * the rest), not five.
    */
-  private async fillAndClose(handle: Buffer, data: Buffer, mode: number): Promise<void> {
+  private async fillAndClose(handle: Buffer, data: Buffer, mode: number, sync = true): Promise<void> {
     const steps: Array<Promise<void>> = [];
     for (let at = 0; at < data.length; at += CHUNK) {
       // Bounded per file, so a huge file does not queue its whole size at once.
@@ -718,7 +750,7 @@ export class SshTransport implements Transport {
     }
     // open() applied the server's umask to the mode; set it exactly.
     steps.push(this.call<void>((cb) => this.sftp.fchmod(handle, mode & 0o7777, cb)));
-    if (this.hasExtension('fsync@openssh.com')) {
+    if (sync && this.hasExtension('fsync@openssh.com')) {
       steps.push(this.call<void>((cb) => this.sftp.ext_openssh_fsync(handle, (error) => cb(error))));
     }
     const closed = this.call<void>((cb) => this.sftp.close(handle, cb));

@@ -171,6 +171,20 @@ export function describeTransport(name: string, make: MakeTransport): void {
           expect(await fs.readFile(at(n), 'utf8')).toBe(`content ${i}\n`.repeat(i % 50));
       });
 
+      it('writes without fsync on request, then makes them all durable in one call', async () => {
+        await t.syncWritten(); // nothing pending: a no-op
+        await t.mkdirp('staged');
+        const names = Array.from({ length: 50 }, (_, i) => `staged/${i}`);
+        await Promise.all(names.map((n) => t.writeFile(n, Buffer.from(n), 0o640, { sync: false })));
+        await t.unlink('staged/7'); // gone before the sync: not an error
+        await t.syncWritten();
+        for (const n of names.filter((n) => n !== 'staged/7')) {
+          expect(await fs.readFile(at(n), 'utf8')).toBe(n);
+          expect((await fs.stat(at(n))).mode & 0o7777).toBe(0o640);
+        }
+        await t.syncWritten();
+      });
+
       it('fails to write when the parent folder is missing', async () => {
         await expectCode(t.writeFile('no/such/dir/f', Buffer.from('x'), 0o644), 'E_TRANSPORT');
       });

@@ -389,7 +389,8 @@ describe('an SFTP-only account (ForceCommand internal-sftp)', () => {
     await t.connect();
     expect((await t.hashFiles(['file'])).get('file')).toBe(gitHashObject(path.join(root, 'file')));
     expect(log.lines.join('\n')).toContain('exec is not usable');
-    await t.writeFile('new', Buffer.from('new'), 0o644);
+    await t.writeFile('new', Buffer.from('new'), 0o644, { sync: false });
+    await t.syncWritten(); // no `sync -f` without exec: fsync@openssh.com per file
     await t.rename('new', 'file');
     expect(await fs.readFile(path.join(root, 'file'), 'utf8')).toBe('new');
     await t.removeTree('tree');
