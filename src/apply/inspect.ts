@@ -5,6 +5,7 @@
  */
 import { diffReleases } from '../diff/index.js';
 import type { Transport } from '../transport/transport.js';
+import { connectReadOnly } from './absent-root.js';
 import { listBackups } from './backup.js';
 import { readJournal } from './journal.js';
 import { layout } from './layout.js';
@@ -38,11 +39,12 @@ export interface InspectOptions {
 
 export async function inspectTarget(
   name: string,
-  t: Transport,
+  target: Transport,
   o: InspectOptions,
 ): Promise<TargetStatusInfo> {
   const l = layout(o.stateDir);
-  await t.connect({ create: false });
+  // A target folder not created yet holds nothing: "no release recorded", not an error.
+  const { transport: t } = await connectReadOnly(target);
   try {
     const state: TargetState | null = await readState(t, l);
     const lock = await readLock(t, l);
