@@ -7,7 +7,7 @@ import { status } from '../rollout/status.js';
 import { forceUnlock, describeLock } from '../apply/lock.js';
 import { layout } from '../apply/layout.js';
 import { createTransport } from '../transport/factory.js';
-import { selectTargets } from '../rollout/select.js';
+import { suggest } from '../config/suggest.js';
 import { colorsFor, warn, writeJson, type Output } from './output.js';
 
 export function registerStatus(program: Command, out: Output): void {
@@ -39,15 +39,23 @@ export function registerStatus(program: Command, out: Output): void {
     .option('-c, --config <file>', 'config file', 'diffship.yml')
     .action(async (flags: { config: string; target: string }) => {
       const config = await loadConfig(flags.config, { env: out.env });
-      const [target] = selectTargets(config.targets, [flags.target]);
-      const t = createTransport(target!);
+      const target = config.targets.find((t) => t.name === flags.target);
+      if (!target) {
+        const names = config.targets.map((t) => t.name);
+        const hint = suggest(flags.target, names);
+        throw new DiffshipError(
+          'E_USAGE',
+          `--target ${flags.target}: no such target${hint ? ` — did you mean "${hint}"?` : ''} (targets: ${names.join(', ')})`,
+        );
+      }
+      const t = createTransport(target);
       await t.connect({ create: false });
       try {
         const removed = await forceUnlock(t, layout(config.stateDir));
         out.stdout.write(
           removed
-            ? `unlocked ${target!.name}: was held by ${describeLock(removed)}\n`
-            : `${target!.name} was not locked\n`,
+            ? `unlocked ${target.name}: was held by ${describeLock(removed)}\n`
+            : `${target.name} was not locked\n`,
         );
       } finally {
         await t.close();
