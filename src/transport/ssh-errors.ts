@@ -27,6 +27,7 @@ export function hostKeyError(
   e: Endpoint,
   verdict: Exclude<HostKeyVerdict, { status: 'trusted' }>,
   offered: Buffer,
+  source = 'known-hosts',
 ): TransportError {
   const name = hostLookupName(e.host, e.port);
   const key = `${blobKeyType(offered)} ${fingerprintSha256(offered)}`;
@@ -35,16 +36,16 @@ export function hostKeyError(
   switch (verdict.status) {
     case 'unknown':
       message =
-        `ssh ${endpointLabel(e)}: host ${name} is not in known-hosts (it offered ${key}); ` +
+        `ssh ${endpointLabel(e)}: host ${name} is not in ${source} (it offered ${key}); ` +
         `if that is the host's key, add the output of \`${scan}\` to known-hosts, or set strict-host-key: false to skip the check`;
       break;
     case 'changed':
       message =
-        `ssh ${endpointLabel(e)}: host key of ${name} does not match known-hosts (it offered ${key}; known-hosts has ${verdict.knownTypes.join(', ')}) — ` +
+        `ssh ${endpointLabel(e)}: host key of ${name} does not match ${source} (it offered ${key}; listed there: ${verdict.knownTypes.join(', ')}) — ` +
         `the host was reinstalled or the connection is intercepted; if the change is expected, replace the host's lines in known-hosts with the output of \`${scan}\``;
       break;
     case 'revoked':
-      message = `ssh ${endpointLabel(e)}: host ${name} offered ${key}, which known-hosts marks @revoked; refusing to connect`;
+      message = `ssh ${endpointLabel(e)}: host ${name} offered ${key}, which ${source} marks @revoked; refusing to connect`;
       break;
   }
   return new TransportError('E_CONNECT', message);

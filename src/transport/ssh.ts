@@ -1,4 +1,6 @@
 import { readFile as readLocalFile } from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import type { Duplex } from 'node:stream';
 import ssh2 from 'ssh2';
 import type { ClientChannel, ConnectConfig, FileEntryWithStats, SFTPWrapper, Stats as SftpStats } from 'ssh2';
@@ -78,7 +80,9 @@ export class SshTransport implements Transport {
   readonly description: string;
   private readonly target: Endpoint;
   private readonly secrets: string[];
-  private readonly knownHosts: KnownHostLine[];
+  private knownHosts: KnownHostLine[] = [];
+  /** Where the known hosts came from, for messages. */
+  private knownHostsSource = 'known-hosts';
   private readonly files: Limiter;
   private readonly concurrency: number;
   private clients: Ssh2Client[] = [];
@@ -105,7 +109,6 @@ export class SshTransport implements Transport {
         ? `${options.user}@${options.host}:${root}`
         : `ssh://${options.user}@${options.host}:${options.port}${root}`;
     this.secrets = [options.privateKey, options.passphrase].filter((s): s is string => !!s);
-    this.knownHosts = parseKnownHosts(options.knownHosts ?? '');
     this.concurrency = tuning.concurrency ?? 64;
     this.files = createLimiter(this.concurrency);
   }
@@ -115,6 +118,7 @@ export class SshTransport implements Transport {
   async connect(options: { create?: boolean } = {}): Promise<void> {
     if (this.connected) return;
     const auth = await this.credentials();
+    await this.loadKnownHosts();
     if (!this.options.strictHostKey)
       this.log.warn(`ssh: host keys are not checked for ${this.description} (strict-host-key: false)`);
     const jumps = this.options.proxyJump ? parseProxyJump(this.options.proxyJump) : [];
@@ -168,6 +172,18 @@ export class SshTransport implements Transport {
 
   private endClients(): void {
     for (const client of [...this.clients].reverse()) client.end();
+  }
+
+  /** known-hosts as given, or else OpenSSH's defaults: ~/.ssh/known_hosts and /etc/ssh/ssh_known_hosts. */
+  private async loadKnownHosts(): Promise<void> {
+    if (this.options.knownHosts !== undefined) {
+      this.knownHosts = parseKnownHosts(this.options.knownHosts);
+      return;
+    }
+    const files = [path.join(os.homedir(), '.ssh', 'known_hosts'), '/etc/ssh/ssh_known_hosts'];
+    const texts = await Promise.all(files.map((f) => readLocalFile(f, 'utf8').catch(() => '')));
+    this.knownHosts = parseKnownHosts(texts.join('\n'));
+    this.knownHostsSource = `known-hosts (not set, so ${files.join(' and ')})`;
   }
 
   /** Key text (from private-key or identity-file), passphrase and agent, checked before any connection. */
@@ -252,7 +268,7 @@ export class SshTransport implements Transport {
         if (!ready) {
           reject(
             refused
-              ? hostKeyError(e, refused.verdict, refused.key)
+              ? hostKeyError(e, refused.verdict, refused.key, this.knownHostsSource)
               : connectError(e, error, this.secrets, timeoutMs),
           );
         } else if (current()) this.lose(e, error);
@@ -261,7 +277,7 @@ export class SshTransport implements Transport {
         if (!ready)
           reject(
             refused
-              ? hostKeyError(e, refused.verdict, refused.key)
+              ? hostKeyError(e, refused.verdict, refused.key, this.knownHostsSource)
               : connectError(
                   e,
                   { message: 'connection closed during the handshake' },

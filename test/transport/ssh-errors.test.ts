@@ -26,7 +26,7 @@ describe('hostKeyError', () => {
     const e = hostKeyError({ ...target, port: 22 }, { status: 'changed', knownTypes: ['ssh-rsa'] }, blob);
     expect(e.message).toContain('host key of soup-a does not match known-hosts');
     expect(e.message).toContain(fingerprintSha256(blob));
-    expect(e.message).toContain('known-hosts has ssh-rsa');
+    expect(e.message).toContain('listed there: ssh-rsa');
     expect(e.message).toContain('`ssh-keyscan soup-a`');
   });
 

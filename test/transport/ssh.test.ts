@@ -134,6 +134,24 @@ describe('host keys', () => {
     expect((await t.exec('echo ok')).stdout).toBe('ok\n');
   });
 
+  it("defaults to OpenSSH's ~/.ssh/known_hosts when known-hosts is not set", async () => {
+    const home = await fs.mkdtemp(path.join(os.tmpdir(), 'diffship-home-'));
+    const saved = process.env.HOME;
+    process.env.HOME = home;
+    try {
+      const error = await connectError(transport({ knownHosts: undefined }));
+      expect(error.message).toContain(`not set, so ${home}/.ssh/known_hosts`);
+      await fs.mkdir(path.join(home, '.ssh'));
+      await fs.writeFile(path.join(home, '.ssh', 'known_hosts'), `# mine\n${first().knownHostsLine}\n`);
+      const t = transport({ knownHosts: undefined });
+      await t.connect();
+      expect((await t.lstat(''))?.type).toBe('dir');
+    } finally {
+      process.env.HOME = saved;
+      await fs.rm(home, { recursive: true, force: true });
+    }
+  });
+
   it('skips the check only with strictHostKey: false', async () => {
     const t = transport({ knownHosts: undefined, strictHostKey: false });
     await t.connect();
