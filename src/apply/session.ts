@@ -31,7 +31,7 @@ import {
 } from './backup.js';
 import { checkParents, parentsOf } from './safe-path.js';
 import { GitBlobReader } from './git-blobs.js';
-import { connectReadOnly } from './absent-root.js';
+import { connectReadOnly, isMissingRoot } from './absent-root.js';
 import { mapLimit } from './pool.js';
 
 /** Above this many paths to observe, one walk of the target is cheaper than a look at each. */
@@ -122,6 +122,16 @@ export class TargetSession {
       const connected = await connectReadOnly(options.transport);
       options = { ...options, transport: connected.transport };
       missing = connected.missing;
+    } else if (options.command === 'rollback') {
+      // Nothing to undo on a folder that was never created; and a rollback must not create it.
+      await options.transport.connect({ create: false }).catch((error: unknown) => {
+        if (!isMissingRoot(error)) throw error;
+        throw new DiffshipError(
+          'E_STATE',
+          `${options.transport.description}: nothing to roll back — the target folder does not exist`,
+          { cause: error },
+        );
+      });
     } else {
       await options.transport.connect({ create: true });
     }
