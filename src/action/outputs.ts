@@ -136,7 +136,7 @@ export function failureAnnotations(report: Report): Array<{ title: string; messa
 export function failureMessage(report: Report): string | null {
   if (report.status === 'succeeded' || report.status === 'planned') return null;
   const failed = report.targets.filter(failedOnItsOwn).map((t) => t.name);
-  const verb = report.command === 'rollback' ? 'rollback' : 'deploy';
+  const verb = report.command;
   if (report.status === 'cancelled')
     return `diffship ${verb} was cancelled; targets in flight were rolled back as configured`;
   const which = failed.length

@@ -140,6 +140,10 @@ describe('failureAnnotations and failureMessage', () => {
     expect(failureMessage(deployReport())).toBeNull();
     expect(failureMessage(planReport())).toBeNull();
     expect(failureMessage(deployReport({ status: 'cancelled' }))).toMatch(/cancelled/);
+    // A plan fails too when it cannot inspect a target; the line names the plan, not a deploy.
+    expect(failureMessage({ ...failedCanaryReport(), command: 'plan', status: 'failed' })).toBe(
+      'diffship plan of bbbbbbb failed: 1 of 3 target(s) failed (a)',
+    );
     // A rollback has no release of its own.
     expect(failureMessage({ ...failedCanaryReport(), command: 'rollback', to: '' })).toBe(
       'diffship rollback failed: 1 of 3 target(s) failed (a)',
