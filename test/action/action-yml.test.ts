@@ -148,6 +148,7 @@ describe('workflows', () => {
       .readdirSync(path.join(ROOT, '.github/workflows/examples'))
       .map((f) => `.github/workflows/examples/${f}`),
     '.github/workflows/check-dist.yml',
+    '.github/workflows/ci.yml',
   ];
 
   it('has the four example workflows', () => {
@@ -171,6 +172,48 @@ describe('workflows', () => {
       }
     }
     expect(pinned).toBeGreaterThanOrEqual(8);
+  });
+
+  // Each SHA was checked against the action's release (Dependabot bumps and
+  // tag listings of the action's repository); a new pin goes here once checked.
+  const VERIFIED_PINS: Record<string, string> = {
+    'actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683': 'v4.2.2',
+    'actions/setup-node@39370e3970a6d050c480ffad4ff0ed4d3fdee5af': 'v4.1.0',
+    'actions/setup-node@49933ea5288caeca8642d1e84afbd3f7d6820020': 'v4.4.0',
+    'actions/upload-artifact@ea165f8d65b6e75b540449e92b4886f43607fa02': 'v4.6.2',
+  };
+
+  it('pins only checked SHAs, each with the version it is', () => {
+    for (const file of files) {
+      const text = fs.readFileSync(path.join(ROOT, file), 'utf8');
+      for (const [, ref, version] of text.matchAll(/^\s*(?:-\s+)?uses:\s*(\S+@[0-9a-f]{40}) # (\S+)/gm)) {
+        expect(VERIFIED_PINS[ref!], `${file}: ${ref} is not a checked pin`).toBeDefined();
+        expect(version, `${file}: ${ref}`).toBe(VERIFIED_PINS[ref!]);
+      }
+    }
+  });
+
+  it('runs the action from a fresh build in ci.yml (uses: ./ plan, then deploy) beside the test job', () => {
+    const ci = parse(fs.readFileSync(path.join(ROOT, '.github/workflows/ci.yml'), 'utf8'));
+    expect(ci.jobs.test.steps.at(-1).run).toBe('sudo bash .ci/run');
+    const steps = ci.jobs.action.steps as Array<{
+      run?: string;
+      uses?: string;
+      id?: string;
+      with?: Record<string, string>;
+      env?: Record<string, string>;
+    }>;
+    const build = steps.findIndex((s) => s.run === 'npm ci && npm run bundle');
+    const local = steps.filter((s) => s.uses === './');
+    expect(build).toBeGreaterThan(-1);
+    expect(steps.findIndex((s) => s.uses === './')).toBeGreaterThan(build);
+    expect(local.map((s) => [s.id, s.with?.command ?? 'deploy'])).toEqual([
+      ['plan', 'plan'],
+      ['deploy', 'deploy'],
+    ]);
+    const checks = JSON.stringify(steps.filter((s) => s.env));
+    expect(checks).toContain('${{ steps.plan.outputs.status }}');
+    expect(checks).toContain('${{ steps.deploy.outputs.status }}');
   });
 
   it('runs the large fleet one wave per job, gated after the canary, never overlapping', () => {
