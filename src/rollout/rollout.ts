@@ -104,7 +104,9 @@ export async function rollout(options: RolloutOptions): Promise<Report> {
         }
       });
       emit({ type: 'wave-end', wave: w });
-      if (halted) emit({ type: 'halt', reason: `${failed} target(s) failed, past max-failures` });
+      // Targets undone by a cancellation are not why the rollout stops: say so only for real failures.
+      if (halted && !controller.signal.aborted)
+        emit({ type: 'halt', reason: `${failed} target(s) failed, past max-failures` });
     }
     // rollback: all — undo every target this rollout changed, newest first.
     if (command === 'deploy' && config.rollback === 'all' && (failed > 0 || controller.signal.aborted)) {
