@@ -136,6 +136,7 @@ if (result.changes.length !== rawEntries) {
   throw new Error(`diffship reports ${result.changes.length} changes, git ${rawEntries}`);
 }
 
+const load0 = os.loadavg()[0].toFixed(2);
 const times = { git: [], diffship: [] };
 for (let i = 0; i < runs; i++) {
   times.git.push(timeOnce(commands.git).ms);
@@ -152,7 +153,7 @@ console.log(
 console.log(
   `machine: ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? '?'}, node ${process.version}, ${git(['--version']).toString().trim()}`,
 );
-console.log(`runs: ${runs} each, alternating`);
+console.log(`runs: ${runs} each, alternating; load average before/after: ${load0} / ${os.loadavg()[0].toFixed(2)}`);
 console.log(
   `git diff-tree -r -z -M --raw  median ${g.toFixed(0)} ms  (${times.git.map((x) => x.toFixed(0)).join(', ')})  peak RSS ${fmt(rss.git)}`,
 );

@@ -5,6 +5,7 @@
  * path starts two git processes: one `cat-file --batch` that resolves both
  * refs and reads `.diffshipignore`, and one `diff-tree`.
  */
+import { resolve as resolvePath } from 'node:path';
 import { GitError } from '../errors.js';
 import { classify, countChanges } from './classify.js';
 import type { PathFilter } from './classify.js';
@@ -124,6 +125,28 @@ async function fetchCommit(
   if (!mayFetch || !isFetchableRef(ref)) {
     throw new GitError('E_REF', `${name} is not in this shallow clone; ${fix}`);
   }
+  // One fetch at a time per repository: git locks `shallow` and every fetch rewrites FETCH_HEAD,
+  // and a rollout may diff several targets at once.
+  return serialized(resolvePath(repo), () => fetchAndResolve(repo, name, ref, fix));
+}
+
+const queues = new Map<string, Promise<unknown>>();
+
+/** Run `task` after every earlier task queued for the same key. */
+function serialized<T>(key: string, task: () => Promise<T>): Promise<T> {
+  const run = (queues.get(key) ?? Promise.resolve()).then(task, task);
+  const settled = run.catch(() => {});
+  queues.set(key, settled);
+  void settled.then(() => {
+    if (queues.get(key) === settled) queues.delete(key);
+  });
+  return run;
+}
+
+async function fetchAndResolve(repo: string, name: string, ref: string, fix: string): Promise<string> {
+  // A diff queued before us may have fetched it already.
+  const [already] = await catFileBatch(repo, [commitOf(ref)]);
+  if (already?.found) return already.oid;
   try {
     await fetchOne(repo, ref);
   } catch (error) {

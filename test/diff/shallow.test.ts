@@ -61,6 +61,19 @@ describe('diffReleases in a shallow clone', () => {
     });
   });
 
+  it('fetches for several diffs running at once (one fetch at a time)', async () => {
+    const fresh = join(work, 'parallel');
+    git(work, 'clone', '-q', '--depth=1', '--no-tags', `file://${origin.dir}`, fresh);
+    const results = await Promise.all([
+      diffReleases({ repo: fresh, from: sha[0] }),
+      diffReleases({ repo: fresh, from: 'v2' }),
+      diffReleases({ repo: `${fresh}/`, from: sha[1] }),
+      diffReleases({ repo: fresh, from: 'v1' }),
+    ]);
+    expect(results.map((r) => r.from)).toEqual([sha[0], sha[1], sha[1], sha[0]]);
+    expect(results[0]!.counts).toEqual({ added: 1, updated: 1, deleted: 0, renamed: 0 });
+  });
+
   it('does not fetch when told not to, or when the ref is an expression', async () => {
     const fresh = join(work, 'fresh');
     git(work, 'clone', '-q', '--depth=1', '--no-tags', `file://${origin.dir}`, fresh);
