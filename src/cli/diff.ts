@@ -8,14 +8,15 @@ interface DiffFlags {
   from?: string;
   to: string;
   source: string;
-  include: string[];
-  exclude: string[];
+  include?: string[];
+  exclude?: string[];
   renames: boolean;
   json?: boolean;
   repo: string;
 }
 
-const collect = (value: string, previous: string[]): string[] => [...previous, value];
+/** Repeatable option: each use appends (no default, so help shows none). */
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
 /** Register `diff` on the program. */
 export function registerDiff(program: Command, out: Output): void {
@@ -28,12 +29,11 @@ export function registerDiff(program: Command, out: Output): void {
     )
     .option('--to <ref>', 'new release', 'HEAD')
     .option('--source <dir>', 'folder of the repository to ship; paths are relative to it', '.')
-    .option('--include <glob>', 'only paths matching this glob (repeatable)', collect, [])
+    .option('--include <glob>', 'only paths matching this glob (repeatable)', collect)
     .option(
       '--exclude <glob>',
       'leave out paths matching this glob (repeatable; wins over --include)',
       collect,
-      [],
     )
     .option('--no-renames', 'report a rename as a deletion plus an addition')
     .option('--json', 'print the change set as JSON')

@@ -51,6 +51,7 @@ export async function buildProgram(
     .version(packageVersion(), '-V, --version')
     .option('--repo <dir>', 'git repository folder', '.')
     .showSuggestionAfterError(true)
+    .configureHelp({ showGlobalOptions: true })
     .exitOverride()
     .configureOutput({
       writeOut: (s) => out.stdout.write(s),
