@@ -159,4 +159,15 @@ describe('bad configs and flags through the CLI', () => {
     else expect(text).toMatch(message);
     expect(snapshot(join(ws, 't/web'), [])).toEqual(target0);
   });
+
+  it('a config warning is one `diffship: warning:` line and does not stop the command', () => {
+    writeFileSync(
+      join(ws, 'warn.yml'),
+      ['targets:', '  - { name: here, type: local, path: . }', ''].join('\n'),
+    );
+    const r = cli(ws, ['plan', '--repo', repo.dir, '--config', 'warn.yml', '--no-progress', '--json']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe(`diffship: warning: targets[0].path: ${ws} holds the config folder ${ws}\n`);
+    expect(JSON.parse(r.stdout)).toMatchObject({ status: 'planned' });
+  });
 });
