@@ -1,8 +1,78 @@
 /**
- * diffship's public API. Re-exports only: importing this module has no side
- * effects and never loads the CLI or the GitHub Action.
+ * diffship's public API (`import { … } from 'diffship'`). Re-exports only:
+ * importing this module has no side effects and never loads the CLI or the
+ * GitHub Action (no @actions/* in its import graph). See docs/library.md.
  */
+
+// Diff engine: the change set between two releases.
 export * from './diff/index.js';
+
+// Config: load and validate diffship.yml, or build one in code.
+export { loadConfig, parseConfigText, type LoadOptions } from './config/load.js';
+export { resolveConfig, DEFAULTS, type ResolveOptions } from './config/resolve.js';
+export { withOverrides, type ConfigOverrides } from './config/overrides.js';
+export { configJsonSchema, SCHEMA_URL } from './config/json-schema.js';
+export type {
+  CheckSpec,
+  CountOrPercent,
+  HookSpec,
+  Mode,
+  OnDrift,
+  ResolvedConfig,
+  RollbackPolicy,
+  SshOptions,
+  TargetConfig,
+  TargetHooks,
+} from './config/types.js';
+
+// Rollouts: plan, deploy and roll back a fleet; look at what targets hold.
+export { plan, deploy, rollback, type CommandOptions } from './api.js';
+export { rollout, type RolloutOptions } from './rollout/rollout.js';
+export type { RolloutEvent } from './rollout/events.js';
+export { status, type StatusOptions, type TargetStatusInfo } from './rollout/status.js';
+
+// Report (SPEC §5): the value every command returns, and its terminal table.
+export type {
+  RenamedPath,
+  Report,
+  RolloutStatus,
+  StepName,
+  StepReport,
+  StepStatus,
+  TargetChanges,
+  TargetReport,
+  TargetStatus,
+} from './report/types.js';
+export { renderSummary } from './report/terminal.js';
+export { writeReportFile } from './report/write.js';
+
+// Advanced: one target's atomic deploy engine, and the transports under it.
+export {
+  TargetSession,
+  KEEP_BACKUPS,
+  newDeployId,
+  type ApplyProgress,
+  type ApplyResult,
+  type PlanOptions,
+  type SessionOptions,
+} from './apply/session.js';
+export type { TargetState } from './apply/state.js';
+export type { LockInfo } from './apply/lock.js';
+export type { DeleteOp, DriftItem, KeptFile, TargetPlan, WriteOp } from './plan/types.js';
+export { createTransport } from './transport/factory.js';
+export type {
+  Entry,
+  EntryType,
+  ExecOptions,
+  ExecResult,
+  Transport,
+  WalkEntry,
+  WalkOptions,
+  WriteOptions,
+} from './transport/transport.js';
+
+// Logging and errors.
+export { maskSecrets, silentLogger, type Logger, type LogLevel } from './log.js';
 export {
   DiffshipError,
   ConfigError,
@@ -10,5 +80,6 @@ export {
   TransportError,
   exitCodeFor,
   describeError,
+  type ErrorCode,
 } from './errors.js';
-export type { ErrorCode } from './errors.js';
+export { ConfigValidationError, type ConfigProblem } from './config/problems.js';
