@@ -27,6 +27,7 @@ const COMMANDS: readonly CommandModule[] = [
     load: async () => (await import('./rollout-command.js')).registerRolloutCommands,
   },
   { names: ['status', 'unlock'], load: async () => (await import('./status.js')).registerStatus },
+  { names: ['demo'], load: async () => (await import('./demo.js')).registerDemo },
 ];
 
 /** package.json sits two folders up from both src/cli/ and lib/cli/. */

@@ -1,0 +1,288 @@
+/**
+ * `diffship demo`: three example hosts, a repository with three releases, and
+ * three rollouts, narrated. v1 goes everywhere, v2 goes canary-first, v3 is
+ * broken: its canary fails verification and is rolled back, and the other
+ * hosts never see it. The rollouts are the library's `rollout()`, shown with
+ * the CLI's own live progress and summary table.
+ */
+import { copyFile, mkdir, mkdtemp, readdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { loadConfig, withOverrides } from '../config/load.js';
+import type { ResolvedConfig } from '../config/types.js';
+import { DiffshipError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { renderSummary } from '../report/terminal.js';
+import type { Report } from '../report/types.js';
+import { writeReportFile } from '../report/write.js';
+import { rollout } from '../rollout/rollout.js';
+import { colorEnabled, colorsFor, type Colors, type Output } from '../cli/output.js';
+import { createProgress } from '../cli/progress.js';
+import { demoConfig, VERIFY_TIMEOUT } from './config.js';
+import { DemoHosts, request, type DemoHost } from './hosts.js';
+import { buildDemoRepo, RELEASES, releaseBlobs, type DemoRelease } from './releases.js';
+
+export interface DemoOptions {
+  /** Folder to work in (created if missing, must be empty). Default: a fresh temp folder. */
+  dir?: string;
+  out: Output;
+  /** Abort (Ctrl-C) to stop: the rollout in flight is cancelled and rolled back. */
+  signal?: AbortSignal;
+  /** Where started hosts are tracked; the caller stops them however the demo ends. */
+  hosts: DemoHosts;
+}
+
+export interface DemoResult {
+  /** True when every step turned out as designed (v3 refused at the canary included). */
+  ok: boolean;
+  dir: string;
+  /** The report files written, in order. */
+  reports: string[];
+  /** What did not turn out as designed. */
+  problems: string[];
+}
+
+/** Thrown when the demo was interrupted; `runDemo` callers exit 1. */
+export class DemoCancelled extends DiffshipError {
+  constructor() {
+    super('E_CANCELLED', 'demo interrupted');
+    this.name = 'DemoCancelled';
+  }
+}
+
+const HOSTS: ReadonlyArray<{ name: string; importMode: DemoHost['importMode'] }> = [
+  { name: 'host-a', importMode: 'automatic' },
+  { name: 'host-b', importMode: 'automatic' },
+  { name: 'host-c', importMode: 'on-restart' },
+];
+
+interface HostView {
+  release: string | null;
+  files: Record<string, string>;
+  invalid: string[];
+  health: number;
+  inService: boolean;
+}
+
+/** What a host runs, asked over HTTP as a load balancer or a person would. */
+async function viewOf(host: DemoHost): Promise<HostView> {
+  const w = JSON.parse((await request(host, '/workflows')).body) as {
+    release: string | null;
+    files: Array<{ path: string; blob: string; valid: boolean }>;
+  };
+  return {
+    release: w.release,
+    files: Object.fromEntries(w.files.map((f) => [f.path, f.blob])),
+    invalid: w.files.filter((f) => !f.valid).map((f) => f.path),
+    health: (await request(host, '/health')).status,
+    inService: (await request(host, '/in-service')).status === 200,
+  };
+}
+
+function sameFiles(a: Record<string, string>, b: Record<string, string>): boolean {
+  const keys = Object.keys(a).sort();
+  return JSON.stringify(keys) === JSON.stringify(Object.keys(b).sort()) && keys.every((k) => a[k] === b[k]);
+}
+
+/** Run the demo. Throws DemoCancelled when `signal` aborts; other throws are real errors. */
+export async function runDemo(options: DemoOptions): Promise<DemoResult> {
+  const { out, signal, hosts } = options;
+  const c = colorsFor(out.stdout, out.env);
+  const say = (text = '') => out.stdout.write(`${text}\n`);
+  const step = (n: number, title: string) => {
+    say();
+    say(c.bold(c.cyan(`── ${n}/5  ${title} `.padEnd(72, '─'))));
+  };
+  const check = () => {
+    if (signal?.aborted) throw new DemoCancelled();
+  };
+  const problems: string[] = [];
+  const reports: string[] = [];
+
+  const dir = await prepareDir(options.dir);
+  const repoDir = path.join(dir, 'repo');
+  const reportDir = path.join(dir, 'reports');
+  const rel = (p: string) => path.relative(dir, p) || '.';
+  const { ctl } = DemoHosts.files();
+
+  say(c.bold('diffship demo'));
+  say('Three stand-in integration hosts on this machine, a git repository with three');
+  say('releases, and three rollouts. Nothing to set up; everything lives in');
+  say(`  ${dir}`);
+  say('and every host is stopped when the demo ends.');
+
+  // 1. Hosts.
+  step(1, 'Start three example hosts');
+  say('Each host is examples/host/server.mjs: a small server that loads workflow files');
+  say('from its own folder, like an integration engine, and answers GET /health (200, or');
+  say('503 while a loaded workflow is broken) and GET /workflows (what it runs, with git');
+  say('blob ids). It also has an in-service switch, like a load balancer.');
+  say();
+  const started: DemoHost[] = [];
+  for (const h of HOSTS) {
+    check();
+    const host = await hosts.start({
+      name: h.name,
+      dir: path.join(dir, 'hosts', h.name),
+      importMode: h.importMode,
+      logDir: path.join(dir, 'logs'),
+      signal,
+    });
+    started.push(host);
+    const how =
+      h.importMode === 'automatic' ? 'imports files as they arrive' : 'imports files only when restarted';
+    say(`  ${h.name}  ${host.url.padEnd(24)} ${rel(host.dir).padEnd(14)} ${how}`);
+  }
+
+  // 2. Repository and config.
+  check();
+  step(2, 'Build a git repository with three releases');
+  const shas = await buildDemoRepo(repoDir);
+  const tagOf = (sha: string | null) =>
+    (Object.entries(shas).find(([, s]) => s === sha)?.[0] ?? (sha ? sha.slice(0, 12) : 'nothing')) as string;
+  for (const r of RELEASES) say(`  ${r.tag}  ${shas[r.tag].slice(0, 12)}  ${r.summary}`);
+  await copyFile(ctl, path.join(dir, 'ctl.mjs'));
+  const configFile = path.join(dir, 'diffship.yml');
+  await writeFile(configFile, demoConfig(started));
+  say();
+  say(`The config, ${configFile}, ships the repository's workflows/ folder`);
+  say('and gives every host the same four hooks:');
+  say('  before    drain it (node ctl.mjs drain), so no traffic meets a half-updated host');
+  say('  activate  host-c is restarted so it imports; the others pick files up by themselves');
+  say(`  verify    GET /health must answer 200 with "release: <the SHA being shipped>",`);
+  say(`            twice in a row, within ${VERIFY_TIMEOUT}`);
+  say('  after     put it back in service (node ctl.mjs enable), also after a failure');
+  const config = await loadConfig(configFile, { env: out.env });
+
+  const deploy = async (release: DemoRelease['tag'], cfg: ResolvedConfig, flags: string): Promise<Report> => {
+    check();
+    say();
+    say(c.dim(`$ diffship deploy --to ${release}${flags}   (run in ${dir}, --repo repo)`));
+    const report = await showRollout(out, { config: cfg, repo: repoDir, to: release, signal });
+    const file = path.join(reportDir, `${release}.json`);
+    await writeReportFile(file, report);
+    reports.push(file);
+    say(`report: ${file}`);
+    if (report.status === 'cancelled') throw new DemoCancelled();
+    return report;
+  };
+
+  // 3. v1 everywhere.
+  step(3, 'Roll out v1 to every host');
+  say('A first install: all three hosts at once (one wave of 100%). Every file is written');
+  say('complete into a staging folder on the host, checked against its git blob id, and');
+  say('only then renamed into place, so a host never loads a half-written file.');
+  const r1 = await deploy(
+    'v1',
+    withOverrides(config, { waves: '100%', maxParallel: 3 }),
+    ' --waves 100% --max-parallel 3',
+  );
+  if (r1.status !== 'succeeded') problems.push(`v1: expected every host deployed, got ${r1.status}`);
+  else say(c.green('→ every host runs v1.'));
+
+  // 4. v2 canary first.
+  step(4, 'Roll out v2, canary first');
+  say('Waves [1, "100%"]: host-a goes alone. Only once it passes its health check on v2');
+  say('do host-b and host-c follow, together. diffship ships only the diff v1 → v2 (one');
+  say('file changed, one added) and records on each host the release it now holds.');
+  const r2 = await deploy('v2', config, '');
+  if (r2.status !== 'succeeded') problems.push(`v2: expected every host deployed, got ${r2.status}`);
+  else say(c.green('→ every host runs v2, one wave after the other.'));
+
+  // 5. v3, broken.
+  step(5, 'Roll out v3, which is broken');
+  say('v3 has a typo in billing-out.json. The canary, host-a, will load it and answer 503:');
+  say(`its check fails after ${VERIFY_TIMEOUT}, diffship restores its files byte for byte and returns`);
+  say('it to service. max-failures is 0, so the second wave never starts.');
+  const r3 = await deploy('v3', config, '');
+  const [canary, ...rest] = started;
+  const statusOf = (name: string) => r3.targets.find((t) => t.name === name)?.status;
+  if (r3.status !== 'failed') problems.push(`v3: expected the rollout to fail, got ${r3.status}`);
+  if (statusOf(canary!.name) !== 'rolled-back')
+    problems.push(`v3: expected ${canary!.name} rolled back, got ${statusOf(canary!.name)}`);
+  for (const h of rest) {
+    if (statusOf(h.name) !== 'skipped')
+      problems.push(`v3: expected ${h.name} skipped, got ${statusOf(h.name)}`);
+  }
+
+  // Prove it: ask each host what it runs.
+  check();
+  say();
+  say('What each host runs now, asked over HTTP (GET /workflows, /health, /in-service):');
+  const v2Blobs = await releaseBlobs(repoDir, 'v2');
+  for (const h of started) {
+    // The canary re-imports its restored files by itself: give it a moment.
+    const deadline = Date.now() + 5000;
+    let view = await viewOf(h);
+    while (
+      (view.release !== shas.v2 || !sameFiles(view.files, v2Blobs) || view.health !== 200) &&
+      Date.now() < deadline
+    ) {
+      await new Promise((r) => setTimeout(r, 100));
+      view = await viewOf(h);
+    }
+    const fine =
+      view.release === shas.v2 && sameFiles(view.files, v2Blobs) && view.health === 200 && view.inService;
+    const story = h === canary ? 'received v3, failed its check, rolled back' : 'never received v3';
+    const line = `  ${h.name}  runs ${tagOf(view.release)}  ${Object.keys(view.files).length} workflows  /health ${view.health}  ${view.inService ? 'in service' : 'OUT OF SERVICE'}   ${story}`;
+    say(fine ? line : c.red(line));
+    if (!fine) {
+      problems.push(
+        `${h.name}: expected v2 (${Object.keys(v2Blobs).length} workflows, healthy, in service), found ${tagOf(view.release)}${view.invalid.length ? `, invalid: ${view.invalid.join(', ')}` : ''}, /health ${view.health}`,
+      );
+    }
+  }
+
+  say();
+  if (problems.length === 0) {
+    say(c.green(c.bold('The demo behaved as designed: v3 stopped at the canary, every host still runs v2.')));
+  } else {
+    say(c.red(c.bold('The demo did NOT behave as designed:')));
+    for (const p of problems) say(c.red(`  - ${p}`));
+  }
+  say();
+  say(`reports  ${reports.join('\n         ')}`);
+  say(`folder   ${dir}`);
+  say('         diffship.yml, repo/ (the three releases), hosts/ (their folders), logs/ (host logs)');
+  say(`try      diffship diff --repo ${repoDir} --from v2 --to v3`);
+  say(`remove   rm -rf ${dir}`);
+  return { ok: problems.length === 0, dir, reports, problems };
+}
+
+/** The demo folder: the one given (created, must be empty) or a fresh temp folder. */
+async function prepareDir(dir: string | undefined): Promise<string> {
+  if (dir === undefined) return mkdtemp(path.join(tmpdir(), 'diffship-demo-'));
+  const abs = path.resolve(dir);
+  await mkdir(abs, { recursive: true });
+  if ((await readdir(abs)).length > 0) {
+    throw new DiffshipError('E_USAGE', `--dir ${abs} is not empty — give an empty or new folder`);
+  }
+  return abs;
+}
+
+/** One rollout with the CLI's live progress (stderr) and summary table (stdout). */
+async function showRollout(
+  out: Output,
+  options: { config: ResolvedConfig; repo: string; to: string; signal?: AbortSignal },
+): Promise<Report> {
+  const c: Colors = colorsFor(out.stderr, out.env);
+  const progress = await createProgress(
+    out,
+    c,
+    out.stderr.isTTY === true && colorEnabled(out.stderr, out.env),
+  );
+  const log: Logger = {
+    debug: () => undefined,
+    info: (m) => progress.log('info', m),
+    warn: (m) => progress.log('warn', m),
+    error: (m) => out.stderr.write(`diffship: ${m}\n`),
+  };
+  let report: Report;
+  try {
+    report = await rollout({ ...options, log, onEvent: (e) => progress.onEvent(e) });
+  } finally {
+    progress.done();
+  }
+  out.stdout.write(`${renderSummary(report, colorsFor(out.stdout, out.env))}\n`);
+  return report;
+}
