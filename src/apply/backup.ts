@@ -52,7 +52,7 @@ export async function takeBackup(
     const file = `files/${i}`;
     // A hard link is free and keeps the old bytes: the deploy renames a new inode over the path.
     if (!(await t.link(path, `${dir}/${file}`))) {
-      await t.writeFile(`${dir}/${file}`, await t.readFile(path), entry.mode & 0o7777);
+      await t.writeFile(`${dir}/${file}`, await t.readFile(path), entry.mode & 0o7777, { sync: false });
     }
     return { path, action: 'restore', type: 'file', mode: entry.mode & 0o7777, file };
   });
@@ -64,7 +64,8 @@ export async function takeBackup(
     entries,
     createdDirs,
   };
-  await writeJsonAtomic(t, manifestPath(l, deployId), manifest);
+  // Made durable with the staged files, by the engine's one syncWritten() before its journal.
+  await writeJsonAtomic(t, manifestPath(l, deployId), manifest, { sync: false });
   return manifest;
 }
 

@@ -3,12 +3,13 @@
  * safety"). It is written, by rename, after the backup is complete and before
  * the first file of the target changes:
  *
- * - deploy, phase `commit`: files may be half-way between old and new. The next
- *   run undoes it from the backup, so the target is wholly the old release.
- * - deploy, phase `committed`: every file is in place; the next run records
- *   `newState` and finishes.
- * - rollback, phase `commit`: the next run restores the backup again (idempotent)
- *   and records `newState`.
+ * - deploy, and the recorded state is not yet this deploy's: files may be half-way
+ *   between old and new. The next run undoes it from the backup, so the target is
+ *   wholly the old release.
+ * - deploy, and the state already names this deploy: every file was in place and
+ *   recorded; only the journal was left. The next run drops it.
+ * - rollback: the next run restores the backup again (idempotent) and records
+ *   `newState`.
  */
 import type { Transport } from '../transport/transport.js';
 import type { Logger } from '../log.js';
@@ -16,12 +17,12 @@ import type { Layout } from './layout.js';
 import type { TargetState } from './state.js';
 import { readJson, writeJsonAtomic } from './json-file.js';
 import { discardBackup, listBackups, readBackup, restoreBackup } from './backup.js';
-import { writeState } from './state.js';
+import { readState, writeState } from './state.js';
 
 export interface Journal {
   version: 1;
   kind: 'deploy' | 'rollback';
-  phase: 'commit' | 'committed';
+  phase: 'commit';
   /** The deploy this journal belongs to. */
   deployId: string;
   /** The backup to restore on undo (deploy) or to apply (rollback). */
@@ -57,16 +58,16 @@ export async function recover(
   let account: string | null = null;
   if (j !== null) {
     const manifest = await readBackup(t, l, j.backupId);
-    if (j.kind === 'deploy' && j.phase === 'commit') {
+    const state = await readState(t, l);
+    if (j.kind === 'deploy' && state?.deployId === j.deployId) {
+      account = `finished interrupted deploy ${j.deployId}: its files were all in place and recorded`;
+    } else if (j.kind === 'deploy') {
       // Without a manifest the undo already ran to the end (the backup is dropped only after it).
       if (manifest !== null) {
         await restoreBackup(t, l, manifest, concurrency);
         await discardBackup(t, l, j.backupId);
       }
       account = `undid interrupted deploy ${j.deployId}: the target is back at its recorded release`;
-    } else if (j.kind === 'deploy') {
-      await recordState(t, l, j.newState);
-      account = `finished interrupted deploy ${j.deployId}: its files were all in place`;
     } else {
       if (manifest !== null) {
         await restoreBackup(t, l, manifest, concurrency);

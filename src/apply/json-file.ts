@@ -3,9 +3,15 @@ import { randomBytes } from 'node:crypto';
 import type { Transport } from '../transport/transport.js';
 import { DiffshipError } from '../errors.js';
 
-export async function writeJsonAtomic(t: Transport, rel: string, value: unknown): Promise<void> {
+/** `sync: false` leaves durability to a later `syncWritten()` (the backup manifest goes with the staged files). */
+export async function writeJsonAtomic(
+  t: Transport,
+  rel: string,
+  value: unknown,
+  options: { sync?: boolean } = {},
+): Promise<void> {
   const tmp = `${rel}.tmp-${randomBytes(4).toString('hex')}`;
-  await t.writeFile(tmp, Buffer.from(`${JSON.stringify(value, null, 2)}\n`), 0o644);
+  await t.writeFile(tmp, Buffer.from(`${JSON.stringify(value, null, 2)}\n`), 0o644, options);
   await t.rename(tmp, rel);
 }
 

@@ -319,13 +319,13 @@ export class TargetSession {
       }
     });
     onProgress?.({ phase: 'verify', done: total, total, bytes });
-    // Durable before the journal makes them count: one filesystem sync, not one fsync per file.
-    await t.syncWritten();
 
     // 3. Back up everything about to be replaced or deleted, then journal: from here a crash is undone.
     const touched = [...plan.writes.map((w) => w.path), ...plan.deletes.map((d) => d.path)];
     await takeBackup(t, l, this.deployId, touched, this.state, parents.missing, this.concurrency);
     onProgress?.({ phase: 'backup', done: touched.length, total: touched.length, bytes });
+    // Staged files and the backup are durable before the journal makes them count: one sync for all.
+    await t.syncWritten();
     await writeJournal(t, l, {
       version: 1,
       kind: 'deploy',
@@ -356,15 +356,7 @@ export class TargetSession {
     await pruneEmptyDirs(t, [...new Set(deletes.flatMap(parentsOf))]);
     onProgress?.({ phase: 'delete', done: deletes.length, total: deletes.length, bytes });
 
-    // 5. Record: committed journal, then state, then drop the journal.
-    await writeJournal(t, l, {
-      version: 1,
-      kind: 'deploy',
-      phase: 'committed',
-      deployId: this.deployId,
-      backupId: this.deployId,
-      newState,
-    });
+    // 5. Record the state (its deployId tells recovery the deploy finished), then drop the journal.
     await recordState(t, l, newState);
     await t.unlink(l.journal);
     await t.removeTree(l.staging);

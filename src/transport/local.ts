@@ -33,6 +33,9 @@ const { O_WRONLY, O_RDONLY, O_CREAT, O_TRUNC, O_EXCL, O_NOFOLLOW } = constants;
  * refuses a symlink). Symlinks in the middle of a path are the engine's to
  * check with `lstat` (apply/safe-path.ts).
  */
+/** Above this many unsynced files, one syncfs is cheaper than an fsync each. */
+const SYNCFS_ABOVE = 256;
+
 export class LocalTransport implements Transport {
   readonly kind = 'local' as const;
   readonly description: string;
@@ -113,16 +116,22 @@ export class LocalTransport implements Transport {
     });
   }
 
-  /** One `sync -f` (syncfs) for the target's filesystem; per-file fsync where that is missing. */
+  /**
+   * Few files: an fsync each, in parallel (the filesystem journal batches them).
+   * Many: one `sync -f` (syncfs) for the target's filesystem, falling back to
+   * fsyncs where that command is missing.
+   */
   async syncWritten(): Promise<void> {
     if (this.unsynced.size === 0) return;
     const files = [...this.unsynced];
     this.unsynced.clear();
-    const r = await runLocalCommand(`sync -f ${shellQuote(this.base)}`, {
-      cwd: this.base,
-      timeoutMs: 600_000,
-    }).catch(() => null);
-    if (r?.code === 0) return;
+    if (files.length > SYNCFS_ABOVE) {
+      const r = await runLocalCommand(`sync -f ${shellQuote(this.base)}`, {
+        cwd: this.base,
+        timeoutMs: 600_000,
+      }).catch(() => null);
+      if (r?.code === 0) return;
+    }
     await mapLimit(files, 32, async (file) => {
       const handle = await fs.open(file, 'r').catch(() => null);
       if (!handle) return; // renamed or removed since: its new name was synced with it, or it is gone

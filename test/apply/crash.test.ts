@@ -87,14 +87,28 @@ describe('crash safety: SIGKILL a real deploy at random moments', () => {
     const random = prng(seed);
     const interrupted: string[] = [];
     for (let round = 0; round < ROUNDS; round++) {
-      const delay = Math.round(random() * full * 1.1);
-      const { child, done } = cliStart(work, ['deploy', '--repo', repo.dir, '--to', 'v2', '--no-progress']);
+      // Even rounds: a kill at any moment. Odd rounds: a kill just after the renames began
+      // (the progress lines say so), where a crash leaves a mix of old and new files.
+      const aimed = round % 2 === 1;
+      const delay = aimed ? Math.round(random() * 15) : Math.round(random() * full * 1.1);
+      const { child, done } = cliStart(work, ['deploy', '--repo', repo.dir, '--to', 'v2']);
+      if (aimed) {
+        await new Promise<void>((resolve) => {
+          const onData = (d: Buffer) => {
+            if (!/\] commit \d+\/\d+/.test(d.toString())) return;
+            child.stderr!.off('data', onData);
+            resolve();
+          };
+          child.stderr!.on('data', onData);
+          child.on('close', () => resolve());
+        });
+      }
       await new Promise((r) => setTimeout(r, delay));
       child.kill('SIGKILL');
       const killed = await done;
 
       const snap = snapshot(target);
-      const where = `seed ${seed}, round ${round}, kill after ${delay} ms of ~${Math.round(full)} ms`;
+      const where = `seed ${seed}, round ${round}, kill ${aimed ? `${delay} ms into the commit` : `after ${delay} ms of ~${Math.round(full)} ms`}`;
       for (const [path, entry] of Object.entries(snap)) {
         const ok = [snapV1[path], snapV2[path]].some(
           (e) => e !== undefined && JSON.stringify(e) === JSON.stringify(entry),
@@ -121,7 +135,8 @@ describe('crash safety: SIGKILL a real deploy at random moments', () => {
       expect(back.code, `${where}: ${back.stdout}${back.stderr}`).toBe(0);
       expect(snapshot(target), where).toEqual(snapV1);
     }
-    // Not an assertion on luck, just a record of how many kills landed mid-commit.
+    // Aimed kills must have caught deploys half-way at least once, or the test proved nothing.
+    expect(interrupted.length, 'no kill landed mid-commit').toBeGreaterThan(0);
     console.log(
       `crash test: ${interrupted.length}/${ROUNDS} kills left a mixed tree that the next run repaired (seed ${seed})`,
     );
