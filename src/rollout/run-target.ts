@@ -6,7 +6,7 @@
  * ran, also after a failure or a cancellation, so a drained host always
  * returns to service.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CheckSpec, HookSpec, ResolvedConfig, TargetConfig } from '../config/types.js';
 import { expandPlaceholders, type PlaceholderContext } from '../config/placeholders.js';
@@ -58,7 +58,7 @@ export class TargetRun {
     this.report = {
       name: target.name,
       wave,
-      status: ctx.command === 'plan' ? 'planned' : 'skipped',
+      status: 'skipped', // until it runs: a target the rollout never reached stays skipped
       from: null,
       to: ctx.to,
       changes: emptyChanges(),
@@ -231,7 +231,7 @@ export class TargetRun {
         await this.session!.apply(p, ctx.repo);
         return this.finish('unchanged');
       }
-      await this.writeChangesFile(p);
+      this.writeChangesFile(p);
       if (ctx.signal.aborted) return this.finish('skipped');
 
       const cleanup = AbortSignal.timeout(CLEANUP_MS);
@@ -317,10 +317,14 @@ export class TargetRun {
     return this.finish(ok ? 'rolled-back' : 'failed');
   }
 
-  private async writeChangesFile(plan: TargetPlan): Promise<void> {
-    await mkdir(this.ctx.workDir, { recursive: true });
+  /**
+   * Synchronous on purpose: a small local file, and an async write queues behind the other
+   * targets' staging and syncfs on libuv's four threads (~20 ms a target at max-parallel 10).
+   */
+  private writeChangesFile(plan: TargetPlan): void {
+    mkdirSync(this.ctx.workDir, { recursive: true });
     const body = { target: this.target.name, from: plan.from, to: plan.to, ...plan.changes };
-    await writeFile(join(this.ctx.workDir, `${this.target.name}.json`), JSON.stringify(body, null, 2));
+    writeFileSync(join(this.ctx.workDir, `${this.target.name}.json`), JSON.stringify(body, null, 2));
   }
 
   private finish(status: TargetReport['status']): TargetReport {
