@@ -7,9 +7,10 @@
 // The repository is built once with `git fast-import` and cached in the OS temp
 // folder. Commands run alternately (git, diffship, git, …) after one warm-up
 // each, so caches and CPU frequency treat both alike. Wall time is the median.
-// Peak memory is the maximum resident set size reported by GNU time (%M) for a
-// separate run of each command; for diffship that is the largest single process
-// of the run (node, or a git child, whichever peaks higher).
+// Each run goes through GNU time (when /usr/bin/time exists) for CPU time
+// (user + system, children included) and peak memory: the largest maximum
+// resident set size (%M) over the runs. For diffship that is the largest single
+// process of a run (node, or one of its git children), not a sum.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -106,19 +107,21 @@ const commands = {
   diffship: [process.execPath, [cli, 'diff', '--repo', repo, '--from', 'A', '--to', 'B', '--json']],
 };
 
+const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : null;
+
+/**
+ * One run: wall time measured here; CPU time and peak RSS through GNU time when
+ * present. Both commands go through the same wrapper, so it costs them alike.
+ */
 function timeOnce([cmd, argv]) {
+  const [file, args] = TIME ? [TIME, ['-f', '%U %S %M', cmd, ...argv]] : [cmd, argv];
   const start = process.hrtime.bigint();
-  const r = spawnSync(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 30 });
+  const r = spawnSync(file, args, { stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 30 });
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
   if (r.status !== 0) throw new Error(`${cmd} failed: ${r.stderr}`);
-  return { ms, stdout: r.stdout };
-}
-
-function peakRssMiB([cmd, argv]) {
-  if (!existsSync('/usr/bin/time')) return null;
-  const r = spawnSync('/usr/bin/time', ['-f', '%M', cmd, ...argv], { stdio: ['ignore', 'ignore', 'pipe'] });
-  const kb = Number(r.stderr.toString().trim().split('\n').pop());
-  return Number.isFinite(kb) ? kb / 1024 : null;
+  const last = r.stderr.toString().trim().split('\n').pop() ?? '';
+  const [user, sys, rssKb] = TIME ? last.split(' ').map(Number) : [NaN, NaN, NaN];
+  return { ms, cpuMs: (user + sys) * 1000, rssMiB: rssKb / 1024, stdout: r.stdout };
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -137,15 +140,24 @@ if (result.changes.length !== rawEntries) {
 }
 
 const load0 = os.loadavg()[0].toFixed(2);
-const times = { git: [], diffship: [] };
+const samples = { git: [], diffship: [] };
 for (let i = 0; i < runs; i++) {
-  times.git.push(timeOnce(commands.git).ms);
-  times.diffship.push(timeOnce(commands.diffship).ms);
+  samples.git.push(timeOnce(commands.git));
+  samples.diffship.push(timeOnce(commands.diffship));
 }
-const g = median(times.git);
-const d = median(times.diffship);
-const rss = { git: peakRssMiB(commands.git), diffship: peakRssMiB(commands.diffship) };
-const fmt = (x) => (x === null ? 'n/a' : `${x.toFixed(0)} MiB`);
+const stats = (xs) => ({
+  wall: median(xs.map((x) => x.ms)),
+  min: Math.min(...xs.map((x) => x.ms)),
+  cpu: median(xs.map((x) => x.cpuMs)),
+  rss: Math.max(...xs.map((x) => x.rssMiB)),
+  all: xs.map((x) => x.ms.toFixed(0)).join(', '),
+});
+const g = stats(samples.git);
+const d = stats(samples.diffship);
+const fmt = (x, unit) => (Number.isFinite(x) ? `${x.toFixed(0)} ${unit}` : 'n/a');
+const line = (name, x) =>
+  `${name}  wall median ${fmt(x.wall, 'ms')}, min ${fmt(x.min, 'ms')}; CPU median ${fmt(x.cpu, 'ms')}; ` +
+  `peak RSS ${fmt(x.rss, 'MiB')}  (wall: ${x.all})`;
 
 console.log(
   `repository: ${FILES} files at A; ${result.changes.length} changes A→B ${JSON.stringify(result.counts)}`,
@@ -153,11 +165,12 @@ console.log(
 console.log(
   `machine: ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? '?'}, node ${process.version}, ${git(['--version']).toString().trim()}`,
 );
-console.log(`runs: ${runs} each, alternating; load average before/after: ${load0} / ${os.loadavg()[0].toFixed(2)}`);
 console.log(
-  `git diff-tree -r -z -M --raw  median ${g.toFixed(0)} ms  (${times.git.map((x) => x.toFixed(0)).join(', ')})  peak RSS ${fmt(rss.git)}`,
+  `runs: ${runs} each, alternating; load average before/after: ${load0} / ${os.loadavg()[0].toFixed(2)}`,
 );
+console.log(line('git diff-tree -r -z -M --raw', g));
+console.log(line('diffship diff --json        ', d));
 console.log(
-  `diffship diff --json          median ${d.toFixed(0)} ms  (${times.diffship.map((x) => x.toFixed(0)).join(', ')})  peak RSS ${fmt(rss.diffship)}`,
+  `ratio diffship/git: median wall ${(d.wall / g.wall).toFixed(2)}×, min wall ${(d.min / g.min).toFixed(2)}×` +
+    '  (target ≤ 1.5×, goal 1.1×)',
 );
-console.log(`ratio diffship/git: ${(d / g).toFixed(2)}×  (target ≤ 1.5×, goal 1.1×)`);
