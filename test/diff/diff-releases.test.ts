@@ -123,6 +123,23 @@ describe('diffReleases: classes of change', () => {
     });
   });
 
+  it('reports a file replaced by a folder of the same name as a deletion and additions', async () => {
+    const f = repo();
+    f.write({ x: 'file\n', 'y/z': 'in folder\n' });
+    const a = f.commit();
+    f.remove('x', 'y');
+    f.write({ 'x/inner.json': '1\n', y: 'now a file\n' });
+    const b = f.commit();
+    const result = await diffReleases({ repo: f.dir, from: a, to: b });
+    expect(asView(result.changes)).toEqual([
+      { status: 'deleted', path: 'x' },
+      { status: 'added', path: 'x/inner.json' },
+      { status: 'added', path: 'y' },
+      { status: 'deleted', path: 'y/z' },
+    ]);
+    expect(asView(result.changes)).toEqual(gitView(f.dir, a, b));
+  });
+
   it('goes backwards as well (no merge base or history needed)', async () => {
     const back = await diffReleases({ repo: r.dir, from: v2, to: v1 });
     expect(asView(back.changes)).toEqual(gitView(r.dir, v2, v1));
