@@ -147,7 +147,7 @@ describe('bad configs and flags through the CLI', () => {
     const r = cli(ws, [command!, '--repo', repo.dir, '--config', 'bad.yml', ...rest], {
       DIFFSHIP_TEST_UNSET: undefined,
     });
-    expect(r.code).toBe(2);
+    expect(r.code, r.stderr).toBe(2);
     expect(r.stdout).toBe('');
     const lines = r.stderr.split('\n');
     expect(lines).toHaveLength(2); // one line and its newline

@@ -26,6 +26,18 @@ async function until(test: () => boolean, what: string, ms = 20_000): Promise<vo
   }
 }
 
+/** Wait until the deploy `s` runs its before hook on `name` (so it holds the lock); fail with its output if it ended. */
+async function holding(s: ReturnType<typeof cliStart>, name: string): Promise<void> {
+  const held = join(ws, `held-${name}`);
+  await until(() => existsSync(held) || s.child.exitCode !== null, `the deploy on ${name} to hold the lock`);
+  if (!existsSync(held)) {
+    const r = await s.done;
+    throw new Error(
+      `the deploy on ${name} exited ${r.code} before holding the lock:\n${r.stdout}${r.stderr}`,
+    );
+  }
+}
+
 const lockFile = (name: string) => join(ws, 't', name, '.diffship/lock.json');
 const user = (() => {
   try {
@@ -76,7 +88,7 @@ const startDeploy = (name: string) => {
 describe('the target lock', () => {
   it('a second deploy fails at once (exit 2) naming the holder; the first finishes and leaves no lock', async () => {
     const first = startDeploy('busy');
-    await until(() => existsSync(join(ws, 'held-busy')), 'the first deploy to hold the lock');
+    await holding(first, 'busy');
     const pid = first.child.pid!;
     expect(JSON.parse(readFileSync(lockFile('busy'), 'utf8'))).toMatchObject({ pid, user, host: hostname() });
 
@@ -112,7 +124,7 @@ describe('the target lock', () => {
 
   it('a lock left by a deploy killed with SIGKILL is taken over by the next deploy, with a warning', async () => {
     const victim = startDeploy('killed');
-    await until(() => existsSync(join(ws, 'held-killed')), 'the deploy to hold the lock');
+    await holding(victim, 'killed');
     const pid = victim.child.pid!;
     victim.child.kill('SIGKILL');
     await victim.done;
@@ -133,7 +145,7 @@ describe('the target lock', () => {
 
   it('diffship unlock --target clears a lock and says whose it was', async () => {
     const victim = startDeploy('manual');
-    await until(() => existsSync(join(ws, 'held-manual')), 'the deploy to hold the lock');
+    await holding(victim, 'manual');
     const pid = victim.child.pid!;
     victim.child.kill('SIGKILL');
     await victim.done;
