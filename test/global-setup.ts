@@ -1,5 +1,6 @@
 /**
  * Tests that run the real CLI (`node bin/diffship.js`) need the compiled lib/.
+ * `npm test` is plain `vitest run`: this is its one build step.
  * Build it once per run, so `npx vitest run` alone is enough.
  */
 import { execFileSync } from 'node:child_process';
