@@ -6,7 +6,7 @@
  * use pieces of it.
  */
 import { randomBytes } from 'node:crypto';
-import { DiffshipError } from '../errors.js';
+import { DiffshipError, describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
 import type { Transport } from '../transport/transport.js';
@@ -335,34 +335,52 @@ export class TargetSession {
       newState,
     });
 
-    // 4. Commit: deletes that stand in the way of new folders, then renames, then the other deletes.
-    for (const dir of parents.replaced) await t.unlink(dir);
-    for (const dir of parents.missing) await t.mkdirp(dir);
-    done = 0;
-    await mapLimit(plan.writes, this.concurrency, async (w, i) => {
-      await t.rename(`${staging}/${i}`, w.path);
-      onProgress?.({ phase: 'commit', done: ++done, total, bytes });
-    });
-    // Children before parents; a file already gone is fine.
-    const deletes = plan.deletes
-      .map((d) => d.path)
-      .filter((p) => !parents.replaced.includes(p))
-      .sort((a, b) => b.split('/').length - a.split('/').length);
-    for (const p of deletes) {
-      const e = await t.lstat(p);
-      if (e?.type === 'dir') await t.removeTree(p);
-      else if (e) await t.unlink(p);
+    // 4. Commit. A failure here (disk full, a link dropped) is undone at once from the backup, so the
+    //    target does not wait for the next run to stop being a mix of two releases.
+    try {
+      // 4. Commit: deletes that stand in the way of new folders, then renames, then the other deletes.
+      for (const dir of parents.replaced) await t.unlink(dir);
+      for (const dir of parents.missing) await t.mkdirp(dir);
+      done = 0;
+      await mapLimit(plan.writes, this.concurrency, async (w, i) => {
+        await t.rename(`${staging}/${i}`, w.path);
+        onProgress?.({ phase: 'commit', done: ++done, total, bytes });
+      });
+      // Children before parents; a file already gone is fine.
+      const deletes = plan.deletes
+        .map((d) => d.path)
+        .filter((p) => !parents.replaced.includes(p))
+        .sort((a, b) => b.split('/').length - a.split('/').length);
+      for (const p of deletes) {
+        const e = await t.lstat(p);
+        if (e?.type === 'dir') await t.removeTree(p);
+        else if (e) await t.unlink(p);
+      }
+      await pruneEmptyDirs(t, [...new Set(deletes.flatMap(parentsOf))]);
+      onProgress?.({ phase: 'delete', done: deletes.length, total: deletes.length, bytes });
+      // 5. Record the state (its deployId tells recovery the deploy finished), then drop the journal.
+      await recordState(t, l, newState);
+      await t.unlink(l.journal);
+    } catch (error) {
+      await this.undoFailedCommit(error);
+      throw error;
     }
-    await pruneEmptyDirs(t, [...new Set(deletes.flatMap(parentsOf))]);
-    onProgress?.({ phase: 'delete', done: deletes.length, total: deletes.length, bytes });
-
-    // 5. Record the state (its deployId tells recovery the deploy finished), then drop the journal.
-    await recordState(t, l, newState);
-    await t.unlink(l.journal);
     await t.removeTree(l.staging);
     await pruneBackups(t, l, KEEP_BACKUPS);
     this.state = newState;
     return { bytes, changed: !noFiles, state: newState };
+  }
+
+  /** The commit failed half-way: put the recorded release back now (the journal's undo path). */
+  private async undoFailedCommit(cause: unknown): Promise<void> {
+    try {
+      await recover(this.transport, this.layout, this.log, this.concurrency);
+    } catch (undoError) {
+      // The journal stays: the next run on this target finishes the undo.
+      this.log.error(
+        `${this.transport.description}: could not undo the failed deploy now (${describeError(undoError)}); the next run will, from its journal (first error: ${describeError(cause)})`,
+      );
+    }
   }
 
   /**

@@ -287,7 +287,10 @@ export class TargetRun {
         command: 'rollback',
         log: this.ctx.log,
       });
-      const ok = await this.rollbackNow(cleanup);
+      // Drained around the undo like around the deploy: before, restore + activate, after.
+      const drained = await this.hook('before', this.target.hooks.before, cleanup);
+      const ok = drained && (await this.rollbackNow(cleanup));
+      await this.hook('after', this.target.hooks.after, cleanup);
       if (ok) this.report.status = 'rolled-back';
       return ok;
     } catch (error) {

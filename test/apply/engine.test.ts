@@ -232,3 +232,33 @@ describe('apply engine on local targets', () => {
     expect(plan.writes).toEqual([]);
   });
 });
+
+describe('a commit that fails half-way', () => {
+  it('is undone at once: the target is wholly the old release, no journal left', async () => {
+    const { repo, target } = setup();
+    const v1 = repo.commit(V1);
+    const v2 = repo.commit(V2);
+    await deploy(target, repo.dir, v1);
+    const before = snapshot(target);
+    // A real local transport whose third rename into place fails, as a full disk would make it.
+    const real = new LocalTransport(target);
+    let renames = 0;
+    const faulty = Object.create(real) as LocalTransport;
+    faulty.rename = async (from: string, to: string) => {
+      if (!from.includes('/staging/') || to.startsWith('.diffship')) return real.rename(from, to);
+      if (++renames === 3) throw new Error('ENOSPC: no space left on device');
+      return real.rename(from, to);
+    };
+    const s = await TargetSession.open({ transport: faulty, stateDir: '.diffship', command: 'deploy' });
+    try {
+      const plan = await s.plan({ repo: repo.dir, to: v2, mode: 'authoritative', onDrift: 'fail' });
+      await expect(s.apply(plan, repo.dir)).rejects.toThrow(/ENOSPC/);
+    } finally {
+      await s.close();
+    }
+    expect(renames).toBeGreaterThan(3); // the failure, then the undo's own renames
+    expect(snapshot(target)).toEqual(before);
+    expect(existsSync(join(target, '.diffship/journal.json'))).toBe(false);
+    expect(JSON.parse(readFileSync(join(target, '.diffship/state.json'), 'utf8')).release).toBe(v1);
+  });
+});
