@@ -86,6 +86,7 @@ export class SshTransport implements Transport {
   private readonly files: Limiter;
   private readonly concurrency: number;
   private clients: Ssh2Client[] = [];
+  private readonly closedClients = new WeakSet<Ssh2Client>();
   private sftpChannel: SFTPWrapper | undefined;
   private base: string;
   private connected = false;
@@ -164,7 +165,9 @@ export class SshTransport implements Transport {
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
-    const closed = this.clients.map((c) => new Promise<void>((resolve) => c.once('close', () => resolve())));
+    const closed = this.clients
+      .filter((c) => !this.closedClients.has(c))
+      .map((c) => new Promise<void>((resolve) => c.once('close', () => resolve())));
     this.endClients();
     this.rejectPending(new TransportError('E_TRANSPORT', `${this.description}: transport closed`));
     await Promise.race([Promise.all(closed), new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
@@ -274,6 +277,7 @@ export class SshTransport implements Transport {
         } else if (current()) this.lose(e, error);
       });
       client.on('close', () => {
+        this.closedClients.add(client);
         if (!ready)
           reject(
             refused
@@ -787,8 +791,10 @@ export class SshTransport implements Transport {
     const caps = method === 'sftp' ? null : await this.caps();
     if (caps?.exec && caps.perl && (method === 'auto' || method === 'perl')) {
       const ids = await this.hashWithPerl(unique);
-      unique.forEach((rel, i) => result.set(rel, ids[i] ?? null));
-      return result;
+      if (ids) {
+        unique.forEach((rel, i) => result.set(rel, ids[i] ?? null));
+        return result;
+      }
     }
     if (method === 'perl')
       throw new TransportError(
@@ -814,14 +820,16 @@ export class SshTransport implements Transport {
     return new Map(unique.map((rel) => [rel, result.get(rel) ?? null]));
   }
 
-  private async hashWithPerl(paths: string[]): Promise<Array<string | null>> {
+  /** Ids from the perl script; null when perl misbehaved (the caller falls back to the other ways). */
+  private async hashWithPerl(paths: string[]): Promise<Array<string | null> | null> {
     const run = await this.runRaw(perlHashCommand(), perlHashInput(paths));
     const records = run.code === 0 ? parsePerlOutput(run.stdout, paths.length) : null;
-    if (!records)
-      throw new TransportError(
-        'E_TRANSPORT',
-        `${this.description}: hashing files on the host failed (exit ${run.code}): ${run.stderr.trim().slice(0, 300)}`,
+    if (!records) {
+      this.log.debug(
+        `ssh: hashing with perl failed on ${this.options.host} (exit ${run.code}): ${run.stderr.trim().slice(0, 300)}`,
       );
+      return null;
+    }
     return records.map((r, i) => {
       if (r === '!')
         throw new TransportError(

@@ -112,6 +112,9 @@ export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
     ]),
   ]);
   const user = os.userInfo().username;
+  // Sessions get a clean HOME: the login shell then reads no ~/.bashrc of this machine's user
+  // (a slow or locked rc file, e.g. pyenv's rehash lock, would stall every exec for a minute).
+  await fs.mkdir(path.join(dir, 'home'));
   await fs.writeFile(
     path.join(dir, 'authorized_keys'),
     (await fs.readFile(path.join(dir, 'client.pub'), 'utf8')) +
@@ -124,6 +127,7 @@ export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
     // sshd keeps the first value of a keyword, so the caller's lines come first.
     const config = [
       ...(options.config ?? []),
+      `SetEnv HOME=${path.join(dir, 'home')}`,
       'ListenAddress 127.0.0.1',
       `Port ${port}`,
       ...types.map((t) => `HostKey ${path.join(dir, `host_${t}`)}`),
