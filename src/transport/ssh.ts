@@ -893,6 +893,13 @@ export class SshTransport implements Transport {
     // cd must stop the command, not run it elsewhere.
     const script = `echo ${PID_MARKER}$$ >&2\ncd ${shellQuote(this.base)} || exit 1\n${env ? `${env}\n` : ''}${command}`;
     if (options.signal?.aborted) throw cancelled();
+    // On an SFTP-only account (ForceCommand internal-sftp) any command "succeeds" doing nothing.
+    if (!(await this.caps()).exec) {
+      throw new TransportError(
+        'E_TRANSPORT',
+        `${this.description}: remote commands cannot run on this host (exec is not usable, e.g. an SFTP-only account); use a local run: command instead`,
+      );
+    }
     const channel = await this.openExec(script);
     return new Promise<ExecResult>((resolve, reject) => {
       const stdout = capped();

@@ -413,6 +413,9 @@ describe('an SFTP-only account (ForceCommand internal-sftp)', () => {
     expect(await fs.readFile(path.join(root, 'file'), 'utf8')).toBe('new');
     await t.removeTree('tree');
     expect((await fs.readdir(root)).sort()).toEqual(['file']);
+    // A remote hook there would "succeed" doing nothing: it must fail instead.
+    await expect(t.exec('touch ran')).rejects.toThrow(/remote commands cannot run on this host/);
+    await expect(fs.stat(path.join(root, 'ran'))).rejects.toThrow();
   });
 });
 
