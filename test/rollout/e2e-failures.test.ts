@@ -136,9 +136,13 @@ describe('rollback: all', () => {
       'activate t4 v2',
       'activate t4 v1',
       'after t4',
+      // Each undo is drained like the deploy was: (before), restore + activate, after.
       'activate t3 v1',
+      'after t3',
       'activate t2 v1',
+      'after t2',
       'activate t1 v1',
+      'after t1',
     ]);
     const rollbackAt = (n: string) =>
       Date.parse(targetOf(run.report, n).steps.find((s) => s.name === 'rollback')!.startedAt!);
@@ -147,7 +151,7 @@ describe('rollback: all', () => {
     expect(rollbackAt('t2')).toBeLessThanOrEqual(rollbackAt('t1'));
     for (const n of names(3)) {
       expect(targetOf(run.report, n).to).toBe(v2);
-      expect(stepNames(run.report, n).slice(-3)).toEqual(['rollback', 'activate', 'unlock']);
+      expect(stepNames(run.report, n).slice(-4)).toEqual(['rollback', 'activate', 'after', 'unlock']);
     }
     for (const n of names(4)) {
       expect(fleet.tree(n, true)).toEqual(trees[n]);
