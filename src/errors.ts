@@ -51,13 +51,17 @@ export class GitError extends DiffshipError {
 
 /** A target could not be read or written, or refused a connection. */
 export class TransportError extends DiffshipError {
+  /** Set by a transport's connect() when the target folder itself does not exist (and was not created). */
+  readonly rootMissing: boolean;
+
   constructor(
     code: 'E_TRANSPORT' | 'E_CONNECT' | 'E_UNSAFE' | 'E_VERIFY',
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; rootMissing?: boolean },
   ) {
     super(code, message, options);
     this.name = 'TransportError';
+    this.rootMissing = options?.rootMissing ?? false;
   }
 }
 

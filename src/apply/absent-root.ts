@@ -9,14 +9,12 @@ import type { Entry, ExecResult, Transport, WalkEntry } from '../transport/trans
 
 /**
  * Whether a `connect({ create: false })` failure means only "the target folder
- * is missing". Both transports say "does not exist" for exactly that case (and
- * "cannot read"/"is not a folder" otherwise); a missing folder is no reason to
- * fail a plan, anything else is.
+ * is missing": both transports mark exactly that case with `rootMissing` (an
+ * unreadable root or one that is not a folder is not it). A missing folder is
+ * no reason to fail a plan, anything else is.
  */
 export function isMissingRoot(error: unknown): boolean {
-  return (
-    error instanceof TransportError && error.code === 'E_CONNECT' && /does not exist/.test(error.message)
-  );
+  return error instanceof TransportError && error.code === 'E_CONNECT' && error.rootMissing;
 }
 
 /**

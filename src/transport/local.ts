@@ -73,7 +73,9 @@ export class LocalTransport implements Transport {
       stats = await fs.stat(this.base);
     }
     if (stats === null)
-      throw new TransportError('E_CONNECT', `target folder ${this.base} does not exist; create it first`);
+      throw new TransportError('E_CONNECT', `target folder ${this.base} does not exist; create it first`, {
+        rootMissing: true,
+      });
     if (!stats.isDirectory())
       throw new TransportError('E_CONNECT', `target path ${this.base} is not a folder`);
     this.base = await fs.realpath(this.base);

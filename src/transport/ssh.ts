@@ -361,6 +361,7 @@ export class SshTransport implements Transport {
       throw new TransportError(
         'E_CONNECT',
         `${this.description}: target folder ${root} does not exist on the host; create it first`,
+        { rootMissing: true },
       );
     if (!stats.isDirectory())
       throw new TransportError('E_CONNECT', `${this.description}: target path ${root} is not a folder`);
