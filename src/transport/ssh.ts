@@ -2,8 +2,14 @@ import { readFile as readLocalFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Duplex } from 'node:stream';
-import ssh2 from 'ssh2';
-import type { ClientChannel, ConnectConfig, FileEntryWithStats, SFTPWrapper, Stats as SftpStats } from 'ssh2';
+import type {
+  Client as Ssh2Client,
+  ClientChannel,
+  ConnectConfig,
+  FileEntryWithStats,
+  SFTPWrapper,
+  Stats as SftpStats,
+} from 'ssh2';
 import type { SshOptions } from '../config/types.js';
 import { gitBlobId } from '../diff/blob.js';
 import { DiffshipError, TransportError } from '../errors.js';
@@ -34,8 +40,20 @@ import { exportLine, shellQuote } from './shell-quote.js';
 import type { Entry, ExecOptions, ExecResult, Transport, WalkEntry, WriteOptions } from './transport.js';
 import { typeFromMode, walkTree, type DirEntry } from './walk.js';
 
-const { Client, utils } = ssh2;
-type Ssh2Client = InstanceType<typeof Client>;
+type Ssh2 = typeof import('ssh2');
+let ssh2Module: Promise<Ssh2> | undefined;
+
+/**
+ * ssh2 (with its crypto setup) costs ~35 ms to load: imported on the first
+ * connect, so `import 'diffship'` and local-only deploys never pay for it.
+ */
+function loadSsh2(): Promise<Ssh2> {
+  // A CommonJS package: its exports object is the namespace's default.
+  // webpackMode eager: the action's ncc bundle keeps ssh2 in its main file (still run lazily), where
+  // scripts/fix-dist.mjs defines __dirname for it; a separate chunk would lack it.
+  ssh2Module ??= import(/* webpackMode: "eager" */ 'ssh2').then((m) => m.default);
+  return ssh2Module;
+}
 
 /** SFTP status codes (draft-ietf-secsh-filexfer-02) that change what an operation means. */
 const NO_SUCH_FILE = 2;
@@ -94,6 +112,8 @@ export class SshTransport implements Transport {
   private lost: TransportError | null = null;
   private readonly pending = new Set<(error: Error) => void>();
   private capabilities: Promise<Capabilities> | undefined;
+  /** The ssh2 module, loaded by connect(). */
+  private ssh2: Ssh2 | undefined;
   /** Remote paths written with `{ sync: false }`, made durable by `syncWritten()`. */
   private readonly unsynced = new Set<string>();
 
@@ -118,6 +138,7 @@ export class SshTransport implements Transport {
 
   async connect(options: { create?: boolean } = {}): Promise<void> {
     if (this.connected) return;
+    this.ssh2 = await loadSsh2();
     const auth = await this.credentials();
     await this.loadKnownHosts();
     if (!this.options.strictHostKey)
@@ -214,7 +235,7 @@ export class SshTransport implements Transport {
       );
     }
     if (key) {
-      const parsed = utils.parseKey(key, o.passphrase);
+      const parsed = this.lib.utils.parseKey(key, o.passphrase);
       if (parsed instanceof Error) {
         const why = maskSecrets(parsed.message, this.secrets);
         throw new TransportError(
@@ -232,7 +253,7 @@ export class SshTransport implements Transport {
     auth: Pick<ConnectConfig, 'privateKey' | 'passphrase' | 'agent'>,
     sock?: Duplex,
   ): Promise<Ssh2Client> {
-    const client = new Client();
+    const client = new this.lib.Client();
     this.clients.push(client);
     const strict = this.options.strictHostKey;
     const timeoutMs = this.options.connectTimeoutMs > 0 ? this.options.connectTimeoutMs : 20_000;
@@ -392,6 +413,12 @@ export class SshTransport implements Transport {
   private rejectPending(error: Error): void {
     for (const reject of this.pending) reject(error);
     this.pending.clear();
+  }
+
+  private get lib(): Ssh2 {
+    if (!this.ssh2)
+      throw new TransportError('E_TRANSPORT', `${this.description}: not connected; call connect() first`);
+    return this.ssh2;
   }
 
   private get client(): Ssh2Client {
