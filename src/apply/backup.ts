@@ -44,7 +44,12 @@ export async function takeBackup(
 ): Promise<BackupManifest> {
   const dir = l.backupFor(deployId);
   await t.mkdirp(`${dir}/files`);
+  // A path in a folder this deploy creates has nothing to back up: no lstat needed (a first
+  // deploy of 50,000 files skips 50,000 of them).
+  const newDirs = new Set(createdDirs);
   const entries = await mapLimit(paths, concurrency, async (path, i): Promise<BackupEntry> => {
+    const parent = posix.dirname(path);
+    if (newDirs.has(parent)) return { path, action: 'remove' };
     const entry = await t.lstat(path);
     if (entry === null || entry.type === 'dir') return { path, action: 'remove' };
     if (entry.type === 'symlink')

@@ -21,6 +21,7 @@ export class GitBlobReader {
   private pendingBytes = 0;
   private need = 0;
   private closed = false;
+  private outgoing: string[] = [];
 
   constructor(repo: string) {
     this.proc = spawn('git', ['cat-file', '--batch'], { cwd: repo, stdio: ['pipe', 'pipe', 'pipe'] });
@@ -51,8 +52,16 @@ export class GitBlobReader {
     if (this.closed) return Promise.reject(new GitError('E_GIT', 'git cat-file is closed'));
     return new Promise((resolve, reject) => {
       this.queue.push({ sha, resolve, reject });
-      this.proc.stdin.write(`${sha}\n`);
+      // Requests made in the same tick go to git in one write, not one pipe write each.
+      if (this.outgoing.length === 0) queueMicrotask(() => this.flush());
+      this.outgoing.push(sha);
     });
+  }
+
+  private flush(): void {
+    if (this.outgoing.length === 0 || this.closed) return;
+    this.proc.stdin.write(`${this.outgoing.join('\n')}\n`);
+    this.outgoing = [];
   }
 
   private drain(): void {
@@ -79,6 +88,7 @@ export class GitBlobReader {
 
   close(): void {
     if (this.closed) return;
+    this.flush();
     this.closed = true;
     this.proc.stdin.end();
   }
