@@ -1,0 +1,8 @@
+import { LocalTransport } from '../../src/transport/local.js';
+import { describeEngine } from './conformance.js';
+
+describeEngine('local', (path) => ({
+  path,
+  transport: () => new LocalTransport(path),
+  targetConfig: () => `type: local\npath: ${JSON.stringify(path)}`,
+}));

@@ -1,0 +1,29 @@
+import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
+import { SshTransport } from '../../src/transport/ssh.js';
+import { startSshd, type Sshd } from '../helpers/sshd.js';
+import { describeEngine } from './conformance.js';
+
+let sshd: Sshd;
+beforeAll(async () => {
+  sshd = await startSshd();
+});
+afterAll(async () => {
+  await sshd?.stop();
+});
+
+// The sshd runs on this machine as this user, so the remote folder is also a local one to inspect.
+describeEngine('ssh', (path) => ({
+  path,
+  transport: () => new SshTransport(sshd.sshOptions(), path),
+  targetConfig: () =>
+    [
+      'type: ssh',
+      'host: 127.0.0.1',
+      `port: ${sshd.port}`,
+      `user: ${sshd.user}`,
+      `path: ${JSON.stringify(path)}`,
+      `identity-file: ${JSON.stringify(sshd.identityFile)}`,
+      `known-hosts: ${JSON.stringify(join(sshd.dir, 'known_hosts'))}`,
+    ].join('\n'),
+}));
