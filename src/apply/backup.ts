@@ -11,7 +11,7 @@ import type { Transport } from '../transport/transport.js';
 import type { TargetState } from './state.js';
 import type { Layout } from './layout.js';
 import { readJson, writeJsonAtomic } from './json-file.js';
-import { mapLimit } from './pool.js';
+import { mapLimit } from '../pool.js';
 import { parentsOf } from './safe-path.js';
 
 export type BackupEntry =

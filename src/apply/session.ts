@@ -32,7 +32,7 @@ import {
 import { checkParents, parentsOf } from './safe-path.js';
 import { GitBlobReader } from './git-blobs.js';
 import { connectReadOnly, isMissingRoot } from './absent-root.js';
-import { mapLimit } from './pool.js';
+import { mapLimit } from '../pool.js';
 
 /** Above this many paths to observe, one walk of the target is cheaper than a look at each. */
 const WALK_ABOVE = 2_000;

@@ -13,7 +13,7 @@ import type { Logger } from '../log.js';
 import { maskingLogger, silentLogger } from '../log.js';
 import type { Report, RolloutStatus, TargetReport } from '../report/types.js';
 import { newDeployId } from '../apply/session.js';
-import { mapLimit } from '../apply/pool.js';
+import { mapLimit } from '../pool.js';
 import { maxFailuresReached, splitWaves } from './waves.js';
 import { parseSelectors, selectTargets } from './select.js';
 import { TargetRun } from './run-target.js';

@@ -81,6 +81,19 @@ export class TargetRun {
     };
   }
 
+  /** The DIFFSHIP_* variables hooks and command checks get. */
+  private env(): Record<string, string> {
+    return hookEnv({
+      target: this.target.name,
+      host: this.target.host,
+      path: this.target.path,
+      release: this.ctx.to,
+      previousRelease: this.report.from,
+      deployId: this.ctx.deployId,
+      changesFile: join(this.ctx.workDir, `${this.target.name}.json`),
+    });
+  }
+
   /** Time a step, record it, and turn a throw into a failed step. Returns false on failure. */
   private async step(
     name: StepName,
@@ -121,15 +134,7 @@ export class TargetRun {
   ): Promise<boolean> {
     if (!hook) return true;
     const ph = this.placeholders();
-    const env = hookEnv({
-      target: this.target.name,
-      host: this.target.host,
-      path: this.target.path,
-      release: this.ctx.to,
-      previousRelease: this.report.from,
-      deployId: this.ctx.deployId,
-      changesFile: join(this.ctx.workDir, `${this.target.name}.json`),
-    });
+    const env = this.env();
     return this.step(name, () =>
       runHook(hook, {
         name,
@@ -148,15 +153,7 @@ export class TargetRun {
     const checks = this.target.hooks.verify;
     if (checks.length === 0) return true;
     const ph = this.placeholders();
-    const env = hookEnv({
-      target: this.target.name,
-      host: this.target.host,
-      path: this.target.path,
-      release: this.ctx.to,
-      previousRelease: this.report.from,
-      deployId: this.ctx.deployId,
-      changesFile: join(this.ctx.workDir, `${this.target.name}.json`),
-    });
+    const env = this.env();
     return this.step('verify', async () => {
       const lines: string[] = [];
       for (const spec of checks) {

@@ -2,7 +2,7 @@
 import type { ResolvedConfig } from '../config/types.js';
 import { describeError } from '../errors.js';
 import { inspectTarget, type TargetStatusInfo } from '../apply/inspect.js';
-import { mapLimit } from '../apply/pool.js';
+import { mapLimit } from '../pool.js';
 import { createTransport } from '../transport/factory.js';
 import { parseSelectors, selectTargets } from './select.js';
 

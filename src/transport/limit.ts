@@ -27,26 +27,5 @@ export function createLimiter(max: number): Limiter {
   };
 }
 
-/** `items.map(fn)` with at most `max` calls in flight; results keep the input order. */
-export async function mapLimit<T, R>(
-  items: readonly T[],
-  max: number,
-  fn: (item: T, index: number) => Promise<R>,
-): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let index = 0;
-  let failed = false;
-  const worker = async () => {
-    while (!failed && index < items.length) {
-      const i = index++;
-      try {
-        results[i] = await fn(items[i] as T, i);
-      } catch (error) {
-        failed = true;
-        throw error;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(max, items.length) }, worker));
-  return results;
-}
+// One mapLimit for the whole code base: it lets in-flight calls finish before rejecting.
+export { mapLimit } from '../pool.js';

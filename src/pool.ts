@@ -1,4 +1,8 @@
-/** Run `fn` over `items` with at most `limit` in flight; results keep input order. First error wins. */
+/**
+ * Run `fn` over `items` with at most `limit` in flight; results keep input order.
+ * The first error wins, but only after the calls already in flight have settled:
+ * callers that clean up after a failure (the apply engine) must not race them.
+ */
 export async function mapLimit<T, R>(
   items: readonly T[],
   limit: number,
