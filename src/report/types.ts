@@ -3,7 +3,8 @@
 export type RolloutStatus = 'succeeded' | 'failed' | 'cancelled' | 'planned';
 export type TargetStatus = 'deployed' | 'unchanged' | 'failed' | 'rolled-back' | 'skipped' | 'planned';
 export type StepStatus = 'ok' | 'failed' | 'skipped';
-export type StepName = 'lock' | 'plan' | 'before' | 'apply' | 'activate' | 'verify' | 'after' | 'rollback' | 'unlock';
+export type StepName =
+  'lock' | 'plan' | 'before' | 'apply' | 'activate' | 'verify' | 'after' | 'rollback' | 'unlock';
 
 export interface StepReport {
   name: StepName;
