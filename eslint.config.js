@@ -11,7 +11,10 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       // @actions/* is allowed only under src/action/ (see DESIGN.md).
-      'no-restricted-imports': ['error', { patterns: [{ group: ['@actions/*'], message: 'Only src/action/ may import @actions/*.' }] }],
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['@actions/*'], message: 'Only src/action/ may import @actions/*.' }] },
+      ],
     },
   },
   { files: ['src/action/**', 'test/action/**', 'scripts/**'], rules: { 'no-restricted-imports': 'off' } },
