@@ -65,7 +65,13 @@ const [method, pathname] = ROUTES[command];
 const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}${pathname}`;
 try {
   const res = await fetch(url, { method, signal: AbortSignal.timeout(timeoutMs) });
-  const body = await res.text();
+  let body = await res.text();
+  // JSON answers print on one line, so a hook's log (and diffship's step detail) reads as one line.
+  try {
+    body = JSON.stringify(JSON.parse(body));
+  } catch {
+    // not JSON: print as it is
+  }
   process.stdout.write(body.endsWith('\n') ? body : `${body}\n`);
   if (!res.ok) process.stderr.write(`${method} ${url} → ${res.status}\n`);
   process.exit(res.ok ? 0 : 1);

@@ -35,6 +35,7 @@ export async function createProgress(out: Output, c: Colors, live: boolean): Pro
 function lineProgress(out: Output, c: Colors): Progress {
   const w = (s: string) => out.stderr.write(`${s}\n`);
   let lastProgress = new Map<string, number>();
+  const lastAttempt = new Map<string, string>();
   return {
     onEvent(e) {
       switch (e.type) {
@@ -48,13 +49,19 @@ function lineProgress(out: Output, c: Colors): Progress {
           break;
         case 'step-end': {
           const mark = e.step.status === 'ok' ? c.green('ok') : c.red('FAILED');
-          const detail = e.step.detail ? ` — ${e.step.detail.split('\n')[0]}` : '';
+          const line = stepLine(e.step);
+          const detail = line ? ` — ${line}` : '';
           w(`  [${e.target}] ${e.step.name} ${mark} (${formatMs(e.step.durationMs)})${detail}`);
           break;
         }
-        case 'check-attempt':
+        case 'check-attempt': {
+          // A check retried 30 times with the same answer is one line, not 30.
+          const key = `${e.target}\0${e.check}`;
+          if (lastAttempt.get(key) === e.message) break;
+          lastAttempt.set(key, e.message);
           w(`  [${e.target}] ${e.check}: attempt ${e.attempt}: ${e.message}`);
           break;
+        }
         case 'progress': {
           // Small deploys say it all in the apply step's line; large ones get a line per 10%.
           if (e.progress.total < 100) break;
@@ -202,4 +209,16 @@ function paintStatus(c: Colors, status: string): string {
   if (status === 'failed') return c.red(status);
   if (status === 'rolled-back') return c.yellow(status);
   return c.dim(status);
+}
+
+/**
+ * The one line of a step's detail worth showing: a failure's reason comes first, an ok
+ * command's last line is its conclusion (a JSON answer's first line would be "{").
+ */
+export function stepLine(step: { status: string; detail: string }): string {
+  const lines = step.detail
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
+  return (step.status === 'ok' ? lines.at(-1) : lines[0]) ?? '';
 }

@@ -144,7 +144,7 @@ describe('rolling deploy to example hosts', () => {
       expect(stepNames(r2.report, n)).toEqual(STEPS);
       // The restart's answer (the output's tail) is in the report: nothing left pending.
       expect(targetOf(r2.report, n).steps.find((s) => s.name === 'activate')!.detail).toContain(
-        '"pending": []',
+        '"pending":[]',
       );
     }
     const lines = fleet.hookLog(seen);
