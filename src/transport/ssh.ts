@@ -57,6 +57,8 @@ function loadSsh2(): Promise<Ssh2> {
 
 /** SFTP status codes (draft-ietf-secsh-filexfer-02) that change what an operation means. */
 const NO_SUCH_FILE = 2;
+/** ssh2's error for a request still waiting when its channel or connection closed. */
+const NO_RESPONSE = 'No response from server';
 /** Bytes per SFTP write/read request; several are in flight per file. */
 const CHUNK = 64 * 1024;
 const CHUNKS_IN_FLIGHT = 16;
@@ -359,9 +361,24 @@ export class SshTransport implements Transport {
               `ssh ${endpointLabel(this.target)}: the SFTP subsystem is not available (${maskSecrets(error.message, this.secrets)}); enable "Subsystem sftp" in sshd_config`,
             ),
           );
-        else resolve(sftp);
+        else {
+          // The host's sftp-server ended (killed, or its session died) while we still use it.
+          const gone = () => this.sftpGone(sftp);
+          sftp.on('end', gone).on('close', gone);
+          resolve(sftp);
+        }
       });
     });
+  }
+
+  /**
+   * The SFTP channel ended under us. Nothing more can be done over it, so it counts as a lost
+   * connection: every pending and later call fails with the one clear "connection … lost" error
+   * (ssh2 itself fails each pending request with a bare "No response from server").
+   */
+  private sftpGone(sftp: SFTPWrapper | undefined = this.sftpChannel): void {
+    if (sftp === undefined || sftp !== this.sftpChannel || this.closing) return;
+    this.lose(this.target, new Error('the SFTP session on the host ended'));
   }
 
   /** Check the root folder (creating it when asked) and resolve it once, symlinks included. */
@@ -448,6 +465,8 @@ export class SshTransport implements Transport {
       try {
         fn((error, value) => {
           this.pending.delete(onLost);
+          // ssh2's answer for a request whose channel or connection closed before the reply.
+          if (error?.message === NO_RESPONSE) this.sftpGone();
           if (this.lost) reject(this.lost);
           else if (error) reject(error);
           else resolve(value as T);
