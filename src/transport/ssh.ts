@@ -35,6 +35,19 @@ import {
   shHashScript,
   type HashTool,
 } from './remote-hash.js';
+import {
+  AnswerParser,
+  encodeRecord,
+  hashList,
+  OP_HASH,
+  OP_LINK,
+  OP_RENAME,
+  OP_WRITE,
+  parseHashPayload,
+  remoteOpsCommand,
+  SYNC_FLAG,
+  type Op,
+} from './remote-ops.js';
 import { connectError, endpointLabel, hostKeyError, sanitized, type Endpoint } from './ssh-errors.js';
 import { exportLine, shellQuote } from './shell-quote.js';
 import type { Entry, ExecOptions, ExecResult, Transport, WalkEntry, WriteOptions } from './transport.js';
@@ -64,6 +77,8 @@ const CHUNK = 64 * 1024;
 const CHUNKS_IN_FLIGHT = 16;
 /** Files up to this size are hashed by reading them over SFTP when the host has no perl. */
 const SMALL_FILE = 256 * 1024;
+/** Paths hashed per request to the file helper. */
+const HASH_BATCH = 1000;
 /** Prefix of the line an exec'd command writes first to stderr (then stripped): its pid. */
 const PID_MARKER = 'diffship-pid:';
 const PID_LINE = /(^|\n)diffship-pid:(\d+)\n/;
@@ -77,8 +92,41 @@ export interface SshTuning {
   /** SSH keepalive: a probe every interval; the connection is dropped after `keepaliveCountMax` unanswered. */
   keepaliveIntervalMs?: number;
   keepaliveCountMax?: number;
+  /**
+   * Write files and rename them through one perl process on the host (remote-ops.ts) where
+   * the host has perl: default true. false: SFTP requests only.
+   */
+  bulkOps?: boolean;
 }
 
+/** The perl helper of remote-ops.ts: its channel and the operations awaiting an answer. */
+interface OpsChannel {
+  channel: ClientChannel;
+  waiting: Map<number, { resolve(payload: string): void; reject(error: Error): void }>;
+  stderr: string;
+  /** Records not sent yet: everything queued in one turn of the event loop goes out as one write. */
+  outbox: Buffer[];
+  outboxBytes: number;
+}
+
+/** Above this many queued bytes the outbox is sent at once rather than at the end of the turn. */
+const OUTBOX_FLUSH = 1 << 20;
+
+/** The helper ended before answering (not the connection): the operation may be retried over SFTP. */
+class HelperGone extends Error {}
+
+/** An operation the host refused: its errno name (ENOENT, EXDEV, …) and text. */
+class OpError extends Error {
+  constructor(
+    readonly errno: string,
+    text: string,
+  ) {
+    super(`${text} (${errno})`);
+  }
+}
+
+/** errno names of link(2) that mean "no hard links here": the caller copies instead. */
+const NO_HARD_LINKS = new Set(['EXDEV', 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EMLINK']);
 interface Capabilities {
   exec: boolean;
   perl: boolean;
@@ -118,6 +166,9 @@ export class SshTransport implements Transport {
   private ssh2: Ssh2 | undefined;
   /** Remote paths written with `{ sync: false }`, made durable by `syncWritten()`. */
   private readonly unsynced = new Set<string>();
+  /** The bulk-operations helper: opened on first use; resolves to null where it cannot run. */
+  private ops: Promise<OpsChannel | null> | undefined;
+  private nextOpId = 1;
 
   constructor(
     private readonly options: SshOptions,
@@ -165,9 +216,11 @@ export class SshTransport implements Transport {
       this.connected = true;
       await this.resolveRoot(options.create ?? false);
       this.log.debug(`ssh: connected to ${this.description}`);
-      // Probe the host's tools now, in the background: an exec session costs a round trip
-      // and a process start, best hidden behind the caller's first SFTP work.
-      void this.caps().catch(() => undefined);
+      // Probe the host's tools and start the file helper now, in the background: an exec session
+      // costs a round trip and a process start, best hidden behind the caller's first SFTP work.
+      void this.caps()
+        .then(() => this.opsChannel())
+        .catch(() => undefined);
     } catch (error) {
       this.teardown();
       throw error;
@@ -180,6 +233,7 @@ export class SshTransport implements Transport {
     this.clients = [];
     this.sftpChannel = undefined;
     this.capabilities = undefined;
+    this.ops = undefined;
     this.connected = false;
     this.lost = null;
     for (const client of old.reverse()) client.end();
@@ -550,6 +604,18 @@ export class SshTransport implements Transport {
     const sync = options.sync !== false;
     await this.files(async () => {
       try {
+        const ops = await this.opsChannel();
+        if (ops) {
+          const flags = (mode & 0o7777) | (sync ? SYNC_FLAG : 0);
+          const done = await this.runOp(ops, OP_WRITE, rel, { mode: flags, data }).then(
+            () => true,
+            (error: unknown) => {
+              if (error instanceof HelperGone) return false; // write it again over SFTP
+              throw error;
+            },
+          );
+          if (done) return;
+        }
         const handle = await this.call<Buffer>((cb) => this.sftp.open(p, 'w', { mode: mode & 0o7777 }, cb));
         await this.fillAndClose(handle, data, mode, sync);
       } catch (error) {
@@ -641,6 +707,18 @@ export class SshTransport implements Transport {
     const src = this.abs(from);
     const dest = this.abs(to);
     try {
+      const ops = await this.opsChannel();
+      if (ops) {
+        const done = await this.runOp(ops, OP_RENAME, from, { to }).then(
+          () => true,
+          async (error: unknown) => {
+            if (!(error instanceof HelperGone)) throw error;
+            // The helper ended without answering: done if the file already moved, else do it over SFTP.
+            return (await this.lstat(from)) === null && (await this.lstat(to)) !== null;
+          },
+        );
+        if (done) return;
+      }
       if (this.hasExtension('posix-rename@openssh.com')) {
         await this.call<void>((cb) => this.sftp.ext_openssh_rename(src, dest, cb));
       } else if ((await this.caps()).exec) {
@@ -657,6 +735,18 @@ export class SshTransport implements Transport {
   async link(from: string, to: string): Promise<boolean> {
     const src = this.abs(from);
     const dest = this.abs(to);
+    const ops = await this.opsChannel();
+    if (ops) {
+      const linked = await this.runOp(ops, OP_LINK, from, { to }).then(
+        () => true,
+        (error: unknown) => {
+          if (error instanceof OpError && NO_HARD_LINKS.has(error.errno)) return false;
+          if (error instanceof HelperGone) return null; // ask SFTP below
+          throw this.fail('link', from, error, to);
+        },
+      );
+      if (linked !== null) return linked;
+    }
     if (!this.hasExtension('hardlink@openssh.com')) return false;
     try {
       await this.call<void>((cb) => this.sftp.ext_openssh_hardlink(src, dest, cb));
@@ -827,6 +917,117 @@ export class SshTransport implements Transport {
     if (failed) throw failed.reason;
   }
 
+  // ── bulk operations (remote-ops.ts) ────────────────────────────────────
+
+  /** The helper, started on first use where the host has perl; null where it cannot run. */
+  private opsChannel(): Promise<OpsChannel | null> {
+    if (this.tuning.bulkOps === false) return Promise.resolve(null);
+    const opening: Promise<OpsChannel | null> = (this.ops ??= (async () => {
+      const caps = await this.caps();
+      if (!caps.exec || !caps.perl) return null;
+      const command = `cd ${shellQuote(this.base)} || exit 1\n${remoteOpsCommand()}`;
+      const channel = await this.call<ClientChannel>((cb) => this.client.exec(command, cb));
+      const ops: OpsChannel = { channel, waiting: new Map(), stderr: '', outbox: [], outboxBytes: 0 };
+      const parser = new AnswerParser();
+      const gone = (error: Error) => {
+        for (const w of ops.waiting.values()) w.reject(error);
+        ops.waiting.clear();
+      };
+      channel.on('data', (chunk: Buffer) => {
+        let answers;
+        try {
+          answers = parser.push(chunk);
+        } catch (error) {
+          gone(new HelperGone((error as Error).message));
+          channel.close();
+          return;
+        }
+        for (const a of answers) {
+          const w = ops.waiting.get(a.id);
+          ops.waiting.delete(a.id);
+          if (a.ok) w?.resolve(a.payload);
+          else w?.reject(new OpError(a.errno, a.message));
+        }
+      });
+      channel.stderr.on(
+        'data',
+        (chunk: Buffer) => (ops.stderr = (ops.stderr + chunk.toString()).slice(-2000)),
+      );
+      channel.on('close', () => {
+        // Ended under us (not by close()): later operations go over SFTP.
+        if (this.ops === opening) this.ops = Promise.resolve(null);
+        if (!this.lost && !this.closing)
+          this.log.debug(
+            `ssh: the file helper on ${this.options.host} ended: ${ops.stderr.trim().slice(0, 300)}`,
+          );
+        gone(
+          this.lost ?? new HelperGone(`the file helper on the host ended ${ops.stderr.trim().slice(0, 300)}`),
+        );
+      });
+      return ops;
+    })().catch((error: unknown) => {
+      if (this.lost || this.closing) throw error;
+      this.log.debug(`ssh: no file helper on ${this.options.host} (${this.why(error)}); using SFTP`);
+      return null;
+    }));
+    return opening;
+  }
+
+  /** Send one record to the helper; resolves when the host has done it. */
+  private runOp(
+    ops: OpsChannel,
+    op: Op,
+    rel: string,
+    options: { to?: string; mode?: number; data?: Buffer } = {},
+  ): Promise<string> {
+    if (this.lost) return Promise.reject(this.lost);
+    if (this.closing)
+      return Promise.reject(new TransportError('E_TRANSPORT', `${this.description}: transport closed`));
+    const id = this.nextOpId;
+    this.nextOpId = this.nextOpId >= 0xffffffff ? 1 : this.nextOpId + 1;
+    const data = options.data;
+    const record = encodeRecord(id, op, rel, {
+      b: options.to,
+      mode: options.mode,
+      dataLength: data?.length ?? 0,
+    });
+    return new Promise<string>((resolve, reject) => {
+      const onLost = (error: Error) => {
+        ops.waiting.delete(id);
+        reject(error);
+      };
+      this.pending.add(onLost);
+      ops.waiting.set(id, {
+        resolve: (payload) => {
+          this.pending.delete(onLost);
+          resolve(payload);
+        },
+        reject: (error) => {
+          this.pending.delete(onLost);
+          reject(error);
+        },
+      });
+      // Each channel write is at least one SSH packet to encrypt and send: many records share one.
+      if (ops.outboxBytes === 0) setImmediate(() => this.flushOps(ops));
+      ops.outbox.push(record);
+      ops.outboxBytes += record.length;
+      if (data && data.length > 0) {
+        ops.outbox.push(data);
+        ops.outboxBytes += data.length;
+      }
+      if (ops.outboxBytes >= OUTBOX_FLUSH) this.flushOps(ops);
+    });
+  }
+
+  private flushOps(ops: OpsChannel): void {
+    if (ops.outboxBytes === 0) return;
+    const chunk = ops.outbox.length === 1 ? ops.outbox[0]! : Buffer.concat(ops.outbox, ops.outboxBytes);
+    ops.outbox = [];
+    ops.outboxBytes = 0;
+    // The channel keeps writes in order and applies the SSH window.
+    ops.channel.write(chunk);
+  }
+
   // ── hashing ────────────────────────────────────────────────────────────
 
   async hashFiles(rels: readonly string[]): Promise<Map<string, string | null>> {
@@ -836,6 +1037,13 @@ export class SshTransport implements Transport {
     if (unique.length === 0) return result;
     const method = this.tuning.hashMethod ?? 'auto';
     const caps = method === 'sftp' ? null : await this.caps();
+    if (caps?.exec && caps.perl && (method === 'auto' || method === 'perl')) {
+      const ids = await this.hashWithHelper(unique);
+      if (ids) {
+        unique.forEach((rel, i) => result.set(rel, ids[i] ?? null));
+        return result;
+      }
+    }
     if (caps?.exec && caps.perl && (method === 'auto' || method === 'perl')) {
       const ids = await this.hashWithPerl(unique);
       if (ids) {
@@ -865,6 +1073,36 @@ export class SshTransport implements Transport {
       large.forEach((f, i) => result.set(f.path, ids[i] ?? null));
     }
     return new Map(unique.map((rel) => [rel, result.get(rel) ?? null]));
+  }
+
+  /** Ids from the file helper, in batches; null when there is no helper or it ended (the caller falls back). */
+  private async hashWithHelper(paths: string[]): Promise<Array<string | null> | null> {
+    const ops = await this.opsChannel();
+    if (!ops) return null;
+    // Batches keep each answer line short; all are sent at once, so the host never waits for the next.
+    const batches: string[][] = [];
+    for (let at = 0; at < paths.length; at += HASH_BATCH) batches.push(paths.slice(at, at + HASH_BATCH));
+    let payloads: string[];
+    try {
+      payloads = await Promise.all(batches.map((batch) => this.runOp(ops, OP_HASH, hashList(batch))));
+    } catch (error) {
+      if (error instanceof HelperGone) return null;
+      throw this.fail('hash', paths[0] ?? '', error);
+    }
+    const ids: Array<string | null> = [];
+    for (const [b, batch] of batches.entries()) {
+      const records = parseHashPayload(payloads[b]!, batch.length);
+      if (!records) return null;
+      records.forEach((r, i) => {
+        if (r === '!')
+          throw new TransportError(
+            'E_TRANSPORT',
+            `${this.description}: cannot read ${JSON.stringify(batch[i])} to hash it (permission denied?)`,
+          );
+        ids.push(r);
+      });
+    }
+    return ids;
   }
 
   /** Ids from the perl script; null when perl misbehaved (the caller falls back to the other ways). */
@@ -927,8 +1165,14 @@ export class SshTransport implements Transport {
   /** Run an internal command in the root and require exit 0. */
   private async shell(command: string): Promise<void> {
     const run = await this.runRaw(command, Buffer.alloc(0));
-    if (run.code !== 0)
-      throw new Error(`${command.split(' ')[0]} exited ${run.code}: ${run.stderr.trim().slice(0, 300)}`);
+    if (run.code !== 0) {
+      const how = run.signal
+        ? `was killed by ${run.signal}`
+        : run.code === null
+          ? 'ended without an exit status'
+          : `exited ${run.code}`;
+      throw new Error(`${command.split(' ')[0]} ${how}: ${run.stderr.trim().slice(0, 300)}`);
+    }
   }
 
   // ── commands ───────────────────────────────────────────────────────────
@@ -1068,24 +1312,26 @@ export class SshTransport implements Transport {
     command: string,
     input: Buffer,
     options: { root?: boolean } = {},
-  ): Promise<{ code: number | null; stdout: Buffer; stderr: string }> {
+  ): Promise<{ code: number | null; signal: string | null; stdout: Buffer; stderr: string }> {
     const full = options.root === false ? command : `cd ${shellQuote(this.base)} || exit 1\n${command}`;
     const channel = await this.call<ClientChannel>((cb) => this.client.exec(full, cb));
     return new Promise((resolve, reject) => {
       const out: Buffer[] = [];
       const err: Buffer[] = [];
       let code: number | null = null;
+      let signal: string | null = null;
       const onLost = (error: Error) => reject(error);
       this.pending.add(onLost);
       channel.on('data', (chunk: Buffer) => out.push(chunk));
       channel.stderr.on('data', (chunk: Buffer) => err.push(chunk));
-      channel.on('exit', (exitCode: number | null) => {
+      channel.on('exit', (exitCode: number | null, signalName?: string) => {
         code = typeof exitCode === 'number' ? exitCode : null;
+        signal = signalName ? `SIG${signalName}` : null;
       });
       channel.on('close', () => {
         this.pending.delete(onLost);
         if (this.lost) return reject(this.lost);
-        resolve({ code, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8') });
+        resolve({ code, signal, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8') });
       });
       channel.end(input);
     });

@@ -1,0 +1,171 @@
+import { shellQuote } from './shell-quote.js';
+
+/**
+ * Bulk file operations on an SSH host through one long-lived perl process,
+ * fed over one exec channel. Over SFTP every file costs four requests and
+ * four replies (open, write, fchmod, close), each its own SSH packet to
+ * encrypt and send, and a rename one more; for thousands of small files that
+ * per-packet work, not the bytes, is the cost. Here operations are records
+ * streamed back to back (many per SSH packet), and perl answers each with one
+ * short line once it is done, so a caller still learns when its own file is
+ * written and closed. Hashing goes through the same process, which spares a
+ * new exec (a channel and a process start) per batch. Pure: the script, the
+ * record encoding and the answer parser; ssh.ts runs them. Used only where
+ * the host has perl with Digest::SHA (the probe of remote-hash.ts); elsewhere
+ * SFTP (and exec) do everything.
+ *
+ * Record (big-endian): u32 id · u32 op · u32 mode (write: permission bits,
+ * plus 0o200000 for an fsync) · u32 length of A · u32 length of B · u32 high
+ * and u32 low word of the data length · A · B · data. A and B are paths
+ * relative to the target root, as bytes; for `hash`, A is the NUL-separated
+ * list of paths.
+ *
+ * - write (1): create or truncate A (never through a symlink), write the data,
+ *   set the mode exactly, fsync if asked, close.
+ * - rename (2): rename(2) A to B.
+ * - link (3): link(2) A to B.
+ * - hash (4): git blob ids of the paths in A (records as in remote-hash.ts).
+ *
+ * Answer: one line per record: `<id> ok[ <payload>]`, or `<id> err <ERRNO> <text>`
+ * (ERRNO as in errno.h, e.g. ENOENT; `?` when unknown).
+ */
+
+export const OP_WRITE = 1;
+export const OP_RENAME = 2;
+export const OP_LINK = 3;
+export const OP_HASH = 4;
+export type Op = typeof OP_WRITE | typeof OP_RENAME | typeof OP_LINK | typeof OP_HASH;
+/** In a write record's mode: fsync the file before answering. */
+export const SYNC_FLAG = 0o200000;
+const HEADER = 28;
+
+const PERL = [
+  'use strict; use Fcntl; use IO::Handle; use Errno; use Digest::SHA;',
+  'binmode STDIN; binmode STDOUT;',
+  'my $NOFOLLOW = eval { O_NOFOLLOW() } || 0;',
+  // Input is read in large blocks into $buf and consumed from offset $at (no copying per record).
+  "my ($buf, $at, $out, $rin) = ('', 0, '', '');",
+  'vec($rin, fileno(STDIN), 1) = 1;',
+  // Answers wait in $out and go out whenever reading on would block, or once a few have gathered
+  // (so the caller refills the pipe while the host works on): many per packet, none held back.
+  'sub flush { while (length $out) { my $n = syswrite(STDOUT, $out); exit 3 unless defined $n; substr($out, 0, $n, ""); } }',
+  'sub fill {',
+  '  flush() if !select(my $r = $rin, undef, undef, 0);',
+  '  if ($at > 0) { substr($buf, 0, $at, ""); $at = 0; }',
+  '  my $n = sysread(STDIN, $buf, 1 << 20, length $buf);',
+  '  if (!$n) { flush(); exit 0 }',
+  '}',
+  'sub take { my $n = shift; fill() while length($buf) - $at < $n; my $s = substr($buf, $at, $n); $at += $n; return $s; }',
+  'sub failure { my ($name) = grep { $!{$_} } keys %!; my $t = "$!"; $t =~ s/[\\r\\n]+/ /g; return "err " . ($name || "?") . " $t"; }',
+  'sub blob {',
+  '  my $p = shift;',
+  '  if (-l $p) { my $t = readlink $p; return defined $t ? Digest::SHA::sha1_hex("blob " . length($t) . "\\0" . $t) : "!"; }',
+  '  return "-" unless -f _;',
+  '  open(my $f, "<:raw", $p) or return "!";',
+  '  my $d = Digest::SHA->new(1); $d->add("blob " . (stat($f))[7] . "\\0"); $d->addfile($f); close $f;',
+  '  return $d->hexdigest;',
+  '}',
+  'while (1) {',
+  '  my ($id, $op, $mode, $la, $lb, $hi, $lo) = unpack("N7", take(28));',
+  '  my $p = take($la); my $q = take($lb); my $left = $hi * 4294967296 + $lo;',
+  '  my $answer = "ok";',
+  '  if ($op == 1) {',
+  '    my $fh;',
+  '    sysopen($fh, $p, O_WRONLY | O_CREAT | O_TRUNC | $NOFOLLOW, $mode & 07777) or do { $answer = failure(); undef $fh };',
+  // The data is read off the stream whatever happens, so the next record starts in the right place.
+  '    while ($left > 0) {',
+  '      fill() if length($buf) == $at;',
+  '      my $n = length($buf) - $at; $n = $left if $left < $n;',
+  '      my $done = 0;',
+  '      while ($fh && $answer eq "ok" && $done < $n) {',
+  '        my $w = syswrite($fh, $buf, $n - $done, $at + $done);',
+  '        if (defined $w) { $done += $w } else { $answer = failure() }',
+  '      }',
+  '      $at += $n; $left -= $n;',
+  '    }',
+  '    if ($fh) {',
+  '      if ($answer eq "ok") { chmod($mode & 07777, $fh) or $answer = failure(); }',
+  '      if ($answer eq "ok" && ($mode & 0200000)) { $fh->sync or $answer = failure(); }',
+  '      if (!close($fh) && $answer eq "ok") { $answer = failure(); }',
+  '    }',
+  '  } elsif ($op == 2) {',
+  '    rename($p, $q) or $answer = failure();',
+  '  } elsif ($op == 3) {',
+  '    link($p, $q) or $answer = failure();',
+  '  } elsif ($op == 4) {',
+  '    $answer = join(" ", "ok", map { blob($_) } split(/\\0/, $p, -1));',
+  '  } else { exit 4; }',
+  '  $out .= "$id $answer\\n";',
+  '  flush() if length($out) >= 256;',
+  '}',
+].join('\n');
+
+/** Shell command (run in the target root) that serves records on stdin until it ends. */
+export function remoteOpsCommand(): string {
+  return `exec perl -e ${shellQuote(PERL)}`;
+}
+
+/** One record, header and paths (the data is sent after it, as is, to spare a copy). */
+export function encodeRecord(
+  id: number,
+  op: Op,
+  a: string,
+  options: { b?: string; mode?: number; dataLength?: number } = {},
+): Buffer {
+  const pa = Buffer.from(a, 'utf8');
+  const pb = Buffer.from(options.b ?? '', 'utf8');
+  const length = options.dataLength ?? 0;
+  const header = Buffer.alloc(HEADER + pa.length + pb.length);
+  header.writeUInt32BE(id >>> 0, 0);
+  header.writeUInt32BE(op, 4);
+  header.writeUInt32BE((options.mode ?? 0) >>> 0, 8);
+  header.writeUInt32BE(pa.length, 12);
+  header.writeUInt32BE(pb.length, 16);
+  header.writeUInt32BE(Math.floor(length / 2 ** 32), 20);
+  header.writeUInt32BE(length % 2 ** 32, 24);
+  pa.copy(header, HEADER);
+  pb.copy(header, HEADER + pa.length);
+  return header;
+}
+
+/** The A of a hash record: the paths, NUL-separated (a path never holds a NUL). */
+export function hashList(paths: readonly string[]): string {
+  return paths.join('\0');
+}
+
+/** One answer: the record's id, then its payload (ok) or the host's errno name and text. */
+export type Answer =
+  { id: number; ok: true; payload: string } | { id: number; ok: false; errno: string; message: string };
+
+/** Splits the helper's stdout into answers, however the bytes arrive. */
+export class AnswerParser {
+  private rest = Buffer.alloc(0);
+
+  /** Feed a chunk; returns the complete answers in it. A malformed line throws. */
+  push(chunk: Buffer): Answer[] {
+    // Split bytes, not text: a chunk may end inside a multi-byte character of an error message.
+    let data = this.rest.length > 0 ? Buffer.concat([this.rest, chunk]) : chunk;
+    const answers: Answer[] = [];
+    for (let nl = data.indexOf(10); nl !== -1; nl = data.indexOf(10)) {
+      answers.push(parseLine(data.subarray(0, nl).toString('utf8')));
+      data = data.subarray(nl + 1);
+    }
+    this.rest = Buffer.from(data);
+    return answers;
+  }
+}
+
+function parseLine(line: string): Answer {
+  const ok = /^(\d+) ok(?: (.*))?$/.exec(line);
+  if (ok) return { id: Number(ok[1]), ok: true, payload: ok[2] ?? '' };
+  const err = /^(\d+) err (\S+) ?(.*)$/.exec(line);
+  if (err) return { id: Number(err[1]), ok: false, errno: err[2]!, message: err[3]! };
+  throw new Error(`unexpected answer from the host: ${JSON.stringify(line.slice(0, 200))}`);
+}
+
+/** The hash answer's payload: one record per path (a blob id, null for missing or a folder, `!` unreadable). */
+export function parseHashPayload(payload: string, count: number): Array<string | null | '!'> | null {
+  const records = payload === '' ? [] : payload.split(' ');
+  if (records.length !== count) return null;
+  return records.map((r) => (/^[0-9a-f]{40}$/.test(r) ? r : r === '!' ? '!' : null));
+}

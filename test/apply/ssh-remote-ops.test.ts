@@ -1,0 +1,211 @@
+/**
+ * The SSH transport's file helper (src/transport/remote-ops.ts): its perl
+ * script run here under `sh`, as sshd would run it, fed records on stdin.
+ * Writes (exact bytes and modes, never through a symlink), renames, links and
+ * hashes; a failed record leaves the stream in step for the next; answers
+ * come while stdin stays open; the answer parser takes any chunking.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import {
+  AnswerParser,
+  encodeRecord,
+  hashList,
+  OP_HASH,
+  OP_LINK,
+  OP_RENAME,
+  OP_WRITE,
+  parseHashPayload,
+  remoteOpsCommand,
+  SYNC_FLAG,
+  type Answer,
+} from '../../src/transport/remote-ops.js';
+import { gitHashBytes, gitHashObject } from '../transport/conformance.js';
+import { HOSTILE } from './conformance.js';
+
+let base: string;
+let root: string;
+let helper: Helper;
+let counter = 0;
+
+/** The helper running in `root`, with a way to send records and await their answers by id. */
+class Helper {
+  private readonly child: ChildProcess;
+  private readonly parser = new AnswerParser();
+  private readonly waiting = new Map<number, (a: Answer) => void>();
+  private nextId = 1;
+  stderr = '';
+  readonly exited: Promise<number | null>;
+
+  constructor(cwd: string) {
+    this.child = spawn('sh', ['-c', remoteOpsCommand()], { cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child.stdout!.on('data', (chunk: Buffer) => {
+      for (const a of this.parser.push(chunk)) this.waiting.get(a.id)?.(a);
+    });
+    this.child.stderr!.on('data', (chunk: Buffer) => (this.stderr += chunk.toString()));
+    this.exited = new Promise((resolve) => this.child.on('close', (code) => resolve(code)));
+  }
+
+  send(
+    op: Parameters<typeof encodeRecord>[1],
+    a: string,
+    options: { b?: string; mode?: number; data?: Buffer } = {},
+  ) {
+    const id = this.nextId++;
+    const answer = new Promise<Answer>((resolve) => this.waiting.set(id, resolve));
+    this.child.stdin!.write(encodeRecord(id, op, a, { ...options, dataLength: options.data?.length ?? 0 }));
+    if (options.data) this.child.stdin!.write(options.data);
+    return answer;
+  }
+
+  end(): Promise<number | null> {
+    this.child.stdin!.end();
+    return this.exited;
+  }
+}
+
+beforeAll(async () => {
+  base = await fs.mkdtemp(path.join(os.tmpdir(), 'diffship-remote-ops-'));
+});
+afterAll(async () => {
+  await fs.rm(base, { recursive: true, force: true });
+});
+beforeEach(async () => {
+  root = path.join(base, `r${counter++}`);
+  await fs.mkdir(root);
+  helper = new Helper(root);
+});
+afterEach(async () => {
+  expect(await helper.end()).toBe(0);
+  expect(helper.stderr).toBe('');
+});
+
+const at = (rel: string) => path.join(root, rel);
+const ok = { ok: true, payload: '' };
+
+describe('the file helper', () => {
+  it('writes exact bytes and exact modes (despite the umask), for empty, small, multi-megabyte and hostile-named files', async () => {
+    const big = randomBytes(3 * 1024 * 1024 + 17); // several reads of the helper's 1 MiB buffer
+    const files: Array<[string, Buffer, number]> = [
+      ['empty', Buffer.alloc(0), 0o644],
+      ['run.sh', Buffer.from('#!/bin/sh\n'), 0o755],
+      ['secret', Buffer.from('s\0\n\r\xff'), 0o600],
+      ['group', Buffer.from('g'), 0o664],
+      ['big.bin', big, 0o644],
+      ...HOSTILE.map((n, i): [string, Buffer, number] => [n, Buffer.from(`hostile ${i}`), 0o644]),
+    ];
+    const answers = await Promise.all(
+      files.map(([name, data, mode]) => helper.send(OP_WRITE, name, { data, mode })),
+    );
+    for (const a of answers) expect(a).toMatchObject(ok);
+    for (const [name, data, mode] of files) {
+      expect(await fs.readFile(at(name)), name).toEqual(data);
+      expect((await fs.stat(at(name))).mode & 0o7777, name).toBe(mode);
+    }
+    // Overwriting truncates; the sync flag fsyncs and changes nothing else.
+    expect(
+      await helper.send(OP_WRITE, 'big.bin', { data: Buffer.from('short'), mode: 0o640 | SYNC_FLAG }),
+    ).toMatchObject(ok);
+    expect(await fs.readFile(at('big.bin'), 'utf8')).toBe('short');
+    expect((await fs.stat(at('big.bin'))).mode & 0o7777).toBe(0o640);
+  });
+
+  it('never writes through a symlink, and a failed record leaves the stream in step', async () => {
+    await fs.writeFile(at('victim'), 'untouched');
+    await fs.symlink('victim', at('link'));
+    const data = randomBytes(2 * 1024 * 1024); // the refused record's data must still be skipped whole
+    const [refused, missing, after] = await Promise.all([
+      helper.send(OP_WRITE, 'link', { data, mode: 0o644 }),
+      helper.send(OP_WRITE, 'no/such/folder/f', { data: Buffer.from('x'), mode: 0o644 }),
+      helper.send(OP_WRITE, 'after', { data: Buffer.from('fine'), mode: 0o644 }),
+    ]);
+    expect(refused).toMatchObject({ ok: false, errno: 'ELOOP' });
+    expect(missing).toMatchObject({
+      ok: false,
+      errno: 'ENOENT',
+      message: expect.stringMatching(/No such file/),
+    });
+    expect(after).toMatchObject(ok);
+    expect(await fs.readFile(at('victim'), 'utf8')).toBe('untouched');
+    expect(await fs.readFile(at('after'), 'utf8')).toBe('fine');
+  });
+
+  it('renames (replacing the destination, a symlink included) and hard-links, with errno names on failure', async () => {
+    await fs.writeFile(at('a'), 'A');
+    await fs.writeFile(at('b'), 'B');
+    await fs.symlink('b', at('l'));
+    expect(await helper.send(OP_RENAME, 'a', { b: 'l' })).toMatchObject(ok);
+    expect((await fs.lstat(at('l'))).isFile()).toBe(true);
+    expect(await fs.readFile(at('l'), 'utf8')).toBe('A');
+    expect(await fs.readFile(at('b'), 'utf8')).toBe('B');
+    expect(await helper.send(OP_RENAME, 'a', { b: 'z' })).toMatchObject({ ok: false, errno: 'ENOENT' });
+    expect(await helper.send(OP_LINK, 'l', { b: 'l2' })).toMatchObject(ok);
+    expect((await fs.stat(at('l2'))).ino).toBe((await fs.stat(at('l'))).ino);
+    expect(await helper.send(OP_LINK, 'l', { b: 'b' })).toMatchObject({ ok: false, errno: 'EEXIST' });
+    expect(await helper.send(OP_RENAME, "it's", { b: '-dash' })).toMatchObject({
+      ok: false,
+      errno: 'ENOENT',
+    });
+  });
+
+  it('hashes files and links as git does: - for missing paths and folders', async () => {
+    await fs.mkdir(at('dir'));
+    await fs.writeFile(at('f'), 'content\n');
+    await fs.writeFile(at('new\nline'), '');
+    await fs.symlink('ünï/../target', at('link'));
+    const paths = ['f', 'link', 'missing', 'dir', 'new\nline'];
+    const a = await helper.send(OP_HASH, hashList(paths));
+    expect(a.ok).toBe(true);
+    const records = parseHashPayload((a as { payload: string }).payload, paths.length);
+    expect(records).toEqual([
+      gitHashObject(at('f')),
+      gitHashBytes('ünï/../target'),
+      null,
+      null,
+      gitHashObject(at('new\nline')),
+    ]);
+    expect(parseHashPayload('abc', 2)).toBeNull(); // a short answer is no answer
+  });
+
+  it('answers each record while stdin stays open (one at a time, in a conversation)', async () => {
+    for (let i = 0; i < 5; i++) {
+      const a = await Promise.race([
+        helper.send(OP_WRITE, `f${i}`, { data: Buffer.from(String(i)), mode: 0o644 }),
+        new Promise((_, reject) => setTimeout(() => reject(new Error('no answer within 5 s')), 5000)),
+      ]);
+      expect(a).toMatchObject(ok);
+    }
+    expect((await fs.readdir(root)).sort()).toEqual(['f0', 'f1', 'f2', 'f3', 'f4']);
+  });
+});
+
+describe('records and answers', () => {
+  it('encodes ids, lengths above 4 GiB and UTF-8 paths', () => {
+    const r = encodeRecord(7, OP_RENAME, 'ä b', { b: 'c', mode: 0o755, dataLength: 2 ** 32 + 5 });
+    expect(r.readUInt32BE(0)).toBe(7);
+    expect(r.readUInt32BE(4)).toBe(OP_RENAME);
+    expect(r.readUInt32BE(8)).toBe(0o755);
+    expect(r.readUInt32BE(12)).toBe(4); // 'ä' is two bytes
+    expect(r.readUInt32BE(16)).toBe(1);
+    expect(r.readUInt32BE(20)).toBe(1);
+    expect(r.readUInt32BE(24)).toBe(5);
+    expect(r.subarray(28).toString('utf8')).toBe('ä bc');
+  });
+
+  it('parses answers split anywhere, even inside a multi-byte character', () => {
+    const p = new AnswerParser();
+    const bytes = Buffer.from('1 ok\n2 err ENOENT Datei nicht gefunden: ü\n3 ok a b\n');
+    const cut = bytes.indexOf(Buffer.from('ü')) + 1;
+    expect(p.push(bytes.subarray(0, 3))).toEqual([]);
+    expect(p.push(bytes.subarray(3, cut))).toEqual([{ id: 1, ok: true, payload: '' }]);
+    expect(p.push(bytes.subarray(cut))).toEqual([
+      { id: 2, ok: false, errno: 'ENOENT', message: 'Datei nicht gefunden: ü' },
+      { id: 3, ok: true, payload: 'a b' },
+    ]);
+    expect(() => p.push(Buffer.from('garbage\n'))).toThrow(/unexpected answer/);
+  });
+});

@@ -1,0 +1,37 @@
+/**
+ * The deploy engine over an SFTP-only account (`ForceCommand internal-sftp`):
+ * no exec, so no file helper, no host-side hashing, no `rm -rf` or `sync -f`;
+ * every operation goes over SFTP requests. The same scenarios must hold.
+ */
+import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
+import { SshTransport } from '../../src/transport/ssh.js';
+import { startSshd, type Sshd } from '../helpers/sshd.js';
+import { describeEngine } from './conformance.js';
+
+let sshd: Sshd;
+beforeAll(async () => {
+  sshd = await startSshd({ config: ['ForceCommand internal-sftp'] });
+});
+afterAll(async () => {
+  await sshd?.stop();
+});
+
+describeEngine(
+  'ssh, SFTP only',
+  (path) => ({
+    path,
+    transport: () => new SshTransport(sshd.sshOptions(), path),
+    targetConfig: () =>
+      [
+        'type: ssh',
+        'host: 127.0.0.1',
+        `port: ${sshd.port}`,
+        `user: ${sshd.user}`,
+        `path: ${JSON.stringify(path)}`,
+        `identity-file: ${JSON.stringify(sshd.identityFile)}`,
+        `known-hosts: ${JSON.stringify(join(sshd.dir, 'known_hosts'))}`,
+      ].join('\n'),
+  }),
+  { crashRounds: 2 },
+);
