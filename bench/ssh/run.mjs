@@ -1,0 +1,132 @@
+#!/usr/bin/env node
+// Benchmark: diffship deploy to an SSH target against `rsync -a -e ssh` doing the
+// same transfer, both against one real OpenSSH server started here on 127.0.0.1.
+// Run `npm run build` first.
+//
+//   npx node bench/ssh/run.mjs [--runs 7]   # Node 24, as npm scripts and the Action run
+//   BENCH_VERBOSE=1 node bench/ssh/run.mjs   # also print every run's time
+//
+// 1. first deploy: 2,000 files of 4 KiB into an empty folder.
+// 2. update: 100 of those files changed, into a folder holding the release.
+// Targets: ≤ 1.5× rsync; goal ≤ 1.0×.
+//
+// rsync copies from a checkout of each release (what a CI job has on disk) and
+// authenticates with the OpenSSH client (same key, known_hosts checked);
+// diffship reads the blobs from the repository and connects with ssh2. Both
+// times are whole commands (process start, connect, transfer, exit). Runs
+// alternate between the two tools (which goes first alternates too); every
+// round starts from new empty folders (deleting the last round's trees between
+// timed runs slowed both tools down run after run on this machine's disk); dirty
+// pages are flushed (sync) before each timed run. diffship makes its files
+// durable (syncfs) before it commits; rsync does not fsync at all.
+import os from 'node:os';
+import path from 'node:path';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cli, exportTree, fastImportRepo, median, ratio, requireBuild, run, timeOnce } from '../lib.mjs';
+import { startSshd } from './sshd.mjs';
+
+requireBuild('bench/ssh');
+const args = process.argv.slice(2);
+const runs = Number(args[args.indexOf('--runs') + 1]) || 7;
+const FILES = 2_000;
+const SIZE = 4 * 1024;
+const CHANGED = 100;
+
+const base = path.join(os.tmpdir(), 'diffship-bench-ssh-v1');
+const repo = path.join(base, 'repo');
+const pathOf = (i) => `flows/team-${String(i % 40).padStart(2, '0')}/flow-${String(i).padStart(4, '0')}.xml`;
+/** 4 KiB of text, different for every file and revision (so nothing compresses to nothing). */
+const contentOf = (i, rev = 0) => {
+  let s = `<flow id="${i}" rev="${rev}">\n`;
+  for (let l = 0; s.length < SIZE - 40; l++)
+    s += `  <step n="${l}" act="a${(i * 7919 + l * 104729 + rev) % 1000003}"/>\n`;
+  return Buffer.from(`${s}</flow>\n`.padEnd(SIZE, ' '));
+};
+const a = new Map();
+for (let i = 0; i < FILES; i++) a.set(pathOf(i), contentOf(i));
+const b = new Map();
+for (let k = 0; k < CHANGED; k++)
+  b.set(pathOf(k * (FILES / CHANGED) + 7), contentOf(k * (FILES / CHANGED) + 7, 1));
+fastImportRepo(repo, [
+  { tag: 'A', files: a },
+  { tag: 'B', files: b },
+]);
+const srcA = path.join(base, 'src-A');
+const srcB = path.join(base, 'src-B');
+exportTree(repo, 'A', srcA);
+exportTree(repo, 'B', srcB);
+
+const sshd = await startSshd();
+const work = path.join(base, 'work');
+try {
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(work, { recursive: true });
+  // Every round gets new, empty target folders (deleting 2,000-file trees between timed runs
+  // made both tools slower run after run on this machine's disk).
+  let dsTarget;
+  let rsyncTarget;
+  const newTargets = (round) => {
+    dsTarget = path.join(work, `diffship-target-${round}`);
+    rsyncTarget = path.join(work, `rsync-target-${round}`);
+    writeFileSync(
+      path.join(work, 'diffship.yml'),
+      [
+        'waves: [1]',
+        'targets:',
+        '  - name: t',
+        '    type: ssh',
+        '    host: 127.0.0.1',
+        `    port: ${sshd.port}`,
+        `    user: ${sshd.user}`,
+        `    path: ${dsTarget}`,
+        `    identity-file: ${sshd.identityFile}`,
+        `    known-hosts: ${sshd.knownHostsFile}`,
+        '',
+      ].join('\n'),
+    );
+  };
+  const ds = (...argv) => [process.execPath, [cli, ...argv, '--repo', repo, '--no-progress'], { cwd: work }];
+  const rsync = (src) => [
+    'rsync',
+    ['-a', '-e', `ssh ${sshd.sshArgs.join(' ')}`, `${src}/`, `${sshd.user}@127.0.0.1:${rsyncTarget}/`],
+  ];
+
+  // Warm-up: one of each (page cache of the repository, the CLI's compile cache, sshd's first fork).
+  newTargets('warm-up');
+  run(...rsync(srcA));
+  run(...ds('deploy', '--to', 'A'));
+
+  const first = { diffship: [], rsync: [] };
+  const update = { diffship: [], rsync: [] };
+  for (let r = 0; r < runs; r++) {
+    // First deploy, alternating which tool goes first.
+    newTargets(r);
+    const order = r % 2 === 0 ? ['rsync', 'diffship'] : ['diffship', 'rsync'];
+    for (const tool of order) {
+      run('sync', []);
+      if (tool === 'rsync') first.rsync.push(timeOnce(...rsync(srcA)));
+      else first.diffship.push(timeOnce(...ds('deploy', '--to', 'A')));
+    }
+    // Update of 100 files: both targets hold A (they do now), then ship B.
+    for (const tool of order) {
+      run('sync', []);
+      if (tool === 'rsync') update.rsync.push(timeOnce(...rsync(srcB)));
+      else update.diffship.push(timeOnce(...ds('deploy', '--to', 'B')));
+    }
+  }
+
+  if (process.env.BENCH_VERBOSE) console.log(JSON.stringify({ first, update }));
+  const fmt = (xs) => `${median(xs).toFixed(0)} ms`;
+  const spread = (xs) => `${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)}`;
+  const load = os.loadavg()[0].toFixed(2);
+  console.log(
+    [
+      `ssh benchmark — against one OpenSSH sshd on 127.0.0.1, ${runs} runs each, median wall time (${os.cpus().length} cores, load ${load}, node ${process.version})`,
+      `first deploy (${FILES} files of 4 KiB): diffship ${fmt(first.diffship)} [${spread(first.diffship)}], rsync -a -e ssh ${fmt(first.rsync)} [${spread(first.rsync)}], ratio ${ratio(median(first.diffship), median(first.rsync))}× (target ≤ 1.5×, goal ≤ 1.0×)`,
+      `update (${CHANGED} changed files):       diffship ${fmt(update.diffship)} [${spread(update.diffship)}], rsync -a -e ssh ${fmt(update.rsync)} [${spread(update.rsync)}], ratio ${ratio(median(update.diffship), median(update.rsync))}× (target ≤ 1.5×, goal ≤ 1.0×)`,
+    ].join('\n'),
+  );
+} finally {
+  sshd.stop();
+  rmSync(work, { recursive: true, force: true });
+}
