@@ -27,8 +27,13 @@ import { shellQuote } from './shell-quote.js';
  * - hash (4): git blob ids of the paths in A (records as in remote-hash.ts).
  *
  * Answer: one line per record: `<id> ok[ <payload>]`, or `<id> err <ERRNO> <text>`
- * (ERRNO as in errno.h, e.g. ENOENT; `?` when unknown).
+ * (ERRNO as in errno.h, e.g. ENOENT; `?` when unknown). Before the first
+ * answer the script prints the READY line, so that anything a login script
+ * printed ahead of it is skipped.
  */
+
+/** The line the helper prints when it starts; output before it is not the helper's. */
+export const READY = 'diffship-ops ready';
 
 export const OP_WRITE = 1;
 export const OP_RENAME = 2;
@@ -46,6 +51,8 @@ const PERL = [
   // Input is read in large blocks into $buf and consumed from offset $at (no copying per record).
   "my ($buf, $at, $out, $rin) = ('', 0, '', '');",
   'vec($rin, fileno(STDIN), 1) = 1;',
+  // The marker ends whatever a login script printed first (see READY).
+  `syswrite(STDOUT, "\\n${READY}\\n");`,
   // Answers wait in $out and go out whenever reading on would block, or once a few have gathered
   // (so the caller refills the pipe while the host works on): many per packet, none held back.
   'sub flush { while (length $out) { my $n = syswrite(STDOUT, $out); exit 3 unless defined $n; substr($out, 0, $n, ""); } }',
@@ -137,30 +144,42 @@ export function hashList(paths: readonly string[]): string {
 export type Answer =
   { id: number; ok: true; payload: string } | { id: number; ok: false; errno: string; message: string };
 
-/** Splits the helper's stdout into answers, however the bytes arrive. */
+/**
+ * Splits the helper's stdout into answers, however the bytes arrive. Lines
+ * before READY are skipped; after it, a line that is not an answer is an
+ * error (returned with the answers before it, which still count).
+ */
 export class AnswerParser {
   private rest = Buffer.alloc(0);
+  private ready = false;
 
-  /** Feed a chunk; returns the complete answers in it. A malformed line throws. */
-  push(chunk: Buffer): Answer[] {
+  /** Feed a chunk: the complete answers in it, and an error if a line was not an answer. */
+  push(chunk: Buffer): { answers: Answer[]; error: Error | null } {
     // Split bytes, not text: a chunk may end inside a multi-byte character of an error message.
     let data = this.rest.length > 0 ? Buffer.concat([this.rest, chunk]) : chunk;
     const answers: Answer[] = [];
-    for (let nl = data.indexOf(10); nl !== -1; nl = data.indexOf(10)) {
-      answers.push(parseLine(data.subarray(0, nl).toString('utf8')));
+    let error: Error | null = null;
+    for (let nl = data.indexOf(10); nl !== -1 && error === null; nl = data.indexOf(10)) {
+      const line = data.subarray(0, nl).toString('utf8');
       data = data.subarray(nl + 1);
+      if (!this.ready) this.ready = line === READY;
+      else {
+        const answer = parseLine(line);
+        if (answer) answers.push(answer);
+        else error = new Error(`unexpected answer from the host: ${JSON.stringify(line.slice(0, 200))}`);
+      }
     }
     this.rest = Buffer.from(data);
-    return answers;
+    return { answers, error };
   }
 }
 
-function parseLine(line: string): Answer {
+function parseLine(line: string): Answer | null {
   const ok = /^(\d+) ok(?: (.*))?$/.exec(line);
   if (ok) return { id: Number(ok[1]), ok: true, payload: ok[2] ?? '' };
   const err = /^(\d+) err (\S+) ?(.*)$/.exec(line);
   if (err) return { id: Number(err[1]), ok: false, errno: err[2]!, message: err[3]! };
-  throw new Error(`unexpected answer from the host: ${JSON.stringify(line.slice(0, 200))}`);
+  return null;
 }
 
 /** The hash answer's payload: one record per path (a blob id, null for missing or a folder, `!` unreadable). */

@@ -934,19 +934,17 @@ export class SshTransport implements Transport {
         ops.waiting.clear();
       };
       channel.on('data', (chunk: Buffer) => {
-        let answers;
-        try {
-          answers = parser.push(chunk);
-        } catch (error) {
-          gone(new HelperGone((error as Error).message));
-          channel.close();
-          return;
-        }
+        const { answers, error } = parser.push(chunk);
         for (const a of answers) {
           const w = ops.waiting.get(a.id);
           ops.waiting.delete(a.id);
           if (a.ok) w?.resolve(a.payload);
           else w?.reject(new OpError(a.errno, a.message));
+        }
+        if (error) {
+          // Something else writes to the helper's output: stop using it (what waits is retried over SFTP).
+          gone(new HelperGone(error.message));
+          channel.close();
         }
       });
       channel.stderr.on(

@@ -20,6 +20,7 @@ import {
   OP_RENAME,
   OP_WRITE,
   parseHashPayload,
+  READY,
   remoteOpsCommand,
   SYNC_FLAG,
   type Answer,
@@ -41,10 +42,16 @@ class Helper {
   stderr = '';
   readonly exited: Promise<number | null>;
 
-  constructor(cwd: string) {
-    this.child = spawn('sh', ['-c', remoteOpsCommand()], { cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+  /** `prelude`: shell commands run first, as a chatty login script would. */
+  constructor(cwd: string, prelude = '') {
+    this.child = spawn('sh', ['-c', `${prelude}${remoteOpsCommand()}`], {
+      cwd,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     this.child.stdout!.on('data', (chunk: Buffer) => {
-      for (const a of this.parser.push(chunk)) this.waiting.get(a.id)?.(a);
+      const { answers, error } = this.parser.push(chunk);
+      if (error) throw error;
+      for (const a of answers) this.waiting.get(a.id)?.(a);
     });
     this.child.stderr!.on('data', (chunk: Buffer) => (this.stderr += chunk.toString()));
     this.exited = new Promise((resolve) => this.child.on('close', (code) => resolve(code)));
@@ -171,6 +178,14 @@ describe('the file helper', () => {
     expect(parseHashPayload('abc', 2)).toBeNull(); // a short answer is no answer
   });
 
+  it('is not confused by what a login script prints before it starts', async () => {
+    await helper.end();
+    helper = new Helper(root, "echo 'Welcome!'; echo '1 err EIO not the helper'; printf 'no newline'; ");
+    expect(await helper.send(OP_WRITE, 'f', { data: Buffer.from('x'), mode: 0o644 })).toMatchObject(ok);
+    expect(await helper.send(OP_RENAME, 'f', { b: 'g' })).toMatchObject(ok);
+    expect(await fs.readFile(at('g'), 'utf8')).toBe('x');
+  });
+
   it('answers each record while stdin stays open (one at a time, in a conversation)', async () => {
     for (let i = 0; i < 5; i++) {
       const a = await Promise.race([
@@ -196,16 +211,28 @@ describe('records and answers', () => {
     expect(r.subarray(28).toString('utf8')).toBe('ä bc');
   });
 
-  it('parses answers split anywhere, even inside a multi-byte character', () => {
+  it('parses answers split anywhere, even inside a multi-byte character, after skipping what precedes READY', () => {
     const p = new AnswerParser();
-    const bytes = Buffer.from('1 ok\n2 err ENOENT Datei nicht gefunden: ü\n3 ok a b\n');
+    const bytes = Buffer.from(
+      `motd\n7 ok\n\n${READY}\n1 ok\n2 err ENOENT Datei nicht gefunden: ü\n3 ok a b\n`,
+    );
     const cut = bytes.indexOf(Buffer.from('ü')) + 1;
-    expect(p.push(bytes.subarray(0, 3))).toEqual([]);
-    expect(p.push(bytes.subarray(3, cut))).toEqual([{ id: 1, ok: true, payload: '' }]);
-    expect(p.push(bytes.subarray(cut))).toEqual([
-      { id: 2, ok: false, errno: 'ENOENT', message: 'Datei nicht gefunden: ü' },
-      { id: 3, ok: true, payload: 'a b' },
-    ]);
-    expect(() => p.push(Buffer.from('garbage\n'))).toThrow(/unexpected answer/);
+    const start = bytes.indexOf(Buffer.from('1 ok'));
+    expect(p.push(bytes.subarray(0, start + 3))).toEqual({ answers: [], error: null });
+    expect(p.push(bytes.subarray(start + 3, cut))).toEqual({
+      answers: [{ id: 1, ok: true, payload: '' }],
+      error: null,
+    });
+    expect(p.push(bytes.subarray(cut))).toEqual({
+      answers: [
+        { id: 2, ok: false, errno: 'ENOENT', message: 'Datei nicht gefunden: ü' },
+        { id: 3, ok: true, payload: 'a b' },
+      ],
+      error: null,
+    });
+    // A line that is no answer is an error; the answers before it still count.
+    const bad = p.push(Buffer.from('4 ok\ngarbage\n5 ok\n'));
+    expect(bad.answers).toEqual([{ id: 4, ok: true, payload: '' }]);
+    expect(bad.error?.message).toMatch(/unexpected answer from the host: "garbage"/);
   });
 });
