@@ -77,6 +77,8 @@ const CHUNK = 64 * 1024;
 const CHUNKS_IN_FLIGHT = 16;
 /** Files up to this size are hashed by reading them over SFTP when the host has no perl. */
 const SMALL_FILE = 256 * 1024;
+/** Exit status of exec channels, by channel (see `execChannel`). */
+const exitStatus = new WeakMap<ClientChannel, { code: number | null; signal: string | null }>();
 /** Paths hashed per request to the file helper. */
 const HASH_BATCH = 1000;
 /** Prefix of the line an exec'd command writes first to stderr (then stripped): its pid. */
@@ -926,7 +928,7 @@ export class SshTransport implements Transport {
       const caps = await this.caps();
       if (!caps.exec || !caps.perl) return null;
       const command = `cd ${shellQuote(this.base)} || exit 1\n${remoteOpsCommand()}`;
-      const channel = await this.call<ClientChannel>((cb) => this.client.exec(command, cb));
+      const channel = await this.execChannel(command);
       const ops: OpsChannel = { channel, waiting: new Map(), stderr: '', outbox: [], outboxBytes: 0 };
       const parser = new AnswerParser();
       const gone = (error: Error) => {
@@ -1195,15 +1197,13 @@ export class SshTransport implements Transport {
       const stderr = capped();
       let head: Buffer | null = Buffer.alloc(0);
       let pid: number | undefined;
-      let code: number | null = null;
-      let signal: string | null = null;
       let timedOut = false;
       let aborted = false;
       let settled = false;
       const timers: NodeJS.Timeout[] = [];
       const result = (): ExecResult => ({
-        code,
-        signal,
+        code: exitStatus.get(channel)?.code ?? null,
+        signal: exitStatus.get(channel)?.signal ?? null,
         stdout: stdout.text(),
         stderr: stderr.text(),
         timedOut,
@@ -1272,12 +1272,8 @@ export class SshTransport implements Transport {
         }
         stderr.add(chunk);
       });
-      channel.on('exit', (exitCode: number | null, signalName?: string) => {
-        code = typeof exitCode === 'number' ? exitCode : null;
-        signal = signalName ? `SIG${signalName}` : null;
-      });
       channel.on('close', () => {
-        if (this.lost && code === null && signal === null && !timedOut && !aborted) return finish(this.lost);
+        if (this.lost && !exitStatus.has(channel) && !timedOut && !aborted) return finish(this.lost);
         finish(result());
       });
       channel.end();
@@ -1300,9 +1296,29 @@ export class SshTransport implements Transport {
   }
 
   private openExec(command: string): Promise<ClientChannel> {
-    return this.call<ClientChannel>((cb) => this.client.exec(command, cb)).catch((error: unknown) => {
+    return this.execChannel(command).catch((error: unknown) => {
       throw this.fail('run a command in', this.base, error);
     });
+  }
+
+  /**
+   * An exec channel whose exit status is recorded (in `exitStatus`) from the moment it opens:
+   * a quick command's status can arrive in the same read as the open confirmation, and is
+   * emitted before the caller's `await` resumes — a listener added there misses it.
+   */
+  private execChannel(command: string): Promise<ClientChannel> {
+    return this.call<ClientChannel>((cb) =>
+      this.client.exec(command, (error, channel) => {
+        channel?.on('exit', (code: number | null, signalName?: string) => {
+          exitStatus.set(channel, {
+            code: typeof code === 'number' ? code : null,
+            // ssh2 already names it SIGKILL, SIGTERM, …
+            signal: signalName ? signalName : null,
+          });
+        });
+        cb(error, channel);
+      }),
+    );
   }
 
   /** Internal commands: binary stdin, uncapped stdout, no timeout (they are short). */
@@ -1312,24 +1328,24 @@ export class SshTransport implements Transport {
     options: { root?: boolean } = {},
   ): Promise<{ code: number | null; signal: string | null; stdout: Buffer; stderr: string }> {
     const full = options.root === false ? command : `cd ${shellQuote(this.base)} || exit 1\n${command}`;
-    const channel = await this.call<ClientChannel>((cb) => this.client.exec(full, cb));
+    const channel = await this.execChannel(full);
     return new Promise((resolve, reject) => {
       const out: Buffer[] = [];
       const err: Buffer[] = [];
-      let code: number | null = null;
-      let signal: string | null = null;
       const onLost = (error: Error) => reject(error);
       this.pending.add(onLost);
       channel.on('data', (chunk: Buffer) => out.push(chunk));
       channel.stderr.on('data', (chunk: Buffer) => err.push(chunk));
-      channel.on('exit', (exitCode: number | null, signalName?: string) => {
-        code = typeof exitCode === 'number' ? exitCode : null;
-        signal = signalName ? `SIG${signalName}` : null;
-      });
       channel.on('close', () => {
         this.pending.delete(onLost);
         if (this.lost) return reject(this.lost);
-        resolve({ code, signal, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8') });
+        const status = exitStatus.get(channel);
+        resolve({
+          code: status?.code ?? null,
+          signal: status?.signal ?? null,
+          stdout: Buffer.concat(out),
+          stderr: Buffer.concat(err).toString('utf8'),
+        });
       });
       channel.end(input);
     });
