@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Report } from '../../src/report/types.js';
 import { cli, cliStart } from '../helpers/cli.js';
 import { git, makeRepo, snapshot, tempDir, type SnapEntry, type Tree } from '../helpers/repo.js';
-import { SSHD_BINARY, startSshd, type Sshd } from '../helpers/sshd.js';
+import { SSHD_BINARY, startSshd, type Sshd, sshTargetYaml } from '../helpers/sshd.js';
 
 const FILES = 1_500;
 
@@ -54,19 +54,7 @@ function workspace(sshd: Sshd): { ws: string; target: string } {
   const target = join(ws, 'target');
   writeFileSync(
     join(ws, 'diffship.yml'),
-    [
-      'mode: authoritative',
-      'targets:',
-      '  - name: far',
-      '    type: ssh',
-      '    host: 127.0.0.1',
-      `    port: ${sshd.port}`,
-      `    user: ${sshd.user}`,
-      `    path: ${JSON.stringify(target)}`,
-      `    identity-file: ${JSON.stringify(sshd.identityFile)}`,
-      `    known-hosts: ${JSON.stringify(join(sshd.dir, 'known_hosts'))}`,
-      '',
-    ].join('\n'),
+    ['mode: authoritative', 'targets:', ...sshTargetYaml(sshd, target), ''].join('\n'),
   );
   return { ws, target };
 }

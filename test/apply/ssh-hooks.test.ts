@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Report } from '../../src/report/types.js';
 import { cli } from '../helpers/cli.js';
 import { git, makeRepo, tempDir } from '../helpers/repo.js';
-import { startSshd, type Sshd } from '../helpers/sshd.js';
+import { startSshd, type Sshd, sshTargetYaml } from '../helpers/sshd.js';
 
 let sshd: Sshd;
 let repo: ReturnType<typeof makeRepo>;
@@ -48,14 +48,7 @@ beforeAll(async () => {
       `    - command: { remote: ${JSON.stringify(`test "$DIFFSHIP_RELEASE" = {release} && test -f a.json && ${dump('verify')}`)}, timeout: 20s }`,
       `  after: { remote: ${JSON.stringify(dump('after'))} }`,
       'targets:',
-      '  - name: far',
-      '    type: ssh',
-      '    host: 127.0.0.1',
-      `    port: ${sshd.port}`,
-      `    user: ${sshd.user}`,
-      `    path: ${JSON.stringify(target)}`,
-      `    identity-file: ${JSON.stringify(sshd.identityFile)}`,
-      `    known-hosts: ${JSON.stringify(join(sshd.dir, 'known_hosts'))}`,
+      ...sshTargetYaml(sshd, target),
       '',
     ].join('\n'),
   );

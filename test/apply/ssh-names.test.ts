@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli } from '../helpers/cli.js';
 import { git, makeRepo, tempDir, type Tree } from '../helpers/repo.js';
-import { startSshd, type Sshd } from '../helpers/sshd.js';
+import { startSshd, type Sshd, sshTargetYaml } from '../helpers/sshd.js';
 import { exactTree, HOSTILE } from './conformance.js';
 
 let sshd: Sshd;
@@ -47,19 +47,7 @@ beforeAll(async () => {
   target = join(ws, 'zielordner ünï');
   writeFileSync(
     join(ws, 'diffship.yml'),
-    [
-      'mode: authoritative',
-      'targets:',
-      '  - name: far',
-      '    type: ssh',
-      '    host: 127.0.0.1',
-      `    port: ${sshd.port}`,
-      `    user: ${sshd.user}`,
-      `    path: ${JSON.stringify(target)}`,
-      `    identity-file: ${JSON.stringify(sshd.identityFile)}`,
-      `    known-hosts: ${JSON.stringify(join(sshd.dir, 'known_hosts'))}`,
-      '',
-    ].join('\n'),
+    ['mode: authoritative', 'targets:', ...sshTargetYaml(sshd, target), ''].join('\n'),
   );
 });
 afterAll(async () => {

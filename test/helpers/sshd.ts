@@ -330,3 +330,20 @@ async function waitForPort(port: number, child: ChildProcess, stderr: () => stri
   }
   throw new Error(`sshd did not listen on 127.0.0.1:${port} within 10 s: ${stderr().trim()}`);
 }
+
+/**
+ * The YAML lines of one ssh target on `sshd` (indented for a `targets:` list):
+ * the server's address, its test user and key, and its known_hosts file.
+ */
+export function sshTargetYaml(sshd: Sshd, targetPath: string, name = 'far'): string[] {
+  return [
+    `  - name: ${name}`,
+    '    type: ssh',
+    '    host: 127.0.0.1',
+    `    port: ${sshd.port}`,
+    `    user: ${sshd.user}`,
+    `    path: ${JSON.stringify(targetPath)}`,
+    `    identity-file: ${JSON.stringify(sshd.identityFile)}`,
+    `    known-hosts: ${JSON.stringify(path.join(sshd.dir, 'known_hosts'))}`,
+  ];
+}
