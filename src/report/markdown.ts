@@ -5,6 +5,9 @@
  * without a runner and could be posted anywhere GitHub renders markdown.
  */
 import type { Report, StepReport, TargetReport, TargetStatus } from './types.js';
+import { formatBytes, formatDuration, targetDurationMs } from './format.js';
+
+export { formatBytes, formatDuration, targetDurationMs };
 
 /** First line of every plan comment; the action finds its own earlier comment by it. */
 export const PLAN_COMMENT_MARKER = '<!-- diffship-plan -->';
@@ -33,28 +36,6 @@ const ROLLOUT_ICON: Record<Report['status'], string> = {
   cancelled: '⛔',
   planned: '📝',
 };
-
-/** `1.2 kB`, decimal units as `du --si` and GitHub's own artifact sizes. */
-export function formatBytes(bytes: number): string {
-  if (bytes < 1000) return `${bytes} B`;
-  const units = ['kB', 'MB', 'GB', 'TB'];
-  let value = bytes;
-  let unit = -1;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit++;
-  }
-  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
-}
-
-/** `850 ms`, `1.4 s`, `2 m 5 s`. */
-export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
-  const minutes = Math.floor(ms / 60_000);
-  const seconds = Math.round((ms % 60_000) / 1000);
-  return seconds ? `${minutes} m ${seconds} s` : `${minutes} m`;
-}
 
 /** One table cell: pipes escaped, line breaks flattened (a path may hold both). */
 function cell(text: string): string {
@@ -99,11 +80,6 @@ function linePath(path: string): string {
 
 function shortSha(sha: string | null): string {
   return sha ? sha.slice(0, 7) : '∅';
-}
-
-/** Sum of the target's step durations. */
-export function targetDurationMs(target: TargetReport): number {
-  return target.steps.reduce((sum, step) => sum + step.durationMs, 0);
 }
 
 /** The first failed step other than the rollback that cleaned up after it. */

@@ -1,6 +1,6 @@
 /** The summary table printed at the end of plan/deploy/rollback. Pure: report in, text out. */
 import type { Report, TargetReport } from './types.js';
-import { formatBytes, formatMs } from './format.js';
+import { formatBytes, formatCompactDuration, targetDurationMs } from './format.js';
 
 export interface Paint {
   green(s: string): string;
@@ -17,10 +17,6 @@ function statusColor(status: TargetReport['status'], p: Paint): (s: string) => s
   if (status === 'failed') return p.red;
   if (status === 'rolled-back') return p.yellow;
   return p.dim;
-}
-
-export function targetDuration(t: TargetReport): number {
-  return t.steps.reduce((sum, s) => sum + s.durationMs, 0);
 }
 
 /** One row per target, then a status line. Colour via `paint` (identity off a TTY). */
@@ -50,7 +46,7 @@ export function renderSummary(report: Report, paint: Paint = plain): string {
     String(t.changes.kept.length),
     String(t.changes.drift.length),
     formatBytes(t.bytes),
-    formatMs(targetDuration(t)),
+    formatCompactDuration(targetDurationMs(t)),
     (t.error ?? '').split('\n')[0]!.slice(0, 100),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));

@@ -6,6 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
+import { formatCompactDuration } from '../report/format.js';
 
 export interface RunLocalOptions {
   /** Working directory (the config folder for hooks). */
@@ -228,15 +229,8 @@ export function runLocal(command: string, options: RunLocalOptions): Promise<Run
   });
 }
 
-/** `500ms`, `5s`, `1.5s`, `2m`, `1m30s`: the way durations are written in diffship.yml. */
-export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)}ms`;
-  if (ms < 60_000)
-    return ms % 1000 === 0 ? `${ms / 1000}s` : `${(ms / 1000).toFixed(1).replace(/\.0$/, '')}s`;
-  const minutes = Math.floor(ms / 60_000);
-  const seconds = Math.round((ms % 60_000) / 1000);
-  return seconds === 0 ? `${minutes}m` : `${minutes}m${seconds}s`;
-}
+/** Durations as diffship.yml writes them (`1m30s`), for messages like "timed out after 5s". */
+export const formatDuration = formatCompactDuration;
 
 /** What any command run (local or over a transport) reports about how it ended. */
 export interface CommandOutcome {
