@@ -8,8 +8,8 @@ export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 export const cli = path.join(root, 'bin/diffship.js');
 
 export function requireBuild(name) {
-  if (!existsSync(path.join(root, 'lib/cli/main.js'))) {
-    console.error(`${name}: run \`npm run build\` first (lib/cli/main.js is missing)`);
+  if (!existsSync(path.join(root, 'lib/bundle/main.js'))) {
+    console.error(`${name}: run \`npm run build\` first (lib/bundle/main.js is missing)`);
     process.exit(2);
   }
 }

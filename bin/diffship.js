@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Launcher for the compiled CLI (lib/ is built by `npm run build`).
+// Launcher for the CLI bundle (lib/bundle/ is built by `npm run build`).
 import module from 'node:module';
 
 // Node ≥ 22.1 caches compiled code between runs: a faster start for every command.
@@ -11,5 +11,5 @@ process.stdout.on('error', (error) => {
   throw error;
 });
 
-const { main } = await import('../lib/cli/main.js');
+const { main } = await import('../lib/bundle/main.js');
 process.exitCode = await main(process.argv);

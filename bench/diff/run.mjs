@@ -28,8 +28,8 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const cli = path.join(root, 'bin/diffship.js');
 const repo = path.join(os.tmpdir(), `diffship-bench-diff-v${VERSION}`);
 
-if (!existsSync(path.join(root, 'lib/cli/main.js'))) {
-  console.error('bench/diff: run `npm run build` first (lib/cli/main.js is missing)');
+if (!existsSync(path.join(root, 'lib/bundle/main.js'))) {
+  console.error('bench/diff: run `npm run build` first (lib/bundle/main.js is missing)');
   process.exit(2);
 }
 

@@ -8,7 +8,7 @@
  * Messages set here are the "what was expected" half of a problem; the key path
  * is added by `zod-issues.ts`.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { DURATION_EXPECTED, DURATION_PATTERN } from './duration.js';
 
 /**

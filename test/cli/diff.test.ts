@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { diffReleases } from '../../src/diff/diff-releases.js';
 import { asView, createRepo, git, gitBytes, gitView, type TestRepo } from '../diff/git-repo.js';
-import { BIN, ensureBuilt, runCli } from './built-cli.js';
+import { BIN, runCli } from '../helpers/cli.js';
 
 const oneErrorLine = (stderr: string) => {
   const lines = stderr.split('\n').filter(Boolean);
@@ -20,7 +20,6 @@ describe('diffship diff (built CLI)', () => {
   let v2: string;
 
   beforeAll(() => {
-    ensureBuilt();
     r = createRepo();
     r.write({
       'wf/keep.json': 'keep\n',

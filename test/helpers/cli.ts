@@ -43,3 +43,20 @@ export function cliStart(
   );
   return { child, done };
 }
+
+/** `diffship ...args` with no colour variables set unless `env` sets them (for the colour tests). */
+export function runCli(
+  args: readonly string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): CliResult {
+  const env = { ...process.env };
+  delete env.FORCE_COLOR;
+  delete env.NO_COLOR;
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    cwd: options.cwd ?? fileURLToPath(new URL('../..', import.meta.url)),
+    env: { ...env, ...options.env },
+    encoding: 'utf8',
+    maxBuffer: 1 << 28,
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
