@@ -57,6 +57,23 @@ export async function diffReleases(options: DiffOptions = {}): Promise<DiffResul
   return { from: fromOid, to: toOid, source: source.given, changes, counts: countChanges(changes) };
 }
 
+/**
+ * Resolve a release ref to its commit id, fetching it by itself in a shallow
+ * clone, without diffing anything: a rollout's one up-front check that `--to`
+ * names a commit, before any target is touched.
+ *
+ * @throws GitError E_REF as diffReleases does for a bad `to`.
+ */
+export async function resolveRelease(
+  repo: string,
+  ref: string,
+  options: { fetchMissing?: boolean } = {},
+): Promise<string> {
+  const to = normalizeRef(ref, 'to') ?? 'HEAD';
+  const resolved = await resolveCommits(repo, [{ role: 'to', ref: to }], '', options.fetchMissing ?? true);
+  return resolved.oids.get('to')!;
+}
+
 /** minimatch loads only when there are patterns: most runs have none, and every run pays for a load. */
 async function pathFilter(include: readonly string[], exclude: readonly string[]): Promise<PathFilter> {
   if (include.length === 0 && exclude.length === 0) return (path) => path !== IGNORE_FILE;

@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ResolvedConfig } from '../config/types.js';
-import { diffReleases } from '../diff/index.js';
+import { resolveRelease } from '../diff/diff-releases.js';
 import type { Logger } from '../log.js';
 import { maskingLogger, silentLogger } from '../log.js';
 import type { Report, RolloutStatus, TargetReport } from '../report/types.js';
@@ -59,7 +59,7 @@ export async function rollout(options: RolloutOptions): Promise<Report> {
 
   const selected = selectTargets(config.targets, parseSelectors(options.targets));
   // Resolve the ref once, up front (fetching it in a shallow clone): a bad ref fails before any target.
-  const to = command === 'rollback' ? '' : (await diffReleases({ repo, from: ref, to: ref, include: [] })).to;
+  const to = command === 'rollback' ? '' : await resolveRelease(repo, ref);
   const waves = splitWaves(selected, config.waves);
   const waveNames = waves.map((w) => w.map((t) => t.name));
   emit({ type: 'start', deployId, to, waves: waveNames });
