@@ -3,7 +3,7 @@
  * never disagree. scripts/write-schema.mjs writes it to schema/diffship.schema.json
  * (shipped as `diffship/schema.json`); a test fails when the file is stale.
  */
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { ConfigFile } from './schema.js';
 
 /** Where editors fetch the schema from (`# yaml-language-server: $schema=<this>`). */

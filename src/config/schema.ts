@@ -7,8 +7,12 @@
  *
  * Messages set here are the "what was expected" half of a problem; the key path
  * is added by `zod-issues.ts`.
+ *
+ * zod/mini, not classic zod: every CLI run imports and builds this schema, and
+ * mini's functions and checks cost a fraction of classic's methods to load and
+ * build, with the same parser, issues and JSON Schema.
  */
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { DURATION_EXPECTED, DURATION_PATTERN } from './duration.js';
 
 /**
@@ -19,26 +23,37 @@ const expect = (message: string) => ({
   error: (issue: { input?: unknown }) => (issue.input === undefined ? undefined : message),
 });
 
+/**
+ * An optional key; `description` is what editors show for it (the JSON Schema
+ * carries it). zod/mini spells classic's `s.optional().describe(d)` this way.
+ */
+const optional = <T extends z.core.SomeType>(schema: T, description: string) =>
+  z.optional(schema).check(z.describe(description));
+
 /** `500ms`, `2s`, `1m`, `1h`, `1m30s`, or a number of seconds. */
 export const Duration = z
   .union(
     [
-      z.number(expect(DURATION_EXPECTED)).nonnegative(expect(DURATION_EXPECTED)),
-      z.string(expect(DURATION_EXPECTED)).regex(DURATION_PATTERN, expect(DURATION_EXPECTED)),
+      z.number(expect(DURATION_EXPECTED)).check(z.nonnegative(expect(DURATION_EXPECTED))),
+      z.string(expect(DURATION_EXPECTED)).check(z.regex(DURATION_PATTERN, expect(DURATION_EXPECTED))),
     ],
     expect(DURATION_EXPECTED),
   )
-  .describe('A duration: 500ms, 2s, 1m, 1h, 1m30s, or a number of seconds');
+  .check(z.describe('A duration: 500ms, 2s, 1m, 1h, 1m30s, or a number of seconds'));
 
 /** `"N%"`: the share of targets, checked to be in range by resolve.ts. */
 export const PERCENT_PATTERN = /^\s*\d+(?:\.\d+)?\s*%\s*$/;
 
+/*
+ * `z.int(p)` is classic's `z.number(p).int(p)`: a non-number and a fraction get
+ * the same issues, both worded by `p`.
+ */
 const COUNT_OR_PERCENT = 'expected a count or "N%"';
 /** A count (`3`) or a share of the selected targets (`"10%"`). */
 export const CountOrPercent = z.union(
   [
-    z.number(expect(COUNT_OR_PERCENT)).int(expect(COUNT_OR_PERCENT)).nonnegative(expect(COUNT_OR_PERCENT)),
-    z.string(expect(COUNT_OR_PERCENT)).regex(PERCENT_PATTERN, expect(COUNT_OR_PERCENT)),
+    z.int(expect(COUNT_OR_PERCENT)).check(z.nonnegative(expect(COUNT_OR_PERCENT))),
+    z.string(expect(COUNT_OR_PERCENT)).check(z.regex(PERCENT_PATTERN, expect(COUNT_OR_PERCENT))),
   ],
   expect(COUNT_OR_PERCENT),
 );
@@ -47,18 +62,15 @@ const WAVE = 'expected a count or "N%"';
 /** One wave size: a positive count or `"N%"` (0 < N ≤ 100). */
 export const Wave = z.union(
   [
-    z.number(expect(WAVE)).int(expect(WAVE)).positive(expect('expected a count above 0 or "N%"')),
-    z.string(expect(WAVE)).regex(PERCENT_PATTERN, expect(WAVE)),
+    z.int(expect(WAVE)).check(z.positive(expect('expected a count above 0 or "N%"'))),
+    z.string(expect(WAVE)).check(z.regex(PERCENT_PATTERN, expect(WAVE))),
   ],
   expect(WAVE),
 );
 
 const PORT = 'expected a port number (1-65535)';
 const Port = z.union(
-  [
-    z.number(expect(PORT)).int(expect(PORT)).min(1, expect(PORT)).max(65535, expect(PORT)),
-    z.string(expect(PORT)),
-  ],
+  [z.int(expect(PORT)).check(z.gte(1, expect(PORT)), z.lte(65535, expect(PORT))), z.string(expect(PORT))],
   expect(PORT),
 );
 
@@ -71,69 +83,63 @@ const Globs = z.union(
 
 /** A non-empty string; `what` is how the message names it. */
 const text = (what: string) =>
-  z.string(expect(`expected ${what}`)).min(1, expect(`expected ${what}, not ""`));
+  z.string(expect(`expected ${what}`)).check(z.minLength(1, expect(`expected ${what}, not ""`)));
 
 const Command = z
   .strictObject({
-    run: text('a shell command').optional().describe('Shell command run on the machine running diffship'),
-    remote: text('a shell command')
-      .optional()
-      .describe('Shell command run on the target, with the target folder as working directory'),
-    timeout: Duration.optional().describe('Default 5m'),
-    settle: Duration.optional().describe(
-      'Wait this long after the command (or alone: hosts that import on arrival)',
+    run: optional(text('a shell command'), 'Shell command run on the machine running diffship'),
+    remote: optional(
+      text('a shell command'),
+      'Shell command run on the target, with the target folder as working directory',
     ),
+    timeout: optional(Duration, 'Default 5m'),
+    settle: optional(Duration, 'Wait this long after the command (or alone: hosts that import on arrival)'),
   })
-  .describe('A hook: `run` (here), `remote` (on the target), and/or `settle` (wait)');
+  .check(z.describe('A hook: `run` (here), `remote` (on the target), and/or `settle` (wait)'));
 export const Hook = Command;
 
 const STATUS = 'expected a status: 200, "2xx", or a list of them';
-const Status = z.union(
-  [z.number(expect(STATUS)).int(expect(STATUS)), z.string(expect(STATUS))],
-  expect(STATUS),
-);
+const Status = z.union([z.int(expect(STATUS)), z.string(expect(STATUS))], expect(STATUS));
 
 const HttpCheck = z
   .strictObject({
-    url: text('a URL').describe('http:// or https:// URL; placeholders allowed'),
-    method: text('an HTTP method').optional().describe('Default GET'),
-    headers: z.record(z.string(), z.string(expect('expected a header value (a string)'))).optional(),
-    status: z
-      .union([Status, z.array(Status).min(1, expect(STATUS))], expect(STATUS))
-      .optional()
-      .describe('Expected status: 200, [200, 204] or "2xx" (default 2xx)'),
-    contains: z.string().optional().describe('Text the body must contain, e.g. {release}'),
-    matches: z.string().optional().describe('A regular expression the body must match'),
-    interval: Duration.optional().describe('Default 2s'),
-    timeout: Duration.optional().describe('Default 60s'),
-    'success-threshold': z
-      .number(expect('expected a positive whole number'))
-      .int(expect('expected a positive whole number'))
-      .positive(expect('expected a positive whole number'))
-      .optional()
-      .describe('Consecutive successes needed (default 1)'),
+    url: text('a URL').check(z.describe('http:// or https:// URL; placeholders allowed')),
+    method: optional(text('an HTTP method'), 'Default GET'),
+    headers: z.optional(z.record(z.string(), z.string(expect('expected a header value (a string)')))),
+    status: optional(
+      z.union([Status, z.array(Status).check(z.minLength(1, expect(STATUS)))], expect(STATUS)),
+      'Expected status: 200, [200, 204] or "2xx" (default 2xx)',
+    ),
+    contains: optional(z.string(), 'Text the body must contain, e.g. {release}'),
+    matches: optional(z.string(), 'A regular expression the body must match'),
+    interval: optional(Duration, 'Default 2s'),
+    timeout: optional(Duration, 'Default 60s'),
+    'success-threshold': optional(
+      z
+        .int(expect('expected a positive whole number'))
+        .check(z.positive(expect('expected a positive whole number'))),
+      'Consecutive successes needed (default 1)',
+    ),
   })
-  .describe('Poll a URL until it answers as expected');
+  .check(z.describe('Poll a URL until it answers as expected'));
 
 const TcpCheck = z
   .strictObject({
-    host: text('a host').optional().describe("Default: the target's host (localhost for local targets)"),
+    host: optional(text('a host'), "Default: the target's host (localhost for local targets)"),
     port: Port,
-    interval: Duration.optional().describe('Default 1s'),
-    timeout: Duration.optional().describe('Default 30s'),
+    interval: optional(Duration, 'Default 1s'),
+    timeout: optional(Duration, 'Default 30s'),
   })
-  .describe('Wait until a TCP port accepts connections');
+  .check(z.describe('Wait until a TCP port accepts connections'));
 
 const CommandCheck = z
   .strictObject({
-    run: text('a shell command').optional().describe('Shell command run here; exit 0 means healthy'),
-    remote: text('a shell command')
-      .optional()
-      .describe('Shell command run on the target; exit 0 means healthy'),
-    interval: Duration.optional().describe('Default 2s'),
-    timeout: Duration.optional().describe('Default 30s'),
+    run: optional(text('a shell command'), 'Shell command run here; exit 0 means healthy'),
+    remote: optional(text('a shell command'), 'Shell command run on the target; exit 0 means healthy'),
+    interval: optional(Duration, 'Default 2s'),
+    timeout: optional(Duration, 'Default 30s'),
   })
-  .describe('Retry a command until it exits 0');
+  .check(z.describe('Retry a command until it exits 0'));
 
 const CHECK_KINDS = 'expected exactly one of http, tcp, command';
 /**
@@ -142,117 +148,109 @@ const CHECK_KINDS = 'expected exactly one of http, tcp, command';
  * mistake inside `http` gets its own key path.
  */
 export const Check = z
-  .strictObject({ http: HttpCheck.optional(), tcp: TcpCheck.optional(), command: CommandCheck.optional() })
-  .refine(
-    (check) => [check.http, check.tcp, check.command].filter((c) => c !== undefined).length === 1,
-    expect(CHECK_KINDS),
-  )
-  .meta({ minProperties: 1, maxProperties: 1 })
-  .describe('A health check: one of http, tcp, command');
+  .strictObject({ http: z.optional(HttpCheck), tcp: z.optional(TcpCheck), command: z.optional(CommandCheck) })
+  .check(
+    z.refine(
+      (check) => [check.http, check.tcp, check.command].filter((c) => c !== undefined).length === 1,
+      expect(CHECK_KINDS),
+    ),
+    z.meta({ minProperties: 1, maxProperties: 1 }),
+    z.describe('A health check: one of http, tcp, command'),
+  );
 
 const Hooks = {
-  before: Command.optional().describe('Drain the target / reduce traffic'),
-  activate: Command.optional().describe('Make the host load the files: a restart, or just settle'),
-  verify: z
-    .array(Check, expect('expected a list of checks'))
-    .optional()
-    .describe('Health checks; all must pass'),
-  after: Command.optional().describe('Return the target to service; runs whenever before ran'),
+  before: optional(Command, 'Drain the target / reduce traffic'),
+  activate: optional(Command, 'Make the host load the files: a restart, or just settle'),
+  verify: optional(z.array(Check, expect('expected a list of checks')), 'Health checks; all must pass'),
+  after: optional(Command, 'Return the target to service; runs whenever before ran'),
 };
 
 const NAME = 'expected letters, digits, ".", "_" or "-", starting with a letter or digit';
-const Name = z.string(expect(NAME)).regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, expect(NAME));
+const Name = z.string(expect(NAME)).check(z.regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, expect(NAME)));
 
 export const Target = z
   .strictObject({
-    name: Name.describe('Unique name, used in --targets, reports and {name}'),
-    type: z.enum(['local', 'ssh']).optional().describe('Default local'),
+    name: Name.check(z.describe('Unique name, used in --targets, reports and {name}')),
+    type: optional(z.enum(['local', 'ssh']), 'Default local'),
     path: z
       .string(expect('expected a folder path'))
-      .describe('Target folder; local paths are relative to the config file, ssh paths absolute'),
-    host: text('a host name')
-      .optional()
-      .describe('ssh: the host to connect to; local: the value of {host} (default localhost)'),
-    port: Port.optional().describe('ssh port (default 22); also the value of {port}'),
-    user: text('a user name').optional().describe('ssh user (default: $USER)'),
-    labels: z
-      .array(Name, expect('expected a list of labels'))
-      .optional()
-      .describe('Select with --targets label:X'),
-    vars: z
-      .record(
+      .check(z.describe('Target folder; local paths are relative to the config file, ssh paths absolute')),
+    host: optional(
+      text('a host name'),
+      'ssh: the host to connect to; local: the value of {host} (default localhost)',
+    ),
+    port: optional(Port, 'ssh port (default 22); also the value of {port}'),
+    user: optional(text('a user name'), 'ssh user (default: $USER)'),
+    labels: optional(z.array(Name, expect('expected a list of labels')), 'Select with --targets label:X'),
+    vars: optional(
+      z.record(
         z.string(),
         z.union([z.string(), z.number(), z.boolean()], expect('expected a string, number or boolean')),
-      )
-      .optional()
-      .describe('Values for {vars.X} placeholders'),
-    'identity-file': text('a key file path').optional().describe('Private key file; ~ is expanded'),
-    'private-key': text('the private key text').optional().describe('Key text, e.g. ${SSH_KEY}'),
-    passphrase: z.string().optional().describe('Passphrase of the key'),
-    agent: z
-      .union([z.string(), z.boolean()], expect('expected a socket path, true or false'))
-      .optional()
-      .describe('ssh-agent socket (default $SSH_AUTH_SOCK when no key is given); false disables'),
-    'known-hosts': text('a known_hosts file path or its lines')
-      .optional()
-      .describe('A known_hosts file path, or the lines themselves'),
-    'strict-host-key': z
-      .boolean(expect('expected true or false'))
-      .optional()
-      .describe('Default true; false skips host key checking'),
-    'proxy-jump': text('user@host:port').optional().describe('user@bastion:port'),
-    'connect-timeout': Duration.optional().describe('Default 20s'),
+      ),
+      'Values for {vars.X} placeholders',
+    ),
+    'identity-file': optional(text('a key file path'), 'Private key file; ~ is expanded'),
+    'private-key': optional(text('the private key text'), 'Key text, e.g. ${SSH_KEY}'),
+    passphrase: optional(z.string(), 'Passphrase of the key'),
+    agent: optional(
+      z.union([z.string(), z.boolean()], expect('expected a socket path, true or false')),
+      'ssh-agent socket (default $SSH_AUTH_SOCK when no key is given); false disables',
+    ),
+    'known-hosts': optional(
+      text('a known_hosts file path or its lines'),
+      'A known_hosts file path, or the lines themselves',
+    ),
+    'strict-host-key': optional(
+      z.boolean(expect('expected true or false')),
+      'Default true; false skips host key checking',
+    ),
+    'proxy-jump': optional(text('user@host:port'), 'user@bastion:port'),
+    'connect-timeout': optional(Duration, 'Default 20s'),
     ...Hooks,
   })
-  .describe('A target folder: on this machine (local) or over SSH');
+  .check(z.describe('A target folder: on this machine (local) or over SSH'));
 
 export const ConfigFile = z
   .strictObject({
-    $schema: z.string().optional(),
-    source: z
-      .string(expect('expected a folder of the repo'))
-      .optional()
-      .describe('Folder of the repo to ship (default ".")'),
-    include: Globs.optional().describe('Globs of files to ship (default everything)'),
-    exclude: Globs.optional().describe('Globs of files never shipped; exclude wins over include'),
-    mode: z.enum(['additive', 'authoritative']).optional().describe('Default additive'),
-    protect: Globs.optional().describe('Globs never touched on targets, even in authoritative mode'),
-    'state-dir': z
-      .string(expect('expected a folder name'))
-      .optional()
-      .describe('Per-target state folder, relative to the target path (default .diffship)'),
-    'on-drift': z.enum(['fail', 'overwrite', 'skip']).optional().describe('Default fail'),
-    'max-deletes': z
-      .number(expect('expected a count'))
-      .int(expect('expected a count'))
-      .nonnegative(expect('expected a count'))
-      .optional()
-      .describe('Stop a deploy that would delete more files (default: no limit)'),
-    waves: z
-      .union(
-        [Wave, z.array(Wave).min(1, expect('expected at least one wave size'))],
-        expect('expected a count, "N%" or a list of them'),
-      )
-      .optional()
-      .describe('Batch sizes, Ansible `serial` semantics; the last size repeats (default [1, "100%"])'),
-    'max-parallel': z
-      .number(expect('expected a positive count'))
-      .int(expect('expected a positive count'))
-      .positive(expect('expected a positive count'))
-      .optional()
-      .describe('Targets in flight at once inside a wave (default 4)'),
-    'max-failures': CountOrPercent.optional().describe(
-      'Count or "N%" of failed targets tolerated (default 0)',
+    $schema: z.optional(z.string()),
+    source: optional(
+      z.string(expect('expected a folder of the repo')),
+      'Folder of the repo to ship (default ".")',
     ),
-    rollback: z.enum(['target', 'all', 'none']).optional().describe('Default target'),
-    timeout: Duration.optional().describe('Whole rollout (default 30m)'),
-    renames: z.boolean(expect('expected true or false')).optional().describe('Detect renames (default true)'),
-    defaults: z.strictObject(Hooks).optional().describe('Hooks and checks merged into every target'),
+    include: optional(Globs, 'Globs of files to ship (default everything)'),
+    exclude: optional(Globs, 'Globs of files never shipped; exclude wins over include'),
+    mode: optional(z.enum(['additive', 'authoritative']), 'Default additive'),
+    protect: optional(Globs, 'Globs never touched on targets, even in authoritative mode'),
+    'state-dir': optional(
+      z.string(expect('expected a folder name')),
+      'Per-target state folder, relative to the target path (default .diffship)',
+    ),
+    'on-drift': optional(z.enum(['fail', 'overwrite', 'skip']), 'Default fail'),
+    'max-deletes': optional(
+      z.int(expect('expected a count')).check(z.nonnegative(expect('expected a count'))),
+      'Stop a deploy that would delete more files (default: no limit)',
+    ),
+    waves: optional(
+      z.union(
+        [Wave, z.array(Wave).check(z.minLength(1, expect('expected at least one wave size')))],
+        expect('expected a count, "N%" or a list of them'),
+      ),
+      'Batch sizes, Ansible `serial` semantics; the last size repeats (default [1, "100%"])',
+    ),
+    'max-parallel': optional(
+      z.int(expect('expected a positive count')).check(z.positive(expect('expected a positive count'))),
+      'Targets in flight at once inside a wave (default 4)',
+    ),
+    'max-failures': optional(CountOrPercent, 'Count or "N%" of failed targets tolerated (default 0)'),
+    rollback: optional(z.enum(['target', 'all', 'none']), 'Default target'),
+    timeout: optional(Duration, 'Whole rollout (default 30m)'),
+    renames: optional(z.boolean(expect('expected true or false')), 'Detect renames (default true)'),
+    defaults: optional(z.strictObject(Hooks), 'Hooks and checks merged into every target'),
     targets: z
       .array(Target, expect('expected a list of targets'))
-      .min(1, expect('expected at least one target')),
+      .check(z.minLength(1, expect('expected at least one target'))),
   })
-  .describe('diffship.yml — see https://github.com/diffship/diffship#config');
+  .check(z.describe('diffship.yml — see https://github.com/diffship/diffship#config'));
 
 export type ConfigFileInput = z.input<typeof ConfigFile>;
 export type CheckInput = z.infer<typeof Check>;

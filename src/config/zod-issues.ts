@@ -3,7 +3,7 @@
  * user's words: `targets[2].path: required`, `mode: expected one of additive,
  * authoritative (got "overwrite")`, `targets[0].hsot: unknown key — did you mean "host"?`.
  */
-import type * as z from 'zod';
+import type * as z from 'zod/mini';
 import { formatKeyPath, type ConfigProblem, type KeyPath } from './problems.js';
 import { suggest } from './suggest.js';
 
