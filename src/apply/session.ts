@@ -12,7 +12,8 @@ import { silentLogger } from '../log.js';
 import type { Transport } from '../transport/transport.js';
 import type { DiffResult } from '../diff/types.js';
 import { SYMLINK_MODE } from '../diff/types.js';
-import { diffReleases } from '../diff/index.js';
+import { diffWith } from '../diff/diff-releases.js';
+import { GitObjects } from '../diff/git-objects.js';
 import type { Mode, OnDrift } from '../config/types.js';
 import { pathsToObserve, planTarget, type ReleaseFile } from '../plan/plan.js';
 import type { Observed, TargetPlan } from '../plan/types.js';
@@ -30,7 +31,6 @@ import {
   takeBackup,
 } from './backup.js';
 import { checkParents, parentsOf } from './safe-path.js';
-import { GitBlobReader } from './git-blobs.js';
 import { connectReadOnly, isMissingRoot } from './absent-root.js';
 import { mapLimit } from '../pool.js';
 
@@ -51,6 +51,11 @@ export interface SessionOptions {
   readOnly?: boolean;
   /** Operations in flight at once on the target. */
   concurrency?: number;
+  /**
+   * The repository's object reader to share (a rollout keeps one for all its
+   * targets). Without it, each diff and each apply starts its own git process.
+   */
+  objects?: GitObjects;
 }
 
 export interface PlanOptions {
@@ -164,12 +169,17 @@ export class TargetSession {
       exclude: o.exclude,
       renames: o.renames,
     };
-    const diff: DiffResult = await diffReleases({ ...filters, from: this.state?.release ?? null, to: o.to });
+    const objects = this.options.objects ?? null;
+    const diff: DiffResult = await diffWith(objects, {
+      ...filters,
+      from: this.state?.release ?? null,
+      to: o.to,
+    });
     const stateDir = this.layout.dir;
     let observed: Map<string, Observed>;
     let release: Map<string, ReleaseFile> | undefined;
     if (o.mode === 'authoritative') {
-      const full = diff.from === null ? diff : await diffReleases({ ...filters, from: null, to: o.to });
+      const full = diff.from === null ? diff : await diffWith(objects, { ...filters, from: null, to: o.to });
       release = new Map();
       for (const c of full.changes)
         if (c.status !== 'deleted') release.set(c.path, { mode: c.mode, blob: c.blob });
@@ -291,13 +301,13 @@ export class TargetSession {
     // 2. Stage every new file complete inside the state folder, then check it against its blob id.
     const staging = l.stagingFor(this.deployId);
     await t.mkdirp(staging);
-    const blobs = new GitBlobReader(repo);
+    const blobs = this.options.objects ?? new GitObjects(repo);
     let bytes = 0;
     let done = 0;
     const total = plan.writes.length;
     try {
       await mapLimit(plan.writes, this.concurrency, async (w, i) => {
-        const data = await blobs.read(w.blob);
+        const data = await blobs.readBlob(w.blob);
         const staged = `${staging}/${i}`;
         if (w.mode === SYMLINK_MODE) await t.symlink(data.toString('utf8'), staged);
         else await t.writeFile(staged, data, w.mode === '100755' ? 0o755 : 0o644, { sync: false });
@@ -305,7 +315,7 @@ export class TargetSession {
         onProgress?.({ phase: 'stage', done: ++done, total, bytes });
       });
     } finally {
-      blobs.close();
+      if (blobs !== this.options.objects) blobs.close();
     }
     const stagedPaths = plan.writes.map((_, i) => `${staging}/${i}`);
     const hashes = await t.hashFiles(stagedPaths);

@@ -2,8 +2,9 @@
  * `diffReleases`: the change set between two releases (SPEC §1).
  *
  * Tree to tree: two commits are enough, no history or merge base. The happy
- * path starts two git processes: one `cat-file --batch` that resolves both
- * refs and reads `.diffshipignore`, and one `diff-tree`.
+ * path asks git twice: one `cat-file --batch` lookup that resolves both refs
+ * and reads `.diffshipignore` (a rollout's shared GitObjects process, or a
+ * short-lived one), then one `diff-tree`.
  */
 import { resolve as resolvePath } from 'node:path';
 import { GitError } from '../errors.js';
@@ -11,6 +12,7 @@ import { classify, countChanges } from './classify.js';
 import type { PathFilter } from './classify.js';
 import { IGNORE_FILE, parseIgnoreFile } from './ignore.js';
 import { catFileBatch, diffTree, emptyTreeId, fetchOne, isShallow, type CatFileResult } from './git.js';
+import type { GitObjects } from './git-objects.js';
 import { parseRawDiff } from './raw.js';
 import { isFetchableRef, normalizeRef, normalizeSource, quote, type RefRole } from './ref.js';
 import type { DiffOptions, DiffResult } from './types.js';
@@ -27,14 +29,35 @@ import type { DiffOptions, DiffResult } from './types.js';
  *   E_USAGE when `repo` is not a git repository; E_GIT when git itself fails.
  */
 export async function diffReleases(options: DiffOptions = {}): Promise<DiffResult> {
+  return diffWith(null, options);
+}
+
+/**
+ * Look up object names: through a shared `git cat-file --batch` when the caller
+ * has one (a rollout keeps one per repository), else one short-lived process.
+ */
+type Lookup = (names: readonly string[]) => Promise<CatFileResult[]>;
+
+function lookupFor(repo: string, objects: GitObjects | null): Lookup {
+  return objects
+    ? (names) => Promise.all(names.map((n) => objects.lookup(n)))
+    : (names) => catFileBatch(repo, names);
+}
+
+/**
+ * `diffReleases` looking refs and the ignore file up through `objects` (one git
+ * process fewer per diff). Its repository must be `options.repo`.
+ */
+export async function diffWith(objects: GitObjects | null, options: DiffOptions = {}): Promise<DiffResult> {
   const repo = options.repo ?? '.';
+  const lookup = lookupFor(repo, objects);
   const from = normalizeRef(options.from, 'from');
   const to = normalizeRef(options.to, 'to') ?? 'HEAD';
   const source = normalizeSource(options.source);
   const wanted: Wanted[] = [{ role: 'to', ref: to }];
   if (from !== null) wanted.push({ role: 'from', ref: from });
 
-  const resolved = await resolveCommits(repo, wanted, source.prefix, options.fetchMissing ?? true);
+  const resolved = await resolveCommits(repo, lookup, wanted, source.prefix, options.fetchMissing ?? true);
   const toOid = resolved.oids.get('to')!;
   const fromOid = from === null ? null : resolved.oids.get('from')!;
 
@@ -42,7 +65,7 @@ export async function diffReleases(options: DiffOptions = {}): Promise<DiffResul
   const ignore =
     resolved.ignoreFile !== undefined
       ? resolved.ignoreFile
-      : await readIgnoreFile(repo, toOid, source.prefix);
+      : await readIgnoreFile(lookup, toOid, source.prefix);
   const exclude = [...(options.exclude ?? []), ...(ignore === null ? [] : parseIgnoreFile(ignore))];
   const filter = await pathFilter(options.include ?? [], exclude);
 
@@ -67,10 +90,17 @@ export async function diffReleases(options: DiffOptions = {}): Promise<DiffResul
 export async function resolveRelease(
   repo: string,
   ref: string,
-  options: { fetchMissing?: boolean } = {},
+  options: { fetchMissing?: boolean; objects?: GitObjects } = {},
 ): Promise<string> {
   const to = normalizeRef(ref, 'to') ?? 'HEAD';
-  const resolved = await resolveCommits(repo, [{ role: 'to', ref: to }], '', options.fetchMissing ?? true);
+  const lookup = lookupFor(repo, options.objects ?? null);
+  const resolved = await resolveCommits(
+    repo,
+    lookup,
+    [{ role: 'to', ref: to }],
+    '',
+    options.fetchMissing ?? true,
+  );
   return resolved.oids.get('to')!;
 }
 
@@ -98,13 +128,14 @@ const ignorePath = (prefix: string) => `${prefix}${IGNORE_FILE}`;
 /** Resolve the refs to commit ids, fetching a commit a shallow clone lacks. */
 async function resolveCommits(
   repo: string,
+  lookup: Lookup,
   wanted: readonly Wanted[],
   prefix: string,
   fetchMissing: boolean,
 ): Promise<Resolved> {
   // The ignore file rides along, addressed through the `to` ref itself: `<ref>^{commit}:<path>`.
   const names = [...wanted.map((w) => commitOf(w.ref)), `${commitOf(wanted[0]!.ref)}:${ignorePath(prefix)}`];
-  const results = await catFileBatch(repo, names);
+  const results = await lookup(names);
   const oids = new Map<RefRole, string>();
   const missing: Wanted[] = [];
   wanted.forEach((w, i) => {
@@ -183,8 +214,8 @@ async function fetchAndResolve(repo: string, name: string, ref: string, fix: str
   throw new GitError('E_REF', `${name} was fetched from origin but is not a commit; ${fix}`);
 }
 
-async function readIgnoreFile(repo: string, toOid: string, prefix: string): Promise<string | null> {
-  const [result] = await catFileBatch(repo, [`${toOid}:${ignorePath(prefix)}`]);
+async function readIgnoreFile(lookup: Lookup, toOid: string, prefix: string): Promise<string | null> {
+  const [result] = await lookup([`${toOid}:${ignorePath(prefix)}`]);
   return ignoreText(result);
 }
 

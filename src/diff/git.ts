@@ -13,7 +13,7 @@ export interface GitOutput {
 }
 
 /** Env for git: pathspec switches that would change what `:(top,literal)` means are removed. */
-function gitEnv(): NodeJS.ProcessEnv {
+export function gitEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_OPTIONAL_LOCKS: '0' };
   for (const key of [
     'GIT_LITERAL_PATHSPECS',
@@ -77,7 +77,7 @@ function gitFailure(
 }
 
 /** git's most telling stderr line (fatal/error first), without its prefix. */
-function firstMessage(stderr: string): string | undefined {
+export function firstMessage(stderr: string): string | undefined {
   const lines = stderr
     .split(/\r?\n/)
     .map((l) => l.trim())

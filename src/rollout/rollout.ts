@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ResolvedConfig } from '../config/types.js';
 import { resolveRelease } from '../diff/diff-releases.js';
+import { GitObjects } from '../diff/git-objects.js';
 import type { Logger } from '../log.js';
 import { maskingLogger, silentLogger } from '../log.js';
 import type { Report, RolloutStatus, TargetReport } from '../report/types.js';
@@ -58,8 +59,18 @@ export async function rollout(options: RolloutOptions): Promise<Report> {
   const startedAt = new Date().toISOString();
 
   const selected = selectTargets(config.targets, parseSelectors(options.targets));
-  // Resolve the ref once, up front (fetching it in a shallow clone): a bad ref fails before any target.
-  const to = command === 'rollback' ? '' : await resolveRelease(repo, ref);
+  // One git process answers every lookup of the run: the ref, each target's diff, the blobs.
+  const objects = new GitObjects(repo);
+  let to = '';
+  let workDir: string;
+  try {
+    // Resolve the ref once, up front (fetching it in a shallow clone): a bad ref fails before any target.
+    if (command !== 'rollback') to = await resolveRelease(repo, ref, { objects });
+    workDir = await mkdtemp(join(tmpdir(), 'diffship-'));
+  } catch (error) {
+    objects.close();
+    throw error;
+  }
   const waves = splitWaves(selected, config.waves);
   const waveNames = waves.map((w) => w.map((t) => t.name));
   emit({ type: 'start', deployId, to, waves: waveNames });
@@ -81,8 +92,18 @@ export async function rollout(options: RolloutOptions): Promise<Report> {
   }, config.timeoutMs);
   timer.unref();
 
-  const workDir = await mkdtemp(join(tmpdir(), 'diffship-'));
-  const ctx = { config, repo, to, deployId, command, workDir, signal: controller.signal, log, emit } as const;
+  const ctx = {
+    config,
+    repo,
+    to,
+    deployId,
+    command,
+    workDir,
+    objects,
+    signal: controller.signal,
+    log,
+    emit,
+  } as const;
   const runs = waves.map((wave, w) => wave.map((t) => new TargetRun(t, w, ctx)));
   const done: TargetRun[] = [];
   let failed = 0;
@@ -115,6 +136,7 @@ export async function rollout(options: RolloutOptions): Promise<Report> {
       }
     }
   } finally {
+    objects.close();
     clearTimeout(timer);
     options.signal?.removeEventListener('abort', onAbort);
     await rm(workDir, { recursive: true, force: true });

@@ -18,6 +18,7 @@ import type { TargetPlan } from '../plan/types.js';
 import { createTransport } from '../transport/factory.js';
 import { hookEnv, runHook } from './hooks.js';
 import { runCheck } from './checks/index.js';
+import type { GitObjects } from '../diff/git-objects.js';
 import type { RolloutEvent } from './events.js';
 
 export interface TargetRunContext {
@@ -29,6 +30,8 @@ export interface TargetRunContext {
   command: 'deploy' | 'plan' | 'rollback';
   /** Folder for per-target change files handed to hooks. */
   workDir: string;
+  /** The repository's object reader, shared by every target of the rollout. */
+  objects: GitObjects;
   /** Cancellation (SIGINT/SIGTERM, rollout timeout). Cleanup steps ignore it. */
   signal: AbortSignal;
   log: Logger;
@@ -189,6 +192,7 @@ export class TargetRun {
           command: ctx.command,
           log: ctx.log,
           readOnly,
+          objects: ctx.objects,
         });
         this.report.from = this.session.state?.release ?? null;
         const notes = [

@@ -1,0 +1,89 @@
+/** GitObjects: one long-lived `git cat-file --batch` answering lookups, on real repositories. */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GitObjects } from '../../src/diff/git-objects.js';
+import { gitBlobId } from '../../src/diff/blob.js';
+import { createRepo, git, type TestRepo } from './git-repo.js';
+
+describe('GitObjects', () => {
+  let r: TestRepo;
+  let v1: string;
+  const big = Buffer.alloc(3 * 1024 * 1024 + 17, 'x'); // larger than any pipe buffer
+  const smallText = 'hello\n';
+
+  beforeAll(() => {
+    r = createRepo();
+    r.write({ 'a.txt': smallText, 'big.bin': big, empty: '', '.diffshipignore': '*.log\n' });
+    v1 = r.commit();
+    git(r.dir, 'tag', 'v1');
+  });
+  afterAll(() => r.cleanup());
+
+  it('resolves refs, paths in a commit and blob ids, in request order', async () => {
+    const objects = new GitObjects(r.dir);
+    try {
+      const [byTag, byPath, missing, blob] = await Promise.all([
+        objects.lookup('v1^{commit}'),
+        objects.lookup(`${v1}:.diffshipignore`),
+        objects.lookup('no-such-tag^{commit}'),
+        objects.lookup(gitBlobId(Buffer.from(smallText))),
+      ]);
+      expect(byTag).toMatchObject({ found: true, oid: v1, type: 'commit' });
+      expect(byPath.found && byPath.content.toString()).toBe('*.log\n');
+      expect(missing).toEqual({ name: 'no-such-tag^{commit}', found: false, ambiguous: false });
+      expect(blob.found && blob.type).toBe('blob');
+    } finally {
+      objects.close();
+    }
+  });
+
+  it('reads blobs whole, large and empty ones included, from many requests at once', async () => {
+    const objects = new GitObjects(r.dir);
+    try {
+      const ids = [big, Buffer.alloc(0), Buffer.from(smallText)].map((b) => gitBlobId(b));
+      const reads = await Promise.all([...ids, ...ids].map((id) => objects.readBlob(id)));
+      expect(reads[0]!.equals(big)).toBe(true);
+      expect(reads[1]!.length).toBe(0);
+      expect(reads[2]!.toString()).toBe(smallText);
+      expect(reads[3]!.equals(big)).toBe(true);
+    } finally {
+      objects.close();
+    }
+  });
+
+  it('says which blob is missing, and refuses what is not a blob id', async () => {
+    const objects = new GitObjects(r.dir);
+    try {
+      await expect(objects.readBlob('0'.repeat(40))).rejects.toThrow(/blob 0{40} is missing/);
+      await expect(objects.readBlob('--output=x')).rejects.toMatchObject({ code: 'E_GIT' });
+      await expect(objects.readBlob(v1)).rejects.toThrow(/is a commit, not a blob/);
+      await expect(objects.lookup('a\nb')).rejects.toThrow(/line break/);
+    } finally {
+      objects.close();
+    }
+  });
+
+  it('starts no process until asked, and refuses lookups after close', async () => {
+    const objects = new GitObjects(r.dir);
+    objects.close();
+    await expect(objects.lookup('v1')).rejects.toThrow(/closed/);
+  });
+
+  it('fails every pending lookup with a plain error outside a repository', async () => {
+    const notRepo = mkdtempSync(join(tmpdir(), 'diffship-not-repo-'));
+    const objects = new GitObjects(notRepo);
+    try {
+      const results = await Promise.allSettled([objects.lookup('HEAD'), objects.lookup('HEAD~1')]);
+      for (const result of results) {
+        expect(result.status).toBe('rejected');
+        const reason = (result as PromiseRejectedResult).reason as { code: string; message: string };
+        expect(reason.code).toBe('E_USAGE');
+        expect(reason.message).toMatch(/is not a git repository; pass --repo/);
+      }
+    } finally {
+      objects.close();
+    }
+  });
+});
