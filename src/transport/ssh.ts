@@ -82,6 +82,15 @@ const exitStatus = new WeakMap<ClientChannel, { code: number | null; signal: str
 /** Paths hashed per request to the file helper. */
 const HASH_BATCH = 1000;
 /** Prefix of the line an exec'd command writes first to stderr (then stripped): its pid. */
+/**
+ * Exec channels open at once on one connection. OpenSSH allows 10 sessions per
+ * connection by default (MaxSessions), and the SFTP channel takes one more; past
+ * the limit sshd refuses the open ("open failed").
+ */
+const EXEC_CHANNELS = 8;
+/** Waits before retrying an exec channel the server refused (a session slot not yet freed). */
+const OPEN_RETRY_MS = [20, 50, 100, 200, 400];
+
 const PID_MARKER = 'diffship-pid:';
 const PID_LINE = /(^|\n)diffship-pid:(\d+)\n/;
 
@@ -154,6 +163,8 @@ export class SshTransport implements Transport {
   /** Where the known hosts came from, for messages. */
   private knownHostsSource = 'known-hosts';
   private readonly files: Limiter;
+  /** Exec channels open at once (see EXEC_CHANNELS). */
+  private readonly execSlots: Limiter = createLimiter(EXEC_CHANNELS);
   private readonly concurrency: number;
   private clients: Ssh2Client[] = [];
   private readonly closedClients = new WeakSet<Ssh2Client>();
@@ -1291,7 +1302,7 @@ export class SshTransport implements Transport {
     this.runRaw(
       `kill -${name} -${pid} 2>/dev/null || kill -${name} ${pid} 2>/dev/null; exit 0`,
       Buffer.alloc(0),
-      { root: false },
+      { root: false, urgent: true },
     ).catch(() => undefined);
   }
 
@@ -1302,11 +1313,43 @@ export class SshTransport implements Transport {
   }
 
   /**
+   * An exec channel, holding one of EXEC_CHANNELS slots until it closes (`urgent`: a kill,
+   * which must not wait behind the commands it stops). An open the server refuses is retried
+   * a few times: sshd frees a closed session's slot a moment after the client sees it close.
+   */
+  private execChannel(command: string, options: { urgent?: boolean } = {}): Promise<ClientChannel> {
+    const open = async (): Promise<ClientChannel> => {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await this.openExecChannel(command);
+        } catch (error) {
+          const refused = error instanceof Error && /channel open failure/i.test(error.message);
+          if (!refused || this.lost || this.closing || attempt >= OPEN_RETRY_MS.length) throw error;
+          await new Promise((resolve) => setTimeout(resolve, OPEN_RETRY_MS[attempt]));
+        }
+      }
+    };
+    if (options.urgent) return open();
+    return new Promise<ClientChannel>((resolve, reject) => {
+      void this.execSlots(async () => {
+        let channel: ClientChannel;
+        try {
+          channel = await open();
+        } catch (error) {
+          return reject(error);
+        }
+        resolve(channel);
+        await new Promise<void>((closed) => channel.once('close', () => closed()));
+      });
+    });
+  }
+
+  /**
    * An exec channel whose exit status is recorded (in `exitStatus`) from the moment it opens:
    * a quick command's status can arrive in the same read as the open confirmation, and is
    * emitted before the caller's `await` resumes — a listener added there misses it.
    */
-  private execChannel(command: string): Promise<ClientChannel> {
+  private openExecChannel(command: string): Promise<ClientChannel> {
     return this.call<ClientChannel>((cb) =>
       this.client.exec(command, (error, channel) => {
         channel?.on('exit', (code: number | null, signalName?: string) => {
@@ -1325,10 +1368,10 @@ export class SshTransport implements Transport {
   private async runRaw(
     command: string,
     input: Buffer,
-    options: { root?: boolean } = {},
+    options: { root?: boolean; urgent?: boolean } = {},
   ): Promise<{ code: number | null; signal: string | null; stdout: Buffer; stderr: string }> {
     const full = options.root === false ? command : `cd ${shellQuote(this.base)} || exit 1\n${command}`;
-    const channel = await this.execChannel(full);
+    const channel = await this.execChannel(full, { urgent: options.urgent });
     return new Promise((resolve, reject) => {
       const out: Buffer[] = [];
       const err: Buffer[] = [];
