@@ -4,9 +4,6 @@
  * starts. A cancellation (SIGINT/SIGTERM through `signal`, or the rollout
  * timeout) starts nothing new; targets in flight roll back and run `after`.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { ResolvedConfig } from '../config/types.js';
 import { resolveRelease } from '../diff/diff-releases.js';
 import { GitObjects } from '../diff/git-objects.js';
@@ -18,6 +15,7 @@ import { mapLimit } from '../pool.js';
 import { maxFailuresReached, splitWaves } from './waves.js';
 import { parseSelectors, selectTargets } from './select.js';
 import { TargetRun } from './run-target.js';
+import { WorkDir } from './work-dir.js';
 import type { RolloutEvent } from './events.js';
 
 export interface RolloutOptions {
@@ -62,11 +60,9 @@ export async function rollout(options: RolloutOptions): Promise<Report> {
   // One git process answers every lookup of the run: the ref, each target's diff, the blobs.
   const objects = new GitObjects(repo);
   let to = '';
-  let workDir: string;
   try {
     // Resolve the ref once, up front (fetching it in a shallow clone): a bad ref fails before any target.
     if (command !== 'rollback') to = await resolveRelease(repo, ref, { objects });
-    workDir = await mkdtemp(join(tmpdir(), 'diffship-'));
   } catch (error) {
     objects.close();
     throw error;
@@ -98,7 +94,7 @@ export async function rollout(options: RolloutOptions): Promise<Report> {
     to,
     deployId,
     command,
-    workDir,
+    workDir: new WorkDir(),
     objects,
     signal: controller.signal,
     log,
@@ -139,7 +135,7 @@ export async function rollout(options: RolloutOptions): Promise<Report> {
     objects.close();
     clearTimeout(timer);
     options.signal?.removeEventListener('abort', onAbort);
-    await rm(workDir, { recursive: true, force: true });
+    ctx.workDir.remove();
   }
 
   const targets: TargetReport[] = runs.flat().map((r) => r.report);

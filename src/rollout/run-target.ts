@@ -6,7 +6,7 @@
  * ran, also after a failure or a cancellation, so a drained host always
  * returns to service.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CheckSpec, HookSpec, ResolvedConfig, TargetConfig } from '../config/types.js';
 import { expandPlaceholders, type PlaceholderContext } from '../config/placeholders.js';
@@ -19,6 +19,7 @@ import { createTransport } from '../transport/factory.js';
 import { hookEnv, runHook } from './hooks.js';
 import { runCheck } from './checks/index.js';
 import type { GitObjects } from '../diff/git-objects.js';
+import type { WorkDir } from './work-dir.js';
 import type { RolloutEvent } from './events.js';
 
 export interface TargetRunContext {
@@ -28,8 +29,8 @@ export interface TargetRunContext {
   to: string;
   deployId: string;
   command: 'deploy' | 'plan' | 'rollback';
-  /** Folder for per-target change files handed to hooks. */
-  workDir: string;
+  /** Folder for per-target change files handed to hooks (created on first use). */
+  workDir: WorkDir;
   /** The repository's object reader, shared by every target of the rollout. */
   objects: GitObjects;
   /** Cancellation (SIGINT/SIGTERM, rollout timeout). Cleanup steps ignore it. */
@@ -93,7 +94,7 @@ export class TargetRun {
       release: this.ctx.to,
       previousRelease: this.report.from,
       deployId: this.ctx.deployId,
-      changesFile: join(this.ctx.workDir, `${this.target.name}.json`),
+      changesFile: join(this.ctx.workDir.path(), `${this.target.name}.json`),
     });
   }
 
@@ -326,9 +327,8 @@ export class TargetRun {
    * targets' staging and syncfs on libuv's four threads (~20 ms a target at max-parallel 10).
    */
   private writeChangesFile(plan: TargetPlan): void {
-    mkdirSync(this.ctx.workDir, { recursive: true });
     const body = { target: this.target.name, from: plan.from, to: plan.to, ...plan.changes };
-    writeFileSync(join(this.ctx.workDir, `${this.target.name}.json`), JSON.stringify(body, null, 2));
+    writeFileSync(join(this.ctx.workDir.path(), `${this.target.name}.json`), JSON.stringify(body, null, 2));
   }
 
   private finish(status: TargetReport['status']): TargetReport {

@@ -337,6 +337,20 @@ export function describeTransport(name: string, make: MakeTransport): void {
         await t.removeTree('tree'); // missing is fine
       });
 
+      it('removeTree deletes a big tree (past any small-tree shortcut) without following symlinks', async () => {
+        const outside = path.join(base, `outside-big-${counter}`);
+        await fs.mkdir(outside);
+        await fs.writeFile(path.join(outside, 'keep'), 'keep');
+        for (let d = 0; d < 6; d++) {
+          await fs.mkdir(at(`big/d${d}`), { recursive: true });
+          for (let f = 0; f < 60; f++) await fs.writeFile(at(`big/d${d}/f${f}`), 'x');
+        }
+        await fs.symlink(outside, at('big/d3/out-link'));
+        await t.removeTree('big');
+        await expect(fs.lstat(at('big'))).rejects.toThrow();
+        expect(await fs.readFile(path.join(outside, 'keep'), 'utf8')).toBe('keep');
+      });
+
       it('removeTree on a symlinked folder removes the link only', async () => {
         const outside = path.join(base, `outside2-${counter}`);
         await fs.mkdir(outside);
