@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Benchmark: `diffship diff --json` against `git diff-tree -r -z -M --raw` on the
-// same pair of releases (50,000 files; ~7,000 changes). Run `npm run build` first.
+// same pair of releases (50,000 files; ~7,000 changes), with floor.mjs (the least
+// any Node CLI can do for the same answer) as a third row. Run `npm run build` first.
 //
 //   node bench/diff/run.mjs [--runs 5] [--rebuild]
 //
@@ -105,6 +106,8 @@ function git(argv, input) {
 const commands = {
   git: ['git', ['-C', repo, 'diff-tree', '-r', '-z', '-M', '--raw', 'A', 'B']],
   diffship: [process.execPath, [cli, 'diff', '--repo', repo, '--from', 'A', '--to', 'B', '--json']],
+  // The yardstick: the least any Node CLI can do for the same answer (see floor.mjs).
+  floor: [process.execPath, [path.join(root, 'bench/diff/floor.mjs'), repo, 'A', 'B']],
 };
 
 const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : null;
@@ -140,10 +143,12 @@ if (result.changes.length !== rawEntries) {
 }
 
 const load0 = os.loadavg()[0].toFixed(2);
-const samples = { git: [], diffship: [] };
+const samples = { git: [], diffship: [], floor: [] };
+timeOnce(commands.floor);
 for (let i = 0; i < runs; i++) {
   samples.git.push(timeOnce(commands.git));
   samples.diffship.push(timeOnce(commands.diffship));
+  samples.floor.push(timeOnce(commands.floor));
 }
 const stats = (xs) => ({
   wall: median(xs.map((x) => x.ms)),
@@ -154,6 +159,7 @@ const stats = (xs) => ({
 });
 const g = stats(samples.git);
 const d = stats(samples.diffship);
+const f = stats(samples.floor);
 const fmt = (x, unit) => (Number.isFinite(x) ? `${x.toFixed(0)} ${unit}` : 'n/a');
 const line = (name, x) =>
   `${name}  wall median ${fmt(x.wall, 'ms')}, min ${fmt(x.min, 'ms')}; CPU median ${fmt(x.cpu, 'ms')}; ` +
@@ -170,7 +176,11 @@ console.log(
 );
 console.log(line('git diff-tree -r -z -M --raw', g));
 console.log(line('diffship diff --json        ', d));
+console.log(line('floor (bench/diff/floor.mjs)', f));
 console.log(
   `ratio diffship/git: median wall ${(d.wall / g.wall).toFixed(2)}×, min wall ${(d.min / g.min).toFixed(2)}×` +
     '  (target ≤ 1.5×, goal 1.1×)',
+);
+console.log(
+  `ratio floor/git: median wall ${(f.wall / g.wall).toFixed(2)}× — the least a Node CLI running this git command takes`,
 );
