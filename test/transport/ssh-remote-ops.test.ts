@@ -25,8 +25,8 @@ import {
   SYNC_FLAG,
   type Answer,
 } from '../../src/transport/remote-ops.js';
-import { gitHashBytes, gitHashObject } from '../transport/conformance.js';
-import { HOSTILE } from './conformance.js';
+import { gitHashBytes, gitHashObject } from './conformance.js';
+import { HOSTILE } from '../apply/conformance.js';
 
 let base: string;
 let root: string;
