@@ -105,7 +105,8 @@ export class GitObjects {
             `${JSON.stringify(this.repo)} is not a git repository; pass --repo <dir> (${why})`,
           ),
         );
-      } else if (this.queue.length > 0) {
+      } else if (this.queue.length > 0 || !this.closed) {
+        // Killed or crashed between requests too: later lookups must fail, not wait forever.
         this.fail(new GitError('E_GIT', `git cat-file ended early (${why || `exit code ${code}`})`));
       }
     });

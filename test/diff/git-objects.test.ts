@@ -71,6 +71,23 @@ describe('GitObjects', () => {
     await expect(objects.lookup('v1')).rejects.toThrow(/closed/);
   });
 
+  it('fails later lookups when git dies between requests, instead of waiting forever', async () => {
+    const objects = new GitObjects(r.dir);
+    try {
+      await objects.lookup('v1^{commit}');
+      const proc = (
+        objects as unknown as { proc: { kill(s: string): void; once(e: string, f: () => void): void } }
+      ).proc;
+      await new Promise<void>((resolve) => {
+        proc.once('close', resolve);
+        proc.kill('SIGKILL');
+      });
+      await expect(objects.lookup('v1^{commit}')).rejects.toThrow(/git cat-file ended early/);
+    } finally {
+      objects.close();
+    }
+  });
+
   it('fails every pending lookup with a plain error outside a repository', async () => {
     const notRepo = mkdtempSync(join(tmpdir(), 'diffship-not-repo-'));
     const objects = new GitObjects(notRepo);
