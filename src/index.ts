@@ -65,6 +65,7 @@ export type {
   EntryType,
   ExecOptions,
   ExecResult,
+  HashOptions,
   Transport,
   WalkEntry,
   WalkOptions,

@@ -14,6 +14,7 @@ import type {
   EntryType,
   ExecOptions,
   ExecResult,
+  HashOptions,
   Transport,
   WalkEntry,
   WalkOptions,
@@ -316,7 +317,8 @@ export class LocalTransport implements Transport {
     return walkTree(listDir, rel, skip, IO_CONCURRENCY);
   }
 
-  async hashFiles(rels: readonly string[]): Promise<Map<string, string | null>> {
+  async hashFiles(rels: readonly string[], options: HashOptions = {}): Promise<Map<string, string | null>> {
+    const algorithm = options.algorithm ?? 'sha1';
     for (const rel of rels) checkRelPath(rel);
     const unique = [...new Set(rels)];
     const ids = await mapLimit(unique, IO_CONCURRENCY, (rel) =>
@@ -325,19 +327,20 @@ export class LocalTransport implements Transport {
         rel,
         async (p) => {
           const stats = fsSync.lstatSync(p);
-          if (stats.isSymbolicLink()) return gitBlobId(fsSync.readlinkSync(p, { encoding: 'buffer' }));
+          if (stats.isSymbolicLink())
+            return gitBlobId(fsSync.readlinkSync(p, { encoding: 'buffer' }), algorithm);
           if (!stats.isFile()) return null;
           if (stats.size <= SYNC_MAX_BYTES) {
             const fd = fsSync.openSync(p, O_RDONLY | O_NOFOLLOW);
             try {
-              return gitBlobId(fsSync.readFileSync(fd));
+              return gitBlobId(fsSync.readFileSync(fd), algorithm);
             } finally {
               fsSync.closeSync(fd);
             }
           }
           const handle = await fs.open(p, O_RDONLY | O_NOFOLLOW);
           try {
-            return gitBlobId(await handle.readFile());
+            return gitBlobId(await handle.readFile(), algorithm);
           } finally {
             await handle.close();
           }

@@ -1,3 +1,5 @@
+import type { HashAlgorithm } from '../diff/blob.js';
+import { parseRecord } from './remote-hash.js';
 import { shellQuote } from './shell-quote.js';
 
 /**
@@ -24,7 +26,8 @@ import { shellQuote } from './shell-quote.js';
  *   set the mode exactly, fsync if asked, close.
  * - rename (2): rename(2) A to B.
  * - link (3): link(2) A to B.
- * - hash (4): git blob ids of the paths in A (records as in remote-hash.ts).
+ * - hash (4): git blob ids of the paths in A (records as in remote-hash.ts);
+ *   mode names the algorithm as Digest::SHA does: 1 (sha1) or 256 (sha256).
  *
  * Answer: one line per record: `<id> ok[ <payload>]`, or `<id> err <ERRNO> <text>`
  * (ERRNO as in errno.h, e.g. ENOENT; `?` when unknown). Before the first
@@ -65,11 +68,11 @@ const PERL = [
   'sub take { my $n = shift; fill() while length($buf) - $at < $n; my $s = substr($buf, $at, $n); $at += $n; return $s; }',
   'sub failure { my ($name) = grep { $!{$_} } keys %!; my $t = "$!"; $t =~ s/[\\r\\n]+/ /g; return "err " . ($name || "?") . " $t"; }',
   'sub blob {',
-  '  my $p = shift;',
-  '  if (-l $p) { my $t = readlink $p; return defined $t ? Digest::SHA::sha1_hex("blob " . length($t) . "\\0" . $t) : "!"; }',
+  '  my ($p, $alg) = @_;',
+  '  if (-l $p) { my $t = readlink $p; return defined $t ? Digest::SHA->new($alg)->add("blob " . length($t) . "\\0" . $t)->hexdigest : "!"; }',
   '  return "-" unless -f _;',
   '  open(my $f, "<:raw", $p) or return "!";',
-  '  my $d = Digest::SHA->new(1); $d->add("blob " . (stat($f))[7] . "\\0"); $d->addfile($f); close $f;',
+  '  my $d = Digest::SHA->new($alg); $d->add("blob " . (stat($f))[7] . "\\0"); $d->addfile($f); close $f;',
   '  return $d->hexdigest;',
   '}',
   'while (1) {',
@@ -100,7 +103,8 @@ const PERL = [
   '  } elsif ($op == 3) {',
   '    link($p, $q) or $answer = failure();',
   '  } elsif ($op == 4) {',
-  '    $answer = join(" ", "ok", map { blob($_) } split(/\\0/, $p, -1));',
+  '    my $alg = $mode == 256 ? 256 : 1;',
+  '    $answer = join(" ", "ok", map { blob($_, $alg) } split(/\\0/, $p, -1));',
   '  } else { exit 4; }',
   '  $out .= "$id $answer\\n";',
   '  flush() if length($out) >= 256;',
@@ -182,9 +186,16 @@ function parseLine(line: string): Answer | null {
   return null;
 }
 
-/** The hash answer's payload: one record per path (a blob id, null for missing or a folder, `!` unreadable). */
-export function parseHashPayload(payload: string, count: number): Array<string | null | '!'> | null {
+/**
+ * The hash answer's payload: one record per path (a blob id of `algorithm`, sha1 by default;
+ * null for missing or a folder; `!` unreadable).
+ */
+export function parseHashPayload(
+  payload: string,
+  count: number,
+  algorithm: HashAlgorithm = 'sha1',
+): Array<string | null | '!'> | null {
   const records = payload === '' ? [] : payload.split(' ');
   if (records.length !== count) return null;
-  return records.map((r) => (/^[0-9a-f]{40}$/.test(r) ? r : r === '!' ? '!' : null));
+  return records.map((r) => parseRecord(r, algorithm));
 }

@@ -11,7 +11,7 @@ import type {
   Stats as SftpStats,
 } from 'ssh2';
 import type { SshOptions } from '../config/types.js';
-import { gitBlobId } from '../diff/blob.js';
+import { gitBlobId, type HashAlgorithm } from '../diff/blob.js';
 import { DiffshipError, TransportError } from '../errors.js';
 import { maskSecrets, silentLogger, type Logger } from '../log.js';
 import {
@@ -31,8 +31,10 @@ import {
   parseShOutput,
   perlHashCommand,
   perlHashInput,
+  perlSha,
   PROBE_COMMAND,
   shHashScript,
+  type HashProbe,
   type HashTool,
 } from './remote-hash.js';
 import {
@@ -50,7 +52,15 @@ import {
 } from './remote-ops.js';
 import { connectError, endpointLabel, hostKeyError, sanitized, type Endpoint } from './ssh-errors.js';
 import { exportLine, shellQuote } from './shell-quote.js';
-import type { Entry, ExecOptions, ExecResult, Transport, WalkEntry, WriteOptions } from './transport.js';
+import type {
+  Entry,
+  ExecOptions,
+  ExecResult,
+  HashOptions,
+  Transport,
+  WalkEntry,
+  WriteOptions,
+} from './transport.js';
 import { typeFromMode, walkTree, type DirEntry } from './walk.js';
 
 type Ssh2 = typeof import('ssh2');
@@ -98,7 +108,7 @@ const PID_LINE = /(^|\n)diffship-pid:(\d+)\n/;
 export interface SshTuning {
   /** Files open at once over SFTP (writes, reads, hashes). Default 64. */
   concurrency?: number;
-  /** How hashFiles computes ids: `auto` (perl, then sh + sha1sum, then SFTP reads) or one of them. */
+  /** How hashFiles computes ids: `auto` (perl, then sh + sha1sum/sha256sum, then SFTP reads) or one of them. */
   hashMethod?: 'auto' | 'perl' | 'sh' | 'sftp';
   /** SSH keepalive: a probe every interval; the connection is dropped after `keepaliveCountMax` unanswered. */
   keepaliveIntervalMs?: number;
@@ -138,11 +148,12 @@ class OpError extends Error {
 
 /** errno names of link(2) that mean "no hard links here": the caller copies instead. */
 const NO_HARD_LINKS = new Set(['EXDEV', 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EMLINK']);
-interface Capabilities {
+interface Capabilities extends HashProbe {
   exec: boolean;
-  perl: boolean;
-  sha: HashTool;
 }
+
+/** A host where exec does not work: SFTP does everything. */
+const SFTP_ONLY: Capabilities = { exec: false, perl: false, tools: { sha1: null, sha256: null } };
 
 /**
  * A target folder on an SSH host, over one ssh2 connection: SFTP for files,
@@ -1041,7 +1052,8 @@ export class SshTransport implements Transport {
 
   // ── hashing ────────────────────────────────────────────────────────────
 
-  async hashFiles(rels: readonly string[]): Promise<Map<string, string | null>> {
+  async hashFiles(rels: readonly string[], options: HashOptions = {}): Promise<Map<string, string | null>> {
+    const algorithm = options.algorithm ?? 'sha1';
     for (const rel of rels) checkRelPath(rel);
     const unique = [...new Set(rels)];
     const result = new Map<string, string | null>();
@@ -1049,14 +1061,14 @@ export class SshTransport implements Transport {
     const method = this.tuning.hashMethod ?? 'auto';
     const caps = method === 'sftp' ? null : await this.caps();
     if (caps?.exec && caps.perl && (method === 'auto' || method === 'perl')) {
-      const ids = await this.hashWithHelper(unique);
+      const ids = await this.hashWithHelper(unique, algorithm);
       if (ids) {
         unique.forEach((rel, i) => result.set(rel, ids[i] ?? null));
         return result;
       }
     }
     if (caps?.exec && caps.perl && (method === 'auto' || method === 'perl')) {
-      const ids = await this.hashWithPerl(unique);
+      const ids = await this.hashWithPerl(unique, algorithm);
       if (ids) {
         unique.forEach((rel, i) => result.set(rel, ids[i] ?? null));
         return result;
@@ -1067,27 +1079,31 @@ export class SshTransport implements Transport {
         'E_TRANSPORT',
         `${this.description}: perl with Digest::SHA is not available on the host`,
       );
-    // Without perl: look at each path over SFTP; small files are read and hashed here, large ones on the host.
-    const useSh = caps?.exec === true && caps.sha !== 'none' && method !== 'sftp';
+    // Without perl: look at each path over SFTP; small files are read and hashed here, large ones on the host
+    // (when it has a tool for this algorithm: a host may have sha1sum but no sha256sum).
+    const tool = caps?.exec === true && method !== 'sftp' ? caps.tools[algorithm] : null;
     const large: Array<{ path: string; size: number }> = [];
     await mapLimit(unique, this.concurrency, async (rel) => {
       const entry = await this.lstat(rel);
       if (entry === null || (entry.type !== 'file' && entry.type !== 'symlink')) return result.set(rel, null);
       if (entry.type === 'symlink')
-        return result.set(rel, gitBlobId(Buffer.from(await this.readlink(rel), 'utf8')));
-      if (useSh && (entry.size > SMALL_FILE || method === 'sh'))
+        return result.set(rel, gitBlobId(Buffer.from(await this.readlink(rel), 'utf8'), algorithm));
+      if (tool && (entry.size > SMALL_FILE || method === 'sh'))
         return large.push({ path: rel, size: entry.size });
-      result.set(rel, gitBlobId(await this.readFile(rel)));
+      result.set(rel, gitBlobId(await this.readFile(rel), algorithm));
     });
-    if (large.length > 0) {
-      const ids = await this.hashWithSh(caps!.sha, large);
+    if (tool && large.length > 0) {
+      const ids = await this.hashWithSh(tool, large, algorithm);
       large.forEach((f, i) => result.set(f.path, ids[i] ?? null));
     }
     return new Map(unique.map((rel) => [rel, result.get(rel) ?? null]));
   }
 
   /** Ids from the file helper, in batches; null when there is no helper or it ended (the caller falls back). */
-  private async hashWithHelper(paths: string[]): Promise<Array<string | null> | null> {
+  private async hashWithHelper(
+    paths: string[],
+    algorithm: HashAlgorithm,
+  ): Promise<Array<string | null> | null> {
     const ops = await this.opsChannel();
     if (!ops) return null;
     // Batches keep each answer line short; all are sent at once, so the host never waits for the next.
@@ -1095,14 +1111,17 @@ export class SshTransport implements Transport {
     for (let at = 0; at < paths.length; at += HASH_BATCH) batches.push(paths.slice(at, at + HASH_BATCH));
     let payloads: string[];
     try {
-      payloads = await Promise.all(batches.map((batch) => this.runOp(ops, OP_HASH, hashList(batch))));
+      const mode = perlSha(algorithm);
+      payloads = await Promise.all(
+        batches.map((batch) => this.runOp(ops, OP_HASH, hashList(batch), { mode })),
+      );
     } catch (error) {
       if (error instanceof HelperGone) return null;
       throw this.fail('hash', paths[0] ?? '', error);
     }
     const ids: Array<string | null> = [];
     for (const [b, batch] of batches.entries()) {
-      const records = parseHashPayload(payloads[b]!, batch.length);
+      const records = parseHashPayload(payloads[b]!, batch.length, algorithm);
       if (!records) return null;
       records.forEach((r, i) => {
         if (r === '!')
@@ -1117,9 +1136,12 @@ export class SshTransport implements Transport {
   }
 
   /** Ids from the perl script; null when perl misbehaved (the caller falls back to the other ways). */
-  private async hashWithPerl(paths: string[]): Promise<Array<string | null> | null> {
-    const run = await this.runRaw(perlHashCommand(), perlHashInput(paths));
-    const records = run.code === 0 ? parsePerlOutput(run.stdout, paths.length) : null;
+  private async hashWithPerl(
+    paths: string[],
+    algorithm: HashAlgorithm,
+  ): Promise<Array<string | null> | null> {
+    const run = await this.runRaw(perlHashCommand(algorithm), perlHashInput(paths));
+    const records = run.code === 0 ? parsePerlOutput(run.stdout, paths.length, algorithm) : null;
     if (!records) {
       this.log.debug(
         `ssh: hashing with perl failed on ${this.options.host} (exit ${run.code}): ${run.stderr.trim().slice(0, 300)}`,
@@ -1136,9 +1158,14 @@ export class SshTransport implements Transport {
     });
   }
 
-  private async hashWithSh(tool: HashTool, files: Array<{ path: string; size: number }>): Promise<string[]> {
-    const run = await this.runRaw('exec sh -s', Buffer.from(shHashScript(tool as 'sha1sum', files), 'utf8'));
-    const records = run.code === 0 ? parseShOutput(run.stdout.toString('utf8'), files.length) : null;
+  private async hashWithSh(
+    tool: HashTool,
+    files: Array<{ path: string; size: number }>,
+    algorithm: HashAlgorithm,
+  ): Promise<string[]> {
+    const run = await this.runRaw('exec sh -s', Buffer.from(shHashScript(tool, files, algorithm), 'utf8'));
+    const records =
+      run.code === 0 ? parseShOutput(run.stdout.toString('utf8'), files.length, algorithm) : null;
     if (!records)
       throw new TransportError(
         'E_TRANSPORT',
@@ -1160,15 +1187,18 @@ export class SshTransport implements Transport {
       .then((run) => {
         const probe = parseProbe(run.stdout.toString('utf8'));
         if (!probe) this.log.debug(`ssh: exec is not usable on ${this.options.host}; using SFTP only`);
-        else this.log.debug(`ssh: host tools on ${this.options.host}: perl=${probe.perl} sha=${probe.sha}`);
-        return probe ? { exec: true, ...probe } : { exec: false, perl: false, sha: 'none' as const };
+        else
+          this.log.debug(
+            `ssh: host tools on ${this.options.host}: perl=${probe.perl} sha1=${probe.tools.sha1 ?? 'none'} sha256=${probe.tools.sha256 ?? 'none'}`,
+          );
+        return probe ? { exec: true, ...probe } : SFTP_ONLY;
       })
       .catch((error: unknown) => {
         if (this.lost || this.closing) throw error;
         this.log.debug(
           `ssh: exec is not usable on ${this.options.host} (${this.why(error)}); using SFTP only`,
         );
-        return { exec: false, perl: false, sha: 'none' as const };
+        return SFTP_ONLY;
       });
     return this.capabilities;
   }

@@ -8,6 +8,7 @@
  * Transports do not follow symlinks on their own: `lstat` reports a link as a
  * link, and the engine refuses to write through one (see apply/safe-path.ts).
  */
+import type { HashAlgorithm } from '../diff/blob.js';
 
 export type EntryType = 'file' | 'dir' | 'symlink' | 'other';
 
@@ -52,6 +53,14 @@ export interface WalkOptions {
 export interface WriteOptions {
   /** false: skip the per-file fsync; the caller calls `syncWritten()` later. Default true. */
   sync?: boolean;
+}
+
+export interface HashOptions {
+  /**
+   * The repository's object format: `sha1` (default) or `sha256`. The ids a
+   * release already has tell it: 40 hex digits are sha1, 64 are sha256.
+   */
+  algorithm?: HashAlgorithm;
 }
 
 export interface Transport {
@@ -102,9 +111,10 @@ export interface Transport {
   /**
    * git blob ids of files (or of the link text for symlinks), in one batch:
    * the ssh transport computes them on the host instead of downloading files.
-   * Missing paths map to null. Folders map to null.
+   * Missing paths map to null. Folders map to null. Ids are sha1 unless
+   * `options.algorithm` says `sha256` (a SHA-256 repository's ids).
    */
-  hashFiles(rels: readonly string[]): Promise<Map<string, string | null>>;
+  hashFiles(rels: readonly string[], options?: HashOptions): Promise<Map<string, string | null>>;
   /** Run a shell command line with the target root as working directory. */
   exec(command: string, options?: ExecOptions): Promise<ExecResult>;
 }

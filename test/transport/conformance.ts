@@ -5,11 +5,12 @@
  * the target with node:fs directly (the test sshd runs on 127.0.0.1).
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { HashAlgorithm } from '../../src/diff/blob.js';
 import type { DiffshipError } from '../../src/errors.js';
 import type { Transport } from '../../src/transport/transport.js';
 
@@ -34,14 +35,35 @@ export const HOSTILE_NAMES = [
   '  ',
 ];
 
-/** git's blob id of a file, by git itself. */
-export function gitHashObject(file: string): string {
-  return execFileSync('git', ['hash-object', '--no-filters', '--', file], { encoding: 'utf8' }).trim();
+let sha256Repo: string | undefined;
+
+/** Where git hashes as `algorithm` does: here (sha1), or an empty SHA-256 repository made once. */
+function gitCwd(algorithm: HashAlgorithm): string | undefined {
+  if (algorithm === 'sha1') return undefined;
+  if (!sha256Repo) {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'diffship-sha256-git-'));
+    execFileSync('git', ['init', '-q', '--object-format=sha256', dir]);
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    sha256Repo = dir;
+  }
+  return sha256Repo;
 }
 
-/** git's blob id of some bytes (a symlink's text), by git itself. */
-export function gitHashBytes(data: string | Buffer): string {
-  return execFileSync('git', ['hash-object', '--stdin'], { input: data, encoding: 'utf8' }).trim();
+/** git's blob id of a file, by git itself (in a SHA-256 repository for `sha256`). */
+export function gitHashObject(file: string, algorithm: HashAlgorithm = 'sha1'): string {
+  return execFileSync('git', ['hash-object', '--no-filters', '--', file], {
+    cwd: gitCwd(algorithm),
+    encoding: 'utf8',
+  }).trim();
+}
+
+/** git's blob id of some bytes (a symlink's text), by git itself (in a SHA-256 repository for `sha256`). */
+export function gitHashBytes(data: string | Buffer, algorithm: HashAlgorithm = 'sha1'): string {
+  return execFileSync('git', ['hash-object', '--stdin'], {
+    cwd: gitCwd(algorithm),
+    input: data,
+    encoding: 'utf8',
+  }).trim();
 }
 
 async function expectCode(promise: Promise<unknown>, code: string): Promise<DiffshipError> {
@@ -461,6 +483,29 @@ export function describeTransport(name: string, make: MakeTransport): void {
         expect(ids.get('missing')).toBeNull();
         expect(ids.get('dir/missing')).toBeNull();
         expect(ids.size).toBe(9);
+      });
+
+      it('with algorithm sha256, gives the ids of a SHA-256 repository (files, links, large, hostile names)', async () => {
+        const big = Buffer.alloc(700 * 1024, 'z');
+        const odd = HOSTILE_NAMES[5]!;
+        await fs.writeFile(at('a.txt'), 'hello\n');
+        await fs.writeFile(at('empty'), '');
+        await fs.writeFile(at('big'), big);
+        await fs.writeFile(at('bin'), Buffer.from([0, 1, 2, 255, 0]));
+        await fs.writeFile(at(odd), 'odd');
+        await fs.mkdir(at('dir'));
+        await fs.symlink('ünï côdé/../x', at('link'));
+        const rels = ['a.txt', 'empty', 'big', 'bin', odd, 'link', 'dir', 'missing'];
+        const ids = await t.hashFiles(rels, { algorithm: 'sha256' });
+        for (const rel of ['a.txt', 'empty', 'big', 'bin', odd])
+          expect(ids.get(rel), rel).toBe(gitHashObject(at(rel), 'sha256'));
+        expect(ids.get('empty')).toBe('473a0f4c3be8a93681a267e3b1e9a7dcda1185436fe141f7749120a303721813');
+        expect(ids.get('link')).toBe(gitHashBytes('ünï côdé/../x', 'sha256'));
+        expect(ids.get('dir')).toBeNull();
+        expect(ids.get('missing')).toBeNull();
+        // The same transport still answers sha1 by default, and for the asking.
+        expect((await t.hashFiles(['big'])).get('big')).toBe(gitHashObject(at('big')));
+        expect((await t.hashFiles(['big'], { algorithm: 'sha1' })).get('big')).toBe(gitHashObject(at('big')));
       });
 
       it('hashes hundreds of files in one call', async () => {

@@ -40,15 +40,26 @@ function run(command: string, input: Buffer | string): { code: number | null; st
 }
 
 describe('perl hashing', () => {
-  it('matches git hash-object for files (hostile names, empty, binary), symlinks; - for missing and folders', () => {
-    const paths = [...files, 'link', 'missing', 'sub dir', 'sub dir/missing'];
-    const r = run(perlHashCommand(), perlHashInput(paths));
-    expect(r.code).toBe(0);
-    const records = parsePerlOutput(r.stdout, paths.length)!;
-    expect(records).not.toBeNull();
-    files.forEach((f, i) => expect(records[i], f).toBe(gitHashObject(path.join(dir, f))));
-    expect(records[files.length]).toBe(gitHashBytes('target with ü'));
-    expect(records.slice(files.length + 1)).toEqual([null, null, null]);
+  it.each(['sha1', 'sha256'] as const)(
+    'matches git hash-object (%s) for files (hostile names, empty, binary), symlinks; - for missing and folders',
+    (algorithm) => {
+      const paths = [...files, 'link', 'missing', 'sub dir', 'sub dir/missing'];
+      const r = run(perlHashCommand(algorithm), perlHashInput(paths));
+      expect(r.code).toBe(0);
+      const records = parsePerlOutput(r.stdout, paths.length, algorithm)!;
+      expect(records).not.toBeNull();
+      files.forEach((f, i) => expect(records[i], f).toBe(gitHashObject(path.join(dir, f), algorithm)));
+      expect(records[files.length]).toBe(gitHashBytes('target with ü', algorithm));
+      expect(records.slice(files.length + 1)).toEqual([null, null, null]);
+    },
+  );
+
+  it('hashes sha1 unless asked for sha256', () => {
+    const r = run(perlHashCommand(), perlHashInput(['empty']));
+    expect(parsePerlOutput(r.stdout, 1)).toEqual(['e69de29bb2d1d6434b8b29ae775ad8c2e48c5391']);
+    // A sha1 id is no sha256 record, and the other way round.
+    expect(parsePerlOutput(r.stdout, 1, 'sha256')).toEqual([null]);
+    expect(parsePerlOutput(Buffer.from(`${'c'.repeat(64)}\0`), 1)).toEqual([null]);
   });
 
   it('parses ! (unreadable) records apart from missing ones', () => {
@@ -64,18 +75,31 @@ describe('perl hashing', () => {
 });
 
 describe('sh hashing', () => {
-  it.each(['sha1sum', 'shasum'] as const)('matches git hash-object with %s, whatever the names', (tool) => {
+  it.each([
+    ['sha1sum', 'sha1'],
+    ['shasum', 'sha1'],
+    ['sha256sum', 'sha256'],
+    ['shasum', 'sha256'],
+  ] as const)('matches git hash-object with %s (%s), whatever the names', (tool, algorithm) => {
     if (tool === 'shasum' && spawnSync('sh', ['-c', 'command -v shasum']).status !== 0) {
-      expect(shHashScript(tool, [])).toContain('shasum -a 1');
+      expect(shHashScript(tool, [], algorithm)).toContain(`shasum -a ${algorithm === 'sha1' ? 1 : 256}`);
       return;
     }
     const list = files.map((f) => ({ path: f, size: fs.statSync(path.join(dir, f)).size }));
-    const r = run('exec sh -s', shHashScript(tool, list));
+    const r = run('exec sh -s', shHashScript(tool, list, algorithm));
     expect(r.code).toBe(0);
-    const records = parseShOutput(r.stdout.toString(), list.length)!;
+    const records = parseShOutput(r.stdout.toString(), list.length, algorithm)!;
     expect(records).not.toBeNull();
-    files.forEach((f, i) => expect(records[i], f).toBe(gitHashObject(path.join(dir, f))));
+    files.forEach((f, i) => expect(records[i], f).toBe(gitHashObject(path.join(dir, f), algorithm)));
     expect(fs.existsSync(path.join(dir, 'pwned'))).toBe(false);
+  });
+
+  it('names the BSD tools as they are, and shasum with its -a', () => {
+    const one = [{ path: 'x', size: 1 }];
+    expect(shHashScript('sha256', one, 'sha256')).toMatch(/\| sha256; /);
+    expect(shHashScript('sha1', one)).toMatch(/\| sha1; /);
+    expect(shHashScript('shasum', one, 'sha256')).toContain('| shasum -a 256;');
+    expect(shHashScript('shasum', one)).toContain('| shasum -a 1;');
   });
 
   it('answers ! for a path that is gone or not a regular file', () => {
@@ -97,17 +121,42 @@ describe('sh hashing', () => {
       'b'.repeat(40),
     ]);
   });
+
+  it('takes only ids of the algorithm asked for (a wrong tool is no answer)', () => {
+    const sha256 = `0 ${'a'.repeat(64)}  -\n`;
+    expect(parseShOutput(sha256, 1, 'sha256')).toEqual(['a'.repeat(64)]);
+    expect(parseShOutput(sha256, 1)).toBeNull();
+    expect(parseShOutput(`0 ${'a'.repeat(40)}  -\n`, 1, 'sha256')).toBeNull();
+    expect(parseShOutput('0 !\n', 1, 'sha256')).toEqual(['!']);
+  });
 });
 
 describe('probe', () => {
-  it('finds perl and sha1sum here', () => {
+  it('finds perl, sha1sum and sha256sum here', () => {
     const stdout = execFileSync('/bin/sh', ['-c', PROBE_COMMAND], { encoding: 'utf8' });
-    expect(parseProbe(stdout)).toEqual({ perl: true, sha: 'sha1sum' });
+    expect(parseProbe(stdout)).toEqual({ perl: true, tools: { sha1: 'sha1sum', sha256: 'sha256sum' } });
   });
 
-  it('picks the best tool, and says null when the marker is missing (exec not usable)', () => {
-    expect(parseProbe('diffship-probe\nshasum\nsha1\n')).toEqual({ perl: false, sha: 'shasum' });
-    expect(parseProbe('diffship-probe\r\n')).toEqual({ perl: false, sha: 'none' });
+  it('picks the best tool per algorithm, and says null when the marker is missing (exec not usable)', () => {
+    expect(parseProbe('diffship-probe\nshasum\nsha1\n')).toEqual({
+      perl: false,
+      tools: { sha1: 'shasum', sha256: 'shasum' },
+    });
+    // BSD: sha1 and sha256, no shasum.
+    expect(parseProbe('diffship-probe\nsha1\nsha256\n')).toEqual({
+      perl: false,
+      tools: { sha1: 'sha1', sha256: 'sha256' },
+    });
+    // sha1sum alone: nothing on the host for sha256 (the caller reads those files over SFTP).
+    expect(parseProbe('diffship-probe\nperl\nsha1sum\n')).toEqual({
+      perl: true,
+      tools: { sha1: 'sha1sum', sha256: null },
+    });
+    expect(parseProbe('diffship-probe\nsha256sum\n')).toEqual({
+      perl: false,
+      tools: { sha1: null, sha256: 'sha256sum' },
+    });
+    expect(parseProbe('diffship-probe\r\n')).toEqual({ perl: false, tools: { sha1: null, sha256: null } });
     expect(parseProbe('')).toBeNull();
     expect(parseProbe('This service allows sftp connections only.\n')).toBeNull();
   });

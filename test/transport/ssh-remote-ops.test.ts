@@ -178,6 +178,28 @@ describe('the file helper', () => {
     expect(parseHashPayload('abc', 2)).toBeNull(); // a short answer is no answer
   });
 
+  it('hashes as a SHA-256 repository does when the record says 256, in the same process as sha1', async () => {
+    await fs.mkdir(at('dir'));
+    await fs.writeFile(at('f'), 'content\n');
+    await fs.writeFile(at('big'), randomBytes(3 * 1024 * 1024 + 5));
+    await fs.symlink('ünï/../target', at('link'));
+    const paths = ['f', 'big', 'link', 'missing', 'dir'];
+    const a = await helper.send(OP_HASH, hashList(paths), { mode: 256 });
+    const records = parseHashPayload((a as { payload: string }).payload, paths.length, 'sha256');
+    expect(records).toEqual([
+      gitHashObject(at('f'), 'sha256'),
+      gitHashObject(at('big'), 'sha256'),
+      gitHashBytes('ünï/../target', 'sha256'),
+      null,
+      null,
+    ]);
+    // The next record, without a mode, is sha1 again.
+    const b = await helper.send(OP_HASH, hashList(['f']));
+    expect(parseHashPayload((b as { payload: string }).payload, 1)).toEqual([gitHashObject(at('f'))]);
+    // Ids of the other algorithm are no records.
+    expect(parseHashPayload((b as { payload: string }).payload, 1, 'sha256')).toEqual([null]);
+  });
+
   it('is not confused by what a login script prints before it starts', async () => {
     await helper.end();
     helper = new Helper(root, "echo 'Welcome!'; echo '1 err EIO not the helper'; printf 'no newline'; ");

@@ -369,21 +369,67 @@ describe('proxy jump', () => {
 });
 
 describe('hashing strategies', () => {
-  it.each(['perl', 'sh', 'sftp', 'auto'] as const)('%s gives git hash-object ids', async (hashMethod) => {
+  const strategies: Array<[string, SshTuning]> = [
+    ['perl helper', { hashMethod: 'perl' }],
+    ['perl script', { hashMethod: 'perl', bulkOps: false }],
+    ['sh', { hashMethod: 'sh' }],
+    ['sftp', { hashMethod: 'sftp' }],
+    ['auto', { hashMethod: 'auto' }],
+  ];
+  const cases = strategies.flatMap(([name, tuning]) =>
+    (['sha1', 'sha256'] as const).map((algorithm) => [name, algorithm, tuning] as const),
+  );
+  it.each(cases)('%s gives git hash-object ids (%s)', async (_, algorithm, tuning) => {
     const root = await folder();
     const sizes = [0, 1, 4096, 300 * 1024, 1024 * 1024 + 3];
     for (const [i, size] of sizes.entries())
       await fs.writeFile(path.join(root, `f${i} ü`), Buffer.alloc(size, i + 65));
     await fs.symlink('f1 ü', path.join(root, 'link'));
     await fs.mkdir(path.join(root, 'dir'));
-    const t = transport({}, root, undefined, { hashMethod });
+    const t = transport({}, root, undefined, tuning);
     await t.connect();
     const names = sizes.map((_, i) => `f${i} ü`);
-    const ids = await t.hashFiles([...names, 'link', 'dir', 'missing']);
-    for (const n of names) expect(ids.get(n), n).toBe(gitHashObject(path.join(root, n)));
-    expect(ids.get('link')).toBe(gitHashBytes('f1 ü'));
+    const ids = await t.hashFiles([...names, 'link', 'dir', 'missing'], { algorithm });
+    for (const n of names) expect(ids.get(n), n).toBe(gitHashObject(path.join(root, n), algorithm));
+    expect(ids.get('link')).toBe(gitHashBytes('f1 ü', algorithm));
     expect(ids.get('dir')).toBeNull();
     expect(ids.get('missing')).toBeNull();
+  });
+});
+
+describe('a host with sha1sum but no sha256sum, and no perl', () => {
+  let bare: Sshd;
+  let bin: string;
+  beforeAll(async () => {
+    // Sessions get a PATH holding only sh, cat and sha1sum: what the probe finds is all there is.
+    bin = await fs.mkdtemp(path.join(os.tmpdir(), 'diffship-bin-'));
+    for (const tool of ['sh', 'cat', 'sha1sum']) {
+      const where = execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim();
+      await fs.symlink(where, path.join(bin, tool));
+    }
+    bare = await startSshd({ config: [`SetEnv PATH=${bin}`] });
+  });
+  afterAll(async () => {
+    await bare?.stop();
+    await fs.rm(bin, { recursive: true, force: true });
+  });
+
+  it('hashes sha1 with sha1sum on the host, and sha256 by reading the files over SFTP', async () => {
+    const root = await folder();
+    // Above the size that sh would hash on the host, were it used.
+    await fs.writeFile(path.join(root, 'big'), Buffer.alloc(300 * 1024, 'b'));
+    await fs.writeFile(path.join(root, 'small'), 'small');
+    const log = recordingLogger();
+    const t = new SshTransport(bare.sshOptions(), root, log, { hashMethod: 'sh' });
+    open.push(t);
+    await t.connect();
+    const sha256 = await t.hashFiles(['big', 'small'], { algorithm: 'sha256' });
+    expect(sha256.get('big')).toBe(gitHashObject(path.join(root, 'big'), 'sha256'));
+    expect(sha256.get('small')).toBe(gitHashObject(path.join(root, 'small'), 'sha256'));
+    expect(log.lines.join('\n')).toContain('perl=false sha1=sha1sum sha256=none');
+    const sha1 = await t.hashFiles(['big', 'small']);
+    expect(sha1.get('big')).toBe(gitHashObject(path.join(root, 'big')));
+    expect(sha1.get('small')).toBe(gitHashObject(path.join(root, 'small')));
   });
 });
 
