@@ -4,6 +4,7 @@
  * "is this host still what we shipped?", not just "what will the next deploy touch?".
  */
 import { diffReleases } from '../diff/index.js';
+import { hashAlgorithmOf } from '../diff/blob.js';
 import type { Transport } from '../transport/transport.js';
 import { connectReadOnly } from './absent-root.js';
 import { listBackups } from './backup.js';
@@ -62,7 +63,7 @@ export async function inspectTarget(
       for (const c of release.changes)
         if (c.status === 'added' && c.mode !== '160000') expected.set(c.path, c.blob);
       for (const k of state.kept) expected.set(k.path, k.blob);
-      const hashes = await t.hashFiles([...expected.keys()]);
+      const hashes = await t.hashFiles([...expected.keys()], { algorithm: hashAlgorithmOf(release.to) });
       for (const [path, blob] of expected) if (hashes.get(path) !== blob) drift.push(path);
     }
     return {

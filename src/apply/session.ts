@@ -14,6 +14,7 @@ import type { DiffResult } from '../diff/types.js';
 import { SYMLINK_MODE } from '../diff/types.js';
 import { diffWith } from '../diff/diff-releases.js';
 import { GitObjects } from '../diff/git-objects.js';
+import { hashAlgorithmOf, type HashAlgorithm } from '../diff/blob.js';
 import type { Mode, OnDrift } from '../config/types.js';
 import { pathsToObserve, planTarget, type ReleaseFile } from '../plan/plan.js';
 import type { Observed, TargetPlan } from '../plan/types.js';
@@ -176,6 +177,8 @@ export class TargetSession {
       to: o.to,
     });
     const stateDir = this.layout.dir;
+    // The target's files are hashed the way the repository names its objects (sha1 or sha256).
+    const algorithm = hashAlgorithmOf(diff.to);
     let observed: Map<string, Observed>;
     let release: Map<string, ReleaseFile> | undefined;
     if (o.mode === 'authoritative') {
@@ -188,6 +191,7 @@ export class TargetSession {
       for (const e of entries) observed.set(e.path, { type: e.type, blob: null, mode: e.mode });
       const hashes = await t.hashFiles(
         entries.filter((e) => e.type === 'file' || e.type === 'symlink').map((e) => e.path),
+        { algorithm },
       );
       for (const [path, blob] of hashes) {
         const obs = observed.get(path);
@@ -197,10 +201,11 @@ export class TargetSession {
       await this.observeInto(
         observed,
         pathsToObserve(diff).filter((p) => !observed.has(p)),
+        algorithm,
       );
     } else {
       observed = new Map();
-      await this.observeInto(observed, pathsToObserve(diff));
+      await this.observeInto(observed, pathsToObserve(diff), algorithm);
     }
     const plan = planTarget({
       diff,
@@ -217,10 +222,14 @@ export class TargetSession {
     return plan;
   }
 
-  private async observeInto(into: Map<string, Observed>, paths: string[]): Promise<void> {
+  private async observeInto(
+    into: Map<string, Observed>,
+    paths: string[],
+    algorithm: HashAlgorithm,
+  ): Promise<void> {
     const t = this.transport;
     const unique = [...new Set(paths)];
-    if (unique.length > WALK_ABOVE) return this.observeByWalk(into, unique);
+    if (unique.length > WALK_ABOVE) return this.observeByWalk(into, unique, algorithm);
     // Each folder is looked at once, however many files it holds.
     const folders = new Map<string, Promise<boolean>>();
     const isRealDir = (dir: string) => {
@@ -234,7 +243,7 @@ export class TargetSession {
       return t.lstat(p);
     });
     const present = unique.filter((_, i) => entries[i] !== null && entries[i]?.type !== 'dir');
-    const hashes = await t.hashFiles(present);
+    const hashes = await t.hashFiles(present, { algorithm });
     unique.forEach((p, i) => {
       const e = entries[i];
       if (!e) return;
@@ -243,11 +252,18 @@ export class TargetSession {
   }
 
   /** Many paths: one walk of the folder answers them all (it never descends into links). */
-  private async observeByWalk(into: Map<string, Observed>, paths: string[]): Promise<void> {
+  private async observeByWalk(
+    into: Map<string, Observed>,
+    paths: string[],
+    algorithm: HashAlgorithm,
+  ): Promise<void> {
     const t = this.transport;
     const wanted = new Set(paths);
     const found = (await t.walk('', [this.layout.dir])).filter((e) => wanted.has(e.path));
-    const hashes = await t.hashFiles(found.filter((e) => e.type !== 'dir').map((e) => e.path));
+    const hashes = await t.hashFiles(
+      found.filter((e) => e.type !== 'dir').map((e) => e.path),
+      { algorithm },
+    );
     for (const e of found) into.set(e.path, { type: e.type, blob: hashes.get(e.path) ?? null, mode: e.mode });
   }
 
@@ -318,7 +334,7 @@ export class TargetSession {
       if (blobs !== this.options.objects) blobs.close();
     }
     const stagedPaths = plan.writes.map((_, i) => `${staging}/${i}`);
-    const hashes = await t.hashFiles(stagedPaths);
+    const hashes = await t.hashFiles(stagedPaths, { algorithm: hashAlgorithmOf(plan.to) });
     plan.writes.forEach((w, i) => {
       const got = hashes.get(stagedPaths[i] as string);
       if (got !== w.blob) {

@@ -35,10 +35,17 @@ export function git(repo: string, ...args: string[]): string {
   }).trim();
 }
 
-/** A repository whose `commit(tree)` makes the worktree exactly `tree` and returns the new SHA. */
-export function makeRepo(): { dir: string; commit(tree: Tree, message?: string): string; cleanup(): void } {
+/**
+ * A repository whose `commit(tree)` makes the worktree exactly `tree` and returns the new SHA.
+ * `objectFormat: 'sha256'` makes a SHA-256 repository (64-hex ids).
+ */
+export function makeRepo(options: { objectFormat?: 'sha1' | 'sha256' } = {}): {
+  dir: string;
+  commit(tree: Tree, message?: string): string;
+  cleanup(): void;
+} {
   const dir = tempDir('diffship-repo-');
-  git(dir, 'init', '-q', '-b', 'main');
+  git(dir, 'init', '-q', '-b', 'main', `--object-format=${options.objectFormat ?? 'sha1'}`);
   git(dir, 'config', 'core.autocrlf', 'false');
   return {
     dir,
