@@ -8,8 +8,9 @@
 import type { HookSpec } from '../config/types.js';
 import { DiffshipError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
+import { runLocal } from '../transport/local-exec.js';
 import type { Transport } from '../transport/transport.js';
-import { describeExit, formatDuration, runLocal, trimOutput, type CommandOutcome } from './command.js';
+import { describeExit, formatDuration, trimOutput, type CommandOutcome } from './command.js';
 
 /** What a hook (and a command check) is told about the deploy, as `DIFFSHIP_*` variables. */
 export interface HookEnvValues {

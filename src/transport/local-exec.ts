@@ -1,125 +1,264 @@
+/**
+ * The one way diffship runs a shell command line on this machine: `run:` hooks
+ * and command checks (src/rollout) and the local transport's `exec` (`remote:`
+ * on a local target, `sync -f`) all come here.
+ *
+ * `/bin/sh -c`, stdin closed, output captured. The child leads its own process
+ * group so a timeout or a cancellation ends everything it started (a hook's
+ * `sleep`, a server it ran in the foreground), not just the shell: TERM to the
+ * group, KILL after a grace period, and the result only once the group is gone.
+ */
 import { spawn } from 'node:child_process';
-import { DiffshipError, TransportError } from '../errors.js';
-import type { ExecResult } from './transport.js';
+import { readdir, readFile } from 'node:fs/promises';
 
-/** Output kept per stream; the rest is dropped (hooks can be chatty). */
+/**
+ * Output kept per stream: the last this many bytes. Every reader of command
+ * output reads its end (the report's trimOutput, a check's last line, the debug
+ * log's last lines; errors come last), so the start is what is dropped.
+ */
 export const OUTPUT_CAP = 1024 * 1024;
 /** Time between TERM and KILL when a command is stopped. */
 export const KILL_GRACE_MS = 2000;
-/** After the shell exits, how long to wait for its output pipes to close (a background child may hold them). */
-const DRAIN_MS = 500;
+/**
+ * After the shell exits, how long background children may hold its pipes
+ * before we stop reading: output still in flight arrives within this, and a
+ * daemon a hook started with `&` would otherwise hold the result forever.
+ */
+const DRAIN_MS = 200;
+/** setTimeout's largest delay; a longer one would fire at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
-export interface LocalCommandOptions {
+export interface RunLocalOptions {
+  /** Working directory (the config folder for hooks, the target folder for the local transport). */
   cwd: string;
+  /** Extra environment variables, added to this process's environment. */
   env?: Record<string, string>;
+  /** Stop the command after this long; 0 or absent means no limit. */
   timeoutMs?: number;
+  /** Stop the command when this aborts (cancellation). */
   signal?: AbortSignal;
+  /** Bytes of each stream to keep (the tail); default OUTPUT_CAP. */
+  maxOutputBytes?: number;
+  /** Time between SIGTERM and SIGKILL; default KILL_GRACE_MS. */
+  killGraceMs?: number;
+}
+
+export interface RunLocalResult {
+  /** Exit code, or null when killed by a signal or never started. */
+  code: number | null;
+  /** The signal that ended the shell, e.g. `SIGTERM`. */
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+  /** True when diffship stopped it for running past `timeoutMs`. */
+  timedOut: boolean;
+  /** True when diffship stopped it (or never started it) because `signal` aborted. */
+  aborted: boolean;
+  /** Set when the command could not be started (e.g. `cwd` missing). */
+  error?: string;
+  durationMs: number;
+}
+
+/** Keeps the last `max` bytes written to it. */
+class TailBuffer {
+  private chunks: Buffer[] = [];
+  private size = 0;
+  private readonly max: number;
+  truncated = false;
+  constructor(max: number) {
+    this.max = max;
+  }
+  push(chunk: Buffer): void {
+    this.chunks.push(chunk);
+    this.size += chunk.length;
+    while (this.size > this.max && this.chunks.length > 0) {
+      const first = this.chunks[0]!;
+      const excess = this.size - this.max;
+      if (first.length <= excess) {
+        this.chunks.shift();
+        this.size -= first.length;
+      } else {
+        this.chunks[0] = first.subarray(excess);
+        this.size -= excess;
+      }
+      this.truncated = true;
+    }
+  }
+  text(): string {
+    let body = Buffer.concat(this.chunks);
+    if (!this.truncated) return body.toString('utf8');
+    // The cut may fall inside a character: start at the next whole one.
+    let start = 0;
+    while (start < body.length && (body[start]! & 0xc0) === 0x80) start++;
+    body = body.subarray(start);
+    return `[… earlier output dropped]\n${body.toString('utf8')}`;
+  }
+}
+
+function killGroup(pid: number, sig: NodeJS.Signals | 0): boolean {
+  try {
+    process.kill(-pid, sig);
+    return true;
+  } catch {
+    return false; // ESRCH: the group is gone already
+  }
 }
 
 /**
- * Run a shell command line with `/bin/sh -c` on this machine. The command gets
- * its own process group, so a timeout or an abort stops everything it started
- * (TERM to the group, KILL after a grace period). Output is captured, capped
- * at 1 MiB per stream. Used by the local transport and usable for `run` hooks.
- *
- * @example await runLocalCommand('make check', { cwd: '/srv/app', timeoutMs: 30_000 })
+ * Whether the group still has a running (non-zombie) member. Orphaned members
+ * become zombies until init reaps them, which some container inits do slowly,
+ * so on Linux we look at /proc; elsewhere signal 0 is the best we have.
  */
-export function runLocalCommand(command: string, options: LocalCommandOptions): Promise<ExecResult> {
-  const { signal } = options;
-  if (signal?.aborted) return Promise.reject(cancelled());
-  return new Promise<ExecResult>((resolve, reject) => {
+async function groupAlive(pgid: number): Promise<boolean> {
+  if (!killGroup(pgid, 0)) return false;
+  let pids: string[];
+  try {
+    pids = (await readdir('/proc')).filter((name) => /^\d+$/.test(name));
+  } catch {
+    return true;
+  }
+  for (const pid of pids) {
+    try {
+      const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+      // Fields after the command name: state ppid pgrp …
+      const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(pgrp) === pgid && state !== 'Z' && state !== 'X') return true;
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return false;
+}
+
+/**
+ * Run `command` with `/bin/sh -c` in `cwd`. Never rejects: a failing, missing,
+ * timed-out or cancelled command is described by the result, so each caller
+ * maps it onto its own contract (a hook's step result, a transport's
+ * E_CANCELLED rejection) in one place.
+ *
+ * Once the shell has exited on its own the command is done: the timeout and
+ * the signal no longer apply, so a daemon it started in the background keeps
+ * running (we only stop reading its pipes after DRAIN_MS).
+ *
+ * @example const r = await runLocal('./lb drain soup-a', { cwd, timeoutMs: 30_000 }); if (r.code !== 0) …
+ */
+export function runLocal(command: string, options: RunLocalOptions): Promise<RunLocalResult> {
+  const started = performance.now();
+  const grace = options.killGraceMs ?? KILL_GRACE_MS;
+  const stdout = new TailBuffer(options.maxOutputBytes ?? OUTPUT_CAP);
+  const stderr = new TailBuffer(options.maxOutputBytes ?? OUTPUT_CAP);
+  const elapsed = () => Math.round(performance.now() - started);
+
+  if (options.signal?.aborted) {
+    return Promise.resolve({
+      code: null,
+      signal: null,
+      stdout: '',
+      stderr: '',
+      timedOut: false,
+      aborted: true,
+      durationMs: 0,
+    });
+  }
+
+  return new Promise((resolve) => {
     const child = spawn('/bin/sh', ['-c', command], {
       cwd: options.cwd,
       env: { ...process.env, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
-    const stdout = capture(child.stdout);
-    const stderr = capture(child.stderr);
     let timedOut = false;
     let aborted = false;
+    let killing = false;
     let killTimer: NodeJS.Timeout | undefined;
     let settled = false;
 
-    const stop = () => {
-      if (killTimer || child.exitCode !== null || child.signalCode !== null) return;
+    child.stdout.on('data', (c: Buffer) => stdout.push(c));
+    child.stderr.on('data', (c: Buffer) => stderr.push(c));
+
+    const kill = () => {
+      if (killing || child.pid === undefined) return;
+      killing = true;
       killGroup(child.pid, 'SIGTERM');
-      killTimer = setTimeout(() => killGroup(child.pid, 'SIGKILL'), KILL_GRACE_MS);
-      killTimer.unref();
+      killTimer = setTimeout(() => killGroup(child.pid!, 'SIGKILL'), grace);
     };
+
     const timer =
-      options.timeoutMs !== undefined && options.timeoutMs > 0
-        ? setTimeout(() => {
-            timedOut = true;
-            stop();
-          }, options.timeoutMs)
+      options.timeoutMs && options.timeoutMs > 0
+        ? setTimeout(
+            () => {
+              timedOut = true;
+              kill();
+            },
+            Math.min(options.timeoutMs, MAX_TIMER_MS),
+          )
         : undefined;
     const onAbort = () => {
       aborted = true;
-      stop();
+      kill();
     };
-    signal?.addEventListener('abort', onAbort, { once: true });
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    const disarm = () => {
+      clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
+    };
 
-    const finish = (result: ExecResult | Error) => {
+    const finish = (
+      result: Omit<RunLocalResult, 'stdout' | 'stderr' | 'timedOut' | 'aborted' | 'durationMs'>,
+    ) => {
       if (settled) return;
       settled = true;
-      clearTimeout(timer);
+      disarm();
       clearTimeout(killTimer);
-      signal?.removeEventListener('abort', onAbort);
-      if (result instanceof Error) reject(result);
-      else if (aborted) reject(cancelled());
-      else resolve(result);
+      child.stdout.destroy();
+      child.stderr.destroy();
+      resolve({
+        ...result,
+        stdout: stdout.text(),
+        stderr: stderr.text(),
+        timedOut,
+        aborted,
+        durationMs: elapsed(),
+      });
     };
 
-    child.on('error', (error) => {
-      finish(
-        new TransportError('E_TRANSPORT', `cannot run a command in ${options.cwd}: ${error.message}`, {
-          cause: error,
-        }),
-      );
-    });
+    child.on('error', (error) => finish({ code: null, signal: null, error: error.message }));
+
     child.on('exit', (code, sig) => {
-      // The group may still hold our pipes (a backgrounded daemon): wait a little, then stop reading.
-      const drain = setTimeout(() => {
-        child.stdout.destroy();
-        child.stderr.destroy();
-        done();
-      }, DRAIN_MS);
-      let closed = false;
-      const done = () => {
-        if (closed) return;
-        closed = true;
-        clearTimeout(drain);
-        finish({ code, signal: sig, stdout: stdout.text(), stderr: stderr.text(), timedOut });
+      const result = { code, signal: sig };
+      if (killing && child.pid !== undefined) {
+        // The shell is gone; wait (up to the grace period) for the rest of its group,
+        // then SIGKILL whatever ignored SIGTERM, so nothing outlives a timeout or an abort.
+        const pid = child.pid;
+        const deadline = performance.now() + grace;
+        const poll = async () => {
+          if (!(await groupAlive(pid))) return finish(result);
+          if (performance.now() >= deadline) {
+            killGroup(pid, 'SIGKILL');
+            return finish(result);
+          }
+          setTimeout(() => void poll(), 25);
+        };
+        void poll();
+        return;
+      }
+      // It ended by itself: what it left running in the background is its own.
+      disarm();
+      // Background children may keep our pipes open forever (a hook that starts a
+      // daemon with `&`): read what arrives shortly, then stop waiting.
+      let open = 2;
+      const drained = setTimeout(() => finish(result), DRAIN_MS);
+      const onEnd = () => {
+        if (--open === 0) {
+          clearTimeout(drained);
+          finish(result);
+        }
       };
-      child.once('close', done);
+      if (child.stdout.readableEnded) onEnd();
+      else child.stdout.once('end', onEnd);
+      if (child.stderr.readableEnded) onEnd();
+      else child.stderr.once('end', onEnd);
     });
   });
-}
-
-function killGroup(pid: number | undefined, sig: NodeJS.Signals): void {
-  if (pid === undefined) return;
-  try {
-    process.kill(-pid, sig);
-  } catch {
-    // Already gone.
-  }
-}
-
-function capture(stream: NodeJS.ReadableStream): { text(): string } {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  stream.on('data', (chunk: Buffer) => {
-    if (size >= OUTPUT_CAP) return;
-    const room = OUTPUT_CAP - size;
-    const piece = chunk.length > room ? chunk.subarray(0, room) : chunk;
-    chunks.push(piece);
-    size += piece.length;
-  });
-  return { text: () => Buffer.concat(chunks).toString('utf8') };
-}
-
-// The command text stays out of messages: it may carry expanded secrets.
-function cancelled(): DiffshipError {
-  return new DiffshipError('E_CANCELLED', 'command cancelled before it finished');
 }

@@ -2,10 +2,10 @@ import * as fsSync from 'node:fs';
 import { constants, type Dirent, type Stats } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { TransportError } from '../errors.js';
+import { DiffshipError, TransportError } from '../errors.js';
 import { gitBlobId } from '../diff/blob.js';
 import { silentLogger, type Logger } from '../log.js';
-import { runLocalCommand } from './local-exec.js';
+import { runLocal } from './local-exec.js';
 import { mapLimit } from './limit.js';
 import { checkRelPath, joinRoot } from './rel-path.js';
 import { checkEnvNames, shellQuote } from './shell-quote.js';
@@ -171,11 +171,8 @@ export class LocalTransport implements Transport {
     const files = [...this.unsynced];
     this.unsynced.clear();
     if (files.length > SYNCFS_ABOVE) {
-      const r = await runLocalCommand(`sync -f ${shellQuote(this.base)}`, {
-        cwd: this.base,
-        timeoutMs: 600_000,
-      }).catch(() => null);
-      if (r?.code === 0) return;
+      const r = await runLocal(`sync -f ${shellQuote(this.base)}`, { cwd: this.base, timeoutMs: 600_000 });
+      if (r.code === 0) return;
     }
     await mapLimit(files, 32, async (file) => {
       const handle = await fs.open(file, 'r').catch(() => null);
@@ -353,7 +350,14 @@ export class LocalTransport implements Transport {
 
   async exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
     checkEnvNames(options.env);
-    return runLocalCommand(command, { cwd: this.base, ...options });
+    const r = await runLocal(command, { cwd: this.base, ...options });
+    // The Transport contract (shared with ssh) throws where runLocal describes.
+    // The command text stays out of messages: it may carry expanded secrets.
+    if (r.aborted) throw new DiffshipError('E_CANCELLED', 'command cancelled before it finished');
+    if (r.error !== undefined) {
+      throw new TransportError('E_TRANSPORT', `cannot run a command in ${this.base}: ${r.error}`);
+    }
+    return { code: r.code, signal: r.signal, stdout: r.stdout, stderr: r.stderr, timedOut: r.timedOut };
   }
 
   /** null when the entry vanished between readdir and lstat. */

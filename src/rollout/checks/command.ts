@@ -5,7 +5,8 @@
  */
 import type { CheckSpec } from '../../config/types.js';
 import { DiffshipError } from '../../errors.js';
-import { describeExit, runLocal } from '../command.js';
+import { runLocal } from '../../transport/local-exec.js';
+import { describeExit } from '../command.js';
 import { commandBudget, retry, type Attempt, type CheckContext, type CheckResult } from './retry.js';
 
 export type CommandCheck = Extract<CheckSpec, { kind: 'command' }>;

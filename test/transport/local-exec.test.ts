@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runLocal } from '../../src/rollout/command.js';
+import { runLocal } from '../../src/transport/local-exec.js';
 
 let dir: string;
 beforeAll(async () => {
