@@ -25,6 +25,8 @@ export const KILL_GRACE_MS = 2000;
  * daemon a hook started with `&` would otherwise hold the result forever.
  */
 const DRAIN_MS = 200;
+/** After SIGKILL, how long to wait for the group to be gone before giving the result anyway. */
+const KILL_WAIT_MS = 1000;
 /** setTimeout's largest delay; a longer one would fire at once. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -230,14 +232,15 @@ export function runLocal(command: string, options: RunLocalOptions): Promise<Run
       if (killing && child.pid !== undefined) {
         // The shell is gone; wait (up to the grace period) for the rest of its group,
         // then SIGKILL whatever ignored SIGTERM, so nothing outlives a timeout or an abort.
+        // A KILLed process still has to be scheduled to die: wait for that too (briefly:
+        // one stuck in the kernel, state D, dies only when the kernel lets it).
         const pid = child.pid;
         const deadline = performance.now() + grace;
         const poll = async () => {
           if (!(await groupAlive(pid))) return finish(result);
-          if (performance.now() >= deadline) {
-            killGroup(pid, 'SIGKILL');
-            return finish(result);
-          }
+          const now = performance.now();
+          if (now >= deadline + KILL_WAIT_MS) return finish(result);
+          if (now >= deadline) killGroup(pid, 'SIGKILL');
           setTimeout(() => void poll(), 25);
         };
         void poll();
