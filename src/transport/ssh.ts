@@ -23,6 +23,7 @@ import {
 } from './known-hosts.js';
 import { createLimiter, mapLimit, type Limiter } from './limit.js';
 import { KILL_GRACE_MS, OUTPUT_CAP } from './local-exec.js';
+import { TailBuffer } from './tail-buffer.js';
 import { parseProxyJump } from './proxy-jump.js';
 import { checkRelPath, joinRoot } from './rel-path.js';
 import {
@@ -1234,8 +1235,8 @@ export class SshTransport implements Transport {
     }
     const channel = await this.openExec(script);
     return new Promise<ExecResult>((resolve, reject) => {
-      const stdout = capped();
-      const stderr = capped();
+      const stdout = new TailBuffer(OUTPUT_CAP);
+      const stderr = new TailBuffer(OUTPUT_CAP);
       let head: Buffer | null = Buffer.alloc(0);
       let pid: number | undefined;
       let timedOut = false;
@@ -1292,7 +1293,7 @@ export class SshTransport implements Transport {
         else if (aborted) reject(cancelled());
         else resolve(outcome);
       };
-      channel.on('data', (chunk: Buffer) => stdout.add(chunk));
+      channel.on('data', (chunk: Buffer) => stdout.push(chunk));
       channel.stderr.on('data', (chunk: Buffer) => {
         if (head !== null) {
           // Login scripts may print before our marker line: look for it in the first few KiB.
@@ -1311,7 +1312,7 @@ export class SshTransport implements Transport {
             : head;
           head = null;
         }
-        stderr.add(chunk);
+        stderr.push(chunk);
       });
       channel.on('close', () => {
         if (this.lost && !exitStatus.has(channel) && !timedOut && !aborted) return finish(this.lost);
@@ -1445,20 +1446,6 @@ function toEntry(attrs: { mode: number; size: number; mtime: number }): Entry {
 function sftpCode(error: unknown): number | undefined {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'number' ? code : undefined;
-}
-
-function capped(): { add(chunk: Buffer): void; text(): string } {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  return {
-    add(chunk) {
-      if (size >= OUTPUT_CAP) return;
-      const piece = chunk.subarray(0, OUTPUT_CAP - size);
-      chunks.push(piece);
-      size += piece.length;
-    },
-    text: () => Buffer.concat(chunks).toString('utf8'),
-  };
 }
 
 function cancelled(): DiffshipError {

@@ -540,6 +540,23 @@ export function describeTransport(name: string, make: MakeTransport): void {
         expect((await t.exec('true')).code).toBe(0);
       });
 
+      it('keeps the end of a long output on both streams, where the errors are', async () => {
+        // ~1.5 MiB on each stream, numbered lines, then a last line that must survive.
+        const r = await t.exec(
+          'i=0; while [ $i -lt 24000 ]; do l="line $i ................................................"; echo "$l"; echo "$l" >&2; i=$((i+1)); done; echo "the error at the end" >&2; echo done',
+        );
+        expect(r.code).toBe(0);
+        expect(r.stdout.endsWith('line 23999 ................................................\ndone\n')).toBe(
+          true,
+        );
+        expect(r.stderr.endsWith('the error at the end\n')).toBe(true);
+        for (const out of [r.stdout, r.stderr]) {
+          expect(out.startsWith('[… earlier output dropped]\n')).toBe(true);
+          expect(out).not.toContain('line 0 ');
+          expect(Buffer.byteLength(out)).toBeLessThan(1024 * 1024 + 100);
+        }
+      });
+
       it('stops a command past its timeout, killing what it started', async () => {
         const started = Date.now();
         const r = await t.exec('echo $$ > pid; sleep 30 & echo $! > child; wait', { timeoutMs: 400 });
