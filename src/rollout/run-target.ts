@@ -7,15 +7,17 @@
  * returns to service.
  */
 import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 import type { CheckSpec, HookSpec, ResolvedConfig, TargetConfig } from '../config/types.js';
 import { expandPlaceholders, type PlaceholderContext } from '../config/placeholders.js';
 import { describeError } from '../errors.js';
 import { maskSecrets, type Logger } from '../log.js';
 import { emptyChanges, type StepName, type StepReport, type TargetReport } from '../report/types.js';
 import { TargetSession } from '../apply/session.js';
+import { writeJsonAtomic } from '../apply/json-file.js';
 import type { TargetPlan } from '../plan/types.js';
 import { createTransport } from '../transport/factory.js';
+import type { Transport } from '../transport/transport.js';
 import { hookEnv, runHook } from './hooks.js';
 import { runCheck } from './checks/index.js';
 import type { GitObjects } from '../diff/git-objects.js';
@@ -48,11 +50,25 @@ function checkName(c: CheckSpec): string {
   return `command ${c.run ?? c.remote ?? ''}`;
 }
 
+/** The change set's copy in the target's state folder, for `remote` commands. */
+const REMOTE_CHANGES = 'changes.json';
+
+/** Whether any hook or check of the target runs a command on the target itself. */
+function hasRemoteCommands(hooks: TargetConfig['hooks']): boolean {
+  const commands = [hooks.before, hooks.activate, hooks.after];
+  return (
+    commands.some((h) => h?.remote !== undefined) ||
+    hooks.verify.some((c) => c.kind === 'command' && c.remote !== undefined)
+  );
+}
+
 export class TargetRun {
   readonly report: TargetReport;
   private session: TargetSession | null = null;
   /** True once files on the target changed in this rollout (so `rollback: all` undoes it). */
   changed = false;
+  /** Where `remote` commands find the change set on the target, once a copy is there. */
+  private remoteChanges: string | null = null;
 
   constructor(
     readonly target: TargetConfig,
@@ -146,7 +162,7 @@ export class TargetRun {
         remote: hook.remote === undefined ? undefined : expandPlaceholders(hook.remote, ph),
         cwd: this.ctx.config.baseDir,
         env,
-        transport: this.session?.transport,
+        transport: this.remoteExec(),
         signal,
         logger: this.ctx.log,
       }),
@@ -165,7 +181,7 @@ export class TargetRun {
         const name = checkName(check);
         const r = await runCheck(check, {
           host: this.target.host,
-          transport: this.session?.transport,
+          transport: this.remoteExec(),
           cwd: this.ctx.config.baseDir,
           env,
           signal,
@@ -233,7 +249,7 @@ export class TargetRun {
         await this.session!.apply(p, ctx.repo);
         return this.finish('unchanged');
       }
-      this.writeChangesFile(p);
+      await this.writeChangesFile(p);
       if (ctx.signal.aborted) return this.finish('skipped');
 
       const cleanup = AbortSignal.timeout(CLEANUP_MS);
@@ -323,12 +339,29 @@ export class TargetRun {
   }
 
   /**
-   * Synchronous on purpose: a small local file, and an async write queues behind the other
-   * targets' staging and syncfs on libuv's four threads (~20 ms a target at max-parallel 10).
+   * The change set hooks get as DIFFSHIP_CHANGES: a file here for `run` commands, written
+   * synchronously (an async write queues behind the other targets' staging and syncfs on
+   * libuv's four threads, ~20 ms a target at max-parallel 10); and, when the target has
+   * `remote` commands, a copy in its state folder, where those commands can read it.
    */
-  private writeChangesFile(plan: TargetPlan): void {
+  private async writeChangesFile(plan: TargetPlan): Promise<void> {
     const body = { target: this.target.name, from: plan.from, to: plan.to, ...plan.changes };
     writeFileSync(join(this.ctx.workDir.path(), `${this.target.name}.json`), JSON.stringify(body, null, 2));
+    if (!hasRemoteCommands(this.target.hooks) || !this.session) return;
+    const rel = `${this.session.layout.dir}/${REMOTE_CHANGES}`;
+    await writeJsonAtomic(this.session.transport, rel, body);
+    this.remoteChanges = posix.join(this.target.path, rel);
+  }
+
+  /** The target's transport for `remote` commands: DIFFSHIP_CHANGES names the copy on the target. */
+  private remoteExec(): Pick<Transport, 'exec'> | undefined {
+    const transport = this.session?.transport;
+    const changes = this.remoteChanges;
+    if (!transport || changes === null) return transport;
+    return {
+      exec: (command, options = {}) =>
+        transport.exec(command, { ...options, env: { ...options.env, DIFFSHIP_CHANGES: changes } }),
+    };
   }
 
   private finish(status: TargetReport['status']): TargetReport {

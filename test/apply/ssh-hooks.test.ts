@@ -20,9 +20,12 @@ let target: string;
 let v1: string;
 let v2: string;
 
-/** Each hook dumps its DIFFSHIP_* variables (NUL-separated, so any value survives) and its working folder. */
+/**
+ * Each hook dumps its DIFFSHIP_* variables (NUL-separated, so any value survives), its working
+ * folder, and the change-set file DIFFSHIP_CHANGES names, read on the host.
+ */
 const dump = (name: string) =>
-  `env -0 | grep -z '^DIFFSHIP_' > ${out}/${name}.env && pwd -P > ${out}/${name}.pwd && ls -A > ${out}/${name}.ls`;
+  `env -0 | grep -z '^DIFFSHIP_' > ${out}/${name}.env && pwd -P > ${out}/${name}.pwd && ls -A > ${out}/${name}.ls && cat "$DIFFSHIP_CHANGES" > ${out}/${name}.changes`;
 
 beforeAll(async () => {
   sshd = await startSshd();
@@ -92,7 +95,15 @@ describe('remote hooks over ssh', () => {
         DIFFSHIP_PREVIOUS_RELEASE: '',
         DIFFSHIP_DEPLOY_ID: report.deployId,
       });
-      expect(env.DIFFSHIP_CHANGES, hook).toMatch(/far\.json$/);
+      // A copy in the target's state folder: a path on the host, which a remote command can read.
+      expect(env.DIFFSHIP_CHANGES, hook).toBe(join(target, '.diffship', 'changes.json'));
+      expect(JSON.parse(readFileSync(join(out, `${hook}.changes`), 'utf8')), hook).toMatchObject({
+        target: 'far',
+        from: null,
+        to: v1,
+        added: ['a.json'],
+        updated: [],
+      });
       expect(readFileSync(join(out, `${hook}.pwd`), 'utf8')).toBe(`${realpathSync(target)}\n`);
     }
     // before runs ahead of the files, activate after them.
@@ -112,5 +123,11 @@ describe('remote hooks over ssh', () => {
       DIFFSHIP_DEPLOY_ID: report.deployId,
     });
     expect(readFileSync(join(target, 'b.json'), 'utf8')).toBe('b2\n');
+    expect(JSON.parse(readFileSync(join(out, 'before.changes'), 'utf8'))).toMatchObject({
+      from: v1,
+      to: v2,
+      added: ['b.json'],
+      updated: ['a.json'],
+    });
   });
 });

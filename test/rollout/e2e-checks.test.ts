@@ -141,7 +141,8 @@ describe('command check and remote hook', () => {
         .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
     );
     expect(vars).toEqual({
-      DIFFSHIP_CHANGES: expect.stringMatching(/a\.json$/),
+      // `remote` commands read the copy in the target's state folder.
+      DIFFSHIP_CHANGES: path.join(fleet.dir('a'), '.diffship', 'changes.json'),
       DIFFSHIP_DEPLOY_ID: run2.report.deployId,
       DIFFSHIP_HOST: 'localhost',
       DIFFSHIP_PATH: fleet.dir('a'),
