@@ -51,7 +51,8 @@ import {
   SYNC_FLAG,
   type Op,
 } from './remote-ops.js';
-import { connectError, endpointLabel, hostKeyError, sanitized, type Endpoint } from './ssh-errors.js';
+import { SshConnection } from './ssh-connection.js';
+import { connectError, endpointLabel, hostKeyError, type Endpoint } from './ssh-errors.js';
 import { exportLine, shellQuote } from './shell-quote.js';
 import type {
   Entry,
@@ -81,8 +82,6 @@ function loadSsh2(): Promise<Ssh2> {
 
 /** SFTP status codes (draft-ietf-secsh-filexfer-02) that change what an operation means. */
 const NO_SUCH_FILE = 2;
-/** ssh2's error for a request still waiting when its channel or connection closed. */
-const NO_RESPONSE = 'No response from server';
 /** Bytes per SFTP write/read request; several are in flight per file. */
 const CHUNK = 64 * 1024;
 const CHUNKS_IN_FLIGHT = 16;
@@ -169,8 +168,7 @@ const SFTP_ONLY: Capabilities = { exec: false, perl: false, tools: { sha1: null,
 export class SshTransport implements Transport {
   readonly kind = 'ssh' as const;
   readonly description: string;
-  private readonly target: Endpoint;
-  private readonly secrets: string[];
+  private readonly conn: SshConnection;
   private knownHosts: KnownHostLine[] = [];
   /** Where the known hosts came from, for messages. */
   private knownHostsSource = 'known-hosts';
@@ -178,14 +176,7 @@ export class SshTransport implements Transport {
   /** Exec channels open at once (see EXEC_CHANNELS). */
   private readonly execSlots: Limiter = createLimiter(EXEC_CHANNELS);
   private readonly concurrency: number;
-  private clients: Ssh2Client[] = [];
-  private readonly closedClients = new WeakSet<Ssh2Client>();
-  private sftpChannel: SFTPWrapper | undefined;
-  private base: string;
   private connected = false;
-  private closing = false;
-  private lost: TransportError | null = null;
-  private readonly pending = new Set<(error: Error) => void>();
   private capabilities: Promise<Capabilities> | undefined;
   /** The ssh2 module, loaded by connect(). */
   private ssh2: Ssh2 | undefined;
@@ -201,13 +192,13 @@ export class SshTransport implements Transport {
     private readonly log: Logger = silentLogger,
     private readonly tuning: SshTuning = {},
   ) {
-    this.base = root;
-    this.target = { user: options.user, host: options.host, port: options.port };
+    const target = { user: options.user, host: options.host, port: options.port };
     this.description =
       options.port === 22
         ? `${options.user}@${options.host}:${root}`
         : `ssh://${options.user}@${options.host}:${options.port}${root}`;
-    this.secrets = [options.privateKey, options.passphrase].filter((s): s is string => !!s);
+    const secrets = [options.privateKey, options.passphrase].filter((s): s is string => !!s);
+    this.conn = new SshConnection(this.description, target, root, secrets, log);
     this.concurrency = tuning.concurrency ?? 64;
     this.files = createLimiter(this.concurrency);
   }
@@ -233,11 +224,11 @@ export class SshTransport implements Transport {
           role: 'jump host',
         };
         const client = await this.openClient(endpoint, auth, sock);
-        const next = jumps[i + 1] ?? this.target;
+        const next = jumps[i + 1] ?? this.conn.target;
         sock = await this.forward(client, endpoint, next);
       }
-      await this.openClient(this.target, auth, sock);
-      this.sftpChannel = await this.openSftp();
+      await this.openClient(this.conn.target, auth, sock);
+      this.conn.sftpChannel = await this.openSftp();
       this.connected = true;
       await this.resolveRoot(options.create ?? false);
       this.log.debug(`ssh: connected to ${this.description}`);
@@ -254,29 +245,14 @@ export class SshTransport implements Transport {
 
   /** Forget a failed connection attempt so that connect() can be called again. */
   private teardown(): void {
-    const old = this.clients;
-    this.clients = [];
-    this.sftpChannel = undefined;
     this.capabilities = undefined;
     this.ops = undefined;
     this.connected = false;
-    this.lost = null;
-    for (const client of old.reverse()) client.end();
+    this.conn.reset();
   }
 
-  async close(): Promise<void> {
-    if (this.closing) return;
-    this.closing = true;
-    const closed = this.clients
-      .filter((c) => !this.closedClients.has(c))
-      .map((c) => new Promise<void>((resolve) => c.once('close', () => resolve())));
-    this.endClients();
-    this.rejectPending(new TransportError('E_TRANSPORT', `${this.description}: transport closed`));
-    await Promise.race([Promise.all(closed), new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
-  }
-
-  private endClients(): void {
-    for (const client of [...this.clients].reverse()) client.end();
+  close(): Promise<void> {
+    return this.conn.close();
   }
 
   /** known-hosts as given, or else OpenSSH's defaults: ~/.ssh/known_hosts and /etc/ssh/ssh_known_hosts. */
@@ -304,24 +280,24 @@ export class SshTransport implements Transport {
         const code = (error as NodeJS.ErrnoException).code ?? String(error);
         throw new TransportError(
           'E_CONNECT',
-          `ssh ${endpointLabel(this.target)}: cannot read identity-file ${o.identityFile} (${code}); check the path`,
+          `ssh ${endpointLabel(this.conn.target)}: cannot read identity-file ${o.identityFile} (${code}); check the path`,
         );
       }
-      this.secrets.push(key);
+      this.conn.secrets.push(key);
     }
     if (!key && !o.agent) {
       throw new TransportError(
         'E_CONNECT',
-        `ssh ${endpointLabel(this.target)}: no credentials; set identity-file or private-key, or run an ssh agent (SSH_AUTH_SOCK)`,
+        `ssh ${endpointLabel(this.conn.target)}: no credentials; set identity-file or private-key, or run an ssh agent (SSH_AUTH_SOCK)`,
       );
     }
     if (key) {
       const parsed = this.lib.utils.parseKey(key, o.passphrase);
       if (parsed instanceof Error) {
-        const why = maskSecrets(parsed.message, this.secrets);
+        const why = maskSecrets(parsed.message, this.conn.secrets);
         throw new TransportError(
           'E_CONNECT',
-          `ssh ${endpointLabel(this.target)}: the key from ${source} cannot be used: ${why}; check the key${o.passphrase ? ' and its passphrase' : ' (an encrypted key needs passphrase)'}`,
+          `ssh ${endpointLabel(this.conn.target)}: the key from ${source} cannot be used: ${why}; check the key${o.passphrase ? ' and its passphrase' : ' (an encrypted key needs passphrase)'}`,
         );
       }
     }
@@ -335,7 +311,7 @@ export class SshTransport implements Transport {
     sock?: Duplex,
   ): Promise<Ssh2Client> {
     const client = new this.lib.Client();
-    this.clients.push(client);
+    this.conn.clients.push(client);
     const strict = this.options.strictHostKey;
     const timeoutMs = this.options.connectTimeoutMs > 0 ? this.options.connectTimeoutMs : 20_000;
     let refused: { verdict: Exclude<HostKeyVerdict, { status: 'trusted' }>; key: Buffer } | undefined;
@@ -368,18 +344,18 @@ export class SshTransport implements Transport {
     return new Promise<Ssh2Client>((resolve, reject) => {
       let ready = false;
       // A client dropped by teardown() must not fail a later connection.
-      const current = () => this.clients.includes(client);
+      const current = () => this.conn.clients.includes(client);
       client.on('error', (error: Error & { level?: string; code?: string }) => {
         if (!ready) {
           reject(
             refused
               ? hostKeyError(e, refused.verdict, refused.key, this.knownHostsSource)
-              : connectError(e, error, this.secrets, timeoutMs),
+              : connectError(e, error, this.conn.secrets, timeoutMs),
           );
-        } else if (current()) this.lose(e, error);
+        } else if (current()) this.conn.lose(e, error);
       });
       client.on('close', () => {
-        this.closedClients.add(client);
+        this.conn.closedClients.add(client);
         if (!ready)
           reject(
             refused
@@ -387,11 +363,11 @@ export class SshTransport implements Transport {
               : connectError(
                   e,
                   { message: 'connection closed during the handshake' },
-                  this.secrets,
+                  this.conn.secrets,
                   timeoutMs,
                 ),
           );
-        else if (current()) this.lose(e);
+        else if (current()) this.conn.lose(e);
       });
       client.on('ready', () => {
         ready = true;
@@ -404,7 +380,7 @@ export class SshTransport implements Transport {
         // previous is acknowledged, and with the server's delayed ACKs files crawl at ~40 ms each.
         client.setNoDelay(true);
       } catch (error) {
-        reject(connectError(e, error as Error, this.secrets, timeoutMs));
+        reject(connectError(e, error as Error, this.conn.secrets, timeoutMs));
       }
     });
   }
@@ -418,7 +394,7 @@ export class SshTransport implements Transport {
     return new Promise((resolve, reject) => {
       via.forwardOut('127.0.0.1', 0, next.host, next.port, (error, stream) => {
         if (error) {
-          const why = maskSecrets(error.message, this.secrets);
+          const why = maskSecrets(error.message, this.conn.secrets);
           reject(
             new TransportError(
               'E_CONNECT',
@@ -432,17 +408,17 @@ export class SshTransport implements Transport {
 
   private openSftp(): Promise<SFTPWrapper> {
     return new Promise((resolve, reject) => {
-      this.client.sftp((error, sftp) => {
+      this.conn.client.sftp((error, sftp) => {
         if (error)
           reject(
             new TransportError(
               'E_CONNECT',
-              `ssh ${endpointLabel(this.target)}: the SFTP subsystem is not available (${maskSecrets(error.message, this.secrets)}); enable "Subsystem sftp" in sshd_config`,
+              `ssh ${endpointLabel(this.conn.target)}: the SFTP subsystem is not available (${maskSecrets(error.message, this.conn.secrets)}); enable "Subsystem sftp" in sshd_config`,
             ),
           );
         else {
           // The host's sftp-server ended (killed, or its session died) while we still use it.
-          const gone = () => this.sftpGone(sftp);
+          const gone = () => this.conn.sftpGone(sftp);
           sftp.on('end', gone).on('close', gone);
           resolve(sftp);
         }
@@ -450,29 +426,21 @@ export class SshTransport implements Transport {
     });
   }
 
-  /**
-   * The SFTP channel ended under us. Nothing more can be done over it, so it counts as a lost
-   * connection: every pending and later call fails with the one clear "connection … lost" error
-   * (ssh2 itself fails each pending request with a bare "No response from server").
-   */
-  private sftpGone(sftp: SFTPWrapper | undefined = this.sftpChannel): void {
-    if (sftp === undefined || sftp !== this.sftpChannel || this.closing) return;
-    this.lose(this.target, new Error('the SFTP session on the host ended'));
-  }
-
   /** Check the root folder (creating it when asked) and resolve it once, symlinks included. */
   private async resolveRoot(create: boolean): Promise<void> {
-    const root = this.base;
-    let stats = await this.call<SftpStats>((cb) => this.sftp.stat(root, cb)).catch((error: unknown) => {
-      if (sftpCode(error) === NO_SUCH_FILE) return null;
-      throw this.connectFailure(`cannot read the target folder ${root}`, error);
-    });
+    const root = this.conn.base;
+    let stats = await this.conn
+      .call<SftpStats>((cb) => this.conn.sftp.stat(root, cb))
+      .catch((error: unknown) => {
+        if (sftpCode(error) === NO_SUCH_FILE) return null;
+        throw this.connectFailure(`cannot read the target folder ${root}`, error);
+      });
     if (stats === null && create) {
       this.log.debug(`ssh: creating target folder ${root} on ${this.options.host}`);
       await this.mkdirAbsolute(root).catch((error: unknown) => {
         throw this.connectFailure(`cannot create the target folder ${root}`, error);
       });
-      stats = await this.call<SftpStats>((cb) => this.sftp.stat(root, cb));
+      stats = await this.conn.call<SftpStats>((cb) => this.conn.sftp.stat(root, cb));
     }
     if (stats === null)
       throw new TransportError(
@@ -482,33 +450,14 @@ export class SshTransport implements Transport {
       );
     if (!stats.isDirectory())
       throw new TransportError('E_CONNECT', `${this.description}: target path ${root} is not a folder`);
-    this.base = await this.call<string>((cb) => this.sftp.realpath(root, cb));
+    this.conn.base = await this.conn.call<string>((cb) => this.conn.sftp.realpath(root, cb));
   }
 
   private connectFailure(what: string, error: unknown): TransportError {
     if (error instanceof TransportError) return error;
-    return new TransportError('E_CONNECT', `${this.description}: ${what}: ${this.why(error)}`, {
-      cause: this.safeCause(error),
+    return new TransportError('E_CONNECT', `${this.description}: ${what}: ${this.conn.why(error)}`, {
+      cause: this.conn.safeCause(error),
     });
-  }
-
-  /** The connection (or a jump host's) dropped: fail everything pending and everything after. */
-  private lose(e: Endpoint, error?: Error): void {
-    if (this.lost || this.closing) return;
-    const why = error ? `: ${maskSecrets(error.message, this.secrets)}` : '';
-    this.lost = new TransportError(
-      'E_TRANSPORT',
-      `${this.description}: connection to ${endpointLabel(e)} lost${why}`,
-      { cause: error && sanitized(error, this.secrets) },
-    );
-    this.log.debug(this.lost.message);
-    this.rejectPending(this.lost);
-    this.endClients();
-  }
-
-  private rejectPending(error: Error): void {
-    for (const reject of this.pending) reject(error);
-    this.pending.clear();
   }
 
   private get lib(): Ssh2 {
@@ -517,78 +466,15 @@ export class SshTransport implements Transport {
     return this.ssh2;
   }
 
-  private get client(): Ssh2Client {
-    const client = this.clients[this.clients.length - 1];
-    if (!client)
-      throw new TransportError('E_TRANSPORT', `${this.description}: not connected; call connect() first`);
-    return client;
-  }
-
-  private get sftp(): SFTPWrapper {
-    if (!this.sftpChannel)
-      throw new TransportError('E_TRANSPORT', `${this.description}: not connected; call connect() first`);
-    return this.sftpChannel;
-  }
-
-  /**
-   * Run one callback-style ssh2 call as a promise that also rejects when the
-   * connection drops or the transport closes (ssh2 alone may never call back).
-   */
-  private call<T>(fn: (cb: (error: Error | null | undefined, value?: T) => void) => void): Promise<T> {
-    if (this.lost) return Promise.reject(this.lost);
-    if (this.closing)
-      return Promise.reject(new TransportError('E_TRANSPORT', `${this.description}: transport closed`));
-    return new Promise<T>((resolve, reject) => {
-      const onLost = (error: Error) => reject(error);
-      this.pending.add(onLost);
-      try {
-        fn((error, value) => {
-          this.pending.delete(onLost);
-          // ssh2's answer for a request whose channel or connection closed before the reply.
-          if (error?.message === NO_RESPONSE) this.sftpGone();
-          if (this.lost) reject(this.lost);
-          else if (error) reject(error);
-          else resolve(value as T);
-        });
-      } catch (error) {
-        this.pending.delete(onLost);
-        reject(this.lost ?? error);
-      }
-    });
-  }
-
   // ── paths and errors ───────────────────────────────────────────────────
 
   private abs(rel: string, allowRoot = false): string {
-    return joinRoot(this.base, checkRelPath(rel, { allowRoot }));
-  }
-
-  private why(error: unknown): string {
-    const message = error instanceof Error ? error.message : String(error);
-    return maskSecrets(message, this.secrets);
-  }
-
-  private safeCause(error: unknown): unknown {
-    return error instanceof Error
-      ? sanitized(error as Error & { code?: string | number }, this.secrets)
-      : error;
-  }
-
-  /** E_TRANSPORT naming the operation and path (or the lost connection, which says more). */
-  private fail(op: string, rel: string, error: unknown, to?: string): Error {
-    if (error instanceof DiffshipError) return error;
-    if (this.lost) return this.lost;
-    const what = `${JSON.stringify(rel)}${to === undefined ? '' : ` to ${JSON.stringify(to)}`}`;
-    return new TransportError(
-      'E_TRANSPORT',
-      `${this.description}: cannot ${op} ${what}: ${this.why(error)}`,
-      { cause: this.safeCause(error) },
-    );
+    return joinRoot(this.conn.base, checkRelPath(rel, { allowRoot }));
   }
 
   private hasExtension(name: string): boolean {
     // ssh2 keeps the server's extension list here; its ext_* methods throw when one is missing.
-    const extensions = (this.sftp as unknown as { _extensions?: Record<string, string> })._extensions;
+    const extensions = (this.conn.sftp as unknown as { _extensions?: Record<string, string> })._extensions;
     return extensions?.[name] !== undefined;
   }
 
@@ -597,10 +483,10 @@ export class SshTransport implements Transport {
   async lstat(rel: string): Promise<Entry | null> {
     const p = this.abs(rel, true);
     try {
-      return toEntry(await this.call<SftpStats>((cb) => this.sftp.lstat(p, cb)));
+      return toEntry(await this.conn.call<SftpStats>((cb) => this.conn.sftp.lstat(p, cb)));
     } catch (error) {
       if (sftpCode(error) === NO_SUCH_FILE) return null;
-      throw this.fail('lstat', rel, error);
+      throw this.conn.fail('lstat', rel, error);
     }
   }
 
@@ -610,7 +496,7 @@ export class SshTransport implements Transport {
       try {
         return await this.readWhole(p);
       } catch (error) {
-        throw this.fail('read', rel, error);
+        throw this.conn.fail('read', rel, error);
       }
     });
   }
@@ -618,9 +504,9 @@ export class SshTransport implements Transport {
   async readlink(rel: string): Promise<string> {
     const p = this.abs(rel);
     try {
-      return await this.call<string>((cb) => this.sftp.readlink(p, cb));
+      return await this.conn.call<string>((cb) => this.conn.sftp.readlink(p, cb));
     } catch (error) {
-      throw this.fail('readlink', rel, error);
+      throw this.conn.fail('readlink', rel, error);
     }
   }
 
@@ -641,10 +527,12 @@ export class SshTransport implements Transport {
           );
           if (done) return;
         }
-        const handle = await this.call<Buffer>((cb) => this.sftp.open(p, 'w', { mode: mode & 0o7777 }, cb));
+        const handle = await this.conn.call<Buffer>((cb) =>
+          this.conn.sftp.open(p, 'w', { mode: mode & 0o7777 }, cb),
+        );
         await this.fillAndClose(handle, data, mode, sync);
       } catch (error) {
-        throw this.fail('write', rel, error);
+        throw this.conn.fail('write', rel, error);
       }
     });
     if (!sync) this.unsynced.add(p);
@@ -668,15 +556,19 @@ export class SshTransport implements Transport {
     }
     if (!this.hasExtension('fsync@openssh.com')) return;
     await mapLimit(files, this.concurrency, async (p) => {
-      const handle = await this.call<Buffer>((cb) => this.sftp.open(p, 'r', cb)).catch((error: unknown) => {
-        if (sftpCode(error) === NO_SUCH_FILE) return null; // removed since: nothing to make durable
-        throw this.fail('sync', p, error);
-      });
+      const handle = await this.conn
+        .call<Buffer>((cb) => this.conn.sftp.open(p, 'r', cb))
+        .catch((error: unknown) => {
+          if (sftpCode(error) === NO_SUCH_FILE) return null; // removed since: nothing to make durable
+          throw this.conn.fail('sync', p, error);
+        });
       if (!handle) return;
-      const synced = this.call<void>((cb) => this.sftp.ext_openssh_fsync(handle, (error) => cb(error)));
-      const closed = this.call<void>((cb) => this.sftp.close(handle, cb));
+      const synced = this.conn.call<void>((cb) =>
+        this.conn.sftp.ext_openssh_fsync(handle, (error) => cb(error)),
+      );
+      const closed = this.conn.call<void>((cb) => this.conn.sftp.close(handle, cb));
       await Promise.all([synced, closed]).catch((error: unknown) => {
-        throw this.fail('sync', p, error);
+        throw this.conn.fail('sync', p, error);
       });
     });
   }
@@ -686,16 +578,18 @@ export class SshTransport implements Transport {
     return this.files(async () => {
       let handle: Buffer;
       try {
-        handle = await this.call<Buffer>((cb) => this.sftp.open(p, 'wx', { mode: mode & 0o7777 }, cb));
+        handle = await this.conn.call<Buffer>((cb) =>
+          this.conn.sftp.open(p, 'wx', { mode: mode & 0o7777 }, cb),
+        );
       } catch (error) {
         // SFTP v3 has no "already exists" status: look.
         if ((await this.lstat(rel)) !== null) return false;
-        throw this.fail('create', rel, error);
+        throw this.conn.fail('create', rel, error);
       }
       try {
         await this.fillAndClose(handle, data, mode);
       } catch (error) {
-        throw this.fail('create', rel, error);
+        throw this.conn.fail('create', rel, error);
       }
       return true;
     });
@@ -706,9 +600,9 @@ export class SshTransport implements Transport {
     if (linkTarget.includes('\0'))
       throw new TransportError('E_UNSAFE', `symlink target for ${JSON.stringify(rel)} contains a NUL byte`);
     try {
-      await this.call<void>((cb) => this.sftp.symlink(linkTarget, p, cb));
+      await this.conn.call<void>((cb) => this.conn.sftp.symlink(linkTarget, p, cb));
     } catch (error) {
-      throw this.fail('symlink', rel, error);
+      throw this.conn.fail('symlink', rel, error);
     }
   }
 
@@ -722,9 +616,9 @@ export class SshTransport implements Transport {
         `refusing to chmod ${JSON.stringify(rel)} in ${this.description}: it is a symlink`,
       );
     try {
-      await this.call<void>((cb) => this.sftp.chmod(p, mode & 0o7777, cb));
+      await this.conn.call<void>((cb) => this.conn.sftp.chmod(p, mode & 0o7777, cb));
     } catch (error) {
-      throw this.fail('chmod', rel, error);
+      throw this.conn.fail('chmod', rel, error);
     }
   }
 
@@ -745,15 +639,15 @@ export class SshTransport implements Transport {
         if (done) return;
       }
       if (this.hasExtension('posix-rename@openssh.com')) {
-        await this.call<void>((cb) => this.sftp.ext_openssh_rename(src, dest, cb));
+        await this.conn.call<void>((cb) => this.conn.sftp.ext_openssh_rename(src, dest, cb));
       } else if ((await this.caps()).exec) {
         // Plain SFTP rename refuses an existing target; mv(1) is rename(2), atomic.
         await this.shell(`mv -f -- ${shellQuote(`./${from}`)} ${shellQuote(`./${to}`)}`);
       } else {
-        await this.call<void>((cb) => this.sftp.rename(src, dest, cb));
+        await this.conn.call<void>((cb) => this.conn.sftp.rename(src, dest, cb));
       }
     } catch (error) {
-      throw this.fail('rename', from, error, to);
+      throw this.conn.fail('rename', from, error, to);
     }
   }
 
@@ -767,20 +661,21 @@ export class SshTransport implements Transport {
         (error: unknown) => {
           if (error instanceof OpError && NO_HARD_LINKS.has(error.errno)) return false;
           if (error instanceof HelperGone) return null; // ask SFTP below
-          throw this.fail('link', from, error, to);
+          throw this.conn.fail('link', from, error, to);
         },
       );
       if (linked !== null) return linked;
     }
     if (!this.hasExtension('hardlink@openssh.com')) return false;
     try {
-      await this.call<void>((cb) => this.sftp.ext_openssh_hardlink(src, dest, cb));
+      await this.conn.call<void>((cb) => this.conn.sftp.ext_openssh_hardlink(src, dest, cb));
       return true;
     } catch (error) {
-      if (this.lost) throw this.lost;
+      if (this.conn.lost) throw this.conn.lost;
       // SFTP says only "failure": an existing target or a missing source is an error, anything else means "copy instead".
-      if ((await this.lstat(to)) !== null) throw this.fail('link', from, new Error('the target exists'), to);
-      if ((await this.lstat(from)) === null) throw this.fail('link', from, error, to);
+      if ((await this.lstat(to)) !== null)
+        throw this.conn.fail('link', from, new Error('the target exists'), to);
+      if ((await this.lstat(from)) === null) throw this.conn.fail('link', from, error, to);
       return false;
     }
   }
@@ -791,30 +686,30 @@ export class SshTransport implements Transport {
     try {
       await this.mkdirAbsolute(this.abs(rel));
     } catch (error) {
-      throw this.fail('mkdir', rel, error);
+      throw this.conn.fail('mkdir', rel, error);
     }
   }
 
   async unlink(rel: string): Promise<void> {
     const p = this.abs(rel);
     try {
-      await this.call<void>((cb) => this.sftp.unlink(p, cb));
+      await this.conn.call<void>((cb) => this.conn.sftp.unlink(p, cb));
     } catch (error) {
       if (sftpCode(error) === NO_SUCH_FILE) return;
-      throw this.fail('unlink', rel, error);
+      throw this.conn.fail('unlink', rel, error);
     }
   }
 
   async rmdir(rel: string): Promise<boolean> {
     const p = this.abs(rel);
     try {
-      await this.call<void>((cb) => this.sftp.rmdir(p, cb));
+      await this.conn.call<void>((cb) => this.conn.sftp.rmdir(p, cb));
       return true;
     } catch (error) {
       if (sftpCode(error) === NO_SUCH_FILE) return false;
       const entry = await this.lstat(rel);
       if (entry === null || entry.type === 'dir') return false; // gone meanwhile, or not empty
-      throw this.fail('rmdir', rel, error);
+      throw this.conn.fail('rmdir', rel, error);
     }
   }
 
@@ -828,7 +723,7 @@ export class SshTransport implements Transport {
       try {
         await this.shell(`rm -rf -- ${shellQuote(`./${rel}`)}`);
       } catch (error) {
-        throw this.fail('remove', rel, error);
+        throw this.conn.fail('remove', rel, error);
       }
       return;
     }
@@ -857,20 +752,20 @@ export class SshTransport implements Transport {
   private async list(rel: string): Promise<DirEntry[] | null> {
     const p = this.abs(rel, true);
     try {
-      const list = await this.call<FileEntryWithStats[]>((cb) => this.sftp.readdir(p, cb));
+      const list = await this.conn.call<FileEntryWithStats[]>((cb) => this.conn.sftp.readdir(p, cb));
       return list
         .filter((f) => f.filename !== '.' && f.filename !== '..')
         .map((f) => ({ name: f.filename, ...toEntry(f.attrs) }));
     } catch (error) {
       if (sftpCode(error) === NO_SUCH_FILE) return null;
-      throw this.fail('list', rel, error);
+      throw this.conn.fail('list', rel, error);
     }
   }
 
   /** mkdir -p of an absolute path on the host. */
   private async mkdirAbsolute(p: string): Promise<void> {
     try {
-      await this.call<void>((cb) => this.sftp.mkdir(p, cb));
+      await this.conn.call<void>((cb) => this.conn.sftp.mkdir(p, cb));
     } catch (error) {
       if (sftpCode(error) === NO_SUCH_FILE) {
         const parent = p.slice(0, p.lastIndexOf('/'));
@@ -879,7 +774,7 @@ export class SshTransport implements Transport {
         return this.mkdirAbsolute(p);
       }
       // Exists (perhaps made by a concurrent call): fine if it is a folder.
-      const stats = await this.call<SftpStats>((cb) => this.sftp.lstat(p, cb)).catch(() => null);
+      const stats = await this.conn.call<SftpStats>((cb) => this.conn.sftp.lstat(p, cb)).catch(() => null);
       if (stats?.isDirectory()) return;
       throw stats ? new Error(`${p} exists and is not a folder`) : error;
     }
@@ -887,15 +782,15 @@ export class SshTransport implements Transport {
 
   /** Read a whole remote file: fstat for the size, then pipelined reads. */
   private async readWhole(p: string): Promise<Buffer> {
-    const handle = await this.call<Buffer>((cb) => this.sftp.open(p, 'r', cb));
+    const handle = await this.conn.call<Buffer>((cb) => this.conn.sftp.open(p, 'r', cb));
     try {
-      const stats = await this.call<SftpStats>((cb) => this.sftp.fstat(handle, cb));
+      const stats = await this.conn.call<SftpStats>((cb) => this.conn.sftp.fstat(handle, cb));
       const buffer = Buffer.alloc(stats.size);
       const offsets: number[] = [];
       for (let at = 0; at < stats.size; at += CHUNK) offsets.push(at);
       const got = await mapLimit(offsets, CHUNKS_IN_FLIGHT, (at) =>
-        this.call<number>((cb) =>
-          this.sftp.read(handle, buffer, at, Math.min(CHUNK, stats.size - at), at, (error, bytes) =>
+        this.conn.call<number>((cb) =>
+          this.conn.sftp.read(handle, buffer, at, Math.min(CHUNK, stats.size - at), at, (error, bytes) =>
             cb(error, bytes),
           ),
         ),
@@ -908,7 +803,7 @@ export class SshTransport implements Transport {
       }
       return length === stats.size ? buffer : buffer.subarray(0, length);
     } finally {
-      await this.call<void>((cb) => this.sftp.close(handle, cb)).catch(() => undefined);
+      await this.conn.call<void>((cb) => this.conn.sftp.close(handle, cb)).catch(() => undefined);
     }
   }
 
@@ -925,17 +820,19 @@ export class SshTransport implements Transport {
       if (steps.length >= CHUNKS_IN_FLIGHT)
         await steps[steps.length - CHUNKS_IN_FLIGHT]!.catch(() => undefined);
       steps.push(
-        this.call<void>((cb) =>
-          this.sftp.write(handle, data, at, Math.min(CHUNK, data.length - at), at, (error) => cb(error)),
+        this.conn.call<void>((cb) =>
+          this.conn.sftp.write(handle, data, at, Math.min(CHUNK, data.length - at), at, (error) => cb(error)),
         ),
       );
     }
     // open() applied the server's umask to the mode; set it exactly.
-    steps.push(this.call<void>((cb) => this.sftp.fchmod(handle, mode & 0o7777, cb)));
+    steps.push(this.conn.call<void>((cb) => this.conn.sftp.fchmod(handle, mode & 0o7777, cb)));
     if (sync && this.hasExtension('fsync@openssh.com')) {
-      steps.push(this.call<void>((cb) => this.sftp.ext_openssh_fsync(handle, (error) => cb(error))));
+      steps.push(
+        this.conn.call<void>((cb) => this.conn.sftp.ext_openssh_fsync(handle, (error) => cb(error))),
+      );
     }
-    const closed = this.call<void>((cb) => this.sftp.close(handle, cb));
+    const closed = this.conn.call<void>((cb) => this.conn.sftp.close(handle, cb));
     // Wait for every step (so the handle is closed whatever failed), then report the first failure.
     const results = await Promise.allSettled([...steps, closed]);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -950,7 +847,7 @@ export class SshTransport implements Transport {
     const opening: Promise<OpsChannel | null> = (this.ops ??= (async () => {
       const caps = await this.caps();
       if (!caps.exec || !caps.perl) return null;
-      const command = `cd ${shellQuote(this.base)} || exit 1\n${remoteOpsCommand()}`;
+      const command = `cd ${shellQuote(this.conn.base)} || exit 1\n${remoteOpsCommand()}`;
       const channel = await this.execChannel(command);
       const ops: OpsChannel = { channel, waiting: new Map(), stderr: '', outbox: [], outboxBytes: 0 };
       const parser = new AnswerParser();
@@ -979,18 +876,19 @@ export class SshTransport implements Transport {
       channel.on('close', () => {
         // Ended under us (not by close()): later operations go over SFTP.
         if (this.ops === opening) this.ops = Promise.resolve(null);
-        if (!this.lost && !this.closing)
+        if (!this.conn.lost && !this.conn.closing)
           this.log.debug(
             `ssh: the file helper on ${this.options.host} ended: ${ops.stderr.trim().slice(0, 300)}`,
           );
         gone(
-          this.lost ?? new HelperGone(`the file helper on the host ended ${ops.stderr.trim().slice(0, 300)}`),
+          this.conn.lost ??
+            new HelperGone(`the file helper on the host ended ${ops.stderr.trim().slice(0, 300)}`),
         );
       });
       return ops;
     })().catch((error: unknown) => {
-      if (this.lost || this.closing) throw error;
-      this.log.debug(`ssh: no file helper on ${this.options.host} (${this.why(error)}); using SFTP`);
+      if (this.conn.lost || this.conn.closing) throw error;
+      this.log.debug(`ssh: no file helper on ${this.options.host} (${this.conn.why(error)}); using SFTP`);
       return null;
     }));
     return opening;
@@ -1003,8 +901,8 @@ export class SshTransport implements Transport {
     rel: string,
     options: { to?: string; mode?: number; data?: Buffer } = {},
   ): Promise<string> {
-    if (this.lost) return Promise.reject(this.lost);
-    if (this.closing)
+    if (this.conn.lost) return Promise.reject(this.conn.lost);
+    if (this.conn.closing)
       return Promise.reject(new TransportError('E_TRANSPORT', `${this.description}: transport closed`));
     const id = this.nextOpId;
     this.nextOpId = this.nextOpId >= 0xffffffff ? 1 : this.nextOpId + 1;
@@ -1019,14 +917,14 @@ export class SshTransport implements Transport {
         ops.waiting.delete(id);
         reject(error);
       };
-      this.pending.add(onLost);
+      this.conn.pending.add(onLost);
       ops.waiting.set(id, {
         resolve: (payload) => {
-          this.pending.delete(onLost);
+          this.conn.pending.delete(onLost);
           resolve(payload);
         },
         reject: (error) => {
-          this.pending.delete(onLost);
+          this.conn.pending.delete(onLost);
           reject(error);
         },
       });
@@ -1118,7 +1016,7 @@ export class SshTransport implements Transport {
       );
     } catch (error) {
       if (error instanceof HelperGone) return null;
-      throw this.fail('hash', paths[0] ?? '', error);
+      throw this.conn.fail('hash', paths[0] ?? '', error);
     }
     const ids: Array<string | null> = [];
     for (const [b, batch] of batches.entries()) {
@@ -1195,9 +1093,9 @@ export class SshTransport implements Transport {
         return probe ? { exec: true, ...probe } : SFTP_ONLY;
       })
       .catch((error: unknown) => {
-        if (this.lost || this.closing) throw error;
+        if (this.conn.lost || this.conn.closing) throw error;
         this.log.debug(
-          `ssh: exec is not usable on ${this.options.host} (${this.why(error)}); using SFTP only`,
+          `ssh: exec is not usable on ${this.options.host} (${this.conn.why(error)}); using SFTP only`,
         );
         return SFTP_ONLY;
       });
@@ -1224,7 +1122,7 @@ export class SshTransport implements Transport {
     // The first stderr line tells the session's pid (its process group: sshd setsid()s each
     // session), so a timeout can kill the whole group. Each part is on its own line: a failed
     // cd must stop the command, not run it elsewhere.
-    const script = `echo ${PID_MARKER}$$ >&2\ncd ${shellQuote(this.base)} || exit 1\n${env ? `${env}\n` : ''}${command}`;
+    const script = `echo ${PID_MARKER}$$ >&2\ncd ${shellQuote(this.conn.base)} || exit 1\n${env ? `${env}\n` : ''}${command}`;
     if (options.signal?.aborted) throw cancelled();
     // On an SFTP-only account (ForceCommand internal-sftp) any command "succeeds" doing nothing.
     if (!(await this.caps()).exec) {
@@ -1282,13 +1180,13 @@ export class SshTransport implements Transport {
       options.signal?.addEventListener('abort', onAbort, { once: true });
       if (options.signal?.aborted) onAbort(); // aborted while the channel was opening
       const onLost = (error: Error) => finish(error);
-      this.pending.add(onLost);
+      this.conn.pending.add(onLost);
       const finish = (outcome: ExecResult | Error) => {
         if (settled) return;
         settled = true;
         for (const t of timers) clearTimeout(t);
         options.signal?.removeEventListener('abort', onAbort);
-        this.pending.delete(onLost);
+        this.conn.pending.delete(onLost);
         if (outcome instanceof Error) reject(outcome);
         else if (aborted) reject(cancelled());
         else resolve(outcome);
@@ -1315,7 +1213,8 @@ export class SshTransport implements Transport {
         stderr.push(chunk);
       });
       channel.on('close', () => {
-        if (this.lost && !exitStatus.has(channel) && !timedOut && !aborted) return finish(this.lost);
+        if (this.conn.lost && !exitStatus.has(channel) && !timedOut && !aborted)
+          return finish(this.conn.lost);
         finish(result());
       });
       channel.end();
@@ -1329,7 +1228,7 @@ export class SshTransport implements Transport {
     } catch {
       // The channel is already closed.
     }
-    if (pid === undefined || this.lost || this.closing) return;
+    if (pid === undefined || this.conn.lost || this.conn.closing) return;
     this.runRaw(
       `kill -${name} -${pid} 2>/dev/null || kill -${name} ${pid} 2>/dev/null; exit 0`,
       Buffer.alloc(0),
@@ -1339,7 +1238,7 @@ export class SshTransport implements Transport {
 
   private openExec(command: string): Promise<ClientChannel> {
     return this.execChannel(command).catch((error: unknown) => {
-      throw this.fail('run a command in', this.base, error);
+      throw this.conn.fail('run a command in', this.conn.base, error);
     });
   }
 
@@ -1355,7 +1254,7 @@ export class SshTransport implements Transport {
           return await this.openExecChannel(command);
         } catch (error) {
           const refused = error instanceof Error && /channel open failure/i.test(error.message);
-          if (!refused || this.lost || this.closing || attempt >= OPEN_RETRY_MS.length) throw error;
+          if (!refused || this.conn.lost || this.conn.closing || attempt >= OPEN_RETRY_MS.length) throw error;
           await new Promise((resolve) => setTimeout(resolve, OPEN_RETRY_MS[attempt]));
         }
       }
@@ -1381,8 +1280,8 @@ export class SshTransport implements Transport {
    * emitted before the caller's `await` resumes — a listener added there misses it.
    */
   private openExecChannel(command: string): Promise<ClientChannel> {
-    return this.call<ClientChannel>((cb) =>
-      this.client.exec(command, (error, channel) => {
+    return this.conn.call<ClientChannel>((cb) =>
+      this.conn.client.exec(command, (error, channel) => {
         channel?.on('exit', (code: number | null, signalName?: string) => {
           exitStatus.set(channel, {
             code: typeof code === 'number' ? code : null,
@@ -1401,18 +1300,18 @@ export class SshTransport implements Transport {
     input: Buffer,
     options: { root?: boolean; urgent?: boolean } = {},
   ): Promise<{ code: number | null; signal: string | null; stdout: Buffer; stderr: string }> {
-    const full = options.root === false ? command : `cd ${shellQuote(this.base)} || exit 1\n${command}`;
+    const full = options.root === false ? command : `cd ${shellQuote(this.conn.base)} || exit 1\n${command}`;
     const channel = await this.execChannel(full, { urgent: options.urgent });
     return new Promise((resolve, reject) => {
       const out: Buffer[] = [];
       const err: Buffer[] = [];
       const onLost = (error: Error) => reject(error);
-      this.pending.add(onLost);
+      this.conn.pending.add(onLost);
       channel.on('data', (chunk: Buffer) => out.push(chunk));
       channel.stderr.on('data', (chunk: Buffer) => err.push(chunk));
       channel.on('close', () => {
-        this.pending.delete(onLost);
-        if (this.lost) return reject(this.lost);
+        this.conn.pending.delete(onLost);
+        if (this.conn.lost) return reject(this.conn.lost);
         const status = exitStatus.get(channel);
         resolve({
           code: status?.code ?? null,

@@ -1,0 +1,151 @@
+import type { Client as Ssh2Client, SFTPWrapper } from 'ssh2';
+import { DiffshipError, TransportError } from '../errors.js';
+import { maskSecrets, type Logger } from '../log.js';
+import { endpointLabel, sanitized, type Endpoint } from './ssh-errors.js';
+
+/** ssh2's error for a request still waiting when its channel or connection closed. */
+const NO_RESPONSE = 'No response from server';
+
+/**
+ * The live state of one SSH connection, shared by the parts of SshTransport
+ * (connecting, files, commands, the file helper, hashing): its ssh2 clients,
+ * the SFTP channel, the resolved root, and whether it was lost or closed.
+ * Every ssh2 call goes through `call`, so that a dropped connection fails it
+ * with one clear error; the secrets are masked out of every message.
+ */
+export class SshConnection {
+  /** Jump hosts first, the target last. */
+  clients: Ssh2Client[] = [];
+  readonly closedClients = new WeakSet<Ssh2Client>();
+  sftpChannel: SFTPWrapper | undefined;
+  closing = false;
+  lost: TransportError | null = null;
+  readonly pending = new Set<(error: Error) => void>();
+
+  constructor(
+    readonly description: string,
+    readonly target: Endpoint,
+    /** The target folder; its real path once connect() resolved it. */
+    public base: string,
+    readonly secrets: string[],
+    readonly log: Logger,
+  ) {}
+
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    const closed = this.clients
+      .filter((c) => !this.closedClients.has(c))
+      .map((c) => new Promise<void>((resolve) => c.once('close', () => resolve())));
+    this.endClients();
+    this.rejectPending(new TransportError('E_TRANSPORT', `${this.description}: transport closed`));
+    await Promise.race([Promise.all(closed), new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
+  }
+
+  /** Forget the clients of a failed connection attempt (the rest of teardown is SshTransport's). */
+  reset(): void {
+    const old = this.clients;
+    this.clients = [];
+    this.sftpChannel = undefined;
+    this.lost = null;
+    for (const client of old.reverse()) client.end();
+  }
+
+  endClients(): void {
+    for (const client of [...this.clients].reverse()) client.end();
+  }
+
+  /**
+   * The SFTP channel ended under us. Nothing more can be done over it, so it counts as a lost
+   * connection: every pending and later call fails with the one clear "connection … lost" error
+   * (ssh2 itself fails each pending request with a bare "No response from server").
+   */
+  sftpGone(sftp: SFTPWrapper | undefined = this.sftpChannel): void {
+    if (sftp === undefined || sftp !== this.sftpChannel || this.closing) return;
+    this.lose(this.target, new Error('the SFTP session on the host ended'));
+  }
+
+  /** The connection (or a jump host's) dropped: fail everything pending and everything after. */
+  lose(e: Endpoint, error?: Error): void {
+    if (this.lost || this.closing) return;
+    const why = error ? `: ${maskSecrets(error.message, this.secrets)}` : '';
+    this.lost = new TransportError(
+      'E_TRANSPORT',
+      `${this.description}: connection to ${endpointLabel(e)} lost${why}`,
+      { cause: error && sanitized(error, this.secrets) },
+    );
+    this.log.debug(this.lost.message);
+    this.rejectPending(this.lost);
+    this.endClients();
+  }
+
+  rejectPending(error: Error): void {
+    for (const reject of this.pending) reject(error);
+    this.pending.clear();
+  }
+
+  get client(): Ssh2Client {
+    const client = this.clients[this.clients.length - 1];
+    if (!client)
+      throw new TransportError('E_TRANSPORT', `${this.description}: not connected; call connect() first`);
+    return client;
+  }
+
+  get sftp(): SFTPWrapper {
+    if (!this.sftpChannel)
+      throw new TransportError('E_TRANSPORT', `${this.description}: not connected; call connect() first`);
+    return this.sftpChannel;
+  }
+
+  /**
+   * Run one callback-style ssh2 call as a promise that also rejects when the
+   * connection drops or the transport closes (ssh2 alone may never call back).
+   */
+  call<T>(fn: (cb: (error: Error | null | undefined, value?: T) => void) => void): Promise<T> {
+    if (this.lost) return Promise.reject(this.lost);
+    if (this.closing)
+      return Promise.reject(new TransportError('E_TRANSPORT', `${this.description}: transport closed`));
+    return new Promise<T>((resolve, reject) => {
+      const onLost = (error: Error) => reject(error);
+      this.pending.add(onLost);
+      try {
+        fn((error, value) => {
+          this.pending.delete(onLost);
+          // ssh2's answer for a request whose channel or connection closed before the reply.
+          if (error?.message === NO_RESPONSE) this.sftpGone();
+          if (this.lost) reject(this.lost);
+          else if (error) reject(error);
+          else resolve(value as T);
+        });
+      } catch (error) {
+        this.pending.delete(onLost);
+        reject(this.lost ?? error);
+      }
+    });
+  }
+
+  // ── errors ─────────────────────────────────────────────────────────────
+
+  why(error: unknown): string {
+    const message = error instanceof Error ? error.message : String(error);
+    return maskSecrets(message, this.secrets);
+  }
+
+  safeCause(error: unknown): unknown {
+    return error instanceof Error
+      ? sanitized(error as Error & { code?: string | number }, this.secrets)
+      : error;
+  }
+
+  /** E_TRANSPORT naming the operation and path (or the lost connection, which says more). */
+  fail(op: string, rel: string, error: unknown, to?: string): Error {
+    if (error instanceof DiffshipError) return error;
+    if (this.lost) return this.lost;
+    const what = `${JSON.stringify(rel)}${to === undefined ? '' : ` to ${JSON.stringify(to)}`}`;
+    return new TransportError(
+      'E_TRANSPORT',
+      `${this.description}: cannot ${op} ${what}: ${this.why(error)}`,
+      { cause: this.safeCause(error) },
+    );
+  }
+}
