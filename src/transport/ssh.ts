@@ -1,26 +1,8 @@
-import { readFile as readLocalFile } from 'node:fs/promises';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import type { Duplex } from 'node:stream';
-import type {
-  Client as Ssh2Client,
-  ClientChannel,
-  ConnectConfig,
-  FileEntryWithStats,
-  SFTPWrapper,
-  Stats as SftpStats,
-} from 'ssh2';
+import type { ClientChannel, FileEntryWithStats, Stats as SftpStats } from 'ssh2';
 import type { SshOptions } from '../config/types.js';
 import { gitBlobId, type HashAlgorithm } from '../diff/blob.js';
 import { DiffshipError, TransportError } from '../errors.js';
-import { maskSecrets, silentLogger, type Logger } from '../log.js';
-import {
-  knownKeyTypes,
-  parseKnownHosts,
-  verifyHostKey,
-  type HostKeyVerdict,
-  type KnownHostLine,
-} from './known-hosts.js';
+import { silentLogger, type Logger } from '../log.js';
 import { createLimiter, mapLimit, type Limiter } from './limit.js';
 import { KILL_GRACE_MS, OUTPUT_CAP } from './local-exec.js';
 import { TailBuffer } from './tail-buffer.js';
@@ -51,8 +33,17 @@ import {
   SYNC_FLAG,
   type Op,
 } from './remote-ops.js';
+import { credentials, dial, loadKnownHosts, loadSsh2, resolveRoot } from './ssh-connect.js';
 import { SshConnection } from './ssh-connection.js';
-import { connectError, endpointLabel, hostKeyError, type Endpoint } from './ssh-errors.js';
+import {
+  fillAndClose,
+  hasExtension,
+  mkdirAbsolute,
+  NO_SUCH_FILE,
+  readWhole,
+  sftpCode,
+  toEntry,
+} from './ssh-sftp.js';
 import { exportLine, shellQuote } from './shell-quote.js';
 import type {
   Entry,
@@ -63,28 +54,8 @@ import type {
   WalkEntry,
   WriteOptions,
 } from './transport.js';
-import { typeFromMode, walkTree, type DirEntry } from './walk.js';
+import { walkTree, type DirEntry } from './walk.js';
 
-type Ssh2 = typeof import('ssh2');
-let ssh2Module: Promise<Ssh2> | undefined;
-
-/**
- * ssh2 (with its crypto setup) costs ~35 ms to load: imported on the first
- * connect, so `import 'diffship'` and local-only deploys never pay for it.
- */
-function loadSsh2(): Promise<Ssh2> {
-  // A CommonJS package: its exports object is the namespace's default.
-  // webpackMode eager: the action's ncc bundle keeps ssh2 in its main file (still run lazily), where
-  // scripts/fix-dist.mjs defines __dirname for it; a separate chunk would lack it.
-  ssh2Module ??= import(/* webpackMode: "eager" */ 'ssh2').then((m) => m.default);
-  return ssh2Module;
-}
-
-/** SFTP status codes (draft-ietf-secsh-filexfer-02) that change what an operation means. */
-const NO_SUCH_FILE = 2;
-/** Bytes per SFTP write/read request; several are in flight per file. */
-const CHUNK = 64 * 1024;
-const CHUNKS_IN_FLIGHT = 16;
 /** Files up to this size are hashed by reading them over SFTP when the host has no perl. */
 const SMALL_FILE = 256 * 1024;
 /** Exit status of exec channels, by channel (see `execChannel`). */
@@ -169,17 +140,12 @@ export class SshTransport implements Transport {
   readonly kind = 'ssh' as const;
   readonly description: string;
   private readonly conn: SshConnection;
-  private knownHosts: KnownHostLine[] = [];
-  /** Where the known hosts came from, for messages. */
-  private knownHostsSource = 'known-hosts';
   private readonly files: Limiter;
   /** Exec channels open at once (see EXEC_CHANNELS). */
   private readonly execSlots: Limiter = createLimiter(EXEC_CHANNELS);
   private readonly concurrency: number;
   private connected = false;
   private capabilities: Promise<Capabilities> | undefined;
-  /** The ssh2 module, loaded by connect(). */
-  private ssh2: Ssh2 | undefined;
   /** Remote paths written with `{ sync: false }`, made durable by `syncWritten()`. */
   private readonly unsynced = new Set<string>();
   /** The bulk-operations helper: opened on first use; resolves to null where it cannot run. */
@@ -207,30 +173,16 @@ export class SshTransport implements Transport {
 
   async connect(options: { create?: boolean } = {}): Promise<void> {
     if (this.connected) return;
-    this.ssh2 = await loadSsh2();
-    const auth = await this.credentials();
-    await this.loadKnownHosts();
+    const ssh2 = await loadSsh2();
+    const auth = await credentials(ssh2, this.options, this.conn);
+    const knownHosts = await loadKnownHosts(this.options);
     if (!this.options.strictHostKey)
       this.log.warn(`ssh: host keys are not checked for ${this.description} (strict-host-key: false)`);
     const jumps = this.options.proxyJump ? parseProxyJump(this.options.proxyJump) : [];
     try {
-      let sock: Duplex | undefined;
-      for (let i = 0; i < jumps.length; i++) {
-        const hop = jumps[i]!;
-        const endpoint: Endpoint = {
-          user: hop.user ?? this.options.user,
-          host: hop.host,
-          port: hop.port,
-          role: 'jump host',
-        };
-        const client = await this.openClient(endpoint, auth, sock);
-        const next = jumps[i + 1] ?? this.conn.target;
-        sock = await this.forward(client, endpoint, next);
-      }
-      await this.openClient(this.conn.target, auth, sock);
-      this.conn.sftpChannel = await this.openSftp();
+      await dial(this.conn, { ssh2, auth, knownHosts, options: this.options, tuning: this.tuning }, jumps);
       this.connected = true;
-      await this.resolveRoot(options.create ?? false);
+      await resolveRoot(this.conn, options.create ?? false);
       this.log.debug(`ssh: connected to ${this.description}`);
       // Probe the host's tools and start the file helper now, in the background: an exec session
       // costs a round trip and a process start, best hidden behind the caller's first SFTP work.
@@ -255,227 +207,10 @@ export class SshTransport implements Transport {
     return this.conn.close();
   }
 
-  /** known-hosts as given, or else OpenSSH's defaults: ~/.ssh/known_hosts and /etc/ssh/ssh_known_hosts. */
-  private async loadKnownHosts(): Promise<void> {
-    if (this.options.knownHosts !== undefined) {
-      this.knownHosts = parseKnownHosts(this.options.knownHosts);
-      return;
-    }
-    const files = [path.join(os.homedir(), '.ssh', 'known_hosts'), '/etc/ssh/ssh_known_hosts'];
-    const texts = await Promise.all(files.map((f) => readLocalFile(f, 'utf8').catch(() => '')));
-    this.knownHosts = parseKnownHosts(texts.join('\n'));
-    this.knownHostsSource = `known-hosts (not set, so ${files.join(' and ')})`;
-  }
-
-  /** Key text (from private-key or identity-file), passphrase and agent, checked before any connection. */
-  private async credentials(): Promise<Pick<ConnectConfig, 'privateKey' | 'passphrase' | 'agent'>> {
-    const o = this.options;
-    let key = o.privateKey;
-    let source = 'private-key';
-    if (!key && o.identityFile) {
-      source = `identity-file ${o.identityFile}`;
-      try {
-        key = await readLocalFile(o.identityFile, 'utf8');
-      } catch (error) {
-        const code = (error as NodeJS.ErrnoException).code ?? String(error);
-        throw new TransportError(
-          'E_CONNECT',
-          `ssh ${endpointLabel(this.conn.target)}: cannot read identity-file ${o.identityFile} (${code}); check the path`,
-        );
-      }
-      this.conn.secrets.push(key);
-    }
-    if (!key && !o.agent) {
-      throw new TransportError(
-        'E_CONNECT',
-        `ssh ${endpointLabel(this.conn.target)}: no credentials; set identity-file or private-key, or run an ssh agent (SSH_AUTH_SOCK)`,
-      );
-    }
-    if (key) {
-      const parsed = this.lib.utils.parseKey(key, o.passphrase);
-      if (parsed instanceof Error) {
-        const why = maskSecrets(parsed.message, this.conn.secrets);
-        throw new TransportError(
-          'E_CONNECT',
-          `ssh ${endpointLabel(this.conn.target)}: the key from ${source} cannot be used: ${why}; check the key${o.passphrase ? ' and its passphrase' : ' (an encrypted key needs passphrase)'}`,
-        );
-      }
-    }
-    return { privateKey: key, passphrase: o.passphrase, agent: o.agent };
-  }
-
-  /** One authenticated SSH connection (the target, or a jump host), host key checked first. */
-  private openClient(
-    e: Endpoint,
-    auth: Pick<ConnectConfig, 'privateKey' | 'passphrase' | 'agent'>,
-    sock?: Duplex,
-  ): Promise<Ssh2Client> {
-    const client = new this.lib.Client();
-    this.conn.clients.push(client);
-    const strict = this.options.strictHostKey;
-    const timeoutMs = this.options.connectTimeoutMs > 0 ? this.options.connectTimeoutMs : 20_000;
-    let refused: { verdict: Exclude<HostKeyVerdict, { status: 'trusted' }>; key: Buffer } | undefined;
-    // Ask for a key type known-hosts has for this host first, as OpenSSH does.
-    const preferred = knownKeyTypes(this.knownHosts, e.host, e.port).flatMap(algorithmsFor);
-    const config: ConnectConfig = {
-      host: e.host,
-      port: e.port,
-      username: e.user,
-      ...auth,
-      sock: sock as ConnectConfig['sock'],
-      readyTimeout: timeoutMs,
-      keepaliveInterval: this.tuning.keepaliveIntervalMs ?? 10_000,
-      keepaliveCountMax: this.tuning.keepaliveCountMax ?? 3,
-      hostVerifier: (key: Buffer) => {
-        if (!strict) return true;
-        const verdict = verifyHostKey(this.knownHosts, e.host, e.port, key);
-        if (verdict.status === 'trusted') return true;
-        refused = { verdict, key };
-        return false;
-      },
-    };
-    if (preferred.length > 0) {
-      config.algorithms = {
-        serverHostKey: { remove: preferred, prepend: preferred } as unknown as NonNullable<
-          ConnectConfig['algorithms']
-        >['serverHostKey'],
-      };
-    }
-    return new Promise<Ssh2Client>((resolve, reject) => {
-      let ready = false;
-      // A client dropped by teardown() must not fail a later connection.
-      const current = () => this.conn.clients.includes(client);
-      client.on('error', (error: Error & { level?: string; code?: string }) => {
-        if (!ready) {
-          reject(
-            refused
-              ? hostKeyError(e, refused.verdict, refused.key, this.knownHostsSource)
-              : connectError(e, error, this.conn.secrets, timeoutMs),
-          );
-        } else if (current()) this.conn.lose(e, error);
-      });
-      client.on('close', () => {
-        this.conn.closedClients.add(client);
-        if (!ready)
-          reject(
-            refused
-              ? hostKeyError(e, refused.verdict, refused.key, this.knownHostsSource)
-              : connectError(
-                  e,
-                  { message: 'connection closed during the handshake' },
-                  this.conn.secrets,
-                  timeoutMs,
-                ),
-          );
-        else if (current()) this.conn.lose(e);
-      });
-      client.on('ready', () => {
-        ready = true;
-        this.log.debug(`ssh: authenticated to ${endpointLabel(e)}`);
-        resolve(client);
-      });
-      try {
-        client.connect(config);
-        // Pipelined SFTP requests are small: without this, Nagle holds each one back until the
-        // previous is acknowledged, and with the server's delayed ACKs files crawl at ~40 ms each.
-        client.setNoDelay(true);
-      } catch (error) {
-        reject(connectError(e, error as Error, this.conn.secrets, timeoutMs));
-      }
-    });
-  }
-
-  /** A TCP stream from `via` to the next hop, used as the next connection's socket. */
-  private forward(
-    via: Ssh2Client,
-    viaEndpoint: Endpoint,
-    next: { host: string; port: number },
-  ): Promise<Duplex> {
-    return new Promise((resolve, reject) => {
-      via.forwardOut('127.0.0.1', 0, next.host, next.port, (error, stream) => {
-        if (error) {
-          const why = maskSecrets(error.message, this.conn.secrets);
-          reject(
-            new TransportError(
-              'E_CONNECT',
-              `ssh ${endpointLabel(viaEndpoint)}: cannot reach ${next.host}:${next.port} through it: ${why}; check AllowTcpForwarding on the jump host`,
-            ),
-          );
-        } else resolve(stream);
-      });
-    });
-  }
-
-  private openSftp(): Promise<SFTPWrapper> {
-    return new Promise((resolve, reject) => {
-      this.conn.client.sftp((error, sftp) => {
-        if (error)
-          reject(
-            new TransportError(
-              'E_CONNECT',
-              `ssh ${endpointLabel(this.conn.target)}: the SFTP subsystem is not available (${maskSecrets(error.message, this.conn.secrets)}); enable "Subsystem sftp" in sshd_config`,
-            ),
-          );
-        else {
-          // The host's sftp-server ended (killed, or its session died) while we still use it.
-          const gone = () => this.conn.sftpGone(sftp);
-          sftp.on('end', gone).on('close', gone);
-          resolve(sftp);
-        }
-      });
-    });
-  }
-
-  /** Check the root folder (creating it when asked) and resolve it once, symlinks included. */
-  private async resolveRoot(create: boolean): Promise<void> {
-    const root = this.conn.base;
-    let stats = await this.conn
-      .call<SftpStats>((cb) => this.conn.sftp.stat(root, cb))
-      .catch((error: unknown) => {
-        if (sftpCode(error) === NO_SUCH_FILE) return null;
-        throw this.connectFailure(`cannot read the target folder ${root}`, error);
-      });
-    if (stats === null && create) {
-      this.log.debug(`ssh: creating target folder ${root} on ${this.options.host}`);
-      await this.mkdirAbsolute(root).catch((error: unknown) => {
-        throw this.connectFailure(`cannot create the target folder ${root}`, error);
-      });
-      stats = await this.conn.call<SftpStats>((cb) => this.conn.sftp.stat(root, cb));
-    }
-    if (stats === null)
-      throw new TransportError(
-        'E_CONNECT',
-        `${this.description}: target folder ${root} does not exist on the host; create it first`,
-        { rootMissing: true },
-      );
-    if (!stats.isDirectory())
-      throw new TransportError('E_CONNECT', `${this.description}: target path ${root} is not a folder`);
-    this.conn.base = await this.conn.call<string>((cb) => this.conn.sftp.realpath(root, cb));
-  }
-
-  private connectFailure(what: string, error: unknown): TransportError {
-    if (error instanceof TransportError) return error;
-    return new TransportError('E_CONNECT', `${this.description}: ${what}: ${this.conn.why(error)}`, {
-      cause: this.conn.safeCause(error),
-    });
-  }
-
-  private get lib(): Ssh2 {
-    if (!this.ssh2)
-      throw new TransportError('E_TRANSPORT', `${this.description}: not connected; call connect() first`);
-    return this.ssh2;
-  }
-
   // ── paths and errors ───────────────────────────────────────────────────
 
   private abs(rel: string, allowRoot = false): string {
     return joinRoot(this.conn.base, checkRelPath(rel, { allowRoot }));
-  }
-
-  private hasExtension(name: string): boolean {
-    // ssh2 keeps the server's extension list here; its ext_* methods throw when one is missing.
-    const extensions = (this.conn.sftp as unknown as { _extensions?: Record<string, string> })._extensions;
-    return extensions?.[name] !== undefined;
   }
 
   // ── files ──────────────────────────────────────────────────────────────
@@ -494,7 +229,7 @@ export class SshTransport implements Transport {
     const p = this.abs(rel);
     return this.files(async () => {
       try {
-        return await this.readWhole(p);
+        return await readWhole(this.conn, p);
       } catch (error) {
         throw this.conn.fail('read', rel, error);
       }
@@ -530,7 +265,7 @@ export class SshTransport implements Transport {
         const handle = await this.conn.call<Buffer>((cb) =>
           this.conn.sftp.open(p, 'w', { mode: mode & 0o7777 }, cb),
         );
-        await this.fillAndClose(handle, data, mode, sync);
+        await fillAndClose(this.conn, handle, data, mode, sync);
       } catch (error) {
         throw this.conn.fail('write', rel, error);
       }
@@ -554,7 +289,7 @@ export class SshTransport implements Transport {
         `ssh: sync -f failed on ${this.options.host} (exit ${run.code}); fsyncing ${files.length} files one by one`,
       );
     }
-    if (!this.hasExtension('fsync@openssh.com')) return;
+    if (!hasExtension(this.conn.sftp, 'fsync@openssh.com')) return;
     await mapLimit(files, this.concurrency, async (p) => {
       const handle = await this.conn
         .call<Buffer>((cb) => this.conn.sftp.open(p, 'r', cb))
@@ -587,7 +322,7 @@ export class SshTransport implements Transport {
         throw this.conn.fail('create', rel, error);
       }
       try {
-        await this.fillAndClose(handle, data, mode);
+        await fillAndClose(this.conn, handle, data, mode);
       } catch (error) {
         throw this.conn.fail('create', rel, error);
       }
@@ -638,7 +373,7 @@ export class SshTransport implements Transport {
         );
         if (done) return;
       }
-      if (this.hasExtension('posix-rename@openssh.com')) {
+      if (hasExtension(this.conn.sftp, 'posix-rename@openssh.com')) {
         await this.conn.call<void>((cb) => this.conn.sftp.ext_openssh_rename(src, dest, cb));
       } else if ((await this.caps()).exec) {
         // Plain SFTP rename refuses an existing target; mv(1) is rename(2), atomic.
@@ -666,7 +401,7 @@ export class SshTransport implements Transport {
       );
       if (linked !== null) return linked;
     }
-    if (!this.hasExtension('hardlink@openssh.com')) return false;
+    if (!hasExtension(this.conn.sftp, 'hardlink@openssh.com')) return false;
     try {
       await this.conn.call<void>((cb) => this.conn.sftp.ext_openssh_hardlink(src, dest, cb));
       return true;
@@ -684,7 +419,7 @@ export class SshTransport implements Transport {
     checkRelPath(rel, { allowRoot: true });
     if (rel === '') return;
     try {
-      await this.mkdirAbsolute(this.abs(rel));
+      await mkdirAbsolute(this.conn, this.abs(rel));
     } catch (error) {
       throw this.conn.fail('mkdir', rel, error);
     }
@@ -760,83 +495,6 @@ export class SshTransport implements Transport {
       if (sftpCode(error) === NO_SUCH_FILE) return null;
       throw this.conn.fail('list', rel, error);
     }
-  }
-
-  /** mkdir -p of an absolute path on the host. */
-  private async mkdirAbsolute(p: string): Promise<void> {
-    try {
-      await this.conn.call<void>((cb) => this.conn.sftp.mkdir(p, cb));
-    } catch (error) {
-      if (sftpCode(error) === NO_SUCH_FILE) {
-        const parent = p.slice(0, p.lastIndexOf('/'));
-        if (parent === '' || parent === p) throw error;
-        await this.mkdirAbsolute(parent);
-        return this.mkdirAbsolute(p);
-      }
-      // Exists (perhaps made by a concurrent call): fine if it is a folder.
-      const stats = await this.conn.call<SftpStats>((cb) => this.conn.sftp.lstat(p, cb)).catch(() => null);
-      if (stats?.isDirectory()) return;
-      throw stats ? new Error(`${p} exists and is not a folder`) : error;
-    }
-  }
-
-  /** Read a whole remote file: fstat for the size, then pipelined reads. */
-  private async readWhole(p: string): Promise<Buffer> {
-    const handle = await this.conn.call<Buffer>((cb) => this.conn.sftp.open(p, 'r', cb));
-    try {
-      const stats = await this.conn.call<SftpStats>((cb) => this.conn.sftp.fstat(handle, cb));
-      const buffer = Buffer.alloc(stats.size);
-      const offsets: number[] = [];
-      for (let at = 0; at < stats.size; at += CHUNK) offsets.push(at);
-      const got = await mapLimit(offsets, CHUNKS_IN_FLIGHT, (at) =>
-        this.conn.call<number>((cb) =>
-          this.conn.sftp.read(handle, buffer, at, Math.min(CHUNK, stats.size - at), at, (error, bytes) =>
-            cb(error, bytes),
-          ),
-        ),
-      );
-      // A short read means the file shrank since fstat: keep what is there.
-      let length = 0;
-      for (let i = 0; i < offsets.length; i++) {
-        length = offsets[i]! + got[i]!;
-        if (got[i]! < Math.min(CHUNK, stats.size - offsets[i]!)) break;
-      }
-      return length === stats.size ? buffer : buffer.subarray(0, length);
-    } finally {
-      await this.conn.call<void>((cb) => this.conn.sftp.close(handle, cb)).catch(() => undefined);
-    }
-  }
-
-  /**
-   * Write `data` into an open handle, set the exact mode, fsync where offered, close — all
-   * sent at once: SFTP servers must process requests on one file in the order received
-   * (draft-ietf-secsh-filexfer-02 §6.1), so a small file costs two round trips (open, then
-   * the rest), not five.
-   */
-  private async fillAndClose(handle: Buffer, data: Buffer, mode: number, sync = true): Promise<void> {
-    const steps: Array<Promise<void>> = [];
-    for (let at = 0; at < data.length; at += CHUNK) {
-      // Bounded per file, so a huge file does not queue its whole size at once.
-      if (steps.length >= CHUNKS_IN_FLIGHT)
-        await steps[steps.length - CHUNKS_IN_FLIGHT]!.catch(() => undefined);
-      steps.push(
-        this.conn.call<void>((cb) =>
-          this.conn.sftp.write(handle, data, at, Math.min(CHUNK, data.length - at), at, (error) => cb(error)),
-        ),
-      );
-    }
-    // open() applied the server's umask to the mode; set it exactly.
-    steps.push(this.conn.call<void>((cb) => this.conn.sftp.fchmod(handle, mode & 0o7777, cb)));
-    if (sync && this.hasExtension('fsync@openssh.com')) {
-      steps.push(
-        this.conn.call<void>((cb) => this.conn.sftp.ext_openssh_fsync(handle, (error) => cb(error))),
-      );
-    }
-    const closed = this.conn.call<void>((cb) => this.conn.sftp.close(handle, cb));
-    // Wait for every step (so the handle is closed whatever failed), then report the first failure.
-    const results = await Promise.allSettled([...steps, closed]);
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) throw failed.reason;
   }
 
   // ── bulk operations (remote-ops.ts) ────────────────────────────────────
@@ -1323,28 +981,6 @@ export class SshTransport implements Transport {
       channel.end(input);
     });
   }
-}
-
-/** ssh2 host key algorithm names for a known_hosts key type. */
-function algorithmsFor(keyType: string): string[] {
-  if (keyType === 'ssh-rsa') return ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'];
-  if (keyType === 'ssh-ed25519' || keyType === 'ssh-dss' || keyType.startsWith('ecdsa-sha2-'))
-    return [keyType];
-  return [];
-}
-
-function toEntry(attrs: { mode: number; size: number; mtime: number }): Entry {
-  return {
-    type: typeFromMode(attrs.mode),
-    mode: attrs.mode & 0o7777,
-    size: attrs.size,
-    mtimeMs: attrs.mtime * 1000,
-  };
-}
-
-function sftpCode(error: unknown): number | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'number' ? code : undefined;
 }
 
 function cancelled(): DiffshipError {

@@ -1,0 +1,286 @@
+import { readFile as readLocalFile } from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Duplex } from 'node:stream';
+import type { Client as Ssh2Client, ConnectConfig, SFTPWrapper, Stats as SftpStats } from 'ssh2';
+import type { SshOptions } from '../config/types.js';
+import { TransportError } from '../errors.js';
+import { maskSecrets } from '../log.js';
+import {
+  knownKeyTypes,
+  parseKnownHosts,
+  verifyHostKey,
+  type HostKeyVerdict,
+  type KnownHostLine,
+} from './known-hosts.js';
+import type { JumpHost } from './proxy-jump.js';
+import type { SshTuning } from './ssh.js';
+import type { SshConnection } from './ssh-connection.js';
+import { connectError, endpointLabel, hostKeyError, type Endpoint } from './ssh-errors.js';
+import { mkdirAbsolute, NO_SUCH_FILE, sftpCode } from './ssh-sftp.js';
+
+/**
+ * Opening the connection of an SshTransport: credentials, known hosts, one
+ * authenticated ssh2 client per hop (host key checked first, keepalives on),
+ * the SFTP channel, and the target folder.
+ */
+
+type Ssh2 = typeof import('ssh2');
+let ssh2Module: Promise<Ssh2> | undefined;
+
+/**
+ * ssh2 (with its crypto setup) costs ~35 ms to load: imported on the first
+ * connect, so `import 'diffship'` and local-only deploys never pay for it.
+ */
+export function loadSsh2(): Promise<Ssh2> {
+  // A CommonJS package: its exports object is the namespace's default.
+  // webpackMode eager: the action's ncc bundle keeps ssh2 in its main file (still run lazily), where
+  // scripts/fix-dist.mjs defines __dirname for it; a separate chunk would lack it.
+  ssh2Module ??= import(/* webpackMode: "eager" */ 'ssh2').then((m) => m.default);
+  return ssh2Module;
+}
+
+type Auth = Pick<ConnectConfig, 'privateKey' | 'passphrase' | 'agent'>;
+
+/** Key text (from private-key or identity-file), passphrase and agent, checked before any connection. */
+export async function credentials(ssh2: Ssh2, o: SshOptions, conn: SshConnection): Promise<Auth> {
+  let key = o.privateKey;
+  let source = 'private-key';
+  if (!key && o.identityFile) {
+    source = `identity-file ${o.identityFile}`;
+    try {
+      key = await readLocalFile(o.identityFile, 'utf8');
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? String(error);
+      throw new TransportError(
+        'E_CONNECT',
+        `ssh ${endpointLabel(conn.target)}: cannot read identity-file ${o.identityFile} (${code}); check the path`,
+      );
+    }
+    conn.secrets.push(key);
+  }
+  if (!key && !o.agent) {
+    throw new TransportError(
+      'E_CONNECT',
+      `ssh ${endpointLabel(conn.target)}: no credentials; set identity-file or private-key, or run an ssh agent (SSH_AUTH_SOCK)`,
+    );
+  }
+  if (key) {
+    const parsed = ssh2.utils.parseKey(key, o.passphrase);
+    if (parsed instanceof Error) {
+      const why = maskSecrets(parsed.message, conn.secrets);
+      throw new TransportError(
+        'E_CONNECT',
+        `ssh ${endpointLabel(conn.target)}: the key from ${source} cannot be used: ${why}; check the key${o.passphrase ? ' and its passphrase' : ' (an encrypted key needs passphrase)'}`,
+      );
+    }
+  }
+  return { privateKey: key, passphrase: o.passphrase, agent: o.agent };
+}
+
+interface KnownHosts {
+  lines: KnownHostLine[];
+  /** Where the known hosts came from, for messages. */
+  source: string;
+}
+
+/** known-hosts as given, or else OpenSSH's defaults: ~/.ssh/known_hosts and /etc/ssh/ssh_known_hosts. */
+export async function loadKnownHosts(o: SshOptions): Promise<KnownHosts> {
+  if (o.knownHosts !== undefined) return { lines: parseKnownHosts(o.knownHosts), source: 'known-hosts' };
+  const files = [path.join(os.homedir(), '.ssh', 'known_hosts'), '/etc/ssh/ssh_known_hosts'];
+  const texts = await Promise.all(files.map((f) => readLocalFile(f, 'utf8').catch(() => '')));
+  return {
+    lines: parseKnownHosts(texts.join('\n')),
+    source: `known-hosts (not set, so ${files.join(' and ')})`,
+  };
+}
+
+/** What every hop's connection needs. */
+export interface DialSettings {
+  ssh2: Ssh2;
+  auth: Auth;
+  knownHosts: KnownHosts;
+  options: SshOptions;
+  tuning: Pick<SshTuning, 'keepaliveIntervalMs' | 'keepaliveCountMax'>;
+}
+
+/** Connect through the `jumps` (in order) to the target, then open the SFTP channel. */
+export async function dial(conn: SshConnection, settings: DialSettings, jumps: JumpHost[]): Promise<void> {
+  let sock: Duplex | undefined;
+  for (let i = 0; i < jumps.length; i++) {
+    const hop = jumps[i]!;
+    const endpoint: Endpoint = {
+      user: hop.user ?? settings.options.user,
+      host: hop.host,
+      port: hop.port,
+      role: 'jump host',
+    };
+    const client = await openClient(conn, settings, endpoint, sock);
+    const next = jumps[i + 1] ?? conn.target;
+    sock = await forward(conn, client, endpoint, next);
+  }
+  await openClient(conn, settings, conn.target, sock);
+  conn.sftpChannel = await openSftp(conn);
+}
+
+/** One authenticated SSH connection (the target, or a jump host), host key checked first. */
+function openClient(
+  conn: SshConnection,
+  settings: DialSettings,
+  e: Endpoint,
+  sock?: Duplex,
+): Promise<Ssh2Client> {
+  const { options, tuning, knownHosts } = settings;
+  const client = new settings.ssh2.Client();
+  conn.clients.push(client);
+  const strict = options.strictHostKey;
+  const timeoutMs = options.connectTimeoutMs > 0 ? options.connectTimeoutMs : 20_000;
+  let refused: { verdict: Exclude<HostKeyVerdict, { status: 'trusted' }>; key: Buffer } | undefined;
+  // Ask for a key type known-hosts has for this host first, as OpenSSH does.
+  const preferred = knownKeyTypes(knownHosts.lines, e.host, e.port).flatMap(algorithmsFor);
+  const config: ConnectConfig = {
+    host: e.host,
+    port: e.port,
+    username: e.user,
+    ...settings.auth,
+    sock: sock as ConnectConfig['sock'],
+    readyTimeout: timeoutMs,
+    keepaliveInterval: tuning.keepaliveIntervalMs ?? 10_000,
+    keepaliveCountMax: tuning.keepaliveCountMax ?? 3,
+    hostVerifier: (key: Buffer) => {
+      if (!strict) return true;
+      const verdict = verifyHostKey(knownHosts.lines, e.host, e.port, key);
+      if (verdict.status === 'trusted') return true;
+      refused = { verdict, key };
+      return false;
+    },
+  };
+  if (preferred.length > 0) {
+    config.algorithms = {
+      serverHostKey: { remove: preferred, prepend: preferred } as unknown as NonNullable<
+        ConnectConfig['algorithms']
+      >['serverHostKey'],
+    };
+  }
+  return new Promise<Ssh2Client>((resolve, reject) => {
+    let ready = false;
+    // A client dropped by teardown() must not fail a later connection.
+    const current = () => conn.clients.includes(client);
+    client.on('error', (error: Error & { level?: string; code?: string }) => {
+      if (!ready) {
+        reject(
+          refused
+            ? hostKeyError(e, refused.verdict, refused.key, knownHosts.source)
+            : connectError(e, error, conn.secrets, timeoutMs),
+        );
+      } else if (current()) conn.lose(e, error);
+    });
+    client.on('close', () => {
+      conn.closedClients.add(client);
+      if (!ready)
+        reject(
+          refused
+            ? hostKeyError(e, refused.verdict, refused.key, knownHosts.source)
+            : connectError(e, { message: 'connection closed during the handshake' }, conn.secrets, timeoutMs),
+        );
+      else if (current()) conn.lose(e);
+    });
+    client.on('ready', () => {
+      ready = true;
+      conn.log.debug(`ssh: authenticated to ${endpointLabel(e)}`);
+      resolve(client);
+    });
+    try {
+      client.connect(config);
+      // Pipelined SFTP requests are small: without this, Nagle holds each one back until the
+      // previous is acknowledged, and with the server's delayed ACKs files crawl at ~40 ms each.
+      client.setNoDelay(true);
+    } catch (error) {
+      reject(connectError(e, error as Error, conn.secrets, timeoutMs));
+    }
+  });
+}
+
+/** A TCP stream from `via` to the next hop, used as the next connection's socket. */
+function forward(
+  conn: SshConnection,
+  via: Ssh2Client,
+  viaEndpoint: Endpoint,
+  next: { host: string; port: number },
+): Promise<Duplex> {
+  return new Promise((resolve, reject) => {
+    via.forwardOut('127.0.0.1', 0, next.host, next.port, (error, stream) => {
+      if (error) {
+        const why = maskSecrets(error.message, conn.secrets);
+        reject(
+          new TransportError(
+            'E_CONNECT',
+            `ssh ${endpointLabel(viaEndpoint)}: cannot reach ${next.host}:${next.port} through it: ${why}; check AllowTcpForwarding on the jump host`,
+          ),
+        );
+      } else resolve(stream);
+    });
+  });
+}
+
+function openSftp(conn: SshConnection): Promise<SFTPWrapper> {
+  return new Promise((resolve, reject) => {
+    conn.client.sftp((error, sftp) => {
+      if (error)
+        reject(
+          new TransportError(
+            'E_CONNECT',
+            `ssh ${endpointLabel(conn.target)}: the SFTP subsystem is not available (${maskSecrets(error.message, conn.secrets)}); enable "Subsystem sftp" in sshd_config`,
+          ),
+        );
+      else {
+        // The host's sftp-server ended (killed, or its session died) while we still use it.
+        const gone = () => conn.sftpGone(sftp);
+        sftp.on('end', gone).on('close', gone);
+        resolve(sftp);
+      }
+    });
+  });
+}
+
+/** Check the root folder (creating it when asked) and resolve it once, symlinks included. */
+export async function resolveRoot(conn: SshConnection, create: boolean): Promise<void> {
+  const root = conn.base;
+  let stats = await conn
+    .call<SftpStats>((cb) => conn.sftp.stat(root, cb))
+    .catch((error: unknown) => {
+      if (sftpCode(error) === NO_SUCH_FILE) return null;
+      throw connectFailure(conn, `cannot read the target folder ${root}`, error);
+    });
+  if (stats === null && create) {
+    conn.log.debug(`ssh: creating target folder ${root} on ${conn.target.host}`);
+    await mkdirAbsolute(conn, root).catch((error: unknown) => {
+      throw connectFailure(conn, `cannot create the target folder ${root}`, error);
+    });
+    stats = await conn.call<SftpStats>((cb) => conn.sftp.stat(root, cb));
+  }
+  if (stats === null)
+    throw new TransportError(
+      'E_CONNECT',
+      `${conn.description}: target folder ${root} does not exist on the host; create it first`,
+      { rootMissing: true },
+    );
+  if (!stats.isDirectory())
+    throw new TransportError('E_CONNECT', `${conn.description}: target path ${root} is not a folder`);
+  conn.base = await conn.call<string>((cb) => conn.sftp.realpath(root, cb));
+}
+
+function connectFailure(conn: SshConnection, what: string, error: unknown): TransportError {
+  if (error instanceof TransportError) return error;
+  return new TransportError('E_CONNECT', `${conn.description}: ${what}: ${conn.why(error)}`, {
+    cause: conn.safeCause(error),
+  });
+}
+
+/** ssh2 host key algorithm names for a known_hosts key type. */
+function algorithmsFor(keyType: string): string[] {
+  if (keyType === 'ssh-rsa') return ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'];
+  if (keyType === 'ssh-ed25519' || keyType === 'ssh-dss' || keyType.startsWith('ecdsa-sha2-'))
+    return [keyType];
+  return [];
+}

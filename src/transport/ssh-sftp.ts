@@ -1,0 +1,117 @@
+import type { SFTPWrapper, Stats as SftpStats } from 'ssh2';
+import { mapLimit } from './limit.js';
+import type { SshConnection } from './ssh-connection.js';
+import type { Entry } from './transport.js';
+import { typeFromMode } from './walk.js';
+
+/**
+ * SFTP building blocks shared by connecting (the root folder) and the file
+ * operations: status codes, pipelined whole-file reads and writes, mkdir -p.
+ */
+
+/** SFTP status codes (draft-ietf-secsh-filexfer-02) that change what an operation means. */
+export const NO_SUCH_FILE = 2;
+/** Bytes per SFTP write/read request; several are in flight per file. */
+const CHUNK = 64 * 1024;
+const CHUNKS_IN_FLIGHT = 16;
+
+export function sftpCode(error: unknown): number | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'number' ? code : undefined;
+}
+
+export function toEntry(attrs: { mode: number; size: number; mtime: number }): Entry {
+  return {
+    type: typeFromMode(attrs.mode),
+    mode: attrs.mode & 0o7777,
+    size: attrs.size,
+    mtimeMs: attrs.mtime * 1000,
+  };
+}
+
+export function hasExtension(sftp: SFTPWrapper, name: string): boolean {
+  // ssh2 keeps the server's extension list here; its ext_* methods throw when one is missing.
+  const extensions = (sftp as unknown as { _extensions?: Record<string, string> })._extensions;
+  return extensions?.[name] !== undefined;
+}
+
+/** mkdir -p of an absolute path on the host. */
+export async function mkdirAbsolute(conn: SshConnection, p: string): Promise<void> {
+  try {
+    await conn.call<void>((cb) => conn.sftp.mkdir(p, cb));
+  } catch (error) {
+    if (sftpCode(error) === NO_SUCH_FILE) {
+      const parent = p.slice(0, p.lastIndexOf('/'));
+      if (parent === '' || parent === p) throw error;
+      await mkdirAbsolute(conn, parent);
+      return mkdirAbsolute(conn, p);
+    }
+    // Exists (perhaps made by a concurrent call): fine if it is a folder.
+    const stats = await conn.call<SftpStats>((cb) => conn.sftp.lstat(p, cb)).catch(() => null);
+    if (stats?.isDirectory()) return;
+    throw stats ? new Error(`${p} exists and is not a folder`) : error;
+  }
+}
+
+/** Read a whole remote file: fstat for the size, then pipelined reads. */
+export async function readWhole(conn: SshConnection, p: string): Promise<Buffer> {
+  const handle = await conn.call<Buffer>((cb) => conn.sftp.open(p, 'r', cb));
+  try {
+    const stats = await conn.call<SftpStats>((cb) => conn.sftp.fstat(handle, cb));
+    const buffer = Buffer.alloc(stats.size);
+    const offsets: number[] = [];
+    for (let at = 0; at < stats.size; at += CHUNK) offsets.push(at);
+    const got = await mapLimit(offsets, CHUNKS_IN_FLIGHT, (at) =>
+      conn.call<number>((cb) =>
+        conn.sftp.read(handle, buffer, at, Math.min(CHUNK, stats.size - at), at, (error, bytes) =>
+          cb(error, bytes),
+        ),
+      ),
+    );
+    // A short read means the file shrank since fstat: keep what is there.
+    let length = 0;
+    for (let i = 0; i < offsets.length; i++) {
+      length = offsets[i]! + got[i]!;
+      if (got[i]! < Math.min(CHUNK, stats.size - offsets[i]!)) break;
+    }
+    return length === stats.size ? buffer : buffer.subarray(0, length);
+  } finally {
+    await conn.call<void>((cb) => conn.sftp.close(handle, cb)).catch(() => undefined);
+  }
+}
+
+/**
+ * Write `data` into an open handle, set the exact mode, fsync where offered, close — all
+ * sent at once: SFTP servers must process requests on one file in the order received
+ * (draft-ietf-secsh-filexfer-02 §6.1), so a small file costs two round trips (open, then
+ * the rest), not five.
+ */
+export async function fillAndClose(
+  conn: SshConnection,
+  handle: Buffer,
+  data: Buffer,
+  mode: number,
+  sync = true,
+): Promise<void> {
+  const steps: Array<Promise<void>> = [];
+  for (let at = 0; at < data.length; at += CHUNK) {
+    // Bounded per file, so a huge file does not queue its whole size at once.
+    if (steps.length >= CHUNKS_IN_FLIGHT)
+      await steps[steps.length - CHUNKS_IN_FLIGHT]!.catch(() => undefined);
+    steps.push(
+      conn.call<void>((cb) =>
+        conn.sftp.write(handle, data, at, Math.min(CHUNK, data.length - at), at, (error) => cb(error)),
+      ),
+    );
+  }
+  // open() applied the server's umask to the mode; set it exactly.
+  steps.push(conn.call<void>((cb) => conn.sftp.fchmod(handle, mode & 0o7777, cb)));
+  if (sync && hasExtension(conn.sftp, 'fsync@openssh.com')) {
+    steps.push(conn.call<void>((cb) => conn.sftp.ext_openssh_fsync(handle, (error) => cb(error))));
+  }
+  const closed = conn.call<void>((cb) => conn.sftp.close(handle, cb));
+  // Wait for every step (so the handle is closed whatever failed), then report the first failure.
+  const results = await Promise.allSettled([...steps, closed]);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+}
