@@ -1,23 +1,18 @@
 import type { ClientChannel, FileEntryWithStats, Stats as SftpStats } from 'ssh2';
 import type { SshOptions } from '../config/types.js';
 import { gitBlobId, type HashAlgorithm } from '../diff/blob.js';
-import { DiffshipError, TransportError } from '../errors.js';
+import { TransportError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import { createLimiter, mapLimit, type Limiter } from './limit.js';
-import { KILL_GRACE_MS, OUTPUT_CAP } from './local-exec.js';
-import { TailBuffer } from './tail-buffer.js';
 import { parseProxyJump } from './proxy-jump.js';
 import { checkRelPath, joinRoot } from './rel-path.js';
 import {
   parsePerlOutput,
-  parseProbe,
   parseShOutput,
   perlHashCommand,
   perlHashInput,
   perlSha,
-  PROBE_COMMAND,
   shHashScript,
-  type HashProbe,
   type HashTool,
 } from './remote-hash.js';
 import {
@@ -35,6 +30,7 @@ import {
 } from './remote-ops.js';
 import { credentials, dial, loadKnownHosts, loadSsh2, resolveRoot } from './ssh-connect.js';
 import { SshConnection } from './ssh-connection.js';
+import { SshExec } from './ssh-exec.js';
 import {
   fillAndClose,
   hasExtension,
@@ -44,7 +40,7 @@ import {
   sftpCode,
   toEntry,
 } from './ssh-sftp.js';
-import { exportLine, shellQuote } from './shell-quote.js';
+import { shellQuote } from './shell-quote.js';
 import type {
   Entry,
   ExecOptions,
@@ -58,22 +54,8 @@ import { walkTree, type DirEntry } from './walk.js';
 
 /** Files up to this size are hashed by reading them over SFTP when the host has no perl. */
 const SMALL_FILE = 256 * 1024;
-/** Exit status of exec channels, by channel (see `execChannel`). */
-const exitStatus = new WeakMap<ClientChannel, { code: number | null; signal: string | null }>();
 /** Paths hashed per request to the file helper. */
 const HASH_BATCH = 1000;
-/** Prefix of the line an exec'd command writes first to stderr (then stripped): its pid. */
-/**
- * Exec channels open at once on one connection. OpenSSH allows 10 sessions per
- * connection by default (MaxSessions), and the SFTP channel takes one more; past
- * the limit sshd refuses the open ("open failed").
- */
-const EXEC_CHANNELS = 8;
-/** Waits before retrying an exec channel the server refused (a session slot not yet freed). */
-const OPEN_RETRY_MS = [20, 50, 100, 200, 400];
-
-const PID_MARKER = 'diffship-pid:';
-const PID_LINE = /(^|\n)diffship-pid:(\d+)\n/;
 
 /** Knobs for tests and benchmarks; the defaults suit real deploys. */
 export interface SshTuning {
@@ -119,12 +101,6 @@ class OpError extends Error {
 
 /** errno names of link(2) that mean "no hard links here": the caller copies instead. */
 const NO_HARD_LINKS = new Set(['EXDEV', 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EMLINK']);
-interface Capabilities extends HashProbe {
-  exec: boolean;
-}
-
-/** A host where exec does not work: SFTP does everything. */
-const SFTP_ONLY: Capabilities = { exec: false, perl: false, tools: { sha1: null, sha256: null } };
 
 /**
  * A target folder on an SSH host, over one ssh2 connection: SFTP for files,
@@ -140,12 +116,10 @@ export class SshTransport implements Transport {
   readonly kind = 'ssh' as const;
   readonly description: string;
   private readonly conn: SshConnection;
+  private readonly commands: SshExec;
   private readonly files: Limiter;
-  /** Exec channels open at once (see EXEC_CHANNELS). */
-  private readonly execSlots: Limiter = createLimiter(EXEC_CHANNELS);
   private readonly concurrency: number;
   private connected = false;
-  private capabilities: Promise<Capabilities> | undefined;
   /** Remote paths written with `{ sync: false }`, made durable by `syncWritten()`. */
   private readonly unsynced = new Set<string>();
   /** The bulk-operations helper: opened on first use; resolves to null where it cannot run. */
@@ -165,6 +139,7 @@ export class SshTransport implements Transport {
         : `ssh://${options.user}@${options.host}:${options.port}${root}`;
     const secrets = [options.privateKey, options.passphrase].filter((s): s is string => !!s);
     this.conn = new SshConnection(this.description, target, root, secrets, log);
+    this.commands = new SshExec(this.conn);
     this.concurrency = tuning.concurrency ?? 64;
     this.files = createLimiter(this.concurrency);
   }
@@ -186,7 +161,8 @@ export class SshTransport implements Transport {
       this.log.debug(`ssh: connected to ${this.description}`);
       // Probe the host's tools and start the file helper now, in the background: an exec session
       // costs a round trip and a process start, best hidden behind the caller's first SFTP work.
-      void this.caps()
+      void this.commands
+        .caps()
         .then(() => this.opsChannel())
         .catch(() => undefined);
     } catch (error) {
@@ -197,7 +173,7 @@ export class SshTransport implements Transport {
 
   /** Forget a failed connection attempt so that connect() can be called again. */
   private teardown(): void {
-    this.capabilities = undefined;
+    this.commands.forget();
     this.ops = undefined;
     this.connected = false;
     this.conn.reset();
@@ -282,8 +258,8 @@ export class SshTransport implements Transport {
     if (this.unsynced.size === 0) return;
     const files = [...this.unsynced];
     this.unsynced.clear();
-    if ((await this.caps()).exec) {
-      const run = await this.runRaw('sync -f .', Buffer.alloc(0));
+    if ((await this.commands.caps()).exec) {
+      const run = await this.commands.runRaw('sync -f .', Buffer.alloc(0));
       if (run.code === 0) return;
       this.log.debug(
         `ssh: sync -f failed on ${this.options.host} (exit ${run.code}); fsyncing ${files.length} files one by one`,
@@ -375,9 +351,9 @@ export class SshTransport implements Transport {
       }
       if (hasExtension(this.conn.sftp, 'posix-rename@openssh.com')) {
         await this.conn.call<void>((cb) => this.conn.sftp.ext_openssh_rename(src, dest, cb));
-      } else if ((await this.caps()).exec) {
+      } else if ((await this.commands.caps()).exec) {
         // Plain SFTP rename refuses an existing target; mv(1) is rename(2), atomic.
-        await this.shell(`mv -f -- ${shellQuote(`./${from}`)} ${shellQuote(`./${to}`)}`);
+        await this.commands.shell(`mv -f -- ${shellQuote(`./${from}`)} ${shellQuote(`./${to}`)}`);
       } else {
         await this.conn.call<void>((cb) => this.conn.sftp.rename(src, dest, cb));
       }
@@ -453,10 +429,10 @@ export class SshTransport implements Transport {
     const entry = await this.lstat(rel);
     if (entry === null) return;
     if (entry.type !== 'dir') return this.unlink(rel);
-    if ((await this.caps()).exec) {
+    if ((await this.commands.caps()).exec) {
       // One round trip instead of one per file; rm -rf never follows symlinks.
       try {
-        await this.shell(`rm -rf -- ${shellQuote(`./${rel}`)}`);
+        await this.commands.shell(`rm -rf -- ${shellQuote(`./${rel}`)}`);
       } catch (error) {
         throw this.conn.fail('remove', rel, error);
       }
@@ -503,10 +479,10 @@ export class SshTransport implements Transport {
   private opsChannel(): Promise<OpsChannel | null> {
     if (this.tuning.bulkOps === false) return Promise.resolve(null);
     const opening: Promise<OpsChannel | null> = (this.ops ??= (async () => {
-      const caps = await this.caps();
+      const caps = await this.commands.caps();
       if (!caps.exec || !caps.perl) return null;
       const command = `cd ${shellQuote(this.conn.base)} || exit 1\n${remoteOpsCommand()}`;
-      const channel = await this.execChannel(command);
+      const channel = await this.commands.execChannel(command);
       const ops: OpsChannel = { channel, waiting: new Map(), stderr: '', outbox: [], outboxBytes: 0 };
       const parser = new AnswerParser();
       const gone = (error: Error) => {
@@ -616,7 +592,7 @@ export class SshTransport implements Transport {
     const result = new Map<string, string | null>();
     if (unique.length === 0) return result;
     const method = this.tuning.hashMethod ?? 'auto';
-    const caps = method === 'sftp' ? null : await this.caps();
+    const caps = method === 'sftp' ? null : await this.commands.caps();
     if (caps?.exec && caps.perl && (method === 'auto' || method === 'perl')) {
       const ids = await this.hashWithHelper(unique, algorithm);
       if (ids) {
@@ -697,7 +673,7 @@ export class SshTransport implements Transport {
     paths: string[],
     algorithm: HashAlgorithm,
   ): Promise<Array<string | null> | null> {
-    const run = await this.runRaw(perlHashCommand(algorithm), perlHashInput(paths));
+    const run = await this.commands.runRaw(perlHashCommand(algorithm), perlHashInput(paths));
     const records = run.code === 0 ? parsePerlOutput(run.stdout, paths.length, algorithm) : null;
     if (!records) {
       this.log.debug(
@@ -720,7 +696,10 @@ export class SshTransport implements Transport {
     files: Array<{ path: string; size: number }>,
     algorithm: HashAlgorithm,
   ): Promise<string[]> {
-    const run = await this.runRaw('exec sh -s', Buffer.from(shHashScript(tool, files, algorithm), 'utf8'));
+    const run = await this.commands.runRaw(
+      'exec sh -s',
+      Buffer.from(shHashScript(tool, files, algorithm), 'utf8'),
+    );
     const records =
       run.code === 0 ? parseShOutput(run.stdout.toString('utf8'), files.length, algorithm) : null;
     if (!records)
@@ -738,251 +717,9 @@ export class SshTransport implements Transport {
     });
   }
 
-  /** What the host can run, probed once per connection with one exec. */
-  private caps(): Promise<Capabilities> {
-    this.capabilities ??= this.runRaw(PROBE_COMMAND, Buffer.alloc(0), { root: false })
-      .then((run) => {
-        const probe = parseProbe(run.stdout.toString('utf8'));
-        if (!probe) this.log.debug(`ssh: exec is not usable on ${this.options.host}; using SFTP only`);
-        else
-          this.log.debug(
-            `ssh: host tools on ${this.options.host}: perl=${probe.perl} sha1=${probe.tools.sha1 ?? 'none'} sha256=${probe.tools.sha256 ?? 'none'}`,
-          );
-        return probe ? { exec: true, ...probe } : SFTP_ONLY;
-      })
-      .catch((error: unknown) => {
-        if (this.conn.lost || this.conn.closing) throw error;
-        this.log.debug(
-          `ssh: exec is not usable on ${this.options.host} (${this.conn.why(error)}); using SFTP only`,
-        );
-        return SFTP_ONLY;
-      });
-    return this.capabilities;
+  // ── commands (ssh-exec.ts) ─────────────────────────────────────────────
+
+  exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
+    return this.commands.exec(command, options);
   }
-
-  /** Run an internal command in the root and require exit 0. */
-  private async shell(command: string): Promise<void> {
-    const run = await this.runRaw(command, Buffer.alloc(0));
-    if (run.code !== 0) {
-      const how = run.signal
-        ? `was killed by ${run.signal}`
-        : run.code === null
-          ? 'ended without an exit status'
-          : `exited ${run.code}`;
-      throw new Error(`${command.split(' ')[0]} ${how}: ${run.stderr.trim().slice(0, 300)}`);
-    }
-  }
-
-  // ── commands ───────────────────────────────────────────────────────────
-
-  async exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
-    const env = exportLine(options.env);
-    // The first stderr line tells the session's pid (its process group: sshd setsid()s each
-    // session), so a timeout can kill the whole group. Each part is on its own line: a failed
-    // cd must stop the command, not run it elsewhere.
-    const script = `echo ${PID_MARKER}$$ >&2\ncd ${shellQuote(this.conn.base)} || exit 1\n${env ? `${env}\n` : ''}${command}`;
-    if (options.signal?.aborted) throw cancelled();
-    // On an SFTP-only account (ForceCommand internal-sftp) any command "succeeds" doing nothing.
-    if (!(await this.caps()).exec) {
-      throw new TransportError(
-        'E_TRANSPORT',
-        `${this.description}: remote commands cannot run on this host (exec is not usable, e.g. an SFTP-only account); use a local run: command instead`,
-      );
-    }
-    const channel = await this.openExec(script);
-    return new Promise<ExecResult>((resolve, reject) => {
-      const stdout = new TailBuffer(OUTPUT_CAP);
-      const stderr = new TailBuffer(OUTPUT_CAP);
-      let head: Buffer | null = Buffer.alloc(0);
-      let pid: number | undefined;
-      let timedOut = false;
-      let aborted = false;
-      let settled = false;
-      const timers: NodeJS.Timeout[] = [];
-      const result = (): ExecResult => ({
-        code: exitStatus.get(channel)?.code ?? null,
-        signal: exitStatus.get(channel)?.signal ?? null,
-        stdout: stdout.text(),
-        stderr: stderr.text(),
-        timedOut,
-      });
-      let stopping: 'TERM' | 'KILL' | null = null;
-      const stop = () => {
-        if (stopping) return;
-        // Signal requests work for non-root logins (OpenSSH refuses them without privilege
-        // separation, i.e. for root); killing the process group by pid works for both.
-        stopping = 'TERM';
-        this.signalRemote(channel, pid, 'TERM');
-        timers.push(
-          setTimeout(() => {
-            stopping = 'KILL';
-            this.signalRemote(channel, pid, 'KILL');
-          }, KILL_GRACE_MS),
-        );
-        timers.push(setTimeout(() => channel.close(), KILL_GRACE_MS + 500));
-        // sshd may hold the channel open while an orphan keeps its pipes: give up waiting.
-        timers.push(setTimeout(() => finish(result()), KILL_GRACE_MS + 2000));
-      };
-      if (options.timeoutMs !== undefined && options.timeoutMs > 0) {
-        timers.push(
-          setTimeout(() => {
-            timedOut = true;
-            stop();
-          }, options.timeoutMs),
-        );
-      }
-      const onAbort = () => {
-        aborted = true;
-        stop();
-      };
-      options.signal?.addEventListener('abort', onAbort, { once: true });
-      if (options.signal?.aborted) onAbort(); // aborted while the channel was opening
-      const onLost = (error: Error) => finish(error);
-      this.conn.pending.add(onLost);
-      const finish = (outcome: ExecResult | Error) => {
-        if (settled) return;
-        settled = true;
-        for (const t of timers) clearTimeout(t);
-        options.signal?.removeEventListener('abort', onAbort);
-        this.conn.pending.delete(onLost);
-        if (outcome instanceof Error) reject(outcome);
-        else if (aborted) reject(cancelled());
-        else resolve(outcome);
-      };
-      channel.on('data', (chunk: Buffer) => stdout.push(chunk));
-      channel.stderr.on('data', (chunk: Buffer) => {
-        if (head !== null) {
-          // Login scripts may print before our marker line: look for it in the first few KiB.
-          head = Buffer.concat([head, chunk]);
-          const text = head.toString('latin1');
-          const match = PID_LINE.exec(text);
-          if (!match && head.length < 4096) return;
-          if (match) pid = Number(match[2]);
-          // Stopped before the pid was known: signal the group now.
-          if (match && stopping) this.signalRemote(channel, pid, stopping);
-          chunk = match
-            ? Buffer.concat([
-                head.subarray(0, match.index + match[1]!.length),
-                head.subarray(match.index + match[0].length),
-              ])
-            : head;
-          head = null;
-        }
-        stderr.push(chunk);
-      });
-      channel.on('close', () => {
-        if (this.conn.lost && !exitStatus.has(channel) && !timedOut && !aborted)
-          return finish(this.conn.lost);
-        finish(result());
-      });
-      channel.end();
-    });
-  }
-
-  /** Signal a running command: a channel signal request, and kill(1) on its process group. */
-  private signalRemote(channel: ClientChannel, pid: number | undefined, name: 'TERM' | 'KILL'): void {
-    try {
-      channel.signal(name);
-    } catch {
-      // The channel is already closed.
-    }
-    if (pid === undefined || this.conn.lost || this.conn.closing) return;
-    this.runRaw(
-      `kill -${name} -${pid} 2>/dev/null || kill -${name} ${pid} 2>/dev/null; exit 0`,
-      Buffer.alloc(0),
-      { root: false, urgent: true },
-    ).catch(() => undefined);
-  }
-
-  private openExec(command: string): Promise<ClientChannel> {
-    return this.execChannel(command).catch((error: unknown) => {
-      throw this.conn.fail('run a command in', this.conn.base, error);
-    });
-  }
-
-  /**
-   * An exec channel, holding one of EXEC_CHANNELS slots until it closes (`urgent`: a kill,
-   * which must not wait behind the commands it stops). An open the server refuses is retried
-   * a few times: sshd frees a closed session's slot a moment after the client sees it close.
-   */
-  private execChannel(command: string, options: { urgent?: boolean } = {}): Promise<ClientChannel> {
-    const open = async (): Promise<ClientChannel> => {
-      for (let attempt = 0; ; attempt++) {
-        try {
-          return await this.openExecChannel(command);
-        } catch (error) {
-          const refused = error instanceof Error && /channel open failure/i.test(error.message);
-          if (!refused || this.conn.lost || this.conn.closing || attempt >= OPEN_RETRY_MS.length) throw error;
-          await new Promise((resolve) => setTimeout(resolve, OPEN_RETRY_MS[attempt]));
-        }
-      }
-    };
-    if (options.urgent) return open();
-    return new Promise<ClientChannel>((resolve, reject) => {
-      void this.execSlots(async () => {
-        let channel: ClientChannel;
-        try {
-          channel = await open();
-        } catch (error) {
-          return reject(error);
-        }
-        resolve(channel);
-        await new Promise<void>((closed) => channel.once('close', () => closed()));
-      });
-    });
-  }
-
-  /**
-   * An exec channel whose exit status is recorded (in `exitStatus`) from the moment it opens:
-   * a quick command's status can arrive in the same read as the open confirmation, and is
-   * emitted before the caller's `await` resumes — a listener added there misses it.
-   */
-  private openExecChannel(command: string): Promise<ClientChannel> {
-    return this.conn.call<ClientChannel>((cb) =>
-      this.conn.client.exec(command, (error, channel) => {
-        channel?.on('exit', (code: number | null, signalName?: string) => {
-          exitStatus.set(channel, {
-            code: typeof code === 'number' ? code : null,
-            // ssh2 already names it SIGKILL, SIGTERM, …
-            signal: signalName ? signalName : null,
-          });
-        });
-        cb(error, channel);
-      }),
-    );
-  }
-
-  /** Internal commands: binary stdin, uncapped stdout, no timeout (they are short). */
-  private async runRaw(
-    command: string,
-    input: Buffer,
-    options: { root?: boolean; urgent?: boolean } = {},
-  ): Promise<{ code: number | null; signal: string | null; stdout: Buffer; stderr: string }> {
-    const full = options.root === false ? command : `cd ${shellQuote(this.conn.base)} || exit 1\n${command}`;
-    const channel = await this.execChannel(full, { urgent: options.urgent });
-    return new Promise((resolve, reject) => {
-      const out: Buffer[] = [];
-      const err: Buffer[] = [];
-      const onLost = (error: Error) => reject(error);
-      this.conn.pending.add(onLost);
-      channel.on('data', (chunk: Buffer) => out.push(chunk));
-      channel.stderr.on('data', (chunk: Buffer) => err.push(chunk));
-      channel.on('close', () => {
-        this.conn.pending.delete(onLost);
-        if (this.conn.lost) return reject(this.conn.lost);
-        const status = exitStatus.get(channel);
-        resolve({
-          code: status?.code ?? null,
-          signal: status?.signal ?? null,
-          stdout: Buffer.concat(out),
-          stderr: Buffer.concat(err).toString('utf8'),
-        });
-      });
-      channel.end(input);
-    });
-  }
-}
-
-function cancelled(): DiffshipError {
-  return new DiffshipError('E_CANCELLED', 'command cancelled before it finished');
 }
