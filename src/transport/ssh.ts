@@ -1,4 +1,4 @@
-import type { ClientChannel, FileEntryWithStats, Stats as SftpStats } from 'ssh2';
+import type { FileEntryWithStats, Stats as SftpStats } from 'ssh2';
 import type { SshOptions } from '../config/types.js';
 import { gitBlobId, type HashAlgorithm } from '../diff/blob.js';
 import { TransportError } from '../errors.js';
@@ -16,21 +16,18 @@ import {
   type HashTool,
 } from './remote-hash.js';
 import {
-  AnswerParser,
-  encodeRecord,
   hashList,
   OP_HASH,
   OP_LINK,
   OP_RENAME,
   OP_WRITE,
   parseHashPayload,
-  remoteOpsCommand,
   SYNC_FLAG,
-  type Op,
 } from './remote-ops.js';
 import { credentials, dial, loadKnownHosts, loadSsh2, resolveRoot } from './ssh-connect.js';
 import { SshConnection } from './ssh-connection.js';
 import { SshExec } from './ssh-exec.js';
+import { HelperGone, OpError, SshOps } from './ssh-ops.js';
 import {
   fillAndClose,
   hasExtension,
@@ -73,32 +70,6 @@ export interface SshTuning {
   bulkOps?: boolean;
 }
 
-/** The perl helper of remote-ops.ts: its channel and the operations awaiting an answer. */
-interface OpsChannel {
-  channel: ClientChannel;
-  waiting: Map<number, { resolve(payload: string): void; reject(error: Error): void }>;
-  stderr: string;
-  /** Records not sent yet: everything queued in one turn of the event loop goes out as one write. */
-  outbox: Buffer[];
-  outboxBytes: number;
-}
-
-/** Above this many queued bytes the outbox is sent at once rather than at the end of the turn. */
-const OUTBOX_FLUSH = 1 << 20;
-
-/** The helper ended before answering (not the connection): the operation may be retried over SFTP. */
-class HelperGone extends Error {}
-
-/** An operation the host refused: its errno name (ENOENT, EXDEV, …) and text. */
-class OpError extends Error {
-  constructor(
-    readonly errno: string,
-    text: string,
-  ) {
-    super(`${text} (${errno})`);
-  }
-}
-
 /** errno names of link(2) that mean "no hard links here": the caller copies instead. */
 const NO_HARD_LINKS = new Set(['EXDEV', 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EMLINK']);
 
@@ -117,14 +88,12 @@ export class SshTransport implements Transport {
   readonly description: string;
   private readonly conn: SshConnection;
   private readonly commands: SshExec;
+  private readonly ops: SshOps;
   private readonly files: Limiter;
   private readonly concurrency: number;
   private connected = false;
   /** Remote paths written with `{ sync: false }`, made durable by `syncWritten()`. */
   private readonly unsynced = new Set<string>();
-  /** The bulk-operations helper: opened on first use; resolves to null where it cannot run. */
-  private ops: Promise<OpsChannel | null> | undefined;
-  private nextOpId = 1;
 
   constructor(
     private readonly options: SshOptions,
@@ -140,6 +109,7 @@ export class SshTransport implements Transport {
     const secrets = [options.privateKey, options.passphrase].filter((s): s is string => !!s);
     this.conn = new SshConnection(this.description, target, root, secrets, log);
     this.commands = new SshExec(this.conn);
+    this.ops = new SshOps(this.conn, this.commands, tuning);
     this.concurrency = tuning.concurrency ?? 64;
     this.files = createLimiter(this.concurrency);
   }
@@ -163,7 +133,7 @@ export class SshTransport implements Transport {
       // costs a round trip and a process start, best hidden behind the caller's first SFTP work.
       void this.commands
         .caps()
-        .then(() => this.opsChannel())
+        .then(() => this.ops.channel())
         .catch(() => undefined);
     } catch (error) {
       this.teardown();
@@ -174,7 +144,7 @@ export class SshTransport implements Transport {
   /** Forget a failed connection attempt so that connect() can be called again. */
   private teardown(): void {
     this.commands.forget();
-    this.ops = undefined;
+    this.ops.forget();
     this.connected = false;
     this.conn.reset();
   }
@@ -226,10 +196,10 @@ export class SshTransport implements Transport {
     const sync = options.sync !== false;
     await this.files(async () => {
       try {
-        const ops = await this.opsChannel();
+        const ops = await this.ops.channel();
         if (ops) {
           const flags = (mode & 0o7777) | (sync ? SYNC_FLAG : 0);
-          const done = await this.runOp(ops, OP_WRITE, rel, { mode: flags, data }).then(
+          const done = await this.ops.run(ops, OP_WRITE, rel, { mode: flags, data }).then(
             () => true,
             (error: unknown) => {
               if (error instanceof HelperGone) return false; // write it again over SFTP
@@ -337,9 +307,9 @@ export class SshTransport implements Transport {
     const src = this.abs(from);
     const dest = this.abs(to);
     try {
-      const ops = await this.opsChannel();
+      const ops = await this.ops.channel();
       if (ops) {
-        const done = await this.runOp(ops, OP_RENAME, from, { to }).then(
+        const done = await this.ops.run(ops, OP_RENAME, from, { to }).then(
           () => true,
           async (error: unknown) => {
             if (!(error instanceof HelperGone)) throw error;
@@ -365,9 +335,9 @@ export class SshTransport implements Transport {
   async link(from: string, to: string): Promise<boolean> {
     const src = this.abs(from);
     const dest = this.abs(to);
-    const ops = await this.opsChannel();
+    const ops = await this.ops.channel();
     if (ops) {
-      const linked = await this.runOp(ops, OP_LINK, from, { to }).then(
+      const linked = await this.ops.run(ops, OP_LINK, from, { to }).then(
         () => true,
         (error: unknown) => {
           if (error instanceof OpError && NO_HARD_LINKS.has(error.errno)) return false;
@@ -475,114 +445,6 @@ export class SshTransport implements Transport {
 
   // ── bulk operations (remote-ops.ts) ────────────────────────────────────
 
-  /** The helper, started on first use where the host has perl; null where it cannot run. */
-  private opsChannel(): Promise<OpsChannel | null> {
-    if (this.tuning.bulkOps === false) return Promise.resolve(null);
-    const opening: Promise<OpsChannel | null> = (this.ops ??= (async () => {
-      const caps = await this.commands.caps();
-      if (!caps.exec || !caps.perl) return null;
-      const command = `cd ${shellQuote(this.conn.base)} || exit 1\n${remoteOpsCommand()}`;
-      const channel = await this.commands.execChannel(command);
-      const ops: OpsChannel = { channel, waiting: new Map(), stderr: '', outbox: [], outboxBytes: 0 };
-      const parser = new AnswerParser();
-      const gone = (error: Error) => {
-        for (const w of ops.waiting.values()) w.reject(error);
-        ops.waiting.clear();
-      };
-      channel.on('data', (chunk: Buffer) => {
-        const { answers, error } = parser.push(chunk);
-        for (const a of answers) {
-          const w = ops.waiting.get(a.id);
-          ops.waiting.delete(a.id);
-          if (a.ok) w?.resolve(a.payload);
-          else w?.reject(new OpError(a.errno, a.message));
-        }
-        if (error) {
-          // Something else writes to the helper's output: stop using it (what waits is retried over SFTP).
-          gone(new HelperGone(error.message));
-          channel.close();
-        }
-      });
-      channel.stderr.on(
-        'data',
-        (chunk: Buffer) => (ops.stderr = (ops.stderr + chunk.toString()).slice(-2000)),
-      );
-      channel.on('close', () => {
-        // Ended under us (not by close()): later operations go over SFTP.
-        if (this.ops === opening) this.ops = Promise.resolve(null);
-        if (!this.conn.lost && !this.conn.closing)
-          this.log.debug(
-            `ssh: the file helper on ${this.options.host} ended: ${ops.stderr.trim().slice(0, 300)}`,
-          );
-        gone(
-          this.conn.lost ??
-            new HelperGone(`the file helper on the host ended ${ops.stderr.trim().slice(0, 300)}`),
-        );
-      });
-      return ops;
-    })().catch((error: unknown) => {
-      if (this.conn.lost || this.conn.closing) throw error;
-      this.log.debug(`ssh: no file helper on ${this.options.host} (${this.conn.why(error)}); using SFTP`);
-      return null;
-    }));
-    return opening;
-  }
-
-  /** Send one record to the helper; resolves when the host has done it. */
-  private runOp(
-    ops: OpsChannel,
-    op: Op,
-    rel: string,
-    options: { to?: string; mode?: number; data?: Buffer } = {},
-  ): Promise<string> {
-    if (this.conn.lost) return Promise.reject(this.conn.lost);
-    if (this.conn.closing)
-      return Promise.reject(new TransportError('E_TRANSPORT', `${this.description}: transport closed`));
-    const id = this.nextOpId;
-    this.nextOpId = this.nextOpId >= 0xffffffff ? 1 : this.nextOpId + 1;
-    const data = options.data;
-    const record = encodeRecord(id, op, rel, {
-      b: options.to,
-      mode: options.mode,
-      dataLength: data?.length ?? 0,
-    });
-    return new Promise<string>((resolve, reject) => {
-      const onLost = (error: Error) => {
-        ops.waiting.delete(id);
-        reject(error);
-      };
-      this.conn.pending.add(onLost);
-      ops.waiting.set(id, {
-        resolve: (payload) => {
-          this.conn.pending.delete(onLost);
-          resolve(payload);
-        },
-        reject: (error) => {
-          this.conn.pending.delete(onLost);
-          reject(error);
-        },
-      });
-      // Each channel write is at least one SSH packet to encrypt and send: many records share one.
-      if (ops.outboxBytes === 0) setImmediate(() => this.flushOps(ops));
-      ops.outbox.push(record);
-      ops.outboxBytes += record.length;
-      if (data && data.length > 0) {
-        ops.outbox.push(data);
-        ops.outboxBytes += data.length;
-      }
-      if (ops.outboxBytes >= OUTBOX_FLUSH) this.flushOps(ops);
-    });
-  }
-
-  private flushOps(ops: OpsChannel): void {
-    if (ops.outboxBytes === 0) return;
-    const chunk = ops.outbox.length === 1 ? ops.outbox[0]! : Buffer.concat(ops.outbox, ops.outboxBytes);
-    ops.outbox = [];
-    ops.outboxBytes = 0;
-    // The channel keeps writes in order and applies the SSH window.
-    ops.channel.write(chunk);
-  }
-
   // ── hashing ────────────────────────────────────────────────────────────
 
   async hashFiles(rels: readonly string[], options: HashOptions = {}): Promise<Map<string, string | null>> {
@@ -637,7 +499,7 @@ export class SshTransport implements Transport {
     paths: string[],
     algorithm: HashAlgorithm,
   ): Promise<Array<string | null> | null> {
-    const ops = await this.opsChannel();
+    const ops = await this.ops.channel();
     if (!ops) return null;
     // Batches keep each answer line short; all are sent at once, so the host never waits for the next.
     const batches: string[][] = [];
@@ -646,7 +508,7 @@ export class SshTransport implements Transport {
     try {
       const mode = perlSha(algorithm);
       payloads = await Promise.all(
-        batches.map((batch) => this.runOp(ops, OP_HASH, hashList(batch), { mode })),
+        batches.map((batch) => this.ops.run(ops, OP_HASH, hashList(batch), { mode })),
       );
     } catch (error) {
       if (error instanceof HelperGone) return null;
