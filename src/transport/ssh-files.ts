@@ -1,0 +1,335 @@
+import type { FileEntryWithStats, Stats as SftpStats } from 'ssh2';
+import { TransportError } from '../errors.js';
+import { createLimiter, mapLimit, type Limiter } from './limit.js';
+import { checkRelPath, joinRoot } from './rel-path.js';
+import { OP_LINK, OP_RENAME, OP_WRITE, SYNC_FLAG } from './remote-ops.js';
+import { shellQuote } from './shell-quote.js';
+import type { SshConnection } from './ssh-connection.js';
+import type { SshExec } from './ssh-exec.js';
+import { HelperGone, OpError, type SshOps } from './ssh-ops.js';
+import {
+  fillAndClose,
+  hasExtension,
+  mkdirAbsolute,
+  NO_SUCH_FILE,
+  readWhole,
+  sftpCode,
+  toEntry,
+} from './ssh-sftp.js';
+import type { Entry, WalkEntry, WriteOptions } from './transport.js';
+import { walkTree, type DirEntry } from './walk.js';
+
+/** errno names of link(2) that mean "no hard links here": the caller copies instead. */
+const NO_HARD_LINKS = new Set(['EXDEV', 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EMLINK']);
+
+/**
+ * The file operations of SshTransport: SFTP requests, with writes, renames and
+ * hard links going through the file helper (ssh-ops.ts) where it runs, and a
+ * few shell commands (rm -rf, mv, sync) where exec works.
+ */
+export class SshFiles {
+  private readonly files: Limiter;
+  /** Remote paths written with `{ sync: false }`, made durable by `syncWritten()`. */
+  private readonly unsynced = new Set<string>();
+
+  constructor(
+    private readonly conn: SshConnection,
+    private readonly exec: SshExec,
+    private readonly ops: SshOps,
+    /** Files open at once over SFTP (writes, reads, hashes). */
+    readonly concurrency: number,
+  ) {
+    this.files = createLimiter(concurrency);
+  }
+
+  private abs(rel: string, allowRoot = false): string {
+    return joinRoot(this.conn.base, checkRelPath(rel, { allowRoot }));
+  }
+
+  async lstat(rel: string): Promise<Entry | null> {
+    const { conn } = this;
+    const p = this.abs(rel, true);
+    try {
+      return toEntry(await conn.call<SftpStats>((cb) => conn.sftp.lstat(p, cb)));
+    } catch (error) {
+      if (sftpCode(error) === NO_SUCH_FILE) return null;
+      throw conn.fail('lstat', rel, error);
+    }
+  }
+
+  async readFile(rel: string): Promise<Buffer> {
+    const p = this.abs(rel);
+    return this.files(async () => {
+      try {
+        return await readWhole(this.conn, p);
+      } catch (error) {
+        throw this.conn.fail('read', rel, error);
+      }
+    });
+  }
+
+  async readlink(rel: string): Promise<string> {
+    const { conn } = this;
+    const p = this.abs(rel);
+    try {
+      return await conn.call<string>((cb) => conn.sftp.readlink(p, cb));
+    } catch (error) {
+      throw conn.fail('readlink', rel, error);
+    }
+  }
+
+  async writeFile(rel: string, data: Buffer, mode: number, options: WriteOptions = {}): Promise<void> {
+    const { conn } = this;
+    const p = this.abs(rel);
+    const sync = options.sync !== false;
+    await this.files(async () => {
+      try {
+        const ops = await this.ops.channel();
+        if (ops) {
+          const flags = (mode & 0o7777) | (sync ? SYNC_FLAG : 0);
+          const done = await this.ops.run(ops, OP_WRITE, rel, { mode: flags, data }).then(
+            () => true,
+            (error: unknown) => {
+              if (error instanceof HelperGone) return false; // write it again over SFTP
+              throw error;
+            },
+          );
+          if (done) return;
+        }
+        const handle = await conn.call<Buffer>((cb) => conn.sftp.open(p, 'w', { mode: mode & 0o7777 }, cb));
+        await fillAndClose(conn, handle, data, mode, sync);
+      } catch (error) {
+        throw conn.fail('write', rel, error);
+      }
+    });
+    if (!sync) this.unsynced.add(p);
+  }
+
+  /**
+   * Make the files written with `{ sync: false }` durable: one `sync -f` (syncfs(2), GNU
+   * coreutils) on the host for the whole file system; where that cannot run, an
+   * fsync@openssh.com per file over SFTP.
+   */
+  async syncWritten(): Promise<void> {
+    const { conn } = this;
+    if (this.unsynced.size === 0) return;
+    const files = [...this.unsynced];
+    this.unsynced.clear();
+    if ((await this.exec.caps()).exec) {
+      const run = await this.exec.runRaw('sync -f .', Buffer.alloc(0));
+      if (run.code === 0) return;
+      conn.log.debug(
+        `ssh: sync -f failed on ${conn.target.host} (exit ${run.code}); fsyncing ${files.length} files one by one`,
+      );
+    }
+    if (!hasExtension(conn.sftp, 'fsync@openssh.com')) return;
+    await mapLimit(files, this.concurrency, async (p) => {
+      const handle = await conn
+        .call<Buffer>((cb) => conn.sftp.open(p, 'r', cb))
+        .catch((error: unknown) => {
+          if (sftpCode(error) === NO_SUCH_FILE) return null; // removed since: nothing to make durable
+          throw conn.fail('sync', p, error);
+        });
+      if (!handle) return;
+      const synced = conn.call<void>((cb) => conn.sftp.ext_openssh_fsync(handle, (error) => cb(error)));
+      const closed = conn.call<void>((cb) => conn.sftp.close(handle, cb));
+      await Promise.all([synced, closed]).catch((error: unknown) => {
+        throw conn.fail('sync', p, error);
+      });
+    });
+  }
+
+  async createExclusive(rel: string, data: Buffer, mode = 0o644): Promise<boolean> {
+    const { conn } = this;
+    const p = this.abs(rel);
+    return this.files(async () => {
+      let handle: Buffer;
+      try {
+        handle = await conn.call<Buffer>((cb) => conn.sftp.open(p, 'wx', { mode: mode & 0o7777 }, cb));
+      } catch (error) {
+        // SFTP v3 has no "already exists" status: look.
+        if ((await this.lstat(rel)) !== null) return false;
+        throw conn.fail('create', rel, error);
+      }
+      try {
+        await fillAndClose(conn, handle, data, mode);
+      } catch (error) {
+        throw conn.fail('create', rel, error);
+      }
+      return true;
+    });
+  }
+
+  async symlink(linkTarget: string, rel: string): Promise<void> {
+    const { conn } = this;
+    const p = this.abs(rel);
+    if (linkTarget.includes('\0'))
+      throw new TransportError('E_UNSAFE', `symlink target for ${JSON.stringify(rel)} contains a NUL byte`);
+    try {
+      await conn.call<void>((cb) => conn.sftp.symlink(linkTarget, p, cb));
+    } catch (error) {
+      throw conn.fail('symlink', rel, error);
+    }
+  }
+
+  async chmod(rel: string, mode: number): Promise<void> {
+    const { conn } = this;
+    const p = this.abs(rel);
+    const entry = await this.lstat(rel);
+    // SFTP setstat follows symlinks: refuse links outright.
+    if (entry?.type === 'symlink')
+      throw new TransportError(
+        'E_UNSAFE',
+        `refusing to chmod ${JSON.stringify(rel)} in ${conn.description}: it is a symlink`,
+      );
+    try {
+      await conn.call<void>((cb) => conn.sftp.chmod(p, mode & 0o7777, cb));
+    } catch (error) {
+      throw conn.fail('chmod', rel, error);
+    }
+  }
+
+  async rename(from: string, to: string): Promise<void> {
+    const { conn } = this;
+    const src = this.abs(from);
+    const dest = this.abs(to);
+    try {
+      const ops = await this.ops.channel();
+      if (ops) {
+        const done = await this.ops.run(ops, OP_RENAME, from, { to }).then(
+          () => true,
+          async (error: unknown) => {
+            if (!(error instanceof HelperGone)) throw error;
+            // The helper ended without answering: done if the file already moved, else do it over SFTP.
+            return (await this.lstat(from)) === null && (await this.lstat(to)) !== null;
+          },
+        );
+        if (done) return;
+      }
+      if (hasExtension(conn.sftp, 'posix-rename@openssh.com')) {
+        await conn.call<void>((cb) => conn.sftp.ext_openssh_rename(src, dest, cb));
+      } else if ((await this.exec.caps()).exec) {
+        // Plain SFTP rename refuses an existing target; mv(1) is rename(2), atomic.
+        await this.exec.shell(`mv -f -- ${shellQuote(`./${from}`)} ${shellQuote(`./${to}`)}`);
+      } else {
+        await conn.call<void>((cb) => conn.sftp.rename(src, dest, cb));
+      }
+    } catch (error) {
+      throw conn.fail('rename', from, error, to);
+    }
+  }
+
+  async link(from: string, to: string): Promise<boolean> {
+    const { conn } = this;
+    const src = this.abs(from);
+    const dest = this.abs(to);
+    const ops = await this.ops.channel();
+    if (ops) {
+      const linked = await this.ops.run(ops, OP_LINK, from, { to }).then(
+        () => true,
+        (error: unknown) => {
+          if (error instanceof OpError && NO_HARD_LINKS.has(error.errno)) return false;
+          if (error instanceof HelperGone) return null; // ask SFTP below
+          throw conn.fail('link', from, error, to);
+        },
+      );
+      if (linked !== null) return linked;
+    }
+    if (!hasExtension(conn.sftp, 'hardlink@openssh.com')) return false;
+    try {
+      await conn.call<void>((cb) => conn.sftp.ext_openssh_hardlink(src, dest, cb));
+      return true;
+    } catch (error) {
+      if (conn.lost) throw conn.lost;
+      // SFTP says only "failure": an existing target or a missing source is an error, anything else means "copy instead".
+      if ((await this.lstat(to)) !== null) throw conn.fail('link', from, new Error('the target exists'), to);
+      if ((await this.lstat(from)) === null) throw conn.fail('link', from, error, to);
+      return false;
+    }
+  }
+
+  async mkdirp(rel: string): Promise<void> {
+    checkRelPath(rel, { allowRoot: true });
+    if (rel === '') return;
+    try {
+      await mkdirAbsolute(this.conn, this.abs(rel));
+    } catch (error) {
+      throw this.conn.fail('mkdir', rel, error);
+    }
+  }
+
+  async unlink(rel: string): Promise<void> {
+    const { conn } = this;
+    const p = this.abs(rel);
+    try {
+      await conn.call<void>((cb) => conn.sftp.unlink(p, cb));
+    } catch (error) {
+      if (sftpCode(error) === NO_SUCH_FILE) return;
+      throw conn.fail('unlink', rel, error);
+    }
+  }
+
+  async rmdir(rel: string): Promise<boolean> {
+    const { conn } = this;
+    const p = this.abs(rel);
+    try {
+      await conn.call<void>((cb) => conn.sftp.rmdir(p, cb));
+      return true;
+    } catch (error) {
+      if (sftpCode(error) === NO_SUCH_FILE) return false;
+      const entry = await this.lstat(rel);
+      if (entry === null || entry.type === 'dir') return false; // gone meanwhile, or not empty
+      throw conn.fail('rmdir', rel, error);
+    }
+  }
+
+  async removeTree(rel: string): Promise<void> {
+    checkRelPath(rel);
+    const entry = await this.lstat(rel);
+    if (entry === null) return;
+    if (entry.type !== 'dir') return this.unlink(rel);
+    if ((await this.exec.caps()).exec) {
+      // One round trip instead of one per file; rm -rf never follows symlinks.
+      try {
+        await this.exec.shell(`rm -rf -- ${shellQuote(`./${rel}`)}`);
+      } catch (error) {
+        throw this.conn.fail('remove', rel, error);
+      }
+      return;
+    }
+    const entries = await this.walk(rel);
+    await mapLimit(
+      entries.filter((e) => e.type !== 'dir'),
+      this.concurrency,
+      (e) => this.unlink(e.path),
+    );
+    const dirs = entries.filter((e) => e.type === 'dir').reverse(); // children sort after parents
+    for (const d of dirs) await this.rmdir(d.path);
+    await this.rmdir(rel);
+  }
+
+  async readdir(rel: string): Promise<string[] | null> {
+    const list = await this.list(rel);
+    return list && list.map((e) => e.name);
+  }
+
+  async walk(rel = '', skip: readonly string[] = []): Promise<WalkEntry[]> {
+    checkRelPath(rel, { allowRoot: true });
+    // SFTP listings carry lstat attributes for free, so `stat: false` changes nothing here.
+    return walkTree((dir) => this.list(dir), rel, skip, 16);
+  }
+
+  private async list(rel: string): Promise<DirEntry[] | null> {
+    const { conn } = this;
+    const p = this.abs(rel, true);
+    try {
+      const list = await conn.call<FileEntryWithStats[]>((cb) => conn.sftp.readdir(p, cb));
+      return list
+        .filter((f) => f.filename !== '.' && f.filename !== '..')
+        .map((f) => ({ name: f.filename, ...toEntry(f.attrs) }));
+    } catch (error) {
+      if (sftpCode(error) === NO_SUCH_FILE) return null;
+      throw conn.fail('list', rel, error);
+    }
+  }
+}
