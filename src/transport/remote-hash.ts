@@ -4,7 +4,7 @@ import { shellQuote } from './shell-quote.js';
 /**
  * Computing git blob ids on the host, so that drift checks and staged-file
  * verification do not download every file. Pure: the scripts and the parsers
- * of their output; ssh.ts runs them.
+ * of their output; ssh-exec.ts (the probe) and ssh-hash.ts run them.
  *
  * Two scripts, best first:
  * - `perl` with the core module Digest::SHA: one process for any number of

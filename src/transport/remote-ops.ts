@@ -12,7 +12,7 @@ import { shellQuote } from './shell-quote.js';
  * short line once it is done, so a caller still learns when its own file is
  * written and closed. Hashing goes through the same process, which spares a
  * new exec (a channel and a process start) per batch. Pure: the script, the
- * record encoding and the answer parser; ssh.ts runs them. Used only where
+ * record encoding and the answer parser; ssh-ops.ts runs them. Used only where
  * the host has perl with Digest::SHA (the probe of remote-hash.ts); elsewhere
  * SFTP (and exec) do everything.
  *
