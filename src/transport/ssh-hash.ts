@@ -47,14 +47,9 @@ export class SshHash {
     const method = this.tuning.hashMethod ?? 'auto';
     const caps = method === 'sftp' ? null : await this.exec.caps();
     if (caps?.exec && caps.perl && (method === 'auto' || method === 'perl')) {
-      const ids = await this.hashWithHelper(unique, algorithm);
-      if (ids) {
-        unique.forEach((rel, i) => result.set(rel, ids[i] ?? null));
-        return result;
-      }
-    }
-    if (caps?.exec && caps.perl && (method === 'auto' || method === 'perl')) {
-      const ids = await this.hashWithPerl(unique, algorithm);
+      // The file helper when it runs, else a one-off perl script.
+      const ids =
+        (await this.hashWithHelper(unique, algorithm)) ?? (await this.hashWithPerl(unique, algorithm));
       if (ids) {
         unique.forEach((rel, i) => result.set(rel, ids[i] ?? null));
         return result;
