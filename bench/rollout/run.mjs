@@ -38,8 +38,8 @@ requireBuild('bench/rollout');
 const lib = (p) => import(path.join(root, 'lib', p));
 const { rollout, resolveConfig, TargetSession, createTransport } = await lib('index.js');
 const { runHook, hookEnv } = await lib('rollout/hooks.js');
-const { runLocal } = await lib('rollout/command.js');
-const { mapLimit } = await lib('apply/pool.js');
+const { runLocal } = await lib('transport/local-exec.js');
+const { mapLimit } = await lib('pool.js');
 
 const args = process.argv.slice(2);
 const arg = (name, fallback) => Number(args[args.indexOf(`--${name}`) + 1]) || fallback;
