@@ -38,7 +38,7 @@ requireBuild('bench/rollout');
 const lib = (p) => import(path.join(root, 'lib', p));
 const { rollout, resolveConfig, TargetSession, createTransport } = await lib('index.js');
 const { runHook, hookEnv } = await lib('rollout/hooks.js');
-const { runLocal } = await lib('transport/local-exec.js');
+const { runLocal } = await lib('transport/local/run-local.js');
 const { mapLimit } = await lib('pool.js');
 
 const args = process.argv.slice(2);

@@ -1,7 +1,7 @@
 /**
  * How a rollout talks about a command it ran (a hook's, a command check's),
  * wherever it ran: one phrase for how it ended and the end of its output. The
- * running itself is src/transport/local-exec.ts (this machine) or a transport.
+ * running itself is src/transport/local/run-local.ts (this machine) or a transport.
  */
 import { formatCompactDuration } from '../report/format.js';
 

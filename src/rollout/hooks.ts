@@ -8,7 +8,7 @@
 import type { HookSpec } from '../config/types.js';
 import { DiffshipError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
-import { runLocal } from '../transport/local-exec.js';
+import { runLocal } from '../transport/local/run-local.js';
 import type { Transport } from '../transport/transport.js';
 import { describeExit, formatDuration, trimOutput, type CommandOutcome } from './command.js';
 

@@ -1,8 +1,8 @@
 import type { TargetConfig } from '../config/types.js';
 import { ConfigError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
-import { LocalTransport } from './local.js';
-import { SshTransport } from './ssh.js';
+import { LocalTransport } from './local/local-transport.js';
+import { SshTransport } from './ssh/ssh-transport.js';
 import type { Transport } from './transport.js';
 
 /**

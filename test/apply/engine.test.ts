@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LocalTransport } from '../../src/transport/local.js';
+import { LocalTransport } from '../../src/transport/local/local-transport.js';
 import { TargetSession, type PlanOptions } from '../../src/apply/session.js';
 import type { Logger } from '../../src/log.js';
 import { makeRepo, snapshot, tempDir, type Tree } from '../helpers/repo.js';

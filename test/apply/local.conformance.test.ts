@@ -1,4 +1,4 @@
-import { LocalTransport } from '../../src/transport/local.js';
+import { LocalTransport } from '../../src/transport/local/local-transport.js';
 import { describeEngine } from './conformance.js';
 
 describeEngine('local', (path) => ({

@@ -6,7 +6,7 @@
  * failed `rm -rf` of a staging folder and remote hooks at random).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SshTransport } from '../../src/transport/ssh.js';
+import { SshTransport } from '../../src/transport/ssh/ssh-transport.js';
 import { startSshd, type Sshd } from '../helpers/sshd.js';
 import { tempDir } from '../helpers/repo.js';
 import { rmSync } from 'node:fs';

@@ -10,7 +10,7 @@ import { access } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runLocal } from '../../src/transport/local-exec.js';
+import { runLocal } from '../../src/transport/local/run-local.js';
 import type { ExecOptions, ExecResult, Transport } from '../../src/transport/transport.js';
 
 export const SERVER = path.resolve(

@@ -6,7 +6,7 @@ import type { HookSpec } from '../../src/config/types.js';
 import type { Logger } from '../../src/log.js';
 import { formatDuration, trimOutput } from '../../src/rollout/command.js';
 import { hookEnv, runHook } from '../../src/rollout/hooks.js';
-import { LocalTransport } from '../../src/transport/local.js';
+import { LocalTransport } from '../../src/transport/local/local-transport.js';
 import { folderExec } from '../helpers/host.js';
 
 let root: string;

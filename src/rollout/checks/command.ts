@@ -5,7 +5,7 @@
  */
 import type { CheckSpec } from '../../config/types.js';
 import { DiffshipError } from '../../errors.js';
-import { runLocal } from '../../transport/local-exec.js';
+import { runLocal } from '../../transport/local/run-local.js';
 import { describeExit } from '../command.js';
 import { commandBudget, retry, type Attempt, type CheckContext, type CheckResult } from './retry.js';
 

@@ -1,5 +1,5 @@
-import { TransportError } from '../errors.js';
-import { maskSecrets } from '../log.js';
+import { TransportError } from '../../errors.js';
+import { maskSecrets } from '../../log.js';
 import { blobKeyType, fingerprintSha256, hostLookupName, type HostKeyVerdict } from './known-hosts.js';
 
 /**

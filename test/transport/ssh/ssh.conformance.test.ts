@@ -1,7 +1,7 @@
 import { afterAll, beforeAll } from 'vitest';
-import { SshTransport } from '../../src/transport/ssh.js';
-import { startSshd, type Sshd } from '../helpers/sshd.js';
-import { describeTransport } from './conformance.js';
+import { SshTransport } from '../../../src/transport/ssh/ssh-transport.js';
+import { startSshd, type Sshd } from '../../helpers/sshd.js';
+import { describeTransport } from '../conformance.js';
 
 let sshd: Sshd;
 beforeAll(async () => {

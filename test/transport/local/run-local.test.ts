@@ -2,9 +2,10 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DiffshipError } from '../../src/errors.js';
-import { LocalTransport } from '../../src/transport/local.js';
-import { OUTPUT_CAP, runLocal } from '../../src/transport/local-exec.js';
+import type { DiffshipError } from '../../../src/errors.js';
+import { LocalTransport } from '../../../src/transport/local/local-transport.js';
+import { OUTPUT_CAP } from '../../../src/transport/command-limits.js';
+import { runLocal } from '../../../src/transport/local/run-local.js';
 
 let dir: string;
 beforeAll(async () => {

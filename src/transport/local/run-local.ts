@@ -10,16 +10,9 @@
  */
 import { spawn } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
-import { TailBuffer } from './tail-buffer.js';
+import { TailBuffer } from '../tail-buffer.js';
+import { KILL_GRACE_MS, OUTPUT_CAP } from '../command-limits.js';
 
-/**
- * Output kept per stream: the last this many bytes. Every reader of command
- * output reads its end (the report's trimOutput, a check's last line, the debug
- * log's last lines; errors come last), so the start is what is dropped.
- */
-export const OUTPUT_CAP = 1024 * 1024;
-/** Time between TERM and KILL when a command is stopped. */
-export const KILL_GRACE_MS = 2000;
 /**
  * After the shell exits, how long background children may hold its pipes
  * before we stop reading: output still in flight arrives within this, and a

@@ -1,12 +1,12 @@
-import type { SshOptions } from '../config/types.js';
-import { silentLogger, type Logger } from '../log.js';
+import type { SshOptions } from '../../config/types.js';
+import { silentLogger, type Logger } from '../../log.js';
 import { parseProxyJump } from './proxy-jump.js';
-import { credentials, dial, loadKnownHosts, loadSsh2, resolveRoot } from './ssh-connect.js';
-import { SshConnection } from './ssh-connection.js';
-import { SshExec } from './ssh-exec.js';
-import { SshFiles } from './ssh-files.js';
-import { SshHash } from './ssh-hash.js';
-import { SshOps } from './ssh-ops.js';
+import { credentials, dial, loadKnownHosts, loadSsh2, resolveRoot } from './connect.js';
+import { SshConnection } from './connection.js';
+import { SshExec } from './exec-channels.js';
+import { SshFiles } from './file-ops.js';
+import { SshHash } from './hash-files.js';
+import { SshOps } from './perl-helper-client.js';
 import type {
   Entry,
   ExecOptions,
@@ -15,23 +15,8 @@ import type {
   Transport,
   WalkEntry,
   WriteOptions,
-} from './transport.js';
-
-/** Knobs for tests and benchmarks; the defaults suit real deploys. */
-export interface SshTuning {
-  /** Files open at once over SFTP (writes, reads, hashes). Default 64. */
-  concurrency?: number;
-  /** How hashFiles computes ids: `auto` (perl, then sh + sha1sum/sha256sum, then SFTP reads) or one of them. */
-  hashMethod?: 'auto' | 'perl' | 'sh' | 'sftp';
-  /** SSH keepalive: a probe every interval; the connection is dropped after `keepaliveCountMax` unanswered. */
-  keepaliveIntervalMs?: number;
-  keepaliveCountMax?: number;
-  /**
-   * Write files and rename them through one perl process on the host (remote-ops.ts) where
-   * the host has perl: default true. false: SFTP requests only.
-   */
-  bulkOps?: boolean;
-}
+} from '../transport.js';
+import type { SshTuning } from './tuning.js';
 
 /**
  * A target folder on an SSH host, over one ssh2 connection: SFTP for files,
@@ -43,7 +28,7 @@ export interface SshTuning {
  * same credentials. When the connection drops, every pending and later call
  * rejects with E_TRANSPORT.
  *
- * The work is done by its parts, which share one SshConnection: ssh-connect.ts
+ * The work is done by its parts, which share one SshConnection: connect.ts
  * opens it, SshFiles does the file operations, SshExec the commands, SshOps
  * runs the file helper and SshHash computes blob ids.
  */
@@ -115,7 +100,7 @@ export class SshTransport implements Transport {
     return this.conn.close();
   }
 
-  // ── files (ssh-files.ts) ───────────────────────────────────────────────
+  // ── files (file-ops.ts) ───────────────────────────────────────────────
 
   lstat(rel: string): Promise<Entry | null> {
     return this.files.lstat(rel);
@@ -181,7 +166,7 @@ export class SshTransport implements Transport {
     return this.files.walk(rel, skip);
   }
 
-  // ── hashing (ssh-hash.ts) and commands (ssh-exec.ts) ───────────────────
+  // ── hashing (hash-files.ts) and commands (exec-channels.ts) ───────────────────
 
   hashFiles(rels: readonly string[], options: HashOptions = {}): Promise<Map<string, string | null>> {
     return this.hashing.hashFiles(rels, options);

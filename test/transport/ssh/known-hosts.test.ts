@@ -12,7 +12,7 @@ import {
   knownKeyTypes,
   parseKnownHosts,
   verifyHostKey,
-} from '../../src/transport/known-hosts.js';
+} from '../../../src/transport/ssh/known-hosts.js';
 
 let dir: string;
 const keys: Record<string, { type: string; base64: string; blob: Buffer; fingerprint: string }> = {};

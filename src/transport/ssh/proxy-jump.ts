@@ -1,4 +1,4 @@
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../../errors.js';
 
 /** One hop of a proxy-jump chain. */
 export interface JumpHost {

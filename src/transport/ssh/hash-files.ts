@@ -1,7 +1,7 @@
-import { gitBlobId, type HashAlgorithm } from '../diff/blob.js';
-import { TransportError } from '../errors.js';
-import { mapLimit } from './limit.js';
-import { checkRelPath } from './rel-path.js';
+import { gitBlobId, type HashAlgorithm } from '../../diff/blob.js';
+import { TransportError } from '../../errors.js';
+import { mapLimit } from '../limit.js';
+import { checkRelPath } from '../rel-path.js';
 import {
   parsePerlOutput,
   parseShOutput,
@@ -10,14 +10,14 @@ import {
   perlSha,
   shHashScript,
   type HashTool,
-} from './remote-hash.js';
-import { hashList, OP_HASH, parseHashPayload } from './remote-ops.js';
-import type { SshTuning } from './ssh.js';
-import type { SshConnection } from './ssh-connection.js';
-import type { SshExec } from './ssh-exec.js';
-import type { SshFiles } from './ssh-files.js';
-import { HelperGone, type SshOps } from './ssh-ops.js';
-import type { HashOptions } from './transport.js';
+} from './hash-commands.js';
+import { hashList, OP_HASH, parseHashPayload } from './perl-helper-protocol.js';
+import type { SshTuning } from './tuning.js';
+import type { SshConnection } from './connection.js';
+import type { SshExec } from './exec-channels.js';
+import type { SshFiles } from './file-ops.js';
+import { HelperGone, type SshOps } from './perl-helper-client.js';
+import type { HashOptions } from '../transport.js';
 
 /** Files up to this size are hashed by reading them over SFTP when the host has no perl. */
 const SMALL_FILE = 256 * 1024;

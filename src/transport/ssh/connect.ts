@@ -3,9 +3,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { Client as Ssh2Client, ConnectConfig, SFTPWrapper, Stats as SftpStats } from 'ssh2';
-import type { SshOptions } from '../config/types.js';
-import { TransportError } from '../errors.js';
-import { maskSecrets } from '../log.js';
+import type { SshOptions } from '../../config/types.js';
+import { TransportError } from '../../errors.js';
+import { maskSecrets } from '../../log.js';
 import {
   knownKeyTypes,
   parseKnownHosts,
@@ -14,10 +14,10 @@ import {
   type KnownHostLine,
 } from './known-hosts.js';
 import type { JumpHost } from './proxy-jump.js';
-import type { SshTuning } from './ssh.js';
-import type { SshConnection } from './ssh-connection.js';
-import { connectError, endpointLabel, hostKeyError, type Endpoint } from './ssh-errors.js';
-import { mkdirAbsolute, NO_SUCH_FILE, sftpCode } from './ssh-sftp.js';
+import type { SshTuning } from './tuning.js';
+import type { SshConnection } from './connection.js';
+import { connectError, endpointLabel, hostKeyError, type Endpoint } from './errors.js';
+import { mkdirAbsolute, NO_SUCH_FILE, sftpCode } from './sftp.js';
 
 /**
  * Opening the connection of an SshTransport: credentials, known hosts, one

@@ -1,12 +1,12 @@
 import type { FileEntryWithStats, Stats as SftpStats } from 'ssh2';
-import { TransportError } from '../errors.js';
-import { createLimiter, mapLimit, type Limiter } from './limit.js';
-import { checkRelPath, joinRoot } from './rel-path.js';
-import { OP_LINK, OP_RENAME, OP_WRITE, SYNC_FLAG } from './remote-ops.js';
-import { shellQuote } from './shell-quote.js';
-import type { SshConnection } from './ssh-connection.js';
-import type { SshExec } from './ssh-exec.js';
-import { HelperGone, OpError, type SshOps } from './ssh-ops.js';
+import { TransportError } from '../../errors.js';
+import { createLimiter, mapLimit, type Limiter } from '../limit.js';
+import { checkRelPath, joinRoot } from '../rel-path.js';
+import { OP_LINK, OP_RENAME, OP_WRITE, SYNC_FLAG } from './perl-helper-protocol.js';
+import { shellQuote } from '../shell-quote.js';
+import type { SshConnection } from './connection.js';
+import type { SshExec } from './exec-channels.js';
+import { HelperGone, OpError, type SshOps } from './perl-helper-client.js';
 import {
   fillAndClose,
   hasExtension,
@@ -15,16 +15,16 @@ import {
   readWhole,
   sftpCode,
   toEntry,
-} from './ssh-sftp.js';
-import type { Entry, WalkEntry, WriteOptions } from './transport.js';
-import { walkTree, type DirEntry } from './walk.js';
+} from './sftp.js';
+import type { Entry, WalkEntry, WriteOptions } from '../transport.js';
+import { walkTree, type DirEntry } from '../walk.js';
 
 /** errno names of link(2) that mean "no hard links here": the caller copies instead. */
 const NO_HARD_LINKS = new Set(['EXDEV', 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EMLINK']);
 
 /**
  * The file operations of SshTransport: SFTP requests, with writes, renames and
- * hard links going through the file helper (ssh-ops.ts) where it runs, and a
+ * hard links going through the file helper (perl-helper-client.ts) where it runs, and a
  * few shell commands (rm -rf, mv, sync) where exec works.
  */
 export class SshFiles {

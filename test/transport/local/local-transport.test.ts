@@ -1,5 +1,5 @@
-import { LocalTransport } from '../../src/transport/local.js';
-import { describeTransport } from './conformance.js';
+import { LocalTransport } from '../../../src/transport/local/local-transport.js';
+import { describeTransport } from '../conformance.js';
 
 describeTransport('local', (root) => {
   const transport = new LocalTransport(root);

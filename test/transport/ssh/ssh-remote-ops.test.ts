@@ -24,9 +24,9 @@ import {
   remoteOpsCommand,
   SYNC_FLAG,
   type Answer,
-} from '../../src/transport/remote-ops.js';
-import { gitHashBytes, gitHashObject } from './conformance.js';
-import { HOSTILE } from '../apply/conformance.js';
+} from '../../../src/transport/ssh/perl-helper-protocol.js';
+import { gitHashBytes, gitHashObject } from '../conformance.js';
+import { HOSTILE } from '../../apply/conformance.js';
 
 let base: string;
 let root: string;

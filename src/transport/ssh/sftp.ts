@@ -1,8 +1,8 @@
 import type { SFTPWrapper, Stats as SftpStats } from 'ssh2';
-import { mapLimit } from './limit.js';
-import type { SshConnection } from './ssh-connection.js';
-import type { Entry } from './transport.js';
-import { typeFromMode } from './walk.js';
+import { mapLimit } from '../limit.js';
+import type { SshConnection } from './connection.js';
+import type { Entry } from '../transport.js';
+import { typeFromMode } from '../walk.js';
 
 /**
  * SFTP building blocks shared by connecting (the root folder) and the file

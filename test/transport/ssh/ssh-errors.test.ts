@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { connectError, endpointLabel, hostKeyError, sanitized } from '../../src/transport/ssh-errors.js';
-import { fingerprintSha256 } from '../../src/transport/known-hosts.js';
+import { connectError, endpointLabel, hostKeyError, sanitized } from '../../../src/transport/ssh/errors.js';
+import { fingerprintSha256 } from '../../../src/transport/ssh/known-hosts.js';
 
 // A syntactically valid ed25519 public key blob (type + 32 key bytes).
 const blob = Buffer.concat([

@@ -1,6 +1,6 @@
-import type { HashAlgorithm } from '../diff/blob.js';
-import { parseRecord } from './remote-hash.js';
-import { shellQuote } from './shell-quote.js';
+import type { HashAlgorithm } from '../../diff/blob.js';
+import { parseRecord } from './hash-commands.js';
+import { shellQuote } from '../shell-quote.js';
 
 /**
  * Bulk file operations on an SSH host through one long-lived perl process,
@@ -12,8 +12,8 @@ import { shellQuote } from './shell-quote.js';
  * short line once it is done, so a caller still learns when its own file is
  * written and closed. Hashing goes through the same process, which spares a
  * new exec (a channel and a process start) per batch. Pure: the script, the
- * record encoding and the answer parser; ssh-ops.ts runs them. Used only where
- * the host has perl with Digest::SHA (the probe of remote-hash.ts); elsewhere
+ * record encoding and the answer parser; perl-helper-client.ts runs them. Used only where
+ * the host has perl with Digest::SHA (the probe of hash-commands.ts); elsewhere
  * SFTP (and exec) do everything.
  *
  * Record (big-endian): u32 id · u32 op · u32 mode (write: permission bits,
@@ -26,7 +26,7 @@ import { shellQuote } from './shell-quote.js';
  *   set the mode exactly, fsync if asked, close.
  * - rename (2): rename(2) A to B.
  * - link (3): link(2) A to B.
- * - hash (4): git blob ids of the paths in A (records as in remote-hash.ts);
+ * - hash (4): git blob ids of the paths in A (records as in hash-commands.ts);
  *   mode names the algorithm as Digest::SHA does: 1 (sha1) or 256 (sha256).
  *
  * Answer: one line per record: `<id> ok[ <payload>]`, or `<id> err <ERRNO> <text>`

@@ -1,10 +1,10 @@
-import { idLength, type HashAlgorithm } from '../diff/blob.js';
-import { shellQuote } from './shell-quote.js';
+import { idLength, type HashAlgorithm } from '../../diff/blob.js';
+import { shellQuote } from '../shell-quote.js';
 
 /**
  * Computing git blob ids on the host, so that drift checks and staged-file
  * verification do not download every file. Pure: the scripts and the parsers
- * of their output; ssh-exec.ts (the probe) and ssh-hash.ts run them.
+ * of their output; exec-channels.ts (the probe) and hash-files.ts run them.
  *
  * Two scripts, best first:
  * - `perl` with the core module Digest::SHA: one process for any number of
@@ -99,7 +99,7 @@ export function parsePerlOutput(
 /**
  * A POSIX sh script (fed to `sh -s` on stdin, so its length is not bound by
  * ARG_MAX) hashing regular files whose sizes are already known. Every path is
- * single-quoted and prefixed with `./`, so spaces, newlines, quotes and
+ * single-quoted and prefixed with `..`, so spaces, newlines, quotes and
  * leading dashes are plain bytes. Output: one line `<index> <hex>` per file.
  */
 export function shHashScript(

@@ -1,7 +1,7 @@
 import type { Client as Ssh2Client, SFTPWrapper } from 'ssh2';
-import { DiffshipError, TransportError } from '../errors.js';
-import { maskSecrets, type Logger } from '../log.js';
-import { endpointLabel, sanitized, type Endpoint } from './ssh-errors.js';
+import { DiffshipError, TransportError } from '../../errors.js';
+import { maskSecrets, type Logger } from '../../log.js';
+import { endpointLabel, sanitized, type Endpoint } from './errors.js';
 
 /** ssh2's error for a request still waiting when its channel or connection closed. */
 const NO_RESPONSE = 'No response from server';

@@ -1,12 +1,12 @@
 import type { ClientChannel } from 'ssh2';
-import { DiffshipError, TransportError } from '../errors.js';
-import { createLimiter, type Limiter } from './limit.js';
-import { KILL_GRACE_MS, OUTPUT_CAP } from './local-exec.js';
-import { parseProbe, PROBE_COMMAND, type HashProbe } from './remote-hash.js';
-import { exportLine, shellQuote } from './shell-quote.js';
-import type { SshConnection } from './ssh-connection.js';
-import { TailBuffer } from './tail-buffer.js';
-import type { ExecOptions, ExecResult } from './transport.js';
+import { DiffshipError, TransportError } from '../../errors.js';
+import { createLimiter, type Limiter } from '../limit.js';
+import { KILL_GRACE_MS, OUTPUT_CAP } from '../command-limits.js';
+import { parseProbe, PROBE_COMMAND, type HashProbe } from './hash-commands.js';
+import { exportLine, shellQuote } from '../shell-quote.js';
+import type { SshConnection } from './connection.js';
+import { TailBuffer } from '../tail-buffer.js';
+import type { ExecOptions, ExecResult } from '../transport.js';
 
 /** Exit status of exec channels, by channel (see `execChannel`). */
 const exitStatus = new WeakMap<ClientChannel, { code: number | null; signal: string | null }>();

@@ -11,8 +11,8 @@ import {
   perlHashInput,
   PROBE_COMMAND,
   shHashScript,
-} from '../../src/transport/remote-hash.js';
-import { gitHashBytes, gitHashObject, HOSTILE_NAMES } from './conformance.js';
+} from '../../../src/transport/ssh/hash-commands.js';
+import { gitHashBytes, gitHashObject, HOSTILE_NAMES } from '../conformance.js';
 
 // The scripts are what runs on an SSH host; here they run on this machine's
 // /bin/sh (dash) and perl, in a folder holding the same hostile names.

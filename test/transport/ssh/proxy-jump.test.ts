@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseProxyJump } from '../../src/transport/proxy-jump.js';
+import { parseProxyJump } from '../../../src/transport/ssh/proxy-jump.js';
 
 describe('parseProxyJump', () => {
   it('reads [user@]host[:port] hops, in order', () => {

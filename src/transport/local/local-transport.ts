@@ -2,13 +2,13 @@ import * as fsSync from 'node:fs';
 import { constants, type Dirent, type Stats } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { DiffshipError, TransportError } from '../errors.js';
-import { gitBlobId } from '../diff/blob.js';
-import { silentLogger, type Logger } from '../log.js';
-import { runLocal } from './local-exec.js';
-import { mapLimit } from './limit.js';
-import { checkRelPath, joinRoot } from './rel-path.js';
-import { checkEnvNames, shellQuote } from './shell-quote.js';
+import { DiffshipError, TransportError } from '../../errors.js';
+import { gitBlobId } from '../../diff/blob.js';
+import { silentLogger, type Logger } from '../../log.js';
+import { runLocal } from './run-local.js';
+import { mapLimit } from '../limit.js';
+import { checkRelPath, joinRoot } from '../rel-path.js';
+import { checkEnvNames, shellQuote } from '../shell-quote.js';
 import type {
   Entry,
   EntryType,
@@ -19,8 +19,8 @@ import type {
   WalkEntry,
   WalkOptions,
   WriteOptions,
-} from './transport.js';
-import { walkTree, type DirEntry } from './walk.js';
+} from '../transport.js';
+import { walkTree, type DirEntry } from '../walk.js';
 
 /** Files read at once by hashFiles, folders listed at once by walk. */
 const IO_CONCURRENCY = 16;

@@ -1,12 +1,12 @@
 import type { ClientChannel } from 'ssh2';
-import { TransportError } from '../errors.js';
-import { AnswerParser, encodeRecord, remoteOpsCommand, type Op } from './remote-ops.js';
-import { shellQuote } from './shell-quote.js';
-import type { SshTuning } from './ssh.js';
-import type { SshConnection } from './ssh-connection.js';
-import type { SshExec } from './ssh-exec.js';
+import { TransportError } from '../../errors.js';
+import { AnswerParser, encodeRecord, remoteOpsCommand, type Op } from './perl-helper-protocol.js';
+import { shellQuote } from '../shell-quote.js';
+import type { SshTuning } from './tuning.js';
+import type { SshConnection } from './connection.js';
+import type { SshExec } from './exec-channels.js';
 
-/** The perl helper of remote-ops.ts: its channel and the operations awaiting an answer. */
+/** The perl helper of perl-helper-protocol.ts: its channel and the operations awaiting an answer. */
 export interface OpsChannel {
   channel: ClientChannel;
   waiting: Map<number, { resolve(payload: string): void; reject(error: Error): void }>;
@@ -33,7 +33,7 @@ export class OpError extends Error {
 }
 
 /**
- * The host side of remote-ops.ts, run here: one perl process on one exec
+ * The host side of perl-helper-protocol.ts, run here: one perl process on one exec
  * channel, started on first use, that writes, renames, links and hashes files
  * for records sent to it.
  */
