@@ -1,6 +1,16 @@
 // Shared pieces of the benchmarks: generated repositories, timing, medians.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -69,4 +79,66 @@ export function exportTree(repo, ref, into) {
 
 export function ratio(a, b) {
   return (a / b).toFixed(2);
+}
+
+/**
+ * A checkout of `ref` in `dir`, made the way a CI job's working tree is: files get the
+ * time they were written. `switchCheckout` then rewrites only the files that differ
+ * between two releases (as `git checkout` does), so rsync's quick check (size + mtime)
+ * sees exactly the changed files. A `git archive` export would give every file the
+ * commit's time, and two releases with one commit time and same-size edits would make
+ * rsync copy nothing at all.
+ */
+export function checkout(repo, ref, dir) {
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  readTree(repo, dir, ['--reset', '-u', ref]);
+}
+
+export function switchCheckout(repo, dir, from, to) {
+  readTree(repo, dir, ['-m', '-u', from, to]);
+}
+
+function readTree(repo, dir, argv) {
+  // A private index per checkout, outside the tree, so nothing but the release is in it.
+  const index = `${dir}.index`;
+  run('git', [`--git-dir=${path.join(repo, '.git')}`, `--work-tree=${dir}`, 'read-tree', ...argv], {
+    env: { ...process.env, GIT_INDEX_FILE: index },
+  });
+}
+
+/**
+ * Path → "type mode digest" for every file and link below `dir` (folders named in
+ * `skip` left out), to check after a timed run that a tool really did the job.
+ */
+export function treeDigest(dir, skip = ['.diffship']) {
+  const out = new Map();
+  const walk = (abs, rel) => {
+    for (const e of readdirSync(abs, { withFileTypes: true })) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (!rel && skip.includes(e.name)) continue;
+      const p = path.join(abs, e.name);
+      if (e.isDirectory()) walk(p, r);
+      else if (e.isSymbolicLink()) out.set(r, `link ${readlinkSync(p)}`);
+      else {
+        const mode = (lstatSync(p).mode & 0o111) !== 0 ? '755' : '644';
+        out.set(r, `file ${mode} ${createHash('sha1').update(readFileSync(p)).digest('hex')}`);
+      }
+    }
+  };
+  walk(dir, '');
+  return out;
+}
+
+/** Throws unless `dir` holds exactly what `expected` (a treeDigest) describes. */
+export function assertTree(label, dir, expected) {
+  const got = treeDigest(dir);
+  const problems = [];
+  for (const [p, d] of expected) if (got.get(p) !== d) problems.push(`${p}: ${got.get(p) ?? 'missing'}`);
+  for (const p of got.keys()) if (!expected.has(p)) problems.push(`${p}: extra`);
+  if (problems.length > 0) {
+    throw new Error(
+      `${label}: the tree differs from the release (${problems.length} paths): ${problems.slice(0, 5).join('; ')}`,
+    );
+  }
 }

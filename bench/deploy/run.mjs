@@ -5,17 +5,34 @@
 //   node bench/deploy/run.mjs [--runs 5]
 //
 // 1. update: 20 changed files shipped into a target holding the 50,000-file
-//    release (additive mode). rsync must walk both trees; diffship knows the
-//    change set from git. Target: ≤ 0.5× rsync; goal 0.1×.
-// 2. first deploy: all 50,000 files into an empty folder. Target: ≤ 3× rsync.
+//    release, additive (vs `rsync -a`) and authoritative (vs `rsync -a --delete`).
+//    rsync must walk both trees; diffship knows the change set from git.
+// 2. first deploy: all 50,000 files into an empty folder, vs `rsync -a`.
 //
-// rsync copies from a checkout of each release (what a CI job has on disk);
+// rsync copies from a checkout of each release (what a CI job has on disk): for
+// the update, the checkout is switched from A to B as `git checkout` does, so
+// only the changed files get a new mtime and rsync's quick check finds them.
 // diffship reads the blobs from the repository. Runs alternate between the two
-// tools; wall time is the median. Each side's target is reset between runs.
+// tools (which one goes first alternates too); wall time is the median. After
+// every timed run the target is compared with the release, file by file, so a
+// side that did less than the whole job fails the benchmark instead of winning it.
 import os from 'node:os';
 import path from 'node:path';
 import { rmSync, writeFileSync, mkdirSync } from 'node:fs';
-import { cli, exportTree, fastImportRepo, median, ratio, requireBuild, run, timeOnce } from '../lib.mjs';
+import {
+  assertTree,
+  checkout,
+  cli,
+  exportTree,
+  fastImportRepo,
+  median,
+  ratio,
+  requireBuild,
+  run,
+  switchCheckout,
+  timeOnce,
+  treeDigest,
+} from '../lib.mjs';
 
 requireBuild('bench/deploy');
 const args = process.argv.slice(2);
@@ -43,9 +60,16 @@ fastImportRepo(repo, [
 ]);
 
 const srcA = path.join(base, 'src-A');
-const srcB = path.join(base, 'src-B');
+const co = path.join(base, 'checkout');
 exportTree(repo, 'A', srcA);
-exportTree(repo, 'B', srcB);
+checkout(repo, 'A', co);
+const releaseA = treeDigest(srcA);
+const releaseB = (() => {
+  switchCheckout(repo, co, 'A', 'B');
+  const d = treeDigest(co);
+  switchCheckout(repo, co, 'B', 'A');
+  return d;
+})();
 
 const work = path.join(base, 'work');
 rmSync(work, { recursive: true, force: true });
@@ -54,37 +78,55 @@ writeFileSync(path.join(work, 'diffship.yml'), 'waves: [1]\ntargets:\n  - name: 
 const ds = (...argv) => [process.execPath, [cli, ...argv, '--repo', repo, '--no-progress'], { cwd: work }];
 const rsyncTarget = path.join(work, 'rsync-target');
 const dsTarget = path.join(work, 'target');
+const order = (r) => (r % 2 === 0 ? ['rsync', 'diffship'] : ['diffship', 'rsync']);
 
-function resetEmpty() {
-  rmSync(rsyncTarget, { recursive: true, force: true });
-  rmSync(dsTarget, { recursive: true, force: true });
-}
-
-// First deploy of the whole release.
+// First deploy of the whole release into empty folders.
 const first = { diffship: [], rsync: [] };
 for (let r = 0; r < runs; r++) {
-  resetEmpty();
-  run('sync', []);
-  first.rsync.push(timeOnce('rsync', ['-a', `${srcA}/`, `${rsyncTarget}/`]));
-  run('sync', []);
-  first.diffship.push(timeOnce(...ds('deploy', '--to', 'A')));
+  for (const tool of order(r)) {
+    const target = tool === 'rsync' ? rsyncTarget : dsTarget;
+    rmSync(target, { recursive: true, force: true });
+    run('sync', []);
+    if (tool === 'rsync') first.rsync.push(timeOnce('rsync', ['-a', `${srcA}/`, `${rsyncTarget}/`]));
+    else first.diffship.push(timeOnce(...ds('deploy', '--to', 'A')));
+    assertTree(`first deploy, ${tool}`, target, releaseA);
+  }
 }
 
-// Update: 20 changed files into the full target. Both targets hold A before each run.
-const update = { diffship: [], rsync: [] };
-for (let r = 0; r < runs; r++) {
-  run('rsync', ['-a', '--delete', `${srcA}/`, `${rsyncTarget}/`]);
-  run('sync', []);
-  update.rsync.push(timeOnce('rsync', ['-a', `${srcB}/`, `${rsyncTarget}/`]));
-  run(...ds('deploy', '--to', 'A'));
-  run('sync', []);
-  update.diffship.push(timeOnce(...ds('deploy', '--to', 'B')));
+// Update: 20 changed files into the full target. Both targets hold A before each run;
+// the checkout rsync copies from holds A with the same mtimes as rsync's target.
+function updateRuns(mode, rsyncArgs) {
+  const times = { diffship: [], rsync: [] };
+  for (let r = 0; r < runs; r++) {
+    for (const tool of order(r)) {
+      if (tool === 'rsync') {
+        run('rsync', ['-a', '--delete', `${co}/`, `${rsyncTarget}/`]);
+        switchCheckout(repo, co, 'A', 'B');
+        run('sync', []);
+        times.rsync.push(timeOnce('rsync', [...rsyncArgs, `${co}/`, `${rsyncTarget}/`]));
+        switchCheckout(repo, co, 'B', 'A');
+        assertTree(`update (${mode}), rsync`, rsyncTarget, releaseB);
+      } else {
+        run(...ds('deploy', '--to', 'A', '--mode', mode));
+        run('sync', []);
+        times.diffship.push(timeOnce(...ds('deploy', '--to', 'B', '--mode', mode)));
+        assertTree(`update (${mode}), diffship`, dsTarget, releaseB);
+      }
+    }
+  }
+  return times;
 }
+const update = updateRuns('additive', ['-a']);
+const authoritative = updateRuns('authoritative', ['-a', '--delete']);
 
 const fmt = (xs) => `${median(xs).toFixed(0)} ms`;
-const lines = [
-  `deploy benchmark — ${FILES} files, ${runs} runs each, median wall time (${os.cpus().length} cores, node ${process.version})`,
-  `update (${CHANGED} changed files, additive): diffship ${fmt(update.diffship)}, rsync -a ${fmt(update.rsync)}, ratio ${ratio(median(update.diffship), median(update.rsync))}× (target ≤ 0.5×, goal 0.1×)`,
-  `first deploy (${FILES} files):           diffship ${fmt(first.diffship)}, rsync -a ${fmt(first.rsync)}, ratio ${ratio(median(first.diffship), median(first.rsync))}× (target ≤ 3×)`,
-];
-console.log(lines.join('\n'));
+const row = (label, t, anchor) =>
+  `${label}: diffship ${fmt(t.diffship)}, ${anchor} ${fmt(t.rsync)}, ratio ${ratio(median(t.diffship), median(t.rsync))}×`;
+console.log(
+  [
+    `deploy benchmark — ${FILES} files, ${runs} runs each, median wall time (${os.cpus().length} cores, load ${os.loadavg()[0].toFixed(2)}, node ${process.version}); every target compared with its release after each run`,
+    row(`update, ${CHANGED} changed files, additive     `, update, 'rsync -a'),
+    row(`update, ${CHANGED} changed files, authoritative`, authoritative, 'rsync -a --delete'),
+    row(`first deploy, ${FILES} files              `, first, 'rsync -a'),
+  ].join('\n'),
+);

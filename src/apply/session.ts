@@ -305,8 +305,9 @@ export class TargetSession {
       deleting,
     );
     // Only paths the plan saw as folders can be folders in the way.
+    const observedDirs = new Set(plan.observedDirs);
     for (const w of plan.writes) {
-      if (plan.observedDirs?.includes(w.path) && !deleting.has(w.path)) {
+      if (observedDirs.has(w.path) && !deleting.has(w.path)) {
         throw new DiffshipError(
           'E_UNSAFE',
           `${t.description}: ${w.path} is a folder, but the release has a file there — remove the folder or deploy in authoritative mode`,

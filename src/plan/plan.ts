@@ -163,7 +163,8 @@ export function planTarget(input: PlanInput): TargetPlan {
       if (file === undefined) {
         // A stray: on the target, not in the release.
         if (isProtected(path)) continue;
-        if (file === undefined && !changes.deleted.includes(path)) changes.deleted.push(path);
+        // Never in the diff's own deleted list: those paths are all in `touched`.
+        changes.deleted.push(path);
         deletes.push({ path, reason: 'stray' });
       } else if (file.mode !== SUBMODULE_MODE && !holds(obs, file.blob, file.mode) && !isProtected(path)) {
         // Unchanged by the diff but different on the target: drift (or a repair without a record).
