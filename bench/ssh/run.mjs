@@ -10,7 +10,8 @@
 // 2. update: 100 of those files changed, into a folder holding the release.
 // Targets: ≤ 1.5× rsync; goal ≤ 1.0×.
 //
-// rsync copies from a checkout of each release (what a CI job has on disk) and
+// rsync copies from a checkout (what a CI job has on disk), switched from A to B
+// the way `git checkout` does it, so only the changed files get a new mtime, and
 // authenticates with the OpenSSH client (same key, known_hosts checked);
 // diffship reads the blobs from the repository and connects with ssh2. Both
 // times are whole commands (process start, connect, transfer, exit). Runs
@@ -18,11 +19,25 @@
 // round starts from new empty folders (deleting the last round's trees between
 // timed runs slowed both tools down run after run on this machine's disk); dirty
 // pages are flushed (sync) before each timed run. diffship makes its files
-// durable (syncfs) before it commits; rsync does not fsync at all.
+// durable (syncfs) before it commits; rsync does not fsync at all. After every
+// timed run the target is compared file by file with the release, so a side
+// that did less than the whole job stops the benchmark.
 import os from 'node:os';
 import path from 'node:path';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { cli, exportTree, fastImportRepo, median, ratio, requireBuild, run, timeOnce } from '../lib.mjs';
+import {
+  assertTree,
+  checkout,
+  cli,
+  fastImportRepo,
+  median,
+  ratio,
+  requireBuild,
+  run,
+  switchCheckout,
+  timeOnce,
+  treeDigest,
+} from '../lib.mjs';
 import { startSshd } from './sshd.mjs';
 
 requireBuild('bench/ssh');
@@ -51,10 +66,12 @@ fastImportRepo(repo, [
   { tag: 'A', files: a },
   { tag: 'B', files: b },
 ]);
-const srcA = path.join(base, 'src-A');
-const srcB = path.join(base, 'src-B');
-exportTree(repo, 'A', srcA);
-exportTree(repo, 'B', srcB);
+const co = path.join(base, 'checkout');
+checkout(repo, 'A', co);
+const releaseA = treeDigest(co);
+switchCheckout(repo, co, 'A', 'B');
+const releaseB = treeDigest(co);
+switchCheckout(repo, co, 'B', 'A');
 
 const sshd = await startSshd();
 const work = path.join(base, 'work');
@@ -86,14 +103,14 @@ try {
     );
   };
   const ds = (...argv) => [process.execPath, [cli, ...argv, '--repo', repo, '--no-progress'], { cwd: work }];
-  const rsync = (src) => [
+  const rsync = () => [
     'rsync',
-    ['-a', '-e', `ssh ${sshd.sshArgs.join(' ')}`, `${src}/`, `${sshd.user}@127.0.0.1:${rsyncTarget}/`],
+    ['-a', '-e', `ssh ${sshd.sshArgs.join(' ')}`, `${co}/`, `${sshd.user}@127.0.0.1:${rsyncTarget}/`],
   ];
 
   // Warm-up: one of each (page cache of the repository, the CLI's compile cache, sshd's first fork).
   newTargets('warm-up');
-  run(...rsync(srcA));
+  run(...rsync());
   run(...ds('deploy', '--to', 'A'));
 
   const first = { diffship: [], rsync: [] };
@@ -104,15 +121,19 @@ try {
     const order = r % 2 === 0 ? ['rsync', 'diffship'] : ['diffship', 'rsync'];
     for (const tool of order) {
       run('sync', []);
-      if (tool === 'rsync') first.rsync.push(timeOnce(...rsync(srcA)));
+      if (tool === 'rsync') first.rsync.push(timeOnce(...rsync()));
       else first.diffship.push(timeOnce(...ds('deploy', '--to', 'A')));
+      assertTree(`first deploy, ${tool}`, tool === 'rsync' ? rsyncTarget : dsTarget, releaseA);
     }
     // Update of 100 files: both targets hold A (they do now), then ship B.
+    switchCheckout(repo, co, 'A', 'B');
     for (const tool of order) {
       run('sync', []);
-      if (tool === 'rsync') update.rsync.push(timeOnce(...rsync(srcB)));
+      if (tool === 'rsync') update.rsync.push(timeOnce(...rsync()));
       else update.diffship.push(timeOnce(...ds('deploy', '--to', 'B')));
+      assertTree(`update, ${tool}`, tool === 'rsync' ? rsyncTarget : dsTarget, releaseB);
     }
+    switchCheckout(repo, co, 'B', 'A');
   }
 
   if (process.env.BENCH_VERBOSE) console.log(JSON.stringify({ first, update }));
