@@ -17,6 +17,7 @@ import {
   shareField,
   type ResolveContext,
 } from './fields.js';
+import { checkBalancerServers, resolveBalancer } from './balancer.js';
 import { resolveHooks } from './hooks.js';
 import { configFolderHazards, localTargetPath, sshTargetPath } from './paths.js';
 import type { PlaceholderTarget } from './placeholders.js';
@@ -105,6 +106,9 @@ export function resolveWithLocator(raw: unknown, options: ResolveOptions, locate
     warnings: ctx.warnings,
   };
   if (input['max-deletes'] !== undefined) config.maxDeletes = input['max-deletes'];
+  const balancer = resolveBalancer(ctx, input.balancer);
+  if (balancer) config.balancer = balancer;
+  checkBalancerServers(ctx, balancer, config.targets);
   crossTargetChecks(ctx, config.targets, mode);
 
   if (ctx.problems.size > 0) fail(ctx.problems.list);
@@ -202,6 +206,7 @@ function resolveTarget(
   };
   if (port !== undefined) target.port = port;
   if (ssh) target.ssh = ssh;
+  if (t['balancer-server'] !== undefined) target.balancerServer = t['balancer-server'];
   return target;
 }
 

@@ -206,9 +206,59 @@ export const Target = z
     ),
     'proxy-jump': optional(text('user@host:port'), 'user@bastion:port'),
     'connect-timeout': optional(Duration, 'Default 20s'),
+    'balancer-server': optional(
+      text('a server of the balancer'),
+      'nginx: the address in the upstream (127.0.0.1:7401); haproxy: the server name in the backend',
+    ),
     ...Hooks,
   })
   .check(z.describe('A target folder: on this machine (local) or over SSH'));
+
+/** The SSH keys of a target, for a balancer on another host. */
+const BalancerRemote = z
+  .strictObject({
+    host: text('a host name').check(z.describe('The balancer host')),
+    port: optional(Port, 'ssh port (default 22)'),
+    user: optional(text('a user name'), 'ssh user (default: $USER)'),
+    'identity-file': optional(text('a key file path'), 'Private key file; ~ is expanded'),
+    'private-key': optional(text('the private key text'), 'Key text, e.g. ${SSH_KEY}'),
+    passphrase: optional(z.string(), 'Passphrase of the key'),
+    agent: optional(
+      z.union([z.string(), z.boolean()], expect('expected a socket path, true or false')),
+      'ssh-agent socket (default $SSH_AUTH_SOCK when no key is given); false disables',
+    ),
+    'known-hosts': optional(text('a known_hosts file path or its lines'), 'known_hosts path or lines'),
+    'strict-host-key': optional(z.boolean(expect('expected true or false')), 'Default true'),
+    'proxy-jump': optional(text('user@host:port'), 'user@bastion:port'),
+    'connect-timeout': optional(Duration, 'Default 20s'),
+  })
+  .check(z.describe('Run the balancer commands on this host over SSH'));
+
+export const Balancer = z
+  .strictObject({
+    type: z.enum(['nginx', 'haproxy']).check(z.describe('nginx (open source) or haproxy')),
+    'upstream-file': optional(
+      text('a file path'),
+      'nginx: the include file of the upstream diffship manages (its `server` lines)',
+    ),
+    nginx: optional(
+      text('a command'),
+      'nginx: the command run with -t and -s reload (default "nginx"), e.g. "nginx -p /srv/lb -c lb.conf"',
+    ),
+    socket: optional(
+      text('a socket path'),
+      'haproxy: the runtime API unix socket (stats socket … level admin)',
+    ),
+    backend: optional(text('a backend name'), 'haproxy: the backend of the servers'),
+    'socket-command': optional(
+      text('a command'),
+      'haproxy over ssh: reads a command on stdin, prints the answer (default "socat stdio UNIX-CONNECT:{socket}")',
+    ),
+    'drain-timeout': optional(Duration, 'Wait at most this long for in-flight requests (default 30s)'),
+    interval: optional(Duration, 'How often the in-flight count is read (default 200ms)'),
+    remote: optional(BalancerRemote, 'The balancer runs on another host: reach it over SSH'),
+  })
+  .check(z.describe('Drain each target at the load balancer around its deploy, restore it after'));
 
 export const ConfigFile = z
   .strictObject({
@@ -246,6 +296,7 @@ export const ConfigFile = z
     timeout: optional(Duration, 'Whole rollout (default 30m)'),
     renames: optional(z.boolean(expect('expected true or false')), 'Detect renames (default true)'),
     defaults: optional(z.strictObject(Hooks), 'Hooks and checks merged into every target'),
+    balancer: optional(Balancer, 'Drain targets at NGINX or HAProxy around their deploy'),
     targets: z
       .array(Target, expect('expected a list of targets'))
       .check(z.minLength(1, expect('expected at least one target'))),
@@ -256,3 +307,4 @@ export type ConfigFileInput = z.input<typeof ConfigFile>;
 export type CheckInput = z.infer<typeof Check>;
 export type TargetInput = z.infer<typeof Target>;
 export type HookInput = z.infer<typeof Hook>;
+export type BalancerInput = z.infer<typeof Balancer>;

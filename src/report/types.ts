@@ -4,7 +4,17 @@ export type RolloutStatus = 'succeeded' | 'failed' | 'cancelled' | 'planned';
 export type TargetStatus = 'deployed' | 'unchanged' | 'failed' | 'rolled-back' | 'skipped' | 'planned';
 export type StepStatus = 'ok' | 'failed' | 'skipped';
 export type StepName =
-  'lock' | 'plan' | 'before' | 'apply' | 'activate' | 'verify' | 'after' | 'rollback' | 'unlock';
+  | 'lock'
+  | 'plan'
+  | 'before'
+  | 'drain'
+  | 'apply'
+  | 'activate'
+  | 'verify'
+  | 'restore'
+  | 'after'
+  | 'rollback'
+  | 'unlock';
 
 export interface StepReport {
   name: StepName;

@@ -17,6 +17,7 @@ import { parseSelectors, selectTargets } from './select.js';
 import { TargetRun } from './run-target.js';
 import { WorkDir } from './work-dir.js';
 import type { RolloutEvent } from './events.js';
+import { checkWaves, createBalancer, type Balancer } from '../balancer/index.js';
 
 export interface RolloutOptions {
   config: ResolvedConfig;
@@ -68,6 +69,18 @@ export async function rollout(options: RolloutOptions): Promise<Report> {
     throw error;
   }
   const waves = splitWaves(selected, config.waves);
+  let balancer: Balancer | undefined;
+  if (config.balancer && command !== 'plan') {
+    // Refuse a wave that drains every server before anything is written (exit 2).
+    balancer = createBalancer(config.balancer, config.baseDir, log);
+    try {
+      await checkWaves(balancer, waves, options.signal);
+    } catch (error) {
+      objects.close();
+      await balancer.close();
+      throw error;
+    }
+  }
   const waveNames = waves.map((w) => w.map((t) => t.name));
   emit({ type: 'start', deployId, to, waves: waveNames });
 
@@ -96,6 +109,7 @@ export async function rollout(options: RolloutOptions): Promise<Report> {
     command,
     workDir: new WorkDir(),
     objects,
+    balancer,
     signal: controller.signal,
     log,
     emit,
@@ -136,6 +150,7 @@ export async function rollout(options: RolloutOptions): Promise<Report> {
     clearTimeout(timer);
     options.signal?.removeEventListener('abort', onAbort);
     ctx.workDir.remove();
+    await balancer?.close();
   }
 
   const targets: TargetReport[] = runs.flat().map((r) => r.report);

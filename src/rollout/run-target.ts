@@ -23,6 +23,7 @@ import { runCheck } from './checks/index.js';
 import type { GitObjects } from '../diff/git-objects.js';
 import type { WorkDir } from './work-dir.js';
 import type { RolloutEvent } from './events.js';
+import type { Balancer } from '../balancer/index.js';
 
 export interface TargetRunContext {
   config: ResolvedConfig;
@@ -35,6 +36,8 @@ export interface TargetRunContext {
   workDir: WorkDir;
   /** The repository's object reader, shared by every target of the rollout. */
   objects: GitObjects;
+  /** The load balancer targets are drained at (`balancer`), if any. */
+  balancer?: Balancer;
   /** Cancellation (SIGINT/SIGTERM, rollout timeout). Cleanup steps ignore it. */
   signal: AbortSignal;
   log: Logger;
@@ -69,6 +72,8 @@ export class TargetRun {
   changed = false;
   /** Where `remote` commands find the change set on the target, once a copy is there. */
   private remoteChanges: string | null = null;
+  /** The balancer drain started: the server must be restored. */
+  private drainStarted = false;
 
   constructor(
     readonly target: TargetConfig,
@@ -255,6 +260,7 @@ export class TargetRun {
       const cleanup = AbortSignal.timeout(CLEANUP_MS);
       // From here `after` always runs: `before` may have drained the host.
       let ok = await this.hook('before', target.hooks.before, ctx.signal);
+      if (ok) ok = await this.drain(ctx.signal);
       if (ok && !ctx.signal.aborted) {
         ok = await this.step('apply', async () => {
           const r = await this.session!.apply(p, ctx.repo, (progress) =>
@@ -272,6 +278,7 @@ export class TargetRun {
       if (!ok && this.changed && ctx.config.rollback !== 'none') {
         if (await this.rollbackNow(cleanup)) status = 'rolled-back';
       }
+      if (!(await this.restore(cleanup)) && status === 'deployed') status = 'failed';
       await this.hook('after', target.hooks.after, cleanup);
       return this.finish(status);
     } catch (error) {
@@ -280,6 +287,24 @@ export class TargetRun {
     } finally {
       await this.close();
     }
+  }
+
+  /** Take the target out of service at the balancer; from here `restore` must run. */
+  private async drain(signal: AbortSignal): Promise<boolean> {
+    const { balancer } = this.ctx;
+    const server = this.target.balancerServer;
+    if (!balancer || server === undefined) return true;
+    this.drainStarted = true;
+    return this.step('drain', () => balancer.drain(server, signal));
+  }
+
+  /** Put the target back in service, whenever `drain` started (also after a failure or a cancel). */
+  private async restore(signal: AbortSignal): Promise<boolean> {
+    const { balancer } = this.ctx;
+    const server = this.target.balancerServer;
+    if (!balancer || server === undefined || !this.drainStarted) return true;
+    this.drainStarted = false;
+    return this.step('restore', () => balancer.restore(server, signal));
   }
 
   /** Restore this deploy's backup and let the host load the old files again. */
@@ -306,8 +331,10 @@ export class TargetRun {
         log: this.ctx.log,
       });
       // Drained around the undo like around the deploy: before, restore + activate, after.
-      const drained = await this.hook('before', this.target.hooks.before, cleanup);
+      let drained = await this.hook('before', this.target.hooks.before, cleanup);
+      if (drained) drained = await this.drain(cleanup);
       const ok = drained && (await this.rollbackNow(cleanup));
+      await this.restore(cleanup);
       await this.hook('after', this.target.hooks.after, cleanup);
       if (ok) this.report.status = 'rolled-back';
       return ok;
@@ -325,6 +352,7 @@ export class TargetRun {
     const { target, ctx } = this;
     const cleanup = AbortSignal.timeout(CLEANUP_MS);
     let ok = await this.hook('before', target.hooks.before, ctx.signal);
+    if (ok) ok = await this.drain(ctx.signal);
     if (ok) {
       ok = await this.step('rollback', async () => {
         const r = await this.session!.rollback();
@@ -334,6 +362,7 @@ export class TargetRun {
     }
     if (ok) ok = await this.hook('activate', target.hooks.activate, ctx.signal);
     if (ok) ok = await this.verify(ctx.signal);
+    if (!(await this.restore(cleanup))) ok = false;
     await this.hook('after', target.hooks.after, cleanup);
     return this.finish(ok ? 'rolled-back' : 'failed');
   }

@@ -1,0 +1,50 @@
+/**
+ * The built-in drain (docs/balancer.md): `createBalancer` for the config's
+ * `balancer` section, and the check that no wave drains every server.
+ */
+import type { BalancerConfig, TargetConfig } from '../config/types.js';
+import { ConfigError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { Balancer } from './balancer.js';
+import { HaproxyBalancer } from './haproxy.js';
+import { balancerHost } from './host.js';
+import { NginxBalancer } from './nginx.js';
+
+export type { Balancer, ServerState } from './balancer.js';
+
+/** The balancer of a config; commands on this machine run in `cwd` (the config folder). */
+export function createBalancer(config: BalancerConfig, cwd: string, log: Logger): Balancer {
+  if (config.type === 'nginx') return new NginxBalancer(config, balancerHost(config.remote, cwd, log));
+  return new HaproxyBalancer(config, config.remote ? balancerHost(config.remote, cwd, log) : null);
+}
+
+/**
+ * Before wave 1: every target's server exists at the balancer, and no wave
+ * takes out every server still in service (a drained node must not be the
+ * last one). Throws ConfigError (exit 2) before anything is written.
+ */
+export async function checkWaves(
+  balancer: Balancer,
+  waves: readonly (readonly TargetConfig[])[],
+  signal?: AbortSignal,
+): Promise<void> {
+  const servers = await balancer.servers(signal);
+  const names = new Set(servers.map((s) => s.name));
+  const serving = servers.filter((s) => s.inService).map((s) => s.name);
+  for (const [w, wave] of waves.entries()) {
+    const drained = wave.map((t) => t.balancerServer).filter((s): s is string => s !== undefined);
+    for (const [i, server] of drained.entries()) {
+      if (!names.has(server)) {
+        throw new ConfigError(
+          `target ${wave[i]!.name}: balancer-server ${JSON.stringify(server)} is not a server of ${balancer.description}; expected one of ${[...names].join(', ') || '(none)'}`,
+        );
+      }
+    }
+    const left = serving.filter((s) => !drained.includes(s));
+    if (drained.length > 0 && left.length === 0) {
+      throw new ConfigError(
+        `wave ${w + 1} would drain every server in service at ${balancer.description} (${drained.join(', ')}); use smaller waves (e.g. waves: [1]) so one keeps serving`,
+      );
+    }
+  }
+}
