@@ -31,15 +31,15 @@ export async function checkWaves(
   const servers = await balancer.servers(signal);
   const names = new Set(servers.map((s) => s.name));
   const serving = servers.filter((s) => s.inService).map((s) => s.name);
+  for (const t of waves.flat()) {
+    if (t.balancerServer !== undefined && !names.has(t.balancerServer)) {
+      throw new ConfigError(
+        `target ${t.name}: balancer-server ${JSON.stringify(t.balancerServer)} is not a server of ${balancer.description}; expected one of ${[...names].join(', ') || '(none)'}`,
+      );
+    }
+  }
   for (const [w, wave] of waves.entries()) {
     const drained = wave.map((t) => t.balancerServer).filter((s): s is string => s !== undefined);
-    for (const [i, server] of drained.entries()) {
-      if (!names.has(server)) {
-        throw new ConfigError(
-          `target ${wave[i]!.name}: balancer-server ${JSON.stringify(server)} is not a server of ${balancer.description}; expected one of ${[...names].join(', ') || '(none)'}`,
-        );
-      }
-    }
     const left = serving.filter((s) => !drained.includes(s));
     if (drained.length > 0 && left.length === 0) {
       throw new ConfigError(
