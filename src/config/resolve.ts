@@ -19,6 +19,7 @@ import {
 } from './fields.js';
 import { checkBalancerServers, resolveBalancer } from './balancer.js';
 import { resolveHooks } from './hooks.js';
+import { resolveBake, resolveMinHealthy, resolveRolloutHooks } from './wave-controls.js';
 import { configFolderHazards, localTargetPath, sshTargetPath } from './paths.js';
 import type { PlaceholderTarget } from './placeholders.js';
 import { ConfigValidationError, type ConfigProblem, type KeyPath } from './problems.js';
@@ -102,12 +103,17 @@ export function resolveWithLocator(raw: unknown, options: ResolveOptions, locate
     timeoutMs: durationField(ctx, input.timeout, ['timeout'], DEFAULTS.timeout, true),
     renames: input.renames ?? DEFAULTS.renames,
     targets: input.targets.map((target, i) => resolveTarget(ctx, target, i, input.defaults ?? {})),
+    rolloutHooks: resolveRolloutHooks(ctx, input),
     secrets,
     warnings: ctx.warnings,
   };
   if (input['max-deletes'] !== undefined) config.maxDeletes = input['max-deletes'];
   const balancer = resolveBalancer(ctx, input.balancer);
   if (balancer) config.balancer = balancer;
+  const bake = resolveBake(ctx, input.bake);
+  if (bake) config.bake = bake;
+  const minHealthy = resolveMinHealthy(ctx, input['min-healthy']);
+  if (minHealthy) config.minHealthy = minHealthy;
   checkBalancerServers(ctx, balancer, config.targets);
   crossTargetChecks(ctx, config.targets, mode);
 

@@ -297,6 +297,31 @@ export const ConfigFile = z
     renames: optional(z.boolean(expect('expected true or false')), 'Detect renames (default true)'),
     defaults: optional(z.strictObject(Hooks), 'Hooks and checks merged into every target'),
     balancer: optional(Balancer, 'Drain targets at NGINX or HAProxy around their deploy'),
+    bake: optional(
+      z.union(
+        [
+          Duration,
+          z.strictObject({
+            duration: Duration,
+            interval: optional(Duration, 'Probe every … (default 30s)'),
+            'failure-limit': optional(
+              z.int(expect('expected a count')).check(z.nonnegative(expect('expected a count'))),
+              'Failed probes tolerated in a wave (default 0)',
+            ),
+          }),
+        ],
+        expect('expected a duration or { duration, interval, failure-limit }'),
+      ),
+      "After each wave, re-run its targets' verify checks every interval for this long",
+    ),
+    'min-healthy': optional(
+      CountOrPercent,
+      'Targets whose checks must pass: before wave 1 (on what they run now) and after each wave',
+    ),
+    'before-rollout': optional(Command, 'Runs here once before wave 1; failing stops the rollout'),
+    'after-rollout': optional(Command, 'Runs here once at the end, always (also after a failure or cancel)'),
+    'before-wave': optional(Command, 'Runs here before each wave; failing stops the rollout'),
+    'after-wave': optional(Command, 'Runs here after each wave (and its bake); failing stops the rollout'),
     targets: z
       .array(Target, expect('expected a list of targets'))
       .check(z.minLength(1, expect('expected at least one target'))),

@@ -71,6 +71,20 @@ export interface TargetConfig {
   balancerServer?: string;
 }
 
+export interface BakeConfig {
+  durationMs: number;
+  intervalMs: number;
+  /** Failed probes tolerated in one wave's bake; one more fails the wave. */
+  failureLimit: number;
+}
+
+export interface RolloutHooks {
+  beforeRollout?: HookSpec;
+  afterRollout?: HookSpec;
+  beforeWave?: HookSpec;
+  afterWave?: HookSpec;
+}
+
 /** The `balancer` section: which load balancer to drain targets at, and how to reach it. */
 export type BalancerConfig = {
   /** Wait at most this long for in-flight requests to finish; then go on (the step says so). */
@@ -117,6 +131,12 @@ export interface ResolvedConfig {
   renames: boolean;
   targets: TargetConfig[];
   balancer?: BalancerConfig;
+  /** After each wave: probe its targets' checks every `intervalMs` for `durationMs`. */
+  bake?: BakeConfig;
+  /** Targets that must pass their checks before wave 1 and after each wave. */
+  minHealthy?: CountOrPercent;
+  /** `before-rollout`, `after-rollout`, `before-wave`, `after-wave`: commands on this machine. */
+  rolloutHooks?: RolloutHooks;
   /** Values to mask in every log line (keys, passphrases, expanded secret env vars). */
   secrets: string[];
   /** Things that are allowed but probably a mistake, each `<key path>: <why>`; the CLI prints them. */

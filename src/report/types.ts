@@ -11,6 +11,7 @@ export type StepName =
   | 'apply'
   | 'activate'
   | 'verify'
+  | 'bake'
   | 'restore'
   | 'after'
   | 'rollback'
@@ -67,6 +68,18 @@ export interface Report {
   finishedAt: string;
   waves: string[][];
   targets: TargetReport[];
+  /** What ran around the waves: rollout/wave hooks, bakes, the min-healthy check (absent when none). */
+  rollout?: RolloutStepReport[];
+}
+
+/** One step around the waves: `before-rollout`, `before-wave`, `bake`, `min-healthy`, … */
+export interface RolloutStepReport {
+  name: 'before-rollout' | 'after-rollout' | 'before-wave' | 'after-wave' | 'bake' | 'min-healthy';
+  /** 1-based wave number; absent for rollout-level steps. */
+  wave?: number;
+  status: 'ok' | 'failed';
+  durationMs: number;
+  detail: string;
 }
 
 export function emptyChanges(): TargetChanges {

@@ -427,7 +427,7 @@ export class TargetRun {
 }
 
 /** Expand placeholders in every string of a check. */
-function expandCheck(check: CheckSpec, ph: PlaceholderContext): CheckSpec {
+export function expandCheck(check: CheckSpec, ph: PlaceholderContext): CheckSpec {
   const x = (s: string | undefined) => (s === undefined ? undefined : expandPlaceholders(s, ph));
   switch (check.kind) {
     case 'http':

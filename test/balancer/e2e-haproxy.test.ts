@@ -36,7 +36,7 @@ describe('zero downtime behind haproxy', () => {
       'drain-timeout': '10s',
     };
     fleet.writeConfig(proofConfig(fleet, balancer, (n) => n));
-    const { run, load } = await deployUnderLoad(fleet, lb.url);
+    const { run, load } = await deployUnderLoad(fleet, lb.url, 'haproxy, drain');
     console.log(`haproxy drain: ${JSON.stringify(load)}`);
     expect(run.code, run.stderr).toBe(0);
     expect(run.report.targets.map((t) => t.steps.map((s) => s.name).join(' '))).toEqual(
@@ -51,7 +51,7 @@ describe('zero downtime behind haproxy', () => {
   it('without the drain, requests fail while a host restarts (the proof bites)', async () => {
     const { fleet, lb } = await setup();
     fleet.writeConfig(proofConfig(fleet, undefined, (n) => n));
-    const { run, load } = await deployUnderLoad(fleet, lb.url);
+    const { run, load } = await deployUnderLoad(fleet, lb.url, 'haproxy, no drain');
     console.log(`haproxy no drain: ${JSON.stringify(load)}`);
     expect(run.code, run.stderr).toBe(0);
     expect(load.failed).toBeGreaterThan(0);

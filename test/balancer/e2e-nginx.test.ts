@@ -35,7 +35,7 @@ describe('zero downtime behind nginx', () => {
       'drain-timeout': '10s',
     };
     fleet.writeConfig(proofConfig(fleet, balancer, server));
-    const { run, load } = await deployUnderLoad(fleet, lb.url);
+    const { run, load } = await deployUnderLoad(fleet, lb.url, 'nginx, drain');
     console.log(`nginx drain: ${JSON.stringify(load)}`);
     expect(run.code, run.stderr).toBe(0);
     expect(run.report.status).toBe('succeeded');
@@ -60,7 +60,7 @@ describe('zero downtime behind nginx', () => {
   it('without the drain, requests fail while a host restarts (the proof bites)', async () => {
     const { fleet, lb, server } = await setup();
     fleet.writeConfig(proofConfig(fleet, undefined, server));
-    const { run, load } = await deployUnderLoad(fleet, lb.url);
+    const { run, load } = await deployUnderLoad(fleet, lb.url, 'nginx, no drain');
     console.log(`nginx no drain: ${JSON.stringify(load)}`);
     expect(run.code, run.stderr).toBe(0);
     expect(load.failed).toBeGreaterThan(0);

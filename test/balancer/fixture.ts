@@ -3,7 +3,7 @@
  * (`/health` answers 503 while restarting), a real load balancer in front of
  * them, a steady client stream through it during a real `diffship deploy`.
  */
-import { mkdirSync } from 'node:fs';
+import { appendFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Fleet, ctl, workflow, type CliRun } from '../rollout/e2e-fixture.js';
 import { startHost } from '../helpers/host.js';
@@ -68,13 +68,21 @@ export interface ProofRun {
   load: LoadResult;
 }
 
-/** Deploy v1 while a client stream runs through `url`; the stream starts before and ends after the rollout. */
-export async function deployUnderLoad(fleet: Fleet, url: string): Promise<ProofRun> {
+/**
+ * Deploy v1 while a client stream runs through `url`; the stream starts 0.3 s
+ * before and ends 0.3 s after the rollout. `label` names the figures
+ * bench/balancer/run.mjs collects (a JSON line in $DIFFSHIP_BENCH_OUT, when set).
+ */
+export async function deployUnderLoad(fleet: Fleet, url: string, label: string): Promise<ProofRun> {
   const load = startLoad(`${url}/health`, { concurrency: 4, pauseMs: 5, maxRequests: 40_000, maxMs: 90_000 });
   await new Promise((r) => setTimeout(r, 300));
   const run = await fleet.deploy('v1');
   await new Promise((r) => setTimeout(r, 300));
-  return { run, load: await load.stop() };
+  const result = { run, load: await load.stop() };
+  const out = process.env.DIFFSHIP_BENCH_OUT;
+  if (out)
+    appendFileSync(out, `${JSON.stringify({ label, rolloutMs: run.ms, exit: run.code, ...result.load })}\n`);
+  return result;
 }
 
 export const lbDir = (fleet: Fleet) => path.join(fleet.root, 'lb');
