@@ -32,14 +32,21 @@ export async function checkWaves(
   const names = new Set(servers.map((s) => s.name));
   const serving = servers.filter((s) => s.inService).map((s) => s.name);
   for (const t of waves.flat()) {
-    if (t.balancerServer !== undefined && !names.has(t.balancerServer)) {
+    const own = t.nodes
+      ? t.nodes.map((n) => [`${t.name}/${n.name}`, n.balancerServer] as const)
+      : [[t.name, t.balancerServer] as const];
+    for (const [who, server] of own) {
+      if (server === undefined || names.has(server)) continue;
       throw new ConfigError(
-        `target ${t.name}: balancer-server ${JSON.stringify(t.balancerServer)} is not a server of ${balancer.description}; expected one of ${[...names].join(', ') || '(none)'}`,
+        `target ${who}: balancer-server ${JSON.stringify(server)} is not a server of ${balancer.description}; expected one of ${[...names].join(', ') || '(none)'}`,
       );
     }
   }
+  // A target with nodes drains one node at a time: one of them counts, like a target.
   for (const [w, wave] of waves.entries()) {
-    const drained = wave.map((t) => t.balancerServer).filter((s): s is string => s !== undefined);
+    const drained = wave
+      .map((t) => (t.nodes ? t.nodes[0]?.balancerServer : t.balancerServer))
+      .filter((s): s is string => s !== undefined);
     const left = serving.filter((s) => !drained.includes(s));
     if (drained.length > 0 && left.length === 0) {
       throw new ConfigError(

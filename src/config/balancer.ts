@@ -87,21 +87,33 @@ export function checkBalancerServers(
   targets: readonly TargetConfig[],
 ): void {
   const seen = new Map<string, string>();
+  const claim = (server: string | undefined, owner: string, at: KeyPath) => {
+    if (server === undefined) return;
+    if (!balancer) return ctx.problems.add(at, 'set, but there is no balancer section');
+    const other = seen.get(server);
+    if (other !== undefined) ctx.problems.add(at, `same server as ${other}`);
+    else seen.set(server, owner);
+  };
   targets.forEach((t, i) => {
-    const at: KeyPath = ['targets', i, 'balancer-server'];
-    if (!balancer) {
-      if (t.balancerServer !== undefined) ctx.problems.add(at, 'set, but there is no balancer section');
+    const at: KeyPath = ['targets', i];
+    if (t.nodes) {
+      t.nodes.forEach((n, j) => {
+        claim(n.balancerServer, `node ${t.name}/${n.name}`, [...at, 'nodes', j, 'balancer-server']);
+        if (balancer && n.balancerServer === undefined) {
+          ctx.problems.add(
+            [...at, 'nodes', j],
+            `has no balancer-server: name the node's server at the ${balancer.type} balancer`,
+          );
+        }
+      });
       return;
     }
-    if (t.balancerServer === undefined) {
+    claim(t.balancerServer, `target ${t.name}`, [...at, 'balancer-server']);
+    if (balancer && t.balancerServer === undefined) {
       ctx.problems.add(
-        ['targets', i],
+        at,
         `has no balancer-server: name its server at the ${balancer.type} balancer (${balancer.type === 'nginx' ? 'the address in the upstream, e.g. 127.0.0.1:7401' : 'the server name in the backend'})`,
       );
-      return;
     }
-    const other = seen.get(t.balancerServer);
-    if (other !== undefined) ctx.problems.add(at, `same server as target ${other}`);
-    else seen.set(t.balancerServer, t.name);
   });
 }

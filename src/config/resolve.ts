@@ -19,6 +19,7 @@ import {
 } from './fields.js';
 import { checkBalancerServers, resolveBalancer } from './balancer.js';
 import { resolveHooks } from './hooks.js';
+import { resolveNodes } from './nodes.js';
 import { resolveBake, resolveMinHealthy, resolveRolloutHooks } from './wave-controls.js';
 import { configFolderHazards, localTargetPath, sshTargetPath } from './paths.js';
 import type { PlaceholderTarget } from './placeholders.js';
@@ -196,9 +197,11 @@ function resolveTarget(
     targetPath = localTargetPath(ctx, t.path, [...at, 'path']);
   }
 
+  const nodes = resolveNodes(ctx, t, at, host, vars);
   const placeholderTarget: PlaceholderTarget = {
     name: t.name,
-    vars,
+    // Hooks and checks run once per node: every node's vars must be known to them.
+    vars: nodes?.[0]?.vars ?? vars,
     ...(port !== undefined ? { port } : {}),
   };
   const target: TargetConfig = {
@@ -213,6 +216,7 @@ function resolveTarget(
   if (port !== undefined) target.port = port;
   if (ssh) target.ssh = ssh;
   if (t['balancer-server'] !== undefined) target.balancerServer = t['balancer-server'];
+  if (nodes) target.nodes = nodes;
   return target;
 }
 

@@ -168,6 +168,22 @@ const Hooks = {
 const NAME = 'expected letters, digits, ".", "_" or "-", starting with a letter or digit';
 const Name = z.string(expect(NAME)).check(z.regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, expect(NAME)));
 
+/** A host serving a shared target folder (`nodes`). */
+const Node = z
+  .strictObject({
+    name: Name.check(z.describe('Unique within the target; {vars.node} in hooks and checks')),
+    host: optional(text('a host name'), "The node's {host} (default: the target's)"),
+    'balancer-server': optional(text('a server of the balancer'), 'The node at the balancer'),
+    vars: optional(
+      z.record(
+        z.string(),
+        z.union([z.string(), z.number(), z.boolean()], expect('expected a string, number or boolean')),
+      ),
+      "Merged over the target's vars for this node",
+    ),
+  })
+  .check(z.describe('One host of a shared-storage target'));
+
 export const Target = z
   .strictObject({
     name: Name.check(z.describe('Unique name, used in --targets, reports and {name}')),
@@ -209,6 +225,12 @@ export const Target = z
     'balancer-server': optional(
       text('a server of the balancer'),
       'nginx: the address in the upstream (127.0.0.1:7401); haproxy: the server name in the backend',
+    ),
+    nodes: optional(
+      z
+        .array(Node, expect('expected a list of nodes'))
+        .check(z.minLength(1, expect('expected at least one node'))),
+      'Hosts that serve this folder (shared storage): files ship once, then each node is drained, activated, verified, restored',
     ),
     ...Hooks,
   })

@@ -69,6 +69,17 @@ export interface TargetConfig {
   hooks: TargetHooks;
   /** The target's server at the balancer (`balancer-server`): drained around its deploy. */
   balancerServer?: string;
+  /** Hosts serving this (shared) folder: activated and verified one at a time after one apply. */
+  nodes?: NodeConfig[];
+}
+
+export interface NodeConfig {
+  name: string;
+  /** `{host}` for this node. */
+  host: string;
+  /** The target's vars with the node's over them, and `node` = its name. */
+  vars: Record<string, string>;
+  balancerServer?: string;
 }
 
 export interface BakeConfig {

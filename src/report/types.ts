@@ -25,6 +25,8 @@ export interface StepReport {
   detail: string;
   /** ISO time the step started (for the timeline). */
   startedAt?: string;
+  /** The node of a shared-storage target the step ran for (`nodes`). */
+  node?: string;
 }
 
 export interface RenamedPath {

@@ -50,37 +50,41 @@ export async function probeTarget(
       if (release === null)
         current = (await readState(transport, layout(ctx.config.stateDir)))?.release ?? null;
     }
-    const ph = {
-      name: target.name,
-      host: target.host,
-      port: target.port,
-      path: target.path,
-      vars: target.vars,
-      release: current ?? '',
-      previous: null,
-    };
-    const env = hookEnv({
-      target: target.name,
-      host: target.host,
-      path: target.path,
-      release: current ?? '',
-      previousRelease: null,
-      deployId: ctx.deployId,
-      changesFile: '',
-    });
-    const checks = target.hooks.verify.map((c) => once(expandCheck(c, ph)));
-    const r = await runChecks(checks, {
-      host: target.host,
-      transport: transport ?? undefined,
-      cwd: ctx.config.baseDir,
-      env,
-      signal: ctx.signal,
-    });
-    return {
-      ok: r.ok,
-      detail: r.ok ? `${checks.length} check(s) passed` : r.detail.split('\n')[0]!,
-      release: current,
-    };
+    // A shared-storage target is healthy when every node is.
+    const places = target.nodes ?? [{ name: '', host: target.host, vars: target.vars }];
+    let passed = 0;
+    for (const place of places) {
+      const ph = {
+        name: target.name,
+        host: place.host,
+        port: target.port,
+        path: target.path,
+        vars: place.vars,
+        release: current ?? '',
+        previous: null,
+      };
+      const env = hookEnv({
+        target: target.name,
+        host: place.host,
+        path: target.path,
+        release: current ?? '',
+        previousRelease: null,
+        deployId: ctx.deployId,
+        changesFile: '',
+      });
+      const checks = target.hooks.verify.map((c) => once(expandCheck(c, ph)));
+      const r = await runChecks(checks, {
+        host: place.host,
+        transport: transport ?? undefined,
+        cwd: ctx.config.baseDir,
+        env,
+        signal: ctx.signal,
+      });
+      const where = place.name ? `node ${place.name}: ` : '';
+      if (!r.ok) return { ok: false, detail: `${where}${r.detail.split('\n')[0]!}`, release: current };
+      passed += checks.length;
+    }
+    return { ok: true, detail: `${passed} check(s) passed`, release: current };
   } catch (error) {
     return { ok: false, detail: describeError(error), release: current };
   } finally {

@@ -8,7 +8,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
-import type { CheckSpec, HookSpec, ResolvedConfig, TargetConfig } from '../config/types.js';
+import type { CheckSpec, HookSpec, NodeConfig, ResolvedConfig, TargetConfig } from '../config/types.js';
 import { expandPlaceholders, type PlaceholderContext } from '../config/placeholders.js';
 import { describeError } from '../errors.js';
 import { maskSecrets, type Logger } from '../log.js';
@@ -74,6 +74,10 @@ export class TargetRun {
   private remoteChanges: string | null = null;
   /** The balancer drain started: the server must be restored. */
   private drainStarted = false;
+  /** The node of a shared-storage target whose steps run now (`nodes`), else null. */
+  private node: NodeConfig | null = null;
+  /** Nodes activated with this deploy's files: a rollback activates them again. */
+  private activatedNodes: NodeConfig[] = [];
 
   constructor(
     readonly target: TargetConfig,
@@ -97,10 +101,10 @@ export class TargetRun {
     const t = this.target;
     return {
       name: t.name,
-      host: t.host,
+      host: this.node?.host ?? t.host,
       port: t.port,
       path: t.path,
-      vars: t.vars,
+      vars: this.node?.vars ?? t.vars,
       release: this.ctx.to,
       previous: this.report.from,
     };
@@ -110,7 +114,7 @@ export class TargetRun {
   private env(): Record<string, string> {
     return hookEnv({
       target: this.target.name,
-      host: this.target.host,
+      host: this.node?.host ?? this.target.host,
       path: this.target.path,
       release: this.ctx.to,
       previousRelease: this.report.from,
@@ -145,6 +149,7 @@ export class TargetRun {
       durationMs: Math.round(performance.now() - t0),
       detail,
       startedAt,
+      ...(this.node ? { node: this.node.name } : {}),
     };
     this.report.steps.push(step);
     this.ctx.emit({ type: 'step-end', target: this.target.name, step });
@@ -185,7 +190,7 @@ export class TargetRun {
         const check = expandCheck(spec, ph);
         const name = checkName(check);
         const r = await runCheck(check, {
-          host: this.target.host,
+          host: this.node?.host ?? this.target.host,
           transport: this.remoteExec(),
           cwd: this.ctx.config.baseDir,
           env,
@@ -270,8 +275,9 @@ export class TargetRun {
           this.report.bytes = r.bytes;
           return `${p.writes.length} file(s) written (${r.bytes} bytes), ${p.deletes.length} deleted`;
         });
-        if (ok) ok = await this.hook('activate', target.hooks.activate, ctx.signal);
-        if (ok) ok = await this.verify(ctx.signal);
+        if (ok && target.nodes) ok = await this.runNodes(ctx.signal, cleanup);
+        else if (ok) ok = await this.hook('activate', target.hooks.activate, ctx.signal);
+        if (ok && !target.nodes) ok = await this.verify(ctx.signal);
       }
       if (ctx.signal.aborted) ok = false;
       let status: TargetReport['status'] = ok ? 'deployed' : 'failed';
@@ -292,7 +298,7 @@ export class TargetRun {
   /** Take the target out of service at the balancer; from here `restore` must run. */
   private async drain(signal: AbortSignal): Promise<boolean> {
     const { balancer } = this.ctx;
-    const server = this.target.balancerServer;
+    const server = this.node ? this.node.balancerServer : this.target.balancerServer;
     if (!balancer || server === undefined) return true;
     this.drainStarted = true;
     return this.step('drain', () => balancer.drain(server, signal));
@@ -301,7 +307,7 @@ export class TargetRun {
   /** Put the target back in service, whenever `drain` started (also after a failure or a cancel). */
   private async restore(signal: AbortSignal): Promise<boolean> {
     const { balancer } = this.ctx;
-    const server = this.target.balancerServer;
+    const server = this.node ? this.node.balancerServer : this.target.balancerServer;
     if (!balancer || server === undefined || !this.drainStarted) return true;
     this.drainStarted = false;
     return this.step('restore', () => balancer.restore(server, signal));
@@ -315,8 +321,49 @@ export class TargetRun {
       this.changed = false;
       return `restored release ${r.restored?.slice(0, 12) ?? '(none)'}`;
     });
-    if (ok && this.target.hooks.activate) await this.hook('activate', this.target.hooks.activate, signal);
+    if (ok && this.target.nodes) await this.reactivateNodes(signal);
+    else if (ok && this.target.hooks.activate)
+      await this.hook('activate', this.target.hooks.activate, signal);
     return ok;
+  }
+
+  /**
+   * Shared storage: the files are in place once; now each node in turn is
+   * drained, activated, verified and restored (restored also when a step failed).
+   */
+  private async runNodes(signal: AbortSignal, cleanup: AbortSignal): Promise<boolean> {
+    for (const node of this.target.nodes ?? []) {
+      if (signal.aborted) return false;
+      this.node = node;
+      try {
+        let ok = await this.drain(signal);
+        if (ok) {
+          this.activatedNodes.push(node);
+          ok = await this.hook('activate', this.target.hooks.activate, signal);
+        }
+        if (ok) ok = await this.verify(signal);
+        const restored = await this.restore(cleanup);
+        if (!ok || !restored) return false;
+      } finally {
+        this.node = null;
+      }
+    }
+    return true;
+  }
+
+  /** After a rollback of shared files: every node that loaded them loads the old ones, drained around it. */
+  private async reactivateNodes(signal: AbortSignal): Promise<void> {
+    const nodes = this.activatedNodes;
+    this.activatedNodes = [];
+    for (const node of nodes) {
+      this.node = node;
+      try {
+        if (await this.drain(signal)) await this.hook('activate', this.target.hooks.activate, signal);
+        await this.restore(signal);
+      } finally {
+        this.node = null;
+      }
+    }
   }
 
   /** `rollback: all`: reopen a finished target and undo what this rollout did to it. */
