@@ -9,16 +9,16 @@ import { resolveRelease } from '../diff/diff-releases.js';
 import { GitObjects } from '../diff/git-objects.js';
 import type { Logger } from '../log.js';
 import { maskingLogger, silentLogger } from '../log.js';
-import type { Report, RolloutStatus, RolloutStepReport, TargetReport } from '../report/types.js';
+import type { Report, RolloutStatus, TargetReport } from '../report/types.js';
 import { newDeployId } from '../apply/session.js';
 import { mapLimit } from '../pool.js';
-import { maxFailuresReached, splitWaves } from './waves.js';
+import { maxFailuresReached } from './waves.js';
 import { parseSelectors, selectTargets } from './select.js';
 import { TargetRun } from './run-target.js';
 import { WorkDir } from './work-dir.js';
 import type { RolloutEvent } from './events.js';
 import { checkWaves, createBalancer, type Balancer } from '../balancer/index.js';
-import { aroundHook, bakeWave, belowMinHealthy, healthGate, unhealthyFirst } from './around-waves.js';
+import { WaveControls } from './wave-controls.js';
 
 export interface RolloutOptions {
   config: ResolvedConfig;
@@ -58,7 +58,7 @@ export async function rollout(options: RolloutOptions): Promise<Report> {
   const deployId = options.deployId ?? newDeployId();
   const startedAt = new Date().toISOString();
 
-  let selected = selectTargets(config.targets, parseSelectors(options.targets));
+  const selected = selectTargets(config.targets, parseSelectors(options.targets));
   // One git process answers every lookup of the run: the ref, each target's diff, the blobs.
   const objects = new GitObjects(repo);
   let to = '';
@@ -69,29 +69,11 @@ export async function rollout(options: RolloutOptions): Promise<Report> {
     objects.close();
     throw error;
   }
-  const steps: RolloutStepReport[] = [];
-  const around = { config, deployId, to, command, log, steps };
-  // min-healthy: probe what the targets run now; unhealthy ones go first; refuse when too few pass.
-  let unhealthy = new Set<string>();
-  let refused: string | null = null;
-  if (config.minHealthy && command === 'deploy') {
-    const gate = await healthGate(around, selected, options.signal ?? new AbortController().signal);
-    unhealthy = gate.unhealthy;
-    selected = unhealthyFirst(selected, unhealthy);
-    if (!gate.ok) refused = `fewer targets healthy than min-healthy: ${steps.at(-1)!.detail.split('\n')[0]}`;
-  }
-  const waves = splitWaves(selected, config.waves);
-  if (config.minHealthy && command === 'deploy' && refused === null) {
-    // Each wave as planned: deployed, its targets count as healthy for the next one.
-    const simulated = new Set(unhealthy);
-    for (const [w, wave] of waves.entries()) {
-      const names = wave.map((t) => t.name);
-      refused ??= belowMinHealthy(config.minHealthy, selected.length, simulated, names, w + 1);
-      for (const name of names) simulated.delete(name);
-    }
-  }
+  // min-healthy may reorder the targets (unhealthy first) and refuse to start.
+  const controls = new WaveControls({ config, deployId, to, command, log });
+  const waves = await controls.plan(selected, options.signal ?? new AbortController().signal);
   let balancer: Balancer | undefined;
-  if (config.balancer && command !== 'plan' && refused === null) {
+  if (config.balancer && command !== 'plan' && controls.refused === null) {
     // Refuse a wave that drains every server before anything is written (exit 2).
     balancer = createBalancer(config.balancer, config.baseDir, log);
     try {
@@ -138,56 +120,25 @@ export async function rollout(options: RolloutOptions): Promise<Report> {
   const runs = waves.map((wave, w) => wave.map((t) => new TargetRun(t, w, ctx)));
   const done: TargetRun[] = [];
   let failed = 0;
-  let halted = refused !== null;
-  if (refused !== null) emit({ type: 'halt', reason: refused });
-  const hooks = command === 'plan' ? {} : (config.rolloutHooks ?? {});
-  const aroundEnv = (result: string, w?: number) => ({
-    waves: runs.length,
-    targets: selected.map((t) => t.name),
-    result,
-    deployed: done.filter((r) => r.report.status === 'deployed').length,
-    failed,
-    ...(w !== undefined ? { wave: w + 1, waveTargets: runs[w]!.map((r) => r.target.name) } : {}),
-  });
-  const cleanup = () => AbortSignal.timeout(120_000);
+  let halted = controls.refused !== null;
+  /** Why the rollout stopped other than max-failures (a refusal, a hook, a bake). */
+  let stopped: string | null = controls.refused;
+  if (stopped !== null) emit({ type: 'halt', reason: stopped });
 
   try {
-    if (
-      !halted &&
-      !(await aroundHook(
-        around,
-        'before-rollout',
-        hooks.beforeRollout,
-        aroundEnv('running'),
-        controller.signal,
-      ))
-    )
+    if (!halted && !(await controls.beforeRollout(controller.signal))) {
       halted = true;
+      stopped = 'before-rollout failed';
+    }
     for (const [w, wave] of runs.entries()) {
       if (halted || controller.signal.aborted) break;
-      const names = wave.map((r) => r.target.name);
-      const below =
-        config.minHealthy && command === 'deploy'
-          ? belowMinHealthy(config.minHealthy, selected.length, unhealthy, names, w + 1)
-          : null;
-      if (below !== null) {
-        emit({ type: 'halt', reason: below });
-        refused = below;
-        break;
-      }
-      if (
-        !(await aroundHook(
-          around,
-          'before-wave',
-          hooks.beforeWave,
-          aroundEnv('running', w),
-          controller.signal,
-        ))
-      ) {
+      stopped = await controls.beforeWave(w, controller.signal);
+      if (stopped !== null) {
         halted = true;
+        emit({ type: 'halt', reason: stopped });
         break;
       }
-      emit({ type: 'wave-start', wave: w, targets: names });
+      emit({ type: 'wave-start', wave: w, targets: wave.map((r) => r.target.name) });
       await mapLimit(wave, config.maxParallel, async (run) => {
         if (controller.signal.aborted || halted) return;
         const report = await run.run();
@@ -200,49 +151,16 @@ export async function rollout(options: RolloutOptions): Promise<Report> {
         }
       });
       emit({ type: 'wave-end', wave: w });
-      const deployedNow = wave.filter((r) => r.report.status === 'deployed');
-      if (config.bake && command === 'deploy' && deployedNow.length > 0 && !controller.signal.aborted) {
-        const bad = await bakeWave(
-          around,
-          w + 1,
-          deployedNow.map((r) => r.target),
-          controller.signal,
-        );
-        for (const run of deployedNow.filter((r) => bad.has(r.target.name))) {
-          run.report.status = 'failed';
-          const line = steps
-            .at(-1)!
-            .detail.split('\n')
-            .find((l) => l.startsWith('probe ') && l.includes(` ${run.target.name}: `));
-          run.report.error = `bake: ${line ?? 'failed'}`;
-          failed++;
-          if (config.rollback !== 'none') await run.undo();
-        }
-        if (bad.size > 0) {
-          halted = true;
-          emit({ type: 'halt', reason: `wave ${w + 1} failed its bake` });
-        }
-      }
-      for (const r of wave) {
-        if (r.report.status === 'deployed') unhealthy.delete(r.target.name);
-        else if (r.report.status === 'failed') unhealthy.add(r.target.name);
-      }
-      const waveResult = wave.some((r) => r.report.status === 'failed' || r.report.status === 'rolled-back')
-        ? 'failed'
-        : 'succeeded';
-      if (
-        !(await aroundHook(
-          around,
-          'after-wave',
-          hooks.afterWave,
-          aroundEnv(controller.signal.aborted ? 'cancelled' : waveResult, w),
-          cleanup(),
-        ))
-      )
-        halted = true;
       // Targets undone by a cancellation are not why the rollout stops: say so only for real failures.
       if (halted && !controller.signal.aborted)
         emit({ type: 'halt', reason: `${failed} target(s) failed, past max-failures` });
+      const after = await controls.afterWave(w, wave, failed, controller.signal);
+      failed += after.bakeFailed;
+      if (after.halt !== null && !halted) {
+        halted = true;
+        stopped = after.halt;
+        emit({ type: 'halt', reason: after.halt });
+      }
     }
     // rollback: all — undo every target this rollout changed, newest first.
     if (command === 'deploy' && config.rollback === 'all' && (failed > 0 || controller.signal.aborted)) {
@@ -251,8 +169,8 @@ export async function rollout(options: RolloutOptions): Promise<Report> {
       }
     }
     const result = controller.signal.aborted ? 'cancelled' : failed > 0 || halted ? 'failed' : 'succeeded';
-    if (!(await aroundHook(around, 'after-rollout', hooks.afterRollout, aroundEnv(result), cleanup())))
-      halted = true;
+    const deployed = done.filter((r) => r.report.status === 'deployed').length;
+    await controls.afterRollout(result, failed, deployed);
   } finally {
     objects.close();
     clearTimeout(timer);
@@ -268,19 +186,16 @@ export async function rollout(options: RolloutOptions): Promise<Report> {
         ? 'cancelled before it started'
         : timedOut
           ? 'rollout timed out before it started'
-          : refused !== null
-            ? `not started: ${refused}`
-            : halted && failed === 0
-              ? 'not started: the rollout stopped (see its rollout steps)'
-              : 'not started: max-failures reached';
+          : stopped !== null
+            ? `not started: ${stopped}`
+            : 'not started: max-failures reached';
     }
   }
   let status: RolloutStatus;
   if (cancelled) status = 'cancelled';
   else if (command === 'plan') status = targets.some((t) => t.status === 'failed') ? 'failed' : 'planned';
   else {
-    const bad =
-      failed > 0 || timedOut || refused !== null || halted || steps.some((s) => s.status === 'failed');
+    const bad = failed > 0 || timedOut || stopped !== null || controls.anyFailed;
     status = bad || targets.some((t) => t.status === 'failed') ? 'failed' : 'succeeded';
   }
 
@@ -296,7 +211,7 @@ export async function rollout(options: RolloutOptions): Promise<Report> {
     finishedAt: new Date().toISOString(),
     waves: waveNames,
     targets,
-    ...(steps.length > 0 ? { rollout: steps } : {}),
+    ...(controls.steps.length > 0 ? { rollout: controls.steps } : {}),
   };
 }
 
