@@ -407,8 +407,9 @@ export class TargetRun {
         return `restored release ${r.restored?.slice(0, 12) ?? '(none)'} from backup ${r.deployId}`;
       });
     }
-    if (ok) ok = await this.hook('activate', target.hooks.activate, ctx.signal);
-    if (ok) ok = await this.verify(ctx.signal);
+    if (ok && target.nodes) ok = await this.runNodes(ctx.signal, cleanup);
+    else if (ok) ok = await this.hook('activate', target.hooks.activate, ctx.signal);
+    if (ok && !target.nodes) ok = await this.verify(ctx.signal);
     if (!(await this.restore(cleanup))) ok = false;
     await this.hook('after', target.hooks.after, cleanup);
     return this.finish(ok ? 'rolled-back' : 'failed');

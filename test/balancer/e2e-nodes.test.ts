@@ -130,3 +130,25 @@ it('a node failing verify rolls the shared files back and re-activates the nodes
   expect(fleet.state('shared')).toBeNull();
   expect((await fleet.hosts.get('n1')!.request('/health')).body).toContain('release: none');
 }, 90_000);
+
+it('diffship rollback restores the shared files once and walks the nodes again', async () => {
+  const { fleet, lb } = await setup();
+  const v1 = await fleet.deploy('v1');
+  expect(v1.code, v1.stderr).toBe(0);
+  fleet.release('v2', { 'orders.json': workflow('orders', ['receive', 'log', 'send']) });
+  expect((await fleet.deploy('v2')).code).toBe(0);
+  const run = await fleet.start('rollback', []).done;
+  expect(run.code, run.stderr).toBe(0);
+  const steps = run.report.targets[0]!.steps.map((s) => (s.node ? `${s.node} ${s.name}` : s.name));
+  expect(steps).toEqual([
+    'lock',
+    'rollback',
+    ...NODES.flatMap((n) => [`${n} drain`, `${n} activate`, `${n} verify`, `${n} restore`]),
+    'unlock',
+  ]);
+  const release = fleet.state('shared')!.release;
+  expect(release).toBe(v1.report.to);
+  for (const n of NODES)
+    expect((await fleet.hosts.get(n)!.request('/health')).body).toContain(`release: ${release}`);
+  expect(readFileSync(lb.file, 'utf8')).not.toContain('down');
+}, 90_000);
