@@ -193,6 +193,50 @@ describe('with real balancers', () => {
     }
   }, 60_000);
 
+  it('a SIGTERM while haproxy drains a server with a session in flight leaves every server ready', async () => {
+    // Hosts that take 20 s to restart: a POST /restart through haproxy is a session held that long.
+    fleet = await startFleet(20_000);
+    lb = await startHaproxy(lbDir(fleet), Object.fromEntries(NAMES.map((n) => [n, addr(fleet!, n)])));
+    const balancer = {
+      type: 'haproxy',
+      socket: lb.file,
+      backend: 'hosts',
+      interval: '100ms',
+      'drain-timeout': '60s',
+    };
+    fleet.writeConfig(proofConfig(fleet, balancer, (n) => n));
+    // Round robin: one held request on each server.
+    const held = NAMES.map(() => fetch(`${lb!.url}/restart`, { method: 'POST' }).catch(() => null));
+    const sessions = async () => parseShowStat(await askSocket(lb!.file, 'show stat'), 'hosts');
+    await waitFor(
+      async () => (await sessions()).every((s) => s.sessions === 1),
+      10_000,
+      'a session on each server',
+    );
+    const started = fleet.start('deploy', ['--to', 'v1']);
+    await waitFor(
+      async () => (await sessions()).some((s) => s.status === 'DRAIN'),
+      20_000,
+      'a server draining',
+    );
+    await new Promise((r) => setTimeout(r, 500));
+    started.child.kill('SIGTERM');
+    const run = await started.done;
+    expect(run.code, run.stderr).toBe(1);
+    expect(run.report.status).toBe('cancelled');
+    const a = run.report.targets.find((t) => t.name === 'a')!;
+    expect(a.steps.map((s) => `${s.name} ${s.status}`)).toEqual([
+      'lock ok',
+      'plan ok',
+      'drain failed',
+      'restore ok',
+      'unlock ok',
+    ]);
+    expect((await sessions()).map((s) => s.status)).toEqual(['no check', 'no check', 'no check']);
+    expect(fleet.state('a')).toBeNull();
+    await Promise.all(held);
+  }, 90_000);
+
   it('drains at nginx and haproxy on a balancer host reached over SSH (remote:)', async () => {
     fleet = await startFleet();
     sshd = await startSshd();

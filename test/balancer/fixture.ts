@@ -14,7 +14,7 @@ export const NAMES = ['a', 'b', 'c'];
 export const RESTART_MS = 1500;
 
 /** Start the three hosts (on-restart import: `activate` restarts them). */
-export async function startFleet(): Promise<Fleet> {
+export async function startFleet(restartMs = RESTART_MS): Promise<Fleet> {
   const fleet = new Fleet();
   fleet.release('v1', { 'orders.json': workflow('orders'), 'billing.json': workflow('billing') });
   for (const n of NAMES) {
@@ -22,7 +22,7 @@ export async function startFleet(): Promise<Fleet> {
     const host = await startHost({
       dir: fleet.dir(n),
       importMode: 'on-restart',
-      args: ['--poll-ms', '50', '--name', n, '--restart-delay', String(RESTART_MS)],
+      args: ['--poll-ms', '50', '--name', n, '--restart-delay', String(restartMs)],
     });
     fleet.hosts.set(n, host);
   }
