@@ -133,7 +133,7 @@ export async function bakeWave(
 
 /** The least number of targets that must be healthy: a count, or a share of `total` rounded up. */
 export function minHealthyCount(min: CountOrPercent, total: number): number {
-  if ('percent' in min) return Math.ceil((min.percent / 100) * total - 1e-9);
+  if ('percent' in min) return Math.max(0, Math.ceil((min.percent / 100) * total - 1e-9));
   return Math.min(batchSize(min, total), total);
 }
 
