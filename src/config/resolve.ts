@@ -17,7 +17,10 @@ import {
   shareField,
   type ResolveContext,
 } from './fields.js';
+import { checkBalancerServers, resolveBalancer } from './balancer.js';
 import { resolveHooks } from './hooks.js';
+import { resolveNodes } from './nodes.js';
+import { resolveBake, resolveMinHealthy, resolveRolloutHooks } from './wave-controls.js';
 import { configFolderHazards, localTargetPath, sshTargetPath } from './paths.js';
 import type { PlaceholderTarget } from './placeholders.js';
 import { ConfigValidationError, type ConfigProblem, type KeyPath } from './problems.js';
@@ -101,10 +104,18 @@ export function resolveWithLocator(raw: unknown, options: ResolveOptions, locate
     timeoutMs: durationField(ctx, input.timeout, ['timeout'], DEFAULTS.timeout, true),
     renames: input.renames ?? DEFAULTS.renames,
     targets: input.targets.map((target, i) => resolveTarget(ctx, target, i, input.defaults ?? {})),
+    rolloutHooks: resolveRolloutHooks(ctx, input),
     secrets,
     warnings: ctx.warnings,
   };
   if (input['max-deletes'] !== undefined) config.maxDeletes = input['max-deletes'];
+  const balancer = resolveBalancer(ctx, input.balancer);
+  if (balancer) config.balancer = balancer;
+  const bake = resolveBake(ctx, input.bake);
+  if (bake) config.bake = bake;
+  const minHealthy = resolveMinHealthy(ctx, input['min-healthy']);
+  if (minHealthy) config.minHealthy = minHealthy;
+  checkBalancerServers(ctx, balancer, config.targets);
   crossTargetChecks(ctx, config.targets, mode);
 
   if (ctx.problems.size > 0) fail(ctx.problems.list);
@@ -186,9 +197,11 @@ function resolveTarget(
     targetPath = localTargetPath(ctx, t.path, [...at, 'path']);
   }
 
+  const nodes = resolveNodes(ctx, t, at, host, vars);
   const placeholderTarget: PlaceholderTarget = {
     name: t.name,
-    vars,
+    // Hooks and checks run once per node: every node's vars must be known to them.
+    vars: nodes?.[0]?.vars ?? vars,
     ...(port !== undefined ? { port } : {}),
   };
   const target: TargetConfig = {
@@ -202,6 +215,8 @@ function resolveTarget(
   };
   if (port !== undefined) target.port = port;
   if (ssh) target.ssh = ssh;
+  if (t['balancer-server'] !== undefined) target.balancerServer = t['balancer-server'];
+  if (nodes) target.nodes = nodes;
   return target;
 }
 

@@ -168,6 +168,22 @@ const Hooks = {
 const NAME = 'expected letters, digits, ".", "_" or "-", starting with a letter or digit';
 const Name = z.string(expect(NAME)).check(z.regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, expect(NAME)));
 
+/** A host serving a shared target folder (`nodes`). */
+const Node = z
+  .strictObject({
+    name: Name.check(z.describe('Unique within the target; {vars.node} in hooks and checks')),
+    host: optional(text('a host name'), "The node's {host} (default: the target's)"),
+    'balancer-server': optional(text('a server of the balancer'), 'The node at the balancer'),
+    vars: optional(
+      z.record(
+        z.string(),
+        z.union([z.string(), z.number(), z.boolean()], expect('expected a string, number or boolean')),
+      ),
+      "Merged over the target's vars for this node",
+    ),
+  })
+  .check(z.describe('One host of a shared-storage target'));
+
 export const Target = z
   .strictObject({
     name: Name.check(z.describe('Unique name, used in --targets, reports and {name}')),
@@ -206,9 +222,65 @@ export const Target = z
     ),
     'proxy-jump': optional(text('user@host:port'), 'user@bastion:port'),
     'connect-timeout': optional(Duration, 'Default 20s'),
+    'balancer-server': optional(
+      text('a server of the balancer'),
+      'nginx: the address in the upstream (127.0.0.1:7401); haproxy: the server name in the backend',
+    ),
+    nodes: optional(
+      z
+        .array(Node, expect('expected a list of nodes'))
+        .check(z.minLength(1, expect('expected at least one node'))),
+      'Hosts that serve this folder (shared storage): files ship once, then each node is drained, activated, verified, restored',
+    ),
     ...Hooks,
   })
   .check(z.describe('A target folder: on this machine (local) or over SSH'));
+
+/** The SSH keys of a target, for a balancer on another host. */
+const BalancerRemote = z
+  .strictObject({
+    host: text('a host name').check(z.describe('The balancer host')),
+    port: optional(Port, 'ssh port (default 22)'),
+    user: optional(text('a user name'), 'ssh user (default: $USER)'),
+    'identity-file': optional(text('a key file path'), 'Private key file; ~ is expanded'),
+    'private-key': optional(text('the private key text'), 'Key text, e.g. ${SSH_KEY}'),
+    passphrase: optional(z.string(), 'Passphrase of the key'),
+    agent: optional(
+      z.union([z.string(), z.boolean()], expect('expected a socket path, true or false')),
+      'ssh-agent socket (default $SSH_AUTH_SOCK when no key is given); false disables',
+    ),
+    'known-hosts': optional(text('a known_hosts file path or its lines'), 'known_hosts path or lines'),
+    'strict-host-key': optional(z.boolean(expect('expected true or false')), 'Default true'),
+    'proxy-jump': optional(text('user@host:port'), 'user@bastion:port'),
+    'connect-timeout': optional(Duration, 'Default 20s'),
+  })
+  .check(z.describe('Run the balancer commands on this host over SSH'));
+
+export const Balancer = z
+  .strictObject({
+    type: z.enum(['nginx', 'haproxy']).check(z.describe('nginx (open source) or haproxy')),
+    'upstream-file': optional(
+      text('a file path'),
+      'nginx: the include file of the upstream diffship manages (its `server` lines)',
+    ),
+    nginx: optional(
+      text('a command'),
+      'nginx: the command run with -t and -s reload (default "nginx"), e.g. "nginx -p /srv/lb -c lb.conf"',
+    ),
+    socket: optional(
+      text('a socket path'),
+      'haproxy: the runtime API unix socket (stats socket … level admin)',
+    ),
+    backend: optional(text('a backend name'), 'haproxy: the backend of the servers'),
+    'socket-command': optional(
+      text('a command'),
+      'haproxy over ssh: reads a command on stdin, prints the answer (default "socat stdio UNIX-CONNECT:{socket}")',
+    ),
+    'drain-timeout': optional(Duration, 'Wait at most this long for in-flight requests (default 30s)'),
+    interval: optional(Duration, 'How often the in-flight count is read (default 200ms)'),
+    remote: optional(BalancerRemote, 'The balancer runs on another host: reach it over SSH'),
+  })
+  .check(z.describe('Drain each target at the load balancer around its deploy, restore it after'));
 
 export const ConfigFile = z
   .strictObject({
@@ -246,6 +318,32 @@ export const ConfigFile = z
     timeout: optional(Duration, 'Whole rollout (default 30m)'),
     renames: optional(z.boolean(expect('expected true or false')), 'Detect renames (default true)'),
     defaults: optional(z.strictObject(Hooks), 'Hooks and checks merged into every target'),
+    balancer: optional(Balancer, 'Drain targets at NGINX or HAProxy around their deploy'),
+    bake: optional(
+      z.union(
+        [
+          Duration,
+          z.strictObject({
+            duration: Duration,
+            interval: optional(Duration, 'Probe every … (default 30s)'),
+            'failure-limit': optional(
+              z.int(expect('expected a count')).check(z.nonnegative(expect('expected a count'))),
+              'Failed probes tolerated in a wave (default 0)',
+            ),
+          }),
+        ],
+        expect('expected a duration or { duration, interval, failure-limit }'),
+      ),
+      "After each wave, re-run its targets' verify checks every interval for this long",
+    ),
+    'min-healthy': optional(
+      CountOrPercent,
+      'Targets whose checks must pass: before wave 1 (on what they run now) and after each wave',
+    ),
+    'before-rollout': optional(Command, 'Runs here once before wave 1; failing stops the rollout'),
+    'after-rollout': optional(Command, 'Runs here once at the end, always (also after a failure or cancel)'),
+    'before-wave': optional(Command, 'Runs here before each wave; failing stops the rollout'),
+    'after-wave': optional(Command, 'Runs here after each wave (and its bake); failing stops the rollout'),
     targets: z
       .array(Target, expect('expected a list of targets'))
       .check(z.minLength(1, expect('expected at least one target'))),
@@ -256,3 +354,4 @@ export type ConfigFileInput = z.input<typeof ConfigFile>;
 export type CheckInput = z.infer<typeof Check>;
 export type TargetInput = z.infer<typeof Target>;
 export type HookInput = z.infer<typeof Hook>;
+export type BalancerInput = z.infer<typeof Balancer>;

@@ -67,7 +67,59 @@ export interface TargetConfig {
   vars: Record<string, string>;
   ssh?: SshOptions;
   hooks: TargetHooks;
+  /** The target's server at the balancer (`balancer-server`): drained around its deploy. */
+  balancerServer?: string;
+  /** Hosts serving this (shared) folder: activated and verified one at a time after one apply. */
+  nodes?: NodeConfig[];
 }
+
+export interface NodeConfig {
+  name: string;
+  /** `{host}` for this node. */
+  host: string;
+  /** The target's vars with the node's over them, and `node` = its name. */
+  vars: Record<string, string>;
+  balancerServer?: string;
+}
+
+export interface BakeConfig {
+  durationMs: number;
+  intervalMs: number;
+  /** Failed probes tolerated in one wave's bake; one more fails the wave. */
+  failureLimit: number;
+}
+
+export interface RolloutHooks {
+  beforeRollout?: HookSpec;
+  afterRollout?: HookSpec;
+  beforeWave?: HookSpec;
+  afterWave?: HookSpec;
+}
+
+/** The `balancer` section: which load balancer to drain targets at, and how to reach it. */
+export type BalancerConfig = {
+  /** Wait at most this long for in-flight requests to finish; then go on (the step says so). */
+  drainTimeoutMs: number;
+  /** How often the in-flight count is read. */
+  intervalMs: number;
+  /** SSH to the balancer host; absent: the balancer runs on this machine. */
+  remote?: SshOptions;
+} & (
+  | {
+      type: 'nginx';
+      /** The include file with the upstream's `server` lines (absolute; on the balancer host when remote). */
+      upstreamFile: string;
+      /** Command prefix for `-t` and `-s reload`. */
+      nginx: string;
+    }
+  | {
+      type: 'haproxy';
+      socket: string;
+      backend: string;
+      /** Over SSH: a command that sends its stdin to the socket and prints the answer. */
+      socketCommand: string;
+    }
+);
 
 export interface ResolvedConfig {
   /** Absolute path of the config file, or null for a config built in code. */
@@ -89,6 +141,13 @@ export interface ResolvedConfig {
   timeoutMs: number;
   renames: boolean;
   targets: TargetConfig[];
+  balancer?: BalancerConfig;
+  /** After each wave: probe its targets' checks every `intervalMs` for `durationMs`. */
+  bake?: BakeConfig;
+  /** Targets that must pass their checks before wave 1 and after each wave. */
+  minHealthy?: CountOrPercent;
+  /** `before-rollout`, `after-rollout`, `before-wave`, `after-wave`: commands on this machine. */
+  rolloutHooks?: RolloutHooks;
   /** Values to mask in every log line (keys, passphrases, expanded secret env vars). */
   secrets: string[];
   /** Things that are allowed but probably a mistake, each `<key path>: <why>`; the CLI prints them. */

@@ -4,7 +4,18 @@ export type RolloutStatus = 'succeeded' | 'failed' | 'cancelled' | 'planned';
 export type TargetStatus = 'deployed' | 'unchanged' | 'failed' | 'rolled-back' | 'skipped' | 'planned';
 export type StepStatus = 'ok' | 'failed' | 'skipped';
 export type StepName =
-  'lock' | 'plan' | 'before' | 'apply' | 'activate' | 'verify' | 'after' | 'rollback' | 'unlock';
+  | 'lock'
+  | 'plan'
+  | 'before'
+  | 'drain'
+  | 'apply'
+  | 'activate'
+  | 'verify'
+  | 'bake'
+  | 'restore'
+  | 'after'
+  | 'rollback'
+  | 'unlock';
 
 export interface StepReport {
   name: StepName;
@@ -14,6 +25,8 @@ export interface StepReport {
   detail: string;
   /** ISO time the step started (for the timeline). */
   startedAt?: string;
+  /** The node of a shared-storage target the step ran for (`nodes`). */
+  node?: string;
 }
 
 export interface RenamedPath {
@@ -57,6 +70,18 @@ export interface Report {
   finishedAt: string;
   waves: string[][];
   targets: TargetReport[];
+  /** What ran around the waves: rollout/wave hooks, bakes, the min-healthy check (absent when none). */
+  rollout?: RolloutStepReport[];
+}
+
+/** One step around the waves: `before-rollout`, `before-wave`, `bake`, `min-healthy`, … */
+export interface RolloutStepReport {
+  name: 'before-rollout' | 'after-rollout' | 'before-wave' | 'after-wave' | 'bake' | 'min-healthy';
+  /** 1-based wave number; absent for rollout-level steps. */
+  wave?: number;
+  status: 'ok' | 'failed';
+  durationMs: number;
+  detail: string;
 }
 
 export function emptyChanges(): TargetChanges {

@@ -12,11 +12,13 @@ import { maskingLogger, silentLogger } from '../log.js';
 import type { Report, RolloutStatus, TargetReport } from '../report/types.js';
 import { newDeployId } from '../apply/session.js';
 import { mapLimit } from '../pool.js';
-import { maxFailuresReached, splitWaves } from './waves.js';
+import { maxFailuresReached } from './waves.js';
 import { parseSelectors, selectTargets } from './select.js';
 import { TargetRun } from './run-target.js';
 import { WorkDir } from './work-dir.js';
 import type { RolloutEvent } from './events.js';
+import { checkWaves, createBalancer, type Balancer } from '../balancer/index.js';
+import { WaveControls } from './wave-controls.js';
 
 export interface RolloutOptions {
   config: ResolvedConfig;
@@ -67,7 +69,21 @@ export async function rollout(options: RolloutOptions): Promise<Report> {
     objects.close();
     throw error;
   }
-  const waves = splitWaves(selected, config.waves);
+  // min-healthy may reorder the targets (unhealthy first) and refuse to start.
+  const controls = new WaveControls({ config, deployId, to, command, log });
+  const waves = await controls.plan(selected, options.signal ?? new AbortController().signal);
+  let balancer: Balancer | undefined;
+  if (config.balancer && command !== 'plan' && controls.refused === null) {
+    // Refuse a wave that drains every server before anything is written (exit 2).
+    balancer = createBalancer(config.balancer, config.baseDir, log);
+    try {
+      await checkWaves(balancer, waves, options.signal);
+    } catch (error) {
+      objects.close();
+      await balancer.close();
+      throw error;
+    }
+  }
   const waveNames = waves.map((w) => w.map((t) => t.name));
   emit({ type: 'start', deployId, to, waves: waveNames });
 
@@ -96,6 +112,7 @@ export async function rollout(options: RolloutOptions): Promise<Report> {
     command,
     workDir: new WorkDir(),
     objects,
+    balancer,
     signal: controller.signal,
     log,
     emit,
@@ -103,11 +120,24 @@ export async function rollout(options: RolloutOptions): Promise<Report> {
   const runs = waves.map((wave, w) => wave.map((t) => new TargetRun(t, w, ctx)));
   const done: TargetRun[] = [];
   let failed = 0;
-  let halted = false;
+  let halted = controls.refused !== null;
+  /** Why the rollout stopped other than max-failures (a refusal, a hook, a bake). */
+  let stopped: string | null = controls.refused;
+  if (stopped !== null) emit({ type: 'halt', reason: stopped });
 
   try {
+    if (!halted && !(await controls.beforeRollout(controller.signal))) {
+      halted = true;
+      stopped = 'before-rollout failed';
+    }
     for (const [w, wave] of runs.entries()) {
       if (halted || controller.signal.aborted) break;
+      stopped = await controls.beforeWave(w, controller.signal);
+      if (stopped !== null) {
+        halted = true;
+        emit({ type: 'halt', reason: stopped });
+        break;
+      }
       emit({ type: 'wave-start', wave: w, targets: wave.map((r) => r.target.name) });
       await mapLimit(wave, config.maxParallel, async (run) => {
         if (controller.signal.aborted || halted) return;
@@ -124,6 +154,13 @@ export async function rollout(options: RolloutOptions): Promise<Report> {
       // Targets undone by a cancellation are not why the rollout stops: say so only for real failures.
       if (halted && !controller.signal.aborted)
         emit({ type: 'halt', reason: `${failed} target(s) failed, past max-failures` });
+      const after = await controls.afterWave(w, wave, failed, controller.signal);
+      failed += after.bakeFailed;
+      if (after.halt !== null && !halted) {
+        halted = true;
+        stopped = after.halt;
+        emit({ type: 'halt', reason: after.halt });
+      }
     }
     // rollback: all — undo every target this rollout changed, newest first.
     if (command === 'deploy' && config.rollback === 'all' && (failed > 0 || controller.signal.aborted)) {
@@ -131,11 +168,15 @@ export async function rollout(options: RolloutOptions): Promise<Report> {
         if (run.report.status === 'deployed') await run.undo();
       }
     }
+    const result = controller.signal.aborted ? 'cancelled' : failed > 0 || halted ? 'failed' : 'succeeded';
+    const deployed = done.filter((r) => r.report.status === 'deployed').length;
+    await controls.afterRollout(result, failed, deployed);
   } finally {
     objects.close();
     clearTimeout(timer);
     options.signal?.removeEventListener('abort', onAbort);
     ctx.workDir.remove();
+    await balancer?.close();
   }
 
   const targets: TargetReport[] = runs.flat().map((r) => r.report);
@@ -145,13 +186,18 @@ export async function rollout(options: RolloutOptions): Promise<Report> {
         ? 'cancelled before it started'
         : timedOut
           ? 'rollout timed out before it started'
-          : 'not started: max-failures reached';
+          : stopped !== null
+            ? `not started: ${stopped}`
+            : 'not started: max-failures reached';
     }
   }
   let status: RolloutStatus;
   if (cancelled) status = 'cancelled';
   else if (command === 'plan') status = targets.some((t) => t.status === 'failed') ? 'failed' : 'planned';
-  else status = failed > 0 || timedOut || targets.some((t) => t.status === 'failed') ? 'failed' : 'succeeded';
+  else {
+    const bad = failed > 0 || timedOut || stopped !== null || controls.anyFailed;
+    status = bad || targets.some((t) => t.status === 'failed') ? 'failed' : 'succeeded';
+  }
 
   return {
     version: 1,
@@ -165,6 +211,7 @@ export async function rollout(options: RolloutOptions): Promise<Report> {
     finishedAt: new Date().toISOString(),
     waves: waveNames,
     targets,
+    ...(controls.steps.length > 0 ? { rollout: controls.steps } : {}),
   };
 }
 

@@ -8,7 +8,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
-import type { CheckSpec, HookSpec, ResolvedConfig, TargetConfig } from '../config/types.js';
+import type { CheckSpec, HookSpec, NodeConfig, ResolvedConfig, TargetConfig } from '../config/types.js';
 import { expandPlaceholders, type PlaceholderContext } from '../config/placeholders.js';
 import { describeError } from '../errors.js';
 import { maskSecrets, type Logger } from '../log.js';
@@ -23,6 +23,7 @@ import { runCheck } from './checks/index.js';
 import type { GitObjects } from '../diff/git-objects.js';
 import type { WorkDir } from './work-dir.js';
 import type { RolloutEvent } from './events.js';
+import type { Balancer } from '../balancer/index.js';
 
 export interface TargetRunContext {
   config: ResolvedConfig;
@@ -35,6 +36,8 @@ export interface TargetRunContext {
   workDir: WorkDir;
   /** The repository's object reader, shared by every target of the rollout. */
   objects: GitObjects;
+  /** The load balancer targets are drained at (`balancer`), if any. */
+  balancer?: Balancer;
   /** Cancellation (SIGINT/SIGTERM, rollout timeout). Cleanup steps ignore it. */
   signal: AbortSignal;
   log: Logger;
@@ -69,6 +72,12 @@ export class TargetRun {
   changed = false;
   /** Where `remote` commands find the change set on the target, once a copy is there. */
   private remoteChanges: string | null = null;
+  /** The balancer drain started: the server must be restored. */
+  private drainStarted = false;
+  /** The node of a shared-storage target whose steps run now (`nodes`), else null. */
+  private node: NodeConfig | null = null;
+  /** Nodes activated with this deploy's files: a rollback activates them again. */
+  private activatedNodes: NodeConfig[] = [];
 
   constructor(
     readonly target: TargetConfig,
@@ -92,10 +101,10 @@ export class TargetRun {
     const t = this.target;
     return {
       name: t.name,
-      host: t.host,
+      host: this.node?.host ?? t.host,
       port: t.port,
       path: t.path,
-      vars: t.vars,
+      vars: this.node?.vars ?? t.vars,
       release: this.ctx.to,
       previous: this.report.from,
     };
@@ -105,7 +114,7 @@ export class TargetRun {
   private env(): Record<string, string> {
     return hookEnv({
       target: this.target.name,
-      host: this.target.host,
+      host: this.node?.host ?? this.target.host,
       path: this.target.path,
       release: this.ctx.to,
       previousRelease: this.report.from,
@@ -140,6 +149,7 @@ export class TargetRun {
       durationMs: Math.round(performance.now() - t0),
       detail,
       startedAt,
+      ...(this.node ? { node: this.node.name } : {}),
     };
     this.report.steps.push(step);
     this.ctx.emit({ type: 'step-end', target: this.target.name, step });
@@ -180,7 +190,7 @@ export class TargetRun {
         const check = expandCheck(spec, ph);
         const name = checkName(check);
         const r = await runCheck(check, {
-          host: this.target.host,
+          host: this.node?.host ?? this.target.host,
           transport: this.remoteExec(),
           cwd: this.ctx.config.baseDir,
           env,
@@ -255,6 +265,7 @@ export class TargetRun {
       const cleanup = AbortSignal.timeout(CLEANUP_MS);
       // From here `after` always runs: `before` may have drained the host.
       let ok = await this.hook('before', target.hooks.before, ctx.signal);
+      if (ok) ok = await this.drain(ctx.signal);
       if (ok && !ctx.signal.aborted) {
         ok = await this.step('apply', async () => {
           const r = await this.session!.apply(p, ctx.repo, (progress) =>
@@ -264,14 +275,16 @@ export class TargetRun {
           this.report.bytes = r.bytes;
           return `${p.writes.length} file(s) written (${r.bytes} bytes), ${p.deletes.length} deleted`;
         });
-        if (ok) ok = await this.hook('activate', target.hooks.activate, ctx.signal);
-        if (ok) ok = await this.verify(ctx.signal);
+        if (ok && target.nodes) ok = await this.runNodes(ctx.signal, cleanup);
+        else if (ok) ok = await this.hook('activate', target.hooks.activate, ctx.signal);
+        if (ok && !target.nodes) ok = await this.verify(ctx.signal);
       }
       if (ctx.signal.aborted) ok = false;
       let status: TargetReport['status'] = ok ? 'deployed' : 'failed';
       if (!ok && this.changed && ctx.config.rollback !== 'none') {
         if (await this.rollbackNow(cleanup)) status = 'rolled-back';
       }
+      if (!(await this.restore(cleanup)) && status === 'deployed') status = 'failed';
       await this.hook('after', target.hooks.after, cleanup);
       return this.finish(status);
     } catch (error) {
@@ -282,6 +295,24 @@ export class TargetRun {
     }
   }
 
+  /** Take the target out of service at the balancer; from here `restore` must run. */
+  private async drain(signal: AbortSignal): Promise<boolean> {
+    const { balancer } = this.ctx;
+    const server = this.node ? this.node.balancerServer : this.target.balancerServer;
+    if (!balancer || server === undefined) return true;
+    this.drainStarted = true;
+    return this.step('drain', () => balancer.drain(server, signal));
+  }
+
+  /** Put the target back in service, whenever `drain` started (also after a failure or a cancel). */
+  private async restore(signal: AbortSignal): Promise<boolean> {
+    const { balancer } = this.ctx;
+    const server = this.node ? this.node.balancerServer : this.target.balancerServer;
+    if (!balancer || server === undefined || !this.drainStarted) return true;
+    this.drainStarted = false;
+    return this.step('restore', () => balancer.restore(server, signal));
+  }
+
   /** Restore this deploy's backup and let the host load the old files again. */
   async rollbackNow(signal: AbortSignal): Promise<boolean> {
     if (!this.session) return false;
@@ -290,8 +321,49 @@ export class TargetRun {
       this.changed = false;
       return `restored release ${r.restored?.slice(0, 12) ?? '(none)'}`;
     });
-    if (ok && this.target.hooks.activate) await this.hook('activate', this.target.hooks.activate, signal);
+    if (ok && this.target.nodes) await this.reactivateNodes(signal);
+    else if (ok && this.target.hooks.activate)
+      await this.hook('activate', this.target.hooks.activate, signal);
     return ok;
+  }
+
+  /**
+   * Shared storage: the files are in place once; now each node in turn is
+   * drained, activated, verified and restored (restored also when a step failed).
+   */
+  private async runNodes(signal: AbortSignal, cleanup: AbortSignal): Promise<boolean> {
+    for (const node of this.target.nodes ?? []) {
+      if (signal.aborted) return false;
+      this.node = node;
+      try {
+        let ok = await this.drain(signal);
+        if (ok) {
+          this.activatedNodes.push(node);
+          ok = await this.hook('activate', this.target.hooks.activate, signal);
+        }
+        if (ok) ok = await this.verify(signal);
+        const restored = await this.restore(cleanup);
+        if (!ok || !restored) return false;
+      } finally {
+        this.node = null;
+      }
+    }
+    return true;
+  }
+
+  /** After a rollback of shared files: every node that loaded them loads the old ones, drained around it. */
+  private async reactivateNodes(signal: AbortSignal): Promise<void> {
+    const nodes = this.activatedNodes;
+    this.activatedNodes = [];
+    for (const node of nodes) {
+      this.node = node;
+      try {
+        if (await this.drain(signal)) await this.hook('activate', this.target.hooks.activate, signal);
+        await this.restore(signal);
+      } finally {
+        this.node = null;
+      }
+    }
   }
 
   /** `rollback: all`: reopen a finished target and undo what this rollout did to it. */
@@ -306,8 +378,10 @@ export class TargetRun {
         log: this.ctx.log,
       });
       // Drained around the undo like around the deploy: before, restore + activate, after.
-      const drained = await this.hook('before', this.target.hooks.before, cleanup);
+      let drained = await this.hook('before', this.target.hooks.before, cleanup);
+      if (drained) drained = await this.drain(cleanup);
       const ok = drained && (await this.rollbackNow(cleanup));
+      await this.restore(cleanup);
       await this.hook('after', this.target.hooks.after, cleanup);
       if (ok) this.report.status = 'rolled-back';
       return ok;
@@ -325,6 +399,7 @@ export class TargetRun {
     const { target, ctx } = this;
     const cleanup = AbortSignal.timeout(CLEANUP_MS);
     let ok = await this.hook('before', target.hooks.before, ctx.signal);
+    if (ok) ok = await this.drain(ctx.signal);
     if (ok) {
       ok = await this.step('rollback', async () => {
         const r = await this.session!.rollback();
@@ -332,8 +407,10 @@ export class TargetRun {
         return `restored release ${r.restored?.slice(0, 12) ?? '(none)'} from backup ${r.deployId}`;
       });
     }
-    if (ok) ok = await this.hook('activate', target.hooks.activate, ctx.signal);
-    if (ok) ok = await this.verify(ctx.signal);
+    if (ok && target.nodes) ok = await this.runNodes(ctx.signal, cleanup);
+    else if (ok) ok = await this.hook('activate', target.hooks.activate, ctx.signal);
+    if (ok && !target.nodes) ok = await this.verify(ctx.signal);
+    if (!(await this.restore(cleanup))) ok = false;
     await this.hook('after', target.hooks.after, cleanup);
     return this.finish(ok ? 'rolled-back' : 'failed');
   }
@@ -398,7 +475,7 @@ export class TargetRun {
 }
 
 /** Expand placeholders in every string of a check. */
-function expandCheck(check: CheckSpec, ph: PlaceholderContext): CheckSpec {
+export function expandCheck(check: CheckSpec, ph: PlaceholderContext): CheckSpec {
   const x = (s: string | undefined) => (s === undefined ? undefined : expandPlaceholders(s, ph));
   switch (check.kind) {
     case 'http':
