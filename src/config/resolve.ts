@@ -105,6 +105,7 @@ export function resolveWithLocator(raw: unknown, options: ResolveOptions, locate
     warnings: ctx.warnings,
   };
   if (input['max-deletes'] !== undefined) config.maxDeletes = input['max-deletes'];
+  if (input['pass-env'] !== undefined) config.passEnv = [...new Set(input['pass-env'])];
   crossTargetChecks(ctx, config.targets, mode);
 
   if (ctx.problems.size > 0) fail(ctx.problems.list);

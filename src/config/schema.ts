@@ -210,6 +210,12 @@ export const Target = z
   })
   .check(z.describe('A target folder: on this machine (local) or over SSH'));
 
+const PASS_ENV = 'expected a variable name, or a prefix ending in * (e.g. AWS_*)';
+/** One `pass-env` entry: a variable name as the runner spells it (dashes allowed), or `PREFIX*`. */
+const PassEnvName = z
+  .string(expect(PASS_ENV))
+  .check(z.regex(/^[A-Za-z_][A-Za-z0-9_.-]*\*?$/, expect(PASS_ENV)));
+
 export const ConfigFile = z
   .strictObject({
     $schema: z.optional(z.string()),
@@ -245,6 +251,10 @@ export const ConfigFile = z
     rollback: optional(z.enum(['target', 'all', 'none']), 'Default target'),
     timeout: optional(Duration, 'Whole rollout (default 30m)'),
     renames: optional(z.boolean(expect('expected true or false')), 'Detect renames (default true)'),
+    'pass-env': optional(
+      z.array(PassEnvName, expect('expected a list of variable names')),
+      'Variables hooks and command checks get although diffship keeps them back as secrets (INPUT_*, ACTIONS_*_TOKEN, keys); NAME or PREFIX*',
+    ),
     defaults: optional(z.strictObject(Hooks), 'Hooks and checks merged into every target'),
     targets: z
       .array(Target, expect('expected a list of targets'))

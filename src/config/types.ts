@@ -89,6 +89,11 @@ export interface ResolvedConfig {
   timeoutMs: number;
   renames: boolean;
   targets: TargetConfig[];
+  /**
+   * `pass-env`: variables (names, or `PREFIX*`) that hooks and command checks get
+   * although diffship would keep them back as secrets (src/transport/child-env.ts).
+   */
+  passEnv?: string[];
   /** Values to mask in every log line (keys, passphrases, expanded secret env vars). */
   secrets: string[];
   /** Things that are allowed but probably a mistake, each `<key path>: <why>`; the CLI prints them. */
