@@ -205,6 +205,10 @@ export const Target = z
       'Default true; false skips host key checking',
     ),
     'proxy-jump': optional(text('user@host:port'), 'user@bastion:port'),
+    'allow-ssh-rsa-sha1': optional(
+      z.boolean(expect('expected true or false')),
+      'Default false: SHA-1 ssh-rsa host keys and signatures are refused, as in OpenSSH 9; true accepts them for this target',
+    ),
     'connect-timeout': optional(Duration, 'Default 20s'),
     ...Hooks,
   })

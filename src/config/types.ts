@@ -51,6 +51,8 @@ export interface SshOptions {
   /** known_hosts content (lines), already read from a file if a path was given. */
   knownHosts?: string;
   strictHostKey: boolean;
+  /** `allow-ssh-rsa-sha1`: accept SHA-1 (`ssh-rsa`, `ssh-dss`) host keys and sign with SHA-1; default false. */
+  allowSshRsaSha1?: boolean;
   proxyJump?: string;
   connectTimeoutMs: number;
 }
