@@ -30,6 +30,9 @@ export const RUNNER_SECRET_VARIABLES: readonly string[] = [
   'GITHUB_STEP_SUMMARY',
 ];
 
+/** Variables whose values are the runner's own credentials. */
+const RUNNER_TOKENS = ['ACTIONS_RUNTIME_TOKEN', 'ACTIONS_ID_TOKEN_REQUEST_TOKEN'];
+
 /** Secret values shorter than this are matched whole only: a short one inside a value proves nothing. */
 const MIN_CONTAINED = 8;
 
@@ -59,7 +62,11 @@ function holdsSecret(value: string, secrets: readonly string[]): boolean {
  * @example childEnv({ PATH: '/bin', INPUT_TOKEN: 'x' }) // { PATH: '/bin' }
  */
 export function childEnv(env: NodeJS.ProcessEnv, policy: ChildEnvPolicy = {}): Record<string, string> {
-  const secrets = policy.secrets ?? [];
+  // The runner's tokens are secrets under any other name too (a step may have copied one).
+  const tokens = RUNNER_TOKENS.map((name) => env[name]).filter(
+    (v): v is string => !!v && v.length >= MIN_CONTAINED,
+  );
+  const secrets = [...(policy.secrets ?? []), ...tokens];
   const pass = policy.pass ?? [];
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(env)) {

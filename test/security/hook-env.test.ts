@@ -42,6 +42,7 @@ targets:
 /** Secrets of the runner and of the config, each under its own and under an innocent name. */
 const RUNNER_ENV = {
   ACTIONS_RUNTIME_TOKEN: 'runtime-token-SECRET-1',
+  RUNTIME_COPY: 'runtime-token-SECRET-1',
   ACTIONS_RUNTIME_URL: 'https://pipelines.example/SECRET-2/',
   ACTIONS_ID_TOKEN_REQUEST_TOKEN: 'oidc-token-SECRET-3',
   ACTIONS_ID_TOKEN_REQUEST_URL: 'https://oidc.example/SECRET-4',

@@ -29,6 +29,12 @@ describe('childEnv', () => {
     expect(out['INPUT_SSH-PRIVATE-KEY']).toBeUndefined();
   });
 
+  it('removes a copy of a runner token under another name', () => {
+    const token = 'eyJhbGciOiJSUzI1NiJ9.runtime';
+    const out = childEnv({ ACTIONS_RUNTIME_TOKEN: token, MY_COPY: `Bearer ${token}`, OTHER: 'x' });
+    expect(out).toEqual({ OTHER: 'x' });
+  });
+
   it('ignores an empty or blank secret', () => {
     expect(childEnv({ A: 'x' }, { secrets: ['', '          '] })).toEqual({ A: 'x' });
   });
