@@ -18,9 +18,12 @@ export function escapeNewlines(text: string): string {
   return text.replace(/\r/g, '\\r').replace(/\n/g, '\\n');
 }
 
-/** Would the runner take `line` for a workflow command? */
+/**
+ * Would the runner take `line` for a workflow command? It trims what .NET calls
+ * white space, which includes U+0085 (NEL) where JavaScript's `\s` does not.
+ */
 export function looksLikeCommand(line: string): boolean {
-  return /^\s*::/.test(line) || line.includes('##[');
+  return /^[\s\u0085]*::/.test(line) || line.includes('##[');
 }
 
 /** A token no text printed before it can know: 128 random bits. */

@@ -132,8 +132,8 @@ export interface WorkflowCommand {
 }
 
 function parse(line: string, stopToken: string | null): WorkflowCommand | null {
-  // ActionCommand.TryParseV2: the line, leading white space trimmed, starts with `::`.
-  const trimmed = line.trimStart();
+  // ActionCommand.TryParseV2: the line, leading white space trimmed (.NET's, with U+0085), starts with `::`.
+  const trimmed = line.replace(/^[\s\u0085]+/, '');
   if (trimmed.startsWith('::')) {
     const end = trimmed.indexOf('::', 2);
     if (end > 2) {
