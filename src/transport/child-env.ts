@@ -48,10 +48,19 @@ export function matchesName(name: string, patterns: readonly string[]): boolean 
   return patterns.some((p) => (p.endsWith('*') ? name.startsWith(p.slice(0, -1)) : name === p));
 }
 
+/** A line of a multi-line secret this long (a key's base64 body) identifies it alone. */
+const MIN_LINE = 16;
+
 function holdsSecret(value: string, secrets: readonly string[]): boolean {
   return secrets.some((secret) => {
     const core = secret.trim();
-    return (secret !== '' && value === secret) || (core.length >= MIN_CONTAINED && value.includes(core));
+    if ((secret !== '' && value === secret) || (core.length >= MIN_CONTAINED && value.includes(core)))
+      return true;
+    // The same key with other line ends (CRLF from a Windows editor, a missing final newline).
+    return (
+      core.includes('\n') &&
+      core.split(/\r?\n/).some((l) => l.trim().length >= MIN_LINE && value.includes(l.trim()))
+    );
   });
 }
 

@@ -35,6 +35,13 @@ describe('childEnv', () => {
     expect(out).toEqual({ OTHER: 'x' });
   });
 
+  it('removes the same key written with other line ends', () => {
+    const key =
+      '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmU\n-----END OPENSSH PRIVATE KEY-----\n';
+    const out = childEnv({ CRLF_COPY: key.replace(/\n/g, '\r\n'), OTHER: 'x' }, { secrets: [key] });
+    expect(out).toEqual({ OTHER: 'x' });
+  });
+
   it('ignores an empty or blank secret', () => {
     expect(childEnv({ A: 'x' }, { secrets: ['', '          '] })).toEqual({ A: 'x' });
   });
