@@ -18,7 +18,7 @@ import type { SshTuning } from './tuning.js';
 import type { SshConnection } from './connection.js';
 import { connectError, endpointLabel, hostKeyError, type Endpoint } from './errors.js';
 import { mkdirAbsolute, NO_SUCH_FILE, sftpCode } from './sftp.js';
-import { authMethods, SHA1_HOST_KEY_ALGORITHMS, SHA1_OPT_IN, withoutSha1 } from './sha1-policy.js';
+import { authMethods, hostKeyAlgorithms, SHA1_OPT_IN, withoutSha1 } from './sha1-policy.js';
 
 /**
  * Opening the connection of an SshTransport: credentials, known hosts, one
@@ -163,15 +163,8 @@ function openClient(
       return false;
     },
   };
-  const remove = allowSha1 ? preferred : [...preferred, ...SHA1_HOST_KEY_ALGORITHMS];
-  if (remove.length > 0) {
-    config.algorithms = {
-      // Key order matters to ssh2: remove first, then prepend.
-      serverHostKey: { remove, prepend: preferred } as unknown as NonNullable<
-        ConnectConfig['algorithms']
-      >['serverHostKey'],
-    };
-  }
+  const serverHostKey = hostKeyAlgorithms(preferred, allowSha1);
+  if (serverHostKey) config.algorithms = { serverHostKey };
   /** The refusal when SHA-1 was what stood in the way, else the usual connect error. */
   const failure = (error: { message: string; level?: string; code?: string }) => {
     if (refused) return hostKeyError(e, refused.verdict, refused.key, knownHosts.source);

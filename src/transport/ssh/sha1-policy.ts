@@ -24,6 +24,20 @@ export function withoutSha1(algorithms: readonly string[], allowSha1: boolean): 
   return allowSha1 ? [...algorithms] : algorithms.filter((a) => !SHA1_HOST_KEY_ALGORITHMS.includes(a));
 }
 
+type HostKeyList = NonNullable<ConnectConfig['algorithms']>['serverHostKey'];
+
+/**
+ * ssh2's `serverHostKey`: the defaults with the SHA-1 ones removed (unless
+ * allowed) and `preferred` (what known-hosts has for the host) moved first.
+ * Undefined when that is ssh2's default list.
+ */
+export function hostKeyAlgorithms(preferred: readonly string[], allowSha1: boolean): HostKeyList | undefined {
+  const remove = allowSha1 ? [...preferred] : [...preferred, ...SHA1_HOST_KEY_ALGORITHMS];
+  if (remove.length === 0) return undefined;
+  // Key order matters to ssh2: remove first, then prepend.
+  return { remove, prepend: [...preferred] } as unknown as HostKeyList;
+}
+
 /** Would a signature with this key and hash be SHA-1 (`ssh-rsa`, `ssh-dss`)? */
 function isSha1(keyType: string, hash: string | undefined): boolean {
   if (keyType === 'ssh-dss') return true;
