@@ -20,6 +20,8 @@ import { git, makeRepo, tempDir } from '../helpers/repo.js';
 import { startSshd, type Sshd } from '../helpers/sshd.js';
 import type { ParsedKey } from 'ssh2';
 import { sha1RefusingAgent, sha1RefusingKey } from '../../src/transport/ssh/sha1-policy.js';
+import { SshTransport } from '../../src/transport/ssh/ssh-transport.js';
+import type { AddressInfo } from 'node:net';
 
 let rsaHost: Sshd;
 let repo: ReturnType<typeof makeRepo>;
@@ -154,6 +156,94 @@ describe('the key and the agent diffship hands ssh2 make no SHA-1 signature', ()
       expect(pub.verify(data, sig as Buffer, 'sha256')).toBe(true);
     } finally {
       process.kill(pid);
+    }
+  });
+});
+
+/**
+ * An SSH server like OpenSSH before 7.2: no EXT_INFO, so no server-sig-algs,
+ * and ssh2 signs an RSA user key with SHA-1 unless diffship stops it. ssh2's
+ * own server, with its EXT_INFO switched off; it records each signature it
+ * gets (algorithm, hash, whether it verifies) and accepts a valid one.
+ */
+async function oldServer(authorized: string) {
+  const ssh2 = (await import('ssh2')).default;
+  if (!existsSync(join(ws, 'old_host')))
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(ws, 'old_host')]);
+  const allowed = ssh2.utils.parseKey(readFileSync(authorized, 'utf8')) as ParsedKey;
+  const signatures: Array<{ algo: string; valid: boolean; sha1: boolean }> = [];
+  const server = new ssh2.Server({ hostKeys: [readFileSync(join(ws, 'old_host'))] }, (client) => {
+    // No ext-info: whatever the client asks, this server never sends server-sig-algs.
+    const proto = (client as unknown as { _protocol: Record<string, unknown> })._protocol;
+    let kex: unknown;
+    Object.defineProperty(proto, '_kex', {
+      configurable: true,
+      get: () => kex,
+      set: (value: Record<string, unknown> | undefined) => {
+        if (value) Object.defineProperty(value, 'remoteExtInfoEnabled', { get: () => false, set: () => {} });
+        kex = value;
+      },
+    });
+    client.on('authentication', (ctx) => {
+      if (ctx.method !== 'publickey' || !ctx.key.data.equals(allowed.getPublicSSH())) return ctx.reject();
+      if (!ctx.signature) return ctx.accept(); // the query: would this key do?
+      const valid = allowed.verify(ctx.blob!, ctx.signature, ctx.hashAlgo);
+      // ssh2's server leaves hashAlgo unset for ssh-rsa, which means SHA-1: check that directly too.
+      signatures.push({ algo: ctx.key.algo, valid, sha1: allowed.verify(ctx.blob!, ctx.signature, 'sha1') });
+      return valid ? ctx.accept() : ctx.reject();
+    });
+    client.on('ready', () => client.end());
+    client.on('error', () => {});
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  const hostPub = readFileSync(join(ws, 'old_host.pub'), 'utf8').split(' ');
+  return {
+    port,
+    signatures,
+    knownHosts: `[127.0.0.1]:${port} ${hostPub[0]} ${hostPub[1]}\n`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+describe('a server without server-sig-algs (OpenSSH < 7.2) gets no SHA-1 user signature by default', () => {
+  const options = (port: number, knownHosts: string, allow: boolean) => ({
+    host: '127.0.0.1',
+    port,
+    user: 'deploy',
+    privateKey: readFileSync(rsaKey, 'utf8'),
+    knownHosts,
+    strictHostKey: true,
+    connectTimeoutMs: 10_000,
+    ...(allow ? { allowSshRsaSha1: true } : {}),
+  });
+
+  it('refused with the opt-in named, and the server never saw a signature', async () => {
+    const old = await oldServer(`${rsaKey}.pub`);
+    try {
+      const t = new SshTransport(options(old.port, old.knownHosts, false), '/tmp');
+      const error = await t.connect().then(
+        () => null,
+        (e: Error) => e,
+      );
+      await t.close().catch(() => {});
+      expect(error?.message).toContain('accepts the key only with a SHA-1 signature (ssh-rsa)');
+      expect(error?.message).toContain('allow-ssh-rsa-sha1: true');
+      expect(old.signatures).toEqual([]);
+    } finally {
+      await old.close();
+    }
+  });
+
+  it('with allow-ssh-rsa-sha1: true the key signs with SHA-1 and the server accepts it', async () => {
+    const old = await oldServer(`${rsaKey}.pub`);
+    try {
+      const t = new SshTransport(options(old.port, old.knownHosts, true), '/tmp');
+      await t.connect().catch(() => {}); // authenticates, then the server hangs up (no SFTP)
+      await t.close().catch(() => {});
+      expect(old.signatures).toEqual([{ algo: 'ssh-rsa', valid: true, sha1: true }]);
+    } finally {
+      await old.close();
     }
   });
 });
