@@ -6,9 +6,10 @@
  * OpenSSH 9 refuses it; `allow-ssh-rsa-sha1: true` lets the same deploy through.
  *
  * The host key: real CLI against a real OpenSSH sshd. The user signature:
- * OpenSSH 9 always announces rsa-sha2, so no real sshd makes ssh2 sign with
- * SHA-1; the key and agent diffship hands ssh2 are checked directly, with a
- * real key and a real ssh-agent, for the hash ssh2 asks for in that case.
+ * OpenSSH 9 always announces rsa-sha2, so it cannot play the old server; ssh2's
+ * own server does, with its EXT_INFO switched off, through SshTransport. The
+ * key and agent diffship hands ssh2 are also checked directly, with a real key
+ * and a real ssh-agent.
  */
 import { execFileSync } from 'node:child_process';
 import { appendFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
