@@ -25,6 +25,7 @@ import {
 import { runCommand } from './run-command.js';
 import { statusFailure, statusOutputs, statusRow } from './status.js';
 import { TargetLog } from './target-log.js';
+import { safeLines } from './log-safe.js';
 
 /** GitHub rejects step summaries above 1 MiB; leave room for other steps. */
 const SUMMARY_LIMIT = 900_000;
@@ -78,11 +79,12 @@ async function act(settings: ActionSettings, runner: CommandRunner, ctx: Context
   const log: Logger = maskingLogger(
     {
       debug: (m) => core.debug(m),
-      info: (m) => core.info(m),
+      // The engine's lines hold file names and target errors: never a workflow command.
+      info: (m) => safeLines(m).forEach((line) => core.info(line)),
       warn: (m) => core.warning(m),
       // Failures get annotations from the report, titled with target and step; an
       // engine error line would only duplicate them.
-      error: (m) => core.info(`error: ${m}`),
+      error: (m) => safeLines(`error: ${m}`).forEach((line) => core.info(line)),
     },
     ctx.secrets,
   );

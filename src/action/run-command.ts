@@ -27,10 +27,16 @@ export interface CommandIo {
 export async function runCommand(settings: ActionSettings, io: CommandIo): Promise<CommandResult> {
   const loaded = await loadConfig(settings.configFile, { env: process.env });
   for (const secret of loaded.secrets) for (const piece of secretPieces(secret)) io.onSecret(piece);
-  const config = withSshDefaults(
+  const withKey = withSshDefaults(
     withOverrides(loaded, { mode: settings.mode, waves: settings.waves, maxParallel: settings.maxParallel }),
     { privateKey: settings.sshPrivateKey, knownHosts: settings.sshKnownHosts },
   );
+  // The token is a secret of this run too: masked in the engine's lines, kept from hooks under any name.
+  const token = settings.githubToken;
+  const config =
+    token && !withKey.secrets.includes(token)
+      ? { ...withKey, secrets: [...withKey.secrets, token] }
+      : withKey;
 
   if (settings.command === 'status') {
     return {

@@ -4,10 +4,15 @@
  * collapsible group (`::group::`) when the target ends. Targets the engine
  * never reported on get their group from the final report, so every target
  * has one either way.
+ *
+ * Everything here may carry text from a release or a target (file names,
+ * errors, hook output): a group's body is printed inside an inert
+ * `::stop-commands::` block, any other line through `safeLines` (log-safe.ts).
  */
 import type { Report, StepReport, TargetReport } from '../report/types.js';
 import { formatBytes, formatDuration, targetDurationMs } from '../report/markdown.js';
 import type { RolloutEvent } from '../rollout/events.js';
+import { inertText, safeLines } from './log-safe.js';
 
 /** Where lines go: core.startGroup/info/warning/endGroup in the action, an array in tests. */
 export interface GroupSink {
@@ -59,12 +64,12 @@ export class TargetLog {
   handle(event: RolloutEvent): void {
     switch (event.type) {
       case 'start':
-        this.sink.info(
+        this.print(
           `diffship ${event.deployId}: shipping ${event.to ? event.to.slice(0, 12) : '(rollback)'} in ${event.waves.length} wave(s)`,
         );
         return;
       case 'wave-start':
-        this.sink.info(`Wave ${event.wave + 1}: ${event.targets.join(', ')}`);
+        this.print(`Wave ${event.wave + 1}: ${event.targets.join(', ')}`);
         return;
       case 'halt':
         this.sink.warning(`Rollout halted: ${event.reason}`);
@@ -82,7 +87,7 @@ export class TargetLog {
         if (event.target)
           this.lines(event.target).push(`  ${event.level === 'warn' ? 'warning: ' : ''}${event.message}`);
         else if (event.level === 'warn') this.sink.warning(event.message);
-        else this.sink.info(event.message);
+        else this.print(event.message);
         return;
       case 'target-end': {
         const name = event.target.name;
@@ -118,6 +123,11 @@ export class TargetLog {
     }
   }
 
+  /** One line outside a group: newlines escaped, wrapped when it looks like a command. */
+  private print(text: string): void {
+    for (const line of safeLines(text)) this.sink.info(line);
+  }
+
   private lines(name: string): string[] {
     let lines = this.buffers.get(name);
     if (!lines) this.buffers.set(name, (lines = []));
@@ -129,8 +139,9 @@ export class TargetLog {
     this.buffers.delete(name);
     this.printed.add(name);
     this.sink.startGroup(title);
-    for (const line of lines) this.sink.info(line);
     if (lines.length === 0) this.sink.info('  (no steps)');
+    // Hook output, errors and file names: the runner acts on no command inside.
+    else for (const line of inertText(lines)) this.sink.info(line);
     this.sink.endGroup();
   }
 }

@@ -116,6 +116,7 @@ export function resolveWithLocator(raw: unknown, options: ResolveOptions, locate
   const minHealthy = resolveMinHealthy(ctx, input['min-healthy']);
   if (minHealthy) config.minHealthy = minHealthy;
   checkBalancerServers(ctx, balancer, config.targets);
+  if (input['pass-env'] !== undefined) config.passEnv = [...new Set(input['pass-env'])];
   crossTargetChecks(ctx, config.targets, mode);
 
   if (ctx.problems.size > 0) fail(ctx.problems.list);

@@ -221,6 +221,10 @@ export const Target = z
       'Default true; false skips host key checking',
     ),
     'proxy-jump': optional(text('user@host:port'), 'user@bastion:port'),
+    'allow-ssh-rsa-sha1': optional(
+      z.boolean(expect('expected true or false')),
+      'Default false: SHA-1 ssh-rsa host keys and signatures are refused, as in OpenSSH 9; true accepts them for this target',
+    ),
     'connect-timeout': optional(Duration, 'Default 20s'),
     'balancer-server': optional(
       text('a server of the balancer'),
@@ -281,6 +285,11 @@ export const Balancer = z
     remote: optional(BalancerRemote, 'The balancer runs on another host: reach it over SSH'),
   })
   .check(z.describe('Drain each target at the load balancer around its deploy, restore it after'));
+const PASS_ENV = 'expected a variable name, or a prefix ending in * (e.g. AWS_*)';
+/** One `pass-env` entry: a variable name as the runner spells it (dashes allowed), or `PREFIX*`. */
+const PassEnvName = z
+  .string(expect(PASS_ENV))
+  .check(z.regex(/^[A-Za-z_][A-Za-z0-9_.-]*\*?$/, expect(PASS_ENV)));
 
 export const ConfigFile = z
   .strictObject({
@@ -317,6 +326,10 @@ export const ConfigFile = z
     rollback: optional(z.enum(['target', 'all', 'none']), 'Default target'),
     timeout: optional(Duration, 'Whole rollout (default 30m)'),
     renames: optional(z.boolean(expect('expected true or false')), 'Detect renames (default true)'),
+    'pass-env': optional(
+      z.array(PassEnvName, expect('expected a list of variable names')),
+      'Variables hooks and command checks get although diffship keeps them back as secrets (INPUT_*, ACTIONS_*_TOKEN, keys); NAME or PREFIX*',
+    ),
     defaults: optional(z.strictObject(Hooks), 'Hooks and checks merged into every target'),
     balancer: optional(Balancer, 'Drain targets at NGINX or HAProxy around their deploy'),
     bake: optional(

@@ -130,5 +130,6 @@ export function resolveSsh(
   const hosts = knownHosts(ctx, t['known-hosts'], [...at, 'known-hosts']);
   if (hosts !== undefined) options.knownHosts = hosts;
   if (t['proxy-jump'] !== undefined) options.proxyJump = t['proxy-jump'];
+  if (t['allow-ssh-rsa-sha1'] === true) options.allowSshRsaSha1 = true;
   return options;
 }

@@ -51,6 +51,8 @@ export interface SshOptions {
   /** known_hosts content (lines), already read from a file if a path was given. */
   knownHosts?: string;
   strictHostKey: boolean;
+  /** `allow-ssh-rsa-sha1`: accept SHA-1 (`ssh-rsa`, `ssh-dss`) host keys and sign with SHA-1; default false. */
+  allowSshRsaSha1?: boolean;
   proxyJump?: string;
   connectTimeoutMs: number;
 }
@@ -148,6 +150,11 @@ export interface ResolvedConfig {
   minHealthy?: CountOrPercent;
   /** `before-rollout`, `after-rollout`, `before-wave`, `after-wave`: commands on this machine. */
   rolloutHooks?: RolloutHooks;
+  /**
+   * `pass-env`: variables (names, or `PREFIX*`) that hooks and command checks get
+   * although diffship would keep them back as secrets (src/transport/child-env.ts).
+   */
+  passEnv?: string[];
   /** Values to mask in every log line (keys, passphrases, expanded secret env vars). */
   secrets: string[];
   /** Things that are allowed but probably a mistake, each `<key path>: <why>`; the CLI prints them. */

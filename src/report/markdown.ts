@@ -6,6 +6,7 @@
  */
 import type { Report, StepReport, TargetReport, TargetStatus } from './types.js';
 import { formatBytes, formatDuration, targetDurationMs } from './format.js';
+import { codeSpan, escapeHtml, tableCode, tableText } from './md-safe.js';
 
 export { formatBytes, formatDuration, targetDurationMs };
 
@@ -138,7 +139,10 @@ function heading(report: Report): string {
 function targetRow(target: TargetReport): string {
   const c = target.changes;
   const failed = failedStep(target);
-  const failure = failed ? `${failed.name}${failed.detail ? `: ${oneLine(failed.detail, 80)}` : ''}` : '';
+  // The detail holds hook output and target errors: code, never markdown.
+  const failure = failed
+    ? `${failed.name}${failed.detail ? `: ${tableCode(oneLine(failed.detail, 80))}` : ''}`
+    : '';
   return `| ${[
     cell(target.name),
     `${STATUS_ICON[target.status]} ${target.status}`,
@@ -149,7 +153,7 @@ function targetRow(target: TargetReport): string {
     String(c.kept.length),
     formatBytes(target.bytes),
     formatDuration(targetDurationMs(target)),
-    cell(failure),
+    failure,
   ].join(' | ')} |`;
 }
 
@@ -286,7 +290,7 @@ export function summaryMarkdown(report: Report): string {
   if (errors.length > 0) {
     parts.push(
       '### Failures',
-      errors.map((t) => `- **${cell(t.name)}**: ${cell(oneLine(t.error ?? '', 300))}`).join('\n'),
+      errors.map((t) => `- **${cell(t.name)}**: ${codeSpan(oneLine(t.error ?? '', 300))}`).join('\n'),
     );
   }
   const timeline = timelineMermaid(report);
@@ -294,7 +298,7 @@ export function summaryMarkdown(report: Report): string {
   const lists = driftAndKept(report);
   if (lists) parts.push(lists);
   parts.push(
-    `<sub>deploy id \`${report.deployId}\` · started ${report.startedAt} · finished ${report.finishedAt}</sub>`,
+    `<sub>deploy id ${codeSpan(report.deployId)} · started ${report.startedAt} · finished ${report.finishedAt}</sub>`,
   );
   return parts.join('\n\n') + '\n';
 }
@@ -375,8 +379,8 @@ export function planCommentMarkdown(report: Report, options: PlanCommentOptions 
   const bodies: string[] = [];
   for (const target of report.targets) {
     const lines = planLines(target, report.mode);
-    const summary = `${STATUS_ICON[target.status]} <b>${escapeHtml(target.name)}</b> (wave ${target.wave + 1}, ${shortSha(target.from)} → ${shortSha(target.to)}): ${lines.length ? planSummaryLine(target) : 'no changes'}`;
-    const error = target.error ? `\n\n> ${oneLine(target.error, 300)}` : '';
+    const summary = `${STATUS_ICON[target.status]} <b>${escapeHtml(target.name)}</b> (wave ${target.wave + 1}, ${escapeHtml(shortSha(target.from))} → ${escapeHtml(shortSha(target.to))}): ${lines.length ? planSummaryLine(target) : 'no changes'}`;
+    const error = target.error ? `\n\n> ${codeSpan(oneLine(target.error, 300))}` : '';
     bodies.push(
       lines.length
         ? `<details${changing.length <= 5 ? ' open' : ''}><summary>${summary}</summary>\n\n${fenced('diff', lines.join('\n'))}${error}\n\n</details>`
@@ -407,23 +411,26 @@ function hasChanges(target: TargetReport): boolean {
   return c.added.length + c.updated.length + c.deleted.length + c.renamed.length > 0;
 }
 
-function escapeHtml(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
-
 /** One row of `diffship status`, flattened to what a table can show. */
 export type StatusRow = Record<string, string | number | boolean | null | undefined>;
 
-/** The job summary of `command: status`: one table row per target, columns from the rows' keys. */
+/**
+ * The job summary of `command: status`: one table row per target, columns from the rows' keys.
+ * Values come from the targets (state, lock owner, errors): plain only when nothing in them
+ * can render as markdown, errors always as code.
+ */
 export function statusMarkdown(rows: readonly StatusRow[]): string {
   const lines = ['## diffship status', ''];
   if (rows.length === 0) return [...lines, 'No target matched the selection.', ''].join('\n');
   const columns = [...new Set(rows.flatMap((row) => Object.keys(row)))];
   lines.push(`| ${columns.map(cell).join(' | ')} |`, `| ${columns.map(() => '---').join(' | ')} |`);
   for (const row of rows) {
-    lines.push(
-      `| ${columns.map((c) => cell(row[c] === null || row[c] === undefined ? '' : String(row[c]))).join(' | ')} |`,
-    );
+    lines.push(`| ${columns.map((c) => statusCell(c, row[c])).join(' | ')} |`);
   }
   return lines.join('\n') + '\n';
+}
+
+function statusCell(column: string, value: StatusRow[string]): string {
+  const text = value === null || value === undefined ? '' : String(value);
+  return column === 'Error' ? tableCode(text) : tableText(text);
 }

@@ -9,6 +9,7 @@ import type { HookSpec } from '../config/types.js';
 import { DiffshipError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import { runLocal } from '../transport/local/run-local.js';
+import type { ChildEnvPolicy } from '../transport/child-env.js';
 import type { Transport } from '../transport/transport.js';
 import { describeExit, formatDuration, trimOutput, type CommandOutcome } from './command.js';
 
@@ -51,6 +52,8 @@ export interface HookContext {
   cwd: string;
   /** Environment for both commands, usually `hookEnv(...)`. */
   env: Record<string, string>;
+  /** Which of diffship's own variables are secrets kept from the commands (config secrets, `pass-env`). */
+  envPolicy?: ChildEnvPolicy;
   /** Needed when the hook has `remote`. */
   transport?: Pick<Transport, 'exec'>;
   /** Cancellation: kills the command, cuts `settle` short. */
@@ -141,6 +144,7 @@ export async function runHook(hook: HookSpec, ctx: HookContext): Promise<HookRes
       const r = await runLocal(command, {
         cwd: ctx.cwd,
         env: ctx.env,
+        envPolicy: ctx.envPolicy,
         timeoutMs: remaining(),
         signal: ctx.signal,
       });
@@ -149,6 +153,7 @@ export async function runHook(hook: HookSpec, ctx: HookContext): Promise<HookRes
       try {
         const r = await ctx.transport!.exec(command, {
           env: ctx.env,
+          envPolicy: ctx.envPolicy,
           timeoutMs: remaining() || undefined,
           signal: ctx.signal,
         });

@@ -16,6 +16,7 @@ import { emptyChanges, type StepName, type StepReport, type TargetReport } from 
 import { TargetSession } from '../apply/session.js';
 import { writeJsonAtomic } from '../apply/json-file.js';
 import type { TargetPlan } from '../plan/types.js';
+import type { ChildEnvPolicy } from '../transport/child-env.js';
 import { createTransport } from '../transport/factory.js';
 import type { Transport } from '../transport/transport.js';
 import { hookEnv, runHook } from './hooks.js';
@@ -123,6 +124,11 @@ export class TargetRun {
     });
   }
 
+  /** What of diffship's own environment hooks and command checks must not inherit (child-env.ts). */
+  private envPolicy(): ChildEnvPolicy {
+    return { secrets: this.ctx.config.secrets, pass: this.ctx.config.passEnv ?? [] };
+  }
+
   /** Time a step, record it, and turn a throw into a failed step. Returns false on failure. */
   private async step(
     name: StepName,
@@ -172,6 +178,7 @@ export class TargetRun {
         remote: hook.remote === undefined ? undefined : expandPlaceholders(hook.remote, ph),
         cwd: this.ctx.config.baseDir,
         env,
+        envPolicy: this.envPolicy(),
         transport: this.remoteExec(),
         signal,
         logger: this.ctx.log,
@@ -194,6 +201,7 @@ export class TargetRun {
           transport: this.remoteExec(),
           cwd: this.ctx.config.baseDir,
           env,
+          envPolicy: this.envPolicy(),
           signal,
           onAttempt: (attempt: number, message: string) =>
             this.ctx.emit({ type: 'check-attempt', target: this.target.name, check: name, attempt, message }),

@@ -8,6 +8,7 @@
  * Transports do not follow symlinks on their own: `lstat` reports a link as a
  * link, and the engine refuses to write through one (see apply/safe-path.ts).
  */
+import type { ChildEnvPolicy } from './child-env.js';
 import type { HashAlgorithm } from '../diff/blob.js';
 
 export type EntryType = 'file' | 'dir' | 'symlink' | 'other';
@@ -36,6 +37,8 @@ export interface ExecResult {
 export interface ExecOptions {
   /** Extra environment; for ssh, set in the command itself since sshd drops client env. */
   env?: Record<string, string>;
+  /** Local targets: which variables of this process are secrets a command must not inherit. */
+  envPolicy?: ChildEnvPolicy;
   /** Past it the command is stopped (TERM, then KILL) and the result has `timedOut: true`. */
   timeoutMs?: number;
   /** Aborting stops the command like a timeout and rejects with E_CANCELLED. */

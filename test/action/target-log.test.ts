@@ -3,16 +3,28 @@ import { TargetLog, type GroupSink } from '../../src/action/target-log.js';
 import type { RolloutEvent } from '../../src/rollout/events.js';
 import { deployReport, failedCanaryReport, planReport } from './fixtures.js';
 
-/** Records what the runner would print, with ::group:: lines as the runner's commands. */
+/**
+ * Records what the runner would print, with ::group:: lines as the runner's commands.
+ * The inert block around a group's body (`::stop-commands::T` … `::T::`) is checked and left out.
+ */
 function recorder(): { sink: GroupSink; out: string[] } {
   const out: string[] = [];
+  let token: string | null = null;
   return {
     out,
     sink: {
       startGroup: (title) => out.push(`::group::${title}`),
-      info: (line) => out.push(line),
+      info: (line) => {
+        const stop = /^::stop-commands::([0-9a-f]{32})$/.exec(line);
+        if (stop && token === null) token = stop[1]!;
+        else if (token !== null && line === `::${token}::`) token = null;
+        else out.push(line);
+      },
       warning: (line) => out.push(`::warning::${line}`),
-      endGroup: () => out.push('::endgroup::'),
+      endGroup: () => {
+        expect(token, 'a group ends inside its inert block').toBeNull();
+        out.push('::endgroup::');
+      },
     },
   };
 }

@@ -49,9 +49,9 @@ describe('summaryMarkdown', () => {
     expect(md).toMatch(/^## ❌ diffship deploy: failed/);
     const [row] = tableAfter(md, '### Wave 1 of 2');
     expect(row?.[1]).toBe('↩️ rolled-back');
-    expect(row?.[9]).toBe('verify: http://localhost:1/health: connection refused');
+    expect(row?.[9]).toBe('verify: `http://localhost:1/health: connection refused`');
     expect(md).toContain('### Failures');
-    expect(md).toContain('- **a**: verify failed: http://localhost:1/health: connection refused');
+    expect(md).toContain('- **a**: `verify failed: http://localhost:1/health: connection refused`');
   });
 
   it('collapses the drift and kept lists', () => {
@@ -75,7 +75,7 @@ describe('summaryMarkdown', () => {
       ],
     });
     const md = summaryMarkdown(report);
-    expect(md).toContain('apply: bad \\| value second line');
+    expect(md).toContain('apply: `bad \\| value second line`');
     expect(md).toContain('- ``a`b.xml``');
     expect(md).toContain('- `"new\\nline.xml"`');
   });
@@ -182,7 +182,7 @@ describe('planCommentMarkdown', () => {
   it('reports a deploy as what was done, with the error', () => {
     const body = planCommentMarkdown(failedCanaryReport());
     expect(body).toContain('### ❌ diffship deploy of `bbbbbbb` (`v1.4.0`): failed');
-    expect(body).toContain('> verify failed: http://localhost:1/health: connection refused');
+    expect(body).toContain('> `verify failed: http://localhost:1/health: connection refused`');
   });
 
   it('uses a longer fence when a path holds backticks', () => {
@@ -214,7 +214,7 @@ describe('statusMarkdown', () => {
     ]);
     expect(md).toContain('| name | release | locked | note |');
     expect(md).toContain('| a | abc | false |  |');
-    expect(md).toContain('| b |  |  | x\\|y |');
+    expect(md).toContain('| b |  |  | `x\\|y` |');
   });
 });
 

@@ -42,6 +42,7 @@ export function runCommandCheck(check: CommandCheck, ctx: CheckContext): Promise
         const r = await runLocal(command, {
           cwd: ctx.cwd,
           env: ctx.env,
+          envPolicy: ctx.envPolicy,
           timeoutMs: budgetMs,
           signal: ctx.signal,
         });
@@ -51,6 +52,7 @@ export function runCommandCheck(check: CommandCheck, ctx: CheckContext): Promise
         try {
           const r = await ctx.transport!.exec(command, {
             env: ctx.env,
+            envPolicy: ctx.envPolicy,
             timeoutMs: budgetMs,
             signal: ctx.signal,
           });

@@ -4,6 +4,7 @@
  * cancellable at any point, each attempt reported for the live view.
  */
 import type { Logger } from '../../log.js';
+import type { ChildEnvPolicy } from '../../transport/child-env.js';
 import type { Transport } from '../../transport/transport.js';
 import { formatDuration, trimOutput } from '../command.js';
 import { sleep } from '../hooks.js';
@@ -17,6 +18,8 @@ export interface CheckContext {
   cwd: string;
   /** Extra environment of `command` checks (the hooks' `DIFFSHIP_*` variables). */
   env?: Record<string, string>;
+  /** Which of diffship's own variables are secrets kept from the command (config secrets, `pass-env`). */
+  envPolicy?: ChildEnvPolicy;
   /** Cancellation: stops the current attempt and any further ones. */
   signal?: AbortSignal;
   /** Called after every attempt, e.g. `(3, 'GET … → 503 (expected 2xx)', false)`. */

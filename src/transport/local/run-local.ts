@@ -10,6 +10,7 @@
  */
 import { spawn } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
+import { childEnv, type ChildEnvPolicy } from '../child-env.js';
 import { TailBuffer } from '../tail-buffer.js';
 import { KILL_GRACE_MS, OUTPUT_CAP } from '../command-limits.js';
 
@@ -27,8 +28,10 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 export interface RunLocalOptions {
   /** Working directory (the config folder for hooks, the target folder for the local transport). */
   cwd: string;
-  /** Extra environment variables, added to this process's environment. */
+  /** Extra environment variables, added to this process's environment minus its secrets. */
   env?: Record<string, string>;
+  /** Which of this process's variables are secrets (child-env.ts); the runner's credentials always are. */
+  envPolicy?: ChildEnvPolicy;
   /** Stop the command after this long; 0 or absent means no limit. */
   timeoutMs?: number;
   /** Stop the command when this aborts (cancellation). */
@@ -124,7 +127,8 @@ export function runLocal(command: string, options: RunLocalOptions): Promise<Run
   return new Promise((resolve) => {
     const child = spawn('/bin/sh', ['-c', command], {
       cwd: options.cwd,
-      env: { ...process.env, ...options.env },
+      // The child's own environment (what /proc/PID/environ shows), not just what a shell exports.
+      env: { ...childEnv(process.env, options.envPolicy), ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });

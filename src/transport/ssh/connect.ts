@@ -18,6 +18,7 @@ import type { SshTuning } from './tuning.js';
 import type { SshConnection } from './connection.js';
 import { connectError, endpointLabel, hostKeyError, type Endpoint } from './errors.js';
 import { mkdirAbsolute, NO_SUCH_FILE, sftpCode } from './sftp.js';
+import { authMethods, hostKeyAlgorithms, SHA1_OPT_IN, withoutSha1 } from './sha1-policy.js';
 
 /**
  * Opening the connection of an SshTransport: credentials, known hosts, one
@@ -136,13 +137,20 @@ function openClient(
   const strict = options.strictHostKey;
   const timeoutMs = options.connectTimeoutMs > 0 ? options.connectTimeoutMs : 20_000;
   let refused: { verdict: Exclude<HostKeyVerdict, { status: 'trusted' }>; key: Buffer } | undefined;
+  // SHA-1 (ssh-rsa, ssh-dss) only when the target opts in, as OpenSSH 8.8+ (sha1-policy.ts).
+  const allowSha1 = options.allowSshRsaSha1 === true;
+  let sha1Refused = false;
   // Ask for a key type known-hosts has for this host first, as OpenSSH does.
-  const preferred = knownKeyTypes(knownHosts.lines, e.host, e.port).flatMap(algorithmsFor);
+  const preferred = withoutSha1(
+    knownKeyTypes(knownHosts.lines, e.host, e.port).flatMap(algorithmsFor),
+    allowSha1,
+  );
   const config: ConnectConfig = {
     host: e.host,
     port: e.port,
     username: e.user,
     ...settings.auth,
+    authHandler: authMethods(settings.ssh2, e.user, settings.auth, allowSha1, () => (sha1Refused = true)),
     sock: sock as ConnectConfig['sock'],
     readyTimeout: timeoutMs,
     keepaliveInterval: tuning.keepaliveIntervalMs ?? 10_000,
@@ -155,34 +163,27 @@ function openClient(
       return false;
     },
   };
-  if (preferred.length > 0) {
-    config.algorithms = {
-      serverHostKey: { remove: preferred, prepend: preferred } as unknown as NonNullable<
-        ConnectConfig['algorithms']
-      >['serverHostKey'],
-    };
-  }
+  const serverHostKey = hostKeyAlgorithms(preferred, allowSha1);
+  if (serverHostKey) config.algorithms = { serverHostKey };
+  /** The refusal when SHA-1 was what stood in the way, else the usual connect error. */
+  const failure = (error: { message: string; level?: string; code?: string }) => {
+    if (refused) return hostKeyError(e, refused.verdict, refused.key, knownHosts.source);
+    if (!allowSha1 && /no matching host key format/.test(error.message))
+      return sha1Error(e, 'offers only SHA-1 host keys (ssh-rsa)');
+    if (sha1Refused) return sha1Error(e, 'accepts the key only with a SHA-1 signature (ssh-rsa)');
+    return connectError(e, error, conn.secrets, timeoutMs);
+  };
   return new Promise<Ssh2Client>((resolve, reject) => {
     let ready = false;
     // A client dropped by teardown() must not fail a later connection.
     const current = () => conn.clients.includes(client);
     client.on('error', (error: Error & { level?: string; code?: string }) => {
-      if (!ready) {
-        reject(
-          refused
-            ? hostKeyError(e, refused.verdict, refused.key, knownHosts.source)
-            : connectError(e, error, conn.secrets, timeoutMs),
-        );
-      } else if (current()) conn.lose(e, error);
+      if (!ready) reject(failure(error));
+      else if (current()) conn.lose(e, error);
     });
     client.on('close', () => {
       conn.closedClients.add(client);
-      if (!ready)
-        reject(
-          refused
-            ? hostKeyError(e, refused.verdict, refused.key, knownHosts.source)
-            : connectError(e, { message: 'connection closed during the handshake' }, conn.secrets, timeoutMs),
-        );
+      if (!ready) reject(failure({ message: 'connection closed during the handshake' }));
       else if (current()) conn.lose(e);
     });
     client.on('ready', () => {
@@ -283,4 +284,13 @@ function algorithmsFor(keyType: string): string[] {
   if (keyType === 'ssh-ed25519' || keyType === 'ssh-dss' || keyType.startsWith('ecdsa-sha2-'))
     return [keyType];
   return [];
+}
+
+/** One line naming what the server lacks and the opt-in. */
+function sha1Error(e: Endpoint, what: string): TransportError {
+  return new TransportError(
+    'E_CONNECT',
+    `ssh ${endpointLabel(e)}: the server ${what}, which diffship refuses by default as OpenSSH 9 does; ` +
+      `give the server an ed25519, ecdsa or rsa-sha2-256/512 key, or set ${SHA1_OPT_IN} on this target`,
+  );
 }
