@@ -9,8 +9,9 @@
  * link, and the engine refuses to write through one (see apply/safe-path.ts).
  */
 import type { HashAlgorithm } from '../diff/blob.js';
+import type { EntryType } from '../entry-type.js';
 
-export type EntryType = 'file' | 'dir' | 'symlink' | 'other';
+export type { EntryType };
 
 export interface Entry {
   type: EntryType;
