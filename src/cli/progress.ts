@@ -6,7 +6,7 @@
  */
 import type { RolloutEvent } from '../rollout/events.js';
 import type { StepName, TargetReport } from '../report/types.js';
-import { formatBytes, formatCompactDuration } from '../report/format.js';
+import { formatBytes, formatDuration } from '../report/format.js';
 import type { Colors, Output } from './output.js';
 import { displayName } from './output.js';
 
@@ -51,7 +51,7 @@ function lineProgress(out: Output, c: Colors): Progress {
           const mark = e.step.status === 'ok' ? c.green('ok') : c.red('FAILED');
           const line = stepLine(e.step);
           const detail = line ? ` — ${line}` : '';
-          w(`  [${e.target}] ${e.step.name} ${mark} (${formatCompactDuration(e.step.durationMs)})${detail}`);
+          w(`  [${e.target}] ${e.step.name} ${mark} (${formatDuration(e.step.durationMs)})${detail}`);
           break;
         }
         case 'check-attempt': {

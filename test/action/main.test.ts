@@ -170,7 +170,7 @@ describe('run', () => {
       expect(lines.filter((l) => !l.startsWith('::add-mask::') && l.includes(secret))).toEqual([]);
     }
     expect(lines).toContain('::warning::line: ***');
-    expect(lines).toContain('  ✓ apply (300 ms): echo ***');
+    expect(lines).toContain('  ✓ apply (300ms): echo ***');
     const written =
       fs.readFileSync(files.summary, 'utf8') + fs.readFileSync(readOutputs(files.output).report!, 'utf8');
     for (const secret of key.split('\n')) expect(written).not.toContain(secret);

@@ -5,7 +5,7 @@
  * that the host is up.
  */
 import type { CheckSpec } from '../../config/types.js';
-import { formatDuration } from '../command.js';
+import { formatDuration } from '../../report/format.js';
 import { networkBudget, retry, type Attempt, type CheckContext, type CheckResult } from './retry.js';
 
 export type HttpCheck = Extract<CheckSpec, { kind: 'http' }>;

@@ -5,7 +5,8 @@
  */
 import type { Logger } from '../../log.js';
 import type { Transport } from '../../transport/transport.js';
-import { formatDuration, trimOutput } from '../command.js';
+import { formatDuration } from '../../report/format.js';
+import { trimOutput } from '../command.js';
 import { sleep } from '../hooks.js';
 
 export interface CheckContext {
