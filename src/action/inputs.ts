@@ -11,8 +11,8 @@ import { checkOverrides } from '../config/overrides.js';
 import type { Mode } from '../config/types.js';
 import { DiffshipError } from '../errors.js';
 
-export const COMMANDS = ['deploy', 'plan', 'rollback', 'status'] as const;
-export type ActionCommand = (typeof COMMANDS)[number];
+const COMMANDS = ['deploy', 'plan', 'rollback', 'status'] as const;
+type ActionCommand = (typeof COMMANDS)[number];
 const MODES: readonly Mode[] = ['additive', 'authoritative'];
 
 /** Everything the action was asked to do. */
@@ -61,7 +61,7 @@ function oneOf<T extends string>(name: string, value: string, allowed: readonly 
 }
 
 /** YAML 1.2 core-schema booleans, as `core.getBooleanInput` accepts, but a one-line error. */
-export function parseBoolean(name: string, value: string, fallback: boolean): boolean {
+function parseBoolean(name: string, value: string, fallback: boolean): boolean {
   if (value === '') return fallback;
   if (['true', 'True', 'TRUE'].includes(value)) return true;
   if (['false', 'False', 'FALSE'].includes(value)) return false;
@@ -69,7 +69,7 @@ export function parseBoolean(name: string, value: string, fallback: boolean): bo
 }
 
 /** Target names and `label:x` selectors, separated by commas, spaces or new lines. */
-export function parseList(value: string): string[] | undefined {
+function parseList(value: string): string[] | undefined {
   const items = value
     .split(/[\s,]+/)
     .map((s) => s.trim())
@@ -84,7 +84,7 @@ export function parseList(value: string): string[] | undefined {
  *
  * @example readWaves('waves', '[1, "50%"]') // [1, '50%']
  */
-export function readWaves(name: string, value: string): string | unknown[] | undefined {
+function readWaves(name: string, value: string): string | unknown[] | undefined {
   const text = value.trim();
   if (text === '') return undefined;
   if (!text.startsWith('[') && !/^-\s/.test(text)) return text;

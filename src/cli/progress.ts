@@ -215,7 +215,7 @@ function paintStatus(c: Colors, status: string): string {
  * The one line of a step's detail worth showing: a failure's reason comes first, an ok
  * command's last line is its conclusion (a JSON answer's first line would be "{").
  */
-export function stepLine(step: { status: string; detail: string }): string {
+function stepLine(step: { status: string; detail: string }): string {
   const lines = step.detail
     .split('\n')
     .map((l) => l.trim())

@@ -168,4 +168,4 @@ export async function rollout(options: RolloutOptions): Promise<Report> {
   };
 }
 
-export { status, type StatusOptions, type TargetStatusInfo } from './status.js';
+export { status, type TargetStatusInfo } from './status.js';

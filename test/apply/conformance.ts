@@ -33,7 +33,7 @@ import { cli, cliStart } from '../helpers/cli.js';
 import { expectOldOrNew, untilCommit } from '../helpers/crash.js';
 import { makeRepo, snapshot, tempDir, type SnapEntry, type Tree } from '../helpers/repo.js';
 
-export interface EngineTarget {
+interface EngineTarget {
   /** A new, unconnected transport to the target folder. */
   transport(): Transport;
   /** The target folder as this machine sees it (to set up and inspect). */

@@ -31,7 +31,7 @@ export function git(cwd: string, ...args: string[]): string {
   return gitBytes(cwd, args).toString('utf8').trim();
 }
 
-export type FileSpec = string | Buffer | { content: string | Buffer; mode: number } | { link: string };
+type FileSpec = string | Buffer | { content: string | Buffer; mode: number } | { link: string };
 
 export interface TestRepo {
   dir: string;

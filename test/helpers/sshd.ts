@@ -30,9 +30,9 @@ const SFTP_SERVERS = [
   '/usr/libexec/sftp-server',
 ];
 
-export type HostKeyType = 'ed25519' | 'ecdsa' | 'rsa';
+type HostKeyType = 'ed25519' | 'ecdsa' | 'rsa';
 
-export interface HostKey {
+interface HostKey {
   type: HostKeyType;
   /** e.g. `ssh-ed25519`. */
   keyType: string;

@@ -26,7 +26,7 @@ export function statusMatches(status: number, expected: ReadonlyArray<number | s
 }
 
 /** `2xx`, `200, 204`: how the expected statuses are written in messages. */
-export function describeStatuses(expected: ReadonlyArray<number | string>): string {
+function describeStatuses(expected: ReadonlyArray<number | string>): string {
   return expected.length === 0 ? '2xx' : expected.map(String).join(', ');
 }
 

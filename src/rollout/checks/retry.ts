@@ -59,7 +59,7 @@ export interface RetryOptions {
  * No attempt gets less than this, even at the very end of the timeout (or with
  * `timeout: 0`, which means "one attempt"): a request cut after 1 ms proves nothing.
  */
-export const MIN_ATTEMPT_MS = 1000;
+const MIN_ATTEMPT_MS = 1000;
 
 /** http and tcp attempts: up to max(interval, 10s), cut at the timeout, at least 1s. */
 export const networkBudget = (intervalMs: number) => (remainingMs: number) =>
