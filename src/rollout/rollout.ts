@@ -59,34 +59,15 @@ export async function rollout(options: RolloutOptions): Promise<Report> {
   const selected = selectTargets(config.targets, parseSelectors(options.targets));
   // One git process answers every lookup of the run: the ref, each target's diff, the blobs.
   const objects = new GitObjects(repo);
-  let to = '';
-  try {
-    // Resolve the ref once, up front (fetching it in a shallow clone): a bad ref fails before any target.
-    if (command !== 'rollback') to = await resolveRelease(repo, ref, { objects });
-  } catch (error) {
-    objects.close();
-    throw error;
-  }
+  const to = command === 'rollback' ? '' : await resolveUpFront(repo, ref, objects);
   const waves = splitWaves(selected, config.waves);
   const waveNames = waves.map((w) => w.map((t) => t.name));
   emit({ type: 'start', deployId, to, waves: waveNames });
 
-  // One signal for everything: the caller's cancellation, or the rollout timeout.
-  const controller = new AbortController();
-  let cancelled = false;
-  let timedOut = false;
-  const onAbort = () => {
-    cancelled = true;
-    controller.abort();
-  };
-  if (options.signal?.aborted) onAbort();
-  options.signal?.addEventListener('abort', onAbort, { once: true });
-  const timer = setTimeout(() => {
-    timedOut = true;
-    emit({ type: 'halt', reason: `rollout timeout reached` });
-    controller.abort();
-  }, config.timeoutMs);
-  timer.unref();
+  const stop = new RolloutStop(options.signal, config.timeoutMs, () =>
+    emit({ type: 'halt', reason: `rollout timeout reached` }),
+  );
+  const controller = stop.controller;
 
   const ctx = {
     config,
@@ -133,31 +114,17 @@ export async function rollout(options: RolloutOptions): Promise<Report> {
     }
   } finally {
     objects.close();
-    clearTimeout(timer);
-    options.signal?.removeEventListener('abort', onAbort);
+    stop.dispose();
     ctx.workDir.remove();
   }
 
   const targets: TargetReport[] = runs.flat().map((r) => r.report);
-  for (const t of targets) {
-    if (t.status === 'skipped' && t.steps.length === 0) {
-      t.error ??= cancelled
-        ? 'cancelled before it started'
-        : timedOut
-          ? 'rollout timed out before it started'
-          : 'not started: max-failures reached';
-    }
-  }
-  let status: RolloutStatus;
-  if (cancelled) status = 'cancelled';
-  else if (command === 'plan') status = targets.some((t) => t.status === 'failed') ? 'failed' : 'planned';
-  else status = failed > 0 || timedOut || targets.some((t) => t.status === 'failed') ? 'failed' : 'succeeded';
-
+  explainNotStarted(targets, stop);
   return {
     version: 1,
     deployId,
     command,
-    status,
+    status: rolloutStatus(command, targets, failed, stop),
     to,
     ref,
     mode: config.mode,
@@ -166,6 +133,73 @@ export async function rollout(options: RolloutOptions): Promise<Report> {
     waves: waveNames,
     targets,
   };
+}
+
+/** Resolve the ref once, up front (fetching it in a shallow clone): a bad ref fails before any target. */
+async function resolveUpFront(repo: string, ref: string, objects: GitObjects): Promise<string> {
+  try {
+    return await resolveRelease(repo, ref, { objects });
+  } catch (error) {
+    objects.close();
+    throw error;
+  }
+}
+
+/** One signal for everything: the caller's cancellation, or the rollout timeout. */
+class RolloutStop {
+  readonly controller = new AbortController();
+  cancelled = false;
+  timedOut = false;
+  private readonly timer: NodeJS.Timeout;
+  private readonly onAbort = () => {
+    this.cancelled = true;
+    this.controller.abort();
+  };
+
+  constructor(
+    private readonly signal: AbortSignal | undefined,
+    timeoutMs: number,
+    onTimeout: () => void,
+  ) {
+    if (signal?.aborted) this.onAbort();
+    signal?.addEventListener('abort', this.onAbort, { once: true });
+    this.timer = setTimeout(() => {
+      this.timedOut = true;
+      onTimeout();
+      this.controller.abort();
+    }, timeoutMs);
+    this.timer.unref();
+  }
+
+  dispose(): void {
+    clearTimeout(this.timer);
+    this.signal?.removeEventListener('abort', this.onAbort);
+  }
+}
+
+/** Why a target that never ran was skipped. */
+function explainNotStarted(targets: TargetReport[], stop: RolloutStop): void {
+  for (const t of targets) {
+    if (t.status === 'skipped' && t.steps.length === 0) {
+      t.error ??= stop.cancelled
+        ? 'cancelled before it started'
+        : stop.timedOut
+          ? 'rollout timed out before it started'
+          : 'not started: max-failures reached';
+    }
+  }
+}
+
+function rolloutStatus(
+  command: string,
+  targets: TargetReport[],
+  failed: number,
+  stop: RolloutStop,
+): RolloutStatus {
+  if (stop.cancelled) return 'cancelled';
+  const anyFailed = targets.some((t) => t.status === 'failed');
+  if (command === 'plan') return anyFailed ? 'failed' : 'planned';
+  return failed > 0 || stop.timedOut || anyFailed ? 'failed' : 'succeeded';
 }
 
 export { status, type TargetStatusInfo } from './status.js';
