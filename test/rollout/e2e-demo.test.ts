@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Report } from '../../src/report/types.js';
 import { cliStart } from '../helpers/cli.js';
 import { waitFor } from '../helpers/host.js';
-import { tempDir } from '../helpers/repo.js';
+import { tempDir } from '../helpers/git.js';
 
 const cleanup: string[] = [];
 afterAll(() => {
