@@ -95,6 +95,13 @@ if (which === 'action') {
   fs.writeFileSync(`${out}/package.json`, '{"type":"module"}\n');
   fs.copyFileSync(PAGENT, `${out}/pagent.exe`);
   fs.writeFileSync(`${out}/licenses.txt`, licenses(result.metafile));
+  // An absolute path of the build machine would make check-dist differ between machines.
+  if (fs.readFileSync(`${out}/index.js`, 'utf8').includes(root)) {
+    console.error(
+      `bundle: dist/index.js contains the build folder ${root}: it must not depend on where it was built.`,
+    );
+    process.exit(1);
+  }
 }
 
 /** The license text of every package bundled into the action, as their licenses ask. */
