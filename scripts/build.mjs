@@ -13,4 +13,4 @@ const node = (args) => execFileSync(process.execPath, args, { cwd: root, stdio: 
 
 rmSync(`${root}lib`, { recursive: true, force: true });
 node([`${root}node_modules/typescript/bin/tsc`, '-p', 'tsconfig.build.json']);
-node([`${root}scripts/bundle-cli.mjs`]);
+node([`${root}scripts/bundle.mjs`, 'cli']);

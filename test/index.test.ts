@@ -10,7 +10,8 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type * as Diffship from '../src/index.js';
-import { git, makeRepo, snapshot, tempDir } from './helpers/repo.js';
+import { makeRepo, snapshot } from './helpers/repo.js';
+import { git, tempDir } from './helpers/git.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const ENTRY = join(ROOT, 'lib/index.js');

@@ -12,15 +12,12 @@
  * Plain ESM JavaScript, no dependencies. See docs/example-host.md for the
  * workflow file format and every endpoint.
  */
-import { createHash } from 'node:crypto';
 import { watch } from 'node:fs';
 import { readdir, readFile, rm, stat, writeFile, rename } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-
-/** Step types a workflow may use; anything else makes the workflow invalid. */
-const STEP_TYPES = ['receive', 'transform', 'filter', 'route', 'send', 'log'];
+import { blobId, problemsOf, wellFormed } from './workflow.mjs';
 
 const { values: opts } = parseArgs({
   options: {
@@ -83,40 +80,6 @@ const startedAt = new Date().toISOString();
 
 function log(message) {
   process.stdout.write(`[${NAME}] ${message}\n`);
-}
-
-/** git's blob id: the same as `git hash-object <file>`. */
-function blobId(bytes) {
-  return createHash('sha1').update(`blob ${bytes.length}\0`).update(bytes).digest('hex');
-}
-
-/**
- * Is this a workflow we can load? Well-formed means: parses as JSON, is an
- * object with a string `name` and an array `steps`. Returns the reason if not.
- */
-function wellFormed(text) {
-  let doc;
-  try {
-    doc = JSON.parse(text);
-  } catch (error) {
-    return { reason: `not complete JSON (${error.message})` };
-  }
-  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) return { reason: 'not a JSON object' };
-  if (typeof doc.name !== 'string' || doc.name === '') return { reason: 'no "name" string' };
-  if (!Array.isArray(doc.steps)) return { reason: 'no "steps" array' };
-  return { doc };
-}
-
-/** Semantic problems of a well-formed workflow: it loads, but the host is unhealthy. */
-function problemsOf(doc) {
-  const problems = [];
-  if (doc.valid === false) problems.push('marked "valid": false');
-  doc.steps.forEach((step, i) => {
-    if (step === null || typeof step !== 'object') problems.push(`step ${i + 1} is not an object`);
-    else if (!STEP_TYPES.includes(step.type))
-      problems.push(`step ${i + 1} has unknown type ${JSON.stringify(step.type)}`);
-  });
-  return problems;
 }
 
 /** Every `*.json` file below DIR with its signature, skipping names that start with `.` (the state folder). */

@@ -7,11 +7,12 @@
 import path from 'node:path';
 import * as core from '@actions/core';
 import { parse as parseYaml } from 'yaml';
-import type { CountOrPercent, Mode } from '../config/types.js';
+import { checkOverrides } from '../config/overrides.js';
+import type { Mode } from '../config/types.js';
 import { DiffshipError } from '../errors.js';
 
-export const COMMANDS = ['deploy', 'plan', 'rollback', 'status'] as const;
-export type ActionCommand = (typeof COMMANDS)[number];
+const COMMANDS = ['deploy', 'plan', 'rollback', 'status'] as const;
+type ActionCommand = (typeof COMMANDS)[number];
 const MODES: readonly Mode[] = ['additive', 'authoritative'];
 
 /** Everything the action was asked to do. */
@@ -27,8 +28,10 @@ export interface ActionSettings {
   targets?: string[];
   mode?: Mode;
   dryRun: boolean;
-  waves?: CountOrPercent[];
-  maxParallel?: number;
+  /** As given (checked by withOverrides): `"1,50%"`, or the items of a YAML list. */
+  waves?: string | unknown[];
+  /** As given (checked by withOverrides). */
+  maxParallel?: string;
   /** Key text for ssh targets that set no key of their own. A secret. */
   sshPrivateKey?: string;
   /** known_hosts lines for ssh targets that set none of their own. */
@@ -58,24 +61,15 @@ function oneOf<T extends string>(name: string, value: string, allowed: readonly 
 }
 
 /** YAML 1.2 core-schema booleans, as `core.getBooleanInput` accepts, but a one-line error. */
-export function parseBoolean(name: string, value: string, fallback: boolean): boolean {
+function parseBoolean(name: string, value: string, fallback: boolean): boolean {
   if (value === '') return fallback;
   if (['true', 'True', 'TRUE'].includes(value)) return true;
   if (['false', 'False', 'FALSE'].includes(value)) return false;
   throw usage(`Input ${name} is ${quote(value)}: expected true or false.`);
 }
 
-/** A positive whole number, or undefined for an empty input. */
-export function parsePositiveInt(name: string, value: string): number | undefined {
-  if (value === '') return undefined;
-  if (!/^\d+$/.test(value) || Number(value) < 1) {
-    throw usage(`Input ${name} is ${quote(value)}: expected a whole number of at least 1.`);
-  }
-  return Number(value);
-}
-
 /** Target names and `label:x` selectors, separated by commas, spaces or new lines. */
-export function parseList(value: string): string[] | undefined {
+function parseList(value: string): string[] | undefined {
   const items = value
     .split(/[\s,]+/)
     .map((s) => s.trim())
@@ -85,56 +79,32 @@ export function parseList(value: string): string[] | undefined {
 
 /**
  * Wave sizes as in diffship.yml: `1,50%,100%`, `1 50% 100%`, or a YAML list
- * (`[1, "50%", "100%"]` or one `- item` a line). A count is a whole number
- * (0 = all remaining), a share is `N%` with 0 < N ≤ 100.
+ * (`[1, "50%", "100%"]` or one `- item` a line). Only the list syntax is read
+ * here; the sizes are checked by config/overrides.ts, as the CLI's `--waves`.
  *
- * @example parseWaves('waves', '1,50%,100%') // [{count:1},{percent:50},{percent:100}]
+ * @example readWaves('waves', '[1, "50%"]') // [1, '50%']
  */
-export function parseWaves(name: string, value: string): CountOrPercent[] | undefined {
+function readWaves(name: string, value: string): string | unknown[] | undefined {
   const text = value.trim();
   if (text === '') return undefined;
-  let items: unknown[];
-  if (text.startsWith('[') || text.startsWith('-')) {
-    let parsed: unknown;
-    try {
-      parsed = parseYaml(text);
-    } catch (error) {
-      throw new DiffshipError(
-        'E_USAGE',
-        `Input ${name} is ${quote(value)}: not a valid YAML list (${oneLine(error)}).`,
-        {
-          cause: error,
-        },
-      );
-    }
-    items = Array.isArray(parsed) ? parsed : [parsed];
-  } else {
-    items = text.split(/[\s,]+/).filter(Boolean);
+  if (!text.startsWith('[') && !/^-\s/.test(text)) return text;
+  let parsed: unknown;
+  try {
+    parsed = parseYaml(text);
+  } catch (error) {
+    throw new DiffshipError(
+      'E_USAGE',
+      `Input ${name} is ${quote(value)}: not a valid YAML list (${oneLine(error)}).`,
+      {
+        cause: error,
+      },
+    );
   }
-  if (items.length === 0) return undefined;
-  return items.map((item) => {
-    const size = waveSize(item);
-    if (!size) {
-      throw usage(
-        `Input ${name} has ${quote(String(item))} in ${quote(value)}: expected counts and percentages like "1,50%,100%".`,
-      );
-    }
-    return size;
-  });
+  return Array.isArray(parsed) ? parsed : [parsed];
 }
 
-function waveSize(item: unknown): CountOrPercent | undefined {
-  if (typeof item === 'number') return Number.isInteger(item) && item >= 0 ? { count: item } : undefined;
-  if (typeof item !== 'string') return undefined;
-  const s = item.trim();
-  if (/^\d+$/.test(s)) return { count: Number(s) };
-  const percent = /^(\d+(?:\.\d+)?)\s*%$/.exec(s);
-  if (percent) {
-    const n = Number(percent[1]);
-    return n > 0 && n <= 100 ? { percent: n } : undefined;
-  }
-  return undefined;
-}
+/** How config/overrides.ts names an input in its messages. */
+export const inputName = (name: string): string => `Input ${name}`;
 
 function oneLine(error: unknown): string {
   return (error instanceof Error ? error.message : String(error)).split(/\r?\n/)[0] ?? '';
@@ -190,6 +160,10 @@ export function readSettings(options: ReadOptions = {}): ActionSettings {
     );
   }
 
+  const waves = readWaves('waves', core.getInput('waves'));
+  const maxParallel = core.getInput('max-parallel') || undefined;
+  checkOverrides({ waves, maxParallel }, { name: inputName });
+
   return {
     command,
     repo,
@@ -198,8 +172,8 @@ export function readSettings(options: ReadOptions = {}): ActionSettings {
     targets: parseList(core.getInput('targets')),
     mode: modeInput ? oneOf('mode', modeInput, MODES) : undefined,
     dryRun,
-    waves: parseWaves('waves', core.getInput('waves')),
-    maxParallel: parsePositiveInt('max-parallel', core.getInput('max-parallel')),
+    waves,
+    maxParallel,
     sshPrivateKey: sshPrivateKey.trim() ? normalizeKey(sshPrivateKey) : undefined,
     sshKnownHosts: sshKnownHosts.trim() ? sshKnownHosts.trim() + '\n' : undefined,
     githubToken: githubToken || undefined,

@@ -14,7 +14,7 @@
 import { randomBytes } from 'node:crypto';
 
 /** `\r` and `\n` shown as the characters `\r` and `\n`, so one printed line stays one line. */
-export function escapeNewlines(text: string): string {
+function escapeNewlines(text: string): string {
   return text.replace(/\r/g, '\\r').replace(/\n/g, '\\n');
 }
 
@@ -22,12 +22,12 @@ export function escapeNewlines(text: string): string {
  * Would the runner take `line` for a workflow command? It trims what .NET calls
  * white space, which includes U+0085 (NEL) where JavaScript's `\s` does not.
  */
-export function looksLikeCommand(line: string): boolean {
+function looksLikeCommand(line: string): boolean {
   return /^[\s\u0085]*::/.test(line) || line.includes('##[');
 }
 
 /** A token no text printed before it can know: 128 random bits. */
-export function stopToken(): string {
+function stopToken(): string {
   return randomBytes(16).toString('hex');
 }
 
@@ -38,7 +38,7 @@ export function stopToken(): string {
  *
  * @example inertBlock(['::add-mask::x']) // ['::stop-commands::9f…', '::add-mask::x', '::9f…::']
  */
-export function inertBlock(lines: readonly string[], token: string = stopToken()): string[] {
+function inertBlock(lines: readonly string[], token: string = stopToken()): string[] {
   return [`::stop-commands::${token}`, ...lines.map((l) => l.replace(/\r/g, '\\r')), `::${token}::`];
 }
 

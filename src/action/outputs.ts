@@ -45,7 +45,7 @@ export function waveMatrix(report: Pick<Report, 'waves'>): WaveMatrix {
  * rollback's `rolled-back` ones were restored. Failed, skipped, unchanged and
  * (in a deploy) rolled-back targets end where they started.
  */
-export function tookEffect(report: Pick<Report, 'command'>, target: TargetReport): boolean {
+function tookEffect(report: Pick<Report, 'command'>, target: TargetReport): boolean {
   if (target.status === 'deployed' || target.status === 'planned') return true;
   return report.command === 'rollback' && target.status === 'rolled-back';
 }

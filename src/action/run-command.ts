@@ -9,7 +9,7 @@ import type { Logger } from '../log.js';
 import type { Report } from '../report/types.js';
 import type { RolloutEvent } from '../rollout/events.js';
 import { rollout, status, type TargetStatusInfo } from '../rollout/rollout.js';
-import { secretPieces, type ActionSettings } from './inputs.js';
+import { inputName, secretPieces, type ActionSettings } from './inputs.js';
 import { withSshDefaults } from './ssh-defaults.js';
 
 export type CommandResult =
@@ -28,7 +28,11 @@ export async function runCommand(settings: ActionSettings, io: CommandIo): Promi
   const loaded = await loadConfig(settings.configFile, { env: process.env });
   for (const secret of loaded.secrets) for (const piece of secretPieces(secret)) io.onSecret(piece);
   const withKey = withSshDefaults(
-    withOverrides(loaded, { mode: settings.mode, waves: settings.waves, maxParallel: settings.maxParallel }),
+    withOverrides(
+      loaded,
+      { mode: settings.mode, waves: settings.waves, maxParallel: settings.maxParallel },
+      { name: inputName },
+    ),
     { privateKey: settings.sshPrivateKey, knownHosts: settings.sshKnownHosts },
   );
   // The token is a secret of this run too: masked in the engine's lines, kept from hooks under any name.

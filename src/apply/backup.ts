@@ -14,7 +14,7 @@ import { readJson, writeJsonAtomic } from './json-file.js';
 import { mapLimit } from '../pool.js';
 import { parentsOf } from './safe-path.js';
 
-export type BackupEntry =
+type BackupEntry =
   | { path: string; action: 'remove' }
   | { path: string; action: 'restore'; type: 'file'; mode: number; file: string }
   | { path: string; action: 'restore'; type: 'symlink'; linkTarget: string };

@@ -22,7 +22,7 @@ export interface LockInfo {
   leaseUntil: string;
 }
 
-export const LEASE_MS = 60_000;
+const LEASE_MS = 60_000;
 const RENEW_MS = 20_000;
 
 export interface HeldLock {

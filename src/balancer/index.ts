@@ -10,7 +10,7 @@ import { HaproxyBalancer } from './haproxy.js';
 import { balancerHost } from './host.js';
 import { NginxBalancer } from './nginx.js';
 
-export type { Balancer, ServerState } from './balancer.js';
+export type { Balancer } from './balancer.js';
 
 /** The balancer of a config; commands on this machine run in `cwd` (the config folder). */
 export function createBalancer(config: BalancerConfig, cwd: string, log: Logger): Balancer {

@@ -6,7 +6,7 @@
  */
 import type { RolloutEvent } from '../rollout/events.js';
 import type { StepName, TargetReport } from '../report/types.js';
-import { formatBytes, formatCompactDuration } from '../report/format.js';
+import { formatBytes, formatDuration } from '../report/format.js';
 import type { Colors, Output } from './output.js';
 import { displayName } from './output.js';
 
@@ -51,7 +51,7 @@ function lineProgress(out: Output, c: Colors): Progress {
           const mark = e.step.status === 'ok' ? c.green('ok') : c.red('FAILED');
           const line = stepLine(e.step);
           const detail = line ? ` — ${line}` : '';
-          w(`  [${e.target}] ${e.step.name} ${mark} (${formatCompactDuration(e.step.durationMs)})${detail}`);
+          w(`  [${e.target}] ${e.step.name} ${mark} (${formatDuration(e.step.durationMs)})${detail}`);
           break;
         }
         case 'check-attempt': {
@@ -106,27 +106,16 @@ function liveProgress(
   createLogUpdate: typeof import('log-update').createLogUpdate,
 ): Progress {
   const render = createLogUpdate(out.stderr as NodeJS.WriteStream, { showCursor: false });
-  const rows = new Map<string, Row>();
-  const waves: string[][] = [];
-  const logs: string[] = [];
-  let header = '';
+  const live: LiveState = { rows: new Map(), waves: [], logs: [], header: '' };
+  const { rows, waves, logs } = live;
   let frame = 0;
   const draw = () => {
-    const lines = [header];
+    const lines = [live.header];
     waves.forEach((names, i) => {
       lines.push(c.bold(`wave ${i + 1}`));
       for (const n of names) {
         const r = rows.get(n)!;
-        const icon =
-          r.state === 'running'
-            ? c.cyan(SPINNER[frame % SPINNER.length]!)
-            : r.state === 'waiting'
-              ? c.dim('·')
-              : r.state === 'deployed' || r.state === 'planned' || r.state === 'unchanged'
-                ? c.green('✓')
-                : r.state === 'skipped'
-                  ? c.dim('-')
-                  : c.red('✗');
+        const icon = rowIcon(c, r.state, frame);
         const state = r.state === 'running' ? (r.step ?? '') : paintStatus(c, r.state);
         lines.push(
           `  ${icon} ${displayName(r.name).padEnd(16)} ${state.padEnd(10)} ${c.dim(r.note)}`.trimEnd(),
@@ -142,54 +131,7 @@ function liveProgress(
   timer.unref();
   return {
     onEvent(e) {
-      switch (e.type) {
-        case 'start':
-          header = `deploy ${e.deployId}${e.to ? ` · release ${e.to.slice(0, 12)}` : ''}`;
-          e.waves.forEach((names, i) => {
-            waves.push(names);
-            for (const name of names) rows.set(name, { name, wave: i, state: 'waiting', note: '' });
-          });
-          break;
-        case 'target-start':
-          rows.get(e.target)!.state = 'running';
-          break;
-        case 'step-start': {
-          const r = rows.get(e.target)!;
-          r.step = e.step;
-          r.note = '';
-          break;
-        }
-        case 'step-end':
-          if (e.step.status === 'failed')
-            rows.get(e.target)!.note = `${e.step.name}: ${e.step.detail.split('\n')[0]}`;
-          break;
-        case 'progress':
-          rows.get(e.target)!.note =
-            `${e.progress.phase} ${e.progress.done}/${e.progress.total} files · ${formatBytes(e.progress.bytes)}`;
-          break;
-        case 'check-attempt':
-          rows.get(e.target)!.note = `${e.check} · attempt ${e.attempt}: ${e.message}`;
-          break;
-        case 'target-end': {
-          const r = rows.get(e.target.name)!;
-          r.state = e.target.status;
-          const ch = e.target.changes;
-          r.note = e.target.error
-            ? e.target.error.split('\n')[0]!
-            : `+${ch.added.length} ~${ch.updated.length} -${ch.deleted.length} · ${formatBytes(e.target.bytes)}`;
-          break;
-        }
-        case 'halt':
-          logs.push(c.yellow(`halt: ${e.reason}`));
-          break;
-        case 'log':
-          logs.push(
-            `${e.level === 'warn' ? c.yellow('warning: ') : ''}${e.target ? `[${e.target}] ` : ''}${e.message}`,
-          );
-          break;
-        default:
-          break;
-      }
+      applyEvent(live, e, c);
       draw();
     },
     log(level, message) {
@@ -204,6 +146,74 @@ function liveProgress(
   };
 }
 
+/** What the live view shows: one row per target, grouped by wave, and the last log lines. */
+interface LiveState {
+  rows: Map<string, Row>;
+  waves: string[][];
+  logs: string[];
+  header: string;
+}
+
+function rowIcon(c: Colors, state: Row['state'], frame: number): string {
+  if (state === 'running') return c.cyan(SPINNER[frame % SPINNER.length]!);
+  if (state === 'waiting') return c.dim('·');
+  if (state === 'deployed' || state === 'planned' || state === 'unchanged') return c.green('✓');
+  if (state === 'skipped') return c.dim('-');
+  return c.red('✗');
+}
+
+/** Update the live view's rows and log lines for one event. */
+function applyEvent(live: LiveState, e: RolloutEvent, c: Colors): void {
+  switch (e.type) {
+    case 'start':
+      live.header = `deploy ${e.deployId}${e.to ? ` · release ${e.to.slice(0, 12)}` : ''}`;
+      e.waves.forEach((names, i) => {
+        live.waves.push(names);
+        for (const name of names) live.rows.set(name, { name, wave: i, state: 'waiting', note: '' });
+      });
+      break;
+    case 'target-start':
+      live.rows.get(e.target)!.state = 'running';
+      break;
+    case 'step-start': {
+      const r = live.rows.get(e.target)!;
+      r.step = e.step;
+      r.note = '';
+      break;
+    }
+    case 'step-end':
+      if (e.step.status === 'failed')
+        live.rows.get(e.target)!.note = `${e.step.name}: ${e.step.detail.split('\n')[0]}`;
+      break;
+    case 'progress':
+      live.rows.get(e.target)!.note =
+        `${e.progress.phase} ${e.progress.done}/${e.progress.total} files · ${formatBytes(e.progress.bytes)}`;
+      break;
+    case 'check-attempt':
+      live.rows.get(e.target)!.note = `${e.check} · attempt ${e.attempt}: ${e.message}`;
+      break;
+    case 'target-end': {
+      const r = live.rows.get(e.target.name)!;
+      r.state = e.target.status;
+      const ch = e.target.changes;
+      r.note = e.target.error
+        ? e.target.error.split('\n')[0]!
+        : `+${ch.added.length} ~${ch.updated.length} -${ch.deleted.length} · ${formatBytes(e.target.bytes)}`;
+      break;
+    }
+    case 'halt':
+      live.logs.push(c.yellow(`halt: ${e.reason}`));
+      break;
+    case 'log':
+      live.logs.push(
+        `${e.level === 'warn' ? c.yellow('warning: ') : ''}${e.target ? `[${e.target}] ` : ''}${e.message}`,
+      );
+      break;
+    default:
+      break;
+  }
+}
+
 function paintStatus(c: Colors, status: string): string {
   if (status === 'deployed' || status === 'planned' || status === 'unchanged') return c.green(status);
   if (status === 'failed') return c.red(status);
@@ -215,7 +225,7 @@ function paintStatus(c: Colors, status: string): string {
  * The one line of a step's detail worth showing: a failure's reason comes first, an ok
  * command's last line is its conclusion (a JSON answer's first line would be "{").
  */
-export function stepLine(step: { status: string; detail: string }): string {
+function stepLine(step: { status: string; detail: string }): string {
   const lines = step.detail
     .split('\n')
     .map((l) => l.trim())

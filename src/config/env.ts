@@ -14,7 +14,7 @@ import { formatKeyPath, type ConfigProblem, type KeyPath } from './problems.js';
 const REFERENCE = /\$(\$?)\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 
 /** Variables whose names look like they hold a secret; their values are masked in logs. */
-export const SECRET_NAME = /KEY|SECRET|TOKEN|PASS|CREDENTIAL/i;
+const SECRET_NAME = /KEY|SECRET|TOKEN|PASS|CREDENTIAL/i;
 
 export interface EnvExpansion<T = unknown> {
   value: T;
@@ -25,7 +25,7 @@ export interface EnvExpansion<T = unknown> {
 }
 
 /** Expand `${NAME}` references in one string. Unset names are reported through `onUnset`. */
-export function expandEnvString(
+function expandEnvString(
   text: string,
   env: NodeJS.ProcessEnv,
   onUnset: (name: string) => void,

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { durationMs, DURATION_EXPECTED } from './duration.js';
 import { Problems, type KeyPath } from './problems.js';
-import { PERCENT_PATTERN } from './schema.js';
+import { parseCountOrPercent } from './count-or-percent.js';
 import type { CountOrPercent } from './types.js';
 import { shown } from './zod-issues.js';
 
@@ -58,14 +58,11 @@ export function shareField(
   at: KeyPath,
   what: 'wave' | 'max-failures',
 ): CountOrPercent {
-  if (typeof value === 'number') return { count: value };
-  const percent = Number(value.replace('%', '').trim());
-  const ok = what === 'wave' ? percent > 0 && percent <= 100 : percent >= 0 && percent <= 100;
-  if (!PERCENT_PATTERN.test(value) || !ok) {
-    const range = what === 'wave' ? 'above 0% up to 100%' : 'from 0% to 100%';
-    ctx.problems.add(at, `expected a percentage ${range} (got ${shown(value)})`);
-  }
-  return { percent };
+  const parsed = parseCountOrPercent(value, { zeroPercent: what === 'max-failures', minCount: 0 });
+  if (parsed) return parsed;
+  const range = what === 'wave' ? 'above 0% up to 100%' : 'from 0% to 100%';
+  ctx.problems.add(at, `expected a percentage ${range} (got ${shown(value)})`);
+  return { count: 0 };
 }
 
 /** One glob or a list → a list; empty globs refused. */

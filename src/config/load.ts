@@ -11,7 +11,7 @@ import { displayFile, type KeyPath } from './problems.js';
 import { resolveWithLocator, type Locator } from './resolve.js';
 import type { ResolvedConfig } from './types.js';
 
-export { withOverrides, type ConfigOverrides } from './overrides.js';
+export { withOverrides } from './overrides.js';
 
 export interface LoadOptions {
   /** Environment for `${VAR}` and ssh defaults (default process.env). */

@@ -4,7 +4,7 @@
  * Pure: returns a new config, checked the same way as the file.
  */
 import { DiffshipError } from '../errors.js';
-import { PERCENT_PATTERN } from './schema.js';
+import { parseCountOrPercent, wholeNumber } from './count-or-percent.js';
 import { configFolderHazards } from './paths.js';
 import type { CountOrPercent, Mode, OnDrift, ResolvedConfig } from './types.js';
 import { shown } from './zod-issues.js';
@@ -15,34 +15,94 @@ import { shown } from './zod-issues.js';
  */
 export interface ConfigOverrides {
   mode?: string;
-  /** `"1,50%,100%"`, a single size, or a list (parsed sizes are fine too). */
-  waves?: string | number | ReadonlyArray<string | number | CountOrPercent>;
+  /** `"1,50%,100%"`, a single size, or a list (parsed sizes are fine too; a list from YAML is checked item by item). */
+  waves?: string | number | ReadonlyArray<unknown>;
   maxParallel?: string | number;
   onDrift?: string;
   maxDeletes?: string | number;
   maxFailures?: string | number;
 }
 
-const given = <T>(value: T | undefined | ''): value is T => value !== undefined && value !== '';
-
-/** A whole number ≥ `min` from a number or a numeric string, else undefined. */
-function count(value: string | number, min: number): number | undefined {
-  const n = typeof value === 'number' ? value : /^\s*\d+\s*$/.test(value) ? Number(value) : NaN;
-  return Number.isInteger(n) && n >= min ? n : undefined;
+export interface OverrideOptions {
+  /** How a message names a setting: `--waves` (the CLI, the default), `Input waves` (the action). */
+  name?: (flag: string) => string;
 }
 
-/** `3` or `"10%"`; percentages must be in (0, 100] (`allowZero`: [0, 100]). */
-function share(value: string | number | CountOrPercent, allowZero: boolean): CountOrPercent | undefined {
-  if (typeof value === 'object') {
-    if ('percent' in value) return share(`${value.percent}%`, allowZero);
-    return share(value.count, allowZero);
+const given = <T>(value: T | undefined | ''): value is T => value !== undefined && value !== '';
+const WAVE = { zeroPercent: false, minCount: 1 };
+const MAX_FAILURES = { zeroPercent: true, minCount: 0 };
+
+/** The list of wave sizes as given: a string splits at commas and spaces. */
+function waveItems(waves: string | number | ReadonlyArray<unknown>): unknown[] {
+  if (typeof waves === 'string') return waves.split(/[\s,]+/).filter(Boolean);
+  return Array.isArray(waves) ? [...(waves as readonly unknown[])] : [waves];
+}
+
+/** A list shows as its JSON text, so the bad item is visible in the message. */
+function showWaves(waves: string | number | ReadonlyArray<unknown>): string {
+  return shown(Array.isArray(waves) ? JSON.stringify(waves) : waves);
+}
+
+/**
+ * Check the overrides alone (no config needed): every problem, one E_USAGE
+ * DiffshipError. The action calls it to stop at a bad input before it loads anything.
+ */
+export function checkOverrides(overrides: ConfigOverrides, options: OverrideOptions = {}): void {
+  const problems = parseOverrides(overrides, options.name ?? ((flag) => `--${flag}`)).problems;
+  if (problems.length > 0) throw new DiffshipError('E_USAGE', problems.join('; '));
+}
+
+function parseOverrides(
+  overrides: ConfigOverrides,
+  name: (flag: string) => string,
+): { values: Partial<ResolvedConfig>; problems: string[] } {
+  const problems: string[] = [];
+  const values: Partial<ResolvedConfig> = {};
+  if (given(overrides.mode)) {
+    if (overrides.mode === 'additive' || overrides.mode === 'authoritative')
+      values.mode = overrides.mode as Mode;
+    else problems.push(`${name('mode')}: expected additive or authoritative (got ${shown(overrides.mode)})`);
   }
-  if (typeof value === 'string' && PERCENT_PATTERN.test(value)) {
-    const percent = Number(value.replace('%', '').trim());
-    return (allowZero ? percent >= 0 : percent > 0) && percent <= 100 ? { percent } : undefined;
+  if (given(overrides.onDrift)) {
+    if (['fail', 'overwrite', 'skip'].includes(overrides.onDrift))
+      values.onDrift = overrides.onDrift as OnDrift;
+    else
+      problems.push(
+        `${name('on-drift')}: expected fail, overwrite or skip (got ${shown(overrides.onDrift)})`,
+      );
   }
-  const n = count(value, allowZero ? 0 : 1);
-  return n === undefined ? undefined : { count: n };
+  if (given(overrides.waves)) {
+    const list = waveItems(overrides.waves);
+    const sizes = list.map((size) => parseCountOrPercent(size, WAVE));
+    if (list.length === 0 || sizes.some((s) => s === undefined)) {
+      problems.push(
+        `${name('waves')}: expected counts or "N%" separated by commas, like 1,50%,100% (got ${showWaves(overrides.waves)})`,
+      );
+    } else values.waves = sizes as CountOrPercent[];
+  }
+  if (given(overrides.maxParallel)) {
+    const n = wholeNumber(overrides.maxParallel, 1);
+    if (n === undefined)
+      problems.push(
+        `${name('max-parallel')}: expected a count of 1 or more (got ${shown(overrides.maxParallel)})`,
+      );
+    else values.maxParallel = n;
+  }
+  if (given(overrides.maxDeletes)) {
+    const n = wholeNumber(overrides.maxDeletes, 0);
+    if (n === undefined)
+      problems.push(`${name('max-deletes')}: expected a count (got ${shown(overrides.maxDeletes)})`);
+    else values.maxDeletes = n;
+  }
+  if (given(overrides.maxFailures)) {
+    const s = parseCountOrPercent(overrides.maxFailures, MAX_FAILURES);
+    if (s === undefined)
+      problems.push(
+        `${name('max-failures')}: expected a count or "N%" (got ${shown(overrides.maxFailures)})`,
+      );
+    else values.maxFailures = s;
+  }
+  return { values, problems };
 }
 
 /**
@@ -51,56 +111,18 @@ function share(value: string | number | CountOrPercent, allowZero: boolean): Cou
  *
  * @example withOverrides(config, { mode: 'authoritative', waves: '1,50%' })
  */
-export function withOverrides(config: ResolvedConfig, overrides: ConfigOverrides = {}): ResolvedConfig {
-  const problems: string[] = [];
-  const next: ResolvedConfig = { ...config };
-
-  if (given(overrides.mode)) {
-    if (overrides.mode === 'additive' || overrides.mode === 'authoritative')
-      next.mode = overrides.mode as Mode;
-    else problems.push(`--mode: expected additive or authoritative (got ${shown(overrides.mode)})`);
-  }
-  if (given(overrides.onDrift)) {
-    if (['fail', 'overwrite', 'skip'].includes(overrides.onDrift))
-      next.onDrift = overrides.onDrift as OnDrift;
-    else problems.push(`--on-drift: expected fail, overwrite or skip (got ${shown(overrides.onDrift)})`);
-  }
-  if (given(overrides.waves)) {
-    const list =
-      typeof overrides.waves === 'string'
-        ? overrides.waves.split(/[\s,]+/).filter(Boolean)
-        : Array.isArray(overrides.waves)
-          ? [...(overrides.waves as ReadonlyArray<string | number | CountOrPercent>)]
-          : [overrides.waves as number];
-    const sizes = list.map((size) => share(size, false));
-    if (list.length === 0 || sizes.some((s) => s === undefined)) {
-      problems.push(
-        `--waves: expected counts or "N%" separated by commas, like 1,50%,100% (got ${shown(overrides.waves)})`,
-      );
-    } else next.waves = sizes as CountOrPercent[];
-  }
-  if (given(overrides.maxParallel)) {
-    const n = count(overrides.maxParallel, 1);
-    if (n === undefined)
-      problems.push(`--max-parallel: expected a count of 1 or more (got ${shown(overrides.maxParallel)})`);
-    else next.maxParallel = n;
-  }
-  if (given(overrides.maxDeletes)) {
-    const n = count(overrides.maxDeletes, 0);
-    if (n === undefined)
-      problems.push(`--max-deletes: expected a count (got ${shown(overrides.maxDeletes)})`);
-    else next.maxDeletes = n;
-  }
-  if (given(overrides.maxFailures)) {
-    const s = share(overrides.maxFailures, true);
-    if (s === undefined)
-      problems.push(`--max-failures: expected a count or "N%" (got ${shown(overrides.maxFailures)})`);
-    else next.maxFailures = s;
-  }
+export function withOverrides(
+  config: ResolvedConfig,
+  overrides: ConfigOverrides = {},
+  options: OverrideOptions = {},
+): ResolvedConfig {
+  const name = options.name ?? ((flag) => `--${flag}`);
+  const { values, problems } = parseOverrides(overrides, name);
+  const next: ResolvedConfig = { ...config, ...values };
   if (problems.length === 0 && next.mode === 'authoritative' && config.mode !== 'authoritative') {
     for (const hazard of configFolderHazards(next.targets, next.baseDir)) {
       problems.push(
-        `--mode authoritative: targets[${hazard.index}] (${next.targets[hazard.index]!.name}): ${hazard.message}; an authoritative deploy would delete it`,
+        `${name('mode')} authoritative: targets[${hazard.index}] (${next.targets[hazard.index]!.name}): ${hazard.message}; an authoritative deploy would delete it`,
       );
     }
   }

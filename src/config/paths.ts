@@ -10,7 +10,7 @@ import type { TargetConfig } from './types.js';
 import { shown } from './zod-issues.js';
 
 /** True when `child` is `parent` or inside it. */
-export function isInside(child: string, parent: string): boolean {
+function isInside(child: string, parent: string): boolean {
   const relative = path.relative(parent, child);
   return relative === '' || (!relative.startsWith('..') && !path.isAbsolute(relative));
 }
@@ -20,7 +20,7 @@ export function isInside(child: string, parent: string): boolean {
  * undefined: the filesystem root, a home folder (`homes`, `/root`,
  * `/home/<user>`, `/Users/<user>`), or a folder holding home folders.
  */
-export function dangerousRoot(abs: string, homes: readonly string[], posix = true): string | undefined {
+function dangerousRoot(abs: string, homes: readonly string[], posix = true): string | undefined {
   const p = posix ? path.posix : path;
   if (p.parse(abs).root === abs) return `refused: ${JSON.stringify(abs)} is the filesystem root`;
   if (homes.includes(abs) || /^\/(root|home\/[^/]+|Users\/[^/]+)$/.test(abs)) {

@@ -21,7 +21,7 @@ import { suggest } from './suggest.js';
 const PLACEHOLDER = /(\$?)\{(?:vars\.([A-Za-z_][A-Za-z0-9_-]*)|([A-Za-z_][A-Za-z0-9_]*))\}/g;
 
 /** The names a placeholder may have, besides `vars.X`. */
-export const PLACEHOLDER_NAMES = ['name', 'host', 'port', 'path', 'release', 'previous'] as const;
+const PLACEHOLDER_NAMES = ['name', 'host', 'port', 'path', 'release', 'previous'] as const;
 
 /** What a target offers to placeholders. */
 export interface PlaceholderTarget {

@@ -36,7 +36,7 @@ export function formatKeyPath(segments: KeyPath): string {
 }
 
 /** One line for a problem: `targets[2].path: required (line 14)`. */
-export function formatProblem(problem: ConfigProblem): string {
+function formatProblem(problem: ConfigProblem): string {
   const where = problem.line !== undefined ? ` (line ${problem.line})` : '';
   return `${problem.path ? `${problem.path}: ` : ''}${problem.message}${where}`;
 }

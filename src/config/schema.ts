@@ -31,7 +31,7 @@ const optional = <T extends z.core.SomeType>(schema: T, description: string) =>
   z.optional(schema).check(z.describe(description));
 
 /** `500ms`, `2s`, `1m`, `1h`, `1m30s`, or a number of seconds. */
-export const Duration = z
+const Duration = z
   .union(
     [
       z.number(expect(DURATION_EXPECTED)).check(z.nonnegative(expect(DURATION_EXPECTED))),
@@ -50,7 +50,7 @@ export const PERCENT_PATTERN = /^\s*\d+(?:\.\d+)?\s*%\s*$/;
  */
 const COUNT_OR_PERCENT = 'expected a count or "N%"';
 /** A count (`3`) or a share of the selected targets (`"10%"`). */
-export const CountOrPercent = z.union(
+const CountOrPercent = z.union(
   [
     z.int(expect(COUNT_OR_PERCENT)).check(z.nonnegative(expect(COUNT_OR_PERCENT))),
     z.string(expect(COUNT_OR_PERCENT)).check(z.regex(PERCENT_PATTERN, expect(COUNT_OR_PERCENT))),
@@ -60,7 +60,7 @@ export const CountOrPercent = z.union(
 
 const WAVE = 'expected a count or "N%"';
 /** One wave size: a positive count or `"N%"` (0 < N ≤ 100). */
-export const Wave = z.union(
+const Wave = z.union(
   [
     z.int(expect(WAVE)).check(z.positive(expect('expected a count above 0 or "N%"'))),
     z.string(expect(WAVE)).check(z.regex(PERCENT_PATTERN, expect(WAVE))),
@@ -96,7 +96,6 @@ const Command = z
     settle: optional(Duration, 'Wait this long after the command (or alone: hosts that import on arrival)'),
   })
   .check(z.describe('A hook: `run` (here), `remote` (on the target), and/or `settle` (wait)'));
-export const Hook = Command;
 
 const STATUS = 'expected a status: 200, "2xx", or a list of them';
 const Status = z.union([z.int(expect(STATUS)), z.string(expect(STATUS))], expect(STATUS));
@@ -147,7 +146,7 @@ const CHECK_KINDS = 'expected exactly one of http, tcp, command';
  * optional keys rather than a union, so a typo gets "did you mean" and a
  * mistake inside `http` gets its own key path.
  */
-export const Check = z
+const Check = z
   .strictObject({ http: z.optional(HttpCheck), tcp: z.optional(TcpCheck), command: z.optional(CommandCheck) })
   .check(
     z.refine(
@@ -260,7 +259,7 @@ const BalancerRemote = z
   })
   .check(z.describe('Run the balancer commands on this host over SSH'));
 
-export const Balancer = z
+const Balancer = z
   .strictObject({
     type: z.enum(['nginx', 'haproxy']).check(z.describe('nginx (open source) or haproxy')),
     'upstream-file': optional(
@@ -363,8 +362,8 @@ export const ConfigFile = z
   })
   .check(z.describe('diffship.yml — see https://github.com/diffship/diffship#config'));
 
-export type ConfigFileInput = z.input<typeof ConfigFile>;
+export type ConfigFileInput = z.infer<typeof ConfigFile>;
 export type CheckInput = z.infer<typeof Check>;
 export type TargetInput = z.infer<typeof Target>;
-export type HookInput = z.infer<typeof Hook>;
+export type HookInput = z.infer<typeof Command>;
 export type BalancerInput = z.infer<typeof Balancer>;

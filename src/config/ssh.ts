@@ -39,7 +39,7 @@ function currentUser(env: NodeJS.ProcessEnv): string {
  * known_hosts lines rather than a path: several lines, a marker line, or the
  * shape `host[,host] keytype key` (so a path with spaces stays a path).
  */
-export function isKnownHostsText(value: string): boolean {
+function isKnownHostsText(value: string): boolean {
   const trimmed = value.trim();
   if (trimmed.includes('\n')) return true;
   if (trimmed.startsWith('@cert-authority') || trimmed.startsWith('@revoked')) return true;

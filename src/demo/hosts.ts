@@ -16,7 +16,7 @@ import { DiffshipError } from '../errors.js';
  * The package's `examples/host/` folder. This file is `src/demo/hosts.ts`, or
  * `lib/demo/hosts.js` once built: two folders below the package root either way.
  */
-export const EXAMPLE_HOST_DIR = fileURLToPath(new URL('../../examples/host/', import.meta.url));
+const EXAMPLE_HOST_DIR = fileURLToPath(new URL('../../examples/host/', import.meta.url));
 
 export interface DemoHost {
   name: string;

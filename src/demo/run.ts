@@ -85,6 +85,7 @@ function sameFiles(a: Record<string, string>, b: Record<string, string>): boolea
 }
 
 /** Run the demo. Throws DemoCancelled when `signal` aborts; other throws are real errors. */
+// eslint-disable-next-line max-lines-per-function -- a narrated script: the five steps read top to bottom in the order the user sees them
 export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const { out, signal, hosts } = options;
   const c = colorsFor(out.stdout, out.env);

@@ -2,8 +2,9 @@
  * Turn git's raw records into the SPEC change set. Pure.
  *
  * Order of work: strip the source prefix, apply the filter, then classify.
- * The result is sorted in byte order of the names (see `compareBytes`).
+ * The result is sorted in byte order of the names (see src/byte-order.ts).
  */
+import { sortByPath } from '../byte-order.js';
 import { DiffshipError, GitError } from '../errors.js';
 import type { RawEntry } from './raw.js';
 import type { Change, ChangeCounts } from './types.js';
@@ -86,26 +87,8 @@ export function classify(entries: readonly RawEntry[], { prefix, filter }: Class
       }
     }
   }
-  return sortByPathBytes(out);
+  return sortByPath(out);
 }
-
-/**
- * Sort in byte order of the UTF-8 names. For valid UTF-8 that is code point
- * order, which JS string comparison matches unless a name holds a character
- * past U+FFFF (a surrogate pair sorts below U+E000–U+FFFF in UTF-16): then
- * compare the encoded bytes. git's output is already nearly in this order,
- * which keeps the sort close to linear.
- */
-export function sortByPathBytes<T extends { path: string }>(items: T[]): T[] {
-  if (!items.some((item) => SURROGATE.test(item.path))) {
-    return items.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  }
-  const bytes = new Map<string, Buffer>();
-  const of = (s: string) => bytes.get(s) ?? bytes.set(s, Buffer.from(s, 'utf8')).get(s)!;
-  return items.sort((a, b) => Buffer.compare(of(a.path), of(b.path)));
-}
-
-const SURROGATE = /[\uD800-\uDFFF]/;
 
 /** Count changes by status. */
 export function countChanges(changes: readonly Change[]): ChangeCounts {

@@ -13,16 +13,13 @@
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { DiffshipError, GitError } from '../errors.js';
-import { firstMessage, gitEnv, type CatFileResult } from './git.js';
+import { BATCH_HEADER, firstMessage, gitEnv, type CatFileResult } from './git.js';
 
 interface Pending {
   name: string;
   resolve(result: CatFileResult): void;
   reject(error: Error): void;
 }
-
-/** `<oid> <type> <size>`: a found object. Anything else names the request and says why not. */
-const FOUND = /^([0-9a-f]{40}|[0-9a-f]{64}) (\S+) (\d+)$/;
 
 export class GitObjects {
   private proc: ChildProcessWithoutNullStreams | null = null;
@@ -133,7 +130,7 @@ export class GitObjects {
       const nl = this.buffer.indexOf(10);
       if (nl < 0) return void (this.need = this.buffer.length + 1);
       const header = this.buffer.toString('utf8', 0, nl);
-      const match = FOUND.exec(header);
+      const match = BATCH_HEADER.exec(header);
       if (!match) {
         this.buffer = this.buffer.subarray(nl + 1);
         this.queue.shift();

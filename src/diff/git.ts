@@ -90,7 +90,8 @@ export type CatFileResult =
   | { name: string; found: true; oid: string; type: string; content: Buffer }
   | { name: string; found: false; ambiguous: boolean };
 
-const BATCH_HEADER = /^([0-9a-f]{40}|[0-9a-f]{64}) (\S+) (\d+)$/;
+/** `<oid> <type> <size>`: a found object. Anything else names the request and says why not. */
+export const BATCH_HEADER = /^([0-9a-f]{40}|[0-9a-f]{64}) (\S+) (\d+)$/;
 
 /**
  * Look up several object names (`v1^{commit}`, `<sha>:path`) in one git process.
@@ -103,7 +104,7 @@ export async function catFileBatch(repo: string, names: readonly string[]): Prom
 }
 
 /** Parse `cat-file --batch` output for the given names, in order. Pure. */
-export function parseCatFileBatch(stdout: Buffer, names: readonly string[]): CatFileResult[] {
+function parseCatFileBatch(stdout: Buffer, names: readonly string[]): CatFileResult[] {
   const results: CatFileResult[] = [];
   let pos = 0;
   for (const name of names) {

@@ -8,6 +8,7 @@ import type { Change, DiffResult, GitMode } from '../diff/types.js';
 import { SUBMODULE_MODE, SYMLINK_MODE } from '../diff/types.js';
 import type { Mode, OnDrift } from '../config/types.js';
 import { emptyChanges } from '../report/types.js';
+import { byteOrder } from '../byte-order.js';
 import { DiffshipError } from '../errors.js';
 import type { DeleteOp, DriftItem, KeptFile, Observed, TargetPlan, WriteOp } from './types.js';
 
@@ -234,9 +235,4 @@ export function planTarget(input: PlanInput): TargetPlan {
 
 function short(sha: string | null): string {
   return sha === null ? '(none)' : sha.slice(0, 12);
-}
-
-/** Byte order of UTF-8 strings, as the SPEC sorts paths. */
-export function byteOrder(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a), Buffer.from(b));
 }

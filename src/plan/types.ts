@@ -1,6 +1,6 @@
 /** What one deploy will do to one target. Pure data, built by `planTarget`. */
 import type { GitMode } from '../diff/types.js';
-import type { EntryType } from '../transport/transport.js';
+import type { EntryType } from '../entry-type.js';
 import type { TargetChanges } from '../report/types.js';
 
 /** What the target holds at a path, as observed before planning. */

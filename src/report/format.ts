@@ -22,17 +22,8 @@ export function formatBytes(bytes: number): string {
   return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
 }
 
-/** `850 ms`, `1.4 s`, `2 m 5 s`. */
+/** `500ms`, `5s`, `1.5s`, `2m`, `1m30s`: compact, as diffship.yml writes durations (terminal, messages, job summary). */
 export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
-  const minutes = Math.floor(ms / 60_000);
-  const seconds = Math.round((ms % 60_000) / 1000);
-  return seconds ? `${minutes} m ${seconds} s` : `${minutes} m`;
-}
-
-/** `500ms`, `5s`, `1.5s`, `2m`, `1m30s`: compact, as diffship.yml writes durations (terminal, messages). */
-export function formatCompactDuration(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)}ms`;
   if (ms < 60_000)
     return ms % 1000 === 0 ? `${ms / 1000}s` : `${(ms / 1000).toFixed(1).replace(/\.0$/, '')}s`;

@@ -84,7 +84,7 @@ function shortSha(sha: string | null): string {
 }
 
 /** The first failed step other than the rollback that cleaned up after it. */
-export function failedStep(target: TargetReport): StepReport | undefined {
+function failedStep(target: TargetReport): StepReport | undefined {
   return (
     target.steps.find((s) => s.status === 'failed' && s.name !== 'rollback') ??
     target.steps.find((s) => s.status === 'failed')
@@ -158,7 +158,7 @@ function targetRow(target: TargetReport): string {
 }
 
 /** One table per wave: status, change counts, bytes, duration and the failed step of each target. */
-export function waveTables(report: Report): string {
+function waveTables(report: Report): string {
   const out: string[] = [];
   const waves = byWave(report);
   for (const { wave, targets } of waves) {
@@ -247,7 +247,7 @@ function pathList(paths: readonly string[], limit = LIST_LIMIT): string {
 }
 
 /** Collapsed per-target lists of drifted and kept files; '' when there are none. */
-export function driftAndKept(report: Report): string {
+function driftAndKept(report: Report): string {
   const out: string[] = [];
   for (const target of report.targets) {
     if (target.changes.drift.length > 0) {

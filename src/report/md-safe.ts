@@ -38,7 +38,7 @@ export function codeSpan(text: string): string {
 const PLAIN = /^[A-Za-z0-9 ._:()+,-]*$/;
 
 /** `text` shown as written: as is when plain, else in a code span. */
-export function inlineText(text: string): string {
+function inlineText(text: string): string {
   return PLAIN.test(text) && !/www\./i.test(text) ? text : codeSpan(text);
 }
 

@@ -1,6 +1,6 @@
 /** The summary table printed at the end of plan/deploy/rollback. Pure: report in, text out. */
 import type { Report, TargetReport } from './types.js';
-import { formatBytes, formatCompactDuration, targetDurationMs } from './format.js';
+import { formatBytes, formatDuration, targetDurationMs } from './format.js';
 
 export interface Paint {
   green(s: string): string;
@@ -46,7 +46,7 @@ export function renderSummary(report: Report, paint: Paint = plain): string {
     String(t.changes.kept.length),
     String(t.changes.drift.length),
     formatBytes(t.bytes),
-    formatCompactDuration(targetDurationMs(t)),
+    formatDuration(targetDurationMs(t)),
     (t.error ?? '').split('\n')[0]!.slice(0, 100),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));

@@ -3,10 +3,7 @@
  * wherever it ran: one phrase for how it ended and the end of its output. The
  * running itself is src/transport/local/run-local.ts (this machine) or a transport.
  */
-import { formatCompactDuration } from '../report/format.js';
-
-/** Durations as diffship.yml writes them (`1m30s`), for messages like "timed out after 5s". */
-export const formatDuration = formatCompactDuration;
+import { formatDuration } from '../report/format.js';
 
 /** What any command run (local or over a transport) reports about how it ended. */
 export interface CommandOutcome {

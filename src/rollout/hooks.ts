@@ -11,7 +11,8 @@ import { silentLogger, type Logger } from '../log.js';
 import { runLocal } from '../transport/local/run-local.js';
 import type { ChildEnvPolicy } from '../transport/child-env.js';
 import type { Transport } from '../transport/transport.js';
-import { describeExit, formatDuration, trimOutput, type CommandOutcome } from './command.js';
+import { formatDuration } from '../report/format.js';
+import { describeExit, trimOutput, type CommandOutcome } from './command.js';
 
 /** What a hook (and a command check) is told about the deploy, as `DIFFSHIP_*` variables. */
 export interface HookEnvValues {

@@ -61,14 +61,7 @@ export async function rollout(options: RolloutOptions): Promise<Report> {
   const selected = selectTargets(config.targets, parseSelectors(options.targets));
   // One git process answers every lookup of the run: the ref, each target's diff, the blobs.
   const objects = new GitObjects(repo);
-  let to = '';
-  try {
-    // Resolve the ref once, up front (fetching it in a shallow clone): a bad ref fails before any target.
-    if (command !== 'rollback') to = await resolveRelease(repo, ref, { objects });
-  } catch (error) {
-    objects.close();
-    throw error;
-  }
+  const to = command === 'rollback' ? '' : await resolveUpFront(repo, ref, objects);
   // min-healthy may reorder the targets (unhealthy first) and refuse to start.
   const controls = new WaveControls({ config, deployId, to, command, log });
   const waves = await controls.plan(selected, options.signal ?? new AbortController().signal);
@@ -87,22 +80,10 @@ export async function rollout(options: RolloutOptions): Promise<Report> {
   const waveNames = waves.map((w) => w.map((t) => t.name));
   emit({ type: 'start', deployId, to, waves: waveNames });
 
-  // One signal for everything: the caller's cancellation, or the rollout timeout.
-  const controller = new AbortController();
-  let cancelled = false;
-  let timedOut = false;
-  const onAbort = () => {
-    cancelled = true;
-    controller.abort();
-  };
-  if (options.signal?.aborted) onAbort();
-  options.signal?.addEventListener('abort', onAbort, { once: true });
-  const timer = setTimeout(() => {
-    timedOut = true;
-    emit({ type: 'halt', reason: `rollout timeout reached` });
-    controller.abort();
-  }, config.timeoutMs);
-  timer.unref();
+  const stop = new RolloutStop(options.signal, config.timeoutMs, () =>
+    emit({ type: 'halt', reason: `rollout timeout reached` }),
+  );
+  const controller = stop.controller;
 
   const ctx = {
     config,
@@ -173,31 +154,14 @@ export async function rollout(options: RolloutOptions): Promise<Report> {
     await controls.afterRollout(result, failed, deployed);
   } finally {
     objects.close();
-    clearTimeout(timer);
-    options.signal?.removeEventListener('abort', onAbort);
+    stop.dispose();
     ctx.workDir.remove();
     await balancer?.close();
   }
 
   const targets: TargetReport[] = runs.flat().map((r) => r.report);
-  for (const t of targets) {
-    if (t.status === 'skipped' && t.steps.length === 0) {
-      t.error ??= cancelled
-        ? 'cancelled before it started'
-        : timedOut
-          ? 'rollout timed out before it started'
-          : stopped !== null
-            ? `not started: ${stopped}`
-            : 'not started: max-failures reached';
-    }
-  }
-  let status: RolloutStatus;
-  if (cancelled) status = 'cancelled';
-  else if (command === 'plan') status = targets.some((t) => t.status === 'failed') ? 'failed' : 'planned';
-  else {
-    const bad = failed > 0 || timedOut || stopped !== null || controls.anyFailed;
-    status = bad || targets.some((t) => t.status === 'failed') ? 'failed' : 'succeeded';
-  }
+  explainNotStarted(targets, stop, stopped);
+  const status = rolloutStatus(command, targets, failed, stop, stopped !== null || controls.anyFailed);
 
   return {
     version: 1,
@@ -215,4 +179,75 @@ export async function rollout(options: RolloutOptions): Promise<Report> {
   };
 }
 
-export { status, type StatusOptions, type TargetStatusInfo } from './status.js';
+/** Resolve the ref once, up front (fetching it in a shallow clone): a bad ref fails before any target. */
+async function resolveUpFront(repo: string, ref: string, objects: GitObjects): Promise<string> {
+  try {
+    return await resolveRelease(repo, ref, { objects });
+  } catch (error) {
+    objects.close();
+    throw error;
+  }
+}
+
+/** One signal for everything: the caller's cancellation, or the rollout timeout. */
+class RolloutStop {
+  readonly controller = new AbortController();
+  cancelled = false;
+  timedOut = false;
+  private readonly timer: NodeJS.Timeout;
+  private readonly onAbort = () => {
+    this.cancelled = true;
+    this.controller.abort();
+  };
+
+  constructor(
+    private readonly signal: AbortSignal | undefined,
+    timeoutMs: number,
+    onTimeout: () => void,
+  ) {
+    if (signal?.aborted) this.onAbort();
+    signal?.addEventListener('abort', this.onAbort, { once: true });
+    this.timer = setTimeout(() => {
+      this.timedOut = true;
+      onTimeout();
+      this.controller.abort();
+    }, timeoutMs);
+    this.timer.unref();
+  }
+
+  dispose(): void {
+    clearTimeout(this.timer);
+    this.signal?.removeEventListener('abort', this.onAbort);
+  }
+}
+
+/** Why a target that never ran was skipped. */
+function explainNotStarted(targets: TargetReport[], stop: RolloutStop, stopped: string | null): void {
+  for (const t of targets) {
+    if (t.status === 'skipped' && t.steps.length === 0) {
+      t.error ??= stop.cancelled
+        ? 'cancelled before it started'
+        : stop.timedOut
+          ? 'rollout timed out before it started'
+          : stopped !== null
+            ? `not started: ${stopped}`
+            : 'not started: max-failures reached';
+    }
+  }
+}
+
+function rolloutStatus(
+  command: string,
+  targets: TargetReport[],
+  failed: number,
+  stop: RolloutStop,
+  /** A refusal, a failed rollout/wave hook or bake stopped the rollout. */
+  controlsFailed: boolean,
+): RolloutStatus {
+  if (stop.cancelled) return 'cancelled';
+  const anyFailed = targets.some((t) => t.status === 'failed');
+  if (command === 'plan') return anyFailed ? 'failed' : 'planned';
+  return failed > 0 || stop.timedOut || controlsFailed || anyFailed ? 'failed' : 'succeeded';
+}
+
+export { status, type TargetStatusInfo } from './status.js';

@@ -16,7 +16,7 @@
  */
 
 /** Variable names removed from a child's environment; a trailing `*` matches a prefix. */
-export const RUNNER_SECRET_VARIABLES: readonly string[] = [
+const RUNNER_SECRET_VARIABLES: readonly string[] = [
   'INPUT_*',
   'ACTIONS_RUNTIME_TOKEN',
   'ACTIONS_RUNTIME_URL',

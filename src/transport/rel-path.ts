@@ -36,11 +36,6 @@ export function joinRel(dir: string, name: string): string {
   return dir === '' ? name : `${dir}/${name}`;
 }
 
-/** Byte order of the UTF-8 encodings (git's order), not UTF-16 code unit order. */
-export function compareBytes(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
-}
-
 function unsafe(rel: string, why: string): TransportError {
   return new TransportError('E_UNSAFE', `unsafe path ${JSON.stringify(rel)}: ${why}`);
 }

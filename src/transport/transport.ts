@@ -10,8 +10,9 @@
  */
 import type { ChildEnvPolicy } from './child-env.js';
 import type { HashAlgorithm } from '../diff/blob.js';
+import type { EntryType } from '../entry-type.js';
 
-export type EntryType = 'file' | 'dir' | 'symlink' | 'other';
+export type { EntryType };
 
 export interface Entry {
   type: EntryType;

@@ -1,5 +1,6 @@
 import type { Entry, EntryType, WalkEntry } from './transport.js';
 import { joinRel } from './rel-path.js';
+import { sortByPath } from '../byte-order.js';
 
 /**
  * The tree walk both transports share: each supplies "list one folder with
@@ -59,14 +60,6 @@ export async function walkTree(
     pump();
   });
   return sortByPath(out);
-}
-
-/** Sort entries by the byte order of their paths (git's order). */
-export function sortByPath<T extends { path: string }>(entries: T[]): T[] {
-  // Encoding once per entry instead of once per comparison keeps 50,000 entries cheap.
-  const keyed = entries.map((e) => ({ e, key: Buffer.from(e.path, 'utf8') }));
-  keyed.sort((a, b) => Buffer.compare(a.key, b.key));
-  return keyed.map((k) => k.e);
 }
 
 /** File type from the `S_IFMT` bits of a POSIX mode. */

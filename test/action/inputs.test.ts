@@ -1,6 +1,8 @@
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { DEFAULT_REPORT_ARTIFACT, parseWaves, readSettings, secretPieces } from '../../src/action/inputs.js';
+import { DEFAULT_REPORT_ARTIFACT, inputName, readSettings, secretPieces } from '../../src/action/inputs.js';
+import { withOverrides } from '../../src/config/overrides.js';
+import { resolveConfig } from '../../src/config/resolve.js';
 import { DiffshipError } from '../../src/errors.js';
 
 /** Set inputs the way the runner does: INPUT_<NAME uppercased, spaces to _, dashes kept>. */
@@ -85,8 +87,8 @@ describe('readSettings', () => {
       targets: ['soup-a', 'label:eu', 'soup-c'],
       mode: 'authoritative',
       dryRun: true,
-      waves: [{ count: 1 }, { percent: 50 }, { percent: 100 }],
-      maxParallel: 8,
+      waves: '1,50%,100%',
+      maxParallel: '8',
       githubToken: 'ghs_token',
       comment: true,
       reportArtifact: 'my-report',
@@ -106,9 +108,9 @@ describe('readSettings', () => {
   it.each([
     ['command', 'deplyo', 'Input command is "deplyo": expected one of deploy, plan, rollback, status.'],
     ['mode', 'mirror', 'Input mode is "mirror": expected one of additive, authoritative.'],
-    ['max-parallel', '0', 'Input max-parallel is "0": expected a whole number of at least 1.'],
-    ['max-parallel', 'four', 'Input max-parallel is "four": expected a whole number of at least 1.'],
-    ['max-parallel', '2.5', 'Input max-parallel is "2.5": expected a whole number of at least 1.'],
+    ['max-parallel', '0', 'Input max-parallel: expected a count of 1 or more (got "0")'],
+    ['max-parallel', 'four', 'Input max-parallel: expected a count of 1 or more (got "four")'],
+    ['max-parallel', '2.5', 'Input max-parallel: expected a count of 1 or more (got "2.5")'],
     ['dry-run', 'yes', 'Input dry-run is "yes": expected true or false.'],
     ['comment', '1', 'Input comment is "1": expected true or false.'],
   ])('refuses %s=%s with one line naming input and value', (name, value, message) => {
@@ -147,32 +149,44 @@ describe('readSettings', () => {
   });
 });
 
-describe('parseWaves', () => {
+describe('the waves input', () => {
+  const base = resolveConfig({ targets: [{ name: 'a', path: './a' }] }, { baseDir: '/repo', env: {} });
+  /** What the action does with the input: read it, then let withOverrides check and apply it. */
+  const wavesOf = (text: string) => {
+    inputs({ waves: text });
+    return withOverrides(base, { waves: readSettings().waves }, { name: inputName }).waves;
+  };
+
   it.each([
     ['1,50%,100%', [{ count: 1 }, { percent: 50 }, { percent: 100 }]],
     ['1 25% 100%', [{ count: 1 }, { percent: 25 }, { percent: 100 }]],
     ['[1, "50%", 100%]', [{ count: 1 }, { percent: 50 }, { percent: 100 }]],
     ['- 2\n- 10%\n', [{ count: 2 }, { percent: 10 }]],
     ['100%', [{ percent: 100 }]],
-    ['0', [{ count: 0 }]],
     ['12.5%', [{ percent: 12.5 }]],
   ])('reads %j', (text, expected) => {
-    expect(parseWaves('waves', text)).toEqual(expected);
+    expect(wavesOf(text)).toEqual(expected);
   });
 
-  it('is undefined when empty', () => {
-    expect(parseWaves('waves', '  ')).toBeUndefined();
+  it("keeps the config's waves when empty", () => {
+    expect(wavesOf('  ')).toEqual(base.waves);
   });
 
-  it.each(['1,half', '150%', '0%', '-1', '[1, {a: 2}]', '1.5'])('refuses %j naming the bad item', (text) => {
-    const error = errorOf(() => parseWaves('waves', text));
-    expect(error.code).toBe('E_USAGE');
-    expect(error.message).toMatch(/^Input waves /);
-    expect(error.message).toContain(JSON.stringify(text));
-  });
+  // "0" is refused as the CLI's --waves refuses it: one rule for both (config/count-or-percent.ts).
+  it.each(['1,half', '150%', '0%', '-1', '[1, {a: 2}]', '1.5', '0'])(
+    'refuses %j in readSettings, before the library runs, naming the input',
+    (text) => {
+      inputs({ waves: text });
+      const error = errorOf(() => readSettings());
+      expect(error.code).toBe('E_USAGE');
+      expect(error.message).toMatch(/^Input waves: expected counts or "N%"/);
+      expect(error.message).toContain(text.startsWith('[') ? '{\\"a\\":2}' : JSON.stringify(text));
+    },
+  );
 
   it('refuses broken YAML in one line', () => {
-    const error = errorOf(() => parseWaves('waves', '[1, "50%'));
+    inputs({ waves: '[1, "50%' });
+    const error = errorOf(() => readSettings());
     expect(error.message).toMatch(/^Input waves is "\[1, \\"50%": not a valid YAML list/);
     expect(error.message).not.toContain('\n');
   });

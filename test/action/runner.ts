@@ -51,7 +51,7 @@ export function readOutputs(file: string): Record<string, string> {
   return out;
 }
 
-export interface FakeComment {
+interface FakeComment {
   id: number;
   body: string;
 }

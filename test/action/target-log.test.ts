@@ -56,20 +56,20 @@ describe('TargetLog', () => {
     expect(out).toEqual([
       'diffship d-1: shipping bbbbbbbbbbbb in 1 wave(s)',
       'Wave 2: b, c',
-      '::group::c: unchanged (wave 2, +0 ~0 -0, 0 B, 1.5 s)',
+      '::group::c: unchanged (wave 2, +0 ~0 -0, 0 B, 1.5s)',
       'c: started (wave 2)',
-      '  ✓ lock (5 ms)',
+      '  ✓ lock (5ms)',
       '    http attempt 2: 503',
       '::endgroup::',
-      '::group::b: deployed (wave 2, +3 ~0 -1, 1.5 kB, 1.5 s)',
+      '::group::b: deployed (wave 2, +3 ~0 -1, 1.5 kB, 1.5s)',
       'b: started (wave 2)',
-      '  ✓ lock (5 ms)',
+      '  ✓ lock (5ms)',
       '  warning: drift on hand.xml',
-      '  ✓ apply (300 ms): 3 files',
+      '  ✓ apply (300ms): 3 files',
       '::endgroup::',
       '::warning::Rollout halted: 1 target(s) failed',
       // a never sent events: its group comes from the report.
-      `::group::a: deployed (wave 1, +1 ~1 -0, 2.0 kB, 1.5 s)`,
+      `::group::a: deployed (wave 1, +1 ~1 -0, 2.0 kB, 1.5s)`,
       ...a!.steps.map((s) => expect.stringContaining(`✓ ${s.name}`)),
       '::endgroup::',
     ]);
@@ -81,7 +81,7 @@ describe('TargetLog', () => {
     const report = planReport();
     log.handle({ type: 'target-end', target: { ...report.targets[1]!, steps: report.targets[0]!.steps } });
     expect(out).toEqual([
-      '::group::b: planned (wave 2, +3 ~0 -1, 0 B, 0 ms)',
+      '::group::b: planned (wave 2, +3 ~0 -1, 0 B, 0ms)',
       '  + new.xml',
       '  + x|y.xml',
       '  + r2.xml (renamed from r1.xml)',
@@ -99,12 +99,12 @@ describe('TargetLog', () => {
     log.handle({ type: 'target-end', target: a });
     log.handle({ type: 'log', target: 'a', level: 'info', message: 'restored 1 file' });
     log.finish(report);
-    expect(out[0]).toBe('::group::a: rolled-back (wave 1, +1 ~0 -0, 0 B, 2.2 s)');
+    expect(out[0]).toBe('::group::a: rolled-back (wave 1, +1 ~0 -0, 0 B, 2.2s)');
     expect(out).toContain('  error: verify failed: http://localhost:1/health: connection refused');
-    expect(out).toContain('::group::a: rolled-back (wave 1, +1 ~0 -0, 0 B, 2.2 s) (continued)');
+    expect(out).toContain('::group::a: rolled-back (wave 1, +1 ~0 -0, 0 B, 2.2s) (continued)');
     expect(out).toContain('  restored 1 file');
     // Skipped targets still get a group, with their reason.
-    expect(out).toContain('::group::b: skipped (wave 2, +0 ~0 -0, 0 B, 0 ms)');
+    expect(out).toContain('::group::b: skipped (wave 2, +0 ~0 -0, 0 B, 0ms)');
     expect(out).toContain('  error: not started: max-failures reached');
     expect(out.filter((l) => l === '::endgroup::')).toHaveLength(
       out.filter((l) => l.startsWith('::group::')).length,

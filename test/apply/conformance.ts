@@ -31,9 +31,10 @@ import type { Logger } from '../../src/log.js';
 import type { Transport } from '../../src/transport/transport.js';
 import { cli, cliStart } from '../helpers/cli.js';
 import { expectOldOrNew, untilCommit } from '../helpers/crash.js';
-import { makeRepo, snapshot, tempDir, type SnapEntry, type Tree } from '../helpers/repo.js';
+import { makeRepo, snapshot, type SnapEntry, type Tree } from '../helpers/repo.js';
+import { tempDir } from '../helpers/git.js';
 
-export interface EngineTarget {
+interface EngineTarget {
   /** A new, unconnected transport to the target folder. */
   transport(): Transport;
   /** The target folder as this machine sees it (to set up and inspect). */

@@ -9,7 +9,8 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cli, cliStart } from '../helpers/cli.js';
 import { expectOldOrNew, untilCommit } from '../helpers/crash.js';
-import { makeRepo, snapshot, tempDir, type SnapEntry, type Tree } from '../helpers/repo.js';
+import { makeRepo, snapshot, type SnapEntry, type Tree } from '../helpers/repo.js';
+import { tempDir } from '../helpers/git.js';
 
 const ROUNDS = Number(process.env.DIFFSHIP_CRASH_ROUNDS ?? 16);
 

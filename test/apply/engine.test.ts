@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { LocalTransport } from '../../src/transport/local/local-transport.js';
 import { TargetSession, type PlanOptions } from '../../src/apply/session.js';
 import type { Logger } from '../../src/log.js';
-import { makeRepo, snapshot, tempDir, type Tree } from '../helpers/repo.js';
+import { makeRepo, snapshot, type Tree } from '../helpers/repo.js';
+import { tempDir } from '../helpers/git.js';
 
 const cleanups: Array<() => void> = [];
 afterEach(() => {

@@ -20,7 +20,8 @@ import { SshTransport } from '../../src/transport/ssh/ssh-transport.js';
 import type { SshTuning } from '../../src/transport/ssh/tuning.js';
 import type { Transport } from '../../src/transport/transport.js';
 import { cli } from '../helpers/cli.js';
-import { git, makeRepo, snapshot, tempDir, type Tree } from '../helpers/repo.js';
+import { makeRepo, snapshot, type Tree } from '../helpers/repo.js';
+import { git, tempDir } from '../helpers/git.js';
 import { startSshd, sshTargetYaml, type Sshd } from '../helpers/sshd.js';
 import { exactTree } from './conformance.js';
 

@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Report } from '../../src/report/types.js';
 import { cli, cliStart } from '../helpers/cli.js';
-import { git, makeRepo, snapshot, tempDir, type SnapEntry, type Tree } from '../helpers/repo.js';
+import { makeRepo, snapshot, type SnapEntry, type Tree } from '../helpers/repo.js';
+import { git, tempDir } from '../helpers/git.js';
 import { SSHD_BINARY, startSshd, type Sshd, sshTargetYaml } from '../helpers/sshd.js';
 
 const FILES = 1_500;

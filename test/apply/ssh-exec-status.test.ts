@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SshTransport } from '../../src/transport/ssh/ssh-transport.js';
 import { startSshd, type Sshd } from '../helpers/sshd.js';
-import { tempDir } from '../helpers/repo.js';
+import { tempDir } from '../helpers/git.js';
 import { rmSync } from 'node:fs';
 
 let sshd: Sshd;

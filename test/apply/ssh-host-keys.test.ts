@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Report } from '../../src/report/types.js';
 import { cli } from '../helpers/cli.js';
-import { git, makeRepo, tempDir } from '../helpers/repo.js';
+import { makeRepo } from '../helpers/repo.js';
+import { git, tempDir } from '../helpers/git.js';
 import { startSshd, type Sshd } from '../helpers/sshd.js';
 
 let sshd: Sshd;

@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN } from '../helpers/cli.js';
-import { git, makeRepo, snapshot, tempDir } from '../helpers/repo.js';
+import { makeRepo, snapshot } from '../helpers/repo.js';
+import { git, tempDir } from '../helpers/git.js';
 
 /** Preloaded with --import: records the ssh2 files resolved (by import or require) and writes them at exit. */
 const DETECTOR = `

@@ -7,7 +7,8 @@ import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli } from '../helpers/cli.js';
-import { git, makeRepo, tempDir, type Tree } from '../helpers/repo.js';
+import { makeRepo, type Tree } from '../helpers/repo.js';
+import { git, tempDir } from '../helpers/git.js';
 import { startSshd, type Sshd, sshTargetYaml } from '../helpers/sshd.js';
 import { exactTree, HOSTILE } from './conformance.js';
 

@@ -1,7 +1,6 @@
-import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
 import { SshTransport } from '../../src/transport/ssh/ssh-transport.js';
-import { startSshd, type Sshd } from '../helpers/sshd.js';
+import { startSshd, sshTargetFields, type Sshd } from '../helpers/sshd.js';
 import { describeEngine } from './conformance.js';
 
 let sshd: Sshd;
@@ -16,14 +15,5 @@ afterAll(async () => {
 describeEngine('ssh', (path) => ({
   path,
   transport: () => new SshTransport(sshd.sshOptions(), path),
-  targetConfig: () =>
-    [
-      'type: ssh',
-      'host: 127.0.0.1',
-      `port: ${sshd.port}`,
-      `user: ${sshd.user}`,
-      `path: ${JSON.stringify(path)}`,
-      `identity-file: ${JSON.stringify(sshd.identityFile)}`,
-      `known-hosts: ${JSON.stringify(join(sshd.dir, 'known_hosts'))}`,
-    ].join('\n'),
+  targetConfig: () => sshTargetFields(sshd, path).join('\n'),
 }));

@@ -11,7 +11,7 @@ import { startLoad, type LoadResult } from '../helpers/balancers.js';
 
 export const NAMES = ['a', 'b', 'c'];
 /** How long a host's restart takes (503 meanwhile). */
-export const RESTART_MS = 1500;
+const RESTART_MS = 1500;
 
 /** Start the three hosts (on-restart import: `activate` restarts them). */
 export async function startFleet(restartMs = RESTART_MS): Promise<Fleet> {

@@ -7,7 +7,8 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli } from '../helpers/cli.js';
-import { makeRepo, snapshot, tempDir, type SnapEntry } from '../helpers/repo.js';
+import { makeRepo, snapshot, type SnapEntry } from '../helpers/repo.js';
+import { tempDir } from '../helpers/git.js';
 
 let repo: ReturnType<typeof makeRepo>;
 let ws: string;

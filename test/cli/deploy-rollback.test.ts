@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Report } from '../../src/report/types.js';
 import { cli, type CliResult } from '../helpers/cli.js';
-import { git, makeRepo, snapshot, tempDir } from '../helpers/repo.js';
+import { makeRepo, snapshot } from '../helpers/repo.js';
+import { git, tempDir } from '../helpers/git.js';
 
 let repo: ReturnType<typeof makeRepo>;
 let v1: string;

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Report, TargetReport } from '../../src/report/types.js';
 import { cli, type CliResult } from '../helpers/cli.js';
-import { git, makeRepo, snapshot, tempDir, type SnapEntry, type Tree } from '../helpers/repo.js';
+import { makeRepo, snapshot, type SnapEntry, type Tree } from '../helpers/repo.js';
+import { git, tempDir } from '../helpers/git.js';
 
 const LONG = Array.from({ length: 40 }, (_, i) => `"line": ${i}\n`).join('');
 

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { diffReleases } from '../../src/diff/diff-releases.js';
-import { asView, createRepo, git, gitBytes, gitView, type TestRepo } from '../diff/git-repo.js';
+import { asView, createRepo, gitView, type TestRepo } from '../diff/git-repo.js';
+import { git, gitBytes } from '../helpers/git.js';
 import { BIN, runCli } from '../helpers/cli.js';
 
 const oneErrorLine = (stderr: string) => {

@@ -11,7 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TargetStatusInfo } from '../../src/apply/inspect.js';
 import type { Report } from '../../src/report/types.js';
 import { cli, cliStart } from '../helpers/cli.js';
-import { git, makeRepo, tempDir } from '../helpers/repo.js';
+import { makeRepo } from '../helpers/repo.js';
+import { git, tempDir } from '../helpers/git.js';
 
 let repo: ReturnType<typeof makeRepo>;
 let ws: string;

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TargetStatusInfo } from '../../src/apply/inspect.js';
 import { cli } from '../helpers/cli.js';
-import { git, makeRepo, tempDir } from '../helpers/repo.js';
+import { makeRepo } from '../helpers/repo.js';
+import { git, tempDir } from '../helpers/git.js';
 
 let repo: ReturnType<typeof makeRepo>;
 let v1: string;

@@ -2,7 +2,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gitBlobId, hashAlgorithmOf, idLength } from '../../src/diff/blob.js';
 import { GitObjects } from '../../src/diff/git-objects.js';
-import { createRepo, gitBytes, type TestRepo } from './git-repo.js';
+import { createRepo, type TestRepo } from './git-repo.js';
+import { gitBytes } from '../helpers/git.js';
 
 const SAMPLES: Array<[string, Buffer]> = [
   ['empty', Buffer.alloc(0)],

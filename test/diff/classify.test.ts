@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { classify, countChanges, quoteBytes, sortByPathBytes } from '../../src/diff/classify.js';
+import { classify, countChanges, quoteBytes } from '../../src/diff/classify.js';
+import { sortByPath } from '../../src/byte-order.js';
 import type { RawEntry } from '../../src/diff/raw.js';
 
 const A = 'a'.repeat(40);
@@ -101,7 +102,7 @@ describe('classify', () => {
     const byBytes = [...names].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y)));
     expect(sorted).toEqual(byBytes);
     expect(sorted.indexOf('\uFF5E.json')).toBeLessThan(sorted.indexOf('\u{1F600}.json'));
-    expect(sortByPathBytes([{ path: 'b' }, { path: 'a' }])).toEqual([{ path: 'a' }, { path: 'b' }]);
+    expect(sortByPath([{ path: 'b' }, { path: 'a' }])).toEqual([{ path: 'a' }, { path: 'b' }]);
   });
 
   it('refuses a kept name that is not valid UTF-8, and ignores a filtered one', () => {

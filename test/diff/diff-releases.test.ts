@@ -2,7 +2,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { diffReleases } from '../../src/diff/diff-releases.js';
 import type { Change, DiffResult } from '../../src/diff/types.js';
 import type { Logger } from '../../src/log.js';
-import { asView, blobAt, createRepo, git, gitBytes, gitView, type TestRepo } from './git-repo.js';
+import { asView, blobAt, createRepo, gitView, type TestRepo } from './git-repo.js';
+import { git, gitBytes } from '../helpers/git.js';
 
 const repos: TestRepo[] = [];
 const repo = (options?: Parameters<typeof createRepo>[0]) => {

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GitObjects } from '../../src/diff/git-objects.js';
 import { gitBlobId } from '../../src/diff/blob.js';
-import { createRepo, git, type TestRepo } from './git-repo.js';
+import { createRepo, type TestRepo } from './git-repo.js';
+import { git } from '../helpers/git.js';
 
 describe('GitObjects', () => {
   let r: TestRepo;

@@ -1,37 +1,10 @@
 /** Real temp git repositories for the diff tests, and git's own view of a diff to compare with. */
-import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Change } from '../../src/diff/types.js';
+import { git, gitBytes, tempDir } from '../helpers/git.js';
 
-const ENV = {
-  ...process.env,
-  GIT_AUTHOR_NAME: 'Test',
-  GIT_AUTHOR_EMAIL: 'test@example.com',
-  GIT_COMMITTER_NAME: 'Test',
-  GIT_COMMITTER_EMAIL: 'test@example.com',
-  GIT_CONFIG_NOSYSTEM: '1',
-  GIT_CONFIG_GLOBAL: '/dev/null',
-};
-
-/** Run git; stdout as bytes. */
-export function gitBytes(cwd: string, args: readonly string[], input?: string | Buffer): Buffer {
-  return execFileSync('git', args, {
-    cwd,
-    env: ENV,
-    input,
-    stdio: ['pipe', 'pipe', 'pipe'],
-    maxBuffer: 1 << 28,
-  });
-}
-
-/** Run git; stdout as trimmed text. */
-export function git(cwd: string, ...args: string[]): string {
-  return gitBytes(cwd, args).toString('utf8').trim();
-}
-
-export type FileSpec = string | Buffer | { content: string | Buffer; mode: number } | { link: string };
+type FileSpec = string | Buffer | { content: string | Buffer; mode: number } | { link: string };
 
 export interface TestRepo {
   dir: string;
@@ -45,12 +18,8 @@ export interface TestRepo {
   cleanup(): void;
 }
 
-export function tempDir(prefix = 'diffship-diff-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
-}
-
 export function createRepo(options: { objectFormat?: 'sha1' | 'sha256'; dir?: string } = {}): TestRepo {
-  const dir = options.dir ?? tempDir();
+  const dir = options.dir ?? tempDir('diffship-diff-');
   const init = ['init', '-q', '-b', 'main'];
   if (options.objectFormat) init.push(`--object-format=${options.objectFormat}`);
   git(dir, ...init);

@@ -2,7 +2,8 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { diffReleases } from '../../src/diff/diff-releases.js';
-import { createRepo, git, tempDir, type TestRepo } from './git-repo.js';
+import { createRepo, type TestRepo } from './git-repo.js';
+import { git, tempDir } from '../helpers/git.js';
 
 // GitHub's checkout makes a --depth=1 clone: only the `to` commit is there.
 describe('diffReleases in a shallow clone', () => {

@@ -13,10 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { runLocal } from '../../src/transport/local/run-local.js';
 import type { ExecOptions, ExecResult, Transport } from '../../src/transport/transport.js';
 
-export const SERVER = path.resolve(
-  path.dirname(fileURLToPath(import.meta.url)),
-  '../../examples/host/server.mjs',
-);
+const SERVER = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../examples/host/server.mjs');
 export const CTL = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../examples/host/ctl.mjs');
 
 /** A free TCP port on 127.0.0.1 (bound, read, released). */

@@ -1,7 +1,5 @@
 /** Real git repositories and folder snapshots for engine tests. */
-import { execFileSync } from 'node:child_process';
 import {
-  mkdtempSync,
   rmSync,
   mkdirSync,
   writeFileSync,
@@ -12,28 +10,10 @@ import {
   readFileSync,
   readlinkSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { git, tempDir } from './git.js';
 
 export type Tree = Record<string, string | { content: string; mode?: number } | { link: string }>;
-
-export function tempDir(prefix = 'diffship-test-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
-}
-
-export function git(repo: string, ...args: string[]): string {
-  return execFileSync('git', args, {
-    cwd: repo,
-    encoding: 'utf8',
-    env: {
-      ...process.env,
-      GIT_AUTHOR_NAME: 't',
-      GIT_AUTHOR_EMAIL: 't@t',
-      GIT_COMMITTER_NAME: 't',
-      GIT_COMMITTER_EMAIL: 't@t',
-    },
-  }).trim();
-}
 
 /**
  * A repository whose `commit(tree)` makes the worktree exactly `tree` and returns the new SHA.

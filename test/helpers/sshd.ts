@@ -30,9 +30,9 @@ const SFTP_SERVERS = [
   '/usr/libexec/sftp-server',
 ];
 
-export type HostKeyType = 'ed25519' | 'ecdsa' | 'rsa';
+type HostKeyType = 'ed25519' | 'ecdsa' | 'rsa';
 
-export interface HostKey {
+interface HostKey {
   type: HostKeyType;
   /** e.g. `ssh-ed25519`. */
   keyType: string;
@@ -332,18 +332,22 @@ async function waitForPort(port: number, child: ChildProcess, stderr: () => stri
 }
 
 /**
- * The YAML lines of one ssh target on `sshd` (indented for a `targets:` list):
- * the server's address, its test user and key, and its known_hosts file.
+ * The YAML keys of one ssh target on `sshd` (not indented): the server's
+ * address, its test user and key, and its known_hosts file.
  */
-export function sshTargetYaml(sshd: Sshd, targetPath: string, name = 'far'): string[] {
+export function sshTargetFields(sshd: Sshd, targetPath: string): string[] {
   return [
-    `  - name: ${name}`,
-    '    type: ssh',
-    '    host: 127.0.0.1',
-    `    port: ${sshd.port}`,
-    `    user: ${sshd.user}`,
-    `    path: ${JSON.stringify(targetPath)}`,
-    `    identity-file: ${JSON.stringify(sshd.identityFile)}`,
-    `    known-hosts: ${JSON.stringify(path.join(sshd.dir, 'known_hosts'))}`,
+    'type: ssh',
+    'host: 127.0.0.1',
+    `port: ${sshd.port}`,
+    `user: ${sshd.user}`,
+    `path: ${JSON.stringify(targetPath)}`,
+    `identity-file: ${JSON.stringify(sshd.identityFile)}`,
+    `known-hosts: ${JSON.stringify(path.join(sshd.dir, 'known_hosts'))}`,
   ];
+}
+
+/** The YAML lines of one ssh target on `sshd`, indented for a `targets:` list. */
+export function sshTargetYaml(sshd: Sshd, targetPath: string, name = 'far'): string[] {
+  return [`  - name: ${name}`, ...sshTargetFields(sshd, targetPath).map((line) => `    ${line}`)];
 }

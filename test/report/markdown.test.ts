@@ -36,7 +36,7 @@ describe('summaryMarkdown', () => {
     expect(md).toContain('`bbbbbbb`');
     expect(md).toContain('(`v1.4.0`)');
     expect(tableAfter(md, '### Wave 1 of 2')).toEqual([
-      ['a', '✅ deployed', '1', '1', '0', '0', '1', '2.0 kB', '1.5 s', ''],
+      ['a', '✅ deployed', '1', '1', '0', '0', '1', '2.0 kB', '1.5s', ''],
     ]);
     const wave2 = tableAfter(md, '### Wave 2 of 2');
     expect(wave2.map((r) => r[0])).toEqual(['b', 'c']);
@@ -223,9 +223,9 @@ describe('formatting', () => {
     expect(formatBytes(999)).toBe('999 B');
     expect(formatBytes(2048)).toBe('2.0 kB');
     expect(formatBytes(12_345_678)).toBe('12 MB');
-    expect(formatDuration(850)).toBe('850 ms');
-    expect(formatDuration(1500)).toBe('1.5 s');
-    expect(formatDuration(125_000)).toBe('2 m 5 s');
-    expect(formatDuration(120_000)).toBe('2 m');
+    expect(formatDuration(850)).toBe('850ms');
+    expect(formatDuration(1500)).toBe('1.5s');
+    expect(formatDuration(125_000)).toBe('2m5s');
+    expect(formatDuration(120_000)).toBe('2m');
   });
 });

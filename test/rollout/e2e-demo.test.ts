@@ -10,7 +10,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Report } from '../../src/report/types.js';
 import { cliStart } from '../helpers/cli.js';
 import { waitFor } from '../helpers/host.js';
-import { tempDir } from '../helpers/repo.js';
+import { tempDir } from '../helpers/git.js';
+import { ROLLED_BACK_AT_VERIFY_STEPS } from '../helpers/steps.js';
 
 const cleanup: string[] = [];
 afterAll(() => {
@@ -100,18 +101,7 @@ describe('diffship demo', () => {
     expect(statuses(r3!)).toEqual({ 'host-a': 'rolled-back', 'host-b': 'skipped', 'host-c': 'skipped' });
     const canary = r3!.targets[0]!;
     expect(canary.error).toMatch(/^verify: FAILED http .*503/);
-    expect(canary.steps.map((s) => s.name)).toEqual([
-      'lock',
-      'plan',
-      'before',
-      'apply',
-      'activate',
-      'verify',
-      'rollback',
-      'activate',
-      'after',
-      'unlock',
-    ]);
+    expect(canary.steps.map((s) => s.name)).toEqual(ROLLED_BACK_AT_VERIFY_STEPS);
     expect(canary.steps.find((s) => s.name === 'verify')!.detail).toContain('unknown type \\"transfrom\\"');
 
     // The folders: every host holds v2 (the canary restored byte for byte), and its state says so.

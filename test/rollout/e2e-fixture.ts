@@ -18,7 +18,8 @@ import { stringify } from 'yaml';
 import type { Report } from '../../src/report/types.js';
 import { cliStart, type CliResult } from '../helpers/cli.js';
 import { CTL, startHost, type RunningHost } from '../helpers/host.js';
-import { git, makeRepo, snapshot, tempDir, type SnapEntry, type Tree } from '../helpers/repo.js';
+import { makeRepo, snapshot, type SnapEntry, type Tree } from '../helpers/repo.js';
+import { git, tempDir } from '../helpers/git.js';
 
 /** A workflow file the example host loads; a step type it does not know makes it invalid (503). */
 export function workflow(name: string, steps: string[] = ['receive', 'send']): string {

@@ -6,6 +6,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Fleet, ctl, loaded, logLine, stepNames, targetOf, workflow } from './e2e-fixture.js';
+import { DEPLOYED_STEPS } from '../helpers/steps.js';
 
 let fleet: Fleet;
 beforeEach(() => {
@@ -16,7 +17,6 @@ afterEach(async () => {
 });
 
 const NAMES = ['a', 'b', 'c'];
-const STEPS = ['lock', 'plan', 'before', 'apply', 'activate', 'verify', 'after', 'unlock'];
 
 function config(activate: Record<string, unknown>) {
   return {
@@ -84,7 +84,7 @@ describe('rolling deploy to example hosts', () => {
       const t = targetOf(r1.report, n);
       expect(t).toMatchObject({ status: 'deployed', from: null, to: v1, error: null });
       expect(t.changes.added.sort()).toEqual(['lab.json', 'orders.json']);
-      expect(stepNames(r1.report, n)).toEqual(STEPS);
+      expect(stepNames(r1.report, n)).toEqual(DEPLOYED_STEPS);
       expect(t.steps.every((s) => s.status === 'ok')).toBe(true);
       // The check passed on the new release, as many times in a row as demanded.
       expect(t.steps.find((s) => s.name === 'verify')!.detail).toMatch(/^ok http .*2 successes in a row/);
@@ -141,7 +141,7 @@ describe('rolling deploy to example hosts', () => {
     const r2 = await fleet.deploy('v2');
     expect(r2.code, r2.stderr).toBe(0);
     for (const n of NAMES) {
-      expect(stepNames(r2.report, n)).toEqual(STEPS);
+      expect(stepNames(r2.report, n)).toEqual(DEPLOYED_STEPS);
       // The restart's answer (the output's tail) is in the report: nothing left pending.
       expect(targetOf(r2.report, n).steps.find((s) => s.name === 'activate')!.detail).toContain(
         '"pending":[]',

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { SnapEntry } from '../helpers/repo.js';
 import { waitFor } from '../helpers/host.js';
 import { Fleet, logLine, stepNames, targetOf, workflow, type CliRun } from './e2e-fixture.js';
+import { ROLLED_BACK_AT_VERIFY_STEPS } from '../helpers/steps.js';
 
 let fleet: Fleet;
 let server: http.Server;
@@ -102,18 +103,7 @@ it('rolls back the targets in flight and runs their after hook to the end', () =
   for (const n of ['t1', 't2']) {
     const t = targetOf(run.report, n);
     expect(t).toMatchObject({ status: 'rolled-back', from: v1, to: v2 });
-    expect(stepNames(run.report, n)).toEqual([
-      'lock',
-      'plan',
-      'before',
-      'apply',
-      'activate',
-      'verify',
-      'rollback',
-      'activate',
-      'after',
-      'unlock',
-    ]);
+    expect(stepNames(run.report, n)).toEqual(ROLLED_BACK_AT_VERIFY_STEPS);
     expect(t.steps.find((s) => s.name === 'verify')).toMatchObject({ status: 'failed' });
     expect(t.steps.find((s) => s.name === 'verify')!.detail).toMatch(/cancel/i);
     expect(t.steps.find((s) => s.name === 'rollback')!.status).toBe('ok');

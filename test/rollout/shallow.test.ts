@@ -7,7 +7,8 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRepo, git, tempDir, type TestRepo } from '../diff/git-repo.js';
+import { createRepo, type TestRepo } from '../diff/git-repo.js';
+import { git, tempDir } from '../helpers/git.js';
 import { cli } from '../helpers/cli.js';
 
 describe('deploy from a shallow clone', () => {

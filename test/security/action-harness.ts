@@ -11,7 +11,7 @@ import { inputEnv, readOutputs } from '../action/runner.js';
 
 const ACTION = path.resolve(import.meta.dirname, '../../lib/action/index.js');
 
-export const git = (cwd: string, ...args: string[]) =>
+const git = (cwd: string, ...args: string[]) =>
   execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], {
     cwd,
     encoding: 'utf8',

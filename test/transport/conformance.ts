@@ -14,7 +14,7 @@ import type { HashAlgorithm } from '../../src/diff/blob.js';
 import type { DiffshipError } from '../../src/errors.js';
 import type { Transport } from '../../src/transport/transport.js';
 
-export interface TransportFixture {
+interface TransportFixture {
   transport: Transport;
   close(): Promise<void>;
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { checkRelPath, compareBytes, joinRel, joinRoot } from '../../src/transport/rel-path.js';
+import { checkRelPath, joinRel, joinRoot } from '../../src/transport/rel-path.js';
+import { byteOrder, sortByPath } from '../../src/byte-order.js';
 
 describe('checkRelPath', () => {
   it.each([
@@ -60,7 +61,11 @@ describe('joins and order', () => {
   it('orders by UTF-8 bytes like git, not by UTF-16 code units', () => {
     // U+FB01 (EF AC 81) sorts before U+1F600 (F0 9F 98 80) in UTF-8, but after it in UTF-16 (FB01 > D83D).
     const names = ['😀', '\uFB01', 'B', 'a', 'é', '_'];
-    expect([...names].sort(compareBytes)).toEqual(['B', '_', 'a', 'é', '\uFB01', '😀']);
-    expect([...names].sort()).not.toEqual([...names].sort(compareBytes));
+    expect([...names].sort(byteOrder)).toEqual(['B', '_', 'a', 'é', '\uFB01', '😀']);
+    expect([...names].sort()).not.toEqual([...names].sort(byteOrder));
+    expect(sortByPath(names.map((path) => ({ path }))).map((e) => e.path)).toEqual(
+      [...names].sort(byteOrder),
+    );
+    expect(['b', 'a'].sort(byteOrder)).toEqual(['a', 'b']);
   });
 });

@@ -5,7 +5,7 @@
  * that the host is up.
  */
 import type { CheckSpec } from '../../config/types.js';
-import { formatDuration } from '../command.js';
+import { formatDuration } from '../../report/format.js';
 import { networkBudget, retry, type Attempt, type CheckContext, type CheckResult } from './retry.js';
 
 export type HttpCheck = Extract<CheckSpec, { kind: 'http' }>;
@@ -26,7 +26,7 @@ export function statusMatches(status: number, expected: ReadonlyArray<number | s
 }
 
 /** `2xx`, `200, 204`: how the expected statuses are written in messages. */
-export function describeStatuses(expected: ReadonlyArray<number | string>): string {
+function describeStatuses(expected: ReadonlyArray<number | string>): string {
   return expected.length === 0 ? '2xx' : expected.map(String).join(', ');
 }
 

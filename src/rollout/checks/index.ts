@@ -9,7 +9,7 @@ import { runHttpCheck } from './http.js';
 import type { CheckContext, CheckResult } from './retry.js';
 import { runTcpCheck } from './tcp.js';
 
-export type { Attempt, CheckContext, CheckResult } from './retry.js';
+export type { CheckContext, CheckResult } from './retry.js';
 export { statusMatches } from './http.js';
 
 /**

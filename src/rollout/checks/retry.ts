@@ -6,7 +6,8 @@
 import type { Logger } from '../../log.js';
 import type { ChildEnvPolicy } from '../../transport/child-env.js';
 import type { Transport } from '../../transport/transport.js';
-import { formatDuration, trimOutput } from '../command.js';
+import { formatDuration } from '../../report/format.js';
+import { trimOutput } from '../command.js';
 import { sleep } from '../hooks.js';
 
 export interface CheckContext {
@@ -61,7 +62,7 @@ export interface RetryOptions {
  * No attempt gets less than this, even at the very end of the timeout (or with
  * `timeout: 0`, which means "one attempt"): a request cut after 1 ms proves nothing.
  */
-export const MIN_ATTEMPT_MS = 1000;
+const MIN_ATTEMPT_MS = 1000;
 
 /** http and tcp attempts: up to max(interval, 10s), cut at the timeout, at least 1s. */
 export const networkBudget = (intervalMs: number) => (remainingMs: number) =>

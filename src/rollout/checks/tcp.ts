@@ -3,7 +3,7 @@ import net from 'node:net';
 import type { CheckSpec } from '../../config/types.js';
 import { describeNetworkError } from './http.js';
 import { networkBudget, retry, type Attempt, type CheckContext, type CheckResult } from './retry.js';
-import { formatDuration } from '../command.js';
+import { formatDuration } from '../../report/format.js';
 
 export type TcpCheck = Extract<CheckSpec, { kind: 'tcp' }>;
 

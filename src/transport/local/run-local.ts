@@ -8,7 +8,8 @@
  * `sleep`, a server it ran in the foreground), not just the shell: TERM to the
  * group, KILL after a grace period, and the result only once the group is gone.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { readdir, readFile } from 'node:fs/promises';
 import { childEnv, type ChildEnvPolicy } from '../child-env.js';
 import { TailBuffer } from '../tail-buffer.js';
@@ -112,17 +113,7 @@ export function runLocal(command: string, options: RunLocalOptions): Promise<Run
   const stderr = new TailBuffer(options.maxOutputBytes ?? OUTPUT_CAP);
   const elapsed = () => Math.round(performance.now() - started);
 
-  if (options.signal?.aborted) {
-    return Promise.resolve({
-      code: null,
-      signal: null,
-      stdout: '',
-      stderr: '',
-      timedOut: false,
-      aborted: true,
-      durationMs: 0,
-    });
-  }
+  if (options.signal?.aborted) return Promise.resolve({ ...NOT_STARTED, aborted: true });
 
   return new Promise((resolve) => {
     const child = spawn('/bin/sh', ['-c', command], {
@@ -192,38 +183,60 @@ export function runLocal(command: string, options: RunLocalOptions): Promise<Run
     child.on('exit', (code, sig) => {
       const result = { code, signal: sig };
       if (killing && child.pid !== undefined) {
-        // The shell is gone; wait (up to the grace period) for the rest of its group,
-        // then SIGKILL whatever ignored SIGTERM, so nothing outlives a timeout or an abort.
-        // A KILLed process still has to be scheduled to die: wait for that too (briefly:
-        // one stuck in the kernel, state D, dies only when the kernel lets it).
-        const pid = child.pid;
-        const deadline = performance.now() + grace;
-        const poll = async () => {
-          if (!(await groupAlive(pid))) return finish(result);
-          const now = performance.now();
-          if (now >= deadline + KILL_WAIT_MS) return finish(result);
-          if (now >= deadline) killGroup(pid, 'SIGKILL');
-          setTimeout(() => void poll(), 25);
-        };
-        void poll();
+        waitForGroup(child.pid, grace, () => finish(result));
         return;
       }
       // It ended by itself: what it left running in the background is its own.
       disarm();
-      // Background children may keep our pipes open forever (a hook that starts a
-      // daemon with `&`): read what arrives shortly, then stop waiting.
-      let open = 2;
-      const drained = setTimeout(() => finish(result), DRAIN_MS);
-      const onEnd = () => {
-        if (--open === 0) {
-          clearTimeout(drained);
-          finish(result);
-        }
-      };
-      if (child.stdout.readableEnded) onEnd();
-      else child.stdout.once('end', onEnd);
-      if (child.stderr.readableEnded) onEnd();
-      else child.stderr.once('end', onEnd);
+      drainPipes(child, () => finish(result));
     });
   });
+}
+
+/** The result of a command that never started (aborted before the spawn). */
+const NOT_STARTED: RunLocalResult = {
+  code: null,
+  signal: null,
+  stdout: '',
+  stderr: '',
+  timedOut: false,
+  aborted: false,
+  durationMs: 0,
+};
+
+/**
+ * The shell is gone; wait (up to the grace period) for the rest of its group,
+ * then SIGKILL whatever ignored SIGTERM, so nothing outlives a timeout or an abort.
+ * A KILLed process still has to be scheduled to die: wait for that too (briefly:
+ * one stuck in the kernel, state D, dies only when the kernel lets it).
+ */
+function waitForGroup(pid: number, grace: number, done: () => void): void {
+  const deadline = performance.now() + grace;
+  const poll = async () => {
+    if (!(await groupAlive(pid))) return done();
+    const now = performance.now();
+    if (now >= deadline + KILL_WAIT_MS) return done();
+    if (now >= deadline) killGroup(pid, 'SIGKILL');
+    setTimeout(() => void poll(), 25);
+  };
+  void poll();
+}
+
+/**
+ * Background children may keep our pipes open forever (a hook that starts a
+ * daemon with `&`): read what arrives shortly, then stop waiting.
+ */
+function drainPipes(child: ChildProcessByStdio<null, Readable, Readable>, done: () => void): void {
+  let open = 2;
+  const drained = setTimeout(done, DRAIN_MS);
+  const onEnd = () => {
+    if (--open === 0) {
+      clearTimeout(drained);
+      done();
+    }
+  };
+  if (child.stdout.readableEnded) onEnd();
+  else child.stdout.once('end', onEnd);
+  if (child.stderr.readableEnded) onEnd();
+  else child.stderr.once('end', onEnd);
 }

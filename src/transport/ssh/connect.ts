@@ -34,10 +34,9 @@ let ssh2Module: Promise<Ssh2> | undefined;
  * connect, so `import 'diffship'` and local-only deploys never pay for it.
  */
 export function loadSsh2(): Promise<Ssh2> {
-  // A CommonJS package: its exports object is the namespace's default.
-  // webpackMode eager: the action's ncc bundle keeps ssh2 in its main file (still run lazily), where
-  // scripts/fix-dist.mjs defines __dirname for it; a separate chunk would lack it.
-  ssh2Module ??= import(/* webpackMode: "eager" */ 'ssh2').then((m) => m.default);
+  // A CommonJS package: its exports object is the namespace's default. The action's
+  // one-file bundle keeps ssh2 inside (still run lazily); scripts/bundle.mjs gives it __dirname.
+  ssh2Module ??= import('ssh2').then((m) => m.default);
   return ssh2Module;
 }
 

@@ -90,18 +90,12 @@ export class SshExec {
     // cd must stop the command, not run it elsewhere.
     const script = `echo ${PID_MARKER}$$ >&2\ncd ${shellQuote(conn.base)} || exit 1\n${env ? `${env}\n` : ''}${command}`;
     if (options.signal?.aborted) throw cancelled();
-    // On an SFTP-only account (ForceCommand internal-sftp) any command "succeeds" doing nothing.
-    if (!(await this.caps()).exec) {
-      throw new TransportError(
-        'E_TRANSPORT',
-        `${conn.description}: remote commands cannot run on this host (exec is not usable, e.g. an SFTP-only account); use a local run: command instead`,
-      );
-    }
+    await this.requireExec();
     const channel = await this.openExec(script);
     return new Promise<ExecResult>((resolve, reject) => {
       const stdout = new TailBuffer(OUTPUT_CAP);
       const stderr = new TailBuffer(OUTPUT_CAP);
-      let head: Buffer | null = Buffer.alloc(0);
+      const marker = new PidMarker();
       let pid: number | undefined;
       let timedOut = false;
       let aborted = false;
@@ -159,24 +153,13 @@ export class SshExec {
       };
       channel.on('data', (chunk: Buffer) => stdout.push(chunk));
       channel.stderr.on('data', (chunk: Buffer) => {
-        if (head !== null) {
-          // Login scripts may print before our marker line: look for it in the first few KiB.
-          head = Buffer.concat([head, chunk]);
-          const text = head.toString('latin1');
-          const match = PID_LINE.exec(text);
-          if (!match && head.length < 4096) return;
-          if (match) pid = Number(match[2]);
+        const keep = marker.filter(chunk);
+        if (pid === undefined && marker.pid !== undefined) {
+          pid = marker.pid;
           // Stopped before the pid was known: signal the group now.
-          if (match && stopping) this.signalRemote(channel, pid, stopping);
-          chunk = match
-            ? Buffer.concat([
-                head.subarray(0, match.index + match[1]!.length),
-                head.subarray(match.index + match[0].length),
-              ])
-            : head;
-          head = null;
+          if (stopping) this.signalRemote(channel, pid, stopping);
         }
-        stderr.push(chunk);
+        if (keep) stderr.push(keep);
       });
       channel.on('close', () => {
         if (conn.lost && !exitStatus.has(channel) && !timedOut && !aborted) return finish(conn.lost);
@@ -184,6 +167,15 @@ export class SshExec {
       });
       channel.end();
     });
+  }
+
+  /** On an SFTP-only account (ForceCommand internal-sftp) any command "succeeds" doing nothing: refuse. */
+  private async requireExec(): Promise<void> {
+    if ((await this.caps()).exec) return;
+    throw new TransportError(
+      'E_TRANSPORT',
+      `${this.conn.description}: remote commands cannot run on this host (exec is not usable, e.g. an SFTP-only account); use a local run: command instead`,
+    );
   }
 
   /** Signal a running command: a channel signal request, and kill(1) on its process group. */
@@ -293,4 +285,32 @@ export class SshExec {
 
 function cancelled(): DiffshipError {
   return new DiffshipError('E_CANCELLED', 'command cancelled before it finished');
+}
+
+/**
+ * Reads the session's pid from the marker line at the start of stderr and takes
+ * that line out. Login scripts may print before it: it is looked for in the
+ * first few KiB, and stderr passes through unchanged once found or given up.
+ */
+class PidMarker {
+  private head: Buffer | null = Buffer.alloc(0);
+  pid: number | undefined;
+
+  /** The stderr bytes to keep from `chunk`, or null while still looking. */
+  filter(chunk: Buffer): Buffer | null {
+    if (this.head === null) return chunk;
+    const head = Buffer.concat([this.head, chunk]);
+    const match = PID_LINE.exec(head.toString('latin1'));
+    if (!match && head.length < 4096) {
+      this.head = head;
+      return null;
+    }
+    this.head = null;
+    if (!match) return head;
+    this.pid = Number(match[2]);
+    return Buffer.concat([
+      head.subarray(0, match.index + match[1]!.length),
+      head.subarray(match.index + match[0].length),
+    ]);
+  }
 }

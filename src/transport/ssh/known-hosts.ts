@@ -111,11 +111,6 @@ export function fingerprintSha256(blob: Buffer): string {
   return `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`;
 }
 
-/** One known_hosts line for a key, e.g. to show the user what to add. */
-export function knownHostsLine(host: string, port: number, blob: Buffer): string {
-  return `${hostLookupName(host, port)} ${blobKeyType(blob)} ${blob.toString('base64')}`;
-}
-
 function hashedMatches(field: string, name: string): boolean {
   const [, , salt, hash] = field.split('|');
   if (!salt || !hash) return false;

@@ -14,7 +14,7 @@ import type { Client as Ssh2Client, ConnectConfig, ParsedKey } from 'ssh2';
 type Ssh2 = typeof import('ssh2');
 
 /** Host key algorithms that sign with SHA-1. */
-export const SHA1_HOST_KEY_ALGORITHMS: readonly string[] = ['ssh-rsa', 'ssh-dss'];
+const SHA1_HOST_KEY_ALGORITHMS: readonly string[] = ['ssh-rsa', 'ssh-dss'];
 
 /** The opt-in key, as users write it. */
 export const SHA1_OPT_IN = 'allow-ssh-rsa-sha1: true';

@@ -7,7 +7,7 @@ import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SshTransport } from '../../../src/transport/ssh/ssh-transport.js';
 import { startSshd, type Sshd } from '../../helpers/sshd.js';
-import { tempDir } from '../../helpers/repo.js';
+import { tempDir } from '../../helpers/git.js';
 
 let sshd: Sshd;
 let root: string;
