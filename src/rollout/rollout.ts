@@ -69,7 +69,7 @@ export async function rollout(options: RolloutOptions): Promise<Report> {
   }
   const waves = splitWaves(selected, config.waves);
   const waveNames = waves.map((w) => w.map((t) => t.name));
-  emit({ type: 'start', deployId, to, waves: waveNames });
+  emit({ type: 'start', deployId, to, waves: waveNames, command });
 
   // One signal for everything: the caller's cancellation, or the rollout timeout.
   const controller = new AbortController();

@@ -57,7 +57,7 @@ describe('diffship demo', () => {
       '5/5  Roll out v3, which is broken',
       'failed: deploy v3',
       'What each host runs now',
-      'The demo behaved as designed: v3 stopped at the canary, every host still runs v2.',
+      'The demo behaved as designed: v3 stopped at the canary; every host runs v2.',
       `reports  ${dir}/reports/v1.json`,
       `folder   ${dir}`,
       'hosts    stopped (host-a, host-b, host-c)',
@@ -69,10 +69,10 @@ describe('diffship demo', () => {
       at = i + l.length;
     }
     expect(run.stdout).toMatch(
-      /host-a {2}runs v2 {2}3 workflows {2}\/health 200 {2}in service {3}received v3/,
+      /host-a {2}runs v2 {2}3 workflows {2}\/health 200 {2}in service {2}v3 failed, rolled back/,
     );
-    expect(run.stdout).toMatch(/host-b {2}runs v2 .* never received v3/);
-    expect(run.stdout).toMatch(/host-c {2}runs v2 .* never received v3/);
+    expect(run.stdout).toMatch(/host-b {2}runs v2 .* never got v3/);
+    expect(run.stdout).toMatch(/host-c {2}runs v2 .* never got v3/);
     // The CLI's live progress (plain lines off a TTY) on stderr.
     expect(run.stderr).toContain('wave 1: host-a');
     expect(run.stderr).toMatch(/\[host-a\] verify FAILED .*503/);
