@@ -156,10 +156,10 @@ async function runRollout(
   if (exit !== 0) throw new RolloutFailed(exit, report);
 }
 
-/** The summary fits the terminal it is shown on; 80 columns in logs and pipes. */
+/** The summary fits 80 columns, and a narrower terminal when it is shown on one. */
 export function summaryWidth(out: Output): { width: number } {
   const stdout = out.stdout as { isTTY?: boolean; columns?: number };
-  return { width: stdout.isTTY && stdout.columns ? stdout.columns : 80 };
+  return { width: Math.min(80, stdout.isTTY && stdout.columns ? stdout.columns : 80) };
 }
 
 /**

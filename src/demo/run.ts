@@ -124,10 +124,10 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
 
   // 1. Hosts.
   step(1, 'Start three example hosts');
-  say('Each host is examples/host/server.mjs: a small server that loads workflow files');
-  say('from its own folder, like an integration engine, and answers GET /health (200, or');
-  say('503 while a loaded workflow is broken) and GET /workflows (what it runs, with git');
-  say('blob ids). It also has an in-service switch, like a load balancer.');
+  say('Each host is examples/host/server.mjs: a small server that loads workflow');
+  say('files from its own folder, like an integration engine, and answers GET /health');
+  say('(200, or 503 while a loaded workflow is broken) and GET /workflows (what it');
+  say('runs, with git blob ids). It has an in-service switch, like a load balancer.');
   say();
   const started: DemoHost[] = [];
   for (const h of HOSTS) {
@@ -140,8 +140,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       signal,
     });
     started.push(host);
-    const how =
-      h.importMode === 'automatic' ? 'imports files as they arrive' : 'imports files only when restarted';
+    const how = h.importMode === 'automatic' ? 'imports files as they arrive' : 'imports on restart only';
     say(`  ${h.name}  ${host.url.padEnd(24)} ${rel(host.dir).padEnd(14)} ${how}`);
   }
 
@@ -156,10 +155,10 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const configFile = path.join(dir, 'diffship.yml');
   await writeFile(configFile, demoConfig(started));
   say();
-  say(`The config, ${configFile}, ships the repository's workflows/ folder`);
-  say('and gives every host the same four hooks:');
-  say('  before    drain it (node ctl.mjs drain), so no traffic meets a half-updated host');
-  say('  activate  host-c is restarted so it imports; the others pick files up by themselves');
+  say("The config, diffship.yml in that folder, ships the repository's workflows/");
+  say('folder and gives every host the same four hooks:');
+  say('  before    drain it (node ctl.mjs drain): no traffic meets a half-updated host');
+  say('  activate  host-c is restarted so it imports; the others import on arrival');
   say(`  verify    GET /health must answer 200 with "release: <the SHA being shipped>",`);
   say(`            twice in a row, within ${VERIFY_TIMEOUT}`);
   say('  after     put it back in service (node ctl.mjs enable), also after a failure');
@@ -168,7 +167,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const deploy = async (release: DemoRelease['tag'], cfg: ResolvedConfig, flags: string): Promise<Report> => {
     check();
     say();
-    say(c.dim(`$ diffship deploy --to ${release}${flags}   (run in ${dir}, --repo repo)`));
+    say(c.dim(`$ diffship deploy --repo repo --to ${release}${flags}`));
     const report = await showRollout({ config: cfg, repo: repoDir, to: release, signal });
     const file = path.join(reportDir, `${release}.json`);
     await writeReportFile(file, report);
@@ -180,9 +179,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
 
   // 3. v1 everywhere.
   step(3, 'Roll out v1 to every host');
-  say('A first install: all three hosts at once (one wave of 100%). Every file is written');
-  say('complete into a staging folder on the host, checked against its git blob id, and');
-  say('only then renamed into place, so a host never loads a half-written file.');
+  say('A first install: all three hosts at once (one wave of 100%). Every file is');
+  say('written complete into a staging folder on the host, checked against its git');
+  say('blob id, and only then renamed into place: no host loads a half-written file.');
   const r1 = await deploy(
     'v1',
     withOverrides(config, { waves: '100%', maxParallel: 3 }),
@@ -255,7 +254,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   say(`reports  ${reports.join('\n         ')}`);
   say(`folder   ${dir}`);
   say('         diffship.yml, repo/ (three releases), hosts/ (their folders), logs/');
-  say(`try      npx diffship diff --repo ${repoDir} --from v2 --to v3`);
+  // The path on a line of its own: a long temp folder must not push the command past the screen.
+  say('try      npx diffship diff --from v2 --to v3 \\');
+  say(`           --repo ${repoDir}`);
   say(`remove   rm -rf ${dir}`);
   return { ok: problems.length === 0, dir, reports, problems };
 }

@@ -96,9 +96,32 @@ export function renderSummary(report: Report, paint: Paint = plain, options: Sum
   if (failures.length > 0) {
     out.push('');
     for (const f of failures) {
-      out.push(`${paint.bold(f.target)} ${statusColor(f.status, paint)(f.status)}: ${f.error}`);
-      for (const l of f.output) out.push(paint.dim(`  │ ${l}`));
+      // Whole, never cut: wrapped at the width instead, continuation lines indented.
+      const [first = '', ...more] = wrap(`${f.target} ${f.status}: ${f.error}`, width, '    ');
+      const head = `${f.target} ${f.status}`;
+      out.push(
+        `${paint.bold(f.target)} ${statusColor(f.status, paint)(f.status)}${first.slice(head.length)}`,
+      );
+      out.push(...more);
+      for (const l of f.output) out.push(...wrap(`  │ ${l}`, width, '  │   ').map(paint.dim));
     }
   }
   return out.join('\n');
+}
+
+/** `text` cut into lines of at most `width` characters, at spaces where it can; later lines start with `indent`. */
+export function wrap(text: string, width: number, indent: string): string[] {
+  const lines: string[] = [];
+  let rest = text;
+  let prefix = '';
+  while (prefix.length + rest.length > width) {
+    const room = width - prefix.length;
+    const space = rest.lastIndexOf(' ', room);
+    const cut = space > room / 2 ? space : room;
+    lines.push(prefix + rest.slice(0, cut).trimEnd());
+    rest = rest.slice(cut).trimStart();
+    prefix = indent;
+  }
+  lines.push(prefix + rest);
+  return lines;
 }

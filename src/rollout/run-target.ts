@@ -241,7 +241,12 @@ export class TargetRun {
         const p = plan as TargetPlan;
         this.report.changes = plannedChanges(p, ctx.config.mode);
         // A plan shows what the deploy would send; a deploy counts what it wrote (apply sets it).
-        this.report.bytes = readOnly ? await blobBytes(ctx.repo, p.writes.map((w) => w.blob)) : 0;
+        this.report.bytes = readOnly
+          ? await blobBytes(
+              ctx.repo,
+              p.writes.map((w) => w.blob),
+            )
+          : 0;
         const summary = `${p.writes.length} write(s), ${p.deletes.length} delete(s), ${p.kept.length} kept, ${p.drift.length} drifted`;
         if (p.blocked) return { ok: false, detail: p.blocked.message };
         return summary;

@@ -45,11 +45,11 @@ describe('diffship demo', () => {
       'diffship demo',
       '1/5  Start three example hosts',
       'host-c',
-      'imports files only when restarted',
+      'imports on restart only',
       '2/5  Build a git repository with three releases',
       'typo',
       '3/5  Roll out v1 to every host',
-      '$ diffship deploy --to v1 --waves 100% --max-parallel 3',
+      '$ diffship deploy --repo repo --to v1 --waves 100% --max-parallel 3',
       'succeeded: deploy v1',
       '→ every host runs v1.',
       '4/5  Roll out v2, canary first',
@@ -142,7 +142,7 @@ describe('diffship demo', () => {
     let stdout = '';
     child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
     // v3's canary is being verified (its check can only fail, after 4 s).
-    await waitFor(() => stdout.includes('$ diffship deploy --to v3'), 60_000, 'the v3 rollout');
+    await waitFor(() => stdout.includes('$ diffship deploy --repo repo --to v3'), 60_000, 'the v3 rollout');
     await new Promise((r) => setTimeout(r, 1500));
     child.kill('SIGINT');
     const run = await done;
