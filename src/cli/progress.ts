@@ -52,7 +52,7 @@ function lineProgress(out: Output, c: Colors): Progress {
       const last = r.attempt ? ` — last: ${r.attempt}` : '';
       w(`  [${target}] ${r.step} still running (${formatCompactDuration(Date.now() - r.since)})${last}`);
     }
-  }, 1000);
+  }, 500);
   heartbeat.unref();
   return {
     onEvent(e) {

@@ -175,7 +175,17 @@ describe('bad configs and flags through the CLI', () => {
       join(ws, 'warn.yml'),
       ['targets:', '  - { name: here, type: local, path: . }', ''].join('\n'),
     );
-    const r = cli(ws, ['plan', '--repo', repo.dir, '--config', 'warn.yml', '--no-progress', '--json']);
+    const r = cli(ws, [
+      'plan',
+      '--repo',
+      repo.dir,
+      '--config',
+      'warn.yml',
+      '--no-progress',
+      '--json',
+      '--to',
+      'HEAD',
+    ]);
     expect(r.code).toBe(0);
     expect(r.stderr).toBe(`diffship: warning: targets[0].path: ${ws} holds the config folder ${ws}\n`);
     expect(JSON.parse(r.stdout)).toMatchObject({ status: 'planned' });
