@@ -32,6 +32,18 @@ export type { RolloutEvent } from './rollout/events.js';
 export { status, type StatusOptions, type TargetStatusInfo } from './rollout/status.js';
 export { unlock, describeUnlock, type UnlockOptions, type UnlockResult } from './rollout/unlock.js';
 
+// Building blocks of a rollout (docs/hooks-and-checks.md, "For library users").
+export { splitWaves, batchSize, maxFailuresReached } from './rollout/waves.js';
+export { runHook, hookEnv, type HookContext, type HookEnvValues, type HookResult } from './rollout/hooks.js';
+export {
+  runCheck,
+  runChecks,
+  checkLabel,
+  type CheckContext,
+  type CheckResult,
+  type ChecksResult,
+} from './rollout/checks/index.js';
+
 // Report (SPEC §5): the value every command returns, and its terminal table.
 export type {
   RenamedPath,

@@ -7,7 +7,8 @@
  * package importable as `diffship`. Blocks of one file run in order in one
  * workspace. A block that cannot run standalone is marked in the markdown,
  * right before it, with `<!-- docs-test: skip (why) -->`; the reasons are
- * required and their number is capped.
+ * required and their number is capped. An example that ends with a non-zero
+ * exit code on purpose says so the same way: `<!-- docs-test: exit 2 -->`.
  */
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -149,9 +150,9 @@ describe('docs examples', () => {
       const failures: string[] = [];
       for (const b of byFile.get(file)!) {
         const r = run(b, ws);
-        if (r.code !== 0)
+        if (r.code !== b.exit)
           failures.push(
-            `${where(b)} exited ${r.code}:\n--- block ---\n${b.body}\n--- output ---\n${r.output.trim()}\n`,
+            `${where(b)} exited ${r.code}${b.exit ? ` (expected ${b.exit})` : ''}:\n--- block ---\n${b.body}\n--- output ---\n${r.output.trim()}\n`,
           );
       }
       expect(failures.join('\n'), `${failures.length} example(s) in ${file} failed`).toBe('');

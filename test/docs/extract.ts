@@ -11,10 +11,13 @@ export interface DocBlock {
   body: string;
   /** Set when the block is marked skipped; '' when marked without a reason. */
   skip?: string;
+  /** The exit code the example ends with on purpose (`<!-- docs-test: exit 2 -->`); default 0. */
+  exit: number;
 }
 
 const FENCE = /^(\s*)(`{3,}|~{3,})\s*([^\s`]*)/;
 const SKIP = /^<!--\s*docs-test:\s*skip\s*(?:\((.*)\))?\s*-->$/;
+const EXIT = /^<!--\s*docs-test:\s*exit\s+(\d+)\s*-->$/;
 
 export function extractBlocks(file: string, text: string): DocBlock[] {
   const lines = text.split('\n');
@@ -33,11 +36,13 @@ export function extractBlocks(file: string, text: string): DocBlock[] {
     let k = i - 1;
     while (k >= 0 && lines[k]!.trim() === '') k--;
     const marker = k >= 0 ? SKIP.exec(lines[k]!.trim()) : null;
+    const exit = k >= 0 ? EXIT.exec(lines[k]!.trim()) : null;
     blocks.push({
       file,
       line: i + 1,
       lang: lang!.toLowerCase(),
       body: body.join('\n'),
+      exit: exit ? Number(exit[1]) : 0,
       ...(marker ? { skip: (marker[1] ?? '').trim() } : {}),
     });
     i = j;
