@@ -176,14 +176,9 @@ function liveProgress(
   }, 100);
   timer.unref();
   const print = (text: string) => {
-    // Above the block, for good: erase the block, write the line, draw the block again below it.
-    const width = screen(stream).columns - 1;
-    render.persist(
-      text
-        .split('\n')
-        .map((l) => fitLine([[l]], width))
-        .join('\n'),
-    );
+    // Above the block, for good: erase the block, write the line (whole: it may wrap, it is
+    // never redrawn), draw the block again below it.
+    render.persist(text);
     draw();
   };
   return {
