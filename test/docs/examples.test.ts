@@ -76,7 +76,7 @@ function workspace(): { dir: string; env: NodeJS.ProcessEnv } {
   write('bin/diffship', `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} "$@"\n`);
   write(
     'bin/npx',
-    '#!/bin/sh\nif [ "$1" = diffship ]; then shift; exec diffship "$@"; fi\necho "npx: only \`npx diffship\` is available in the docs test" >&2; exit 127\n',
+    '#!/bin/sh\nif [ "$1" = diffship ]; then shift; exec diffship "$@"; fi\necho "npx: only npx diffship is available in the docs test" >&2; exit 127\n',
   );
   // No registry from here: a block that installs must be marked skipped.
   write('bin/npm', '#!/bin/sh\necho "npm: not available in the docs test" >&2; exit 127\n');
