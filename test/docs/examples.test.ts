@@ -139,6 +139,39 @@ describe('docs examples', () => {
     ).toBeLessThanOrEqual(MAX_SKIPPED);
   });
 
+  it('every TypeScript example type-checks against the package types', () => {
+    // Each block is a module importing 'diffship', resolved through the package's own exports.
+    const dir = tempDir('diffship-docs-tsc-');
+    dirs.push(dir);
+    mkdirSync(path.join(dir, 'node_modules'));
+    symlinkSync(ROOT, path.join(dir, 'node_modules/diffship'));
+    const files = new Map<string, DocBlock>();
+    for (const b of blocks.filter((x) => TYPESCRIPT.has(x.lang) && x.skip === undefined)) {
+      const file = path.join(dir, `${b.file.replace(/\W/g, '_')}-${b.line}.mts`);
+      writeFileSync(file, `${b.body}\nexport {};\n`);
+      files.set(file, b);
+    }
+    expect(files.size).toBeGreaterThan(3);
+    const program = ts.createProgram([...files.keys()], {
+      target: ts.ScriptTarget.ES2023,
+      module: ts.ModuleKind.NodeNext,
+      moduleResolution: ts.ModuleResolutionKind.NodeNext,
+      lib: ['lib.es2023.d.ts'],
+      types: ['node'],
+      typeRoots: [path.join(ROOT, 'node_modules/@types')],
+      strict: true,
+      noEmit: true,
+      skipLibCheck: true,
+    });
+    const problems = ts.getPreEmitDiagnostics(program).map((d) => {
+      const b = d.file ? files.get(d.file.fileName) : undefined;
+      const at = d.file && d.start !== undefined ? d.file.getLineAndCharacterOfPosition(d.start).line : 0;
+      const where = b ? `${b.file}:${b.line + 1 + at}` : (d.file?.fileName ?? '?');
+      return `${where}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`;
+    });
+    expect(problems.join('\n')).toBe('');
+  });
+
   const byFile = new Map<string, DocBlock[]>();
   for (const b of blocks.filter((x) => runnable(x) && x.skip === undefined))
     byFile.set(b.file, [...(byFile.get(b.file) ?? []), b]);
