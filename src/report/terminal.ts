@@ -89,9 +89,12 @@ export function renderSummary(report: Report, paint: Paint = plain, options: Sum
   const verdict = report.status === 'succeeded' || report.status === 'planned' ? paint.green : paint.red;
   const release = report.to ? ` ${report.ref} (${report.to.slice(0, 12)})` : '';
   out.push('');
-  out.push(
-    `${verdict(report.status)}: ${report.command}${release}, ${report.mode} — ${tally || 'no targets'}`,
+  const [first = '', ...more] = wrap(
+    `${report.status}: ${report.command}${release}, ${report.mode} — ${tally || 'no targets'}`,
+    width,
+    '    ',
   );
+  out.push(`${verdict(report.status)}${first.slice(report.status.length)}`, ...more);
   const failures = failureDetails(report);
   if (failures.length > 0) {
     out.push('');
