@@ -30,6 +30,19 @@ export { plan, deploy, rollback, type CommandOptions } from './api.js';
 export { rollout, type RolloutOptions } from './rollout/rollout.js';
 export type { RolloutEvent } from './rollout/events.js';
 export { status, type StatusOptions, type TargetStatusInfo } from './rollout/status.js';
+export { unlock, describeUnlock, type UnlockOptions, type UnlockResult } from './rollout/unlock.js';
+
+// Building blocks of a rollout (docs/hooks-and-checks.md, "For library users").
+export { splitWaves, batchSize, maxFailuresReached } from './rollout/waves.js';
+export { runHook, hookEnv, type HookContext, type HookEnvValues, type HookResult } from './rollout/hooks.js';
+export {
+  runCheck,
+  runChecks,
+  checkLabel,
+  type CheckContext,
+  type CheckResult,
+  type ChecksResult,
+} from './rollout/checks/index.js';
 
 // Report (SPEC §5): the value every command returns, and its terminal table.
 export type {
@@ -57,7 +70,7 @@ export {
   type SessionOptions,
 } from './apply/session.js';
 export type { TargetState } from './apply/state.js';
-export type { LockInfo } from './apply/lock.js';
+export { describeLock, type LockInfo } from './apply/lock.js';
 export type { DeleteOp, DriftItem, KeptFile, TargetPlan, WriteOp } from './plan/types.js';
 export { createTransport } from './transport/factory.js';
 export type {

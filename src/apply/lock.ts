@@ -57,6 +57,8 @@ export async function acquireLock(
   deployId: string,
   command: string,
   log: Logger,
+  /** The target's name in the config, for the `diffship unlock --targets <name>` hint. */
+  target?: string,
 ): Promise<HeldLock> {
   const make = (): LockInfo => ({
     deployId,
@@ -77,7 +79,7 @@ export async function acquireLock(
     if (stale === null) {
       throw new DiffshipError(
         'E_LOCK',
-        `${t.description} is locked by ${describeLock(holder)} — wait for it, or run \`diffship unlock --target <name>\` if that deploy is gone`,
+        `${t.description} is locked by ${describeLock(holder)} — wait for it, or run \`diffship unlock --targets ${target ?? '<name>'}\` if that deploy is gone`,
       );
     }
     // Move the stale lock aside under a name only we use, then make sure we moved the one we judged.

@@ -47,6 +47,8 @@ export interface SessionOptions {
   deployId?: string;
   /** `deploy`, `rollback`, …: recorded in the lock for whoever finds it. */
   command: string;
+  /** The target's name in the config, for messages that tell what to run. */
+  target?: string;
   log?: Logger;
   /** Read-only sessions (plan, status) take no lock, recover nothing and write nothing. */
   readOnly?: boolean;
@@ -149,7 +151,7 @@ export class TargetSession {
         s.pendingRecovery = (await readJournal(t, s.layout)) !== null;
       } else {
         await t.mkdirp(s.layout.dir);
-        s.lock = await acquireLock(t, s.layout, s.deployId, options.command, s.log);
+        s.lock = await acquireLock(t, s.layout, s.deployId, options.command, s.log, options.target);
         s.recovered = await recover(t, s.layout, s.log, s.concurrency);
       }
       s.state = await readState(t, s.layout);

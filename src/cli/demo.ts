@@ -10,7 +10,13 @@ import type { Command } from 'commander';
 import { DiffshipError } from '../errors.js';
 import { DemoHosts } from '../demo/hosts.js';
 import { DemoCancelled, runDemo } from '../demo/run.js';
-import type { Output } from './output.js';
+import type { Logger } from '../log.js';
+import { renderSummary } from '../report/terminal.js';
+import type { Report } from '../report/types.js';
+import { rollout, type RolloutOptions } from '../rollout/rollout.js';
+import { colorEnabled, colorsFor, type Output } from './output.js';
+import { createProgress } from './progress.js';
+import { summaryWidth } from './rollout-command.js';
 
 export function registerDemo(program: Command, out: Output): void {
   program
@@ -47,7 +53,17 @@ export function registerDemo(program: Command, out: Output): void {
         .join(path.delimiter);
       let ok = false;
       try {
-        ok = (await runDemo({ dir: flags.dir, out, signal: controller.signal, hosts })).ok;
+        ok = (
+          await runDemo({
+            dir: flags.dir,
+            out,
+            paint: colorsFor(out.stdout, out.env),
+            env: out.env,
+            showRollout: (options) => showRollout(out, options),
+            signal: controller.signal,
+            hosts,
+          })
+        ).ok;
       } catch (error) {
         // Interrupted while starting a host or between rollouts: the same as inside one.
         if (!(error instanceof DemoCancelled) && !controller.signal.aborted) throw error;
@@ -64,4 +80,32 @@ export function registerDemo(program: Command, out: Output): void {
         throw new DiffshipError('E_CANCELLED', 'demo interrupted; the rollout in flight was rolled back');
       if (!ok) throw new DiffshipError('E_CHECK', 'the demo did not behave as designed (see above)');
     });
+}
+
+/** One rollout with the CLI's live progress (stderr) and summary table (stdout). */
+async function showRollout(
+  out: Output,
+  options: Pick<RolloutOptions, 'config' | 'repo' | 'to' | 'signal'>,
+): Promise<Report> {
+  const c = colorsFor(out.stderr, out.env);
+  const progress = await createProgress(
+    out,
+    c,
+    out.stderr.isTTY === true && colorEnabled(out.stderr, out.env),
+  );
+  const log: Logger = {
+    debug: () => undefined,
+    info: (m) => progress.log('info', m),
+    warn: (m) => progress.log('warn', m),
+    // Through the progress block when there is one, so the line is not drawn over.
+    error: (m) => (progress ? progress.log('info', `diffship: ${m}`) : out.stderr.write(`diffship: ${m}\n`)),
+  };
+  let report: Report;
+  try {
+    report = await rollout({ ...options, log, onEvent: (e) => progress.onEvent(e) });
+  } finally {
+    progress.done();
+  }
+  out.stdout.write(`${renderSummary(report, colorsFor(out.stdout, out.env), summaryWidth(out))}\n`);
+  return report;
 }

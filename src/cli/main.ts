@@ -90,6 +90,27 @@ function oneLine(text: string): string {
     .join(' ');
 }
 
+/**
+ * What a person sees for an error: one line, except a config with several
+ * problems, which lists one per line (as docs/config.md shows) so each can be
+ * read and fixed.
+ */
+function errorText(error: unknown): string {
+  // By name, so that commands without a config don't load the config code.
+  const problems =
+    error instanceof Error && error.name === 'ConfigValidationError'
+      ? (error as { problems?: unknown[] }).problems
+      : undefined;
+  if (error instanceof Error && problems && problems.length > 1) {
+    return error.message
+      .split(/\r?\n/)
+      .filter((l) => l.trim() !== '')
+      .map((l, i) => (i === 0 ? l.trim() : `  ${l.trim()}`))
+      .join('\n');
+  }
+  return oneLine(describeError(error));
+}
+
 /** Run the CLI on `argv` (as in process.argv) and return the exit code. Never throws. */
 export async function main(
   argv: readonly string[] = process.argv,
@@ -110,7 +131,7 @@ export async function main(
       const { RolloutFailed } = await import('./rollout-command.js');
       if (error instanceof RolloutFailed) return error.exit;
     }
-    out.stderr.write(`diffship: ${oneLine(describeError(error))}\n`);
+    out.stderr.write(`diffship: ${errorText(error)}\n`);
     return exitCodeFor(error);
   }
 }

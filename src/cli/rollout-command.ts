@@ -28,6 +28,7 @@ interface RolloutFlags {
   onDrift?: string;
   waves?: string;
   maxParallel?: string;
+  maxFailures?: string;
   progress?: boolean;
 }
 
@@ -45,22 +46,38 @@ function withCommonFlags(cmd: Command): Command {
 export function registerRolloutCommands(program: Command, out: Output): void {
   const deployish = (cmd: Command) =>
     withCommonFlags(cmd)
-      .option('--to <ref>', 'release to ship: tag, branch or SHA', 'HEAD')
+      .option('--to <ref>', 'release to ship: tag, branch or SHA (default: HEAD)')
       .option('--mode <mode>', 'additive or authoritative (overrides the config)')
       .option('--max-deletes <n>', 'refuse a deploy that would delete more files than this')
       .option('--on-drift <policy>', 'fail, overwrite or skip (overrides the config)')
       .option('--waves <sizes>', 'wave sizes, e.g. 1,50%,100% (overrides the config)')
-      .option('--max-parallel <n>', 'targets in flight at once inside a wave (overrides the config)');
+      .option('--max-parallel <n>', 'targets in flight at once inside a wave (overrides the config)')
+      .option('--max-failures <n>', 'failed targets allowed before no further wave starts: a count or "N%"')
+      // A bare `deploy v4` gets a hint (bareRef) instead of commander's "too many arguments".
+      .allowExcessArguments(true);
 
   deployish(
     program.command('plan').description('show what a deploy would do to each target, writing nothing'),
-  ).action((flags: RolloutFlags, cmd: Command) => runRollout('plan', flags, cmd, out));
+  ).action((flags: RolloutFlags, cmd: Command) => runRollout('plan', bareRef('plan', cmd, flags), cmd, out));
   deployish(program.command('deploy').description('ship the release to the targets, wave by wave'))
     .option('--dry-run', 'plan only (same as `diffship plan`)')
-    .action((flags: RolloutFlags, cmd: Command) => runRollout('deploy', flags, cmd, out));
+    .action((flags: RolloutFlags, cmd: Command) =>
+      runRollout('deploy', bareRef('deploy', cmd, flags), cmd, out),
+    );
   withCommonFlags(
     program.command('rollback').description("restore each target's previous release from its newest backup"),
   ).action((flags: RolloutFlags, cmd: Command) => runRollout('rollback', flags, cmd, out));
+}
+
+/** `diffship deploy v4`: the release goes in --to; say so rather than guess. */
+function bareRef(command: string, cmd: Command, flags: RolloutFlags): RolloutFlags {
+  const ref = cmd.args[0];
+  if (ref === undefined) return flags;
+  const more = flags.to === undefined ? '' : ` (--to ${flags.to} is given too)`;
+  throw new DiffshipError(
+    'E_USAGE',
+    `unexpected argument "${ref}"${more} — the release goes in --to: diffship ${command} --to ${ref}`,
+  );
 }
 
 async function runRollout(
@@ -77,7 +94,10 @@ async function runRollout(
     onDrift: flags.onDrift,
     waves: flags.waves,
     maxParallel: flags.maxParallel,
+    maxFailures: flags.maxFailures,
   });
+  if (command === 'plan' && flags.to === undefined)
+    out.stderr.write('diffship: no --to given: planning HEAD (the commit checked out in --repo)\n');
   // Allowed but probably a mistake (e.g. a target folder holding the config): say so, then go on.
   for (const w of config.warnings ?? []) warn(out, w);
   const c = colorsFor(out.stderr, out.env);
@@ -89,7 +109,8 @@ async function runRollout(
     debug: () => undefined,
     info: (m) => progress?.log('info', m),
     warn: (m) => (progress ? progress.log('warn', m) : out.stderr.write(`diffship: warning: ${m}\n`)),
-    error: (m) => out.stderr.write(`diffship: ${m}\n`),
+    // Through the progress block when there is one, so the line is not drawn over.
+    error: (m) => (progress ? progress.log('info', `diffship: ${m}`) : out.stderr.write(`diffship: ${m}\n`)),
   };
 
   // First signal: cancel (roll back in-flight targets). Later ones: say we are on it.
@@ -112,7 +133,7 @@ async function runRollout(
     report = await rollout({
       config,
       repo,
-      to: flags.to,
+      to: flags.to ?? 'HEAD',
       command,
       targets: flags.targets,
       dryRun: flags.dryRun,
@@ -128,11 +149,17 @@ async function runRollout(
 
   if (flags.report) await writeReportFile(flags.report, report);
   if (flags.json) writeJson(out, report);
-  else out.stdout.write(`${renderSummary(report, colorsFor(out.stdout, out.env))}\n`);
+  else out.stdout.write(`${renderSummary(report, colorsFor(out.stdout, out.env), summaryWidth(out))}\n`);
   if (flags.report && !flags.json) out.stderr.write(`report: ${flags.report}\n`);
 
   const exit = exitFor(report);
   if (exit !== 0) throw new RolloutFailed(exit, report);
+}
+
+/** The summary fits 80 columns, and a narrower terminal when it is shown on one. */
+export function summaryWidth(out: Output): { width: number } {
+  const stdout = out.stdout as { isTTY?: boolean; columns?: number };
+  return { width: Math.min(80, stdout.isTTY && stdout.columns ? stdout.columns : 80) };
 }
 
 /**

@@ -1,13 +1,11 @@
 /** `diffship status` and `diffship unlock`: look at targets, and clear a lock by hand. */
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { loadConfig } from '../config/load.js';
 import { DiffshipError } from '../errors.js';
 import type { TargetStatusInfo } from '../apply/inspect.js';
 import { status } from '../rollout/status.js';
-import { forceUnlock, describeLock } from '../apply/lock.js';
-import { layout } from '../apply/layout.js';
-import { createTransport } from '../transport/factory.js';
-import { suggest } from '../config/suggest.js';
+import { describeLock } from '../apply/lock.js';
+import { describeUnlock, unlock } from '../rollout/unlock.js';
 import { colorsFor, warn, writeJson, type Output } from './output.js';
 
 export function registerStatus(program: Command, out: Output): void {
@@ -35,31 +33,16 @@ export function registerStatus(program: Command, out: Output): void {
   program
     .command('unlock')
     .description("clear a target's deploy lock by hand (when its holder is gone)")
-    .requiredOption('--target <name>', 'the target to unlock')
+    .option('--targets <list>', 'the targets to unlock, by name or label:X, comma-separated')
+    .addOption(new Option('--target <name>', 'the same as --targets (older name)').hideHelp())
     .option('-c, --config <file>', 'config file', 'diffship.yml')
-    .action(async (flags: { config: string; target: string }) => {
+    .action(async (flags: { config: string; targets?: string; target?: string }) => {
       const config = await loadConfig(flags.config, { env: out.env });
-      const target = config.targets.find((t) => t.name === flags.target);
-      if (!target) {
-        const names = config.targets.map((t) => t.name);
-        const hint = suggest(flags.target, names);
-        throw new DiffshipError(
-          'E_USAGE',
-          `--target ${flags.target}: no such target${hint ? ` — did you mean "${hint}"?` : ''} (targets: ${names.join(', ')})`,
-        );
-      }
-      const t = createTransport(target);
-      await t.connect({ create: false });
-      try {
-        const removed = await forceUnlock(t, layout(config.stateDir));
-        out.stdout.write(
-          removed
-            ? `unlocked ${target.name}: was held by ${describeLock(removed)}\n`
-            : `${target.name} was not locked\n`,
-        );
-      } finally {
-        await t.close();
-      }
+      const selectors = [flags.targets, flags.target].filter((v): v is string => v !== undefined);
+      if (selectors.length === 0)
+        throw new DiffshipError('E_USAGE', 'unlock: say which targets to unlock: --targets <name>[,<name>…]');
+      for (const r of await unlock({ config, targets: selectors }))
+        out.stdout.write(`${describeUnlock(r)}\n`);
     });
 }
 

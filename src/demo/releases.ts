@@ -69,7 +69,7 @@ export const RELEASES: readonly DemoRelease[] = [
   },
   {
     tag: 'v3',
-    summary: 'lab-results.json gains a log step; billing-out.json has a typo: a step of type "transfrom"',
+    summary: 'lab-results.json gains a log step; typo in billing-out.json',
     files: { 'orders-in.json': ORDERS_V2, 'lab-results.json': LAB_V3, 'billing-out.json': BILLING_V3 },
   },
 ];

@@ -11,21 +11,32 @@ import path from 'node:path';
 import { loadConfig, withOverrides } from '../config/load.js';
 import type { ResolvedConfig } from '../config/types.js';
 import { DiffshipError } from '../errors.js';
-import type { Logger } from '../log.js';
-import { renderSummary } from '../report/terminal.js';
+import type { Paint } from '../report/terminal.js';
 import type { Report } from '../report/types.js';
 import { writeReportFile } from '../report/write.js';
-import { rollout } from '../rollout/rollout.js';
-import { colorEnabled, colorsFor, type Colors, type Output } from '../cli/output.js';
-import { createProgress } from '../cli/progress.js';
 import { demoConfig, VERIFY_TIMEOUT } from './config.js';
 import { DemoHosts, request, type DemoHost } from './hosts.js';
 import { buildDemoRepo, RELEASES, releaseBlobs, type DemoRelease } from './releases.js';
 
+/** One rollout shown the way the caller shows rollouts (the CLI: live progress and the summary table). */
+type ShowRollout = (options: {
+  config: ResolvedConfig;
+  repo: string;
+  to: string;
+  signal?: AbortSignal;
+}) => Promise<Report>;
+
 export interface DemoOptions {
   /** Folder to work in (created if missing, must be empty). Default: a fresh temp folder. */
   dir?: string;
-  out: Output;
+  /** Where the narration goes. */
+  out: { stdout: NodeJS.WritableStream };
+  /** Colours for the narration (identity for none). */
+  paint: Paint & { cyan(s: string): string };
+  /** Runs and shows each rollout; the demo only narrates around it. */
+  showRollout: ShowRollout;
+  /** Environment for `${VAR}` in the demo's config. */
+  env?: NodeJS.ProcessEnv;
   /** Abort (Ctrl-C) to stop: the rollout in flight is cancelled and rolled back. */
   signal?: AbortSignal;
   /** Where started hosts are tracked; the caller stops them however the demo ends. */
@@ -87,8 +98,8 @@ function sameFiles(a: Record<string, string>, b: Record<string, string>): boolea
 /** Run the demo. Throws DemoCancelled when `signal` aborts; other throws are real errors. */
 // eslint-disable-next-line max-lines-per-function -- a narrated script: the five steps read top to bottom in the order the user sees them
 export async function runDemo(options: DemoOptions): Promise<DemoResult> {
-  const { out, signal, hosts } = options;
-  const c = colorsFor(out.stdout, out.env);
+  const { out, signal, hosts, showRollout } = options;
+  const c = options.paint;
   const say = (text = '') => out.stdout.write(`${text}\n`);
   const step = (n: number, title: string) => {
     say();
@@ -114,10 +125,10 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
 
   // 1. Hosts.
   step(1, 'Start three example hosts');
-  say('Each host is examples/host/server.mjs: a small server that loads workflow files');
-  say('from its own folder, like an integration engine, and answers GET /health (200, or');
-  say('503 while a loaded workflow is broken) and GET /workflows (what it runs, with git');
-  say('blob ids). It also has an in-service switch, like a load balancer.');
+  say('Each host is examples/host/server.mjs: a small server that loads workflow');
+  say('files from its own folder, like an integration engine, and answers GET /health');
+  say('(200, or 503 while a loaded workflow is broken) and GET /workflows (what it');
+  say('runs, with git blob ids). It has an in-service switch, like a load balancer.');
   say();
   const started: DemoHost[] = [];
   for (const h of HOSTS) {
@@ -130,8 +141,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       signal,
     });
     started.push(host);
-    const how =
-      h.importMode === 'automatic' ? 'imports files as they arrive' : 'imports files only when restarted';
+    const how = h.importMode === 'automatic' ? 'imports files as they arrive' : 'imports on restart only';
     say(`  ${h.name}  ${host.url.padEnd(24)} ${rel(host.dir).padEnd(14)} ${how}`);
   }
 
@@ -146,20 +156,20 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const configFile = path.join(dir, 'diffship.yml');
   await writeFile(configFile, demoConfig(started));
   say();
-  say(`The config, ${configFile}, ships the repository's workflows/ folder`);
-  say('and gives every host the same four hooks:');
-  say('  before    drain it (node ctl.mjs drain), so no traffic meets a half-updated host');
-  say('  activate  host-c is restarted so it imports; the others pick files up by themselves');
+  say("The config, diffship.yml in that folder, ships the repository's workflows/");
+  say('folder and gives every host the same four hooks:');
+  say('  before    drain it (node ctl.mjs drain): no traffic meets a half-updated host');
+  say('  activate  host-c is restarted so it imports; the others import on arrival');
   say(`  verify    GET /health must answer 200 with "release: <the SHA being shipped>",`);
   say(`            twice in a row, within ${VERIFY_TIMEOUT}`);
   say('  after     put it back in service (node ctl.mjs enable), also after a failure');
-  const config = await loadConfig(configFile, { env: out.env });
+  const config = await loadConfig(configFile, { env: options.env ?? process.env });
 
   const deploy = async (release: DemoRelease['tag'], cfg: ResolvedConfig, flags: string): Promise<Report> => {
     check();
     say();
-    say(c.dim(`$ diffship deploy --to ${release}${flags}   (run in ${dir}, --repo repo)`));
-    const report = await showRollout(out, { config: cfg, repo: repoDir, to: release, signal });
+    say(c.dim(`$ diffship deploy --repo repo --to ${release}${flags}`));
+    const report = await showRollout({ config: cfg, repo: repoDir, to: release, signal });
     const file = path.join(reportDir, `${release}.json`);
     await writeReportFile(file, report);
     reports.push(file);
@@ -170,9 +180,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
 
   // 3. v1 everywhere.
   step(3, 'Roll out v1 to every host');
-  say('A first install: all three hosts at once (one wave of 100%). Every file is written');
-  say('complete into a staging folder on the host, checked against its git blob id, and');
-  say('only then renamed into place, so a host never loads a half-written file.');
+  say('A first install: all three hosts at once (one wave of 100%). Every file is');
+  say('written complete into a staging folder on the host, checked against its git');
+  say('blob id, and only then renamed into place: no host loads a half-written file.');
   const r1 = await deploy(
     'v1',
     withOverrides(config, { waves: '100%', maxParallel: 3 }),
@@ -192,9 +202,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
 
   // 5. v3, broken.
   step(5, 'Roll out v3, which is broken');
-  say('v3 has a typo in billing-out.json. The canary, host-a, will load it and answer 503:');
-  say(`its check fails after ${VERIFY_TIMEOUT}, diffship restores its files byte for byte and returns`);
-  say('it to service. max-failures is 0, so the second wave never starts.');
+  say('v3 has a typo in billing-out.json. The canary, host-a, will load it and answer');
+  say(`503: its check fails after ${VERIFY_TIMEOUT}, diffship restores its files byte for byte and`);
+  say('returns it to service. max-failures is 0, so the second wave never starts.');
   const r3 = await deploy('v3', config, '');
   const [canary, ...rest] = started;
   const statusOf = (name: string) => r3.targets.find((t) => t.name === name)?.status;
@@ -224,8 +234,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     }
     const fine =
       view.release === shas.v2 && sameFiles(view.files, v2Blobs) && view.health === 200 && view.inService;
-    const story = h === canary ? 'received v3, failed its check, rolled back' : 'never received v3';
-    const line = `  ${h.name}  runs ${tagOf(view.release)}  ${Object.keys(view.files).length} workflows  /health ${view.health}  ${view.inService ? 'in service' : 'OUT OF SERVICE'}   ${story}`;
+    const story = h === canary ? 'v3 failed, rolled back' : 'never got v3';
+    const line = `  ${h.name}  runs ${tagOf(view.release)}  ${Object.keys(view.files).length} workflows  /health ${view.health}  ${view.inService ? 'in service' : 'OUT OF SERVICE'}  ${story}`;
     say(fine ? line : c.red(line));
     if (!fine) {
       problems.push(
@@ -236,7 +246,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
 
   say();
   if (problems.length === 0) {
-    say(c.green(c.bold('The demo behaved as designed: v3 stopped at the canary, every host still runs v2.')));
+    say(c.green(c.bold('The demo behaved as designed: v3 stopped at the canary; every host runs v2.')));
   } else {
     say(c.red(c.bold('The demo did NOT behave as designed:')));
     for (const p of problems) say(c.red(`  - ${p}`));
@@ -244,8 +254,10 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   say();
   say(`reports  ${reports.join('\n         ')}`);
   say(`folder   ${dir}`);
-  say('         diffship.yml, repo/ (the three releases), hosts/ (their folders), logs/ (host logs)');
-  say(`try      diffship diff --repo ${repoDir} --from v2 --to v3`);
+  say('         diffship.yml, repo/ (three releases), hosts/ (their folders), logs/');
+  // The path on a line of its own: a long temp folder must not push the command past the screen.
+  say('try      npx diffship diff --from v2 --to v3 \\');
+  say(`           --repo ${repoDir}`);
   say(`remove   rm -rf ${dir}`);
   return { ok: problems.length === 0, dir, reports, problems };
 }
@@ -259,31 +271,4 @@ async function prepareDir(dir: string | undefined): Promise<string> {
     throw new DiffshipError('E_USAGE', `--dir ${abs} is not empty — give an empty or new folder`);
   }
   return abs;
-}
-
-/** One rollout with the CLI's live progress (stderr) and summary table (stdout). */
-async function showRollout(
-  out: Output,
-  options: { config: ResolvedConfig; repo: string; to: string; signal?: AbortSignal },
-): Promise<Report> {
-  const c: Colors = colorsFor(out.stderr, out.env);
-  const progress = await createProgress(
-    out,
-    c,
-    out.stderr.isTTY === true && colorEnabled(out.stderr, out.env),
-  );
-  const log: Logger = {
-    debug: () => undefined,
-    info: (m) => progress.log('info', m),
-    warn: (m) => progress.log('warn', m),
-    error: (m) => out.stderr.write(`diffship: ${m}\n`),
-  };
-  let report: Report;
-  try {
-    report = await rollout({ ...options, log, onEvent: (e) => progress.onEvent(e) });
-  } finally {
-    progress.done();
-  }
-  out.stdout.write(`${renderSummary(report, colorsFor(out.stdout, out.env))}\n`);
-  return report;
 }

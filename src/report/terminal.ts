@@ -1,6 +1,7 @@
 /** The summary table printed at the end of plan/deploy/rollback. Pure: report in, text out. */
 import type { Report, TargetReport } from './types.js';
 import { formatBytes, formatDuration, targetDurationMs } from './format.js';
+import { failureDetails } from './failures.js';
 
 export interface Paint {
   green(s: string): string;
@@ -19,22 +20,35 @@ function statusColor(status: TargetReport['status'], p: Paint): (s: string) => s
   return p.dim;
 }
 
-/** One row per target, then a status line. Colour via `paint` (identity off a TTY). */
-export function renderSummary(report: Report, paint: Paint = plain): string {
-  const header = [
-    'TARGET',
-    'WAVE',
-    'STATUS',
-    'ADDED',
-    'UPDATED',
-    'DELETED',
-    'RENAMED',
-    'KEPT',
-    'DRIFT',
-    'BYTES',
-    'TIME',
-    'ERROR',
-  ];
+const HEADER = [
+  'TARGET',
+  'WAVE',
+  'STATUS',
+  'ADDED',
+  'UPDATED',
+  'DELETED',
+  'RENAMED',
+  'KEPT',
+  'DRIFT',
+  'BYTES',
+  'TIME',
+] as const;
+/** Count columns that may be left out, when every target has 0 there, to fit the width. */
+const OPTIONAL = new Set(['RENAMED', 'KEPT', 'DRIFT', 'DELETED']);
+
+export interface SummaryOptions {
+  /** Widest line allowed (the terminal's width; 80 off a terminal). */
+  width?: number;
+}
+
+/**
+ * One row per target, a status line, then each failed target's whole error
+ * and the last lines of the failed hook's or check's output. Colour via
+ * `paint` (identity off a TTY). The table fits `width` (default 80): the gap
+ * narrows first, then all-zero count columns go, then long names are cut.
+ */
+export function renderSummary(report: Report, paint: Paint = plain, options: SummaryOptions = {}): string {
+  const width = Math.max(40, options.width ?? 80);
   const rows = report.targets.map((t) => [
     t.name,
     String(t.wave + 1),
@@ -47,18 +61,27 @@ export function renderSummary(report: Report, paint: Paint = plain): string {
     String(t.changes.drift.length),
     formatBytes(t.bytes),
     formatDuration(targetDurationMs(t)),
-    (t.error ?? '').split('\n')[0]!.slice(0, 100),
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[], color?: (s: string) => string) =>
-    cells
-      .map((c, i) => {
-        const padded = i === cells.length - 1 ? c : c.padEnd(widths[i]!);
-        return i === 2 && color ? color(padded) : padded;
-      })
-      .join('  ')
+  let columns: number[] = HEADER.map((_, i) => i);
+  const widthOf = (cols: number[], gap: number) =>
+    cols.reduce((sum, i) => sum + Math.max(HEADER[i]!.length, ...rows.map((r) => r[i]!.length)), 0) +
+    gap * (cols.length - 1);
+  let gap = 2;
+  if (widthOf(columns, gap) > width) gap = 1;
+  if (widthOf(columns, gap) > width)
+    columns = columns.filter((i) => !OPTIONAL.has(HEADER[i]!) || rows.some((r) => r[i] !== '0'));
+  const widths = HEADER.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const over = widthOf(columns, gap) - width;
+  // Still too wide: cut the names (the failure list below gives them whole).
+  if (over > 0) widths[0] = Math.max(6, widths[0]! - over);
+  const cell = (text: string, i: number) =>
+    text.length > widths[i]! ? `${text.slice(0, widths[i]! - 1)}…` : text.padEnd(widths[i]!);
+  const line = (cells: readonly string[], color?: (s: string) => string) =>
+    columns
+      .map((i) => (i === 2 && color ? color(cell(cells[i]!, i)) : cell(cells[i]!, i)))
+      .join(' '.repeat(gap))
       .trimEnd();
-  const out = [paint.bold(line(header))];
+  const out = [paint.bold(line(HEADER))];
   report.targets.forEach((t, i) => out.push(line(rows[i]!, statusColor(t.status, paint))));
   const counts = new Map<string, number>();
   for (const t of report.targets) counts.set(t.status, (counts.get(t.status) ?? 0) + 1);
@@ -66,8 +89,42 @@ export function renderSummary(report: Report, paint: Paint = plain): string {
   const verdict = report.status === 'succeeded' || report.status === 'planned' ? paint.green : paint.red;
   const release = report.to ? ` ${report.ref} (${report.to.slice(0, 12)})` : '';
   out.push('');
-  out.push(
-    `${verdict(report.status)}: ${report.command}${release}, ${report.mode} — ${tally || 'no targets'}`,
+  const [first = '', ...more] = wrap(
+    `${report.status}: ${report.command}${release}, ${report.mode} — ${tally || 'no targets'}`,
+    width,
+    '    ',
   );
+  out.push(`${verdict(report.status)}${first.slice(report.status.length)}`, ...more);
+  const failures = failureDetails(report);
+  if (failures.length > 0) {
+    out.push('');
+    for (const f of failures) {
+      // Whole, never cut: wrapped at the width instead, continuation lines indented.
+      const [first = '', ...more] = wrap(`${f.target} ${f.status}: ${f.error}`, width, '    ');
+      const head = `${f.target} ${f.status}`;
+      out.push(
+        `${paint.bold(f.target)} ${statusColor(f.status, paint)(f.status)}${first.slice(head.length)}`,
+      );
+      out.push(...more);
+      for (const l of f.output) out.push(...wrap(`  │ ${l}`, width, '  │   ').map(paint.dim));
+    }
+  }
   return out.join('\n');
+}
+
+/** `text` cut into lines of at most `width` characters, at spaces where it can; later lines start with `indent`. */
+function wrap(text: string, width: number, indent: string): string[] {
+  const lines: string[] = [];
+  let rest = text;
+  let prefix = '';
+  while (prefix.length + rest.length > width) {
+    const room = width - prefix.length;
+    const space = rest.lastIndexOf(' ', room);
+    const cut = space > room / 2 ? space : room;
+    lines.push(prefix + rest.slice(0, cut).trimEnd());
+    rest = rest.slice(cut).trimStart();
+    prefix = indent;
+  }
+  lines.push(prefix + rest);
+  return lines;
 }

@@ -3,7 +3,14 @@ import type { StepReport, TargetReport } from '../report/types.js';
 import type { ApplyProgress } from '../apply/session.js';
 
 export type RolloutEvent =
-  | { type: 'start'; deployId: string; to: string; waves: string[][] }
+  | {
+      type: 'start';
+      deployId: string;
+      to: string;
+      waves: string[][];
+      /** What runs, for headers (optional for older listeners' sake). */
+      command?: 'plan' | 'deploy' | 'rollback';
+    }
   | { type: 'wave-start'; wave: number; targets: string[] }
   | { type: 'target-start'; target: string; wave: number }
   | { type: 'step-start'; target: string; step: StepReport['name'] }

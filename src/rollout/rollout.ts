@@ -78,7 +78,7 @@ export async function rollout(options: RolloutOptions): Promise<Report> {
     }
   }
   const waveNames = waves.map((w) => w.map((t) => t.name));
-  emit({ type: 'start', deployId, to, waves: waveNames });
+  emit({ type: 'start', deployId, to, waves: waveNames, command });
 
   const stop = new RolloutStop(options.signal, config.timeoutMs, () =>
     emit({ type: 'halt', reason: `rollout timeout reached` }),

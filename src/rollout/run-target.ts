@@ -17,6 +17,8 @@ import { TargetSession } from '../apply/session.js';
 import { writeJsonAtomic } from '../apply/json-file.js';
 import type { TargetPlan } from '../plan/types.js';
 import type { ChildEnvPolicy } from '../transport/child-env.js';
+import { plannedChanges } from '../plan/report-changes.js';
+import { blobBytes } from '../diff/blob-bytes.js';
 import { createTransport } from '../transport/factory.js';
 import type { Transport } from '../transport/transport.js';
 import { hookEnv, runHook } from './hooks.js';
@@ -225,6 +227,7 @@ export class TargetRun {
           stateDir: ctx.config.stateDir,
           deployId: ctx.deployId,
           command: ctx.command,
+          target: target.name,
           log: ctx.log,
           readOnly,
           objects: ctx.objects,
@@ -253,9 +256,15 @@ export class TargetRun {
           onDrift: ctx.config.onDrift,
           maxDeletes: ctx.config.maxDeletes,
         });
-        this.report.changes = plan.changes;
-        this.report.bytes = 0;
         const p = plan as TargetPlan;
+        this.report.changes = plannedChanges(p, ctx.config.mode);
+        // A plan shows what the deploy would send; a deploy counts what it wrote (apply sets it).
+        this.report.bytes = readOnly
+          ? await blobBytes(
+              ctx.repo,
+              p.writes.map((w) => w.blob),
+            )
+          : 0;
         const summary = `${p.writes.length} write(s), ${p.deletes.length} delete(s), ${p.kept.length} kept, ${p.drift.length} drifted`;
         if (p.blocked) return { ok: false, detail: p.blocked.message };
         return summary;
@@ -383,6 +392,7 @@ export class TargetRun {
         stateDir: this.ctx.config.stateDir,
         deployId: this.ctx.deployId,
         command: 'rollback',
+        target: this.target.name,
         log: this.ctx.log,
       });
       // Drained around the undo like around the deploy: before, restore + activate, after.

@@ -46,6 +46,16 @@ function releaseTree(tree: Tree, source = 'wf/'): Record<string, SnapEntry> {
   return out;
 }
 
+/** Bytes of the files (and link targets) under `source` in `tree`. */
+function sourceBytes(tree: Tree, source = 'wf/'): number {
+  return Object.entries(tree)
+    .filter(([path]) => path.startsWith(source))
+    .reduce((sum, [, spec]) => {
+      const text = typeof spec === 'string' ? spec : 'link' in spec ? spec.link : spec.content;
+      return sum + Buffer.byteLength(text);
+    }, 0);
+}
+
 let repo: ReturnType<typeof makeRepo>;
 let v1: string;
 let v2: string;
@@ -120,7 +130,7 @@ describe('plan and deploy --dry-run', () => {
       status: 'planned',
       from: null,
       to: v1,
-      bytes: 0,
+      bytes: sourceBytes(V1), // what the deploy would write (blob sizes; a link's is its target)
       error: null,
       changes: {
         added: ['a.json', 'b.json', 'link', 'run.sh', 'sub/deep.json'],
@@ -163,7 +173,7 @@ describe('plan and deploy --dry-run', () => {
         changes: {
           added: ['c.json', 'new/x.json'],
           updated: ['a.json', 'link', 'run.sh'],
-          deleted: ['b.json'],
+          deleted: [], // additive: b.json is kept, not deleted
           renamed: [{ from: 'sub/deep.json', to: 'sub/deeper.json' }],
           kept: ['b.json', 'sub/deep.json'],
           drift: [],
@@ -202,7 +212,7 @@ describe('deploy', () => {
       changes: {
         added: ['c.json', 'new/x.json'],
         updated: ['a.json', 'link', 'run.sh'],
-        deleted: ['b.json'],
+        deleted: [], // additive: b.json is kept, not deleted
         renamed: [{ from: 'sub/deep.json', to: 'sub/deeper.json' }],
         kept: ['b.json', 'sub/deep.json'],
         drift: [],
@@ -312,7 +322,8 @@ describe('deploy', () => {
       // The summary names the failure too.
       const human = run(ws, ['deploy', '--to', 'v2', '--targets', 'fail']);
       expect(human.code).toBe(1);
-      expect(human.stdout).toMatch(/\nfail +1 +failed .* plan: 1 file\(s\) changed on the target/);
+      expect(human.stdout).toMatch(/\nfail +1 +failed /);
+      expect(human.stdout).toMatch(/\nfail failed: plan: 1 file\(s\) changed on the target/);
       expect(human.stdout).toContain('failed: deploy v2');
     });
 

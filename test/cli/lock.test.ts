@@ -108,13 +108,17 @@ describe('the target lock', () => {
     const error = report.targets[0]!.error!;
     expect(error).toMatch(
       new RegExp(
-        `^lock: .*t/busy is locked by ${user}@${hostname()} \\(pid ${pid}, deploy \\S+\\) since \\d{4}-\\d\\d-\\d\\dT\\S+Z — wait for it, or run \`diffship unlock --target <name>\``,
+        `^lock: .*t/busy is locked by ${user}@${hostname()} \\(pid ${pid}, deploy \\S+\\) since \\d{4}-\\d\\d-\\d\\dT\\S+Z — wait for it, or run \`diffship unlock --targets busy\``,
       ),
     );
     // It never ran its hook, and it did not take or drop the holder's lock.
     expect(report.targets[0]!.steps.map((s) => s.name)).toEqual(['lock']);
     expect(JSON.parse(readFileSync(lockFile('busy'), 'utf8'))).toMatchObject({ pid });
-    expect(second.stdout).toMatch(/\nbusy +1 +failed .* lock: .* is locked by /);
+    expect(second.stdout).toMatch(/\nbusy +1 +failed /);
+    // Under the table, the whole error with the command that clears it (wrapped lines joined).
+    expect(second.stdout.replace(/\n {4}/g, ' ')).toMatch(
+      /\nbusy failed: lock: .* is locked by .* run `diffship unlock --targets busy`/,
+    );
 
     writeFileSync(join(ws, 'go-busy'), '');
     const done = await first.done;
@@ -144,7 +148,7 @@ describe('the target lock', () => {
     expect(existsSync(lockFile('killed'))).toBe(false);
   });
 
-  it('diffship unlock --target clears a lock and says whose it was', async () => {
+  it('diffship unlock --targets clears a lock and says whose it was (--target still works)', async () => {
     const victim = startDeploy('manual');
     await holding(victim, 'manual');
     const pid = victim.child.pid!;
@@ -153,7 +157,7 @@ describe('the target lock', () => {
     writeFileSync(join(ws, 'go-manual'), '');
     const held = JSON.parse(readFileSync(lockFile('manual'), 'utf8')) as { deployId: string; since: string };
 
-    const r = cli(ws, ['unlock', '--target', 'manual']);
+    const r = cli(ws, ['unlock', '--targets', 'manual']);
     expect(r.code).toBe(0);
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe(
@@ -165,10 +169,12 @@ describe('the target lock', () => {
     expect(again.code).toBe(0);
     expect(again.stdout).toBe('manual was not locked\n');
 
-    const unknown = cli(ws, ['unlock', '--target', 'manul']);
+    const unknown = cli(ws, ['unlock', '--targets', 'manul']);
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toBe(
-      'diffship: --target manul: no such target — did you mean "manual"? (targets: busy, killed, manual)\n',
-    );
+    expect(unknown.stderr).toMatch(/^diffship: --targets manul: no such target — did you mean "manual"\? /);
+
+    const none = cli(ws, ['unlock']);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toBe('diffship: unlock: say which targets to unlock: --targets <name>[,<name>…]\n');
   });
 });

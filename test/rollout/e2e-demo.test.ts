@@ -46,11 +46,11 @@ describe('diffship demo', () => {
       'diffship demo',
       '1/5  Start three example hosts',
       'host-c',
-      'imports files only when restarted',
+      'imports on restart only',
       '2/5  Build a git repository with three releases',
       'typo',
       '3/5  Roll out v1 to every host',
-      '$ diffship deploy --to v1 --waves 100% --max-parallel 3',
+      '$ diffship deploy --repo repo --to v1 --waves 100% --max-parallel 3',
       'succeeded: deploy v1',
       '→ every host runs v1.',
       '4/5  Roll out v2, canary first',
@@ -58,7 +58,7 @@ describe('diffship demo', () => {
       '5/5  Roll out v3, which is broken',
       'failed: deploy v3',
       'What each host runs now',
-      'The demo behaved as designed: v3 stopped at the canary, every host still runs v2.',
+      'The demo behaved as designed: v3 stopped at the canary; every host runs v2.',
       `reports  ${dir}/reports/v1.json`,
       `folder   ${dir}`,
       'hosts    stopped (host-a, host-b, host-c)',
@@ -70,10 +70,10 @@ describe('diffship demo', () => {
       at = i + l.length;
     }
     expect(run.stdout).toMatch(
-      /host-a {2}runs v2 {2}3 workflows {2}\/health 200 {2}in service {3}received v3/,
+      /host-a {2}runs v2 {2}3 workflows {2}\/health 200 {2}in service {2}v3 failed, rolled back/,
     );
-    expect(run.stdout).toMatch(/host-b {2}runs v2 .* never received v3/);
-    expect(run.stdout).toMatch(/host-c {2}runs v2 .* never received v3/);
+    expect(run.stdout).toMatch(/host-b {2}runs v2 .* never got v3/);
+    expect(run.stdout).toMatch(/host-c {2}runs v2 .* never got v3/);
     // The CLI's live progress (plain lines off a TTY) on stderr.
     expect(run.stderr).toContain('wave 1: host-a');
     expect(run.stderr).toMatch(/\[host-a\] verify FAILED .*503/);
@@ -132,7 +132,7 @@ describe('diffship demo', () => {
     let stdout = '';
     child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
     // v3's canary is being verified (its check can only fail, after 4 s).
-    await waitFor(() => stdout.includes('$ diffship deploy --to v3'), 60_000, 'the v3 rollout');
+    await waitFor(() => stdout.includes('$ diffship deploy --repo repo --to v3'), 60_000, 'the v3 rollout');
     await new Promise((r) => setTimeout(r, 1500));
     child.kill('SIGINT');
     const run = await done;
