@@ -13,6 +13,8 @@ import type { Layout } from './layout.js';
 import { readJson, writeJsonAtomic } from './json-file.js';
 import { mapLimit } from '../pool.js';
 import { parentsOf } from './safe-path.js';
+import { checked } from './state-schema.js';
+import { DiffshipError } from '../errors.js';
 
 export type BackupEntry =
   | { path: string; action: 'remove' }
@@ -75,7 +77,16 @@ export async function takeBackup(
 }
 
 export async function readBackup(t: Transport, l: Layout, deployId: string): Promise<BackupManifest | null> {
-  return readJson<BackupManifest>(t, manifestPath(l, deployId));
+  const file = manifestPath(l, deployId);
+  const raw = await readJson<unknown>(t, file);
+  if (raw === null) return null;
+  const m = checked<BackupManifest>('manifest', raw, `${t.description}/${file}`, { stateDir: l.dir });
+  if (m.deployId !== deployId)
+    throw new DiffshipError(
+      'E_STATE',
+      `${t.description}/${file}: deployId does not match its folder — remove the state folder to redeploy from scratch`,
+    );
+  return m;
 }
 
 /** Complete backups, newest first. */

@@ -18,6 +18,7 @@ import type { TargetState } from './state.js';
 import { readJson, writeJsonAtomic } from './json-file.js';
 import { discardBackup, listBackups, readBackup, restoreBackup } from './backup.js';
 import { readState, writeState } from './state.js';
+import { checked } from './state-schema.js';
 
 export interface Journal {
   version: 1;
@@ -32,7 +33,9 @@ export interface Journal {
 }
 
 export async function readJournal(t: Transport, l: Layout): Promise<Journal | null> {
-  return readJson<Journal>(t, l.journal);
+  const raw = await readJson<unknown>(t, l.journal);
+  if (raw === null) return null;
+  return checked<Journal>('journal', raw, `${t.description}/${l.journal}`, { stateDir: l.dir });
 }
 
 export async function writeJournal(t: Transport, l: Layout, j: Journal): Promise<void> {

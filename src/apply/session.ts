@@ -32,6 +32,7 @@ import {
   takeBackup,
 } from './backup.js';
 import { checkParents, parentsOf } from './safe-path.js';
+import { DEPLOY_ID } from './state-schema.js';
 import { connectReadOnly, isMissingRoot } from './absent-root.js';
 import { mapLimit } from '../pool.js';
 
@@ -57,6 +58,8 @@ export interface SessionOptions {
    * targets). Without it, each diff and each apply starts its own git process.
    */
   objects?: GitObjects;
+  /** The repository's object id length (40 sha1, 64 sha256): recorded ids of another length are refused. */
+  idLength?: number;
 }
 
 export interface PlanOptions {
@@ -113,6 +116,12 @@ export class TargetSession {
     this.transport = options.transport;
     this.layout = layout(options.stateDir);
     this.deployId = options.deployId ?? newDeployId();
+    // It names the staging and backup folders on the target: a plain name, never a path.
+    if (!DEPLOY_ID.test(this.deployId))
+      throw new DiffshipError(
+        'E_USAGE',
+        `deploy id ${JSON.stringify(this.deployId)} is not a plain name (letters, digits, . _ -)`,
+      );
     this.log = options.log ?? silentLogger;
     this.concurrency = options.concurrency ?? (options.transport.kind === 'ssh' ? 64 : 16);
   }
@@ -152,7 +161,7 @@ export class TargetSession {
         s.lock = await acquireLock(t, s.layout, s.deployId, options.command, s.log);
         s.recovered = await recover(t, s.layout, s.log, s.concurrency);
       }
-      s.state = await readState(t, s.layout);
+      s.state = await readState(t, s.layout, options.idLength);
     } catch (error) {
       await s.close();
       throw error;

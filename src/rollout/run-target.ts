@@ -23,6 +23,7 @@ import { runCheck } from './checks/index.js';
 import type { GitObjects } from '../diff/git-objects.js';
 import type { WorkDir } from './work-dir.js';
 import type { RolloutEvent } from './events.js';
+import { isObjectId } from '../apply/state-schema.js';
 
 export interface TargetRunContext {
   config: ResolvedConfig;
@@ -210,6 +211,7 @@ export class TargetRun {
           log: ctx.log,
           readOnly,
           objects: ctx.objects,
+          idLength: isObjectId(ctx.to) ? ctx.to.length : undefined,
         });
         this.report.from = this.session.state?.release ?? null;
         const notes = [
@@ -236,6 +238,8 @@ export class TargetRun {
           maxDeletes: ctx.config.maxDeletes,
         });
         this.report.changes = plan.changes;
+        // The commit git resolved, not the recorded text: hooks and the report see only that.
+        this.report.from = plan.from;
         this.report.bytes = 0;
         const p = plan as TargetPlan;
         const summary = `${p.writes.length} write(s), ${p.deletes.length} delete(s), ${p.kept.length} kept, ${p.drift.length} drifted`;
