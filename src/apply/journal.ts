@@ -16,7 +16,7 @@ import type { Logger } from '../log.js';
 import type { Layout } from './layout.js';
 import type { TargetState } from './state.js';
 import { readJson, writeJsonAtomic } from './json-file.js';
-import { discardBackup, listBackups, readBackup, restoreBackup } from './backup.js';
+import { discardBackup, incompleteBackups, readBackup, restoreBackup } from './backup.js';
 import { readState, writeState } from './state.js';
 import { checked } from './state-schema.js';
 
@@ -84,9 +84,6 @@ export async function recover(
   }
   // Staging and incomplete backups are leftovers of a run that never reached its journal.
   await t.removeTree(l.staging);
-  const complete = new Set(await listBackups(t, l));
-  for (const name of (await t.readdir(l.backups)) ?? []) {
-    if (!complete.has(name)) await t.removeTree(l.backupFor(name));
-  }
+  for (const name of await incompleteBackups(t, l)) await t.removeTree(l.backupFor(name));
   return account;
 }

@@ -33,6 +33,7 @@ import {
 } from './backup.js';
 import { checkParents, parentsOf } from './safe-path.js';
 import { DEPLOY_ID } from './state-schema.js';
+import { checkStateDirPath, checkStateFolder, makeStateDir } from './state-folder.js';
 import { connectReadOnly, isMissingRoot } from './absent-root.js';
 import { mapLimit } from '../pool.js';
 
@@ -154,11 +155,16 @@ export class TargetSession {
     s.missing = missing;
     const t = s.transport;
     try {
+      // The state folder is diffship's: no link on its path, nothing in it planted by someone else.
+      await checkStateDirPath(t, s.layout);
       if (options.readOnly) {
+        await checkStateFolder(t, s.layout, undefined);
         s.pendingRecovery = (await readJournal(t, s.layout)) !== null;
       } else {
-        await t.mkdirp(s.layout.dir);
+        await makeStateDir(t, s.layout.dir);
         s.lock = await acquireLock(t, s.layout, s.deployId, options.command, s.log);
+        // The lock file was just created by the user diffship runs as on the target: its owner is that user.
+        await checkStateFolder(t, s.layout, (await t.lstat(s.layout.lock))?.uid);
         s.recovered = await recover(t, s.layout, s.log, s.concurrency);
       }
       s.state = await readState(t, s.layout, options.idLength);
@@ -325,7 +331,8 @@ export class TargetSession {
 
     // 2. Stage every new file complete inside the state folder, then check it against its blob id.
     const staging = l.stagingFor(this.deployId);
-    await t.mkdirp(staging);
+    await makeStateDir(t, l.staging);
+    await makeStateDir(t, staging);
     const blobs = this.options.objects ?? new GitObjects(repo);
     let bytes = 0;
     let done = 0;

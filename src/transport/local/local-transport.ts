@@ -459,5 +459,12 @@ function toEntry(stats: Stats): Entry {
       : stats.isSymbolicLink()
         ? 'symlink'
         : 'other';
-  return { type, mode: stats.mode & 0o7777, size: stats.size, mtimeMs: stats.mtimeMs };
+  return {
+    type,
+    mode: stats.mode & 0o7777,
+    size: stats.size,
+    mtimeMs: stats.mtimeMs,
+    uid: stats.uid,
+    gid: stats.gid,
+  };
 }
