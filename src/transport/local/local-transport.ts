@@ -1,6 +1,7 @@
 import * as fsSync from 'node:fs';
 import { constants, type Dirent, type Stats } from 'node:fs';
 import * as fs from 'node:fs/promises';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { DiffshipError, TransportError } from '../../errors.js';
 import { gitBlobId } from '../../diff/blob.js';
@@ -8,6 +9,7 @@ import { silentLogger, type Logger } from '../../log.js';
 import { runLocal } from './run-local.js';
 import { mapLimit } from '../limit.js';
 import { checkRelPath, joinRoot } from '../rel-path.js';
+import { refuseDangerousRoot } from '../dangerous-root.js';
 import { checkEnvNames, shellQuote } from '../shell-quote.js';
 import type {
   Entry,
@@ -95,6 +97,8 @@ export class LocalTransport implements Transport {
     if (!stats.isDirectory())
       throw new TransportError('E_CONNECT', `target path ${this.base} is not a folder`);
     this.base = fsSync.realpathSync(this.base);
+    // The configured text was checked at load time; a link may still lead to `/` or a home folder.
+    refuseDangerousRoot(this.base, localHomes(), `local target ${this.description}`);
   }
 
   async close(): Promise<void> {}
@@ -478,6 +482,19 @@ function checkRealParent(absolute: string): string | null {
     throw error;
   }
   return real === parent ? null : parent;
+}
+
+/** This user's home folder, as written and as it resolves. */
+function localHomes(): string[] {
+  const homes = [os.homedir(), process.env.HOME].filter((h): h is string => !!h).map((h) => path.resolve(h));
+  const real = homes.map((h) => {
+    try {
+      return fsSync.realpathSync(h);
+    } catch {
+      return h;
+    }
+  });
+  return [...new Set([...homes, ...real])];
 }
 
 /** Trees with up to this many entries are removed synchronously by removeTree. */
