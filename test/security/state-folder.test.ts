@@ -20,6 +20,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { inspectTarget } from '../../src/apply/inspect.js';
 import { TargetSession } from '../../src/apply/session.js';
 import type { DiffshipError } from '../../src/errors.js';
 import { LocalTransport } from '../../src/transport/local/local-transport.js';
@@ -225,5 +226,19 @@ describe.each(transports)('%s target', (_kind, makeTransport) => {
     symlinkSync(o.dir, join(t, 'n'));
     await rollback(t);
     expect(exactTree(o.dir, [])).toEqual(o.before);
+  });
+
+  it('status never reads state.json through a link (a secret elsewhere stays unread)', async () => {
+    const t = newTarget();
+    await deploy(t, v1);
+    const secret = join(base, `secret-${counter++}.json`);
+    writeFileSync(secret, readFileSync(join(t, '.diffship/state.json')));
+    rmSync(join(t, '.diffship/state.json'));
+    symlinkSync(secret, join(t, '.diffship/state.json'));
+    const error = await rejection(
+      inspectTarget('main', makeTransport(t), { repo: repo.dir, stateDir: '.diffship' }),
+    );
+    expect(error.code).toBe('E_UNSAFE');
+    expect(error.message).toContain('state.json is a symlink');
   });
 });
