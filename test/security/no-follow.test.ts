@@ -102,4 +102,27 @@ describe.each(transports)('%s', (_kind, makeTransport) => {
     });
     expect(exactTree(o.dir, [])).toEqual(o.before);
   });
+
+  it('unlink, rmdir, mkdir, symlink and remove below a link are refused by the transport itself', async () => {
+    const t = join(base, `target-${counter++}`);
+    const o = outside();
+    mkdirSync(join(o.dir, 'sub'));
+    mkdirSync(t);
+    symlinkSync(o.dir, join(t, 'a'));
+    const transport = makeTransport(t);
+    open.push(transport);
+    await transport.connect();
+    const before = exactTree(o.dir, []);
+    for (const call of [
+      () => transport.unlink('a/x.json'),
+      () => transport.rmdir('a/sub'),
+      () => transport.removeTree('a/sub'),
+      () => transport.mkdirp('a/new/deeper'),
+      () => transport.symlink('/etc/passwd', 'a/l'),
+      () => transport.rename('a/x.json', 'moved.json'),
+    ]) {
+      await expect(call()).rejects.toMatchObject({ code: 'E_UNSAFE' });
+    }
+    expect(exactTree(o.dir, [])).toEqual(before);
+  });
 });

@@ -2,7 +2,7 @@ import type { FileEntryWithStats, Stats as SftpStats } from 'ssh2';
 import { TransportError } from '../../errors.js';
 import { createLimiter, mapLimit, type Limiter } from '../limit.js';
 import { checkRelPath, joinRoot } from '../rel-path.js';
-import { OP_LINK, OP_RENAME, OP_WRITE, SYNC_FLAG } from './perl-helper-protocol.js';
+import { OP_LINK, OP_RENAME, OP_UNLINK, OP_WRITE, SYNC_FLAG } from './perl-helper-protocol.js';
 import { shellQuote } from '../shell-quote.js';
 import type { SshConnection } from './connection.js';
 import type { SshExec } from './exec-channels.js';
@@ -312,6 +312,18 @@ export class SshFiles {
   async unlink(rel: string): Promise<void> {
     const { conn } = this;
     const p = this.abs(rel);
+    // Through the file helper, the no-follow check and the unlink are one step on the host.
+    const ops = await this.ops.channel();
+    if (ops) {
+      const done = await this.ops.run(ops, OP_UNLINK, rel).then(
+        () => true,
+        (error: unknown) => {
+          if (error instanceof HelperGone) return false; // unlink it again over SFTP
+          throw conn.fail('unlink', rel, error);
+        },
+      );
+      if (done) return;
+    }
     await this.parentsReal('unlink', rel);
     try {
       await conn.call<void>((cb) => conn.sftp.unlink(p, cb));
