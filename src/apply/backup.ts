@@ -12,7 +12,10 @@ import type { TargetState } from './state.js';
 import type { Layout } from './layout.js';
 import { readJson, writeJsonAtomic } from './json-file.js';
 import { mapLimit } from '../pool.js';
-import { parentsOf } from './safe-path.js';
+import { parentsAreFolders, parentsOf } from './safe-path.js';
+import { isBackupName, makeStateDir } from './state-folder.js';
+import { checked } from './state-schema.js';
+import { DiffshipError } from '../errors.js';
 
 type BackupEntry =
   | { path: string; action: 'remove' }
@@ -43,7 +46,7 @@ export async function takeBackup(
   concurrency: number,
 ): Promise<BackupManifest> {
   const dir = l.backupFor(deployId);
-  await t.mkdirp(`${dir}/files`);
+  for (const d of [l.backups, dir, `${dir}/files`]) await makeStateDir(t, d);
   // A path in a folder this deploy creates has nothing to back up: no lstat needed (a first
   // deploy of 50,000 files skips 50,000 of them).
   const newDirs = new Set(createdDirs);
@@ -57,9 +60,9 @@ export async function takeBackup(
     const file = `files/${i}`;
     // A hard link is free and keeps the old bytes: the deploy renames a new inode over the path.
     if (!(await t.link(path, `${dir}/${file}`))) {
-      await t.writeFile(`${dir}/${file}`, await t.readFile(path), entry.mode & 0o7777, { sync: false });
+      await t.writeFile(`${dir}/${file}`, await t.readFile(path), restoreMode(entry.mode), { sync: false });
     }
-    return { path, action: 'restore', type: 'file', mode: entry.mode & 0o7777, file };
+    return { path, action: 'restore', type: 'file', mode: entry.mode & 0o777, file };
   });
   const manifest: BackupManifest = {
     version: 1,
@@ -75,15 +78,49 @@ export async function takeBackup(
 }
 
 export async function readBackup(t: Transport, l: Layout, deployId: string): Promise<BackupManifest | null> {
-  return readJson<BackupManifest>(t, manifestPath(l, deployId));
+  const file = manifestPath(l, deployId);
+  const raw = await readJson<unknown>(t, file);
+  if (raw === null) return null;
+  const m = checked<BackupManifest>('manifest', raw, `${t.description}/${file}`, { stateDir: l.dir });
+  if (m.deployId !== deployId)
+    throw new DiffshipError(
+      'E_STATE',
+      `${t.description}/${file}: deployId does not match its folder — remove the state folder to redeploy from scratch`,
+    );
+  return m;
+}
+
+/**
+ * Backup folders diffship made: named like a deploy id and real folders (a link
+ * there is never followed). Anything else in `backups/` is left alone.
+ */
+async function backupFolders(t: Transport, l: Layout): Promise<string[]> {
+  const names = ((await t.readdir(l.backups)) ?? []).filter(isBackupName);
+  const out: string[] = [];
+  for (const name of names) if ((await t.lstat(l.backupFor(name)))?.type === 'dir') out.push(name);
+  return out;
 }
 
 /** Complete backups, newest first. */
 export async function listBackups(t: Transport, l: Layout): Promise<string[]> {
-  const names = (await t.readdir(l.backups)) ?? [];
   const complete: string[] = [];
-  for (const name of names) if ((await t.lstat(manifestPath(l, name))) !== null) complete.push(name);
+  for (const name of await backupFolders(t, l))
+    if ((await t.lstat(manifestPath(l, name)))?.type === 'file') complete.push(name);
   return complete.sort().reverse();
+}
+
+/** Backup folders without a manifest: leftovers of a run that never reached its journal. */
+export async function incompleteBackups(t: Transport, l: Layout): Promise<string[]> {
+  const complete = new Set(await listBackups(t, l));
+  return (await backupFolders(t, l)).filter((name) => !complete.has(name));
+}
+
+/**
+ * The mode a restored file gets: permission bits only, never setuid, setgid or
+ * sticky, and no group or world write (a release can hold only 0644 and 0755).
+ */
+function restoreMode(recorded: number): number {
+  return recorded & 0o755;
 }
 
 /** Put every path of the backup back as it was. Safe to run again after a crash. */
@@ -95,13 +132,20 @@ export async function restoreBackup(
 ): Promise<void> {
   const dir = l.backupFor(m.deployId);
   const tmpDir = `${l.staging}/restore-${m.deployId}`;
-  await t.mkdirp(tmpDir);
+  await makeStateDir(t, l.staging);
+  await makeStateDir(t, tmpDir);
   // Files the deploy added go first: one may stand where a restored folder must come back.
   for (const e of m.entries) if (e.action === 'remove') await removeFileOrEmptyDir(t, e.path);
   await mapLimit(m.entries, concurrency, async (e, i) => {
     if (e.action !== 'restore') return;
     for (const parent of parentsOf(e.path)) {
       const entry = await t.lstat(parent);
+      // A file in the way of a folder goes (the release put it there); a link is never written through.
+      if (entry?.type === 'symlink')
+        throw new DiffshipError(
+          'E_UNSAFE',
+          `${t.description}: ${parent} is a symlink, so diffship will not restore ${e.path} below it — replace it with a real folder, or remove it`,
+        );
       if (entry !== null && entry.type !== 'dir') await t.unlink(parent);
     }
     const parent = posix.dirname(e.path);
@@ -109,7 +153,7 @@ export async function restoreBackup(
     const tmp = `${tmpDir}/${i}`;
     await t.unlink(tmp);
     if (e.type === 'symlink') await t.symlink(e.linkTarget, tmp);
-    else await t.writeFile(tmp, await t.readFile(`${dir}/${e.file}`), e.mode);
+    else await t.writeFile(tmp, await readBackupFile(t, `${dir}/${e.file}`), restoreMode(e.mode));
     const current = await t.lstat(e.path);
     if (current?.type === 'dir') await t.removeTree(e.path); // a folder the deploy put where a file was
     await t.rename(tmp, e.path);
@@ -118,7 +162,19 @@ export async function restoreBackup(
   await t.removeTree(tmpDir);
 }
 
+/** The bytes of a backed-up file: a regular file of the backup, never through a link. */
+async function readBackupFile(t: Transport, rel: string): Promise<Buffer> {
+  const entry = await t.lstat(rel);
+  if (entry?.type !== 'file')
+    throw new DiffshipError(
+      'E_STATE',
+      `${t.description}/${rel}: the backup file is ${entry ? `a ${entry.type}` : 'missing'} — remove the state folder to redeploy from scratch`,
+    );
+  return t.readFile(rel);
+}
+
 async function removeFileOrEmptyDir(t: Transport, path: string): Promise<void> {
+  if ((await parentsAreFolders(t, path)) === 'missing') return;
   const entry = await t.lstat(path);
   if (entry === null) return;
   if (entry.type === 'dir') await t.rmdir(path);
@@ -131,20 +187,30 @@ export async function pruneEmptyDirs(t: Transport, dirs: readonly string[]): Pro
     (a, b) => b.split('/').length - a.split('/').length || (a < b ? 1 : -1),
   );
   for (const d of sorted) {
+    // Only real folders below real folders: never an rmdir through a link (a restored link may
+    // stand where a created folder was; what lies below it is not this deploy's).
+    if (!(await underRealFolders(t, d))) continue;
     const entry = await t.lstat(d);
     if (entry?.type === 'dir') await t.rmdir(d);
   }
 }
 
+async function underRealFolders(t: Transport, rel: string): Promise<boolean> {
+  for (const dir of parentsOf(rel)) if ((await t.lstat(dir))?.type !== 'dir') return false;
+  return true;
+}
+
 /** Drop a backup: the manifest goes first, so a half-removed backup is never taken for a whole one. */
 export async function discardBackup(t: Transport, l: Layout, deployId: string): Promise<void> {
+  // Through a link, the manifest unlink would delete a file elsewhere: only a real backup folder.
+  if (!isBackupName(deployId) || (await t.lstat(l.backupFor(deployId)))?.type !== 'dir') return;
   await t.unlink(manifestPath(l, deployId));
   await t.removeTree(l.backupFor(deployId));
 }
 
-/** Keep the newest `keep` backups (SPEC: the last 3). */
+/** Keep the newest `keep` backups (SPEC: the last 3); only backup folders diffship made are removed. */
 export async function pruneBackups(t: Transport, l: Layout, keep: number): Promise<void> {
-  const names = (await t.readdir(l.backups)) ?? [];
+  const names = await backupFolders(t, l);
   const complete = await listBackups(t, l);
   const keepSet = new Set(complete.slice(0, keep));
   for (const name of names) if (!keepSet.has(name)) await discardBackup(t, l, name);

@@ -16,8 +16,9 @@ import type { Logger } from '../log.js';
 import type { Layout } from './layout.js';
 import type { TargetState } from './state.js';
 import { readJson, writeJsonAtomic } from './json-file.js';
-import { discardBackup, listBackups, readBackup, restoreBackup } from './backup.js';
+import { discardBackup, incompleteBackups, readBackup, restoreBackup } from './backup.js';
 import { readState, writeState } from './state.js';
+import { checked } from './state-schema.js';
 
 export interface Journal {
   version: 1;
@@ -32,7 +33,9 @@ export interface Journal {
 }
 
 export async function readJournal(t: Transport, l: Layout): Promise<Journal | null> {
-  return readJson<Journal>(t, l.journal);
+  const raw = await readJson<unknown>(t, l.journal);
+  if (raw === null) return null;
+  return checked<Journal>('journal', raw, `${t.description}/${l.journal}`, { stateDir: l.dir });
 }
 
 export async function writeJournal(t: Transport, l: Layout, j: Journal): Promise<void> {
@@ -81,9 +84,6 @@ export async function recover(
   }
   // Staging and incomplete backups are leftovers of a run that never reached its journal.
   await t.removeTree(l.staging);
-  const complete = new Set(await listBackups(t, l));
-  for (const name of (await t.readdir(l.backups)) ?? []) {
-    if (!complete.has(name)) await t.removeTree(l.backupFor(name));
-  }
+  for (const name of await incompleteBackups(t, l)) await t.removeTree(l.backupFor(name));
   return account;
 }

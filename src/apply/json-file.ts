@@ -19,6 +19,12 @@ export async function writeJsonAtomic(
 export async function readJson<T>(t: Transport, rel: string): Promise<T | null> {
   const entry = await t.lstat(rel);
   if (entry === null) return null;
+  // SFTP opens follow a link at the last component: a planted link must not be read through.
+  if (entry.type !== 'file')
+    throw new DiffshipError(
+      'E_UNSAFE',
+      `${t.description}/${rel} is a ${entry.type}, not a file — remove it; diffship writes its state files itself`,
+    );
   try {
     return JSON.parse((await t.readFile(rel)).toString('utf8')) as T;
   } catch (cause) {

@@ -73,3 +73,24 @@ export async function checkParents(
   }
   return { missing, replaced };
 }
+
+/**
+ * Look at every parent of `rel`, shallowest first, right before it is changed
+ * (rollback, crash recovery and pruning do this as apply does): 'ok' when all
+ * are real folders, 'missing' when one is absent (nothing below it to touch).
+ * A link, or any other non-folder, above the path is refused with E_UNSAFE:
+ * diffship never removes or writes through one.
+ */
+export async function parentsAreFolders(t: Transport, rel: string): Promise<'ok' | 'missing'> {
+  for (const dir of parentsOf(rel)) {
+    const entry = await t.lstat(dir);
+    if (entry === null) return 'missing';
+    if (entry.type !== 'dir') {
+      throw new TransportError(
+        'E_UNSAFE',
+        `${t.description}: ${dir} is a ${entry.type}, so diffship will not touch ${rel} below it — replace it with a real folder, or remove it`,
+      );
+    }
+  }
+  return 'ok';
+}

@@ -32,6 +32,8 @@ import {
   takeBackup,
 } from './backup.js';
 import { checkParents, parentsOf } from './safe-path.js';
+import { DEPLOY_ID } from './state-schema.js';
+import { checkStateDirPath, checkStateFolder, makeStateDir } from './state-folder.js';
 import { connectReadOnly, isMissingRoot } from './absent-root.js';
 import { mapLimit } from '../pool.js';
 
@@ -59,6 +61,8 @@ export interface SessionOptions {
    * targets). Without it, each diff and each apply starts its own git process.
    */
   objects?: GitObjects;
+  /** The repository's object id length (40 sha1, 64 sha256): recorded ids of another length are refused. */
+  idLength?: number;
 }
 
 export interface PlanOptions {
@@ -115,6 +119,12 @@ export class TargetSession {
     this.transport = options.transport;
     this.layout = layout(options.stateDir);
     this.deployId = options.deployId ?? newDeployId();
+    // It names the staging and backup folders on the target: a plain name, never a path.
+    if (!DEPLOY_ID.test(this.deployId))
+      throw new DiffshipError(
+        'E_USAGE',
+        `deploy id ${JSON.stringify(this.deployId)} is not a plain name (letters, digits, . _ -)`,
+      );
     this.log = options.log ?? silentLogger;
     this.concurrency = options.concurrency ?? (options.transport.kind === 'ssh' ? 64 : 16);
   }
@@ -147,14 +157,19 @@ export class TargetSession {
     s.missing = missing;
     const t = s.transport;
     try {
+      // The state folder is diffship's: no link on its path, nothing in it planted by someone else.
+      await checkStateDirPath(t, s.layout);
       if (options.readOnly) {
+        await checkStateFolder(t, s.layout, undefined);
         s.pendingRecovery = (await readJournal(t, s.layout)) !== null;
       } else {
-        await t.mkdirp(s.layout.dir);
+        await makeStateDir(t, s.layout.dir);
         s.lock = await acquireLock(t, s.layout, s.deployId, options.command, s.log, options.target);
+        // The lock file was just created by the user diffship runs as on the target: its owner is that user.
+        await checkStateFolder(t, s.layout, (await t.lstat(s.layout.lock))?.uid);
         s.recovered = await recover(t, s.layout, s.log, s.concurrency);
       }
-      s.state = await readState(t, s.layout);
+      s.state = await readState(t, s.layout, options.idLength);
     } catch (error) {
       await s.close();
       throw error;
@@ -319,7 +334,8 @@ export class TargetSession {
 
     // 2. Stage every new file complete inside the state folder, then check it against its blob id.
     const staging = l.stagingFor(this.deployId);
-    await t.mkdirp(staging);
+    await makeStateDir(t, l.staging);
+    await makeStateDir(t, staging);
     const blobs = this.options.objects ?? new GitObjects(repo);
     let bytes = 0;
     let done = 0;

@@ -3,6 +3,7 @@ import type { Transport } from '../transport/transport.js';
 import type { KeptFile } from '../plan/types.js';
 import { readJson, writeJsonAtomic } from './json-file.js';
 import type { Layout } from './layout.js';
+import { checked } from './state-schema.js';
 
 export interface TargetState {
   version: 1;
@@ -17,8 +18,11 @@ export interface TargetState {
   kept: KeptFile[];
 }
 
-export async function readState(t: Transport, l: Layout): Promise<TargetState | null> {
-  return readJson<TargetState>(t, l.state);
+/** The recorded state, checked field by field (E_STATE otherwise); `idLength`: the repository's id length. */
+export async function readState(t: Transport, l: Layout, idLength?: number): Promise<TargetState | null> {
+  const raw = await readJson<unknown>(t, l.state);
+  if (raw === null) return null;
+  return checked<TargetState>('state', raw, `${t.description}/${l.state}`, { idLength, stateDir: l.dir });
 }
 
 export async function writeState(t: Transport, l: Layout, state: TargetState): Promise<void> {

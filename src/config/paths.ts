@@ -8,31 +8,13 @@ import { expandHome, type ResolveContext } from './fields.js';
 import type { KeyPath } from './problems.js';
 import type { TargetConfig } from './types.js';
 import { shown } from './zod-issues.js';
+import { dangerousRoot } from '../transport/dangerous-root.js';
+
 
 /** True when `child` is `parent` or inside it. */
 function isInside(child: string, parent: string): boolean {
   const relative = path.relative(parent, child);
   return relative === '' || (!relative.startsWith('..') && !path.isAbsolute(relative));
-}
-
-/**
- * Why an absolute, normalized folder is too dangerous to deploy into, or
- * undefined: the filesystem root, a home folder (`homes`, `/root`,
- * `/home/<user>`, `/Users/<user>`), or a folder holding home folders.
- */
-function dangerousRoot(abs: string, homes: readonly string[], posix = true): string | undefined {
-  const p = posix ? path.posix : path;
-  if (p.parse(abs).root === abs) return `refused: ${JSON.stringify(abs)} is the filesystem root`;
-  if (homes.includes(abs) || /^\/(root|home\/[^/]+|Users\/[^/]+)$/.test(abs)) {
-    return `refused: ${JSON.stringify(abs)} is a home folder (use a folder inside it)`;
-  }
-  if (
-    /^\/(home|Users)$/.test(abs) ||
-    homes.some((home) => home.startsWith(abs.endsWith(p.sep) ? abs : abs + p.sep))
-  ) {
-    return `refused: ${JSON.stringify(abs)} holds home folders (use a folder inside one)`;
-  }
-  return undefined;
 }
 
 /** A local target's folder: `~` expanded, resolved against the config's folder, dangerous roots refused. */

@@ -8,13 +8,17 @@
  * `-`), and not when preceded by `$`. So JSON (`{"a":1}`), shell brace
  * expansion (`{a,b}`), regex counts (`\d{3}`), `find -exec {} \;`, `{ print }`
  * with spaces, and shell variables (`${HOME}`, from `$${HOME}` in the file) are
- * left alone. Values are inserted as they are, without shell quoting.
+ * left alone. Values from the config (`{name}`, `{host}`, `{port}`, `{path}`,
+ * `{vars.X}`) are inserted as they are, without shell quoting: the config is
+ * trusted. Values from a release or a target (`{release}`, `{previous}`) are
+ * inserted only when they are full hex object ids, which need no quoting in
+ * any shell; anything else is refused (E_STATE), never inserted.
  *
  * The resolved config keeps placeholders; the rollout expands them per target
  * at run time, when the release is known. `checkPlaceholders` refuses unknown
  * ones at load time, before anything runs.
  */
-import { ConfigError } from '../errors.js';
+import { ConfigError, DiffshipError } from '../errors.js';
 import type { ConfigProblem } from './problems.js';
 import { suggest } from './suggest.js';
 
@@ -58,6 +62,18 @@ export function findPlaceholders(text: string): Found[] {
     );
   }
   return out;
+}
+
+/** A full object id (40 or 64 lowercase hex digits): safe in any shell word, unquoted. */
+const OBJECT_ID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
+
+/** `value` (from a release or a target) when it is an object id; otherwise refuse to insert it. */
+export function shellSafeId(value: string, token: string): string {
+  if (OBJECT_ID.test(value)) return value;
+  throw new DiffshipError(
+    'E_STATE',
+    `refusing to insert ${token}: its value is not a full object id (it came from a release or a target state) — run \`diffship status\`, or remove the state folder to redeploy from scratch`,
+  );
 }
 
 /** Why `found` is not a placeholder of `target`, or undefined when it is. */
@@ -123,11 +139,11 @@ export function expandPlaceholders(text: string, ctx: PlaceholderContext): strin
         case 'path':
           return ctx.path;
         case 'previous':
-          return ctx.previous ?? '';
+          return ctx.previous ? shellSafeId(ctx.previous, token) : '';
         default:
           if (ctx.release === undefined)
             throw new ConfigError(`placeholder {release} used where no release is known`);
-          return ctx.release;
+          return ctx.release === '' ? '' : shellSafeId(ctx.release, token);
       }
     },
   );

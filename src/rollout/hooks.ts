@@ -7,6 +7,7 @@
  */
 import type { HookSpec } from '../config/types.js';
 import { DiffshipError } from '../errors.js';
+import { shellSafeId } from '../config/placeholders.js';
 import { silentLogger, type Logger } from '../log.js';
 import { runLocal } from '../transport/local/run-local.js';
 import type { ChildEnvPolicy } from '../transport/child-env.js';
@@ -31,6 +32,9 @@ export interface HookEnvValues {
 
 /** The `DIFFSHIP_*` environment of a hook. A missing previous release is the empty string. */
 export function hookEnv(values: HookEnvValues): Record<string, string> {
+  // Ids read back from a target are checked as placeholders are: a hook may paste them into a shell.
+  if (values.previousRelease) shellSafeId(values.previousRelease, 'DIFFSHIP_PREVIOUS_RELEASE');
+  if (values.release) shellSafeId(values.release, 'DIFFSHIP_RELEASE');
   return {
     DIFFSHIP_TARGET: values.target,
     DIFFSHIP_HOST: values.host,

@@ -27,6 +27,7 @@ import type { GitObjects } from '../diff/git-objects.js';
 import type { WorkDir } from './work-dir.js';
 import type { RolloutEvent } from './events.js';
 import type { Balancer } from '../balancer/index.js';
+import { isObjectId } from '../apply/state-schema.js';
 
 export interface TargetRunContext {
   config: ResolvedConfig;
@@ -231,6 +232,7 @@ export class TargetRun {
           log: ctx.log,
           readOnly,
           objects: ctx.objects,
+          idLength: isObjectId(ctx.to) ? ctx.to.length : undefined,
         });
         this.report.from = this.session.state?.release ?? null;
         const notes = [
@@ -256,6 +258,8 @@ export class TargetRun {
           onDrift: ctx.config.onDrift,
           maxDeletes: ctx.config.maxDeletes,
         });
+        // The commit git resolved, not the recorded text: hooks and the report see only that.
+        this.report.from = plan.from;
         const p = plan as TargetPlan;
         this.report.changes = plannedChanges(p, ctx.config.mode);
         // A plan shows what the deploy would send; a deploy counts what it wrote (apply sets it).

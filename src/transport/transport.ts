@@ -20,6 +20,9 @@ export interface Entry {
   mode: number;
   size: number;
   mtimeMs: number;
+  /** Owner and group ids, where the transport reports them (lstat does; walks may not). */
+  uid?: number;
+  gid?: number;
 }
 
 export interface WalkEntry extends Entry {

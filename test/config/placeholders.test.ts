@@ -8,8 +8,8 @@ const ctx = {
   port: 22,
   path: '/opt/soup',
   vars: { http_port: '8080', 'dash-name': 'd' },
-  release: 'abc123',
-  previous: 'def456',
+  release: 'abc123'.padEnd(40, '0'),
+  previous: 'def456'.padEnd(40, '0'),
 };
 
 describe('expandPlaceholders', () => {
@@ -19,7 +19,7 @@ describe('expandPlaceholders', () => {
         '{name} {host}:{port} {path} {vars.http_port} {vars.dash-name} {release} {previous}',
         ctx,
       ),
-    ).toBe('soup-a soup-a.internal:22 /opt/soup 8080 d abc123 def456');
+    ).toBe(`soup-a soup-a.internal:22 /opt/soup 8080 d ${ctx.release} ${ctx.previous}`);
   });
 
   it('expands {previous} to "" for a first deploy', () => {

@@ -1,6 +1,7 @@
 import * as fsSync from 'node:fs';
 import { constants, type Dirent, type Stats } from 'node:fs';
 import * as fs from 'node:fs/promises';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { DiffshipError, TransportError } from '../../errors.js';
 import { gitBlobId } from '../../diff/blob.js';
@@ -8,6 +9,7 @@ import { silentLogger, type Logger } from '../../log.js';
 import { runLocal } from './run-local.js';
 import { mapLimit } from '../limit.js';
 import { checkRelPath, joinRoot } from '../rel-path.js';
+import { refuseDangerousRoot } from '../dangerous-root.js';
 import { checkEnvNames, shellQuote } from '../shell-quote.js';
 import type {
   Entry,
@@ -95,6 +97,8 @@ export class LocalTransport implements Transport {
     if (!stats.isDirectory())
       throw new TransportError('E_CONNECT', `target path ${this.base} is not a folder`);
     this.base = fsSync.realpathSync(this.base);
+    // The configured text was checked at load time; a link may still lead to `/` or a home folder.
+    refuseDangerousRoot(this.base, localHomes(), `local target ${this.description}`);
   }
 
   async close(): Promise<void> {}
@@ -134,31 +138,36 @@ export class LocalTransport implements Transport {
   }
 
   async writeFile(rel: string, data: Buffer, mode: number, options: WriteOptions = {}): Promise<void> {
-    return this.io('write', rel, async (p) => {
-      if (data.length <= SYNC_MAX_BYTES) {
-        const fd = fsSync.openSync(p, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, mode & 0o7777);
-        try {
-          fsSync.writeFileSync(fd, data);
-          fsSync.fchmodSync(fd, mode & 0o7777); // the umask trimmed the mode given to open()
-          // A state or journal file is durable before its rename publishes it (one fsync, ~0.3 ms).
-          if (options.sync !== false) fsSync.fsyncSync(fd);
-        } finally {
-          fsSync.closeSync(fd);
+    return this.io(
+      'write',
+      rel,
+      async (p) => {
+        if (data.length <= SYNC_MAX_BYTES) {
+          const fd = fsSync.openSync(p, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, mode & 0o7777);
+          try {
+            fsSync.writeFileSync(fd, data);
+            fsSync.fchmodSync(fd, mode & 0o7777); // the umask trimmed the mode given to open()
+            // A state or journal file is durable before its rename publishes it (one fsync, ~0.3 ms).
+            if (options.sync !== false) fsSync.fsyncSync(fd);
+          } finally {
+            fsSync.closeSync(fd);
+          }
+          if (options.sync === false) this.unsynced.add(p);
+          return;
         }
-        if (options.sync === false) this.unsynced.add(p);
-        return;
-      }
-      const handle = await fs.open(p, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, mode & 0o7777);
-      try {
-        await handle.writeFile(data);
-        // The umask trimmed the mode given to open(); set it exactly.
-        await handle.chmod(mode & 0o7777);
-        if (options.sync === false) this.unsynced.add(p);
-        else await handle.sync();
-      } finally {
-        await handle.close();
-      }
-    });
+        const handle = await fs.open(p, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, mode & 0o7777);
+        try {
+          await handle.writeFile(data);
+          // The umask trimmed the mode given to open(); set it exactly.
+          await handle.chmod(mode & 0o7777);
+          if (options.sync === false) this.unsynced.add(p);
+          else await handle.sync();
+        } finally {
+          await handle.close();
+        }
+      },
+      { change: true },
+    );
   }
 
   /**
@@ -187,45 +196,61 @@ export class LocalTransport implements Transport {
 
   /** A lock file: a few hundred bytes, so synchronous calls (one fsync) beat five threadpool round trips. */
   async createExclusive(rel: string, data: Buffer, mode = 0o644): Promise<boolean> {
-    return this.io('create', rel, async (p) => {
-      let fd: number;
-      try {
-        fd = fsSync.openSync(p, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode & 0o7777);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
-        throw error;
-      }
-      try {
-        fsSync.writeFileSync(fd, data);
-        fsSync.fchmodSync(fd, mode & 0o7777);
-        fsSync.fsyncSync(fd);
-      } finally {
-        fsSync.closeSync(fd);
-      }
-      return true;
-    });
+    return this.io(
+      'create',
+      rel,
+      async (p) => {
+        let fd: number;
+        try {
+          fd = fsSync.openSync(p, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode & 0o7777);
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+          throw error;
+        }
+        try {
+          fsSync.writeFileSync(fd, data);
+          fsSync.fchmodSync(fd, mode & 0o7777);
+          fsSync.fsyncSync(fd);
+        } finally {
+          fsSync.closeSync(fd);
+        }
+        return true;
+      },
+      { change: true },
+    );
   }
 
   async symlink(linkTarget: string, rel: string): Promise<void> {
     if (linkTarget.includes('\0'))
       throw new TransportError('E_UNSAFE', `symlink target for ${JSON.stringify(rel)} contains a NUL byte`);
-    return this.io('symlink', rel, (p) => fs.symlink(linkTarget, p));
+    return this.io('symlink', rel, (p) => fs.symlink(linkTarget, p), { change: true });
   }
 
   async chmod(rel: string, mode: number): Promise<void> {
-    return this.io('chmod', rel, async (p) => {
-      // chmod(2) follows symlinks and Linux has no lchmod: refuse links outright.
-      if ((await fs.lstat(p)).isSymbolicLink())
-        throw new TransportError('E_UNSAFE', `refusing to chmod ${JSON.stringify(rel)}: it is a symlink`);
-      await fs.chmod(p, mode & 0o7777);
-    });
+    return this.io(
+      'chmod',
+      rel,
+      async (p) => {
+        // chmod(2) follows symlinks and Linux has no lchmod: refuse links outright.
+        if ((await fs.lstat(p)).isSymbolicLink())
+          throw new TransportError('E_UNSAFE', `refusing to chmod ${JSON.stringify(rel)}: it is a symlink`);
+        await fs.chmod(p, mode & 0o7777);
+      },
+      { change: true },
+    );
   }
 
   async rename(from: string, to: string): Promise<void> {
     const dest = joinRoot(this.base, checkRelPath(to));
-    return this.io('rename', from, async (p) => fsSync.renameSync(p, dest), {
-      detail: ` to ${JSON.stringify(to)}`,
-    });
+    return this.io(
+      'rename',
+      from,
+      async (p) => {
+        this.parentIsReal('rename', to, dest);
+        fsSync.renameSync(p, dest);
+      },
+      { detail: ` to ${JSON.stringify(to)}`, change: true },
+    );
   }
 
   async link(from: string, to: string): Promise<boolean> {
@@ -234,6 +259,7 @@ export class LocalTransport implements Transport {
       'link',
       from,
       async (p) => {
+        this.parentIsReal('link', to, dest);
         try {
           fsSync.linkSync(p, dest);
           return true;
@@ -251,44 +277,64 @@ export class LocalTransport implements Transport {
           throw error;
         }
       },
-      { detail: ` to ${JSON.stringify(to)}` },
+      { detail: ` to ${JSON.stringify(to)}`, change: true },
     );
   }
 
   async mkdirp(rel: string): Promise<void> {
-    await this.io('mkdir', rel, async (p) => void fsSync.mkdirSync(p, { recursive: true }), {
-      allowRoot: true,
-    });
+    await this.io(
+      'mkdir',
+      rel,
+      async (p) => {
+        // mkdir -p descends links: the deepest folder that exists on the way must resolve to itself.
+        let existing = p;
+        while (existing !== this.base && !fsSync.lstatSync(existing, { throwIfNoEntry: false }))
+          existing = path.dirname(existing);
+        if (existing !== this.base) this.parentIsReal('mkdir', rel, path.join(existing, 'x'));
+        fsSync.mkdirSync(p, { recursive: true });
+      },
+      { allowRoot: true },
+    );
   }
 
   async unlink(rel: string): Promise<void> {
-    await this.io('unlink', rel, async (p) => fsSync.unlinkSync(p), { missing: undefined });
+    await this.io('unlink', rel, async (p) => fsSync.unlinkSync(p), { missing: undefined, change: true });
   }
 
   async rmdir(rel: string): Promise<boolean> {
-    return this.io('rmdir', rel, async (p) => {
-      try {
-        await fs.rmdir(p);
-        return true;
-      } catch (error) {
-        const code = (error as NodeJS.ErrnoException).code;
-        if (code === 'ENOENT' || code === 'ENOTEMPTY' || code === 'EEXIST') return false;
-        throw error;
-      }
-    });
+    return this.io(
+      'rmdir',
+      rel,
+      async (p) => {
+        try {
+          await fs.rmdir(p);
+          return true;
+        } catch (error) {
+          const code = (error as NodeJS.ErrnoException).code;
+          if (code === 'ENOENT' || code === 'ENOTEMPTY' || code === 'EEXIST') return false;
+          throw error;
+        }
+      },
+      { change: true },
+    );
   }
 
   async removeTree(rel: string): Promise<void> {
-    await this.io('remove', rel, async (p) => {
-      // Most calls find nothing (no staging left over): a synchronous look answers that at once.
-      const entry = fsSync.lstatSync(p, { throwIfNoEntry: false });
-      if (!entry) return;
-      if (!entry.isDirectory()) return fsSync.unlinkSync(p);
-      // A staging folder or an old backup of a few files goes at once, synchronously.
-      if (removeSmallTreeSync(p, SMALL_TREE)) return;
-      // fs.rm removes symlinks as links and never descends through them; a big tree stays off the event loop.
-      await fs.rm(p, { recursive: true, force: true });
-    });
+    await this.io(
+      'remove',
+      rel,
+      async (p) => {
+        // Most calls find nothing (no staging left over): a synchronous look answers that at once.
+        const entry = fsSync.lstatSync(p, { throwIfNoEntry: false });
+        if (!entry) return;
+        if (!entry.isDirectory()) return fsSync.unlinkSync(p);
+        // A staging folder or an old backup of a few files goes at once, synchronously.
+        if (removeSmallTreeSync(p, SMALL_TREE)) return;
+        // fs.rm removes symlinks as links and never descends through them; a big tree stays off the event loop.
+        await fs.rm(p, { recursive: true, force: true });
+      },
+      { change: true },
+    );
   }
 
   async readdir(rel: string): Promise<string[] | null> {
@@ -373,6 +419,16 @@ export class LocalTransport implements Transport {
     }
   }
 
+  /** E_UNSAFE when a folder on the path of `rel` is (now) a link. */
+  private parentIsReal(op: string, rel: string, absolute: string): void {
+    const linked = checkRealParent(absolute);
+    if (linked === null) return;
+    throw new TransportError(
+      'E_UNSAFE',
+      `refusing to ${op} ${JSON.stringify(rel)} in ${this.base}: a folder on its path is a symlink, and diffship never writes through one`,
+    );
+  }
+
   /**
    * Check `rel`, run `fn` on its absolute path, and turn Node errors into
    * TransportErrors naming the path. `missing` (when given) is returned for ENOENT.
@@ -381,10 +437,11 @@ export class LocalTransport implements Transport {
     op: string,
     rel: string,
     fn: (absolute: string) => Promise<T>,
-    options: { allowRoot?: boolean; missing?: M; detail?: string } = {},
+    options: { allowRoot?: boolean; missing?: M; detail?: string; change?: boolean } = {},
   ): Promise<T | M> {
     const absolute = joinRoot(this.base, checkRelPath(rel, { allowRoot: options.allowRoot }));
     try {
+      if (options.change && rel !== '') this.parentIsReal(op, rel, absolute);
       return await fn(absolute);
     } catch (error) {
       if (error instanceof TransportError) throw error;
@@ -406,6 +463,38 @@ export class LocalTransport implements Transport {
       );
     }
   }
+}
+
+/**
+ * Right before a call that changes `absolute`: its folder resolves to itself,
+ * so no component between the root and it is a link (realpath(3), one call).
+ * The root was resolved at connect. What remains is the few microseconds
+ * between this look and the call itself (Node has no renameat/openat).
+ */
+function checkRealParent(absolute: string): string | null {
+  const parent = path.dirname(absolute);
+  let real: string;
+  try {
+    real = fsSync.realpathSync.native(parent);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return null; // the call fails on its own
+    throw error;
+  }
+  return real === parent ? null : parent;
+}
+
+/** This user's home folder, as written and as it resolves. */
+function localHomes(): string[] {
+  const homes = [os.homedir(), process.env.HOME].filter((h): h is string => !!h).map((h) => path.resolve(h));
+  const real = homes.map((h) => {
+    try {
+      return fsSync.realpathSync(h);
+    } catch {
+      return h;
+    }
+  });
+  return [...new Set([...homes, ...real])];
 }
 
 /** Trees with up to this many entries are removed synchronously by removeTree. */
@@ -459,5 +548,12 @@ function toEntry(stats: Stats): Entry {
       : stats.isSymbolicLink()
         ? 'symlink'
         : 'other';
-  return { type, mode: stats.mode & 0o7777, size: stats.size, mtimeMs: stats.mtimeMs };
+  return {
+    type,
+    mode: stats.mode & 0o7777,
+    size: stats.size,
+    mtimeMs: stats.mtimeMs,
+    uid: stats.uid,
+    gid: stats.gid,
+  };
 }

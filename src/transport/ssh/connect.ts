@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { Client as Ssh2Client, ConnectConfig, SFTPWrapper, Stats as SftpStats } from 'ssh2';
 import type { SshOptions } from '../../config/types.js';
+import { refuseDangerousRoot } from '../dangerous-root.js';
 import { TransportError } from '../../errors.js';
 import { maskSecrets } from '../../log.js';
 import {
@@ -268,6 +269,10 @@ export async function resolveRoot(conn: SshConnection, create: boolean): Promise
   if (!stats.isDirectory())
     throw new TransportError('E_CONNECT', `${conn.description}: target path ${root} is not a folder`);
   conn.base = await conn.call<string>((cb) => conn.sftp.realpath(root, cb));
+  // The configured text was checked at load time; on the host a link may still lead to `/` or a
+  // home. SFTP starts in the login user's home (from its passwd entry): ask the host for it.
+  const home = await conn.call<string>((cb) => conn.sftp.realpath('.', cb)).catch(() => null);
+  refuseDangerousRoot(conn.base, home === null ? [] : [home], conn.description);
 }
 
 function connectFailure(conn: SshConnection, what: string, error: unknown): TransportError {

@@ -142,6 +142,12 @@ export class SshConnection {
     if (error instanceof DiffshipError) return error;
     if (this.lost) return this.lost;
     const what = `${JSON.stringify(rel)}${to === undefined ? '' : ` to ${JSON.stringify(to)}`}`;
+    // The file helper's no-follow check (or O_NOFOLLOW) found a link on the path.
+    if ((error as { errno?: unknown } | null)?.errno === 'ELOOP')
+      return new TransportError(
+        'E_UNSAFE',
+        `${this.description}: refusing to ${op} ${what}: a symlink is on its path, and diffship never writes through one`,
+      );
     return new TransportError(
       'E_TRANSPORT',
       `${this.description}: cannot ${op} ${what}: ${this.why(error)}`,

@@ -2,7 +2,7 @@ import type { FileEntryWithStats, Stats as SftpStats } from 'ssh2';
 import { TransportError } from '../../errors.js';
 import { createLimiter, mapLimit, type Limiter } from '../limit.js';
 import { checkRelPath, joinRoot } from '../rel-path.js';
-import { OP_LINK, OP_RENAME, OP_WRITE, SYNC_FLAG } from './perl-helper-protocol.js';
+import { OP_LINK, OP_RENAME, OP_UNLINK, OP_WRITE, SYNC_FLAG } from './perl-helper-protocol.js';
 import { shellQuote } from '../shell-quote.js';
 import type { SshConnection } from './connection.js';
 import type { SshExec } from './exec-channels.js';
@@ -44,6 +44,25 @@ export class SshFiles {
 
   private abs(rel: string, allowRoot = false): string {
     return joinRoot(this.conn.base, checkRelPath(rel, { allowRoot }));
+  }
+
+  /**
+   * Right before an SFTP call that changes `rel`: every parent is a real folder
+   * (SFTP resolves links in the middle of a path). A missing parent stops the
+   * look: the call then fails on its own. The file helper does the same on the host.
+   */
+  private async parentsReal(op: string, rel: string, self = false): Promise<void> {
+    const parts = checkRelPath(rel).split('/');
+    for (let i = 1; i < parts.length + (self ? 1 : 0); i++) {
+      const dir = parts.slice(0, i).join('/');
+      const entry = await this.lstat(dir);
+      if (entry === null || entry.type === 'file') return; // the call fails on its own
+      if (entry.type !== 'dir')
+        throw new TransportError(
+          'E_UNSAFE',
+          `${this.conn.description}: refusing to ${op} ${JSON.stringify(rel)}: ${dir} is a ${entry.type}, and diffship never writes through one`,
+        );
+    }
   }
 
   async lstat(rel: string): Promise<Entry | null> {
@@ -96,13 +115,37 @@ export class SshFiles {
           );
           if (done) return;
         }
-        const handle = await conn.call<Buffer>((cb) => conn.sftp.open(p, 'w', { mode: mode & 0o7777 }, cb));
+        await this.parentsReal('write', rel);
+        const handle = await this.openNew(rel, p, mode);
         await fillAndClose(conn, handle, data, mode, sync);
       } catch (error) {
         throw conn.fail('write', rel, error);
       }
     });
     if (!sync) this.unsynced.add(p);
+  }
+
+  /**
+   * Open a file to write as a new file (`wx`: O_CREAT|O_EXCL, which never follows a
+   * link at the last component). An existing regular file is removed first (the
+   * write replaces it); an existing link or anything else is refused.
+   */
+  private async openNew(rel: string, p: string, mode: number): Promise<Buffer> {
+    const { conn } = this;
+    const open = () => conn.call<Buffer>((cb) => conn.sftp.open(p, 'wx', { mode: mode & 0o7777 }, cb));
+    try {
+      return await open();
+    } catch (error) {
+      const entry = await this.lstat(rel);
+      if (entry === null || conn.lost) throw error;
+      if (entry.type !== 'file')
+        throw new TransportError(
+          'E_UNSAFE',
+          `${conn.description}: refusing to write ${JSON.stringify(rel)}: it is a ${entry.type}, and diffship never writes through one`,
+        );
+      await this.unlink(rel);
+      return open();
+    }
   }
 
   /**
@@ -142,6 +185,7 @@ export class SshFiles {
   async createExclusive(rel: string, data: Buffer, mode = 0o644): Promise<boolean> {
     const { conn } = this;
     const p = this.abs(rel);
+    await this.parentsReal('create', rel);
     return this.files(async () => {
       let handle: Buffer;
       try {
@@ -165,6 +209,7 @@ export class SshFiles {
     const p = this.abs(rel);
     if (linkTarget.includes('\0'))
       throw new TransportError('E_UNSAFE', `symlink target for ${JSON.stringify(rel)} contains a NUL byte`);
+    await this.parentsReal('symlink', rel);
     try {
       await conn.call<void>((cb) => conn.sftp.symlink(linkTarget, p, cb));
     } catch (error) {
@@ -175,6 +220,7 @@ export class SshFiles {
   async chmod(rel: string, mode: number): Promise<void> {
     const { conn } = this;
     const p = this.abs(rel);
+    await this.parentsReal('chmod', rel);
     const entry = await this.lstat(rel);
     // SFTP setstat follows symlinks: refuse links outright.
     if (entry?.type === 'symlink')
@@ -206,6 +252,8 @@ export class SshFiles {
         );
         if (done) return;
       }
+      await this.parentsReal('rename', from);
+      await this.parentsReal('rename', to);
       if (hasExtension(conn.sftp, 'posix-rename@openssh.com')) {
         await conn.call<void>((cb) => conn.sftp.ext_openssh_rename(src, dest, cb));
       } else if ((await this.exec.caps()).exec) {
@@ -236,6 +284,8 @@ export class SshFiles {
       if (linked !== null) return linked;
     }
     if (!hasExtension(conn.sftp, 'hardlink@openssh.com')) return false;
+    await this.parentsReal('link', from);
+    await this.parentsReal('link', to);
     try {
       await conn.call<void>((cb) => conn.sftp.ext_openssh_hardlink(src, dest, cb));
       return true;
@@ -251,6 +301,7 @@ export class SshFiles {
   async mkdirp(rel: string): Promise<void> {
     checkRelPath(rel, { allowRoot: true });
     if (rel === '') return;
+    await this.parentsReal('mkdir', rel, true); // rel itself and its parents: none may be a link
     try {
       await mkdirAbsolute(this.conn, this.abs(rel));
     } catch (error) {
@@ -261,6 +312,19 @@ export class SshFiles {
   async unlink(rel: string): Promise<void> {
     const { conn } = this;
     const p = this.abs(rel);
+    // Through the file helper, the no-follow check and the unlink are one step on the host.
+    const ops = await this.ops.channel();
+    if (ops) {
+      const done = await this.ops.run(ops, OP_UNLINK, rel).then(
+        () => true,
+        (error: unknown) => {
+          if (error instanceof HelperGone) return false; // unlink it again over SFTP
+          throw conn.fail('unlink', rel, error);
+        },
+      );
+      if (done) return;
+    }
+    await this.parentsReal('unlink', rel);
     try {
       await conn.call<void>((cb) => conn.sftp.unlink(p, cb));
     } catch (error) {
@@ -272,6 +336,7 @@ export class SshFiles {
   async rmdir(rel: string): Promise<boolean> {
     const { conn } = this;
     const p = this.abs(rel);
+    await this.parentsReal('rmdir', rel);
     try {
       await conn.call<void>((cb) => conn.sftp.rmdir(p, cb));
       return true;
@@ -285,6 +350,7 @@ export class SshFiles {
 
   async removeTree(rel: string): Promise<void> {
     checkRelPath(rel);
+    await this.parentsReal('remove', rel);
     const entry = await this.lstat(rel);
     if (entry === null) return;
     if (entry.type !== 'dir') return this.unlink(rel);

@@ -26,6 +26,10 @@ import { shellQuote } from '../shell-quote.js';
  *   set the mode exactly, fsync if asked, close.
  * - rename (2): rename(2) A to B.
  * - link (3): link(2) A to B.
+ *
+ * Write, rename, link and unlink first lstat every parent of A (and B), right before
+ * the call: a link or a non-folder there is ELOOP, never followed.
+ * - unlink (5): unlink(2) A; a missing A is fine.
  * - hash (4): git blob ids of the paths in A (records as in hash-commands.ts);
  *   mode names the algorithm as Digest::SHA does: 1 (sha1) or 256 (sha256).
  *
@@ -42,7 +46,8 @@ export const OP_WRITE = 1;
 export const OP_RENAME = 2;
 export const OP_LINK = 3;
 export const OP_HASH = 4;
-export type Op = typeof OP_WRITE | typeof OP_RENAME | typeof OP_LINK | typeof OP_HASH;
+export const OP_UNLINK = 5;
+export type Op = typeof OP_WRITE | typeof OP_RENAME | typeof OP_LINK | typeof OP_HASH | typeof OP_UNLINK;
 /** In a write record's mode: fsync the file before answering. */
 export const SYNC_FLAG = 0o200000;
 const HEADER = 28;
@@ -66,6 +71,9 @@ const PERL = [
   '  if (!$n) { flush(); exit 0 }',
   '}',
   'sub take { my $n = shift; fill() while length($buf) - $at < $n; my $s = substr($buf, $at, $n); $at += $n; return $s; }',
+  // No-follow resolution: every parent of a path must be a real folder at the moment of the call
+  // (a link there would redirect the write); ELOOP otherwise. A missing parent, or a file, fails the call itself.
+  'sub parents_real { my @c = split m{/}, shift; pop @c; my $d = "."; for (@c) { $d .= "/$_"; return 1 unless lstat($d); return 1 if -f _; if (-l _ || !-d _) { $! = Errno::ELOOP(); return 0; } } return 1; }',
   'sub failure { my ($name) = grep { $!{$_} } keys %!; my $t = "$!"; $t =~ s/[\\r\\n]+/ /g; return "err " . ($name || "?") . " $t"; }',
   'sub blob {',
   '  my ($p, $alg) = @_;',
@@ -81,7 +89,7 @@ const PERL = [
   '  my $answer = "ok";',
   '  if ($op == 1) {',
   '    my $fh;',
-  '    sysopen($fh, $p, O_WRONLY | O_CREAT | O_TRUNC | $NOFOLLOW, $mode & 07777) or do { $answer = failure(); undef $fh };',
+  '    (parents_real($p) && sysopen($fh, $p, O_WRONLY | O_CREAT | O_TRUNC | $NOFOLLOW, $mode & 07777)) or do { $answer = failure(); undef $fh };',
   // The data is read off the stream whatever happens, so the next record starts in the right place.
   '    while ($left > 0) {',
   '      fill() if length($buf) == $at;',
@@ -99,9 +107,12 @@ const PERL = [
   '      if (!close($fh) && $answer eq "ok") { $answer = failure(); }',
   '    }',
   '  } elsif ($op == 2) {',
-  '    rename($p, $q) or $answer = failure();',
+  '    (parents_real($p) && parents_real($q) && rename($p, $q)) or $answer = failure();',
   '  } elsif ($op == 3) {',
-  '    link($p, $q) or $answer = failure();',
+  '    (parents_real($p) && parents_real($q) && link($p, $q)) or $answer = failure();',
+  // unlink: a missing file is done already (ENOENT is ok), as the transport's unlink says.
+  '  } elsif ($op == 5) {',
+  '    (parents_real($p) && (unlink($p) || $!{ENOENT} || $!{ENOTDIR})) or $answer = failure();',
   '  } elsif ($op == 4) {',
   '    my $alg = $mode == 256 ? 256 : 1;',
   '    $answer = join(" ", "ok", map { blob($_, $alg) } split(/\\0/, $p, -1));',

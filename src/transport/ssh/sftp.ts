@@ -20,12 +20,20 @@ export function sftpCode(error: unknown): number | undefined {
   return typeof code === 'number' ? code : undefined;
 }
 
-export function toEntry(attrs: { mode: number; size: number; mtime: number }): Entry {
+export function toEntry(attrs: {
+  mode: number;
+  size: number;
+  mtime: number;
+  uid?: number;
+  gid?: number;
+}): Entry {
   return {
     type: typeFromMode(attrs.mode),
     mode: attrs.mode & 0o7777,
     size: attrs.size,
     mtimeMs: attrs.mtime * 1000,
+    uid: attrs.uid,
+    gid: attrs.gid,
   };
 }
 
