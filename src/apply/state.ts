@@ -3,10 +3,13 @@ import type { Transport } from '../transport/transport.js';
 import type { KeptFile } from '../plan/types.js';
 import { readJson, writeJsonAtomic } from './json-file.js';
 import type { Layout } from './layout.js';
+import type { Manifest } from './manifest.js';
+import { upgradeState } from './state-upgrade.js';
 
 export interface TargetState {
-  version: 1;
-  /** The SHA the target holds. */
+  /** 2 since the manifest; version 1 files are upgraded on read (state-upgrade.ts). */
+  version: 2;
+  /** The SHA the target holds (a commit, or the tree id of a built release). */
   release: string;
   /** The SHA it held before (null: nothing). */
   previousRelease: string | null;
@@ -15,10 +18,13 @@ export interface TargetState {
   mode: 'additive' | 'authoritative';
   /** Files the release deleted that additive mode left in place, with their blobs. */
   kept: KeptFile[];
+  /** What diffship put there, file by file; null when unknown (a state written before version 2). */
+  manifest: Manifest | null;
 }
 
 export async function readState(t: Transport, l: Layout): Promise<TargetState | null> {
-  return readJson<TargetState>(t, l.state);
+  const raw = await readJson<unknown>(t, l.state);
+  return raw === null ? null : upgradeState(raw, `${t.description}/${l.state}`);
 }
 
 export async function writeState(t: Transport, l: Layout, state: TargetState): Promise<void> {

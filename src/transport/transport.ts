@@ -9,6 +9,7 @@
  * link, and the engine refuses to write through one (see apply/safe-path.ts).
  */
 import type { HashAlgorithm } from '../diff/blob.js';
+import type { FileStat } from '../apply/manifest.js';
 
 export type EntryType = 'file' | 'dir' | 'symlink' | 'other';
 
@@ -115,6 +116,12 @@ export interface Transport {
    * `options.algorithm` says `sha256` (a SHA-256 repository's ids).
    */
   hashFiles(rels: readonly string[], options?: HashOptions): Promise<Map<string, string | null>>;
+  /**
+   * lstat with git-index precision (ns times, inode), for the manifest's stat
+   * cache (apply/manifest.ts). null when absent. Optional: a transport without
+   * it records no stat cache, and every check of its files hashes them.
+   */
+  statExact?(rel: string): Promise<FileStat | null>;
   /** Run a shell command line with the target root as working directory. */
   exec(command: string, options?: ExecOptions): Promise<ExecResult>;
 }
