@@ -57,6 +57,16 @@ export {
   type SessionOptions,
 } from './apply/session.js';
 export type { TargetState } from './apply/state.js';
+export {
+  MANIFEST_VERSION,
+  parseManifest,
+  type FileStat,
+  type Manifest,
+  type ManifestEntry,
+  type ManifestMode,
+} from './apply/manifest.js';
+export { unchangedSince } from './plan/stat-cache.js';
+export { buildRelease, type BuiltRelease, type BuildOptions } from './diff/build-release.js';
 export type { LockInfo } from './apply/lock.js';
 export type { DeleteOp, DriftItem, KeptFile, TargetPlan, WriteOp } from './plan/types.js';
 export { createTransport } from './transport/factory.js';

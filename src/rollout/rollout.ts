@@ -7,6 +7,8 @@
 import type { ResolvedConfig } from '../config/types.js';
 import { resolveRelease } from '../diff/diff-releases.js';
 import { GitObjects } from '../diff/git-objects.js';
+import { buildRelease } from '../diff/build-release.js';
+import { join } from 'node:path';
 import type { Logger } from '../log.js';
 import { maskingLogger, silentLogger } from '../log.js';
 import type { Report, RolloutStatus, TargetReport } from '../report/types.js';
@@ -34,6 +36,17 @@ export interface RolloutOptions {
   log?: Logger;
   onEvent?: (e: RolloutEvent) => void;
   deployId?: string;
+  /**
+   * A built release: this folder's files (hashed into git objects, see
+   * diff/build-release.ts) instead of `to`. The release id is its tree id.
+   */
+  dir?: string;
+  /** What reports and `{release}` call the release (default: the ref, or the folder). */
+  releaseName?: string;
+  /** Plan from each target's manifest even when its recorded commit is known. */
+  fromManifest?: boolean;
+  /** Ignore each target's recorded release: plan as a first deploy (a deliberate full redeploy). */
+  assumeEmpty?: boolean;
 }
 
 /**
@@ -49,20 +62,31 @@ export interface RolloutOptions {
 export async function rollout(options: RolloutOptions): Promise<Report> {
   const config = options.config;
   const command = options.dryRun ? 'plan' : (options.command ?? 'deploy');
-  const repo = options.repo ?? '.';
-  const ref = options.to ?? 'HEAD';
+  let repo = options.repo ?? '.';
+  const ref = options.releaseName ?? options.dir ?? options.to ?? 'HEAD';
   const log = maskingLogger(options.log ?? silentLogger, config.secrets);
   const emit = (e: RolloutEvent) => options.onEvent?.(e);
   const deployId = options.deployId ?? newDeployId();
   const startedAt = new Date().toISOString();
 
   const selected = selectTargets(config.targets, parseSelectors(options.targets));
+  let to = '';
+  if (command !== 'rollback' && options.dir !== undefined) {
+    // A built folder becomes a tree (in the repository, or a private store next to the config).
+    const built = await buildRelease({
+      dir: options.dir,
+      repo,
+      cacheDir: join(config.baseDir, '.diffship-cache'),
+    });
+    repo = built.repo;
+    to = built.tree;
+  }
   // One git process answers every lookup of the run: the ref, each target's diff, the blobs.
   const objects = new GitObjects(repo);
-  let to = '';
   try {
     // Resolve the ref once, up front (fetching it in a shallow clone): a bad ref fails before any target.
-    if (command !== 'rollback') to = await resolveRelease(repo, ref, { objects });
+    if (command !== 'rollback' && options.dir === undefined)
+      to = await resolveRelease(repo, options.to ?? 'HEAD', { objects });
   } catch (error) {
     objects.close();
     throw error;
@@ -92,6 +116,9 @@ export async function rollout(options: RolloutOptions): Promise<Report> {
     config,
     repo,
     to,
+    releaseName: options.releaseName,
+    fromManifest: options.fromManifest,
+    assumeEmpty: options.assumeEmpty,
     deployId,
     command,
     workDir: new WorkDir(),
@@ -160,6 +187,7 @@ export async function rollout(options: RolloutOptions): Promise<Report> {
     status,
     to,
     ref,
+    ...(options.dir !== undefined ? { dir: options.dir } : {}),
     mode: config.mode,
     startedAt,
     finishedAt: new Date().toISOString(),

@@ -10,7 +10,7 @@ import { writeFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import type { CheckSpec, HookSpec, ResolvedConfig, TargetConfig } from '../config/types.js';
 import { expandPlaceholders, type PlaceholderContext } from '../config/placeholders.js';
-import { describeError } from '../errors.js';
+import { DiffshipError, describeError } from '../errors.js';
 import { maskSecrets, type Logger } from '../log.js';
 import { emptyChanges, type StepName, type StepReport, type TargetReport } from '../report/types.js';
 import { TargetSession } from '../apply/session.js';
@@ -27,8 +27,13 @@ import type { RolloutEvent } from './events.js';
 export interface TargetRunContext {
   config: ResolvedConfig;
   repo: string;
-  /** Resolved SHA being shipped. */
+  /** Resolved SHA being shipped (a commit, or the tree id of a built folder). */
   to: string;
+  /** `--release-name`: what reports and `{release}` call the release instead of its id. */
+  releaseName?: string;
+  /** `--from-manifest` / `--assume-empty`: what plans start from (apply/basis.ts). */
+  fromManifest?: boolean;
+  assumeEmpty?: boolean;
   deployId: string;
   command: 'deploy' | 'plan' | 'rollback';
   /** Folder for per-target change files handed to hooks (created on first use). */
@@ -96,7 +101,7 @@ export class TargetRun {
       port: t.port,
       path: t.path,
       vars: t.vars,
-      release: this.ctx.to,
+      release: this.ctx.releaseName ?? this.ctx.to,
       previous: this.report.from,
     };
   }
@@ -131,6 +136,7 @@ export class TargetRun {
     } catch (error) {
       ok = false;
       detail = describeError(error);
+      if (error instanceof DiffshipError) this.report.errorCode ??= error.code;
     }
     // Hook and check output can echo anything, secrets included: mask before it is shown or stored.
     detail = maskSecrets(detail, this.ctx.config.secrets);
@@ -234,11 +240,17 @@ export class TargetRun {
           protect: ctx.config.protect,
           onDrift: ctx.config.onDrift,
           maxDeletes: ctx.config.maxDeletes,
+          fromManifest: ctx.fromManifest,
+          assumeEmpty: ctx.assumeEmpty,
         });
         this.report.changes = plan.changes;
+        if (plan.note) {
+          this.report.note = plan.note;
+          ctx.log.warn(`${target.name}: ${plan.note}`);
+        }
         this.report.bytes = 0;
         const p = plan as TargetPlan;
-        const summary = `${p.writes.length} write(s), ${p.deletes.length} delete(s), ${p.kept.length} kept, ${p.drift.length} drifted`;
+        const summary = `${p.note ? `${p.note}; ` : ''}${p.writes.length} write(s), ${p.deletes.length} delete(s), ${p.kept.length} kept, ${p.drift.length} drifted`;
         if (p.blocked) return { ok: false, detail: p.blocked.message };
         return summary;
       });
