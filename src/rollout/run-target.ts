@@ -229,20 +229,7 @@ export class TargetRun {
 
       let plan: TargetPlan | null = null;
       const planned = await this.step('plan', async () => {
-        plan = await this.session!.plan({
-          repo: ctx.repo,
-          to: ctx.to,
-          source: ctx.config.source,
-          include: ctx.config.include,
-          exclude: ctx.config.exclude,
-          renames: ctx.config.renames,
-          mode: ctx.config.mode,
-          protect: ctx.config.protect,
-          onDrift: ctx.config.onDrift,
-          maxDeletes: ctx.config.maxDeletes,
-          fromManifest: ctx.fromManifest,
-          assumeEmpty: ctx.assumeEmpty,
-        });
+        plan = await this.planTarget();
         this.report.changes = plan.changes;
         if (plan.note) {
           this.report.note = plan.note;
@@ -291,6 +278,31 @@ export class TargetRun {
       return this.finish('failed');
     } finally {
       await this.close();
+    }
+  }
+
+  /** The plan step's work. A release neither in the repository nor in a manifest is said in full. */
+  private async planTarget(): Promise<TargetPlan> {
+    const { ctx } = this;
+    try {
+      const plan = await this.session!.plan({
+        repo: ctx.repo,
+        to: ctx.to,
+        source: ctx.config.source,
+        include: ctx.config.include,
+        exclude: ctx.config.exclude,
+        renames: ctx.config.renames,
+        mode: ctx.config.mode,
+        protect: ctx.config.protect,
+        onDrift: ctx.config.onDrift,
+        maxDeletes: ctx.config.maxDeletes,
+        fromManifest: ctx.fromManifest,
+        assumeEmpty: ctx.assumeEmpty,
+      });
+      return plan;
+    } catch (error) {
+      if (error instanceof DiffshipError && error.code === 'E_REF') ctx.log.error(error.message);
+      throw error;
     }
   }
 
