@@ -4,7 +4,7 @@
  * `--assume-empty`). Never a guess: with neither commit nor manifest the plan
  * stops, before anything is written, naming the release and the fixes.
  */
-import { GitError } from '../errors.js';
+import { DiffshipError, GitError } from '../errors.js';
 import { diffWith, resolveRelease } from '../diff/diff-releases.js';
 import type { GitObjects } from '../diff/git-objects.js';
 import type { DiffResult } from '../diff/types.js';
@@ -89,6 +89,8 @@ export async function releaseKnown(repo: string, objects: GitObjects | null, id:
     return true;
   } catch (error) {
     if (error instanceof GitError && error.code === 'E_REF') return false;
+    // `status` of a built release from a folder that is no repository: the manifest answers.
+    if (error instanceof DiffshipError && error.code === 'E_USAGE') return false;
     throw error;
   }
 }
