@@ -282,3 +282,37 @@ describe('a state from before manifests', () => {
     expect(next.find((f) => f.path === 'b.car')!.stat).toBeUndefined();
   });
 });
+
+describe('the manifest as hostile input, and --from-manifest', () => {
+  it('a tampered manifest stops the deploy with E_STATE (exit 2) naming the entry; nothing is written', () => {
+    const s = setup('local', 'authoritative');
+    expect(run(s, s.repo, ['deploy', '--to', 'v1']).code).toBe(0);
+    const st = state(s);
+    const files = (st.manifest as { files: { path: string }[] }).files;
+    files[0]!.path = '../../outside.car';
+    writeFileSync(join(s.target, '.diffship', 'state.json'), JSON.stringify(st, null, 2));
+    const before = everything(s.target);
+    const r = run(s, s.repo, ['deploy', '--to', 'v1~0', '--json']);
+    expect(r.code).toBe(2);
+    const t = json(r).targets[0]!;
+    expect(t.errorCode).toBe('E_STATE');
+    expect(t.error).toContain('manifest entry 0 has an unsafe path "../../outside.car"');
+    expect(everything(s.target)).toEqual(before);
+  });
+
+  it('--from-manifest plans from the manifest although the commit is known, and says so', () => {
+    const s = setup('local', 'authoritative');
+    expect(run(s, s.repo, ['deploy', '--to', 'v1']).code).toBe(0);
+    writeTree(s.repo, { 'wf/a.car': 'a from manifest\n' });
+    git(s.repo, 'commit', '-q', '-m', 'v1.1');
+    const r = run(s, s.repo, ['deploy', '--to', 'HEAD', '--from-manifest', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const t = json(r).targets[0]!;
+    expect(t.note).toBe(`planned from the manifest (--from-manifest): release ${s.v1} was not used`);
+    expect(t.changes.updated).toEqual(['a.car']);
+    expect(readFileSync(join(s.target, 'a.car'), 'utf8')).toBe('a from manifest\n');
+    const both = run(s, s.repo, ['deploy', '--from-manifest', '--assume-empty']);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain('--from-manifest and --assume-empty contradict each other');
+  });
+});
