@@ -164,3 +164,12 @@ async function statAll(t: Transport, paths: string[], concurrency: number): Prom
   });
   return out;
 }
+
+/**
+ * The racy-timestamp reference for `unchangedSince`: the state file's mtime in ns,
+ * on the target's own clock. null when the transport takes no exact stat (hash then).
+ */
+export async function stateWrittenNs(t: Transport, statePath: string): Promise<string | null> {
+  if (!t.statExact) return null;
+  return (await t.statExact(statePath))?.mtimeNs ?? null;
+}

@@ -3,8 +3,12 @@
  * upgrade, the stat cache decision with racy timestamps, and change sets
  * computed from a manifest instead of a commit.
  */
+import { mkdtempSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseManifest, type FileStat, type Manifest } from '../../src/apply/manifest.js';
+import { parseManifest, stateWrittenNs, type FileStat, type Manifest } from '../../src/apply/manifest.js';
+import { LocalTransport } from '../../src/transport/local/local-transport.js';
 import { upgradeState } from '../../src/apply/state-upgrade.js';
 import { unchangedSince } from '../../src/plan/stat-cache.js';
 import { applyChanges, diffFromManifest } from '../../src/plan/from-manifest.js';
@@ -239,5 +243,31 @@ describe('applyChanges', () => {
       { path: 'd', blob: B1, mode: '100644' },
       { path: 'e', blob: B3, mode: '120000' },
     ]);
+  });
+});
+
+describe('the stat cache on a real local target', () => {
+  it('an entry taken after a write is trusted until the file changes, even with size and mtime kept', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'diffship-stat-'));
+    try {
+      const t = new LocalTransport(dir);
+      await t.connect();
+      writeFileSync(join(dir, 'a.car'), 'one');
+      const recorded = (await t.statExact('a.car'))!;
+      await new Promise((r) => setTimeout(r, 20));
+      writeFileSync(join(dir, 'state.json'), '{}');
+      const written = await stateWrittenNs(t, 'state.json');
+      expect(unchangedSince(recorded, await t.statExact('a.car'), written)).toBe(true);
+      // Same size, mtime put back: the inode (a rename) or ctime still gives it away.
+      const old = new Date(Number(BigInt(recorded.mtimeNs) / 1_000_000n));
+      writeFileSync(join(dir, 'b.car'), 'two');
+      utimesSync(join(dir, 'b.car'), old, old);
+      renameSync(join(dir, 'b.car'), join(dir, 'a.car'));
+      expect(unchangedSince(recorded, await t.statExact('a.car'), written)).toBe(false);
+      // Racy: the state written in the same instant as the file.
+      expect(unchangedSince(recorded, recorded, recorded.mtimeNs)).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
