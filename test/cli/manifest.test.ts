@@ -123,11 +123,12 @@ function writeTree(repo: string, tree: Tree): void {
   git(repo, 'add', '-A');
 }
 
-/** A fresh clone of the rewritten repository, as CI would make it. */
-function freshClone(repo: string): string {
+/** A fresh clone of the rewritten repository, as CI would make it (shallow, as actions/checkout does). */
+function freshClone(repo: string, shallow: boolean): string {
   const dir = tempDir('diffship-clone-');
   dirs.push(dir);
-  git(dir, 'clone', '-q', '--no-local', repo, 'c');
+  if (shallow) git(dir, 'clone', '-q', '--depth=1', `file://${repo}`, 'c');
+  else git(dir, 'clone', '-q', '--no-local', repo, 'c');
   return join(dir, 'c');
 }
 
@@ -168,7 +169,9 @@ describe.each(['local', 'ssh'] as const)('history rewritten after a deploy (%s t
       expect((recorded.manifest as { files: unknown[] }).files).toHaveLength(6);
 
       const v2 = rewriteHistory(s.repo, s.v1);
-      const clone = freshClone(s.repo);
+      // The shallow clone tries to fetch the recorded commit first; origin no longer has it either.
+      const clone = freshClone(s.repo, kind === 'local');
+      if (kind === 'local') expect(git(clone, 'rev-parse', '--is-shallow-repository')).toBe('true');
       const note = `planned from the manifest: release ${s.v1} is not in this repository`;
 
       const planned = run(s, clone, ['plan', '--to', 'v2', '--json']);
