@@ -1,7 +1,7 @@
 /** The release a target holds, recorded in its state folder (SPEC §3 "From where"). */
 import type { Transport } from '../transport/transport.js';
 import type { KeptFile } from '../plan/types.js';
-import { readJson, writeJsonAtomic } from './json-file.js';
+import { readJson, writeTextAtomic } from './json-file.js';
 import type { Layout } from './layout.js';
 import type { Manifest } from './manifest.js';
 import { upgradeState } from './state-upgrade.js';
@@ -28,5 +28,18 @@ export async function readState(t: Transport, l: Layout): Promise<TargetState | 
 }
 
 export async function writeState(t: Transport, l: Layout, state: TargetState): Promise<void> {
-  await writeJsonAtomic(t, l.state, state);
+  await writeTextAtomic(t, l.state, serializeState(state));
+}
+
+/**
+ * Indented JSON, but one line per manifest entry: a 50,000-file manifest stays
+ * a few MB (indenting every field would triple it) and still reads line by line.
+ */
+export function serializeState(state: TargetState): string {
+  const files = state.manifest?.files;
+  if (!files || files.length === 0) return `${JSON.stringify(state, null, 2)}\n`;
+  const marker = '"\\u0000files\\u0000"'; // how JSON.stringify writes the placeholder below
+  const shell = { ...state, manifest: { ...state.manifest, files: '\u0000files\u0000' } };
+  const lines = files.map((f) => `      ${JSON.stringify(f)}`).join(',\n');
+  return `${JSON.stringify(shell, null, 2).replace(marker, `[\n${lines}\n    ]`)}\n`;
 }

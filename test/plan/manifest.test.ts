@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { parseManifest, stateWrittenNs, type FileStat, type Manifest } from '../../src/apply/manifest.js';
 import { LocalTransport } from '../../src/transport/local/local-transport.js';
 import { upgradeState } from '../../src/apply/state-upgrade.js';
+import { serializeState } from '../../src/apply/state.js';
 import { unchangedSince } from '../../src/plan/stat-cache.js';
 import { applyChanges, diffFromManifest } from '../../src/plan/from-manifest.js';
 import { planTarget } from '../../src/plan/plan.js';
@@ -269,5 +270,37 @@ describe('the stat cache on a real local target', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('serializeState', () => {
+  it('writes one line per manifest entry and reads back to the same state', () => {
+    const state = {
+      version: 2 as const,
+      release: REL,
+      previousRelease: null,
+      deployId: 'd',
+      deployedAt: 'now',
+      mode: 'additive' as const,
+      kept: [],
+      manifest: {
+        version: 1 as const,
+        files: [
+          { path: 'a "quoted"\nname', blob: B1, mode: '100644' as const },
+          {
+            path: 'b',
+            blob: B2,
+            mode: '100755' as const,
+            stat: { size: 1, mtimeNs: '5', ctimeNs: '6', ino: '7', mode: 33261 },
+          },
+        ],
+      },
+    };
+    const text = serializeState(state);
+    expect(upgradeState(JSON.parse(text), 'x')).toEqual(state);
+    expect(text.split('\n').filter((l) => l.includes('"blob"'))).toHaveLength(2);
+    expect(serializeState({ ...state, manifest: null })).toBe(
+      `${JSON.stringify({ ...state, manifest: null }, null, 2)}\n`,
+    );
   });
 });
