@@ -187,6 +187,7 @@ describe.each(['local', 'ssh'] as const)('history rewritten after a deploy (%s t
       const human = run(s, clone, ['deploy', '--to', 'v2']);
       expect(human.code, human.stderr).toBe(0);
       expect(human.stderr).toContain(note);
+      expect(human.stdout).toContain(`a: ${note}`);
       const want = releaseTree(V2);
       if (mode === 'additive') want['gone.car'] = { type: 'file', content: 'gone\n', exec: false };
       expect(snapshot(s.target)).toEqual(want);
