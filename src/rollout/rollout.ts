@@ -113,7 +113,8 @@ export async function rollout(options: RolloutOptions): Promise<Report> {
   timer.unref();
 
   const ctx = {
-    config,
+    // A built folder is the release's root: the config's `source` (a folder of the repository) does not apply.
+    config: options.dir !== undefined ? { ...config, source: '.' } : config,
     repo,
     to,
     releaseName: options.releaseName,

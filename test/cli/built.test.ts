@@ -79,6 +79,7 @@ function setup(kind: 'local' | 'ssh', withRepo: boolean): Setup {
     join(ws, 'diffship.yml'),
     [
       'mode: authoritative',
+      'source: workflows # a folder of the repository: not applied to --dir',
       'defaults:',
       `  activate: { run: 'echo "{release}" >> released.txt' }`,
       'targets:',
