@@ -8,7 +8,8 @@ import { DiffshipError, GitError } from '../errors.js';
 import { diffWith, resolveRelease } from '../diff/diff-releases.js';
 import type { GitObjects } from '../diff/git-objects.js';
 import type { DiffResult } from '../diff/types.js';
-import { applyChanges, diffFromManifest, manifestNote } from '../plan/from-manifest.js';
+import { applyChanges, diffFromManifest, manifestNote, type BasisReason } from '../plan/from-manifest.js';
+import { catFileBatch } from '../diff/git.js';
 import type { ReleaseFile } from '../plan/plan.js';
 import { manifestOf, type ManifestEntry } from './manifest.js';
 import type { TargetState } from './state.js';
@@ -61,17 +62,41 @@ export async function planBasis(
     return { diff, full: diff, listing: manifestOf(releaseMap(diff)), note };
   }
   const manifest = state?.manifest ?? null;
-  if (!o.fromManifest && (await releaseKnown(o.repo, objects, recorded))) {
+  // Why the recorded commit can't be diffed against: null when it can.
+  const why = o.fromManifest ? 'forced' : await unusable(o.repo, objects, recorded, o.to);
+  if (why === null) {
     const diff = await diffWith(objects, { ...filters, from: recorded, to: o.to });
     if (manifest) return { diff, full: null, listing: applyChanges(manifest.files, diff), note: null };
     const full = await listAll();
     return { diff, full, listing: manifestOf(releaseMap(full)), note: null };
   }
-  if (manifest === null) throw missingRelease(where, recorded, o.fromManifest === true);
+  if (manifest === null) throw missingRelease(where, recorded, why);
   const full = await listAll();
   const release = releaseMap(full);
   const diff = diffFromManifest(manifest, release, recorded, full.to, full.source);
-  return { diff, full, listing: manifestOf(release), note: manifestNote(recorded, o.fromManifest === true) };
+  return { diff, full, listing: manifestOf(release), note: manifestNote(recorded, why) };
+}
+
+/**
+ * Whether a diff from the recorded release would be wrong or impossible: it is
+ * gone (`missing`), or one side is a commit and the other a built folder
+ * (`kind`: a commit's paths start at `source`, a built tree's at its root).
+ */
+async function unusable(
+  repo: string,
+  objects: GitObjects | null,
+  recorded: string,
+  to: string,
+): Promise<BasisReason | null> {
+  if (!(await releaseKnown(repo, objects, recorded))) return 'missing';
+  const [a, b] = await Promise.all([isCommit(repo, objects, recorded), isCommit(repo, objects, to)]);
+  return a === b ? null : 'kind';
+}
+
+async function isCommit(repo: string, objects: GitObjects | null, id: string): Promise<boolean> {
+  const name = `${id}^{commit}`;
+  const [r] = objects ? [await objects.lookup(name)] : await catFileBatch(repo, [name]);
+  return r?.found === true;
 }
 
 /** Every file of a from-the-empty-tree diff, by path. */
@@ -95,12 +120,15 @@ export async function releaseKnown(repo: string, objects: GitObjects | null, id:
   }
 }
 
-function missingRelease(where: string, recorded: string, forced: boolean): GitError {
-  const why = forced
-    ? `--from-manifest: the state records release ${recorded} but no manifest (written by a diffship before manifests)`
-    : `the recorded release ${recorded} is not in this repository (force-pushed, rewritten or garbage-collected?) and the state has no manifest to plan from`;
+function missingRelease(where: string, recorded: string, why: BasisReason): GitError {
+  const because =
+    why === 'forced'
+      ? `--from-manifest: the state records release ${recorded} but no manifest (written by a diffship before manifests)`
+      : why === 'kind'
+        ? `the recorded release ${recorded} and this one are not both commits or both built folders, and the state has no manifest to plan from`
+        : `the recorded release ${recorded} is not in this repository (force-pushed, rewritten or garbage-collected?) and the state has no manifest to plan from`;
   return new GitError(
     'E_REF',
-    `${where}: ${why} — fetch it (git fetch origin ${recorded}), or pass --assume-empty for a deliberate full redeploy (files already identical are left alone); --from-manifest works once a deploy has recorded a manifest`,
+    `${where}: ${because} — fetch it (git fetch origin ${recorded}), or pass --assume-empty for a deliberate full redeploy (files already identical are left alone); --from-manifest works once a deploy has recorded a manifest`,
   );
 }

@@ -42,11 +42,16 @@ export function diffFromManifest(
   return { from: recorded, to, source, changes, counts };
 }
 
+/** Why a plan came from the manifest: asked for, the commit is gone, or commit and built folder meet. */
+export type BasisReason = 'forced' | 'missing' | 'kind';
+
 /** The plan's and report's words for a deploy planned this way. */
-export function manifestNote(recorded: string, forced: boolean): string {
-  return forced
-    ? `planned from the manifest (--from-manifest): release ${recorded} was not used`
-    : `planned from the manifest: release ${recorded} is not in this repository`;
+export function manifestNote(recorded: string, why: BasisReason): string {
+  if (why === 'forced')
+    return `planned from the manifest (--from-manifest): release ${recorded} was not used`;
+  if (why === 'kind')
+    return `planned from the manifest: release ${recorded} and this one are not both commits or both built folders`;
+  return `planned from the manifest: release ${recorded} is not in this repository`;
 }
 
 /**

@@ -320,3 +320,30 @@ describe('the manifest as hostile input, and --from-manifest', () => {
     expect(both.stderr).toContain('--from-manifest and --assume-empty contradict each other');
   });
 });
+
+describe('a commit and a built folder in turn', () => {
+  it('plans from the manifest both ways (a commit is diffed from source, a build from its root)', () => {
+    const s = setup('local', 'additive');
+    expect(run(s, s.repo, ['deploy', '--to', 'v1']).code).toBe(0);
+    const build = join(s.ws, 'build');
+    mkdirSync(join(build, 'sub'), { recursive: true });
+    writeFileSync(join(build, 'a.car'), 'a built\n');
+    writeFileSync(join(build, 'sub', 'c.car'), 'c1\n');
+
+    const built = run(s, s.repo, ['deploy', '--dir', 'build', '--json']);
+    expect(built.code, built.stderr).toBe(0);
+    const t = json(built).targets[0]!;
+    expect(t.note).toBe(
+      `planned from the manifest: release ${s.v1} and this one are not both commits or both built folders`,
+    );
+    expect(t.changes.updated).toEqual(['a.car']);
+    expect(t.changes.added).toEqual([]);
+    expect(t.changes.kept.sort()).toEqual(['b.car', 'gone.car', 'link', 'run.sh']);
+    expect(readFileSync(join(s.target, 'a.car'), 'utf8')).toBe('a built\n');
+
+    const back = run(s, s.repo, ['deploy', '--to', 'v1', '--json']);
+    expect(back.code, back.stderr).toBe(0);
+    expect(json(back).targets[0]!.changes.updated).toEqual(['a.car']);
+    expect(snapshot(s.target)).toEqual(releaseTree(V1));
+  });
+});
