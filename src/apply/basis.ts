@@ -108,9 +108,14 @@ export function releaseMap(full: DiffResult): Map<string, ReleaseFile> {
 }
 
 /** Whether the repository has (or, in a shallow clone, can fetch) the recorded release. */
-export async function releaseKnown(repo: string, objects: GitObjects | null, id: string): Promise<boolean> {
+export async function releaseKnown(
+  repo: string,
+  objects: GitObjects | null,
+  id: string,
+  fetchMissing = true,
+): Promise<boolean> {
   try {
-    await resolveRelease(repo, id, { objects: objects ?? undefined });
+    await resolveRelease(repo, id, { objects: objects ?? undefined, fetchMissing });
     return true;
   } catch (error) {
     if (error instanceof GitError && error.code === 'E_REF') return false;

@@ -93,7 +93,8 @@ async function expectedFiles(
   o: InspectOptions,
 ): Promise<{ expected: Map<string, string> | null; note: string | null }> {
   const manifest = state.manifest ?? null;
-  const known = await releaseKnown(o.repo, null, state.release);
+  // With a manifest the repository only colours the note: no fetch for it.
+  const known = await releaseKnown(o.repo, null, state.release, manifest === null);
   if (manifest) {
     const expected = new Map(manifest.files.map((f) => [f.path, f.blob]));
     const note = known
