@@ -71,6 +71,16 @@ export {
 } from './apply/session.js';
 export type { TargetState } from './apply/state.js';
 export { describeLock, type LockInfo } from './apply/lock.js';
+export { parseManifest } from './apply/manifest.js';
+export {
+  MANIFEST_VERSION,
+  type FileStat,
+  type Manifest,
+  type ManifestEntry,
+  type ManifestMode,
+} from './plan/manifest-types.js';
+export { unchangedSince } from './plan/stat-cache.js';
+export { buildRelease, type BuiltRelease, type BuildOptions } from './diff/build-release.js';
 export type { DeleteOp, DriftItem, KeptFile, TargetPlan, WriteOp } from './plan/types.js';
 export { createTransport } from './transport/factory.js';
 export type {

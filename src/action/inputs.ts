@@ -24,6 +24,12 @@ export interface ActionSettings {
   configFile: string;
   /** The ref to ship: the input, else the workflow's commit (GITHUB_SHA), else HEAD. */
   to: string;
+  /** Absolute path of a built folder to ship instead of `to` (input `dir`). */
+  dir?: string;
+  /** Input `release-name`: what reports and `{release}` call the release. */
+  releaseName?: string;
+  fromManifest: boolean;
+  assumeEmpty: boolean;
   /** Names and `label:x` selectors; undefined = every target. */
   targets?: string[];
   mode?: Mode;
@@ -163,11 +169,32 @@ export function readSettings(options: ReadOptions = {}): ActionSettings {
   const waves = readWaves('waves', core.getInput('waves'));
   const maxParallel = core.getInput('max-parallel') || undefined;
   checkOverrides({ waves, maxParallel }, { name: inputName });
+  const dirInput = core.getInput('dir');
+  const releaseName = core.getInput('release-name');
+  const fromManifest = parseBoolean('from-manifest', core.getInput('from-manifest'), false);
+  const assumeEmpty = parseBoolean('assume-empty', core.getInput('assume-empty'), false);
+  if (dirInput && core.getInput('to'))
+    throw usage(
+      `Inputs dir and to both name the release (dir ${quote(dirInput)}, to ${quote(core.getInput('to'))}): give one.`,
+    );
+  if (fromManifest && assumeEmpty)
+    throw usage(
+      'Inputs from-manifest and assume-empty are both "true": assume-empty ignores the manifest; give one.',
+    );
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(releaseName) || releaseName.length > 200)
+    throw usage(
+      `Input release-name is ${quote(releaseName)}: expected up to 200 characters, no control characters.`,
+    );
 
   return {
     command,
     repo,
     configFile,
+    dir: dirInput ? path.resolve(repo, dirInput) : undefined,
+    releaseName: releaseName || undefined,
+    fromManifest,
+    assumeEmpty,
     to: core.getInput('to') || env.GITHUB_SHA || 'HEAD',
     targets: parseList(core.getInput('targets')),
     mode: modeInput ? oneOf('mode', modeInput, MODES) : undefined,

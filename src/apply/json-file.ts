@@ -10,8 +10,18 @@ export async function writeJsonAtomic(
   value: unknown,
   options: { sync?: boolean } = {},
 ): Promise<void> {
+  await writeTextAtomic(t, rel, `${JSON.stringify(value, null, 2)}\n`, options);
+}
+
+/** Write already-serialized text whole by rename (see writeJsonAtomic). */
+export async function writeTextAtomic(
+  t: Transport,
+  rel: string,
+  text: string,
+  options: { sync?: boolean } = {},
+): Promise<void> {
   const tmp = `${rel}.tmp-${randomBytes(4).toString('hex')}`;
-  await t.writeFile(tmp, Buffer.from(`${JSON.stringify(value, null, 2)}\n`), 0o644, options);
+  await t.writeFile(tmp, Buffer.from(text), 0o644, options);
   await t.rename(tmp, rel);
 }
 

@@ -20,7 +20,7 @@ import { pathsToObserve, planTarget, type ReleaseFile } from '../plan/plan.js';
 import type { Observed, TargetPlan } from '../plan/types.js';
 import { layout, type Layout } from './layout.js';
 import { acquireLock, type HeldLock } from './lock.js';
-import { readState, type TargetState } from './state.js';
+import { manifestOfState, readState, type TargetState } from './state.js';
 import { readJournal, recordState, recover, writeJournal } from './journal.js';
 import {
   discardBackup,
@@ -35,6 +35,9 @@ import { checkParents, parentsOf } from './safe-path.js';
 import { DEPLOY_ID } from './state-schema.js';
 import { checkStateDirPath, checkStateFolder, makeStateDir } from './state-folder.js';
 import { connectReadOnly, isMissingRoot } from './absent-root.js';
+import { planBasis } from './basis.js';
+import { recordManifest } from './manifest.js';
+import { MANIFEST_VERSION } from '../plan/manifest-types.js';
 import { mapLimit } from '../pool.js';
 
 /** Above this many paths to observe, one walk of the target is cheaper than a look at each. */
@@ -76,6 +79,10 @@ export interface PlanOptions {
   protect?: readonly string[];
   onDrift: OnDrift;
   maxDeletes?: number;
+  /** Plan from the target's manifest even when the recorded commit is known. */
+  fromManifest?: boolean;
+  /** Ignore the recorded release: plan as a first deploy (a deliberate full redeploy). */
+  assumeEmpty?: boolean;
 }
 
 export interface ApplyProgress {
@@ -188,18 +195,16 @@ export class TargetSession {
       renames: o.renames,
     };
     const objects = this.options.objects ?? null;
-    const diff: DiffResult = await diffWith(objects, {
-      ...filters,
-      from: this.state?.release ?? null,
-      to: o.to,
-    });
+    // The recorded commit, else the manifest (history rewritten), else a refusal naming the fixes.
+    const basis = await planBasis(objects, this.state, { ...filters, ...o }, t.description);
+    const diff: DiffResult = basis.diff;
     const stateDir = this.layout.dir;
     // The target's files are hashed the way the repository names its objects (sha1 or sha256).
     const algorithm = hashAlgorithmOf(diff.to);
     let observed: Map<string, Observed>;
     let release: Map<string, ReleaseFile> | undefined;
     if (o.mode === 'authoritative') {
-      const full = diff.from === null ? diff : await diffWith(objects, { ...filters, from: null, to: o.to });
+      const full = basis.full ?? (await diffWith(objects, { ...filters, from: null, to: o.to }));
       release = new Map();
       for (const c of full.changes)
         if (c.status !== 'deleted') release.set(c.path, { mode: c.mode, blob: c.blob });
@@ -236,6 +241,8 @@ export class TargetSession {
       release,
     });
     plan.observedDirs = [...observed].filter(([, o]) => o.type === 'dir').map(([p]) => p);
+    plan.manifest = basis.listing;
+    if (basis.note !== null) plan.note = basis.note;
     return plan;
   }
 
@@ -294,20 +301,26 @@ export class TargetSession {
       throw new DiffshipError(plan.blocked.code, `${this.transport.description}: ${plan.blocked.message}`);
     const t = this.transport;
     const l = this.layout;
+    const sameRelease = this.state?.release === plan.to;
     const newState: TargetState = {
-      version: 1,
+      version: 2,
       release: plan.to,
-      previousRelease: this.state?.release ?? null,
+      // A state only upgraded (same release, manifest recorded) keeps pointing at the release before.
+      previousRelease: sameRelease ? (this.state?.previousRelease ?? null) : (this.state?.release ?? null),
       deployId: this.deployId,
       deployedAt: new Date().toISOString(),
       mode: plan.mode,
       kept: plan.kept,
+      // Stats are added once the files are in place (below); the journal's copy has none.
+      manifest: plan.manifest ? { version: MANIFEST_VERSION, files: plan.manifest } : null,
     };
     const noFiles = plan.writes.length === 0 && plan.deletes.length === 0;
     if (
       noFiles &&
       this.state?.release === plan.to &&
-      JSON.stringify(this.state.kept) === JSON.stringify(plan.kept)
+      JSON.stringify(this.state.kept) === JSON.stringify(plan.kept) &&
+      // A state from before manifests gets one recorded, even when no file changes.
+      ((this.state.manifest ?? null) !== null || !plan.manifest)
     ) {
       return { bytes: 0, changed: false, state: this.state };
     }
@@ -404,6 +417,14 @@ export class TargetSession {
       await pruneEmptyDirs(t, [...new Set(deletes.flatMap(parentsOf))]);
       onProgress?.({ phase: 'delete', done: deletes.length, total: deletes.length, bytes });
       // 5. Record the state (its deployId tells recovery the deploy finished), then drop the journal.
+      if (plan.manifest)
+        newState.manifest = await recordManifest(
+          t,
+          plan.manifest,
+          manifestOfState(this.state),
+          plan.writes,
+          this.concurrency,
+        );
       await recordState(t, l, newState);
       await t.unlink(l.journal);
     } catch (error) {

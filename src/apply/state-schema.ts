@@ -7,11 +7,12 @@
  * relative paths outside the state folder, modes are plain permission bits.
  * Anything else is E_STATE naming the file and the fix.
  *
- * Fields another module adds to the state register their own check with
- * `registerStateField`; unknown fields are ignored (never used).
+ * The manifest inside a state is checked by its own parser (apply/manifest.ts);
+ * unknown fields are ignored (never used).
  */
 import { DiffshipError } from '../errors.js';
 import { checkRelPath } from '../transport/rel-path.js';
+import { parseManifest } from './manifest.js';
 
 /** A deploy id as a backup or staging folder name: letters, digits, `.`, `_`, `-`; no path. */
 export const DEPLOY_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
@@ -21,16 +22,6 @@ export interface SchemaContext {
   idLength?: number;
   /** The state folder (relative to the target root): no recorded path may point into it. */
   stateDir?: string;
-}
-
-/** A field check: the problem with `value` (short, no value echoed), or undefined when it is fine. */
-export type FieldCheck = (value: unknown, ctx: SchemaContext) => string | undefined;
-
-const extraStateFields = new Map<string, FieldCheck>();
-
-/** Let another module validate a state field it adds (e.g. `manifest`). */
-export function registerStateField(name: string, check: FieldCheck): void {
-  extraStateFields.set(name, check);
 }
 
 /** Thrown by the checks below; `readChecked` turns it into E_STATE naming the file. */
@@ -90,7 +81,8 @@ function array(v: unknown, what: string): unknown[] {
 /** The state of a target (state.json, a journal's newState, a manifest's previousState). */
 function targetState(v: unknown, what: string, ctx: SchemaContext): void {
   const s = record(v, what);
-  if (s.version !== 1) fail(`${what}.version is not 1`);
+  // 1: before the manifest (still found in journals and backups written by older versions).
+  if (s.version !== 1 && s.version !== 2) fail(`${what}.version is not 1 or 2`);
   objectId(s.release, `${what}.release`, ctx);
   if (s.previousRelease !== null) objectId(s.previousRelease, `${what}.previousRelease`, ctx);
   deployId(s.deployId, `${what}.deployId`);
@@ -102,10 +94,12 @@ function targetState(v: unknown, what: string, ctx: SchemaContext): void {
     relPath(kept.path, `${what}.kept[${i}].path`, ctx);
     objectId(kept.blob, `${what}.kept[${i}].blob`, ctx);
   });
-  for (const [name, check] of extraStateFields) {
-    if (!(name in s)) continue;
-    const why = check(s[name], ctx);
-    if (why !== undefined) fail(`${what}.${name}: ${why}`);
+  if (s.manifest !== undefined && s.manifest !== null) {
+    try {
+      parseManifest(s.manifest, (s.release as string).length, what);
+    } catch {
+      fail(`${what}.manifest is not a valid manifest`);
+    }
   }
 }
 

@@ -30,6 +30,10 @@ interface RolloutFlags {
   maxParallel?: string;
   maxFailures?: string;
   progress?: boolean;
+  dir?: string;
+  releaseName?: string;
+  fromManifest?: boolean;
+  assumeEmpty?: boolean;
 }
 
 /** Shared flags of plan/deploy/rollback. */
@@ -53,6 +57,10 @@ export function registerRolloutCommands(program: Command, out: Output): void {
       .option('--waves <sizes>', 'wave sizes, e.g. 1,50%,100% (overrides the config)')
       .option('--max-parallel <n>', 'targets in flight at once inside a wave (overrides the config)')
       .option('--max-failures <n>', 'failed targets allowed before no further wave starts: a count or "N%"')
+      .option('--dir <folder>', 'ship a built folder (its files as a git tree) instead of --to')
+      .option('--release-name <name>', 'what reports and {release} call the release')
+      .option('--from-manifest', "plan from each target's manifest, not its recorded commit")
+      .option('--assume-empty', 'ignore the recorded release: a deliberate full redeploy')
       // A bare `deploy v4` gets a hint (bareRef) instead of commander's "too many arguments".
       .allowExcessArguments(true);
 
@@ -87,6 +95,7 @@ async function runRollout(
   out: Output,
 ): Promise<void> {
   const repo = (cmd.optsWithGlobals() as { repo: string }).repo;
+  checkReleaseFlags(flags, cmd);
   const loaded = await loadConfig(flags.config, { env: out.env });
   const config = withOverrides(loaded, {
     mode: flags.mode as Mode | undefined,
@@ -137,6 +146,10 @@ async function runRollout(
       command,
       targets: flags.targets,
       dryRun: flags.dryRun,
+      dir: flags.dir,
+      releaseName: flags.releaseName,
+      fromManifest: flags.fromManifest,
+      assumeEmpty: flags.assumeEmpty,
       signal: controller.signal,
       log,
       onEvent: (e) => progress?.onEvent(e),
@@ -162,6 +175,23 @@ export function summaryWidth(out: Output): { width: number } {
   return { width: Math.min(80, stdout.isTTY && stdout.columns ? stdout.columns : 80) };
 }
 
+/** Flags that name the release or the plan's starting point must not contradict each other. */
+function checkReleaseFlags(flags: RolloutFlags, cmd: Command): void {
+  if (flags.dir !== undefined && cmd.getOptionValueSource('to') === 'cli')
+    throw new DiffshipError('E_USAGE', '--dir and --to both name the release — give one of them');
+  if (flags.fromManifest && flags.assumeEmpty)
+    throw new DiffshipError(
+      'E_USAGE',
+      '--from-manifest and --assume-empty contradict each other — --assume-empty ignores the manifest; give one',
+    );
+  // eslint-disable-next-line no-control-regex
+  if (flags.releaseName !== undefined && !/^[^\u0000-\u001f\u007f]{1,200}$/.test(flags.releaseName))
+    throw new DiffshipError(
+      'E_USAGE',
+      `--release-name ${JSON.stringify(flags.releaseName)}: give 1–200 characters without control characters`,
+    );
+}
+
 /**
  * 0 for success or nothing to do; 2 when every failure happened before anything
  * was written (lock, connection, ref); 1 otherwise.
@@ -175,7 +205,11 @@ export function exitFor(report: Report): 0 | 1 | 2 {
   const early =
     failed.length > 0 &&
     failed.every(
-      (t) => t.steps.at(-1)?.name === 'lock' || t.steps.find((s) => s.status === 'failed')?.name === 'lock',
+      (t) =>
+        t.steps.at(-1)?.name === 'lock' ||
+        t.steps.find((s) => s.status === 'failed')?.name === 'lock' ||
+        // A recorded release neither in the repository nor in a manifest: a ref problem, found before any write.
+        (t.errorCode === 'E_REF' && t.steps.find((s) => s.status === 'failed')?.name === 'plan'),
     );
   return report.status !== 'cancelled' && early && !touched ? 2 : 1;
 }

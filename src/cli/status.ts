@@ -58,8 +58,9 @@ function renderStatus(infos: TargetStatusInfo[], c: ReturnType<typeof colorsFor>
       `  release:  ${i.release ?? c.dim('none recorded')}${i.deployedAt ? `  (deployed ${i.deployedAt}, ${i.mode})` : ''}`,
     );
     if (i.previousRelease) lines.push(`  previous: ${i.previousRelease}`);
+    if (i.note) lines.push(`  ${c.yellow('note')}:     ${i.note}`);
     lines.push(
-      `  drift:    ${i.drift.length === 0 ? c.green('none') : c.yellow(`${i.drift.length} file(s): ${i.drift.slice(0, 10).join(', ')}${i.drift.length > 10 ? ', …' : ''}`)}`,
+      `  drift:    ${!i.driftChecked ? c.yellow('unknown') : i.drift.length === 0 ? c.green('none') : c.yellow(`${i.drift.length} file(s): ${i.drift.slice(0, 10).join(', ')}${i.drift.length > 10 ? ', …' : ''}`)}`,
     );
     lines.push(
       `  lock:     ${i.lock ? `${describeLock(i.lock)}${i.lock.stale ? c.yellow(` — stale: ${i.lock.stale}`) : ''}` : 'free'}`,

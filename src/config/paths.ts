@@ -10,7 +10,6 @@ import type { TargetConfig } from './types.js';
 import { shown } from './zod-issues.js';
 import { dangerousRoot } from '../transport/dangerous-root.js';
 
-
 /** True when `child` is `parent` or inside it. */
 function isInside(child: string, parent: string): boolean {
   const relative = path.relative(parent, child);

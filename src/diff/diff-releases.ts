@@ -14,7 +14,7 @@ import { IGNORE_FILE, parseIgnoreFile } from './ignore.js';
 import { catFileBatch, diffTree, emptyTreeId, fetchOne, isShallow, type CatFileResult } from './git.js';
 import type { GitObjects } from './git-objects.js';
 import { parseRawDiff } from './raw.js';
-import { isFetchableRef, normalizeRef, normalizeSource, quote, type RefRole } from './ref.js';
+import { isFetchableRef, isFullOid, normalizeRef, normalizeSource, quote, type RefRole } from './ref.js';
 import type { DiffOptions, DiffResult } from './types.js';
 
 /**
@@ -149,6 +149,17 @@ async function resolveCommits(
     } else missing.push(w);
   });
   if (missing.length === 0) return { oids, ignoreFile: ignoreText(results[wanted.length]) };
+  // A built release (`deploy --dir`) is a tree, named by its full id: it resolves as itself.
+  const trees = missing.filter((w) => isFullOid(w.ref));
+  const asTree = await lookup(trees.map((w) => `${w.ref}^{tree}`));
+  trees.forEach((w, i) => {
+    const r = asTree[i];
+    if (r?.found && r.oid === w.ref.toLowerCase()) {
+      oids.set(w.role, r.oid);
+      missing.splice(missing.indexOf(w), 1);
+    }
+  });
+  if (missing.length === 0) return { oids, ignoreFile: undefined };
 
   const shallow = await isShallow(repo);
   for (const w of missing) oids.set(w.role, await fetchCommit(repo, w, shallow && fetchMissing, shallow));

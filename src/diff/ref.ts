@@ -40,7 +40,7 @@ export function normalizeRef(value: string | null | undefined, role: RefRole): s
 }
 
 /** True for a full hexadecimal object id (SHA-1 or SHA-256). */
-function isFullOid(ref: string): boolean {
+export function isFullOid(ref: string): boolean {
   return /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/i.test(ref);
 }
 

@@ -2,6 +2,7 @@
 import type { GitMode } from '../diff/types.js';
 import type { EntryType } from '../entry-type.js';
 import type { TargetChanges } from '../report/types.js';
+import type { ManifestEntry } from './manifest-types.js';
 
 /** What the target holds at a path, as observed before planning. */
 export interface Observed {
@@ -55,6 +56,10 @@ export interface TargetPlan {
   changes: TargetChanges;
   /** Paths the target holds as folders where the plan looked (a file of the release can't go there). */
   observedDirs?: string[];
+  /** Every file of the release as this deploy leaves it: the manifest to record (apply/manifest.ts). */
+  manifest?: ManifestEntry[];
+  /** How the plan was made when not from the recorded commit ("planned from the manifest: …"). */
+  note?: string;
   /** Set when the plan must not be applied (drift with on-drift: fail, max-deletes). */
   blocked: { code: 'E_DRIFT' | 'E_MAX_DELETES'; message: string } | null;
 }

@@ -380,7 +380,8 @@ export function planCommentMarkdown(report: Report, options: PlanCommentOptions 
   for (const target of report.targets) {
     const lines = planLines(target, report.mode);
     const summary = `${STATUS_ICON[target.status]} <b>${escapeHtml(target.name)}</b> (wave ${target.wave + 1}, ${escapeHtml(shortSha(target.from))} → ${escapeHtml(shortSha(target.to))}): ${lines.length ? planSummaryLine(target) : 'no changes'}`;
-    const error = target.error ? `\n\n> ${codeSpan(oneLine(target.error, 300))}` : '';
+    const note = target.note ? `\n\n_${escapeHtml(oneLine(target.note, 300))}_` : '';
+    const error = `${note}${target.error ? `\n\n> ${codeSpan(oneLine(target.error, 300))}` : ''}`;
     bodies.push(
       lines.length
         ? `<details${changing.length <= 5 ? ' open' : ''}><summary>${summary}</summary>\n\n${fenced('diff', lines.join('\n'))}${error}\n\n</details>`

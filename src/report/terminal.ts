@@ -83,6 +83,8 @@ export function renderSummary(report: Report, paint: Paint = plain, options: Sum
       .trimEnd();
   const out = [paint.bold(line(HEADER))];
   report.targets.forEach((t, i) => out.push(line(rows[i]!, statusColor(t.status, paint))));
+  // How a plan was made when not from the recorded commit (rewritten history, --assume-empty).
+  for (const t of report.targets) if (t.note) out.push(paint.dim(`${t.name}: ${t.note}`));
   const counts = new Map<string, number>();
   for (const t of report.targets) counts.set(t.status, (counts.get(t.status) ?? 0) + 1);
   const tally = [...counts].map(([s, n]) => `${n} ${s}`).join(', ');

@@ -56,6 +56,10 @@ export interface TargetReport {
   bytes: number;
   steps: StepReport[];
   error: string | null;
+  /** The error's code (E_REF, E_DRIFT, …) when it had one: tells exit 2 from exit 1. */
+  errorCode?: string;
+  /** How the plan was made when not from the recorded commit ("planned from the manifest: …"). */
+  note?: string;
 }
 
 export interface Report {
@@ -65,6 +69,8 @@ export interface Report {
   status: RolloutStatus;
   to: string;
   ref: string;
+  /** Set for a built release (`--dir`): the folder shipped; `to` is its tree id. */
+  dir?: string;
   mode: 'additive' | 'authoritative';
   startedAt: string;
   finishedAt: string;

@@ -7,6 +7,8 @@
 import type { ResolvedConfig } from '../config/types.js';
 import { resolveRelease } from '../diff/diff-releases.js';
 import { GitObjects } from '../diff/git-objects.js';
+import { buildRelease } from '../diff/build-release.js';
+import { join } from 'node:path';
 import type { Logger } from '../log.js';
 import { maskingLogger, silentLogger } from '../log.js';
 import type { Report, RolloutStatus, TargetReport } from '../report/types.js';
@@ -36,6 +38,17 @@ export interface RolloutOptions {
   log?: Logger;
   onEvent?: (e: RolloutEvent) => void;
   deployId?: string;
+  /**
+   * A built release: this folder's files (hashed into git objects, see
+   * diff/build-release.ts) instead of `to`. The release id is its tree id.
+   */
+  dir?: string;
+  /** What reports and `{release}` call the release (default: the ref, or the folder). */
+  releaseName?: string;
+  /** Plan from each target's manifest even when its recorded commit is known. */
+  fromManifest?: boolean;
+  /** Ignore each target's recorded release: plan as a first deploy (a deliberate full redeploy). */
+  assumeEmpty?: boolean;
 }
 
 /**
@@ -51,17 +64,29 @@ export interface RolloutOptions {
 export async function rollout(options: RolloutOptions): Promise<Report> {
   const config = options.config;
   const command = options.dryRun ? 'plan' : (options.command ?? 'deploy');
-  const repo = options.repo ?? '.';
-  const ref = options.to ?? 'HEAD';
+  let repo = options.repo ?? '.';
+  const ref = options.releaseName ?? options.dir ?? options.to ?? 'HEAD';
   const log = maskingLogger(options.log ?? silentLogger, config.secrets);
   const emit = (e: RolloutEvent) => options.onEvent?.(e);
   const deployId = options.deployId ?? newDeployId();
   const startedAt = new Date().toISOString();
 
   const selected = selectTargets(config.targets, parseSelectors(options.targets));
+  let to = '';
+  if (command !== 'rollback' && options.dir !== undefined) {
+    // A built folder becomes a tree (in the repository, or a private store next to the config).
+    const built = await buildRelease({
+      dir: options.dir,
+      repo,
+      cacheDir: join(config.baseDir, '.diffship-cache'),
+    });
+    repo = built.repo;
+    to = built.tree;
+  }
   // One git process answers every lookup of the run: the ref, each target's diff, the blobs.
   const objects = new GitObjects(repo);
-  const to = command === 'rollback' ? '' : await resolveUpFront(repo, ref, objects);
+  if (command !== 'rollback' && options.dir === undefined)
+    to = await resolveUpFront(repo, options.to ?? 'HEAD', objects);
   // min-healthy may reorder the targets (unhealthy first) and refuse to start.
   const controls = new WaveControls({ config, deployId, to, command, log });
   const waves = await controls.plan(selected, options.signal ?? new AbortController().signal);
@@ -86,9 +111,13 @@ export async function rollout(options: RolloutOptions): Promise<Report> {
   const controller = stop.controller;
 
   const ctx = {
-    config,
+    // A built folder is the release's root: the config's `source` (a folder of the repository) does not apply.
+    config: options.dir !== undefined ? { ...config, source: '.' } : config,
     repo,
     to,
+    releaseName: options.releaseName,
+    fromManifest: options.fromManifest,
+    assumeEmpty: options.assumeEmpty,
     deployId,
     command,
     workDir: new WorkDir(),
@@ -170,6 +199,7 @@ export async function rollout(options: RolloutOptions): Promise<Report> {
     status,
     to,
     ref,
+    ...(options.dir !== undefined ? { dir: options.dir } : {}),
     mode: config.mode,
     startedAt,
     finishedAt: new Date().toISOString(),

@@ -10,7 +10,7 @@ import { writeFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import type { CheckSpec, HookSpec, NodeConfig, ResolvedConfig, TargetConfig } from '../config/types.js';
 import { expandPlaceholders, type PlaceholderContext } from '../config/placeholders.js';
-import { describeError } from '../errors.js';
+import { DiffshipError, describeError } from '../errors.js';
 import { maskSecrets, type Logger } from '../log.js';
 import { emptyChanges, type StepName, type StepReport, type TargetReport } from '../report/types.js';
 import { TargetSession } from '../apply/session.js';
@@ -32,8 +32,13 @@ import { isObjectId } from '../apply/state-schema.js';
 export interface TargetRunContext {
   config: ResolvedConfig;
   repo: string;
-  /** Resolved SHA being shipped. */
+  /** Resolved SHA being shipped (a commit, or the tree id of a built folder). */
   to: string;
+  /** `--release-name`: what reports and `{release}` call the release instead of its id. */
+  releaseName?: string;
+  /** `--from-manifest` / `--assume-empty`: what plans start from (apply/basis.ts). */
+  fromManifest?: boolean;
+  assumeEmpty?: boolean;
   deployId: string;
   command: 'deploy' | 'plan' | 'rollback';
   /** Folder for per-target change files handed to hooks (created on first use). */
@@ -109,7 +114,7 @@ export class TargetRun {
       port: t.port,
       path: t.path,
       vars: this.node?.vars ?? t.vars,
-      release: this.ctx.to,
+      release: this.ctx.releaseName ?? this.ctx.to,
       previous: this.report.from,
     };
   }
@@ -149,6 +154,7 @@ export class TargetRun {
     } catch (error) {
       ok = false;
       detail = describeError(error);
+      if (error instanceof DiffshipError) this.report.errorCode ??= error.code;
     }
     // Hook and check output can echo anything, secrets included: mask before it is shown or stored.
     detail = maskSecrets(detail, this.ctx.config.secrets);
@@ -246,22 +252,15 @@ export class TargetRun {
 
       let plan: TargetPlan | null = null;
       const planned = await this.step('plan', async () => {
-        plan = await this.session!.plan({
-          repo: ctx.repo,
-          to: ctx.to,
-          source: ctx.config.source,
-          include: ctx.config.include,
-          exclude: ctx.config.exclude,
-          renames: ctx.config.renames,
-          mode: ctx.config.mode,
-          protect: ctx.config.protect,
-          onDrift: ctx.config.onDrift,
-          maxDeletes: ctx.config.maxDeletes,
-        });
+        plan = await this.planTarget();
         // The commit git resolved, not the recorded text: hooks and the report see only that.
         this.report.from = plan.from;
         const p = plan as TargetPlan;
         this.report.changes = plannedChanges(p, ctx.config.mode);
+        if (p.note) {
+          this.report.note = p.note;
+          ctx.log.warn(`${target.name}: ${p.note}`);
+        }
         // A plan shows what the deploy would send; a deploy counts what it wrote (apply sets it).
         this.report.bytes = readOnly
           ? await blobBytes(
@@ -269,7 +268,7 @@ export class TargetRun {
               p.writes.map((w) => w.blob),
             )
           : 0;
-        const summary = `${p.writes.length} write(s), ${p.deletes.length} delete(s), ${p.kept.length} kept, ${p.drift.length} drifted`;
+        const summary = `${p.note ? `${p.note}; ` : ''}${p.writes.length} write(s), ${p.deletes.length} delete(s), ${p.kept.length} kept, ${p.drift.length} drifted`;
         if (p.blocked) return { ok: false, detail: p.blocked.message };
         return summary;
       });
@@ -332,6 +331,31 @@ export class TargetRun {
     if (!balancer || server === undefined || !this.drainStarted) return true;
     this.drainStarted = false;
     return this.step('restore', () => balancer.restore(server, signal));
+  }
+
+  /** The plan step's work. A release neither in the repository nor in a manifest is said in full. */
+  private async planTarget(): Promise<TargetPlan> {
+    const { ctx } = this;
+    try {
+      const plan = await this.session!.plan({
+        repo: ctx.repo,
+        to: ctx.to,
+        source: ctx.config.source,
+        include: ctx.config.include,
+        exclude: ctx.config.exclude,
+        renames: ctx.config.renames,
+        mode: ctx.config.mode,
+        protect: ctx.config.protect,
+        onDrift: ctx.config.onDrift,
+        maxDeletes: ctx.config.maxDeletes,
+        fromManifest: ctx.fromManifest,
+        assumeEmpty: ctx.assumeEmpty,
+      });
+      return plan;
+    } catch (error) {
+      if (error instanceof DiffshipError && error.code === 'E_REF') ctx.log.error(error.message);
+      throw error;
+    }
   }
 
   /** Restore this deploy's backup and let the host load the old files again. */

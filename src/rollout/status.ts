@@ -40,6 +40,8 @@ export async function status(options: StatusOptions): Promise<TargetStatusInfo[]
         deployId: null,
         mode: null,
         drift: [],
+        driftChecked: false,
+        note: null,
         kept: 0,
         lock: null,
         backups: [],

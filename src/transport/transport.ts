@@ -11,6 +11,7 @@
 import type { ChildEnvPolicy } from './child-env.js';
 import type { HashAlgorithm } from '../diff/blob.js';
 import type { EntryType } from '../entry-type.js';
+import type { FileStat } from '../plan/manifest-types.js';
 
 export type { EntryType };
 
@@ -122,6 +123,12 @@ export interface Transport {
    * `options.algorithm` says `sha256` (a SHA-256 repository's ids).
    */
   hashFiles(rels: readonly string[], options?: HashOptions): Promise<Map<string, string | null>>;
+  /**
+   * lstat with git-index precision (ns times, inode), for the manifest's stat
+   * cache (apply/manifest.ts). null when absent. Optional: a transport without
+   * it records no stat cache, and every check of its files hashes them.
+   */
+  statExact?(rel: string): Promise<FileStat | null>;
   /** Run a shell command line with the target root as working directory. */
   exec(command: string, options?: ExecOptions): Promise<ExecResult>;
 }

@@ -135,6 +135,8 @@ export function statusInfo(name: string, overrides: Partial<TargetStatusInfo> = 
     deployId: null,
     mode: null,
     drift: [],
+    driftChecked: true,
+    note: null,
     kept: 0,
     lock: null,
     backups: [],

@@ -45,6 +45,10 @@ describe('readSettings', () => {
       repo: path.resolve('/work/space'),
       configFile: path.resolve('/work/space/diffship.yml'),
       to: 'c0ffee'.padEnd(40, '0'),
+      dir: undefined,
+      releaseName: undefined,
+      fromManifest: false,
+      assumeEmpty: false,
       targets: undefined,
       mode: undefined,
       dryRun: false,
@@ -93,6 +97,33 @@ describe('readSettings', () => {
       comment: true,
       reportArtifact: 'my-report',
     });
+  });
+
+  it('reads a built folder, its release name and the plan basis inputs', () => {
+    inputs({
+      'working-directory': 'app',
+      dir: 'build/carbonapps',
+      'release-name': 'build 77',
+      'from-manifest': 'true',
+    });
+    expect(readSettings()).toMatchObject({
+      dir: path.resolve('/work/space/app/build/carbonapps'),
+      releaseName: 'build 77',
+      fromManifest: true,
+      assumeEmpty: false,
+    });
+  });
+
+  it.each([
+    [{ dir: 'build', to: 'v1' }, 'Inputs dir and to both name the release'],
+    [
+      { 'from-manifest': 'true', 'assume-empty': 'true' },
+      'Inputs from-manifest and assume-empty are both "true"',
+    ],
+    [{ 'release-name': 'a\nb' }, 'Input release-name is "a\\nb"'],
+  ])('refuses contradicting or bad release inputs: %j', (given, message) => {
+    inputs(given);
+    expect(() => readSettings()).toThrow(message);
   });
 
   it('keeps an absolute config path as given', () => {

@@ -172,4 +172,33 @@ describe('npx local-action run . src/action/main.ts .env', () => {
       expect(fs.readFileSync(path.join(fx.hosts, host, 'b.xml'), 'utf8')).toBe('<b/>\n');
     }
   });
+
+  it('deploys a built folder (input dir) with a release name; the same build again changes nothing', async () => {
+    const fx = fixture();
+    const build = path.join(fx.repo, 'build', 'carbonapps');
+    fs.mkdirSync(build, { recursive: true });
+    fs.writeFileSync(path.join(build, 'orders.car'), 'PK car 1\r\n');
+    const inputs = {
+      command: 'deploy',
+      config: 'diffship.yml',
+      dir: 'build/carbonapps',
+      'release-name': 'build-7',
+    };
+    const first = await localAction(fx, inputs);
+    expect(first.code, first.stdout + first.stderr).toBe(0);
+    const report = JSON.parse(fs.readFileSync(first.outputs.report!, 'utf8')) as Report;
+    expect(report).toMatchObject({
+      status: 'succeeded',
+      ref: 'build-7',
+      dir: path.join(fx.repo, 'build/carbonapps'),
+    });
+    // The build's objects went into the repository: its tree is the release id.
+    expect(git(fx.repo, 'cat-file', '-t', report.to)).toBe('tree');
+    expect(git(fx.repo, 'ls-tree', '--name-only', report.to)).toBe('orders.car');
+    for (const host of ['canary', 'web-1'])
+      expect(fs.readFileSync(path.join(fx.hosts, host, 'orders.car'), 'utf8')).toBe('PK car 1\r\n');
+    const again = await localAction(fx, inputs);
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+    expect(again.outputs.changed).toBe('false');
+  });
 });

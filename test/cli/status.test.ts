@@ -67,6 +67,8 @@ describe('diffship status', () => {
       previousRelease: v1,
       mode: 'additive',
       drift: [],
+      driftChecked: true,
+      note: null,
       kept: 1, // gone.json: deleted by v2, left in place by additive mode
       lock: null,
       interrupted: false,
@@ -85,6 +87,8 @@ describe('diffship status', () => {
         'deployId',
         'mode',
         'drift',
+        'driftChecked',
+        'note',
         'kept',
         'lock',
         'backups',

@@ -185,6 +185,15 @@ describe('planCommentMarkdown', () => {
     expect(body).toContain('> `verify failed: http://localhost:1/health: connection refused`');
   });
 
+  it('says when a target was planned from its manifest', () => {
+    const report = planReport();
+    const note = `planned from the manifest: release ${'c'.repeat(40)} is not in this repository`;
+    report.targets = [
+      target('a', 0, { status: 'planned', note, changes: { ...emptyChanges(), added: ['x.car'] } }),
+    ];
+    expect(planCommentMarkdown(report)).toContain(`_${note}_`);
+  });
+
   it('uses a longer fence when a path holds backticks', () => {
     const report = planReport();
     report.targets = [

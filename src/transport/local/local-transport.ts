@@ -23,6 +23,7 @@ import type {
   WriteOptions,
 } from '../transport.js';
 import { walkTree, type DirEntry } from '../walk.js';
+import type { FileStat } from '../../plan/manifest-types.js';
 
 /** Files read at once by hashFiles, folders listed at once by walk. */
 const IO_CONCURRENCY = 16;
@@ -113,6 +114,21 @@ export class LocalTransport implements Transport {
       missing: null,
     });
     return stats && toEntry(stats);
+  }
+
+  async statExact(rel: string): Promise<FileStat | null> {
+    const s = await this.io('lstat', rel, async (p) => fsSync.lstatSync(p, { bigint: true }), {
+      missing: null,
+    });
+    if (!s) return null;
+    const ns = (v: bigint) => v.toString();
+    return {
+      size: Number(s.size),
+      mtimeNs: ns(s.mtimeNs),
+      ctimeNs: ns(s.ctimeNs),
+      ino: ns(s.ino),
+      mode: Number(s.mode),
+    };
   }
 
   async readFile(rel: string): Promise<Buffer> {

@@ -1,0 +1,147 @@
+/**
+ * The manifest: what diffship put on a target, file by file (path, blob id, git
+ * mode), kept in the target's state and written with it in one rename. It lets a
+ * deploy plan without the recorded commit (force-push, gc, a clone that can't
+ * fetch it) and is the release listing for built folders, which have no commit.
+ *
+ * Each entry may also carry a stat cache, as git's index does (size, mtime and
+ * ctime in ns, inode, mode), taken by lstat right after the file was renamed into
+ * place. `unchangedSince` (src/plan/stat-cache.ts) decides from it whether a
+ * file can be trusted without hashing.
+ *
+ * Everything here is read back from a target, so `parseManifest` treats it as
+ * hostile: a bad manifest is an E_STATE error naming the bad value.
+ */
+import { DiffshipError } from '../errors.js';
+import { SUBMODULE_MODE } from '../diff/types.js';
+import type { Transport } from '../transport/transport.js';
+import type { WriteOp } from '../plan/types.js';
+import type { ReleaseFile } from '../plan/plan.js';
+import { mapLimit } from '../pool.js';
+import { byteOrder } from '../byte-order.js';
+import {
+  MANIFEST_VERSION,
+  type FileStat,
+  type Manifest,
+  type ManifestEntry,
+  type ManifestMode,
+} from '../plan/manifest-types.js';
+
+const MODES: readonly string[] = ['100644', '100755', '120000'];
+
+const DECIMAL = /^(0|[1-9][0-9]{0,24})$/;
+
+/**
+ * Check a manifest read from a target. `idLength` is the length of the state's
+ * release id (40 for sha1, 64 for sha256): every blob id must have it.
+ * @throws DiffshipError E_STATE naming the first bad value.
+ */
+export function parseManifest(value: unknown, idLength: number, where: string): Manifest {
+  const bad = (what: string) =>
+    new DiffshipError(
+      'E_STATE',
+      `${where}: manifest ${what} — the state was not written by diffship; inspect it, or remove the state folder and deploy with --assume-empty`,
+    );
+  if (!isObject(value)) throw bad('is not an object');
+  if (value.version !== MANIFEST_VERSION) throw bad(`has unknown version ${JSON.stringify(value.version)}`);
+  if (!Array.isArray(value.files)) throw bad('has no files list');
+  const hex = new RegExp(`^[0-9a-f]{${idLength}}$`);
+  const seen = new Set<string>();
+  const files: ManifestEntry[] = [];
+  for (const [i, raw] of (value.files as unknown[]).entries()) {
+    if (!isObject(raw)) throw bad(`entry ${i} is not an object`);
+    const { path, blob, mode, stat } = raw;
+    if (typeof path !== 'string' || !isSafeRelPath(path))
+      throw bad(`entry ${i} has an unsafe path ${JSON.stringify(path)}`);
+    if (seen.has(path)) throw bad(`lists ${JSON.stringify(path)} twice`);
+    seen.add(path);
+    if (typeof blob !== 'string' || !hex.test(blob))
+      throw bad(`entry ${JSON.stringify(path)} has a bad blob id ${JSON.stringify(blob)}`);
+    if (typeof mode !== 'string' || !MODES.includes(mode))
+      throw bad(`entry ${JSON.stringify(path)} has a bad mode ${JSON.stringify(mode)}`);
+    const entry: ManifestEntry = { path, blob, mode: mode as ManifestMode };
+    if (stat !== undefined)
+      entry.stat = parseStat(stat, () => bad(`entry ${JSON.stringify(path)} has a bad stat`));
+    files.push(entry);
+  }
+  return { version: MANIFEST_VERSION, files };
+}
+
+function parseStat(value: unknown, bad: () => Error): FileStat {
+  if (!isObject(value)) throw bad();
+  const { size, mtimeNs, ctimeNs, ino, mode } = value;
+  const count = (n: unknown) => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
+  const decimal = (s: unknown) => typeof s === 'string' && DECIMAL.test(s);
+  if (!count(size) || !count(mode) || !decimal(mtimeNs) || !decimal(ctimeNs) || !decimal(ino)) throw bad();
+  return {
+    size: size as number,
+    mtimeNs: mtimeNs as string,
+    ctimeNs: ctimeNs as string,
+    ino: ino as string,
+    mode: mode as number,
+  };
+}
+
+/** A relative POSIX path with no empty, `.` or `..` segment and no NUL: it cannot leave the target. */
+function isSafeRelPath(path: string): boolean {
+  if (path === '' || path.startsWith('/') || path.includes('\0')) return false;
+  return path.split('/').every((s) => s !== '' && s !== '.' && s !== '..');
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** The release's files as a manifest listing (no stats yet); submodules are never shipped. */
+export function manifestOf(release: ReadonlyMap<string, ReleaseFile>): ManifestEntry[] {
+  const files: ManifestEntry[] = [];
+  for (const [path, f] of release) {
+    if (f.mode === SUBMODULE_MODE || !MODES.includes(f.mode)) continue;
+    files.push({ path, blob: f.blob, mode: f.mode as ManifestMode });
+  }
+  return files.sort((a, b) => byteOrder(a.path, b.path));
+}
+
+/**
+ * The manifest to record after a deploy: the new listing, each entry's stat taken
+ * fresh for the files this deploy wrote (when the transport can), else carried
+ * over from the old entry when the file is the same one, else none.
+ */
+export async function recordManifest(
+  t: Transport,
+  listing: readonly ManifestEntry[],
+  previous: Manifest | null,
+  writes: readonly WriteOp[],
+  concurrency: number,
+): Promise<Manifest> {
+  const old = new Map((previous?.files ?? []).map((f) => [f.path, f]));
+  const written = new Set(writes.map((w) => w.path));
+  const fresh = t.statExact ? await statAll(t, [...written], concurrency) : new Map<string, FileStat>();
+  const files = listing.map((f): ManifestEntry => {
+    const stat = written.has(f.path) ? fresh.get(f.path) : sameFile(old.get(f.path), f);
+    return stat ? { ...f, stat } : { path: f.path, blob: f.blob, mode: f.mode };
+  });
+  return { version: MANIFEST_VERSION, files };
+}
+
+function sameFile(old: ManifestEntry | undefined, now: ManifestEntry): FileStat | undefined {
+  return old && old.blob === now.blob && old.mode === now.mode ? old.stat : undefined;
+}
+
+async function statAll(t: Transport, paths: string[], concurrency: number): Promise<Map<string, FileStat>> {
+  const out = new Map<string, FileStat>();
+  await mapLimit(paths, concurrency, async (p) => {
+    const s = await t.statExact!(p);
+    if (s) out.set(p, s);
+  });
+  return out;
+}
+
+/**
+ * The racy-timestamp reference for `unchangedSince`: the state file's mtime in ns,
+ * on the target's own clock. null when the transport takes no exact stat (hash then).
+ */
+export async function stateWrittenNs(t: Transport, statePath: string): Promise<string | null> {
+  if (!t.statExact) return null;
+  return (await t.statExact(statePath))?.mtimeNs ?? null;
+}

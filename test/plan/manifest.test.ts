@@ -1,0 +1,306 @@
+/**
+ * The manifest's pure parts: hostile-input validation, the version 1 → 2 state
+ * upgrade, the stat cache decision with racy timestamps, and change sets
+ * computed from a manifest instead of a commit.
+ */
+import { mkdtempSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseManifest, stateWrittenNs } from '../../src/apply/manifest.js';
+import type { FileStat, Manifest } from '../../src/plan/manifest-types.js';
+import { LocalTransport } from '../../src/transport/local/local-transport.js';
+import { serializeState, upgradeState } from '../../src/apply/state.js';
+import { unchangedSince } from '../../src/plan/stat-cache.js';
+import { applyChanges, diffFromManifest } from '../../src/plan/from-manifest.js';
+import { planTarget } from '../../src/plan/plan.js';
+import type { Observed } from '../../src/plan/types.js';
+
+const B1 = '1'.repeat(40);
+const B2 = '2'.repeat(40);
+const B3 = '3'.repeat(40);
+const REL = 'a'.repeat(40);
+
+describe('parseManifest', () => {
+  const good = { version: 1, files: [{ path: 'a/b.car', blob: B1, mode: '100644' }] };
+
+  it('accepts a well-formed manifest, with or without a stat', () => {
+    const stat: FileStat = {
+      size: 3,
+      mtimeNs: '1700000000123456789',
+      ctimeNs: '1700000000123456789',
+      ino: '42',
+      mode: 33188,
+    };
+    const m = parseManifest({ ...good, files: [{ ...good.files[0], stat }] }, 40, 'x');
+    expect(m.files[0]).toEqual({ path: 'a/b.car', blob: B1, mode: '100644', stat });
+  });
+
+  it.each([
+    ['not an object', [], 'is not an object'],
+    ['an unknown version', { ...good, version: 9 }, 'unknown version 9'],
+    ['no files list', { version: 1 }, 'has no files list'],
+    [
+      'an absolute path',
+      { version: 1, files: [{ path: '/etc/passwd', blob: B1, mode: '100644' }] },
+      'unsafe path "/etc/passwd"',
+    ],
+    [
+      'a .. path',
+      { version: 1, files: [{ path: 'a/../../x', blob: B1, mode: '100644' }] },
+      'unsafe path "a/../../x"',
+    ],
+    ['an empty segment', { version: 1, files: [{ path: 'a//x', blob: B1, mode: '100644' }] }, 'unsafe path'],
+    ['a NUL byte', { version: 1, files: [{ path: 'a\0x', blob: B1, mode: '100644' }] }, 'unsafe path'],
+    [
+      'a short blob id',
+      { version: 1, files: [{ path: 'a', blob: 'abc', mode: '100644' }] },
+      'bad blob id "abc"',
+    ],
+    [
+      'a sha256 id in a sha1 state',
+      { version: 1, files: [{ path: 'a', blob: 'b'.repeat(64), mode: '100644' }] },
+      'bad blob id',
+    ],
+    [
+      'upper-case hex',
+      { version: 1, files: [{ path: 'a', blob: 'A'.repeat(40), mode: '100644' }] },
+      'bad blob id',
+    ],
+    [
+      'a submodule mode',
+      { version: 1, files: [{ path: 'a', blob: B1, mode: '160000' }] },
+      'bad mode "160000"',
+    ],
+    ['a numeric mode', { version: 1, files: [{ path: 'a', blob: B1, mode: 644 }] }, 'bad mode 644'],
+    ['a duplicate path', { version: 1, files: [good.files[0], good.files[0]] }, 'lists "a/b.car" twice'],
+    ['a bad stat', { version: 1, files: [{ ...good.files[0], stat: { size: -1 } }] }, 'has a bad stat'],
+  ])('refuses %s with E_STATE naming it', (_, value, message) => {
+    let error: unknown;
+    try {
+      parseManifest(value, 40, 'host:/srv/x/.diffship/state.json');
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toMatchObject({ code: 'E_STATE' });
+    expect((error as Error).message).toContain('host:/srv/x/.diffship/state.json: manifest');
+    expect((error as Error).message).toContain(message);
+  });
+});
+
+describe('upgradeState', () => {
+  const v1 = {
+    version: 1,
+    release: REL,
+    previousRelease: null,
+    deployId: 'd1',
+    deployedAt: '2026-01-01T00:00:00.000Z',
+    mode: 'additive',
+    kept: [{ path: 'old', blob: B1 }],
+  };
+
+  it('reads a version 1 state as version 2 with no manifest, keeping every field', () => {
+    expect(upgradeState(v1, 'x')).toEqual({ ...v1, version: 2, manifest: null });
+  });
+
+  it('validates the manifest of a version 2 state against the release id length', () => {
+    const v2 = {
+      ...v1,
+      version: 2,
+      manifest: { version: 1, files: [{ path: 'a', blob: B1, mode: '100755' }] },
+    };
+    expect(upgradeState(v2, 'x').manifest?.files).toHaveLength(1);
+    const sha256 = { ...v2, release: 'c'.repeat(64) };
+    expect(() => upgradeState(sha256, 'x')).toThrow(/bad blob id/);
+  });
+
+  it('refuses a newer version, naming it', () => {
+    expect(() => upgradeState({ ...v1, version: 3 }, 'x')).toThrow(
+      /version 3, newer than this diffship knows/,
+    );
+  });
+});
+
+describe('unchangedSince (stat cache)', () => {
+  const stat: FileStat = { size: 10, mtimeNs: '1000', ctimeNs: '1001', ino: '7', mode: 0o100644 };
+
+  it('trusts an identical stat older than the state file', () => {
+    expect(unchangedSince(stat, { ...stat }, '2000')).toBe(true);
+  });
+
+  it.each([
+    ['size', { size: 11 }],
+    ['mtime', { mtimeNs: '1002' }],
+    ['ctime', { ctimeNs: '1500' }],
+    ['inode', { ino: '8' }],
+    ['mode', { mode: 0o100755 }],
+  ])('hashes when the %s differs', (_, change) => {
+    expect(unchangedSince(stat, { ...stat, ...change }, '2000')).toBe(false);
+  });
+
+  it('hashes a racy entry: mtime equal to or later than the state write time', () => {
+    expect(unchangedSince(stat, { ...stat }, '1000')).toBe(false);
+    expect(unchangedSince(stat, { ...stat }, '999')).toBe(false);
+    expect(unchangedSince(stat, { ...stat }, '1001')).toBe(true);
+  });
+
+  it('hashes when there is no recorded stat, no current one, or no state time', () => {
+    expect(unchangedSince(undefined, stat, '2000')).toBe(false);
+    expect(unchangedSince(stat, null, '2000')).toBe(false);
+    expect(unchangedSince(stat, stat, null)).toBe(false);
+  });
+});
+
+describe('diffFromManifest', () => {
+  const manifest: Manifest = {
+    version: 1,
+    files: [
+      { path: 'a.car', blob: B1, mode: '100644' },
+      { path: 'gone.car', blob: B2, mode: '100644' },
+      { path: 'run.sh', blob: B3, mode: '100755' },
+      { path: 'same.car', blob: B2, mode: '100644' },
+    ],
+  };
+  const release = new Map([
+    ['a.car', { blob: B2, mode: '100644' }],
+    ['new.car', { blob: B3, mode: '100644' }],
+    ['run.sh', { blob: B3, mode: '100644' }],
+    ['same.car', { blob: B2, mode: '100644' }],
+  ]);
+
+  it('updates a changed blob or mode, deletes a path the release lacks, adds a new one', () => {
+    const d = diffFromManifest(manifest, release, REL, 'f'.repeat(40), '.');
+    expect(d.from).toBe(REL);
+    expect(d.changes).toEqual([
+      { status: 'updated', path: 'a.car', mode: '100644', blob: B2, oldMode: '100644', oldBlob: B1 },
+      { status: 'deleted', path: 'gone.car', oldMode: '100644', oldBlob: B2 },
+      { status: 'added', path: 'new.car', mode: '100644', blob: B3 },
+      { status: 'updated', path: 'run.sh', mode: '100644', blob: B3, oldMode: '100755', oldBlob: B3 },
+    ]);
+    expect(d.counts).toEqual({ added: 1, updated: 2, deleted: 1, renamed: 0 });
+  });
+
+  it('plans deletes (authoritative) or kept files (additive), and checks drift against the manifest', () => {
+    const d = diffFromManifest(manifest, release, REL, 'f'.repeat(40), '.');
+    const observed = new Map<string, Observed>([
+      ['a.car', { type: 'file', blob: B3, mode: 0o644 }], // hand-edited: not what the manifest says
+      ['gone.car', { type: 'file', blob: B2, mode: 0o644 }],
+      ['run.sh', { type: 'file', blob: B3, mode: 0o755 }],
+    ]);
+    const base = {
+      diff: d,
+      protect: [],
+      onDrift: 'overwrite' as const,
+      stateDir: '.diffship',
+      kept: [],
+      observed,
+    };
+    const additive = planTarget({ ...base, mode: 'additive' });
+    expect(additive.deletes).toEqual([]);
+    expect(additive.kept).toEqual([{ path: 'gone.car', blob: B2 }]);
+    expect(additive.drift.map((x) => x.path)).toEqual(['a.car']);
+    const authoritative = planTarget({ ...base, mode: 'authoritative', release });
+    expect(authoritative.deletes.map((x) => x.path)).toEqual(['gone.car']);
+    expect(authoritative.writes.map((w) => w.path).sort()).toEqual([
+      'a.car',
+      'new.car',
+      'run.sh',
+      'same.car',
+    ]);
+  });
+});
+
+describe('applyChanges', () => {
+  it('carries the listing forward through adds, updates, deletes and renames; submodules never enter', () => {
+    const files = [
+      { path: 'a', blob: B1, mode: '100644' as const },
+      { path: 'b', blob: B1, mode: '100644' as const },
+      { path: 'c', blob: B1, mode: '100644' as const },
+    ];
+    const next = applyChanges(files, {
+      from: REL,
+      to: REL,
+      source: '.',
+      counts: { added: 2, updated: 1, deleted: 1, renamed: 1 },
+      changes: [
+        { status: 'updated', path: 'a', mode: '100755', blob: B2, oldMode: '100644', oldBlob: B1 },
+        { status: 'deleted', path: 'b', oldMode: '100644', oldBlob: B1 },
+        {
+          status: 'renamed',
+          path: 'd',
+          oldPath: 'c',
+          similarity: 100,
+          mode: '100644',
+          blob: B1,
+          oldMode: '100644',
+          oldBlob: B1,
+        },
+        { status: 'added', path: 'e', mode: '120000', blob: B3 },
+        { status: 'added', path: 'sub', mode: '160000', blob: B3 },
+      ],
+    });
+    expect(next).toEqual([
+      { path: 'a', blob: B2, mode: '100755' },
+      { path: 'd', blob: B1, mode: '100644' },
+      { path: 'e', blob: B3, mode: '120000' },
+    ]);
+  });
+});
+
+describe('the stat cache on a real local target', () => {
+  it('an entry taken after a write is trusted until the file changes, even with size and mtime kept', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'diffship-stat-'));
+    try {
+      const t = new LocalTransport(dir);
+      await t.connect();
+      writeFileSync(join(dir, 'a.car'), 'one');
+      const recorded = (await t.statExact('a.car'))!;
+      await new Promise((r) => setTimeout(r, 20));
+      writeFileSync(join(dir, 'state.json'), '{}');
+      const written = await stateWrittenNs(t, 'state.json');
+      expect(unchangedSince(recorded, await t.statExact('a.car'), written)).toBe(true);
+      // Same size, mtime put back: the inode (a rename) or ctime still gives it away.
+      const old = new Date(Number(BigInt(recorded.mtimeNs) / 1_000_000n));
+      writeFileSync(join(dir, 'b.car'), 'two');
+      utimesSync(join(dir, 'b.car'), old, old);
+      renameSync(join(dir, 'b.car'), join(dir, 'a.car'));
+      expect(unchangedSince(recorded, await t.statExact('a.car'), written)).toBe(false);
+      // Racy: the state written in the same instant as the file.
+      expect(unchangedSince(recorded, recorded, recorded.mtimeNs)).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('serializeState', () => {
+  it('writes one line per manifest entry and reads back to the same state', () => {
+    const state = {
+      version: 2 as const,
+      release: REL,
+      previousRelease: null,
+      deployId: 'd',
+      deployedAt: 'now',
+      mode: 'additive' as const,
+      kept: [],
+      manifest: {
+        version: 1 as const,
+        files: [
+          { path: 'a "quoted"\nname', blob: B1, mode: '100644' as const },
+          {
+            path: 'b',
+            blob: B2,
+            mode: '100755' as const,
+            stat: { size: 1, mtimeNs: '5', ctimeNs: '6', ino: '7', mode: 33261 },
+          },
+        ],
+      },
+    };
+    const text = serializeState(state);
+    expect(upgradeState(JSON.parse(text), 'x')).toEqual(state);
+    expect(text.split('\n').filter((l) => l.includes('"blob"'))).toHaveLength(2);
+    expect(serializeState({ ...state, manifest: null })).toBe(
+      `${JSON.stringify({ ...state, manifest: null }, null, 2)}\n`,
+    );
+  });
+});
