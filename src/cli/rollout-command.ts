@@ -141,7 +141,9 @@ async function runRollout(
  */
 export function exitFor(report: Report): 0 | 1 | 2 {
   if (report.status === 'succeeded' || report.status === 'planned') return 0;
-  const failed = report.targets.filter((t) => t.status === 'failed' || t.status === 'rolled-back');
+  const failed = report.targets.filter(
+    (t) => t.status === 'failed' || t.status === 'rolled-back' || t.status === 'rollback-unhealthy',
+  );
   const touched = report.targets.some((t) =>
     t.steps.some((s) => s.name === 'apply' || s.name === 'rollback'),
   );

@@ -1,7 +1,12 @@
 /** The rollout report (SPEC §5): one value feeds the JSON file, the terminal table and the job summary. */
 
 export type RolloutStatus = 'succeeded' | 'failed' | 'cancelled' | 'planned';
-export type TargetStatus = 'deployed' | 'unchanged' | 'failed' | 'rolled-back' | 'skipped' | 'planned';
+/**
+ * `rollback-unhealthy`: the files were restored, but activate or verify failed
+ * against the restored release — the host may be down; exit 1.
+ */
+export type TargetStatus =
+  'deployed' | 'unchanged' | 'failed' | 'rolled-back' | 'rollback-unhealthy' | 'skipped' | 'planned';
 export type StepStatus = 'ok' | 'failed' | 'skipped';
 export type StepName =
   'lock' | 'plan' | 'before' | 'apply' | 'activate' | 'verify' | 'after' | 'rollback' | 'unlock';

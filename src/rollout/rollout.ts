@@ -115,7 +115,11 @@ export async function rollout(options: RolloutOptions): Promise<Report> {
         done.push(run);
         emit({ type: 'target-end', target: report });
         // A rolled-back deploy failed; a rolled-back target is what `rollback` is for.
-        if (report.status === 'failed' || (report.status === 'rolled-back' && command !== 'rollback')) {
+        if (
+          report.status === 'failed' ||
+          report.status === 'rollback-unhealthy' ||
+          (report.status === 'rolled-back' && command !== 'rollback')
+        ) {
           failed++;
           if (maxFailuresReached(failed, selected.length, config.maxFailures)) halted = true;
         }
@@ -151,7 +155,13 @@ export async function rollout(options: RolloutOptions): Promise<Report> {
   let status: RolloutStatus;
   if (cancelled) status = 'cancelled';
   else if (command === 'plan') status = targets.some((t) => t.status === 'failed') ? 'failed' : 'planned';
-  else status = failed > 0 || timedOut || targets.some((t) => t.status === 'failed') ? 'failed' : 'succeeded';
+  else
+    status =
+      failed > 0 ||
+      timedOut ||
+      targets.some((t) => t.status === 'failed' || t.status === 'rollback-unhealthy')
+        ? 'failed'
+        : 'succeeded';
 
   return {
     version: 1,

@@ -250,7 +250,11 @@ describe('runChecks', () => {
     );
     expect(r.ok).toBe(false);
     expect(r.results.map((x) => x.ok)).toEqual([true, false]);
-    expect(r.detail.split('\n')[0]).toBe(`GET ${bad.url} → 500 (expected 2xx)`);
+    expect(r.detail.split('\n')[0]).toBe(
+      `FAILED http GET ${bad.url} (1 attempt(s)): GET ${bad.url} → 500 (expected 2xx)`,
+    );
+    expect(r.detail).toMatch(`ok http GET ${ok.url} (1 attempt(s))`);
+    expect(r.results.map((x) => x.label)).toEqual([`http GET ${ok.url}`, `http GET ${bad.url}`]);
     expect(never.requests()).toBe(0);
     expect(attempts).toEqual([0, 1]);
   });

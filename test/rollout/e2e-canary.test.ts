@@ -71,7 +71,7 @@ it('exits 1 with a failed report: the canary rolled back, the second wave skippe
   const a = targetOf(run.report, 'a');
   expect(a).toMatchObject({ status: 'rolled-back', from: v1, to: v2 });
   expect(a.changes).toMatchObject({ added: ['billing.json'], updated: ['orders.json'] });
-  expect(a.error).toMatch(/^verify: FAILED http http:\/\/127\.0\.0\.1:\d+\/health/);
+  expect(a.error).toMatch(/^verify: FAILED http GET http:\/\/127\.0\.0\.1:\d+\/health/);
   expect(stepNames(run.report, 'a')).toEqual([
     'lock',
     'plan',
@@ -81,6 +81,7 @@ it('exits 1 with a failed report: the canary rolled back, the second wave skippe
     'verify',
     'rollback',
     'activate',
+    'verify', // the restored release is verified too
     'after',
     'unlock',
   ]);

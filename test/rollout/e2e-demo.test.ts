@@ -99,7 +99,7 @@ describe('diffship demo', () => {
     expect(r3).toMatchObject({ status: 'failed', ref: 'v3', waves: [['host-a'], ['host-b', 'host-c']] });
     expect(statuses(r3!)).toEqual({ 'host-a': 'rolled-back', 'host-b': 'skipped', 'host-c': 'skipped' });
     const canary = r3!.targets[0]!;
-    expect(canary.error).toMatch(/^verify: FAILED http .*503/);
+    expect(canary.error).toMatch(/^verify: FAILED http GET .*503/);
     expect(canary.steps.map((s) => s.name)).toEqual([
       'lock',
       'plan',
