@@ -21,6 +21,7 @@ import type { Observed, TargetPlan } from '../plan/types.js';
 import { layout, type Layout } from './layout.js';
 import { acquireLock, type HeldLock } from './lock.js';
 import { readState, type TargetState } from './state.js';
+import { currentSelection, sameSelection } from './recorded-selection.js';
 import { readJournal, recordState, recover, writeJournal } from './journal.js';
 import {
   discardBackup,
@@ -171,9 +172,13 @@ export class TargetSession {
       renames: o.renames,
     };
     const objects = this.options.objects ?? null;
+    const selection = await currentSelection(objects, o.repo, o.to, o);
+    // A changed selection: the diff from the recorded release knows nothing of files that were
+    // outside the old one, so the whole new selection is compared with the target (as a first deploy).
+    const sameFiles = sameSelection(this.state?.selection, selection);
     const diff: DiffResult = await diffWith(objects, {
       ...filters,
-      from: this.state?.release ?? null,
+      from: sameFiles ? (this.state?.release ?? null) : null,
       to: o.to,
     });
     const stateDir = this.layout.dir;
@@ -219,6 +224,11 @@ export class TargetSession {
       release,
     });
     plan.observedDirs = [...observed].filter(([, o]) => o.type === 'dir').map(([p]) => p);
+    plan.selection = selection;
+    if (!sameFiles) {
+      plan.from = this.state?.release ?? null;
+      plan.selectionChanged = true;
+    }
     return plan;
   }
 
@@ -285,12 +295,17 @@ export class TargetSession {
       deployedAt: new Date().toISOString(),
       mode: plan.mode,
       kept: plan.kept,
+      ...(plan.selection ? { selection: plan.selection } : {}),
     };
     const noFiles = plan.writes.length === 0 && plan.deletes.length === 0;
     if (
       noFiles &&
       this.state?.release === plan.to &&
-      JSON.stringify(this.state.kept) === JSON.stringify(plan.kept)
+      JSON.stringify(this.state.kept) === JSON.stringify(plan.kept) &&
+      // A state from before selections were recorded is not rewritten just to add one.
+      (plan.selection === undefined ||
+        this.state.selection === undefined ||
+        JSON.stringify(this.state.selection) === JSON.stringify(plan.selection))
     ) {
       return { bytes: 0, changed: false, state: this.state };
     }

@@ -19,6 +19,8 @@ export interface ConfigOverrides {
   waves?: string | number | ReadonlyArray<string | number | CountOrPercent>;
   maxParallel?: string | number;
   onDrift?: string;
+  /** `changes` or `all`. */
+  driftScope?: string;
   maxDeletes?: string | number;
   maxFailures?: string | number;
 }
@@ -64,6 +66,11 @@ export function withOverrides(config: ResolvedConfig, overrides: ConfigOverrides
     if (['fail', 'overwrite', 'skip'].includes(overrides.onDrift))
       next.onDrift = overrides.onDrift as OnDrift;
     else problems.push(`--on-drift: expected fail, overwrite or skip (got ${shown(overrides.onDrift)})`);
+  }
+  if (given(overrides.driftScope)) {
+    if (overrides.driftScope === 'changes' || overrides.driftScope === 'all')
+      next.driftScope = overrides.driftScope;
+    else problems.push(`--drift-scope: expected changes or all (got ${shown(overrides.driftScope)})`);
   }
   if (given(overrides.waves)) {
     const list =

@@ -105,6 +105,9 @@ export function resolveWithLocator(raw: unknown, options: ResolveOptions, locate
     warnings: ctx.warnings,
   };
   if (input['max-deletes'] !== undefined) config.maxDeletes = input['max-deletes'];
+  if (input['drift-scope'] !== undefined) config.driftScope = input['drift-scope'];
+  if (input['allow-empty'] !== undefined) config.allowEmpty = input['allow-empty'];
+  if (input.preflight !== undefined) config.preflight = input.preflight;
   crossTargetChecks(ctx, config.targets, mode);
 
   if (ctx.problems.size > 0) fail(ctx.problems.list);

@@ -2,6 +2,7 @@
 import type { GitMode } from '../diff/types.js';
 import type { EntryType } from '../transport/transport.js';
 import type { TargetChanges } from '../report/types.js';
+import type { RecordedSelection } from '../apply/recorded-selection.js';
 
 /** What the target holds at a path, as observed before planning. */
 export interface Observed {
@@ -55,6 +56,10 @@ export interface TargetPlan {
   changes: TargetChanges;
   /** Paths the target holds as folders where the plan looked (a file of the release can't go there). */
   observedDirs?: string[];
+  /** The selection this plan ships, recorded in the new state. */
+  selection?: RecordedSelection;
+  /** The selection differs from the recorded one: the whole new selection was compared with the target. */
+  selectionChanged?: boolean;
   /** Set when the plan must not be applied (drift with on-drift: fail, max-deletes). */
   blocked: { code: 'E_DRIFT' | 'E_MAX_DELETES'; message: string } | null;
 }

@@ -7,6 +7,8 @@
 import type { ResolvedConfig } from '../config/types.js';
 import { resolveRelease } from '../diff/diff-releases.js';
 import { GitObjects } from '../diff/git-objects.js';
+import { selectionProblem } from '../diff/selection.js';
+import { DiffshipError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { maskingLogger, silentLogger } from '../log.js';
 import type { Report, RolloutStatus, TargetReport } from '../report/types.js';
@@ -63,6 +65,8 @@ export async function rollout(options: RolloutOptions): Promise<Report> {
   try {
     // Resolve the ref once, up front (fetching it in a shallow clone): a bad ref fails before any target.
     if (command !== 'rollback') to = await resolveRelease(repo, ref, { objects });
+    // A typo in source or include must not "succeed" with nothing shipped (and the release recorded).
+    if (command !== 'rollback') await checkSelection(config, repo, to, objects);
   } catch (error) {
     objects.close();
     throw error;
@@ -176,6 +180,19 @@ export async function rollout(options: RolloutOptions): Promise<Report> {
     waves: waveNames,
     targets,
   };
+}
+
+/** Throws E_CONFIG when the selection is no part of the release (see selection.ts). */
+async function checkSelection(config: ResolvedConfig, repo: string, to: string, objects: GitObjects) {
+  const problem = await selectionProblem(objects, {
+    repo,
+    to,
+    source: config.source,
+    include: config.include,
+    exclude: config.exclude,
+    allowEmpty: config.allowEmpty,
+  });
+  if (problem !== null) throw new DiffshipError('E_CONFIG', problem);
 }
 
 export { status, type StatusOptions, type TargetStatusInfo } from './status.js';

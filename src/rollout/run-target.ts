@@ -231,7 +231,8 @@ export class TargetRun {
         this.report.changes = plan.changes;
         this.report.bytes = 0;
         const p = plan as TargetPlan;
-        const summary = `${p.writes.length} write(s), ${p.deletes.length} delete(s), ${p.kept.length} kept, ${p.drift.length} drifted`;
+        const changed = p.selectionChanged ? '; selection changed: the whole selection was compared' : '';
+        const summary = `${p.writes.length} write(s), ${p.deletes.length} delete(s), ${p.kept.length} kept, ${p.drift.length} drifted${changed}`;
         if (p.blocked) return { ok: false, detail: p.blocked.message };
         return summary;
       });
