@@ -3,8 +3,8 @@
  * every file of the recorded release (plus kept files), since the question is
  * "is this host still what we shipped?", not just "what will the next deploy touch?".
  */
-import { diffReleases } from '../diff/index.js';
-import { hashAlgorithmOf } from '../diff/blob.js';
+import { driftAmong } from '../plan/drift.js';
+import { observeRecorded } from './observe-drift.js';
 import type { Transport } from '../transport/transport.js';
 import { connectReadOnly } from './absent-root.js';
 import { listBackups } from './backup.js';
@@ -20,8 +20,10 @@ export interface TargetStatusInfo {
   deployedAt: string | null;
   deployId: string | null;
   mode: string | null;
-  /** Files of the recorded release whose bytes differ on the target (or are gone). */
+  /** Files of the recorded release whose bytes differ on the target (or are gone): every file, whatever drift-scope says. */
   drift: string[];
+  /** The config's drift-scope: which of these a plan or deploy would check and act on. */
+  driftScope?: 'changes' | 'all';
   kept: number;
   lock: (LockInfo & { stale: string | null }) | null;
   backups: string[];
@@ -36,6 +38,7 @@ export interface InspectOptions {
   source?: string;
   include?: readonly string[];
   exclude?: readonly string[];
+  driftScope?: 'changes' | 'all';
 }
 
 export async function inspectTarget(
@@ -51,20 +54,17 @@ export async function inspectTarget(
     const lock = await readLock(t, l);
     const drift: string[] = [];
     if (state) {
-      const release = await diffReleases({
+      // The selection the release was shipped with, when recorded: drift is about what was shipped.
+      const selection = state.selection ?? o;
+      const { expected, observed } = await observeRecorded(t, null, {
         repo: o.repo,
-        from: null,
-        to: state.release,
-        source: o.source,
-        include: o.include,
-        exclude: o.exclude,
+        release: state.release,
+        source: selection.source,
+        include: selection.include,
+        exclude: selection.exclude,
+        kept: state.kept,
       });
-      const expected = new Map<string, string>();
-      for (const c of release.changes)
-        if (c.status === 'added' && c.mode !== '160000') expected.set(c.path, c.blob);
-      for (const k of state.kept) expected.set(k.path, k.blob);
-      const hashes = await t.hashFiles([...expected.keys()], { algorithm: hashAlgorithmOf(release.to) });
-      for (const [path, blob] of expected) if (hashes.get(path) !== blob) drift.push(path);
+      for (const d of driftAmong(expected, observed)) drift.push(d.path);
     }
     return {
       name,
@@ -74,6 +74,7 @@ export async function inspectTarget(
       deployId: state?.deployId ?? null,
       mode: state?.mode ?? null,
       drift,
+      driftScope: o.driftScope ?? 'changes',
       kept: state?.kept.length ?? 0,
       lock: lock ? { ...lock, stale: staleReason(lock) } : null,
       backups: await listBackups(t, l),

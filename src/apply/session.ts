@@ -15,7 +15,9 @@ import { SYMLINK_MODE } from '../diff/types.js';
 import { diffWith } from '../diff/diff-releases.js';
 import { GitObjects } from '../diff/git-objects.js';
 import { hashAlgorithmOf, type HashAlgorithm } from '../diff/blob.js';
-import type { Mode, OnDrift } from '../config/types.js';
+import type { DriftScope, Mode, OnDrift } from '../config/types.js';
+import type { ExpectedFile } from '../plan/drift.js';
+import { observeRecorded } from './observe-drift.js';
 import { pathsToObserve, planTarget, type ReleaseFile } from '../plan/plan.js';
 import type { Observed, TargetPlan } from '../plan/types.js';
 import { layout, type Layout } from './layout.js';
@@ -70,6 +72,8 @@ export interface PlanOptions {
   mode: Mode;
   protect?: readonly string[];
   onDrift: OnDrift;
+  /** Default `changes`; `all` also checks every file of the recorded release. */
+  driftScope?: DriftScope;
   maxDeletes?: number;
 }
 
@@ -212,9 +216,23 @@ export class TargetSession {
       observed = new Map();
       await this.observeInto(observed, pathsToObserve(diff), algorithm);
     }
+    let recordedFiles: Map<string, ExpectedFile> | undefined;
+    if (o.driftScope === 'all' && diff.from !== null) {
+      // Every file of the recorded release, observed once: paths the plan already looked at are reused.
+      const rec = await observeRecorded(
+        t,
+        objects,
+        { ...filters, release: diff.from, kept: this.state?.kept ?? [] },
+        observed,
+      );
+      for (const [path, obs] of rec.observed) if (!observed.has(path)) observed.set(path, obs);
+      recordedFiles = rec.expected;
+    }
     const plan = planTarget({
       diff,
       mode: o.mode,
+      driftScope: o.driftScope,
+      recordedFiles,
       protect: o.protect ?? [],
       onDrift: o.onDrift,
       maxDeletes: o.maxDeletes,

@@ -26,6 +26,8 @@ interface RolloutFlags {
   dryRun?: boolean;
   maxDeletes?: string;
   onDrift?: string;
+  driftScope?: string;
+  skipPreflight?: boolean;
   waves?: string;
   maxParallel?: string;
   progress?: boolean;
@@ -49,6 +51,7 @@ export function registerRolloutCommands(program: Command, out: Output): void {
       .option('--mode <mode>', 'additive or authoritative (overrides the config)')
       .option('--max-deletes <n>', 'refuse a deploy that would delete more files than this')
       .option('--on-drift <policy>', 'fail, overwrite or skip (overrides the config)')
+      .option('--drift-scope <scope>', 'changes or all: the files drift is checked on (overrides the config)')
       .option('--waves <sizes>', 'wave sizes, e.g. 1,50%,100% (overrides the config)')
       .option('--max-parallel <n>', 'targets in flight at once inside a wave (overrides the config)');
 
@@ -57,6 +60,7 @@ export function registerRolloutCommands(program: Command, out: Output): void {
   ).action((flags: RolloutFlags, cmd: Command) => runRollout('plan', flags, cmd, out));
   deployish(program.command('deploy').description('ship the release to the targets, wave by wave'))
     .option('--dry-run', 'plan only (same as `diffship plan`)')
+    .option('--skip-preflight', 'do not check every target before wave 1 (huge fleets)')
     .action((flags: RolloutFlags, cmd: Command) => runRollout('deploy', flags, cmd, out));
   withCommonFlags(
     program.command('rollback').description("restore each target's previous release from its newest backup"),
@@ -75,9 +79,11 @@ async function runRollout(
     mode: flags.mode as Mode | undefined,
     maxDeletes: flags.maxDeletes,
     onDrift: flags.onDrift,
+    driftScope: flags.driftScope,
     waves: flags.waves,
     maxParallel: flags.maxParallel,
   });
+  if (flags.skipPreflight) config.preflight = false;
   // Allowed but probably a mistake (e.g. a target folder holding the config): say so, then go on.
   for (const w of config.warnings ?? []) warn(out, w);
   const c = colorsFor(out.stderr, out.env);

@@ -3,6 +3,7 @@ import type { GitMode } from '../diff/types.js';
 import type { EntryType } from '../transport/transport.js';
 import type { TargetChanges } from '../report/types.js';
 import type { RecordedSelection } from '../apply/recorded-selection.js';
+import type { DriftChecked } from './drift.js';
 
 /** What the target holds at a path, as observed before planning. */
 export interface Observed {
@@ -56,6 +57,8 @@ export interface TargetPlan {
   changes: TargetChanges;
   /** Paths the target holds as folders where the plan looked (a file of the release can't go there). */
   observedDirs?: string[];
+  /** How many files drift was checked on, and in which scope; undefined without a recorded release. */
+  driftChecked?: DriftChecked;
   /** The selection this plan ships, recorded in the new state. */
   selection?: RecordedSelection;
   /** The selection differs from the recorded one: the whole new selection was compared with the target. */

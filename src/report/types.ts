@@ -48,6 +48,8 @@ export interface TargetReport {
   bytes: number;
   steps: StepReport[];
   error: string | null;
+  /** How many files drift was checked on, and in which drift-scope (absent: no recorded release). */
+  driftChecked?: { scope: 'changes' | 'all'; files: number };
 }
 
 export interface Report {

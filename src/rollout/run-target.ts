@@ -16,6 +16,7 @@ import { emptyChanges, type StepName, type StepReport, type TargetReport } from 
 import { TargetSession } from '../apply/session.js';
 import { writeJsonAtomic } from '../apply/json-file.js';
 import type { TargetPlan } from '../plan/types.js';
+import { describeDriftCheck } from '../plan/drift.js';
 import { createTransport } from '../transport/factory.js';
 import type { Transport } from '../transport/transport.js';
 import { hookEnv, runHook } from './hooks.js';
@@ -226,13 +227,15 @@ export class TargetRun {
           mode: ctx.config.mode,
           protect: ctx.config.protect,
           onDrift: ctx.config.onDrift,
+          driftScope: ctx.config.driftScope,
           maxDeletes: ctx.config.maxDeletes,
         });
+        this.report.driftChecked = plan.driftChecked;
         this.report.changes = plan.changes;
         this.report.bytes = 0;
         const p = plan as TargetPlan;
         const changed = p.selectionChanged ? '; selection changed: the whole selection was compared' : '';
-        const summary = `${p.writes.length} write(s), ${p.deletes.length} delete(s), ${p.kept.length} kept, ${p.drift.length} drifted${changed}`;
+        const summary = `${p.writes.length} write(s), ${p.deletes.length} delete(s), ${p.kept.length} kept, ${p.drift.length} drifted (${describeDriftCheck(p.driftChecked)})${changed}`;
         if (p.blocked) return { ok: false, detail: p.blocked.message };
         return summary;
       });

@@ -84,6 +84,7 @@ describe('diffship status', () => {
         'deployId',
         'mode',
         'drift',
+        'driftScope',
         'kept',
         'lock',
         'backups',
