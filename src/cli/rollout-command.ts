@@ -156,7 +156,9 @@ export function exitFor(report: Report): 0 | 1 | 2 {
   const early =
     failed.length > 0 &&
     failed.every(
-      (t) => t.steps.at(-1)?.name === 'lock' || t.steps.find((s) => s.status === 'failed')?.name === 'lock',
+      (t) =>
+        t.steps.at(-1)?.name === 'lock' ||
+        ['lock', 'preflight'].includes(t.steps.find((s) => s.status === 'failed')?.name ?? ''),
     );
   return report.status !== 'cancelled' && early && !touched ? 2 : 1;
 }

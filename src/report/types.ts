@@ -9,7 +9,16 @@ export type TargetStatus =
   'deployed' | 'unchanged' | 'failed' | 'rolled-back' | 'rollback-unhealthy' | 'skipped' | 'planned';
 export type StepStatus = 'ok' | 'failed' | 'skipped';
 export type StepName =
-  'lock' | 'plan' | 'before' | 'apply' | 'activate' | 'verify' | 'after' | 'rollback' | 'unlock';
+  | 'preflight'
+  | 'lock'
+  | 'plan'
+  | 'before'
+  | 'apply'
+  | 'activate'
+  | 'verify'
+  | 'after'
+  | 'rollback'
+  | 'unlock';
 
 export interface StepReport {
   name: StepName;

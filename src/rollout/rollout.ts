@@ -16,7 +16,8 @@ import { newDeployId } from '../apply/session.js';
 import { mapLimit } from '../pool.js';
 import { maxFailuresReached, splitWaves } from './waves.js';
 import { parseSelectors, selectTargets } from './select.js';
-import { TargetRun } from './run-target.js';
+import { TargetRun, type TargetRunContext } from './run-target.js';
+import { preflight } from './preflight.js';
 import { WorkDir } from './work-dir.js';
 import type { RolloutEvent } from './events.js';
 
@@ -110,6 +111,10 @@ export async function rollout(options: RolloutOptions): Promise<Report> {
   let halted = false;
 
   try {
+    if (command === 'deploy' && config.preflight !== false && !controller.signal.aborted) {
+      failed = await stopOnPreflight(runs.flat(), ctx);
+      if (failed > 0) halted = true;
+    }
     for (const [w, wave] of runs.entries()) {
       if (halted || controller.signal.aborted) break;
       emit({ type: 'wave-start', wave: w, targets: wave.map((r) => r.target.name) });
@@ -180,6 +185,39 @@ export async function rollout(options: RolloutOptions): Promise<Report> {
     waves: waveNames,
     targets,
   };
+}
+
+/**
+ * Preflight every selected target; on failures mark them failed (step `preflight`) and the
+ * others not started, say why, and return how many failed (0: go ahead).
+ */
+async function stopOnPreflight(runs: TargetRun[], ctx: TargetRunContext): Promise<number> {
+  const failures = await preflight(
+    runs.map((r) => r.target),
+    ctx,
+  );
+  if (failures.size === 0) return 0;
+  const names = [...failures.keys()];
+  for (const run of runs) {
+    const failure = failures.get(run.target.name);
+    if (failure === undefined) {
+      run.report.error = `not started: preflight failed on ${names.join(', ')}`;
+      continue;
+    }
+    const reason = failure.reason;
+    run.report.status = 'failed';
+    run.report.error = `preflight: ${reason}`;
+    if (failure.changes) run.report.changes = failure.changes;
+    if (failure.from !== undefined) run.report.from = failure.from;
+    run.report.steps.push({ name: 'preflight', status: 'failed', durationMs: 0, detail: reason });
+    ctx.log.error(`preflight: ${run.target.name}: ${reason}`);
+    ctx.emit({ type: 'target-end', target: run.report });
+  }
+  ctx.emit({
+    type: 'halt',
+    reason: `preflight failed on ${names.join(', ')}: nothing was written (--skip-preflight to go ahead anyway)`,
+  });
+  return failures.size;
 }
 
 /** Throws E_CONFIG when the selection is no part of the release (see selection.ts). */
