@@ -18,7 +18,7 @@ import { TargetSession } from '../apply/session.js';
 import { describeLock, readLock, staleReason } from '../apply/lock.js';
 import { createTransport } from '../transport/factory.js';
 import { mapLimit } from '../pool.js';
-import type { TargetChanges } from '../report/types.js';
+import type { TargetChanges, TargetReport } from '../report/types.js';
 
 export interface PreflightContext {
   config: ResolvedConfig;
@@ -35,6 +35,7 @@ export interface PreflightFailure {
   reason: string;
   from?: string | null;
   changes?: TargetChanges;
+  driftChecked?: TargetReport['driftChecked'];
 }
 
 /** Check every target; returns the failing ones by name (empty: all clear). */
@@ -89,7 +90,12 @@ async function checkTarget(target: TargetConfig, ctx: PreflightContext): Promise
     });
     // Drift stops the fleet; max-deletes stays the target's own plan failure.
     if (plan.blocked?.code !== 'E_DRIFT') return null;
-    return { reason: plan.blocked.message, from: session.state?.release ?? null, changes: plan.changes };
+    return {
+      reason: plan.blocked.message,
+      from: session.state?.release ?? null,
+      changes: plan.changes,
+      driftChecked: plan.driftChecked,
+    };
   } finally {
     await session.close();
   }

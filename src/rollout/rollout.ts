@@ -208,6 +208,7 @@ async function stopOnPreflight(runs: TargetRun[], ctx: TargetRunContext): Promis
     run.report.status = 'failed';
     run.report.error = `preflight: ${reason}`;
     if (failure.changes) run.report.changes = failure.changes;
+    if (failure.driftChecked) run.report.driftChecked = failure.driftChecked;
     if (failure.from !== undefined) run.report.from = failure.from;
     run.report.steps.push({ name: 'preflight', status: 'failed', durationMs: 0, detail: reason });
     ctx.log.error(`preflight: ${run.target.name}: ${reason}`);

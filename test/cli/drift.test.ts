@@ -70,16 +70,16 @@ describe('one drift story', () => {
       '1 write(s), 0 delete(s), 0 kept, 0 drifted (drift checked on 1 file in the change set)',
     );
 
-    // drift-scope: all with on-drift: fail stops before writing anything.
+    // drift-scope: all with on-drift: fail stops before writing anything (found by the preflight: exit 2).
     const all = json(['deploy', '--to', 'v2', '--drift-scope', 'all']);
-    expect(all.code).toBe(1);
+    expect(all.code).toBe(2);
     expect(all.report.targets[0]).toMatchObject({
       status: 'failed',
       changes: { drift: ['b.json'] },
       driftChecked: { scope: 'all', files: 3 },
     });
     expect(all.report.targets[0]!.error).toMatch(
-      /1 file\(s\) changed on the target since release .*: b\.json/,
+      /^preflight: 1 file\(s\) changed on the target since release .*: b\.json/,
     );
     expect(file('a.json')).toBe('a1\n');
     expect(file('b.json')).toBe('edited by hand\n');

@@ -109,6 +109,7 @@ describe('diffship demo', () => {
       'verify',
       'rollback',
       'activate',
+      'verify',
       'after',
       'unlock',
     ]);
