@@ -300,13 +300,15 @@ export class TargetRun {
    * activate → verify against the restored release (`{release}` = its SHA). A rollback
    * is `rolled-back` only when both pass; else `rollback-unhealthy`, said loudly: the
    * host may be down on the old release too. With no release restored (the first
-   * deploy was undone) there is nothing to verify, only activate runs.
+   * deploy was undone) there is nothing to verify, only activate runs; nor after a
+   * cancellation (SIGINT/SIGTERM, rollout timeout), which must end promptly.
    */
   private async checkRestored(restored: string | null, signal: AbortSignal): Promise<RollbackOutcome> {
     this.restored = restored ?? '';
     const before = this.report.steps.length;
     let ok = await this.hook('activate', this.target.hooks.activate, signal);
-    if (ok && restored !== null) ok = await this.verify(signal);
+    // A cancelled run ends promptly: the restored release is activated, not waited on by checks.
+    if (ok && restored !== null && !this.ctx.signal.aborted) ok = await this.verify(signal);
     if (ok) return 'rolled-back';
     const failed = this.report.steps.slice(before).find((s) => s.status === 'failed');
     const why = failed ? `${failed.name}: ${failed.detail.split('\n')[0] ?? ''}` : 'cancelled';
