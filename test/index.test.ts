@@ -225,8 +225,19 @@ describe('plan, deploy, status and rollback through the library', () => {
     });
     try {
       expect(session.state?.release).toBe(v2);
-      const p = await session.plan({ repo: repo.dir, to: v2, mode: 'additive', onDrift: 'fail' });
+      // The same selection as deployed (source: wf): nothing to do.
+      const p = await session.plan({
+        repo: repo.dir,
+        to: v2,
+        source: 'wf',
+        mode: 'additive',
+        onDrift: 'fail',
+      });
       expect(p).toMatchObject({ writes: [], deletes: [], drift: [], blocked: null });
+      // Another selection (the whole repository): compared in full with the target, not skipped.
+      const other = await session.plan({ repo: repo.dir, to: v2, mode: 'additive', onDrift: 'fail' });
+      expect(other.selectionChanged).toBe(true);
+      expect(other.writes.map((w) => w.path)).toContain('wf/a.json');
     } finally {
       await session.close();
     }

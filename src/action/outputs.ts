@@ -61,7 +61,7 @@ function hasChanges(target: TargetReport): boolean {
  * too; those are not failures).
  */
 export function failedOnItsOwn(target: TargetReport): boolean {
-  if (target.status === 'failed') return true;
+  if (target.status === 'failed' || target.status === 'rollback-unhealthy') return true;
   return (
     target.status === 'rolled-back' &&
     target.steps.some((s) => s.status === 'failed' && s.name !== 'rollback')

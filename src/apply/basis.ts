@@ -26,6 +26,8 @@ export interface BasisOptions {
   fromManifest?: boolean;
   /** Plan as a first deploy, ignoring the recorded release (a deliberate full redeploy). */
   assumeEmpty?: boolean;
+  /** The selection changed since the recorded deploy: compare the whole new selection, as a first deploy does. */
+  wholeSelection?: boolean;
 }
 
 export interface Basis {
@@ -54,10 +56,10 @@ export async function planBasis(
   };
   const recorded = state?.release ?? null;
   const listAll = () => diffWith(objects, { ...filters, from: null, to: o.to });
-  if (recorded === null || o.assumeEmpty) {
+  if (recorded === null || o.assumeEmpty || o.wholeSelection) {
     const diff = await listAll();
     const note =
-      recorded !== null
+      recorded !== null && o.assumeEmpty
         ? `planned as a full redeploy (--assume-empty): release ${recorded} was not used`
         : null;
     return { diff, full: diff, listing: manifestOf(releaseMap(diff)), note };

@@ -3,8 +3,8 @@
  * every file of the recorded release (plus kept files), since the question is
  * "is this host still what we shipped?", not just "what will the next deploy touch?".
  */
-import { diffReleases } from '../diff/index.js';
-import { hashAlgorithmOf } from '../diff/blob.js';
+import { driftAmong } from '../plan/drift.js';
+import { observeRecorded } from './observe-drift.js';
 import type { Transport } from '../transport/transport.js';
 import { connectReadOnly } from './absent-root.js';
 import { listBackups } from './backup.js';
@@ -13,6 +13,7 @@ import { layout } from './layout.js';
 import { readLock, staleReason, type LockInfo } from './lock.js';
 import { readState, type TargetState } from './state.js';
 import { releaseKnown } from './basis.js';
+import type { ManifestEntry } from '../plan/manifest-types.js';
 
 export interface TargetStatusInfo {
   name: string;
@@ -21,8 +22,10 @@ export interface TargetStatusInfo {
   deployedAt: string | null;
   deployId: string | null;
   mode: string | null;
-  /** Files of the recorded release whose bytes differ on the target (or are gone). */
+  /** Files of the recorded release whose bytes differ on the target (or are gone): every file, whatever drift-scope says. */
   drift: string[];
+  /** The config's drift-scope: which of these a plan or deploy would check and act on. */
+  driftScope?: 'changes' | 'all';
   kept: number;
   lock: (LockInfo & { stale: string | null }) | null;
   backups: string[];
@@ -41,6 +44,7 @@ export interface InspectOptions {
   source?: string;
   include?: readonly string[];
   exclude?: readonly string[];
+  driftScope?: 'changes' | 'all';
 }
 
 export async function inspectTarget(
@@ -55,12 +59,21 @@ export async function inspectTarget(
     const state: TargetState | null = await readState(t, l);
     const lock = await readLock(t, l);
     const drift: string[] = [];
-    const known = state ? await expectedFiles(state, o) : null;
-    if (state && known?.expected) {
-      const expected = known.expected;
-      for (const k of state.kept) expected.set(k.path, k.blob);
-      const hashes = await t.hashFiles([...expected.keys()], { algorithm: hashAlgorithmOf(state.release) });
-      for (const [path, blob] of expected) if (hashes.get(path) !== blob) drift.push(path);
+    const known = state ? await recordedListing(state, o) : null;
+    // files: null means drift can't be known; undefined means list the release from the repository.
+    if (state && known && known.files !== null) {
+      // The selection the release was shipped with, when recorded: drift is about what was shipped.
+      const selection = state.selection ?? o;
+      const { expected, observed } = await observeRecorded(t, null, {
+        repo: o.repo,
+        release: state.release,
+        source: selection.source,
+        include: selection.include,
+        exclude: selection.exclude,
+        kept: state.kept,
+        files: known.files,
+      });
+      for (const d of driftAmong(expected, observed)) drift.push(d.path);
     }
     return {
       name,
@@ -70,8 +83,9 @@ export async function inspectTarget(
       deployId: state?.deployId ?? null,
       mode: state?.mode ?? null,
       drift,
-      driftChecked: state === null || known?.expected !== null,
+      driftChecked: state === null || known?.files !== null,
       note: known?.note ?? null,
+      driftScope: o.driftScope ?? 'changes',
       kept: state?.kept.length ?? 0,
       lock: lock ? { ...lock, stale: staleReason(lock) } : null,
       backups: await listBackups(t, l),
@@ -84,40 +98,29 @@ export async function inspectTarget(
 }
 
 /**
- * The files the recorded release put on the target: from the manifest when the
- * state has one (also for built releases and rewritten history), else from the
- * repository. With neither, drift is unknown and the note says why and what to do.
+ * The files the recorded release put on the target: the manifest when the state
+ * has one (also for built releases and rewritten history); else none here, and
+ * observeRecorded lists them from the repository. With neither manifest nor the
+ * commit, drift is unknown and the note says why and what to do.
  */
-async function expectedFiles(
+async function recordedListing(
   state: TargetState,
   o: InspectOptions,
-): Promise<{ expected: Map<string, string> | null; note: string | null }> {
+): Promise<{ files: ManifestEntry[] | undefined | null; note: string | null }> {
   const manifest = state.manifest ?? null;
   // With a manifest the repository only colours the note: no fetch for it.
   const known = await releaseKnown(o.repo, null, state.release, manifest === null);
   if (manifest) {
-    const expected = new Map(manifest.files.map((f) => [f.path, f.blob]));
     const note = known
       ? null
       : `release ${state.release} is not in this repository; drift checked against the target's manifest`;
-    return { expected, note };
+    return { files: manifest.files, note };
   }
   if (!known) {
     return {
-      expected: null,
+      files: null,
       note: `release ${state.release} is not in this repository (force-pushed, rewritten or garbage-collected?) and the target's state has no manifest, so drift is unknown — fetch it (git fetch origin ${state.release}), or deploy with --assume-empty to record a manifest`,
     };
   }
-  const release = await diffReleases({
-    repo: o.repo,
-    from: null,
-    to: state.release,
-    source: o.source,
-    include: o.include,
-    exclude: o.exclude,
-  });
-  const expected = new Map<string, string>();
-  for (const c of release.changes)
-    if (c.status === 'added' && c.mode !== '160000') expected.set(c.path, c.blob);
-  return { expected, note: null };
+  return { files: undefined, note: null };
 }

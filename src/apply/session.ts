@@ -15,12 +15,15 @@ import { SYMLINK_MODE } from '../diff/types.js';
 import { diffWith } from '../diff/diff-releases.js';
 import { GitObjects } from '../diff/git-objects.js';
 import { hashAlgorithmOf, type HashAlgorithm } from '../diff/blob.js';
-import type { Mode, OnDrift } from '../config/types.js';
+import type { DriftScope, Mode, OnDrift } from '../config/types.js';
+import type { ExpectedFile } from '../plan/drift.js';
+import { observeRecorded } from './observe-drift.js';
 import { pathsToObserve, planTarget, type ReleaseFile } from '../plan/plan.js';
 import type { Observed, TargetPlan } from '../plan/types.js';
 import { layout, type Layout } from './layout.js';
 import { acquireLock, type HeldLock } from './lock.js';
 import { manifestOfState, readState, type TargetState } from './state.js';
+import { currentSelection, sameSelection } from './recorded-selection.js';
 import { readJournal, recordState, recover, writeJournal } from './journal.js';
 import {
   discardBackup,
@@ -78,6 +81,8 @@ export interface PlanOptions {
   mode: Mode;
   protect?: readonly string[];
   onDrift: OnDrift;
+  /** Default `changes`; `all` also checks every file of the recorded release. */
+  driftScope?: DriftScope;
   maxDeletes?: number;
   /** Plan from the target's manifest even when the recorded commit is known. */
   fromManifest?: boolean;
@@ -195,8 +200,17 @@ export class TargetSession {
       renames: o.renames,
     };
     const objects = this.options.objects ?? null;
+    const selection = await currentSelection(objects, o.repo, o.to, o);
+    // A changed selection: the diff from the recorded release knows nothing of files that were
+    // outside the old one, so the whole new selection is compared with the target (as a first deploy).
+    const sameFiles = sameSelection(this.state?.selection, selection);
     // The recorded commit, else the manifest (history rewritten), else a refusal naming the fixes.
-    const basis = await planBasis(objects, this.state, { ...filters, ...o }, t.description);
+    const basis = await planBasis(
+      objects,
+      this.state,
+      { ...filters, ...o, wholeSelection: !sameFiles },
+      t.description,
+    );
     const diff: DiffResult = basis.diff;
     const stateDir = this.layout.dir;
     // The target's files are hashed the way the repository names its objects (sha1 or sha256).
@@ -229,9 +243,28 @@ export class TargetSession {
       observed = new Map();
       await this.observeInto(observed, pathsToObserve(diff), algorithm);
     }
+    let recordedFiles: Map<string, ExpectedFile> | undefined;
+    if (o.driftScope === 'all' && diff.from !== null) {
+      // Every file of the recorded release, observed once: paths the plan already looked at are reused.
+      const rec = await observeRecorded(
+        t,
+        objects,
+        {
+          ...filters,
+          release: diff.from,
+          kept: this.state?.kept ?? [],
+          files: this.state?.manifest?.files,
+        },
+        observed,
+      );
+      for (const [path, obs] of rec.observed) if (!observed.has(path)) observed.set(path, obs);
+      recordedFiles = rec.expected;
+    }
     const plan = planTarget({
       diff,
       mode: o.mode,
+      driftScope: o.driftScope,
+      recordedFiles,
       protect: o.protect ?? [],
       onDrift: o.onDrift,
       maxDeletes: o.maxDeletes,
@@ -243,6 +276,11 @@ export class TargetSession {
     plan.observedDirs = [...observed].filter(([, o]) => o.type === 'dir').map(([p]) => p);
     plan.manifest = basis.listing;
     if (basis.note !== null) plan.note = basis.note;
+    plan.selection = selection;
+    if (!sameFiles) {
+      plan.from = this.state?.release ?? null;
+      plan.selectionChanged = true;
+    }
     return plan;
   }
 
@@ -313,6 +351,7 @@ export class TargetSession {
       kept: plan.kept,
       // Stats are added once the files are in place (below); the journal's copy has none.
       manifest: plan.manifest ? { version: MANIFEST_VERSION, files: plan.manifest } : null,
+      ...(plan.selection ? { selection: plan.selection } : {}),
     };
     const noFiles = plan.writes.length === 0 && plan.deletes.length === 0;
     if (
@@ -320,7 +359,11 @@ export class TargetSession {
       this.state?.release === plan.to &&
       JSON.stringify(this.state.kept) === JSON.stringify(plan.kept) &&
       // A state from before manifests gets one recorded, even when no file changes.
-      ((this.state.manifest ?? null) !== null || !plan.manifest)
+      ((this.state.manifest ?? null) !== null || !plan.manifest) &&
+      // A state from before selections were recorded is not rewritten just to add one.
+      (plan.selection === undefined ||
+        this.state.selection === undefined ||
+        JSON.stringify(this.state.selection) === JSON.stringify(plan.selection))
     ) {
       return { bytes: 0, changed: false, state: this.state };
     }

@@ -5,11 +5,12 @@ import { readJson, writeTextAtomic } from './json-file.js';
 import type { Layout } from './layout.js';
 import { checked } from './state-schema.js';
 import type { Manifest } from '../plan/manifest-types.js';
-import { DiffshipError } from '../errors.js';
 import { parseManifest } from './manifest.js';
+import { DiffshipError } from '../errors.js';
+import { parseRecordedSelection, type RecordedSelection } from './recorded-selection.js';
 
 export interface TargetState {
-  /** 2 since the manifest; version 1 files are upgraded on read (state-upgrade.ts). */
+  /** 2 since the manifest; version 1 files are upgraded on read (upgradeState). */
   version: 2;
   /** The SHA the target holds (a commit, or the tree id of a built release). */
   release: string;
@@ -22,6 +23,8 @@ export interface TargetState {
   kept: KeptFile[];
   /** What diffship put there, file by file; null when unknown (a state written before version 2). */
   manifest: Manifest | null;
+  /** The selection this release was shipped with (absent in states written before it was recorded). */
+  selection?: RecordedSelection;
 }
 
 /**
@@ -32,7 +35,22 @@ export async function readState(t: Transport, l: Layout, idLength?: number): Pro
   const raw = await readJson<unknown>(t, l.state);
   if (raw === null) return null;
   const where = `${t.description}/${l.state}`;
-  return checked<TargetState>('state', upgradeState(raw, where), where, { idLength, stateDir: l.dir });
+  const state = checked<TargetState>('state', upgradeState(raw, where), where, { idLength, stateDir: l.dir });
+  checkSelectionField(where, state);
+  return state;
+}
+
+/** The recorded selection is read back from the target: a malformed one is an E_STATE error. */
+function checkSelectionField(where: string, state: TargetState): void {
+  try {
+    const selection = parseRecordedSelection((state as { selection?: unknown }).selection);
+    if (selection === undefined) delete state.selection;
+    else state.selection = selection;
+  } catch (error) {
+    throw new DiffshipError('E_STATE', `${where}: ${(error as Error).message} — inspect or remove the file`, {
+      cause: error,
+    });
+  }
 }
 
 export async function writeState(t: Transport, l: Layout, state: TargetState): Promise<void> {

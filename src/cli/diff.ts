@@ -52,6 +52,16 @@ export function registerDiff(program: Command, out: Output): void {
         renames: flags.renames,
         logger,
       });
+      // The same selection problems a deploy refuses: said here too, as a warning.
+      const { selectionProblem } = await import('../diff/selection.js');
+      const problem = await selectionProblem(null, {
+        repo: flags.repo,
+        to: result.to,
+        source: flags.source,
+        include: flags.include,
+        exclude: flags.exclude,
+      });
+      if (problem !== null) warn(out, problem);
       const submodules = result.changes.filter(isSubmodule);
       if (submodules.length > 0) {
         const names = submodules.slice(0, 5).map((c) => displayName(c.path));

@@ -11,7 +11,7 @@ export interface Progress {
 
 export function paintStatus(c: Colors, status: string): string {
   if (status === 'deployed' || status === 'planned' || status === 'unchanged') return c.green(status);
-  if (status === 'failed') return c.red(status);
+  if (status === 'failed' || status === 'rollback-unhealthy') return c.red(status);
   if (status === 'rolled-back') return c.yellow(status);
   return c.dim(status);
 }

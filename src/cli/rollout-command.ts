@@ -26,6 +26,8 @@ interface RolloutFlags {
   dryRun?: boolean;
   maxDeletes?: string;
   onDrift?: string;
+  driftScope?: string;
+  skipPreflight?: boolean;
   waves?: string;
   maxParallel?: string;
   maxFailures?: string;
@@ -54,6 +56,7 @@ export function registerRolloutCommands(program: Command, out: Output): void {
       .option('--mode <mode>', 'additive or authoritative (overrides the config)')
       .option('--max-deletes <n>', 'refuse a deploy that would delete more files than this')
       .option('--on-drift <policy>', 'fail, overwrite or skip (overrides the config)')
+      .option('--drift-scope <scope>', 'changes or all: the files drift is checked on (overrides the config)')
       .option('--waves <sizes>', 'wave sizes, e.g. 1,50%,100% (overrides the config)')
       .option('--max-parallel <n>', 'targets in flight at once inside a wave (overrides the config)')
       .option('--max-failures <n>', 'failed targets allowed before no further wave starts: a count or "N%"')
@@ -69,6 +72,7 @@ export function registerRolloutCommands(program: Command, out: Output): void {
   ).action((flags: RolloutFlags, cmd: Command) => runRollout('plan', bareRef('plan', cmd, flags), cmd, out));
   deployish(program.command('deploy').description('ship the release to the targets, wave by wave'))
     .option('--dry-run', 'plan only (same as `diffship plan`)')
+    .option('--skip-preflight', 'do not check every target before wave 1 (huge fleets)')
     .action((flags: RolloutFlags, cmd: Command) =>
       runRollout('deploy', bareRef('deploy', cmd, flags), cmd, out),
     );
@@ -101,12 +105,14 @@ async function runRollout(
     mode: flags.mode as Mode | undefined,
     maxDeletes: flags.maxDeletes,
     onDrift: flags.onDrift,
+    driftScope: flags.driftScope,
     waves: flags.waves,
     maxParallel: flags.maxParallel,
     maxFailures: flags.maxFailures,
   });
   if (command === 'plan' && flags.to === undefined)
     out.stderr.write('diffship: no --to given: planning HEAD (the commit checked out in --repo)\n');
+  if (flags.skipPreflight) config.preflight = false;
   // Allowed but probably a mistake (e.g. a target folder holding the config): say so, then go on.
   for (const w of config.warnings ?? []) warn(out, w);
   const c = colorsFor(out.stderr, out.env);
@@ -198,7 +204,9 @@ function checkReleaseFlags(flags: RolloutFlags, cmd: Command): void {
  */
 export function exitFor(report: Report): 0 | 1 | 2 {
   if (report.status === 'succeeded' || report.status === 'planned') return 0;
-  const failed = report.targets.filter((t) => t.status === 'failed' || t.status === 'rolled-back');
+  const failed = report.targets.filter(
+    (t) => t.status === 'failed' || t.status === 'rolled-back' || t.status === 'rollback-unhealthy',
+  );
   const touched = report.targets.some((t) =>
     t.steps.some((s) => s.name === 'apply' || s.name === 'rollback'),
   );
@@ -207,7 +215,7 @@ export function exitFor(report: Report): 0 | 1 | 2 {
     failed.every(
       (t) =>
         t.steps.at(-1)?.name === 'lock' ||
-        t.steps.find((s) => s.status === 'failed')?.name === 'lock' ||
+        ['lock', 'preflight'].includes(t.steps.find((s) => s.status === 'failed')?.name ?? '') ||
         // A recorded release neither in the repository nor in a manifest: a ref problem, found before any write.
         (t.errorCode === 'E_REF' && t.steps.find((s) => s.status === 'failed')?.name === 'plan'),
     );

@@ -46,6 +46,22 @@ export function registerStatus(program: Command, out: Output): void {
     });
 }
 
+/**
+ * Status checks every file of the recorded release; say what plan and deploy do with that
+ * (docs/drift.md), so status never claims drift a deploy would silently leave alone.
+ */
+function driftLine(i: TargetStatusInfo, c: ReturnType<typeof colorsFor>): string {
+  if (i.release === null) return c.green('none');
+  if (!i.driftChecked) return c.yellow('unknown');
+  if (i.drift.length === 0) return c.green('none');
+  const list = `${i.drift.length} file(s): ${i.drift.slice(0, 10).join(', ')}${i.drift.length > 10 ? ', …' : ''}`;
+  const scope =
+    i.driftScope === 'all'
+      ? 'drift-scope: all — plan and deploy check these and apply on-drift to them'
+      : 'drift-scope: changes — plan and deploy check only the files they change and leave the others as they are; set drift-scope: all (or --drift-scope all) to act on them';
+  return `${c.yellow(list)}\n            ${c.dim(scope)}`;
+}
+
 function renderStatus(infos: TargetStatusInfo[], c: ReturnType<typeof colorsFor>): string {
   const lines: string[] = [];
   for (const i of infos) {
@@ -59,9 +75,7 @@ function renderStatus(infos: TargetStatusInfo[], c: ReturnType<typeof colorsFor>
     );
     if (i.previousRelease) lines.push(`  previous: ${i.previousRelease}`);
     if (i.note) lines.push(`  ${c.yellow('note')}:     ${i.note}`);
-    lines.push(
-      `  drift:    ${!i.driftChecked ? c.yellow('unknown') : i.drift.length === 0 ? c.green('none') : c.yellow(`${i.drift.length} file(s): ${i.drift.slice(0, 10).join(', ')}${i.drift.length > 10 ? ', …' : ''}`)}`,
-    );
+    lines.push(`  drift:    ${driftLine(i, c)}`);
     lines.push(
       `  lock:     ${i.lock ? `${describeLock(i.lock)}${i.lock.stale ? c.yellow(` — stale: ${i.lock.stale}`) : ''}` : 'free'}`,
     );

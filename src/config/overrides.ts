@@ -19,6 +19,8 @@ export interface ConfigOverrides {
   waves?: string | number | ReadonlyArray<unknown>;
   maxParallel?: string | number;
   onDrift?: string;
+  /** `changes` or `all`. */
+  driftScope?: string;
   maxDeletes?: string | number;
   maxFailures?: string | number;
 }
@@ -70,6 +72,12 @@ function parseOverrides(
       problems.push(
         `${name('on-drift')}: expected fail, overwrite or skip (got ${shown(overrides.onDrift)})`,
       );
+  }
+  if (given(overrides.driftScope)) {
+    if (overrides.driftScope === 'changes' || overrides.driftScope === 'all')
+      values.driftScope = overrides.driftScope;
+    else
+      problems.push(`${name('drift-scope')}: expected changes or all (got ${shown(overrides.driftScope)})`);
   }
   if (given(overrides.waves)) {
     const list = waveItems(overrides.waves);

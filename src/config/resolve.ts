@@ -117,6 +117,9 @@ export function resolveWithLocator(raw: unknown, options: ResolveOptions, locate
   if (minHealthy) config.minHealthy = minHealthy;
   checkBalancerServers(ctx, balancer, config.targets);
   if (input['pass-env'] !== undefined) config.passEnv = [...new Set(input['pass-env'])];
+  if (input['drift-scope'] !== undefined) config.driftScope = input['drift-scope'];
+  if (input['allow-empty'] !== undefined) config.allowEmpty = input['allow-empty'];
+  if (input.preflight !== undefined) config.preflight = input.preflight;
   crossTargetChecks(ctx, config.targets, mode);
 
   if (ctx.problems.size > 0) fail(ctx.problems.list);

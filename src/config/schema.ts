@@ -306,6 +306,18 @@ export const ConfigFile = z
       'Per-target state folder, relative to the target path (default .diffship)',
     ),
     'on-drift': optional(z.enum(['fail', 'overwrite', 'skip']), 'Default fail'),
+    'drift-scope': optional(
+      z.enum(['changes', 'all']),
+      'Files checked for drift: changes (the files a deploy touches, default) or all (every file of the recorded release)',
+    ),
+    'allow-empty': optional(
+      z.boolean(expect('expected true or false')),
+      'Allow a selection (source, include, exclude) that matches no file of the release (default false)',
+    ),
+    preflight: optional(
+      z.boolean(expect('expected true or false')),
+      'Check every selected target before wave 1 writes anything (default true)',
+    ),
     'max-deletes': optional(
       z.int(expect('expected a count')).check(z.nonnegative(expect('expected a count'))),
       'Stop a deploy that would delete more files (default: no limit)',

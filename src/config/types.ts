@@ -2,6 +2,8 @@
 
 export type Mode = 'additive' | 'authoritative';
 export type OnDrift = 'fail' | 'overwrite' | 'skip';
+/** Which files drift is checked on: the files a deploy touches, or every file of the recorded release. */
+export type DriftScope = 'changes' | 'all';
 export type RollbackPolicy = 'target' | 'all' | 'none';
 /** A count, or a share of the selected targets. */
 export type CountOrPercent = { count: number } | { percent: number };
@@ -135,6 +137,12 @@ export interface ResolvedConfig {
   protect: string[];
   stateDir: string;
   onDrift: OnDrift;
+  /** Default `changes`. */
+  driftScope?: DriftScope;
+  /** A selection matching no file of the release is an error unless this is set. */
+  allowEmpty?: boolean;
+  /** Check every selected target before wave 1 (default true). */
+  preflight?: boolean;
   maxDeletes?: number;
   waves: CountOrPercent[];
   maxParallel: number;

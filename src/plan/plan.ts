@@ -6,7 +6,8 @@
 import { minimatch } from 'minimatch';
 import type { Change, DiffResult, GitMode } from '../diff/types.js';
 import { SUBMODULE_MODE, SYMLINK_MODE } from '../diff/types.js';
-import type { Mode, OnDrift } from '../config/types.js';
+import type { DriftScope, Mode, OnDrift } from '../config/types.js';
+import { driftOutsideChanges, isDrifted, type ExpectedFile } from './drift.js';
 import { emptyChanges } from '../report/types.js';
 import { byteOrder } from '../byte-order.js';
 import { DiffshipError } from '../errors.js';
@@ -32,6 +33,10 @@ export interface PlanInput {
   observed: ReadonlyMap<string, Observed>;
   /** Authoritative mode: every file of the `to` release (after filters). */
   release?: ReadonlyMap<string, ReleaseFile>;
+  /** Default `changes`: drift is checked on the change set only. */
+  driftScope?: DriftScope;
+  /** `drift-scope: all`: every file of the recorded release (observed in `observed`). */
+  recordedFiles?: ReadonlyMap<string, ExpectedFile>;
 }
 
 const ABSENT: Observed = { type: null, blob: null, mode: 0 };
@@ -104,8 +109,7 @@ export function planTarget(input: PlanInput): TargetPlan {
     // Without a recorded release nothing is known about the folder: first deploys take it over.
     if (recorded !== null) {
       const expected = old ?? keptBlob.get(path) ?? null;
-      const matches = expected === null ? obs.type === null : obs.blob === expected;
-      if (!matches) drift.push({ path, expected, actual: obs.blob });
+      if (isDrifted(obs, expected)) drift.push({ path, expected, actual: obs.blob });
     }
     writes.push({ path, mode: gitMode, blob, reason });
   };
@@ -114,7 +118,8 @@ export function planTarget(input: PlanInput): TargetPlan {
     if (isProtected(path)) return void protectedPaths.push(path);
     const obs = observe(path);
     if (obs.type === null) return; // already gone: not an error
-    if (recorded !== null && obs.blob !== oldBlob) drift.push({ path, expected: oldBlob, actual: obs.blob });
+    if (recorded !== null && isDrifted(obs, oldBlob))
+      drift.push({ path, expected: oldBlob, actual: obs.blob });
     deletes.push({ path, reason });
   };
 
@@ -149,6 +154,21 @@ export function planTarget(input: PlanInput): TargetPlan {
     }
   }
 
+  const changeSet = new Set<string>();
+  for (const c of diff.changes) {
+    changeSet.add(c.path);
+    if (c.status === 'renamed') changeSet.add(c.oldPath);
+  }
+  if (recorded !== null && input.driftScope === 'all' && input.recordedFiles) {
+    const outside = driftOutsideChanges(
+      input.recordedFiles,
+      (p) => changeSet.has(p) || isProtected(p) || inStateDir(p, stateDir),
+      observe,
+    );
+    drift.push(...outside.drift);
+    writes.push(...outside.restores);
+  }
+
   if (mode === 'authoritative') {
     const release = input.release;
     if (!release) throw new Error('authoritative plan needs the release listing');
@@ -169,7 +189,8 @@ export function planTarget(input: PlanInput): TargetPlan {
         deletes.push({ path, reason: 'stray' });
       } else if (file.mode !== SUBMODULE_MODE && !holds(obs, file.blob, file.mode) && !isProtected(path)) {
         // Unchanged by the diff but different on the target: drift (or a repair without a record).
-        if (recorded !== null) drift.push({ path, expected: file.blob, actual: obs.blob });
+        if (recorded !== null && isDrifted(obs, file.blob))
+          drift.push({ path, expected: file.blob, actual: obs.blob });
         writes.push({ path, mode: file.mode, blob: file.blob, reason: 'updated' });
       }
     }
@@ -218,10 +239,14 @@ export function planTarget(input: PlanInput): TargetPlan {
   changes.drift = drift.map((d) => d.path);
   changes.deleted.sort(byteOrder);
 
+  const checked =
+    input.driftScope === 'all' ? new Set([...changeSet, ...(input.recordedFiles?.keys() ?? [])]) : changeSet;
   return {
     from: recorded,
     to: diff.to,
     mode,
+    driftChecked:
+      recorded === null ? undefined : { scope: input.driftScope ?? 'changes', files: checked.size },
     writes: finalWrites,
     deletes: finalDeletes.sort((a, b) => byteOrder(a.path, b.path)),
     kept,

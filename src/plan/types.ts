@@ -3,6 +3,8 @@ import type { GitMode } from '../diff/types.js';
 import type { EntryType } from '../entry-type.js';
 import type { TargetChanges } from '../report/types.js';
 import type { ManifestEntry } from './manifest-types.js';
+import type { RecordedSelection } from '../apply/recorded-selection.js';
+import type { DriftScope } from '../config/types.js';
 
 /** What the target holds at a path, as observed before planning. */
 export interface Observed {
@@ -60,6 +62,18 @@ export interface TargetPlan {
   manifest?: ManifestEntry[];
   /** How the plan was made when not from the recorded commit ("planned from the manifest: …"). */
   note?: string;
+  /** How many files drift was checked on, and in which scope; undefined without a recorded release. */
+  driftChecked?: DriftChecked;
+  /** The selection this plan ships, recorded in the new state. */
+  selection?: RecordedSelection;
+  /** The selection differs from the recorded one: the whole new selection was compared with the target. */
+  selectionChanged?: boolean;
   /** Set when the plan must not be applied (drift with on-drift: fail, max-deletes). */
   blocked: { code: 'E_DRIFT' | 'E_MAX_DELETES'; message: string } | null;
+}
+
+/** How many files drift was checked on, and where: for the report ("drift checked on 3 files in the change set"). */
+export interface DriftChecked {
+  scope: DriftScope;
+  files: number;
 }

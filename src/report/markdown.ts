@@ -27,6 +27,7 @@ const STATUS_ICON: Record<TargetStatus, string> = {
   unchanged: '➖',
   failed: '❌',
   'rolled-back': '↩️',
+  'rollback-unhealthy': '🚨',
   skipped: '⏭️',
   planned: '📝',
 };
@@ -123,7 +124,9 @@ function heading(report: Report): string {
   const lines = [`## ${ROLLOUT_ICON[report.status]} diffship ${verbFor(report)}: ${report.status}`, ''];
   const ref = report.ref && report.ref !== report.to ? ` (${inlinePath(report.ref)})` : '';
   const changed = report.targets.filter((t) => t.status === 'deployed' || t.status === 'planned').length;
-  const failed = report.targets.filter((t) => t.status === 'failed' || t.status === 'rolled-back').length;
+  const failed = report.targets.filter(
+    (t) => t.status === 'failed' || t.status === 'rolled-back' || t.status === 'rollback-unhealthy',
+  ).length;
   lines.push(
     [
       report.to ? `**Release** \`${shortSha(report.to)}\`${ref}` : '**Release** restored from backup',
@@ -232,7 +235,11 @@ export function timelineMermaid(report: Report): string {
       const first = Math.min(...bars.map((b) => b.start));
       const last = Math.max(...bars.map((b) => b.end));
       const tags =
-        target.status === 'failed' || target.status === 'rolled-back' ? ['crit', 'done'] : ['done'];
+        target.status === 'failed' ||
+        target.status === 'rolled-back' ||
+        target.status === 'rollback-unhealthy'
+          ? ['crit', 'done']
+          : ['done'];
       lines.push(`    ${target.status} :${[...tags, ganttTime(first), ganttTime(last)].join(', ')}`);
     }
   }

@@ -15,7 +15,7 @@ const plain: Paint = { green: (s) => s, red: (s) => s, yellow: (s) => s, dim: (s
 
 function statusColor(status: TargetReport['status'], p: Paint): (s: string) => string {
   if (status === 'deployed' || status === 'planned') return p.green;
-  if (status === 'failed') return p.red;
+  if (status === 'failed' || status === 'rollback-unhealthy') return p.red;
   if (status === 'rolled-back') return p.yellow;
   return p.dim;
 }

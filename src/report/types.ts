@@ -1,9 +1,15 @@
 /** The rollout report (SPEC §5): one value feeds the JSON file, the terminal table and the job summary. */
 
 export type RolloutStatus = 'succeeded' | 'failed' | 'cancelled' | 'planned';
-export type TargetStatus = 'deployed' | 'unchanged' | 'failed' | 'rolled-back' | 'skipped' | 'planned';
+/**
+ * `rollback-unhealthy`: the files were restored, but activate or verify failed
+ * against the restored release — the host may be down; exit 1.
+ */
+export type TargetStatus =
+  'deployed' | 'unchanged' | 'failed' | 'rolled-back' | 'rollback-unhealthy' | 'skipped' | 'planned';
 export type StepStatus = 'ok' | 'failed' | 'skipped';
 export type StepName =
+  | 'preflight'
   | 'lock'
   | 'plan'
   | 'before'
@@ -60,6 +66,8 @@ export interface TargetReport {
   errorCode?: string;
   /** How the plan was made when not from the recorded commit ("planned from the manifest: …"). */
   note?: string;
+  /** How many files drift was checked on, and in which drift-scope (absent: no recorded release). */
+  driftChecked?: { scope: 'changes' | 'all'; files: number };
 }
 
 export interface Report {

@@ -4,23 +4,20 @@
  * starts. A cancellation (SIGINT/SIGTERM through `signal`, or the rollout
  * timeout) starts nothing new; targets in flight roll back and run `after`.
  */
-import type { ResolvedConfig } from '../config/types.js';
-import { resolveRelease } from '../diff/diff-releases.js';
-import { GitObjects } from '../diff/git-objects.js';
-import { buildRelease } from '../diff/build-release.js';
-import { join } from 'node:path';
+import type { ResolvedConfig, TargetConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
 import { maskingLogger, silentLogger } from '../log.js';
-import type { Report, RolloutStatus, TargetReport } from '../report/types.js';
+import type { Report, TargetReport } from '../report/types.js';
 import { newDeployId } from '../apply/session.js';
-import { mapLimit } from '../pool.js';
-import { maxFailuresReached } from './waves.js';
 import { parseSelectors, selectTargets } from './select.js';
-import { TargetRun } from './run-target.js';
+import { TargetRun, type TargetRunContext } from './run-target.js';
 import { WorkDir } from './work-dir.js';
 import type { RolloutEvent } from './events.js';
 import { checkWaves, createBalancer, type Balancer } from '../balancer/index.js';
 import { WaveControls } from './wave-controls.js';
+import { openRelease, type OpenedRelease } from './open-release.js';
+import { runWaves } from './run-waves.js';
+import { explainNotStarted, rolloutStatus, RolloutStop } from './stop.js';
 
 export interface RolloutOptions {
   config: ResolvedConfig;
@@ -64,56 +61,32 @@ export interface RolloutOptions {
 export async function rollout(options: RolloutOptions): Promise<Report> {
   const config = options.config;
   const command = options.dryRun ? 'plan' : (options.command ?? 'deploy');
-  let repo = options.repo ?? '.';
-  const ref = options.releaseName ?? options.dir ?? options.to ?? 'HEAD';
   const log = maskingLogger(options.log ?? silentLogger, config.secrets);
   const emit = (e: RolloutEvent) => options.onEvent?.(e);
   const deployId = options.deployId ?? newDeployId();
   const startedAt = new Date().toISOString();
 
   const selected = selectTargets(config.targets, parseSelectors(options.targets));
-  let to = '';
-  if (command !== 'rollback' && options.dir !== undefined) {
-    // A built folder becomes a tree (in the repository, or a private store next to the config).
-    const built = await buildRelease({
-      dir: options.dir,
-      repo,
-      cacheDir: join(config.baseDir, '.diffship-cache'),
-    });
-    repo = built.repo;
-    to = built.tree;
-  }
-  // One git process answers every lookup of the run: the ref, each target's diff, the blobs.
-  const objects = new GitObjects(repo);
-  if (command !== 'rollback' && options.dir === undefined)
-    to = await resolveUpFront(repo, options.to ?? 'HEAD', objects);
-  // min-healthy may reorder the targets (unhealthy first) and refuse to start.
+  const release = await openRelease({ ...options, config, command, repo: options.repo ?? '.' });
+  const { to, objects } = release;
   const controls = new WaveControls({ config, deployId, to, command, log });
-  const waves = await controls.plan(selected, options.signal ?? new AbortController().signal);
-  let balancer: Balancer | undefined;
-  if (config.balancer && command !== 'plan' && controls.refused === null) {
-    // Refuse a wave that drains every server before anything is written (exit 2).
-    balancer = createBalancer(config.balancer, config.baseDir, log);
-    try {
-      await checkWaves(balancer, waves, options.signal);
-    } catch (error) {
-      objects.close();
-      await balancer.close();
-      throw error;
-    }
-  }
+  const { waves, balancer } = await planWaves(
+    controls,
+    selected,
+    release,
+    { config, command, log },
+    options.signal,
+  );
   const waveNames = waves.map((w) => w.map((t) => t.name));
   emit({ type: 'start', deployId, to, waves: waveNames, command });
 
   const stop = new RolloutStop(options.signal, config.timeoutMs, () =>
     emit({ type: 'halt', reason: `rollout timeout reached` }),
   );
-  const controller = stop.controller;
-
-  const ctx = {
+  const ctx: TargetRunContext = {
     // A built folder is the release's root: the config's `source` (a folder of the repository) does not apply.
     config: options.dir !== undefined ? { ...config, source: '.' } : config,
-    repo,
+    repo: release.repo,
     to,
     releaseName: options.releaseName,
     fromManifest: options.fromManifest,
@@ -123,64 +96,14 @@ export async function rollout(options: RolloutOptions): Promise<Report> {
     workDir: new WorkDir(),
     objects,
     balancer,
-    signal: controller.signal,
+    signal: stop.controller.signal,
     log,
     emit,
-  } as const;
+  };
   const runs = waves.map((wave, w) => wave.map((t) => new TargetRun(t, w, ctx)));
-  const done: TargetRun[] = [];
-  let failed = 0;
-  let halted = controls.refused !== null;
-  /** Why the rollout stopped other than max-failures (a refusal, a hook, a bake). */
-  let stopped: string | null = controls.refused;
-  if (stopped !== null) emit({ type: 'halt', reason: stopped });
-
+  let outcome;
   try {
-    if (!halted && !(await controls.beforeRollout(controller.signal))) {
-      halted = true;
-      stopped = 'before-rollout failed';
-    }
-    for (const [w, wave] of runs.entries()) {
-      if (halted || controller.signal.aborted) break;
-      stopped = await controls.beforeWave(w, controller.signal);
-      if (stopped !== null) {
-        halted = true;
-        emit({ type: 'halt', reason: stopped });
-        break;
-      }
-      emit({ type: 'wave-start', wave: w, targets: wave.map((r) => r.target.name) });
-      await mapLimit(wave, config.maxParallel, async (run) => {
-        if (controller.signal.aborted || halted) return;
-        const report = await run.run();
-        done.push(run);
-        emit({ type: 'target-end', target: report });
-        // A rolled-back deploy failed; a rolled-back target is what `rollback` is for.
-        if (report.status === 'failed' || (report.status === 'rolled-back' && command !== 'rollback')) {
-          failed++;
-          if (maxFailuresReached(failed, selected.length, config.maxFailures)) halted = true;
-        }
-      });
-      emit({ type: 'wave-end', wave: w });
-      // Targets undone by a cancellation are not why the rollout stops: say so only for real failures.
-      if (halted && !controller.signal.aborted)
-        emit({ type: 'halt', reason: `${failed} target(s) failed, past max-failures` });
-      const after = await controls.afterWave(w, wave, failed, controller.signal);
-      failed += after.bakeFailed;
-      if (after.halt !== null && !halted) {
-        halted = true;
-        stopped = after.halt;
-        emit({ type: 'halt', reason: after.halt });
-      }
-    }
-    // rollback: all — undo every target this rollout changed, newest first.
-    if (command === 'deploy' && config.rollback === 'all' && (failed > 0 || controller.signal.aborted)) {
-      for (const run of [...done].reverse()) {
-        if (run.report.status === 'deployed') await run.undo();
-      }
-    }
-    const result = controller.signal.aborted ? 'cancelled' : failed > 0 || halted ? 'failed' : 'succeeded';
-    const deployed = done.filter((r) => r.report.status === 'deployed').length;
-    await controls.afterRollout(result, failed, deployed);
+    outcome = await runWaves(runs, ctx, controls, selected.length);
   } finally {
     objects.close();
     stop.dispose();
@@ -189,16 +112,15 @@ export async function rollout(options: RolloutOptions): Promise<Report> {
   }
 
   const targets: TargetReport[] = runs.flat().map((r) => r.report);
-  explainNotStarted(targets, stop, stopped);
-  const status = rolloutStatus(command, targets, failed, stop, stopped !== null || controls.anyFailed);
-
+  explainNotStarted(targets, stop, outcome.stopped);
+  const controlsFailed = outcome.stopped !== null || controls.anyFailed;
   return {
     version: 1,
     deployId,
     command,
-    status,
+    status: rolloutStatus(command, targets, outcome.failed, stop, controlsFailed),
     to,
-    ref,
+    ref: options.releaseName ?? options.dir ?? options.to ?? 'HEAD',
     ...(options.dir !== undefined ? { dir: options.dir } : {}),
     mode: config.mode,
     startedAt,
@@ -209,75 +131,31 @@ export async function rollout(options: RolloutOptions): Promise<Report> {
   };
 }
 
-/** Resolve the ref once, up front (fetching it in a shallow clone): a bad ref fails before any target. */
-async function resolveUpFront(repo: string, ref: string, objects: GitObjects): Promise<string> {
+/**
+ * The waves, after min-healthy (which may reorder the targets, unhealthy first, or
+ * refuse to start); with a balancer, a wave that would drain every server is
+ * refused before anything is written (exit 2).
+ */
+async function planWaves(
+  controls: WaveControls,
+  selected: TargetConfig[],
+  release: OpenedRelease,
+  { config, command, log }: Pick<TargetRunContext, 'config' | 'command' | 'log'>,
+  signal: AbortSignal | undefined,
+): Promise<{ waves: TargetConfig[][]; balancer: Balancer | undefined }> {
+  let balancer: Balancer | undefined;
   try {
-    return await resolveRelease(repo, ref, { objects });
+    const waves = await controls.plan(selected, signal ?? new AbortController().signal);
+    if (config.balancer && command !== 'plan' && controls.refused === null) {
+      balancer = createBalancer(config.balancer, config.baseDir, log);
+      await checkWaves(balancer, waves, signal);
+    }
+    return { waves, balancer };
   } catch (error) {
-    objects.close();
+    release.objects.close();
+    await balancer?.close();
     throw error;
   }
-}
-
-/** One signal for everything: the caller's cancellation, or the rollout timeout. */
-class RolloutStop {
-  readonly controller = new AbortController();
-  cancelled = false;
-  timedOut = false;
-  private readonly timer: NodeJS.Timeout;
-  private readonly onAbort = () => {
-    this.cancelled = true;
-    this.controller.abort();
-  };
-
-  constructor(
-    private readonly signal: AbortSignal | undefined,
-    timeoutMs: number,
-    onTimeout: () => void,
-  ) {
-    if (signal?.aborted) this.onAbort();
-    signal?.addEventListener('abort', this.onAbort, { once: true });
-    this.timer = setTimeout(() => {
-      this.timedOut = true;
-      onTimeout();
-      this.controller.abort();
-    }, timeoutMs);
-    this.timer.unref();
-  }
-
-  dispose(): void {
-    clearTimeout(this.timer);
-    this.signal?.removeEventListener('abort', this.onAbort);
-  }
-}
-
-/** Why a target that never ran was skipped. */
-function explainNotStarted(targets: TargetReport[], stop: RolloutStop, stopped: string | null): void {
-  for (const t of targets) {
-    if (t.status === 'skipped' && t.steps.length === 0) {
-      t.error ??= stop.cancelled
-        ? 'cancelled before it started'
-        : stop.timedOut
-          ? 'rollout timed out before it started'
-          : stopped !== null
-            ? `not started: ${stopped}`
-            : 'not started: max-failures reached';
-    }
-  }
-}
-
-function rolloutStatus(
-  command: string,
-  targets: TargetReport[],
-  failed: number,
-  stop: RolloutStop,
-  /** A refusal, a failed rollout/wave hook or bake stopped the rollout. */
-  controlsFailed: boolean,
-): RolloutStatus {
-  if (stop.cancelled) return 'cancelled';
-  const anyFailed = targets.some((t) => t.status === 'failed');
-  if (command === 'plan') return anyFailed ? 'failed' : 'planned';
-  return failed > 0 || stop.timedOut || controlsFailed || anyFailed ? 'failed' : 'succeeded';
 }
 
 export { status, type TargetStatusInfo } from './status.js';

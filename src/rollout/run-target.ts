@@ -19,10 +19,11 @@ import type { TargetPlan } from '../plan/types.js';
 import type { ChildEnvPolicy } from '../transport/child-env.js';
 import { plannedChanges } from '../plan/report-changes.js';
 import { blobBytes } from '../diff/blob-bytes.js';
+import { describeDriftCheck } from '../plan/drift.js';
 import { createTransport } from '../transport/factory.js';
 import type { Transport } from '../transport/transport.js';
 import { hookEnv, runHook } from './hooks.js';
-import { runCheck } from './checks/index.js';
+import { runChecks } from './checks/index.js';
 import type { GitObjects } from '../diff/git-objects.js';
 import type { WorkDir } from './work-dir.js';
 import type { RolloutEvent } from './events.js';
@@ -53,14 +54,11 @@ export interface TargetRunContext {
   emit(e: RolloutEvent): void;
 }
 
+/** How a restore ended: healthy on the old release, restored but unhealthy, or not restored. */
+type RollbackOutcome = 'rolled-back' | 'rollback-unhealthy' | 'failed';
+
 /** The bounded time cleanup steps (after, rollback) get even when the rollout was cancelled. */
 const CLEANUP_MS = 120_000;
-
-function checkName(c: CheckSpec): string {
-  if (c.kind === 'http') return `http ${c.url}`;
-  if (c.kind === 'tcp') return `tcp ${c.host ?? ''}:${c.port}`;
-  return `command ${c.run ?? c.remote ?? ''}`;
-}
 
 /** The change set's copy in the target's state folder, for `remote` commands. */
 const REMOTE_CHANGES = 'changes.json';
@@ -87,6 +85,8 @@ export class TargetRun {
   private node: NodeConfig | null = null;
   /** Nodes activated with this deploy's files: a rollback activates them again. */
   private activatedNodes: NodeConfig[] = [];
+  /** After a restore, hooks and checks see the restored release as {release} / DIFFSHIP_RELEASE. */
+  private restored: string | null = null;
 
   constructor(
     readonly target: TargetConfig,
@@ -114,7 +114,7 @@ export class TargetRun {
       port: t.port,
       path: t.path,
       vars: this.node?.vars ?? t.vars,
-      release: this.ctx.releaseName ?? this.ctx.to,
+      release: this.restored ?? this.ctx.releaseName ?? this.ctx.to,
       previous: this.report.from,
     };
   }
@@ -125,7 +125,7 @@ export class TargetRun {
       target: this.target.name,
       host: this.node?.host ?? this.target.host,
       path: this.target.path,
-      release: this.ctx.to,
+      release: this.restored ?? this.ctx.to,
       previousRelease: this.report.from,
       deployId: this.ctx.deployId,
       changesFile: join(this.ctx.workDir.path(), `${this.target.name}.json`),
@@ -199,27 +199,21 @@ export class TargetRun {
     const checks = this.target.hooks.verify;
     if (checks.length === 0) return true;
     const ph = this.placeholders();
-    const env = this.env();
-    return this.step('verify', async () => {
-      const lines: string[] = [];
-      for (const spec of checks) {
-        const check = expandCheck(spec, ph);
-        const name = checkName(check);
-        const r = await runCheck(check, {
+    return this.step('verify', () =>
+      runChecks(
+        checks.map((spec) => expandCheck(spec, ph)),
+        {
           host: this.node?.host ?? this.target.host,
           transport: this.remoteExec(),
           cwd: this.ctx.config.baseDir,
-          env,
+          env: this.env(),
           envPolicy: this.envPolicy(),
           signal,
-          onAttempt: (attempt: number, message: string) =>
-            this.ctx.emit({ type: 'check-attempt', target: this.target.name, check: name, attempt, message }),
-        });
-        lines.push(`${r.ok ? 'ok' : 'FAILED'} ${name} (${r.attempts} attempt(s)): ${r.detail}`);
-        if (!r.ok) return { ok: false, detail: lines.reverse().join('\n') };
-      }
-      return { ok: true, detail: lines.join('\n') };
-    });
+          onAttempt: (_i, attempt, message, _ok, check) =>
+            this.ctx.emit({ type: 'check-attempt', target: this.target.name, check, attempt, message }),
+        },
+      ),
+    );
   }
 
   /** Run the target's steps. Never throws: failures land in the report. */
@@ -257,6 +251,7 @@ export class TargetRun {
         this.report.from = plan.from;
         const p = plan as TargetPlan;
         this.report.changes = plannedChanges(p, ctx.config.mode);
+        this.report.driftChecked = p.driftChecked;
         if (p.note) {
           this.report.note = p.note;
           ctx.log.warn(`${target.name}: ${p.note}`);
@@ -268,7 +263,8 @@ export class TargetRun {
               p.writes.map((w) => w.blob),
             )
           : 0;
-        const summary = `${p.note ? `${p.note}; ` : ''}${p.writes.length} write(s), ${p.deletes.length} delete(s), ${p.kept.length} kept, ${p.drift.length} drifted`;
+        const changed = p.selectionChanged ? '; selection changed: the whole selection was compared' : '';
+        const summary = `${p.note ? `${p.note}; ` : ''}${p.writes.length} write(s), ${p.deletes.length} delete(s), ${p.kept.length} kept, ${p.drift.length} drifted (${describeDriftCheck(p.driftChecked)})${changed}`;
         if (p.blocked) return { ok: false, detail: p.blocked.message };
         return summary;
       });
@@ -302,7 +298,8 @@ export class TargetRun {
       if (ctx.signal.aborted) ok = false;
       let status: TargetReport['status'] = ok ? 'deployed' : 'failed';
       if (!ok && this.changed && ctx.config.rollback !== 'none') {
-        if (await this.rollbackNow(cleanup)) status = 'rolled-back';
+        const outcome = await this.rollbackNow(cleanup);
+        if (outcome !== 'failed') status = outcome;
       }
       if (!(await this.restore(cleanup)) && status === 'deployed') status = 'failed';
       await this.hook('after', target.hooks.after, cleanup);
@@ -347,6 +344,7 @@ export class TargetRun {
         mode: ctx.config.mode,
         protect: ctx.config.protect,
         onDrift: ctx.config.onDrift,
+        driftScope: ctx.config.driftScope,
         maxDeletes: ctx.config.maxDeletes,
         fromManifest: ctx.fromManifest,
         assumeEmpty: ctx.assumeEmpty,
@@ -358,18 +356,52 @@ export class TargetRun {
     }
   }
 
-  /** Restore this deploy's backup and let the host load the old files again. */
-  async rollbackNow(signal: AbortSignal): Promise<boolean> {
-    if (!this.session) return false;
+  /**
+   * Restore this deploy's backup, then let the host load the old files and prove it
+   * is healthy on them (activate, then verify). `failed` when the restore itself failed.
+   */
+  async rollbackNow(signal: AbortSignal): Promise<RollbackOutcome> {
+    if (!this.session) return 'failed';
+    let restored: string | null = null;
     const ok = await this.step('rollback', async () => {
       const r = await this.session!.rollback(this.ctx.deployId);
       this.changed = false;
+      restored = r.restored;
       return `restored release ${r.restored?.slice(0, 12) ?? '(none)'}`;
     });
-    if (ok && this.target.nodes) await this.reactivateNodes(signal);
-    else if (ok && this.target.hooks.activate)
-      await this.hook('activate', this.target.hooks.activate, signal);
-    return ok;
+    if (!ok) return 'failed';
+    if (this.target.nodes) {
+      // Shared storage: every node that loaded the new files loads the old ones, drained around it.
+      await this.reactivateNodes(signal);
+      return 'rolled-back';
+    }
+    return this.checkRestored(restored, signal);
+  }
+
+  /**
+   * activate → verify against the restored release (`{release}` = its SHA). A rollback
+   * is `rolled-back` only when both pass; else `rollback-unhealthy`, said loudly: the
+   * host may be down on the old release too. With no release restored (the first
+   * deploy was undone) there is nothing to verify, only activate runs; nor after a
+   * cancellation (SIGINT/SIGTERM, rollout timeout), which must end promptly.
+   */
+  private async checkRestored(restored: string | null, signal: AbortSignal): Promise<RollbackOutcome> {
+    this.restored = restored ?? '';
+    const before = this.report.steps.length;
+    let ok = await this.hook('activate', this.target.hooks.activate, signal);
+    // A cancelled run ends promptly: the restored release is activated, not waited on by checks.
+    if (ok && restored !== null && !this.ctx.signal.aborted) ok = await this.verify(signal);
+    if (ok) return 'rolled-back';
+    const failed = this.report.steps.slice(before).find((s) => s.status === 'failed');
+    const why = failed ? `${failed.name}: ${failed.detail.split('\n')[0] ?? ''}` : 'cancelled';
+    const message = `ROLLBACK UNHEALTHY: ${this.target.name} was restored to release ${restored?.slice(0, 12) ?? '(none)'} but is not healthy on it (${why}) — check the host now`;
+    this.ctx.log.error(maskSecrets(message, this.ctx.config.secrets));
+    const first = this.report.error;
+    this.report.error = maskSecrets(
+      `${message}${first ? `; first failure: ${first}` : ''}`,
+      this.ctx.config.secrets,
+    );
+    return 'rollback-unhealthy';
   }
 
   /**
@@ -423,14 +455,14 @@ export class TargetRun {
         target: this.target.name,
         log: this.ctx.log,
       });
-      // Drained around the undo like around the deploy: before, restore + activate, after.
+      // Drained around the undo like around the deploy: before, restore + activate + verify, after.
       let drained = await this.hook('before', this.target.hooks.before, cleanup);
       if (drained) drained = await this.drain(cleanup);
-      const ok = drained && (await this.rollbackNow(cleanup));
+      const outcome = drained ? await this.rollbackNow(cleanup) : 'failed';
       await this.restore(cleanup);
       await this.hook('after', this.target.hooks.after, cleanup);
-      if (ok) this.report.status = 'rolled-back';
-      return ok;
+      if (outcome !== 'failed') this.report.status = outcome;
+      return outcome === 'rolled-back';
     } catch (error) {
       this.report.error ??= `rollback: ${describeError(error)}`;
       return false;
@@ -444,21 +476,23 @@ export class TargetRun {
   private async runRollback(): Promise<TargetReport> {
     const { target, ctx } = this;
     const cleanup = AbortSignal.timeout(CLEANUP_MS);
+    let restored: string | null = null;
     let ok = await this.hook('before', target.hooks.before, ctx.signal);
     if (ok) ok = await this.drain(ctx.signal);
     if (ok) {
       ok = await this.step('rollback', async () => {
         const r = await this.session!.rollback();
+        restored = r.restored;
         this.report.to = r.restored ?? '';
         return `restored release ${r.restored?.slice(0, 12) ?? '(none)'} from backup ${r.deployId}`;
       });
     }
-    if (ok && target.nodes) ok = await this.runNodes(ctx.signal, cleanup);
-    else if (ok) ok = await this.hook('activate', target.hooks.activate, ctx.signal);
-    if (ok && !target.nodes) ok = await this.verify(ctx.signal);
-    if (!(await this.restore(cleanup))) ok = false;
+    let status: TargetReport['status'] = 'failed';
+    if (ok && target.nodes) status = (await this.runNodes(ctx.signal, cleanup)) ? 'rolled-back' : 'failed';
+    else if (ok) status = await this.checkRestored(restored, ctx.signal);
+    if (!(await this.restore(cleanup)) && status === 'rolled-back') status = 'failed';
     await this.hook('after', target.hooks.after, cleanup);
-    return this.finish(ok ? 'rolled-back' : 'failed');
+    return this.finish(status);
   }
 
   /**

@@ -30,6 +30,7 @@ export async function status(options: StatusOptions): Promise<TargetStatusInfo[]
         source: config.source,
         include: config.include,
         exclude: config.exclude,
+        driftScope: config.driftScope,
       });
     } catch (error) {
       return {

@@ -312,7 +312,7 @@ describe('deploy', () => {
     it('fail (the default): stops before any write and lists the drifted files', () => {
       const before = snapshot(join(ws, 't/fail'), []);
       const { r, report } = runJson(ws, ['deploy', '--to', 'v2', '--targets', 'fail']);
-      expect(r.code).toBe(1);
+      expect(r.code).toBe(2); // found by the preflight, before anything was written anywhere
       const t = target(report, 'fail');
       expect(t.status).toBe('failed');
       expect(t.changes.drift).toEqual(['a.json']);
@@ -321,9 +321,9 @@ describe('deploy', () => {
       expect(snapshot(join(ws, 't/fail'), [])).toEqual(before);
       // The summary names the failure too.
       const human = run(ws, ['deploy', '--to', 'v2', '--targets', 'fail']);
-      expect(human.code).toBe(1);
+      expect(human.code).toBe(2);
       expect(human.stdout).toMatch(/\nfail +1 +failed /);
-      expect(human.stdout).toMatch(/\nfail failed: plan: 1 file\(s\) changed on the target/);
+      expect(human.stdout).toMatch(/\nfail failed: preflight: 1 file\(s\) changed on the target/);
       expect(human.stdout).toContain('failed: deploy v2');
     });
 

@@ -108,16 +108,16 @@ describe('the target lock', () => {
     const error = report.targets[0]!.error!;
     expect(error).toMatch(
       new RegExp(
-        `^lock: .*t/busy is locked by ${user}@${hostname()} \\(pid ${pid}, deploy \\S+\\) since \\d{4}-\\d\\d-\\d\\dT\\S+Z — wait for it, or run \`diffship unlock --targets busy\``,
+        `^preflight: .*t/busy is locked by ${user}@${hostname()} \\(pid ${pid}, deploy \\S+\\) since \\d{4}-\\d\\d-\\d\\dT\\S+Z — wait for it, or run \`diffship unlock --targets busy\``,
       ),
     );
     // It never ran its hook, and it did not take or drop the holder's lock.
-    expect(report.targets[0]!.steps.map((s) => s.name)).toEqual(['lock']);
+    expect(report.targets[0]!.steps.map((s) => s.name)).toEqual(['preflight']);
     expect(JSON.parse(readFileSync(lockFile('busy'), 'utf8'))).toMatchObject({ pid });
     expect(second.stdout).toMatch(/\nbusy +1 +failed /);
     // Under the table, the whole error with the command that clears it (wrapped lines joined).
     expect(second.stdout.replace(/\n {4}/g, ' ')).toMatch(
-      /\nbusy failed: lock: .* is locked by .* run `diffship unlock --targets busy`/,
+      /\nbusy failed: preflight: .* is locked by .* run `diffship unlock --targets busy`/,
     );
 
     writeFileSync(join(ws, 'go-busy'), '');

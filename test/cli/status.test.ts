@@ -89,6 +89,7 @@ describe('diffship status', () => {
         'drift',
         'driftChecked',
         'note',
+        'driftScope',
         'kept',
         'lock',
         'backups',

@@ -3,7 +3,7 @@
 /** A deploy that ran every hook and passed its checks. */
 export const DEPLOYED_STEPS = ['lock', 'plan', 'before', 'apply', 'activate', 'verify', 'after', 'unlock'];
 
-/** A deploy whose verify failed (or was cancelled): its files restored, then activated again. */
+/** A deploy cancelled in its verify: its files restored and activated again (no verify: a cancel ends promptly). */
 export const ROLLED_BACK_AT_VERIFY_STEPS = [
   'lock',
   'plan',
@@ -13,6 +13,21 @@ export const ROLLED_BACK_AT_VERIFY_STEPS = [
   'verify',
   'rollback',
   'activate',
+  'after',
+  'unlock',
+];
+
+/** A deploy whose verify failed: its files restored, activated again, and the restored release verified. */
+export const ROLLED_BACK_AND_VERIFIED_STEPS = [
+  'lock',
+  'plan',
+  'before',
+  'apply',
+  'activate',
+  'verify',
+  'rollback',
+  'activate',
+  'verify',
   'after',
   'unlock',
 ];

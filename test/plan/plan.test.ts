@@ -179,3 +179,58 @@ describe('planTarget', () => {
     expect(pathsToObserve(diff(changes))).toEqual(['new.json', 'up.json', 'gone.json', 'r2.json', 'r1.json']);
   });
 });
+
+describe('drift-scope', () => {
+  const changes: Change[] = [
+    { status: 'updated', path: 'a.json', mode: '100644', blob: B, oldMode: '100644', oldBlob: A },
+  ];
+  // The recorded release: a.json (in the change set), b.json and c.json (outside it), one kept file.
+  const recordedFiles = new Map([
+    ['a.json', { blob: A, mode: '100644' as const }],
+    ['b.json', { blob: C, mode: '100644' as const }],
+    ['c.json', { blob: C, mode: '100755' as const }],
+    ['old.json', { blob: X, mode: null }],
+  ]);
+  const observed = new Map([
+    ['a.json', file(A)],
+    ['b.json', file(X)], // edited by hand
+    // c.json deleted by hand
+    ['old.json', file(A)], // kept file edited by hand
+  ]);
+
+  it('changes (default): only the change set is checked, and the plan says how many files', () => {
+    const p = planTarget(input(diff(changes), { observed, recordedFiles }));
+    expect(p.drift).toEqual([]);
+    expect(p.blocked).toBeNull();
+    expect(p.driftChecked).toEqual({ scope: 'changes', files: 1 });
+  });
+
+  it('all + fail: every recorded file is checked, and drift outside the change set blocks', () => {
+    const p = planTarget(input(diff(changes), { observed, recordedFiles, driftScope: 'all' }));
+    expect(p.drift.map((d) => d.path)).toEqual(['b.json', 'c.json', 'old.json']);
+    expect(p.blocked?.code).toBe('E_DRIFT');
+    expect(p.driftChecked).toEqual({ scope: 'all', files: 4 });
+  });
+
+  it('all + overwrite: release files are restored (kept files only reported); skip leaves them', () => {
+    const over = planTarget(
+      input(diff(changes), { observed, recordedFiles, driftScope: 'all', onDrift: 'overwrite' }),
+    );
+    expect(over.blocked).toBeNull();
+    expect(over.writes.map((w) => [w.path, w.blob, w.mode])).toEqual([
+      ['a.json', B, '100644'],
+      ['b.json', C, '100644'],
+      ['c.json', C, '100755'],
+    ]);
+    const skip = planTarget(
+      input(diff(changes), { observed, recordedFiles, driftScope: 'all', onDrift: 'skip' }),
+    );
+    expect(skip.writes.map((w) => w.path)).toEqual(['a.json']);
+  });
+
+  it('no recorded release: drift is not checked', () => {
+    const p = planTarget(input(diff(changes, null), { observed, recordedFiles, driftScope: 'all' }));
+    expect(p.drift).toEqual([]);
+    expect(p.driftChecked).toBeUndefined();
+  });
+});

@@ -19,6 +19,23 @@ async function serve(handler: Handler): Promise<{ url: string; requests: () => n
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests: () => n };
 }
 
+/** Ports fetch refuses; several, in case another test run holds one. */
+const BLOCKED_PORTS = [6666, 6000, 6665, 6667, 6668, 6669, 10080];
+
+async function serveOnBlockedPort(handler: Handler): Promise<{ url: string }> {
+  for (const port of BLOCKED_PORTS) {
+    const server = http.createServer((req, res) => handler(req, res, 0));
+    const listening = await new Promise<boolean>((resolve) => {
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => resolve(true));
+    });
+    if (!listening) continue;
+    servers.push(server);
+    return { url: `http://127.0.0.1:${port}` };
+  }
+  throw new Error(`all of ${BLOCKED_PORTS.join(', ')} are in use`);
+}
+
 afterEach(async () => {
   for (const s of servers.splice(0)) {
     s.closeAllConnections();
@@ -190,6 +207,14 @@ describe('http check', () => {
     expect((await runCheck(httpCheck(`${url}/old`, { status: [302] }), ctx)).ok).toBe(true);
   });
 
+  it('reaches a server on a port that fetch refuses as "bad port" (6666, 6000, …)', async () => {
+    // WHATWG fetch blocks these ports; a health endpoint may live on any of them.
+    const { url } = await serveOnBlockedPort(reply(200, 'alive'));
+    const r = await runCheck(httpCheck(`${url}/health`, { contains: 'alive' }), ctx);
+    expect(r.detail).not.toMatch(/bad port/);
+    expect(r.ok).toBe(true);
+  });
+
   it('is cancelled promptly between attempts and during a hanging request', async () => {
     const down = await serve(reply(503));
     const ac = new AbortController();
@@ -225,7 +250,11 @@ describe('runChecks', () => {
     );
     expect(r.ok).toBe(false);
     expect(r.results.map((x) => x.ok)).toEqual([true, false]);
-    expect(r.detail.split('\n')[0]).toBe(`GET ${bad.url} → 500 (expected 2xx)`);
+    expect(r.detail.split('\n')[0]).toBe(
+      `FAILED http GET ${bad.url} (1 attempt(s)): GET ${bad.url} → 500 (expected 2xx)`,
+    );
+    expect(r.detail).toMatch(`ok http GET ${ok.url} (1 attempt(s))`);
+    expect(r.results.map((x) => x.label)).toEqual([`http GET ${ok.url}`, `http GET ${bad.url}`]);
     expect(never.requests()).toBe(0);
     expect(attempts).toEqual([0, 1]);
   });

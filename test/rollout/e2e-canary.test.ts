@@ -8,7 +8,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { CliRun } from './e2e-fixture.js';
 import { Fleet, ctl, loaded, logLine, stepNames, targetOf, workflow } from './e2e-fixture.js';
 import type { SnapEntry } from '../helpers/repo.js';
-import { ROLLED_BACK_AT_VERIFY_STEPS } from '../helpers/steps.js';
+import { ROLLED_BACK_AND_VERIFIED_STEPS } from '../helpers/steps.js';
 
 let fleet: Fleet;
 let v1: string;
@@ -72,8 +72,8 @@ it('exits 1 with a failed report: the canary rolled back, the second wave skippe
   const a = targetOf(run.report, 'a');
   expect(a).toMatchObject({ status: 'rolled-back', from: v1, to: v2 });
   expect(a.changes).toMatchObject({ added: ['billing.json'], updated: ['orders.json'] });
-  expect(a.error).toMatch(/^verify: FAILED http http:\/\/127\.0\.0\.1:\d+\/health/);
-  expect(stepNames(run.report, 'a')).toEqual(ROLLED_BACK_AT_VERIFY_STEPS);
+  expect(a.error).toMatch(/^verify: FAILED http GET http:\/\/127\.0\.0\.1:\d+\/health/);
+  expect(stepNames(run.report, 'a')).toEqual(ROLLED_BACK_AND_VERIFIED_STEPS);
   const verify = a.steps.find((s) => s.name === 'verify')!;
   expect(verify.status).toBe('failed');
   expect(verify.detail).toContain('503');

@@ -121,7 +121,7 @@ describe('command check and remote hook', () => {
     expect(run1.code).toBe(1);
     expect(targetOf(run1.report, 'a')).toMatchObject({ status: 'rolled-back', from: null, to: v1 });
     expect(targetOf(run1.report, 'a').error).toMatch(
-      /^verify: FAILED command test .*: command \(remote\) exited with code 1/,
+      /^verify: FAILED command \(remote\) test .*: command \(remote\) exited with code 1/,
     );
     expect(fleet.tree('a', true)).toEqual({});
 

@@ -11,7 +11,7 @@ import type { Report } from '../../src/report/types.js';
 import { cliStart } from '../helpers/cli.js';
 import { waitFor } from '../helpers/host.js';
 import { tempDir } from '../helpers/git.js';
-import { ROLLED_BACK_AT_VERIFY_STEPS } from '../helpers/steps.js';
+import { ROLLED_BACK_AND_VERIFIED_STEPS } from '../helpers/steps.js';
 
 const cleanup: string[] = [];
 afterAll(() => {
@@ -100,8 +100,8 @@ describe('diffship demo', () => {
     expect(r3).toMatchObject({ status: 'failed', ref: 'v3', waves: [['host-a'], ['host-b', 'host-c']] });
     expect(statuses(r3!)).toEqual({ 'host-a': 'rolled-back', 'host-b': 'skipped', 'host-c': 'skipped' });
     const canary = r3!.targets[0]!;
-    expect(canary.error).toMatch(/^verify: FAILED http .*503/);
-    expect(canary.steps.map((s) => s.name)).toEqual(ROLLED_BACK_AT_VERIFY_STEPS);
+    expect(canary.error).toMatch(/^verify: FAILED http GET .*503/);
+    expect(canary.steps.map((s) => s.name)).toEqual(ROLLED_BACK_AND_VERIFIED_STEPS);
     expect(canary.steps.find((s) => s.name === 'verify')!.detail).toContain('unknown type \\"transfrom\\"');
 
     // The folders: every host holds v2 (the canary restored byte for byte), and its state says so.

@@ -100,7 +100,10 @@ describe('rollback: all', () => {
       defaults: {
         // Runs in the target folder: logs which version the host is asked to (re)load.
         activate: { remote: `echo "activate $DIFFSHIP_TARGET $(cat version.txt)" >> "${log}"` },
-        verify: [{ command: { run: 'test ! -e fail-{name}', interval: '100ms', timeout: '300ms' } }],
+        // Fails on one release only: the host is healthy again once rolled back (which is verified).
+        verify: [
+          { command: { run: 'test ! -e fail-{name}-{release}', interval: '100ms', timeout: '300ms' } },
+        ],
         after: { run: logLine('after') },
       },
       targets: names(4).map((n) => ({ name: n, path: `targets/${n}` })),
@@ -111,7 +114,7 @@ describe('rollback: all', () => {
     const states = Object.fromEntries(names(4).map((n) => [n, fleet.state(n)]));
     const seen = fleet.hookLog().length;
 
-    writeFileSync(path.join(fleet.root, 'fail-t4'), '');
+    writeFileSync(path.join(fleet.root, `fail-t4-${v2}`), '');
     const run = await fleet.deploy('v2');
     expect(run.code, run.stderr).toBe(1);
     expect(run.report.status).toBe('failed');
@@ -151,7 +154,13 @@ describe('rollback: all', () => {
     expect(rollbackAt('t2')).toBeLessThanOrEqual(rollbackAt('t1'));
     for (const n of names(3)) {
       expect(targetOf(run.report, n).to).toBe(v2);
-      expect(stepNames(run.report, n).slice(-4)).toEqual(['rollback', 'activate', 'after', 'unlock']);
+      expect(stepNames(run.report, n).slice(-5)).toEqual([
+        'rollback',
+        'activate',
+        'verify',
+        'after',
+        'unlock',
+      ]);
     }
     for (const n of names(4)) {
       expect(fleet.tree(n, true)).toEqual(trees[n]);

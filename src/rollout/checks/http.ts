@@ -6,6 +6,7 @@
  */
 import type { CheckSpec } from '../../config/types.js';
 import { formatDuration } from '../../report/format.js';
+import { httpRequest } from './http-request.js';
 import { networkBudget, retry, type Attempt, type CheckContext, type CheckResult } from './retry.js';
 
 export type HttpCheck = Extract<CheckSpec, { kind: 'http' }>;
@@ -60,24 +61,6 @@ export function describeNetworkError(error: unknown, budgetMs: number): string {
   return String(cause);
 }
 
-async function readBody(res: Response): Promise<string> {
-  if (!res.body) return '';
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    size += value.byteLength;
-    if (size >= MAX_BODY) {
-      await reader.cancel();
-      break;
-    }
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
 /** The start of a body, on one line, for messages. */
 function snippet(body: string): string {
   const line = body.replace(/\s+/g, ' ').trim();
@@ -99,7 +82,7 @@ export async function runHttpCheck(check: HttpCheck, ctx: CheckContext): Promise
     }
   }
   if (!URL.canParse(check.url)) invalid = `url: not a valid URL: ${JSON.stringify(check.url)}`;
-  const redirect = expectsRedirect(check.status) ? 'manual' : 'follow';
+  const follow = !expectsRedirect(check.status);
 
   return retry(
     {
@@ -117,9 +100,14 @@ export async function runHttpCheck(check: HttpCheck, ctx: CheckContext): Promise
       let status: number;
       let body: string;
       try {
-        const res = await fetch(check.url, { method, headers: check.headers, redirect, signal });
-        status = res.status;
-        body = await readBody(res);
+        ({ status, body } = await httpRequest({
+          url: check.url,
+          method,
+          headers: check.headers,
+          follow,
+          maxBody: MAX_BODY,
+          signal,
+        }));
       } catch (error) {
         const reason = timeout.aborted
           ? `no answer within ${formatDuration(budgetMs)}`

@@ -43,33 +43,48 @@ export function checkLabel(check: CheckSpec, host?: string): string {
 
 export interface ChecksResult {
   ok: boolean;
-  /** On success one line per check; on failure the failing check's detail. */
+  /**
+   * One line per check run, `ok <label> (n attempt(s)): <detail>`; on failure the
+   * failing check comes first (`FAILED <label> …`), then those that passed before it.
+   */
   detail: string;
   durationMs: number;
-  results: CheckResult[];
+  /** Per check run, in order (checks after a failure are not run). */
+  results: Array<CheckResult & { label: string }>;
 }
 
 /**
- * Run a target's checks in order, stopping at the first failure: the `verify`
- * step. `onAttempt` also gets the index of the check.
+ * Run checks in order, stopping at the first failure: the `verify` step (of a
+ * deploy, and after a rollback) and any later health phase. `onAttempt` also
+ * gets the index and label of the check. Strings must already be expanded.
+ *
+ * @example
+ * const r = await runChecks(target.hooks.verify, { host, cwd, env, signal });
  */
 export async function runChecks(
   checks: readonly CheckSpec[],
   ctx: Omit<CheckContext, 'onAttempt'> & {
-    onAttempt?(check: number, attempt: number, message: string, ok: boolean): void;
+    onAttempt?(check: number, attempt: number, message: string, ok: boolean, label: string): void;
   },
 ): Promise<ChecksResult> {
   const started = performance.now();
-  const results: CheckResult[] = [];
+  const results: ChecksResult['results'] = [];
   const lines: string[] = [];
+  const done = (ok: boolean): ChecksResult => ({
+    ok,
+    detail: (ok ? lines : [...lines].reverse()).join('\n'),
+    durationMs: Math.round(performance.now() - started),
+    results,
+  });
   for (const [i, check] of checks.entries()) {
-    const r = await runCheck(check, { ...ctx, onAttempt: (n, m, ok) => ctx.onAttempt?.(i, n, m, ok) });
-    results.push(r);
-    if (!r.ok) {
-      // The reason first; checks that passed before it are in `results`.
-      return { ok: false, detail: r.detail, durationMs: Math.round(performance.now() - started), results };
-    }
-    lines.push(r.detail);
+    const label = checkLabel(check, ctx.host);
+    const r = await runCheck(check, {
+      ...ctx,
+      onAttempt: (n, m, ok) => ctx.onAttempt?.(i, n, m, ok, label),
+    });
+    results.push({ ...r, label });
+    lines.push(`${r.ok ? 'ok' : 'FAILED'} ${label} (${r.attempts} attempt(s)): ${r.detail}`);
+    if (!r.ok) return done(false);
   }
-  return { ok: true, detail: lines.join('\n'), durationMs: Math.round(performance.now() - started), results };
+  return done(true);
 }

@@ -1,0 +1,70 @@
+/**
+ * The release a rollout ships, settled before any target is touched: a built
+ * folder hashed into a tree, or the ref resolved once (fetching it in a shallow
+ * clone); then the selection checked against it, so a typo in `source` or
+ * `include` never "succeeds" with nothing shipped. Anything wrong here throws
+ * (exit 2) with the one git reader closed.
+ */
+import { join } from 'node:path';
+import type { ResolvedConfig } from '../config/types.js';
+import { buildRelease } from '../diff/build-release.js';
+import { resolveRelease } from '../diff/diff-releases.js';
+import { GitObjects } from '../diff/git-objects.js';
+import { selectionProblem } from '../diff/selection.js';
+import { DiffshipError } from '../errors.js';
+
+export interface OpenedRelease {
+  /** The repository the objects are in (a private store for a built folder outside one). */
+  repo: string;
+  /** The release id: a commit, or a built folder's tree id; '' for `rollback`. */
+  to: string;
+  /** One git process answers every lookup of the run: the ref, each target's diff, the blobs. */
+  objects: GitObjects;
+}
+
+export interface ReleaseRequest {
+  config: ResolvedConfig;
+  command: 'deploy' | 'plan' | 'rollback';
+  repo: string;
+  to?: string;
+  dir?: string;
+}
+
+export async function openRelease(r: ReleaseRequest): Promise<OpenedRelease> {
+  let { repo } = r;
+  let to = '';
+  if (r.command !== 'rollback' && r.dir !== undefined) {
+    // A built folder becomes a tree (in the repository, or a private store next to the config).
+    const built = await buildRelease({
+      dir: r.dir,
+      repo,
+      cacheDir: join(r.config.baseDir, '.diffship-cache'),
+    });
+    repo = built.repo;
+    to = built.tree;
+  }
+  const objects = new GitObjects(repo);
+  try {
+    if (r.command !== 'rollback' && r.dir === undefined) {
+      to = await resolveRelease(repo, r.to ?? 'HEAD', { objects });
+      await checkSelection(r.config, repo, to, objects);
+    }
+  } catch (error) {
+    objects.close();
+    throw error;
+  }
+  return { repo, to, objects };
+}
+
+/** Throws E_CONFIG when the selection is no part of the release (see diff/selection.ts). */
+async function checkSelection(config: ResolvedConfig, repo: string, to: string, objects: GitObjects) {
+  const problem = await selectionProblem(objects, {
+    repo,
+    to,
+    source: config.source,
+    include: config.include,
+    exclude: config.exclude,
+    allowEmpty: config.allowEmpty,
+  });
+  if (problem !== null) throw new DiffshipError('E_CONFIG', problem);
+}

@@ -1,0 +1,113 @@
+/**
+ * Preflight (issue 11): before wave 1 writes a byte anywhere, every selected
+ * target is checked — reachable, not a dangerous folder, state readable, lock
+ * free (or stale), and its plan not blocked by drift (per `on-drift` and
+ * `drift-scope`). One failing target stops the whole rollout, so
+ * a drifted host in wave 2 no longer leaves the fleet on two releases.
+ * Read-only: no lock is taken, nothing is created.
+ */
+import os from 'node:os';
+import path from 'node:path';
+import type { ResolvedConfig, TargetConfig } from '../config/types.js';
+import { dangerousRoot } from '../transport/dangerous-root.js';
+import { describeError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { maskSecrets } from '../log.js';
+import type { GitObjects } from '../diff/git-objects.js';
+import { TargetSession } from '../apply/session.js';
+import { describeLock, readLock, staleReason } from '../apply/lock.js';
+import { createTransport } from '../transport/factory.js';
+import { mapLimit } from '../pool.js';
+import type { TargetChanges, TargetReport } from '../report/types.js';
+
+export interface PreflightContext {
+  config: ResolvedConfig;
+  repo: string;
+  /** The release about to be shipped. */
+  to: string;
+  objects: GitObjects;
+  log: Logger;
+  signal: AbortSignal;
+  /** `--from-manifest` / `--assume-empty`: plans start where the deploy's will. */
+  fromManifest?: boolean;
+  assumeEmpty?: boolean;
+}
+
+/** Why a target failed preflight; with the plan's change set (and drift) when it got that far. */
+export interface PreflightFailure {
+  reason: string;
+  from?: string | null;
+  changes?: TargetChanges;
+  driftChecked?: TargetReport['driftChecked'];
+}
+
+/** Check every target; returns the failing ones by name (empty: all clear). */
+export async function preflight(
+  targets: readonly TargetConfig[],
+  ctx: PreflightContext,
+): Promise<Map<string, PreflightFailure>> {
+  const failures = new Map<string, PreflightFailure>();
+  await mapLimit(targets, ctx.config.maxParallel, async (target) => {
+    if (ctx.signal.aborted) return;
+    const failure = await checkTarget(target, ctx).catch((error: unknown) => ({
+      reason: describeError(error),
+    }));
+    if (failure !== null)
+      failures.set(target.name, { ...failure, reason: maskSecrets(failure.reason, ctx.config.secrets) });
+  });
+  return failures;
+}
+
+/** One target's checks, in the order a deploy meets them; null when it may go ahead. */
+async function checkTarget(target: TargetConfig, ctx: PreflightContext): Promise<PreflightFailure | null> {
+  const danger = dangerousFolder(target);
+  if (danger) return { reason: danger };
+  const { config } = ctx;
+  const session = await TargetSession.open({
+    transport: createTransport(target, ctx.log),
+    stateDir: config.stateDir,
+    command: 'preflight',
+    readOnly: true,
+    objects: ctx.objects,
+    log: ctx.log,
+  });
+  try {
+    const lock = await readLock(session.transport, session.layout);
+    if (lock && staleReason(lock) === null) {
+      return {
+        reason: `${session.transport.description} is locked by ${describeLock(lock)} — wait for it, or run \`diffship unlock --targets ${target.name}\` if that deploy is gone`,
+      };
+    }
+    const plan = await session.plan({
+      repo: ctx.repo,
+      to: ctx.to,
+      source: config.source,
+      include: config.include,
+      exclude: config.exclude,
+      renames: config.renames,
+      mode: config.mode,
+      protect: config.protect,
+      onDrift: config.onDrift,
+      driftScope: config.driftScope,
+      maxDeletes: config.maxDeletes,
+      fromManifest: ctx.fromManifest,
+      assumeEmpty: ctx.assumeEmpty,
+    });
+    // Drift stops the fleet; max-deletes stays the target's own plan failure.
+    if (plan.blocked?.code !== 'E_DRIFT') return null;
+    return {
+      reason: plan.blocked.message,
+      from: session.state?.release ?? null,
+      changes: plan.changes,
+      driftChecked: plan.driftChecked,
+    };
+  } finally {
+    await session.close();
+  }
+}
+
+/** The same roots the config refuses, checked again on the folder the target resolves to. */
+function dangerousFolder(target: TargetConfig): string | undefined {
+  if (target.type === 'ssh') return dangerousRoot(path.posix.normalize(target.path), []);
+  return dangerousRoot(path.resolve(target.path), [os.homedir()], path.sep === '/');
+}
