@@ -10,7 +10,8 @@ import { connectReadOnly } from './absent-root.js';
 import { listBackups } from './backup.js';
 import { readJournal } from './journal.js';
 import { layout } from './layout.js';
-import { readLock, staleReason, type LockInfo } from './lock.js';
+import { readLockFile, staleReason, unreadableReason, type LockInfo } from './lock.js';
+import { stateFolderUsage, type StateFolderUsage } from './leftovers.js';
 import { readState, type TargetState } from './state.js';
 
 export interface TargetStatusInfo {
@@ -24,7 +25,11 @@ export interface TargetStatusInfo {
   drift: string[];
   kept: number;
   lock: (LockInfo & { stale: string | null }) | null;
+  /** A lock file that holds no valid lock (empty, cut short): why; the next deploy takes it over. */
+  lockUnreadable: string | null;
   backups: string[];
+  /** Staging left by a failed or killed run, and the backups, with their size in bytes. */
+  usage: StateFolderUsage;
   /** An interrupted deploy that the next run will finish or undo. */
   interrupted: boolean;
   error: string | null;
@@ -48,7 +53,8 @@ export async function inspectTarget(
   const { transport: t } = await connectReadOnly(target);
   try {
     const state: TargetState | null = await readState(t, l);
-    const lock = await readLock(t, l);
+    const lockFile = await readLockFile(t, l);
+    const lock = lockFile?.info ?? null;
     const drift: string[] = [];
     if (state) {
       const release = await diffReleases({
@@ -76,7 +82,9 @@ export async function inspectTarget(
       drift,
       kept: state?.kept.length ?? 0,
       lock: lock ? { ...lock, stale: staleReason(lock) } : null,
+      lockUnreadable: lockFile && lockFile.info === null ? unreadableReason(lockFile.raw) : null,
       backups: await listBackups(t, l),
+      usage: await stateFolderUsage(t, l),
       interrupted: (await readJournal(t, l)) !== null,
       error: null,
     };

@@ -19,7 +19,7 @@ import type { Mode, OnDrift } from '../config/types.js';
 import { pathsToObserve, planTarget, type ReleaseFile } from '../plan/plan.js';
 import type { Observed, TargetPlan } from '../plan/types.js';
 import { layout, type Layout } from './layout.js';
-import { acquireLock, type HeldLock } from './lock.js';
+import { acquireLock, type HeldLock, type LeaseTiming } from './lock.js';
 import { readState, type TargetState } from './state.js';
 import { readJournal, recordState, recover, writeJournal } from './journal.js';
 import {
@@ -57,6 +57,8 @@ export interface SessionOptions {
    * targets). Without it, each diff and each apply starts its own git process.
    */
   objects?: GitObjects;
+  /** The lock's lease and how often it is renewed (default 60 s and 20 s). */
+  lease?: LeaseTiming;
 }
 
 export interface PlanOptions {
@@ -149,7 +151,7 @@ export class TargetSession {
         s.pendingRecovery = (await readJournal(t, s.layout)) !== null;
       } else {
         await t.mkdirp(s.layout.dir);
-        s.lock = await acquireLock(t, s.layout, s.deployId, options.command, s.log);
+        s.lock = await acquireLock(t, s.layout, s.deployId, options.command, s.log, options.lease);
         s.recovered = await recover(t, s.layout, s.log, s.concurrency);
       }
       s.state = await readState(t, s.layout);
@@ -276,7 +278,6 @@ export class TargetSession {
     if (plan.blocked)
       throw new DiffshipError(plan.blocked.code, `${this.transport.description}: ${plan.blocked.message}`);
     const t = this.transport;
-    const l = this.layout;
     const newState: TargetState = {
       version: 1,
       release: plan.to,
@@ -314,6 +315,28 @@ export class TargetSession {
       }
     }
 
+    // 2-3. Stage, verify, back up and journal. A failure before the journal changed nothing in the
+    //      target: its staging and partial backup go at once (a full disk is freed before the report).
+    let bytes: number;
+    try {
+      bytes = await this.stageAndJournal(plan, repo, parents.missing, newState, onProgress);
+    } catch (error) {
+      await this.dropLeftovers(error);
+      throw error;
+    }
+    return this.commit(plan, parents, newState, { bytes, noFiles }, onProgress);
+  }
+
+  /** Stage every new file, check it against its blob id, back up what it replaces, then journal. Returns the bytes staged. */
+  private async stageAndJournal(
+    plan: TargetPlan,
+    repo: string,
+    createdDirs: string[],
+    newState: TargetState,
+    onProgress?: (p: ApplyProgress) => void,
+  ): Promise<number> {
+    const t = this.transport;
+    const l = this.layout;
     // 2. Stage every new file complete inside the state folder, then check it against its blob id.
     const staging = l.stagingFor(this.deployId);
     await t.mkdirp(staging);
@@ -348,7 +371,7 @@ export class TargetSession {
 
     // 3. Back up everything about to be replaced or deleted, then journal: from here a crash is undone.
     const touched = [...plan.writes.map((w) => w.path), ...plan.deletes.map((d) => d.path)];
-    await takeBackup(t, l, this.deployId, touched, this.state, parents.missing, this.concurrency);
+    await takeBackup(t, l, this.deployId, touched, this.state, createdDirs, this.concurrency);
     onProgress?.({ phase: 'backup', done: touched.length, total: touched.length, bytes });
     // Staged files and the backup are durable before the journal makes them count: one sync for all.
     await t.syncWritten();
@@ -360,6 +383,38 @@ export class TargetSession {
       backupId: this.deployId,
       newState,
     });
+    return bytes;
+  }
+
+  /** Staging and the partial backup of a deploy that failed before its journal. */
+  private async dropLeftovers(cause: unknown): Promise<void> {
+    const t = this.transport;
+    try {
+      // A journal written before the failure (its rename reported lost) makes them count: keep them.
+      if ((await readJournal(t, this.layout)) !== null) return;
+      await t.removeTree(this.layout.stagingFor(this.deployId));
+      await t.removeTree(this.layout.backupFor(this.deployId));
+    } catch (error) {
+      this.log.warn(
+        `${t.description}: could not remove the staging of the failed deploy (${describeError(error)}); the next run will (first error: ${describeError(cause)})`,
+      );
+    }
+  }
+
+  /** Commit: from the journal on, a failure is undone at once (or by the next run). */
+  private async commit(
+    plan: TargetPlan,
+    parents: Awaited<ReturnType<typeof checkParents>>,
+    newState: TargetState,
+    { bytes, noFiles }: { bytes: number; noFiles: boolean },
+    onProgress?: (p: ApplyProgress) => void,
+  ): Promise<ApplyResult> {
+    const t = this.transport;
+    const l = this.layout;
+    const staging = l.stagingFor(this.deployId);
+    const total = plan.writes.length;
+    let done = 0;
+    let recorded = false;
 
     // 4. Commit. A failure here (disk full, a link dropped) is undone at once from the backup, so the
     //    target does not wait for the next run to stop being a mix of two releases.
@@ -386,15 +441,38 @@ export class TargetSession {
       onProgress?.({ phase: 'delete', done: deletes.length, total: deletes.length, bytes });
       // 5. Record the state (its deployId tells recovery the deploy finished), then drop the journal.
       await recordState(t, l, newState);
+      recorded = true;
       await t.unlink(l.journal);
     } catch (error) {
-      await this.undoFailedCommit(error);
-      throw error;
+      // The state names this deploy: the target holds the new release, whatever failed after.
+      if (!recorded) recorded = await this.stateIsOurs();
+      if (!recorded) {
+        await this.undoFailedCommit(error);
+        throw error;
+      }
+      this.log.warn(
+        `${t.description}: release ${plan.to.slice(0, 12)} is in place and recorded, but its journal could not be removed (${describeError(error)}); the next run drops it`,
+      );
     }
-    await t.removeTree(l.staging);
-    await pruneBackups(t, l, KEEP_BACKUPS);
     this.state = newState;
+    try {
+      await t.removeTree(l.staging);
+      await pruneBackups(t, l, KEEP_BACKUPS);
+    } catch (error) {
+      this.log.warn(
+        `${t.description}: release ${plan.to.slice(0, 12)} is in place; cleaning up after it failed (${describeError(error)}); the next run finishes it`,
+      );
+    }
     return { bytes, changed: !noFiles, state: newState };
+  }
+
+  /** After a failed commit step: did the state get written (its write may fail after the rename)? */
+  private async stateIsOurs(): Promise<boolean> {
+    try {
+      return (await readState(this.transport, this.layout))?.deployId === this.deployId;
+    } catch {
+      return false;
+    }
   }
 
   /** The commit failed half-way: put the recorded release back now (the journal's undo path). */

@@ -4,10 +4,11 @@ import { loadConfig } from '../config/load.js';
 import { DiffshipError } from '../errors.js';
 import type { TargetStatusInfo } from '../apply/inspect.js';
 import { status } from '../rollout/status.js';
-import { forceUnlock, describeLock } from '../apply/lock.js';
+import { forceUnlock, describeLock, unreadableReason } from '../apply/lock.js';
 import { layout } from '../apply/layout.js';
 import { createTransport } from '../transport/factory.js';
 import { suggest } from '../config/suggest.js';
+import { formatBytes } from '../report/format.js';
 import { colorsFor, warn, writeJson, type Output } from './output.js';
 
 export function registerStatus(program: Command, out: Output): void {
@@ -53,14 +54,25 @@ export function registerStatus(program: Command, out: Output): void {
       try {
         const removed = await forceUnlock(t, layout(config.stateDir));
         out.stdout.write(
-          removed
-            ? `unlocked ${target.name}: was held by ${describeLock(removed)}\n`
-            : `${target.name} was not locked\n`,
+          removed === null
+            ? `${target.name} was not locked\n`
+            : removed.info === null
+              ? `unlocked ${target.name}: removed a lock file that held no valid lock (${unreadableReason(removed.raw)})\n`
+              : `unlocked ${target.name}: was held by ${describeLock(removed.info)}\n`,
         );
       } finally {
         await t.close();
       }
     });
+}
+
+function renderLock(i: TargetStatusInfo, c: ReturnType<typeof colorsFor>): string {
+  if (i.lockUnreadable)
+    return c.yellow(
+      `unreadable lock file — ${i.lockUnreadable}; the next deploy takes it over, or \`diffship unlock\` removes it`,
+    );
+  if (!i.lock) return 'free';
+  return `${describeLock(i.lock)}${i.lock.stale ? c.yellow(` — stale: ${i.lock.stale}`) : ''}`;
 }
 
 function renderStatus(infos: TargetStatusInfo[], c: ReturnType<typeof colorsFor>): string {
@@ -78,10 +90,14 @@ function renderStatus(infos: TargetStatusInfo[], c: ReturnType<typeof colorsFor>
     lines.push(
       `  drift:    ${i.drift.length === 0 ? c.green('none') : c.yellow(`${i.drift.length} file(s): ${i.drift.slice(0, 10).join(', ')}${i.drift.length > 10 ? ', …' : ''}`)}`,
     );
-    lines.push(
-      `  lock:     ${i.lock ? `${describeLock(i.lock)}${i.lock.stale ? c.yellow(` — stale: ${i.lock.stale}`) : ''}` : 'free'}`,
-    );
-    lines.push(`  backups:  ${i.backups.length}${i.kept ? `   kept files: ${i.kept}` : ''}`);
+    lines.push(`  lock:     ${renderLock(i, c)}`);
+    const size = i.usage ? ` (${formatBytes(i.usage.backups.bytes)})` : '';
+    lines.push(`  backups:  ${i.backups.length}${size}${i.kept ? `   kept files: ${i.kept}` : ''}`);
+    if (i.usage && i.usage.staging.count > 0) {
+      lines.push(
+        `  staging:  ${c.yellow(`${i.usage.staging.count} left over by a failed run (${formatBytes(i.usage.staging.bytes)})`)} — the next deploy removes it`,
+      );
+    }
     if (i.interrupted) lines.push(`  ${c.yellow('an interrupted deploy will be undone by the next run')}`);
   }
   return lines.join('\n');

@@ -42,7 +42,9 @@ export async function status(options: StatusOptions): Promise<TargetStatusInfo[]
         drift: [],
         kept: 0,
         lock: null,
+        lockUnreadable: null,
         backups: [],
+        usage: { staging: { count: 0, bytes: 0 }, backups: { count: 0, bytes: 0 } },
         interrupted: false,
         error: describeError(error),
       };

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { FileEntryWithStats, Stats as SftpStats } from 'ssh2';
 import { TransportError } from '../../errors.js';
 import { createLimiter, mapLimit, type Limiter } from '../limit.js';
@@ -139,25 +140,37 @@ export class SshFiles {
     });
   }
 
+  /**
+   * Written whole (and synced) under a temporary name, then published by a hard link, which
+   * fails when `rel` exists: a full disk or a dropped connection mid-write never leaves an
+   * empty `rel`. Where the host has no hard links, SFTP's own rename, which refuses an
+   * existing target, publishes it.
+   */
   async createExclusive(rel: string, data: Buffer, mode = 0o644): Promise<boolean> {
     const { conn } = this;
-    const p = this.abs(rel);
-    return this.files(async () => {
-      let handle: Buffer;
+    const tmp = `${rel}.new-${randomBytes(4).toString('hex')}`;
+    await this.writeFile(tmp, data, mode);
+    try {
+      let linked: boolean;
       try {
-        handle = await conn.call<Buffer>((cb) => conn.sftp.open(p, 'wx', { mode: mode & 0o7777 }, cb));
+        linked = await this.link(tmp, rel);
       } catch (error) {
-        // SFTP v3 has no "already exists" status: look.
+        if (conn.lost) throw conn.lost;
         if ((await this.lstat(rel)) !== null) return false;
         throw conn.fail('create', rel, error);
       }
+      if (linked) return true;
       try {
-        await fillAndClose(conn, handle, data, mode);
+        await conn.call<void>((cb) => conn.sftp.rename(this.abs(tmp), this.abs(rel), cb));
+        return true;
       } catch (error) {
+        if (conn.lost) throw conn.lost;
+        if ((await this.lstat(rel)) !== null) return false;
         throw conn.fail('create', rel, error);
       }
-      return true;
-    });
+    } finally {
+      await this.unlink(tmp).catch(() => undefined);
+    }
   }
 
   async symlink(linkTarget: string, rel: string): Promise<void> {
