@@ -44,7 +44,11 @@ function parseEnv(text: string): Record<string, string> {
 }
 
 describe('runHook', () => {
-  it('gives run and remote every DIFFSHIP_ variable, in their own folders', async () => {
+  it('gives run and remote exactly this deploy’s DIFFSHIP_ variables (none of the caller’s), in their own folders', async () => {
+    // Stray variables of whoever started diffship (a crash test's, a parent deploy's) stay out.
+    const stray = { DIFFSHIP_STRAY_FROM_CALLER: 'x', DIFFSHIP_RELEASE: 'stale' };
+    const saved = Object.fromEntries(Object.keys(stray).map((k) => [k, process.env[k]]));
+    Object.assign(process.env, stray);
     const r = await runHook(hook({}), {
       name: 'before',
       run: 'env | grep ^DIFFSHIP_ | sort > run.env; pwd > run.pwd',
@@ -52,6 +56,11 @@ describe('runHook', () => {
       cwd: configDir,
       env,
       transport: folderExec(targetDir),
+    }).finally(() => {
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
     });
     expect(r).toMatchObject({ ok: true, timedOut: false, cancelled: false });
     const expected = {

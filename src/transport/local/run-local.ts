@@ -124,7 +124,7 @@ export function runLocal(command: string, options: RunLocalOptions): Promise<Run
   return new Promise((resolve) => {
     const child = spawn('/bin/sh', ['-c', command], {
       cwd: options.cwd,
-      env: { ...process.env, ...options.env },
+      env: { ...inheritedEnv(), ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
@@ -222,4 +222,15 @@ export function runLocal(command: string, options: RunLocalOptions): Promise<Run
       else child.stderr.once('end', onEnd);
     });
   });
+}
+
+/**
+ * This process's environment without its own `DIFFSHIP_*` variables: a command sees
+ * exactly the ones it is given (a hook, this deploy's), never stale ones from the caller.
+ */
+function inheritedEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(process.env))
+    if (!name.startsWith('DIFFSHIP_')) env[name] = value;
+  return env;
 }
