@@ -245,6 +245,10 @@ export const ConfigFile = z
     rollback: optional(z.enum(['target', 'all', 'none']), 'Default target'),
     timeout: optional(Duration, 'Whole rollout (default 30m)'),
     renames: optional(z.boolean(expect('expected true or false')), 'Detect renames (default true)'),
+    symlinks: optional(
+      z.enum(['allow', 'refuse-outside']),
+      'Release symlinks pointing outside the release: allow (ship them, with a warning) or refuse-outside (stop the release before anything is written). Default allow',
+    ),
     defaults: optional(z.strictObject(Hooks), 'Hooks and checks merged into every target'),
     targets: z
       .array(Target, expect('expected a list of targets'))

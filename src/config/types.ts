@@ -69,6 +69,9 @@ export interface TargetConfig {
   hooks: TargetHooks;
 }
 
+/** `symlinks:` in diffship.yml. */
+export type SymlinkPolicy = 'allow' | 'refuse-outside';
+
 export interface ResolvedConfig {
   /** Absolute path of the config file, or null for a config built in code. */
   file: string | null;
@@ -88,6 +91,8 @@ export interface ResolvedConfig {
   rollback: RollbackPolicy;
   timeoutMs: number;
   renames: boolean;
+  /** Release symlinks pointing outside the release: shipped with a warning, or refused. */
+  symlinks?: SymlinkPolicy;
   targets: TargetConfig[];
   /** Values to mask in every log line (keys, passphrases, expanded secret env vars). */
   secrets: string[];

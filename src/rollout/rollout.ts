@@ -7,6 +7,12 @@
 import type { ResolvedConfig } from '../config/types.js';
 import { resolveRelease } from '../diff/diff-releases.js';
 import { GitObjects } from '../diff/git-objects.js';
+import {
+  checkOutsideLinks,
+  describeOutsideLinks,
+  findOutsideLinks,
+  type OutsideLink,
+} from '../plan/outside-links.js';
 import type { Logger } from '../log.js';
 import { maskingLogger, silentLogger } from '../log.js';
 import type { Report, RolloutStatus, TargetReport } from '../report/types.js';
@@ -60,9 +66,21 @@ export async function rollout(options: RolloutOptions): Promise<Report> {
   // One git process answers every lookup of the run: the ref, each target's diff, the blobs.
   const objects = new GitObjects(repo);
   let to = '';
+  let outsideLinks: OutsideLink[] = [];
   try {
     // Resolve the ref once, up front (fetching it in a shallow clone): a bad ref fails before any target.
     if (command !== 'rollback') to = await resolveRelease(repo, ref, { objects });
+    if (command !== 'rollback') {
+      outsideLinks = await findOutsideLinks(objects, to, {
+        repo,
+        source: config.source,
+        include: config.include,
+        exclude: config.exclude,
+      });
+      checkOutsideLinks(outsideLinks, config.symlinks);
+      if (outsideLinks.length > 0)
+        log.warn(`${describeOutsideLinks(outsideLinks)} (shipped as git holds them)`);
+    }
   } catch (error) {
     objects.close();
     throw error;
@@ -96,6 +114,7 @@ export async function rollout(options: RolloutOptions): Promise<Report> {
     command,
     workDir: new WorkDir(),
     objects,
+    outsideLinks,
     signal: controller.signal,
     log,
     emit,

@@ -22,6 +22,7 @@ import { hookEnv, runHook } from './hooks.js';
 import { runCheck } from './checks/index.js';
 import type { GitObjects } from '../diff/git-objects.js';
 import type { WorkDir } from './work-dir.js';
+import { describeOutsideLinks, type OutsideLink } from '../plan/outside-links.js';
 import type { RolloutEvent } from './events.js';
 
 export interface TargetRunContext {
@@ -35,6 +36,8 @@ export interface TargetRunContext {
   workDir: WorkDir;
   /** The repository's object reader, shared by every target of the rollout. */
   objects: GitObjects;
+  /** Release symlinks pointing outside the release: shipped, and warned about in the plan step. */
+  outsideLinks?: readonly OutsideLink[];
   /** Cancellation (SIGINT/SIGTERM, rollout timeout). Cleanup steps ignore it. */
   signal: AbortSignal;
   log: Logger;
@@ -238,7 +241,8 @@ export class TargetRun {
         this.report.changes = plan.changes;
         this.report.bytes = 0;
         const p = plan as TargetPlan;
-        const summary = `${p.writes.length} write(s), ${p.deletes.length} delete(s), ${p.kept.length} kept, ${p.drift.length} drifted`;
+        const links = ctx.outsideLinks?.length ? `; warning: ${describeOutsideLinks(ctx.outsideLinks)}` : '';
+        const summary = `${p.writes.length} write(s), ${p.deletes.length} delete(s), ${p.kept.length} kept, ${p.drift.length} drifted${links}`;
         if (p.blocked) return { ok: false, detail: p.blocked.message };
         return summary;
       });
