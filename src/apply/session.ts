@@ -447,8 +447,7 @@ export class TargetSession {
       // The state names this deploy: the target holds the new release, whatever failed after.
       if (!recorded) recorded = await this.stateIsOurs();
       if (!recorded) {
-        await this.undoFailedCommit(error);
-        throw error;
+        throw await this.undoFailedCommit(error, plan.from);
       }
       this.log.warn(
         `${t.description}: release ${plan.to.slice(0, 12)} is in place and recorded, but its journal could not be removed (${describeError(error)}); the next run drops it`,
@@ -476,15 +475,28 @@ export class TargetSession {
   }
 
   /** The commit failed half-way: put the recorded release back now (the journal's undo path). */
-  private async undoFailedCommit(cause: unknown): Promise<void> {
+  /** Returns the error to throw: the first one, saying where the target stands and what to do. */
+  private async undoFailedCommit(cause: unknown, from: string | null): Promise<DiffshipError> {
+    const code = cause instanceof DiffshipError ? cause.code : 'E_TRANSPORT';
+    const t = this.transport;
     try {
-      await recover(this.transport, this.layout, this.log, this.concurrency);
+      await recover(t, this.layout, this.log, this.concurrency);
     } catch (undoError) {
       // The journal stays: the next run on this target finishes the undo.
       this.log.error(
-        `${this.transport.description}: could not undo the failed deploy now (${describeError(undoError)}); the next run will, from its journal (first error: ${describeError(cause)})`,
+        `${t.description}: could not undo the failed deploy now (${describeError(undoError)}); the next run will, from its journal (first error: ${describeError(cause)})`,
+      );
+      return new DiffshipError(
+        code,
+        `${describeError(cause)} — the deploy was cut off during its commit and could not be undone now; its journal stays, and the next run on ${t.description} finishes or undoes it before anything else: run the deploy again once the target is reachable (\`diffship status\` shows "interrupted")`,
+        { cause },
       );
     }
+    return new DiffshipError(
+      code,
+      `${describeError(cause)} — undone: ${t.description} is back at release ${from?.slice(0, 12) ?? '(none)'}; fix the cause and deploy again`,
+      { cause },
+    );
   }
 
   /**

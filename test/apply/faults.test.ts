@@ -334,3 +334,55 @@ describe('backups', () => {
     expect(readFileSync(join(target, `.diffship/backups/${ids[4]}/${file}`), 'utf8')).toBe('version 4');
   });
 });
+
+describe('what a cut-off commit reports', () => {
+  it('the state is written, then the link drops: the deploy succeeded (the target holds the new release), the next run drops the journal', async () => {
+    const { repo, target } = setup();
+    const v1 = repo.commit({ 'a.txt': 'one' });
+    const v2 = repo.commit({ 'a.txt': 'two', 'b.txt': 'bee' });
+    await deploy(new LocalTransport(target), repo.dir, v1);
+    const real = new LocalTransport(target);
+    const dropping = Object.create(real) as LocalTransport;
+    dropping.unlink = async (rel) => {
+      if (rel === '.diffship/journal.json') throw new Error('connection to deploy@host lost');
+      return real.unlink(rel);
+    };
+    const { log, lines } = warnings();
+    const { result } = await deploy(dropping, repo.dir, v2, {}, log);
+    expect(result.state.release).toBe(v2);
+    expect(lines.join('\n')).toMatch(
+      /is in place and recorded, but its journal could not be removed.*next run drops it/,
+    );
+    expect(readFileSync(join(target, 'b.txt'), 'utf8')).toBe('bee');
+    expect(existsSync(join(target, '.diffship/journal.json'))).toBe(true);
+    const s = await TargetSession.open({
+      transport: new LocalTransport(target),
+      stateDir: '.diffship',
+      command: 'deploy',
+    });
+    await s.close();
+    expect(s.recovered).toMatch(/finished interrupted deploy/);
+    expect(s.state?.release).toBe(v2);
+    expect(readFileSync(join(target, 'a.txt'), 'utf8')).toBe('two');
+  });
+
+  it('a commit that fails before its state is written is undone, and the error says where the target stands', async () => {
+    const { repo, target } = setup();
+    const v1 = repo.commit({ 'a.txt': 'one', 'b.txt': 'bee' });
+    const v2 = repo.commit({ 'a.txt': 'two', 'b.txt': 'bee2' });
+    await deploy(new LocalTransport(target), repo.dir, v1);
+    const before = snapshot(target);
+    const real = new LocalTransport(target);
+    const failing = Object.create(real) as LocalTransport;
+    let renames = 0;
+    failing.rename = async (from, to) => {
+      if (from.includes('/staging/') && !to.startsWith('.diffship') && ++renames === 2)
+        throw new Error('ENOSPC: no space left on device');
+      return real.rename(from, to);
+    };
+    await expect(deploy(failing, repo.dir, v2)).rejects.toThrow(
+      new RegExp(`ENOSPC.*undone: .* is back at release ${v1.slice(0, 12)}; fix the cause and deploy again`),
+    );
+    expect(snapshot(target)).toEqual(before);
+  });
+});
