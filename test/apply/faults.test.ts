@@ -158,7 +158,7 @@ describe('the lock', () => {
     const { repo, target } = setup();
     const v1 = repo.commit({ 'a.txt': 'a' });
     mkdirSync(join(target, '.diffship'));
-    const live = lockOf({ pid: process.pid }); // a pid alive here means nothing on another host
+    const live = lockOf({ pid: 999_999 }); // no such pid here, and that means nothing on another host
     writeFileSync(lockPath(target), JSON.stringify(live));
     await expect(deploy(new LocalTransport(target), repo.dir, v1)).rejects.toMatchObject({
       code: 'E_LOCK',
