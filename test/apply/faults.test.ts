@@ -178,11 +178,13 @@ describe('the lock', () => {
 
   it('a long deploy renews its lease: the lock file’s lease moves while the session holds it', async () => {
     const { target } = setup();
+    const { log, lines } = warnings();
     const s = await TargetSession.open({
       transport: new LocalTransport(target),
       stateDir: '.diffship',
       command: 'deploy',
       lease: { leaseMs: 3_000, renewMs: 50 },
+      log,
     });
     try {
       const first = JSON.parse(readFileSync(lockPath(target), 'utf8')) as LockInfo;
@@ -197,7 +199,11 @@ describe('the lock', () => {
       // Taken over meanwhile (it looked dead to someone): the renewal stops, it does not overwrite.
       const theirs = lockOf({});
       writeFileSync(lockPath(target), JSON.stringify(theirs));
-      await new Promise((r) => setTimeout(r, 300));
+      // Wait for the next renewal to see it (its warning), bounded so a missing check fails, not hangs.
+      const deadline = Date.now() + 10_000;
+      while (!lines.some((l) => l.includes('no longer ours')) && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 20));
+      expect(lines.join('\n')).toMatch(/the lock is no longer ours .*other-deploy.*not renewing it/);
       expect(JSON.parse(readFileSync(lockPath(target), 'utf8'))).toEqual(theirs);
     } finally {
       await s.close();
