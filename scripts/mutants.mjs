@@ -83,10 +83,10 @@ const MUTANTS = [
   {
     id: 'parent-symlink-ignored',
     file: 'src/apply/safe-path.ts',
-    from: "if (type === 'symlink' && !deleting.has(dir)) {",
-    to: "if (false && type === 'symlink' && !deleting.has(dir)) {",
+    from: 'const type = entry?.type ?? null;',
+    to: "const type = entry?.type === 'symlink' ? 'dir' : (entry?.type ?? null);",
     tests: [ENGINE],
-    why: 'a symlinked parent folder is written through',
+    why: 'a symlinked parent folder is taken for a folder and written through',
   },
   {
     id: 'folder-in-the-way-ignored',

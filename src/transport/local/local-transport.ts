@@ -192,6 +192,7 @@ export class LocalTransport implements Transport {
    * file, never an empty `rel` that would block the target. Small, so synchronous calls.
    */
   async createExclusive(rel: string, data: Buffer, mode = 0o644): Promise<boolean> {
+    checkRelPath(rel); // an unsafe name fails here, before a temporary name is made from it
     const tmpRel = `${rel}.new-${randomBytes(4).toString('hex')}`;
     const tmp = joinRoot(this.base, checkRelPath(tmpRel));
     return this.io('create', rel, async (p) => {

@@ -148,6 +148,7 @@ export class SshFiles {
    */
   async createExclusive(rel: string, data: Buffer, mode = 0o644): Promise<boolean> {
     const { conn } = this;
+    this.abs(rel); // an unsafe name fails here, before a temporary name is made from it
     const tmp = `${rel}.new-${randomBytes(4).toString('hex')}`;
     await this.writeFile(tmp, data, mode);
     try {
