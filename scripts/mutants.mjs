@@ -214,6 +214,14 @@ const MUTANTS = [
     why: 'absolute paths are accepted',
   },
   {
+    id: 'ssh-lock-temp-left',
+    file: 'src/transport/ssh/file-ops.ts',
+    from: '      await this.unlink(tmp).catch(() => undefined);',
+    to: '',
+    tests: ['test/apply/ssh-faults.test.ts'],
+    why: 'the temporary lock file of an ssh target is left behind',
+  },
+  {
     id: 'sftp-drop-as-subsystem',
     file: 'src/transport/ssh/errors.ts',
     from: 'if (dropped || /No response',

@@ -190,7 +190,8 @@ describe('the lock', () => {
       const first = JSON.parse(readFileSync(lockPath(target), 'utf8')) as LockInfo;
       // Wait for the renewal itself (the file changes), not for a fixed time.
       let now = first;
-      while (now.leaseUntil === first.leaseUntil) {
+      const until = Date.now() + 10_000; // bounded: a lease never renewed fails here, not by the test timeout
+      while (now.leaseUntil === first.leaseUntil && Date.now() < until) {
         await new Promise((r) => setTimeout(r, 20));
         now = JSON.parse(readFileSync(lockPath(target), 'utf8')) as LockInfo;
       }

@@ -150,8 +150,8 @@ export class SshFiles {
     const { conn } = this;
     this.abs(rel); // an unsafe name fails here, before a temporary name is made from it
     const tmp = `${rel}.new-${randomBytes(4).toString('hex')}`;
-    await this.writeFile(tmp, data, mode);
     try {
+      await this.writeFile(tmp, data, mode); // a full disk fails here: the finally removes what it left
       let linked: boolean;
       try {
         linked = await this.link(tmp, rel);
