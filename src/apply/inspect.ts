@@ -8,7 +8,7 @@ import { hashAlgorithmOf } from '../diff/blob.js';
 import type { Transport } from '../transport/transport.js';
 import { connectReadOnly } from './absent-root.js';
 import { listBackups } from './backup.js';
-import { readJournal } from './journal.js';
+import { pendingRecovery } from './journal.js';
 import { layout } from './layout.js';
 import { readLockFile, staleReason, unreadableReason, type LockInfo } from './lock.js';
 import { stateFolderUsage, type StateFolderUsage } from './leftovers.js';
@@ -32,6 +32,8 @@ export interface TargetStatusInfo {
   usage: StateFolderUsage;
   /** An interrupted deploy that the next run will finish or undo. */
   interrupted: boolean;
+  /** What the next run does with it: `finish` (already in place and recorded) or `undo`. */
+  recovery?: 'finish' | 'undo' | null;
   error: string | null;
 }
 
@@ -54,6 +56,7 @@ export async function inspectTarget(
   try {
     const state: TargetState | null = await readState(t, l);
     const lockFile = await readLockFile(t, l);
+    const recovery = await pendingRecovery(t, l);
     const lock = lockFile?.info ?? null;
     const drift: string[] = [];
     if (state) {
@@ -85,7 +88,8 @@ export async function inspectTarget(
       lockUnreadable: lockFile && lockFile.info === null ? unreadableReason(lockFile.raw) : null,
       backups: await listBackups(t, l),
       usage: await stateFolderUsage(t, l),
-      interrupted: (await readJournal(t, l)) !== null,
+      interrupted: recovery !== null,
+      recovery,
       error: null,
     };
   } finally {

@@ -21,7 +21,7 @@ import type { Observed, TargetPlan } from '../plan/types.js';
 import { layout, type Layout } from './layout.js';
 import { acquireLock, type HeldLock, type LeaseTiming } from './lock.js';
 import { readState, type TargetState } from './state.js';
-import { readJournal, recordState, recover, writeJournal } from './journal.js';
+import { pendingRecovery, readJournal, recordState, recover, writeJournal } from './journal.js';
 import {
   discardBackup,
   listBackups,
@@ -108,6 +108,8 @@ export class TargetSession {
   recovered: string | null = null;
   /** A journal exists but this session is read-only: the plan assumes it will be undone. */
   pendingRecovery = false;
+  /** What the next run does with that journal: finish a deploy already in place, or undo it. */
+  pendingOutcome: 'finish' | 'undo' | null = null;
   /** Read-only session on a target folder that does not exist yet (the first deploy creates it). */
   missing = false;
 
@@ -148,7 +150,8 @@ export class TargetSession {
     const t = s.transport;
     try {
       if (options.readOnly) {
-        s.pendingRecovery = (await readJournal(t, s.layout)) !== null;
+        s.pendingOutcome = await pendingRecovery(t, s.layout);
+        s.pendingRecovery = s.pendingOutcome !== null;
       } else {
         await t.mkdirp(s.layout.dir);
         s.lock = await acquireLock(t, s.layout, s.deployId, options.command, s.log, options.lease);

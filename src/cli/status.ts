@@ -98,7 +98,12 @@ function renderStatus(infos: TargetStatusInfo[], c: ReturnType<typeof colorsFor>
         `  staging:  ${c.yellow(`${i.usage.staging.count} left over by a failed run (${formatBytes(i.usage.staging.bytes)})`)} — the next deploy removes it`,
       );
     }
-    if (i.interrupted) lines.push(`  ${c.yellow('an interrupted deploy will be undone by the next run')}`);
+    if (i.recovery === 'finish')
+      lines.push(
+        `  ${c.yellow('an interrupted deploy is in place and recorded; the next run only drops its journal')}`,
+      );
+    else if (i.interrupted)
+      lines.push(`  ${c.yellow('an interrupted deploy will be undone by the next run')}`);
   }
   return lines.join('\n');
 }

@@ -217,7 +217,11 @@ export class TargetRun {
         this.report.from = this.session.state?.release ?? null;
         const notes = [
           this.session.recovered,
-          this.session.pendingRecovery ? 'an interrupted deploy will be undone first' : null,
+          this.session.pendingOutcome === 'finish'
+            ? 'an interrupted run is in place and recorded; the next run only drops its journal'
+            : this.session.pendingRecovery
+              ? 'an interrupted deploy will be undone first'
+              : null,
         ];
         return notes.filter(Boolean).join('; ') || (readOnly ? 'read-only' : 'locked');
       });

@@ -362,6 +362,12 @@ describe('what a cut-off commit reports', () => {
     );
     expect(readFileSync(join(target, 'b.txt'), 'utf8')).toBe('bee');
     expect(existsSync(join(target, '.diffship/journal.json'))).toBe(true);
+    // status says what the next run will do: finish (drop the journal), not undo.
+    const info = await inspectTarget('t', new LocalTransport(target), {
+      repo: repo.dir,
+      stateDir: '.diffship',
+    });
+    expect(info).toMatchObject({ release: v2, interrupted: true, recovery: 'finish' });
     const s = await TargetSession.open({
       transport: new LocalTransport(target),
       stateDir: '.diffship',

@@ -90,6 +90,7 @@ describe('diffship status', () => {
         'backups',
         'usage',
         'interrupted',
+        'recovery',
         'error',
       ].sort(),
     );
