@@ -93,7 +93,7 @@ const MUTANTS = [
     file: 'src/apply/session.ts',
     from: 'if (plan.observedDirs?.includes(w.path) && !deleting.has(w.path)) {',
     to: 'if (false) {',
-    tests: [ENGINE, 'test/apply/local.conformance.test.ts'],
+    tests: [FAULTS],
     why: 'a folder standing where a file goes is not refused',
   },
   {

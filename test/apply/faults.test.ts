@@ -399,3 +399,25 @@ describe('what a cut-off commit reports', () => {
     expect(snapshot(target)).toEqual(before);
   });
 });
+
+describe('refused before anything is written', () => {
+  it('a folder on the target where the release has a file: E_UNSAFE naming it, no staging, no backup, no journal', async () => {
+    const { repo, target } = setup();
+    const v1 = repo.commit({ 'a.txt': 'one' });
+    const v2 = repo.commit({ 'a.txt': 'one', x: 'a file now' });
+    await deploy(new LocalTransport(target), repo.dir, v1);
+    mkdirSync(join(target, 'x'));
+    writeFileSync(join(target, 'x/by-hand.txt'), 'kept');
+    const before = snapshot(target);
+    const { transport, calls } = recording(new LocalTransport(target));
+    // on-drift: overwrite, so that drift (something where nothing was) does not stop it first.
+    await expect(deploy(transport, repo.dir, v2, { onDrift: 'overwrite' })).rejects.toMatchObject({
+      code: 'E_UNSAFE',
+      message: expect.stringMatching(/x is a folder, but the release has a file there/),
+    });
+    expect(snapshot(target)).toEqual(before);
+    // Refused up front: nothing was staged or backed up on the way.
+    const writes = ['writeFile', 'symlink', 'rename', 'link', 'mkdirp'];
+    expect(calls.filter((c) => writes.includes(c.op) && c.path !== '.diffship')).toEqual([]);
+  });
+});

@@ -35,6 +35,9 @@ await t.mkdirp('staged');
 for (let i = 0; i < ${count}; i++) await t.writeFile('staged/' + i, Buffer.from('x' + i), 0o644, { sync: false });
 writeSync(1, 'SYNC-MARKER\\n');
 await t.syncWritten();
+// A synced write (a journal's or the state's temporary file): its own fsync, before it returns.
+await t.writeFile('journal.json.tmp-1', Buffer.from('{}'), 0o644);
+writeSync(1, 'JOURNAL-WRITTEN\\n');
 `,
   );
   const out = join(work, 'trace.txt');
@@ -61,6 +64,15 @@ describe('LocalTransport.syncWritten, under strace', () => {
       }),
     );
     expect([...synced].sort()).toEqual(['0', '1', '2', '3', '4']);
+  });
+
+  it('a synced write (journal, state) is fsynced before it returns', () => {
+    const { after } = traceSync(1);
+    const end = after.findIndex((l) => l.includes('JOURNAL-WRITTEN'));
+    expect(end).toBeGreaterThan(-1);
+    expect(
+      after.slice(0, end).some((l) => /\bf(?:data)?sync\(\d+<[^>]*\/journal\.json\.tmp-1>/.test(l)),
+    ).toBe(true);
   });
 
   it('many files: one syncfs of the target’s file system', () => {
