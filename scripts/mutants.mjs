@@ -7,6 +7,7 @@
 //   npm run mutants                      every mutant
 //   npm run mutants -- --only lease-,verify-skip
 //   npm run mutants -- --list            the mutants, no run
+//   npm run mutants -- --no-baseline     skip the first run of the tests without a mutant
 //
 // Not part of CI (10–20 minutes). Results and how to read them: test/README.md. No dependency beyond vitest.
 import { spawnSync, execFileSync } from 'node:child_process';
@@ -42,8 +43,26 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
   });
 }
 
+const runTests = (tests) =>
+  spawnSync(process.execPath, [vitest, 'run', '--config', config, '--bail=1', ...tests], {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 600_000,
+    env: { ...process.env, NO_COLOR: '1' },
+  });
+
 console.log(`building lib/ once (for tests that run the CLI) …`);
 build();
+// A kill only means something if the same tests pass without the mutant.
+if (!args.includes('--no-baseline')) {
+  const files = [...new Set(selected.flatMap((m) => m.tests))];
+  console.log(`baseline: ${files.length} test file(s) without any mutant …`);
+  const base = runTests(files);
+  if (base.status !== 0) {
+    console.error(`${base.stdout}${base.stderr}\nthe tests fail without a mutant: fix them first`);
+    process.exit(2);
+  }
+}
 const results = [];
 let libDirty = false;
 for (const m of selected) {
@@ -64,12 +83,7 @@ for (const m of selected) {
       build();
       libDirty = true;
     }
-    const r = spawnSync(process.execPath, [vitest, 'run', '--config', config, '--bail=1', ...m.tests], {
-      cwd: root,
-      encoding: 'utf8',
-      timeout: 600_000,
-      env: { ...process.env, NO_COLOR: '1' },
-    });
+    const r = runTests(m.tests);
     verdict = r.status === 0 ? 'survived' : 'killed';
   } finally {
     putBack();
