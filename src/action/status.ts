@@ -15,9 +15,11 @@ export function statusRow(info: TargetStatusInfo): StatusRow {
     Mode: info.mode ?? '',
     Drift: info.drift.length,
     Kept: info.kept,
-    Lock: info.lock
-      ? `${info.lock.user}@${info.lock.host} since ${info.lock.since}${info.lock.stale ? ` (stale: ${info.lock.stale})` : ''}`
-      : '',
+    Lock: info.lockUnreadable
+      ? `unreadable (${info.lockUnreadable})`
+      : info.lock
+        ? `${info.lock.user}@${info.lock.host} since ${info.lock.since}${info.lock.stale ? ` (stale: ${info.lock.stale})` : ''}`
+        : '',
     Backups: info.backups.length,
     Interrupted: info.interrupted ? 'yes' : '',
     Error: info.error ?? '',

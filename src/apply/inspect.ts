@@ -8,9 +8,10 @@ import { observeRecorded } from './observe-drift.js';
 import type { Transport } from '../transport/transport.js';
 import { connectReadOnly } from './absent-root.js';
 import { listBackups } from './backup.js';
-import { readJournal } from './journal.js';
+import { pendingRecovery } from './journal.js';
 import { layout } from './layout.js';
-import { readLock, staleReason, type LockInfo } from './lock.js';
+import { readLockFile, staleReason, unreadableReason, type LockInfo } from './lock.js';
+import { stateFolderUsage, type StateFolderUsage } from './leftovers.js';
 import { readState, type TargetState } from './state.js';
 import { releaseKnown } from './basis.js';
 import type { ManifestEntry } from '../plan/manifest-types.js';
@@ -28,13 +29,19 @@ export interface TargetStatusInfo {
   driftScope?: 'changes' | 'all';
   kept: number;
   lock: (LockInfo & { stale: string | null }) | null;
+  /** A lock file that holds no valid lock (empty, cut short): why; the next deploy takes it over. */
+  lockUnreadable: string | null;
   backups: string[];
   /** False when drift could not be checked (no manifest and the release is not in the repository). */
   driftChecked: boolean;
   /** What status had to work around, in words: the release missing from the repository, say. */
   note: string | null;
+  /** Staging left by a failed or killed run, and the backups, with their size in bytes. */
+  usage: StateFolderUsage;
   /** An interrupted deploy that the next run will finish or undo. */
   interrupted: boolean;
+  /** What the next run does with it: `finish` (already in place and recorded) or `undo`. */
+  recovery?: 'finish' | 'undo' | null;
   error: string | null;
 }
 
@@ -57,7 +64,9 @@ export async function inspectTarget(
   const { transport: t } = await connectReadOnly(target);
   try {
     const state: TargetState | null = await readState(t, l);
-    const lock = await readLock(t, l);
+    const lockFile = await readLockFile(t, l);
+    const recovery = await pendingRecovery(t, l);
+    const lock = lockFile?.info ?? null;
     const drift: string[] = [];
     const known = state ? await recordedListing(state, o) : null;
     // files: null means drift can't be known; undefined means list the release from the repository.
@@ -88,8 +97,11 @@ export async function inspectTarget(
       driftScope: o.driftScope ?? 'changes',
       kept: state?.kept.length ?? 0,
       lock: lock ? { ...lock, stale: staleReason(lock) } : null,
+      lockUnreadable: lockFile && lockFile.info === null ? unreadableReason(lockFile.raw) : null,
       backups: await listBackups(t, l),
-      interrupted: (await readJournal(t, l)) !== null,
+      usage: await stateFolderUsage(t, l),
+      interrupted: recovery !== null,
+      recovery,
       error: null,
     };
   } finally {

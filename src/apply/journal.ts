@@ -38,6 +38,17 @@ export async function readJournal(t: Transport, l: Layout): Promise<Journal | nu
   return checked<Journal>('journal', raw, `${t.description}/${l.journal}`, { stateDir: l.dir });
 }
 
+/**
+ * What the next run will do with a journal left behind, without doing it: `finish` when
+ * its deploy is already in place and recorded (or it is a rollback), `undo` otherwise.
+ */
+export async function pendingRecovery(t: Transport, l: Layout): Promise<'finish' | 'undo' | null> {
+  const j = await readJournal(t, l);
+  if (j === null) return null;
+  if (j.kind === 'rollback') return 'finish';
+  return (await readState(t, l))?.deployId === j.deployId ? 'finish' : 'undo';
+}
+
 export async function writeJournal(t: Transport, l: Layout, j: Journal): Promise<void> {
   await writeJsonAtomic(t, l.journal, j);
 }

@@ -1,14 +1,17 @@
 /**
  * One deploy per target (SPEC §3 "Lock"). The lock is a file created with
  * O_EXCL semantics, so two deploys racing for it cannot both win. Its holder
- * renews a lease; a lock whose holder process on this machine is dead, or whose
- * lease ran out, is taken over with a warning.
+ * renews a lease; a lock whose holder process on this machine is dead, whose
+ * lease ran out, or that is empty or unreadable, is taken over with a warning.
+ * It is written whole under a temporary name and published by link (see
+ * Transport.createExclusive), so it is never seen empty.
  */
 import { hostname, userInfo } from 'node:os';
-import { DiffshipError } from '../errors.js';
+import { posix } from 'node:path';
+import { DiffshipError, describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Transport } from '../transport/transport.js';
-import { readJson, writeJsonAtomic } from './json-file.js';
+import { writeJsonAtomic } from './json-file.js';
 import type { Layout } from './layout.js';
 
 export interface LockInfo {
@@ -50,6 +53,61 @@ export function describeLock(info: LockInfo): string {
   return `${info.user}@${info.host} (pid ${info.pid}, ${info.command} ${info.deployId}) since ${info.since}`;
 }
 
+/** What the lock file holds: null when there is none; `info` null when it is empty or not a lock. */
+export interface LockFile {
+  info: LockInfo | null;
+  raw: Buffer;
+}
+
+/** Read the lock file as it is, without trusting it (it comes from the target). */
+export async function readLockFile(t: Transport, l: Layout): Promise<LockFile | null> {
+  if ((await t.lstat(l.lock)) === null) return null;
+  const raw = await t.readFile(l.lock).catch((error: unknown) => {
+    if (isGone(error)) return null;
+    throw error;
+  });
+  if (raw === null) return null;
+  return { info: parseLock(raw), raw };
+}
+
+function isGone(error: unknown): boolean {
+  return /ENOENT|No such file/i.test(String((error as Error)?.message ?? error));
+}
+
+function parseLock(raw: Buffer): LockInfo | null {
+  try {
+    const v = JSON.parse(raw.toString('utf8')) as Partial<LockInfo> | null;
+    if (
+      v === null ||
+      typeof v !== 'object' ||
+      typeof v.deployId !== 'string' ||
+      typeof v.host !== 'string' ||
+      typeof v.pid !== 'number' ||
+      typeof v.leaseUntil !== 'string' ||
+      Number.isNaN(Date.parse(v.leaseUntil))
+    )
+      return null;
+    return v as LockInfo;
+  } catch {
+    return null;
+  }
+}
+
+/** Why a lock file that is not a lock can be taken over. */
+export function unreadableReason(raw: Buffer): string {
+  return raw.length === 0
+    ? 'the lock file is empty (a deploy stopped while writing it)'
+    : `the lock file is not a valid lock (${raw.length} bytes)`;
+}
+
+/** Options for tests and tuning: how long a lease lasts and how often it is renewed. */
+export interface LeaseTiming {
+  leaseMs: number;
+  renewMs: number;
+}
+
+const DEFAULT_TIMING: LeaseTiming = { leaseMs: LEASE_MS, renewMs: RENEW_MS };
+
 /** Take the lock or fail at once with E_LOCK naming the holder. */
 export async function acquireLock(
   t: Transport,
@@ -59,6 +117,7 @@ export async function acquireLock(
   log: Logger,
   /** The target's name in the config, for the `diffship unlock --targets <name>` hint. */
   target?: string,
+  timing: LeaseTiming = DEFAULT_TIMING,
 ): Promise<HeldLock> {
   const make = (): LockInfo => ({
     deployId,
@@ -67,65 +126,113 @@ export async function acquireLock(
     host: hostname(),
     pid: process.pid,
     since: new Date().toISOString(),
-    leaseUntil: new Date(Date.now() + LEASE_MS).toISOString(),
+    leaseUntil: new Date(Date.now() + timing.leaseMs).toISOString(),
   });
-  let info = make();
   for (let attempt = 0; attempt < 3; attempt++) {
-    if (await t.createExclusive(l.lock, Buffer.from(JSON.stringify(info, null, 2))))
-      return hold(t, l, info, log);
-    const holder = await readJson<LockInfo>(t, l.lock).catch(() => null);
-    if (holder === null) continue; // released between our two calls: try again
-    const stale = staleReason(holder);
+    const info = make();
+    if (await createLock(t, l, info)) {
+      await dropOldLockTemps(t, l, timing.leaseMs);
+      return hold(t, l, info, log, timing);
+    }
+    const found = await readLockFile(t, l);
+    if (found === null) continue; // released between our two calls: try again
+    const stale = found.info === null ? unreadableReason(found.raw) : staleReason(found.info);
     if (stale === null) {
       throw new DiffshipError(
         'E_LOCK',
-        `${t.description} is locked by ${describeLock(holder)} — wait for it, or run \`diffship unlock --targets ${target ?? '<name>'}\` if that deploy is gone`,
+        `${t.description} is locked by ${describeLock(found.info!)} — wait for it, or run \`diffship unlock --targets ${target ?? '<name>'}\` if that deploy is gone`,
       );
     }
     // Move the stale lock aside under a name only we use, then make sure we moved the one we judged.
     const aside = `${l.lock}.stale-${deployId}`;
     await t.rename(l.lock, aside).catch(() => undefined);
-    const moved = await readJson<LockInfo>(t, aside).catch(() => null);
-    await t.unlink(aside);
-    if (moved !== null && moved.deployId !== holder.deployId) {
+    const moved = await t.readFile(aside).catch(() => null);
+    if (moved !== null && !moved.equals(found.raw)) {
+      // A fresh lock of another deploy: put it back.
+      await t.rename(aside, l.lock).catch(() => undefined);
       throw new DiffshipError(
         'E_LOCK',
         `${t.description}: another deploy took the lock at the same moment — try again`,
       );
     }
-    log.warn(`${t.description}: taking over a stale lock held by ${describeLock(holder)}: ${stale}`);
-    info = make();
+    await t.unlink(aside);
+    const who = found.info === null ? 'nobody' : describeLock(found.info);
+    log.warn(`${t.description}: taking over a stale lock held by ${who}: ${stale}`);
   }
   throw new DiffshipError('E_LOCK', `${t.description}: could not take the lock after 3 attempts — try again`);
 }
 
-function hold(t: Transport, l: Layout, info: LockInfo, log: Logger): HeldLock {
+/** createExclusive, with a failure (a full disk, say) told as what it is and what to do. */
+async function createLock(t: Transport, l: Layout, info: LockInfo): Promise<boolean> {
+  try {
+    return await t.createExclusive(l.lock, Buffer.from(JSON.stringify(info, null, 2)));
+  } catch (error) {
+    throw new DiffshipError(
+      'E_TRANSPORT',
+      `${t.description}: cannot write the lock ${l.lock} (${describeError(error)}) — nothing was changed; free space or fix permissions on the target, then run again`,
+      { cause: error },
+    );
+  }
+}
+
+/** Temporary lock files of a run killed while publishing its lock; only old ones (a racing run's may be live). */
+async function dropOldLockTemps(t: Transport, l: Layout, leaseMs: number): Promise<void> {
+  try {
+    const mine = await t.lstat(l.lock);
+    const prefix = `${posix.basename(l.lock)}.`;
+    for (const name of (await t.readdir(l.dir)) ?? []) {
+      if (!name.startsWith(prefix) || !/\.(new|tmp)-[0-9a-f]+$/.test(name)) continue;
+      const e = await t.lstat(`${l.dir}/${name}`);
+      // Compared with the file system's own clock (our lock's mtime), not this machine's.
+      if (e && mine && e.type === 'file' && e.mtimeMs < mine.mtimeMs - leaseMs)
+        await t.unlink(`${l.dir}/${name}`);
+    }
+  } catch {
+    // Litter only: never a reason to fail a deploy.
+  }
+}
+
+function hold(t: Transport, l: Layout, info: LockInfo, log: Logger, timing: LeaseTiming): HeldLock {
   let current = info;
+  let renewing: Promise<void> = Promise.resolve();
   // Renew the lease while the deploy runs, so a long deploy is not taken for dead.
+  const renew = async () => {
+    const found = await readLockFile(t, l);
+    if (found?.info?.deployId !== info.deployId) {
+      clearInterval(timer);
+      log.warn(
+        `${t.description}: the lock is no longer ours (${found?.info ? describeLock(found.info) : 'gone'}); not renewing it`,
+      );
+      return;
+    }
+    current = { ...current, leaseUntil: new Date(Date.now() + timing.leaseMs).toISOString() };
+    await writeJsonAtomic(t, l.lock, current);
+  };
   const timer = setInterval(() => {
-    current = { ...current, leaseUntil: new Date(Date.now() + LEASE_MS).toISOString() };
-    writeJsonAtomic(t, l.lock, current).catch((e: unknown) => log.warn(`lease renewal failed: ${String(e)}`));
-  }, RENEW_MS);
+    renewing = renew().catch((e: unknown) => log.warn(`lease renewal failed: ${describeError(e)}`));
+  }, timing.renewMs);
   timer.unref();
   return {
     info,
     async release() {
       clearInterval(timer);
-      const holder = await readJson<LockInfo>(t, l.lock).catch(() => null);
+      await renewing;
+      const holder = await readLock(t, l);
       if (holder?.deployId === info.deployId) await t.unlink(l.lock);
     },
   };
 }
 
-/** `diffship unlock`: clear a lock by hand. Returns the lock that was removed, if any. */
-export async function forceUnlock(t: Transport, l: Layout): Promise<LockInfo | null> {
-  const holder = await readJson<LockInfo>(t, l.lock).catch(() => null);
+/** `diffship unlock`: clear a lock by hand. Returns what was removed (an unreadable lock too), if anything. */
+export async function forceUnlock(t: Transport, l: Layout): Promise<LockFile | null> {
+  const found = await readLockFile(t, l);
   await t.unlink(l.lock);
-  return holder;
+  return found;
 }
 
+/** The lock, or null when there is none or it is not a valid lock (see readLockFile). */
 export async function readLock(t: Transport, l: Layout): Promise<LockInfo | null> {
-  return readJson<LockInfo>(t, l.lock).catch(() => null);
+  return (await readLockFile(t, l).catch(() => null))?.info ?? null;
 }
 
 function safeUser(): string {

@@ -21,10 +21,10 @@ import { observeRecorded } from './observe-drift.js';
 import { pathsToObserve, planTarget, type ReleaseFile } from '../plan/plan.js';
 import type { Observed, TargetPlan } from '../plan/types.js';
 import { layout, type Layout } from './layout.js';
-import { acquireLock, type HeldLock } from './lock.js';
+import { acquireLock, type HeldLock, type LeaseTiming } from './lock.js';
 import { manifestOfState, readState, type TargetState } from './state.js';
 import { currentSelection, sameSelection } from './recorded-selection.js';
-import { readJournal, recordState, recover, writeJournal } from './journal.js';
+import { pendingRecovery, readJournal, recordState, recover, writeJournal } from './journal.js';
 import {
   discardBackup,
   listBackups,
@@ -69,6 +69,8 @@ export interface SessionOptions {
   objects?: GitObjects;
   /** The repository's object id length (40 sha1, 64 sha256): recorded ids of another length are refused. */
   idLength?: number;
+  /** The lock's lease and how often it is renewed (default 60 s and 20 s). */
+  lease?: LeaseTiming;
 }
 
 export interface PlanOptions {
@@ -124,6 +126,8 @@ export class TargetSession {
   recovered: string | null = null;
   /** A journal exists but this session is read-only: the plan assumes it will be undone. */
   pendingRecovery = false;
+  /** What the next run does with that journal: finish a deploy already in place, or undo it. */
+  pendingOutcome: 'finish' | 'undo' | null = null;
   /** Read-only session on a target folder that does not exist yet (the first deploy creates it). */
   missing = false;
 
@@ -173,10 +177,19 @@ export class TargetSession {
       await checkStateDirPath(t, s.layout);
       if (options.readOnly) {
         await checkStateFolder(t, s.layout, undefined);
-        s.pendingRecovery = (await readJournal(t, s.layout)) !== null;
+        s.pendingOutcome = await pendingRecovery(t, s.layout);
+        s.pendingRecovery = s.pendingOutcome !== null;
       } else {
         await makeStateDir(t, s.layout.dir);
-        s.lock = await acquireLock(t, s.layout, s.deployId, options.command, s.log, options.target);
+        s.lock = await acquireLock(
+          t,
+          s.layout,
+          s.deployId,
+          options.command,
+          s.log,
+          options.target,
+          options.lease,
+        );
         // The lock file was just created by the user diffship runs as on the target: its owner is that user.
         await checkStateFolder(t, s.layout, (await t.lstat(s.layout.lock))?.uid);
         s.recovered = await recover(t, s.layout, s.log, s.concurrency);
@@ -338,7 +351,6 @@ export class TargetSession {
     if (plan.blocked)
       throw new DiffshipError(plan.blocked.code, `${this.transport.description}: ${plan.blocked.message}`);
     const t = this.transport;
-    const l = this.layout;
     const sameRelease = this.state?.release === plan.to;
     const newState: TargetState = {
       version: 2,
@@ -388,6 +400,28 @@ export class TargetSession {
       }
     }
 
+    // 2-3. Stage, verify, back up and journal. A failure before the journal changed nothing in the
+    //      target: its staging and partial backup go at once (a full disk is freed before the report).
+    let bytes: number;
+    try {
+      bytes = await this.stageAndJournal(plan, repo, parents.missing, newState, onProgress);
+    } catch (error) {
+      await this.dropLeftovers(error);
+      throw error;
+    }
+    return this.commit(plan, parents, newState, { bytes, noFiles }, onProgress);
+  }
+
+  /** Stage every new file, check it against its blob id, back up what it replaces, then journal. Returns the bytes staged. */
+  private async stageAndJournal(
+    plan: TargetPlan,
+    repo: string,
+    createdDirs: string[],
+    newState: TargetState,
+    onProgress?: (p: ApplyProgress) => void,
+  ): Promise<number> {
+    const t = this.transport;
+    const l = this.layout;
     // 2. Stage every new file complete inside the state folder, then check it against its blob id.
     const staging = l.stagingFor(this.deployId);
     await makeStateDir(t, l.staging);
@@ -423,7 +457,7 @@ export class TargetSession {
 
     // 3. Back up everything about to be replaced or deleted, then journal: from here a crash is undone.
     const touched = [...plan.writes.map((w) => w.path), ...plan.deletes.map((d) => d.path)];
-    await takeBackup(t, l, this.deployId, touched, this.state, parents.missing, this.concurrency);
+    await takeBackup(t, l, this.deployId, touched, this.state, createdDirs, this.concurrency);
     onProgress?.({ phase: 'backup', done: touched.length, total: touched.length, bytes });
     // Staged files and the backup are durable before the journal makes them count: one sync for all.
     await t.syncWritten();
@@ -435,6 +469,38 @@ export class TargetSession {
       backupId: this.deployId,
       newState,
     });
+    return bytes;
+  }
+
+  /** Staging and the partial backup of a deploy that failed before its journal. */
+  private async dropLeftovers(cause: unknown): Promise<void> {
+    const t = this.transport;
+    try {
+      // A journal written before the failure (its rename reported lost) makes them count: keep them.
+      if ((await readJournal(t, this.layout)) !== null) return;
+      await t.removeTree(this.layout.stagingFor(this.deployId));
+      await t.removeTree(this.layout.backupFor(this.deployId));
+    } catch (error) {
+      this.log.warn(
+        `${t.description}: could not remove the staging of the failed deploy (${describeError(error)}); the next run will (first error: ${describeError(cause)})`,
+      );
+    }
+  }
+
+  /** Commit: from the journal on, a failure is undone at once (or by the next run). */
+  private async commit(
+    plan: TargetPlan,
+    parents: Awaited<ReturnType<typeof checkParents>>,
+    newState: TargetState,
+    { bytes, noFiles }: { bytes: number; noFiles: boolean },
+    onProgress?: (p: ApplyProgress) => void,
+  ): Promise<ApplyResult> {
+    const t = this.transport;
+    const l = this.layout;
+    const staging = l.stagingFor(this.deployId);
+    const total = plan.writes.length;
+    let done = 0;
+    let recorded = false;
 
     // 4. Commit. A failure here (disk full, a link dropped) is undone at once from the backup, so the
     //    target does not wait for the next run to stop being a mix of two releases.
@@ -469,27 +535,62 @@ export class TargetSession {
           this.concurrency,
         );
       await recordState(t, l, newState);
+      recorded = true;
       await t.unlink(l.journal);
     } catch (error) {
-      await this.undoFailedCommit(error);
-      throw error;
+      // The state names this deploy: the target holds the new release, whatever failed after.
+      if (!recorded) recorded = await this.stateIsOurs();
+      if (!recorded) {
+        throw await this.undoFailedCommit(error, plan.from);
+      }
+      this.log.warn(
+        `${t.description}: release ${plan.to.slice(0, 12)} is in place and recorded, but its journal could not be removed (${describeError(error)}); the next run drops it`,
+      );
     }
-    await t.removeTree(l.staging);
-    await pruneBackups(t, l, KEEP_BACKUPS);
     this.state = newState;
+    try {
+      await t.removeTree(l.staging);
+      await pruneBackups(t, l, KEEP_BACKUPS);
+    } catch (error) {
+      this.log.warn(
+        `${t.description}: release ${plan.to.slice(0, 12)} is in place; cleaning up after it failed (${describeError(error)}); the next run finishes it`,
+      );
+    }
     return { bytes, changed: !noFiles, state: newState };
   }
 
-  /** The commit failed half-way: put the recorded release back now (the journal's undo path). */
-  private async undoFailedCommit(cause: unknown): Promise<void> {
+  /** After a failed commit step: did the state get written (its write may fail after the rename)? */
+  private async stateIsOurs(): Promise<boolean> {
     try {
-      await recover(this.transport, this.layout, this.log, this.concurrency);
+      return (await readState(this.transport, this.layout))?.deployId === this.deployId;
+    } catch {
+      return false;
+    }
+  }
+
+  /** The commit failed half-way: put the recorded release back now (the journal's undo path). */
+  /** Returns the error to throw: the first one, saying where the target stands and what to do. */
+  private async undoFailedCommit(cause: unknown, from: string | null): Promise<DiffshipError> {
+    const code = cause instanceof DiffshipError ? cause.code : 'E_TRANSPORT';
+    const t = this.transport;
+    try {
+      await recover(t, this.layout, this.log, this.concurrency);
     } catch (undoError) {
       // The journal stays: the next run on this target finishes the undo.
       this.log.error(
-        `${this.transport.description}: could not undo the failed deploy now (${describeError(undoError)}); the next run will, from its journal (first error: ${describeError(cause)})`,
+        `${t.description}: could not undo the failed deploy now (${describeError(undoError)}); the next run will, from its journal (first error: ${describeError(cause)})`,
+      );
+      return new DiffshipError(
+        code,
+        `${describeError(cause)} — the deploy was cut off during its commit and could not be undone now; its journal stays, and the next run on ${t.description} finishes or undoes it before anything else: run the deploy again once the target is reachable (\`diffship status\` shows "interrupted")`,
+        { cause },
       );
     }
+    return new DiffshipError(
+      code,
+      `${describeError(cause)} — undone: ${t.description} is back at release ${from?.slice(0, 12) ?? '(none)'}; fix the cause and deploy again`,
+      { cause },
+    );
   }
 
   /**

@@ -6,6 +6,7 @@ import type { TargetStatusInfo } from '../apply/inspect.js';
 import { status } from '../rollout/status.js';
 import { describeLock } from '../apply/lock.js';
 import { describeUnlock, unlock } from '../rollout/unlock.js';
+import { formatBytes } from '../report/format.js';
 import { colorsFor, warn, writeJson, type Output } from './output.js';
 
 export function registerStatus(program: Command, out: Output): void {
@@ -62,6 +63,15 @@ function driftLine(i: TargetStatusInfo, c: ReturnType<typeof colorsFor>): string
   return `${c.yellow(list)}\n            ${c.dim(scope)}`;
 }
 
+function renderLock(i: TargetStatusInfo, c: ReturnType<typeof colorsFor>): string {
+  if (i.lockUnreadable)
+    return c.yellow(
+      `unreadable lock file — ${i.lockUnreadable}; the next deploy takes it over, or \`diffship unlock\` removes it`,
+    );
+  if (!i.lock) return 'free';
+  return `${describeLock(i.lock)}${i.lock.stale ? c.yellow(` — stale: ${i.lock.stale}`) : ''}`;
+}
+
 function renderStatus(infos: TargetStatusInfo[], c: ReturnType<typeof colorsFor>): string {
   const lines: string[] = [];
   for (const i of infos) {
@@ -76,11 +86,20 @@ function renderStatus(infos: TargetStatusInfo[], c: ReturnType<typeof colorsFor>
     if (i.previousRelease) lines.push(`  previous: ${i.previousRelease}`);
     if (i.note) lines.push(`  ${c.yellow('note')}:     ${i.note}`);
     lines.push(`  drift:    ${driftLine(i, c)}`);
-    lines.push(
-      `  lock:     ${i.lock ? `${describeLock(i.lock)}${i.lock.stale ? c.yellow(` — stale: ${i.lock.stale}`) : ''}` : 'free'}`,
-    );
-    lines.push(`  backups:  ${i.backups.length}${i.kept ? `   kept files: ${i.kept}` : ''}`);
-    if (i.interrupted) lines.push(`  ${c.yellow('an interrupted deploy will be undone by the next run')}`);
+    lines.push(`  lock:     ${renderLock(i, c)}`);
+    const size = i.usage ? ` (${formatBytes(i.usage.backups.bytes)})` : '';
+    lines.push(`  backups:  ${i.backups.length}${size}${i.kept ? `   kept files: ${i.kept}` : ''}`);
+    if (i.usage && i.usage.staging.count > 0) {
+      lines.push(
+        `  staging:  ${c.yellow(`${i.usage.staging.count} left over by a failed run (${formatBytes(i.usage.staging.bytes)})`)} — the next deploy removes it`,
+      );
+    }
+    if (i.recovery === 'finish')
+      lines.push(
+        `  ${c.yellow('an interrupted deploy is in place and recorded; the next run only drops its journal')}`,
+      );
+    else if (i.interrupted)
+      lines.push(`  ${c.yellow('an interrupted deploy will be undone by the next run')}`);
   }
   return lines.join('\n');
 }

@@ -16,6 +16,7 @@ export const DEFAULTS = {
   rollback: 'target',
   timeout: '30m',
   renames: true,
+  symlinks: 'allow',
   hook: { timeout: '5m', settle: 0 },
   http: { method: 'GET', status: ['2xx'], interval: '2s', timeout: '60s', successThreshold: 1 },
   tcp: { interval: '1s', timeout: '30s' },

@@ -103,6 +103,7 @@ export function resolveWithLocator(raw: unknown, options: ResolveOptions, locate
     rollback: input.rollback ?? DEFAULTS.rollback,
     timeoutMs: durationField(ctx, input.timeout, ['timeout'], DEFAULTS.timeout, true),
     renames: input.renames ?? DEFAULTS.renames,
+    symlinks: input.symlinks ?? DEFAULTS.symlinks,
     targets: input.targets.map((target, i) => resolveTarget(ctx, target, i, input.defaults ?? {})),
     rolloutHooks: resolveRolloutHooks(ctx, input),
     secrets,

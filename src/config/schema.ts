@@ -341,6 +341,10 @@ export const ConfigFile = z
       z.array(PassEnvName, expect('expected a list of variable names')),
       'Variables hooks and command checks get although diffship keeps them back as secrets (INPUT_*, ACTIONS_*_TOKEN, keys); NAME or PREFIX*',
     ),
+    symlinks: optional(
+      z.enum(['allow', 'refuse-outside']),
+      'Release symlinks pointing outside the release: allow (ship them, with a warning) or refuse-outside (stop the release before anything is written). Default allow',
+    ),
     defaults: optional(z.strictObject(Hooks), 'Hooks and checks merged into every target'),
     balancer: optional(Balancer, 'Drain targets at NGINX or HAProxy around their deploy'),
     bake: optional(

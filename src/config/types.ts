@@ -124,6 +124,8 @@ export type BalancerConfig = {
       socketCommand: string;
     }
 );
+/** `symlinks:` in diffship.yml. */
+export type SymlinkPolicy = 'allow' | 'refuse-outside';
 
 export interface ResolvedConfig {
   /** Absolute path of the config file, or null for a config built in code. */
@@ -150,6 +152,8 @@ export interface ResolvedConfig {
   rollback: RollbackPolicy;
   timeoutMs: number;
   renames: boolean;
+  /** Release symlinks pointing outside the release: shipped with a warning, or refused. */
+  symlinks?: SymlinkPolicy;
   targets: TargetConfig[];
   balancer?: BalancerConfig;
   /** After each wave: probe its targets' checks every `intervalMs` for `durationMs`. */

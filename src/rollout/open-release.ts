@@ -12,6 +12,13 @@ import { resolveRelease } from '../diff/diff-releases.js';
 import { GitObjects } from '../diff/git-objects.js';
 import { selectionProblem } from '../diff/selection.js';
 import { DiffshipError } from '../errors.js';
+import type { Logger } from '../log.js';
+import {
+  checkOutsideLinks,
+  describeOutsideLinks,
+  findOutsideLinks,
+  type OutsideLink,
+} from '../plan/outside-links.js';
 
 export interface OpenedRelease {
   /** The repository the objects are in (a private store for a built folder outside one). */
@@ -20,10 +27,13 @@ export interface OpenedRelease {
   to: string;
   /** One git process answers every lookup of the run: the ref, each target's diff, the blobs. */
   objects: GitObjects;
+  /** Release symlinks pointing outside the release (shipped as git holds them, with a warning). */
+  outsideLinks: OutsideLink[];
 }
 
 export interface ReleaseRequest {
   config: ResolvedConfig;
+  log: Logger;
   command: 'deploy' | 'plan' | 'rollback';
   repo: string;
   to?: string;
@@ -44,16 +54,34 @@ export async function openRelease(r: ReleaseRequest): Promise<OpenedRelease> {
     to = built.tree;
   }
   const objects = new GitObjects(repo);
+  let outsideLinks: OutsideLink[] = [];
   try {
     if (r.command !== 'rollback' && r.dir === undefined) {
       to = await resolveRelease(repo, r.to ?? 'HEAD', { objects });
       await checkSelection(r.config, repo, to, objects);
     }
+    if (r.command !== 'rollback') outsideLinks = await checkLinks(r, repo, to, objects);
   } catch (error) {
     objects.close();
     throw error;
   }
-  return { repo, to, objects };
+  return { repo, to, objects, outsideLinks };
+}
+
+/** `symlinks: refuse-outside` stops here (exit 2); otherwise links out of the release are shipped, with a warning. */
+async function checkLinks(r: ReleaseRequest, repo: string, to: string, objects: GitObjects) {
+  const { config } = r;
+  // A built folder is the release's root: the config's `source` does not apply to it.
+  const source = r.dir !== undefined ? '.' : config.source;
+  const links = await findOutsideLinks(objects, to, {
+    repo,
+    source,
+    include: config.include,
+    exclude: config.exclude,
+  });
+  checkOutsideLinks(links, config.symlinks);
+  if (links.length > 0) r.log.warn(`${describeOutsideLinks(links)} (shipped as git holds them)`);
+  return links;
 }
 
 /** Throws E_CONFIG when the selection is no part of the release (see diff/selection.ts). */

@@ -67,7 +67,7 @@ export async function rollout(options: RolloutOptions): Promise<Report> {
   const startedAt = new Date().toISOString();
 
   const selected = selectTargets(config.targets, parseSelectors(options.targets));
-  const release = await openRelease({ ...options, config, command, repo: options.repo ?? '.' });
+  const release = await openRelease({ ...options, config, log, command, repo: options.repo ?? '.' });
   const { to, objects } = release;
   const controls = new WaveControls({ config, deployId, to, command, log });
   const { waves, balancer } = await planWaves(
@@ -96,6 +96,7 @@ export async function rollout(options: RolloutOptions): Promise<Report> {
     workDir: new WorkDir(),
     objects,
     balancer,
+    outsideLinks: release.outsideLinks,
     signal: stop.controller.signal,
     log,
     emit,

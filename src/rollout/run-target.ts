@@ -26,6 +26,7 @@ import { hookEnv, runHook } from './hooks.js';
 import { runChecks } from './checks/index.js';
 import type { GitObjects } from '../diff/git-objects.js';
 import type { WorkDir } from './work-dir.js';
+import { describeOutsideLinks, type OutsideLink } from '../plan/outside-links.js';
 import type { RolloutEvent } from './events.js';
 import type { Balancer } from '../balancer/index.js';
 import { isObjectId } from '../apply/state-schema.js';
@@ -48,6 +49,8 @@ export interface TargetRunContext {
   objects: GitObjects;
   /** The load balancer targets are drained at (`balancer`), if any. */
   balancer?: Balancer;
+  /** Release symlinks pointing outside the release: shipped, and warned about in the plan step. */
+  outsideLinks?: readonly OutsideLink[];
   /** Cancellation (SIGINT/SIGTERM, rollout timeout). Cleanup steps ignore it. */
   signal: AbortSignal;
   log: Logger;
@@ -237,7 +240,11 @@ export class TargetRun {
         this.report.from = this.session.state?.release ?? null;
         const notes = [
           this.session.recovered,
-          this.session.pendingRecovery ? 'an interrupted deploy will be undone first' : null,
+          this.session.pendingOutcome === 'finish'
+            ? 'an interrupted run is in place and recorded; the next run only drops its journal'
+            : this.session.pendingRecovery
+              ? 'an interrupted deploy will be undone first'
+              : null,
         ];
         return notes.filter(Boolean).join('; ') || (readOnly ? 'read-only' : 'locked');
       });
@@ -264,7 +271,8 @@ export class TargetRun {
             )
           : 0;
         const changed = p.selectionChanged ? '; selection changed: the whole selection was compared' : '';
-        const summary = `${p.note ? `${p.note}; ` : ''}${p.writes.length} write(s), ${p.deletes.length} delete(s), ${p.kept.length} kept, ${p.drift.length} drifted (${describeDriftCheck(p.driftChecked)})${changed}`;
+        const links = ctx.outsideLinks?.length ? `; warning: ${describeOutsideLinks(ctx.outsideLinks)}` : '';
+        const summary = `${p.note ? `${p.note}; ` : ''}${p.writes.length} write(s), ${p.deletes.length} delete(s), ${p.kept.length} kept, ${p.drift.length} drifted (${describeDriftCheck(p.driftChecked)})${changed}${links}`;
         if (p.blocked) return { ok: false, detail: p.blocked.message };
         return summary;
       });

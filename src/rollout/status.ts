@@ -45,7 +45,9 @@ export async function status(options: StatusOptions): Promise<TargetStatusInfo[]
         note: null,
         kept: 0,
         lock: null,
+        lockUnreadable: null,
         backups: [],
+        usage: { staging: { count: 0, bytes: 0 }, backups: { count: 0, bytes: 0 } },
         interrupted: false,
         error: describeError(error),
       };

@@ -6,7 +6,7 @@
  */
 import type { ResolvedConfig } from '../config/types.js';
 import { DiffshipError } from '../errors.js';
-import { describeLock, forceUnlock, type LockInfo } from '../apply/lock.js';
+import { describeLock, forceUnlock, unreadableReason, type LockFile } from '../apply/lock.js';
 import { layout } from '../apply/layout.js';
 import { createTransport } from '../transport/factory.js';
 import { parseSelectors, selectTargets } from './select.js';
@@ -19,8 +19,8 @@ export interface UnlockOptions {
 
 export interface UnlockResult {
   name: string;
-  /** The lock that was removed; null when the target was not locked. */
-  removed: LockInfo | null;
+  /** The lock file that was removed (`info` null: it held no valid lock); null when the target was not locked. */
+  removed: LockFile | null;
 }
 
 /**
@@ -48,7 +48,9 @@ export async function unlock(options: UnlockOptions): Promise<UnlockResult[]> {
 
 /** `unlocked soup-a: was held by …` or `soup-a was not locked`. */
 export function describeUnlock(result: UnlockResult): string {
-  return result.removed
-    ? `unlocked ${result.name}: was held by ${describeLock(result.removed)}`
-    : `${result.name} was not locked`;
+  const { removed } = result;
+  if (removed === null) return `${result.name} was not locked`;
+  if (removed.info === null)
+    return `unlocked ${result.name}: removed a lock file that held no valid lock (${unreadableReason(removed.raw)})`;
+  return `unlocked ${result.name}: was held by ${describeLock(removed.info)}`;
 }

@@ -92,8 +92,11 @@ describe('diffship status', () => {
         'driftScope',
         'kept',
         'lock',
+        'lockUnreadable',
         'backups',
+        'usage',
         'interrupted',
+        'recovery',
         'error',
       ].sort(),
     );

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { CheckSpec } from '../../src/config/types.js';
 import { checkLabel, runCheck, runChecks, statusMatches } from '../../src/rollout/checks/index.js';
 import { freePort } from '../helpers/host.js';
+import { PROMPTLY_MS } from '../helpers/timing.js';
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse, n: number) => void;
 const servers: http.Server[] = [];
@@ -88,14 +89,15 @@ describe('http check', () => {
 
   it('explains an unexpected status, with the start of the body', async () => {
     const { url } = await serve(reply(503, 'invalid workflow b.json\n'));
-    const r = await runCheck(httpCheck(`${url}/health`, { timeoutMs: 300, intervalMs: 100 }), ctx);
+    // Room for a second attempt even on a loaded machine (the count is the point, not the clock).
+    const r = await runCheck(httpCheck(`${url}/health`, { timeoutMs: 1500, intervalMs: 100 }), ctx);
     expect(r.ok).toBe(false);
     const [first, second] = r.detail.split('\n');
     expect(first).toBe(`GET ${url}/health → 503 (expected 2xx); body: "invalid workflow b.json"`);
-    expect(second).toBe(`${r.attempts} attempts, gave up after 300ms`);
+    expect(second).toBe(`${r.attempts} attempts, gave up after 1.5s`);
     expect(r.attempts).toBeGreaterThanOrEqual(2);
-    expect(r.attempts).toBeLessThanOrEqual(4);
-    expect(r.durationMs).toBeLessThan(1000);
+    expect(r.attempts).toBeLessThanOrEqual(16);
+    expect(r.durationMs).toBeLessThan(PROMPTLY_MS);
   });
 
   it('checks a list of statuses', async () => {
@@ -180,7 +182,7 @@ describe('http check', () => {
     });
     const started = Date.now();
     const r = await runCheck(httpCheck(url, { timeoutMs: 1200, intervalMs: 1000 }), ctx);
-    expect(Date.now() - started).toBeLessThan(1700);
+    expect(Date.now() - started).toBeLessThan(PROMPTLY_MS);
     expect(r.ok).toBe(false);
     // One attempt, cut at the timeout: no time is left for another.
     expect(r.attempts).toBe(1);
@@ -224,7 +226,7 @@ describe('http check', () => {
       ...ctx,
       signal: ac.signal,
     });
-    expect(Date.now() - started).toBeLessThan(500);
+    expect(Date.now() - started).toBeLessThan(PROMPTLY_MS);
     expect(r).toMatchObject({ ok: false, cancelled: true, attempts: 1 });
     expect(r.detail).toBe(`cancelled; last attempt: GET ${down.url} → 503 (expected 2xx)`);
 
@@ -233,7 +235,7 @@ describe('http check', () => {
     setTimeout(() => ac2.abort(), 150);
     started = Date.now();
     const h = await runCheck(httpCheck(hang.url, { timeoutMs: 30_000 }), { ...ctx, signal: ac2.signal });
-    expect(Date.now() - started).toBeLessThan(500);
+    expect(Date.now() - started).toBeLessThan(PROMPTLY_MS);
     expect(h).toMatchObject({ ok: false, cancelled: true, detail: 'cancelled' });
   });
 });

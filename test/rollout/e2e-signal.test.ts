@@ -63,7 +63,7 @@ beforeAll(async () => {
         { http: { url: `http://127.0.0.1:${port}/health/{name}`, interval: '100ms', timeout: '60s' } },
       ],
       // A slow `after`, so that the second signal lands while it runs.
-      after: { run: `${logLine('after-start')} && sleep 0.5 && ${logLine('after-end')}` },
+      after: { run: `${logLine('after-start')} && sleep 1.5 && ${logLine('after-end')}` },
     },
     targets,
   });
@@ -74,12 +74,18 @@ beforeAll(async () => {
     states[n] = fleet.state(n);
   }
 
+  const logFrom = fleet.hookLog().length;
   const started = fleet.start('deploy', ['--to', 'v2']);
   // Both targets of the first batch are in verify, each with a request hanging on the endpoint.
   await waitFor(() => (waiting.get('t1') ?? 0) > 0 && (waiting.get('t2') ?? 0) > 0, 20_000, 'two verifies');
   signalledAt = Date.now();
   started.child.kill('SIGTERM');
-  await new Promise((r) => setTimeout(r, 150));
+  // The second signal lands while cleanup runs: wait for an `after` to start, not for a time.
+  await waitFor(
+    () => fleet.hookLog(logFrom).some((l) => l.startsWith('after-start')),
+    20_000,
+    'an after hook',
+  );
   started.child.kill('SIGTERM');
   run = await started.done;
 });

@@ -9,6 +9,7 @@ import { formatDuration } from '../../src/report/format.js';
 import { hookEnv, runHook } from '../../src/rollout/hooks.js';
 import { LocalTransport } from '../../src/transport/local/local-transport.js';
 import { folderExec } from '../helpers/host.js';
+import { PROMPTLY_MS } from '../helpers/timing.js';
 
 let root: string;
 let configDir: string;
@@ -45,7 +46,11 @@ function parseEnv(text: string): Record<string, string> {
 }
 
 describe('runHook', () => {
-  it('gives run and remote every DIFFSHIP_ variable, in their own folders', async () => {
+  it('gives run and remote exactly this deploy’s DIFFSHIP_ variables (none of the caller’s), in their own folders', async () => {
+    // Stray variables of whoever started diffship (a crash test's, a parent deploy's) stay out.
+    const stray = { DIFFSHIP_STRAY_FROM_CALLER: 'x', DIFFSHIP_RELEASE: 'stale' };
+    const saved = Object.fromEntries(Object.keys(stray).map((k) => [k, process.env[k]]));
+    Object.assign(process.env, stray);
     const r = await runHook(hook({}), {
       name: 'before',
       run: 'env | grep ^DIFFSHIP_ | sort > run.env; pwd > run.pwd',
@@ -53,6 +58,11 @@ describe('runHook', () => {
       cwd: configDir,
       env,
       transport: folderExec(targetDir),
+    }).finally(() => {
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
     });
     expect(r).toMatchObject({ ok: true, timedOut: false, cancelled: false });
     const expected = {
@@ -97,7 +107,7 @@ describe('runHook', () => {
       transport,
       signal: ac.signal,
     });
-    expect(Date.now() - started).toBeLessThan(1000);
+    expect(Date.now() - started).toBeLessThan(PROMPTLY_MS);
     expect(cancelled).toMatchObject({ ok: false, cancelled: true, detail: 'cancelled' });
     await transport.close();
   });
@@ -139,7 +149,7 @@ describe('runHook', () => {
   it('times out, kills the command and says after how long', async () => {
     const started = Date.now();
     const r = await runHook(hook({ run: 'echo waiting; sleep 30', timeoutMs: 400 }), { cwd: configDir, env });
-    expect(Date.now() - started).toBeLessThan(1500);
+    expect(Date.now() - started).toBeLessThan(PROMPTLY_MS);
     expect(r.ok).toBe(false);
     expect(r.timedOut).toBe(true);
     expect(r.detail).toBe('timed out after 400ms\nwaiting');
@@ -152,7 +162,7 @@ describe('runHook', () => {
       env,
       transport: folderExec(targetDir),
     });
-    expect(Date.now() - started).toBeLessThan(1500);
+    expect(Date.now() - started).toBeLessThan(PROMPTLY_MS);
     expect(r).toMatchObject({ ok: false, timedOut: true, detail: 'timed out after 600ms' });
   });
 
@@ -170,14 +180,14 @@ describe('runHook', () => {
     setTimeout(() => ac.abort(), 200);
     let started = Date.now();
     const running = await runHook(hook({ run: 'sleep 30' }), { cwd: configDir, env, signal: ac.signal });
-    expect(Date.now() - started).toBeLessThan(1000);
+    expect(Date.now() - started).toBeLessThan(PROMPTLY_MS);
     expect(running).toMatchObject({ ok: false, cancelled: true, detail: 'cancelled' });
 
     const ac2 = new AbortController();
     setTimeout(() => ac2.abort(), 200);
     started = Date.now();
     const settling = await runHook(hook({ settleMs: 30_000 }), { cwd: configDir, env, signal: ac2.signal });
-    expect(Date.now() - started).toBeLessThan(1000);
+    expect(Date.now() - started).toBeLessThan(PROMPTLY_MS);
     expect(settling).toMatchObject({ ok: false, cancelled: true, detail: 'cancelled while settling' });
   });
 

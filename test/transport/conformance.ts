@@ -193,7 +193,7 @@ export function describeTransport(name: string, make: MakeTransport): void {
           expect(await fs.readFile(at(n), 'utf8')).toBe(`content ${i}\n`.repeat(i % 50));
       });
 
-      it('writes without fsync on request, then makes them all durable in one call', async () => {
+      it('writes without fsync on request; syncWritten() keeps them whole and tolerates one removed meanwhile (the fsyncs themselves: local/sync-durable.test.ts, order: apply/faults.test.ts)', async () => {
         await t.syncWritten(); // nothing pending: a no-op
         await t.mkdirp('staged');
         const names = Array.from({ length: 50 }, (_, i) => `staged/${i}`);

@@ -3,6 +3,7 @@ import { constants, type Dirent, type Stats } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { DiffshipError, TransportError } from '../../errors.js';
 import { gitBlobId } from '../../diff/blob.js';
 import { silentLogger, type Logger } from '../../log.js';
@@ -210,27 +211,41 @@ export class LocalTransport implements Transport {
     });
   }
 
-  /** A lock file: a few hundred bytes, so synchronous calls (one fsync) beat five threadpool round trips. */
+  /**
+   * A lock file: written whole under a temporary name, then published with link(2), which
+   * fails when the name exists. A full disk or a kill mid-write leaves at most the temporary
+   * file, never an empty `rel` that would block the target. Small, so synchronous calls.
+   */
   async createExclusive(rel: string, data: Buffer, mode = 0o644): Promise<boolean> {
+    checkRelPath(rel); // an unsafe name fails here, before a temporary name is made from it
+    const tmpRel = `${rel}.new-${randomBytes(4).toString('hex')}`;
+    const tmp = joinRoot(this.base, checkRelPath(tmpRel));
     return this.io(
       'create',
       rel,
       async (p) => {
-        let fd: number;
+        const fd = fsSync.openSync(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode & 0o7777);
         try {
-          fd = fsSync.openSync(p, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode & 0o7777);
-        } catch (error) {
-          if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
-          throw error;
-        }
-        try {
-          fsSync.writeFileSync(fd, data);
-          fsSync.fchmodSync(fd, mode & 0o7777);
-          fsSync.fsyncSync(fd);
+          try {
+            fsSync.writeFileSync(fd, data);
+            fsSync.fchmodSync(fd, mode & 0o7777);
+            fsSync.fsyncSync(fd);
+          } finally {
+            fsSync.closeSync(fd);
+          }
+          try {
+            fsSync.linkSync(tmp, p);
+            return true;
+          } catch (error) {
+            const code = (error as NodeJS.ErrnoException).code;
+            if (code === 'EEXIST') return false;
+            if (!NO_HARD_LINKS.has(code ?? '')) throw error;
+          }
+          // No hard links on this file system: the complete file is only then created with O_EXCL.
+          return createExclusiveInPlace(p, data, mode);
         } finally {
-          fsSync.closeSync(fd);
+          ignoreMissing(() => fsSync.unlinkSync(tmp));
         }
-        return true;
       },
       { change: true },
     );
@@ -282,14 +297,7 @@ export class LocalTransport implements Transport {
         } catch (error) {
           const code = (error as NodeJS.ErrnoException).code;
           // Another file system, or one without hard links: the caller copies instead.
-          if (
-            code === 'EXDEV' ||
-            code === 'EPERM' ||
-            code === 'ENOTSUP' ||
-            code === 'EOPNOTSUPP' ||
-            code === 'EMLINK'
-          )
-            return false;
+          if (NO_HARD_LINKS.has(code ?? '')) return false;
           throw error;
         }
       },
@@ -511,6 +519,31 @@ function localHomes(): string[] {
     }
   });
   return [...new Set([...homes, ...real])];
+}
+
+/** errno names of link(2) that mean "no hard links here". */
+const NO_HARD_LINKS = new Set(['EXDEV', 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EMLINK']);
+
+/** The fallback of createExclusive where link(2) is refused: O_EXCL, the content already known. */
+function createExclusiveInPlace(p: string, data: Buffer, mode: number): boolean {
+  let fd: number;
+  try {
+    fd = fsSync.openSync(p, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode & 0o7777);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  }
+  try {
+    fsSync.writeFileSync(fd, data);
+    fsSync.fchmodSync(fd, mode & 0o7777);
+    fsSync.fsyncSync(fd);
+  } catch (error) {
+    fsSync.closeSync(fd);
+    ignoreMissing(() => fsSync.unlinkSync(p)); // never leave it empty or partial
+    throw error;
+  }
+  fsSync.closeSync(fd);
+  return true;
 }
 
 /** Trees with up to this many entries are removed synchronously by removeTree. */

@@ -118,8 +118,9 @@ export function runLocal(command: string, options: RunLocalOptions): Promise<Run
   return new Promise((resolve) => {
     const child = spawn('/bin/sh', ['-c', command], {
       cwd: options.cwd,
-      // The child's own environment (what /proc/PID/environ shows), not just what a shell exports.
-      env: { ...childEnv(process.env, options.envPolicy), ...options.env },
+      // The child's own environment (what /proc/PID/environ shows), not just what a shell exports;
+      // never the caller's own DIFFSHIP_* variables: a command sees exactly the ones it is given.
+      env: { ...childEnv(inheritedEnv(), options.envPolicy), ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
@@ -239,4 +240,15 @@ function drainPipes(child: ChildProcessByStdio<null, Readable, Readable>, done: 
   else child.stdout.once('end', onEnd);
   if (child.stderr.readableEnded) onEnd();
   else child.stderr.once('end', onEnd);
+}
+
+/**
+ * This process's environment without its own `DIFFSHIP_*` variables: a command sees
+ * exactly the ones it is given (a hook, this deploy's), never stale ones from the caller.
+ */
+function inheritedEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(process.env))
+    if (!name.startsWith('DIFFSHIP_')) env[name] = value;
+  return env;
 }

@@ -17,7 +17,7 @@ import {
 import type { JumpHost } from './proxy-jump.js';
 import type { SshTuning } from './tuning.js';
 import type { SshConnection } from './connection.js';
-import { connectError, endpointLabel, hostKeyError, type Endpoint } from './errors.js';
+import { connectError, sftpOpenError, endpointLabel, hostKeyError, type Endpoint } from './errors.js';
 import { mkdirAbsolute, NO_SUCH_FILE, sftpCode } from './sftp.js';
 import { authMethods, hostKeyAlgorithms, SHA1_OPT_IN, withoutSha1 } from './sha1-policy.js';
 
@@ -226,15 +226,15 @@ function forward(
 
 function openSftp(conn: SshConnection): Promise<SFTPWrapper> {
   return new Promise((resolve, reject) => {
-    conn.client.sftp((error, sftp) => {
-      if (error)
-        reject(
-          new TransportError(
-            'E_CONNECT',
-            `ssh ${endpointLabel(conn.target)}: the SFTP subsystem is not available (${maskSecrets(error.message, conn.secrets)}); enable "Subsystem sftp" in sshd_config`,
-          ),
-        );
-      else {
+    const client = conn.client;
+    client.sftp((error, sftp) => {
+      if (error) {
+        // The client's close may follow the failed request by a tick: wait for it before judging.
+        setImmediate(() => {
+          const dropped = conn.lost !== null || conn.closedClients.has(client);
+          reject(sftpOpenError(conn.target, error, conn.secrets, dropped));
+        });
+      } else {
         // The host's sftp-server ended (killed, or its session died) while we still use it.
         const gone = () => conn.sftpGone(sftp);
         sftp.on('end', gone).on('close', gone);

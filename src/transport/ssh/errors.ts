@@ -86,6 +86,32 @@ export function connectError(
   return new TransportError('E_CONNECT', message, { cause: sanitized(error, secrets) });
 }
 
+/**
+ * E_CONNECT for an SFTP session that did not open, told by what happened: the
+ * connection dropped (most often: sshd restarted, or the network), the host
+ * refused a session channel, or the subsystem is really missing.
+ */
+export function sftpOpenError(
+  e: Endpoint,
+  error: Ssh2ErrorLike,
+  secrets: readonly string[],
+  dropped: boolean,
+): TransportError {
+  const text = maskSecrets(error.message, secrets);
+  const where = `ssh ${endpointLabel(e)}`;
+  let message: string;
+  if (dropped || /No response from server|Not connected|ECONNRESET|EPIPE|socket hang up/i.test(text)) {
+    message = `${where}: the connection dropped while opening the SFTP session (${text}); nothing was written — check the network and that sshd on the host is up, then run again`;
+  } else if (/subsystem/i.test(text)) {
+    message = `${where}: the SFTP subsystem is not available (${text}); enable "Subsystem sftp" in sshd_config`;
+  } else if (/Channel open failure/i.test(text)) {
+    message = `${where}: the host refused to open a session (${text}); nothing was written — sshd's MaxSessions or MaxStartups may be reached, run again later`;
+  } else {
+    message = `${where}: cannot open the SFTP session (${text}); nothing was written — check sshd on the host ("Subsystem sftp" in sshd_config), then run again`;
+  }
+  return new TransportError('E_CONNECT', message, { cause: sanitized(error, secrets) });
+}
+
 /** A copy of an error with its message masked and no stack or extra fields that could carry key material. */
 export function sanitized(error: Ssh2ErrorLike, secrets: readonly string[]): Error {
   const copy = new Error(maskSecrets(error.message, secrets));

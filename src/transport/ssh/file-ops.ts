@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { FileEntryWithStats, Stats as SftpStats } from 'ssh2';
 import { TransportError } from '../../errors.js';
 import { createLimiter, mapLimit, type Limiter } from '../limit.js';
@@ -9,6 +10,7 @@ import type { SshExec } from './exec-channels.js';
 import { HelperGone, OpError, type SshOps } from './perl-helper-client.js';
 import {
   fillAndClose,
+  fsyncEach,
   hasExtension,
   mkdirAbsolute,
   NO_SUCH_FILE,
@@ -165,43 +167,42 @@ export class SshFiles {
         `ssh: sync -f failed on ${conn.target.host} (exit ${run.code}); fsyncing ${files.length} files one by one`,
       );
     }
-    if (!hasExtension(conn.sftp, 'fsync@openssh.com')) return;
-    await mapLimit(files, this.concurrency, async (p) => {
-      const handle = await conn
-        .call<Buffer>((cb) => conn.sftp.open(p, 'r', cb))
-        .catch((error: unknown) => {
-          if (sftpCode(error) === NO_SUCH_FILE) return null; // removed since: nothing to make durable
-          throw conn.fail('sync', p, error);
-        });
-      if (!handle) return;
-      const synced = conn.call<void>((cb) => conn.sftp.ext_openssh_fsync(handle, (error) => cb(error)));
-      const closed = conn.call<void>((cb) => conn.sftp.close(handle, cb));
-      await Promise.all([synced, closed]).catch((error: unknown) => {
-        throw conn.fail('sync', p, error);
-      });
-    });
+    await fsyncEach(conn, files, this.concurrency);
   }
 
+  /**
+   * Written whole (and synced) under a temporary name, then published by a hard link, which
+   * fails when `rel` exists: a full disk or a dropped connection mid-write never leaves an
+   * empty `rel`. Where the host has no hard links, SFTP's own rename, which refuses an
+   * existing target, publishes it.
+   */
   async createExclusive(rel: string, data: Buffer, mode = 0o644): Promise<boolean> {
     const { conn } = this;
-    const p = this.abs(rel);
+    this.abs(rel); // an unsafe name fails here, before a temporary name is made from it
     await this.parentsReal('create', rel);
-    return this.files(async () => {
-      let handle: Buffer;
+    const tmp = `${rel}.new-${randomBytes(4).toString('hex')}`;
+    try {
+      await this.writeFile(tmp, data, mode); // a full disk fails here: the finally removes what it left
+      let linked: boolean;
       try {
-        handle = await conn.call<Buffer>((cb) => conn.sftp.open(p, 'wx', { mode: mode & 0o7777 }, cb));
+        linked = await this.link(tmp, rel);
       } catch (error) {
-        // SFTP v3 has no "already exists" status: look.
+        if (conn.lost) throw conn.lost;
         if ((await this.lstat(rel)) !== null) return false;
         throw conn.fail('create', rel, error);
       }
+      if (linked) return true;
       try {
-        await fillAndClose(conn, handle, data, mode);
+        await conn.call<void>((cb) => conn.sftp.rename(this.abs(tmp), this.abs(rel), cb));
+        return true;
       } catch (error) {
+        if (conn.lost) throw conn.lost;
+        if ((await this.lstat(rel)) !== null) return false;
         throw conn.fail('create', rel, error);
       }
-      return true;
-    });
+    } finally {
+      await this.unlink(tmp).catch(() => undefined);
+    }
   }
 
   async symlink(linkTarget: string, rel: string): Promise<void> {

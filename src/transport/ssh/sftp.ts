@@ -123,3 +123,26 @@ export async function fillAndClose(
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;
 }
+
+/** fsync@openssh.com per file (where the host can't run `sync -f`); a file removed since needs nothing. */
+export async function fsyncEach(
+  conn: SshConnection,
+  files: readonly string[],
+  concurrency: number,
+): Promise<void> {
+  if (!hasExtension(conn.sftp, 'fsync@openssh.com')) return;
+  await mapLimit(files, concurrency, async (p) => {
+    const handle = await conn
+      .call<Buffer>((cb) => conn.sftp.open(p, 'r', cb))
+      .catch((error: unknown) => {
+        if (sftpCode(error) === NO_SUCH_FILE) return null;
+        throw conn.fail('sync', p, error);
+      });
+    if (!handle) return;
+    const synced = conn.call<void>((cb) => conn.sftp.ext_openssh_fsync(handle, (error) => cb(error)));
+    const closed = conn.call<void>((cb) => conn.sftp.close(handle, cb));
+    await Promise.all([synced, closed]).catch((error: unknown) => {
+      throw conn.fail('sync', p, error);
+    });
+  });
+}

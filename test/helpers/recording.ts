@@ -1,0 +1,37 @@
+/**
+ * A Transport that records every call, in order, and delegates it to a real
+ * transport (a LocalTransport in the tests): the order of durable steps (sync,
+ * then journal, then renames) can be checked, which no kill can show.
+ */
+import type { Transport } from '../../src/transport/transport.js';
+
+export interface RecordedCall {
+  op: string;
+  /** The first path argument (or ''). */
+  path: string;
+  /** The second path argument of rename and link (or ''). */
+  to: string;
+  /** writeFile's options, when given. */
+  sync?: boolean;
+}
+
+export function recording(real: Transport): { transport: Transport; calls: RecordedCall[] } {
+  const calls: RecordedCall[] = [];
+  const transport = new Proxy(real, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop, target) as unknown;
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        const call: RecordedCall = {
+          op: String(prop),
+          path: typeof args[0] === 'string' ? args[0] : '',
+          to: typeof args[1] === 'string' ? args[1] : '',
+        };
+        if (prop === 'writeFile') call.sync = (args[3] as { sync?: boolean } | undefined)?.sync !== false;
+        calls.push(call);
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  return { transport, calls };
+}
