@@ -8,6 +8,7 @@ import path from 'node:path';
 import * as core from '@actions/core';
 import { parse as parseYaml } from 'yaml';
 import { checkOverrides } from '../config/overrides.js';
+import { RELEASE_NAME } from '../config/placeholders.js';
 import type { Mode } from '../config/types.js';
 import { DiffshipError } from '../errors.js';
 
@@ -181,12 +182,10 @@ export function readSettings(options: ReadOptions = {}): ActionSettings {
     throw usage(
       'Inputs from-manifest and assume-empty are both "true": assume-empty ignores the manifest; give one.',
     );
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f]/.test(releaseName) || releaseName.length > 200)
+  if (releaseName !== '' && !RELEASE_NAME.test(releaseName))
     throw usage(
-      `Input release-name is ${quote(releaseName)}: expected up to 200 characters, no control characters.`,
+      `Input release-name is ${quote(releaseName)}: expected 1–200 letters, digits and . _ + @ : = - (starting with a letter or digit), e.g. build-77.`,
     );
-
   return {
     command,
     repo,

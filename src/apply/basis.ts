@@ -56,28 +56,42 @@ export async function planBasis(
   };
   const recorded = state?.release ?? null;
   const listAll = () => diffWith(objects, { ...filters, from: null, to: o.to });
-  if (recorded === null || o.assumeEmpty || o.wholeSelection) {
+  const asFirstDeploy = async (note: string | null): Promise<Basis> => {
     const diff = await listAll();
-    const note =
-      recorded !== null && o.assumeEmpty
-        ? `planned as a full redeploy (--assume-empty): release ${recorded} was not used`
-        : null;
     return { diff, full: diff, listing: manifestOf(releaseMap(diff)), note };
+  };
+  if (recorded === null || o.assumeEmpty) {
+    return asFirstDeploy(
+      recorded !== null
+        ? `planned as a full redeploy (--assume-empty): release ${recorded} was not used`
+        : null,
+    );
   }
   const manifest = state?.manifest ?? null;
   // Why the recorded commit can't be diffed against: null when it can.
   const why = o.fromManifest ? 'forced' : await unusable(o.repo, objects, recorded, o.to);
-  if (why === null) {
+  if (why === null && !o.wholeSelection) {
     const diff = await diffWith(objects, { ...filters, from: recorded, to: o.to });
     if (manifest) return { diff, full: null, listing: applyChanges(manifest.files, diff), note: null };
     const full = await listAll();
     return { diff, full, listing: manifestOf(releaseMap(full)), note: null };
   }
-  if (manifest === null) throw missingRelease(where, recorded, why);
+  if (manifest === null) {
+    // A changed selection without a manifest: the whole new selection is compared with the target.
+    if (why === null) return asFirstDeploy(null);
+    throw missingRelease(where, recorded, why);
+  }
+  // The manifest is what was shipped, whatever the selection was: the exact basis (the plan
+  // step says when the selection changed).
   const full = await listAll();
   const release = releaseMap(full);
   const diff = diffFromManifest(manifest, release, recorded, full.to, full.source);
-  return { diff, full, listing: manifestOf(release), note: manifestNote(recorded, why) };
+  return {
+    diff,
+    full,
+    listing: manifestOf(release),
+    note: why === null ? null : manifestNote(recorded, why),
+  };
 }
 
 /**

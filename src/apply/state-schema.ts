@@ -22,6 +22,8 @@ export interface SchemaContext {
   idLength?: number;
   /** The state folder (relative to the target root): no recorded path may point into it. */
   stateDir?: string;
+  /** The caller parses the state's own manifest right after (readState): don't parse it twice. */
+  manifestParsedLater?: boolean;
 }
 
 /** Thrown by the checks below; `readChecked` turns it into E_STATE naming the file. */
@@ -94,7 +96,7 @@ function targetState(v: unknown, what: string, ctx: SchemaContext): void {
     relPath(kept.path, `${what}.kept[${i}].path`, ctx);
     objectId(kept.blob, `${what}.kept[${i}].blob`, ctx);
   });
-  if (s.manifest !== undefined && s.manifest !== null) {
+  if (s.manifest !== undefined && s.manifest !== null && !ctx.manifestParsedLater) {
     try {
       parseManifest(s.manifest, (s.release as string).length, what);
     } catch {

@@ -35,7 +35,10 @@ export async function readState(t: Transport, l: Layout, idLength?: number): Pro
   const raw = await readJson<unknown>(t, l.state);
   if (raw === null) return null;
   const where = `${t.description}/${l.state}`;
-  const state = checked<TargetState>('state', upgradeState(raw, where), where, { idLength, stateDir: l.dir });
+  // Every field first (ids of the repository's length, types), then the manifest, whose blob ids
+  // must have the release's length.
+  checked('state', raw, where, { idLength, stateDir: l.dir, manifestParsedLater: true });
+  const state = upgradeState(raw, where);
   checkSelectionField(where, state);
   return state;
 }

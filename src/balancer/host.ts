@@ -77,7 +77,8 @@ class SshHost implements BalancerHost {
   }
 
   async exec(command: string, timeoutMs: number, signal?: AbortSignal): Promise<CommandResult> {
-    this.connecting ??= this.transport.connect();
+    // Only commands run there (nginx -t, socat): no file is written under `/`.
+    this.connecting ??= this.transport.connect({ commandsOnly: true });
     await this.connecting;
     const r = await this.transport.exec(command, { timeoutMs, signal });
     if (r.timedOut) return { ...r, code: null, stderr: `timed out after ${timeoutMs} ms\n${r.stderr}` };

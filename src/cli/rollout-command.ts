@@ -7,6 +7,7 @@
 import type { Command } from 'commander';
 import { loadConfig, withOverrides } from '../config/load.js';
 import type { Mode } from '../config/types.js';
+import { RELEASE_NAME } from '../config/placeholders.js';
 import { DiffshipError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { rollout } from '../rollout/rollout.js';
@@ -190,11 +191,10 @@ function checkReleaseFlags(flags: RolloutFlags, cmd: Command): void {
       'E_USAGE',
       '--from-manifest and --assume-empty contradict each other — --assume-empty ignores the manifest; give one',
     );
-  // eslint-disable-next-line no-control-regex
-  if (flags.releaseName !== undefined && !/^[^\u0000-\u001f\u007f]{1,200}$/.test(flags.releaseName))
+  if (flags.releaseName !== undefined && !RELEASE_NAME.test(flags.releaseName))
     throw new DiffshipError(
       'E_USAGE',
-      `--release-name ${JSON.stringify(flags.releaseName)}: give 1–200 characters without control characters`,
+      `--release-name ${JSON.stringify(flags.releaseName)}: give 1–200 letters, digits and . _ + @ : = - (starting with a letter or digit), e.g. build-77`,
     );
 }
 

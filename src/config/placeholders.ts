@@ -67,6 +67,13 @@ export function findPlaceholders(text: string): Found[] {
 /** A full object id (40 or 64 lowercase hex digits): safe in any shell word, unquoted. */
 const OBJECT_ID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 
+/**
+ * A `--release-name` (`build-77`, `v1.4.0`, `2026-12-01+rc1`): no character a shell
+ * treats specially, so it too is safe unquoted. The CLI, the action and the library
+ * refuse any other name before anything starts.
+ */
+export const RELEASE_NAME = /^[A-Za-z0-9][A-Za-z0-9._+@:=-]{0,199}$/;
+
 /** `value` (from a release or a target) when it is an object id; otherwise refuse to insert it. */
 export function shellSafeId(value: string, token: string): string {
   if (OBJECT_ID.test(value)) return value;
@@ -143,7 +150,8 @@ export function expandPlaceholders(text: string, ctx: PlaceholderContext): strin
         default:
           if (ctx.release === undefined)
             throw new ConfigError(`placeholder {release} used where no release is known`);
-          return ctx.release === '' ? '' : shellSafeId(ctx.release, token);
+          if (ctx.release === '' || RELEASE_NAME.test(ctx.release)) return ctx.release;
+          return shellSafeId(ctx.release, token);
       }
     },
   );

@@ -12,6 +12,7 @@ import { resolveRelease } from '../diff/diff-releases.js';
 import { GitObjects } from '../diff/git-objects.js';
 import { selectionProblem } from '../diff/selection.js';
 import { DiffshipError } from '../errors.js';
+import { RELEASE_NAME } from '../config/placeholders.js';
 import type { Logger } from '../log.js';
 import {
   checkOutsideLinks,
@@ -38,9 +39,16 @@ export interface ReleaseRequest {
   repo: string;
   to?: string;
   dir?: string;
+  /** Inserted into `{release}` unquoted: only names a shell treats as one plain word. */
+  releaseName?: string;
 }
 
 export async function openRelease(r: ReleaseRequest): Promise<OpenedRelease> {
+  if (r.releaseName !== undefined && !RELEASE_NAME.test(r.releaseName))
+    throw new DiffshipError(
+      'E_USAGE',
+      `releaseName ${JSON.stringify(r.releaseName)}: give 1–200 letters, digits and . _ + @ : = - (starting with a letter or digit)`,
+    );
   let { repo } = r;
   let to = '';
   if (r.command !== 'rollback' && r.dir !== undefined) {

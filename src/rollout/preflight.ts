@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { ResolvedConfig, TargetConfig } from '../config/types.js';
 import { dangerousRoot } from '../transport/dangerous-root.js';
-import { describeError } from '../errors.js';
+import { DiffshipError, describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { maskSecrets } from '../log.js';
 import type { GitObjects } from '../diff/git-objects.js';
@@ -36,6 +36,8 @@ export interface PreflightContext {
 /** Why a target failed preflight; with the plan's change set (and drift) when it got that far. */
 export interface PreflightFailure {
   reason: string;
+  /** The error's code (E_STATE, E_LOCK, …) when it had one. */
+  code?: string;
   from?: string | null;
   changes?: TargetChanges;
   driftChecked?: TargetReport['driftChecked'];
@@ -49,8 +51,9 @@ export async function preflight(
   const failures = new Map<string, PreflightFailure>();
   await mapLimit(targets, ctx.config.maxParallel, async (target) => {
     if (ctx.signal.aborted) return;
-    const failure = await checkTarget(target, ctx).catch((error: unknown) => ({
+    const failure = await checkTarget(target, ctx).catch((error: unknown): PreflightFailure => ({
       reason: describeError(error),
+      ...(error instanceof DiffshipError ? { code: error.code } : {}),
     }));
     if (failure !== null)
       failures.set(target.name, { ...failure, reason: maskSecrets(failure.reason, ctx.config.secrets) });
@@ -68,6 +71,8 @@ async function checkTarget(target: TargetConfig, ctx: PreflightContext): Promise
     stateDir: config.stateDir,
     command: 'preflight',
     readOnly: true,
+    // Recorded ids must have the repository's length, as the deploy itself will demand.
+    idLength: ctx.to.length === 40 || ctx.to.length === 64 ? ctx.to.length : undefined,
     objects: ctx.objects,
     log: ctx.log,
   });

@@ -96,6 +96,7 @@ async function stopOnPreflight(runs: TargetRun[], ctx: TargetRunContext): Promis
     const reason = failure.reason;
     run.report.status = 'failed';
     run.report.error = `preflight: ${reason}`;
+    if (failure.code) run.report.errorCode = failure.code;
     if (failure.changes) run.report.changes = failure.changes;
     if (failure.driftChecked) run.report.driftChecked = failure.driftChecked;
     if (failure.from !== undefined) run.report.from = failure.from;

@@ -103,12 +103,12 @@ describe('readSettings', () => {
     inputs({
       'working-directory': 'app',
       dir: 'build/carbonapps',
-      'release-name': 'build 77',
+      'release-name': 'build-77',
       'from-manifest': 'true',
     });
     expect(readSettings()).toMatchObject({
       dir: path.resolve('/work/space/app/build/carbonapps'),
-      releaseName: 'build 77',
+      releaseName: 'build-77',
       fromManifest: true,
       assumeEmpty: false,
     });
@@ -121,6 +121,9 @@ describe('readSettings', () => {
       'Inputs from-manifest and assume-empty are both "true"',
     ],
     [{ 'release-name': 'a\nb' }, 'Input release-name is "a\\nb"'],
+    // Inserted into {release} unquoted: a space or a shell character would split or run.
+    [{ 'release-name': 'build 77' }, 'Input release-name is "build 77"'],
+    [{ 'release-name': '$(touch x)' }, 'Input release-name is "$(touch x)"'],
   ])('refuses contradicting or bad release inputs: %j', (given, message) => {
     inputs(given);
     expect(() => readSettings()).toThrow(message);

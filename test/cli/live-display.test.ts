@@ -144,6 +144,6 @@ describe.each([
     for (const t of tables)
       for (let i = t; lines[i] !== ''; i++) expect(columns(lines[i]!)).toBeLessThanOrEqual(80);
     // Under the v3 table: host-a's whole error, wrapped, never cut.
-    expect(text).toMatch(/host-a rolled-back: verify: FAILED http http:\/\/127\.0\.0\.1:\d+\/health/);
+    expect(text).toMatch(/host-a rolled-back: verify: FAILED http GET http:\/\/127\.0\.0\.1:\d+\/health/);
   }, 150_000);
 });

@@ -181,7 +181,8 @@ describe.each(['local', 'ssh'] as const)('history rewritten after a deploy (%s t
       expect(p.note).toBe(note);
       expect(p.changes.updated.sort()).toEqual(['a.car', 'link', 'run.sh']);
       expect(p.changes.added).toEqual(['sub/new.car']);
-      expect(p.changes.deleted).toEqual(['gone.car']);
+      // Additive mode keeps what the release deleted (reported as kept, not deleted).
+      expect(mode === 'additive' ? p.changes.kept : p.changes.deleted).toEqual(['gone.car']);
       expect(p.changes.drift).toEqual([]);
       expect(snapshot(s.target)).toEqual(releaseTree(V1)); // plan wrote nothing
 

@@ -101,7 +101,7 @@ describe('preflight', () => {
     const r = deploy(ws, ['--to', 'v2']);
     expect(r.code).toBe(2);
     expect(r.report.targets[1]!.error).toMatch(
-      /^preflight: .*t\/web-2 is locked by someone@.* — wait for it, or run `diffship unlock --target web-2`/,
+      /^preflight: .*t\/web-2 is locked by someone@.* — wait for it, or run `diffship unlock --targets web-2`/,
     );
     expect(release(ws, 'canary')).toBe(v1);
   });

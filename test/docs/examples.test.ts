@@ -48,7 +48,7 @@ function workspace(): { dir: string; env: NodeJS.ProcessEnv } {
     mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
     writeFileSync(path.join(dir, rel), text);
   };
-  write('.gitignore', 'targets/\nnode_modules/\nbin/\n*.mjs\n*.json\n');
+  write('.gitignore', 'targets/\nnode_modules/\nbin/\nbuild/\n*.mjs\n*.json\n');
   write('workflows/orders-in.xml', '<flow name="orders-in"/>\n');
   write('workflows/lab-results.xml', '<flow name="lab-results"/>\n');
   write('workflows/old.xml', '<flow name="old"/>\n');
@@ -62,6 +62,8 @@ function workspace(): { dir: string; env: NodeJS.ProcessEnv } {
   git(dir, 'add', '-A');
   git(dir, 'commit', '-qm', 'v1.4.0');
   git(dir, 'tag', 'v1.4.0');
+  // A built release (`--dir build/carbonapps`), not in git.
+  write('build/carbonapps/orders.car', 'carbon app bytes\n');
   write(
     'diffship.yml',
     [

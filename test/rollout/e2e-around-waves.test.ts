@@ -134,7 +134,7 @@ describe('bake', () => {
     const bake = run.report.rollout!.find((s) => s.name === 'bake')!;
     expect(bake).toMatchObject({ wave: 1, status: 'failed' });
     expect(bake.detail).toMatch(
-      /^1 failed probe\(s\), limit 0\nprobe \d+ a: GET http:\/\/127\.0\.0\.1:\d+\/health → 503/,
+      /^1 failed probe\(s\), limit 0\nprobe \d+ a: FAILED http GET http:\/\/127\.0\.0\.1:\d+\/health .*→ 503/,
     );
     expect(run.report.targets.map((t) => [t.name, t.status])).toEqual([
       ['a', 'rolled-back'],

@@ -245,7 +245,11 @@ function openSftp(conn: SshConnection): Promise<SFTPWrapper> {
 }
 
 /** Check the root folder (creating it when asked) and resolve it once, symlinks included. */
-export async function resolveRoot(conn: SshConnection, create: boolean): Promise<void> {
+/**
+ * `commandsOnly`: the connection only runs commands (a balancer host), no file is ever
+ * written under the root, so `/` is fine there.
+ */
+export async function resolveRoot(conn: SshConnection, create: boolean, commandsOnly = false): Promise<void> {
   const root = conn.base;
   let stats = await conn
     .call<SftpStats>((cb) => conn.sftp.stat(root, cb))
@@ -271,6 +275,7 @@ export async function resolveRoot(conn: SshConnection, create: boolean): Promise
   conn.base = await conn.call<string>((cb) => conn.sftp.realpath(root, cb));
   // The configured text was checked at load time; on the host a link may still lead to `/` or a
   // home. SFTP starts in the login user's home (from its passwd entry): ask the host for it.
+  if (commandsOnly) return;
   const home = await conn.call<string>((cb) => conn.sftp.realpath('.', cb)).catch(() => null);
   refuseDangerousRoot(conn.base, home === null ? [] : [home], conn.description);
 }

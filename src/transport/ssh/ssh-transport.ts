@@ -63,7 +63,7 @@ export class SshTransport implements Transport {
 
   // ── connection ─────────────────────────────────────────────────────────
 
-  async connect(options: { create?: boolean } = {}): Promise<void> {
+  async connect(options: { create?: boolean; commandsOnly?: boolean } = {}): Promise<void> {
     if (this.connected) return;
     const ssh2 = await loadSsh2();
     const auth = await credentials(ssh2, this.options, this.conn);
@@ -74,7 +74,7 @@ export class SshTransport implements Transport {
     try {
       await dial(this.conn, { ssh2, auth, knownHosts, options: this.options, tuning: this.tuning }, jumps);
       this.connected = true;
-      await resolveRoot(this.conn, options.create ?? false);
+      await resolveRoot(this.conn, options.create ?? false, options.commandsOnly);
       this.log.debug(`ssh: connected to ${this.description}`);
       // Probe the host's tools and start the file helper now, in the background: an exec session
       // costs a round trip and a process start, best hidden behind the caller's first SFTP work.
