@@ -31,9 +31,7 @@ const restrict = (...patterns) => ['error', { patterns }];
 const awaitingSplit = [
   'src/apply/session.ts',
   'src/rollout/run-target.ts',
-  'src/report/markdown.ts',
   'src/transport/local/local-transport.ts',
-  'src/plan/plan.ts',
 ];
 
 export default tseslint.config(

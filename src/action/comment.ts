@@ -5,7 +5,7 @@
  */
 import * as core from '@actions/core';
 import * as github from '@actions/github';
-import { PLAN_COMMENT_MARKER, planCommentKeyLine, planCommentMarkdown } from '../report/markdown.js';
+import { PLAN_COMMENT_MARKER, planCommentKeyLine, planCommentMarkdown } from '../report/plan-comment.js';
 import type { Report } from '../report/types.js';
 
 export interface CommentLike {

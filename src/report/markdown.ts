@@ -1,43 +1,20 @@
 /**
  * Markdown renderings of a report, pure: the job summary (tables per wave, a
- * mermaid timeline, collapsed drift and kept lists) and the pull-request plan
- * comment (Terraform-plan style). Both are plain strings, so they are tested
- * without a runner and could be posted anywhere GitHub renders markdown.
+ * mermaid timeline, collapsed drift and kept lists) and the status table. Plain
+ * strings, so they are tested without a runner and could be posted anywhere
+ * GitHub renders markdown. The PR plan comment is in plan-comment.ts.
  */
-import type { Report, StepReport, TargetReport, TargetStatus } from './types.js';
+import type { Report, StepReport, TargetReport } from './types.js';
 import { formatBytes, formatDuration, targetDurationMs } from './format.js';
-import { codeSpan, escapeHtml, tableCode, tableText } from './md-safe.js';
+import { codeSpan, fenced, inlinePath, tableCode, tableText } from './md-safe.js';
+import { LIST_LIMIT, ROLLOUT_ICON, STATUS_ICON, oneLine, shortSha, verbFor } from './md-shared.js';
 
 export { formatBytes, formatDuration, targetDurationMs };
 
-/** First line of every plan comment; the action finds its own earlier comment by it. */
-export const PLAN_COMMENT_MARKER = '<!-- diffship-plan -->';
-
-/** GitHub refuses comments above 65,536 characters; stay well under it. */
-const COMMENT_LIMIT = 60_000;
-/** Paths listed per category and target before "… and N more". */
-const LIST_LIMIT = 50;
 /** Above this many targets the timeline draws one bar per target instead of one per step. */
 const TIMELINE_STEP_LIMIT = 40;
 /** Above this many targets the timeline is left out (mermaid stops rendering long charts). */
 const TIMELINE_TARGET_LIMIT = 200;
-
-const STATUS_ICON: Record<TargetStatus, string> = {
-  deployed: '✅',
-  unchanged: '➖',
-  failed: '❌',
-  'rolled-back': '↩️',
-  'rollback-unhealthy': '🚨',
-  skipped: '⏭️',
-  planned: '📝',
-};
-
-const ROLLOUT_ICON: Record<Report['status'], string> = {
-  succeeded: '✅',
-  failed: '❌',
-  cancelled: '⛔',
-  planned: '📝',
-};
 
 /** One table cell: pipes escaped, line breaks flattened (a path may hold both). */
 function cell(text: string): string {
@@ -47,54 +24,12 @@ function cell(text: string): string {
     .replace(/\r?\n|\r/g, ' ');
 }
 
-/** Control characters (a newline in a file name): such paths are shown JSON-escaped. */
-// eslint-disable-next-line no-control-regex -- matching control characters is the point
-const CONTROL = /[\u0000-\u001f\u007f]/;
-
-/** A path in inline code that survives backticks and line breaks in the name. */
-function inlinePath(path: string): string {
-  const shown = CONTROL.test(path) ? JSON.stringify(path) : path;
-  const ticks = '`'.repeat(longestRun(shown, '`') + 1);
-  const pad = shown.startsWith('`') || shown.endsWith('`') ? ' ' : '';
-  return `${ticks}${pad}${shown}${pad}${ticks}`;
-}
-
-function longestRun(text: string, char: string): number {
-  let best = 0;
-  let run = 0;
-  for (const c of text) {
-    run = c === char ? run + 1 : 0;
-    best = Math.max(best, run);
-  }
-  return best;
-}
-
-/** A fenced block whose fence is longer than any backtick run inside it. */
-function fenced(lang: string, body: string): string {
-  const fence = '`'.repeat(Math.max(3, longestRun(body, '`') + 1));
-  return `${fence}${lang}\n${body}\n${fence}`;
-}
-
-/** A path on one line of a code block: control characters shown JSON-escaped. */
-function linePath(path: string): string {
-  return CONTROL.test(path) ? JSON.stringify(path) : path;
-}
-
-function shortSha(sha: string | null): string {
-  return sha ? sha.slice(0, 7) : '∅';
-}
-
 /** The first failed step other than the rollback that cleaned up after it. */
 function failedStep(target: TargetReport): StepReport | undefined {
   return (
     target.steps.find((s) => s.status === 'failed' && s.name !== 'rollback') ??
     target.steps.find((s) => s.status === 'failed')
   );
-}
-
-function oneLine(text: string, max = 120): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
-  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }
 
 function rolloutDurationMs(report: Report): number {
@@ -111,12 +46,6 @@ function byWave(report: Report): Array<{ wave: number; targets: TargetReport[] }
     waves.set(target.wave, list);
   }
   return [...waves.entries()].sort(([a], [b]) => a - b).map(([wave, targets]) => ({ wave, targets }));
-}
-
-function verbFor(report: Report): string {
-  if (report.command === 'plan') return 'plan';
-  if (report.command === 'rollback') return 'rollback';
-  return 'deploy';
 }
 
 /** The heading line: what ran, how it ended, which release. */
@@ -308,115 +237,6 @@ export function summaryMarkdown(report: Report): string {
     `<sub>deploy id ${codeSpan(report.deployId)} · started ${report.startedAt} · finished ${report.finishedAt}</sub>`,
   );
   return parts.join('\n\n') + '\n';
-}
-
-/** Lines of one target's change set, Terraform-plan style (`+` add, `~` update, `-` delete). */
-function planLines(target: TargetReport, mode: Report['mode']): string[] {
-  const c = target.changes;
-  const lines: string[] = [];
-  const section = (prefix: string, items: string[]) => {
-    for (const item of items.slice(0, LIST_LIMIT)) lines.push(`${prefix} ${item}`);
-    if (items.length > LIST_LIMIT) lines.push(`${prefix} … and ${items.length - LIST_LIMIT} more`);
-  };
-  section('+', c.added.map(linePath));
-  section('~', c.updated.map(linePath));
-  section(
-    '+',
-    c.renamed.map(
-      (r) =>
-        `${linePath(r.to)}  (renamed from ${linePath(r.from)}${mode === 'additive' ? ', old path kept' : ''})`,
-    ),
-  );
-  section('-', c.deleted.map(linePath));
-  section(
-    '#',
-    c.kept.map((p) => `${linePath(p)}  (kept: deleted by the release, left in place)`),
-  );
-  section(
-    '!',
-    c.drift.map((p) => `${linePath(p)}  (drift: changed on the target by hand)`),
-  );
-  return lines;
-}
-
-function planSummaryLine(target: TargetReport): string {
-  const c = target.changes;
-  const parts = [
-    `${c.added.length + c.renamed.length} to add`,
-    `${c.updated.length} to update`,
-    `${c.deleted.length} to delete`,
-  ];
-  if (c.kept.length) parts.push(`${c.kept.length} kept`);
-  if (c.drift.length) parts.push(`${c.drift.length} drifted`);
-  return parts.join(', ');
-}
-
-export interface PlanCommentOptions {
-  /** Identifies the config, so two diffship steps on one PR keep separate comments. */
-  key?: string;
-  /** A link to the workflow run, shown at the bottom. */
-  runUrl?: string;
-}
-
-/** The hidden line that tells this config's comment apart from another config's. */
-export function planCommentKeyLine(key: string): string {
-  return `<!-- diffship-plan-key: ${key.replace(/-->/g, '--&gt;')} -->`;
-}
-
-/**
- * The pull-request comment: per target, what would be (plan) or was (deploy)
- * added, updated, deleted and kept, Terraform-plan style, starting with
- * PLAN_COMMENT_MARKER so the next run updates it instead of adding another.
- */
-export function planCommentMarkdown(report: Report, options: PlanCommentOptions = {}): string {
-  const head = [PLAN_COMMENT_MARKER];
-  if (options.key) head.push(planCommentKeyLine(options.key));
-  const ref = report.ref && report.ref !== report.to ? ` (${inlinePath(report.ref)})` : '';
-  const title =
-    report.command === 'plan'
-      ? `### 📝 diffship plan for \`${shortSha(report.to)}\`${ref}`
-      : `### ${ROLLOUT_ICON[report.status]} diffship ${verbFor(report)} of \`${shortSha(report.to)}\`${ref}: ${report.status}`;
-  head.push(title, '');
-  const changing = report.targets.filter((t) => hasChanges(t));
-  head.push(
-    `**${report.targets.length}** target(s) in **${report.waves.length}** wave(s), mode **${report.mode}**: ` +
-      `${changing.length} with changes, ${report.targets.length - changing.length} without.`,
-    '',
-  );
-  const bodies: string[] = [];
-  for (const target of report.targets) {
-    const lines = planLines(target, report.mode);
-    const summary = `${STATUS_ICON[target.status]} <b>${escapeHtml(target.name)}</b> (wave ${target.wave + 1}, ${escapeHtml(shortSha(target.from))} → ${escapeHtml(shortSha(target.to))}): ${lines.length ? planSummaryLine(target) : 'no changes'}`;
-    const note = target.note ? `\n\n_${escapeHtml(oneLine(target.note, 300))}_` : '';
-    const error = `${note}${target.error ? `\n\n> ${codeSpan(oneLine(target.error, 300))}` : ''}`;
-    bodies.push(
-      lines.length
-        ? `<details${changing.length <= 5 ? ' open' : ''}><summary>${summary}</summary>\n\n${fenced('diff', lines.join('\n'))}${error}\n\n</details>`
-        : `${summary}${error}`,
-    );
-  }
-  const foot = [
-    '',
-    '<sub>`+` add · `~` update · `-` delete · `#` kept (additive mode) · `!` drift' +
-      (options.runUrl ? ` · [workflow run](${options.runUrl})` : '') +
-      '</sub>',
-  ];
-  let text = [...head, bodies.join('\n\n'), ...foot].join('\n');
-  if (text.length > COMMENT_LIMIT) {
-    // Drop whole targets from the end rather than cutting markdown in half.
-    let kept = bodies.length;
-    while (kept > 0 && text.length > COMMENT_LIMIT) {
-      kept--;
-      const note = `\n\n… ${bodies.length - kept} more target(s) left out: the full plan is in the report artifact.`;
-      text = [...head, bodies.slice(0, kept).join('\n\n') + note, ...foot].join('\n');
-    }
-  }
-  return text + '\n';
-}
-
-function hasChanges(target: TargetReport): boolean {
-  const c = target.changes;
-  return c.added.length + c.updated.length + c.deleted.length + c.renamed.length > 0;
 }
 
 /** One row of `diffship status`, flattened to what a table can show. */

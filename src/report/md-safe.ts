@@ -56,3 +56,26 @@ export function tableCode(text: string): string {
 export function escapeHtml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
+
+/** Control characters (a newline in a file name): such paths are shown JSON-escaped. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/** A path in inline code that survives backticks and line breaks in the name. */
+export function inlinePath(path: string): string {
+  const shown = CONTROL.test(path) ? JSON.stringify(path) : path;
+  const ticks = '`'.repeat(longestRun(shown, '`') + 1);
+  const pad = shown.startsWith('`') || shown.endsWith('`') ? ' ' : '';
+  return `${ticks}${pad}${shown}${pad}${ticks}`;
+}
+
+/** A fenced block whose fence is longer than any backtick run inside it. */
+export function fenced(lang: string, body: string): string {
+  const fence = '`'.repeat(Math.max(3, longestRun(body, '`') + 1));
+  return `${fence}${lang}\n${body}\n${fence}`;
+}
+
+/** A path on one line of a code block: control characters shown JSON-escaped. */
+export function linePath(path: string): string {
+  return CONTROL.test(path) ? JSON.stringify(path) : path;
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { findPlanComment, pullRequestNumber } from '../../src/action/comment.js';
-import { planCommentMarkdown } from '../../src/report/markdown.js';
+import { planCommentMarkdown } from '../../src/report/plan-comment.js';
 import { planReport } from './fixtures.js';
 
 describe('findPlanComment', () => {

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { CommandRunner } from '../../src/action/main.js';
-import { PLAN_COMMENT_MARKER } from '../../src/report/markdown.js';
+import { PLAN_COMMENT_MARKER } from '../../src/report/plan-comment.js';
 import { planReport } from './fixtures.js';
 import { fakeGitHub, inputEnv, runnerFiles } from './runner.js';
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { planTarget, pathsToObserve, holds, type PlanInput } from '../../src/plan/plan.js';
+import { planTarget, pathsToObserve, type PlanInput } from '../../src/plan/plan.js';
+import { holds } from '../../src/plan/context.js';
 import type { Change, DiffResult } from '../../src/diff/types.js';
 import type { Observed } from '../../src/plan/types.js';
 

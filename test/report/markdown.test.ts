@@ -1,13 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import {
-  PLAN_COMMENT_MARKER,
   formatBytes,
   formatDuration,
-  planCommentMarkdown,
   statusMarkdown,
   summaryMarkdown,
   timelineMermaid,
 } from '../../src/report/markdown.js';
+import { PLAN_COMMENT_MARKER, planCommentMarkdown } from '../../src/report/plan-comment.js';
 import { emptyChanges } from '../../src/report/types.js';
 import { deployReport, failedCanaryReport, planReport, steps, target } from '../action/fixtures.js';
 

@@ -8,7 +8,8 @@
 import MarkdownIt from 'markdown-it';
 import { afterEach, describe, expect, it } from 'vitest';
 import { statusRow } from '../../src/action/status.js';
-import { planCommentMarkdown, statusMarkdown, summaryMarkdown } from '../../src/report/markdown.js';
+import { statusMarkdown, summaryMarkdown } from '../../src/report/markdown.js';
+import { planCommentMarkdown } from '../../src/report/plan-comment.js';
 import { emptyChanges, type Report } from '../../src/report/types.js';
 import { deployReport, failedCanaryReport, planReport, statusInfo, steps } from '../action/fixtures.js';
 import { fixture, runAction, type Fixture } from './action-harness.js';

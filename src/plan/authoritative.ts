@@ -1,0 +1,50 @@
+/**
+ * Authoritative mode: the target ends up holding exactly the release. Files the
+ * diff does not name are strays (deleted) or differ from the release (drift, repaired).
+ */
+import type { DiffResult } from '../diff/types.js';
+import { SUBMODULE_MODE } from '../diff/types.js';
+import { isDrifted } from './drift.js';
+import { holds, inStateDir, type PlanContext, type PlanDraft, type ReleaseFile } from './context.js';
+import type { Observed } from './types.js';
+
+/** Adds strays and repairs outside the diff to `draft`; `observed` is the whole target folder. */
+export function planStraysAndRepairs(
+  ctx: PlanContext,
+  diff: DiffResult,
+  release: ReadonlyMap<string, ReleaseFile> | undefined,
+  observed: ReadonlyMap<string, Observed>,
+  draft: PlanDraft,
+): void {
+  const { recorded, stateDir, isProtected } = ctx;
+  const { writes, deletes, drift, changes } = draft;
+  if (!release) throw new Error('authoritative plan needs the release listing');
+  const touched = new Set<string>([...writes.map((w) => w.path), ...deletes.map((d) => d.path)]);
+  for (const c of diff.changes) {
+    touched.add(c.path);
+    if (c.status === 'renamed') touched.add(c.oldPath);
+  }
+  for (const [path, obs] of observed) {
+    if (touched.has(path) || obs.type === null || obs.type === 'dir' || inStateDir(path, stateDir)) continue;
+    const file = release.get(path);
+    if (file === undefined) {
+      // A stray: on the target, not in the release.
+      if (isProtected(path)) continue;
+      // Never in the diff's own deleted list: those paths are all in `touched`.
+      changes.deleted.push(path);
+      deletes.push({ path, reason: 'stray' });
+    } else if (file.mode !== SUBMODULE_MODE && !holds(obs, file.blob, file.mode) && !isProtected(path)) {
+      // Unchanged by the diff but different on the target: drift (or a repair without a record).
+      if (recorded !== null && isDrifted(obs, file.blob))
+        drift.push({ path, expected: file.blob, actual: obs.blob });
+      writes.push({ path, mode: file.mode, blob: file.blob, reason: 'updated' });
+    }
+  }
+  // Release files the target lacks altogether (deleted by hand) are drift too.
+  for (const [path, file] of release) {
+    if (touched.has(path) || observed.has(path) || file.mode === SUBMODULE_MODE || isProtected(path))
+      continue;
+    if (recorded !== null) drift.push({ path, expected: file.blob, actual: null });
+    writes.push({ path, mode: file.mode, blob: file.blob, reason: 'updated' });
+  }
+}

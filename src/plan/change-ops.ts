@@ -1,0 +1,115 @@
+/**
+ * The part of a plan every mode shares: each change of the diff becomes a write,
+ * a delete or a kept file, checked against protect and for drift.
+ */
+import type { Change, DiffResult, GitMode } from '../diff/types.js';
+import { SUBMODULE_MODE } from '../diff/types.js';
+import type { Mode } from '../config/types.js';
+import { emptyChanges } from '../report/types.js';
+import { DiffshipError } from '../errors.js';
+import { isDrifted } from './drift.js';
+import { holds, inStateDir, type PlanContext, type PlanDraft } from './context.js';
+import type { DeleteOp, KeptFile, WriteOp } from './types.js';
+
+function rejectStateDirPaths(diff: DiffResult, stateDir: string): void {
+  for (const c of diff.changes) {
+    if (inStateDir(c.path, stateDir) || (c.status === 'renamed' && inStateDir(c.oldPath, stateDir))) {
+      throw new DiffshipError(
+        'E_UNSAFE',
+        `release path ${c.path} lies inside the state folder ${stateDir} — set state-dir to a name the release does not use, or exclude it`,
+      );
+    }
+  }
+}
+
+/** The diff's changes as operations; `kept` is what earlier additive deploys left in place. */
+export function planChanges(
+  ctx: PlanContext,
+  diff: DiffResult,
+  mode: Mode,
+  kept: readonly KeptFile[],
+): PlanDraft {
+  rejectStateDirPaths(diff, ctx.stateDir);
+  const { recorded, isProtected, observe } = ctx;
+  const keptBlob = new Map(kept.map((k) => [k.path, k.blob]));
+  const draft: PlanDraft = {
+    writes: [],
+    deletes: [],
+    drift: [],
+    protectedPaths: [],
+    submodules: [],
+    newKept: [],
+    changes: emptyChanges(),
+  };
+  const { writes, deletes, drift, protectedPaths, submodules, newKept, changes } = draft;
+
+  /** Expected content at a path before this deploy, per the recorded release (null: nothing). */
+  const expectWrite = (
+    path: string,
+    blob: string,
+    gitMode: GitMode,
+    reason: WriteOp['reason'],
+    old?: string,
+  ) => {
+    if (isProtected(path)) return void protectedPaths.push(path);
+    const obs = observe(path);
+    if (holds(obs, blob, gitMode)) return; // already in place (a re-run, or a repaired crash)
+    // Without a recorded release nothing is known about the folder: first deploys take it over.
+    if (recorded !== null) {
+      const expected = old ?? keptBlob.get(path) ?? null;
+      if (isDrifted(obs, expected)) drift.push({ path, expected, actual: obs.blob });
+    }
+    writes.push({ path, mode: gitMode, blob, reason });
+  };
+
+  const expectDelete = (path: string, oldBlob: string, reason: DeleteOp['reason']) => {
+    if (isProtected(path)) return void protectedPaths.push(path);
+    const obs = observe(path);
+    if (obs.type === null) return; // already gone: not an error
+    if (recorded !== null && isDrifted(obs, oldBlob))
+      drift.push({ path, expected: oldBlob, actual: obs.blob });
+    deletes.push({ path, reason });
+  };
+
+  for (const c of diff.changes as Change[]) {
+    const sub =
+      (c.status !== 'deleted' && c.mode === SUBMODULE_MODE) ||
+      ('oldMode' in c && c.oldMode === SUBMODULE_MODE);
+    if (sub) {
+      submodules.push(c.path);
+      continue;
+    }
+    switch (c.status) {
+      case 'added':
+        changes.added.push(c.path);
+        expectWrite(c.path, c.blob, c.mode, 'added');
+        break;
+      case 'updated':
+        changes.updated.push(c.path);
+        expectWrite(c.path, c.blob, c.mode, 'updated', c.oldBlob);
+        break;
+      case 'renamed':
+        changes.renamed.push({ from: c.oldPath, to: c.path });
+        expectWrite(c.path, c.blob, c.mode, 'renamed');
+        if (mode === 'authoritative') expectDelete(c.oldPath, c.oldBlob, 'renamed');
+        else newKept.push({ path: c.oldPath, blob: c.oldBlob });
+        break;
+      case 'deleted':
+        changes.deleted.push(c.path);
+        if (mode === 'authoritative') expectDelete(c.path, c.oldBlob, 'deleted');
+        else newKept.push({ path: c.path, blob: c.oldBlob });
+        break;
+    }
+  }
+  return draft;
+}
+
+/** Every path the diff names, old paths of renames included. */
+export function changedPaths(diff: DiffResult): Set<string> {
+  const changeSet = new Set<string>();
+  for (const c of diff.changes) {
+    changeSet.add(c.path);
+    if (c.status === 'renamed') changeSet.add(c.oldPath);
+  }
+  return changeSet;
+}

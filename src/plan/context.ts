@@ -1,0 +1,48 @@
+/**
+ * What every step of the planner shares: the recorded release, the target as
+ * observed, protect and the state folder (PlanContext), and the plan drafted so far.
+ */
+import type { GitMode } from '../diff/types.js';
+import { SYMLINK_MODE } from '../diff/types.js';
+import type { TargetChanges } from '../report/types.js';
+import type { DeleteOp, DriftItem, KeptFile, Observed, WriteOp } from './types.js';
+
+export interface ReleaseFile {
+  mode: GitMode;
+  blob: string;
+}
+
+export const ABSENT: Observed = { type: null, blob: null, mode: 0 };
+
+export interface PlanContext {
+  /** The recorded release; null: nothing is known about the folder (first deploy). */
+  recorded: string | null;
+  stateDir: string;
+  isProtected: (path: string) => boolean;
+  /** What the target holds at a path (ABSENT when not observed). */
+  observe: (path: string) => Observed;
+}
+
+/** The operations and report lists a plan builds up before on-drift and max-deletes decide. */
+export interface PlanDraft {
+  writes: WriteOp[];
+  deletes: DeleteOp[];
+  drift: DriftItem[];
+  protectedPaths: string[];
+  submodules: string[];
+  /** Files this deploy's diff deletes (or renames away) that additive mode keeps. */
+  newKept: KeptFile[];
+  changes: TargetChanges;
+}
+
+/** Does the target already hold exactly this blob with this git mode? */
+export function holds(obs: Observed, blob: string, mode: GitMode): boolean {
+  if (obs.blob !== blob) return false;
+  if (mode === SYMLINK_MODE) return obs.type === 'symlink';
+  if (obs.type !== 'file') return false;
+  return (mode === '100755') === ((obs.mode & 0o111) !== 0);
+}
+
+export function inStateDir(path: string, stateDir: string): boolean {
+  return path === stateDir || path.startsWith(`${stateDir}/`);
+}
