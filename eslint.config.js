@@ -33,7 +33,6 @@ const awaitingSplit = [
   'src/rollout/run-target.ts',
   'src/rollout/rollout.ts',
   'src/report/markdown.ts',
-  'src/transport/local/local-transport.ts',
   'src/plan/plan.ts',
 ];
 
