@@ -31,7 +31,6 @@ const restrict = (...patterns) => ['error', { patterns }];
 const awaitingSplit = [
   'src/apply/session.ts',
   'src/rollout/run-target.ts',
-  'src/transport/local/local-transport.ts',
 ];
 
 export default tseslint.config(

@@ -146,7 +146,7 @@ export const MUTANTS = [
   },
   {
     id: 'lock-published-by-rename',
-    file: 'src/transport/local/local-transport.ts',
+    file: 'src/transport/local/exclusive-create.ts',
     from: 'fsSync.linkSync(tmp, p);',
     to: 'fsSync.renameSync(tmp, p);',
     tests: [LOCAL],
@@ -173,7 +173,7 @@ export const MUTANTS = [
   },
   {
     id: 'local-fsync-dropped',
-    file: 'src/transport/local/local-transport.ts',
+    file: 'src/transport/local/small-file-io.ts',
     from: 'if (options.sync !== false) fsSync.fsyncSync(fd);',
     to: '',
     tests: ['test/transport/local/sync-durable.test.ts', FAULTS],

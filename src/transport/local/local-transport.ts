@@ -1,20 +1,15 @@
 import * as fsSync from 'node:fs';
-import { constants, type Dirent, type Stats } from 'node:fs';
 import * as fs from 'node:fs/promises';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { DiffshipError, TransportError } from '../../errors.js';
-import { gitBlobId } from '../../diff/blob.js';
 import { silentLogger, type Logger } from '../../log.js';
 import { runLocal } from './run-local.js';
 import { mapLimit } from '../limit.js';
 import { checkRelPath, joinRoot } from '../rel-path.js';
-import { refuseDangerousRoot } from '../dangerous-root.js';
 import { checkEnvNames, shellQuote } from '../shell-quote.js';
 import type {
   Entry,
-  EntryType,
   ExecOptions,
   ExecResult,
   HashOptions,
@@ -25,10 +20,19 @@ import type {
 } from '../transport.js';
 import { walkTree, type DirEntry } from '../walk.js';
 import type { FileStat } from '../../plan/manifest-types.js';
+import { openLocalRoot } from './local-root.js';
+import { checkRealParent } from './real-parent.js';
+import { readFileNoFollow, writeFileNoFollow } from './small-file-io.js';
+import { NO_HARD_LINKS, publishExclusive } from './exclusive-create.js';
+import { removeTreeAt } from './remove-tree.js';
+import { direntEntry, toEntry } from './entries.js';
+import { hashLocalFile } from './hash-file.js';
 
 /** Files read at once by hashFiles, folders listed at once by walk. */
 const IO_CONCURRENCY = 16;
-const { O_WRONLY, O_RDONLY, O_CREAT, O_TRUNC, O_EXCL, O_NOFOLLOW } = constants;
+
+/** Above this many unsynced files, one syncfs is cheaper than an fsync each. */
+const SYNCFS_ABOVE = 256;
 
 /**
  * A target folder on this machine, through node:fs.
@@ -39,12 +43,6 @@ const { O_WRONLY, O_RDONLY, O_CREAT, O_TRUNC, O_EXCL, O_NOFOLLOW } = constants;
  * refuses a symlink). Symlinks in the middle of a path are the engine's to
  * check with `lstat` (apply/safe-path.ts).
  */
-/** Files up to this size are read and written with synchronous calls (see lstat). */
-const SYNC_MAX_BYTES = 256 * 1024;
-
-/** Above this many unsynced files, one syncfs is cheaper than an fsync each. */
-const SYNCFS_ABOVE = 256;
-
 export class LocalTransport implements Transport {
   readonly kind = 'local' as const;
   readonly description: string;
@@ -62,45 +60,7 @@ export class LocalTransport implements Transport {
   }
 
   async connect(options: { create?: boolean } = {}): Promise<void> {
-    // Synchronous: a few microseconds each, where a threadpool round trip costs more.
-    let stats: Stats | null;
-    try {
-      stats = fsSync.statSync(this.base, { throwIfNoEntry: false }) ?? null;
-    } catch (error) {
-      const e = error as NodeJS.ErrnoException;
-      throw new TransportError(
-        'E_CONNECT',
-        `local target ${this.base} cannot be read: ${e.code ?? e.message}`,
-        {
-          cause: error,
-        },
-      );
-    }
-    if (stats === null && options.create) {
-      this.log.debug(`creating target folder ${this.base}`);
-      try {
-        fsSync.mkdirSync(this.base, { recursive: true });
-      } catch (error) {
-        const e = error as NodeJS.ErrnoException;
-        throw new TransportError(
-          'E_CONNECT',
-          `cannot create target folder ${this.base}: ${e.code ?? e.message}`,
-          {
-            cause: error,
-          },
-        );
-      }
-      stats = fsSync.statSync(this.base);
-    }
-    if (stats === null)
-      throw new TransportError('E_CONNECT', `target folder ${this.base} does not exist; create it first`, {
-        rootMissing: true,
-      });
-    if (!stats.isDirectory())
-      throw new TransportError('E_CONNECT', `target path ${this.base} is not a folder`);
-    this.base = fsSync.realpathSync(this.base);
-    // The configured text was checked at load time; a link may still lead to `/` or a home folder.
-    refuseDangerousRoot(this.base, localHomes(), `local target ${this.description}`);
+    this.base = openLocalRoot(this.base, this.description, options, this.log);
   }
 
   async close(): Promise<void> {}
@@ -133,21 +93,7 @@ export class LocalTransport implements Transport {
   }
 
   async readFile(rel: string): Promise<Buffer> {
-    return this.io('read', rel, async (p) => {
-      // State, lock and journal files are small: read them in one synchronous go.
-      const fd = fsSync.openSync(p, O_RDONLY | O_NOFOLLOW);
-      try {
-        if (fsSync.fstatSync(fd).size <= SYNC_MAX_BYTES) return fsSync.readFileSync(fd);
-      } finally {
-        fsSync.closeSync(fd);
-      }
-      const handle = await fs.open(p, O_RDONLY | O_NOFOLLOW);
-      try {
-        return await handle.readFile();
-      } finally {
-        await handle.close();
-      }
-    });
+    return this.io('read', rel, (p) => readFileNoFollow(p));
   }
 
   async readlink(rel: string): Promise<string> {
@@ -155,36 +101,9 @@ export class LocalTransport implements Transport {
   }
 
   async writeFile(rel: string, data: Buffer, mode: number, options: WriteOptions = {}): Promise<void> {
-    return this.io(
-      'write',
-      rel,
-      async (p) => {
-        if (data.length <= SYNC_MAX_BYTES) {
-          const fd = fsSync.openSync(p, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, mode & 0o7777);
-          try {
-            fsSync.writeFileSync(fd, data);
-            fsSync.fchmodSync(fd, mode & 0o7777); // the umask trimmed the mode given to open()
-            // A state or journal file is durable before its rename publishes it (one fsync, ~0.3 ms).
-            if (options.sync !== false) fsSync.fsyncSync(fd);
-          } finally {
-            fsSync.closeSync(fd);
-          }
-          if (options.sync === false) this.unsynced.add(p);
-          return;
-        }
-        const handle = await fs.open(p, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, mode & 0o7777);
-        try {
-          await handle.writeFile(data);
-          // The umask trimmed the mode given to open(); set it exactly.
-          await handle.chmod(mode & 0o7777);
-          if (options.sync === false) this.unsynced.add(p);
-          else await handle.sync();
-        } finally {
-          await handle.close();
-        }
-      },
-      { change: true },
-    );
+    return this.io('write', rel, (p) => writeFileNoFollow(p, data, mode, options, this.unsynced), {
+      change: true,
+    });
   }
 
   /**
@@ -220,35 +139,7 @@ export class LocalTransport implements Transport {
     checkRelPath(rel); // an unsafe name fails here, before a temporary name is made from it
     const tmpRel = `${rel}.new-${randomBytes(4).toString('hex')}`;
     const tmp = joinRoot(this.base, checkRelPath(tmpRel));
-    return this.io(
-      'create',
-      rel,
-      async (p) => {
-        const fd = fsSync.openSync(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode & 0o7777);
-        try {
-          try {
-            fsSync.writeFileSync(fd, data);
-            fsSync.fchmodSync(fd, mode & 0o7777);
-            fsSync.fsyncSync(fd);
-          } finally {
-            fsSync.closeSync(fd);
-          }
-          try {
-            fsSync.linkSync(tmp, p);
-            return true;
-          } catch (error) {
-            const code = (error as NodeJS.ErrnoException).code;
-            if (code === 'EEXIST') return false;
-            if (!NO_HARD_LINKS.has(code ?? '')) throw error;
-          }
-          // No hard links on this file system: the complete file is only then created with O_EXCL.
-          return createExclusiveInPlace(p, data, mode);
-        } finally {
-          ignoreMissing(() => fsSync.unlinkSync(tmp));
-        }
-      },
-      { change: true },
-    );
+    return this.io('create', rel, async (p) => publishExclusive(tmp, p, data, mode), { change: true });
   }
 
   async symlink(linkTarget: string, rel: string): Promise<void> {
@@ -344,21 +235,7 @@ export class LocalTransport implements Transport {
   }
 
   async removeTree(rel: string): Promise<void> {
-    await this.io(
-      'remove',
-      rel,
-      async (p) => {
-        // Most calls find nothing (no staging left over): a synchronous look answers that at once.
-        const entry = fsSync.lstatSync(p, { throwIfNoEntry: false });
-        if (!entry) return;
-        if (!entry.isDirectory()) return fsSync.unlinkSync(p);
-        // A staging folder or an old backup of a few files goes at once, synchronously.
-        if (removeSmallTreeSync(p, SMALL_TREE)) return;
-        // fs.rm removes symlinks as links and never descends through them; a big tree stays off the event loop.
-        await fs.rm(p, { recursive: true, force: true });
-      },
-      { change: true },
-    );
+    await this.io('remove', rel, async (p) => removeTreeAt(p), { change: true });
   }
 
   async readdir(rel: string): Promise<string[] | null> {
@@ -374,9 +251,7 @@ export class LocalTransport implements Transport {
         dir,
         async (p) => {
           const dirents = await fs.readdir(p, { withFileTypes: true });
-          const entries = await Promise.all(
-            dirents.map((d) => this.direntEntry(joinRoot(p, d.name), d, stat)),
-          );
+          const entries = await Promise.all(dirents.map((d) => direntEntry(joinRoot(p, d.name), d, stat)));
           return entries.filter((e) => e !== null);
         },
         { allowRoot: true, missing: null },
@@ -389,31 +264,7 @@ export class LocalTransport implements Transport {
     for (const rel of rels) checkRelPath(rel);
     const unique = [...new Set(rels)];
     const ids = await mapLimit(unique, IO_CONCURRENCY, (rel) =>
-      this.io(
-        'hash',
-        rel,
-        async (p) => {
-          const stats = fsSync.lstatSync(p);
-          if (stats.isSymbolicLink())
-            return gitBlobId(fsSync.readlinkSync(p, { encoding: 'buffer' }), algorithm);
-          if (!stats.isFile()) return null;
-          if (stats.size <= SYNC_MAX_BYTES) {
-            const fd = fsSync.openSync(p, O_RDONLY | O_NOFOLLOW);
-            try {
-              return gitBlobId(fsSync.readFileSync(fd), algorithm);
-            } finally {
-              fsSync.closeSync(fd);
-            }
-          }
-          const handle = await fs.open(p, O_RDONLY | O_NOFOLLOW);
-          try {
-            return gitBlobId(await handle.readFile(), algorithm);
-          } finally {
-            await handle.close();
-          }
-        },
-        { missing: null },
-      ),
+      this.io('hash', rel, (p) => hashLocalFile(p, algorithm), { missing: null }),
     );
     return new Map(unique.map((rel, i) => [rel, ids[i] ?? null]));
   }
@@ -428,19 +279,6 @@ export class LocalTransport implements Transport {
       throw new TransportError('E_TRANSPORT', `cannot run a command in ${this.base}: ${r.error}`);
     }
     return { code: r.code, signal: r.signal, stdout: r.stdout, stderr: r.stderr, timedOut: r.timedOut };
-  }
-
-  /** null when the entry vanished between readdir and lstat. */
-  private async direntEntry(full: string, d: Dirent, stat: boolean): Promise<DirEntry | null> {
-    const type = direntType(d);
-    if (!stat && type !== 'other') return { name: d.name, type, mode: 0, size: 0, mtimeMs: 0 };
-    // Also reached when the file system reports no type (DT_UNKNOWN).
-    try {
-      return { name: d.name, ...toEntry(await fs.lstat(full)) };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw error;
-    }
   }
 
   /** E_UNSAFE when a folder on the path of `rel` is (now) a link. */
@@ -487,122 +325,4 @@ export class LocalTransport implements Transport {
       );
     }
   }
-}
-
-/**
- * Right before a call that changes `absolute`: its folder resolves to itself,
- * so no component between the root and it is a link (realpath(3), one call).
- * The root was resolved at connect. What remains is the few microseconds
- * between this look and the call itself (Node has no renameat/openat).
- */
-function checkRealParent(absolute: string): string | null {
-  const parent = path.dirname(absolute);
-  let real: string;
-  try {
-    real = fsSync.realpathSync.native(parent);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return null; // the call fails on its own
-    throw error;
-  }
-  return real === parent ? null : parent;
-}
-
-/** This user's home folder, as written and as it resolves. */
-function localHomes(): string[] {
-  const homes = [os.homedir(), process.env.HOME].filter((h): h is string => !!h).map((h) => path.resolve(h));
-  const real = homes.map((h) => {
-    try {
-      return fsSync.realpathSync(h);
-    } catch {
-      return h;
-    }
-  });
-  return [...new Set([...homes, ...real])];
-}
-
-/** errno names of link(2) that mean "no hard links here". */
-const NO_HARD_LINKS = new Set(['EXDEV', 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EMLINK']);
-
-/** The fallback of createExclusive where link(2) is refused: O_EXCL, the content already known. */
-function createExclusiveInPlace(p: string, data: Buffer, mode: number): boolean {
-  let fd: number;
-  try {
-    fd = fsSync.openSync(p, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode & 0o7777);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw error;
-  }
-  try {
-    fsSync.writeFileSync(fd, data);
-    fsSync.fchmodSync(fd, mode & 0o7777);
-    fsSync.fsyncSync(fd);
-  } catch (error) {
-    fsSync.closeSync(fd);
-    ignoreMissing(() => fsSync.unlinkSync(p)); // never leave it empty or partial
-    throw error;
-  }
-  fsSync.closeSync(fd);
-  return true;
-}
-
-/** Trees with up to this many entries are removed synchronously by removeTree. */
-const SMALL_TREE = 256;
-
-/**
- * Remove the folder `dir` when it holds at most `budget` entries in all, with
- * synchronous calls; return false, having removed nothing, when it holds more.
- * Never follows a symlink: links are entries like files (d_type, no stat).
- */
-function removeSmallTreeSync(dir: string, budget: number): boolean {
-  const files: string[] = [];
-  const dirs: string[] = [];
-  const pending = [dir];
-  while (pending.length > 0) {
-    const current = pending.pop()!;
-    dirs.push(current);
-    for (const d of fsSync.readdirSync(current, { withFileTypes: true })) {
-      if (files.length + dirs.length + pending.length >= budget) return false;
-      const full = path.join(current, d.name);
-      if (d.isDirectory()) pending.push(full);
-      else files.push(full);
-    }
-  }
-  // Children before parents (dirs were found parents first); already gone is fine.
-  for (const file of files) ignoreMissing(() => fsSync.unlinkSync(file));
-  for (const d of dirs.reverse()) ignoreMissing(() => fsSync.rmdirSync(d));
-  return true;
-}
-
-function ignoreMissing(fn: () => void): void {
-  try {
-    fn();
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-  }
-}
-
-function direntType(d: Dirent): EntryType {
-  if (d.isFile()) return 'file';
-  if (d.isDirectory()) return 'dir';
-  if (d.isSymbolicLink()) return 'symlink';
-  return 'other';
-}
-
-function toEntry(stats: Stats): Entry {
-  const type: EntryType = stats.isFile()
-    ? 'file'
-    : stats.isDirectory()
-      ? 'dir'
-      : stats.isSymbolicLink()
-        ? 'symlink'
-        : 'other';
-  return {
-    type,
-    mode: stats.mode & 0o7777,
-    size: stats.size,
-    mtimeMs: stats.mtimeMs,
-    uid: stats.uid,
-    gid: stats.gid,
-  };
 }

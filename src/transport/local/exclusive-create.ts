@@ -1,0 +1,61 @@
+// Creating a file only when its name is free (the lock file), published whole with
+// link(2), and what "no hard links here" looks like (shared with LocalTransport.link).
+import * as fsSync from 'node:fs';
+import { constants } from 'node:fs';
+import { ignoreMissing } from './remove-tree.js';
+
+const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = constants;
+
+/** errno names of link(2) that mean "no hard links here". */
+export const NO_HARD_LINKS = new Set(['EXDEV', 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EMLINK']);
+
+/**
+ * Write `data` whole to the fresh temporary file `tmp`, then publish it as `p`
+ * with link(2); false when `p` exists. `tmp` is removed in every case.
+ */
+export function publishExclusive(tmp: string, p: string, data: Buffer, mode: number): boolean {
+  const fd = fsSync.openSync(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode & 0o7777);
+  try {
+    try {
+      fsSync.writeFileSync(fd, data);
+      fsSync.fchmodSync(fd, mode & 0o7777);
+      fsSync.fsyncSync(fd);
+    } finally {
+      fsSync.closeSync(fd);
+    }
+    try {
+      fsSync.linkSync(tmp, p);
+      return true;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') return false;
+      if (!NO_HARD_LINKS.has(code ?? '')) throw error;
+    }
+    // No hard links on this file system: the complete file is only then created with O_EXCL.
+    return createExclusiveInPlace(p, data, mode);
+  } finally {
+    ignoreMissing(() => fsSync.unlinkSync(tmp));
+  }
+}
+
+/** The fallback of createExclusive where link(2) is refused: O_EXCL, the content already known. */
+function createExclusiveInPlace(p: string, data: Buffer, mode: number): boolean {
+  let fd: number;
+  try {
+    fd = fsSync.openSync(p, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode & 0o7777);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  }
+  try {
+    fsSync.writeFileSync(fd, data);
+    fsSync.fchmodSync(fd, mode & 0o7777);
+    fsSync.fsyncSync(fd);
+  } catch (error) {
+    fsSync.closeSync(fd);
+    ignoreMissing(() => fsSync.unlinkSync(p)); // never leave it empty or partial
+    throw error;
+  }
+  fsSync.closeSync(fd);
+  return true;
+}
