@@ -9,7 +9,7 @@ export const MUTANTS = [
   // ── apply: stage → verify → backup → sync → journal → rename → state ──
   {
     id: 'verify-skip',
-    file: 'src/apply/session.ts',
+    file: 'src/apply/stage.ts',
     from: 'if (got !== w.blob) {',
     to: 'if (false && got !== w.blob) {',
     tests: [FAULTS],
@@ -17,24 +17,24 @@ export const MUTANTS = [
   },
   {
     id: 'sync-dropped',
-    file: 'src/apply/session.ts',
-    from: '    await t.syncWritten();\n    await writeJournal(',
-    to: '    await writeJournal(',
+    file: 'src/apply/stage.ts',
+    from: '  await t.syncWritten();\n  await writeJournal(',
+    to: '  await writeJournal(',
     tests: [FAULTS],
     why: 'no durable sync before the journal',
   },
   {
     id: 'sync-after-journal',
-    file: 'src/apply/session.ts',
-    from: "    await t.syncWritten();\n    await writeJournal(t, l, {\n      version: 1,\n      kind: 'deploy',\n      phase: 'commit',\n      deployId: this.deployId,\n      backupId: this.deployId,\n      newState,\n    });",
-    to: "    await writeJournal(t, l, {\n      version: 1,\n      kind: 'deploy',\n      phase: 'commit',\n      deployId: this.deployId,\n      backupId: this.deployId,\n      newState,\n    });\n    await t.syncWritten();",
+    file: 'src/apply/stage.ts',
+    from: "  await t.syncWritten();\n  await writeJournal(t, l, {\n    version: 1,\n    kind: 'deploy',\n    phase: 'commit',\n    deployId: s.deployId,\n    backupId: s.deployId,\n    newState,\n  });",
+    to: "  await writeJournal(t, l, {\n    version: 1,\n    kind: 'deploy',\n    phase: 'commit',\n    deployId: s.deployId,\n    backupId: s.deployId,\n    newState,\n  });\n  await t.syncWritten();",
     tests: [FAULTS],
     why: 'the sync comes after the journal',
   },
   {
     id: 'staging-left',
     file: 'src/apply/session.ts',
-    from: '      await this.dropLeftovers(error);',
+    from: '      await dropLeftovers(this.parts, error);',
     to: '',
     tests: [FAULTS],
     why: 'a failed deploy leaves its staging',
@@ -57,7 +57,7 @@ export const MUTANTS = [
   },
   {
     id: 'keep-backups-2',
-    file: 'src/apply/session.ts',
+    file: 'src/apply/backup.ts',
     from: 'export const KEEP_BACKUPS = 3;',
     to: 'export const KEEP_BACKUPS = 2;',
     tests: [FAULTS],
@@ -74,7 +74,7 @@ export const MUTANTS = [
   {
     id: 'folder-in-the-way-ignored',
     file: 'src/apply/session.ts',
-    from: 'if (plan.observedDirs?.includes(w.path) && !deleting.has(w.path)) {',
+    from: 'if (observedDirs.has(w.path) && !deleting.has(w.path)) {',
     to: 'if (false) {',
     tests: [FAULTS],
     why: 'a folder standing where a file goes is not refused',

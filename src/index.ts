@@ -60,15 +60,10 @@ export { renderSummary } from './report/terminal.js';
 export { writeReportFile } from './report/write.js';
 
 // Advanced: one target's atomic deploy engine, and the transports under it.
-export {
-  TargetSession,
-  KEEP_BACKUPS,
-  newDeployId,
-  type ApplyProgress,
-  type ApplyResult,
-  type PlanOptions,
-  type SessionOptions,
-} from './apply/session.js';
+export { TargetSession, newDeployId, type ApplyResult, type SessionOptions } from './apply/session.js';
+export { KEEP_BACKUPS } from './apply/backup.js';
+export type { ApplyProgress } from './apply/progress.js';
+export type { PlanOptions } from './observe/plan-target.js';
 export type { TargetState } from './apply/state.js';
 export { describeLock, type LockInfo } from './apply/lock.js';
 export { parseManifest } from './apply/manifest.js';

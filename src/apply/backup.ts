@@ -17,6 +17,9 @@ import { isBackupName, makeStateDir } from './state-folder.js';
 import { checked } from './state-schema.js';
 import { DiffshipError } from '../errors.js';
 
+/** How many backups a target keeps (SPEC §3). */
+export const KEEP_BACKUPS = 3;
+
 type BackupEntry =
   | { path: string; action: 'remove' }
   | { path: string; action: 'restore'; type: 'file'; mode: number; file: string }

@@ -4,7 +4,7 @@
  * "is this host still what we shipped?", not just "what will the next deploy touch?".
  */
 import { driftAmong } from '../plan/drift.js';
-import { observeRecorded } from './observe-drift.js';
+import { observeRecorded } from '../observe/observe-drift.js';
 import type { Transport } from '../transport/transport.js';
 import { connectReadOnly } from './absent-root.js';
 import { listBackups } from './backup.js';

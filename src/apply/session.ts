@@ -10,44 +10,24 @@ import { DiffshipError, describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
 import type { Transport } from '../transport/transport.js';
-import type { DiffResult } from '../diff/types.js';
-import { SYMLINK_MODE } from '../diff/types.js';
-import { diffWith } from '../diff/diff-releases.js';
-import { GitObjects } from '../diff/git-objects.js';
-import { hashAlgorithmOf, type HashAlgorithm } from '../diff/blob.js';
-import type { DriftScope, Mode, OnDrift } from '../config/types.js';
-import type { ExpectedFile } from '../plan/drift.js';
-import { observeRecorded } from './observe-drift.js';
-import { pathsToObserve, planTarget, type ReleaseFile } from '../plan/plan.js';
-import type { Observed, TargetPlan } from '../plan/types.js';
+import type { GitObjects } from '../diff/git-objects.js';
+import type { TargetPlan } from '../plan/types.js';
+import { planOnTarget, type PlanOptions, type PlanTarget } from '../observe/plan-target.js';
 import { layout, type Layout } from './layout.js';
 import { acquireLock, type HeldLock, type LeaseTiming } from './lock.js';
 import { manifestOfState, readState, type TargetState } from './state.js';
-import { currentSelection, sameSelection } from './recorded-selection.js';
-import { pendingRecovery, readJournal, recordState, recover, writeJournal } from './journal.js';
-import {
-  discardBackup,
-  listBackups,
-  pruneBackups,
-  pruneEmptyDirs,
-  readBackup,
-  restoreBackup,
-  takeBackup,
-} from './backup.js';
+import { pendingRecovery, recordState, recover } from './journal.js';
+import { KEEP_BACKUPS, pruneBackups, pruneEmptyDirs } from './backup.js';
 import { checkParents, parentsOf } from './safe-path.js';
 import { DEPLOY_ID } from './state-schema.js';
 import { checkStateDirPath, checkStateFolder, makeStateDir } from './state-folder.js';
 import { connectReadOnly, isMissingRoot } from './absent-root.js';
-import { planBasis } from './basis.js';
 import { recordManifest } from './manifest.js';
 import { MANIFEST_VERSION } from '../plan/manifest-types.js';
 import { mapLimit } from '../pool.js';
-
-/** Above this many paths to observe, one walk of the target is cheaper than a look at each. */
-const WALK_ABOVE = 2_000;
-
-/** How many backups a target keeps (SPEC §3). */
-export const KEEP_BACKUPS = 3;
+import type { ApplyProgress } from './progress.js';
+import { dropLeftovers, stageAndJournal, type StageSession } from './stage.js';
+import { rollbackTarget } from './rollback.js';
 
 export interface SessionOptions {
   transport: Transport;
@@ -71,32 +51,6 @@ export interface SessionOptions {
   idLength?: number;
   /** The lock's lease and how often it is renewed (default 60 s and 20 s). */
   lease?: LeaseTiming;
-}
-
-export interface PlanOptions {
-  repo: string;
-  to: string;
-  source?: string;
-  include?: readonly string[];
-  exclude?: readonly string[];
-  renames?: boolean;
-  mode: Mode;
-  protect?: readonly string[];
-  onDrift: OnDrift;
-  /** Default `changes`; `all` also checks every file of the recorded release. */
-  driftScope?: DriftScope;
-  maxDeletes?: number;
-  /** Plan from the target's manifest even when the recorded commit is known. */
-  fromManifest?: boolean;
-  /** Ignore the recorded release: plan as a first deploy (a deliberate full redeploy). */
-  assumeEmpty?: boolean;
-}
-
-export interface ApplyProgress {
-  phase: 'stage' | 'verify' | 'backup' | 'commit' | 'delete';
-  done: number;
-  total: number;
-  bytes: number;
 }
 
 export interface ApplyResult {
@@ -204,144 +158,21 @@ export class TargetSession {
 
   /** Diff from the recorded release, observe the target, and plan. Writes nothing. */
   async plan(o: PlanOptions): Promise<TargetPlan> {
-    const t = this.transport;
-    const filters = {
-      repo: o.repo,
-      source: o.source,
-      include: o.include,
-      exclude: o.exclude,
-      renames: o.renames,
+    return planOnTarget(this.parts, o);
+  }
+
+  /** What the steps in their own modules (plan, stage, rollback) need of this session. */
+  private get parts(): PlanTarget & StageSession {
+    return {
+      transport: this.transport,
+      layout: this.layout,
+      deployId: this.deployId,
+      state: this.state,
+      objects: this.options.objects ?? null,
+      concurrency: this.concurrency,
+      log: this.log,
     };
-    const objects = this.options.objects ?? null;
-    const selection = await currentSelection(objects, o.repo, o.to, o);
-    // A changed selection: the diff from the recorded release knows nothing of files that were
-    // outside the old one, so the whole new selection is compared with the target (as a first deploy).
-    const sameFiles = sameSelection(this.state?.selection, selection);
-    // The recorded commit, else the manifest (history rewritten), else a refusal naming the fixes.
-    const basis = await planBasis(
-      objects,
-      this.state,
-      { ...filters, ...o, wholeSelection: !sameFiles },
-      t.description,
-    );
-    const diff: DiffResult = basis.diff;
-    const stateDir = this.layout.dir;
-    // The target's files are hashed the way the repository names its objects (sha1 or sha256).
-    const algorithm = hashAlgorithmOf(diff.to);
-    let observed: Map<string, Observed>;
-    let release: Map<string, ReleaseFile> | undefined;
-    if (o.mode === 'authoritative') {
-      const full = basis.full ?? (await diffWith(objects, { ...filters, from: null, to: o.to }));
-      release = new Map();
-      for (const c of full.changes)
-        if (c.status !== 'deleted') release.set(c.path, { mode: c.mode, blob: c.blob });
-      const entries = await t.walk('', [stateDir]);
-      observed = new Map();
-      for (const e of entries) observed.set(e.path, { type: e.type, blob: null, mode: e.mode });
-      const hashes = await t.hashFiles(
-        entries.filter((e) => e.type === 'file' || e.type === 'symlink').map((e) => e.path),
-        { algorithm },
-      );
-      for (const [path, blob] of hashes) {
-        const obs = observed.get(path);
-        if (obs) obs.blob = blob;
-      }
-      // Paths the diff names but the walk did not reach (under a symlinked folder, say) still need a look.
-      await this.observeInto(
-        observed,
-        pathsToObserve(diff).filter((p) => !observed.has(p)),
-        algorithm,
-      );
-    } else {
-      observed = new Map();
-      await this.observeInto(observed, pathsToObserve(diff), algorithm);
-    }
-    let recordedFiles: Map<string, ExpectedFile> | undefined;
-    if (o.driftScope === 'all' && diff.from !== null) {
-      // Every file of the recorded release, observed once: paths the plan already looked at are reused.
-      const rec = await observeRecorded(
-        t,
-        objects,
-        {
-          ...filters,
-          release: diff.from,
-          kept: this.state?.kept ?? [],
-          files: this.state?.manifest?.files,
-        },
-        observed,
-      );
-      for (const [path, obs] of rec.observed) if (!observed.has(path)) observed.set(path, obs);
-      recordedFiles = rec.expected;
-    }
-    const plan = planTarget({
-      diff,
-      mode: o.mode,
-      driftScope: o.driftScope,
-      recordedFiles,
-      protect: o.protect ?? [],
-      onDrift: o.onDrift,
-      maxDeletes: o.maxDeletes,
-      stateDir,
-      kept: this.state?.kept ?? [],
-      observed,
-      release,
-    });
-    plan.observedDirs = [...observed].filter(([, o]) => o.type === 'dir').map(([p]) => p);
-    plan.manifest = basis.listing;
-    if (basis.note !== null) plan.note = basis.note;
-    plan.selection = selection;
-    if (!sameFiles) {
-      plan.from = this.state?.release ?? null;
-      plan.selectionChanged = true;
-    }
-    return plan;
   }
-
-  private async observeInto(
-    into: Map<string, Observed>,
-    paths: string[],
-    algorithm: HashAlgorithm,
-  ): Promise<void> {
-    const t = this.transport;
-    const unique = [...new Set(paths)];
-    if (unique.length > WALK_ABOVE) return this.observeByWalk(into, unique, algorithm);
-    // Each folder is looked at once, however many files it holds.
-    const folders = new Map<string, Promise<boolean>>();
-    const isRealDir = (dir: string) => {
-      let known = folders.get(dir);
-      if (!known) folders.set(dir, (known = t.lstat(dir).then((e) => e?.type === 'dir')));
-      return known;
-    };
-    const entries = await mapLimit(unique, this.concurrency, async (p) => {
-      // A path below a symlinked or missing folder is not looked at through the link.
-      for (const parent of parentsOf(p)) if (!(await isRealDir(parent))) return null;
-      return t.lstat(p);
-    });
-    const present = unique.filter((_, i) => entries[i] !== null && entries[i]?.type !== 'dir');
-    const hashes = await t.hashFiles(present, { algorithm });
-    unique.forEach((p, i) => {
-      const e = entries[i];
-      if (!e) return;
-      into.set(p, { type: e.type, blob: hashes.get(p) ?? null, mode: e.mode });
-    });
-  }
-
-  /** Many paths: one walk of the folder answers them all (it never descends into links). */
-  private async observeByWalk(
-    into: Map<string, Observed>,
-    paths: string[],
-    algorithm: HashAlgorithm,
-  ): Promise<void> {
-    const t = this.transport;
-    const wanted = new Set(paths);
-    const found = (await t.walk('', [this.layout.dir])).filter((e) => wanted.has(e.path));
-    const hashes = await t.hashFiles(
-      found.filter((e) => e.type !== 'dir').map((e) => e.path),
-      { algorithm },
-    );
-    for (const e of found) into.set(e.path, { type: e.type, blob: hashes.get(e.path) ?? null, mode: e.mode });
-  }
-
   /**
    * Execute a plan atomically. Nothing outside the state folder changes until
    * every new file is staged and verified and every old one is backed up.
@@ -404,87 +235,12 @@ export class TargetSession {
     //      target: its staging and partial backup go at once (a full disk is freed before the report).
     let bytes: number;
     try {
-      bytes = await this.stageAndJournal(plan, repo, parents.missing, newState, onProgress);
+      bytes = await stageAndJournal(this.parts, plan, repo, parents.missing, newState, onProgress);
     } catch (error) {
-      await this.dropLeftovers(error);
+      await dropLeftovers(this.parts, error);
       throw error;
     }
     return this.commit(plan, parents, newState, { bytes, noFiles }, onProgress);
-  }
-
-  /** Stage every new file, check it against its blob id, back up what it replaces, then journal. Returns the bytes staged. */
-  private async stageAndJournal(
-    plan: TargetPlan,
-    repo: string,
-    createdDirs: string[],
-    newState: TargetState,
-    onProgress?: (p: ApplyProgress) => void,
-  ): Promise<number> {
-    const t = this.transport;
-    const l = this.layout;
-    // 2. Stage every new file complete inside the state folder, then check it against its blob id.
-    const staging = l.stagingFor(this.deployId);
-    await makeStateDir(t, l.staging);
-    await makeStateDir(t, staging);
-    const blobs = this.options.objects ?? new GitObjects(repo);
-    let bytes = 0;
-    let done = 0;
-    const total = plan.writes.length;
-    try {
-      await mapLimit(plan.writes, this.concurrency, async (w, i) => {
-        const data = await blobs.readBlob(w.blob);
-        const staged = `${staging}/${i}`;
-        if (w.mode === SYMLINK_MODE) await t.symlink(data.toString('utf8'), staged);
-        else await t.writeFile(staged, data, w.mode === '100755' ? 0o755 : 0o644, { sync: false });
-        bytes += data.length;
-        onProgress?.({ phase: 'stage', done: ++done, total, bytes });
-      });
-    } finally {
-      if (blobs !== this.options.objects) blobs.close();
-    }
-    const stagedPaths = plan.writes.map((_, i) => `${staging}/${i}`);
-    const hashes = await t.hashFiles(stagedPaths, { algorithm: hashAlgorithmOf(plan.to) });
-    plan.writes.forEach((w, i) => {
-      const got = hashes.get(stagedPaths[i] as string);
-      if (got !== w.blob) {
-        throw new DiffshipError(
-          'E_VERIFY',
-          `${t.description}: staged copy of ${w.path} has blob ${got ?? '(missing)'}, expected ${w.blob} — the target's disk or connection corrupted it; nothing was changed`,
-        );
-      }
-    });
-    onProgress?.({ phase: 'verify', done: total, total, bytes });
-
-    // 3. Back up everything about to be replaced or deleted, then journal: from here a crash is undone.
-    const touched = [...plan.writes.map((w) => w.path), ...plan.deletes.map((d) => d.path)];
-    await takeBackup(t, l, this.deployId, touched, this.state, createdDirs, this.concurrency);
-    onProgress?.({ phase: 'backup', done: touched.length, total: touched.length, bytes });
-    // Staged files and the backup are durable before the journal makes them count: one sync for all.
-    await t.syncWritten();
-    await writeJournal(t, l, {
-      version: 1,
-      kind: 'deploy',
-      phase: 'commit',
-      deployId: this.deployId,
-      backupId: this.deployId,
-      newState,
-    });
-    return bytes;
-  }
-
-  /** Staging and the partial backup of a deploy that failed before its journal. */
-  private async dropLeftovers(cause: unknown): Promise<void> {
-    const t = this.transport;
-    try {
-      // A journal written before the failure (its rename reported lost) makes them count: keep them.
-      if ((await readJournal(t, this.layout)) !== null) return;
-      await t.removeTree(this.layout.stagingFor(this.deployId));
-      await t.removeTree(this.layout.backupFor(this.deployId));
-    } catch (error) {
-      this.log.warn(
-        `${t.description}: could not remove the staging of the failed deploy (${describeError(error)}); the next run will (first error: ${describeError(cause)})`,
-      );
-    }
   }
 
   /** Commit: from the journal on, a failure is undone at once (or by the next run). */
@@ -598,35 +354,10 @@ export class TargetSession {
    * record the release it replaced. Returns that release, or throws when no backup exists.
    */
   async rollback(deployId?: string): Promise<{ restored: string | null; deployId: string }> {
-    const t = this.transport;
-    const l = this.layout;
-    // The backup to undo is the one of the deploy that produced the recorded state.
-    const current = this.state?.deployId;
-    const backups = await listBackups(t, l);
-    const id = deployId ?? (current !== undefined && backups.includes(current) ? current : backups[0]);
-    const manifest = id === undefined ? null : await readBackup(t, l, id);
-    if (id === undefined || manifest === null) {
-      throw new DiffshipError(
-        'E_STATE',
-        `${t.description}: no backup to roll back to${deployId ? ` for deploy ${deployId}` : ''} — diffship keeps the last ${KEEP_BACKUPS} deploys`,
-      );
-    }
-    await writeJournal(t, l, {
-      version: 1,
-      kind: 'rollback',
-      phase: 'commit',
-      deployId: this.deployId,
-      backupId: id,
-      newState: manifest.previousState,
-    });
-    await restoreBackup(t, l, manifest, this.concurrency);
-    await recordState(t, l, manifest.previousState);
-    await discardBackup(t, l, id);
-    await t.unlink(l.journal);
-    this.state = manifest.previousState;
-    return { restored: manifest.previousState?.release ?? null, deployId: id };
+    const { restored, deployId: id, state } = await rollbackTarget(this.parts, deployId);
+    this.state = state;
+    return { restored, deployId: id };
   }
-
   /** Release the lock and the connection. Safe to call twice. */
   async close(): Promise<void> {
     try {

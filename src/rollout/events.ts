@@ -1,6 +1,6 @@
 /** Progress events of a rollout: the CLI's live view and the action's log groups listen to them. */
 import type { StepReport, TargetReport } from '../report/types.js';
-import type { ApplyProgress } from '../apply/session.js';
+import type { ApplyProgress } from '../apply/progress.js';
 
 export type RolloutEvent =
   | {

@@ -24,7 +24,8 @@ import {
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { TargetSession, type PlanOptions } from '../../src/apply/session.js';
+import { TargetSession } from '../../src/apply/session.js';
+import type { PlanOptions } from '../../src/observe/plan-target.js';
 import type { TargetState } from '../../src/apply/state.js';
 import { TransportError, type DiffshipError } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';

@@ -17,7 +17,8 @@ import {
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { LocalTransport } from '../../src/transport/local/local-transport.js';
-import { TargetSession, type PlanOptions } from '../../src/apply/session.js';
+import { TargetSession } from '../../src/apply/session.js';
+import type { PlanOptions } from '../../src/observe/plan-target.js';
 import { forceUnlock, type LockInfo } from '../../src/apply/lock.js';
 import { layout } from '../../src/apply/layout.js';
 import { inspectTarget } from '../../src/apply/inspect.js';

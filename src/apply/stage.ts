@@ -1,0 +1,107 @@
+/**
+ * Steps 2-3 of a deploy (SPEC §3): stage every new file, verify it against its blob id, back up
+ * what it replaces, then journal. Before the journal nothing in the target changed.
+ */
+import { DiffshipError, describeError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { Transport } from '../transport/transport.js';
+import { SYMLINK_MODE } from '../diff/types.js';
+import { GitObjects } from '../diff/git-objects.js';
+import { hashAlgorithmOf } from '../diff/blob.js';
+import type { TargetPlan } from '../plan/types.js';
+import type { Layout } from './layout.js';
+import type { TargetState } from './state.js';
+import type { ApplyProgress } from './progress.js';
+import { readJournal, writeJournal } from './journal.js';
+import { takeBackup } from './backup.js';
+import { makeStateDir } from './state-folder.js';
+import { mapLimit } from '../pool.js';
+
+/** What staging needs of an open, locked session. */
+export interface StageSession {
+  transport: Transport;
+  layout: Layout;
+  deployId: string;
+  /** The state as found after recovery: the backup records it for a rollback. */
+  state: TargetState | null;
+  /** The repository's shared object reader; without it one is opened for this deploy. */
+  objects: GitObjects | null;
+  concurrency: number;
+  log: Logger;
+}
+
+/** Stage every new file, check it against its blob id, back up what it replaces, then journal. Returns the bytes staged. */
+export async function stageAndJournal(
+  s: StageSession,
+  plan: TargetPlan,
+  repo: string,
+  createdDirs: string[],
+  newState: TargetState,
+  onProgress?: (p: ApplyProgress) => void,
+): Promise<number> {
+  const t = s.transport;
+  const l = s.layout;
+  // 2. Stage every new file complete inside the state folder, then check it against its blob id.
+  const staging = l.stagingFor(s.deployId);
+  await makeStateDir(t, l.staging);
+  await makeStateDir(t, staging);
+  const blobs = s.objects ?? new GitObjects(repo);
+  let bytes = 0;
+  let done = 0;
+  const total = plan.writes.length;
+  try {
+    await mapLimit(plan.writes, s.concurrency, async (w, i) => {
+      const data = await blobs.readBlob(w.blob);
+      const staged = `${staging}/${i}`;
+      if (w.mode === SYMLINK_MODE) await t.symlink(data.toString('utf8'), staged);
+      else await t.writeFile(staged, data, w.mode === '100755' ? 0o755 : 0o644, { sync: false });
+      bytes += data.length;
+      onProgress?.({ phase: 'stage', done: ++done, total, bytes });
+    });
+  } finally {
+    if (blobs !== s.objects) blobs.close();
+  }
+  const stagedPaths = plan.writes.map((_, i) => `${staging}/${i}`);
+  const hashes = await t.hashFiles(stagedPaths, { algorithm: hashAlgorithmOf(plan.to) });
+  plan.writes.forEach((w, i) => {
+    const got = hashes.get(stagedPaths[i] as string);
+    if (got !== w.blob) {
+      throw new DiffshipError(
+        'E_VERIFY',
+        `${t.description}: staged copy of ${w.path} has blob ${got ?? '(missing)'}, expected ${w.blob} — the target's disk or connection corrupted it; nothing was changed`,
+      );
+    }
+  });
+  onProgress?.({ phase: 'verify', done: total, total, bytes });
+
+  // 3. Back up everything about to be replaced or deleted, then journal: from here a crash is undone.
+  const touched = [...plan.writes.map((w) => w.path), ...plan.deletes.map((d) => d.path)];
+  await takeBackup(t, l, s.deployId, touched, s.state, createdDirs, s.concurrency);
+  onProgress?.({ phase: 'backup', done: touched.length, total: touched.length, bytes });
+  // Staged files and the backup are durable before the journal makes them count: one sync for all.
+  await t.syncWritten();
+  await writeJournal(t, l, {
+    version: 1,
+    kind: 'deploy',
+    phase: 'commit',
+    deployId: s.deployId,
+    backupId: s.deployId,
+    newState,
+  });
+  return bytes;
+}
+
+/** Staging and the partial backup of a deploy that failed before its journal. */
+export async function dropLeftovers(s: StageSession, cause: unknown): Promise<void> {
+  const t = s.transport;
+  try {
+    // A journal written before the failure (its rename reported lost) makes them count: keep them.
+    if ((await readJournal(t, s.layout)) !== null) return;
+    await t.removeTree(s.layout.stagingFor(s.deployId));
+    await t.removeTree(s.layout.backupFor(s.deployId));
+  } catch (error) {
+    s.log.warn(
+      `${t.description}: could not remove the staging of the failed deploy (${describeError(error)}); the next run will (first error: ${describeError(cause)})`,
+    );
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * What a target holds, as the planner sees it (Observed): the whole target by one walk
+ * (authoritative mode), or just the paths a diff names (each looked at, or one walk for many).
+ */
+import type { HashAlgorithm } from '../diff/blob.js';
+import type { Observed } from '../plan/types.js';
+import type { Transport } from '../transport/transport.js';
+import type { Layout } from '../apply/layout.js';
+import { parentsOf } from '../apply/safe-path.js';
+import { mapLimit } from '../pool.js';
+
+/** Above this many paths to observe, one walk of the target is cheaper than a look at each. */
+const WALK_ABOVE = 2_000;
+
+/** The target to observe: its state folder is never part of what it holds. */
+export interface ObserveTarget {
+  transport: Transport;
+  layout: Layout;
+  /** Operations in flight at once on the target. */
+  concurrency: number;
+}
+
+/** Every entry of the target (one walk), files and symlinks hashed. */
+export async function observeAll(
+  target: ObserveTarget,
+  algorithm: HashAlgorithm,
+): Promise<Map<string, Observed>> {
+  const t = target.transport;
+  const entries = await t.walk('', [target.layout.dir]);
+  const observed = new Map<string, Observed>();
+  for (const e of entries) observed.set(e.path, { type: e.type, blob: null, mode: e.mode });
+  const hashes = await t.hashFiles(
+    entries.filter((e) => e.type === 'file' || e.type === 'symlink').map((e) => e.path),
+    { algorithm },
+  );
+  for (const [path, blob] of hashes) {
+    const obs = observed.get(path);
+    if (obs) obs.blob = blob;
+  }
+  return observed;
+}
+
+/** Observe the given paths into `into` (absent paths stay absent). */
+export async function observeInto(
+  target: ObserveTarget,
+  into: Map<string, Observed>,
+  paths: string[],
+  algorithm: HashAlgorithm,
+): Promise<void> {
+  const t = target.transport;
+  const unique = [...new Set(paths)];
+  if (unique.length > WALK_ABOVE) return observeByWalk(target, into, unique, algorithm);
+  // Each folder is looked at once, however many files it holds.
+  const folders = new Map<string, Promise<boolean>>();
+  const isRealDir = (dir: string) => {
+    let known = folders.get(dir);
+    if (!known) folders.set(dir, (known = t.lstat(dir).then((e) => e?.type === 'dir')));
+    return known;
+  };
+  const entries = await mapLimit(unique, target.concurrency, async (p) => {
+    // A path below a symlinked or missing folder is not looked at through the link.
+    for (const parent of parentsOf(p)) if (!(await isRealDir(parent))) return null;
+    return t.lstat(p);
+  });
+  const present = unique.filter((_, i) => entries[i] !== null && entries[i]?.type !== 'dir');
+  const hashes = await t.hashFiles(present, { algorithm });
+  unique.forEach((p, i) => {
+    const e = entries[i];
+    if (!e) return;
+    into.set(p, { type: e.type, blob: hashes.get(p) ?? null, mode: e.mode });
+  });
+}
+
+/** Many paths: one walk of the folder answers them all (it never descends into links). */
+async function observeByWalk(
+  target: ObserveTarget,
+  into: Map<string, Observed>,
+  paths: string[],
+  algorithm: HashAlgorithm,
+): Promise<void> {
+  const t = target.transport;
+  const wanted = new Set(paths);
+  const found = (await t.walk('', [target.layout.dir])).filter((e) => wanted.has(e.path));
+  const hashes = await t.hashFiles(
+    found.filter((e) => e.type !== 'dir').map((e) => e.path),
+    { algorithm },
+  );
+  for (const e of found) into.set(e.path, { type: e.type, blob: hashes.get(e.path) ?? null, mode: e.mode });
+}

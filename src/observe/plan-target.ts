@@ -1,0 +1,158 @@
+/**
+ * Planning one open target: the diff from its recorded release (or manifest), what the target
+ * holds (walk, hash, drift over the recorded release), then the pure planner. Writes nothing.
+ */
+import type { DiffResult } from '../diff/types.js';
+import { diffWith } from '../diff/diff-releases.js';
+import type { GitObjects } from '../diff/git-objects.js';
+import { hashAlgorithmOf, type HashAlgorithm } from '../diff/blob.js';
+import type { DriftScope, Mode, OnDrift } from '../config/types.js';
+import type { ExpectedFile } from '../plan/drift.js';
+import { pathsToObserve, planTarget, type ReleaseFile } from '../plan/plan.js';
+import type { Observed, TargetPlan } from '../plan/types.js';
+import type { TargetState } from '../apply/state.js';
+import { currentSelection, sameSelection } from '../apply/recorded-selection.js';
+import { planBasis, type Basis } from '../apply/basis.js';
+import { observeRecorded } from './observe-drift.js';
+import { observeAll, observeInto, type ObserveTarget } from './observe-paths.js';
+
+export interface PlanOptions {
+  repo: string;
+  to: string;
+  source?: string;
+  include?: readonly string[];
+  exclude?: readonly string[];
+  renames?: boolean;
+  mode: Mode;
+  protect?: readonly string[];
+  onDrift: OnDrift;
+  /** Default `changes`; `all` also checks every file of the recorded release. */
+  driftScope?: DriftScope;
+  maxDeletes?: number;
+  /** Plan from the target's manifest even when the recorded commit is known. */
+  fromManifest?: boolean;
+  /** Ignore the recorded release: plan as a first deploy (a deliberate full redeploy). */
+  assumeEmpty?: boolean;
+}
+
+/** What planning needs of an open session. */
+export interface PlanTarget extends ObserveTarget {
+  /** The state as found after recovery. */
+  state: TargetState | null;
+  /** The repository's shared object reader, or null (each diff starts its own git process). */
+  objects: GitObjects | null;
+}
+
+type Filters = Pick<PlanOptions, 'repo' | 'source' | 'include' | 'exclude' | 'renames'>;
+
+/** Diff from the recorded release, observe the target, and plan. Writes nothing. */
+export async function planOnTarget(target: PlanTarget, o: PlanOptions): Promise<TargetPlan> {
+  const { state, objects } = target;
+  const filters: Filters = {
+    repo: o.repo,
+    source: o.source,
+    include: o.include,
+    exclude: o.exclude,
+    renames: o.renames,
+  };
+  const selection = await currentSelection(objects, o.repo, o.to, o);
+  // A changed selection: the diff from the recorded release knows nothing of files that were
+  // outside the old one, so the whole new selection is compared with the target (as a first deploy).
+  const sameFiles = sameSelection(state?.selection, selection);
+  // The recorded commit, else the manifest (history rewritten), else a refusal naming the fixes.
+  const basis = await planBasis(
+    objects,
+    state,
+    { ...filters, ...o, wholeSelection: !sameFiles },
+    target.transport.description,
+  );
+  const diff: DiffResult = basis.diff;
+  // The target's files are hashed the way the repository names its objects (sha1 or sha256).
+  const algorithm = hashAlgorithmOf(diff.to);
+  const { observed, release } =
+    o.mode === 'authoritative'
+      ? await observeAuthoritative(target, basis, filters, o.to, algorithm)
+      : { observed: await observeAdditive(target, diff, algorithm), release: undefined };
+  const recordedFiles =
+    o.driftScope === 'all' ? await observeRecordedRelease(target, filters, diff, observed) : undefined;
+  const plan = planTarget({
+    diff,
+    mode: o.mode,
+    driftScope: o.driftScope,
+    recordedFiles,
+    protect: o.protect ?? [],
+    onDrift: o.onDrift,
+    maxDeletes: o.maxDeletes,
+    stateDir: target.layout.dir,
+    kept: state?.kept ?? [],
+    observed,
+    release,
+  });
+  plan.observedDirs = [...observed].filter(([, o]) => o.type === 'dir').map(([p]) => p);
+  plan.manifest = basis.listing;
+  if (basis.note !== null) plan.note = basis.note;
+  plan.selection = selection;
+  if (!sameFiles) {
+    plan.from = state?.release ?? null;
+    plan.selectionChanged = true;
+  }
+  return plan;
+}
+
+/** Authoritative: the whole release, and everything the target holds (one walk). */
+async function observeAuthoritative(
+  target: PlanTarget,
+  basis: Basis,
+  filters: Filters,
+  to: string,
+  algorithm: HashAlgorithm,
+): Promise<{ observed: Map<string, Observed>; release: Map<string, ReleaseFile> }> {
+  const full = basis.full ?? (await diffWith(target.objects, { ...filters, from: null, to }));
+  const release = new Map<string, ReleaseFile>();
+  for (const c of full.changes)
+    if (c.status !== 'deleted') release.set(c.path, { mode: c.mode, blob: c.blob });
+  const observed = await observeAll(target, algorithm);
+  // Paths the diff names but the walk did not reach (under a symlinked folder, say) still need a look.
+  await observeInto(
+    target,
+    observed,
+    pathsToObserve(basis.diff).filter((p) => !observed.has(p)),
+    algorithm,
+  );
+  return { observed, release };
+}
+
+/** Additive: only the paths the diff names. */
+async function observeAdditive(
+  target: PlanTarget,
+  diff: DiffResult,
+  algorithm: HashAlgorithm,
+): Promise<Map<string, Observed>> {
+  const observed = new Map<string, Observed>();
+  await observeInto(target, observed, pathsToObserve(diff), algorithm);
+  return observed;
+}
+
+/** `drift-scope: all`: the recorded release's files, added to `observed`; undefined on a first deploy. */
+async function observeRecordedRelease(
+  target: PlanTarget,
+  filters: Filters,
+  diff: DiffResult,
+  observed: Map<string, Observed>,
+): Promise<Map<string, ExpectedFile> | undefined> {
+  if (diff.from === null) return undefined;
+  // Every file of the recorded release, observed once: paths the plan already looked at are reused.
+  const rec = await observeRecorded(
+    target.transport,
+    target.objects,
+    {
+      ...filters,
+      release: diff.from,
+      kept: target.state?.kept ?? [],
+      files: target.state?.manifest?.files,
+    },
+    observed,
+  );
+  for (const [path, obs] of rec.observed) if (!observed.has(path)) observed.set(path, obs);
+  return rec.expected;
+}
