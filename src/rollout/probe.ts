@@ -14,7 +14,7 @@ import { createTransport } from '../transport/factory.js';
 import type { Transport } from '../transport/transport.js';
 import { runChecks } from './checks/index.js';
 import { hookEnv } from './hooks.js';
-import { expandCheck } from './run-target.js';
+import { expandCheck } from './expand-check.js';
 
 export interface ProbeResult {
   ok: boolean;

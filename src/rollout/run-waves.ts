@@ -6,7 +6,8 @@
  */
 import { mapLimit } from '../pool.js';
 import { preflight } from './preflight.js';
-import type { TargetRun, TargetRunContext } from './run-target.js';
+import type { TargetRun } from './run-target.js';
+import type { TargetRunContext } from './target-steps.js';
 import { isFailure } from './stop.js';
 import type { WaveControls } from './wave-controls.js';
 import { maxFailuresReached } from './waves.js';

@@ -1,0 +1,118 @@
+/**
+ * How a target goes back: the restore after a failed step, `rollback: all`'s undo of a
+ * finished target, and `diffship rollback`; each proves the host healthy on the old files.
+ */
+import type { TargetReport } from '../report/types.js';
+import { describeError } from '../errors.js';
+import { maskSecrets } from '../log.js';
+import { TargetSession } from '../apply/session.js';
+import { createTransport } from '../transport/factory.js';
+import { TargetNodes } from './target-nodes.js';
+
+/** How a restore ended: healthy on the old release, restored but unhealthy, or not restored. */
+type RollbackOutcome = 'rolled-back' | 'rollback-unhealthy' | 'failed';
+
+/** The bounded time cleanup steps (after, rollback) get even when the rollout was cancelled. */
+export const CLEANUP_MS = 120_000;
+
+export class TargetRollback extends TargetNodes {
+  /**
+   * Restore this deploy's backup, then let the host load the old files and prove it
+   * is healthy on them (activate, then verify). `failed` when the restore itself failed.
+   */
+  async rollbackNow(signal: AbortSignal): Promise<RollbackOutcome> {
+    if (!this.session) return 'failed';
+    let restored: string | null = null;
+    const ok = await this.step('rollback', async () => {
+      const r = await this.session!.rollback(this.ctx.deployId);
+      this.changed = false;
+      restored = r.restored;
+      return `restored release ${r.restored?.slice(0, 12) ?? '(none)'}`;
+    });
+    if (!ok) return 'failed';
+    if (this.target.nodes) {
+      // Shared storage: every node that loaded the new files loads the old ones, drained around it.
+      await this.reactivateNodes(signal);
+      return 'rolled-back';
+    }
+    return this.checkRestored(restored, signal);
+  }
+
+  /**
+   * activate → verify against the restored release (`{release}` = its SHA). A rollback
+   * is `rolled-back` only when both pass; else `rollback-unhealthy`, said loudly: the
+   * host may be down on the old release too. With no release restored (the first
+   * deploy was undone) there is nothing to verify, only activate runs; nor after a
+   * cancellation (SIGINT/SIGTERM, rollout timeout), which must end promptly.
+   */
+  protected async checkRestored(restored: string | null, signal: AbortSignal): Promise<RollbackOutcome> {
+    this.restored = restored ?? '';
+    const before = this.report.steps.length;
+    let ok = await this.hook('activate', this.target.hooks.activate, signal);
+    // A cancelled run ends promptly: the restored release is activated, not waited on by checks.
+    if (ok && restored !== null && !this.ctx.signal.aborted) ok = await this.verify(signal);
+    if (ok) return 'rolled-back';
+    const failed = this.report.steps.slice(before).find((s) => s.status === 'failed');
+    const why = failed ? `${failed.name}: ${failed.detail.split('\n')[0] ?? ''}` : 'cancelled';
+    const message = `ROLLBACK UNHEALTHY: ${this.target.name} was restored to release ${restored?.slice(0, 12) ?? '(none)'} but is not healthy on it (${why}) — check the host now`;
+    this.ctx.log.error(maskSecrets(message, this.ctx.config.secrets));
+    const first = this.report.error;
+    this.report.error = maskSecrets(
+      `${message}${first ? `; first failure: ${first}` : ''}`,
+      this.ctx.config.secrets,
+    );
+    return 'rollback-unhealthy';
+  }
+
+  /** `rollback: all`: reopen a finished target and undo what this rollout did to it. */
+  async undo(): Promise<boolean> {
+    const cleanup = AbortSignal.timeout(CLEANUP_MS);
+    try {
+      this.session = await TargetSession.open({
+        transport: createTransport(this.target, this.ctx.log),
+        stateDir: this.ctx.config.stateDir,
+        deployId: this.ctx.deployId,
+        command: 'rollback',
+        target: this.target.name,
+        log: this.ctx.log,
+      });
+      // Drained around the undo like around the deploy: before, restore + activate + verify, after.
+      let drained = await this.hook('before', this.target.hooks.before, cleanup);
+      if (drained) drained = await this.drain(cleanup);
+      const outcome = drained ? await this.rollbackNow(cleanup) : 'failed';
+      await this.restore(cleanup);
+      await this.hook('after', this.target.hooks.after, cleanup);
+      if (outcome !== 'failed') this.report.status = outcome;
+      return outcome === 'rolled-back';
+    } catch (error) {
+      this.report.error ??= `rollback: ${describeError(error)}`;
+      return false;
+    } finally {
+      await this.close();
+      this.ctx.emit({ type: 'target-end', target: this.report });
+    }
+  }
+
+  /** `diffship rollback`: before → restore the newest backup → activate → verify → after. */
+  protected async runRollback(): Promise<TargetReport> {
+    const { target, ctx } = this;
+    const cleanup = AbortSignal.timeout(CLEANUP_MS);
+    let restored: string | null = null;
+    let ok = await this.hook('before', target.hooks.before, ctx.signal);
+    if (ok) ok = await this.drain(ctx.signal);
+    if (ok) {
+      ok = await this.step('rollback', async () => {
+        const r = await this.session!.rollback();
+        restored = r.restored;
+        this.report.to = r.restored ?? '';
+        return `restored release ${r.restored?.slice(0, 12) ?? '(none)'} from backup ${r.deployId}`;
+      });
+    }
+    let status: TargetReport['status'] = 'failed';
+    if (ok && target.nodes) status = (await this.runNodes(ctx.signal, cleanup)) ? 'rolled-back' : 'failed';
+    else if (ok) status = await this.checkRestored(restored, ctx.signal);
+    if (!(await this.restore(cleanup)) && status === 'rolled-back') status = 'failed';
+    await this.hook('after', target.hooks.after, cleanup);
+    return this.finish(status);
+  }
+}
