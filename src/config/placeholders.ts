@@ -18,7 +18,11 @@ import { ConfigError } from '../errors.js';
 import type { ConfigProblem } from './problems.js';
 import { suggest } from './suggest.js';
 
-const PLACEHOLDER = /(\$?)\{(?:vars\.([A-Za-z_][A-Za-z0-9_-]*)|([A-Za-z_][A-Za-z0-9_]*))\}/g;
+const PLACEHOLDER =
+  /(\$?)\{(?:vars\.([A-Za-z_][A-Za-z0-9_-]*)|([A-Za-z_][A-Za-z0-9_]*|unit\.(?:path|status)))\}/g;
+
+/** `{unit}`, `{unit.path}`, `{unit.status}`: only in the hooks and checks of `units` (docs/units.md). */
+export const UNIT_PLACEHOLDERS = ['unit', 'unit.path', 'unit.status'] as const;
 
 /** The names a placeholder may have, besides `vars.X`. */
 export const PLACEHOLDER_NAMES = ['name', 'host', 'port', 'path', 'release', 'previous'] as const;
@@ -28,6 +32,8 @@ export interface PlaceholderTarget {
   name: string;
   port?: number;
   vars: Record<string, string>;
+  /** True in `units` hooks and checks: `{unit}`, `{unit.path}`, `{unit.status}` are known. */
+  units?: boolean;
 }
 
 /** Everything placeholders expand to, for one target and one deploy. */
@@ -38,6 +44,8 @@ export interface PlaceholderContext extends PlaceholderTarget {
   release?: string;
   /** SHA the target held before; null or absent for a first deploy (expands to ""). */
   previous?: string | null;
+  /** The unit a `units` hook or check runs for. */
+  unit?: { name: string; path: string; status: string };
 }
 
 interface Found {
@@ -76,6 +84,10 @@ function refusal(found: Found, target: PlaceholderTarget): string | undefined {
     return `placeholder {port}: target "${target.name}" has no port (set port: on the target)`;
   }
   if ((PLACEHOLDER_NAMES as readonly string[]).includes(name)) return undefined;
+  if ((UNIT_PLACEHOLDERS as readonly string[]).includes(name)) {
+    if (target.units) return undefined;
+    return `placeholder ${found.token} works only in the hooks and checks of units (activate, deactivate, verify)`;
+  }
   const hint = suggest(name, [...PLACEHOLDER_NAMES, 'vars']);
   if (hint)
     return `unknown placeholder ${found.token} — did you mean {${hint === 'vars' ? `vars.${name}` : hint}}?`;
@@ -124,6 +136,12 @@ export function expandPlaceholders(text: string, ctx: PlaceholderContext): strin
           return ctx.path;
         case 'previous':
           return ctx.previous ?? '';
+        case 'unit':
+          return ctx.unit!.name;
+        case 'unit.path':
+          return ctx.unit!.path;
+        case 'unit.status':
+          return ctx.unit!.status;
         default:
           if (ctx.release === undefined)
             throw new ConfigError(`placeholder {release} used where no release is known`);

@@ -282,6 +282,45 @@ export const Balancer = z
   })
   .check(z.describe('Drain each target at the load balancer around its deploy, restore it after'));
 
+/** `units`: folders or files deployed, activated and verified as a whole (docs/units.md). */
+export const Units = z
+  .strictObject({
+    match: z
+      .union([z.string(expect(GLOBS)), z.array(z.string(expect('expected a glob (a string)')))], {
+        error: (issue: { input?: unknown }) =>
+          issue.input === undefined ? 'required: a glob like packages/* (each match is one unit)' : GLOBS,
+      })
+      .check(z.describe('Each folder or file matching is one unit, e.g. packages/*')),
+    depends: optional(
+      z.union(
+        [
+          z.enum(['none', 'webmethods']),
+          z.strictObject({
+            file: text('a file path').check(z.describe('YAML map: unit → [units it needs]')),
+          }),
+        ],
+        expect('expected none, webmethods or { file: deps.yml }'),
+      ),
+      'none (default), webmethods (manifest.v3 requires) or { file: deps.yml }',
+    ),
+    provided: optional(
+      Globs,
+      'Units the server already has (dependencies not in the release); webmethods default Wm*',
+    ),
+    'reload-dependents': optional(
+      z.boolean(expect('expected true or false')),
+      'Also activate the units that depend on a changed unit, after it (default false)',
+    ),
+    reveal: optional(
+      z.enum(['file', 'unit']),
+      'file (default): files appear one by one; unit: a unit appears whole',
+    ),
+    activate: optional(Command, 'Per changed unit, in dependency order; {unit}, {unit.path}, {unit.status}'),
+    deactivate: optional(Command, 'Per unit the release deletes, dependents first, before its files go'),
+    verify: optional(z.array(Check, expect('expected a list of checks')), 'Checks per activated unit'),
+  })
+  .check(z.describe('Units: packages or apps deployed, activated and verified as a whole'));
+
 export const ConfigFile = z
   .strictObject({
     $schema: z.optional(z.string()),
@@ -319,6 +358,7 @@ export const ConfigFile = z
     renames: optional(z.boolean(expect('expected true or false')), 'Detect renames (default true)'),
     defaults: optional(z.strictObject(Hooks), 'Hooks and checks merged into every target'),
     balancer: optional(Balancer, 'Drain targets at NGINX or HAProxy around their deploy'),
+    units: optional(Units, 'Folders or files activated and verified one by one, in dependency order'),
     bake: optional(
       z.union(
         [
@@ -355,3 +395,4 @@ export type CheckInput = z.infer<typeof Check>;
 export type TargetInput = z.infer<typeof Target>;
 export type HookInput = z.infer<typeof Hook>;
 export type BalancerInput = z.infer<typeof Balancer>;
+export type UnitsInput = z.infer<typeof Units>;
