@@ -24,6 +24,8 @@ import type { GitObjects } from '../diff/git-objects.js';
 import type { WorkDir } from './work-dir.js';
 import type { RolloutEvent } from './events.js';
 import type { Balancer } from '../balancer/index.js';
+import { planReleaseUnits } from '../units/release.js';
+import { UnitRun, type UnitHost } from './unit-hooks.js';
 
 export interface TargetRunContext {
   config: ResolvedConfig;
@@ -78,6 +80,8 @@ export class TargetRun {
   private node: NodeConfig | null = null;
   /** Nodes activated with this deploy's files: a rollback activates them again. */
   private activatedNodes: NodeConfig[] = [];
+  /** Per-unit hooks (`units`), once the plan knows which units change. */
+  private units: UnitRun | null = null;
 
   constructor(
     readonly target: TargetConfig,
@@ -120,6 +124,7 @@ export class TargetRun {
       previousRelease: this.report.from,
       deployId: this.ctx.deployId,
       changesFile: join(this.ctx.workDir.path(), `${this.target.name}.json`),
+      ...(this.units ? { unitsFile: this.units.file } : {}),
     });
   }
 
@@ -127,6 +132,7 @@ export class TargetRun {
   private async step(
     name: StepName,
     fn: () => Promise<string | { ok: boolean; detail: string }>,
+    unit?: string,
   ): Promise<boolean> {
     const startedAt = new Date().toISOString();
     const t0 = performance.now();
@@ -150,6 +156,7 @@ export class TargetRun {
       detail,
       startedAt,
       ...(this.node ? { node: this.node.name } : {}),
+      ...(unit !== undefined ? { unit } : {}),
     };
     this.report.steps.push(step);
     this.ctx.emit({ type: 'step-end', target: this.target.name, step });
@@ -250,6 +257,7 @@ export class TargetRun {
         const p = plan as TargetPlan;
         const summary = `${p.writes.length} write(s), ${p.deletes.length} delete(s), ${p.kept.length} kept, ${p.drift.length} drifted`;
         if (p.blocked) return { ok: false, detail: p.blocked.message };
+        if (ctx.config.units) return `${summary}; ${await this.planUnits(p)}`;
         return summary;
       });
       if (!planned) return this.finish('failed');
@@ -266,6 +274,7 @@ export class TargetRun {
       // From here `after` always runs: `before` may have drained the host.
       let ok = await this.hook('before', target.hooks.before, ctx.signal);
       if (ok) ok = await this.drain(ctx.signal);
+      if (ok && this.units) ok = await this.units.deactivateAll(ctx.signal, cleanup);
       if (ok && !ctx.signal.aborted) {
         ok = await this.step('apply', async () => {
           const r = await this.session!.apply(p, ctx.repo, (progress) =>
@@ -277,6 +286,7 @@ export class TargetRun {
         });
         if (ok && target.nodes) ok = await this.runNodes(ctx.signal, cleanup);
         else if (ok) ok = await this.hook('activate', target.hooks.activate, ctx.signal);
+        if (ok && this.units) ok = await this.units.activateAll(ctx.signal);
         if (ok && !target.nodes) ok = await this.verify(ctx.signal);
       }
       if (ctx.signal.aborted) ok = false;
@@ -293,6 +303,36 @@ export class TargetRun {
     } finally {
       await this.close();
     }
+  }
+
+  /** Which units the plan touches and their order (`units`); a cycle or missing dependency throws. */
+  private async planUnits(p: TargetPlan): Promise<string> {
+    const { config } = this.ctx;
+    const plan = await planReleaseUnits(
+      { repo: this.ctx.repo, source: config.source, include: config.include, exclude: config.exclude },
+      config.units!,
+      { from: p.from, to: p.to },
+      p.writes.map((w) => w.path),
+      p.deletes.map((d) => d.path),
+    );
+    this.units = new UnitRun(config.units!, plan, this.unitHost());
+    this.report.units = this.units.report;
+    const names = (list: { name: string }[]) => list.map((u) => u.name).join(' → ') || 'none';
+    return `units: deactivate ${names(plan.deactivate)}; activate ${names(plan.activate)}`;
+  }
+
+  private unitHost(): UnitHost {
+    return {
+      step: (name, fn, unit) => this.step(name, fn, unit),
+      placeholders: () => this.placeholders(),
+      env: () => this.env(),
+      transport: () => this.remoteExec(),
+      expandCheck,
+      host: () => this.node?.host ?? this.target.host,
+      cwd: this.ctx.config.baseDir,
+      workDir: this.ctx.workDir.path(),
+      target: this.target.name,
+    };
   }
 
   /** Take the target out of service at the balancer; from here `restore` must run. */
@@ -324,6 +364,7 @@ export class TargetRun {
     if (ok && this.target.nodes) await this.reactivateNodes(signal);
     else if (ok && this.target.hooks.activate)
       await this.hook('activate', this.target.hooks.activate, signal);
+    if (ok && this.units) await this.units.afterRollback(signal);
     return ok;
   }
 
@@ -424,6 +465,7 @@ export class TargetRun {
   private async writeChangesFile(plan: TargetPlan): Promise<void> {
     const body = { target: this.target.name, from: plan.from, to: plan.to, ...plan.changes };
     writeFileSync(join(this.ctx.workDir.path(), `${this.target.name}.json`), JSON.stringify(body, null, 2));
+    this.units?.writeFile();
     if (!hasRemoteCommands(this.target.hooks) || !this.session) return;
     const rel = `${this.session.layout.dir}/${REMOTE_CHANGES}`;
     await writeJsonAtomic(this.session.transport, rel, body);
