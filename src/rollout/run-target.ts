@@ -160,7 +160,8 @@ export class TargetRun {
     };
     this.report.steps.push(step);
     this.ctx.emit({ type: 'step-end', target: this.target.name, step });
-    if (!ok && this.report.error === null) this.report.error = `${name}: ${detail.split('\n')[0] ?? ''}`;
+    if (!ok && this.report.error === null)
+      this.report.error = `${name}${unit !== undefined ? ` ${unit}` : ''}: ${detail.split('\n')[0] ?? ''}`;
     return ok;
   }
 
