@@ -4,6 +4,7 @@
  * comment (Terraform-plan style). Both are plain strings, so they are tested
  * without a runner and could be posted anywhere GitHub renders markdown.
  */
+import { unitsLine, unitsMarkdown } from './units.js';
 import type { Report, StepReport, TargetReport, TargetStatus } from './types.js';
 import { formatBytes, formatDuration, targetDurationMs } from './format.js';
 
@@ -293,6 +294,8 @@ export function summaryMarkdown(report: Report): string {
   if (timeline) parts.push('### Timeline', fenced('mermaid', timeline));
   const lists = driftAndKept(report);
   if (lists) parts.push(lists);
+  const units = unitsMarkdown(report);
+  if (units) parts.push('### Units', units);
   parts.push(
     `<sub>deploy id \`${report.deployId}\` · started ${report.startedAt} · finished ${report.finishedAt}</sub>`,
   );
@@ -376,7 +379,9 @@ export function planCommentMarkdown(report: Report, options: PlanCommentOptions 
   for (const target of report.targets) {
     const lines = planLines(target, report.mode);
     const summary = `${STATUS_ICON[target.status]} <b>${escapeHtml(target.name)}</b> (wave ${target.wave + 1}, ${shortSha(target.from)} → ${shortSha(target.to)}): ${lines.length ? planSummaryLine(target) : 'no changes'}`;
-    const error = target.error ? `\n\n> ${oneLine(target.error, 300)}` : '';
+    const units = unitsLine(target);
+    const error =
+      (units ? `\n\n${cell(units)}` : '') + (target.error ? `\n\n> ${oneLine(target.error, 300)}` : '');
     bodies.push(
       lines.length
         ? `<details${changing.length <= 5 ? ' open' : ''}><summary>${summary}</summary>\n\n${fenced('diff', lines.join('\n'))}${error}\n\n</details>`

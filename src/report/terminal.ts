@@ -1,5 +1,6 @@
 /** The summary table printed at the end of plan/deploy/rollback. Pure: report in, text out. */
 import type { Report, TargetReport } from './types.js';
+import { unitsLine } from './units.js';
 import { formatBytes, formatCompactDuration, targetDurationMs } from './format.js';
 
 export interface Paint {
@@ -60,6 +61,10 @@ export function renderSummary(report: Report, paint: Paint = plain): string {
       .trimEnd();
   const out = [paint.bold(line(header))];
   report.targets.forEach((t, i) => out.push(line(rows[i]!, statusColor(t.status, paint))));
+  for (const t of report.targets) {
+    const units = unitsLine(t);
+    if (units) out.push(paint.dim(`${t.name} ${units}`));
+  }
   const counts = new Map<string, number>();
   for (const t of report.targets) counts.set(t.status, (counts.get(t.status) ?? 0) + 1);
   const tally = [...counts].map(([s, n]) => `${n} ${s}`).join(', ');
