@@ -5,6 +5,7 @@
  * The rollout orchestrator drives it; the CLI's plan/status/rollback/unlock
  * use pieces of it.
  */
+import { revealUnits } from './unit-reveal.js';
 import { randomBytes } from 'node:crypto';
 import { DiffshipError, describeError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -367,9 +368,14 @@ export class TargetSession {
     try {
       // 4. Commit: deletes that stand in the way of new folders, then renames, then the other deletes.
       for (const dir of parents.replaced) await t.unlink(dir);
-      for (const dir of parents.missing) await t.mkdirp(dir);
+      // Folders inside a unit revealed whole come with the unit (`units.reveal: unit`).
+      const revealed = (plan.revealUnits ?? []).map((u) => `${u.path}/`);
+      for (const dir of parents.missing)
+        if (!revealed.some((u) => `${dir}/`.startsWith(u))) await t.mkdirp(dir);
       done = 0;
+      const reveal = plan.revealUnits?.length ? await revealUnits(t, staging, plan) : null;
       await mapLimit(plan.writes, this.concurrency, async (w, i) => {
+        if (reveal?.done.has(i)) return;
         await t.rename(`${staging}/${i}`, w.path);
         onProgress?.({ phase: 'commit', done: ++done, total, bytes });
       });

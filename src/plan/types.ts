@@ -55,6 +55,8 @@ export interface TargetPlan {
   changes: TargetChanges;
   /** Paths the target holds as folders where the plan looked (a file of the release can't go there). */
   observedDirs?: string[];
+  /** `units.reveal: unit`: unit folders built whole beside the live ones, then swapped in (set by the rollout). */
+  revealUnits?: Array<{ path: string; deleted: boolean }>;
   /** Set when the plan must not be applied (drift with on-drift: fail, max-deletes). */
   blocked: { code: 'E_DRIFT' | 'E_MAX_DELETES'; message: string } | null;
 }

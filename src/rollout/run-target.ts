@@ -317,6 +317,17 @@ export class TargetRun {
       p.deletes.map((d) => d.path),
     );
     this.units = new UnitRun(config.units!, plan, this.unitHost());
+    if (config.units!.reveal === 'unit') {
+      // Folder units only: a unit that is one file already appears whole with its rename.
+      const folder = (u: { path: string; files: string[] }) =>
+        u.files.some((f) => f.startsWith(`${u.path}/`));
+      p.revealUnits = [
+        ...plan.deactivate.filter(folder).map((u) => ({ path: u.path, deleted: true })),
+        ...plan.activate
+          .filter((u) => u.status !== 'dependent' && folder(u))
+          .map((u) => ({ path: u.path, deleted: false })),
+      ];
+    }
     this.report.units = this.units.report;
     const names = (list: { name: string }[]) => list.map((u) => u.name).join(' → ') || 'none';
     return `units: deactivate ${names(plan.deactivate)}; activate ${names(plan.activate)}`;
