@@ -86,6 +86,8 @@ export interface ApplyResult {
   /** False when there was nothing to write or delete. */
   changed: boolean;
   state: TargetState;
+  /** `units.reveal: unit`: how each unit folder was swapped in (`exchange`, `renames 0.05ms`, `new`, `removed`). */
+  swaps?: Array<{ unit: string; how: string }>;
 }
 
 /** A sortable, unique deploy id: 20261121T233000123Z-1a2b3c (to the millisecond, then random). */
@@ -363,6 +365,7 @@ export class TargetSession {
       newState,
     });
 
+    let reveal: Awaited<ReturnType<typeof revealUnits>> | null = null;
     // 4. Commit. A failure here (disk full, a link dropped) is undone at once from the backup, so the
     //    target does not wait for the next run to stop being a mix of two releases.
     try {
@@ -373,7 +376,7 @@ export class TargetSession {
       for (const dir of parents.missing)
         if (!revealed.some((u) => `${dir}/`.startsWith(u))) await t.mkdirp(dir);
       done = 0;
-      const reveal = plan.revealUnits?.length ? await revealUnits(t, staging, plan) : null;
+      reveal = plan.revealUnits?.length ? await revealUnits(t, staging, plan) : null;
       await mapLimit(plan.writes, this.concurrency, async (w, i) => {
         if (reveal?.done.has(i)) return;
         await t.rename(`${staging}/${i}`, w.path);
@@ -401,7 +404,7 @@ export class TargetSession {
     await t.removeTree(l.staging);
     await pruneBackups(t, l, KEEP_BACKUPS);
     this.state = newState;
-    return { bytes, changed: !noFiles, state: newState };
+    return { bytes, changed: !noFiles, state: newState, ...(reveal ? { swaps: reveal.swaps } : {}) };
   }
 
   /** The commit failed half-way: put the recorded release back now (the journal's undo path). */

@@ -283,7 +283,10 @@ export class TargetRun {
           );
           this.changed = r.changed;
           this.report.bytes = r.bytes;
-          return `${p.writes.length} file(s) written (${r.bytes} bytes), ${p.deletes.length} deleted`;
+          const swaps = r.swaps?.length
+            ? `; units swapped: ${r.swaps.map((x) => `${x.unit} (${x.how})`).join(', ')}`
+            : '';
+          return `${p.writes.length} file(s) written (${r.bytes} bytes), ${p.deletes.length} deleted${swaps}`;
         });
         if (ok && target.nodes) ok = await this.runNodes(ctx.signal, cleanup);
         else if (ok) ok = await this.hook('activate', target.hooks.activate, ctx.signal);

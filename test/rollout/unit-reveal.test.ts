@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { deploy } from '../../src/api.js';
 import { resolveConfig } from '../../src/config/resolve.js';
 import { git, makeRepo, tempDir } from '../helpers/repo.js';
+import { startSshd, type Sshd } from '../helpers/sshd.js';
 
 const DEPLOYS = Number(process.env.DIFFSHIP_REVEAL_DEPLOYS ?? 20);
 const FILES = 12;
@@ -60,10 +61,15 @@ afterEach(() => {
   for (const c of cleanups.splice(0)) c();
 });
 
-async function run(
-  reveal: 'unit' | 'file',
-  deploys: number,
-): Promise<{ mixed: number; scans: number; lines: string[] }> {
+interface Run {
+  mixed: number;
+  scans: number;
+  lines: string[];
+  /** The apply steps' `units swapped: …` notes. */
+  swaps: string[];
+}
+
+async function run(reveal: 'unit' | 'file', deploys: number, sshd?: Sshd): Promise<Run> {
   const repo = makeRepo();
   const root = realpathSync(tempDir('diffship-reveal-'));
   cleanups.push(
@@ -76,7 +82,20 @@ async function run(
     {
       mode: 'authoritative',
       units: { match: 'packages/*', reveal },
-      targets: [{ name: 't', path: target }],
+      targets: [
+        sshd
+          ? {
+              name: 't',
+              type: 'ssh',
+              host: '127.0.0.1',
+              port: sshd.port,
+              user: sshd.user,
+              path: target,
+              'identity-file': sshd.identityFile,
+              'known-hosts': path.join(sshd.dir, 'known_hosts'),
+            }
+          : { name: 't', path: target },
+      ],
     },
     { baseDir: root },
   );
@@ -90,9 +109,12 @@ async function run(
   let out = '';
   poller.stdout.on('data', (b: Buffer) => (out += b.toString()));
   const exited = new Promise((r) => poller.once('exit', r));
+  const swaps: string[] = [];
   for (let i = 1; i <= deploys; i++) {
     const r = await deploy({ config, repo: repo.dir, to: shas[i % 2]! });
     expect(r.status, JSON.stringify(r.targets[0]?.error)).toBe('succeeded');
+    const apply = r.targets[0]!.steps.find((st) => st.name === 'apply')!.detail;
+    swaps.push(/units swapped: (.*)$/.exec(apply)?.[1] ?? '');
     if (reveal === 'file' && out.includes('mixed')) break; // the control has made its point
   }
   poller.kill('SIGTERM');
@@ -102,14 +124,50 @@ async function run(
   // The target ends whole, at the last release, with no staging left.
   expect(readFileSync(path.join(target, 'packages/P/ns/f0.json'), 'utf8')).toMatch(/^\{"v":[01]\}\n$/);
   expect(git(repo.dir, 'status', '--porcelain')).toBe('');
-  return { scans: Number(m![1]), mixed: Number(m![3]), lines: out.split('\n') };
+  return { scans: Number(m![1]), mixed: Number(m![3]), lines: out.split('\n'), swaps };
 }
 
+/** The two-rename swap's gaps, in ms, from the apply notes. */
+const gaps = (swaps: string[]) =>
+  swaps.flatMap((x) => [...x.matchAll(/renames ([\d.]+)ms/g)].map((m) => Number(m[1])));
+
 describe('reveal: unit under a concurrent poller', () => {
-  it(`never shows a mixed unit in ${DEPLOYS} deploys (local)`, async () => {
+  let sshd: Sshd | undefined;
+  afterEach(async () => {
+    delete process.env.DIFFSHIP_UNIT_SWAP;
+    await sshd?.stop();
+    sshd = undefined;
+  });
+
+  it(`never shows a mixed unit in ${DEPLOYS} deploys (local, renameat2 exchange)`, async () => {
     const r = await run('unit', DEPLOYS);
     expect(r.scans).toBeGreaterThan(100);
     expect(r.mixed, r.lines.join('\n')).toBe(0);
+    expect(
+      r.swaps.every((x) => x === 'packages/P (exchange)'),
+      r.swaps.join('\n'),
+    ).toBe(true);
+  }, 600_000);
+
+  it(`never shows a mixed unit over SSH (${Math.min(DEPLOYS, 10)} deploys, exchange through the remote shell)`, async () => {
+    sshd = await startSshd();
+    const r = await run('unit', Math.min(DEPLOYS, 10), sshd);
+    expect(r.mixed, r.lines.join('\n')).toBe(0);
+    expect(
+      r.swaps.every((x) => x === 'packages/P (exchange)'),
+      r.swaps.join('\n'),
+    ).toBe(true);
+  }, 600_000);
+
+  it('two renames where there is no exchange: never mixed, the gap is measured', async () => {
+    process.env.DIFFSHIP_UNIT_SWAP = 'renames';
+    const r = await run('unit', DEPLOYS);
+    expect(r.mixed, r.lines.join('\n')).toBe(0);
+    const g = gaps(r.swaps);
+    expect(g).toHaveLength(DEPLOYS);
+    console.log(
+      `two-rename gap over ${g.length} swaps: max ${Math.max(...g)} ms, median ${g.sort((a, b) => a - b)[g.length >> 1]} ms`,
+    );
   }, 600_000);
 
   it('control: reveal: file does show mixed units to the same poller', async () => {
