@@ -19,6 +19,7 @@ import { rollout } from '../rollout/rollout.js';
 import { colorEnabled, colorsFor, type Colors, type Output } from '../cli/output.js';
 import { createProgress } from '../cli/progress.js';
 import { demoConfig, VERIFY_TIMEOUT } from './config.js';
+import { runPackageStep } from './packages.js';
 import { DemoHosts, request, type DemoHost } from './hosts.js';
 import { buildDemoRepo, RELEASES, releaseBlobs, type DemoRelease } from './releases.js';
 
@@ -91,7 +92,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const say = (text = '') => out.stdout.write(`${text}\n`);
   const step = (n: number, title: string) => {
     say();
-    say(c.bold(c.cyan(`── ${n}/5  ${title} `.padEnd(72, '─'))));
+    say(c.bold(c.cyan(`── ${n}/6  ${title} `.padEnd(72, '─'))));
   };
   const check = () => {
     if (signal?.aborted) throw new DemoCancelled();
@@ -232,6 +233,32 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       );
     }
   }
+
+  // 6. Packages: units activated one by one, in dependency order.
+  check();
+  step(6, 'Deploy packages to a package server, one unit at a time');
+  say('A webMethods-like server (examples/package-host) loads packages/<Name>/ folders');
+  say('with a manifest.v3. With units: diffship reloads only the packages a release');
+  say('changes, dependencies first, checks each one loaded, and rolls back a package');
+  say('that loads partial.');
+  await runPackageStep({
+    dir,
+    say,
+    ok: (t) => c.green(t),
+    problems,
+    env: out.env,
+    deploy: async (release, cfg, repo) => {
+      check();
+      say();
+      say(c.dim(`$ diffship deploy --config packages.yml --repo packages-repo --to ${release}`));
+      const report = await showRollout(out, { config: cfg, repo, to: release, signal });
+      const file = path.join(reportDir, `${release}.json`);
+      await writeReportFile(file, report);
+      reports.push(file);
+      if (report.status === 'cancelled') throw new DemoCancelled();
+      return report;
+    },
+  });
 
   say();
   if (problems.length === 0) {
