@@ -2,7 +2,8 @@
  * `diffship demo`: three example hosts, a repository with three releases, and
  * three rollouts, narrated. v1 goes everywhere, v2 goes canary-first, v3 is
  * broken: its canary fails verification and is rolled back, and the other
- * hosts never see it. The rollouts are the library's `rollout()`, shown with
+ * hosts never see it. A last step deploys packages to a package server, one
+ * unit at a time (src/demo/packages.ts). The rollouts are the library's `rollout()`, shown with
  * the CLI's own live progress and summary table.
  */
 import { copyFile, mkdir, mkdtemp, readdir, writeFile } from 'node:fs/promises';
