@@ -74,3 +74,16 @@ describe('units in the report views', () => {
     expect(renderSummary(none)).not.toContain('units:');
   });
 });
+
+describe('the action output `units`', () => {
+  it('lists per target the units deactivated and activated, in hook order', async () => {
+    const { reportOutputs, emptyOutputs } = await import('../../src/action/outputs.js');
+    const t = { ...target(UNITS), status: 'deployed' as const };
+    expect(JSON.parse(reportOutputs(report(t), 'r.json').units)).toEqual([
+      { target: 'is1', deactivate: ['Old'], activate: ['Orders', 'Billing'] },
+    ]);
+    expect(JSON.parse(reportOutputs(report(target(UNITS)), 'r.json').units)).toEqual([]); // rolled back: no effect
+    expect(JSON.parse(reportOutputs(report({ ...t, units: undefined }), 'r.json').units)).toEqual([]);
+    expect(emptyOutputs('failed').units).toBe('[]');
+  });
+});
