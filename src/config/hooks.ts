@@ -65,7 +65,12 @@ export function resolveHooks(
   return hooks;
 }
 
-export function resolveHook(ctx: ResolveContext, h: HookInput, at: KeyPath, target: PlaceholderTarget): HookSpec {
+export function resolveHook(
+  ctx: ResolveContext,
+  h: HookInput,
+  at: KeyPath,
+  target: PlaceholderTarget,
+): HookSpec {
   if (h.run === undefined && h.remote === undefined && h.settle === undefined) {
     ctx.problems.add(at, 'expected run, remote or settle');
   }
