@@ -423,7 +423,9 @@ export class TargetSession {
    * Undo the newest deploy (or the one named): restore its backup byte for byte and
    * record the release it replaced. Returns that release, or throws when no backup exists.
    */
-  async rollback(deployId?: string): Promise<{ restored: string | null; deployId: string }> {
+  async rollback(
+    deployId?: string,
+  ): Promise<{ restored: string | null; deployId: string; restoredPaths: string[]; removedPaths: string[] }> {
     const t = this.transport;
     const l = this.layout;
     // The backup to undo is the one of the deploy that produced the recorded state.
@@ -450,7 +452,14 @@ export class TargetSession {
     await discardBackup(t, l, id);
     await t.unlink(l.journal);
     this.state = manifest.previousState;
-    return { restored: manifest.previousState?.release ?? null, deployId: id };
+    const paths = (action: 'restore' | 'remove') =>
+      manifest.entries.filter((e) => e.action === action).map((e) => e.path);
+    return {
+      restored: manifest.previousState?.release ?? null,
+      deployId: id,
+      restoredPaths: paths('restore'),
+      removedPaths: paths('remove'),
+    };
   }
 
   /** Release the lock and the connection. Safe to call twice. */

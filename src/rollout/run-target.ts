@@ -458,13 +458,37 @@ export class TargetRun {
     if (ok) ok = await this.drain(ctx.signal);
     if (ok) {
       ok = await this.step('rollback', async () => {
+        const from = this.report.from;
         const r = await this.session!.rollback();
         this.report.to = r.restored ?? '';
+        // `units`: the units whose files came back are activated again (and verified) in order.
+        if (ctx.config.units && r.restored !== null) {
+          const plan = await planReleaseUnits(
+            {
+              repo: ctx.repo,
+              source: ctx.config.source,
+              include: ctx.config.include,
+              exclude: ctx.config.exclude,
+            },
+            ctx.config.units,
+            { from, to: r.restored },
+            r.restoredPaths,
+            r.removedPaths,
+          );
+          this.units = new UnitRun(
+            ctx.config.units,
+            { activate: plan.activate, deactivate: [] },
+            this.unitHost(),
+          );
+          this.report.units = this.units.report;
+          this.units.writeFile();
+        }
         return `restored release ${r.restored?.slice(0, 12) ?? '(none)'} from backup ${r.deployId}`;
       });
     }
     if (ok && target.nodes) ok = await this.runNodes(ctx.signal, cleanup);
     else if (ok) ok = await this.hook('activate', target.hooks.activate, ctx.signal);
+    if (ok && this.units) ok = await this.units.activateAll(ctx.signal);
     if (ok && !target.nodes) ok = await this.verify(ctx.signal);
     if (!(await this.restore(cleanup))) ok = false;
     await this.hook('after', target.hooks.after, cleanup);

@@ -134,6 +134,26 @@ describe('units with the example package server', () => {
     ]);
   });
 
+  it('diffship rollback restores the files and reloads the units they belong to, in order', async () => {
+    await firstDeploy();
+    fleet.release('v2', packages('1.0', { Billing: { version: '1.1' }, Orders: { version: '1.1' } }));
+    expect((await fleet.deploy('v2')).code).toBe(0);
+    const from = (await is.events()).length;
+    const r = await fleet.start('rollback', []).done;
+    expect(r.code, r.stderr).toBe(0);
+    expect((await is.events()).slice(from)).toEqual([
+      'call reload Orders',
+      'load Orders yes',
+      'call reload Billing',
+      'load Billing yes',
+    ]);
+    expect(await is.json('/admin/package/Billing')).toMatchObject({ loaded: 'yes', version: '1.0' });
+    expect(targetOf(r.report, 'is1').units!.map((u) => [u.name, u.result])).toEqual([
+      ['Orders', 'activated'],
+      ['Billing', 'activated'],
+    ]);
+  });
+
   it('reload-dependents: a changed package, then every package depending on it, in order', async () => {
     await firstDeploy();
     config({ 'reload-dependents': true }, is.port);
