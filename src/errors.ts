@@ -21,7 +21,8 @@ export type ErrorCode =
   | 'E_CHECK' // a health check failed
   | 'E_CANCELLED' // SIGINT/SIGTERM
   | 'E_TIMEOUT' // the rollout ran past its timeout
-  | 'E_STATE'; // the state folder is unreadable or inconsistent
+  | 'E_STATE' // the state folder is unreadable or inconsistent
+  | 'E_UNITS'; // units: a dependency cycle, or a unit requiring one the release lacks
 
 export class DiffshipError extends Error {
   readonly code: ErrorCode;

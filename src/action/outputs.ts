@@ -17,6 +17,7 @@ export interface ActionOutputs {
   'failed-targets': string;
   report: string;
   matrix: string;
+  units: string;
 }
 
 /** One job per wave: `{"include":[{"wave":0,"targets":"a,b"}]}`. */
@@ -68,6 +69,22 @@ export function failedOnItsOwn(target: TargetReport): boolean {
   );
 }
 
+/**
+ * `units`: per target that took effect and has units, the units deactivated and
+ * activated, each in the order their hooks ran (docs/units.md).
+ */
+function unitsOutput(
+  targets: readonly TargetReport[],
+): Array<{ target: string; deactivate: string[]; activate: string[] }> {
+  return targets
+    .filter((t) => t.units && t.units.length > 0)
+    .map((t) => ({
+      target: t.name,
+      deactivate: t.units!.filter((u) => u.status === 'deleted').map((u) => u.name),
+      activate: t.units!.filter((u) => u.status !== 'deleted').map((u) => u.name),
+    }));
+}
+
 /** Sorted (byte order), deduplicated. */
 function union(lists: Iterable<readonly string[]>): string[] {
   const set = new Set<string>();
@@ -98,6 +115,7 @@ export function reportOutputs(report: Report, reportPath: string): ActionOutputs
     'failed-targets': json(report.targets.filter(failedOnItsOwn).map((t) => t.name)),
     report: reportPath,
     matrix: json(waveMatrix(report)),
+    units: json(unitsOutput(effective)),
   };
 }
 
@@ -118,6 +136,7 @@ export function emptyOutputs(status: string, reportPath = ''): ActionOutputs {
     'failed-targets': '[]',
     report: reportPath,
     matrix: JSON.stringify({ include: [] } satisfies WaveMatrix),
+    units: '[]',
   };
 }
 

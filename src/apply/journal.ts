@@ -11,6 +11,7 @@
  * - rollback: the next run restores the backup again (idempotent) and records
  *   `newState`.
  */
+import { finishSwaps } from './unit-reveal.js';
 import type { Transport } from '../transport/transport.js';
 import type { Logger } from '../log.js';
 import type { Layout } from './layout.js';
@@ -68,6 +69,8 @@ export async function recover(
   log: Logger,
   concurrency: number,
 ): Promise<string | null> {
+  // A unit swap cut between its two renames: the old unit folder goes back before anything else.
+  await finishSwaps(t, l);
   const j = await readJournal(t, l);
   let account: string | null = null;
   if (j !== null) {

@@ -27,6 +27,9 @@ export interface RollbackResult {
   deployId: string;
   /** The state now recorded on the target. */
   state: TargetState | null;
+  /** Paths put back from the backup, and paths the undone deploy had added (now removed). */
+  restoredPaths: string[];
+  removedPaths: string[];
 }
 
 /**
@@ -59,5 +62,14 @@ export async function rollbackTarget(s: RollbackSession, deployId?: string): Pro
   await recordState(t, l, manifest.previousState);
   await discardBackup(t, l, id);
   await t.unlink(l.journal);
-  return { restored: manifest.previousState?.release ?? null, deployId: id, state: manifest.previousState };
+  const paths = (action: 'restore' | 'remove') =>
+    manifest.entries.filter((e) => e.action === action).map((e) => e.path);
+  return {
+    restored: manifest.previousState?.release ?? null,
+    deployId: id,
+    state: manifest.previousState,
+    // `units`: which units' files came back, to activate them again.
+    restoredPaths: paths('restore'),
+    removedPaths: paths('remove'),
+  };
 }

@@ -5,6 +5,7 @@
  * The rollout orchestrator drives it; the CLI's plan/status/rollback/unlock
  * use pieces of it.
  */
+import { revealUnits } from './unit-reveal.js';
 import { randomBytes } from 'node:crypto';
 import { DiffshipError, describeError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -59,6 +60,8 @@ export interface ApplyResult {
   /** False when there was nothing to write or delete. */
   changed: boolean;
   state: TargetState;
+  /** `units.reveal: unit`: how each unit folder was swapped in (`exchange`, `renames 0.05ms`, `new`, `removed`). */
+  swaps?: Array<{ unit: string; how: string }>;
 }
 
 /** A sortable, unique deploy id: 20261121T233000123Z-1a2b3c (to the millisecond, then random). */
@@ -258,14 +261,20 @@ export class TargetSession {
     let done = 0;
     let recorded = false;
 
+    let reveal: Awaited<ReturnType<typeof revealUnits>> | null = null;
     // 4. Commit. A failure here (disk full, a link dropped) is undone at once from the backup, so the
     //    target does not wait for the next run to stop being a mix of two releases.
     try {
       // 4. Commit: deletes that stand in the way of new folders, then renames, then the other deletes.
       for (const dir of parents.replaced) await t.unlink(dir);
-      for (const dir of parents.missing) await t.mkdirp(dir);
+      // Folders inside a unit revealed whole come with the unit (`units.reveal: unit`).
+      const revealed = (plan.revealUnits ?? []).map((u) => `${u.path}/`);
+      for (const dir of parents.missing)
+        if (!revealed.some((u) => `${dir}/`.startsWith(u))) await t.mkdirp(dir);
       done = 0;
+      reveal = plan.revealUnits?.length ? await revealUnits(t, staging, plan) : null;
       await mapLimit(plan.writes, this.concurrency, async (w, i) => {
+        if (reveal?.done.has(i)) return;
         await t.rename(`${staging}/${i}`, w.path);
         onProgress?.({ phase: 'commit', done: ++done, total, bytes });
       });
@@ -312,7 +321,7 @@ export class TargetSession {
         `${t.description}: release ${plan.to.slice(0, 12)} is in place; cleaning up after it failed (${describeError(error)}); the next run finishes it`,
       );
     }
-    return { bytes, changed: !noFiles, state: newState };
+    return { bytes, changed: !noFiles, state: newState, ...(reveal ? { swaps: reveal.swaps } : {}) };
   }
 
   /** After a failed commit step: did the state get written (its write may fail after the rename)? */
@@ -353,10 +362,18 @@ export class TargetSession {
    * Undo the newest deploy (or the one named): restore its backup byte for byte and
    * record the release it replaced. Returns that release, or throws when no backup exists.
    */
-  async rollback(deployId?: string): Promise<{ restored: string | null; deployId: string }> {
-    const { restored, deployId: id, state } = await rollbackTarget(this.parts, deployId);
+  async rollback(
+    deployId?: string,
+  ): Promise<{ restored: string | null; deployId: string; restoredPaths: string[]; removedPaths: string[] }> {
+    const {
+      restored,
+      deployId: id,
+      state,
+      restoredPaths,
+      removedPaths,
+    } = await rollbackTarget(this.parts, deployId);
     this.state = state;
-    return { restored, deployId: id };
+    return { restored, deployId: id, restoredPaths, removedPaths };
   }
   /** Release the lock and the connection. Safe to call twice. */
   async close(): Promise<void> {

@@ -3,7 +3,7 @@
  * config file (config/fields.ts), the CLI flags and the action's inputs
  * (config/overrides.ts). Pure.
  */
-import { PERCENT_PATTERN } from './schema.js';
+import { PERCENT_PATTERN } from './schema-parts.js';
 import type { CountOrPercent } from './types.js';
 
 export interface ShareRange {

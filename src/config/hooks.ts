@@ -65,7 +65,12 @@ export function resolveHooks(
   return hooks;
 }
 
-function resolveHook(ctx: ResolveContext, h: HookInput, at: KeyPath, target: PlaceholderTarget): HookSpec {
+export function resolveHook(
+  ctx: ResolveContext,
+  h: HookInput,
+  at: KeyPath,
+  target: PlaceholderTarget,
+): HookSpec {
   if (h.run === undefined && h.remote === undefined && h.settle === undefined) {
     ctx.problems.add(at, 'expected run, remote or settle');
   }
@@ -80,7 +85,7 @@ function resolveHook(ctx: ResolveContext, h: HookInput, at: KeyPath, target: Pla
   return spec;
 }
 
-function resolveCheck(
+export function resolveCheck(
   ctx: ResolveContext,
   c: CheckInput,
   at: KeyPath,

@@ -22,7 +22,11 @@ import { ConfigError, DiffshipError } from '../errors.js';
 import type { ConfigProblem } from './problems.js';
 import { suggest } from './suggest.js';
 
-const PLACEHOLDER = /(\$?)\{(?:vars\.([A-Za-z_][A-Za-z0-9_-]*)|([A-Za-z_][A-Za-z0-9_]*))\}/g;
+const PLACEHOLDER =
+  /(\$?)\{(?:vars\.([A-Za-z_][A-Za-z0-9_-]*)|([A-Za-z_][A-Za-z0-9_]*|unit\.(?:path|status)))\}/g;
+
+/** `{unit}`, `{unit.path}`, `{unit.status}`: only in the hooks and checks of `units` (docs/units.md). */
+const UNIT_PLACEHOLDERS = ['unit', 'unit.path', 'unit.status'] as const;
 
 /** The names a placeholder may have, besides `vars.X`. */
 const PLACEHOLDER_NAMES = ['name', 'host', 'port', 'path', 'release', 'previous'] as const;
@@ -32,6 +36,8 @@ export interface PlaceholderTarget {
   name: string;
   port?: number;
   vars: Record<string, string>;
+  /** True in `units` hooks and checks: `{unit}`, `{unit.path}`, `{unit.status}` are known. */
+  units?: boolean;
 }
 
 /** Everything placeholders expand to, for one target and one deploy. */
@@ -42,6 +48,8 @@ export interface PlaceholderContext extends PlaceholderTarget {
   release?: string;
   /** SHA the target held before; null or absent for a first deploy (expands to ""). */
   previous?: string | null;
+  /** The unit a `units` hook or check runs for. */
+  unit?: { name: string; path: string; status: string };
 }
 
 interface Found {
@@ -83,6 +91,20 @@ export function shellSafeId(value: string, token: string): string {
   );
 }
 
+/**
+ * A unit's name or path comes from the release's file names: inserted only when a shell
+ * reads it as one plain word (letters, digits, `. _ / + @ : = -`, not starting with `-`).
+ */
+const UNIT_WORD = /^[A-Za-z0-9._+@:=][A-Za-z0-9._/+@:=-]{0,254}$/;
+
+function shellSafeUnit(value: string, token: string): string {
+  if (UNIT_WORD.test(value)) return value;
+  throw new DiffshipError(
+    'E_UNITS',
+    `refusing to insert ${token}: ${JSON.stringify(value)} is not one plain word (it comes from a file name of the release) — rename the unit's folder, or use DIFFSHIP_UNITS in the hook instead`,
+  );
+}
+
 /** Why `found` is not a placeholder of `target`, or undefined when it is. */
 function refusal(found: Found, target: PlaceholderTarget): string | undefined {
   if (found.varName !== undefined) {
@@ -99,6 +121,10 @@ function refusal(found: Found, target: PlaceholderTarget): string | undefined {
     return `placeholder {port}: target "${target.name}" has no port (set port: on the target)`;
   }
   if ((PLACEHOLDER_NAMES as readonly string[]).includes(name)) return undefined;
+  if ((UNIT_PLACEHOLDERS as readonly string[]).includes(name)) {
+    if (target.units) return undefined;
+    return `placeholder ${found.token} works only in the hooks and checks of units (activate, deactivate, verify)`;
+  }
   const hint = suggest(name, [...PLACEHOLDER_NAMES, 'vars']);
   if (hint)
     return `unknown placeholder ${found.token} — did you mean {${hint === 'vars' ? `vars.${name}` : hint}}?`;
@@ -147,6 +173,12 @@ export function expandPlaceholders(text: string, ctx: PlaceholderContext): strin
           return ctx.path;
         case 'previous':
           return ctx.previous ? shellSafeId(ctx.previous, token) : '';
+        case 'unit':
+          return shellSafeUnit(ctx.unit!.name, token);
+        case 'unit.path':
+          return shellSafeUnit(ctx.unit!.path, token);
+        case 'unit.status':
+          return ctx.unit!.status;
         default:
           if (ctx.release === undefined)
             throw new ConfigError(`placeholder {release} used where no release is known`);

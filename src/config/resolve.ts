@@ -19,6 +19,7 @@ import {
 } from './fields.js';
 import { checkBalancerServers, resolveBalancer } from './balancer.js';
 import { resolveHooks } from './hooks.js';
+import { resolveUnits } from './units.js';
 import { resolveNodes } from './nodes.js';
 import { resolveBake, resolveMinHealthy, resolveRolloutHooks } from './wave-controls.js';
 import { configFolderHazards, localTargetPath, sshTargetPath } from './paths.js';
@@ -116,6 +117,8 @@ export function resolveWithLocator(raw: unknown, options: ResolveOptions, locate
   if (bake) config.bake = bake;
   const minHealthy = resolveMinHealthy(ctx, input['min-healthy']);
   if (minHealthy) config.minHealthy = minHealthy;
+  const units = resolveUnits(ctx, input.units, config.targets);
+  if (units) config.units = units;
   checkBalancerServers(ctx, balancer, config.targets);
   if (input['pass-env'] !== undefined) config.passEnv = [...new Set(input['pass-env'])];
   if (input['drift-scope'] !== undefined) config.driftScope = input['drift-scope'];

@@ -13,89 +13,18 @@
  * build, with the same parser, issues and JSON Schema.
  */
 import * as z from 'zod/mini';
-import { DURATION_EXPECTED, DURATION_PATTERN } from './duration.js';
-
-/**
- * A schema-level message. A missing key falls through (undefined) to the
- * parse-level map in zod-issues.ts, which says `required`.
- */
-const expect = (message: string) => ({
-  error: (issue: { input?: unknown }) => (issue.input === undefined ? undefined : message),
-});
-
-/**
- * An optional key; `description` is what editors show for it (the JSON Schema
- * carries it). zod/mini spells classic's `s.optional().describe(d)` this way.
- */
-const optional = <T extends z.core.SomeType>(schema: T, description: string) =>
-  z.optional(schema).check(z.describe(description));
-
-/** `500ms`, `2s`, `1m`, `1h`, `1m30s`, or a number of seconds. */
-const Duration = z
-  .union(
-    [
-      z.number(expect(DURATION_EXPECTED)).check(z.nonnegative(expect(DURATION_EXPECTED))),
-      z.string(expect(DURATION_EXPECTED)).check(z.regex(DURATION_PATTERN, expect(DURATION_EXPECTED))),
-    ],
-    expect(DURATION_EXPECTED),
-  )
-  .check(z.describe('A duration: 500ms, 2s, 1m, 1h, 1m30s, or a number of seconds'));
-
-/** `"N%"`: the share of targets, checked to be in range by resolve.ts. */
-export const PERCENT_PATTERN = /^\s*\d+(?:\.\d+)?\s*%\s*$/;
-
-/*
- * `z.int(p)` is classic's `z.number(p).int(p)`: a non-number and a fraction get
- * the same issues, both worded by `p`.
- */
-const COUNT_OR_PERCENT = 'expected a count or "N%"';
-/** A count (`3`) or a share of the selected targets (`"10%"`). */
-const CountOrPercent = z.union(
-  [
-    z.int(expect(COUNT_OR_PERCENT)).check(z.nonnegative(expect(COUNT_OR_PERCENT))),
-    z.string(expect(COUNT_OR_PERCENT)).check(z.regex(PERCENT_PATTERN, expect(COUNT_OR_PERCENT))),
-  ],
-  expect(COUNT_OR_PERCENT),
-);
-
-const WAVE = 'expected a count or "N%"';
-/** One wave size: a positive count or `"N%"` (0 < N ≤ 100). */
-const Wave = z.union(
-  [
-    z.int(expect(WAVE)).check(z.positive(expect('expected a count above 0 or "N%"'))),
-    z.string(expect(WAVE)).check(z.regex(PERCENT_PATTERN, expect(WAVE))),
-  ],
-  expect(WAVE),
-);
-
-const PORT = 'expected a port number (1-65535)';
-const Port = z.union(
-  [z.int(expect(PORT)).check(z.gte(1, expect(PORT)), z.lte(65535, expect(PORT))), z.string(expect(PORT))],
-  expect(PORT),
-);
-
-const GLOBS = 'expected a glob or a list of globs';
-/** One glob or a list of them (minimatch, dot files matched). */
-const Globs = z.union(
-  [z.string(expect(GLOBS)), z.array(z.string(expect('expected a glob (a string)')))],
-  expect(GLOBS),
-);
-
-/** A non-empty string; `what` is how the message names it. */
-const text = (what: string) =>
-  z.string(expect(`expected ${what}`)).check(z.minLength(1, expect(`expected ${what}, not ""`)));
-
-const Command = z
-  .strictObject({
-    run: optional(text('a shell command'), 'Shell command run on the machine running diffship'),
-    remote: optional(
-      text('a shell command'),
-      'Shell command run on the target, with the target folder as working directory',
-    ),
-    timeout: optional(Duration, 'Default 5m'),
-    settle: optional(Duration, 'Wait this long after the command (or alone: hosts that import on arrival)'),
-  })
-  .check(z.describe('A hook: `run` (here), `remote` (on the target), and/or `settle` (wait)'));
+import {
+  Command,
+  CountOrPercent,
+  Duration,
+  expect,
+  GLOBS,
+  Globs,
+  optional,
+  Port,
+  text,
+  Wave,
+} from './schema-parts.js';
 
 const STATUS = 'expected a status: 200, "2xx", or a list of them';
 const Status = z.union([z.int(expect(STATUS)), z.string(expect(STATUS))], expect(STATUS));
@@ -290,6 +219,45 @@ const PassEnvName = z
   .string(expect(PASS_ENV))
   .check(z.regex(/^[A-Za-z_][A-Za-z0-9_.-]*\*?$/, expect(PASS_ENV)));
 
+/** `units`: folders or files deployed, activated and verified as a whole (docs/units.md). */
+const Units = z
+  .strictObject({
+    match: z
+      .union([z.string(expect(GLOBS)), z.array(z.string(expect('expected a glob (a string)')))], {
+        error: (issue: { input?: unknown }) =>
+          issue.input === undefined ? 'required: a glob like packages/* (each match is one unit)' : GLOBS,
+      })
+      .check(z.describe('Each folder or file matching is one unit, e.g. packages/*')),
+    depends: optional(
+      z.union(
+        [
+          z.enum(['none', 'webmethods']),
+          z.strictObject({
+            file: text('a file path').check(z.describe('YAML map: unit → [units it needs]')),
+          }),
+        ],
+        expect('expected none, webmethods or { file: deps.yml }'),
+      ),
+      'none (default), webmethods (manifest.v3 requires) or { file: deps.yml }',
+    ),
+    provided: optional(
+      Globs,
+      'Units the server already has (dependencies not in the release); webmethods default Wm*',
+    ),
+    'reload-dependents': optional(
+      z.boolean(expect('expected true or false')),
+      'Also activate the units that depend on a changed unit, after it (default false)',
+    ),
+    reveal: optional(
+      z.enum(['file', 'unit']),
+      'file (default): files appear one by one; unit: a unit appears whole',
+    ),
+    activate: optional(Command, 'Per changed unit, in dependency order; {unit}, {unit.path}, {unit.status}'),
+    deactivate: optional(Command, 'Per unit the release deletes, dependents first, before its files go'),
+    verify: optional(z.array(Check, expect('expected a list of checks')), 'Checks per activated unit'),
+  })
+  .check(z.describe('Units: packages or apps deployed, activated and verified as a whole'));
+
 export const ConfigFile = z
   .strictObject({
     $schema: z.optional(z.string()),
@@ -347,6 +315,7 @@ export const ConfigFile = z
     ),
     defaults: optional(z.strictObject(Hooks), 'Hooks and checks merged into every target'),
     balancer: optional(Balancer, 'Drain targets at NGINX or HAProxy around their deploy'),
+    units: optional(Units, 'Folders or files activated and verified one by one, in dependency order'),
     bake: optional(
       z.union(
         [
@@ -383,3 +352,4 @@ export type CheckInput = z.infer<typeof Check>;
 export type TargetInput = z.infer<typeof Target>;
 export type HookInput = z.infer<typeof Command>;
 export type BalancerInput = z.infer<typeof Balancer>;
+export type UnitsInput = z.infer<typeof Units>;

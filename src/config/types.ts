@@ -127,6 +127,22 @@ export type BalancerConfig = {
 /** `symlinks:` in diffship.yml. */
 export type SymlinkPolicy = 'allow' | 'refuse-outside';
 
+/** `units`: each match of `match` is deployed, activated and verified as a whole (docs/units.md). */
+export interface UnitsConfig {
+  match: string[];
+  depends:
+    | { kind: 'none' }
+    | { kind: 'webmethods' }
+    | { kind: 'file'; file: string; graph: Record<string, string[]> };
+  /** Dependencies the server provides itself (globs of unit names). */
+  provided: string[];
+  reloadDependents: boolean;
+  reveal: 'file' | 'unit';
+  activate?: HookSpec;
+  deactivate?: HookSpec;
+  verify: CheckSpec[];
+}
+
 export interface ResolvedConfig {
   /** Absolute path of the config file, or null for a config built in code. */
   file: string | null;
@@ -156,6 +172,8 @@ export interface ResolvedConfig {
   symlinks?: SymlinkPolicy;
   targets: TargetConfig[];
   balancer?: BalancerConfig;
+  /** Units: per-unit activation in dependency order. */
+  units?: UnitsConfig;
   /** After each wave: probe its targets' checks every `intervalMs` for `durationMs`. */
   bake?: BakeConfig;
   /** Targets that must pass their checks before wave 1 and after each wave. */

@@ -2,7 +2,8 @@
  * `diffship demo`: three example hosts, a repository with three releases, and
  * three rollouts, narrated. v1 goes everywhere, v2 goes canary-first, v3 is
  * broken: its canary fails verification and is rolled back, and the other
- * hosts never see it. The rollouts are the library's `rollout()`, shown with
+ * hosts never see it. A last step deploys packages to a package server, one
+ * unit at a time (src/demo/packages.ts). The rollouts are the library's `rollout()`, shown with
  * the CLI's own live progress and summary table.
  */
 import { copyFile, mkdir, mkdtemp, readdir, writeFile } from 'node:fs/promises';
@@ -15,6 +16,7 @@ import type { Paint } from '../report/terminal.js';
 import type { Report } from '../report/types.js';
 import { writeReportFile } from '../report/write.js';
 import { demoConfig, VERIFY_TIMEOUT } from './config.js';
+import { runPackageStep } from './packages.js';
 import { DemoHosts, request, type DemoHost } from './hosts.js';
 import { buildDemoRepo, RELEASES, releaseBlobs, type DemoRelease } from './releases.js';
 
@@ -103,7 +105,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const say = (text = '') => out.stdout.write(`${text}\n`);
   const step = (n: number, title: string) => {
     say();
-    say(c.bold(c.cyan(`── ${n}/5  ${title} `.padEnd(72, '─'))));
+    say(c.bold(c.cyan(`── ${n}/6  ${title} `.padEnd(72, '─'))));
   };
   const check = () => {
     if (signal?.aborted) throw new DemoCancelled();
@@ -243,6 +245,32 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       );
     }
   }
+
+  // 6. Packages: units activated one by one, in dependency order.
+  check();
+  step(6, 'Deploy packages to a package server, one unit at a time');
+  say('A webMethods-like server (examples/package-host) loads packages/<Name>/ folders');
+  say('with a manifest.v3. With units: diffship reloads only the packages a release');
+  say('changes, dependencies first, checks each one loaded, and rolls back a package');
+  say('that loads partial.');
+  await runPackageStep({
+    dir,
+    say,
+    ok: (t) => c.green(t),
+    problems,
+    env: options.env ?? process.env,
+    deploy: async (release, cfg, repo) => {
+      check();
+      say();
+      say(c.dim(`$ diffship deploy --config packages.yml --repo packages-repo --to ${release}`));
+      const report = await showRollout({ config: cfg, repo, to: release, signal });
+      const file = path.join(reportDir, `${release}.json`);
+      await writeReportFile(file, report);
+      reports.push(file);
+      if (report.status === 'cancelled') throw new DemoCancelled();
+      return report;
+    },
+  });
 
   say();
   if (problems.length === 0) {

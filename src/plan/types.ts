@@ -68,6 +68,8 @@ export interface TargetPlan {
   selection?: RecordedSelection;
   /** The selection differs from the recorded one: the whole new selection was compared with the target. */
   selectionChanged?: boolean;
+  /** `units.reveal: unit`: unit folders built whole beside the live ones, then swapped in (set by the rollout). */
+  revealUnits?: Array<{ path: string; deleted: boolean }>;
   /** Set when the plan must not be applied (drift with on-drift: fail, max-deletes). */
   blocked: { code: 'E_DRIFT' | 'E_MAX_DELETES'; message: string } | null;
 }

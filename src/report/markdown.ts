@@ -5,6 +5,7 @@
  * GitHub renders markdown. The PR plan comment is in plan-comment.ts.
  */
 import type { Report, StepReport, TargetReport } from './types.js';
+import { unitsMarkdown } from './units.js';
 import { formatBytes, formatDuration, targetDurationMs } from './format.js';
 import { codeSpan, fenced, inlinePath, tableCode, tableText } from './md-safe.js';
 import { LIST_LIMIT, ROLLOUT_ICON, STATUS_ICON, oneLine, shortSha, verbFor } from './md-shared.js';
@@ -233,6 +234,8 @@ export function summaryMarkdown(report: Report): string {
   if (timeline) parts.push('### Timeline', fenced('mermaid', timeline));
   const lists = driftAndKept(report);
   if (lists) parts.push(lists);
+  const units = unitsMarkdown(report);
+  if (units) parts.push('### Units', units);
   parts.push(
     `<sub>deploy id ${codeSpan(report.deployId)} · started ${report.startedAt} · finished ${report.finishedAt}</sub>`,
   );

@@ -3,6 +3,7 @@
  * action posts or updates, found again by PLAN_COMMENT_MARKER and the config's key line.
  */
 import type { Report, TargetReport } from './types.js';
+import { unitsLine } from './units.js';
 import { codeSpan, escapeHtml, fenced, inlinePath, linePath } from './md-safe.js';
 import { LIST_LIMIT, ROLLOUT_ICON, STATUS_ICON, oneLine, shortSha, verbFor } from './md-shared.js';
 
@@ -90,7 +91,10 @@ export function planCommentMarkdown(report: Report, options: PlanCommentOptions 
     const lines = planLines(target, report.mode);
     const summary = `${STATUS_ICON[target.status]} <b>${escapeHtml(target.name)}</b> (wave ${target.wave + 1}, ${escapeHtml(shortSha(target.from))} → ${escapeHtml(shortSha(target.to))}): ${lines.length ? planSummaryLine(target) : 'no changes'}`;
     const note = target.note ? `\n\n_${escapeHtml(oneLine(target.note, 300))}_` : '';
-    const error = `${note}${target.error ? `\n\n> ${codeSpan(oneLine(target.error, 300))}` : ''}`;
+    // Unit names come from the release's file names: a code span, never markup.
+    const units = unitsLine(target);
+    const unitLine = units ? `\n\n${codeSpan(oneLine(units, 300))}` : '';
+    const error = `${note}${unitLine}${target.error ? `\n\n> ${codeSpan(oneLine(target.error, 300))}` : ''}`;
     bodies.push(
       lines.length
         ? `<details${changing.length <= 5 ? ' open' : ''}><summary>${summary}</summary>\n\n${fenced('diff', lines.join('\n'))}${error}\n\n</details>`

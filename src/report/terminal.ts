@@ -2,6 +2,7 @@
 import type { Report, TargetReport } from './types.js';
 import { formatBytes, formatDuration, targetDurationMs } from './format.js';
 import { failureDetails } from './failures.js';
+import { unitsLine } from './units.js';
 
 export interface Paint {
   green(s: string): string;
@@ -85,6 +86,10 @@ export function renderSummary(report: Report, paint: Paint = plain, options: Sum
   report.targets.forEach((t, i) => out.push(line(rows[i]!, statusColor(t.status, paint))));
   // How a plan was made when not from the recorded commit (rewritten history, --assume-empty).
   for (const t of report.targets) if (t.note) out.push(paint.dim(`${t.name}: ${t.note}`));
+  for (const t of report.targets) {
+    const units = unitsLine(t);
+    if (units) out.push(paint.dim(`${t.name} ${units}`));
+  }
   const counts = new Map<string, number>();
   for (const t of report.targets) counts.set(t.status, (counts.get(t.status) ?? 0) + 1);
   const tally = [...counts].map(([s, n]) => `${n} ${s}`).join(', ');

@@ -15,6 +15,7 @@ export type StepName =
   | 'before'
   | 'drain'
   | 'apply'
+  | 'deactivate'
   | 'activate'
   | 'verify'
   | 'bake'
@@ -33,6 +34,21 @@ export interface StepReport {
   startedAt?: string;
   /** The node of a shared-storage target the step ran for (`nodes`). */
   node?: string;
+  /** The unit a `units` hook or check ran for (docs/units.md). */
+  unit?: string;
+}
+
+/** One unit a deploy touches (`units`), in the order its hooks run: deactivations first, then activations. */
+export interface UnitReport {
+  name: string;
+  /** The unit's folder or file, relative to the target folder. */
+  path: string;
+  /** `dependent`: unchanged, reloaded after a unit it depends on (`reload-dependents`). */
+  status: 'added' | 'updated' | 'deleted' | 'dependent';
+  /** The unit's files this deploy writes or deletes. */
+  files: string[];
+  /** What happened: `planned` until its hooks run; `skipped` when an earlier unit failed. */
+  result: 'planned' | 'activated' | 'deactivated' | 'failed' | 'rolled-back' | 'skipped';
 }
 
 export interface RenamedPath {
@@ -68,6 +84,8 @@ export interface TargetReport {
   note?: string;
   /** How many files drift was checked on, and in which drift-scope (absent: no recorded release). */
   driftChecked?: { scope: 'changes' | 'all'; files: number };
+  /** The units this deploy touches, in hook order (absent without `units`). */
+  units?: UnitReport[];
 }
 
 export interface Report {

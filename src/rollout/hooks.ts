@@ -28,6 +28,8 @@ export interface HookEnvValues {
   deployId: string;
   /** Path of the JSON file with the target's change set (written by the orchestrator). */
   changesFile: string;
+  /** Path of the JSON file listing the changed units (`units`), when the config has units. */
+  unitsFile?: string;
 }
 
 /** The `DIFFSHIP_*` environment of a hook. A missing previous release is the empty string. */
@@ -43,6 +45,7 @@ export function hookEnv(values: HookEnvValues): Record<string, string> {
     DIFFSHIP_PREVIOUS_RELEASE: values.previousRelease ?? '',
     DIFFSHIP_DEPLOY_ID: values.deployId,
     DIFFSHIP_CHANGES: values.changesFile,
+    ...(values.unitsFile !== undefined ? { DIFFSHIP_UNITS: values.unitsFile } : {}),
   };
 }
 

@@ -18,6 +18,7 @@ import { createTransport } from '../transport/factory.js';
 import { describeOutsideLinks } from '../plan/outside-links.js';
 import { isObjectId } from '../apply/state-schema.js';
 import { CLEANUP_MS, TargetRollback } from './target-rollback.js';
+import { planUnitRun } from './unit-plan.js';
 
 export class TargetRun extends TargetRollback {
   /** Run the target's steps. Never throws: failures land in the report. */
@@ -66,6 +67,8 @@ export class TargetRun extends TargetRollback {
       // From here `after` always runs: `before` may have drained the host.
       let ok = await this.hook('before', target.hooks.before, ctx.signal);
       if (ok) ok = await this.drain(ctx.signal);
+      // `units`: units the release deletes are deactivated while their files are still there.
+      if (ok && this.units) ok = await this.units.deactivateAll(ctx.signal, cleanup);
       if (ok && !ctx.signal.aborted) ok = await this.applyAndVerify(p, cleanup);
       if (ctx.signal.aborted) ok = false;
       let status: TargetReport['status'] = ok ? 'deployed' : 'failed';
@@ -110,7 +113,11 @@ export class TargetRun extends TargetRollback {
       const links = ctx.outsideLinks?.length ? `; warning: ${describeOutsideLinks(ctx.outsideLinks)}` : '';
       const summary = `${p.note ? `${p.note}; ` : ''}${p.writes.length} write(s), ${p.deletes.length} delete(s), ${p.kept.length} kept, ${p.drift.length} drifted (${describeDriftCheck(p.driftChecked)})${changed}${links}`;
       if (p.blocked) return { ok: false, detail: p.blocked.message };
-      return summary;
+      if (!ctx.config.units) return summary;
+      const units = await planUnitRun(ctx, p, this.unitHost());
+      this.units = units.run;
+      this.report.units = units.run.report;
+      return `${summary}; ${units.summary}`;
     });
     return planned ? (plan as TargetPlan | null) : null;
   }
@@ -124,10 +131,14 @@ export class TargetRun extends TargetRollback {
       );
       this.changed = r.changed;
       this.report.bytes = r.bytes;
-      return `${p.writes.length} file(s) written (${r.bytes} bytes), ${p.deletes.length} deleted`;
+      const swaps = r.swaps?.length
+        ? `; units swapped: ${r.swaps.map((x) => `${x.unit} (${x.how})`).join(', ')}`
+        : '';
+      return `${p.writes.length} file(s) written (${r.bytes} bytes), ${p.deletes.length} deleted${swaps}`;
     });
     if (ok && target.nodes) ok = await this.runNodes(ctx.signal, cleanup);
     else if (ok) ok = await this.hook('activate', target.hooks.activate, ctx.signal);
+    if (ok && this.units) ok = await this.units.activateAll(ctx.signal);
     if (ok && !target.nodes) ok = await this.verify(ctx.signal);
     return ok;
   }

@@ -4,6 +4,8 @@
  */
 import type { TargetReport } from '../report/types.js';
 import { describeError } from '../errors.js';
+import { planReleaseUnits } from '../units/release.js';
+import { UnitRun } from './unit-hooks.js';
 import { maskSecrets } from '../log.js';
 import { TargetSession } from '../apply/session.js';
 import { createTransport } from '../transport/factory.js';
@@ -45,10 +47,18 @@ export class TargetRollback extends TargetNodes {
    * deploy was undone) there is nothing to verify, only activate runs; nor after a
    * cancellation (SIGINT/SIGTERM, rollout timeout), which must end promptly.
    */
-  protected async checkRestored(restored: string | null, signal: AbortSignal): Promise<RollbackOutcome> {
+  protected async checkRestored(
+    restored: string | null,
+    signal: AbortSignal,
+    /** `diffship rollback`: the restored units are activated as a release of their own. */
+    asRelease = false,
+  ): Promise<RollbackOutcome> {
     this.restored = restored ?? '';
     const before = this.report.steps.length;
     let ok = await this.hook('activate', this.target.hooks.activate, signal);
+    // `units`: the units loaded in this deploy load their old files again, each verified.
+    if (ok && this.units)
+      ok = asRelease ? await this.units.activateAll(signal) : await this.units.afterRollback(signal);
     // A cancelled run ends promptly: the restored release is activated, not waited on by checks.
     if (ok && restored !== null && !this.ctx.signal.aborted) ok = await this.verify(signal);
     if (ok) return 'rolled-back';
@@ -102,17 +112,37 @@ export class TargetRollback extends TargetNodes {
     if (ok) ok = await this.drain(ctx.signal);
     if (ok) {
       ok = await this.step('rollback', async () => {
+        const from = this.report.from;
         const r = await this.session!.rollback();
         restored = r.restored;
         this.report.to = r.restored ?? '';
+        if (ctx.config.units && r.restored !== null) await this.unitsAfterRestore(from, r);
         return `restored release ${r.restored?.slice(0, 12) ?? '(none)'} from backup ${r.deployId}`;
       });
     }
     let status: TargetReport['status'] = 'failed';
     if (ok && target.nodes) status = (await this.runNodes(ctx.signal, cleanup)) ? 'rolled-back' : 'failed';
-    else if (ok) status = await this.checkRestored(restored, ctx.signal);
+    else if (ok) status = await this.checkRestored(restored, ctx.signal, true);
     if (!(await this.restore(cleanup)) && status === 'rolled-back') status = 'failed';
     await this.hook('after', target.hooks.after, cleanup);
     return this.finish(status);
+  }
+
+  /** `diffship rollback` with `units`: the units whose files came back are activated again, in order. */
+  private async unitsAfterRestore(
+    from: string | null,
+    r: { restored: string | null; restoredPaths: string[]; removedPaths: string[] },
+  ): Promise<void> {
+    const { ctx } = this;
+    const plan = await planReleaseUnits(
+      { repo: ctx.repo, source: ctx.config.source, include: ctx.config.include, exclude: ctx.config.exclude },
+      ctx.config.units!,
+      { from, to: r.restored! },
+      r.restoredPaths,
+      r.removedPaths,
+    );
+    this.units = new UnitRun(ctx.config.units!, { activate: plan.activate, deactivate: [] }, this.unitHost());
+    this.report.units = this.units.report;
+    this.units.writeFile();
   }
 }

@@ -23,6 +23,7 @@ import type { OutsideLink } from '../plan/outside-links.js';
 import type { RolloutEvent } from './events.js';
 import type { Balancer } from '../balancer/index.js';
 import { expandCheck } from './expand-check.js';
+import type { UnitHost, UnitRun } from './unit-hooks.js';
 
 export interface TargetRunContext {
   config: ResolvedConfig;
@@ -73,6 +74,8 @@ export class TargetSteps {
   protected node: NodeConfig | null = null;
   /** After a restore, hooks and checks see the restored release as {release} / DIFFSHIP_RELEASE. */
   protected restored: string | null = null;
+  /** Per-unit hooks (`units`), once the plan knows which units change. */
+  protected units: UnitRun | null = null;
 
   constructor(
     readonly target: TargetConfig,
@@ -115,6 +118,7 @@ export class TargetSteps {
       previousRelease: this.report.from,
       deployId: this.ctx.deployId,
       changesFile: join(this.ctx.workDir.path(), `${this.target.name}.json`),
+      ...(this.units ? { unitsFile: this.units.file } : {}),
     });
   }
 
@@ -127,6 +131,8 @@ export class TargetSteps {
   protected async step(
     name: StepName,
     fn: () => Promise<string | { ok: boolean; detail: string }>,
+    /** The unit a per-unit step belongs to (`units`). */
+    unit?: string,
   ): Promise<boolean> {
     const startedAt = new Date().toISOString();
     const t0 = performance.now();
@@ -151,10 +157,12 @@ export class TargetSteps {
       detail,
       startedAt,
       ...(this.node ? { node: this.node.name } : {}),
+      ...(unit !== undefined ? { unit } : {}),
     };
     this.report.steps.push(step);
     this.ctx.emit({ type: 'step-end', target: this.target.name, step });
-    if (!ok && this.report.error === null) this.report.error = `${name}: ${detail.split('\n')[0] ?? ''}`;
+    if (!ok && this.report.error === null)
+      this.report.error = `${name}${unit !== undefined ? ` ${unit}` : ''}: ${detail.split('\n')[0] ?? ''}`;
     return ok;
   }
 
@@ -211,10 +219,26 @@ export class TargetSteps {
   protected async writeChangesFile(plan: TargetPlan): Promise<void> {
     const body = { target: this.target.name, from: plan.from, to: plan.to, ...plan.changes };
     writeFileSync(join(this.ctx.workDir.path(), `${this.target.name}.json`), JSON.stringify(body, null, 2));
+    this.units?.writeFile();
     if (!hasRemoteCommands(this.target.hooks) || !this.session) return;
     const rel = `${this.session.layout.dir}/${REMOTE_CHANGES}`;
     await writeJsonAtomic(this.session.transport, rel, body);
     this.remoteChanges = posix.join(this.target.path, rel);
+  }
+
+  /** What per-unit hooks and checks need of this target (rollout/unit-hooks.ts). */
+  protected unitHost(): UnitHost {
+    return {
+      step: (name, fn, unit) => this.step(name, fn, unit),
+      placeholders: () => this.placeholders(),
+      env: () => this.env(),
+      transport: () => this.remoteExec(),
+      expandCheck,
+      host: () => this.node?.host ?? this.target.host,
+      cwd: this.ctx.config.baseDir,
+      workDir: this.ctx.workDir.path(),
+      target: this.target.name,
+    };
   }
 
   /** The target's transport for `remote` commands: DIFFSHIP_CHANGES names the copy on the target. */

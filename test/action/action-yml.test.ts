@@ -40,6 +40,7 @@ const SPEC_OUTPUTS = [
   'failed-targets',
   'report',
   'matrix',
+  'units',
 ];
 
 describe('action.yml', () => {
