@@ -81,6 +81,7 @@ export async function inspectTarget(
         exclude: selection.exclude,
         kept: state.kept,
         files: known.files,
+        statePath: l.state,
       });
       for (const d of driftAmong(expected, observed)) drift.push(d.path);
     }

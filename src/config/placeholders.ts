@@ -46,6 +46,8 @@ export interface PlaceholderContext extends PlaceholderTarget {
   path: string;
   /** SHA being shipped. */
   release?: string;
+  /** `--release-name`: what `{release}` shows instead of the id (one plain shell word). */
+  releaseName?: string;
   /** SHA the target held before; null or absent for a first deploy (expands to ""). */
   previous?: string | null;
   /** The unit a `units` hook or check runs for. */
@@ -182,8 +184,8 @@ export function expandPlaceholders(text: string, ctx: PlaceholderContext): strin
         default:
           if (ctx.release === undefined)
             throw new ConfigError(`placeholder {release} used where no release is known`);
-          if (ctx.release === '' || RELEASE_NAME.test(ctx.release)) return ctx.release;
-          return shellSafeId(ctx.release, token);
+          if (ctx.releaseName !== undefined && RELEASE_NAME.test(ctx.releaseName)) return ctx.releaseName;
+          return ctx.release === '' ? '' : shellSafeId(ctx.release, token);
       }
     },
   );

@@ -1,8 +1,10 @@
 /**
  * The one place the target is observed for drift over the recorded release
- * (`drift-scope: all`, `status`, preflight). Today it hashes each file through
- * the transport; a stat cache can later answer unchanged files here without
- * hashing. Paths the caller already observed are not hashed again.
+ * (`drift-scope: all`, `status`, preflight). A file whose exact lstat still
+ * matches the stat cache in the target's manifest (plan/stat-cache.ts, git's
+ * index rule, racy timestamps hashed) holds what diffship put there and is not
+ * read; every other file is hashed through the transport. Paths the caller
+ * already observed are not hashed again.
  */
 import type { GitObjects } from '../diff/git-objects.js';
 import type { GitMode } from '../diff/types.js';
@@ -11,6 +13,10 @@ import { hashAlgorithmOf } from '../diff/blob.js';
 import type { Transport } from '../transport/transport.js';
 import type { KeptFile, Observed } from '../plan/types.js';
 import { expectedFiles, type ExpectedFile } from '../plan/drift.js';
+import type { FileStat } from '../plan/manifest-types.js';
+import { unchangedSince } from '../plan/stat-cache.js';
+import { stateWrittenNs } from '../apply/manifest.js';
+import { mapLimit } from '../pool.js';
 
 export interface RecordedRelease {
   repo: string;
@@ -24,7 +30,9 @@ export interface RecordedRelease {
    * The recorded release's files when the target's manifest lists them: no git
    * listing then (the commit may be gone, or the release was a built folder).
    */
-  files?: ReadonlyArray<{ path: string; blob: string; mode: GitMode }>;
+  files?: ReadonlyArray<{ path: string; blob: string; mode: GitMode; stat?: FileStat }>;
+  /** The state file (relative to the target): its mtime is the stat cache's racy-timestamp line. */
+  statePath?: string;
 }
 
 export interface RecordedObservation {
@@ -49,8 +57,9 @@ export async function observeRecorded(
     if (seen) observed.set(path, seen);
     else unknown.push(path);
   }
-  const hashes = await t.hashFiles(unknown, { algorithm: hashAlgorithmOf(r.release) });
-  for (const path of unknown) {
+  const toHash = await unchangedByStat(t, r, unknown, observed);
+  const hashes = await t.hashFiles(toHash, { algorithm: hashAlgorithmOf(r.release) });
+  for (const path of toHash) {
     const blob = hashes.get(path);
     // Only the content counts for drift (see plan/drift.ts): a hash says "present, these bytes".
     if (blob) observed.set(path, { type: 'file', blob, mode: 0 });
@@ -71,3 +80,31 @@ async function listRelease(objects: GitObjects | null, r: RecordedRelease) {
     c.status === 'added' ? [{ path: c.path, blob: c.blob, mode: c.mode }] : [],
   );
 }
+
+/**
+ * Observe from the stat cache what it can vouch for (those go into `observed` as
+ * holding their recorded blob); returns the paths that still need a hash.
+ */
+async function unchangedByStat(
+  t: Transport,
+  r: RecordedRelease,
+  paths: string[],
+  observed: Map<string, Observed>,
+): Promise<string[]> {
+  const statExact = t.statExact?.bind(t);
+  if (!statExact || !r.files || r.statePath === undefined) return paths;
+  const written = await stateWrittenNs(t, r.statePath);
+  if (written === null) return paths;
+  const entries = new Map(r.files.map((f) => [f.path, f]));
+  const toHash: string[] = [];
+  await mapLimit(paths, STAT_CONCURRENCY, async (path) => {
+    const entry = entries.get(path);
+    if (entry?.stat && unchangedSince(entry.stat, await statExact(path), written)) {
+      observed.set(path, { type: 'file', blob: entry.blob, mode: 0 });
+    } else toHash.push(path);
+  });
+  return toHash;
+}
+
+/** lstat calls in flight at once: cheap syscalls, but not 500,000 promises at once. */
+const STAT_CONCURRENCY = 64;

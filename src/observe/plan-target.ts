@@ -150,6 +150,7 @@ async function observeRecordedRelease(
       release: diff.from,
       kept: target.state?.kept ?? [],
       files: target.state?.manifest?.files,
+      statePath: target.layout.state,
     },
     observed,
   );

@@ -103,7 +103,9 @@ export class TargetSteps {
       port: t.port,
       path: t.path,
       vars: this.node?.vars ?? t.vars,
-      release: this.restored ?? this.ctx.releaseName ?? this.ctx.to,
+      release: this.restored ?? this.ctx.to,
+      // A restored release is shown by its id; the new one by its --release-name when given.
+      ...(this.restored === null && this.ctx.releaseName ? { releaseName: this.ctx.releaseName } : {}),
       previous: this.report.from,
     };
   }

@@ -108,7 +108,7 @@ describe.each([
 
     // Each rollout's final frame: header, then exactly its waves and rows, once.
     const headers = lines.flatMap((l, i) => (/^deploy \S+ · release [0-9a-f]{12}$/.test(l) ? [i] : []));
-    expect(headers, text).toHaveLength(3);
+    expect(headers, text).toHaveLength(6); // v1, v2, v3, then the three package deploys
     const block = (n: number) => {
       const end = lines.findIndex((l, i) => i > headers[n]! && l.startsWith('TARGET'));
       return lines.slice(headers[n]! + 1, end);
@@ -140,7 +140,7 @@ describe.each([
 
     // The summary table fits 80 columns whatever the terminal.
     const tables = lines.flatMap((l, i) => (l.startsWith('TARGET') ? [i] : []));
-    expect(tables).toHaveLength(3);
+    expect(tables).toHaveLength(6); // v1, v2, v3, then the three package deploys
     for (const t of tables)
       for (let i = t; lines[i] !== ''; i++) expect(columns(lines[i]!)).toBeLessThanOrEqual(80);
     // Under the v3 table: host-a's whole error, wrapped, never cut.

@@ -63,7 +63,7 @@ describe('units in the report views', () => {
     const r = report(target(UNITS));
     const md = summaryMarkdown(r);
     expect(md).toContain('### Units');
-    expect(md).toContain('| 2 | Orders | `packages/Orders` | updated | activated | 1 |');
+    expect(md).toContain('| 2 | `Orders` | `packages/Orders` | updated | activated | 1 |');
     expect(renderSummary(r)).toContain(
       'is1 units: deactivate -Old; activate ~Orders → ↻Billing (rolled-back)',
     );
