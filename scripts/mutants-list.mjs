@@ -215,7 +215,7 @@ export const MUTANTS = [
   // ── plan ──
   {
     id: 'max-deletes-off-by-one',
-    file: 'src/plan/plan.ts',
+    file: 'src/plan/drift-policy.ts',
     from: 'finalDeletes.length > input.maxDeletes',
     to: 'finalDeletes.length > input.maxDeletes + 1',
     tests: ['test/plan/plan.test.ts', ENGINE],
@@ -223,16 +223,16 @@ export const MUTANTS = [
   },
   {
     id: 'drift-unseen',
-    file: 'src/plan/plan.ts',
-    from: 'if (!matches) drift.push({ path, expected, actual: obs.blob });',
+    file: 'src/plan/change-ops.ts',
+    from: 'if (isDrifted(obs, expected)) drift.push({ path, expected, actual: obs.blob });',
     to: '',
     tests: ['test/plan/plan.test.ts', ENGINE],
     why: 'a file changed by hand is overwritten without drift',
   },
   {
     id: 'protect-ignored-for-strays',
-    file: 'src/plan/plan.ts',
-    from: '        if (isProtected(path)) continue;',
+    file: 'src/plan/authoritative.ts',
+    from: '      if (isProtected(path)) continue;',
     to: '',
     tests: ['test/plan/plan.test.ts'],
     why: 'authoritative mode deletes protected strays',
