@@ -86,7 +86,9 @@ export async function stageAndJournal(
     phase: 'commit',
     deployId: s.deployId,
     backupId: s.deployId,
-    newState,
+    // Recovery only compares a deploy journal's deployId with the state's (then undoes it, or
+    // drops the journal): the manifest, the state's one large part, stays out of it.
+    newState: { ...newState, manifest: null },
   });
   return bytes;
 }
