@@ -93,6 +93,17 @@ const Hooks = {
   after: optional(Command, 'Return the target to service; runs whenever before ran'),
 };
 
+/** How diffship authenticates over SSH: a target's keys, and a remote balancer host's. */
+const SshKeys = {
+  'identity-file': optional(text('a key file path'), 'Private key file; ~ is expanded'),
+  'private-key': optional(text('the private key text'), 'Key text, e.g. ${SSH_KEY}'),
+  passphrase: optional(z.string(), 'Passphrase of the key'),
+  agent: optional(
+    z.union([z.string(), z.boolean()], expect('expected a socket path, true or false')),
+    'ssh-agent socket (default $SSH_AUTH_SOCK when no key is given); false disables',
+  ),
+};
+
 const NAME = 'expected letters, digits, ".", "_" or "-", starting with a letter or digit';
 const Name = z.string(expect(NAME)).check(z.regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, expect(NAME)));
 
@@ -133,13 +144,7 @@ export const Target = z
       ),
       'Values for {vars.X} placeholders',
     ),
-    'identity-file': optional(text('a key file path'), 'Private key file; ~ is expanded'),
-    'private-key': optional(text('the private key text'), 'Key text, e.g. ${SSH_KEY}'),
-    passphrase: optional(z.string(), 'Passphrase of the key'),
-    agent: optional(
-      z.union([z.string(), z.boolean()], expect('expected a socket path, true or false')),
-      'ssh-agent socket (default $SSH_AUTH_SOCK when no key is given); false disables',
-    ),
+    ...SshKeys,
     'known-hosts': optional(
       text('a known_hosts file path or its lines'),
       'A known_hosts file path, or the lines themselves',
@@ -174,13 +179,7 @@ const BalancerRemote = z
     host: text('a host name').check(z.describe('The balancer host')),
     port: optional(Port, 'ssh port (default 22)'),
     user: optional(text('a user name'), 'ssh user (default: $USER)'),
-    'identity-file': optional(text('a key file path'), 'Private key file; ~ is expanded'),
-    'private-key': optional(text('the private key text'), 'Key text, e.g. ${SSH_KEY}'),
-    passphrase: optional(z.string(), 'Passphrase of the key'),
-    agent: optional(
-      z.union([z.string(), z.boolean()], expect('expected a socket path, true or false')),
-      'ssh-agent socket (default $SSH_AUTH_SOCK when no key is given); false disables',
-    ),
+    ...SshKeys,
     'known-hosts': optional(text('a known_hosts file path or its lines'), 'known_hosts path or lines'),
     'strict-host-key': optional(z.boolean(expect('expected true or false')), 'Default true'),
     'proxy-jump': optional(text('user@host:port'), 'user@bastion:port'),
