@@ -12,27 +12,18 @@ import { pathsToObserve, planTarget, type ReleaseFile } from '../plan/plan.js';
 import type { Observed, TargetPlan } from '../plan/types.js';
 import type { TargetState } from '../apply/state.js';
 import { currentSelection, sameSelection } from '../apply/recorded-selection.js';
-import { planBasis, type Basis } from '../apply/basis.js';
+import { planBasis, type Basis, type BasisOptions } from '../apply/basis.js';
 import { observeRecorded } from './observe-drift.js';
 import { observeAll, observeInto, type ObserveTarget } from './observe-paths.js';
 
-export interface PlanOptions {
-  repo: string;
-  to: string;
-  source?: string;
-  include?: readonly string[];
-  exclude?: readonly string[];
-  renames?: boolean;
+/** What a plan starts from (apply/basis.ts), plus how the target is compared with the release. */
+export interface PlanOptions extends Omit<BasisOptions, 'wholeSelection'> {
   mode: Mode;
   protect?: readonly string[];
   onDrift: OnDrift;
   /** Default `changes`; `all` also checks every file of the recorded release. */
   driftScope?: DriftScope;
   maxDeletes?: number;
-  /** Plan from the target's manifest even when the recorded commit is known. */
-  fromManifest?: boolean;
-  /** Ignore the recorded release: plan as a first deploy (a deliberate full redeploy). */
-  assumeEmpty?: boolean;
 }
 
 /** What planning needs of an open session. */
