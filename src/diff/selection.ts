@@ -6,6 +6,7 @@
  */
 import { SUBMODULE_MODE } from './types.js';
 import { diffWith } from './diff-releases.js';
+import type { DiffResult } from './types.js';
 import { catFileBatch } from './git.js';
 import type { GitObjects } from './git-objects.js';
 import { normalizeSource } from './ref.js';
@@ -23,6 +24,8 @@ export interface SelectionCheck extends Selection {
   to: string;
   /** Without it an empty selection is a problem. */
   allowEmpty?: boolean;
+  /** The release's filtered listing when the caller lists it anyway (one git process, not two). */
+  listing?: () => Promise<DiffResult>;
 }
 
 /**
@@ -45,14 +48,16 @@ export async function selectionProblem(
     }
   }
   if (o.allowEmpty) return null;
-  const listing = await diffWith(objects, {
-    repo: o.repo,
-    from: null,
-    to: o.to,
-    source: o.source,
-    include: o.include,
-    exclude: o.exclude,
-  });
+  const listing = o.listing
+    ? await o.listing()
+    : await diffWith(objects, {
+        repo: o.repo,
+        from: null,
+        to: o.to,
+        source: o.source,
+        include: o.include,
+        exclude: o.exclude,
+      });
   const files = listing.changes.filter((c) => c.status !== 'deleted' && c.mode !== SUBMODULE_MODE);
   if (files.length > 0) return null;
   const parts = [`source "${given}"`];

@@ -8,6 +8,7 @@ import { posix } from 'node:path';
 import { DiffshipError } from '../errors.js';
 import type { SymlinkPolicy } from '../config/types.js';
 import { diffWith } from '../diff/diff-releases.js';
+import type { DiffResult } from '../diff/types.js';
 import type { GitObjects } from '../diff/git-objects.js';
 import { SYMLINK_MODE } from '../diff/types.js';
 
@@ -42,8 +43,12 @@ export async function findOutsideLinks(
   objects: GitObjects,
   to: string,
   filters: ReleaseFilters,
+  /** The same listing when the caller has it already (one git process, not two). */
+  listing?: () => Promise<DiffResult>,
 ): Promise<OutsideLink[]> {
-  const release = await diffWith(objects, { ...filters, from: null, to, renames: false });
+  const release = listing
+    ? await listing()
+    : await diffWith(objects, { ...filters, from: null, to, renames: false });
   const found: OutsideLink[] = [];
   for (const c of release.changes) {
     if (c.status === 'deleted' || c.mode !== SYMLINK_MODE) continue;

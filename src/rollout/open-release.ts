@@ -8,7 +8,8 @@
 import { join } from 'node:path';
 import type { ResolvedConfig } from '../config/types.js';
 import { buildRelease } from '../diff/build-release.js';
-import { resolveRelease } from '../diff/diff-releases.js';
+import { diffWith, resolveRelease } from '../diff/diff-releases.js';
+import type { DiffResult } from '../diff/types.js';
 import { GitObjects } from '../diff/git-objects.js';
 import { selectionProblem } from '../diff/selection.js';
 import { DiffshipError } from '../errors.js';
@@ -64,11 +65,19 @@ export async function openRelease(r: ReleaseRequest): Promise<OpenedRelease> {
   const objects = new GitObjects(repo);
   let outsideLinks: OutsideLink[] = [];
   try {
-    if (r.command !== 'rollback' && r.dir === undefined) {
+    if (r.command !== 'rollback' && r.dir === undefined)
       to = await resolveRelease(repo, r.to ?? 'HEAD', { objects });
-      await checkSelection(r.config, repo, to, objects);
+    if (r.command !== 'rollback') {
+      // A built folder is the release's root: the config's `source` does not apply to it.
+      const source = r.dir !== undefined ? '.' : r.config.source;
+      const { include, exclude } = r.config;
+      // The selected files, listed once for both checks (a git process over the whole release).
+      let listed: Promise<DiffResult> | undefined;
+      const listing = () =>
+        (listed ??= diffWith(objects, { repo, from: null, to, source, include, exclude, renames: false }));
+      if (r.dir === undefined) await checkSelection(r.config, repo, to, objects, listing);
+      outsideLinks = await checkLinks(r, { repo, source, to }, objects, listing);
     }
-    if (r.command !== 'rollback') outsideLinks = await checkLinks(r, repo, to, objects);
   } catch (error) {
     objects.close();
     throw error;
@@ -77,24 +86,34 @@ export async function openRelease(r: ReleaseRequest): Promise<OpenedRelease> {
 }
 
 /** `symlinks: refuse-outside` stops here (exit 2); otherwise links out of the release are shipped, with a warning. */
-async function checkLinks(r: ReleaseRequest, repo: string, to: string, objects: GitObjects) {
+async function checkLinks(
+  r: ReleaseRequest,
+  { repo, source, to }: { repo: string; source: string; to: string },
+  objects: GitObjects,
+  listing: () => Promise<DiffResult>,
+) {
   const { config } = r;
-  // A built folder is the release's root: the config's `source` does not apply to it.
-  const source = r.dir !== undefined ? '.' : config.source;
-  const links = await findOutsideLinks(objects, to, {
-    repo,
-    source,
-    include: config.include,
-    exclude: config.exclude,
-  });
+  const links = await findOutsideLinks(
+    objects,
+    to,
+    { repo, source, include: config.include, exclude: config.exclude },
+    listing,
+  );
   checkOutsideLinks(links, config.symlinks);
   if (links.length > 0) r.log.warn(`${describeOutsideLinks(links)} (shipped as git holds them)`);
   return links;
 }
 
 /** Throws E_CONFIG when the selection is no part of the release (see diff/selection.ts). */
-async function checkSelection(config: ResolvedConfig, repo: string, to: string, objects: GitObjects) {
+async function checkSelection(
+  config: ResolvedConfig,
+  repo: string,
+  to: string,
+  objects: GitObjects,
+  listing: () => Promise<DiffResult>,
+) {
   const problem = await selectionProblem(objects, {
+    listing,
     repo,
     to,
     source: config.source,
