@@ -20,7 +20,7 @@ import { DiffshipError } from '../errors.js';
 /** How many backups a target keeps (SPEC §3). */
 export const KEEP_BACKUPS = 3;
 
-type BackupEntry =
+export type BackupEntry =
   | { path: string; action: 'remove' }
   | { path: string; action: 'restore'; type: 'file'; mode: number; file: string }
   | { path: string; action: 'restore'; type: 'symlink'; linkTarget: string };
@@ -122,7 +122,7 @@ export async function incompleteBackups(t: Transport, l: Layout): Promise<string
  * The mode a restored file gets: permission bits only, never setuid, setgid or
  * sticky, and no group or world write (a release can hold only 0644 and 0755).
  */
-function restoreMode(recorded: number): number {
+export function restoreMode(recorded: number): number {
   return recorded & 0o755;
 }
 
@@ -166,7 +166,7 @@ export async function restoreBackup(
 }
 
 /** The bytes of a backed-up file: a regular file of the backup, never through a link. */
-async function readBackupFile(t: Transport, rel: string): Promise<Buffer> {
+export async function readBackupFile(t: Transport, rel: string): Promise<Buffer> {
   const entry = await t.lstat(rel);
   if (entry?.type !== 'file')
     throw new DiffshipError(

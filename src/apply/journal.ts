@@ -20,11 +20,15 @@ import { readJson, writeJsonAtomic } from './json-file.js';
 import { discardBackup, incompleteBackups, readBackup, restoreBackup } from './backup.js';
 import { readState, writeState } from './state.js';
 import { checked } from './state-schema.js';
+import { unitBackup } from './unit-backup.js';
 
 export interface Journal {
   version: 1;
-  kind: 'deploy' | 'rollback';
+  /** `unit-rollback`: only the units at `paths` go back (docs/units.md#when-a-unit-fails). */
+  kind: 'deploy' | 'rollback' | 'unit-rollback';
   phase: 'commit';
+  /** `unit-rollback`: the unit folders (or files) restored from the backup. */
+  paths?: string[];
   /** The deploy this journal belongs to. */
   deployId: string;
   /** The backup to restore on undo (deploy) or to apply (rollback). */
@@ -46,7 +50,7 @@ export async function readJournal(t: Transport, l: Layout): Promise<Journal | nu
 export async function pendingRecovery(t: Transport, l: Layout): Promise<'finish' | 'undo' | null> {
   const j = await readJournal(t, l);
   if (j === null) return null;
-  if (j.kind === 'rollback') return 'finish';
+  if (j.kind !== 'deploy') return 'finish';
   return (await readState(t, l))?.deployId === j.deployId ? 'finish' : 'undo';
 }
 
@@ -85,6 +89,11 @@ export async function recover(
         await discardBackup(t, l, j.backupId);
       }
       account = `undid interrupted deploy ${j.deployId}: the target is back at its recorded release`;
+    } else if (j.kind === 'unit-rollback') {
+      // The deploy's backup stays: it still undoes the whole deploy (`diffship rollback`).
+      if (manifest !== null) await restoreBackup(t, l, unitBackup(manifest, j.paths ?? []), concurrency);
+      await recordState(t, l, j.newState);
+      account = `finished interrupted rollback of unit(s) ${(j.paths ?? []).join(', ')}`;
     } else {
       if (manifest !== null) {
         await restoreBackup(t, l, manifest, concurrency);

@@ -29,6 +29,7 @@ import { mapLimit } from '../pool.js';
 import type { ApplyProgress } from './progress.js';
 import { dropLeftovers, stageAndJournal, type StageSession } from './stage.js';
 import { rollbackTarget } from './rollback.js';
+import { rollbackUnitFiles, type UnitRollbackResult } from './unit-rollback.js';
 
 export interface SessionOptions {
   transport: Transport;
@@ -203,6 +204,8 @@ export class TargetSession {
     if (
       noFiles &&
       this.state?.release === plan.to &&
+      // Units held back are recorded so until a deploy ships them (or the release no longer differs).
+      !this.state.heldBack?.length &&
       JSON.stringify(this.state.kept) === JSON.stringify(plan.kept) &&
       // A state from before manifests gets one recorded, even when no file changes.
       ((this.state.manifest ?? null) !== null || !plan.manifest) &&
@@ -375,6 +378,19 @@ export class TargetSession {
     this.state = state;
     return { restored, deployId: id, restoredPaths, removedPaths };
   }
+  /**
+   * `units`: put only these units back to their files before this deploy (from its
+   * backup); the state records them as held back (apply/unit-rollback.ts).
+   */
+  async rollbackUnits(
+    units: ReadonlyArray<{ name: string; path: string }>,
+    reveal: boolean,
+  ): Promise<UnitRollbackResult> {
+    const r = await rollbackUnitFiles(this.parts, units, reveal);
+    this.state = r.state;
+    return r;
+  }
+
   /** Release the lock and the connection. Safe to call twice. */
   async close(): Promise<void> {
     try {

@@ -96,6 +96,15 @@ function targetState(v: unknown, what: string, ctx: SchemaContext): void {
     relPath(kept.path, `${what}.kept[${i}].path`, ctx);
     objectId(kept.blob, `${what}.kept[${i}].blob`, ctx);
   });
+  if (s.heldBack !== undefined)
+    array(s.heldBack, `${what}.heldBack`).forEach((h, i) => {
+      const held = record(h, `${what}.heldBack[${i}]`);
+      const name = str(held.name, `${what}.heldBack[${i}].name`);
+      if (name === '' || name.includes('/') || name.includes('\0'))
+        fail(`${what}.heldBack[${i}].name is not a unit name`);
+      relPath(held.path, `${what}.heldBack[${i}].path`, ctx);
+      if (held.release !== null) objectId(held.release, `${what}.heldBack[${i}].release`, ctx);
+    });
   if (s.manifest !== undefined && s.manifest !== null && !ctx.manifestParsedLater) {
     try {
       parseManifest(s.manifest, (s.release as string).length, what);
@@ -108,7 +117,10 @@ function targetState(v: unknown, what: string, ctx: SchemaContext): void {
 function journal(v: unknown, ctx: SchemaContext): void {
   const j = record(v, 'the journal');
   if (j.version !== 1) fail('version is not 1');
-  if (j.kind !== 'deploy' && j.kind !== 'rollback') fail('kind is not deploy or rollback');
+  if (j.kind !== 'deploy' && j.kind !== 'rollback' && j.kind !== 'unit-rollback')
+    fail('kind is not deploy, rollback or unit-rollback');
+  // unit-rollback: only the backup's entries under these unit paths are restored.
+  if (j.kind === 'unit-rollback') array(j.paths, 'paths').forEach((p, i) => relPath(p, `paths[${i}]`, ctx));
   if (j.phase !== 'commit') fail('phase is not commit');
   deployId(j.deployId, 'deployId');
   deployId(j.backupId, 'backupId');

@@ -25,6 +25,19 @@ export interface TargetState {
   manifest: Manifest | null;
   /** The selection this release was shipped with (absent in states written before it was recorded). */
   selection?: RecordedSelection;
+  /**
+   * `units`: units a per-unit rollback put back to their previous files while the rest of
+   * `release` stayed (docs/units.md#when-a-unit-fails). The manifest lists their old files;
+   * the next deploy compares the whole release with it, so they are shipped again.
+   */
+  heldBack?: HeldUnit[];
+}
+
+/** A unit held back at its previous version (`release`: the release its files come from; null: none). */
+export interface HeldUnit {
+  name: string;
+  path: string;
+  release: string | null;
 }
 
 /**

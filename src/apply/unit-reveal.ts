@@ -39,7 +39,13 @@ interface Marker {
 const markerFile = (staging: string, k: number) => `${staging}/swap-${k}.json`;
 
 /** Swap folder `built` with `live` at once where the host can; else two renames, gap measured. */
-async function swap(t: Transport, staging: string, k: number, built: string, live: string): Promise<string> {
+export async function swap(
+  t: Transport,
+  staging: string,
+  k: number,
+  built: string,
+  live: string,
+): Promise<string> {
   // DIFFSHIP_UNIT_SWAP=renames: the two-rename swap even where the exchange works (to compare, or
   // for a file system that mishandles it).
   const r =

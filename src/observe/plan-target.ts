@@ -50,11 +50,14 @@ export async function planOnTarget(target: PlanTarget, o: PlanOptions): Promise<
   // A changed selection: the diff from the recorded release knows nothing of files that were
   // outside the old one, so the whole new selection is compared with the target (as a first deploy).
   const sameFiles = sameSelection(state?.selection, selection);
+  // Units held back by a per-unit rollback: their files are the manifest's, not the recorded
+  // release's, so the whole release is compared with the manifest and they are shipped again.
+  const held = state?.heldBack ?? [];
   // The recorded commit, else the manifest (history rewritten), else a refusal naming the fixes.
   const basis = await planBasis(
     objects,
     state,
-    { ...filters, ...o, wholeSelection: !sameFiles },
+    { ...filters, ...o, wholeSelection: !sameFiles || held.length > 0 },
     target.transport.description,
   );
   const diff: DiffResult = basis.diff;
@@ -82,6 +85,11 @@ export async function planOnTarget(target: PlanTarget, o: PlanOptions): Promise<
   plan.observedDirs = [...observed].filter(([, o]) => o.type === 'dir').map(([p]) => p);
   plan.manifest = basis.listing;
   if (basis.note !== null) plan.note = basis.note;
+  if (held.length > 0) {
+    const names = held.map((h) => h.name).join(', ');
+    const note = `unit(s) held back by a unit rollback compared with the manifest: ${names}`;
+    plan.note = plan.note ? `${plan.note}; ${note}` : note;
+  }
   plan.selection = selection;
   if (!sameFiles) {
     plan.from = state?.release ?? null;

@@ -86,6 +86,12 @@ export interface TargetReport {
   driftChecked?: { scope: 'changes' | 'all'; files: number };
   /** The units this deploy touches, in hook order (absent without `units`). */
   units?: UnitReport[];
+  /**
+   * `units`: the units a per-unit rollback held back at their previous files (the failed
+   * one, and units never reached); the rest of the release stayed deployed. Status is
+   * `rolled-back` (a failure: exit 1).
+   */
+  heldBack?: string[];
 }
 
 export interface Report {

@@ -73,7 +73,8 @@ export class TargetRun extends TargetRollback {
       if (ctx.signal.aborted) ok = false;
       let status: TargetReport['status'] = ok ? 'deployed' : 'failed';
       if (!ok && this.changed && ctx.config.rollback !== 'none') {
-        const outcome = await this.rollbackNow(cleanup);
+        // `units`: a failed unit goes back by itself when it can; else the whole deploy does.
+        const outcome = (await this.rollbackUnitsNow(cleanup)) ?? (await this.rollbackNow(cleanup));
         if (outcome !== 'failed') status = outcome;
       }
       if (!(await this.restore(cleanup)) && status === 'deployed') status = 'failed';

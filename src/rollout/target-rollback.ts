@@ -41,6 +41,41 @@ export class TargetRollback extends TargetNodes {
   }
 
   /**
+   * `units`: a unit failed after the apply. Only it (and the units never reached) go back
+   * to their files before this deploy; it is activated and verified on them, then the
+   * target's own checks run. Null when this does not apply (no unit failed, shared
+   * storage, a cancellation) or the target did not come back healthy that way: the
+   * caller then rolls the whole deploy back.
+   */
+  async rollbackUnitsNow(signal: AbortSignal): Promise<RollbackOutcome | null> {
+    const held = this.units?.heldBack();
+    if (!held || !this.session || this.target.nodes || this.ctx.signal.aborted) return null;
+    const names = held.map((u) => u.name).join(', ');
+    const reveal = this.ctx.config.units?.reveal === 'unit';
+    const ok = await this.step(
+      'rollback',
+      async () => {
+        const r = await this.session!.rollbackUnits(held, reveal);
+        const swaps = r.swaps.length
+          ? `; units swapped: ${r.swaps.map((x) => `${x.unit} (${x.how})`).join(', ')}`
+          : '';
+        return `units rolled back: ${names} (their files before this deploy); the rest of release ${this.ctx.to.slice(0, 12)} stays${swaps}`;
+      },
+      held[0]!.name,
+    );
+    if (!ok) return null;
+    this.report.heldBack = held.map((u) => u.name);
+    let healthy = await this.units!.afterUnitRollback(signal);
+    if (healthy && !this.ctx.signal.aborted) healthy = await this.verify(signal);
+    if (healthy) return 'rolled-back';
+    this.ctx.log.warn(
+      `${this.target.name}: ${names} not healthy on the previous files — rolling the whole deploy back`,
+    );
+    delete this.report.heldBack;
+    return null;
+  }
+
+  /**
    * activate → verify against the restored release (`{release}` = its SHA). A rollback
    * is `rolled-back` only when both pass; else `rollback-unhealthy`, said loudly: the
    * host may be down on the old release too. With no release restored (the first

@@ -169,6 +169,31 @@ export class UnitRun {
     return all;
   }
 
+  /**
+   * The units a per-unit rollback puts back: the one that failed, and those with files in
+   * this deploy that were never reached (the server never loaded them). Null when it does
+   * not apply: no unit failed after the apply, or the failed one is a `dependent` (its own
+   * files did not change, so the whole deploy goes back).
+   */
+  heldBack(): UnitReport[] | null {
+    const failed = this.report.find((u) => u.result === 'failed');
+    if (!failed || failed.status === 'deleted' || failed.status === 'dependent') return null;
+    return this.report.filter(
+      (u) =>
+        u === failed ||
+        (u.result === 'skipped' && u.status !== 'deleted' && u.status !== 'dependent' && u.files.length > 0),
+    );
+  }
+
+  /** After a per-unit rollback: the failed unit loads its previous files again, and is verified. */
+  async afterUnitRollback(signal: AbortSignal): Promise<boolean> {
+    const failed = this.report.find((u) => u.result === 'failed');
+    if (!failed) return true;
+    const ok = (await this.hook('activate', failed, signal)) && (await this.verify(failed, signal));
+    if (ok) failed.result = 'rolled-back';
+    return ok;
+  }
+
   private skipRest(): void {
     for (const r of this.report) if (r.result === 'planned') r.result = 'skipped';
   }

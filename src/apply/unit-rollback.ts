@@ -1,0 +1,153 @@
+/**
+ * Per-unit rollback (docs/units.md#when-a-unit-fails): the units that failed (or were
+ * never reached) go back to their files from the deploy's backup; every other file of
+ * the deploy stays. Journaled like a rollback (kind `unit-rollback`, with the unit
+ * paths), so a crash is finished by the next run; the deploy's backup stays, so
+ * `diffship rollback` still undoes the whole deploy.
+ *
+ * With `reveal: unit` a unit folder goes back whole: its old version is built in
+ * staging (unchanged files hard-linked, old files copied from the backup and checked
+ * against their blob ids), then swapped with the live folder (unit-reveal.ts).
+ */
+import { posix } from 'node:path';
+import { DiffshipError } from '../errors.js';
+import type { Transport } from '../transport/transport.js';
+import type { Layout } from './layout.js';
+import { readBackup, readBackupFile, restoreBackup, restoreMode, type BackupManifest } from './backup.js';
+import { recordState, writeJournal } from './journal.js';
+import type { RollbackSession } from './rollback.js';
+import { makeStateDir } from './state-folder.js';
+import type { TargetState } from './state.js';
+import { heldBackState, inUnits, unitBackup } from './unit-backup.js';
+import { swap } from './unit-reveal.js';
+
+export interface UnitRollbackResult {
+  /** The state now recorded: the deploy's release, these units held back. */
+  state: TargetState;
+  /** `reveal: unit`: how each unit folder went back (`exchange`, `renames …`, `removed`). */
+  swaps: Array<{ unit: string; how: string }>;
+}
+
+/** Put `units` back to their files before the deploy the recorded state names. */
+export async function rollbackUnitFiles(
+  s: RollbackSession,
+  units: ReadonlyArray<{ name: string; path: string }>,
+  reveal: boolean,
+): Promise<UnitRollbackResult> {
+  const t = s.transport;
+  const l = s.layout;
+  const state = s.state;
+  const backup = state === null ? null : await readBackup(t, l, state.deployId);
+  if (state === null || backup === null)
+    throw new DiffshipError(
+      'E_STATE',
+      `${t.description}: no backup of the recorded deploy to put units back from`,
+    );
+  const paths = units.map((u) => u.path);
+  const newState = heldBackState(state, backup.previousState, units);
+  await writeJournal(t, l, {
+    version: 1,
+    kind: 'unit-rollback',
+    phase: 'commit',
+    deployId: s.deployId,
+    backupId: backup.deployId,
+    newState,
+    paths,
+  });
+  const staging = l.stagingFor(s.deployId);
+  const swaps: UnitRollbackResult['swaps'] = [];
+  if (reveal) {
+    await makeStateDir(t, l.staging);
+    await makeStateDir(t, staging);
+    for (const [k, path] of paths.entries()) {
+      const how = await swapBack(t, l, staging, k, unitBackup(backup, [path]), path, newState);
+      if (how !== null) swaps.push({ unit: path, how });
+    }
+  }
+  // Units not swapped whole go back file by file (atomic per file), as a rollback does.
+  const whole = swaps.map((x) => x.unit);
+  const rest = unitBackup(backup, paths);
+  await restoreBackup(
+    t,
+    l,
+    { ...rest, entries: rest.entries.filter((e) => !inUnits(e.path, whole)) },
+    s.concurrency,
+  );
+  await recordState(t, l, newState);
+  await t.unlink(l.journal);
+  await t.removeTree(staging);
+  return { state: newState, swaps };
+}
+
+/**
+ * Build the unit folder's old version beside the live one and swap it in. Null when
+ * the unit is not a folder here (then it goes back file by file).
+ */
+async function swapBack(
+  t: Transport,
+  l: Layout,
+  staging: string,
+  k: number,
+  m: BackupManifest,
+  unit: string,
+  state: TargetState,
+): Promise<string | null> {
+  const live = await t.lstat(unit);
+  if (live?.type !== 'dir' || m.entries.some((e) => e.path === unit)) return null;
+  const restore = m.entries.filter((e) => e.action === 'restore');
+  const skip = new Set(m.entries.map((e) => e.path));
+  const created = new Set(m.createdDirs);
+  const entries = await t.walk(unit);
+  // A unit this deploy added (nothing to restore, every file its own): it leaves at once.
+  if (
+    restore.length === 0 &&
+    entries.every((e) => (e.type === 'dir' ? created.has(e.path) : skip.has(e.path)))
+  ) {
+    await t.rename(unit, `${staging}/gone-${k}`);
+    return 'removed';
+  }
+  const built = `${staging}/unit-${k}`;
+  const into = (p: string) => `${built}/${p.slice(unit.length + 1)}`;
+  await t.mkdirp(built);
+  for (const e of entries) {
+    if (skip.has(e.path) || created.has(e.path)) continue;
+    if (e.type === 'dir') await t.mkdirp(into(e.path));
+    else if (e.type === 'symlink') await t.symlink(await t.readlink(e.path), into(e.path));
+    else if (!(await t.link(e.path, into(e.path))))
+      await t.writeFile(into(e.path), await t.readFile(e.path), e.mode & 0o7777);
+  }
+  const dir = l.backupFor(m.deployId);
+  for (const e of restore) {
+    await t.mkdirp(posix.dirname(into(e.path)));
+    if (e.type === 'symlink') await t.symlink(e.linkTarget, into(e.path));
+    else await t.writeFile(into(e.path), await readBackupFile(t, `${dir}/${e.file}`), restoreMode(e.mode));
+  }
+  await checkBuilt(t, state, unit, into);
+  const how = await swap(t, staging, k, built, unit);
+  await t.removeTree(built);
+  return how;
+}
+
+/**
+ * Every regular file of the built folder the recorded manifest lists (the unit's old
+ * files) is hashed where it now is, against its blob id, before the swap.
+ */
+async function checkBuilt(
+  t: Transport,
+  state: TargetState,
+  unit: string,
+  into: (p: string) => string,
+): Promise<void> {
+  const files = (state.manifest?.files ?? []).filter((f) => inUnits(f.path, [unit]) && f.mode !== '120000');
+  const hashes = await t.hashFiles(
+    files.map((f) => into(f.path)),
+    { algorithm: state.release.length === 64 ? 'sha256' : 'sha1' },
+  );
+  for (const f of files) {
+    if (hashes.get(into(f.path)) !== f.blob)
+      throw new DiffshipError(
+        'E_VERIFY',
+        `${t.description}: the previous ${f.path} rebuilt for the unit rollback does not match blob ${f.blob}`,
+      );
+  }
+}
