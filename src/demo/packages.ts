@@ -2,9 +2,11 @@
  * The demo's package step (docs/units.md): a webMethods-like package server
  * (examples/package-host/server.mjs) and three releases of five packages.
  * p1 installs all five in dependency order; p2 changes two, Billing depending on
- * Orders, and only those two are reloaded, Orders first; p3 breaks Reports, which
- * loads `partial` and is rolled back by itself. The server's own log of calls is
- * the narration's evidence.
+ * Orders, and only those two are reloaded, Orders first; p3 updates Customers and
+ * breaks Reports, which loads `partial` and is rolled back by itself: its old files
+ * come back and load again, while Customers 1.1 stays deployed and loaded (the
+ * target records Reports as held back). The server's own log of calls is the
+ * narration's evidence.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -40,8 +42,8 @@ const RELEASES: Array<{ tag: string; summary: string; versions: Record<string, s
   },
   {
     tag: 'p3',
-    summary: 'Reports 2.0 with a broken service',
-    versions: { Orders: '1.1', Billing: '1.1', Reports: '2.0' },
+    summary: 'Customers 1.1, and Reports 2.0 with a broken service',
+    versions: { Orders: '1.1', Billing: '1.1', Customers: '1.1', Reports: '2.0' },
     broken: 'Reports',
   },
 ];
@@ -135,7 +137,7 @@ export async function runPackageStep(ctx: PackageStepContext): Promise<void> {
         calls: ['reload Common', 'reload Customers', 'reload Orders', 'reload Billing', 'reload Reports'],
       },
       { tag: 'p2', status: 'succeeded', calls: ['reload Orders', 'reload Billing'] },
-      { tag: 'p3', status: 'failed', calls: ['reload Reports', 'reload Reports'] },
+      { tag: 'p3', status: 'failed', calls: ['reload Customers', 'reload Reports', 'reload Reports'] },
     ];
     for (const e of expectations) {
       const before = (await calls()).length;
@@ -151,18 +153,24 @@ export async function runPackageStep(ctx: PackageStepContext): Promise<void> {
           `${e.tag}: expected the calls ${e.calls.join(', ')}; the server logged ${got.join(', ')}`,
         );
     }
-    const reports = (await (await fetch(`${url}/admin/package/Reports`)).json()) as {
-      loaded: string;
-      version: string;
-    };
+    const pkg = async (name: string) =>
+      (await (await fetch(`${url}/admin/package/${name}`)).json()) as { loaded: string; version: string };
+    const reports = await pkg('Reports');
+    const customers = await pkg('Customers');
     if (reports.loaded !== 'yes' || reports.version !== '1.0')
       ctx.problems.push(
         `Reports: expected loaded yes at 1.0 after its rollback, found ${reports.loaded} at ${reports.version}`,
       );
+    else if (customers.loaded !== 'yes' || customers.version !== '1.1')
+      ctx.problems.push(
+        `Customers: expected loaded yes at 1.1 (only Reports goes back), found ${customers.loaded} at ${customers.version}`,
+      );
     else {
-      // Two short lines: the narration fits an 80-column terminal.
-      say(ctx.ok('→ Reports loaded partial, was rolled back by itself and runs 1.0 again;'));
-      say(ctx.ok('  Orders and Billing were reloaded once, in order.'));
+      // Short lines: the narration fits an 80-column terminal.
+      say(ctx.ok('→ Reports loaded partial and was rolled back by itself: its 1.0 files'));
+      say(ctx.ok('  came back, reloaded and verified; Customers 1.1 stays deployed and'));
+      say(ctx.ok('  loaded, and the target records Reports as held back. Orders and'));
+      say(ctx.ok('  Billing were reloaded once, in order.'));
     }
   } finally {
     server.child.kill('SIGTERM');
