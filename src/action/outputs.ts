@@ -48,11 +48,28 @@ export function waveMatrix(report: Pick<Report, 'waves'>): WaveMatrix {
  */
 function tookEffect(report: Pick<Report, 'command'>, target: TargetReport): boolean {
   if (target.status === 'deployed' || target.status === 'planned') return true;
+  // `units`: a deploy that rolled back only some units took the rest of the release (a failure too).
+  if (report.command === 'deploy' && target.status === 'rolled-back' && target.heldBack?.length) return true;
   return report.command === 'rollback' && target.status === 'rolled-back';
 }
 
-function hasChanges(target: TargetReport): boolean {
+/** The target's changes, without the files of units held back at their previous version. */
+function changesOf(target: TargetReport): TargetReport['changes'] {
+  const held = (target.units ?? []).filter((u) => target.heldBack?.includes(u.name)).map((u) => u.path);
+  if (held.length === 0) return target.changes;
+  const keep = (p: string) => !held.some((h) => p === h || p.startsWith(`${h}/`));
   const c = target.changes;
+  return {
+    ...c,
+    added: c.added.filter(keep),
+    updated: c.updated.filter(keep),
+    deleted: c.deleted.filter(keep),
+    renamed: c.renamed.filter((r) => keep(r.to)),
+  };
+}
+
+function hasChanges(target: TargetReport): boolean {
+  const c = changesOf(target);
   return c.added.length + c.updated.length + c.deleted.length + c.renamed.length > 0;
 }
 
@@ -75,13 +92,15 @@ export function failedOnItsOwn(target: TargetReport): boolean {
  */
 function unitsOutput(
   targets: readonly TargetReport[],
-): Array<{ target: string; deactivate: string[]; activate: string[] }> {
+): Array<{ target: string; deactivate: string[]; activate: string[]; 'held-back'?: string[] }> {
   return targets
     .filter((t) => t.units && t.units.length > 0)
     .map((t) => ({
       target: t.name,
       deactivate: t.units!.filter((u) => u.status === 'deleted').map((u) => u.name),
       activate: t.units!.filter((u) => u.status !== 'deleted').map((u) => u.name),
+      // A per-unit rollback: units that went back to their previous files (docs/units.md).
+      ...(t.heldBack?.length ? { 'held-back': t.heldBack } : {}),
     }));
 }
 
@@ -107,10 +126,10 @@ export function reportOutputs(report: Report, reportPath: string): ActionOutputs
   return {
     status: report.status,
     changed: effective.some(hasChanges) ? 'true' : 'false',
-    added: json(union(effective.map((t) => t.changes.added))),
-    updated: json(union(effective.map((t) => t.changes.updated))),
-    deleted: json(union(effective.map((t) => t.changes.deleted))),
-    renamed: json(union(effective.map((t) => t.changes.renamed.map((r) => r.to)))),
+    added: json(union(effective.map((t) => changesOf(t).added))),
+    updated: json(union(effective.map((t) => changesOf(t).updated))),
+    deleted: json(union(effective.map((t) => changesOf(t).deleted))),
+    renamed: json(union(effective.map((t) => changesOf(t).renamed.map((r) => r.to)))),
     'deployed-targets': json(effective.map((t) => t.name)),
     'failed-targets': json(report.targets.filter(failedOnItsOwn).map((t) => t.name)),
     report: reportPath,

@@ -23,6 +23,8 @@ export function unitsLine(target: TargetReport): string | null {
   const parts: string[] = [];
   if (off.length) parts.push(`deactivate ${off.map(show).join(' → ')}`);
   if (on.length) parts.push(`activate ${on.map(show).join(' → ')}`);
+  // A per-unit rollback: these units went back to their previous files, the rest stayed.
+  if (target.heldBack?.length) parts.push(`held back: ${target.heldBack.join(', ')}`);
   return `units: ${parts.join('; ')}`;
 }
 
@@ -44,6 +46,12 @@ export function unitsMarkdown(report: Report): string {
           `| ${i + 1} | ${cell(u.name)} | ${cell(u.path)} | ${u.status} | ${u.result} | ${u.files.length} |`,
       ),
       '',
+      ...(t.heldBack?.length
+        ? [
+            `Held back at their previous files (the rest of the release stays; the next deploy ships them again): ${t.heldBack.map(cell).join(', ')}`,
+            '',
+          ]
+        : []),
       '</details>',
     );
   }

@@ -88,3 +88,49 @@ describe('the action output `units`', () => {
     expect(emptyOutputs('failed').units).toBe('[]');
   });
 });
+
+describe('a per-unit rollback in the report views', () => {
+  const HELD: TargetReport = {
+    ...target([
+      {
+        name: 'Orders',
+        path: 'packages/Orders',
+        status: 'updated',
+        files: ['packages/Orders/manifest.v3'],
+        result: 'activated',
+      },
+      {
+        name: 'Reports',
+        path: 'packages/Reports',
+        status: 'updated',
+        files: ['packages/Reports/manifest.v3'],
+        result: 'rolled-back',
+      },
+    ]),
+    changes: { ...emptyChanges(), updated: ['packages/Orders/manifest.v3', 'packages/Reports/manifest.v3'] },
+    heldBack: ['Reports'],
+    steps: [{ name: 'activate', unit: 'Reports', status: 'failed', durationMs: 5, detail: 'exit 1' }],
+  };
+
+  it('the line, the job summary and the PR comment name the units held back', () => {
+    const line = 'units: activate ~Orders → ~Reports (rolled-back); held back: Reports';
+    expect(unitsLine(HELD)).toBe(line);
+    expect(renderSummary(report(HELD))).toContain(`is1 ${line}`);
+    expect(summaryMarkdown(report(HELD))).toContain(
+      'Held back at their previous files (the rest of the release stays; the next deploy ships them again): `Reports`',
+    );
+    expect(summaryMarkdown(report(target(UNITS)))).not.toContain('Held back');
+  });
+
+  it('action outputs: the target took the rest of the release, and failed; held-back files are not listed', async () => {
+    const { reportOutputs } = await import('../../src/action/outputs.js');
+    const o = reportOutputs(report(HELD), 'r.json');
+    expect(JSON.parse(o.units)).toEqual([
+      { target: 'is1', deactivate: [], activate: ['Orders', 'Reports'], 'held-back': ['Reports'] },
+    ]);
+    expect(JSON.parse(o.updated)).toEqual(['packages/Orders/manifest.v3']);
+    expect(JSON.parse(o['deployed-targets'])).toEqual(['is1']);
+    expect(JSON.parse(o['failed-targets'])).toEqual(['is1']);
+    expect(o.changed).toBe('true');
+  });
+});
