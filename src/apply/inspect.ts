@@ -12,7 +12,7 @@ import { pendingRecovery } from './journal.js';
 import { layout } from './layout.js';
 import { readLockFile, staleReason, unreadableReason, type LockInfo } from './lock.js';
 import { stateFolderUsage, type StateFolderUsage } from './leftovers.js';
-import { readState, type TargetState } from './state.js';
+import { readState, type HeldUnit, type TargetState } from './state.js';
 import { releaseKnown } from './basis.js';
 import type { ManifestEntry } from '../plan/manifest-types.js';
 
@@ -28,6 +28,8 @@ export interface TargetStatusInfo {
   /** The config's drift-scope: which of these a plan or deploy would check and act on. */
   driftScope?: 'changes' | 'all';
   kept: number;
+  /** `units`: units a per-unit rollback held back at their previous files (absent: none). */
+  heldBack?: HeldUnit[];
   lock: (LockInfo & { stale: string | null }) | null;
   /** A lock file that holds no valid lock (empty, cut short): why; the next deploy takes it over. */
   lockUnreadable: string | null;
@@ -97,6 +99,7 @@ export async function inspectTarget(
       note: known?.note ?? null,
       driftScope: o.driftScope ?? 'changes',
       kept: state?.kept.length ?? 0,
+      ...(state?.heldBack?.length ? { heldBack: state.heldBack } : {}),
       lock: lock ? { ...lock, stale: staleReason(lock) } : null,
       lockUnreadable: lockFile && lockFile.info === null ? unreadableReason(lockFile.raw) : null,
       backups: await listBackups(t, l),

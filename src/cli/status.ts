@@ -85,6 +85,10 @@ function renderStatus(infos: TargetStatusInfo[], c: ReturnType<typeof colorsFor>
     );
     if (i.previousRelease) lines.push(`  previous: ${i.previousRelease}`);
     if (i.note) lines.push(`  ${c.yellow('note')}:     ${i.note}`);
+    for (const h of i.heldBack ?? [])
+      lines.push(
+        `  ${c.yellow('held back')}: unit ${h.name} (${h.path}) has its files of ${h.release?.slice(0, 12) ?? 'no release'} after a unit rollback — the next deploy ships it again`,
+      );
     lines.push(`  drift:    ${driftLine(i, c)}`);
     lines.push(`  lock:     ${renderLock(i, c)}`);
     const size = i.usage ? ` (${formatBytes(i.usage.backups.bytes)})` : '';

@@ -13,6 +13,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { manifest, PACKAGE_CTL, startPackageHost, type PackageHost } from '../helpers/package-host.js';
 import { snapshot } from '../helpers/repo.js';
 import { git } from '../helpers/git.js';
+import { cli } from '../helpers/cli.js';
 import { startSshd, type Sshd } from '../helpers/sshd.js';
 import { Fleet, targetOf } from './e2e-fixture.js';
 
@@ -189,6 +190,8 @@ describe.each([
         .map((p) => [`packages/Reports/${p}`, fleet.blob('v1', `packages/Reports/${p}`)]),
     );
     expect(fleet.leftovers('is1')).toEqual([]);
+    const status = cli(fleet.root, ['status', '--config', 'diffship.yml', '--repo', fleet.repo.dir]);
+    expect(status.stdout).toContain('held back: unit Reports (packages/Reports) has its files of');
 
     // The next deploy ships Reports again (only it changes against what the target holds).
     const next = (await is!.events()).length;
