@@ -88,10 +88,12 @@ export async function revealUnits(t: Transport, staging: string, plan: TargetPla
     await t.mkdirp(built);
     const writes = plan.writes.map((w, i) => ({ w, i })).filter(({ w }) => inUnit(w.path));
     const writing = new Set(writes.map(({ w }) => w.path));
+    const kept: string[] = [];
     if (live !== null) {
       for (const e of await t.walk(unit.path)) {
         if (writing.has(e.path) || deleting.has(e.path)) continue;
         const to = `${built}/${e.path.slice(unit.path.length + 1)}`;
+        if (e.type === 'file') kept.push(e.path);
         if (e.type === 'dir') await t.mkdirp(to);
         else if (e.type === 'symlink') await t.symlink(await t.readlink(e.path), to);
         else if (!(await t.link(e.path, to)))
@@ -104,16 +106,26 @@ export async function revealUnits(t: Transport, staging: string, plan: TargetPla
       await t.rename(`${staging}/${i}`, to);
       result.done.add(i);
     }
-    // Every new file is checked where it now is, against its blob id, before the swap.
-    const paths = writes.map(({ w }) => `${built}/${w.path.slice(unit.path.length + 1)}`);
+    // Every file of the built unit the release lists is checked where it now is, against its
+    // blob id, before the swap: the new files, and the live ones hard-linked in (a file changed
+    // by hand would otherwise appear as part of the new version).
+    const listed = new Map((plan.manifest ?? []).map((f) => [f.path, f]));
+    const check = [
+      ...writes.map(({ w }) => ({ path: w.path, blob: w.blob, linked: false })),
+      ...kept
+        .filter((p) => listed.get(p)?.mode !== '120000' && listed.has(p))
+        .map((p) => ({ path: p, blob: listed.get(p)!.blob, linked: true })),
+    ];
+    const paths = check.map((c) => `${built}/${c.path.slice(unit.path.length + 1)}`);
     const hashes = await t.hashFiles(paths, { algorithm: plan.to.length === 64 ? 'sha256' : 'sha1' });
-    writes.forEach(({ w }, j) => {
-      if (hashes.get(paths[j]!) !== w.blob) {
-        throw new DiffshipError(
-          'E_VERIFY',
-          `${t.description}: built ${w.path} does not match blob ${w.blob}`,
-        );
-      }
+    check.forEach((c, j) => {
+      if (hashes.get(paths[j]!) === c.blob) return;
+      throw new DiffshipError(
+        'E_VERIFY',
+        c.linked
+          ? `${t.description}: ${c.path} (unchanged by the release, kept from the live unit) does not match blob ${c.blob}: it was changed on the target — the unit would not appear whole; deploy with --drift-scope all (on-drift: overwrite) to put it back, or restore it by hand`
+          : `${t.description}: built ${c.path} does not match blob ${c.blob}`,
+      );
     });
     if (live === null) {
       const parent = posix.dirname(unit.path);

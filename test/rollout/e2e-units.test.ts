@@ -219,6 +219,25 @@ describe('units with the example package server', () => {
     ]);
   });
 
+  it('reveal: unit — a deleted package is deactivated with its files there, then its folder leaves at once', async () => {
+    await firstDeploy();
+    const from = (await is.events()).length;
+    const files = packages('1.0');
+    for (const k of Object.keys(files))
+      if (k.includes('/Billing/') || k.includes('/Orders/')) delete files[k];
+    fleet.release('v2', files);
+    config({ reveal: 'unit' }, is.port, { mode: 'authoritative' });
+    const r = await fleet.deploy('v2');
+    expect(r.code, r.stderr).toBe(0);
+    // `disable` is called only when the package's manifest.v3 is still there (the hook tests it).
+    expect((await is.events()).slice(from)).toEqual(['call disable Billing', 'call disable Orders']);
+    const apply = targetOf(r.report, 'is1').steps.find((s) => s.name === 'apply')!.detail;
+    expect(apply).toMatch(/units swapped: packages\/Billing \(removed\), packages\/Orders \(removed\)$/);
+    expect(existsSync(path.join(fleet.dir('is1'), 'packages/Orders'))).toBe(false);
+    expect(existsSync(path.join(fleet.dir('is1'), 'packages/Billing'))).toBe(false);
+    expect(fleet.leftovers('is1')).toEqual([]);
+  });
+
   it.each([
     [
       'a cycle',
