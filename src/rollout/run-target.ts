@@ -115,7 +115,7 @@ export class TargetRun extends TargetRollback {
       const summary = `${p.note ? `${p.note}; ` : ''}${p.writes.length} write(s), ${p.deletes.length} delete(s), ${p.kept.length} kept, ${p.drift.length} drifted (${describeDriftCheck(p.driftChecked)})${changed}${links}`;
       if (p.blocked) return { ok: false, detail: p.blocked.message };
       if (!ctx.config.units) return summary;
-      const units = await planUnitRun(ctx, p, this.unitHost());
+      const units = await planUnitRun(ctx, p, this.unitHost(), this.session!.state?.manifest?.files);
       this.units = units.run;
       this.report.units = units.run.report;
       return `${summary}; ${units.summary}`;

@@ -13,6 +13,8 @@ export async function planUnitRun(
   ctx: TargetRunContext,
   p: TargetPlan,
   host: UnitHost,
+  /** The target's recorded manifest: the old release's files when its commit is gone. */
+  recorded?: ReadonlyArray<{ path: string; blob: string }> | null,
 ): Promise<{ run: UnitRun; summary: string }> {
   const { config } = ctx;
   const units = config.units!;
@@ -22,6 +24,7 @@ export async function planUnitRun(
     { from: p.from, to: p.to },
     p.writes.map((w) => w.path),
     p.deletes.map((d) => d.path),
+    recorded,
   );
   const run = new UnitRun(units, plan, host);
   if (units.reveal === 'unit') {

@@ -37,12 +37,17 @@ async function releaseFiles(o: ReleaseUnitsOptions, sha: string): Promise<string
     .filter(filter);
 }
 
-/** The dependency graph of the units in `files` (release `sha`). */
+/**
+ * The dependency graph of the units in `files` (release `sha`). `blobs`: where a file's
+ * content is found by blob id (the recorded manifest) instead of `sha:path` (the recorded
+ * commit is gone).
+ */
 async function unitGraph(
   o: ReleaseUnitsOptions,
   units: UnitsConfig,
   sha: string,
   files: readonly string[],
+  blobs?: ReadonlyMap<string, string>,
 ): Promise<DependencyGraph> {
   const grouped = [...groupUnits(files, units.match).values()];
   const graph: DependencyGraph = new Map(grouped.map((u) => [u.name, []]));
@@ -51,12 +56,12 @@ async function unitGraph(
   } else if (units.depends.kind === 'webmethods') {
     const { prefix } = normalizeSource(o.source);
     const withManifest = grouped.filter((u) => u.files.includes(`${u.path}/manifest.v3`));
-    const blobs = await catFileBatch(
+    const found = await catFileBatch(
       o.repo,
-      withManifest.map((u) => `${sha}:${prefix}${u.path}/manifest.v3`),
+      withManifest.map((u) => blobs?.get(`${u.path}/manifest.v3`) ?? `${sha}:${prefix}${u.path}/manifest.v3`),
     );
     withManifest.forEach((u, i) => {
-      const r = blobs[i]!;
+      const r = found[i]!;
       if (!r.found) return;
       try {
         graph.set(u.name, Object.keys(parseManifestV3(r.content.toString('utf8')).requires));
@@ -71,13 +76,19 @@ async function unitGraph(
   return graph;
 }
 
-/** The unit plan of one deploy: release `to` over `from` (null: first deploy), given its writes and deletes. */
+/**
+ * The unit plan of one deploy: release `to` over `from` (null: first deploy), given its
+ * writes and deletes. `recorded`: the target's manifest, what `from` put there — used when
+ * `from` is not in the repository (a plan from the manifest): its paths are the old files,
+ * and its blob ids find the old `manifest.v3`s (deactivation order) while those objects exist.
+ */
 export async function planReleaseUnits(
   o: ReleaseUnitsOptions,
   units: UnitsConfig,
   release: { from: string | null; to: string },
   writes: readonly string[],
   deletes: readonly string[],
+  recorded?: ReadonlyArray<{ path: string; blob: string }> | null,
 ): Promise<UnitsPlan> {
   const toFiles = await releaseFiles(o, release.to);
   const graph = await unitGraph(o, units, release.to, toFiles);
@@ -89,8 +100,12 @@ export async function planReleaseUnits(
       fromFiles = await releaseFiles(o, release.from);
       fromGraph = await unitGraph(o, units, release.from, fromFiles);
     } catch {
-      // The old release is not in this clone (shallow): statuses come from the writes alone.
-      fromFiles = null;
+      // The old release is not in this clone: the manifest says what it put there; without one
+      // (a state from before manifests, a shallow clone) statuses come from the writes alone.
+      fromFiles = recorded ? recorded.map((f) => f.path) : null;
+      fromGraph = recorded
+        ? await unitGraph(o, units, release.from, fromFiles!, new Map(recorded.map((f) => [f.path, f.blob])))
+        : new Map();
     }
   }
   return planUnits({

@@ -3,7 +3,7 @@
  * served by the example package server; per-unit hooks call its admin API and
  * its log gives the exact order of calls.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { manifest, PACKAGE_CTL, startPackageHost, type PackageHost } from '../helpers/package-host.js';
@@ -216,6 +216,40 @@ describe('units with the example package server', () => {
     expect(targetOf(r.report, 'is1').units!.map((u) => [u.name, u.status, u.result])).toEqual([
       ['Billing', 'deleted', 'deactivated'],
       ['Orders', 'deleted', 'deactivated'],
+    ]);
+  });
+
+  it('planned from the manifest (the recorded commit is gone): unit statuses and deactivation order still hold', async () => {
+    await firstDeploy();
+    const from = (await is.events()).length;
+    // v2 drops Common and everything needing it, and changes every file of Reports.
+    const files = packages('1.0', { Reports: { version: '2.0', svc: '{"service":"Reports.svc2"}\n' } });
+    files['packages/Reports/ns/reports/main.json'] = '{"service":"Reports.main2"}\n';
+    for (const k of Object.keys(files))
+      if (['Common', 'Customers', 'Orders', 'Billing'].some((n) => k.includes(`/${n}/`))) delete files[k];
+    fleet.release('v2', files);
+    // The recorded commit's object goes (force-push + gc would do it); its trees and blobs stay.
+    const v1 = git(fleet.repo.dir, 'rev-parse', 'v1^{commit}');
+    rmSync(path.join(fleet.repo.dir, '.git/objects', v1.slice(0, 2), v1.slice(2)));
+    config({}, is.port, { mode: 'authoritative' });
+    const r = await fleet.deploy('v2');
+    expect(r.code, r.stderr).toBe(0);
+    const t = targetOf(r.report, 'is1');
+    expect(t.note).toMatch(/planned from the manifest: release [0-9a-f]+ is not in this repository/);
+    // Dependents first (from the old manifest.v3s, found by their blob ids): Common goes last.
+    expect((await is.events()).slice(from).filter((e) => e.startsWith('call'))).toEqual([
+      'call disable Billing',
+      'call disable Orders',
+      'call disable Customers',
+      'call disable Common',
+      'call reload Reports',
+    ]);
+    expect(t.units!.map((u) => [u.name, u.status])).toEqual([
+      ['Billing', 'deleted'],
+      ['Orders', 'deleted'],
+      ['Customers', 'deleted'],
+      ['Common', 'deleted'],
+      ['Reports', 'updated'],
     ]);
   });
 
