@@ -69,7 +69,9 @@ export async function runWaves(
   }
   // rollback: all — undo every target this rollout changed, newest first.
   if (command === 'deploy' && config.rollback === 'all' && (failed > 0 || signal.aborted)) {
-    for (const run of [...done].reverse()) if (run.report.status === 'deployed') await run.undo();
+    for (const run of [...done].reverse())
+      // A target whose failed unit went back by itself still holds the rest of the release.
+      if (run.report.status === 'deployed' || run.report.heldBack?.length) await run.undo();
   }
   const result = signal.aborted ? 'cancelled' : failed > 0 || halted ? 'failed' : 'succeeded';
   const deployed = done.filter((r) => r.report.status === 'deployed').length;

@@ -128,6 +128,8 @@ export class TargetRollback extends TargetNodes {
       await this.restore(cleanup);
       await this.hook('after', this.target.hooks.after, cleanup);
       if (outcome !== 'failed') this.report.status = outcome;
+      // The whole deploy went back: no unit is held back any more.
+      if (outcome !== 'failed') delete this.report.heldBack;
       return outcome === 'rolled-back';
     } catch (error) {
       this.report.error ??= `rollback: ${describeError(error)}`;

@@ -61,7 +61,11 @@ afterEach(async () => {
   await fleet.cleanup();
 });
 
-async function setUp(reveal: 'file' | 'unit', ssh: boolean): Promise<void> {
+async function setUp(
+  reveal: 'file' | 'unit',
+  ssh: boolean,
+  top: Record<string, unknown> = {},
+): Promise<void> {
   fleet = new Fleet();
   fleet.release('v1', packages());
   fleet.release('v2', packages(V2));
@@ -81,6 +85,7 @@ async function setUp(reveal: 'file' | 'unit', ssh: boolean): Promise<void> {
       }
     : { path: './targets/is1' };
   fleet.writeConfig({
+    ...top,
     source: 'workflows',
     mode: 'authoritative',
     units: {
@@ -202,5 +207,29 @@ describe.each([
     expect(await is!.json('/admin/package/Reports')).toMatchObject({ loaded: 'yes', version: '2.1' });
     expect(fleet.state('is1')).not.toHaveProperty('heldBack');
     expect(existsSync(path.join(fleet.dir('is1'), 'packages/Reports/ns/reports/extra.json'))).toBe(true);
+  }, 120_000);
+});
+
+describe('rollback: all', () => {
+  it('undoes the whole deploy of a target whose failed unit went back by itself', async () => {
+    await setUp('file', false, { rollback: 'all' });
+    const from = (await is!.events()).length;
+    const r = await fleet.deploy('v2');
+    expect(r.code, r.stderr).toBe(1);
+    // Reports back by itself first; then `all` takes the whole deploy back and reloads Orders on 1.0.
+    expect((await is!.events()).slice(from).filter((e) => e.startsWith('call'))).toEqual([
+      'call reload Orders',
+      'call reload Reports',
+      'call reload Reports',
+      'call reload Orders',
+      'call reload Reports',
+    ]);
+    expect(await is!.json('/admin/package/Orders')).toMatchObject({ loaded: 'yes', version: '1.0' });
+    const t = targetOf(r.report, 'is1');
+    expect(t.status).toBe('rolled-back');
+    expect(t.heldBack).toBeUndefined();
+    expect(fleet.state('is1')?.release).toBe(git(fleet.repo.dir, 'rev-parse', 'v1^{commit}'));
+    expect(fleet.state('is1')).not.toHaveProperty('heldBack');
+    expect(unitFiles('Orders')).toEqual(releaseFiles('v1', 'Orders'));
   }, 120_000);
 });
