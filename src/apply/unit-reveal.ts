@@ -16,6 +16,7 @@
 import { posix } from 'node:path';
 import { DiffshipError } from '../errors.js';
 import type { TargetPlan } from '../plan/types.js';
+import { checkRelPath } from '../transport/rel-path.js';
 import { shellQuote } from '../transport/shell-quote.js';
 import type { Transport } from '../transport/transport.js';
 import { readJson, writeJsonAtomic } from './json-file.js';
@@ -139,6 +140,16 @@ export async function revealUnits(t: Transport, staging: string, plan: TargetPla
   return result;
 }
 
+/** A marker's live path: a safe relative path outside the state folder (else the marker is ignored). */
+function safeUnitPath(live: string, stateDir: string): boolean {
+  try {
+    checkRelPath(live);
+  } catch {
+    return false;
+  }
+  return live !== stateDir && !live.startsWith(`${stateDir}/`);
+}
+
 /** Recovery: a crash between the two renames of a swap left the live unit missing; put the old one back. */
 export async function finishSwaps(t: Transport, l: Layout): Promise<void> {
   for (const id of (await t.readdir(l.staging)) ?? []) {
@@ -149,6 +160,7 @@ export async function finishSwaps(t: Transport, l: Layout): Promise<void> {
       // Both paths come from the target: only ones of this staging folder and a relative unit path count.
       if (!m || typeof m.live !== 'string' || typeof m.old !== 'string' || !m.old.startsWith(`${dir}/`))
         continue;
+      if (!safeUnitPath(m.live, l.dir)) continue;
       if ((await t.lstat(m.live)) === null && (await t.lstat(m.old)) !== null) await t.rename(m.old, m.live);
     }
   }

@@ -218,3 +218,40 @@ describe('a unit rollback cut off after its journal', () => {
     }
   }, 60_000);
 });
+
+describe('a swap marker read back from the target', () => {
+  it('is ignored when its live path leaves the target or points into the state folder', async () => {
+    const { mkdirSync, writeFileSync, existsSync, realpathSync, rmSync } = await import('node:fs');
+    const path = await import('node:path');
+    const { tempDir } = await import('../helpers/git.js');
+    const { LocalTransport } = await import('../../src/transport/local/local-transport.js');
+    const { layout } = await import('../../src/apply/layout.js');
+    const { finishSwaps } = await import('../../src/apply/unit-reveal.js');
+    const root = realpathSync(tempDir('diffship-swap-marker-'));
+    try {
+      const target = path.join(root, 't');
+      const staging = path.join(target, '.diffship/staging/d1');
+      mkdirSync(path.join(staging, 'old-0'), { recursive: true });
+      mkdirSync(path.join(staging, 'old-1'), { recursive: true });
+      mkdirSync(path.join(staging, 'old-2'), { recursive: true });
+      const marker = (k: number, live: string) =>
+        writeFileSync(
+          path.join(staging, `swap-${k}.json`),
+          JSON.stringify({ live, old: `.diffship/staging/d1/old-${k}` }),
+        );
+      marker(0, '../outside');
+      marker(1, '.diffship/backups');
+      marker(2, 'packages/P');
+      mkdirSync(path.join(target, 'packages'));
+      const t = new LocalTransport(target);
+      await t.connect();
+      await finishSwaps(t, layout('.diffship'));
+      expect(existsSync(path.join(root, 'outside'))).toBe(false);
+      expect(existsSync(path.join(target, '.diffship/backups'))).toBe(false);
+      // The one safe marker puts its old folder back.
+      expect(existsSync(path.join(target, 'packages/P'))).toBe(true);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
