@@ -47,6 +47,8 @@ export interface TargetRunContext {
   outsideLinks?: readonly OutsideLink[];
   /** Cancellation (SIGINT/SIGTERM, rollout timeout). Cleanup steps ignore it. */
   signal: AbortSignal;
+  /** Aborted when a cancellation's grace ran out (hard-stop.ts): connections close, cleanup stops. */
+  force?: AbortSignal;
   log: Logger;
   emit(e: RolloutEvent): void;
 }

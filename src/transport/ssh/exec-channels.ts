@@ -5,6 +5,7 @@ import { KILL_GRACE_MS, OUTPUT_CAP } from '../command-limits.js';
 import { parseProbe, PROBE_COMMAND, type HashProbe } from './hash-commands.js';
 import { exportLine, shellQuote } from '../shell-quote.js';
 import type { SshConnection } from './connection.js';
+import { watchIdle } from './deadline.js';
 import { TailBuffer } from '../tail-buffer.js';
 import type { ExecOptions, ExecResult } from '../transport.js';
 
@@ -237,17 +238,19 @@ export class SshExec {
    * emitted before the caller's `await` resumes — a listener added there misses it.
    */
   private openExecChannel(command: string): Promise<ClientChannel> {
-    return this.conn.call<ClientChannel>((cb) =>
-      this.conn.client.exec(command, (error, channel) => {
-        channel?.on('exit', (code: number | null, signalName?: string) => {
-          exitStatus.set(channel, {
-            code: typeof code === 'number' ? code : null,
-            // ssh2 already names it SIGKILL, SIGTERM, …
-            signal: signalName ? signalName : null,
+    return this.conn.call<ClientChannel>(
+      (cb) =>
+        this.conn.client.exec(command, (error, channel) => {
+          channel?.on('exit', (code: number | null, signalName?: string) => {
+            exitStatus.set(channel, {
+              code: typeof code === 'number' ? code : null,
+              // ssh2 already names it SIGKILL, SIGTERM, …
+              signal: signalName ? signalName : null,
+            });
           });
-        });
-        cb(error, channel);
-      }),
+          cb(error, channel);
+        }),
+      'a new remote shell (an exec channel) to open',
     );
   }
 
@@ -260,6 +263,7 @@ export class SshExec {
     const conn = this.conn;
     const full = options.root === false ? command : `cd ${shellQuote(conn.base)} || exit 1\n${command}`;
     const channel = await this.execChannel(full, { urgent: options.urgent });
+    watchIdle(conn, channel, `a remote shell to start and answer (\`${command.split(/\s/)[0]} …\`)`);
     return new Promise((resolve, reject) => {
       const out: Buffer[] = [];
       const err: Buffer[] = [];

@@ -1,0 +1,46 @@
+/**
+ * An sshd whose remote shell can be made to stall, as a login rc file blocked
+ * on a lock does: while the switch is on, every new exec session (commands,
+ * the file helper, kills) sleeps before it runs its command; the SFTP
+ * subsystem is not delayed. The stall is a real process on the host
+ * (ForceCommand runs a wrapper that sleeps), so the client sees what it sees
+ * on such a host: channels that open and then say nothing.
+ */
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { startSshd, type Sshd } from './sshd.js';
+
+export interface StallingSshd extends Sshd {
+  /** Make every new exec session sleep `seconds` before running its command. */
+  stall(seconds: number): void;
+  /** New exec sessions run at once again (sessions already sleeping keep sleeping). */
+  unstall(): void;
+}
+
+export async function startStallingSshd(config: string[] = []): Promise<StallingSshd> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'diffship-stall-'));
+  const wrapper = path.join(dir, 'session.sh');
+  const flag = path.join(dir, 'stall-seconds');
+  writeFileSync(
+    wrapper,
+    [
+      // The SFTP subsystem is forced through here too: never delayed.
+      'case "$SSH_ORIGINAL_COMMAND" in *sftp-server*|internal-sftp) exec $SSH_ORIGINAL_COMMAND;; esac',
+      `if [ -s '${flag}' ]; then sleep "$(cat '${flag}')"; fi`,
+      'exec /bin/sh -c "$SSH_ORIGINAL_COMMAND"',
+      '',
+    ].join('\n'),
+  );
+  chmodSync(wrapper, 0o755);
+  const sshd = await startSshd({ config: [...config, `ForceCommand /bin/sh ${wrapper}`] });
+  return {
+    ...sshd,
+    stall: (seconds) => writeFileSync(flag, String(seconds)),
+    unstall: () => rmSync(flag, { force: true }),
+    async stop() {
+      await sshd.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
