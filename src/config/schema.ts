@@ -161,7 +161,7 @@ export const Target = z
     'connect-timeout': optional(Duration, 'Default 20s'),
     'reply-timeout': optional(
       Duration,
-      'Default 60s: the longest wait for any answer from the host once connected (a remote shell starting, an SFTP request, the file helper); a stalled host fails the target after it',
+      'Default 30s: the longest wait for any answer from the host once connected (a remote shell starting, an SFTP request, the file helper); a stalled host fails the target after it',
     ),
     'balancer-server': optional(
       text('a server of the balancer'),

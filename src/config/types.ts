@@ -57,7 +57,7 @@ export interface SshOptions {
   allowSshRsaSha1?: boolean;
   proxyJump?: string;
   connectTimeoutMs: number;
-  /** `reply-timeout`: the longest wait for any answer from the host once connected (default 60 s). */
+  /** `reply-timeout`: the longest wait for any answer from the host once connected (default 30 s). */
   replyTimeoutMs?: number;
 }
 

@@ -6,7 +6,7 @@
  * (ForceCommand runs a wrapper that sleeps), so the client sees what it sees
  * on such a host: channels that open and then say nothing.
  */
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { startSshd, type Sshd } from './sshd.js';
@@ -16,18 +16,21 @@ export interface StallingSshd extends Sshd {
   stall(seconds: number): void;
   /** New exec sessions run at once again (sessions already sleeping keep sleeping). */
   unstall(): void;
+  /** How many exec sessions have started stalling so far. */
+  stalledSessions(): number;
 }
 
 export async function startStallingSshd(config: string[] = []): Promise<StallingSshd> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'diffship-stall-'));
   const wrapper = path.join(dir, 'session.sh');
   const flag = path.join(dir, 'stall-seconds');
+  const stalled = path.join(dir, 'stalled');
   writeFileSync(
     wrapper,
     [
       // The SFTP subsystem is forced through here too: never delayed.
       'case "$SSH_ORIGINAL_COMMAND" in *sftp-server*|internal-sftp) exec $SSH_ORIGINAL_COMMAND;; esac',
-      `if [ -s '${flag}' ]; then sleep "$(cat '${flag}')"; fi`,
+      `if [ -s '${flag}' ]; then echo $$ >> '${stalled}'; sleep "$(cat '${flag}')"; fi`,
       'exec /bin/sh -c "$SSH_ORIGINAL_COMMAND"',
       '',
     ].join('\n'),
@@ -38,6 +41,8 @@ export async function startStallingSshd(config: string[] = []): Promise<Stalling
     ...sshd,
     stall: (seconds) => writeFileSync(flag, String(seconds)),
     unstall: () => rmSync(flag, { force: true }),
+    stalledSessions: () =>
+      existsSync(stalled) ? readFileSync(stalled, 'utf8').split('\n').filter(Boolean).length : 0,
     async stop() {
       await sshd.stop();
       rmSync(dir, { recursive: true, force: true });

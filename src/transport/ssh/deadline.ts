@@ -14,8 +14,12 @@ import type { ClientChannel } from 'ssh2';
 import { TransportError } from '../../errors.js';
 import { formatDuration } from '../../report/format.js';
 
-/** Default `reply-timeout`: longer than any answer a working host takes to give. */
-export const REPLY_TIMEOUT_MS = 60_000;
+/**
+ * Default `reply-timeout`: longer than any answer a working host takes to give, and shorter than
+ * the lock's lease (60 s) less a renewal period (20 s), so a stalled host fails the target before
+ * the lease it could not renew runs out.
+ */
+export const REPLY_TIMEOUT_MS = 30_000;
 
 /** What a deadline needs of the connection: its name, and a way to give it up. */
 export interface StallTarget {
