@@ -159,6 +159,18 @@ describe('a stalled remote shell', () => {
     expectRelease('v1');
   }, 60_000);
 
+  it('also when the SFTP session cannot start (sshd runs sftp-server through the stalled shell)', async () => {
+    sshd.stall(60, { sftp: true });
+    const t0 = Date.now();
+    const r = await start('v2', 'short.yml', ['--skip-preflight']).done;
+    expect(r.code, r.stderr).not.toBe(0);
+    expect(Date.now() - t0).toBeLessThan(20_000);
+    expect(r.report!.targets[0]!.error).toMatch(
+      /no answer from the host for 2s while waiting for the SFTP session to start .* raise reply-timeout/,
+    );
+    expectRelease('v1');
+  }, 60_000);
+
   it('ends on SIGTERM within 5 s while the shell hangs (reply-timeout far away)', async () => {
     sshd.stall(60);
     const before = sshd.stalledSessions();

@@ -2,7 +2,8 @@
  * An sshd whose remote shell can be made to stall, as a login rc file blocked
  * on a lock does: while the switch is on, every new exec session (commands,
  * the file helper, kills) sleeps before it runs its command; the SFTP
- * subsystem is not delayed. The stall is a real process on the host
+ * subsystem only when asked (a bash rc file stalls it too: sshd starts it
+ * through the login shell). The stall is a real process on the host
  * (ForceCommand runs a wrapper that sleeps), so the client sees what it sees
  * on such a host: channels that open and then say nothing.
  */
@@ -12,8 +13,8 @@ import * as path from 'node:path';
 import { startSshd, type Sshd } from './sshd.js';
 
 export interface StallingSshd extends Sshd {
-  /** Make every new exec session sleep `seconds` before running its command. */
-  stall(seconds: number): void;
+  /** Make every new exec session (and, with `sftp`, every new SFTP session) sleep `seconds` first. */
+  stall(seconds: number, options?: { sftp?: boolean }): void;
   /** New exec sessions run at once again (sessions already sleeping keep sleeping). */
   unstall(): void;
   /** How many exec sessions have started stalling so far. */
@@ -25,11 +26,12 @@ export async function startStallingSshd(config: string[] = []): Promise<Stalling
   const wrapper = path.join(dir, 'session.sh');
   const flag = path.join(dir, 'stall-seconds');
   const stalled = path.join(dir, 'stalled');
+  const sftpFlag = path.join(dir, 'stall-sftp-seconds');
   writeFileSync(
     wrapper,
     [
       // The SFTP subsystem is forced through here too: never delayed.
-      'case "$SSH_ORIGINAL_COMMAND" in *sftp-server*|internal-sftp) exec $SSH_ORIGINAL_COMMAND;; esac',
+      `case "$SSH_ORIGINAL_COMMAND" in *sftp-server*|internal-sftp) if [ -s '${sftpFlag}' ]; then echo $$ >> '${stalled}'; sleep "$(cat '${sftpFlag}')"; fi; exec $SSH_ORIGINAL_COMMAND;; esac`,
       `if [ -s '${flag}' ]; then echo $$ >> '${stalled}'; sleep "$(cat '${flag}')"; fi`,
       'exec /bin/sh -c "$SSH_ORIGINAL_COMMAND"',
       '',
@@ -39,8 +41,15 @@ export async function startStallingSshd(config: string[] = []): Promise<Stalling
   const sshd = await startSshd({ config: [...config, `ForceCommand /bin/sh ${wrapper}`] });
   return {
     ...sshd,
-    stall: (seconds) => writeFileSync(flag, String(seconds)),
-    unstall: () => rmSync(flag, { force: true }),
+    stall: (seconds, options = {}) => {
+      writeFileSync(flag, String(seconds));
+      if (options.sftp) writeFileSync(sftpFlag, String(seconds));
+      else rmSync(sftpFlag, { force: true });
+    },
+    unstall: () => {
+      rmSync(flag, { force: true });
+      rmSync(sftpFlag, { force: true });
+    },
     stalledSessions: () =>
       existsSync(stalled) ? readFileSync(stalled, 'utf8').split('\n').filter(Boolean).length : 0,
     async stop() {
