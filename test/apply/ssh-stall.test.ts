@@ -12,6 +12,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deploy } from '../../src/api.js';
+import { loadConfig } from '../../src/config/load.js';
 import type { Report } from '../../src/report/types.js';
 import { cliStart, type CliResult } from '../helpers/cli.js';
 import { git, tempDir } from '../helpers/git.js';
@@ -179,6 +181,26 @@ describe('a stalled remote shell', () => {
     expect(ms, result.stderr).toBeLessThan(SIGNAL_BOUND_MS);
     expect(result.code).toBe(1);
     expect(result.report?.status).toBe('cancelled');
+    expectRelease('v1');
+  }, 90_000);
+
+  it('the library: deploy() resolves within 5 s of its signal aborting, with a cancelled report', async () => {
+    sshd.stall(60);
+    const before = sshd.stalledSessions();
+    const controller = new AbortController();
+    const config = await loadConfig(join(ws, 'plain.yml'));
+    config.preflight = false;
+    const deploying = deploy({ config, repo: repo.dir, to: 'v2', signal: controller.signal });
+    const deadline = Date.now() + 60_000;
+    while (sshd.stalledSessions() === before && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(sshd.stalledSessions()).toBeGreaterThan(before);
+    const aborted = Date.now();
+    controller.abort();
+    const report = await deploying;
+    expect(Date.now() - aborted).toBeLessThan(SIGNAL_BOUND_MS);
+    expect(report.status).toBe('cancelled');
+    expect(report.targets[0]!.status).toBe('failed');
     expectRelease('v1');
   }, 90_000);
 
