@@ -66,8 +66,9 @@ export function watchIdle(target: StallTarget, channel: ClientChannel, what: str
 }
 
 /**
- * The file helper: while operations wait on it, an answer must come at least
- * every reply-timeout. An idle helper (nothing asked) may stay silent forever.
+ * The file helper: while operations wait on it, an answer must come, or the
+ * data sent to it move on, at least every reply-timeout. An idle helper
+ * (nothing asked) may stay silent forever.
  */
 export function watchHelper(
   target: StallTarget,
@@ -78,11 +79,17 @@ export function watchHelper(
   if (!(ms > 0)) return;
   let heard = Date.now();
   let idleSince: number | null = null;
+  let sending = sendState(channel);
   channel.on('data', () => (heard = Date.now()));
   // A check every quarter of the deadline: the stall is seen at most 25% late.
   const timer = setInterval(
     () => {
       const now = Date.now();
+      // The host taking in what we send (a big file on a slow link, answered only at its end)
+      // is progress too: the SSH window moves only as the helper reads.
+      const state = sendState(channel);
+      if (state !== sending) heard = now;
+      sending = state;
       if (waiting.size === 0) {
         idleSince = null;
         return;
@@ -96,4 +103,14 @@ export function watchHelper(
   );
   timer.unref();
   channel.once('close', () => clearInterval(timer));
+}
+
+/**
+ * What of our data is on its way: ssh2's send window for the channel (it moves when we send and
+ * when the host, having read, grants more) and the bytes still buffered. Unchanged while a
+ * stalled host reads nothing.
+ */
+function sendState(channel: ClientChannel): string {
+  const window = (channel as unknown as { outgoing?: { window?: number } }).outgoing?.window;
+  return `${window ?? '?'}/${channel.writableLength}`;
 }
