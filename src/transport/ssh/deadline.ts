@@ -30,7 +30,7 @@ export interface StallTarget {
 }
 
 /** The one-line error for a host that did not answer `what` in time. */
-export function stallError(target: StallTarget, what: string): TransportError {
+function stallError(target: StallTarget, what: string): TransportError {
   const ms = target.replyTimeoutMs;
   return new TransportError(
     'E_TRANSPORT',
