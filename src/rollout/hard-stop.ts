@@ -46,9 +46,15 @@ export class HardStop {
 /** `transport`, closed as soon as `force` aborts: its pending and later operations fail at once. */
 export function closeOnForce<T extends Transport>(transport: T, force: AbortSignal | undefined): T {
   if (!force) return transport;
-  const close = () => void transport.close().catch(() => undefined);
-  if (force.aborted) close();
-  else force.addEventListener('abort', close, { once: true });
+  const close = transport.close.bind(transport);
+  const onForce = () => void close().catch(() => undefined);
+  if (force.aborted) onForce();
+  else force.addEventListener('abort', onForce, { once: true });
+  // Closed the usual way: stop listening (one signal serves the whole fleet).
+  transport.close = () => {
+    force.removeEventListener('abort', onForce);
+    return close();
+  };
   return transport;
 }
 
