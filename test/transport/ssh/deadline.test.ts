@@ -52,14 +52,15 @@ describe('reply deadlines', () => {
   });
 
   it('the file helper: answers, or the host taking in our data, keep it alive', async () => {
-    const answering = target(150);
+    const answering = target(600);
     const a = channel();
     watchHelper(answering, a, new Map([[1, 'op']]));
-    const reading = target(150);
+    const reading = target(600);
     const r = channel();
     watchHelper(reading, r, new Map([[1, 'op']]));
-    for (let i = 0; i < 12; i++) {
-      await sleep(40);
+    // Three deadlines long, a sign of life every 60 ms (well inside one even on a loaded machine).
+    for (let i = 0; i < 30; i++) {
+      await sleep(60);
       a.emit('data', Buffer.from('x'));
       r.outgoing.window += 32768; // the host read, and granted more window
     }
