@@ -117,12 +117,14 @@ export class SshConnection implements StallTarget {
     fn: (cb: (error: Error | null | undefined, value?: T) => void) => void,
     /** What is waited for, for the reply-timeout message. */
     what = 'an answer to an SFTP request',
+    /** The deadline: reply-timeout, longer for a call made of many requests. */
+    deadlineMs = this.replyTimeoutMs,
   ): Promise<T> {
     if (this.lost) return Promise.reject(this.lost);
     if (this.closing)
       return Promise.reject(new TransportError('E_TRANSPORT', `${this.description}: transport closed`));
     return new Promise<T>((resolve, reject) => {
-      const timer = deadline(this, () => what);
+      const timer = deadline(this, () => what, deadlineMs);
       const onLost = (error: Error) => {
         timer.done();
         reject(error);

@@ -21,6 +21,9 @@ import { formatDuration } from '../../report/format.js';
  */
 export const REPLY_TIMEOUT_MS = 30_000;
 
+/** A folder listing is many SFTP requests in one call: it gets this many reply-timeouts. */
+export const LISTING_DEADLINE_FACTOR = 10;
+
 /** What a deadline needs of the connection: its name, and a way to give it up. */
 export interface StallTarget {
   readonly description: string;
@@ -30,21 +33,25 @@ export interface StallTarget {
 }
 
 /** The one-line error for a host that did not answer `what` in time. */
-function stallError(target: StallTarget, what: string): TransportError {
+function stallError(target: StallTarget, what: string, waited = target.replyTimeoutMs): TransportError {
   const ms = target.replyTimeoutMs;
   return new TransportError(
     'E_TRANSPORT',
-    `${target.description}: no answer from the host for ${formatDuration(ms)} while waiting for ${what} — ` +
+    `${target.description}: no answer from the host for ${formatDuration(waited)} while waiting for ${what} — ` +
       'the host is stalled (a blocked login rc file, a hung disk?); nothing more was sent to it. ' +
       `Fix the host, or raise reply-timeout (now ${formatDuration(ms)}) if it is only slow`,
   );
 }
 
 /** Starts a timer that gives the connection up unless `done` is called first. */
-export function deadline(target: StallTarget, what: () => string): { done(): void } {
-  const ms = target.replyTimeoutMs;
+export function deadline(
+  target: StallTarget,
+  what: () => string,
+  /** Longer for a wait made of many requests (a folder listing); default reply-timeout. */
+  ms = target.replyTimeoutMs,
+): { done(): void } {
   if (!(ms > 0)) return { done: () => undefined };
-  const timer = setTimeout(() => target.stalled(stallError(target, what())), ms);
+  const timer = setTimeout(() => target.stalled(stallError(target, what(), ms)), ms);
   timer.unref();
   return { done: () => clearTimeout(timer) };
 }
