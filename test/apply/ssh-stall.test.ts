@@ -181,6 +181,8 @@ describe('a stalled remote shell', () => {
     expect(ms, result.stderr).toBeLessThan(SIGNAL_BOUND_MS);
     expect(result.code).toBe(1);
     expect(result.report?.status).toBe('cancelled');
+    // The report says why the step failed: the cancellation closed the connection.
+    expect(result.report?.targets[0]?.error).toMatch(/^[a-z]+: cut short by the cancellation: /);
     expectRelease('v1');
   }, 90_000);
 
