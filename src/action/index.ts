@@ -10,4 +10,4 @@ process.once('SIGTERM', note);
 await run();
 process.off('SIGINT', note);
 process.off('SIGTERM', note);
-if (signalled) setTimeout(() => process.exit(), 300).unref();
+if (signalled) setTimeout(() => process.exit(), 100).unref();

@@ -174,7 +174,7 @@ async function runRollout(
 
   // Cancelled: what still winds down in the background (a target given up on, see
   // rollout/hard-stop.ts) must not keep the process alive past the report.
-  if (signals > 0) setTimeout(() => process.exit(), 300).unref();
+  if (signals > 0) setTimeout(() => process.exit(), 100).unref();
   const exit = exitFor(report);
   if (exit !== 0) throw new RolloutFailed(exit, report);
 }

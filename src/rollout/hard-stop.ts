@@ -16,7 +16,7 @@ import type { RolloutEvent } from './events.js';
 /** The bounded time cleanup steps (after, rollback) get even when the rollout was cancelled or timed out. */
 const CLEANUP_MS = 120_000;
 const FORCE_AFTER_MS = 3000;
-const GIVE_UP_AFTER_MS = 4300;
+const GIVE_UP_AFTER_MS = 4000;
 
 export class HardStop {
   /** Aborted FORCE_AFTER_MS after the cancellation: close connections, stop cleanup hooks. */
