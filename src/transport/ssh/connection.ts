@@ -116,7 +116,7 @@ export class SshConnection implements StallTarget {
   call<T>(
     fn: (cb: (error: Error | null | undefined, value?: T) => void) => void,
     /** What is waited for, for the reply-timeout message. */
-    what = 'an answer to an SFTP request',
+    what = 'an answer to an SFTP request or to opening a remote shell',
     /** The deadline: reply-timeout, longer for a call made of many requests. */
     deadlineMs = this.replyTimeoutMs,
   ): Promise<T> {

@@ -238,19 +238,17 @@ export class SshExec {
    * emitted before the caller's `await` resumes — a listener added there misses it.
    */
   private openExecChannel(command: string): Promise<ClientChannel> {
-    return this.conn.call<ClientChannel>(
-      (cb) =>
-        this.conn.client.exec(command, (error, channel) => {
-          channel?.on('exit', (code: number | null, signalName?: string) => {
-            exitStatus.set(channel, {
-              code: typeof code === 'number' ? code : null,
-              // ssh2 already names it SIGKILL, SIGTERM, …
-              signal: signalName ? signalName : null,
-            });
+    return this.conn.call<ClientChannel>((cb) =>
+      this.conn.client.exec(command, (error, channel) => {
+        channel?.on('exit', (code: number | null, signalName?: string) => {
+          exitStatus.set(channel, {
+            code: typeof code === 'number' ? code : null,
+            // ssh2 already names it SIGKILL, SIGTERM, …
+            signal: signalName ? signalName : null,
           });
-          cb(error, channel);
-        }),
-      'a new remote shell (an exec channel) to open',
+        });
+        cb(error, channel);
+      }),
     );
   }
 
