@@ -121,6 +121,23 @@ export const MUTANTS = [
     why: 'the lease is never renewed',
   },
   {
+    id: 'lease-renewals-overlap',
+    file: 'src/apply/lock.ts',
+    from: 'if (renewing !== null) return;',
+    to: 'if (false) return;',
+    tests: ['test/apply/lease.test.ts'],
+    why: 'a renewal starts while a slow one is in flight, which can write the lock back after release',
+  },
+  {
+    id: 'reply-deadline-off',
+    file: 'src/transport/ssh/deadline.ts',
+    from: 'const timer = setTimeout(() => target.stalled(stallError(target, what())), ms);',
+    to: 'const timer = setTimeout(() => undefined, ms);',
+    tests: ['test/apply/ssh-stall.test.ts'],
+    build: true,
+    why: 'a host that stops answering is waited on forever',
+  },
+  {
     id: 'lease-renewal-clobbers',
     file: 'src/apply/lock.ts',
     from: 'if (found?.info?.deployId !== info.deployId) {',

@@ -194,10 +194,14 @@ async function dropOldLockTemps(t: Transport, l: Layout, leaseMs: number): Promi
 
 function hold(t: Transport, l: Layout, info: LockInfo, log: Logger, timing: LeaseTiming): HeldLock {
   let current = info;
-  let renewing: Promise<void> = Promise.resolve();
+  let released = false;
+  // One renewal at a time: a slow host must not pile renewals up, nor let an old one rewrite the
+  // lock after release() removed it.
+  let renewing: Promise<void> | null = null;
   // Renew the lease while the deploy runs, so a long deploy is not taken for dead.
   const renew = async () => {
     const found = await readLockFile(t, l);
+    if (released) return;
     if (found?.info?.deployId !== info.deployId) {
       clearInterval(timer);
       log.warn(
@@ -209,12 +213,16 @@ function hold(t: Transport, l: Layout, info: LockInfo, log: Logger, timing: Leas
     await writeJsonAtomic(t, l.lock, current);
   };
   const timer = setInterval(() => {
-    renewing = renew().catch((e: unknown) => log.warn(`lease renewal failed: ${describeError(e)}`));
+    if (renewing !== null) return; // the last one is still going: its lease is what counts
+    renewing = renew()
+      .catch((e: unknown) => log.warn(`${t.description}: lease renewal failed: ${describeError(e)}`))
+      .finally(() => (renewing = null));
   }, timing.renewMs);
   timer.unref();
   return {
     info,
     async release() {
+      released = true;
       clearInterval(timer);
       await renewing;
       const holder = await readLock(t, l);

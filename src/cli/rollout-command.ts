@@ -172,6 +172,9 @@ async function runRollout(
   else out.stdout.write(`${renderSummary(report, colorsFor(out.stdout, out.env), summaryWidth(out))}\n`);
   if (flags.report && !flags.json) out.stderr.write(`report: ${flags.report}\n`);
 
+  // Cancelled: what still winds down in the background (a target given up on, see
+  // rollout/hard-stop.ts) must not keep the process alive past the report.
+  if (signals > 0) setTimeout(() => process.exit(), 100).unref();
   const exit = exitFor(report);
   if (exit !== 0) throw new RolloutFailed(exit, report);
 }

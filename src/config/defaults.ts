@@ -21,6 +21,6 @@ export const DEFAULTS = {
   http: { method: 'GET', status: ['2xx'], interval: '2s', timeout: '60s', successThreshold: 1 },
   tcp: { interval: '1s', timeout: '30s' },
   command: { interval: '2s', timeout: '30s' },
-  ssh: { port: 22, connectTimeout: '20s', strictHostKey: true },
+  ssh: { port: 22, connectTimeout: '20s', replyTimeout: '30s', strictHostKey: true },
   localHost: 'localhost',
 } as const;

@@ -159,6 +159,10 @@ export const Target = z
       'Default false: SHA-1 ssh-rsa host keys and signatures are refused, as in OpenSSH 9; true accepts them for this target',
     ),
     'connect-timeout': optional(Duration, 'Default 20s'),
+    'reply-timeout': optional(
+      Duration,
+      'Default 30s: the longest wait for any answer from the host once connected (a remote shell starting, an SFTP request, the file helper); a stalled host fails the target after it',
+    ),
     'balancer-server': optional(
       text('a server of the balancer'),
       'nginx: the address in the upstream (127.0.0.1:7401); haproxy: the server name in the backend',

@@ -22,6 +22,7 @@ export const SSH_ONLY_KEYS = [
   'strict-host-key',
   'proxy-jump',
   'connect-timeout',
+  'reply-timeout',
 ] as const;
 
 /** The running user's name without throwing (os.userInfo throws for uids without a passwd entry). */
@@ -88,6 +89,13 @@ export function resolveSsh(
       t['connect-timeout'],
       [...at, 'connect-timeout'],
       DEFAULTS.ssh.connectTimeout,
+      true,
+    ),
+    replyTimeoutMs: durationField(
+      ctx,
+      t['reply-timeout'],
+      [...at, 'reply-timeout'],
+      DEFAULTS.ssh.replyTimeout,
       true,
     ),
   };

@@ -57,6 +57,8 @@ export interface SshOptions {
   allowSshRsaSha1?: boolean;
   proxyJump?: string;
   connectTimeoutMs: number;
+  /** `reply-timeout`: the longest wait for any answer from the host once connected (default 30 s). */
+  replyTimeoutMs?: number;
 }
 
 export interface TargetConfig {

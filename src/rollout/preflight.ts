@@ -17,6 +17,7 @@ import type { GitObjects } from '../diff/git-objects.js';
 import { TargetSession } from '../apply/session.js';
 import { describeLock, readLock, staleReason } from '../apply/lock.js';
 import { createTransport } from '../transport/factory.js';
+import { closeOnForce } from './hard-stop.js';
 import { mapLimit } from '../pool.js';
 import type { TargetChanges, TargetReport } from '../report/types.js';
 
@@ -67,7 +68,8 @@ async function checkTarget(target: TargetConfig, ctx: PreflightContext): Promise
   if (danger) return { reason: danger };
   const { config } = ctx;
   const session = await TargetSession.open({
-    transport: createTransport(target, ctx.log),
+    // Read-only: a cancellation closes the connection at once (a stalled host cannot hold it).
+    transport: closeOnForce(createTransport(target, ctx.log), ctx.signal),
     stateDir: config.stateDir,
     command: 'preflight',
     readOnly: true,

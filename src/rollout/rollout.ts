@@ -19,6 +19,7 @@ import { WaveControls } from './wave-controls.js';
 import { openRelease, type OpenedRelease } from './open-release.js';
 import { runWaves } from './run-waves.js';
 import { explainNotStarted, rolloutStatus, RolloutStop } from './stop.js';
+import { HardStop, InFlight } from './hard-stop.js';
 
 export interface RolloutOptions {
   config: ResolvedConfig;
@@ -63,7 +64,11 @@ export async function rollout(options: RolloutOptions): Promise<Report> {
   const config = options.config;
   const command = options.dryRun ? 'plan' : (options.command ?? 'deploy');
   const log = maskingLogger(options.log ?? silentLogger, config.secrets);
-  const emit = (e: RolloutEvent) => options.onEvent?.(e);
+  const inFlight = new InFlight();
+  const emit = (e: RolloutEvent) => {
+    inFlight.track(e);
+    options.onEvent?.(e);
+  };
   const deployId = options.deployId ?? newDeployId();
   const startedAt = new Date().toISOString();
 
@@ -84,6 +89,8 @@ export async function rollout(options: RolloutOptions): Promise<Report> {
   const stop = new RolloutStop(options.signal, config.timeoutMs, () =>
     emit({ type: 'halt', reason: `rollout timeout reached` }),
   );
+  // The caller's cancellation (SIGTERM) ends the rollout within seconds, whatever hangs (hard-stop.ts).
+  const hard = new HardStop(options.signal);
   const ctx: TargetRunContext = {
     // A built folder is the release's root: the config's `source` (a folder of the repository) does not apply.
     config: options.dir !== undefined ? { ...config, source: '.' } : config,
@@ -99,21 +106,28 @@ export async function rollout(options: RolloutOptions): Promise<Report> {
     balancer,
     outsideLinks: release.outsideLinks,
     signal: stop.controller.signal,
+    force: hard.force.signal,
     log,
     emit,
   };
   const runs = waves.map((wave, w) => wave.map((t) => new TargetRun(t, w, ctx)));
   let outcome;
+  let gaveUp = false;
   try {
-    outcome = await runWaves(runs, ctx, controls, selected.length);
+    const waited = await Promise.race([runWaves(runs, ctx, controls, selected.length), hard.giveUp]);
+    gaveUp = waited === 'gave-up';
+    outcome = waited === 'gave-up' ? { failed: inFlight.steps.size, stopped: null, done: [] } : waited;
   } finally {
+    hard.dispose();
     objects.close();
     stop.dispose();
     ctx.workDir.remove();
     await balancer?.close();
   }
 
-  const targets: TargetReport[] = runs.flat().map((r) => r.report);
+  // Given up on: a copy, which the targets still winding down in the background no longer change.
+  const targets: TargetReport[] = runs.flat().map((r) => (gaveUp ? structuredClone(r.report) : r.report));
+  if (gaveUp) inFlight.markAbandoned(targets);
   explainNotStarted(targets, stop, outcome.stopped);
   const controlsFailed = outcome.stopped !== null || controls.anyFailed;
   return {

@@ -17,7 +17,8 @@ import { describeDriftCheck } from '../plan/drift.js';
 import { createTransport } from '../transport/factory.js';
 import { describeOutsideLinks } from '../plan/outside-links.js';
 import { isObjectId } from '../apply/state-schema.js';
-import { CLEANUP_MS, TargetRollback } from './target-rollback.js';
+import { TargetRollback } from './target-rollback.js';
+import { cleanupSignal, closeOnForce } from './hard-stop.js';
 import { planUnitRun } from './unit-plan.js';
 
 export class TargetRun extends TargetRollback {
@@ -29,7 +30,7 @@ export class TargetRun extends TargetRollback {
     try {
       const opened = await this.step('lock', async () => {
         this.session = await TargetSession.open({
-          transport: createTransport(target, ctx.log),
+          transport: closeOnForce(createTransport(target, ctx.log), ctx.force),
           stateDir: ctx.config.stateDir,
           deployId: ctx.deployId,
           command: ctx.command,
@@ -63,7 +64,7 @@ export class TargetRun extends TargetRollback {
       await this.writeChangesFile(p);
       if (ctx.signal.aborted) return this.finish('skipped');
 
-      const cleanup = AbortSignal.timeout(CLEANUP_MS);
+      const cleanup = cleanupSignal(ctx.force);
       // From here `after` always runs: `before` may have drained the host.
       let ok = await this.hook('before', target.hooks.before, ctx.signal);
       if (ok) ok = await this.drain(ctx.signal);

@@ -10,12 +10,10 @@ import { maskSecrets } from '../log.js';
 import { TargetSession } from '../apply/session.js';
 import { createTransport } from '../transport/factory.js';
 import { TargetNodes } from './target-nodes.js';
+import { cleanupSignal, closeOnForce } from './hard-stop.js';
 
 /** How a restore ended: healthy on the old release, restored but unhealthy, or not restored. */
 type RollbackOutcome = 'rolled-back' | 'rollback-unhealthy' | 'failed';
-
-/** The bounded time cleanup steps (after, rollback) get even when the rollout was cancelled. */
-export const CLEANUP_MS = 120_000;
 
 export class TargetRollback extends TargetNodes {
   /**
@@ -111,10 +109,10 @@ export class TargetRollback extends TargetNodes {
 
   /** `rollback: all`: reopen a finished target and undo what this rollout did to it. */
   async undo(): Promise<boolean> {
-    const cleanup = AbortSignal.timeout(CLEANUP_MS);
+    const cleanup = cleanupSignal(this.ctx.force);
     try {
       this.session = await TargetSession.open({
-        transport: createTransport(this.target, this.ctx.log),
+        transport: closeOnForce(createTransport(this.target, this.ctx.log), this.ctx.force),
         stateDir: this.ctx.config.stateDir,
         deployId: this.ctx.deployId,
         command: 'rollback',
@@ -143,7 +141,7 @@ export class TargetRollback extends TargetNodes {
   /** `diffship rollback`: before → restore the newest backup → activate → verify → after. */
   protected async runRollback(): Promise<TargetReport> {
     const { target, ctx } = this;
-    const cleanup = AbortSignal.timeout(CLEANUP_MS);
+    const cleanup = cleanupSignal(this.ctx.force);
     let restored: string | null = null;
     let ok = await this.hook('before', target.hooks.before, ctx.signal);
     if (ok) ok = await this.drain(ctx.signal);

@@ -47,6 +47,8 @@ export interface TargetRunContext {
   outsideLinks?: readonly OutsideLink[];
   /** Cancellation (SIGINT/SIGTERM, rollout timeout). Cleanup steps ignore it. */
   signal: AbortSignal;
+  /** Aborted when a cancellation's grace ran out (hard-stop.ts): connections close, cleanup stops. */
+  force?: AbortSignal;
   log: Logger;
   emit(e: RolloutEvent): void;
 }
@@ -148,6 +150,8 @@ export class TargetSteps {
     } catch (error) {
       ok = false;
       detail = describeError(error);
+      // Failed because the cancellation's grace ran out and closed the connection (hard-stop.ts).
+      if (this.ctx.force?.aborted) detail = `cut short by the cancellation: ${detail}`;
       if (error instanceof DiffshipError) this.report.errorCode ??= error.code;
     }
     // Hook and check output can echo anything, secrets included: mask before it is shown or stored.

@@ -275,6 +275,7 @@ describe('ssh targets', () => {
         agent: '/tmp/agent.sock',
         strictHostKey: true,
         connectTimeoutMs: 20_000,
+        replyTimeoutMs: 30_000,
       },
     });
   });
@@ -302,6 +303,7 @@ targets:
     strict-host-key: false
     proxy-jump: jump@bastion:22
     connect-timeout: 5s
+    reply-timeout: 2m
     agent: false
 `,
     );
@@ -320,6 +322,7 @@ targets:
       strictHostKey: false,
       proxyJump: 'jump@bastion:22',
       connectTimeoutMs: 5000,
+      replyTimeoutMs: 120_000,
     });
     expect(config.secrets).toEqual(['open-sesame']);
   });

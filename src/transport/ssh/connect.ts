@@ -17,6 +17,7 @@ import {
 import type { JumpHost } from './proxy-jump.js';
 import type { SshTuning } from './tuning.js';
 import type { SshConnection } from './connection.js';
+import { deadline } from './deadline.js';
 import { connectError, sftpOpenError, endpointLabel, hostKeyError, type Endpoint } from './errors.js';
 import { mkdirAbsolute, NO_SUCH_FILE, sftpCode } from './sftp.js';
 import { authMethods, hostKeyAlgorithms, SHA1_OPT_IN, withoutSha1 } from './sha1-policy.js';
@@ -227,7 +228,13 @@ function forward(
 function openSftp(conn: SshConnection): Promise<SFTPWrapper> {
   return new Promise((resolve, reject) => {
     const client = conn.client;
+    // sshd starts sftp-server through the user's shell: a stalled rc file stalls this too.
+    const timer = deadline(conn, () => 'the SFTP session to start (sftp-server, run by the login shell)');
+    const onLost = (error: Error) => reject(error);
+    conn.pending.add(onLost);
     client.sftp((error, sftp) => {
+      timer.done();
+      conn.pending.delete(onLost);
       if (error) {
         // The client's close may follow the failed request by a tick: wait for it before judging.
         setImmediate(() => {

@@ -1,6 +1,7 @@
 import type { Client as Ssh2Client, SFTPWrapper } from 'ssh2';
 import { DiffshipError, TransportError } from '../../errors.js';
 import { maskSecrets, type Logger } from '../../log.js';
+import { deadline, REPLY_TIMEOUT_MS, type StallTarget } from './deadline.js';
 import { endpointLabel, sanitized, type Endpoint } from './errors.js';
 
 /** ssh2's error for a request still waiting when its channel or connection closed. */
@@ -13,7 +14,7 @@ const NO_RESPONSE = 'No response from server';
  * Every ssh2 call goes through `call`, so that a dropped connection fails it
  * with one clear error; the secrets are masked out of every message.
  */
-export class SshConnection {
+export class SshConnection implements StallTarget {
   /** Jump hosts first, the target last. */
   clients: Ssh2Client[] = [];
   readonly closedClients = new WeakSet<Ssh2Client>();
@@ -29,6 +30,8 @@ export class SshConnection {
     public base: string,
     readonly secrets: string[],
     readonly log: Logger,
+    /** `reply-timeout`: the longest wait for any answer from the host (deadline.ts); 0 for none. */
+    readonly replyTimeoutMs: number = REPLY_TIMEOUT_MS,
   ) {}
 
   async close(): Promise<void> {
@@ -79,6 +82,15 @@ export class SshConnection {
     this.endClients();
   }
 
+  /** The host stopped answering (deadline.ts): give the connection up, as if it dropped. */
+  stalled(error: TransportError): void {
+    if (this.lost || this.closing) return;
+    this.lost = error;
+    this.log.debug(error.message);
+    this.rejectPending(error);
+    this.endClients();
+  }
+
   rejectPending(error: Error): void {
     for (const reject of this.pending) reject(error);
     this.pending.clear();
@@ -101,15 +113,26 @@ export class SshConnection {
    * Run one callback-style ssh2 call as a promise that also rejects when the
    * connection drops or the transport closes (ssh2 alone may never call back).
    */
-  call<T>(fn: (cb: (error: Error | null | undefined, value?: T) => void) => void): Promise<T> {
+  call<T>(
+    fn: (cb: (error: Error | null | undefined, value?: T) => void) => void,
+    /** What is waited for, for the reply-timeout message. */
+    what = 'an answer to an SFTP request or to opening a remote shell',
+    /** The deadline: reply-timeout, longer for a call made of many requests. */
+    deadlineMs = this.replyTimeoutMs,
+  ): Promise<T> {
     if (this.lost) return Promise.reject(this.lost);
     if (this.closing)
       return Promise.reject(new TransportError('E_TRANSPORT', `${this.description}: transport closed`));
     return new Promise<T>((resolve, reject) => {
-      const onLost = (error: Error) => reject(error);
+      const timer = deadline(this, () => what, deadlineMs);
+      const onLost = (error: Error) => {
+        timer.done();
+        reject(error);
+      };
       this.pending.add(onLost);
       try {
         fn((error, value) => {
+          timer.done();
           this.pending.delete(onLost);
           // ssh2's answer for a request whose channel or connection closed before the reply.
           if (error?.message === NO_RESPONSE) this.sftpGone();
@@ -118,6 +141,7 @@ export class SshConnection {
           else resolve(value as T);
         });
       } catch (error) {
+        timer.done();
         this.pending.delete(onLost);
         reject(this.lost ?? error);
       }

@@ -5,6 +5,7 @@ import { KILL_GRACE_MS, OUTPUT_CAP } from '../command-limits.js';
 import { parseProbe, PROBE_COMMAND, type HashProbe } from './hash-commands.js';
 import { exportLine, shellQuote } from '../shell-quote.js';
 import type { SshConnection } from './connection.js';
+import { watchIdle } from './deadline.js';
 import { TailBuffer } from '../tail-buffer.js';
 import type { ExecOptions, ExecResult } from '../transport.js';
 
@@ -260,6 +261,7 @@ export class SshExec {
     const conn = this.conn;
     const full = options.root === false ? command : `cd ${shellQuote(conn.base)} || exit 1\n${command}`;
     const channel = await this.execChannel(full, { urgent: options.urgent });
+    watchIdle(conn, channel, `a remote shell to start and answer (\`${command.split(/\s/)[0]} …\`)`);
     return new Promise((resolve, reject) => {
       const out: Buffer[] = [];
       const err: Buffer[] = [];

@@ -6,6 +6,7 @@ import { checkRelPath, joinRoot } from '../rel-path.js';
 import { OP_LINK, OP_RENAME, OP_UNLINK, OP_WRITE, SYNC_FLAG } from './perl-helper-protocol.js';
 import { shellQuote } from '../shell-quote.js';
 import type { SshConnection } from './connection.js';
+import { LISTING_DEADLINE_FACTOR } from './deadline.js';
 import type { SshExec } from './exec-channels.js';
 import { HelperGone, OpError, type SshOps } from './perl-helper-client.js';
 import {
@@ -390,7 +391,12 @@ export class SshFiles {
     const { conn } = this;
     const p = this.abs(rel, true);
     try {
-      const list = await conn.call<FileEntryWithStats[]>((cb) => conn.sftp.readdir(p, cb));
+      // One call, but a request per ~100 names: a big folder on a far host takes many round trips.
+      const list = await conn.call<FileEntryWithStats[]>(
+        (cb) => conn.sftp.readdir(p, cb),
+        `the listing of ${JSON.stringify(rel || '.')}`,
+        conn.replyTimeoutMs * LISTING_DEADLINE_FACTOR,
+      );
       return list
         .filter((f) => f.filename !== '.' && f.filename !== '..')
         .map((f) => ({ name: f.filename, ...toEntry(f.attrs) }));

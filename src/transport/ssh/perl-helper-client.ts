@@ -4,6 +4,7 @@ import { AnswerParser, encodeRecord, remoteOpsCommand, type Op } from './perl-he
 import { shellQuote } from '../shell-quote.js';
 import type { SshTuning } from './tuning.js';
 import type { SshConnection } from './connection.js';
+import { watchHelper } from './deadline.js';
 import type { SshExec } from './exec-channels.js';
 
 /** The perl helper of perl-helper-protocol.ts: its channel and the operations awaiting an answer. */
@@ -63,6 +64,7 @@ export class SshOps {
       const command = `cd ${shellQuote(conn.base)} || exit 1\n${remoteOpsCommand()}`;
       const channel = await this.exec.execChannel(command);
       const ops: OpsChannel = { channel, waiting: new Map(), stderr: '', outbox: [], outboxBytes: 0 };
+      watchHelper(conn, channel, ops.waiting);
       const parser = new AnswerParser();
       const gone = (error: Error) => {
         for (const w of ops.waiting.values()) w.reject(error);

@@ -54,7 +54,7 @@ export class SshTransport implements Transport {
         ? `${options.user}@${options.host}:${root}`
         : `ssh://${options.user}@${options.host}:${options.port}${root}`;
     const secrets = [options.privateKey, options.passphrase].filter((s): s is string => !!s);
-    this.conn = new SshConnection(this.description, target, root, secrets, log);
+    this.conn = new SshConnection(this.description, target, root, secrets, log, options.replyTimeoutMs);
     this.commands = new SshExec(this.conn);
     this.ops = new SshOps(this.conn, this.commands, tuning);
     this.files = new SshFiles(this.conn, this.commands, this.ops, tuning.concurrency ?? 64);
