@@ -40,8 +40,10 @@ function portOpen(port) {
 /**
  * Start sshd; resolves to { port, user, identityFile, knownHostsFile, sshArgs, stop() }.
  * sshArgs are the OpenSSH client options for this server (for `rsync -e`).
+ * `slowRcMs`: every remote shell sleeps that long first (BASH_ENV names a script that
+ * sleeps; the login user's shell must be bash), as a host with a heavy rc file.
  */
-export async function startSshd() {
+export async function startSshd({ slowRcMs = 0 } = {}) {
   if (!existsSync(SSHD)) throw new Error(`${SSHD} not found: install openssh-server`);
   mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
   const dir = mkdtempSync(path.join(os.tmpdir(), 'diffship-bench-sshd-'));
@@ -52,11 +54,13 @@ export async function startSshd() {
   mkdirSync(path.join(dir, 'home'));
   const sftp = SFTP_SERVERS.find((p) => existsSync(p)) ?? 'internal-sftp';
   const port = await freePort();
+  const slowRc = path.join(dir, 'slow-rc.sh');
+  writeFileSync(slowRc, `sleep ${(slowRcMs / 1000).toFixed(3)}\n`);
   writeFileSync(
     path.join(dir, 'sshd_config'),
     [
-      // A clean HOME: no shell rc file of this machine slows each exec down.
-      `SetEnv HOME=${path.join(dir, 'home')}`,
+      // A clean HOME: no shell rc file of this machine slows each exec down (unless slowRcMs asks for one).
+      `SetEnv HOME=${path.join(dir, 'home')}${slowRcMs > 0 ? ` BASH_ENV=${slowRc}` : ''}`,
       'ListenAddress 127.0.0.1',
       `Port ${port}`,
       `HostKey ${path.join(dir, 'host')}`,
