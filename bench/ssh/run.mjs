@@ -12,9 +12,9 @@
 // 2. update: 100 of those files changed, into a folder holding the release.
 // Targets: ≤ 1.0× rsync, also with --slow-rc 200.
 //
-// --slow-rc MS: sshd sets BASH_ENV to a script that sleeps MS, so every remote
-// shell (each exec, and the SFTP subsystem, which sshd starts through the
-// user's shell) pays it; rsync starts one. The bench checks that `ssh host true`
+// --slow-rc MS: the login user's ~/.bashrc sleeps MS, so every remote shell
+// (each exec, and the SFTP subsystem, which sshd starts through the user's
+// shell) pays it; rsync starts one. The bench checks that `ssh host true`
 // really got slower.
 //
 // Two anchors: rsync alone, and rsync followed by `ssh host sync -f <target>`
