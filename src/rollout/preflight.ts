@@ -19,6 +19,7 @@ import { describeLock, readLock, staleReason } from '../apply/lock.js';
 import { createTransport } from '../transport/factory.js';
 import { mapLimit } from '../pool.js';
 import type { TargetChanges, TargetReport } from '../report/types.js';
+import type { KeptTransports } from './kept-transports.js';
 
 export interface PreflightContext {
   config: ResolvedConfig;
@@ -31,6 +32,8 @@ export interface PreflightContext {
   /** `--from-manifest` / `--assume-empty`: plans start where the deploy's will. */
   fromManifest?: boolean;
   assumeEmpty?: boolean;
+  /** Where a target that passes leaves its connection for its deploy (when that one wants it). */
+  kept?: KeptTransports;
 }
 
 /** Why a target failed preflight; with the plan's change set (and drift) when it got that far. */
@@ -66,8 +69,10 @@ async function checkTarget(target: TargetConfig, ctx: PreflightContext): Promise
   const danger = dangerousFolder(target);
   if (danger) return { reason: danger };
   const { config } = ctx;
+  const transport = createTransport(target, ctx.log);
+  let passed = false;
   const session = await TargetSession.open({
-    transport: createTransport(target, ctx.log),
+    transport,
     stateDir: config.stateDir,
     command: 'preflight',
     readOnly: true,
@@ -99,7 +104,10 @@ async function checkTarget(target: TargetConfig, ctx: PreflightContext): Promise
       assumeEmpty: ctx.assumeEmpty,
     });
     // Drift stops the fleet; max-deletes stays the target's own plan failure.
-    if (plan.blocked?.code !== 'E_DRIFT') return null;
+    if (plan.blocked?.code !== 'E_DRIFT') {
+      passed = true;
+      return null;
+    }
     return {
       reason: plan.blocked.message,
       from: session.state?.release ?? null,
@@ -107,7 +115,8 @@ async function checkTarget(target: TargetConfig, ctx: PreflightContext): Promise
       driftChecked: plan.driftChecked,
     };
   } finally {
-    await session.close();
+    // A target that passed may hand its connection on to its deploy (not a stand-in for a missing folder).
+    if (!(passed && !session.missing && ctx.kept?.offer(target.name, transport))) await session.close();
   }
 }
 

@@ -19,6 +19,7 @@ import { WaveControls } from './wave-controls.js';
 import { openRelease, type OpenedRelease } from './open-release.js';
 import { runWaves } from './run-waves.js';
 import { explainNotStarted, rolloutStatus, RolloutStop } from './stop.js';
+import { KeptTransports } from './kept-transports.js';
 
 export interface RolloutOptions {
   config: ResolvedConfig;
@@ -101,12 +102,15 @@ export async function rollout(options: RolloutOptions): Promise<Report> {
     signal: stop.controller.signal,
     log,
     emit,
+    // The first wave's targets that start at once reuse their preflight connection.
+    kept: new KeptTransports(new Set((waves[0] ?? []).slice(0, config.maxParallel).map((t) => t.name))),
   };
   const runs = waves.map((wave, w) => wave.map((t) => new TargetRun(t, w, ctx)));
   let outcome;
   try {
     outcome = await runWaves(runs, ctx, controls, selected.length);
   } finally {
+    await ctx.kept?.closeAll();
     objects.close();
     stop.dispose();
     ctx.workDir.remove();

@@ -29,7 +29,8 @@ export class TargetRun extends TargetRollback {
     try {
       const opened = await this.step('lock', async () => {
         this.session = await TargetSession.open({
-          transport: createTransport(target, ctx.log),
+          // Preflight's connection when it left one (no second handshake), else a new one.
+          transport: ctx.kept?.take(target.name) ?? createTransport(target, ctx.log),
           stateDir: ctx.config.stateDir,
           deployId: ctx.deployId,
           command: ctx.command,

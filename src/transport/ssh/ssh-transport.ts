@@ -64,6 +64,8 @@ export class SshTransport implements Transport {
   // ── connection ─────────────────────────────────────────────────────────
 
   async connect(options: { create?: boolean; commandsOnly?: boolean } = {}): Promise<void> {
+    // A connection kept open (preflight's, handed to the deploy) that dropped meanwhile is made again.
+    if (this.connected && this.conn.lost && !this.conn.closing) this.teardown();
     if (this.connected) return;
     const ssh2 = await loadSsh2();
     const auth = await credentials(ssh2, this.options, this.conn);
