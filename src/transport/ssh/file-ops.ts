@@ -4,6 +4,7 @@ import { TransportError } from '../../errors.js';
 import { createLimiter, mapLimit, type Limiter } from '../limit.js';
 import { checkRelPath, joinRoot } from '../rel-path.js';
 import { OP_LINK, OP_RENAME, OP_RMTREE, OP_UNLINK, OP_WRITE, SYNC_FLAG } from './perl-helper-protocol.js';
+import { listWithHelper } from './helper-list.js';
 import { syncFiles } from './sync-written.js';
 import { shellQuote } from '../shell-quote.js';
 import type { SshConnection } from './connection.js';
@@ -389,6 +390,8 @@ export class SshFiles {
   private async list(rel: string): Promise<DirEntry[] | null> {
     const { conn } = this;
     const p = this.abs(rel, true);
+    const listed = await listWithHelper(conn, this.ops, rel);
+    if (listed !== undefined) return listed;
     try {
       const list = await conn.call<FileEntryWithStats[]>((cb) => conn.sftp.readdir(p, cb));
       return list

@@ -39,6 +39,11 @@ import { shellQuote } from '../shell-quote.js';
  * - sync (7): empty A: syncfs(2) of the file system (`sync -f .`); else fsync(2)
  *   each NUL-separated path in A (a missing one is fine, a link is skipped).
  * - rmtree (8): `rm -rf -- ./A` (never follows links), after the parents check.
+ * - list (9): the entries of folder A (`.` when empty), each with its lstat, in
+ *   one answer (SFTP needs four round trips: opendir, readdir until the end,
+ *   close). A and its parents must be real folders (ELOOP otherwise). Payload:
+ *   one record per entry, space-separated: hex of the name, then mode, size,
+ *   mtime (s), uid, gid, comma-separated. An entry gone before its lstat is left out.
  *
  * sync and rmtree run their tool directly (fork and exec, stdin from
  * /dev/null, its output to stderr), never through a shell: a host whose rc file
@@ -61,6 +66,7 @@ export const OP_UNLINK = 5;
 export const OP_CHDIR = 6;
 export const OP_SYNC = 7;
 export const OP_RMTREE = 8;
+export const OP_LIST = 9;
 export type Op =
   | typeof OP_WRITE
   | typeof OP_RENAME
@@ -69,7 +75,8 @@ export type Op =
   | typeof OP_UNLINK
   | typeof OP_CHDIR
   | typeof OP_SYNC
-  | typeof OP_RMTREE;
+  | typeof OP_RMTREE
+  | typeof OP_LIST;
 /** In a write record's mode: fsync the file before answering. */
 export const SYNC_FLAG = 0o200000;
 const HEADER = 28;
@@ -148,6 +155,10 @@ const PERL = [
   '    if ($la > 0) { $answer = fsync_all($p) } elsif (tool("sync", "-f", ".") != 0) { $answer = "err ENOSYS sync -f failed" }',
   '  } elsif ($op == 8) {',
   '    if (!parents_real($p)) { $answer = failure() } elsif ((my $s = tool("rm", "-rf", "--", "./$p")) != 0) { $answer = "err EIO rm -rf exited " . ($s >> 8) }',
+  '  } elsif ($op == 9) {',
+  '    my $d = $la ? $p : "."; my $dh;',
+  '    if (!parents_real("$d/x") || !opendir($dh, $d)) { $answer = failure() }',
+  '    else { my @e; for my $n (readdir $dh) { next if $n eq "." || $n eq ".."; my @s = lstat("$d/$n") or next; push @e, join(",", unpack("H*", $n), @s[2, 7, 9, 4, 5]); } closedir $dh; $answer = join(" ", "ok", @e); }',
   '  } elsif ($op == 4) {',
   '    my $alg = $mode == 256 ? 256 : 1;',
   '    $answer = join(" ", "ok", map { blob($_, $alg) } split(/\\0/, $p, -1));',
@@ -244,4 +255,33 @@ export function parseHashPayload(
   const records = payload === '' ? [] : payload.split(' ');
   if (records.length !== count) return null;
   return records.map((r) => parseRecord(r, algorithm));
+}
+
+/** One entry of a list answer: its name and lstat fields (as SFTP gives them: mtime in seconds). */
+export interface ListedEntry {
+  name: string;
+  mode: number;
+  size: number;
+  mtime: number;
+  uid: number;
+  gid: number;
+}
+
+/** The list answer's payload; null when it is not one (the caller lists over SFTP instead). */
+export function parseListPayload(payload: string): ListedEntry[] | null {
+  if (payload === '') return [];
+  const entries: ListedEntry[] = [];
+  for (const record of payload.split(' ')) {
+    const m = /^((?:[0-9a-f]{2})+),(\d+),(\d+),(-?\d+),(\d+),(\d+)$/.exec(record);
+    if (!m) return null;
+    entries.push({
+      name: Buffer.from(m[1]!, 'hex').toString('utf8'),
+      mode: Number(m[2]),
+      size: Number(m[3]),
+      mtime: Number(m[4]),
+      uid: Number(m[5]),
+      gid: Number(m[6]),
+    });
+  }
+  return entries;
 }

@@ -18,11 +18,13 @@ import {
   OP_CHDIR,
   OP_HASH,
   OP_LINK,
+  OP_LIST,
   OP_RENAME,
   OP_RMTREE,
   OP_SYNC,
   OP_WRITE,
   parseHashPayload,
+  parseListPayload,
   READY,
   remoteOpsCommand,
   SYNC_FLAG,
@@ -260,6 +262,44 @@ describe('the file helper', () => {
     expect(await helper.send(OP_RMTREE, 'not-there')).toMatchObject(ok);
     expect(await fs.readdir(root)).toEqual(['via']);
     expect(await fs.readFile(path.join(outside, 'keep'), 'utf8')).toBe('keep');
+  });
+
+  it('lists a folder with the lstat of each entry in one answer (hostile names too); never through a link', async () => {
+    await fs.mkdir(at('d/sub'), { recursive: true });
+    for (const name of HOSTILE) await fs.writeFile(at(`d/${name}`), name);
+    await fs.writeFile(at('d/x'), 'four');
+    await fs.chmod(at('d/x'), 0o640);
+    await fs.symlink('x', at('d/link'));
+    await fs.symlink('d', at('via'));
+    const a = await helper.send(OP_LIST, 'd');
+    expect(a.ok).toBe(true);
+    const entries = parseListPayload((a as { payload: string }).payload)!;
+    expect(entries.map((e) => e.name).sort()).toEqual([...HOSTILE, 'link', 'sub', 'x'].sort());
+    const x = entries.find((e) => e.name === 'x')!;
+    const st = await fs.lstat(at('d/x'));
+    expect(x).toEqual({
+      name: 'x',
+      mode: st.mode,
+      size: 4,
+      mtime: Math.floor(st.mtimeMs / 1000),
+      uid: st.uid,
+      gid: st.gid,
+    });
+    expect(entries.find((e) => e.name === 'link')!.mode & 0o170000).toBe(0o120000);
+    expect(entries.find((e) => e.name === 'sub')!.mode & 0o170000).toBe(0o040000);
+    // The root, an empty folder, a missing one, a file, and a link to a folder (refused).
+    const root = await helper.send(OP_LIST, '');
+    expect(
+      parseListPayload((root as { payload: string }).payload)!
+        .map((e) => e.name)
+        .sort(),
+    ).toEqual(['d', 'via']);
+    expect(await helper.send(OP_LIST, 'd/sub')).toMatchObject(ok);
+    expect(await helper.send(OP_LIST, 'missing')).toMatchObject({ ok: false, errno: 'ENOENT' });
+    expect(await helper.send(OP_LIST, 'd/x')).toMatchObject({ ok: false, errno: 'ENOTDIR' });
+    expect(await helper.send(OP_LIST, 'via')).toMatchObject({ ok: false, errno: 'ELOOP' });
+    expect(await helper.send(OP_LIST, 'via/sub')).toMatchObject({ ok: false, errno: 'ELOOP' });
+    expect(parseListPayload('zz,1,2,3,4,5')).toBeNull();
   });
 
   it('answers each record while stdin stays open (one at a time, in a conversation)', async () => {
