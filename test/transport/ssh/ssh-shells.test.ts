@@ -14,7 +14,8 @@ import { SshTransport } from '../../../src/transport/ssh/ssh-transport.js';
 import { startSshd, type Sshd } from '../../helpers/sshd.js';
 import { tempDir } from '../../helpers/git.js';
 
-const RC_SLEEP = 0.5;
+// Long enough that, on a loaded machine too, three shells started together overlap.
+const RC_SLEEP = 1;
 let sshd: Sshd;
 let dir: string;
 let log: string;
