@@ -4,11 +4,23 @@
 // Run `npm run build` first.
 //
 //   npx node bench/ssh/run.mjs [--runs 7]   # Node 24, as npm scripts and the Action run
+//   npx node bench/ssh/run.mjs --files 20000 # a bigger release (first deploy of 20,000 files)
+//   npx node bench/ssh/run.mjs --slow-rc 200 # every remote shell costs 200 ms (a heavy rc file)
 //   BENCH_VERBOSE=1 node bench/ssh/run.mjs   # also print every run's time
 //
-// 1. first deploy: 2,000 files of 4 KiB into an empty folder.
+// 1. first deploy: 2,000 files of 4 KiB (or --files) into an empty folder.
 // 2. update: 100 of those files changed, into a folder holding the release.
-// Targets: ≤ 1.5× rsync; goal ≤ 1.0×.
+// Targets: ≤ 1.0× rsync, also with --slow-rc 200.
+//
+// --slow-rc MS: the login user's ~/.bashrc sleeps MS, so every remote shell
+// (each exec, and the SFTP subsystem, which sshd starts through the user's
+// shell) pays it; rsync starts one. The bench checks that `ssh host true`
+// really got slower.
+//
+// Two anchors: rsync alone, and rsync followed by `ssh host sync -f <target>`
+// (diffship makes its files durable before it commits; rsync does not fsync at
+// all, so "rsync + sync" is the same job, durable). The second is the rsync
+// time plus a timed `ssh … sync -f` right after it.
 //
 // rsync copies from a checkout (what a CI job has on disk), switched from A to B
 // the way `git checkout` does it, so only the changed files get a new mtime, and
@@ -42,12 +54,17 @@ import { startSshd } from './sshd.mjs';
 
 requireBuild('bench/ssh');
 const args = process.argv.slice(2);
-const runs = Number(args[args.indexOf('--runs') + 1]) || 7;
-const FILES = 2_000;
+const option = (name, fallback) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : fallback);
+const runs = option('--runs', 7);
+const FILES = option('--files', 2_000);
+const slowRcMs = option('--slow-rc', 0);
 const SIZE = 4 * 1024;
 const CHANGED = 100;
 
-const base = path.join(os.tmpdir(), 'diffship-bench-ssh-v1');
+const base = path.join(
+  os.tmpdir(),
+  FILES === 2_000 ? 'diffship-bench-ssh-v1' : `diffship-bench-ssh-v1-${FILES}`,
+);
 const repo = path.join(base, 'repo');
 const pathOf = (i) => `flows/team-${String(i % 40).padStart(2, '0')}/flow-${String(i).padStart(4, '0')}.xml`;
 /** 4 KiB of text, different for every file and revision (so nothing compresses to nothing). */
@@ -73,9 +90,16 @@ switchCheckout(repo, co, 'A', 'B');
 const releaseB = treeDigest(co);
 switchCheckout(repo, co, 'B', 'A');
 
-const sshd = await startSshd();
+const sshd = await startSshd({ slowRcMs });
 const work = path.join(base, 'work');
+const ssh = (...command) => ['ssh', [...sshd.sshArgs, `${sshd.user}@127.0.0.1`, ...command]];
 try {
+  if (slowRcMs > 0) {
+    // The slow rc must really slow every remote shell down, or the variant measures nothing.
+    const shell = timeOnce(...ssh('true'));
+    if (shell < slowRcMs)
+      throw new Error(`--slow-rc ${slowRcMs}: \`ssh host true\` took only ${shell.toFixed(0)} ms`);
+  }
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
   // Every round gets new, empty target folders (deleting 2,000-file trees between timed runs
@@ -113,15 +137,20 @@ try {
   run(...rsync());
   run(...ds('deploy', '--to', 'A'));
 
-  const first = { diffship: [], rsync: [] };
-  const update = { diffship: [], rsync: [] };
+  const first = { diffship: [], rsync: [], sync: [] };
+  const update = { diffship: [], rsync: [], sync: [] };
+  // rsync, then (untimed for "rsync", timed for "rsync + sync") making its files durable on the host.
+  const rsyncThenSync = (into) => {
+    into.rsync.push(timeOnce(...rsync()));
+    into.sync.push(timeOnce(...ssh('sync', '-f', rsyncTarget)));
+  };
   for (let r = 0; r < runs; r++) {
     // First deploy, alternating which tool goes first.
     newTargets(r);
     const order = r % 2 === 0 ? ['rsync', 'diffship'] : ['diffship', 'rsync'];
     for (const tool of order) {
       run('sync', []);
-      if (tool === 'rsync') first.rsync.push(timeOnce(...rsync()));
+      if (tool === 'rsync') rsyncThenSync(first);
       else first.diffship.push(timeOnce(...ds('deploy', '--to', 'A')));
       assertTree(`first deploy, ${tool}`, tool === 'rsync' ? rsyncTarget : dsTarget, releaseA);
     }
@@ -129,7 +158,7 @@ try {
     switchCheckout(repo, co, 'A', 'B');
     for (const tool of order) {
       run('sync', []);
-      if (tool === 'rsync') update.rsync.push(timeOnce(...rsync()));
+      if (tool === 'rsync') rsyncThenSync(update);
       else update.diffship.push(timeOnce(...ds('deploy', '--to', 'B')));
       assertTree(`update, ${tool}`, tool === 'rsync' ? rsyncTarget : dsTarget, releaseB);
     }
@@ -140,11 +169,15 @@ try {
   const fmt = (xs) => `${median(xs).toFixed(0)} ms`;
   const spread = (xs) => `${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)}`;
   const load = os.loadavg()[0].toFixed(2);
+  const line = (label, c) => {
+    const durable = c.rsync.map((t, i) => t + c.sync[i]);
+    return `${label}: diffship ${fmt(c.diffship)} [${spread(c.diffship)}], rsync -a -e ssh ${fmt(c.rsync)} [${spread(c.rsync)}], ratio ${ratio(median(c.diffship), median(c.rsync))}×; rsync + ssh sync ${fmt(durable)}, ratio ${ratio(median(c.diffship), median(durable))}× (goal ≤ 1.0×)`;
+  };
   console.log(
     [
-      `ssh benchmark — against one OpenSSH sshd on 127.0.0.1, ${runs} runs each, median wall time (${os.cpus().length} cores, load ${load}, node ${process.version})`,
-      `first deploy (${FILES} files of 4 KiB): diffship ${fmt(first.diffship)} [${spread(first.diffship)}], rsync -a -e ssh ${fmt(first.rsync)} [${spread(first.rsync)}], ratio ${ratio(median(first.diffship), median(first.rsync))}× (target ≤ 1.5×, goal ≤ 1.0×)`,
-      `update (${CHANGED} changed files):       diffship ${fmt(update.diffship)} [${spread(update.diffship)}], rsync -a -e ssh ${fmt(update.rsync)} [${spread(update.rsync)}], ratio ${ratio(median(update.diffship), median(update.rsync))}× (target ≤ 1.5×, goal ≤ 1.0×)`,
+      `ssh benchmark — against one OpenSSH sshd on 127.0.0.1${slowRcMs > 0 ? `, every remote shell +${slowRcMs} ms` : ''}, ${runs} runs each, median wall time (${os.cpus().length} cores, load ${load}, node ${process.version})`,
+      line(`first deploy (${FILES} files of 4 KiB)`, first),
+      line(`update (${CHANGED} changed files)`, update),
     ].join('\n'),
   );
 } finally {

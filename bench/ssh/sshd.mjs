@@ -40,8 +40,11 @@ function portOpen(port) {
 /**
  * Start sshd; resolves to { port, user, identityFile, knownHostsFile, sshArgs, stop() }.
  * sshArgs are the OpenSSH client options for this server (for `rsync -e`).
+ * `slowRcMs`: every remote shell sleeps that long first, as on a host with a heavy rc
+ * file: the login user's shell must be bash, which runs ~/.bashrc for every command
+ * sshd starts (its stdin is a socket; BASH_ENV is not read then).
  */
-export async function startSshd() {
+export async function startSshd({ slowRcMs = 0 } = {}) {
   if (!existsSync(SSHD)) throw new Error(`${SSHD} not found: install openssh-server`);
   mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
   const dir = mkdtempSync(path.join(os.tmpdir(), 'diffship-bench-sshd-'));
@@ -52,10 +55,12 @@ export async function startSshd() {
   mkdirSync(path.join(dir, 'home'));
   const sftp = SFTP_SERVERS.find((p) => existsSync(p)) ?? 'internal-sftp';
   const port = await freePort();
+  if (slowRcMs > 0)
+    writeFileSync(path.join(dir, 'home', '.bashrc'), `sleep ${(slowRcMs / 1000).toFixed(3)}\n`);
   writeFileSync(
     path.join(dir, 'sshd_config'),
     [
-      // A clean HOME: no shell rc file of this machine slows each exec down.
+      // A clean HOME: no shell rc file of this machine slows each exec down (unless slowRcMs asks for one).
       `SetEnv HOME=${path.join(dir, 'home')}`,
       'ListenAddress 127.0.0.1',
       `Port ${port}`,

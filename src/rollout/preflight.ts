@@ -17,9 +17,9 @@ import type { GitObjects } from '../diff/git-objects.js';
 import { TargetSession } from '../apply/session.js';
 import { describeLock, readLock, staleReason } from '../apply/lock.js';
 import { createTransport } from '../transport/factory.js';
-import { closeOnForce } from './hard-stop.js';
 import { mapLimit } from '../pool.js';
 import type { TargetChanges, TargetReport } from '../report/types.js';
+import type { KeptTransports } from './kept-transports.js';
 
 export interface PreflightContext {
   config: ResolvedConfig;
@@ -32,6 +32,8 @@ export interface PreflightContext {
   /** `--from-manifest` / `--assume-empty`: plans start where the deploy's will. */
   fromManifest?: boolean;
   assumeEmpty?: boolean;
+  /** Where a target that passes leaves its connection for its deploy (when that one wants it). */
+  kept?: KeptTransports;
 }
 
 /** Why a target failed preflight; with the plan's change set (and drift) when it got that far. */
@@ -67,9 +69,15 @@ async function checkTarget(target: TargetConfig, ctx: PreflightContext): Promise
   const danger = dangerousFolder(target);
   if (danger) return { reason: danger };
   const { config } = ctx;
+  const transport = createTransport(target, ctx.log);
+  let passed = false;
+  // Read-only: a cancellation closes the connection at once (a stalled host cannot hold it).
+  // Not closeOnForce: a connection handed on to its deploy must not close on the first signal.
+  const onStop = () => void transport.close().catch(() => undefined);
+  if (ctx.signal?.aborted) onStop();
+  else ctx.signal?.addEventListener('abort', onStop, { once: true });
   const session = await TargetSession.open({
-    // Read-only: a cancellation closes the connection at once (a stalled host cannot hold it).
-    transport: closeOnForce(createTransport(target, ctx.log), ctx.signal),
+    transport,
     stateDir: config.stateDir,
     command: 'preflight',
     readOnly: true,
@@ -101,7 +109,10 @@ async function checkTarget(target: TargetConfig, ctx: PreflightContext): Promise
       assumeEmpty: ctx.assumeEmpty,
     });
     // Drift stops the fleet; max-deletes stays the target's own plan failure.
-    if (plan.blocked?.code !== 'E_DRIFT') return null;
+    if (plan.blocked?.code !== 'E_DRIFT') {
+      passed = true;
+      return null;
+    }
     return {
       reason: plan.blocked.message,
       from: session.state?.release ?? null,
@@ -109,7 +120,9 @@ async function checkTarget(target: TargetConfig, ctx: PreflightContext): Promise
       driftChecked: plan.driftChecked,
     };
   } finally {
-    await session.close();
+    ctx.signal?.removeEventListener('abort', onStop);
+    // A target that passed may hand its connection on to its deploy (not a stand-in for a missing folder).
+    if (!(passed && !session.missing && ctx.kept?.offer(target.name, transport))) await session.close();
   }
 }
 

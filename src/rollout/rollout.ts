@@ -20,6 +20,7 @@ import { openRelease, type OpenedRelease } from './open-release.js';
 import { runWaves } from './run-waves.js';
 import { explainNotStarted, rolloutStatus, RolloutStop } from './stop.js';
 import { HardStop, InFlight } from './hard-stop.js';
+import { KeptTransports } from './kept-transports.js';
 
 export interface RolloutOptions {
   config: ResolvedConfig;
@@ -109,6 +110,8 @@ export async function rollout(options: RolloutOptions): Promise<Report> {
     force: hard.force.signal,
     log,
     emit,
+    // The first wave's targets that start at once reuse their preflight connection.
+    kept: new KeptTransports(new Set((waves[0] ?? []).slice(0, config.maxParallel).map((t) => t.name))),
   };
   const runs = waves.map((wave, w) => wave.map((t) => new TargetRun(t, w, ctx)));
   let outcome;
@@ -119,6 +122,7 @@ export async function rollout(options: RolloutOptions): Promise<Report> {
     outcome = waited === 'gave-up' ? { failed: inFlight.steps.size, stopped: null, done: [] } : waited;
   } finally {
     hard.dispose();
+    await ctx.kept?.closeAll();
     objects.close();
     stop.dispose();
     ctx.workDir.remove();

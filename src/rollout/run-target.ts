@@ -30,7 +30,8 @@ export class TargetRun extends TargetRollback {
     try {
       const opened = await this.step('lock', async () => {
         this.session = await TargetSession.open({
-          transport: closeOnForce(createTransport(target, ctx.log), ctx.force),
+          // Preflight's connection when it left one (no second handshake), else a new one.
+          transport: closeOnForce(ctx.kept?.take(target.name) ?? createTransport(target, ctx.log), ctx.force),
           stateDir: ctx.config.stateDir,
           deployId: ctx.deployId,
           command: ctx.command,

@@ -24,6 +24,7 @@ import type { RolloutEvent } from './events.js';
 import type { Balancer } from '../balancer/index.js';
 import { expandCheck } from './expand-check.js';
 import type { UnitHost, UnitRun } from './unit-hooks.js';
+import type { KeptTransports } from './kept-transports.js';
 
 export interface TargetRunContext {
   config: ResolvedConfig;
@@ -51,6 +52,8 @@ export interface TargetRunContext {
   force?: AbortSignal;
   log: Logger;
   emit(e: RolloutEvent): void;
+  /** Connections preflight left for the deploys of the first wave (kept-transports.ts). */
+  kept?: KeptTransports;
 }
 
 /** The change set's copy in the target's state folder, for `remote` commands. */

@@ -106,7 +106,7 @@ export interface DialSettings {
   tuning: Pick<SshTuning, 'keepaliveIntervalMs' | 'keepaliveCountMax'>;
 }
 
-/** Connect through the `jumps` (in order) to the target, then open the SFTP channel. */
+/** Connect through the `jumps` (in order) to the target (the caller opens the SFTP channel: openSftp). */
 export async function dial(conn: SshConnection, settings: DialSettings, jumps: JumpHost[]): Promise<void> {
   let sock: Duplex | undefined;
   for (let i = 0; i < jumps.length; i++) {
@@ -122,7 +122,6 @@ export async function dial(conn: SshConnection, settings: DialSettings, jumps: J
     sock = await forward(conn, client, endpoint, next);
   }
   await openClient(conn, settings, conn.target, sock);
-  conn.sftpChannel = await openSftp(conn);
 }
 
 /** One authenticated SSH connection (the target, or a jump host), host key checked first. */
@@ -225,7 +224,8 @@ function forward(
   });
 }
 
-function openSftp(conn: SshConnection): Promise<SFTPWrapper> {
+/** The SFTP channel (sshd starts its subsystem through the login user's shell, as any exec). */
+export function openSftp(conn: SshConnection): Promise<SFTPWrapper> {
   return new Promise((resolve, reject) => {
     const client = conn.client;
     // sshd starts sftp-server through the user's shell: a stalled rc file stalls this too.

@@ -3,7 +3,9 @@ import type { FileEntryWithStats, Stats as SftpStats } from 'ssh2';
 import { TransportError } from '../../errors.js';
 import { createLimiter, mapLimit, type Limiter } from '../limit.js';
 import { checkRelPath, joinRoot } from '../rel-path.js';
-import { OP_LINK, OP_RENAME, OP_UNLINK, OP_WRITE, SYNC_FLAG } from './perl-helper-protocol.js';
+import { OP_LINK, OP_RENAME, OP_RMTREE, OP_UNLINK, OP_WRITE, SYNC_FLAG } from './perl-helper-protocol.js';
+import { listWithHelper } from './helper-list.js';
+import { syncFiles } from './sync-written.js';
 import { shellQuote } from '../shell-quote.js';
 import type { SshConnection } from './connection.js';
 import { LISTING_DEADLINE_FACTOR } from './deadline.js';
@@ -11,7 +13,6 @@ import type { SshExec } from './exec-channels.js';
 import { HelperGone, OpError, type SshOps } from './perl-helper-client.js';
 import {
   fillAndClose,
-  fsyncEach,
   hasExtension,
   mkdirAbsolute,
   NO_SUCH_FILE,
@@ -32,7 +33,7 @@ const NO_HARD_LINKS = new Set(['EXDEV', 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EMLIN
  */
 export class SshFiles {
   private readonly files: Limiter;
-  /** Remote paths written with `{ sync: false }`, made durable by `syncWritten()`. */
+  /** Paths (relative to the root) written with `{ sync: false }`, made durable by `syncWritten()`. */
   private readonly unsynced = new Set<string>();
 
   constructor(
@@ -125,7 +126,7 @@ export class SshFiles {
         throw conn.fail('write', rel, error);
       }
     });
-    if (!sync) this.unsynced.add(p);
+    if (!sync) this.unsynced.add(rel);
   }
 
   /**
@@ -151,24 +152,12 @@ export class SshFiles {
     }
   }
 
-  /**
-   * Make the files written with `{ sync: false }` durable: one `sync -f` (syncfs(2), GNU
-   * coreutils) on the host for the whole file system; where that cannot run, an
-   * fsync@openssh.com per file over SFTP.
-   */
+  /** Make the files written with `{ sync: false }` durable (sync-written.ts). */
   async syncWritten(): Promise<void> {
-    const { conn } = this;
     if (this.unsynced.size === 0) return;
     const files = [...this.unsynced];
     this.unsynced.clear();
-    if ((await this.exec.caps()).exec) {
-      const run = await this.exec.runRaw('sync -f .', Buffer.alloc(0));
-      if (run.code === 0) return;
-      conn.log.debug(
-        `ssh: sync -f failed on ${conn.target.host} (exit ${run.code}); fsyncing ${files.length} files one by one`,
-      );
-    }
-    await fsyncEach(conn, files, this.concurrency);
+    await syncFiles(this.conn, this.exec, this.ops, files, this.concurrency);
   }
 
   /**
@@ -356,8 +345,20 @@ export class SshFiles {
     const entry = await this.lstat(rel);
     if (entry === null) return;
     if (entry.type !== 'dir') return this.unlink(rel);
+    // One round trip instead of one per file; rm -rf never follows symlinks. Through the file
+    // helper where it runs (no new remote shell), else over exec.
+    const ops = await this.ops.channel();
+    if (ops) {
+      const done = await this.ops.run(ops, OP_RMTREE, rel).then(
+        () => true,
+        (error: unknown) => {
+          if (error instanceof HelperGone) return false;
+          throw this.conn.fail('remove', rel, error);
+        },
+      );
+      if (done) return;
+    }
     if ((await this.exec.caps()).exec) {
-      // One round trip instead of one per file; rm -rf never follows symlinks.
       try {
         await this.exec.shell(`rm -rf -- ${shellQuote(`./${rel}`)}`);
       } catch (error) {
@@ -390,6 +391,8 @@ export class SshFiles {
   private async list(rel: string): Promise<DirEntry[] | null> {
     const { conn } = this;
     const p = this.abs(rel, true);
+    const listed = await listWithHelper(conn, this.ops, rel);
+    if (listed !== undefined) return listed;
     try {
       // One call, but a request per ~100 names: a big folder on a far host takes many round trips.
       const list = await conn.call<FileEntryWithStats[]>(

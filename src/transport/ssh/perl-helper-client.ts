@@ -1,7 +1,6 @@
 import type { ClientChannel } from 'ssh2';
 import { TransportError } from '../../errors.js';
-import { AnswerParser, encodeRecord, remoteOpsCommand, type Op } from './perl-helper-protocol.js';
-import { shellQuote } from '../shell-quote.js';
+import { AnswerParser, encodeRecord, OP_CHDIR, remoteOpsCommand, type Op } from './perl-helper-protocol.js';
 import type { SshTuning } from './tuning.js';
 import type { SshConnection } from './connection.js';
 import { watchHelper } from './deadline.js';
@@ -15,6 +14,8 @@ export interface OpsChannel {
   /** Records not sent yet: everything queued in one turn of the event loop goes out as one write. */
   outbox: Buffer[];
   outboxBytes: number;
+  /** The channel closed: records sent now would wait for ever. */
+  closed: boolean;
 }
 
 /** Above this many queued bytes the outbox is sent at once rather than at the end of the turn. */
@@ -35,11 +36,14 @@ export class OpError extends Error {
 
 /**
  * The host side of perl-helper-protocol.ts, run here: one perl process on one exec
- * channel, started on first use, that writes, renames, links and hashes files
- * for records sent to it.
+ * channel, started right after the handshake (in parallel with the SFTP session
+ * and the probe, so that their remote shell starts overlap), that writes,
+ * renames, links, hashes, syncs and removes files for records sent to it.
  */
 export class SshOps {
-  /** The bulk-operations helper: opened on first use; resolves to null where it cannot run. */
+  /** The helper's exec, started by start() (or on first use). */
+  private started: Promise<OpsChannel | null> | undefined;
+  /** The helper, moved into the target folder: null where it cannot run. */
   private ops: Promise<OpsChannel | null> | undefined;
   private nextOpId = 1;
 
@@ -51,19 +55,31 @@ export class SshOps {
 
   /** Start a new helper on the next call (a failed connection attempt is forgotten). */
   forget(): void {
+    this.started = undefined;
     this.ops = undefined;
   }
 
-  /** The helper, started on first use where the host has perl; null where it cannot run. */
-  channel(): Promise<OpsChannel | null> {
-    if (this.tuning.bulkOps === false) return Promise.resolve(null);
+  /**
+   * Open the helper's exec channel now, before the target folder is resolved: a remote
+   * shell start (costly on a host with a slow rc file) best overlaps the SFTP session's.
+   */
+  start(): void {
+    if (this.tuning.bulkOps === false) return;
+    void this.open().catch(() => undefined);
+  }
+
+  private open(): Promise<OpsChannel | null> {
     const conn = this.conn;
-    const opening: Promise<OpsChannel | null> = (this.ops ??= (async () => {
-      const caps = await this.exec.caps();
-      if (!caps.exec || !caps.perl) return null;
-      const command = `cd ${shellQuote(conn.base)} || exit 1\n${remoteOpsCommand()}`;
-      const channel = await this.exec.execChannel(command);
-      const ops: OpsChannel = { channel, waiting: new Map(), stderr: '', outbox: [], outboxBytes: 0 };
+    const starting: Promise<OpsChannel | null> = (this.started ??= (async () => {
+      const channel = await this.exec.execChannel(remoteOpsCommand());
+      const ops: OpsChannel = {
+        channel,
+        waiting: new Map(),
+        stderr: '',
+        outbox: [],
+        outboxBytes: 0,
+        closed: false,
+      };
       watchHelper(conn, channel, ops.waiting);
       const parser = new AnswerParser();
       const gone = (error: Error) => {
@@ -89,8 +105,9 @@ export class SshOps {
         (chunk: Buffer) => (ops.stderr = (ops.stderr + chunk.toString()).slice(-2000)),
       );
       channel.on('close', () => {
+        ops.closed = true;
         // Ended under us (not by close()): later operations go over SFTP.
-        if (this.ops === opening) this.ops = Promise.resolve(null);
+        if (this.started === starting) this.ops = Promise.resolve(null);
         if (!conn.lost && !conn.closing)
           conn.log.debug(
             `ssh: the file helper on ${conn.target.host} ended: ${ops.stderr.trim().slice(0, 300)}`,
@@ -100,12 +117,32 @@ export class SshOps {
         );
       });
       return ops;
+    })());
+    return starting;
+  }
+
+  /** The helper, in the target folder, where the host has perl; null where it cannot run. */
+  channel(): Promise<OpsChannel | null> {
+    if (this.tuning.bulkOps === false) return Promise.resolve(null);
+    const conn = this.conn;
+    this.ops ??= (async () => {
+      const [caps, ops] = await Promise.all([this.exec.caps(), this.open()]);
+      if (!caps.exec || !caps.perl) {
+        // No perl with Digest::SHA (it has exited already), or no exec at all (an SFTP-only
+        // account runs its forced command there, waiting on its input): close it.
+        ops?.channel.close();
+        return null;
+      }
+      if (!ops) return null;
+      // The first record, ahead of any other: from here on the helper's paths are the target's.
+      this.run(ops, OP_CHDIR, conn.base).catch(() => undefined);
+      return ops;
     })().catch((error: unknown) => {
       if (conn.lost || conn.closing) throw error;
       conn.log.debug(`ssh: no file helper on ${conn.target.host} (${conn.why(error)}); using SFTP`);
       return null;
-    }));
-    return opening;
+    });
+    return this.ops;
   }
 
   /** Send one record to the helper; resolves when the host has done it. */
@@ -119,6 +156,7 @@ export class SshOps {
     if (conn.lost) return Promise.reject(conn.lost);
     if (conn.closing)
       return Promise.reject(new TransportError('E_TRANSPORT', `${conn.description}: transport closed`));
+    if (ops.closed) return Promise.reject(new HelperGone('the file helper on the host ended'));
     const id = this.nextOpId;
     this.nextOpId = this.nextOpId >= 0xffffffff ? 1 : this.nextOpId + 1;
     const data = options.data;

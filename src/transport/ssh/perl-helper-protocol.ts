@@ -32,6 +32,22 @@ import { shellQuote } from '../shell-quote.js';
  * - unlink (5): unlink(2) A; a missing A is fine.
  * - hash (4): git blob ids of the paths in A (records as in hash-commands.ts);
  *   mode names the algorithm as Digest::SHA does: 1 (sha1) or 256 (sha256).
+ * - chdir (6): the first record. The helper starts in the login folder, in
+ *   parallel with the SFTP session (each costs a remote shell start), before
+ *   the target folder is resolved; it moves into A and serves from there. If
+ *   it cannot, it exits: the paths it would see are not the target's.
+ * - sync (7): empty A: syncfs(2) of the file system (`sync -f .`); else fsync(2)
+ *   each NUL-separated path in A (a missing one is fine, a link is skipped).
+ * - rmtree (8): `rm -rf -- ./A` (never follows links), after the parents check.
+ * - list (9): the entries of folder A (`.` when empty), each with its lstat, in
+ *   one answer (SFTP needs four round trips: opendir, readdir until the end,
+ *   close). A and its parents must be real folders (ELOOP otherwise). Payload:
+ *   one record per entry, space-separated: hex of the name, then mode, size,
+ *   mtime (s), uid, gid, comma-separated. An entry gone before its lstat is left out.
+ *
+ * sync and rmtree run their tool directly (fork and exec, stdin from
+ * /dev/null, its output to stderr), never through a shell: a host whose rc file
+ * is slow pays its cost once per connection, for the helper itself.
  *
  * Answer: one line per record: `<id> ok[ <payload>]`, or `<id> err <ERRNO> <text>`
  * (ERRNO as in errno.h, e.g. ENOENT; `?` when unknown). Before the first
@@ -47,7 +63,20 @@ export const OP_RENAME = 2;
 export const OP_LINK = 3;
 export const OP_HASH = 4;
 export const OP_UNLINK = 5;
-export type Op = typeof OP_WRITE | typeof OP_RENAME | typeof OP_LINK | typeof OP_HASH | typeof OP_UNLINK;
+export const OP_CHDIR = 6;
+export const OP_SYNC = 7;
+export const OP_RMTREE = 8;
+export const OP_LIST = 9;
+export type Op =
+  | typeof OP_WRITE
+  | typeof OP_RENAME
+  | typeof OP_LINK
+  | typeof OP_HASH
+  | typeof OP_UNLINK
+  | typeof OP_CHDIR
+  | typeof OP_SYNC
+  | typeof OP_RMTREE
+  | typeof OP_LIST;
 /** In a write record's mode: fsync the file before answering. */
 export const SYNC_FLAG = 0o200000;
 const HEADER = 28;
@@ -75,6 +104,13 @@ const PERL = [
   // (a link there would redirect the write); ELOOP otherwise. A missing parent, or a file, fails the call itself.
   'sub parents_real { my @c = split m{/}, shift; pop @c; my $d = "."; for (@c) { $d .= "/$_"; return 1 unless lstat($d); return 1 if -f _; if (-l _ || !-d _) { $! = Errno::ELOOP(); return 0; } } return 1; }',
   'sub failure { my ($name) = grep { $!{$_} } keys %!; my $t = "$!"; $t =~ s/[\\r\\n]+/ /g; return "err " . ($name || "?") . " $t"; }',
+  // A tool run without a shell: stdin from /dev/null, its output to stderr (stdout carries the answers).
+  'sub tool { my $pid = fork(); return 255 << 8 unless defined $pid;',
+  '  if (!$pid) { open(STDIN, "<", "/dev/null"); open(STDOUT, ">&", \\*STDERR); exec { $_[0] } @_; exit 127; }',
+  '  waitpid($pid, 0); return $?; }',
+  'sub fsync_all { for (split(/\\0/, shift, -1)) {',
+  '  my $fh; if (!sysopen($fh, $_, O_RDONLY | $NOFOLLOW)) { next if $!{ENOENT} || $!{ELOOP}; return failure(); }',
+  '  my $ok = $fh->sync; my $f = $ok ? "" : failure(); close $fh; return $f unless $ok; } return "ok"; }',
   'sub blob {',
   '  my ($p, $alg) = @_;',
   '  if (-l $p) { my $t = readlink $p; return defined $t ? Digest::SHA->new($alg)->add("blob " . length($t) . "\\0" . $t)->hexdigest : "!"; }',
@@ -113,6 +149,16 @@ const PERL = [
   // unlink: a missing file is done already (ENOENT is ok), as the transport's unlink says.
   '  } elsif ($op == 5) {',
   '    (parents_real($p) && (unlink($p) || $!{ENOENT} || $!{ENOTDIR})) or $answer = failure();',
+  '  } elsif ($op == 6) {',
+  '    chdir($p) or do { flush(); exit 5 };',
+  '  } elsif ($op == 7) {',
+  '    if ($la > 0) { $answer = fsync_all($p) } elsif (tool("sync", "-f", ".") != 0) { $answer = "err ENOSYS sync -f failed" }',
+  '  } elsif ($op == 8) {',
+  '    if (!parents_real($p)) { $answer = failure() } elsif ((my $s = tool("rm", "-rf", "--", "./$p")) != 0) { $answer = "err EIO rm -rf exited " . ($s >> 8) }',
+  '  } elsif ($op == 9) {',
+  '    my $d = $la ? $p : "."; my $dh;',
+  '    if (!parents_real("$d/x") || !opendir($dh, $d)) { $answer = failure() }',
+  '    else { my @e; for my $n (readdir $dh) { next if $n eq "." || $n eq ".."; my @s = lstat("$d/$n") or next; push @e, join(",", unpack("H*", $n), @s[2, 7, 9, 4, 5]); } closedir $dh; $answer = join(" ", "ok", @e); }',
   '  } elsif ($op == 4) {',
   '    my $alg = $mode == 256 ? 256 : 1;',
   '    $answer = join(" ", "ok", map { blob($_, $alg) } split(/\\0/, $p, -1));',
@@ -209,4 +255,33 @@ export function parseHashPayload(
   const records = payload === '' ? [] : payload.split(' ');
   if (records.length !== count) return null;
   return records.map((r) => parseRecord(r, algorithm));
+}
+
+/** One entry of a list answer: its name and lstat fields (as SFTP gives them: mtime in seconds). */
+export interface ListedEntry {
+  name: string;
+  mode: number;
+  size: number;
+  mtime: number;
+  uid: number;
+  gid: number;
+}
+
+/** The list answer's payload; null when it is not one (the caller lists over SFTP instead). */
+export function parseListPayload(payload: string): ListedEntry[] | null {
+  if (payload === '') return [];
+  const entries: ListedEntry[] = [];
+  for (const record of payload.split(' ')) {
+    const m = /^((?:[0-9a-f]{2})+),(\d+),(\d+),(-?\d+),(\d+),(\d+)$/.exec(record);
+    if (!m) return null;
+    entries.push({
+      name: Buffer.from(m[1]!, 'hex').toString('utf8'),
+      mode: Number(m[2]),
+      size: Number(m[3]),
+      mtime: Number(m[4]),
+      uid: Number(m[5]),
+      gid: Number(m[6]),
+    });
+  }
+  return entries;
 }

@@ -1,7 +1,7 @@
 import type { SshOptions } from '../../config/types.js';
 import { silentLogger, type Logger } from '../../log.js';
 import { parseProxyJump } from './proxy-jump.js';
-import { credentials, dial, loadKnownHosts, loadSsh2, resolveRoot } from './connect.js';
+import { credentials, dial, loadKnownHosts, loadSsh2, openSftp, resolveRoot } from './connect.js';
 import { SshConnection } from './connection.js';
 import { SshExec } from './exec-channels.js';
 import { SshFiles } from './file-ops.js';
@@ -64,6 +64,8 @@ export class SshTransport implements Transport {
   // ── connection ─────────────────────────────────────────────────────────
 
   async connect(options: { create?: boolean; commandsOnly?: boolean } = {}): Promise<void> {
+    // A connection kept open (preflight's, handed to the deploy) that dropped meanwhile is made again.
+    if (this.connected && this.conn.lost && !this.conn.closing) this.teardown();
     if (this.connected) return;
     const ssh2 = await loadSsh2();
     const auth = await credentials(ssh2, this.options, this.conn);
@@ -74,14 +76,15 @@ export class SshTransport implements Transport {
     try {
       await dial(this.conn, { ssh2, auth, knownHosts, options: this.options, tuning: this.tuning }, jumps);
       this.connected = true;
+      // Each of these costs the host a start of the login user's shell (slow where an rc file is):
+      // the probe of the host's tools, the file helper and the SFTP session start together, so
+      // those costs overlap instead of adding up. The helper moves into the folder once it is known.
+      void this.commands.caps().catch(() => undefined);
+      if (!options.commandsOnly) this.ops.start();
+      this.conn.sftpChannel = await openSftp(this.conn);
       await resolveRoot(this.conn, options.create ?? false, options.commandsOnly);
       this.log.debug(`ssh: connected to ${this.description}`);
-      // Probe the host's tools and start the file helper now, in the background: an exec session
-      // costs a round trip and a process start, best hidden behind the caller's first SFTP work.
-      void this.commands
-        .caps()
-        .then(() => this.ops.channel())
-        .catch(() => undefined);
+      if (!options.commandsOnly) void this.ops.channel().catch(() => undefined);
     } catch (error) {
       this.teardown();
       throw error;

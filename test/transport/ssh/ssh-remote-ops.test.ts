@@ -15,11 +15,16 @@ import {
   AnswerParser,
   encodeRecord,
   hashList,
+  OP_CHDIR,
   OP_HASH,
   OP_LINK,
+  OP_LIST,
   OP_RENAME,
+  OP_RMTREE,
+  OP_SYNC,
   OP_WRITE,
   parseHashPayload,
+  parseListPayload,
   READY,
   remoteOpsCommand,
   SYNC_FLAG,
@@ -206,6 +211,95 @@ describe('the file helper', () => {
     expect(await helper.send(OP_WRITE, 'f', { data: Buffer.from('x'), mode: 0o644 })).toMatchObject(ok);
     expect(await helper.send(OP_RENAME, 'f', { b: 'g' })).toMatchObject(ok);
     expect(await fs.readFile(at('g'), 'utf8')).toBe('x');
+  });
+
+  it('moves into the folder the first record names, and serves paths from there', async () => {
+    await helper.end();
+    await fs.mkdir(at('target'));
+    helper = new Helper(base); // started elsewhere (the login folder), as the transport starts it
+    expect(await helper.send(OP_CHDIR, at('target'))).toMatchObject(ok);
+    expect(await helper.send(OP_WRITE, 'f', { data: Buffer.from('in'), mode: 0o644 })).toMatchObject(ok);
+    expect(await fs.readFile(at('target/f'), 'utf8')).toBe('in');
+  });
+
+  it('exits rather than serve anywhere else when it cannot move into the folder', async () => {
+    await helper.end();
+    const other = new Helper(root);
+    const write = other.send(OP_WRITE, 'stray', { data: Buffer.from('x'), mode: 0o644 });
+    void other.send(OP_CHDIR, at('missing'));
+    expect(await other.exited).toBe(5);
+    helper = new Helper(root); // for afterEach
+    // The chdir came second: the write before it was answered; nothing after it runs.
+    expect(await write).toMatchObject(ok);
+    expect(await fs.readdir(root)).toEqual(['stray']);
+  });
+
+  it('syncs the file system (syncfs), or fsyncs the listed files (missing ones and links skipped), without a shell', async () => {
+    await fs.writeFile(at('a'), 'a');
+    await fs.symlink('a', at('link'));
+    expect(await helper.send(OP_SYNC, '')).toMatchObject(ok);
+    expect(await helper.send(OP_SYNC, hashList(['a', 'gone', 'link']))).toMatchObject(ok);
+    await fs.mkdir(at('locked'));
+    await fs.writeFile(at('locked/f'), 'f');
+    await fs.chmod(at('locked/f'), 0);
+    // root reads anything: a file no one can open only fails for other users.
+    if (process.getuid?.() !== 0)
+      expect(await helper.send(OP_SYNC, hashList(['locked/f']))).toMatchObject({
+        ok: false,
+        errno: 'EACCES',
+      });
+  });
+
+  it('removes trees (hostile names included) without following links, and refuses a link on the path', async () => {
+    const outside = await fs.mkdtemp(path.join(base, 'outside-'));
+    await fs.writeFile(path.join(outside, 'keep'), 'keep');
+    await fs.mkdir(at('tree/sub'), { recursive: true });
+    for (const name of HOSTILE) await fs.writeFile(at(`tree/sub/${name}`), name);
+    await fs.symlink(outside, at('tree/out'));
+    await fs.symlink(outside, at('via'));
+    expect(await helper.send(OP_RMTREE, 'via/keep')).toMatchObject({ ok: false, errno: 'ELOOP' });
+    expect(await helper.send(OP_RMTREE, 'tree')).toMatchObject(ok);
+    expect(await helper.send(OP_RMTREE, 'not-there')).toMatchObject(ok);
+    expect(await fs.readdir(root)).toEqual(['via']);
+    expect(await fs.readFile(path.join(outside, 'keep'), 'utf8')).toBe('keep');
+  });
+
+  it('lists a folder with the lstat of each entry in one answer (hostile names too); never through a link', async () => {
+    await fs.mkdir(at('d/sub'), { recursive: true });
+    for (const name of HOSTILE) await fs.writeFile(at(`d/${name}`), name);
+    await fs.writeFile(at('d/x'), 'four');
+    await fs.chmod(at('d/x'), 0o640);
+    await fs.symlink('x', at('d/link'));
+    await fs.symlink('d', at('via'));
+    const a = await helper.send(OP_LIST, 'd');
+    expect(a.ok).toBe(true);
+    const entries = parseListPayload((a as { payload: string }).payload)!;
+    expect(entries.map((e) => e.name).sort()).toEqual([...HOSTILE, 'link', 'sub', 'x'].sort());
+    const x = entries.find((e) => e.name === 'x')!;
+    const st = await fs.lstat(at('d/x'));
+    expect(x).toEqual({
+      name: 'x',
+      mode: st.mode,
+      size: 4,
+      mtime: Math.floor(st.mtimeMs / 1000),
+      uid: st.uid,
+      gid: st.gid,
+    });
+    expect(entries.find((e) => e.name === 'link')!.mode & 0o170000).toBe(0o120000);
+    expect(entries.find((e) => e.name === 'sub')!.mode & 0o170000).toBe(0o040000);
+    // The root, an empty folder, a missing one, a file, and a link to a folder (refused).
+    const root = await helper.send(OP_LIST, '');
+    expect(
+      parseListPayload((root as { payload: string }).payload)!
+        .map((e) => e.name)
+        .sort(),
+    ).toEqual(['d', 'via']);
+    expect(await helper.send(OP_LIST, 'd/sub')).toMatchObject(ok);
+    expect(await helper.send(OP_LIST, 'missing')).toMatchObject({ ok: false, errno: 'ENOENT' });
+    expect(await helper.send(OP_LIST, 'd/x')).toMatchObject({ ok: false, errno: 'ENOTDIR' });
+    expect(await helper.send(OP_LIST, 'via')).toMatchObject({ ok: false, errno: 'ELOOP' });
+    expect(await helper.send(OP_LIST, 'via/sub')).toMatchObject({ ok: false, errno: 'ELOOP' });
+    expect(parseListPayload('zz,1,2,3,4,5')).toBeNull();
   });
 
   it('answers each record while stdin stays open (one at a time, in a conversation)', async () => {

@@ -1,0 +1,30 @@
+import { OP_LIST, parseListPayload } from './perl-helper-protocol.js';
+import type { SshConnection } from './connection.js';
+import { HelperGone, OpError, type SshOps } from './perl-helper-client.js';
+import { toEntry } from './sftp.js';
+import type { DirEntry } from '../walk.js';
+
+/**
+ * A folder's entries, with their lstat, in one round trip through the file helper
+ * (SFTP takes four: opendir, readdir, readdir to the end, close). null: no such
+ * folder; undefined: list over SFTP instead (no helper, or a link on the path,
+ * which SFTP's listing follows, as it always did).
+ */
+export async function listWithHelper(
+  conn: SshConnection,
+  ops: SshOps,
+  rel: string,
+): Promise<DirEntry[] | null | undefined> {
+  const helper = await ops.channel();
+  if (!helper) return undefined;
+  return ops.run(helper, OP_LIST, rel).then(
+    (payload) => parseListPayload(payload)?.map((e) => ({ name: e.name, ...toEntry(e) })),
+    (error: unknown) => {
+      // As sftp-server reports them: a missing folder, or a file on the path, is "no such file".
+      if (error instanceof OpError && (error.errno === 'ENOENT' || error.errno === 'ENOTDIR')) return null;
+      if (error instanceof HelperGone || (error instanceof OpError && error.errno === 'ELOOP'))
+        return undefined;
+      throw conn.fail('list', rel, error);
+    },
+  );
+}
