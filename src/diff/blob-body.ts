@@ -34,6 +34,11 @@ export class BlobBody implements AsyncIterable<Buffer> {
     return body;
   }
 
+  /** Bytes received from git and not yet taken by the consumer. */
+  get buffered(): number {
+    return this.queued;
+  }
+
   /** All bytes received (not necessarily consumed). */
   get complete(): boolean {
     return this.received >= this.size || this.discarded;
