@@ -44,7 +44,7 @@ export async function streamWrite(
     answer = client.run(ops, OP_WRITE, rel, { mode, dataLength: source.size });
     flush(ops); // the header, after the records queued before it
     ops.streaming = true;
-    await pour(ops, source);
+    await pour(client, ops, source);
   } catch (error) {
     answer?.catch(() => undefined); // its answer (or the helper's end) no longer matters
     throw error;
@@ -57,7 +57,7 @@ export async function streamWrite(
 }
 
 /** Send the source's bytes; a record cut short would swallow what follows it, so the helper is ended then. */
-async function pour(ops: OpsChannel, source: ByteSource): Promise<void> {
+async function pour(client: SshOps, ops: OpsChannel, source: ByteSource): Promise<void> {
   const channel = ops.channel;
   let sent = 0;
   try {
@@ -67,8 +67,11 @@ async function pour(ops: OpsChannel, source: ByteSource): Promise<void> {
       sent += chunk.length;
     }
   } catch (error) {
-    // Its end fails what waits on it (retried over SFTP); this write fails with the source's error.
-    if (sent < source.size) channel.close();
+    // Its end fails what waits on it (retried over SFTP); the next operations start a new helper.
+    if (sent < source.size) {
+      client.forget();
+      channel.close();
+    }
     throw error;
   }
 }
