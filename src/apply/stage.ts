@@ -64,7 +64,9 @@ export async function stageAndJournal(
         const body = await blobs.openBlob(w.blob);
         try {
           const source = verifiedBlob(body, w.blob, algorithm, `${t.description}: ${w.path}`);
-          await t.writeStream(staged, source, w.mode === '100755' ? 0o755 : 0o644, { sync: false });
+          const mode = w.mode === '100755' ? 0o755 : 0o644;
+          if (t.writeStream) await t.writeStream(staged, source, mode, { sync: false });
+          else await t.writeFile(staged, await wholeOf(source), mode, { sync: false }); // a transport of a library user's
         } finally {
           body.discard(); // read to the end already, unless the write failed: then git's later answers wait on it
         }
@@ -105,6 +107,13 @@ export async function stageAndJournal(
     newState: { ...newState, manifest: null },
   });
   return bytes;
+}
+
+/** All of a source's bytes, for a transport that only writes whole files. */
+async function wholeOf(source: AsyncIterable<Buffer>): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of source) chunks.push(chunk);
+  return Buffer.concat(chunks);
 }
 
 /** Staging and the partial backup of a deploy that failed before its journal. */

@@ -100,9 +100,10 @@ export interface Transport {
    * writeFile for bytes that arrive as they are read (a release's files): the
    * file is never whole in memory, only a few chunks are in flight. Fails (the
    * file then is partial: the caller removes it) when the source fails or does
-   * not give exactly `source.size` bytes.
+   * not give exactly `source.size` bytes. Optional: a transport without it is
+   * given each file whole through writeFile.
    */
-  writeStream(rel: string, source: ByteSource, mode: number, options?: WriteOptions): Promise<void>;
+  writeStream?(rel: string, source: ByteSource, mode: number, options?: WriteOptions): Promise<void>;
   /**
    * Make every file written with `{ sync: false }` durable, in one go: one
    * syncfs(2) beats one fsync per file by orders of magnitude on a 50,000-file

@@ -122,7 +122,7 @@ describe.each(variants)('a big file streamed to the target (%s)', (_name, make) 
       get(target, prop) {
         if (prop !== 'writeStream') return Reflect.get(target, prop, target) as unknown;
         return (rel: string, source: ByteSource, mode: number, options?: object) =>
-          target.writeStream(rel, flipOne(source), mode, options);
+          target.writeStream!(rel, flipOne(source), mode, options);
       },
     });
     await expect(deploy(corrupting, repo.dir, v2)).rejects.toMatchObject({
@@ -131,6 +131,29 @@ describe.each(variants)('a big file streamed to the target (%s)', (_name, make) 
     });
     expect(snapshot(root)).toEqual(before);
     expect(stagingLeft(root)).toEqual([]);
+  });
+});
+
+describe("a transport without writeStream (a library user's own)", () => {
+  it('is given each file whole through writeFile, and the deploy is the same', async () => {
+    const { repo, v1, big1 } = sharedReleases('sha1');
+    const root = newTarget();
+    const written: string[] = [];
+    const real = new LocalTransport(root);
+    const plain = new Proxy(real, {
+      get(target, prop) {
+        if (prop === 'writeStream') return undefined;
+        const value = Reflect.get(target, prop, target) as unknown;
+        if (prop !== 'writeFile' || typeof value !== 'function') return value;
+        return (rel: string, ...rest: unknown[]) => {
+          written.push(rel);
+          return (value as (...a: unknown[]) => unknown).call(target, rel, ...rest);
+        };
+      },
+    }) as Transport;
+    await deploy(plain, repo.dir, v1);
+    expect(readFileSync(join(root, 'data/big.bin')).equals(big1)).toBe(true);
+    expect(written.filter((w) => w.includes('/staging/'))).toHaveLength(3); // big.bin, run.sh, small.txt
   });
 });
 

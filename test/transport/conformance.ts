@@ -440,16 +440,16 @@ export function describeTransport(name: string, make: MakeTransport): void {
       it('writes a big file from its chunks byte for byte, small and empty ones too, with exact modes', async () => {
         const big = noise(5 * 1024 * 1024 + 3, 1);
         const small = noise(70_000, 2); // two chunks, below any streaming threshold
-        await t.writeStream('big.bin', sourceOf(big), 0o755);
-        await t.writeStream('small.bin', sourceOf(small), 0o600);
-        await t.writeStream('empty', sourceOf(Buffer.alloc(0)), 0o644);
+        await t.writeStream!('big.bin', sourceOf(big), 0o755);
+        await t.writeStream!('small.bin', sourceOf(small), 0o600);
+        await t.writeStream!('empty', sourceOf(Buffer.alloc(0)), 0o644);
         expect((await fs.readFile(at('big.bin'))).equals(big)).toBe(true);
         expect((await fs.readFile(at('small.bin'))).equals(small)).toBe(true);
         expect((await fs.stat(at('empty'))).size).toBe(0);
         expect((await fs.stat(at('big.bin'))).mode & 0o7777).toBe(0o755);
         expect((await fs.stat(at('small.bin'))).mode & 0o7777).toBe(0o600);
         // Over an existing file (truncated), unsynced, then made durable by syncWritten().
-        await t.writeStream('big.bin', sourceOf(small), 0o644, { sync: false });
+        await t.writeStream!('big.bin', sourceOf(small), 0o644, { sync: false });
         await t.syncWritten();
         expect((await fs.readFile(at('big.bin'))).equals(small)).toBe(true);
       });
@@ -459,9 +459,9 @@ export function describeTransport(name: string, make: MakeTransport): void {
         const bigs = [0, 1, 2].map((i) => noise(1024 * 1024 + i * 999, 10 + i));
         const smalls = Array.from({ length: 60 }, (_, i) => Buffer.from(`small ${i}\n`.repeat(i)));
         await Promise.all([
-          ...bigs.map((b, i) => t.writeStream(`mix/big${i}`, sourceOf(b), 0o644, { sync: false })),
+          ...bigs.map((b, i) => t.writeStream!(`mix/big${i}`, sourceOf(b), 0o644, { sync: false })),
           ...smalls.map((b, i) => t.writeFile(`mix/small${i}`, b, 0o644, { sync: false })),
-          ...smalls.map((b, i) => t.writeStream(`mix/stream${i}`, sourceOf(b), 0o644, { sync: false })),
+          ...smalls.map((b, i) => t.writeStream!(`mix/stream${i}`, sourceOf(b), 0o644, { sync: false })),
         ]);
         for (const [i, b] of bigs.entries())
           expect((await fs.readFile(at(`mix/big${i}`))).equals(b)).toBe(true);
@@ -475,13 +475,13 @@ export function describeTransport(name: string, make: MakeTransport): void {
         const data = noise(3 * 1024 * 1024, 3);
         const error = new Error('the repository read went wrong');
         const source = sourceOf(data, { failAfter: 1024 * 1024, error });
-        await expect(t.writeStream('cut.bin', source, 0o644)).rejects.toBe(error);
+        await expect(t.writeStream!('cut.bin', source, 0o644)).rejects.toBe(error);
         expect(source.stopped).toBe(true);
         // Small ones fail the same way, before anything is written.
         const small = sourceOf(noise(100_000, 4), { failAfter: 60_000, error });
-        await expect(t.writeStream('cut-small.bin', small, 0o644)).rejects.toBe(error);
+        await expect(t.writeStream!('cut-small.bin', small, 0o644)).rejects.toBe(error);
         // The transport goes on: a big stream and a plain write right after.
-        await t.writeStream('after.bin', sourceOf(data), 0o644);
+        await t.writeStream!('after.bin', sourceOf(data), 0o644);
         await t.writeFile('after.txt', Buffer.from('fine'), 0o644);
         expect((await fs.readFile(at('after.bin'))).equals(data)).toBe(true);
         expect(await fs.readFile(at('after.txt'), 'utf8')).toBe('fine');
@@ -490,17 +490,17 @@ export function describeTransport(name: string, make: MakeTransport): void {
       it('a source with fewer or more bytes than it announced: E_TRANSPORT naming the path', async () => {
         const data = noise(2 * 1024 * 1024, 5);
         const short = await expectCode(
-          t.writeStream('short.bin', sourceOf(data, { size: data.length + 10 }), 0o644),
+          t.writeStream!('short.bin', sourceOf(data, { size: data.length + 10 }), 0o644),
           'E_TRANSPORT',
         );
         expect(short.message).toContain('short.bin');
         expect(short.message).toMatch(/announced/);
         const long = await expectCode(
-          t.writeStream('long.bin', sourceOf(data, { size: data.length - 10 }), 0o644),
+          t.writeStream!('long.bin', sourceOf(data, { size: data.length - 10 }), 0o644),
           'E_TRANSPORT',
         );
         expect(long.message).toMatch(/announced/);
-        await t.writeStream('ok.bin', sourceOf(data), 0o644);
+        await t.writeStream!('ok.bin', sourceOf(data), 0o644);
         expect((await fs.readFile(at('ok.bin'))).equals(data)).toBe(true);
       });
 
@@ -510,8 +510,8 @@ export function describeTransport(name: string, make: MakeTransport): void {
           await fs.symlink(outside, at('linked'));
           await fs.symlink(path.join(outside, 'victim'), at('name'));
           const data = noise(1024 * 1024, 6);
-          await expectCode(t.writeStream('linked/f.bin', sourceOf(data), 0o644), 'E_UNSAFE');
-          await expect(t.writeStream('name', sourceOf(data), 0o644)).rejects.toMatchObject({
+          await expectCode(t.writeStream!('linked/f.bin', sourceOf(data), 0o644), 'E_UNSAFE');
+          await expect(t.writeStream!('name', sourceOf(data), 0o644)).rejects.toMatchObject({
             code: expect.stringMatching(/E_UNSAFE|E_TRANSPORT/),
           });
           expect(await fs.readdir(outside)).toEqual([]);
