@@ -39,11 +39,6 @@ export class BlobBody implements AsyncIterable<Buffer> {
     return this.queued;
   }
 
-  /** All bytes received (not necessarily consumed). */
-  get complete(): boolean {
-    return this.received >= this.size || this.discarded;
-  }
-
   /** From the reader: the next bytes. false: stop reading until `onDrain`. */
   push(chunk: Buffer): boolean {
     this.received += chunk.length;
