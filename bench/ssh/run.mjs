@@ -21,6 +21,11 @@
 // (diffship makes its files durable before it commits; rsync does not fsync at
 // all, so "rsync + sync" is the same job, durable). The second is the rsync
 // time plus a timed `ssh … sync -f` right after it.
+// 3. big file: one 200 MiB file (random bytes) into an empty folder, against `scp`
+//    (OpenSSH's, SFTP protocol) and against scp followed by `ssh host sync` (diffship
+//    makes its files durable, scp does not). Peak RSS (GNU time's %M) of diffship's
+//    node process and of scp. Targets: ≤ 1.2× scp, RSS < 150 MiB.
+//    `--only big` runs just this case (`--only small`: just 1 and 2); `--big-mib N` another size.
 //
 // rsync copies from a checkout (what a CI job has on disk), switched from A to B
 // the way `git checkout` does it, so only the changed files get a new mtime, and
@@ -36,7 +41,9 @@
 // that did less than the whole job stops the benchmark.
 import os from 'node:os';
 import path from 'node:path';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import {
   assertTree,
   checkout,
@@ -58,6 +65,8 @@ const option = (name, fallback) => (args.includes(name) ? Number(args[args.index
 const runs = option('--runs', 7);
 const FILES = option('--files', 2_000);
 const slowRcMs = option('--slow-rc', 0);
+const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : null;
+const BIG_MIB = option('--big-mib', 200);
 const SIZE = 4 * 1024;
 const CHANGED = 100;
 
@@ -109,6 +118,10 @@ try {
   const newTargets = (round) => {
     dsTarget = path.join(work, `diffship-target-${round}`);
     rsyncTarget = path.join(work, `rsync-target-${round}`);
+    newTargetAt(dsTarget);
+  };
+  /** diffship.yml with one SSH target at `dir`. */
+  const newTargetAt = (dir) => {
     writeFileSync(
       path.join(work, 'diffship.yml'),
       [
@@ -119,67 +132,173 @@ try {
         '    host: 127.0.0.1',
         `    port: ${sshd.port}`,
         `    user: ${sshd.user}`,
-        `    path: ${dsTarget}`,
+        `    path: ${dir}`,
         `    identity-file: ${sshd.identityFile}`,
         `    known-hosts: ${sshd.knownHostsFile}`,
         '',
       ].join('\n'),
     );
   };
-  const ds = (...argv) => [process.execPath, [cli, ...argv, '--repo', repo, '--no-progress'], { cwd: work }];
+  const ds = (...argv) => [
+    process.execPath,
+    [cli, ...argv, ...(argv.includes('--repo') ? [] : ['--repo', repo]), '--no-progress'],
+    { cwd: work },
+  ];
   const rsync = () => [
     'rsync',
     ['-a', '-e', `ssh ${sshd.sshArgs.join(' ')}`, `${co}/`, `${sshd.user}@127.0.0.1:${rsyncTarget}/`],
   ];
 
-  // Warm-up: one of each (page cache of the repository, the CLI's compile cache, sshd's first fork).
-  newTargets('warm-up');
-  run(...rsync());
-  run(...ds('deploy', '--to', 'A'));
+  if (only !== 'big') smallCases();
+  if (only !== 'small') await bigFile();
 
-  const first = { diffship: [], rsync: [], sync: [] };
-  const update = { diffship: [], rsync: [], sync: [] };
-  // rsync, then (untimed for "rsync", timed for "rsync + sync") making its files durable on the host.
-  const rsyncThenSync = (into) => {
-    into.rsync.push(timeOnce(...rsync()));
-    into.sync.push(timeOnce(...ssh('sync', '-f', rsyncTarget)));
-  };
-  for (let r = 0; r < runs; r++) {
-    // First deploy, alternating which tool goes first.
-    newTargets(r);
-    const order = r % 2 === 0 ? ['rsync', 'diffship'] : ['diffship', 'rsync'];
-    for (const tool of order) {
-      run('sync', []);
-      if (tool === 'rsync') rsyncThenSync(first);
-      else first.diffship.push(timeOnce(...ds('deploy', '--to', 'A')));
-      assertTree(`first deploy, ${tool}`, tool === 'rsync' ? rsyncTarget : dsTarget, releaseA);
+  function smallCases() {
+    // Warm-up: one of each (page cache of the repository, the CLI's compile cache, sshd's first fork).
+    newTargets('warm-up');
+    run(...rsync());
+    run(...ds('deploy', '--to', 'A'));
+
+    const first = { diffship: [], rsync: [], sync: [] };
+    const update = { diffship: [], rsync: [], sync: [] };
+    // rsync, then (untimed for "rsync", timed for "rsync + sync") making its files durable on the host.
+    const rsyncThenSync = (into) => {
+      into.rsync.push(timeOnce(...rsync()));
+      into.sync.push(timeOnce(...ssh('sync', '-f', rsyncTarget)));
+    };
+    for (let r = 0; r < runs; r++) {
+      // First deploy, alternating which tool goes first.
+      newTargets(r);
+      const order = r % 2 === 0 ? ['rsync', 'diffship'] : ['diffship', 'rsync'];
+      for (const tool of order) {
+        run('sync', []);
+        if (tool === 'rsync') rsyncThenSync(first);
+        else first.diffship.push(timeOnce(...ds('deploy', '--to', 'A')));
+        assertTree(`first deploy, ${tool}`, tool === 'rsync' ? rsyncTarget : dsTarget, releaseA);
+      }
+      // Update of 100 files: both targets hold A (they do now), then ship B.
+      switchCheckout(repo, co, 'A', 'B');
+      for (const tool of order) {
+        run('sync', []);
+        if (tool === 'rsync') rsyncThenSync(update);
+        else update.diffship.push(timeOnce(...ds('deploy', '--to', 'B')));
+        assertTree(`update, ${tool}`, tool === 'rsync' ? rsyncTarget : dsTarget, releaseB);
+      }
+      switchCheckout(repo, co, 'B', 'A');
     }
-    // Update of 100 files: both targets hold A (they do now), then ship B.
-    switchCheckout(repo, co, 'A', 'B');
-    for (const tool of order) {
-      run('sync', []);
-      if (tool === 'rsync') rsyncThenSync(update);
-      else update.diffship.push(timeOnce(...ds('deploy', '--to', 'B')));
-      assertTree(`update, ${tool}`, tool === 'rsync' ? rsyncTarget : dsTarget, releaseB);
-    }
-    switchCheckout(repo, co, 'B', 'A');
+
+    if (process.env.BENCH_VERBOSE) console.log(JSON.stringify({ first, update }));
+    const fmt = (xs) => `${median(xs).toFixed(0)} ms`;
+    const spread = (xs) => `${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)}`;
+    const load = os.loadavg()[0].toFixed(2);
+    const line = (label, c) => {
+      const durable = c.rsync.map((t, i) => t + c.sync[i]);
+      return `${label}: diffship ${fmt(c.diffship)} [${spread(c.diffship)}], rsync -a -e ssh ${fmt(c.rsync)} [${spread(c.rsync)}], ratio ${ratio(median(c.diffship), median(c.rsync))}×; rsync + ssh sync ${fmt(durable)}, ratio ${ratio(median(c.diffship), median(durable))}× (goal ≤ 1.0×)`;
+    };
+    console.log(
+      [
+        `ssh benchmark — against one OpenSSH sshd on 127.0.0.1${slowRcMs > 0 ? `, every remote shell +${slowRcMs} ms` : ''}, ${runs} runs each, median wall time (${os.cpus().length} cores, load ${load}, node ${process.version})`,
+        line(`first deploy (${FILES} files of 4 KiB)`, first),
+        line(`update (${CHANGED} changed files)`, update),
+      ].join('\n'),
+    );
   }
 
-  if (process.env.BENCH_VERBOSE) console.log(JSON.stringify({ first, update }));
-  const fmt = (xs) => `${median(xs).toFixed(0)} ms`;
-  const spread = (xs) => `${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)}`;
-  const load = os.loadavg()[0].toFixed(2);
-  const line = (label, c) => {
-    const durable = c.rsync.map((t, i) => t + c.sync[i]);
-    return `${label}: diffship ${fmt(c.diffship)} [${spread(c.diffship)}], rsync -a -e ssh ${fmt(c.rsync)} [${spread(c.rsync)}], ratio ${ratio(median(c.diffship), median(c.rsync))}×; rsync + ssh sync ${fmt(durable)}, ratio ${ratio(median(c.diffship), median(durable))}× (goal ≤ 1.0×)`;
-  };
-  console.log(
-    [
-      `ssh benchmark — against one OpenSSH sshd on 127.0.0.1${slowRcMs > 0 ? `, every remote shell +${slowRcMs} ms` : ''}, ${runs} runs each, median wall time (${os.cpus().length} cores, load ${load}, node ${process.version})`,
-      line(`first deploy (${FILES} files of 4 KiB)`, first),
-      line(`update (${CHANGED} changed files)`, update),
-    ].join('\n'),
-  );
+  async function bigFile() {
+    const bigRepo = path.join(os.tmpdir(), `diffship-bench-ssh-big-${BIG_MIB}-v1`);
+    if (!existsSync(path.join(bigRepo, '.git', 'diffship-bench-ready')))
+      fastImportRepo(bigRepo, [{ tag: 'A', files: new Map([['data/big.bin', randomBytes(BIG_MIB << 20)]]) }]);
+    const bigCo = path.join(base, 'big-checkout');
+    checkout(bigRepo, 'A', bigCo);
+    const release = treeDigest(bigCo);
+    const scpArgs = sshd.sshArgs.map((a) => (a === '-p' ? '-P' : a));
+    const times = { diffship: [], scp: [], scpSync: [] };
+    const rss = { diffship: [], scp: [], git: [], gitAnon: [] };
+    const tools = ['diffship', 'scp', 'scpSync'];
+    for (let r = -1; r < runs; r++) {
+      const order = tools.map((_, i) => tools[(i + Math.max(r, 0)) % tools.length]);
+      for (const tool of order) {
+        const target = path.join(work, `big-${tool}-${r}`);
+        mkdirSync(path.join(target, 'data'), { recursive: true });
+        run('sync', []);
+        let t;
+        if (tool === 'diffship') {
+          newTargetAt(target);
+          t = await timeRss(...ds('deploy', '--to', 'A', '--repo', bigRepo));
+        } else {
+          const dest = `${sshd.user}@127.0.0.1:${target}/data/big.bin`;
+          t = await timeRss('scp', ['-q', ...scpArgs, path.join(bigCo, 'data/big.bin'), dest]);
+          if (tool === 'scpSync') {
+            const synced = await timeRss('ssh', [...sshd.sshArgs, `${sshd.user}@127.0.0.1`, 'sync']);
+            t = { ms: t.ms + synced.ms, rss: t.rss };
+          }
+        }
+        assertTree(`big file, ${tool}`, target, release);
+        rmSync(target, { recursive: true, force: true });
+        if (r < 0) continue; // warm-up
+        times[tool].push(t.ms);
+        if (tool !== 'scpSync') rss[tool].push(t.rss);
+        if (tool === 'diffship') {
+          rss.git.push(t.children.hwm);
+          rss.gitAnon.push(t.children.anon);
+        }
+      }
+    }
+    if (process.env.BENCH_VERBOSE) console.log(JSON.stringify({ times, rss }));
+    const ms = (xs) =>
+      `${median(xs).toFixed(0)} ms [${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)}]`;
+    const mib = (xs) => `${(Math.max(...xs) / 1024).toFixed(0)} MiB`;
+    console.log(
+      [
+        `big file (${BIG_MIB} MiB), ${runs} runs each, median wall time (load ${os.loadavg()[0].toFixed(2)}):`,
+        `  diffship ${ms(times.diffship)}, peak RSS of its node process ${mib(rss.diffship)}; of its git cat-file ${mib(rss.git)} (anonymous memory ${mib(rss.gitAnon)}, the rest git's map of the object file)`,
+        `  scp      ${ms(times.scp)}, peak RSS ${mib(rss.scp)}; ratio ${ratio(median(times.diffship), median(times.scp))}× (target ≤ 1.2×)`,
+        `  scp + ssh sync ${ms(times.scpSync)}; ratio ${ratio(median(times.diffship), median(times.scpSync))}×`,
+      ].join('\n'),
+    );
+  }
+
+  /**
+   * Wall time, and peak RSS in KiB (VmHWM, polled from /proc) of the command's own process and
+   * of its children (for diffship: git cat-file; RssAnon too, since git maps the object file).
+   */
+  function timeRss(cmd, argv, options = {}) {
+    const start = process.hrtime.bigint();
+    const child = spawn(cmd, argv, { stdio: ['ignore', 'ignore', 'pipe'], ...options });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const peak = { self: 0, hwm: 0, anon: 0 };
+    const field = (text, name) => Number(new RegExp(`${name}:\\s+(\\d+)`).exec(text)?.[1] ?? 0);
+    const status = (pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/status`, 'utf8');
+      } catch {
+        return '';
+      }
+    };
+    const poll = () => {
+      peak.self = Math.max(peak.self, field(status(child.pid), 'VmHWM'));
+      let kids = '';
+      try {
+        kids = readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8');
+      } catch {
+        return; // ended meanwhile
+      }
+      for (const pid of kids.trim().split(/\s+/).filter(Boolean)) {
+        const text = status(pid);
+        peak.hwm = Math.max(peak.hwm, field(text, 'VmHWM'));
+        peak.anon = Math.max(peak.anon, field(text, 'RssAnon'));
+      }
+    };
+    const timer = setInterval(poll, 10);
+    return new Promise((resolve, reject) => {
+      child.on('close', (code) => {
+        clearInterval(timer);
+        const ms = Number(process.hrtime.bigint() - start) / 1e6;
+        if (code !== 0) return reject(new Error(`${cmd} ${argv.join(' ')} failed (${code}): ${stderr}`));
+        resolve({ ms, rss: peak.self, children: { hwm: peak.hwm, anon: peak.anon } });
+      });
+    });
+  }
 } finally {
   sshd.stop();
   rmSync(work, { recursive: true, force: true });

@@ -64,6 +64,9 @@ class AbsentRoot implements Transport {
   async writeFile(rel: string): Promise<void> {
     this.refuse('write', rel);
   }
+  async writeStream(rel: string): Promise<void> {
+    this.refuse('write', rel);
+  }
   async syncWritten(): Promise<void> {}
   async createExclusive(rel: string): Promise<boolean> {
     return this.refuse('write', rel);

@@ -16,6 +16,7 @@ import { readJournal, writeJournal } from './journal.js';
 import { takeBackup } from './backup.js';
 import { makeStateDir } from './state-folder.js';
 import { mapLimit } from '../pool.js';
+import { verifiedBlob } from './verified-blob.js';
 
 /** What staging needs of an open, locked session. */
 export interface StageSession {
@@ -46,23 +47,38 @@ export async function stageAndJournal(
   await makeStateDir(t, l.staging);
   await makeStateDir(t, staging);
   const blobs = s.objects ?? new GitObjects(repo);
+  const algorithm = hashAlgorithmOf(plan.to);
   let bytes = 0;
   let done = 0;
   const total = plan.writes.length;
   try {
+    // Each blob streams from git to the target in bounded chunks (diff/blob-body.ts): at most
+    // `concurrency` small files and one big file's few chunks are in memory at once.
     await mapLimit(plan.writes, s.concurrency, async (w, i) => {
-      const data = await blobs.readBlob(w.blob);
       const staged = `${staging}/${i}`;
-      if (w.mode === SYMLINK_MODE) await t.symlink(data.toString('utf8'), staged);
-      else await t.writeFile(staged, data, w.mode === '100755' ? 0o755 : 0o644, { sync: false });
-      bytes += data.length;
+      if (w.mode === SYMLINK_MODE) {
+        const target = await blobs.readBlob(w.blob);
+        await t.symlink(target.toString('utf8'), staged);
+        bytes += target.length;
+      } else {
+        const body = await blobs.openBlob(w.blob);
+        try {
+          const source = verifiedBlob(body, w.blob, algorithm, `${t.description}: ${w.path}`);
+          const mode = w.mode === '100755' ? 0o755 : 0o644;
+          if (t.writeStream) await t.writeStream(staged, source, mode, { sync: false });
+          else await t.writeFile(staged, await wholeOf(source), mode, { sync: false }); // a transport of a library user's
+        } finally {
+          body.discard(); // read to the end already, unless the write failed: then git's later answers wait on it
+        }
+        bytes += body.size;
+      }
       onProgress?.({ phase: 'stage', done: ++done, total, bytes });
     });
   } finally {
     if (blobs !== s.objects) blobs.close();
   }
   const stagedPaths = plan.writes.map((_, i) => `${staging}/${i}`);
-  const hashes = await t.hashFiles(stagedPaths, { algorithm: hashAlgorithmOf(plan.to) });
+  const hashes = await t.hashFiles(stagedPaths, { algorithm });
   plan.writes.forEach((w, i) => {
     const got = hashes.get(stagedPaths[i] as string);
     if (got !== w.blob) {
@@ -91,6 +107,13 @@ export async function stageAndJournal(
     newState: { ...newState, manifest: null },
   });
   return bytes;
+}
+
+/** All of a source's bytes, for a transport that only writes whole files. */
+async function wholeOf(source: AsyncIterable<Buffer>): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of source) chunks.push(chunk);
+  return Buffer.concat(chunks);
 }
 
 /** Staging and the partial backup of a deploy that failed before its journal. */

@@ -14,11 +14,17 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { DiffshipError, GitError } from '../errors.js';
 import { BATCH_HEADER, firstMessage, gitEnv, type CatFileResult } from './git.js';
+import { BlobBody, HIGH_WATER } from './blob-body.js';
+
+/** openBlob hands bodies up to this size over whole; bigger ones stream (blob-body.ts). */
+export const WHOLE_MAX = HIGH_WATER;
 
 interface Pending {
   name: string;
   resolve(result: CatFileResult): void;
   reject(error: Error): void;
+  /** openBlob: a blob above WHOLE_MAX goes here as soon as its header is read. */
+  onBody?: (body: BlobBody) => void;
 }
 
 export class GitObjects {
@@ -32,18 +38,24 @@ export class GitObjects {
   private closed = false;
   private failure: Error | null = null;
   private outgoing: string[] = [];
+  /** The blob being streamed to its consumer, and how many of its bytes (plus git's newline) are still to come. */
+  private body: { reader: BlobBody; left: number } | null = null;
 
   constructor(readonly repo: string) {}
 
   /** Look up an object name (`v1^{commit}`, `<sha>:path`, a blob id). */
   lookup(name: string): Promise<CatFileResult> {
+    return this.request(name);
+  }
+
+  private request(name: string, onBody?: (body: BlobBody) => void): Promise<CatFileResult> {
     if (/[\n\r\0]/.test(name))
       return Promise.reject(new GitError('E_GIT', `object name ${JSON.stringify(name)} holds a line break`));
     if (this.failure) return Promise.reject(this.failure);
     if (this.closed) return Promise.reject(new GitError('E_GIT', 'git cat-file is closed'));
     this.start();
     return new Promise((resolve, reject) => {
-      this.queue.push({ name, resolve, reject });
+      this.queue.push({ name, resolve, reject, onBody });
       if (this.outgoing.length === 0) queueMicrotask(() => this.flush());
       this.outgoing.push(name);
     });
@@ -56,6 +68,22 @@ export class GitObjects {
     if (!result.found) throw new GitError('E_GIT', `blob ${oid} is missing from the repository`);
     if (result.type !== 'blob') throw new GitError('E_GIT', `${oid} is a ${result.type}, not a blob`);
     return result.content;
+  }
+
+  /**
+   * A blob's bytes as git writes them, never whole in memory above WHOLE_MAX: read them (or
+   * `discard()` them) before the next answers can come. Resolves once git has found the blob.
+   */
+  async openBlob(oid: string): Promise<BlobBody> {
+    if (!/^[0-9a-f]{40,64}$/.test(oid)) throw new GitError('E_GIT', `not a blob id: ${oid}`);
+    // A streamed blob arrives through onBody (its lookup then never settles); a small one as a result.
+    const result = await new Promise<CatFileResult | BlobBody>((resolve, reject) => {
+      this.request(oid, resolve).then(resolve, reject);
+    });
+    if (result instanceof BlobBody) return result;
+    if (!result.found) throw new GitError('E_GIT', `blob ${oid} is missing from the repository`);
+    if (result.type !== 'blob') throw new GitError('E_GIT', `${oid} is a ${result.type}, not a blob`);
+    return BlobBody.whole(result.oid, result.content);
   }
 
   /** Let git finish the requests already made, then end it. Safe to call twice. */
@@ -72,7 +100,9 @@ export class GitObjects {
     this.proc = proc;
     const err: Buffer[] = [];
     proc.stderr.on('data', (chunk: Buffer) => err.push(chunk));
-    proc.stdout.on('data', (chunk: Buffer) => {
+    proc.stdout.on('data', (data: Buffer) => {
+      const chunk = this.body ? this.feedBody(data) : data;
+      if (chunk.length === 0) return;
       this.chunks.push(chunk);
       this.chunkBytes += chunk.length;
       if (this.buffer.length + this.chunkBytes < this.need) return;
@@ -102,7 +132,7 @@ export class GitObjects {
             `${JSON.stringify(this.repo)} is not a git repository; pass --repo <dir> (${why})`,
           ),
         );
-      } else if (this.queue.length > 0 || !this.closed) {
+      } else if (this.queue.length > 0 || !this.closed || this.body) {
         // Killed or crashed between requests too: later lookups must fail, not wait forever.
         this.fail(new GitError('E_GIT', `git cat-file ended early (${why || `exit code ${code}`})`));
       }
@@ -113,6 +143,8 @@ export class GitObjects {
 
   private fail(error: Error): void {
     this.failure ??= error;
+    this.body?.reader.fail(error);
+    this.body = null;
     this.closed = true;
     for (const p of this.queue.splice(0)) p.reject(error);
   }
@@ -138,6 +170,14 @@ export class GitObjects {
         continue;
       }
       const size = Number(match[3]);
+      if (head.onBody && match[2] === 'blob' && size > WHOLE_MAX) {
+        this.queue.shift();
+        this.body = { reader: new BlobBody(match[1]!, size), left: size + 1 };
+        head.onBody(this.body.reader);
+        this.buffer = this.feedBody(this.buffer.subarray(nl + 1));
+        if (this.body) return; // the rest comes in later reads
+        continue;
+      }
       const end = nl + 1 + size;
       if (this.buffer.length < end + 1) return void (this.need = end + 1); // body and its newline
       const content = Buffer.from(this.buffer.subarray(nl + 1, end));
@@ -145,5 +185,27 @@ export class GitObjects {
       this.queue.shift();
       head.resolve({ name: head.name, found: true, oid: match[1]!, type: match[2]!, content });
     }
+  }
+
+  /** Hand the streamed blob its next bytes; returns what follows its body (git's later answers). */
+  private feedBody(data: Buffer): Buffer {
+    const body = this.body!;
+    const n = Math.min(body.left, data.length);
+    const bytes = Math.min(n, body.left - 1); // the last of `left` is the newline after the body
+    if (bytes > 0 && !body.reader.push(data.subarray(0, bytes))) this.pauseFor(body.reader);
+    body.left -= n;
+    if (body.left === 0) this.body = null;
+    return data.subarray(n);
+  }
+
+  /** The consumer is HIGH_WATER behind: stop reading git's output (git then blocks) until it catches up. */
+  private pauseFor(reader: BlobBody): void {
+    const out = this.proc?.stdout;
+    if (!out || out.isPaused()) return;
+    out.pause();
+    reader.onDrain = () => {
+      reader.onDrain = null;
+      out.resume();
+    };
   }
 }

@@ -63,6 +63,15 @@ export interface WriteOptions {
   sync?: boolean;
 }
 
+/**
+ * Bytes to write, in order: `size` of them in all, in chunks of bounded size (a
+ * blob streamed out of git: diff/blob-body.ts). Iterated once; a writer that
+ * fails part way leaves the loop, which tells the source to drop the rest.
+ */
+export interface ByteSource extends AsyncIterable<Buffer> {
+  readonly size: number;
+}
+
 export interface HashOptions {
   /**
    * The repository's object format: `sha1` (default) or `sha256`. The ids a
@@ -87,6 +96,14 @@ export interface Transport {
   readlink(rel: string): Promise<string>;
   /** Write a whole file, creating or truncating it, then fsync it. Parents must exist. */
   writeFile(rel: string, data: Buffer, mode: number, options?: WriteOptions): Promise<void>;
+  /**
+   * writeFile for bytes that arrive as they are read (a release's files): the
+   * file is never whole in memory, only a few chunks are in flight. Fails (the
+   * file then is partial: the caller removes it) when the source fails or does
+   * not give exactly `source.size` bytes. Optional: a transport without it is
+   * given each file whole through writeFile.
+   */
+  writeStream?(rel: string, source: ByteSource, mode: number, options?: WriteOptions): Promise<void>;
   /**
    * Make every file written with `{ sync: false }` durable, in one go: one
    * syncfs(2) beats one fsync per file by orders of magnitude on a 50,000-file

@@ -225,8 +225,8 @@ describe('a failed deploy', () => {
     const before = snapshot(target);
     const real = new LocalTransport(target);
     const corrupting = Object.create(real) as LocalTransport;
-    corrupting.writeFile = async (rel, data, mode, options) => {
-      await real.writeFile(rel, data, mode, options);
+    corrupting.writeStream = async (rel, source, mode, options) => {
+      await real.writeStream(rel, source, mode, options);
       // The target's disk flips a byte after the write returned.
       if (rel.includes('/staging/')) appendFileSync(join(target, rel), 'X');
     };
@@ -309,7 +309,9 @@ describe('the durable steps, in order (a recording transport over a real one)', 
     const firstIntoPlace = at(
       (c) => c.op === 'rename' && c.path.includes('/staging/') && !c.to.startsWith('.diffship'),
     );
-    const staged = calls.flatMap((c, i) => (c.op === 'writeFile' && c.path.includes('/staging/') ? [i] : []));
+    const staged = calls.flatMap((c, i) =>
+      c.op === 'writeStream' && c.path.includes('/staging/') ? [i] : [],
+    );
     const manifest = at((c) => c.op === 'rename' && /backups\/.*\/manifest\.json$/.test(c.to));
     expect(syncs).toHaveLength(1);
     expect(staged).toHaveLength(3);
@@ -419,7 +421,7 @@ describe('refused before anything is written', () => {
     });
     expect(snapshot(target)).toEqual(before);
     // Refused up front: nothing was staged or backed up on the way.
-    const writes = ['writeFile', 'symlink', 'rename', 'link', 'mkdirp'];
+    const writes = ['writeFile', 'writeStream', 'symlink', 'rename', 'link', 'mkdirp'];
     expect(calls.filter((c) => writes.includes(c.op) && c.path !== '.diffship')).toEqual([]);
   });
 });

@@ -11,7 +11,7 @@ export interface RecordedCall {
   path: string;
   /** The second path argument of rename and link (or ''). */
   to: string;
-  /** writeFile's options, when given. */
+  /** writeFile's and writeStream's options, when given. */
   sync?: boolean;
 }
 
@@ -27,7 +27,8 @@ export function recording(real: Transport): { transport: Transport; calls: Recor
           path: typeof args[0] === 'string' ? args[0] : '',
           to: typeof args[1] === 'string' ? args[1] : '',
         };
-        if (prop === 'writeFile') call.sync = (args[3] as { sync?: boolean } | undefined)?.sync !== false;
+        if (prop === 'writeFile' || prop === 'writeStream')
+          call.sync = (args[3] as { sync?: boolean } | undefined)?.sync !== false;
         calls.push(call);
         return (value as (...a: unknown[]) => unknown).apply(target, args);
       };

@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { HashAlgorithm } from '../../src/diff/blob.js';
 import type { DiffshipError } from '../../src/errors.js';
-import type { Transport } from '../../src/transport/transport.js';
+import type { ByteSource, Transport } from '../../src/transport/transport.js';
 
 interface TransportFixture {
   transport: Transport;
@@ -75,6 +75,48 @@ async function expectCode(promise: Promise<unknown>, code: string): Promise<Diff
   )) as DiffshipError;
   expect(error.code, error.message).toBe(code);
   return error;
+}
+
+/** Bytes no compressor shrinks much, different at every offset (a shifted chunk shows). */
+export function noise(size: number, seed: number): Buffer {
+  const b = Buffer.alloc(size);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < size; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    b[i] = x & 0xff;
+  }
+  return b;
+}
+
+/**
+ * A ByteSource over `data` in chunks of uneven sizes (as pipe reads come). `failAfter`: throw
+ * `error` once that many bytes were given; `size`: announce another size than `data` has.
+ */
+export function sourceOf(
+  data: Buffer,
+  options: { failAfter?: number; error?: Error; size?: number } = {},
+): ByteSource & { stopped: boolean } {
+  const source = {
+    size: options.size ?? data.length,
+    stopped: false,
+    async *[Symbol.asyncIterator]() {
+      let at = 0;
+      try {
+        for (let i = 0; at < data.length; i++) {
+          if (options.failAfter !== undefined && at >= options.failAfter) throw options.error;
+          const n = [65536, 1000, 40000, 65536, 7][i % 5]!;
+          yield data.subarray(at, at + n);
+          at += n;
+          if (i % 16 === 0) await new Promise((r) => setImmediate(r));
+        }
+      } finally {
+        source.stopped = at < data.length;
+      }
+    },
+  };
+  return source;
 }
 
 export function describeTransport(name: string, make: MakeTransport): void {
@@ -391,6 +433,91 @@ export function describeTransport(name: string, make: MakeTransport): void {
         expect((await t.readdir('d'))?.sort()).toEqual(['a', 'l', 'sub']);
         expect(await t.readdir('missing')).toBeNull();
         expect((await t.readdir(''))?.sort()).toEqual(['d']);
+      });
+    });
+
+    describe('writeStream', () => {
+      it('writes a big file from its chunks byte for byte, small and empty ones too, with exact modes', async () => {
+        const big = noise(5 * 1024 * 1024 + 3, 1);
+        const small = noise(70_000, 2); // two chunks, below any streaming threshold
+        await t.writeStream!('big.bin', sourceOf(big), 0o755);
+        await t.writeStream!('small.bin', sourceOf(small), 0o600);
+        await t.writeStream!('empty', sourceOf(Buffer.alloc(0)), 0o644);
+        expect((await fs.readFile(at('big.bin'))).equals(big)).toBe(true);
+        expect((await fs.readFile(at('small.bin'))).equals(small)).toBe(true);
+        expect((await fs.stat(at('empty'))).size).toBe(0);
+        expect((await fs.stat(at('big.bin'))).mode & 0o7777).toBe(0o755);
+        expect((await fs.stat(at('small.bin'))).mode & 0o7777).toBe(0o600);
+        // Over an existing file (truncated), unsynced, then made durable by syncWritten().
+        await t.writeStream!('big.bin', sourceOf(small), 0o644, { sync: false });
+        await t.syncWritten();
+        expect((await fs.readFile(at('big.bin'))).equals(small)).toBe(true);
+      });
+
+      it('several big streams and many small writes at once all arrive whole', async () => {
+        await t.mkdirp('mix');
+        const bigs = [0, 1, 2].map((i) => noise(1024 * 1024 + i * 999, 10 + i));
+        const smalls = Array.from({ length: 60 }, (_, i) => Buffer.from(`small ${i}\n`.repeat(i)));
+        await Promise.all([
+          ...bigs.map((b, i) => t.writeStream!(`mix/big${i}`, sourceOf(b), 0o644, { sync: false })),
+          ...smalls.map((b, i) => t.writeFile(`mix/small${i}`, b, 0o644, { sync: false })),
+          ...smalls.map((b, i) => t.writeStream!(`mix/stream${i}`, sourceOf(b), 0o644, { sync: false })),
+        ]);
+        for (const [i, b] of bigs.entries())
+          expect((await fs.readFile(at(`mix/big${i}`))).equals(b)).toBe(true);
+        for (const [i, b] of smalls.entries()) {
+          expect((await fs.readFile(at(`mix/small${i}`))).equals(b)).toBe(true);
+          expect((await fs.readFile(at(`mix/stream${i}`))).equals(b)).toBe(true);
+        }
+      });
+
+      it('a source that fails part way: its own error, the rest not asked for, and the transport still writes', async () => {
+        const data = noise(3 * 1024 * 1024, 3);
+        const error = new Error('the repository read went wrong');
+        const source = sourceOf(data, { failAfter: 1024 * 1024, error });
+        await expect(t.writeStream!('cut.bin', source, 0o644)).rejects.toBe(error);
+        expect(source.stopped).toBe(true);
+        // Small ones fail the same way, before anything is written.
+        const small = sourceOf(noise(100_000, 4), { failAfter: 60_000, error });
+        await expect(t.writeStream!('cut-small.bin', small, 0o644)).rejects.toBe(error);
+        // The transport goes on: a big stream and a plain write right after.
+        await t.writeStream!('after.bin', sourceOf(data), 0o644);
+        await t.writeFile('after.txt', Buffer.from('fine'), 0o644);
+        expect((await fs.readFile(at('after.bin'))).equals(data)).toBe(true);
+        expect(await fs.readFile(at('after.txt'), 'utf8')).toBe('fine');
+      });
+
+      it('a source with fewer or more bytes than it announced: E_TRANSPORT naming the path', async () => {
+        const data = noise(2 * 1024 * 1024, 5);
+        const short = await expectCode(
+          t.writeStream!('short.bin', sourceOf(data, { size: data.length + 10 }), 0o644),
+          'E_TRANSPORT',
+        );
+        expect(short.message).toContain('short.bin');
+        expect(short.message).toMatch(/announced/);
+        const long = await expectCode(
+          t.writeStream!('long.bin', sourceOf(data, { size: data.length - 10 }), 0o644),
+          'E_TRANSPORT',
+        );
+        expect(long.message).toMatch(/announced/);
+        await t.writeStream!('ok.bin', sourceOf(data), 0o644);
+        expect((await fs.readFile(at('ok.bin'))).equals(data)).toBe(true);
+      });
+
+      it('never writes through a symlink, at the name or on its path', async () => {
+        const outside = await fs.mkdtemp(path.join(os.tmpdir(), 'diffship-outside-'));
+        try {
+          await fs.symlink(outside, at('linked'));
+          await fs.symlink(path.join(outside, 'victim'), at('name'));
+          const data = noise(1024 * 1024, 6);
+          await expectCode(t.writeStream!('linked/f.bin', sourceOf(data), 0o644), 'E_UNSAFE');
+          await expect(t.writeStream!('name', sourceOf(data), 0o644)).rejects.toMatchObject({
+            code: expect.stringMatching(/E_UNSAFE|E_TRANSPORT/),
+          });
+          expect(await fs.readdir(outside)).toEqual([]);
+        } finally {
+          await fs.rm(outside, { recursive: true, force: true });
+        }
       });
     });
 

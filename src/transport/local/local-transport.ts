@@ -9,6 +9,7 @@ import { mapLimit } from '../limit.js';
 import { checkRelPath, joinRoot } from '../rel-path.js';
 import { checkEnvNames, shellQuote } from '../shell-quote.js';
 import type {
+  ByteSource,
   Entry,
   ExecOptions,
   ExecResult,
@@ -23,6 +24,8 @@ import type { FileStat } from '../../plan/manifest-types.js';
 import { openLocalRoot } from './local-root.js';
 import { checkRealParent } from './real-parent.js';
 import { readFileNoFollow, writeFileNoFollow } from './small-file-io.js';
+import { writeStreamNoFollow } from './stream-write.js';
+import { CheckedSource } from '../byte-source.js';
 import { NO_HARD_LINKS, publishExclusive } from './exclusive-create.js';
 import { removeTreeAt } from './remove-tree.js';
 import { direntEntry, toEntry } from './entries.js';
@@ -104,6 +107,22 @@ export class LocalTransport implements Transport {
     return this.io('write', rel, (p) => writeFileNoFollow(p, data, mode, options, this.unsynced), {
       change: true,
     });
+  }
+
+  async writeStream(
+    rel: string,
+    source: ByteSource,
+    mode: number,
+    options: WriteOptions = {},
+  ): Promise<void> {
+    const checked = new CheckedSource(source);
+    try {
+      await this.io('write', rel, (p) => writeStreamNoFollow(p, checked, mode, options, this.unsynced), {
+        change: true,
+      });
+    } catch (error) {
+      throw checked.blame(error);
+    }
   }
 
   /**

@@ -11,6 +11,7 @@ import type { SshConnection } from './connection.js';
 import { LISTING_DEADLINE_FACTOR } from './deadline.js';
 import type { SshExec } from './exec-channels.js';
 import { HelperGone, OpError, type SshOps } from './perl-helper-client.js';
+import { gather, GATHER_MAX, streamFile } from './stream-file.js';
 import {
   fillAndClose,
   hasExtension,
@@ -20,7 +21,7 @@ import {
   sftpCode,
   toEntry,
 } from './sftp.js';
-import type { Entry, WalkEntry, WriteOptions } from '../transport.js';
+import type { ByteSource, Entry, WalkEntry, WriteOptions } from '../transport.js';
 import { walkTree, type DirEntry } from '../walk.js';
 
 /** errno names of link(2) that mean "no hard links here": the caller copies instead. */
@@ -127,6 +128,14 @@ export class SshFiles {
       }
     });
     if (!sync) this.unsynced.add(rel);
+  }
+
+  /** writeFile from a source read as it goes (stream-file.ts): a big file is never whole in memory. */
+  async writeStream(rel: string, src: ByteSource, mode: number, options: WriteOptions = {}): Promise<void> {
+    if (src.size <= GATHER_MAX) return this.writeFile(rel, await gather(src), mode, options);
+    const open = (p: string) => this.parentsReal('write', rel).then(() => this.openNew(rel, p, mode));
+    const p = await this.files(() => streamFile(this.conn, this.ops, { rel, mode, options, open }, src));
+    if (options.sync === false) this.unsynced.add(p);
   }
 
   /**

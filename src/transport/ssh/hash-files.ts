@@ -17,6 +17,8 @@ import type { SshConnection } from './connection.js';
 import type { SshExec } from './exec-channels.js';
 import type { SshFiles } from './file-ops.js';
 import { HelperGone, type SshOps } from './perl-helper-client.js';
+import { hashOverSftp } from './sftp-hash.js';
+import { joinRoot } from '../rel-path.js';
 import type { HashOptions } from '../transport.js';
 
 /** Files up to this size are hashed by reading them over SFTP when the host has no perl. */
@@ -72,7 +74,13 @@ export class SshHash {
         return result.set(rel, gitBlobId(Buffer.from(await files.readlink(rel), 'utf8'), algorithm));
       if (tool && (entry.size > SMALL_FILE || method === 'sh'))
         return large.push({ path: rel, size: entry.size });
-      result.set(rel, gitBlobId(await files.readFile(rel), algorithm));
+      if (entry.size <= SMALL_FILE) return result.set(rel, gitBlobId(await files.readFile(rel), algorithm));
+      // Big: hashed as it is read, never whole in memory.
+      try {
+        result.set(rel, await hashOverSftp(this.conn, joinRoot(this.conn.base, rel), algorithm));
+      } catch (error) {
+        throw this.conn.fail('hash', rel, error);
+      }
     });
     if (tool && large.length > 0) {
       const ids = await this.hashWithSh(tool, large, algorithm);

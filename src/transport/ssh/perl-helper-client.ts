@@ -16,6 +16,8 @@ export interface OpsChannel {
   outboxBytes: number;
   /** The channel closed: records sent now would wait for ever. */
   closed: boolean;
+  /** A record's data is being streamed onto the channel (perl-helper-stream.ts): the outbox waits. */
+  streaming?: boolean;
 }
 
 /** Above this many queued bytes the outbox is sent at once rather than at the end of the turn. */
@@ -150,7 +152,8 @@ export class SshOps {
     ops: OpsChannel,
     op: Op,
     rel: string,
-    options: { to?: string; mode?: number; data?: Buffer } = {},
+    /** `dataLength` without `data`: the caller sends that many bytes itself, right after (perl-helper-stream.ts). */
+    options: { to?: string; mode?: number; data?: Buffer; dataLength?: number } = {},
   ): Promise<string> {
     const conn = this.conn;
     if (conn.lost) return Promise.reject(conn.lost);
@@ -163,7 +166,7 @@ export class SshOps {
     const record = encodeRecord(id, op, rel, {
       b: options.to,
       mode: options.mode,
-      dataLength: data?.length ?? 0,
+      dataLength: data?.length ?? options.dataLength ?? 0,
     });
     return new Promise<string>((resolve, reject) => {
       const onLost = (error: Error) => {
@@ -194,8 +197,8 @@ export class SshOps {
   }
 }
 
-function flush(ops: OpsChannel): void {
-  if (ops.outboxBytes === 0) return;
+export function flush(ops: OpsChannel): void {
+  if (ops.outboxBytes === 0 || ops.streaming) return;
   const chunk = ops.outbox.length === 1 ? ops.outbox[0]! : Buffer.concat(ops.outbox, ops.outboxBytes);
   ops.outbox = [];
   ops.outboxBytes = 0;

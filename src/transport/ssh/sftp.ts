@@ -124,6 +124,55 @@ export async function fillAndClose(
   if (failed) throw failed.reason;
 }
 
+/**
+ * fillAndClose for bytes that arrive as they are read: a write request per chunk, at offsets,
+ * with at most CHUNKS_IN_FLIGHT unanswered (the chunks they hold are all that is in memory),
+ * then mode, fsync and close sent at once. The handle is closed whatever failed; the source's
+ * failure, else the first of the host's, is reported.
+ */
+export async function pourAndClose(
+  conn: SshConnection,
+  handle: Buffer,
+  source: AsyncIterable<Buffer>,
+  mode: number,
+  sync = true,
+): Promise<void> {
+  const inFlight = new Set<Promise<void>>();
+  const failed: unknown[] = [];
+  const send = (call: (cb: (error?: Error | null) => void) => void) => {
+    const step: Promise<void> = conn
+      .call<void>((cb) => call((error) => cb(error ?? undefined)))
+      .catch((error: unknown) => void failed.push(error))
+      .finally(() => inFlight.delete(step));
+    inFlight.add(step);
+  };
+  let sourceFailure: { error: unknown } | null = null;
+  try {
+    let at = 0;
+    for await (const chunk of source) {
+      for (let off = 0; off < chunk.length && failed.length === 0; off += CHUNK) {
+        if (inFlight.size >= CHUNKS_IN_FLIGHT) await Promise.race(inFlight);
+        const [position, len] = [at + off, Math.min(CHUNK, chunk.length - off)];
+        send((cb) => conn.sftp.write(handle, chunk, off, len, position, cb));
+      }
+      if (failed.length > 0) break; // leaving the loop tells the source to drop the rest
+      at += chunk.length;
+    }
+  } catch (error) {
+    sourceFailure = { error };
+  }
+  if (!sourceFailure && failed.length === 0) {
+    // open() applied the server's umask to the mode; set it exactly.
+    send((cb) => conn.sftp.fchmod(handle, mode & 0o7777, cb));
+    if (sync && hasExtension(conn.sftp, 'fsync@openssh.com'))
+      send((cb) => conn.sftp.ext_openssh_fsync(handle, cb));
+  }
+  send((cb) => conn.sftp.close(handle, cb));
+  await Promise.all([...inFlight]);
+  if (sourceFailure) throw sourceFailure.error;
+  if (failed.length > 0) throw failed[0];
+}
+
 /** fsync@openssh.com per file (where the host can't run `sync -f`); a file removed since needs nothing. */
 export async function fsyncEach(
   conn: SshConnection,

@@ -8,6 +8,7 @@ import { SshFiles } from './file-ops.js';
 import { SshHash } from './hash-files.js';
 import { SshOps } from './perl-helper-client.js';
 import type {
+  ByteSource,
   Entry,
   ExecOptions,
   ExecResult,
@@ -119,6 +120,10 @@ export class SshTransport implements Transport {
 
   writeFile(rel: string, data: Buffer, mode: number, options: WriteOptions = {}): Promise<void> {
     return this.files.writeFile(rel, data, mode, options);
+  }
+
+  writeStream(rel: string, source: ByteSource, mode: number, options: WriteOptions = {}): Promise<void> {
+    return this.files.writeStream(rel, source, mode, options);
   }
 
   syncWritten(): Promise<void> {

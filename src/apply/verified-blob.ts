@@ -1,0 +1,37 @@
+/**
+ * A blob on its way from git to a target, hashed as it streams: the bytes
+ * handed to the transport are checked against the blob id the release names
+ * before the transport sees the end of them, so a read that went wrong fails
+ * the write and never reaches the journal. (The staged copy is hashed again on
+ * the target afterwards: that check covers the target's disk and connection.)
+ */
+import { createHash } from 'node:crypto';
+import { TransportError } from '../errors.js';
+import type { HashAlgorithm } from '../diff/blob.js';
+import type { ByteSource } from '../transport/transport.js';
+
+export function verifiedBlob(
+  source: ByteSource,
+  expected: string,
+  algorithm: HashAlgorithm,
+  what: string,
+): ByteSource {
+  return {
+    size: source.size,
+    async *[Symbol.asyncIterator]() {
+      const hash = createHash(algorithm).update(`blob ${source.size}\0`);
+      let bytes = 0;
+      for await (const chunk of source) {
+        hash.update(chunk);
+        bytes += chunk.length;
+        yield chunk;
+      }
+      const got = bytes === source.size ? hash.digest('hex') : `${bytes} of ${source.size} bytes`;
+      if (got !== expected)
+        throw new TransportError(
+          'E_VERIFY',
+          `${what}: the bytes read from the repository for blob ${expected} hash to ${got}; the repository or its reading is corrupt, nothing was changed (check it with git fsck)`,
+        );
+    },
+  };
+}

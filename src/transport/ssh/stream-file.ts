@@ -1,0 +1,73 @@
+/**
+ * SshFiles.writeStream's work: a file written from a source read as it goes,
+ * through the file helper (one record, its data poured onto the channel:
+ * perl-helper-stream.ts) or, where the helper does not run, SFTP (pipelined
+ * writes: sftp.ts `pourAndClose`). Only a few chunks are ever in memory.
+ */
+import { CheckedSource } from '../byte-source.js';
+import { checkRelPath, joinRoot } from '../rel-path.js';
+import type { ByteSource, WriteOptions } from '../transport.js';
+import type { SshConnection } from './connection.js';
+import { HelperGone, type SshOps } from './perl-helper-client.js';
+import { SYNC_FLAG } from './perl-helper-protocol.js';
+import { streamWrite } from './perl-helper-stream.js';
+import { pourAndClose } from './sftp.js';
+
+/**
+ * Sources up to this size are gathered and sent as one writeFile: one record among many in a
+ * write of the helper's channel, or two SFTP round trips, as small files always were.
+ */
+export const GATHER_MAX = 256 * 1024;
+
+/** The bytes of a small source, in one buffer; the source's own failure as it was thrown. */
+export async function gather(source: ByteSource): Promise<Buffer> {
+  const checked = new CheckedSource(source);
+  const chunks: Buffer[] = [];
+  try {
+    for await (const chunk of checked) chunks.push(chunk);
+  } catch (error) {
+    throw checked.blame(error);
+  }
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+}
+
+export interface StreamTarget {
+  rel: string;
+  mode: number;
+  /** `sync: false`: no fsync here, the caller's syncWritten() does it. */
+  options: WriteOptions;
+  /** Open the remote path over SFTP as a new file, no link on its path (SshFiles.openNew). */
+  open(p: string): Promise<Buffer>;
+}
+
+/** Write the file; resolves to its remote path. */
+export async function streamFile(
+  conn: SshConnection,
+  client: SshOps,
+  target: StreamTarget,
+  source: ByteSource,
+): Promise<string> {
+  const { rel, mode } = target;
+  const p = joinRoot(conn.base, checkRelPath(rel));
+  const sync = target.options.sync !== false;
+  const checked = new CheckedSource(source);
+  try {
+    const ops = await client.channel();
+    if (ops) {
+      const flags = (mode & 0o7777) | (sync ? SYNC_FLAG : 0);
+      const done = await streamWrite(conn, client, ops, rel, flags, checked).then(
+        () => true,
+        (error: unknown) => {
+          // Gone before a byte was taken: send it over SFTP instead.
+          if (error instanceof HelperGone && checked.taken === 0) return false;
+          throw error;
+        },
+      );
+      if (done) return p;
+    }
+    await pourAndClose(conn, await target.open(p), checked, mode, sync);
+    return p;
+  } catch (error) {
+    throw checked.blame(conn.fail('write', rel, error));
+  }
+}
