@@ -8,12 +8,13 @@
  */
 import { resolve as resolvePath } from 'node:path';
 import { GitError } from '../errors.js';
-import { classify, countChanges } from './classify.js';
-import type { PathFilter } from './classify.js';
+import { sortByPath } from '../byte-order.js';
+import { changeObjects, classifier, countChanges } from './classify.js';
+import type { ClassifyOptions, PathFilter } from './classify.js';
 import { IGNORE_FILE, parseIgnoreFile } from './ignore.js';
 import { catFileBatch, diffTree, emptyTreeId, fetchOne, isShallow, type CatFileResult } from './git.js';
 import type { GitObjects } from './git-objects.js';
-import { parseRawDiff } from './raw.js';
+import { scanRawDiff } from './raw.js';
 import { isFetchableRef, isFullOid, normalizeRef, normalizeSource, quote, type RefRole } from './ref.js';
 import type { DiffOptions, DiffResult } from './types.js';
 
@@ -49,6 +50,24 @@ function lookupFor(repo: string, objects: GitObjects | null): Lookup {
  * process fewer per diff). Its repository must be `options.repo`.
  */
 export async function diffWith(objects: GitObjects | null, options: DiffOptions = {}): Promise<DiffResult> {
+  const raw = await rawDiff(objects, options);
+  const sink = changeObjects();
+  scanRawDiff(raw.stdout, classifier(raw, sink));
+  const changes = sortByPath(sink.changes);
+  return { from: raw.from, to: raw.to, source: raw.source, changes, counts: countChanges(changes) };
+}
+
+/** git's raw answer for a diff, with what it takes to classify it (prefix and filter). */
+export interface RawDiff extends ClassifyOptions {
+  from: string | null;
+  to: string;
+  source: string;
+  /** `git diff-tree -r -z --raw` output. */
+  stdout: Buffer;
+}
+
+/** Resolve the refs, read the ignore file, run `git diff-tree`: everything up to parsing. */
+export async function rawDiff(objects: GitObjects | null, options: DiffOptions): Promise<RawDiff> {
   const repo = options.repo ?? '.';
   const lookup = lookupFor(repo, objects);
   const from = normalizeRef(options.from, 'from');
@@ -75,9 +94,7 @@ export async function diffWith(objects: GitObjects | null, options: DiffOptions 
   });
   // git warns (and carries on) when the rename limit stops rename detection.
   for (const line of stderr.split(/\r?\n/)) if (line.trim()) options.logger?.warn(`git: ${line.trim()}`);
-
-  const changes = classify(parseRawDiff(stdout), { prefix: source.prefix, filter });
-  return { from: fromOid, to: toOid, source: source.given, changes, counts: countChanges(changes) };
+  return { from: fromOid, to: toOid, source: source.given, stdout, prefix: source.prefix, filter };
 }
 
 /**

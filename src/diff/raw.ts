@@ -26,22 +26,34 @@ export interface RawEntry {
   /** The path (the new path for renames), decoded as UTF-8. */
   path: string;
   /** The old path, renames only. */
-  oldPath?: string;
+  oldPath?: string | undefined;
   /** The exact bytes of `path`, present only when they are not valid UTF-8. */
-  pathBytes?: Buffer;
+  pathBytes?: Buffer | undefined;
   /** The exact bytes of `oldPath`, present only when they are not valid UTF-8. */
-  oldPathBytes?: Buffer;
+  oldPathBytes?: Buffer | undefined;
 }
 
 /** Parse the whole raw `-z` output in one pass. Throws E_GIT on anything malformed. */
 export function parseRawDiff(buf: Buffer): RawEntry[] {
+  const entries: RawEntry[] = [];
+  scanRawDiff(buf, (e) => entries.push(copyEntry(e)));
+  return entries;
+}
+
+/**
+ * Walk the raw `-z` output record by record, handing each to `visit`. No object
+ * per record: `visit` gets one reused cursor, valid only during the call (copy
+ * what you keep). Throws E_GIT on anything malformed, before `visit` sees the
+ * malformed record.
+ */
+export function scanRawDiff(buf: Buffer, visit: (entry: RawEntry) => void): void {
   const text = buf.toString('utf8');
   const { fields, invalid } = text.includes('\uFFFD')
     ? splitExact(buf)
     : { fields: text.split('\0'), invalid: null };
   // Output ends with a NUL, so the last field is empty.
   if (fields.pop() !== '') throw malformed(fields.length, 'the output does not end with NUL');
-  const entries: RawEntry[] = [];
+  const entry = new Cursor();
   let i = 0;
   while (i < fields.length) {
     const header = fields[i]!;
@@ -51,16 +63,10 @@ export function parseRawDiff(buf: Buffer): RawEntry[] {
     if (header.charCodeAt(0) !== 0x3a || header.charCodeAt(7) !== 0x20 || s1 < 0 || s2 < 0) {
       throw malformed(i, `unexpected header ${JSON.stringify(header)}`);
     }
+    entry.header = header;
+    entry.s1 = s1;
+    entry.s2 = s2;
     const letter = header.charAt(s2 + 1);
-    const entry: RawEntry = {
-      status: 'A',
-      score: 0,
-      oldMode: header.slice(1, 7),
-      newMode: header.slice(8, 14),
-      oldOid: header.slice(15, s1),
-      newOid: header.slice(s1 + 1, s2),
-      path: '',
-    };
     if (letter === 'R') {
       const score = Number(header.slice(s2 + 2));
       if (!Number.isInteger(score) || score < 0 || score > 100)
@@ -70,24 +76,65 @@ export function parseRawDiff(buf: Buffer): RawEntry[] {
       entry.score = score;
       entry.oldPath = fields[i + 1]!;
       entry.path = fields[i + 2]!;
-      const oldBytes = invalid?.get(i + 1);
-      const newBytes = invalid?.get(i + 2);
-      if (oldBytes) entry.oldPathBytes = oldBytes;
-      if (newBytes) entry.pathBytes = newBytes;
+      entry.oldPathBytes = invalid?.get(i + 1);
+      entry.pathBytes = invalid?.get(i + 2);
       i += 3;
     } else if (letter === 'A' || letter === 'D' || letter === 'M' || letter === 'T') {
       if (i + 1 >= fields.length) throw malformed(i, 'a record lacks its path');
       entry.status = letter;
+      entry.score = 0;
       entry.path = fields[i + 1]!;
-      const bytes = invalid?.get(i + 1);
-      if (bytes) entry.pathBytes = bytes;
+      entry.oldPath = undefined;
+      entry.pathBytes = invalid?.get(i + 1);
+      entry.oldPathBytes = undefined;
       i += 2;
     } else {
       throw malformed(i, `unexpected status in "${header}"`);
     }
-    entries.push(entry);
+    visit(entry);
   }
-  return entries;
+}
+
+/** The reused record of `scanRawDiff`: modes and ids are cut from the header only when asked for. */
+class Cursor implements RawEntry {
+  status: RawEntry['status'] = 'A';
+  score = 0;
+  path = '';
+  oldPath: string | undefined = undefined;
+  pathBytes: Buffer | undefined = undefined;
+  oldPathBytes: Buffer | undefined = undefined;
+  header = '';
+  s1 = 0;
+  s2 = 0;
+  get oldMode(): string {
+    return this.header.slice(1, 7);
+  }
+  get newMode(): string {
+    return this.header.slice(8, 14);
+  }
+  get oldOid(): string {
+    return this.header.slice(15, this.s1);
+  }
+  get newOid(): string {
+    return this.header.slice(this.s1 + 1, this.s2);
+  }
+}
+
+/** A plain, lasting copy of a record (only the optional fields that are set). */
+function copyEntry(e: RawEntry): RawEntry {
+  const entry: RawEntry = {
+    status: e.status,
+    score: e.score,
+    oldMode: e.oldMode,
+    newMode: e.newMode,
+    oldOid: e.oldOid,
+    newOid: e.newOid,
+    path: e.path,
+  };
+  if (e.oldPath !== undefined) entry.oldPath = e.oldPath;
+  if (e.pathBytes) entry.pathBytes = e.pathBytes;
+  if (e.oldPathBytes) entry.oldPathBytes = e.oldPathBytes;
+  return entry;
 }
 
 /** Field-by-field decoding; records the bytes of every field that is not valid UTF-8. */
