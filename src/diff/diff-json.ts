@@ -6,9 +6,9 @@
  * object per record, no one big string, and the stream's backpressure is
  * respected. At 500,000 files that is what keeps the CLI near git's own time.
  */
-import { sortedOrder } from '../byte-order.js';
+import { byteOrder, sortedOrder } from '../byte-order.js';
 import { changeObjects, classifier, type ChangeSink } from './classify.js';
-import { rawDiff } from './diff-releases.js';
+import { rawDiff, type RawDiff } from './diff-releases.js';
 import type { GitObjects } from './git-objects.js';
 import type { RawEntry } from './raw.js';
 import { scanRawDiff } from './raw.js';
@@ -49,53 +49,56 @@ export interface DiffText {
   /** Whether any change is a file of the new release (not a deletion, not a submodule). */
   shipsAFile: boolean;
   /** The JSON text and a newline, in pieces of about 64 KiB. */
-  chunks(): Iterable<string>;
+  chunks(): Iterable<string | Buffer>;
 }
 
 /** Diff and format: everything that can fail happens here, before a byte is written. */
 export async function diffJson(objects: GitObjects | null, options: DiffJsonOptions): Promise<DiffText> {
-  const raw = await rawDiff(objects, options);
-  const indent = Math.min(10, Math.max(0, Math.floor(options.indent ?? 0)));
-  const sink = indent === 0 ? compactSink() : prettySink(indent);
-  scanRawDiff(raw.stdout, classifier(raw, sink));
-  const order = sortedOrder(sink.paths);
-  const items = order === null ? sink.items : order.map((i) => sink.items[i]!);
-  const summary: DiffSummary = { from: raw.from, to: raw.to, source: raw.source, counts: sink.counts };
-  // The frame is JSON.stringify's own: the changes go where its empty array is.
-  const { from, to, source, counts } = summary;
-  const frame = JSON.stringify({ from, to, source, changes: [], counts }, null, indent);
-  const at = frame.lastIndexOf('[]');
+  return formatDiffJson(await rawDiff(objects, options), options.indent);
+}
+
+/**
+ * Classify and format git's raw answer. Pure (bytes in, text out).
+ * @throws DiffshipError E_CONFIG for a kept name that is not UTF-8; GitError E_GIT for malformed output.
+ */
+export function formatDiffJson(raw: RawDiff, indentOption = 0): DiffText {
+  const indent = Math.min(10, Math.max(0, Math.floor(indentOption)));
   const pad = ' '.repeat(indent);
   const [open, sep, close] =
     indent === 0 ? ['[', ',', ']'] : [`[\n${pad}${pad}`, `,\n${pad}${pad}`, `\n${pad}]`];
+  const format = indent === 0 ? compact : pretty(indent);
+  // git lists paths in byte order: format as they come. Should one ever come out of
+  // order, format again, keeping each change apart for the sort.
+  let sink = textSink(format, inOrder(sep));
+  scanRawDiff(raw.stdout, classifier(raw, sink));
+  if (!sink.emit.ordered) {
+    sink = textSink(format, collected(sep));
+    scanRawDiff(raw.stdout, classifier(raw, sink));
+  }
+  const { from, to, source } = raw;
+  const counts = sink.counts;
+  // The frame is JSON.stringify's own: the changes go where its empty array is.
+  const frame = JSON.stringify({ from, to, source, changes: [], counts }, null, indent);
+  const at = frame.lastIndexOf('[]');
+  const total = counts.added + counts.updated + counts.deleted + counts.renamed;
   return {
-    summary,
+    summary: { from, to, source, counts },
     submodules: sink.submodules,
     shipsAFile: sink.shipsAFile,
     chunks: () =>
-      items.length === 0
+      total === 0
         ? [`${frame}\n`]
-        : pieces(`${frame.slice(0, at)}${open}`, items, sep, `${close}${frame.slice(at + 2)}\n`),
+        : [`${frame.slice(0, at)}${open}`, ...sink.emit.body(), `${close}${frame.slice(at + 2)}\n`],
   };
 }
 
 const CHUNK = 1 << 16;
 
-/** head, items joined by sep, tail: as strings of about CHUNK characters. */
-function* pieces(head: string, items: readonly string[], sep: string, tail: string): Iterable<string> {
-  let chunk = head;
-  const last = items.length - 1;
-  for (let i = 0; i <= last; i++) {
-    chunk += items[i]! + (i < last ? sep : tail);
-    if (chunk.length >= CHUNK || i === last) {
-      yield chunk;
-      chunk = '';
-    }
-  }
-}
-
 /** Write each chunk, waiting for 'drain' whenever `out` asks to. */
-export async function writeChunks(out: NodeJS.WritableStream, chunks: Iterable<string>): Promise<void> {
+export async function writeChunks(
+  out: NodeJS.WritableStream,
+  chunks: Iterable<string | Buffer>,
+): Promise<void> {
   for (const chunk of chunks) if (!out.write(chunk)) await drained(out);
 }
 
@@ -115,43 +118,109 @@ function drained(out: NodeJS.WritableStream): Promise<void> {
   });
 }
 
-/** A sink that keeps each change's JSON text, its path, the counts and the CLI's warnings. */
+/** Takes the changes' JSON texts in order and hands back the array's inside, joined by `sep`. */
+interface Emitter {
+  /** False once a path came out of byte order (inOrder only); then it takes no more. */
+  ordered: boolean;
+  /** Whether to format the change at `path` (then `add` its text next). */
+  take(path: string): boolean;
+  add(text: string): void;
+  body(): Iterable<string | Buffer>;
+}
+
+/**
+ * Appends each text as it comes, as bytes every CHUNK characters: the strings
+ * die young, and what is kept is outside V8's heap.
+ */
+function inOrder(sep: string): Emitter {
+  const body: Buffer[] = [];
+  let chunk = '';
+  let prev: string | null = null;
+  const emit: Emitter = {
+    ordered: true,
+    take(path) {
+      if (prev !== null && emit.ordered && byteOrder(prev, path) >= 0) emit.ordered = false;
+      prev = path;
+      return emit.ordered;
+    },
+    add(text) {
+      chunk = chunk === '' && body.length === 0 ? text : `${chunk}${sep}${text}`;
+      if (chunk.length >= CHUNK) {
+        body.push(Buffer.from(chunk, 'utf8'));
+        chunk = '';
+      }
+    },
+    body() {
+      if (chunk !== '') body.push(Buffer.from(chunk, 'utf8'));
+      chunk = '';
+      return body;
+    },
+  };
+  return emit;
+}
+
+/** Keeps every text with its path and sorts them by path bytes at the end. */
+function collected(sep: string): Emitter {
+  const paths: string[] = [];
+  const items: string[] = [];
+  return {
+    ordered: true,
+    take: (path) => (paths.push(path), true),
+    add: (text) => void items.push(text),
+    *body() {
+      const order = sortedOrder(paths) ?? items.map((_, i) => i);
+      let chunk = '';
+      for (let k = 0; k < order.length; k++) {
+        chunk += (k === 0 ? '' : sep) + items[order[k]!]!;
+        if (chunk.length >= CHUNK || k === order.length - 1) {
+          yield chunk;
+          chunk = '';
+        }
+      }
+    },
+  };
+}
+
+/** The text of one change, per status. */
+interface Format {
+  added(path: string, e: RawEntry): string;
+  deleted(path: string, e: RawEntry): string;
+  updated(path: string, e: RawEntry): string;
+  renamed(path: string, oldPath: string, e: RawEntry): string;
+}
+
+/** A sink that formats each change, counts them and notes what the CLI warns about. */
 interface TextSink extends ChangeSink {
-  items: string[];
-  paths: string[];
+  emit: Emitter;
   counts: ChangeCounts;
   submodules: string[];
   shipsAFile: boolean;
 }
 
-function textSink(format: {
-  added(path: string, e: RawEntry): string;
-  deleted(path: string, e: RawEntry): string;
-  updated(path: string, e: RawEntry): string;
-  renamed(path: string, oldPath: string, e: RawEntry): string;
-}): TextSink {
+function textSink(format: Format, emit: Emitter): TextSink {
   const sink: TextSink = {
-    items: [],
-    paths: [],
+    emit,
     counts: { added: 0, updated: 0, deleted: 0, renamed: 0 },
     submodules: [],
     shipsAFile: false,
     added(path, e) {
-      keep(path, format.added(path, e), 'added', e.newMode, e.newMode);
+      note(path, 'added', e.newMode, e.newMode);
+      if (emit.take(path)) emit.add(format.added(path, e));
     },
     deleted(path, e) {
-      keep(path, format.deleted(path, e), 'deleted', e.oldMode, null);
+      note(path, 'deleted', e.oldMode, null);
+      if (emit.take(path)) emit.add(format.deleted(path, e));
     },
     updated(path, e) {
-      keep(path, format.updated(path, e), 'updated', e.oldMode, e.newMode);
+      note(path, 'updated', e.oldMode, e.newMode);
+      if (emit.take(path)) emit.add(format.updated(path, e));
     },
     renamed(path, oldPath, e) {
-      keep(path, format.renamed(path, oldPath, e), 'renamed', e.oldMode, e.newMode);
+      note(path, 'renamed', e.oldMode, e.newMode);
+      if (emit.take(path)) emit.add(format.renamed(path, oldPath, e));
     },
   };
-  function keep(path: string, text: string, status: keyof ChangeCounts, mode1: string, mode2: string | null) {
-    sink.items.push(text);
-    sink.paths.push(path);
+  function note(path: string, status: keyof ChangeCounts, mode1: string, mode2: string | null) {
     sink.counts[status] += 1;
     if (mode1 === SUBMODULE_MODE || mode2 === SUBMODULE_MODE) sink.submodules.push(path);
     else if (mode2 !== null) sink.shipsAFile = true;
@@ -163,29 +232,27 @@ function textSink(format: {
 const q = JSON.stringify;
 
 /** Compact: the text of `JSON.stringify(change)`, keys in the order classify.ts builds them. */
-function compactSink(): TextSink {
-  return textSink({
-    added: (path, e) => `{"status":"added","path":${q(path)},"mode":${q(e.newMode)},"blob":${q(e.newOid)}}`,
-    deleted: (path, e) =>
-      `{"status":"deleted","path":${q(path)},"oldMode":${q(e.oldMode)},"oldBlob":${q(e.oldOid)}}`,
-    updated: (path, e) =>
-      `{"status":"updated","path":${q(path)},"mode":${q(e.newMode)},"blob":${q(e.newOid)},` +
-      `"oldMode":${q(e.oldMode)},"oldBlob":${q(e.oldOid)}}`,
-    renamed: (path, oldPath, e) =>
-      `{"status":"renamed","path":${q(path)},"oldPath":${q(oldPath)},"similarity":${e.score},` +
-      `"mode":${q(e.newMode)},"blob":${q(e.newOid)},"oldMode":${q(e.oldMode)},"oldBlob":${q(e.oldOid)}}`,
-  });
-}
+const compact: Format = {
+  added: (path, e) => `{"status":"added","path":${q(path)},"mode":${q(e.newMode)},"blob":${q(e.newOid)}}`,
+  deleted: (path, e) =>
+    `{"status":"deleted","path":${q(path)},"oldMode":${q(e.oldMode)},"oldBlob":${q(e.oldOid)}}`,
+  updated: (path, e) =>
+    `{"status":"updated","path":${q(path)},"mode":${q(e.newMode)},"blob":${q(e.newOid)},` +
+    `"oldMode":${q(e.oldMode)},"oldBlob":${q(e.oldOid)}}`,
+  renamed: (path, oldPath, e) =>
+    `{"status":"renamed","path":${q(path)},"oldPath":${q(oldPath)},"similarity":${e.score},` +
+    `"mode":${q(e.newMode)},"blob":${q(e.newOid)},"oldMode":${q(e.oldMode)},"oldBlob":${q(e.oldOid)}}`,
+};
 
 /** Indented (a person at a terminal): each change as an object, stringified and indented. */
-function prettySink(indent: number): TextSink {
+function pretty(indent: number): Format {
   const objects = changeObjects();
   const nested = `\n${' '.repeat(indent * 2)}`;
   const text = () => q(objects.changes.pop(), null, indent).replaceAll('\n', nested);
-  return textSink({
+  return {
     added: (path, e) => (objects.added(path, e), text()),
     deleted: (path, e) => (objects.deleted(path, e), text()),
     updated: (path, e) => (objects.updated(path, e), text()),
     renamed: (path, oldPath, e) => (objects.renamed(path, oldPath, e), text()),
-  });
+  };
 }

@@ -6,7 +6,7 @@
  * Record shape: `:<oldMode> <newMode> <oldOid> <newOid> <status>[score]\0<path>\0`,
  * and for renames/copies a second path: `...R097\0<oldPath>\0<newPath>\0`.
  *
- * Speed: the whole buffer is decoded once and split on NUL (UTF-8 never uses a
+ * Speed: the whole buffer is decoded once and cut at each NUL (UTF-8 never uses a
  * 0x00 byte inside a character, so this is exact). Only when the text holds a
  * U+FFFD do we fall back to field-by-field decoding to find names that are not
  * valid UTF-8 and keep their bytes.
@@ -47,16 +47,10 @@ export function parseRawDiff(buf: Buffer): RawEntry[] {
  * malformed record.
  */
 export function scanRawDiff(buf: Buffer, visit: (entry: RawEntry) => void): void {
-  const text = buf.toString('utf8');
-  const { fields, invalid } = text.includes('\uFFFD')
-    ? splitExact(buf)
-    : { fields: text.split('\0'), invalid: null };
-  // Output ends with a NUL, so the last field is empty.
-  if (fields.pop() !== '') throw malformed(fields.length, 'the output does not end with NUL');
+  const fields = fieldReader(buf);
   const entry = new Cursor();
-  let i = 0;
-  while (i < fields.length) {
-    const header = fields[i]!;
+  for (let header = fields.next(); header !== null; header = fields.next()) {
+    const i = fields.count - 1;
     // ":100644 100644 <oid> <oid> M": modes are always 6 digits, oids 40 or 64 hex.
     const s1 = header.indexOf(' ', 15);
     const s2 = header.indexOf(' ', s1 + 1);
@@ -71,28 +65,77 @@ export function scanRawDiff(buf: Buffer, visit: (entry: RawEntry) => void): void
       const score = Number(header.slice(s2 + 2));
       if (!Number.isInteger(score) || score < 0 || score > 100)
         throw malformed(i, `bad rename score in "${header}"`);
-      if (i + 2 >= fields.length) throw malformed(i, 'a rename lacks its paths');
+      const oldPath = fields.next();
+      entry.oldPathBytes = fields.invalid();
+      const path = fields.next();
+      if (oldPath === null || path === null) throw malformed(i, 'a rename lacks its paths');
       entry.status = 'R';
       entry.score = score;
-      entry.oldPath = fields[i + 1]!;
-      entry.path = fields[i + 2]!;
-      entry.oldPathBytes = invalid?.get(i + 1);
-      entry.pathBytes = invalid?.get(i + 2);
-      i += 3;
+      entry.oldPath = oldPath;
+      entry.path = path;
+      entry.pathBytes = fields.invalid();
     } else if (letter === 'A' || letter === 'D' || letter === 'M' || letter === 'T') {
-      if (i + 1 >= fields.length) throw malformed(i, 'a record lacks its path');
+      const path = fields.next();
+      if (path === null) throw malformed(i, 'a record lacks its path');
       entry.status = letter;
       entry.score = 0;
-      entry.path = fields[i + 1]!;
+      entry.path = path;
       entry.oldPath = undefined;
-      entry.pathBytes = invalid?.get(i + 1);
+      entry.pathBytes = fields.invalid();
       entry.oldPathBytes = undefined;
-      i += 2;
     } else {
       throw malformed(i, `unexpected status in "${header}"`);
     }
     visit(entry);
   }
+}
+
+/** NUL-terminated fields one at a time; the exact bytes of one that is not valid UTF-8. */
+interface FieldReader {
+  /** The next field, or null at the end. */
+  next(): string | null;
+  /** The bytes of the field `next` returned last, when they are not valid UTF-8. */
+  invalid(): Buffer | undefined;
+  /** Fields read so far. */
+  count: number;
+}
+
+/**
+ * Decode once and cut at each NUL (UTF-8 never has a 0x00 inside a character).
+ * The fields are short-lived slices, not one array of them all: at 500,000
+ * files that array alone cost more garbage collection than the parse.
+ */
+function fieldReader(buf: Buffer): FieldReader {
+  const text = buf.toString('utf8');
+  if (text.includes('\uFFFD')) return exactReader(buf);
+  let pos = 0;
+  const reader: FieldReader = {
+    count: 0,
+    next() {
+      if (pos >= text.length) return null;
+      const end = text.indexOf('\0', pos);
+      if (end < 0) throw malformed(reader.count, 'the output does not end with NUL');
+      const field = text.slice(pos, end);
+      pos = end + 1;
+      reader.count += 1;
+      return field;
+    },
+    invalid: () => undefined,
+  };
+  return reader;
+}
+
+/** Over splitExact's fields (the rare output that holds a U+FFFD or invalid bytes). */
+function exactReader(buf: Buffer): FieldReader {
+  const { fields, invalid } = splitExact(buf);
+  // Output ends with a NUL, so the last field is empty.
+  if (fields.pop() !== '') throw malformed(fields.length, 'the output does not end with NUL');
+  const reader: FieldReader = {
+    count: 0,
+    next: () => (reader.count < fields.length ? fields[reader.count++]! : null),
+    invalid: () => invalid.get(reader.count - 1),
+  };
+  return reader;
 }
 
 /** The reused record of `scanRawDiff`: modes and ids are cut from the header only when asked for. */
