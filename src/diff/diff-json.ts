@@ -94,27 +94,52 @@ export function formatDiffJson(raw: RawDiff, indentOption = 0): DiffText {
 
 const CHUNK = 1 << 16;
 
-/** Write each chunk, waiting for 'drain' whenever `out` asks to. */
+/**
+ * Write each chunk, waiting for 'drain' whenever `out` asks to. Rejects when
+ * `out` fails or closes part-way (never waits for a 'drain' that can't come).
+ */
 export async function writeChunks(
   out: NodeJS.WritableStream,
   chunks: Iterable<string | Buffer>,
 ): Promise<void> {
-  for (const chunk of chunks) if (!out.write(chunk)) await drained(out);
+  let failure: Error | null = null;
+  const onError = (error: unknown) => {
+    failure ??= error instanceof Error ? error : new Error(String(error));
+  };
+  out.on('error', onError);
+  try {
+    for (const chunk of chunks) {
+      failure ??= gone(out);
+      if (failure !== null) throw failure;
+      if (!out.write(chunk)) await drained(out);
+    }
+    failure ??= gone(out);
+    if (failure !== null) throw failure;
+  } finally {
+    out.off('error', onError);
+  }
 }
 
+/** Why `out` takes no more writes (its error, or that it was closed), else null. */
+function gone(out: NodeJS.WritableStream): Error | null {
+  const state = out as { errored?: unknown; destroyed?: boolean };
+  if (state.errored instanceof Error) return state.errored;
+  return state.destroyed === true ? new Error('the output closed before the diff was written') : null;
+}
+
+/** Settles on 'drain', 'error' or 'close' (the caller then asks `gone`). */
 function drained(out: NodeJS.WritableStream): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const done = (error?: unknown) => {
+  if (gone(out) !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
       out.off('drain', done);
       out.off('error', done);
-      out.off('close', closed);
-      if (error) reject(error instanceof Error ? error : new Error(String(error)));
-      else resolve();
+      out.off('close', done);
+      resolve();
     };
-    const closed = () => done(new Error('the output closed before the diff was written'));
     out.on('drain', done);
     out.on('error', done);
-    out.on('close', closed);
+    out.on('close', done);
   });
 }
 
