@@ -25,16 +25,3 @@ export function sortByPath<T extends { path: string }>(items: T[]): T[] {
   const of = (s: string) => bytes.get(s) ?? bytes.set(s, Buffer.from(s, 'utf8')).get(s)!;
   return items.sort((a, b) => Buffer.compare(of(a.path), of(b.path)));
 }
-
-/**
- * The order that sorts `paths` by bytes, or null when they are sorted already
- * (git's output nearly always is: then nothing is moved or allocated).
- */
-export function sortedOrder(paths: readonly string[]): number[] | null {
-  const surrogates = paths.some((p) => SURROGATE.test(p));
-  const compare = surrogates ? byteOrder : (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-  let sorted = true;
-  for (let i = 1; i < paths.length && sorted; i++) sorted = compare(paths[i - 1]!, paths[i]!) <= 0;
-  if (sorted) return null;
-  return paths.map((_, i) => i).sort((a, b) => compare(paths[a]!, paths[b]!) || a - b);
-}

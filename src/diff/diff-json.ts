@@ -6,13 +6,18 @@
  * object per record, no one big string, and the stream's backpressure is
  * respected. At 500,000 files that is what keeps the CLI near git's own time.
  */
-import { byteOrder, sortedOrder } from '../byte-order.js';
+import { byteOrder, sortByPath } from '../byte-order.js';
 import { changeObjects, classifier, type ChangeSink } from './classify.js';
 import { rawDiff, type RawDiff } from './diff-releases.js';
 import type { GitObjects } from './git-objects.js';
-import type { RawEntry } from './raw.js';
 import { scanRawDiff } from './raw.js';
-import { SUBMODULE_MODE, type ChangeCounts, type DiffOptions, type DiffResult } from './types.js';
+import {
+  SUBMODULE_MODE,
+  type Change,
+  type ChangeCounts,
+  type DiffOptions,
+  type DiffResult,
+} from './types.js';
 
 /** Everything of a `DiffResult` but the changes, which went to the stream. */
 export type DiffSummary = Omit<DiffResult, 'changes'>;
@@ -63,36 +68,31 @@ export async function diffJson(objects: GitObjects | null, options: DiffJsonOpti
  */
 export function formatDiffJson(raw: RawDiff, indentOption = 0): DiffText {
   const indent = Math.min(10, Math.max(0, Math.floor(indentOption)));
-  const pad = ' '.repeat(indent);
-  const [open, sep, close] =
-    indent === 0 ? ['[', ',', ']'] : [`[\n${pad}${pad}`, `,\n${pad}${pad}`, `\n${pad}]`];
-  const format = indent === 0 ? compact : pretty(indent);
   // git lists paths in byte order: format as they come. Should one ever come out of
-  // order, format again, keeping each change apart for the sort.
-  let sink = textSink(format, inOrder(sep));
+  // order, classify again, keeping every change for the sort.
+  let sink = batches(indent, false);
   scanRawDiff(raw.stdout, classifier(raw, sink));
-  if (!sink.emit.ordered) {
-    sink = textSink(format, collected(sep));
+  if (!sink.ordered) {
+    sink = batches(indent, true);
     scanRawDiff(raw.stdout, classifier(raw, sink));
   }
+  const body = sink.finish();
   const { from, to, source } = raw;
   const counts = sink.counts;
   // The frame is JSON.stringify's own: the changes go where its empty array is.
   const frame = JSON.stringify({ from, to, source, changes: [], counts }, null, indent);
   const at = frame.lastIndexOf('[]');
-  const total = counts.added + counts.updated + counts.deleted + counts.renamed;
+  const close = indent === 0 ? ']' : `\n${' '.repeat(indent)}]`;
   return {
     summary: { from, to, source, counts },
     submodules: sink.submodules,
     shipsAFile: sink.shipsAFile,
     chunks: () =>
-      total === 0
+      body.length === 0
         ? [`${frame}\n`]
-        : [`${frame.slice(0, at)}${open}`, ...sink.emit.body(), `${close}${frame.slice(at + 2)}\n`],
+        : [`${frame.slice(0, at)}[`, ...body, `${close}${frame.slice(at + 2)}\n`],
   };
 }
-
-const CHUNK = 1 << 16;
 
 /**
  * Write each chunk, waiting for 'drain' whenever `out` asks to. Rejects when
@@ -143,141 +143,77 @@ function drained(out: NodeJS.WritableStream): Promise<void> {
   });
 }
 
-/** Takes the changes' JSON texts in order and hands back the array's inside, joined by `sep`. */
-interface Emitter {
-  /** False once a path came out of byte order (inOrder only); then it takes no more. */
+/** Changes per JSON.stringify call: about 150 bytes each, so about 75 KiB of text a batch. */
+const BATCH = 512;
+
+/** A sink that turns changes into JSON text, counts them and notes what the CLI warns about. */
+interface JsonSink extends ChangeSink {
+  /** False once a path came out of byte order (then the caller starts over with `sorted`). */
   ordered: boolean;
-  /** Whether to format the change at `path` (then `add` its text next). */
-  take(path: string): boolean;
-  add(text: string): void;
-  body(): Iterable<string | Buffer>;
-}
-
-/**
- * Appends each text as it comes, as bytes every CHUNK characters: the strings
- * die young, and what is kept is outside V8's heap.
- */
-function inOrder(sep: string): Emitter {
-  const body: Buffer[] = [];
-  let chunk = '';
-  let prev: string | null = null;
-  const emit: Emitter = {
-    ordered: true,
-    take(path) {
-      if (prev !== null && emit.ordered && byteOrder(prev, path) >= 0) emit.ordered = false;
-      prev = path;
-      return emit.ordered;
-    },
-    add(text) {
-      chunk = chunk === '' && body.length === 0 ? text : `${chunk}${sep}${text}`;
-      if (chunk.length >= CHUNK) {
-        body.push(Buffer.from(chunk, 'utf8'));
-        chunk = '';
-      }
-    },
-    body() {
-      if (chunk !== '') body.push(Buffer.from(chunk, 'utf8'));
-      chunk = '';
-      return body;
-    },
-  };
-  return emit;
-}
-
-/** Keeps every text with its path and sorts them by path bytes at the end. */
-function collected(sep: string): Emitter {
-  const paths: string[] = [];
-  const items: string[] = [];
-  return {
-    ordered: true,
-    take: (path) => (paths.push(path), true),
-    add: (text) => void items.push(text),
-    *body() {
-      const order = sortedOrder(paths) ?? items.map((_, i) => i);
-      let chunk = '';
-      for (let k = 0; k < order.length; k++) {
-        chunk += (k === 0 ? '' : sep) + items[order[k]!]!;
-        if (chunk.length >= CHUNK || k === order.length - 1) {
-          yield chunk;
-          chunk = '';
-        }
-      }
-    },
-  };
-}
-
-/** The text of one change, per status. */
-interface Format {
-  added(path: string, e: RawEntry): string;
-  deleted(path: string, e: RawEntry): string;
-  updated(path: string, e: RawEntry): string;
-  renamed(path: string, oldPath: string, e: RawEntry): string;
-}
-
-/** A sink that formats each change, counts them and notes what the CLI warns about. */
-interface TextSink extends ChangeSink {
-  emit: Emitter;
   counts: ChangeCounts;
   submodules: string[];
   shipsAFile: boolean;
+  /** The array's inside: elements joined by commas, as bytes. */
+  finish(): Buffer[];
 }
 
-function textSink(format: Format, emit: Emitter): TextSink {
-  const sink: TextSink = {
-    emit,
+/**
+ * Changes as `Change` objects in batches of BATCH, each batch stringified by
+ * JSON.stringify itself (so the text is exactly its own) and kept as bytes:
+ * the objects die young and what is kept is outside V8's heap. `sorted`: keep
+ * every change and sort by path bytes at the end instead (out-of-order input).
+ */
+function batches(indent: number, sorted: boolean): JsonSink {
+  const objects = changeObjects();
+  const body: Buffer[] = [];
+  let prev: string | null = null;
+  // Elements of a nested array sit one level deeper than JSON.stringify(batch) puts them.
+  const nested = `\n${' '.repeat(indent)}`;
+  const trim = indent === 0 ? 1 : 2 + indent; // "]" or "\n<pad>]"
+  const flush = (changes: Change[]) => {
+    if (changes.length === 0) return;
+    let text = JSON.stringify(changes, null, indent);
+    if (indent > 0) text = text.replaceAll('\n', nested);
+    body.push(Buffer.from(`${body.length === 0 ? '' : ','}${text.slice(1, text.length - trim)}`, 'utf8'));
+  };
+  const sink: JsonSink = {
+    ordered: true,
     counts: { added: 0, updated: 0, deleted: 0, renamed: 0 },
     submodules: [],
     shipsAFile: false,
     added(path, e) {
-      note(path, 'added', e.newMode, e.newMode);
-      if (emit.take(path)) emit.add(format.added(path, e));
+      if (take(path, 'added', e.newMode, e.newMode)) objects.added(path, e);
     },
     deleted(path, e) {
-      note(path, 'deleted', e.oldMode, null);
-      if (emit.take(path)) emit.add(format.deleted(path, e));
+      if (take(path, 'deleted', e.oldMode, null)) objects.deleted(path, e);
     },
     updated(path, e) {
-      note(path, 'updated', e.oldMode, e.newMode);
-      if (emit.take(path)) emit.add(format.updated(path, e));
+      if (take(path, 'updated', e.oldMode, e.newMode)) objects.updated(path, e);
     },
     renamed(path, oldPath, e) {
-      note(path, 'renamed', e.oldMode, e.newMode);
-      if (emit.take(path)) emit.add(format.renamed(path, oldPath, e));
+      if (take(path, 'renamed', e.oldMode, e.newMode)) objects.renamed(path, oldPath, e);
+    },
+    finish() {
+      if (sorted) sortByPath(objects.changes);
+      for (let i = 0; i < objects.changes.length; i += BATCH) flush(objects.changes.slice(i, i + BATCH));
+      objects.changes.length = 0;
+      return body;
     },
   };
-  function note(path: string, status: keyof ChangeCounts, mode1: string, mode2: string | null) {
+  /** Count and note the change; whether to keep it (it is in order, or all are kept). */
+  function take(path: string, status: keyof ChangeCounts, mode1: string, mode2: string | null): boolean {
     sink.counts[status] += 1;
     if (mode1 === SUBMODULE_MODE || mode2 === SUBMODULE_MODE) sink.submodules.push(path);
     else if (mode2 !== null) sink.shipsAFile = true;
+    if (sorted) return true;
+    if (prev !== null && sink.ordered && byteOrder(prev, path) >= 0) sink.ordered = false;
+    prev = path;
+    if (!sink.ordered) return false;
+    if (objects.changes.length === BATCH) {
+      flush(objects.changes);
+      objects.changes.length = 0;
+    }
+    return true;
   }
   return sink;
-}
-
-// Every value goes through JSON.stringify, so escaping is exactly its own.
-const q = JSON.stringify;
-
-/** Compact: the text of `JSON.stringify(change)`, keys in the order classify.ts builds them. */
-const compact: Format = {
-  added: (path, e) => `{"status":"added","path":${q(path)},"mode":${q(e.newMode)},"blob":${q(e.newOid)}}`,
-  deleted: (path, e) =>
-    `{"status":"deleted","path":${q(path)},"oldMode":${q(e.oldMode)},"oldBlob":${q(e.oldOid)}}`,
-  updated: (path, e) =>
-    `{"status":"updated","path":${q(path)},"mode":${q(e.newMode)},"blob":${q(e.newOid)},` +
-    `"oldMode":${q(e.oldMode)},"oldBlob":${q(e.oldOid)}}`,
-  renamed: (path, oldPath, e) =>
-    `{"status":"renamed","path":${q(path)},"oldPath":${q(oldPath)},"similarity":${e.score},` +
-    `"mode":${q(e.newMode)},"blob":${q(e.newOid)},"oldMode":${q(e.oldMode)},"oldBlob":${q(e.oldOid)}}`,
-};
-
-/** Indented (a person at a terminal): each change as an object, stringified and indented. */
-function pretty(indent: number): Format {
-  const objects = changeObjects();
-  const nested = `\n${' '.repeat(indent * 2)}`;
-  const text = () => q(objects.changes.pop(), null, indent).replaceAll('\n', nested);
-  return {
-    added: (path, e) => (objects.added(path, e), text()),
-    deleted: (path, e) => (objects.deleted(path, e), text()),
-    updated: (path, e) => (objects.updated(path, e), text()),
-    renamed: (path, oldPath, e) => (objects.renamed(path, oldPath, e), text()),
-  };
 }

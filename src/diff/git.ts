@@ -217,6 +217,8 @@ export function startDiffTree(repo: string, opts: DiffTreeOptions): PendingDiffT
   // `top`: relative to the repository root whatever --repo points at; `literal`: no glob magic in the name.
   if (opts.prefix !== '') args.push(`:(top,literal)${opts.prefix}`);
   const git = startGit(repo, args);
+  // It may fail (not a repository) before anyone awaits it: the lookups report that, not an unhandled rejection.
+  git.done.catch(() => {});
   return {
     async run(from, to) {
       git.stdin.end(`${from} ${to}\n`);
@@ -224,7 +226,6 @@ export function startDiffTree(repo: string, opts: DiffTreeOptions): PendingDiffT
       return { stdout: withoutTreeLine(stdout, `${from} ${to}\n`), stderr };
     },
     cancel() {
-      git.done.catch(() => {});
       git.stdin.end();
     },
   };
