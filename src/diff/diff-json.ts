@@ -143,8 +143,10 @@ function drained(out: NodeJS.WritableStream): Promise<void> {
   });
 }
 
-/** Changes per JSON.stringify call: about 150 bytes each, so about 75 KiB of text a batch. */
+/** Changes per JSON.stringify call, at most: about 150 bytes each, so about 75 KiB of text. */
 const BATCH = 512;
+/** ...and fewer when the names are long: a batch's text stays near 64 KiB. */
+const BATCH_CHARS = 1 << 16;
 
 /** A sink that turns changes into JSON text, counts them and notes what the CLI warns about. */
 interface JsonSink extends ChangeSink {
@@ -167,6 +169,7 @@ function batches(indent: number, sorted: boolean): JsonSink {
   const objects = changeObjects();
   const body: Buffer[] = [];
   let prev: string | null = null;
+  let pending = 0;
   // Elements of a nested array sit one level deeper than JSON.stringify(batch) puts them.
   const nested = `\n${' '.repeat(indent)}`;
   const trim = indent === 0 ? 1 : 2 + indent; // "]" or "\n<pad>]"
@@ -209,10 +212,12 @@ function batches(indent: number, sorted: boolean): JsonSink {
     if (prev !== null && sink.ordered && byteOrder(prev, path) >= 0) sink.ordered = false;
     prev = path;
     if (!sink.ordered) return false;
-    if (objects.changes.length === BATCH) {
+    if (objects.changes.length === BATCH || pending >= BATCH_CHARS) {
       flush(objects.changes);
       objects.changes.length = 0;
+      pending = 0;
     }
+    pending += path.length + 130; // the path, and about what the other fields take
     return true;
   }
   return sink;
