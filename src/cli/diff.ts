@@ -76,17 +76,19 @@ async function warnAbout(
   shipsAFile: boolean,
   submodules: readonly string[],
 ): Promise<void> {
-  const { selectionProblem } = await import('../diff/selection.js');
-  const problem = await selectionProblem(null, {
-    repo: flags.repo,
-    to,
-    source: flags.source,
-    include: flags.include,
-    exclude: flags.exclude,
-    // A file of the release among the changes proves the selection matches one: no listing needed.
-    allowEmpty: shipsAFile,
-  });
-  if (problem !== null) warn(out, problem);
+  // A file of the release among the changes proves the source folder exists and the
+  // selection matches a file: then there is nothing to check (no git process, no listing).
+  if (!shipsAFile) {
+    const { selectionProblem } = await import('../diff/selection.js');
+    const problem = await selectionProblem(null, {
+      repo: flags.repo,
+      to,
+      source: flags.source,
+      include: flags.include,
+      exclude: flags.exclude,
+    });
+    if (problem !== null) warn(out, problem);
+  }
   if (submodules.length > 0) {
     const names = submodules.slice(0, 5).map(displayName);
     const more = submodules.length > 5 ? `, … (${submodules.length - 5} more)` : '';
