@@ -61,19 +61,31 @@ export interface DiffText {
 
 /** Diff and format: everything that can fail happens here, before a byte is written. */
 export async function diffJson(objects: GitObjects | null, options: DiffJsonOptions): Promise<DiffText> {
-  return formatDiffJson(await rawDiff(objects, options), options.indent);
+  const indent = clampIndent(options.indent);
+  const sink = batches(indent, false);
+  const raw = await rawDiff(objects, options, (c) => classifier(c, sink));
+  return finish(raw, indent, sink);
 }
+
+/** As JSON.stringify takes its `space`: 0 to 10. */
+const clampIndent = (indent = 0) => Math.min(10, Math.max(0, Math.floor(indent)));
 
 /**
  * Classify and format git's raw answer. Pure (bytes in, text out).
  * @throws DiffshipError E_CONFIG for a kept name that is not UTF-8; GitError E_GIT for malformed output.
  */
 export function formatDiffJson(raw: RawDiff, indentOption = 0): DiffText {
-  const indent = Math.min(10, Math.max(0, Math.floor(indentOption)));
-  // git lists paths in byte order: format as they come. Should one ever come out of
-  // order, classify again, keeping every change for the sort.
-  let sink = batches(indent, false);
+  const indent = clampIndent(indentOption);
+  const sink = batches(indent, false);
   scanRawDiff(raw.stdout, classifier(raw, sink));
+  return finish(raw, indent, sink);
+}
+
+/** The text around the batches of `first`, the pass over git's records in the order git gave them. */
+function finish(raw: RawDiff, indent: number, first: JsonSink): DiffText {
+  // git lists paths in byte order: the first pass formatted them as they came. Should
+  // one ever come out of order, classify again, keeping every change for the sort.
+  let sink = first;
   if (!sink.ordered) {
     sink = batches(indent, true);
     scanRawDiff(raw.stdout, classifier(raw, sink));

@@ -14,7 +14,7 @@ import type { ClassifyOptions, PathFilter } from './classify.js';
 import { IGNORE_FILE, parseIgnoreFile } from './ignore.js';
 import { catFileBatch, emptyTreeId, fetchOne, isShallow, startDiffTree, type CatFileResult } from './git.js';
 import type { GitObjects } from './git-objects.js';
-import { scanRawDiff } from './raw.js';
+import { RawStream, type RawEntry } from './raw.js';
 import { isFetchableRef, isFullOid, normalizeRef, normalizeSource, quote, type RefRole } from './ref.js';
 import type { DiffOptions, DiffResult } from './types.js';
 
@@ -50,9 +50,8 @@ function lookupFor(repo: string, objects: GitObjects | null): Lookup {
  * process fewer per diff). Its repository must be `options.repo`.
  */
 export async function diffWith(objects: GitObjects | null, options: DiffOptions = {}): Promise<DiffResult> {
-  const raw = await rawDiff(objects, options);
   const sink = changeObjects();
-  scanRawDiff(raw.stdout, classifier(raw, sink));
+  const raw = await rawDiff(objects, options, (c) => classifier(c, sink));
   const changes = sortByPath(sink.changes);
   return { from: raw.from, to: raw.to, source: raw.source, changes, counts: countChanges(changes) };
 }
@@ -66,8 +65,16 @@ export interface RawDiff extends ClassifyOptions {
   stdout: Buffer;
 }
 
-/** Resolve the refs, read the ignore file, run `git diff-tree`: everything up to parsing. */
-export async function rawDiff(objects: GitObjects | null, options: DiffOptions): Promise<RawDiff> {
+/**
+ * Resolve the refs, read the ignore file, run `git diff-tree`. With `visitor`,
+ * each record goes to it as soon as git has written it (parsing overlaps git's
+ * output); without, the caller parses `stdout`.
+ */
+export async function rawDiff(
+  objects: GitObjects | null,
+  options: DiffOptions,
+  visitor?: (c: ClassifyOptions) => (entry: RawEntry) => void,
+): Promise<RawDiff> {
   const repo = options.repo ?? '.';
   const lookup = lookupFor(repo, objects);
   const from = normalizeRef(options.from, 'from');
@@ -98,7 +105,13 @@ export async function rawDiff(objects: GitObjects | null, options: DiffOptions):
   const toOid = resolved.oids.get('to')!;
   const fromOid = from === null ? null : resolved.oids.get('from')!;
   const fromTree = from === null ? emptyTreeId(toOid.length) : resolved.trees.get('from')!;
-  const { stdout, stderr } = await diffTree.run(fromTree, resolved.trees.get('to')!);
+  const records = visitor && new RawStream(visitor({ prefix: source.prefix, filter }));
+  const { stdout, stderr } = await diffTree.run(
+    fromTree,
+    resolved.trees.get('to')!,
+    records && ((chunk) => records.push(chunk)),
+  );
+  records?.end();
   // git warns (and carries on) when the rename limit stops rename detection.
   for (const line of stderr.split(/\r?\n/)) if (line.trim()) options.logger?.warn(`git: ${line.trim()}`);
   return { from: fromOid, to: toOid, source: source.given, stdout, prefix: source.prefix, filter };

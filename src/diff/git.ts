@@ -42,13 +42,29 @@ interface StartedGit {
   done: Promise<GitOutput>;
 }
 
-/** Start `git -C <repo> <args>`; `done` settles as `runGit` does once stdin is ended. */
-function startGit(repo: string, args: readonly string[]): StartedGit {
+/**
+ * Start `git -C <repo> <args>`; `done` settles as `runGit` does once stdin is ended.
+ * `onStdout` sees each chunk as it comes; what it throws rejects `done` (once git is done).
+ */
+function startGit(
+  repo: string,
+  args: readonly string[],
+  onStdout?: () => ((chunk: Buffer) => void) | undefined,
+): StartedGit {
   const child = spawn('git', ['-C', repo, ...args], { env: gitEnv(), stdio: 'pipe' });
+  let failure: unknown = null;
   const done = new Promise<GitOutput>((resolve, reject) => {
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
+    child.stdout.on('data', (chunk: Buffer) => {
+      out.push(chunk);
+      if (failure !== null) return;
+      try {
+        onStdout?.()?.(chunk);
+      } catch (error) {
+        failure = error;
+      }
+    });
     child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
     child.on('error', (error: NodeJS.ErrnoException) => {
       const message =
@@ -59,11 +75,9 @@ function startGit(repo: string, args: readonly string[]): StartedGit {
     });
     child.on('close', (code, signal) => {
       const stderr = Buffer.concat(err).toString('utf8');
-      if (code === 0) {
-        resolve({ stdout: out.length === 1 ? out[0]! : Buffer.concat(out), stderr });
-        return;
-      }
-      reject(gitFailure(repo, args, stderr, code, signal));
+      if (code === 0 && failure !== null) reject(failure);
+      else if (code === 0) resolve({ stdout: out.length === 1 ? out[0]! : Buffer.concat(out), stderr });
+      else reject(gitFailure(repo, args, stderr, code, signal));
     });
   });
   // git may exit early (bad repo) and close its stdin: that surfaces as the exit code.
@@ -189,7 +203,7 @@ export interface PendingDiffTree {
    * Compare tree `from` with tree `to` (full ids). Returns the raw `-z` records
    * and git's warnings (e.g. the rename limit was hit).
    */
-  run(from: string, to: string): Promise<GitOutput>;
+  run(from: string, to: string, onRecords?: (chunk: Buffer) => void): Promise<GitOutput>;
   /** Not needed after all (a ref did not resolve): let the process end. */
   cancel(): void;
 }
@@ -216,11 +230,14 @@ export function startDiffTree(repo: string, opts: DiffTreeOptions): PendingDiffT
   ];
   // `top`: relative to the repository root whatever --repo points at; `literal`: no glob magic in the name.
   if (opts.prefix !== '') args.push(`:(top,literal)${opts.prefix}`);
-  const git = startGit(repo, args);
+  // Chunks go to `onRecords` once the tree line is cut off the front.
+  let onRecords: ((chunk: Buffer) => void) | undefined;
+  const git = startGit(repo, args, () => onRecords);
   // It may fail (not a repository) before anyone awaits it: the lookups report that, not an unhandled rejection.
   git.done.catch(() => {});
   return {
-    async run(from, to) {
+    async run(from, to, records) {
+      if (records) onRecords = afterLine(`${from} ${to}\n`, records);
       git.stdin.end(`${from} ${to}\n`);
       const { stdout, stderr } = await git.done;
       return { stdout: withoutTreeLine(stdout, `${from} ${to}\n`), stderr };
@@ -228,6 +245,19 @@ export function startDiffTree(repo: string, opts: DiffTreeOptions): PendingDiffT
     cancel() {
       git.stdin.end();
     },
+  };
+}
+
+/** Pass chunks on to `next` without the leading `line` (see withoutTreeLine). */
+function afterLine(line: string, next: (chunk: Buffer) => void): (chunk: Buffer) => void {
+  let head: Buffer | null = Buffer.alloc(0);
+  return (chunk) => {
+    if (head === null) return next(chunk);
+    head = Buffer.concat([head, chunk]);
+    if (head[0] !== 0x3a && head.length < line.length) return; // ':' starts a record
+    const rest = withoutTreeLine(head, line);
+    head = null;
+    if (rest.length > 0) next(rest);
   };
 }
 

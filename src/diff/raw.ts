@@ -90,6 +90,46 @@ export function scanRawDiff(buf: Buffer, visit: (entry: RawEntry) => void): void
   }
 }
 
+/**
+ * `scanRawDiff` over output that arrives in chunks: each whole record is
+ * visited as soon as its last byte is in, so parsing overlaps git writing.
+ * `end()` visits (or refuses, E_GIT) what is left.
+ */
+export class RawStream {
+  private carry: Buffer | null = null;
+  constructor(private readonly visit: (entry: RawEntry) => void) {}
+
+  push(chunk: Buffer): void {
+    const data = this.carry === null ? chunk : Buffer.concat([this.carry, chunk]);
+    const cut = wholeRecords(data);
+    if (cut > 0) scanRawDiff(data.subarray(0, cut), this.visit);
+    this.carry = cut < data.length ? Buffer.from(data.subarray(cut)) : null;
+  }
+
+  end(): void {
+    if (this.carry !== null) scanRawDiff(this.carry, this.visit);
+    this.carry = null;
+  }
+}
+
+/** Length of the whole records at the start of `data`: a header, then one path, two for a rename. */
+function wholeRecords(data: Buffer): number {
+  let pos = 0;
+  for (;;) {
+    const headerEnd = data.indexOf(0, pos);
+    if (headerEnd < 0) return pos;
+    // The status letter follows the header's last space (a malformed header is scanRawDiff's to refuse).
+    const space = data.lastIndexOf(0x20, headerEnd);
+    let paths = space > pos && data[space + 1] === 0x52 ? 2 : 1; // 'R'
+    let end = headerEnd;
+    while (paths-- > 0) {
+      end = data.indexOf(0, end + 1);
+      if (end < 0) return pos;
+    }
+    pos = end + 1;
+  }
+}
+
 /** NUL-terminated fields one at a time; the exact bytes of one that is not valid UTF-8. */
 interface FieldReader {
   /** The next field, or null at the end. */
