@@ -59,6 +59,7 @@ describe('the package entry', () => {
   it('exports the documented API', () => {
     for (const name of [
       'diffReleases',
+      'writeDiffJson',
       'loadConfig',
       'resolveConfig',
       'withOverrides',

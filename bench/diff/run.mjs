@@ -1,33 +1,52 @@
 #!/usr/bin/env node
 // Benchmark: `diffship diff --json` against `git diff-tree -r -z -M --raw` on the
-// same pair of releases (50,000 files; ~7,000 changes), with floor.mjs (the least
-// any Node CLI can do for the same answer) as a third row. Run `npm run build` first.
+// same pair of releases (50,000 files; ~7,000 changes; or 500,000 files and
+// 70,000 changes with --files 500000), with floor.mjs (the least any Node CLI can
+// do for the same answer) as a third row, and the library's `diffReleases` timed
+// in one warm Node process against the same git command spawned from it. Run
+// `npm run build` first.
 //
-//   node bench/diff/run.mjs [--runs 5] [--rebuild]
+//   node bench/diff/run.mjs [--runs 5] [--files 50000|500000] [--rebuild]
 //
-// The repository is built once with `git fast-import` and cached in the OS temp
-// folder. Commands run alternately (git, diffship, git, …) after one warm-up
+// The repository is built once per size with `git fast-import` and cached in the
+// OS temp folder. Commands run alternately (git, diffship, git, …) after one warm-up
 // each, so caches and CPU frequency treat both alike. Wall time is the median.
 // Each run goes through GNU time (when /usr/bin/time exists) for CPU time
 // (user + system, children included) and peak memory: the largest maximum
 // resident set size (%M) over the runs. For diffship that is the largest single
 // process of a run (node, or one of its git children), not a sum.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const FILES = 50_000;
-const CHANGES = { modified: 3_000, deleted: 1_500, added: 1_500, renamedExact: 500, renamedEdited: 500 };
 const VERSION = 1; // bump when the generated repository changes
 
 const args = process.argv.slice(2);
-const runs = Number(args[args.indexOf('--runs') + 1]) || 5;
+const option = (name) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
+const runs = Number(option('--runs')) || 5;
 const rebuild = args.includes('--rebuild');
+const FILES = Number(option('--files')) || 50_000;
+if (FILES !== 50_000 && FILES !== 500_000) {
+  console.error('bench/diff: --files takes 50000 or 500000');
+  process.exit(2);
+}
+// 14% of the files change, in the same proportions at both sizes.
+const scale = FILES / 50_000;
+const CHANGES = Object.fromEntries(
+  Object.entries({
+    modified: 3_000,
+    deleted: 1_500,
+    added: 1_500,
+    renamedExact: 500,
+    renamedEdited: 500,
+  }).map(([kind, n]) => [kind, n * scale]),
+);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const cli = path.join(root, 'bin/diffship.js');
-const repo = path.join(os.tmpdir(), `diffship-bench-diff-v${VERSION}`);
+// The 50k repository keeps its historical name, so a cached one is reused.
+const repo = path.join(os.tmpdir(), `diffship-bench-diff-v${VERSION}${scale === 1 ? '' : `-${FILES}`}`);
 
 if (!existsSync(path.join(root, 'lib/bundle/main.js'))) {
   console.error('bench/diff: run `npm run build` first (lib/bundle/main.js is missing)');
@@ -39,8 +58,9 @@ let seed = 42;
 const rand = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
 
 /** A file's path and text: ~600 bytes of XML-ish lines unique to the file. */
+const DIGITS = String(FILES * 2).length - 1;
 const pathOf = (i) =>
-  `workflows/team-${String(i % 250).padStart(3, '0')}/flow-${String(i).padStart(5, '0')}.xml`;
+  `workflows/team-${String(i % (250 * scale)).padStart(3, '0')}/flow-${String(i).padStart(DIGITS, '0')}.xml`;
 function contentOf(i, edit = 0) {
   const lines = [`<workflow id="${i}">`];
   for (let l = 0; l < 12; l++)
@@ -54,11 +74,25 @@ function buildRepo() {
   rmSync(repo, { recursive: true, force: true });
   mkdirSync(repo, { recursive: true });
   git(['init', '-q', '-b', 'main']);
-  const chunks = [];
-  const put = (s) => chunks.push(Buffer.from(s));
+  // The fast-import stream goes to a file first: at 500k files it is ~400 MB.
+  const streamFile = path.join(repo, '.git', 'bench-import.stream');
+  const fd = openSync(streamFile, 'w');
+  let pending = [];
+  let size = 0;
+  const flush = () => {
+    writeSync(fd, Buffer.concat(pending));
+    pending = [];
+    size = 0;
+  };
+  const push = (b) => {
+    pending.push(b);
+    if ((size += b.length) > 1 << 22) flush();
+  };
+  const put = (s) => push(Buffer.from(s));
   const blob = (p, data) => {
     put(`M 100644 inline ${p}\ndata ${data.length}\n`);
-    chunks.push(data, Buffer.from('\n'));
+    push(data);
+    put('\n');
   };
   const commit = (ref, message, from) => {
     put(
@@ -93,7 +127,13 @@ function buildRepo() {
     blob(renamed(i), contentOf(i, 2));
   }
   put('\nreset refs/tags/B\nfrom refs/heads/main\n\ndone\n');
-  git(['fast-import', '--quiet', '--done'], Buffer.concat(chunks));
+  flush();
+  closeSync(fd);
+  const r = spawnSync('git', ['-C', repo, 'fast-import', '--quiet', '--done'], {
+    stdio: [openSync(streamFile, 'r'), 'ignore', 'pipe'],
+  });
+  if (r.status !== 0) throw new Error(`git fast-import failed: ${r.stderr}`);
+  rmSync(streamFile);
   writeFileSync(path.join(repo, '.git', 'diffship-bench-ready'), '');
 }
 
@@ -179,8 +219,28 @@ console.log(line('diffship diff --json        ', d));
 console.log(line('floor (bench/diff/floor.mjs)', f));
 console.log(
   `ratio diffship/git: median wall ${(d.wall / g.wall).toFixed(2)}×, min wall ${(d.min / g.min).toFixed(2)}×` +
-    '  (target ≤ 1.5×, goal 1.1×)',
+    (FILES === 50_000
+      ? `; diffship − floor: ${(d.wall - f.wall).toFixed(0)} ms (target ≤ 15 ms)`
+      : '  (target ≤ 1.3×)'),
 );
 console.log(
   `ratio floor/git: median wall ${(f.wall / g.wall).toFixed(2)}× — the least a Node CLI running this git command takes`,
+);
+
+// The library in one warm process (bench/diff/in-process.mjs), its own process for a clean peak RSS.
+const inProcess = spawnSync(
+  process.execPath,
+  [path.join(root, 'bench/diff/in-process.mjs'), repo, String(runs)],
+  { encoding: 'utf8', maxBuffer: 1 << 20 },
+);
+if (inProcess.status !== 0) throw new Error(`bench/diff/in-process.mjs failed: ${inProcess.stderr}`);
+const ip = JSON.parse(inProcess.stdout.trim().split('\n').pop());
+const ipLine = (name, x) =>
+  `${name}  wall median ${fmt(x.wall, 'ms')}, min ${fmt(x.min, 'ms')}; Node CPU median ${fmt(x.nodeCpu, 'ms')}  (wall: ${x.all})`;
+console.log(`in one warm process (peak RSS ${fmt(ip.rssMiB, 'MiB')}):`);
+console.log(ipLine('  git diff-tree, spawned', ip.git));
+console.log(ipLine('  diffReleases          ', ip.library));
+console.log(
+  `ratio diffReleases/git: median wall ${(ip.library.wall / ip.git.wall).toFixed(2)}×, ` +
+    `min wall ${(ip.library.min / ip.git.min).toFixed(2)}×  (target ≤ 1.1×)`,
 );

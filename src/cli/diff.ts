@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { SUBMODULE_MODE, type Change, type DiffResult } from '../diff/types.js';
 import type { Logger } from '../log.js';
-import { colorsFor, displayName, warn, writeJson, type Colors, type Output } from './output.js';
+import { colorsFor, displayName, warn, type Colors, type Output } from './output.js';
 
 interface DiffFlags {
   from?: string;
@@ -40,9 +40,7 @@ export function registerDiff(program: Command, out: Output): void {
     .action(async (_options: unknown, command: Command) => {
       const flags = command.optsWithGlobals<DiffFlags>();
       const logger: Logger = { debug() {}, info() {}, warn: (m) => warn(out, m), error: (m) => warn(out, m) };
-      // Loaded on use: registering a command must cost (almost) nothing for the others.
-      const { diffReleases } = await import('../diff/diff-releases.js');
-      const result = await diffReleases({
+      const options = {
         repo: flags.repo,
         from: flags.from ?? null,
         to: flags.to,
@@ -51,28 +49,53 @@ export function registerDiff(program: Command, out: Output): void {
         exclude: flags.exclude,
         renames: flags.renames,
         logger,
-      });
-      // The same selection problems a deploy refuses: said here too, as a warning.
-      const { selectionProblem } = await import('../diff/selection.js');
-      const problem = await selectionProblem(null, {
-        repo: flags.repo,
-        to: result.to,
-        source: flags.source,
-        include: flags.include,
-        exclude: flags.exclude,
-      });
-      if (problem !== null) warn(out, problem);
-      const submodules = result.changes.filter(isSubmodule);
-      if (submodules.length > 0) {
-        const names = submodules.slice(0, 5).map((c) => displayName(c.path));
-        const more = submodules.length > 5 ? `, … (${submodules.length - 5} more)` : '';
-        const what =
-          submodules.length === 1 ? '1 submodule entry is' : `${submodules.length} submodule entries are`;
-        warn(out, `${what} reported but never shipped: ${names.join(', ')}${more}`);
+      };
+      // Loaded on use: registering a command must cost (almost) nothing for the others.
+      if (flags.json) {
+        // Formatted straight from git's records and written in chunks (no object per change).
+        const { diffJson, writeChunks } = await import('../diff/diff-json.js');
+        const text = await diffJson(null, { ...options, indent: out.stdout.isTTY ? 2 : 0 });
+        await warnAbout(out, flags, text.summary.to, text.shipsAFile, text.submodules);
+        await writeChunks(out.stdout, text.chunks());
+        return;
       }
-      if (flags.json) writeJson(out, result);
-      else out.stdout.write(formatDiff(result, colorsFor(out.stdout, out.env)));
+      const { diffReleases } = await import('../diff/diff-releases.js');
+      const result = await diffReleases(options);
+      const shipsAFile = result.changes.some((c) => c.status !== 'deleted' && c.mode !== SUBMODULE_MODE);
+      const submodules = result.changes.filter(isSubmodule).map((c) => c.path);
+      await warnAbout(out, flags, result.to, shipsAFile, submodules);
+      out.stdout.write(formatDiff(result, colorsFor(out.stdout, out.env)));
     });
+}
+
+/** The selection problems a deploy refuses, and submodules: said on stderr, as warnings. */
+async function warnAbout(
+  out: Output,
+  flags: DiffFlags,
+  to: string,
+  shipsAFile: boolean,
+  submodules: readonly string[],
+): Promise<void> {
+  // A file of the release among the changes proves the source folder exists and the
+  // selection matches a file: then there is nothing to check (no git process, no listing).
+  if (!shipsAFile) {
+    const { selectionProblem } = await import('../diff/selection.js');
+    const problem = await selectionProblem(null, {
+      repo: flags.repo,
+      to,
+      source: flags.source,
+      include: flags.include,
+      exclude: flags.exclude,
+    });
+    if (problem !== null) warn(out, problem);
+  }
+  if (submodules.length > 0) {
+    const names = submodules.slice(0, 5).map(displayName);
+    const more = submodules.length > 5 ? `, … (${submodules.length - 5} more)` : '';
+    const what =
+      submodules.length === 1 ? '1 submodule entry is' : `${submodules.length} submodule entries are`;
+    warn(out, `${what} reported but never shipped: ${names.join(', ')}${more}`);
+  }
 }
 
 function isSubmodule(change: Change): boolean {

@@ -19,10 +19,63 @@ export interface ClassifyOptions {
 }
 
 /**
+ * Where classified changes go. Paths are source-relative; the record's modes
+ * and ids are read from `e` during the call. The library builds objects, the
+ * CLI's JSON writer formats text straight away (see diff-json.ts).
+ */
+export interface ChangeSink {
+  added(path: string, e: RawEntry): void;
+  deleted(path: string, e: RawEntry): void;
+  updated(path: string, e: RawEntry): void;
+  renamed(path: string, oldPath: string, e: RawEntry): void;
+}
+
+/**
  * Classify raw records into changes sorted by path bytes.
  * @throws DiffshipError E_CONFIG when a kept name is not valid UTF-8.
  */
-export function classify(entries: readonly RawEntry[], { prefix, filter }: ClassifyOptions): Change[] {
+export function classify(entries: readonly RawEntry[], options: ClassifyOptions): Change[] {
+  const sink = changeObjects();
+  const visit = classifier(options, sink);
+  for (const e of entries) visit(e);
+  return sortByPath(sink.changes);
+}
+
+/** A sink that collects SPEC `Change` objects, in the order classified. */
+export function changeObjects(): ChangeSink & { changes: Change[] } {
+  const changes: Change[] = [];
+  return {
+    changes,
+    added: (path, e) => changes.push(added(path, e)),
+    deleted: (path, e) => changes.push(deleted(path, e)),
+    updated: (path, e) =>
+      changes.push({
+        status: 'updated',
+        path,
+        mode: e.newMode,
+        blob: e.newOid,
+        oldMode: e.oldMode,
+        oldBlob: e.oldOid,
+      }),
+    renamed: (path, oldPath, e) =>
+      changes.push({
+        status: 'renamed',
+        path,
+        oldPath,
+        similarity: e.score,
+        mode: e.newMode,
+        blob: e.newOid,
+        oldMode: e.oldMode,
+        oldBlob: e.oldOid,
+      }),
+  };
+}
+
+/**
+ * One record at a time: strip the prefix, filter, classify, hand to `sink`.
+ * @throws DiffshipError E_CONFIG when a kept name is not valid UTF-8.
+ */
+export function classifier({ prefix, filter }: ClassifyOptions, sink: ChangeSink): (e: RawEntry) => void {
   const strip = (path: string): string => {
     if (!path.startsWith(prefix))
       throw new GitError('E_GIT', `git reported ${JSON.stringify(path)}, outside "${prefix}"`);
@@ -40,28 +93,18 @@ export function classify(entries: readonly RawEntry[], { prefix, filter }: Class
     return true;
   };
 
-  const out: Change[] = [];
-  for (const e of entries) {
+  return (e) => {
     const path = strip(e.path);
     switch (e.status) {
       case 'A':
-        if (keep(path, e.pathBytes)) out.push(added(path, e));
+        if (keep(path, e.pathBytes)) sink.added(path, e);
         break;
       case 'D':
-        if (keep(path, e.pathBytes)) out.push(deleted(path, e));
+        if (keep(path, e.pathBytes)) sink.deleted(path, e);
         break;
       case 'M':
       case 'T':
-        if (keep(path, e.pathBytes)) {
-          out.push({
-            status: 'updated',
-            path,
-            mode: e.newMode,
-            blob: e.newOid,
-            oldMode: e.oldMode,
-            oldBlob: e.oldOid,
-          });
-        }
+        if (keep(path, e.pathBytes)) sink.updated(path, e);
         break;
       case 'R': {
         if (e.oldPath === undefined)
@@ -70,24 +113,13 @@ export function classify(entries: readonly RawEntry[], { prefix, filter }: Class
         const keepNew = keep(path, e.pathBytes);
         const keepOld = keep(oldPath, e.oldPathBytes);
         // A rename that crosses a filter boundary is only half visible.
-        if (keepNew && keepOld) {
-          out.push({
-            status: 'renamed',
-            path,
-            oldPath,
-            similarity: e.score,
-            mode: e.newMode,
-            blob: e.newOid,
-            oldMode: e.oldMode,
-            oldBlob: e.oldOid,
-          });
-        } else if (keepNew) out.push(added(path, e));
-        else if (keepOld) out.push(deleted(oldPath, e));
+        if (keepNew && keepOld) sink.renamed(path, oldPath, e);
+        else if (keepNew) sink.added(path, e);
+        else if (keepOld) sink.deleted(oldPath, e);
         break;
       }
     }
-  }
-  return sortByPath(out);
+  };
 }
 
 /** Count changes by status. */

@@ -8,12 +8,13 @@
  */
 import { resolve as resolvePath } from 'node:path';
 import { GitError } from '../errors.js';
-import { classify, countChanges } from './classify.js';
-import type { PathFilter } from './classify.js';
+import { sortByPath } from '../byte-order.js';
+import { changeObjects, classifier, countChanges } from './classify.js';
+import type { ClassifyOptions, PathFilter } from './classify.js';
 import { IGNORE_FILE, parseIgnoreFile } from './ignore.js';
-import { catFileBatch, diffTree, emptyTreeId, fetchOne, isShallow, type CatFileResult } from './git.js';
+import { catFileBatch, emptyTreeId, fetchOne, isShallow, startDiffTree, type CatFileResult } from './git.js';
 import type { GitObjects } from './git-objects.js';
-import { parseRawDiff } from './raw.js';
+import { RawStream, type RawEntry } from './raw.js';
 import { isFetchableRef, isFullOid, normalizeRef, normalizeSource, quote, type RefRole } from './ref.js';
 import type { DiffOptions, DiffResult } from './types.js';
 
@@ -49,6 +50,31 @@ function lookupFor(repo: string, objects: GitObjects | null): Lookup {
  * process fewer per diff). Its repository must be `options.repo`.
  */
 export async function diffWith(objects: GitObjects | null, options: DiffOptions = {}): Promise<DiffResult> {
+  const sink = changeObjects();
+  const raw = await rawDiff(objects, options, (c) => classifier(c, sink));
+  const changes = sortByPath(sink.changes);
+  return { from: raw.from, to: raw.to, source: raw.source, changes, counts: countChanges(changes) };
+}
+
+/** git's raw answer for a diff, with what it takes to classify it (prefix and filter). */
+export interface RawDiff extends ClassifyOptions {
+  from: string | null;
+  to: string;
+  source: string;
+  /** `git diff-tree -r -z --raw` output. */
+  stdout: Buffer;
+}
+
+/**
+ * Resolve the refs, read the ignore file, run `git diff-tree`. With `visitor`,
+ * each record goes to it as soon as git has written it (parsing overlaps git's
+ * output); without, the caller parses `stdout`.
+ */
+export async function rawDiff(
+  objects: GitObjects | null,
+  options: DiffOptions,
+  visitor?: (c: ClassifyOptions) => (entry: RawEntry) => void,
+): Promise<RawDiff> {
   const repo = options.repo ?? '.';
   const lookup = lookupFor(repo, objects);
   const from = normalizeRef(options.from, 'from');
@@ -57,27 +83,55 @@ export async function diffWith(objects: GitObjects | null, options: DiffOptions 
   const wanted: Wanted[] = [{ role: 'to', ref: to }];
   if (from !== null) wanted.push({ role: 'from', ref: from });
 
-  const resolved = await resolveCommits(repo, lookup, wanted, source.prefix, options.fetchMissing ?? true);
+  // git diff-tree starts now and waits for the trees: its start overlaps the lookups.
+  const diffTree = startDiffTree(repo, { renames: options.renames ?? true, prefix: source.prefix });
+  let resolved: Resolved;
+  let ignore: string | null;
+  let filter: PathFilter;
+  try {
+    resolved = await resolveCommits(repo, lookup, wanted, source.prefix, options.fetchMissing ?? true);
+    // One more lookup only when the refs needed a fetch; normally the ignore file came with them.
+    ignore =
+      resolved.ignoreFile !== undefined
+        ? resolved.ignoreFile
+        : await readIgnoreFile(lookup, resolved.oids.get('to')!, source.prefix);
+    const exclude = [...(options.exclude ?? []), ...(ignore === null ? [] : parseIgnoreFile(ignore))];
+    filter = await pathFilter(options.include ?? [], exclude);
+    await treesOf(lookup, resolved);
+  } catch (error) {
+    diffTree.cancel();
+    throw error;
+  }
   const toOid = resolved.oids.get('to')!;
   const fromOid = from === null ? null : resolved.oids.get('from')!;
-
-  // One more lookup only when the refs needed a fetch; normally the ignore file came with them.
-  const ignore =
-    resolved.ignoreFile !== undefined
-      ? resolved.ignoreFile
-      : await readIgnoreFile(lookup, toOid, source.prefix);
-  const exclude = [...(options.exclude ?? []), ...(ignore === null ? [] : parseIgnoreFile(ignore))];
-  const filter = await pathFilter(options.include ?? [], exclude);
-
-  const { stdout, stderr } = await diffTree(repo, fromOid ?? emptyTreeId(toOid.length), toOid, {
-    renames: options.renames ?? true,
-    prefix: source.prefix,
-  });
+  const fromTree = from === null ? emptyTreeId(toOid.length) : resolved.trees.get('from')!;
+  const records = visitor && new RawStream(visitor({ prefix: source.prefix, filter }));
+  const { stdout, stderr } = await diffTree.run(
+    fromTree,
+    resolved.trees.get('to')!,
+    records && ((chunk) => records.push(chunk)),
+  );
+  records?.end();
   // git warns (and carries on) when the rename limit stops rename detection.
   for (const line of stderr.split(/\r?\n/)) if (line.trim()) options.logger?.warn(`git: ${line.trim()}`);
+  return { from: fromOid, to: toOid, source: source.given, stdout, prefix: source.prefix, filter };
+}
 
-  const changes = classify(parseRawDiff(stdout), { prefix: source.prefix, filter });
-  return { from: fromOid, to: toOid, source: source.given, changes, counts: countChanges(changes) };
+/** Fill in the trees the commit lookups did not bring (a fetched commit): one more lookup. */
+async function treesOf(lookup: Lookup, resolved: Resolved): Promise<void> {
+  const roles = [...resolved.oids.keys()].filter((role) => !resolved.trees.has(role));
+  if (roles.length === 0) return;
+  const results = await lookup(roles.map((role) => `${resolved.oids.get(role)!}^{tree}`));
+  roles.forEach((role, i) => {
+    const r = results[i];
+    if (!r?.found) throw new GitError('E_GIT', `git cat-file found no tree for ${resolved.oids.get(role)!}`);
+    resolved.trees.set(role, r.oid);
+  });
+}
+
+/** The tree id on a commit object's first line (`tree <id>`), if it is there. */
+function commitTree(content: Buffer): string | undefined {
+  return /^tree ([0-9a-f]{40}|[0-9a-f]{64})\n/.exec(content.toString('latin1', 0, 71))?.[1];
 }
 
 /**
@@ -118,6 +172,8 @@ interface Wanted {
 
 interface Resolved {
   oids: Map<RefRole, string>;
+  /** The tree of each commit in `oids`, where its lookup brought it (else treesOf fills it in). */
+  trees: Map<RefRole, string>;
   /** The ignore file's text when it was read along with the refs (null: no such file), else undefined. */
   ignoreFile: string | null | undefined;
 }
@@ -137,33 +193,38 @@ async function resolveCommits(
   const names = [...wanted.map((w) => commitOf(w.ref)), `${commitOf(wanted[0]!.ref)}:${ignorePath(prefix)}`];
   const results = await lookup(names);
   const oids = new Map<RefRole, string>();
+  const trees = new Map<RefRole, string>();
   const missing: Wanted[] = [];
   wanted.forEach((w, i) => {
     const result = results[i];
-    if (result?.found) oids.set(w.role, result.oid);
-    else if (result?.ambiguous) {
+    if (result?.found) {
+      oids.set(w.role, result.oid);
+      const tree = commitTree(result.content);
+      if (tree !== undefined) trees.set(w.role, tree);
+    } else if (result?.ambiguous) {
       throw new GitError(
         'E_REF',
         `${w.role} ref ${quote(w.ref)} is ambiguous; give more characters of the SHA`,
       );
     } else missing.push(w);
   });
-  if (missing.length === 0) return { oids, ignoreFile: ignoreText(results[wanted.length]) };
+  if (missing.length === 0) return { oids, trees, ignoreFile: ignoreText(results[wanted.length]) };
   // A built release (`deploy --dir`) is a tree, named by its full id: it resolves as itself.
-  const trees = missing.filter((w) => isFullOid(w.ref));
-  const asTree = await lookup(trees.map((w) => `${w.ref}^{tree}`));
-  trees.forEach((w, i) => {
+  const treeRefs = missing.filter((w) => isFullOid(w.ref));
+  const asTree = await lookup(treeRefs.map((w) => `${w.ref}^{tree}`));
+  treeRefs.forEach((w, i) => {
     const r = asTree[i];
     if (r?.found && r.oid === w.ref.toLowerCase()) {
       oids.set(w.role, r.oid);
+      trees.set(w.role, r.oid);
       missing.splice(missing.indexOf(w), 1);
     }
   });
-  if (missing.length === 0) return { oids, ignoreFile: undefined };
+  if (missing.length === 0) return { oids, trees, ignoreFile: undefined };
 
   const shallow = await isShallow(repo);
   for (const w of missing) oids.set(w.role, await fetchCommit(repo, w, shallow && fetchMissing, shallow));
-  return { oids, ignoreFile: undefined };
+  return { oids, trees, ignoreFile: undefined };
 }
 
 /** A ref that did not resolve: fetch it by itself when that can help, else explain the fix. */

@@ -31,11 +31,40 @@ export function gitEnv(): NodeJS.ProcessEnv {
  *   E_USAGE when `repo` is not a git repository.
  */
 export function runGit(repo: string, args: readonly string[], input?: string): Promise<GitOutput> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('git', ['-C', repo, ...args], { env: gitEnv(), stdio: 'pipe' });
+  const git = startGit(repo, args);
+  git.stdin.end(input ?? '');
+  return git.done;
+}
+
+/** A started git process: its stdin to write (and end), and its collected output. */
+interface StartedGit {
+  stdin: NodeJS.WritableStream;
+  done: Promise<GitOutput>;
+}
+
+/**
+ * Start `git -C <repo> <args>`; `done` settles as `runGit` does once stdin is ended.
+ * `onStdout` sees each chunk as it comes; what it throws rejects `done` (once git is done).
+ */
+function startGit(
+  repo: string,
+  args: readonly string[],
+  onStdout?: () => ((chunk: Buffer) => void) | undefined,
+): StartedGit {
+  const child = spawn('git', ['-C', repo, ...args], { env: gitEnv(), stdio: 'pipe' });
+  let failure: unknown = null;
+  const done = new Promise<GitOutput>((resolve, reject) => {
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
+    child.stdout.on('data', (chunk: Buffer) => {
+      out.push(chunk);
+      if (failure !== null) return;
+      try {
+        onStdout?.()?.(chunk);
+      } catch (error) {
+        failure = error;
+      }
+    });
     child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
     child.on('error', (error: NodeJS.ErrnoException) => {
       const message =
@@ -46,16 +75,14 @@ export function runGit(repo: string, args: readonly string[], input?: string): P
     });
     child.on('close', (code, signal) => {
       const stderr = Buffer.concat(err).toString('utf8');
-      if (code === 0) {
-        resolve({ stdout: out.length === 1 ? out[0]! : Buffer.concat(out), stderr });
-        return;
-      }
-      reject(gitFailure(repo, args, stderr, code, signal));
+      if (code === 0 && failure !== null) reject(failure);
+      else if (code === 0) resolve({ stdout: out.length === 1 ? out[0]! : Buffer.concat(out), stderr });
+      else reject(gitFailure(repo, args, stderr, code, signal));
     });
-    // git may exit early (bad repo) and close its stdin: that surfaces as the exit code.
-    child.stdin.on('error', () => {});
-    child.stdin.end(input ?? '');
   });
+  // git may exit early (bad repo) and close its stdin: that surfaces as the exit code.
+  child.stdin.on('error', () => {});
+  return { stdin: child.stdin, done };
 }
 
 function gitFailure(
@@ -170,18 +197,27 @@ export interface DiffTreeOptions {
   prefix: string;
 }
 
+/** A `git diff-tree` started ahead of time, waiting for the two trees to compare. */
+export interface PendingDiffTree {
+  /**
+   * Compare tree `from` with tree `to` (full ids). Returns the raw `-z` records
+   * and git's warnings (e.g. the rename limit was hit).
+   */
+  run(from: string, to: string, onRecords?: (chunk: Buffer) => void): Promise<GitOutput>;
+  /** Not needed after all (a ref did not resolve): let the process end. */
+  cancel(): void;
+}
+
 /**
- * `git diff-tree -r -z --raw` between two tree-ish ids (already resolved).
- * Returns the raw bytes and git's warnings (e.g. the rename limit was hit).
+ * Start `git diff-tree --stdin -r -z --raw` before the trees are known: it
+ * starts while the refs resolve (one process start off the critical path), and
+ * compares exactly the trees it is then given, so a ref that moves meanwhile
+ * can't make it diff something else.
  */
-export async function diffTree(
-  repo: string,
-  from: string,
-  to: string,
-  opts: DiffTreeOptions,
-): Promise<GitOutput> {
+export function startDiffTree(repo: string, opts: DiffTreeOptions): PendingDiffTree {
   const args = [
     'diff-tree',
+    '--stdin',
     '-r',
     '-z',
     '--raw',
@@ -190,12 +226,44 @@ export async function diffTree(
     '--no-relative',
     // Explicit flags: neither config nor defaults decide about renames; copies stay off.
     opts.renames ? '--find-renames' : '--no-renames',
-    '--end-of-options',
-    from,
-    to,
     '--',
   ];
   // `top`: relative to the repository root whatever --repo points at; `literal`: no glob magic in the name.
   if (opts.prefix !== '') args.push(`:(top,literal)${opts.prefix}`);
-  return runGit(repo, args);
+  // Chunks go to `onRecords` once the tree line is cut off the front.
+  let onRecords: ((chunk: Buffer) => void) | undefined;
+  const git = startGit(repo, args, () => onRecords);
+  // It may fail (not a repository) before anyone awaits it: the lookups report that, not an unhandled rejection.
+  git.done.catch(() => {});
+  return {
+    async run(from, to, records) {
+      if (records) onRecords = afterLine(`${from} ${to}\n`, records);
+      git.stdin.end(`${from} ${to}\n`);
+      const { stdout, stderr } = await git.done;
+      return { stdout: withoutTreeLine(stdout, `${from} ${to}\n`), stderr };
+    },
+    cancel() {
+      git.stdin.end();
+    },
+  };
+}
+
+/** Pass chunks on to `next` without the leading `line` (see withoutTreeLine). */
+function afterLine(line: string, next: (chunk: Buffer) => void): (chunk: Buffer) => void {
+  let head: Buffer | null = Buffer.alloc(0);
+  return (chunk) => {
+    if (head === null) return next(chunk);
+    head = Buffer.concat([head, chunk]);
+    if (head[0] !== 0x3a && head.length < line.length) return; // ':' starts a record
+    const rest = withoutTreeLine(head, line);
+    head = null;
+    if (rest.length > 0) next(rest);
+  };
+}
+
+/** `--stdin` output starts with the two tree ids compared: not a record, so it goes. */
+function withoutTreeLine(stdout: Buffer, line: string): Buffer {
+  if (stdout.length === 0 || stdout[0] === 0x3a) return stdout; // ':' starts a record
+  if (stdout.toString('latin1', 0, line.length) === line) return stdout.subarray(line.length);
+  throw new GitError('E_GIT', `git diff-tree answered for other trees than ${line.trim()}`);
 }

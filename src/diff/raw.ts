@@ -6,7 +6,7 @@
  * Record shape: `:<oldMode> <newMode> <oldOid> <newOid> <status>[score]\0<path>\0`,
  * and for renames/copies a second path: `...R097\0<oldPath>\0<newPath>\0`.
  *
- * Speed: the whole buffer is decoded once and split on NUL (UTF-8 never uses a
+ * Speed: the whole buffer is decoded once and cut at each NUL (UTF-8 never uses a
  * 0x00 byte inside a character, so this is exact). Only when the text holds a
  * U+FFFD do we fall back to field-by-field decoding to find names that are not
  * valid UTF-8 and keep their bytes.
@@ -26,68 +26,206 @@ export interface RawEntry {
   /** The path (the new path for renames), decoded as UTF-8. */
   path: string;
   /** The old path, renames only. */
-  oldPath?: string;
+  oldPath?: string | undefined;
   /** The exact bytes of `path`, present only when they are not valid UTF-8. */
-  pathBytes?: Buffer;
+  pathBytes?: Buffer | undefined;
   /** The exact bytes of `oldPath`, present only when they are not valid UTF-8. */
-  oldPathBytes?: Buffer;
+  oldPathBytes?: Buffer | undefined;
 }
 
 /** Parse the whole raw `-z` output in one pass. Throws E_GIT on anything malformed. */
 export function parseRawDiff(buf: Buffer): RawEntry[] {
-  const text = buf.toString('utf8');
-  const { fields, invalid } = text.includes('\uFFFD')
-    ? splitExact(buf)
-    : { fields: text.split('\0'), invalid: null };
-  // Output ends with a NUL, so the last field is empty.
-  if (fields.pop() !== '') throw malformed(fields.length, 'the output does not end with NUL');
   const entries: RawEntry[] = [];
-  let i = 0;
-  while (i < fields.length) {
-    const header = fields[i]!;
+  scanRawDiff(buf, (e) => entries.push(copyEntry(e)));
+  return entries;
+}
+
+/**
+ * Walk the raw `-z` output record by record, handing each to `visit`. No object
+ * per record: `visit` gets one reused cursor, valid only during the call (copy
+ * what you keep). Throws E_GIT on anything malformed, before `visit` sees the
+ * malformed record.
+ */
+export function scanRawDiff(buf: Buffer, visit: (entry: RawEntry) => void): void {
+  const fields = fieldReader(buf);
+  const entry = new Cursor();
+  for (let header = fields.next(); header !== null; header = fields.next()) {
+    const i = fields.count - 1;
     // ":100644 100644 <oid> <oid> M": modes are always 6 digits, oids 40 or 64 hex.
     const s1 = header.indexOf(' ', 15);
     const s2 = header.indexOf(' ', s1 + 1);
     if (header.charCodeAt(0) !== 0x3a || header.charCodeAt(7) !== 0x20 || s1 < 0 || s2 < 0) {
       throw malformed(i, `unexpected header ${JSON.stringify(header)}`);
     }
+    entry.header = header;
+    entry.s1 = s1;
+    entry.s2 = s2;
     const letter = header.charAt(s2 + 1);
-    const entry: RawEntry = {
-      status: 'A',
-      score: 0,
-      oldMode: header.slice(1, 7),
-      newMode: header.slice(8, 14),
-      oldOid: header.slice(15, s1),
-      newOid: header.slice(s1 + 1, s2),
-      path: '',
-    };
     if (letter === 'R') {
       const score = Number(header.slice(s2 + 2));
       if (!Number.isInteger(score) || score < 0 || score > 100)
         throw malformed(i, `bad rename score in "${header}"`);
-      if (i + 2 >= fields.length) throw malformed(i, 'a rename lacks its paths');
+      const oldPath = fields.next();
+      entry.oldPathBytes = fields.invalid();
+      const path = fields.next();
+      if (oldPath === null || path === null) throw malformed(i, 'a rename lacks its paths');
       entry.status = 'R';
       entry.score = score;
-      entry.oldPath = fields[i + 1]!;
-      entry.path = fields[i + 2]!;
-      const oldBytes = invalid?.get(i + 1);
-      const newBytes = invalid?.get(i + 2);
-      if (oldBytes) entry.oldPathBytes = oldBytes;
-      if (newBytes) entry.pathBytes = newBytes;
-      i += 3;
+      entry.oldPath = oldPath;
+      entry.path = path;
+      entry.pathBytes = fields.invalid();
     } else if (letter === 'A' || letter === 'D' || letter === 'M' || letter === 'T') {
-      if (i + 1 >= fields.length) throw malformed(i, 'a record lacks its path');
+      const path = fields.next();
+      if (path === null) throw malformed(i, 'a record lacks its path');
       entry.status = letter;
-      entry.path = fields[i + 1]!;
-      const bytes = invalid?.get(i + 1);
-      if (bytes) entry.pathBytes = bytes;
-      i += 2;
+      entry.score = 0;
+      entry.path = path;
+      entry.oldPath = undefined;
+      entry.pathBytes = fields.invalid();
+      entry.oldPathBytes = undefined;
     } else {
       throw malformed(i, `unexpected status in "${header}"`);
     }
-    entries.push(entry);
+    visit(entry);
   }
-  return entries;
+}
+
+/**
+ * `scanRawDiff` over output that arrives in chunks: each whole record is
+ * visited as soon as its last byte is in, so parsing overlaps git writing.
+ * `end()` visits (or refuses, E_GIT) what is left.
+ */
+export class RawStream {
+  private carry: Buffer | null = null;
+  constructor(private readonly visit: (entry: RawEntry) => void) {}
+
+  push(chunk: Buffer): void {
+    const data = this.carry === null ? chunk : Buffer.concat([this.carry, chunk]);
+    const cut = wholeRecords(data);
+    if (cut > 0) scanRawDiff(data.subarray(0, cut), this.visit);
+    this.carry = cut < data.length ? Buffer.from(data.subarray(cut)) : null;
+  }
+
+  end(): void {
+    if (this.carry !== null) scanRawDiff(this.carry, this.visit);
+    this.carry = null;
+  }
+}
+
+/** Length of the whole records at the start of `data`: a header, then one path, two for a rename. */
+function wholeRecords(data: Buffer): number {
+  let pos = 0;
+  for (;;) {
+    const headerEnd = data.indexOf(0, pos);
+    if (headerEnd < 0) return pos;
+    // The status letter follows the header's last space (a malformed header is scanRawDiff's to refuse).
+    const space = data.lastIndexOf(0x20, headerEnd);
+    let paths = space > pos && data[space + 1] === 0x52 ? 2 : 1; // 'R'
+    let end = headerEnd;
+    while (paths-- > 0) {
+      end = data.indexOf(0, end + 1);
+      if (end < 0) return pos;
+    }
+    pos = end + 1;
+  }
+}
+
+/** NUL-terminated fields one at a time; the exact bytes of one that is not valid UTF-8. */
+interface FieldReader {
+  /** The next field, or null at the end. */
+  next(): string | null;
+  /** The bytes of the field `next` returned last, when they are not valid UTF-8. */
+  invalid(): Buffer | undefined;
+  /** Fields read so far. */
+  count: number;
+}
+
+/**
+ * Decode once and cut at each NUL (UTF-8 never has a 0x00 inside a character).
+ * The fields are short-lived slices, not one array of them all: at 500,000
+ * files that array alone cost more garbage collection than the parse.
+ */
+function fieldReader(buf: Buffer): FieldReader {
+  const text = buf.toString('utf8');
+  if (text.includes('\uFFFD')) return exactReader(buf);
+  let pos = 0;
+  const reader: FieldReader = {
+    count: 0,
+    next() {
+      if (pos >= text.length) return null;
+      const end = text.indexOf('\0', pos);
+      if (end < 0) throw malformed(reader.count, 'the output does not end with NUL');
+      const field = text.slice(pos, end);
+      pos = end + 1;
+      reader.count += 1;
+      return field;
+    },
+    invalid: () => undefined,
+  };
+  return reader;
+}
+
+/** Over splitExact's fields (the rare output that holds a U+FFFD or invalid bytes). */
+function exactReader(buf: Buffer): FieldReader {
+  const { fields, invalid } = splitExact(buf);
+  // Output ends with a NUL, so the last field is empty.
+  if (fields.pop() !== '') throw malformed(fields.length, 'the output does not end with NUL');
+  const reader: FieldReader = {
+    count: 0,
+    next: () => (reader.count < fields.length ? fields[reader.count++]! : null),
+    invalid: () => invalid.get(reader.count - 1),
+  };
+  return reader;
+}
+
+/** The reused record of `scanRawDiff`: modes and ids are cut from the header only when asked for. */
+class Cursor implements RawEntry {
+  status: RawEntry['status'] = 'A';
+  score = 0;
+  path = '';
+  oldPath: string | undefined = undefined;
+  pathBytes: Buffer | undefined = undefined;
+  oldPathBytes: Buffer | undefined = undefined;
+  header = '';
+  s1 = 0;
+  s2 = 0;
+  get oldMode(): string {
+    return modeAt(this.header, 1);
+  }
+  get newMode(): string {
+    return modeAt(this.header, 8);
+  }
+  get oldOid(): string {
+    return this.header.slice(15, this.s1);
+  }
+  get newOid(): string {
+    return this.header.slice(this.s1 + 1, this.s2);
+  }
+}
+
+// The modes git writes, shared: a change set of 500,000 files keeps no copy of each.
+const MODES = ['100644', '000000', '100755', '120000', '160000'];
+
+function modeAt(header: string, at: number): string {
+  for (const mode of MODES) if (header.startsWith(mode, at)) return mode;
+  return header.slice(at, at + 6);
+}
+
+/** A plain, lasting copy of a record (only the optional fields that are set). */
+function copyEntry(e: RawEntry): RawEntry {
+  const entry: RawEntry = {
+    status: e.status,
+    score: e.score,
+    oldMode: e.oldMode,
+    newMode: e.newMode,
+    oldOid: e.oldOid,
+    newOid: e.newOid,
+    path: e.path,
+  };
+  if (e.oldPath !== undefined) entry.oldPath = e.oldPath;
+  if (e.pathBytes) entry.pathBytes = e.pathBytes;
+  if (e.oldPathBytes) entry.oldPathBytes = e.oldPathBytes;
+  return entry;
 }
 
 /** Field-by-field decoding; records the bytes of every field that is not valid UTF-8. */

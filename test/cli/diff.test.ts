@@ -1,4 +1,4 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -61,6 +61,26 @@ describe('diffship diff (built CLI)', () => {
       })),
     );
     expect(json.changes.map((c: { path: string }) => c.path)).toContain('new\nline.json');
+  });
+
+  it('runs one cat-file and one diff-tree: the selection check needs no git of its own when a file of the release changed', () => {
+    const trace = join(r.dir, '..', `trace-${process.pid}.txt`);
+    try {
+      for (const json of [['--json'], []]) {
+        rmSync(trace, { force: true });
+        const run = runCli(['diff', '--from', v1, '--to', v2, '--source', 'wf', ...json], {
+          cwd: r.dir,
+          env: { GIT_TRACE: trace },
+        });
+        expect(run.code).toBe(0);
+        const commands = readFileSync(trace, 'utf8')
+          .split('\n')
+          .flatMap((line) => /built-in: git ([a-z-]+) /.exec(line)?.[1] ?? []);
+        expect(commands.sort()).toEqual(['cat-file', 'diff-tree']);
+      }
+    } finally {
+      rmSync(trace, { force: true });
+    }
   });
 
   it('prints a readable listing without colour when piped, escaping unsafe names', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseRawDiff } from '../../src/diff/raw.js';
+import { parseRawDiff, RawStream, type RawEntry } from '../../src/diff/raw.js';
 
 const A = 'a'.repeat(40);
 const B = 'b'.repeat(40);
@@ -100,5 +100,48 @@ describe('parseRawDiff', () => {
     ['quoted output', Buffer.from(`M\t"a\\tb"\0`)],
   ])('rejects %s', (_what, buf) => {
     expect(() => parseRawDiff(buf)).toThrow(expect.objectContaining({ code: 'E_GIT' }));
+  });
+});
+
+describe('RawStream: the same records, however the output is cut into chunks', () => {
+  const collect = (buf: Buffer, cuts: (i: number) => number) => {
+    const out: RawEntry[] = [];
+    const stream = new RawStream((e) => out.push(parseRawDiff(rawOf(e))[0]!));
+    for (let pos = 0, i = 0; pos < buf.length; i++) {
+      const next = Math.min(buf.length, pos + cuts(i));
+      stream.push(buf.subarray(pos, next));
+      pos = next;
+    }
+    stream.end();
+    return out;
+  };
+  // A record back as bytes (the cursor is only valid during the call): enough to compare.
+  const rawOf = (e: RawEntry) =>
+    rec(
+      `:${e.oldMode} ${e.newMode} ${e.oldOid} ${e.newOid} ${e.status}${e.status === 'R' ? String(e.score).padStart(3, '0') : ''}`,
+      ...(e.oldPath !== undefined ? [e.oldPathBytes ?? e.oldPath] : []),
+      e.pathBytes ?? e.path,
+    );
+  const buf = Buffer.concat([
+    rec(`:000000 100644 ${Z} ${A} A`, 'new file.json'),
+    rec(`:100644 000000 ${A} ${Z} D`, 'line\nbreak ü'),
+    rec(`:100644 100755 ${A} ${A} M`, Buffer.from([0x62, 0xff, 0x2e])),
+    rec(`:100644 100644 ${A} ${B} R097`, 'old "q" \u{1F600}.json', 'R \u00e9.json'),
+    rec(`:100644 120000 ${A} ${B} T`, ':looks like a header'),
+  ]);
+  const whole = parseRawDiff(buf);
+
+  it.each([1, 2, 3, 7, 64, 1000])('chunks of %i bytes', (size) => {
+    expect(collect(buf, () => size)).toEqual(whole);
+  });
+
+  it('chunks of changing sizes', () => {
+    expect(collect(buf, (i) => 1 + ((i * 37) % 53))).toEqual(whole);
+  });
+
+  it('refuses output that ends inside a record, at end()', () => {
+    const stream = new RawStream(() => {});
+    stream.push(buf.subarray(0, buf.length - 3));
+    expect(() => stream.end()).toThrow(expect.objectContaining({ code: 'E_GIT' }));
   });
 });

@@ -1,0 +1,76 @@
+/**
+ * `git diff-tree --stdin`, started before the refs resolve: it must answer
+ * exactly as `git diff-tree A B` does, and a diff that fails before it runs must
+ * not leave it waiting on its stdin.
+ */
+import { execFileSync } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { diffReleases } from '../../src/diff/diff-releases.js';
+import { emptyTreeId, startDiffTree } from '../../src/diff/git.js';
+import { git, gitBytes } from '../helpers/git.js';
+import { createRepo, type TestRepo } from './git-repo.js';
+
+/** Command lines of this process's children. */
+const children = (): string[] => {
+  try {
+    return execFileSync('ps', ['-o', 'args=', '--ppid', String(process.pid)], { encoding: 'utf8' })
+      .split('\n')
+      .filter(Boolean);
+  } catch {
+    return []; // ps exits 1 when there are none
+  }
+};
+
+describe('startDiffTree', () => {
+  let r: TestRepo;
+  let v1: string;
+  let v2: string;
+  const tree = (commit: string) => git(r.dir, 'rev-parse', `${commit}^{tree}`);
+
+  beforeAll(() => {
+    r = createRepo();
+    r.write({ 'a/one.txt': 'one\n', 'a/two.txt': 'two\n'.repeat(20), 'b.txt': 'b\n' });
+    v1 = r.commit();
+    r.remove('a/two.txt');
+    r.write({ 'a/moved.txt': 'two\n'.repeat(20), 'b.txt': 'b 2\n', 'a/new\nline': 'x\n' });
+    v2 = r.commit();
+  });
+  afterAll(() => r.cleanup());
+
+  it.each([
+    ['renames, whole tree', { renames: true, prefix: '' }, []],
+    ['no renames', { renames: false, prefix: '' }, ['--no-renames']],
+    ['a source prefix', { renames: true, prefix: 'a/' }, ['--', 'a/']],
+  ])('answers as git diff-tree A B does: %s', async (_name, options, extra) => {
+    const { stdout } = await startDiffTree(r.dir, options).run(tree(v1), tree(v2));
+    const [flags, paths] = extra[0] === '--' ? [[], extra] : [extra, []];
+    const expected = gitBytes(r.dir, ['diff-tree', '-r', '-z', '--raw', '-M', ...flags, v1, v2, ...paths]);
+    expect(stdout.toString('latin1')).toBe(expected.toString('latin1'));
+    expect(stdout.length).toBeGreaterThan(0);
+  });
+
+  it('compares with the empty tree, and answers nothing for equal trees', async () => {
+    const all = await startDiffTree(r.dir, { renames: true, prefix: '' }).run(emptyTreeId(40), tree(v1));
+    expect(
+      all.stdout
+        .toString('utf8')
+        .split('\0')
+        .filter((f) => !f.startsWith(':') && f),
+    ).toEqual(['a/one.txt', 'a/two.txt', 'b.txt']);
+    const none = await startDiffTree(r.dir, { renames: true, prefix: '' }).run(tree(v2), tree(v2));
+    expect(none.stdout.length).toBe(0);
+  });
+
+  it('a diff whose ref does not resolve leaves no git diff-tree behind', async () => {
+    const before = children().filter((c) => c.includes('diff-tree')).length;
+    await expect(diffReleases({ repo: r.dir, from: 'v404', to: v2 })).rejects.toMatchObject({
+      code: 'E_REF',
+    });
+    // Cancelled, it reads the end of its stdin and exits at once.
+    for (let i = 0; i < 50 && children().some((c) => c.includes('diff-tree')); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(children().filter((c) => c.includes('diff-tree')).length).toBe(before);
+    expect(before).toBe(0);
+  });
+});
