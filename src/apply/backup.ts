@@ -20,7 +20,7 @@ import { DiffshipError } from '../errors.js';
 /** How many backups a target keeps (SPEC §3). */
 export const KEEP_BACKUPS = 3;
 
-export type BackupEntry =
+type BackupEntry =
   | { path: string; action: 'remove' }
   | { path: string; action: 'restore'; type: 'file'; mode: number; file: string }
   | { path: string; action: 'restore'; type: 'symlink'; linkTarget: string };

@@ -68,6 +68,14 @@ export function cleanupSignal(force: AbortSignal | undefined): AbortSignal {
 export class InFlight {
   readonly steps = new Map<string, string>();
 
+  /** An event handler that tracks, then passes the event on to `next`. */
+  tee(next?: (e: RolloutEvent) => void): (e: RolloutEvent) => void {
+    return (e) => {
+      this.track(e);
+      next?.(e);
+    };
+  }
+
   track(e: RolloutEvent): void {
     if (e.type === 'target-start') this.steps.set(e.target, 'start');
     else if (e.type === 'step-start' && this.steps.has(e.target)) this.steps.set(e.target, e.step);

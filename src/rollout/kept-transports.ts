@@ -14,6 +14,11 @@ export class KeptTransports {
 
   constructor(private readonly wanted: ReadonlySet<string>) {}
 
+  /** The first wave's targets that start at once (up to max-parallel) reuse their preflight connection. */
+  static firstWave(waves: readonly (readonly { name: string }[])[], maxParallel: number): KeptTransports {
+    return new KeptTransports(new Set((waves[0] ?? []).slice(0, maxParallel).map((t) => t.name)));
+  }
+
   /** Keep `transport` (connected) for target `name`; false: not wanted, the caller closes it. */
   offer(name: string, transport: Transport): boolean {
     if (transport.kind !== 'ssh' || !this.wanted.has(name) || this.kept.has(name)) return false;

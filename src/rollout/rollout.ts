@@ -66,10 +66,7 @@ export async function rollout(options: RolloutOptions): Promise<Report> {
   const command = options.dryRun ? 'plan' : (options.command ?? 'deploy');
   const log = maskingLogger(options.log ?? silentLogger, config.secrets);
   const inFlight = new InFlight();
-  const emit = (e: RolloutEvent) => {
-    inFlight.track(e);
-    options.onEvent?.(e);
-  };
+  const emit = inFlight.tee(options.onEvent);
   const deployId = options.deployId ?? newDeployId();
   const startedAt = new Date().toISOString();
 
@@ -110,8 +107,7 @@ export async function rollout(options: RolloutOptions): Promise<Report> {
     force: hard.force.signal,
     log,
     emit,
-    // The first wave's targets that start at once reuse their preflight connection.
-    kept: new KeptTransports(new Set((waves[0] ?? []).slice(0, config.maxParallel).map((t) => t.name))),
+    kept: KeptTransports.firstWave(waves, config.maxParallel),
   };
   const runs = waves.map((wave, w) => wave.map((t) => new TargetRun(t, w, ctx)));
   let outcome;

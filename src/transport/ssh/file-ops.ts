@@ -3,9 +3,10 @@ import type { FileEntryWithStats, Stats as SftpStats } from 'ssh2';
 import { TransportError } from '../../errors.js';
 import { createLimiter, mapLimit, type Limiter } from '../limit.js';
 import { checkRelPath, joinRoot } from '../rel-path.js';
-import { OP_LINK, OP_RENAME, OP_RMTREE, OP_UNLINK, OP_WRITE, SYNC_FLAG } from './perl-helper-protocol.js';
+import { OP_LINK, OP_RENAME, OP_UNLINK, OP_WRITE, SYNC_FLAG } from './perl-helper-protocol.js';
 import { listWithHelper } from './helper-list.js';
 import { syncFiles } from './sync-written.js';
+import { removeRemotely } from './remove-remote.js';
 import { shellQuote } from '../shell-quote.js';
 import type { SshConnection } from './connection.js';
 import { LISTING_DEADLINE_FACTOR } from './deadline.js';
@@ -354,27 +355,7 @@ export class SshFiles {
     const entry = await this.lstat(rel);
     if (entry === null) return;
     if (entry.type !== 'dir') return this.unlink(rel);
-    // One round trip instead of one per file; rm -rf never follows symlinks. Through the file
-    // helper where it runs (no new remote shell), else over exec.
-    const ops = await this.ops.channel();
-    if (ops) {
-      const done = await this.ops.run(ops, OP_RMTREE, rel).then(
-        () => true,
-        (error: unknown) => {
-          if (error instanceof HelperGone) return false;
-          throw this.conn.fail('remove', rel, error);
-        },
-      );
-      if (done) return;
-    }
-    if ((await this.exec.caps()).exec) {
-      try {
-        await this.exec.shell(`rm -rf -- ${shellQuote(`./${rel}`)}`);
-      } catch (error) {
-        throw this.conn.fail('remove', rel, error);
-      }
-      return;
-    }
+    if (await removeRemotely(this.conn, this.ops, this.exec, rel)) return;
     const entries = await this.walk(rel);
     await mapLimit(
       entries.filter((e) => e.type !== 'dir'),
