@@ -99,8 +99,8 @@ describe('upgradeState', () => {
     kept: [{ path: 'old', blob: B1 }],
   };
 
-  it('reads a version 1 state as version 2 with no manifest, keeping every field', () => {
-    expect(upgradeState(v1, 'x')).toEqual({ ...v1, version: 2, manifest: null });
+  it('reads a version 1 state as version 3 with no manifest, keeping every field', () => {
+    expect(upgradeState(v1, 'x')).toEqual({ ...v1, version: 3, manifest: null, manifestFile: null });
   });
 
   it('validates the manifest of a version 2 state against the release id length', () => {
@@ -109,14 +109,18 @@ describe('upgradeState', () => {
       version: 2,
       manifest: { version: 1, files: [{ path: 'a', blob: B1, mode: '100755' }] },
     };
-    expect(upgradeState(v2, 'x').manifest?.files).toHaveLength(1);
+    const upgraded = upgradeState(v2, 'x');
+    expect(upgraded.version).toBe(3);
+    // Inline until the next deploy writes its file.
+    expect(upgraded.manifestFile).toBeNull();
+    expect(upgraded.manifest?.files).toEqual(v2.manifest.files);
     const sha256 = { ...v2, release: 'c'.repeat(64) };
     expect(() => upgradeState(sha256, 'x')).toThrow(/bad blob id/);
   });
 
   it('refuses a newer version, naming it', () => {
-    expect(() => upgradeState({ ...v1, version: 3 }, 'x')).toThrow(
-      /version 3, newer than this diffship knows/,
+    expect(() => upgradeState({ ...v1, version: 4 }, 'x')).toThrow(
+      /version 4, newer than this diffship knows/,
     );
   });
 });
@@ -274,7 +278,7 @@ describe('the stat cache on a real local target', () => {
 });
 
 describe('serializeState', () => {
-  it('writes one line per manifest entry and reads back to the same state', () => {
+  it('writes an inline (version 2) manifest one line per entry and reads back to the same state', () => {
     const state = {
       version: 2 as const,
       release: REL,
@@ -297,10 +301,13 @@ describe('serializeState', () => {
       },
     };
     const text = serializeState(state);
-    expect(upgradeState(JSON.parse(text), 'x')).toEqual(state);
+    const back = upgradeState(JSON.parse(text), 'x');
+    expect(back).toEqual({ ...state, version: 3, manifestFile: null });
     expect(text.split('\n').filter((l) => l.includes('"blob"'))).toHaveLength(2);
-    expect(serializeState({ ...state, manifest: null })).toBe(
-      `${JSON.stringify({ ...state, manifest: null }, null, 2)}\n`,
-    );
+    // Held in memory (version 3) without a file yet, it is written inline again, as version 2.
+    expect(serializeState(back)).toBe(text);
+    const v3 = { ...state, version: 3 as const, manifest: null, manifestFile: null };
+    const { manifest: _none, ...rest } = v3;
+    expect(JSON.parse(serializeState(v3))).toEqual(rest);
   });
 });

@@ -1,0 +1,206 @@
+/**
+ * Where the manifest lives (state version 3): its own file in the state folder,
+ * `manifests/<deployId>.tsv` (format: manifest-text.ts), written durably before
+ * the state's rename, so that one rename commits both. `state.json` names it
+ * with its size and SHA-256: a swapped, truncated or edited file is E_STATE.
+ *
+ * The folder holds the manifest the state names (and, for a moment, the next
+ * one). A backup keeps the manifest of the state it can restore as a hard link
+ * (`backups/<id>/previous-manifest.tsv`, a copy where links are unsupported):
+ * no list is copied into JSON, and the file stays alive as long as the backup.
+ * A rollback links it back before it records that state.
+ *
+ * Reading is cheap and lazy: the text is read and its hash checked, but lines
+ * are parsed (and checked as hostile input) only when `files` is used. Texts
+ * are kept in a small cache keyed by file, hash and mtime, so a rollout's
+ * preflight and its deploy of the same target read and parse a manifest once.
+ */
+import { createHash } from 'node:crypto';
+import { DiffshipError } from '../errors.js';
+import type { Transport } from '../transport/transport.js';
+import type { Layout } from './layout.js';
+import { isManifestFileName, makeStateDir } from './state-folder.js';
+import { formatManifest, parseManifestText } from './manifest-text.js';
+import { sortByPath } from '../byte-order.js';
+import { MANIFEST_VERSION, type Manifest, type ManifestEntry } from '../plan/manifest-types.js';
+
+/** What state.json records of its manifest file. */
+export interface ManifestRef {
+  /** The file's name in `manifests/`: `<deployId>.tsv`. */
+  file: string;
+  /** SHA-256 of its bytes, lowercase hex. */
+  sha256: string;
+  size: number;
+}
+
+export const manifestName = (deployId: string): string => `${deployId}.tsv`;
+
+/** The backup's link to the manifest of the state it restores. */
+export const backupManifestPath = (l: Layout, backupId: string): string =>
+  `${l.backupFor(backupId)}/previous-manifest.tsv`;
+
+/** A text shared by every reader of the same bytes; its entries once parsed. */
+interface Shared {
+  text: string;
+  files?: ManifestEntry[];
+}
+
+/**
+ * A manifest read from (or written to) a target: `files` are parsed and checked on
+ * first use. It looks like a plain `Manifest` (own enumerable `version` and `files`,
+ * so equality and spreads behave); its text is a non-enumerable property.
+ */
+export class StoredManifest implements Manifest {
+  readonly version = MANIFEST_VERSION;
+  declare readonly files: ManifestEntry[];
+  declare readonly text: string;
+
+  constructor(shared: Shared, idLength: number, where: string) {
+    Object.defineProperty(this, 'text', { value: shared.text, enumerable: false });
+    Object.defineProperty(this, 'files', {
+      enumerable: true,
+      /** @throws DiffshipError E_STATE naming the file and the first bad line. */
+      get: () => (shared.files ??= parseManifestText(shared.text, idLength, where)),
+    });
+  }
+}
+
+/** A manifest this run wrote, from its text. */
+export function manifestFromText(text: string, idLength: number, where: string): Manifest {
+  return new StoredManifest({ text }, idLength, where);
+}
+
+/** A manifest held in memory as text (an inline version 2 one, upgraded). */
+export function manifestFromEntries(
+  files: readonly ManifestEntry[],
+  idLength: number,
+  where: string,
+): Manifest {
+  const sorted = sortByPath([...files]);
+  return new StoredManifest({ text: formatManifest(sorted), files: sorted }, idLength, where);
+}
+
+/** The text of any manifest held in memory. */
+export function manifestText(m: Manifest): string {
+  return m instanceof StoredManifest ? m.text : formatManifest(sortByPath([...m.files]));
+}
+
+/** Texts by hash, newest last; the oldest go once their total passes the budget. */
+const cache = new Map<string, Shared>();
+const CACHE_CHARS = 64 * 1024 * 1024;
+
+function remember(key: string, shared: Shared): void {
+  cache.delete(key);
+  cache.set(key, shared);
+  let total = 0;
+  for (const s of cache.values()) total += s.text.length;
+  for (const [k, s] of cache) {
+    if (total <= CACHE_CHARS || k === key) break;
+    cache.delete(k);
+    total -= s.text.length;
+  }
+}
+
+/** The file where it was read, as it was then (a file rewritten since has a new mtime). */
+const keyOf = (where: string, ref: ManifestRef, mtimeMs: number) =>
+  `${where}\0${ref.sha256}\0${ref.size}\0${mtimeMs}`;
+const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+
+/**
+ * The manifest `ref` names, its bytes checked against the recorded size and hash.
+ * @throws DiffshipError E_STATE when it is missing or not the file the state names; E_UNSAFE when not a file.
+ */
+export async function readManifestFile(
+  t: Transport,
+  l: Layout,
+  ref: ManifestRef,
+  idLength: number,
+): Promise<Manifest> {
+  const rel = `${l.manifests}/${ref.file}`;
+  const where = `${t.description}/${rel}`;
+  const entry = await t.lstat(rel);
+  const fix =
+    'the state was not written by diffship as it is; inspect it, or remove the state folder and deploy with --assume-empty';
+  if (entry === null)
+    throw new DiffshipError('E_STATE', `${where}: the manifest the state names is missing — ${fix}`);
+  // A link would be read through: never.
+  if (entry.type !== 'file')
+    throw new DiffshipError(
+      'E_UNSAFE',
+      `${where} is a ${entry.type}, not a file — remove it; diffship writes its state files itself`,
+    );
+  const key = keyOf(where, ref, entry.mtimeMs);
+  const hit = cache.get(key);
+  if (hit) {
+    remember(key, hit);
+    return new StoredManifest(hit, idLength, where);
+  }
+  const data = await t.readFile(rel);
+  if (data.length !== ref.size || sha256(data) !== ref.sha256) {
+    const why = data.length < ref.size ? 'is shorter than' : 'is not';
+    throw new DiffshipError(
+      'E_STATE',
+      `${where}: the manifest ${why} the one the state names (size ${ref.size}, sha256 ${ref.sha256.slice(0, 12)}…): truncated, swapped or edited — ${fix}`,
+    );
+  }
+  const shared: Shared = { text: data.toString('utf8') };
+  remember(key, shared);
+  return new StoredManifest(shared, idLength, where);
+}
+
+/** Write a manifest file durably (fsync) under its final name; the state's rename makes it count. */
+export async function writeManifestFile(
+  t: Transport,
+  l: Layout,
+  name: string,
+  text: string,
+): Promise<ManifestRef> {
+  const data = Buffer.from(text, 'utf8');
+  await makeStateDir(t, l.manifests);
+  await t.writeFile(`${l.manifests}/${name}`, data, 0o644);
+  return { file: name, sha256: sha256(data), size: data.length };
+}
+
+/** Remove every manifest file diffship made but `keep`: a deploy's that never got recorded, or replaced. */
+export async function pruneManifests(t: Transport, l: Layout, keep: readonly string[]): Promise<void> {
+  for (const name of (await t.readdir(l.manifests)) ?? []) {
+    if (!isManifestFileName(name) || keep.includes(name)) continue;
+    await t.unlink(`${l.manifests}/${name}`);
+  }
+}
+
+/** Keep the manifest `ref` names alive in a backup (a hard link; a copy without links). */
+export async function keepInBackup(
+  t: Transport,
+  l: Layout,
+  backupId: string,
+  ref: ManifestRef,
+): Promise<void> {
+  // Made durable with the rest of the backup, by the deploy's one syncWritten() before its journal.
+  await copyOrLink(t, `${l.manifests}/${ref.file}`, backupManifestPath(l, backupId), false);
+}
+
+/** Before a rollback records a backup's state: put its manifest back where the state names it. */
+export async function restoreFromBackup(
+  t: Transport,
+  l: Layout,
+  backupId: string,
+  ref: ManifestRef,
+): Promise<void> {
+  const dest = `${l.manifests}/${ref.file}`;
+  if ((await t.lstat(dest)) !== null) return;
+  const from = backupManifestPath(l, backupId);
+  if ((await t.lstat(from))?.type !== 'file')
+    throw new DiffshipError(
+      'E_STATE',
+      `${t.description}/${from}: the backup's manifest is missing, so the state it restores would name no manifest — remove the state folder to redeploy from scratch`,
+    );
+  await makeStateDir(t, l.manifests);
+  await copyOrLink(t, from, dest, true);
+}
+
+async function copyOrLink(t: Transport, from: string, to: string, sync: boolean): Promise<void> {
+  await t.unlink(to);
+  if (await t.link(from, to)) return;
+  await t.writeFile(to, await t.readFile(from), 0o644, { sync });
+}
