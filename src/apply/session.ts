@@ -226,7 +226,7 @@ export class TargetSession {
             plan.writes,
             {
               idLength: this.state?.release.length === 64 ? 64 : 40,
-              where: `${t.description}/${this.layout.state}`,
+              where: `${t.description}/${this.state?.manifestFile ? `${this.layout.manifests}/${this.state.manifestFile.file}` : this.layout.state}`,
             },
           )
         : null;
