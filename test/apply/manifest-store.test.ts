@@ -7,14 +7,7 @@
  * manifests a state or backup needs are kept; an inline version 2 state is
  * upgraded by the next deploy (and rolled back to).
  */
-import {
-  copyFileSync,
-  existsSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -28,6 +21,7 @@ import { makeRepo, snapshot, type Tree } from '../helpers/repo.js';
 import { tempDir } from '../helpers/git.js';
 import { startSshd, type Sshd } from '../helpers/sshd.js';
 import { recordedFiles, stateJson } from '../helpers/manifest.js';
+import { recording } from '../helpers/recording.js';
 
 let sshd: Sshd;
 beforeAll(async () => {
@@ -228,6 +222,28 @@ function crashAt(real: Transport, at: (op: string, path: string, to: string) => 
 }
 
 describe('manifest pruning and the upgrade from version 2 (local target)', () => {
+  it('a second open of the same target (preflight, then the deploy) reads the manifest once; a rewritten file is read again', async () => {
+    const { repo, target, t } = setup('local');
+    await deploy(t(), repo.dir, repo.commit(V1));
+    const file = `.diffship/manifests/${refOf(target).file}`;
+    const reads = async (readOnly: boolean) => {
+      const { transport, calls } = recording(t());
+      const s = await TargetSession.open({ transport, stateDir: '.diffship', command: 'deploy', readOnly });
+      expect(s.state?.manifest?.files).toHaveLength(4);
+      await s.close();
+      return calls.filter((c) => c.op === 'readFile' && c.path === file).length;
+    };
+    expect(await reads(true)).toBe(1);
+    expect(await reads(false)).toBe(0);
+    // Rewritten (a new mtime): read and checked again, so an edit is never hidden by the cache.
+    await new Promise((r) => setTimeout(r, 20));
+    writeFileSync(join(target, file), readFileSync(join(target, file)));
+    expect(await reads(true)).toBe(1);
+    await new Promise((r) => setTimeout(r, 20));
+    writeFileSync(join(target, file), readFileSync(join(target, file), 'utf8').replace('a.txt', 'A.txt'));
+    expect(await openError(t(), true)).toMatchObject({ code: 'E_STATE' });
+  });
+
   it('five deploys keep one manifest in the folder and one per backup; strays go, foreign files stay', async () => {
     const { repo, target, t } = setup('local');
     const ids: string[] = [];

@@ -8,11 +8,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseManifest, stateWrittenNs } from '../../src/apply/manifest.js';
-import type { FileStat, Manifest } from '../../src/plan/manifest-types.js';
+import type { FileStat, Manifest, ManifestEntry } from '../../src/plan/manifest-types.js';
 import { LocalTransport } from '../../src/transport/local/local-transport.js';
 import { serializeState, upgradeState } from '../../src/apply/state.js';
 import { unchangedSince } from '../../src/plan/stat-cache.js';
-import { applyChanges, diffFromManifest } from '../../src/plan/from-manifest.js';
+import { applyChanges, diffFromManifest, manifestDelta } from '../../src/plan/from-manifest.js';
+import {
+  finishManifest,
+  formatManifest,
+  mergeManifest,
+  parseManifestText,
+} from '../../src/apply/manifest-text.js';
+import { byteOrder } from '../../src/byte-order.js';
+import type { DiffResult } from '../../src/diff/types.js';
 import { planTarget } from '../../src/plan/plan.js';
 import type { Observed } from '../../src/plan/types.js';
 
@@ -309,5 +317,102 @@ describe('serializeState', () => {
     const v3 = { ...state, version: 3 as const, manifest: null, manifestFile: null };
     const { manifest: _none, ...rest } = v3;
     expect(JSON.parse(serializeState(v3))).toEqual(rest);
+  });
+});
+
+describe('the manifest file format (manifest-text.ts)', () => {
+  const stat: FileStat = {
+    size: 3,
+    mtimeNs: '1700000000123456789',
+    ctimeNs: '1700000000123456790',
+    ino: '42',
+    mode: 33188,
+  };
+  const odd = ['a\tb', 'new\nline', '"quoted', 'back\\slash', 'caf\u00e9/\u{1F600}.txt', 'lone\ud800x', 'z'];
+
+  it('round-trips any file name, with and without a stat', () => {
+    const files = odd
+      .map((path, i) => ({
+        path,
+        blob: String(i).repeat(40),
+        mode: '100644' as const,
+        ...(i % 2 ? { stat } : {}),
+      }))
+      .sort((a, b) => byteOrder(a.path, b.path));
+    const text = formatManifest(files);
+    expect(text.split('\n')).toHaveLength(files.length + 2); // header, one line each, final newline
+    expect(parseManifestText(text, 40, 'm')).toEqual(files);
+  });
+
+  it.each([
+    ['a foreign header', 'something else\n', 'does not start with'],
+    ['a cut-short file', `diffship-manifest 1\n${B1}\t100644\t-\ta`, 'cut short'],
+    ['too few fields', `diffship-manifest 1\n${B1}\t100644\ta\n`, 'line 2 is not blob, mode, stat and path'],
+    ['an unsafe path', `diffship-manifest 1\n${B1}\t100644\t-\t../x\n`, 'line 2 has an unsafe path "../x"'],
+    ['a short blob', `diffship-manifest 1\nabc\t100644\t-\ta\n`, 'bad blob id "abc"'],
+    ['a bad mode', `diffship-manifest 1\n${B1}\t040000\t-\ta\n`, 'bad mode "040000"'],
+    ['a bad stat', `diffship-manifest 1\n${B1}\t100644\t1,2,3\ta\n`, 'has a bad stat'],
+    [
+      'a path twice',
+      `diffship-manifest 1\n${B1}\t100644\t-\ta\n${B2}\t100644\t-\ta\n`,
+      'line 3 lists "a" out of order or twice',
+    ],
+  ])('refuses %s with E_STATE naming the line', (_what, text, message) => {
+    expect(() => parseManifestText(text, 40, '/t/m.tsv')).toThrow(message);
+    expect(() => parseManifestText(text, 40, '/t/m.tsv')).toThrow(/^\/t\/m\.tsv: manifest /);
+  });
+
+  it('merging a change set line by line gives applyChanges’ listing, with stats fresh, carried or dropped', () => {
+    const files: ManifestEntry[] = ['a', 'b', 'c/d', 'c/e', 'f'].map((path, i) => ({
+      path,
+      blob: String(i + 1).repeat(40),
+      mode: '100644',
+      stat: { ...stat, ino: String(i) },
+    }));
+    const diff = {
+      from: REL,
+      to: REL,
+      source: '',
+      counts: { added: 1, updated: 1, deleted: 1, renamed: 1 },
+      changes: [
+        {
+          status: 'updated' as const,
+          path: 'b',
+          mode: '100755' as const,
+          blob: B3,
+          oldMode: '100644' as const,
+          oldBlob: B2,
+        },
+        { status: 'deleted' as const, path: 'c/d', oldMode: '100644' as const, oldBlob: B3 },
+        {
+          status: 'renamed' as const,
+          oldPath: 'c/e',
+          path: 'c/g',
+          mode: '100644' as const,
+          blob: '4'.repeat(40),
+          oldMode: '100644' as const,
+          oldBlob: '4'.repeat(40),
+          similarity: 100,
+        },
+        { status: 'added' as const, path: '0', mode: '120000' as const, blob: B1 },
+      ],
+    } as unknown as DiffResult;
+    const delta = manifestDelta(diff);
+    const fresh = new Map([['b', { ...stat, ino: '99' }]]);
+    const pending = mergeManifest(
+      formatManifest(files),
+      { set: delta.set, remove: new Set(delta.remove), written: new Set(['b', 'f']) },
+      40,
+      'm',
+    );
+    const merged = parseManifestText(finishManifest(pending, fresh), 40, 'm');
+    const plain = (fs: readonly ManifestEntry[]) => fs.map(({ path, blob, mode }) => ({ path, blob, mode }));
+    expect(plain(merged)).toEqual(plain(applyChanges(files, diff)));
+    const statOf = (p: string) => merged.find((f) => f.path === p)?.stat?.ino;
+    expect(statOf('b')).toBe('99'); // written: fresh
+    expect(statOf('f')).toBeUndefined(); // written, but no stat taken (e.g. ssh): none
+    expect(statOf('a')).toBe('0'); // untouched: carried
+    expect(statOf('c/g')).toBeUndefined(); // a new path: no stat of its own yet
+    expect(statOf('0')).toBeUndefined();
   });
 });
