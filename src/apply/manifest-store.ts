@@ -20,9 +20,8 @@ import { DiffshipError } from '../errors.js';
 import type { Transport } from '../transport/transport.js';
 import type { Layout } from './layout.js';
 import { isManifestFileName, makeStateDir } from './state-folder.js';
-import { formatManifest, parseManifestText } from './manifest-text.js';
-import { sortByPath } from '../byte-order.js';
-import { MANIFEST_VERSION, type Manifest, type ManifestEntry } from '../plan/manifest-types.js';
+import type { Manifest } from '../plan/manifest-types.js';
+import { StoredManifest, type Shared } from './stored-manifest.js';
 
 /** What state.json records of its manifest file. */
 export interface ManifestRef {
@@ -36,68 +35,22 @@ export interface ManifestRef {
 export const manifestName = (deployId: string): string => `${deployId}.tsv`;
 
 /** The backup's link to the manifest of the state it restores. */
-export const backupManifestPath = (l: Layout, backupId: string): string =>
+const backupManifestPath = (l: Layout, backupId: string): string =>
   `${l.backupFor(backupId)}/previous-manifest.tsv`;
-
-/** A text shared by every reader of the same bytes; its entries once parsed. */
-interface Shared {
-  text: string;
-  files?: ManifestEntry[];
-}
-
-/**
- * A manifest read from (or written to) a target: `files` are parsed and checked on
- * first use. It looks like a plain `Manifest` (own enumerable `version` and `files`,
- * so equality and spreads behave); its text is a non-enumerable property.
- */
-export class StoredManifest implements Manifest {
-  readonly version = MANIFEST_VERSION;
-  declare readonly files: ManifestEntry[];
-  declare readonly text: string;
-
-  constructor(shared: Shared, idLength: number, where: string) {
-    Object.defineProperty(this, 'text', { value: shared.text, enumerable: false });
-    Object.defineProperty(this, 'files', {
-      enumerable: true,
-      /** @throws DiffshipError E_STATE naming the file and the first bad line. */
-      get: () => (shared.files ??= parseManifestText(shared.text, idLength, where)),
-    });
-  }
-}
-
-/** A manifest this run wrote, from its text. */
-export function manifestFromText(text: string, idLength: number, where: string): Manifest {
-  return new StoredManifest({ text }, idLength, where);
-}
-
-/** A manifest held in memory as text (an inline version 2 one, upgraded). */
-export function manifestFromEntries(
-  files: readonly ManifestEntry[],
-  idLength: number,
-  where: string,
-): Manifest {
-  const sorted = sortByPath([...files]);
-  return new StoredManifest({ text: formatManifest(sorted), files: sorted }, idLength, where);
-}
-
-/** The text of any manifest held in memory. */
-export function manifestText(m: Manifest): string {
-  return m instanceof StoredManifest ? m.text : formatManifest(sortByPath([...m.files]));
-}
 
 /** Texts by hash, newest last; the oldest go once their total passes the budget. */
 const cache = new Map<string, Shared>();
-const CACHE_CHARS = 64 * 1024 * 1024;
+const CACHE_BYTES = 64 * 1024 * 1024;
 
 function remember(key: string, shared: Shared): void {
   cache.delete(key);
   cache.set(key, shared);
   let total = 0;
-  for (const s of cache.values()) total += s.text.length;
+  for (const s of cache.values()) total += s.data.length;
   for (const [k, s] of cache) {
-    if (total <= CACHE_CHARS || k === key) break;
+    if (total <= CACHE_BYTES || k === key) break;
     cache.delete(k);
-    total -= s.text.length;
+    total -= s.data.length;
   }
 }
 
@@ -143,7 +96,7 @@ export async function readManifestFile(
       `${where}: the manifest ${why} the one the state names (size ${ref.size}, sha256 ${ref.sha256.slice(0, 12)}…): truncated, swapped or edited — ${fix}`,
     );
   }
-  const shared: Shared = { text: data.toString('utf8') };
+  const shared: Shared = { data };
   remember(key, shared);
   return new StoredManifest(shared, idLength, where);
 }
@@ -153,9 +106,8 @@ export async function writeManifestFile(
   t: Transport,
   l: Layout,
   name: string,
-  text: string,
+  data: Buffer,
 ): Promise<ManifestRef> {
-  const data = Buffer.from(text, 'utf8');
   await makeStateDir(t, l.manifests);
   await t.writeFile(`${l.manifests}/${name}`, data, 0o644);
   return { file: name, sha256: sha256(data), size: data.length };

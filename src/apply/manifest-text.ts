@@ -11,8 +11,8 @@
  * any name survives. Pure: reading and writing the file is manifest-store.ts.
  *
  * A line is parsed (and checked as hostile input) only when it is used: a
- * deploy planned from git merges its change set into the previous text line
- * by line (`mergeManifest`) without building an object per untouched line.
+ * deploy planned from git merges its change set into the previous file
+ * (manifest-merge.ts) without reading its untouched lines.
  */
 import { DiffshipError } from '../errors.js';
 import { byteOrder } from '../byte-order.js';
@@ -43,7 +43,7 @@ export function formatManifest(files: readonly ManifestEntry[]): string {
 }
 
 /** A bad line: what is wrong, for the E_STATE message the caller builds. */
-class BadLine extends Error {}
+export class BadLine extends Error {}
 
 /** The path field of a line (the text after the third tab), unquoted. @throws BadLine */
 function pathOf(line: string, from: number): string {
@@ -67,8 +67,15 @@ function pathStart(line: string): number {
   return c < 0 ? -1 : c + 1;
 }
 
+/** The path of a line, unquoted (not checked). @throws BadLine when the line has too few fields. */
+export function linePath(line: string): string {
+  const start = pathStart(line);
+  if (start < 0) throw new BadLine('is not blob, mode, stat and path separated by tabs');
+  return pathOf(line, start);
+}
+
 /** Parse and check one line. @throws BadLine */
-function parseLine(line: string, idLength: number): ManifestEntry {
+export function parseLine(line: string, idLength: number): ManifestEntry {
   const start = pathStart(line);
   if (start < 0) throw new BadLine('is not blob, mode, stat and path separated by tabs');
   const [blob = '', mode = '', stat = ''] = line.slice(0, start - 1).split('\t');
@@ -116,7 +123,7 @@ function bodyLines(text: string): string[] {
   return lines === '' ? [] : lines.split('\n');
 }
 
-function stateError(where: string, what: string): DiffshipError {
+export function stateError(where: string, what: string): DiffshipError {
   return new DiffshipError(
     'E_STATE',
     `${where}: manifest ${what} — the state was not written by diffship; inspect it, or remove the state folder and deploy with --assume-empty`,
@@ -146,102 +153,4 @@ export function parseManifestText(text: string, idLength: number, where: string)
     throw stateError(where, lineNo === 1 ? error.message : `line ${lineNo} ${error.message}`);
   }
   return files;
-}
-
-/** How the next manifest differs from the last: entries set (new or changed) and paths removed. */
-export interface ManifestChanges {
-  /** Sorted by path (byte order). */
-  set: ManifestEntry[];
-  remove: ReadonlySet<string>;
-  /** Paths whose file this deploy writes: their stat is taken once they are in place. */
-  written: ReadonlySet<string>;
-}
-
-/**
- * The next manifest before the written files' stats are known: its lines, and
- * where each written file's line goes (filled by `finishManifest`).
- */
-export interface PendingManifest {
-  lines: string[];
-  written: Array<{ index: number; entry: ManifestEntry }>;
-}
-
-/**
- * The next manifest from the previous text and its changes, line by line: an
- * untouched line is copied as it is (its stat still vouches for the file; its
- * path is checked all the same); a changed one keeps the old stat when blob and
- * mode did not change. Runs before anything is written: a bad line stops the
- * deploy with the target untouched. @throws DiffshipError E_STATE naming the line.
- */
-export function mergeManifest(
-  previous: string,
-  c: ManifestChanges,
-  idLength: number,
-  where: string,
-): PendingManifest {
-  const p: PendingManifest = { lines: [MANIFEST_HEADER], written: [] };
-  let next = 0;
-  let last: string | null = null;
-  let lineNo = 1;
-  try {
-    for (const line of bodyLines(previous)) {
-      lineNo++;
-      const start = pathStart(line);
-      if (start < 0) throw new BadLine('is not blob, mode, stat and path separated by tabs');
-      const path = pathOf(line, start);
-      // Every path is checked, though untouched lines are copied: none unsafe is carried forward.
-      if (!isSafeRelPath(path)) throw new BadLine(`has an unsafe path ${JSON.stringify(path)}`);
-      if (last !== null && byteOrder(last, path) >= 0)
-        throw new BadLine(`lists ${JSON.stringify(path)} out of order or twice`);
-      last = path;
-      while (next < c.set.length && byteOrder(c.set[next]!.path, path) < 0) add(p, c.set[next++]!, c);
-      const set = next < c.set.length && c.set[next]!.path === path ? c.set[next++]! : undefined;
-      if (set) add(p, set, c, parseLine(line, idLength));
-      else if (c.remove.has(path)) continue;
-      else if (c.written.has(path)) add(p, parseLine(line, idLength), c);
-      else p.lines.push(line);
-    }
-  } catch (error) {
-    if (!(error instanceof BadLine)) throw error;
-    throw stateError(where, lineNo === 1 ? error.message : `line ${lineNo} ${error.message}`);
-  }
-  while (next < c.set.length) add(p, c.set[next++]!, c);
-  return p;
-}
-
-/** A whole listing (each entry with the stat it keeps) before the written files' stats are known. */
-export function pendingListing(
-  files: readonly ManifestEntry[],
-  written: ReadonlySet<string>,
-): PendingManifest {
-  const p: PendingManifest = { lines: [MANIFEST_HEADER], written: [] };
-  for (const f of files) add(p, f, { written });
-  return p;
-}
-
-/** Add an entry: a written file's line waits for its stat; else it keeps the old stat of the same file. */
-function add(
-  p: PendingManifest,
-  e: ManifestEntry,
-  c: { written: ReadonlySet<string> },
-  old: ManifestEntry | undefined = e,
-): void {
-  const base: ManifestEntry = { path: e.path, blob: e.blob, mode: e.mode };
-  if (c.written.has(e.path)) {
-    p.written.push({ index: p.lines.length, entry: base });
-    p.lines.push('');
-    return;
-  }
-  const stat = old && old.blob === e.blob && old.mode === e.mode ? old.stat : undefined;
-  p.lines.push(formatLine(stat ? { ...base, stat } : base));
-}
-
-/** The manifest's text, each written file with its fresh stat (none when the transport took none). */
-export function finishManifest(p: PendingManifest, fresh: ReadonlyMap<string, FileStat>): string {
-  const lines = [...p.lines];
-  for (const { index, entry } of p.written) {
-    const stat = fresh.get(entry.path);
-    lines[index] = formatLine(stat ? { ...entry, stat } : entry);
-  }
-  return `${lines.join('\n')}\n`;
 }

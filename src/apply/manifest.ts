@@ -16,8 +16,9 @@ import { DiffshipError } from '../errors.js';
 import { SUBMODULE_MODE } from '../diff/types.js';
 import type { Transport } from '../transport/transport.js';
 import type { ManifestDelta, WriteOp } from '../plan/types.js';
-import { isSafeRelPath, mergeManifest, pendingListing, type PendingManifest } from './manifest-text.js';
-import { manifestText } from './manifest-store.js';
+import { isSafeRelPath } from './manifest-text.js';
+import { mergeManifest, pendingListing, type PendingManifest } from './manifest-merge.js';
+import { manifestBytes } from './stored-manifest.js';
 import type { ReleaseFile } from '../plan/plan.js';
 import { mapLimit } from '../pool.js';
 import { byteOrder } from '../byte-order.js';
@@ -101,8 +102,8 @@ export function manifestOf(release: ReadonlyMap<string, ReleaseFile>): ManifestE
 /**
  * The manifest this deploy records, before its files' stats are known: the new
  * listing, each entry keeping the old stat when the file is the same one (same
- * blob and mode, not written). Planned from git (`delta`), the previous text is
- * merged line by line; else the whole listing is used. Pure; run before anything
+ * blob and mode, not written). Planned from git (`delta`), the changes are
+ * merged into the previous file (manifest-merge.ts); else the whole listing is used. Pure; run before anything
  * is written, so a bad previous manifest stops the deploy with the target untouched.
  * @throws DiffshipError E_STATE naming the bad line.
  */
@@ -117,7 +118,7 @@ export function planManifest(
     // basis.ts plans a delta only from a recorded manifest.
     if (!previous) throw new Error('a manifest delta without a previous manifest');
     const changes = { set: next.delta.set, remove: new Set(next.delta.remove), written };
-    return mergeManifest(manifestText(previous), changes, o.idLength, o.where);
+    return mergeManifest(manifestBytes(previous), changes, o.idLength, o.where);
   }
   const old = new Map((previous?.files ?? []).map((f) => [f.path, f]));
   const files = (next.listing ?? []).map((f): ManifestEntry => {

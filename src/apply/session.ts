@@ -24,8 +24,9 @@ import { DEPLOY_ID } from './state-schema.js';
 import { checkStateDirPath, checkStateFolder, makeStateDir } from './state-folder.js';
 import { connectReadOnly, isMissingRoot } from './absent-root.js';
 import { planManifest, statWritten } from './manifest.js';
-import { finishManifest, type PendingManifest } from './manifest-text.js';
-import { manifestFromText, manifestName, pruneManifests, writeManifestFile } from './manifest-store.js';
+import { finishManifest, type PendingManifest } from './manifest-merge.js';
+import { manifestName, pruneManifests, writeManifestFile } from './manifest-store.js';
+import { manifestFromBytes } from './stored-manifest.js';
 import { mapLimit } from '../pool.js';
 import type { ApplyProgress } from './progress.js';
 import { dropLeftovers, stageAndJournal, type StageSession } from './stage.js';
@@ -346,11 +347,11 @@ export class TargetSession {
     newState: TargetState,
   ): Promise<void> {
     const t = this.transport;
-    const text = finishManifest(pending, await statWritten(t, plan.writes, this.concurrency));
-    const ref = await writeManifestFile(t, this.layout, manifestName(this.deployId), text);
+    const data = finishManifest(pending, await statWritten(t, plan.writes, this.concurrency));
+    const ref = await writeManifestFile(t, this.layout, manifestName(this.deployId), data);
     newState.manifestFile = ref;
-    newState.manifest = manifestFromText(
-      text,
+    newState.manifest = manifestFromBytes(
+      data,
       plan.to.length === 64 ? 64 : 40,
       `${t.description}/${this.layout.manifests}/${ref.file}`,
     );

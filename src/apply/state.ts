@@ -6,7 +6,8 @@ import type { Layout } from './layout.js';
 import { checked } from './state-schema.js';
 import type { Manifest } from '../plan/manifest-types.js';
 import { parseManifest } from './manifest.js';
-import { manifestFromEntries, readManifestFile, type ManifestRef } from './manifest-store.js';
+import { readManifestFile, type ManifestRef } from './manifest-store.js';
+import { manifestFromEntries } from './stored-manifest.js';
 import { DiffshipError } from '../errors.js';
 import { parseRecordedSelection, type RecordedSelection } from './recorded-selection.js';
 
@@ -141,11 +142,4 @@ export function upgradeState(raw: unknown, where: string): TargetState {
       ? null
       : manifestFromEntries(parseManifest(state.manifest, idLength, where).files, idLength, where);
   return { ...(state as object), version: 3, manifest, manifestFile: null } as TargetState;
-}
-
-/** A state as held in memory (a journal's or backup's copy may predate version 2). */
-export function manifestOfState(
-  state: { manifest?: TargetState['manifest'] } | null,
-): TargetState['manifest'] {
-  return state?.manifest ?? null;
 }

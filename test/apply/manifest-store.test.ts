@@ -304,25 +304,38 @@ describe('manifest pruning and the upgrade from version 2 (local target)', () =>
     await s.close();
   });
 
-  it('a manifest line edited along with its hash is E_STATE naming the line; nothing is written', async () => {
+  it('a manifest edited along with its hash: a bad line is E_STATE naming it when used; nothing is written', async () => {
     const { repo, target, t } = setup('local');
-    await deploy(t(), repo.dir, repo.commit(V1));
-    const path = manifestPath(target);
-    const text = readFileSync(path, 'utf8').replace('\tb/c.txt\n', '\t../../outside.txt\n');
-    writeFileSync(path, text);
-    const state = stateJson(target);
-    const bytes = Buffer.from(text);
-    state.manifestFile = {
-      ...(state.manifestFile as object),
-      size: bytes.length,
-      sha256: createHash('sha256').update(bytes).digest('hex'),
+    const v1 = repo.commit(V1);
+    await deploy(t(), repo.dir, v1);
+    const forge = (edit: (text: string) => string) => {
+      const path = manifestPath(target);
+      const text = edit(readFileSync(path, 'utf8'));
+      writeFileSync(path, text);
+      const state = stateJson(target);
+      const bytes = Buffer.from(text);
+      const sha256 = createHash('sha256').update(bytes).digest('hex');
+      state.manifestFile = { ...(state.manifestFile as object), size: bytes.length, sha256 };
+      writeFileSync(join(target, '.diffship/state.json'), JSON.stringify(state, null, 2));
     };
-    writeFileSync(join(target, '.diffship/state.json'), JSON.stringify(state, null, 2));
+    // A line the deploy changes (a.txt is updated): checked by the merge, before any write.
+    forge((text) => text.replace(/^[0-9a-f]{40}(\t100644\t[^\t]*\ta\.txt)$/m, 'zz$1'));
     const before = snapshot(target, []);
-    const error = await deploy(t(), repo.dir, repo.commit(V2)).catch((e: unknown) => e as DiffshipError);
+    const v2 = repo.commit(V2);
+    const error = await deploy(t(), repo.dir, v2).catch((e: unknown) => e as DiffshipError);
     expect(error).toMatchObject({ code: 'E_STATE' });
-    expect((error as Error).message).toContain('line 3 has an unsafe path "../../outside.txt"');
-    // Found before anything was written.
+    expect((error as Error).message).toContain(
+      `manifests/${refOf(target).file}: manifest entry "a.txt" has a bad blob id "zz"`,
+    );
     expect(snapshot(target, [])).toEqual(before);
+    // An unsafe path: refused wherever the lines are read (here, a plan from the manifest).
+    forge((text) => text.replace(/zz(\t100644\t[^\t]*\t)a\.txt$/m, `${'1'.repeat(40)}$1../../outside.txt`));
+    const forged = snapshot(target, []);
+    const planned = await deploy(t(), repo.dir, v2, { fromManifest: true }).catch(
+      (e: unknown) => e as DiffshipError,
+    );
+    expect(planned).toMatchObject({ code: 'E_STATE' });
+    expect((planned as Error).message).toContain('line 2 has an unsafe path "../../outside.txt"');
+    expect(snapshot(target, [])).toEqual(forged);
   });
 });

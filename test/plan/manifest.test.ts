@@ -13,12 +13,8 @@ import { LocalTransport } from '../../src/transport/local/local-transport.js';
 import { serializeState, upgradeState } from '../../src/apply/state.js';
 import { unchangedSince } from '../../src/plan/stat-cache.js';
 import { applyChanges, diffFromManifest, manifestDelta } from '../../src/plan/from-manifest.js';
-import {
-  finishManifest,
-  formatManifest,
-  mergeManifest,
-  parseManifestText,
-} from '../../src/apply/manifest-text.js';
+import { formatManifest, parseManifestText } from '../../src/apply/manifest-text.js';
+import { finishManifest, mergeManifest } from '../../src/apply/manifest-merge.js';
 import { byteOrder } from '../../src/byte-order.js';
 import type { DiffResult } from '../../src/diff/types.js';
 import { planTarget } from '../../src/plan/plan.js';
@@ -400,12 +396,12 @@ describe('the manifest file format (manifest-text.ts)', () => {
     const delta = manifestDelta(diff);
     const fresh = new Map([['b', { ...stat, ino: '99' }]]);
     const pending = mergeManifest(
-      formatManifest(files),
+      Buffer.from(formatManifest(files)),
       { set: delta.set, remove: new Set(delta.remove), written: new Set(['b', 'f']) },
       40,
       'm',
     );
-    const merged = parseManifestText(finishManifest(pending, fresh), 40, 'm');
+    const merged = parseManifestText(finishManifest(pending, fresh).toString('utf8'), 40, 'm');
     const plain = (fs: readonly ManifestEntry[]) => fs.map(({ path, blob, mode }) => ({ path, blob, mode }));
     expect(plain(merged)).toEqual(plain(applyChanges(files, diff)));
     const statOf = (p: string) => merged.find((f) => f.path === p)?.stat?.ino;
@@ -414,5 +410,66 @@ describe('the manifest file format (manifest-text.ts)', () => {
     expect(statOf('a')).toBe('0'); // untouched: carried
     expect(statOf('c/g')).toBeUndefined(); // a new path: no stat of its own yet
     expect(statOf('0')).toBeUndefined();
+  });
+
+  it('the binary-search merge agrees with applyChanges on random change sets (first, last, absent paths)', () => {
+    let seed = 7;
+    const rand = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
+    const paths = [...new Set(Array.from({ length: 600 }, () => `d${rand(20)}/f${rand(1000)}`))].sort(
+      byteOrder,
+    );
+    const files: ManifestEntry[] = paths.map((path, i) => ({
+      path,
+      blob: B1,
+      mode: '100644',
+      stat: { ...stat, ino: String(i) },
+    }));
+    for (let round = 0; round < 30; round++) {
+      const changes: DiffResult['changes'] = [];
+      const used = new Set<string>();
+      for (let k = 0; k < 1 + rand(12); k++) {
+        const pick = [
+          paths[0]!,
+          paths[paths.length - 1]!,
+          paths[rand(paths.length)]!,
+          `a${rand(50)}`,
+          `zz${rand(50)}`,
+          `d${rand(20)}/f${rand(1000)}x`,
+        ][rand(6)]!;
+        if (used.has(pick)) continue;
+        used.add(pick);
+        const known = paths.includes(pick);
+        if (known && rand(2)) changes.push({ status: 'deleted', path: pick, oldMode: '100644', oldBlob: B1 });
+        else if (known)
+          changes.push({
+            status: 'updated',
+            path: pick,
+            mode: '100644',
+            blob: B2,
+            oldMode: '100644',
+            oldBlob: B1,
+          });
+        else changes.push({ status: 'added', path: pick, mode: '100644', blob: B3 });
+      }
+      const diff = {
+        from: REL,
+        to: REL,
+        source: '',
+        counts: { added: 0, updated: 0, deleted: 0, renamed: 0 },
+        changes,
+      } as DiffResult;
+      const delta = manifestDelta(diff);
+      const pending = mergeManifest(
+        Buffer.from(formatManifest(files)),
+        { set: delta.set, remove: new Set(delta.remove), written: new Set() },
+        40,
+        'm',
+      );
+      const merged = parseManifestText(finishManifest(pending, new Map()).toString('utf8'), 40, 'm');
+      const want = applyChanges(files, diff).map((f) =>
+        f.blob === B1 ? f : { path: f.path, blob: f.blob, mode: f.mode },
+      );
+      expect(merged).toEqual(want);
+    }
   });
 });
