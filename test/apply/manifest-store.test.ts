@@ -221,7 +221,75 @@ function crashAt(real: Transport, at: (op: string, path: string, to: string) => 
   return { transport };
 }
 
-describe('manifest pruning and the upgrade from version 2 (local target)', () => {
+describe.each(['local', 'ssh'] as const)(
+  'manifest pruning and the upgrade from version 2 (%s target)',
+  (kind) => {
+    it('five deploys keep one manifest in the folder and one per backup; strays go, foreign files stay', async () => {
+      const { repo, target, t } = setup(kind);
+      const ids: string[] = [];
+      for (let i = 1; i <= 5; i++)
+        ids.push((await deploy(t(), repo.dir, repo.commit({ ...V1, 'a.txt': `v${i}\n` }))).deployId);
+      expect(manifests(target)).toEqual([`${ids[4]}.tsv`]);
+      const backups = readdirSync(join(target, '.diffship/backups')).sort();
+      expect(backups).toEqual(ids.slice(2));
+      for (const b of backups)
+        expect(existsSync(join(target, '.diffship/backups', b, 'previous-manifest.tsv'))).toBe(true);
+      // A stray manifest (a deploy that died before its state) and a file that is not diffship's.
+      writeFileSync(join(target, '.diffship/manifests/20990101T000000000Z-abcdef.tsv'), 'stray\n');
+      writeFileSync(join(target, '.diffship/manifests/notes.txt'), 'mine\n');
+      await deploy(t(), repo.dir, repo.commit({ ...V1, 'a.txt': 'v6\n' }));
+      expect(manifests(target)).toEqual([refOf(target).file, 'notes.txt'].sort());
+    });
+
+    it('an inline version 2 state is read, the next deploy writes version 3 with its stats (local), a rollback returns to it', async () => {
+      const { repo, target, t } = setup(kind);
+      const v1 = repo.commit(V1);
+      await deploy(t(), repo.dir, v1);
+      const files = recordedFiles(target)!;
+      // The state as the last release wrote it: version 2, manifest inline, no manifests folder.
+      const { manifestFile: _ref, ...rest } = stateJson(target);
+      const v2State = { ...rest, version: 2, manifest: { version: 1, files } };
+      writeFileSync(join(target, '.diffship/state.json'), JSON.stringify(v2State, null, 2));
+      rmSync(join(target, '.diffship/manifests'), { recursive: true });
+
+      const v2 = repo.commit(V2);
+      const { deployId, plan } = await deploy(t(), repo.dir, v2);
+      expect(plan.note).toBeUndefined(); // planned from the recorded commit
+      const state = stateJson(target);
+      expect(state.version).toBe(3);
+      expect(refOf(target).file).toBe(`${deployId}.tsv`);
+      const next = recordedFiles(target)!;
+      expect(next.map((f) => f.path)).toEqual(['a.txt', 'b/c.txt', 'd.txt', 'run.sh']);
+      // Untouched files carry their stat over; written ones get a fresh one.
+      const stat = (p: string, fs: typeof files) => fs.find((f) => f.path === p)?.stat;
+      expect(stat('b/c.txt', next)).toEqual(stat('b/c.txt', files));
+      if (kind === 'local') {
+        expect(stat('b/c.txt', next)).toBeDefined();
+        expect(stat('a.txt', next)?.ino).not.toBe(stat('a.txt', files)?.ino);
+      } else expect(stat('a.txt', next)).toBeUndefined(); // SSH targets take no stat yet
+      // The backup keeps the inline state (there is no file for it to link).
+      const backup = JSON.parse(
+        readFileSync(join(target, '.diffship/backups', deployId, 'manifest.json'), 'utf8'),
+      );
+      expect(backup.previousState.version).toBe(2);
+      expect(existsSync(join(target, '.diffship/backups', deployId, 'previous-manifest.tsv'))).toBe(false);
+
+      await rollback(t());
+      expect(stateJson(target)).toEqual(v2State);
+      expect(readdirSync(join(target, '.diffship/manifests'))).toEqual([]);
+      const s = await TargetSession.open({
+        transport: t(),
+        stateDir: '.diffship',
+        command: 'deploy',
+        readOnly: true,
+      });
+      expect(s.state?.manifest?.files).toEqual(files);
+      await s.close();
+    });
+  },
+);
+
+describe('the manifest cache and forged manifests (local target)', () => {
   it('a second open of the same target (preflight, then the deploy) reads the manifest once; a rewritten file is read again', async () => {
     const { repo, target, t } = setup('local');
     await deploy(t(), repo.dir, repo.commit(V1));
@@ -242,66 +310,6 @@ describe('manifest pruning and the upgrade from version 2 (local target)', () =>
     await new Promise((r) => setTimeout(r, 20));
     writeFileSync(join(target, file), readFileSync(join(target, file), 'utf8').replace('a.txt', 'A.txt'));
     expect(await openError(t(), true)).toMatchObject({ code: 'E_STATE' });
-  });
-
-  it('five deploys keep one manifest in the folder and one per backup; strays go, foreign files stay', async () => {
-    const { repo, target, t } = setup('local');
-    const ids: string[] = [];
-    for (let i = 1; i <= 5; i++)
-      ids.push((await deploy(t(), repo.dir, repo.commit({ ...V1, 'a.txt': `v${i}\n` }))).deployId);
-    expect(manifests(target)).toEqual([`${ids[4]}.tsv`]);
-    const backups = readdirSync(join(target, '.diffship/backups')).sort();
-    expect(backups).toEqual(ids.slice(2));
-    for (const b of backups)
-      expect(existsSync(join(target, '.diffship/backups', b, 'previous-manifest.tsv'))).toBe(true);
-    // A stray manifest (a deploy that died before its state) and a file that is not diffship's.
-    writeFileSync(join(target, '.diffship/manifests/20990101T000000000Z-abcdef.tsv'), 'stray\n');
-    writeFileSync(join(target, '.diffship/manifests/notes.txt'), 'mine\n');
-    await deploy(t(), repo.dir, repo.commit({ ...V1, 'a.txt': 'v6\n' }));
-    expect(manifests(target)).toEqual([refOf(target).file, 'notes.txt'].sort());
-  });
-
-  it('an inline version 2 state is read, the next deploy writes version 3 with its stats, a rollback returns to it', async () => {
-    const { repo, target, t } = setup('local');
-    const v1 = repo.commit(V1);
-    await deploy(t(), repo.dir, v1);
-    const files = recordedFiles(target)!;
-    // The state as the last release wrote it: version 2, manifest inline, no manifests folder.
-    const { manifestFile: _ref, ...rest } = stateJson(target);
-    const v2State = { ...rest, version: 2, manifest: { version: 1, files } };
-    writeFileSync(join(target, '.diffship/state.json'), JSON.stringify(v2State, null, 2));
-    rmSync(join(target, '.diffship/manifests'), { recursive: true });
-
-    const v2 = repo.commit(V2);
-    const { deployId, plan } = await deploy(t(), repo.dir, v2);
-    expect(plan.note).toBeUndefined(); // planned from the recorded commit
-    const state = stateJson(target);
-    expect(state.version).toBe(3);
-    expect(refOf(target).file).toBe(`${deployId}.tsv`);
-    const next = recordedFiles(target)!;
-    expect(next.map((f) => f.path)).toEqual(['a.txt', 'b/c.txt', 'd.txt', 'run.sh']);
-    // Untouched files carry their stat over; written ones get a fresh one.
-    const stat = (p: string, fs: typeof files) => fs.find((f) => f.path === p)?.stat;
-    expect(stat('b/c.txt', next)).toEqual(stat('b/c.txt', files));
-    expect(stat('a.txt', next)?.ino).not.toBe(stat('a.txt', files)?.ino);
-    // The backup keeps the inline state (there is no file for it to link).
-    const backup = JSON.parse(
-      readFileSync(join(target, '.diffship/backups', deployId, 'manifest.json'), 'utf8'),
-    );
-    expect(backup.previousState.version).toBe(2);
-    expect(existsSync(join(target, '.diffship/backups', deployId, 'previous-manifest.tsv'))).toBe(false);
-
-    await rollback(t());
-    expect(stateJson(target)).toEqual(v2State);
-    expect(readdirSync(join(target, '.diffship/manifests'))).toEqual([]);
-    const s = await TargetSession.open({
-      transport: t(),
-      stateDir: '.diffship',
-      command: 'deploy',
-      readOnly: true,
-    });
-    expect(s.state?.manifest?.files).toEqual(files);
-    await s.close();
   });
 
   it('a manifest edited along with its hash: a bad line is E_STATE naming it when used; nothing is written', async () => {
