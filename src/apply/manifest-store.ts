@@ -21,7 +21,10 @@ import type { Transport } from '../transport/transport.js';
 import type { Layout } from './layout.js';
 import { isManifestFileName, makeStateDir } from './state-folder.js';
 import type { Manifest } from '../plan/manifest-types.js';
-import { StoredManifest, type Shared } from './stored-manifest.js';
+import type { TargetPlan } from '../plan/types.js';
+import { manifestFromBytes, StoredManifest, type Shared } from './stored-manifest.js';
+import { finishManifest, type PendingManifest } from './manifest-merge.js';
+import { planManifest, statWritten } from './manifest.js';
 
 /** What state.json records of its manifest file. */
 export interface ManifestRef {
@@ -32,7 +35,7 @@ export interface ManifestRef {
   size: number;
 }
 
-export const manifestName = (deployId: string): string => `${deployId}.tsv`;
+const manifestName = (deployId: string): string => `${deployId}.tsv`;
 
 /** The backup's link to the manifest of the state it restores. */
 const backupManifestPath = (l: Layout, backupId: string): string =>
@@ -102,12 +105,7 @@ export async function readManifestFile(
 }
 
 /** Write a manifest file durably (fsync) under its final name; the state's rename makes it count. */
-export async function writeManifestFile(
-  t: Transport,
-  l: Layout,
-  name: string,
-  data: Buffer,
-): Promise<ManifestRef> {
+async function writeManifestFile(t: Transport, l: Layout, name: string, data: Buffer): Promise<ManifestRef> {
   await makeStateDir(t, l.manifests);
   await t.writeFile(`${l.manifests}/${name}`, data, 0o644);
   return { file: name, sha256: sha256(data), size: data.length };
@@ -155,4 +153,55 @@ async function copyOrLink(t: Transport, from: string, to: string, sync: boolean)
   await t.unlink(to);
   if (await t.link(from, to)) return;
   await t.writeFile(to, await t.readFile(from), 0o644, { sync });
+}
+
+/** The length of blob ids in a manifest recorded with `release`. */
+const idLengthOf = (release: string) => (release.length === 64 ? 64 : 40);
+
+/**
+ * The manifest a deploy will record, checked now (the previous one's lines are
+ * hostile input): a bad one stops the deploy before anything is written. Null
+ * when the plan records none.
+ */
+export function nextManifest(
+  t: Transport,
+  l: Layout,
+  plan: TargetPlan,
+  state: { release: string; manifest: Manifest | null; manifestFile: ManifestRef | null } | null,
+): PendingManifest | null {
+  if (!plan.manifest && !plan.manifestDelta) return null;
+  const file = state?.manifestFile ? `${l.manifests}/${state.manifestFile.file}` : l.state;
+  return planManifest(
+    { listing: plan.manifest, delta: plan.manifestDelta },
+    state?.manifest ?? null,
+    plan.writes,
+    {
+      idLength: idLengthOf(state?.release ?? ''),
+      where: `${t.description}/${file}`,
+    },
+  );
+}
+
+/**
+ * Once every file is in place: write the manifest this deploy leaves (with the
+ * written files' fresh stats), durably and under a name of its own, and point
+ * `newState` at it; the state's rename then commits both.
+ */
+export async function recordManifestFile(
+  t: Transport,
+  l: Layout,
+  deployId: string,
+  pending: PendingManifest,
+  newState: { manifest: Manifest | null; manifestFile: ManifestRef | null },
+  plan: TargetPlan,
+  concurrency: number,
+): Promise<void> {
+  const data = finishManifest(pending, await statWritten(t, plan.writes, concurrency));
+  const ref = await writeManifestFile(t, l, manifestName(deployId), data);
+  newState.manifestFile = ref;
+  newState.manifest = manifestFromBytes(
+    data,
+    idLengthOf(plan.to),
+    `${t.description}/${l.manifests}/${ref.file}`,
+  );
 }

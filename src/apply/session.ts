@@ -23,10 +23,8 @@ import { checkParents, parentsOf } from './safe-path.js';
 import { DEPLOY_ID } from './state-schema.js';
 import { checkStateDirPath, checkStateFolder, makeStateDir } from './state-folder.js';
 import { connectReadOnly, isMissingRoot } from './absent-root.js';
-import { planManifest, statWritten } from './manifest.js';
-import { finishManifest, type PendingManifest } from './manifest-merge.js';
-import { manifestName, pruneManifests, writeManifestFile } from './manifest-store.js';
-import { manifestFromBytes } from './stored-manifest.js';
+import type { PendingManifest } from './manifest-merge.js';
+import { nextManifest, pruneManifests, recordManifestFile } from './manifest-store.js';
 import { mapLimit } from '../pool.js';
 import type { ApplyProgress } from './progress.js';
 import { dropLeftovers, stageAndJournal, type StageSession } from './stage.js';
@@ -219,18 +217,7 @@ export class TargetSession {
     }
     // The manifest to record, checked now (the previous one's lines are hostile input): a bad one
     // stops the deploy before anything is written.
-    const manifest =
-      plan.manifest || plan.manifestDelta
-        ? planManifest(
-            { listing: plan.manifest, delta: plan.manifestDelta },
-            this.state?.manifest ?? null,
-            plan.writes,
-            {
-              idLength: this.state?.release.length === 64 ? 64 : 40,
-              where: `${t.description}/${this.state?.manifestFile ? `${this.layout.manifests}/${this.state.manifestFile.file}` : this.layout.state}`,
-            },
-          )
-        : null;
+    const manifest = nextManifest(t, this.layout, plan, this.state);
     // A new release with no file to touch still gets a (empty) backup, so a rollback returns to
     // the release recorded before it rather than skipping over it.
 
@@ -309,7 +296,7 @@ export class TargetSession {
       await pruneEmptyDirs(t, [...new Set(deletes.flatMap(parentsOf))]);
       onProgress?.({ phase: 'delete', done: deletes.length, total: deletes.length, bytes });
       // 5. Record the state (its deployId tells recovery the deploy finished), then drop the journal.
-      if (manifest) await this.recordManifestFile(plan, manifest, newState);
+      if (manifest) await recordManifestFile(t, l, this.deployId, manifest, newState, plan, this.concurrency);
       await recordState(t, l, newState);
       recorded = true;
       await t.unlink(l.journal);
@@ -335,26 +322,6 @@ export class TargetSession {
       );
     }
     return { bytes, changed: !noFiles, state: newState, ...(reveal ? { swaps: reveal.swaps } : {}) };
-  }
-
-  /**
-   * Write the manifest this deploy leaves (durably, under a name of its own) and point
-   * `newState` at it: the state's rename then commits both.
-   */
-  private async recordManifestFile(
-    plan: TargetPlan,
-    pending: PendingManifest,
-    newState: TargetState,
-  ): Promise<void> {
-    const t = this.transport;
-    const data = finishManifest(pending, await statWritten(t, plan.writes, this.concurrency));
-    const ref = await writeManifestFile(t, this.layout, manifestName(this.deployId), data);
-    newState.manifestFile = ref;
-    newState.manifest = manifestFromBytes(
-      data,
-      plan.to.length === 64 ? 64 : 40,
-      `${t.description}/${this.layout.manifests}/${ref.file}`,
-    );
   }
 
   /** After a failed commit step: did the state get written (its write may fail after the rename)? */
