@@ -67,6 +67,7 @@ export type { PlanOptions } from './observe/plan-target.js';
 export type { TargetState } from './apply/state.js';
 export { describeLock, type LockInfo } from './apply/lock.js';
 export { parseManifest } from './apply/manifest.js';
+export { parseManifestText } from './apply/manifest-text.js';
 export {
   MANIFEST_VERSION,
   type FileStat,

@@ -8,7 +8,8 @@
  */
 import { posix } from 'node:path';
 import type { Transport } from '../transport/transport.js';
-import type { TargetState } from './state.js';
+import { storedState, type StoredState, type TargetState } from './state.js';
+import { keepInBackup } from './manifest-store.js';
 import type { Layout } from './layout.js';
 import { readJson, writeJsonAtomic } from './json-file.js';
 import { mapLimit } from '../pool.js';
@@ -29,8 +30,11 @@ export interface BackupManifest {
   version: 1;
   deployId: string;
   createdAt: string;
-  /** The target's state before the deploy: what a rollback records again. */
-  previousState: TargetState | null;
+  /**
+   * The target's state before the deploy, as stored: what a rollback records again. Its
+   * manifest file is kept alive in the backup folder (manifest-store.ts).
+   */
+  previousState: StoredState | null;
   entries: BackupEntry[];
   /** Folders the deploy created, shallowest first: removed again when empty. */
   createdDirs: string[];
@@ -67,11 +71,12 @@ export async function takeBackup(
     }
     return { path, action: 'restore', type: 'file', mode: entry.mode & 0o777, file };
   });
+  if (previousState?.manifestFile) await keepInBackup(t, l, deployId, previousState.manifestFile);
   const manifest: BackupManifest = {
     version: 1,
     deployId,
     createdAt: new Date().toISOString(),
-    previousState,
+    previousState: previousState ? storedState(previousState) : null,
     entries,
     createdDirs,
   };

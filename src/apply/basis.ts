@@ -8,11 +8,12 @@ import { DiffshipError, GitError } from '../errors.js';
 import { diffWith, resolveRelease } from '../diff/diff-releases.js';
 import type { GitObjects } from '../diff/git-objects.js';
 import type { DiffResult } from '../diff/types.js';
-import { applyChanges, diffFromManifest, manifestNote, type BasisReason } from '../plan/from-manifest.js';
+import { diffFromManifest, manifestDelta, manifestNote, type BasisReason } from '../plan/from-manifest.js';
 import { catFileBatch } from '../diff/git.js';
 import type { ReleaseFile } from '../plan/plan.js';
 import { manifestOf } from './manifest.js';
 import type { ManifestEntry } from '../plan/manifest-types.js';
+import type { ManifestDelta } from '../plan/types.js';
 import type { TargetState } from './state.js';
 
 export interface BasisOptions {
@@ -35,8 +36,10 @@ export interface Basis {
   diff: DiffResult;
   /** Every file of the new release when it had to be listed (first deploy, manifest), else null. */
   full: DiffResult | null;
-  /** The manifest listing to record after this deploy. */
-  listing: ManifestEntry[];
+  /** The manifest listing to record after this deploy; null when `delta` says it. */
+  listing: ManifestEntry[] | null;
+  /** Planned from the recorded commit with a manifest: the manifest's changes (merged when recorded). */
+  delta?: ManifestDelta;
   /** How it was planned, when not from the recorded commit: for the plan step and the report. */
   note: string | null;
 }
@@ -72,7 +75,8 @@ export async function planBasis(
   const why = o.fromManifest ? 'forced' : await unusable(o.repo, objects, recorded, o.to);
   if (why === null && !o.wholeSelection) {
     const diff = await diffWith(objects, { ...filters, from: recorded, to: o.to });
-    if (manifest) return { diff, full: null, listing: applyChanges(manifest.files, diff), note: null };
+    // The manifest's lines are not read to plan: the change set is merged into them when recorded.
+    if (manifest) return { diff, full: null, listing: null, delta: manifestDelta(diff), note: null };
     const full = await listAll();
     return { diff, full, listing: manifestOf(releaseMap(full)), note: null };
   }

@@ -15,12 +15,13 @@ import { finishSwaps } from './unit-reveal.js';
 import type { Transport } from '../transport/transport.js';
 import type { Logger } from '../log.js';
 import type { Layout } from './layout.js';
-import type { TargetState } from './state.js';
+import type { StoredState } from './state.js';
 import { readJson, writeJsonAtomic } from './json-file.js';
 import { discardBackup, incompleteBackups, readBackup, restoreBackup } from './backup.js';
-import { readState, writeState } from './state.js';
+import { readState, writeState, type TargetState } from './state.js';
 import { checked } from './state-schema.js';
 import { unitBackup } from './unit-backup.js';
+import { pruneManifests, restoreFromBackup } from './manifest-store.js';
 
 export interface Journal {
   version: 1;
@@ -33,8 +34,8 @@ export interface Journal {
   deployId: string;
   /** The backup to restore on undo (deploy) or to apply (rollback). */
   backupId: string;
-  /** The state to record when finished; null removes the state (nothing recorded). */
-  newState: TargetState | null;
+  /** The state to record when finished, as stored; null removes the state (nothing recorded). */
+  newState: StoredState | null;
 }
 
 export async function readJournal(t: Transport, l: Layout): Promise<Journal | null> {
@@ -58,9 +59,28 @@ export async function writeJournal(t: Transport, l: Layout, j: Journal): Promise
   await writeJsonAtomic(t, l.journal, j);
 }
 
-export async function recordState(t: Transport, l: Layout, state: TargetState | null): Promise<void> {
+export async function recordState(
+  t: Transport,
+  l: Layout,
+  state: TargetState | StoredState | null,
+): Promise<void> {
   if (state === null) await t.unlink(l.state);
   else await writeState(t, l, state);
+}
+
+/**
+ * Record the state a backup restores (a rollback's): its manifest file first comes
+ * back from the backup, where it was kept alive. Then only that manifest stays.
+ */
+export async function recordBackupState(
+  t: Transport,
+  l: Layout,
+  backupId: string,
+  state: StoredState | null,
+): Promise<void> {
+  const ref = state?.version === 3 ? state.manifestFile : null;
+  if (ref) await restoreFromBackup(t, l, backupId, ref);
+  await recordState(t, l, state);
 }
 
 /**
@@ -97,7 +117,7 @@ export async function recover(
     } else {
       if (manifest !== null) {
         await restoreBackup(t, l, manifest, concurrency);
-        await recordState(t, l, j.newState);
+        await recordBackupState(t, l, j.backupId, j.newState);
         await discardBackup(t, l, j.backupId);
       }
       account = `finished interrupted rollback of ${j.backupId}`;
@@ -108,5 +128,19 @@ export async function recover(
   // Staging and incomplete backups are leftovers of a run that never reached its journal.
   await t.removeTree(l.staging);
   for (const name of await incompleteBackups(t, l)) await t.removeTree(l.backupFor(name));
+  // A manifest written for a deploy that never got recorded (or one replaced) goes too.
+  await pruneManifests(t, l, await recordedManifest(t, l));
   return account;
+}
+
+/** The manifest file state.json names (none when it names none, or can't be read: readState says why). */
+async function recordedManifest(t: Transport, l: Layout): Promise<string[]> {
+  try {
+    const raw = await readJson<unknown>(t, l.state);
+    if (raw === null) return [];
+    const state = checked<StoredState>('state', raw, l.state, { manifestParsedLater: true });
+    return state.version === 3 && state.manifestFile ? [state.manifestFile.file] : [];
+  } catch {
+    return [...((await t.readdir(l.manifests)) ?? [])];
+  }
 }

@@ -12,6 +12,8 @@ export interface Layout {
   journal: string;
   staging: string;
   backups: string;
+  /** The manifest files (apply/manifest-store.ts). */
+  manifests: string;
   stagingFor(deployId: string): string;
   backupFor(deployId: string): string;
 }
@@ -25,6 +27,7 @@ export function layout(stateDir: string): Layout {
     journal: `${dir}/journal.json`,
     staging: `${dir}/staging`,
     backups: `${dir}/backups`,
+    manifests: `${dir}/manifests`,
     stagingFor: (id) => `${dir}/staging/${id}`,
     backupFor: (id) => `${dir}/backups/${id}`,
   };

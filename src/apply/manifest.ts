@@ -15,7 +15,10 @@
 import { DiffshipError } from '../errors.js';
 import { SUBMODULE_MODE } from '../diff/types.js';
 import type { Transport } from '../transport/transport.js';
-import type { WriteOp } from '../plan/types.js';
+import type { ManifestDelta, WriteOp } from '../plan/types.js';
+import { isSafeRelPath } from './manifest-text.js';
+import { mergeManifest, pendingListing, type PendingManifest } from './manifest-merge.js';
+import { manifestBytes } from './stored-manifest.js';
 import type { ReleaseFile } from '../plan/plan.js';
 import { mapLimit } from '../pool.js';
 import { byteOrder } from '../byte-order.js';
@@ -82,12 +85,6 @@ function parseStat(value: unknown, bad: () => Error): FileStat {
   };
 }
 
-/** A relative POSIX path with no empty, `.` or `..` segment and no NUL: it cannot leave the target. */
-function isSafeRelPath(path: string): boolean {
-  if (path === '' || path.startsWith('/') || path.includes('\0')) return false;
-  return path.split('/').every((s) => s !== '' && s !== '.' && s !== '..');
-}
-
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
@@ -103,25 +100,46 @@ export function manifestOf(release: ReadonlyMap<string, ReleaseFile>): ManifestE
 }
 
 /**
- * The manifest to record after a deploy: the new listing, each entry's stat taken
- * fresh for the files this deploy wrote (when the transport can), else carried
- * over from the old entry when the file is the same one, else none.
+ * The manifest this deploy records, before its files' stats are known: the new
+ * listing, each entry keeping the old stat when the file is the same one (same
+ * blob and mode, not written). Planned from git (`delta`), the changes are
+ * merged into the previous file (manifest-merge.ts); else the whole listing is used. Pure; run before anything
+ * is written, so a bad previous manifest stops the deploy with the target untouched.
+ * @throws DiffshipError E_STATE naming the bad line.
  */
-export async function recordManifest(
-  t: Transport,
-  listing: readonly ManifestEntry[],
+export function planManifest(
+  next: { listing?: readonly ManifestEntry[]; delta?: ManifestDelta },
   previous: Manifest | null,
   writes: readonly WriteOp[],
-  concurrency: number,
-): Promise<Manifest> {
-  const old = new Map((previous?.files ?? []).map((f) => [f.path, f]));
+  o: { idLength: number; where: string },
+): PendingManifest {
   const written = new Set(writes.map((w) => w.path));
-  const fresh = t.statExact ? await statAll(t, [...written], concurrency) : new Map<string, FileStat>();
-  const files = listing.map((f): ManifestEntry => {
-    const stat = written.has(f.path) ? fresh.get(f.path) : sameFile(old.get(f.path), f);
+  if (next.delta) {
+    // basis.ts plans a delta only from a recorded manifest.
+    if (!previous) throw new Error('a manifest delta without a previous manifest');
+    const changes = { set: next.delta.set, remove: new Set(next.delta.remove), written };
+    return mergeManifest(manifestBytes(previous), changes, o.idLength, o.where);
+  }
+  const old = new Map((previous?.files ?? []).map((f) => [f.path, f]));
+  const files = (next.listing ?? []).map((f): ManifestEntry => {
+    const stat = sameFile(old.get(f.path), f);
     return stat ? { ...f, stat } : { path: f.path, blob: f.blob, mode: f.mode };
   });
-  return { version: MANIFEST_VERSION, files };
+  return pendingListing(files, written);
+}
+
+/** Exact stats of the files a deploy wrote, once in place; none when the transport takes none. */
+export async function statWritten(
+  t: Transport,
+  writes: readonly WriteOp[],
+  concurrency: number,
+): Promise<Map<string, FileStat>> {
+  if (!t.statExact) return new Map();
+  return statAll(
+    t,
+    writes.map((w) => w.path),
+    concurrency,
+  );
 }
 
 function sameFile(old: ManifestEntry | undefined, now: ManifestEntry): FileStat | undefined {

@@ -6,7 +6,9 @@ import { DiffshipError } from '../errors.js';
 import type { Transport } from '../transport/transport.js';
 import type { Layout } from './layout.js';
 import type { TargetState } from './state.js';
-import { recordState, writeJournal } from './journal.js';
+import { recordBackupState, writeJournal } from './journal.js';
+import { pruneManifests } from './manifest-store.js';
+import { readState } from './state.js';
 import { discardBackup, KEEP_BACKUPS, listBackups, readBackup, restoreBackup } from './backup.js';
 
 /** What a rollback needs of an open, locked session. */
@@ -59,15 +61,23 @@ export async function rollbackTarget(s: RollbackSession, deployId?: string): Pro
     newState: manifest.previousState,
   });
   await restoreBackup(t, l, manifest, s.concurrency);
-  await recordState(t, l, manifest.previousState);
+  const previous = manifest.previousState;
+  await recordBackupState(t, l, id, previous);
   await discardBackup(t, l, id);
   await t.unlink(l.journal);
+  // The undone deploy's manifest goes; the restored state's stays.
+  await pruneManifests(
+    t,
+    l,
+    previous?.version === 3 && previous.manifestFile ? [previous.manifestFile.file] : [],
+  );
   const paths = (action: 'restore' | 'remove') =>
     manifest.entries.filter((e) => e.action === action).map((e) => e.path);
   return {
-    restored: manifest.previousState?.release ?? null,
+    restored: previous?.release ?? null,
     deployId: id,
-    state: manifest.previousState,
+    // As a session reads it (version 3, its manifest readable).
+    state: await readState(t, l),
     // `units`: which units' files came back, to activate them again.
     restoredPaths: paths('restore'),
     removedPaths: paths('remove'),

@@ -16,15 +16,15 @@ import type { TargetPlan } from '../plan/types.js';
 import { planOnTarget, type PlanOptions, type PlanTarget } from '../observe/plan-target.js';
 import { layout, type Layout } from './layout.js';
 import { acquireLock, type HeldLock, type LeaseTiming } from './lock.js';
-import { manifestOfState, readState, type TargetState } from './state.js';
+import { readState, type TargetState } from './state.js';
 import { pendingRecovery, recordState, recover } from './journal.js';
 import { KEEP_BACKUPS, pruneBackups, pruneEmptyDirs } from './backup.js';
 import { checkParents, parentsOf } from './safe-path.js';
 import { DEPLOY_ID } from './state-schema.js';
 import { checkStateDirPath, checkStateFolder, makeStateDir } from './state-folder.js';
 import { connectReadOnly, isMissingRoot } from './absent-root.js';
-import { recordManifest } from './manifest.js';
-import { MANIFEST_VERSION } from '../plan/manifest-types.js';
+import type { PendingManifest } from './manifest-merge.js';
+import { nextManifest, pruneManifests, recordManifestFile } from './manifest-store.js';
 import { mapLimit } from '../pool.js';
 import type { ApplyProgress } from './progress.js';
 import { dropLeftovers, stageAndJournal, type StageSession } from './stage.js';
@@ -188,7 +188,7 @@ export class TargetSession {
     const t = this.transport;
     const sameRelease = this.state?.release === plan.to;
     const newState: TargetState = {
-      version: 2,
+      version: 3,
       release: plan.to,
       // A state only upgraded (same release, manifest recorded) keeps pointing at the release before.
       previousRelease: sameRelease ? (this.state?.previousRelease ?? null) : (this.state?.release ?? null),
@@ -196,8 +196,9 @@ export class TargetSession {
       deployedAt: new Date().toISOString(),
       mode: plan.mode,
       kept: plan.kept,
-      // Stats are added once the files are in place (below); the journal's copy has none.
-      manifest: plan.manifest ? { version: MANIFEST_VERSION, files: plan.manifest } : null,
+      // Recorded once the files are in place, with their stats (commit, step 5).
+      manifest: null,
+      manifestFile: null,
       ...(plan.selection ? { selection: plan.selection } : {}),
     };
     const noFiles = plan.writes.length === 0 && plan.deletes.length === 0;
@@ -207,8 +208,9 @@ export class TargetSession {
       // Units held back are recorded so until a deploy ships them (or the release no longer differs).
       !this.state.heldBack?.length &&
       JSON.stringify(this.state.kept) === JSON.stringify(plan.kept) &&
-      // A state from before manifests gets one recorded, even when no file changes.
-      ((this.state.manifest ?? null) !== null || !plan.manifest) &&
+      // A state from before manifests gets one recorded, and one from before manifest files (version
+      // 2) gets its file, even when no file changes.
+      (this.state.manifestFile !== null || !(plan.manifest || plan.manifestDelta)) &&
       // A state from before selections were recorded is not rewritten just to add one.
       (plan.selection === undefined ||
         this.state.selection === undefined ||
@@ -216,6 +218,9 @@ export class TargetSession {
     ) {
       return { bytes: 0, changed: false, state: this.state };
     }
+    // The manifest to record, checked now (the previous one's lines are hostile input): a bad one
+    // stops the deploy before anything is written.
+    const manifest = nextManifest(t, this.layout, plan, this.state);
     // A new release with no file to touch still gets a (empty) backup, so a rollback returns to
     // the release recorded before it rather than skipping over it.
 
@@ -246,7 +251,7 @@ export class TargetSession {
       await dropLeftovers(this.parts, error);
       throw error;
     }
-    return this.commit(plan, parents, newState, { bytes, noFiles }, onProgress);
+    return this.commit(plan, parents, newState, { bytes, noFiles, manifest }, onProgress);
   }
 
   /** Commit: from the journal on, a failure is undone at once (or by the next run). */
@@ -254,7 +259,7 @@ export class TargetSession {
     plan: TargetPlan,
     parents: Awaited<ReturnType<typeof checkParents>>,
     newState: TargetState,
-    { bytes, noFiles }: { bytes: number; noFiles: boolean },
+    { bytes, noFiles, manifest }: { bytes: number; noFiles: boolean; manifest: PendingManifest | null },
     onProgress?: (p: ApplyProgress) => void,
   ): Promise<ApplyResult> {
     const t = this.transport;
@@ -294,14 +299,7 @@ export class TargetSession {
       await pruneEmptyDirs(t, [...new Set(deletes.flatMap(parentsOf))]);
       onProgress?.({ phase: 'delete', done: deletes.length, total: deletes.length, bytes });
       // 5. Record the state (its deployId tells recovery the deploy finished), then drop the journal.
-      if (plan.manifest)
-        newState.manifest = await recordManifest(
-          t,
-          plan.manifest,
-          manifestOfState(this.state),
-          plan.writes,
-          this.concurrency,
-        );
+      if (manifest) await recordManifestFile(t, l, this.deployId, manifest, newState, plan, this.concurrency);
       await recordState(t, l, newState);
       recorded = true;
       await t.unlink(l.journal);
@@ -319,6 +317,8 @@ export class TargetSession {
     try {
       await t.removeTree(l.staging);
       await pruneBackups(t, l, KEEP_BACKUPS);
+      // The previous manifest lives on in this deploy's backup (a hard link) while a rollback may need it.
+      await pruneManifests(t, l, newState.manifestFile ? [newState.manifestFile.file] : []);
     } catch (error) {
       this.log.warn(
         `${t.description}: release ${plan.to.slice(0, 12)} is in place; cleaning up after it failed (${describeError(error)}); the next run finishes it`,

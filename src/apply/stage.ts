@@ -10,7 +10,7 @@ import { GitObjects } from '../diff/git-objects.js';
 import { hashAlgorithmOf } from '../diff/blob.js';
 import type { TargetPlan } from '../plan/types.js';
 import type { Layout } from './layout.js';
-import type { TargetState } from './state.js';
+import { storedState, type TargetState } from './state.js';
 import type { ApplyProgress } from './progress.js';
 import { readJournal, writeJournal } from './journal.js';
 import { takeBackup } from './backup.js';
@@ -104,7 +104,7 @@ export async function stageAndJournal(
     backupId: s.deployId,
     // Recovery only compares a deploy journal's deployId with the state's (then undoes it, or
     // drops the journal): the manifest, the state's one large part, stays out of it.
-    newState: { ...newState, manifest: null },
+    newState: storedState({ ...newState, manifest: null, manifestFile: null }),
   });
   return bytes;
 }

@@ -9,7 +9,7 @@
  *   keeps in it, is a real folder (never a link), checked before the first
  *   write;
  * - the state folder, `staging`, `backups`, each backup and its manifest, the
- *   journal and the state file are owned by the user diffship runs as on the
+ *   journal, the state file and the manifest files are owned by the user diffship runs as on the
  *   target (or root), and are not group- or world-writable.
  *
  * Backups and staging entries are diffship's only when their names are deploy
@@ -50,6 +50,10 @@ export async function makeStateDir(t: Transport, rel: string): Promise<void> {
   if (!existed) await t.chmod(rel, STATE_DIR_MODE);
 }
 
+/** A manifest file name diffship made (manifest-store.ts): a deploy id and `.tsv`. */
+export const isManifestFileName = (name: string): boolean =>
+  name.endsWith('.tsv') && DEPLOY_ID.test(name.slice(0, -4));
+
 /** A backup folder name diffship made: a deploy id. */
 export const isBackupName = (name: string): boolean => DEPLOY_ID.test(name);
 
@@ -84,6 +88,9 @@ export async function checkStateFolder(t: Transport, l: Layout, owner: number | 
   await check(l.state, 'file');
   await check(l.journal, 'file');
   await check(l.staging, 'dir');
+  if ((await check(l.manifests, 'dir')) !== null)
+    for (const name of (await t.readdir(l.manifests)) ?? [])
+      if (isManifestFileName(name)) await check(`${l.manifests}/${name}`, 'file');
   if ((await check(l.backups, 'dir')) === null) return;
   for (const name of (await t.readdir(l.backups)) ?? []) {
     if (!isBackupName(name)) continue; // not diffship's: never trusted, never touched
@@ -91,5 +98,6 @@ export async function checkStateFolder(t: Transport, l: Layout, owner: number | 
     if ((await check(dir, 'dir')) === null) continue;
     await check(`${dir}/files`, 'dir');
     await check(`${dir}/manifest.json`, 'file');
+    await check(`${dir}/previous-manifest.tsv`, 'file');
   }
 }

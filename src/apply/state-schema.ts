@@ -83,8 +83,8 @@ function array(v: unknown, what: string): unknown[] {
 /** The state of a target (state.json, a journal's newState, a manifest's previousState). */
 function targetState(v: unknown, what: string, ctx: SchemaContext): void {
   const s = record(v, what);
-  // 1: before the manifest (still found in journals and backups written by older versions).
-  if (s.version !== 1 && s.version !== 2) fail(`${what}.version is not 1 or 2`);
+  // 1: before the manifest; 2: manifest inline (still found in journals and backups written by older versions).
+  if (s.version !== 1 && s.version !== 2 && s.version !== 3) fail(`${what}.version is not 1, 2 or 3`);
   objectId(s.release, `${what}.release`, ctx);
   if (s.previousRelease !== null) objectId(s.previousRelease, `${what}.previousRelease`, ctx);
   deployId(s.deployId, `${what}.deployId`);
@@ -105,13 +105,26 @@ function targetState(v: unknown, what: string, ctx: SchemaContext): void {
       relPath(held.path, `${what}.heldBack[${i}].path`, ctx);
       if (held.release !== null) objectId(held.release, `${what}.heldBack[${i}].release`, ctx);
     });
-  if (s.manifest !== undefined && s.manifest !== null && !ctx.manifestParsedLater) {
+  if (s.version === 3) manifestRef(s.manifestFile, `${what}.manifestFile`);
+  else if (s.manifest !== undefined && s.manifest !== null && !ctx.manifestParsedLater) {
     try {
       parseManifest(s.manifest, (s.release as string).length, what);
     } catch {
       fail(`${what}.manifest is not a valid manifest`);
     }
   }
+}
+
+/** A version 3 state's manifest file: a name diffship makes (never a path), its size and SHA-256. */
+function manifestRef(v: unknown, what: string): void {
+  if (v === null) return;
+  const r = record(v, what);
+  if (typeof r.file !== 'string' || !r.file.endsWith('.tsv') || !DEPLOY_ID.test(r.file.slice(0, -4)))
+    fail(`${what}.file is not a manifest file name (<deploy id>.tsv)`);
+  if (typeof r.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(r.sha256))
+    fail(`${what}.sha256 is not a SHA-256 (64 lowercase hex digits)`);
+  if (typeof r.size !== 'number' || !Number.isSafeInteger(r.size) || r.size < 0)
+    fail(`${what}.size is not a byte count`);
 }
 
 function journal(v: unknown, ctx: SchemaContext): void {

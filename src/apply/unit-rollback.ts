@@ -17,8 +17,9 @@ import { readBackup, readBackupFile, restoreBackup, restoreMode, type BackupMani
 import { recordState, writeJournal } from './journal.js';
 import type { RollbackSession } from './rollback.js';
 import { makeStateDir } from './state-folder.js';
-import type { TargetState } from './state.js';
+import { storedState, type TargetState } from './state.js';
 import { heldBackState, inUnits, unitBackup } from './unit-backup.js';
+import { backupManifest, pruneManifests, withManifestFile } from './manifest-store.js';
 import { swap } from './unit-reveal.js';
 
 export interface UnitRollbackResult {
@@ -44,14 +45,24 @@ export async function rollbackUnitFiles(
       `${t.description}: no backup of the recorded deploy to put units back from`,
     );
   const paths = units.map((u) => u.path);
-  const newState = heldBackState(state, backup.previousState, units);
+  const previous = backup.previousState && {
+    ...backup.previousState,
+    manifest: await backupManifest(t, l, backup.deployId, backup.previousState),
+  };
+  // Its manifest is in a file of its own before the journal names the state.
+  const newState = await withManifestFile(
+    t,
+    l,
+    s.deployId,
+    heldBackState(state, previous as TargetState | null, units),
+  );
   await writeJournal(t, l, {
     version: 1,
     kind: 'unit-rollback',
     phase: 'commit',
     deployId: s.deployId,
     backupId: backup.deployId,
-    newState,
+    newState: storedState(newState),
     paths,
   });
   const staging = l.stagingFor(s.deployId);
@@ -76,6 +87,8 @@ export async function rollbackUnitFiles(
   await recordState(t, l, newState);
   await t.unlink(l.journal);
   await t.removeTree(staging);
+  // The deploy's manifest is replaced; the previous one lives on in the backup.
+  await pruneManifests(t, l, newState.manifestFile ? [newState.manifestFile.file] : []);
   return { state: newState, swaps };
 }
 

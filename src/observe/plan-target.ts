@@ -83,7 +83,8 @@ export async function planOnTarget(target: PlanTarget, o: PlanOptions): Promise<
     release,
   });
   plan.observedDirs = [...observed].filter(([, o]) => o.type === 'dir').map(([p]) => p);
-  plan.manifest = basis.listing;
+  if (basis.listing) plan.manifest = basis.listing;
+  if (basis.delta) plan.manifestDelta = basis.delta;
   if (basis.note !== null) plan.note = basis.note;
   if (held.length > 0) {
     const names = held.map((h) => h.name).join(', ');

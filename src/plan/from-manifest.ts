@@ -7,6 +7,7 @@ import type { Change, DiffResult } from '../diff/types.js';
 import type { Manifest, ManifestEntry, ManifestMode } from './manifest-types.js';
 import { byteOrder } from '../byte-order.js';
 import type { ReleaseFile } from './plan.js';
+import type { ManifestDelta } from './types.js';
 
 /**
  * @param recorded the release id the state names (kept as `from`, so drift is still checked)
@@ -60,17 +61,41 @@ export function manifestNote(recorded: string, why: BasisReason): string {
  * set (cheaper than listing the whole release again). Pure.
  */
 export function applyChanges(files: readonly ManifestEntry[], diff: DiffResult): ManifestEntry[] {
-  const next = new Map(files.map((f) => [f.path, f]));
+  const next = new Map<string, ManifestEntry | undefined>(files.map((f) => [f.path, f]));
+  applyTo(next, diff);
+  return [...next.values()].filter((f) => f !== undefined).sort((a, b) => byteOrder(a.path, b.path));
+}
+
+/**
+ * What a commit-to-commit change set does to the manifest, without the manifest
+ * (O(changes)): the same result as `applyChanges` once merged. Pure.
+ */
+export function manifestDelta(diff: DiffResult): ManifestDelta {
+  const touched = new Map<string, ManifestEntry | undefined>();
+  applyTo(touched, diff, true);
+  const set: ManifestEntry[] = [];
+  const remove: string[] = [];
+  for (const [path, e] of touched) {
+    if (e) set.push(e);
+    else remove.push(path);
+  }
+  return { set: set.sort((a, b) => byteOrder(a.path, b.path)), remove };
+}
+
+/**
+ * Apply a change set by path. `delta`: a path gone maps to undefined (the delta
+ * has no listing to delete from); else it is deleted from the listing.
+ */
+function applyTo(next: Map<string, ManifestEntry | undefined>, diff: DiffResult, delta = false): void {
+  const drop = (path: string) => (delta ? next.set(path, undefined) : next.delete(path));
   for (const c of diff.changes) {
-    if (c.status === 'deleted' || c.status === 'renamed')
-      next.delete(c.status === 'renamed' ? c.oldPath : c.path);
+    if (c.status === 'deleted' || c.status === 'renamed') drop(c.status === 'renamed' ? c.oldPath : c.path);
     if (c.status !== 'deleted') {
       if (SHIPPED.includes(c.mode))
         next.set(c.path, { path: c.path, blob: c.blob, mode: c.mode as ManifestMode });
-      else next.delete(c.path);
+      else drop(c.path);
     }
   }
-  return [...next.values()].sort((a, b) => byteOrder(a.path, b.path));
 }
 
 const SHIPPED: readonly string[] = ['100644', '100755', '120000'];

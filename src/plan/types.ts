@@ -60,6 +60,11 @@ export interface TargetPlan {
   observedDirs?: string[];
   /** Every file of the release as this deploy leaves it: the manifest to record (apply/manifest.ts). */
   manifest?: ManifestEntry[];
+  /**
+   * Instead of `manifest` when planned from the recorded commit: the recorded manifest
+   * with these changes (merged into its file line by line, not listed whole).
+   */
+  manifestDelta?: ManifestDelta;
   /** How the plan was made when not from the recorded commit ("planned from the manifest: …"). */
   note?: string;
   /** How many files drift was checked on, and in which scope; undefined without a recorded release. */
@@ -72,6 +77,12 @@ export interface TargetPlan {
   revealUnits?: Array<{ path: string; deleted: boolean }>;
   /** Set when the plan must not be applied (drift with on-drift: fail, max-deletes). */
   blocked: { code: 'E_DRIFT' | 'E_MAX_DELETES'; message: string } | null;
+}
+
+/** What a deploy changes in the manifest: entries new or changed (sorted by path), and paths gone. */
+export interface ManifestDelta {
+  set: ManifestEntry[];
+  remove: string[];
 }
 
 /** How many files drift was checked on, and where: for the report ("drift checked on 3 files in the change set"). */

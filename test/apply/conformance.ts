@@ -202,7 +202,10 @@ export function describeEngine(
       expect(result.changed).toBe(true);
       expect(exactTree(t.path)).toEqual(exactTree(r.dir, ['.git']));
       expect(readState(t.path)).toMatchObject({ release: v1, previousRelease: null, mode: 'additive' });
-      expect(readdirSync(join(t.path, '.diffship')).sort()).toEqual(['backups', 'state.json']);
+      expect(readdirSync(join(t.path, '.diffship')).sort()).toEqual(['backups', 'manifests', 'state.json']);
+      // Only the manifest the state names.
+      const ref = (readState(t.path) as { manifestFile: { file: string } }).manifestFile;
+      expect(readdirSync(join(t.path, '.diffship/manifests'))).toEqual([ref.file]);
     });
 
     it('additive keeps files the release deleted or renamed away; a rerun writes nothing', async () => {

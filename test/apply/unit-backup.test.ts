@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { heldBackState, inUnits, unitBackup } from '../../src/apply/unit-backup.js';
 import { checked } from '../../src/apply/state-schema.js';
 import type { BackupManifest } from '../../src/apply/backup.js';
-import type { TargetState } from '../../src/apply/state.js';
+import { storedState, type TargetState } from '../../src/apply/state.js';
 
 const A = 'a'.repeat(40);
 const B = 'b'.repeat(40);
@@ -13,7 +13,8 @@ const state = (
   files: Array<[string, string]>,
   extra: Partial<TargetState> = {},
 ): TargetState => ({
-  version: 2,
+  version: 3,
+  manifestFile: null,
   release,
   previousRelease: null,
   deployId: 'd2',
@@ -193,7 +194,11 @@ describe('a unit rollback cut off after its journal', () => {
         phase: 'commit',
         deployId: s.deployId,
         backupId: backup.deployId,
-        newState: heldBackState(s.state!, backup.previousState, [{ name: 'P', path: 'packages/P' }]),
+        newState: storedState(
+          heldBackState(s.state!, backup.previousState as TargetState | null, [
+            { name: 'P', path: 'packages/P' },
+          ]),
+        ),
         paths: ['packages/P'],
       });
       await s.close();

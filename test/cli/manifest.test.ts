@@ -22,6 +22,7 @@ import { cli, type CliResult } from '../helpers/cli.js';
 import { makeRepo, snapshot, type SnapEntry, type Tree } from '../helpers/repo.js';
 import { git, tempDir } from '../helpers/git.js';
 import { startSshd, sshTargetYaml, type Sshd } from '../helpers/sshd.js';
+import { recordedFiles } from '../helpers/manifest.js';
 
 const V0: Tree = { 'wf/base.json': 'base\n' };
 const V1: Tree = {
@@ -166,8 +167,8 @@ describe.each(['local', 'ssh'] as const)('history rewritten after a deploy (%s t
       expect(run(s, s.repo, ['deploy', '--to', 'v1']).code).toBe(0);
       expect(snapshot(s.target)).toEqual(releaseTree(V1));
       const recorded = state(s);
-      expect(recorded.version).toBe(2);
-      expect((recorded.manifest as { files: unknown[] }).files).toHaveLength(6);
+      expect(recorded.version).toBe(3);
+      expect(recordedFiles(s.target)).toHaveLength(6);
 
       const v2 = rewriteHistory(s.repo, s.v1);
       // The shallow clone tries to fetch the recorded commit first; origin no longer has it either.
@@ -242,7 +243,7 @@ describe('neither the recorded commit nor a manifest', () => {
       expect(full.code, full.stderr).toBe(0);
       expect(json(full).targets[0]!.note).toContain('--assume-empty');
       expect(snapshot(s.target)).toEqual(releaseTree(V2));
-      expect((state(s).manifest as { files: unknown[] }).files).toHaveLength(6);
+      expect(recordedFiles(s.target)).toHaveLength(6);
     },
     120_000,
   );
@@ -261,10 +262,10 @@ describe('a state from before manifests', () => {
     const same = run(s, s.repo, ['deploy', '--to', 'v1', '--json']);
     expect(same.code, same.stderr).toBe(0);
     const upgraded = state(s);
-    expect(upgraded.version).toBe(2);
+    expect(upgraded.version).toBe(3);
     expect(upgraded.release).toBe(s.v1);
     expect(upgraded.previousRelease).toBe(old.previousRelease);
-    const files = (upgraded.manifest as { files: { path: string; blob: string; mode: string }[] }).files;
+    const files = recordedFiles(s.target)!;
     const lsTree = git(s.repo, 'ls-tree', '-r', 'v1', '--', 'wf')
       .split('\n')
       .map((l) => {
@@ -278,8 +279,7 @@ describe('a state from before manifests', () => {
     writeTree(s.repo, { 'wf/a.car': 'a3\n' });
     git(s.repo, 'commit', '-q', '-m', 'v1.1');
     expect(run(s, s.repo, ['deploy', '--to', 'HEAD']).code).toBe(0);
-    const next = (state(s).manifest as { files: { path: string; stat?: { ino: string; mtimeNs: string } }[] })
-      .files;
+    const next = recordedFiles(s.target)!;
     const a = next.find((f) => f.path === 'a.car')!;
     const st = lstatSync(join(s.target, 'a.car'), { bigint: true });
     expect(a.stat?.ino).toBe(st.ino.toString());
@@ -290,19 +290,18 @@ describe('a state from before manifests', () => {
 });
 
 describe('the manifest as hostile input, and --from-manifest', () => {
-  it('a tampered manifest stops the deploy with E_STATE (exit 2) naming the entry; nothing is written', () => {
+  it('a tampered manifest stops the deploy with E_STATE (exit 2) naming the file; nothing is written', () => {
     const s = setup('local', 'authoritative');
     expect(run(s, s.repo, ['deploy', '--to', 'v1']).code).toBe(0);
-    const st = state(s);
-    const files = (st.manifest as { files: { path: string }[] }).files;
-    files[0]!.path = '../../outside.car';
-    writeFileSync(join(s.target, '.diffship', 'state.json'), JSON.stringify(st, null, 2));
+    const ref = state(s).manifestFile as { file: string };
+    const file = join(s.target, '.diffship', 'manifests', ref.file);
+    writeFileSync(file, readFileSync(file, 'utf8').replace('\ta.car\n', '\t../../outside.car\n'));
     const before = everything(s.target);
     const r = run(s, s.repo, ['deploy', '--to', 'v1~0', '--json']);
     expect(r.code).toBe(2);
     const t = json(r).targets[0]!;
     expect(t.errorCode).toBe('E_STATE');
-    expect(t.error).toContain('manifest entry 0 has an unsafe path "../../outside.car"');
+    expect(t.error).toContain(`.diffship/manifests/${ref.file}: the manifest is not the one the state names`);
     expect(everything(s.target)).toEqual(before);
   });
 

@@ -8,11 +8,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseManifest, stateWrittenNs } from '../../src/apply/manifest.js';
-import type { FileStat, Manifest } from '../../src/plan/manifest-types.js';
+import type { FileStat, Manifest, ManifestEntry } from '../../src/plan/manifest-types.js';
 import { LocalTransport } from '../../src/transport/local/local-transport.js';
 import { serializeState, upgradeState } from '../../src/apply/state.js';
 import { unchangedSince } from '../../src/plan/stat-cache.js';
-import { applyChanges, diffFromManifest } from '../../src/plan/from-manifest.js';
+import { applyChanges, diffFromManifest, manifestDelta } from '../../src/plan/from-manifest.js';
+import { formatManifest, parseManifestText } from '../../src/apply/manifest-text.js';
+import { finishManifest, mergeManifest } from '../../src/apply/manifest-merge.js';
+import { byteOrder } from '../../src/byte-order.js';
+import type { DiffResult } from '../../src/diff/types.js';
 import { planTarget } from '../../src/plan/plan.js';
 import type { Observed } from '../../src/plan/types.js';
 
@@ -99,8 +103,8 @@ describe('upgradeState', () => {
     kept: [{ path: 'old', blob: B1 }],
   };
 
-  it('reads a version 1 state as version 2 with no manifest, keeping every field', () => {
-    expect(upgradeState(v1, 'x')).toEqual({ ...v1, version: 2, manifest: null });
+  it('reads a version 1 state as version 3 with no manifest, keeping every field', () => {
+    expect(upgradeState(v1, 'x')).toEqual({ ...v1, version: 3, manifest: null, manifestFile: null });
   });
 
   it('validates the manifest of a version 2 state against the release id length', () => {
@@ -109,14 +113,18 @@ describe('upgradeState', () => {
       version: 2,
       manifest: { version: 1, files: [{ path: 'a', blob: B1, mode: '100755' }] },
     };
-    expect(upgradeState(v2, 'x').manifest?.files).toHaveLength(1);
+    const upgraded = upgradeState(v2, 'x');
+    expect(upgraded.version).toBe(3);
+    // Inline until the next deploy writes its file.
+    expect(upgraded.manifestFile).toBeNull();
+    expect(upgraded.manifest?.files).toEqual(v2.manifest.files);
     const sha256 = { ...v2, release: 'c'.repeat(64) };
     expect(() => upgradeState(sha256, 'x')).toThrow(/bad blob id/);
   });
 
   it('refuses a newer version, naming it', () => {
-    expect(() => upgradeState({ ...v1, version: 3 }, 'x')).toThrow(
-      /version 3, newer than this diffship knows/,
+    expect(() => upgradeState({ ...v1, version: 4 }, 'x')).toThrow(
+      /version 4, newer than this diffship knows/,
     );
   });
 });
@@ -274,7 +282,7 @@ describe('the stat cache on a real local target', () => {
 });
 
 describe('serializeState', () => {
-  it('writes one line per manifest entry and reads back to the same state', () => {
+  it('writes an inline (version 2) manifest one line per entry and reads back to the same state', () => {
     const state = {
       version: 2 as const,
       release: REL,
@@ -297,10 +305,171 @@ describe('serializeState', () => {
       },
     };
     const text = serializeState(state);
-    expect(upgradeState(JSON.parse(text), 'x')).toEqual(state);
+    const back = upgradeState(JSON.parse(text), 'x');
+    expect(back).toEqual({ ...state, version: 3, manifestFile: null });
     expect(text.split('\n').filter((l) => l.includes('"blob"'))).toHaveLength(2);
-    expect(serializeState({ ...state, manifest: null })).toBe(
-      `${JSON.stringify({ ...state, manifest: null }, null, 2)}\n`,
+    // Held in memory (version 3) without a file yet, it is written inline again, as version 2.
+    expect(serializeState(back)).toBe(text);
+    const v3 = { ...state, version: 3 as const, manifest: null, manifestFile: null };
+    const { manifest: _none, ...rest } = v3;
+    expect(JSON.parse(serializeState(v3))).toEqual(rest);
+  });
+});
+
+describe('the manifest file format (manifest-text.ts)', () => {
+  const stat: FileStat = {
+    size: 3,
+    mtimeNs: '1700000000123456789',
+    ctimeNs: '1700000000123456790',
+    ino: '42',
+    mode: 33188,
+  };
+  const odd = ['a\tb', 'new\nline', '"quoted', 'back\\slash', 'caf\u00e9/\u{1F600}.txt', 'lone\ud800x', 'z'];
+
+  it('round-trips any file name, with and without a stat', () => {
+    const files = odd
+      .map((path, i) => ({
+        path,
+        blob: String(i).repeat(40),
+        mode: '100644' as const,
+        ...(i % 2 ? { stat } : {}),
+      }))
+      .sort((a, b) => byteOrder(a.path, b.path));
+    const text = formatManifest(files);
+    expect(text.split('\n')).toHaveLength(files.length + 2); // header, one line each, final newline
+    expect(parseManifestText(text, 40, 'm')).toEqual(files);
+  });
+
+  it.each([
+    ['a foreign header', 'something else\n', 'does not start with'],
+    ['a cut-short file', `diffship-manifest 1\n${B1}\t100644\t-\ta`, 'cut short'],
+    ['too few fields', `diffship-manifest 1\n${B1}\t100644\ta\n`, 'line 2 is not blob, mode, stat and path'],
+    ['an unsafe path', `diffship-manifest 1\n${B1}\t100644\t-\t../x\n`, 'line 2 has an unsafe path "../x"'],
+    ['a short blob', `diffship-manifest 1\nabc\t100644\t-\ta\n`, 'bad blob id "abc"'],
+    ['a bad mode', `diffship-manifest 1\n${B1}\t040000\t-\ta\n`, 'bad mode "040000"'],
+    ['a bad stat', `diffship-manifest 1\n${B1}\t100644\t1,2,3\ta\n`, 'has a bad stat'],
+    [
+      'a path twice',
+      `diffship-manifest 1\n${B1}\t100644\t-\ta\n${B2}\t100644\t-\ta\n`,
+      'line 3 lists "a" out of order or twice',
+    ],
+  ])('refuses %s with E_STATE naming the line', (_what, text, message) => {
+    expect(() => parseManifestText(text, 40, '/t/m.tsv')).toThrow(message);
+    expect(() => parseManifestText(text, 40, '/t/m.tsv')).toThrow(/^\/t\/m\.tsv: manifest /);
+  });
+
+  it('merging a change set line by line gives applyChanges’ listing, with stats fresh, carried or dropped', () => {
+    const files: ManifestEntry[] = ['a', 'b', 'c/d', 'c/e', 'f'].map((path, i) => ({
+      path,
+      blob: String(i + 1).repeat(40),
+      mode: '100644',
+      stat: { ...stat, ino: String(i) },
+    }));
+    const diff = {
+      from: REL,
+      to: REL,
+      source: '',
+      counts: { added: 1, updated: 1, deleted: 1, renamed: 1 },
+      changes: [
+        {
+          status: 'updated' as const,
+          path: 'b',
+          mode: '100755' as const,
+          blob: B3,
+          oldMode: '100644' as const,
+          oldBlob: B2,
+        },
+        { status: 'deleted' as const, path: 'c/d', oldMode: '100644' as const, oldBlob: B3 },
+        {
+          status: 'renamed' as const,
+          oldPath: 'c/e',
+          path: 'c/g',
+          mode: '100644' as const,
+          blob: '4'.repeat(40),
+          oldMode: '100644' as const,
+          oldBlob: '4'.repeat(40),
+          similarity: 100,
+        },
+        { status: 'added' as const, path: '0', mode: '120000' as const, blob: B1 },
+      ],
+    } as unknown as DiffResult;
+    const delta = manifestDelta(diff);
+    const fresh = new Map([['b', { ...stat, ino: '99' }]]);
+    const pending = mergeManifest(
+      Buffer.from(formatManifest(files)),
+      { set: delta.set, remove: new Set(delta.remove), written: new Set(['b', 'f']) },
+      40,
+      'm',
     );
+    const merged = parseManifestText(finishManifest(pending, fresh).toString('utf8'), 40, 'm');
+    const plain = (fs: readonly ManifestEntry[]) => fs.map(({ path, blob, mode }) => ({ path, blob, mode }));
+    expect(plain(merged)).toEqual(plain(applyChanges(files, diff)));
+    const statOf = (p: string) => merged.find((f) => f.path === p)?.stat?.ino;
+    expect(statOf('b')).toBe('99'); // written: fresh
+    expect(statOf('f')).toBeUndefined(); // written, but no stat taken (e.g. ssh): none
+    expect(statOf('a')).toBe('0'); // untouched: carried
+    expect(statOf('c/g')).toBeUndefined(); // a new path: no stat of its own yet
+    expect(statOf('0')).toBeUndefined();
+  });
+
+  it('the binary-search merge agrees with applyChanges on random change sets (first, last, absent paths)', () => {
+    let seed = 7;
+    const rand = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
+    const paths = [...new Set(Array.from({ length: 600 }, () => `d${rand(20)}/f${rand(1000)}`))].sort(
+      byteOrder,
+    );
+    const files: ManifestEntry[] = paths.map((path, i) => ({
+      path,
+      blob: B1,
+      mode: '100644',
+      stat: { ...stat, ino: String(i) },
+    }));
+    for (let round = 0; round < 30; round++) {
+      const changes: DiffResult['changes'] = [];
+      const used = new Set<string>();
+      for (let k = 0; k < 1 + rand(12); k++) {
+        const pick = [
+          paths[0]!,
+          paths[paths.length - 1]!,
+          paths[rand(paths.length)]!,
+          `a${rand(50)}`,
+          `zz${rand(50)}`,
+          `d${rand(20)}/f${rand(1000)}x`,
+        ][rand(6)]!;
+        if (used.has(pick)) continue;
+        used.add(pick);
+        const known = paths.includes(pick);
+        if (known && rand(2)) changes.push({ status: 'deleted', path: pick, oldMode: '100644', oldBlob: B1 });
+        else if (known)
+          changes.push({
+            status: 'updated',
+            path: pick,
+            mode: '100644',
+            blob: B2,
+            oldMode: '100644',
+            oldBlob: B1,
+          });
+        else changes.push({ status: 'added', path: pick, mode: '100644', blob: B3 });
+      }
+      const diff = {
+        from: REL,
+        to: REL,
+        source: '',
+        counts: { added: 0, updated: 0, deleted: 0, renamed: 0 },
+        changes,
+      } as DiffResult;
+      const delta = manifestDelta(diff);
+      const pending = mergeManifest(
+        Buffer.from(formatManifest(files)),
+        { set: delta.set, remove: new Set(delta.remove), written: new Set() },
+        40,
+        'm',
+      );
+      const merged = parseManifestText(finishManifest(pending, new Map()).toString('utf8'), 40, 'm');
+      const want = applyChanges(files, diff).map((f) =>
+        f.blob === B1 ? f : { path: f.path, blob: f.blob, mode: f.mode },
+      );
+      expect(merged).toEqual(want);
+    }
   });
 });

@@ -148,6 +148,34 @@ describe.each(transports)('%s target', (_kind, makeTransport) => {
     expect(exactTree(o.dir, [])).toEqual(o.before);
   });
 
+  it('refuses a manifests folder or manifest file that is a symlink, or a group-writable manifest; never reads or removes through one', async () => {
+    const t = newTarget();
+    const o = outside();
+    await deploy(t, v1);
+    const dir = join(t, '.diffship/manifests');
+    const [name] = readdirSync(dir);
+    // The manifest the state names, swapped for a link to a file elsewhere.
+    renameSync(join(dir, name!), join(base, `saved-${counter}`));
+    symlinkSync(join(o.dir, 'x.json'), join(dir, name!));
+    let error = await rejection(deploy(t, v2));
+    expect(error.code).toBe('E_UNSAFE');
+    expect(error.message).toContain(`.diffship/manifests/${name} is a symlink`);
+    rmSync(join(dir, name!));
+    renameSync(join(base, `saved-${counter}`), join(dir, name!));
+    chmodSync(join(dir, name!), 0o666);
+    error = await rejection(deploy(t, v2));
+    expect(error.code).toBe('E_UNSAFE');
+    expect(error.message).toMatch(/manifests\/.*\.tsv is group- or world-writable/);
+    chmodSync(join(dir, name!), 0o644);
+    // The whole folder a link: pruning would unlink files elsewhere.
+    renameSync(dir, join(base, `saved-dir-${counter}`));
+    symlinkSync(o.dir, dir);
+    error = await rejection(deploy(t, v2));
+    expect(error.code).toBe('E_UNSAFE');
+    expect(error.message).toContain('.diffship/manifests is a symlink');
+    expect(exactTree(o.dir, [])).toEqual(o.before);
+  });
+
   it('refuses a group-writable state folder, and a journal owned by another user, naming the fix', async () => {
     const t = newTarget();
     await deploy(t, v1);

@@ -1,0 +1,258 @@
+/**
+ * Where the manifest lives (state version 3): its own file in the state folder,
+ * `manifests/<deployId>.tsv` (format: manifest-text.ts), written durably before
+ * the state's rename, so that one rename commits both. `state.json` names it
+ * with its size and SHA-256: a swapped, truncated or edited file is E_STATE.
+ *
+ * The folder holds the manifest the state names (and, for a moment, the next
+ * one). A backup keeps the manifest of the state it can restore as a hard link
+ * (`backups/<id>/previous-manifest.tsv`, a copy where links are unsupported):
+ * no list is copied into JSON, and the file stays alive as long as the backup.
+ * A rollback links it back before it records that state.
+ *
+ * Reading is cheap and lazy: the text is read and its hash checked, but lines
+ * are parsed (and checked as hostile input) only when `files` is used. Texts
+ * are kept in a small cache keyed by file, hash and mtime, so a rollout's
+ * preflight and its deploy of the same target read and parse a manifest once.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { DiffshipError } from '../errors.js';
+import type { Transport } from '../transport/transport.js';
+import type { Layout } from './layout.js';
+import { isManifestFileName, makeStateDir } from './state-folder.js';
+import type { Manifest } from '../plan/manifest-types.js';
+import type { TargetPlan } from '../plan/types.js';
+import { manifestBytes, manifestFromBytes, StoredManifest, type Shared } from './stored-manifest.js';
+import type { StoredState, TargetState } from './state.js';
+import { finishManifest, type PendingManifest } from './manifest-merge.js';
+import { planManifest, statWritten } from './manifest.js';
+
+/** What state.json records of its manifest file. */
+export interface ManifestRef {
+  /** The file's name in `manifests/`: `<deployId>.tsv`. */
+  file: string;
+  /** SHA-256 of its bytes, lowercase hex. */
+  sha256: string;
+  size: number;
+}
+
+const manifestName = (deployId: string): string => `${deployId}.tsv`;
+
+/** The backup's link to the manifest of the state it restores. */
+const backupManifestPath = (l: Layout, backupId: string): string =>
+  `${l.backupFor(backupId)}/previous-manifest.tsv`;
+
+/** Texts by hash, newest last; the oldest go once their total passes the budget. */
+const cache = new Map<string, Shared>();
+const CACHE_BYTES = 64 * 1024 * 1024;
+
+function remember(key: string, shared: Shared): void {
+  cache.delete(key);
+  cache.set(key, shared);
+  let total = 0;
+  for (const s of cache.values()) total += s.data.length;
+  for (const [k, s] of cache) {
+    if (total <= CACHE_BYTES || k === key) break;
+    cache.delete(k);
+    total -= s.data.length;
+  }
+}
+
+/** The file where it was read, as it was then (a file rewritten since has a new mtime). */
+const keyOf = (where: string, ref: ManifestRef, mtimeMs: number) =>
+  `${where}\0${ref.sha256}\0${ref.size}\0${mtimeMs}`;
+const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+
+/**
+ * The manifest `ref` names, its bytes checked against the recorded size and hash.
+ * @throws DiffshipError E_STATE when it is missing or not the file the state names; E_UNSAFE when not a file.
+ */
+export async function readManifestFile(
+  t: Transport,
+  l: Layout,
+  ref: ManifestRef,
+  idLength: number,
+): Promise<Manifest> {
+  return readManifestAt(t, `${l.manifests}/${ref.file}`, ref, idLength);
+}
+
+/** The manifest `ref` names, read from `rel` (its place in `manifests/`, or a backup's link to it). */
+async function readManifestAt(
+  t: Transport,
+  rel: string,
+  ref: ManifestRef,
+  idLength: number,
+): Promise<Manifest> {
+  const where = `${t.description}/${rel}`;
+  const entry = await t.lstat(rel);
+  const fix =
+    'the state was not written by diffship as it is; inspect it, or remove the state folder and deploy with --assume-empty';
+  if (entry === null)
+    throw new DiffshipError('E_STATE', `${where}: the manifest the state names is missing — ${fix}`);
+  // A link would be read through: never.
+  if (entry.type !== 'file')
+    throw new DiffshipError(
+      'E_UNSAFE',
+      `${where} is a ${entry.type}, not a file — remove it; diffship writes its state files itself`,
+    );
+  const key = keyOf(where, ref, entry.mtimeMs);
+  const hit = cache.get(key);
+  if (hit) {
+    remember(key, hit);
+    return new StoredManifest(hit, idLength, where);
+  }
+  const data = await t.readFile(rel);
+  if (data.length !== ref.size || sha256(data) !== ref.sha256) {
+    const why = data.length < ref.size ? 'is shorter than' : 'is not';
+    throw new DiffshipError(
+      'E_STATE',
+      `${where}: the manifest ${why} the one the state names (size ${ref.size}, sha256 ${ref.sha256.slice(0, 12)}…): truncated, swapped or edited — ${fix}`,
+    );
+  }
+  const shared: Shared = { data };
+  remember(key, shared);
+  return new StoredManifest(shared, idLength, where);
+}
+
+/** Write a manifest file durably (fsync) under its final name; the state's rename makes it count. */
+async function writeManifestFile(t: Transport, l: Layout, name: string, data: Buffer): Promise<ManifestRef> {
+  await makeStateDir(t, l.manifests);
+  await t.writeFile(`${l.manifests}/${name}`, data, 0o644);
+  return { file: name, sha256: sha256(data), size: data.length };
+}
+
+/**
+ * The manifest of the state a backup restores (a backup's `previousState`): its
+ * link in the backup (version 3), inline (version 2), or none.
+ */
+export async function backupManifest(
+  t: Transport,
+  l: Layout,
+  backupId: string,
+  previous: StoredState | null,
+): Promise<Manifest | null> {
+  if (previous === null) return null;
+  if (previous.version !== 3) return previous.manifest ?? null;
+  if (!previous.manifestFile) return null;
+  return readManifestAt(
+    t,
+    backupManifestPath(l, backupId),
+    previous.manifestFile,
+    idLengthOf(previous.release),
+  );
+}
+
+/**
+ * `state` with its in-memory manifest written to a file of its own (durably, under
+ * a fresh name: the file the recorded state names is never rewritten), for a state
+ * this run makes other than by a deploy (a unit rollback's). A state without a
+ * manifest names none.
+ */
+export async function withManifestFile(
+  t: Transport,
+  l: Layout,
+  deployId: string,
+  state: TargetState,
+): Promise<TargetState> {
+  if (state.manifest === null) return { ...state, manifestFile: null };
+  const data = manifestBytes(state.manifest);
+  const name = manifestName(`${deployId}.${randomBytes(4).toString('hex')}`);
+  const ref = await writeManifestFile(t, l, name, data);
+  const where = `${t.description}/${l.manifests}/${ref.file}`;
+  return { ...state, manifestFile: ref, manifest: manifestFromBytes(data, idLengthOf(state.release), where) };
+}
+
+/** Remove every manifest file diffship made but `keep`: a deploy's that never got recorded, or replaced. */
+export async function pruneManifests(t: Transport, l: Layout, keep: readonly string[]): Promise<void> {
+  for (const name of (await t.readdir(l.manifests)) ?? []) {
+    if (!isManifestFileName(name) || keep.includes(name)) continue;
+    await t.unlink(`${l.manifests}/${name}`);
+  }
+}
+
+/** Keep the manifest `ref` names alive in a backup (a hard link; a copy without links). */
+export async function keepInBackup(
+  t: Transport,
+  l: Layout,
+  backupId: string,
+  ref: ManifestRef,
+): Promise<void> {
+  // Made durable with the rest of the backup, by the deploy's one syncWritten() before its journal.
+  await copyOrLink(t, `${l.manifests}/${ref.file}`, backupManifestPath(l, backupId), false);
+}
+
+/** Before a rollback records a backup's state: put its manifest back where the state names it. */
+export async function restoreFromBackup(
+  t: Transport,
+  l: Layout,
+  backupId: string,
+  ref: ManifestRef,
+): Promise<void> {
+  const dest = `${l.manifests}/${ref.file}`;
+  if ((await t.lstat(dest)) !== null) return;
+  const from = backupManifestPath(l, backupId);
+  if ((await t.lstat(from))?.type !== 'file')
+    throw new DiffshipError(
+      'E_STATE',
+      `${t.description}/${from}: the backup's manifest is missing, so the state it restores would name no manifest — remove the state folder to redeploy from scratch`,
+    );
+  await makeStateDir(t, l.manifests);
+  await copyOrLink(t, from, dest, true);
+}
+
+async function copyOrLink(t: Transport, from: string, to: string, sync: boolean): Promise<void> {
+  await t.unlink(to);
+  if (await t.link(from, to)) return;
+  await t.writeFile(to, await t.readFile(from), 0o644, { sync });
+}
+
+/** The length of blob ids in a manifest recorded with `release`. */
+const idLengthOf = (release: string) => (release.length === 64 ? 64 : 40);
+
+/**
+ * The manifest a deploy will record, checked now (the previous one's lines are
+ * hostile input): a bad one stops the deploy before anything is written. Null
+ * when the plan records none.
+ */
+export function nextManifest(
+  t: Transport,
+  l: Layout,
+  plan: TargetPlan,
+  state: { release: string; manifest: Manifest | null; manifestFile: ManifestRef | null } | null,
+): PendingManifest | null {
+  if (!plan.manifest && !plan.manifestDelta) return null;
+  const file = state?.manifestFile ? `${l.manifests}/${state.manifestFile.file}` : l.state;
+  return planManifest(
+    { listing: plan.manifest, delta: plan.manifestDelta },
+    state?.manifest ?? null,
+    plan.writes,
+    {
+      idLength: idLengthOf(state?.release ?? ''),
+      where: `${t.description}/${file}`,
+    },
+  );
+}
+
+/**
+ * Once every file is in place: write the manifest this deploy leaves (with the
+ * written files' fresh stats), durably and under a name of its own, and point
+ * `newState` at it; the state's rename then commits both.
+ */
+export async function recordManifestFile(
+  t: Transport,
+  l: Layout,
+  deployId: string,
+  pending: PendingManifest,
+  newState: { manifest: Manifest | null; manifestFile: ManifestRef | null },
+  plan: TargetPlan,
+  concurrency: number,
+): Promise<void> {
+  const data = finishManifest(pending, await statWritten(t, plan.writes, concurrency));
+  const ref = await writeManifestFile(t, l, manifestName(deployId), data);
+  newState.manifestFile = ref;
+  newState.manifest = manifestFromBytes(
+    data,
+    idLengthOf(plan.to),
+    `${t.description}/${l.manifests}/${ref.file}`,
+  );
+}

@@ -1,0 +1,156 @@
+/**
+ * The manifest file's text format (state version 3): one line per file, fields
+ * in a fixed order, tab-separated, sorted by path in byte order:
+ *
+ *     diffship-manifest 1
+ *     <blob>\t<git mode>\t<stat or ->\t<path>
+ *
+ * The stat is `size,mtimeNs,ctimeNs,ino,mode` (decimal). The path is the last
+ * field, so a tab in it needs no escape; a path holding a control character,
+ * a backslash, a quote or a lone surrogate is written as a JSON string, so
+ * any name survives. Pure: reading and writing the file is manifest-store.ts.
+ *
+ * A line is parsed (and checked as hostile input) only when it is used: a
+ * deploy planned from git merges its change set into the previous file
+ * (manifest-merge.ts) without reading its untouched lines.
+ */
+import { DiffshipError } from '../errors.js';
+import { byteOrder } from '../byte-order.js';
+import type { FileStat, ManifestEntry, ManifestMode } from '../plan/manifest-types.js';
+
+export const MANIFEST_HEADER = 'diffship-manifest 1';
+
+// Control characters (a newline would end the line), a backslash, a leading quote, a lone surrogate.
+// eslint-disable-next-line no-control-regex
+const NEEDS_QUOTES = /^"|[\u0000-\u001f\u007f\\]|[\ud800-\udfff]/;
+const MODES: readonly string[] = ['100644', '100755', '120000'];
+const STAT =
+  /^(0|[1-9][0-9]{0,15}),(0|[1-9][0-9]{0,24}),(0|[1-9][0-9]{0,24}),(0|[1-9][0-9]{0,24}),(0|[1-9][0-9]{0,15})$/;
+
+/** One entry as a line (without its newline). */
+export function formatLine(e: ManifestEntry): string {
+  const s = e.stat;
+  const stat = s ? `${s.size},${s.mtimeNs},${s.ctimeNs},${s.ino},${s.mode}` : '-';
+  const path = NEEDS_QUOTES.test(e.path) ? JSON.stringify(e.path) : e.path;
+  return `${e.blob}\t${e.mode}\t${stat}\t${path}`;
+}
+
+/** A whole manifest file's text; `files` must be sorted by path (byte order). */
+export function formatManifest(files: readonly ManifestEntry[]): string {
+  const lines = [MANIFEST_HEADER];
+  for (const f of files) lines.push(formatLine(f));
+  return `${lines.join('\n')}\n`;
+}
+
+/** A bad line: what is wrong, for the E_STATE message the caller builds. */
+export class BadLine extends Error {}
+
+/** The path field of a line (the text after the third tab), unquoted. @throws BadLine */
+function pathOf(line: string, from: number): string {
+  const raw = line.slice(from);
+  if (!raw.startsWith('"')) return raw;
+  let path: unknown;
+  try {
+    path = JSON.parse(raw);
+  } catch {
+    throw new BadLine(`has a badly quoted path ${raw}`);
+  }
+  if (typeof path !== 'string') throw new BadLine(`has a badly quoted path ${raw}`);
+  return path;
+}
+
+/** Where the path field starts (after the third tab); -1 when the line has fewer fields. */
+function pathStart(line: string): number {
+  const a = line.indexOf('\t');
+  const b = a < 0 ? -1 : line.indexOf('\t', a + 1);
+  const c = b < 0 ? -1 : line.indexOf('\t', b + 1);
+  return c < 0 ? -1 : c + 1;
+}
+
+/** The path of a line, unquoted (not checked). @throws BadLine when the line has too few fields. */
+export function linePath(line: string): string {
+  const start = pathStart(line);
+  if (start < 0) throw new BadLine('is not blob, mode, stat and path separated by tabs');
+  return pathOf(line, start);
+}
+
+/** Parse and check one line. @throws BadLine */
+export function parseLine(line: string, idLength: number): ManifestEntry {
+  const start = pathStart(line);
+  if (start < 0) throw new BadLine('is not blob, mode, stat and path separated by tabs');
+  const [blob = '', mode = '', stat = ''] = line.slice(0, start - 1).split('\t');
+  const path = pathOf(line, start);
+  if (!isSafeRelPath(path)) throw new BadLine(`has an unsafe path ${JSON.stringify(path)}`);
+  if (blob.length !== idLength || !isLowerHex(blob))
+    throw new BadLine(`entry ${JSON.stringify(path)} has a bad blob id ${JSON.stringify(blob)}`);
+  if (!MODES.includes(mode))
+    throw new BadLine(`entry ${JSON.stringify(path)} has a bad mode ${JSON.stringify(mode)}`);
+  const entry: ManifestEntry = { path, blob, mode: mode as ManifestMode };
+  if (stat !== '-') entry.stat = parseStat(stat, path);
+  return entry;
+}
+
+function parseStat(text: string, path: string): FileStat {
+  const m = STAT.exec(text);
+  const size = Number(m?.[1]);
+  const mode = Number(m?.[5]);
+  if (!m || !Number.isSafeInteger(size) || !Number.isSafeInteger(mode))
+    throw new BadLine(`entry ${JSON.stringify(path)} has a bad stat`);
+  return { size, mtimeNs: m[2]!, ctimeNs: m[3]!, ino: m[4]!, mode };
+}
+
+function isLowerHex(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return false;
+  }
+  return true;
+}
+
+/** A relative POSIX path with no empty, `.` or `..` segment and no NUL: it cannot leave the target. */
+export function isSafeRelPath(path: string): boolean {
+  return path !== '' && !UNSAFE_PATH.test(path);
+}
+
+/** A leading or trailing slash, an empty, `.` or `..` segment, or a NUL (one regex: cheap per line). */
+const UNSAFE_PATH = /^\/|\/\/|\/$|\0|(?:^|\/)\.{1,2}(?:\/|$)/;
+
+/** The lines after the header. @throws BadLine when the header is not ours or the text is cut short. */
+function bodyLines(text: string): string[] {
+  if (!text.startsWith(`${MANIFEST_HEADER}\n`)) throw new BadLine(`does not start with "${MANIFEST_HEADER}"`);
+  if (!text.endsWith('\n')) throw new BadLine('is cut short (no newline at its end)');
+  const lines = text.slice(MANIFEST_HEADER.length + 1, -1);
+  return lines === '' ? [] : lines.split('\n');
+}
+
+export function stateError(where: string, what: string): DiffshipError {
+  return new DiffshipError(
+    'E_STATE',
+    `${where}: manifest ${what} — the state was not written by diffship; inspect it, or remove the state folder and deploy with --assume-empty`,
+  );
+}
+
+/**
+ * Every entry of a manifest text, checked as hostile input (safe paths, blob ids
+ * of `idLength`, known modes, strictly sorted so no path is listed twice).
+ * @throws DiffshipError E_STATE naming `where` and the first bad line.
+ */
+export function parseManifestText(text: string, idLength: number, where: string): ManifestEntry[] {
+  const files: ManifestEntry[] = [];
+  let last: string | null = null;
+  let lineNo = 1;
+  try {
+    for (const line of bodyLines(text)) {
+      lineNo++;
+      const e = parseLine(line, idLength);
+      if (last !== null && byteOrder(last, e.path) >= 0)
+        throw new BadLine(`lists ${JSON.stringify(e.path)} out of order or twice`);
+      last = e.path;
+      files.push(e);
+    }
+  } catch (error) {
+    if (!(error instanceof BadLine)) throw error;
+    throw stateError(where, lineNo === 1 ? error.message : `line ${lineNo} ${error.message}`);
+  }
+  return files;
+}

@@ -1,0 +1,57 @@
+/**
+ * A manifest held in memory as its file's bytes (manifest-text.ts): `files` are
+ * parsed, and checked as hostile input, on first use only.
+ */
+import { formatManifest, parseManifestText } from './manifest-text.js';
+import { sortByPath } from '../byte-order.js';
+import { MANIFEST_VERSION, type Manifest, type ManifestEntry } from '../plan/manifest-types.js';
+
+/** A file's bytes, shared by every reader of them; its entries once parsed. */
+export interface Shared {
+  data: Buffer;
+  files?: ManifestEntry[];
+}
+
+/**
+ * A manifest read from (or written to) a target: `files` are parsed and checked on
+ * first use. It looks like a plain `Manifest` (own enumerable `version` and `files`,
+ * so equality and spreads behave); its bytes are a non-enumerable property.
+ */
+export class StoredManifest implements Manifest {
+  readonly version = MANIFEST_VERSION;
+  declare readonly files: ManifestEntry[];
+  declare readonly data: Buffer;
+
+  constructor(shared: Shared, idLength: number, where: string) {
+    Object.defineProperty(this, 'data', { value: shared.data, enumerable: false });
+    Object.defineProperty(this, 'files', {
+      enumerable: true,
+      /** @throws DiffshipError E_STATE naming the file and the first bad line. */
+      get: () => (shared.files ??= parseManifestText(shared.data.toString('utf8'), idLength, where)),
+    });
+  }
+}
+
+/** A manifest file's bytes (this run wrote them). */
+export function manifestFromBytes(data: Buffer, idLength: number, where: string): Manifest {
+  return new StoredManifest({ data }, idLength, where);
+}
+
+/** A manifest held in memory from its entries (an inline version 2 one, upgraded). */
+export function manifestFromEntries(
+  files: readonly ManifestEntry[],
+  idLength: number,
+  where: string,
+): Manifest {
+  const sorted = sortByPath([...files]);
+  return new StoredManifest(
+    { data: Buffer.from(formatManifest(sorted), 'utf8'), files: sorted },
+    idLength,
+    where,
+  );
+}
+
+/** The file bytes of any manifest held in memory. */
+export function manifestBytes(m: Manifest): Buffer {
+  return m instanceof StoredManifest ? m.data : Buffer.from(formatManifest(sortByPath([...m.files])), 'utf8');
+}
