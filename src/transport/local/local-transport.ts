@@ -25,7 +25,7 @@ import { checkRealParent } from './real-parent.js';
 import { readFileNoFollow, writeFileNoFollow } from './small-file-io.js';
 import { NO_HARD_LINKS, publishExclusive } from './exclusive-create.js';
 import { removeTreeAt } from './remove-tree.js';
-import { direntEntry, toEntry } from './entries.js';
+import { direntEntries, toEntry } from './entries.js';
 import { hashLocalFile } from './hash-file.js';
 
 /** Files read at once by hashFiles, folders listed at once by walk. */
@@ -251,8 +251,7 @@ export class LocalTransport implements Transport {
         dir,
         async (p) => {
           const dirents = await fs.readdir(p, { withFileTypes: true });
-          const entries = await Promise.all(dirents.map((d) => direntEntry(joinRoot(p, d.name), d, stat)));
-          return entries.filter((e) => e !== null);
+          return direntEntries(p, dirents, stat);
         },
         { allowRoot: true, missing: null },
       );
