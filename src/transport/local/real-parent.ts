@@ -37,29 +37,40 @@ const REMEMBER_MAX = 20_000;
  * and linked back) passes: the call then lands in the folder diffship checked.
  */
 export class RealParents {
-  private readonly known = new Map<string, string>();
+  private readonly known = new Map<string, Identity>();
 
   /** null: the folder of `absolute` is real; else that folder (a link is on its path). */
   check(absolute: string): string | null {
     const parent = path.dirname(absolute);
     const remembered = this.known.get(parent);
     if (remembered !== undefined) {
-      if (identity(parent) === remembered) return null;
+      if (same(identity(parent), remembered)) return null;
       this.known.delete(parent);
     }
     // Identity taken on both sides of the full check: a swap in between is not remembered.
     const before = identity(parent);
     const linked = checkRealParent(absolute);
-    if (linked !== null || before === null || identity(parent) !== before) return linked;
+    if (linked !== null || before === null || !same(identity(parent), before)) return linked;
     if (this.known.size >= REMEMBER_MAX) this.known.clear();
     this.known.set(parent, before);
     return null;
   }
 }
 
+/** A folder object: 64-bit inode numbers need bigint; birth time tells a reused inode apart. */
+interface Identity {
+  dev: bigint;
+  ino: bigint;
+  birth: bigint;
+}
+
 /** What the path resolves to (links followed, as the call will): null when missing. */
-function identity(folder: string): string | null {
+function identity(folder: string): Identity | null {
   const s = fsSync.statSync(folder, { bigint: true, throwIfNoEntry: false });
   if (!s?.isDirectory()) return null;
-  return `${s.dev}:${s.ino}:${s.birthtimeNs}`;
+  return { dev: s.dev, ino: s.ino, birth: s.birthtimeNs };
+}
+
+function same(a: Identity | null, b: Identity): boolean {
+  return a !== null && a.dev === b.dev && a.ino === b.ino && a.birth === b.birth;
 }
