@@ -103,8 +103,7 @@ async function observeAuthoritative(
   const full = basis.full ?? (await diffWith(target.objects, { ...filters, from: null, to }));
   const release = new Map<string, ReleaseFile>();
   for (const c of full.changes)
-    // The change itself carries mode and blob: no second object per file of a 500,000-file release.
-    if (c.status !== 'deleted') release.set(c.path, c);
+    if (c.status !== 'deleted') release.set(c.path, { mode: c.mode, blob: c.blob });
   const named = new Set(pathsToObserve(basis.diff));
   // Names and types of everything; only the release's files and the diff's paths are looked into.
   const observed = await observeWhole(
