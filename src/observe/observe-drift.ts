@@ -17,6 +17,7 @@ import type { FileStat } from '../plan/manifest-types.js';
 import { unchangedSince } from '../plan/stat-cache.js';
 import { stateWrittenNs } from '../apply/manifest.js';
 import { mapLimit } from '../pool.js';
+import { isTypeOnly } from './observe-authoritative.js';
 
 export interface RecordedRelease {
   repo: string;
@@ -54,7 +55,8 @@ export async function observeRecorded(
   const unknown: string[] = [];
   for (const path of expected.keys()) {
     const seen = known.get(path);
-    if (seen) observed.set(path, seen);
+    // A stray an authoritative walk only named (no hash) is looked at here like any unknown path.
+    if (seen && !isTypeOnly(seen)) observed.set(path, seen);
     else unknown.push(path);
   }
   const toHash = await unchangedByStat(t, r, unknown, observed);

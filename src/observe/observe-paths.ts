@@ -1,6 +1,6 @@
 /**
- * What a target holds, as the planner sees it (Observed): the whole target by one walk
- * (authoritative mode), or just the paths a diff names (each looked at, or one walk for many).
+ * What a target holds, as the planner sees it (Observed), at the paths a diff names (each
+ * looked at, or one walk for many). Authoritative mode's whole-target look: observe-authoritative.ts.
  */
 import type { HashAlgorithm } from '../diff/blob.js';
 import type { Observed } from '../plan/types.js';
@@ -18,26 +18,6 @@ export interface ObserveTarget {
   layout: Layout;
   /** Operations in flight at once on the target. */
   concurrency: number;
-}
-
-/** Every entry of the target (one walk), files and symlinks hashed. */
-export async function observeAll(
-  target: ObserveTarget,
-  algorithm: HashAlgorithm,
-): Promise<Map<string, Observed>> {
-  const t = target.transport;
-  const entries = await t.walk('', [target.layout.dir]);
-  const observed = new Map<string, Observed>();
-  for (const e of entries) observed.set(e.path, { type: e.type, blob: null, mode: e.mode });
-  const hashes = await t.hashFiles(
-    entries.filter((e) => e.type === 'file' || e.type === 'symlink').map((e) => e.path),
-    { algorithm },
-  );
-  for (const [path, blob] of hashes) {
-    const obs = observed.get(path);
-    if (obs) obs.blob = blob;
-  }
-  return observed;
 }
 
 /** Observe the given paths into `into` (absent paths stay absent). */

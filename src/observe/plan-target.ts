@@ -14,7 +14,8 @@ import type { TargetState } from '../apply/state.js';
 import { currentSelection, sameSelection } from '../apply/recorded-selection.js';
 import { planBasis, type Basis, type BasisOptions } from '../apply/basis.js';
 import { observeRecorded } from './observe-drift.js';
-import { observeAll, observeInto, type ObserveTarget } from './observe-paths.js';
+import { observeInto, type ObserveTarget } from './observe-paths.js';
+import { isTypeOnly, observeWhole } from './observe-authoritative.js';
 
 /** What a plan starts from (apply/basis.ts), plus how the target is compared with the release. */
 export interface PlanOptions extends Omit<BasisOptions, 'wholeSelection'> {
@@ -82,7 +83,8 @@ export async function planOnTarget(target: PlanTarget, o: PlanOptions): Promise<
     observed,
     release,
   });
-  plan.observedDirs = [...observed].filter(([, o]) => o.type === 'dir').map(([p]) => p);
+  plan.observedDirs = [];
+  for (const [path, seen] of observed) if (seen.type === 'dir') plan.observedDirs.push(path);
   if (basis.listing) plan.manifest = basis.listing;
   if (basis.delta) plan.manifestDelta = basis.delta;
   if (basis.note !== null) plan.note = basis.note;
@@ -111,12 +113,19 @@ async function observeAuthoritative(
   const release = new Map<string, ReleaseFile>();
   for (const c of full.changes)
     if (c.status !== 'deleted') release.set(c.path, { mode: c.mode, blob: c.blob });
-  const observed = await observeAll(target, algorithm);
+  const named = new Set(pathsToObserve(basis.diff));
+  // Names and types of everything; only the release's files and the diff's paths are looked into.
+  const observed = await observeWhole(
+    target,
+    (p) => release.has(p) || named.has(p),
+    { files: target.state?.manifest?.files, statePath: target.layout.state },
+    algorithm,
+  );
   // Paths the diff names but the walk did not reach (under a symlinked folder, say) still need a look.
   await observeInto(
     target,
     observed,
-    pathsToObserve(basis.diff).filter((p) => !observed.has(p)),
+    [...named].filter((p) => !observed.has(p)),
     algorithm,
   );
   return { observed, release };
@@ -154,6 +163,10 @@ async function observeRecordedRelease(
     },
     observed,
   );
-  for (const [path, obs] of rec.observed) if (!observed.has(path)) observed.set(path, obs);
+  // A stray the walk only named gets the content drift needs.
+  for (const [path, obs] of rec.observed) {
+    const seen = observed.get(path);
+    if (seen === undefined || isTypeOnly(seen)) observed.set(path, obs);
+  }
   return rec.expected;
 }

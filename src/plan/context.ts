@@ -44,5 +44,6 @@ export function holds(obs: Observed, blob: string, mode: GitMode): boolean {
 }
 
 export function inStateDir(path: string, stateDir: string): boolean {
-  return path === stateDir || path.startsWith(`${stateDir}/`);
+  // No string is built per call: the planner asks this of every entry of the target.
+  return path.startsWith(stateDir) && (path.length === stateDir.length || path[stateDir.length] === '/');
 }

@@ -3,7 +3,7 @@
  * Pure, so every rule of SPEC §3 (modes, protect, drift, kept, max-deletes) is
  * unit-tested without a filesystem; the apply engine only executes the result.
  */
-import { minimatch } from 'minimatch';
+import { Minimatch } from 'minimatch';
 import type { DiffResult } from '../diff/types.js';
 import { SUBMODULE_MODE } from '../diff/types.js';
 import type { DriftScope, Mode, OnDrift } from '../config/types.js';
@@ -59,7 +59,9 @@ export function pathsToObserve(diff: DiffResult): string[] {
 export function planTarget(input: PlanInput): TargetPlan {
   const { diff, mode, stateDir } = input;
   const recorded = diff.from;
-  const isProtected = (p: string) => input.protect.some((g) => minimatch(p, g, { dot: true }));
+  // Compiled once: a plan may ask about 300,000 strays.
+  const globs = input.protect.map((g) => new Minimatch(g, { dot: true }));
+  const isProtected = (p: string) => globs.some((g) => g.match(p));
   const ctx: PlanContext = {
     recorded,
     stateDir,
@@ -129,10 +131,10 @@ function carriedKept(
   deletes: readonly { path: string }[],
   isProtected: (path: string) => boolean,
 ): KeptFile[] {
+  // Authoritative mode keeps nothing (and may delete 300,000 strays: no set of them is built).
+  if (mode !== 'additive') return [];
   const written = new Set([...writes.map((w) => w.path), ...deletes.map((d) => d.path)]);
   const keptMap = new Map<string, string>();
-  if (mode === 'additive') {
-    for (const k of candidates) if (!written.has(k.path) && !isProtected(k.path)) keptMap.set(k.path, k.blob);
-  }
+  for (const k of candidates) if (!written.has(k.path) && !isProtected(k.path)) keptMap.set(k.path, k.blob);
   return [...keptMap].map(([path, blob]) => ({ path, blob }));
 }

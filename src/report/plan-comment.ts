@@ -17,28 +17,22 @@ const COMMENT_LIMIT = 60_000;
 function planLines(target: TargetReport, mode: Report['mode']): string[] {
   const c = target.changes;
   const lines: string[] = [];
-  const section = (prefix: string, items: string[]) => {
-    for (const item of items.slice(0, LIST_LIMIT)) lines.push(`${prefix} ${item}`);
+  // Only the lines shown are formatted: an authoritative plan may delete 300,000 strays.
+  const section = <T>(prefix: string, items: readonly T[], format: (item: T) => string) => {
+    for (const item of items.slice(0, LIST_LIMIT)) lines.push(`${prefix} ${format(item)}`);
     if (items.length > LIST_LIMIT) lines.push(`${prefix} … and ${items.length - LIST_LIMIT} more`);
   };
-  section('+', c.added.map(linePath));
-  section('~', c.updated.map(linePath));
+  section('+', c.added, linePath);
+  section('~', c.updated, linePath);
   section(
     '+',
-    c.renamed.map(
-      (r) =>
-        `${linePath(r.to)}  (renamed from ${linePath(r.from)}${mode === 'additive' ? ', old path kept' : ''})`,
-    ),
+    c.renamed,
+    (r) =>
+      `${linePath(r.to)}  (renamed from ${linePath(r.from)}${mode === 'additive' ? ', old path kept' : ''})`,
   );
-  section('-', c.deleted.map(linePath));
-  section(
-    '#',
-    c.kept.map((p) => `${linePath(p)}  (kept: deleted by the release, left in place)`),
-  );
-  section(
-    '!',
-    c.drift.map((p) => `${linePath(p)}  (drift: changed on the target by hand)`),
-  );
+  section('-', c.deleted, linePath);
+  section('#', c.kept, (p) => `${linePath(p)}  (kept: deleted by the release, left in place)`);
+  section('!', c.drift, (p) => `${linePath(p)}  (drift: changed on the target by hand)`);
   return lines;
 }
 

@@ -150,6 +150,10 @@ describe('unchangedSince (stat cache)', () => {
     expect(unchangedSince(stat, { ...stat }, '1000')).toBe(false);
     expect(unchangedSince(stat, { ...stat }, '999')).toBe(false);
     expect(unchangedSince(stat, { ...stat }, '1001')).toBe(true);
+    // Compared as numbers, not as text: '999' < '1000' although '9' > '1'.
+    const nine = { ...stat, mtimeNs: '999' };
+    expect(unchangedSince(nine, { ...nine }, '1000')).toBe(true);
+    expect(unchangedSince({ ...stat, mtimeNs: '10000' }, { ...stat, mtimeNs: '10000' }, '9999')).toBe(false);
   });
 
   it('hashes when there is no recorded stat, no current one, or no state time', () => {

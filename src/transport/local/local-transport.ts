@@ -22,13 +22,13 @@ import type {
 import { walkTree, type DirEntry } from '../walk.js';
 import type { FileStat } from '../../plan/manifest-types.js';
 import { openLocalRoot } from './local-root.js';
-import { checkRealParent } from './real-parent.js';
+import { RealParents } from './real-parent.js';
 import { readFileNoFollow, writeFileNoFollow } from './small-file-io.js';
 import { writeStreamNoFollow } from './stream-write.js';
 import { CheckedSource } from '../byte-source.js';
 import { NO_HARD_LINKS, publishExclusive } from './exclusive-create.js';
 import { removeTreeAt } from './remove-tree.js';
-import { direntEntry, toEntry } from './entries.js';
+import { direntEntries, toEntry } from './entries.js';
 import { hashLocalFile } from './hash-file.js';
 
 /** Files read at once by hashFiles, folders listed at once by walk. */
@@ -52,6 +52,8 @@ export class LocalTransport implements Transport {
   private base: string;
   /** Files written without fsync, made durable by `syncWritten()`. */
   private readonly unsynced = new Set<string>();
+  /** Folders found real, re-checked cheaply before each change (real-parent.ts). */
+  private readonly parents = new RealParents();
 
   /** `root`: the target folder; relative paths resolve against the working directory. */
   constructor(
@@ -270,8 +272,7 @@ export class LocalTransport implements Transport {
         dir,
         async (p) => {
           const dirents = await fs.readdir(p, { withFileTypes: true });
-          const entries = await Promise.all(dirents.map((d) => direntEntry(joinRoot(p, d.name), d, stat)));
-          return entries.filter((e) => e !== null);
+          return direntEntries(p, dirents, stat);
         },
         { allowRoot: true, missing: null },
       );
@@ -302,7 +303,7 @@ export class LocalTransport implements Transport {
 
   /** E_UNSAFE when a folder on the path of `rel` is (now) a link. */
   private parentIsReal(op: string, rel: string, absolute: string): void {
-    const linked = checkRealParent(absolute);
+    const linked = this.parents.check(absolute);
     if (linked === null) return;
     throw new TransportError(
       'E_UNSAFE',

@@ -1,0 +1,101 @@
+/**
+ * Authoritative mode's look at the whole target, O(changes) plus one walk of
+ * names and types. Only the entries the plan compares with the release (files
+ * of the release, paths the diff names) are looked at further: one exact lstat
+ * each, trusted when it matches the manifest's stat cache (plan/stat-cache.ts,
+ * racy timestamps excluded) and hashed otherwise. Every other entry is a stray:
+ * the plan deletes it whatever it holds, so it is neither stat'ed nor read.
+ */
+import type { HashAlgorithm } from '../diff/blob.js';
+import type { EntryType } from '../entry-type.js';
+import type { FileStat, ManifestEntry } from '../plan/manifest-types.js';
+import type { Observed } from '../plan/types.js';
+import { unchangedSince } from '../plan/stat-cache.js';
+import { typeFromMode } from '../transport/walk.js';
+import type { Transport } from '../transport/transport.js';
+import { stateWrittenNs } from '../apply/manifest.js';
+import { mapLimit } from '../pool.js';
+import type { ObserveTarget } from './observe-paths.js';
+
+/** What the walk alone says of an entry nobody compares (a stray, a folder): one shared object per type. */
+const TYPE_ONLY: Readonly<Record<EntryType, Observed>> = {
+  file: Object.freeze({ type: 'file', blob: null, mode: 0 }),
+  dir: Object.freeze({ type: 'dir', blob: null, mode: 0 }),
+  symlink: Object.freeze({ type: 'symlink', blob: null, mode: 0 }),
+  other: Object.freeze({ type: 'other', blob: null, mode: 0 }),
+};
+
+/** lstat calls in flight at once: cheap syscalls, but not 500,000 promises at once. */
+const STAT_CONCURRENCY = 64;
+
+/** The recorded manifest and the state file whose mtime is the stat cache's racy line. */
+export interface StatCache {
+  files: readonly ManifestEntry[] | undefined;
+  statePath: string;
+}
+
+/**
+ * Every entry of the target (the state folder left out). `compared(path)` says
+ * which ones the plan compares with the release: those are observed fully; the
+ * others keep only their type (their blob stays null: see `isTypeOnly`).
+ */
+export async function observeWhole(
+  target: ObserveTarget,
+  compared: (path: string) => boolean,
+  cache: StatCache,
+  algorithm: HashAlgorithm,
+): Promise<Map<string, Observed>> {
+  const t = target.transport;
+  // Without exact stats (ssh), the walk's own attributes give the mode (SFTP lists them for free).
+  const exact = t.statExact?.bind(t);
+  const entries = await t.walk('', [target.layout.dir], { stat: !exact });
+  const observed = new Map<string, Observed>();
+  const look: string[] = [];
+  for (const e of entries) {
+    if ((e.type === 'file' || e.type === 'symlink') && compared(e.path)) {
+      look.push(e.path);
+      if (!exact) observed.set(e.path, { type: e.type, blob: null, mode: e.mode });
+    } else observed.set(e.path, TYPE_ONLY[e.type]);
+  }
+  entries.length = 0; // the walk's objects are garbage from here on
+  const toHash = exact ? await trustedByStat(t, exact, look, cache, observed) : look;
+  const hashes = await t.hashFiles(toHash, { algorithm });
+  for (const path of toHash) {
+    const obs = observed.get(path);
+    const blob = hashes.get(path) ?? null;
+    if (obs) obs.blob = blob;
+  }
+  return observed;
+}
+
+/** An entry the walk reported but nobody hashed (a stray): its content is unknown, not absent. */
+export function isTypeOnly(obs: Observed): boolean {
+  return obs.blob === null && (obs.type === 'file' || obs.type === 'symlink');
+}
+
+/**
+ * One exact lstat per path: the type and mode go into `observed`, and the blob
+ * too when the stat cache vouches for it. Returns the paths that need a hash.
+ */
+async function trustedByStat(
+  t: Transport,
+  statExact: (rel: string) => Promise<FileStat | null>,
+  paths: readonly string[],
+  cache: StatCache,
+  observed: Map<string, Observed>,
+): Promise<string[]> {
+  const written = cache.files ? await stateWrittenNs(t, cache.statePath) : null;
+  const recorded = new Map<string, ManifestEntry>();
+  if (written !== null) for (const f of cache.files ?? []) if (f.stat) recorded.set(f.path, f);
+  const toHash: string[] = [];
+  await mapLimit(paths, STAT_CONCURRENCY, async (path) => {
+    const now = await statExact(path);
+    if (now === null) return void observed.delete(path); // gone since the walk
+    const type = typeFromMode(now.mode);
+    const entry = recorded.get(path);
+    const trusted = entry !== undefined && unchangedSince(entry.stat, now, written);
+    observed.set(path, { type, blob: trusted ? entry.blob : null, mode: now.mode & 0o7777 });
+    if (!trusted && (type === 'file' || type === 'symlink')) toHash.push(path);
+  });
+  return toHash;
+}

@@ -1,0 +1,186 @@
+/**
+ * Authoritative mode looks at the target by names and types (observe-authoritative.ts):
+ * strays are found by the walk alone and never stat'ed or read; the release's files
+ * are trusted by the manifest's stat cache (local) or hashed (ssh, no exact stat).
+ * Real deploys through the built CLI to a real folder and a real sshd, then the
+ * observation on that folder, counting what the transport is asked to do.
+ */
+import { existsSync, mkdirSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cli } from '../helpers/cli.js';
+import { tempDir } from '../helpers/git.js';
+import { makeRepo, snapshot, type Tree } from '../helpers/repo.js';
+import { startSshd, sshTargetYaml, type Sshd } from '../helpers/sshd.js';
+import { LocalTransport } from '../../src/transport/local/local-transport.js';
+import { SshTransport } from '../../src/transport/ssh/ssh-transport.js';
+import type { Transport } from '../../src/transport/transport.js';
+import { readState } from '../../src/apply/state.js';
+import { layout } from '../../src/apply/layout.js';
+import { observeWhole } from '../../src/observe/observe-authoritative.js';
+
+const R1: Tree = {
+  'app/a.txt': 'aaaa\n',
+  'app/b.txt': 'bbbb\n',
+  'app/run.sh': { content: '#!/bin/sh\necho 1\n', mode: 0o755 },
+  'app/link': { link: 'a.txt' },
+  'keep/x.txt': 'x\n',
+};
+const R2: Tree = { ...R1, 'app/c.txt': 'cccc\n' };
+const RELEASE_FILES = Object.keys(R1).sort();
+const STRAYS = ['app/extra.txt', 'app/old-link', 'deep/er/f.txt', 'junk.txt'];
+
+let sshd: Sshd | undefined;
+const repo = makeRepo();
+let r1 = '';
+let r2 = '';
+beforeAll(async () => {
+  r1 = repo.commit(R1);
+  r2 = repo.commit(R2);
+  sshd = await startSshd();
+}, 60_000);
+afterAll(async () => {
+  await sshd?.stop();
+  repo.cleanup();
+});
+
+/** Each transport call that matters here, written down. */
+interface Calls {
+  walk: unknown[][];
+  statExact: string[];
+  hashFiles: string[];
+}
+function counting(real: Transport): { t: Transport; calls: Calls } {
+  const calls: Calls = { walk: [], statExact: [], hashFiles: [] };
+  const t = new Proxy(real, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop, target) as unknown;
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        if (prop === 'walk') calls.walk.push(args);
+        if (prop === 'statExact') calls.statExact.push(args[0] as string);
+        if (prop === 'hashFiles') calls.hashFiles.push(...(args[0] as string[]));
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  return { t, calls };
+}
+
+const sides = ['local', 'ssh'] as const;
+
+describe.each(sides)('authoritative names-only walk (%s)', (side) => {
+  const ws = tempDir(`diffship-authwalk-${side}-`);
+  const targetDir = join(ws, 'target');
+  const connect = async (): Promise<Transport> => {
+    const t =
+      side === 'local' ? new LocalTransport(targetDir) : new SshTransport(sshd!.sshOptions(), targetDir);
+    await t.connect();
+    return t;
+  };
+  const deploy = (to: string, ...extra: string[]) =>
+    cli(ws, ['deploy', '--repo', repo.dir, '--to', to, '--mode', 'authoritative', '--no-progress', ...extra]);
+
+  /** observeWhole on the target as the planner calls it for release R1. */
+  async function observe() {
+    const real = await connect();
+    try {
+      const l = layout('.diffship');
+      const state = (await readState(real, l))!;
+      const { t, calls } = counting(real);
+      const release = new Set(RELEASE_FILES);
+      const observed = await observeWhole(
+        { transport: t, layout: l, concurrency: 8 },
+        (p) => release.has(p),
+        { files: state.manifest?.files, statePath: l.state },
+        'sha1',
+      );
+      const blobs = Object.fromEntries(state.manifest!.files.map((f) => [f.path, f.blob]));
+      return { observed, calls, blobs };
+    } finally {
+      await real.close();
+    }
+  }
+
+  it('finds strays by name and type alone; only release files are looked into', async () => {
+    const target =
+      side === 'local' ? ['  - { name: t, path: target }'] : sshTargetYaml(sshd!, targetDir, 't');
+    writeFileSync(
+      join(ws, 'diffship.yml'),
+      ['waves: [1]', 'on-drift: overwrite', 'protect: ["uploads/**"]', 'targets:', ...target, ''].join('\n'),
+    );
+    const first = deploy(r1);
+    expect(first.code, first.stderr).toBe(0);
+
+    writeFileSync(join(targetDir, 'junk.txt'), 'stray\n');
+    writeFileSync(join(targetDir, 'app/extra.txt'), 'stray\n');
+    symlinkSync('a.txt', join(targetDir, 'app/old-link'));
+    mkdirSync(join(targetDir, 'deep/er'), { recursive: true });
+    writeFileSync(join(targetDir, 'deep/er/f.txt'), 'stray\n');
+    mkdirSync(join(targetDir, 'empty'));
+    mkdirSync(join(targetDir, 'uploads'));
+    writeFileSync(join(targetDir, 'uploads/u.txt'), 'user upload\n');
+    writeFileSync(join(targetDir, '.diffship/mine.txt'), 'inside the state folder\n');
+
+    const { observed, calls, blobs } = await observe();
+    // One walk of the whole target without the state folder; local asks for no stat per entry.
+    expect(calls.walk).toHaveLength(1);
+    expect(calls.walk[0]![1]).toEqual(['.diffship']);
+    expect(calls.walk[0]![2]).toEqual({ stat: side === 'ssh' });
+    for (const s of [...STRAYS, 'uploads/u.txt']) {
+      expect(observed.get(s)?.type, s).toBe(s === 'app/old-link' ? 'symlink' : 'file');
+      expect(calls.hashFiles, s).not.toContain(s);
+      expect(calls.statExact, s).not.toContain(s);
+    }
+    expect(observed.get('empty')?.type).toBe('dir');
+    expect(observed.has('.diffship/mine.txt')).toBe(false);
+    // Local: each release file is lstat'ed once and trusted (nothing hashed); ssh hashes them.
+    if (side === 'local') {
+      expect(calls.statExact.filter((p) => p !== '.diffship/state.json').sort()).toEqual(RELEASE_FILES);
+      expect(calls.hashFiles).toEqual([]);
+    } else expect([...calls.hashFiles].sort()).toEqual(RELEASE_FILES);
+    for (const p of RELEASE_FILES) expect(observed.get(p)?.blob, p).toBe(blobs[p]);
+    expect(observed.get('app/run.sh')!.mode & 0o111).not.toBe(0);
+
+    // The deploy deletes exactly the strays; protect and the state folder stay.
+    const r = deploy(r2, '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout) as { targets: Array<{ changes: { deleted: string[] } }> };
+    expect(report.targets[0]!.changes.deleted).toEqual(STRAYS);
+    const tree = snapshot(targetDir, ['.diffship', 'uploads']);
+    const files = Object.keys(tree).filter((p) => tree[p]!.type !== 'dir');
+    expect(files.sort()).toEqual([...RELEASE_FILES, 'app/c.txt'].sort());
+    expect(existsSync(join(targetDir, 'uploads/u.txt'))).toBe(true);
+    expect(existsSync(join(targetDir, '.diffship/mine.txt'))).toBe(true);
+    // A folder that was empty before the deploy is no file of the release, and stays (as before).
+    expect(existsSync(join(targetDir, 'empty'))).toBe(true);
+  });
+
+  it('a same-size edit (mtime moved) is hashed, found as drift and repaired', async () => {
+    const back = deploy(r1);
+    expect(back.code, back.stderr).toBe(0);
+    writeFileSync(join(targetDir, 'app/b.txt'), 'BBBB\n'); // same size, new bytes
+    const { observed, calls, blobs } = await observe();
+    expect(calls.hashFiles).toContain('app/b.txt');
+    if (side === 'local') expect(calls.hashFiles).toEqual(['app/b.txt']);
+    expect(observed.get('app/b.txt')!.blob).not.toBe(blobs['app/b.txt']);
+
+    const r = deploy(r2, '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout) as { targets: Array<{ changes: { drift: string[] } }> };
+    expect(report.targets[0]!.changes.drift).toEqual(['app/b.txt']);
+    expect(snapshot(targetDir)['app/b.txt']!.content).toBe('bbbb\n');
+  });
+
+  it('a racy entry (mtime not older than the state file) is hashed, not trusted', async () => {
+    const back = deploy(r1);
+    expect(back.code, back.stderr).toBe(0);
+    const clean = await observe();
+    if (side === 'local') expect(clean.calls.hashFiles).toEqual([]);
+    // The state file written in the same tick as the files: every cached stat is racy.
+    utimesSync(join(targetDir, '.diffship/state.json'), new Date(2000, 0, 1), new Date(2000, 0, 1));
+    const racy = await observe();
+    expect([...racy.calls.hashFiles].sort()).toEqual(RELEASE_FILES);
+    for (const p of RELEASE_FILES) expect(racy.observed.get(p)?.blob, p).toBe(racy.blobs[p]);
+  });
+});
