@@ -4,7 +4,8 @@
  * Tree to tree: two commits are enough, no history or merge base. The happy
  * path asks git twice: one `cat-file --batch` lookup that resolves both refs
  * and reads `.diffshipignore` (a rollout's shared GitObjects process, or a
- * short-lived one), then one `diff-tree`.
+ * short-lived one), then one `diff-tree` (one per rollout for every target
+ * asking the same: shared-diffs.ts).
  */
 import { resolve as resolvePath } from 'node:path';
 import { GitError } from '../errors.js';
@@ -14,6 +15,7 @@ import { IGNORE_FILE, parseIgnoreFile } from './ignore.js';
 import { catFileBatch, diffTree, emptyTreeId, fetchOne, isShallow, type CatFileResult } from './git.js';
 import type { GitObjects } from './git-objects.js';
 import { parseRawDiff } from './raw.js';
+import { sharedDiff } from './shared-diffs.js';
 import { isFetchableRef, isFullOid, normalizeRef, normalizeSource, quote, type RefRole } from './ref.js';
 import type { DiffOptions, DiffResult } from './types.js';
 
@@ -67,16 +69,19 @@ export async function diffWith(objects: GitObjects | null, options: DiffOptions 
       ? resolved.ignoreFile
       : await readIgnoreFile(lookup, toOid, source.prefix);
   const exclude = [...(options.exclude ?? []), ...(ignore === null ? [] : parseIgnoreFile(ignore))];
-  const filter = await pathFilter(options.include ?? [], exclude);
 
-  const { stdout, stderr } = await diffTree(repo, fromOid ?? emptyTreeId(toOid.length), toOid, {
-    renames: options.renames ?? true,
-    prefix: source.prefix,
+  const renames = options.renames ?? true;
+  const key = [repo, fromOid, toOid, source.prefix, renames, options.include ?? [], exclude];
+  const changes = await sharedDiff(objects, key, async () => {
+    const { stdout, stderr } = await diffTree(repo, fromOid ?? emptyTreeId(toOid.length), toOid, {
+      renames,
+      prefix: source.prefix,
+    });
+    // git warns (and carries on) when the rename limit stops rename detection.
+    for (const line of stderr.split(/\r?\n/)) if (line.trim()) options.logger?.warn(`git: ${line.trim()}`);
+    const filter = await pathFilter(options.include ?? [], exclude);
+    return classify(parseRawDiff(stdout), { prefix: source.prefix, filter });
   });
-  // git warns (and carries on) when the rename limit stops rename detection.
-  for (const line of stderr.split(/\r?\n/)) if (line.trim()) options.logger?.warn(`git: ${line.trim()}`);
-
-  const changes = classify(parseRawDiff(stdout), { prefix: source.prefix, filter });
   return { from: fromOid, to: toOid, source: source.given, changes, counts: countChanges(changes) };
 }
 
