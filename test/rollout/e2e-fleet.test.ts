@@ -4,7 +4,7 @@
  * the same release, preflight included), and `max-parallel` really bounds how
  * many targets are in flight while letting that many run at once.
  */
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -97,5 +97,39 @@ describe('a fleet of local targets', () => {
       most = Math.max(most, inFlight);
     }
     expect(most).toBe(P);
+  });
+
+  it('runs hooks through the perl spawn helper, and through Node where there is no perl', async () => {
+    fleet.release('v1', { 'orders.json': workflow('Orders') });
+    fleet.release('v2', { 'orders.json': workflow('Orders', ['receive']) });
+    const log = path.join(fleet.root, 'parents.log');
+    // The hook names the program that forked its shell.
+    const hook = { run: `echo "{name} $(cat /proc/$PPID/comm)" >> "${log}"` };
+    fleet.writeConfig({
+      source: 'workflows',
+      waves: ['100%'],
+      defaults: { before: hook, after: hook },
+      targets: NAMES.slice(0, 3).map((n) => ({ name: n, path: `targets/${n}` })),
+    });
+    const parents = () => readFileSync(log, 'utf8').split('\n').filter(Boolean);
+    writeFileSync(log, '');
+    const withPerl = await fleet.deploy('v1');
+    expect(withPerl.code, withPerl.stderr).toBe(0);
+    expect(parents()).toHaveLength(6);
+    for (const line of parents()) expect(line).toMatch(/ perl$/);
+
+    // A PATH with git (and cat for the hook) but no perl.
+    const bin = path.join(fleet.root, 'no-perl-bin');
+    mkdirSync(bin);
+    for (const tool of ['git', 'cat']) {
+      const real = execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim();
+      symlinkSync(real, path.join(bin, tool));
+    }
+    writeFileSync(log, '');
+    const without = await fleet.deploy('v2', [], undefined, { PATH: bin });
+    expect(without.code, without.stderr).toBe(0);
+    for (const n of NAMES.slice(0, 3)) expect(targetOf(without.report, n).status).toBe('deployed');
+    expect(parents()).toHaveLength(6);
+    for (const line of parents()) expect(line).toMatch(/ (node|MainThread)$/);
   });
 });

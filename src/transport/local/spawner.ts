@@ -155,7 +155,11 @@ class Helper {
   private fail(why: string): void {
     if (this.dead) return;
     this.dead = true;
-    for (const kid of this.kids.values()) kid.emit('error', new Error(why));
+    for (const kid of this.kids.values()) {
+      // Nothing outlives its result: what the helper started is ended with it.
+      kid.whenStarted((pid) => killQuietly(-pid));
+      kid.emit('error', new Error(why));
+    }
     this.kids.clear();
     this.refresh();
     if (helper === this) helper = null;
@@ -175,10 +179,21 @@ function currentHelper(): Helper | null {
       // The helper needs nothing of ours (each command gets its own environment): no secrets in its environ.
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C' },
     });
-    if (proc.pid === undefined) return (helper = null);
+    if (proc.pid === undefined) {
+      proc.on('error', () => undefined); // no perl here (ENOENT comes as an event): Node's spawn it is
+      return (helper = null);
+    }
     helper = new Helper(proc);
   } catch {
     helper = null;
   }
   return helper;
+}
+
+function killQuietly(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // gone already
+  }
 }

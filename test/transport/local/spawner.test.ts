@@ -4,12 +4,22 @@
  * diffship's environment. The runLocal contract itself (output, exit codes,
  * timeouts, process groups) is run-local.test.ts's, which runs through it.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
 import os from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { runLocal } from '../../../src/transport/local/run-local.js';
 
 const comm = (pid: number) => readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+/** Running (not a zombie waiting to be reaped). */
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return false;
+  }
+}
 const environ = (pid: number) => readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter(Boolean);
 
 describe('spawnShell through the perl helper', () => {
@@ -52,5 +62,25 @@ describe('spawnShell through the perl helper', () => {
       expect(r.stderr).toBe(`err-${i}\n`);
       expect(r.code).toBe(i % 7);
     });
+  });
+
+  // Last: it ends this worker's helper.
+  it('a helper that dies fails the commands in flight, ends them, and later ones start through Node', async () => {
+    const first = await runLocal('echo $PPID', { cwd: os.tmpdir() });
+    const helperPid = Number(first.stdout.trim());
+    expect(comm(helperPid)).toBe('perl');
+    const pidFile = path.join(os.tmpdir(), `diffship-spawner-${process.pid}.pid`);
+    const running = runLocal(`sleep 30 & echo $! > "${pidFile}"; wait`, { cwd: os.tmpdir() });
+    await new Promise((r) => setTimeout(r, 300));
+    process.kill(helperPid, 'SIGKILL');
+    const r = await running;
+    expect(r.error).toMatch(/spawn helper ended/);
+    const sleeper = Number(readFileSync(pidFile, 'utf8').trim());
+    rmSync(pidFile);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(alive(sleeper)).toBe(false);
+    const after = await runLocal('echo $PPID', { cwd: os.tmpdir() });
+    expect(after.code).toBe(0);
+    expect(Number(after.stdout.trim())).toBe(process.pid);
   });
 });
