@@ -86,6 +86,7 @@ class Helper {
   private readonly kids = new Map<number, HelperChild>();
   private nextId = 1;
   private pending = '';
+  private outgoing: string[] = [];
   dead = false;
 
   constructor(private readonly proc: ChildProcessByStdio<Writable, Readable, null>) {
@@ -107,15 +108,26 @@ class Helper {
       .filter(([, v]) => v !== undefined)
       .map(([k, v]) => `${k}=${v}`)
       .join('\0');
-    this.proc.stdin.write(`R ${id} ${hex(cwd)} ${hex(command)} ${hex(block)}\n`);
+    this.send(`R ${id} ${hex(cwd)} ${hex(command)} ${hex(block)}\n`);
     this.refresh();
     return kid;
   }
 
   private forget(id: number): void {
     if (!this.kids.delete(id)) return;
-    if (!this.dead) this.proc.stdin.write(`C ${id}\n`);
+    if (!this.dead) this.send(`C ${id}\n`);
     this.refresh();
+  }
+
+  /** Messages of one tick go in one write: a pipe write per command costs a syscall on the main thread. */
+  private send(line: string): void {
+    if (this.outgoing.length === 0) queueMicrotask(() => this.flush());
+    this.outgoing.push(line);
+  }
+
+  private flush(): void {
+    if (!this.dead && this.outgoing.length > 0) this.proc.stdin.write(this.outgoing.join(''));
+    this.outgoing = [];
   }
 
   private refresh(): void {
