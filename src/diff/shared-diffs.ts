@@ -5,15 +5,21 @@
  * thread, so fifty targets used to start a hundred of them for one answer.
  *
  * Kept with the rollout's shared GitObjects (its lifetime is the rollout's),
- * keyed by resolved commit ids and the filters, never by ref names. Callers
- * get their own array; the change records are shared and never mutated.
+ * keyed by resolved commit ids and the filters, never by ref names. A big
+ * finished diff is held weakly: shared while some target still uses it, but a
+ * 500,000-file listing is not kept alive for the rest of the rollout by the
+ * cache alone. Callers share the array and its records and never mutate them.
  */
 import type { GitObjects } from './git-objects.js';
 import type { Change } from './types.js';
 
-const byReader = new WeakMap<GitObjects, Map<string, Promise<Change[]>>>();
+type Entry = Promise<Change[]> | WeakRef<Change[]> | Change[];
 
-/** `compute()` once per `key` for `objects`; without a shared reader, every call computes. */
+/** Diffs up to this many changes (a few MiB) are kept for the whole rollout. */
+const STRONG_MAX = 10_000;
+const byReader = new WeakMap<GitObjects, Map<string, Entry>>();
+
+/** `compute()` once per `key` for `objects` while its result is alive; without a shared reader, every call computes. */
 export async function sharedDiff(
   objects: GitObjects | null,
   key: readonly unknown[],
@@ -23,12 +29,17 @@ export async function sharedDiff(
   let diffs = byReader.get(objects);
   if (!diffs) byReader.set(objects, (diffs = new Map()));
   const k = JSON.stringify(key);
-  let pending = diffs.get(k);
-  if (!pending) {
-    pending = compute();
-    diffs.set(k, pending);
-    // A failure is not remembered: the next target asks git again.
-    pending.catch(() => diffs.delete(k));
+  const entry = diffs.get(k);
+  const live = entry instanceof WeakRef ? entry.deref() : entry;
+  if (live) return live;
+  const pending = compute();
+  diffs.set(k, pending);
+  try {
+    const changes = await pending;
+    diffs.set(k, changes.length <= STRONG_MAX ? changes : new WeakRef(changes));
+    return changes;
+  } catch (error) {
+    diffs.delete(k); // a failure is not remembered: the next target asks git again
+    throw error;
   }
-  return [...(await pending)];
 }
