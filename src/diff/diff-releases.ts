@@ -15,6 +15,7 @@ import { IGNORE_FILE, parseIgnoreFile } from './ignore.js';
 import { catFileBatch, emptyTreeId, fetchOne, isShallow, startDiffTree, type CatFileResult } from './git.js';
 import type { GitObjects } from './git-objects.js';
 import { RawStream, type RawEntry } from './raw.js';
+import { sharedDiff } from './shared-diffs.js';
 import { isFetchableRef, isFullOid, normalizeRef, normalizeSource, quote, type RefRole } from './ref.js';
 import type { DiffOptions, DiffResult } from './types.js';
 
@@ -50,10 +51,25 @@ function lookupFor(repo: string, objects: GitObjects | null): Lookup {
  * process fewer per diff). Its repository must be `options.repo`.
  */
 export async function diffWith(objects: GitObjects | null, options: DiffOptions = {}): Promise<DiffResult> {
-  const sink = changeObjects();
-  const raw = await rawDiff(objects, options, (c) => classifier(c, sink));
-  const changes = sortByPath(sink.changes);
-  return { from: raw.from, to: raw.to, source: raw.source, changes, counts: countChanges(changes) };
+  const compute = async (): Promise<DiffResult> => {
+    const sink = changeObjects();
+    const raw = await rawDiff(objects, options, (c) => classifier(c, sink));
+    const changes = sortByPath(sink.changes);
+    return { from: raw.from, to: raw.to, source: raw.source, changes, counts: countChanges(changes) };
+  };
+  // Shared across a rollout's targets only when both ends are commit ids: a ref name may move.
+  const { from, to } = options;
+  if (objects === null || !to || !isFullOid(to) || (from && !isFullOid(from))) return compute();
+  const key = [
+    resolvePath(options.repo ?? '.'),
+    from ?? null,
+    to,
+    options.source ?? '',
+    options.renames ?? true,
+    options.include ?? [],
+    options.exclude ?? [],
+  ];
+  return sharedDiff(objects, key, compute);
 }
 
 /** git's raw answer for a diff, with what it takes to classify it (prefix and filter). */

@@ -2,7 +2,8 @@
 // link(2), and what "no hard links here" looks like (shared with LocalTransport.link).
 import * as fsSync from 'node:fs';
 import { constants } from 'node:fs';
-import { ignoreMissing } from './remove-tree.js';
+import { fsyncFd } from './fsync-fd.js';
+import { unlinkIfThere } from './remove-tree.js';
 
 const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = constants;
 
@@ -13,13 +14,13 @@ export const NO_HARD_LINKS = new Set(['EXDEV', 'EPERM', 'ENOTSUP', 'EOPNOTSUPP',
  * Write `data` whole to the fresh temporary file `tmp`, then publish it as `p`
  * with link(2); false when `p` exists. `tmp` is removed in every case.
  */
-export function publishExclusive(tmp: string, p: string, data: Buffer, mode: number): boolean {
+export async function publishExclusive(tmp: string, p: string, data: Buffer, mode: number): Promise<boolean> {
   const fd = fsSync.openSync(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode & 0o7777);
   try {
     try {
       fsSync.writeFileSync(fd, data);
       fsSync.fchmodSync(fd, mode & 0o7777);
-      fsSync.fsyncSync(fd);
+      await fsyncFd(fd);
     } finally {
       fsSync.closeSync(fd);
     }
@@ -32,14 +33,14 @@ export function publishExclusive(tmp: string, p: string, data: Buffer, mode: num
       if (!NO_HARD_LINKS.has(code ?? '')) throw error;
     }
     // No hard links on this file system: the complete file is only then created with O_EXCL.
-    return createExclusiveInPlace(p, data, mode);
+    return await createExclusiveInPlace(p, data, mode);
   } finally {
-    ignoreMissing(() => fsSync.unlinkSync(tmp));
+    await unlinkIfThere(tmp);
   }
 }
 
 /** The fallback of createExclusive where link(2) is refused: O_EXCL, the content already known. */
-function createExclusiveInPlace(p: string, data: Buffer, mode: number): boolean {
+async function createExclusiveInPlace(p: string, data: Buffer, mode: number): Promise<boolean> {
   let fd: number;
   try {
     fd = fsSync.openSync(p, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode & 0o7777);
@@ -50,10 +51,10 @@ function createExclusiveInPlace(p: string, data: Buffer, mode: number): boolean 
   try {
     fsSync.writeFileSync(fd, data);
     fsSync.fchmodSync(fd, mode & 0o7777);
-    fsSync.fsyncSync(fd);
+    await fsyncFd(fd);
   } catch (error) {
     fsSync.closeSync(fd);
-    ignoreMissing(() => fsSync.unlinkSync(p)); // never leave it empty or partial
+    await unlinkIfThere(p); // never leave it empty or partial
     throw error;
   }
   fsSync.closeSync(fd);

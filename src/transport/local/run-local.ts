@@ -8,12 +8,11 @@
  * `sleep`, a server it ran in the foreground), not just the shell: TERM to the
  * group, KILL after a grace period, and the result only once the group is gone.
  */
-import { spawn, type ChildProcessByStdio } from 'node:child_process';
-import type { Readable } from 'node:stream';
 import { readdir, readFile } from 'node:fs/promises';
 import { childEnv, type ChildEnvPolicy } from '../child-env.js';
 import { TailBuffer } from '../tail-buffer.js';
 import { KILL_GRACE_MS, OUTPUT_CAP } from '../command-limits.js';
+import { spawnShell, type ShellChild } from './spawner.js';
 
 /**
  * After the shell exits, how long background children may hold its pipes
@@ -116,14 +115,12 @@ export function runLocal(command: string, options: RunLocalOptions): Promise<Run
   if (options.signal?.aborted) return Promise.resolve({ ...NOT_STARTED, aborted: true });
 
   return new Promise((resolve) => {
-    const child = spawn('/bin/sh', ['-c', command], {
-      cwd: options.cwd,
-      // The child's own environment (what /proc/PID/environ shows), not just what a shell exports;
-      // never the caller's own DIFFSHIP_* variables: a command sees exactly the ones it is given.
-      env: { ...childEnv(inheritedEnv(), options.envPolicy), ...options.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    });
+    // The child's own environment (what /proc/PID/environ shows), not just what a shell exports;
+    // never the caller's own DIFFSHIP_* variables: a command sees exactly the ones it is given.
+    const env = { ...childEnv(inheritedEnv(), options.envPolicy), ...options.env };
+    const child = spawnShell(command, options.cwd, env);
+    let pid: number | undefined;
+    child.whenStarted((p) => (pid = p));
     let timedOut = false;
     let aborted = false;
     let killing = false;
@@ -134,10 +131,14 @@ export function runLocal(command: string, options: RunLocalOptions): Promise<Run
     child.stderr.on('data', (c: Buffer) => stderr.push(c));
 
     const kill = () => {
-      if (killing || child.pid === undefined) return;
+      if (killing || settled) return;
       killing = true;
-      killGroup(child.pid, 'SIGTERM');
-      killTimer = setTimeout(() => killGroup(child.pid!, 'SIGKILL'), grace);
+      // The pid may still be on its way from the spawn helper: the group is killed once it is known.
+      child.whenStarted((p) => {
+        if (settled) return;
+        killGroup(p, 'SIGTERM');
+        killTimer = setTimeout(() => killGroup(p, 'SIGKILL'), grace);
+      });
     };
 
     const timer =
@@ -167,8 +168,7 @@ export function runLocal(command: string, options: RunLocalOptions): Promise<Run
       settled = true;
       disarm();
       clearTimeout(killTimer);
-      child.stdout.destroy();
-      child.stderr.destroy();
+      child.release();
       resolve({
         ...result,
         stdout: stdout.text(),
@@ -183,8 +183,8 @@ export function runLocal(command: string, options: RunLocalOptions): Promise<Run
 
     child.on('exit', (code, sig) => {
       const result = { code, signal: sig };
-      if (killing && child.pid !== undefined) {
-        waitForGroup(child.pid, grace, () => finish(result));
+      if (killing && pid !== undefined) {
+        waitForGroup(pid, grace, () => finish(result));
         return;
       }
       // It ended by itself: what it left running in the background is its own.
@@ -227,7 +227,7 @@ function waitForGroup(pid: number, grace: number, done: () => void): void {
  * Background children may keep our pipes open forever (a hook that starts a
  * daemon with `&`): read what arrives shortly, then stop waiting.
  */
-function drainPipes(child: ChildProcessByStdio<null, Readable, Readable>, done: () => void): void {
+function drainPipes(child: ShellChild, done: () => void): void {
   let open = 2;
   const drained = setTimeout(done, DRAIN_MS);
   const onEnd = () => {

@@ -4,6 +4,7 @@ import * as fsSync from 'node:fs';
 import { constants } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import type { WriteOptions } from '../transport.js';
+import { fsyncFd } from './fsync-fd.js';
 
 const { O_WRONLY, O_RDONLY, O_CREAT, O_TRUNC, O_NOFOLLOW } = constants;
 
@@ -43,8 +44,8 @@ export async function writeFileNoFollow(
     try {
       fsSync.writeFileSync(fd, data);
       fsSync.fchmodSync(fd, mode & 0o7777); // the umask trimmed the mode given to open()
-      // A state or journal file is durable before its rename publishes it (one fsync, ~0.3 ms).
-      if (options.sync !== false) fsSync.fsyncSync(fd);
+      // A state or journal file is durable before its rename publishes it; the wait is off the event loop.
+      if (options.sync !== false) await fsyncFd(fd);
     } finally {
       fsSync.closeSync(fd);
     }

@@ -1,0 +1,116 @@
+/**
+ * The local spawn helper: a small perl process that starts diffship's shell
+ * commands on this machine (spawner.ts). Node's spawn forks the whole Node
+ * process and blocks the event loop until the child has exec'd; on a fleet
+ * with hooks that was most of the main thread's time. perl forks a few MiB,
+ * off our event loop, and many children start at once.
+ *
+ * Protocol, one line per message, variable fields in lowercase hex:
+ *   in   R <id> <cwd> <command> <env: NUL-joined NAME=value>   start `/bin/sh -c command`
+ *        C <id>                                                stop reading its pipes, forget it
+ *   out  P <id> <pid>            started; its own session and group (pgid = pid)
+ *        F <id> <errno>          could not start (chdir or exec failed); no X follows
+ *        O <id> <1|2> <bytes>    output on stdout (1) or stderr (2)
+ *        E <id> <1|2>            that stream reached its end
+ *        X <id> <code|-> <signal number|->  the shell exited
+ * The child's stdin is /dev/null. The helper ends when its stdin does.
+ */
+export const SPAWNER_SCRIPT = String.raw`
+use strict; use warnings; use POSIX ();
+$| = 1;
+my (%kid, %fh, %bypid);
+my $chld = 0;
+$SIG{CHLD} = sub { $chld = 1 };
+my $in = '';
+sub out { print $_[0], "\n" }
+sub start {
+  my ($id, $cwd, $cmd, $env) = @_;
+  my ($or, $ow, $er, $ew, $sr, $sw);
+  pipe($or, $ow) or return out("F $id " . (0 + $!));
+  pipe($er, $ew) or return out("F $id " . (0 + $!));
+  pipe($sr, $sw) or return out("F $id " . (0 + $!));
+  my $pid = fork();
+  if (!defined $pid) { out("F $id " . (0 + $!)); return }
+  if ($pid == 0) {
+    $SIG{CHLD} = 'DEFAULT';
+    POSIX::setsid();
+    my $fail = sub { syswrite($sw, 0 + $!); POSIX::_exit(127) };
+    open(STDIN, '<', '/dev/null') or $fail->();
+    open(STDOUT, '>&', $ow) or $fail->();
+    open(STDERR, '>&', $ew) or $fail->();
+    chdir($cwd) or $fail->();
+    %ENV = map { split(/=/, $_, 2) } grep { length } split(/\0/, $env);
+    { no warnings 'exec'; exec { '/bin/sh' } '/bin/sh', '-c', $cmd; }
+    $fail->();
+  }
+  close($ow); close($ew); close($sw);
+  $bypid{$pid} = $id;
+  $kid{$id} = { status => 1, exit => undef, failed => 0, fds => [] };
+  for ([$or, 1], [$er, 2], [$sr, 's']) {
+    my ($h, $what) = @$_;
+    $fh{fileno($h)} = [$h, $id, $what];
+    push @{ $kid{$id}{fds} }, fileno($h);
+  }
+  out("P $id $pid");
+}
+sub done_exit {
+  my ($id) = @_;
+  my $k = $kid{$id} or return;
+  return if $k->{status} || !defined $k->{exit};
+  out("X $id $k->{exit}") unless $k->{failed};
+  $k->{exit} = undef; $k->{failed} = 1;
+}
+sub drop {
+  my ($id) = @_;
+  my $k = delete $kid{$id} or return;
+  # A number closed at its end may belong to a newer command's pipe by now.
+  for my $fd (@{ $k->{fds} }) {
+    next unless $fh{$fd} && $fh{$fd}[1] eq $id;
+    close(delete($fh{$fd})->[0]);
+  }
+}
+sub reap {
+  $chld = 0;
+  while ((my $pid = waitpid(-1, POSIX::WNOHANG())) > 0) {
+    my $id = delete $bypid{$pid};
+    next unless defined $id && $kid{$id};
+    my $st = $?;
+    $kid{$id}{exit} = ($st & 127) ? "- " . ($st & 127) : ($st >> 8) . " -";
+    done_exit($id);
+  }
+}
+while (1) {
+  reap();
+  my $rin = '';
+  vec($rin, 0, 1) = 1;
+  vec($rin, $_, 1) = 1 for keys %fh;
+  my $n = select(my $rout = $rin, undef, undef, %bypid ? 0.05 : undef);
+  next if $n <= 0;
+  # Pipes first: a command dropped or started below may reuse a number set in $rout.
+  for my $fd (keys %fh) {
+    next unless vec($rout, $fd, 1) && $fh{$fd};
+    my ($h, $id, $what) = @{ $fh{$fd} };
+    my $got = sysread($h, my $buf, 65536);
+    next if !defined $got && $!{EINTR};
+    if ($got) {
+      if ($what eq 's') { $kid{$id}{failed} = 1; out("F $id $buf") }
+      else { out("O $id $what " . unpack('H*', $buf)) }
+      next;
+    }
+    delete $fh{$fd}; close($h);
+    if ($what eq 's') { $kid{$id}{status} = 0; done_exit($id) }
+    else { out("E $id $what") }
+  }
+  if (vec($rout, 0, 1)) {
+    my $got = sysread(STDIN, $in, 65536, length $in);
+    next if !defined $got && $!{EINTR};
+    exit 0 unless $got;
+    while ((my $nl = index($in, "\n")) >= 0) {
+      my @f = split(/ /, substr($in, 0, $nl + 1, ''));
+      chomp(@f);
+      if ($f[0] eq 'R') { start($f[1], map { defined $_ ? pack('H*', $_) : '' } @f[2..4]) }
+      elsif ($f[0] eq 'C') { drop($f[1]) }
+    }
+  }
+}
+`;

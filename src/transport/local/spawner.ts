@@ -1,0 +1,211 @@
+/**
+ * Starting `/bin/sh -c <command>` on this machine without forking Node.
+ *
+ * Node's spawn forks the whole Node process on the main thread and waits there
+ * until the child has exec'd: milliseconds per command on a busy machine, while
+ * every other target of the rollout waits. Commands go to one long-lived perl
+ * helper instead (spawner-script.ts), which forks a few MiB off our event loop.
+ * Where perl cannot start, Node's spawn does the job as before.
+ *
+ * Either way the child is `/bin/sh -c command` leading its own session and
+ * process group (pgid = pid), stdin /dev/null, stdout and stderr piped back.
+ */
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import os from 'node:os';
+import { PassThrough, type Readable, type Writable } from 'node:stream';
+import { SPAWNER_SCRIPT } from './spawner-script.js';
+
+/** A started shell: 'exit' (code, signal name) or 'error' (could not start), then its pipes end. */
+export interface ShellChild extends EventEmitter {
+  readonly stdout: Readable;
+  readonly stderr: Readable;
+  /** Calls `fn` with the pid (= the process group) once it is known; never when it did not start. */
+  whenStarted(fn: (pid: number) => void): void;
+  /** Stop reading its output (after the result is in). */
+  release(): void;
+}
+
+/** Start `/bin/sh -c command` in `cwd` with exactly `env`. */
+export function spawnShell(command: string, cwd: string, env: NodeJS.ProcessEnv): ShellChild {
+  const helper = currentHelper();
+  return helper ? helper.start(command, cwd, env) : direct(command, cwd, env);
+}
+
+/** Node's own spawn (no perl here). */
+function direct(command: string, cwd: string, env: NodeJS.ProcessEnv): ShellChild {
+  const child = spawn('/bin/sh', ['-c', command], {
+    cwd,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  const shell = Object.assign(new EventEmitter(), {
+    stdout: child.stdout,
+    stderr: child.stderr,
+    whenStarted: (fn: (pid: number) => void) => child.pid !== undefined && fn(child.pid),
+    release: () => {
+      child.stdout.destroy();
+      child.stderr.destroy();
+    },
+  });
+  child.on('error', (error) => shell.emit('error', error));
+  child.on('exit', (code, signal) => shell.emit('exit', code, signal));
+  return shell;
+}
+
+const hex = (s: string) => Buffer.from(s, 'utf8').toString('hex');
+const signalNames = new Map(Object.entries(os.constants.signals).map(([name, n]) => [n, name]));
+const errnoNames = new Map(Object.entries(os.constants.errno).map(([name, n]) => [n, name]));
+
+class HelperChild extends EventEmitter implements ShellChild {
+  readonly stdout = new PassThrough();
+  readonly stderr = new PassThrough();
+  pid: number | undefined;
+  private waiting: Array<(pid: number) => void> = [];
+  constructor(private readonly onRelease: () => void) {
+    super();
+  }
+  whenStarted(fn: (pid: number) => void): void {
+    if (this.pid !== undefined) fn(this.pid);
+    else this.waiting.push(fn);
+  }
+  started(pid: number): void {
+    this.pid = pid;
+    for (const fn of this.waiting.splice(0)) fn(pid);
+  }
+  release(): void {
+    this.stdout.destroy();
+    this.stderr.destroy();
+    this.onRelease();
+  }
+}
+
+/** The perl process and the commands in flight through it. */
+class Helper {
+  private readonly kids = new Map<number, HelperChild>();
+  private nextId = 1;
+  private pending = '';
+  private outgoing: string[] = [];
+  dead = false;
+
+  constructor(private readonly proc: ChildProcessByStdio<Writable, Readable, null>) {
+    proc.stdout.setEncoding('latin1');
+    proc.stdout.on('data', (chunk: string) => this.receive(chunk));
+    proc.stdin.on('error', () => undefined);
+    proc.on('error', () => this.fail('the spawn helper could not start'));
+    proc.on('exit', () => this.fail('the spawn helper ended'));
+    // Idle, it must not keep diffship running; a command in flight does (refresh()).
+    proc.unref();
+    this.refresh();
+  }
+
+  start(command: string, cwd: string, env: NodeJS.ProcessEnv): ShellChild {
+    const id = this.nextId++;
+    const kid = new HelperChild(() => this.forget(id));
+    this.kids.set(id, kid);
+    const block = Object.entries(env)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => `${k}=${v}`)
+      .join('\0');
+    this.send(`R ${id} ${hex(cwd)} ${hex(command)} ${hex(block)}\n`);
+    this.refresh();
+    return kid;
+  }
+
+  private forget(id: number): void {
+    if (!this.kids.delete(id)) return;
+    if (!this.dead) this.send(`C ${id}\n`);
+    this.refresh();
+  }
+
+  /** Messages of one tick go in one write: a pipe write per command costs a syscall on the main thread. */
+  private send(line: string): void {
+    if (this.outgoing.length === 0) queueMicrotask(() => this.flush());
+    this.outgoing.push(line);
+  }
+
+  private flush(): void {
+    if (!this.dead && this.outgoing.length > 0) this.proc.stdin.write(this.outgoing.join(''));
+    this.outgoing = [];
+  }
+
+  private refresh(): void {
+    const streams = [this.proc.stdout, this.proc.stdin] as unknown as Array<{ ref(): void; unref(): void }>;
+    for (const s of streams)
+      if (this.kids.size > 0 && !this.dead) s.ref();
+      else s.unref();
+  }
+
+  private receive(chunk: string): void {
+    this.pending += chunk;
+    let nl: number;
+    while ((nl = this.pending.indexOf('\n')) >= 0) {
+      const line = this.pending.slice(0, nl);
+      this.pending = this.pending.slice(nl + 1);
+      this.message(line.split(' '));
+    }
+  }
+
+  private message([kind, idText, a, b]: string[]): void {
+    const kid = this.kids.get(Number(idText));
+    if (!kid) return;
+    const stream = a === '1' ? kid.stdout : kid.stderr;
+    if (kind === 'O' && !stream.destroyed) stream.write(Buffer.from(b ?? '', 'hex'));
+    else if (kind === 'E' && !stream.destroyed) stream.end();
+    else if (kind === 'P') kid.started(Number(a));
+    else if (kind === 'X') {
+      const signal = b === '-' ? null : (signalNames.get(Number(b)) ?? `signal ${b}`);
+      kid.emit('exit', a === '-' ? null : Number(a), signal);
+    } else if (kind === 'F') {
+      const code = errnoNames.get(Number(a)) ?? `errno ${a}`;
+      kid.emit('error', Object.assign(new Error(`spawn /bin/sh ${code}`), { code }));
+    }
+  }
+
+  /** The helper is gone: commands in flight fail, later ones use Node's spawn. */
+  private fail(why: string): void {
+    if (this.dead) return;
+    this.dead = true;
+    for (const kid of this.kids.values()) {
+      // Nothing outlives its result: what the helper started is ended with it.
+      kid.whenStarted((pid) => killQuietly(-pid));
+      kid.emit('error', new Error(why));
+    }
+    this.kids.clear();
+    this.refresh();
+    if (helper === this) helper = null;
+  }
+}
+
+let helper: Helper | null | undefined;
+
+/** The running helper, started on first use; null when perl is missing or the helper died. */
+function currentHelper(): Helper | null {
+  if (helper !== undefined) return helper;
+  try {
+    const proc = spawn('perl', ['-e', SPAWNER_SCRIPT], {
+      // perl's own complaints, if any, are not ours to show.
+      stdio: ['pipe', 'pipe', 'ignore'],
+      detached: true,
+      // The helper needs nothing of ours (each command gets its own environment): no secrets in its environ.
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C' },
+    });
+    if (proc.pid === undefined) {
+      proc.on('error', () => undefined); // no perl here (ENOENT comes as an event): Node's spawn it is
+      return (helper = null);
+    }
+    helper = new Helper(proc);
+  } catch {
+    helper = null;
+  }
+  return helper;
+}
+
+function killQuietly(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // gone already
+  }
+}

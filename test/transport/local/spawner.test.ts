@@ -1,0 +1,86 @@
+/**
+ * The local spawn helper (src/transport/local/spawner.ts): shells are forked by
+ * one perl process, not by Node, many at once, and the helper holds none of
+ * diffship's environment. The runLocal contract itself (output, exit codes,
+ * timeouts, process groups) is run-local.test.ts's, which runs through it.
+ */
+import { readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import os from 'node:os';
+import { describe, expect, it } from 'vitest';
+import { runLocal } from '../../../src/transport/local/run-local.js';
+
+const comm = (pid: number) => readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+/** Running (not a zombie waiting to be reaped). */
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return false;
+  }
+}
+const environ = (pid: number) => readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter(Boolean);
+
+describe('spawnShell through the perl helper', () => {
+  it('forks the shell from one perl process, not from Node', async () => {
+    const runs = await Promise.all(
+      Array.from({ length: 3 }, () => runLocal('echo $PPID', { cwd: os.tmpdir() })),
+    );
+    const parents = runs.map((r) => Number(r.stdout.trim()));
+    expect(new Set(parents).size).toBe(1);
+    expect(parents[0]).not.toBe(process.pid);
+    expect(comm(parents[0]!)).toBe('perl');
+  });
+
+  it('keeps diffship environment out of the helper; each command gets exactly its own', async () => {
+    process.env.DIFFSHIP_TEST_SECRET = 'hunter2-secret';
+    try {
+      const r = await runLocal('echo "$PPID $HOOK_ONLY ${DIFFSHIP_TEST_SECRET:-unset}"', {
+        cwd: os.tmpdir(),
+        env: { HOOK_ONLY: 'yes' },
+      });
+      const [ppid, hookOnly, secret] = r.stdout.trim().split(' ');
+      expect(hookOnly).toBe('yes');
+      expect(secret).toBe('unset'); // DIFFSHIP_* of the caller never reach a command
+      const helperEnv = environ(Number(ppid));
+      expect(helperEnv.some((e) => e.includes('hunter2'))).toBe(false);
+      expect(helperEnv.map((e) => e.split('=')[0]).sort()).toEqual(['LC_ALL', 'PATH']);
+    } finally {
+      delete process.env.DIFFSHIP_TEST_SECRET;
+    }
+  });
+
+  it('runs a hundred commands at once, each with its own output and exit code', async () => {
+    const runs = await Promise.all(
+      Array.from({ length: 100 }, (_, i) =>
+        runLocal(`echo out-${i}; echo err-${i} >&2; exit ${i % 7}`, { cwd: os.tmpdir() }),
+      ),
+    );
+    runs.forEach((r, i) => {
+      expect(r.stdout).toBe(`out-${i}\n`);
+      expect(r.stderr).toBe(`err-${i}\n`);
+      expect(r.code).toBe(i % 7);
+    });
+  });
+
+  // Last: it ends this worker's helper.
+  it('a helper that dies fails the commands in flight, ends them, and later ones start through Node', async () => {
+    const first = await runLocal('echo $PPID', { cwd: os.tmpdir() });
+    const helperPid = Number(first.stdout.trim());
+    expect(comm(helperPid)).toBe('perl');
+    const pidFile = path.join(os.tmpdir(), `diffship-spawner-${process.pid}.pid`);
+    const running = runLocal(`sleep 30 & echo $! > "${pidFile}"; wait`, { cwd: os.tmpdir() });
+    await new Promise((r) => setTimeout(r, 300));
+    process.kill(helperPid, 'SIGKILL');
+    const r = await running;
+    expect(r.error).toMatch(/spawn helper ended/);
+    const sleeper = Number(readFileSync(pidFile, 'utf8').trim());
+    rmSync(pidFile);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(alive(sleeper)).toBe(false);
+    const after = await runLocal('echo $PPID', { cwd: os.tmpdir() });
+    expect(after.code).toBe(0);
+    expect(Number(after.stdout.trim())).toBe(process.pid);
+  });
+});
