@@ -23,7 +23,6 @@ import { isManifestFileName, makeStateDir } from './state-folder.js';
 import type { Manifest } from '../plan/manifest-types.js';
 import type { TargetPlan } from '../plan/types.js';
 import { manifestBytes, manifestFromBytes, StoredManifest, type Shared } from './stored-manifest.js';
-import type { StoredState, TargetState } from './state.js';
 import { finishManifest, type PendingManifest } from './manifest-merge.js';
 import { planManifest, statWritten } from './manifest.js';
 
@@ -129,7 +128,12 @@ export async function backupManifest(
   t: Transport,
   l: Layout,
   backupId: string,
-  previous: StoredState | null,
+  previous: {
+    version: number;
+    release: string;
+    manifestFile?: ManifestRef | null;
+    manifest?: Manifest | null;
+  } | null,
 ): Promise<Manifest | null> {
   if (previous === null) return null;
   if (previous.version !== 3) return previous.manifest ?? null;
@@ -148,12 +152,9 @@ export async function backupManifest(
  * this run makes other than by a deploy (a unit rollback's). A state without a
  * manifest names none.
  */
-export async function withManifestFile(
-  t: Transport,
-  l: Layout,
-  deployId: string,
-  state: TargetState,
-): Promise<TargetState> {
+export async function withManifestFile<
+  S extends { release: string; manifest: Manifest | null; manifestFile: ManifestRef | null },
+>(t: Transport, l: Layout, deployId: string, state: S): Promise<S> {
   if (state.manifest === null) return { ...state, manifestFile: null };
   const data = manifestBytes(state.manifest);
   const name = manifestName(`${deployId}.${randomBytes(4).toString('hex')}`);
