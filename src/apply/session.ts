@@ -280,7 +280,9 @@ export class TargetSession {
       for (const dir of parents.missing)
         if (!revealed.some((u) => `${dir}/`.startsWith(u))) await t.mkdirp(dir);
       done = 0;
-      reveal = plan.revealUnits?.length ? await revealUnits(t, staging, plan) : null;
+      reveal = plan.revealUnits?.length
+        ? await revealUnits(t, staging, plan, this.state?.manifest ?? null)
+        : null;
       await mapLimit(plan.writes, this.concurrency, async (w, i) => {
         if (reveal?.done.has(i)) return;
         await t.rename(`${staging}/${i}`, w.path);

@@ -15,6 +15,7 @@
  */
 import { posix } from 'node:path';
 import { DiffshipError } from '../errors.js';
+import type { Manifest } from '../plan/manifest-types.js';
 import type { TargetPlan } from '../plan/types.js';
 import { checkRelPath } from '../transport/rel-path.js';
 import { shellQuote } from '../transport/shell-quote.js';
@@ -69,7 +70,12 @@ export async function swap(
 }
 
 /** Build and swap in each unit of `plan.revealUnits`. Runs inside the commit (journal written). */
-export async function revealUnits(t: Transport, staging: string, plan: TargetPlan): Promise<RevealResult> {
+export async function revealUnits(
+  t: Transport,
+  staging: string,
+  plan: TargetPlan,
+  previous: Manifest | null,
+): Promise<RevealResult> {
   const result: RevealResult = { done: new Set(), swaps: [] };
   const deleting = new Set(plan.deletes.map((d) => d.path));
   for (const [k, unit] of (plan.revealUnits ?? []).entries()) {
@@ -110,7 +116,9 @@ export async function revealUnits(t: Transport, staging: string, plan: TargetPla
     // Every file of the built unit the release lists is checked where it now is, against its
     // blob id, before the swap: the new files, and the live ones hard-linked in (a file changed
     // by hand would otherwise appear as part of the new version).
-    const listed = new Map((plan.manifest ?? []).map((f) => [f.path, f]));
+    // A plan from git carries no listing: a file the release leaves unchanged has its blob in
+    // the previous manifest (which records what was shipped, not what the disk now holds).
+    const listed = new Map((plan.manifest ?? previous?.files ?? []).map((f) => [f.path, f]));
     const check = [
       ...writes.map(({ w }) => ({ path: w.path, blob: w.blob, linked: false })),
       ...kept
