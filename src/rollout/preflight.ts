@@ -93,6 +93,12 @@ async function checkTarget(target: TargetConfig, ctx: PreflightContext): Promise
         reason: `${session.transport.description} is locked by ${describeLock(lock)} — wait for it, or run \`diffship unlock --targets ${target.name}\` if that deploy is gone`,
       };
     }
+    // An interrupted run's files are half in place: its deploy recovers first, then plans and
+    // checks drift itself. Judged now, they would read as drift and stop the fleet.
+    if (session.pendingRecovery) {
+      passed = true;
+      return null;
+    }
     const plan = await session.plan({
       repo: ctx.repo,
       to: ctx.to,

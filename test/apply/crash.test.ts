@@ -116,4 +116,33 @@ describe('crash safety: SIGKILL a real deploy at random moments', () => {
       `crash test: ${interrupted.length}/${ROUNDS} kills left a mixed tree that the next run repaired (seed ${seed})`,
     );
   }, 600_000);
+
+  it('a deploy of another release after a kill mid-commit: its preflight leaves the half-done files to recovery, not drift', async () => {
+    const target = join(work, 'target');
+    const deploy = (ref: string) => cli(work, ['deploy', '--repo', repo.dir, '--to', ref, '--no-progress']);
+    expect(deploy('v1').code).toBe(0);
+    // A third release the kill's files are not part of: judged before recovery, they read as drift.
+    execFileSync('git', ['checkout', '-q', 'v2'], { cwd: repo.dir });
+    // Every file v2 updates or adds changes again in v3.
+    for (const [path, entry] of Object.entries(snapV2))
+      if (entry.type === 'file' && JSON.stringify(entry) !== JSON.stringify(snapV1[path]))
+        writeFileSync(join(repo.dir, path), `${entry.content ?? ''} v3`);
+    writeFileSync(join(repo.dir, 'new/n1.json'), 'v3\n');
+    execFileSync('git', ['commit', '-qam', 'v3'], { cwd: repo.dir });
+    execFileSync('git', ['tag', '-f', 'v3'], { cwd: repo.dir });
+    let mixed = false;
+    for (let round = 0; round < 5 && !mixed; round++) {
+      const { child, done } = cliStart(work, ['deploy', '--repo', repo.dir, '--to', 'v2']);
+      await untilCommit(child);
+      child.kill('SIGKILL');
+      const killed = await done;
+      mixed = expectOldOrNew(snapshot(target), snapV1, snapV2, `round ${round}`) && killed.code === null;
+      const next = deploy('v3');
+      expect(next.code, next.stderr).toBe(0);
+      expect(next.stderr).toMatch(/undid interrupted deploy|finished interrupted deploy|^$/);
+      expect(snapshot(target)['new/n1.json']).toMatchObject({ content: 'v3\n' });
+      expect(deploy('v1').code).toBe(0);
+    }
+    expect(mixed, 'no kill landed mid-commit').toBe(true);
+  }, 120_000);
 });

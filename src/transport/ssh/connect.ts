@@ -230,7 +230,9 @@ export function openSftp(conn: SshConnection): Promise<SFTPWrapper> {
     const client = conn.client;
     // sshd starts sftp-server through the user's shell: a stalled rc file stalls this too.
     const timer = deadline(conn, () => 'the SFTP session to start (sftp-server, run by the login shell)');
-    const onLost = (error: Error) => reject(error);
+    // Dropped meanwhile: told as an SFTP open that failed (E_CONNECT, nothing written); a stall as itself.
+    const onLost = (error: Error) =>
+      reject(conn.wasStalled ? error : sftpOpenError(conn.target, error, conn.secrets, true));
     conn.pending.add(onLost);
     client.sftp((error, sftp) => {
       timer.done();

@@ -82,10 +82,14 @@ export class SshConnection implements StallTarget {
     this.endClients();
   }
 
+  /** `lost` is a stall (the host stopped answering), not a dropped connection. */
+  wasStalled = false;
+
   /** The host stopped answering (deadline.ts): give the connection up, as if it dropped. */
   stalled(error: TransportError): void {
     if (this.lost || this.closing) return;
     this.lost = error;
+    this.wasStalled = true;
     this.log.debug(error.message);
     this.rejectPending(error);
     this.endClients();
