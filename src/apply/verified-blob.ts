@@ -3,7 +3,8 @@
  * handed to the transport are checked against the blob id the release names
  * before the transport sees the end of them, so a read that went wrong fails
  * the write and never reaches the journal. (The staged copy is hashed again on
- * the target afterwards: that check covers the target's disk and connection.)
+ * the target, by the SSH file helper as it writes it or by hashFiles afterwards:
+ * that check covers the target's disk and connection.)
  */
 import { createHash } from 'node:crypto';
 import { TransportError } from '../errors.js';
