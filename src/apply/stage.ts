@@ -91,7 +91,7 @@ export async function stageAndJournal(
     if (got !== w.blob) {
       throw new DiffshipError(
         'E_VERIFY',
-        `${t.description}: staged copy of ${w.path} has blob ${got ?? '(missing)'}, expected ${w.blob} — the target's disk or connection corrupted it; nothing was changed`,
+        `${t.description}: staged copy of ${w.path} has blob ${got ?? '(missing)'}, expected ${w.blob} — ${hashedThere.has(i) ? "the repository's reading (check it with git fsck), the connection or the target" : "the target's disk or connection"} corrupted it; nothing was changed`,
       );
     }
   });

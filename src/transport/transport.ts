@@ -77,6 +77,13 @@ export interface WriteOptions {
  */
 export interface ByteSource extends AsyncIterable<Buffer> {
   readonly size: number;
+  /**
+   * Called by a writer asked for `hash` (WriteOptions) before it reads the
+   * bytes: true when it hashes them where they land (its blob id is then
+   * compared with the expected one, which checks everything on the way), so a
+   * source that checks its own bytes may skip that; false to take it back.
+   */
+  hashedByWriter?(yes: boolean): void;
 }
 
 export interface HashOptions {

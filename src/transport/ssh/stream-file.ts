@@ -66,6 +66,7 @@ export async function streamFile(
         (sync ? SYNC_FLAG : 0) |
         (hash ? HASH_FLAG : 0) |
         (hash === 'sha256' ? SHA256_FLAG : 0);
+      source.hashedByWriter?.(hash !== undefined);
       const answer = await streamWrite(conn, client, ops, rel, flags, checked).then(
         (payload) => ({ payload }),
         (error: unknown) => {
@@ -77,6 +78,7 @@ export async function streamFile(
       if (answer) return { path: p, blob: hash ? blobIdOf(answer.payload, hash) : undefined };
     }
     // Over SFTP nothing hashes on the host: the caller checks the file (hashFiles) afterwards.
+    source.hashedByWriter?.(false);
     await pourAndClose(conn, await target.open(p), checked, mode, sync);
     return { path: p };
   } catch (error) {

@@ -9,11 +9,13 @@
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { deflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TargetSession } from '../../../src/apply/session.js';
 import { SshTransport } from '../../../src/transport/ssh/ssh-transport.js';
 import type { ByteSource, HashOptions, Transport } from '../../../src/transport/transport.js';
 import { createRepo } from '../../diff/git-repo.js';
+import { git } from '../../helpers/git.js';
 import { startSshd, type Sshd } from '../../helpers/sshd.js';
 import { gitHashObject, noise, sourceOf } from '../conformance.js';
 
@@ -128,6 +130,44 @@ describe('a deploy through the file helper', () => {
       });
       expect(hashed.filter((p) => p.includes('/staging/'))).toHaveLength(1);
       await expect(fs.stat(path.join(root, 'big.bin'))).rejects.toMatchObject({ code: 'ENOENT' });
+    } finally {
+      repo.cleanup();
+    }
+  });
+});
+
+describe('a blob read wrong out of the repository, written through the file helper', () => {
+  it('is caught by the id the helper answered: E_VERIFY naming the repository, nothing written', async () => {
+    const repo = createRepo();
+    const big = noise(3 * 1024 * 1024 + 5, 44);
+    repo.write({ 'big.bin': big });
+    const v1 = repo.commit();
+    const root = await newRoot();
+    try {
+      // git serves a loose object without checking it against its name (only fsck does).
+      const id = git(repo.dir, 'rev-parse', `${v1}:big.bin`);
+      const file = path.join(repo.dir, '.git/objects', id.slice(0, 2), id.slice(2));
+      const wrong = Buffer.from(big);
+      wrong[100] = wrong[100]! ^ 1;
+      await fs.chmod(file, 0o644);
+      await fs.writeFile(file, deflateSync(Buffer.concat([Buffer.from(`blob ${wrong.length}\0`), wrong])));
+      const t = new SshTransport(sshd.sshOptions(), root);
+      const s = await TargetSession.open({ transport: t, stateDir: '.diffship', command: 'deploy' });
+      try {
+        const plan = await s.plan({ repo: repo.dir, to: v1, mode: 'authoritative', onDrift: 'fail' });
+        await expect(s.apply(plan, repo.dir)).rejects.toMatchObject({
+          code: 'E_VERIFY',
+          message: expect.stringMatching(
+            new RegExp(
+              `staged copy of big\\.bin has blob [0-9a-f]{40}, expected ${id} — the repository's reading \\(check it with git fsck\\)`,
+            ),
+          ),
+        });
+      } finally {
+        await s.close();
+      }
+      await expect(fs.stat(path.join(root, 'big.bin'))).rejects.toMatchObject({ code: 'ENOENT' });
+      expect(await fs.readdir(path.join(root, '.diffship/staging')).catch(() => [])).toEqual([]);
     } finally {
       repo.cleanup();
     }
