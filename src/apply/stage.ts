@@ -51,6 +51,8 @@ export async function stageAndJournal(
   let bytes = 0;
   let done = 0;
   const total = plan.writes.length;
+  // Blob ids of staged files hashed by the host as it wrote them (the SSH file helper): not read back.
+  const hashedThere = new Map<number, string>();
   try {
     // Each blob streams from git to the target in bounded chunks (diff/blob-body.ts): at most
     // `concurrency` small files and one big file's few chunks are in memory at once.
@@ -65,8 +67,10 @@ export async function stageAndJournal(
         try {
           const source = verifiedBlob(body, w.blob, algorithm, `${t.description}: ${w.path}`);
           const mode = w.mode === '100755' ? 0o755 : 0o644;
-          if (t.writeStream) await t.writeStream(staged, source, mode, { sync: false });
-          else await t.writeFile(staged, await wholeOf(source), mode, { sync: false }); // a transport of a library user's
+          if (t.writeStream) {
+            const id = await t.writeStream(staged, source, mode, { sync: false, hash: algorithm });
+            if (typeof id === 'string') hashedThere.set(i, id);
+          } else await t.writeFile(staged, await wholeOf(source), mode, { sync: false }); // a transport of a library user's
         } finally {
           body.discard(); // read to the end already, unless the write failed: then git's later answers wait on it
         }
@@ -78,13 +82,16 @@ export async function stageAndJournal(
     if (blobs !== s.objects) blobs.close();
   }
   const stagedPaths = plan.writes.map((_, i) => `${staging}/${i}`);
-  const hashes = await t.hashFiles(stagedPaths, { algorithm });
+  const hashes = await t.hashFiles(
+    stagedPaths.filter((_, i) => !hashedThere.has(i)),
+    { algorithm },
+  );
   plan.writes.forEach((w, i) => {
-    const got = hashes.get(stagedPaths[i] as string);
+    const got = hashedThere.get(i) ?? hashes.get(stagedPaths[i] as string);
     if (got !== w.blob) {
       throw new DiffshipError(
         'E_VERIFY',
-        `${t.description}: staged copy of ${w.path} has blob ${got ?? '(missing)'}, expected ${w.blob} — the target's disk or connection corrupted it; nothing was changed`,
+        `${t.description}: staged copy of ${w.path} has blob ${got ?? '(missing)'}, expected ${w.blob} — ${hashedThere.has(i) ? "the repository's reading (check it with git fsck), the connection or the target" : "the target's disk or connection"} corrupted it; nothing was changed`,
       );
     }
   });

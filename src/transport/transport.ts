@@ -61,6 +61,13 @@ export interface WalkOptions {
 export interface WriteOptions {
   /** false: skip the per-file fsync; the caller calls `syncWritten()` later. Default true. */
   sync?: boolean;
+  /**
+   * writeStream only: hash the bytes with this object format where they are
+   * written, as they are written (the SSH file helper does), and resolve to
+   * their git blob id. A transport that does not resolves to undefined, and the
+   * caller hashes the written file (hashFiles) instead.
+   */
+  hash?: HashAlgorithm;
 }
 
 /**
@@ -70,6 +77,13 @@ export interface WriteOptions {
  */
 export interface ByteSource extends AsyncIterable<Buffer> {
   readonly size: number;
+  /**
+   * Called by a writer asked for `hash` (WriteOptions) before it reads the
+   * bytes: true when it hashes them where they land (its blob id is then
+   * compared with the expected one, which checks everything on the way), so a
+   * source that checks its own bytes may skip that; false to take it back.
+   */
+  hashedByWriter?(yes: boolean): void;
 }
 
 export interface HashOptions {
@@ -103,7 +117,12 @@ export interface Transport {
    * not give exactly `source.size` bytes. Optional: a transport without it is
    * given each file whole through writeFile.
    */
-  writeStream?(rel: string, source: ByteSource, mode: number, options?: WriteOptions): Promise<void>;
+  writeStream?(
+    rel: string,
+    source: ByteSource,
+    mode: number,
+    options?: WriteOptions,
+  ): Promise<string | undefined | void>;
   /**
    * Make every file written with `{ sync: false }` durable, in one go: one
    * syncfs(2) beats one fsync per file by orders of magnitude on a 50,000-file

@@ -131,12 +131,14 @@ export class SshFiles {
     if (!sync) this.unsynced.add(rel);
   }
 
-  /** writeFile from a source read as it goes (stream-file.ts): a big file is never whole in memory. */
-  async writeStream(rel: string, src: ByteSource, mode: number, options: WriteOptions = {}): Promise<void> {
-    if (src.size <= GATHER_MAX) return this.writeFile(rel, await gather(src), mode, options);
+  /** writeFile from a source read as it goes (stream-file.ts); resolves to the helper's blob id, if it hashed. */
+  async writeStream(rel: string, src: ByteSource, mode: number, options: WriteOptions = {}) {
+    if (src.size <= GATHER_MAX)
+      return this.writeFile(rel, await gather(src), mode, options).then(() => undefined);
     const open = (p: string) => this.parentsReal('write', rel).then(() => this.openNew(rel, p, mode));
-    const p = await this.files(() => streamFile(this.conn, this.ops, { rel, mode, options, open }, src));
-    if (options.sync === false) this.unsynced.add(p);
+    const done = await this.files(() => streamFile(this.conn, this.ops, { rel, mode, options, open }, src));
+    if (options.sync === false) this.unsynced.add(done.path);
+    return done.blob;
   }
 
   /**

@@ -17,13 +17,16 @@ import { shellQuote } from '../shell-quote.js';
  * SFTP (and exec) do everything.
  *
  * Record (big-endian): u32 id · u32 op · u32 mode (write: permission bits,
- * plus 0o200000 for an fsync) · u32 length of A · u32 length of B · u32 high
+ * plus 0o200000 for an fsync, 0o400000 to hash the data as it is written,
+ * with 0o1000000 for sha256) · u32 length of A · u32 length of B · u32 high
  * and u32 low word of the data length · A · B · data. A and B are paths
  * relative to the target root, as bytes; for `hash`, A is the NUL-separated
  * list of paths.
  *
  * - write (1): create or truncate A (never through a symlink), write the data,
- *   set the mode exactly, fsync if asked, close.
+ *   set the mode exactly, fsync if asked, close. With the hash flag, the answer's
+ *   payload is the git blob id of the data, hashed as it went into the file: the
+ *   check a second pass (hash) would make, without reading the file back.
  * - rename (2): rename(2) A to B.
  * - link (3): link(2) A to B.
  *
@@ -79,6 +82,10 @@ export type Op =
   | typeof OP_LIST;
 /** In a write record's mode: fsync the file before answering. */
 export const SYNC_FLAG = 0o200000;
+/** In a write record's mode: hash the data as it is written; the answer's payload is its blob id. */
+export const HASH_FLAG = 0o400000;
+/** With HASH_FLAG: a sha256 blob id (sha1 without it). */
+export const SHA256_FLAG = 0o1000000;
 const HEADER = 28;
 
 const PERL = [
@@ -127,6 +134,9 @@ const PERL = [
   '    my $fh;',
   '    (parents_real($p) && sysopen($fh, $p, O_WRONLY | O_CREAT | O_TRUNC | $NOFOLLOW, $mode & 07777)) or do { $answer = failure(); undef $fh };',
   // The data is read off the stream whatever happens, so the next record starts in the right place.
+  // Hashed as written (HASH_FLAG): the blob id of the bytes that reached the file, without reading it back.
+  '    my $d = ($mode & 0400000) ? Digest::SHA->new(($mode & 01000000) ? 256 : 1) : undef;',
+  '    $d->add("blob $left\\0") if $d;',
   '    while ($left > 0) {',
   '      fill() if length($buf) == $at;',
   '      my $n = length($buf) - $at; $n = $left if $left < $n;',
@@ -135,12 +145,14 @@ const PERL = [
   '        my $w = syswrite($fh, $buf, $n - $done, $at + $done);',
   '        if (defined $w) { $done += $w } else { $answer = failure() }',
   '      }',
+  '      $d->add(substr($buf, $at, $n)) if $d;',
   '      $at += $n; $left -= $n;',
   '    }',
   '    if ($fh) {',
   '      if ($answer eq "ok") { chmod($mode & 07777, $fh) or $answer = failure(); }',
   '      if ($answer eq "ok" && ($mode & 0200000)) { $fh->sync or $answer = failure(); }',
   '      if (!close($fh) && $answer eq "ok") { $answer = failure(); }',
+  '      $answer .= " " . $d->hexdigest if $d && $answer eq "ok";',
   '    }',
   '  } elsif ($op == 2) {',
   '    (parents_real($p) && parents_real($q) && rename($p, $q)) or $answer = failure();',

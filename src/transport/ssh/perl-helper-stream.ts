@@ -19,7 +19,10 @@ import { flush, HelperGone, type OpsChannel, type SshOps } from './perl-helper-c
 /** The streamed record before the next one, per helper channel. */
 const turns = new WeakMap<OpsChannel, Promise<void>>();
 
-/** Write `source` to `rel` through the helper; `mode` as in a write record (permission bits, SYNC_FLAG). */
+/**
+ * Write `source` to `rel` through the helper; `mode` as in a write record (permission bits,
+ * SYNC_FLAG, HASH_FLAG). Resolves to the answer's payload (the blob id with HASH_FLAG).
+ */
 export async function streamWrite(
   conn: SshConnection,
   client: SshOps,
@@ -27,7 +30,7 @@ export async function streamWrite(
   rel: string,
   mode: number,
   source: ByteSource,
-): Promise<void> {
+): Promise<string> {
   const before = turns.get(ops) ?? Promise.resolve();
   let done!: () => void;
   const mine = new Promise<void>((resolve) => (done = resolve));
@@ -53,7 +56,7 @@ export async function streamWrite(
     flush(ops); // the records queued meanwhile
     done();
   }
-  await answer;
+  return answer;
 }
 
 /** Send the source's bytes; a record cut short would swallow what follows it, so the helper is ended then. */

@@ -122,7 +122,12 @@ export class SshTransport implements Transport {
     return this.files.writeFile(rel, data, mode, options);
   }
 
-  writeStream(rel: string, source: ByteSource, mode: number, options: WriteOptions = {}): Promise<void> {
+  writeStream(
+    rel: string,
+    source: ByteSource,
+    mode: number,
+    options: WriteOptions = {},
+  ): Promise<string | undefined> {
     return this.files.writeStream(rel, source, mode, options);
   }
 

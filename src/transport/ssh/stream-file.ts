@@ -9,7 +9,7 @@ import { checkRelPath, joinRoot } from '../rel-path.js';
 import type { ByteSource, WriteOptions } from '../transport.js';
 import type { SshConnection } from './connection.js';
 import { HelperGone, type SshOps } from './perl-helper-client.js';
-import { SYNC_FLAG } from './perl-helper-protocol.js';
+import { HASH_FLAG, SHA256_FLAG, SYNC_FLAG } from './perl-helper-protocol.js';
 import { streamWrite } from './perl-helper-stream.js';
 import { pourAndClose } from './sftp.js';
 
@@ -40,34 +40,54 @@ export interface StreamTarget {
   open(p: string): Promise<Buffer>;
 }
 
-/** Write the file; resolves to its remote path. */
+/** Where the file went, and (asked with `options.hash`, written by the helper) the blob id of the bytes written. */
+export interface Streamed {
+  path: string;
+  blob?: string;
+}
+
+/** Write the file. */
 export async function streamFile(
   conn: SshConnection,
   client: SshOps,
   target: StreamTarget,
   source: ByteSource,
-): Promise<string> {
+): Promise<Streamed> {
   const { rel, mode } = target;
   const p = joinRoot(conn.base, checkRelPath(rel));
   const sync = target.options.sync !== false;
+  const hash = target.options.hash;
   const checked = new CheckedSource(source);
   try {
     const ops = await client.channel();
     if (ops) {
-      const flags = (mode & 0o7777) | (sync ? SYNC_FLAG : 0);
-      const done = await streamWrite(conn, client, ops, rel, flags, checked).then(
-        () => true,
+      const flags =
+        (mode & 0o7777) |
+        (sync ? SYNC_FLAG : 0) |
+        (hash ? HASH_FLAG : 0) |
+        (hash === 'sha256' ? SHA256_FLAG : 0);
+      source.hashedByWriter?.(hash !== undefined);
+      const answer = await streamWrite(conn, client, ops, rel, flags, checked).then(
+        (payload) => ({ payload }),
         (error: unknown) => {
           // Gone before a byte was taken: send it over SFTP instead.
-          if (error instanceof HelperGone && checked.taken === 0) return false;
+          if (error instanceof HelperGone && checked.taken === 0) return null;
           throw error;
         },
       );
-      if (done) return p;
+      if (answer) return { path: p, blob: hash ? blobIdOf(answer.payload, hash) : undefined };
     }
+    // Over SFTP nothing hashes on the host: the caller checks the file (hashFiles) afterwards.
+    source.hashedByWriter?.(false);
     await pourAndClose(conn, await target.open(p), checked, mode, sync);
-    return p;
+    return { path: p };
   } catch (error) {
     throw checked.blame(conn.fail('write', rel, error));
   }
+}
+
+/** The helper's blob id, if it is one (anything else: no id, and the caller hashes the file instead). */
+function blobIdOf(payload: string, algorithm: 'sha1' | 'sha256'): string | undefined {
+  const digits = algorithm === 'sha256' ? 64 : 40;
+  return new RegExp(`^[0-9a-f]{${digits}}$`).test(payload) ? payload : undefined;
 }
