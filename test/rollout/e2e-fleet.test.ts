@@ -37,7 +37,7 @@ function gitRecorder(): { env: NodeJS.ProcessEnv; calls: () => string[] } {
 
 describe('a fleet of local targets', () => {
   it('diffs each distinct pair of releases once, however many targets share it', async () => {
-    const v1 = fleet.release('v1', { 'orders.json': workflow('Orders'), 'keep.json': workflow('Keep') });
+    fleet.release('v1', { 'orders.json': workflow('Orders'), 'keep.json': workflow('Keep') });
     const v2 = fleet.release('v2', {
       'orders.json': workflow('Orders', ['receive']),
       'keep.json': workflow('Keep'),
