@@ -15,7 +15,7 @@
  */
 import { posix } from 'node:path';
 import { DiffshipError } from '../errors.js';
-import type { Manifest } from '../plan/manifest-types.js';
+import type { Manifest, ManifestEntry } from '../plan/manifest-types.js';
 import type { TargetPlan } from '../plan/types.js';
 import { checkRelPath } from '../transport/rel-path.js';
 import { shellQuote } from '../transport/shell-quote.js';
@@ -69,6 +69,15 @@ export async function swap(
   return `renames ${gap.toFixed(2)}ms`;
 }
 
+/**
+ * The release's files by path. A plan from git carries no listing: a file the release
+ * leaves unchanged has its blob in the previous manifest (which records what was
+ * shipped, not what the disk now holds).
+ */
+function listingOf(plan: TargetPlan, previous: Manifest | null): Map<string, ManifestEntry> {
+  return new Map((plan.manifest ?? previous?.files ?? []).map((f) => [f.path, f]));
+}
+
 /** Build and swap in each unit of `plan.revealUnits`. Runs inside the commit (journal written). */
 export async function revealUnits(
   t: Transport,
@@ -78,6 +87,7 @@ export async function revealUnits(
 ): Promise<RevealResult> {
   const result: RevealResult = { done: new Set(), swaps: [] };
   const deleting = new Set(plan.deletes.map((d) => d.path));
+  let listing: Map<string, ManifestEntry> | undefined; // built once, for the first unit that needs it
   for (const [k, unit] of (plan.revealUnits ?? []).entries()) {
     const inUnit = (p: string) => p.startsWith(`${unit.path}/`);
     const live = await t.lstat(unit.path);
@@ -116,9 +126,7 @@ export async function revealUnits(
     // Every file of the built unit the release lists is checked where it now is, against its
     // blob id, before the swap: the new files, and the live ones hard-linked in (a file changed
     // by hand would otherwise appear as part of the new version).
-    // A plan from git carries no listing: a file the release leaves unchanged has its blob in
-    // the previous manifest (which records what was shipped, not what the disk now holds).
-    const listed = new Map((plan.manifest ?? previous?.files ?? []).map((f) => [f.path, f]));
+    const listed = (listing ??= listingOf(plan, previous));
     const check = [
       ...writes.map(({ w }) => ({ path: w.path, blob: w.blob, linked: false })),
       ...kept
