@@ -156,11 +156,21 @@ export async function withManifestFile<
   S extends { release: string; manifest: Manifest | null; manifestFile: ManifestRef | null },
 >(t: Transport, l: Layout, deployId: string, state: S): Promise<S> {
   if (state.manifest === null) return { ...state, manifestFile: null };
-  const data = manifestBytes(state.manifest);
   const name = manifestName(`${deployId}.${randomBytes(4).toString('hex')}`);
+  return { ...state, ...(await storeManifest(t, l, name, manifestBytes(state.manifest), state.release)) };
+}
+
+/** Write manifest bytes under `name` (writeManifestFile) and hold them as the manifest they are. */
+async function storeManifest(
+  t: Transport,
+  l: Layout,
+  name: string,
+  data: Buffer,
+  release: string,
+): Promise<{ manifestFile: ManifestRef; manifest: Manifest }> {
   const ref = await writeManifestFile(t, l, name, data);
   const where = `${t.description}/${l.manifests}/${ref.file}`;
-  return { ...state, manifestFile: ref, manifest: manifestFromBytes(data, idLengthOf(state.release), where) };
+  return { manifestFile: ref, manifest: manifestFromBytes(data, idLengthOf(release), where) };
 }
 
 /** Remove every manifest file diffship made but `keep`: a deploy's that never got recorded, or replaced. */
@@ -249,11 +259,5 @@ export async function recordManifestFile(
   concurrency: number,
 ): Promise<void> {
   const data = finishManifest(pending, await statWritten(t, plan.writes, concurrency));
-  const ref = await writeManifestFile(t, l, manifestName(deployId), data);
-  newState.manifestFile = ref;
-  newState.manifest = manifestFromBytes(
-    data,
-    idLengthOf(plan.to),
-    `${t.description}/${l.manifests}/${ref.file}`,
-  );
+  Object.assign(newState, await storeManifest(t, l, manifestName(deployId), data, plan.to));
 }
