@@ -47,15 +47,27 @@ export class HardStop {
 export function closeOnForce<T extends Transport>(transport: T, force: AbortSignal | undefined): T {
   if (!force) return transport;
   const close = transport.close.bind(transport);
-  const onForce = () => void close().catch(() => undefined);
-  if (force.aborted) onForce();
-  else force.addEventListener('abort', onForce, { once: true });
+  const stopListening = closeOnAbort({ close }, force);
   // Closed the usual way: stop listening (one signal serves the whole fleet).
   transport.close = () => {
-    force.removeEventListener('abort', onForce);
+    stopListening();
     return close();
   };
   return transport;
+}
+
+/**
+ * Close `transport` as soon as `signal` aborts (at once if it has). Returns what
+ * stops listening: a connection handed on to other work must not close on it.
+ */
+export function closeOnAbort(
+  transport: Pick<Transport, 'close'>,
+  signal: AbortSignal | undefined,
+): () => void {
+  const onAbort = () => void transport.close().catch(() => undefined);
+  if (signal?.aborted) onAbort();
+  else signal?.addEventListener('abort', onAbort, { once: true });
+  return () => signal?.removeEventListener('abort', onAbort);
 }
 
 /** The signal cleanup steps (rollback, `after`) run under: their own time limit, or a forced stop. */

@@ -17,6 +17,7 @@ import type { GitObjects } from '../diff/git-objects.js';
 import { TargetSession } from '../apply/session.js';
 import { describeLock, readLock, staleReason } from '../apply/lock.js';
 import { createTransport } from '../transport/factory.js';
+import { closeOnAbort } from './hard-stop.js';
 import { mapLimit } from '../pool.js';
 import type { TargetChanges, TargetReport } from '../report/types.js';
 import type { KeptTransports } from './kept-transports.js';
@@ -71,11 +72,9 @@ async function checkTarget(target: TargetConfig, ctx: PreflightContext): Promise
   const { config } = ctx;
   const transport = createTransport(target, ctx.log);
   let passed = false;
-  // Read-only: a cancellation closes the connection at once (a stalled host cannot hold it).
-  // Not closeOnForce: a connection handed on to its deploy must not close on the first signal.
-  const onStop = () => void transport.close().catch(() => undefined);
-  if (ctx.signal?.aborted) onStop();
-  else ctx.signal?.addEventListener('abort', onStop, { once: true });
+  // Read-only: a cancellation closes the connection at once (a stalled host cannot hold it);
+  // it stops listening before the connection may be handed on to its deploy.
+  const stopListening = closeOnAbort(transport, ctx.signal);
   const session = await TargetSession.open({
     transport,
     stateDir: config.stateDir,
@@ -126,7 +125,7 @@ async function checkTarget(target: TargetConfig, ctx: PreflightContext): Promise
       driftChecked: plan.driftChecked,
     };
   } finally {
-    ctx.signal?.removeEventListener('abort', onStop);
+    stopListening();
     // A target that passed may hand its connection on to its deploy (not a stand-in for a missing folder).
     if (!(passed && !session.missing && ctx.kept?.offer(target.name, transport))) await session.close();
   }
