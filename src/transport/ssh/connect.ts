@@ -17,6 +17,7 @@ import {
 import type { JumpHost } from './proxy-jump.js';
 import type { SshTuning } from './tuning.js';
 import type { SshConnection } from './connection.js';
+import { coalesceWrites } from './coalesce-writes.js';
 import { deadline } from './deadline.js';
 import { connectError, sftpOpenError, endpointLabel, hostKeyError, type Endpoint } from './errors.js';
 import { mkdirAbsolute, NO_SUCH_FILE, sftpCode } from './sftp.js';
@@ -196,6 +197,7 @@ function openClient(
       // Pipelined SFTP requests are small: without this, Nagle holds each one back until the
       // previous is acknowledged, and with the server's delayed ACKs files crawl at ~40 ms each.
       client.setNoDelay(true);
+      coalesceWrites(client);
     } catch (error) {
       reject(connectError(e, error as Error, conn.secrets, timeoutMs));
     }
