@@ -175,17 +175,24 @@ async function createLock(t: Transport, l: Layout, info: LockInfo): Promise<bool
   }
 }
 
-/** Temporary lock files of a run killed while publishing its lock; only old ones (a racing run's may be live). */
+/**
+ * Temporary lock files of a run killed while publishing or renewing its lock. A racing run's may
+ * be live: one goes when the lock it holds names a holder that is gone (the same test as for the
+ * lock itself), or, when it holds no lock yet (killed mid-write), once it is older than a lease.
+ */
 async function dropOldLockTemps(t: Transport, l: Layout, leaseMs: number): Promise<void> {
   try {
     const mine = await t.lstat(l.lock);
     const prefix = `${posix.basename(l.lock)}.`;
     for (const name of (await t.readdir(l.dir)) ?? []) {
       if (!name.startsWith(prefix) || !/\.(new|tmp)-[0-9a-f]+$/.test(name)) continue;
-      const e = await t.lstat(`${l.dir}/${name}`);
+      const rel = `${l.dir}/${name}`;
+      const e = await t.lstat(rel);
+      if (e?.type !== 'file') continue;
+      const info = parseLock(await t.readFile(rel));
       // Compared with the file system's own clock (our lock's mtime), not this machine's.
-      if (e && mine && e.type === 'file' && e.mtimeMs < mine.mtimeMs - leaseMs)
-        await t.unlink(`${l.dir}/${name}`);
+      const old = mine !== null && e.mtimeMs < mine.mtimeMs - leaseMs;
+      if (old || (info !== null && staleReason(info) !== null)) await t.unlink(rel);
     }
   } catch {
     // Litter only: never a reason to fail a deploy.
