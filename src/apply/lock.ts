@@ -12,6 +12,7 @@ import { DiffshipError, describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Transport } from '../transport/transport.js';
 import { writeJsonAtomic } from './json-file.js';
+import { LeaseFence } from './lease-fence.js';
 import type { Layout } from './layout.js';
 
 export interface LockInfo {
@@ -30,6 +31,8 @@ const RENEW_MS = 20_000;
 
 export interface HeldLock {
   info: LockInfo;
+  /** Throws LockLostError once this deploy may no longer own the target (lease-fence.ts). */
+  check(): void;
   release(): Promise<void>;
 }
 
@@ -129,10 +132,11 @@ export async function acquireLock(
     leaseUntil: new Date(Date.now() + timing.leaseMs).toISOString(),
   });
   for (let attempt = 0; attempt < 3; attempt++) {
+    const writtenAt = performance.now();
     const info = make();
     if (await createLock(t, l, info)) {
       await dropOldLockTemps(t, l, timing.leaseMs);
-      return hold(t, l, info, log, timing);
+      return hold(t, l, info, log, timing, new LeaseFence(t.description, timing.leaseMs, writtenAt));
     }
     const found = await readLockFile(t, l);
     if (found === null) continue; // released between our two calls: try again
@@ -199,7 +203,14 @@ async function dropOldLockTemps(t: Transport, l: Layout, leaseMs: number): Promi
   }
 }
 
-function hold(t: Transport, l: Layout, info: LockInfo, log: Logger, timing: LeaseTiming): HeldLock {
+function hold(
+  t: Transport,
+  l: Layout,
+  info: LockInfo,
+  log: Logger,
+  timing: LeaseTiming,
+  fence: LeaseFence,
+): HeldLock {
   let current = info;
   let released = false;
   // One renewal at a time: a slow host must not pile renewals up, nor let an old one rewrite the
@@ -207,17 +218,26 @@ function hold(t: Transport, l: Layout, info: LockInfo, log: Logger, timing: Leas
   let renewing: Promise<void> | null = null;
   // Renew the lease while the deploy runs, so a long deploy is not taken for dead.
   const renew = async () => {
+    // Woken after a pause past the lease: another deploy may be taking the lock over right now,
+    // and a renewal racing it could overwrite its lock. The fence stops this deploy instead.
+    if (fence.expired()) {
+      clearInterval(timer);
+      log.warn(`${t.description}: the lock's lease ran out before it could be renewed; not renewing it`);
+      return;
+    }
+    const startedAt = performance.now();
     const found = await readLockFile(t, l);
     if (released) return;
     if (found?.info?.deployId !== info.deployId) {
       clearInterval(timer);
-      log.warn(
-        `${t.description}: the lock is no longer ours (${found?.info ? describeLock(found.info) : 'gone'}); not renewing it`,
-      );
+      const holder = found?.info ? describeLock(found.info) : 'nobody (it is gone)';
+      fence.lose(holder);
+      log.warn(`${t.description}: the lock is no longer ours (${holder}); not renewing it`);
       return;
     }
     current = { ...current, leaseUntil: new Date(Date.now() + timing.leaseMs).toISOString() };
     await writeJsonAtomic(t, l.lock, current);
+    fence.renewed(startedAt);
   };
   const timer = setInterval(() => {
     if (renewing !== null) return; // the last one is still going: its lease is what counts
@@ -228,6 +248,7 @@ function hold(t: Transport, l: Layout, info: LockInfo, log: Logger, timing: Leas
   timer.unref();
   return {
     info,
+    check: () => fence.check(),
     async release() {
       released = true;
       clearInterval(timer);

@@ -40,7 +40,7 @@ function prng(seed: number): () => number {
 function releases(): { v1: Tree; v2: Tree } {
   const v1: Tree = {};
   const v2: Tree = {};
-  for (let i = 0; i < 240; i++) {
+  for (let i = 0; i < 120; i++) {
     const dir = `d${i % 6}/s${i % 4}`;
     const body = `file ${i} `.repeat(10 + (i % 5) * 300); // 80 B to 10 KB
     v1[`${dir}/f${i}.json`] = body;
@@ -49,9 +49,9 @@ function releases(): { v1: Tree; v2: Tree } {
     else if (i % 10 < 8) v2[`${dir}/f${i}.json`] = `${body} v2`;
     else v2[`${dir}/f${i}.json`] = body;
   }
-  for (let i = 0; i < 40; i++) v2[`new/n${i}.json`] = `new ${i} `.repeat(200);
-  v1['big.bin'] = 'a'.repeat(3 << 20);
-  v2['big.bin'] = 'b'.repeat(3 << 20);
+  for (let i = 0; i < 20; i++) v2[`new/n${i}.json`] = `new ${i} `.repeat(200);
+  v1['big.bin'] = 'a'.repeat(1 << 20);
+  v2['big.bin'] = 'b'.repeat(1 << 20);
   v1['tool.sh'] = { content: '#!/bin/sh\n', mode: 0o644 };
   v2['tool.sh'] = { content: '#!/bin/sh\n', mode: 0o755 };
   v1['current'] = { link: 'd0/s0/f0.json' };
@@ -148,7 +148,11 @@ it(
 
       expectOldOrNew(snapshot(target), snaps[at]!, snaps[to]!, where);
       for (const hook of ['before', 'activate']) rmSync(join(marks, `slow-${hook}`), { force: true });
+      const tn = performance.now();
       const next = deploy(to);
+      console.log(
+        `${where}: killed run ${killed.code}, next deploy ${Math.round(performance.now() - tn)} ms`,
+      );
       expect(next.code, `${where}: ${next.stdout}${next.stderr}`).toBe(0);
       expect(snapshot(target), where).toEqual(snaps[to]);
       expect(litter(target), where).toEqual([]);
