@@ -56,6 +56,16 @@ export function describeLock(info: LockInfo): string {
   return `${info.user}@${info.host} (pid ${info.pid}, ${info.command} ${info.deployId}) since ${info.since}`;
 }
 
+/**
+ * The E_LOCK line for a lock held by a live deploy: who holds it, and what the user can do —
+ * wait (until when, at the latest, if its holder is gone: a run killed on another machine
+ * holds the lock until its lease runs out) or unlock it by hand.
+ */
+export function lockedMessage(description: string, info: LockInfo, target: string, now = Date.now()): string {
+  const seconds = Math.max(1, Math.ceil((Date.parse(info.leaseUntil) - now) / 1000));
+  return `${description} is locked by ${describeLock(info)} — wait for it, or run \`diffship unlock --targets ${target}\` if that deploy is gone (if it is, its lease runs out at ${info.leaseUntil}, in ${seconds} s, and the next deploy takes the lock over)`;
+}
+
 /** What the lock file holds: null when there is none; `info` null when it is empty or not a lock. */
 export interface LockFile {
   info: LockInfo | null;
@@ -142,10 +152,7 @@ export async function acquireLock(
     if (found === null) continue; // released between our two calls: try again
     const stale = found.info === null ? unreadableReason(found.raw) : staleReason(found.info);
     if (stale === null) {
-      throw new DiffshipError(
-        'E_LOCK',
-        `${t.description} is locked by ${describeLock(found.info!)} — wait for it, or run \`diffship unlock --targets ${target ?? '<name>'}\` if that deploy is gone`,
-      );
+      throw new DiffshipError('E_LOCK', lockedMessage(t.description, found.info!, target ?? '<name>'));
     }
     // Move the stale lock aside under a name only we use, then make sure we moved the one we judged.
     const aside = `${l.lock}.stale-${deployId}`;

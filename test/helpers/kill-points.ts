@@ -8,16 +8,17 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const PHASES = [
-  'connect', // a random moment in the first 400 ms: start-up, connect, handshake
-  'lock', // lock.json appeared
-  'before-hook', // the remote `before` hook is running
-  'staging', // the first staged file appeared
-  'backup', // this deploy's backup folder appeared
-  'journal', // journal.json appeared: the renames begin
+  // The first ones are the CI storm's (the most at stake first); a long storm aims at all of them.
   'commit', // a few ms after the journal: renames under way
+  'journal', // journal.json appeared: the renames begin
+  'staging', // the first staged file appeared
+  'lock', // lock.json appeared
   'state', // state.json was rewritten: the release is recorded
   'activate-hook', // the remote `activate` hook is running
   'random', // anywhere within a whole deploy's time
+  'before-hook', // the remote `before` hook is running
+  'backup', // this deploy's backup folder appeared
+  'connect', // a random moment in the first 400 ms: start-up, connect, handshake
 ] as const;
 export type Phase = (typeof PHASES)[number];
 
