@@ -103,7 +103,9 @@ it('SIGSTOPped helper and sftp-server mid-staging: fails within reply-timeout, n
     expect(ms, failed.stderr).toBeLessThan(15_000);
     const lines = failed.stderr.split('\n').filter((l) => /no answer from the host/.test(l));
     expect(lines.length, failed.stderr).toBeGreaterThan(0);
-    expect(lines[0]).toMatch(/no answer from the host for 2s while .* raise reply-timeout \(now 2s\)/);
+    expect(lines[0], failed.stderr).toMatch(
+      /no answer from the host for 2s while .* raise reply-timeout \(now 2s\)/,
+    );
     expect(snapshot(target)).toEqual(snaps.v1);
 
     // The stopped processes stay stopped: a new connection gets new ones.
