@@ -14,7 +14,7 @@
 import { DiffshipError } from '../errors.js';
 
 /** Thrown by a write after the lock was lost: nothing more is done to the target, not even an undo. */
-export class LockLostError extends DiffshipError {
+class LockLostError extends DiffshipError {
   constructor(message: string) {
     super('E_LOCK', message);
     this.name = 'LockLostError';

@@ -171,6 +171,7 @@ it(
 );
 
 it('a deploy killed on another machine: the lock error says when its lease runs out and how to unlock; then it converges', async () => {
+  expect(deploy('v2').code).toBe(0);
   // `unshare -u`: the killed run has its own hostname, as a CI runner that is gone would.
   const child = spawn(
     'unshare',
