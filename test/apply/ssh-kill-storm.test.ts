@@ -68,9 +68,9 @@ let marks: string;
 const repo = makeRepo();
 const snaps: Record<string, Record<string, SnapEntry>> = {};
 
-/** A remote hook that, when its switch is on, says it runs and then takes a while. */
+/** A remote hook that, when its switch is on, says it runs and then sleeps as long as the switch says. */
 const slowHook = (name: string) =>
-  `{ remote: 'if [ -e ${marks}/slow-${name} ]; then touch ${marks}/in-${name}; sleep 2; fi' }`;
+  `{ remote: 'if [ -e ${marks}/slow-${name} ]; then touch ${marks}/in-${name}; sleep $(cat ${marks}/slow-${name}); fi' }`;
 
 beforeAll(async () => {
   sshd = await startSshd();
@@ -124,9 +124,11 @@ it(
       const to = at === 'v1' ? 'v2' : 'v1';
       for (const hook of ['before', 'activate']) {
         rmSync(join(marks, `in-${hook}`), { force: true });
-        if (phase === `${hook}-hook`) writeFileSync(join(marks, `slow-${hook}`), '');
+        if (phase === `${hook}-hook`) writeFileSync(join(marks, `slow-${hook}`), '2');
         else rmSync(join(marks, `slow-${hook}`), { force: true });
       }
+      // The lease is renewed every 20 s: a deploy kept busy past that by its activate hook.
+      if (phase === 'renewal') writeFileSync(join(marks, 'slow-activate'), '30');
       const was = before(target);
       const { child, done } = cliStart(ws, ['deploy', '--repo', repo.dir, '--to', to, '--no-progress']);
       let ended = false;

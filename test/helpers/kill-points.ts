@@ -19,6 +19,7 @@ export const PHASES = [
   'before-hook', // the remote `before` hook is running
   'backup', // this deploy's backup folder appeared
   'connect', // a random moment in the first 400 ms: start-up, connect, handshake
+  'renewal', // the lock's lease is being renewed (20 s in: the activate hook runs long)
 ] as const;
 export type Phase = (typeof PHASES)[number];
 
@@ -26,6 +27,8 @@ export type Phase = (typeof PHASES)[number];
 export interface Before {
   backups: Set<string>;
   stateMtime: number;
+  /** The lock as first seen in this run: a renewal rewrites it. */
+  lock?: string;
 }
 
 export function before(target: string): Before {
@@ -50,6 +53,8 @@ export function reached(phase: Phase, target: string, marks: string, was: Before
   switch (phase) {
     case 'lock':
       return existsSync(join(d, 'lock.json'));
+    case 'renewal':
+      return renewing(d, was);
     case 'before-hook':
       return existsSync(join(marks, 'in-before'));
     case 'activate-hook':
@@ -70,6 +75,19 @@ export function reached(phase: Phase, target: string, marks: string, was: Before
     default:
       return false;
   }
+}
+
+/** A renewal's temporary lock file is there, or the lock changed since first seen. */
+function renewing(d: string, was: Before): boolean {
+  if (list(d).some((name) => name.startsWith('lock.json.tmp-'))) return true;
+  let lock: string;
+  try {
+    lock = readFileSync(join(d, 'lock.json'), 'utf8');
+  } catch {
+    return false;
+  }
+  was.lock ??= lock;
+  return lock !== was.lock;
 }
 
 /** Poll until `phase` shows (true) or `gone` says the run ended (false), at most `limitMs`. */
