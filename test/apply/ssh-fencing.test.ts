@@ -138,6 +138,8 @@ it('a deploy paused past its lease, continued during the new owner’s commit, w
         .split('\n')
         .filter((l) => l.startsWith('failed')),
     ).toHaveLength(1);
+    // It did not try to undo anything: the target is the new owner's.
+    expect(out).not.toMatch(/undo|undid|^error:/m);
     expect(snapshot(target)).toEqual(snaps.v3);
     expect(recordedDeploy(target)).not.toBe('paused-one');
     expect(existsSync(join(target, '.diffship/lock.json'))).toBe(false);
