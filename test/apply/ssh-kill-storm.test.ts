@@ -169,7 +169,7 @@ it(
     for (const phase of PHASES.slice(0, KILLS).filter((p) => !['connect', 'random'].includes(p)))
       expect(landed[phase] ?? 0, `no kill landed at ${phase}`).toBeGreaterThan(0);
   },
-  Math.max(120_000, KILLS * 30_000),
+  Math.max(120_000, KILLS * 90_000),
 );
 
 it('a deploy killed on another machine: the lock error says when its lease runs out and how to unlock; then it converges', async () => {
