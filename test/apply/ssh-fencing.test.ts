@@ -1,6 +1,6 @@
 /**
  * A stall on our side (issue 13): a deploy to an SSH target is SIGSTOPped in
- * its commit, its lease runs out, and another deploy takes the target over —
+ * its commit (it sends the signal to itself after its first rename), its lease runs out, and another deploy takes the target over —
  * recovers what the paused one left and ships its own release. When the
  * paused process is continued (SIGCONT) in the middle of the new owner's
  * commit, it must not write over the new owner's deploy: it sees that it was
@@ -65,7 +65,8 @@ beforeAll(async () => {
       "const s = await TargetSession.open({ transport: new SshTransport(ssh, root), stateDir: '.diffship', command: 'deploy', deployId: 'paused-one', lease, log });",
       'try {',
       "  const plan = await s.plan({ repo, to, mode: 'authoritative', onDrift: 'fail', source: 'app' });",
-      "  await s.apply(plan, repo, (p) => p.phase === 'commit' && p.done === 1 && console.log('commit'));",
+      // A real SIGSTOP, sent to itself after its first rename: the pause lands mid-commit every time.
+      "  await s.apply(plan, repo, (p) => p.phase === 'commit' && p.done === 1 && process.kill(process.pid, 'SIGSTOP'));",
       "  console.log('deployed');",
       '} catch (e) {',
       '  console.log(`failed: ${e.code}: ${e.message}`);',
@@ -112,9 +113,17 @@ it('a deploy paused past its lease, continued during the new owner’s commit, w
   paused.stdout.on('data', (d: Buffer) => (out += d.toString()));
   paused.stderr.on('data', (d: Buffer) => (out += d.toString()));
   const pausedDone = new Promise<number | null>((r) => paused.on('close', (code) => r(code)));
-  // Paused the moment its journal is written: its renames are about to start, or have.
-  expect(await until(() => journalOf() === 'paused-one' || paused.exitCode !== null)).toBe(true);
-  paused.kill('SIGSTOP');
+  // It stops itself after its first rename (the rest of its commit is still to come).
+  const stopped = () => {
+    try {
+      return readFileSync(`/proc/${paused.pid}/stat`, 'utf8').split(') ')[1]?.startsWith('T') === true;
+    } catch {
+      return false;
+    }
+  };
+  expect(await until(() => stopped() || paused.exitCode !== null), out).toBe(true);
+  expect(stopped(), `it ended before its commit: ${out}`).toBe(true);
+  expect(journalOf()).toBe('paused-one');
   try {
     await sleep(LEASE.leaseMs + 500);
     // The paused one's process is alive (stopped), but its lease ran out: the next deploy takes over.
