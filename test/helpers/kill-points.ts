@@ -48,7 +48,7 @@ function list(dir: string): string[] {
 }
 
 /** Has `phase` begun on `target` (`marks`: the folder the hooks touch their markers in)? */
-export function reached(phase: Phase, target: string, marks: string, was: Before): boolean {
+function reached(phase: Phase, target: string, marks: string, was: Before): boolean {
   const d = join(target, '.diffship');
   switch (phase) {
     case 'lock':
