@@ -8,7 +8,7 @@
  * new owner's deploy lands exactly.
  *
  * The paused deploy is a real process using the library (lib/, built by the
- * global setup) with a 1.5 s lease, so the test does not wait a minute for the
+ * global setup) with a 4 s lease, so the test does not wait a minute for the
  * CLI's; the one that takes over is the real CLI.
  */
 import { spawn } from 'node:child_process';
@@ -23,7 +23,8 @@ import { makeRepo, snapshot, type SnapEntry, type Tree } from '../helpers/repo.j
 import { startSshd, sshTargetYaml, type Sshd } from '../helpers/sshd.js';
 
 const LIB = fileURLToPath(new URL('../../lib/', import.meta.url));
-const LEASE = { leaseMs: 1500, renewMs: 250 };
+// Short enough not to wait a minute, long enough that a loaded machine still renews it in time.
+const LEASE = { leaseMs: 4000, renewMs: 250 };
 
 let sshd: Sshd;
 let ws: string;
