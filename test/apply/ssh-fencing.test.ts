@@ -1,7 +1,8 @@
 /**
  * A stall on our side (issue 13): a deploy to an SSH target is SIGSTOPped in
- * its commit (it sends the signal to itself after its first rename), its lease runs out, and another deploy takes the target over —
- * recovers what the paused one left and ships its own release. When the
+ * its commit (it sends the signal to itself after its first rename), its
+ * lease runs out, and another deploy takes the target over — recovers what
+ * the paused one left and ships its own release. When the
  * paused process is continued (SIGCONT) in the middle of the new owner's
  * commit, it must not write over the new owner's deploy: it sees that it was
  * paused past its lease, touches nothing more, and fails with one line. The

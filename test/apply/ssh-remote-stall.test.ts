@@ -1,9 +1,10 @@
 /**
  * A remote stall mid-transfer (issue 13): while a deploy stages its files (or
- * once its journal is written, in its commit), the
- * session's processes on the host — the perl file helper and the sftp-server —
- * are SIGSTOPped, as a hung disk or a frozen container stops them. The deploy
- * must fail within reply-timeout with one line, the target untouched; the next
+ * once its journal is written, in its commit), the session's processes on the
+ * host — the perl file helper and the sftp-server — are SIGSTOPped, as a hung
+ * disk or a frozen container stops them. The deploy must fail within
+ * reply-timeout with one line (staging: the target untouched; commit: each
+ * file old or new, or the renames all landed before the stop); the next
  * deploy (with the stopped processes still there) must land the release
  * exactly; and when the stopped processes are finally continued, whatever they
  * still had queued must not change the target.
