@@ -12,6 +12,7 @@ import { DiffshipError, describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Transport } from '../transport/transport.js';
 import { writeJsonAtomic } from './json-file.js';
+import { LeaseFence } from './lease-fence.js';
 import type { Layout } from './layout.js';
 
 export interface LockInfo {
@@ -30,6 +31,8 @@ const RENEW_MS = 20_000;
 
 export interface HeldLock {
   info: LockInfo;
+  /** Throws LockLostError once this deploy may no longer own the target (lease-fence.ts). */
+  check(): void;
   release(): Promise<void>;
 }
 
@@ -51,6 +54,16 @@ export function staleReason(info: LockInfo, now = Date.now(), here = hostname())
 
 export function describeLock(info: LockInfo): string {
   return `${info.user}@${info.host} (pid ${info.pid}, ${info.command} ${info.deployId}) since ${info.since}`;
+}
+
+/**
+ * The E_LOCK line for a lock held by a live deploy: who holds it, and what the user can do —
+ * wait (until when, at the latest, if its holder is gone: a run killed on another machine
+ * holds the lock until its lease runs out) or unlock it by hand.
+ */
+export function lockedMessage(description: string, info: LockInfo, target: string, now = Date.now()): string {
+  const seconds = Math.max(1, Math.ceil((Date.parse(info.leaseUntil) - now) / 1000));
+  return `${description} is locked by ${describeLock(info)} — wait for it, or run \`diffship unlock --targets ${target}\` if that deploy is gone (if it is, its lease runs out at ${info.leaseUntil}, in ${seconds} s, and the next deploy takes the lock over)`;
 }
 
 /** What the lock file holds: null when there is none; `info` null when it is empty or not a lock. */
@@ -129,19 +142,17 @@ export async function acquireLock(
     leaseUntil: new Date(Date.now() + timing.leaseMs).toISOString(),
   });
   for (let attempt = 0; attempt < 3; attempt++) {
+    const writtenAt = performance.now();
     const info = make();
     if (await createLock(t, l, info)) {
       await dropOldLockTemps(t, l, timing.leaseMs);
-      return hold(t, l, info, log, timing);
+      return hold(t, l, info, log, timing, new LeaseFence(t.description, timing.leaseMs, writtenAt));
     }
     const found = await readLockFile(t, l);
     if (found === null) continue; // released between our two calls: try again
     const stale = found.info === null ? unreadableReason(found.raw) : staleReason(found.info);
     if (stale === null) {
-      throw new DiffshipError(
-        'E_LOCK',
-        `${t.description} is locked by ${describeLock(found.info!)} — wait for it, or run \`diffship unlock --targets ${target ?? '<name>'}\` if that deploy is gone`,
-      );
+      throw new DiffshipError('E_LOCK', lockedMessage(t.description, found.info!, target ?? '<name>'));
     }
     // Move the stale lock aside under a name only we use, then make sure we moved the one we judged.
     const aside = `${l.lock}.stale-${deployId}`;
@@ -175,24 +186,38 @@ async function createLock(t: Transport, l: Layout, info: LockInfo): Promise<bool
   }
 }
 
-/** Temporary lock files of a run killed while publishing its lock; only old ones (a racing run's may be live). */
+/**
+ * Temporary lock files of a run killed while publishing or renewing its lock. A racing run's may
+ * be live: one goes when the lock it holds names a holder that is gone (the same test as for the
+ * lock itself), or, when it holds no lock yet (killed mid-write), once it is older than a lease.
+ */
 async function dropOldLockTemps(t: Transport, l: Layout, leaseMs: number): Promise<void> {
   try {
     const mine = await t.lstat(l.lock);
     const prefix = `${posix.basename(l.lock)}.`;
     for (const name of (await t.readdir(l.dir)) ?? []) {
       if (!name.startsWith(prefix) || !/\.(new|tmp)-[0-9a-f]+$/.test(name)) continue;
-      const e = await t.lstat(`${l.dir}/${name}`);
+      const rel = `${l.dir}/${name}`;
+      const e = await t.lstat(rel);
+      if (e?.type !== 'file') continue;
+      const info = parseLock(await t.readFile(rel));
       // Compared with the file system's own clock (our lock's mtime), not this machine's.
-      if (e && mine && e.type === 'file' && e.mtimeMs < mine.mtimeMs - leaseMs)
-        await t.unlink(`${l.dir}/${name}`);
+      const old = mine !== null && e.mtimeMs < mine.mtimeMs - leaseMs;
+      if (old || (info !== null && staleReason(info) !== null)) await t.unlink(rel);
     }
   } catch {
     // Litter only: never a reason to fail a deploy.
   }
 }
 
-function hold(t: Transport, l: Layout, info: LockInfo, log: Logger, timing: LeaseTiming): HeldLock {
+function hold(
+  t: Transport,
+  l: Layout,
+  info: LockInfo,
+  log: Logger,
+  timing: LeaseTiming,
+  fence: LeaseFence,
+): HeldLock {
   let current = info;
   let released = false;
   // One renewal at a time: a slow host must not pile renewals up, nor let an old one rewrite the
@@ -200,17 +225,26 @@ function hold(t: Transport, l: Layout, info: LockInfo, log: Logger, timing: Leas
   let renewing: Promise<void> | null = null;
   // Renew the lease while the deploy runs, so a long deploy is not taken for dead.
   const renew = async () => {
+    // Woken after a pause past the lease: another deploy may be taking the lock over right now,
+    // and a renewal racing it could overwrite its lock. The fence stops this deploy instead.
+    if (fence.expired()) {
+      clearInterval(timer);
+      log.warn(`${t.description}: the lock's lease ran out before it could be renewed; not renewing it`);
+      return;
+    }
+    const startedAt = performance.now();
     const found = await readLockFile(t, l);
     if (released) return;
     if (found?.info?.deployId !== info.deployId) {
       clearInterval(timer);
-      log.warn(
-        `${t.description}: the lock is no longer ours (${found?.info ? describeLock(found.info) : 'gone'}); not renewing it`,
-      );
+      const holder = found?.info ? describeLock(found.info) : 'nobody (it is gone)';
+      fence.lose(holder);
+      log.warn(`${t.description}: the lock is no longer ours (${holder}); not renewing it`);
       return;
     }
     current = { ...current, leaseUntil: new Date(Date.now() + timing.leaseMs).toISOString() };
     await writeJsonAtomic(t, l.lock, current);
+    fence.renewed(startedAt);
   };
   const timer = setInterval(() => {
     if (renewing !== null) return; // the last one is still going: its lease is what counts
@@ -221,6 +255,7 @@ function hold(t: Transport, l: Layout, info: LockInfo, log: Logger, timing: Leas
   timer.unref();
   return {
     info,
+    check: () => fence.check(),
     async release() {
       released = true;
       clearInterval(timer);

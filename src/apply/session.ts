@@ -16,6 +16,8 @@ import type { TargetPlan } from '../plan/types.js';
 import { planOnTarget, type PlanOptions, type PlanTarget } from '../observe/plan-target.js';
 import { layout, type Layout } from './layout.js';
 import { acquireLock, type HeldLock, type LeaseTiming } from './lock.js';
+import { fenced } from './fenced-transport.js';
+import { isLockLost } from './lease-fence.js';
 import { readState, type TargetState } from './state.js';
 import { pendingRecovery, recordState, recover } from './journal.js';
 import { KEEP_BACKUPS, pruneBackups, pruneEmptyDirs } from './backup.js';
@@ -90,7 +92,8 @@ export class TargetSession {
   missing = false;
 
   private constructor(private readonly options: SessionOptions) {
-    this.transport = options.transport;
+    // Every write checks first that the lock (once taken) is still ours: see lease-fence.ts.
+    this.transport = fenced(options.transport, () => this.lock?.check());
     this.layout = layout(options.stateDir);
     this.deployId = options.deployId ?? newDeployId();
     // It names the staging and backup folders on the target: a plain name, never a path.
@@ -139,8 +142,9 @@ export class TargetSession {
         s.pendingRecovery = s.pendingOutcome !== null;
       } else {
         await makeStateDir(t, s.layout.dir);
+        // The lock itself is written past the fence: its release must work when the fence is shut.
         s.lock = await acquireLock(
-          t,
+          options.transport,
           s.layout,
           s.deployId,
           options.command,
@@ -248,7 +252,8 @@ export class TargetSession {
     try {
       bytes = await stageAndJournal(this.parts, plan, repo, parents.missing, newState, onProgress);
     } catch (error) {
-      await dropLeftovers(this.parts, error);
+      // A lost lock: the staging may be the new owner's business already.
+      if (!isLockLost(error)) await dropLeftovers(this.parts, error);
       throw error;
     }
     return this.commit(plan, parents, newState, { bytes, noFiles, manifest }, onProgress);
@@ -309,6 +314,8 @@ export class TargetSession {
       // The state names this deploy: the target holds the new release, whatever failed after.
       if (!recorded) recorded = await this.stateIsOurs();
       if (!recorded) {
+        // Another deploy owns the target now: its recovery undoes ours, so we touch nothing more.
+        if (isLockLost(error)) throw error;
         throw await this.undoFailedCommit(error, plan.from);
       }
       this.log.warn(

@@ -15,7 +15,7 @@ import type { Logger } from '../log.js';
 import { maskSecrets } from '../log.js';
 import type { GitObjects } from '../diff/git-objects.js';
 import { TargetSession } from '../apply/session.js';
-import { describeLock, readLock, staleReason } from '../apply/lock.js';
+import { lockedMessage, readLock, staleReason } from '../apply/lock.js';
 import { createTransport } from '../transport/factory.js';
 import { closeOnAbort } from './hard-stop.js';
 import { mapLimit } from '../pool.js';
@@ -89,7 +89,7 @@ async function checkTarget(target: TargetConfig, ctx: PreflightContext): Promise
     const lock = await readLock(session.transport, session.layout);
     if (lock && staleReason(lock) === null) {
       return {
-        reason: `${session.transport.description} is locked by ${describeLock(lock)} — wait for it, or run \`diffship unlock --targets ${target.name}\` if that deploy is gone`,
+        reason: lockedMessage(session.transport.description, lock, target.name),
       };
     }
     // An interrupted run's files are half in place: its deploy recovers first, then plans and

@@ -5,7 +5,9 @@
  * renewals never overlap, so a slow one cannot write the lock back after the
  * holder released it; and renewing stops with the work.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TargetSession } from '../../src/apply/session.js';
@@ -96,5 +98,28 @@ describe('lock lease', () => {
     await sleep(1200);
     expect(slow.slowDone()).toBe(true);
     expect(existsSync(join(root, '.diffship/lock.json'))).toBe(false);
+  });
+
+  it('drops the temporary lock file of a killed run at once when its holder is gone, not a live one', async () => {
+    const root = tempDir('diffship-lease-');
+    mkdirSync(join(root, '.diffship'));
+    // A process that has exited: its pid names no one (as a SIGKILLed deploy's does).
+    const dead = spawnSync('true').pid;
+    const temp = (pid: number) => ({
+      deployId: `run-${pid}`,
+      command: 'deploy',
+      user: 'u',
+      host: hostname(),
+      pid,
+      since: new Date().toISOString(),
+      leaseUntil: new Date(Date.now() + 60_000).toISOString(),
+    });
+    // What a run killed between writing its lock's temporary file and publishing it leaves.
+    writeFileSync(join(root, '.diffship/lock.json.new-0badc0de'), JSON.stringify(temp(dead)));
+    // A racing run that is alive (this test's parent) is still publishing its own.
+    writeFileSync(join(root, '.diffship/lock.json.new-a1fe0000'), JSON.stringify(temp(process.ppid)));
+    await session(new LocalTransport(root), 'first');
+    expect(existsSync(join(root, '.diffship/lock.json.new-0badc0de'))).toBe(false);
+    expect(existsSync(join(root, '.diffship/lock.json.new-a1fe0000'))).toBe(true);
   });
 });

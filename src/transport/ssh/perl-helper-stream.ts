@@ -45,6 +45,9 @@ export async function streamWrite(
     if (conn.lost) throw conn.lost;
     if (conn.closing) throw new TransportError('E_TRANSPORT', `${conn.description}: transport closed`);
     answer = client.run(ops, OP_WRITE, rel, { mode, dataLength: source.size });
+    // Awaited only once the data is poured: a stall or a drop rejects it while pour() still waits
+    // on the channel, and that must not count as unhandled (it ended the process with a stack).
+    answer.catch(() => undefined);
     flush(ops); // the header, after the records queued before it
     ops.streaming = true;
     await pour(client, ops, source);
