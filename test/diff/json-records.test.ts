@@ -107,10 +107,22 @@ describe('CompactJson: hands over what only the general path can do', () => {
     ['a score that is not three digits', [record(`:100644 100644 ${A} ${B} R9`, 'a', 'b')]],
     ['a path outside the source folder', [record(`:000000 100644 ${Z} ${A} A`, 'x')]],
     ['a record cut short', [Buffer.from(`:000000 100644 ${Z} ${A} A\0a`)]],
-    ['an id JSON would escape', [record(`:000000 100644 ${Z} ${'"'.repeat(40)} A`, 'a')]],
+    ['a mode git does not write', [record(`:000000 10"644 ${Z} ${A} A`, 'a')]],
+    ['a header of another length', [record(`:000000 100644 ${Z} ${A}1 A`, 'a')]],
   ])('%s', (_name, records) => {
     const prefix = _name.includes('source') ? 'src/' : '';
     expect(compact(Buffer.concat(records), { prefix, filter: notIgnoreFile }).ok).toBe(false);
+  });
+
+  it('byte order is judged on the names, not on their JSON escapes', () => {
+    // "a\n" < "a!" < "a\"" in bytes (0x0a, 0x21, 0x22); escaped, "a\\n" would sort last.
+    const names = ['a\n', 'a!', 'a"'];
+    const rising = Buffer.concat(names.map((n) => record(`:000000 100644 ${Z} ${A} A`, n)));
+    expect(compact(rising, all)).toMatchObject({ ok: true, text: general(rising, all) });
+    const falling = Buffer.concat([...names].reverse().map((n) => record(`:000000 100644 ${Z} ${A} A`, n)));
+    expect(compact(falling, all).ok).toBe(false);
+    const swapped = Buffer.concat(['a"', 'a\n'].map((n) => record(`:000000 100644 ${Z} ${A} A`, n)));
+    expect(compact(swapped, all).ok).toBe(false);
   });
 
   it('a name that is not UTF-8 but filtered out is no obstacle', () => {
