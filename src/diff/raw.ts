@@ -113,7 +113,7 @@ export class RawStream {
 }
 
 /** Length of the whole records at the start of `data`: a header, then one path, two for a rename. */
-export function wholeRecords(data: Buffer): number {
+function wholeRecords(data: Buffer): number {
   let pos = 0;
   for (;;) {
     const headerEnd = data.indexOf(0, pos);
