@@ -12,7 +12,8 @@ import { byteOrder, sortByPath } from '../byte-order.js';
 import { changeObjects, classifier, type ChangeSink } from './classify.js';
 import { rawDiff, type RawDiff } from './diff-releases.js';
 import type { GitObjects } from './git-objects.js';
-import { scanRawDiff } from './raw.js';
+import { CompactJson } from './json-records.js';
+import { RawStream, scanRawDiff } from './raw.js';
 import {
   SUBMODULE_MODE,
   type Change,
@@ -62,8 +63,16 @@ export interface DiffText {
 /** Diff and format: everything that can fail happens here, before a byte is written. */
 export async function diffJson(objects: GitObjects | null, options: DiffJsonOptions): Promise<DiffText> {
   const indent = clampIndent(options.indent);
+  if (indent === 0) {
+    // Compact: bytes straight from git's records (json-records.ts). Should a record need
+    // more than that (out of order, a name that is not UTF-8), the general path below redoes all.
+    let compact: CompactJson | undefined;
+    const raw = await rawDiff(objects, options, (c) => (compact = new CompactJson(c)));
+    if (compact?.ok) return framed(raw, 0, compact);
+    return finish(raw, 0, null);
+  }
   const sink = batches(indent, false);
-  const raw = await rawDiff(objects, options, (c) => classifier(c, sink));
+  const raw = await rawDiff(objects, options, (c) => new RawStream(classifier(c, sink)));
   return finish(raw, indent, sink);
 }
 
@@ -81,26 +90,40 @@ export function formatDiffJson(raw: RawDiff, indentOption = 0): DiffText {
   return finish(raw, indent, sink);
 }
 
-/** The text around the batches of `first`, the pass over git's records in the order git gave them. */
-function finish(raw: RawDiff, indent: number, first: JsonSink): DiffText {
-  // git lists paths in byte order: the first pass formatted them as they came. Should
-  // one ever come out of order, classify again, keeping every change for the sort.
+/**
+ * The text around the batches of `first`, the pass over git's records in the
+ * order git gave them (null: a pass that gave up).
+ */
+function finish(raw: RawDiff, indent: number, first: JsonSink | null): DiffText {
+  // git lists paths in byte order: the first pass formatted them as they came. Should one
+  // ever come out of order, classify again, keeping every change for the sort.
   let sink = first;
-  if (!sink.ordered) {
+  if (sink === null || !sink.ordered) {
     sink = batches(indent, true);
     scanRawDiff(raw.stdout, classifier(raw, sink));
   }
   const body = sink.finish();
+  return framed(raw, indent, { ...sink, body });
+}
+
+/** The formatted changes: the array's inside as bytes, and what the summary and warnings need. */
+interface Formatted {
+  counts: ChangeCounts;
+  submodules: string[];
+  shipsAFile: boolean;
+  body: readonly Buffer[];
+}
+
+/** The whole text: the changes go where JSON.stringify's frame has its empty array. */
+function framed(raw: RawDiff, indent: number, { counts, submodules, shipsAFile, body }: Formatted): DiffText {
   const { from, to, source } = raw;
-  const counts = sink.counts;
-  // The frame is JSON.stringify's own: the changes go where its empty array is.
   const frame = JSON.stringify({ from, to, source, changes: [], counts }, null, indent);
   const at = frame.lastIndexOf('[]');
   const close = indent === 0 ? ']' : `\n${' '.repeat(indent)}]`;
   return {
     summary: { from, to, source, counts },
-    submodules: sink.submodules,
-    shipsAFile: sink.shipsAFile,
+    submodules,
+    shipsAFile,
     chunks: () =>
       body.length === 0
         ? [`${frame}\n`]

@@ -11,10 +11,10 @@ import { GitError } from '../errors.js';
 import { sortByPath } from '../byte-order.js';
 import { changeObjects, classifier, countChanges } from './classify.js';
 import type { ClassifyOptions, PathFilter } from './classify.js';
-import { IGNORE_FILE, parseIgnoreFile } from './ignore.js';
+import { IGNORE_FILE, notIgnoreFile, parseIgnoreFile } from './ignore.js';
 import { catFileBatch, emptyTreeId, fetchOne, isShallow, startDiffTree, type CatFileResult } from './git.js';
 import type { GitObjects } from './git-objects.js';
-import { RawStream, type RawEntry } from './raw.js';
+import { RawStream } from './raw.js';
 import { sharedDiff } from './shared-diffs.js';
 import { isFetchableRef, isFullOid, normalizeRef, normalizeSource, quote, type RefRole } from './ref.js';
 import type { DiffOptions, DiffResult } from './types.js';
@@ -53,7 +53,7 @@ function lookupFor(repo: string, objects: GitObjects | null): Lookup {
 export async function diffWith(objects: GitObjects | null, options: DiffOptions = {}): Promise<DiffResult> {
   const compute = async (): Promise<DiffResult> => {
     const sink = changeObjects();
-    const raw = await rawDiff(objects, options, (c) => classifier(c, sink));
+    const raw = await rawDiff(objects, options, (c) => new RawStream(classifier(c, sink)));
     const changes = sortByPath(sink.changes);
     return { from: raw.from, to: raw.to, source: raw.source, changes, counts: countChanges(changes) };
   };
@@ -81,15 +81,21 @@ export interface RawDiff extends ClassifyOptions {
   stdout: Buffer;
 }
 
+/** Takes git's raw output as it arrives (a RawStream, or the CLI's CompactJson). */
+export interface RecordSink {
+  push(chunk: Buffer): void;
+  end(): void;
+}
+
 /**
- * Resolve the refs, read the ignore file, run `git diff-tree`. With `visitor`,
- * each record goes to it as soon as git has written it (parsing overlaps git's
- * output); without, the caller parses `stdout`.
+ * Resolve the refs, read the ignore file, run `git diff-tree`. With `records`,
+ * git's output goes to the sink it makes as soon as git has written it (parsing
+ * overlaps git's output); without, the caller parses `stdout`.
  */
 export async function rawDiff(
   objects: GitObjects | null,
   options: DiffOptions,
-  visitor?: (c: ClassifyOptions) => (entry: RawEntry) => void,
+  records?: (c: ClassifyOptions) => RecordSink,
 ): Promise<RawDiff> {
   const repo = options.repo ?? '.';
   const lookup = lookupFor(repo, objects);
@@ -121,13 +127,13 @@ export async function rawDiff(
   const toOid = resolved.oids.get('to')!;
   const fromOid = from === null ? null : resolved.oids.get('from')!;
   const fromTree = from === null ? emptyTreeId(toOid.length) : resolved.trees.get('from')!;
-  const records = visitor && new RawStream(visitor({ prefix: source.prefix, filter }));
+  const sink = records?.({ prefix: source.prefix, filter });
   const { stdout, stderr } = await diffTree.run(
     fromTree,
     resolved.trees.get('to')!,
-    records && ((chunk) => records.push(chunk)),
+    sink && ((chunk) => sink.push(chunk)),
   );
-  records?.end();
+  sink?.end();
   // git warns (and carries on) when the rename limit stops rename detection.
   for (const line of stderr.split(/\r?\n/)) if (line.trim()) options.logger?.warn(`git: ${line.trim()}`);
   return { from: fromOid, to: toOid, source: source.given, stdout, prefix: source.prefix, filter };
@@ -176,7 +182,7 @@ export async function resolveRelease(
 
 /** minimatch loads only when there are patterns: most runs have none, and every run pays for a load. */
 async function pathFilter(include: readonly string[], exclude: readonly string[]): Promise<PathFilter> {
-  if (include.length === 0 && exclude.length === 0) return (path) => path !== IGNORE_FILE;
+  if (include.length === 0 && exclude.length === 0) return notIgnoreFile;
   const { createPathFilter } = await import('./filter.js');
   return createPathFilter({ include, exclude });
 }

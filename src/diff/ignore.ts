@@ -3,10 +3,14 @@
  * from the source folder of the `to` release. Pure.
  */
 import { DiffshipError } from '../errors.js';
+import type { PathFilter } from './classify.js';
 import { quote } from './ref.js';
 
 /** Name of the ignore file, at the top of the source folder. It is never shipped itself. */
 export const IGNORE_FILE = '.diffshipignore';
+
+/** The filter without include/exclude patterns: everything but the ignore file (json-records.ts knows it by identity). */
+export const notIgnoreFile: PathFilter = (path) => path !== IGNORE_FILE;
 
 /**
  * Parse `.diffshipignore`: one minimatch glob a line, `#` comments, blank lines
