@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 // Launcher for the CLI bundle (lib/bundle/ is built by `npm run build`).
+// First: a bigger libuv threadpool for fleets, set before anything uses the pool.
+import '../lib/threadpool-size.js';
 import module from 'node:module';
 
 // Node ≥ 22.1 caches compiled code between runs: a faster start for every command.

@@ -1,4 +1,5 @@
 /** Entry point of the bundled action (dist/index.js). */
+import '../threadpool-size.js'; // first: it must run before anything uses libuv's threadpool
 import { run } from './main.js';
 
 // A cancelled run: targets the rollout gave up on may still wind down in the background

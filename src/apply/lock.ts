@@ -278,10 +278,15 @@ export async function readLock(t: Transport, l: Layout): Promise<LockInfo | null
   return (await readLockFile(t, l).catch(() => null))?.info ?? null;
 }
 
+/** The user this process runs as, looked up once: userInfo() reads the password database per call. */
+let user: string | undefined;
+
 function safeUser(): string {
+  if (user !== undefined) return user;
   try {
-    return userInfo().username;
+    user = userInfo().username;
   } catch {
-    return process.env.USER ?? 'unknown';
+    user = process.env.USER ?? 'unknown';
   }
+  return user;
 }

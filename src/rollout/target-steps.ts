@@ -14,6 +14,7 @@ import type { TargetSession } from '../apply/session.js';
 import { writeJsonAtomic } from '../apply/json-file.js';
 import type { TargetPlan } from '../plan/types.js';
 import type { ChildEnvPolicy } from '../transport/child-env.js';
+import { sharedEnvPolicy } from '../transport/local/run-local.js';
 import type { Transport } from '../transport/transport.js';
 import { hookEnv, runHook } from './hooks.js';
 import { runChecks } from './checks/index.js';
@@ -55,6 +56,9 @@ export interface TargetRunContext {
   /** Connections preflight left for the deploys of the first wave (kept-transports.ts). */
   kept?: KeptTransports;
 }
+
+/** The environment policy of each rollout (its targets share one context), filtered once. */
+const rolloutEnvPolicies = new WeakMap<TargetRunContext, ChildEnvPolicy>();
 
 /** The change set's copy in the target's state folder, for `remote` commands. */
 const REMOTE_CHANGES = 'changes.json';
@@ -129,9 +133,17 @@ export class TargetSteps {
     });
   }
 
-  /** What of diffship's own environment hooks and command checks must not inherit (child-env.ts). */
+  /**
+   * What of diffship's own environment hooks and command checks must not inherit (child-env.ts):
+   * one policy per rollout, with the environment as the rollout's first command found it.
+   */
   protected envPolicy(): ChildEnvPolicy {
-    return { secrets: this.ctx.config.secrets, pass: this.ctx.config.passEnv ?? [] };
+    let policy = rolloutEnvPolicies.get(this.ctx);
+    if (!policy) {
+      policy = sharedEnvPolicy({ secrets: this.ctx.config.secrets, pass: this.ctx.config.passEnv ?? [] });
+      rolloutEnvPolicies.set(this.ctx, policy);
+    }
+    return policy;
   }
 
   /** Time a step, record it, and turn a throw into a failed step. Returns false on failure. */

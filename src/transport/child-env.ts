@@ -41,6 +41,12 @@ export interface ChildEnvPolicy {
   secrets?: readonly string[];
   /** Names (or `PREFIX*`) the config lets through anyway (`pass-env`). */
   pass?: readonly string[];
+  /**
+   * This process's environment, already filtered by this policy (`sharedEnvPolicy` in
+   * run-local.ts): many commands that share one policy (a rollout's hooks and checks)
+   * then read and filter the environment once, not once per command.
+   */
+  filtered?: Readonly<Record<string, string>>;
 }
 
 /** Does `name` match one of `patterns` (exact, or a prefix before a trailing `*`)? */

@@ -3,8 +3,18 @@
  * Not `fetch`: undici's fetch refuses the "bad ports" of the WHATWG fetch spec
  * (6000, 6666, 10080, …), and health endpoints live on any port.
  */
-import http from 'node:http';
-import https from 'node:https';
+import { createRequire } from 'node:module';
+
+// Loaded on a check's first request, through require: an ES `import` of node:http
+// builds its module namespace, which loads Node's whole fetch stack (undici, ~40 ms)
+// on every start of the CLI, a deploy without http checks included.
+const requireBuiltin = createRequire(import.meta.url);
+let clients: { http: typeof import('node:http'); https: typeof import('node:https') } | undefined;
+const loadClients = () =>
+  (clients ??= {
+    http: requireBuiltin('node:http') as typeof import('node:http'),
+    https: requireBuiltin('node:https') as typeof import('node:https'),
+  });
 
 export interface HttpAnswer {
   status: number;
@@ -43,6 +53,7 @@ export async function httpRequest(r: HttpRequest): Promise<HttpAnswer> {
 function once(url: URL, method: string, r: HttpRequest): Promise<HttpAnswer & { location?: string }> {
   if (url.protocol !== 'http:' && url.protocol !== 'https:')
     return Promise.reject(new Error(`unsupported protocol ${url.protocol} (use http:// or https://)`));
+  const { http, https } = loadClients();
   const client = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
     const req = client.request(url, { method, headers: r.headers, signal: r.signal }, (res) => {

@@ -30,6 +30,7 @@ import { NO_HARD_LINKS, publishExclusive } from './exclusive-create.js';
 import { removeTreeAt } from './remove-tree.js';
 import { direntEntries, toEntry } from './entries.js';
 import { hashLocalFile } from './hash-file.js';
+import { countOpenTarget, severalTargetsOpen } from './open-targets.js';
 
 /** Files read at once by hashFiles, folders listed at once by walk. */
 const IO_CONCURRENCY = 16;
@@ -54,6 +55,8 @@ export class LocalTransport implements Transport {
   private readonly unsynced = new Set<string>();
   /** Folders found real, re-checked cheaply before each change (real-parent.ts). */
   private readonly parents = new RealParents();
+  /** Counted among the open local targets (open-targets.ts) between connect and close. */
+  private counted = false;
 
   /** `root`: the target folder; relative paths resolve against the working directory. */
   constructor(
@@ -66,13 +69,19 @@ export class LocalTransport implements Transport {
 
   async connect(options: { create?: boolean } = {}): Promise<void> {
     this.base = openLocalRoot(this.base, this.description, options, this.log);
+    if (!this.counted) countOpenTarget(1);
+    this.counted = true;
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    if (this.counted) countOpenTarget(-1);
+    this.counted = false;
+  }
 
   // Per-file calls on small files use node:fs's synchronous API: each is microseconds, and the
   // promise API's threadpool round trip costs 3–6× more per call, which dominates a 50,000-file
-  // deploy. Files over SYNC_MAX_BYTES go through the promise API so the event loop never stalls long.
+  // deploy. Files over SYNC_MAX_BYTES go through the promise API so the event loop never stalls long;
+  // so do calls that change a folder while several targets are open (open-targets.ts).
 
   async lstat(rel: string): Promise<Entry | null> {
     const stats = await this.io('lstat', rel, async (p) => fsSync.lstatSync(p), {
@@ -190,7 +199,8 @@ export class LocalTransport implements Transport {
       from,
       async (p) => {
         this.parentIsReal('rename', to, dest);
-        fsSync.renameSync(p, dest);
+        if (severalTargetsOpen()) await fs.rename(p, dest);
+        else fsSync.renameSync(p, dest);
       },
       { detail: ` to ${JSON.stringify(to)}`, change: true },
     );
@@ -204,7 +214,8 @@ export class LocalTransport implements Transport {
       async (p) => {
         this.parentIsReal('link', to, dest);
         try {
-          fsSync.linkSync(p, dest);
+          if (severalTargetsOpen()) await fs.link(p, dest);
+          else fsSync.linkSync(p, dest);
           return true;
         } catch (error) {
           const code = (error as NodeJS.ErrnoException).code;
@@ -227,14 +238,18 @@ export class LocalTransport implements Transport {
         while (existing !== this.base && !fsSync.lstatSync(existing, { throwIfNoEntry: false }))
           existing = path.dirname(existing);
         if (existing !== this.base) this.parentIsReal('mkdir', rel, path.join(existing, 'x'));
-        fsSync.mkdirSync(p, { recursive: true });
+        if (severalTargetsOpen()) await fs.mkdir(p, { recursive: true });
+        else fsSync.mkdirSync(p, { recursive: true });
       },
       { allowRoot: true },
     );
   }
 
   async unlink(rel: string): Promise<void> {
-    await this.io('unlink', rel, async (p) => fsSync.unlinkSync(p), { missing: undefined, change: true });
+    await this.io('unlink', rel, async (p) => (severalTargetsOpen() ? fs.unlink(p) : fsSync.unlinkSync(p)), {
+      missing: undefined,
+      change: true,
+    });
   }
 
   async rmdir(rel: string): Promise<boolean> {
