@@ -96,25 +96,29 @@ const DASH = 0x2d;
 
 /** `size,mtimeNs,ctimeNs,ino,mode`: five decimals without leading zeros, read by hand (no regex per line). */
 function parseStat(text: string, path: string): FileStat {
-  const fields: string[] = [];
-  let start = 0;
-  for (const max of STAT_DIGITS) {
-    let end = text.indexOf(',', start);
-    if (end < 0) end = fields.length === 4 ? text.length : -1;
-    if (end < 0 || !isDecimal(text, start, end, max) || (fields.length === 4 && end !== text.length))
-      throw new BadLine(`entry ${JSON.stringify(path)} has a bad stat`);
-    fields.push(text.slice(start, end));
-    start = end + 1;
-  }
-  const size = Number(fields[0]);
-  const mode = Number(fields[4]);
+  const c1 = text.indexOf(',');
+  const c2 = c1 < 0 ? -1 : text.indexOf(',', c1 + 1);
+  const c3 = c2 < 0 ? -1 : text.indexOf(',', c2 + 1);
+  const c4 = c3 < 0 ? -1 : text.indexOf(',', c3 + 1);
+  const ok =
+    c4 >= 0 &&
+    isDecimal(text, 0, c1, 16) &&
+    isDecimal(text, c1 + 1, c2, 25) &&
+    isDecimal(text, c2 + 1, c3, 25) &&
+    isDecimal(text, c3 + 1, c4, 25) &&
+    isDecimal(text, c4 + 1, text.length, 16); // a sixth field fails here: a comma is not a digit
+  const size = ok ? Number(text.slice(0, c1)) : NaN;
+  const mode = ok ? Number(text.slice(c4 + 1)) : NaN;
   if (!Number.isSafeInteger(size) || !Number.isSafeInteger(mode))
     throw new BadLine(`entry ${JSON.stringify(path)} has a bad stat`);
-  return { size, mtimeNs: fields[1]!, ctimeNs: fields[2]!, ino: fields[3]!, mode };
+  return {
+    size,
+    mtimeNs: text.slice(c1 + 1, c2),
+    ctimeNs: text.slice(c2 + 1, c3),
+    ino: text.slice(c3 + 1, c4),
+    mode,
+  };
 }
-
-/** Most digits of each stat field: size, mtime ns, ctime ns, inode, mode. */
-const STAT_DIGITS = [16, 25, 25, 25, 16];
 
 /** text[start, end) is `0` or up to `max` digits without a leading zero. */
 function isDecimal(text: string, start: number, end: number, max: number): boolean {
