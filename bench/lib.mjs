@@ -2,14 +2,17 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
+  closeSync,
   existsSync,
   lstatSync,
   mkdirSync,
+  openSync,
   readFileSync,
   readdirSync,
   readlinkSync,
   rmSync,
   writeFileSync,
+  writeSync,
 } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,15 +45,29 @@ export const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length
 
 /**
  * A repository built once with `git fast-import` and cached in `dir`: `releases`
- * is a list of { tag, files: Map<path, Buffer>, deleted: string[] } applied in order.
+ * is a list of { tag, files: Map<path, Buffer> (or any iterable of [path, Buffer]),
+ * deleted: string[] } applied in order. The import stream goes through a file in
+ * pieces, so a 500,000-file release is never whole in memory.
  */
 export function fastImportRepo(dir, releases) {
   if (existsSync(path.join(dir, '.git', 'diffship-bench-ready'))) return;
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   run('git', ['-C', dir, 'init', '-q', '-b', 'main']);
-  const chunks = [];
-  const put = (s) => chunks.push(Buffer.from(s));
+  const streamFile = path.join(dir, '.git', 'bench-import.stream');
+  const fd = openSync(streamFile, 'w');
+  let chunks = [];
+  let size = 0;
+  const flush = () => {
+    writeSync(fd, Buffer.concat(chunks));
+    chunks = [];
+    size = 0;
+  };
+  const put = (b) => {
+    chunks.push(typeof b === 'string' ? Buffer.from(b) : b);
+    size += chunks[chunks.length - 1].length;
+    if (size > 1 << 22) flush();
+  };
   for (const rel of releases) {
     const message = `release ${rel.tag}`;
     put(
@@ -59,12 +76,19 @@ export function fastImportRepo(dir, releases) {
     for (const p of rel.deleted ?? []) put(`D ${p}\n`);
     for (const [p, data] of rel.files) {
       put(`M 100644 inline ${p}\ndata ${data.length}\n`);
-      chunks.push(data, Buffer.from('\n'));
+      put(data);
+      put('\n');
     }
     put(`\nreset refs/tags/${rel.tag}\nfrom refs/heads/main\n\n`);
   }
   put('done\n');
-  run('git', ['-C', dir, 'fast-import', '--quiet', '--done'], { input: Buffer.concat(chunks) });
+  flush();
+  closeSync(fd);
+  const r = spawnSync('git', ['-C', dir, 'fast-import', '--quiet', '--done'], {
+    stdio: [openSync(streamFile, 'r'), 'ignore', 'pipe'],
+  });
+  if (r.status !== 0) throw new Error(`git fast-import failed: ${r.stderr}`);
+  rmSync(streamFile);
   writeFileSync(path.join(dir, '.git', 'diffship-bench-ready'), '');
 }
 

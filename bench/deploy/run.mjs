@@ -2,7 +2,7 @@
 // Benchmark: diffship deploy to a local target against `rsync -a` doing the same
 // update, on a 50,000-file release. Run `npm run build` first.
 //
-//   node bench/deploy/run.mjs [--runs 5]
+//   node bench/deploy/run.mjs [--runs 5] [--files 50000|500000] [--updates-only] [--only authoritative]
 //
 // 1. update: 20 changed files shipped into a target holding the 50,000-file
 //    release, additive (vs `rsync -a`) and authoritative (vs `rsync -a --delete`).
@@ -18,7 +18,8 @@
 // side that did less than the whole job fails the benchmark instead of winning it.
 import os from 'node:os';
 import path from 'node:path';
-import { rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import {
   assertTree,
   checkout,
@@ -30,7 +31,6 @@ import {
   requireBuild,
   run,
   switchCheckout,
-  timeOnce,
   treeDigest,
 } from '../lib.mjs';
 
@@ -39,31 +39,57 @@ const args = process.argv.slice(2);
 const runs = Number(args[args.indexOf('--runs') + 1]) || 5;
 // --updates-only: skip the timed first deploys (the update runs still deploy A once, untimed).
 const updatesOnly = args.includes('--updates-only');
-const FILES = 50_000;
+// --only additive|authoritative: just that update case (a 500,000-file run is heavy).
+const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : null;
+const FILES = Number(args[args.indexOf('--files') + 1]) || 50_000;
+if (FILES !== 50_000 && FILES !== 500_000) {
+  console.error('bench/deploy: --files takes 50000 or 500000');
+  process.exit(2);
+}
 const CHANGED = 20;
+// 500,000 files: the same layout ten times over (2,500 folders of 200 files).
+const TEAMS = FILES / 200;
 
-const base = path.join(os.tmpdir(), 'diffship-bench-deploy-v1');
+// The 50k repository keeps its historical name, so a cached one is reused.
+const base = path.join(os.tmpdir(), `diffship-bench-deploy-v1${FILES === 50_000 ? '' : `-${FILES}`}`);
 const repo = path.join(base, 'repo');
+const pad = (n, w) => String(n).padStart(w, '0');
 const pathOf = (i) =>
-  `workflows/team-${String(i % 250).padStart(3, '0')}/flow-${String(i).padStart(5, '0')}.xml`;
+  FILES === 50_000
+    ? `workflows/team-${pad(i % 250, 3)}/flow-${pad(i, 5)}.xml`
+    : `workflows/team-${pad(i % TEAMS, 4)}/flow-${pad(i, 6)}.xml`;
 const contentOf = (i, rev = 0) => {
   const lines = [`<workflow id="${i}" rev="${rev}">`];
   for (let l = 0; l < 12; l++) lines.push(`  <step n="${l}" action="act-${(i * 31 + l * 7) % 9973}"/>`);
   lines.push('</workflow>', '');
   return Buffer.from(lines.join('\n'));
 };
-const a = new Map();
-for (let i = 0; i < FILES; i++) a.set(pathOf(i), contentOf(i));
+// Generated as the import stream is written: 500,000 files are never all in memory.
+const a = {
+  *[Symbol.iterator]() {
+    for (let i = 0; i < FILES; i++) yield [pathOf(i), contentOf(i)];
+  },
+};
+const stride = Math.floor(FILES / CHANGED) - 23; // spread over the folders
 const b = new Map();
-for (let k = 0; k < CHANGED; k++) b.set(pathOf(k * 2_477), contentOf(k * 2_477, 1));
+for (let k = 0; k < CHANGED; k++) b.set(pathOf(k * stride), contentOf(k * stride, 1));
 fastImportRepo(repo, [
   { tag: 'A', files: a },
   { tag: 'B', files: b },
 ]);
 
 const srcA = path.join(base, 'src-A');
-const co = path.join(base, 'checkout');
-exportTree(repo, 'A', srcA);
+// Exported once (and left alone while another run of this benchmark may read it).
+if (!existsSync(`${srcA}.ready`)) {
+  exportTree(repo, 'A', srcA);
+  writeFileSync(`${srcA}.ready`, '');
+}
+// The checkout rsync copies from and the targets are this run's own: two benchmarks at once
+// (a shared machine) would otherwise switch each other's checkout under rsync.
+const work = path.join(base, `work-${process.pid}`);
+rmSync(work, { recursive: true, force: true });
+mkdirSync(work, { recursive: true });
+const co = path.join(work, 'checkout');
 checkout(repo, 'A', co);
 const releaseA = treeDigest(srcA);
 const releaseB = (() => {
@@ -72,23 +98,36 @@ const releaseB = (() => {
   switchCheckout(repo, co, 'B', 'A');
   return d;
 })();
+process.on('exit', () => rmSync(work, { recursive: true, force: true }));
 
-const work = path.join(base, 'work');
-rmSync(work, { recursive: true, force: true });
-mkdirSync(work, { recursive: true });
 writeFileSync(path.join(work, 'diffship.yml'), 'waves: [1]\ntargets:\n  - name: t\n    path: ./target\n');
 const ds = (...argv) => [process.execPath, [cli, ...argv, '--repo', repo, '--no-progress'], { cwd: work }];
 const rsyncTarget = path.join(work, 'rsync-target');
 const dsTarget = path.join(work, 'target');
+// Wall time and peak RSS (GNU time's maximum resident set size, the largest process of the run).
+const rssFile = path.join(work, 'time.out');
+function timeOnce(cmd, argv, options = {}) {
+  const start = process.hrtime.bigint();
+  const r = spawnSync('/usr/bin/time', ['-f', '%M', '-o', rssFile, cmd, ...argv], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    ...options,
+  });
+  const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  if (r.status !== 0) throw new Error(`${cmd} ${argv.join(' ')} failed (${r.status}): ${r.stderr}`);
+  rss.push(Number(readFileSync(rssFile, 'utf8').trim().split('\n').pop()) / 1024);
+  return ms;
+}
+let rss = [];
 const order = (r) => (r % 2 === 0 ? ['rsync', 'diffship'] : ['diffship', 'rsync']);
 
 // First deploy of the whole release into empty folders.
-const first = { diffship: [], rsync: [] };
+const first = { diffship: [], rsync: [], rss: { diffship: [], rsync: [] } };
 for (let r = 0; r < (updatesOnly ? 0 : runs); r++) {
   for (const tool of order(r)) {
     const target = tool === 'rsync' ? rsyncTarget : dsTarget;
     rmSync(target, { recursive: true, force: true });
     run('sync', []);
+    rss = first.rss[tool];
     if (tool === 'rsync') first.rsync.push(timeOnce('rsync', ['-a', `${srcA}/`, `${rsyncTarget}/`]));
     else first.diffship.push(timeOnce(...ds('deploy', '--to', 'A')));
     assertTree(`first deploy, ${tool}`, target, releaseA);
@@ -98,19 +137,22 @@ for (let r = 0; r < (updatesOnly ? 0 : runs); r++) {
 // Update: 20 changed files into the full target. Both targets hold A before each run;
 // the checkout rsync copies from holds A with the same mtimes as rsync's target.
 function updateRuns(mode, rsyncArgs) {
-  const times = { diffship: [], rsync: [] };
+  const times = { diffship: [], rsync: [], rss: { diffship: [], rsync: [] } };
+  if (only !== null && only !== mode) return null;
   for (let r = 0; r < runs; r++) {
     for (const tool of order(r)) {
       if (tool === 'rsync') {
         run('rsync', ['-a', '--delete', `${co}/`, `${rsyncTarget}/`]);
         switchCheckout(repo, co, 'A', 'B');
         run('sync', []);
+        rss = times.rss.rsync;
         times.rsync.push(timeOnce('rsync', [...rsyncArgs, `${co}/`, `${rsyncTarget}/`]));
         switchCheckout(repo, co, 'B', 'A');
         assertTree(`update (${mode}), rsync`, rsyncTarget, releaseB);
       } else {
         run(...ds('deploy', '--to', 'A', '--mode', mode));
         run('sync', []);
+        rss = times.rss.diffship;
         times.diffship.push(timeOnce(...ds('deploy', '--to', 'B', '--mode', mode)));
         assertTree(`update (${mode}), diffship`, dsTarget, releaseB);
       }
@@ -122,13 +164,18 @@ const update = updateRuns('additive', ['-a']);
 const authoritative = updateRuns('authoritative', ['-a', '--delete']);
 
 const fmt = (xs) => `${median(xs).toFixed(0)} ms`;
+const peak = (xs) => `${Math.max(...xs).toFixed(0)} MiB`;
 const row = (label, t, anchor) =>
-  `${label}: diffship ${fmt(t.diffship)}, ${anchor} ${fmt(t.rsync)}, ratio ${ratio(median(t.diffship), median(t.rsync))}×`;
+  t === null
+    ? null
+    : `${label}: diffship ${fmt(t.diffship)} (peak RSS ${peak(t.rss.diffship)}), ${anchor} ${fmt(t.rsync)} (${peak(t.rss.rsync)}), ratio ${ratio(median(t.diffship), median(t.rsync))}×`;
 console.log(
   [
     `deploy benchmark — ${FILES} files, ${runs} runs each, median wall time (${os.cpus().length} cores, load ${os.loadavg()[0].toFixed(2)}, node ${process.version}); every target compared with its release after each run`,
     row(`update, ${CHANGED} changed files, additive     `, update, 'rsync -a'),
     row(`update, ${CHANGED} changed files, authoritative`, authoritative, 'rsync -a --delete'),
     ...(updatesOnly ? [] : [row(`first deploy, ${FILES} files              `, first, 'rsync -a')]),
-  ].join('\n'),
+  ]
+    .filter((line) => line !== null)
+    .join('\n'),
 );

@@ -24,8 +24,6 @@ export const MANIFEST_HEADER = 'diffship-manifest 1';
 // eslint-disable-next-line no-control-regex
 const NEEDS_QUOTES = /^"|[\u0000-\u001f\u007f\\]|[\ud800-\udfff]/;
 const MODES: readonly string[] = ['100644', '100755', '120000'];
-const STAT =
-  /^(0|[1-9][0-9]{0,15}),(0|[1-9][0-9]{0,24}),(0|[1-9][0-9]{0,24}),(0|[1-9][0-9]{0,24}),(0|[1-9][0-9]{0,15})$/;
 
 /** One entry as a line (without its newline). */
 export function formatLine(e: ManifestEntry): string {
@@ -76,27 +74,62 @@ export function linePath(line: string): string {
 
 /** Parse and check one line. @throws BadLine */
 export function parseLine(line: string, idLength: number): ManifestEntry {
-  const start = pathStart(line);
-  if (start < 0) throw new BadLine('is not blob, mode, stat and path separated by tabs');
-  const [blob = '', mode = '', stat = ''] = line.slice(0, start - 1).split('\t');
-  const path = pathOf(line, start);
+  // The three tabs found once; the fields are the text between them (no split, no array).
+  const a = line.indexOf('\t');
+  const b = a < 0 ? -1 : line.indexOf('\t', a + 1);
+  const c = b < 0 ? -1 : line.indexOf('\t', b + 1);
+  if (c < 0) throw new BadLine('is not blob, mode, stat and path separated by tabs');
+  const path = pathOf(line, c + 1);
   if (!isSafeRelPath(path)) throw new BadLine(`has an unsafe path ${JSON.stringify(path)}`);
+  const blob = line.slice(0, a);
   if (blob.length !== idLength || !isLowerHex(blob))
     throw new BadLine(`entry ${JSON.stringify(path)} has a bad blob id ${JSON.stringify(blob)}`);
+  const mode = line.slice(a + 1, b);
   if (!MODES.includes(mode))
     throw new BadLine(`entry ${JSON.stringify(path)} has a bad mode ${JSON.stringify(mode)}`);
   const entry: ManifestEntry = { path, blob, mode: mode as ManifestMode };
-  if (stat !== '-') entry.stat = parseStat(stat, path);
+  if (c !== b + 2 || line.charCodeAt(b + 1) !== DASH) entry.stat = parseStat(line.slice(b + 1, c), path);
   return entry;
 }
 
+const DASH = 0x2d;
+
+/** `size,mtimeNs,ctimeNs,ino,mode`: five decimals without leading zeros, read by hand (no regex per line). */
 function parseStat(text: string, path: string): FileStat {
-  const m = STAT.exec(text);
-  const size = Number(m?.[1]);
-  const mode = Number(m?.[5]);
-  if (!m || !Number.isSafeInteger(size) || !Number.isSafeInteger(mode))
+  const c1 = text.indexOf(',');
+  const c2 = c1 < 0 ? -1 : text.indexOf(',', c1 + 1);
+  const c3 = c2 < 0 ? -1 : text.indexOf(',', c2 + 1);
+  const c4 = c3 < 0 ? -1 : text.indexOf(',', c3 + 1);
+  const ok =
+    c4 >= 0 &&
+    isDecimal(text, 0, c1, 16) &&
+    isDecimal(text, c1 + 1, c2, 25) &&
+    isDecimal(text, c2 + 1, c3, 25) &&
+    isDecimal(text, c3 + 1, c4, 25) &&
+    isDecimal(text, c4 + 1, text.length, 16); // a sixth field fails here: a comma is not a digit
+  const size = ok ? Number(text.slice(0, c1)) : NaN;
+  const mode = ok ? Number(text.slice(c4 + 1)) : NaN;
+  if (!Number.isSafeInteger(size) || !Number.isSafeInteger(mode))
     throw new BadLine(`entry ${JSON.stringify(path)} has a bad stat`);
-  return { size, mtimeNs: m[2]!, ctimeNs: m[3]!, ino: m[4]!, mode };
+  return {
+    size,
+    mtimeNs: text.slice(c1 + 1, c2),
+    ctimeNs: text.slice(c2 + 1, c3),
+    ino: text.slice(c3 + 1, c4),
+    mode,
+  };
+}
+
+/** text[start, end) is `0` or up to `max` digits without a leading zero. */
+function isDecimal(text: string, start: number, end: number, max: number): boolean {
+  const length = end - start;
+  if (length < 1 || length > max) return false;
+  if (length > 1 && text.charCodeAt(start) === 0x30) return false;
+  for (let i = start; i < end; i++) {
+    const ch = text.charCodeAt(i);
+    if (ch < 0x30 || ch > 0x39) return false;
+  }
+  return true;
 }
 
 function isLowerHex(s: string): boolean {
@@ -109,11 +142,23 @@ function isLowerHex(s: string): boolean {
 
 /** A relative POSIX path with no empty, `.` or `..` segment and no NUL: it cannot leave the target. */
 export function isSafeRelPath(path: string): boolean {
-  return path !== '' && !UNSAFE_PATH.test(path);
+  if (path === '' || path.includes('\0')) return false;
+  // Segment by segment, no regex and no split: every line of a 500,000-line manifest passes here.
+  for (let start = 0; start <= path.length;) {
+    let end = path.indexOf('/', start);
+    if (end === -1) end = path.length;
+    const length = end - start;
+    if (length === 0) return false; // a leading, trailing or double slash
+    if (
+      length <= 2 &&
+      path.charCodeAt(start) === 0x2e &&
+      (length === 1 || path.charCodeAt(start + 1) === 0x2e)
+    )
+      return false;
+    start = end + 1;
+  }
+  return true;
 }
-
-/** A leading or trailing slash, an empty, `.` or `..` segment, or a NUL (one regex: cheap per line). */
-const UNSAFE_PATH = /^\/|\/\/|\/$|\0|(?:^|\/)\.{1,2}(?:\/|$)/;
 
 /** The lines after the header. @throws BadLine when the header is not ours or the text is cut short. */
 function bodyLines(text: string): string[] {

@@ -88,14 +88,22 @@ async function trustedByStat(
   const recorded = new Map<string, ManifestEntry>();
   if (written !== null) for (const f of cache.files ?? []) if (f.stat) recorded.set(f.path, f);
   const toHash: string[] = [];
-  await mapLimit(paths, STAT_CONCURRENCY, async (path) => {
-    const now = await statExact(path);
-    if (now === null) return void observed.delete(path); // gone since the walk
+  // One batch where the transport has it (local: a synchronous lstat each, no promise per file).
+  const stats = t.statExactMany
+    ? await t.statExactMany(paths)
+    : await mapLimit(paths, STAT_CONCURRENCY, (path) => statExact(path));
+  for (let i = 0; i < paths.length; i++) {
+    const path = paths[i]!;
+    const now = stats[i] ?? null;
+    if (now === null) {
+      observed.delete(path); // gone since the walk
+      continue;
+    }
     const type = typeFromMode(now.mode);
     const entry = recorded.get(path);
     const trusted = entry !== undefined && unchangedSince(entry.stat, now, written);
     observed.set(path, { type, blob: trusted ? entry.blob : null, mode: now.mode & 0o7777 });
     if (!trusted && (type === 'file' || type === 'symlink')) toHash.push(path);
-  });
+  }
   return toHash;
 }

@@ -21,6 +21,7 @@ import { closeOnAbort } from './hard-stop.js';
 import { mapLimit } from '../pool.js';
 import type { TargetChanges, TargetReport } from '../report/types.js';
 import type { KeptTransports } from './kept-transports.js';
+import type { KeptPlans } from './kept-plans.js';
 
 export interface PreflightContext {
   config: ResolvedConfig;
@@ -35,6 +36,8 @@ export interface PreflightContext {
   assumeEmpty?: boolean;
   /** Where a target that passes leaves its connection for its deploy (when that one wants it). */
   kept?: KeptTransports;
+  /** Where a target that passes leaves its plan for its deploy (kept-plans.ts). */
+  keptPlans?: KeptPlans;
 }
 
 /** Why a target failed preflight; with the plan's change set (and drift) when it got that far. */
@@ -116,6 +119,8 @@ async function checkTarget(target: TargetConfig, ctx: PreflightContext): Promise
     // Drift stops the fleet; max-deletes stays the target's own plan failure.
     if (plan.blocked?.code !== 'E_DRIFT') {
       passed = true;
+      // Not for a missing folder: its deploy creates it, and finds whatever is there by then.
+      if (!session.missing) ctx.keptPlans?.offer(target.name, plan, session.state);
       return null;
     }
     return {

@@ -21,6 +21,7 @@ import { runWaves } from './run-waves.js';
 import { explainNotStarted, rolloutStatus, RolloutStop } from './stop.js';
 import { HardStop, InFlight } from './hard-stop.js';
 import { KeptTransports } from './kept-transports.js';
+import { KeptPlans } from './kept-plans.js';
 
 export interface RolloutOptions {
   config: ResolvedConfig;
@@ -108,6 +109,7 @@ export async function rollout(options: RolloutOptions): Promise<Report> {
     log,
     emit,
     kept: KeptTransports.firstWave(waves, config.maxParallel),
+    keptPlans: KeptPlans.firstWave(waves, config),
   };
   const runs = waves.map((wave, w) => wave.map((t) => new TargetRun(t, w, ctx)));
   let outcome;

@@ -22,6 +22,9 @@ import { cleanupSignal, closeOnForce } from './hard-stop.js';
 import { planUnitRun } from './unit-plan.js';
 
 export class TargetRun extends TargetRollback {
+  /** The plan is preflight's, handed on (kept-plans.ts): the report's plan step says so. */
+  private plannedByPreflight = false;
+
   /** Run the target's steps. Never throws: failures land in the report. */
   async run(): Promise<TargetReport> {
     const { ctx, target } = this;
@@ -114,7 +117,8 @@ export class TargetRun extends TargetRollback {
         : 0;
       const changed = p.selectionChanged ? '; selection changed: the whole selection was compared' : '';
       const links = ctx.outsideLinks?.length ? `; warning: ${describeOutsideLinks(ctx.outsideLinks)}` : '';
-      const summary = `${p.note ? `${p.note}; ` : ''}${p.writes.length} write(s), ${p.deletes.length} delete(s), ${p.kept.length} kept, ${p.drift.length} drifted (${describeDriftCheck(p.driftChecked)})${changed}${links}`;
+      const reused = this.plannedByPreflight ? '; planned by preflight' : '';
+      const summary = `${p.note ? `${p.note}; ` : ''}${p.writes.length} write(s), ${p.deletes.length} delete(s), ${p.kept.length} kept, ${p.drift.length} drifted (${describeDriftCheck(p.driftChecked)})${changed}${links}${reused}`;
       if (p.blocked) return { ok: false, detail: p.blocked.message };
       if (!ctx.config.units) return summary;
       const units = await planUnitRun(ctx, p, this.unitHost(), this.session!.state?.manifest?.files);
@@ -149,6 +153,10 @@ export class TargetRun extends TargetRollback {
   /** The plan step's work. A release neither in the repository nor in a manifest is said in full. */
   private async planTarget(): Promise<TargetPlan> {
     const { ctx } = this;
+    // Preflight's plan, when the locked target is still as preflight found it (kept-plans.ts).
+    const kept = ctx.keptPlans?.take(this.target.name, this.session!);
+    this.plannedByPreflight = kept !== undefined;
+    if (kept) return kept;
     try {
       const plan = await this.session!.plan({
         repo: ctx.repo,

@@ -26,6 +26,7 @@ import type { Balancer } from '../balancer/index.js';
 import { expandCheck } from './expand-check.js';
 import type { UnitHost, UnitRun } from './unit-hooks.js';
 import type { KeptTransports } from './kept-transports.js';
+import type { KeptPlans } from './kept-plans.js';
 
 export interface TargetRunContext {
   config: ResolvedConfig;
@@ -55,6 +56,8 @@ export interface TargetRunContext {
   emit(e: RolloutEvent): void;
   /** Connections preflight left for the deploys of the first wave (kept-transports.ts). */
   kept?: KeptTransports;
+  /** Plans preflight left for the deploys of the first wave (kept-plans.ts). */
+  keptPlans?: KeptPlans;
 }
 
 /** The environment policy of each rollout (its targets share one context), filtered once. */

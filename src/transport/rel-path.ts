@@ -7,6 +7,8 @@ import { TransportError } from '../errors.js';
  * refused. `''` means the root itself, and only where `allowRoot` says so.
  */
 
+const DOT = 0x2e;
+
 /** Return `rel` unchanged when it is a safe relative POSIX path, else throw E_UNSAFE. */
 export function checkRelPath(rel: string, options: { allowRoot?: boolean } = {}): string {
   if (typeof rel !== 'string') throw unsafe(String(rel), 'not a string');
@@ -17,10 +19,17 @@ export function checkRelPath(rel: string, options: { allowRoot?: boolean } = {})
   if (rel.includes('\0')) throw unsafe(rel, 'contains a NUL byte');
   if (rel.startsWith('/'))
     throw unsafe(rel, 'absolute paths are refused; give a path relative to the target folder');
-  for (const segment of rel.split('/')) {
-    if (segment === '') throw unsafe(rel, 'empty path segment (double or trailing slash)');
-    if (segment === '..') throw unsafe(rel, "'..' segments are refused");
-    if (segment === '.') throw unsafe(rel, "'.' segments are refused");
+  // Segment by segment without splitting: every path of a 500,000-file plan passes here.
+  for (let start = 0; start <= rel.length;) {
+    let end = rel.indexOf('/', start);
+    if (end === -1) end = rel.length;
+    const length = end - start;
+    if (length === 0) throw unsafe(rel, 'empty path segment (double or trailing slash)');
+    if (length <= 2 && rel.charCodeAt(start) === DOT) {
+      if (length === 1) throw unsafe(rel, "'.' segments are refused");
+      if (rel.charCodeAt(start + 1) === DOT) throw unsafe(rel, "'..' segments are refused");
+    }
+    start = end + 1;
   }
   return rel;
 }

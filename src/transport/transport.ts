@@ -165,6 +165,8 @@ export interface Transport {
    * it records no stat cache, and every check of its files hashes them.
    */
   statExact?(rel: string): Promise<FileStat | null>;
+  /** statExact of many paths, in order (a transport that has statExact may do them in one go). */
+  statExactMany?(rels: readonly string[]): Promise<(FileStat | null)[]>;
   /** Run a shell command line with the target root as working directory. */
   exec(command: string, options?: ExecOptions): Promise<ExecResult>;
 }

@@ -59,6 +59,8 @@ function counting(real: Transport): { t: Transport; calls: Calls } {
       return (...args: unknown[]) => {
         if (prop === 'walk') calls.walk.push(args);
         if (prop === 'statExact') calls.statExact.push(args[0] as string);
+        // The batch form counts as one lstat per path it names.
+        if (prop === 'statExactMany') calls.statExact.push(...(args[0] as string[]));
         if (prop === 'hashFiles') calls.hashFiles.push(...(args[0] as string[]));
         return (value as (...a: unknown[]) => unknown).apply(target, args);
       };

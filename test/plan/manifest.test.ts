@@ -330,6 +330,23 @@ describe('the manifest file format (manifest-text.ts)', () => {
   };
   const odd = ['a\tb', 'new\nline', '"quoted', 'back\\slash', 'caf\u00e9/\u{1F600}.txt', 'lone\ud800x', 'z'];
 
+  it('reads the largest stat fields the format allows, and names like ".a" and "..b"', () => {
+    const big = {
+      size: 9007199254740991,
+      mtimeNs: '9'.repeat(25),
+      ctimeNs: '0',
+      ino: '1'.repeat(25),
+      mode: 33188,
+    };
+    const files = ['..b', '.a', 'x/...'].map((path) => ({
+      path,
+      blob: B1,
+      mode: '100644' as const,
+      stat: big,
+    }));
+    expect(parseManifestText(formatManifest(files), 40, 'm')).toEqual(files);
+  });
+
   it('round-trips any file name, with and without a stat', () => {
     const files = odd
       .map((path, i) => ({
@@ -352,6 +369,27 @@ describe('the manifest file format (manifest-text.ts)', () => {
     ['a short blob', `diffship-manifest 1\nabc\t100644\t-\ta\n`, 'bad blob id "abc"'],
     ['a bad mode', `diffship-manifest 1\n${B1}\t040000\t-\ta\n`, 'bad mode "040000"'],
     ['a bad stat', `diffship-manifest 1\n${B1}\t100644\t1,2,3\ta\n`, 'has a bad stat'],
+    ['a stat with six fields', `diffship-manifest 1\n${B1}\t100644\t1,2,3,4,5,6\ta\n`, 'has a bad stat'],
+    ['a stat with a leading zero', `diffship-manifest 1\n${B1}\t100644\t1,02,3,4,5\ta\n`, 'has a bad stat'],
+    ['a stat with a sign', `diffship-manifest 1\n${B1}\t100644\t1,2,-3,4,5\ta\n`, 'has a bad stat'],
+    ['an empty stat field', `diffship-manifest 1\n${B1}\t100644\t1,,3,4,5\ta\n`, 'has a bad stat'],
+    ['an empty stat', `diffship-manifest 1\n${B1}\t100644\t\ta\n`, 'has a bad stat'],
+    [
+      'a 17-digit size',
+      `diffship-manifest 1\n${B1}\t100644\t${'9'.repeat(17)},2,3,4,5\ta\n`,
+      'has a bad stat',
+    ],
+    [
+      'a 26-digit mtime',
+      `diffship-manifest 1\n${B1}\t100644\t1,${'9'.repeat(26)},3,4,5\ta\n`,
+      'has a bad stat',
+    ],
+    ['a dash and more', `diffship-manifest 1\n${B1}\t100644\t-1\ta\n`, 'has a bad stat'],
+    ['a "." segment', `diffship-manifest 1\n${B1}\t100644\t-\ta/./b\n`, 'has an unsafe path "a/./b"'],
+    ['a trailing slash', `diffship-manifest 1\n${B1}\t100644\t-\ta/\n`, 'has an unsafe path "a/"'],
+    ['a double slash', `diffship-manifest 1\n${B1}\t100644\t-\ta//b\n`, 'has an unsafe path "a//b"'],
+    ['an absolute path', `diffship-manifest 1\n${B1}\t100644\t-\t/etc/x\n`, 'has an unsafe path "/etc/x"'],
+    ['a NUL', `diffship-manifest 1\n${B1}\t100644\t-\t"a\\u0000b"\n`, 'has an unsafe path'],
     [
       'a path twice',
       `diffship-manifest 1\n${B1}\t100644\t-\ta\n${B2}\t100644\t-\ta\n`,

@@ -31,6 +31,7 @@ import { removeTreeAt } from './remove-tree.js';
 import { direntEntries, toEntry } from './entries.js';
 import { hashLocalFile } from './hash-file.js';
 import { countOpenTarget, severalTargetsOpen } from './open-targets.js';
+import { fileStatOf, statExactMany } from './stat-exact.js';
 
 /** Files read at once by hashFiles, folders listed at once by walk. */
 const IO_CONCURRENCY = 16;
@@ -95,15 +96,11 @@ export class LocalTransport implements Transport {
     const s = await this.io('lstat', rel, async (p) => fsSync.lstatSync(p, { bigint: true }), {
       missing: null,
     });
-    if (!s) return null;
-    const ns = (v: bigint) => v.toString();
-    return {
-      size: Number(s.size),
-      mtimeNs: ns(s.mtimeNs),
-      ctimeNs: ns(s.ctimeNs),
-      ino: ns(s.ino),
-      mode: Number(s.mode),
-    };
+    return s && fileStatOf(s);
+  }
+
+  async statExactMany(rels: readonly string[]): Promise<(FileStat | null)[]> {
+    return statExactMany(this.base, rels, (rel) => this.statExact(rel));
   }
 
   async readFile(rel: string): Promise<Buffer> {

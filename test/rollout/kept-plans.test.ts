@@ -1,0 +1,183 @@
+/**
+ * A first-wave target is planned once per rollout (issue 13): the deploy uses
+ * preflight's plan when the locked target still holds the state preflight
+ * planned from, and plans again otherwise (a state written in between, a
+ * later wave, a rollout hook between preflight and the first wave). Real
+ * repositories and target folders; the report's plan step says which it was.
+ */
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deploy } from '../../src/api.js';
+import { resolveConfig } from '../../src/config/resolve.js';
+import type { TargetReport } from '../../src/report/types.js';
+import { KeptPlans } from '../../src/rollout/kept-plans.js';
+import type { TargetState } from '../../src/apply/state.js';
+import type { TargetPlan } from '../../src/plan/types.js';
+import { GitObjects } from '../../src/diff/git-objects.js';
+import { silentLogger } from '../../src/log.js';
+import { preflight } from '../../src/rollout/preflight.js';
+import { TargetSession } from '../../src/apply/session.js';
+import { LocalTransport } from '../../src/transport/local/local-transport.js';
+import { makeRepo, snapshot } from '../helpers/repo.js';
+import { tempDir } from '../helpers/git.js';
+
+let root: string;
+let repo: ReturnType<typeof makeRepo>;
+let v1: string;
+let v2: string;
+beforeAll(() => {
+  root = tempDir('diffship-kept-plans-');
+  repo = makeRepo();
+  v1 = repo.commit({ 'app.json': '1\n', 'lib/x.json': 'x\n' });
+  v2 = repo.commit({ 'app.json': '2\n', 'lib/y.json': 'y\n' });
+});
+afterAll(() => {
+  repo.cleanup();
+  rmSync(root, { recursive: true, force: true });
+});
+
+const planDetail = (t: TargetReport | undefined) => t?.steps.find((s) => s.name === 'plan')?.detail ?? '';
+let n = 0;
+/** Fresh target folders holding v1 (a stray added by hand in each), and a config for them. */
+async function fleet(names: string[]) {
+  const dir = path.join(root, `fleet-${n++}`);
+  const targets = names.map((name) => ({ name, type: 'local', path: path.join(dir, name) }));
+  const config = (raw: Record<string, unknown>) =>
+    resolveConfig({ mode: 'authoritative', targets, ...raw }, { baseDir: root });
+  const first = await deploy({ config: config({}), repo: repo.dir, to: v1 });
+  expect(first.status).toBe('succeeded');
+  for (const name of names) writeFileSync(path.join(dir, name, 'stray.txt'), 'by hand\n');
+  return { dir, config };
+}
+
+describe('preflight hands its plan on to the first wave', () => {
+  it('deploys the first wave with preflight plan, and plans a later wave again', async () => {
+    const { dir, config } = await fleet(['a', 'b']);
+    const r = await deploy({ config: config({ waves: [1, 1] }), repo: repo.dir, to: v2 });
+    expect(r.status, JSON.stringify(r.targets.map((t) => t.error))).toBe('succeeded');
+    const [a, b] = r.targets;
+    expect(planDetail(a)).toMatch(/2 delete\(s\).*; planned by preflight$/);
+    expect(planDetail(b)).toMatch(/2 delete\(s\)/);
+    expect(planDetail(b)).not.toContain('planned by preflight');
+    // Both got the whole job: the release, the stray gone.
+    for (const name of ['a', 'b'])
+      expect(snapshot(path.join(dir, name), ['.diffship'])).toEqual(snapshot(repo.dir, ['.git']));
+  }, 60_000);
+
+  it('hands nothing on once another run wrote the state between preflight and the lock', async () => {
+    const { dir, config } = await fleet(['a']);
+    const cfg = config({});
+    const target = cfg.targets[0]!;
+    const objects = new GitObjects(repo.dir);
+    const look = async (between: () => Promise<void>) => {
+      const keptPlans = KeptPlans.firstWave([[target]], cfg);
+      const ctx = { config: cfg, repo: repo.dir, to: v2, objects, log: silentLogger, keptPlans };
+      expect(await preflight([target], { ...ctx, signal: new AbortController().signal })).toEqual(new Map());
+      await between();
+      const session = await TargetSession.open({
+        transport: new LocalTransport(target.path),
+        stateDir: cfg.stateDir,
+        command: 'deploy',
+        objects,
+      });
+      try {
+        return keptPlans.take('a', session);
+      } finally {
+        await session.close();
+      }
+    };
+    try {
+      // Nothing in between: the locked session finds preflight's state, and gets its plan.
+      expect((await look(async () => {}))?.to).toBe(v2);
+      // Another run deploys v2 and then v1 again: the same files as preflight saw, but another state.
+      const other = async () => {
+        for (const to of [v2, v1])
+          expect((await deploy({ config: { ...cfg, preflight: false }, repo: repo.dir, to })).status).toBe(
+            'succeeded',
+          );
+        writeFileSync(path.join(dir, 'a', 'stray.txt'), 'by hand\n');
+      };
+      expect(await look(other)).toBeUndefined();
+    } finally {
+      objects.close();
+    }
+  }, 60_000);
+
+  it('plans again after a before-rollout hook, which may have changed the targets', async () => {
+    const { dir, config } = await fleet(['a']);
+    // The hook adds a second stray: a plan made before it would leave it behind.
+    const hook = `echo late > '${path.join(dir, 'a', 'late.txt')}'`;
+    const r = await deploy({ config: config({ 'before-rollout': { run: hook } }), repo: repo.dir, to: v2 });
+    expect(r.status, JSON.stringify(r.targets.map((t) => t.error))).toBe('succeeded');
+    expect(planDetail(r.targets[0])).toMatch(/3 delete\(s\)/);
+    expect(planDetail(r.targets[0])).not.toContain('planned by preflight');
+    expect(snapshot(path.join(dir, 'a'), ['.diffship'])).toEqual(snapshot(repo.dir, ['.git']));
+  }, 60_000);
+
+  it('keeps nothing for a target folder preflight found missing', async () => {
+    const dir = path.join(root, `fleet-${n++}`);
+    mkdirSync(dir);
+    const cfg = resolveConfig(
+      { mode: 'authoritative', targets: [{ name: 'a', type: 'local', path: path.join(dir, 'a') }] },
+      { baseDir: root },
+    );
+    const r = await deploy({ config: cfg, repo: repo.dir, to: v2 });
+    expect(r.status).toBe('succeeded');
+    expect(planDetail(r.targets[0])).not.toContain('planned by preflight');
+  }, 60_000);
+});
+
+describe('KeptPlans.take', () => {
+  const state = (deployId: string): TargetState => ({
+    version: 3,
+    release: 'a'.repeat(40),
+    previousRelease: null,
+    deployId,
+    deployedAt: '2026-12-01T00:00:00.000Z',
+    mode: 'authoritative',
+    kept: [],
+    manifest: null,
+    manifestFile: { file: `${deployId}.tsv`, sha256: 'b'.repeat(64), size: 10 },
+  });
+  const plan = { to: 'x' } as unknown as TargetPlan;
+  const open = (s: TargetState | null, recovered: string | null = null, pendingRecovery = false) => ({
+    state: s,
+    recovered,
+    pendingRecovery,
+  });
+
+  it('gives the plan once, to a session that found the same state and no journal', () => {
+    const kept = KeptPlans.firstWave([[{ name: 't' }]], { maxParallel: 4 });
+    kept.offer('t', plan, state('d1'));
+    expect(kept.take('t', open(state('d1')))).toBe(plan);
+    expect(kept.take('t', open(state('d1')))).toBeUndefined();
+  });
+
+  it('refuses after a recovery, with a journal, or with another state', () => {
+    for (const session of [
+      open(state('d1'), 'undid interrupted deploy x'),
+      open(state('d1'), null, true),
+      open(state('d2')),
+      open({ ...state('d1'), manifestFile: { file: 'd1.tsv', sha256: 'c'.repeat(64), size: 10 } }),
+      open(null),
+    ]) {
+      const kept = KeptPlans.firstWave([[{ name: 't' }]], { maxParallel: 4 });
+      kept.offer('t', plan, state('d1'));
+      expect(kept.take('t', session)).toBeUndefined();
+    }
+  });
+
+  it('keeps only the first wave up to max-parallel, and nothing when a rollout hook runs first', () => {
+    const waves = [[{ name: 'a' }, { name: 'b' }], [{ name: 'c' }]];
+    const kept = KeptPlans.firstWave(waves, { maxParallel: 1 });
+    for (const name of ['a', 'b', 'c']) kept.offer(name, plan, null);
+    expect(['a', 'b', 'c'].map((name) => kept.take(name, open(null)))).toEqual([plan, undefined, undefined]);
+    const hooked = KeptPlans.firstWave(waves, {
+      maxParallel: 4,
+      rolloutHooks: { beforeWave: { run: 'true' } as never },
+    });
+    hooked.offer('a', plan, null);
+    expect(hooked.take('a', open(null))).toBeUndefined();
+  });
+});
