@@ -86,6 +86,13 @@ export interface ByteSource extends AsyncIterable<Buffer> {
   hashedByWriter?(yes: boolean): void;
 }
 
+/** What Transport.peek saw at a path: its lstat (null: absent) and, when asked for, a file's bytes or a folder's names. */
+export interface Peeked {
+  entry: Entry | null;
+  data?: Buffer;
+  names?: string[];
+}
+
 export interface HashOptions {
   /**
    * The repository's object format: `sha1` (default) or `sha256`. The ids a
@@ -165,6 +172,15 @@ export interface Transport {
    * it records no stat cache, and every check of its files hashes them.
    */
   statExact?(rel: string): Promise<FileStat | null>;
+  /**
+   * A hint, for a transport whose every call is a round trip: lstat `paths`, and read
+   * (files up to 1 MiB) or list (folders) those also in `reads`, in one go. The
+   * answers are then served to the lstat, readFile and readdir calls that ask the
+   * same, until the transport itself changes the path. Resolves to what it saw
+   * (a path it could not see is left out), or null when it cannot peek; never
+   * rejects. Optional: the local transport has no round trips to save.
+   */
+  peek?(paths: readonly string[], reads: readonly string[]): Promise<ReadonlyMap<string, Peeked> | null>;
   /** Run a shell command line with the target root as working directory. */
   exec(command: string, options?: ExecOptions): Promise<ExecResult>;
 }
