@@ -146,6 +146,13 @@ export interface Transport {
   link(from: string, to: string): Promise<boolean>;
   /** mkdir -p. Fails if a component is not a folder. */
   mkdirp(rel: string): Promise<void>;
+  /**
+   * mkdir -p in one go where the transport can: never through a link, and the
+   * last folder, when made here, gets exactly `mode`. false when not done (the
+   * caller then uses lstat, mkdirp and chmod, which also say what stood in the
+   * way). Optional: where each of those is no round trip, it saves nothing.
+   */
+  makeDir?(rel: string, mode: number): Promise<boolean>;
   /** Remove a file or symlink. Missing is not an error. */
   unlink(rel: string): Promise<void>;
   /** Remove an empty folder. false if not empty or missing. */

@@ -56,6 +56,9 @@ import { shellQuote } from '../shell-quote.js';
  *   absent, `!` not readable, else mode, size, mtime (s), uid, gid,
  *   comma-separated, then for a path of B `,f` and the file's bytes in hex, or
  *   `,d` and the folder's names in hex, `.`-separated.
+ * - mkdir (11): mkdir -p of A, never through a link (ELOOP); when the last
+ *   folder of A is made here, its mode is then set to exactly `mode`
+ *   (helper-mkdir.ts: a state folder in one round trip, not six).
  *
  * sync and rmtree run their tool directly (fork and exec, stdin from
  * /dev/null, its output to stderr), never through a shell: a host whose rc file
@@ -80,6 +83,7 @@ export const OP_SYNC = 7;
 export const OP_RMTREE = 8;
 export const OP_LIST = 9;
 export const OP_PEEK = 10;
+export const OP_MKDIR = 11;
 export type Op =
   | typeof OP_WRITE
   | typeof OP_RENAME
@@ -90,7 +94,8 @@ export type Op =
   | typeof OP_SYNC
   | typeof OP_RMTREE
   | typeof OP_LIST
-  | typeof OP_PEEK;
+  | typeof OP_PEEK
+  | typeof OP_MKDIR;
 /** In a write record's mode: fsync the file before answering. */
 export const SYNC_FLAG = 0o200000;
 /** In a write record's mode: hash the data as it is written; the answer's payload is its blob id. */
@@ -149,6 +154,13 @@ const PERL = [
   '  } elsif ($t == 0040000) { my $dh; return $r unless opendir($dh, $p);',
   '    $r .= ",d" . join(".", map { unpack("H*", $_) } grep { $_ ne "." && $_ ne ".." } readdir $dh); closedir $dh; }',
   '  return $r; }',
+  // mkdir (11): each level a real folder or made; the last one, if made here, gets the mode exactly.
+  'sub mkdirs { my ($p, $mode) = @_; my ($d, $made) = (".", 0);',
+  '  for (split m{/}, $p) { $d .= "/$_"; $made = 0;',
+  '    if (lstat($d)) { next if -d _ && !-l _; $! = -l _ ? Errno::ELOOP() : Errno::ENOTDIR(); return failure(); }',
+  '    return failure() unless $!{ENOENT};',
+  '    if (mkdir($d, 0777)) { $made = 1 } elsif (!($!{EEXIST} && lstat($d) && -d _ && !-l _)) { return failure() } }',
+  '  return ($made && !chmod($mode & 07777, $d)) ? failure() : "ok"; }',
   'while (1) {',
   '  my ($id, $op, $mode, $la, $lb, $hi, $lo) = unpack("N7", take(28));',
   '  my $p = take($la); my $q = take($lb); my $left = $hi * 4294967296 + $lo;',
@@ -197,6 +209,8 @@ const PERL = [
   '  } elsif ($op == 10) {',
   '    my %more = map { $_ => 1 } split(/\\0/, $q, -1);',
   '    $answer = join(" ", "ok", map { peek($_, $more{$_}) } split(/\\0/, $p, -1));',
+  '  } elsif ($op == 11) {',
+  '    $answer = mkdirs($p, $mode);',
   '  } elsif ($op == 4) {',
   '    my $alg = $mode == 256 ? 256 : 1;',
   '    $answer = join(" ", "ok", map { blob($_, $alg) } split(/\\0/, $p, -1));',

@@ -8,6 +8,7 @@ import { SshFiles } from './file-ops.js';
 import { SshHash } from './hash-files.js';
 import { SshOps } from './perl-helper-client.js';
 import { ReadAhead } from './helper-peek.js';
+import { mkdirWithHelper } from './helper-mkdir.js';
 import type {
   ByteSource,
   Entry,
@@ -171,6 +172,10 @@ export class SshTransport implements Transport {
 
   mkdirp(rel: string): Promise<void> {
     return this.ahead.changing([rel], () => this.files.mkdirp(rel));
+  }
+
+  makeDir(rel: string, mode: number): Promise<boolean> {
+    return this.ahead.changing([rel], () => mkdirWithHelper(this.ops, rel, mode));
   }
 
   unlink(rel: string): Promise<void> {
