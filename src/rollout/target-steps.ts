@@ -25,6 +25,7 @@ import type { Balancer } from '../balancer/index.js';
 import { expandCheck } from './expand-check.js';
 import type { UnitHost, UnitRun } from './unit-hooks.js';
 import type { KeptTransports } from './kept-transports.js';
+import type { EarlyConnections } from './early-connect.js';
 
 export interface TargetRunContext {
   config: ResolvedConfig;
@@ -54,6 +55,8 @@ export interface TargetRunContext {
   emit(e: RolloutEvent): void;
   /** Connections preflight left for the deploys of the first wave (kept-transports.ts). */
   kept?: KeptTransports;
+  /** Connections started before the release was read, for preflight to take (early-connect.ts). */
+  early?: EarlyConnections;
 }
 
 /** The change set's copy in the target's state folder, for `remote` commands. */

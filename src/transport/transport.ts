@@ -110,6 +110,12 @@ export interface Transport {
   /** Open connections, check that the root exists (creating it if `create`). */
   connect(options?: { create?: boolean }): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Start `connect({ create: false })` now, ahead of need; the next such
+   * connect() takes its outcome (success or error) instead of connecting
+   * again. Optional: for transports whose connect costs round trips.
+   */
+  preconnect?(): void;
 
   /** lstat: symlinks are reported as `symlink`, never followed. null when absent. */
   lstat(rel: string): Promise<Entry | null>;

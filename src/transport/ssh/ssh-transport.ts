@@ -47,6 +47,8 @@ export class SshTransport implements Transport {
   /** What peek saw, served to the reads that follow; every change below forgets what it touches. */
   private readonly ahead: ReadAhead;
   private connected = false;
+  /** preconnect()'s attempt, whose outcome the next plain connect() takes. */
+  private early: Promise<void> | undefined;
 
   constructor(
     private readonly options: SshOptions,
@@ -70,7 +72,22 @@ export class SshTransport implements Transport {
 
   // ── connection ─────────────────────────────────────────────────────────
 
+  /**
+   * Start connect({ create: false }) now, before the caller needs it (the rollout does, while
+   * it reads the release): the next connect() with those options takes its outcome, whatever it is.
+   */
+  preconnect(): void {
+    if (this.connected || this.early) return;
+    const attempt = this.connect({ create: false });
+    attempt.catch(() => undefined);
+    this.early = attempt;
+  }
+
   async connect(options: { create?: boolean; commandsOnly?: boolean } = {}): Promise<void> {
+    const early = this.early;
+    this.early = undefined;
+    if (early && !options.create && !options.commandsOnly) return early;
+    await early?.catch(() => undefined);
     // A connection kept open (preflight's, handed to the deploy) that dropped meanwhile is made again.
     if (this.connected && this.conn.lost && !this.conn.closing) this.teardown();
     if (this.connected) return;
