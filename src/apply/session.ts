@@ -25,6 +25,7 @@ import { checkParents, parentsOf } from './safe-path.js';
 import { DEPLOY_ID } from './state-schema.js';
 import { checkStateDirPath, checkStateFolder, makeStateDir } from './state-folder.js';
 import { connectReadOnly, isMissingRoot } from './absent-root.js';
+import { prefetchStateFolder } from './state-prefetch.js';
 import type { PendingManifest } from './manifest-merge.js';
 import { nextManifest, pruneManifests, recordManifestFile } from './manifest-store.js';
 import { mapLimit } from '../pool.js';
@@ -134,6 +135,8 @@ export class TargetSession {
     s.missing = missing;
     const t = s.transport;
     try {
+      // Read-only: all that is read next, asked in one go (a deploy asks once it holds the lock).
+      if (options.readOnly && !missing) await prefetchStateFolder(t, s.layout);
       // The state folder is diffship's: no link on its path, nothing in it planted by someone else.
       await checkStateDirPath(t, s.layout);
       if (options.readOnly) {
@@ -152,6 +155,7 @@ export class TargetSession {
           options.target,
           options.lease,
         );
+        await prefetchStateFolder(t, s.layout);
         // The lock file was just created by the user diffship runs as on the target: its owner is that user.
         await checkStateFolder(t, s.layout, (await t.lstat(s.layout.lock))?.uid);
         s.recovered = await recover(t, s.layout, s.log, s.concurrency);

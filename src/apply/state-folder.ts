@@ -45,6 +45,7 @@ export async function checkStateDirPath(t: Transport, l: Layout): Promise<void> 
 
 /** mkdir -p of a folder inside the state folder, then its mode set exactly (the umask may allow group write). */
 export async function makeStateDir(t: Transport, rel: string): Promise<void> {
+  if (await t.makeDir?.(rel, STATE_DIR_MODE)) return;
   const existed = (await t.lstat(rel)) !== null;
   await t.mkdirp(rel);
   if (!existed) await t.chmod(rel, STATE_DIR_MODE);

@@ -17,6 +17,7 @@ import type { GitObjects } from '../diff/git-objects.js';
 import { TargetSession } from '../apply/session.js';
 import { lockedMessage, readLock, staleReason } from '../apply/lock.js';
 import { createTransport } from '../transport/factory.js';
+import type { Transport } from '../transport/transport.js';
 import { closeOnAbort } from './hard-stop.js';
 import { mapLimit } from '../pool.js';
 import type { TargetChanges, TargetReport } from '../report/types.js';
@@ -38,6 +39,8 @@ export interface PreflightContext {
   kept?: KeptTransports;
   /** Where a target that passes leaves its plan for its deploy (kept-plans.ts). */
   keptPlans?: KeptPlans;
+  /** Connections started before the release was read (early-connect.ts): taken here by target name. */
+  early?: { take(name: string): Transport | undefined };
 }
 
 /** Why a target failed preflight; with the plan's change set (and drift) when it got that far. */
@@ -73,7 +76,7 @@ async function checkTarget(target: TargetConfig, ctx: PreflightContext): Promise
   const danger = dangerousFolder(target);
   if (danger) return { reason: danger };
   const { config } = ctx;
-  const transport = createTransport(target, ctx.log);
+  const transport = ctx.early?.take(target.name) ?? createTransport(target, ctx.log);
   let passed = false;
   // Read-only: a cancellation closes the connection at once (a stalled host cannot hold it);
   // it stops listening before the connection may be handed on to its deploy.
@@ -137,7 +140,7 @@ async function checkTarget(target: TargetConfig, ctx: PreflightContext): Promise
 }
 
 /** The same roots the config refuses, checked again on the folder the target resolves to. */
-function dangerousFolder(target: TargetConfig): string | undefined {
+export function dangerousFolder(target: TargetConfig): string | undefined {
   if (target.type === 'ssh') return dangerousRoot(path.posix.normalize(target.path), []);
   return dangerousRoot(path.resolve(target.path), [os.homedir()], path.sep === '/');
 }

@@ -22,6 +22,7 @@ import { explainNotStarted, rolloutStatus, RolloutStop } from './stop.js';
 import { HardStop, InFlight } from './hard-stop.js';
 import { KeptTransports } from './kept-transports.js';
 import { KeptPlans } from './kept-plans.js';
+import { EarlyConnections } from './early-connect.js';
 
 export interface RolloutOptions {
   config: ResolvedConfig;
@@ -62,6 +63,25 @@ export interface RolloutOptions {
  * const report = await rollout({ config, to: 'v1.4.0' });
  * if (report.status !== 'succeeded') process.exitCode = 1;
  */
+/** The release read and the waves planned, while `early` connects (closed if this fails). */
+async function prepare(
+  options: RolloutOptions,
+  { command, log, deployId }: { command: 'deploy' | 'plan' | 'rollback'; log: Logger; deployId: string },
+  selected: TargetConfig[],
+  early: EarlyConnections,
+) {
+  const config = options.config;
+  try {
+    const release = await openRelease({ ...options, config, log, command, repo: options.repo ?? '.' });
+    const controls = new WaveControls({ config, deployId, to: release.to, command, log });
+    const planned = await planWaves(controls, selected, release, { config, command, log }, options.signal);
+    return { release, controls, ...planned };
+  } catch (error) {
+    await early.closeAll();
+    throw error;
+  }
+}
+
 export async function rollout(options: RolloutOptions): Promise<Report> {
   const config = options.config;
   const command = options.dryRun ? 'plan' : (options.command ?? 'deploy');
@@ -72,16 +92,15 @@ export async function rollout(options: RolloutOptions): Promise<Report> {
   const startedAt = new Date().toISOString();
 
   const selected = selectTargets(config.targets, parseSelectors(options.targets));
-  const release = await openRelease({ ...options, config, log, command, repo: options.repo ?? '.' });
-  const { to, objects } = release;
-  const controls = new WaveControls({ config, deployId, to, command, log });
-  const { waves, balancer } = await planWaves(
-    controls,
+  // Handshakes and remote shell starts overlap with reading the release (git) instead of following it.
+  const early = EarlyConnections.start(selected, { config, command, log, signal: options.signal });
+  const { release, controls, waves, balancer } = await prepare(
+    options,
+    { command, log, deployId },
     selected,
-    release,
-    { config, command, log },
-    options.signal,
+    early,
   );
+  const { to, objects } = release;
   const waveNames = waves.map((w) => w.map((t) => t.name));
   emit({ type: 'start', deployId, to, waves: waveNames, command });
 
@@ -110,6 +129,7 @@ export async function rollout(options: RolloutOptions): Promise<Report> {
     emit,
     kept: KeptTransports.firstWave(waves, config.maxParallel),
     keptPlans: KeptPlans.firstWave(waves, config),
+    early,
   };
   const runs = waves.map((wave, w) => wave.map((t) => new TargetRun(t, w, ctx)));
   let outcome;
@@ -120,6 +140,7 @@ export async function rollout(options: RolloutOptions): Promise<Report> {
     outcome = waited === 'gave-up' ? { failed: inFlight.steps.size, stopped: null, done: [] } : waited;
   } finally {
     hard.dispose();
+    await early.closeAll();
     await ctx.kept?.closeAll();
     objects.close();
     stop.dispose();

@@ -27,6 +27,7 @@ import { expandCheck } from './expand-check.js';
 import type { UnitHost, UnitRun } from './unit-hooks.js';
 import type { KeptTransports } from './kept-transports.js';
 import type { KeptPlans } from './kept-plans.js';
+import type { EarlyConnections } from './early-connect.js';
 
 export interface TargetRunContext {
   config: ResolvedConfig;
@@ -58,6 +59,8 @@ export interface TargetRunContext {
   kept?: KeptTransports;
   /** Plans preflight left for the deploys of the first wave (kept-plans.ts). */
   keptPlans?: KeptPlans;
+  /** Connections started before the release was read, for preflight to take (early-connect.ts). */
+  early?: EarlyConnections;
 }
 
 /** The environment policy of each rollout (its targets share one context), filtered once. */

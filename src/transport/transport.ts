@@ -86,6 +86,13 @@ export interface ByteSource extends AsyncIterable<Buffer> {
   hashedByWriter?(yes: boolean): void;
 }
 
+/** What Transport.peek saw at a path: its lstat (null: absent) and, when asked for, a file's bytes or a folder's names. */
+export interface Peeked {
+  entry: Entry | null;
+  data?: Buffer;
+  names?: string[];
+}
+
 export interface HashOptions {
   /**
    * The repository's object format: `sha1` (default) or `sha256`. The ids a
@@ -103,6 +110,12 @@ export interface Transport {
   /** Open connections, check that the root exists (creating it if `create`). */
   connect(options?: { create?: boolean }): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Start `connect({ create: false })` now, ahead of need; the next such
+   * connect() takes its outcome (success or error) instead of connecting
+   * again. Optional: for transports whose connect costs round trips.
+   */
+  preconnect?(): void;
 
   /** lstat: symlinks are reported as `symlink`, never followed. null when absent. */
   lstat(rel: string): Promise<Entry | null>;
@@ -139,6 +152,13 @@ export interface Transport {
   link(from: string, to: string): Promise<boolean>;
   /** mkdir -p. Fails if a component is not a folder. */
   mkdirp(rel: string): Promise<void>;
+  /**
+   * mkdir -p in one go where the transport can: never through a link, and the
+   * last folder, when made here, gets exactly `mode`. false when not done (the
+   * caller then uses lstat, mkdirp and chmod, which also say what stood in the
+   * way). Optional: where each of those is no round trip, it saves nothing.
+   */
+  makeDir?(rel: string, mode: number): Promise<boolean>;
   /** Remove a file or symlink. Missing is not an error. */
   unlink(rel: string): Promise<void>;
   /** Remove an empty folder. false if not empty or missing. */
@@ -167,6 +187,15 @@ export interface Transport {
   statExact?(rel: string): Promise<FileStat | null>;
   /** statExact of many paths, in order (a transport that has statExact may do them in one go). */
   statExactMany?(rels: readonly string[]): Promise<(FileStat | null)[]>;
+  /**
+   * A hint, for a transport whose every call is a round trip: lstat `paths`, and read
+   * (files up to 1 MiB) or list (folders) those also in `reads`, in one go. The
+   * answers are then served to the lstat, readFile and readdir calls that ask the
+   * same, until the transport itself changes the path. Resolves to what it saw
+   * (a path it could not see is left out), or null when it cannot peek; never
+   * rejects. Optional: the local transport has no round trips to save.
+   */
+  peek?(paths: readonly string[], reads: readonly string[]): Promise<ReadonlyMap<string, Peeked> | null>;
   /** Run a shell command line with the target root as working directory. */
   exec(command: string, options?: ExecOptions): Promise<ExecResult>;
 }

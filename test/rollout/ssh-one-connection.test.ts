@@ -87,4 +87,22 @@ describe('one SSH connection per target and deploy', () => {
     expect(s.status).toBe('failed');
     expect(await noSessions()).toEqual([]);
   }, 60_000);
+
+  it('connects while it reads the release: a first deploy still starts two rounds of shells, a release that cannot be read leaves none open', async () => {
+    const config = resolveConfig({ targets: [target('fresh')] }, { baseDir: root });
+    const v5 = repo.commit({ 'app.json': '5\n' });
+    writeFileSync(log, '');
+    const r = await deploy({ config, repo: repo.dir, to: v5 });
+    expect(r.status, JSON.stringify(r.targets[0]?.error)).toBe('succeeded');
+    expect(snapshot(path.join(root, 'fresh'), ['.diffship'])).toEqual(snapshot(repo.dir, ['.git']));
+    // The early connection found no folder: preflight took that answer (no second try), and the
+    // deploy, which creates the folder, made its own.
+    expect(shells()).toBe(6);
+    expect(await noSessions()).toEqual([]);
+
+    await expect(deploy({ config, repo: repo.dir, to: 'no-such-release' })).rejects.toThrow(
+      /no-such-release/,
+    );
+    expect(await noSessions()).toEqual([]);
+  }, 60_000);
 });

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { FileEntryWithStats, Stats as SftpStats } from 'ssh2';
 import { TransportError } from '../../errors.js';
 import { createLimiter, mapLimit, type Limiter } from '../limit.js';
+import { parentsReal } from './parents-real.js';
 import { checkRelPath, joinRoot } from '../rel-path.js';
 import { OP_LINK, OP_RENAME, OP_UNLINK, OP_WRITE, SYNC_FLAG } from './perl-helper-protocol.js';
 import { listWithHelper } from './helper-list.js';
@@ -52,23 +53,9 @@ export class SshFiles {
     return joinRoot(this.conn.base, checkRelPath(rel, { allowRoot }));
   }
 
-  /**
-   * Right before an SFTP call that changes `rel`: every parent is a real folder
-   * (SFTP resolves links in the middle of a path). A missing parent stops the
-   * look: the call then fails on its own. The file helper does the same on the host.
-   */
-  private async parentsReal(op: string, rel: string, self = false): Promise<void> {
-    const parts = checkRelPath(rel).split('/');
-    for (let i = 1; i < parts.length + (self ? 1 : 0); i++) {
-      const dir = parts.slice(0, i).join('/');
-      const entry = await this.lstat(dir);
-      if (entry === null || entry.type === 'file') return; // the call fails on its own
-      if (entry.type !== 'dir')
-        throw new TransportError(
-          'E_UNSAFE',
-          `${this.conn.description}: refusing to ${op} ${JSON.stringify(rel)}: ${dir} is a ${entry.type}, and diffship never writes through one`,
-        );
-    }
+  /** Right before an SFTP call that changes `rel`: every parent is a real folder (parents-real.ts). */
+  private parentsReal(op: string, rel: string, self = false): Promise<void> {
+    return parentsReal((dir) => this.lstat(dir), this.conn.description, op, rel, self);
   }
 
   async lstat(rel: string): Promise<Entry | null> {

@@ -47,6 +47,18 @@ import { shellQuote } from '../shell-quote.js';
  *   close). A and its parents must be real folders (ELOOP otherwise). Payload:
  *   one record per entry, space-separated: hex of the name, then mode, size,
  *   mtime (s), uid, gid, comma-separated. An entry gone before its lstat is left out.
+ * - peek (10): what a deploy reads before it plans (its state folder: state,
+ *   journal, lock, their folders), in one round trip instead of one or four
+ *   SFTP round trips per path (helper-peek.ts). A: NUL-separated paths to lstat;
+ *   B: NUL-separated paths among them to read (a regular file of at most 1 MiB)
+ *   or list (a folder), only where every parent is a real folder and never
+ *   through a link. Payload: one record per path of A, space-separated: `-`
+ *   absent, `!` not readable, else mode, size, mtime (s), uid, gid,
+ *   comma-separated, then for a path of B `,f` and the file's bytes in hex, or
+ *   `,d` and the folder's names in hex, `.`-separated.
+ * - mkdir (11): mkdir -p of A, never through a link (ELOOP); when the last
+ *   folder of A is made here, its mode is then set to exactly `mode`
+ *   (helper-mkdir.ts: a state folder in one round trip, not six).
  *
  * sync and rmtree run their tool directly (fork and exec, stdin from
  * /dev/null, its output to stderr), never through a shell: a host whose rc file
@@ -70,6 +82,8 @@ export const OP_CHDIR = 6;
 export const OP_SYNC = 7;
 export const OP_RMTREE = 8;
 export const OP_LIST = 9;
+export const OP_PEEK = 10;
+export const OP_MKDIR = 11;
 export type Op =
   | typeof OP_WRITE
   | typeof OP_RENAME
@@ -79,7 +93,9 @@ export type Op =
   | typeof OP_CHDIR
   | typeof OP_SYNC
   | typeof OP_RMTREE
-  | typeof OP_LIST;
+  | typeof OP_LIST
+  | typeof OP_PEEK
+  | typeof OP_MKDIR;
 /** In a write record's mode: fsync the file before answering. */
 export const SYNC_FLAG = 0o200000;
 /** In a write record's mode: hash the data as it is written; the answer's payload is its blob id. */
@@ -129,6 +145,25 @@ const PERL = [
   '  my $d = Digest::SHA->new($alg); $d->add("blob " . (stat($f))[7] . "\\0"); $d->addfile($f); close $f;',
   '  return $d->hexdigest;',
   '}',
+  // peek (10): lstat, and for a wanted path its bytes (a file up to 1 MiB) or its names (a folder).
+  'sub peek { my ($p, $more) = @_; my @s = lstat($p);',
+  '  return ($!{ENOENT} || $!{ENOTDIR}) ? "-" : "!" unless @s;',
+  '  my $r = join(",", @s[2, 7, 9, 4, 5]); my $t = $s[2] & 0170000;',
+  '  return $r unless $more && parents_real($p);',
+  '  if ($t == 0100000 && $s[7] <= 1048576) { my ($fh, $d, $n) = (undef, "");',
+  '    return $r unless sysopen($fh, $p, O_RDONLY | O_NONBLOCK | $NOFOLLOW);',
+  '    while ($n = sysread($fh, $d, 65536, length $d)) { last if length $d > 1048576 }',
+  '    close $fh; $r .= ",f" . unpack("H*", $d) if defined $n && length $d <= 1048576;',
+  '  } elsif ($t == 0040000) { my $dh; return $r unless opendir($dh, $p);',
+  '    $r .= ",d" . join(".", map { unpack("H*", $_) } grep { $_ ne "." && $_ ne ".." } readdir $dh); closedir $dh; }',
+  '  return $r; }',
+  // mkdir (11): each level a real folder or made; the last one, if made here, gets the mode exactly.
+  'sub mkdirs { my ($p, $mode) = @_; my ($d, $made) = (".", 0);',
+  '  for (split m{/}, $p) { $d .= "/$_"; $made = 0;',
+  '    if (lstat($d)) { next if -d _ && !-l _; $! = -l _ ? Errno::ELOOP() : Errno::ENOTDIR(); return failure(); }',
+  '    return failure() unless $!{ENOENT};',
+  '    if (mkdir($d, 0777)) { $made = 1 } elsif (!($!{EEXIST} && lstat($d) && -d _ && !-l _)) { return failure() } }',
+  '  return ($made && !chmod($mode & 07777, $d)) ? failure() : "ok"; }',
   'while (1) {',
   '  my ($id, $op, $mode, $la, $lb, $hi, $lo) = unpack("N7", take(28));',
   '  my $p = take($la); my $q = take($lb); my $left = $hi * 4294967296 + $lo;',
@@ -174,6 +209,11 @@ const PERL = [
   '    my $d = $la ? $p : "."; my $dh;',
   '    if (!parents_real("$d/x") || !opendir($dh, $d)) { $answer = failure() }',
   '    else { my @e; for my $n (readdir $dh) { next if $n eq "." || $n eq ".."; my @s = lstat("$d/$n") or next; push @e, join(",", unpack("H*", $n), @s[2, 7, 9, 4, 5]); } closedir $dh; $answer = join(" ", "ok", @e); }',
+  '  } elsif ($op == 10) {',
+  '    my %more = map { $_ => 1 } split(/\\0/, $q, -1);',
+  '    $answer = join(" ", "ok", map { peek($_, $more{$_}) } split(/\\0/, $p, -1));',
+  '  } elsif ($op == 11) {',
+  '    $answer = mkdirs($p, $mode);',
   '  } elsif ($op == 4) {',
   '    my $alg = $mode == 256 ? 256 : 1;',
   '    $answer = join(" ", "ok", map { blob($_, $alg) } split(/\\0/, $p, -1));',

@@ -7,12 +7,15 @@ import { SshExec } from './exec-channels.js';
 import { SshFiles } from './file-ops.js';
 import { SshHash } from './hash-files.js';
 import { SshOps } from './perl-helper-client.js';
+import { ReadAhead } from './helper-peek.js';
+import { mkdirWithHelper } from './helper-mkdir.js';
 import type {
   ByteSource,
   Entry,
   ExecOptions,
   ExecResult,
   HashOptions,
+  Peeked,
   Transport,
   WalkEntry,
   WriteOptions,
@@ -41,7 +44,11 @@ export class SshTransport implements Transport {
   private readonly ops: SshOps;
   private readonly files: SshFiles;
   private readonly hashing: SshHash;
+  /** What peek saw, served to the reads that follow; every change below forgets what it touches. */
+  private readonly ahead: ReadAhead;
   private connected = false;
+  /** preconnect()'s attempt, whose outcome the next plain connect() takes. */
+  private early: Promise<void> | undefined;
 
   constructor(
     private readonly options: SshOptions,
@@ -60,11 +67,27 @@ export class SshTransport implements Transport {
     this.ops = new SshOps(this.conn, this.commands, tuning);
     this.files = new SshFiles(this.conn, this.commands, this.ops, tuning.concurrency ?? 64);
     this.hashing = new SshHash(this.conn, this.commands, this.ops, this.files, tuning);
+    this.ahead = new ReadAhead(this.ops);
   }
 
   // ── connection ─────────────────────────────────────────────────────────
 
+  /**
+   * Start connect({ create: false }) now, before the caller needs it (the rollout does, while
+   * it reads the release): the next connect() with those options takes its outcome, whatever it is.
+   */
+  preconnect(): void {
+    if (this.connected || this.early) return;
+    const attempt = this.connect({ create: false });
+    attempt.catch(() => undefined);
+    this.early = attempt;
+  }
+
   async connect(options: { create?: boolean; commandsOnly?: boolean } = {}): Promise<void> {
+    const early = this.early;
+    this.early = undefined;
+    if (early && !options.create && !options.commandsOnly) return early;
+    await early?.catch(() => undefined);
     // A connection kept open (preflight's, handed to the deploy) that dropped meanwhile is made again.
     if (this.connected && this.conn.lost && !this.conn.closing) this.teardown();
     if (this.connected) return;
@@ -94,6 +117,7 @@ export class SshTransport implements Transport {
 
   /** Forget a failed connection attempt so that connect() can be called again. */
   private teardown(): void {
+    this.ahead.clear();
     this.commands.forget();
     this.ops.forget();
     this.connected = false;
@@ -106,11 +130,19 @@ export class SshTransport implements Transport {
 
   // ── files (file-ops.ts) ───────────────────────────────────────────────
 
+  peek(paths: readonly string[], reads: readonly string[]): Promise<ReadonlyMap<string, Peeked> | null> {
+    return this.ahead.peek(paths, reads);
+  }
+
   lstat(rel: string): Promise<Entry | null> {
+    const seen = this.ahead.get(rel);
+    if (seen) return Promise.resolve(seen.entry && { ...seen.entry });
     return this.files.lstat(rel);
   }
 
   readFile(rel: string): Promise<Buffer> {
+    const data = this.ahead.get(rel)?.data;
+    if (data) return Promise.resolve(Buffer.from(data));
     return this.files.readFile(rel);
   }
 
@@ -119,7 +151,7 @@ export class SshTransport implements Transport {
   }
 
   writeFile(rel: string, data: Buffer, mode: number, options: WriteOptions = {}): Promise<void> {
-    return this.files.writeFile(rel, data, mode, options);
+    return this.ahead.changing([rel], () => this.files.writeFile(rel, data, mode, options));
   }
 
   writeStream(
@@ -128,7 +160,7 @@ export class SshTransport implements Transport {
     mode: number,
     options: WriteOptions = {},
   ): Promise<string | undefined> {
-    return this.files.writeStream(rel, source, mode, options);
+    return this.ahead.changing([rel], () => this.files.writeStream(rel, source, mode, options));
   }
 
   syncWritten(): Promise<void> {
@@ -136,42 +168,49 @@ export class SshTransport implements Transport {
   }
 
   createExclusive(rel: string, data: Buffer, mode = 0o644): Promise<boolean> {
-    return this.files.createExclusive(rel, data, mode);
+    return this.ahead.changing([rel], () => this.files.createExclusive(rel, data, mode));
   }
 
   symlink(linkTarget: string, rel: string): Promise<void> {
-    return this.files.symlink(linkTarget, rel);
+    return this.ahead.changing([rel], () => this.files.symlink(linkTarget, rel));
   }
 
   chmod(rel: string, mode: number): Promise<void> {
-    return this.files.chmod(rel, mode);
+    return this.ahead.changing([rel], () => this.files.chmod(rel, mode));
   }
 
   rename(from: string, to: string): Promise<void> {
-    return this.files.rename(from, to);
+    return this.ahead.changing([from, to], () => this.files.rename(from, to));
   }
 
   link(from: string, to: string): Promise<boolean> {
-    return this.files.link(from, to);
+    return this.ahead.changing([to], () => this.files.link(from, to));
   }
 
   mkdirp(rel: string): Promise<void> {
-    return this.files.mkdirp(rel);
+    return this.ahead.changing([rel], () => this.files.mkdirp(rel));
+  }
+
+  makeDir(rel: string, mode: number): Promise<boolean> {
+    return this.ahead.changing([rel], () => mkdirWithHelper(this.ops, rel, mode));
   }
 
   unlink(rel: string): Promise<void> {
-    return this.files.unlink(rel);
+    return this.ahead.changing([rel], () => this.files.unlink(rel));
   }
 
   rmdir(rel: string): Promise<boolean> {
-    return this.files.rmdir(rel);
+    return this.ahead.changing([rel], () => this.files.rmdir(rel));
   }
 
   removeTree(rel: string): Promise<void> {
-    return this.files.removeTree(rel);
+    return this.ahead.changing([rel], () => this.files.removeTree(rel));
   }
 
   readdir(rel: string): Promise<string[] | null> {
+    const seen = this.ahead.get(rel);
+    if (seen && (seen.entry === null || seen.names))
+      return Promise.resolve(seen.names ? [...seen.names] : null);
     return this.files.readdir(rel);
   }
 
@@ -186,6 +225,7 @@ export class SshTransport implements Transport {
   }
 
   exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
-    return this.commands.exec(command, options);
+    // A command may change anything.
+    return this.ahead.changing([''], () => this.commands.exec(command, options));
   }
 }

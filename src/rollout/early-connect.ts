@@ -1,0 +1,54 @@
+/**
+ * SSH connections started as a deploy starts, before the release is read: the
+ * handshake and the host's shell starts (slow where an rc file is) then overlap
+ * with git's work instead of following it. Preflight takes each by target name
+ * (its connect() takes the early attempt's outcome, success or error, so a
+ * target is not connected twice); what it does not take is closed when the
+ * rollout ends. Only targets preflight checks first (up to max-parallel), only
+ * when preflight runs, never a folder preflight would refuse.
+ */
+import type { ResolvedConfig, TargetConfig } from '../config/types.js';
+import type { Logger } from '../log.js';
+import { createTransport } from '../transport/factory.js';
+import type { Transport } from '../transport/transport.js';
+import { closeOnAbort } from './hard-stop.js';
+import { dangerousFolder } from './preflight.js';
+
+export class EarlyConnections {
+  private readonly started = new Map<string, { transport: Transport; stopListening: () => void }>();
+
+  /** Start connecting the first `max-parallel` SSH targets, when this rollout preflights them. */
+  static start(
+    targets: readonly TargetConfig[],
+    o: { config: ResolvedConfig; command: string; log: Logger; signal?: AbortSignal },
+  ): EarlyConnections {
+    const early = new EarlyConnections();
+    if (o.command !== 'deploy' || o.config.preflight === false || o.signal?.aborted) return early;
+    for (const target of targets.slice(0, o.config.maxParallel)) {
+      if (target.type !== 'ssh' || dangerousFolder(target) !== undefined) continue;
+      const transport = createTransport(target, o.log);
+      if (!transport.preconnect) continue;
+      transport.preconnect();
+      // A cancellation closes it at once, as preflight would (which listens itself once it takes it).
+      early.started.set(target.name, { transport, stopListening: closeOnAbort(transport, o.signal) });
+    }
+    return early;
+  }
+
+  /** The connection started for `name` (once; the caller owns it then). */
+  take(name: string): Transport | undefined {
+    const started = this.started.get(name);
+    if (!started) return undefined;
+    this.started.delete(name);
+    started.stopListening();
+    return started.transport;
+  }
+
+  /** Close every connection nobody took (the rollout stopped before its preflight). */
+  async closeAll(): Promise<void> {
+    const left = [...this.started.values()];
+    this.started.clear();
+    for (const s of left) s.stopListening();
+    await Promise.all(left.map((s) => s.transport.close().catch(() => undefined)));
+  }
+}

@@ -1,0 +1,124 @@
+import type { Peeked } from '../transport.js';
+import { checkRelPath } from '../rel-path.js';
+import { OP_PEEK } from './perl-helper-protocol.js';
+import type { SshOps } from './perl-helper-client.js';
+import { toEntry } from './sftp.js';
+
+/** Paths per peek record: bounds the answer line (a record per path; files up to 1 MiB each are asked for by name). */
+const MAX_PATHS = 1000;
+
+/**
+ * The answers of peeks, for the reads that follow them: a deploy reads its
+ * state folder path by path (lstat, then open, fstat, read, close), each
+ * call a round trip; one peek asks the host for all of it at once. Only a
+ * hint: where the helper cannot run or a path is not answered, the caller's
+ * own call goes to the host as before. Every change this transport makes
+ * forgets what it touches (and its folders) first, and an answer that comes
+ * back after a change is dropped whole, so nothing stale is ever served.
+ * The bytes are what the host holds, hostile as ever: callers check them as
+ * they check SFTP's.
+ */
+export class ReadAhead {
+  private known = new Map<string, Peeked>();
+  /** Bumped by every change: a peek sent before one is not kept. */
+  private generation = 0;
+
+  constructor(private readonly ops: SshOps) {}
+
+  /** lstat `paths` (and read or list those in `reads`) in one round trip; null when not answered. */
+  async peek(paths: readonly string[], reads: readonly string[]): Promise<Map<string, Peeked> | null> {
+    const asked = paths.filter(plainPath).slice(0, MAX_PATHS);
+    if (asked.length === 0) return null;
+    const wanted = new Set(reads);
+    const helper = await this.ops.channel().catch(() => null);
+    if (!helper) return null;
+    const generation = this.generation;
+    const payload = await this.ops
+      .run(helper, OP_PEEK, asked.join('\0'), { to: asked.filter((p) => wanted.has(p)).join('\0') })
+      .catch(() => null);
+    const parsed = payload === null ? null : parsePeekPayload(payload, asked);
+    if (!parsed || generation !== this.generation) return null;
+    for (const [path, peeked] of parsed) this.known.set(path, peeked);
+    return parsed;
+  }
+
+  /** What a peek saw at `rel`, if it still stands. */
+  get(rel: string): Peeked | undefined {
+    return this.known.get(rel);
+  }
+
+  /**
+   * Run a change of `paths` ('' for anything): they are forgotten before it starts, and
+   * again once it is done, so that a peek answered while it was under way is not kept.
+   */
+  async changing<T>(paths: readonly string[], change: () => Promise<T>): Promise<T> {
+    for (const p of paths) this.forget(p);
+    try {
+      return await change();
+    } finally {
+      for (const p of paths) this.forget(p);
+    }
+  }
+
+  /** `rel` is about to change: forget it, everything below it and its folders (their listings and times change). */
+  forget(rel: string): void {
+    this.generation++;
+    if (this.known.size === 0) return;
+    if (rel === '') return this.clear();
+    for (const key of [...this.known.keys()])
+      if (key === rel || key.startsWith(`${rel}/`) || rel.startsWith(`${key}/`)) this.known.delete(key);
+  }
+
+  /** Anything may have changed (a command ran, the connection was made again). */
+  clear(): void {
+    this.generation++;
+    this.known.clear();
+  }
+}
+
+/** A path the helper may be asked about (never the root, never one checkRelPath refuses). */
+function plainPath(p: string): boolean {
+  try {
+    return p !== '' && checkRelPath(p) === p;
+  } catch {
+    return false;
+  }
+}
+
+const RECORD =
+  /^(\d+),(\d+),(-?\d+),(\d+),(\d+)(?:,(f)((?:[0-9a-f]{2})*)|,(d)((?:[0-9a-f]{2})+(?:\.(?:[0-9a-f]{2})+)*)?)?$/;
+
+/**
+ * The peek answer's payload (perl-helper-protocol.ts, op 10): a result per asked
+ * path; paths answered `!` are left out (their own calls report why). null
+ * when the payload is not one (nothing is then served from it).
+ */
+export function parsePeekPayload(payload: string, paths: readonly string[]): Map<string, Peeked> | null {
+  const records = payload.split(' ');
+  if (records.length !== paths.length) return null;
+  const out = new Map<string, Peeked>();
+  for (let i = 0; i < records.length; i++) {
+    const record = records[i]!;
+    if (record === '!') continue;
+    if (record === '-') {
+      out.set(paths[i]!, { entry: null });
+      continue;
+    }
+    const m = RECORD.exec(record);
+    if (!m) return null;
+    const entry = toEntry({
+      mode: Number(m[1]),
+      size: Number(m[2]),
+      mtime: Number(m[3]),
+      uid: Number(m[4]),
+      gid: Number(m[5]),
+    });
+    const peeked: Peeked = { entry };
+    // Bytes only for what lstat called a file, names only for a folder: anything else is not served.
+    if (m[6] === 'f' && entry.type === 'file') peeked.data = Buffer.from(m[7]!, 'hex');
+    else if (m[8] === 'd' && entry.type === 'dir')
+      peeked.names = m[9] ? m[9].split('.').map((h) => Buffer.from(h, 'hex').toString('utf8')) : [];
+    out.set(paths[i]!, peeked);
+  }
+  return out;
+}
