@@ -116,12 +116,17 @@ export class LocalTransport implements Transport {
     source: ByteSource,
     mode: number,
     options: WriteOptions = {},
-  ): Promise<void> {
+  ): Promise<string | undefined> {
     const checked = new CheckedSource(source);
+    // Hashed as written (stream-write.ts): the source may skip its own check, the caller its read-back.
+    if (options.hash) source.hashedByWriter?.(true);
     try {
-      await this.io('write', rel, (p) => writeStreamNoFollow(p, checked, mode, options, this.unsynced), {
-        change: true,
-      });
+      return await this.io(
+        'write',
+        rel,
+        (p) => writeStreamNoFollow(p, checked, mode, options, this.unsynced),
+        { change: true },
+      );
     } catch (error) {
       throw checked.blame(error);
     }
