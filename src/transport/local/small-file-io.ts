@@ -37,7 +37,7 @@ export async function writeFileNoFollow(
   data: Buffer,
   mode: number,
   options: WriteOptions,
-  unsynced: Set<string>,
+  unsynced: { add(p: string): void },
 ): Promise<void> {
   if (data.length <= SYNC_MAX_BYTES) {
     const fd = fsSync.openSync(p, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, mode & 0o7777);

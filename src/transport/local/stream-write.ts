@@ -24,7 +24,7 @@ export async function writeStreamNoFollow(
   source: ByteSource,
   mode: number,
   options: WriteOptions,
-  unsynced: Set<string>,
+  unsynced: { add(p: string): void },
 ): Promise<string | undefined> {
   const hash = options.hash ? blobHash(options.hash, source.size) : null;
   if (source.size <= SYNC_MAX_BYTES) {
