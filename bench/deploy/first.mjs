@@ -3,7 +3,7 @@
 // against `rsync -a` (issue 13: ≤ 1.3× at 500,000 files, diffship's peak RSS < 150 MiB).
 // Run `npm run build` first.
 //
-//   npx node bench/deploy/first.mjs [--files 50000] [--runs 3] [--no-sync-anchor]
+//   npx node bench/deploy/first.mjs [--files 50000] [--runs 3] [--no-sync-anchor] [--base <built checkout>]
 //
 // The release has `--files` files of ~600 bytes, 200 per folder, built once with
 // `git fast-import` and cached in the OS temp folder (one repository per size).
@@ -38,6 +38,8 @@ const opt = (name, dflt) => (args.includes(name) ? Number(args[args.indexOf(name
 const FILES = opt('--files', 50_000);
 const runs = opt('--runs', 3);
 const syncAnchor = !args.includes('--no-sync-anchor');
+// --base <dir>: also time the CLI of another built checkout (before/after a change), as side `base`.
+const baseBuild = args.includes('--base') ? path.resolve(args[args.indexOf('--base') + 1]) : null;
 const PER_FOLDER = 200;
 const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : null;
 
@@ -116,38 +118,45 @@ writeFileSync(
   "process.on('exit', () => require('node:fs').writeFileSync(process.env.BENCH_RSS_FILE, String(process.resourceUsage().maxRSS)));\n",
 );
 
-/** One timed command: wall ms and the peak RSS of its largest process (MiB, or null). */
+/**
+ * One timed command: wall ms, CPU ms (user + system, children included: steadier than wall
+ * time on a shared machine) and the peak RSS of its largest process (MiB); null without GNU time.
+ */
 function timed(cmd, argv, options = {}) {
-  const [c, a] = TIME ? [TIME, ['-f', '%M', cmd, ...argv]] : [cmd, argv];
+  const [c, a] = TIME ? [TIME, ['-f', '%M %U %S', cmd, ...argv]] : [cmd, argv];
   const start = process.hrtime.bigint();
   const r = spawnSync(c, a, { stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 30, ...options });
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
   if (r.status !== 0) throw new Error(`${cmd} ${argv.join(' ')} failed (${r.status}): ${r.stderr}`);
-  const rss = TIME ? Number(r.stderr.toString().trim().split('\n').pop()) / 1024 : null;
-  return { ms, rss };
+  const [kib, user, sys] = TIME ? r.stderr.toString().trim().split('\n').pop().split(' ').map(Number) : [];
+  return { ms, rss: TIME ? kib / 1024 : null, cpu: TIME ? (user + sys) * 1000 : null };
 }
 
-const target = (side) => path.join(work, side === 'diffship' ? 'target' : 'rsync-target');
+const target = (side) => path.join(work, side === 'diffship' || side === 'base' ? 'target' : 'rsync-target');
 const sides = {
   rsync: () => timed('rsync', ['-a', '--exclude=/.bench-ready', `${src}/`, `${target('rsync')}/`]),
   'rsync+sync': () => {
     const a = timed('rsync', ['-a', '--exclude=/.bench-ready', `${src}/`, `${target('rsync+sync')}/`]);
     const b = timed('sync', []);
-    return { ms: a.ms + b.ms, rss: a.rss };
+    return { ms: a.ms + b.ms, rss: a.rss, cpu: TIME ? a.cpu + b.cpu : null };
   },
-  diffship: () => {
-    rmSync(rssFile, { force: true });
-    const r = timed(
-      process.execPath,
-      ['--require', preload, cli, 'deploy', '--to', 'A', '--repo', repo, '--no-progress'],
-      {
-        cwd: work,
-        env: { ...process.env, BENCH_RSS_FILE: rssFile },
-      },
-    );
-    return { ...r, nodeRss: Number(readFileSync(rssFile, 'utf8')) / 1024 };
-  },
+  diffship: () => deploy(cli),
+  ...(baseBuild ? { base: () => deploy(path.join(baseBuild, 'bin/diffship.js')) } : {}),
 };
+
+/** `diffship deploy` of the release with the CLI at `bin` (into ./target: one side at a time). */
+function deploy(bin) {
+  rmSync(rssFile, { force: true });
+  const r = timed(
+    process.execPath,
+    ['--require', preload, bin, 'deploy', '--to', 'A', '--repo', repo, '--no-progress'],
+    {
+      cwd: work,
+      env: { ...process.env, BENCH_RSS_FILE: rssFile },
+    },
+  );
+  return { ...r, nodeRss: Number(readFileSync(rssFile, 'utf8')) / 1024 };
+}
 const names = Object.keys(sides).filter((s) => syncAnchor || s !== 'rsync+sync');
 const results = Object.fromEntries(names.map((s) => [s, []]));
 for (let r = 0; r < runs; r++) {
@@ -161,7 +170,7 @@ for (let r = 0; r < runs; r++) {
     assertTree(`first deploy, ${side}`, target(side), release);
     const extra = one.nodeRss ? `, node ${one.nodeRss.toFixed(0)} MiB` : '';
     console.error(
-      `run ${r + 1} ${side}: ${(one.ms / 1000).toFixed(2)} s, peak RSS ${one.rss?.toFixed(0)} MiB${extra}`,
+      `run ${r + 1} ${side}: ${(one.ms / 1000).toFixed(2)} s, CPU ${((one.cpu ?? 0) / 1000).toFixed(2)} s, peak RSS ${one.rss?.toFixed(0)} MiB${extra}`,
     );
   }
   rmSync(target('diffship'), { recursive: true, force: true });
@@ -176,8 +185,14 @@ console.log(
     `first deploy — ${FILES} files, ${runs} runs each, median wall time (${os.cpus().length} cores, load ${os.loadavg()[0].toFixed(2)}, node ${process.version}); every target compared with the release after each run`,
     ...names.map(
       (s) =>
-        `${s.padEnd(10)} ${(med(s, 'ms') / 1000).toFixed(2)} s, peak RSS ${max(s, 'rss').toFixed(0)} MiB${s === 'diffship' ? ` (node ${max(s, 'nodeRss').toFixed(0)} MiB)` : ''}`,
+        `${s.padEnd(10)} ${(med(s, 'ms') / 1000).toFixed(2)} s, CPU ${(med(s, 'cpu') / 1000).toFixed(2)} s, peak RSS ${max(s, 'rss').toFixed(0)} MiB${s === 'diffship' || s === 'base' ? ` (node ${max(s, 'nodeRss').toFixed(0)} MiB)` : ''}`,
     ),
+    `CPU ratio diffship / rsync -a: ${ratio(med('diffship', 'cpu'), med('rsync', 'cpu'))}×`,
     `ratio diffship / rsync -a: ${ratio(ds, med('rsync', 'ms'))}×${syncAnchor ? `; / rsync -a + sync: ${ratio(ds, med('rsync+sync', 'ms'))}×` : ''}`,
+    ...(baseBuild
+      ? [
+          `diffship / base: ${ratio(ds, med('base', 'ms'))}× wall, ${ratio(med('diffship', 'cpu'), med('base', 'cpu'))}× CPU`,
+        ]
+      : []),
   ].join('\n'),
 );
