@@ -116,8 +116,9 @@ export class LocalTransport implements Transport {
     options: WriteOptions = {},
   ): Promise<string | undefined> {
     const checked = new CheckedSource(source);
-    // Hashed as written (stream-write.ts): the source may skip its own check, the caller its read-back.
-    if (options.hash) source.hashedByWriter?.(true);
+    // Hashed as written (stream-write.ts): the caller skips its read-back. The source keeps its own
+    // check (a second hash pass, cheap next to a read): a bad read of the repository is still
+    // caught as it streams and named as such.
     try {
       return await this.io(
         'write',
