@@ -57,19 +57,14 @@ export async function takeBackup(
   // A path in a folder this deploy creates has nothing to back up: no lstat needed (a first
   // deploy of 50,000 files skips 50,000 of them).
   const newDirs = new Set(createdDirs);
-  const entries = await mapLimit(paths, concurrency, async (path, i): Promise<BackupEntry> => {
-    const parent = posix.dirname(path);
-    if (newDirs.has(parent)) return { path, action: 'remove' };
-    const entry = await t.lstat(path);
-    if (entry === null || entry.type === 'dir') return { path, action: 'remove' };
-    if (entry.type === 'symlink')
-      return { path, action: 'restore', type: 'symlink', linkTarget: await t.readlink(path) };
-    const file = `files/${i}`;
-    // A hard link is free and keeps the old bytes: the deploy renames a new inode over the path.
-    if (!(await t.link(path, `${dir}/${file}`))) {
-      await t.writeFile(`${dir}/${file}`, await t.readFile(path), restoreMode(entry.mode), { sync: false });
-    }
-    return { path, action: 'restore', type: 'file', mode: entry.mode & 0o777, file };
+  const entries = new Array<BackupEntry>(paths.length);
+  const existing: number[] = [];
+  paths.forEach((path, i) => {
+    if (newDirs.has(posix.dirname(path))) entries[i] = { path, action: 'remove' };
+    else existing.push(i);
+  });
+  await mapLimit(existing, concurrency, async (i) => {
+    entries[i] = await backupEntry(t, dir, paths[i]!, i);
   });
   if (previousState?.manifestFile) await keepInBackup(t, l, deployId, previousState.manifestFile);
   const manifest: BackupManifest = {
@@ -83,6 +78,20 @@ export async function takeBackup(
   // Made durable with the staged files, by the engine's one syncWritten() before its journal.
   await writeJsonAtomic(t, manifestPath(l, deployId), manifest, { sync: false });
   return manifest;
+}
+
+/** The backup of one path that may exist: its link text, or its file hard-linked (copied) to `files/<i>`. */
+async function backupEntry(t: Transport, dir: string, path: string, i: number): Promise<BackupEntry> {
+  const entry = await t.lstat(path);
+  if (entry === null || entry.type === 'dir') return { path, action: 'remove' };
+  if (entry.type === 'symlink')
+    return { path, action: 'restore', type: 'symlink', linkTarget: await t.readlink(path) };
+  const file = `files/${i}`;
+  // A hard link is free and keeps the old bytes: the deploy renames a new inode over the path.
+  if (!(await t.link(path, `${dir}/${file}`))) {
+    await t.writeFile(`${dir}/${file}`, await t.readFile(path), restoreMode(entry.mode), { sync: false });
+  }
+  return { path, action: 'restore', type: 'file', mode: entry.mode & 0o777, file };
 }
 
 export async function readBackup(t: Transport, l: Layout, deployId: string): Promise<BackupManifest | null> {

@@ -23,7 +23,7 @@ import { isManifestFileName, makeStateDir } from './state-folder.js';
 import type { Manifest } from '../plan/manifest-types.js';
 import type { TargetPlan } from '../plan/types.js';
 import { manifestBytes, manifestFromBytes, StoredManifest, type Shared } from './stored-manifest.js';
-import { finishManifest, type PendingManifest } from './manifest-merge.js';
+import { finishManifestInSteps, type PendingManifest } from './manifest-merge.js';
 import { planManifest, statWritten } from './manifest.js';
 
 /** What state.json records of its manifest file. */
@@ -258,6 +258,6 @@ export async function recordManifestFile(
   plan: TargetPlan,
   concurrency: number,
 ): Promise<void> {
-  const data = finishManifest(pending, await statWritten(t, plan.writes, concurrency));
+  const data = await finishManifestInSteps(pending, (paths) => statWritten(t, paths, concurrency));
   Object.assign(newState, await storeManifest(t, l, manifestName(deployId), data, plan.to));
 }

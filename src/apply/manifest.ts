@@ -131,15 +131,11 @@ export function planManifest(
 /** Exact stats of the files a deploy wrote, once in place; none when the transport takes none. */
 export async function statWritten(
   t: Transport,
-  writes: readonly WriteOp[],
+  paths: string[],
   concurrency: number,
 ): Promise<Map<string, FileStat>> {
   if (!t.statExact) return new Map();
-  return statAll(
-    t,
-    writes.map((w) => w.path),
-    concurrency,
-  );
+  return statAll(t, paths, concurrency);
 }
 
 function sameFile(old: ManifestEntry | undefined, now: ManifestEntry): FileStat | undefined {

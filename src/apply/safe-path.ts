@@ -17,6 +17,14 @@ export function parentsOf(rel: string): string[] {
   return out;
 }
 
+/** Every proper parent of `paths`, once: a folder already seen answers for all above it. */
+function allParents(paths: readonly string[]): Set<string> {
+  const seen = new Set<string>();
+  for (const p of paths)
+    for (let dir = posix.dirname(p); dir !== '.' && !seen.has(dir); dir = posix.dirname(dir)) seen.add(dir);
+  return seen;
+}
+
 export interface ParentReport {
   /** Parents that do not exist yet, shallowest first: the deploy creates them. */
   missing: string[];
@@ -33,9 +41,7 @@ export async function checkParents(
   paths: readonly string[],
   deleting: ReadonlySet<string>,
 ): Promise<ParentReport> {
-  const parents = [...new Set(paths.flatMap(parentsOf))].sort(
-    (a, b) => a.split('/').length - b.split('/').length,
-  );
+  const parents = [...allParents(paths)].sort((a, b) => a.split('/').length - b.split('/').length);
   const types = new Map<string, string | null>();
   const missing: string[] = [];
   const replaced: string[] = [];

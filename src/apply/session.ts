@@ -33,6 +33,7 @@ import type { ApplyProgress } from './progress.js';
 import { dropLeftovers, stageAndJournal, type StageSession } from './stage.js';
 import { rollbackTarget } from './rollback.js';
 import { rollbackUnitFiles, type UnitRollbackResult } from './unit-rollback.js';
+import { placeWrites, type Placement } from './staged-tree.js';
 
 export interface SessionOptions {
   transport: Transport;
@@ -253,14 +254,22 @@ export class TargetSession {
     // 2-3. Stage, verify, back up and journal. A failure before the journal changed nothing in the
     //      target: its staging and partial backup go at once (a full disk is freed before the report).
     let bytes: number;
+    // Locally, created folders are staged and renamed whole; a unit revealed whole stages file by file
+    // (unit-reveal.ts), and over SSH each folder would cost a round trip where renames are pipelined.
+    const place = placeWrites(
+      plan.writes,
+      parents.missing,
+      this.layout.stagingFor(this.deployId),
+      t.kind === 'local' && !plan.revealUnits?.length,
+    );
     try {
-      bytes = await stageAndJournal(this.parts, plan, repo, parents.missing, newState, onProgress);
+      bytes = await stageAndJournal(this.parts, plan, repo, parents.missing, newState, place, onProgress);
     } catch (error) {
       // A lost lock: the staging may be the new owner's business already.
       if (!isLockLost(error)) await dropLeftovers(this.parts, error);
       throw error;
     }
-    return this.commit(plan, parents, newState, { bytes, noFiles, manifest }, onProgress);
+    return this.commit(plan, parents, newState, { bytes, noFiles, manifest, place }, onProgress);
   }
 
   /** Commit: from the journal on, a failure is undone at once (or by the next run). */
@@ -268,7 +277,12 @@ export class TargetSession {
     plan: TargetPlan,
     parents: Awaited<ReturnType<typeof checkParents>>,
     newState: TargetState,
-    { bytes, noFiles, manifest }: { bytes: number; noFiles: boolean; manifest: PendingManifest | null },
+    {
+      bytes,
+      noFiles,
+      manifest,
+      place,
+    }: { bytes: number; noFiles: boolean; manifest: PendingManifest | null; place: Placement },
     onProgress?: (p: ApplyProgress) => void,
   ): Promise<ApplyResult> {
     const t = this.transport;
@@ -286,14 +300,18 @@ export class TargetSession {
       for (const dir of parents.replaced) await t.unlink(dir);
       // Folders inside a unit revealed whole come with the unit (`units.reveal: unit`).
       const revealed = (plan.revealUnits ?? []).map((u) => `${u.path}/`);
+      const whole = new Set(place.stagingDirs);
       for (const dir of parents.missing)
-        if (!revealed.some((u) => `${dir}/`.startsWith(u))) await t.mkdirp(dir);
-      done = 0;
+        if (!whole.has(dir) && !revealed.some((u) => `${dir}/`.startsWith(u))) await t.mkdirp(dir);
+      // Created folders come whole, with every file in them (staged-tree.ts).
+      for (const root of place.roots) await t.rename(place.tree(root), root);
+      done = plan.writes.filter((_, i) => place.inTree(i)).length;
+      if (done > 0) onProgress?.({ phase: 'commit', done, total, bytes });
       reveal = plan.revealUnits?.length
         ? await revealUnits(t, staging, plan, this.state?.manifest ?? null)
         : null;
       await mapLimit(plan.writes, this.concurrency, async (w, i) => {
-        if (reveal?.done.has(i)) return;
+        if (reveal?.done.has(i) || place.inTree(i)) return;
         await t.rename(`${staging}/${i}`, w.path);
         onProgress?.({ phase: 'commit', done: ++done, total, bytes });
       });

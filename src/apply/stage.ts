@@ -17,6 +17,7 @@ import { takeBackup } from './backup.js';
 import { makeStateDir } from './state-folder.js';
 import { mapLimit } from '../pool.js';
 import { verifiedBlob } from './verified-blob.js';
+import type { Placement } from './staged-tree.js';
 
 /** What staging needs of an open, locked session. */
 export interface StageSession {
@@ -38,6 +39,7 @@ export async function stageAndJournal(
   repo: string,
   createdDirs: string[],
   newState: TargetState,
+  place: Placement,
   onProgress?: (p: ApplyProgress) => void,
 ): Promise<number> {
   const t = s.transport;
@@ -46,6 +48,8 @@ export async function stageAndJournal(
   const staging = l.stagingFor(s.deployId);
   await makeStateDir(t, l.staging);
   await makeStateDir(t, staging);
+  // Folders the deploy creates are staged whole (staged-tree.ts), with the files in them.
+  for (const dir of place.stagingDirs) await t.mkdirp(place.tree(dir));
   const blobs = s.objects ?? new GitObjects(repo);
   const algorithm = hashAlgorithmOf(plan.to);
   let bytes = 0;
@@ -57,7 +61,7 @@ export async function stageAndJournal(
     // Each blob streams from git to the target in bounded chunks (diff/blob-body.ts): at most
     // `concurrency` small files and one big file's few chunks are in memory at once.
     await mapLimit(plan.writes, s.concurrency, async (w, i) => {
-      const staged = `${staging}/${i}`;
+      const staged = place.staged(i);
       if (w.mode === SYMLINK_MODE) {
         const target = await blobs.readBlob(w.blob);
         await t.symlink(target.toString('utf8'), staged);
@@ -81,13 +85,12 @@ export async function stageAndJournal(
   } finally {
     if (blobs !== s.objects) blobs.close();
   }
-  const stagedPaths = plan.writes.map((_, i) => `${staging}/${i}`);
   const hashes = await t.hashFiles(
-    stagedPaths.filter((_, i) => !hashedThere.has(i)),
+    plan.writes.flatMap((_, i) => (hashedThere.has(i) ? [] : [place.staged(i)])),
     { algorithm },
   );
   plan.writes.forEach((w, i) => {
-    const got = hashedThere.get(i) ?? hashes.get(stagedPaths[i] as string);
+    const got = hashedThere.get(i) ?? hashes.get(place.staged(i));
     if (got !== w.blob) {
       throw new DiffshipError(
         'E_VERIFY',

@@ -14,7 +14,12 @@ import { serializeState, upgradeState } from '../../src/apply/state.js';
 import { unchangedSince } from '../../src/plan/stat-cache.js';
 import { applyChanges, diffFromManifest, manifestDelta } from '../../src/plan/from-manifest.js';
 import { formatManifest, parseManifestText } from '../../src/apply/manifest-text.js';
-import { finishManifest, mergeManifest } from '../../src/apply/manifest-merge.js';
+import {
+  finishManifest,
+  finishManifestInSteps,
+  mergeManifest,
+  pendingListing,
+} from '../../src/apply/manifest-merge.js';
 import { byteOrder } from '../../src/byte-order.js';
 import type { DiffResult } from '../../src/diff/types.js';
 import { planTarget } from '../../src/plan/plan.js';
@@ -513,5 +518,34 @@ describe('the manifest file format (manifest-text.ts)', () => {
       );
       expect(merged).toEqual(want);
     }
+  });
+});
+
+describe('finishManifestInSteps', () => {
+  it('writes what finishManifest writes, holding a few thousand stats at a time', async () => {
+    const files: ManifestEntry[] = [];
+    for (let i = 0; i < 10_000; i++) files.push({ path: `d${i % 7}/f${i}`, blob: B1, mode: '100644' });
+    files.sort((a, b) => byteOrder(a.path, b.path));
+    const written = new Set(files.filter((_, i) => i % 3 !== 0).map((f) => f.path));
+    const statOf = (p: string): FileStat => ({
+      size: p.length,
+      mtimeNs: '1700000000123456789',
+      ctimeNs: '1700000000123456789',
+      ino: String(p.length * 7),
+      mode: 33188,
+    });
+    const all = new Map([...written].map((p) => [p, statOf(p)]));
+    const whole = finishManifest(pendingListing(files, written), all);
+    const asked: number[] = [];
+    const stepped = await finishManifestInSteps(pendingListing(files, written), async (paths) => {
+      asked.push(paths.length);
+      return new Map(paths.map((p) => [p, statOf(p)]));
+    });
+    expect(stepped.equals(whole)).toBe(true);
+    expect(asked.reduce((a, b) => a + b, 0)).toBe(written.size);
+    expect(Math.max(...asked)).toBeLessThanOrEqual(4096);
+    expect(parseManifestText(stepped.toString('utf8'), 40, 'm').filter((f) => f.stat).length).toBe(
+      written.size,
+    );
   });
 });

@@ -32,12 +32,10 @@ import { direntEntries, toEntry } from './entries.js';
 import { hashLocalFile } from './hash-file.js';
 import { countOpenTarget, severalTargetsOpen } from './open-targets.js';
 import { fileStatOf, statExactMany } from './stat-exact.js';
+import { Unsynced } from './unsynced.js';
 
 /** Files read at once by hashFiles, folders listed at once by walk. */
 const IO_CONCURRENCY = 16;
-
-/** Above this many unsynced files, one syncfs is cheaper than an fsync each. */
-const SYNCFS_ABOVE = 256;
 
 /**
  * A target folder on this machine, through node:fs.
@@ -53,7 +51,7 @@ export class LocalTransport implements Transport {
   readonly description: string;
   private base: string;
   /** Files written without fsync, made durable by `syncWritten()`. */
-  private readonly unsynced = new Set<string>();
+  private readonly unsynced = new Unsynced();
   /** Folders found real, re-checked cheaply before each change (real-parent.ts). */
   private readonly parents = new RealParents();
   /** Counted among the open local targets (open-targets.ts) between connect and close. */
@@ -122,12 +120,18 @@ export class LocalTransport implements Transport {
     source: ByteSource,
     mode: number,
     options: WriteOptions = {},
-  ): Promise<void> {
+  ): Promise<string | undefined> {
     const checked = new CheckedSource(source);
+    // Hashed as written (stream-write.ts): the caller skips its read-back. The source keeps its own
+    // check (a second hash pass, cheap next to a read): a bad read of the repository is still
+    // caught as it streams and named as such.
     try {
-      await this.io('write', rel, (p) => writeStreamNoFollow(p, checked, mode, options, this.unsynced), {
-        change: true,
-      });
+      return await this.io(
+        'write',
+        rel,
+        (p) => writeStreamNoFollow(p, checked, mode, options, this.unsynced),
+        { change: true },
+      );
     } catch (error) {
       throw checked.blame(error);
     }
@@ -135,16 +139,22 @@ export class LocalTransport implements Transport {
 
   /**
    * Few files: an fsync each, in parallel (the filesystem journal batches them).
-   * Many: one `sync -f` (syncfs) for the target's filesystem, falling back to
-   * fsyncs where that command is missing.
+   * Many (unsynced.ts): one `sync -f` (syncfs(2)) for the target's filesystem,
+   * falling back to `sync` (sync(2), which on Linux also returns once the
+   * data is written) where `sync -f` is missing.
    */
   async syncWritten(): Promise<void> {
-    if (this.unsynced.size === 0) return;
-    const files = [...this.unsynced];
-    this.unsynced.clear();
-    if (files.length > SYNCFS_ABOVE) {
-      const r = await runLocal(`sync -f ${shellQuote(this.base)}`, { cwd: this.base, timeoutMs: 600_000 });
-      if (r.code === 0) return;
+    const files = this.unsynced.take();
+    if (files === null) return;
+    if (files === 'filesystem') {
+      for (const command of [`sync -f ${shellQuote(this.base)}`, 'sync']) {
+        const r = await runLocal(command, { cwd: this.base, timeoutMs: 600_000 });
+        if (r.code === 0) return;
+      }
+      throw new TransportError(
+        'E_TRANSPORT',
+        `cannot make the files written in ${this.base} durable: sync failed`,
+      );
     }
     await mapLimit(files, 32, async (file) => {
       const handle = await fs.open(file, 'r').catch(() => null);

@@ -38,7 +38,7 @@ export async function writeFileNoFollow(
   data: Buffer,
   mode: number,
   options: WriteOptions,
-  unsynced: Set<string>,
+  unsynced: { add(p: string): void },
 ): Promise<void> {
   // Creating a file can wait for the journal: in a fleet, in the threadpool (open-targets.ts).
   if (data.length <= SYNC_MAX_BYTES && !severalTargetsOpen()) {

@@ -1,0 +1,198 @@
+#!/usr/bin/env node
+// Benchmark: the first deploy of a big release into an empty local folder, diffship
+// against `rsync -a` (issue 13: ≤ 1.3× at 500,000 files, diffship's peak RSS < 150 MiB).
+// Run `npm run build` first.
+//
+//   npx node bench/deploy/first.mjs [--files 50000] [--runs 3] [--no-sync-anchor] [--base <built checkout>]
+//
+// The release has `--files` files of ~600 bytes, 200 per folder, built once with
+// `git fast-import` and cached in the OS temp folder (one repository per size).
+// rsync copies from a `git archive` export of it (what a CI job has on disk);
+// diffship reads the blobs from the repository. Three sides, alternating (the
+// order rotates every run): `rsync -a`, `rsync -a` then `sync` (the durable
+// anchor: diffship makes the files durable before it commits, rsync does not),
+// and `diffship deploy`. Every side starts from an empty folder after a `sync`.
+// After every timed run the target is compared file by file with the release.
+//
+// Peak RSS: GNU time's maximum resident set size of the run's largest process
+// (for diffship that may be a git child), and for diffship also the Node
+// process's own (process.resourceUsage().maxRSS, reported from a preload).
+import os from 'node:os';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
+import { assertTree, cli, exportTree, median, ratio, requireBuild, run, treeDigest } from '../lib.mjs';
+
+requireBuild('bench/deploy');
+const args = process.argv.slice(2);
+const opt = (name, dflt) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : dflt);
+const FILES = opt('--files', 50_000);
+const runs = opt('--runs', 3);
+const syncAnchor = !args.includes('--no-sync-anchor');
+// --base <dir>: also time the CLI of another built checkout (before/after a change), as side `base`.
+const baseBuild = args.includes('--base') ? path.resolve(args[args.indexOf('--base') + 1]) : null;
+const PER_FOLDER = 200;
+const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : null;
+
+const base = path.join(os.tmpdir(), `diffship-bench-first-v1-${FILES}`);
+const repo = path.join(base, 'repo');
+const DIGITS = String(FILES - 1).length;
+const pathOf = (i) =>
+  `workflows/team-${String(Math.floor(i / PER_FOLDER)).padStart(4, '0')}/flow-${String(i).padStart(DIGITS, '0')}.xml`;
+function contentOf(i) {
+  const lines = [`<workflow id="${i}">`];
+  for (let l = 0; l < 12; l++) lines.push(`  <step n="${l}" action="act-${(i * 31 + l * 7) % 9973}"/>`);
+  lines.push('</workflow>', '');
+  return Buffer.from(lines.join('\n'));
+}
+
+/** The repository, its fast-import stream written to a file first (~350 MB at 500k files). */
+function buildRepo() {
+  if (existsSync(path.join(repo, '.git', 'diffship-bench-ready'))) return;
+  rmSync(repo, { recursive: true, force: true });
+  mkdirSync(repo, { recursive: true });
+  run('git', ['-C', repo, 'init', '-q', '-b', 'main']);
+  const streamFile = path.join(repo, '.git', 'bench-import.stream');
+  const fd = openSync(streamFile, 'w');
+  let pending = [];
+  let size = 0;
+  const push = (b) => {
+    pending.push(b);
+    if ((size += b.length) > 1 << 22) flush();
+  };
+  const flush = () => {
+    writeSync(fd, Buffer.concat(pending));
+    pending = [];
+    size = 0;
+  };
+  const message = 'release A';
+  push(
+    Buffer.from(
+      `commit refs/heads/main\ncommitter Bench <bench@example.com> 1700000000 +0000\ndata ${message.length}\n${message}\n`,
+    ),
+  );
+  for (let i = 0; i < FILES; i++) {
+    const data = contentOf(i);
+    push(Buffer.from(`M 100644 inline ${pathOf(i)}\ndata ${data.length}\n`));
+    push(data);
+    push(Buffer.from('\n'));
+  }
+  push(Buffer.from('\nreset refs/tags/A\nfrom refs/heads/main\n\ndone\n'));
+  flush();
+  closeSync(fd);
+  const r = spawnSync('git', ['-C', repo, 'fast-import', '--quiet', '--done'], {
+    stdio: [openSync(streamFile, 'r'), 'ignore', 'pipe'],
+  });
+  if (r.status !== 0) throw new Error(`git fast-import failed: ${r.stderr}`);
+  rmSync(streamFile);
+  writeFileSync(path.join(repo, '.git', 'diffship-bench-ready'), '');
+}
+
+buildRepo();
+const src = path.join(base, 'src-A');
+if (!existsSync(path.join(src, '.bench-ready'))) {
+  exportTree(repo, 'A', src);
+  writeFileSync(path.join(src, '.bench-ready'), '');
+}
+const release = treeDigest(src, ['.bench-ready']);
+if (release.size !== FILES) throw new Error(`the export holds ${release.size} files, expected ${FILES}`);
+
+const work = path.join(base, 'work');
+rmSync(work, { recursive: true, force: true });
+mkdirSync(work, { recursive: true });
+writeFileSync(path.join(work, 'diffship.yml'), 'waves: [1]\ntargets:\n  - name: t\n    path: ./target\n');
+// Reports the Node process's own peak RSS (KiB) into the file named by the environment.
+const rssFile = path.join(work, 'node-rss');
+const preload = path.join(work, 'report-rss.cjs');
+writeFileSync(
+  preload,
+  "process.on('exit', () => require('node:fs').writeFileSync(process.env.BENCH_RSS_FILE, String(process.resourceUsage().maxRSS)));\n",
+);
+
+/**
+ * One timed command: wall ms, CPU ms (user + system, children included: steadier than wall
+ * time on a shared machine) and the peak RSS of its largest process (MiB); null without GNU time.
+ */
+function timed(cmd, argv, options = {}) {
+  const [c, a] = TIME ? [TIME, ['-f', '%M %U %S', cmd, ...argv]] : [cmd, argv];
+  const start = process.hrtime.bigint();
+  const r = spawnSync(c, a, { stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 30, ...options });
+  const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  if (r.status !== 0) throw new Error(`${cmd} ${argv.join(' ')} failed (${r.status}): ${r.stderr}`);
+  const [kib, user, sys] = TIME ? r.stderr.toString().trim().split('\n').pop().split(' ').map(Number) : [];
+  return { ms, rss: TIME ? kib / 1024 : null, cpu: TIME ? (user + sys) * 1000 : null };
+}
+
+const target = (side) => path.join(work, side === 'diffship' || side === 'base' ? 'target' : 'rsync-target');
+const sides = {
+  rsync: () => timed('rsync', ['-a', '--exclude=/.bench-ready', `${src}/`, `${target('rsync')}/`]),
+  'rsync+sync': () => {
+    const a = timed('rsync', ['-a', '--exclude=/.bench-ready', `${src}/`, `${target('rsync+sync')}/`]);
+    const b = timed('sync', []);
+    return { ms: a.ms + b.ms, rss: a.rss, cpu: TIME ? a.cpu + b.cpu : null };
+  },
+  diffship: () => deploy(cli),
+  ...(baseBuild ? { base: () => deploy(path.join(baseBuild, 'bin/diffship.js')) } : {}),
+};
+
+/** `diffship deploy` of the release with the CLI at `bin` (into ./target: one side at a time). */
+function deploy(bin) {
+  rmSync(rssFile, { force: true });
+  const r = timed(
+    process.execPath,
+    ['--require', preload, bin, 'deploy', '--to', 'A', '--repo', repo, '--no-progress'],
+    {
+      cwd: work,
+      env: { ...process.env, BENCH_RSS_FILE: rssFile },
+    },
+  );
+  return { ...r, nodeRss: Number(readFileSync(rssFile, 'utf8')) / 1024 };
+}
+const names = Object.keys(sides).filter((s) => syncAnchor || s !== 'rsync+sync');
+const results = Object.fromEntries(names.map((s) => [s, []]));
+for (let r = 0; r < runs; r++) {
+  // Rotate the order so that no side always follows the same one.
+  const order = names.map((_, k) => names[(k + r) % names.length]);
+  for (const side of order) {
+    rmSync(target(side), { recursive: true, force: true });
+    run('sync', []);
+    const one = sides[side]();
+    results[side].push(one);
+    assertTree(`first deploy, ${side}`, target(side), release);
+    const extra = one.nodeRss ? `, node ${one.nodeRss.toFixed(0)} MiB` : '';
+    console.error(
+      `run ${r + 1} ${side}: ${(one.ms / 1000).toFixed(2)} s, CPU ${((one.cpu ?? 0) / 1000).toFixed(2)} s, peak RSS ${one.rss?.toFixed(0)} MiB${extra}`,
+    );
+  }
+  rmSync(target('diffship'), { recursive: true, force: true });
+  rmSync(target('rsync'), { recursive: true, force: true });
+}
+
+const med = (side, key) => median(results[side].map((x) => x[key]));
+const max = (side, key) => Math.max(...results[side].map((x) => x[key] ?? 0));
+const ds = med('diffship', 'ms');
+console.log(
+  [
+    `first deploy — ${FILES} files, ${runs} runs each, median wall time (${os.cpus().length} cores, load ${os.loadavg()[0].toFixed(2)}, node ${process.version}); every target compared with the release after each run`,
+    ...names.map(
+      (s) =>
+        `${s.padEnd(10)} ${(med(s, 'ms') / 1000).toFixed(2)} s, CPU ${(med(s, 'cpu') / 1000).toFixed(2)} s, peak RSS ${max(s, 'rss').toFixed(0)} MiB${s === 'diffship' || s === 'base' ? ` (node ${max(s, 'nodeRss').toFixed(0)} MiB)` : ''}`,
+    ),
+    `CPU ratio diffship / rsync -a: ${ratio(med('diffship', 'cpu'), med('rsync', 'cpu'))}×`,
+    `ratio diffship / rsync -a: ${ratio(ds, med('rsync', 'ms'))}×${syncAnchor ? `; / rsync -a + sync: ${ratio(ds, med('rsync+sync', 'ms'))}×` : ''}`,
+    ...(baseBuild
+      ? [
+          `diffship / base: ${ratio(ds, med('base', 'ms'))}× wall, ${ratio(med('diffship', 'cpu'), med('base', 'cpu'))}× CPU`,
+        ]
+      : []),
+  ].join('\n'),
+);
