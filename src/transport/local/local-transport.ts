@@ -158,7 +158,7 @@ export class LocalTransport implements Transport {
     }
     await mapLimit(files, 32, async (file) => {
       const handle = await fs.open(file, 'r').catch(() => null);
-      if (!handle) return; // renamed or removed since: its new name was synced with it, or it is gone
+      if (!handle) return; // removed since (a rename moved its entry to the new name: unsynced.ts)
       try {
         await handle.sync();
       } finally {
@@ -208,6 +208,7 @@ export class LocalTransport implements Transport {
         this.parentIsReal('rename', to, dest);
         if (severalTargetsOpen()) await fs.rename(p, dest);
         else fsSync.renameSync(p, dest);
+        this.unsynced.moved(p, dest);
       },
       { detail: ` to ${JSON.stringify(to)}`, change: true },
     );

@@ -18,6 +18,11 @@ export class Unsynced {
     }
   }
 
+  /** A file renamed before its sync (a JSON file written whole by rename): sync it under its new name. */
+  moved(from: string, to: string): void {
+    if (this.files.delete(from)) this.files.add(to);
+  }
+
   /** Take the list: the files to fsync, 'filesystem' when there are too many, null when none. */
   take(): string[] | 'filesystem' | null {
     const taken = this.many ? 'filesystem' : this.files.size > 0 ? [...this.files] : null;

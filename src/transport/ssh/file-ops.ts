@@ -124,7 +124,7 @@ export class SshFiles {
       return this.writeFile(rel, await gather(src), mode, options).then(() => undefined);
     const open = (p: string) => this.parentsReal('write', rel).then(() => this.openNew(rel, p, mode));
     const done = await this.files(() => streamFile(this.conn, this.ops, { rel, mode, options, open }, src));
-    if (options.sync === false) this.unsynced.add(done.path);
+    if (options.sync === false) this.unsynced.add(rel); // relative, as syncFiles expects
     return done.blob;
   }
 
@@ -226,6 +226,12 @@ export class SshFiles {
   }
 
   async rename(from: string, to: string): Promise<void> {
+    await this.renameOnce(from, to);
+    // Written unsynced, then renamed (a JSON file written whole): synced under its new name.
+    if (this.unsynced.delete(from)) this.unsynced.add(to);
+  }
+
+  private async renameOnce(from: string, to: string): Promise<void> {
     const { conn } = this;
     const src = this.abs(from);
     const dest = this.abs(to);

@@ -33,6 +33,9 @@ const t = new LocalTransport(${JSON.stringify(root)});
 await t.connect();
 await t.mkdirp('staged');
 for (let i = 0; i < ${count}; i++) await t.writeFile('staged/' + i, Buffer.from('x' + i), 0o644, { sync: false });
+// Written unsynced under a temporary name, then renamed (a backup's manifest.json).
+await t.writeFile('staged/whole.tmp-1', Buffer.from('{}'), 0o644, { sync: false });
+await t.rename('staged/whole.tmp-1', 'staged/whole.json');
 writeSync(1, 'SYNC-MARKER\\n');
 await t.syncWritten();
 // A synced write (a journal's or the state's temporary file): its own fsync, before it returns.
@@ -64,6 +67,11 @@ describe('LocalTransport.syncWritten, under strace', () => {
       }),
     );
     expect([...synced].sort()).toEqual(['0', '1', '2', '3', '4']);
+  });
+
+  it('a file renamed after its unsynced write is fsynced under its new name', () => {
+    const { after } = traceSync(5);
+    expect(after.some((l) => /\bf(?:data)?sync\(\d+<[^>]*\/staged\/whole\.json>/.test(l))).toBe(true);
   });
 
   it('a synced write (journal, state) is fsynced before it returns', () => {
