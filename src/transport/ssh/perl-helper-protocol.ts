@@ -1,6 +1,7 @@
 import type { HashAlgorithm } from '../../diff/blob.js';
 import { parseRecord } from './hash-commands.js';
 import { shellQuote } from '../shell-quote.js';
+import { OP_SCAN, OP_STATS, PERL_SCAN, PERL_SCAN_DISPATCH } from './scan-protocol.js';
 
 /**
  * Bulk file operations on an SSH host through one long-lived perl process,
@@ -42,6 +43,7 @@ import { shellQuote } from '../shell-quote.js';
  * - sync (7): empty A: syncfs(2) of the file system (`sync -f .`); else fsync(2)
  *   each NUL-separated path in A (a missing one is fine, a link is skipped).
  * - rmtree (8): `rm -rf -- ./A` (never follows links), after the parents check.
+ * - scan (10) and stats (11): authoritative mode's walk and exact lstats (scan-protocol.ts).
  * - list (9): the entries of folder A (`.` when empty), each with its lstat, in
  *   one answer (SFTP needs four round trips: opendir, readdir until the end,
  *   close). A and its parents must be real folders (ELOOP otherwise). Payload:
@@ -52,7 +54,8 @@ import { shellQuote } from '../shell-quote.js';
  * /dev/null, its output to stderr), never through a shell: a host whose rc file
  * is slow pays its cost once per connection, for the helper itself.
  *
- * Answer: one line per record: `<id> ok[ <payload>]`, or `<id> err <ERRNO> <text>`
+ * Answer: one line per record: `<id> ok[ <payload>]`, or `<id> err <ERRNO> <text>`;
+ * an op with a long answer (scan) sends it ahead in `<id> part <payload>` lines.
  * (ERRNO as in errno.h, e.g. ENOENT; `?` when unknown). Before the first
  * answer the script prints the READY line, so that anything a login script
  * printed ahead of it is skipped.
@@ -79,7 +82,9 @@ export type Op =
   | typeof OP_CHDIR
   | typeof OP_SYNC
   | typeof OP_RMTREE
-  | typeof OP_LIST;
+  | typeof OP_LIST
+  | typeof OP_SCAN
+  | typeof OP_STATS;
 /** In a write record's mode: fsync the file before answering. */
 export const SYNC_FLAG = 0o200000;
 /** In a write record's mode: hash the data as it is written; the answer's payload is its blob id. */
@@ -126,6 +131,7 @@ const PERL = [
   '  my $d = Digest::SHA->new($alg); $d->add("blob " . (stat($f))[7] . "\\0"); $d->addfile($f); close $f;',
   '  return $d->hexdigest;',
   '}',
+  PERL_SCAN,
   'while (1) {',
   '  my ($id, $op, $mode, $la, $lb, $hi, $lo) = unpack("N7", take(28));',
   '  my $p = take($la); my $q = take($lb); my $left = $hi * 4294967296 + $lo;',
@@ -174,6 +180,7 @@ const PERL = [
   '  } elsif ($op == 4) {',
   '    my $alg = $mode == 256 ? 256 : 1;',
   '    $answer = join(" ", "ok", map { blob($_, $alg) } split(/\\0/, $p, -1));',
+  PERL_SCAN_DISPATCH,
   '  } else { exit 4; }',
   '  $out .= "$id $answer\\n";',
   '  flush() if length($out) >= 256;',
@@ -215,7 +222,8 @@ export function hashList(paths: readonly string[]): string {
 
 /** One answer: the record's id, then its payload (ok) or the host's errno name and text. */
 export type Answer =
-  { id: number; ok: true; payload: string } | { id: number; ok: false; errno: string; message: string };
+  | { id: number; ok: true; payload: string; part?: true }
+  | { id: number; ok: false; errno: string; message: string };
 
 /**
  * Splits the helper's stdout into answers, however the bytes arrive. Lines
@@ -248,6 +256,8 @@ export class AnswerParser {
 }
 
 function parseLine(line: string): Answer | null {
+  const part = /^(\d+) part (.*)$/.exec(line);
+  if (part) return { id: Number(part[1]), ok: true, payload: part[2]!, part: true };
   const ok = /^(\d+) ok(?: (.*))?$/.exec(line);
   if (ok) return { id: Number(ok[1]), ok: true, payload: ok[2] ?? '' };
   const err = /^(\d+) err (\S+) ?(.*)$/.exec(line);
