@@ -6,7 +6,8 @@
  * Real deploys through the built CLI to a real folder and a real sshd, then the
  * observation on that folder, counting what the transport is asked to do.
  */
-import { existsSync, mkdirSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, lstatSync, mkdirSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli } from '../helpers/cli.js';
@@ -181,6 +182,27 @@ describe.each(sides)('authoritative names-only walk (%s)', (side) => {
     const report = JSON.parse(r.stdout) as { targets: Array<{ changes: { drift: string[] } }> };
     expect(report.targets[0]!.changes.drift).toEqual(['app/b.txt']);
     expect(snapshot(targetDir)['app/b.txt']!.content).toBe('bbbb\n');
+  });
+
+  it('a same-size edit with its mtime put back (touch -r) is still hashed: the ctime moved', async () => {
+    const back = deploy(r1);
+    expect(back.code, back.stderr).toBe(0);
+    const file = join(targetDir, 'app/a.txt');
+    const ref = join(ws, 'mtime-ref');
+    execFileSync('touch', ['-r', file, ref]); // the exact ns mtime, kept aside
+    const before = lstatSync(file, { bigint: true });
+    writeFileSync(file, 'AAAA\n'); // same size, new bytes
+    execFileSync('touch', ['-r', ref, file]);
+    const after = lstatSync(file, { bigint: true });
+    expect([after.size, after.mtimeNs, after.ino]).toEqual([before.size, before.mtimeNs, before.ino]);
+    const { observed, calls, blobs } = await observe();
+    expect(calls.hashFiles).toEqual(['app/a.txt']);
+    expect(observed.get('app/a.txt')!.blob).not.toBe(blobs['app/a.txt']);
+    const r = deploy(r2, '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout) as { targets: Array<{ changes: { drift: string[] } }> };
+    expect(report.targets[0]!.changes.drift).toEqual(['app/a.txt']);
+    expect(snapshot(targetDir)['app/a.txt']!.content).toBe('aaaa\n');
   });
 
   it('a racy entry (mtime not older than the state file) is hashed, not trusted', async () => {
