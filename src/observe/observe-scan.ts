@@ -7,7 +7,7 @@
  * whole walk instead of one per folder, and nothing of a stray is read.
  */
 import type { EntryType } from '../entry-type.js';
-import type { ManifestEntry } from '../plan/manifest-types.js';
+import type { FileStat, ManifestEntry } from '../plan/manifest-types.js';
 import type { Observed } from '../plan/types.js';
 import { unchangedSince } from '../plan/stat-cache.js';
 import type { Transport } from '../transport/transport.js';
@@ -31,17 +31,28 @@ export async function scanWhole(
   typeOnly: Readonly<Record<EntryType, Observed>>,
 ): Promise<{ observed: Map<string, Observed>; toHash: string[] } | null> {
   if (!t.walkExact) return null;
-  const written = cache.files ? await stateWrittenNs(t, cache.statePath) : null;
+  // The racy line (the state file's mtime) is asked for alongside the walk: no round trip of its own.
+  const writtenNs = cache.files ? stateWrittenNs(t, cache.statePath) : Promise.resolve(null);
+  writtenNs.catch(() => undefined); // awaited below; a walk failing first must not leave it unhandled
+  const observed = new Map<string, Observed>();
+  const look: Array<{ path: string; type: EntryType; stat: FileStat }> = [];
+  const walked = await t.walkExact([stateDir], (path, type, stat) => {
+    if (stat === null || !compared(path)) observed.set(path, typeOnly[type]);
+    else {
+      observed.set(path, typeOnly[type]); // keeps the walk's order; replaced below
+      look.push({ path, type, stat });
+    }
+  });
+  if (!walked) return null;
+  const written = await writtenNs;
   const recorded = new Map<string, ManifestEntry>();
   if (written !== null) for (const f of cache.files ?? []) if (f.stat) recorded.set(f.path, f);
-  const observed = new Map<string, Observed>();
   const toHash: string[] = [];
-  const walked = await t.walkExact([stateDir], (path, type, stat) => {
-    if (stat === null || !compared(path)) return void observed.set(path, typeOnly[type]);
+  for (const { path, type, stat } of look) {
     const entry = recorded.get(path);
     const trusted = entry !== undefined && unchangedSince(entry.stat, stat, written);
     observed.set(path, { type, blob: trusted ? entry.blob : null, mode: stat.mode & 0o7777 });
     if (!trusted) toHash.push(path);
-  });
-  return walked ? { observed, toHash } : null;
+  }
+  return { observed, toHash };
 }
