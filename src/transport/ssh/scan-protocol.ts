@@ -95,6 +95,11 @@ export const PERL_SCAN_DISPATCH = String.raw`
     $answer = xstats($p);`;
 
 const STAT = /^(\d+),(\d+),(-?\d+),(-?\d+),(\d+)$/;
+/**
+ * One record, read where the last one ended (sticky): one native regex pass per
+ * record, no split, since a CLI process parses a 500,000-entry walk once, cold.
+ */
+const RECORD = / ?([fldoD])([^ ,]*)(?:,(\d+),(\d+),(-?\d+),(-?\d+),(\d+))?(?= |$)/y;
 const TYPES: Readonly<Record<string, EntryType>> = { f: 'file', l: 'symlink', d: 'dir', o: 'other' };
 
 /** A bad record: the helper's output is not what it should be (the caller gives the scan up). */
@@ -112,27 +117,32 @@ export class ScanReader {
   constructor(private readonly visit: ExactVisit) {}
 
   push(payload: string): void {
-    for (const record of payload.split(' ')) {
-      if (record === '') continue;
-      const kind = record[0]!;
+    RECORD.lastIndex = 0;
+    let end = 0;
+    for (let m = RECORD.exec(payload); m !== null; m = RECORD.exec(payload)) {
+      end = RECORD.lastIndex;
+      const kind = m[1]!;
       if (kind === 'D') {
-        this.dir = record.length === 1 ? '' : folderOf(record.slice(1));
+        if (m[3] !== undefined) throw bad(m[0]);
+        this.dir = m[2] === '' ? '' : folderOf(m[2]!);
         continue;
       }
-      const type = TYPES[kind];
-      if (!type) throw new ScanFormatError(`unexpected scan record ${JSON.stringify(record.slice(0, 80))}`);
-      const comma = record.indexOf(',');
+      const type = TYPES[kind]!;
       const withStat = type === 'file' || type === 'symlink';
-      if (withStat ? comma === -1 : comma !== -1)
-        throw new ScanFormatError(`unexpected scan record ${JSON.stringify(record.slice(0, 80))}`);
-      const name = segment(record.slice(1, withStat ? comma : undefined));
-      const stat = withStat ? parseStat(record.slice(comma + 1)) : null;
-      if (withStat && !stat)
-        throw new ScanFormatError(`unexpected scan record ${JSON.stringify(record.slice(0, 80))}`);
+      if (withStat !== (m[3] !== undefined)) throw bad(m[0]);
+      const stat = withStat
+        ? { mode: Number(m[3]), size: Number(m[4]), mtimeNs: m[5]!, ctimeNs: m[6]!, ino: m[7]! }
+        : null;
+      const name = segment(m[2]!);
       this.count++;
       this.visit(this.dir === '' ? name : `${this.dir}/${name}`, type, stat);
     }
+    if (end !== payload.length && payload.slice(end).trim() !== '') throw bad(payload.slice(end));
   }
+}
+
+function bad(record: string): ScanFormatError {
+  return new ScanFormatError(`unexpected scan record ${JSON.stringify(record.trim().slice(0, 80))}`);
 }
 
 /** The stats answer: one entry per asked path (null: missing or not stat'able); null when malformed. */
@@ -176,7 +186,7 @@ function decodeName(text: string): string {
 }
 
 function segment(text: string): string {
-  const name = decodeName(text);
+  const name = text.includes('%') ? decodeName(text) : text;
   if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\0'))
     throw new ScanFormatError(`bad name in scan: ${JSON.stringify(name)}`);
   return name;
