@@ -26,6 +26,9 @@
 //    makes its files durable, scp does not). Peak RSS (GNU time's %M) of diffship's
 //    node process and of scp. Targets: ≤ 1.2× scp, RSS < 150 MiB.
 //    `--only big` runs just this case (`--only small`: just 1 and 2); `--big-mib N` another size.
+// 4. `--only auth` (not run otherwise): authoritative mode, 20 changes and 20 strays into a
+//    20,000-file target (`--auth-files N`) against `rsync -a --delete -e ssh`; `--before <dir>`
+//    also times another build of diffship in the same rounds. See bench/ssh/auth.mjs.
 //
 // rsync copies from a checkout (what a CI job has on disk), switched from A to B
 // the way `git checkout` does it, so only the changed files get a new mtime, and
@@ -58,6 +61,7 @@ import {
   treeDigest,
 } from '../lib.mjs';
 import { startSshd } from './sshd.mjs';
+import { authCase } from './auth.mjs';
 
 requireBuild('bench/ssh');
 const args = process.argv.slice(2);
@@ -149,8 +153,13 @@ try {
     ['-a', '-e', `ssh ${sshd.sshArgs.join(' ')}`, `${co}/`, `${sshd.user}@127.0.0.1:${rsyncTarget}/`],
   ];
 
-  if (only !== 'big') smallCases();
-  if (only !== 'small') await bigFile();
+  if (only === 'auth') {
+    const before = args.includes('--before') ? path.resolve(args[args.indexOf('--before') + 1]) : null;
+    authCase({ sshd, work, runs, files: option('--auth-files', 20_000), before });
+  } else {
+    if (only !== 'big') smallCases();
+    if (only !== 'small') await bigFile();
+  }
 
   function smallCases() {
     // Warm-up: one of each (page cache of the repository, the CLI's compile cache, sshd's first fork).

@@ -20,7 +20,7 @@ import { isSafeRelPath } from './manifest-text.js';
 import { mergeManifest, pendingListing, type PendingManifest } from './manifest-merge.js';
 import { manifestBytes } from './stored-manifest.js';
 import type { ReleaseFile } from '../plan/plan.js';
-import { mapLimit } from '../pool.js';
+import { exactStats } from '../transport/exact-stats.js';
 import { byteOrder } from '../byte-order.js';
 import {
   MANIFEST_VERSION,
@@ -134,21 +134,14 @@ export async function statWritten(
   paths: string[],
   concurrency: number,
 ): Promise<Map<string, FileStat>> {
-  if (!t.statExact) return new Map();
-  return statAll(t, paths, concurrency);
+  const stats = await exactStats(t, paths, concurrency);
+  const out = new Map<string, FileStat>();
+  for (const [p, s] of stats ?? []) if (s) out.set(p, s);
+  return out;
 }
 
 function sameFile(old: ManifestEntry | undefined, now: ManifestEntry): FileStat | undefined {
   return old && old.blob === now.blob && old.mode === now.mode ? old.stat : undefined;
-}
-
-async function statAll(t: Transport, paths: string[], concurrency: number): Promise<Map<string, FileStat>> {
-  const out = new Map<string, FileStat>();
-  await mapLimit(paths, concurrency, async (p) => {
-    const s = await t.statExact!(p);
-    if (s) out.set(p, s);
-  });
-  return out;
 }
 
 /**
@@ -156,6 +149,5 @@ async function statAll(t: Transport, paths: string[], concurrency: number): Prom
  * on the target's own clock. null when the transport takes no exact stat (hash then).
  */
 export async function stateWrittenNs(t: Transport, statePath: string): Promise<string | null> {
-  if (!t.statExact) return null;
-  return (await t.statExact(statePath))?.mtimeNs ?? null;
+  return (await exactStats(t, [statePath]))?.get(statePath)?.mtimeNs ?? null;
 }

@@ -16,6 +16,7 @@ import type { Transport } from '../transport/transport.js';
 import { stateWrittenNs } from '../apply/manifest.js';
 import { mapLimit } from '../pool.js';
 import type { ObserveTarget } from './observe-paths.js';
+import { scanWhole } from './observe-scan.js';
 
 /** What the walk alone says of an entry nobody compares (a stray, a folder): one shared object per type. */
 const TYPE_ONLY: Readonly<Record<EntryType, Observed>> = {
@@ -46,9 +47,29 @@ export async function observeWhole(
   algorithm: HashAlgorithm,
 ): Promise<Map<string, Observed>> {
   const t = target.transport;
-  // Without exact stats (ssh), the walk's own attributes give the mode (SFTP lists them for free).
+  // Where the walk lstats every entry anyway (the SSH file helper), its stats serve the cache.
+  const { observed, toHash } =
+    (await scanWhole(t, target.layout.dir, compared, cache, TYPE_ONLY)) ??
+    (await walkWhole(t, target.layout.dir, compared, cache));
+  const hashes = await t.hashFiles(toHash, { algorithm });
+  for (const path of toHash) {
+    const obs = observed.get(path);
+    const blob = hashes.get(path) ?? null;
+    if (obs) obs.blob = blob;
+  }
+  return observed;
+}
+
+/** A walk of names and types, then one exact lstat per compared entry (or, without exact stats, a hash). */
+async function walkWhole(
+  t: Transport,
+  stateDir: string,
+  compared: (path: string) => boolean,
+  cache: StatCache,
+): Promise<{ observed: Map<string, Observed>; toHash: string[] }> {
+  // Without exact stats (an SSH host without the file helper), the walk's own attributes give the mode.
   const exact = t.statExact?.bind(t);
-  const entries = await t.walk('', [target.layout.dir], { stat: !exact });
+  const entries = await t.walk('', [stateDir], { stat: !exact });
   const observed = new Map<string, Observed>();
   const look: string[] = [];
   for (const e of entries) {
@@ -59,13 +80,7 @@ export async function observeWhole(
   }
   entries.length = 0; // the walk's objects are garbage from here on
   const toHash = exact ? await trustedByStat(t, exact, look, cache, observed) : look;
-  const hashes = await t.hashFiles(toHash, { algorithm });
-  for (const path of toHash) {
-    const obs = observed.get(path);
-    const blob = hashes.get(path) ?? null;
-    if (obs) obs.blob = blob;
-  }
-  return observed;
+  return { observed, toHash };
 }
 
 /** An entry the walk reported but nobody hashed (a stray): its content is unknown, not absent. */
@@ -89,12 +104,11 @@ async function trustedByStat(
   if (written !== null) for (const f of cache.files ?? []) if (f.stat) recorded.set(f.path, f);
   const toHash: string[] = [];
   // One batch where the transport has it (local: a synchronous lstat each, no promise per file).
-  const stats = t.statExactMany
-    ? await t.statExactMany(paths)
-    : await mapLimit(paths, STAT_CONCURRENCY, (path) => statExact(path));
-  for (let i = 0; i < paths.length; i++) {
-    const path = paths[i]!;
-    const now = stats[i] ?? null;
+  const stats =
+    (await t.statExactMany?.(paths)) ??
+    new Map(await mapLimit(paths, STAT_CONCURRENCY, async (path) => [path, await statExact(path)] as const));
+  for (const path of paths) {
+    const now = stats.get(path) ?? null;
     if (now === null) {
       observed.delete(path); // gone since the walk
       continue;

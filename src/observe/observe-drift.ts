@@ -16,7 +16,7 @@ import { expectedFiles, type ExpectedFile } from '../plan/drift.js';
 import type { FileStat } from '../plan/manifest-types.js';
 import { unchangedSince } from '../plan/stat-cache.js';
 import { stateWrittenNs } from '../apply/manifest.js';
-import { mapLimit } from '../pool.js';
+import { exactStats } from '../transport/exact-stats.js';
 import { isTypeOnly } from './observe-authoritative.js';
 
 export interface RecordedRelease {
@@ -93,20 +93,21 @@ async function unchangedByStat(
   paths: string[],
   observed: Map<string, Observed>,
 ): Promise<string[]> {
-  const statExact = t.statExact?.bind(t);
-  if (!statExact || !r.files || r.statePath === undefined) return paths;
+  if (!r.files || r.statePath === undefined) return paths;
   const written = await stateWrittenNs(t, r.statePath);
   if (written === null) return paths;
   const entries = new Map(r.files.map((f) => [f.path, f]));
+  // One batch of exact lstats (one request per thousand paths over SSH) for the entries that have a stat.
+  const stats = await exactStats(
+    t,
+    paths.filter((p) => entries.get(p)?.stat),
+  );
   const toHash: string[] = [];
-  await mapLimit(paths, STAT_CONCURRENCY, async (path) => {
+  for (const path of paths) {
     const entry = entries.get(path);
-    if (entry?.stat && unchangedSince(entry.stat, await statExact(path), written)) {
+    if (entry?.stat && unchangedSince(entry.stat, stats?.get(path) ?? null, written)) {
       observed.set(path, { type: 'file', blob: entry.blob, mode: 0 });
     } else toHash.push(path);
-  });
+  }
   return toHash;
 }
-
-/** lstat calls in flight at once: cheap syscalls, but not 500,000 promises at once. */
-const STAT_CONCURRENCY = 64;

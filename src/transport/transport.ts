@@ -31,6 +31,9 @@ export interface WalkEntry extends Entry {
   path: string;
 }
 
+/** What an exact walk (`walkExact`) reports of one entry: for a file or a symlink, its exact lstat too. */
+export type ExactVisit = (path: string, type: EntryType, stat: FileStat | null) => void;
+
 export interface ExecResult {
   code: number | null;
   signal: string | null;
@@ -185,8 +188,6 @@ export interface Transport {
    * it records no stat cache, and every check of its files hashes them.
    */
   statExact?(rel: string): Promise<FileStat | null>;
-  /** statExact of many paths, in order (a transport that has statExact may do them in one go). */
-  statExactMany?(rels: readonly string[]): Promise<(FileStat | null)[]>;
   /**
    * A hint, for a transport whose every call is a round trip: lstat `paths`, and read
    * (files up to 1 MiB) or list (folders) those also in `reads`, in one go. The
@@ -196,6 +197,21 @@ export interface Transport {
    * rejects. Optional: the local transport has no round trips to save.
    */
   peek?(paths: readonly string[], reads: readonly string[]): Promise<ReadonlyMap<string, Peeked> | null>;
+  /**
+   * statExact of many paths in one go (one request per batch over SSH; missing
+   * paths map to null). Resolves null when the transport takes no exact stat
+   * here (an SSH host without the file helper): the caller hashes instead.
+   * Callers go through transport/exact-stats.ts, which falls back to statExact.
+   */
+  statExactMany?(rels: readonly string[]): Promise<Map<string, FileStat | null> | null>;
+  /**
+   * Authoritative mode's walk where a per-entry stat costs nothing extra (the
+   * SSH file helper lstats each entry anyway): every entry below the root,
+   * the `skip` folders left out, links not followed, in byte order of paths,
+   * files and symlinks with their exact lstat. Resolves false when it cannot
+   * here (entries visited before that are to be discarded): walk instead.
+   */
+  walkExact?(skip: readonly string[], visit: ExactVisit): Promise<boolean>;
   /** Run a shell command line with the target root as working directory. */
   exec(command: string, options?: ExecOptions): Promise<ExecResult>;
 }

@@ -97,7 +97,7 @@ export class LocalTransport implements Transport {
     return s && fileStatOf(s);
   }
 
-  async statExactMany(rels: readonly string[]): Promise<(FileStat | null)[]> {
+  async statExactMany(rels: readonly string[]): Promise<Map<string, FileStat | null>> {
     return statExactMany(this.base, rels, (rel) => this.statExact(rel));
   }
 

@@ -20,7 +20,7 @@ export function fileStatOf(s: BigIntStats): FileStat {
 }
 
 /**
- * One exact lstat per path below `base`, in order; null where nothing is. A
+ * One exact lstat per path below `base`; null where nothing is. A
  * synchronous call each (microseconds; a promise per file costs more than the
  * syscall), a pause every PER_TURN. Any error other than "absent" is left to
  * `one` (the transport's single-path call), which words it.
@@ -29,8 +29,8 @@ export async function statExactMany(
   base: string,
   rels: readonly string[],
   one: (rel: string) => Promise<FileStat | null>,
-): Promise<(FileStat | null)[]> {
-  const out = new Array<FileStat | null>(rels.length);
+): Promise<Map<string, FileStat | null>> {
+  const out = new Map<string, FileStat | null>();
   for (let i = 0; i < rels.length; i++) {
     if (i > 0 && i % PER_TURN === 0) await new Promise((resolve) => setImmediate(resolve));
     const rel = rels[i]!;
@@ -38,10 +38,10 @@ export async function statExactMany(
     try {
       s = fsSync.lstatSync(joinRoot(base, checkRelPath(rel)), { bigint: true, throwIfNoEntry: false });
     } catch {
-      out[i] = await one(rel);
+      out.set(rel, await one(rel));
       continue;
     }
-    out[i] = s === undefined ? null : fileStatOf(s);
+    out.set(rel, s === undefined ? null : fileStatOf(s));
   }
   return out;
 }

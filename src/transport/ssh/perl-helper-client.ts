@@ -9,7 +9,10 @@ import type { SshExec } from './exec-channels.js';
 /** The perl helper of perl-helper-protocol.ts: its channel and the operations awaiting an answer. */
 export interface OpsChannel {
   channel: ClientChannel;
-  waiting: Map<number, { resolve(payload: string): void; reject(error: Error): void }>;
+  waiting: Map<
+    number,
+    { resolve(payload: string): void; reject(error: Error): void; part?(payload: string): void }
+  >;
   stderr: string;
   /** Records not sent yet: everything queued in one turn of the event loop goes out as one write. */
   outbox: Buffer[];
@@ -92,6 +95,10 @@ export class SshOps {
         const { answers, error } = parser.push(chunk);
         for (const a of answers) {
           const w = ops.waiting.get(a.id);
+          if (a.ok && a.part) {
+            w?.part?.(a.payload); // more of a long answer: the record still waits for its end
+            continue;
+          }
           ops.waiting.delete(a.id);
           if (a.ok) w?.resolve(a.payload);
           else w?.reject(new OpError(a.errno, a.message));
@@ -153,7 +160,14 @@ export class SshOps {
     op: Op,
     rel: string,
     /** `dataLength` without `data`: the caller sends that many bytes itself, right after (perl-helper-stream.ts). */
-    options: { to?: string; mode?: number; data?: Buffer; dataLength?: number } = {},
+    options: {
+      to?: string;
+      mode?: number;
+      data?: Buffer;
+      dataLength?: number;
+      /** Gets each `part` line of a long answer (scan), in order, before the answer itself. */
+      onPart?: (payload: string) => void;
+    } = {},
   ): Promise<string> {
     const conn = this.conn;
     if (conn.lost) return Promise.reject(conn.lost);
@@ -183,6 +197,7 @@ export class SshOps {
           conn.pending.delete(onLost);
           reject(error);
         },
+        part: options.onPart,
       });
       // Each channel write is at least one SSH packet to encrypt and send: many records share one.
       if (ops.outboxBytes === 0) setImmediate(() => flush(ops));

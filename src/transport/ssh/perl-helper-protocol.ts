@@ -1,6 +1,7 @@
 import type { HashAlgorithm } from '../../diff/blob.js';
 import { parseRecord } from './hash-commands.js';
 import { shellQuote } from '../shell-quote.js';
+import { OP_SCAN, OP_STATS, PERL_SCAN, PERL_SCAN_DISPATCH } from './scan-protocol.js';
 
 /**
  * Bulk file operations on an SSH host through one long-lived perl process,
@@ -59,12 +60,14 @@ import { shellQuote } from '../shell-quote.js';
  * - mkdir (11): mkdir -p of A, never through a link (ELOOP); when the last
  *   folder of A is made here, its mode is then set to exactly `mode`
  *   (helper-mkdir.ts: a state folder in one round trip, not six).
+ * - scan (12) and stats (13): authoritative mode's walk and exact lstats (scan-protocol.ts).
  *
  * sync and rmtree run their tool directly (fork and exec, stdin from
  * /dev/null, its output to stderr), never through a shell: a host whose rc file
  * is slow pays its cost once per connection, for the helper itself.
  *
- * Answer: one line per record: `<id> ok[ <payload>]`, or `<id> err <ERRNO> <text>`
+ * Answer: one line per record: `<id> ok[ <payload>]`, or `<id> err <ERRNO> <text>`;
+ * an op with a long answer (scan) sends it ahead in `<id> part <payload>` lines.
  * (ERRNO as in errno.h, e.g. ENOENT; `?` when unknown). Before the first
  * answer the script prints the READY line, so that anything a login script
  * printed ahead of it is skipped.
@@ -95,7 +98,9 @@ export type Op =
   | typeof OP_RMTREE
   | typeof OP_LIST
   | typeof OP_PEEK
-  | typeof OP_MKDIR;
+  | typeof OP_MKDIR
+  | typeof OP_SCAN
+  | typeof OP_STATS;
 /** In a write record's mode: fsync the file before answering. */
 export const SYNC_FLAG = 0o200000;
 /** In a write record's mode: hash the data as it is written; the answer's payload is its blob id. */
@@ -164,6 +169,7 @@ const PERL = [
   '    return failure() unless $!{ENOENT};',
   '    if (mkdir($d, 0777)) { $made = 1 } elsif (!($!{EEXIST} && lstat($d) && -d _ && !-l _)) { return failure() } }',
   '  return ($made && !chmod($mode & 07777, $d)) ? failure() : "ok"; }',
+  PERL_SCAN,
   'while (1) {',
   '  my ($id, $op, $mode, $la, $lb, $hi, $lo) = unpack("N7", take(28));',
   '  my $p = take($la); my $q = take($lb); my $left = $hi * 4294967296 + $lo;',
@@ -217,6 +223,7 @@ const PERL = [
   '  } elsif ($op == 4) {',
   '    my $alg = $mode == 256 ? 256 : 1;',
   '    $answer = join(" ", "ok", map { blob($_, $alg) } split(/\\0/, $p, -1));',
+  PERL_SCAN_DISPATCH,
   '  } else { exit 4; }',
   '  $out .= "$id $answer\\n";',
   '  flush() if length($out) >= 256;',
@@ -258,7 +265,8 @@ export function hashList(paths: readonly string[]): string {
 
 /** One answer: the record's id, then its payload (ok) or the host's errno name and text. */
 export type Answer =
-  { id: number; ok: true; payload: string } | { id: number; ok: false; errno: string; message: string };
+  | { id: number; ok: true; payload: string; part?: true }
+  | { id: number; ok: false; errno: string; message: string };
 
 /**
  * Splits the helper's stdout into answers, however the bytes arrive. Lines
@@ -291,6 +299,8 @@ export class AnswerParser {
 }
 
 function parseLine(line: string): Answer | null {
+  const part = /^(\d+) part (.*)$/.exec(line);
+  if (part) return { id: Number(part[1]), ok: true, payload: part[2]!, part: true };
   const ok = /^(\d+) ok(?: (.*))?$/.exec(line);
   if (ok) return { id: Number(ok[1]), ok: true, payload: ok[2] ?? '' };
   const err = /^(\d+) err (\S+) ?(.*)$/.exec(line);

@@ -9,9 +9,12 @@ import { SshHash } from './hash-files.js';
 import { SshOps } from './perl-helper-client.js';
 import { ReadAhead } from './helper-peek.js';
 import { mkdirWithHelper } from './helper-mkdir.js';
+import { scanWithHelper, statsWithHelper } from './scan.js';
+import type { FileStat } from '../../plan/manifest-types.js';
 import type {
   ByteSource,
   Entry,
+  ExactVisit,
   ExecOptions,
   ExecResult,
   HashOptions,
@@ -216,6 +219,16 @@ export class SshTransport implements Transport {
 
   walk(rel = '', skip: readonly string[] = []): Promise<WalkEntry[]> {
     return this.files.walk(rel, skip);
+  }
+
+  // ── the stat cache's walk and lstats, through the file helper (scan.ts) ──────
+
+  walkExact(skip: readonly string[], visit: ExactVisit): Promise<boolean> {
+    return scanWithHelper(this.conn, this.ops, skip, visit);
+  }
+
+  statExactMany(rels: readonly string[]): Promise<Map<string, FileStat | null> | null> {
+    return statsWithHelper(this.conn, this.ops, rels);
   }
 
   // ── hashing (hash-files.ts) and commands (exec-channels.ts) ───────────────────
