@@ -26,8 +26,8 @@ export const MUTANTS = [
   {
     id: 'sync-after-journal',
     file: 'src/apply/stage.ts',
-    from: "  await t.syncWritten();\n  await writeJournal(t, l, {\n    version: 1,\n    kind: 'deploy',\n    phase: 'commit',\n    deployId: s.deployId,\n    backupId: s.deployId,\n    newState,\n  });",
-    to: "  await writeJournal(t, l, {\n    version: 1,\n    kind: 'deploy',\n    phase: 'commit',\n    deployId: s.deployId,\n    backupId: s.deployId,\n    newState,\n  });\n  await t.syncWritten();",
+    from: "  await t.syncWritten();\n  await writeJournal(t, l, {\n    version: 1,\n    kind: 'deploy',\n    phase: 'commit',\n    deployId: s.deployId,\n    backupId: s.deployId,\n    // Recovery only compares a deploy journal's deployId with the state's (then undoes it, or\n    // drops the journal): the manifest, the state's one large part, stays out of it.\n    newState: storedState({ ...newState, manifest: null, manifestFile: null }),\n  });\n  return bytes;",
+    to: "  await writeJournal(t, l, {\n    version: 1,\n    kind: 'deploy',\n    phase: 'commit',\n    deployId: s.deployId,\n    backupId: s.deployId,\n    // Recovery only compares a deploy journal's deployId with the state's (then undoes it, or\n    // drops the journal): the manifest, the state's one large part, stays out of it.\n    newState: storedState({ ...newState, manifest: null, manifestFile: null }),\n  });\n  await t.syncWritten();\n  return bytes;",
     tests: [FAULTS],
     why: 'the sync comes after the journal',
   },
@@ -166,7 +166,7 @@ export const MUTANTS = [
   {
     id: 'reply-deadline-off',
     file: 'src/transport/ssh/deadline.ts',
-    from: 'const timer = setTimeout(() => target.stalled(stallError(target, what())), ms);',
+    from: 'const timer = setTimeout(() => target.stalled(stallError(target, what(), ms)), ms);',
     to: 'const timer = setTimeout(() => undefined, ms);',
     tests: ['test/apply/ssh-stall.test.ts'],
     build: true,
@@ -208,7 +208,7 @@ export const MUTANTS = [
   {
     id: 'local-sync-noop',
     file: 'src/transport/local/local-transport.ts',
-    from: 'if (this.unsynced.size === 0) return;',
+    from: 'if (files === null) return;',
     to: 'return;',
     tests: ['test/transport/local/sync-durable.test.ts'],
     build: true,
@@ -217,8 +217,8 @@ export const MUTANTS = [
   {
     id: 'local-syncfs-fake',
     file: 'src/transport/local/local-transport.ts',
-    from: 'runLocal(`sync -f ${shellQuote(this.base)}`',
-    to: 'runLocal(`true ${shellQuote(this.base)}`',
+    from: "[`sync -f ${shellQuote(this.base)}`, 'sync']",
+    to: '[`true ${shellQuote(this.base)}`]',
     tests: ['test/transport/local/sync-durable.test.ts'],
     build: true,
     why: 'the syncfs of many files is skipped',
@@ -226,7 +226,7 @@ export const MUTANTS = [
   {
     id: 'local-fsync-dropped',
     file: 'src/transport/local/small-file-io.ts',
-    from: 'if (options.sync !== false) fsSync.fsyncSync(fd);',
+    from: 'if (options.sync !== false) await fsyncFd(fd);',
     to: '',
     tests: ['test/transport/local/sync-durable.test.ts', FAULTS],
     build: true,
@@ -235,7 +235,7 @@ export const MUTANTS = [
   {
     id: 'dotdot-allowed',
     file: 'src/transport/rel-path.ts',
-    from: "if (segment === '..') throw",
+    from: 'if (rel.charCodeAt(start + 1) === DOT) throw',
     to: 'if (false) throw',
     tests: ['test/transport/rel-path.test.ts', LOCAL],
     why: "'..' path segments are accepted",
