@@ -227,7 +227,7 @@ export const MUTANTS = [
     id: 'local-fsync-dropped',
     file: 'src/transport/local/small-file-io.ts',
     from: 'if (options.sync !== false) await fsyncFd(fd);',
-    to: '',
+    to: 'if (false) await fsyncFd(fd);',
     tests: ['test/transport/local/sync-durable.test.ts', FAULTS],
     build: true,
     why: 'a synced write (journal, state) is not fsynced',

@@ -69,8 +69,15 @@ describe('the npm package', () => {
     expect(code.filter((c) => /from ['"]@actions\//.test(c))).toEqual([]);
   });
 
-  it('ships of lib/ (outside the bundle) exactly what lib/index.js reaches', () => {
-    const reachable = reachableFrom('lib/index.js', 'lib/index.d.ts');
+  it('ships of lib/ (outside the bundle) exactly what lib/index.js and the launcher reach', () => {
+    // The launcher's own first import (the threadpool size) is outside the bundle too.
+    const launcher = [
+      ...fs
+        .readFileSync(path.join(ROOT, 'bin/diffship.js'), 'utf8')
+        .matchAll(/^import '\.\.\/(lib\/[^']+\.js)';$/gm),
+    ].map((m) => m[1]!);
+    expect(launcher).toEqual(['lib/threadpool-size.js']);
+    const reachable = reachableFrom('lib/index.js', 'lib/index.d.ts', ...launcher);
     const libJs = packed.filter(
       (f) => f.startsWith('lib/') && !f.startsWith('lib/bundle/') && /\.(js|d\.ts)$/.test(f),
     );
