@@ -209,7 +209,7 @@ export const MUTANTS = [
     id: 'local-sync-noop',
     file: 'src/transport/local/local-transport.ts',
     from: 'if (files === null) return;',
-    to: 'return;',
+    to: 'if (files === null || this.base.length >= 0) return;',
     tests: ['test/transport/local/sync-durable.test.ts'],
     build: true,
     why: 'syncWritten does nothing',
