@@ -53,7 +53,7 @@ function lossy(t: Transport, folder: string, what: string): TransportError {
 }
 
 /** Printable ASCII as is, every other byte as \xNN (what `printf` and most shells accept). */
-export function escapeBytes(bytes: Buffer): string {
+function escapeBytes(bytes: Buffer): string {
   let out = '';
   for (const b of bytes)
     out +=
