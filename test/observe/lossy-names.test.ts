@@ -7,7 +7,7 @@
  * real sshd (file helper), and the SFTP-only walk on that sshd.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli } from '../helpers/cli.js';
@@ -78,6 +78,20 @@ describe.each(['local', 'ssh'] as const)('a target name that is not UTF-8 (%s)',
     expect(tree(Buffer.from(targetDir))).toEqual(before);
     expect(existsSync(lossyPath(targetDir))).toBe(true);
     expect(existsSync(join(targetDir, 'app/b.txt'))).toBe(false);
+  });
+
+  it('names a folder whose name is not UTF-8, not the entries inside it', () => {
+    const dir = Buffer.concat([Buffer.from(`${targetDir}/dir-`), Buffer.from([0xfe])]);
+    mkdirSync(dir);
+    writeFileSync(Buffer.concat([dir, Buffer.from('/inner.txt')]), 'stray\n');
+    rmSync(lossyPath(targetDir));
+    const before = tree(Buffer.from(targetDir));
+    const r = deploy(r2);
+    expect(r.code, r.stdout + r.stderr).toBe(2);
+    expect(r.stderr).toContain('the folder "." holds a name that is not valid UTF-8 (bytes "dir-\\xfe")');
+    expect(tree(Buffer.from(targetDir))).toEqual(before);
+    rmSync(dir, { recursive: true });
+    writeFileSync(lossyPath(targetDir), 'stray\n');
   });
 
   it('deletes a valid name holding a real U+FFFD as any other stray', () => {
