@@ -17,6 +17,7 @@ import { stateWrittenNs } from '../apply/manifest.js';
 import { mapLimit } from '../pool.js';
 import type { ObserveTarget } from './observe-paths.js';
 import { scanWhole } from './observe-scan.js';
+import { LossySuspects, refuseLossyNames } from './lossy-names.js';
 
 /** What the walk alone says of an entry nobody compares (a stray, a folder): one shared object per type. */
 const TYPE_ONLY: Readonly<Record<EntryType, Observed>> = {
@@ -48,9 +49,12 @@ export async function observeWhole(
 ): Promise<Map<string, Observed>> {
   const t = target.transport;
   // Where the walk lstats every entry anyway (the SSH file helper), its stats serve the cache.
+  // A name that does not read back exactly (not UTF-8) must never be planned under its lossy text.
+  const suspects = new LossySuspects();
   const { observed, toHash } =
-    (await scanWhole(t, target.layout.dir, compared, cache, TYPE_ONLY)) ??
-    (await walkWhole(t, target.layout.dir, compared, cache));
+    (await scanWhole(t, target.layout.dir, compared, cache, TYPE_ONLY, suspects)) ??
+    (await walkWhole(t, target.layout.dir, compared, cache, suspects));
+  await refuseLossyNames(t, suspects);
   const hashes = await t.hashFiles(toHash, { algorithm });
   for (const path of toHash) {
     const obs = observed.get(path);
@@ -66,6 +70,7 @@ async function walkWhole(
   stateDir: string,
   compared: (path: string) => boolean,
   cache: StatCache,
+  suspects: LossySuspects,
 ): Promise<{ observed: Map<string, Observed>; toHash: string[] }> {
   // Without exact stats (an SSH host without the file helper), the walk's own attributes give the mode.
   const exact = t.statExact?.bind(t);
@@ -73,6 +78,7 @@ async function walkWhole(
   const observed = new Map<string, Observed>();
   const look: string[] = [];
   for (const e of entries) {
+    suspects.see(e.path);
     if ((e.type === 'file' || e.type === 'symlink') && compared(e.path)) {
       look.push(e.path);
       if (!exact) observed.set(e.path, { type: e.type, blob: null, mode: e.mode });

@@ -12,6 +12,7 @@ import type { Observed } from '../plan/types.js';
 import { unchangedSince } from '../plan/stat-cache.js';
 import type { Transport } from '../transport/transport.js';
 import { stateWrittenNs } from '../apply/manifest.js';
+import type { LossySuspects } from './lossy-names.js';
 
 /** The recorded manifest and the state file whose mtime is the stat cache's racy line. */
 interface Cache {
@@ -29,6 +30,7 @@ export async function scanWhole(
   compared: (path: string) => boolean,
   cache: Cache,
   typeOnly: Readonly<Record<EntryType, Observed>>,
+  suspects: LossySuspects,
 ): Promise<{ observed: Map<string, Observed>; toHash: string[] } | null> {
   if (!t.walkExact) return null;
   // The racy line (the state file's mtime) is asked for alongside the walk: no round trip of its own.
@@ -37,6 +39,7 @@ export async function scanWhole(
   const observed = new Map<string, Observed>();
   const look: Array<{ path: string; type: EntryType; stat: FileStat }> = [];
   const walked = await t.walkExact([stateDir], (path, type, stat) => {
+    suspects.see(path);
     if (stat === null || !compared(path)) observed.set(path, typeOnly[type]);
     else {
       observed.set(path, typeOnly[type]); // keeps the walk's order; replaced below

@@ -176,6 +176,12 @@ export interface Transport {
    */
   walk(rel?: string, skip?: readonly string[], options?: WalkOptions): Promise<WalkEntry[]>;
   /**
+   * The exact bytes of a folder's names (a name that is not valid UTF-8 reads
+   * back with U+FFFD everywhere else); null when the folder is missing or the
+   * transport cannot tell here (SFTP without the file helper).
+   */
+  rawNames?(rel: string): Promise<Buffer[] | null>;
+  /**
    * git blob ids of files (or of the link text for symlinks), in one batch:
    * the ssh transport computes them on the host instead of downloading files.
    * Missing paths map to null. Folders map to null. Ids are sha1 unless

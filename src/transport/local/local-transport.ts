@@ -286,6 +286,13 @@ export class LocalTransport implements Transport {
     return this.io('list', rel, (p) => fs.readdir(p), { allowRoot: true, missing: null });
   }
 
+  async rawNames(rel: string): Promise<Buffer[] | null> {
+    return this.io('list', rel, (p) => fs.readdir(p, { encoding: 'buffer' }), {
+      allowRoot: true,
+      missing: null,
+    });
+  }
+
   async walk(rel = '', skip: readonly string[] = [], options: WalkOptions = {}): Promise<WalkEntry[]> {
     checkRelPath(rel, { allowRoot: true });
     const stat = options.stat ?? true;

@@ -28,3 +28,27 @@ export async function listWithHelper(
     },
   );
 }
+
+/**
+ * A folder's names as the exact bytes the host has (the list op sends them in
+ * hex); null when the folder is missing or the helper does not run here.
+ */
+export async function rawNamesWithHelper(
+  conn: SshConnection,
+  ops: SshOps,
+  rel: string,
+): Promise<Buffer[] | null> {
+  const helper = await ops.channel();
+  if (!helper) return null;
+  let payload: string;
+  try {
+    payload = await ops.run(helper, OP_LIST, rel);
+  } catch (error) {
+    if (error instanceof HelperGone || error instanceof OpError) return null;
+    throw conn.fail('list', rel, error);
+  }
+  if (payload === '') return [];
+  const names = payload.split(' ').map((record) => /^((?:[0-9a-f]{2})+),/.exec(record)?.[1]);
+  if (names.some((n) => n === undefined)) return null; // garbled: the caller falls back to lstat
+  return names.map((n) => Buffer.from(n!, 'hex'));
+}

@@ -5,6 +5,7 @@ import { credentials, dial, loadKnownHosts, loadSsh2, openSftp, resolveRoot } fr
 import { SshConnection } from './connection.js';
 import { SshExec } from './exec-channels.js';
 import { SshFiles } from './file-ops.js';
+import { rawNamesWithHelper } from './helper-list.js';
 import { SshHash } from './hash-files.js';
 import { SshOps } from './perl-helper-client.js';
 import { ReadAhead } from './helper-peek.js';
@@ -219,6 +220,10 @@ export class SshTransport implements Transport {
 
   walk(rel = '', skip: readonly string[] = []): Promise<WalkEntry[]> {
     return this.files.walk(rel, skip);
+  }
+
+  rawNames(rel: string): Promise<Buffer[] | null> {
+    return rawNamesWithHelper(this.conn, this.ops, rel);
   }
 
   // ── the stat cache's walk and lstats, through the file helper (scan.ts) ──────
