@@ -141,10 +141,14 @@ describe('the scan op over ssh', () => {
     mkdirSync(outside, { recursive: true });
     for (let i = 0; i < 50; i++) writeFileSync(join(outside, `secret${i}`), 'x');
     symlinkSync(outside, join(root, 'l'));
-    // Flip `d` between the folder and a link to outside, as fast as rename(2) goes.
+    // Flip `d` between the folder and a link to outside, fast, resting a millisecond with `d`
+    // the real folder each time (without the rest, the walk could miss the folder every round).
     const swapper = spawn(
       'perl',
-      ['-e', 'while (1) { rename "d", "t"; rename "l", "d"; rename "d", "l"; rename "t", "d"; }'],
+      [
+        '-e',
+        'while (1) { rename "d", "t"; rename "l", "d"; rename "d", "l"; rename "t", "d"; select(undef, undef, undef, 0.001); }',
+      ],
       { cwd: root, stdio: 'ignore' },
     );
     const t = await open(root);
