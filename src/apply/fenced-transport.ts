@@ -15,6 +15,7 @@ const WRITES: ReadonlySet<PropertyKey> = new Set<keyof Transport>([
   'rename',
   'link',
   'mkdirp',
+  'makeDir',
   'unlink',
   'rmdir',
   'removeTree',
