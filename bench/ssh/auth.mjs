@@ -28,6 +28,7 @@ import {
   timeOnce,
   treeDigest,
 } from '../lib.mjs';
+import { sshTargetLines } from './sshd.mjs';
 
 const CHANGED = 20;
 const STRAYS = 20;
@@ -67,20 +68,7 @@ export function authCase({ sshd, work, runs, files, before }) {
     mkdirSync(cwd, { recursive: true });
     writeFileSync(
       path.join(cwd, 'diffship.yml'),
-      [
-        'mode: authoritative',
-        'waves: [1]',
-        'targets:',
-        '  - name: t',
-        '    type: ssh',
-        '    host: 127.0.0.1',
-        `    port: ${sshd.port}`,
-        `    user: ${sshd.user}`,
-        `    path: ${target}`,
-        `    identity-file: ${sshd.identityFile}`,
-        `    known-hosts: ${sshd.knownHostsFile}`,
-        '',
-      ].join('\n'),
+      ['mode: authoritative', 'waves: [1]', 'targets:', ...sshTargetLines(sshd, target), ''].join('\n'),
     );
     return cwd;
   };

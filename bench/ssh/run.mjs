@@ -60,7 +60,7 @@ import {
   timeOnce,
   treeDigest,
 } from '../lib.mjs';
-import { startSshd } from './sshd.mjs';
+import { startSshd, sshTargetLines } from './sshd.mjs';
 import { authCase } from './auth.mjs';
 
 requireBuild('bench/ssh');
@@ -128,19 +128,7 @@ try {
   const newTargetAt = (dir) => {
     writeFileSync(
       path.join(work, 'diffship.yml'),
-      [
-        'waves: [1]',
-        'targets:',
-        '  - name: t',
-        '    type: ssh',
-        '    host: 127.0.0.1',
-        `    port: ${sshd.port}`,
-        `    user: ${sshd.user}`,
-        `    path: ${dir}`,
-        `    identity-file: ${sshd.identityFile}`,
-        `    known-hosts: ${sshd.knownHostsFile}`,
-        '',
-      ].join('\n'),
+      ['waves: [1]', 'targets:', ...sshTargetLines(sshd, dir), ''].join('\n'),
     );
   };
   const ds = (...argv) => [

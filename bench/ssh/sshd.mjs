@@ -120,3 +120,17 @@ export async function startSshd({ slowRcMs = 0 } = {}) {
     },
   };
 }
+
+/** The config lines of one SSH target `t` at `dir` on this bench's sshd. */
+export function sshTargetLines(sshd, dir) {
+  return [
+    '  - name: t',
+    '    type: ssh',
+    '    host: 127.0.0.1',
+    `    port: ${sshd.port}`,
+    `    user: ${sshd.user}`,
+    `    path: ${dir}`,
+    `    identity-file: ${sshd.identityFile}`,
+    `    known-hosts: ${sshd.knownHostsFile}`,
+  ];
+}
