@@ -20,17 +20,18 @@
 import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import {
-  closeSync,
-  existsSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-  writeSync,
-} from 'node:fs';
-import { assertTree, cli, exportTree, median, ratio, requireBuild, run, treeDigest } from '../lib.mjs';
+  assertTree,
+  cli,
+  exportTree,
+  fastImportRepo,
+  median,
+  ratio,
+  requireBuild,
+  run,
+  treeDigest,
+} from '../lib.mjs';
 
 requireBuild('bench/deploy');
 const args = process.argv.slice(2);
@@ -55,49 +56,11 @@ function contentOf(i) {
   return Buffer.from(lines.join('\n'));
 }
 
-/** The repository, its fast-import stream written to a file first (~350 MB at 500k files). */
-function buildRepo() {
-  if (existsSync(path.join(repo, '.git', 'diffship-bench-ready'))) return;
-  rmSync(repo, { recursive: true, force: true });
-  mkdirSync(repo, { recursive: true });
-  run('git', ['-C', repo, 'init', '-q', '-b', 'main']);
-  const streamFile = path.join(repo, '.git', 'bench-import.stream');
-  const fd = openSync(streamFile, 'w');
-  let pending = [];
-  let size = 0;
-  const push = (b) => {
-    pending.push(b);
-    if ((size += b.length) > 1 << 22) flush();
-  };
-  const flush = () => {
-    writeSync(fd, Buffer.concat(pending));
-    pending = [];
-    size = 0;
-  };
-  const message = 'release A';
-  push(
-    Buffer.from(
-      `commit refs/heads/main\ncommitter Bench <bench@example.com> 1700000000 +0000\ndata ${message.length}\n${message}\n`,
-    ),
-  );
-  for (let i = 0; i < FILES; i++) {
-    const data = contentOf(i);
-    push(Buffer.from(`M 100644 inline ${pathOf(i)}\ndata ${data.length}\n`));
-    push(data);
-    push(Buffer.from('\n'));
-  }
-  push(Buffer.from('\nreset refs/tags/A\nfrom refs/heads/main\n\ndone\n'));
-  flush();
-  closeSync(fd);
-  const r = spawnSync('git', ['-C', repo, 'fast-import', '--quiet', '--done'], {
-    stdio: [openSync(streamFile, 'r'), 'ignore', 'pipe'],
-  });
-  if (r.status !== 0) throw new Error(`git fast-import failed: ${r.stderr}`);
-  rmSync(streamFile);
-  writeFileSync(path.join(repo, '.git', 'diffship-bench-ready'), '');
+/** The repository (lib.mjs streams the import through a file: ~350 MB at 500k files). */
+function* filesOfA() {
+  for (let i = 0; i < FILES; i++) yield [pathOf(i), contentOf(i)];
 }
-
-buildRepo();
+fastImportRepo(repo, [{ tag: 'A', files: filesOfA() }]);
 const src = path.join(base, 'src-A');
 if (!existsSync(path.join(src, '.bench-ready'))) {
   exportTree(repo, 'A', src);
