@@ -8,6 +8,7 @@
  */
 import { TransportError } from '../errors.js';
 import type { Transport } from '../transport/transport.js';
+import { byteOrder } from '../byte-order.js';
 
 const REPLACEMENT = '\uFFFD';
 
@@ -26,9 +27,7 @@ export async function refuseLossyNames(t: Transport, suspects: LossySuspects): P
   const counts = new Map<string, number>();
   for (const p of suspects.paths) counts.set(p, (counts.get(p) ?? 0) + 1);
   // Parents first (byte order puts a folder before its entries): a lossy folder is named, not its children.
-  for (const [path, count] of [...counts].sort(([a], [b]) =>
-    Buffer.compare(Buffer.from(a), Buffer.from(b)),
-  )) {
+  for (const [path, count] of [...counts].sort(([a], [b]) => byteOrder(a, b))) {
     const cut = path.lastIndexOf('/');
     const folder = cut < 0 ? '' : path.slice(0, cut);
     const name = path.slice(cut + 1);
