@@ -8,8 +8,7 @@
  */
 import { resolve as resolvePath } from 'node:path';
 import { GitError } from '../errors.js';
-import { sortByPath } from '../byte-order.js';
-import { changeObjects, classifier, countChanges } from './classify.js';
+import { changeSet, classifier } from './classify.js';
 import type { ClassifyOptions, PathFilter } from './classify.js';
 import { IGNORE_FILE, notIgnoreFile, parseIgnoreFile } from './ignore.js';
 import { catFileBatch, emptyTreeId, fetchOne, isShallow, startDiffTree, type CatFileResult } from './git.js';
@@ -52,10 +51,9 @@ function lookupFor(repo: string, objects: GitObjects | null): Lookup {
  */
 export async function diffWith(objects: GitObjects | null, options: DiffOptions = {}): Promise<DiffResult> {
   const compute = async (): Promise<DiffResult> => {
-    const sink = changeObjects();
+    const sink = changeSet();
     const raw = await rawDiff(objects, options, (c) => new RawStream(classifier(c, sink)));
-    const changes = sortByPath(sink.changes);
-    return { from: raw.from, to: raw.to, source: raw.source, changes, counts: countChanges(changes) };
+    return { from: raw.from, to: raw.to, source: raw.source, changes: sink.sorted(), counts: sink.counts };
   };
   // Shared across a rollout's targets only when both ends are commit ids: a ref name may move.
   const { from, to } = options;
@@ -105,13 +103,17 @@ export async function rawDiff(
   const wanted: Wanted[] = [{ role: 'to', ref: to }];
   if (from !== null) wanted.push({ role: 'from', ref: from });
 
-  // git diff-tree starts now and waits for the trees: its start overlaps the lookups.
+  // The lookups start first (their answer is on the critical path; starting a process blocks
+  // this thread until git runs), then git diff-tree, which waits for the trees: its start
+  // overlaps the lookups.
+  const resolving = resolveCommits(repo, lookup, wanted, source.prefix, options.fetchMissing ?? true);
+  resolving.catch(() => {}); // awaited below; a failure is not unhandled meanwhile
   const diffTree = startDiffTree(repo, { renames: options.renames ?? true, prefix: source.prefix });
   let resolved: Resolved;
   let ignore: string | null;
   let filter: PathFilter;
   try {
-    resolved = await resolveCommits(repo, lookup, wanted, source.prefix, options.fetchMissing ?? true);
+    resolved = await resolving;
     // One more lookup only when the refs needed a fetch; normally the ignore file came with them.
     ignore =
       resolved.ignoreFile !== undefined
@@ -128,15 +130,26 @@ export async function rawDiff(
   const fromOid = from === null ? null : resolved.oids.get('from')!;
   const fromTree = from === null ? emptyTreeId(toOid.length) : resolved.trees.get('from')!;
   const sink = records?.({ prefix: source.prefix, filter });
-  const { stdout, stderr } = await diffTree.run(
+  const output = await diffTree.run(
     fromTree,
     resolved.trees.get('to')!,
     sink && ((chunk) => sink.push(chunk)),
   );
   sink?.end();
   // git warns (and carries on) when the rename limit stops rename detection.
-  for (const line of stderr.split(/\r?\n/)) if (line.trim()) options.logger?.warn(`git: ${line.trim()}`);
-  return { from: fromOid, to: toOid, source: source.given, stdout, prefix: source.prefix, filter };
+  for (const line of output.stderr.split(/\r?\n/))
+    if (line.trim()) options.logger?.warn(`git: ${line.trim()}`);
+  return {
+    from: fromOid,
+    to: toOid,
+    source: source.given,
+    prefix: source.prefix,
+    filter,
+    // Read only by a caller that did not stream (or must start over): joined then.
+    get stdout() {
+      return output.stdout;
+    },
+  };
 }
 
 /** Fill in the trees the commit lookups did not bring (a fetched commit): one more lookup. */

@@ -30,16 +30,25 @@ export function gitEnv(): NodeJS.ProcessEnv {
  * @throws GitError E_GIT when git is missing or exits non-zero; DiffshipError
  *   E_USAGE when `repo` is not a git repository.
  */
-export function runGit(repo: string, args: readonly string[], input?: string): Promise<GitOutput> {
+export async function runGit(repo: string, args: readonly string[], input?: string): Promise<GitOutput> {
   const git = startGit(repo, args);
   git.stdin.end(input ?? '');
-  return git.done;
+  const { chunks, stderr } = await git.done;
+  return { stdout: joined(chunks), stderr };
 }
+
+/** Output as it came, in chunks: joined only when someone asks (a streamed diff never does). */
+interface GitChunks {
+  chunks: Buffer[];
+  stderr: string;
+}
+
+const joined = (chunks: Buffer[]): Buffer => (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
 
 /** A started git process: its stdin to write (and end), and its collected output. */
 interface StartedGit {
   stdin: NodeJS.WritableStream;
-  done: Promise<GitOutput>;
+  done: Promise<GitChunks>;
 }
 
 /**
@@ -53,7 +62,7 @@ function startGit(
 ): StartedGit {
   const child = spawn('git', ['-C', repo, ...args], { env: gitEnv(), stdio: 'pipe' });
   let failure: unknown = null;
-  const done = new Promise<GitOutput>((resolve, reject) => {
+  const done = new Promise<GitChunks>((resolve, reject) => {
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (chunk: Buffer) => {
@@ -76,7 +85,7 @@ function startGit(
     child.on('close', (code, signal) => {
       const stderr = Buffer.concat(err).toString('utf8');
       if (code === 0 && failure !== null) reject(failure);
-      else if (code === 0) resolve({ stdout: out.length === 1 ? out[0]! : Buffer.concat(out), stderr });
+      else if (code === 0) resolve({ chunks: out, stderr });
       else reject(gitFailure(repo, args, stderr, code, signal));
     });
   });
@@ -239,8 +248,15 @@ export function startDiffTree(repo: string, opts: DiffTreeOptions): PendingDiffT
     async run(from, to, records) {
       if (records) onRecords = afterLine(`${from} ${to}\n`, records);
       git.stdin.end(`${from} ${to}\n`);
-      const { stdout, stderr } = await git.done;
-      return { stdout: withoutTreeLine(stdout, `${from} ${to}\n`), stderr };
+      const { chunks, stderr } = await git.done;
+      let stdout = records ? undefined : withoutTreeLine(joined(chunks), `${from} ${to}\n`);
+      return {
+        stderr,
+        // Joined on first use: at 500,000 files that is a 10 MB copy a streamed diff does without.
+        get stdout() {
+          return (stdout ??= withoutTreeLine(joined(chunks), `${from} ${to}\n`));
+        },
+      };
     },
     cancel() {
       git.stdin.end();

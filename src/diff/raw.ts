@@ -31,6 +31,11 @@ export interface RawEntry {
   pathBytes?: Buffer | undefined;
   /** The exact bytes of `oldPath`, present only when they are not valid UTF-8. */
   oldPathBytes?: Buffer | undefined;
+  /**
+   * False when the names can't hold a character past U+FFFF (so JS string order is
+   * byte order); true or absent: they may.
+   */
+  astral?: boolean | undefined;
 }
 
 /** Parse the whole raw `-z` output in one pass. Throws E_GIT on anything malformed. */
@@ -49,6 +54,7 @@ export function parseRawDiff(buf: Buffer): RawEntry[] {
 export function scanRawDiff(buf: Buffer, visit: (entry: RawEntry) => void): void {
   const fields = fieldReader(buf);
   const entry = new Cursor();
+  entry.astral = fields.astral;
   for (let header = fields.next(); header !== null; header = fields.next()) {
     const i = fields.count - 1;
     // ":100644 100644 <oid> <oid> M": modes are always 6 digits, oids 40 or 64 hex.
@@ -138,7 +144,11 @@ interface FieldReader {
   invalid(): Buffer | undefined;
   /** Fields read so far. */
   count: number;
+  /** Whether the text may hold a character past U+FFFF (a surrogate pair). */
+  astral: boolean;
 }
+
+const SURROGATE = /[\uD800-\uDFFF]/;
 
 /**
  * Decode once and cut at each NUL (UTF-8 never has a 0x00 inside a character).
@@ -151,6 +161,8 @@ function fieldReader(buf: Buffer): FieldReader {
   let pos = 0;
   const reader: FieldReader = {
     count: 0,
+    // One test per chunk (free for text that is all one-byte characters), not one per name.
+    astral: SURROGATE.test(text),
     next() {
       if (pos >= text.length) return null;
       const end = text.indexOf('\0', pos);
@@ -172,6 +184,7 @@ function exactReader(buf: Buffer): FieldReader {
   if (fields.pop() !== '') throw malformed(fields.length, 'the output does not end with NUL');
   const reader: FieldReader = {
     count: 0,
+    astral: true,
     next: () => (reader.count < fields.length ? fields[reader.count++]! : null),
     invalid: () => invalid.get(reader.count - 1),
   };
@@ -186,6 +199,7 @@ class Cursor implements RawEntry {
   oldPath: string | undefined = undefined;
   pathBytes: Buffer | undefined = undefined;
   oldPathBytes: Buffer | undefined = undefined;
+  astral = true;
   header = '';
   s1 = 0;
   s2 = 0;

@@ -145,3 +145,20 @@ describe('RawStream: the same records, however the output is cut into chunks', (
     expect(() => stream.end()).toThrow(expect.objectContaining({ code: 'E_GIT' }));
   });
 });
+
+describe('RawEntry.astral', () => {
+  const flags = (buf: Buffer) => {
+    const seen: (boolean | undefined)[] = [];
+    new RawStream((e) => seen.push(e.astral)).push(buf);
+    return seen;
+  };
+
+  it('is false for names that hold no character past U+FFFF, true when one does', () => {
+    expect(flags(rec(`:000000 100644 ${Z} ${A} A`, 'caf\u00e9/\uFB01le'))).toEqual([false]);
+    expect(flags(rec(`:000000 100644 ${Z} ${A} A`, 'smile-\u{1F600}.txt'))).toEqual([true]);
+  });
+
+  it('is true where names are not valid UTF-8 (decoded field by field)', () => {
+    expect(flags(rec(`:000000 100644 ${Z} ${A} A`, Buffer.from([0x61, 0xff])))).toEqual([true]);
+  });
+});
