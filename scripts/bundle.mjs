@@ -63,7 +63,8 @@ const pagentNextToBundle = {
 const bundles = {
   cli: {
     ...common,
-    entryPoints: [`${root}lib/cli/main.js`],
+    // diff-early: what bin/diffship.js loads first for `diffship diff` (src/cli/diff-early.ts).
+    entryPoints: [`${root}lib/cli/main.js`, `${root}lib/cli/diff-early.js`],
     outdir: `${root}lib/bundle`,
     splitting: true,
     target: 'node20',

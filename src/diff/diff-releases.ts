@@ -10,7 +10,8 @@ import { resolve as resolvePath } from 'node:path';
 import { GitError } from '../errors.js';
 import { changeSet, classifier } from './classify.js';
 import type { ClassifyOptions, PathFilter } from './classify.js';
-import { IGNORE_FILE, notIgnoreFile, parseIgnoreFile } from './ignore.js';
+import { notIgnoreFile, parseIgnoreFile } from './ignore.js';
+import { commitOf, commitTree, ignorePath, refLookups } from './requests.js';
 import { catFileBatch, emptyTreeId, fetchOne, isShallow, startDiffTree, type CatFileResult } from './git.js';
 import type { GitObjects } from './git-objects.js';
 import { RawStream } from './raw.js';
@@ -164,11 +165,6 @@ async function treesOf(lookup: Lookup, resolved: Resolved): Promise<void> {
   });
 }
 
-/** The tree id on a commit object's first line (`tree <id>`), if it is there. */
-function commitTree(content: Buffer): string | undefined {
-  return /^tree ([0-9a-f]{40}|[0-9a-f]{64})\n/.exec(content.toString('latin1', 0, 71))?.[1];
-}
-
 /**
  * Resolve a release ref to its commit id, fetching it by itself in a shallow
  * clone, without diffing anything: a rollout's one up-front check that `--to`
@@ -213,9 +209,6 @@ interface Resolved {
   ignoreFile: string | null | undefined;
 }
 
-const commitOf = (ref: string) => `${ref}^{commit}`;
-const ignorePath = (prefix: string) => `${prefix}${IGNORE_FILE}`;
-
 /** Resolve the refs to commit ids, fetching a commit a shallow clone lacks. */
 async function resolveCommits(
   repo: string,
@@ -225,8 +218,12 @@ async function resolveCommits(
   fetchMissing: boolean,
 ): Promise<Resolved> {
   // The ignore file rides along, addressed through the `to` ref itself: `<ref>^{commit}:<path>`.
-  const names = [...wanted.map((w) => commitOf(w.ref)), `${commitOf(wanted[0]!.ref)}:${ignorePath(prefix)}`];
-  const results = await lookup(names);
+  const results = await lookup(
+    refLookups(
+      wanted.map((w) => w.ref),
+      prefix,
+    ),
+  );
   const oids = new Map<RefRole, string>();
   const trees = new Map<RefRole, string>();
   const missing: Wanted[] = [];
