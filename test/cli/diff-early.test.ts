@@ -1,4 +1,6 @@
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { preParseDiff, startDiffEarly } from '../../src/cli/diff-early.js';
@@ -7,7 +9,7 @@ import { dropEarly, startEarly, type EarlyGit } from '../../src/diff/early-git.j
 import { gitEnv, startDiffTree } from '../../src/diff/git.js';
 import { diffTreeArgs } from '../../src/diff/requests.js';
 import { createRepo, type TestRepo } from '../diff/git-repo.js';
-import { git } from '../helpers/git.js';
+import { git, tempDir } from '../helpers/git.js';
 import { runCli } from '../helpers/cli.js';
 
 const early = (): EarlyGit[] =>
@@ -198,6 +200,22 @@ describe('diffship diff through the launcher', () => {
     const launched = runCli(args, { env: { NO_COLOR: '1' } });
     expect(launched).toEqual(direct(args));
     expect(launched.stdout + launched.stderr).not.toBe('');
+  });
+
+  it('starts git twice in all, the early processes taken over (not started again)', () => {
+    // A `git` first on PATH that logs each call, then runs the real one.
+    const bin = tempDir('diffship-git-log-');
+    const log = join(bin, 'calls.log');
+    const real = execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim();
+    writeFileSync(join(bin, 'git'), `#!/bin/sh\necho "$3" >> '${log}'\nexec '${real}' "$@"\n`, {
+      mode: 0o755,
+    });
+    const args = ['diff', '--repo', r.dir, '--from', v1, '--to', v2, '--json'];
+    const run = runCli(args, { env: { PATH: `${bin}:${process.env.PATH ?? ''}` } });
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout).changes).toHaveLength(2);
+    expect(readFileSync(log, 'utf8').split('\n').filter(Boolean).sort()).toEqual(['cat-file', 'diff-tree']);
+    rmSync(bin, { recursive: true, force: true });
   });
 
   it('says the same for a folder that is not a repository', () => {
