@@ -13,5 +13,10 @@ process.stdout.on('error', (error) => {
   throw error;
 });
 
+// `diffship diff` starts its git processes now, while the rest loads (src/cli/diff-early.ts).
+const early = process.argv.includes('diff') ? await import('../lib/bundle/diff-early.js') : null;
+await early?.startDiffEarly(process.argv);
+
 const { main } = await import('../lib/bundle/main.js');
 process.exitCode = await main(process.argv);
+early?.dropEarly();

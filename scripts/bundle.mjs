@@ -81,6 +81,18 @@ const bundles = {
   },
 };
 
+// What bin/diffship.js loads first for `diffship diff` (src/cli/diff-early.ts), built with the
+// CLI: one file of its own, not chunks shared with the CLI (one module load instead of four,
+// ~3 ms sooner to start git). Its few helpers are thus in lib/bundle/ twice; early-git.ts keeps
+// its state on globalThis, so the two copies share it.
+const cliEarly = {
+  ...common,
+  banner: undefined,
+  entryPoints: [`${root}lib/cli/diff-early.js`],
+  outfile: `${root}lib/bundle/diff-early.js`,
+  target: 'node20',
+};
+
 const which = process.argv[2];
 const options = bundles[which];
 if (!options) {
@@ -90,6 +102,7 @@ if (!options) {
 const out = options.outdir ?? `${root}dist`;
 fs.rmSync(out, { recursive: true, force: true });
 const result = await build(options);
+if (which === 'cli') await build(cliEarly);
 // The bundle is ESM: it must run even where no package.json above it says so.
 if (which === 'action') {
   fs.writeFileSync(`${out}/package.json`, '{"type":"module"}\n');

@@ -8,10 +8,10 @@
  */
 import { resolve as resolvePath } from 'node:path';
 import { GitError } from '../errors.js';
-import { sortByPath } from '../byte-order.js';
-import { changeObjects, classifier, countChanges } from './classify.js';
+import { changeSet, classifier } from './classify.js';
 import type { ClassifyOptions, PathFilter } from './classify.js';
-import { IGNORE_FILE, notIgnoreFile, parseIgnoreFile } from './ignore.js';
+import { notIgnoreFile, parseIgnoreFile } from './ignore.js';
+import { commitOf, commitTree, ignorePath, refLookups } from './requests.js';
 import { catFileBatch, emptyTreeId, fetchOne, isShallow, startDiffTree, type CatFileResult } from './git.js';
 import type { GitObjects } from './git-objects.js';
 import { RawStream } from './raw.js';
@@ -52,10 +52,9 @@ function lookupFor(repo: string, objects: GitObjects | null): Lookup {
  */
 export async function diffWith(objects: GitObjects | null, options: DiffOptions = {}): Promise<DiffResult> {
   const compute = async (): Promise<DiffResult> => {
-    const sink = changeObjects();
+    const sink = changeSet();
     const raw = await rawDiff(objects, options, (c) => new RawStream(classifier(c, sink)));
-    const changes = sortByPath(sink.changes);
-    return { from: raw.from, to: raw.to, source: raw.source, changes, counts: countChanges(changes) };
+    return { from: raw.from, to: raw.to, source: raw.source, changes: sink.sorted(), counts: sink.counts };
   };
   // Shared across a rollout's targets only when both ends are commit ids: a ref name may move.
   const { from, to } = options;
@@ -105,13 +104,17 @@ export async function rawDiff(
   const wanted: Wanted[] = [{ role: 'to', ref: to }];
   if (from !== null) wanted.push({ role: 'from', ref: from });
 
-  // git diff-tree starts now and waits for the trees: its start overlaps the lookups.
+  // The lookups start first (their answer is on the critical path; starting a process blocks
+  // this thread until git runs), then git diff-tree, which waits for the trees: its start
+  // overlaps the lookups.
+  const resolving = resolveCommits(repo, lookup, wanted, source.prefix, options.fetchMissing ?? true);
+  resolving.catch(() => {}); // awaited below; a failure is not unhandled meanwhile
   const diffTree = startDiffTree(repo, { renames: options.renames ?? true, prefix: source.prefix });
   let resolved: Resolved;
   let ignore: string | null;
   let filter: PathFilter;
   try {
-    resolved = await resolveCommits(repo, lookup, wanted, source.prefix, options.fetchMissing ?? true);
+    resolved = await resolving;
     // One more lookup only when the refs needed a fetch; normally the ignore file came with them.
     ignore =
       resolved.ignoreFile !== undefined
@@ -128,15 +131,26 @@ export async function rawDiff(
   const fromOid = from === null ? null : resolved.oids.get('from')!;
   const fromTree = from === null ? emptyTreeId(toOid.length) : resolved.trees.get('from')!;
   const sink = records?.({ prefix: source.prefix, filter });
-  const { stdout, stderr } = await diffTree.run(
+  const output = await diffTree.run(
     fromTree,
     resolved.trees.get('to')!,
     sink && ((chunk) => sink.push(chunk)),
   );
   sink?.end();
   // git warns (and carries on) when the rename limit stops rename detection.
-  for (const line of stderr.split(/\r?\n/)) if (line.trim()) options.logger?.warn(`git: ${line.trim()}`);
-  return { from: fromOid, to: toOid, source: source.given, stdout, prefix: source.prefix, filter };
+  for (const line of output.stderr.split(/\r?\n/))
+    if (line.trim()) options.logger?.warn(`git: ${line.trim()}`);
+  return {
+    from: fromOid,
+    to: toOid,
+    source: source.given,
+    prefix: source.prefix,
+    filter,
+    // Read only by a caller that did not stream (or must start over): joined then.
+    get stdout() {
+      return output.stdout;
+    },
+  };
 }
 
 /** Fill in the trees the commit lookups did not bring (a fetched commit): one more lookup. */
@@ -149,11 +163,6 @@ async function treesOf(lookup: Lookup, resolved: Resolved): Promise<void> {
     if (!r?.found) throw new GitError('E_GIT', `git cat-file found no tree for ${resolved.oids.get(role)!}`);
     resolved.trees.set(role, r.oid);
   });
-}
-
-/** The tree id on a commit object's first line (`tree <id>`), if it is there. */
-function commitTree(content: Buffer): string | undefined {
-  return /^tree ([0-9a-f]{40}|[0-9a-f]{64})\n/.exec(content.toString('latin1', 0, 71))?.[1];
 }
 
 /**
@@ -200,9 +209,6 @@ interface Resolved {
   ignoreFile: string | null | undefined;
 }
 
-const commitOf = (ref: string) => `${ref}^{commit}`;
-const ignorePath = (prefix: string) => `${prefix}${IGNORE_FILE}`;
-
 /** Resolve the refs to commit ids, fetching a commit a shallow clone lacks. */
 async function resolveCommits(
   repo: string,
@@ -212,8 +218,12 @@ async function resolveCommits(
   fetchMissing: boolean,
 ): Promise<Resolved> {
   // The ignore file rides along, addressed through the `to` ref itself: `<ref>^{commit}:<path>`.
-  const names = [...wanted.map((w) => commitOf(w.ref)), `${commitOf(wanted[0]!.ref)}:${ignorePath(prefix)}`];
-  const results = await lookup(names);
+  const results = await lookup(
+    refLookups(
+      wanted.map((w) => w.ref),
+      prefix,
+    ),
+  );
   const oids = new Map<RefRole, string>();
   const trees = new Map<RefRole, string>();
   const missing: Wanted[] = [];

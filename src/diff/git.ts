@@ -3,8 +3,9 @@
  * stdout kept as bytes so names survive exactly, refs passed on stdin or after
  * `--end-of-options` so none can act as an option.
  */
-import { spawn } from 'node:child_process';
 import { DiffshipError, GitError } from '../errors.js';
+import { endProcess, spawnGit, takeEarly, type GitListeners } from './early-git.js';
+import { batchInput, CAT_FILE_BATCH, diffTreeArgs, type DiffTreeOptions } from './requests.js';
 
 export interface GitOutput {
   stdout: Buffer;
@@ -30,59 +31,98 @@ export function gitEnv(): NodeJS.ProcessEnv {
  * @throws GitError E_GIT when git is missing or exits non-zero; DiffshipError
  *   E_USAGE when `repo` is not a git repository.
  */
-export function runGit(repo: string, args: readonly string[], input?: string): Promise<GitOutput> {
-  const git = startGit(repo, args);
-  git.stdin.end(input ?? '');
-  return git.done;
+export async function runGit(repo: string, args: readonly string[], input?: string): Promise<GitOutput> {
+  const { chunks, stderr } = await startGit(repo, args, input ?? '').done;
+  return { stdout: joined(chunks), stderr };
 }
+
+/** Output as it came, in chunks: joined only when someone asks (a streamed diff never does). */
+interface GitChunks {
+  chunks: Buffer[];
+  stderr: string;
+}
+
+const joined = (chunks: Buffer[]): Buffer => (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
 
 /** A started git process: its stdin to write (and end), and its collected output. */
 interface StartedGit {
   stdin: NodeJS.WritableStream;
-  done: Promise<GitOutput>;
+  done: Promise<GitChunks>;
+  /** The line the CLI's launcher already gave its stdin (which it then ended), or null. */
+  fed: string | null;
+  /** Hand stdout to `fn` chunk by chunk: what came so far, then the rest as it comes. */
+  follow(fn: (chunk: Buffer) => void): void;
+  /** Not wanted after all: stop it. */
+  abandon(): void;
 }
 
 /**
- * Start `git -C <repo> <args>`; `done` settles as `runGit` does once stdin is ended.
- * `onStdout` sees each chunk as it comes; what it throws rejects `done` (once git is done).
+ * Start `git -C <repo> <args>`, or take over the one the CLI's launcher started
+ * for exactly this (`early`, see early-git.ts); `done` settles as `runGit` does
+ * once stdin is ended, which `input` does right away. What a follower throws
+ * rejects `done` (once git is done).
  */
-function startGit(
-  repo: string,
-  args: readonly string[],
-  onStdout?: () => ((chunk: Buffer) => void) | undefined,
-): StartedGit {
-  const child = spawn('git', ['-C', repo, ...args], { env: gitEnv(), stdio: 'pipe' });
+function startGit(repo: string, args: readonly string[], input?: string, early = true): StartedGit {
+  const env = gitEnv();
+  const taken = early ? takeEarly(repo, args, input, env) : null;
+  const child = taken?.child ?? spawnGit(repo, args, env);
+  if (taken === null && input !== undefined) child.stdin.end(input);
+  const out: Buffer[] = [];
+  let follower: ((chunk: Buffer) => void) | null = null;
   let failure: unknown = null;
-  const done = new Promise<GitOutput>((resolve, reject) => {
-    const out: Buffer[] = [];
+  const pass = (chunk: Buffer) => {
+    if (follower === null || failure !== null) return;
+    try {
+      follower(chunk);
+    } catch (error) {
+      failure = error;
+    }
+  };
+  const done = new Promise<GitChunks>((resolve, reject) => {
     const err: Buffer[] = [];
-    child.stdout.on('data', (chunk: Buffer) => {
-      out.push(chunk);
-      if (failure !== null) return;
-      try {
-        onStdout?.()?.(chunk);
-      } catch (error) {
-        failure = error;
-      }
-    });
-    child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
-    child.on('error', (error: NodeJS.ErrnoException) => {
-      const message =
-        error.code === 'ENOENT'
-          ? 'git is not installed or not on PATH; install git'
-          : `cannot run git: ${error.message}`;
-      reject(new GitError('E_GIT', message, { cause: error }));
-    });
-    child.on('close', (code, signal) => {
-      const stderr = Buffer.concat(err).toString('utf8');
-      if (code === 0 && failure !== null) reject(failure);
-      else if (code === 0) resolve({ stdout: out.length === 1 ? out[0]! : Buffer.concat(out), stderr });
-      else reject(gitFailure(repo, args, stderr, code, signal));
-    });
+    const listeners: GitListeners = {
+      out(chunk) {
+        out.push(chunk);
+        pass(chunk);
+      },
+      err: (chunk) => err.push(chunk),
+      error(error: NodeJS.ErrnoException) {
+        const message =
+          error.code === 'ENOENT'
+            ? 'git is not installed or not on PATH; install git'
+            : `cannot run git: ${error.message}`;
+        reject(new GitError('E_GIT', message, { cause: error }));
+      },
+      close(code, signal) {
+        const stderr = Buffer.concat(err).toString('utf8');
+        if (code === 0 && failure !== null) reject(failure);
+        else if (code === 0) resolve({ chunks: out, stderr });
+        else reject(gitFailure(repo, args, stderr, code, signal));
+      },
+    };
+    if (taken !== null) taken.attach(listeners);
+    else {
+      child.stdout.on('data', listeners.out);
+      child.stderr.on('data', listeners.err);
+      child.on('error', listeners.error);
+      child.on('close', listeners.close);
+    }
   });
   // git may exit early (bad repo) and close its stdin: that surfaces as the exit code.
   child.stdin.on('error', () => {});
-  return { stdin: child.stdin, done };
+  return {
+    stdin: child.stdin,
+    done,
+    fed: taken?.fed ?? null,
+    follow(fn) {
+      follower = fn;
+      for (const chunk of out) pass(chunk);
+    },
+    abandon() {
+      done.catch(() => {});
+      endProcess(child);
+    },
+  };
 }
 
 function gitFailure(
@@ -126,12 +166,12 @@ export const BATCH_HEADER = /^([0-9a-f]{40}|[0-9a-f]{64}) (\S+) (\d+)$/;
  */
 export async function catFileBatch(repo: string, names: readonly string[]): Promise<CatFileResult[]> {
   if (names.length === 0) return [];
-  const { stdout } = await runGit(repo, ['cat-file', '--batch'], names.map((n) => `${n}\n`).join(''));
+  const { stdout } = await runGit(repo, CAT_FILE_BATCH, batchInput(names));
   return parseCatFileBatch(stdout, names);
 }
 
 /** Parse `cat-file --batch` output for the given names, in order. Pure. */
-function parseCatFileBatch(stdout: Buffer, names: readonly string[]): CatFileResult[] {
+export function parseCatFileBatch(stdout: Buffer, names: readonly string[]): CatFileResult[] {
   const results: CatFileResult[] = [];
   let pos = 0;
   for (const name of names) {
@@ -191,12 +231,6 @@ export function emptyTreeId(oidLength: number): string {
     : '4b825dc642cb6eb9a060e54bf8d69288fbee4904';
 }
 
-export interface DiffTreeOptions {
-  renames: boolean;
-  /** Source prefix with trailing "/", or "" for the whole tree. */
-  prefix: string;
-}
-
 /** A `git diff-tree` started ahead of time, waiting for the two trees to compare. */
 export interface PendingDiffTree {
   /**
@@ -215,35 +249,34 @@ export interface PendingDiffTree {
  * can't make it diff something else.
  */
 export function startDiffTree(repo: string, opts: DiffTreeOptions): PendingDiffTree {
-  const args = [
-    'diff-tree',
-    '--stdin',
-    '-r',
-    '-z',
-    '--raw',
-    '--no-abbrev',
-    '--no-ext-diff',
-    '--no-relative',
-    // Explicit flags: neither config nor defaults decide about renames; copies stay off.
-    opts.renames ? '--find-renames' : '--no-renames',
-    '--',
-  ];
-  // `top`: relative to the repository root whatever --repo points at; `literal`: no glob magic in the name.
-  if (opts.prefix !== '') args.push(`:(top,literal)${opts.prefix}`);
-  // Chunks go to `onRecords` once the tree line is cut off the front.
-  let onRecords: ((chunk: Buffer) => void) | undefined;
-  const git = startGit(repo, args, () => onRecords);
+  const args = diffTreeArgs(opts);
+  let git = startGit(repo, args);
   // It may fail (not a repository) before anyone awaits it: the lookups report that, not an unhandled rejection.
   git.done.catch(() => {});
   return {
     async run(from, to, records) {
-      if (records) onRecords = afterLine(`${from} ${to}\n`, records);
-      git.stdin.end(`${from} ${to}\n`);
-      const { stdout, stderr } = await git.done;
-      return { stdout: withoutTreeLine(stdout, `${from} ${to}\n`), stderr };
+      const line = `${from} ${to}\n`;
+      // Given other trees by the launcher (it should not be): a fresh process for these.
+      if (git.fed !== null && git.fed !== line) {
+        git.abandon();
+        git = startGit(repo, args, undefined, false);
+      }
+      // Chunks go to `records` once the tree line is cut off the front.
+      if (records) git.follow(afterLine(line, records));
+      if (git.fed === null) git.stdin.end(line);
+      const { chunks, stderr } = await git.done;
+      let stdout = records ? undefined : withoutTreeLine(joined(chunks), line);
+      return {
+        stderr,
+        // Joined on first use: at 500,000 files that is a 10 MB copy a streamed diff does without.
+        get stdout() {
+          return (stdout ??= withoutTreeLine(joined(chunks), line));
+        },
+      };
     },
     cancel() {
-      git.stdin.end();
+      if (git.fed === null) git.stdin.end();
+      else git.abandon();
     },
   };
 }

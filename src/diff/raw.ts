@@ -31,6 +31,11 @@ export interface RawEntry {
   pathBytes?: Buffer | undefined;
   /** The exact bytes of `oldPath`, present only when they are not valid UTF-8. */
   oldPathBytes?: Buffer | undefined;
+  /**
+   * False when the names can't hold a character past U+FFFF (so JS string order is
+   * byte order); true or absent: they may.
+   */
+  astral?: boolean | undefined;
 }
 
 /** Parse the whole raw `-z` output in one pass. Throws E_GIT on anything malformed. */
@@ -47,8 +52,26 @@ export function parseRawDiff(buf: Buffer): RawEntry[] {
  * malformed record.
  */
 export function scanRawDiff(buf: Buffer, visit: (entry: RawEntry) => void): void {
+  scan(fieldReader(buf), visit, false);
+}
+
+/**
+ * scanRawDiff over whole fields that may end inside a record: the records all
+ * in are visited; returns the text of the last one if it is not all in yet
+ * ('' when none is cut). `undefined` (nothing visited): the bytes hold a name
+ * that is not valid UTF-8, for which only whole records will do.
+ */
+function scanWholeFields(buf: Buffer, visit: (entry: RawEntry) => void): string | undefined {
   const fields = fieldReader(buf);
+  return fields.text === undefined ? undefined : scan(fields, visit, true);
+}
+
+/** The records of `fields`; with `partial`, a last record cut short is returned as text, not refused. */
+function scan(fields: FieldReader, visit: (entry: RawEntry) => void, partial: boolean): string {
   const entry = new Cursor();
+  entry.astral = fields.astral;
+  let start = fields.offset; // where the record being read starts, in the text
+  let cutAt = -1;
   for (let header = fields.next(); header !== null; header = fields.next()) {
     const i = fields.count - 1;
     // ":100644 100644 <oid> <oid> M": modes are always 6 digits, oids 40 or 64 hex.
@@ -68,6 +91,10 @@ export function scanRawDiff(buf: Buffer, visit: (entry: RawEntry) => void): void
       const oldPath = fields.next();
       entry.oldPathBytes = fields.invalid();
       const path = fields.next();
+      if ((oldPath === null || path === null) && partial) {
+        cutAt = start;
+        break;
+      }
       if (oldPath === null || path === null) throw malformed(i, 'a rename lacks its paths');
       entry.status = 'R';
       entry.score = score;
@@ -76,6 +103,10 @@ export function scanRawDiff(buf: Buffer, visit: (entry: RawEntry) => void): void
       entry.pathBytes = fields.invalid();
     } else if (letter === 'A' || letter === 'D' || letter === 'M' || letter === 'T') {
       const path = fields.next();
+      if (path === null && partial) {
+        cutAt = start;
+        break;
+      }
       if (path === null) throw malformed(i, 'a record lacks its path');
       entry.status = letter;
       entry.score = 0;
@@ -87,7 +118,9 @@ export function scanRawDiff(buf: Buffer, visit: (entry: RawEntry) => void): void
       throw malformed(i, `unexpected status in "${header}"`);
     }
     visit(entry);
+    start = fields.offset;
   }
+  return cutAt < 0 ? '' : fields.text!.slice(cutAt);
 }
 
 /**
@@ -101,6 +134,21 @@ export class RawStream {
 
   push(chunk: Buffer): void {
     const data = this.carry === null ? chunk : Buffer.concat([this.carry, chunk]);
+    // Whole fields (UTF-8 never has a 0x00 inside a character), read in one pass; the
+    // record they end inside, if any, waits with the rest for the next chunk.
+    const fields = data.lastIndexOf(0) + 1;
+    const tail = fields === 0 ? undefined : scanWholeFields(data.subarray(0, fields), this.visit);
+    if (tail !== undefined) {
+      const rest = data.subarray(fields);
+      this.carry =
+        tail === ''
+          ? rest.length > 0
+            ? Buffer.from(rest)
+            : null
+          : Buffer.concat([Buffer.from(tail, 'utf8'), rest]);
+      return;
+    }
+    // A name that is not valid UTF-8 (or no whole field yet): find the whole records in the bytes.
     const cut = wholeRecords(data);
     if (cut > 0) scanRawDiff(data.subarray(0, cut), this.visit);
     this.carry = cut < data.length ? Buffer.from(data.subarray(cut)) : null;
@@ -138,7 +186,15 @@ interface FieldReader {
   invalid(): Buffer | undefined;
   /** Fields read so far. */
   count: number;
+  /** Whether the text may hold a character past U+FFFF (a surrogate pair). */
+  astral: boolean;
+  /** Where the next field starts in `text`. */
+  readonly offset: number;
+  /** The whole output decoded, when it is valid UTF-8 (undefined: read field by field). */
+  readonly text: string | undefined;
 }
+
+const SURROGATE = /[\uD800-\uDFFF]/;
 
 /**
  * Decode once and cut at each NUL (UTF-8 never has a 0x00 inside a character).
@@ -151,6 +207,12 @@ function fieldReader(buf: Buffer): FieldReader {
   let pos = 0;
   const reader: FieldReader = {
     count: 0,
+    text,
+    get offset() {
+      return pos;
+    },
+    // One test per chunk (free for text that is all one-byte characters), not one per name.
+    astral: SURROGATE.test(text),
     next() {
       if (pos >= text.length) return null;
       const end = text.indexOf('\0', pos);
@@ -172,6 +234,9 @@ function exactReader(buf: Buffer): FieldReader {
   if (fields.pop() !== '') throw malformed(fields.length, 'the output does not end with NUL');
   const reader: FieldReader = {
     count: 0,
+    astral: true,
+    offset: 0,
+    text: undefined,
     next: () => (reader.count < fields.length ? fields[reader.count++]! : null),
     invalid: () => invalid.get(reader.count - 1),
   };
@@ -186,6 +251,7 @@ class Cursor implements RawEntry {
   oldPath: string | undefined = undefined;
   pathBytes: Buffer | undefined = undefined;
   oldPathBytes: Buffer | undefined = undefined;
+  astral = true;
   header = '';
   s1 = 0;
   s2 = 0;

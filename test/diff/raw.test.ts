@@ -139,9 +139,38 @@ describe('RawStream: the same records, however the output is cut into chunks', (
     expect(collect(buf, (i) => 1 + ((i * 37) % 53))).toEqual(whole);
   });
 
+  // All names valid UTF-8: every chunk is read as text, whatever the cut (inside a
+  // character, a header, between a rename's paths).
+  const utf8 = Buffer.concat([
+    rec(`:100644 100644 ${A} ${B} R100`, 'a \u00e9', 'b \u{1F600}'),
+    rec(`:000000 100644 ${Z} ${A} A`, 'new file.json'),
+    rec(`:100644 000000 ${A} ${Z} D`, 'line\nbreak \u00fc'),
+    rec(`:100644 100644 ${A} ${B} R097`, 'old "q" \u{1F600}.json', 'R \u00e9.json'),
+  ]);
+  it.each([1, 2, 3, 5, 7, 64, 1000])('valid UTF-8 in chunks of %i bytes', (size) => {
+    expect(collect(utf8, () => size)).toEqual(parseRawDiff(utf8));
+  });
+
   it('refuses output that ends inside a record, at end()', () => {
     const stream = new RawStream(() => {});
     stream.push(buf.subarray(0, buf.length - 3));
     expect(() => stream.end()).toThrow(expect.objectContaining({ code: 'E_GIT' }));
+  });
+});
+
+describe('RawEntry.astral', () => {
+  const flags = (buf: Buffer) => {
+    const seen: (boolean | undefined)[] = [];
+    new RawStream((e) => seen.push(e.astral)).push(buf);
+    return seen;
+  };
+
+  it('is false for names that hold no character past U+FFFF, true when one does', () => {
+    expect(flags(rec(`:000000 100644 ${Z} ${A} A`, 'caf\u00e9/\uFB01le'))).toEqual([false]);
+    expect(flags(rec(`:000000 100644 ${Z} ${A} A`, 'smile-\u{1F600}.txt'))).toEqual([true]);
+  });
+
+  it('is true where names are not valid UTF-8 (decoded field by field)', () => {
+    expect(flags(rec(`:000000 100644 ${Z} ${A} A`, Buffer.from([0x61, 0xff])))).toEqual([true]);
   });
 });

@@ -1,0 +1,55 @@
+/**
+ * The git requests a diff makes, built in one place: the diff engine
+ * (diff-releases.ts, git.ts) and the CLI launcher's early start
+ * (src/cli/diff-early.ts) must ask for exactly the same thing, byte for byte,
+ * or the processes started early go unused (see early-git.ts).
+ */
+import { IGNORE_FILE } from './ignore.js';
+
+/** `git cat-file --batch`: answers the lookups (refs, the ignore file). */
+export const CAT_FILE_BATCH: readonly string[] = ['cat-file', '--batch'];
+
+/** What `cat-file --batch` reads: one name a line. */
+export const batchInput = (names: readonly string[]): string => names.map((n) => `${n}\n`).join('');
+
+export const commitOf = (ref: string): string => `${ref}^{commit}`;
+export const ignorePath = (prefix: string): string => `${prefix}${IGNORE_FILE}`;
+
+/**
+ * The first lookup of a diff: the commit of each ref (`to` first), and the
+ * ignore file, addressed through the `to` ref itself (`<ref>^{commit}:<path>`).
+ */
+export function refLookups(refs: readonly string[], prefix: string): string[] {
+  return [...refs.map(commitOf), `${commitOf(refs[0]!)}:${ignorePath(prefix)}`];
+}
+
+/** The tree id on a commit object's first line (`tree <id>`), if it is there. */
+export function commitTree(content: Buffer): string | undefined {
+  return /^tree ([0-9a-f]{40}|[0-9a-f]{64})\n/.exec(content.toString('latin1', 0, 71))?.[1];
+}
+
+export interface DiffTreeOptions {
+  renames: boolean;
+  /** Source prefix with trailing "/", or "" for the whole tree. */
+  prefix: string;
+}
+
+/** `git diff-tree --stdin …`: compares the two trees it is then given on stdin. */
+export function diffTreeArgs(opts: DiffTreeOptions): string[] {
+  const args = [
+    'diff-tree',
+    '--stdin',
+    '-r',
+    '-z',
+    '--raw',
+    '--no-abbrev',
+    '--no-ext-diff',
+    '--no-relative',
+    // Explicit flags: neither config nor defaults decide about renames; copies stay off.
+    opts.renames ? '--find-renames' : '--no-renames',
+    '--',
+  ];
+  // `top`: relative to the repository root whatever --repo points at; `literal`: no glob magic in the name.
+  if (opts.prefix !== '') args.push(`:(top,literal)${opts.prefix}`);
+  return args;
+}
