@@ -35,7 +35,7 @@ export function cipherKeysAsObjects(client: Client): void {
 }
 
 /** Replace each key held as bytes with a KeyObject of the same bytes. */
-export function asKeyObjects(cipher: Keyed | undefined): void {
+function asKeyObjects(cipher: Keyed | undefined): void {
   if (!cipher || typeof cipher !== 'object') return;
   for (const field of KEY_FIELDS) {
     const key = cipher[field];
