@@ -29,6 +29,9 @@ let gcFunction: Gc | null | undefined;
 /** V8's `gc`, fetched once from a fresh context; null where it cannot be had. */
 function gc(): Gc | null {
   if (gcFunction !== undefined) return gcFunction;
+  // Started with --expose-gc: use it, and leave the flag as the user set it.
+  const own = (globalThis as { gc?: unknown }).gc;
+  if (typeof own === 'function') return (gcFunction = own as Gc);
   try {
     v8.setFlagsFromString('--expose-gc');
     gcFunction = vm.runInNewContext('gc') as Gc;
