@@ -17,6 +17,7 @@ import {
 import type { JumpHost } from './proxy-jump.js';
 import type { SshTuning } from './tuning.js';
 import type { SshConnection } from './connection.js';
+import { cipherKeysAsObjects } from './cipher-keys.js';
 import { coalesceWrites } from './coalesce-writes.js';
 import { deadline } from './deadline.js';
 import { connectError, sftpOpenError, endpointLabel, hostKeyError, type Endpoint } from './errors.js';
@@ -198,6 +199,7 @@ function openClient(
       // previous is acknowledged, and with the server's delayed ACKs files crawl at ~40 ms each.
       client.setNoDelay(true);
       coalesceWrites(client);
+      cipherKeysAsObjects(client);
     } catch (error) {
       reject(connectError(e, error as Error, conn.secrets, timeoutMs));
     }

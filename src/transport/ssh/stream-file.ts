@@ -12,6 +12,7 @@ import { HelperGone, type SshOps } from './perl-helper-client.js';
 import { HASH_FLAG, SHA256_FLAG, SYNC_FLAG } from './perl-helper-protocol.js';
 import { streamWrite } from './perl-helper-stream.js';
 import { pourAndClose } from './sftp.js';
+import { collectingAsItStreams } from '../collect-as-it-streams.js';
 
 /**
  * Sources up to this size are gathered and sent as one writeFile: one record among many in a
@@ -58,6 +59,8 @@ export async function streamFile(
   const sync = target.options.sync !== false;
   const hash = target.options.hash;
   const checked = new CheckedSource(source);
+  // A big file: its buffers freed as it goes (collect-as-it-streams.ts).
+  const bytes = collectingAsItStreams(checked);
   try {
     const ops = await client.channel();
     if (ops) {
@@ -67,7 +70,7 @@ export async function streamFile(
         (hash ? HASH_FLAG : 0) |
         (hash === 'sha256' ? SHA256_FLAG : 0);
       source.hashedByWriter?.(hash !== undefined);
-      const answer = await streamWrite(conn, client, ops, rel, flags, checked).then(
+      const answer = await streamWrite(conn, client, ops, rel, flags, bytes).then(
         (payload) => ({ payload }),
         (error: unknown) => {
           // Gone before a byte was taken: send it over SFTP instead.
@@ -79,7 +82,7 @@ export async function streamFile(
     }
     // Over SFTP nothing hashes on the host: the caller checks the file (hashFiles) afterwards.
     source.hashedByWriter?.(false);
-    await pourAndClose(conn, await target.open(p), checked, mode, sync);
+    await pourAndClose(conn, await target.open(p), bytes, mode, sync);
     return { path: p };
   } catch (error) {
     throw checked.blame(conn.fail('write', rel, error));
