@@ -65,7 +65,8 @@ export async function diffWith(objects: GitObjects | null, options: DiffOptions 
     from ?? null,
     to,
     options.source ?? '',
-    options.renames ?? true,
+    // A listing (no `from`) finds no renames either way: one key for both.
+    from ? (options.renames ?? true) : false,
     options.include ?? [],
     options.exclude ?? [],
   ];

@@ -7,7 +7,16 @@
  * observation on that folder, counting what the transport is asked to do.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli } from '../helpers/cli.js';
@@ -223,5 +232,25 @@ describe.each(sides)('authoritative names-only walk (%s)', (side) => {
     const racy = await observe();
     expect([...racy.calls.hashFiles].sort()).toEqual(RELEASE_FILES);
     for (const p of RELEASE_FILES) expect(racy.observed.get(p)?.blob, p).toBe(racy.blobs[p]);
+  });
+
+  it('a file that lost its x bit and one deleted by hand are kept for the plan and repaired', async () => {
+    const back = deploy(r1);
+    expect(back.code, back.stderr).toBe(0);
+    // The last test left the state file's mtime in 2000 (every stat racy), and a deploy with
+    // nothing to do writes no new state: the present time makes the cache usable again.
+    utimesSync(join(targetDir, '.diffship/state.json'), new Date(), new Date());
+    chmodSync(join(targetDir, 'app/run.sh'), 0o644); // same bytes; the ctime moves
+    rmSync(join(targetDir, 'app/b.txt'));
+    const { observed, calls, blobs } = await observe();
+    expect(calls.hashFiles).toEqual(['app/run.sh']);
+    expect(observed.get('app/run.sh')).toEqual({ type: 'file', blob: blobs['app/run.sh'], mode: 0o644 });
+    expect(observed.has('app/b.txt')).toBe(false);
+
+    const r = deploy(r2, '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const tree = snapshot(targetDir, ['.diffship']);
+    expect(lstatSync(join(targetDir, 'app/run.sh')).mode & 0o111).not.toBe(0);
+    expect(tree['app/b.txt']!.content).toBe('bbbb\n');
   });
 });
