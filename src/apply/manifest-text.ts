@@ -201,6 +201,7 @@ export function parseManifestText(text: string, idLength: number, where: string)
 }
 
 const NL = 0x0a;
+const SURROGATE = /[\ud800-\udfff]/;
 /** Bytes decoded at a time by `manifestEntries`: the file is never one string (60 MB at 500,000 files). */
 const CHUNK = 1 << 20;
 
@@ -216,12 +217,15 @@ export function* manifestEntries(data: Buffer, idLength: number, where: string):
     throw stateError(where, `does not start with "${MANIFEST_HEADER}"`);
   if (data[data.length - 1] !== NL) throw stateError(where, 'is cut short (no newline at its end)');
   let last: string | null = null;
+  let lastPlain = true;
   let lineNo = 1;
   for (let start = header.length; start < data.length;) {
     // A chunk ends at a newline, so no line (and no UTF-8 sequence) is cut in two.
     const cut = start + CHUNK >= data.length ? data.length - 1 : data.lastIndexOf(NL, start + CHUNK);
     const end = cut < start ? data.indexOf(NL, start) : cut;
     const text = data.toString('utf8', start, end);
+    // Without a surrogate in the chunk, string order is byte order: no check per comparison.
+    const plain = !SURROGATE.test(text);
     start = end + 1;
     for (let from = 0; from <= text.length;) {
       let to = text.indexOf('\n', from);
@@ -230,13 +234,14 @@ export function* manifestEntries(data: Buffer, idLength: number, where: string):
       let e: ManifestEntry;
       try {
         e = parseLine(text.slice(from, to), idLength);
-        if (last !== null && byteOrder(last, e.path) >= 0)
+        if (last !== null && (plain && lastPlain ? last >= e.path : byteOrder(last, e.path) >= 0))
           throw new BadLine(`lists ${JSON.stringify(e.path)} out of order or twice`);
       } catch (error) {
         if (!(error instanceof BadLine)) throw error;
         throw stateError(where, `line ${lineNo} ${error.message}`);
       }
       last = e.path;
+      lastPlain = plain;
       yield e;
       from = to + 1;
     }

@@ -11,7 +11,7 @@
  * release files the target lacks.
  */
 import type { EntryType } from '../entry-type.js';
-import type { Manifest, ManifestEntry } from '../plan/manifest-types.js';
+import type { FileStat, Manifest, ManifestEntry } from '../plan/manifest-types.js';
 import type { Observed } from '../plan/types.js';
 import { holds, type ReleaseFile } from '../plan/context.js';
 import { unchangedSince } from '../plan/stat-cache.js';
@@ -68,7 +68,7 @@ export async function mergeWalk(
   for (const e of entries) {
     suspects.see(e.path);
     // Release files before this entry are not on the target.
-    while (r < release.length && byteOrder(release[r]!.path, e.path) < 0)
+    while (r < release.length && release[r]!.path !== e.path && byteOrder(release[r]!.path, e.path) < 0)
       view.release.set(release[r]!.path, release[r++]!);
     const file = r < release.length && release[r]!.path === e.path ? release[r++] : undefined;
     if ((e.type === 'file' || e.type === 'symlink') && (file !== undefined || named.has(e.path))) {
@@ -83,6 +83,68 @@ export async function mergeWalk(
   entries.length = 0; // the walk's objects are garbage from here on
   await statAndCompare(t, look, lookRelease, named, cache, view);
   return view;
+}
+
+/**
+ * Where the transport walks in path order itself (`walkSorted`, local): one pass,
+ * each compared file lstat'ed as it is reached, nothing of the walk kept.
+ */
+export async function mergeSortedWalk(
+  t: Transport & Required<Pick<Transport, 'walkSorted'>>,
+  stateDir: string,
+  release: readonly ReleaseEntry[],
+  named: ReadonlySet<string>,
+  cache: MergeCache,
+  typeOnly: Readonly<Record<EntryType, Observed>>,
+  suspects: LossySuspects,
+): Promise<AuthoritativeView> {
+  const view: AuthoritativeView = { observed: new Map(), release: new Map(), toHash: [], inSync: 0 };
+  const written = cache.manifest ? await stateWrittenNs(t, cache.statePath) : null;
+  const recorded = written !== null && cache.manifest ? new Cursor(eachEntry(cache.manifest)) : null;
+  let r = 0;
+  await t.walkSorted([stateDir], (path, type, exact) => {
+    suspects.see(path);
+    // Release files before this entry are not on the target.
+    while (r < release.length && release[r]!.path !== path && byteOrder(release[r]!.path, path) < 0)
+      view.release.set(release[r]!.path, release[r++]!);
+    const file = r < release.length && release[r]!.path === path ? release[r++] : undefined;
+    if ((type === 'file' || type === 'symlink') && (file !== undefined || named.has(path)))
+      compareOne(path, file, exact(path), recorded?.seek(path), written, named, view);
+    else {
+      view.observed.set(path, typeOnly[type]);
+      if (file !== undefined) view.release.set(path, file);
+    }
+  });
+  for (; r < release.length; r++) view.release.set(release[r]!.path, release[r]!);
+  recorded?.finish(); // every line is checked, as a whole parse would
+  return view;
+}
+
+/** One compared entry: in sync (counted), or kept for the plan (and hashed when the cache can't vouch). */
+function compareOne(
+  path: string,
+  file: ReleaseEntry | undefined,
+  now: FileStat | null,
+  entry: ManifestEntry | undefined,
+  written: string | null,
+  named: ReadonlySet<string>,
+  view: AuthoritativeView,
+): void {
+  if (now === null) {
+    // Gone since the walk: a release file the target lacks.
+    if (file !== undefined) view.release.set(path, file);
+    return;
+  }
+  const type = typeFromMode(now.mode);
+  const trusted = entry !== undefined && unchangedSince(entry.stat, now, written);
+  const obs: Observed = { type, blob: trusted ? entry.blob : null, mode: now.mode & 0o7777 };
+  if (file !== undefined && trusted && !named.has(path) && holds(obs, file.blob, file.mode)) {
+    view.inSync++;
+    return;
+  }
+  view.observed.set(path, obs);
+  if (file !== undefined) view.release.set(path, file);
+  if (!trusted && (type === 'file' || type === 'symlink')) view.toHash.push(path);
 }
 
 /** One exact lstat per looked-at path, in batches; the manifest is read alongside, one entry at a time. */
@@ -101,24 +163,8 @@ async function statAndCompare(
     const stats = await exactStats(t, batch);
     for (let i = 0; i < batch.length; i++) {
       const path = batch[i]!;
-      const file = lookRelease[from + i];
       const now = stats?.get(path) ?? null;
-      if (now === null) {
-        // Gone since the walk: a release file the target lacks.
-        if (file !== undefined) view.release.set(path, file);
-        continue;
-      }
-      const type = typeFromMode(now.mode);
-      const entry = recorded?.seek(path);
-      const trusted = entry !== undefined && unchangedSince(entry.stat, now, written);
-      const obs: Observed = { type, blob: trusted ? entry.blob : null, mode: now.mode & 0o7777 };
-      if (file !== undefined && trusted && !named.has(path) && holds(obs, file.blob, file.mode)) {
-        view.inSync++;
-        continue;
-      }
-      view.observed.set(path, obs);
-      if (file !== undefined) view.release.set(path, file);
-      if (!trusted && (type === 'file' || type === 'symlink')) view.toHash.push(path);
+      compareOne(path, lookRelease[from + i], now, recorded?.seek(path), written, named, view);
     }
   }
   recorded?.finish(); // every line is checked, as a whole parse would
@@ -136,7 +182,9 @@ class Cursor {
 
   /** The entry for `path` (asked in increasing path order), or undefined when the manifest has none. */
   seek(path: string): ManifestEntry | undefined {
-    while (this.current !== undefined && byteOrder(this.current.path, path) < 0) this.current = this.next();
+    // Equal paths first: nearly every asked path is the manifest's next one.
+    while (this.current !== undefined && this.current.path !== path && byteOrder(this.current.path, path) < 0)
+      this.current = this.next();
     if (this.current?.path !== path) return undefined;
     const found = this.current;
     this.current = this.next();

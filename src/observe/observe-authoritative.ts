@@ -21,6 +21,7 @@ import { LossySuspects, refuseLossyNames } from './lossy-names.js';
 import type { ReleaseFile } from '../plan/context.js';
 import {
   inPathOrder,
+  mergeSortedWalk,
   mergeWalk,
   type AuthoritativeView,
   type MergeCache,
@@ -63,7 +64,17 @@ export async function observeWhole(
   // A name that does not read back exactly (not UTF-8) must never be planned under its lossy text.
   const suspects = new LossySuspects();
   let view: AuthoritativeView;
-  if (!t.walkExact && t.statExact) {
+  if (t.walkSorted) {
+    view = await mergeSortedWalk(
+      t as Transport & Required<Pick<Transport, 'walkSorted'>>,
+      stateDir,
+      inPathOrder(release),
+      named,
+      cache,
+      TYPE_ONLY,
+      suspects,
+    );
+  } else if (!t.walkExact && t.statExact) {
     view = await mergeWalk(t, stateDir, inPathOrder(release), named, cache, TYPE_ONLY, suspects);
   } else {
     const map = new Map<string, ReleaseFile>();

@@ -25,7 +25,7 @@ import { makeRepo, snapshot, type Tree } from '../helpers/repo.js';
 import { startSshd, sshTargetYaml, type Sshd } from '../helpers/sshd.js';
 import { LocalTransport } from '../../src/transport/local/local-transport.js';
 import { SshTransport } from '../../src/transport/ssh/ssh-transport.js';
-import type { Transport } from '../../src/transport/transport.js';
+import type { SortedVisit, Transport } from '../../src/transport/transport.js';
 import { readState } from '../../src/apply/state.js';
 import { layout } from '../../src/apply/layout.js';
 import { observeWhole } from '../../src/observe/observe-authoritative.js';
@@ -58,18 +58,29 @@ afterAll(async () => {
 /** Each transport call that matters here, written down. */
 interface Calls {
   walk: unknown[][];
+  walkSorted: unknown[][];
   walkExact: unknown[][];
   statExact: string[];
   hashFiles: string[];
 }
 function counting(real: Transport): { t: Transport; calls: Calls } {
-  const calls: Calls = { walk: [], walkExact: [], statExact: [], hashFiles: [] };
+  const calls: Calls = { walk: [], walkSorted: [], walkExact: [], statExact: [], hashFiles: [] };
   const t = new Proxy(real, {
     get(target, prop) {
       const value = Reflect.get(target, prop, target) as unknown;
       if (typeof value !== 'function') return value;
       return (...args: unknown[]) => {
         if (prop === 'walk') calls.walk.push(args);
+        if (prop === 'walkSorted') {
+          calls.walkSorted.push(args);
+          // Each lstat the visitor asks of the sorted walk counts as one.
+          const visit = args[1] as SortedVisit;
+          args[1] = ((path, type, exact) =>
+            visit(path, type, (p) => {
+              calls.statExact.push(p);
+              return exact(p);
+            })) satisfies SortedVisit;
+        }
         if (prop === 'walkExact') calls.walkExact.push(args);
         if (prop === 'statExact') calls.statExact.push(args[0] as string);
         // The batch form counts as one lstat per path it names.
@@ -142,9 +153,10 @@ describe.each(sides)('authoritative names-only walk (%s)', (side) => {
     // One walk of the whole target without the state folder; local asks for no stat per entry,
     // ssh walks in the file helper, with the lstat it takes of each entry anyway.
     if (side === 'local') {
-      expect(calls.walk).toHaveLength(1);
-      expect(calls.walk[0]![1]).toEqual(['.diffship']);
-      expect(calls.walk[0]![2]).toEqual({ stat: false });
+      // In path order, merged with the release and the manifest as it goes (authoritative-merge.ts).
+      expect(calls.walk).toEqual([]);
+      expect(calls.walkSorted).toHaveLength(1);
+      expect(calls.walkSorted[0]![0]).toEqual(['.diffship']);
       expect(calls.walkExact).toEqual([]);
     } else {
       expect(calls.walk).toEqual([]);
