@@ -53,7 +53,8 @@ function lookupFor(repo: string, objects: GitObjects | null): Lookup {
 export async function diffWith(objects: GitObjects | null, options: DiffOptions = {}): Promise<DiffResult> {
   const compute = async (): Promise<DiffResult> => {
     const sink = changeObjects();
-    const raw = await rawDiff(objects, options, (c) => new RawStream(classifier(c, sink)));
+    // The records are parsed as they come; git's bytes are not kept besides.
+    const raw = await rawDiff(objects, options, (c) => new RawStream(classifier(c, sink)), false);
     const changes = sortByPath(sink.changes);
     return { from: raw.from, to: raw.to, source: raw.source, changes, counts: countChanges(changes) };
   };
@@ -97,6 +98,8 @@ export async function rawDiff(
   objects: GitObjects | null,
   options: DiffOptions,
   records?: (c: ClassifyOptions) => RecordSink,
+  /** False: `records` takes everything, and `stdout` comes back empty. */
+  keepStdout = true,
 ): Promise<RawDiff> {
   const repo = options.repo ?? '.';
   const lookup = lookupFor(repo, objects);
@@ -133,6 +136,7 @@ export async function rawDiff(
     fromTree,
     resolved.trees.get('to')!,
     sink && ((chunk) => sink.push(chunk)),
+    keepStdout,
   );
   sink?.end();
   // git warns (and carries on) when the rename limit stops rename detection.

@@ -50,6 +50,7 @@ function startGit(
   repo: string,
   args: readonly string[],
   onStdout?: () => ((chunk: Buffer) => void) | undefined,
+  keep: () => boolean = () => true,
 ): StartedGit {
   const child = spawn('git', ['-C', repo, ...args], { env: gitEnv(), stdio: 'pipe' });
   let failure: unknown = null;
@@ -57,7 +58,7 @@ function startGit(
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (chunk: Buffer) => {
-      out.push(chunk);
+      if (keep()) out.push(chunk);
       if (failure !== null) return;
       try {
         onStdout?.()?.(chunk);
@@ -203,7 +204,13 @@ export interface PendingDiffTree {
    * Compare tree `from` with tree `to` (full ids). Returns the raw `-z` records
    * and git's warnings (e.g. the rename limit was hit).
    */
-  run(from: string, to: string, onRecords?: (chunk: Buffer) => void): Promise<GitOutput>;
+  run(
+    from: string,
+    to: string,
+    onRecords?: (chunk: Buffer) => void,
+    /** False: `onRecords` takes everything and `stdout` comes back empty (500,000 records are not kept twice). */
+    keepStdout?: boolean,
+  ): Promise<GitOutput>;
   /** Not needed after all (a ref did not resolve): let the process end. */
   cancel(): void;
 }
@@ -232,12 +239,19 @@ export function startDiffTree(repo: string, opts: DiffTreeOptions): PendingDiffT
   if (opts.prefix !== '') args.push(`:(top,literal)${opts.prefix}`);
   // Chunks go to `onRecords` once the tree line is cut off the front.
   let onRecords: ((chunk: Buffer) => void) | undefined;
-  const git = startGit(repo, args, () => onRecords);
+  let keep = true;
+  const git = startGit(
+    repo,
+    args,
+    () => onRecords,
+    () => keep,
+  );
   // It may fail (not a repository) before anyone awaits it: the lookups report that, not an unhandled rejection.
   git.done.catch(() => {});
   return {
-    async run(from, to, records) {
+    async run(from, to, records, keepStdout = true) {
       if (records) onRecords = afterLine(`${from} ${to}\n`, records);
+      keep = keepStdout || !records;
       git.stdin.end(`${from} ${to}\n`);
       const { stdout, stderr } = await git.done;
       return { stdout: withoutTreeLine(stdout, `${from} ${to}\n`), stderr };

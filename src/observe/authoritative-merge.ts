@@ -46,6 +46,8 @@ export interface MergeCache {
   statePath: string;
 }
 
+const SURROGATE = /[\ud800-\udfff]/;
+
 /** Exact lstats asked for at a time: bounded memory, and one SSH request per thousand. */
 const STAT_BATCH = 4096;
 
@@ -204,8 +206,15 @@ class Cursor {
 
 /** `release` itself when sorted by path in byte order, else a sorted copy. */
 export function inPathOrder(release: readonly ReleaseEntry[]): readonly ReleaseEntry[] {
-  for (let i = 1; i < release.length; i++)
-    if (byteOrder(release[i - 1]!.path, release[i]!.path) >= 0)
-      return [...release].sort((a, b) => byteOrder(a.path, b.path));
+  // String order is byte order unless a surrogate is involved: each path is tested for one once.
+  let before = release.length > 0 && SURROGATE.test(release[0]!.path);
+  for (let i = 1; i < release.length; i++) {
+    const a = release[i - 1]!.path;
+    const b = release[i]!.path;
+    const odd = SURROGATE.test(b);
+    if (before || odd ? byteOrder(a, b) >= 0 : !(a < b))
+      return [...release].sort((x, y) => byteOrder(x.path, y.path));
+    before = odd;
+  }
   return release;
 }
