@@ -40,7 +40,7 @@ const TYPE_ONLY: Readonly<Record<EntryType, Observed>> = {
 const STAT_CONCURRENCY = 64;
 
 /** The recorded manifest and the state file whose mtime is the stat cache's racy line. */
-export interface StatCache {
+interface StatCache {
   files: readonly ManifestEntry[] | undefined;
   statePath: string;
 }
