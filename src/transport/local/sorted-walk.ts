@@ -15,7 +15,12 @@ import { byteOrder } from '../../byte-order.js';
 import { joinRel, joinRoot } from '../rel-path.js';
 import { fileStatOf } from './stat-exact.js';
 
-/** Folders listed per turn of the event loop (timers, the lock's lease, keep running). */
+/**
+ * Entries visited (each maybe an lstat) and folders listed per turn of the event
+ * loop: a few ms, so timers (the lock's lease) keep running, even in a folder
+ * of 500,000 files.
+ */
+const ENTRIES_PER_TURN = 2048;
 const FOLDERS_PER_TURN = 64;
 
 interface Listed {
@@ -50,6 +55,8 @@ export async function walkSorted(
   const root = list(base, '', fail);
   if (root) stack.push({ dir: '', entries: root, next: 0 });
   let listed = 0;
+  let visited = 0;
+  const pause = () => new Promise((resolve) => setImmediate(resolve));
   while (stack.length > 0) {
     const top = stack[stack.length - 1]!;
     if (top.next >= top.entries.length) {
@@ -60,8 +67,9 @@ export async function walkSorted(
     const path = joinRel(top.dir, e.name);
     if (skipped.has(path)) continue;
     visit(path, e.type, exact);
+    if (++visited % ENTRIES_PER_TURN === 0) await pause();
     if (e.type !== 'dir') continue;
-    if (++listed % FOLDERS_PER_TURN === 0) await new Promise((resolve) => setImmediate(resolve));
+    if (++listed % FOLDERS_PER_TURN === 0) await pause();
     const entries = list(base, path, fail);
     if (entries) stack.push({ dir: path, entries, next: 0 });
   }

@@ -38,6 +38,8 @@ beforeAll(async () => {
   for (let i = 0; i < 70; i++)
     mkdirSync(path.join(root, 'deep', `d${String(i).padStart(2, '0')}`), { recursive: true });
   symlinkSync('a', path.join(root, 'link-to-a'));
+  mkdirSync(path.join(root, 'big'));
+  for (let i = 0; i < 5_000; i++) writeFileSync(path.join(root, 'big', `f${i}`), '');
   t = new LocalTransport(root);
   await t.connect();
 });
@@ -80,5 +82,25 @@ describe('LocalTransport.walkSorted', () => {
     expect(stats.get('link-to-a')).toMatchObject({ ino: link.ino.toString(), mode: Number(link.mode) });
     expect(stats.get('a/b.c')?.size).toBe('a/b.c'.length);
     expect(stats.get('gone')).toBeNull();
+  });
+
+  it('lets the event loop run within a big folder (the lock’s lease renews meanwhile)', async () => {
+    let turns = 0;
+    let running = true;
+    const tick = () => {
+      turns++;
+      if (running) setImmediate(tick);
+    };
+    setImmediate(tick);
+    let files = 0;
+    await t.walkSorted([], (p, type, exact) => {
+      if (p.startsWith('big/')) {
+        files++;
+        expect(exact(p)).not.toBeNull();
+      }
+    });
+    running = false;
+    expect(files).toBe(5_000);
+    expect(turns).toBeGreaterThanOrEqual(2); // 5,000 entries: at least two pauses
   });
 });
