@@ -2,7 +2,7 @@
  * A manifest held in memory as its file's bytes (manifest-text.ts): `files` are
  * parsed, and checked as hostile input, on first use only.
  */
-import { formatManifest, parseManifestText } from './manifest-text.js';
+import { formatManifest, manifestEntries, parseManifestText } from './manifest-text.js';
 import { sortByPath } from '../byte-order.js';
 import { MANIFEST_VERSION, type Manifest, type ManifestEntry } from '../plan/manifest-types.js';
 
@@ -21,9 +21,15 @@ export class StoredManifest implements Manifest {
   readonly version = MANIFEST_VERSION;
   declare readonly files: ManifestEntry[];
   declare readonly data: Buffer;
+  /** Its entries one at a time, in path order, none kept (see `eachEntry`). */
+  declare readonly each: () => Iterable<ManifestEntry>;
 
   constructor(shared: Shared, idLength: number, where: string) {
     Object.defineProperty(this, 'data', { value: shared.data, enumerable: false });
+    Object.defineProperty(this, 'each', {
+      enumerable: false,
+      value: () => shared.files ?? manifestEntries(shared.data, idLength, where),
+    });
     Object.defineProperty(this, 'files', {
       enumerable: true,
       /** @throws DiffshipError E_STATE naming the file and the first bad line. */
@@ -54,4 +60,14 @@ export function manifestFromEntries(
 /** The file bytes of any manifest held in memory. */
 export function manifestBytes(m: Manifest): Buffer {
   return m instanceof StoredManifest ? m.data : Buffer.from(formatManifest(sortByPath([...m.files])), 'utf8');
+}
+
+/**
+ * A manifest's entries in path order, checked as they come: a stored one is read
+ * from its bytes without building the list (500,000 entries are never all held
+ * at once), unless something parsed it already.
+ * @throws DiffshipError E_STATE naming the first bad line, when reached.
+ */
+export function eachEntry(m: Manifest): Iterable<ManifestEntry> {
+  return m instanceof StoredManifest ? m.each() : sortByPath([...m.files]);
 }

@@ -53,7 +53,8 @@ function lookupFor(repo: string, objects: GitObjects | null): Lookup {
 export async function diffWith(objects: GitObjects | null, options: DiffOptions = {}): Promise<DiffResult> {
   const compute = async (): Promise<DiffResult> => {
     const sink = changeSet();
-    const raw = await rawDiff(objects, options, (c) => new RawStream(classifier(c, sink)));
+    // The records are parsed as they come; git's bytes are not kept besides.
+    const raw = await rawDiff(objects, options, (c) => new RawStream(classifier(c, sink)), false);
     return { from: raw.from, to: raw.to, source: raw.source, changes: sink.sorted(), counts: sink.counts };
   };
   // Shared across a rollout's targets only when both ends are commit ids: a ref name may move.
@@ -64,7 +65,8 @@ export async function diffWith(objects: GitObjects | null, options: DiffOptions 
     from ?? null,
     to,
     options.source ?? '',
-    options.renames ?? true,
+    // A listing (no `from`) finds no renames either way: one key for both.
+    from ? (options.renames ?? true) : false,
     options.include ?? [],
     options.exclude ?? [],
   ];
@@ -95,6 +97,8 @@ export async function rawDiff(
   objects: GitObjects | null,
   options: DiffOptions,
   records?: (c: ClassifyOptions) => RecordSink,
+  /** False: `records` takes everything, and `stdout` comes back empty. */
+  keepStdout = true,
 ): Promise<RawDiff> {
   const repo = options.repo ?? '.';
   const lookup = lookupFor(repo, objects);
@@ -135,6 +139,7 @@ export async function rawDiff(
     fromTree,
     resolved.trees.get('to')!,
     sink && ((chunk) => sink.push(chunk)),
+    keepStdout,
   );
   sink?.end();
   // git warns (and carries on) when the rename limit stops rename detection.

@@ -51,7 +51,8 @@ interface StartedGit {
   /** The line the CLI's launcher already gave its stdin (which it then ended), or null. */
   fed: string | null;
   /** Hand stdout to `fn` chunk by chunk: what came so far, then the rest as it comes. */
-  follow(fn: (chunk: Buffer) => void): void;
+  /** `keep` false: chunks go to `fn` only, not also kept for `done` (500,000 records are not held twice). */
+  follow(fn: (chunk: Buffer) => void, keep?: boolean): void;
   /** Not wanted after all: stop it. */
   abandon(): void;
 }
@@ -69,6 +70,7 @@ function startGit(repo: string, args: readonly string[], input?: string, early =
   if (taken === null && input !== undefined) child.stdin.end(input);
   const out: Buffer[] = [];
   let follower: ((chunk: Buffer) => void) | null = null;
+  let keepOut = true;
   let failure: unknown = null;
   const pass = (chunk: Buffer) => {
     if (follower === null || failure !== null) return;
@@ -82,7 +84,7 @@ function startGit(repo: string, args: readonly string[], input?: string, early =
     const err: Buffer[] = [];
     const listeners: GitListeners = {
       out(chunk) {
-        out.push(chunk);
+        if (keepOut) out.push(chunk);
         pass(chunk);
       },
       err: (chunk) => err.push(chunk),
@@ -114,9 +116,13 @@ function startGit(repo: string, args: readonly string[], input?: string, early =
     stdin: child.stdin,
     done,
     fed: taken?.fed ?? null,
-    follow(fn) {
+    follow(fn, keep = true) {
       follower = fn;
       for (const chunk of out) pass(chunk);
+      if (!keep) {
+        keepOut = false;
+        out.length = 0;
+      }
     },
     abandon() {
       done.catch(() => {});
@@ -237,7 +243,13 @@ export interface PendingDiffTree {
    * Compare tree `from` with tree `to` (full ids). Returns the raw `-z` records
    * and git's warnings (e.g. the rename limit was hit).
    */
-  run(from: string, to: string, onRecords?: (chunk: Buffer) => void): Promise<GitOutput>;
+  run(
+    from: string,
+    to: string,
+    onRecords?: (chunk: Buffer) => void,
+    /** False: `onRecords` takes everything and `stdout` comes back empty (500,000 records are not kept twice). */
+    keepStdout?: boolean,
+  ): Promise<GitOutput>;
   /** Not needed after all (a ref did not resolve): let the process end. */
   cancel(): void;
 }
@@ -254,7 +266,7 @@ export function startDiffTree(repo: string, opts: DiffTreeOptions): PendingDiffT
   // It may fail (not a repository) before anyone awaits it: the lookups report that, not an unhandled rejection.
   git.done.catch(() => {});
   return {
-    async run(from, to, records) {
+    async run(from, to, records, keepStdout = true) {
       const line = `${from} ${to}\n`;
       // Given other trees by the launcher (it should not be): a fresh process for these.
       if (git.fed !== null && git.fed !== line) {
@@ -262,10 +274,11 @@ export function startDiffTree(repo: string, opts: DiffTreeOptions): PendingDiffT
         git = startGit(repo, args, undefined, false);
       }
       // Chunks go to `records` once the tree line is cut off the front.
-      if (records) git.follow(afterLine(line, records));
+      const kept = keepStdout || !records;
+      if (records) git.follow(afterLine(line, records), kept);
       if (git.fed === null) git.stdin.end(line);
       const { chunks, stderr } = await git.done;
-      let stdout = records ? undefined : withoutTreeLine(joined(chunks), line);
+      let stdout = !kept ? Buffer.alloc(0) : records ? undefined : withoutTreeLine(joined(chunks), line);
       return {
         stderr,
         // Joined on first use: at 500,000 files that is a 10 MB copy a streamed diff does without.

@@ -18,6 +18,15 @@ import { mapLimit } from '../pool.js';
 import type { ObserveTarget } from './observe-paths.js';
 import { scanWhole } from './observe-scan.js';
 import { LossySuspects, refuseLossyNames } from './lossy-names.js';
+import type { ReleaseFile } from '../plan/context.js';
+import {
+  inPathOrder,
+  mergeSortedWalk,
+  mergeWalk,
+  type AuthoritativeView,
+  type MergeCache,
+  type ReleaseEntry,
+} from './authoritative-merge.js';
 
 /** What the walk alone says of an entry nobody compares (a stray, a folder): one shared object per type. */
 const TYPE_ONLY: Readonly<Record<EntryType, Observed>> = {
@@ -31,37 +40,61 @@ const TYPE_ONLY: Readonly<Record<EntryType, Observed>> = {
 const STAT_CONCURRENCY = 64;
 
 /** The recorded manifest and the state file whose mtime is the stat cache's racy line. */
-export interface StatCache {
+interface StatCache {
   files: readonly ManifestEntry[] | undefined;
   statePath: string;
 }
 
 /**
- * Every entry of the target (the state folder left out). `compared(path)` says
- * which ones the plan compares with the release: those are observed fully; the
- * others keep only their type (their blob stays null: see `isTypeOnly`).
+ * The target as the authoritative plan needs it, given the release's files
+ * (sorted by path) and the paths the diff names. Locally (exact lstats, no
+ * exact walk) a sorted merge keeps only what the plan acts on
+ * (authoritative-merge.ts); elsewhere every entry is kept, the compared ones
+ * observed fully.
  */
 export async function observeWhole(
   target: ObserveTarget,
-  compared: (path: string) => boolean,
-  cache: StatCache,
+  release: readonly ReleaseEntry[],
+  named: ReadonlySet<string>,
+  cache: MergeCache,
   algorithm: HashAlgorithm,
-): Promise<Map<string, Observed>> {
+): Promise<Omit<AuthoritativeView, 'toHash'>> {
   const t = target.transport;
-  // Where the walk lstats every entry anyway (the SSH file helper), its stats serve the cache.
+  const stateDir = target.layout.dir;
   // A name that does not read back exactly (not UTF-8) must never be planned under its lossy text.
   const suspects = new LossySuspects();
-  const { observed, toHash } =
-    (await scanWhole(t, target.layout.dir, compared, cache, TYPE_ONLY, suspects)) ??
-    (await walkWhole(t, target.layout.dir, compared, cache, suspects));
+  let view: AuthoritativeView;
+  if (t.walkSorted) {
+    view = await mergeSortedWalk(
+      t as Transport & Required<Pick<Transport, 'walkSorted'>>,
+      stateDir,
+      inPathOrder(release),
+      named,
+      cache,
+      TYPE_ONLY,
+      suspects,
+    );
+  } else if (!t.walkExact && t.statExact) {
+    view = await mergeWalk(t, stateDir, inPathOrder(release), named, cache, TYPE_ONLY, suspects);
+  } else {
+    const map = new Map<string, ReleaseFile>();
+    for (const f of release) map.set(f.path, f);
+    const compared = (p: string) => map.has(p) || named.has(p);
+    const stats: StatCache = { files: cache.manifest?.files, statePath: cache.statePath };
+    // Where the walk lstats every entry anyway (the SSH file helper), its stats serve the cache.
+    const found =
+      (await scanWhole(t, stateDir, compared, stats, TYPE_ONLY, suspects)) ??
+      (await walkWhole(t, stateDir, compared, stats, suspects));
+    view = { ...found, release: map, inSync: 0 };
+  }
   await refuseLossyNames(t, suspects);
-  const hashes = await t.hashFiles(toHash, { algorithm });
-  for (const path of toHash) {
-    const obs = observed.get(path);
+  const hashes = await t.hashFiles(view.toHash, { algorithm });
+  for (const path of view.toHash) {
+    const obs = view.observed.get(path);
     const blob = hashes.get(path) ?? null;
     if (obs) obs.blob = blob;
   }
-  return observed;
+  return { observed: view.observed, release: view.release, inSync: view.inSync };
 }
 
 /** A walk of names and types, then one exact lstat per compared entry (or, without exact stats, a hash). */

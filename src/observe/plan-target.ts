@@ -110,15 +110,16 @@ async function observeAuthoritative(
   algorithm: HashAlgorithm,
 ): Promise<{ observed: Map<string, Observed>; release: Map<string, ReleaseFile> }> {
   const full = basis.full ?? (await diffWith(target.objects, { ...filters, from: null, to }));
-  const release = new Map<string, ReleaseFile>();
-  for (const c of full.changes)
-    if (c.status !== 'deleted') release.set(c.path, { mode: c.mode, blob: c.blob });
+  const files: Array<ReleaseFile & { path: string }> = [];
+  for (const c of full.changes) if (c.status !== 'deleted') files.push(c);
   const named = new Set(pathsToObserve(basis.diff));
-  // Names and types of everything; only the release's files and the diff's paths are looked into.
-  const observed = await observeWhole(
+  // Names and types of everything; only the release's files and the diff's paths are looked into,
+  // and only what the plan acts on is kept (a file in sync is counted, not held).
+  const { observed, release } = await observeWhole(
     target,
-    (p) => release.has(p) || named.has(p),
-    { files: target.state?.manifest?.files, statePath: target.layout.state },
+    files,
+    named,
+    { manifest: target.state?.manifest, statePath: target.layout.state },
     algorithm,
   );
   // Paths the diff names but the walk did not reach (under a symlinked folder, say) still need a look.

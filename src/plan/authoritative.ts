@@ -8,7 +8,12 @@ import { isDrifted } from './drift.js';
 import { holds, inStateDir, type PlanContext, type PlanDraft, type ReleaseFile } from './context.js';
 import type { Observed } from './types.js';
 
-/** Adds strays and repairs outside the diff to `draft`; `observed` is the whole target folder. */
+/**
+ * Adds strays and repairs outside the diff to `draft`. `observed`: the target's
+ * entries (the whole folder, or only those the plan acts on: observe/authoritative-merge.ts
+ * leaves out files in sync); `release`: the release's files, at least those among
+ * `observed` and those the target lacks.
+ */
 export function planStraysAndRepairs(
   ctx: PlanContext,
   diff: DiffResult,

@@ -31,6 +31,9 @@ export interface WalkEntry extends Entry {
   path: string;
 }
 
+/** One entry of a sorted walk (`walkSorted`); `exact(path)` is its exact lstat, null when it is gone. */
+export type SortedVisit = (path: string, type: EntryType, exact: (path: string) => FileStat | null) => void;
+
 /** What an exact walk (`walkExact`) reports of one entry: for a file or a symlink, its exact lstat too. */
 export type ExactVisit = (path: string, type: EntryType, stat: FileStat | null) => void;
 
@@ -218,6 +221,14 @@ export interface Transport {
    * here (entries visited before that are to be discarded): walk instead.
    */
   walkExact?(skip: readonly string[], visit: ExactVisit): Promise<boolean>;
+  /**
+   * Authoritative mode's walk where names come cheap and lstats are syscalls
+   * (local): every entry below the root but the `skip` folders, links not
+   * followed, one at a time, nothing kept: files and links in byte order of
+   * paths, a folder where git's tree order puts it (its name and a slash,
+   * right before its entries); `exact` lstats the entries the caller looks into.
+   */
+  walkSorted?(skip: readonly string[], visit: SortedVisit): Promise<void>;
   /** Run a shell command line with the target root as working directory. */
   exec(command: string, options?: ExecOptions): Promise<ExecResult>;
 }

@@ -7,7 +7,16 @@
  * observation on that folder, counting what the transport is asked to do.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli } from '../helpers/cli.js';
@@ -16,7 +25,7 @@ import { makeRepo, snapshot, type Tree } from '../helpers/repo.js';
 import { startSshd, sshTargetYaml, type Sshd } from '../helpers/sshd.js';
 import { LocalTransport } from '../../src/transport/local/local-transport.js';
 import { SshTransport } from '../../src/transport/ssh/ssh-transport.js';
-import type { Transport } from '../../src/transport/transport.js';
+import type { SortedVisit, Transport } from '../../src/transport/transport.js';
 import { readState } from '../../src/apply/state.js';
 import { layout } from '../../src/apply/layout.js';
 import { observeWhole } from '../../src/observe/observe-authoritative.js';
@@ -49,18 +58,29 @@ afterAll(async () => {
 /** Each transport call that matters here, written down. */
 interface Calls {
   walk: unknown[][];
+  walkSorted: unknown[][];
   walkExact: unknown[][];
   statExact: string[];
   hashFiles: string[];
 }
 function counting(real: Transport): { t: Transport; calls: Calls } {
-  const calls: Calls = { walk: [], walkExact: [], statExact: [], hashFiles: [] };
+  const calls: Calls = { walk: [], walkSorted: [], walkExact: [], statExact: [], hashFiles: [] };
   const t = new Proxy(real, {
     get(target, prop) {
       const value = Reflect.get(target, prop, target) as unknown;
       if (typeof value !== 'function') return value;
       return (...args: unknown[]) => {
         if (prop === 'walk') calls.walk.push(args);
+        if (prop === 'walkSorted') {
+          calls.walkSorted.push(args);
+          // Each lstat the visitor asks of the sorted walk counts as one.
+          const visit = args[1] as SortedVisit;
+          args[1] = ((path, type, exact) =>
+            visit(path, type, (p) => {
+              calls.statExact.push(p);
+              return exact(p);
+            })) satisfies SortedVisit;
+        }
         if (prop === 'walkExact') calls.walkExact.push(args);
         if (prop === 'statExact') calls.statExact.push(args[0] as string);
         // The batch form counts as one lstat per path it names.
@@ -94,15 +114,16 @@ describe.each(sides)('authoritative names-only walk (%s)', (side) => {
       const l = layout('.diffship');
       const state = (await readState(real, l))!;
       const { t, calls } = counting(real);
-      const release = new Set(RELEASE_FILES);
-      const observed = await observeWhole(
+      // The release is R1 as recorded: its files, blobs and modes are the manifest's.
+      const view = await observeWhole(
         { transport: t, layout: l, concurrency: 8 },
-        (p) => release.has(p),
-        { files: state.manifest?.files, statePath: l.state },
+        state.manifest!.files,
+        new Set(),
+        { manifest: state.manifest, statePath: l.state },
         'sha1',
       );
       const blobs = Object.fromEntries(state.manifest!.files.map((f) => [f.path, f.blob]));
-      return { observed, calls, blobs };
+      return { observed: view.observed, inSync: view.inSync, calls, blobs };
     } finally {
       await real.close();
     }
@@ -128,13 +149,14 @@ describe.each(sides)('authoritative names-only walk (%s)', (side) => {
     writeFileSync(join(targetDir, 'uploads/u.txt'), 'user upload\n');
     writeFileSync(join(targetDir, '.diffship/mine.txt'), 'inside the state folder\n');
 
-    const { observed, calls, blobs } = await observe();
+    const { observed, inSync, calls, blobs } = await observe();
     // One walk of the whole target without the state folder; local asks for no stat per entry,
     // ssh walks in the file helper, with the lstat it takes of each entry anyway.
     if (side === 'local') {
-      expect(calls.walk).toHaveLength(1);
-      expect(calls.walk[0]![1]).toEqual(['.diffship']);
-      expect(calls.walk[0]![2]).toEqual({ stat: false });
+      // In path order, merged with the release and the manifest as it goes (authoritative-merge.ts).
+      expect(calls.walk).toEqual([]);
+      expect(calls.walkSorted).toHaveLength(1);
+      expect(calls.walkSorted[0]![0]).toEqual(['.diffship']);
       expect(calls.walkExact).toEqual([]);
     } else {
       expect(calls.walk).toEqual([]);
@@ -153,8 +175,14 @@ describe.each(sides)('authoritative names-only walk (%s)', (side) => {
     const statted = calls.statExact.filter((p) => p !== '.diffship/state.json').sort();
     expect(statted).toEqual(side === 'local' ? RELEASE_FILES : []);
     expect(calls.hashFiles).toEqual([]);
-    for (const p of RELEASE_FILES) expect(observed.get(p)?.blob, p).toBe(blobs[p]);
-    expect(observed.get('app/run.sh')!.mode & 0o111).not.toBe(0);
+    if (side === 'local') {
+      // The sorted merge keeps nothing of a file in sync: it is counted.
+      for (const p of RELEASE_FILES) expect(observed.has(p), p).toBe(false);
+      expect(inSync).toBe(RELEASE_FILES.length);
+    } else {
+      for (const p of RELEASE_FILES) expect(observed.get(p)?.blob, p).toBe(blobs[p]);
+      expect(observed.get('app/run.sh')!.mode & 0o111).not.toBe(0);
+    }
 
     // The deploy deletes exactly the strays; protect and the state folder stay.
     const r = deploy(r2, '--json');
@@ -216,5 +244,25 @@ describe.each(sides)('authoritative names-only walk (%s)', (side) => {
     const racy = await observe();
     expect([...racy.calls.hashFiles].sort()).toEqual(RELEASE_FILES);
     for (const p of RELEASE_FILES) expect(racy.observed.get(p)?.blob, p).toBe(racy.blobs[p]);
+  });
+
+  it('a file that lost its x bit and one deleted by hand are kept for the plan and repaired', async () => {
+    const back = deploy(r1);
+    expect(back.code, back.stderr).toBe(0);
+    // The last test left the state file's mtime in 2000 (every stat racy), and a deploy with
+    // nothing to do writes no new state: the present time makes the cache usable again.
+    utimesSync(join(targetDir, '.diffship/state.json'), new Date(), new Date());
+    chmodSync(join(targetDir, 'app/run.sh'), 0o644); // same bytes; the ctime moves
+    rmSync(join(targetDir, 'app/b.txt'));
+    const { observed, calls, blobs } = await observe();
+    expect(calls.hashFiles).toEqual(['app/run.sh']);
+    expect(observed.get('app/run.sh')).toEqual({ type: 'file', blob: blobs['app/run.sh'], mode: 0o644 });
+    expect(observed.has('app/b.txt')).toBe(false);
+
+    const r = deploy(r2, '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const tree = snapshot(targetDir, ['.diffship']);
+    expect(lstatSync(join(targetDir, 'app/run.sh')).mode & 0o111).not.toBe(0);
+    expect(tree['app/b.txt']!.content).toBe('bbbb\n');
   });
 });

@@ -114,12 +114,14 @@ describe('a target name that is not UTF-8 (ssh, SFTP only: no file helper)', () 
     try {
       const l = layout('.diffship');
       const state = (await readState(t, l))!;
-      return await observeWhole(
+      const view = await observeWhole(
         { transport: t, layout: l, concurrency: 8 },
-        (p) => p in R1,
-        { files: state.manifest?.files, statePath: l.state },
+        state.manifest!.files,
+        new Set(),
+        { manifest: state.manifest, statePath: l.state },
         'sha1',
       );
+      return view.observed;
     } finally {
       await t.close();
     }

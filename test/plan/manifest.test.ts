@@ -13,7 +13,7 @@ import { LocalTransport } from '../../src/transport/local/local-transport.js';
 import { serializeState, upgradeState } from '../../src/apply/state.js';
 import { unchangedSince } from '../../src/plan/stat-cache.js';
 import { applyChanges, diffFromManifest, manifestDelta } from '../../src/plan/from-manifest.js';
-import { formatManifest, parseManifestText } from '../../src/apply/manifest-text.js';
+import { formatManifest, manifestEntries, parseManifestText } from '../../src/apply/manifest-text.js';
 import {
   finishManifest,
   finishManifestInSteps,
@@ -403,6 +403,25 @@ describe('the manifest file format (manifest-text.ts)', () => {
   ])('refuses %s with E_STATE naming the line', (_what, text, message) => {
     expect(() => parseManifestText(text, 40, '/t/m.tsv')).toThrow(message);
     expect(() => parseManifestText(text, 40, '/t/m.tsv')).toThrow(/^\/t\/m\.tsv: manifest /);
+    // Read entry by entry (authoritative mode's merge), the same lines are refused the same way.
+    const each = () => [...manifestEntries(Buffer.from(text, 'utf8'), 40, '/t/m.tsv')];
+    expect(each).toThrow(message);
+    expect(each).toThrow(/^\/t\/m\.tsv: manifest /);
+  });
+
+  it('reads a manifest of several MiB entry by entry, decoded a chunk at a time, as a whole parse does', () => {
+    // Multi-byte names and quoted ones, so chunk ends fall inside long lines and UTF-8 sequences.
+    const files: ManifestEntry[] = [];
+    for (let i = 0; i < 40_000; i++) {
+      const path = `ü-dir-${String(i % 97).padStart(3, '0')}/ファイル-${String(i).padStart(6, '0')}${i % 7 ? '' : '\\q'}.txt`;
+      files.push({ path, blob: B1, mode: '100644', ...(i % 3 ? { stat } : {}) });
+    }
+    files.sort((a, b) => byteOrder(a.path, b.path));
+    const data = Buffer.from(formatManifest(files), 'utf8');
+    expect(data.length).toBeGreaterThan(3 * 1024 * 1024);
+    expect([...manifestEntries(data, 40, 'm')]).toEqual(files);
+    expect(parseManifestText(data.toString('utf8'), 40, 'm')).toEqual(files);
+    expect([...manifestEntries(Buffer.from('diffship-manifest 1\n'), 40, 'm')]).toEqual([]);
   });
 
   it('merging a change set line by line gives applyChanges’ listing, with stats fresh, carried or dropped', () => {

@@ -14,6 +14,7 @@ import type {
   ExecOptions,
   ExecResult,
   HashOptions,
+  SortedVisit,
   Transport,
   WalkEntry,
   WalkOptions,
@@ -32,6 +33,7 @@ import { direntEntries, toEntry } from './entries.js';
 import { hashLocalFile } from './hash-file.js';
 import { countOpenTarget, severalTargetsOpen } from './open-targets.js';
 import { fileStatOf, statExactMany } from './stat-exact.js';
+import { walkSorted } from './sorted-walk.js';
 import { Unsynced } from './unsynced.js';
 
 /** Files read at once by hashFiles, folders listed at once by walk. */
@@ -99,6 +101,19 @@ export class LocalTransport implements Transport {
 
   async statExactMany(rels: readonly string[]): Promise<Map<string, FileStat | null>> {
     return statExactMany(this.base, rels, (rel) => this.statExact(rel));
+  }
+
+  async walkSorted(skip: readonly string[], visit: SortedVisit): Promise<void> {
+    return walkSorted(this.base, skip, visit, (op, rel, error) => {
+      const why = (error as NodeJS.ErrnoException).code ?? String(error);
+      return new TransportError(
+        'E_TRANSPORT',
+        `cannot ${op} ${JSON.stringify(rel)} in ${this.base}: ${why}`,
+        {
+          cause: error,
+        },
+      );
+    });
   }
 
   async readFile(rel: string): Promise<Buffer> {

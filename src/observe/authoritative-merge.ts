@@ -1,0 +1,220 @@
+/**
+ * Authoritative mode's look at a local-style target (names-and-types walk plus
+ * one exact lstat per release file), as a merge of three lists sorted by path
+ * in byte order: the walk, the release listing and the recorded manifest. No
+ * map of the whole target, the release or the manifest is built: a release
+ * file whose lstat matches the manifest's stat cache (racy timestamps
+ * excluded, plan/stat-cache.ts) and whose recorded blob and mode are the
+ * release's is in sync, and nothing of it is kept. What is kept is what the
+ * plan acts on, O(changes): strays, folders, other entries, the paths the diff
+ * names, release files that differ or could not be vouched for (to hash), and
+ * release files the target lacks.
+ */
+import type { EntryType } from '../entry-type.js';
+import type { FileStat, Manifest, ManifestEntry } from '../plan/manifest-types.js';
+import type { Observed } from '../plan/types.js';
+import { holds, type ReleaseFile } from '../plan/context.js';
+import { unchangedSince } from '../plan/stat-cache.js';
+import { typeFromMode } from '../transport/walk.js';
+import type { Transport } from '../transport/transport.js';
+import { exactStats } from '../transport/exact-stats.js';
+import { stateWrittenNs } from '../apply/manifest.js';
+import { eachEntry } from '../apply/stored-manifest.js';
+import { byteOrder } from '../byte-order.js';
+import type { LossySuspects } from './lossy-names.js';
+
+/** A file of the release, as the listing gives it (sorted by path, byte order). */
+export interface ReleaseEntry extends ReleaseFile {
+  path: string;
+}
+
+/** What the plan needs of the target in authoritative mode. */
+export interface AuthoritativeView {
+  /** Every entry of the target the plan acts on (see above); a path left out is in sync or absent. */
+  observed: Map<string, Observed>;
+  /** The release's files among `observed`'s paths, and those the target lacks. */
+  release: Map<string, ReleaseFile>;
+  /** Compared files the stat cache could not vouch for: to hash. */
+  toHash: string[];
+  /** Release files found in sync (trusted by their stat, holding their release blob and mode). */
+  inSync: number;
+}
+
+/** The recorded manifest and the state file whose mtime is the stat cache's racy line. */
+export interface MergeCache {
+  manifest: Manifest | null | undefined;
+  statePath: string;
+}
+
+const SURROGATE = /[\ud800-\udfff]/;
+
+/** Exact lstats asked for at a time: bounded memory, and one SSH request per thousand. */
+const STAT_BATCH = 4096;
+
+/** Walk, then lstat the release files (and the diff's paths) in path order, alongside the manifest. */
+export async function mergeWalk(
+  t: Transport,
+  stateDir: string,
+  release: readonly ReleaseEntry[],
+  named: ReadonlySet<string>,
+  cache: MergeCache,
+  typeOnly: Readonly<Record<EntryType, Observed>>,
+  suspects: LossySuspects,
+): Promise<AuthoritativeView> {
+  const view: AuthoritativeView = { observed: new Map(), release: new Map(), toHash: [], inSync: 0 };
+  const entries = await t.walk('', [stateDir], { stat: false });
+  // The entries to lstat, with their release file (undefined: only the diff names it).
+  const look: string[] = [];
+  const lookRelease: Array<ReleaseEntry | undefined> = [];
+  let r = 0;
+  for (const e of entries) {
+    suspects.see(e.path);
+    // Release files before this entry are not on the target.
+    while (r < release.length && release[r]!.path !== e.path && byteOrder(release[r]!.path, e.path) < 0)
+      view.release.set(release[r]!.path, release[r++]!);
+    const file = r < release.length && release[r]!.path === e.path ? release[r++] : undefined;
+    if ((e.type === 'file' || e.type === 'symlink') && (file !== undefined || named.has(e.path))) {
+      look.push(e.path);
+      lookRelease.push(file);
+    } else {
+      view.observed.set(e.path, typeOnly[e.type]);
+      if (file !== undefined) view.release.set(e.path, file);
+    }
+  }
+  for (; r < release.length; r++) view.release.set(release[r]!.path, release[r]!);
+  entries.length = 0; // the walk's objects are garbage from here on
+  await statAndCompare(t, look, lookRelease, named, cache, view);
+  return view;
+}
+
+/**
+ * Where the transport walks in path order itself (`walkSorted`, local): one pass,
+ * each compared file lstat'ed as it is reached, nothing of the walk kept.
+ */
+export async function mergeSortedWalk(
+  t: Transport & Required<Pick<Transport, 'walkSorted'>>,
+  stateDir: string,
+  release: readonly ReleaseEntry[],
+  named: ReadonlySet<string>,
+  cache: MergeCache,
+  typeOnly: Readonly<Record<EntryType, Observed>>,
+  suspects: LossySuspects,
+): Promise<AuthoritativeView> {
+  const view: AuthoritativeView = { observed: new Map(), release: new Map(), toHash: [], inSync: 0 };
+  const written = cache.manifest ? await stateWrittenNs(t, cache.statePath) : null;
+  const recorded = written !== null && cache.manifest ? new Cursor(eachEntry(cache.manifest)) : null;
+  let r = 0;
+  await t.walkSorted([stateDir], (path, type, exact) => {
+    suspects.see(path);
+    // Release files before this entry are not on the target.
+    while (r < release.length && release[r]!.path !== path && byteOrder(release[r]!.path, path) < 0)
+      view.release.set(release[r]!.path, release[r++]!);
+    const file = r < release.length && release[r]!.path === path ? release[r++] : undefined;
+    if ((type === 'file' || type === 'symlink') && (file !== undefined || named.has(path)))
+      compareOne(path, file, exact(path), recorded?.seek(path), written, named, view);
+    else {
+      view.observed.set(path, typeOnly[type]);
+      if (file !== undefined) view.release.set(path, file);
+    }
+  });
+  for (; r < release.length; r++) view.release.set(release[r]!.path, release[r]!);
+  recorded?.finish(); // every line is checked, as a whole parse would
+  return view;
+}
+
+/** One compared entry: in sync (counted), or kept for the plan (and hashed when the cache can't vouch). */
+function compareOne(
+  path: string,
+  file: ReleaseEntry | undefined,
+  now: FileStat | null,
+  entry: ManifestEntry | undefined,
+  written: string | null,
+  named: ReadonlySet<string>,
+  view: AuthoritativeView,
+): void {
+  if (now === null) {
+    // Gone since the walk: a release file the target lacks.
+    if (file !== undefined) view.release.set(path, file);
+    return;
+  }
+  const type = typeFromMode(now.mode);
+  const trusted = entry !== undefined && unchangedSince(entry.stat, now, written);
+  const obs: Observed = { type, blob: trusted ? entry.blob : null, mode: now.mode & 0o7777 };
+  if (file !== undefined && trusted && !named.has(path) && holds(obs, file.blob, file.mode)) {
+    view.inSync++;
+    return;
+  }
+  view.observed.set(path, obs);
+  if (file !== undefined) view.release.set(path, file);
+  if (!trusted && (type === 'file' || type === 'symlink')) view.toHash.push(path);
+}
+
+/** One exact lstat per looked-at path, in batches; the manifest is read alongside, one entry at a time. */
+async function statAndCompare(
+  t: Transport,
+  look: readonly string[],
+  lookRelease: ReadonlyArray<ReleaseEntry | undefined>,
+  named: ReadonlySet<string>,
+  cache: MergeCache,
+  view: AuthoritativeView,
+): Promise<void> {
+  const written = cache.manifest ? await stateWrittenNs(t, cache.statePath) : null;
+  const recorded = written !== null && cache.manifest ? new Cursor(eachEntry(cache.manifest)) : null;
+  for (let from = 0; from < look.length; from += STAT_BATCH) {
+    const batch = look.slice(from, from + STAT_BATCH);
+    const stats = await exactStats(t, batch);
+    for (let i = 0; i < batch.length; i++) {
+      const path = batch[i]!;
+      const now = stats?.get(path) ?? null;
+      compareOne(path, lookRelease[from + i], now, recorded?.seek(path), written, named, view);
+    }
+  }
+  recorded?.finish(); // every line is checked, as a whole parse would
+}
+
+/** A sorted run of manifest entries, read forward only. */
+class Cursor {
+  private readonly it: Iterator<ManifestEntry>;
+  private current: ManifestEntry | undefined;
+
+  constructor(entries: Iterable<ManifestEntry>) {
+    this.it = entries[Symbol.iterator]();
+    this.current = this.next();
+  }
+
+  /** The entry for `path` (asked in increasing path order), or undefined when the manifest has none. */
+  seek(path: string): ManifestEntry | undefined {
+    // Equal paths first: nearly every asked path is the manifest's next one.
+    while (this.current !== undefined && this.current.path !== path && byteOrder(this.current.path, path) < 0)
+      this.current = this.next();
+    if (this.current?.path !== path) return undefined;
+    const found = this.current;
+    this.current = this.next();
+    return found;
+  }
+
+  /** Read (and so check) the entries no path asked for. */
+  finish(): void {
+    while (this.current !== undefined) this.current = this.next();
+  }
+
+  private next(): ManifestEntry | undefined {
+    const r = this.it.next();
+    return r.done ? undefined : r.value;
+  }
+}
+
+/** `release` itself when sorted by path in byte order, else a sorted copy. */
+export function inPathOrder(release: readonly ReleaseEntry[]): readonly ReleaseEntry[] {
+  // String order is byte order unless a surrogate is involved: each path is tested for one once.
+  let before = release.length > 0 && SURROGATE.test(release[0]!.path);
+  for (let i = 1; i < release.length; i++) {
+    const a = release[i - 1]!.path;
+    const b = release[i]!.path;
+    const odd = SURROGATE.test(b);
+    if (before || odd ? byteOrder(a, b) >= 0 : !(a < b))
+      return [...release].sort((x, y) => byteOrder(x.path, y.path));
+    before = odd;
+  }
+  return release;
+}
