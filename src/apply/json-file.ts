@@ -31,7 +31,7 @@ export async function writeTextAtomic(
  * unsynced before it (a journal: the staged files and the backup; a state: its manifest), and
  * only then does the rename publish it. The same order on disk as an fsync of each before the
  * rename, one wait for the file system's journal instead of two in a row (docs/cli.md
- * "Durability order").
+ * #durability-order).
  */
 export async function writeTextAtomicWithPending(t: Transport, rel: string, text: string): Promise<void> {
   const tmp = `${rel}.tmp-${randomBytes(4).toString('hex')}`;

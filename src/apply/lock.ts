@@ -179,9 +179,10 @@ export async function acquireLock(
  * Not fsynced (`sync: false`; the local transport honours it): the lock is a lease, not a
  * record recovery needs (the journal is). Only a crash of the target's kernel can lose an
  * unsynced lock file, and on a local target that crash ends the deploy holding it too. After
- * it the file is gone (nothing to take over), empty (taken over: "the lock file is empty") or
- * whole and stale (its process is gone): never a live holder's lock lost. Each deploy on a
- * fleet spares an fsync wait before its first step (docs/cli.md "Durability order").
+ * it the file is gone, empty (taken over: "the lock file is empty") or whole and stale (taken
+ * over once its process is gone or its lease ran out, as a synced one would be): never a live
+ * holder's lock lost. Each deploy of a fleet spares an fsync wait before its first step
+ * (docs/cli.md#durability-order). Over SSH the transport syncs it anyway.
  */
 async function createLock(t: Transport, l: Layout, info: LockInfo): Promise<boolean> {
   try {
