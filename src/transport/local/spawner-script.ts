@@ -24,7 +24,16 @@ my (%kid, %fh, %bypid, %base);
 my $chld = 0;
 $SIG{CHLD} = sub { $chld = 1 };
 my $in = '';
-sub out { print $_[0], "\n" }
+# Messages of one turn of the loop go in one write: each write wakes diffship's event loop.
+my $obuf = '';
+sub out { $obuf .= "$_[0]\n" }
+sub flush_out {
+  while (length $obuf) {
+    my $n = syswrite(STDOUT, $obuf);
+    if (!defined $n) { next if $!{EINTR}; exit 0 }
+    substr($obuf, 0, $n, '');
+  }
+}
 sub start {
   my ($id, $cwd, $cmd, $env, $bid) = @_;
   my ($or, $ow, $er, $ew, $sr, $sw);
@@ -84,6 +93,7 @@ sub reap {
 }
 while (1) {
   reap();
+  flush_out();
   my $rin = '';
   vec($rin, 0, 1) = 1;
   vec($rin, $_, 1) = 1 for keys %fh;
