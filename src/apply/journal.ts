@@ -16,7 +16,7 @@ import type { Transport } from '../transport/transport.js';
 import type { Logger } from '../log.js';
 import type { Layout } from './layout.js';
 import type { StoredState } from './state.js';
-import { readJson, writeJsonAtomic } from './json-file.js';
+import { readJson, writeJsonAtomic, writeTextAtomicWithPending } from './json-file.js';
 import { discardBackup, incompleteBackups, readBackup, restoreBackup } from './backup.js';
 import { readState, writeState, type TargetState } from './state.js';
 import { checked } from './state-schema.js';
@@ -55,8 +55,18 @@ export async function pendingRecovery(t: Transport, l: Layout): Promise<'finish'
   return (await readState(t, l))?.deployId === j.deployId ? 'finish' : 'undo';
 }
 
-export async function writeJournal(t: Transport, l: Layout, j: Journal): Promise<void> {
-  await writeJsonAtomic(t, l.journal, j);
+/**
+ * `withPending`: the journal's fsync joins the one `syncWritten()` of the files it makes count
+ * (staged files, backup), which are then durable before its rename (json-file.ts).
+ */
+export async function writeJournal(
+  t: Transport,
+  l: Layout,
+  j: Journal,
+  options: { withPending?: boolean } = {},
+): Promise<void> {
+  if (options.withPending) await writeTextAtomicWithPending(t, l.journal, `${JSON.stringify(j, null, 2)}\n`);
+  else await writeJsonAtomic(t, l.journal, j);
 }
 
 export async function recordState(

@@ -25,6 +25,26 @@ export async function writeTextAtomic(
   await t.rename(tmp, rel);
 }
 
+/**
+ * writeTextAtomic, its fsync joined to the transport's pending batch: the text goes under a
+ * temporary name unsynced, one `syncWritten()` makes it durable together with every file written
+ * unsynced before it (a journal: the staged files and the backup; a state: its manifest), and
+ * only then does the rename publish it. The same order on disk as an fsync of each before the
+ * rename, one wait for the file system's journal instead of two in a row (docs/cli.md
+ * #durability-order).
+ */
+export async function writeTextAtomicWithPending(t: Transport, rel: string, text: string): Promise<void> {
+  const tmp = `${rel}.tmp-${randomBytes(4).toString('hex')}`;
+  await t.writeFile(tmp, Buffer.from(text), 0o644, { sync: false });
+  try {
+    await t.syncWritten();
+  } catch (error) {
+    await t.unlink(tmp).catch(() => undefined); // never published: litter only
+    throw error;
+  }
+  await t.rename(tmp, rel);
+}
+
 /** Read a JSON file; null when it does not exist. A corrupt file is an E_STATE error naming it. */
 export async function readJson<T>(t: Transport, rel: string): Promise<T | null> {
   const entry = await t.lstat(rel);

@@ -173,10 +173,22 @@ export async function acquireLock(
   throw new DiffshipError('E_LOCK', `${t.description}: could not take the lock after 3 attempts — try again`);
 }
 
-/** createExclusive, with a failure (a full disk, say) told as what it is and what to do. */
+/**
+ * createExclusive, with a failure (a full disk, say) told as what it is and what to do.
+ *
+ * Not fsynced (`sync: false`; the local transport honours it): the lock is a lease, not a
+ * record recovery needs (the journal is). Only a crash of the target's kernel can lose an
+ * unsynced lock file, and on a local target that crash ends the deploy holding it too. After
+ * it the file is gone, empty (taken over: "the lock file is empty") or whole and stale (taken
+ * over once its process is gone or its lease ran out, as a synced one would be): never a live
+ * holder's lock lost. Each deploy of a fleet spares an fsync wait before its first step
+ * (docs/cli.md#durability-order). Over SSH the transport syncs it anyway.
+ */
 async function createLock(t: Transport, l: Layout, info: LockInfo): Promise<boolean> {
   try {
-    return await t.createExclusive(l.lock, Buffer.from(JSON.stringify(info, null, 2)));
+    return await t.createExclusive(l.lock, Buffer.from(JSON.stringify(info, null, 2)), 0o644, {
+      sync: false,
+    });
   } catch (error) {
     throw new DiffshipError(
       'E_TRANSPORT',

@@ -113,10 +113,19 @@ async function readManifestAt(
   return new StoredManifest(shared, idLength, where);
 }
 
-/** Write a manifest file durably (fsync) under its final name; the state's rename makes it count. */
-async function writeManifestFile(t: Transport, l: Layout, name: string, data: Buffer): Promise<ManifestRef> {
+/**
+ * Write a manifest file durably (fsync; `sync: false`: by the caller's next syncWritten(), before
+ * the state names it) under its final name; the state's rename makes it count.
+ */
+async function writeManifestFile(
+  t: Transport,
+  l: Layout,
+  name: string,
+  data: Buffer,
+  sync = true,
+): Promise<ManifestRef> {
   await makeStateDir(t, l.manifests);
-  await t.writeFile(`${l.manifests}/${name}`, data, 0o644);
+  await t.writeFile(`${l.manifests}/${name}`, data, 0o644, { sync });
   return { file: name, sha256: sha256(data), size: data.length };
 }
 
@@ -167,8 +176,9 @@ async function storeManifest(
   name: string,
   data: Buffer,
   release: string,
+  sync = true,
 ): Promise<{ manifestFile: ManifestRef; manifest: Manifest }> {
-  const ref = await writeManifestFile(t, l, name, data);
+  const ref = await writeManifestFile(t, l, name, data, sync);
   const where = `${t.description}/${l.manifests}/${ref.file}`;
   return { manifestFile: ref, manifest: manifestFromBytes(data, idLengthOf(release), where) };
 }
@@ -247,7 +257,8 @@ export function nextManifest(
 /**
  * Once every file is in place: write the manifest this deploy leaves (with the
  * written files' fresh stats), durably and under a name of its own, and point
- * `newState` at it; the state's rename then commits both.
+ * `newState` at it; the state's rename then commits both. `sync` false: made
+ * durable by the state's write (`writeState` with `withPending`), before its rename.
  */
 export async function recordManifestFile(
   t: Transport,
@@ -257,7 +268,8 @@ export async function recordManifestFile(
   newState: { manifest: Manifest | null; manifestFile: ManifestRef | null },
   plan: TargetPlan,
   concurrency: number,
+  sync = true,
 ): Promise<void> {
   const data = await finishManifestInSteps(pending, (paths) => statWritten(t, paths, concurrency));
-  Object.assign(newState, await storeManifest(t, l, manifestName(deployId), data, plan.to));
+  Object.assign(newState, await storeManifest(t, l, manifestName(deployId), data, plan.to, sync));
 }

@@ -18,8 +18,8 @@ import { layout, type Layout } from './layout.js';
 import { acquireLock, type HeldLock, type LeaseTiming } from './lock.js';
 import { fenced } from './fenced-transport.js';
 import { isLockLost } from './lease-fence.js';
-import { readState, type TargetState } from './state.js';
-import { pendingRecovery, recordState, recover } from './journal.js';
+import { readState, writeState, type TargetState } from './state.js';
+import { pendingRecovery, recover } from './journal.js';
 import { KEEP_BACKUPS, pruneBackups, pruneEmptyDirs } from './backup.js';
 import { checkParents, parentsOf } from './safe-path.js';
 import { DEPLOY_ID } from './state-schema.js';
@@ -328,8 +328,12 @@ export class TargetSession {
       await pruneEmptyDirs(t, [...new Set(deletes.flatMap(parentsOf))]);
       onProgress?.({ phase: 'delete', done: deletes.length, total: deletes.length, bytes });
       // 5. Record the state (its deployId tells recovery the deploy finished), then drop the journal.
-      if (manifest) await recordManifestFile(t, l, this.deployId, manifest, newState, plan, this.concurrency);
-      await recordState(t, l, newState);
+      //    Locally the manifest and the state are fsynced together (in parallel) before the state's
+      //    rename; over SSH a synced write costs no round trip of its own, a separate sync would.
+      const batched = t.kind === 'local';
+      if (manifest)
+        await recordManifestFile(t, l, this.deployId, manifest, newState, plan, this.concurrency, !batched);
+      await writeState(t, l, newState, { withPending: batched });
       recorded = true;
       await t.unlink(l.journal);
     } catch (error) {

@@ -104,18 +104,23 @@ export async function stageAndJournal(
   const touched = [...plan.writes.map((w) => w.path), ...plan.deletes.map((d) => d.path)];
   await takeBackup(t, l, s.deployId, touched, s.state, createdDirs, s.concurrency);
   onProgress?.({ phase: 'backup', done: touched.length, total: touched.length, bytes });
-  // Staged files and the backup are durable before the journal makes them count: one sync for all.
-  await t.syncWritten();
-  await writeJournal(t, l, {
-    version: 1,
-    kind: 'deploy',
-    phase: 'commit',
-    deployId: s.deployId,
-    backupId: s.deployId,
-    // Recovery only compares a deploy journal's deployId with the state's (then undoes it, or
-    // drops the journal): the manifest, the state's one large part, stays out of it.
-    newState: storedState({ ...newState, manifest: null, manifestFile: null }),
-  });
+  // Staged files, the backup and the journal are made durable in one sync, before the journal's
+  // rename makes them count (json-file.ts writeTextAtomicWithPending).
+  await writeJournal(
+    t,
+    l,
+    {
+      version: 1,
+      kind: 'deploy',
+      phase: 'commit',
+      deployId: s.deployId,
+      backupId: s.deployId,
+      // Recovery only compares a deploy journal's deployId with the state's (then undoes it, or
+      // drops the journal): the manifest, the state's one large part, stays out of it.
+      newState: storedState({ ...newState, manifest: null, manifestFile: null }),
+    },
+    { withPending: true },
+  );
   return bytes;
 }
 

@@ -46,7 +46,10 @@ export async function checkStateDirPath(t: Transport, l: Layout): Promise<void> 
 /** mkdir -p of a folder inside the state folder, then its mode set exactly (the umask may allow group write). */
 export async function makeStateDir(t: Transport, rel: string): Promise<void> {
   if (await t.makeDir?.(rel, STATE_DIR_MODE)) return;
-  const existed = (await t.lstat(rel)) !== null;
+  const found = await t.lstat(rel);
+  // Already a folder (not a link): nothing to make, and a fleet spares a threadpool round trip.
+  if (found?.type === 'dir') return;
+  const existed = found !== null;
   await t.mkdirp(rel);
   if (!existed) await t.chmod(rel, STATE_DIR_MODE);
 }

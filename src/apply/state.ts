@@ -1,7 +1,7 @@
 /** The release a target holds, recorded in its state folder (SPEC §3 "From where"). */
 import type { Transport } from '../transport/transport.js';
 import type { KeptFile } from '../plan/types.js';
-import { readJson, writeTextAtomic } from './json-file.js';
+import { readJson, writeTextAtomic, writeTextAtomicWithPending } from './json-file.js';
 import type { Layout } from './layout.js';
 import { checked } from './state-schema.js';
 import type { Manifest } from '../plan/manifest-types.js';
@@ -103,8 +103,18 @@ function checkSelectionField(where: string, state: TargetState): void {
   }
 }
 
-export async function writeState(t: Transport, l: Layout, state: TargetState | StoredState): Promise<void> {
-  await writeTextAtomic(t, l.state, serializeState(state));
+/**
+ * `withPending`: the state's fsync joins one `syncWritten()` with the files written unsynced
+ * before it (a deploy's manifest, which it names): both durable before its rename (json-file.ts).
+ */
+export async function writeState(
+  t: Transport,
+  l: Layout,
+  state: TargetState | StoredState,
+  options: { withPending?: boolean } = {},
+): Promise<void> {
+  if (options.withPending) await writeTextAtomicWithPending(t, l.state, serializeState(state));
+  else await writeTextAtomic(t, l.state, serializeState(state));
 }
 
 /**

@@ -148,8 +148,16 @@ export interface Transport {
    * deploy. The engine calls it once, before its journal makes the staged files count.
    */
   syncWritten(): Promise<void>;
-  /** Create a file only if it does not exist. false when it already exists. */
-  createExclusive(rel: string, data: Buffer, mode?: number): Promise<boolean>;
+  /**
+   * Create a file only if it does not exist. false when it already exists. `sync: false`
+   * (the lock file, see apply/lock.ts) lets a transport skip the fsync; one may sync anyway.
+   */
+  createExclusive(
+    rel: string,
+    data: Buffer,
+    mode?: number,
+    options?: Pick<WriteOptions, 'sync'>,
+  ): Promise<boolean>;
   symlink(linkTarget: string, rel: string): Promise<void>;
   chmod(rel: string, mode: number): Promise<void>;
   /** Atomic rename that replaces `to` if it exists (POSIX rename semantics). */

@@ -296,7 +296,7 @@ describe('a failed deploy', () => {
 });
 
 describe('the durable steps, in order (a recording transport over a real one)', () => {
-  it('staged files and the backup are written unsynced, synced in one call, then the journal, then the renames', async () => {
+  it('staged files, the backup and the journal are written unsynced and synced in one call, then the journal is renamed, then the files; the manifest and the state in a second', async () => {
     const { repo, target } = setup();
     const v1 = repo.commit({ 'a.txt': 'one', 'b/c.txt': 'cee' });
     const v2 = repo.commit({ 'a.txt': 'two', 'b/c.txt': 'sea', 'd.txt': 'new' });
@@ -313,7 +313,7 @@ describe('the durable steps, in order (a recording transport over a real one)', 
       c.op === 'writeStream' && c.path.includes('/staging/') ? [i] : [],
     );
     const manifest = at((c) => c.op === 'rename' && /backups\/.*\/manifest\.json$/.test(c.to));
-    expect(syncs).toHaveLength(1);
+    expect(syncs).toHaveLength(2);
     expect(staged).toHaveLength(3);
     for (const i of staged) expect(calls[i]!.sync).toBe(false);
     expect(Math.max(...staged)).toBeLessThan(syncs[0]!);
@@ -321,10 +321,19 @@ describe('the durable steps, in order (a recording transport over a real one)', 
     expect(manifest).toBeLessThan(syncs[0]!);
     expect(syncs[0]).toBeLessThan(journal);
     expect(journal).toBeLessThan(firstIntoPlace);
-    // The journal itself is written synced (it is what recovery trusts).
-    const journalWrite = calls[journal - 1]!;
-    expect(journalWrite).toMatchObject({ op: 'writeFile', sync: true });
-    expect(journalWrite.path).toMatch(/journal\.json\.tmp-/);
+    // The journal (what recovery trusts) is written unsynced, made durable by that one sync, then renamed.
+    const journalWrite = at((c) => c.op === 'writeFile' && /journal\.json\.tmp-/.test(c.path));
+    expect(calls[journalWrite]).toMatchObject({ sync: false });
+    expect(journalWrite).toBeLessThan(syncs[0]!);
+    expect(calls[journal]!.path).toBe(calls[journalWrite]!.path);
+    // The manifest and the state: written unsynced, one sync for both, then the state's rename commits them.
+    const manifestWrite = at((c) => c.op === 'writeFile' && /manifests\/.*\.tsv$/.test(c.path));
+    const stateWrite = at((c) => c.op === 'writeFile' && /state\.json\.tmp-/.test(c.path));
+    const state = at((c) => c.op === 'rename' && c.to === '.diffship/state.json');
+    expect(calls[manifestWrite]).toMatchObject({ sync: false });
+    expect(calls[stateWrite]).toMatchObject({ sync: false });
+    expect(Math.max(firstIntoPlace, manifestWrite, stateWrite)).toBeLessThan(syncs[1]!);
+    expect(syncs[1]).toBeLessThan(state);
   });
 });
 

@@ -2,7 +2,8 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-export const BIN = fileURLToPath(new URL('../../bin/diffship.js', import.meta.url));
+/** The command package.json names (a CommonJS launcher that loads bin/diffship.js). */
+export const BIN = fileURLToPath(new URL('../../bin/diffship.cjs', import.meta.url));
 
 export interface CliResult {
   code: number | null;
@@ -26,11 +27,13 @@ export function cliStart(
   cwd: string,
   args: string[],
   env: NodeJS.ProcessEnv = {},
+  /** The node binary (default: the one running the tests). */
+  node = process.execPath,
 ): {
   child: ChildProcess;
   done: Promise<CliResult>;
 } {
-  const child = spawn(process.execPath, [BIN, ...args], {
+  const child = spawn(node, [BIN, ...args], {
     cwd,
     env: { ...process.env, NO_COLOR: '1', ...env },
   });

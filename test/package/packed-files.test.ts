@@ -1,9 +1,9 @@
 /**
  * What `npm publish` ships (package.json "files"): each thing once, and nothing
  * that cannot run from an install without devDependencies. The library is lib/
- * as far as lib/index.js reaches; the CLI is lib/bundle/ (run by bin/diffship.js)
- * and not also lib/cli/; the action (dist/, @actions/* bundled in) is not part
- * of the package at all.
+ * as far as lib/index.js reaches; the CLI is lib/bundle/ (run by bin/diffship.js,
+ * which the command, bin/diffship.cjs, loads) and not also lib/cli/; the action
+ * (dist/, @actions/* bundled in) is not part of the package at all.
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -48,8 +48,15 @@ function reachableFrom(...entries: string[]): Set<string> {
 
 describe('the npm package', () => {
   it('has the entry points package.json names', () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
+      bin: Record<string, string>;
+    };
+    // The command is the CommonJS launcher (it sizes the threadpool before Node 20 starts it), which loads bin/diffship.js.
+    expect(pkg.bin).toEqual({ diffship: 'bin/diffship.cjs' });
+    expect(fs.readFileSync(path.join(ROOT, 'bin/diffship.cjs'), 'utf8')).toContain("import('./diffship.js')");
     for (const file of [
       'package.json',
+      'bin/diffship.cjs',
       'bin/diffship.js',
       'lib/index.js',
       'lib/index.d.ts',

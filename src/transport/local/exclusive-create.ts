@@ -13,14 +13,21 @@ export const NO_HARD_LINKS = new Set(['EXDEV', 'EPERM', 'ENOTSUP', 'EOPNOTSUPP',
 /**
  * Write `data` whole to the fresh temporary file `tmp`, then publish it as `p`
  * with link(2); false when `p` exists. `tmp` is removed in every case.
+ * `sync` false: no fsync (a lock file: apply/lock.ts says why that is safe).
  */
-export async function publishExclusive(tmp: string, p: string, data: Buffer, mode: number): Promise<boolean> {
+export async function publishExclusive(
+  tmp: string,
+  p: string,
+  data: Buffer,
+  mode: number,
+  sync = true,
+): Promise<boolean> {
   const fd = fsSync.openSync(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode & 0o7777);
   try {
     try {
       fsSync.writeFileSync(fd, data);
       fsSync.fchmodSync(fd, mode & 0o7777);
-      await fsyncFd(fd);
+      if (sync) await fsyncFd(fd);
     } finally {
       fsSync.closeSync(fd);
     }
@@ -33,14 +40,19 @@ export async function publishExclusive(tmp: string, p: string, data: Buffer, mod
       if (!NO_HARD_LINKS.has(code ?? '')) throw error;
     }
     // No hard links on this file system: the complete file is only then created with O_EXCL.
-    return await createExclusiveInPlace(p, data, mode);
+    return await createExclusiveInPlace(p, data, mode, sync);
   } finally {
     await unlinkIfThere(tmp);
   }
 }
 
 /** The fallback of createExclusive where link(2) is refused: O_EXCL, the content already known. */
-async function createExclusiveInPlace(p: string, data: Buffer, mode: number): Promise<boolean> {
+async function createExclusiveInPlace(
+  p: string,
+  data: Buffer,
+  mode: number,
+  sync: boolean,
+): Promise<boolean> {
   let fd: number;
   try {
     fd = fsSync.openSync(p, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode & 0o7777);
@@ -51,7 +63,7 @@ async function createExclusiveInPlace(p: string, data: Buffer, mode: number): Pr
   try {
     fsSync.writeFileSync(fd, data);
     fsSync.fchmodSync(fd, mode & 0o7777);
-    await fsyncFd(fd);
+    if (sync) await fsyncFd(fd);
   } catch (error) {
     fsSync.closeSync(fd);
     await unlinkIfThere(p); // never leave it empty or partial

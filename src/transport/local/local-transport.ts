@@ -187,11 +187,17 @@ export class LocalTransport implements Transport {
    * fails when the name exists. A full disk or a kill mid-write leaves at most the temporary
    * file, never an empty `rel` that would block the target. Small, so synchronous calls.
    */
-  async createExclusive(rel: string, data: Buffer, mode = 0o644): Promise<boolean> {
+  async createExclusive(
+    rel: string,
+    data: Buffer,
+    mode = 0o644,
+    options: Pick<WriteOptions, 'sync'> = {},
+  ): Promise<boolean> {
     checkRelPath(rel); // an unsafe name fails here, before a temporary name is made from it
     const tmpRel = `${rel}.new-${randomBytes(4).toString('hex')}`;
     const tmp = joinRoot(this.base, checkRelPath(tmpRel));
-    return this.io('create', rel, async (p) => publishExclusive(tmp, p, data, mode), { change: true });
+    const sync = options.sync !== false;
+    return this.io('create', rel, async (p) => publishExclusive(tmp, p, data, mode, sync), { change: true });
   }
 
   async symlink(linkTarget: string, rel: string): Promise<void> {

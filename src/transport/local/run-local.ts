@@ -117,11 +117,11 @@ export function runLocal(command: string, options: RunLocalOptions): Promise<Run
   return new Promise((resolve) => {
     // The child's own environment (what /proc/PID/environ shows), not just what a shell exports;
     // never the caller's own DIFFSHIP_* variables: a command sees exactly the ones it is given.
-    const env = {
-      ...(options.envPolicy?.filtered ?? childEnv(inheritedEnv(), options.envPolicy)),
-      ...options.env,
-    };
-    const child = spawnShell(command, options.cwd, env);
+    // A rollout's filtered environment is one object for all its commands: the spawn helper gets it once.
+    const shared = options.envPolicy?.filtered;
+    const child = shared
+      ? spawnShell(command, options.cwd, { ...options.env }, shared)
+      : spawnShell(command, options.cwd, { ...childEnv(inheritedEnv(), options.envPolicy), ...options.env });
     let pid: number | undefined;
     child.whenStarted((p) => (pid = p));
     let timedOut = false;

@@ -6,7 +6,9 @@
  * off our event loop, and many children start at once.
  *
  * Protocol, one line per message, variable fields in lowercase hex:
- *   in   R <id> <cwd> <command> <env: NUL-joined NAME=value>   start `/bin/sh -c command`
+ *   in   B <base> <env>                                          keep a shared environment as number <base>
+ *        R <id> <cwd> <command> <env: NUL-joined NAME=value> <base|->  start `/bin/sh -c command`
+ *                                 with environment <base> (if any), then <env> over it
  *        C <id>                                                stop reading its pipes, forget it
  *   out  P <id> <pid>            started; its own session and group (pgid = pid)
  *        F <id> <errno>          could not start (chdir or exec failed); no X follows
@@ -18,13 +20,22 @@
 export const SPAWNER_SCRIPT = String.raw`
 use strict; use warnings; use POSIX ();
 $| = 1;
-my (%kid, %fh, %bypid);
+my (%kid, %fh, %bypid, %base);
 my $chld = 0;
 $SIG{CHLD} = sub { $chld = 1 };
 my $in = '';
-sub out { print $_[0], "\n" }
+# Messages of one turn of the loop go in one write: each write wakes diffship's event loop.
+my $obuf = '';
+sub out { $obuf .= "$_[0]\n" }
+sub flush_out {
+  while (length $obuf) {
+    my $n = syswrite(STDOUT, $obuf);
+    if (!defined $n) { next if $!{EINTR}; exit 0 }
+    substr($obuf, 0, $n, '');
+  }
+}
 sub start {
-  my ($id, $cwd, $cmd, $env) = @_;
+  my ($id, $cwd, $cmd, $env, $bid) = @_;
   my ($or, $ow, $er, $ew, $sr, $sw);
   pipe($or, $ow) or return out("F $id " . (0 + $!));
   pipe($er, $ew) or return out("F $id " . (0 + $!));
@@ -39,7 +50,8 @@ sub start {
     open(STDOUT, '>&', $ow) or $fail->();
     open(STDERR, '>&', $ew) or $fail->();
     chdir($cwd) or $fail->();
-    %ENV = map { split(/=/, $_, 2) } grep { length } split(/\0/, $env);
+    my $all = (defined $bid && exists $base{$bid} ? "$base{$bid}\0" : '') . $env;
+    %ENV = map { split(/=/, $_, 2) } grep { length } split(/\0/, $all);
     { no warnings 'exec'; exec { '/bin/sh' } '/bin/sh', '-c', $cmd; }
     $fail->();
   }
@@ -81,6 +93,7 @@ sub reap {
 }
 while (1) {
   reap();
+  flush_out();
   my $rin = '';
   vec($rin, 0, 1) = 1;
   vec($rin, $_, 1) = 1 for keys %fh;
@@ -108,7 +121,8 @@ while (1) {
     while ((my $nl = index($in, "\n")) >= 0) {
       my @f = split(/ /, substr($in, 0, $nl + 1, ''));
       chomp(@f);
-      if ($f[0] eq 'R') { start($f[1], map { defined $_ ? pack('H*', $_) : '' } @f[2..4]) }
+      if ($f[0] eq 'R') { start($f[1], (map { defined $_ ? pack('H*', $_) : '' } @f[2..4]), $f[5]) }
+      elsif ($f[0] eq 'B') { $base{$f[1]} = pack('H*', $f[2] // '') }
       elsif ($f[0] eq 'C') { drop($f[1]) }
     }
   }

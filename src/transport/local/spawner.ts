@@ -26,10 +26,19 @@ export interface ShellChild extends EventEmitter {
   release(): void;
 }
 
-/** Start `/bin/sh -c command` in `cwd` with exactly `env`. */
-export function spawnShell(command: string, cwd: string, env: NodeJS.ProcessEnv): ShellChild {
+/**
+ * Start `/bin/sh -c command` in `cwd` with exactly `env`, on top of `base` when given: an
+ * environment shared by many commands (a rollout's filtered environment, the same object for
+ * every hook), which goes to the helper once, not with every command.
+ */
+export function spawnShell(
+  command: string,
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+  base?: Readonly<Record<string, string>>,
+): ShellChild {
   const helper = currentHelper();
-  return helper ? helper.start(command, cwd, env) : direct(command, cwd, env);
+  return helper ? helper.start(command, cwd, env, base) : direct(command, cwd, { ...base, ...env });
 }
 
 /** Node's own spawn (no perl here). */
@@ -55,6 +64,11 @@ function direct(command: string, cwd: string, env: NodeJS.ProcessEnv): ShellChil
 }
 
 const hex = (s: string) => Buffer.from(s, 'utf8').toString('hex');
+const envBlock = (env: NodeJS.ProcessEnv) =>
+  Object.entries(env)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${k}=${v}`)
+    .join('\0');
 const signalNames = new Map(Object.entries(os.constants.signals).map(([name, n]) => [n, name]));
 const errnoNames = new Map(Object.entries(os.constants.errno).map(([name, n]) => [n, name]));
 
@@ -87,6 +101,8 @@ class Helper {
   private nextId = 1;
   private pending = '';
   private outgoing: string[] = [];
+  /** Shared environments the helper holds, by their number in its `B` messages. */
+  private readonly bases = new WeakMap<object, number>();
   dead = false;
 
   constructor(private readonly proc: ChildProcessByStdio<Writable, Readable, null>) {
@@ -100,15 +116,22 @@ class Helper {
     this.refresh();
   }
 
-  start(command: string, cwd: string, env: NodeJS.ProcessEnv): ShellChild {
+  start(
+    command: string,
+    cwd: string,
+    env: NodeJS.ProcessEnv,
+    base?: Readonly<Record<string, string>>,
+  ): ShellChild {
     const id = this.nextId++;
     const kid = new HelperChild(() => this.forget(id));
     this.kids.set(id, kid);
-    const block = Object.entries(env)
-      .filter(([, v]) => v !== undefined)
-      .map(([k, v]) => `${k}=${v}`)
-      .join('\0');
-    this.send(`R ${id} ${hex(cwd)} ${hex(command)} ${hex(block)}\n`);
+    let baseId = base === undefined ? undefined : this.bases.get(base);
+    if (base !== undefined && baseId === undefined) {
+      baseId = this.nextId++;
+      this.bases.set(base, baseId);
+      this.send(`B ${baseId} ${hex(envBlock(base))}\n`);
+    }
+    this.send(`R ${id} ${hex(cwd)} ${hex(command)} ${hex(envBlock(env))} ${baseId ?? '-'}\n`);
     this.refresh();
     return kid;
   }

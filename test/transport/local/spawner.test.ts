@@ -64,6 +64,32 @@ describe('spawnShell through the perl helper', () => {
     });
   });
 
+  it('a shared environment (a rollout’s, filtered once) goes to the helper once; each command’s own goes over it', async () => {
+    const filtered: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin', SHARED: 'base' };
+    for (let i = 0; i < 40; i++) filtered[`BULK_${i}`] = 'x'.repeat(250); // ~10 KB, as a CI runner's
+    const policy = { secrets: [], pass: [], filtered };
+    const ppid = Number((await runLocal('echo $PPID', { cwd: os.tmpdir() })).stdout.trim());
+    // Bytes read by the helper (its commands, on its stdin) and by the shells it reaped.
+    const readBy = () => Number(/^rchar: (\d+)$/m.exec(readFileSync(`/proc/${ppid}/io`, 'utf8'))![1]);
+    const thirty = async (options: (i: number) => Parameters<typeof runLocal>[1]) => {
+      const before = readBy();
+      const runs = await Promise.all(
+        Array.from({ length: 30 }, (_, i) => runLocal('echo "$SHARED $OWN ${#BULK_7}"', options(i))),
+      );
+      return { runs, bytes: readBy() - before };
+    };
+    const shared = await thirty((i) => ({
+      cwd: os.tmpdir(),
+      env: { OWN: `own-${i}`, ...(i === 0 ? { SHARED: 'mine' } : {}) },
+      envPolicy: policy,
+    }));
+    shared.runs.forEach((r, i) => expect(r.stdout).toBe(`${i === 0 ? 'mine' : 'base'} own-${i} 250\n`));
+    // The same environment given whole to each command (no shared policy): it travels 30 times.
+    const whole = await thirty((i) => ({ cwd: os.tmpdir(), env: { ...filtered, OWN: `own-${i}` } }));
+    whole.runs.forEach((r, i) => expect(r.stdout).toBe(`base own-${i} 250\n`));
+    expect(shared.bytes).toBeLessThan(whole.bytes / 3);
+  });
+
   // Last: it ends this worker's helper.
   it('a helper that dies fails the commands in flight, ends them, and later ones start through Node', async () => {
     const first = await runLocal('echo $PPID', { cwd: os.tmpdir() });
