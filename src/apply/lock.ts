@@ -10,7 +10,7 @@ import { hostname, userInfo } from 'node:os';
 import { posix } from 'node:path';
 import { DiffshipError, describeError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { Transport } from '../transport/transport.js';
+import type { Peeked, Transport } from '../transport/transport.js';
 import { writeJsonAtomic } from './json-file.js';
 import { LeaseFence } from './lease-fence.js';
 import type { Layout } from './layout.js';
@@ -72,8 +72,15 @@ export interface LockFile {
   raw: Buffer;
 }
 
-/** Read the lock file as it is, without trusting it (it comes from the target). */
-export async function readLockFile(t: Transport, l: Layout): Promise<LockFile | null> {
+/**
+ * Read the lock file as it is, without trusting it (it comes from the target). `fresh`: as the
+ * host has it now, never an answer a peek kept (a renewal and a release judge by it), in one
+ * round trip where the transport peeks.
+ */
+export async function readLockFile(t: Transport, l: Layout, fresh = false): Promise<LockFile | null> {
+  const seen = fresh && t.peek ? (await t.peek([l.lock], [l.lock]))?.get(l.lock) : undefined;
+  if (seen?.entry === null) return null;
+  if (seen?.data) return { info: parseLock(seen.data), raw: Buffer.from(seen.data) };
   if ((await t.lstat(l.lock)) === null) return null;
   const raw = await t.readFile(l.lock).catch((error: unknown) => {
     if (isGone(error)) return null;
@@ -131,7 +138,9 @@ export async function acquireLock(
   /** The target's name in the config, for the `diffship unlock --targets <name>` hint. */
   target?: string,
   timing: LeaseTiming = DEFAULT_TIMING,
-): Promise<HeldLock> {
+  /** Paths to peek at right after the lock is taken, in the same round trip (state-prefetch.ts). */
+  peek?: { paths: readonly string[]; reads: readonly string[] },
+): Promise<HeldLock & { peeked: ReadonlyMap<string, Peeked> | null }> {
   const make = (): LockInfo => ({
     deployId,
     command,
@@ -144,10 +153,13 @@ export async function acquireLock(
   for (let attempt = 0; attempt < 3; attempt++) {
     const writtenAt = performance.now();
     const info = make();
-    if (await createLock(t, l, info)) {
+    const taken = await createLock(t, l, info, peek);
+    if (taken.created) {
       await dropOldLockTemps(t, l, timing.leaseMs);
-      return hold(t, l, info, log, timing, new LeaseFence(t.description, timing.leaseMs, writtenAt));
+      const fence = new LeaseFence(t.description, timing.leaseMs, writtenAt);
+      return { ...hold(t, l, info, log, timing, fence), peeked: taken.seen };
     }
+    // The peek behind the create read the lock that stood in the way (it is served from there).
     const found = await readLockFile(t, l);
     if (found === null) continue; // released between our two calls: try again
     const stale = found.info === null ? unreadableReason(found.raw) : staleReason(found.info);
@@ -173,10 +185,20 @@ export async function acquireLock(
   throw new DiffshipError('E_LOCK', `${t.description}: could not take the lock after 3 attempts — try again`);
 }
 
-/** createExclusive, with a failure (a full disk, say) told as what it is and what to do. */
-async function createLock(t: Transport, l: Layout, info: LockInfo): Promise<boolean> {
+/**
+ * createExclusive (with the peek behind it where the transport can: one round trip), with a
+ * failure (a full disk, say) told as what it is and what to do.
+ */
+async function createLock(
+  t: Transport,
+  l: Layout,
+  info: LockInfo,
+  peek: { paths: readonly string[]; reads: readonly string[] } | undefined,
+): Promise<{ created: boolean; seen: ReadonlyMap<string, Peeked> | null }> {
+  const data = Buffer.from(JSON.stringify(info, null, 2));
   try {
-    return await t.createExclusive(l.lock, Buffer.from(JSON.stringify(info, null, 2)));
+    if (peek && t.createExclusiveAndPeek) return await t.createExclusiveAndPeek(l.lock, data, 0o644, peek);
+    return { created: await t.createExclusive(l.lock, data), seen: null };
   } catch (error) {
     throw new DiffshipError(
       'E_TRANSPORT',
@@ -233,7 +255,7 @@ function hold(
       return;
     }
     const startedAt = performance.now();
-    const found = await readLockFile(t, l);
+    const found = await readLockFile(t, l, true);
     if (released) return;
     if (found?.info?.deployId !== info.deployId) {
       clearInterval(timer);
@@ -260,7 +282,7 @@ function hold(
       released = true;
       clearInterval(timer);
       await renewing;
-      const holder = await readLock(t, l);
+      const holder = (await readLockFile(t, l, true).catch(() => null))?.info;
       if (holder?.deployId === info.deployId) await t.unlink(l.lock);
     },
   };
