@@ -137,7 +137,7 @@ export class TargetSession {
     const t = s.transport;
     try {
       // Read-only: all that is read next, asked in one go (a deploy asks once it holds the lock).
-      if (options.readOnly && !missing) await prefetchStateFolder(t, s.layout);
+      if (options.readOnly && !missing) await prefetchStateFolder(t, s.layout, { manifest: true });
       // The state folder is diffship's: no link on its path, nothing in it planted by someone else.
       await checkStateDirPath(t, s.layout);
       if (options.readOnly) {
@@ -159,7 +159,7 @@ export class TargetSession {
           firstPeek(s.layout),
         );
         s.lock = lock;
-        await prefetchStateFolder(t, s.layout, lock.peeked);
+        await prefetchStateFolder(t, s.layout, { first: lock.peeked });
         // The lock file was just created by the user diffship runs as on the target: its owner is that user.
         await checkStateFolder(t, s.layout, (await t.lstat(s.layout.lock))?.uid);
         s.recovered = await recover(t, s.layout, s.log, s.concurrency);

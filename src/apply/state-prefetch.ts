@@ -26,15 +26,17 @@ export function firstPeek(l: Layout): { paths: string[]; reads: string[] } {
 /**
  * Look ahead at the state folder (checkStateFolder, recovery and readState read all of it next).
  * `first`: what the first look saw already (taken with the lock), if it was answered.
+ * `manifest`: read the manifest file the state names too (preflight and plan do; a deploy
+ * after preflight finds it in this process's cache, stored-manifest.ts, and would read it twice).
  */
 export async function prefetchStateFolder(
   t: Transport,
   l: Layout,
-  first?: ReadonlyMap<string, Peeked> | null,
+  o: { first?: ReadonlyMap<string, Peeked> | null; manifest?: boolean } = {},
 ): Promise<void> {
   if (!t.peek) return;
   const look = firstPeek(l);
-  const seen = first ?? (await t.peek(look.paths, look.reads));
+  const seen = o.first ?? (await t.peek(look.paths, look.reads));
   if (!seen) return;
   const names = (rel: string) => seen.get(rel)?.names ?? [];
   const manifests = names(l.manifests)
@@ -49,7 +51,7 @@ export async function prefetchStateFolder(
         return [dir, `${dir}/files`, `${dir}/manifest.json`, `${dir}/previous-manifest.tsv`];
       }),
   ];
-  const named = namedManifest(seen.get(l.state)?.data, l);
+  const named = o.manifest ? namedManifest(seen.get(l.state)?.data, l) : null;
   if (second.length > 0) await t.peek(second, named && manifests.includes(named) ? [named] : []);
 }
 
