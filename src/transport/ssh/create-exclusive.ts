@@ -17,7 +17,7 @@ export interface ExclusiveFiles {
 }
 
 /** A temporary name beside `rel`, for its content before it is published (the lock's cleanup knows the form). */
-export function exclusiveTemp(rel: string): string {
+function exclusiveTemp(rel: string): string {
   return `${rel}.new-${randomBytes(4).toString('hex')}`;
 }
 
