@@ -113,17 +113,19 @@ export async function readBackup(t: Transport, l: Layout, deployId: string): Pro
  */
 async function backupFolders(t: Transport, l: Layout): Promise<string[]> {
   const names = ((await t.readdir(l.backups)) ?? []).filter(isBackupName);
-  const out: string[] = [];
-  for (const name of names) if ((await t.lstat(l.backupFor(name)))?.type === 'dir') out.push(name);
-  return out;
+  // All at once: over SSH, lstats asked together go in one round trip.
+  const entries = await Promise.all(names.map((name) => t.lstat(l.backupFor(name))));
+  return names.filter((_, i) => entries[i]?.type === 'dir');
 }
 
-/** Complete backups, newest first. */
-export async function listBackups(t: Transport, l: Layout): Promise<string[]> {
-  const complete: string[] = [];
-  for (const name of await backupFolders(t, l))
-    if ((await t.lstat(manifestPath(l, name)))?.type === 'file') complete.push(name);
-  return complete.sort().reverse();
+/** Complete backups, newest first (of `folders`, when the caller listed them already). */
+export async function listBackups(t: Transport, l: Layout, folders?: string[]): Promise<string[]> {
+  const names = folders ?? (await backupFolders(t, l));
+  const entries = await Promise.all(names.map((name) => t.lstat(manifestPath(l, name))));
+  return names
+    .filter((_, i) => entries[i]?.type === 'file')
+    .sort()
+    .reverse();
 }
 
 /** Backup folders without a manifest: leftovers of a run that never reached its journal. */
@@ -228,7 +230,7 @@ export async function discardBackup(t: Transport, l: Layout, deployId: string): 
 /** Keep the newest `keep` backups (SPEC: the last 3); only backup folders diffship made are removed. */
 export async function pruneBackups(t: Transport, l: Layout, keep: number): Promise<void> {
   const names = await backupFolders(t, l);
-  const complete = await listBackups(t, l);
+  const complete = await listBackups(t, l, names);
   const keepSet = new Set(complete.slice(0, keep));
   for (const name of names) if (!keepSet.has(name)) await discardBackup(t, l, name);
 }

@@ -10,6 +10,7 @@ const WRITES: ReadonlySet<PropertyKey> = new Set<keyof Transport>([
   'writeFile',
   'writeStream',
   'createExclusive',
+  'createExclusiveAndPeek',
   'symlink',
   'chmod',
   'rename',

@@ -10,7 +10,7 @@ import { hostname, userInfo } from 'node:os';
 import { posix } from 'node:path';
 import { DiffshipError, describeError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { Transport } from '../transport/transport.js';
+import type { Peeked, Transport } from '../transport/transport.js';
 import { writeJsonAtomic } from './json-file.js';
 import { LeaseFence } from './lease-fence.js';
 import type { Layout } from './layout.js';
@@ -72,8 +72,15 @@ export interface LockFile {
   raw: Buffer;
 }
 
-/** Read the lock file as it is, without trusting it (it comes from the target). */
-export async function readLockFile(t: Transport, l: Layout): Promise<LockFile | null> {
+/**
+ * Read the lock file as it is, without trusting it (it comes from the target). `fresh`: as the
+ * host has it now, never an answer a peek kept (a renewal and a release judge by it), in one
+ * round trip where the transport peeks.
+ */
+export async function readLockFile(t: Transport, l: Layout, fresh = false): Promise<LockFile | null> {
+  const seen = fresh && t.peek ? (await t.peek([l.lock], [l.lock]))?.get(l.lock) : undefined;
+  if (seen?.entry === null) return null;
+  if (seen?.data) return { info: parseLock(seen.data), raw: Buffer.from(seen.data) };
   if ((await t.lstat(l.lock)) === null) return null;
   const raw = await t.readFile(l.lock).catch((error: unknown) => {
     if (isGone(error)) return null;
@@ -131,7 +138,9 @@ export async function acquireLock(
   /** The target's name in the config, for the `diffship unlock --targets <name>` hint. */
   target?: string,
   timing: LeaseTiming = DEFAULT_TIMING,
-): Promise<HeldLock> {
+  /** Paths to peek at right after the lock is taken, in the same round trip (state-prefetch.ts). */
+  peek?: { paths: readonly string[]; reads: readonly string[] },
+): Promise<HeldLock & { peeked: ReadonlyMap<string, Peeked> | null }> {
   const make = (): LockInfo => ({
     deployId,
     command,
@@ -144,10 +153,13 @@ export async function acquireLock(
   for (let attempt = 0; attempt < 3; attempt++) {
     const writtenAt = performance.now();
     const info = make();
-    if (await createLock(t, l, info)) {
+    const taken = await createLock(t, l, info, peek);
+    if (taken.created) {
       await dropOldLockTemps(t, l, timing.leaseMs);
-      return hold(t, l, info, log, timing, new LeaseFence(t.description, timing.leaseMs, writtenAt));
+      const fence = new LeaseFence(t.description, timing.leaseMs, writtenAt);
+      return { ...hold(t, l, info, log, timing, fence), peeked: taken.seen };
     }
+    // The peek behind the create read the lock that stood in the way (it is served from there).
     const found = await readLockFile(t, l);
     if (found === null) continue; // released between our two calls: try again
     const stale = found.info === null ? unreadableReason(found.raw) : staleReason(found.info);
@@ -174,7 +186,8 @@ export async function acquireLock(
 }
 
 /**
- * createExclusive, with a failure (a full disk, say) told as what it is and what to do.
+ * createExclusive (with the peek behind it where the transport can: one round trip), with a
+ * failure (a full disk, say) told as what it is and what to do.
  *
  * Not fsynced (`sync: false`; the local transport honours it): the lock is a lease, not a
  * record recovery needs (the journal is). Only a crash of the target's kernel can lose an
@@ -184,11 +197,16 @@ export async function acquireLock(
  * holder's lock lost. Each deploy of a fleet spares an fsync wait before its first step
  * (docs/cli.md#durability-order). Over SSH the transport syncs it anyway.
  */
-async function createLock(t: Transport, l: Layout, info: LockInfo): Promise<boolean> {
+async function createLock(
+  t: Transport,
+  l: Layout,
+  info: LockInfo,
+  peek: { paths: readonly string[]; reads: readonly string[] } | undefined,
+): Promise<{ created: boolean; seen: ReadonlyMap<string, Peeked> | null }> {
+  const data = Buffer.from(JSON.stringify(info, null, 2));
   try {
-    return await t.createExclusive(l.lock, Buffer.from(JSON.stringify(info, null, 2)), 0o644, {
-      sync: false,
-    });
+    if (peek && t.createExclusiveAndPeek) return await t.createExclusiveAndPeek(l.lock, data, 0o644, peek);
+    return { created: await t.createExclusive(l.lock, data, 0o644, { sync: false }), seen: null };
   } catch (error) {
     throw new DiffshipError(
       'E_TRANSPORT',
@@ -245,7 +263,7 @@ function hold(
       return;
     }
     const startedAt = performance.now();
-    const found = await readLockFile(t, l);
+    const found = await readLockFile(t, l, true);
     if (released) return;
     if (found?.info?.deployId !== info.deployId) {
       clearInterval(timer);
@@ -272,7 +290,7 @@ function hold(
       released = true;
       clearInterval(timer);
       await renewing;
-      const holder = await readLock(t, l);
+      const holder = (await readLockFile(t, l, true).catch(() => null))?.info;
       if (holder?.deployId === info.deployId) await t.unlink(l.lock);
     },
   };

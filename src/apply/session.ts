@@ -25,7 +25,7 @@ import { checkParents, parentsOf } from './safe-path.js';
 import { DEPLOY_ID } from './state-schema.js';
 import { checkStateDirPath, checkStateFolder, makeStateDir } from './state-folder.js';
 import { connectReadOnly, isMissingRoot } from './absent-root.js';
-import { prefetchStateFolder } from './state-prefetch.js';
+import { firstPeek, prefetchStateFolder } from './state-prefetch.js';
 import type { PendingManifest } from './manifest-merge.js';
 import { nextManifest, pruneManifests, recordManifestFile } from './manifest-store.js';
 import { mapLimit } from '../pool.js';
@@ -137,7 +137,7 @@ export class TargetSession {
     const t = s.transport;
     try {
       // Read-only: all that is read next, asked in one go (a deploy asks once it holds the lock).
-      if (options.readOnly && !missing) await prefetchStateFolder(t, s.layout);
+      if (options.readOnly && !missing) await prefetchStateFolder(t, s.layout, { manifest: true });
       // The state folder is diffship's: no link on its path, nothing in it planted by someone else.
       await checkStateDirPath(t, s.layout);
       if (options.readOnly) {
@@ -147,7 +147,8 @@ export class TargetSession {
       } else {
         await makeStateDir(t, s.layout.dir);
         // The lock itself is written past the fence: its release must work when the fence is shut.
-        s.lock = await acquireLock(
+        // The lock and the first look at the state folder in one round trip where the transport can.
+        const lock = await acquireLock(
           options.transport,
           s.layout,
           s.deployId,
@@ -155,8 +156,10 @@ export class TargetSession {
           s.log,
           options.target,
           options.lease,
+          firstPeek(s.layout),
         );
-        await prefetchStateFolder(t, s.layout);
+        s.lock = lock;
+        await prefetchStateFolder(t, s.layout, { first: lock.peeked });
         // The lock file was just created by the user diffship runs as on the target: its owner is that user.
         await checkStateFolder(t, s.layout, (await t.lstat(s.layout.lock))?.uid);
         s.recovered = await recover(t, s.layout, s.log, s.concurrency);

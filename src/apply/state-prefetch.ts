@@ -4,28 +4,46 @@
  * SSH each of those calls is a round trip (a file read four), about forty in
  * a row on a target with a few backups. Asked up front with Transport.peek,
  * they cost two: the state folder with its files and listings, then what the
- * listings named. The reads that follow are served from the answers and check
- * them exactly as before; a transport that cannot peek reads as it always did.
+ * listings named (and the manifest file the state names). A deploy asks the
+ * first together with taking its lock (lock.ts). The reads that follow are
+ * served from the answers and check them exactly as before; a transport that
+ * cannot peek reads as it always did.
  */
-import type { Transport } from '../transport/transport.js';
+import type { Peeked, Transport } from '../transport/transport.js';
 import type { Layout } from './layout.js';
 import { parentsOf } from './safe-path.js';
 import { isBackupName, isManifestFileName } from './state-folder.js';
 
-/** Look ahead at the state folder (checkStateFolder, recovery and readState read all of it next). */
-export async function prefetchStateFolder(t: Transport, l: Layout): Promise<void> {
-  if (!t.peek) return;
+/** The first look: the state folder, its files and listings (the state folder's own, for the lock's temporaries). */
+export function firstPeek(l: Layout): { paths: string[]; reads: string[] } {
   const listed = [l.manifests, l.backups, l.staging];
-  const first = await t.peek(
-    [...parentsOf(l.dir), l.dir, l.state, l.journal, l.lock, ...listed],
-    [l.state, l.journal, l.lock, ...listed],
-  );
-  if (!first) return;
-  const names = (rel: string) => first.get(rel)?.names ?? [];
+  return {
+    paths: [...parentsOf(l.dir), l.dir, l.state, l.journal, l.lock, ...listed],
+    reads: [l.dir, l.state, l.journal, l.lock, ...listed],
+  };
+}
+
+/**
+ * Look ahead at the state folder (checkStateFolder, recovery and readState read all of it next).
+ * `first`: what the first look saw already (taken with the lock), if it was answered.
+ * `manifest`: read the manifest file the state names too (preflight and plan do; a deploy
+ * after preflight finds it in this process's cache, stored-manifest.ts, and would read it twice).
+ */
+export async function prefetchStateFolder(
+  t: Transport,
+  l: Layout,
+  o: { first?: ReadonlyMap<string, Peeked> | null; manifest?: boolean } = {},
+): Promise<void> {
+  if (!t.peek) return;
+  const look = firstPeek(l);
+  const seen = o.first ?? (await t.peek(look.paths, look.reads));
+  if (!seen) return;
+  const names = (rel: string) => seen.get(rel)?.names ?? [];
+  const manifests = names(l.manifests)
+    .filter(isManifestFileName)
+    .map((name) => `${l.manifests}/${name}`);
   const second = [
-    ...names(l.manifests)
-      .filter(isManifestFileName)
-      .map((name) => `${l.manifests}/${name}`),
+    ...manifests,
     ...names(l.backups)
       .filter(isBackupName)
       .flatMap((name) => {
@@ -33,5 +51,22 @@ export async function prefetchStateFolder(t: Transport, l: Layout): Promise<void
         return [dir, `${dir}/files`, `${dir}/manifest.json`, `${dir}/previous-manifest.tsv`];
       }),
   ];
-  if (second.length > 0) await t.peek(second, []);
+  const named = o.manifest ? namedManifest(seen.get(l.state)?.data, l) : null;
+  if (second.length > 0) await t.peek(second, named && manifests.includes(named) ? [named] : []);
+}
+
+/**
+ * The manifest file the state names (readState reads it next: over SFTP a file of a few
+ * hundred KiB is a dozen round trips), if the state's bytes say so; only a hint, checked
+ * as ever when it is read.
+ */
+function namedManifest(state: Buffer | undefined, l: Layout): string | null {
+  if (!state) return null;
+  try {
+    const file = (JSON.parse(state.toString('utf8')) as { manifestFile?: { file?: unknown } } | null)
+      ?.manifestFile?.file;
+    return typeof file === 'string' && isManifestFileName(file) ? `${l.manifests}/${file}` : null;
+  } catch {
+    return null;
+  }
 }

@@ -215,6 +215,18 @@ export interface Transport {
    */
   peek?(paths: readonly string[], reads: readonly string[]): Promise<ReadonlyMap<string, Peeked> | null>;
   /**
+   * createExclusive, and a peek of `paths` (reads: `reads`) as the host has them
+   * right after it, in one round trip: the lock a deploy takes, and the state
+   * folder it reads next. `seen` is null when the peek was not answered (the
+   * reads then ask as usual). Optional: see peek.
+   */
+  createExclusiveAndPeek?(
+    rel: string,
+    data: Buffer,
+    mode: number,
+    peek: { paths: readonly string[]; reads: readonly string[] },
+  ): Promise<{ created: boolean; seen: ReadonlyMap<string, Peeked> | null }>;
+  /**
    * statExact of many paths in one go (one request per batch over SSH; missing
    * paths map to null). Resolves null when the transport takes no exact stat
    * here (an SSH host without the file helper): the caller hashes instead.

@@ -264,6 +264,12 @@ export function openSftp(conn: SshConnection): Promise<SFTPWrapper> {
  */
 export async function resolveRoot(conn: SshConnection, create: boolean, commandsOnly = false): Promise<void> {
   const root = conn.base;
+  // Asked together with the stat (SFTP requests are pipelined): one round trip, not three, before
+  // the file helper can move into the folder. Their answers count only for a folder that exists.
+  const real = conn.call<string>((cb) => conn.sftp.realpath(root, cb));
+  const home = commandsOnly ? Promise.resolve(null) : conn.call<string>((cb) => conn.sftp.realpath('.', cb));
+  real.catch(() => undefined);
+  home.catch(() => undefined);
   let stats = await conn
     .call<SftpStats>((cb) => conn.sftp.stat(root, cb))
     .catch((error: unknown) => {
@@ -285,12 +291,14 @@ export async function resolveRoot(conn: SshConnection, create: boolean, commands
     );
   if (!stats.isDirectory())
     throw new TransportError('E_CONNECT', `${conn.description}: target path ${root} is not a folder`);
-  conn.base = await conn.call<string>((cb) => conn.sftp.realpath(root, cb));
+  // A folder made just now: its real path is asked again (the first answer was "no such file").
+  const made = await real.catch(() => null);
+  conn.base = made ?? (await conn.call<string>((cb) => conn.sftp.realpath(root, cb)));
   // The configured text was checked at load time; on the host a link may still lead to `/` or a
   // home. SFTP starts in the login user's home (from its passwd entry): ask the host for it.
   if (commandsOnly) return;
-  const home = await conn.call<string>((cb) => conn.sftp.realpath('.', cb)).catch(() => null);
-  refuseDangerousRoot(conn.base, home === null ? [] : [home], conn.description);
+  const homeDir = await home.catch(() => null);
+  refuseDangerousRoot(conn.base, homeDir === null ? [] : [homeDir], conn.description);
 }
 
 function connectFailure(conn: SshConnection, what: string, error: unknown): TransportError {

@@ -1,10 +1,18 @@
-import { randomBytes } from 'node:crypto';
 import type { FileEntryWithStats, Stats as SftpStats } from 'ssh2';
 import { TransportError } from '../../errors.js';
 import { createLimiter, mapLimit, type Limiter } from '../limit.js';
 import { parentsReal } from './parents-real.js';
 import { checkRelPath, joinRoot } from '../rel-path.js';
-import { OP_LINK, OP_RENAME, OP_UNLINK, OP_WRITE, SYNC_FLAG } from './perl-helper-protocol.js';
+import {
+  blobIdOf,
+  HASH_FLAG,
+  OP_LINK,
+  OP_RENAME,
+  OP_UNLINK,
+  OP_WRITE,
+  SHA256_FLAG,
+  SYNC_FLAG,
+} from './perl-helper-protocol.js';
 import { listWithHelper } from './helper-list.js';
 import { syncFiles } from './sync-written.js';
 import { removeRemotely } from './remove-remote.js';
@@ -14,6 +22,7 @@ import { LISTING_DEADLINE_FACTOR } from './deadline.js';
 import type { SshExec } from './exec-channels.js';
 import { HelperGone, OpError, type SshOps } from './perl-helper-client.js';
 import { gather, GATHER_MAX, streamFile } from './stream-file.js';
+import { createOverSftp, createWithHelper, NO_HARD_LINKS } from './create-exclusive.js';
 import {
   fillAndClose,
   hasExtension,
@@ -25,9 +34,6 @@ import {
 } from './sftp.js';
 import type { ByteSource, Entry, WalkEntry, WriteOptions } from '../transport.js';
 import { walkTree, type DirEntry } from '../walk.js';
-
-/** errno names of link(2) that mean "no hard links here": the caller copies instead. */
-const NO_HARD_LINKS = new Set(['EXDEV', 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EMLINK']);
 
 /**
  * The file operations of SshTransport: SFTP requests, with writes, renames and
@@ -54,7 +60,7 @@ export class SshFiles {
   }
 
   /** Right before an SFTP call that changes `rel`: every parent is a real folder (parents-real.ts). */
-  private parentsReal(op: string, rel: string, self = false): Promise<void> {
+  parentsReal(op: string, rel: string, self = false): Promise<void> {
     return parentsReal((dir) => this.lstat(dir), this.conn.description, op, rel, self);
   }
 
@@ -91,37 +97,58 @@ export class SshFiles {
   }
 
   async writeFile(rel: string, data: Buffer, mode: number, options: WriteOptions = {}): Promise<void> {
+    await this.put(rel, data, mode, { ...options, hash: undefined });
+  }
+
+  /** writeFile; with `options.hash`, resolves to the blob id the file helper hashed as it wrote (none over SFTP). */
+  private async put(
+    rel: string,
+    data: Buffer,
+    mode: number,
+    options: WriteOptions,
+  ): Promise<string | undefined> {
     const { conn } = this;
     const p = this.abs(rel);
     const sync = options.sync !== false;
-    await this.files(async () => {
+    const hash = options.hash;
+    const blob = await this.files(async () => {
       try {
         const ops = await this.ops.channel();
         if (ops) {
-          const flags = (mode & 0o7777) | (sync ? SYNC_FLAG : 0);
+          const flags =
+            (mode & 0o7777) |
+            (sync ? SYNC_FLAG : 0) |
+            (hash ? HASH_FLAG : 0) |
+            (hash === 'sha256' ? SHA256_FLAG : 0);
           const done = await this.ops.run(ops, OP_WRITE, rel, { mode: flags, data }).then(
-            () => true,
+            (payload) => ({ payload }),
             (error: unknown) => {
-              if (error instanceof HelperGone) return false; // write it again over SFTP
+              if (error instanceof HelperGone) return null; // write it again over SFTP
               throw error;
             },
           );
-          if (done) return;
+          if (done) return hash ? blobIdOf(done.payload, hash) : undefined;
         }
         await this.parentsReal('write', rel);
         const handle = await this.openNew(rel, p, mode);
         await fillAndClose(conn, handle, data, mode, sync);
+        return undefined;
       } catch (error) {
         throw conn.fail('write', rel, error);
       }
     });
     if (!sync) this.unsynced.add(rel);
+    return blob;
   }
 
   /** writeFile from a source read as it goes (stream-file.ts); resolves to the helper's blob id, if it hashed. */
   async writeStream(rel: string, src: ByteSource, mode: number, options: WriteOptions = {}) {
-    if (src.size <= GATHER_MAX)
-      return this.writeFile(rel, await gather(src), mode, options).then(() => undefined);
+    if (src.size <= GATHER_MAX) {
+      // Hashed by the file helper as it writes, like a streamed file: the verify step sends no
+      // hash request afterwards. The source then skips its own check (the helper's id covers it).
+      if (options.hash && (await this.ops.channel().catch(() => null))) src.hashedByWriter?.(true);
+      return this.put(rel, await gather(src), mode, options);
+    }
     const open = (p: string) => this.parentsReal('write', rel).then(() => this.openNew(rel, p, mode));
     const done = await this.files(() => streamFile(this.conn, this.ops, { rel, mode, options, open }, src));
     if (options.sync === false) this.unsynced.add(rel); // relative, as syncFiles expects
@@ -159,39 +186,12 @@ export class SshFiles {
     await syncFiles(this.conn, this.exec, this.ops, files, this.concurrency);
   }
 
-  /**
-   * Written whole (and synced) under a temporary name, then published by a hard link, which
-   * fails when `rel` exists: a full disk or a dropped connection mid-write never leaves an
-   * empty `rel`. Where the host has no hard links, SFTP's own rename, which refuses an
-   * existing target, publishes it.
-   */
+  /** Exclusive create (create-exclusive.ts): in one record where the file helper runs, else over SFTP. */
   async createExclusive(rel: string, data: Buffer, mode = 0o644): Promise<boolean> {
-    const { conn } = this;
-    this.abs(rel); // an unsafe name fails here, before a temporary name is made from it
-    await this.parentsReal('create', rel);
-    const tmp = `${rel}.new-${randomBytes(4).toString('hex')}`;
-    try {
-      await this.writeFile(tmp, data, mode); // a full disk fails here: the finally removes what it left
-      let linked: boolean;
-      try {
-        linked = await this.link(tmp, rel);
-      } catch (error) {
-        if (conn.lost) throw conn.lost;
-        if ((await this.lstat(rel)) !== null) return false;
-        throw conn.fail('create', rel, error);
-      }
-      if (linked) return true;
-      try {
-        await conn.call<void>((cb) => conn.sftp.rename(this.abs(tmp), this.abs(rel), cb));
-        return true;
-      } catch (error) {
-        if (conn.lost) throw conn.lost;
-        if ((await this.lstat(rel)) !== null) return false;
-        throw conn.fail('create', rel, error);
-      }
-    } finally {
-      await this.unlink(tmp).catch(() => undefined);
-    }
+    const helper = await this.ops.channel();
+    const created = helper && (await createWithHelper(this.conn, this.ops, helper, rel, data, mode));
+    if (typeof created === 'boolean') return created;
+    return createOverSftp(this.conn, this, rel, data, mode);
   }
 
   async symlink(linkTarget: string, rel: string): Promise<void> {
@@ -346,6 +346,9 @@ export class SshFiles {
 
   async removeTree(rel: string): Promise<void> {
     checkRelPath(rel);
+    // One record where the file helper runs: it checks the parents, and `rm -rf` takes a file or a
+    // link as unlink does and a missing path as done (three round trips, else).
+    if (await removeRemotely(this.conn, this.ops, this.exec, rel, true)) return;
     await this.parentsReal('remove', rel);
     const entry = await this.lstat(rel);
     if (entry === null) return;

@@ -1,7 +1,7 @@
 import type { Peeked } from '../transport.js';
 import { checkRelPath } from '../rel-path.js';
 import { OP_PEEK } from './perl-helper-protocol.js';
-import type { SshOps } from './perl-helper-client.js';
+import type { OpsChannel, SshOps } from './perl-helper-client.js';
 import { toEntry } from './sftp.js';
 
 /** Paths per peek record: bounds the answer line (a record per path; files up to 1 MiB each are asked for by name). */
@@ -25,21 +25,60 @@ export class ReadAhead {
 
   constructor(private readonly ops: SshOps) {}
 
-  /** lstat `paths` (and read or list those in `reads`) in one round trip; null when not answered. */
+  /**
+   * lstat `paths` (and read or list those in `reads`) in one round trip; null when not answered.
+   * What it saw is kept for the reads that follow unless a change ran meanwhile (it is returned
+   * all the same: it is what the host had when the record was read).
+   */
   async peek(paths: readonly string[], reads: readonly string[]): Promise<Map<string, Peeked> | null> {
-    const asked = paths.filter(plainPath).slice(0, MAX_PATHS);
-    if (asked.length === 0) return null;
-    const wanted = new Set(reads);
     const helper = await this.ops.channel().catch(() => null);
     if (!helper) return null;
     const generation = this.generation;
+    const parsed = await this.ask(helper, paths, reads);
+    if (parsed && generation === this.generation) this.keep(parsed);
+    return parsed;
+  }
+
+  /**
+   * `first(helper)`, a change that queues its one helper record before it returns, then a peek
+   * whose record goes right behind it: the helper does records in order, so the peek sees what
+   * the change did, in the same round trip (a lock taken, and the state folder read next).
+   * null where the helper does not run (nothing was done).
+   */
+  async behind<T>(
+    changed: readonly string[],
+    first: (helper: OpsChannel) => Promise<T>,
+    paths: readonly string[],
+    reads: readonly string[],
+  ): Promise<{ result: T; seen: Map<string, Peeked> | null } | null> {
+    const helper = await this.ops.channel().catch(() => null);
+    if (!helper) return null;
+    for (const p of changed) this.forget(p);
+    const generation = this.generation;
+    const result = first(helper);
+    const seen = this.ask(helper, paths, reads);
+    const both = { result: await result, seen: await seen };
+    if (both.seen && generation === this.generation) this.keep(both.seen);
+    return both;
+  }
+
+  /** One peek record; null when not answered. */
+  private async ask(
+    helper: OpsChannel,
+    paths: readonly string[],
+    reads: readonly string[],
+  ): Promise<Map<string, Peeked> | null> {
+    const asked = paths.filter(plainPath).slice(0, MAX_PATHS);
+    if (asked.length === 0) return null;
+    const wanted = new Set(reads);
     const payload = await this.ops
       .run(helper, OP_PEEK, asked.join('\0'), { to: asked.filter((p) => wanted.has(p)).join('\0') })
       .catch(() => null);
-    const parsed = payload === null ? null : parsePeekPayload(payload, asked);
-    if (!parsed || generation !== this.generation) return null;
+    return payload === null ? null : parsePeekPayload(payload, asked);
+  }
+
+  private keep(parsed: Map<string, Peeked>): void {
     for (const [path, peeked] of parsed) this.known.set(path, peeked);
-    return parsed;
   }
 
   /** What a peek saw at `rel`, if it still stands. */

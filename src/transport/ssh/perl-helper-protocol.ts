@@ -61,6 +61,11 @@ import { OP_SCAN, OP_STATS, PERL_SCAN, PERL_SCAN_DISPATCH } from './scan-protoco
  *   folder of A is made here, its mode is then set to exactly `mode`
  *   (helper-mkdir.ts: a state folder in one round trip, not six).
  * - scan (12) and stats (13): authoritative mode's walk and exact lstats (scan-protocol.ts).
+ * - excl (14): create A exclusively with the data (a lock): written whole
+ *   under the new name B beside it (O_EXCL, never through a link), mode set,
+ *   fsync'd, closed, then published by link(2) to A, and B removed: A is
+ *   never seen empty. Payload `1` created, `0` A exists (EEXIST); any other
+ *   link(2) error is told (no hard links here: the caller publishes another way).
  *
  * sync and rmtree run their tool directly (fork and exec, stdin from
  * /dev/null, its output to stderr), never through a shell: a host whose rc file
@@ -87,6 +92,7 @@ export const OP_RMTREE = 8;
 export const OP_LIST = 9;
 export const OP_PEEK = 10;
 export const OP_MKDIR = 11;
+export const OP_EXCL = 14;
 export type Op =
   | typeof OP_WRITE
   | typeof OP_RENAME
@@ -99,6 +105,7 @@ export type Op =
   | typeof OP_LIST
   | typeof OP_PEEK
   | typeof OP_MKDIR
+  | typeof OP_EXCL
   | typeof OP_SCAN
   | typeof OP_STATS;
 /** In a write record's mode: fsync the file before answering. */
@@ -220,6 +227,14 @@ const PERL = [
   '    $answer = join(" ", "ok", map { peek($_, $more{$_}) } split(/\\0/, $p, -1));',
   '  } elsif ($op == 11) {',
   '    $answer = mkdirs($p, $mode);',
+  '  } elsif ($op == 14) {',
+  '    my $d = take($left); my $fh;',
+  '    if (!(parents_real($p) && parents_real($q) && sysopen($fh, $q, O_WRONLY | O_CREAT | O_EXCL | $NOFOLLOW, $mode & 07777))) { $answer = failure() }',
+  '    else { my $w = syswrite($fh, $d);',
+  '      $answer = failure() unless defined $w && $w == length $d && chmod($mode & 07777, $fh) && $fh->sync;',
+  '      if (!close($fh) && $answer eq "ok") { $answer = failure() }',
+  '      if ($answer eq "ok") { $answer = link($q, $p) ? "ok 1" : $!{EEXIST} ? "ok 0" : failure() }',
+  '      unlink($q); }',
   '  } elsif ($op == 4) {',
   '    my $alg = $mode == 256 ? 256 : 1;',
   '    $answer = join(" ", "ok", map { blob($_, $alg) } split(/\\0/, $p, -1));',
@@ -256,6 +271,11 @@ export function encodeRecord(
   pa.copy(header, HEADER);
   pb.copy(header, HEADER + pa.length);
   return header;
+}
+
+/** A write answer's payload as a blob id of `algorithm`; undefined when it is not one (the caller hashes the file). */
+export function blobIdOf(payload: string, algorithm: HashAlgorithm): string | undefined {
+  return (algorithm === 'sha256' ? /^[0-9a-f]{64}$/ : /^[0-9a-f]{40}$/).test(payload) ? payload : undefined;
 }
 
 /** The A of a hash record: the paths, NUL-separated (a path never holds a NUL). */

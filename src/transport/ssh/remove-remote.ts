@@ -15,6 +15,8 @@ export async function removeRemotely(
   ops: SshOps,
   exec: SshExec,
   rel: string,
+  /** Through the helper or not at all (the caller has not checked the parents: the helper does). */
+  helperOnly = false,
 ): Promise<boolean> {
   const helper = await ops.channel();
   if (helper) {
@@ -27,7 +29,7 @@ export async function removeRemotely(
     );
     if (done) return true;
   }
-  if (!(await exec.caps()).exec) return false;
+  if (helperOnly || !(await exec.caps()).exec) return false;
   try {
     await exec.shell(`rm -rf -- ${shellQuote(`./${rel}`)}`);
   } catch (error) {

@@ -9,6 +9,8 @@ import { rawNamesWithHelper } from './helper-list.js';
 import { SshHash } from './hash-files.js';
 import { SshOps } from './perl-helper-client.js';
 import { ReadAhead } from './helper-peek.js';
+import { LstatBatch } from './helper-lstat.js';
+import { createWithHelper } from './create-exclusive.js';
 import { mkdirWithHelper } from './helper-mkdir.js';
 import { scanWithHelper, statsWithHelper } from './scan.js';
 import type { FileStat } from '../../plan/manifest-types.js';
@@ -50,6 +52,8 @@ export class SshTransport implements Transport {
   private readonly hashing: SshHash;
   /** What peek saw, served to the reads that follow; every change below forgets what it touches. */
   private readonly ahead: ReadAhead;
+  /** lstat calls of one tick, asked of the file helper together. */
+  private readonly stats: LstatBatch;
   private connected = false;
   /** preconnect()'s attempt, whose outcome the next plain connect() takes. */
   private early: Promise<void> | undefined;
@@ -72,6 +76,7 @@ export class SshTransport implements Transport {
     this.files = new SshFiles(this.conn, this.commands, this.ops, tuning.concurrency ?? 64);
     this.hashing = new SshHash(this.conn, this.commands, this.ops, this.files, tuning);
     this.ahead = new ReadAhead(this.ops);
+    this.stats = new LstatBatch(this.ops, (rel) => this.files.lstat(rel));
   }
 
   // ── connection ─────────────────────────────────────────────────────────
@@ -141,7 +146,7 @@ export class SshTransport implements Transport {
   lstat(rel: string): Promise<Entry | null> {
     const seen = this.ahead.get(rel);
     if (seen) return Promise.resolve(seen.entry && { ...seen.entry });
-    return this.files.lstat(rel);
+    return this.stats.lstat(rel);
   }
 
   readFile(rel: string): Promise<Buffer> {
@@ -173,6 +178,23 @@ export class SshTransport implements Transport {
 
   createExclusive(rel: string, data: Buffer, mode = 0o644): Promise<boolean> {
     return this.ahead.changing([rel], () => this.files.createExclusive(rel, data, mode));
+  }
+
+  async createExclusiveAndPeek(
+    rel: string,
+    data: Buffer,
+    mode: number,
+    peek: { paths: readonly string[]; reads: readonly string[] },
+  ): Promise<{ created: boolean; seen: ReadonlyMap<string, Peeked> | null }> {
+    const both = await this.ahead.behind(
+      [rel],
+      (helper) => createWithHelper(this.conn, this.ops, helper, rel, data, mode),
+      peek.paths,
+      peek.reads,
+    );
+    if (typeof both?.result === 'boolean') return { created: both.result, seen: both.seen };
+    // No helper, or no hard links on the host: the usual way, then whatever reads follow ask.
+    return { created: await this.createExclusive(rel, data, mode), seen: null };
   }
 
   symlink(linkTarget: string, rel: string): Promise<void> {

@@ -1,7 +1,8 @@
 /**
  * writeStream with `hash` (issue 13): the SSH file helper hashes a big file's
  * bytes as it writes them and answers with their git blob id, so staging need
- * not read the file back (stage.ts). Over SFTP only nothing hashes on the host:
+ * not read the file back (stage.ts); a small file, sent whole in one write
+ * record, is hashed the same way. Over SFTP only nothing hashes on the host:
  * writeStream resolves to undefined and the caller hashes the file. A deploy
  * through the helper verifies its big file without hashFiles, and still fails
  * with E_VERIFY when a byte changes on its way. Against a real OpenSSH sshd.
@@ -105,7 +106,7 @@ describe('a deploy through the file helper', () => {
     }
   };
 
-  it('checks the big file by the id the helper answered: hashFiles reads back only the small file', async () => {
+  it('checks every file by the id the helper answered: hashFiles reads nothing back', async () => {
     const { repo, v1 } = setup();
     const root = await newRoot();
     const { proxy, hashed } = watched(new SshTransport(sshd.sshOptions(), root), false);
@@ -113,7 +114,8 @@ describe('a deploy through the file helper', () => {
       expect(await deploy(proxy, repo.dir, v1)).toMatchObject({ changed: true });
       expect(await fs.readFile(path.join(root, 'small.txt'), 'utf8')).toBe('small\n');
       const staged = hashed.filter((p) => p.includes('/staging/'));
-      expect(staged).toHaveLength(1); // small.txt; big.bin was hashed as it was written
+      // big.bin streamed and small.txt sent whole: both hashed as they were written.
+      expect(staged).toEqual([]);
     } finally {
       repo.cleanup();
     }
@@ -128,8 +130,27 @@ describe('a deploy through the file helper', () => {
         code: 'E_VERIFY',
         message: expect.stringMatching(/staged copy of big\.bin has blob [0-9a-f]{40}, expected/),
       });
-      expect(hashed.filter((p) => p.includes('/staging/'))).toHaveLength(1);
+      expect(hashed.filter((p) => p.includes('/staging/'))).toEqual([]);
       await expect(fs.stat(path.join(root, 'big.bin'))).rejects.toMatchObject({ code: 'ENOENT' });
+    } finally {
+      repo.cleanup();
+    }
+  });
+
+  it('a byte of a small file changed on its way: caught by the id of its one write record, nothing written', async () => {
+    const repo = createRepo();
+    repo.write({ 'a.txt': 'first\n', 'b.txt': 'second\n' });
+    const v1 = repo.commit();
+    const root = await newRoot();
+    const { proxy, hashed } = watched(new SshTransport(sshd.sshOptions(), root), true);
+    try {
+      await expect(deploy(proxy, repo.dir, v1)).rejects.toMatchObject({
+        code: 'E_VERIFY',
+        message: expect.stringMatching(/staged copy of a\.txt has blob [0-9a-f]{40}, expected/),
+      });
+      // No hash request after the writes: the helper hashed what it got.
+      expect(hashed.filter((p) => p.includes('/staging/'))).toEqual([]);
+      await expect(fs.stat(path.join(root, 'a.txt'))).rejects.toMatchObject({ code: 'ENOENT' });
     } finally {
       repo.cleanup();
     }
