@@ -71,6 +71,13 @@ export interface WriteOptions {
    * caller hashes the written file (hashFiles) instead.
    */
   hash?: HashAlgorithm;
+  /**
+   * writeStream only: called once the transport holds the bytes and waits only
+   * for the host to say it wrote them (the SSH file helper: the record is on the
+   * channel), so a caller bounding what is in flight may start its next file.
+   * A transport may never call it; the write's own promise settles as ever.
+   */
+  onQueued?: () => void;
 }
 
 /**

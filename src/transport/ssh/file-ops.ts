@@ -4,8 +4,9 @@ import { TransportError } from '../../errors.js';
 import { createLimiter, mapLimit, type Limiter } from '../limit.js';
 import { parentsReal } from './parents-real.js';
 import { checkRelPath, joinRoot } from '../rel-path.js';
-import { OP_LINK, OP_RENAME, OP_UNLINK, OP_WRITE, SYNC_FLAG } from './perl-helper-protocol.js';
+import { OP_LINK, OP_RENAME, OP_UNLINK } from './perl-helper-protocol.js';
 import { listWithHelper } from './helper-list.js';
+import { mkdirpWithHelper } from './helper-mkdir.js';
 import { syncFiles } from './sync-written.js';
 import { removeRemotely } from './remove-remote.js';
 import { shellQuote } from '../shell-quote.js';
@@ -14,6 +15,7 @@ import { LISTING_DEADLINE_FACTOR } from './deadline.js';
 import type { SshExec } from './exec-channels.js';
 import { HelperGone, OpError, type SshOps } from './perl-helper-client.js';
 import { gather, GATHER_MAX, streamFile } from './stream-file.js';
+import { writeWithHelper } from './helper-write.js';
 import {
   fillAndClose,
   hasExtension,
@@ -91,23 +93,28 @@ export class SshFiles {
   }
 
   async writeFile(rel: string, data: Buffer, mode: number, options: WriteOptions = {}): Promise<void> {
+    await this.writeData(rel, data, mode, options.sync !== false, { onQueued: options.onQueued });
+  }
+
+  /**
+   * writeFile's work. `hash`: the helper hashes the bytes as it writes them and the result is
+   * their blob id (undefined where it did not: written over SFTP, the caller hashes the file).
+   */
+  private async writeData(
+    rel: string,
+    data: Buffer,
+    mode: number,
+    sync: boolean,
+    options: WriteOptions = {},
+  ): Promise<string | undefined> {
     const { conn } = this;
     const p = this.abs(rel);
-    const sync = options.sync !== false;
+    // Through the helper a record holds no SFTP handle: not limited here (the caller bounds it, onQueued).
+    const done = await writeWithHelper(conn, this.ops, rel, data, mode, sync, options);
+    if (!sync) this.unsynced.add(rel);
+    if (done) return done.blob;
     await this.files(async () => {
       try {
-        const ops = await this.ops.channel();
-        if (ops) {
-          const flags = (mode & 0o7777) | (sync ? SYNC_FLAG : 0);
-          const done = await this.ops.run(ops, OP_WRITE, rel, { mode: flags, data }).then(
-            () => true,
-            (error: unknown) => {
-              if (error instanceof HelperGone) return false; // write it again over SFTP
-              throw error;
-            },
-          );
-          if (done) return;
-        }
         await this.parentsReal('write', rel);
         const handle = await this.openNew(rel, p, mode);
         await fillAndClose(conn, handle, data, mode, sync);
@@ -115,13 +122,18 @@ export class SshFiles {
         throw conn.fail('write', rel, error);
       }
     });
-    if (!sync) this.unsynced.add(rel);
+    return undefined;
   }
 
   /** writeFile from a source read as it goes (stream-file.ts); resolves to the helper's blob id, if it hashed. */
   async writeStream(rel: string, src: ByteSource, mode: number, options: WriteOptions = {}) {
-    if (src.size <= GATHER_MAX)
-      return this.writeFile(rel, await gather(src), mode, options).then(() => undefined);
+    if (src.size <= GATHER_MAX) {
+      // A small file is one record among many; the helper hashes it as it writes it (one pass on
+      // the host, none here, and no read-back), when it runs: known before a byte is read.
+      const hash = options.hash && (await this.ops.channel().catch(() => null)) ? options.hash : undefined;
+      src.hashedByWriter?.(hash !== undefined);
+      return this.writeData(rel, await gather(src), mode, options.sync !== false, { ...options, hash });
+    }
     const open = (p: string) => this.parentsReal('write', rel).then(() => this.openNew(rel, p, mode));
     const done = await this.files(() => streamFile(this.conn, this.ops, { rel, mode, options, open }, src));
     if (options.sync === false) this.unsynced.add(rel); // relative, as syncFiles expects
@@ -297,6 +309,7 @@ export class SshFiles {
   async mkdirp(rel: string): Promise<void> {
     checkRelPath(rel, { allowRoot: true });
     if (rel === '') return;
+    if (await mkdirpWithHelper(this.ops, rel)) return;
     await this.parentsReal('mkdir', rel, true); // rel itself and its parents: none may be a link
     try {
       await mkdirAbsolute(this.conn, this.abs(rel));

@@ -59,7 +59,8 @@ import { OP_SCAN, OP_STATS, PERL_SCAN, PERL_SCAN_DISPATCH } from './scan-protoco
  *   `,d` and the folder's names in hex, `.`-separated.
  * - mkdir (11): mkdir -p of A, never through a link (ELOOP); when the last
  *   folder of A is made here, its mode is then set to exactly `mode`
- *   (helper-mkdir.ts: a state folder in one round trip, not six).
+ *   (helper-mkdir.ts: a state folder in one round trip, not six), unless mode
+ *   holds UMASK_FLAG (mkdirp: every folder made as mkdir(2) makes it, 0777 less the umask).
  * - scan (12) and stats (13): authoritative mode's walk and exact lstats (scan-protocol.ts).
  *
  * sync and rmtree run their tool directly (fork and exec, stdin from
@@ -103,6 +104,8 @@ export type Op =
   | typeof OP_STATS;
 /** In a write record's mode: fsync the file before answering. */
 export const SYNC_FLAG = 0o200000;
+/** In a mkdir record's mode: leave the folders made as the umask has them (no chmod). */
+export const UMASK_FLAG = 0o200000;
 /** In a write record's mode: hash the data as it is written; the answer's payload is its blob id. */
 export const HASH_FLAG = 0o400000;
 /** With HASH_FLAG: a sha256 blob id (sha1 without it). */
@@ -168,7 +171,7 @@ const PERL = [
   '    if (lstat($d)) { next if -d _ && !-l _; $! = -l _ ? Errno::ELOOP() : Errno::ENOTDIR(); return failure(); }',
   '    return failure() unless $!{ENOENT};',
   '    if (mkdir($d, 0777)) { $made = 1 } elsif (!($!{EEXIST} && lstat($d) && -d _ && !-l _)) { return failure() } }',
-  '  return ($made && !chmod($mode & 07777, $d)) ? failure() : "ok"; }',
+  '  return ($made && !($mode & 0200000) && !chmod($mode & 07777, $d)) ? failure() : "ok"; }',
   PERL_SCAN,
   'while (1) {',
   '  my ($id, $op, $mode, $la, $lb, $hi, $lo) = unpack("N7", take(28));',

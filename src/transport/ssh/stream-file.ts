@@ -61,11 +61,7 @@ export async function streamFile(
   try {
     const ops = await client.channel();
     if (ops) {
-      const flags =
-        (mode & 0o7777) |
-        (sync ? SYNC_FLAG : 0) |
-        (hash ? HASH_FLAG : 0) |
-        (hash === 'sha256' ? SHA256_FLAG : 0);
+      const flags = (mode & 0o7777) | (sync ? SYNC_FLAG : 0) | hashFlags(hash);
       source.hashedByWriter?.(hash !== undefined);
       const answer = await streamWrite(conn, client, ops, rel, flags, checked).then(
         (payload) => ({ payload }),
@@ -86,8 +82,13 @@ export async function streamFile(
   }
 }
 
+/** A write record's mode bits that ask the helper to hash the data as it writes it (none: no hash). */
+export function hashFlags(hash: 'sha1' | 'sha256' | undefined): number {
+  return (hash ? HASH_FLAG : 0) | (hash === 'sha256' ? SHA256_FLAG : 0);
+}
+
 /** The helper's blob id, if it is one (anything else: no id, and the caller hashes the file instead). */
-function blobIdOf(payload: string, algorithm: 'sha1' | 'sha256'): string | undefined {
+export function blobIdOf(payload: string, algorithm: 'sha1' | 'sha256'): string | undefined {
   const digits = algorithm === 'sha256' ? 64 : 40;
   return new RegExp(`^[0-9a-f]{${digits}}$`).test(payload) ? payload : undefined;
 }
