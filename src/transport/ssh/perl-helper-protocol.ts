@@ -124,8 +124,10 @@ const PERL = [
   'vec($rin, fileno(STDIN), 1) = 1;',
   // The marker ends whatever a login script printed first (see READY).
   `syswrite(STDOUT, "\\n${READY}\\n");`,
-  // Answers wait in $out and go out whenever reading on would block, or once a few have gathered
-  // (so the caller refills the pipe while the host works on): many per packet, none held back.
+  // Answers wait in $out and go out whenever reading on would block, or once 2 KiB have gathered
+  // (so a caller waiting on answers refills the pipe while the host works on): many per packet
+  // (each packet costs the caller a decryption; a staged file's answer with its blob id is ~50
+  // bytes), none held back.
   'sub flush { while (length $out) { my $n = syswrite(STDOUT, $out); exit 3 unless defined $n; substr($out, 0, $n, ""); } }',
   'sub fill {',
   '  flush() if !select(my $r = $rin, undef, undef, 0);',
@@ -229,7 +231,7 @@ const PERL = [
   PERL_SCAN_DISPATCH,
   '  } else { exit 4; }',
   '  $out .= "$id $answer\\n";',
-  '  flush() if length($out) >= 256;',
+  '  flush() if length($out) >= 2048;',
   '}',
 ].join('\n');
 

@@ -89,6 +89,7 @@ export function hashFlags(hash: 'sha1' | 'sha256' | undefined): number {
 
 /** The helper's blob id, if it is one (anything else: no id, and the caller hashes the file instead). */
 export function blobIdOf(payload: string, algorithm: 'sha1' | 'sha256'): string | undefined {
-  const digits = algorithm === 'sha256' ? 64 : 40;
-  return new RegExp(`^[0-9a-f]{${digits}}$`).test(payload) ? payload : undefined;
+  return (algorithm === 'sha256' ? SHA256_ID : SHA1_ID).test(payload) ? payload : undefined;
 }
+const SHA1_ID = /^[0-9a-f]{40}$/;
+const SHA256_ID = /^[0-9a-f]{64}$/;
