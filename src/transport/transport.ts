@@ -94,6 +94,14 @@ export interface ByteSource extends AsyncIterable<Buffer> {
    * source that checks its own bytes may skip that; false to take it back.
    */
   hashedByWriter?(yes: boolean): void;
+  /**
+   * All the bytes at once, when the source already holds them whole (a small
+   * blob): reading them so counts as iterating to the end (the same checks run,
+   * and throw as iterating would). undefined: iterate instead. Spares a writer
+   * that wants the file whole (the SSH transport's small files) a pass through
+   * the iterators.
+   */
+  whole?(): Buffer | undefined;
 }
 
 /** What Transport.peek saw at a path: its lstat (null: absent) and, when asked for, a file's bytes or a folder's names. */

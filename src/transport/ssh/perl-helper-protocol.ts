@@ -247,19 +247,21 @@ export function encodeRecord(
   a: string,
   options: { b?: string; mode?: number; dataLength?: number } = {},
 ): Buffer {
-  const pa = Buffer.from(a, 'utf8');
-  const pb = Buffer.from(options.b ?? '', 'utf8');
+  const b = options.b ?? '';
+  const la = Buffer.byteLength(a, 'utf8');
+  const lb = Buffer.byteLength(b, 'utf8');
   const length = options.dataLength ?? 0;
-  const header = Buffer.alloc(HEADER + pa.length + pb.length);
+  // One buffer, every byte of it written below (a record per file: no zero fill, no copies).
+  const header = Buffer.allocUnsafe(HEADER + la + lb);
   header.writeUInt32BE(id >>> 0, 0);
   header.writeUInt32BE(op, 4);
   header.writeUInt32BE((options.mode ?? 0) >>> 0, 8);
-  header.writeUInt32BE(pa.length, 12);
-  header.writeUInt32BE(pb.length, 16);
+  header.writeUInt32BE(la, 12);
+  header.writeUInt32BE(lb, 16);
   header.writeUInt32BE(Math.floor(length / 2 ** 32), 20);
   header.writeUInt32BE(length % 2 ** 32, 24);
-  pa.copy(header, HEADER);
-  pb.copy(header, HEADER + pa.length);
+  header.write(a, HEADER, 'utf8');
+  header.write(b, HEADER + la, 'utf8');
   return header;
 }
 

@@ -21,6 +21,12 @@ export const GATHER_MAX = 256 * 1024;
 
 /** The bytes of a small source, in one buffer; the source's own failure as it was thrown. */
 export async function gather(source: ByteSource): Promise<Buffer> {
+  const whole = source.whole?.();
+  if (whole) {
+    if (whole.length !== source.size)
+      throw new Error(`the source gave ${whole.length} bytes where it announced ${source.size}`);
+    return whole;
+  }
   const checked = new CheckedSource(source);
   const chunks: Buffer[] = [];
   try {

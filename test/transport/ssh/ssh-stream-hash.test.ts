@@ -193,6 +193,58 @@ describe('a blob read wrong out of the repository, written through the file help
   });
 });
 
+describe('a small blob read wrong out of the repository (sent whole)', () => {
+  /** A repository whose blob of small.txt is served with one byte changed; its id. */
+  const corrupted = async () => {
+    const repo = createRepo();
+    const small = noise(6000, 46);
+    repo.write({ 'small.txt': small, 'ok.txt': 'fine\n' });
+    const v1 = repo.commit();
+    const id = git(repo.dir, 'rev-parse', `${v1}:small.txt`);
+    const file = path.join(repo.dir, '.git/objects', id.slice(0, 2), id.slice(2));
+    const wrong = Buffer.from(small);
+    wrong[10] = wrong[10]! ^ 1;
+    await fs.chmod(file, 0o644);
+    await fs.writeFile(file, deflateSync(Buffer.concat([Buffer.from(`blob ${wrong.length}\0`), wrong])));
+    return { repo, v1, id };
+  };
+  const cases: Array<[string, object, RegExp]> = [
+    // The helper hashes what it wrote: its id names both causes.
+    [
+      'through the file helper',
+      {},
+      /staged copy of small\.txt has blob [0-9a-f]{40}, expected ID — the repository's reading/,
+    ],
+    // Over SFTP the bytes are checked here, as they are taken whole from git.
+    [
+      'over SFTP only',
+      { bulkOps: false, hashMethod: 'sftp' },
+      /small\.txt: the bytes read from the repository for blob ID hash to [0-9a-f]{40}/,
+    ],
+  ];
+  it.each(cases)('%s: E_VERIFY, nothing written', async (_, tuning, pattern) => {
+    const { repo, v1, id } = await corrupted();
+    const root = await newRoot();
+    try {
+      const t = new SshTransport(sshd.sshOptions(), root, undefined, tuning);
+      const s = await TargetSession.open({ transport: t, stateDir: '.diffship', command: 'deploy' });
+      try {
+        const plan = await s.plan({ repo: repo.dir, to: v1, mode: 'authoritative', onDrift: 'fail' });
+        await expect(s.apply(plan, repo.dir)).rejects.toMatchObject({
+          code: 'E_VERIFY',
+          message: expect.stringMatching(new RegExp(pattern.source.replace('ID', id))),
+        });
+      } finally {
+        await s.close();
+      }
+      expect((await fs.readdir(root)).filter((n) => n !== '.diffship')).toEqual([]);
+      expect(await fs.readdir(path.join(root, '.diffship/staging')).catch(() => [])).toEqual([]);
+    } finally {
+      repo.cleanup();
+    }
+  });
+});
+
 /** The source with its last byte changed (a copy of its last chunk). */
 function flipped(source: ByteSource): ByteSource {
   return {
