@@ -257,13 +257,13 @@ export class TargetSession {
     // 2-3. Stage, verify, back up and journal. A failure before the journal changed nothing in the
     //      target: its staging and partial backup go at once (a full disk is freed before the report).
     let bytes: number;
-    // Locally, created folders are staged and renamed whole; a unit revealed whole stages file by file
-    // (unit-reveal.ts), and over SSH each folder would cost a round trip where renames are pipelined.
+    // Created folders are staged and renamed whole (one rename for a folder of any size, also over
+    // SSH, where each file's rename is a record); a unit revealed whole stages file by file (unit-reveal.ts).
     const place = placeWrites(
       plan.writes,
       parents.missing,
       this.layout.stagingFor(this.deployId),
-      t.kind === 'local' && !plan.revealUnits?.length,
+      !plan.revealUnits?.length,
     );
     try {
       bytes = await stageAndJournal(this.parts, plan, repo, parents.missing, newState, place, onProgress);

@@ -2,10 +2,10 @@
  * Steps 2-3 of a deploy (SPEC §3): stage every new file, verify it against its blob id, back up
  * what it replaces, then journal. Before the journal nothing in the target changed.
  */
+import { posix } from 'node:path';
 import { DiffshipError, describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Transport } from '../transport/transport.js';
-import { SYMLINK_MODE } from '../diff/types.js';
 import { GitObjects } from '../diff/git-objects.js';
 import { hashAlgorithmOf } from '../diff/blob.js';
 import type { TargetPlan } from '../plan/types.js';
@@ -16,7 +16,7 @@ import { readJournal, writeJournal } from './journal.js';
 import { takeBackup } from './backup.js';
 import { makeStateDir } from './state-folder.js';
 import { mapLimit } from '../pool.js';
-import { verifiedBlob } from './verified-blob.js';
+import { stageWrites, type StagedWrites } from './stage-writes.js';
 import type { Placement } from './staged-tree.js';
 
 /** What staging needs of an open, locked session. */
@@ -49,42 +49,17 @@ export async function stageAndJournal(
   await makeStateDir(t, l.staging);
   await makeStateDir(t, staging);
   // Folders the deploy creates are staged whole (staged-tree.ts), with the files in them.
-  for (const dir of place.stagingDirs) await t.mkdirp(place.tree(dir));
+  // mkdirp makes the parents too: only the deepest folders are asked for, all at once (pipelined over SSH).
+  await mapLimit(leafDirs(place.stagingDirs), s.concurrency, (dir) => t.mkdirp(place.tree(dir)));
   const blobs = s.objects ?? new GitObjects(repo);
   const algorithm = hashAlgorithmOf(plan.to);
-  let bytes = 0;
-  let done = 0;
-  const total = plan.writes.length;
-  // Blob ids of staged files hashed by the host as it wrote them (the SSH file helper): not read back.
-  const hashedThere = new Map<number, string>();
+  let staged: StagedWrites;
   try {
-    // Each blob streams from git to the target in bounded chunks (diff/blob-body.ts): at most
-    // `concurrency` small files and one big file's few chunks are in memory at once.
-    await mapLimit(plan.writes, s.concurrency, async (w, i) => {
-      const staged = place.staged(i);
-      if (w.mode === SYMLINK_MODE) {
-        const target = await blobs.readBlob(w.blob);
-        await t.symlink(target.toString('utf8'), staged);
-        bytes += target.length;
-      } else {
-        const body = await blobs.openBlob(w.blob);
-        try {
-          const source = verifiedBlob(body, w.blob, algorithm, `${t.description}: ${w.path}`);
-          const mode = w.mode === '100755' ? 0o755 : 0o644;
-          if (t.writeStream) {
-            const id = await t.writeStream(staged, source, mode, { sync: false, hash: algorithm });
-            if (typeof id === 'string') hashedThere.set(i, id);
-          } else await t.writeFile(staged, await wholeOf(source), mode, { sync: false }); // a transport of a library user's
-        } finally {
-          body.discard(); // read to the end already, unless the write failed: then git's later answers wait on it
-        }
-        bytes += body.size;
-      }
-      onProgress?.({ phase: 'stage', done: ++done, total, bytes });
-    });
+    staged = await stageWrites(t, plan, blobs, algorithm, place, s.concurrency, onProgress);
   } finally {
     if (blobs !== s.objects) blobs.close();
   }
+  const { bytes, hashedThere } = staged;
   const hashes = await t.hashFiles(
     plan.writes.flatMap((_, i) => (hashedThere.has(i) ? [] : [place.staged(i)])),
     { algorithm },
@@ -98,7 +73,7 @@ export async function stageAndJournal(
       );
     }
   });
-  onProgress?.({ phase: 'verify', done: total, total, bytes });
+  onProgress?.({ phase: 'verify', done: plan.writes.length, total: plan.writes.length, bytes });
 
   // 3. Back up everything about to be replaced or deleted, then journal: from here a crash is undone.
   const touched = [...plan.writes.map((w) => w.path), ...plan.deletes.map((d) => d.path)];
@@ -124,11 +99,10 @@ export async function stageAndJournal(
   return bytes;
 }
 
-/** All of a source's bytes, for a transport that only writes whole files. */
-async function wholeOf(source: AsyncIterable<Buffer>): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of source) chunks.push(chunk);
-  return Buffer.concat(chunks);
+/** The folders of `dirs` that hold none of the others. */
+function leafDirs(dirs: readonly string[]): string[] {
+  const parents = new Set(dirs.map((d) => posix.dirname(d)));
+  return dirs.filter((d) => !parents.has(d));
 }
 
 /** Staging and the partial backup of a deploy that failed before its journal. */

@@ -8,7 +8,7 @@
  * the bytes as it writes them, the check here is left out: the writer's id,
  * compared with the expected one, covers the repository's reading as well.)
  */
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { TransportError } from '../errors.js';
 import type { HashAlgorithm } from '../diff/blob.js';
 import type { ByteSource } from '../transport/transport.js';
@@ -24,6 +24,12 @@ export function verifiedBlob(
     size: source.size,
     // The writer's blob id of what it wrote is compared with `expected` (stage.ts): one hash pass, not two.
     hashedByWriter: (yes: boolean) => (elsewhere = yes),
+    whole() {
+      const bytes = source.whole?.();
+      if (bytes && !elsewhere)
+        check(createHash(algorithm).update(`blob ${bytes.length}\0`).update(bytes), bytes.length);
+      return bytes;
+    },
     async *[Symbol.asyncIterator]() {
       if (elsewhere) return yield* source;
       const hash = createHash(algorithm).update(`blob ${source.size}\0`);
@@ -33,12 +39,16 @@ export function verifiedBlob(
         bytes += chunk.length;
         yield chunk;
       }
-      const got = bytes === source.size ? hash.digest('hex') : `${bytes} of ${source.size} bytes`;
-      if (got !== expected)
-        throw new TransportError(
-          'E_VERIFY',
-          `${what}: the bytes read from the repository for blob ${expected} hash to ${got}; the repository or its reading is corrupt, nothing was changed (check it with git fsck)`,
-        );
+      check(hash, bytes);
     },
   };
+
+  function check(hash: Hash, bytes: number): void {
+    const got = bytes === source.size ? hash.digest('hex') : `${bytes} of ${source.size} bytes`;
+    if (got !== expected)
+      throw new TransportError(
+        'E_VERIFY',
+        `${what}: the bytes read from the repository for blob ${expected} hash to ${got}; the repository or its reading is corrupt, nothing was changed (check it with git fsck)`,
+      );
+  }
 }

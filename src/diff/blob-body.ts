@@ -34,6 +34,18 @@ export class BlobBody implements AsyncIterable<Buffer> {
     return body;
   }
 
+  /**
+   * All the bytes, taken at once, when every one has arrived and none was taken yet (a
+   * small blob: BlobBody.whole); else undefined, and the consumer iterates.
+   */
+  whole(): Buffer | undefined {
+    if (this.discarded || this.received < this.size || this.queued !== this.size) return undefined;
+    const bytes = this.queue.length === 1 ? this.queue[0]! : Buffer.concat(this.queue, this.size);
+    this.queue = [];
+    this.queued = 0;
+    return bytes;
+  }
+
   /** Bytes received from git and not yet taken by the consumer. */
   get buffered(): number {
     return this.queued;

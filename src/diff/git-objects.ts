@@ -8,8 +8,8 @@
  * The process starts on the first lookup and ends with `close()`.
  *
  * Names travel on stdin, one per line, so none is ever read as an option.
- * Answers come back in request order; requests made in the same tick go to git
- * in one write.
+ * Answers come back in request order; requests made in the same turn of the
+ * event loop go to git in one write.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { DiffshipError, GitError } from '../errors.js';
@@ -56,7 +56,9 @@ export class GitObjects {
     this.start();
     return new Promise((resolve, reject) => {
       this.queue.push({ name, resolve, reject, onBody });
-      if (this.outgoing.length === 0) queueMicrotask(() => this.flush());
+      // At the end of this turn of the event loop, not of this microtask: callers that resume one
+      // after another (a pool of writers freed together) ask git in one write, and git answers in one run.
+      if (this.outgoing.length === 0) setImmediate(() => this.flush());
       this.outgoing.push(name);
     });
   }

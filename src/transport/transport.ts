@@ -74,6 +74,13 @@ export interface WriteOptions {
    * caller hashes the written file (hashFiles) instead.
    */
   hash?: HashAlgorithm;
+  /**
+   * writeStream only: called once the transport holds the bytes and waits only
+   * for the host to say it wrote them (the SSH file helper: the record is on the
+   * channel), so a caller bounding what is in flight may start its next file.
+   * A transport may never call it; the write's own promise settles as ever.
+   */
+  onQueued?: () => void;
 }
 
 /**
@@ -90,6 +97,14 @@ export interface ByteSource extends AsyncIterable<Buffer> {
    * source that checks its own bytes may skip that; false to take it back.
    */
   hashedByWriter?(yes: boolean): void;
+  /**
+   * All the bytes at once, when the source already holds them whole (a small
+   * blob): reading them so counts as iterating to the end (the same checks run,
+   * and throw as iterating would). undefined: iterate instead. Spares a writer
+   * that wants the file whole (the SSH transport's small files) a pass through
+   * the iterators.
+   */
+  whole?(): Buffer | undefined;
 }
 
 /** What Transport.peek saw at a path: its lstat (null: absent) and, when asked for, a file's bytes or a folder's names. */

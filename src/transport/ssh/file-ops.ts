@@ -3,17 +3,9 @@ import { TransportError } from '../../errors.js';
 import { createLimiter, mapLimit, type Limiter } from '../limit.js';
 import { parentsReal } from './parents-real.js';
 import { checkRelPath, joinRoot } from '../rel-path.js';
-import {
-  blobIdOf,
-  HASH_FLAG,
-  OP_LINK,
-  OP_RENAME,
-  OP_UNLINK,
-  OP_WRITE,
-  SHA256_FLAG,
-  SYNC_FLAG,
-} from './perl-helper-protocol.js';
+import { OP_LINK, OP_RENAME, OP_UNLINK } from './perl-helper-protocol.js';
 import { listWithHelper } from './helper-list.js';
+import { mkdirpWithHelper } from './helper-mkdir.js';
 import { syncFiles } from './sync-written.js';
 import { removeRemotely } from './remove-remote.js';
 import { shellQuote } from '../shell-quote.js';
@@ -23,6 +15,7 @@ import type { SshExec } from './exec-channels.js';
 import { HelperGone, OpError, type SshOps } from './perl-helper-client.js';
 import { gather, GATHER_MAX, streamFile } from './stream-file.js';
 import { createOverSftp, createWithHelper, NO_HARD_LINKS } from './create-exclusive.js';
+import { writeWithHelper } from './helper-write.js';
 import {
   fillAndClose,
   hasExtension,
@@ -97,38 +90,28 @@ export class SshFiles {
   }
 
   async writeFile(rel: string, data: Buffer, mode: number, options: WriteOptions = {}): Promise<void> {
-    await this.put(rel, data, mode, { ...options, hash: undefined });
+    await this.writeData(rel, data, mode, options.sync !== false, { onQueued: options.onQueued });
   }
 
-  /** writeFile; with `options.hash`, resolves to the blob id the file helper hashed as it wrote (none over SFTP). */
-  private async put(
+  /**
+   * writeFile's work. `hash`: the helper hashes the bytes as it writes them and the result is
+   * their blob id (undefined where it did not: written over SFTP, the caller hashes the file).
+   */
+  private async writeData(
     rel: string,
     data: Buffer,
     mode: number,
-    options: WriteOptions,
+    sync: boolean,
+    options: WriteOptions = {},
   ): Promise<string | undefined> {
     const { conn } = this;
     const p = this.abs(rel);
-    const sync = options.sync !== false;
-    const hash = options.hash;
-    const blob = await this.files(async () => {
+    // Through the helper a record holds no SFTP handle: not limited here (the caller bounds it, onQueued).
+    const done = await writeWithHelper(conn, this.ops, rel, data, mode, sync, options);
+    if (!sync) this.unsynced.add(rel);
+    if (done) return done.blob;
+    await this.files(async () => {
       try {
-        const ops = await this.ops.channel();
-        if (ops) {
-          const flags =
-            (mode & 0o7777) |
-            (sync ? SYNC_FLAG : 0) |
-            (hash ? HASH_FLAG : 0) |
-            (hash === 'sha256' ? SHA256_FLAG : 0);
-          const done = await this.ops.run(ops, OP_WRITE, rel, { mode: flags, data }).then(
-            (payload) => ({ payload }),
-            (error: unknown) => {
-              if (error instanceof HelperGone) return null; // write it again over SFTP
-              throw error;
-            },
-          );
-          if (done) return hash ? blobIdOf(done.payload, hash) : undefined;
-        }
         await this.parentsReal('write', rel);
         const handle = await this.openNew(rel, p, mode);
         await fillAndClose(conn, handle, data, mode, sync);
@@ -137,17 +120,17 @@ export class SshFiles {
         throw conn.fail('write', rel, error);
       }
     });
-    if (!sync) this.unsynced.add(rel);
-    return blob;
+    return undefined;
   }
 
   /** writeFile from a source read as it goes (stream-file.ts); resolves to the helper's blob id, if it hashed. */
   async writeStream(rel: string, src: ByteSource, mode: number, options: WriteOptions = {}) {
     if (src.size <= GATHER_MAX) {
-      // Hashed by the file helper as it writes, like a streamed file: the verify step sends no
-      // hash request afterwards. The source then skips its own check (the helper's id covers it).
-      if (options.hash && (await this.ops.channel().catch(() => null))) src.hashedByWriter?.(true);
-      return this.put(rel, await gather(src), mode, options);
+      // A small file is one record among many; the helper hashes it as it writes it (one pass on
+      // the host, none here, and no read-back), when it runs: known before a byte is read.
+      const hash = options.hash && (await this.ops.channel().catch(() => null)) ? options.hash : undefined;
+      src.hashedByWriter?.(hash !== undefined);
+      return this.writeData(rel, await gather(src), mode, options.sync !== false, { ...options, hash });
     }
     const open = (p: string) => this.parentsReal('write', rel).then(() => this.openNew(rel, p, mode));
     const done = await this.files(() => streamFile(this.conn, this.ops, { rel, mode, options, open }, src));
@@ -297,6 +280,7 @@ export class SshFiles {
   async mkdirp(rel: string): Promise<void> {
     checkRelPath(rel, { allowRoot: true });
     if (rel === '') return;
+    if (await mkdirpWithHelper(this.ops, rel)) return;
     await this.parentsReal('mkdir', rel, true); // rel itself and its parents: none may be a link
     try {
       await mkdirAbsolute(this.conn, this.abs(rel));

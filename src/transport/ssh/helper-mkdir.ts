@@ -1,4 +1,4 @@
-import { OP_MKDIR } from './perl-helper-protocol.js';
+import { OP_MKDIR, UMASK_FLAG } from './perl-helper-protocol.js';
 import type { SshOps } from './perl-helper-client.js';
 import { checkRelPath } from '../rel-path.js';
 
@@ -14,6 +14,21 @@ export async function mkdirWithHelper(ops: SshOps, rel: string, mode: number): P
   const helper = await ops.channel().catch(() => null);
   if (!helper) return false;
   return ops.run(helper, OP_MKDIR, rel, { mode: mode & 0o7777 }).then(
+    () => true,
+    () => false,
+  );
+}
+
+/**
+ * mkdir -p of `rel` through the file helper, each folder made as mkdir(2) makes it (the umask
+ * applies, as over SFTP): one record, pipelined with the others, where SFTP takes a round trip
+ * for the parents' check and one per level. false: not done here (as mkdirWithHelper).
+ */
+export async function mkdirpWithHelper(ops: SshOps, rel: string): Promise<boolean> {
+  if (checkRelPath(rel, { allowRoot: true }) === '') return false;
+  const helper = await ops.channel().catch(() => null);
+  if (!helper) return false;
+  return ops.run(helper, OP_MKDIR, rel, { mode: UMASK_FLAG }).then(
     () => true,
     () => false,
   );

@@ -17,6 +17,10 @@ export interface OpsChannel {
   /** Records not sent yet: everything queued in one turn of the event loop goes out as one write. */
   outbox: Buffer[];
   outboxBytes: number;
+  /** Told once the outbox's records are on the channel and it has room again (run's `onQueued`). */
+  queued: Array<() => void>;
+  /** Those told once the channel drains (one listener for all). */
+  draining?: Array<() => void>;
   /** The channel closed: records sent now would wait for ever. */
   closed: boolean;
   /** A record's data is being streamed onto the channel (perl-helper-stream.ts): the outbox waits. */
@@ -83,6 +87,7 @@ export class SshOps {
         stderr: '',
         outbox: [],
         outboxBytes: 0,
+        queued: [],
         closed: false,
       };
       watchHelper(conn, channel, ops.waiting);
@@ -167,6 +172,8 @@ export class SshOps {
       dataLength?: number;
       /** Gets each `part` line of a long answer (scan), in order, before the answer itself. */
       onPart?: (payload: string) => void;
+      /** Called once the record is on the channel and the channel has room for more (see `flush`). */
+      onQueued?: () => void;
     } = {},
   ): Promise<string> {
     const conn = this.conn;
@@ -207,6 +214,7 @@ export class SshOps {
         ops.outbox.push(data);
         ops.outboxBytes += data.length;
       }
+      if (options.onQueued) ops.queued.push(options.onQueued);
       if (ops.outboxBytes >= OUTBOX_FLUSH) flush(ops);
     });
   }
@@ -217,6 +225,19 @@ export function flush(ops: OpsChannel): void {
   const chunk = ops.outbox.length === 1 ? ops.outbox[0]! : Buffer.concat(ops.outbox, ops.outboxBytes);
   ops.outbox = [];
   ops.outboxBytes = 0;
-  // The channel keeps writes in order and applies the SSH window.
-  ops.channel.write(chunk);
+  const queued = ops.queued;
+  ops.queued = [];
+  // The channel keeps writes in order and applies the SSH window; above its high-water mark the
+  // writers that wait for room hear of it once it drains (a closed channel fails their records).
+  if (ops.channel.write(chunk) || queued.length === 0) for (const f of queued) f();
+  else {
+    if (ops.draining === undefined) {
+      const waiting: Array<() => void> = (ops.draining = []);
+      ops.channel.once('drain', () => {
+        ops.draining = undefined;
+        for (const f of waiting) f();
+      });
+    }
+    ops.draining.push(...queued);
+  }
 }

@@ -59,7 +59,8 @@ import { OP_SCAN, OP_STATS, PERL_SCAN, PERL_SCAN_DISPATCH } from './scan-protoco
  *   `,d` and the folder's names in hex, `.`-separated.
  * - mkdir (11): mkdir -p of A, never through a link (ELOOP); when the last
  *   folder of A is made here, its mode is then set to exactly `mode`
- *   (helper-mkdir.ts: a state folder in one round trip, not six).
+ *   (helper-mkdir.ts: a state folder in one round trip, not six), unless mode
+ *   holds UMASK_FLAG (mkdirp: every folder made as mkdir(2) makes it, 0777 less the umask).
  * - scan (12) and stats (13): authoritative mode's walk and exact lstats (scan-protocol.ts).
  * - excl (14): create A exclusively with the data (a lock): written whole
  *   under the new name B beside it (O_EXCL, never through a link), mode set,
@@ -110,6 +111,8 @@ export type Op =
   | typeof OP_STATS;
 /** In a write record's mode: fsync the file before answering. */
 export const SYNC_FLAG = 0o200000;
+/** In a mkdir record's mode: leave the folders made as the umask has them (no chmod). */
+export const UMASK_FLAG = 0o200000;
 /** In a write record's mode: hash the data as it is written; the answer's payload is its blob id. */
 export const HASH_FLAG = 0o400000;
 /** With HASH_FLAG: a sha256 blob id (sha1 without it). */
@@ -128,8 +131,10 @@ const PERL = [
   'vec($rin, fileno(STDIN), 1) = 1;',
   // The marker ends whatever a login script printed first (see READY).
   `syswrite(STDOUT, "\\n${READY}\\n");`,
-  // Answers wait in $out and go out whenever reading on would block, or once a few have gathered
-  // (so the caller refills the pipe while the host works on): many per packet, none held back.
+  // Answers wait in $out and go out whenever reading on would block, or once 2 KiB have gathered
+  // (so a caller waiting on answers refills the pipe while the host works on): many per packet
+  // (each packet costs the caller a decryption; a staged file's answer with its blob id is ~50
+  // bytes), none held back.
   'sub flush { while (length $out) { my $n = syswrite(STDOUT, $out); exit 3 unless defined $n; substr($out, 0, $n, ""); } }',
   'sub fill {',
   '  flush() if !select(my $r = $rin, undef, undef, 0);',
@@ -175,7 +180,7 @@ const PERL = [
   '    if (lstat($d)) { next if -d _ && !-l _; $! = -l _ ? Errno::ELOOP() : Errno::ENOTDIR(); return failure(); }',
   '    return failure() unless $!{ENOENT};',
   '    if (mkdir($d, 0777)) { $made = 1 } elsif (!($!{EEXIST} && lstat($d) && -d _ && !-l _)) { return failure() } }',
-  '  return ($made && !chmod($mode & 07777, $d)) ? failure() : "ok"; }',
+  '  return ($made && !($mode & 0200000) && !chmod($mode & 07777, $d)) ? failure() : "ok"; }',
   PERL_SCAN,
   'while (1) {',
   '  my ($id, $op, $mode, $la, $lb, $hi, $lo) = unpack("N7", take(28));',
@@ -241,7 +246,7 @@ const PERL = [
   PERL_SCAN_DISPATCH,
   '  } else { exit 4; }',
   '  $out .= "$id $answer\\n";',
-  '  flush() if length($out) >= 256;',
+  '  flush() if length($out) >= 2048;',
   '}',
 ].join('\n');
 
@@ -257,25 +262,22 @@ export function encodeRecord(
   a: string,
   options: { b?: string; mode?: number; dataLength?: number } = {},
 ): Buffer {
-  const pa = Buffer.from(a, 'utf8');
-  const pb = Buffer.from(options.b ?? '', 'utf8');
+  const b = options.b ?? '';
+  const la = Buffer.byteLength(a, 'utf8');
+  const lb = Buffer.byteLength(b, 'utf8');
   const length = options.dataLength ?? 0;
-  const header = Buffer.alloc(HEADER + pa.length + pb.length);
+  // One buffer, every byte of it written below (a record per file: no zero fill, no copies).
+  const header = Buffer.allocUnsafe(HEADER + la + lb);
   header.writeUInt32BE(id >>> 0, 0);
   header.writeUInt32BE(op, 4);
   header.writeUInt32BE((options.mode ?? 0) >>> 0, 8);
-  header.writeUInt32BE(pa.length, 12);
-  header.writeUInt32BE(pb.length, 16);
+  header.writeUInt32BE(la, 12);
+  header.writeUInt32BE(lb, 16);
   header.writeUInt32BE(Math.floor(length / 2 ** 32), 20);
   header.writeUInt32BE(length % 2 ** 32, 24);
-  pa.copy(header, HEADER);
-  pb.copy(header, HEADER + pa.length);
+  header.write(a, HEADER, 'utf8');
+  header.write(b, HEADER + la, 'utf8');
   return header;
-}
-
-/** A write answer's payload as a blob id of `algorithm`; undefined when it is not one (the caller hashes the file). */
-export function blobIdOf(payload: string, algorithm: HashAlgorithm): string | undefined {
-  return (algorithm === 'sha256' ? /^[0-9a-f]{64}$/ : /^[0-9a-f]{40}$/).test(payload) ? payload : undefined;
 }
 
 /** The A of a hash record: the paths, NUL-separated (a path never holds a NUL). */

@@ -22,6 +22,12 @@ export const GATHER_MAX = 256 * 1024;
 
 /** The bytes of a small source, in one buffer; the source's own failure as it was thrown. */
 export async function gather(source: ByteSource): Promise<Buffer> {
+  const whole = source.whole?.();
+  if (whole) {
+    if (whole.length !== source.size)
+      throw new Error(`the source gave ${whole.length} bytes where it announced ${source.size}`);
+    return whole;
+  }
   const checked = new CheckedSource(source);
   const chunks: Buffer[] = [];
   try {
@@ -64,11 +70,7 @@ export async function streamFile(
   try {
     const ops = await client.channel();
     if (ops) {
-      const flags =
-        (mode & 0o7777) |
-        (sync ? SYNC_FLAG : 0) |
-        (hash ? HASH_FLAG : 0) |
-        (hash === 'sha256' ? SHA256_FLAG : 0);
+      const flags = (mode & 0o7777) | (sync ? SYNC_FLAG : 0) | hashFlags(hash);
       source.hashedByWriter?.(hash !== undefined);
       const answer = await streamWrite(conn, client, ops, rel, flags, bytes).then(
         (payload) => ({ payload }),
@@ -89,8 +91,14 @@ export async function streamFile(
   }
 }
 
-/** The helper's blob id, if it is one (anything else: no id, and the caller hashes the file instead). */
-function blobIdOf(payload: string, algorithm: 'sha1' | 'sha256'): string | undefined {
-  const digits = algorithm === 'sha256' ? 64 : 40;
-  return new RegExp(`^[0-9a-f]{${digits}}$`).test(payload) ? payload : undefined;
+/** A write record's mode bits that ask the helper to hash the data as it writes it (none: no hash). */
+export function hashFlags(hash: 'sha1' | 'sha256' | undefined): number {
+  return (hash ? HASH_FLAG : 0) | (hash === 'sha256' ? SHA256_FLAG : 0);
 }
+
+/** The helper's blob id, if it is one (anything else: no id, and the caller hashes the file instead). */
+export function blobIdOf(payload: string, algorithm: 'sha1' | 'sha256'): string | undefined {
+  return (algorithm === 'sha256' ? SHA256_ID : SHA1_ID).test(payload) ? payload : undefined;
+}
+const SHA1_ID = /^[0-9a-f]{40}$/;
+const SHA256_ID = /^[0-9a-f]{64}$/;

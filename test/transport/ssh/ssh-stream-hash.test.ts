@@ -1,11 +1,11 @@
 /**
- * writeStream with `hash` (issue 13): the SSH file helper hashes a big file's
- * bytes as it writes them and answers with their git blob id, so staging need
- * not read the file back (stage.ts); a small file, sent whole in one write
- * record, is hashed the same way. Over SFTP only nothing hashes on the host:
- * writeStream resolves to undefined and the caller hashes the file. A deploy
- * through the helper verifies its big file without hashFiles, and still fails
- * with E_VERIFY when a byte changes on its way. Against a real OpenSSH sshd.
+ * writeStream with `hash` (issue 13): the SSH file helper hashes a file's
+ * bytes as it writes them (a big file streamed, a small one as one record) and
+ * answers with their git blob id, so staging need not read the file back
+ * (stage.ts). Over SFTP only nothing hashes on the host: writeStream resolves
+ * to undefined and the caller hashes the file. A deploy through the helper
+ * verifies its files without hashFiles, and still fails with E_VERIFY when a
+ * byte changes on its way. Against a real OpenSSH sshd.
  */
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
@@ -53,6 +53,24 @@ describe('writeStream with hash', () => {
       expect(plain).toBeUndefined();
       expect((await fs.readFile(path.join(root, 'b.bin'))).equals(big)).toBe(true);
       expect((await fs.stat(path.join(root, 'b.bin'))).mode & 0o7777).toBe(0o600);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('a small file (one record): resolves to the blob id of the bytes written, sha1 and sha256', async () => {
+    const root = await newRoot();
+    const t = new SshTransport(sshd.sshOptions(), root);
+    await t.connect();
+    try {
+      const small = noise(4096 + 3, 45);
+      const sha1 = await t.writeStream('a.txt', sourceOf(small), 0o644, { hash: 'sha1', sync: false });
+      const sha256 = await t.writeStream('b.txt', sourceOf(small), 0o755, { hash: 'sha256' });
+      expect(sha1).toBe(gitHashObject(path.join(root, 'a.txt')));
+      expect(sha256).toBe(gitHashObject(path.join(root, 'b.txt'), 'sha256'));
+      expect(await t.writeStream('c.txt', sourceOf(small), 0o644)).toBeUndefined();
+      expect((await fs.readFile(path.join(root, 'b.txt'))).equals(small)).toBe(true);
+      expect((await fs.stat(path.join(root, 'b.txt'))).mode & 0o7777).toBe(0o755);
     } finally {
       await t.close();
     }
@@ -114,8 +132,7 @@ describe('a deploy through the file helper', () => {
       expect(await deploy(proxy, repo.dir, v1)).toMatchObject({ changed: true });
       expect(await fs.readFile(path.join(root, 'small.txt'), 'utf8')).toBe('small\n');
       const staged = hashed.filter((p) => p.includes('/staging/'));
-      // big.bin streamed and small.txt sent whole: both hashed as they were written.
-      expect(staged).toEqual([]);
+      expect(staged).toEqual([]); // big.bin and small.txt were hashed as they were written
     } finally {
       repo.cleanup();
     }
@@ -188,6 +205,58 @@ describe('a blob read wrong out of the repository, written through the file help
         await s.close();
       }
       await expect(fs.stat(path.join(root, 'big.bin'))).rejects.toMatchObject({ code: 'ENOENT' });
+      expect(await fs.readdir(path.join(root, '.diffship/staging')).catch(() => [])).toEqual([]);
+    } finally {
+      repo.cleanup();
+    }
+  });
+});
+
+describe('a small blob read wrong out of the repository (sent whole)', () => {
+  /** A repository whose blob of small.txt is served with one byte changed; its id. */
+  const corrupted = async () => {
+    const repo = createRepo();
+    const small = noise(6000, 46);
+    repo.write({ 'small.txt': small, 'ok.txt': 'fine\n' });
+    const v1 = repo.commit();
+    const id = git(repo.dir, 'rev-parse', `${v1}:small.txt`);
+    const file = path.join(repo.dir, '.git/objects', id.slice(0, 2), id.slice(2));
+    const wrong = Buffer.from(small);
+    wrong[10] = wrong[10]! ^ 1;
+    await fs.chmod(file, 0o644);
+    await fs.writeFile(file, deflateSync(Buffer.concat([Buffer.from(`blob ${wrong.length}\0`), wrong])));
+    return { repo, v1, id };
+  };
+  const cases: Array<[string, object, RegExp]> = [
+    // The helper hashes what it wrote: its id names both causes.
+    [
+      'through the file helper',
+      {},
+      /staged copy of small\.txt has blob [0-9a-f]{40}, expected ID — the repository's reading/,
+    ],
+    // Over SFTP the bytes are checked here, as they are taken whole from git.
+    [
+      'over SFTP only',
+      { bulkOps: false, hashMethod: 'sftp' },
+      /small\.txt: the bytes read from the repository for blob ID hash to [0-9a-f]{40}/,
+    ],
+  ];
+  it.each(cases)('%s: E_VERIFY, nothing written', async (_, tuning, pattern) => {
+    const { repo, v1, id } = await corrupted();
+    const root = await newRoot();
+    try {
+      const t = new SshTransport(sshd.sshOptions(), root, undefined, tuning);
+      const s = await TargetSession.open({ transport: t, stateDir: '.diffship', command: 'deploy' });
+      try {
+        const plan = await s.plan({ repo: repo.dir, to: v1, mode: 'authoritative', onDrift: 'fail' });
+        await expect(s.apply(plan, repo.dir)).rejects.toMatchObject({
+          code: 'E_VERIFY',
+          message: expect.stringMatching(new RegExp(pattern.source.replace('ID', id))),
+        });
+      } finally {
+        await s.close();
+      }
+      expect((await fs.readdir(root)).filter((n) => n !== '.diffship')).toEqual([]);
       expect(await fs.readdir(path.join(root, '.diffship/staging')).catch(() => [])).toEqual([]);
     } finally {
       repo.cleanup();

@@ -1,0 +1,90 @@
+/**
+ * Step 2 of a deploy, the writes: every new file of the plan goes to its
+ * staged path, its bytes streamed from git (diff/blob-body.ts) and hashed on
+ * the way or by the host as it writes them (verified-blob.ts).
+ *
+ * A write that the transport has taken and only waits to hear back about
+ * (WriteOptions.onQueued: the SSH file helper's record is on the channel)
+ * frees its slot of the pool at once: the next files go out without waiting a
+ * round trip each, and what is in flight is bounded by the channel's room, not
+ * by a count of answers. Every such answer is settled before this returns or
+ * throws, so a caller cleaning up after a failure never races a write.
+ */
+import type { Transport } from '../transport/transport.js';
+import { SYMLINK_MODE } from '../diff/types.js';
+import type { GitObjects } from '../diff/git-objects.js';
+import type { HashAlgorithm } from '../diff/blob.js';
+import type { TargetPlan } from '../plan/types.js';
+import type { ApplyProgress } from './progress.js';
+import { mapLimit } from '../pool.js';
+import { verifiedBlob } from './verified-blob.js';
+import type { Placement } from './staged-tree.js';
+
+export interface StagedWrites {
+  bytes: number;
+  /** Blob ids of staged files hashed by the host as it wrote them (the SSH file helper): not read back. */
+  hashedThere: Map<number, string>;
+}
+
+export async function stageWrites(
+  t: Transport,
+  plan: TargetPlan,
+  blobs: GitObjects,
+  algorithm: HashAlgorithm,
+  place: Placement,
+  concurrency: number,
+  onProgress?: (p: ApplyProgress) => void,
+): Promise<StagedWrites> {
+  const out: StagedWrites = { bytes: 0, hashedThere: new Map() };
+  let done = 0;
+  const total = plan.writes.length;
+  const answers: Array<Promise<void>> = [];
+  let failed: { error: unknown } | null = null;
+  const settled = (i: number) => (id: unknown) => {
+    if (typeof id === 'string') out.hashedThere.set(i, id);
+    onProgress?.({ phase: 'stage', done: ++done, total, bytes: out.bytes });
+  };
+  try {
+    // At most `concurrency` small files and one big file's few chunks are in memory at once.
+    await mapLimit(plan.writes, concurrency, async (w, i) => {
+      if (failed) throw failed.error;
+      const staged = place.staged(i);
+      if (w.mode === SYMLINK_MODE) {
+        const target = await blobs.readBlob(w.blob);
+        await t.symlink(target.toString('utf8'), staged);
+        out.bytes += target.length;
+        return settled(i)(undefined);
+      }
+      const body = await blobs.openBlob(w.blob);
+      try {
+        const source = verifiedBlob(body, w.blob, algorithm, `${t.description}: ${w.path}`);
+        const mode = w.mode === '100755' ? 0o755 : 0o644;
+        out.bytes += body.size;
+        if (!t.writeStream) {
+          // A transport of a library user's that only writes whole files.
+          await t.writeFile(staged, await wholeOf(source), mode, { sync: false });
+          return settled(i)(undefined);
+        }
+        let onQueued!: () => void;
+        const queued = new Promise<void>((resolve) => (onQueued = resolve));
+        const answer = t.writeStream(staged, source, mode, { sync: false, hash: algorithm, onQueued });
+        const written = answer.then(settled(i));
+        answers.push(written.catch((error: unknown) => void (failed ??= { error })));
+        await Promise.race([written, queued]);
+      } finally {
+        body.discard(); // read to the end already, unless the write failed: then git's later answers wait on it
+      }
+    });
+  } finally {
+    await Promise.all(answers);
+  }
+  if (failed) throw (failed as { error: unknown }).error;
+  return out;
+}
+
+/** All of a source's bytes, for a transport that only writes whole files. */
+async function wholeOf(source: AsyncIterable<Buffer>): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of source) chunks.push(chunk);
+  return Buffer.concat(chunks);
+}

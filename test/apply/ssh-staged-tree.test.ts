@@ -1,0 +1,123 @@
+/**
+ * An SSH first deploy's shortcuts (issue 13): folders the deploy creates are
+ * staged whole and renamed into place in one go (apply/staged-tree.ts), as
+ * locally, instead of one rename record per file; the staged writes are
+ * pipelined (stage-writes.ts: a write the file helper has on its channel frees
+ * its slot before the host answers). The guarantees stay: the target ends as
+ * the release, folders get the mode a mkdir gives them, a write the host
+ * refuses fails the deploy with nothing left in the target or the staging.
+ * Against a real OpenSSH sshd.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { SshTransport } from '../../src/transport/ssh/ssh-transport.js';
+import { TargetSession } from '../../src/apply/session.js';
+import type { ByteSource, Transport, WriteOptions } from '../../src/transport/transport.js';
+import { makeRepo, snapshot, type Tree } from '../helpers/repo.js';
+import { tempDir } from '../helpers/git.js';
+import { recording } from '../helpers/recording.js';
+import { startSshd, type Sshd } from '../helpers/sshd.js';
+
+let sshd: Sshd;
+const cleanups: Array<() => void> = [];
+beforeAll(async () => {
+  sshd = await startSshd();
+});
+afterAll(async () => {
+  for (const c of cleanups.splice(0).reverse()) c();
+  await sshd?.stop();
+});
+
+function setup() {
+  const repo = makeRepo();
+  const target = tempDir('diffship-ssh-tree-');
+  cleanups.push(repo.cleanup, () => rmSync(target, { recursive: true, force: true }));
+  return { repo, target };
+}
+
+async function deploy(transport: Transport, repoDir: string, to: string) {
+  const s = await TargetSession.open({ transport, stateDir: '.diffship', command: 'deploy' });
+  try {
+    const plan = await s.plan({ repo: repoDir, to, mode: 'additive', onDrift: 'fail' });
+    return await s.apply(plan, repoDir);
+  } finally {
+    await s.close();
+  }
+}
+
+function releases(): { v1: Tree; v2: Tree } {
+  const v1: Tree = { 'a.txt': 'one', 'old/keep.txt': 'kept' };
+  const v2: Tree = { 'a.txt': 'two', 'old/keep.txt': 'kept', 'old/more/x.txt': 'x' };
+  for (let i = 0; i < 300; i++) v2[`new/d${i % 4}/f${i}.txt`] = `file ${i}\n`.repeat(i + 1);
+  v2['new/tool.sh'] = { content: '#!/bin/sh\n', mode: 0o755 };
+  v2['new/current'] = { link: 'd0/f0.txt' };
+  v2['zz/only.txt'] = 'z';
+  return { v1, v2 };
+}
+
+const stagingLeft = (target: string) => {
+  const dir = join(target, '.diffship/staging');
+  return existsSync(dir) ? readdirSync(dir) : [];
+};
+
+const intoTarget = (calls: ReturnType<typeof recording>['calls']) =>
+  calls.filter((c) => c.op === 'rename' && c.path.includes('/staging/') && !c.to.startsWith('.diffship'));
+
+describe('an SSH deploy that creates folders', () => {
+  it('renames each topmost new folder into place whole, and the target is the release', async () => {
+    const { repo, target } = setup();
+    const { v1, v2 } = releases();
+    const c1 = repo.commit(v1);
+    const c2 = repo.commit(v2);
+    const first = recording(new SshTransport(sshd.sshOptions(), target));
+    await deploy(first.transport, repo.dir, c1);
+    expect(intoTarget(first.calls).map((c) => c.to)).toEqual(['old', 'a.txt']);
+    const { transport, calls } = recording(new SshTransport(sshd.sshOptions(), target));
+    await deploy(transport, repo.dir, c2);
+    // 303 new files, four renames: three created folders whole and the one changed file.
+    expect(
+      intoTarget(calls)
+        .map((c) => c.to)
+        .sort(),
+    ).toEqual(['a.txt', 'new', 'old/more', 'zz']);
+    expect(snapshot(target, ['.diffship'])).toEqual(snapshot(repo.dir, ['.git']));
+    // Folders get the mode a mkdir gives them (the umask's), not the state folder's.
+    expect(statSync(join(target, 'new/d1')).mode & 0o777).toBe(statSync(join(target, 'old')).mode & 0o777);
+    expect(statSync(join(target, 'new')).mode & 0o777).toBe(statSync(join(target, 'old/more')).mode & 0o777);
+    expect(statSync(join(target, 'new')).mode & 0o077).not.toBe(0);
+    expect(stagingLeft(target)).toEqual([]);
+  });
+
+  it('a staged write the host refuses after it went out: the deploy fails, nothing stays', async () => {
+    const { repo, target } = setup();
+    const { v1, v2 } = releases();
+    const c1 = repo.commit(v1);
+    const c2 = repo.commit(v2);
+    await deploy(new SshTransport(sshd.sshOptions(), target), repo.dir, c1);
+    const before = snapshot(target, ['.diffship']);
+    const real = new SshTransport(sshd.sshOptions(), target);
+    let queued = 0;
+    let writes = 0;
+    const failing = new Proxy(real, {
+      get(t, prop) {
+        if (prop !== 'writeStream') return Reflect.get(t, prop, t) as unknown;
+        return async (rel: string, source: ByteSource, mode: number, options: WriteOptions = {}) => {
+          const onQueued = () => {
+            queued++;
+            options.onQueued?.();
+          };
+          const id = await t.writeStream(rel, source, mode, { ...options, onQueued });
+          // The 100th file's answer is an error, heard after its slot went to the next files.
+          if (++writes === 100) throw new Error('EIO: input/output error');
+          return id;
+        };
+      },
+    });
+    await expect(deploy(failing, repo.dir, c2)).rejects.toThrow(/EIO: input\/output error/);
+    expect(queued).toBeGreaterThanOrEqual(100); // the writes went out without waiting for answers
+    expect(snapshot(target, ['.diffship'])).toEqual(before);
+    expect(existsSync(join(target, 'new'))).toBe(false);
+    expect(stagingLeft(target)).toEqual([]);
+  });
+});
