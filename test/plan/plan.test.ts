@@ -192,7 +192,9 @@ describe('planTarget', () => {
     // Any mode, the file in the diff (first deploy: no record).
     const added: Change = { status: 'added', path: 'a/b.txt', mode: '100644', blob: A };
     for (const mode of ['additive', 'authoritative'] as const)
-      expect(() => planTarget(input(diff([added], null), { observed: obs, release, mode }))).toThrow(refused);
+      expect(() =>
+        planTarget(input(diff([added], null), { observed: obs, release, mode, protect: ['keep/**'] })),
+      ).toThrow(refused);
     // The folder's own files are strays only once it is gone: nothing else is refused.
     obs.delete('a/b.txt');
     expect(planTarget({ ...auth, observed: obs }).writes.map((w) => w.path)).toEqual(['a/b.txt']);
