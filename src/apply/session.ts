@@ -243,13 +243,14 @@ export class TargetSession {
       [...plan.writes.map((w) => w.path), ...plan.deletes.map((d) => d.path)],
       deleting,
     );
-    // Only paths the plan saw as folders can be folders in the way.
+    // Only paths the plan saw as folders can be folders in the way (the planner refuses them
+    // already: plan/folder-slots.ts; this guards a plan made by other means).
     const observedDirs = new Set(plan.observedDirs);
     for (const w of plan.writes) {
       if (observedDirs.has(w.path) && !deleting.has(w.path)) {
         throw new DiffshipError(
           'E_UNSAFE',
-          `${t.description}: ${w.path} is a folder, but the release has a file there — remove the folder or deploy in authoritative mode`,
+          `${t.description}: ${w.path} is a folder on the target where the release has a file — move or remove the folder on the target, then deploy again`,
         );
       }
     }

@@ -69,7 +69,9 @@ export async function planOnTarget(target: PlanTarget, o: PlanOptions): Promise<
       ? await observeAuthoritative(target, basis, filters, o.to, algorithm)
       : { observed: await observeAdditive(target, diff, algorithm), release: undefined };
   const recordedFiles =
-    o.driftScope === 'all' ? await observeRecordedRelease(target, filters, diff, observed) : undefined;
+    o.driftScope === 'all'
+      ? await observeRecordedRelease(target, filters, diff, observed, algorithm)
+      : undefined;
   const plan = planTarget({
     diff,
     mode: o.mode,
@@ -149,6 +151,7 @@ async function observeRecordedRelease(
   filters: Filters,
   diff: DiffResult,
   observed: Map<string, Observed>,
+  algorithm: HashAlgorithm,
 ): Promise<Map<string, ExpectedFile> | undefined> {
   if (diff.from === null) return undefined;
   // Every file of the recorded release, observed once: paths the plan already looked at are reused.
@@ -169,5 +172,9 @@ async function observeRecordedRelease(
     const seen = observed.get(path);
     if (seen === undefined || isTypeOnly(seen)) observed.set(path, obs);
   }
+  // A recorded file with no hash is missing, or a folder stands in its place: only a look tells
+  // which, and a folder must reach the planner as one (it refuses to write over it).
+  const unseen = [...rec.expected.keys()].filter((p) => !observed.has(p));
+  if (unseen.length > 0) await observeInto(target, observed, unseen, algorithm);
   return rec.expected;
 }

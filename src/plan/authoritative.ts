@@ -30,8 +30,16 @@ export function planStraysAndRepairs(
     if (c.status === 'renamed') touched.add(c.oldPath);
   }
   for (const [path, obs] of observed) {
-    if (touched.has(path) || obs.type === null || obs.type === 'dir' || inStateDir(path, stateDir)) continue;
+    if (touched.has(path) || obs.type === null || inStateDir(path, stateDir)) continue;
     const file = release.get(path);
+    if (obs.type === 'dir') {
+      // A folder where the release has a file: the file is missing (drift); its write is refused
+      // by the planner (folder-slots.ts) rather than skipped, so no deploy reports it shipped.
+      if (file === undefined || file.mode === SUBMODULE_MODE || isProtected(path)) continue;
+      if (recorded !== null) drift.push({ path, expected: file.blob, actual: null });
+      writes.push({ path, mode: file.mode, blob: file.blob, reason: 'updated' });
+      continue;
+    }
     if (file === undefined) {
       // A stray: on the target, not in the release.
       if (isProtected(path)) continue;

@@ -13,6 +13,7 @@ import { ABSENT, inStateDir, type PlanContext, type ReleaseFile } from './contex
 import { changedPaths, planChanges } from './change-ops.js';
 import { planStraysAndRepairs } from './authoritative.js';
 import { applyDriftPolicy } from './drift-policy.js';
+import { rejectFoldersInFileSlots } from './folder-slots.js';
 import type { KeptFile, Observed, TargetPlan } from './types.js';
 
 export type { ReleaseFile } from './context.js';
@@ -97,6 +98,9 @@ export function planTarget(input: PlanInput): TargetPlan {
     onDrift: input.onDrift,
     maxDeletes: input.maxDeletes,
   });
+
+  // Before drift and max-deletes are reported: no on-drift setting can put a file over a folder.
+  rejectFoldersInFileSlots(finalWrites, ctx.observe);
 
   const kept = carriedKept(mode, [...input.kept, ...newKept], finalWrites, finalDeletes, isProtected);
   const keptPaths = new Set(kept.map((k) => k.path));

@@ -426,7 +426,9 @@ describe('refused before anything is written', () => {
     // on-drift: overwrite, so that drift (something where nothing was) does not stop it first.
     await expect(deploy(transport, repo.dir, v2, { onDrift: 'overwrite' })).rejects.toMatchObject({
       code: 'E_UNSAFE',
-      message: expect.stringMatching(/x is a folder, but the release has a file there/),
+      message: expect.stringMatching(
+        /folder\(s\) on the target where the release has a file: x — move or remove/,
+      ),
     });
     expect(snapshot(target)).toEqual(before);
     // Refused up front: nothing was staged or backed up on the way.

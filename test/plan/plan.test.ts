@@ -170,6 +170,36 @@ describe('planTarget', () => {
     expect(() => planTarget(input(diff([bad])))).toThrow(/state folder/);
   });
 
+  it('a folder where the release has a file: refused in every mode, named; not a submodule or protected path', () => {
+    const dir: Observed = { type: 'dir', blob: null, mode: 0 };
+    const release = new Map([
+      ['a/b.txt', { mode: '100644', blob: A }],
+      ['lib', { mode: '160000', blob: B }],
+      ['keep/x', { mode: '100644', blob: C }],
+    ]);
+    const obs = new Map([
+      ['a/b.txt', dir],
+      ['lib', dir],
+      ['keep/x', dir],
+    ]);
+    const refused = /1 folder\(s\) on the target where the release has a file: a\/b\.txt — move or remove/;
+    // Authoritative, the file unchanged by the diff (it used to be skipped: success, file missing).
+    const auth = input(diff([]), { observed: obs, release, mode: 'authoritative', protect: ['keep/**'] });
+    expect(() => planTarget(auth)).toThrow(refused);
+    expect(() => planTarget({ ...auth, onDrift: 'overwrite' })).toThrow(refused);
+    // on-drift: skip leaves the drifted path as it is (reported as drift), so nothing is written there.
+    expect(planTarget({ ...auth, onDrift: 'skip' }).changes.drift).toEqual(['a/b.txt']);
+    // Any mode, the file in the diff (first deploy: no record).
+    const added: Change = { status: 'added', path: 'a/b.txt', mode: '100644', blob: A };
+    for (const mode of ['additive', 'authoritative'] as const)
+      expect(() =>
+        planTarget(input(diff([added], null), { observed: obs, release, mode, protect: ['keep/**'] })),
+      ).toThrow(refused);
+    // The folder's own files are strays only once it is gone: nothing else is refused.
+    obs.delete('a/b.txt');
+    expect(planTarget({ ...auth, observed: obs }).writes.map((w) => w.path)).toEqual(['a/b.txt']);
+  });
+
   it('protect globs are never written', () => {
     const plan = planTarget(input(diff([changes[0] as Change]), { protect: ['*.json'] }));
     expect(plan.writes).toEqual([]);
