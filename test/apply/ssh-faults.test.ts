@@ -25,16 +25,21 @@ beforeAll(async () => {
   repo = makeRepo();
 });
 afterAll(async () => {
+  // sshd first: a session's helper still running in a tiny disk keeps it busy for umount.
+  await sshd.stop();
   for (const c of cleanups.reverse()) c();
   repo.cleanup();
-  await sshd.stop();
 });
 
 function tinyDisk(kb: number): string {
   const dir = tempDir('diffship-ssh-fulldisk-');
   execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${kb}k`, 'tmpfs', dir]);
   cleanups.push(() => {
-    execFileSync('umount', [dir]);
+    try {
+      execFileSync('umount', [dir]);
+    } catch {
+      execFileSync('umount', ['-l', dir]); // a process still ending inside it: detach now, freed when it goes
+    }
     rmSync(dir, { recursive: true, force: true });
   });
   return dir;

@@ -66,8 +66,9 @@ describe('a big file over SSH', () => {
         );
         expect((await fs.readFile(path.join(root, 'big.bin'))).equals(big)).toBe(true);
         // A collection asked for every COLLECT_EVERY bytes sent (V8 may fold some into its own: over
-        // SFTP 8 of 12 were seen). Left alone, V8 made no young collection here, and 8–12 full ones.
-        expect(seen.minor).toBeGreaterThanOrEqual(Math.floor(big.length / COLLECT_EVERY / 2));
+        // SFTP 8 of 12 were seen, 5 on a loaded machine). Left alone, V8 made no young collection
+        // here, and 8–12 full ones.
+        expect(seen.minor).toBeGreaterThanOrEqual(Math.floor(big.length / COLLECT_EVERY / 4));
       } finally {
         await t.close();
       }
