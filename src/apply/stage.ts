@@ -55,8 +55,9 @@ export async function stageAndJournal(
   let bytes = 0;
   let done = 0;
   const total = plan.writes.length;
-  // Blob ids of staged files hashed by the host as it wrote them (the SSH file helper): not read back.
-  const hashedThere = new Map<number, string>();
+  // Staged files the host hashed as it wrote them (the SSH file helper, the local stream write):
+  // checked at once, not read back. One byte per file, not a map of 500,000 blob ids.
+  const hashedThere = new Uint8Array(total);
   try {
     // Each blob streams from git to the target in bounded chunks (diff/blob-body.ts): at most
     // `concurrency` small files and one big file's few chunks are in memory at once.
@@ -73,7 +74,10 @@ export async function stageAndJournal(
           const mode = w.mode === '100755' ? 0o755 : 0o644;
           if (t.writeStream) {
             const id = await t.writeStream(staged, source, mode, { sync: false, hash: algorithm });
-            if (typeof id === 'string') hashedThere.set(i, id);
+            if (typeof id === 'string') {
+              if (id !== w.blob) throw verifyError(t, w, id, true);
+              hashedThere[i] = 1;
+            }
           } else await t.writeFile(staged, await wholeOf(source), mode, { sync: false }); // a transport of a library user's
         } finally {
           body.discard(); // read to the end already, unless the write failed: then git's later answers wait on it
@@ -85,18 +89,13 @@ export async function stageAndJournal(
   } finally {
     if (blobs !== s.objects) blobs.close();
   }
-  const hashes = await t.hashFiles(
-    plan.writes.flatMap((_, i) => (hashedThere.has(i) ? [] : [place.staged(i)])),
-    { algorithm },
-  );
+  const unhashed: string[] = [];
+  for (let i = 0; i < total; i++) if (hashedThere[i] === 0) unhashed.push(place.staged(i));
+  const hashes = await t.hashFiles(unhashed, { algorithm });
   plan.writes.forEach((w, i) => {
-    const got = hashedThere.get(i) ?? hashes.get(place.staged(i));
-    if (got !== w.blob) {
-      throw new DiffshipError(
-        'E_VERIFY',
-        `${t.description}: staged copy of ${w.path} has blob ${got ?? '(missing)'}, expected ${w.blob} — ${hashedThere.has(i) ? "the repository's reading (check it with git fsck), the connection or the target" : "the target's disk or connection"} corrupted it; nothing was changed`,
-      );
-    }
+    if (hashedThere[i] === 1) return;
+    const got = hashes.get(place.staged(i));
+    if (got !== w.blob) throw verifyError(t, w, got, false);
   });
   onProgress?.({ phase: 'verify', done: total, total, bytes });
 
@@ -117,6 +116,19 @@ export async function stageAndJournal(
     newState: storedState({ ...newState, manifest: null, manifestFile: null }),
   });
   return bytes;
+}
+
+/** A staged copy whose blob id is not the release's: nothing was changed. */
+function verifyError(
+  t: Transport,
+  w: { path: string; blob: string },
+  got: string | null | undefined,
+  hashedThere: boolean,
+): DiffshipError {
+  return new DiffshipError(
+    'E_VERIFY',
+    `${t.description}: staged copy of ${w.path} has blob ${got ?? '(missing)'}, expected ${w.blob} — ${hashedThere ? "the repository's reading (check it with git fsck), the connection or the target" : "the target's disk or connection"} corrupted it; nothing was changed`,
+  );
 }
 
 /** All of a source's bytes, for a transport that only writes whole files. */
