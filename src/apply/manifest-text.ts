@@ -26,7 +26,7 @@ const NEEDS_QUOTES = /^"|[\u0000-\u001f\u007f\\]|[\ud800-\udfff]/;
 const MODES: readonly string[] = ['100644', '100755', '120000'];
 
 /** One entry as a line (without its newline). */
-export function formatLine(e: ManifestEntry): string {
+function formatLine(e: ManifestEntry): string {
   return lineOf(e, e.stat);
 }
 
