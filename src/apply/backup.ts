@@ -11,7 +11,7 @@ import type { Transport } from '../transport/transport.js';
 import { storedState, type StoredState, type TargetState } from './state.js';
 import { keepInBackup } from './manifest-store.js';
 import type { Layout } from './layout.js';
-import { readJson, writeJsonAtomic } from './json-file.js';
+import { readJson, writeChunksAtomic } from './json-file.js';
 import { mapLimit } from '../pool.js';
 import { parentsAreFolders, parentsOf } from './safe-path.js';
 import { isBackupName, makeStateDir } from './state-folder.js';
@@ -51,33 +51,56 @@ export async function takeBackup(
   previousState: TargetState | null,
   createdDirs: string[],
   concurrency: number,
-): Promise<BackupManifest> {
+): Promise<void> {
   const dir = l.backupFor(deployId);
   for (const d of [l.backups, dir, `${dir}/files`]) await makeStateDir(t, d);
   // A path in a folder this deploy creates has nothing to back up: no lstat needed (a first
-  // deploy of 50,000 files skips 50,000 of them).
+  // deploy of 50,000 files skips 50,000 of them), and no entry object: it is written as "remove".
   const newDirs = new Set(createdDirs);
-  const entries = new Array<BackupEntry>(paths.length);
+  const found = new Array<BackupEntry | undefined>(paths.length);
   const existing: number[] = [];
   paths.forEach((path, i) => {
-    if (newDirs.has(posix.dirname(path))) entries[i] = { path, action: 'remove' };
-    else existing.push(i);
+    if (!newDirs.has(posix.dirname(path))) existing.push(i);
   });
   await mapLimit(existing, concurrency, async (i) => {
-    entries[i] = await backupEntry(t, dir, paths[i]!, i);
+    found[i] = await backupEntry(t, dir, paths[i]!, i);
   });
   if (previousState?.manifestFile) await keepInBackup(t, l, deployId, previousState.manifestFile);
-  const manifest: BackupManifest = {
+  const manifest: Omit<BackupManifest, 'entries'> = {
     version: 1,
     deployId,
     createdAt: new Date().toISOString(),
     previousState: previousState ? storedState(previousState) : null,
-    entries,
     createdDirs,
   };
+  const entry = (i: number): BackupEntry => found[i] ?? { path: paths[i]!, action: 'remove' };
   // Made durable with the staged files, by the engine's one syncWritten() before its journal.
-  await writeJsonAtomic(t, manifestPath(l, deployId), manifest, { sync: false });
-  return manifest;
+  await writeChunksAtomic(t, manifestPath(l, deployId), backupJson(manifest, paths.length, entry), {
+    sync: false,
+  });
+}
+
+/** Entries per chunk of the backup's JSON. */
+const ENTRY_STEP = 4096;
+
+/** The backup manifest as JSON text in chunks, one entry per line. */
+function backupJson(
+  head: Omit<BackupManifest, 'entries'>,
+  count: number,
+  entry: (i: number) => BackupEntry,
+): Buffer[] {
+  const marker = '"\\u0000entries\\u0000"'; // how JSON.stringify writes the placeholder below
+  const shell = JSON.stringify({ ...head, entries: '\u0000entries\u0000' }, null, 2);
+  const at = shell.indexOf(marker);
+  const chunks = [Buffer.from(`${shell.slice(0, at)}[`)];
+  for (let from = 0; from < count; from += ENTRY_STEP) {
+    const lines: string[] = [];
+    for (let i = from; i < Math.min(count, from + ENTRY_STEP); i++)
+      lines.push(`${i === 0 ? '' : ','}\n    ${JSON.stringify(entry(i))}`);
+    chunks.push(Buffer.from(lines.join('')));
+  }
+  chunks.push(Buffer.from(`${count === 0 ? '' : '\n  '}]${shell.slice(at + marker.length)}\n`));
+  return chunks;
 }
 
 /** The backup of one path that may exist: its link text, or its file hard-linked (copied) to `files/<i>`. */

@@ -11,7 +11,7 @@ import type { DiffResult } from '../diff/types.js';
 import { diffFromManifest, manifestDelta, manifestNote, type BasisReason } from '../plan/from-manifest.js';
 import { catFileBatch } from '../diff/git.js';
 import type { ReleaseFile } from '../plan/plan.js';
-import { manifestOf } from './manifest.js';
+import { listingOf } from './manifest.js';
 import type { ManifestEntry } from '../plan/manifest-types.js';
 import type { ManifestDelta } from '../plan/types.js';
 import type { TargetState } from './state.js';
@@ -61,7 +61,7 @@ export async function planBasis(
   const listAll = () => diffWith(objects, { ...filters, from: null, to: o.to });
   const asFirstDeploy = async (note: string | null): Promise<Basis> => {
     const diff = await listAll();
-    return { diff, full: diff, listing: manifestOf(releaseMap(diff)), note };
+    return { diff, full: diff, listing: listingOf(diff.changes), note };
   };
   if (recorded === null || o.assumeEmpty) {
     return asFirstDeploy(
@@ -78,7 +78,7 @@ export async function planBasis(
     // The manifest's lines are not read to plan: the change set is merged into them when recorded.
     if (manifest) return { diff, full: null, listing: null, delta: manifestDelta(diff), note: null };
     const full = await listAll();
-    return { diff, full, listing: manifestOf(releaseMap(full)), note: null };
+    return { diff, full, listing: listingOf(full.changes), note: null };
   }
   if (manifest === null) {
     // A changed selection without a manifest: the whole new selection is compared with the target.
@@ -93,7 +93,7 @@ export async function planBasis(
   return {
     diff,
     full,
-    listing: manifestOf(release),
+    listing: listingOf(full.changes),
     note: why === null ? null : manifestNote(recorded, why),
   };
 }

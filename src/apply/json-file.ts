@@ -45,6 +45,32 @@ export async function writeTextAtomicWithPending(t: Transport, rel: string, text
   await t.rename(tmp, rel);
 }
 
+/**
+ * Write text given in chunks whole by rename (see writeJsonAtomic), streamed where the
+ * transport can: a 500,000-entry backup listing is never one string or one buffer.
+ */
+export async function writeChunksAtomic(
+  t: Transport,
+  rel: string,
+  chunks: Buffer[],
+  options: { sync?: boolean } = {},
+): Promise<void> {
+  const tmp = `${rel}.tmp-${randomBytes(4).toString('hex')}`;
+  let size = 0;
+  for (const c of chunks) size += c.length;
+  if (t.writeStream) {
+    const source = {
+      size,
+      async *[Symbol.asyncIterator]() {
+        // Each chunk is let go once written.
+        while (chunks.length > 0) yield chunks.shift()!;
+      },
+    };
+    await t.writeStream(tmp, source, 0o644, options);
+  } else await t.writeFile(tmp, Buffer.concat(chunks), 0o644, options);
+  await t.rename(tmp, rel);
+}
+
 /** Read a JSON file; null when it does not exist. A corrupt file is an E_STATE error naming it. */
 export async function readJson<T>(t: Transport, rel: string): Promise<T | null> {
   const entry = await t.lstat(rel);

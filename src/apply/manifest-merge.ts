@@ -12,7 +12,7 @@ import { byteOrder } from '../byte-order.js';
 import type { FileStat, ManifestEntry } from '../plan/manifest-types.js';
 import {
   BadLine,
-  formatLine,
+  lineOf,
   isSafeRelPath,
   linePath,
   MANIFEST_HEADER,
@@ -30,13 +30,13 @@ export interface ManifestChanges {
 }
 
 /**
- * The next manifest before the written files' stats are known: byte ranges of
- * the previous file and lines (strings, no newline), and where each written
- * file's line goes (filled by `finishManifest`).
+ * The next manifest before the written files' stats are known, in file order: byte
+ * ranges of the previous file, finished lines (strings, no newline), and the entries
+ * of written files, whose lines wait for their stats (`manifestChunks`). A first
+ * deploy's entries are the plan's own listing objects: no copy per file.
  */
 export interface PendingManifest {
-  parts: Array<Buffer | string>;
-  written: Array<{ index: number; entry: ManifestEntry }>;
+  parts: Array<Buffer | string | ManifestEntry>;
 }
 
 const NL = 0x0a;
@@ -57,7 +57,8 @@ export function mergeManifest(
   if (!previous.subarray(0, header.length).equals(header))
     throw stateError(where, `does not start with "${MANIFEST_HEADER}"`);
   if (previous[previous.length - 1] !== NL) throw stateError(where, 'is cut short (no newline at its end)');
-  const p: PendingManifest = { parts: [], written: [] };
+  const p: PendingManifest = { parts: [] };
+  const written = (path: string) => c.written.has(path);
   const set = new Map(c.set.map((e) => [e.path, e]));
   const touched = [...new Set([...set.keys(), ...c.remove, ...c.written])].sort(byteOrder);
   let copied = 0; // bytes of `previous` already in the output
@@ -69,7 +70,7 @@ export function mergeManifest(
       if (at.offset > copied) p.parts.push(previous.subarray(copied, at.offset));
       const old = at.found ? parseLine(previous.toString('utf8', at.offset, end - 1), idLength) : undefined;
       const next = set.get(path) ?? (c.remove.has(path) ? undefined : old);
-      if (next) add(p, next, c.written, old);
+      if (next) add(p, next, written, old);
       copied = end;
       from = end;
     }
@@ -108,85 +109,87 @@ function pathAt(buf: Buffer, start: number, end: number): string {
   return path;
 }
 
-/** A whole listing (each entry with the stat it keeps) before the written files' stats are known. */
+/**
+ * A whole listing (sorted by path) before the written files' stats are known. `statOf`: the
+ * stat an entry not written keeps (default its own). `written` is asked in listing order.
+ */
 export function pendingListing(
   files: readonly ManifestEntry[],
-  written: ReadonlySet<string>,
+  written: (path: string) => boolean,
+  statOf: (e: ManifestEntry) => FileStat | undefined = (e) => e.stat,
 ): PendingManifest {
-  const p: PendingManifest = { parts: [`${MANIFEST_HEADER}`], written: [] };
-  for (const f of files) add(p, f, written);
-  return p;
+  const parts: PendingManifest['parts'] = [`${MANIFEST_HEADER}`];
+  for (const f of files) parts.push(written(f.path) ? f : lineOf(f, statOf(f)));
+  return { parts };
+}
+
+/**
+ * `written` for paths asked in ascending byte order (a sorted listing's): a walk along
+ * the written paths sorted once, not a set of 500,000 strings.
+ */
+export function sortedMembers(paths: string[]): (path: string) => boolean {
+  let sorted = true;
+  for (let i = 1; i < paths.length && sorted; i++) sorted = byteOrder(paths[i - 1]!, paths[i]!) < 0;
+  if (!sorted) paths.sort(byteOrder);
+  let at = 0;
+  return (path) => {
+    while (at < paths.length && byteOrder(paths[at]!, path) < 0) at++;
+    return at < paths.length && paths[at] === path;
+  };
 }
 
 /** Add an entry: a written file's line waits for its stat; else it keeps the old stat of the same file. */
 function add(
   p: PendingManifest,
   e: ManifestEntry,
-  written: ReadonlySet<string>,
+  written: (path: string) => boolean,
   old: ManifestEntry | undefined = e,
 ): void {
-  const base: ManifestEntry = { path: e.path, blob: e.blob, mode: e.mode };
-  if (written.has(e.path)) {
-    p.written.push({ index: p.parts.length, entry: base });
-    p.parts.push('');
-    return;
-  }
-  const stat = old && old.blob === e.blob && old.mode === e.mode ? old.stat : undefined;
-  p.parts.push(formatLine(stat ? { ...base, stat } : base));
+  if (written(e.path)) return void p.parts.push(e); // its line is made with its fresh stat
+  p.parts.push(lineOf(e, old && old.blob === e.blob && old.mode === e.mode ? old.stat : undefined));
 }
 
-/** The manifest file's bytes, each written file with its fresh stat (none when the transport took none). */
-export function finishManifest(p: PendingManifest, fresh: ReadonlyMap<string, FileStat>): Buffer {
-  const parts = [...p.parts];
-  fill(parts, p.written, fresh);
-  return joined(parts);
-}
-
-/** Files whose fresh stats are held at once by finishManifestInSteps. */
+/** Lines per chunk, and files whose fresh stats are held at once. */
 const STAT_STEP = 4096;
 
 /**
- * finishManifest with the stats taken STAT_STEP files at a time by `statOf`: a first deploy
- * of 500,000 files holds a few thousand stats at once, not 500,000 (~100 MB).
+ * The manifest file's bytes in chunks of a few thousand lines, each written file's line
+ * with its fresh stat (none when the transport took none). The stats are taken STAT_STEP
+ * files at a time by `statOf`: a first deploy of 500,000 files holds a few thousand stats
+ * and lines at once, and never the whole text as one string.
  */
-export async function finishManifestInSteps(
+export async function manifestChunks(
   p: PendingManifest,
   statOf: (paths: string[]) => Promise<ReadonlyMap<string, FileStat>>,
-): Promise<Buffer> {
-  const parts = [...p.parts];
-  for (let at = 0; at < p.written.length; at += STAT_STEP) {
-    const step = p.written.slice(at, at + STAT_STEP);
-    fill(parts, step, await statOf(step.map((w) => w.entry.path)));
-  }
-  return joined(parts);
-}
-
-function fill(
-  parts: PendingManifest['parts'],
-  written: PendingManifest['written'],
-  fresh: ReadonlyMap<string, FileStat>,
-) {
-  for (const { index, entry } of written) {
-    const stat = fresh.get(entry.path);
-    parts[index] = formatLine(stat ? { ...entry, stat } : entry);
-  }
-}
-
-function joined(parts: PendingManifest['parts']): Buffer {
-  // Lines in a row are joined first: a first deploy's 50,000 lines make one buffer, not 50,000.
+): Promise<Buffer[]> {
   const out: Buffer[] = [];
   let lines: string[] = [];
-  const flush = () => {
-    if (lines.length) out.push(Buffer.from(`${lines.join('\n')}\n`, 'utf8'));
+  let waiting: ManifestEntry[] = [];
+  let slots: number[] = [];
+  const flush = async () => {
+    if (waiting.length > 0) {
+      const fresh = await statOf(waiting.map((e) => e.path));
+      waiting.forEach((e, k) => (lines[slots[k]!] = lineOf(e, fresh.get(e.path))));
+      waiting = [];
+      slots = [];
+    }
+    if (lines.length > 0) out.push(Buffer.from(`${lines.join('\n')}\n`, 'utf8'));
     lines = [];
   };
-  for (const part of parts) {
+  for (const part of p.parts) {
+    if (Buffer.isBuffer(part)) {
+      await flush();
+      out.push(part);
+      continue;
+    }
     if (typeof part === 'string') lines.push(part);
     else {
-      flush();
-      out.push(part);
+      slots.push(lines.length);
+      lines.push('');
+      waiting.push(part);
     }
+    if (lines.length >= STAT_STEP) await flush();
   }
-  flush();
-  return Buffer.concat(out);
+  await flush();
+  return out;
 }

@@ -22,8 +22,15 @@ import type { Layout } from './layout.js';
 import { isManifestFileName, makeStateDir } from './state-folder.js';
 import type { Manifest } from '../plan/manifest-types.js';
 import type { TargetPlan } from '../plan/types.js';
-import { manifestBytes, manifestFromBytes, StoredManifest, type Shared } from './stored-manifest.js';
-import { finishManifestInSteps, type PendingManifest } from './manifest-merge.js';
+import {
+  manifestBytes,
+  manifestFromBytes,
+  isOnDisk,
+  manifestOnDisk,
+  StoredManifest,
+  type Shared,
+} from './stored-manifest.js';
+import { manifestChunks, type PendingManifest } from './manifest-merge.js';
 import { planManifest, statWritten } from './manifest.js';
 
 /** What state.json records of its manifest file. */
@@ -257,8 +264,11 @@ export function nextManifest(
 /**
  * Once every file is in place: write the manifest this deploy leaves (with the
  * written files' fresh stats), durably and under a name of its own, and point
- * `newState` at it; the state's rename then commits both. `sync` false: made
- * durable by the state's write (`writeState` with `withPending`), before its rename.
+ * `newState` at it; the state's rename then commits both. The text is made in
+ * chunks and streamed out where the transport can (never one string of it); the
+ * state keeps only its name: `loadManifest` reads it back if this run needs it.
+ * `sync` false: made durable by the state's write (`writeState` with `withPending`),
+ * before its rename.
  */
 export async function recordManifestFile(
   t: Transport,
@@ -266,10 +276,40 @@ export async function recordManifestFile(
   deployId: string,
   pending: PendingManifest,
   newState: { manifest: Manifest | null; manifestFile: ManifestRef | null },
-  plan: TargetPlan,
   concurrency: number,
   sync = true,
 ): Promise<void> {
-  const data = await finishManifestInSteps(pending, (paths) => statWritten(t, paths, concurrency));
-  Object.assign(newState, await storeManifest(t, l, manifestName(deployId), data, plan.to, sync));
+  const chunks = await manifestChunks(pending, (paths) => statWritten(t, paths, concurrency));
+  const name = manifestName(deployId);
+  const hash = createHash('sha256');
+  let size = 0;
+  for (const c of chunks) {
+    hash.update(c);
+    size += c.length;
+  }
+  await makeStateDir(t, l.manifests);
+  const rel = `${l.manifests}/${name}`;
+  if (t.writeStream) {
+    const source = {
+      size,
+      async *[Symbol.asyncIterator]() {
+        // Each chunk is let go once written.
+        while (chunks.length > 0) yield chunks.shift()!;
+      },
+    };
+    await t.writeStream(rel, source, 0o644, { sync });
+  } else await t.writeFile(rel, Buffer.concat(chunks), 0o644, { sync });
+  newState.manifestFile = { file: name, sha256: hash.digest('hex'), size };
+  newState.manifest = manifestOnDisk(`${t.description}/${rel}`);
+}
+
+/**
+ * `state` with its manifest in memory: a state this run recorded names its file only
+ * (recordManifestFile); it is read back here, checked against its size and hash.
+ */
+export async function loadManifest<
+  S extends { release: string; manifest: Manifest | null; manifestFile: ManifestRef | null },
+>(t: Transport, l: Layout, state: S): Promise<S> {
+  if (!state.manifestFile || !(state.manifest && isOnDisk(state.manifest))) return state;
+  return { ...state, manifest: await readManifestFile(t, l, state.manifestFile, idLengthOf(state.release)) };
 }

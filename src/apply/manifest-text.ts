@@ -26,8 +26,12 @@ const NEEDS_QUOTES = /^"|[\u0000-\u001f\u007f\\]|[\ud800-\udfff]/;
 const MODES: readonly string[] = ['100644', '100755', '120000'];
 
 /** One entry as a line (without its newline). */
-export function formatLine(e: ManifestEntry): string {
-  const s = e.stat;
+function formatLine(e: ManifestEntry): string {
+  return lineOf(e, e.stat);
+}
+
+/** An entry's line with `s` as its stat (none when undefined), whatever stat the entry holds. */
+export function lineOf(e: ManifestEntry, s: FileStat | undefined): string {
   const stat = s ? `${s.size},${s.mtimeNs},${s.ctimeNs},${s.ino},${s.mode}` : '-';
   const path = NEEDS_QUOTES.test(e.path) ? JSON.stringify(e.path) : e.path;
   return `${e.blob}\t${e.mode}\t${stat}\t${path}`;

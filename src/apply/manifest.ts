@@ -13,15 +13,14 @@
  * hostile: a bad manifest is an E_STATE error naming the bad value.
  */
 import { DiffshipError } from '../errors.js';
-import { SUBMODULE_MODE } from '../diff/types.js';
+import type { Change } from '../diff/types.js';
 import type { Transport } from '../transport/transport.js';
 import type { ManifestDelta, WriteOp } from '../plan/types.js';
 import { isSafeRelPath } from './manifest-text.js';
-import { mergeManifest, pendingListing, type PendingManifest } from './manifest-merge.js';
+import { mergeManifest, pendingListing, sortedMembers, type PendingManifest } from './manifest-merge.js';
 import { manifestBytes } from './stored-manifest.js';
-import type { ReleaseFile } from '../plan/plan.js';
 import { exactStats } from '../transport/exact-stats.js';
-import { byteOrder } from '../byte-order.js';
+import { sortByPath } from '../byte-order.js';
 import {
   MANIFEST_VERSION,
   type FileStat,
@@ -89,14 +88,18 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** The release's files as a manifest listing (no stats yet); submodules are never shipped. */
-export function manifestOf(release: ReadonlyMap<string, ReleaseFile>): ManifestEntry[] {
+/**
+ * The files of a from-the-empty-tree diff (sorted by path) as a manifest listing, no stats
+ * yet; submodules are never shipped. The diff's own records are the entries (their extra
+ * `status` is never written): a 500,000-file release gets no second object per file.
+ */
+export function listingOf(changes: readonly Change[]): ManifestEntry[] {
   const files: ManifestEntry[] = [];
-  for (const [path, f] of release) {
-    if (f.mode === SUBMODULE_MODE || !MODES.includes(f.mode)) continue;
-    files.push({ path, blob: f.blob, mode: f.mode as ManifestMode });
+  for (const c of changes) {
+    if (c.status === 'deleted' || !MODES.includes(c.mode)) continue;
+    files.push(c as ManifestEntry);
   }
-  return files.sort((a, b) => byteOrder(a.path, b.path));
+  return sortByPath(files);
 }
 
 /**
@@ -113,19 +116,17 @@ export function planManifest(
   writes: readonly WriteOp[],
   o: { idLength: number; where: string },
 ): PendingManifest {
-  const written = new Set(writes.map((w) => w.path));
   if (next.delta) {
     // basis.ts plans a delta only from a recorded manifest.
     if (!previous) throw new Error('a manifest delta without a previous manifest');
+    const written = new Set(writes.map((w) => w.path));
     const changes = { set: next.delta.set, remove: new Set(next.delta.remove), written };
     return mergeManifest(manifestBytes(previous), changes, o.idLength, o.where);
   }
-  const old = new Map((previous?.files ?? []).map((f) => [f.path, f]));
-  const files = (next.listing ?? []).map((f): ManifestEntry => {
-    const stat = sameFile(old.get(f.path), f);
-    return stat ? { ...f, stat } : { path: f.path, blob: f.blob, mode: f.mode };
-  });
-  return pendingListing(files, written);
+  // A whole listing (a first deploy: 500,000 entries): no copy of an entry, no set of paths.
+  const old = previous ? new Map(previous.files.map((f) => [f.path, f])) : null;
+  const written = sortedMembers(writes.map((w) => w.path));
+  return pendingListing(next.listing ?? [], written, (f) => sameFile(old?.get(f.path), f));
 }
 
 /** Exact stats of the files a deploy wrote, once in place; none when the transport takes none. */

@@ -27,7 +27,7 @@ import { checkStateDirPath, checkStateFolder, makeStateDir } from './state-folde
 import { connectReadOnly, isMissingRoot } from './absent-root.js';
 import { firstPeek, prefetchStateFolder } from './state-prefetch.js';
 import type { PendingManifest } from './manifest-merge.js';
-import { nextManifest, pruneManifests, recordManifestFile } from './manifest-store.js';
+import { loadManifest, nextManifest, pruneManifests, recordManifestFile } from './manifest-store.js';
 import { mapLimit } from '../pool.js';
 import type { ApplyProgress } from './progress.js';
 import { dropLeftovers, stageAndJournal, type StageSession } from './stage.js';
@@ -309,7 +309,7 @@ export class TargetSession {
         if (!whole.has(dir) && !revealed.some((u) => `${dir}/`.startsWith(u))) await t.mkdirp(dir);
       // Created folders come whole, with every file in them (staged-tree.ts).
       for (const root of place.roots) await t.rename(place.tree(root), root);
-      done = plan.writes.filter((_, i) => place.inTree(i)).length;
+      for (let i = 0; i < total; i++) if (place.inTree(i)) done++;
       if (done > 0) onProgress?.({ phase: 'commit', done, total, bytes });
       reveal = plan.revealUnits?.length
         ? await revealUnits(t, staging, plan, this.state?.manifest ?? null)
@@ -336,7 +336,7 @@ export class TargetSession {
       //    rename; over SSH a synced write costs no round trip of its own, a separate sync would.
       const batched = t.kind === 'local';
       if (manifest)
-        await recordManifestFile(t, l, this.deployId, manifest, newState, plan, this.concurrency, !batched);
+        await recordManifestFile(t, l, this.deployId, manifest, newState, this.concurrency, !batched);
       await writeState(t, l, newState, { withPending: batched });
       recorded = true;
       await t.unlink(l.journal);
@@ -425,6 +425,8 @@ export class TargetSession {
     units: ReadonlyArray<{ name: string; path: string }>,
     reveal: boolean,
   ): Promise<UnitRollbackResult> {
+    // A state this run recorded names its manifest only: the unit rollback needs its files.
+    if (this.state) this.state = await loadManifest(this.transport, this.layout, this.state);
     const r = await rollbackUnitFiles(this.parts, units, reveal);
     this.state = r.state;
     return r;

@@ -19,11 +19,16 @@ import type { ApplyProgress } from './progress.js';
 import { mapLimit } from '../pool.js';
 import { verifiedBlob } from './verified-blob.js';
 import type { Placement } from './staged-tree.js';
+import { DiffshipError } from '../errors.js';
 
 export interface StagedWrites {
   bytes: number;
-  /** Blob ids of staged files hashed by the host as it wrote them (the SSH file helper): not read back. */
-  hashedThere: Map<number, string>;
+  /**
+   * 1 for each staged file the host hashed as it wrote it (the SSH file helper, the local stream
+   * write), already checked against the release: not read back. One byte per file, not a map of
+   * 500,000 blob ids.
+   */
+  hashedThere: Uint8Array;
 }
 
 export async function stageWrites(
@@ -35,13 +40,18 @@ export async function stageWrites(
   concurrency: number,
   onProgress?: (p: ApplyProgress) => void,
 ): Promise<StagedWrites> {
-  const out: StagedWrites = { bytes: 0, hashedThere: new Map() };
-  let done = 0;
   const total = plan.writes.length;
-  const answers: Array<Promise<void>> = [];
+  const out: StagedWrites = { bytes: 0, hashedThere: new Uint8Array(total) };
+  let done = 0;
+  // Answers still to come (kept only while pending: 500,000 settled promises are not held).
+  const answers = new Set<Promise<void>>();
   let failed: { error: unknown } | null = null;
   const settled = (i: number) => (id: unknown) => {
-    if (typeof id === 'string') out.hashedThere.set(i, id);
+    if (typeof id === 'string') {
+      // Checked at once: a bad write fails the staging, not a pass after it.
+      if (id !== plan.writes[i]!.blob) throw verifyError(t, plan.writes[i]!, id, true);
+      out.hashedThere[i] = 1;
+    }
     onProgress?.({ phase: 'stage', done: ++done, total, bytes: out.bytes });
   };
   try {
@@ -69,7 +79,14 @@ export async function stageWrites(
         const queued = new Promise<void>((resolve) => (onQueued = resolve));
         const answer = t.writeStream(staged, source, mode, { sync: false, hash: algorithm, onQueued });
         const written = answer.then(settled(i));
-        answers.push(written.catch((error: unknown) => void (failed ??= { error })));
+        const pending = written.then(
+          () => void answers.delete(pending),
+          (error: unknown) => {
+            failed ??= { error };
+            answers.delete(pending);
+          },
+        );
+        answers.add(pending);
         await Promise.race([written, queued]);
       } finally {
         body.discard(); // read to the end already, unless the write failed: then git's later answers wait on it
@@ -80,6 +97,19 @@ export async function stageWrites(
   }
   if (failed) throw (failed as { error: unknown }).error;
   return out;
+}
+
+/** A staged copy whose blob id is not the release's: nothing was changed. */
+export function verifyError(
+  t: Transport,
+  w: { path: string; blob: string },
+  got: string | null | undefined,
+  hashedThere: boolean,
+): DiffshipError {
+  return new DiffshipError(
+    'E_VERIFY',
+    `${t.description}: staged copy of ${w.path} has blob ${got ?? '(missing)'}, expected ${w.blob} — ${hashedThere ? "the repository's reading (check it with git fsck), the connection or the target" : "the target's disk or connection"} corrupted it; nothing was changed`,
+  );
 }
 
 /** All of a source's bytes, for a transport that only writes whole files. */

@@ -16,7 +16,7 @@ import { readJournal, writeJournal } from './journal.js';
 import { takeBackup } from './backup.js';
 import { makeStateDir } from './state-folder.js';
 import { mapLimit } from '../pool.js';
-import { stageWrites, type StagedWrites } from './stage-writes.js';
+import { stageWrites, verifyError, type StagedWrites } from './stage-writes.js';
 import type { Placement } from './staged-tree.js';
 
 /** What staging needs of an open, locked session. */
@@ -60,18 +60,13 @@ export async function stageAndJournal(
     if (blobs !== s.objects) blobs.close();
   }
   const { bytes, hashedThere } = staged;
-  const hashes = await t.hashFiles(
-    plan.writes.flatMap((_, i) => (hashedThere.has(i) ? [] : [place.staged(i)])),
-    { algorithm },
-  );
+  const unhashed: string[] = [];
+  for (let i = 0; i < plan.writes.length; i++) if (hashedThere[i] === 0) unhashed.push(place.staged(i));
+  const hashes = await t.hashFiles(unhashed, { algorithm });
   plan.writes.forEach((w, i) => {
-    const got = hashedThere.get(i) ?? hashes.get(place.staged(i));
-    if (got !== w.blob) {
-      throw new DiffshipError(
-        'E_VERIFY',
-        `${t.description}: staged copy of ${w.path} has blob ${got ?? '(missing)'}, expected ${w.blob} — ${hashedThere.has(i) ? "the repository's reading (check it with git fsck), the connection or the target" : "the target's disk or connection"} corrupted it; nothing was changed`,
-      );
-    }
+    if (hashedThere[i] === 1) return;
+    const got = hashes.get(place.staged(i));
+    if (got !== w.blob) throw verifyError(t, w, got, false);
   });
   onProgress?.({ phase: 'verify', done: plan.writes.length, total: plan.writes.length, bytes });
 

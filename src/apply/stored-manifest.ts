@@ -59,7 +59,33 @@ export function manifestFromEntries(
 
 /** The file bytes of any manifest held in memory. */
 export function manifestBytes(m: Manifest): Buffer {
-  return m instanceof StoredManifest ? m.data : Buffer.from(formatManifest(sortByPath([...m.files])), 'utf8');
+  return m instanceof StoredManifest || m instanceof OnDiskManifest
+    ? m.data
+    : Buffer.from(formatManifest(sortByPath([...m.files])), 'utf8');
+}
+
+/** A manifest recorded by this run and not held in memory (its bytes are on the target only). */
+class OnDiskManifest implements Manifest {
+  readonly version = MANIFEST_VERSION;
+  declare readonly files: ManifestEntry[];
+  declare readonly data: Buffer;
+
+  constructor(where: string) {
+    const unread = () => {
+      throw new Error(`${where}: the manifest was not read back (loadManifest)`);
+    };
+    Object.defineProperty(this, 'data', { get: unread, enumerable: false });
+    Object.defineProperty(this, 'files', { get: unread, enumerable: false });
+  }
+}
+
+/** The manifest just written to `where`, held by name only: a 500,000-file deploy keeps no copy. */
+export function manifestOnDisk(where: string): Manifest {
+  return new OnDiskManifest(where);
+}
+
+export function isOnDisk(m: Manifest): boolean {
+  return m instanceof OnDiskManifest;
 }
 
 /**

@@ -28,8 +28,10 @@ export async function observeInto(
   algorithm: HashAlgorithm,
 ): Promise<void> {
   const t = target.transport;
-  const unique = [...new Set(paths)];
-  if (unique.length > WALK_ABOVE) return observeByWalk(target, into, unique, algorithm);
+  const wanted = new Set(paths);
+  // One set of the paths, not a set and a copy of it (a first deploy observes 500,000).
+  if (wanted.size > WALK_ABOVE) return observeByWalk(target, into, wanted, algorithm);
+  const unique = [...wanted];
   // Each folder is looked at once, however many files it holds.
   const folders = new Map<string, Promise<boolean>>();
   const isRealDir = (dir: string) => {
@@ -55,11 +57,10 @@ export async function observeInto(
 async function observeByWalk(
   target: ObserveTarget,
   into: Map<string, Observed>,
-  paths: string[],
+  wanted: ReadonlySet<string>,
   algorithm: HashAlgorithm,
 ): Promise<void> {
   const t = target.transport;
-  const wanted = new Set(paths);
   const found = (await t.walk('', [target.layout.dir])).filter((e) => wanted.has(e.path));
   const hashes = await t.hashFiles(
     found.filter((e) => e.type !== 'dir').map((e) => e.path),

@@ -73,7 +73,8 @@ export function planTarget(input: PlanInput): TargetPlan {
   const draft = planChanges(ctx, diff, mode, input.kept);
   const { drift, protectedPaths, submodules, newKept, changes } = draft;
 
-  const changeSet = changedPaths(diff);
+  // Drift is checked against a recorded release only: a first deploy builds no set of its paths.
+  const changeSet = recorded === null ? new Set<string>() : changedPaths(diff);
   if (recorded !== null && input.driftScope === 'all' && input.recordedFiles) {
     const outside = driftOutsideChanges(
       input.recordedFiles,
@@ -136,7 +137,7 @@ function carriedKept(
   isProtected: (path: string) => boolean,
 ): KeptFile[] {
   // Authoritative mode keeps nothing (and may delete 300,000 strays: no set of them is built).
-  if (mode !== 'additive') return [];
+  if (mode !== 'additive' || candidates.length === 0) return [];
   const written = new Set([...writes.map((w) => w.path), ...deletes.map((d) => d.path)]);
   const keptMap = new Map<string, string>();
   for (const k of candidates) if (!written.has(k.path) && !isProtected(k.path)) keptMap.set(k.path, k.blob);

@@ -15,10 +15,11 @@ import { unchangedSince } from '../../src/plan/stat-cache.js';
 import { applyChanges, diffFromManifest, manifestDelta } from '../../src/plan/from-manifest.js';
 import { formatManifest, manifestEntries, parseManifestText } from '../../src/apply/manifest-text.js';
 import {
-  finishManifest,
-  finishManifestInSteps,
+  manifestChunks,
   mergeManifest,
   pendingListing,
+  sortedMembers,
+  type PendingManifest,
 } from '../../src/apply/manifest-merge.js';
 import { byteOrder } from '../../src/byte-order.js';
 import type { DiffResult } from '../../src/diff/types.js';
@@ -424,7 +425,7 @@ describe('the manifest file format (manifest-text.ts)', () => {
     expect([...manifestEntries(Buffer.from('diffship-manifest 1\n'), 40, 'm')]).toEqual([]);
   });
 
-  it('merging a change set line by line gives applyChanges’ listing, with stats fresh, carried or dropped', () => {
+  it('merging a change set line by line gives applyChanges’ listing, with stats fresh, carried or dropped', async () => {
     const files: ManifestEntry[] = ['a', 'b', 'c/d', 'c/e', 'f'].map((path, i) => ({
       path,
       blob: String(i + 1).repeat(40),
@@ -467,7 +468,7 @@ describe('the manifest file format (manifest-text.ts)', () => {
       40,
       'm',
     );
-    const merged = parseManifestText(finishManifest(pending, fresh).toString('utf8'), 40, 'm');
+    const merged = parseManifestText((await finish(pending, fresh)).toString('utf8'), 40, 'm');
     const plain = (fs: readonly ManifestEntry[]) => fs.map(({ path, blob, mode }) => ({ path, blob, mode }));
     expect(plain(merged)).toEqual(plain(applyChanges(files, diff)));
     const statOf = (p: string) => merged.find((f) => f.path === p)?.stat?.ino;
@@ -478,7 +479,7 @@ describe('the manifest file format (manifest-text.ts)', () => {
     expect(statOf('0')).toBeUndefined();
   });
 
-  it('the binary-search merge agrees with applyChanges on random change sets (first, last, absent paths)', () => {
+  it('the binary-search merge agrees with applyChanges on random change sets (first, last, absent paths)', async () => {
     let seed = 7;
     const rand = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
     const paths = [...new Set(Array.from({ length: 600 }, () => `d${rand(20)}/f${rand(1000)}`))].sort(
@@ -531,7 +532,7 @@ describe('the manifest file format (manifest-text.ts)', () => {
         40,
         'm',
       );
-      const merged = parseManifestText(finishManifest(pending, new Map()).toString('utf8'), 40, 'm');
+      const merged = parseManifestText((await finish(pending, new Map())).toString('utf8'), 40, 'm');
       const want = applyChanges(files, diff).map((f) =>
         f.blob === B1 ? f : { path: f.path, blob: f.blob, mode: f.mode },
       );
@@ -540,8 +541,8 @@ describe('the manifest file format (manifest-text.ts)', () => {
   });
 });
 
-describe('finishManifestInSteps', () => {
-  it('writes what finishManifest writes, holding a few thousand stats at a time', async () => {
+describe('manifestChunks', () => {
+  it('writes every line with its fresh stat, in chunks, holding a few thousand stats at a time', async () => {
     const files: ManifestEntry[] = [];
     for (let i = 0; i < 10_000; i++) files.push({ path: `d${i % 7}/f${i}`, blob: B1, mode: '100644' });
     files.sort((a, b) => byteOrder(a.path, b.path));
@@ -553,18 +554,56 @@ describe('finishManifestInSteps', () => {
       ino: String(p.length * 7),
       mode: 33188,
     });
-    const all = new Map([...written].map((p) => [p, statOf(p)]));
-    const whole = finishManifest(pendingListing(files, written), all);
     const asked: number[] = [];
-    const stepped = await finishManifestInSteps(pendingListing(files, written), async (paths) => {
-      asked.push(paths.length);
-      return new Map(paths.map((p) => [p, statOf(p)]));
-    });
-    expect(stepped.equals(whole)).toBe(true);
+    const chunks = await manifestChunks(
+      pendingListing(files, (p) => written.has(p)),
+      async (paths) => {
+        asked.push(paths.length);
+        return new Map(paths.map((p) => [p, statOf(p)]));
+      },
+    );
+    expect(chunks.length).toBeGreaterThan(1);
+    const text = Buffer.concat(chunks).toString('utf8');
+    expect(text).toBe(
+      formatManifest(files.map((f) => (written.has(f.path) ? { ...f, stat: statOf(f.path) } : f))),
+    );
     expect(asked.reduce((a, b) => a + b, 0)).toBe(written.size);
     expect(Math.max(...asked)).toBeLessThanOrEqual(4096);
-    expect(parseManifestText(stepped.toString('utf8'), 40, 'm').filter((f) => f.stat).length).toBe(
-      written.size,
-    );
+    expect(parseManifestText(text, 40, 'm').filter((f) => f.stat).length).toBe(written.size);
+  });
+
+  it('a written entry gets only its fresh stat, never one it carries', async () => {
+    const stale: FileStat = { size: 1, mtimeNs: '1', ctimeNs: '1', ino: '1', mode: 33188 };
+    const files: ManifestEntry[] = [
+      { path: 'a', blob: B1, mode: '100644', stat: stale },
+      { path: 'b', blob: B1, mode: '100644', stat: stale },
+    ];
+    const text = (
+      await finish(
+        pendingListing(files, (p) => p === 'a'),
+        new Map(),
+      )
+    ).toString('utf8');
+    expect(parseManifestText(text, 40, 'm').map((f) => f.stat?.ino)).toEqual([undefined, '1']);
   });
 });
+
+describe('sortedMembers', () => {
+  it('answers ascending questions about unsorted paths', () => {
+    const isIn = sortedMembers(['c', 'a/b', 'b', 'a']);
+    expect(['a', 'a/a', 'a/b', 'aa', 'b', 'c', 'd'].map(isIn)).toEqual([
+      true,
+      false,
+      true,
+      false,
+      true,
+      true,
+      false,
+    ]);
+  });
+});
+
+/** The whole manifest file of `pending`, with the stats in `fresh`. */
+async function finish(pending: PendingManifest, fresh: ReadonlyMap<string, FileStat>): Promise<Buffer> {
+  return Buffer.concat(await manifestChunks(pending, async () => fresh));
+}
