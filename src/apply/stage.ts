@@ -3,7 +3,7 @@
  * what it replaces, then journal. Before the journal nothing in the target changed.
  */
 import { posix } from 'node:path';
-import { DiffshipError, describeError } from '../errors.js';
+import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Transport } from '../transport/transport.js';
 import { GitObjects } from '../diff/git-objects.js';
