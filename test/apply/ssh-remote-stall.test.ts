@@ -87,7 +87,11 @@ function reached(point: 'staging' | 'commit'): boolean {
   const d = join(target, '.diffship');
   if (point === 'commit') return existsSync(join(d, 'journal.json'));
   const staging = join(d, 'staging');
-  return existsSync(staging) && readdirSync(staging).some((id) => readdirSync(join(staging, id)).length > 3);
+  // Created folders are staged whole (staged-tree.ts): the staged files may sit a few folders down.
+  return (
+    existsSync(staging) &&
+    readdirSync(staging).some((id) => readdirSync(join(staging, id), { recursive: true }).length > 3)
+  );
 }
 
 it.each([
