@@ -5,7 +5,7 @@
  * by hand keeps the refusal). A failing activate hook rolls back to the old tree exactly.
  * Real git repo, real target folder and a real sshd, through the built CLI.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli } from '../helpers/cli.js';
@@ -169,4 +169,3 @@ describe.each(['local', 'ssh'] as const)('a release swaps a folder and a file (%
     },
   );
 });
-
