@@ -18,7 +18,8 @@ export function swappedFolders(plan: TargetPlan): string[] {
   const slots = new Set(plan.writes.filter((w) => dirs.has(w.path)).map((w) => w.path));
   if (slots.size === 0) return [];
   const emptied = new Set<string>();
-  for (const d of plan.deletes) for (const p of parentsOf(d.path)) if (slots.has(p)) emptied.add(p);
+  for (const d of plan.deletes)
+    if (d.reason !== 'stray') for (const p of parentsOf(d.path)) if (slots.has(p)) emptied.add(p);
   return [...emptied];
 }
 

@@ -28,7 +28,7 @@ export function rejectFoldersInFileSlots(
   );
 }
 
-/** The slots with a delete below them and no entry below them that the plan leaves. */
+/** The slots with a release's delete below them and no entry below them that the plan leaves. */
 function emptiedFolders(
   slots: ReadonlySet<string>,
   deletes: readonly DeleteOp[],
@@ -41,8 +41,10 @@ function emptiedFolders(
   };
   const deleted = new Set(deletes.map((d) => d.path));
   const emptied = new Set<string>();
-  for (const d of deleted) {
-    const slot = slotOf(d);
+  // Only a folder the release had (a file of it deleted or renamed away): a folder holding
+  // nothing but strays was made on the target, even if authoritative mode deletes the strays.
+  for (const d of deletes) {
+    const slot = d.reason === 'stray' ? null : slotOf(d.path);
     if (slot !== null) emptied.add(slot);
   }
   // observe/plan-target.ts lists each such folder whole: anything there the plan keeps blocks it.
