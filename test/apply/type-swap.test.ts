@@ -141,27 +141,29 @@ describe.each(['local', 'ssh'] as const)('a release swaps a folder and a file (%
       const { ws, targetDir, deploy, stateText, litter } = setup([
         `mode: ${mode}`,
         'defaults:',
-        '  activate: { remote: "test ! -e ../fail" }',
+        // Fails on the new release only: the restored one activates fine.
+        '  activate: { remote: "test ! -e ../fail-$DIFFSHIP_RELEASE" }',
       ]);
       try {
         expect(deploy(r.dir).code).toBe(0);
-        writeFileSync(join(ws, 'fail'), '');
         for (const [from, to] of [
           [r.dir, r.file],
           [r.file, r.dirAgain],
         ] as const) {
-          if (from !== r.dir) {
-            rmSync(join(ws, 'fail'));
-            expect(deploy(from).code).toBe(0);
-            writeFileSync(join(ws, 'fail'), '');
-          }
+          if (from !== r.dir) expect(deploy(from).code).toBe(0);
+          writeFileSync(join(ws, `fail-${to}`), '');
           const before = snapshot(targetDir);
           const state = stateText();
           const d = deploy(to);
           expect(d.code, d.stderr + d.stdout).toBe(1);
+          // The swap was made, then undone: the failure is the hook's, after the commit.
+          expect(d.stderr + d.stdout).toMatch(/activate/);
+          expect(d.stderr + d.stdout).toMatch(/rolled.back/i);
+          expect(d.stderr + d.stdout).not.toMatch(/unhealthy/i);
           expect(snapshot(targetDir)).toEqual(before);
           expect(JSON.parse(stateText()).release).toBe(JSON.parse(state).release);
           expect(litter()).toEqual([]);
+          rmSync(join(ws, `fail-${to}`));
         }
       } finally {
         rmSync(ws, { recursive: true, force: true });

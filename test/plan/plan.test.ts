@@ -225,6 +225,10 @@ describe('planTarget', () => {
     expect(() => planTarget(input(diff(toFile), { observed: hand }))).toThrow(refused);
     const drifted = new Map([...obs, ['x/y', file(C)]]);
     expect(() => planTarget(input(diff(toFile), { observed: drifted, onDrift: 'skip' }))).toThrow(refused);
+    // Authoritative mode deletes a stray there anyway; a protected one stays, and so does the folder.
+    const auth = { observed: hand, mode: 'authoritative' as const, release };
+    expect(planTarget(input(diff(toFile), auth)).deletes.map((d) => d.path)).toEqual(['x/hand.txt', 'x/y']);
+    expect(() => planTarget(input(diff(toFile), { ...auth, protect: ['x/hand.txt'] }))).toThrow(refused);
     // File → folder: additive mode deletes the old file instead of keeping it.
     const toDir: Change[] = [
       { status: 'deleted', path: 'x', oldMode: '100644', oldBlob: A },
