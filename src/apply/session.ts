@@ -307,9 +307,11 @@ export class TargetSession {
       //    folder), then folders the release turns into files (their files, then the emptied
       //    folders), then renames, then the other deletes.
       for (const dir of parents.replaced) await t.unlink(dir);
-      await clearSwappedFolders(t, plan, swappedFolders(plan));
-      // Folders inside a unit revealed whole come with the unit (`units.reveal: unit`).
+      // Folders inside a unit revealed whole come with the unit (`units.reveal: unit`); so does
+      // the file that replaces a folder there (the unit is built without the folder).
       const revealed = (plan.revealUnits ?? []).map((u) => `${u.path}/`);
+      const swaps = swappedFolders(plan).filter((f) => !revealed.some((u) => f.startsWith(u)));
+      await clearSwappedFolders(t, plan, swaps);
       const whole = new Set(place.stagingDirs);
       for (const dir of parents.missing)
         if (!whole.has(dir) && !revealed.some((u) => `${dir}/`.startsWith(u))) await t.mkdirp(dir);

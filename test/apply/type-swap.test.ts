@@ -171,3 +171,34 @@ describe.each(['local', 'ssh'] as const)('a release swaps a folder and a file (%
     },
   );
 });
+
+describe('a release swaps a folder and a file inside a unit revealed whole (units.reveal: unit)', () => {
+  it('the unit is built without the folder and swapped in; rollback puts the folder back', () => {
+    const units = makeRepo();
+    const ws = tempDir('diffship-typeswap-unit-');
+    try {
+      const v1 = units.commit({ 'packages/P/manifest.v3': 'm\n', 'packages/P/x/y': 'why\n' });
+      const v2 = units.commit({ 'packages/P/manifest.v3': 'm\n', 'packages/P/x': 'ex\n' });
+      const config = ['units:', '  match: "packages/*"', '  reveal: unit', 'targets:'];
+      writeFileSync(join(ws, 'diffship.yml'), [...config, '  - { name: t, path: target }', ''].join('\n'));
+      const run = (...args: string[]) => cli(ws, [...args, '--repo', units.dir, '--no-progress']);
+      const target = join(ws, 'target');
+      expect(run('deploy', '--to', v1).code).toBe(0);
+      const old = snapshot(target);
+      const d = run('deploy', '--to', v2);
+      expect(d.code, d.stderr + d.stdout).toBe(0);
+      expect(snapshot(target)).toEqual({
+        packages: { type: 'dir' },
+        'packages/P': { type: 'dir' },
+        'packages/P/manifest.v3': { type: 'file', content: 'm\n', exec: false },
+        'packages/P/x': { type: 'file', content: 'ex\n', exec: false },
+      });
+      const back = run('rollback');
+      expect(back.code, back.stderr + back.stdout).toBe(0);
+      expect(snapshot(target)).toEqual(old);
+    } finally {
+      units.cleanup();
+      rmSync(ws, { recursive: true, force: true });
+    }
+  });
+});
