@@ -216,7 +216,9 @@ export async function readBackupFile(t: Transport, rel: string): Promise<Buffer>
 }
 
 async function removeFileOrEmptyDir(t: Transport, path: string): Promise<void> {
-  if ((await parentsAreFolders(t, path)) === 'missing') return;
+  // A file where the path's folder would be: a deploy turning that file into a folder was cut
+  // before the file went, so nothing it added is below it (the file is restored next).
+  if ((await parentsAreFolders(t, path, { fileIsMissing: true })) === 'missing') return;
   const entry = await t.lstat(path);
   if (entry === null) return;
   if (entry.type === 'dir') await t.rmdir(path);

@@ -83,14 +83,21 @@ export async function checkParents(
 /**
  * Look at every parent of `rel`, shallowest first, right before it is changed
  * (rollback, crash recovery and pruning do this as apply does): 'ok' when all
- * are real folders, 'missing' when one is absent (nothing below it to touch).
+ * are real folders, 'missing' when one is absent (nothing below it to touch; with
+ * `fileIsMissing`, also when one is a regular file).
  * A link, or any other non-folder, above the path is refused with E_UNSAFE:
  * diffship never removes or writes through one.
  */
-export async function parentsAreFolders(t: Transport, rel: string): Promise<'ok' | 'missing'> {
+export async function parentsAreFolders(
+  t: Transport,
+  rel: string,
+  options: { fileIsMissing?: boolean } = {},
+): Promise<'ok' | 'missing'> {
   for (const dir of parentsOf(rel)) {
     const entry = await t.lstat(dir);
     if (entry === null) return 'missing';
+    // Nothing can be below a regular file (a link is another matter: it is never followed).
+    if (entry.type === 'file' && options.fileIsMissing) return 'missing';
     if (entry.type !== 'dir') {
       throw new TransportError(
         'E_UNSAFE',

@@ -34,6 +34,7 @@ import { dropLeftovers, stageAndJournal, type StageSession } from './stage.js';
 import { rollbackTarget } from './rollback.js';
 import { rollbackUnitFiles, type UnitRollbackResult } from './unit-rollback.js';
 import { placeWrites, type Placement } from './staged-tree.js';
+import { clearSwappedFolders, swappedFolders } from './folder-swap.js';
 
 export interface SessionOptions {
   transport: Transport;
@@ -244,10 +245,12 @@ export class TargetSession {
       deleting,
     );
     // Only paths the plan saw as folders can be folders in the way (the planner refuses them
-    // already: plan/folder-slots.ts; this guards a plan made by other means).
+    // already: plan/folder-slots.ts; this guards a plan made by other means). A folder the plan
+    // empties (a release turning a folder into a file) goes at commit: folder-swap.ts.
     const observedDirs = new Set(plan.observedDirs);
+    const swapped = new Set(swappedFolders(plan));
     for (const w of plan.writes) {
-      if (observedDirs.has(w.path) && !deleting.has(w.path)) {
+      if (observedDirs.has(w.path) && !deleting.has(w.path) && !swapped.has(w.path)) {
         throw new DiffshipError(
           'E_UNSAFE',
           `${t.description}: ${w.path} is a folder on the target where the release has a file — move or remove the folder on the target, then deploy again`,
@@ -300,10 +303,15 @@ export class TargetSession {
     // 4. Commit. A failure here (disk full, a link dropped) is undone at once from the backup, so the
     //    target does not wait for the next run to stop being a mix of two releases.
     try {
-      // 4. Commit: deletes that stand in the way of new folders, then renames, then the other deletes.
+      // 4. Commit: deletes that stand in the way of new folders (a file the release turns into a
+      //    folder), then folders the release turns into files (their files, then the emptied
+      //    folders), then renames, then the other deletes.
       for (const dir of parents.replaced) await t.unlink(dir);
-      // Folders inside a unit revealed whole come with the unit (`units.reveal: unit`).
+      // Folders inside a unit revealed whole come with the unit (`units.reveal: unit`); so does
+      // the file that replaces a folder there (the unit is built without the folder).
       const revealed = (plan.revealUnits ?? []).map((u) => `${u.path}/`);
+      const swaps = swappedFolders(plan).filter((f) => !revealed.some((u) => f.startsWith(u)));
+      await clearSwappedFolders(t, plan, swaps);
       const whole = new Set(place.stagingDirs);
       for (const dir of parents.missing)
         if (!whole.has(dir) && !revealed.some((u) => `${dir}/`.startsWith(u))) await t.mkdirp(dir);

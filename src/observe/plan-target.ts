@@ -68,6 +68,7 @@ export async function planOnTarget(target: PlanTarget, o: PlanOptions): Promise<
     o.mode === 'authoritative'
       ? await observeAuthoritative(target, basis, filters, o.to, algorithm)
       : { observed: await observeAdditive(target, diff, algorithm), release: undefined };
+  await observeFolderSlots(target, observed, diff);
   const recordedFiles =
     o.driftScope === 'all'
       ? await observeRecordedRelease(target, filters, diff, observed, algorithm)
@@ -132,6 +133,22 @@ async function observeAuthoritative(
     algorithm,
   );
   return { observed, release };
+}
+
+/**
+ * Folders where the release writes a file: everything in them, so the planner sees whether this
+ * deploy empties each one (plan/folder-slots.ts). Rare, and only such folders are listed.
+ */
+async function observeFolderSlots(
+  target: PlanTarget,
+  observed: Map<string, Observed>,
+  diff: DiffResult,
+): Promise<void> {
+  for (const c of diff.changes) {
+    if (c.status === 'deleted' || observed.get(c.path)?.type !== 'dir') continue;
+    for (const e of await target.transport.walk(c.path, [target.layout.dir]))
+      if (!observed.has(e.path)) observed.set(e.path, { type: e.type, blob: null, mode: e.mode });
+  }
 }
 
 /** Additive: only the paths the diff names. */

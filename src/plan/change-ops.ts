@@ -10,6 +10,7 @@ import { DiffshipError } from '../errors.js';
 import { isDrifted } from './drift.js';
 import { holds, inStateDir, type PlanContext, type PlanDraft } from './context.js';
 import type { DeleteOp, KeptFile, WriteOp } from './types.js';
+import { typeSwaps } from './type-swaps.js';
 
 function rejectStateDirPaths(diff: DiffResult, stateDir: string): void {
   for (const c of diff.changes) {
@@ -42,6 +43,8 @@ export function planChanges(
     changes: emptyChanges(),
   };
   const { writes, deletes, drift, protectedPaths, submodules, newKept, changes } = draft;
+  // A folder the release turns into a file (or back): the old side goes in every mode (type-swaps.ts).
+  const swaps = typeSwaps(diff.changes, observe, isProtected);
 
   /** Expected content at a path before this deploy, per the recorded release (null: nothing). */
   const expectWrite = (
@@ -55,7 +58,8 @@ export function planChanges(
     const obs = observe(path);
     if (holds(obs, blob, gitMode)) return; // already in place (a re-run, or a repaired crash)
     // Without a recorded release nothing is known about the folder: first deploys take it over.
-    if (recorded !== null) {
+    // The folder the release had at this path, emptied by this deploy, is not drift.
+    if (recorded !== null && !(obs.type === 'dir' && swaps.emptiedFolder(path))) {
       const expected = old ?? keptBlob.get(path) ?? null;
       if (isDrifted(obs, expected)) drift.push({ path, expected, actual: obs.blob });
     }
@@ -91,12 +95,13 @@ export function planChanges(
       case 'renamed':
         changes.renamed.push({ from: c.oldPath, to: c.path });
         expectWrite(c.path, c.blob, c.mode, 'renamed');
-        if (mode === 'authoritative') expectDelete(c.oldPath, c.oldBlob, 'renamed');
+        if (mode === 'authoritative' || swaps.inTheWay(c.oldPath))
+          expectDelete(c.oldPath, c.oldBlob, 'renamed');
         else newKept.push({ path: c.oldPath, blob: c.oldBlob });
         break;
       case 'deleted':
         changes.deleted.push(c.path);
-        if (mode === 'authoritative') expectDelete(c.path, c.oldBlob, 'deleted');
+        if (mode === 'authoritative' || swaps.inTheWay(c.path)) expectDelete(c.path, c.oldBlob, 'deleted');
         else newKept.push({ path: c.path, blob: c.oldBlob });
         break;
     }

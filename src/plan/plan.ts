@@ -100,8 +100,9 @@ export function planTarget(input: PlanInput): TargetPlan {
     maxDeletes: input.maxDeletes,
   });
 
-  // Before drift and max-deletes are reported: no on-drift setting can put a file over a folder.
-  rejectFoldersInFileSlots(finalWrites, ctx.observe);
+  // Before drift and max-deletes are reported: no on-drift setting can put a file over a folder
+  // the release does not empty (after on-drift: a drifted file left in place keeps it).
+  rejectFoldersInFileSlots(finalWrites, finalDeletes, ctx.observe, input.observed);
 
   const kept = carriedKept(mode, [...input.kept, ...newKept], finalWrites, finalDeletes, isProtected);
   const keptPaths = new Set(kept.map((k) => k.path));

@@ -200,6 +200,45 @@ describe('planTarget', () => {
     expect(planTarget({ ...auth, observed: obs }).writes.map((w) => w.path)).toEqual(['a/b.txt']);
   });
 
+  it('a release turning a folder into a file (or back): the old side is deleted in both modes, not kept, not drift', () => {
+    const dir: Observed = { type: 'dir', blob: null, mode: 0 };
+    const toFile: Change[] = [
+      { status: 'deleted', path: 'x/y', oldMode: '100644', oldBlob: B },
+      { status: 'added', path: 'x', mode: '100644', blob: A },
+    ];
+    const obs = new Map<string, Observed>([
+      ['x', dir],
+      ['x/y', file(B)],
+    ]);
+    const release = new Map([['x', { mode: '100644' as const, blob: A }]]);
+    for (const mode of ['additive', 'authoritative'] as const) {
+      const plan = planTarget(input(diff(toFile), { observed: obs, mode, release }));
+      expect(plan.writes.map((w) => w.path)).toEqual(['x']);
+      expect(plan.deletes).toEqual([{ path: 'x/y', reason: 'deleted' }]);
+      expect(plan.kept).toEqual([]);
+      expect(plan.drift).toEqual([]);
+    }
+    // Anything else in the folder, in additive mode (a file put there by hand), or drifted and
+    // left by on-drift: skip: the refusal stays.
+    const refused = /1 folder\(s\) on the target where the release has a file: x — move or remove/;
+    const hand = new Map([...obs, ['x/hand.txt', file(C)]]);
+    expect(() => planTarget(input(diff(toFile), { observed: hand }))).toThrow(refused);
+    const drifted = new Map([...obs, ['x/y', file(C)]]);
+    expect(() => planTarget(input(diff(toFile), { observed: drifted, onDrift: 'skip' }))).toThrow(refused);
+    // Authoritative mode deletes a stray there anyway; a protected one stays, and so does the folder.
+    const auth = { observed: hand, mode: 'authoritative' as const, release };
+    expect(planTarget(input(diff(toFile), auth)).deletes.map((d) => d.path)).toEqual(['x/hand.txt', 'x/y']);
+    expect(() => planTarget(input(diff(toFile), { ...auth, protect: ['x/hand.txt'] }))).toThrow(refused);
+    // File → folder: additive mode deletes the old file instead of keeping it.
+    const toDir: Change[] = [
+      { status: 'deleted', path: 'x', oldMode: '100644', oldBlob: A },
+      { status: 'added', path: 'x/y', mode: '100644', blob: B },
+    ];
+    const plan = planTarget(input(diff(toDir), { observed: new Map([['x', file(A)]]) }));
+    expect(plan.deletes).toEqual([{ path: 'x', reason: 'deleted' }]);
+    expect(plan.kept).toEqual([]);
+  });
+
   it('protect globs are never written', () => {
     const plan = planTarget(input(diff([changes[0] as Change]), { protect: ['*.json'] }));
     expect(plan.writes).toEqual([]);
