@@ -91,7 +91,8 @@ function backupJson(
 ): Buffer[] {
   const marker = '"\\u0000entries\\u0000"'; // how JSON.stringify writes the placeholder below
   const shell = JSON.stringify({ ...head, entries: '\u0000entries\u0000' }, null, 2);
-  const at = shell.indexOf(marker);
+  // The last key: a string of the previous state that held the marker's text comes before it.
+  const at = shell.lastIndexOf(marker);
   const chunks = [Buffer.from(`${shell.slice(0, at)}[`)];
   for (let from = 0; from < count; from += ENTRY_STEP) {
     const lines: string[] = [];
