@@ -66,13 +66,10 @@ export async function mergeWalk(
   // The entries to lstat, with their release file (undefined: only the diff names it).
   const look: string[] = [];
   const lookRelease: Array<ReleaseEntry | undefined> = [];
-  let r = 0;
+  const releaseAt = releaseCursor(release, view);
   for (const e of entries) {
     suspects.see(e.path);
-    // Release files before this entry are not on the target.
-    while (r < release.length && release[r]!.path !== e.path && byteOrder(release[r]!.path, e.path) < 0)
-      view.release.set(release[r]!.path, release[r++]!);
-    const file = r < release.length && release[r]!.path === e.path ? release[r++] : undefined;
+    const file = releaseAt.take(e.path);
     if ((e.type === 'file' || e.type === 'symlink') && (file !== undefined || named.has(e.path))) {
       look.push(e.path);
       lookRelease.push(file);
@@ -81,7 +78,7 @@ export async function mergeWalk(
       if (file !== undefined) view.release.set(e.path, file);
     }
   }
-  for (; r < release.length; r++) view.release.set(release[r]!.path, release[r]!);
+  releaseAt.rest();
   entries.length = 0; // the walk's objects are garbage from here on
   await statAndCompare(t, look, lookRelease, named, cache, view);
   return view;
@@ -103,13 +100,10 @@ export async function mergeSortedWalk(
   const view: AuthoritativeView = { observed: new Map(), release: new Map(), toHash: [], inSync: 0 };
   const written = cache.manifest ? await stateWrittenNs(t, cache.statePath) : null;
   const recorded = written !== null && cache.manifest ? new Cursor(eachEntry(cache.manifest)) : null;
-  let r = 0;
+  const releaseAt = releaseCursor(release, view);
   await t.walkSorted([stateDir], (path, type, exact) => {
     suspects.see(path);
-    // Release files before this entry are not on the target.
-    while (r < release.length && release[r]!.path !== path && byteOrder(release[r]!.path, path) < 0)
-      view.release.set(release[r]!.path, release[r++]!);
-    const file = r < release.length && release[r]!.path === path ? release[r++] : undefined;
+    const file = releaseAt.take(path);
     if ((type === 'file' || type === 'symlink') && (file !== undefined || named.has(path)))
       compareOne(path, file, exact(path), recorded?.seek(path), written, named, view);
     else {
@@ -117,9 +111,29 @@ export async function mergeSortedWalk(
       if (file !== undefined) view.release.set(path, file);
     }
   });
-  for (; r < release.length; r++) view.release.set(release[r]!.path, release[r]!);
+  releaseAt.rest();
   recorded?.finish(); // every line is checked, as a whole parse would
   return view;
+}
+
+/**
+ * The release listing (path order) read alongside a walk in the same order: the
+ * release files a walk passes by are not on the target.
+ */
+function releaseCursor(release: readonly ReleaseEntry[], view: AuthoritativeView) {
+  let r = 0;
+  return {
+    /** The release file at `path`, if any; the ones before it go to `view.release` as missing. */
+    take(path: string): ReleaseEntry | undefined {
+      while (r < release.length && release[r]!.path !== path && byteOrder(release[r]!.path, path) < 0)
+        view.release.set(release[r]!.path, release[r++]!);
+      return r < release.length && release[r]!.path === path ? release[r++] : undefined;
+    },
+    /** The release files after the walk's last entry: missing too. */
+    rest(): void {
+      for (; r < release.length; r++) view.release.set(release[r]!.path, release[r]!);
+    },
+  };
 }
 
 /** One compared entry: in sync (counted), or kept for the plan (and hashed when the cache can't vouch). */
