@@ -5,14 +5,16 @@
  * The guarantees stay: the target ends as the release, a failed commit is undone.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { LocalTransport } from '../../src/transport/local/local-transport.js';
-import { TargetSession } from '../../src/apply/session.js';
-import type { Transport } from '../../src/transport/transport.js';
-import { makeRepo, snapshot, type Tree } from '../helpers/repo.js';
+import { makeRepo, snapshot } from '../helpers/repo.js';
 import { tempDir } from '../helpers/git.js';
 import { recording } from '../helpers/recording.js';
+import { deploy, intoTarget, releases, stagingLeft } from '../helpers/staged-tree.js';
+
+/** Files in the created folders. */
+const FILES = 40;
 
 const cleanups: Array<() => void> = [];
 afterEach(() => {
@@ -26,38 +28,10 @@ function setup() {
   return { repo, target };
 }
 
-async function deploy(transport: Transport, repoDir: string, to: string) {
-  const s = await TargetSession.open({ transport, stateDir: '.diffship', command: 'deploy' });
-  try {
-    const plan = await s.plan({ repo: repoDir, to, mode: 'additive', onDrift: 'fail' });
-    return await s.apply(plan, repoDir);
-  } finally {
-    await s.close();
-  }
-}
-
-function releases(): { v1: Tree; v2: Tree } {
-  const v1: Tree = { 'a.txt': 'one', 'old/keep.txt': 'kept' };
-  const v2: Tree = { 'a.txt': 'two', 'old/keep.txt': 'kept', 'old/more/x.txt': 'x' };
-  for (let i = 0; i < 40; i++) v2[`new/d${i % 4}/f${i}.txt`] = `file ${i}\n`.repeat(i + 1);
-  v2['new/tool.sh'] = { content: '#!/bin/sh\n', mode: 0o755 };
-  v2['new/current'] = { link: 'd0/f0.txt' };
-  v2['zz/only.txt'] = 'z';
-  return { v1, v2 };
-}
-
-const stagingLeft = (target: string) => {
-  const dir = join(target, '.diffship/staging');
-  return existsSync(dir) ? readdirSync(dir) : [];
-};
-
-const intoTarget = (calls: ReturnType<typeof recording>['calls']) =>
-  calls.filter((c) => c.op === 'rename' && c.path.includes('/staging/') && !c.to.startsWith('.diffship'));
-
 describe('a local deploy that creates folders', () => {
   it('renames each topmost new folder into place whole, and the target is the release', async () => {
     const { repo, target } = setup();
-    const { v1, v2 } = releases();
+    const { v1, v2 } = releases(FILES);
     const c1 = repo.commit(v1);
     const c2 = repo.commit(v2);
     const first = recording(new LocalTransport(target));
@@ -80,7 +54,7 @@ describe('a local deploy that creates folders', () => {
 
   it('hashes the staged files as it writes them: nothing is read back', async () => {
     const { repo, target } = setup();
-    const c2 = repo.commit(releases().v2);
+    const c2 = repo.commit(releases(FILES).v2);
     const real = new LocalTransport(target);
     const spy = Object.create(real) as LocalTransport;
     const asked: string[][] = [];
@@ -97,7 +71,7 @@ describe('a local deploy that creates folders', () => {
 
   it('a commit that fails after a new folder came in whole is undone: no file or folder of it stays', async () => {
     const { repo, target } = setup();
-    const { v1, v2 } = releases();
+    const { v1, v2 } = releases(FILES);
     const c1 = repo.commit(v1);
     const c2 = repo.commit(v2);
     await deploy(new LocalTransport(target), repo.dir, c1);
