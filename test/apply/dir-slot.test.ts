@@ -7,10 +7,9 @@
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli } from '../helpers/cli.js';
-import { tempDir } from '../helpers/git.js';
 import { makeRepo, snapshot } from '../helpers/repo.js';
-import { startSshd, sshTargetYaml, type Sshd } from '../helpers/sshd.js';
+import { startSshd, type Sshd } from '../helpers/sshd.js';
+import { oneTarget } from '../helpers/one-target.js';
 
 let sshd: Sshd | undefined;
 const repo = makeRepo();
@@ -33,18 +32,11 @@ const REFUSED =
 
 describe.each(['local', 'ssh'] as const)('a folder where the release has a file (%s)', (side) => {
   function setup(config: string[]) {
-    const ws = tempDir(`diffship-dirslot-${side}-`);
-    const targetDir = join(ws, 'target');
-    const target =
-      side === 'local' ? ['  - { name: t, path: target }'] : sshTargetYaml(sshd!, targetDir, 't');
-    writeFileSync(join(ws, 'diffship.yml'), [...config, 'targets:', ...target, ''].join('\n'));
-    const deploy = (to: string, ...extra: string[]) =>
-      cli(ws, ['deploy', '--repo', repo.dir, '--to', to, '--no-progress', ...extra]);
-    const stateText = () => readFileSync(join(targetDir, '.diffship/state.json'), 'utf8');
+    const one = oneTarget(side, sshd, repo.dir, config);
     /** Nothing half-done in the state folder: no staging, no lock. */
     const litter = () =>
-      readdirSync(join(targetDir, '.diffship')).filter((n) => n === 'lock.json' || n === 'staging');
-    return { ws, targetDir, deploy, stateText, litter };
+      readdirSync(join(one.targetDir, '.diffship')).filter((n) => n === 'lock.json' || n === 'staging');
+    return { ...one, litter };
   }
   const isFile = (p: string) => existsSync(p) && lstatSync(p).isFile();
 

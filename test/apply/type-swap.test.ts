@@ -11,7 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli } from '../helpers/cli.js';
 import { git, tempDir } from '../helpers/git.js';
 import { makeRepo, snapshot } from '../helpers/repo.js';
-import { startSshd, sshTargetYaml, type Sshd } from '../helpers/sshd.js';
+import { startSshd, type Sshd } from '../helpers/sshd.js';
+import { oneTarget } from '../helpers/one-target.js';
 
 let sshd: Sshd | undefined;
 const repo = makeRepo();
@@ -43,22 +44,15 @@ const content = (dir: string, p: string) => readFileSync(join(dir, p), 'utf8');
 
 describe.each(['local', 'ssh'] as const)('a release swaps a folder and a file (%s)', (side) => {
   function setup(config: string[]) {
-    const ws = tempDir(`diffship-typeswap-${side}-`);
-    const targetDir = join(ws, 'target');
-    const target =
-      side === 'local' ? ['  - { name: t, path: target }'] : sshTargetYaml(sshd!, targetDir, 't');
-    writeFileSync(join(ws, 'diffship.yml'), [...config, 'targets:', ...target, ''].join('\n'));
-    const deploy = (to: string, ...extra: string[]) =>
-      cli(ws, ['deploy', '--repo', repo.dir, '--to', to, '--no-progress', ...extra]);
-    const stateText = () => readFileSync(join(targetDir, '.diffship/state.json'), 'utf8');
+    const one = oneTarget(side, sshd, repo.dir, config);
     const litter = () =>
-      readdirSync(join(targetDir, '.diffship')).filter(
+      readdirSync(join(one.targetDir, '.diffship')).filter(
         (n) =>
           n === 'lock.json' ||
           n === 'journal.json' ||
-          (n === 'staging' && readdirSync(join(targetDir, '.diffship/staging')).length > 0),
+          (n === 'staging' && readdirSync(join(one.targetDir, '.diffship/staging')).length > 0),
       );
-    return { ws, targetDir, deploy, stateText, litter };
+    return { ...one, litter };
   }
 
   it.each(['additive', 'authoritative'] as const)(
