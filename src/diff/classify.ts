@@ -41,9 +41,8 @@ export function classify(entries: readonly RawEntry[], options: ClassifyOptions)
   return sortByPath(sink.changes);
 }
 
-/** A sink that collects SPEC `Change` objects, in the order classified. */
-export function changeObjects(): ChangeSink & { changes: Change[] } {
-  const changes: Change[] = [];
+/** A sink that collects SPEC `Change` objects (into `changes`), in the order classified. */
+export function changeObjects(changes: Change[] = []): ChangeSink & { changes: Change[] } {
   return {
     changes,
     added: (path, e) => changes.push(added(path, e)),
@@ -68,41 +67,6 @@ export function changeObjects(): ChangeSink & { changes: Change[] } {
         oldMode: e.oldMode,
         oldBlob: e.oldOid,
       }),
-  };
-}
-
-/** A change set being collected: changes, counts, and the changes in byte order of their paths. */
-export interface ChangeSet extends ChangeSink {
-  readonly changes: Change[];
-  readonly counts: ChangeCounts;
-  /** The changes sorted by path bytes: as they came when they came in that order (git's). */
-  sorted(): Change[];
-}
-
-/**
- * changeObjects that also counts, and notes whether the paths came in byte order:
- * git lists them so, and then there is nothing to sort (at 500,000 files the sort
- * and the count each cost a pass over 70,000 objects).
- */
-export function changeSet(): ChangeSet {
-  const objects = changeObjects();
-  const counts: ChangeCounts = { added: 0, updated: 0, deleted: 0, renamed: 0 };
-  let prev: string | null = null;
-  let ordered = true;
-  // JS string order is byte order unless a name holds a surrogate pair.
-  const note = (path: string, e: RawEntry, status: keyof ChangeCounts) => {
-    counts[status] += 1;
-    if (ordered && (e.astral !== false || (prev !== null && !(prev < path)))) ordered = false;
-    prev = path;
-  };
-  return {
-    changes: objects.changes,
-    counts,
-    added: (path, e) => (note(path, e, 'added'), objects.added(path, e)),
-    deleted: (path, e) => (note(path, e, 'deleted'), objects.deleted(path, e)),
-    updated: (path, e) => (note(path, e, 'updated'), objects.updated(path, e)),
-    renamed: (path, oldPath, e) => (note(path, e, 'renamed'), objects.renamed(path, oldPath, e)),
-    sorted: () => (ordered ? objects.changes : sortByPath(objects.changes)),
   };
 }
 

@@ -8,13 +8,12 @@
  */
 import { resolve as resolvePath } from 'node:path';
 import { GitError } from '../errors.js';
-import { changeSet, classifier } from './classify.js';
 import type { ClassifyOptions, PathFilter } from './classify.js';
+import { ChangeRecords } from './change-records.js';
 import { notIgnoreFile, parseIgnoreFile } from './ignore.js';
 import { commitOf, commitTree, ignorePath, refLookups } from './requests.js';
 import { catFileBatch, emptyTreeId, fetchOne, isShallow, startDiffTree, type CatFileResult } from './git.js';
 import type { GitObjects } from './git-objects.js';
-import { RawStream } from './raw.js';
 import { sharedDiff } from './shared-diffs.js';
 import { isFetchableRef, isFullOid, normalizeRef, normalizeSource, quote, type RefRole } from './ref.js';
 import type { DiffOptions, DiffResult } from './types.js';
@@ -52,10 +51,10 @@ function lookupFor(repo: string, objects: GitObjects | null): Lookup {
  */
 export async function diffWith(objects: GitObjects | null, options: DiffOptions = {}): Promise<DiffResult> {
   const compute = async (): Promise<DiffResult> => {
-    const sink = changeSet();
+    let sink: ChangeRecords | undefined;
     // The records are parsed as they come; git's bytes are not kept besides.
-    const raw = await rawDiff(objects, options, (c) => new RawStream(classifier(c, sink)), false);
-    return { from: raw.from, to: raw.to, source: raw.source, changes: sink.sorted(), counts: sink.counts };
+    const raw = await rawDiff(objects, options, (c) => (sink = new ChangeRecords(c)), false);
+    return { from: raw.from, to: raw.to, source: raw.source, changes: sink!.sorted(), counts: sink!.counts };
   };
   // Shared across a rollout's targets only when both ends are commit ids: a ref name may move.
   const { from, to } = options;
@@ -82,7 +81,7 @@ export interface RawDiff extends ClassifyOptions {
   stdout: Buffer;
 }
 
-/** Takes git's raw output as it arrives (a RawStream, or the CLI's CompactJson). */
+/** Takes git's raw output as it arrives (ChangeRecords, a RawStream, or the CLI's CompactJson). */
 export interface RecordSink {
   push(chunk: Buffer): void;
   end(): void;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { changeSet, classifier, classify, countChanges, quoteBytes } from '../../src/diff/classify.js';
+import { classify, countChanges, quoteBytes } from '../../src/diff/classify.js';
 import { sortByPath } from '../../src/byte-order.js';
 import type { RawEntry } from '../../src/diff/raw.js';
 
@@ -118,37 +118,5 @@ describe('classify', () => {
 
   it('quotes bytes readably', () => {
     expect(quoteBytes(Buffer.from('a"b\\c\n\xff', 'latin1'))).toBe('"a\\"b\\\\c\\x0a\\xff"');
-  });
-});
-
-describe('changeSet', () => {
-  const collect = (entries: RawEntry[]) => {
-    const set = changeSet();
-    const visit = classifier({ prefix: '', filter: all }, set);
-    for (const e of entries) visit(e);
-    return set;
-  };
-  const plain = (e: RawEntry): RawEntry => ({ ...e, astral: false });
-
-  it('keeps records that came in byte order as they are, and counts them', () => {
-    const set = collect([add('a'), ren('z', 'b'), add('c/d')].map(plain));
-    expect(set.sorted()).toBe(set.changes);
-    expect(set.sorted().map((c) => c.path)).toEqual(['a', 'b', 'c/d']);
-    expect(set.counts).toEqual(countChanges(set.changes));
-    expect(set.counts).toEqual({ added: 2, updated: 0, deleted: 0, renamed: 1 });
-  });
-
-  it('sorts records that came out of order', () => {
-    const set = collect([add('b'), add('a'), add('c')].map(plain));
-    expect(set.sorted().map((c) => c.path)).toEqual(['a', 'b', 'c']);
-  });
-
-  it('sorts by bytes when a name may hold a surrogate pair (JS order is not byte order then)', () => {
-    // U+1F600 is F0 9F 98 80 in UTF-8, after U+FB01 (EF AC 81); as UTF-16 it sorts first.
-    const entries = [add('\u{1F600}'), add('\uFB01')];
-    for (const astral of [true, undefined]) {
-      const set = collect(entries.map((e) => ({ ...e, astral })));
-      expect(set.sorted().map((c) => c.path)).toEqual(['\uFB01', '\u{1F600}']);
-    }
   });
 });

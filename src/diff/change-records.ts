@@ -1,0 +1,240 @@
+/**
+ * The library's change set, built straight from git's raw `-z` records as they
+ * arrive (`diffReleases`).
+ *
+ * Memory: every string a change keeps (path, old path, blob ids) is its own
+ * copy, cut from git's bytes, never a slice of a decoded chunk. A slice keeps
+ * the whole chunk's text alive (headers, the other side's id, the zero ids of
+ * an addition): at 500,000 files that was ~60 MiB of text nobody reads. Modes
+ * are the few shared constants.
+ *
+ * Speed: each chunk is decoded once as latin1 (one character per byte, so
+ * offsets are byte offsets and string order is byte order: git's order is
+ * checked without decoding a name), then cut with native string search.
+ *
+ * Only plain records are read here: well-formed headers, names under the
+ * source prefix that are ASCII or valid UTF-8. From the first record that is
+ * anything else on, the rest goes through the general parser (raw.ts,
+ * classify.ts), which keeps the exact bytes, refuses what must be refused
+ * with its own errors, and the result is sorted at the end: the same changes
+ * either way.
+ */
+import { isAscii, isUtf8 } from 'node:buffer';
+import { sortByPath } from '../byte-order.js';
+import { changeObjects, classifier, type ClassifyOptions, type PathFilter } from './classify.js';
+import { IGNORE_FILE, notIgnoreFile } from './ignore.js';
+import { RawStream } from './raw.js';
+import type { Change, ChangeCounts } from './types.js';
+
+/** The modes git writes, shared by every change: 500,000 changes keep no copy of each. */
+const MODE = new Map(['000000', '100644', '100755', '120000', '160000'].map((m) => [m, m]));
+/** What `record` returns when the record is not all in yet. */
+const INCOMPLETE = -1;
+/** What `record` returns when the record is not plain: the general parser takes over. */
+const NOT_PLAIN = -2;
+/** A cut record is finished from at most this many bytes of the next chunk (else from all of it). */
+const HEAD = 4096;
+
+/** Takes git's output chunk by chunk (a RecordSink); the changes, their counts, sorted by path bytes. */
+export class ChangeRecords {
+  readonly changes: Change[] = [];
+  readonly counts: ChangeCounts = { added: 0, updated: 0, deleted: 0, renamed: 0 };
+  /** The source prefix as latin1 text (its UTF-8 bytes, a character each). */
+  private readonly prefix: string;
+  /** null: no include/exclude, only the ignore file is left out. */
+  private readonly filter: PathFilter | null;
+  private carry: Buffer | null = null;
+  /** Whether the paths came in byte order so far (git's order: then nothing to sort). */
+  private ordered = true;
+  /** The last path as latin1 text (its bytes), for the order check. */
+  private prev = '';
+  /** The general parser, once a record was not plain. */
+  private general: RawStream | null = null;
+  /** Per chunk: whether it is all ASCII (then no name needs decoding). */
+  private ascii = true;
+
+  constructor(private readonly options: ClassifyOptions) {
+    this.prefix = Buffer.from(options.prefix, 'utf8').toString('latin1');
+    this.filter = options.filter === notIgnoreFile ? null : options.filter;
+  }
+
+  push(chunk: Buffer): void {
+    if (this.general !== null) return this.general.push(chunk);
+    let data = chunk;
+    let at = 0;
+    if (this.carry !== null) {
+      // The record cut at the last chunk's end, finished from this one's first bytes: not a copy
+      // of the whole chunk per chunk.
+      const carry = this.carry;
+      this.carry = null;
+      const head = chunk.length <= HEAD ? chunk : chunk.subarray(0, HEAD);
+      const joined = Buffer.concat([carry, head]);
+      const next = this.record(joined, this.decode(joined), 0);
+      if (next === NOT_PLAIN) return this.toGeneral(Buffer.concat([carry, chunk]));
+      if (next === INCOMPLETE) data = Buffer.concat([carry, chunk]);
+      else at = next - carry.length;
+    }
+    const text = this.decode(data);
+    while (at < text.length) {
+      const next = this.record(data, text, at);
+      if (next === INCOMPLETE) {
+        this.carry = Buffer.from(data.subarray(at));
+        return;
+      }
+      if (next === NOT_PLAIN) return this.toGeneral(data.subarray(at));
+      at = next;
+    }
+  }
+
+  /** The bytes as latin1 text; notes whether they are all ASCII (then no name needs decoding). */
+  private decode(data: Buffer): string {
+    this.ascii = isAscii(data);
+    return data.toString('latin1');
+  }
+
+  end(): void {
+    if (this.general === null && this.carry !== null) this.toGeneral(this.carry);
+    this.carry = null;
+    this.general?.end();
+  }
+
+  /** The changes in byte order of their paths. */
+  sorted(): Change[] {
+    return this.ordered ? this.changes : sortByPath(this.changes);
+  }
+
+  /** Hand `rest` and everything after it to the general parser; the result is sorted at the end. */
+  private toGeneral(rest: Buffer): void {
+    this.ordered = false;
+    const objects = changeObjects(this.changes);
+    const counts = this.counts;
+    this.general = new RawStream(
+      classifier(this.options, {
+        added: (path, e) => (counts.added++, objects.added(path, e)),
+        deleted: (path, e) => (counts.deleted++, objects.deleted(path, e)),
+        updated: (path, e) => (counts.updated++, objects.updated(path, e)),
+        renamed: (path, oldPath, e) => (counts.renamed++, objects.renamed(path, oldPath, e)),
+      }),
+    );
+    this.general.push(rest);
+  }
+
+  /** One record at `at`: classify, filter, keep. Where the next one starts, INCOMPLETE or NOT_PLAIN. */
+  private record(data: Buffer, text: string, at: number): number {
+    const headerEnd = text.indexOf('\0', at);
+    if (headerEnd < 0) return INCOMPLETE;
+    // ":<old mode> <new mode> <old id> <new id> <letter>[score]": ids of 40 or 64 hex digits.
+    const size = headerEnd - at;
+    const length = size === 98 || size === 101 ? 40 : size === 146 || size === 149 ? 64 : 0;
+    const s2 = at + 16 + 2 * length;
+    if (
+      length === 0 ||
+      text.charCodeAt(at) !== 0x3a ||
+      text.charCodeAt(at + 7) !== 0x20 ||
+      text.charCodeAt(at + 14) !== 0x20 ||
+      text.charCodeAt(s2 - 1 - length) !== 0x20 ||
+      text.charCodeAt(s2) !== 0x20
+    )
+      return NOT_PLAIN;
+    const oldMode = MODE.get(text.slice(at + 1, at + 7));
+    const newMode = MODE.get(text.slice(at + 8, at + 14));
+    if (oldMode === undefined || newMode === undefined) return NOT_PLAIN;
+    const letter = text.charCodeAt(s2 + 1);
+    const first = headerEnd + 1;
+    const firstEnd = text.indexOf('\0', first);
+    if (firstEnd < 0) return INCOMPLETE;
+    const oldId = at + 15;
+    const newId = s2 - length;
+    if (letter === 0x52 /* R */) {
+      const secondEnd = text.indexOf('\0', firstEnd + 1);
+      if (secondEnd < 0) return INCOMPLETE;
+      const similarity = size % 2 === 0 ? -1 : score(text, s2 + 2, headerEnd);
+      const oldPath = this.name(data, text, first, firstEnd);
+      const path = this.name(data, text, firstEnd + 1, secondEnd);
+      if (similarity < 0 || oldPath === undefined || path === undefined) return NOT_PLAIN;
+      // A rename that crosses a filter boundary is only half visible.
+      if (path !== null && oldPath !== null) {
+        this.note(text, firstEnd + 1, secondEnd, 'renamed');
+        this.changes.push({
+          status: 'renamed',
+          path,
+          oldPath,
+          similarity,
+          mode: newMode,
+          blob: data.toString('latin1', newId, s2),
+          oldMode,
+          oldBlob: data.toString('latin1', oldId, oldId + length),
+        });
+      } else if (path !== null) {
+        this.note(text, firstEnd + 1, secondEnd, 'added');
+        this.added(path, newMode, data.toString('latin1', newId, s2));
+      } else if (oldPath !== null) {
+        this.note(text, first, firstEnd, 'deleted');
+        this.deleted(oldPath, oldMode, data.toString('latin1', oldId, oldId + length));
+      }
+      return secondEnd + 1;
+    }
+    if (size % 2 !== 0) return NOT_PLAIN;
+    const path = this.name(data, text, first, firstEnd);
+    if (path === undefined) return NOT_PLAIN;
+    if (path === null) return firstEnd + 1;
+    if (letter === 0x41 /* A */) {
+      this.note(text, first, firstEnd, 'added');
+      this.added(path, newMode, data.toString('latin1', newId, s2));
+    } else if (letter === 0x44 /* D */) {
+      this.note(text, first, firstEnd, 'deleted');
+      this.deleted(path, oldMode, data.toString('latin1', oldId, oldId + length));
+    } else if (letter === 0x4d /* M */ || letter === 0x54 /* T */) {
+      this.note(text, first, firstEnd, 'updated');
+      this.changes.push({
+        status: 'updated',
+        path,
+        mode: newMode,
+        blob: data.toString('latin1', newId, s2),
+        oldMode,
+        oldBlob: data.toString('latin1', oldId, oldId + length),
+      });
+    } else return NOT_PLAIN;
+    return firstEnd + 1;
+  }
+
+  private added(path: string, mode: string, blob: string): void {
+    this.changes.push({ status: 'added', path, mode, blob });
+  }
+
+  private deleted(path: string, oldMode: string, oldBlob: string): void {
+    this.changes.push({ status: 'deleted', path, oldMode, oldBlob });
+  }
+
+  /** Count the change; note whether its path (bytes [start, end)) keeps git's byte order. */
+  private note(text: string, start: number, end: number, status: keyof ChangeCounts): void {
+    this.counts[status] += 1;
+    if (!this.ordered) return;
+    const key = text.slice(start, end);
+    if (!(this.prev < key)) this.ordered = false;
+    this.prev = key;
+  }
+
+  /**
+   * The name at bytes [start, end) without the source prefix, as its own
+   * string, when it takes part (classify's `keep`); null when it does not;
+   * undefined when it is not plain (outside the prefix, not UTF-8).
+   */
+  private name(data: Buffer, text: string, start: number, end: number): string | null | undefined {
+    const prefix = this.prefix;
+    if (end - start <= prefix.length || !text.startsWith(prefix, start)) return undefined;
+    const from = start + prefix.length;
+    let path: string;
+    if (this.ascii || isAscii(data.subarray(from, end))) path = data.toString('latin1', from, end);
+    else if (isUtf8(data.subarray(from, end))) path = data.toString('utf8', from, end);
+    else return undefined;
+    if (this.filter === null) return path === IGNORE_FILE ? null : path;
+    return this.filter(path) ? path : null;
+  }
+}
+
+/** A rename's similarity: three digits, 0–100; else -1. */
+function score(text: string, start: number, end: number): number {
+  const digits = text.slice(start, end);
+  return end - start === 3 && /^\d{3}$/.test(digits) && Number(digits) <= 100 ? Number(digits) : -1;
+}
