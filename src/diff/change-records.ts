@@ -27,7 +27,7 @@ import { RawStream } from './raw.js';
 import type { Change, ChangeCounts } from './types.js';
 
 /** The modes git writes, shared by every change: 500,000 changes keep no copy of each. */
-const MODE = new Map(['000000', '100644', '100755', '120000', '160000'].map((m) => [m, m]));
+const MODES = ['100644', '000000', '100755', '120000', '160000'];
 /** What `record` returns when the record is not all in yet. */
 const INCOMPLETE = -1;
 /** What `record` returns when the record is not plain: the general parser takes over. */
@@ -136,8 +136,8 @@ export class ChangeRecords {
       text.charCodeAt(s2) !== 0x20
     )
       return NOT_PLAIN;
-    const oldMode = MODE.get(text.slice(at + 1, at + 7));
-    const newMode = MODE.get(text.slice(at + 8, at + 14));
+    const oldMode = modeAt(text, at + 1);
+    const newMode = modeAt(text, at + 8);
     if (oldMode === undefined || newMode === undefined) return NOT_PLAIN;
     const letter = text.charCodeAt(s2 + 1);
     const first = headerEnd + 1;
@@ -231,6 +231,12 @@ export class ChangeRecords {
     if (this.filter === null) return path === IGNORE_FILE ? null : path;
     return this.filter(path) ? path : null;
   }
+}
+
+/** The known mode at `at` (no string made per record), or undefined. */
+function modeAt(text: string, at: number): string | undefined {
+  for (const mode of MODES) if (text.startsWith(mode, at)) return mode;
+  return undefined;
 }
 
 /** A rename's similarity: three digits, 0–100; else -1. */
