@@ -64,13 +64,20 @@ export interface DiffText {
 export async function diffJson(objects: GitObjects | null, options: DiffJsonOptions): Promise<DiffText> {
   const indent = clampIndent(options.indent);
   if (indent === 0) {
-    // Compact: bytes straight from git's records (json-records.ts). Should a record need
-    // more than that (out of order, a name that is not UTF-8), the general path below redoes all.
+    // Compact: bytes straight from git's records (json-records.ts), git's own bytes not kept
+    // besides. Should a record need more than that (a name that is not UTF-8, output git
+    // never writes), the general path below asks git again, for the very same commits.
     let compact: CompactJson | undefined;
-    const raw = await rawDiff(objects, options, (c) => (compact = new CompactJson(c)));
+    const raw = await rawDiff(objects, options, (c) => (compact = new CompactJson(c)), false);
     if (compact?.ok) return framed(raw, 0, compact);
-    return finish(raw, 0, null);
+    // Its warnings (the rename limit) were told already.
+    return general(objects, { ...options, from: raw.from, to: raw.to, logger: undefined }, 0);
   }
+  return general(objects, options, indent);
+}
+
+/** The change set as JSON.stringify would write it, through Change objects in batches. */
+async function general(objects: GitObjects | null, options: DiffOptions, indent: number): Promise<DiffText> {
   const sink = batches(indent, false);
   const raw = await rawDiff(objects, options, (c) => new RawStream(classifier(c, sink)));
   return finish(raw, indent, sink);
