@@ -46,8 +46,10 @@ export class ChangeRecords {
   private carry: Buffer | null = null;
   /** Whether the paths came in byte order so far (git's order: then nothing to sort). */
   private ordered = true;
-  /** The last path as latin1 text (its bytes), for the order check. */
+  /** The last path noted, as latin1 text (its bytes; the path itself when ASCII), for the order check. */
   private prev = '';
+  /** The name `name` read last, as latin1 text. */
+  private key = '';
   /** The general parser, once a record was not plain. */
   private general: RawStream | null = null;
   /** Per chunk: whether it is all ASCII (then no name needs decoding). */
@@ -150,27 +152,29 @@ export class ChangeRecords {
       if (secondEnd < 0) return INCOMPLETE;
       const similarity = size % 2 === 0 ? -1 : score(text, s2 + 2, headerEnd);
       const oldPath = this.name(data, text, first, firstEnd);
+      const oldKey = this.key;
       const path = this.name(data, text, firstEnd + 1, secondEnd);
       if (similarity < 0 || oldPath === undefined || path === undefined) return NOT_PLAIN;
       // A rename that crosses a filter boundary is only half visible.
       if (path !== null && oldPath !== null) {
-        this.note(text, firstEnd + 1, secondEnd, 'renamed');
+        this.note('renamed');
         this.changes.push({
           status: 'renamed',
           path,
           oldPath,
           similarity,
           mode: newMode,
-          blob: data.toString('latin1', newId, s2),
+          blob: latin1(data, newId, s2),
           oldMode,
-          oldBlob: data.toString('latin1', oldId, oldId + length),
+          oldBlob: latin1(data, oldId, oldId + length),
         });
       } else if (path !== null) {
-        this.note(text, firstEnd + 1, secondEnd, 'added');
-        this.added(path, newMode, data.toString('latin1', newId, s2));
+        this.note('added');
+        this.added(path, newMode, latin1(data, newId, s2));
       } else if (oldPath !== null) {
-        this.note(text, first, firstEnd, 'deleted');
-        this.deleted(oldPath, oldMode, data.toString('latin1', oldId, oldId + length));
+        this.key = oldKey;
+        this.note('deleted');
+        this.deleted(oldPath, oldMode, latin1(data, oldId, oldId + length));
       }
       return secondEnd + 1;
     }
@@ -179,20 +183,20 @@ export class ChangeRecords {
     if (path === undefined) return NOT_PLAIN;
     if (path === null) return firstEnd + 1;
     if (letter === 0x41 /* A */) {
-      this.note(text, first, firstEnd, 'added');
-      this.added(path, newMode, data.toString('latin1', newId, s2));
+      this.note('added');
+      this.added(path, newMode, latin1(data, newId, s2));
     } else if (letter === 0x44 /* D */) {
-      this.note(text, first, firstEnd, 'deleted');
-      this.deleted(path, oldMode, data.toString('latin1', oldId, oldId + length));
+      this.note('deleted');
+      this.deleted(path, oldMode, latin1(data, oldId, oldId + length));
     } else if (letter === 0x4d /* M */ || letter === 0x54 /* T */) {
-      this.note(text, first, firstEnd, 'updated');
+      this.note('updated');
       this.changes.push({
         status: 'updated',
         path,
         mode: newMode,
-        blob: data.toString('latin1', newId, s2),
+        blob: latin1(data, newId, s2),
         oldMode,
-        oldBlob: data.toString('latin1', oldId, oldId + length),
+        oldBlob: latin1(data, oldId, oldId + length),
       });
     } else return NOT_PLAIN;
     return firstEnd + 1;
@@ -206,13 +210,11 @@ export class ChangeRecords {
     this.changes.push({ status: 'deleted', path, oldMode, oldBlob });
   }
 
-  /** Count the change; note whether its path (bytes [start, end)) keeps git's byte order. */
-  private note(text: string, start: number, end: number, status: keyof ChangeCounts): void {
+  /** Count the change; note whether its path (`key`, the name `name` read last) keeps git's byte order. */
+  private note(status: keyof ChangeCounts): void {
     this.counts[status] += 1;
-    if (!this.ordered) return;
-    const key = text.slice(start, end);
-    if (!(this.prev < key)) this.ordered = false;
-    this.prev = key;
+    if (!(this.prev < this.key)) this.ordered = false;
+    this.prev = this.key;
   }
 
   /**
@@ -225,9 +227,11 @@ export class ChangeRecords {
     if (end - start <= prefix.length || !text.startsWith(prefix, start)) return undefined;
     const from = start + prefix.length;
     let path: string;
-    if (this.ascii || isAscii(data.subarray(from, end))) path = data.toString('latin1', from, end);
-    else if (isUtf8(data.subarray(from, end))) path = data.toString('utf8', from, end);
-    else return undefined;
+    if (this.ascii || isAscii(data.subarray(from, end))) this.key = path = latin1(data, from, end);
+    else if (isUtf8(data.subarray(from, end))) {
+      path = data.toString('utf8', from, end);
+      this.key = text.slice(from, end);
+    } else return undefined;
     if (this.filter === null) return path === IGNORE_FILE ? null : path;
     return this.filter(path) ? path : null;
   }
@@ -237,6 +241,11 @@ export class ChangeRecords {
 function modeAt(text: string, at: number): string | undefined {
   for (const mode of MODES) if (text.startsWith(mode, at)) return mode;
   return undefined;
+}
+
+/** Bytes [start, end) as a string of their own (not a slice of a chunk's text). */
+function latin1(data: Buffer, start: number, end: number): string {
+  return data.toString('latin1', start, end);
 }
 
 /** A rename's similarity: three digits, 0–100; else -1. */
