@@ -3,10 +3,13 @@
 // `git diff-tree -r -z -M --raw A B` spawned from that process (bench/diff/run.mjs
 // runs this; it can run alone too). Alternating, after one warm-up of each.
 // Prints one JSON line: median and minimum wall times (ms), the Node process's
-// own CPU time per call (ms; git's is not in it), and peak RSS of this process.
+// own CPU time per call (ms; git's is not in it), peak RSS of this process, and
+// (run with --expose-gc) the heap a result keeps alive: `retainedMiB` for the
+// A..B diff and for the listing of B (every file added, what a first deploy diffs).
 //
-//   node bench/diff/in-process.mjs <repo> [runs]
+//   node --expose-gc bench/diff/in-process.mjs <repo> [runs]
 import { spawn } from 'node:child_process';
+import v8 from 'node:v8';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -52,10 +55,34 @@ const stats = (xs) => ({
   nodeCpu: median(xs.map((x) => x.cpuMs)),
   all: xs.map((x) => x.ms.toFixed(0)).join(', '),
 });
+const rssMiB = process.resourceUsage().maxRSS / 1024;
+
+/** The heap one result keeps alive: used heap with it, less without it, after full collections. */
+async function retainedMiB(options) {
+  if (typeof globalThis.gc !== 'function') return null;
+  // After a few turns of the event loop: the finished git processes' handles close then, and
+  // until they do their listeners still reach the result.
+  const used = async () => {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    globalThis.gc();
+    globalThis.gc();
+    return v8.getHeapStatistics().used_heap_size;
+  };
+  // On globalThis: a local the code no longer reads may be collected before it is measured.
+  globalThis.keptResult = await diffReleases({ repo, ...options });
+  const withIt = await used();
+  globalThis.keptResult = null;
+  return Math.round(((withIt - (await used())) / 2 ** 20) * 10) / 10;
+}
+const retained = {
+  diff: await retainedMiB({ from: 'A', to: 'B' }),
+  listing: await retainedMiB({ from: null, to: 'B' }),
+};
 console.log(
   JSON.stringify({
     git: stats(samples.git),
     library: stats(samples.library),
-    rssMiB: process.resourceUsage().maxRSS / 1024,
+    rssMiB,
+    retainedMiB: retained,
   }),
 );

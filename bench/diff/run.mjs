@@ -230,14 +230,17 @@ console.log(
 // The library in one warm process (bench/diff/in-process.mjs), its own process for a clean peak RSS.
 const inProcess = spawnSync(
   process.execPath,
-  [path.join(root, 'bench/diff/in-process.mjs'), repo, String(runs)],
+  ['--expose-gc', path.join(root, 'bench/diff/in-process.mjs'), repo, String(runs)],
   { encoding: 'utf8', maxBuffer: 1 << 20 },
 );
 if (inProcess.status !== 0) throw new Error(`bench/diff/in-process.mjs failed: ${inProcess.stderr}`);
 const ip = JSON.parse(inProcess.stdout.trim().split('\n').pop());
 const ipLine = (name, x) =>
   `${name}  wall median ${fmt(x.wall, 'ms')}, min ${fmt(x.min, 'ms')}; Node CPU median ${fmt(x.nodeCpu, 'ms')}  (wall: ${x.all})`;
-console.log(`in one warm process (peak RSS ${fmt(ip.rssMiB, 'MiB')}):`);
+console.log(
+  `in one warm process (peak RSS ${fmt(ip.rssMiB, 'MiB')}; a result keeps ${fmt(ip.retainedMiB.diff, 'MiB')} ` +
+    `of heap alive, the listing of B ${fmt(ip.retainedMiB.listing, 'MiB')}):`,
+);
 console.log(ipLine('  git diff-tree, spawned', ip.git));
 console.log(ipLine('  diffReleases          ', ip.library));
 console.log(
