@@ -32,8 +32,6 @@ const MODES = ['100644', '000000', '100755', '120000', '160000'];
 const INCOMPLETE = -1;
 /** What `record` returns when the record is not plain: the general parser takes over. */
 const NOT_PLAIN = -2;
-/** A cut record is finished from at most this many bytes of the next chunk (else from all of it). */
-const HEAD = 4096;
 
 /** Takes git's output chunk by chunk (a RecordSink); the changes, their counts, sorted by path bytes. */
 export class ChangeRecords {
@@ -65,11 +63,11 @@ export class ChangeRecords {
     let data = chunk;
     let at = 0;
     if (this.carry !== null) {
-      // The record cut at the last chunk's end, finished from this one's first bytes: not a copy
-      // of the whole chunk per chunk.
+      // The record cut at the last chunk's end, finished from this one's bytes up to its third NUL
+      // (a record has at most three): not a copy of the whole chunk per chunk.
       const carry = this.carry;
       this.carry = null;
-      const head = chunk.length <= HEAD ? chunk : chunk.subarray(0, HEAD);
+      const head = chunk.subarray(0, throughNuls(chunk, 3));
       const joined = Buffer.concat([carry, head]);
       const next = this.record(joined, this.decode(joined), 0);
       if (next === NOT_PLAIN) return this.toGeneral(Buffer.concat([carry, chunk]));
@@ -241,6 +239,17 @@ export class ChangeRecords {
 function modeAt(text: string, at: number): string | undefined {
   for (const mode of MODES) if (text.startsWith(mode, at)) return mode;
   return undefined;
+}
+
+/** Length of `data` up to and with its `n`-th NUL (a record has at most three), or all of it. */
+function throughNuls(data: Buffer, n: number): number {
+  let end = 0;
+  for (let i = 0; i < n; i++) {
+    const nul = data.indexOf(0, end);
+    if (nul < 0) return data.length;
+    end = nul + 1;
+  }
+  return end;
 }
 
 /** Bytes [start, end) as a string of their own (not a slice of a chunk's text). */
