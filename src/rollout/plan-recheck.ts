@@ -17,7 +17,7 @@ import { exactStats } from '../transport/exact-stats.js';
 import type { Transport } from '../transport/transport.js';
 
 /** Paths rechecked at most per plan: beyond that, planning again is the cheaper check. */
-export const RECHECK_MAX_PATHS = 5_000;
+const RECHECK_MAX_PATHS = 5_000;
 /** How much older than the plan's start a path's ctime must be (coarse kernel clocks lag by ticks). */
 const RACY_MS = 1_000;
 
