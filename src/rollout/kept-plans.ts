@@ -1,60 +1,117 @@
 import type { ResolvedConfig } from '../config/types.js';
 import type { TargetState } from '../apply/state.js';
 import type { TargetPlan } from '../plan/types.js';
+import type { Transport } from '../transport/transport.js';
+import { recheckPaths, snapshotPlan, stillAsPlanned, type PlanSnapshot } from './plan-recheck.js';
 
 /**
  * Plans that preflight made, handed on to the deploy of the same target, so
- * that a target of the first wave is observed once per rollout, not twice: an
+ * that a target is observed once per rollout, not twice: an
  * authoritative plan walks the whole target and lstats every file of the
- * release (issue 13).
+ * release, and in a fleet of small updates the second plan is a good part of
+ * each target's own work (issue 13).
  *
  * Preflight holds no lock, so the deploy takes one first and then checks that
  * diffship changed nothing in between: no journal then or now (nothing
  * recovered), and the very state preflight planned from (any deploy, rollback
  * or unlock-and-deploy by another run writes a new state). Otherwise it plans
- * again. A hand edit in between is not seen, as one between a deploy's plan
- * and its apply is not: the files it touches are backed up as they are, and
- * the manifest keeps their old stats, so the next deploy sees the drift.
+ * again.
  *
- * Only the first wave's targets that start at once (up to max-parallel) keep
- * theirs, and none when a rollout hook (`before-rollout`, `before-wave`) runs
- * in between and might change the targets. A plan is dropped when taken;
- * one nobody takes (a rollout stopped early) goes with the rollout.
+ * The first wave's targets that start at once (up to max-parallel) keep their
+ * plans as they are: a hand edit in the moment between is not seen, as one
+ * between a deploy's plan and its apply is not (the files it touches are
+ * backed up as they are, and the manifest keeps their old stats, so the next
+ * deploy sees the drift). Every other target waits for others' hooks, health
+ * checks and waves, so a hand edit in between is likelier: a local target's
+ * additive plan is kept with the exact lstats of the paths it looked at, and
+ * handed on only when the locked target still shows the very same
+ * (plan-recheck.ts). Every other plan is made again by the deploy.
+ *
+ * When a rollout hook (`before-rollout`, `before-wave`) runs in between and
+ * might change the targets, the first ones are rechecked too. A plan is
+ * dropped when taken; one nobody takes (a rollout stopped early) goes with
+ * the rollout.
  */
 export class KeptPlans {
-  private readonly kept = new Map<string, { plan: TargetPlan; mark: string }>();
+  private readonly kept = new Map<string, { plan: TargetPlan; mark: string; snapshot?: PlanSnapshot }>();
+  /** Paths held in rechecked plans not yet taken: a bound on the memory a big fleet keeps. */
+  private heldPaths = 0;
 
-  constructor(private readonly wanted: ReadonlySet<string>) {}
+  constructor(
+    private readonly wanted: ReadonlySet<string>,
+    private readonly rechecked: ReadonlySet<string> = new Set(),
+  ) {}
 
-  /** The first wave's targets that start at once, unless a rollout hook runs before them. */
-  static firstWave(
+  /**
+   * The first wave's targets that start at once keep their plans as they are, unless a
+   * rollout hook runs before them; every other target only with a recheck.
+   */
+  static forRollout(
     waves: readonly (readonly { name: string }[])[],
     config: Pick<ResolvedConfig, 'maxParallel' | 'rolloutHooks'>,
   ): KeptPlans {
     const hooks = config.rolloutHooks;
-    if (hooks?.beforeRollout || hooks?.beforeWave) return new KeptPlans(new Set());
-    return new KeptPlans(new Set((waves[0] ?? []).slice(0, config.maxParallel).map((t) => t.name)));
+    const names = waves.flat().map((t) => t.name);
+    const atOnce =
+      hooks?.beforeRollout || hooks?.beforeWave ? 0 : Math.min(config.maxParallel, waves[0]?.length ?? 0);
+    return new KeptPlans(new Set(names.slice(0, atOnce)), new Set(names.slice(atOnce)));
   }
 
-  /** Keep preflight's `plan` of target `name`, made from `state` with no journal on the target. */
-  offer(name: string, plan: TargetPlan, state: TargetState | null): void {
-    if (this.wanted.has(name)) this.kept.set(name, { plan, mark: stateMark(state) });
+  /**
+   * Keep preflight's `plan` of target `name`, made from `state` with no journal on the target,
+   * the plan started at `planStartMs` (Date.now()) on `transport`, which still stands.
+   */
+  async offer(
+    name: string,
+    plan: TargetPlan,
+    state: TargetState | null,
+    transport?: Transport,
+    planStartMs = 0,
+  ): Promise<void> {
+    if (this.wanted.has(name)) {
+      this.kept.set(name, { plan, mark: stateMark(state) });
+      return;
+    }
+    if (!this.rechecked.has(name) || transport?.kind !== 'local') return;
+    const paths = recheckPaths(plan);
+    if (paths === null || this.heldPaths + paths.length > HELD_PATHS_MAX) return;
+    // A look that fails vouches for nothing: the deploy plans again (and meets the error itself).
+    const snapshot = await snapshotPlan(transport, paths, planStartMs).catch(() => null);
+    if (snapshot === null) return;
+    this.heldPaths += paths.length;
+    this.kept.set(name, { plan, mark: stateMark(state), snapshot });
   }
 
   /**
    * Preflight's plan for `name` (once), when the deploy's locked session found
-   * what preflight did: nothing recovered, no journal, the same state.
+   * what preflight did: nothing recovered, no journal, the same state, and (for
+   * a rechecked plan) the same stats on every path the plan looked at.
    */
-  take(
+  async take(
     name: string,
-    session: { recovered: string | null; pendingRecovery: boolean; state: TargetState | null },
-  ): TargetPlan | undefined {
+    session: {
+      recovered: string | null;
+      pendingRecovery: boolean;
+      state: TargetState | null;
+      transport?: Transport;
+    },
+  ): Promise<TargetPlan | undefined> {
     const kept = this.kept.get(name);
     this.kept.delete(name);
-    if (kept === undefined || session.recovered !== null || session.pendingRecovery) return undefined;
-    return kept.mark === stateMark(session.state) ? kept.plan : undefined;
+    if (kept === undefined) return undefined;
+    if (kept.snapshot) this.heldPaths -= kept.snapshot.stats.size;
+    if (session.recovered !== null || session.pendingRecovery) return undefined;
+    if (kept.mark !== stateMark(session.state)) return undefined;
+    if (!kept.snapshot) return kept.plan;
+    const same =
+      session.transport && (await stillAsPlanned(session.transport, kept.snapshot).catch(() => false));
+    if (!same) return undefined;
+    return kept.plan;
   }
 }
+
+/** Paths held in rechecked plans at once (their stats and the plans themselves stay in memory). */
+const HELD_PATHS_MAX = 200_000;
 
 /**
  * The state as recorded, for "is it the same one": every field but the parsed

@@ -76,6 +76,8 @@ async function checkTarget(target: TargetConfig, ctx: PreflightContext): Promise
   const danger = dangerousFolder(target);
   if (danger) return { reason: danger };
   const { config } = ctx;
+  // Before the target is first looked at: a rechecked plan vouches only for paths older than this.
+  const planStartMs = Date.now();
   const transport = ctx.early?.take(target.name) ?? createTransport(target, ctx.log);
   let passed = false;
   // Read-only: a cancellation closes the connection at once (a stalled host cannot hold it);
@@ -123,7 +125,8 @@ async function checkTarget(target: TargetConfig, ctx: PreflightContext): Promise
     if (plan.blocked?.code !== 'E_DRIFT') {
       passed = true;
       // Not for a missing folder: its deploy creates it, and finds whatever is there by then.
-      if (!session.missing) ctx.keptPlans?.offer(target.name, plan, session.state);
+      if (!session.missing)
+        await ctx.keptPlans?.offer(target.name, plan, session.state, session.transport, planStartMs);
       return null;
     }
     return {

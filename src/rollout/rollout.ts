@@ -128,7 +128,7 @@ export async function rollout(options: RolloutOptions): Promise<Report> {
     log,
     emit,
     kept: KeptTransports.firstWave(waves, config.maxParallel),
-    keptPlans: KeptPlans.firstWave(waves, config),
+    keptPlans: KeptPlans.forRollout(waves, config),
     early,
   };
   const runs = waves.map((wave, w) => wave.map((t) => new TargetRun(t, w, ctx)));

@@ -71,7 +71,7 @@ describe('preflight hands its plan on to the first wave', () => {
     const target = cfg.targets[0]!;
     const objects = new GitObjects(repo.dir);
     const look = async (between: () => Promise<void>) => {
-      const keptPlans = KeptPlans.firstWave([[target]], cfg);
+      const keptPlans = KeptPlans.forRollout([[target]], cfg);
       const ctx = { config: cfg, repo: repo.dir, to: v2, objects, log: silentLogger, keptPlans };
       expect(await preflight([target], { ...ctx, signal: new AbortController().signal })).toEqual(new Map());
       await between();
@@ -82,7 +82,7 @@ describe('preflight hands its plan on to the first wave', () => {
         objects,
       });
       try {
-        return keptPlans.take('a', session);
+        return await keptPlans.take('a', session);
       } finally {
         await session.close();
       }
@@ -147,14 +147,14 @@ describe('KeptPlans.take', () => {
     pendingRecovery,
   });
 
-  it('gives the plan once, to a session that found the same state and no journal', () => {
-    const kept = KeptPlans.firstWave([[{ name: 't' }]], { maxParallel: 4 });
-    kept.offer('t', plan, state('d1'));
-    expect(kept.take('t', open(state('d1')))).toBe(plan);
-    expect(kept.take('t', open(state('d1')))).toBeUndefined();
+  it('gives the plan once, to a session that found the same state and no journal', async () => {
+    const kept = KeptPlans.forRollout([[{ name: 't' }]], { maxParallel: 4 });
+    await kept.offer('t', plan, state('d1'));
+    expect(await kept.take('t', open(state('d1')))).toBe(plan);
+    expect(await kept.take('t', open(state('d1')))).toBeUndefined();
   });
 
-  it('refuses after a recovery, with a journal, or with another state', () => {
+  it('refuses after a recovery, with a journal, or with another state', async () => {
     for (const session of [
       open(state('d1'), 'undid interrupted deploy x'),
       open(state('d1'), null, true),
@@ -162,22 +162,25 @@ describe('KeptPlans.take', () => {
       open({ ...state('d1'), manifestFile: { file: 'd1.tsv', sha256: 'c'.repeat(64), size: 10 } }),
       open(null),
     ]) {
-      const kept = KeptPlans.firstWave([[{ name: 't' }]], { maxParallel: 4 });
-      kept.offer('t', plan, state('d1'));
-      expect(kept.take('t', session)).toBeUndefined();
+      const kept = KeptPlans.forRollout([[{ name: 't' }]], { maxParallel: 4 });
+      await kept.offer('t', plan, state('d1'));
+      expect(await kept.take('t', session)).toBeUndefined();
     }
   });
 
-  it('keeps only the first wave up to max-parallel, and nothing when a rollout hook runs first', () => {
+  it('keeps the first wave up to max-parallel as is, the rest (and all after a rollout hook) only rechecked', async () => {
     const waves = [[{ name: 'a' }, { name: 'b' }], [{ name: 'c' }]];
-    const kept = KeptPlans.firstWave(waves, { maxParallel: 1 });
-    for (const name of ['a', 'b', 'c']) kept.offer(name, plan, null);
-    expect(['a', 'b', 'c'].map((name) => kept.take(name, open(null)))).toEqual([plan, undefined, undefined]);
-    const hooked = KeptPlans.firstWave(waves, {
+    const kept = KeptPlans.forRollout(waves, { maxParallel: 1 });
+    // b (first wave, past max-parallel) and c (a later wave) need a recheck, which needs a local transport.
+    for (const name of ['a', 'b', 'c']) await kept.offer(name, plan, null);
+    const taken = [];
+    for (const name of ['a', 'b', 'c']) taken.push(await kept.take(name, open(null)));
+    expect(taken).toEqual([plan, undefined, undefined]);
+    const hooked = KeptPlans.forRollout(waves, {
       maxParallel: 4,
       rolloutHooks: { beforeWave: { run: 'true' } as never },
     });
-    hooked.offer('a', plan, null);
-    expect(hooked.take('a', open(null))).toBeUndefined();
+    await hooked.offer('a', plan, null);
+    expect(await hooked.take('a', open(null))).toBeUndefined();
   });
 });
