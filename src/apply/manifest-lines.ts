@@ -28,6 +28,8 @@ export class ManifestCursor {
   private next = 0; // the next undecoded byte of `data`
   private lineNo = 1;
   private last: string | null = null;
+  /** The current line was handed out by `seek`: moved past on the next call (so `parse` names its number). */
+  private taken = false;
 
   /**
    * @param idLength the length of the blob ids its lines must hold
@@ -54,26 +56,30 @@ export class ManifestCursor {
    * @throws DiffshipError E_STATE naming the first bad line passed.
    */
   seek(path: string): string | undefined {
+    this.passTaken();
     while (this.to >= 0) {
       const line = this.text.slice(this.from, this.to);
       const start = pathStart(line);
       // The usual case: the line's path field is `path` itself (unquoted).
       if (start > 0 && line.length - start === path.length && line.startsWith(path, start)) {
         this.last = path;
-        this.advance();
+        this.taken = true;
         return line;
       }
       const entry = this.parse(line); // any other line is parsed, so checked
       const order = byteOrder(entry.path, path);
       if (order > 0) return undefined; // asked again by a later path
       this.checkOrder(entry.path);
+      if (order === 0) {
+        this.taken = true;
+        return line; // a quoted path
+      }
       this.advance();
-      if (order === 0) return line; // a quoted path
     }
     return undefined;
   }
 
-  /** Parse a line `seek` gave (or is on). @throws DiffshipError E_STATE naming it. */
+  /** Parse the line `seek` just gave (or is on). @throws DiffshipError E_STATE naming it. */
   parse(line: string): ManifestEntry {
     try {
       return parseLine(line, this.idLength);
@@ -84,10 +90,17 @@ export class ManifestCursor {
 
   /** Parse (and so check) the lines no path asked for. */
   finish(): void {
+    this.passTaken();
     while (this.to >= 0) {
       this.checkOrder(this.parse(this.text.slice(this.from, this.to)).path);
       this.advance();
     }
+  }
+
+  private passTaken(): void {
+    if (!this.taken) return;
+    this.taken = false;
+    this.advance();
   }
 
   private checkOrder(path: string): void {
