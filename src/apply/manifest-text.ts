@@ -25,6 +25,9 @@ export const MANIFEST_HEADER = 'diffship-manifest 1';
 const NEEDS_QUOTES = /^"|[\u0000-\u001f\u007f\\]|[\ud800-\udfff]/;
 const MODES: readonly string[] = ['100644', '100755', '120000'];
 
+/** A stat's field: `size,mtimeNs,ctimeNs,ino,mode`. */
+export const statText = (s: FileStat): string => `${s.size},${s.mtimeNs},${s.ctimeNs},${s.ino},${s.mode}`;
+
 /** One entry as a line (without its newline). */
 function formatLine(e: ManifestEntry): string {
   return lineOf(e, e.stat);
@@ -32,7 +35,7 @@ function formatLine(e: ManifestEntry): string {
 
 /** An entry's line with `s` as its stat (none when undefined), whatever stat the entry holds. */
 export function lineOf(e: ManifestEntry, s: FileStat | undefined): string {
-  const stat = s ? `${s.size},${s.mtimeNs},${s.ctimeNs},${s.ino},${s.mode}` : '-';
+  const stat = s ? statText(s) : '-';
   const path = NEEDS_QUOTES.test(e.path) ? JSON.stringify(e.path) : e.path;
   return `${e.blob}\t${e.mode}\t${stat}\t${path}`;
 }
@@ -202,52 +205,4 @@ export function parseManifestText(text: string, idLength: number, where: string)
     throw stateError(where, lineNo === 1 ? error.message : `line ${lineNo} ${error.message}`);
   }
   return files;
-}
-
-const NL = 0x0a;
-const SURROGATE = /[\ud800-\udfff]/;
-/** Bytes decoded at a time by `manifestEntries`: the file is never one string (60 MB at 500,000 files). */
-const CHUNK = 1 << 20;
-
-/**
- * The entries of a manifest file's bytes one by one, each checked as
- * `parseManifestText` checks it, and none kept: a caller that walks the
- * manifest alongside a sorted listing holds one entry at a time.
- * @throws DiffshipError E_STATE naming `where` and the first bad line (when reached).
- */
-export function* manifestEntries(data: Buffer, idLength: number, where: string): Generator<ManifestEntry> {
-  const header = `${MANIFEST_HEADER}\n`;
-  if (data.toString('utf8', 0, header.length) !== header)
-    throw stateError(where, `does not start with "${MANIFEST_HEADER}"`);
-  if (data[data.length - 1] !== NL) throw stateError(where, 'is cut short (no newline at its end)');
-  let last: string | null = null;
-  let lastPlain = true;
-  let lineNo = 1;
-  for (let start = header.length; start < data.length;) {
-    // A chunk ends at a newline, so no line (and no UTF-8 sequence) is cut in two.
-    const cut = start + CHUNK >= data.length ? data.length - 1 : data.lastIndexOf(NL, start + CHUNK);
-    const end = cut < start ? data.indexOf(NL, start) : cut;
-    const text = data.toString('utf8', start, end);
-    // Without a surrogate in the chunk, string order is byte order: no check per comparison.
-    const plain = !SURROGATE.test(text);
-    start = end + 1;
-    for (let from = 0; from <= text.length;) {
-      let to = text.indexOf('\n', from);
-      if (to < 0) to = text.length;
-      lineNo++;
-      let e: ManifestEntry;
-      try {
-        e = parseLine(text.slice(from, to), idLength);
-        if (last !== null && (plain && lastPlain ? last >= e.path : byteOrder(last, e.path) >= 0))
-          throw new BadLine(`lists ${JSON.stringify(e.path)} out of order or twice`);
-      } catch (error) {
-        if (!(error instanceof BadLine)) throw error;
-        throw stateError(where, `line ${lineNo} ${error.message}`);
-      }
-      last = e.path;
-      lastPlain = plain;
-      yield e;
-      from = to + 1;
-    }
-  }
 }

@@ -2,7 +2,8 @@
  * A manifest held in memory as its file's bytes (manifest-text.ts): `files` are
  * parsed, and checked as hostile input, on first use only.
  */
-import { formatManifest, manifestEntries, parseManifestText } from './manifest-text.js';
+import { formatManifest, parseManifestText } from './manifest-text.js';
+import { ManifestCursor } from './manifest-lines.js';
 import { sortByPath } from '../byte-order.js';
 import { MANIFEST_VERSION, type Manifest, type ManifestEntry } from '../plan/manifest-types.js';
 
@@ -21,14 +22,14 @@ export class StoredManifest implements Manifest {
   readonly version = MANIFEST_VERSION;
   declare readonly files: ManifestEntry[];
   declare readonly data: Buffer;
-  /** Its entries one at a time, in path order, none kept (see `eachEntry`). */
-  declare readonly each: () => Iterable<ManifestEntry>;
+  /** Its lines one at a time, in path order, none kept (see `manifestCursor`). */
+  declare readonly cursor: () => ManifestCursor;
 
   constructor(shared: Shared, idLength: number, where: string) {
     Object.defineProperty(this, 'data', { value: shared.data, enumerable: false });
-    Object.defineProperty(this, 'each', {
+    Object.defineProperty(this, 'cursor', {
       enumerable: false,
-      value: () => shared.files ?? manifestEntries(shared.data, idLength, where),
+      value: () => new ManifestCursor(shared.data, idLength, where),
     });
     Object.defineProperty(this, 'files', {
       enumerable: true,
@@ -89,11 +90,17 @@ export function isOnDisk(m: Manifest): boolean {
 }
 
 /**
- * A manifest's entries in path order, checked as they come: a stored one is read
- * from its bytes without building the list (500,000 entries are never all held
- * at once), unless something parsed it already.
+ * A manifest's lines in path order, checked as they are used (manifest-lines.ts):
+ * a stored one is read from its bytes, never built as a list of 500,000 entries.
  * @throws DiffshipError E_STATE naming the first bad line, when reached.
  */
-export function eachEntry(m: Manifest): Iterable<ManifestEntry> {
-  return m instanceof StoredManifest ? m.each() : sortByPath([...m.files]);
+export function manifestCursor(m: Manifest): ManifestCursor {
+  if (m instanceof StoredManifest) return m.cursor();
+  // A manifest built in memory (not read from a target): its own lines.
+  const files = sortByPath([...m.files]);
+  return new ManifestCursor(
+    Buffer.from(formatManifest(files), 'utf8'),
+    files[0]?.blob.length ?? 40,
+    'manifest',
+  );
 }

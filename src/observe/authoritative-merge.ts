@@ -19,7 +19,9 @@ import { typeFromMode } from '../transport/walk.js';
 import type { Transport } from '../transport/transport.js';
 import { exactStats } from '../transport/exact-stats.js';
 import { stateWrittenNs } from '../apply/manifest.js';
-import { eachEntry } from '../apply/stored-manifest.js';
+import { manifestCursor } from '../apply/stored-manifest.js';
+import type { ManifestCursor } from '../apply/manifest-lines.js';
+import { statText } from '../apply/manifest-text.js';
 import { byteOrder } from '../byte-order.js';
 import type { LossySuspects } from './lossy-names.js';
 
@@ -99,13 +101,13 @@ export async function mergeSortedWalk(
 ): Promise<AuthoritativeView> {
   const view: AuthoritativeView = { observed: new Map(), release: new Map(), toHash: [], inSync: 0 };
   const written = cache.manifest ? await stateWrittenNs(t, cache.statePath) : null;
-  const recorded = written !== null && cache.manifest ? new Cursor(eachEntry(cache.manifest)) : null;
+  const recorded = written !== null && cache.manifest ? manifestCursor(cache.manifest) : null;
   const releaseAt = releaseCursor(release, view);
   await t.walkSorted([stateDir], (path, type, exact) => {
     suspects.see(path);
     const file = releaseAt.take(path);
     if ((type === 'file' || type === 'symlink') && (file !== undefined || named.has(path)))
-      compareOne(path, file, exact(path), recorded?.seek(path), written, named, view);
+      compareLine(path, file, exact(path), recorded, written, named, view);
     else {
       view.observed.set(path, typeOnly[type]);
       if (file !== undefined) view.release.set(path, file);
@@ -173,50 +175,56 @@ async function statAndCompare(
   view: AuthoritativeView,
 ): Promise<void> {
   const written = cache.manifest ? await stateWrittenNs(t, cache.statePath) : null;
-  const recorded = written !== null && cache.manifest ? new Cursor(eachEntry(cache.manifest)) : null;
+  const recorded = written !== null && cache.manifest ? manifestCursor(cache.manifest) : null;
   for (let from = 0; from < look.length; from += STAT_BATCH) {
     const batch = look.slice(from, from + STAT_BATCH);
     const stats = await exactStats(t, batch);
     for (let i = 0; i < batch.length; i++) {
       const path = batch[i]!;
       const now = stats?.get(path) ?? null;
-      compareOne(path, lookRelease[from + i], now, recorded?.seek(path), written, named, view);
+      compareLine(path, lookRelease[from + i], now, recorded, written, named, view);
     }
   }
   recorded?.finish(); // every line is checked, as a whole parse would
 }
 
-/** A sorted run of manifest entries, read forward only. */
-class Cursor {
-  private readonly it: Iterator<ManifestEntry>;
-  private current: ManifestEntry | undefined;
-
-  constructor(entries: Iterable<ManifestEntry>) {
-    this.it = entries[Symbol.iterator]();
-    this.current = this.next();
+/**
+ * One compared entry, its manifest line found by `recorded` (walked in path order).
+ * The usual case costs one string compare: a file in sync has exactly the line the
+ * last deploy wrote for it, this release's blob and mode and today's lstat; it is
+ * counted without parsing the line (see manifest-lines.ts for why that is checked
+ * enough). Any other line is parsed and compared field by field (compareOne).
+ */
+function compareLine(
+  path: string,
+  file: ReleaseEntry | undefined,
+  now: FileStat | null,
+  recorded: ManifestCursor | null,
+  written: string | null,
+  named: ReadonlySet<string>,
+  view: AuthoritativeView,
+): void {
+  const line = recorded?.seek(path);
+  if (line === undefined) return compareOne(path, file, now, undefined, written, named, view);
+  if (
+    file !== undefined &&
+    now !== null &&
+    file.blob.length === recorded!.idLength &&
+    MODES.has(file.mode) &&
+    line === `${file.blob}\t${file.mode}\t${statText(now)}\t${path}` &&
+    // The racy rule on the recorded mtime, which is today's (the texts are equal).
+    unchangedSince(now, now, written) &&
+    !named.has(path) &&
+    holds({ type: typeFromMode(now.mode), blob: file.blob, mode: now.mode & 0o7777 }, file.blob, file.mode)
+  ) {
+    view.inSync++;
+    return;
   }
-
-  /** The entry for `path` (asked in increasing path order), or undefined when the manifest has none. */
-  seek(path: string): ManifestEntry | undefined {
-    // Equal paths first: nearly every asked path is the manifest's next one.
-    while (this.current !== undefined && this.current.path !== path && byteOrder(this.current.path, path) < 0)
-      this.current = this.next();
-    if (this.current?.path !== path) return undefined;
-    const found = this.current;
-    this.current = this.next();
-    return found;
-  }
-
-  /** Read (and so check) the entries no path asked for. */
-  finish(): void {
-    while (this.current !== undefined) this.current = this.next();
-  }
-
-  private next(): ManifestEntry | undefined {
-    const r = this.it.next();
-    return r.done ? undefined : r.value;
-  }
+  compareOne(path, file, now, recorded!.parse(line), written, named, view);
 }
+
+/** The modes a manifest line can hold (manifest-text.ts). */
+const MODES: ReadonlySet<string> = new Set(['100644', '100755', '120000']);
 
 /** `release` itself when sorted by path in byte order, else a sorted copy. */
 export function inPathOrder(release: readonly ReleaseEntry[]): readonly ReleaseEntry[] {

@@ -13,7 +13,8 @@ import { LocalTransport } from '../../src/transport/local/local-transport.js';
 import { serializeState, upgradeState } from '../../src/apply/state.js';
 import { unchangedSince } from '../../src/plan/stat-cache.js';
 import { applyChanges, diffFromManifest, manifestDelta } from '../../src/plan/from-manifest.js';
-import { formatManifest, manifestEntries, parseManifestText } from '../../src/apply/manifest-text.js';
+import { formatManifest, parseManifestText } from '../../src/apply/manifest-text.js';
+import { ManifestCursor } from '../../src/apply/manifest-lines.js';
 import {
   manifestChunks,
   mergeManifest,
@@ -404,13 +405,16 @@ describe('the manifest file format (manifest-text.ts)', () => {
   ])('refuses %s with E_STATE naming the line', (_what, text, message) => {
     expect(() => parseManifestText(text, 40, '/t/m.tsv')).toThrow(message);
     expect(() => parseManifestText(text, 40, '/t/m.tsv')).toThrow(/^\/t\/m\.tsv: manifest /);
-    // Read entry by entry (authoritative mode's merge), the same lines are refused the same way.
-    const each = () => [...manifestEntries(Buffer.from(text, 'utf8'), 40, '/t/m.tsv')];
+    // Read line by line (authoritative mode's merge), the same lines are refused the same way.
+    const each = () => new ManifestCursor(Buffer.from(text, 'utf8'), 40, '/t/m.tsv').finish();
     expect(each).toThrow(message);
     expect(each).toThrow(/^\/t\/m\.tsv: manifest /);
+    // Also when a path is asked for: the lines passed over are checked as they go.
+    const seek = () => new ManifestCursor(Buffer.from(text, 'utf8'), 40, '/t/m.tsv').seek('zzz');
+    expect(seek).toThrow(message);
   });
 
-  it('reads a manifest of several MiB entry by entry, decoded a chunk at a time, as a whole parse does', () => {
+  it('reads a manifest of several MiB line by line, decoded a chunk at a time, as a whole parse does', () => {
     // Multi-byte names and quoted ones, so chunk ends fall inside long lines and UTF-8 sequences.
     const files: ManifestEntry[] = [];
     for (let i = 0; i < 40_000; i++) {
@@ -420,9 +424,17 @@ describe('the manifest file format (manifest-text.ts)', () => {
     files.sort((a, b) => byteOrder(a.path, b.path));
     const data = Buffer.from(formatManifest(files), 'utf8');
     expect(data.length).toBeGreaterThan(3 * 1024 * 1024);
-    expect([...manifestEntries(data, 40, 'm')]).toEqual(files);
+    // Every path asked in order finds its line (quoted ones too), which parses to its entry.
+    const cursor = new ManifestCursor(data, 40, 'm');
+    expect(files.map((f) => cursor.parse(cursor.seek(f.path) ?? 'missing'))).toEqual(files);
+    // Every other path: asked between lines, none is found, and every line is still checked.
+    const odd = new ManifestCursor(data, 40, 'm');
+    expect(files.filter((_, i) => i % 2).map((f) => odd.seek(`${f.path}-`))).not.toContain(
+      expect.any(String),
+    );
+    odd.finish();
     expect(parseManifestText(data.toString('utf8'), 40, 'm')).toEqual(files);
-    expect([...manifestEntries(Buffer.from('diffship-manifest 1\n'), 40, 'm')]).toEqual([]);
+    expect(() => new ManifestCursor(Buffer.from('diffship-manifest 1\n'), 40, 'm').finish()).not.toThrow();
   });
 
   it('merging a change set line by line gives applyChanges’ listing, with stats fresh, carried or dropped', async () => {
