@@ -28,7 +28,7 @@ export const OP_LOOK = 20;
 
 /** The perl sub of the op; `penc`, `parents_real`, `failure`, `flush`, `$out` are the helper's own. */
 export const PERL_LOOK = String.raw`
-sub mstat { my @s = @_; return join(",", $s[7], sprintf("%.0f", $s[9] * 1e9), sprintf("%.0f", $s[10] * 1e9), $s[1], $s[2]); }
+sub mstat { my $mt = sprintf("%.0f", $_[9] * 1e9); return (join(",", $_[7], $mt, sprintf("%.0f", $_[10] * 1e9), $_[1], $_[2]), $mt); }
 sub older { my ($x, $y) = @_; return length($x) != length($y) ? length($x) < length($y) : $x lt $y; }
 sub look {
   my ($id, $man, $rest) = @_;
@@ -46,8 +46,7 @@ sub look {
   for my $line (split(/\n/, $text)) {
     my ($b, $md, $s, $p) = split(/\t/, $line, 4);
     next unless defined $p && $p ne "" && substr($p, 0, 1) ne '"';
-    my @f = split(/,/, $s, -1);
-    $m{$p} = (defined $written && @f == 5 && older($f[1], $written)) ? $s : "";
+    $m{$p} = defined $written ? $s : "";
   }
   undef $text;
   my ($part, $cur, $count, $matched, $err) = ("", "", 0, 0, undef);
@@ -72,8 +71,9 @@ sub look {
       my $want = delete $m{$p};
       my $f = $s[2] & 0170000;
       if ($f == 0100000 || $f == 0120000) {
-        my $r = mstat(@s);
-        if (defined $want && $want ne "" && $want eq $r) { $matched++; next; }
+        my ($r, $mt) = mstat(@s);
+        # Equal text, so the recorded mtime is this one: racy unless strictly older than the state.
+        if (defined $want && $want eq $r && older($mt, $written)) { $matched++; next; }
         push @items, [$nm, ($f == 0100000 ? "f" : "l") . penc($nm) . ",$r"];
       }
       elsif ($f == 0040000) { push @items, [$nm, "d" . penc($nm)], ["$nm/", undef, $p, $s[0], $s[1]] }
