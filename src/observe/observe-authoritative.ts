@@ -18,6 +18,7 @@ import { mapLimit } from '../pool.js';
 import type { ObserveTarget } from './observe-paths.js';
 import { scanWhole } from './observe-scan.js';
 import { LossySuspects, refuseLossyNames } from './lossy-names.js';
+import { mergeLook, type Look } from './observe-look.js';
 import type { ReleaseFile } from '../plan/context.js';
 import {
   inPathOrder,
@@ -58,13 +59,18 @@ export async function observeWhole(
   named: ReadonlySet<string>,
   cache: MergeCache,
   algorithm: HashAlgorithm,
+  /** The SSH look started with the plan (observe-look.ts), if any. */
+  look: Look | null = null,
 ): Promise<Omit<AuthoritativeView, 'toHash'>> {
   const t = target.transport;
   const stateDir = target.layout.dir;
   // A name that does not read back exactly (not UTF-8) must never be planned under its lossy text.
   const suspects = new LossySuspects();
+  // Over SSH the look compared the walk with the manifest on the host (observe-look.ts).
+  const looked = look ? await mergeLook(look, inPathOrder(release), named, TYPE_ONLY, suspects) : null;
   let view: AuthoritativeView;
-  if (t.walkSorted) {
+  if (looked) view = looked;
+  else if (t.walkSorted) {
     view = await mergeSortedWalk(
       t as Transport & Required<Pick<Transport, 'walkSorted'>>,
       stateDir,

@@ -16,6 +16,7 @@ import { planBasis, type Basis, type BasisOptions } from '../apply/basis.js';
 import { observeRecorded } from './observe-drift.js';
 import { observeInto, type ObserveTarget } from './observe-paths.js';
 import { isTypeOnly, observeWhole } from './observe-authoritative.js';
+import { startLook } from './observe-look.js';
 
 /** What a plan starts from (apply/basis.ts), plus how the target is compared with the release. */
 export interface PlanOptions extends Omit<BasisOptions, 'wholeSelection'> {
@@ -112,6 +113,8 @@ async function observeAuthoritative(
   to: string,
   algorithm: HashAlgorithm,
 ): Promise<{ observed: Map<string, Observed>; release: Map<string, ReleaseFile> }> {
+  // Over SSH the target's look starts now, while git lists the release.
+  const look = startLook(target, target.state);
   const full = basis.full ?? (await diffWith(target.objects, { ...filters, from: null, to }));
   const files: Array<ReleaseFile & { path: string }> = [];
   for (const c of full.changes) if (c.status !== 'deleted') files.push(c);
@@ -124,6 +127,7 @@ async function observeAuthoritative(
     named,
     { manifest: target.state?.manifest, statePath: target.layout.state },
     algorithm,
+    look,
   );
   // Paths the diff names but the walk did not reach (under a symlinked folder, say) still need a look.
   await observeInto(

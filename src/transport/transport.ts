@@ -37,6 +37,17 @@ export type SortedVisit = (path: string, type: EntryType, exact: (path: string) 
 /** What an exact walk (`walkExact`) reports of one entry: for a file or a symlink, its exact lstat too. */
 export type ExactVisit = (path: string, type: EntryType, stat: FileStat | null) => void;
 
+/** What `walkUnmatched` tells beyond the entries it visits. */
+export interface UnmatchedWalk {
+  /** Manifest paths the walk did not reach (absent, or under a link or a skipped folder). */
+  missing: string[];
+  /** Files and links whose stat matched their manifest line (not visited). */
+  matched: number;
+  /** SHA-256 and size of the manifest file as it was read there. */
+  sha256: string;
+  size: number;
+}
+
 export interface ExecResult {
   code: number | null;
   signal: string | null;
@@ -256,6 +267,18 @@ export interface Transport {
    * here (entries visited before that are to be discarded): walk instead.
    */
   walkExact?(skip: readonly string[], visit: ExactVisit): Promise<boolean>;
+  /**
+   * walkExact compared, where the target is, with the stat cache of the
+   * manifest file `manifest` (the racy line: `state`'s mtime): only entries
+   * that are not a file or link whose stat is its manifest line's are
+   * visited (stats as walkExact's); `missing` lists the manifest's paths the
+   * walk did not reach (SSH file helper: transport/ssh/look-protocol.ts). Null
+   * when it cannot here (nothing was visited then): walkExact instead.
+   */
+  walkUnmatched?(
+    files: { manifest: string; state: string; skip: readonly string[] },
+    visit: ExactVisit,
+  ): Promise<UnmatchedWalk | null>;
   /**
    * Authoritative mode's walk where names come cheap and lstats are syscalls
    * (local): every entry below the root but the `skip` folders, links not

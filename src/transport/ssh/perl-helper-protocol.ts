@@ -2,6 +2,7 @@ import type { HashAlgorithm } from '../../diff/blob.js';
 import { parseRecord } from './hash-commands.js';
 import { shellQuote } from '../shell-quote.js';
 import { OP_SCAN, OP_STATS, PERL_SCAN, PERL_SCAN_DISPATCH } from './scan-protocol.js';
+import { OP_LOOK, PERL_LOOK, PERL_LOOK_DISPATCH } from './look-protocol.js';
 
 /**
  * Bulk file operations on an SSH host through one long-lived perl process,
@@ -62,6 +63,7 @@ import { OP_SCAN, OP_STATS, PERL_SCAN, PERL_SCAN_DISPATCH } from './scan-protoco
  *   (helper-mkdir.ts: a state folder in one round trip, not six), unless mode
  *   holds UMASK_FLAG (mkdirp: every folder made as mkdir(2) makes it, 0777 less the umask).
  * - scan (12) and stats (13): authoritative mode's walk and exact lstats (scan-protocol.ts).
+ * - look (20): the walk compared with the manifest's stat cache on the host (look-protocol.ts).
  * - excl (14): create A exclusively with the data (a lock): written whole
  *   under the new name B beside it (O_EXCL, never through a link), mode set,
  *   fsync'd, closed, then published by link(2) to A, and B removed: A is
@@ -108,7 +110,8 @@ export type Op =
   | typeof OP_MKDIR
   | typeof OP_EXCL
   | typeof OP_SCAN
-  | typeof OP_STATS;
+  | typeof OP_STATS
+  | typeof OP_LOOK;
 /** In a write record's mode: fsync the file before answering. */
 export const SYNC_FLAG = 0o200000;
 /** In a mkdir record's mode: leave the folders made as the umask has them (no chmod). */
@@ -182,6 +185,7 @@ const PERL = [
   '    if (mkdir($d, 0777)) { $made = 1 } elsif (!($!{EEXIST} && lstat($d) && -d _ && !-l _)) { return failure() } }',
   '  return ($made && !($mode & 0200000) && !chmod($mode & 07777, $d)) ? failure() : "ok"; }',
   PERL_SCAN,
+  PERL_LOOK,
   'while (1) {',
   '  my ($id, $op, $mode, $la, $lb, $hi, $lo) = unpack("N7", take(28));',
   '  my $p = take($la); my $q = take($lb); my $left = $hi * 4294967296 + $lo;',
@@ -244,6 +248,7 @@ const PERL = [
   '    my $alg = $mode == 256 ? 256 : 1;',
   '    $answer = join(" ", "ok", map { blob($_, $alg) } split(/\\0/, $p, -1));',
   PERL_SCAN_DISPATCH,
+  PERL_LOOK_DISPATCH,
   '  } else { exit 4; }',
   '  $out .= "$id $answer\\n";',
   '  flush() if length($out) >= 2048;',

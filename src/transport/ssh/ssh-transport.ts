@@ -13,11 +13,13 @@ import { LstatBatch } from './helper-lstat.js';
 import { createWithHelper } from './create-exclusive.js';
 import { mkdirWithHelper } from './helper-mkdir.js';
 import { scanWithHelper, statsWithHelper } from './scan.js';
+import { lookWithHelper } from './look.js';
 import type { FileStat } from '../../plan/manifest-types.js';
 import type {
   ByteSource,
   Entry,
   ExactVisit,
+  UnmatchedWalk,
   ExecOptions,
   ExecResult,
   HashOptions,
@@ -252,6 +254,13 @@ export class SshTransport implements Transport {
 
   walkExact(skip: readonly string[], visit: ExactVisit): Promise<boolean> {
     return scanWithHelper(this.conn, this.ops, skip, visit);
+  }
+
+  walkUnmatched(
+    files: { manifest: string; state: string; skip: readonly string[] },
+    visit: ExactVisit,
+  ): Promise<UnmatchedWalk | null> {
+    return lookWithHelper(this.conn, this.ops, files, visit);
   }
 
   statExactMany(rels: readonly string[]): Promise<Map<string, FileStat | null> | null> {

@@ -1,0 +1,184 @@
+/**
+ * The file helper's look op (perl-helper-protocol.ts): authoritative mode's
+ * walk of an SSH target compared, on the host, with the stat cache of the
+ * manifest the state names, so that only what differs crosses the wire.
+ *
+ * - look (20): A is the manifest file (relative to the root), B the state file
+ *   then the folders to leave out, NUL-separated. The helper reads the manifest
+ *   (never through a link, a regular file only), takes the state file's mtime
+ *   as the racy line (plan/stat-cache.ts: a recorded mtime not strictly older
+ *   is not trusted), and walks the target as scan (12) does, in git's byte
+ *   order of paths. A file or link whose lstat, written as the manifest writes
+ *   it (`size,mtimeNs,ctimeNs,ino,mode`), is the text of its manifest line's
+ *   stat is matched and not sent; every other entry is sent as a scan record
+ *   (`D`, `d`, `o`, `f<name>,<stat>`, `l<name>,<stat>`, the stat in manifest
+ *   order). Then `m<path>` for each manifest path (of a line whose path is not
+ *   quoted) that the walk did not reach. The answer is `ok <records> <matched>
+ *   <sha256> <size>` of the manifest it read: the caller uses the answer only
+ *   when that is the file its state names.
+ *
+ * So a manifest path with no record was walked and its stat matched; a quoted
+ * one (an odd name) is never matched, and with no record it is absent.
+ */
+import type { EntryType } from '../../entry-type.js';
+import type { ExactVisit } from '../transport.js';
+import { ScanFormatError } from './scan-protocol.js';
+
+export const OP_LOOK = 20;
+
+/** The perl sub of the op; `penc`, `parents_real`, `failure`, `flush`, `$out` are the helper's own. */
+export const PERL_LOOK = String.raw`
+sub mstat { my $mt = sprintf("%.0f", $_[9] * 1e9); return (join(",", $_[7], $mt, sprintf("%.0f", $_[10] * 1e9), $_[1], $_[2]), $mt); }
+sub older { my ($x, $y) = @_; return length($x) != length($y) ? length($x) < length($y) : $x lt $y; }
+sub look {
+  my ($id, $man, $rest) = @_;
+  return "err ENOSYS Time::HiRes is missing" unless $HIRES;
+  my ($state, @skips) = split(/\0/, $rest);
+  my %skip = map { ($_ => 1) } @skips;
+  my @st = Time::HiRes::lstat($state);
+  my $written = (@st && ($st[2] & 0170000) == 0100000) ? sprintf("%.0f", $st[9] * 1e9) : undef;
+  my ($fh, $text, $n) = (undef, "");
+  return failure() unless parents_real($man) && sysopen($fh, $man, O_RDONLY | O_NONBLOCK | $NOFOLLOW);
+  if (!-f $fh) { close $fh; return "err EINVAL the manifest is not a file"; }
+  while ($n = sysread($fh, $text, 1 << 20, length $text)) {}
+  my $bad = defined $n ? undef : failure(); close $fh; return $bad if defined $bad;
+  my ($sha, $size, %m) = (Digest::SHA::sha256_hex($text), length $text);
+  for my $line (split(/\n/, $text)) {
+    my ($b, $md, $s, $p) = split(/\t/, $line, 4);
+    next unless defined $p && $p ne "" && substr($p, 0, 1) ne '"';
+    $m{$p} = defined $written ? $s : "";
+  }
+  undef $text;
+  my ($part, $cur, $count, $matched, $err) = ("", "", 0, 0, undef);
+  my $put = sub { $part .= " " . $_[0]; $count++; if (length($part) >= 65536) { $out .= "$id part$part\n"; $part = ""; flush(); } };
+  my $walk;
+  $walk = sub {
+    my ($d, $dev, $ino) = @_;
+    my $dh;
+    if (!opendir($dh, $d eq "" ? "." : $d)) { $err = failure() unless $!{ENOENT} || $!{ENOTDIR}; return; }
+    if (defined $ino) {
+      my @t = stat($dh);
+      if (!@t) { $err = "err ENOSYS cannot stat a folder handle"; closedir $dh; return; }
+      if ($t[0] != $dev || $t[1] != $ino) { closedir $dh; return; }
+    }
+    my @names = readdir $dh; closedir $dh;
+    my @items;
+    for my $nm (@names) {
+      next if $nm eq "." || $nm eq "..";
+      my $p = $d eq "" ? $nm : "$d/$nm";
+      next if $skip{$p};
+      my @s = Time::HiRes::lstat($p) or next;
+      my $want = delete $m{$p};
+      my $f = $s[2] & 0170000;
+      if ($f == 0100000 || $f == 0120000) {
+        my ($r, $mt) = mstat(@s);
+        # Equal text, so the recorded mtime is this one: racy unless strictly older than the state.
+        if (defined $want && $want eq $r && older($mt, $written)) { $matched++; next; }
+        push @items, [$nm, ($f == 0100000 ? "f" : "l") . penc($nm) . ",$r"];
+      }
+      elsif ($f == 0040000) { push @items, [$nm, "d" . penc($nm)], ["$nm/", undef, $p, $s[0], $s[1]] }
+      else { push @items, [$nm, "o" . penc($nm)] }
+    }
+    for my $it (sort { $a->[0] cmp $b->[0] } @items) {
+      return if defined $err;
+      if (!defined $it->[1]) { $walk->($it->[2], $it->[3], $it->[4]); next; }
+      if ($cur ne $d) { $cur = $d; $part .= " D" . join("/", map { penc($_) } split(m{/}, $d)); }
+      $put->($it->[1]);
+    }
+  };
+  $walk->("", undef, undef);
+  undef $walk;
+  return $err if defined $err;
+  $put->("m" . join("/", map { penc($_) } split(m{/}, $_))) for sort keys %m;
+  $out .= "$id part$part\n" if length $part;
+  return "ok $count $matched $sha $size";
+}
+`;
+
+/** The main loop's branch for the op (`$p` is A, `$q` is B). */
+export const PERL_LOOK_DISPATCH = String.raw`
+  } elsif ($op == 20) {
+    $answer = look($id, $p, $q);`;
+
+/** What the look's answer says beyond its records. */
+interface LookSummary {
+  records: number;
+  matched: number;
+  sha256: string;
+  size: number;
+}
+
+const RECORD = / ?([fldomD])([^ ,]*)(?:,(\d+),(-?\d+),(-?\d+),(\d+),(\d+))?(?= |$)/y;
+const TYPES: Readonly<Record<string, EntryType>> = { f: 'file', l: 'symlink', d: 'dir', o: 'other' };
+const SUMMARY = /^(\d+) (\d+) ([0-9a-f]{64}) (\d+)$/;
+
+/**
+ * Reads the look's `part` payloads in order: each walked entry goes to `visit`,
+ * each manifest path the walk did not reach to `missing`. Hostile-input checks as
+ * ScanReader's: a name is one non-empty segment, a folder or path clean segments.
+ */
+export class LookReader {
+  private dir = '';
+  count = 0;
+  readonly missing: string[] = [];
+
+  constructor(private readonly visit: ExactVisit) {}
+
+  push(payload: string): void {
+    RECORD.lastIndex = 0;
+    let end = 0;
+    for (let m = RECORD.exec(payload); m !== null; m = RECORD.exec(payload)) {
+      end = RECORD.lastIndex;
+      const kind = m[1]!;
+      const withStat = kind === 'f' || kind === 'l';
+      if (withStat !== (m[3] !== undefined)) throw bad(m[0]);
+      if (kind === 'D') {
+        this.dir = m[2] === '' ? '' : pathOf(m[2]!);
+        continue;
+      }
+      this.count++;
+      if (kind === 'm') {
+        this.missing.push(pathOf(m[2]!));
+        continue;
+      }
+      const stat = withStat
+        ? { size: Number(m[3]), mtimeNs: m[4]!, ctimeNs: m[5]!, ino: m[6]!, mode: Number(m[7]) }
+        : null;
+      const name = segment(m[2]!);
+      this.visit(this.dir === '' ? name : `${this.dir}/${name}`, TYPES[kind]!, stat);
+    }
+    if (end !== payload.length && payload.slice(end).trim() !== '') throw bad(payload.slice(end));
+  }
+}
+
+/** The answer's payload after `ok`; null when it is not a look's. */
+export function parseLookSummary(payload: string): LookSummary | null {
+  const m = SUMMARY.exec(payload);
+  if (!m) return null;
+  return { records: Number(m[1]), matched: Number(m[2]), sha256: m[3]!, size: Number(m[4]) };
+}
+
+function bad(record: string): ScanFormatError {
+  return new ScanFormatError(`unexpected look record ${JSON.stringify(record.trim().slice(0, 80))}`);
+}
+
+/** A percent-encoded name as bytes, decoded as UTF-8 as the other walks do. */
+function segment(text: string): string {
+  const name = text.includes('%') ? decode(text) : text;
+  if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\0'))
+    throw new ScanFormatError(`bad name in look: ${JSON.stringify(name)}`);
+  return name;
+}
+
+function pathOf(text: string): string {
+  return text.split('/').map(segment).join('/');
+}
+
+function decode(text: string): string {
+  if (!/^(?:[^%]|%[0-9A-F]{2})*$/.test(text))
+    throw new ScanFormatError(`bad escape in look name ${JSON.stringify(text)}`);
+  return Buffer.from(
+    text.replace(/%([0-9A-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))),
+    'latin1',
+  ).toString('utf8');
+}
