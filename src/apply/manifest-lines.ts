@@ -14,18 +14,16 @@
  */
 import { byteOrder } from '../byte-order.js';
 import type { ManifestEntry } from '../plan/manifest-types.js';
-import { BadLine, MANIFEST_HEADER, parseLine, stateError } from './manifest-text.js';
+import { BadLine, parseLine, stateError } from './manifest-text.js';
+import { manifestChunks } from './manifest-chunks.js';
 
-const NL = 0x0a;
 const QUOTE = 0x22;
-/** Bytes decoded at a time: the file is never one string (60 MB at 500,000 files). */
-const CHUNK = 1 << 20;
 
 export class ManifestCursor {
   private text = '';
   private from = 0; // where the current line starts in `text`
   private to = -1; // where it ends (its newline, or the text's end); -1: no current line
-  private next = 0; // the next undecoded byte of `data`
+  private readonly chunks: Generator<string, undefined>;
   private lineNo = 1;
   private last: string | null = null;
   /** The current line was handed out by `seek`: moved past on the next call (so `parse` names its number). */
@@ -37,15 +35,11 @@ export class ManifestCursor {
    * @throws DiffshipError E_STATE when the header is not ours or the file is cut short
    */
   constructor(
-    private readonly data: Buffer,
+    data: Buffer,
     readonly idLength: number,
     private readonly where: string,
   ) {
-    const header = `${MANIFEST_HEADER}\n`;
-    if (data.toString('utf8', 0, header.length) !== header)
-      throw stateError(where, `does not start with "${MANIFEST_HEADER}"`);
-    if (data[data.length - 1] !== NL) throw stateError(where, 'is cut short (no newline at its end)');
-    this.next = header.length;
+    this.chunks = manifestChunks(data, where);
     this.advance();
   }
 
@@ -114,23 +108,18 @@ export class ManifestCursor {
     return stateError(this.where, `line ${this.lineNo} ${error.message}`);
   }
 
-  /** Move to the next line, decoding the next chunk (cut at a newline) when this one is used up. */
+  /** Move to the next line, decoding the next chunk when this one is used up. */
   private advance(): void {
     if (this.to >= 0 && this.to < this.text.length) {
       this.from = this.to + 1;
     } else {
-      const data = this.data;
-      if (this.next >= data.length) {
+      const chunk = this.chunks.next();
+      if (chunk.done) {
         this.to = -1;
         this.text = '';
         return;
       }
-      const start = this.next;
-      // A chunk ends at a newline, so no line (and no UTF-8 sequence) is cut in two.
-      const cut = start + CHUNK >= data.length ? data.length - 1 : data.lastIndexOf(NL, start + CHUNK);
-      const end = cut < start ? data.indexOf(NL, start) : cut;
-      this.text = data.toString('utf8', start, end);
-      this.next = end + 1;
+      this.text = chunk.value;
       this.from = 0;
     }
     const nl = this.text.indexOf('\n', this.from);

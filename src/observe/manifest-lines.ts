@@ -4,7 +4,8 @@
  * uses otherwise. The order is checked here (strictly increasing paths in byte
  * order, so no path is listed twice); the fields by whoever uses a line.
  */
-import { BadLine, linePath, MANIFEST_HEADER, stateError } from '../apply/manifest-text.js';
+import { BadLine, linePath, stateError } from '../apply/manifest-text.js';
+import { manifestChunks } from '../apply/manifest-chunks.js';
 import { byteOrder } from '../byte-order.js';
 
 export interface ManifestLine {
@@ -15,27 +16,15 @@ export interface ManifestLine {
   quoted: boolean;
 }
 
-const NL = 0x0a;
 const SURROGATE = /[\ud800-\udfff]/;
-/** Bytes decoded at a time: the file is never one string. */
-const CHUNK = 1 << 20;
 
 /** @throws DiffshipError E_STATE naming `where` and the first bad line, when reached. */
 export function* manifestLines(data: Buffer, where: string): Generator<ManifestLine, undefined> {
-  const header = `${MANIFEST_HEADER}\n`;
-  if (data.toString('utf8', 0, header.length) !== header)
-    throw stateError(where, `does not start with "${MANIFEST_HEADER}"`);
-  if (data[data.length - 1] !== NL) throw stateError(where, 'is cut short (no newline at its end)');
   let last: string | null = null;
   let lastPlain = true;
   let lineNo = 1;
-  for (let start = header.length; start < data.length;) {
-    // A chunk ends at a newline, so no line (and no UTF-8 sequence) is cut in two.
-    const cut = start + CHUNK >= data.length ? data.length - 1 : data.lastIndexOf(NL, start + CHUNK);
-    const end = cut < start ? data.indexOf(NL, start) : cut;
-    const text = data.toString('utf8', start, end);
+  for (const text of manifestChunks(data, where)) {
     const plain = !SURROGATE.test(text);
-    start = end + 1;
     for (let from = 0; from <= text.length;) {
       let to = text.indexOf('\n', from);
       if (to < 0) to = text.length;
