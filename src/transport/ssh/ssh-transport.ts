@@ -1,4 +1,5 @@
 import type { SshOptions } from '../../config/types.js';
+import { TransportError } from '../../errors.js';
 import { silentLogger, type Logger } from '../../log.js';
 import { parseProxyJump } from './proxy-jump.js';
 import { credentials, dial, loadKnownHosts, loadSsh2, openSftp, resolveRoot } from './connect.js';
@@ -55,6 +56,12 @@ export class SshTransport implements Transport {
   /** lstat calls of one tick, asked of the file helper together. */
   private readonly stats: LstatBatch;
   private connected = false;
+  /**
+   * Connected, but the target folder was missing (a read-only connect, e.g. preflight's before a
+   * first deploy): the next connect() resolves (or creates) the folder on this connection instead
+   * of dialling again, which would cost a second handshake and a second round of remote shells.
+   */
+  private rootless = false;
   /** preconnect()'s attempt, whose outcome the next plain connect() takes. */
   private early: Promise<void> | undefined;
 
@@ -100,6 +107,9 @@ export class SshTransport implements Transport {
     // A connection kept open (preflight's, handed to the deploy) that dropped meanwhile is made again.
     if (this.connected && this.conn.lost && !this.conn.closing) this.teardown();
     if (this.connected) return;
+    if (this.rootless && !this.conn.lost && !this.conn.closing && !options.commandsOnly)
+      return this.resolveKept(options.create ?? false);
+    if (this.rootless) this.teardown();
     const ssh2 = await loadSsh2();
     const auth = await credentials(ssh2, this.options, this.conn);
     const knownHosts = await loadKnownHosts(this.options);
@@ -119,13 +129,31 @@ export class SshTransport implements Transport {
       this.log.debug(`ssh: connected to ${this.description}`);
       if (!options.commandsOnly) void this.ops.channel().catch(() => undefined);
     } catch (error) {
-      this.teardown();
+      if (keepsConnection(error, this.conn, options)) {
+        this.connected = false;
+        this.rootless = true;
+      } else this.teardown();
       throw error;
     }
   }
 
+  /** The folder of a connection that found it missing, resolved (or created) now; then as connect(). */
+  private async resolveKept(create: boolean): Promise<void> {
+    try {
+      await resolveRoot(this.conn, create);
+    } catch (error) {
+      if (!keepsConnection(error, this.conn, {})) this.teardown();
+      throw error;
+    }
+    this.rootless = false;
+    this.connected = true;
+    this.log.debug(`ssh: connected to ${this.description} (the connection that found no folder)`);
+    void this.ops.channel().catch(() => undefined);
+  }
+
   /** Forget a failed connection attempt so that connect() can be called again. */
   private teardown(): void {
+    this.rootless = false;
     this.ahead.clear();
     this.commands.forget();
     this.ops.forget();
@@ -268,4 +296,19 @@ export class SshTransport implements Transport {
     // A command may change anything.
     return this.ahead.changing([''], () => this.commands.exec(command, options));
   }
+}
+
+/**
+ * A connect that failed only because the target folder is missing keeps its connection (still
+ * alive, with the SFTP session and the file helper started) for the connect that creates it.
+ */
+function keepsConnection(error: unknown, conn: SshConnection, options: { commandsOnly?: boolean }): boolean {
+  return (
+    error instanceof TransportError &&
+    error.rootMissing &&
+    !options.commandsOnly &&
+    conn.lost === null &&
+    !conn.closing &&
+    conn.sftpChannel !== undefined
+  );
 }
