@@ -296,17 +296,34 @@ export type Answer =
  * error (returned with the answers before it, which still count).
  */
 export class AnswerParser {
-  private rest = Buffer.alloc(0);
+  /** The start of a line not yet ended, in the chunks it came in (a long answer spans many). */
+  private rest: Buffer[] = [];
   private ready = false;
+
+  /** The READY line was seen: the helper runs. */
+  get isReady(): boolean {
+    return this.ready;
+  }
 
   /** Feed a chunk: the complete answers in it, and an error if a line was not an answer. */
   push(chunk: Buffer): { answers: Answer[]; error: Error | null } {
-    // Split bytes, not text: a chunk may end inside a multi-byte character of an error message.
-    let data = this.rest.length > 0 ? Buffer.concat([this.rest, chunk]) : chunk;
     const answers: Answer[] = [];
     let error: Error | null = null;
-    for (let nl = data.indexOf(10); nl !== -1 && error === null; nl = data.indexOf(10)) {
-      const line = data.subarray(0, nl).toString('utf8');
+    // Only the new chunk is searched, and an unended line joined once it ends: linear in the
+    // answer's length however many chunks it spans.
+    let nl = chunk.indexOf(10);
+    if (nl === -1) {
+      this.rest.push(Buffer.from(chunk));
+      return { answers, error };
+    }
+    // Split bytes, not text: a chunk may end inside a multi-byte character of an error message.
+    let data = chunk;
+    let head: Buffer | null = this.rest.length > 0 ? Buffer.concat(this.rest) : null;
+    this.rest = [];
+    for (; nl !== -1 && error === null; nl = data.indexOf(10)) {
+      const tail = data.subarray(0, nl);
+      const line = (head ? Buffer.concat([head, tail]) : tail).toString('utf8');
+      head = null;
       data = data.subarray(nl + 1);
       if (!this.ready) this.ready = line === READY;
       else {
@@ -315,7 +332,7 @@ export class AnswerParser {
         else error = new Error(`unexpected answer from the host: ${JSON.stringify(line.slice(0, 200))}`);
       }
     }
-    this.rest = Buffer.from(data);
+    if (data.length > 0) this.rest.push(Buffer.from(data));
     return { answers, error };
   }
 }

@@ -120,10 +120,12 @@ export class SshTransport implements Transport {
       await dial(this.conn, { ssh2, auth, knownHosts, options: this.options, tuning: this.tuning }, jumps);
       this.connected = true;
       // Each of these costs the host a start of the login user's shell (slow where an rc file is):
-      // the probe of the host's tools, the file helper and the SFTP session start together, so
-      // those costs overlap instead of adding up. The helper moves into the folder once it is known.
-      void this.commands.caps().catch(() => undefined);
-      if (!options.commandsOnly) this.ops.start();
+      // the file helper and the SFTP session start together, so those costs overlap instead of
+      // adding up. The helper moves into the folder once it is known; its start tells what the
+      // host can run, so the probe of the host's tools runs only where there is no helper.
+      if (options.commandsOnly || this.tuning.bulkOps === false)
+        void this.commands.caps().catch(() => undefined);
+      else this.ops.start();
       this.conn.sftpChannel = await openSftp(this.conn);
       await resolveRoot(this.conn, options.create ?? false, options.commandsOnly);
       this.log.debug(`ssh: connected to ${this.description}`);
