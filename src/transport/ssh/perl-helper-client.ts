@@ -156,8 +156,9 @@ export class SshOps {
       // something else (an SFTP-only account's forced sftp-server, waiting on its input), that
       // ends on it instead of waiting for ever.
       this.run(ops, OP_CHDIR, conn.base).catch(() => undefined);
-      if (await this.exec.caps().then((caps) => caps.exec && caps.perl)) return ops;
-      // No perl with Digest::SHA (it has exited already), or no exec at all: close it.
+      const usable = await this.exec.caps().then((caps) => caps.exec && caps.perl);
+      if (usable && !ops.closed) return ops;
+      // No perl with Digest::SHA (it has exited already), no exec at all, or it ended: close it.
       ops.channel.close();
       return null;
     })().catch((error: unknown) => {
