@@ -62,6 +62,10 @@ import { OP_SCAN, OP_STATS, PERL_SCAN, PERL_SCAN_DISPATCH } from './scan-protoco
  *   (helper-mkdir.ts: a state folder in one round trip, not six), unless mode
  *   holds UMASK_FLAG (mkdirp: every folder made as mkdir(2) makes it, 0777 less the umask).
  * - scan (12) and stats (13): authoritative mode's walk and exact lstats (scan-protocol.ts).
+ * - release (15): remove A only if it is a regular file (at most 1 MiB, never
+ *   read through a link) whose bytes start with B: a lock's release, which checks and
+ *   removes in one round trip. Payload `1` removed, `0` not (absent, a link, or
+ *   another owner's).
  * - excl (14): create A exclusively with the data (a lock): written whole
  *   under the new name B beside it (O_EXCL, never through a link), mode set,
  *   fsync'd, closed, then published by link(2) to A, and B removed: A is
@@ -94,6 +98,7 @@ export const OP_LIST = 9;
 export const OP_PEEK = 10;
 export const OP_MKDIR = 11;
 export const OP_EXCL = 14;
+export const OP_RELEASE = 15;
 export type Op =
   | typeof OP_WRITE
   | typeof OP_RENAME
@@ -107,6 +112,7 @@ export type Op =
   | typeof OP_PEEK
   | typeof OP_MKDIR
   | typeof OP_EXCL
+  | typeof OP_RELEASE
   | typeof OP_SCAN
   | typeof OP_STATS;
 /** In a write record's mode: fsync the file before answering. */
@@ -240,6 +246,13 @@ const PERL = [
   '      if (!close($fh) && $answer eq "ok") { $answer = failure() }',
   '      if ($answer eq "ok") { $answer = link($q, $p) ? "ok 1" : $!{EEXIST} ? "ok 0" : failure() }',
   '      unlink($q); }',
+  // release: A removed only while it starts with the bytes B (its owner's mark); never read through a link.
+  '  } elsif ($op == 15) {',
+  '    my ($fh, $c) = (undef, "");',
+  '    if (!parents_real($p)) { $answer = failure() }',
+  '    elsif (!sysopen($fh, $p, O_RDONLY | $NOFOLLOW)) { $answer = ($!{ENOENT} || $!{ELOOP} || $!{ENOTDIR}) ? "ok 0" : failure() }',
+  '    else { my $ok = -f $fh && -s _ <= 1048576 && defined sysread($fh, $c, 1048576); close $fh;',
+  '      $answer = (!$ok || index($c, $q) != 0) ? "ok 0" : (unlink($p) || $!{ENOENT}) ? "ok 1" : failure(); }',
   '  } elsif ($op == 4) {',
   '    my $alg = $mode == 256 ? 256 : 1;',
   '    $answer = join(" ", "ok", map { blob($_, $alg) } split(/\\0/, $p, -1));',

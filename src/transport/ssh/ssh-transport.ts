@@ -11,7 +11,7 @@ import { SshHash } from './hash-files.js';
 import { SshOps } from './perl-helper-client.js';
 import { ReadAhead } from './helper-peek.js';
 import { LstatBatch } from './helper-lstat.js';
-import { createWithHelper } from './create-exclusive.js';
+import { createWithHelper, releaseWithHelper } from './create-exclusive.js';
 import { mkdirWithHelper } from './helper-mkdir.js';
 import { scanWithHelper, statsWithHelper } from './scan.js';
 import type { FileStat } from '../../plan/manifest-types.js';
@@ -225,6 +225,10 @@ export class SshTransport implements Transport {
     if (typeof both?.result === 'boolean') return { created: both.result, seen: both.seen };
     // No helper, or no hard links on the host: the usual way, then whatever reads follow ask.
     return { created: await this.createExclusive(rel, data, mode), seen: null };
+  }
+
+  unlinkIfStarts(rel: string, mark: string): Promise<boolean | null> {
+    return this.ahead.changing([rel], () => releaseWithHelper(this.conn, this.ops, rel, mark));
   }
 
   symlink(linkTarget: string, rel: string): Promise<void> {
