@@ -290,10 +290,22 @@ function hold(
       released = true;
       clearInterval(timer);
       await renewing;
+      // Checked and removed on the host in one round trip where the transport can (over SSH).
+      const done = await t.unlinkIfStarts?.(l.lock, lockMark(info.deployId)).catch(() => null);
+      if (done !== undefined && done !== null) return;
       const holder = (await readLockFile(t, l, true).catch(() => null))?.info;
       if (holder?.deployId === info.deployId) await t.unlink(l.lock);
     },
   };
+}
+
+/**
+ * The line naming the holder in a lock file as this version writes it (`JSON.stringify(info,
+ * null, 2)`, deployId first; renewals keep that order): a lock holding it is ours. Deploy ids
+ * are plain names (session.ts), so the text needs no escaping beyond JSON's quotes.
+ */
+function lockMark(deployId: string): string {
+  return `{\n  "deployId": ${JSON.stringify(deployId)},\n`;
 }
 
 /** `diffship unlock`: clear a lock by hand. Returns what was removed (an unreadable lock too), if anything. */

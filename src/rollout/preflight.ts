@@ -137,8 +137,9 @@ async function checkTarget(target: TargetConfig, ctx: PreflightContext): Promise
     };
   } finally {
     stopListening();
-    // A target that passed may hand its connection on to its deploy (not a stand-in for a missing folder).
-    if (!(passed && !session.missing && ctx.kept?.offer(target.name, transport))) await session.close();
+    // A target that passed may hand its connection on to its deploy; for a missing folder, the
+    // connection itself (not the read-only stand-in): the deploy creates the folder over it.
+    if (!(passed && ctx.kept?.offer(target.name, transport))) await session.close();
   }
 }
 

@@ -253,6 +253,13 @@ export interface Transport {
     peek: { paths: readonly string[]; reads: readonly string[] },
   ): Promise<{ created: boolean; seen: ReadonlyMap<string, Peeked> | null }>;
   /**
+   * Remove `rel` only while it is a regular file whose text starts with `mark` (a lock
+   * still ours), checked and removed in one round trip: true removed, false not
+   * (absent, a link, another owner's), null when the transport cannot do it in
+   * one step (the caller reads, then removes). Optional: see peek.
+   */
+  unlinkIfStarts?(rel: string, mark: string): Promise<boolean | null>;
+  /**
    * statExact of many paths in one go (one request per batch over SSH; missing
    * paths map to null). Resolves null when the transport takes no exact stat
    * here (an SSH host without the file helper): the caller hashes instead.

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { checkRelPath, joinRoot } from '../rel-path.js';
 import type { SshConnection } from './connection.js';
 import { HelperGone, OpError, type OpsChannel, type SshOps } from './perl-helper-client.js';
-import { OP_EXCL } from './perl-helper-protocol.js';
+import { OP_EXCL, OP_RELEASE } from './perl-helper-protocol.js';
 
 /** errno names of link(2) that mean "no hard links here": published the SFTP way instead. */
 export const NO_HARD_LINKS = new Set(['EXDEV', 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EMLINK']);
@@ -88,4 +88,27 @@ export async function createOverSftp(
   } finally {
     await files.unlink(tmp).catch(() => undefined);
   }
+}
+
+/**
+ * The file helper's release record: `rel` removed only while its bytes start with `mark`, checked and
+ * removed on the host in one round trip. Resolves true (removed), false (absent or another's),
+ * or null: no helper here (the caller reads and removes as usual).
+ */
+export async function releaseWithHelper(
+  conn: SshConnection,
+  ops: SshOps,
+  rel: string,
+  mark: string,
+): Promise<boolean | null> {
+  checkRelPath(rel);
+  const helper = await ops.channel();
+  if (!helper) return null;
+  return ops.run(helper, OP_RELEASE, rel, { to: mark }).then(
+    (payload) => payload === '1',
+    (error: unknown) => {
+      if (error instanceof HelperGone) return null;
+      throw conn.fail('remove', rel, error);
+    },
+  );
 }

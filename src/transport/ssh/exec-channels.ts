@@ -28,6 +28,9 @@ export interface Capabilities extends HashProbe {
   exec: boolean;
 }
 
+/** A host where the file helper runs (its tools for sh are asked of tools() if ever needed). */
+const HELPER_CAPS: Capabilities = { exec: true, perl: true, tools: { sha1: null, sha256: null } };
+
 /** A host where exec does not work: SFTP does everything. */
 const SFTP_ONLY: Capabilities = { exec: false, perl: false, tools: { sha1: null, sha256: null } };
 
@@ -41,18 +44,45 @@ export class SshExec {
   /** Exec channels open at once (see EXEC_CHANNELS). */
   private readonly slots: Limiter = createLimiter(EXEC_CHANNELS);
   private capabilities: Promise<Capabilities> | undefined;
+  private probed: Promise<Capabilities> | undefined;
+  /** The file helper's start (perl-helper-client.ts): true once it said it is ready. */
+  private helperUp: Promise<boolean> | undefined;
 
   constructor(private readonly conn: SshConnection) {}
 
   /** Probe again on the next call (a failed connection attempt is forgotten). */
   forget(): void {
     this.capabilities = undefined;
+    this.probed = undefined;
+    this.helperUp = undefined;
+  }
+
+  /**
+   * The file helper is starting: its ready line proves that exec works and that perl with
+   * Digest::SHA runs, so caps() needs no probe of its own (a remote shell start, slow where an rc
+   * file is) unless the helper does not come up.
+   */
+  helperStarting(up: Promise<boolean>): void {
+    this.helperUp = up;
+  }
+
+  /** What the host can run: from the file helper's start where it runs, else probed with one exec. */
+  caps(): Promise<Capabilities> {
+    this.capabilities ??= (this.helperUp ?? Promise.resolve(false)).then((up) =>
+      up ? HELPER_CAPS : this.probe(),
+    );
+    return this.capabilities;
+  }
+
+  /** The host's hashing tools for sh (hash-commands.ts), probed with one exec when first asked. */
+  async tools(): Promise<Capabilities['tools']> {
+    return (await this.probe()).tools;
   }
 
   /** What the host can run, probed once per connection with one exec. */
-  caps(): Promise<Capabilities> {
+  private probe(): Promise<Capabilities> {
     const host = this.conn.target.host;
-    this.capabilities ??= this.runRaw(PROBE_COMMAND, Buffer.alloc(0), { root: false })
+    this.probed ??= this.runRaw(PROBE_COMMAND, Buffer.alloc(0), { root: false })
       .then((run) => {
         const probe = parseProbe(run.stdout.toString('utf8'));
         if (!probe) this.conn.log.debug(`ssh: exec is not usable on ${host}; using SFTP only`);
@@ -67,7 +97,7 @@ export class SshExec {
         this.conn.log.debug(`ssh: exec is not usable on ${host} (${this.conn.why(error)}); using SFTP only`);
         return SFTP_ONLY;
       });
-    return this.capabilities;
+    return this.probed;
   }
 
   /** Run an internal command in the root and require exit 0. */

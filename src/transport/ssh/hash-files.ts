@@ -64,7 +64,7 @@ export class SshHash {
       );
     // Without perl: look at each path over SFTP; small files are read and hashed here, large ones on the host
     // (when it has a tool for this algorithm: a host may have sha1sum but no sha256sum).
-    const tool = caps?.exec === true && method !== 'sftp' ? caps.tools[algorithm] : null;
+    const tool = caps?.exec === true && method !== 'sftp' ? (await this.exec.tools())[algorithm] : null;
     const large: Array<{ path: string; size: number }> = [];
     const files = this.files;
     await mapLimit(unique, files.concurrency, async (rel) => {

@@ -79,8 +79,15 @@ export class SshOps {
 
   private open(): Promise<OpsChannel | null> {
     const conn = this.conn;
-    const starting: Promise<OpsChannel | null> = (this.started ??= (async () => {
-      const channel = await this.exec.execChannel(remoteOpsCommand());
+    if (this.started) return this.started;
+    // Told to the probe (exec-channels.ts): a helper that says it is ready spares the probe's exec.
+    let up: (ready: boolean) => void = () => undefined;
+    this.exec.helperStarting(new Promise<boolean>((resolve) => (up = resolve)));
+    const starting: Promise<OpsChannel | null> = (this.started = (async () => {
+      const channel = await this.exec.execChannel(remoteOpsCommand()).catch((error: unknown) => {
+        up(false);
+        throw error;
+      });
       const ops: OpsChannel = {
         channel,
         waiting: new Map(),
@@ -98,6 +105,7 @@ export class SshOps {
       };
       channel.on('data', (chunk: Buffer) => {
         const { answers, error } = parser.push(chunk);
+        if (parser.isReady) up(true);
         for (const a of answers) {
           const w = ops.waiting.get(a.id);
           if (a.ok && a.part) {
@@ -119,6 +127,7 @@ export class SshOps {
         (chunk: Buffer) => (ops.stderr = (ops.stderr + chunk.toString()).slice(-2000)),
       );
       channel.on('close', () => {
+        up(false);
         ops.closed = true;
         // Ended under us (not by close()): later operations go over SFTP.
         if (this.started === starting) this.ops = Promise.resolve(null);
@@ -140,17 +149,18 @@ export class SshOps {
     if (this.tuning.bulkOps === false) return Promise.resolve(null);
     const conn = this.conn;
     this.ops ??= (async () => {
-      const [caps, ops] = await Promise.all([this.exec.caps(), this.open()]);
-      if (!caps.exec || !caps.perl) {
-        // No perl with Digest::SHA (it has exited already), or no exec at all (an SFTP-only
-        // account runs its forced command there, waiting on its input): close it.
-        ops?.channel.close();
-        return null;
-      }
+      const ops = await this.open();
       if (!ops) return null;
       // The first record, ahead of any other: from here on the helper's paths are the target's.
+      // Sent before the helper is known to run: perl reads it once started, and where exec runs
+      // something else (an SFTP-only account's forced sftp-server, waiting on its input), that
+      // ends on it instead of waiting for ever.
       this.run(ops, OP_CHDIR, conn.base).catch(() => undefined);
-      return ops;
+      const usable = await this.exec.caps().then((caps) => caps.exec && caps.perl);
+      if (usable && !ops.closed) return ops;
+      // No perl with Digest::SHA (it has exited already), no exec at all, or it ended: close it.
+      ops.channel.close();
+      return null;
     })().catch((error: unknown) => {
       if (conn.lost || conn.closing) throw error;
       conn.log.debug(`ssh: no file helper on ${conn.target.host} (${conn.why(error)}); using SFTP`);

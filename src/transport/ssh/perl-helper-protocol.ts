@@ -64,6 +64,10 @@ import { OP_LOOK, PERL_LOOK, PERL_LOOK_DISPATCH } from './look-protocol.js';
  *   holds UMASK_FLAG (mkdirp: every folder made as mkdir(2) makes it, 0777 less the umask).
  * - scan (12) and stats (13): authoritative mode's walk and exact lstats (scan-protocol.ts).
  * - look (20): the walk compared with the manifest's stat cache on the host (look-protocol.ts).
+ * - release (15): remove A only if it is a regular file (at most 1 MiB, never
+ *   read through a link) whose bytes start with B: a lock's release, which checks and
+ *   removes in one round trip. Payload `1` removed, `0` not (absent, a link, or
+ *   another owner's).
  * - excl (14): create A exclusively with the data (a lock): written whole
  *   under the new name B beside it (O_EXCL, never through a link), mode set,
  *   fsync'd, closed, then published by link(2) to A, and B removed: A is
@@ -96,6 +100,7 @@ export const OP_LIST = 9;
 export const OP_PEEK = 10;
 export const OP_MKDIR = 11;
 export const OP_EXCL = 14;
+export const OP_RELEASE = 15;
 export type Op =
   | typeof OP_WRITE
   | typeof OP_RENAME
@@ -109,6 +114,7 @@ export type Op =
   | typeof OP_PEEK
   | typeof OP_MKDIR
   | typeof OP_EXCL
+  | typeof OP_RELEASE
   | typeof OP_SCAN
   | typeof OP_STATS
   | typeof OP_LOOK;
@@ -244,6 +250,13 @@ const PERL = [
   '      if (!close($fh) && $answer eq "ok") { $answer = failure() }',
   '      if ($answer eq "ok") { $answer = link($q, $p) ? "ok 1" : $!{EEXIST} ? "ok 0" : failure() }',
   '      unlink($q); }',
+  // release: A removed only while it starts with the bytes B (its owner's mark); never read through a link.
+  '  } elsif ($op == 15) {',
+  '    my ($fh, $c) = (undef, "");',
+  '    if (!parents_real($p)) { $answer = failure() }',
+  '    elsif (!sysopen($fh, $p, O_RDONLY | $NOFOLLOW)) { $answer = ($!{ENOENT} || $!{ELOOP} || $!{ENOTDIR}) ? "ok 0" : failure() }',
+  '    else { my $ok = -f $fh && -s _ <= 1048576 && defined sysread($fh, $c, 1048576); close $fh;',
+  '      $answer = (!$ok || index($c, $q) != 0) ? "ok 0" : (unlink($p) || $!{ENOENT}) ? "ok 1" : failure(); }',
   '  } elsif ($op == 4) {',
   '    my $alg = $mode == 256 ? 256 : 1;',
   '    $answer = join(" ", "ok", map { blob($_, $alg) } split(/\\0/, $p, -1));',
@@ -301,17 +314,34 @@ export type Answer =
  * error (returned with the answers before it, which still count).
  */
 export class AnswerParser {
-  private rest = Buffer.alloc(0);
+  /** The start of a line not yet ended, in the chunks it came in (a long answer spans many). */
+  private rest: Buffer[] = [];
   private ready = false;
+
+  /** The READY line was seen: the helper runs. */
+  get isReady(): boolean {
+    return this.ready;
+  }
 
   /** Feed a chunk: the complete answers in it, and an error if a line was not an answer. */
   push(chunk: Buffer): { answers: Answer[]; error: Error | null } {
-    // Split bytes, not text: a chunk may end inside a multi-byte character of an error message.
-    let data = this.rest.length > 0 ? Buffer.concat([this.rest, chunk]) : chunk;
     const answers: Answer[] = [];
     let error: Error | null = null;
-    for (let nl = data.indexOf(10); nl !== -1 && error === null; nl = data.indexOf(10)) {
-      const line = data.subarray(0, nl).toString('utf8');
+    // Only the new chunk is searched, and an unended line joined once it ends: linear in the
+    // answer's length however many chunks it spans.
+    let nl = chunk.indexOf(10);
+    if (nl === -1) {
+      this.rest.push(Buffer.from(chunk));
+      return { answers, error };
+    }
+    // Split bytes, not text: a chunk may end inside a multi-byte character of an error message.
+    let data = chunk;
+    let head: Buffer | null = this.rest.length > 0 ? Buffer.concat(this.rest) : null;
+    this.rest = [];
+    for (; nl !== -1 && error === null; nl = data.indexOf(10)) {
+      const tail = data.subarray(0, nl);
+      const line = (head ? Buffer.concat([head, tail]) : tail).toString('utf8');
+      head = null;
       data = data.subarray(nl + 1);
       if (!this.ready) this.ready = line === READY;
       else {
@@ -320,7 +350,7 @@ export class AnswerParser {
         else error = new Error(`unexpected answer from the host: ${JSON.stringify(line.slice(0, 200))}`);
       }
     }
-    this.rest = Buffer.from(data);
+    if (data.length > 0) this.rest.push(Buffer.from(data));
     return { answers, error };
   }
 }

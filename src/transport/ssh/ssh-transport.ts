@@ -1,4 +1,5 @@
 import type { SshOptions } from '../../config/types.js';
+import { TransportError } from '../../errors.js';
 import { silentLogger, type Logger } from '../../log.js';
 import { parseProxyJump } from './proxy-jump.js';
 import { credentials, dial, loadKnownHosts, loadSsh2, openSftp, resolveRoot } from './connect.js';
@@ -10,7 +11,7 @@ import { SshHash } from './hash-files.js';
 import { SshOps } from './perl-helper-client.js';
 import { ReadAhead } from './helper-peek.js';
 import { LstatBatch } from './helper-lstat.js';
-import { createWithHelper } from './create-exclusive.js';
+import { createWithHelper, releaseWithHelper } from './create-exclusive.js';
 import { mkdirWithHelper } from './helper-mkdir.js';
 import { scanWithHelper, statsWithHelper } from './scan.js';
 import { lookWithHelper } from './look.js';
@@ -57,6 +58,12 @@ export class SshTransport implements Transport {
   /** lstat calls of one tick, asked of the file helper together. */
   private readonly stats: LstatBatch;
   private connected = false;
+  /**
+   * Connected, but the target folder was missing (a read-only connect, e.g. preflight's before a
+   * first deploy): the next connect() resolves (or creates) the folder on this connection instead
+   * of dialling again, which would cost a second handshake and a second round of remote shells.
+   */
+  private rootless = false;
   /** preconnect()'s attempt, whose outcome the next plain connect() takes. */
   private early: Promise<void> | undefined;
 
@@ -102,6 +109,9 @@ export class SshTransport implements Transport {
     // A connection kept open (preflight's, handed to the deploy) that dropped meanwhile is made again.
     if (this.connected && this.conn.lost && !this.conn.closing) this.teardown();
     if (this.connected) return;
+    if (this.rootless && !this.conn.lost && !this.conn.closing && !options.commandsOnly)
+      return this.resolveKept(options.create ?? false);
+    if (this.rootless) this.teardown();
     const ssh2 = await loadSsh2();
     const auth = await credentials(ssh2, this.options, this.conn);
     const knownHosts = await loadKnownHosts(this.options);
@@ -112,22 +122,42 @@ export class SshTransport implements Transport {
       await dial(this.conn, { ssh2, auth, knownHosts, options: this.options, tuning: this.tuning }, jumps);
       this.connected = true;
       // Each of these costs the host a start of the login user's shell (slow where an rc file is):
-      // the probe of the host's tools, the file helper and the SFTP session start together, so
-      // those costs overlap instead of adding up. The helper moves into the folder once it is known.
-      void this.commands.caps().catch(() => undefined);
-      if (!options.commandsOnly) this.ops.start();
+      // the file helper and the SFTP session start together, so those costs overlap instead of
+      // adding up. The helper moves into the folder once it is known; its start tells what the
+      // host can run, so the probe of the host's tools runs only where there is no helper.
+      if (options.commandsOnly || this.tuning.bulkOps === false)
+        void this.commands.caps().catch(() => undefined);
+      else this.ops.start();
       this.conn.sftpChannel = await openSftp(this.conn);
       await resolveRoot(this.conn, options.create ?? false, options.commandsOnly);
       this.log.debug(`ssh: connected to ${this.description}`);
       if (!options.commandsOnly) void this.ops.channel().catch(() => undefined);
     } catch (error) {
-      this.teardown();
+      if (keepsConnection(error, this.conn, options)) {
+        this.connected = false;
+        this.rootless = true;
+      } else this.teardown();
       throw error;
     }
   }
 
+  /** The folder of a connection that found it missing, resolved (or created) now; then as connect(). */
+  private async resolveKept(create: boolean): Promise<void> {
+    try {
+      await resolveRoot(this.conn, create);
+    } catch (error) {
+      if (!keepsConnection(error, this.conn, {})) this.teardown();
+      throw error;
+    }
+    this.rootless = false;
+    this.connected = true;
+    this.log.debug(`ssh: connected to ${this.description} (the connection that found no folder)`);
+    void this.ops.channel().catch(() => undefined);
+  }
+
   /** Forget a failed connection attempt so that connect() can be called again. */
   private teardown(): void {
+    this.rootless = false;
     this.ahead.clear();
     this.commands.forget();
     this.ops.forget();
@@ -197,6 +227,10 @@ export class SshTransport implements Transport {
     if (typeof both?.result === 'boolean') return { created: both.result, seen: both.seen };
     // No helper, or no hard links on the host: the usual way, then whatever reads follow ask.
     return { created: await this.createExclusive(rel, data, mode), seen: null };
+  }
+
+  unlinkIfStarts(rel: string, mark: string): Promise<boolean | null> {
+    return this.ahead.changing([rel], () => releaseWithHelper(this.conn, this.ops, rel, mark));
   }
 
   symlink(linkTarget: string, rel: string): Promise<void> {
@@ -277,4 +311,19 @@ export class SshTransport implements Transport {
     // A command may change anything.
     return this.ahead.changing([''], () => this.commands.exec(command, options));
   }
+}
+
+/**
+ * A connect that failed only because the target folder is missing keeps its connection (still
+ * alive, with the SFTP session and the file helper started) for the connect that creates it.
+ */
+function keepsConnection(error: unknown, conn: SshConnection, options: { commandsOnly?: boolean }): boolean {
+  return (
+    error instanceof TransportError &&
+    error.rootMissing &&
+    !options.commandsOnly &&
+    conn.lost === null &&
+    !conn.closing &&
+    conn.sftpChannel !== undefined
+  );
 }

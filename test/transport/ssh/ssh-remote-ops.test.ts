@@ -351,4 +351,23 @@ describe('records and answers', () => {
     expect(bad.answers).toEqual([{ id: 4, ok: true, payload: '' }]);
     expect(bad.error?.message).toMatch(/unexpected answer from the host: "garbage"/);
   });
+
+  it('tells when the READY line came, and joins a long answer sent in many chunks, one byte at a time too', () => {
+    const p = new AnswerParser();
+    const payload = `${'ab'.repeat(40_000)}ü`;
+    const bytes = Buffer.from(`login banner\n${READY}\n9 ok ${payload}\n10 ok\n`);
+    const ready = bytes.indexOf(Buffer.from(READY)) + READY.length + 1;
+    const answers: unknown[] = [];
+    for (let at = 0; at < bytes.length; at += 1 + (at % 7919)) {
+      const end = Math.min(bytes.length, at + 1 + (at % 7919));
+      const got = p.push(bytes.subarray(at, end));
+      expect(got.error).toBeNull();
+      answers.push(...got.answers);
+      expect(p.isReady).toBe(end >= ready);
+    }
+    expect(answers).toEqual([
+      { id: 9, ok: true, payload },
+      { id: 10, ok: true, payload: '' },
+    ]);
+  });
 });

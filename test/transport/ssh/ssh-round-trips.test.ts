@@ -3,7 +3,8 @@
  * event loop go to the file helper as one record (helper-lstat.ts), the lock
  * is created in one record with the state folder's first peek right behind it
  * (create-exclusive.ts, helper-peek.ts `behind`), and the lock's release reads
- * the lock as the host has it, never an answer a peek kept. Real sshd on
+ * the lock as the host has it, never an answer a peek kept, checking and
+ * removing it in one record. Real sshd on
  * loopback; the helper's records and the SFTP lstats are counted by wrapping
  * the transport's own parts, the host's files are changed behind its back
  * with node:fs.
@@ -203,5 +204,27 @@ describe('the lock over SSH', () => {
     fs.renameSync(`${lockFile}.x`, lockFile);
     await s.close();
     expect(JSON.parse(fs.readFileSync(lockFile, 'utf8'))).toMatchObject({ deployId: 'the-new-owner' });
+  });
+
+  it("is released in one record, checked on the host: ours removed, a new owner's (written as ours are) kept", async () => {
+    const root = newRoot();
+    const lockFile = path.join(root, '.diffship/lock.json');
+    for (const takenOver of [false, true]) {
+      const t = new SshTransport(sshd.sshOptions(), root);
+      const s = await TargetSession.open({ transport: t, stateDir: '.diffship', command: 'deploy' });
+      const text = fs.readFileSync(lockFile, 'utf8');
+      expect(text.startsWith(`{\n  "deployId": "${s.deployId}",\n`)).toBe(true);
+      const theirs = `${JSON.stringify({ ...JSON.parse(text), deployId: `${s.deployId}x` }, null, 2)}\n`;
+      if (takenOver) fs.writeFileSync(lockFile, theirs);
+      const seen = counted(t);
+      await s.close();
+      // The release record alone: no peek of the lock first, no separate unlink.
+      expect(seen.ops).toEqual([15]);
+      expect(seen.sftpLstats).toEqual([]);
+      if (takenOver) {
+        expect(fs.readFileSync(lockFile, 'utf8')).toBe(theirs);
+        fs.unlinkSync(lockFile);
+      } else expect(fs.existsSync(lockFile)).toBe(false);
+    }
   });
 });
