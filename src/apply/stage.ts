@@ -17,6 +17,7 @@ import { takeBackup } from './backup.js';
 import { makeStateDir } from './state-folder.js';
 import { mapLimit } from '../pool.js';
 import { cancelPoint } from '../cancelled.js';
+import { swapRemovedDirs } from './folder-swap.js';
 import { stageWrites, verifyError, type StagedWrites } from './stage-writes.js';
 import type { Placement } from './staged-tree.js';
 
@@ -77,7 +78,7 @@ export async function stageAndJournal(
   // 3. Back up everything about to be replaced or deleted, then journal: from here a crash is undone.
   await cancelPoint(s.signal, 'staging');
   const touched = [...plan.writes.map((w) => w.path), ...plan.deletes.map((d) => d.path)];
-  await takeBackup(t, l, s.deployId, touched, s.state, createdDirs, s.concurrency);
+  await takeBackup(t, l, s.deployId, touched, s.state, createdDirs, s.concurrency, swapRemovedDirs(plan));
   onProgress?.({ phase: 'backup', done: touched.length, total: touched.length, bytes });
   // The last point where a cancellation leaves the target as it was (the journal commits it).
   await cancelPoint(s.signal, 'the backup');
