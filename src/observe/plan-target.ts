@@ -70,10 +70,16 @@ export async function planOnTarget(target: PlanTarget, o: PlanOptions): Promise<
   const diff: DiffResult = basis.diff;
   // The target's files are hashed the way the repository names its objects (sha1 or sha256).
   const algorithm = hashAlgorithmOf(diff.to);
-  const { observed, release } =
+  // The look at the target (a release listing, a walk of 500,000 entries) is not waited for
+  // once cancelled: what it still reads is dropped.
+  const seen = await unlessCancelled<{ observed: Map<string, Observed>; release?: Map<string, ReleaseFile> }>(
     o.mode === 'authoritative'
-      ? await observeAuthoritative(target, basis, filters, o.to, algorithm)
-      : { observed: await observeAdditive(target, diff, algorithm), release: undefined };
+      ? observeAuthoritative(target, basis, filters, o.to, algorithm)
+      : observeAdditive(target, diff, algorithm).then((observed) => ({ observed, release: undefined })),
+    target.signal,
+  );
+  if (seen === undefined) throw cancelledError('the plan (looking at the target)');
+  const { observed, release } = seen;
   await cancelPoint(target.signal, 'the plan (looking at the target)');
   await observeFolderSlots(target, observed, diff);
   const recordedFiles =
