@@ -38,6 +38,12 @@ export interface BackupManifest {
   entries: BackupEntry[];
   /** Folders the deploy created, shallowest first: removed again when empty. */
   createdDirs: string[];
+  /**
+   * Folders the deploy removes (a folder the release turns into a file, and every folder in
+   * it), shallowest first: made again on a restore, so an empty one comes back too. Absent
+   * in backups from before it was recorded.
+   */
+  removedDirs?: string[];
 }
 
 const manifestPath = (l: Layout, id: string) => `${l.backupFor(id)}/manifest.json`;
@@ -51,6 +57,7 @@ export async function takeBackup(
   previousState: TargetState | null,
   createdDirs: string[],
   concurrency: number,
+  removedDirs: readonly string[] = [],
 ): Promise<void> {
   const dir = l.backupFor(deployId);
   for (const d of [l.backups, dir, `${dir}/files`]) await makeStateDir(t, d);
@@ -72,6 +79,7 @@ export async function takeBackup(
     createdAt: new Date().toISOString(),
     previousState: previousState ? storedState(previousState) : null,
     createdDirs,
+    ...(removedDirs.length > 0 ? { removedDirs: [...removedDirs] } : {}),
   };
   const entry = (i: number): BackupEntry => found[i] ?? { path: paths[i]!, action: 'remove' };
   // Made durable with the staged files, by the engine's one syncWritten() before its journal.
@@ -179,6 +187,7 @@ export async function restoreBackup(
   await makeStateDir(t, tmpDir);
   // Files the deploy added go first: one may stand where a restored folder must come back.
   for (const e of m.entries) if (e.action === 'remove') await removeFileOrEmptyDir(t, e.path);
+  await remakeRemovedDirs(t, m.removedDirs ?? []);
   await mapLimit(m.entries, concurrency, async (e, i) => {
     if (e.action !== 'restore') return;
     for (const parent of parentsOf(e.path)) {
@@ -224,6 +233,15 @@ async function removeFileOrEmptyDir(t: Transport, path: string): Promise<void> {
   if (entry === null) return;
   if (entry.type === 'dir') await t.rmdir(path);
   else await t.unlink(path);
+}
+
+/** The folders a deploy removed, made again shallowest first (never below a link or a file). */
+async function remakeRemovedDirs(t: Transport, dirs: readonly string[]): Promise<void> {
+  const sorted = [...new Set(dirs)].sort((a, b) => a.split('/').length - b.split('/').length);
+  for (const d of sorted) {
+    if (!(await underRealFolders(t, d)) || (await t.lstat(d)) !== null) continue;
+    await t.mkdirp(d);
+  }
 }
 
 /** Remove folders that are empty, deepest first (a parent empties once its children go). */

@@ -23,6 +23,15 @@ export function swappedFolders(plan: TargetPlan): string[] {
   return [...emptied];
 }
 
+/** The folders a swap removes, shallowest first: each swapped folder and every folder in it (the backup remakes them). */
+export function swapRemovedDirs(plan: TargetPlan): string[] {
+  const folders = swappedFolders(plan);
+  if (folders.length === 0) return [];
+  const inside = (p: string) => folders.some((f) => p.startsWith(`${f}/`));
+  const dirs = [...folders, ...(plan.observedDirs ?? []).filter(inside)];
+  return [...new Set(dirs)].sort((a, b) => a.split('/').length - b.split('/').length || (a < b ? -1 : 1));
+}
+
 /** Delete the plan's files below each folder, then the emptied folders, deepest first. */
 export async function clearSwappedFolders(
   t: Transport,

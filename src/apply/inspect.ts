@@ -14,6 +14,7 @@ import { readLockFile, staleReason, unreadableReason, type LockInfo } from './lo
 import { stateFolderUsage, type StateFolderUsage } from './leftovers.js';
 import { readState, type HeldUnit, type TargetState } from './state.js';
 import { releaseKnown } from './basis.js';
+import { mapLimit } from '../pool.js';
 import type { ManifestEntry } from '../plan/manifest-types.js';
 
 export interface TargetStatusInfo {
@@ -27,6 +28,11 @@ export interface TargetStatusInfo {
   drift: string[];
   /** The config's drift-scope: which of these a plan or deploy would check and act on. */
   driftScope?: 'changes' | 'all';
+  /**
+   * The paths of `drift` where the target holds a folder (absent: none). No on-drift setting
+   * replaces a folder: a plan that writes the file there stops with E_UNSAFE (docs/drift.md).
+   */
+  driftFolders?: string[];
   kept: number;
   /** `units`: units a per-unit rollback held back at their previous files (absent: none). */
   heldBack?: HeldUnit[];
@@ -87,6 +93,7 @@ export async function inspectTarget(
       });
       for (const d of driftAmong(expected, observed)) drift.push(d.path);
     }
+    const driftFolders = await foldersAmong(t, drift);
     return {
       name,
       release: state?.release ?? null,
@@ -98,6 +105,7 @@ export async function inspectTarget(
       driftChecked: state === null || known?.files !== null,
       note: known?.note ?? null,
       driftScope: o.driftScope ?? 'changes',
+      ...(driftFolders.length > 0 ? { driftFolders } : {}),
       kept: state?.kept.length ?? 0,
       ...(state?.heldBack?.length ? { heldBack: state.heldBack } : {}),
       lock: lock ? { ...lock, stale: staleReason(lock) } : null,
@@ -139,4 +147,10 @@ async function recordedListing(
     };
   }
   return { files: undefined, note: null };
+}
+
+/** The drifted paths the target holds as folders (a file's drift is a hash; a folder has none). */
+async function foldersAmong(t: Transport, drift: readonly string[]): Promise<string[]> {
+  const types = await mapLimit(drift, 16, async (p) => (await t.lstat(p))?.type);
+  return drift.filter((_, i) => types[i] === 'dir');
 }

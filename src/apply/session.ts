@@ -58,6 +58,8 @@ export interface SessionOptions {
   idLength?: number;
   /** The lock's lease and how often it is renewed (default 60 s and 20 s). */
   lease?: LeaseTiming;
+  /** Cancellation: planning and staging stop at their next step (the commit, once started, does not). */
+  signal?: AbortSignal;
 }
 
 export interface ApplyResult {
@@ -188,6 +190,7 @@ export class TargetSession {
       objects: this.options.objects ?? null,
       concurrency: this.concurrency,
       log: this.log,
+      signal: this.options.signal,
     };
   }
   /**

@@ -20,6 +20,7 @@ import { mapLimit } from '../pool.js';
 import { verifiedBlob } from './verified-blob.js';
 import type { Placement } from './staged-tree.js';
 import { DiffshipError } from '../errors.js';
+import { checkCancelled } from '../cancelled.js';
 
 export interface StagedWrites {
   bytes: number;
@@ -39,6 +40,8 @@ export async function stageWrites(
   place: Placement,
   concurrency: number,
   onProgress?: (p: ApplyProgress) => void,
+  /** Cancelled: no further file starts (those in flight settle first). */
+  signal?: AbortSignal,
 ): Promise<StagedWrites> {
   const total = plan.writes.length;
   const out: StagedWrites = { bytes: 0, hashedThere: new Uint8Array(total) };
@@ -58,6 +61,7 @@ export async function stageWrites(
     // At most `concurrency` small files and one big file's few chunks are in memory at once.
     await mapLimit(plan.writes, concurrency, async (w, i) => {
       if (failed) throw failed.error;
+      checkCancelled(signal, 'staging');
       const staged = place.staged(i);
       if (w.mode === SYMLINK_MODE) {
         const target = await blobs.readBlob(w.blob);

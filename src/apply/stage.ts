@@ -16,6 +16,8 @@ import { readJournal, writeJournal } from './journal.js';
 import { takeBackup } from './backup.js';
 import { makeStateDir } from './state-folder.js';
 import { mapLimit } from '../pool.js';
+import { cancelPoint } from '../cancelled.js';
+import { swapRemovedDirs } from './folder-swap.js';
 import { stageWrites, verifyError, type StagedWrites } from './stage-writes.js';
 import type { Placement } from './staged-tree.js';
 
@@ -30,6 +32,8 @@ export interface StageSession {
   objects: GitObjects | null;
   concurrency: number;
   log: Logger;
+  /** Cancelled: staging stops at its next file, before the journal (nothing in the target changed). */
+  signal?: AbortSignal;
 }
 
 /** Stage every new file, check it against its blob id, back up what it replaces, then journal. Returns the bytes staged. */
@@ -55,10 +59,11 @@ export async function stageAndJournal(
   const algorithm = hashAlgorithmOf(plan.to);
   let staged: StagedWrites;
   try {
-    staged = await stageWrites(t, plan, blobs, algorithm, place, s.concurrency, onProgress);
+    staged = await stageWrites(t, plan, blobs, algorithm, place, s.concurrency, onProgress, s.signal);
   } finally {
     if (blobs !== s.objects) blobs.close();
   }
+  await cancelPoint(s.signal, 'staging');
   const { bytes, hashedThere } = staged;
   const unhashed: string[] = [];
   for (let i = 0; i < plan.writes.length; i++) if (hashedThere[i] === 0) unhashed.push(place.staged(i));
@@ -71,9 +76,12 @@ export async function stageAndJournal(
   onProgress?.({ phase: 'verify', done: plan.writes.length, total: plan.writes.length, bytes });
 
   // 3. Back up everything about to be replaced or deleted, then journal: from here a crash is undone.
+  await cancelPoint(s.signal, 'staging');
   const touched = [...plan.writes.map((w) => w.path), ...plan.deletes.map((d) => d.path)];
-  await takeBackup(t, l, s.deployId, touched, s.state, createdDirs, s.concurrency);
+  await takeBackup(t, l, s.deployId, touched, s.state, createdDirs, s.concurrency, swapRemovedDirs(plan));
   onProgress?.({ phase: 'backup', done: touched.length, total: touched.length, bytes });
+  // The last point where a cancellation leaves the target as it was (the journal commits it).
+  await cancelPoint(s.signal, 'the backup');
   // Staged files, the backup and the journal are made durable in one sync, before the journal's
   // rename makes them count (json-file.ts writeTextAtomicWithPending).
   await writeJournal(

@@ -164,6 +164,8 @@ function manifest(v: unknown, ctx: SchemaContext): void {
       fail(`entries[${i}].file is not files/<number>`);
   });
   array(m.createdDirs, 'createdDirs').forEach((d, i) => relPath(d, `createdDirs[${i}]`, ctx));
+  if (m.removedDirs !== undefined)
+    array(m.removedDirs, 'removedDirs').forEach((d, i) => relPath(d, `removedDirs[${i}]`, ctx));
 }
 
 const checks = {

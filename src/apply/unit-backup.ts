@@ -20,6 +20,7 @@ export function unitBackup(m: BackupManifest, units: readonly string[]): BackupM
     ...m,
     entries: m.entries.filter((e) => inUnits(e.path, units)),
     createdDirs: m.createdDirs.filter((d) => inUnits(d, units)),
+    ...(m.removedDirs ? { removedDirs: m.removedDirs.filter((d) => inUnits(d, units)) } : {}),
   };
 }
 

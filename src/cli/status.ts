@@ -55,12 +55,30 @@ function driftLine(i: TargetStatusInfo, c: ReturnType<typeof colorsFor>): string
   if (i.release === null) return c.green('none');
   if (!i.driftChecked) return c.yellow('unknown');
   if (i.drift.length === 0) return c.green('none');
-  const list = `${i.drift.length} file(s): ${i.drift.slice(0, 10).join(', ')}${i.drift.length > 10 ? ', …' : ''}`;
-  const scope =
-    i.driftScope === 'all'
-      ? 'drift-scope: all — plan and deploy check these and apply on-drift to them'
-      : 'drift-scope: changes — plan and deploy check only the files they change and leave the others as they are; set drift-scope: all (or --drift-scope all) to act on them';
-  return `${c.yellow(list)}\n            ${c.dim(scope)}`;
+  const folders = new Set(i.driftFolders ?? []);
+  const files = i.drift.filter((p) => !folders.has(p));
+  const lines: string[] = [];
+  if (files.length > 0) {
+    const list = `${files.length} file(s): ${files.slice(0, 10).join(', ')}${files.length > 10 ? ', …' : ''}`;
+    const scope =
+      i.driftScope === 'all'
+        ? 'drift-scope: all — plan and deploy check these and apply on-drift to them'
+        : 'drift-scope: changes — plan and deploy check only the files they change and leave the others as they are; set drift-scope: all (or --drift-scope all) to act on them';
+    lines.push(c.yellow(list), c.dim(scope));
+  }
+  // No on-drift setting replaces a folder (docs/drift.md): say so, not "set drift-scope: all".
+  if (folders.size > 0) {
+    const dirs = [...folders];
+    lines.push(
+      c.yellow(
+        `${dirs.length} folder(s) where the release has a file: ${dirs.slice(0, 10).join(', ')}${dirs.length > 10 ? ', …' : ''}`,
+      ),
+      c.dim(
+        'diffship never replaces a folder with a file: a plan or deploy that writes one of these files stops (E_UNSAFE) — move or remove the folder on the target',
+      ),
+    );
+  }
+  return lines.join('\n            ');
 }
 
 function renderLock(i: TargetStatusInfo, c: ReturnType<typeof colorsFor>): string {

@@ -20,6 +20,7 @@ import { scanWhole } from './observe-scan.js';
 import { LossySuspects, refuseLossyNames } from './lossy-names.js';
 import { mergeLook, type Look } from './observe-look.js';
 import type { ReleaseFile } from '../plan/context.js';
+import { cancelPoint } from '../cancelled.js';
 import {
   inPathOrder,
   mergeSortedWalk,
@@ -94,6 +95,7 @@ export async function observeWhole(
     view = { ...found, release: map, inSync: 0 };
   }
   await refuseLossyNames(t, suspects);
+  await cancelPoint(target.signal, 'the plan (walking the target)');
   const hashes = await t.hashFiles(view.toHash, { algorithm });
   for (const path of view.toHash) {
     const obs = view.observed.get(path);

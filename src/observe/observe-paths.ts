@@ -8,6 +8,7 @@ import type { Transport } from '../transport/transport.js';
 import type { Layout } from '../apply/layout.js';
 import { parentsOf } from '../apply/safe-path.js';
 import { mapLimit } from '../pool.js';
+import { cancelPoint } from '../cancelled.js';
 
 /** Above this many paths to observe, one walk of the target is cheaper than a look at each. */
 const WALK_ABOVE = 2_000;
@@ -18,6 +19,8 @@ export interface ObserveTarget {
   layout: Layout;
   /** Operations in flight at once on the target. */
   concurrency: number;
+  /** Cancelled: planning stops between its phases (a plan of 500,000 paths takes seconds). */
+  signal?: AbortSignal;
 }
 
 /** Observe the given paths into `into` (absent paths stay absent). */
@@ -28,10 +31,8 @@ export async function observeInto(
   algorithm: HashAlgorithm,
 ): Promise<void> {
   const t = target.transport;
-  const wanted = new Set(paths);
-  // One set of the paths, not a set and a copy of it (a first deploy observes 500,000).
-  if (wanted.size > WALK_ABOVE) return observeByWalk(target, into, wanted, algorithm);
-  const unique = [...wanted];
+  if (paths.length > WALK_ABOVE) return observeByWalk(target, into, paths, algorithm);
+  const unique = [...new Set(paths)];
   // Each folder is looked at once, however many files it holds.
   const folders = new Map<string, Promise<boolean>>();
   const isRealDir = (dir: string) => {
@@ -44,6 +45,7 @@ export async function observeInto(
     for (const parent of parentsOf(p)) if (!(await isRealDir(parent))) return null;
     return t.lstat(p);
   });
+  await cancelPoint(target.signal, 'the plan (looking at the target)');
   const present = unique.filter((_, i) => entries[i] !== null && entries[i]?.type !== 'dir');
   const hashes = await t.hashFiles(present, { algorithm });
   unique.forEach((p, i) => {
@@ -57,11 +59,17 @@ export async function observeInto(
 async function observeByWalk(
   target: ObserveTarget,
   into: Map<string, Observed>,
-  wanted: ReadonlySet<string>,
+  paths: readonly string[],
   algorithm: HashAlgorithm,
 ): Promise<void> {
   const t = target.transport;
-  const found = (await t.walk('', [target.layout.dir])).filter((e) => wanted.has(e.path));
+  const entries = await t.walk('', [target.layout.dir]);
+  await cancelPoint(target.signal, 'the plan (walking the target)');
+  // An empty target (a first deploy) needs no set of the paths: at 500,000 paths building one
+  // held the thread for seconds, past a cancellation's deadline.
+  if (entries.length === 0) return;
+  const wanted = new Set(paths);
+  const found = entries.filter((e) => wanted.has(e.path));
   const hashes = await t.hashFiles(
     found.filter((e) => e.type !== 'dir').map((e) => e.path),
     { algorithm },

@@ -17,6 +17,7 @@ import { observeRecorded } from './observe-drift.js';
 import { observeInto, type ObserveTarget } from './observe-paths.js';
 import { isTypeOnly, observeWhole } from './observe-authoritative.js';
 import { startLook } from './observe-look.js';
+import { cancelledError, cancelPoint, unlessCancelled } from '../cancelled.js';
 
 /** What a plan starts from (apply/basis.ts), plus how the target is compared with the release. */
 export interface PlanOptions extends Omit<BasisOptions, 'wholeSelection'> {
@@ -56,24 +57,37 @@ export async function planOnTarget(target: PlanTarget, o: PlanOptions): Promise<
   // release's, so the whole release is compared with the manifest and they are shipped again.
   const held = state?.heldBack ?? [];
   // The recorded commit, else the manifest (history rewritten), else a refusal naming the fixes.
-  const basis = await planBasis(
-    objects,
-    state,
-    { ...filters, ...o, wholeSelection: !sameFiles || held.length > 0 },
-    target.transport.description,
+  const basis = await unlessCancelled(
+    planBasis(
+      objects,
+      state,
+      { ...filters, ...o, wholeSelection: !sameFiles || held.length > 0 },
+      target.transport.description,
+    ),
+    target.signal,
   );
+  // Each phase of a big plan takes seconds: a cancellation stops it between them.
+  if (basis === undefined) throw cancelledError('the plan (reading the release)');
   const diff: DiffResult = basis.diff;
   // The target's files are hashed the way the repository names its objects (sha1 or sha256).
   const algorithm = hashAlgorithmOf(diff.to);
-  const { observed, release } =
+  // The look at the target (a release listing, a walk of 500,000 entries) is not waited for
+  // once cancelled: what it still reads is dropped.
+  const seen = await unlessCancelled<{ observed: Map<string, Observed>; release?: Map<string, ReleaseFile> }>(
     o.mode === 'authoritative'
-      ? await observeAuthoritative(target, basis, filters, o.to, algorithm)
-      : { observed: await observeAdditive(target, diff, algorithm), release: undefined };
+      ? observeAuthoritative(target, basis, filters, o.to, algorithm)
+      : observeAdditive(target, diff, algorithm).then((observed) => ({ observed, release: undefined })),
+    target.signal,
+  );
+  if (seen === undefined) throw cancelledError('the plan (looking at the target)');
+  const { observed, release } = seen;
+  await cancelPoint(target.signal, 'the plan (looking at the target)');
   await observeFolderSlots(target, observed, diff);
   const recordedFiles =
     o.driftScope === 'all'
       ? await observeRecordedRelease(target, filters, diff, observed, algorithm)
       : undefined;
+  await cancelPoint(target.signal, 'the plan');
   const plan = planTarget({
     diff,
     mode: o.mode,
@@ -87,6 +101,7 @@ export async function planOnTarget(target: PlanTarget, o: PlanOptions): Promise<
     observed,
     release,
   });
+  await cancelPoint(target.signal, 'the plan');
   plan.observedDirs = [];
   for (const [path, seen] of observed) if (seen.type === 'dir') plan.observedDirs.push(path);
   if (basis.listing) plan.manifest = basis.listing;

@@ -8,16 +8,35 @@
 import { DiffshipError } from '../errors.js';
 import type { DeleteOp, Observed, WriteOp } from './types.js';
 
+/** What says why a file below a swapped folder stays: kept by an additive deploy, protected, or neither. */
+export interface SlotContext {
+  kept: ReadonlySet<string>;
+  isProtected: (path: string) => boolean;
+}
+
 /** Throws E_UNSAFE when any write lands where the target holds a folder this plan does not empty. */
 export function rejectFoldersInFileSlots(
   writes: readonly WriteOp[],
   deletes: readonly DeleteOp[],
   observe: (path: string) => Observed,
   observed: ReadonlyMap<string, Observed>,
+  why: SlotContext = { kept: new Set(), isProtected: () => false },
 ): void {
   const slots = writes.filter((w) => observe(w.path).type === 'dir').map((w) => w.path);
   if (slots.length === 0) return;
-  const emptied = emptiedFolders(new Set(slots), deletes, observed);
+  const { emptied, blocked } = emptiedFolders(new Set(slots), deletes, observed);
+  // A folder the release emptied but that still holds other files: name them, and why they stay.
+  const left = [...blocked.entries()];
+  if (left.length > 0) {
+    const [slot, paths] = left[0]!;
+    const names = paths.slice(0, 10).map((p) => `${p} (${reasonOf(p, why)})`);
+    const more = paths.length > 10 ? ` and ${paths.length - 10} more` : '';
+    const others = left.length > 1 ? ` (and ${left.length - 1} more such folder(s))` : '';
+    throw new DiffshipError(
+      'E_UNSAFE',
+      `${slot} is a folder on the target where the release now has a file${others}: the release empties it, but it also holds ${paths.length} file(s) this deploy does not delete: ${names.join(', ')}${more} — move or remove them on the target, then deploy again`,
+    );
+  }
   const folders = slots.filter((p) => !emptied.has(p));
   if (folders.length === 0) return;
   const list = folders.slice(0, 10).join(', ');
@@ -28,12 +47,21 @@ export function rejectFoldersInFileSlots(
   );
 }
 
-/** The slots with a release's delete below them and no entry below them that the plan leaves. */
+function reasonOf(path: string, why: SlotContext): string {
+  if (why.kept.has(path)) return 'kept by an earlier additive deploy after its release deleted it';
+  if (why.isProtected(path)) return 'protected';
+  return 'not shipped by diffship';
+}
+
+/**
+ * The slots with a release's delete below them and no entry below them that the plan leaves
+ * (`emptied`), and the slots the release empties but where entries stay (`blocked`: slot → entries).
+ */
 function emptiedFolders(
   slots: ReadonlySet<string>,
   deletes: readonly DeleteOp[],
   observed: ReadonlyMap<string, Observed>,
-): Set<string> {
+): { emptied: Set<string>; blocked: Map<string, string[]> } {
   const slotOf = (p: string) => {
     for (let i = p.indexOf('/'); i > 0; i = p.indexOf('/', i + 1))
       if (slots.has(p.slice(0, i))) return p.slice(0, i);
@@ -48,10 +76,16 @@ function emptiedFolders(
     if (slot !== null) emptied.add(slot);
   }
   // observe/plan-target.ts lists each such folder whole: anything there the plan keeps blocks it.
+  const blocked = new Map<string, string[]>();
   for (const [path, obs] of observed) {
     if (obs.type === null || obs.type === 'dir' || deleted.has(path)) continue;
     const slot = slotOf(path);
-    if (slot !== null) emptied.delete(slot);
+    if (slot === null || !emptied.has(slot)) continue;
+    const list = blocked.get(slot) ?? [];
+    list.push(path);
+    blocked.set(slot, list);
   }
-  return emptied;
+  for (const slot of blocked.keys()) emptied.delete(slot);
+  for (const list of blocked.values()) list.sort();
+  return { emptied, blocked };
 }

@@ -102,7 +102,10 @@ export function planTarget(input: PlanInput): TargetPlan {
 
   // Before drift and max-deletes are reported: no on-drift setting can put a file over a folder
   // the release does not empty (after on-drift: a drifted file left in place keeps it).
-  rejectFoldersInFileSlots(finalWrites, finalDeletes, ctx.observe, input.observed);
+  rejectFoldersInFileSlots(finalWrites, finalDeletes, ctx.observe, input.observed, {
+    kept: new Set(input.kept.map((k) => k.path)),
+    isProtected,
+  });
 
   const kept = carriedKept(mode, [...input.kept, ...newKept], finalWrites, finalDeletes, isProtected);
   const keptPaths = new Set(kept.map((k) => k.path));

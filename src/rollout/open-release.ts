@@ -15,6 +15,7 @@ import { selectionProblem } from '../diff/selection.js';
 import { DiffshipError } from '../errors.js';
 import { RELEASE_NAME } from '../config/placeholders.js';
 import type { Logger } from '../log.js';
+import { unlessCancelled } from '../cancelled.js';
 import {
   checkOutsideLinks,
   describeOutsideLinks,
@@ -42,6 +43,8 @@ export interface ReleaseRequest {
   dir?: string;
   /** Inserted into `{release}` unquoted: only names a shell treats as one plain word. */
   releaseName?: string;
+  /** Cancelled: the release checks are not waited for (no target starts anyway). */
+  signal?: AbortSignal;
 }
 
 export async function openRelease(r: ReleaseRequest): Promise<OpenedRelease> {
@@ -75,8 +78,12 @@ export async function openRelease(r: ReleaseRequest): Promise<OpenedRelease> {
       let listed: Promise<DiffResult> | undefined;
       const listing = () =>
         (listed ??= diffWith(objects, { repo, from: null, to, source, include, exclude, renames: false }));
-      if (r.dir === undefined) await checkSelection(r.config, repo, to, objects, listing);
-      outsideLinks = await checkLinks(r, { repo, source, to }, objects, listing);
+      const checks = async () => {
+        if (r.dir === undefined) await checkSelection(r.config, repo, to, objects, listing);
+        return checkLinks(r, { repo, source, to }, objects, listing);
+      };
+      // Listing 500,000 files takes seconds: a cancellation does not wait for it (no target starts).
+      outsideLinks = (await unlessCancelled(checks(), r.signal)) ?? [];
     }
   } catch (error) {
     objects.close();

@@ -65,7 +65,8 @@ export async function preflight(
       reason: describeError(error),
       ...(error instanceof DiffshipError ? { code: error.code } : {}),
     }));
-    if (failure !== null)
+    // Cut short by a cancellation: not a finding about the target (the rollout starts nothing).
+    if (failure !== null && !ctx.signal.aborted)
       failures.set(target.name, { ...failure, reason: maskSecrets(failure.reason, ctx.config.secrets) });
   });
   return failures;
@@ -92,6 +93,7 @@ async function checkTarget(target: TargetConfig, ctx: PreflightContext): Promise
     idLength: ctx.to.length === 40 || ctx.to.length === 64 ? ctx.to.length : undefined,
     objects: ctx.objects,
     log: ctx.log,
+    signal: ctx.signal,
   });
   try {
     const lock = await readLock(session.transport, session.layout);

@@ -43,6 +43,8 @@ export class TargetRun extends TargetRollback {
           readOnly,
           objects: ctx.objects,
           idLength: isObjectId(ctx.to) ? ctx.to.length : undefined,
+          // Planning and staging stop at a cancellation (the commit and cleanup do not).
+          signal: ctx.signal,
         });
         this.report.from = this.session.state?.release ?? null;
         const notes = [
@@ -59,7 +61,8 @@ export class TargetRun extends TargetRollback {
       if (ctx.command === 'rollback') return await this.runRollback();
 
       const p = await this.planStep(readOnly);
-      if (!p) return this.finish('failed');
+      // A plan cut short by a cancellation changed nothing: the target was not deployed, not failed.
+      if (!p) return this.finish(ctx.signal.aborted ? 'skipped' : 'failed');
       if (readOnly) return this.finish('planned');
       if (p.writes.length === 0 && p.deletes.length === 0) {
         await this.session!.apply(p, ctx.repo);

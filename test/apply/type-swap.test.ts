@@ -5,7 +5,7 @@
  * by hand keeps the refusal). A failing activate hook rolls back to the old tree exactly.
  * Real git repo, real target folder and a real sshd, through the built CLI.
  */
-import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli } from '../helpers/cli.js';
@@ -118,7 +118,9 @@ describe.each(['local', 'ssh'] as const)('a release swaps a folder and a file (%
         const state = stateText();
         const d = deploy(r.file);
         expect(d.code, d.stderr + d.stdout).toBe(2);
-        expect(d.stderr).toMatch(/folder\(s\) on the target where the release has a file: x\b/);
+        expect(d.stderr).toContain(
+          `x is a folder on the target where the release now has a file: the release empties it, but it also holds 1 file(s) this deploy does not delete: x/hand.txt (${mode === 'authoritative' ? 'protected' : 'not shipped by diffship'}) — move or remove them on the target, then deploy again`,
+        );
         expect(d.stderr).not.toMatch(/\n\s+at /);
         expect(snapshot(targetDir)).toEqual(before);
         expect(stateText()).toBe(state);
@@ -128,6 +130,97 @@ describe.each(['local', 'ssh'] as const)('a release swaps a folder and a file (%
       }
     },
   );
+
+  it.each(['additive', 'authoritative'] as const)(
+    '%s: empty folders inside the swapped folder come back with a rollback',
+    (mode) => {
+      const { ws, targetDir, deploy, litter } = setup([`mode: ${mode}`]);
+      try {
+        expect(deploy(r.dir).code).toBe(0);
+        // Empty folders diffship never shipped (git holds none): the swap removes them with the folder.
+        mkdirSync(join(targetDir, 'x/empty'));
+        mkdirSync(join(targetDir, 'x/sub/deeper/deepest'), { recursive: true });
+        const before = snapshot(targetDir);
+        const d = deploy(r.file);
+        expect(d.code, d.stderr + d.stdout).toBe(0);
+        expect(snapshot(targetDir)).toEqual({
+          x: { type: 'file', content: 'ex\n', exec: false },
+          'keep.txt': { type: 'file', content: 'k\n', exec: false },
+        });
+        const back = cli(ws, ['rollback', '--no-progress']);
+        expect(back.code, back.stderr + back.stdout).toBe(0);
+        expect(snapshot(targetDir)).toEqual(before);
+        expect(litter()).toEqual([]);
+      } finally {
+        rmSync(ws, { recursive: true, force: true });
+      }
+    },
+  );
+
+  it.each(['additive', 'authoritative'] as const)(
+    '%s: a file dropped into the folder after the plan stops the commit, which is undone',
+    (mode) => {
+      const { ws, targetDir, deploy, stateText, litter } = setup([
+        `mode: ${mode}`,
+        'defaults:',
+        // Runs after the plan, before the files go in: the folder gains a file the plan never saw.
+        `  before: { remote: "if [ \\"$DIFFSHIP_RELEASE\\" = ${r.file} ]; then echo late > x/late.txt; fi" }`,
+      ]);
+      try {
+        expect(deploy(r.dir).code).toBe(0);
+        const before = snapshot(targetDir);
+        const state = stateText();
+        const d = deploy(r.file);
+        expect(d.code, d.stderr + d.stdout).toBe(1);
+        // The summary wraps long lines: compare the words.
+        expect((d.stderr + d.stdout).replace(/\s+/g, ' ')).toMatch(
+          /x still holds files this deploy does not remove .* undone: .* is back at release/,
+        );
+        expect(d.stderr + d.stdout).not.toMatch(/\n\s+at /);
+        // The old tree exactly, and the late file kept: nothing lost, nothing half-done.
+        expect(snapshot(targetDir)).toEqual({
+          ...before,
+          'x/late.txt': { type: 'file', content: 'late\n', exec: false },
+        });
+        expect(stateText()).toBe(state);
+        expect(litter()).toEqual([]);
+      } finally {
+        rmSync(ws, { recursive: true, force: true });
+      }
+    },
+  );
+
+  it('additive: files kept from an earlier deploy block the swap, named with the fix', () => {
+    const kept = makeRepo();
+    const { ws, targetDir, stateText, litter } = setup([]);
+    const deployFrom = (to: string) => cli(ws, ['deploy', '--repo', kept.dir, '--to', to, '--no-progress']);
+    try {
+      const v1 = kept.commit({ 'x/y': 'why\n', 'x/old.txt': 'old\n' });
+      const v2 = kept.commit({ 'x/y': 'why\n' }); // additive: x/old.txt stays on the target, kept
+      const v3 = kept.commit({ x: 'ex\n' });
+      expect(deployFrom(v1).code).toBe(0);
+      expect(deployFrom(v2).code).toBe(0);
+      expect(JSON.parse(stateText()).kept).toEqual([expect.objectContaining({ path: 'x/old.txt' })]);
+      const before = snapshot(targetDir);
+      const state = stateText();
+      const d = deployFrom(v3);
+      expect(d.code, d.stderr + d.stdout).toBe(2);
+      expect(d.stderr).toContain(
+        'x is a folder on the target where the release now has a file: the release empties it, but it also holds 1 file(s) this deploy does not delete: x/old.txt (kept by an earlier additive deploy after its release deleted it) — move or remove them on the target, then deploy again',
+      );
+      expect(snapshot(targetDir)).toEqual(before);
+      expect(stateText()).toBe(state);
+      expect(litter()).toEqual([]);
+      // The fix the message names works: the kept file removed, the swap goes through.
+      rmSync(join(targetDir, 'x/old.txt'));
+      const again = deployFrom(v3);
+      expect(again.code, again.stderr + again.stdout).toBe(0);
+      expect(content(targetDir, 'x')).toBe('ex\n');
+    } finally {
+      kept.cleanup();
+      rmSync(ws, { recursive: true, force: true });
+    }
+  });
 
   it.each(['additive', 'authoritative'] as const)(
     '%s: a failing activate hook rolls back to the old tree exactly (both directions)',

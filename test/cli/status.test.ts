@@ -132,6 +132,32 @@ describe('diffship status', () => {
     expect(statusJson('--targets', 'db').targets[0]!.drift).toEqual([]);
   });
 
+  it('a folder where the release has a file is named as such, not as a file drift can fix', () => {
+    // A hand edit turned b.json into a folder; a.json is edited as a plain file beside it.
+    unlinkSync(join(ws, 't/db/b.json'));
+    mkdirSync(join(ws, 't/db/b.json/inner'), { recursive: true });
+    writeFileSync(join(ws, 't/db/b.json/inner/x'), 'x\n');
+    writeFileSync(join(ws, 't/db/a.json'), 'edited by hand\n');
+    try {
+      const { r, targets } = statusJson('--targets', 'db');
+      expect(r.code).toBe(0);
+      expect(targets[0]).toMatchObject({ drift: ['a.json', 'b.json'], driftFolders: ['b.json'] });
+      const human = status('--targets', 'db');
+      expect(human.code).toBe(0);
+      expect(human.stdout).toContain('drift:    1 file(s): a.json\n');
+      expect(human.stdout).toContain(
+        '            1 folder(s) where the release has a file: b.json\n            diffship never replaces a folder with a file: a plan or deploy that writes one of these files stops (E_UNSAFE) — move or remove the folder on the target\n',
+      );
+    } finally {
+      rmSync(join(ws, 't/db/b.json'), { recursive: true });
+      writeFileSync(join(ws, 't/db/b.json'), 'b1\n');
+      writeFileSync(join(ws, 't/db/a.json'), 'a2\n');
+    }
+    const after = statusJson('--targets', 'db').targets[0]!;
+    expect(after.drift).toEqual([]);
+    expect(after.driftFolders).toBeUndefined();
+  });
+
   it('shows who holds a lock, and that it is stale when its process is gone', () => {
     const lock = {
       deployId: '20260101T000000000Z-abcdef',

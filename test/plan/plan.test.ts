@@ -221,14 +221,27 @@ describe('planTarget', () => {
     // Anything else in the folder, in additive mode (a file put there by hand), or drifted and
     // left by on-drift: skip: the refusal stays.
     const refused = /1 folder\(s\) on the target where the release has a file: x — move or remove/;
+    // The release empties the folder, but a file stays: named, with why it stays.
+    const holds = (name: string, why: string) =>
+      `x is a folder on the target where the release now has a file: the release empties it, but it also holds 1 file(s) this deploy does not delete: ${name} (${why}) — move or remove them on the target, then deploy again`;
     const hand = new Map([...obs, ['x/hand.txt', file(C)]]);
-    expect(() => planTarget(input(diff(toFile), { observed: hand }))).toThrow(refused);
+    expect(() => planTarget(input(diff(toFile), { observed: hand }))).toThrow(
+      holds('x/hand.txt', 'not shipped by diffship'),
+    );
+    // A file an earlier additive deploy kept after its release deleted it.
+    const kept = new Map([...obs, ['x/old.txt', file(C)]]);
+    expect(() =>
+      planTarget(input(diff(toFile), { observed: kept, kept: [{ path: 'x/old.txt', blob: C }] })),
+    ).toThrow(holds('x/old.txt', 'kept by an earlier additive deploy after its release deleted it'));
+    // A drifted x/y left by on-drift: skip: the release no longer empties the folder.
     const drifted = new Map([...obs, ['x/y', file(C)]]);
     expect(() => planTarget(input(diff(toFile), { observed: drifted, onDrift: 'skip' }))).toThrow(refused);
     // Authoritative mode deletes a stray there anyway; a protected one stays, and so does the folder.
     const auth = { observed: hand, mode: 'authoritative' as const, release };
     expect(planTarget(input(diff(toFile), auth)).deletes.map((d) => d.path)).toEqual(['x/hand.txt', 'x/y']);
-    expect(() => planTarget(input(diff(toFile), { ...auth, protect: ['x/hand.txt'] }))).toThrow(refused);
+    expect(() => planTarget(input(diff(toFile), { ...auth, protect: ['x/hand.txt'] }))).toThrow(
+      holds('x/hand.txt', 'protected'),
+    );
     // File → folder: additive mode deletes the old file instead of keeping it.
     const toDir: Change[] = [
       { status: 'deleted', path: 'x', oldMode: '100644', oldBlob: A },
