@@ -154,7 +154,7 @@ export class TargetRun extends TargetRollback {
   private async planTarget(): Promise<TargetPlan> {
     const { ctx } = this;
     // Preflight's plan, when the locked target is still as preflight found it (kept-plans.ts).
-    const kept = ctx.keptPlans?.take(this.target.name, this.session!);
+    const kept = await ctx.keptPlans?.take(this.target.name, this.session!);
     this.plannedByPreflight = kept !== undefined;
     if (kept) return kept;
     try {
