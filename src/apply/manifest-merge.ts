@@ -32,7 +32,7 @@ export interface ManifestChanges {
 /**
  * The next manifest before the written files' stats are known, in file order: byte
  * ranges of the previous file, finished lines (strings, no newline), and the entries
- * of written files, whose lines wait for their stats (`manifestChunks`). A first
+ * of written files, whose lines wait for their stats (manifest-stream.ts). A first
  * deploy's entries are the plan's own listing objects: no copy per file.
  */
 export interface PendingManifest {
@@ -147,49 +147,4 @@ function add(
 ): void {
   if (written(e.path)) return void p.parts.push(e); // its line is made with its fresh stat
   p.parts.push(lineOf(e, old && old.blob === e.blob && old.mode === e.mode ? old.stat : undefined));
-}
-
-/** Lines per chunk, and files whose fresh stats are held at once. */
-const STAT_STEP = 4096;
-
-/**
- * The manifest file's bytes in chunks of a few thousand lines, each written file's line
- * with its fresh stat (none when the transport took none). The stats are taken STAT_STEP
- * files at a time by `statOf`: a first deploy of 500,000 files holds a few thousand stats
- * and lines at once, and never the whole text as one string.
- */
-export async function manifestChunks(
-  p: PendingManifest,
-  statOf: (paths: string[]) => Promise<ReadonlyMap<string, FileStat>>,
-): Promise<Buffer[]> {
-  const out: Buffer[] = [];
-  let lines: string[] = [];
-  let waiting: ManifestEntry[] = [];
-  let slots: number[] = [];
-  const flush = async () => {
-    if (waiting.length > 0) {
-      const fresh = await statOf(waiting.map((e) => e.path));
-      waiting.forEach((e, k) => (lines[slots[k]!] = lineOf(e, fresh.get(e.path))));
-      waiting = [];
-      slots = [];
-    }
-    if (lines.length > 0) out.push(Buffer.from(`${lines.join('\n')}\n`, 'utf8'));
-    lines = [];
-  };
-  for (const part of p.parts) {
-    if (Buffer.isBuffer(part)) {
-      await flush();
-      out.push(part);
-      continue;
-    }
-    if (typeof part === 'string') lines.push(part);
-    else {
-      slots.push(lines.length);
-      lines.push('');
-      waiting.push(part);
-    }
-    if (lines.length >= STAT_STEP) await flush();
-  }
-  await flush();
-  return out;
 }

@@ -30,7 +30,8 @@ import {
   StoredManifest,
   type Shared,
 } from './stored-manifest.js';
-import { manifestChunks, type PendingManifest } from './manifest-merge.js';
+import type { PendingManifest } from './manifest-merge.js';
+import { manifestFileBytes } from './manifest-stream.js';
 import { planManifest, statWritten } from './manifest.js';
 
 /** What state.json records of its manifest file. */
@@ -279,27 +280,21 @@ export async function recordManifestFile(
   concurrency: number,
   sync = true,
 ): Promise<void> {
-  const chunks = await manifestChunks(pending, (paths) => statWritten(t, paths, concurrency));
+  // Made twice (size and hash first), never held whole: ~70 MB of text at 500,000 files.
+  const bytes = await manifestFileBytes(pending, (paths) => statWritten(t, paths, concurrency));
   const name = manifestName(deployId);
-  const hash = createHash('sha256');
-  let size = 0;
-  for (const c of chunks) {
-    hash.update(c);
-    size += c.length;
-  }
   await makeStateDir(t, l.manifests);
   const rel = `${l.manifests}/${name}`;
   if (t.writeStream) {
     const source = {
-      size,
-      async *[Symbol.asyncIterator]() {
-        // Each chunk is let go once written.
-        while (chunks.length > 0) yield chunks.shift()!;
+      size: bytes.size,
+      [Symbol.asyncIterator]: async function* () {
+        yield* bytes.chunks();
       },
     };
     await t.writeStream(rel, source, 0o644, { sync });
-  } else await t.writeFile(rel, Buffer.concat(chunks), 0o644, { sync });
-  newState.manifestFile = { file: name, sha256: hash.digest('hex'), size };
+  } else await t.writeFile(rel, Buffer.concat([...bytes.chunks()]), 0o644, { sync });
+  newState.manifestFile = { file: name, sha256: bytes.sha256, size: bytes.size };
   newState.manifest = manifestOnDisk(`${t.description}/${rel}`);
 }
 

@@ -42,10 +42,12 @@ export function placeWrites(
 ): Placement {
   const created = new Set(whole ? createdDirs : []);
   const tree = (p: string) => `${staging}/t/${p}`;
-  const inTree = writes.map((w) => created.has(posix.dirname(w.path)));
+  // A byte per write, not an array of 500,000 booleans.
+  const inTree = new Uint8Array(writes.length);
+  if (created.size > 0) writes.forEach((w, i) => (inTree[i] = created.has(posix.dirname(w.path)) ? 1 : 0));
   return {
-    staged: (i) => (inTree[i] ? tree(writes[i]!.path) : `${staging}/${i}`),
-    inTree: (i) => inTree[i] === true,
+    staged: (i) => (inTree[i] === 1 ? tree(writes[i]!.path) : `${staging}/${i}`),
+    inTree: (i) => inTree[i] === 1,
     stagingDirs: [...created],
     roots: [...created].filter((d) => !created.has(posix.dirname(d))),
     tree,

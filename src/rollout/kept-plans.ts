@@ -27,6 +27,12 @@ import { recheckPaths, snapshotPlan, stillAsPlanned, type PlanSnapshot } from '.
  * handed on only when the locked target still shows the very same
  * (plan-recheck.ts). Every other plan is made again by the deploy.
  *
+ * A target folder preflight found missing keeps its plan too, among the
+ * first ones ("everything added", nothing observed: at 500,000 files a second
+ * such plan costs seconds and a few hundred MiB of garbage). The deploy's
+ * session creates the folder; the plan is its when the folder holds nothing
+ * but the state folder then, so a look would find what preflight found.
+ *
  * When a rollout hook (`before-rollout`, `before-wave`) runs in between and
  * might change the targets, the first ones are rechecked too. A plan is
  * dropped when taken; one nobody takes (a rollout stopped early) goes with
@@ -59,7 +65,8 @@ export class KeptPlans {
 
   /**
    * Keep preflight's `plan` of target `name`, made from `state` with no journal on the target,
-   * the plan started at `planStartMs` (Date.now()) on `transport`, which still stands.
+   * the plan started at `planStartMs` (Date.now()) on `transport`, which still stands;
+   * `missing`: made on a target folder that does not exist (no state either).
    */
   async offer(
     name: string,
@@ -67,12 +74,13 @@ export class KeptPlans {
     state: TargetState | null,
     transport?: Transport,
     planStartMs = 0,
+    missing = false,
   ): Promise<void> {
     if (this.wanted.has(name)) {
-      this.kept.set(name, { plan, mark: stateMark(state) });
+      this.kept.set(name, { plan, mark: missing ? MISSING : stateMark(state) });
       return;
     }
-    if (!this.rechecked.has(name) || transport?.kind !== 'local') return;
+    if (missing || !this.rechecked.has(name) || transport?.kind !== 'local') return;
     const paths = recheckPaths(plan);
     if (paths === null || this.heldPaths + paths.length > HELD_PATHS_MAX) return;
     // A look that fails vouches for nothing: the deploy plans again (and meets the error itself).
@@ -84,23 +92,22 @@ export class KeptPlans {
 
   /**
    * Preflight's plan for `name` (once), when the deploy's locked session found
-   * what preflight did: nothing recovered, no journal, the same state, and (for
-   * a rechecked plan) the same stats on every path the plan looked at.
+   * what preflight did: nothing recovered, no journal, the same state (for a
+   * folder preflight found missing, no state and nothing but the state folder),
+   * and (for a rechecked plan) the same stats on every path the plan looked at.
    */
-  async take(
-    name: string,
-    session: {
-      recovered: string | null;
-      pendingRecovery: boolean;
-      state: TargetState | null;
-      transport?: Transport;
-    },
-  ): Promise<TargetPlan | undefined> {
+  async take(name: string, session: LockedSession): Promise<TargetPlan | undefined> {
     const kept = this.kept.get(name);
     this.kept.delete(name);
     if (kept === undefined) return undefined;
     if (kept.snapshot) this.heldPaths -= kept.snapshot.stats.size;
     if (session.recovered !== null || session.pendingRecovery) return undefined;
+    if (kept.mark === MISSING)
+      return session.state === null && session.transport && session.layout
+        ? (await holdsOnly(session.transport, session.layout.dir).catch(() => false))
+          ? kept.plan
+          : undefined
+        : undefined;
     if (kept.mark !== stateMark(session.state)) return undefined;
     if (!kept.snapshot) return kept.plan;
     const same =
@@ -110,8 +117,30 @@ export class KeptPlans {
   }
 }
 
+/** What `take` asks of the deploy's session, once it holds the lock. */
+export interface LockedSession {
+  recovered: string | null;
+  pendingRecovery: boolean;
+  state: TargetState | null;
+  transport?: Transport;
+  layout?: { dir: string };
+}
+
 /** Paths held in rechecked plans at once (their stats and the plans themselves stay in memory). */
 const HELD_PATHS_MAX = 200_000;
+
+/** The mark of a plan made on a missing folder (never a state's: those are JSON or `none`). */
+const MISSING = 'missing';
+
+/** Whether the target holds nothing but the state folder `dir` (and the folders leading to it). */
+async function holdsOnly(t: Pick<Transport, 'readdir'>, dir: string): Promise<boolean> {
+  const parts = dir.split('/');
+  for (let i = 0; i < parts.length; i++) {
+    const names = await t.readdir(parts.slice(0, i).join('/'));
+    if (names?.length !== 1 || names[0] !== parts[i]) return false;
+  }
+  return true;
+}
 
 /**
  * The state as recorded, for "is it the same one": every field but the parsed

@@ -126,9 +126,15 @@ async function checkTarget(target: TargetConfig, ctx: PreflightContext): Promise
     // Drift stops the fleet; max-deletes stays the target's own plan failure.
     if (plan.blocked?.code !== 'E_DRIFT') {
       passed = true;
-      // Not for a missing folder: its deploy creates it, and finds whatever is there by then.
-      if (!session.missing)
-        await ctx.keptPlans?.offer(target.name, plan, session.state, session.transport, planStartMs);
+      // A missing folder's too: its deploy takes it only if the folder it creates holds nothing yet.
+      await ctx.keptPlans?.offer(
+        target.name,
+        plan,
+        session.state,
+        session.transport,
+        planStartMs,
+        session.missing,
+      );
       return null;
     }
     return {

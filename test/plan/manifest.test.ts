@@ -3,6 +3,7 @@
  * upgrade, the stat cache decision with racy timestamps, and change sets
  * computed from a manifest instead of a commit.
  */
+import { createHash } from 'node:crypto';
 import { mkdtempSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,9 +15,9 @@ import { serializeState, upgradeState } from '../../src/apply/state.js';
 import { unchangedSince } from '../../src/plan/stat-cache.js';
 import { applyChanges, diffFromManifest, manifestDelta } from '../../src/plan/from-manifest.js';
 import { formatManifest, parseManifestText } from '../../src/apply/manifest-text.js';
+import { manifestFileBytes } from '../../src/apply/manifest-stream.js';
 import { ManifestCursor } from '../../src/apply/manifest-lines.js';
 import {
-  manifestChunks,
   mergeManifest,
   pendingListing,
   sortedMembers,
@@ -553,7 +554,7 @@ describe('the manifest file format (manifest-text.ts)', () => {
   });
 });
 
-describe('manifestChunks', () => {
+describe('manifestFileBytes', () => {
   it('writes every line with its fresh stat, in chunks, holding a few thousand stats at a time', async () => {
     const files: ManifestEntry[] = [];
     for (let i = 0; i < 10_000; i++) files.push({ path: `d${i % 7}/f${i}`, blob: B1, mode: '100644' });
@@ -567,21 +568,47 @@ describe('manifestChunks', () => {
       mode: 33188,
     });
     const asked: number[] = [];
-    const chunks = await manifestChunks(
+    const bytes = await manifestFileBytes(
       pendingListing(files, (p) => written.has(p)),
       async (paths) => {
         asked.push(paths.length);
         return new Map(paths.map((p) => [p, statOf(p)]));
       },
     );
+    const chunks = [...bytes.chunks()];
     expect(chunks.length).toBeGreaterThan(1);
     const text = Buffer.concat(chunks).toString('utf8');
+    // The size and hash announced before the write are those of the bytes it then gets.
+    expect(bytes.size).toBe(Buffer.byteLength(text));
+    expect(bytes.sha256).toBe(createHash('sha256').update(text).digest('hex'));
+    expect(Buffer.concat([...bytes.chunks()]).toString('utf8')).toBe(text);
     expect(text).toBe(
       formatManifest(files.map((f) => (written.has(f.path) ? { ...f, stat: statOf(f.path) } : f))),
     );
     expect(asked.reduce((a, b) => a + b, 0)).toBe(written.size);
     expect(Math.max(...asked)).toBeLessThanOrEqual(4096);
     expect(parseManifestText(text, 40, 'm').filter((f) => f.stat).length).toBe(written.size);
+  });
+
+  it('writes each fresh stat as it was given, also numbers past 64 bits', async () => {
+    const files: ManifestEntry[] = ['a', 'b', 'c', 'd'].map((path) => ({ path, blob: B1, mode: '100644' }));
+    const fresh = new Map<string, FileStat>([
+      ['a', { size: 0, mtimeNs: '0', ctimeNs: '1', ino: '18446744073709551615', mode: 33188 }],
+      ['b', { size: 2 ** 53 - 1, mtimeNs: '99999999999999999999999', ctimeNs: '7', ino: '3', mode: 41471 }],
+      [
+        'd',
+        { size: 5, mtimeNs: '1700000000123456789', ctimeNs: '1700000000987654321', ino: '42', mode: 33261 },
+      ],
+    ]);
+    const text = (
+      await finish(
+        pendingListing(files, () => true),
+        fresh,
+      )
+    ).toString('utf8');
+    expect(text).toBe(
+      formatManifest(files.map((f) => ({ ...f, ...(fresh.has(f.path) ? { stat: fresh.get(f.path) } : {}) }))),
+    );
   });
 
   it('a written entry gets only its fresh stat, never one it carries', async () => {
@@ -617,5 +644,5 @@ describe('sortedMembers', () => {
 
 /** The whole manifest file of `pending`, with the stats in `fresh`. */
 async function finish(pending: PendingManifest, fresh: ReadonlyMap<string, FileStat>): Promise<Buffer> {
-  return Buffer.concat(await manifestChunks(pending, async () => fresh));
+  return Buffer.concat([...(await manifestFileBytes(pending, async () => fresh)).chunks()]);
 }

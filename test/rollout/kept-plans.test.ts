@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deploy } from '../../src/api.js';
 import { resolveConfig } from '../../src/config/resolve.js';
 import type { TargetReport } from '../../src/report/types.js';
+import type { Transport } from '../../src/transport/transport.js';
 import { KeptPlans } from '../../src/rollout/kept-plans.js';
 import type { TargetState } from '../../src/apply/state.js';
 import type { TargetPlan } from '../../src/plan/types.js';
@@ -115,7 +116,7 @@ describe('preflight hands its plan on to the first wave', () => {
     expect(snapshot(path.join(dir, 'a'), ['.diffship'])).toEqual(snapshot(repo.dir, ['.git']));
   }, 60_000);
 
-  it('keeps nothing for a target folder preflight found missing', async () => {
+  it('hands on the plan of a target folder preflight found missing, when the deploy finds it empty', async () => {
     const dir = path.join(root, `fleet-${n++}`);
     mkdirSync(dir);
     const cfg = resolveConfig(
@@ -124,7 +125,51 @@ describe('preflight hands its plan on to the first wave', () => {
     );
     const r = await deploy({ config: cfg, repo: repo.dir, to: v2 });
     expect(r.status).toBe('succeeded');
-    expect(planDetail(r.targets[0])).not.toContain('planned by preflight');
+    expect(planDetail(r.targets[0])).toMatch(/2 write\(s\), 0 delete\(s\).*; planned by preflight$/);
+    expect(snapshot(path.join(dir, 'a'), ['.diffship'])).toEqual(snapshot(repo.dir, ['.git']));
+  }, 60_000);
+
+  it('plans again when the folder preflight found missing holds something by the time of the lock', async () => {
+    const dir = path.join(root, `fleet-${n++}`);
+    mkdirSync(dir);
+    const cfg = resolveConfig(
+      { mode: 'authoritative', targets: [{ name: 'a', type: 'local', path: path.join(dir, 'a') }] },
+      { baseDir: root },
+    );
+    const target = cfg.targets[0]!;
+    const objects = new GitObjects(repo.dir);
+    const look = async (between: () => void) => {
+      rmSync(target.path, { recursive: true, force: true });
+      const keptPlans = KeptPlans.forRollout([[target]], cfg);
+      const ctx = { config: cfg, repo: repo.dir, to: v2, objects, log: silentLogger, keptPlans };
+      expect(await preflight([target], { ...ctx, signal: new AbortController().signal })).toEqual(new Map());
+      between();
+      const session = await TargetSession.open({
+        transport: new LocalTransport(target.path),
+        stateDir: cfg.stateDir,
+        command: 'deploy',
+        objects,
+      });
+      try {
+        return await keptPlans.take('a', session);
+      } finally {
+        await session.close();
+      }
+    };
+    try {
+      // Still missing (the deploy's session creates it): preflight's "everything added" plan.
+      expect((await look(() => {}))?.writes.map((w) => w.path)).toEqual(['app.json', 'lib/y.json']);
+      // Made in between with a file in it: an authoritative plan must see it (a stray to delete).
+      const made = () => {
+        mkdirSync(target.path);
+        writeFileSync(path.join(target.path, 'stray.txt'), 'by hand\n');
+      };
+      expect(await look(made)).toBeUndefined();
+      // An empty folder made in between is no different from a missing one.
+      expect((await look(() => mkdirSync(target.path)))?.to).toBe(v2);
+    } finally {
+      objects.close();
+    }
   }, 60_000);
 });
 
@@ -141,10 +186,19 @@ describe('KeptPlans.take', () => {
     manifestFile: { file: `${deployId}.tsv`, sha256: 'b'.repeat(64), size: 10 },
   });
   const plan = { to: 'x' } as unknown as TargetPlan;
-  const open = (s: TargetState | null, recovered: string | null = null, pendingRecovery = false) => ({
+  /** A locked session whose target folder lists `names` (by folder; absent: missing). */
+  const open = (
+    s: TargetState | null,
+    recovered: string | null = null,
+    pendingRecovery = false,
+    names: Record<string, string[]> = {},
+  ) => ({
     state: s,
     recovered,
     pendingRecovery,
+    // Only readdir is asked of it (a folder preflight found missing).
+    transport: { readdir: async (rel: string) => names[rel] ?? null } as unknown as Transport,
+    layout: { dir: '.deploy/diffship' },
   });
 
   it('gives the plan once, to a session that found the same state and no journal', async () => {
@@ -152,6 +206,28 @@ describe('KeptPlans.take', () => {
     await kept.offer('t', plan, state('d1'));
     expect(await kept.take('t', open(state('d1')))).toBe(plan);
     expect(await kept.take('t', open(state('d1')))).toBeUndefined();
+  });
+
+  it("gives a missing folder's plan only when the folder holds nothing but the state folder", async () => {
+    const only = { '': ['.deploy'], '.deploy': ['diffship'] };
+    const cases: Array<[ReturnType<typeof open>, TargetPlan | undefined]> = [
+      [open(null, null, false, only), plan],
+      [open(null, null, false, { ...only, '': ['.deploy', 'index.html'] }), undefined],
+      [open(null, null, false, { ...only, '.deploy': ['diffship', 'other'] }), undefined],
+      [open(null, null, false, { '': ['.deploy'] }), undefined],
+      // A state written in between (another run deployed there), or a journal found.
+      [open(state('d1'), null, false, only), undefined],
+      [open(null, null, true, only), undefined],
+    ];
+    for (const [session, expected] of cases) {
+      const kept = KeptPlans.forRollout([[{ name: 't' }]], { maxParallel: 4 });
+      await kept.offer('t', plan, null, undefined, 0, true);
+      expect(await kept.take('t', session)).toBe(expected);
+    }
+    // A plan made on a missing folder is never the plan of "no state, folder there".
+    const kept = KeptPlans.forRollout([[{ name: 't' }]], { maxParallel: 4 });
+    await kept.offer('t', plan, null);
+    expect(await kept.take('t', open(null, null, false, { '': ['.deploy', 'x'] }))).toBe(plan);
   });
 
   it('refuses after a recovery, with a journal, or with another state', async () => {

@@ -1,0 +1,138 @@
+/**
+ * The bytes of the manifest file a deploy records, made twice rather than held.
+ * Its size and SHA-256 are needed before its first byte goes out (a transport's
+ * write announces the size; the state records both), but the whole text of a
+ * 500,000-file manifest is ~70 MB. So a first pass takes the written files'
+ * fresh stats (a few thousand at a time), makes each chunk of lines, hashes it
+ * and drops it, keeping only the stats, in typed arrays (~37 bytes a file); a
+ * second pass makes the same chunks again from them, as they are written.
+ */
+import { createHash } from 'node:crypto';
+import type { FileStat, ManifestEntry } from '../plan/manifest-types.js';
+import { lineOf } from './manifest-text.js';
+import type { PendingManifest } from './manifest-merge.js';
+
+/** Lines per chunk, and files whose fresh stats are asked for at once. */
+const STAT_STEP = 4096;
+
+/** A manifest file's size and SHA-256, and its bytes, made again on each call of `chunks`. */
+export interface ManifestBytes {
+  size: number;
+  sha256: string;
+  chunks(): Generator<Buffer, void, undefined>;
+}
+
+/**
+ * The manifest file of `p`, each written file's line with its fresh stat from `statOf`
+ * (none when the transport took none). `statOf` is asked STAT_STEP paths at a time.
+ */
+export async function manifestFileBytes(
+  p: PendingManifest,
+  statOf: (paths: string[]) => Promise<ReadonlyMap<string, FileStat>>,
+): Promise<ManifestBytes> {
+  let count = 0;
+  for (const part of p.parts) if (isEntry(part)) count++;
+  const stats = new StatTable(count);
+  // Pass 1: the stats, in order of the written entries.
+  let batch: ManifestEntry[] = [];
+  let taken = 0;
+  const flush = async () => {
+    const fresh = await statOf(batch.map((e) => e.path));
+    for (const e of batch) stats.set(taken++, fresh.get(e.path));
+    batch = [];
+  };
+  for (const part of p.parts) {
+    if (!isEntry(part)) continue;
+    batch.push(part);
+    if (batch.length >= STAT_STEP) await flush();
+  }
+  if (batch.length > 0) await flush();
+  const chunks = () => chunksOf(p, stats);
+  const hash = createHash('sha256');
+  let size = 0;
+  for (const c of chunks()) {
+    hash.update(c);
+    size += c.length;
+  }
+  return { size, sha256: hash.digest('hex'), chunks };
+}
+
+/** The file's bytes in chunks of up to STAT_STEP lines (and the previous file's byte ranges as they are). */
+function* chunksOf(p: PendingManifest, stats: StatTable): Generator<Buffer, void, undefined> {
+  let lines: string[] = [];
+  let written = 0;
+  const out = () => {
+    const chunk = Buffer.from(`${lines.join('\n')}\n`, 'utf8');
+    lines = [];
+    return chunk;
+  };
+  for (const part of p.parts) {
+    if (Buffer.isBuffer(part)) {
+      if (lines.length > 0) yield out();
+      yield part;
+      continue;
+    }
+    lines.push(typeof part === 'string' ? part : lineOf(part, stats.get(written++)));
+    if (lines.length >= STAT_STEP) yield out();
+  }
+  if (lines.length > 0) yield out();
+}
+
+const isEntry = (part: PendingManifest['parts'][number]): part is ManifestEntry =>
+  typeof part !== 'string' && !Buffer.isBuffer(part);
+
+/**
+ * Stats by index, in typed arrays: numbers as they are, the decimal strings (ns
+ * times, inode) as 64-bit integers. A string that would not come back the same
+ * from its integer (none that lstat gives) is kept as it is, aside.
+ */
+class StatTable {
+  private readonly has: Uint8Array;
+  private readonly size: Float64Array;
+  private readonly mode: Float64Array;
+  private readonly mtime: BigUint64Array;
+  private readonly ctime: BigUint64Array;
+  private readonly ino: BigUint64Array;
+  private readonly odd = new Map<number, FileStat>();
+
+  constructor(n: number) {
+    this.has = new Uint8Array(n);
+    this.size = new Float64Array(n);
+    this.mode = new Float64Array(n);
+    this.mtime = new BigUint64Array(n);
+    this.ctime = new BigUint64Array(n);
+    this.ino = new BigUint64Array(n);
+  }
+
+  set(i: number, s: FileStat | undefined): void {
+    if (s === undefined) return;
+    const [m, c, n] = [exact(s.mtimeNs), exact(s.ctimeNs), exact(s.ino)];
+    if (m === null || c === null || n === null) return void this.odd.set(i, s);
+    this.has[i] = 1;
+    this.size[i] = s.size;
+    this.mode[i] = s.mode;
+    this.mtime[i] = m;
+    this.ctime[i] = c;
+    this.ino[i] = n;
+  }
+
+  get(i: number): FileStat | undefined {
+    if (this.has[i] !== 1) return this.odd.get(i);
+    return {
+      size: this.size[i]!,
+      mtimeNs: String(this.mtime[i]),
+      ctimeNs: String(this.ctime[i]),
+      ino: String(this.ino[i]),
+      mode: this.mode[i]!,
+    };
+  }
+}
+
+const U64_MAX = (1n << 64n) - 1n;
+
+/** `s` as an unsigned 64-bit integer when that prints back as `s`; else null. */
+function exact(s: string): bigint | null {
+  if (!/^(0|[1-9][0-9]*)$/.test(s)) return null;
+  const n = BigInt(s);
+  return n <= U64_MAX ? n : null;
+}
