@@ -22,7 +22,7 @@
  */
 import type { EntryType } from '../../entry-type.js';
 import type { ExactVisit } from '../transport.js';
-import { ScanFormatError } from './scan-protocol.js';
+import { folderOf, ScanFormatError, segment } from './scan-protocol.js';
 
 export const OP_LOOK = 20;
 
@@ -114,8 +114,9 @@ const SUMMARY = /^(\d+) (\d+) ([0-9a-f]{64}) (\d+)$/;
 
 /**
  * Reads the look's `part` payloads in order: each walked entry goes to `visit`,
- * each manifest path the walk did not reach to `missing`. Hostile-input checks as
- * ScanReader's: a name is one non-empty segment, a folder or path clean segments.
+ * each manifest path the walk did not reach to `missing`. Hostile-input checks are
+ * ScanReader's (the same `segment`/`folderOf`): a name is one non-empty segment, a
+ * folder or path clean segments.
  */
 export class LookReader {
   private dir = '';
@@ -133,12 +134,12 @@ export class LookReader {
       const withStat = kind === 'f' || kind === 'l';
       if (withStat !== (m[3] !== undefined)) throw bad(m[0]);
       if (kind === 'D') {
-        this.dir = m[2] === '' ? '' : pathOf(m[2]!);
+        this.dir = m[2] === '' ? '' : folderOf(m[2]!);
         continue;
       }
       this.count++;
       if (kind === 'm') {
-        this.missing.push(pathOf(m[2]!));
+        this.missing.push(folderOf(m[2]!));
         continue;
       }
       const stat = withStat
@@ -160,25 +161,4 @@ export function parseLookSummary(payload: string): LookSummary | null {
 
 function bad(record: string): ScanFormatError {
   return new ScanFormatError(`unexpected look record ${JSON.stringify(record.trim().slice(0, 80))}`);
-}
-
-/** A percent-encoded name as bytes, decoded as UTF-8 as the other walks do. */
-function segment(text: string): string {
-  const name = text.includes('%') ? decode(text) : text;
-  if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\0'))
-    throw new ScanFormatError(`bad name in look: ${JSON.stringify(name)}`);
-  return name;
-}
-
-function pathOf(text: string): string {
-  return text.split('/').map(segment).join('/');
-}
-
-function decode(text: string): string {
-  if (!/^(?:[^%]|%[0-9A-F]{2})*$/.test(text))
-    throw new ScanFormatError(`bad escape in look name ${JSON.stringify(text)}`);
-  return Buffer.from(
-    text.replace(/%([0-9A-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))),
-    'latin1',
-  ).toString('utf8');
 }

@@ -10,6 +10,7 @@ import type { SshConnection } from './connection.js';
 import { HelperGone, OpError, type SshOps } from './perl-helper-client.js';
 import { LookReader, OP_LOOK, parseLookSummary } from './look-protocol.js';
 import { ScanFormatError } from './scan-protocol.js';
+import { runStreamed } from './streamed-op.js';
 
 /** Walk the target through the helper, told only what differs from the manifest's stat cache. */
 export async function lookWithHelper(
@@ -21,20 +22,10 @@ export async function lookWithHelper(
   for (const p of [files.manifest, files.state, ...files.skip]) checkRelPath(p);
   const helper = await ops.channel();
   if (!helper) return null;
-  let bad: unknown = null;
   const reader = new LookReader(visit);
-  const onPart = (payload: string) => {
-    if (bad !== null) return;
-    try {
-      reader.push(payload);
-    } catch (error) {
-      bad = error; // told once the answer ends (the helper does not stop part way)
-    }
-  };
   try {
     const to = [files.state, ...files.skip].join('\0');
-    const answer = await ops.run(helper, OP_LOOK, files.manifest, { to, onPart });
-    if (bad !== null) throw bad;
+    const answer = await runStreamed(ops, helper, OP_LOOK, files.manifest, to, reader);
     const summary = parseLookSummary(answer);
     if (!summary) throw new ScanFormatError(`unexpected answer ${JSON.stringify(answer.slice(0, 80))}`);
     if (summary.records !== reader.count)

@@ -185,13 +185,15 @@ function decodeName(text: string): string {
   return Buffer.from(bytes).toString('utf8');
 }
 
-function segment(text: string): string {
+/** One name of a walk record (scan or look): a single clean segment, decoded. */
+export function segment(text: string): string {
   const name = text.includes('%') ? decodeName(text) : text;
   if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\0'))
     throw new ScanFormatError(`bad name in scan: ${JSON.stringify(name)}`);
   return name;
 }
 
-function folderOf(text: string): string {
+/** A folder or path of a walk record: clean segments joined by `/`. */
+export function folderOf(text: string): string {
   return text.split('/').map(segment).join('/');
 }

@@ -11,6 +11,7 @@ import type { ExactVisit } from '../transport.js';
 import type { SshConnection } from './connection.js';
 import { HelperGone, OpError, type SshOps } from './perl-helper-client.js';
 import { OP_SCAN, OP_STATS, parseStatsPayload, ScanFormatError, ScanReader } from './scan-protocol.js';
+import { runStreamed } from './streamed-op.js';
 
 /** Paths per stats request: keeps each answer line short; all batches are sent at once. */
 const STATS_BATCH = 1000;
@@ -30,19 +31,9 @@ export async function scanWithHelper(
   for (const s of skip) checkRelPath(s);
   const helper = await ops.channel();
   if (!helper) return false;
-  let bad: unknown = null;
   const reader = new ScanReader(visit);
-  const onPart = (payload: string) => {
-    if (bad !== null) return;
-    try {
-      reader.push(payload);
-    } catch (error) {
-      bad = error; // told once the answer ends (the helper does not stop part way)
-    }
-  };
   try {
-    const count = await ops.run(helper, OP_SCAN, '', { to: skip.join('\0'), onPart });
-    if (bad !== null) throw bad;
+    const count = await runStreamed(ops, helper, OP_SCAN, '', skip.join('\0'), reader);
     if (count !== String(reader.count))
       throw new ScanFormatError(`the scan announced ${count} entries and sent ${reader.count}`);
     return true;
