@@ -10,6 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deploy } from '../../src/api.js';
 import { resolveConfig } from '../../src/config/resolve.js';
+import type { ResolvedConfig } from '../../src/config/types.js';
 import type { TargetReport } from '../../src/report/types.js';
 import type { Transport } from '../../src/transport/transport.js';
 import { KeptPlans } from '../../src/rollout/kept-plans.js';
@@ -37,6 +38,33 @@ afterAll(() => {
   repo.cleanup();
   rmSync(root, { recursive: true, force: true });
 });
+
+/**
+ * Preflight of v2 on the config's one target `a` (keeping its plan), then `between`, then the
+ * plan the deploy's locked session is handed (undefined: it plans again).
+ */
+async function preflightThenTake(
+  cfg: ResolvedConfig,
+  objects: GitObjects,
+  between: () => unknown,
+): Promise<TargetPlan | undefined> {
+  const target = cfg.targets[0]!;
+  const keptPlans = KeptPlans.forRollout([[target]], cfg);
+  const ctx = { config: cfg, repo: repo.dir, to: v2, objects, log: silentLogger, keptPlans };
+  expect(await preflight([target], { ...ctx, signal: new AbortController().signal })).toEqual(new Map());
+  await between();
+  const session = await TargetSession.open({
+    transport: new LocalTransport(target.path),
+    stateDir: cfg.stateDir,
+    command: 'deploy',
+    objects,
+  });
+  try {
+    return await keptPlans.take('a', session);
+  } finally {
+    await session.close();
+  }
+}
 
 const planDetail = (t: TargetReport | undefined) => t?.steps.find((s) => s.name === 'plan')?.detail ?? '';
 let n = 0;
@@ -69,25 +97,8 @@ describe('preflight hands its plan on to the first wave', () => {
   it('hands nothing on once another run wrote the state between preflight and the lock', async () => {
     const { dir, config } = await fleet(['a']);
     const cfg = config({});
-    const target = cfg.targets[0]!;
     const objects = new GitObjects(repo.dir);
-    const look = async (between: () => Promise<void>) => {
-      const keptPlans = KeptPlans.forRollout([[target]], cfg);
-      const ctx = { config: cfg, repo: repo.dir, to: v2, objects, log: silentLogger, keptPlans };
-      expect(await preflight([target], { ...ctx, signal: new AbortController().signal })).toEqual(new Map());
-      await between();
-      const session = await TargetSession.open({
-        transport: new LocalTransport(target.path),
-        stateDir: cfg.stateDir,
-        command: 'deploy',
-        objects,
-      });
-      try {
-        return await keptPlans.take('a', session);
-      } finally {
-        await session.close();
-      }
-    };
+    const look = (between: () => Promise<void>) => preflightThenTake(cfg, objects, between);
     try {
       // Nothing in between: the locked session finds preflight's state, and gets its plan.
       expect((await look(async () => {}))?.to).toBe(v2);
@@ -138,23 +149,9 @@ describe('preflight hands its plan on to the first wave', () => {
     );
     const target = cfg.targets[0]!;
     const objects = new GitObjects(repo.dir);
-    const look = async (between: () => void) => {
+    const look = (between: () => void) => {
       rmSync(target.path, { recursive: true, force: true });
-      const keptPlans = KeptPlans.forRollout([[target]], cfg);
-      const ctx = { config: cfg, repo: repo.dir, to: v2, objects, log: silentLogger, keptPlans };
-      expect(await preflight([target], { ...ctx, signal: new AbortController().signal })).toEqual(new Map());
-      between();
-      const session = await TargetSession.open({
-        transport: new LocalTransport(target.path),
-        stateDir: cfg.stateDir,
-        command: 'deploy',
-        objects,
-      });
-      try {
-        return await keptPlans.take('a', session);
-      } finally {
-        await session.close();
-      }
+      return preflightThenTake(cfg, objects, between);
     };
     try {
       // Still missing (the deploy's session creates it): preflight's "everything added" plan.
