@@ -26,7 +26,10 @@ import { folderOf, ScanFormatError, segment } from './scan-protocol.js';
 
 export const OP_LOOK = 20;
 
-/** The perl sub of the op; `penc`, `parents_real`, `failure`, `flush`, `$out` are the helper's own. */
+/**
+ * The perl sub of the op; `walk_sorted`, `parts`, `entry_rec`, `penc` (scan-protocol.ts),
+ * `parents_real`, `failure`, `flush`, `$out` are the helper's own.
+ */
 export const PERL_LOOK = String.raw`
 sub mstat { my $mt = sprintf("%.0f", $_[9] * 1e9); return (join(",", $_[7], $mt, sprintf("%.0f", $_[10] * 1e9), $_[1], $_[2]), $mt); }
 sub older { my ($x, $y) = @_; return length($x) != length($y) ? length($x) < length($y) : $x lt $y; }
@@ -49,48 +52,20 @@ sub look {
     $m{$p} = defined $written ? $s : "";
   }
   undef $text;
-  my ($part, $cur, $count, $matched, $err) = ("", "", 0, 0, undef);
-  my $put = sub { $part .= " " . $_[0]; $count++; if (length($part) >= 65536) { $out .= "$id part$part\n"; $part = ""; flush(); } };
-  my $walk;
-  $walk = sub {
-    my ($d, $dev, $ino) = @_;
-    my $dh;
-    if (!opendir($dh, $d eq "" ? "." : $d)) { $err = failure() unless $!{ENOENT} || $!{ENOTDIR}; return; }
-    if (defined $ino) {
-      my @t = stat($dh);
-      if (!@t) { $err = "err ENOSYS cannot stat a folder handle"; closedir $dh; return; }
-      if ($t[0] != $dev || $t[1] != $ino) { closedir $dh; return; }
-    }
-    my @names = readdir $dh; closedir $dh;
-    my @items;
-    for my $nm (@names) {
-      next if $nm eq "." || $nm eq "..";
-      my $p = $d eq "" ? $nm : "$d/$nm";
-      next if $skip{$p};
-      my @s = Time::HiRes::lstat($p) or next;
-      my $want = delete $m{$p};
-      my $f = $s[2] & 0170000;
-      if ($f == 0100000 || $f == 0120000) {
-        my ($r, $mt) = mstat(@s);
-        # Equal text, so the recorded mtime is this one: racy unless strictly older than the state.
-        if (defined $want && $want eq $r && older($mt, $written)) { $matched++; next; }
-        push @items, [$nm, ($f == 0100000 ? "f" : "l") . penc($nm) . ",$r"];
-      }
-      elsif ($f == 0040000) { push @items, [$nm, "d" . penc($nm)], ["$nm/", undef, $p, $s[0], $s[1]] }
-      else { push @items, [$nm, "o" . penc($nm)] }
-    }
-    for my $it (sort { $a->[0] cmp $b->[0] } @items) {
-      return if defined $err;
-      if (!defined $it->[1]) { $walk->($it->[2], $it->[3], $it->[4]); next; }
-      if ($cur ne $d) { $cur = $d; $part .= " D" . join("/", map { penc($_) } split(m{/}, $d)); }
-      $put->($it->[1]);
-    }
-  };
-  $walk->("", undef, undef);
-  undef $walk;
+  my ($put, $end) = parts($id);
+  my $matched = 0;
+  my ($err, $count) = walk_sorted(\%skip, sub {
+    my ($n, $p, $f, @s) = @_;
+    my $want = delete $m{$p};
+    return entry_rec($n, $f) unless $f == 0100000 || $f == 0120000;
+    my ($r, $mt) = mstat(@s);
+    # Equal text, so the recorded mtime is this one: racy unless strictly older than the state.
+    if (defined $want && $want eq $r && older($mt, $written)) { $matched++; return undef; }
+    return entry_rec($n, $f, $r);
+  }, $put);
   return $err if defined $err;
-  $put->("m" . join("/", map { penc($_) } split(m{/}, $_))) for sort keys %m;
-  $out .= "$id part$part\n" if length $part;
+  for (sort keys %m) { $put->("m" . join("/", map { penc($_) } split(m{/}, $_))); $count++; }
+  $end->();
   return "ok $count $matched $sha $size";
 }
 `;

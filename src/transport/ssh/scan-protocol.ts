@@ -38,17 +38,27 @@ export const OP_STATS = 13;
 export const PERL_SCAN = String.raw`
 my $HIRES = eval { require Time::HiRes; 1 };
 sub penc { my $s = shift; $s =~ s/([^A-Za-z0-9._~+=^@:\-])/sprintf("%%%02X", ord $1)/ge; return $s; }
-sub xstat { my @s = Time::HiRes::lstat($_[0]); return @s ? (join(",", $s[2], $s[7], sprintf("%.0f", $s[9] * 1e9), sprintf("%.0f", $s[10] * 1e9), $s[1]), @s) : (); }
+sub statx { return join(",", $_[2], $_[7], sprintf("%.0f", $_[9] * 1e9), sprintf("%.0f", $_[10] * 1e9), $_[1]); }
+sub xstat { my @s = Time::HiRes::lstat($_[0]); return @s ? (statx(@s), @s) : (); }
 sub xstats {
   return "err ENOSYS Time::HiRes is missing" unless $HIRES;
   return join(" ", "ok", map { my ($r) = xstat($_); defined $r ? $r : ($!{ENOENT} || $!{ENOTDIR}) ? "-" : "!" } split(/\0/, shift, -1));
 }
-sub scan {
-  my ($id, $skips) = @_;
-  return "err ENOSYS Time::HiRes is missing" unless $HIRES;
-  my %skip = map { ($_ => 1) } split(/\0/, $skips);
-  my ($part, $cur, $count, $err) = ("", "", 0, undef);
-  my $put = sub { $part .= " " . $_[0]; if (length($part) >= 65536) { $out .= "$id part$part\n"; $part = ""; flush(); } };
+# A long answer's records, sent ahead in "<id> part <records>" lines of ~64 KiB: put, then end.
+sub parts {
+  my ($id, $part) = (shift, "");
+  return (sub { $part .= " " . $_[0]; if (length($part) >= 65536) { $out .= "$id part$part\n"; $part = ""; flush(); } },
+    sub { $out .= "$id part$part\n" if length $part; $part = ""; });
+}
+# One walked entry's record: f or l with its stat text, d, o.
+sub entry_rec { my ($nm, $f, $stat) = @_; return ($f == 0100000 ? "f" : $f == 0120000 ? "l" : $f == 0040000 ? "d" : "o") . penc($nm) . (defined $stat ? ",$stat" : ""); }
+# The walk of scan and look: git's byte order of paths, one lstat per entry, never through a
+# link, nor into a folder swapped for a link while it walks. $rec->(name, path, type bits,
+# lstat) gives an entry's record (undef: not sent); records go to $put, each folder's first
+# after its D record (not counted). Returns (error answer or undef, records sent).
+sub walk_sorted {
+  my ($skip, $rec, $put) = @_;
+  my ($cur, $count, $err) = ("", 0, undef);
   my $walk;
   $walk = sub {
     my ($d, $dev, $ino) = @_;
@@ -64,13 +74,12 @@ sub scan {
     for my $n (@names) {
       next if $n eq "." || $n eq "..";
       my $p = $d eq "" ? $n : "$d/$n";
-      next if $skip{$p};
-      my ($r, @s) = xstat($p) or next;
+      next if $skip->{$p};
+      my @s = Time::HiRes::lstat($p) or next;
       my $f = $s[2] & 0170000;
-      if ($f == 0100000) { push @items, [$n, "f" . penc($n) . ",$r"] }
-      elsif ($f == 0120000) { push @items, [$n, "l" . penc($n) . ",$r"] }
-      elsif ($f == 0040000) { push @items, [$n, "d" . penc($n)], ["$n/", undef, $p, $s[0], $s[1]] }
-      else { push @items, [$n, "o" . penc($n)] }
+      my $r = $rec->($n, $p, $f, @s);
+      push @items, [$n, $r] if defined $r;
+      push @items, ["$n/", undef, $p, $s[0], $s[1]] if $f == 0040000;
     }
     for my $it (sort { $a->[0] cmp $b->[0] } @items) {
       return if defined $err;
@@ -81,8 +90,19 @@ sub scan {
   };
   $walk->("", undef, undef);
   undef $walk;
+  return ($err, $count);
+}
+sub scan {
+  my ($id, $skips) = @_;
+  return "err ENOSYS Time::HiRes is missing" unless $HIRES;
+  my %skip = map { ($_ => 1) } split(/\0/, $skips);
+  my ($put, $end) = parts($id);
+  my ($err, $count) = walk_sorted(\%skip, sub {
+    my ($n, $p, $f, @s) = @_;
+    return entry_rec($n, $f, ($f == 0100000 || $f == 0120000) ? statx(@s) : undef);
+  }, $put);
   return $err if defined $err;
-  $out .= "$id part$part\n" if length $part;
+  $end->();
   return "ok $count";
 }
 `;
