@@ -23,7 +23,7 @@ import { isAscii, isUtf8 } from 'node:buffer';
 import { sortByPath } from '../byte-order.js';
 import { changeObjects, classifier, type ClassifyOptions, type PathFilter } from './classify.js';
 import { IGNORE_FILE, notIgnoreFile } from './ignore.js';
-import { RawStream } from './raw.js';
+import { rawIdLength, RawStream } from './raw.js';
 import type { Change, ChangeCounts } from './types.js';
 
 /** The modes git writes, shared by every change: 500,000 changes keep no copy of each. */
@@ -125,7 +125,7 @@ export class ChangeRecords {
     if (headerEnd < 0) return INCOMPLETE;
     // ":<old mode> <new mode> <old id> <new id> <letter>[score]": ids of 40 or 64 hex digits.
     const size = headerEnd - at;
-    const length = size === 98 || size === 101 ? 40 : size === 146 || size === 149 ? 64 : 0;
+    const length = rawIdLength(size);
     const s2 = at + 16 + 2 * length;
     if (
       length === 0 ||

@@ -18,6 +18,7 @@
 import { isUtf8 } from 'node:buffer';
 import type { ClassifyOptions, PathFilter } from './classify.js';
 import { IGNORE_FILE, notIgnoreFile } from './ignore.js';
+import { rawIdLength } from './raw.js';
 import { SUBMODULE_MODE, type ChangeCounts } from './types.js';
 
 /** The modes git writes for files, links and submodules (and none, for one side of an A or D). */
@@ -93,7 +94,7 @@ export class CompactJson {
     if (headerEnd < 0) return INCOMPLETE;
     // ":<old mode> <new mode> <old id> <new id> <letter>[score]": ids of 40 or 64 hex digits.
     const size = headerEnd - at;
-    const length = size === 98 || size === 101 ? 40 : size === 146 || size === 149 ? 64 : 0;
+    const length = rawIdLength(size);
     const s2 = at + 16 + 2 * length;
     if (length === 0 || text.charCodeAt(s2) !== 0x20 || text.charCodeAt(s2 - 1 - length) !== 0x20)
       return this.bad();

@@ -124,6 +124,16 @@ function scan(fields: FieldReader, visit: (entry: RawEntry) => void, partial: bo
 }
 
 /**
+ * The length of the blob ids in a raw record whose header (`:<old mode> <new mode>
+ * <old id> <new id> <letter>[score]`, up to its NUL) is `size` characters: 40 or 64,
+ * 0 when no header has that size. For the one-pass readers (change-records.ts,
+ * json-records.ts), which check the separators themselves.
+ */
+export function rawIdLength(size: number): 0 | 40 | 64 {
+  return size === 98 || size === 101 ? 40 : size === 146 || size === 149 ? 64 : 0;
+}
+
+/**
  * `scanRawDiff` over output that arrives in chunks: each whole record is
  * visited as soon as its last byte is in, so parsing overlaps git writing.
  * `end()` visits (or refuses, E_GIT) what is left.
