@@ -9,14 +9,13 @@
  * Against a real OpenSSH sshd.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, rmSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { SshTransport } from '../../src/transport/ssh/ssh-transport.js';
 import type { ByteSource, WriteOptions } from '../../src/transport/transport.js';
-import { makeRepo, snapshot } from '../helpers/repo.js';
-import { tempDir } from '../helpers/git.js';
+import { snapshot } from '../helpers/repo.js';
 import { recording } from '../helpers/recording.js';
-import { deploy, intoTarget, releases, stagingLeft } from '../helpers/staged-tree.js';
+import { deploy, intoTarget, releases, setup as sharedSetup, stagingLeft } from '../helpers/staged-tree.js';
 import { startSshd, type Sshd } from '../helpers/sshd.js';
 
 /** Files in the created folders. */
@@ -32,12 +31,7 @@ afterAll(async () => {
   await sshd?.stop();
 });
 
-function setup() {
-  const repo = makeRepo();
-  const target = tempDir('diffship-ssh-tree-');
-  cleanups.push(repo.cleanup, () => rmSync(target, { recursive: true, force: true }));
-  return { repo, target };
-}
+const setup = () => sharedSetup('diffship-ssh-tree-', cleanups);
 
 describe('an SSH deploy that creates folders', () => {
   it('renames each topmost new folder into place whole, and the target is the release', async () => {

@@ -5,13 +5,12 @@
  * The guarantees stay: the target ends as the release, a failed commit is undone.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { existsSync, rmSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { LocalTransport } from '../../src/transport/local/local-transport.js';
-import { makeRepo, snapshot } from '../helpers/repo.js';
-import { tempDir } from '../helpers/git.js';
+import { snapshot } from '../helpers/repo.js';
 import { recording } from '../helpers/recording.js';
-import { deploy, intoTarget, releases, stagingLeft } from '../helpers/staged-tree.js';
+import { deploy, intoTarget, releases, setup as sharedSetup, stagingLeft } from '../helpers/staged-tree.js';
 
 /** Files in the created folders. */
 const FILES = 40;
@@ -21,12 +20,7 @@ afterEach(() => {
   for (const c of cleanups.splice(0).reverse()) c();
 });
 
-function setup() {
-  const repo = makeRepo();
-  const target = tempDir('diffship-tree-');
-  cleanups.push(repo.cleanup, () => rmSync(target, { recursive: true, force: true }));
-  return { repo, target };
-}
+const setup = () => sharedSetup('diffship-tree-', cleanups);
 
 describe('a local deploy that creates folders', () => {
   it('renames each topmost new folder into place whole, and the target is the release', async () => {

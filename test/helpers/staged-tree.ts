@@ -3,11 +3,12 @@
  * deploy through a session, releases that create folders, and what a
  * recording transport shows of the renames into the target.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { TargetSession } from '../../src/apply/session.js';
 import type { Transport } from '../../src/transport/transport.js';
-import type { Tree } from './repo.js';
+import { makeRepo, type Tree } from './repo.js';
+import { tempDir } from './git.js';
 import type { recording } from './recording.js';
 
 export async function deploy(transport: Transport, repoDir: string, to: string) {
@@ -39,3 +40,11 @@ export const stagingLeft = (target: string) => {
 /** The renames from staging into the target (not into the state folder). */
 export const intoTarget = (calls: ReturnType<typeof recording>['calls']) =>
   calls.filter((c) => c.op === 'rename' && c.path.includes('/staging/') && !c.to.startsWith('.diffship'));
+
+/** A fresh repository and target folder (`prefix`), both removed by the caller's `cleanups`. */
+export function setup(prefix: string, cleanups: Array<() => void>) {
+  const repo = makeRepo();
+  const target = tempDir(prefix);
+  cleanups.push(repo.cleanup, () => rmSync(target, { recursive: true, force: true }));
+  return { repo, target };
+}
