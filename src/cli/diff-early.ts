@@ -11,7 +11,8 @@
  * (src/diff/early-git.ts), so the output is the same either way.
  */
 import { startEarly, type EarlyGit } from '../diff/early-git.js';
-import { emptyTreeId, gitEnv, parseCatFileBatch } from '../diff/git.js';
+import { commitLine, emptyTreeId, gitEnv, parseCatFileBatch } from '../diff/git.js';
+import { guessPair } from '../diff/ref-guess.js';
 import { normalizeRef, normalizeSource } from '../diff/ref.js';
 import { batchInput, CAT_FILE_BATCH, commitTree, diffTreeArgs, refLookups } from '../diff/requests.js';
 
@@ -80,6 +81,13 @@ export function startDiffEarly(argv: readonly string[]): Promise<void> {
     const names = refLookups(from === null ? [to] : [to, from], prefix);
     const lookups = startEarly(flags.repo, CAT_FILE_BATCH, batchInput(names), env);
     const diffTree = startEarly(flags.repo, diffTreeArgs({ renames: flags.renames, prefix }), undefined, env);
+    // Commits read from the ref files: git diff-tree compares them at once, nothing to wait for (the
+    // diff keeps that answer only if the lookups agree, see git.ts).
+    const guess = guessPair(flags.repo, from, to);
+    if (guess !== null) {
+      diffTree.feed(commitLine(guess));
+      return Promise.resolve();
+    }
     return feedTrees(lookups, diffTree, names, from !== null);
   } catch {
     // A ref or source the diff refuses: the normal path says why.

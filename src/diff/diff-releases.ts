@@ -13,6 +13,7 @@ import { ChangeRecords } from './change-records.js';
 import { notIgnoreFile, parseIgnoreFile } from './ignore.js';
 import { commitOf, commitTree, ignorePath, refLookups } from './requests.js';
 import { catFileBatch, emptyTreeId, fetchOne, isShallow, startDiffTree, type CatFileResult } from './git.js';
+import { guessPair } from './ref-guess.js';
 import type { GitObjects } from './git-objects.js';
 import { sharedDiff } from './shared-diffs.js';
 import { isFetchableRef, isFullOid, normalizeRef, normalizeSource, quote, type RefRole } from './ref.js';
@@ -112,7 +113,11 @@ export async function rawDiff(
   // overlaps the lookups.
   const resolving = resolveCommits(repo, lookup, wanted, source.prefix, options.fetchMissing ?? true);
   resolving.catch(() => {}); // awaited below; a failure is not unhandled meanwhile
-  const diffTree = startDiffTree(repo, { renames: options.renames ?? true, prefix: source.prefix });
+  const diffTree = startDiffTree(
+    repo,
+    { renames: options.renames ?? true, prefix: source.prefix },
+    guessPair(repo, from, to),
+  );
   let resolved: Resolved;
   let ignore: string | null;
   let filter: PathFilter;
@@ -139,6 +144,8 @@ export async function rawDiff(
     resolved.trees.get('to')!,
     sink && ((chunk) => sink.push(chunk)),
     keepStdout,
+    // Both commits found by the first lookup (no fetch meanwhile, no tree refs): a guess for them may be kept.
+    fromOid !== null && resolved.ignoreFile !== undefined ? { from: fromOid, to: toOid } : null,
   );
   sink?.end();
   // git warns (and carries on) when the rename limit stops rename detection.

@@ -5,6 +5,7 @@
  */
 import { DiffshipError, GitError } from '../errors.js';
 import { endProcess, spawnGit, takeEarly, type GitListeners } from './early-git.js';
+import type { CommitPair } from './ref-guess.js';
 import { batchInput, CAT_FILE_BATCH, diffTreeArgs, type DiffTreeOptions } from './requests.js';
 
 export interface GitOutput {
@@ -249,6 +250,8 @@ export interface PendingDiffTree {
     onRecords?: (chunk: Buffer) => void,
     /** False: `onRecords` takes everything and `stdout` comes back empty (500,000 records are not kept twice). */
     keepStdout?: boolean,
+    /** The commits `from` and `to` are the trees of, when both are commits: a guess for them is kept. */
+    commits?: CommitPair | null,
   ): Promise<GitOutput>;
   /** Not needed after all (a ref did not resolve): let the process end. */
   cancel(): void;
@@ -259,40 +262,57 @@ export interface PendingDiffTree {
  * starts while the refs resolve (one process start off the critical path), and
  * compares exactly the trees it is then given, so a ref that moves meanwhile
  * can't make it diff something else.
+ *
+ * With `guess` (commits read from the ref files, see ref-guess.ts) it is given
+ * those commits at once and compares while the refs resolve; `run` keeps that
+ * answer only when the refs resolved to exactly these commits.
  */
-export function startDiffTree(repo: string, opts: DiffTreeOptions): PendingDiffTree {
+export function startDiffTree(
+  repo: string,
+  opts: DiffTreeOptions,
+  guess?: CommitPair | null,
+): PendingDiffTree {
   const args = diffTreeArgs(opts);
   let git = startGit(repo, args);
+  let fed = git.fed;
+  if (fed === null && guess) git.stdin.end((fed = commitLine(guess)));
   // It may fail (not a repository) before anyone awaits it: the lookups report that, not an unhandled rejection.
   git.done.catch(() => {});
   return {
-    async run(from, to, records, keepStdout = true) {
+    async run(from, to, records, keepStdout = true, commits = null) {
       const line = `${from} ${to}\n`;
-      // Given other trees by the launcher (it should not be): a fresh process for these.
-      if (git.fed !== null && git.fed !== line) {
+      // What git writes first: the tree line, or for two commits the `to` commit's id (none when nothing changed).
+      let header = line;
+      if (commits && fed === commitLine(commits)) header = `${commits.to}\0`;
+      else if (fed !== null && fed !== line) {
+        // Given other trees or commits (the launcher's, or a wrong guess): a fresh process for these.
         git.abandon();
         git = startGit(repo, args, undefined, false);
+        fed = null;
       }
-      // Chunks go to `records` once the tree line is cut off the front.
+      // Chunks go to `records` once the header is cut off the front.
       const kept = keepStdout || !records;
-      if (records) git.follow(afterLine(line, records), kept);
-      if (git.fed === null) git.stdin.end(line);
+      if (records) git.follow(afterLine(header, records), kept);
+      if (fed === null) git.stdin.end(line);
       const { chunks, stderr } = await git.done;
-      let stdout = !kept ? Buffer.alloc(0) : records ? undefined : withoutTreeLine(joined(chunks), line);
+      let stdout = !kept ? Buffer.alloc(0) : records ? undefined : withoutTreeLine(joined(chunks), header);
       return {
         stderr,
         // Joined on first use: at 500,000 files that is a 10 MB copy a streamed diff does without.
         get stdout() {
-          return (stdout ??= withoutTreeLine(joined(chunks), line));
+          return (stdout ??= withoutTreeLine(joined(chunks), header));
         },
       };
     },
     cancel() {
-      if (git.fed === null) git.stdin.end();
+      if (fed === null) git.stdin.end();
       else git.abandon();
     },
   };
 }
+
+/** `--stdin`'s line for two commits: the new one, then the one to compare it with (as its parent). */
+export const commitLine = ({ from, to }: CommitPair): string => `${to} ${from}\n`;
 
 /** Pass chunks on to `next` without the leading `line` (see withoutTreeLine). */
 function afterLine(line: string, next: (chunk: Buffer) => void): (chunk: Buffer) => void {
@@ -307,9 +327,9 @@ function afterLine(line: string, next: (chunk: Buffer) => void): (chunk: Buffer)
   };
 }
 
-/** `--stdin` output starts with the two tree ids compared: not a record, so it goes. */
+/** `--stdin` output starts with the objects compared (see `run`): not a record, so it goes. */
 function withoutTreeLine(stdout: Buffer, line: string): Buffer {
   if (stdout.length === 0 || stdout[0] === 0x3a) return stdout; // ':' starts a record
   if (stdout.toString('latin1', 0, line.length) === line) return stdout.subarray(line.length);
-  throw new GitError('E_GIT', `git diff-tree answered for other trees than ${line.trim()}`);
+  throw new GitError('E_GIT', `git diff-tree answered for other trees than ${line.replace('\0', '').trim()}`);
 }

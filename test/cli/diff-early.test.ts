@@ -89,10 +89,32 @@ describe('git processes started before the CLI loads', () => {
   afterEach(() => dropEarly());
 
   it('gives diff-tree its trees as soon as the lookups answer, and the diff takes both over', async () => {
-    const expected = await diffReleases({ repo: r.dir, from: v1, to: v2, source: 'wf' });
-    await startDiffEarly(argv('diff', '--repo', r.dir, '--from', v1, '--to', v2, '--source', 'wf', '--json'));
+    // `HEAD~1` is an expression: no commit is read from the ref files, so diff-tree waits for the lookups.
+    const options = { repo: r.dir, from: 'HEAD~1', to: 'HEAD', source: 'wf' };
+    const expected = await diffReleases(options);
+    await startDiffEarly(argv('diff', '--repo', r.dir, '--from', 'HEAD~1', '--to', 'HEAD', '--source', 'wf'));
     expect(early().map((e) => e.fed)).toEqual([null, `${tree(v1)} ${tree(v2)}\n`]);
-    const result = await diffReleases({ repo: r.dir, from: v1, to: v2, source: 'wf' });
+    const result = await diffReleases(options);
+    expect(early()).toEqual([]); // both taken
+    expect(result).toEqual(expected);
+    expect(result.changes.map((c) => c.path)).toEqual(['a.json', 'c.json']);
+  });
+
+  it.each([
+    ['commit SHAs', () => [v1, v2]],
+    ['a tag and a branch', () => ['early-v1', 'main']],
+  ])('gives diff-tree the commits of %s at once, without waiting for the lookups', async (_name, refs) => {
+    git(r.dir, 'tag', '-f', 'early-v1', v1);
+    const [from, to] = refs();
+    const options = { repo: r.dir, from, to, source: 'wf' };
+    const expected = await diffReleases(options);
+    const started = startDiffEarly(
+      argv('diff', '--repo', r.dir, '--from', from!, '--to', to!, '--source', 'wf'),
+    );
+    // Fed before the event loop turned once: the lookups' answer was not needed.
+    expect(early().map((e) => e.fed)).toEqual([null, `${v2} ${v1}\n`]);
+    await started;
+    const result = await diffReleases(options);
     expect(early()).toEqual([]); // both taken
     expect(result).toEqual(expected);
     expect(result.changes.map((c) => c.path)).toEqual(['a.json', 'c.json']);

@@ -61,6 +61,47 @@ describe('startDiffTree', () => {
     expect(none.stdout.length).toBe(0);
   });
 
+  it('keeps the answer for guessed commits only when they are the commits asked for', async () => {
+    const options = { renames: true, prefix: '' };
+    const expected = gitBytes(r.dir, ['diff-tree', '-r', '-z', '--raw', '-M', v1, v2]).toString('latin1');
+    const commits = { from: v1, to: v2 };
+    // Guessed right: the answer for the commits, its leading commit id cut off.
+    const right = await startDiffTree(r.dir, options, commits).run(
+      tree(v1),
+      tree(v2),
+      undefined,
+      true,
+      commits,
+    );
+    expect(right.stdout.toString('latin1')).toBe(expected);
+    // Guessed wrong (a ref moved before the lookup): a fresh diff-tree for the trees asked for.
+    const stale = { from: v2, to: v1 };
+    const wrong = await startDiffTree(r.dir, options, stale).run(
+      tree(v1),
+      tree(v2),
+      undefined,
+      true,
+      commits,
+    );
+    expect(wrong.stdout.toString('latin1')).toBe(expected);
+    // Asked for trees that are no commits' (a built release): the guess is not used either.
+    const trees = await startDiffTree(r.dir, options, commits).run(tree(v1), tree(v2));
+    expect(trees.stdout.toString('latin1')).toBe(expected);
+    // Streamed, the header goes as well; nothing changed: git writes no header at all.
+    const chunks: Buffer[] = [];
+    await startDiffTree(r.dir, options, commits).run(
+      tree(v1),
+      tree(v2),
+      (c) => chunks.push(c),
+      false,
+      commits,
+    );
+    expect(Buffer.concat(chunks).toString('latin1')).toBe(expected);
+    const same = { from: v2, to: v2 };
+    const none = await startDiffTree(r.dir, options, same).run(tree(v2), tree(v2), undefined, true, same);
+    expect(none.stdout.length).toBe(0);
+  });
+
   it('a diff whose ref does not resolve leaves no git diff-tree behind', async () => {
     const before = children().filter((c) => c.includes('diff-tree')).length;
     await expect(diffReleases({ repo: r.dir, from: 'v404', to: v2 })).rejects.toMatchObject({
