@@ -79,16 +79,18 @@ export function startDiffEarly(argv: readonly string[]): Promise<void> {
     const { prefix } = normalizeSource(flags.source);
     const env = gitEnv();
     const names = refLookups(from === null ? [to] : [to, from], prefix);
-    const lookups = startEarly(flags.repo, CAT_FILE_BATCH, batchInput(names), env);
-    const diffTree = startEarly(flags.repo, diffTreeArgs({ renames: flags.renames, prefix }), undefined, env);
-    // Commits read from the ref files: git diff-tree compares them at once, nothing to wait for (the
-    // diff keeps that answer only if the lookups agree, see git.ts).
+    const startDiffTree = () =>
+      startEarly(flags.repo, diffTreeArgs({ renames: flags.renames, prefix }), undefined, env);
+    // Commits read from the ref files: git diff-tree starts first and compares them at once, nothing
+    // to wait for (the diff keeps that answer only if the lookups agree, see git.ts).
     const guess = guessPair(flags.repo, from, to);
     if (guess !== null) {
-      diffTree.feed(commitLine(guess));
+      startDiffTree().feed(commitLine(guess));
+      startEarly(flags.repo, CAT_FILE_BATCH, batchInput(names), env);
       return Promise.resolve();
     }
-    return feedTrees(lookups, diffTree, names, from !== null);
+    const lookups = startEarly(flags.repo, CAT_FILE_BATCH, batchInput(names), env);
+    return feedTrees(lookups, startDiffTree(), names, from !== null);
   } catch {
     // A ref or source the diff refuses: the normal path says why.
     return Promise.resolve();

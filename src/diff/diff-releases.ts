@@ -108,16 +108,16 @@ export async function rawDiff(
   const wanted: Wanted[] = [{ role: 'to', ref: to }];
   if (from !== null) wanted.push({ role: 'from', ref: from });
 
-  // The lookups start first (their answer is on the critical path; starting a process blocks
-  // this thread until git runs), then git diff-tree, which waits for the trees: its start
-  // overlaps the lookups.
+  // Starting a process blocks this thread until git runs: the one on the critical path starts first.
+  // With commits read from the ref files that is git diff-tree, which compares them at once; else the
+  // lookups, whose answer diff-tree waits for (its start then overlaps them).
+  const guess = guessPair(repo, from, to);
+  const startDiff = () =>
+    startDiffTree(repo, { renames: options.renames ?? true, prefix: source.prefix }, guess);
+  const early = guess === null ? null : startDiff();
   const resolving = resolveCommits(repo, lookup, wanted, source.prefix, options.fetchMissing ?? true);
   resolving.catch(() => {}); // awaited below; a failure is not unhandled meanwhile
-  const diffTree = startDiffTree(
-    repo,
-    { renames: options.renames ?? true, prefix: source.prefix },
-    guessPair(repo, from, to),
-  );
+  const diffTree = early ?? startDiff();
   let resolved: Resolved;
   let ignore: string | null;
   let filter: PathFilter;

@@ -112,7 +112,8 @@ describe('git processes started before the CLI loads', () => {
       argv('diff', '--repo', r.dir, '--from', from!, '--to', to!, '--source', 'wf'),
     );
     // Fed before the event loop turned once: the lookups' answer was not needed.
-    expect(early().map((e) => e.fed)).toEqual([null, `${v2} ${v1}\n`]);
+    // diff-tree started first (it is on the critical path now), then the lookups.
+    expect(early().map((e) => e.fed)).toEqual([`${v2} ${v1}\n`, null]);
     await started;
     const result = await diffReleases(options);
     expect(early()).toEqual([]); // both taken
