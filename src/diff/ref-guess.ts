@@ -11,7 +11,7 @@
  * in `repo`, loose and packed refs, symbolic refs) and gives up on anything
  * else (worktrees, GIT_DIR, ref expressions, reftable).
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 const OID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
@@ -19,6 +19,11 @@ const OID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 const PLAIN_NAME = /^(?!.*\.\.)(?!\/)(?!.*\/$)[A-Za-z0-9._/-]+$/;
 /** Where git looks for a name, in its order (gitrevisions(7)). */
 const RULES = ['%s', 'refs/%s', 'refs/tags/%s', 'refs/heads/%s', 'refs/remotes/%s', 'refs/remotes/%s/HEAD'];
+/**
+ * The largest packed-refs file read (~15,000 refs): reading and searching a bigger one could
+ * cost more than the round trip the guess saves. Then a packed ref is not guessed.
+ */
+const MAX_PACKED = 1 << 20;
 /** Environment that points git elsewhere than `<repo>/.git`: then no guess. */
 const REDIRECTS = ['GIT_DIR', 'GIT_COMMON_DIR', 'GIT_OBJECT_DIRECTORY', 'GIT_NAMESPACE'];
 
@@ -71,7 +76,7 @@ class RefFiles {
 
   /** `<id> <name>` in packed-refs; an annotated tag's `^<id>` line after it names its commit. */
   private fromPacked(name: string): string | undefined {
-    this.packed ??= readText(join(this.gitDir, 'packed-refs')) ?? null;
+    this.packed ??= readText(join(this.gitDir, 'packed-refs'), MAX_PACKED) ?? null;
     if (this.packed === null) return undefined;
     const at = this.packed.indexOf(` ${name}\n`);
     if (at < 0) return undefined;
@@ -86,9 +91,10 @@ class RefFiles {
   }
 }
 
-/** A file's text, or undefined when it can't be read (absent, a folder). */
-function readText(file: string): string | undefined {
+/** A file's text, or undefined when it can't be read (absent, a folder) or is over `max` bytes. */
+function readText(file: string, max = 4096): string | undefined {
   try {
+    if (statSync(file).size > max) return undefined;
     return readFileSync(file, 'latin1');
   } catch {
     return undefined;

@@ -3,7 +3,7 @@
  * itself resolves the ref to, or null (a wrong guess only costs a process, but
  * a guess that is always wrong for a common case would cost it every time).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { guessCommit, guessPair } from '../../src/diff/ref-guess.js';
@@ -71,6 +71,33 @@ describe('guessCommit', () => {
     expect(guessCommit(r.dir, 'odd')).toBeNull();
     writeFileSync(join(r.dir, '.git', 'refs', 'heads', 'loop'), 'ref: refs/heads/loop\n');
     expect(guessCommit(r.dir, 'loop')).toBeNull();
+  });
+
+  it('does not read a packed-refs file over 1 MiB (searching it could cost more than it saves)', () => {
+    const big = createRepo();
+    try {
+      big.write({ 'a.txt': 'a\n' });
+      const head = big.commit();
+      // Written as `git pack-refs` writes it (sorted), faster than creating 20,000 refs through git.
+      const pads = Array.from(
+        { length: 20_000 },
+        (_, i) => `${head} refs/tags/pad-${String(i).padStart(5, '0')}\n`,
+      );
+      const header = '# pack-refs with: peeled fully-peeled sorted \n';
+      writeFileSync(
+        join(big.dir, '.git', 'packed-refs'),
+        [header, `${head} refs/heads/main\n`, ...pads].join(''),
+      );
+      rmSync(join(big.dir, '.git', 'refs', 'heads', 'main'));
+      expect(git(big.dir, 'rev-parse', 'pad-00007')).toBe(head); // git reads it
+      expect(statSync(join(big.dir, '.git', 'packed-refs')).size).toBeGreaterThan(1 << 20);
+      expect(guessCommit(big.dir, 'pad-00007')).toBeNull();
+      expect(guessCommit(big.dir, 'HEAD')).toBeNull(); // main is packed too
+      git(big.dir, 'tag', 'loose-one', head);
+      expect(guessCommit(big.dir, 'loose-one')).toBe(head); // loose refs are still read
+    } finally {
+      big.cleanup();
+    }
   });
 
   it('guesses a pair only with both commits, never for a listing', () => {
