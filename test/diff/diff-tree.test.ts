@@ -4,10 +4,12 @@
  * not leave it waiting on its stdin.
  */
 import { execFileSync } from 'node:child_process';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { diffReleases } from '../../src/diff/diff-releases.js';
 import { emptyTreeId, startDiffTree } from '../../src/diff/git.js';
-import { git, gitBytes } from '../helpers/git.js';
+import { git, gitBytes, tempDir } from '../helpers/git.js';
 import { createRepo, type TestRepo } from './git-repo.js';
 
 /** Command lines of this process's children. */
@@ -100,6 +102,36 @@ describe('startDiffTree', () => {
     const same = { from: v2, to: v2 };
     const none = await startDiffTree(r.dir, options, same).run(tree(v2), tree(v2), undefined, true, same);
     expect(none.stdout.length).toBe(0);
+  });
+
+  it('diffReleases gives diff-tree the commits read from the ref files, and keeps its answer', async () => {
+    // A `git` first on PATH that logs each command and what diff-tree reads on stdin.
+    const bin = tempDir('diffship-git-log-');
+    const real = execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim();
+    writeFileSync(
+      join(bin, 'git'),
+      `#!/bin/sh\necho "$3" >> '${bin}/calls'\n` +
+        `if [ "$3" = diff-tree ]; then tee -a '${bin}/stdin' | '${real}' "$@"; else exec '${real}' "$@"; fi\n`,
+      { mode: 0o755 },
+    );
+    const path = process.env.PATH;
+    const expected = await diffReleases({ repo: r.dir, from: v1, to: v2 });
+    process.env.PATH = `${bin}:${path ?? ''}`;
+    try {
+      git(r.dir, 'tag', '-f', 'guess-v1', v1);
+      for (const from of [v1, 'guess-v1']) {
+        rmSync(join(bin, 'calls'), { force: true });
+        rmSync(join(bin, 'stdin'), { force: true });
+        expect(await diffReleases({ repo: r.dir, from, to: 'main' })).toEqual(expected);
+        // One diff-tree (the guess was kept), given the commits (not the trees the lookup found).
+        const calls = readFileSync(join(bin, 'calls'), 'utf8').split('\n').filter(Boolean);
+        expect(calls.sort()).toEqual(['cat-file', 'diff-tree']);
+        expect(readFileSync(join(bin, 'stdin'), 'utf8')).toBe(`${v2} ${v1}\n`);
+      }
+    } finally {
+      process.env.PATH = path;
+      rmSync(bin, { recursive: true, force: true });
+    }
   });
 
   it('a diff whose ref does not resolve leaves no git diff-tree behind', async () => {
