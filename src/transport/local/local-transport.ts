@@ -70,6 +70,7 @@ export class LocalTransport implements Transport {
 
   async connect(options: { create?: boolean } = {}): Promise<void> {
     this.base = openLocalRoot(this.base, this.description, options, this.log);
+    this.parents.trust(this.base);
     if (!this.counted) countOpenTarget(1);
     this.counted = true;
   }

@@ -57,6 +57,43 @@ describe('the real-parent re-check', () => {
     expect(readdirSync(outside)).toEqual([]);
   });
 
+  it('a new folder inside a remembered one costs no realpath: deep state-folder paths stay cheap', async () => {
+    const { t } = await open();
+    countRealpaths();
+    await t.mkdirp('s/a/b/c/d');
+    for (const dir of ['s', 's/a', 's/a/b', 's/a/b/c', 's/a/b/c/d'])
+      await t.writeFile(`${dir}/f`, Buffer.from('x'), 0o644);
+    await t.rename('s/a/b/c/d/f', 's/a/b/c/d/g');
+    // The root was resolved at connect: every folder below it is checked from the one above.
+    expect(realpaths).toBe(0);
+  });
+
+  it('a folder made a link inside a remembered folder is refused without a realpath', async () => {
+    const { root, outside, t } = await open();
+    await t.mkdirp('a');
+    await t.writeFile('a/x', Buffer.from('x'), 0o644); // `a` is now remembered as real
+    symlinkSync(outside, join(root, 'a', 'b'));
+    countRealpaths();
+    await expect(t.writeFile('a/b/y', Buffer.from('pwned'), 0o644)).rejects.toMatchObject({
+      code: 'E_UNSAFE',
+    });
+    await expect(t.rename('a/x', 'a/b/x')).rejects.toMatchObject({ code: 'E_UNSAFE' });
+    expect(realpaths).toBe(0);
+    expect(readdirSync(outside)).toEqual([]);
+  });
+
+  it('the root swapped for a link after connect is caught by the full check', async () => {
+    const { root, outside, t } = await open();
+    await t.mkdirp('a');
+    await t.writeFile('a/x', Buffer.from('x'), 0o644);
+    renameSync(root, `${root}.real`);
+    symlinkSync(outside, root);
+    mkdirSync(join(outside, 'a'));
+    await expect(t.writeFile('a/y', Buffer.from('pwned'), 0o644)).rejects.toMatchObject({ code: 'E_UNSAFE' });
+    await expect(t.writeFile('top', Buffer.from('pwned'), 0o644)).rejects.toMatchObject({ code: 'E_UNSAFE' });
+    expect(readdirSync(join(outside, 'a'))).toEqual([]);
+  });
+
   it('a remembered folder removed and made again is checked again and written', async () => {
     const { root, t } = await open();
     await t.mkdirp('a');
