@@ -3,6 +3,7 @@
  * reads the whole path with realpath(3) once per folder, then re-checks that
  * folder with one stat: many files into one folder cost one realpath, and a
  * folder swapped for a link after it was remembered is still refused.
+ * (The local chmod that skips a mode already set is checked here too: it spares the same fleet work.)
  */
 import * as fs from 'node:fs';
 import { mkdirSync, readdirSync, renameSync, rmSync, symlinkSync } from 'node:fs';
@@ -106,5 +107,21 @@ describe('the real-parent re-check', () => {
     mkdirSync(join(root, 'a'));
     await t.writeFile('a/y', Buffer.from('y'), 0o644);
     expect(readdirSync(join(root, 'a'))).toEqual(['y']);
+  });
+});
+
+describe('chmod of the local transport', () => {
+  it('leaves a file already at the mode untouched (no chmod call: its ctime stays); another mode is set', async () => {
+    const { root, t } = await open();
+    await t.mkdirp('d');
+    fs.chmodSync(join(root, 'd'), 0o755);
+    const ctime = () => fs.statSync(join(root, 'd'), { bigint: true }).ctimeNs;
+    const before = ctime();
+    await new Promise((r) => setTimeout(r, 20));
+    await t.chmod('d', 0o755);
+    expect(ctime()).toBe(before);
+    await t.chmod('d', 0o700);
+    expect(ctime()).not.toBe(before);
+    expect(fs.statSync(join(root, 'd')).mode & 0o7777).toBe(0o700);
   });
 });
