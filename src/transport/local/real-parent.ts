@@ -63,14 +63,18 @@ export class RealParents {
       if (same(identity(dir), remembered)) return true;
       this.known.delete(dir);
     }
-    // Identity taken on both sides of the check: a swap in between is not remembered.
-    const before = identity(dir);
     const up = path.dirname(dir);
-    let real: boolean;
     if (up !== dir && this.known.has(up)) {
       if (!this.real(up)) return false;
-      real = !lstatOrNull(dir)?.isSymbolicLink();
-    } else real = checkRealParent(path.join(dir, 'x')) === null;
+      // The folder above resolves to itself, so this one does unless its own name is a link.
+      const own = lstatOrNull(dir);
+      if (own?.isSymbolicLink()) return false;
+      if (own?.isDirectory()) this.remember(dir, { dev: own.dev, ino: own.ino, birth: own.birthtimeNs });
+      return true;
+    }
+    // Identity taken on both sides of the full check: a swap in between is not remembered.
+    const before = identity(dir);
+    const real = checkRealParent(path.join(dir, 'x')) === null;
     if (real && before !== null && same(identity(dir), before)) this.remember(dir, before);
     return real;
   }
@@ -82,9 +86,9 @@ export class RealParents {
 }
 
 /** `dir`'s own entry, never followed; null when it or a folder above is missing. */
-function lstatOrNull(dir: string): fsSync.Stats | null {
+function lstatOrNull(dir: string): fsSync.BigIntStats | null {
   try {
-    return fsSync.lstatSync(dir, { throwIfNoEntry: false }) ?? null;
+    return fsSync.lstatSync(dir, { bigint: true, throwIfNoEntry: false }) ?? null;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOTDIR') return null; // the call fails on its own
     throw error;
