@@ -162,8 +162,10 @@ export async function listBackups(t: Transport, l: Layout, folders?: string[]): 
 
 /** Backup folders without a manifest: leftovers of a run that never reached its journal. */
 export async function incompleteBackups(t: Transport, l: Layout): Promise<string[]> {
-  const complete = new Set(await listBackups(t, l));
-  return (await backupFolders(t, l)).filter((name) => !complete.has(name));
+  // One listing for both questions: every deploy asks this, a fleet's targets all at once.
+  const folders = await backupFolders(t, l);
+  const complete = new Set(await listBackups(t, l, folders));
+  return folders.filter((name) => !complete.has(name));
 }
 
 /**

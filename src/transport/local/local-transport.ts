@@ -70,6 +70,7 @@ export class LocalTransport implements Transport {
 
   async connect(options: { create?: boolean } = {}): Promise<void> {
     this.base = openLocalRoot(this.base, this.description, options, this.log);
+    this.parents.trust(this.base);
     if (!this.counted) countOpenTarget(1);
     this.counted = true;
   }
@@ -212,8 +213,11 @@ export class LocalTransport implements Transport {
       rel,
       async (p) => {
         // chmod(2) follows symlinks and Linux has no lchmod: refuse links outright.
-        if ((await fs.lstat(p)).isSymbolicLink())
+        const found = fsSync.lstatSync(p);
+        if (found.isSymbolicLink())
           throw new TransportError('E_UNSAFE', `refusing to chmod ${JSON.stringify(rel)}: it is a symlink`);
+        // Already exact (a folder just made under umask 022): a fleet spares a threadpool round trip.
+        if ((found.mode & 0o7777) === (mode & 0o7777)) return;
         await fs.chmod(p, mode & 0o7777);
       },
       { change: true },

@@ -35,25 +35,63 @@ const REMEMBER_MAX = 20_000;
  * of issue 10), removed or re-created has another identity and gets the full
  * check again. A link to the very same folder object (the folder renamed away
  * and linked back) passes: the call then lands in the folder diffship checked.
+ *
+ * A new folder inside a remembered one needs no realpath: the folder above
+ * still resolves to itself (its one stat), so this one does when its own name
+ * is not a link (one lstat). A deploy makes a dozen folders in its state
+ * folder; each realpath of a deep path costs a readlink per component.
  */
 export class RealParents {
   private readonly known = new Map<string, Identity>();
 
+  /** The target's root, just resolved by realpath (connect): real as of now. */
+  trust(root: string): void {
+    const id = identity(root);
+    if (id !== null) this.remember(root, id);
+  }
+
   /** null: the folder of `absolute` is real; else that folder (a link is on its path). */
   check(absolute: string): string | null {
     const parent = path.dirname(absolute);
-    const remembered = this.known.get(parent);
+    return this.real(parent) ? null : parent;
+  }
+
+  /** Whether `dir` resolves to itself (a missing one does: the call fails on its own). */
+  private real(dir: string): boolean {
+    const remembered = this.known.get(dir);
     if (remembered !== undefined) {
-      if (same(identity(parent), remembered)) return null;
-      this.known.delete(parent);
+      if (same(identity(dir), remembered)) return true;
+      this.known.delete(dir);
+    }
+    const up = path.dirname(dir);
+    if (up !== dir && this.known.has(up)) {
+      if (!this.real(up)) return false;
+      // The folder above resolves to itself, so this one does unless its own name is a link.
+      const own = lstatOrNull(dir);
+      if (own?.isSymbolicLink()) return false;
+      if (own?.isDirectory()) this.remember(dir, { dev: own.dev, ino: own.ino, birth: own.birthtimeNs });
+      return true;
     }
     // Identity taken on both sides of the full check: a swap in between is not remembered.
-    const before = identity(parent);
-    const linked = checkRealParent(absolute);
-    if (linked !== null || before === null || !same(identity(parent), before)) return linked;
+    const before = identity(dir);
+    const real = checkRealParent(path.join(dir, 'x')) === null;
+    if (real && before !== null && same(identity(dir), before)) this.remember(dir, before);
+    return real;
+  }
+
+  private remember(dir: string, id: Identity): void {
     if (this.known.size >= REMEMBER_MAX) this.known.clear();
-    this.known.set(parent, before);
-    return null;
+    this.known.set(dir, id);
+  }
+}
+
+/** `dir`'s own entry, never followed; null when it or a folder above is missing. */
+function lstatOrNull(dir: string): fsSync.BigIntStats | null {
+  try {
+    return fsSync.lstatSync(dir, { bigint: true, throwIfNoEntry: false }) ?? null;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOTDIR') return null; // the call fails on its own
+    throw error;
   }
 }
 

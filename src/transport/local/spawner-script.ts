@@ -16,6 +16,10 @@
  *        E <id> <1|2>            that stream reached its end
  *        X <id> <code|-> <signal number|->  the shell exited
  * The child's stdin is /dev/null. The helper ends when its stdin does.
+ *
+ * Each write wakes diffship's event loop, so a short command costs one: P waits (up to
+ * 10 ms) for the next message to ride along, and an E of a shell still running waits
+ * for its X. A command whose X and both E are out is forgotten here without a C.
  */
 export const SPAWNER_SCRIPT = String.raw`
 use strict; use warnings; use POSIX ();
@@ -25,9 +29,11 @@ my $chld = 0;
 $SIG{CHLD} = sub { $chld = 1 };
 my $in = '';
 # Messages of one turn of the loop go in one write: each write wakes diffship's event loop.
-my $obuf = '';
+# $lazy (P messages) goes out with the next other message, or once the loop waited 10 ms.
+my ($obuf, $lazy) = ('', '');
 sub out { $obuf .= "$_[0]\n" }
 sub flush_out {
+  if (length $obuf || $_[0]) { $obuf = $lazy . $obuf; $lazy = '' }
   while (length $obuf) {
     my $n = syswrite(STDOUT, $obuf);
     if (!defined $n) { next if $!{EINTR}; exit 0 }
@@ -57,20 +63,26 @@ sub start {
   }
   close($ow); close($ew); close($sw);
   $bypid{$pid} = $id;
-  $kid{$id} = { status => 1, exit => undef, failed => 0, fds => [] };
+  $kid{$id} = { status => 1, exit => undef, failed => 0, fds => [], open => 3, held => [], spins => 0 };
   for ([$or, 1], [$er, 2], [$sr, 's']) {
     my ($h, $what) = @$_;
     $fh{fileno($h)} = [$h, $id, $what];
     push @{ $kid{$id}{fds} }, fileno($h);
   }
-  out("P $id $pid");
+  $lazy .= "P $id $pid\n";
 }
+# The E messages held while the shell ran go out now (before its X, or its F).
+sub unhold { my $k = $kid{$_[0]} or return; out($_) for splice(@{ $k->{held} }); }
+# Reported (X or F out) with every pipe at its end: nothing more will come, so forget it.
+sub settle { my $k = $kid{$_[0]} or return; delete $kid{$_[0]} if $k->{failed} && !$k->{open}; }
 sub done_exit {
   my ($id) = @_;
   my $k = $kid{$id} or return;
   return if $k->{status} || !defined $k->{exit};
+  unhold($id);
   out("X $id $k->{exit}") unless $k->{failed};
   $k->{exit} = undef; $k->{failed} = 1;
+  settle($id);
 }
 sub drop {
   my ($id) = @_;
@@ -97,7 +109,13 @@ while (1) {
   my $rin = '';
   vec($rin, 0, 1) = 1;
   vec($rin, $_, 1) = 1 for keys %fh;
-  my $n = select(my $rout = $rin, undef, undef, %bypid ? 0.05 : undef);
+  # A shell whose pipes all ended is exiting: its SIGCHLD may have come just before this
+  # select (after reap), so look again soon. A pid waits 10 ms for company; 50 ms bounds
+  # any other missed SIGCHLD.
+  my $exiting = grep { !$_->{open} && !$_->{failed} && $_->{spins}++ < 20 } values %kid;
+  my $wait = $exiting ? 0.001 : length $lazy ? 0.01 : %bypid ? 0.05 : undef;
+  my $n = select(my $rout = $rin, undef, undef, $wait);
+  flush_out(1) if $n == 0 && !$exiting;
   next if $n <= 0;
   # Pipes first: a command dropped or started below may reuse a number set in $rout.
   for my $fd (keys %fh) {
@@ -106,13 +124,17 @@ while (1) {
     my $got = sysread($h, my $buf, 65536);
     next if !defined $got && $!{EINTR};
     if ($got) {
-      if ($what eq 's') { $kid{$id}{failed} = 1; out("F $id $buf") }
+      if ($what eq 's') { unhold($id); $kid{$id}{failed} = 1; out("F $id $buf") }
       else { out("O $id $what " . unpack('H*', $buf)) }
       next;
     }
     delete $fh{$fd}; close($h);
-    if ($what eq 's') { $kid{$id}{status} = 0; done_exit($id) }
+    my $k = $kid{$id};
+    $k->{open}-- if $k;
+    if ($what eq 's') { $k->{status} = 0 if $k; done_exit($id) }
+    elsif ($k && !$k->{failed}) { push @{ $k->{held} }, "E $id $what" }
     else { out("E $id $what") }
+    settle($id);
   }
   if (vec($rout, 0, 1)) {
     my $got = sysread(STDIN, $in, 65536, length $in);

@@ -76,6 +76,9 @@ class HelperChild extends EventEmitter implements ShellChild {
   readonly stdout = new PassThrough();
   readonly stderr = new PassThrough();
   pid: number | undefined;
+  /** Exit (or start failure) and the ends of both streams seen: the helper forgot it already. */
+  private exited = false;
+  private ends = 0;
   private waiting: Array<(pid: number) => void> = [];
   constructor(private readonly onRelease: () => void) {
     super();
@@ -92,6 +95,15 @@ class HelperChild extends EventEmitter implements ShellChild {
     this.stdout.destroy();
     this.stderr.destroy();
     this.onRelease();
+  }
+  /** An E, X or F message came for it. */
+  saw(kind: 'end' | 'exit'): void {
+    if (kind === 'end') this.ends++;
+    else this.exited = true;
+  }
+  /** Nothing more will come: the helper dropped it on its own, no C needed. */
+  get done(): boolean {
+    return this.exited && this.ends === 2;
   }
 }
 
@@ -137,8 +149,11 @@ class Helper {
   }
 
   private forget(id: number): void {
-    if (!this.kids.delete(id)) return;
-    if (!this.dead) this.send(`C ${id}\n`);
+    const kid = this.kids.get(id);
+    if (!kid) return;
+    this.kids.delete(id);
+    // A finished command is forgotten by the helper too; one still holding its pipes is dropped.
+    if (!this.dead && !kid.done) this.send(`C ${id}\n`);
     this.refresh();
   }
 
@@ -174,6 +189,7 @@ class Helper {
     const kid = this.kids.get(Number(idText));
     if (!kid) return;
     const stream = a === '1' ? kid.stdout : kid.stderr;
+    if (kind === 'E' || kind === 'X' || kind === 'F') kid.saw(kind === 'E' ? 'end' : 'exit');
     if (kind === 'O' && !stream.destroyed) stream.write(Buffer.from(b ?? '', 'hex'));
     else if (kind === 'E' && !stream.destroyed) stream.end();
     else if (kind === 'P') kid.started(Number(a));

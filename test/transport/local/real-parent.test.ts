@@ -3,6 +3,7 @@
  * reads the whole path with realpath(3) once per folder, then re-checks that
  * folder with one stat: many files into one folder cost one realpath, and a
  * folder swapped for a link after it was remembered is still refused.
+ * (The local chmod that skips a mode already set is checked here too: it spares the same fleet work.)
  */
 import * as fs from 'node:fs';
 import { mkdirSync, readdirSync, renameSync, rmSync, symlinkSync } from 'node:fs';
@@ -57,6 +58,43 @@ describe('the real-parent re-check', () => {
     expect(readdirSync(outside)).toEqual([]);
   });
 
+  it('a new folder inside a remembered one costs no realpath: deep state-folder paths stay cheap', async () => {
+    const { t } = await open();
+    countRealpaths();
+    await t.mkdirp('s/a/b/c/d');
+    for (const dir of ['s', 's/a', 's/a/b', 's/a/b/c', 's/a/b/c/d'])
+      await t.writeFile(`${dir}/f`, Buffer.from('x'), 0o644);
+    await t.rename('s/a/b/c/d/f', 's/a/b/c/d/g');
+    // The root was resolved at connect: every folder below it is checked from the one above.
+    expect(realpaths).toBe(0);
+  });
+
+  it('a folder made a link inside a remembered folder is refused without a realpath', async () => {
+    const { root, outside, t } = await open();
+    await t.mkdirp('a');
+    await t.writeFile('a/x', Buffer.from('x'), 0o644); // `a` is now remembered as real
+    symlinkSync(outside, join(root, 'a', 'b'));
+    countRealpaths();
+    await expect(t.writeFile('a/b/y', Buffer.from('pwned'), 0o644)).rejects.toMatchObject({
+      code: 'E_UNSAFE',
+    });
+    await expect(t.rename('a/x', 'a/b/x')).rejects.toMatchObject({ code: 'E_UNSAFE' });
+    expect(realpaths).toBe(0);
+    expect(readdirSync(outside)).toEqual([]);
+  });
+
+  it('the root swapped for a link after connect is caught by the full check', async () => {
+    const { root, outside, t } = await open();
+    await t.mkdirp('a');
+    await t.writeFile('a/x', Buffer.from('x'), 0o644);
+    renameSync(root, `${root}.real`);
+    symlinkSync(outside, root);
+    mkdirSync(join(outside, 'a'));
+    await expect(t.writeFile('a/y', Buffer.from('pwned'), 0o644)).rejects.toMatchObject({ code: 'E_UNSAFE' });
+    await expect(t.writeFile('top', Buffer.from('pwned'), 0o644)).rejects.toMatchObject({ code: 'E_UNSAFE' });
+    expect(readdirSync(join(outside, 'a'))).toEqual([]);
+  });
+
   it('a remembered folder removed and made again is checked again and written', async () => {
     const { root, t } = await open();
     await t.mkdirp('a');
@@ -69,5 +107,21 @@ describe('the real-parent re-check', () => {
     mkdirSync(join(root, 'a'));
     await t.writeFile('a/y', Buffer.from('y'), 0o644);
     expect(readdirSync(join(root, 'a'))).toEqual(['y']);
+  });
+});
+
+describe('chmod of the local transport', () => {
+  it('leaves a file already at the mode untouched (no chmod call: its ctime stays); another mode is set', async () => {
+    const { root, t } = await open();
+    await t.mkdirp('d');
+    fs.chmodSync(join(root, 'd'), 0o755);
+    const ctime = () => fs.statSync(join(root, 'd'), { bigint: true }).ctimeNs;
+    const before = ctime();
+    await new Promise((r) => setTimeout(r, 20));
+    await t.chmod('d', 0o755);
+    expect(ctime()).toBe(before);
+    await t.chmod('d', 0o700);
+    expect(ctime()).not.toBe(before);
+    expect(fs.statSync(join(root, 'd')).mode & 0o7777).toBe(0o700);
   });
 });

@@ -90,6 +90,17 @@ describe('spawnShell through the perl helper', () => {
     expect(shared.bytes).toBeLessThan(whole.bytes / 3);
   });
 
+  it('a short command costs one write of the helper: its pid, ends and exit together', async () => {
+    const ppid = Number((await runLocal('echo $PPID', { cwd: os.tmpdir() })).stdout.trim());
+    // Write calls of the helper (and of the shells it reaped, which write nothing here).
+    const writes = () => Number(/^syscw: (\d+)$/m.exec(readFileSync(`/proc/${ppid}/io`, 'utf8'))![1]);
+    const before = writes();
+    for (let i = 0; i < 20; i++) expect((await runLocal(`exit ${i}`, { cwd: os.tmpdir() })).code).toBe(i);
+    // Before: P at once, then E, E and X as they came: 2–4 writes a command, each waking Node.
+    // Now one, or two for a shell that took over 10 ms (its pid goes out alone then).
+    expect(writes() - before).toBeLessThan(30);
+  });
+
   // Last: it ends this worker's helper.
   it('a helper that dies fails the commands in flight, ends them, and later ones start through Node', async () => {
     const first = await runLocal('echo $PPID', { cwd: os.tmpdir() });
