@@ -11,6 +11,7 @@ import type { RolloutEvent } from '../rollout/events.js';
 import { rollout, status, type TargetStatusInfo } from '../rollout/rollout.js';
 import { inputName, secretPieces, type ActionSettings } from './inputs.js';
 import { withSshDefaults } from './ssh-defaults.js';
+import { paceGarbage } from '../gc-pacer.js';
 
 export type CommandResult =
   { kind: 'report'; report: Report } | { kind: 'status'; targets: TargetStatusInfo[] };
@@ -51,6 +52,8 @@ export async function runCommand(settings: ActionSettings, io: CommandIo): Promi
 
   // SPEC §6: `deploy --dry-run` equals `plan`.
   const command = settings.command === 'deploy' && settings.dryRun ? 'plan' : settings.command;
+  // Per-file garbage of a big deploy collected as it piles up, not at 4× the live heap (gc-pacer.ts).
+  const stopPacing = paceGarbage();
   const report = await rollout({
     config,
     repo: settings.repo,
@@ -65,6 +68,6 @@ export async function runCommand(settings: ActionSettings, io: CommandIo): Promi
     signal: io.signal,
     log: io.log,
     onEvent: io.onEvent,
-  });
+  }).finally(stopPacing);
   return { kind: 'report', report };
 }

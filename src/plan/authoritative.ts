@@ -37,7 +37,7 @@ export function planStraysAndRepairs(
       // by the planner (folder-slots.ts) rather than skipped, so no deploy reports it shipped.
       if (file === undefined || file.mode === SUBMODULE_MODE || isProtected(path)) continue;
       if (recorded !== null) drift.push({ path, expected: file.blob, actual: null });
-      writes.push({ path, mode: file.mode, blob: file.blob, reason: 'updated' });
+      writes.push({ path, mode: file.mode, blob: file.blob });
       continue;
     }
     if (file === undefined) {
@@ -50,7 +50,7 @@ export function planStraysAndRepairs(
       // Unchanged by the diff but different on the target: drift (or a repair without a record).
       if (recorded !== null && isDrifted(obs, file.blob))
         drift.push({ path, expected: file.blob, actual: obs.blob });
-      writes.push({ path, mode: file.mode, blob: file.blob, reason: 'updated' });
+      writes.push({ path, mode: file.mode, blob: file.blob });
     }
   }
   // Release files the target lacks altogether (deleted by hand) are drift too.
@@ -58,6 +58,6 @@ export function planStraysAndRepairs(
     if (touched.has(path) || observed.has(path) || file.mode === SUBMODULE_MODE || isProtected(path))
       continue;
     if (recorded !== null) drift.push({ path, expected: file.blob, actual: null });
-    writes.push({ path, mode: file.mode, blob: file.blob, reason: 'updated' });
+    writes.push({ path, mode: file.mode, blob: file.blob });
   }
 }

@@ -2,7 +2,7 @@
  * The part of a plan every mode shares: each change of the diff becomes a write,
  * a delete or a kept file, checked against protect and for drift.
  */
-import type { Change, DiffResult, GitMode } from '../diff/types.js';
+import type { Change, DiffResult } from '../diff/types.js';
 import { SUBMODULE_MODE } from '../diff/types.js';
 import type { Mode } from '../config/types.js';
 import { emptyChanges } from '../report/types.js';
@@ -47,13 +47,9 @@ export function planChanges(
   const swaps = typeSwaps(diff.changes, observe, isProtected);
 
   /** Expected content at a path before this deploy, per the recorded release (null: nothing). */
-  const expectWrite = (
-    path: string,
-    blob: string,
-    gitMode: GitMode,
-    reason: WriteOp['reason'],
-    old?: string,
-  ) => {
+  // The change itself is the write record (its path, mode and blob): no second object per file.
+  const expectWrite = (c: WriteOp, old?: string) => {
+    const { path, blob, mode: gitMode } = c;
     if (isProtected(path)) return void protectedPaths.push(path);
     const obs = observe(path);
     if (holds(obs, blob, gitMode)) return; // already in place (a re-run, or a repaired crash)
@@ -63,7 +59,7 @@ export function planChanges(
       const expected = old ?? keptBlob.get(path) ?? null;
       if (isDrifted(obs, expected)) drift.push({ path, expected, actual: obs.blob });
     }
-    writes.push({ path, mode: gitMode, blob, reason });
+    writes.push(c);
   };
 
   const expectDelete = (path: string, oldBlob: string, reason: DeleteOp['reason']) => {
@@ -86,15 +82,15 @@ export function planChanges(
     switch (c.status) {
       case 'added':
         changes.added.push(c.path);
-        expectWrite(c.path, c.blob, c.mode, 'added');
+        expectWrite(c);
         break;
       case 'updated':
         changes.updated.push(c.path);
-        expectWrite(c.path, c.blob, c.mode, 'updated', c.oldBlob);
+        expectWrite(c, c.oldBlob);
         break;
       case 'renamed':
         changes.renamed.push({ from: c.oldPath, to: c.path });
-        expectWrite(c.path, c.blob, c.mode, 'renamed');
+        expectWrite(c);
         if (mode === 'authoritative' || swaps.inTheWay(c.oldPath))
           expectDelete(c.oldPath, c.oldBlob, 'renamed');
         else newKept.push({ path: c.oldPath, blob: c.oldBlob });

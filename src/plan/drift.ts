@@ -74,7 +74,7 @@ export function driftOutsideChanges(
     const obs = observe(path);
     if (!isDrifted(obs, file.blob)) continue;
     drift.push({ path, expected: file.blob, actual: obs.blob });
-    if (file.mode !== null) restores.push({ path, mode: file.mode, blob: file.blob, reason: 'updated' });
+    if (file.mode !== null) restores.push({ path, mode: file.mode, blob: file.blob });
   }
   return { drift, restores };
 }

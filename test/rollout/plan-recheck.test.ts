@@ -92,7 +92,7 @@ describe('KeptPlans with a recheck', () => {
   const plan = {
     mode: 'additive',
     to: 'x',
-    writes: [{ path: 'web/app.json', mode: '100644', blob: 'b'.repeat(40), reason: 'updated' }],
+    writes: [{ path: 'web/app.json', mode: '100644', blob: 'b'.repeat(40) }],
     deletes: [],
     changes: { added: [], updated: ['web/app.json'], deleted: [], renamed: [], kept: [], drift: [] },
     driftChecked: { scope: 'changes', files: 1 },
