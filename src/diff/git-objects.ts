@@ -11,11 +11,12 @@
  * Answers come back in request order; requests made in the same turn of the
  * event loop go to git in one write.
  *
- * `--batch-command --buffer` (git ≥ 2.36): git buffers its answers and writes
- * them when each write of requests ends with `flush`, a few KiB at a time. Plain
- * `--batch` writes every answer in three writes (header, body, newline): at
- * 500,000 small blobs, 1.5 million writes on git's side and as many reads on
- * ours. An older git refuses the option before answering anything; the same
+ * `--batch-command --buffer` (git ≥ 2.36): git buffers its headers and
+ * writes them when each write of requests ends with `flush`. Plain `--batch`
+ * writes every answer in three writes (header, body, newline); buffered, a
+ * blob takes two (git still flushes before it streams a blob's body): at
+ * 500,000 small blobs, half a million writes fewer on git's side, and fewer
+ * reads on ours. An older git refuses the option before answering anything; the same
  * requests then go to a plain `--batch` started in its place.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
