@@ -280,7 +280,7 @@ export async function recordManifestFile(
   concurrency: number,
   sync = true,
 ): Promise<void> {
-  // Made twice (size and hash first), never held whole: ~70 MB of text at 500,000 files.
+  // Made once as it is written, hashed on the way, never held whole: ~70 MB of text at 500,000 files.
   const bytes = await manifestFileBytes(pending, (paths) => statWritten(t, paths, concurrency));
   const name = manifestName(deployId);
   await makeStateDir(t, l.manifests);
@@ -294,7 +294,7 @@ export async function recordManifestFile(
     };
     await t.writeStream(rel, source, 0o644, { sync });
   } else await t.writeFile(rel, Buffer.concat([...bytes.chunks()]), 0o644, { sync });
-  newState.manifestFile = { file: name, sha256: bytes.sha256, size: bytes.size };
+  newState.manifestFile = { file: name, sha256: bytes.sha256(), size: bytes.size };
   newState.manifest = manifestOnDisk(`${t.description}/${rel}`);
 }
 

@@ -1,25 +1,27 @@
 /**
- * The bytes of the manifest file a deploy records, made twice rather than held.
- * Its size and SHA-256 are needed before its first byte goes out (a transport's
- * write announces the size; the state records both), but the whole text of a
- * 500,000-file manifest is ~70 MB. So a first pass takes the written files'
- * fresh stats (a few thousand at a time), makes each chunk of lines, hashes it
- * and drops it, keeping only the stats, in typed arrays (~37 bytes a file); a
- * second pass makes the same chunks again from them, as they are written.
+ * The bytes of the manifest file a deploy records, made once and never held.
+ * Its size is needed before its first byte goes out (a transport's write
+ * announces it), but the whole text of a 500,000-file manifest is ~70 MB. So a
+ * first pass takes the written files' fresh stats (a few thousand at a time)
+ * and counts each line's bytes without making it (lineBytes), keeping only the
+ * stats, in typed arrays (~37 bytes a file); the lines are then made in chunks
+ * as they are written, and hashed on the way (the state records the SHA-256).
  */
 import { createHash } from 'node:crypto';
 import type { FileStat, ManifestEntry } from '../plan/manifest-types.js';
-import { lineOf } from './manifest-text.js';
+import { lineBytes, lineOf } from './manifest-text.js';
 import type { PendingManifest } from './manifest-merge.js';
 
 /** Lines per chunk, and files whose fresh stats are asked for at once. */
 const STAT_STEP = 4096;
 
-/** A manifest file's size and SHA-256, and its bytes, made again on each call of `chunks`. */
+/** A manifest file's size, and its bytes made once by `chunks`, hashed as they go. */
 export interface ManifestBytes {
   size: number;
-  sha256: string;
+  /** The bytes in order; iterate once, to the end. */
   chunks(): Generator<Buffer, void, undefined>;
+  /** SHA-256 of the bytes `chunks` gave. @throws Error when they were not `size` bytes (not all taken). */
+  sha256(): string;
 }
 
 /**
@@ -31,14 +33,22 @@ export async function manifestFileBytes(
   statOf: (paths: string[]) => Promise<ReadonlyMap<string, FileStat>>,
 ): Promise<ManifestBytes> {
   let count = 0;
-  for (const part of p.parts) if (isEntry(part)) count++;
+  let size = 0;
+  for (const part of p.parts) {
+    if (isEntry(part)) count++;
+    else size += Buffer.isBuffer(part) ? part.length : Buffer.byteLength(part, 'utf8') + 1;
+  }
   const stats = new StatTable(count);
-  // Pass 1: the stats, in order of the written entries.
+  // The stats, in order of the written entries, and their lines' sizes.
   let batch: ManifestEntry[] = [];
   let taken = 0;
   const flush = async () => {
     const fresh = await statOf(batch.map((e) => e.path));
-    for (const e of batch) stats.set(taken++, fresh.get(e.path));
+    for (const e of batch) {
+      const s = fresh.get(e.path);
+      stats.set(taken++, s);
+      size += lineBytes(e, s);
+    }
     batch = [];
   };
   for (const part of p.parts) {
@@ -47,14 +57,23 @@ export async function manifestFileBytes(
     if (batch.length >= STAT_STEP) await flush();
   }
   if (batch.length > 0) await flush();
-  const chunks = () => chunksOf(p, stats);
   const hash = createHash('sha256');
-  let size = 0;
-  for (const c of chunks()) {
-    hash.update(c);
-    size += c.length;
-  }
-  return { size, sha256: hash.digest('hex'), chunks };
+  let made = 0;
+  return {
+    size,
+    *chunks() {
+      for (const c of chunksOf(p, stats)) {
+        hash.update(c);
+        made += c.length;
+        yield c;
+      }
+    },
+    sha256() {
+      // A size counted apart from the bytes made: a mismatch is a bug, never a recorded file.
+      if (made !== size) throw new Error(`the manifest made ${made} bytes where ${size} were counted`);
+      return hash.digest('hex');
+    },
+  };
 }
 
 /** The file's bytes in chunks of up to STAT_STEP lines (and the previous file's byte ranges as they are). */

@@ -36,9 +36,24 @@ function formatLine(e: ManifestEntry): string {
 /** An entry's line with `s` as its stat (none when undefined), whatever stat the entry holds. */
 export function lineOf(e: ManifestEntry, s: FileStat | undefined): string {
   const stat = s ? statText(s) : '-';
-  const path = NEEDS_QUOTES.test(e.path) ? JSON.stringify(e.path) : e.path;
-  return `${e.blob}\t${e.mode}\t${stat}\t${path}`;
+  return `${e.blob}\t${e.mode}\t${stat}\t${pathField(e.path)}`;
 }
+
+const pathField = (path: string): string => (NEEDS_QUOTES.test(path) ? JSON.stringify(path) : path);
+
+/**
+ * The UTF-8 size of `lineOf(e, s)` and its newline, counted without making the line: a
+ * manifest's size is announced before its bytes are made (manifest-stream.ts).
+ */
+export function lineBytes(e: ManifestEntry, s: FileStat | undefined): number {
+  const stat = s
+    ? digits(s.size) + s.mtimeNs.length + s.ctimeNs.length + s.ino.length + digits(s.mode) + 4
+    : 1;
+  return e.blob.length + e.mode.length + stat + Buffer.byteLength(pathField(e.path), 'utf8') + 4;
+}
+
+/** The length of a non-negative integer in decimal. */
+const digits = (n: number): number => String(n).length;
 
 /** A whole manifest file's text; `files` must be sorted by path (byte order). */
 export function formatManifest(files: readonly ManifestEntry[]): string {

@@ -10,6 +10,14 @@
  * Names travel on stdin, one per line, so none is ever read as an option.
  * Answers come back in request order; requests made in the same turn of the
  * event loop go to git in one write.
+ *
+ * `--batch-command --buffer` (git ≥ 2.36): git buffers its headers and
+ * writes them when each write of requests ends with `flush`. Plain `--batch`
+ * writes every answer in three writes (header, body, newline); buffered, a
+ * blob takes two (git still flushes before it streams a blob's body): at
+ * 500,000 small blobs, half a million writes fewer on git's side, and fewer
+ * reads on ours. An older git refuses the option before answering anything; the same
+ * requests then go to a plain `--batch` started in its place.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { DiffshipError, GitError } from '../errors.js';
@@ -38,6 +46,10 @@ export class GitObjects {
   private closed = false;
   private failure: Error | null = null;
   private outgoing: string[] = [];
+  /** A git without `--batch-command` (older than 2.36): plain `--batch`, unbuffered. */
+  private plain = false;
+  /** Whether git has written anything yet: only a git that answered nothing is retried plain. */
+  private answered = false;
   /** The blob being streamed to its consumer, and how many of its bytes (plus git's newline) are still to come. */
   private body: { reader: BlobBody; left: number } | null = null;
 
@@ -98,11 +110,13 @@ export class GitObjects {
 
   private start(): void {
     if (this.proc) return;
-    const proc = spawn('git', ['-C', this.repo, 'cat-file', '--batch'], { env: gitEnv(), stdio: 'pipe' });
+    const mode = this.plain ? ['--batch'] : ['--batch-command', '--buffer'];
+    const proc = spawn('git', ['-C', this.repo, 'cat-file', ...mode], { env: gitEnv(), stdio: 'pipe' });
     this.proc = proc;
     const err: Buffer[] = [];
     proc.stderr.on('data', (chunk: Buffer) => err.push(chunk));
     proc.stdout.on('data', (data: Buffer) => {
+      this.answered = true;
       const chunk = this.body ? this.feedBody(data) : data;
       if (chunk.length === 0) return;
       this.chunks.push(chunk);
@@ -126,7 +140,9 @@ export class GitObjects {
       ),
     );
     proc.on('close', (code) => {
-      const why = firstMessage(Buffer.concat(err).toString('utf8')) ?? '';
+      const text = Buffer.concat(err).toString('utf8');
+      if (this.retryPlain(proc, code, text)) return;
+      const why = firstMessage(text) ?? '';
       if (/not a git repository|cannot change to/i.test(why)) {
         this.fail(
           new DiffshipError(
@@ -143,6 +159,21 @@ export class GitObjects {
     proc.stdin.on('error', () => undefined);
   }
 
+  /** A git older than 2.36 refused `--batch-command` before answering: ask a plain `--batch` the same. */
+  private retryPlain(proc: ChildProcessWithoutNullStreams, code: number | null, stderr: string): boolean {
+    if (this.plain || this.answered || this.proc !== proc || code !== 129 || !/batch-command/.test(stderr))
+      return false;
+    this.plain = true;
+    this.proc = null;
+    this.start();
+    // Every request made so far is unanswered: all of them again, in order, then the end if closed.
+    const names = this.queue.map((p) => p.name);
+    this.outgoing = [];
+    if (names.length > 0) this.proc!.stdin.write(`${names.join('\n')}\n`);
+    if (this.closed) this.proc!.stdin.end();
+    return true;
+  }
+
   private fail(error: Error): void {
     this.failure ??= error;
     this.body?.reader.fail(error);
@@ -153,7 +184,10 @@ export class GitObjects {
 
   private flush(): void {
     if (this.outgoing.length === 0 || this.closed || !this.proc) return;
-    this.proc.stdin.write(`${this.outgoing.join('\n')}\n`);
+    const names = this.outgoing;
+    this.proc.stdin.write(
+      this.plain ? `${names.join('\n')}\n` : `contents ${names.join('\ncontents ')}\nflush\n`,
+    );
     this.outgoing = [];
   }
 

@@ -48,6 +48,22 @@ export class CheckedSource implements ByteSource {
       throw new Error(`the source gave ${this.taken} bytes where it announced ${this.size}`);
   }
 
+  /** The source's bytes at once, when it holds them whole (ByteSource.whole): counted and checked as iterating would. */
+  whole(): Buffer | undefined {
+    let bytes: Buffer | undefined;
+    try {
+      bytes = this.source.whole?.();
+    } catch (error) {
+      this.failure = error;
+      throw error;
+    }
+    if (bytes === undefined) return undefined;
+    this.taken = bytes.length;
+    if (bytes.length !== this.size)
+      throw new Error(`the source gave ${bytes.length} bytes where it announced ${this.size}`);
+    return bytes;
+  }
+
   /** The error a writer reports: the source's own when it failed, else the writer's. */
   blame(writerError: unknown): unknown {
     return this.failure !== undefined ? this.failure : writerError;

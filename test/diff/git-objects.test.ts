@@ -1,5 +1,6 @@
 /** GitObjects: one long-lived `git cat-file --batch` answering lookups, on real repositories. */
-import { mkdtempSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -86,6 +87,49 @@ describe('GitObjects', () => {
       await expect(objects.lookup('v1^{commit}')).rejects.toThrow(/git cat-file ended early/);
     } finally {
       objects.close();
+    }
+  });
+
+  it('asks git for buffered answers, and a git older than 2.36 (no --batch-command) the same plainly', async () => {
+    // A real git behind a wrapper that logs its arguments; `old` refuses --batch-command as git 2.35 does.
+    const bin = mkdtempSync(join(tmpdir(), 'diffship-git-wrapper-'));
+    const log = join(bin, 'calls');
+    const real = execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim();
+    const wrapper = (old: boolean) =>
+      [
+        '#!/bin/sh',
+        `echo "$*" >> '${log}'`,
+        old
+          ? `for a in "$@"; do [ "$a" = --batch-command ] && { echo "error: unknown option batch-command" >&2; echo 'usage: git cat-file <type> <object>' >&2; exit 129; }; done`
+          : '',
+        `exec '${real}' "$@"`,
+      ].join('\n');
+    const saved = process.env.PATH;
+    process.env.PATH = `${bin}:${saved}`;
+    try {
+      for (const old of [false, true]) {
+        writeFileSync(join(bin, 'git'), `${wrapper(old)}\n`, { mode: 0o755 });
+        writeFileSync(log, '');
+        const objects = new GitObjects(r.dir);
+        const ids = [big, Buffer.from(smallText), Buffer.alloc(0)].map((b) => gitBlobId(b));
+        const first = Promise.all([objects.readBlob(ids[1]!), objects.lookup(`${v1}:no such file`)]);
+        const [small, missing] = await first;
+        expect(small.toString()).toBe(smallText);
+        expect(missing).toMatchObject({ found: false });
+        const reads = await Promise.all(ids.map((id) => objects.readBlob(id)));
+        expect(reads[0]!.equals(big)).toBe(true);
+        expect(reads[2]!.length).toBe(0);
+        objects.close();
+        const calls = readFileSync(log, 'utf8').trim().split('\n');
+        expect(calls).toEqual(
+          old
+            ? [`-C ${r.dir} cat-file --batch-command --buffer`, `-C ${r.dir} cat-file --batch`]
+            : [`-C ${r.dir} cat-file --batch-command --buffer`],
+        );
+      }
+    } finally {
+      process.env.PATH = saved;
+      rmSync(bin, { recursive: true, force: true });
     }
   });
 

@@ -578,10 +578,9 @@ describe('manifestFileBytes', () => {
     const chunks = [...bytes.chunks()];
     expect(chunks.length).toBeGreaterThan(1);
     const text = Buffer.concat(chunks).toString('utf8');
-    // The size and hash announced before the write are those of the bytes it then gets.
+    // The size announced before the write, and the hash taken as it goes, are those of the bytes.
     expect(bytes.size).toBe(Buffer.byteLength(text));
-    expect(bytes.sha256).toBe(createHash('sha256').update(text).digest('hex'));
-    expect(Buffer.concat([...bytes.chunks()]).toString('utf8')).toBe(text);
+    expect(bytes.sha256()).toBe(createHash('sha256').update(text).digest('hex'));
     expect(text).toBe(
       formatManifest(files.map((f) => (written.has(f.path) ? { ...f, stat: statOf(f.path) } : f))),
     );
@@ -627,6 +626,69 @@ describe('manifestFileBytes', () => {
   });
 });
 
+describe('manifestFileBytes: the size counted before the lines are made', () => {
+  const stat: FileStat = {
+    size: 12345,
+    mtimeNs: '1700000000000000001',
+    ctimeNs: '9',
+    ino: '77',
+    mode: 33261,
+  };
+  // Quoted (control characters, a backslash, a leading quote, a lone surrogate), multi-byte, a tab.
+  const odd = ['"q', 'a\tb', 'back\\slash', 'ctl\u0001', 'lone\ud800', 'nl\nx', 'é/ü/日本', '😀', 'plain'];
+
+  it('is the size of the bytes made, for any name, with and without a stat', async () => {
+    const files: ManifestEntry[] = odd
+      .map((path, i) => ({ path, blob: B1, mode: (i % 2 ? '100755' : '100644') as ManifestEntry['mode'] }))
+      .sort((a, b) => byteOrder(a.path, b.path));
+    const fresh = new Map(files.filter((_, i) => i % 3 !== 0).map((f) => [f.path, stat]));
+    const bytes = await manifestFileBytes(
+      pendingListing(files, (p) => p !== 'plain'),
+      async () => fresh,
+    );
+    const data = Buffer.concat([...bytes.chunks()]);
+    expect(bytes.size).toBe(data.length);
+    expect(bytes.sha256()).toBe(createHash('sha256').update(data).digest('hex'));
+    expect(parseManifestText(data.toString('utf8'), 40, 'm').map((f) => f.path)).toEqual(
+      files.map((f) => f.path),
+    );
+  });
+
+  it("counts the previous file's byte ranges as they are (a merged manifest)", async () => {
+    const previous = Buffer.from(
+      formatManifest(
+        odd
+          .map((path): ManifestEntry => ({ path, blob: B1, mode: '100644', stat }))
+          .sort((a, b) => byteOrder(a.path, b.path)),
+      ),
+    );
+    const pending = mergeManifest(
+      previous,
+      {
+        set: [{ path: 'é/ü/日本', blob: B2, mode: '100644' }],
+        remove: new Set(['"q']),
+        written: new Set(['é/ü/日本']),
+      },
+      40,
+      'm',
+    );
+    expect(pending.parts.some((part) => Buffer.isBuffer(part))).toBe(true);
+    const bytes = await manifestFileBytes(pending, async (paths) => new Map(paths.map((p) => [p, stat])));
+    const data = Buffer.concat([...bytes.chunks()]);
+    expect(bytes.size).toBe(data.length);
+    expect(bytes.sha256()).toBe(createHash('sha256').update(data).digest('hex'));
+  });
+
+  it('gives no hash for bytes not all made', async () => {
+    const files: ManifestEntry[] = [{ path: 'a', blob: B1, mode: '100644' }];
+    const bytes = await manifestFileBytes(
+      pendingListing(files, () => false),
+      async () => new Map(),
+    );
+    expect(() => bytes.sha256()).toThrow(/made 0 bytes where 72 were counted/);
+  });
+});
+
 describe('sortedMembers', () => {
   it('answers ascending questions about unsorted paths', () => {
     const isIn = sortedMembers(['c', 'a/b', 'b', 'a']);
@@ -644,5 +706,8 @@ describe('sortedMembers', () => {
 
 /** The whole manifest file of `pending`, with the stats in `fresh`. */
 async function finish(pending: PendingManifest, fresh: ReadonlyMap<string, FileStat>): Promise<Buffer> {
-  return Buffer.concat([...(await manifestFileBytes(pending, async () => fresh)).chunks()]);
+  const bytes = await manifestFileBytes(pending, async () => fresh);
+  const data = Buffer.concat([...bytes.chunks()]);
+  expect(bytes.size).toBe(data.length);
+  return data;
 }

@@ -96,12 +96,23 @@ export function noise(size: number, seed: number): Buffer {
  */
 export function sourceOf(
   data: Buffer,
-  options: { failAfter?: number; error?: Error; size?: number } = {},
-): ByteSource & { stopped: boolean } {
+  options: { failAfter?: number; error?: Error; size?: number; whole?: boolean } = {},
+): ByteSource & { stopped: boolean; iterated: boolean } {
   const source = {
     size: options.size ?? data.length,
     stopped: false,
+    iterated: false,
+    // `whole`: the bytes at once, as a small blob gives them (ByteSource.whole); a failing read throws.
+    ...(options.whole
+      ? {
+          whole: () => {
+            if (options.failAfter !== undefined) throw options.error;
+            return data;
+          },
+        }
+      : {}),
     async *[Symbol.asyncIterator]() {
+      source.iterated = true;
       let at = 0;
       try {
         for (let i = 0; at < data.length; i++) {
@@ -502,6 +513,20 @@ export function describeTransport(name: string, make: MakeTransport): void {
         expect(long.message).toMatch(/announced/);
         await t.writeStream!('ok.bin', sourceOf(data), 0o644);
         expect((await fs.readFile(at('ok.bin'))).equals(data)).toBe(true);
+      });
+
+      it('a source holding its bytes whole: written from them, its count and its failure checked', async () => {
+        const data = noise(5000, 7);
+        const whole = sourceOf(data, { whole: true });
+        await t.writeStream!('whole.bin', whole, 0o755);
+        expect((await fs.readFile(at('whole.bin'))).equals(data)).toBe(true);
+        expect((await fs.stat(at('whole.bin'))).mode & 0o7777).toBe(0o755);
+        const error = new Error('the repository read went wrong');
+        const failing = sourceOf(data, { whole: true, failAfter: 0, error });
+        await expect(t.writeStream!('failed.bin', failing, 0o644)).rejects.toBe(error);
+        await expect(
+          t.writeStream!('short-whole.bin', sourceOf(data, { whole: true, size: data.length + 1 }), 0o644),
+        ).rejects.toThrow(/announced/);
       });
 
       it('never writes through a symlink, at the name or on its path', async () => {

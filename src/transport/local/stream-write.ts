@@ -28,10 +28,14 @@ export async function writeStreamNoFollow(
 ): Promise<string | undefined> {
   const hash = options.hash ? blobHash(options.hash, source.size) : null;
   if (source.size <= SYNC_MAX_BYTES) {
-    // At most SYNC_MAX_BYTES: gather the chunk or two, then one synchronous write.
-    const chunks: Buffer[] = [];
-    for await (const chunk of source) chunks.push(chunk);
-    const data = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+    // At most SYNC_MAX_BYTES: the bytes at once where the source holds them (a small blob: no
+    // iterator chain per file), else gather the chunk or two; then one synchronous write.
+    let data = source.whole?.();
+    if (data === undefined) {
+      const chunks: Buffer[] = [];
+      for await (const chunk of source) chunks.push(chunk);
+      data = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+    }
     await writeFileNoFollow(p, data, mode, options, unsynced);
     return hash?.update(data).digest('hex');
   }
