@@ -37,6 +37,8 @@ export interface ManifestChanges {
  */
 export interface PendingManifest {
   parts: Array<Buffer | string | ManifestEntry>;
+  /** The previous file's bytes, of which the Buffer parts are ranges (a merge's); none for a listing. */
+  base?: Buffer;
 }
 
 const NL = 0x0a;
@@ -57,7 +59,7 @@ export function mergeManifest(
   if (!previous.subarray(0, header.length).equals(header))
     throw stateError(where, `does not start with "${MANIFEST_HEADER}"`);
   if (previous[previous.length - 1] !== NL) throw stateError(where, 'is cut short (no newline at its end)');
-  const p: PendingManifest = { parts: [] };
+  const p: PendingManifest = { parts: [], base: previous };
   const written = (path: string) => c.written.has(path);
   const set = new Map(c.set.map((e) => [e.path, e]));
   const touched = [...new Set([...set.keys(), ...c.remove, ...c.written])].sort(byteOrder);

@@ -31,7 +31,7 @@ import {
   type Shared,
 } from './stored-manifest.js';
 import type { PendingManifest } from './manifest-merge.js';
-import { manifestFileBytes } from './manifest-stream.js';
+import { manifestFileBytes, type ManifestBytes } from './manifest-stream.js';
 import { planManifest, statWritten } from './manifest.js';
 
 /** What state.json records of its manifest file. */
@@ -248,10 +248,10 @@ export function nextManifest(
   l: Layout,
   plan: TargetPlan,
   state: { release: string; manifest: Manifest | null; manifestFile: ManifestRef | null } | null,
-): PendingManifest | null {
+): NextManifest | null {
   if (!plan.manifest && !plan.manifestDelta) return null;
   const file = state?.manifestFile ? `${l.manifests}/${state.manifestFile.file}` : l.state;
-  return planManifest(
+  const pending: NextManifest = planManifest(
     { listing: plan.manifest, delta: plan.manifestDelta },
     state?.manifest ?? null,
     plan.writes,
@@ -260,6 +260,14 @@ export function nextManifest(
       where: `${t.description}/${file}`,
     },
   );
+  // A merge of the file the state names: a transport can make the next one from it where it lives.
+  if (pending.base && state?.manifestFile) pending.previous = { rel: file, ref: state.manifestFile };
+  return pending;
+}
+
+/** The manifest a deploy records, and the file it was merged from (its bytes are `base`). */
+export interface NextManifest extends PendingManifest {
+  previous?: { rel: string; ref: ManifestRef };
 }
 
 /**
@@ -275,7 +283,7 @@ export async function recordManifestFile(
   t: Transport,
   l: Layout,
   deployId: string,
-  pending: PendingManifest,
+  pending: NextManifest,
   newState: { manifest: Manifest | null; manifestFile: ManifestRef | null },
   concurrency: number,
   sync = true,
@@ -285,7 +293,9 @@ export async function recordManifestFile(
   const name = manifestName(deployId);
   await makeStateDir(t, l.manifests);
   const rel = `${l.manifests}/${name}`;
-  if (t.writeStream) {
+  if (await patched(t, l, pending, name, bytes)) {
+    // Made on the host from the previous file, which it checked first: only the changed lines crossed.
+  } else if (t.writeStream) {
     const source = {
       size: bytes.size,
       [Symbol.asyncIterator]: async function* () {
@@ -296,6 +306,29 @@ export async function recordManifestFile(
   } else await t.writeFile(rel, Buffer.concat([...bytes.chunks()]), 0o644, { sync });
   newState.manifestFile = { file: name, sha256: bytes.sha256, size: bytes.size };
   newState.manifest = manifestOnDisk(`${t.description}/${rel}`);
+}
+
+/**
+ * The next manifest made where the previous one lives (Transport.patchFile): staged in the
+ * staging folder, fsync'd, checked against the size and SHA-256 made here, renamed into `manifests/`.
+ * false when the transport cannot, or the file there is not the one the state names.
+ */
+async function patched(
+  t: Transport,
+  l: Layout,
+  pending: NextManifest,
+  name: string,
+  bytes: ManifestBytes,
+): Promise<boolean> {
+  if (!t.patchFile || !pending.previous) return false;
+  const { ref } = pending.previous;
+  await makeStateDir(t, l.staging);
+  const check = {
+    base: { size: ref.size, sha256: ref.sha256 },
+    result: { size: bytes.size, sha256: bytes.sha256 },
+  };
+  const staged = `${l.staging}/${name}`;
+  return t.patchFile(pending.previous.rel, staged, `${l.manifests}/${name}`, check, bytes.patch(), 0o644);
 }
 
 /**

@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import type { FileStat, ManifestEntry } from '../plan/manifest-types.js';
 import { lineOf } from './manifest-text.js';
 import type { PendingManifest } from './manifest-merge.js';
+import type { PatchPart } from '../transport/transport.js';
 
 /** Lines per chunk, and files whose fresh stats are asked for at once. */
 const STAT_STEP = 4096;
@@ -20,6 +21,11 @@ export interface ManifestBytes {
   size: number;
   sha256: string;
   chunks(): Generator<Buffer, void, undefined>;
+  /**
+   * The same bytes as ranges of the previous file (a merge's `base`) where they are its
+   * own, new bytes elsewhere: what a transport that patches files where they live needs.
+   */
+  patch(): Generator<PatchPart, void, undefined>;
 }
 
 /**
@@ -47,18 +53,25 @@ export async function manifestFileBytes(
     if (batch.length >= STAT_STEP) await flush();
   }
   if (batch.length > 0) await flush();
-  const chunks = () => chunksOf(p, stats);
+  const chunks = () => chunksOf(p, stats, null) as Generator<Buffer, void, undefined>;
   const hash = createHash('sha256');
   let size = 0;
   for (const c of chunks()) {
     hash.update(c);
     size += c.length;
   }
-  return { size, sha256: hash.digest('hex'), chunks };
+  return { size, sha256: hash.digest('hex'), chunks, patch: () => chunksOf(p, stats, p.base ?? null) };
 }
 
-/** The file's bytes in chunks of up to STAT_STEP lines (and the previous file's byte ranges as they are). */
-function* chunksOf(p: PendingManifest, stats: StatTable): Generator<Buffer, void, undefined> {
+/**
+ * The file's bytes in chunks of up to STAT_STEP lines, and the previous file's byte ranges as they
+ * are (with `base`: as offsets in it).
+ */
+function* chunksOf(
+  p: PendingManifest,
+  stats: StatTable,
+  base: Buffer | null,
+): Generator<PatchPart, void, undefined> {
   let lines: string[] = [];
   let written = 0;
   const out = () => {
@@ -69,13 +82,21 @@ function* chunksOf(p: PendingManifest, stats: StatTable): Generator<Buffer, void
   for (const part of p.parts) {
     if (Buffer.isBuffer(part)) {
       if (lines.length > 0) yield out();
-      yield part;
+      yield (base && rangeIn(base, part)) ?? part;
       continue;
     }
     lines.push(typeof part === 'string' ? part : lineOf(part, stats.get(written++)));
     if (lines.length >= STAT_STEP) yield out();
   }
   if (lines.length > 0) yield out();
+}
+
+/** Where `part` lies in `base` (a view of the same memory), or null. */
+function rangeIn(base: Buffer, part: Buffer): { from: number; to: number } | null {
+  if (part.buffer !== base.buffer) return null;
+  const from = part.byteOffset - base.byteOffset;
+  if (from < 0 || from + part.length > base.length) return null;
+  return { from, to: from + part.length };
 }
 
 const isEntry = (part: PendingManifest['parts'][number]): part is ManifestEntry =>
