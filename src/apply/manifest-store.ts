@@ -252,7 +252,7 @@ export function nextManifest(
   if (!plan.manifest && !plan.manifestDelta) return null;
   const file = state?.manifestFile ? `${l.manifests}/${state.manifestFile.file}` : l.state;
   const pending: NextManifest = planManifest(
-    { listing: plan.manifest, delta: plan.manifestDelta },
+    { listing: plan.manifest, delta: plan.manifestDelta, restat: plan.restat },
     state?.manifest ?? null,
     plan.writes,
     {
