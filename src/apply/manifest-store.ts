@@ -30,8 +30,8 @@ import {
   StoredManifest,
   type Shared,
 } from './stored-manifest.js';
-import type { PendingManifest } from './manifest-merge.js';
-import { manifestFileBytes, type ManifestBytes } from './manifest-stream.js';
+import { manifestFileBytes } from './manifest-stream.js';
+import { patched, type NextManifest } from './manifest-patch.js';
 import { planManifest, statWritten } from './manifest.js';
 
 /** What state.json records of its manifest file. */
@@ -265,11 +265,6 @@ export function nextManifest(
   return pending;
 }
 
-/** The manifest a deploy records, and the file it was merged from (its bytes are `base`). */
-export interface NextManifest extends PendingManifest {
-  previous?: { rel: string; ref: ManifestRef };
-}
-
 /**
  * Once every file is in place: write the manifest this deploy leaves (with the
  * written files' fresh stats), durably and under a name of its own, and point
@@ -306,29 +301,6 @@ export async function recordManifestFile(
   } else await t.writeFile(rel, Buffer.concat([...bytes.chunks()]), 0o644, { sync });
   newState.manifestFile = { file: name, sha256: bytes.sha256, size: bytes.size };
   newState.manifest = manifestOnDisk(`${t.description}/${rel}`);
-}
-
-/**
- * The next manifest made where the previous one lives (Transport.patchFile): staged in the
- * staging folder, fsync'd, checked against the size and SHA-256 made here, renamed into `manifests/`.
- * false when the transport cannot, or the file there is not the one the state names.
- */
-async function patched(
-  t: Transport,
-  l: Layout,
-  pending: NextManifest,
-  name: string,
-  bytes: ManifestBytes,
-): Promise<boolean> {
-  if (!t.patchFile || !pending.previous) return false;
-  const { ref } = pending.previous;
-  await makeStateDir(t, l.staging);
-  const check = {
-    base: { size: ref.size, sha256: ref.sha256 },
-    result: { size: bytes.size, sha256: bytes.sha256 },
-  };
-  const staged = `${l.staging}/${name}`;
-  return t.patchFile(pending.previous.rel, staged, `${l.manifests}/${name}`, check, bytes.patch(), 0o644);
 }
 
 /**
