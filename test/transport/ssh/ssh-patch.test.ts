@@ -216,6 +216,41 @@ describe('the next manifest made on the host over ssh', () => {
       }
     });
 
+  it('a base the look hashed is not hashed again, unless its stat moved since: then a changed one is refused', async () => {
+    const root = join(base, 'looked');
+    const { state, text } = recorded(root, 300);
+    writeFileSync(join(root, '.diffship/state.json'), '{}');
+    // The helper remembers no file whose mtime or ctime is under 2 s old (it may change in the same tick).
+    await new Promise((r) => setTimeout(r, 2100));
+    const p = plan(root);
+    const ssh = await open(root);
+    try {
+      const spy = counted(ssh);
+      const look = () =>
+        ssh.walkUnmatched(
+          {
+            manifest: `.diffship/manifests/${OLD_ID}.tsv`,
+            state: '.diffship/state.json',
+            skip: ['.diffship'],
+          },
+          () => undefined,
+        );
+      expect((await look())?.sha256).toBe(state.manifestFile.sha256);
+      await record(spy.t, '20261202T050000000Z-aaaaaa', state, p);
+      expect(spy.answers).toEqual([true]);
+      // Looked at again, then edited in place (same size): its ctime moved, so it is hashed and refused.
+      expect((await look())?.sha256).toBe(state.manifestFile.sha256);
+      const file = join(root, `.diffship/manifests/${OLD_ID}.tsv`);
+      writeFileSync(file, text.toString().replace('d1/', 'e1/'));
+      const ref = await record(spy.t, '20261202T050000000Z-bbbbbb', state, p);
+      expect(spy.answers).toEqual([true, false]);
+      const first = readFileSync(join(root, '.diffship/manifests/20261202T050000000Z-aaaaaa.tsv'));
+      expect(readFileSync(join(root, '.diffship/manifests', ref.file)).equals(first)).toBe(true);
+    } finally {
+      await ssh.close();
+    }
+  });
+
   it('cut short mid-transfer: the previous manifest is intact and no new one appears', async () => {
     const root = join(base, 'cut');
     const { state, text, ref } = recorded(root, 200);
