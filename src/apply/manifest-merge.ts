@@ -27,6 +27,11 @@ export interface ManifestChanges {
   remove: ReadonlySet<string>;
   /** Paths whose file this deploy writes: their stat is taken once they are in place. */
   written: ReadonlySet<string>;
+  /**
+   * Files found (hashed) to hold these blobs and modes, with the stat they had: a line of the
+   * same blob and mode takes that stat (set, remove and written come first). Sorted by path.
+   */
+  restat?: readonly ManifestEntry[];
 }
 
 /**
@@ -37,6 +42,8 @@ export interface ManifestChanges {
  */
 export interface PendingManifest {
   parts: Array<Buffer | string | ManifestEntry>;
+  /** The previous file's bytes, of which the Buffer parts are ranges (a merge's); none for a listing. */
+  base?: Buffer;
 }
 
 const NL = 0x0a;
@@ -57,10 +64,11 @@ export function mergeManifest(
   if (!previous.subarray(0, header.length).equals(header))
     throw stateError(where, `does not start with "${MANIFEST_HEADER}"`);
   if (previous[previous.length - 1] !== NL) throw stateError(where, 'is cut short (no newline at its end)');
-  const p: PendingManifest = { parts: [] };
+  const p: PendingManifest = { parts: [], base: previous };
   const written = (path: string) => c.written.has(path);
   const set = new Map(c.set.map((e) => [e.path, e]));
-  const touched = [...new Set([...set.keys(), ...c.remove, ...c.written])].sort(byteOrder);
+  const restat = new Map((c.restat ?? []).map((e) => [e.path, e]));
+  const touched = [...new Set([...set.keys(), ...c.remove, ...c.written, ...restat.keys()])].sort(byteOrder);
   let copied = 0; // bytes of `previous` already in the output
   let from = header.length; // where the next search starts: paths come in order
   try {
@@ -70,7 +78,10 @@ export function mergeManifest(
       if (at.offset > copied) p.parts.push(previous.subarray(copied, at.offset));
       const old = at.found ? parseLine(previous.toString('utf8', at.offset, end - 1), idLength) : undefined;
       const next = set.get(path) ?? (c.remove.has(path) ? undefined : old);
-      if (next) add(p, next, written, old);
+      const fresh = restat.get(path);
+      if (next && next === old && fresh && sameContent(old, fresh) && !written(path))
+        p.parts.push(lineOf(old, fresh.stat));
+      else if (next) add(p, next, written, old);
       copied = end;
       from = end;
     }
@@ -137,6 +148,8 @@ export function sortedMembers(paths: string[]): (path: string) => boolean {
     return at < paths.length && paths[at] === path;
   };
 }
+
+const sameContent = (a: ManifestEntry, b: ManifestEntry): boolean => a.blob === b.blob && a.mode === b.mode;
 
 /** Add an entry: a written file's line waits for its stat; else it keeps the old stat of the same file. */
 function add(

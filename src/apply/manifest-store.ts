@@ -30,8 +30,8 @@ import {
   StoredManifest,
   type Shared,
 } from './stored-manifest.js';
-import type { PendingManifest } from './manifest-merge.js';
 import { manifestFileBytes } from './manifest-stream.js';
+import { patched, type NextManifest } from './manifest-patch.js';
 import { planManifest, statWritten } from './manifest.js';
 
 /** What state.json records of its manifest file. */
@@ -248,11 +248,11 @@ export function nextManifest(
   l: Layout,
   plan: TargetPlan,
   state: { release: string; manifest: Manifest | null; manifestFile: ManifestRef | null } | null,
-): PendingManifest | null {
+): NextManifest | null {
   if (!plan.manifest && !plan.manifestDelta) return null;
   const file = state?.manifestFile ? `${l.manifests}/${state.manifestFile.file}` : l.state;
-  return planManifest(
-    { listing: plan.manifest, delta: plan.manifestDelta },
+  const pending: NextManifest = planManifest(
+    { listing: plan.manifest, delta: plan.manifestDelta, restat: plan.restat },
     state?.manifest ?? null,
     plan.writes,
     {
@@ -260,6 +260,9 @@ export function nextManifest(
       where: `${t.description}/${file}`,
     },
   );
+  // A merge of the file the state names: a transport can make the next one from it where it lives.
+  if (pending.base && state?.manifestFile) pending.previous = { rel: file, ref: state.manifestFile };
+  return pending;
 }
 
 /**
@@ -275,7 +278,7 @@ export async function recordManifestFile(
   t: Transport,
   l: Layout,
   deployId: string,
-  pending: PendingManifest,
+  pending: NextManifest,
   newState: { manifest: Manifest | null; manifestFile: ManifestRef | null },
   concurrency: number,
   sync = true,
@@ -285,7 +288,9 @@ export async function recordManifestFile(
   const name = manifestName(deployId);
   await makeStateDir(t, l.manifests);
   const rel = `${l.manifests}/${name}`;
-  if (t.writeStream) {
+  if (await patched(t, l, pending, name, bytes)) {
+    // Made on the host from the previous file, which it checked first: only the changed lines crossed.
+  } else if (t.writeStream) {
     const source = {
       size: bytes.size,
       [Symbol.asyncIterator]: async function* () {

@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import type { FileStat, ManifestEntry } from '../plan/manifest-types.js';
 import { lineBytes, lineOf } from './manifest-text.js';
 import type { PendingManifest } from './manifest-merge.js';
+import type { PatchPart } from '../transport/transport.js';
 
 /** Lines per chunk, and files whose fresh stats are asked for at once. */
 const STAT_STEP = 4096;
@@ -20,8 +21,13 @@ export interface ManifestBytes {
   size: number;
   /** The bytes in order; iterate once, to the end. */
   chunks(): Generator<Buffer, void, undefined>;
-  /** SHA-256 of the bytes `chunks` gave. @throws Error when they were not `size` bytes (not all taken). */
+  /** SHA-256 of the bytes the last whole pass of `chunks` gave. @throws Error when it gave other than `size` bytes. */
   sha256(): string;
+  /**
+   * The same bytes as ranges of the previous file (a merge's `base`) where they are its
+   * own, new bytes elsewhere: what a transport that patches files where they live needs.
+   */
+  patch(): Generator<PatchPart, void, undefined>;
 }
 
 /**
@@ -57,12 +63,15 @@ export async function manifestFileBytes(
     if (batch.length >= STAT_STEP) await flush();
   }
   if (batch.length > 0) await flush();
-  const hash = createHash('sha256');
+  let hash = createHash('sha256');
   let made = 0;
   return {
     size,
     *chunks() {
-      for (const c of chunksOf(p, stats)) {
+      // Each pass makes the bytes again (a refused patch, then the whole file): the hash is the last one's.
+      hash = createHash('sha256');
+      made = 0;
+      for (const c of chunksOf(p, stats, null) as Generator<Buffer, void, undefined>) {
         hash.update(c);
         made += c.length;
         yield c;
@@ -71,13 +80,21 @@ export async function manifestFileBytes(
     sha256() {
       // A size counted apart from the bytes made: a mismatch is a bug, never a recorded file.
       if (made !== size) throw new Error(`the manifest made ${made} bytes where ${size} were counted`);
-      return hash.digest('hex');
+      return hash.copy().digest('hex');
     },
+    patch: () => chunksOf(p, stats, p.base ?? null),
   };
 }
 
-/** The file's bytes in chunks of up to STAT_STEP lines (and the previous file's byte ranges as they are). */
-function* chunksOf(p: PendingManifest, stats: StatTable): Generator<Buffer, void, undefined> {
+/**
+ * The file's bytes in chunks of up to STAT_STEP lines, and the previous file's byte ranges as they
+ * are (with `base`: as offsets in it).
+ */
+function* chunksOf(
+  p: PendingManifest,
+  stats: StatTable,
+  base: Buffer | null,
+): Generator<PatchPart, void, undefined> {
   let lines: string[] = [];
   let written = 0;
   const out = () => {
@@ -88,13 +105,21 @@ function* chunksOf(p: PendingManifest, stats: StatTable): Generator<Buffer, void
   for (const part of p.parts) {
     if (Buffer.isBuffer(part)) {
       if (lines.length > 0) yield out();
-      yield part;
+      yield (base && rangeIn(base, part)) ?? part;
       continue;
     }
     lines.push(typeof part === 'string' ? part : lineOf(part, stats.get(written++)));
     if (lines.length >= STAT_STEP) yield out();
   }
   if (lines.length > 0) yield out();
+}
+
+/** Where `part` lies in `base` (a view of the same memory), or null. */
+function rangeIn(base: Buffer, part: Buffer): { from: number; to: number } | null {
+  if (part.buffer !== base.buffer) return null;
+  const from = part.byteOffset - base.byteOffset;
+  if (from < 0 || from + part.length > base.length) return null;
+  return { from, to: from + part.length };
 }
 
 const isEntry = (part: PendingManifest['parts'][number]): part is ManifestEntry =>

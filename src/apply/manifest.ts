@@ -111,7 +111,7 @@ export function listingOf(changes: readonly Change[]): ManifestEntry[] {
  * @throws DiffshipError E_STATE naming the bad line.
  */
 export function planManifest(
-  next: { listing?: readonly ManifestEntry[]; delta?: ManifestDelta },
+  next: { listing?: readonly ManifestEntry[]; delta?: ManifestDelta; restat?: readonly ManifestEntry[] },
   previous: Manifest | null,
   writes: readonly WriteOp[],
   o: { idLength: number; where: string },
@@ -120,7 +120,7 @@ export function planManifest(
     // basis.ts plans a delta only from a recorded manifest.
     if (!previous) throw new Error('a manifest delta without a previous manifest');
     const written = new Set(writes.map((w) => w.path));
-    const changes = { set: next.delta.set, remove: new Set(next.delta.remove), written };
+    const changes = { set: next.delta.set, remove: new Set(next.delta.remove), written, restat: next.restat };
     return mergeManifest(manifestBytes(previous), changes, o.idLength, o.where);
   }
   // A whole listing (a first deploy: 500,000 entries): no copy of an entry, no set of paths.

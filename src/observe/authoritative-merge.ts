@@ -40,6 +40,8 @@ export interface AuthoritativeView {
   toHash: string[];
   /** Release files found in sync (trusted by their stat, holding their release blob and mode). */
   inSync: number;
+  /** Where known (the SSH look): the stat each release file to hash had when it was walked. */
+  walked?: Map<string, FileStat>;
 }
 
 /** The recorded manifest and the state file whose mtime is the stat cache's racy line. */

@@ -8,9 +8,10 @@
  */
 import type { HashAlgorithm } from '../diff/blob.js';
 import type { EntryType } from '../entry-type.js';
-import type { FileStat, ManifestEntry } from '../plan/manifest-types.js';
+import type { FileStat, ManifestEntry, ManifestMode } from '../plan/manifest-types.js';
 import type { Observed } from '../plan/types.js';
 import { unchangedSince } from '../plan/stat-cache.js';
+import { holds } from '../plan/context.js';
 import { typeFromMode } from '../transport/walk.js';
 import type { Transport } from '../transport/transport.js';
 import { stateWrittenNs } from '../apply/manifest.js';
@@ -62,7 +63,7 @@ export async function observeWhole(
   algorithm: HashAlgorithm,
   /** The SSH look started with the plan (observe-look.ts), if any. */
   look: Look | null = null,
-): Promise<Omit<AuthoritativeView, 'toHash'>> {
+): Promise<Omit<AuthoritativeView, 'toHash'> & { restat?: ManifestEntry[] }> {
   const t = target.transport;
   const stateDir = target.layout.dir;
   // A name that does not read back exactly (not UTF-8) must never be planned under its lossy text.
@@ -102,8 +103,29 @@ export async function observeWhole(
     const blob = hashes.get(path) ?? null;
     if (obs) obs.blob = blob;
   }
-  return { observed: view.observed, release: view.release, inSync: view.inSync };
+  const restat = view.walked && hashedInSync(view, view.walked);
+  return { observed: view.observed, release: view.release, inSync: view.inSync, ...(restat && { restat }) };
 }
+
+/**
+ * Hash once, then trust the stat: the release files just hashed and found to hold their
+ * release blob and mode, with the stat they were walked with, for the next manifest
+ * (apply/manifest-merge.ts). Without it a file whose stat moved (a copy, a touch, a
+ * manifest from before stats were recorded) would be hashed on every deploy.
+ */
+function hashedInSync(view: AuthoritativeView, walked: ReadonlyMap<string, FileStat>): ManifestEntry[] {
+  const out: ManifestEntry[] = [];
+  for (const path of view.toHash) {
+    const stat = walked.get(path);
+    const file = view.release.get(path);
+    const obs = view.observed.get(path);
+    if (stat && file && obs && isManifestMode(file.mode) && holds(obs, file.blob, file.mode))
+      out.push({ path, blob: file.blob, mode: file.mode, stat });
+  }
+  return out;
+}
+
+const isManifestMode = (m: string): m is ManifestMode => m === '100644' || m === '100755' || m === '120000';
 
 /** A walk of names and types, then one exact lstat per compared entry (or, without exact stats, a hash). */
 async function walkWhole(

@@ -84,7 +84,13 @@ export async function mergeLook(
 ): Promise<AuthoritativeView | null> {
   const answer = await look.done;
   if (!answer || answer.sha256 !== look.ref.sha256 || answer.size !== look.ref.size) return null;
-  const view: AuthoritativeView = { observed: new Map(), release: new Map(), toHash: [], inSync: 0 };
+  const view: AuthoritativeView = {
+    observed: new Map(),
+    release: new Map(),
+    toHash: [],
+    inSync: 0,
+    walked: new Map(),
+  };
   const missing = new Set(answer.missing);
   const lines = manifestLines(look.manifest, look.where);
   let line = lines.next().value;
@@ -151,6 +157,8 @@ function sent(
   if (stat !== null && (file !== undefined || named.has(path))) {
     view.observed.set(path, { type, blob: null, mode: stat.mode & 0o7777 });
     view.toHash.push(path);
+    // Hashed once: a file found to hold its release blob gets this stat in the next manifest.
+    if (file !== undefined) view.walked?.set(path, stat);
   } else view.observed.set(path, typeOnly[type]);
   if (file !== undefined) view.release.set(path, file);
 }

@@ -10,6 +10,7 @@ import type { DriftScope, Mode, OnDrift } from '../config/types.js';
 import type { ExpectedFile } from '../plan/drift.js';
 import { pathsToObserve, planTarget, type ReleaseFile } from '../plan/plan.js';
 import type { Observed, TargetPlan } from '../plan/types.js';
+import type { ManifestEntry } from '../plan/manifest-types.js';
 import type { TargetState } from '../apply/state.js';
 import { currentSelection, sameSelection } from '../apply/recorded-selection.js';
 import { planBasis, type Basis, type BasisOptions } from '../apply/basis.js';
@@ -73,7 +74,11 @@ export async function planOnTarget(target: PlanTarget, o: PlanOptions): Promise<
   const algorithm = hashAlgorithmOf(diff.to);
   // The look at the target (a release listing, a walk of 500,000 entries) is not waited for
   // once cancelled: what it still reads is dropped.
-  const seen = await unlessCancelled<{ observed: Map<string, Observed>; release?: Map<string, ReleaseFile> }>(
+  const seen = await unlessCancelled<{
+    observed: Map<string, Observed>;
+    release?: Map<string, ReleaseFile>;
+    restat?: ManifestEntry[];
+  }>(
     o.mode === 'authoritative'
       ? observeAuthoritative(target, basis, filters, o.to, algorithm)
       : observeAdditive(target, diff, algorithm).then((observed) => ({ observed, release: undefined })),
@@ -106,6 +111,7 @@ export async function planOnTarget(target: PlanTarget, o: PlanOptions): Promise<
   for (const [path, seen] of observed) if (seen.type === 'dir') plan.observedDirs.push(path);
   if (basis.listing) plan.manifest = basis.listing;
   if (basis.delta) plan.manifestDelta = basis.delta;
+  if (basis.delta && seen.restat?.length) plan.restat = seen.restat;
   if (basis.note !== null) plan.note = basis.note;
   if (held.length > 0) {
     const names = held.map((h) => h.name).join(', ');
@@ -127,7 +133,7 @@ async function observeAuthoritative(
   filters: Filters,
   to: string,
   algorithm: HashAlgorithm,
-): Promise<{ observed: Map<string, Observed>; release: Map<string, ReleaseFile> }> {
+): Promise<{ observed: Map<string, Observed>; release: Map<string, ReleaseFile>; restat?: ManifestEntry[] }> {
   // Over SSH the target's look starts now, while git lists the release.
   const look = startLook(target, target.state);
   const full = basis.full ?? (await diffWith(target.objects, { ...filters, from: null, to }));
@@ -136,7 +142,7 @@ async function observeAuthoritative(
   const named = new Set(pathsToObserve(basis.diff));
   // Names and types of everything; only the release's files and the diff's paths are looked into,
   // and only what the plan acts on is kept (a file in sync is counted, not held).
-  const { observed, release } = await observeWhole(
+  const { observed, release, restat } = await observeWhole(
     target,
     files,
     named,
@@ -151,7 +157,7 @@ async function observeAuthoritative(
     [...named].filter((p) => !observed.has(p)),
     algorithm,
   );
-  return { observed, release };
+  return { observed, release, restat };
 }
 
 /**

@@ -67,6 +67,11 @@ export interface TargetPlan {
    * with these changes (merged into its file line by line, not listed whole).
    */
   manifestDelta?: ManifestDelta;
+  /**
+   * With `manifestDelta`: files this plan hashed and found holding their recorded blob and
+   * mode, with the stat they were found with: the next manifest trusts that stat (hash once).
+   */
+  restat?: ManifestEntry[];
   /** How the plan was made when not from the recorded commit ("planned from the manifest: …"). */
   note?: string;
   /** How many files drift was checked on, and in which scope; undefined without a recorded release. */

@@ -94,6 +94,15 @@ export interface WriteOptions {
   onQueued?: () => void;
 }
 
+/** A part of a file made by `patchFile`: a range of the base (byte offsets, end excluded), or new bytes. */
+export type PatchPart = { from: number; to: number } | Buffer;
+
+/** What `patchFile`'s base must be and what its result must be: sizes and SHA-256s, lowercase hex. */
+export interface PatchCheck {
+  base: { size: number; sha256: string };
+  result: { size: number; sha256: string };
+}
+
 /**
  * Bytes to write, in order: `size` of them in all, in chunks of bounded size (a
  * blob streamed out of git: diff/blob-body.ts). Iterated once; a writer that
@@ -174,6 +183,22 @@ export interface Transport {
    * deploy. The engine calls it once, before its journal makes the staged files count.
    */
   syncWritten(): Promise<void>;
+  /**
+   * Write `to` from the file `base` where both live, as `parts` say (ranges of the base, new
+   * bytes): the base is used only when it is a regular file (never read through a link) of the
+   * size and SHA-256 `check.base` names; the new file is made at `staged`, fsync'd,
+   * checked against `check.result` and only then renamed to `to`. false when not done (the base
+   * is not the file named, or the host cannot): the caller writes the file whole. Optional:
+   * for a manifest over SSH, a few changed lines instead of the whole file on the wire.
+   */
+  patchFile?(
+    base: string,
+    staged: string,
+    to: string,
+    check: PatchCheck,
+    parts: Iterable<PatchPart>,
+    mode: number,
+  ): Promise<boolean>;
   /**
    * Create a file only if it does not exist. false when it already exists. `sync: false`
    * (the lock file, see apply/lock.ts) lets a transport skip the fsync; one may sync anyway.

@@ -17,6 +17,11 @@
  *   <sha256> <size>` of the manifest it read: the caller uses the answer only
  *   when that is the file its state names.
  *
+ * The helper remembers the manifest it read and hashed, by its stat (device, inode,
+ * size, mtime and ctime in ns; none whose mtime or ctime is under 2 s old, and none that
+ * changed while it was read), so that the patch op (patch-protocol.ts) that makes the
+ * next manifest from it later in the same deploy need not hash it again.
+ *
  * So a manifest path with no record was walked and its stat matched; a quoted
  * one (an odd name) is never matched, and with no record it is absent.
  */
@@ -31,6 +36,9 @@ export const OP_LOOK = 20;
  * `parents_real`, `failure`, `flush`, `$out` are the helper's own.
  */
 export const PERL_LOOK = String.raw`
+my %LOOKED;
+sub fkey { my @s = Time::HiRes::stat($_[0]); return undef unless @s; my $now = Time::HiRes::time() - 2;
+  return undef if $s[9] > $now || $s[10] > $now; return join(",", @s[0, 1, 7], sprintf("%.0f", $s[9] * 1e9), sprintf("%.0f", $s[10] * 1e9)); }
 sub mstat { my $mt = sprintf("%.0f", $_[9] * 1e9); return (join(",", $_[7], $mt, sprintf("%.0f", $_[10] * 1e9), $_[1], $_[2]), $mt); }
 sub older { my ($x, $y) = @_; return length($x) != length($y) ? length($x) < length($y) : $x lt $y; }
 sub look {
@@ -43,9 +51,11 @@ sub look {
   my ($fh, $text, $n) = (undef, "");
   return failure() unless parents_real($man) && sysopen($fh, $man, O_RDONLY | O_NONBLOCK | $NOFOLLOW);
   if (!-f $fh) { close $fh; return "err EINVAL the manifest is not a file"; }
+  my $k = fkey($fh);
   while ($n = sysread($fh, $text, 1 << 20, length $text)) {}
-  my $bad = defined $n ? undef : failure(); close $fh; return $bad if defined $bad;
+  if (!defined $n) { my $bad = failure(); close $fh; return $bad; }
   my ($sha, $size, %m) = (Digest::SHA::sha256_hex($text), length $text);
+  $LOOKED{$man} = "$k $sha" if defined $k && $k eq (fkey($fh) // ""); close $fh;
   for my $line (split(/\n/, $text)) {
     my ($b, $md, $s, $p) = split(/\t/, $line, 4);
     next unless defined $p && $p ne "" && substr($p, 0, 1) ne '"';

@@ -3,6 +3,7 @@ import { parseRecord } from './hash-commands.js';
 import { shellQuote } from '../shell-quote.js';
 import { OP_SCAN, OP_STATS, PERL_SCAN, PERL_SCAN_DISPATCH } from './scan-protocol.js';
 import { OP_LOOK, PERL_LOOK, PERL_LOOK_DISPATCH } from './look-protocol.js';
+import { OP_PATCH, PERL_PATCH, PERL_PATCH_DISPATCH } from './patch-protocol.js';
 
 /**
  * Bulk file operations on an SSH host through one long-lived perl process,
@@ -64,6 +65,7 @@ import { OP_LOOK, PERL_LOOK, PERL_LOOK_DISPATCH } from './look-protocol.js';
  *   holds UMASK_FLAG (mkdirp: every folder made as mkdir(2) makes it, 0777 less the umask).
  * - scan (12) and stats (13): authoritative mode's walk and exact lstats (scan-protocol.ts).
  * - look (20): the walk compared with the manifest's stat cache on the host (look-protocol.ts).
+ * - patch (26): a file made from another one on the host and a few edits (patch-protocol.ts).
  * - release (15): remove A only if it is a regular file (at most 1 MiB, never
  *   read through a link) whose bytes start with B: a lock's release, which checks and
  *   removes in one round trip. Payload `1` removed, `0` not (absent, a link, or
@@ -117,7 +119,8 @@ export type Op =
   | typeof OP_RELEASE
   | typeof OP_SCAN
   | typeof OP_STATS
-  | typeof OP_LOOK;
+  | typeof OP_LOOK
+  | typeof OP_PATCH;
 /** In a write record's mode: fsync the file before answering. */
 export const SYNC_FLAG = 0o200000;
 /** In a mkdir record's mode: leave the folders made as the umask has them (no chmod). */
@@ -192,6 +195,7 @@ const PERL = [
   '  return ($made && !($mode & 0200000) && !chmod($mode & 07777, $d)) ? failure() : "ok"; }',
   PERL_SCAN,
   PERL_LOOK,
+  PERL_PATCH,
   'while (1) {',
   '  my ($id, $op, $mode, $la, $lb, $hi, $lo) = unpack("N7", take(28));',
   '  my $p = take($la); my $q = take($lb); my $left = $hi * 4294967296 + $lo;',
@@ -262,6 +266,7 @@ const PERL = [
   '    $answer = join(" ", "ok", map { blob($_, $alg) } split(/\\0/, $p, -1));',
   PERL_SCAN_DISPATCH,
   PERL_LOOK_DISPATCH,
+  PERL_PATCH_DISPATCH,
   '  } else { exit 4; }',
   '  $out .= "$id $answer\\n";',
   '  flush() if length($out) >= 2048;',

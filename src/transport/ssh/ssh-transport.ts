@@ -15,6 +15,7 @@ import { createWithHelper, releaseWithHelper } from './create-exclusive.js';
 import { mkdirWithHelper } from './helper-mkdir.js';
 import { scanWithHelper, statsWithHelper } from './scan.js';
 import { lookWithHelper } from './look.js';
+import { patchWithHelper } from './helper-patch.js';
 import type { FileStat } from '../../plan/manifest-types.js';
 import type {
   ByteSource,
@@ -25,6 +26,8 @@ import type {
   ExecResult,
   HashOptions,
   Peeked,
+  PatchCheck,
+  PatchPart,
   Transport,
   WalkEntry,
   WriteOptions,
@@ -206,6 +209,19 @@ export class SshTransport implements Transport {
 
   syncWritten(): Promise<void> {
     return this.files.syncWritten();
+  }
+
+  patchFile(
+    base: string,
+    staged: string,
+    to: string,
+    check: PatchCheck,
+    parts: Iterable<PatchPart>,
+    mode: number,
+  ): Promise<boolean> {
+    return this.ahead.changing([staged, to], () =>
+      patchWithHelper(this.conn, this.ops, { base, staged, to }, check, parts, mode),
+    );
   }
 
   createExclusive(rel: string, data: Buffer, mode = 0o644): Promise<boolean> {
