@@ -3,6 +3,8 @@ import { parseRecord } from './hash-commands.js';
 import { shellQuote } from '../shell-quote.js';
 import { OP_SCAN, OP_STATS, PERL_SCAN, PERL_SCAN_DISPATCH } from './scan-protocol.js';
 import { OP_LOOK, PERL_LOOK, PERL_LOOK_DISPATCH } from './look-protocol.js';
+import { OP_ROOT, PERL_ROOT, PERL_ROOT_DISPATCH } from './helper-root.js';
+import { OP_CHMOD, OP_READLINK, OP_RMDIR, OP_SYMLINK, PERL_SMALL_OPS_DISPATCH } from './helper-small-ops.js';
 
 /**
  * Bulk file operations on an SSH host through one long-lived perl process,
@@ -64,6 +66,8 @@ import { OP_LOOK, PERL_LOOK, PERL_LOOK_DISPATCH } from './look-protocol.js';
  *   holds UMASK_FLAG (mkdirp: every folder made as mkdir(2) makes it, 0777 less the umask).
  * - scan (12) and stats (13): authoritative mode's walk and exact lstats (scan-protocol.ts).
  * - look (20): the walk compared with the manifest's stat cache on the host (look-protocol.ts).
+ * - root (21): the target folder checked, made if asked, and resolved, before chdir (helper-root.ts).
+ * - rmdir (22), symlink (23), readlink (24), chmod (25): helper-small-ops.ts.
  * - release (15): remove A only if it is a regular file (at most 1 MiB, never
  *   read through a link) whose bytes start with B: a lock's release, which checks and
  *   removes in one round trip. Payload `1` removed, `0` not (absent, a link, or
@@ -117,7 +121,13 @@ export type Op =
   | typeof OP_RELEASE
   | typeof OP_SCAN
   | typeof OP_STATS
-  | typeof OP_LOOK;
+  | typeof OP_LOOK
+  // ops 21–25: ssh-shell (one remote shell per deploy: the root resolved by the helper, helper-root.ts)
+  | typeof OP_ROOT
+  | typeof OP_RMDIR
+  | typeof OP_SYMLINK
+  | typeof OP_READLINK
+  | typeof OP_CHMOD;
 /** In a write record's mode: fsync the file before answering. */
 export const SYNC_FLAG = 0o200000;
 /** In a mkdir record's mode: leave the folders made as the umask has them (no chmod). */
@@ -192,6 +202,7 @@ const PERL = [
   '  return ($made && !($mode & 0200000) && !chmod($mode & 07777, $d)) ? failure() : "ok"; }',
   PERL_SCAN,
   PERL_LOOK,
+  PERL_ROOT,
   'while (1) {',
   '  my ($id, $op, $mode, $la, $lb, $hi, $lo) = unpack("N7", take(28));',
   '  my $p = take($la); my $q = take($lb); my $left = $hi * 4294967296 + $lo;',
@@ -262,6 +273,8 @@ const PERL = [
   '    $answer = join(" ", "ok", map { blob($_, $alg) } split(/\\0/, $p, -1));',
   PERL_SCAN_DISPATCH,
   PERL_LOOK_DISPATCH,
+  PERL_ROOT_DISPATCH,
+  PERL_SMALL_OPS_DISPATCH,
   '  } else { exit 4; }',
   '  $out .= "$id $answer\\n";',
   '  flush() if length($out) >= 2048;',

@@ -13,6 +13,7 @@ import { ReadAhead } from './helper-peek.js';
 import { LstatBatch } from './helper-lstat.js';
 import { createWithHelper, releaseWithHelper } from './create-exclusive.js';
 import { mkdirWithHelper } from './helper-mkdir.js';
+import { resolveRootWithHelper } from './helper-root.js';
 import { scanWithHelper, statsWithHelper } from './scan.js';
 import { lookWithHelper } from './look.js';
 import type { FileStat } from '../../plan/manifest-types.js';
@@ -121,15 +122,16 @@ export class SshTransport implements Transport {
     try {
       await dial(this.conn, { ssh2, auth, knownHosts, options: this.options, tuning: this.tuning }, jumps);
       this.connected = true;
-      // Each of these costs the host a start of the login user's shell (slow where an rc file is):
-      // the file helper and the SFTP session start together, so those costs overlap instead of
-      // adding up. The helper moves into the folder once it is known; its start tells what the
+      // The file helper's start costs the host a start of the login user's shell (slow where an rc
+      // file is). It resolves the target folder, then moves into it; its start tells what the
       // host can run, so the probe of the host's tools runs only where there is no helper.
-      if (options.commandsOnly || this.tuning.bulkOps === false)
-        void this.commands.caps().catch(() => undefined);
-      else this.ops.start();
-      this.conn.sftpChannel = await openSftp(this.conn);
-      await resolveRoot(this.conn, options.create ?? false, options.commandsOnly);
+      // SFTP is opened only when an operation needs it (connection.ts): a deploy that the helper
+      // does entirely starts one remote shell, as rsync does.
+      this.conn.sftpOpener = openSftp;
+      const helper = !options.commandsOnly && this.tuning.bulkOps !== false;
+      if (helper) this.ops.start();
+      else void this.commands.caps().catch(() => undefined);
+      await this.resolveRoot(options.create ?? false, options.commandsOnly);
       this.log.debug(`ssh: connected to ${this.description}`);
       if (!options.commandsOnly) void this.ops.channel().catch(() => undefined);
     } catch (error) {
@@ -141,10 +143,16 @@ export class SshTransport implements Transport {
     }
   }
 
+  /** The target folder, resolved by the file helper where it runs (helper-root.ts), else over SFTP. */
+  private async resolveRoot(create: boolean, commandsOnly?: boolean): Promise<void> {
+    if (!commandsOnly && (await resolveRootWithHelper(this.conn, this.ops, create))) return;
+    await resolveRoot(this.conn, create, commandsOnly);
+  }
+
   /** The folder of a connection that found it missing, resolved (or created) now; then as connect(). */
   private async resolveKept(create: boolean): Promise<void> {
     try {
-      await resolveRoot(this.conn, create);
+      await this.resolveRoot(create);
     } catch (error) {
       if (!keepsConnection(error, this.conn, {})) this.teardown();
       throw error;
@@ -324,6 +332,6 @@ function keepsConnection(error: unknown, conn: SshConnection, options: { command
     !options.commandsOnly &&
     conn.lost === null &&
     !conn.closing &&
-    conn.sftpChannel !== undefined
+    conn.clients.length > 0
   );
 }
