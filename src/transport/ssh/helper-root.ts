@@ -1,6 +1,7 @@
 import { TransportError } from '../../errors.js';
 import { refuseDangerousRoot } from '../dangerous-root.js';
 import type { SshConnection } from './connection.js';
+import { endpointLabel } from './errors.js';
 import { HelperGone, OpError, type SshOps } from './perl-helper-client.js';
 
 /**
@@ -61,14 +62,22 @@ export async function resolveRootWithHelper(
   ops: SshOps,
   create: boolean,
 ): Promise<boolean> {
-  const helper = await ops.opened();
-  if (!helper) return false;
   const root = conn.base;
-  const payload = await ops.run(helper, OP_ROOT, root, { mode: create ? 1 : 0 }).catch((error: unknown) => {
-    if (error instanceof HelperGone) return null;
-    if (!(error instanceof OpError)) throw error;
-    const what = create ? `cannot create the target folder ${root}` : `cannot read the target folder ${root}`;
-    throw new TransportError('E_CONNECT', `${conn.description}: ${what}: ${conn.why(error)}`);
+  const payload = await askRoot(conn, ops, create).catch((error: unknown) => {
+    if (error instanceof OpError) {
+      const what = create
+        ? `cannot create the target folder ${root}`
+        : `cannot read the target folder ${root}`;
+      throw new TransportError('E_CONNECT', `${conn.description}: ${what}: ${conn.why(error)}`);
+    }
+    // Dropped while the helper started (a stall is told as itself): nothing was written yet.
+    if (error === conn.lost && !conn.wasStalled)
+      throw new TransportError(
+        'E_CONNECT',
+        `ssh ${endpointLabel(conn.target)}: the connection dropped while starting the file helper (${conn.why(error)}); nothing was written — check the network and that sshd on the host is up, then run again`,
+        { cause: conn.safeCause(error) },
+      );
+    throw error;
   });
   if (payload === null) return false;
   const answer = parseRootAnswer(payload);
@@ -88,4 +97,14 @@ export async function resolveRootWithHelper(
   conn.base = answer.real;
   refuseDangerousRoot(answer.real, answer.home === null ? [] : [answer.home], conn.description);
   return true;
+}
+
+/** The helper's answer about the root; null where the helper does not run. */
+async function askRoot(conn: SshConnection, ops: SshOps, create: boolean): Promise<string | null> {
+  const helper = await ops.opened();
+  if (!helper) return null;
+  return ops.run(helper, OP_ROOT, conn.base, { mode: create ? 1 : 0 }).catch((error: unknown) => {
+    if (error instanceof HelperGone) return null;
+    throw error;
+  });
 }

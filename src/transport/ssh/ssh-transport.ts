@@ -189,10 +189,13 @@ export class SshTransport implements Transport {
     return this.stats.lstat(rel);
   }
 
-  readFile(rel: string): Promise<Buffer> {
+  async readFile(rel: string): Promise<Buffer> {
     const data = this.ahead.get(rel)?.data;
-    if (data) return Promise.resolve(Buffer.from(data));
-    return this.files.readFile(rel);
+    if (data) return Buffer.from(data);
+    // A file of at most 1 MiB comes whole in the file helper's peek (never through a link), so a
+    // deploy's reads need no SFTP session; a bigger one, or no helper, is read over SFTP.
+    const seen = (await this.ahead.peek([rel], [rel]))?.get(rel)?.data;
+    return seen ? Buffer.from(seen) : this.files.readFile(rel);
   }
 
   readlink(rel: string): Promise<string> {
