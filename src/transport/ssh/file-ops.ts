@@ -16,7 +16,8 @@ import { HelperGone, OpError, type SshOps } from './perl-helper-client.js';
 import { gather, GATHER_MAX, streamFile } from './stream-file.js';
 import { createOverSftp, createWithHelper, NO_HARD_LINKS } from './create-exclusive.js';
 import { writeWithHelper } from './helper-write.js';
-import { OP_CHMOD, OP_READLINK, OP_RMDIR, OP_SYMLINK, runSmallOp } from './helper-small-ops.js';
+import { runSmallOp } from './helper-small-ops.js';
+import { OP_CHMOD, OP_READLINK, OP_RMDIR, OP_SYMLINK } from './shell-ops-protocol.js';
 import {
   fillAndClose,
   hasExtension,

@@ -3,8 +3,14 @@ import { parseRecord } from './hash-commands.js';
 import { shellQuote } from '../shell-quote.js';
 import { OP_SCAN, OP_STATS, PERL_SCAN, PERL_SCAN_DISPATCH } from './scan-protocol.js';
 import { OP_LOOK, PERL_LOOK, PERL_LOOK_DISPATCH } from './look-protocol.js';
-import { OP_ROOT, PERL_ROOT, PERL_ROOT_DISPATCH } from './helper-root.js';
-import { OP_CHMOD, OP_READLINK, OP_RMDIR, OP_SYMLINK, PERL_SMALL_OPS_DISPATCH } from './helper-small-ops.js';
+import { OP_ROOT, PERL_ROOT, PERL_ROOT_DISPATCH } from './shell-ops-protocol.js';
+import {
+  OP_CHMOD,
+  OP_READLINK,
+  OP_RMDIR,
+  OP_SYMLINK,
+  PERL_SMALL_OPS_DISPATCH,
+} from './shell-ops-protocol.js';
 
 /**
  * Bulk file operations on an SSH host through one long-lived perl process,
@@ -66,8 +72,8 @@ import { OP_CHMOD, OP_READLINK, OP_RMDIR, OP_SYMLINK, PERL_SMALL_OPS_DISPATCH } 
  *   holds UMASK_FLAG (mkdirp: every folder made as mkdir(2) makes it, 0777 less the umask).
  * - scan (12) and stats (13): authoritative mode's walk and exact lstats (scan-protocol.ts).
  * - look (20): the walk compared with the manifest's stat cache on the host (look-protocol.ts).
- * - root (21): the target folder checked, made if asked, and resolved, before chdir (helper-root.ts).
- * - rmdir (22), symlink (23), readlink (24), chmod (25): helper-small-ops.ts.
+ * - root (21): the target folder checked, made if asked, and resolved, before chdir (shell-ops-protocol.ts).
+ * - rmdir (22), symlink (23), readlink (24), chmod (25): shell-ops-protocol.ts.
  * - release (15): remove A only if it is a regular file (at most 1 MiB, never
  *   read through a link) whose bytes start with B: a lock's release, which checks and
  *   removes in one round trip. Payload `1` removed, `0` not (absent, a link, or
@@ -122,7 +128,7 @@ export type Op =
   | typeof OP_SCAN
   | typeof OP_STATS
   | typeof OP_LOOK
-  // ops 21–25: ssh-shell (one remote shell per deploy: the root resolved by the helper, helper-root.ts)
+  // ops 21–25: ssh-shell (one remote shell per deploy: the root resolved by the helper, shell-ops-protocol.ts)
   | typeof OP_ROOT
   | typeof OP_RMDIR
   | typeof OP_SYMLINK

@@ -3,7 +3,7 @@
  * input. Only the three shapes count; a relative, oversized or NUL-holding path is refused.
  */
 import { describe, expect, it } from 'vitest';
-import { parseRootAnswer } from '../../../src/transport/ssh/helper-root.js';
+import { parseRootAnswer } from '../../../src/transport/ssh/shell-ops-protocol.js';
 
 const hex = (s: string) => Buffer.from(s, 'utf8').toString('hex');
 
