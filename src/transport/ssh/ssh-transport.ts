@@ -33,9 +33,10 @@ import type {
 import type { SshTuning } from './tuning.js';
 
 /**
- * A target folder on an SSH host, over one ssh2 connection: SFTP for files,
- * exec channels for commands and host-side hashing. Concurrent calls are safe
- * and encouraged (SFTP requests are pipelined on the one channel).
+ * A target folder on an SSH host, over one ssh2 connection: the file helper (one remote shell)
+ * for files and host-side hashing, SFTP (opened only when needed) where it cannot, exec
+ * channels for commands. Concurrent calls are safe and encouraged (records and SFTP requests
+ * are pipelined).
  *
  * Host keys are checked against `knownHosts` before authentication (strict
  * unless `strictHostKey` is false); `proxyJump` hops get the same check and the
@@ -326,7 +327,7 @@ export class SshTransport implements Transport {
 
 /**
  * A connect that failed only because the target folder is missing keeps its connection (still
- * alive, with the SFTP session and the file helper started) for the connect that creates it.
+ * alive, with the file helper started) for the connect that creates it.
  */
 function keepsConnection(error: unknown, conn: SshConnection, options: { commandsOnly?: boolean }): boolean {
   return (
