@@ -1,7 +1,7 @@
 /**
  * A connection that fails in its first steps is told as what happened, with
  * what to do next, against a real OpenSSH server each time: the session
- * process killed as the SFTP session opens (a dropped connection), sessions
+ * process killed as the file helper or the SFTP session opens (a dropped connection), sessions
  * refused (MaxSessions 0), and a missing sftp-server (the one case that is
  * about the subsystem).
  */
@@ -20,10 +20,13 @@ afterAll(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-async function connectError(config: string[]): Promise<{ code?: string; message: string }> {
+async function connectError(
+  config: string[],
+  tuning: { bulkOps?: boolean } = {},
+): Promise<{ code?: string; message: string }> {
   const sshd = await startSshd({ config });
   servers.push(sshd);
-  const t = new SshTransport(sshd.sshOptions(), root);
+  const t = new SshTransport(sshd.sshOptions(), root, undefined, tuning);
   try {
     await t.connect();
   } catch (error) {
@@ -35,9 +38,18 @@ async function connectError(config: string[]): Promise<{ code?: string; message:
 }
 
 describe('ssh: failures in the first steps', () => {
-  it('the connection dropped as the SFTP session opened: said so, not "the SFTP subsystem is not available"', async () => {
-    // Every session (the sftp subsystem too) runs this: it kills its own sshd session process.
+  it('the connection dropped as the file helper started (the one remote shell of a connect): said so', async () => {
+    // Every session runs this: it kills its own sshd session process.
     const e = await connectError(['ForceCommand kill -9 $PPID']);
+    expect(e.code).toBe('E_CONNECT');
+    expect(e.message).toMatch(
+      /connection dropped while starting the file helper.*nothing was written.*run again/,
+    );
+  });
+
+  it('the connection dropped as the SFTP session opened (no file helper): said so, not "the SFTP subsystem is not available"', async () => {
+    // Every session (the sftp subsystem too) runs this: it kills its own sshd session process.
+    const e = await connectError(['ForceCommand kill -9 $PPID'], { bulkOps: false });
     expect(e.code).toBe('E_CONNECT');
     expect(e.message).toMatch(
       /connection dropped while opening the SFTP session.*nothing was written.*run again/,

@@ -13,8 +13,11 @@ import * as path from 'node:path';
 import { startSshd, type Sshd } from './sshd.js';
 
 export interface StallingSshd extends Sshd {
-  /** Make every new exec session (and, with `sftp`, every new SFTP session) sleep `seconds` first. */
-  stall(seconds: number, options?: { sftp?: boolean }): void;
+  /**
+   * Make every new exec session (and, with `sftp`, every new SFTP session; with `sftp: 'only'`,
+   * only those) sleep `seconds` first.
+   */
+  stall(seconds: number, options?: { sftp?: boolean | 'only' }): void;
   /** New exec sessions run at once again (sessions already sleeping keep sleeping). */
   unstall(): void;
   /** How many exec sessions have started stalling so far. */
@@ -42,7 +45,8 @@ export async function startStallingSshd(config: string[] = []): Promise<Stalling
   return {
     ...sshd,
     stall: (seconds, options = {}) => {
-      writeFileSync(flag, String(seconds));
+      if (options.sftp === 'only') rmSync(flag, { force: true });
+      else writeFileSync(flag, String(seconds));
       if (options.sftp) writeFileSync(sftpFlag, String(seconds));
       else rmSync(sftpFlag, { force: true });
     },

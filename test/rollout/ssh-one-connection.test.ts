@@ -1,7 +1,7 @@
 /**
  * A deploy to an SSH target connects once (issue 13): preflight's connection
  * is handed on to the target's deploy in the first wave, so the host starts one
- * round of remote shells (SFTP, file helper), not two. Connections
+ * remote shell (the file helper; SFTP is never opened by such a deploy), not two. Connections
  * nobody takes (a later wave, a rollout stopped before its first wave) are
  * closed when the rollout ends. A real sshd; the login user's ~/.bashrc logs
  * each remote shell start (bash runs it for every command sshd starts).
@@ -63,8 +63,8 @@ describe('one SSH connection per target and deploy', () => {
     const r = await deploy({ config, repo: repo.dir, to: v2 });
     expect(r.status, JSON.stringify(r.targets[0]?.error)).toBe('succeeded');
     expect(snapshot(path.join(root, 'a'), ['.diffship'])).toEqual(snapshot(repo.dir, ['.git']));
-    // SFTP and the file helper, once: preflight's connection did the deploy.
-    expect(shells()).toBe(2);
+    // The file helper, once: preflight's connection did the deploy, with no SFTP session.
+    expect(shells()).toBe(1);
     expect(await noSessions()).toEqual([]);
   }, 60_000);
 
@@ -76,7 +76,7 @@ describe('one SSH connection per target and deploy', () => {
     const r = await deploy({ config: twoWaves, repo: repo.dir, to: v3 });
     expect(r.status, JSON.stringify(r.targets.map((t) => t.error))).toBe('succeeded');
     // b: preflight's connection; c (wave 2): preflight's, closed, and its own.
-    expect(shells()).toBe(6);
+    expect(shells()).toBe(3);
     expect(await noSessions()).toEqual([]);
 
     const stopped = resolveConfig(
@@ -96,8 +96,8 @@ describe('one SSH connection per target and deploy', () => {
     expect(r.status, JSON.stringify(r.targets[0]?.error)).toBe('succeeded');
     expect(snapshot(path.join(root, 'fresh'), ['.diffship'])).toEqual(snapshot(repo.dir, ['.git']));
     // The early connection found no folder: preflight took that answer (no second try), and the
-    // deploy created the folder over that same connection (no second handshake, no second round).
-    expect(shells()).toBe(2);
+    // deploy created the folder over that same connection (no second handshake, no second shell).
+    expect(shells()).toBe(1);
     expect(await noSessions()).toEqual([]);
 
     await expect(deploy({ config, repo: repo.dir, to: 'no-such-release' })).rejects.toThrow(

@@ -7,6 +7,9 @@ import { endpointLabel, sanitized, type Endpoint } from './errors.js';
 /** ssh2's error for a request still waiting when its channel or connection closed. */
 const NO_RESPONSE = 'No response from server';
 
+/** Thrown by `sftp` before the SFTP session is open; `call` opens it and runs the request again. */
+class SftpNotOpen extends Error {}
+
 /**
  * The live state of one SSH connection, shared by the parts of SshTransport
  * (connecting, files, commands, the file helper, hashing): its ssh2 clients,
@@ -19,6 +22,13 @@ export class SshConnection implements StallTarget {
   clients: Ssh2Client[] = [];
   readonly closedClients = new WeakSet<Ssh2Client>();
   sftpChannel: SFTPWrapper | undefined;
+  /**
+   * Opens the SFTP session (connect.ts), set once connected. SFTP is opened only when a request
+   * needs it: sshd starts the subsystem through the login user's shell, a second remote shell
+   * (slow where an rc file is) that a deploy done by the file helper never pays.
+   */
+  sftpOpener: ((conn: SshConnection) => Promise<SFTPWrapper>) | undefined;
+  private sftpOpening: Promise<SFTPWrapper> | undefined;
   closing = false;
   lost: TransportError | null = null;
   readonly pending = new Set<(error: Error) => void>();
@@ -50,6 +60,7 @@ export class SshConnection implements StallTarget {
     const old = this.clients;
     this.clients = [];
     this.sftpChannel = undefined;
+    this.sftpOpening = undefined;
     this.lost = null;
     for (const client of old.reverse()) client.end();
   }
@@ -108,9 +119,36 @@ export class SshConnection implements StallTarget {
   }
 
   get sftp(): SFTPWrapper {
-    if (!this.sftpChannel)
-      throw new TransportError('E_TRANSPORT', `${this.description}: not connected; call connect() first`);
-    return this.sftpChannel;
+    if (this.sftpChannel) return this.sftpChannel;
+    if (this.sftpOpener && this.clients.length > 0) throw new SftpNotOpen();
+    throw new TransportError('E_TRANSPORT', `${this.description}: not connected; call connect() first`);
+  }
+
+  /** The SFTP session, opened now if it is not yet (once per connection). */
+  ensureSftp(): Promise<SFTPWrapper> {
+    if (this.sftpChannel) return Promise.resolve(this.sftpChannel);
+    if (this.lost) return Promise.reject(this.lost);
+    if (this.closing)
+      return Promise.reject(new TransportError('E_TRANSPORT', `${this.description}: transport closed`));
+    const opener = this.sftpOpener;
+    if (!opener || this.clients.length === 0)
+      return Promise.reject(
+        new TransportError('E_TRANSPORT', `${this.description}: not connected; call connect() first`),
+      );
+    const clients = this.clients;
+    if (!this.sftpOpening) this.log.debug(`ssh: opening the SFTP session on ${this.target.host}`);
+    this.sftpOpening ??= opener(this).then(
+      (sftp) => {
+        // A reset meanwhile: this session belongs to a connection given up.
+        if (this.clients === clients) this.sftpChannel = sftp;
+        return sftp;
+      },
+      (error: unknown) => {
+        if (this.clients === clients) this.sftpOpening = undefined;
+        throw error;
+      },
+    );
+    return this.sftpOpening;
   }
 
   /**
@@ -127,7 +165,23 @@ export class SshConnection implements StallTarget {
     if (this.lost) return Promise.reject(this.lost);
     if (this.closing)
       return Promise.reject(new TransportError('E_TRANSPORT', `${this.description}: transport closed`));
-    return new Promise<T>((resolve, reject) => {
+    if (!this.sftpChannel && this.sftpOpener && this.clients.length > 0) {
+      // The request may need the SFTP session, not open yet: try it; if it did, open it and run it then.
+      const first = this.callNow(fn, what, deadlineMs);
+      if (first !== null) return first;
+      return this.ensureSftp().then(() => this.call(fn, what, deadlineMs));
+    }
+    return this.callNow(fn, what, deadlineMs) ?? Promise.reject(this.lost ?? new Error('no SFTP session'));
+  }
+
+  /** call's work; null when `fn` needed the SFTP session before it was open (nothing was sent). */
+  private callNow<T>(
+    fn: (cb: (error: Error | null | undefined, value?: T) => void) => void,
+    what: string,
+    deadlineMs: number,
+  ): Promise<T> | null {
+    let unopened = false;
+    const promise = new Promise<T>((resolve, reject) => {
       const timer = deadline(this, () => what, deadlineMs);
       const onLost = (error: Error) => {
         timer.done();
@@ -147,9 +201,13 @@ export class SshConnection implements StallTarget {
       } catch (error) {
         timer.done();
         this.pending.delete(onLost);
+        if (error instanceof SftpNotOpen) unopened = true;
         reject(this.lost ?? error);
       }
     });
+    if (!unopened) return promise;
+    promise.catch(() => undefined);
+    return null;
   }
 
   // ── errors ─────────────────────────────────────────────────────────────

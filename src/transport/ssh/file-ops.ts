@@ -16,6 +16,8 @@ import { HelperGone, OpError, type SshOps } from './perl-helper-client.js';
 import { gather, GATHER_MAX, streamFile } from './stream-file.js';
 import { createOverSftp, createWithHelper, NO_HARD_LINKS } from './create-exclusive.js';
 import { writeWithHelper } from './helper-write.js';
+import { runSmallOp } from './helper-small-ops.js';
+import { OP_CHMOD, OP_READLINK, OP_RMDIR, OP_SYMLINK } from './shell-ops-protocol.js';
 import {
   fillAndClose,
   hasExtension,
@@ -83,7 +85,8 @@ export class SshFiles {
     const { conn } = this;
     const p = this.abs(rel);
     try {
-      return await conn.call<string>((cb) => conn.sftp.readlink(p, cb));
+      const text = await runSmallOp(conn, this.ops, 'readlink', OP_READLINK, rel);
+      return text ?? (await conn.call<string>((cb) => conn.sftp.readlink(p, cb)));
     } catch (error) {
       throw conn.fail('readlink', rel, error);
     }
@@ -182,6 +185,8 @@ export class SshFiles {
     const p = this.abs(rel);
     if (linkTarget.includes('\0'))
       throw new TransportError('E_UNSAFE', `symlink target for ${JSON.stringify(rel)} contains a NUL byte`);
+    const done = await runSmallOp(conn, this.ops, 'symlink', OP_SYMLINK, rel, { to: linkTarget });
+    if (done !== undefined) return;
     await this.parentsReal('symlink', rel);
     try {
       await conn.call<void>((cb) => conn.sftp.symlink(linkTarget, p, cb));
@@ -193,10 +198,11 @@ export class SshFiles {
   async chmod(rel: string, mode: number): Promise<void> {
     const { conn } = this;
     const p = this.abs(rel);
-    await this.parentsReal('chmod', rel);
-    const entry = await this.lstat(rel);
-    // SFTP setstat follows symlinks: refuse links outright.
-    if (entry?.type === 'symlink')
+    const done = await runSmallOp(conn, this.ops, 'chmod', OP_CHMOD, rel, { mode: mode & 0o7777 });
+    if (done === '') return;
+    if (done === undefined) await this.parentsReal('chmod', rel);
+    // chmod follows symlinks: refuse links outright (the helper answers `l` for one).
+    if (done !== undefined || (await this.lstat(rel))?.type === 'symlink')
       throw new TransportError(
         'E_UNSAFE',
         `refusing to chmod ${JSON.stringify(rel)} in ${conn.description}: it is a symlink`,
@@ -233,7 +239,7 @@ export class SshFiles {
       }
       await this.parentsReal('rename', from);
       await this.parentsReal('rename', to);
-      if (hasExtension(conn.sftp, 'posix-rename@openssh.com')) {
+      if (hasExtension(await conn.ensureSftp(), 'posix-rename@openssh.com')) {
         await conn.call<void>((cb) => conn.sftp.ext_openssh_rename(src, dest, cb));
       } else if ((await this.exec.caps()).exec) {
         // Plain SFTP rename refuses an existing target; mv(1) is rename(2), atomic.
@@ -262,7 +268,7 @@ export class SshFiles {
       );
       if (linked !== null) return linked;
     }
-    if (!hasExtension(conn.sftp, 'hardlink@openssh.com')) return false;
+    if (!hasExtension(await conn.ensureSftp(), 'hardlink@openssh.com')) return false;
     await this.parentsReal('link', from);
     await this.parentsReal('link', to);
     try {
@@ -316,6 +322,8 @@ export class SshFiles {
   async rmdir(rel: string): Promise<boolean> {
     const { conn } = this;
     const p = this.abs(rel);
+    const done = await runSmallOp(conn, this.ops, 'rmdir', OP_RMDIR, rel);
+    if (done !== undefined) return done === '1';
     await this.parentsReal('rmdir', rel);
     try {
       await conn.call<void>((cb) => conn.sftp.rmdir(p, cb));

@@ -77,6 +77,15 @@ export class SshOps {
     void this.open().catch(() => undefined);
   }
 
+  /** The helper's channel as started (still in the login folder); null where exec failed. */
+  opened(): Promise<OpsChannel | null> {
+    if (this.tuning.bulkOps === false) return Promise.resolve(null);
+    return this.open().catch((error: unknown) => {
+      if (this.conn.lost || this.conn.closing) throw error;
+      return null;
+    });
+  }
+
   private open(): Promise<OpsChannel | null> {
     const conn = this.conn;
     if (this.started) return this.started;

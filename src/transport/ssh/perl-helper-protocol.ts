@@ -4,6 +4,16 @@ import { shellQuote } from '../shell-quote.js';
 import { OP_SCAN, OP_STATS, PERL_SCAN, PERL_SCAN_DISPATCH } from './scan-protocol.js';
 import { OP_LOOK, PERL_LOOK, PERL_LOOK_DISPATCH } from './look-protocol.js';
 import { OP_PATCH, PERL_PATCH, PERL_PATCH_DISPATCH } from './patch-protocol.js';
+import {
+  OP_CHMOD,
+  OP_READLINK,
+  OP_RMDIR,
+  OP_ROOT,
+  OP_SYMLINK,
+  PERL_ROOT,
+  PERL_ROOT_DISPATCH,
+  PERL_SMALL_OPS_DISPATCH,
+} from './shell-ops-protocol.js';
 
 /**
  * Bulk file operations on an SSH host through one long-lived perl process,
@@ -66,6 +76,8 @@ import { OP_PATCH, PERL_PATCH, PERL_PATCH_DISPATCH } from './patch-protocol.js';
  * - scan (12) and stats (13): authoritative mode's walk and exact lstats (scan-protocol.ts).
  * - look (20): the walk compared with the manifest's stat cache on the host (look-protocol.ts).
  * - patch (26): a file made from another one on the host and a few edits (patch-protocol.ts).
+ * - root (21): the target folder checked, made if asked, and resolved, before chdir (shell-ops-protocol.ts).
+ * - rmdir (22), symlink (23), readlink (24), chmod (25): shell-ops-protocol.ts.
  * - release (15): remove A only if it is a regular file (at most 1 MiB, never
  *   read through a link) whose bytes start with B: a lock's release, which checks and
  *   removes in one round trip. Payload `1` removed, `0` not (absent, a link, or
@@ -120,7 +132,12 @@ export type Op =
   | typeof OP_SCAN
   | typeof OP_STATS
   | typeof OP_LOOK
-  | typeof OP_PATCH;
+  | typeof OP_PATCH
+  | typeof OP_ROOT
+  | typeof OP_RMDIR
+  | typeof OP_SYMLINK
+  | typeof OP_READLINK
+  | typeof OP_CHMOD;
 /** In a write record's mode: fsync the file before answering. */
 export const SYNC_FLAG = 0o200000;
 /** In a mkdir record's mode: leave the folders made as the umask has them (no chmod). */
@@ -196,6 +213,7 @@ const PERL = [
   PERL_SCAN,
   PERL_LOOK,
   PERL_PATCH,
+  PERL_ROOT,
   'while (1) {',
   '  my ($id, $op, $mode, $la, $lb, $hi, $lo) = unpack("N7", take(28));',
   '  my $p = take($la); my $q = take($lb); my $left = $hi * 4294967296 + $lo;',
@@ -267,6 +285,8 @@ const PERL = [
   PERL_SCAN_DISPATCH,
   PERL_LOOK_DISPATCH,
   PERL_PATCH_DISPATCH,
+  PERL_ROOT_DISPATCH,
+  PERL_SMALL_OPS_DISPATCH,
   '  } else { exit 4; }',
   '  $out .= "$id $answer\\n";',
   '  flush() if length($out) >= 2048;',

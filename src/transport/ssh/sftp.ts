@@ -179,7 +179,7 @@ export async function fsyncEach(
   files: readonly string[],
   concurrency: number,
 ): Promise<void> {
-  if (!hasExtension(conn.sftp, 'fsync@openssh.com')) return;
+  if (!hasExtension(await conn.ensureSftp(), 'fsync@openssh.com')) return;
   await mapLimit(files, concurrency, async (p) => {
     const handle = await conn
       .call<Buffer>((cb) => conn.sftp.open(p, 'r', cb))

@@ -13,6 +13,7 @@ import { ReadAhead } from './helper-peek.js';
 import { LstatBatch } from './helper-lstat.js';
 import { createWithHelper, releaseWithHelper } from './create-exclusive.js';
 import { mkdirWithHelper } from './helper-mkdir.js';
+import { resolveRootWithHelper } from './helper-root.js';
 import { scanWithHelper, statsWithHelper } from './scan.js';
 import { lookWithHelper } from './look.js';
 import { patchWithHelper } from './helper-patch.js';
@@ -35,9 +36,10 @@ import type {
 import type { SshTuning } from './tuning.js';
 
 /**
- * A target folder on an SSH host, over one ssh2 connection: SFTP for files,
- * exec channels for commands and host-side hashing. Concurrent calls are safe
- * and encouraged (SFTP requests are pipelined on the one channel).
+ * A target folder on an SSH host, over one ssh2 connection: the file helper (one remote shell)
+ * for files and host-side hashing, SFTP (opened only when needed) where it cannot, exec
+ * channels for commands. Concurrent calls are safe and encouraged (records and SFTP requests
+ * are pipelined).
  *
  * Host keys are checked against `knownHosts` before authentication (strict
  * unless `strictHostKey` is false); `proxyJump` hops get the same check and the
@@ -124,15 +126,16 @@ export class SshTransport implements Transport {
     try {
       await dial(this.conn, { ssh2, auth, knownHosts, options: this.options, tuning: this.tuning }, jumps);
       this.connected = true;
-      // Each of these costs the host a start of the login user's shell (slow where an rc file is):
-      // the file helper and the SFTP session start together, so those costs overlap instead of
-      // adding up. The helper moves into the folder once it is known; its start tells what the
+      // The file helper's start costs the host a start of the login user's shell (slow where an rc
+      // file is). It resolves the target folder, then moves into it; its start tells what the
       // host can run, so the probe of the host's tools runs only where there is no helper.
-      if (options.commandsOnly || this.tuning.bulkOps === false)
-        void this.commands.caps().catch(() => undefined);
-      else this.ops.start();
-      this.conn.sftpChannel = await openSftp(this.conn);
-      await resolveRoot(this.conn, options.create ?? false, options.commandsOnly);
+      // SFTP is opened only when an operation needs it (connection.ts): a deploy that the helper
+      // does entirely starts one remote shell, as rsync does.
+      this.conn.sftpOpener = openSftp;
+      const helper = !options.commandsOnly && this.tuning.bulkOps !== false;
+      if (helper) this.ops.start();
+      else void this.commands.caps().catch(() => undefined);
+      await this.resolveRoot(options.create ?? false, options.commandsOnly);
       this.log.debug(`ssh: connected to ${this.description}`);
       if (!options.commandsOnly) void this.ops.channel().catch(() => undefined);
     } catch (error) {
@@ -144,10 +147,16 @@ export class SshTransport implements Transport {
     }
   }
 
+  /** The target folder, resolved by the file helper where it runs (helper-root.ts), else over SFTP. */
+  private async resolveRoot(create: boolean, commandsOnly?: boolean): Promise<void> {
+    if (!commandsOnly && (await resolveRootWithHelper(this.conn, this.ops, create))) return;
+    await resolveRoot(this.conn, create, commandsOnly);
+  }
+
   /** The folder of a connection that found it missing, resolved (or created) now; then as connect(). */
   private async resolveKept(create: boolean): Promise<void> {
     try {
-      await resolveRoot(this.conn, create);
+      await this.resolveRoot(create);
     } catch (error) {
       if (!keepsConnection(error, this.conn, {})) this.teardown();
       throw error;
@@ -184,10 +193,13 @@ export class SshTransport implements Transport {
     return this.stats.lstat(rel);
   }
 
-  readFile(rel: string): Promise<Buffer> {
+  async readFile(rel: string): Promise<Buffer> {
     const data = this.ahead.get(rel)?.data;
-    if (data) return Promise.resolve(Buffer.from(data));
-    return this.files.readFile(rel);
+    if (data) return Buffer.from(data);
+    // A file of at most 1 MiB comes whole in the file helper's peek (never through a link), so a
+    // deploy's reads need no SFTP session; a bigger one, or no helper, is read over SFTP.
+    const seen = (await this.ahead.peek([rel], [rel]))?.get(rel)?.data;
+    return seen ? Buffer.from(seen) : this.files.readFile(rel);
   }
 
   readlink(rel: string): Promise<string> {
@@ -331,7 +343,7 @@ export class SshTransport implements Transport {
 
 /**
  * A connect that failed only because the target folder is missing keeps its connection (still
- * alive, with the SFTP session and the file helper started) for the connect that creates it.
+ * alive, with the file helper started) for the connect that creates it.
  */
 function keepsConnection(error: unknown, conn: SshConnection, options: { commandsOnly?: boolean }): boolean {
   return (
@@ -340,6 +352,6 @@ function keepsConnection(error: unknown, conn: SshConnection, options: { command
     !options.commandsOnly &&
     conn.lost === null &&
     !conn.closing &&
-    conn.sftpChannel !== undefined
+    conn.clients.length > 0
   );
 }
