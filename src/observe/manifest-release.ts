@@ -16,6 +16,8 @@
 import type { DiffResult } from '../diff/types.js';
 import { SUBMODULE_MODE } from '../diff/types.js';
 import { diffWith } from '../diff/diff-releases.js';
+import { runGit } from '../diff/git.js';
+import { normalizeSource } from '../diff/ref.js';
 import type { GitObjects } from '../diff/git-objects.js';
 import type { DiffOptions } from '../diff/types.js';
 import type { DriftScope } from '../config/types.js';
@@ -38,8 +40,8 @@ export interface ManifestBasis {
   manifest: Manifest;
   diff: DiffResult;
   statePath: string;
-  /** The new release's gitlinks (path → commit id), listed only when a stray might be one. */
-  gitlinks: () => Promise<ReadonlyMap<string, string>>;
+  /** Which of these paths are gitlinks of the new release (path → commit id); asked only when a stray might be one. */
+  gitlinks: (paths: readonly string[]) => Promise<ReadonlyMap<string, string>>;
 }
 
 /**
@@ -53,7 +55,7 @@ export function manifestBasis(
   target: ObserveTarget & { state: TargetState | null },
   basis: Basis,
   o: { driftScope?: DriftScope },
-  gitlinks: () => Promise<ReadonlyMap<string, string>>,
+  gitlinks: ManifestBasis['gitlinks'],
 ): ManifestBasis | undefined {
   const { state } = target;
   if (basis.full !== null || basis.diff.from === null || !state?.manifest || state.selection === undefined)
@@ -62,14 +64,33 @@ export function manifestBasis(
   return { manifest: state.manifest, diff: basis.diff, statePath: target.layout.state, gitlinks };
 }
 
-/** The release's gitlinks (submodules) in the selection: one listing, asked for only when needed. */
+/**
+ * The release's gitlinks (submodules) among `paths`, as the filtered listing has them.
+ * git lists the folders and gitlinks of the release's tree first (`ls-tree -r -d`: one
+ * line per folder, not per file); only when one of `paths` is a gitlink there is the
+ * release listed, to apply include/exclude and `.diffshipignore` exactly as a deploy does.
+ */
 export async function gitlinksOf(
-  target: { objects: GitObjects | null },
-  filters: Omit<DiffOptions, 'from' | 'to'>,
+  objects: GitObjects | null,
+  filters: Omit<DiffOptions, 'from' | 'to'> & { repo: string },
   to: string,
+  paths: readonly string[],
 ): Promise<ReadonlyMap<string, string>> {
-  const full = await diffWith(target.objects, { ...filters, from: null, to });
   const links = new Map<string, string>();
+  const { prefix } = normalizeSource(filters.source);
+  // `to` is the diff's resolved id: never read as an option.
+  const { stdout } = await runGit(filters.repo, [
+    'ls-tree',
+    '-r',
+    '-d',
+    '-z',
+    `${to}:${prefix.slice(0, -1)}`,
+  ]);
+  const raw = new Set<string>();
+  for (const entry of stdout.toString('utf8').split('\0'))
+    if (entry.startsWith(`${SUBMODULE_MODE} `)) raw.add(entry.slice(entry.indexOf('\t') + 1));
+  if (!paths.some((p) => raw.has(p))) return links;
+  const full = await diffWith(objects, { ...filters, from: null, to });
   for (const c of full.changes)
     if (c.status !== 'deleted' && c.mode === SUBMODULE_MODE) links.set(c.path, c.blob);
   return links;
@@ -127,7 +148,7 @@ export async function mergeWithManifest(
   for (const [path, file] of changed)
     if (file !== null && !view.release.has(path)) view.release.set(path, file);
   if (unknown.length > 0) {
-    const links = await basis.gitlinks();
+    const links = await basis.gitlinks(unknown);
     for (const path of unknown) {
       const commit = links.get(path);
       if (commit !== undefined) view.release.set(path, { mode: SUBMODULE_MODE, blob: commit });

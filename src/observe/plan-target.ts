@@ -134,7 +134,9 @@ async function observeAuthoritative(
   const look = startLook(target, target.state);
   // The release need not be listed when the manifest and the diff say it (observe/manifest-release.ts).
   const byManifest =
-    look === null ? manifestBasis(target, basis, o, () => gitlinksOf(target, filters, to)) : undefined;
+    look === null
+      ? manifestBasis(target, basis, o, (paths) => gitlinksOf(target.objects, filters, basis.diff.to, paths))
+      : undefined;
   const files: Array<ReleaseFile & { path: string }> = [];
   if (byManifest === undefined) {
     const full = basis.full ?? (await diffWith(target.objects, { ...filters, from: null, to }));

@@ -49,13 +49,17 @@ const shim = tempDir('diffship-gitshim-');
 const log = join(shim, 'diff-tree.log');
 let savedPath: string | undefined;
 beforeAll(() => {
-  r1 = repo.commit(R1);
-  repo.commit(R2);
-  // A gitlink (submodule) in the new release: never shipped, never in a manifest.
-  git(repo.dir, 'update-index', '--add', '--cacheinfo', `160000,${r1},vendor/lib`);
-  git(repo.dir, 'commit', '-q', '-m', 'submodule');
-  r2 = git(repo.dir, 'rev-parse', 'HEAD');
-  const real = git(shim, 'var', 'GIT_EXEC_PATH');
+  // A gitlink (submodule) in both releases, so the diff does not name it: never shipped, never
+  // in a manifest. (commit() stages the worktree, which has no such folder: it is added after.)
+  const withGitlink = (tree: Tree) => {
+    repo.commit(tree);
+    git(repo.dir, 'update-index', '--add', '--cacheinfo', `160000,${'5'.repeat(40)},vendor/lib`);
+    git(repo.dir, 'commit', '-q', '-m', 'submodule');
+    return git(repo.dir, 'rev-parse', 'HEAD');
+  };
+  r1 = withGitlink(R1);
+  r2 = withGitlink(R2);
+  const real = git(shim, '--exec-path');
   writeFileSync(
     join(shim, 'git'),
     `#!/bin/sh\ncase " $* " in *" diff-tree "*) tee -a '${log}' | exec '${real}/git' "$@";; *) exec '${real}/git' "$@";; esac\n`,
@@ -70,6 +74,11 @@ afterAll(() => {
   rmSync(shim, { recursive: true, force: true });
 });
 
+function asPlan(p: TargetPlan | string): TargetPlan {
+  if (typeof p === 'string') throw new Error(p);
+  return p;
+}
+
 /** How many listings of a whole release (diff-tree from the empty tree) git was asked for. */
 const listings = () =>
   readFileSync(log, 'utf8')
@@ -83,6 +92,14 @@ describe('authoritative plan from the manifest and the diff', () => {
     join(ws, 'diffship.yml'),
     'waves: [1]\non-drift: overwrite\ntargets:\n  - { name: t, path: target }\n',
   );
+  const deploy = (to: string) =>
+    cli(ws, ['deploy', '--repo', repo.dir, '--to', to, '--mode', 'authoritative', '--no-progress']);
+  /** A fresh target holding R1, deployed for real. */
+  const fresh = () => {
+    rmSync(targetDir, { recursive: true, force: true });
+    const first = deploy(r1);
+    expect(first.code, first.stderr).toBe(0);
+  };
 
   /** Plan R2 on the target: as a deploy does, and with the listing (no recorded selection). */
   async function planBoth(o: Partial<PlanOptions> = {}) {
@@ -100,49 +117,44 @@ describe('authoritative plan from the manifest and the diff', () => {
         ...o,
       };
       const target = { transport: t, layout: l, concurrency: 8, objects: null };
+      // A refusal is an outcome too: both must refuse alike.
+      const attempt = (p: Promise<TargetPlan>) => p.catch((error: Error) => error.message);
       writeFileSync(log, '');
-      const fast = await planOnTarget({ ...target, state }, options);
+      const fast = await attempt(planOnTarget({ ...target, state }, options));
       const listed = listings();
-      const slow = await planOnTarget({ ...target, state: { ...state, selection: undefined } }, options);
+      const slow = await attempt(
+        planOnTarget({ ...target, state: { ...state, selection: undefined } }, options),
+      );
       return { fast, slow, listed, listedSlow: listings() - listed };
     } finally {
       await t.close();
     }
   }
 
-  const summary = (p: TargetPlan) => ({
-    writes: p.writes.map((w) => `${w.path} ${w.mode} ${w.blob} ${w.reason}`).sort(),
-    deletes: p.deletes.map((d) => `${d.path} ${d.reason}`).sort(),
-    drift: p.drift.map((d) => `${d.path} ${d.expected} ${d.actual}`).sort(),
-    changes: p.changes,
-    blocked: p.blocked,
-  });
+  const summary = (p: TargetPlan | string) =>
+    typeof p === 'string'
+      ? p
+      : {
+          writes: p.writes.map((w) => `${w.path} ${w.mode} ${w.blob} ${w.reason}`).sort(),
+          deletes: p.deletes.map((d) => `${d.path} ${d.reason}`).sort(),
+          drift: p.drift.map((d) => `${d.path} ${d.expected} ${d.actual}`).sort(),
+          changes: p.changes,
+          blocked: p.blocked,
+        };
 
-  it('agrees with the listed plan and lists nothing: strays, drift, a folder and a file at the gitlink', async () => {
-    rmSync(targetDir, { recursive: true, force: true });
-    const first = cli(ws, [
-      'deploy',
-      '--repo',
-      repo.dir,
-      '--to',
-      r1,
-      '--mode',
-      'authoritative',
-      '--no-progress',
-    ]);
-    expect(first.code, first.stderr).toBe(0);
+  it('agrees with the listed plan and lists nothing: strays, drift, missing files', async () => {
+    fresh();
     writeFileSync(join(targetDir, 'junk.txt'), 'stray\n');
     writeFileSync(join(targetDir, 'app/zz-stray.txt'), 'stray\n');
     symlinkSync('nowhere', join(targetDir, 'app/stray-link'));
     writeFileSync(join(targetDir, 'keep/x.txt'), 'edited by hand\n'); // drift, unchanged by the diff
     unlinkSync(join(targetDir, 'keep/y.txt')); // a release file deleted by hand
     unlinkSync(join(targetDir, 'z/last.txt')); // ... the manifest's last line, passed after the walk
-    rmSync(join(targetDir, 'app/a.txt'));
-    mkdirSync(join(targetDir, 'app/a.txt')); // a folder where the release has a file
-    mkdirSync(join(targetDir, 'vendor'));
-    writeFileSync(join(targetDir, 'vendor/lib'), 'a file where the release has a submodule\n');
+    unlinkSync(join(targetDir, 'app/link')); // a symlink of the release turned into a file
+    writeFileSync(join(targetDir, 'app/link'), 'a.txt');
 
-    const { fast, slow, listed, listedSlow } = await planBoth();
+    const { fast: plan, slow, listed, listedSlow } = await planBoth();
+    const fast = asPlan(plan);
     expect(listedSlow).toBe(1); // the listed plan does list the release ...
     expect(listed).toBe(0); // ... the manifest plan does not
     expect(summary(fast)).toEqual(summary(slow));
@@ -165,65 +177,51 @@ describe('authoritative plan from the manifest and the diff', () => {
         'z/last.txt',
       ]),
     );
-    expect(fast.drift.map((d) => d.path).sort()).toEqual([
-      'app/a.txt',
-      'keep/x.txt',
-      'keep/y.txt',
-      'z/last.txt',
-    ]);
+    // The link's text as a file: the same blob, so repaired but not drift.
+    expect(written).toContain('app/link');
+    expect(fast.drift.map((d) => d.path).sort()).toEqual(['keep/x.txt', 'keep/y.txt', 'z/last.txt']);
   });
 
-  it('with no stray, the release gitlinks are not listed either; in-sync files are not kept', async () => {
-    rmSync(targetDir, { recursive: true, force: true });
-    const first = cli(ws, [
-      'deploy',
-      '--repo',
-      repo.dir,
-      '--to',
-      r1,
-      '--mode',
-      'authoritative',
-      '--no-progress',
-    ]);
-    expect(first.code, first.stderr).toBe(0);
+  it('a file where the release has a submodule is not deleted as a stray', async () => {
+    fresh();
+    mkdirSync(join(targetDir, 'vendor'));
+    writeFileSync(join(targetDir, 'vendor/lib'), 'a file where the release has a submodule\n');
+    writeFileSync(join(targetDir, 'vendor/other'), 'a stray beside it\n');
+    const { fast: plan, slow } = await planBoth();
+    const fast = asPlan(plan);
+    expect(summary(fast)).toEqual(summary(slow));
+    expect(fast.deletes.map((d) => d.path)).toContain('vendor/other');
+    expect(fast.deletes.map((d) => d.path)).not.toContain('vendor/lib');
+  });
+
+  it('a folder where the release has a file: both plans refuse it alike', async () => {
+    fresh();
+    rmSync(join(targetDir, 'app/a.txt'));
+    mkdirSync(join(targetDir, 'app/a.txt'));
     const { fast, slow, listed } = await planBoth();
+    expect(listed).toBe(0);
+    expect(fast).toMatch(/folder\(s\) on the target where the release has a file: app\/a\.txt/);
+    expect(slow).toBe(fast);
+  });
+
+  it('in sync, nothing is kept but the diff; drift-scope: all keeps the listed path', async () => {
+    fresh();
+    const { fast: plan, slow, listed } = await planBoth();
+    const fast = asPlan(plan);
     expect(listed).toBe(0);
     expect(summary(fast)).toEqual(summary(slow));
     expect(fast.drift).toEqual([]);
     expect(fast.deletes.map((d) => d.path).sort()).toEqual(['app/moved.txt', 'app/old.txt']);
-  });
-
-  it('drift-scope: all keeps the listed path (the recorded release is compared whole)', async () => {
-    const { fast, slow, listed } = await planBoth({ driftScope: 'all' });
-    expect(listed).toBeGreaterThan(0);
-    expect(summary(fast)).toEqual(summary(slow));
+    const all = await planBoth({ driftScope: 'all' });
+    expect(all.listed).toBeGreaterThan(0);
+    expect(summary(all.fast)).toEqual(summary(all.slow));
   });
 
   it('a deploy through the manifest path leaves the target exactly the release', async () => {
-    rmSync(targetDir, { recursive: true, force: true });
-    const first = cli(ws, [
-      'deploy',
-      '--repo',
-      repo.dir,
-      '--to',
-      r1,
-      '--mode',
-      'authoritative',
-      '--no-progress',
-    ]);
-    expect(first.code, first.stderr).toBe(0);
+    fresh();
     writeFileSync(join(targetDir, 'junk.txt'), 'stray\n');
     writeFileSync(join(targetDir, 'keep/x.txt'), 'edited by hand\n');
-    const second = cli(ws, [
-      'deploy',
-      '--repo',
-      repo.dir,
-      '--to',
-      r2,
-      '--mode',
-      'authoritative',
-      '--no-progress',
-    ]);
+    const second = deploy(r2);
     expect(second.code, second.stderr).toBe(0);
     const entries = snapshot(targetDir);
     const files = Object.keys(entries).filter((p) => entries[p]!.type !== 'dir');
