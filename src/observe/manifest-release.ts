@@ -27,7 +27,8 @@ import type { ObserveTarget } from './observe-paths.js';
 import type { EntryType } from '../entry-type.js';
 import type { ManifestEntry, Manifest } from '../plan/manifest-types.js';
 import type { Observed } from '../plan/types.js';
-import type { ReleaseFile } from '../plan/context.js';
+import { inStateDir, type ReleaseFile } from '../plan/context.js';
+import { DiffshipError } from '../errors.js';
 import type { Transport } from '../transport/transport.js';
 import { stateWrittenNs } from '../apply/manifest.js';
 import { manifestCursor } from '../apply/stored-manifest.js';
@@ -119,6 +120,13 @@ export async function mergeWithManifest(
   const recorded = manifestCursor(basis.manifest);
   // A manifest line the walk passes over is a release file the target lacks (unless the diff changed it).
   const missing = (e: ManifestEntry) => {
+    // The walk never enters the state folder, and no deploy records a file there (planChanges
+    // refuses such a release): a line there is not diffship's, and nothing is written from it.
+    if (inStateDir(e.path, stateDir))
+      throw new DiffshipError(
+        'E_STATE',
+        `${t.description}: the manifest lists ${JSON.stringify(e.path)}, inside the state folder ${stateDir} — the state was not written by diffship; inspect it, or remove the state folder and deploy with --assume-empty`,
+      );
     if (!changed.has(e.path)) view.release.set(e.path, { mode: e.mode, blob: e.blob });
   };
   const unknown: string[] = []; // entries neither list names: strays, unless a gitlink of the release

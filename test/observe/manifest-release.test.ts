@@ -9,6 +9,7 @@
  * git runs through a shim on PATH that writes down each tree pair diff-tree gets.
  */
 import { chmodSync, mkdirSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli } from '../helpers/cli.js';
@@ -215,6 +216,26 @@ describe('authoritative plan from the manifest and the diff', () => {
     const all = await planBoth({ driftScope: 'all' });
     expect(all.listed).toBeGreaterThan(0);
     expect(summary(all.fast)).toEqual(summary(all.slow));
+  });
+
+  it('a manifest line inside the state folder is refused (E_STATE), nothing planned from it', async () => {
+    fresh();
+    const statePath = join(targetDir, '.diffship/state.json');
+    const state = JSON.parse(readFileSync(statePath, 'utf8')) as {
+      manifestFile: { file: string; sha256: string; size: number };
+    };
+    const manifestPath = join(targetDir, '.diffship/manifests', state.manifestFile.file);
+    const [header, ...lines] = readFileSync(manifestPath, 'utf8').split('\n');
+    // Sorted first ('.' < 'a'), with a blob the repository has: the forged state names it exactly.
+    const forged = `${lines[0]!.split('\t').slice(0, 3).join('\t')}\t.diffship/state.json`;
+    const text = [header, forged, ...lines].join('\n');
+    writeFileSync(manifestPath, text);
+    state.manifestFile.size = Buffer.byteLength(text);
+    state.manifestFile.sha256 = createHash('sha256').update(text).digest('hex');
+    writeFileSync(statePath, JSON.stringify(state));
+    const { fast, listed } = await planBoth();
+    expect(listed).toBe(0);
+    expect(fast).toMatch(/manifest lists "\.diffship\/state\.json", inside the state folder/);
   });
 
   it('a deploy through the manifest path leaves the target exactly the release', async () => {
