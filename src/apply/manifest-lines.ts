@@ -47,9 +47,10 @@ export class ManifestCursor {
    * The raw line for `path` (asked in increasing byte order), or undefined when the
    * manifest has none; the lines before it are parsed and checked as they are passed.
    * The line itself is not checked: the caller compares it with a line it built, or `parse`s it.
+   * `passed` gets each line passed over (a path the walk did not reach), parsed.
    * @throws DiffshipError E_STATE naming the first bad line passed.
    */
-  seek(path: string): string | undefined {
+  seek(path: string, passed?: (entry: ManifestEntry) => void): string | undefined {
     this.passTaken();
     while (this.to >= 0) {
       const line = this.text.slice(this.from, this.to);
@@ -68,6 +69,7 @@ export class ManifestCursor {
         this.taken = true;
         return line; // a quoted path
       }
+      passed?.(entry);
       this.advance();
     }
     return undefined;
@@ -82,11 +84,13 @@ export class ManifestCursor {
     }
   }
 
-  /** Parse (and so check) the lines no path asked for. */
-  finish(): void {
+  /** Parse (and so check) the lines no path asked for; `passed` gets each. */
+  finish(passed?: (entry: ManifestEntry) => void): void {
     this.passTaken();
     while (this.to >= 0) {
-      this.checkOrder(this.parse(this.text.slice(this.from, this.to)).path);
+      const entry = this.parse(this.text.slice(this.from, this.to));
+      this.checkOrder(entry.path);
+      passed?.(entry);
       this.advance();
     }
   }

@@ -6,7 +6,6 @@
  */
 import { SUBMODULE_MODE } from './types.js';
 import { diffWith } from './diff-releases.js';
-import type { DiffResult } from './types.js';
 import { catFileBatch } from './git.js';
 import type { GitObjects } from './git-objects.js';
 import { normalizeSource } from './ref.js';
@@ -24,8 +23,8 @@ export interface SelectionCheck extends Selection {
   to: string;
   /** Without it an empty selection is a problem. */
   allowEmpty?: boolean;
-  /** The release's filtered listing when the caller lists it anyway (one git process, not two). */
-  listing?: () => Promise<DiffResult>;
+  /** How many files the filtered selection holds, when the caller lists the release anyway (release-summary.ts). */
+  fileCount?: () => Promise<number>;
 }
 
 /**
@@ -48,18 +47,19 @@ export async function selectionProblem(
     }
   }
   if (o.allowEmpty) return null;
-  const listing = o.listing
-    ? await o.listing()
-    : await diffWith(objects, {
-        repo: o.repo,
-        from: null,
-        to: o.to,
-        source: o.source,
-        include: o.include,
-        exclude: o.exclude,
-      });
-  const files = listing.changes.filter((c) => c.status !== 'deleted' && c.mode !== SUBMODULE_MODE);
-  if (files.length > 0) return null;
+  const files = o.fileCount
+    ? await o.fileCount()
+    : (
+        await diffWith(objects, {
+          repo: o.repo,
+          from: null,
+          to: o.to,
+          source: o.source,
+          include: o.include,
+          exclude: o.exclude,
+        })
+      ).changes.filter((c) => c.status !== 'deleted' && c.mode !== SUBMODULE_MODE).length;
+  if (files > 0) return null;
   const parts = [`source "${given}"`];
   if (o.include?.length) parts.push(`include ${JSON.stringify(o.include)}`);
   if (o.exclude?.length) parts.push(`exclude ${JSON.stringify(o.exclude)}`);

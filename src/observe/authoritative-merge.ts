@@ -143,7 +143,7 @@ function releaseCursor(release: readonly ReleaseEntry[], view: AuthoritativeView
 /** One compared entry: in sync (counted), or kept for the plan (and hashed when the cache can't vouch). */
 function compareOne(
   path: string,
-  file: ReleaseEntry | undefined,
+  file: ReleaseFile | undefined,
   now: FileStat | null,
   entry: ManifestEntry | undefined,
   written: string | null,
@@ -206,7 +206,20 @@ function compareLine(
   named: ReadonlySet<string>,
   view: AuthoritativeView,
 ): void {
-  const line = recorded?.seek(path);
+  compareSought(path, file, now, recorded?.seek(path), recorded, written, named, view);
+}
+
+/** `compareLine` once the manifest's line for `path` is sought (undefined: none). */
+export function compareSought(
+  path: string,
+  file: ReleaseFile | undefined,
+  now: FileStat | null,
+  line: string | undefined,
+  recorded: ManifestCursor | null,
+  written: string | null,
+  named: ReadonlySet<string>,
+  view: AuthoritativeView,
+): void {
   if (line === undefined) return compareOne(path, file, now, undefined, written, named, view);
   if (
     file !== undefined &&

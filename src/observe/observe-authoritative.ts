@@ -20,6 +20,7 @@ import type { ObserveTarget } from './observe-paths.js';
 import { scanWhole } from './observe-scan.js';
 import { LossySuspects, refuseLossyNames } from './lossy-names.js';
 import { mergeLook, type Look } from './observe-look.js';
+import { mergeWithManifest, type ManifestBasis } from './manifest-release.js';
 import type { ReleaseFile } from '../plan/context.js';
 import { cancelPoint } from '../cancelled.js';
 import {
@@ -63,6 +64,8 @@ export async function observeWhole(
   algorithm: HashAlgorithm,
   /** The SSH look started with the plan (observe-look.ts), if any. */
   look: Look | null = null,
+  /** A trusted manifest and the diff from its release, in place of `release` (manifest-release.ts). */
+  byManifest?: ManifestBasis,
 ): Promise<Omit<AuthoritativeView, 'toHash'> & { restat?: ManifestEntry[] }> {
   const t = target.transport;
   const stateDir = target.layout.dir;
@@ -72,7 +75,10 @@ export async function observeWhole(
   const looked = look ? await mergeLook(look, inPathOrder(release), named, TYPE_ONLY, suspects) : null;
   let view: AuthoritativeView;
   if (looked) view = looked;
-  else if (t.walkSorted) {
+  else if (t.walkSorted && byManifest) {
+    const sorted = t as Transport & Required<Pick<Transport, 'walkSorted'>>;
+    view = await mergeWithManifest(sorted, stateDir, byManifest, named, TYPE_ONLY, suspects);
+  } else if (t.walkSorted) {
     view = await mergeSortedWalk(
       t as Transport & Required<Pick<Transport, 'walkSorted'>>,
       stateDir,

@@ -18,6 +18,7 @@ import { observeRecorded } from './observe-drift.js';
 import { observeInto, type ObserveTarget } from './observe-paths.js';
 import { isTypeOnly, observeWhole } from './observe-authoritative.js';
 import { startLook } from './observe-look.js';
+import { gitlinksOf, manifestBasis } from './manifest-release.js';
 import { cancelledError, cancelPoint, unlessCancelled } from '../cancelled.js';
 
 /** What a plan starts from (apply/basis.ts), plus how the target is compared with the release. */
@@ -80,7 +81,7 @@ export async function planOnTarget(target: PlanTarget, o: PlanOptions): Promise<
     restat?: ManifestEntry[];
   }>(
     o.mode === 'authoritative'
-      ? observeAuthoritative(target, basis, filters, o.to, algorithm)
+      ? observeAuthoritative(target, basis, filters, o, algorithm)
       : observeAdditive(target, diff, algorithm).then((observed) => ({ observed, release: undefined })),
     target.signal,
   );
@@ -131,14 +132,22 @@ async function observeAuthoritative(
   target: PlanTarget,
   basis: Basis,
   filters: Filters,
-  to: string,
+  o: Pick<PlanOptions, 'to' | 'driftScope'>,
   algorithm: HashAlgorithm,
 ): Promise<{ observed: Map<string, Observed>; release: Map<string, ReleaseFile>; restat?: ManifestEntry[] }> {
+  const { to } = o;
   // Over SSH the target's look starts now, while git lists the release.
   const look = startLook(target, target.state);
-  const full = basis.full ?? (await diffWith(target.objects, { ...filters, from: null, to }));
+  // The release need not be listed when the manifest and the diff say it (observe/manifest-release.ts).
+  const byManifest =
+    look === null
+      ? manifestBasis(target, basis, o, (paths) => gitlinksOf(target.objects, filters, basis.diff.to, paths))
+      : undefined;
   const files: Array<ReleaseFile & { path: string }> = [];
-  for (const c of full.changes) if (c.status !== 'deleted') files.push(c);
+  if (byManifest === undefined) {
+    const full = basis.full ?? (await diffWith(target.objects, { ...filters, from: null, to }));
+    for (const c of full.changes) if (c.status !== 'deleted') files.push(c);
+  }
   const named = new Set(pathsToObserve(basis.diff));
   // Names and types of everything; only the release's files and the diff's paths are looked into,
   // and only what the plan acts on is kept (a file in sync is counted, not held).
@@ -149,6 +158,7 @@ async function observeAuthoritative(
     { manifest: target.state?.manifest, statePath: target.layout.state },
     algorithm,
     look,
+    byManifest,
   );
   // Paths the diff names but the walk did not reach (under a symlinked folder, say) still need a look.
   await observeInto(

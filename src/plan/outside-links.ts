@@ -8,7 +8,7 @@ import { posix } from 'node:path';
 import { DiffshipError } from '../errors.js';
 import type { SymlinkPolicy } from '../config/types.js';
 import { diffWith } from '../diff/diff-releases.js';
-import type { DiffResult } from '../diff/types.js';
+import type { Change } from '../diff/types.js';
 import type { GitObjects } from '../diff/git-objects.js';
 import { SYMLINK_MODE } from '../diff/types.js';
 
@@ -43,14 +43,14 @@ export async function findOutsideLinks(
   objects: GitObjects,
   to: string,
   filters: ReleaseFilters,
-  /** The same listing when the caller has it already (one git process, not two). */
-  listing?: () => Promise<DiffResult>,
+  /** The release's symlinks when the caller has them already (one git process, not two). */
+  links?: () => Promise<readonly Change[]>,
 ): Promise<OutsideLink[]> {
-  const release = listing
-    ? await listing()
-    : await diffWith(objects, { ...filters, from: null, to, renames: false });
+  const changes = links
+    ? await links()
+    : (await diffWith(objects, { ...filters, from: null, to, renames: false })).changes;
   const found: OutsideLink[] = [];
-  for (const c of release.changes) {
+  for (const c of changes) {
     if (c.status === 'deleted' || c.mode !== SYMLINK_MODE) continue;
     const target = (await objects.readBlob(c.blob)).toString('utf8');
     if (leavesRelease(c.path, target)) found.push({ path: c.path, target });

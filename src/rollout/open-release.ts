@@ -8,8 +8,9 @@
 import { join } from 'node:path';
 import type { ResolvedConfig } from '../config/types.js';
 import { buildRelease } from '../diff/build-release.js';
-import { diffWith, resolveRelease } from '../diff/diff-releases.js';
-import type { DiffResult } from '../diff/types.js';
+import { resolveRelease } from '../diff/diff-releases.js';
+import type { Change } from '../diff/types.js';
+import { summarizeRelease, type ReleaseSummary } from '../diff/release-summary.js';
 import { GitObjects } from '../diff/git-objects.js';
 import { selectionProblem } from '../diff/selection.js';
 import { DiffshipError } from '../errors.js';
@@ -74,13 +75,14 @@ export async function openRelease(r: ReleaseRequest): Promise<OpenedRelease> {
       // A built folder is the release's root: the config's `source` does not apply to it.
       const source = r.dir !== undefined ? '.' : r.config.source;
       const { include, exclude } = r.config;
-      // The selected files, listed once for both checks (a git process over the whole release).
-      let listed: Promise<DiffResult> | undefined;
-      const listing = () =>
-        (listed ??= diffWith(objects, { repo, from: null, to, source, include, exclude, renames: false }));
+      // The selected files, listed once for both checks (a git process over the whole release),
+      // counted and their symlinks kept: no object per file (diff/release-summary.ts).
+      let listed: Promise<ReleaseSummary> | undefined;
+      const summary = () => (listed ??= summarizeRelease(objects, { repo, to, source, include, exclude }));
       const checks = async () => {
-        if (r.dir === undefined) await checkSelection(r.config, repo, to, objects, listing);
-        return checkLinks(r, { repo, source, to }, objects, listing);
+        if (r.dir === undefined)
+          await checkSelection(r.config, repo, to, objects, async () => (await summary()).files);
+        return checkLinks(r, { repo, source, to }, objects, async () => (await summary()).links);
       };
       // Listing 500,000 files takes seconds: a cancellation does not wait for it (no target starts).
       outsideLinks = (await unlessCancelled(checks(), r.signal)) ?? [];
@@ -97,14 +99,14 @@ async function checkLinks(
   r: ReleaseRequest,
   { repo, source, to }: { repo: string; source: string; to: string },
   objects: GitObjects,
-  listing: () => Promise<DiffResult>,
+  symlinks: () => Promise<readonly Change[]>,
 ) {
   const { config } = r;
   const links = await findOutsideLinks(
     objects,
     to,
     { repo, source, include: config.include, exclude: config.exclude },
-    listing,
+    symlinks,
   );
   checkOutsideLinks(links, config.symlinks);
   if (links.length > 0) r.log.warn(`${describeOutsideLinks(links)} (shipped as git holds them)`);
@@ -117,10 +119,10 @@ async function checkSelection(
   repo: string,
   to: string,
   objects: GitObjects,
-  listing: () => Promise<DiffResult>,
+  fileCount: () => Promise<number>,
 ) {
   const problem = await selectionProblem(objects, {
-    listing,
+    fileCount,
     repo,
     to,
     source: config.source,
