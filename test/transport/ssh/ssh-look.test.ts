@@ -6,33 +6,19 @@
  * match their manifest line are only counted.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSshd, type Sshd } from '../../helpers/sshd.js';
+import { describe, expect, it } from 'vitest';
+import { sshSuite } from '../../helpers/ssh-suite.js';
 import { SshTransport } from '../../../src/transport/ssh/ssh-transport.js';
 import type { FileStat } from '../../../src/plan/manifest-types.js';
 import type { EntryType } from '../../../src/entry-type.js';
 import { formatManifest } from '../../../src/apply/manifest-text.js';
 import { sortByPath } from '../../../src/byte-order.js';
 
-let sshd: Sshd;
-let base: string;
-beforeAll(async () => {
-  sshd = await startSshd();
-  base = mkdtempSync(join(tmpdir(), 'diffship-look-'));
-}, 60_000);
-afterAll(async () => {
-  await sshd?.stop();
-  rmSync(base, { recursive: true, force: true });
-});
+const suite = sshSuite('look');
 
-async function open(root: string, bulkOps = true): Promise<SshTransport> {
-  const t = new SshTransport(sshd.sshOptions(), root, undefined, { bulkOps });
-  await t.connect();
-  return t;
-}
+const open = (root: string, bulkOps = true): Promise<SshTransport> => suite.open(root, bulkOps);
 
 const BLOB = 'a'.repeat(40);
 const MANIFEST = '.diffship/manifests/m.tsv';
@@ -86,7 +72,7 @@ async function look(t: SshTransport) {
 
 describe('the look op over ssh', () => {
   it('sends only what differs from the manifest: changed, stray, unreached; matched files are counted', async () => {
-    const root = join(base, 'mixed');
+    const root = join(suite.base, 'mixed');
     const odd = ['"leading quote.txt', 'back\\slash']; // written quoted in the manifest
     const { t, paths, sha256, size } = await recorded(root, 300, odd);
     try {
@@ -125,7 +111,7 @@ describe('the look op over ssh', () => {
   });
 
   it('trusts no file whose recorded mtime is not older than the state file (racy)', async () => {
-    const root = join(base, 'racy');
+    const root = join(suite.base, 'racy');
     const { t, paths, old } = await recorded(root, 20);
     try {
       // The state as old as the files: each could have changed in the tick its stat was taken.
@@ -139,7 +125,7 @@ describe('the look op over ssh', () => {
   });
 
   it('trusts nothing without a state file, and names the manifest it read', async () => {
-    const root = join(base, 'no-state');
+    const root = join(suite.base, 'no-state');
     const { t, paths, sha256 } = await recorded(root, 20);
     try {
       rmSync(join(root, STATE));
@@ -158,12 +144,12 @@ describe('the look op over ssh', () => {
   });
 
   it('says "not here" for a manifest that is a link, and where the helper does not run', async () => {
-    const root = join(base, 'linked');
+    const root = join(suite.base, 'linked');
     const { t } = await recorded(root, 5);
     try {
-      writeFileSync(join(base, 'elsewhere.tsv'), 'diffship-manifest 1\n');
+      writeFileSync(join(suite.base, 'elsewhere.tsv'), 'diffship-manifest 1\n');
       rmSync(join(root, MANIFEST));
-      symlinkSync(join(base, 'elsewhere.tsv'), join(root, MANIFEST));
+      symlinkSync(join(suite.base, 'elsewhere.tsv'), join(root, MANIFEST));
       let visited = 0;
       expect(
         await t.walkUnmatched({ manifest: MANIFEST, state: STATE, skip: ['.diffship'] }, () => visited++),

@@ -10,19 +10,16 @@ import { createHash } from 'node:crypto';
 import {
   existsSync,
   mkdirSync,
-  mkdtempSync,
   readdirSync,
   readFileSync,
   renameSync,
-  rmSync,
   symlinkSync,
   writeFileSync,
   appendFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSshd, type Sshd } from '../../helpers/sshd.js';
+import { describe, expect, it } from 'vitest';
+import { sshSuite } from '../../helpers/ssh-suite.js';
 import { SshTransport } from '../../../src/transport/ssh/ssh-transport.js';
 import type { Transport } from '../../../src/transport/transport.js';
 import type { FileStat, ManifestEntry } from '../../../src/plan/manifest-types.js';
@@ -38,16 +35,7 @@ import {
 } from '../../../src/apply/manifest-store.js';
 import type { Manifest } from '../../../src/plan/manifest-types.js';
 
-let sshd: Sshd;
-let base: string;
-beforeAll(async () => {
-  sshd = await startSshd();
-  base = mkdtempSync(join(tmpdir(), 'diffship-patch-'));
-}, 60_000);
-afterAll(async () => {
-  await sshd?.stop();
-  rmSync(base, { recursive: true, force: true });
-});
+const suite = sshSuite('patch');
 
 const L = layout('.diffship');
 const OLD_ID = '20261202T010000000Z-aaaaaa';
@@ -62,11 +50,7 @@ const stat = (i: number): FileStat => ({
   mode: 0o100644,
 });
 
-async function open(root: string): Promise<SshTransport> {
-  const t = new SshTransport(sshd.sshOptions(), root, undefined, { bulkOps: true });
-  await t.connect();
-  return t;
-}
+const open = (root: string): Promise<SshTransport> => suite.open(root);
 
 /** A target with a recorded manifest of `count` files, and the state that names it (held here). */
 function recorded(root: string, count: number) {
@@ -151,7 +135,7 @@ async function record(t: Transport, id: string, state: ReturnType<typeof recorde
 
 describe('the next manifest made on the host over ssh', () => {
   it('is byte for byte the file the local merge writes, with the same size and SHA-256', async () => {
-    const root = join(base, 'same');
+    const root = join(suite.base, 'same');
     const { state, text } = recorded(root, 3000);
     const p = plan(root);
     const ssh = await open(root);
@@ -192,7 +176,7 @@ describe('the next manifest made on the host over ssh', () => {
   ];
   for (const [how, tamper] of tampered)
     it(`refuses a previous manifest ${how} on the host: nothing renamed, the file is written whole`, async () => {
-      const root = join(base, `tampered-${how.replace(/\W+/g, '-')}`);
+      const root = join(suite.base, `tampered-${how.replace(/\W+/g, '-')}`);
       const { state } = recorded(root, 200);
       const p = plan(root);
       tamper(join(root, `.diffship/manifests/${OLD_ID}.tsv`));
@@ -217,7 +201,7 @@ describe('the next manifest made on the host over ssh', () => {
     });
 
   it('a base the look hashed is not hashed again, unless its stat moved since: then a changed one is refused', async () => {
-    const root = join(base, 'looked');
+    const root = join(suite.base, 'looked');
     const { state, text } = recorded(root, 300);
     writeFileSync(join(root, '.diffship/state.json'), '{}');
     // The helper remembers no file whose mtime or ctime is under 2 s old (it may change in the same tick).
@@ -252,7 +236,7 @@ describe('the next manifest made on the host over ssh', () => {
   });
 
   it('cut short mid-transfer: the previous manifest is intact and no new one appears', async () => {
-    const root = join(base, 'cut');
+    const root = join(suite.base, 'cut');
     const { state, text, ref } = recorded(root, 200);
     const ssh = await open(root);
     const to = '.diffship/manifests/20261202T040000000Z-ffffff.tsv';

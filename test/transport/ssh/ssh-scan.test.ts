@@ -7,33 +7,19 @@
  * answers far above one part, and "not here" where the helper does not run.
  */
 import { spawn } from 'node:child_process';
-import { lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { lstatSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSshd, type Sshd } from '../../helpers/sshd.js';
+import { describe, expect, it } from 'vitest';
+import { sshSuite } from '../../helpers/ssh-suite.js';
 import { SshTransport } from '../../../src/transport/ssh/ssh-transport.js';
 import type { FileStat } from '../../../src/plan/manifest-types.js';
 import type { EntryType } from '../../../src/entry-type.js';
 import { byteOrder } from '../../../src/byte-order.js';
 import { HOSTILE } from '../../apply/conformance.js';
 
-let sshd: Sshd;
-let base: string;
-beforeAll(async () => {
-  sshd = await startSshd();
-  base = mkdtempSync(join(tmpdir(), 'diffship-scan-'));
-}, 60_000);
-afterAll(async () => {
-  await sshd?.stop();
-  rmSync(base, { recursive: true, force: true });
-});
+const suite = sshSuite('scan');
 
-async function open(root: string, bulkOps = true): Promise<SshTransport> {
-  const t = new SshTransport(sshd.sshOptions(), root, undefined, { bulkOps });
-  await t.connect();
-  return t;
-}
+const open = (root: string, bulkOps = true): Promise<SshTransport> => suite.open(root, bulkOps);
 
 interface Seen {
   path: string;
@@ -55,10 +41,10 @@ function truth(path: string) {
 
 describe('the scan op over ssh', () => {
   it('reports every entry once with its type, files and links with an exact lstat, in byte order', async () => {
-    const root = join(base, 'names');
+    const root = join(suite.base, 'names');
     mkdirSync(join(root, '.diffship'), { recursive: true });
     writeFileSync(join(root, '.diffship/state.json'), '{}');
-    const outside = join(base, 'outside');
+    const outside = join(suite.base, 'outside');
     mkdirSync(outside, { recursive: true });
     writeFileSync(join(outside, 'secret'), 'not the target\n');
     const bad = Buffer.from([0x62, 0x61, 0x64, 0xff, 0xfe, 0x2e, 0x74]); // "bad\xff\xfe.t"
@@ -105,7 +91,7 @@ describe('the scan op over ssh', () => {
   });
 
   it('streams a walk far larger than one part (~64 KiB) and stats thousands of paths in batches', async () => {
-    const root = join(base, 'many');
+    const root = join(suite.base, 'many');
     const paths: string[] = [];
     for (let d = 0; d < 30; d++) {
       mkdirSync(join(root, `folder-${d}`), { recursive: true });
@@ -133,11 +119,11 @@ describe('the scan op over ssh', () => {
   });
 
   it('never descends into a folder swapped for a link to outside while it walks', async () => {
-    const root = join(base, 'swap');
+    const root = join(suite.base, 'swap');
     mkdirSync(join(root, 'd'), { recursive: true });
     for (let i = 0; i < 200; i++) writeFileSync(join(root, `f${i}`), 'x');
     writeFileSync(join(root, 'd', 'inside'), 'x');
-    const outside = join(base, 'outside-swap');
+    const outside = join(suite.base, 'outside-swap');
     mkdirSync(outside, { recursive: true });
     for (let i = 0; i < 50; i++) writeFileSync(join(outside, `secret${i}`), 'x');
     symlinkSync(outside, join(root, 'l'));
@@ -168,7 +154,7 @@ describe('the scan op over ssh', () => {
   }, 60_000);
 
   it('says "not here" where the file helper does not run (the caller walks and hashes instead)', async () => {
-    const root = join(base, 'names');
+    const root = join(suite.base, 'names');
     const t = await open(root, false);
     try {
       let visited = 0;
