@@ -112,8 +112,9 @@ export async function rawDiff(
   // With commits read from the ref files that is git diff-tree, which compares them at once; else the
   // lookups, whose answer diff-tree waits for (its start then overlaps them).
   const guess = guessPair(repo, from, to);
-  const startDiff = () =>
-    startDiffTree(repo, { renames: options.renames ?? true, prefix: source.prefix }, guess);
+  // A listing (no `from`) has nothing to find renames in: the same command as the shared key says.
+  const renames = from !== null && (options.renames ?? true);
+  const startDiff = () => startDiffTree(repo, { renames, prefix: source.prefix }, guess);
   const early = guess === null ? null : startDiff();
   const resolving = resolveCommits(repo, lookup, wanted, source.prefix, options.fetchMissing ?? true);
   resolving.catch(() => {}); // awaited below; a failure is not unhandled meanwhile

@@ -60,12 +60,14 @@ describe('a fleet of local targets', () => {
     }
     expect(fleet.state('g')?.release).toBe(v2);
     // git diff-tree reads the two trees on stdin (--stdin), so the calls are told apart by
-    // count: a and b (preflight and deploy: four plans) share one diff v1 → v2; the five empty
-    // targets (ten plans) share the release's listing (nothing → v2, no renames to find), the
-    // same one the selection and link checks read. Without the sharing: 14 diffs with renames.
+    // count: a and b (preflight and deploy: four plans) share one diff v1 → v2 (the only one
+    // with renames to find); the five empty targets (ten plans) share the release's listing
+    // (nothing → v2). The selection and link checks read the release once more, streamed and
+    // counted, without keeping a change object per file (diff/release-summary.ts). Without the
+    // sharing: 14 plans' diffs.
     const diffs = git.calls().filter((c) => c.includes('diff-tree'));
     expect(diffs.filter((c) => c.includes('--find-renames'))).toHaveLength(1);
-    expect(diffs).toHaveLength(2);
+    expect(diffs).toHaveLength(3);
   });
 
   it('runs up to max-parallel targets at once, never more', async () => {
