@@ -79,8 +79,9 @@ export function startDiffEarly(argv: readonly string[]): Promise<void> {
     const { prefix } = normalizeSource(flags.source);
     const env = gitEnv();
     const names = refLookups(from === null ? [to] : [to, from], prefix);
-    const startDiffTree = () =>
-      startEarly(flags.repo, diffTreeArgs({ renames: flags.renames, prefix }), undefined, env);
+    // A listing (no from) without rename detection, as rawDiff runs it.
+    const renames = from !== null && flags.renames;
+    const startDiffTree = () => startEarly(flags.repo, diffTreeArgs({ renames, prefix }), undefined, env);
     // Commits read from the ref files: git diff-tree starts first and compares them at once, nothing
     // to wait for (the diff keeps that answer only if the lookups agree, see git.ts).
     const guess = guessPair(flags.repo, from, to);
