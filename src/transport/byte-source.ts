@@ -44,6 +44,11 @@ export class CheckedSource implements ByteSource {
       // Left early: tell the source to drop the rest.
       if (!finished) await it.return?.();
     }
+    this.checkTaken();
+  }
+
+  /** The whole source was taken: it must have been the size it announced. */
+  private checkTaken(): void {
     if (this.taken !== this.size)
       throw new Error(`the source gave ${this.taken} bytes where it announced ${this.size}`);
   }
@@ -59,8 +64,7 @@ export class CheckedSource implements ByteSource {
     }
     if (bytes === undefined) return undefined;
     this.taken = bytes.length;
-    if (bytes.length !== this.size)
-      throw new Error(`the source gave ${bytes.length} bytes where it announced ${this.size}`);
+    this.checkTaken();
     return bytes;
   }
 
