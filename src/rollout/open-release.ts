@@ -48,7 +48,18 @@ export interface ReleaseRequest {
   signal?: AbortSignal;
 }
 
-export async function openRelease(r: ReleaseRequest): Promise<OpenedRelease> {
+/** The release resolved, its checks still running: `checked` says its outside links, or rejects. */
+export interface StartedRelease extends Omit<OpenedRelease, 'outsideLinks'> {
+  /** Rejects (E_CONFIG) when the selection or a symlink is refused; the caller closes `objects` then. */
+  checked: Promise<OutsideLink[]>;
+}
+
+/**
+ * The release resolved (a bad ref throws here, the git reader closed); its checks are
+ * started, and `checked` settles when they end: the caller may read the targets meanwhile
+ * (rollout/early-preflight.ts), but touches none before `checked` resolved.
+ */
+export async function openRelease(r: ReleaseRequest): Promise<StartedRelease> {
   if (r.releaseName !== undefined && !RELEASE_NAME.test(r.releaseName))
     throw new DiffshipError(
       'E_USAGE',
@@ -67,31 +78,40 @@ export async function openRelease(r: ReleaseRequest): Promise<OpenedRelease> {
     to = built.tree;
   }
   const objects = new GitObjects(repo);
-  let outsideLinks: OutsideLink[] = [];
   try {
     if (r.command !== 'rollback' && r.dir === undefined)
       to = await resolveRelease(repo, r.to ?? 'HEAD', { objects });
-    if (r.command !== 'rollback') {
-      // A built folder is the release's root: the config's `source` does not apply to it.
-      const source = r.dir !== undefined ? '.' : r.config.source;
-      const { include, exclude } = r.config;
-      // The selected files, listed once for both checks (a git process over the whole release),
-      // counted and their symlinks kept: no object per file (diff/release-summary.ts).
-      let listed: Promise<ReleaseSummary> | undefined;
-      const summary = () => (listed ??= summarizeRelease(objects, { repo, to, source, include, exclude }));
-      const checks = async () => {
-        if (r.dir === undefined)
-          await checkSelection(r.config, repo, to, objects, async () => (await summary()).files);
-        return checkLinks(r, { repo, source, to }, objects, async () => (await summary()).links);
-      };
-      // Listing 500,000 files takes seconds: a cancellation does not wait for it (no target starts).
-      outsideLinks = (await unlessCancelled(checks(), r.signal)) ?? [];
-    }
   } catch (error) {
     objects.close();
     throw error;
   }
-  return { repo, to, objects, outsideLinks };
+  const checked = r.command === 'rollback' ? Promise.resolve([]) : releaseChecks(r, repo, to, objects);
+  // Awaited by the caller, maybe only after other work: never an unhandled rejection meanwhile.
+  checked.catch(() => undefined);
+  return { repo, to, objects, checked };
+}
+
+/** The selection's and the symlinks' checks over one listing of the release. */
+async function releaseChecks(
+  r: ReleaseRequest,
+  repo: string,
+  to: string,
+  objects: GitObjects,
+): Promise<OutsideLink[]> {
+  // A built folder is the release's root: the config's `source` does not apply to it.
+  const source = r.dir !== undefined ? '.' : r.config.source;
+  const { include, exclude } = r.config;
+  // The selected files, listed once for both checks (a git process over the whole release),
+  // counted and their symlinks kept: no object per file (diff/release-summary.ts).
+  let listed: Promise<ReleaseSummary> | undefined;
+  const summary = () => (listed ??= summarizeRelease(objects, { repo, to, source, include, exclude }));
+  const checks = async () => {
+    if (r.dir === undefined)
+      await checkSelection(r.config, repo, to, objects, async () => (await summary()).files);
+    return checkLinks(r, { repo, source, to }, objects, async () => (await summary()).links);
+  };
+  // Listing 500,000 files takes seconds: a cancellation does not wait for it (no target starts).
+  return (await unlessCancelled(checks(), r.signal)) ?? [];
 }
 
 /** `symlinks: refuse-outside` stops here (exit 2); otherwise links out of the release are shipped, with a warning. */

@@ -15,6 +15,7 @@ import type { Logger } from '../log.js';
 import { maskSecrets } from '../log.js';
 import type { GitObjects } from '../diff/git-objects.js';
 import { TargetSession } from '../apply/session.js';
+import { readState } from '../apply/state.js';
 import { lockedMessage, readLock, staleReason } from '../apply/lock.js';
 import { createTransport } from '../transport/factory.js';
 import type { Transport } from '../transport/transport.js';
@@ -137,6 +138,12 @@ async function checkTarget(target: TargetConfig, ctx: PreflightContext): Promise
       );
       return null;
     }
+    // Another run's deploy since this look began (preflight holds no lock) explains what looked
+    // like drift: its deploy judges the target again under its own lock.
+    if (await movedSince(session)) {
+      passed = true;
+      return null;
+    }
     return {
       reason: plan.blocked.message,
       from: session.state?.release ?? null,
@@ -149,6 +156,13 @@ async function checkTarget(target: TargetConfig, ctx: PreflightContext): Promise
     // connection itself (not the read-only stand-in): the deploy creates the folder over it.
     if (!(passed && ctx.kept?.offer(target.name, transport))) await session.close();
   }
+}
+
+/** Whether another run holds the lock now, or recorded another deploy, since `session` read the state. */
+async function movedSince(session: TargetSession): Promise<boolean> {
+  if ((await readLock(session.transport, session.layout)) !== null) return true;
+  const now = await readState(session.transport, session.layout).catch(() => undefined);
+  return now === undefined || (now?.deployId ?? null) !== (session.state?.deployId ?? null);
 }
 
 /** The same roots the config refuses, checked again on the folder the target resolves to. */

@@ -16,13 +16,15 @@ import { WorkDir } from './work-dir.js';
 import type { RolloutEvent } from './events.js';
 import { checkWaves, createBalancer, type Balancer } from '../balancer/index.js';
 import { WaveControls } from './wave-controls.js';
-import { openRelease, type OpenedRelease } from './open-release.js';
+import { openRelease, type OpenedRelease, type StartedRelease } from './open-release.js';
 import { runWaves } from './run-waves.js';
 import { explainNotStarted, rolloutStatus, RolloutStop } from './stop.js';
 import { HardStop, InFlight } from './hard-stop.js';
 import { KeptTransports } from './kept-transports.js';
 import { KeptPlans } from './kept-plans.js';
 import { EarlyConnections } from './early-connect.js';
+import { EarlyPreflight } from './early-preflight.js';
+import type { OutsideLink } from '../plan/outside-links.js';
 
 export interface RolloutOptions {
   config: ResolvedConfig;
@@ -63,7 +65,11 @@ export interface RolloutOptions {
  * const report = await rollout({ config, to: 'v1.4.0' });
  * if (report.status !== 'succeeded') process.exitCode = 1;
  */
-/** The release read and the waves planned, while `early` connects (closed if this fails). */
+/**
+ * The release read and the waves planned, while `early` connects (closed if this fails).
+ * Where the waves need no look at the targets, preflight starts as soon as the release is
+ * resolved, alongside its checks (early-preflight.ts); it is discarded if they fail.
+ */
 async function prepare(
   options: RolloutOptions,
   { command, log, deployId }: { command: 'deploy' | 'plan' | 'rollback'; log: Logger; deployId: string },
@@ -71,15 +77,52 @@ async function prepare(
   early: EarlyConnections,
 ) {
   const config = options.config;
+  let started: EarlyPreflight | undefined;
+  let opened: StartedRelease | undefined;
   try {
-    const release = await openRelease({ ...options, config, log, command, repo: options.repo ?? '.' });
+    opened = await openRelease({ ...options, config, log, command, repo: options.repo ?? '.' });
+    const release = { ...opened, outsideLinks: [] as OutsideLink[] };
     const controls = new WaveControls({ config, deployId, to: release.to, command, log });
-    const planned = await planWaves(controls, selected, release, { config, command, log }, options.signal);
-    return { release, controls, ...planned };
+    const plan = () => planWaves(controls, selected, release, { config, command, log }, options.signal);
+    const soon = EarlyPreflight.wanted(config, command) ? await plan() : undefined;
+    const kept = soon && keptFor(soon.waves, config);
+    if (soon && kept)
+      started = EarlyPreflight.start(
+        selected,
+        { ...preflightContext(options, release, log), ...kept, early },
+        options.signal,
+      );
+    release.outsideLinks = await opened.checked;
+    const planned = soon ?? (await plan());
+    return { release, controls, ...planned, ...(kept || keptFor(planned.waves, config)), preflight: started };
   } catch (error) {
+    await started?.discard();
+    opened?.objects.close();
     await early.closeAll();
     throw error;
   }
+}
+
+/** Where preflight leaves each first-wave target's connection and plan for its deploy. */
+function keptFor(waves: readonly (readonly TargetConfig[])[], config: ResolvedConfig) {
+  return {
+    kept: KeptTransports.firstWave(waves, config.maxParallel),
+    keptPlans: KeptPlans.forRollout(waves, config),
+  };
+}
+
+/** What preflight plans with: the release as the deploys will ship it. */
+function preflightContext(options: RolloutOptions, release: OpenedRelease, log: Logger) {
+  return {
+    // A built folder is the release's root: the config's `source` (a folder of the repository) does not apply.
+    config: options.dir !== undefined ? { ...options.config, source: '.' } : options.config,
+    repo: release.repo,
+    to: release.to,
+    objects: release.objects,
+    log,
+    fromManifest: options.fromManifest,
+    assumeEmpty: options.assumeEmpty,
+  };
 }
 
 export async function rollout(options: RolloutOptions): Promise<Report> {
@@ -94,12 +137,8 @@ export async function rollout(options: RolloutOptions): Promise<Report> {
   const selected = selectTargets(config.targets, parseSelectors(options.targets));
   // Handshakes and remote shell starts overlap with reading the release (git) instead of following it.
   const early = EarlyConnections.start(selected, { config, command, log, signal: options.signal });
-  const { release, controls, waves, balancer } = await prepare(
-    options,
-    { command, log, deployId },
-    selected,
-    early,
-  );
+  const prepared = await prepare(options, { command, log, deployId }, selected, early);
+  const { release, controls, waves, balancer } = prepared;
   const { to, objects } = release;
   const waveNames = waves.map((w) => w.map((t) => t.name));
   emit({ type: 'start', deployId, to, waves: waveNames, command });
@@ -109,33 +148,29 @@ export async function rollout(options: RolloutOptions): Promise<Report> {
   );
   // The caller's cancellation (SIGTERM) ends the rollout within seconds, whatever hangs (hard-stop.ts).
   const hard = new HardStop(options.signal);
+  // Preflight, if it started with the release checks, stops with the rollout too (its timeout).
+  prepared.preflight?.follow(stop.controller.signal);
   const ctx: TargetRunContext = {
-    // A built folder is the release's root: the config's `source` (a folder of the repository) does not apply.
-    config: options.dir !== undefined ? { ...config, source: '.' } : config,
-    repo: release.repo,
-    to,
+    ...preflightContext(options, release, log),
     releaseName: options.releaseName,
-    fromManifest: options.fromManifest,
-    assumeEmpty: options.assumeEmpty,
     deployId,
     command,
     workDir: new WorkDir(),
-    objects,
     balancer,
     outsideLinks: release.outsideLinks,
     signal: stop.controller.signal,
     force: hard.force.signal,
-    log,
     emit,
-    kept: KeptTransports.firstWave(waves, config.maxParallel),
-    keptPlans: KeptPlans.forRollout(waves, config),
+    kept: prepared.kept,
+    keptPlans: prepared.keptPlans,
     early,
   };
   const runs = waves.map((wave, w) => wave.map((t) => new TargetRun(t, w, ctx)));
   let outcome;
   let gaveUp = false;
   try {
-    const waited = await Promise.race([runWaves(runs, ctx, controls, selected.length), hard.giveUp]);
+    const going = runWaves(runs, ctx, controls, selected.length, prepared.preflight);
+    const waited = await Promise.race([going, hard.giveUp]);
     gaveUp = waited === 'gave-up';
     outcome = waited === 'gave-up' ? { failed: inFlight.steps.size, stopped: null, done: [] } : waited;
   } finally {

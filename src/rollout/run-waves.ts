@@ -5,7 +5,8 @@
  * deployed (run-target.ts) or how the rollout starts and reports (rollout.ts).
  */
 import { mapLimit } from '../pool.js';
-import { preflight } from './preflight.js';
+import { preflight, type PreflightFailure } from './preflight.js';
+import type { EarlyPreflight } from './early-preflight.js';
 import type { TargetRun } from './run-target.js';
 import type { TargetRunContext } from './target-steps.js';
 import { isFailure } from './stop.js';
@@ -25,6 +26,8 @@ export async function runWaves(
   ctx: TargetRunContext,
   controls: WaveControls,
   selectedCount: number,
+  /** Preflight started with the release checks (early-preflight.ts), if it was. */
+  early?: EarlyPreflight,
 ): Promise<WavesOutcome> {
   const { config, command, signal, emit } = ctx;
   const done: TargetRun[] = [];
@@ -32,10 +35,12 @@ export async function runWaves(
   let stopped: string | null = controls.refused;
   if (stopped !== null) emit({ type: 'halt', reason: stopped });
   let halted = stopped !== null;
+  // Waited for even when it is no longer needed: no read of a target outlives the rollout.
+  const preflighted = early?.outcome();
   if (!halted && command === 'deploy' && config.preflight !== false && !signal.aborted) {
-    failed = await stopOnPreflight(runs.flat(), ctx);
+    failed = await stopOnPreflight(runs.flat(), ctx, preflighted);
     if (failed > 0) [halted, stopped] = [true, 'preflight failed'];
-  }
+  } else await preflighted;
   if (!halted && !(await controls.beforeRollout(signal))) [halted, stopped] = [true, 'before-rollout failed'];
   for (const [w, wave] of runs.entries()) {
     if (halted || signal.aborted) break;
@@ -83,11 +88,17 @@ export async function runWaves(
  * Preflight every selected target; on failures mark them failed (step `preflight`) and the
  * others not started, say why, and return how many failed (0: go ahead).
  */
-async function stopOnPreflight(runs: TargetRun[], ctx: TargetRunContext): Promise<number> {
-  const failures = await preflight(
-    runs.map((r) => r.target),
-    ctx,
-  );
+async function stopOnPreflight(
+  runs: TargetRun[],
+  ctx: TargetRunContext,
+  started?: Promise<Map<string, PreflightFailure>>,
+): Promise<number> {
+  const failures =
+    (await started) ??
+    (await preflight(
+      runs.map((r) => r.target),
+      ctx,
+    ));
   if (failures.size === 0) return 0;
   const names = [...failures.keys()];
   for (const run of runs) {
