@@ -18,9 +18,12 @@ import { fileStatOf } from './stat-exact.js';
 /**
  * Entries visited (each maybe an lstat) and folders listed per turn of the event
  * loop: a few ms, so timers (the lock's lease) keep running, even in a folder
- * of 500,000 files.
+ * of 500,000 files. Entries: under a ms, so that git's listing of the release,
+ * which runs alongside the first targets' walks (rollout/early-preflight.ts),
+ * keeps flowing: its pipe holds 64 KiB (~450 records), read once per turn; at
+ * 2,048 most of a 50,000-file listing waited for the walk's end.
  */
-const ENTRIES_PER_TURN = 2048;
+const ENTRIES_PER_TURN = 256;
 const FOLDERS_PER_TURN = 64;
 
 interface Listed {
