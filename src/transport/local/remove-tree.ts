@@ -1,7 +1,6 @@
-// Removing a file or folder tree of the local target without following links. A big folder
-// (a cancelled deploy's staging) goes through the threadpool, a call per entry, so the event
-// loop never stalls long; a small one (an old backup: its files/, manifest.json,
-// previous-manifest.tsv) with synchronous calls, which cost less than a round trip each.
+// Removing a file or folder tree of the local target without following links, off the
+// event loop: unlink and rmdir wait for the file system's journal when the disk is busy,
+// and a rollout's other targets must not wait with them.
 import * as fsSync from 'node:fs';
 import * as fs from 'node:fs/promises';
 import path from 'node:path';
@@ -17,8 +16,6 @@ export async function removeTreeAt(p: string): Promise<void> {
 
 /** Entries of one folder removed at once. */
 const REMOVE_CONCURRENCY = 8;
-/** A folder with at most this many entries is emptied with synchronous calls. */
-const SYNC_REMOVE_MAX = 64;
 
 /**
  * A folder and everything in it, one small threadpool call per entry. Not fs.rm: on Node 24 a
@@ -27,9 +24,6 @@ const SYNC_REMOVE_MAX = 64;
  * removed as links (a Dirent never follows one); nothing there is fine.
  */
 async function removeDir(p: string): Promise<void> {
-  const small = smallListing(p);
-  if (small === null) return; // gone already
-  if (small !== 'big') return removeSmallDir(p, small);
   let entries: fsSync.Dirent[];
   try {
     entries = await fs.readdir(p, { withFileTypes: true });
@@ -52,54 +46,6 @@ async function removeDir(p: string): Promise<void> {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
-}
-
-/** The entries of `p` when there are at most SYNC_REMOVE_MAX, read synchronously; null when it is gone. */
-function smallListing(p: string): fsSync.Dirent[] | 'big' | null {
-  let dir: fsSync.Dir;
-  try {
-    dir = fsSync.opendirSync(p, { bufferSize: SYNC_REMOVE_MAX + 1 });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw error;
-  }
-  try {
-    const entries: fsSync.Dirent[] = [];
-    for (let e = dir.readSync(); e !== null; e = dir.readSync()) {
-      if (entries.length === SYNC_REMOVE_MAX) return 'big';
-      entries.push(e);
-    }
-    return entries;
-  } finally {
-    dir.closeSync();
-  }
-}
-
-/** removeDir's synchronous path: each entry, then the folder itself. */
-async function removeSmallDir(p: string, entries: fsSync.Dirent[]): Promise<void> {
-  for (const e of entries) {
-    const child = path.join(p, e.name);
-    if (e.isDirectory()) await removeDir(child);
-    else if (!unlinkSyncIfThere(child)) await removeDir(child);
-  }
-  try {
-    fsSync.rmdirSync(p);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-  }
-}
-
-/** unlink(2) now; false when `p` turned out to be a folder (no entry types in readdir). */
-function unlinkSyncIfThere(p: string): boolean {
-  try {
-    fsSync.unlinkSync(p);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return true;
-    if ((code === 'EISDIR' || code === 'EPERM') && fsSync.lstatSync(p).isDirectory()) return false;
-    throw error;
-  }
-  return true;
 }
 
 /** A file system without entry types in readdir: an unlink that meets a folder removes it as one. */
