@@ -31,7 +31,7 @@ import { NO_HARD_LINKS, publishExclusive } from './exclusive-create.js';
 import { removeTreeAt } from './remove-tree.js';
 import { direntEntries, toEntry } from './entries.js';
 import { hashLocalFile } from './hash-file.js';
-import { fsyncFd } from './fsync-fd.js';
+import { countOpenTarget, severalTargetsOpen } from './open-targets.js';
 import { fileStatOf, statExactMany } from './stat-exact.js';
 import { walkSorted } from './sorted-walk.js';
 import { Unsynced } from './unsynced.js';
@@ -56,6 +56,8 @@ export class LocalTransport implements Transport {
   private readonly unsynced = new Unsynced();
   /** Folders found real, re-checked cheaply before each change (real-parent.ts). */
   private readonly parents = new RealParents();
+  /** Counted among the open local targets (open-targets.ts) between connect and close. */
+  private counted = false;
 
   /** `root`: the target folder; relative paths resolve against the working directory. */
   constructor(
@@ -69,16 +71,19 @@ export class LocalTransport implements Transport {
   async connect(options: { create?: boolean } = {}): Promise<void> {
     this.base = openLocalRoot(this.base, this.description, options, this.log);
     this.parents.trust(this.base);
+    if (!this.counted) countOpenTarget(1);
+    this.counted = true;
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    if (this.counted) countOpenTarget(-1);
+    this.counted = false;
+  }
 
   // Per-file calls on small files use node:fs's synchronous API: each is microseconds, and the
   // promise API's threadpool round trip costs 3–6× more per call, which dominates a 50,000-file
-  // deploy. Files over SYNC_MAX_BYTES go through the promise API so the event loop never stalls long.
-  // A fleet too (many targets at once): there a round trip wakes a pool thread and then the event
-  // loop again, and on a machine with few cores those wake-ups, not the calls, were what the targets
-  // waited on (bench/README.md, fleet). fsync alone, which waits for the disk, stays off the loop.
+  // deploy. Files over SYNC_MAX_BYTES go through the promise API so the event loop never stalls long;
+  // so do calls that change a folder while several targets are open (open-targets.ts).
 
   async lstat(rel: string): Promise<Entry | null> {
     const stats = await this.io('lstat', rel, async (p) => fsSync.lstatSync(p), {
@@ -168,16 +173,12 @@ export class LocalTransport implements Transport {
       );
     }
     await mapLimit(files, 32, async (file) => {
-      let fd: number;
+      const handle = await fs.open(file, 'r').catch(() => null);
+      if (!handle) return; // removed since (a rename moved its entry to the new name: unsynced.ts)
       try {
-        fd = fsSync.openSync(file, 'r');
-      } catch {
-        return; // removed since (a rename moved its entry to the new name: unsynced.ts)
-      }
-      try {
-        await fsyncFd(fd);
+        await handle.sync();
       } finally {
-        fsSync.closeSync(fd);
+        await handle.close();
       }
     });
   }
@@ -230,7 +231,8 @@ export class LocalTransport implements Transport {
       from,
       async (p) => {
         this.parentIsReal('rename', to, dest);
-        fsSync.renameSync(p, dest);
+        if (severalTargetsOpen()) await fs.rename(p, dest);
+        else fsSync.renameSync(p, dest);
         this.unsynced.moved(p, dest);
       },
       { detail: ` to ${JSON.stringify(to)}`, change: true },
@@ -245,7 +247,8 @@ export class LocalTransport implements Transport {
       async (p) => {
         this.parentIsReal('link', to, dest);
         try {
-          fsSync.linkSync(p, dest);
+          if (severalTargetsOpen()) await fs.link(p, dest);
+          else fsSync.linkSync(p, dest);
           return true;
         } catch (error) {
           const code = (error as NodeJS.ErrnoException).code;
@@ -268,14 +271,15 @@ export class LocalTransport implements Transport {
         while (existing !== this.base && !fsSync.lstatSync(existing, { throwIfNoEntry: false }))
           existing = path.dirname(existing);
         if (existing !== this.base) this.parentIsReal('mkdir', rel, path.join(existing, 'x'));
-        fsSync.mkdirSync(p, { recursive: true });
+        if (severalTargetsOpen()) await fs.mkdir(p, { recursive: true });
+        else fsSync.mkdirSync(p, { recursive: true });
       },
       { allowRoot: true },
     );
   }
 
   async unlink(rel: string): Promise<void> {
-    await this.io('unlink', rel, async (p) => fsSync.unlinkSync(p), {
+    await this.io('unlink', rel, async (p) => (severalTargetsOpen() ? fs.unlink(p) : fsSync.unlinkSync(p)), {
       missing: undefined,
       change: true,
     });
@@ -287,7 +291,7 @@ export class LocalTransport implements Transport {
       rel,
       async (p) => {
         try {
-          fsSync.rmdirSync(p);
+          await fs.rmdir(p);
           return true;
         } catch (error) {
           const code = (error as NodeJS.ErrnoException).code;
@@ -304,8 +308,7 @@ export class LocalTransport implements Transport {
   }
 
   async readdir(rel: string): Promise<string[] | null> {
-    // Names only (the state folder's few entries, mostly): one getdents, cheaper than a round trip.
-    return this.io('list', rel, async (p) => fsSync.readdirSync(p), { allowRoot: true, missing: null });
+    return this.io('list', rel, (p) => fs.readdir(p), { allowRoot: true, missing: null });
   }
 
   async rawNames(rel: string): Promise<Buffer[] | null> {

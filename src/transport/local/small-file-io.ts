@@ -5,6 +5,7 @@ import { constants } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import type { WriteOptions } from '../transport.js';
 import { fsyncFd } from './fsync-fd.js';
+import { severalTargetsOpen } from './open-targets.js';
 
 const { O_WRONLY, O_RDONLY, O_CREAT, O_TRUNC, O_NOFOLLOW } = constants;
 
@@ -39,7 +40,8 @@ export async function writeFileNoFollow(
   options: WriteOptions,
   unsynced: { add(p: string): void },
 ): Promise<void> {
-  if (data.length <= SYNC_MAX_BYTES) {
+  // Creating a file can wait for the journal: in a fleet, in the threadpool (open-targets.ts).
+  if (data.length <= SYNC_MAX_BYTES && !severalTargetsOpen()) {
     const fd = fsSync.openSync(p, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, mode & 0o7777);
     try {
       fsSync.writeFileSync(fd, data);
