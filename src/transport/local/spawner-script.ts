@@ -40,8 +40,18 @@ sub flush_out {
     substr($obuf, 0, $n, '');
   }
 }
+# NAME=value pairs of a NUL-joined environment block.
+sub pairs_of { map { [split(/=/, $_, 2)] } grep { length } split(/\0/, $_[0]) }
+# The shared environment %ENV now holds (its number), set in the helper itself: each child
+# then inherits it, and a fork per command copies no rebuilt environment.
+my $held_base;
 sub start {
   my ($id, $cwd, $cmd, $env, $bid) = @_;
+  my $based = defined $bid && exists $base{$bid};
+  if ($based && (!defined $held_base || $held_base ne $bid)) {
+    %ENV = map { @$_ } pairs_of($base{$bid});
+    $held_base = $bid;
+  }
   my ($or, $ow, $er, $ew, $sr, $sw);
   pipe($or, $ow) or return out("F $id " . (0 + $!));
   pipe($er, $ew) or return out("F $id " . (0 + $!));
@@ -56,8 +66,10 @@ sub start {
     open(STDOUT, '>&', $ow) or $fail->();
     open(STDERR, '>&', $ew) or $fail->();
     chdir($cwd) or $fail->();
-    my $all = (defined $bid && exists $base{$bid} ? "$base{$bid}\0" : '') . $env;
-    %ENV = map { split(/=/, $_, 2) } grep { length } split(/\0/, $all);
+    # %ENV holds the shared environment already (set below, before the fork): only the
+    # command's own variables are left to set here, in the copy of the helper that forked.
+    if ($based) { $ENV{$_->[0]} = $_->[1] for pairs_of($env) }
+    else { %ENV = map { @$_ } pairs_of($env) }
     { no warnings 'exec'; exec { '/bin/sh' } '/bin/sh', '-c', $cmd; }
     $fail->();
   }

@@ -90,6 +90,42 @@ describe('spawnShell through the perl helper', () => {
     expect(shared.bytes).toBeLessThan(whole.bytes / 3);
   });
 
+  it('the helper holds one shared environment at a time: each command still gets exactly its own', async () => {
+    const PATH = process.env.PATH ?? '/usr/bin:/bin';
+    type Policy = NonNullable<Parameters<typeof runLocal>[1]['envPolicy']>;
+    const first: Policy = { secrets: [], pass: [], filtered: { PATH, ONLY_FIRST: 'one', BOTH: 'first' } };
+    const second: Policy = { secrets: [], pass: [], filtered: { PATH, BOTH: 'second' } };
+    const show = 'echo "${ONLY_FIRST:-unset} ${BOTH:-unset} ${OWN:-unset}"; env | sort | tr "\\n" " "';
+    const run = (envPolicy: Policy | undefined, env: Record<string, string>) =>
+      runLocal(show, { cwd: os.tmpdir(), env, envPolicy }).then((r) => r.stdout.split('\n'));
+    // Interleaved, at once and one after another: the helper switches its environment between them.
+    const together = await Promise.all([
+      run(first, { OWN: 'a' }),
+      run(second, { OWN: 'b' }),
+      run(undefined, { PATH, OWN: 'c' }),
+      run(first, {}),
+    ]);
+    const after = [await run(second, {}), await run(undefined, { PATH }), await run(first, { BOTH: 'mine' })];
+    expect([...together, ...after].map((lines) => lines[0])).toEqual([
+      'one first a',
+      'unset second b',
+      'unset unset c',
+      'one first unset',
+      'unset second unset',
+      'unset unset unset',
+      'one mine unset',
+    ]);
+    // Nothing else (the helper's own LC_ALL, the other shared environment's names) reaches a command.
+    const names = (lines: string[]) =>
+      lines[1]!
+        .trim()
+        .split(' ')
+        .map((e) => e.split('=')[0])
+        .filter((n) => !['PWD', 'SHLVL', '_', 'OLDPWD'].includes(n!));
+    expect(names(together[1]!)).toEqual(['BOTH', 'OWN', 'PATH']);
+    expect(names(after[0]!)).toEqual(['BOTH', 'PATH']);
+  });
+
   it('a short command costs one write of the helper: its pid, ends and exit together', async () => {
     const ppid = Number((await runLocal('echo $PPID', { cwd: os.tmpdir() })).stdout.trim());
     // Write calls of the helper (and of the shells it reaped, which write nothing here).
