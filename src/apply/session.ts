@@ -35,6 +35,7 @@ import { rollbackTarget } from './rollback.js';
 import { rollbackUnitFiles, type UnitRollbackResult } from './unit-rollback.js';
 import { placeWrites, type Placement } from './staged-tree.js';
 import { clearSwappedFolders, swappedFolders } from './folder-swap.js';
+import { metadataConcurrency } from './in-flight.js';
 
 export interface SessionOptions {
   transport: Transport;
@@ -325,7 +326,7 @@ export class TargetSession {
       reveal = plan.revealUnits?.length
         ? await revealUnits(t, staging, plan, this.state?.manifest ?? null)
         : null;
-      await mapLimit(plan.writes, this.concurrency, async (w, i) => {
+      await mapLimit(plan.writes, metadataConcurrency(t, this.concurrency), async (w, i) => {
         if (reveal?.done.has(i) || place.inTree(i)) return;
         await t.rename(`${staging}/${i}`, w.path);
         onProgress?.({ phase: 'commit', done: ++done, total, bytes });
@@ -364,16 +365,20 @@ export class TargetSession {
       );
     }
     this.state = newState;
-    try {
-      await t.removeTree(l.staging);
-      await pruneBackups(t, l, KEEP_BACKUPS);
-      // The previous manifest lives on in this deploy's backup (a hard link) while a rollback may need it.
-      await pruneManifests(t, l, newState.manifestFile ? [newState.manifestFile.file] : []);
-    } catch (error) {
+    // Three folders apart, cleaned at once (over SSH their first records share one round trip);
+    // all of it ends before the lock is released. The previous manifest lives on in this
+    // deploy's backup (a hard link) while a rollback may need it.
+    const failed = (
+      await Promise.allSettled([
+        t.removeTree(l.staging),
+        pruneBackups(t, l, KEEP_BACKUPS),
+        pruneManifests(t, l, newState.manifestFile ? [newState.manifestFile.file] : []),
+      ])
+    ).find((r) => r.status === 'rejected');
+    if (failed)
       this.log.warn(
-        `${t.description}: release ${plan.to.slice(0, 12)} is in place; cleaning up after it failed (${describeError(error)}); the next run finishes it`,
+        `${t.description}: release ${plan.to.slice(0, 12)} is in place; cleaning up after it failed (${describeError(failed.reason)}); the next run finishes it`,
       );
-    }
     return { bytes, changed: !noFiles, state: newState, ...(reveal ? { swaps: reveal.swaps } : {}) };
   }
 

@@ -54,6 +54,15 @@ export async function makeStateDir(t: Transport, rel: string): Promise<void> {
   if (!existed) await t.chmod(rel, STATE_DIR_MODE);
 }
 
+/**
+ * makeStateDir of each of `rels` (parents first): asked together where the transport does them
+ * in order (SSH's file helper), else one after another.
+ */
+export async function makeStateDirs(t: Transport, rels: readonly string[]): Promise<void> {
+  if (await t.makeDirs?.(rels, STATE_DIR_MODE)) return;
+  for (const rel of rels) await makeStateDir(t, rel);
+}
+
 /** A manifest file name diffship made (manifest-store.ts): a deploy id and `.tsv`. */
 export const isManifestFileName = (name: string): boolean =>
   name.endsWith('.tsv') && DEPLOY_ID.test(name.slice(0, -4));
