@@ -70,10 +70,15 @@ export async function takeBackup(
   paths.forEach((path, i) => {
     if (!newDirs.has(posix.dirname(path))) existing.push(i);
   });
-  await mapLimit(existing, metadataConcurrency(t, concurrency), async (i) => {
-    found[i] = await backupEntry(t, dir, paths[i]!, i);
-  });
-  if (previousState?.manifestFile) await keepInBackup(t, l, deployId, previousState.manifestFile);
+  // The previous manifest's link goes with the files' (one round trip over SSH, not two more).
+  const manifestFile = previousState?.manifestFile;
+  const settled = await Promise.allSettled([
+    mapLimit(existing, metadataConcurrency(t, concurrency), async (i) => {
+      found[i] = await backupEntry(t, dir, paths[i]!, i);
+    }),
+    manifestFile ? keepInBackup(t, l, deployId, manifestFile) : undefined,
+  ]);
+  for (const r of settled) if (r.status === 'rejected') throw r.reason;
   const manifest: Omit<BackupManifest, 'entries'> = {
     version: 1,
     deployId,

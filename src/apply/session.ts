@@ -20,14 +20,14 @@ import { fenced } from './fenced-transport.js';
 import { isLockLost } from './lease-fence.js';
 import { readState, writeState, type TargetState } from './state.js';
 import { pendingRecovery, recover } from './journal.js';
-import { KEEP_BACKUPS, pruneBackups, pruneEmptyDirs } from './backup.js';
+import { pruneEmptyDirs } from './backup.js';
 import { checkParents, parentsOf } from './safe-path.js';
 import { DEPLOY_ID } from './state-schema.js';
 import { checkStateDirPath, checkStateFolder, makeStateDir } from './state-folder.js';
 import { connectReadOnly, isMissingRoot } from './absent-root.js';
 import { firstPeek, prefetchStateFolder } from './state-prefetch.js';
 import type { PendingManifest } from './manifest-merge.js';
-import { loadManifest, nextManifest, pruneManifests, recordManifestFile } from './manifest-store.js';
+import { loadManifest, nextManifest, recordManifestFile } from './manifest-store.js';
 import { mapLimit } from '../pool.js';
 import type { ApplyProgress } from './progress.js';
 import { dropLeftovers, stageAndJournal, type StageSession } from './stage.js';
@@ -36,6 +36,7 @@ import { rollbackUnitFiles, type UnitRollbackResult } from './unit-rollback.js';
 import { placeWrites, type Placement } from './staged-tree.js';
 import { clearSwappedFolders, swappedFolders } from './folder-swap.js';
 import { metadataConcurrency } from './in-flight.js';
+import { cleanUp } from './clean-up.js';
 
 export interface SessionOptions {
   transport: Transport;
@@ -351,7 +352,6 @@ export class TargetSession {
         await recordManifestFile(t, l, this.deployId, manifest, newState, this.concurrency, !batched);
       await writeState(t, l, newState, { withPending: batched });
       recorded = true;
-      await t.unlink(l.journal);
     } catch (error) {
       // The state names this deploy: the target holds the new release, whatever failed after.
       if (!recorded) recorded = await this.stateIsOurs();
@@ -361,24 +361,11 @@ export class TargetSession {
         throw await this.undoFailedCommit(error, plan.from);
       }
       this.log.warn(
-        `${t.description}: release ${plan.to.slice(0, 12)} is in place and recorded, but its journal could not be removed (${describeError(error)}); the next run drops it`,
+        `${t.description}: release ${plan.to.slice(0, 12)} is in place and recorded, though writing its state reported an error (${describeError(error)})`,
       );
     }
     this.state = newState;
-    // Three folders apart, cleaned at once (over SSH their first records share one round trip);
-    // all of it ends before the lock is released. The previous manifest lives on in this
-    // deploy's backup (a hard link) while a rollback may need it.
-    const failed = (
-      await Promise.allSettled([
-        t.removeTree(l.staging),
-        pruneBackups(t, l, KEEP_BACKUPS),
-        pruneManifests(t, l, newState.manifestFile ? [newState.manifestFile.file] : []),
-      ])
-    ).find((r) => r.status === 'rejected');
-    if (failed)
-      this.log.warn(
-        `${t.description}: release ${plan.to.slice(0, 12)} is in place; cleaning up after it failed (${describeError(failed.reason)}); the next run finishes it`,
-      );
+    await cleanUp(t, l, this.log, plan.to, newState);
     return { bytes, changed: !noFiles, state: newState, ...(reveal ? { swaps: reveal.swaps } : {}) };
   }
 
