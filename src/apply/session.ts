@@ -144,13 +144,14 @@ export class TargetSession {
       // Read-only: all that is read next, asked in one go (a deploy asks once it holds the lock).
       if (options.readOnly && !missing) await prefetchStateFolder(t, s.layout, { manifest: true });
       // The state folder is diffship's: no link on its path, nothing in it planted by someone else.
-      await checkStateDirPath(t, s.layout);
+      const present = await checkStateDirPath(t, s.layout);
       if (options.readOnly) {
         await checkStateFolder(t, s.layout, undefined);
         s.pendingOutcome = await pendingRecovery(t, s.layout);
         s.pendingRecovery = s.pendingOutcome !== null;
       } else {
-        await makeStateDir(t, s.layout.dir);
+        // Seen just now as a real folder: a mkdir would find it made (one round trip over SSH).
+        if (!present) await makeStateDir(t, s.layout.dir);
         // The lock itself is written past the fence: its release must work when the fence is shut.
         // The lock and the first look at the state folder in one round trip where the transport can.
         const lock = await acquireLock(
