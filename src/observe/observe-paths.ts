@@ -42,10 +42,11 @@ export async function observeInto(
     return known;
   };
   const entries = await mapLimit(unique, metadataConcurrency(t, target.concurrency), async (p) => {
-    // The path and its folders are asked together (one round trip over SSH, not one per depth);
-    // a path below a symlinked or missing folder counts as absent: what was read there is dropped.
-    const [real, entry] = await Promise.all([Promise.all(parentsOf(p).map(isRealDir)), t.lstat(p)]);
-    return real.every(Boolean) ? entry : null;
+    // All of a path's folders are asked together (one round trip over SSH, not one per depth),
+    // then the path, only below real folders: a path below a symlinked or missing folder is not
+    // looked at (a first deploy into an empty folder looks at no file).
+    const real = await Promise.all(parentsOf(p).map(isRealDir));
+    return real.every(Boolean) ? t.lstat(p) : null;
   });
   await cancelPoint(target.signal, 'the plan (looking at the target)');
   const present = unique.filter((_, i) => entries[i] !== null && entries[i]?.type !== 'dir');
