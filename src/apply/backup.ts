@@ -14,9 +14,10 @@ import type { Layout } from './layout.js';
 import { readJson, writeChunksAtomic } from './json-file.js';
 import { mapLimit } from '../pool.js';
 import { parentsAreFolders, parentsOf } from './safe-path.js';
-import { isBackupName, makeStateDir } from './state-folder.js';
+import { isBackupName, makeStateDirs } from './state-folder.js';
 import { checked } from './state-schema.js';
 import { DiffshipError } from '../errors.js';
+import { metadataConcurrency } from './in-flight.js';
 
 /** How many backups a target keeps (SPEC §3). */
 export const KEEP_BACKUPS = 3;
@@ -60,7 +61,7 @@ export async function takeBackup(
   removedDirs: readonly string[] = [],
 ): Promise<void> {
   const dir = l.backupFor(deployId);
-  for (const d of [l.backups, dir, `${dir}/files`]) await makeStateDir(t, d);
+  await makeStateDirs(t, [l.backups, dir, `${dir}/files`]);
   // A path in a folder this deploy creates has nothing to back up: no lstat needed (a first
   // deploy of 50,000 files skips 50,000 of them), and no entry object: it is written as "remove".
   const newDirs = new Set(createdDirs);
@@ -69,10 +70,15 @@ export async function takeBackup(
   paths.forEach((path, i) => {
     if (!newDirs.has(posix.dirname(path))) existing.push(i);
   });
-  await mapLimit(existing, concurrency, async (i) => {
-    found[i] = await backupEntry(t, dir, paths[i]!, i);
-  });
-  if (previousState?.manifestFile) await keepInBackup(t, l, deployId, previousState.manifestFile);
+  // The previous manifest's link goes with the files' (one round trip over SSH, not two more).
+  const manifestFile = previousState?.manifestFile;
+  const settled = await Promise.allSettled([
+    mapLimit(existing, metadataConcurrency(t, concurrency), async (i) => {
+      found[i] = await backupEntry(t, dir, paths[i]!, i);
+    }),
+    manifestFile ? keepInBackup(t, l, deployId, manifestFile) : undefined,
+  ]);
+  for (const r of settled) if (r.status === 'rejected') throw r.reason;
   const manifest: Omit<BackupManifest, 'entries'> = {
     version: 1,
     deployId,
@@ -185,8 +191,7 @@ export async function restoreBackup(
 ): Promise<void> {
   const dir = l.backupFor(m.deployId);
   const tmpDir = `${l.staging}/restore-${m.deployId}`;
-  await makeStateDir(t, l.staging);
-  await makeStateDir(t, tmpDir);
+  await makeStateDirs(t, [l.staging, tmpDir]);
   // Files the deploy added go first: one may stand where a restored folder must come back.
   for (const e of m.entries) if (e.action === 'remove') await removeFileOrEmptyDir(t, e.path);
   await remakeRemovedDirs(t, m.removedDirs ?? []);
@@ -275,8 +280,17 @@ export async function discardBackup(t: Transport, l: Layout, deployId: string): 
 
 /** Keep the newest `keep` backups (SPEC: the last 3); only backup folders diffship made are removed. */
 export async function pruneBackups(t: Transport, l: Layout, keep: number): Promise<void> {
-  const names = await backupFolders(t, l);
-  const complete = await listBackups(t, l, names);
+  const listed = ((await t.readdir(l.backups)) ?? []).filter(isBackupName);
+  // Folders and their manifests asked together (one round trip over SSH); only real folders count.
+  const [folders, manifests] = await Promise.all([
+    Promise.all(listed.map((name) => t.lstat(l.backupFor(name)))),
+    Promise.all(listed.map((name) => t.lstat(manifestPath(l, name)))),
+  ]);
+  const names = listed.filter((_, i) => folders[i]?.type === 'dir');
+  const complete = listed
+    .filter((_, i) => folders[i]?.type === 'dir' && manifests[i]?.type === 'file')
+    .sort()
+    .reverse();
   const keepSet = new Set(complete.slice(0, keep));
   for (const name of names) if (!keepSet.has(name)) await discardBackup(t, l, name);
 }

@@ -17,6 +17,7 @@ const WRITES: ReadonlySet<PropertyKey> = new Set<keyof Transport>([
   'link',
   'mkdirp',
   'makeDir',
+  'makeDirs',
   'unlink',
   'rmdir',
   'removeTree',

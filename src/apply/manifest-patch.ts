@@ -5,7 +5,6 @@
  */
 import type { Transport } from '../transport/transport.js';
 import type { Layout } from './layout.js';
-import { makeStateDir } from './state-folder.js';
 import type { PendingManifest } from './manifest-merge.js';
 import type { ManifestBytes } from './manifest-stream.js';
 
@@ -35,7 +34,7 @@ export async function patched(
   let lines = 0;
   for (const part of pending.parts) if (!Buffer.isBuffer(part) && ++lines > PATCH_LINES) return false;
   const { ref } = pending.previous;
-  await makeStateDir(t, l.staging);
+  // Staging, where the host makes the file, was made by the caller (recordManifestFile).
   // The host checks what it made against this hash: one pass over the bytes here first (the
   // untouched ranges are hashed, not formatted; the new lines are at most PATCH_LINES).
   for (const chunk of bytes.chunks()) void chunk;

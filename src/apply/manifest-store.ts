@@ -19,7 +19,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { DiffshipError } from '../errors.js';
 import type { Transport } from '../transport/transport.js';
 import type { Layout } from './layout.js';
-import { isManifestFileName, makeStateDir } from './state-folder.js';
+import { isManifestFileName, makeStateDir, makeStateDirs } from './state-folder.js';
 import type { Manifest } from '../plan/manifest-types.js';
 import type { TargetPlan } from '../plan/types.js';
 import {
@@ -284,9 +284,13 @@ export async function recordManifestFile(
   sync = true,
 ): Promise<void> {
   // Made once as it is written, hashed on the way, never held whole: ~70 MB of text at 500,000 files.
-  const bytes = await manifestFileBytes(pending, (paths) => statWritten(t, paths, concurrency));
+  // Its folder (and staging, where a patch makes it on the host) made while the written files are
+  // stat'ed: one round trip over SSH, not three.
+  const [bytes] = await Promise.all([
+    manifestFileBytes(pending, (paths) => statWritten(t, paths, concurrency)),
+    t.patchFile ? makeStateDirs(t, [l.manifests, l.staging]) : makeStateDir(t, l.manifests),
+  ]);
   const name = manifestName(deployId);
-  await makeStateDir(t, l.manifests);
   const rel = `${l.manifests}/${name}`;
   if (await patched(t, l, pending, name, bytes)) {
     // Made on the host from the previous file, which it checked first: only the changed lines crossed.

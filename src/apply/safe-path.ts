@@ -7,7 +7,7 @@
  */
 import { posix } from 'node:path';
 import { TransportError } from '../errors.js';
-import type { Transport } from '../transport/transport.js';
+import type { Entry, Transport } from '../transport/transport.js';
 
 /** Every proper parent of a relative path, shallowest first: `a/b/c` → `a`, `a/b`. */
 export function parentsOf(rel: string): string[] {
@@ -45,7 +45,19 @@ export async function checkParents(
   const types = new Map<string, string | null>();
   const missing: string[] = [];
   const replaced: string[] = [];
-  // Shallowest first, so a missing or replaced folder answers for everything below it.
+  // The folders of one depth whose parent is a real folder are looked at together (one round
+  // trip over SSH, not one per folder); a missing or replaced one answers for everything below it.
+  const seen = new Map<string, Promise<Entry | null>>();
+  const look = (depth: number) => {
+    for (const dir of parents) {
+      if (dir.split('/').length !== depth || seen.has(dir)) continue;
+      const up = posix.dirname(dir);
+      if ((up === '.' ? 'dir' : types.get(up)) !== 'dir') continue;
+      const entry = t.lstat(dir);
+      entry.catch(() => undefined); // one refused below leaves the others unawaited: no unhandled rejection
+      seen.set(dir, entry);
+    }
+  };
   for (const dir of parents) {
     const up = posix.dirname(dir);
     const upType = up === '.' ? 'dir' : types.get(up);
@@ -54,7 +66,8 @@ export async function checkParents(
       missing.push(dir);
       continue;
     }
-    const entry = await t.lstat(dir);
+    if (!seen.has(dir)) look(dir.split('/').length);
+    const entry = await seen.get(dir)!;
     const type = entry?.type ?? null;
     if (type === 'symlink' && !deleting.has(dir)) {
       throw new TransportError(

@@ -20,14 +20,14 @@ import { fenced } from './fenced-transport.js';
 import { isLockLost } from './lease-fence.js';
 import { readState, writeState, type TargetState } from './state.js';
 import { pendingRecovery, recover } from './journal.js';
-import { KEEP_BACKUPS, pruneBackups, pruneEmptyDirs } from './backup.js';
+import { pruneEmptyDirs } from './backup.js';
 import { checkParents, parentsOf } from './safe-path.js';
 import { DEPLOY_ID } from './state-schema.js';
 import { checkStateDirPath, checkStateFolder, makeStateDir } from './state-folder.js';
 import { connectReadOnly, isMissingRoot } from './absent-root.js';
 import { firstPeek, prefetchStateFolder } from './state-prefetch.js';
 import type { PendingManifest } from './manifest-merge.js';
-import { loadManifest, nextManifest, pruneManifests, recordManifestFile } from './manifest-store.js';
+import { loadManifest, nextManifest, recordManifestFile } from './manifest-store.js';
 import { mapLimit } from '../pool.js';
 import type { ApplyProgress } from './progress.js';
 import { dropLeftovers, stageAndJournal, type StageSession } from './stage.js';
@@ -35,6 +35,8 @@ import { rollbackTarget } from './rollback.js';
 import { rollbackUnitFiles, type UnitRollbackResult } from './unit-rollback.js';
 import { placeWrites, type Placement } from './staged-tree.js';
 import { clearSwappedFolders, swappedFolders } from './folder-swap.js';
+import { metadataConcurrency } from './in-flight.js';
+import { cleanUp } from './clean-up.js';
 
 export interface SessionOptions {
   transport: Transport;
@@ -142,13 +144,14 @@ export class TargetSession {
       // Read-only: all that is read next, asked in one go (a deploy asks once it holds the lock).
       if (options.readOnly && !missing) await prefetchStateFolder(t, s.layout, { manifest: true });
       // The state folder is diffship's: no link on its path, nothing in it planted by someone else.
-      await checkStateDirPath(t, s.layout);
+      const present = await checkStateDirPath(t, s.layout);
       if (options.readOnly) {
         await checkStateFolder(t, s.layout, undefined);
         s.pendingOutcome = await pendingRecovery(t, s.layout);
         s.pendingRecovery = s.pendingOutcome !== null;
       } else {
-        await makeStateDir(t, s.layout.dir);
+        // Seen just now as a real folder: a mkdir would find it made (one round trip over SSH).
+        if (!present) await makeStateDir(t, s.layout.dir);
         // The lock itself is written past the fence: its release must work when the fence is shut.
         // The lock and the first look at the state folder in one round trip where the transport can.
         const lock = await acquireLock(
@@ -325,7 +328,7 @@ export class TargetSession {
       reveal = plan.revealUnits?.length
         ? await revealUnits(t, staging, plan, this.state?.manifest ?? null)
         : null;
-      await mapLimit(plan.writes, this.concurrency, async (w, i) => {
+      await mapLimit(plan.writes, metadataConcurrency(t, this.concurrency), async (w, i) => {
         if (reveal?.done.has(i) || place.inTree(i)) return;
         await t.rename(`${staging}/${i}`, w.path);
         onProgress?.({ phase: 'commit', done: ++done, total, bytes });
@@ -350,7 +353,6 @@ export class TargetSession {
         await recordManifestFile(t, l, this.deployId, manifest, newState, this.concurrency, !batched);
       await writeState(t, l, newState, { withPending: batched });
       recorded = true;
-      await t.unlink(l.journal);
     } catch (error) {
       // The state names this deploy: the target holds the new release, whatever failed after.
       if (!recorded) recorded = await this.stateIsOurs();
@@ -360,20 +362,11 @@ export class TargetSession {
         throw await this.undoFailedCommit(error, plan.from);
       }
       this.log.warn(
-        `${t.description}: release ${plan.to.slice(0, 12)} is in place and recorded, but its journal could not be removed (${describeError(error)}); the next run drops it`,
+        `${t.description}: release ${plan.to.slice(0, 12)} is in place and recorded, though writing its state reported an error (${describeError(error)})`,
       );
     }
     this.state = newState;
-    try {
-      await t.removeTree(l.staging);
-      await pruneBackups(t, l, KEEP_BACKUPS);
-      // The previous manifest lives on in this deploy's backup (a hard link) while a rollback may need it.
-      await pruneManifests(t, l, newState.manifestFile ? [newState.manifestFile.file] : []);
-    } catch (error) {
-      this.log.warn(
-        `${t.description}: release ${plan.to.slice(0, 12)} is in place; cleaning up after it failed (${describeError(error)}); the next run finishes it`,
-      );
-    }
+    await cleanUp(t, l, this.log, plan.to, newState);
     return { bytes, changed: !noFiles, state: newState, ...(reveal ? { swaps: reveal.swaps } : {}) };
   }
 

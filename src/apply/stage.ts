@@ -14,7 +14,7 @@ import { storedState, type TargetState } from './state.js';
 import type { ApplyProgress } from './progress.js';
 import { readJournal, writeJournal } from './journal.js';
 import { takeBackup } from './backup.js';
-import { makeStateDir } from './state-folder.js';
+import { makeStateDirs } from './state-folder.js';
 import { mapLimit } from '../pool.js';
 import { cancelPoint } from '../cancelled.js';
 import { swapRemovedDirs } from './folder-swap.js';
@@ -50,8 +50,7 @@ export async function stageAndJournal(
   const l = s.layout;
   // 2. Stage every new file complete inside the state folder, then check it against its blob id.
   const staging = l.stagingFor(s.deployId);
-  await makeStateDir(t, l.staging);
-  await makeStateDir(t, staging);
+  await makeStateDirs(t, [l.staging, staging]);
   // Folders the deploy creates are staged whole (staged-tree.ts), with the files in them.
   // mkdirp makes the parents too: only the deepest folders are asked for, all at once (pipelined over SSH).
   await mapLimit(leafDirs(place.stagingDirs), s.concurrency, (dir) => t.mkdirp(place.tree(dir)));

@@ -33,14 +33,16 @@ const removeFix = (rel: string) =>
 
 /**
  * Before anything is created or read: every component of the state folder's
- * path is a real folder, or absent (the first deploy makes it).
+ * path is a real folder, or absent (the first deploy makes it). true: the state
+ * folder itself is there (nothing to make).
  */
-export async function checkStateDirPath(t: Transport, l: Layout): Promise<void> {
+export async function checkStateDirPath(t: Transport, l: Layout): Promise<boolean> {
   for (const rel of [...parentsOf(l.dir), l.dir]) {
     const e = await t.lstat(rel);
-    if (e === null) return;
+    if (e === null) return false;
     if (e.type !== 'dir') throw refuse(t, rel, `is a ${e.type}, not a folder`, removeFix(rel));
   }
+  return true;
 }
 
 /** mkdir -p of a folder inside the state folder, then its mode set exactly (the umask may allow group write). */
@@ -52,6 +54,15 @@ export async function makeStateDir(t: Transport, rel: string): Promise<void> {
   const existed = found !== null;
   await t.mkdirp(rel);
   if (!existed) await t.chmod(rel, STATE_DIR_MODE);
+}
+
+/**
+ * makeStateDir of each of `rels` (parents first): asked together where the transport does them
+ * in order (SSH's file helper), else one after another.
+ */
+export async function makeStateDirs(t: Transport, rels: readonly string[]): Promise<void> {
+  if (await t.makeDirs?.(rels, STATE_DIR_MODE)) return;
+  for (const rel of rels) await makeStateDir(t, rel);
 }
 
 /** A manifest file name diffship made (manifest-store.ts): a deploy id and `.tsv`. */

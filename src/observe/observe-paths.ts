@@ -8,6 +8,7 @@ import type { Transport } from '../transport/transport.js';
 import type { Layout } from '../apply/layout.js';
 import { parentsOf } from '../apply/safe-path.js';
 import { mapLimit } from '../pool.js';
+import { metadataConcurrency } from '../apply/in-flight.js';
 import { cancelPoint } from '../cancelled.js';
 
 /** Above this many paths to observe, one walk of the target is cheaper than a look at each. */
@@ -40,10 +41,12 @@ export async function observeInto(
     if (!known) folders.set(dir, (known = t.lstat(dir).then((e) => e?.type === 'dir')));
     return known;
   };
-  const entries = await mapLimit(unique, target.concurrency, async (p) => {
-    // A path below a symlinked or missing folder is not looked at through the link.
-    for (const parent of parentsOf(p)) if (!(await isRealDir(parent))) return null;
-    return t.lstat(p);
+  const entries = await mapLimit(unique, metadataConcurrency(t, target.concurrency), async (p) => {
+    // All of a path's folders are asked together (one round trip over SSH, not one per depth),
+    // then the path, only below real folders: a path below a symlinked or missing folder is not
+    // looked at (a first deploy into an empty folder looks at no file).
+    const real = await Promise.all(parentsOf(p).map(isRealDir));
+    return real.every(Boolean) ? t.lstat(p) : null;
   });
   await cancelPoint(target.signal, 'the plan (looking at the target)');
   const present = unique.filter((_, i) => entries[i] !== null && entries[i]?.type !== 'dir');

@@ -224,6 +224,12 @@ export interface Transport {
    * way). Optional: where each of those is no round trip, it saves nothing.
    */
   makeDir?(rel: string, mode: number): Promise<boolean>;
+  /**
+   * makeDir of each of `rels` (parents first), asked together where the transport does them
+   * in order (one round trip over SSH, where one after another costs one each). false when
+   * not all were done (the caller then makes each again, one after another).
+   */
+  makeDirs?(rels: readonly string[], mode: number): Promise<boolean>;
   /** Remove a file or symlink. Missing is not an error. */
   unlink(rel: string): Promise<void>;
   /** Remove an empty folder. false if not empty or missing. */

@@ -20,6 +20,16 @@ export async function mkdirWithHelper(ops: SshOps, rel: string, mode: number): P
 }
 
 /**
+ * mkdirWithHelper of each of `rels`, all sent at once: the helper does its records in order, so
+ * a folder listed after its parent finds it made (with `mode`), at the cost of one round trip.
+ * false unless every one was done.
+ */
+export async function mkdirsWithHelper(ops: SshOps, rels: readonly string[], mode: number): Promise<boolean> {
+  const done = await Promise.all(rels.map((rel) => mkdirWithHelper(ops, rel, mode)));
+  return done.every(Boolean);
+}
+
+/**
  * mkdir -p of `rel` through the file helper, each folder made as mkdir(2) makes it (the umask
  * applies, as over SFTP): one record, pipelined with the others, where SFTP takes a round trip
  * for the parents' check and one per level. false: not done here (as mkdirWithHelper).

@@ -12,7 +12,7 @@ import { SshOps } from './perl-helper-client.js';
 import { ReadAhead } from './helper-peek.js';
 import { LstatBatch } from './helper-lstat.js';
 import { createWithHelper, releaseWithHelper } from './create-exclusive.js';
-import { mkdirWithHelper } from './helper-mkdir.js';
+import { mkdirsWithHelper, mkdirWithHelper } from './helper-mkdir.js';
 import { resolveRootWithHelper } from './helper-root.js';
 import { scanWithHelper, statsWithHelper } from './scan.js';
 import { lookWithHelper } from './look.js';
@@ -283,6 +283,10 @@ export class SshTransport implements Transport {
 
   makeDir(rel: string, mode: number): Promise<boolean> {
     return this.ahead.changing([rel], () => mkdirWithHelper(this.ops, rel, mode));
+  }
+
+  makeDirs(rels: readonly string[], mode: number): Promise<boolean> {
+    return this.ahead.changing(rels, () => mkdirsWithHelper(this.ops, rels, mode));
   }
 
   unlink(rel: string): Promise<void> {

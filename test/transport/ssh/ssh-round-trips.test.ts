@@ -135,11 +135,13 @@ describe('the lock over SSH', () => {
         deployId: string;
       };
       expect(lock.deployId).toBe(s.deployId);
-      // After the helper's chdir and the state folder's path check: its mkdir, then the lock (excl)
-      // with the first peek right behind it (nothing more to peek at in a folder with no backup).
+      // After the helper's chdir, the state folder's path check (a peek) saw the folder: no mkdir
+      // (a round trip), then the lock (excl) with the first peek right behind it (nothing more to
+      // peek at in a folder with no backup).
       const excl = seen.ops.indexOf(14);
       expect(seen.ops.filter((op) => op === 14)).toHaveLength(1);
-      expect(seen.ops.slice(excl - 1, excl + 2)).toEqual([11, 14, 10]);
+      expect(seen.ops.slice(excl - 1, excl + 2)).toEqual([10, 14, 10]);
+      expect(seen.ops.slice(0, excl)).not.toContain(11);
       expect(seen.ops).not.toContain(1); // no separate write and link of a temporary lock
       expect(seen.sftpLstats).toEqual([]);
       expect(fs.readdirSync(path.join(root, '.diffship')).filter((n) => n.includes('.new-'))).toEqual([]);

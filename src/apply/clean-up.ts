@@ -1,0 +1,38 @@
+import { describeError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { Transport } from '../transport/transport.js';
+import { KEEP_BACKUPS, pruneBackups } from './backup.js';
+import type { Layout } from './layout.js';
+import { pruneManifests } from './manifest-store.js';
+import type { TargetState } from './state.js';
+
+/**
+ * After a deploy's state is recorded: drop its journal and staging, and the backups and
+ * manifests no longer kept. Four places apart, cleaned at once (over SSH their first records
+ * share one round trip); all of it ends before the caller releases the lock. A failure is
+ * told, never thrown: the release `to` is in place, the next run finishes the cleanup. The
+ * previous manifest lives on in this deploy's backup (a hard link) while a rollback may need it.
+ */
+export async function cleanUp(
+  t: Transport,
+  l: Layout,
+  log: Logger,
+  to: string,
+  newState: TargetState,
+): Promise<void> {
+  const [journal, ...rest] = await Promise.allSettled([
+    t.unlink(l.journal),
+    t.removeTree(l.staging),
+    pruneBackups(t, l, KEEP_BACKUPS),
+    pruneManifests(t, l, newState.manifestFile ? [newState.manifestFile.file] : []),
+  ]);
+  if (journal?.status === 'rejected')
+    log.warn(
+      `${t.description}: release ${to.slice(0, 12)} is in place and recorded, but its journal could not be removed (${describeError(journal.reason)}); the next run drops it`,
+    );
+  const failed = rest.find((r) => r.status === 'rejected');
+  if (failed)
+    log.warn(
+      `${t.description}: release ${to.slice(0, 12)} is in place; cleaning up after it failed (${describeError(failed.reason)}); the next run finishes it`,
+    );
+}

@@ -1,0 +1,86 @@
+/**
+ * The serial round trips of a whole SSH deploy (issue 13: "bound by bandwidth, not round
+ * trips"). A flight is a group of the file helper's records sent while others are still out:
+ * a record sent when none is outstanding starts a new one, so the count is the number of
+ * times the deploy waited for the host with nothing in the pipe. Real sshd, real repository; the
+ * helper's records are counted by wrapping the transport's own part.
+ */
+import { lstatSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SshTransport } from '../../../src/transport/ssh/ssh-transport.js';
+import { OP_WRITE } from '../../../src/transport/ssh/perl-helper-protocol.js';
+import { startSshd, type Sshd } from '../../helpers/sshd.js';
+import { snapshot, type Tree } from '../../helpers/repo.js';
+import { deploy, setup as sharedSetup } from '../../helpers/staged-tree.js';
+
+let sshd: Sshd;
+const cleanups: Array<() => void> = [];
+beforeAll(async () => {
+  sshd = await startSshd();
+});
+afterAll(async () => {
+  for (const c of cleanups.splice(0).reverse()) c();
+  await sshd?.stop();
+});
+
+/** Counts the flights of helper records of `t` from now on (a record sent while none is out starts one). */
+function flights(t: SshTransport): { flights: number; ops: number[] } {
+  const seen = { flights: 0, ops: [] as number[] };
+  let outstanding = 0;
+  const parts = t as unknown as { ops: { run: (...args: unknown[]) => Promise<string> } };
+  const run = parts.ops.run.bind(parts.ops);
+  parts.ops.run = (...args: unknown[]) => {
+    // A staged file's bytes go as git gives them (not a wait for the host): never a flight's start.
+    if (outstanding === 0 && args[1] !== OP_WRITE) seen.flights++;
+    outstanding++;
+    seen.ops.push(args[1] as number);
+    const p = run(...args);
+    const heard = () => outstanding--;
+    p.then(heard, heard);
+    return p;
+  };
+  return seen;
+}
+
+/** 400 files in 8 folders; v2 changes 100 of them (as bench/ssh's update does). */
+function releases(): { v1: Tree; v2: Tree } {
+  const v1: Tree = {};
+  for (let i = 0; i < 400; i++) v1[`flows/team-${i % 8}/flow-${i}.xml`] = `<flow ${i}/>\n`.repeat(40);
+  const v2: Tree = { ...v1 };
+  for (let k = 0; k < 100; k++) v2[`flows/team-${(k * 4) % 8}/flow-${k * 4}.xml`] = `<flow ${k} rev="1"/>\n`;
+  return { v1, v2 };
+}
+
+describe('an SSH deploy waits for the host few times', () => {
+  it('first deploy and a 100-file update: flights counted, the target is the release', async () => {
+    const { repo, target } = sharedSetup('diffship-ssh-flights-', cleanups);
+    const { v1, v2 } = releases();
+    const c1 = repo.commit(v1);
+    const first = new SshTransport(sshd.sshOptions(), target);
+    const firstSeen = flights(first);
+    await deploy(first, repo.dir, c1);
+    expect(snapshot(target, ['.diffship'])).toEqual(snapshot(repo.dir, ['.git']));
+    const c2 = repo.commit(v2);
+    const update = new SshTransport(sshd.sshOptions(), target);
+    const updateSeen = flights(update);
+    await deploy(update, repo.dir, c2);
+    expect(snapshot(target, ['.diffship'])).toEqual(snapshot(repo.dir, ['.git']));
+    // Before (2026-12-02): 36 and 50. State folders made together, the renames and backup links
+    // of 100 files each in one flight, the cleanup after the state in one.
+    // Before (2026-12-02): 27 and 44. State folders made together; renames, backup links and the
+    // plan's lstats not capped at 64; all of a file's folders looked at together; the journal,
+    // staging and both prunes after the state at once; the previous manifest's link with the files';
+    // recovery's three cleanups at once; no mkdir of a state folder just seen; the manifest's
+    // folders made with the stats of the written files.
+    expect(firstSeen.flights).toBeLessThanOrEqual(19);
+    expect(updateSeen.flights).toBeLessThanOrEqual(25);
+    // The state folders made together still get the state folder's mode, and are real folders.
+    for (const dir of ['.diffship', '.diffship/backups', '.diffship/manifests'])
+      expect(lstatSync(join(target, dir)).mode & 0o7777, dir).toBe(0o755);
+    const backups = readdirSync(join(target, '.diffship/backups'));
+    expect(backups).toHaveLength(2);
+    for (const b of backups)
+      expect(lstatSync(join(target, '.diffship/backups', b, 'files')).mode & 0o7777).toBe(0o755);
+  });
+});
