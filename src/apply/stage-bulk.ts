@@ -15,7 +15,7 @@ import { checkCancelled } from '../cancelled.js';
 import type { Placement } from './staged-tree.js';
 
 /** Below this many files the one-by-one path's start is cheaper than a second git process. */
-export const BULK_MIN = 64;
+const BULK_MIN = 64;
 
 const OPTIONS = {
   // A bigger file streams through the transport on its own (never whole in memory).
