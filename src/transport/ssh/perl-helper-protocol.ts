@@ -5,7 +5,6 @@ import { OP_SCAN, OP_STATS, PERL_SCAN, PERL_SCAN_DISPATCH } from './scan-protoco
 import { OP_LOOK, PERL_LOOK, PERL_LOOK_DISPATCH } from './look-protocol.js';
 import { OP_PATCH, PERL_PATCH, PERL_PATCH_DISPATCH } from './patch-protocol.js';
 import { OP_BULK_WRITE, PERL_BULK, PERL_BULK_DISPATCH } from './bulk-write-protocol.js';
-import { PERL_WRITEBACK, WRITEBACK_EVERY } from './writeback-protocol.js';
 import {
   OP_CHMOD,
   OP_READLINK,
@@ -219,7 +218,6 @@ const PERL = [
   PERL_PATCH,
   PERL_ROOT,
   PERL_BULK,
-  PERL_WRITEBACK,
   'while (1) {',
   '  my ($id, $op, $mode, $la, $lb, $hi, $lo) = unpack("N7", take(28));',
   '  my $p = take($la); my $q = take($lb); my $left = $hi * 4294967296 + $lo;',
@@ -231,8 +229,6 @@ const PERL = [
   // Hashed as written (HASH_FLAG): the blob id of the bytes that reached the file, without reading it back.
   '    my $d = ($mode & 0400000) ? Digest::SHA->new(($mode & 01000000) ? 256 : 1) : undef;',
   '    $d->add("blob $left\\0") if $d;',
-  // A big file's pages start going to disk as it is written (writeback-protocol.ts).
-  '    my ($wrote, $wb) = (0, 0);',
   '    while ($left > 0) {',
   '      fill() if length($buf) == $at;',
   '      my $n = length($buf) - $at; $n = $left if $left < $n;',
@@ -242,8 +238,7 @@ const PERL = [
   '        if (defined $w) { $done += $w } else { $answer = failure() }',
   '      }',
   '      $d->add(substr($buf, $at, $n)) if $d;',
-  '      $at += $n; $left -= $n; $wrote += $n;',
-  `      $wb = writeback($fh, $wb, $wrote) if $fh && $answer eq "ok" && $wrote - $wb >= ${WRITEBACK_EVERY};`,
+  '      $at += $n; $left -= $n;',
   '    }',
   '    if ($fh) {',
   '      if ($answer eq "ok") { chmod($mode & 07777, $fh) or $answer = failure(); }',

@@ -174,38 +174,3 @@ describe('the bulk answer', () => {
     expect(bulkFailure('a bad entry')).toEqual({ index: -1, text: 'a bad entry' });
   });
 });
-
-describe("a big file's writeback", () => {
-  it('starts every 8 MiB as the helper writes it (sync_file_range), and the bytes are exact', async () => {
-    const trace = path.join(root, '..', `trace-${counter}.txt`);
-    const child = spawn(
-      'strace',
-      ['-f', '-e', 'trace=sync_file_range', '-o', trace, 'sh', '-c', remoteOpsCommand()],
-      {
-        cwd: root,
-        stdio: ['pipe', 'pipe', 'pipe'],
-      },
-    );
-    const parser = new AnswerParser();
-    const answer = new Promise<Answer>((resolve) =>
-      child.stdout.on('data', (c: Buffer) => {
-        const [a] = parser.push(c).answers;
-        if (a) resolve(a);
-      }),
-    );
-    const data = randomBytes(20 * 1024 * 1024 + 5);
-    child.stdin.write(encodeRecord(1, OP_WRITE, 'big', { mode: 0o644, dataLength: data.length }));
-    child.stdin.write(data);
-    expect(await answer).toMatchObject({ ok: true });
-    child.stdin.end();
-    expect(await new Promise((resolve) => child.on('close', resolve))).toBe(0);
-    expect((await fs.readFile(at('big'))).equals(data)).toBe(true);
-    const calls = (await fs.readFile(trace, 'utf8'))
-      .split('\n')
-      .filter((l) => l.includes('sync_file_range('));
-    // Two full 8 MiB steps: [0, ≥8 MiB) and on (the helper reads up to 1 MiB at a time).
-    const known = process.arch === 'x64' || process.arch === 'arm64';
-    expect(calls.length).toBe(known ? 2 : 0);
-    for (const call of calls) expect(call).toMatch(/SYNC_FILE_RANGE_WRITE\) = 0/);
-  });
-});
