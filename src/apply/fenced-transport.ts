@@ -9,6 +9,7 @@ import type { Transport } from '../transport/transport.js';
 const WRITES: ReadonlySet<PropertyKey> = new Set<keyof Transport>([
   'writeFile',
   'writeStream',
+  'writeMany',
   'createExclusive',
   'createExclusiveAndPeek',
   'symlink',

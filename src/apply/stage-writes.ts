@@ -21,6 +21,7 @@ import { verifiedBlob } from './verified-blob.js';
 import type { Placement } from './staged-tree.js';
 import { DiffshipError } from '../errors.js';
 import { checkCancelled } from '../cancelled.js';
+import { stageInBulk } from './stage-bulk.js';
 
 export interface StagedWrites {
   bytes: number;
@@ -57,9 +58,18 @@ export async function stageWrites(
     }
     onProgress?.({ phase: 'stage', done: ++done, total, bytes: out.bytes });
   };
+  // Many small files first go in batches (stage-bulk.ts); what that leaves goes one by one.
+  const bulk = { repo: blobs.repo, algorithm, place, signal };
+  const left = await stageInBulk(t, plan, bulk, (i, id, bytes) => {
+    out.bytes += bytes;
+    settled(i)(id);
+  });
   try {
     // At most `concurrency` small files and one big file's few chunks are in memory at once.
-    await mapLimit(plan.writes, concurrency, async (w, i) => {
+    const items: readonly unknown[] = left ?? plan.writes;
+    await mapLimit(items, concurrency, async (_, at) => {
+      const i = left ? left[at]! : at;
+      const w = plan.writes[i]!;
       if (failed) throw failed.error;
       checkCancelled(signal, 'staging');
       const staged = place.staged(i);

@@ -178,6 +178,18 @@ export interface Transport {
     options?: WriteOptions,
   ): Promise<string | undefined | void>;
   /**
+   * Many small files at once (a staging's batch), each created or truncated
+   * (never through a link; parents must exist), its mode set, not synced (as
+   * `{ sync: false }`: syncWritten makes them durable), and hashed as it is
+   * written: resolves to their git blob ids (of `hash`'s object format), in
+   * order. null: not possible on this target now (the caller writes them one by
+   * one). Optional: the SSH transport's file helper does it in one record.
+   */
+  writeMany?(
+    files: ReadonlyArray<{ rel: string; mode: number; data: Buffer }>,
+    hash: HashAlgorithm,
+  ): Promise<string[] | null>;
+  /**
    * Make every file written with `{ sync: false }` durable, in one go: one
    * syncfs(2) beats one fsync per file by orders of magnitude on a 50,000-file
    * deploy. The engine calls it once, before its journal makes the staged files count.

@@ -16,6 +16,9 @@ import { HelperGone, OpError, type SshOps } from './perl-helper-client.js';
 import { gather, GATHER_MAX, streamFile } from './stream-file.js';
 import { createOverSftp, createWithHelper, NO_HARD_LINKS } from './create-exclusive.js';
 import { writeWithHelper } from './helper-write.js';
+import { writeManyWithHelper } from './bulk-write.js';
+import type { BulkFile } from './bulk-write-protocol.js';
+import type { HashAlgorithm } from '../../diff/blob.js';
 import { runSmallOp } from './helper-small-ops.js';
 import { OP_CHMOD, OP_READLINK, OP_RMDIR, OP_SYMLINK } from './shell-ops-protocol.js';
 import {
@@ -162,6 +165,13 @@ export class SshFiles {
       await this.unlink(rel);
       return open();
     }
+  }
+
+  /** Many small files in one record of the file helper (bulk-write.ts); null where it does not run. */
+  async writeMany(files: ReadonlyArray<BulkFile>, hash: HashAlgorithm): Promise<string[] | null> {
+    const ids = await writeManyWithHelper(this.conn, this.ops, files, hash);
+    if (ids) for (const f of files) this.unsynced.add(f.rel);
+    return ids;
   }
 
   /** Make the files written with `{ sync: false }` durable (sync-written.ts). */

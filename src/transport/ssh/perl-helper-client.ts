@@ -37,7 +37,7 @@ export class HelperGone extends Error {}
 export class OpError extends Error {
   constructor(
     readonly errno: string,
-    text: string,
+    readonly text: string,
   ) {
     super(`${text} (${errno})`);
   }
@@ -187,7 +187,8 @@ export class SshOps {
     options: {
       to?: string;
       mode?: number;
-      data?: Buffer;
+      /** The record's data: one buffer, or several sent back to back (a bulk write's files). */
+      data?: Buffer | readonly Buffer[];
       dataLength?: number;
       /** Gets each `part` line of a long answer (scan), in order, before the answer itself. */
       onPart?: (payload: string) => void;
@@ -202,12 +203,11 @@ export class SshOps {
     if (ops.closed) return Promise.reject(new HelperGone('the file helper on the host ended'));
     const id = this.nextOpId;
     this.nextOpId = this.nextOpId >= 0xffffffff ? 1 : this.nextOpId + 1;
-    const data = options.data;
-    const record = encodeRecord(id, op, rel, {
-      b: options.to,
-      mode: options.mode,
-      dataLength: data?.length ?? options.dataLength ?? 0,
-    });
+    const data =
+      options.data === undefined ? [] : Buffer.isBuffer(options.data) ? [options.data] : options.data;
+    let dataLength = options.dataLength ?? 0;
+    if (options.data !== undefined) dataLength = data.reduce((sum, d) => sum + d.length, 0);
+    const record = encodeRecord(id, op, rel, { b: options.to, mode: options.mode, dataLength });
     return new Promise<string>((resolve, reject) => {
       const onLost = (error: Error) => {
         ops.waiting.delete(id);
@@ -229,10 +229,11 @@ export class SshOps {
       if (ops.outboxBytes === 0) setImmediate(() => flush(ops));
       ops.outbox.push(record);
       ops.outboxBytes += record.length;
-      if (data && data.length > 0) {
-        ops.outbox.push(data);
-        ops.outboxBytes += data.length;
-      }
+      for (const d of data)
+        if (d.length > 0) {
+          ops.outbox.push(d);
+          ops.outboxBytes += d.length;
+        }
       if (options.onQueued) ops.queued.push(options.onQueued);
       if (ops.outboxBytes >= OUTBOX_FLUSH) flush(ops);
     });

@@ -4,6 +4,7 @@ import { shellQuote } from '../shell-quote.js';
 import { OP_SCAN, OP_STATS, PERL_SCAN, PERL_SCAN_DISPATCH } from './scan-protocol.js';
 import { OP_LOOK, PERL_LOOK, PERL_LOOK_DISPATCH } from './look-protocol.js';
 import { OP_PATCH, PERL_PATCH, PERL_PATCH_DISPATCH } from './patch-protocol.js';
+import { OP_BULK_WRITE, PERL_BULK, PERL_BULK_DISPATCH } from './bulk-write-protocol.js';
 import {
   OP_CHMOD,
   OP_READLINK,
@@ -76,6 +77,7 @@ import {
  * - scan (12) and stats (13): authoritative mode's walk and exact lstats (scan-protocol.ts).
  * - look (20): the walk compared with the manifest's stat cache on the host (look-protocol.ts).
  * - patch (26): a file made from another one on the host and a few edits (patch-protocol.ts).
+ * - bulk write (30): many small files in one record, each written as write (1) does (bulk-write-protocol.ts).
  * - root (21): the target folder checked, made if asked, and resolved, before chdir (shell-ops-protocol.ts).
  * - rmdir (22), symlink (23), readlink (24), chmod (25): shell-ops-protocol.ts.
  * - release (15): remove A only if it is a regular file (at most 1 MiB, never
@@ -137,7 +139,8 @@ export type Op =
   | typeof OP_RMDIR
   | typeof OP_SYMLINK
   | typeof OP_READLINK
-  | typeof OP_CHMOD;
+  | typeof OP_CHMOD
+  | typeof OP_BULK_WRITE;
 /** In a write record's mode: fsync the file before answering. */
 export const SYNC_FLAG = 0o200000;
 /** In a mkdir record's mode: leave the folders made as the umask has them (no chmod). */
@@ -221,6 +224,7 @@ const PERL = [
   PERL_LOOK,
   PERL_PATCH,
   PERL_ROOT,
+  PERL_BULK,
   // Ops that need neither IO::Handle nor Digest::SHA: chdir, peek, mkdir, list, rename, link,
   // unlink, rmtree, release, and ops 21-25 (root, rmdir, symlink, readlink, chmod).
   'my %PLAIN = map { $_ => 1 } (2, 3, 5, 6, 8, 9, 10, 11, 15, 21, 22, 23, 24, 25);',
@@ -298,6 +302,7 @@ const PERL = [
   PERL_PATCH_DISPATCH,
   PERL_ROOT_DISPATCH,
   PERL_SMALL_OPS_DISPATCH,
+  PERL_BULK_DISPATCH,
   '  } else { exit 4; }',
   '  $out .= "$id $answer\\n";',
   '  flush() if length($out) >= 2048;',

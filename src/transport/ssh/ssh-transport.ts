@@ -34,6 +34,8 @@ import type {
   WriteOptions,
 } from '../transport.js';
 import type { SshTuning } from './tuning.js';
+import type { HashAlgorithm } from '../../diff/blob.js';
+import type { BulkFile } from './bulk-write-protocol.js';
 
 /**
  * A target folder on an SSH host, over one ssh2 connection: the file helper (one remote shell)
@@ -217,6 +219,13 @@ export class SshTransport implements Transport {
     options: WriteOptions = {},
   ): Promise<string | undefined> {
     return this.ahead.changing([rel], () => this.files.writeStream(rel, source, mode, options));
+  }
+
+  writeMany(files: ReadonlyArray<BulkFile>, hash: HashAlgorithm): Promise<string[] | null> {
+    return this.ahead.changing(
+      files.map((f) => f.rel),
+      () => this.files.writeMany(files, hash),
+    );
   }
 
   syncWritten(): Promise<void> {

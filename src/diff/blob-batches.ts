@@ -1,0 +1,208 @@
+/**
+ * Many blobs read through one `git cat-file --batch` of their own, its output
+ * cut into the blobs' bytes as it arrives, and handed on in batches (a few
+ * hundred small files at a time), not one request, promise and parse per blob
+ * as GitObjects does. For a first deploy of thousands of small files, that
+ * per-blob work was most of this side's CPU. A blob bigger than `maxBlob`, a
+ * missing one or another type is skipped (its bytes dropped as they pass, never
+ * held): the caller reads it the ordinary way, which also says what is wrong.
+ */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { GitError } from '../errors.js';
+import { BATCH_HEADER, firstMessage, gitEnv } from './git.js';
+
+export interface BlobBatchOptions {
+  /** Blobs bigger than this are skipped (returned, not handed on). */
+  maxBlob: number;
+  /** A batch is handed on once it holds this many bytes or `batchCount` blobs. */
+  batchBytes: number;
+  batchCount: number;
+  /** Batches handed on and not yet settled, at most; git's output waits meanwhile. */
+  inFlight: number;
+}
+
+/** One batch: the blobs' indices in `oids`, and their bytes (views of git's output, not copies). */
+export type BlobBatch = (indices: number[], bodies: Buffer[]) => Promise<void>;
+
+/**
+ * Read `oids` and call `onBatch` for every batch, in order; resolves to the indices skipped once
+ * every batch has settled. The first failure (git's, or a batch's) stops git and rejects, after
+ * the batches in flight have settled.
+ */
+export function readBlobBatches(
+  repo: string,
+  oids: readonly string[],
+  options: BlobBatchOptions,
+  onBatch: BlobBatch,
+): Promise<number[]> {
+  const bad = oids.find((oid) => !/^[0-9a-f]{40,64}$/.test(oid));
+  if (bad !== undefined)
+    return Promise.reject(new GitError('E_GIT', `not a blob id: ${JSON.stringify(bad)}`));
+  return new BatchReader(repo, oids, options, onBatch).done;
+}
+
+interface Batch {
+  indices: number[];
+  bodies: Buffer[];
+  bytes: number;
+}
+
+interface Body {
+  index: number;
+  /** Bytes still to come, git's newline after the blob included. */
+  left: number;
+  size: number;
+  /** The blob's bytes so far; null for a blob skipped. */
+  parts: Buffer[] | null;
+}
+
+/** One git process and the parse of its output: headers, then each blob's bytes. */
+class BatchReader {
+  readonly done: Promise<number[]>;
+  private readonly proc: ChildProcessWithoutNullStreams;
+  private readonly skipped: number[] = [];
+  private readonly inFlight = new Set<Promise<void>>();
+  private failure: { error: unknown } | null = null;
+  /** The index of the blob whose header comes next. */
+  private next = 0;
+  /** A header not ended yet. */
+  private head: Buffer | null = null;
+  private body: Body | null = null;
+  private batch: Batch = { indices: [], bodies: [], bytes: 0 };
+  /** The rest of a chunk, held while `inFlight` batches are unsettled (git's output waits too). */
+  private rest: Buffer | null = null;
+  /** git's exit, once it came: acted on when nothing is held. */
+  private exited: (() => void) | null = null;
+
+  constructor(
+    repo: string,
+    private readonly oids: readonly string[],
+    private readonly options: BlobBatchOptions,
+    private readonly onBatch: BlobBatch,
+  ) {
+    const proc = spawn('git', ['-C', repo, 'cat-file', '--batch'], { env: gitEnv(), stdio: 'pipe' });
+    this.proc = proc;
+    const stderr: Buffer[] = [];
+    this.done = new Promise<number[]>((resolve, reject) => {
+      proc.stderr.on('data', (c: Buffer) => stderr.push(c));
+      proc.stdout.on('data', (chunk: Buffer) => this.take(chunk));
+      proc.stdin.on('error', () => undefined); // git ended first: its exit says why
+      proc.on('error', (error) =>
+        this.fail(new GitError('E_GIT', `cannot run git: ${error.message}`, { cause: error })),
+      );
+      proc.on('close', (code) => {
+        this.exited = () => {
+          this.exited = null;
+          if (!this.failure && (code !== 0 || this.next !== oids.length || this.body || this.head)) {
+            const why = firstMessage(Buffer.concat(stderr).toString('utf8')) ?? `exit code ${code}`;
+            this.failure = { error: new GitError('E_GIT', `git cat-file --batch ended early (${why})`) };
+          }
+          this.send();
+          // A batch may still fail: what it says is known once every one has settled.
+          void Promise.all(this.inFlight).then(() =>
+            this.failure ? reject(this.failure.error) : resolve(this.skipped),
+          );
+        };
+        if (!this.rest) this.exited();
+      });
+      proc.stdin.end(oids.length > 0 ? `${oids.join('\n')}\n` : '');
+    });
+  }
+
+  private fail(error: unknown): void {
+    this.failure ??= { error };
+    this.proc.kill();
+  }
+
+  /** Parse a chunk (or what was held of one); hold the rest while too many batches are unsettled. */
+  private take(chunk: Buffer): void {
+    if (this.failure) return;
+    try {
+      const at = this.feed(chunk);
+      if (at === chunk.length) return;
+      this.rest = chunk.subarray(at);
+      this.proc.stdout.pause();
+      void Promise.race(this.inFlight).then(() => {
+        const rest = this.rest!;
+        this.rest = null;
+        this.take(rest);
+        if (this.rest) return;
+        this.proc.stdout.resume();
+        this.exited?.();
+      });
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  /** Hand the batch on. */
+  private send(): void {
+    if (this.batch.indices.length === 0 || this.failure) return;
+    const { indices, bodies } = this.batch;
+    this.batch = { indices: [], bodies: [], bytes: 0 };
+    const settled: Promise<void> = this.onBatch(indices, bodies).then(
+      () => void this.inFlight.delete(settled),
+      (error: unknown) => {
+        this.inFlight.delete(settled);
+        this.fail(error);
+      },
+    );
+    this.inFlight.add(settled);
+  }
+
+  private header(line: string): void {
+    const index = this.next++;
+    const m = BATCH_HEADER.exec(line);
+    if (!m) return void this.skipped.push(index); // missing: no bytes follow
+    if (m[1] !== this.oids[index])
+      throw new GitError('E_GIT', `git cat-file --batch answered ${m[1]} for ${this.oids[index]}`);
+    const size = Number(m[3]);
+    const keep = m[2] === 'blob' && size <= this.options.maxBlob;
+    if (!keep) this.skipped.push(index);
+    this.body = { index, left: size + 1, size, parts: keep ? [] : null };
+  }
+
+  private ended(b: Body, last: Buffer): void {
+    if (last[last.length - 1] !== 10)
+      throw new GitError('E_GIT', 'git cat-file --batch: a blob not ended by a newline');
+    if (!b.parts) return;
+    const whole = b.parts.length === 1 ? b.parts[0]! : Buffer.concat(b.parts);
+    const batch = this.batch;
+    batch.indices.push(b.index);
+    batch.bodies.push(whole.subarray(0, b.size));
+    batch.bytes += b.size;
+    if (batch.bytes >= this.options.batchBytes || batch.indices.length >= this.options.batchCount)
+      this.send();
+  }
+
+  /** Parse `chunk` to its end, or to where `inFlight` batches are unsettled: where it stopped. */
+  private feed(chunk: Buffer): number {
+    let at = 0;
+    while (at < chunk.length) {
+      if (this.inFlight.size >= this.options.inFlight) return at;
+      const body = this.body;
+      if (body) {
+        const take = Math.min(body.left, chunk.length - at);
+        const part = chunk.subarray(at, at + take);
+        body.parts?.push(part);
+        at += take;
+        body.left -= take;
+        if (body.left === 0) {
+          this.body = null;
+          this.ended(body, part);
+        }
+        continue;
+      }
+      const nl = chunk.indexOf(10, at);
+      if (nl === -1) {
+        this.head = Buffer.concat(this.head ? [this.head, chunk.subarray(at)] : [chunk.subarray(at)]);
+        return chunk.length;
+      }
+      const tail = chunk.subarray(at, nl);
+      this.header((this.head ? Buffer.concat([this.head, tail]) : tail).toString('latin1'));
+      this.head = null;
+      at = nl + 1;
+    }
+    return at;
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * The file helper's bulk write (op 30, perl-helper-protocol.ts): many small
+ * files in one record, so that a first deploy of 20,000 files costs this side
+ * one record, one promise and one answer per batch of a few hundred files, not
+ * per file. Pure: the perl, the record's list and the answer's parsing;
+ * bulk-write.ts sends it.
+ *
+ * Record: mode holds the hash flags of a write (HASH_FLAG is implied; with
+ * SHA256_FLAG, sha256 blob ids); A is the files, NUL-separated, each
+ * `<permission bits, octal> <size> <path>`; the data is the files' bytes,
+ * back to back, in that order (the sizes add up to the data length).
+ *
+ * Each file is written as write (1) writes one: its parents checked real
+ * folders (each folder once per record, right before the first file in it:
+ * a batch's files share a few folders, and 6 lstats per file were a third of
+ * the host's system calls), created or truncated, never through a link, written,
+ * its mode set exactly, closed (no fsync: the caller syncs the batch later,
+ * syncfs), hashed as it is written. After the first file that fails, the rest
+ * are not written, but the data is still read off the stream, so that the
+ * next record starts in the right place (a list whose sizes do not add up to
+ * the data length fails whole, its data skipped).
+ *
+ * Answer: `ok <blob id> <blob id> …`, one per file, in order; or
+ * `err <ERRNO> #<index> <text>` naming the first file that failed.
+ */
+
+export const OP_BULK_WRITE = 30;
+
+/** The perl sub of op 30; `fill`, `failure`, `$buf`, `$at`, `$NOFOLLOW` are the helper's own. */
+export const PERL_BULK = String.raw`
+sub bulk_skip { my $k = shift; while ($k > 0) { fill() if length($buf) == $at; my $c = length($buf) - $at; $c = $k if $k < $c; $at += $c; $k -= $c; } }
+sub bulk_parents { my ($path, $real) = @_; my @c = split m{/}, $path; pop @c; my $d = ".";
+  for (@c) { $d .= "/$_"; next if $real->{$d}; return 1 unless lstat($d); return 1 if -f _; if (-l _ || !-d _) { $! = Errno::ELOOP(); return 0; } $real->{$d} = 1; } return 1; }
+sub bulk_one { my ($path, $perm, $n, $alg, $real) = @_; my $fh;
+  (bulk_parents($path, $real) && sysopen($fh, $path, O_WRONLY | O_CREAT | O_TRUNC | $NOFOLLOW, $perm)) or do { my $f = failure(); bulk_skip($n); return (undef, $f) };
+  my ($d, $f) = (Digest::SHA->new($alg), "ok"); $d->add("blob $n\0");
+  while ($n > 0) { fill() if length($buf) == $at; my $c = length($buf) - $at; $c = $n if $n < $c; my $done = 0;
+    while ($f eq "ok" && $done < $c) { my $w = syswrite($fh, $buf, $c - $done, $at + $done); if (defined $w) { $done += $w } else { $f = failure() } }
+    $d->add(substr($buf, $at, $c)) if $f eq "ok"; $at += $c; $n -= $c; }
+  if ($f eq "ok") { chmod($perm, $fh) or $f = failure(); }
+  if (!close($fh) && $f eq "ok") { $f = failure(); }
+  return $f eq "ok" ? ($d->hexdigest, $f) : (undef, $f); }
+sub bulk { my ($p, $mode, $left) = @_; my $alg = ($mode & 01000000) ? 256 : 1; my (@e, @ids, $sum, %real);
+  for (split(/\0/, $p, -1)) { my @f = split(/ /, $_, 3); return do { bulk_skip($left); "err EINVAL a bad entry in the list" } unless @f == 3 && $f[0] =~ /^[0-7]{1,4}$/ && $f[1] =~ /^\d{1,15}$/ && length $f[2]; push @e, \@f; $sum += $f[1]; }
+  return do { bulk_skip($left); "err EINVAL the sizes add up to $sum, not $left" } unless $sum == $left;
+  for my $i (0 .. $#e) { my ($perm, $n, $path) = @{$e[$i]};
+    my ($id, $f) = bulk_one($path, oct($perm), $n, $alg, \%real);
+    if (!defined $id) { $f =~ s/^err (\S+) ?/err $1 #$i /; bulk_skip($left - $n); return $f; }
+    push @ids, $id; $left -= $n; }
+  return join(" ", "ok", @ids); }`;
+
+export const PERL_BULK_DISPATCH = String.raw`
+  } elsif ($op == 30) {
+    $answer = bulk($p, $mode, $left);`;
+
+/** One file of a bulk write: its path relative to the target root, permission bits, and bytes. */
+export interface BulkFile {
+  rel: string;
+  mode: number;
+  data: Buffer;
+}
+
+/** The record's A: the files' entries (a path never holds a NUL). */
+export function bulkList(files: readonly BulkFile[]): string {
+  return files.map((f) => `${(f.mode & 0o7777).toString(8)} ${f.data.length} ${f.rel}`).join('\0');
+}
+
+/** The blob ids of an ok answer, one per file; null when it is not that. */
+export function parseBulkAnswer(payload: string, count: number): string[] | null {
+  const ids = payload === '' ? [] : payload.split(' ');
+  return ids.length === count && ids.every((id) => /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/.test(id)) ? ids : null;
+}
+
+/** Which file a failed bulk write names (`#<index> <text>`), and the text; index -1 when none. */
+export function bulkFailure(message: string): { index: number; text: string } {
+  const m = /^#(\d+) (.*)$/s.exec(message);
+  return m ? { index: Number(m[1]), text: m[2]! } : { index: -1, text: message };
+}

@@ -1,0 +1,176 @@
+/**
+ * The file helper's bulk write (op 30, bulk-write-protocol.ts): its perl run
+ * here under `sh`, as sshd would run it, fed records on stdin. Many files in
+ * one record, exact bytes and modes, each hashed as written (sha1 and sha256);
+ * never through a link (the refusal names the file); a bad list or a failed
+ * file leaves the stream in step for the next record.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import {
+  AnswerParser,
+  encodeRecord,
+  OP_WRITE,
+  remoteOpsCommand,
+  SHA256_FLAG,
+  type Answer,
+} from '../../../src/transport/ssh/perl-helper-protocol.js';
+import {
+  bulkFailure,
+  bulkList,
+  OP_BULK_WRITE,
+  parseBulkAnswer,
+  type BulkFile,
+} from '../../../src/transport/ssh/bulk-write-protocol.js';
+import { gitHashBytes } from '../conformance.js';
+import { HOSTILE } from '../../apply/conformance.js';
+
+let base: string;
+let root: string;
+let helper: Helper;
+let counter = 0;
+
+/** The helper running in `root`: send records, await their answers by id. */
+class Helper {
+  private readonly child: ChildProcess;
+  private readonly parser = new AnswerParser();
+  private readonly waiting = new Map<number, (a: Answer) => void>();
+  private nextId = 1;
+  stderr = '';
+  readonly exited: Promise<number | null>;
+
+  constructor(cwd: string) {
+    this.child = spawn('sh', ['-c', remoteOpsCommand()], { cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child.stdout!.on('data', (chunk: Buffer) => {
+      const { answers, error } = this.parser.push(chunk);
+      if (error) throw error;
+      for (const a of answers) this.waiting.get(a.id)?.(a);
+    });
+    this.child.stderr!.on('data', (chunk: Buffer) => (this.stderr += chunk.toString()));
+    this.exited = new Promise((resolve) => this.child.on('close', (code) => resolve(code)));
+  }
+
+  send(op: number, a: string, options: { mode?: number; data?: Buffer } = {}) {
+    const id = this.nextId++;
+    const answer = new Promise<Answer>((resolve) => this.waiting.set(id, resolve));
+    const record = encodeRecord(id, op as typeof OP_WRITE, a, {
+      ...options,
+      dataLength: options.data?.length ?? 0,
+    });
+    this.child.stdin!.write(record);
+    if (options.data) this.child.stdin!.write(options.data);
+    return answer;
+  }
+
+  bulk(files: BulkFile[], mode = 0) {
+    return this.send(OP_BULK_WRITE, bulkList(files), { mode, data: Buffer.concat(files.map((f) => f.data)) });
+  }
+
+  end(): Promise<number | null> {
+    this.child.stdin!.end();
+    return this.exited;
+  }
+}
+
+beforeAll(async () => {
+  base = await fs.mkdtemp(path.join(os.tmpdir(), 'diffship-bulk-write-'));
+});
+afterAll(async () => {
+  await fs.rm(base, { recursive: true, force: true });
+});
+beforeEach(async () => {
+  root = path.join(base, `r${counter++}`);
+  await fs.mkdir(path.join(root, 'd/e'), { recursive: true });
+  helper = new Helper(root);
+});
+afterEach(async () => {
+  expect(await helper.end()).toBe(0);
+  expect(helper.stderr).toBe('');
+});
+
+const at = (rel: string) => path.join(root, rel);
+const file = (rel: string, data: Buffer | string, mode = 0o644): BulkFile => ({
+  rel,
+  mode,
+  data: Buffer.from(data),
+});
+
+describe('the bulk write', () => {
+  it('writes many files in one record, exact bytes and modes, and answers their blob ids (sha1, sha256)', async () => {
+    const files = [
+      file('d/empty', ''),
+      file('d/run.sh', '#!/bin/sh\n', 0o755),
+      file('d/e/secret', 's\0\n\r\xff', 0o600),
+      file('d/e/big.bin', randomBytes(3 * 1024 * 1024 + 17)), // several of the helper's 1 MiB reads
+      ...HOSTILE.map((n, i) => file(`d/${n}`, `hostile ${i}`)),
+    ];
+    const answer = await helper.bulk(files);
+    expect(answer).toMatchObject({ ok: true });
+    const ids = parseBulkAnswer((answer as { payload: string }).payload, files.length);
+    expect(ids).toEqual(files.map((f) => gitHashBytes(f.data)));
+    for (const f of files) {
+      expect(await fs.readFile(at(f.rel)), f.rel).toEqual(f.data);
+      expect((await fs.stat(at(f.rel))).mode & 0o7777, f.rel).toBe(f.mode);
+    }
+    // Again over the same files: truncated, rewritten, hashed with sha256.
+    const again = [file('d/run.sh', 'x', 0o640), file('d/e/big.bin', 'short')];
+    const second = await helper.bulk(again, SHA256_FLAG);
+    expect(parseBulkAnswer((second as { payload: string }).payload, 2)).toEqual(
+      again.map((f) => gitHashBytes(f.data, 'sha256')),
+    );
+    expect(await fs.readFile(at('d/e/big.bin'), 'utf8')).toBe('short');
+    expect((await fs.stat(at('d/run.sh'))).mode & 0o7777).toBe(0o640);
+  });
+
+  it('never writes through a link (the refusal names the file), and the stream stays in step', async () => {
+    await fs.mkdir(at('elsewhere'));
+    await fs.symlink('elsewhere', at('d/link'));
+    await fs.writeFile(at('victim'), 'untouched');
+    await fs.symlink('../victim', at('d/to-victim'));
+    const refusedParent = await helper.bulk([
+      file('d/ok-1', 'one'),
+      file('d/link/f', randomBytes(2 * 1024 * 1024)), // its data must still be skipped whole
+      file('d/not-written', 'three'),
+    ]);
+    expect(refusedParent).toMatchObject({ ok: false, errno: 'ELOOP' });
+    expect(bulkFailure((refusedParent as { message: string }).message).index).toBe(1);
+    expect(await fs.readdir(at('elsewhere'))).toEqual([]);
+    await expect(fs.stat(at('d/not-written'))).rejects.toThrow(/ENOENT/);
+    const refusedLast = await helper.bulk([file('d/to-victim', 'overwritten?')]);
+    expect(refusedLast).toMatchObject({ ok: false, errno: 'ELOOP' });
+    expect(bulkFailure((refusedLast as { message: string }).message).index).toBe(0);
+    expect(await fs.readFile(at('victim'), 'utf8')).toBe('untouched');
+    // The next records are read where they start.
+    expect(await helper.send(OP_WRITE, 'after', { data: Buffer.from('fine'), mode: 0o644 })).toMatchObject({
+      ok: true,
+    });
+    expect(await fs.readFile(at('after'), 'utf8')).toBe('fine');
+  });
+
+  it('refuses a list whose sizes do not add up to the data, or a bad entry, writing nothing', async () => {
+    const data = Buffer.from('abcdef');
+    const short = await helper.send(OP_BULK_WRITE, '644 2 d/a\x00644 2 d/b', { data });
+    expect(short).toMatchObject({ ok: false, errno: 'EINVAL' });
+    const bad = await helper.send(OP_BULK_WRITE, '9z9 6 d/a', { data });
+    expect(bad).toMatchObject({ ok: false, errno: 'EINVAL' });
+    expect(await fs.readdir(at('d'))).toEqual(['e']);
+    expect(await helper.bulk([file('d/c', 'fine')])).toMatchObject({ ok: true });
+    expect(await fs.readFile(at('d/c'), 'utf8')).toBe('fine');
+  });
+});
+
+describe('the bulk answer', () => {
+  it('takes exactly one blob id per file', () => {
+    const id = 'a'.repeat(40);
+    expect(parseBulkAnswer(`${id} ${id}`, 2)).toEqual([id, id]);
+    expect(parseBulkAnswer(id, 2)).toBeNull();
+    expect(parseBulkAnswer(`${id} nope`, 2)).toBeNull();
+    expect(parseBulkAnswer('', 0)).toEqual([]);
+    expect(bulkFailure('#12 Permission denied')).toEqual({ index: 12, text: 'Permission denied' });
+    expect(bulkFailure('a bad entry')).toEqual({ index: -1, text: 'a bad entry' });
+  });
+});
