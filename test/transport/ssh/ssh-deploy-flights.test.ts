@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SshTransport } from '../../../src/transport/ssh/ssh-transport.js';
 import { OP_WRITE } from '../../../src/transport/ssh/perl-helper-protocol.js';
+import { OP_BULK_WRITE } from '../../../src/transport/ssh/bulk-write-protocol.js';
 import { startSshd, type Sshd } from '../../helpers/sshd.js';
 import { snapshot, type Tree } from '../../helpers/repo.js';
 import { deploy, setup as sharedSetup } from '../../helpers/staged-tree.js';
@@ -31,8 +32,9 @@ function flights(t: SshTransport): { flights: number; ops: number[] } {
   const parts = t as unknown as { ops: { run: (...args: unknown[]) => Promise<string> } };
   const run = parts.ops.run.bind(parts.ops);
   parts.ops.run = (...args: unknown[]) => {
-    // A staged file's bytes go as git gives them (not a wait for the host): never a flight's start.
-    if (outstanding === 0 && args[1] !== OP_WRITE) seen.flights++;
+    // A staged file's bytes go as git gives them (not a wait for the host): never a flight's start,
+    // one at a time or a batch of small ones (bulk-write.ts).
+    if (outstanding === 0 && args[1] !== OP_WRITE && args[1] !== OP_BULK_WRITE) seen.flights++;
     outstanding++;
     seen.ops.push(args[1] as number);
     const p = run(...args);
