@@ -69,8 +69,13 @@ class BatchReader {
   private head: Buffer | null = null;
   private body: Body | null = null;
   private batch: Batch = { indices: [], bodies: [], bytes: 0 };
-  /** The rest of a chunk, held while `inFlight` batches are unsettled (git's output waits too). */
-  private rest: Buffer | null = null;
+  /**
+   * Output not parsed yet, in order, while `inFlight` batches are unsettled: the rest of a chunk,
+   * then what came since. Pausing stdout is not enough to hold git's output back: Node resumes a
+   * child's streams when it exits (child_process flushStdio), and a chunk parsed ahead of the held
+   * rest made headers read out of place ("answered X for Y").
+   */
+  private readonly held: Buffer[] = [];
   /** git's exit, once it came: acted on when nothing is held. */
   private exited: (() => void) | null = null;
 
@@ -103,7 +108,7 @@ class BatchReader {
             this.failure ? reject(this.failure.error) : resolve(this.skipped),
           );
         };
-        if (!this.rest) this.exited();
+        if (this.held.length === 0) this.exited();
       });
       proc.stdin.end(oids.length > 0 ? `${oids.join('\n')}\n` : '');
     });
@@ -114,22 +119,32 @@ class BatchReader {
     this.proc.kill();
   }
 
-  /** Parse a chunk (or what was held of one); hold the rest while too many batches are unsettled. */
+  /** Parse a chunk, after whatever is held; hold the rest while too many batches are unsettled. */
   private take(chunk: Buffer): void {
     if (this.failure) return;
+    if (this.held.length > 0) return void this.held.push(chunk);
+    this.held.push(chunk);
+    this.drain();
+  }
+
+  /** Parse the held output in order; stop (git's output paused) where too many batches are unsettled. */
+  private drain(): void {
     try {
-      const at = this.feed(chunk);
-      if (at === chunk.length) return;
-      this.rest = chunk.subarray(at);
-      this.proc.stdout.pause();
-      void Promise.race(this.inFlight).then(() => {
-        const rest = this.rest!;
-        this.rest = null;
-        this.take(rest);
-        if (this.rest) return;
-        this.proc.stdout.resume();
-        this.exited?.();
-      });
+      while (this.held.length > 0 && !this.failure) {
+        const chunk = this.held[0]!;
+        const at = this.feed(chunk);
+        if (at === chunk.length) {
+          this.held.shift();
+          continue;
+        }
+        this.held[0] = chunk.subarray(at);
+        this.proc.stdout.pause();
+        void Promise.race(this.inFlight).then(() => this.drain());
+        return;
+      }
+      this.held.length = 0;
+      this.proc.stdout.resume();
+      this.exited?.();
     } catch (error) {
       this.fail(error);
     }

@@ -54,6 +54,29 @@ describe('readBlobBatches', () => {
     for (const [i, text] of seen) expect(text, names[i]).toBe(content(oids[i]!));
   });
 
+  it("keeps git's output in order when git exits while output is held (Node resumes its streams then)", async () => {
+    // One batch in flight, slow batches: git's output is held most of the time, and git ends
+    // while it is. The old reader parsed what came after the exit ahead of what it held.
+    const names = Object.keys(files).filter((n) => n !== 'big.bin');
+    const oids = names.map((n) => ids.get(n)!);
+    for (let round = 0; round < 5; round++) {
+      const seen: number[] = [];
+      await readBlobBatches(
+        repo.dir,
+        oids,
+        { maxBlob: 100_000, batchBytes: 4_000, batchCount: 3, inFlight: 1 },
+        async (indices, bodies) => {
+          await new Promise((r) => setTimeout(r, 1 + (indices[0]! % 3)));
+          indices.forEach((i, j) => {
+            expect(bodies[j]!.toString('utf8'), names[i]).toBe(files[names[i]!]);
+            seen.push(i);
+          });
+        },
+      );
+      expect(seen).toEqual(oids.map((_, i) => i));
+    }
+  });
+
   it("rejects with a batch's failure once the others settled, and with git's for a bad name", async () => {
     const oids = Object.keys(files).map((n) => ids.get(n)!);
     let calls = 0;
