@@ -3,7 +3,7 @@
  * files). The peak was mostly V8's old space growing to up to 4× the live
  * heap while files were staged, each file's promoted garbage piling up
  * before a full collection; the CLI now asks for one when old space grows
- * past 1.5× what was live (src/gc-pacer.ts), and a write is its change's own
+ * past 1.25× what was live (src/gc-pacer.ts), and a write is its change's own
  * object. Unpaced, the same deploy peaked at ~46 MB (1,530 bytes a file).
  * Then the young generation (32 MiB committed for the whole run, whatever
  * the release's size) and the backup listing's chunks, all made before the
