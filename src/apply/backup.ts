@@ -65,7 +65,8 @@ export async function takeBackup(
   // A path in a folder this deploy creates has nothing to back up: no lstat needed (a first
   // deploy of 50,000 files skips 50,000 of them), and no entry object: it is written as "remove".
   const newDirs = new Set(createdDirs);
-  const found = new Array<BackupEntry | undefined>(paths.length);
+  // Only paths that may exist get an entry here (none on a first deploy): no array per path.
+  const found = new Map<number, BackupEntry>();
   const existing: number[] = [];
   paths.forEach((path, i) => {
     if (!newDirs.has(posix.dirname(path))) existing.push(i);
@@ -74,7 +75,7 @@ export async function takeBackup(
   const manifestFile = previousState?.manifestFile;
   const settled = await Promise.allSettled([
     mapLimit(existing, metadataConcurrency(t, concurrency), async (i) => {
-      found[i] = await backupEntry(t, dir, paths[i]!, i);
+      found.set(i, await backupEntry(t, dir, paths[i]!, i));
     }),
     manifestFile ? keepInBackup(t, l, deployId, manifestFile) : undefined,
   ]);
@@ -87,9 +88,9 @@ export async function takeBackup(
     createdDirs,
     ...(removedDirs.length > 0 ? { removedDirs: [...removedDirs] } : {}),
   };
-  const entry = (i: number): BackupEntry => found[i] ?? { path: paths[i]!, action: 'remove' };
+  const entry = (i: number): BackupEntry => found.get(i) ?? { path: paths[i]!, action: 'remove' };
   // Made durable with the staged files, by the engine's one syncWritten() before its journal.
-  await writeChunksAtomic(t, manifestPath(l, deployId), backupJson(manifest, paths.length, entry), {
+  await writeChunksAtomic(t, manifestPath(l, deployId), () => backupJson(manifest, paths.length, entry), {
     sync: false,
   });
 }
@@ -97,25 +98,24 @@ export async function takeBackup(
 /** Entries per chunk of the backup's JSON. */
 const ENTRY_STEP = 4096;
 
-/** The backup manifest as JSON text in chunks, one entry per line. */
-function backupJson(
+/** The backup manifest as JSON text in chunks, one entry per line, made as they are taken. */
+function* backupJson(
   head: Omit<BackupManifest, 'entries'>,
   count: number,
   entry: (i: number) => BackupEntry,
-): Buffer[] {
+): Generator<Buffer, void, undefined> {
   const marker = '"\\u0000entries\\u0000"'; // how JSON.stringify writes the placeholder below
   const shell = JSON.stringify({ ...head, entries: '\u0000entries\u0000' }, null, 2);
   // The last key: a string of the previous state that held the marker's text comes before it.
   const at = shell.lastIndexOf(marker);
-  const chunks = [Buffer.from(`${shell.slice(0, at)}[`)];
+  yield Buffer.from(`${shell.slice(0, at)}[`);
   for (let from = 0; from < count; from += ENTRY_STEP) {
     const lines: string[] = [];
     for (let i = from; i < Math.min(count, from + ENTRY_STEP); i++)
       lines.push(`${i === 0 ? '' : ','}\n    ${JSON.stringify(entry(i))}`);
-    chunks.push(Buffer.from(lines.join('')));
+    yield Buffer.from(lines.join(''));
   }
-  chunks.push(Buffer.from(`${count === 0 ? '' : '\n  '}]${shell.slice(at + marker.length)}\n`));
-  return chunks;
+  yield Buffer.from(`${count === 0 ? '' : '\n  '}]${shell.slice(at + marker.length)}\n`);
 }
 
 /** The backup of one path that may exist: its link text, or its file hard-linked (copied) to `files/<i>`. */

@@ -37,7 +37,7 @@ export interface Basis {
   /** Every file of the new release when it had to be listed (first deploy, manifest), else null. */
   full: DiffResult | null;
   /** The manifest listing to record after this deploy; null when `delta` says it. */
-  listing: ManifestEntry[] | null;
+  listing: readonly ManifestEntry[] | null;
   /** Planned from the recorded commit with a manifest: the manifest's changes (merged when recorded). */
   delta?: ManifestDelta;
   /** How it was planned, when not from the recorded commit: for the plan step and the report. */

@@ -20,7 +20,7 @@ import { isSafeRelPath } from './manifest-text.js';
 import { mergeManifest, pendingListing, sortedMembers, type PendingManifest } from './manifest-merge.js';
 import { manifestBytes } from './stored-manifest.js';
 import { exactStats } from '../transport/exact-stats.js';
-import { sortByPath } from '../byte-order.js';
+import { byteOrder, sortByPath } from '../byte-order.js';
 import {
   MANIFEST_VERSION,
   type FileStat,
@@ -93,13 +93,35 @@ function isObject(v: unknown): v is Record<string, unknown> {
  * yet; submodules are never shipped. The diff's own records are the entries (their extra
  * `status` is never written): a 500,000-file release gets no second object per file.
  */
-export function listingOf(changes: readonly Change[]): ManifestEntry[] {
+export function listingOf(changes: readonly Change[]): readonly ManifestEntry[] {
+  // A first deploy's diff is the listing already (all files, in byte order): no second array of 500,000.
+  if (changes.every((c) => c.status !== 'deleted' && MODES.includes(c.mode)) && inByteOrder(changes))
+    return changes as readonly ManifestEntry[];
   const files: ManifestEntry[] = [];
   for (const c of changes) {
     if (c.status === 'deleted' || !MODES.includes(c.mode)) continue;
     files.push(c as ManifestEntry);
   }
   return sortByPath(files);
+}
+
+/** Whether the items' paths ascend strictly in byte order. */
+function inByteOrder(items: readonly { path: string }[]): boolean {
+  for (let i = 1; i < items.length; i++) if (byteOrder(items[i - 1]!.path, items[i]!.path) >= 0) return false;
+  return true;
+}
+
+/**
+ * `written` for paths asked in ascending byte order: a walk along the writes when they are
+ * in that order (a first deploy's), not an array of their 500,000 paths; else their paths sorted.
+ */
+function writtenAmong(writes: readonly WriteOp[]): (path: string) => boolean {
+  if (!inByteOrder(writes)) return sortedMembers(writes.map((w) => w.path));
+  let at = 0;
+  return (path) => {
+    while (at < writes.length && byteOrder(writes[at]!.path, path) < 0) at++;
+    return at < writes.length && writes[at]!.path === path;
+  };
 }
 
 /**
@@ -125,7 +147,7 @@ export function planManifest(
   }
   // A whole listing (a first deploy: 500,000 entries): no copy of an entry, no set of paths.
   const old = previous ? new Map(previous.files.map((f) => [f.path, f])) : null;
-  const written = sortedMembers(writes.map((w) => w.path));
+  const written = writtenAmong(writes);
   return pendingListing(next.listing ?? [], written, (f) => sameFile(old?.get(f.path), f));
 }
 

@@ -76,7 +76,8 @@ export async function stageAndJournal(
 
   // 3. Back up everything about to be replaced or deleted, then journal: from here a crash is undone.
   await cancelPoint(s.signal, 'staging');
-  const touched = [...plan.writes.map((w) => w.path), ...plan.deletes.map((d) => d.path)];
+  const touched = plan.writes.map((w) => w.path);
+  for (const d of plan.deletes) touched.push(d.path);
   await takeBackup(t, l, s.deployId, touched, s.state, createdDirs, s.concurrency, swapRemovedDirs(plan));
   onProgress?.({ phase: 'backup', done: touched.length, total: touched.length, bytes });
   // The last point where a cancellation leaves the target as it was (the journal commits it).

@@ -61,7 +61,7 @@ export interface TargetPlan {
   /** Paths the target holds as folders where the plan looked (a file of the release can't go there). */
   observedDirs?: string[];
   /** Every file of the release as this deploy leaves it: the manifest to record (apply/manifest.ts). */
-  manifest?: ManifestEntry[];
+  manifest?: readonly ManifestEntry[];
   /**
    * Instead of `manifest` when planned from the recorded commit: the recorded manifest
    * with these changes (merged into its file line by line, not listed whole).
