@@ -139,7 +139,7 @@ export interface OpenedFile {
    * when given (then a view of it). Synchronous: read while a walk visits.
    */
   read(position: number, length: number, into?: Buffer): Buffer;
-  /** Whether an fstat now gives the size, mtime and ctime it had when opened (false: written to since). */
+  /** Whether an fstat now shows the file as it was opened: false when written to, unlinked or swapped since (a link added may move its ctime). */
   unchanged(): boolean;
   /** Whether it was changed so shortly before it was opened that a write now might not move its times. */
   readonly racy: boolean;

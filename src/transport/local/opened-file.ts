@@ -19,14 +19,19 @@ const closer = new FinalizationRegistry<number>((fd) => {
   }
 });
 
-type Stamp = Pick<fsSync.BigIntStats, 'size' | 'mtimeNs' | 'ctimeNs' | 'ino' | 'dev'>;
+type Stamp = Pick<fsSync.BigIntStats, 'size' | 'mtimeNs' | 'ctimeNs' | 'ino' | 'dev' | 'nlink'>;
 
-const same = (a: Stamp, b: Stamp): boolean =>
-  a.size === b.size &&
-  a.mtimeNs === b.mtimeNs &&
-  a.ctimeNs === b.ctimeNs &&
-  a.ino === b.ino &&
-  a.dev === b.dev;
+/**
+ * Whether `now` is the file `then` was: a write moves size or mtime (and ctime). ctime alone
+ * also moves when a link is added, as a deploy's backup does (manifest-store.ts keepInBackup):
+ * allowed then; a link removed (unlinked, or a file renamed over its path) is refused.
+ */
+const same = (now: Stamp, then: Stamp): boolean =>
+  now.size === then.size &&
+  now.mtimeNs === then.mtimeNs &&
+  now.ino === then.ino &&
+  now.dev === then.dev &&
+  (now.ctimeNs === then.ctimeNs ? now.nlink === then.nlink : now.nlink > then.nlink);
 
 /** Open `p` to read; ELOOP when it is a symlink. */
 export function openNoFollow(p: string): OpenedFile {
