@@ -329,7 +329,9 @@ export async function recordManifestFile(
     const source = {
       size: bytes.size,
       [Symbol.asyncIterator]: async function* () {
-        yield* bytes.chunks();
+        // The local writer writes (and hashes) each chunk before it asks for the next
+        // (stream-write.ts; it gathers a file of up to 256 KiB whole: never reused then).
+        yield* bytes.chunks(t.kind === 'local' && bytes.size > 1 << 20);
       },
     };
     await t.writeStream(rel, source, 0o644, { sync });

@@ -10,6 +10,7 @@
  * well below the manifest's size, which the whole-buffer read went over.
  */
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { readFileSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -96,6 +97,19 @@ it('an authoritative update of 20 files in 30,000 keeps under 100 live ArrayBuff
   expect(readFileSync(join(target, pathOf(2999)), 'utf8')).toBe('<flow id="2999" v="2"/>\n');
   expect(existsSync(join(target, pathOf(5004)))).toBe(false);
   expect(statSync(join(target, 'new', 'added-4.xml')).size).toBe(4);
+  // The next manifest, made with the previous one's untouched ranges copied through one reused
+  // buffer: its bytes are the ones the state names, and it lists the release.
+  const state = JSON.parse(readFileSync(join(target, '.diffship', 'state.json'), 'utf8')) as {
+    manifestFile: { file: string; sha256: string; size: number };
+  };
+  const next = readFileSync(join(manifests, state.manifestFile.file));
+  expect(next.length).toBe(state.manifestFile.size);
+  expect(createHash('sha256').update(next).digest('hex')).toBe(state.manifestFile.sha256);
+  const text = next.toString('utf8');
+  expect(text.split('\n')).toHaveLength(FILES + 2); // header, FILES lines (5 deleted, 5 added), final newline
+  expect(text).toContain('\tnew/added-4.xml\n');
+  expect(text).not.toContain(`\t${pathOf(5004)}\n`);
+  expect(text).toContain(`\t${pathOf(FILES - 1)}\n`);
   const { live, oldPeak } = JSON.parse(readFileSync(out, 'utf8')) as { live: number; oldPeak: number };
   console.log(
     `live ArrayBuffers over the bound: ${live} bytes; old space peak ${oldPeak} (${Math.round(oldPeak / FILES)} bytes a file)`,
