@@ -1,10 +1,12 @@
 /**
  * A manifest file's text after its header, decoded a chunk at a time (the
- * file is never one string: 60 MB at 500,000 files). Shared by the cursor the
- * local look reads (manifest-lines.ts) and the SSH look's line reader
+ * file is never one string: 60 MB at 500,000 files, nor one buffer when it is
+ * read from its file: manifest-source.ts). Shared by the cursor the local look
+ * reads (manifest-lines.ts) and the SSH look's line reader
  * (observe/manifest-lines.ts).
  */
 import { MANIFEST_HEADER, stateError } from './manifest-text.js';
+import type { ManifestSource } from './manifest-source.js';
 
 const NL = 0x0a;
 /** Bytes decoded at a time. */
@@ -16,16 +18,27 @@ const CHUNK = 1 << 20;
  * checked before the first chunk.
  * @throws DiffshipError E_STATE naming `where` when the header is not ours or the file is cut short
  */
-export function* manifestChunks(data: Buffer, where: string): Generator<string, undefined> {
+export function* manifestChunks(src: ManifestSource, where: string): Generator<string, undefined> {
   const header = `${MANIFEST_HEADER}\n`;
-  if (data.toString('utf8', 0, header.length) !== header)
+  const size = src.size;
+  if (src.read(0, Math.min(size, header.length)).toString('utf8') !== header)
     throw stateError(where, `does not start with "${MANIFEST_HEADER}"`);
-  if (data[data.length - 1] !== NL) throw stateError(where, 'is cut short (no newline at its end)');
-  for (let start = header.length; start < data.length;) {
-    const cut = start + CHUNK >= data.length ? data.length - 1 : data.lastIndexOf(NL, start + CHUNK);
-    const end = cut < start ? data.indexOf(NL, start) : cut;
-    yield data.toString('utf8', start, end);
-    start = end + 1;
+  if (src.read(size - 1, size)[0] !== NL) throw stateError(where, 'is cut short (no newline at its end)');
+  // Read into one scratch buffer (decoded at once, so free again): no 1 MiB of garbage per chunk.
+  let scratch = src.buffer ? undefined : Buffer.allocUnsafe(Math.min(size, CHUNK));
+  for (let start = header.length; start < size;) {
+    // A window of whole lines: widened until it holds a newline (a line longer than CHUNK).
+    let window = CHUNK;
+    let bytes = src.read(start, Math.min(size, start + window), scratch);
+    let cut = bytes.lastIndexOf(NL);
+    while (cut < 0) {
+      window *= 2;
+      if (scratch) scratch = Buffer.allocUnsafe(Math.min(size - start, window));
+      bytes = src.read(start, Math.min(size, start + window), scratch);
+      cut = bytes.lastIndexOf(NL);
+    }
+    yield bytes.toString('utf8', 0, cut);
+    start += cut + 1;
   }
   return undefined;
 }

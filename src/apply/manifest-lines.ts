@@ -16,6 +16,7 @@ import { byteOrder } from '../byte-order.js';
 import type { ManifestEntry } from '../plan/manifest-types.js';
 import { BadLine, parseLine, stateError } from './manifest-text.js';
 import { manifestChunks } from './manifest-chunks.js';
+import type { ManifestSource } from './manifest-source.js';
 
 const QUOTE = 0x22;
 
@@ -35,7 +36,7 @@ export class ManifestCursor {
    * @throws DiffshipError E_STATE when the header is not ours or the file is cut short
    */
   constructor(
-    data: Buffer,
+    data: ManifestSource,
     readonly idLength: number,
     private readonly where: string,
   ) {

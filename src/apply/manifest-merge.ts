@@ -1,9 +1,10 @@
 /**
  * The next manifest file from the previous one and a deploy's changes, in
  * O(changes × log files): the previous file's lines are sorted by path, so each
- * changed path is found by binary search on the bytes, and the untouched runs
- * of lines between them are copied as byte ranges, never decoded, parsed or
- * allocated per line. The lines a deploy changes are parsed and checked as
+ * changed path is found by binary search on the bytes (read by offset, a few
+ * blocks at a time: manifest-blocks.ts), and the untouched runs of lines
+ * between them are copied as byte ranges, never decoded, parsed or allocated
+ * per line (nor held: they are read from the file as the next one is written). The lines a deploy changes are parsed and checked as
  * hostile input (manifest-text.ts); the untouched ones are checked when a later
  * run uses them (a plan from the manifest, drift, status), and the file as a
  * whole was checked against the size and SHA-256 its state names. Pure.
@@ -19,6 +20,8 @@ import {
   parseLine,
   stateError,
 } from './manifest-text.js';
+import { ManifestBlocks } from './manifest-blocks.js';
+import type { ManifestSource } from './manifest-source.js';
 
 /** How the next manifest differs from the last: entries set (new or changed) and paths removed. */
 export interface ManifestChanges {
@@ -34,6 +37,12 @@ export interface ManifestChanges {
   restat?: readonly ManifestEntry[];
 }
 
+/** Bytes [from, to) of the previous manifest file (PendingManifest's `base`). */
+export interface BaseRange {
+  from: number;
+  to: number;
+}
+
 /**
  * The next manifest before the written files' stats are known, in file order: byte
  * ranges of the previous file, finished lines (strings, no newline), and the entries
@@ -41,10 +50,13 @@ export interface ManifestChanges {
  * deploy's entries are the plan's own listing objects: no copy per file.
  */
 export interface PendingManifest {
-  parts: Array<Buffer | string | ManifestEntry>;
-  /** The previous file's bytes, of which the Buffer parts are ranges (a merge's); none for a listing. */
-  base?: Buffer;
+  parts: Array<BaseRange | string | ManifestEntry>;
+  /** The previous file's bytes, of which the BaseRange parts are ranges (a merge's); none for a listing. */
+  base?: ManifestSource;
 }
+
+export const isBaseRange = (part: PendingManifest['parts'][number]): part is BaseRange =>
+  typeof part === 'object' && 'from' in part;
 
 const NL = 0x0a;
 
@@ -55,16 +67,18 @@ const NL = 0x0a;
  * @throws DiffshipError E_STATE naming `where` and the bad line.
  */
 export function mergeManifest(
-  previous: Buffer,
+  base: ManifestSource,
   c: ManifestChanges,
   idLength: number,
   where: string,
 ): PendingManifest {
   const header = Buffer.from(`${MANIFEST_HEADER}\n`);
-  if (!previous.subarray(0, header.length).equals(header))
+  const size = base.size;
+  if (size < header.length || !base.read(0, header.length).equals(header))
     throw stateError(where, `does not start with "${MANIFEST_HEADER}"`);
-  if (previous[previous.length - 1] !== NL) throw stateError(where, 'is cut short (no newline at its end)');
-  const p: PendingManifest = { parts: [], base: previous };
+  if (base.read(size - 1, size)[0] !== NL) throw stateError(where, 'is cut short (no newline at its end)');
+  const previous = new ManifestBlocks(base);
+  const p: PendingManifest = { parts: [], base };
   const written = (path: string) => c.written.has(path);
   const set = new Map(c.set.map((e) => [e.path, e]));
   const restat = new Map((c.restat ?? []).map((e) => [e.path, e]));
@@ -75,8 +89,8 @@ export function mergeManifest(
     for (const path of touched) {
       const at = lowerBound(previous, from, path);
       const end = at.found ? previous.indexOf(NL, at.offset) + 1 : at.offset;
-      if (at.offset > copied) p.parts.push(previous.subarray(copied, at.offset));
-      const old = at.found ? parseLine(previous.toString('utf8', at.offset, end - 1), idLength) : undefined;
+      if (at.offset > copied) p.parts.push({ from: copied, to: at.offset });
+      const old = at.found ? parseLine(previous.text(at.offset, end - 1), idLength) : undefined;
       const next = set.get(path) ?? (c.remove.has(path) ? undefined : old);
       const fresh = restat.get(path);
       if (next && next === old && fresh && sameContent(old, fresh) && !written(path))
@@ -90,7 +104,7 @@ export function mergeManifest(
     const m = error.message;
     throw stateError(where, /^(is|has) /.test(m) ? `has a line that ${m}` : m);
   }
-  if (copied < previous.length) p.parts.push(previous.subarray(copied));
+  if (copied < size) p.parts.push({ from: copied, to: size });
   return p;
 }
 
@@ -98,23 +112,23 @@ export function mergeManifest(
  * The first line at or after `from` whose path is not below `path` (byte order):
  * its offset, and whether its path is `path`. Every probed line's path is checked.
  */
-function lowerBound(buf: Buffer, from: number, path: string): { offset: number; found: boolean } {
+function lowerBound(buf: ManifestBlocks, from: number, path: string): { offset: number; found: boolean } {
   let lo = from;
-  let hi = buf.length;
+  let hi = buf.size;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    const start = Math.max(lo, buf.lastIndexOf(NL, mid - 1) + 1);
+    const start = Math.max(lo, buf.lastIndexOf(NL, mid) + 1);
     const end = buf.indexOf(NL, start);
     const probe = pathAt(buf, start, end);
     if (byteOrder(probe, path) < 0) lo = end + 1;
     else hi = start;
   }
-  if (lo >= buf.length) return { offset: lo, found: false };
+  if (lo >= buf.size) return { offset: lo, found: false };
   return { offset: lo, found: pathAt(buf, lo, buf.indexOf(NL, lo)) === path };
 }
 
-function pathAt(buf: Buffer, start: number, end: number): string {
-  const line = buf.toString('utf8', start, end);
+function pathAt(buf: ManifestBlocks, start: number, end: number): string {
+  const line = buf.text(start, end);
   const path = linePath(line);
   if (!isSafeRelPath(path)) throw new BadLine(`has an unsafe path ${JSON.stringify(path)}`);
   return path;

@@ -5,7 +5,7 @@
  */
 import type { Transport } from '../transport/transport.js';
 import type { Layout } from './layout.js';
-import type { PendingManifest } from './manifest-merge.js';
+import { isBaseRange, type PendingManifest } from './manifest-merge.js';
 import type { ManifestBytes } from './manifest-stream.js';
 
 /** The manifest a deploy records, and the file it was merged from (its bytes are `base`). */
@@ -32,7 +32,7 @@ export async function patched(
   if (!t.patchFile || !pending.previous) return false;
   // The patch is sent as one record, its new lines held whole: a big change set streams instead.
   let lines = 0;
-  for (const part of pending.parts) if (!Buffer.isBuffer(part) && ++lines > PATCH_LINES) return false;
+  for (const part of pending.parts) if (!isBaseRange(part) && ++lines > PATCH_LINES) return false;
   const { ref } = pending.previous;
   // Staging, where the host makes the file, was made by the caller (recordManifestFile).
   // The host checks what it made against this hash: one pass over the bytes here first (the

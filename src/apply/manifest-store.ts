@@ -30,6 +30,7 @@ import {
   StoredManifest,
   type Shared,
 } from './stored-manifest.js';
+import { bufferSource, checkOpened, type ManifestSource } from './manifest-source.js';
 import { manifestFileBytes } from './manifest-stream.js';
 import { patched, type NextManifest } from './manifest-patch.js';
 import { planManifest, statWritten } from './manifest.js';
@@ -49,21 +50,30 @@ const manifestName = (deployId: string): string => `${deployId}.tsv`;
 const backupManifestPath = (l: Layout, backupId: string): string =>
   `${l.backupFor(backupId)}/previous-manifest.tsv`;
 
-/** Texts by hash, newest last; the oldest go once their total passes the budget. */
+/**
+ * Texts by hash, newest last; the oldest go once their total passes the budget, or
+ * their count (a file read by offset costs no memory here, only its descriptor).
+ */
 const cache = new Map<string, Shared>();
 const CACHE_BYTES = 64 * 1024 * 1024;
+const CACHE_FILES = 64;
+
+const heldBytes = (s: Shared) => s.source.buffer?.length ?? 0;
 
 function remember(key: string, shared: Shared): void {
   cache.delete(key);
   cache.set(key, shared);
   let total = 0;
-  for (const s of cache.values()) total += s.data.length;
+  for (const s of cache.values()) total += heldBytes(s);
   for (const [k, s] of cache) {
-    if (total <= CACHE_BYTES || k === key) break;
+    if ((total <= CACHE_BYTES && cache.size <= CACHE_FILES) || k === key) break;
     cache.delete(k);
-    total -= s.data.length;
+    total -= heldBytes(s);
   }
 }
+
+/** Manifests up to this size are read whole; bigger ones by offset from their checked file. */
+const READ_WHOLE_BYTES = 1 << 20;
 
 /** The file where it was read, as it was then (a file rewritten since has a new mtime). */
 const keyOf = (where: string, ref: ManifestRef, mtimeMs: number) =>
@@ -108,17 +118,42 @@ async function readManifestAt(
     remember(key, hit);
     return new StoredManifest(hit, idLength, where);
   }
-  const data = await t.readFile(rel);
-  if (data.length !== ref.size || sha256(data) !== ref.sha256) {
-    const why = data.length < ref.size ? 'is shorter than' : 'is not';
+  const source = (await openChecked(t, rel, entry.size, ref, where)) ?? (await readWhole(t, rel, ref));
+  if (typeof source === 'number') {
+    const why = source < ref.size ? 'is shorter than' : 'is not';
     throw new DiffshipError(
       'E_STATE',
       `${where}: the manifest ${why} the one the state names (size ${ref.size}, sha256 ${ref.sha256.slice(0, 12)}…): truncated, swapped or edited — ${fix}`,
     );
   }
-  const shared: Shared = { data };
+  const shared: Shared = { source };
   remember(key, shared);
   return new StoredManifest(shared, idLength, where);
+}
+
+/** The file read whole and checked, or its size when it is not the one `ref` names. */
+async function readWhole(t: Transport, rel: string, ref: ManifestRef): Promise<ManifestSource | number> {
+  const data = await t.readFile(rel);
+  return data.length === ref.size && sha256(data) === ref.sha256 ? bufferSource(data) : data.length;
+}
+
+/**
+ * A big manifest opened once and checked by its descriptor (manifest-source.ts), or its
+ * size when it is not the one `ref` names; undefined where it is read whole instead (a
+ * small one, a transport that cannot, a file written to a moment ago).
+ */
+async function openChecked(
+  t: Transport,
+  rel: string,
+  size: number,
+  ref: ManifestRef,
+  where: string,
+): Promise<ManifestSource | number | undefined> {
+  if (!t.openRead || size <= READ_WHOLE_BYTES) return undefined;
+  const file = await t.openRead(rel);
+  const source = file.racy ? undefined : checkOpened(file, ref, where);
+  if (!source) file.close();
+  return source === null ? file.size : source;
 }
 
 /**
@@ -298,7 +333,9 @@ export async function recordManifestFile(
     const source = {
       size: bytes.size,
       [Symbol.asyncIterator]: async function* () {
-        yield* bytes.chunks();
+        // The local writer writes (and hashes) each chunk before it asks for the next
+        // (stream-write.ts; it gathers a file of up to 256 KiB whole: never reused then).
+        yield* bytes.chunks(t.kind === 'local' && bytes.size > 1 << 20);
       },
     };
     await t.writeStream(rel, source, 0o644, { sync });

@@ -18,7 +18,7 @@ import type { Transport } from '../transport/transport.js';
 import type { ManifestDelta, WriteOp } from '../plan/types.js';
 import { isSafeRelPath } from './manifest-text.js';
 import { mergeManifest, pendingListing, sortedMembers, type PendingManifest } from './manifest-merge.js';
-import { manifestBytes } from './stored-manifest.js';
+import { manifestSource } from './stored-manifest.js';
 import { exactStats } from '../transport/exact-stats.js';
 import { byteOrder, sortByPath } from '../byte-order.js';
 import {
@@ -143,7 +143,7 @@ export function planManifest(
     if (!previous) throw new Error('a manifest delta without a previous manifest');
     const written = new Set(writes.map((w) => w.path));
     const changes = { set: next.delta.set, remove: new Set(next.delta.remove), written, restat: next.restat };
-    return mergeManifest(manifestBytes(previous), changes, o.idLength, o.where);
+    return mergeManifest(manifestSource(previous), changes, o.idLength, o.where);
   }
   // A whole listing (a first deploy: 500,000 entries): no copy of an entry, no set of paths.
   const old = previous ? new Map(previous.files.map((f) => [f.path, f])) : null;

@@ -1,15 +1,17 @@
 /**
- * A manifest held in memory as its file's bytes (manifest-text.ts): `files` are
- * parsed, and checked as hostile input, on first use only.
+ * A manifest read from its file's bytes (manifest-text.ts), in memory or by offset
+ * from the checked file (manifest-source.ts): `files` are parsed, and checked as
+ * hostile input, on first use only.
  */
 import { formatManifest, parseManifestText } from './manifest-text.js';
 import { ManifestCursor } from './manifest-lines.js';
+import { bufferSource, type ManifestSource } from './manifest-source.js';
 import { sortByPath } from '../byte-order.js';
 import { MANIFEST_VERSION, type Manifest, type ManifestEntry } from '../plan/manifest-types.js';
 
 /** A file's bytes, shared by every reader of them; its entries once parsed. */
 export interface Shared {
-  data: Buffer;
+  source: ManifestSource;
   files?: ManifestEntry[];
 }
 
@@ -21,27 +23,33 @@ export interface Shared {
 export class StoredManifest implements Manifest {
   readonly version = MANIFEST_VERSION;
   declare readonly files: ManifestEntry[];
+  /** The whole file (read whole, and not kept, when it is read by offset). */
   declare readonly data: Buffer;
+  /** Its bytes by offset: the whole file is never needed at once. */
+  declare readonly source: ManifestSource;
   /** Its lines one at a time, in path order, none kept (see `manifestCursor`). */
   declare readonly cursor: () => ManifestCursor;
 
   constructor(shared: Shared, idLength: number, where: string) {
-    Object.defineProperty(this, 'data', { value: shared.data, enumerable: false });
+    const { source } = shared;
+    const whole = () => source.buffer ?? source.read(0, source.size);
+    Object.defineProperty(this, 'data', { get: whole, enumerable: false });
+    Object.defineProperty(this, 'source', { value: source, enumerable: false });
     Object.defineProperty(this, 'cursor', {
       enumerable: false,
-      value: () => new ManifestCursor(shared.data, idLength, where),
+      value: () => new ManifestCursor(source, idLength, where),
     });
     Object.defineProperty(this, 'files', {
       enumerable: true,
       /** @throws DiffshipError E_STATE naming the file and the first bad line. */
-      get: () => (shared.files ??= parseManifestText(shared.data.toString('utf8'), idLength, where)),
+      get: () => (shared.files ??= parseManifestText(whole().toString('utf8'), idLength, where)),
     });
   }
 }
 
 /** A manifest file's bytes (this run wrote them). */
 export function manifestFromBytes(data: Buffer, idLength: number, where: string): Manifest {
-  return new StoredManifest({ data }, idLength, where);
+  return new StoredManifest({ source: bufferSource(data) }, idLength, where);
 }
 
 /** A manifest held in memory from its entries (an inline version 2 one, upgraded). */
@@ -52,13 +60,18 @@ export function manifestFromEntries(
 ): Manifest {
   const sorted = sortByPath([...files]);
   return new StoredManifest(
-    { data: Buffer.from(formatManifest(sorted), 'utf8'), files: sorted },
+    { source: bufferSource(Buffer.from(formatManifest(sorted), 'utf8')), files: sorted },
     idLength,
     where,
   );
 }
 
-/** The file bytes of any manifest held in memory. */
+/** A manifest's file bytes by offset (manifest-source.ts). */
+export function manifestSource(m: Manifest): ManifestSource {
+  return m instanceof StoredManifest ? m.source : bufferSource(manifestBytes(m));
+}
+
+/** The file bytes of any manifest, whole. */
 export function manifestBytes(m: Manifest): Buffer {
   return m instanceof StoredManifest || m instanceof OnDiskManifest
     ? m.data
@@ -99,7 +112,7 @@ export function manifestCursor(m: Manifest): ManifestCursor {
   // A manifest built in memory (not read from a target): its own lines.
   const files = sortByPath([...m.files]);
   return new ManifestCursor(
-    Buffer.from(formatManifest(files), 'utf8'),
+    bufferSource(Buffer.from(formatManifest(files), 'utf8')),
     files[0]?.blob.length ?? 40,
     'manifest',
   );

@@ -6,6 +6,7 @@
  */
 import { BadLine, linePath, stateError } from '../apply/manifest-text.js';
 import { manifestChunks } from '../apply/manifest-chunks.js';
+import { bufferSource } from '../apply/manifest-source.js';
 import { byteOrder } from '../byte-order.js';
 
 export interface ManifestLine {
@@ -23,7 +24,7 @@ export function* manifestLines(data: Buffer, where: string): Generator<ManifestL
   let last: string | null = null;
   let lastPlain = true;
   let lineNo = 1;
-  for (const text of manifestChunks(data, where)) {
+  for (const text of manifestChunks(bufferSource(data), where)) {
     const plain = !SURROGATE.test(text);
     for (let from = 0; from <= text.length;) {
       let to = text.indexOf('\n', from);

@@ -127,6 +127,25 @@ export interface ByteSource extends AsyncIterable<Buffer> {
   whole?(): Buffer | undefined;
 }
 
+/**
+ * A file opened once and read by offset (Transport.openRead): a big state file
+ * is read in bounded pieces, never whole, and always the file that was opened.
+ */
+export interface OpenedFile {
+  /** Its size when it was opened. */
+  readonly size: number;
+  /**
+   * Up to `length` bytes at `position` (fewer only past its end), into the start of `into`
+   * when given (then a view of it). Synchronous: read while a walk visits.
+   */
+  read(position: number, length: number, into?: Buffer): Buffer;
+  /** Whether an fstat now shows the file as it was opened: false when written to, unlinked or swapped since (a link added may move its ctime). */
+  unchanged(): boolean;
+  /** Whether it was changed so shortly before it was opened that a write now might not move its times. */
+  readonly racy: boolean;
+  close(): void;
+}
+
 /** What Transport.peek saw at a path: its lstat (null: absent) and, when asked for, a file's bytes or a folder's names. */
 export interface Peeked {
   entry: Entry | null;
@@ -161,6 +180,8 @@ export interface Transport {
   /** lstat: symlinks are reported as `symlink`, never followed. null when absent. */
   lstat(rel: string): Promise<Entry | null>;
   readFile(rel: string): Promise<Buffer>;
+  /** Open a file (never through a link) to read by offset. Optional: local only. */
+  openRead?(rel: string): Promise<OpenedFile>;
   readlink(rel: string): Promise<string>;
   /** Write a whole file, creating or truncating it, then fsync it. Parents must exist. */
   writeFile(rel: string, data: Buffer, mode: number, options?: WriteOptions): Promise<void>;

@@ -14,6 +14,7 @@ import type {
   ExecOptions,
   ExecResult,
   HashOptions,
+  OpenedFile,
   SortedVisit,
   Transport,
   WalkEntry,
@@ -25,6 +26,7 @@ import type { FileStat } from '../../plan/manifest-types.js';
 import { openLocalRoot } from './local-root.js';
 import { RealParents } from './real-parent.js';
 import { readFileNoFollow, writeFileNoFollow } from './small-file-io.js';
+import { openNoFollow } from './opened-file.js';
 import { writeStreamNoFollow } from './stream-write.js';
 import { CheckedSource } from '../byte-source.js';
 import { NO_HARD_LINKS, publishExclusive } from './exclusive-create.js';
@@ -119,6 +121,10 @@ export class LocalTransport implements Transport {
 
   async readFile(rel: string): Promise<Buffer> {
     return this.io('read', rel, (p) => readFileNoFollow(p));
+  }
+
+  async openRead(rel: string): Promise<OpenedFile> {
+    return this.io('read', rel, async (p) => openNoFollow(p));
   }
 
   async readlink(rel: string): Promise<string> {

@@ -1,0 +1,70 @@
+/**
+ * A local file opened once, read by offset through its descriptor (never
+ * through a link at the last component). The descriptor is closed by `close`,
+ * or once the object is unreachable: a manifest held by a state may be read
+ * again later in the run, and nobody owns its end.
+ */
+import * as fsSync from 'node:fs';
+import { constants } from 'node:fs';
+import type { OpenedFile } from '../transport.js';
+
+/** Changed this shortly before it was opened, a file's times might not move on a write now (coarse clocks). */
+const RACY_NS = 200_000_000n;
+
+const closer = new FinalizationRegistry<number>((fd) => {
+  try {
+    fsSync.closeSync(fd);
+  } catch {
+    // Closed already.
+  }
+});
+
+type Stamp = Pick<fsSync.BigIntStats, 'size' | 'mtimeNs' | 'ctimeNs' | 'ino' | 'dev' | 'nlink'>;
+
+/**
+ * Whether `now` is the file `then` was: a write moves size or mtime (and ctime). ctime alone
+ * also moves when a link is added, as a deploy's backup does (manifest-store.ts keepInBackup):
+ * allowed then; a link removed (unlinked, or a file renamed over its path) is refused.
+ */
+const same = (now: Stamp, then: Stamp): boolean =>
+  now.size === then.size &&
+  now.mtimeNs === then.mtimeNs &&
+  now.ino === then.ino &&
+  now.dev === then.dev &&
+  (now.ctimeNs === then.ctimeNs ? now.nlink === then.nlink : now.nlink > then.nlink);
+
+/** Open `p` to read; ELOOP when it is a symlink. */
+export function openNoFollow(p: string): OpenedFile {
+  const fd = fsSync.openSync(p, constants.O_RDONLY | constants.O_NOFOLLOW);
+  let stamp: Stamp;
+  try {
+    stamp = fsSync.fstatSync(fd, { bigint: true });
+  } catch (error) {
+    fsSync.closeSync(fd);
+    throw error;
+  }
+  let open = true;
+  const file: OpenedFile = {
+    size: Number(stamp.size),
+    racy: BigInt(Date.now()) * 1_000_000n - stamp.ctimeNs < RACY_NS,
+    read(position, length, into) {
+      const out = into && into.length >= length ? into.subarray(0, length) : Buffer.allocUnsafe(length);
+      let got = 0;
+      while (got < length) {
+        const n = fsSync.readSync(fd, out, got, length - got, position + got);
+        if (n === 0) break;
+        got += n;
+      }
+      return got === length ? out : out.subarray(0, got);
+    },
+    unchanged: () => same(fsSync.fstatSync(fd, { bigint: true }), stamp),
+    close() {
+      if (!open) return;
+      open = false;
+      closer.unregister(file);
+      fsSync.closeSync(fd);
+    },
+  };
+  closer.register(file, fd, file);
+  return file;
+}
