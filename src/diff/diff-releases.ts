@@ -12,7 +12,15 @@ import type { ClassifyOptions, PathFilter } from './classify.js';
 import { ChangeRecords } from './change-records.js';
 import { notIgnoreFile, parseIgnoreFile } from './ignore.js';
 import { commitOf, commitTree, ignorePath, refLookups } from './requests.js';
-import { catFileBatch, emptyTreeId, fetchOne, isShallow, startDiffTree, type CatFileResult } from './git.js';
+import {
+  catFileBatch,
+  emptyTreeId,
+  fetchOne,
+  isShallow,
+  startDiffTree,
+  startTreeListing,
+  type CatFileResult,
+} from './git.js';
 import { guessPair } from './ref-guess.js';
 import type { GitObjects } from './git-objects.js';
 import { sharedDiff } from './shared-diffs.js';
@@ -99,6 +107,8 @@ export async function rawDiff(
   records?: (c: ClassifyOptions) => RecordSink,
   /** False: `records` takes everything, and `stdout` comes back empty. */
   keepStdout = true,
+  /** With no `from`: list with ls-tree (git.ts startTreeListing), not diff-tree from the empty tree. */
+  lsTree = false,
 ): Promise<RawDiff> {
   const repo = options.repo ?? '.';
   const lookup = lookupFor(repo, objects);
@@ -111,10 +121,14 @@ export async function rawDiff(
   // Starting a process blocks this thread until git runs: the one on the critical path starts first.
   // With commits read from the ref files that is git diff-tree, which compares them at once; else the
   // lookups, whose answer diff-tree waits for (its start then overlaps them).
-  const guess = guessPair(repo, from, to);
+  const listing = lsTree && from === null;
+  const guess = listing ? null : guessPair(repo, from, to);
   // A listing (no `from`) has nothing to find renames in: the same command as the shared key says.
   const renames = from !== null && (options.renames ?? true);
-  const startDiff = () => startDiffTree(repo, { renames, prefix: source.prefix }, guess);
+  const startDiff = () =>
+    listing
+      ? startTreeListing(repo, source.prefix)
+      : startDiffTree(repo, { renames, prefix: source.prefix }, guess);
   const early = guess === null ? null : startDiff();
   const resolving = resolveCommits(repo, lookup, wanted, source.prefix, options.fetchMissing ?? true);
   resolving.catch(() => {}); // awaited below; a failure is not unhandled meanwhile

@@ -6,6 +6,7 @@
 import { DiffshipError, GitError } from '../errors.js';
 import { endProcess, spawnGit, takeEarly, type GitListeners } from './early-git.js';
 import type { CommitPair } from './ref-guess.js';
+import { listingAsRaw } from './tree-listing.js';
 import { batchInput, CAT_FILE_BATCH, diffTreeArgs, type DiffTreeOptions } from './requests.js';
 
 export interface GitOutput {
@@ -332,4 +333,34 @@ function withoutTreeLine(stdout: Buffer, line: string): Buffer {
   if (stdout.length === 0 || stdout[0] === 0x3a) return stdout; // ':' starts a record
   if (stdout.toString('latin1', 0, line.length) === line) return stdout.subarray(line.length);
   throw new GitError('E_GIT', `git diff-tree answered for other trees than ${line.replace('\0', '').trim()}`);
+}
+
+/**
+ * A listing of tree `to` in place of a diff from the empty tree: `git ls-tree
+ * -r -z`, its records rewritten as diff-tree's (tree-listing.ts), under the
+ * same pathspec. It starts once the tree is known: ls-tree holds nothing while
+ * diff-tree holds every pair of the release (188 MB of git at 500,000 files).
+ */
+export function startTreeListing(repo: string, prefix: string): PendingDiffTree {
+  let started: StartedGit | null = null;
+  return {
+    async run(_from, to, records, keepStdout = true) {
+      const args = ['ls-tree', '-r', '-z', '--full-tree', to, '--'];
+      if (prefix !== '') args.push(`:(top,literal)${prefix}`);
+      const git = (started = startGit(repo, args, '', false));
+      const keep = keepStdout || !records;
+      const raw: Buffer[] = [];
+      const listing = listingAsRaw((chunk) => {
+        if (keep) raw.push(chunk);
+        records?.(chunk);
+      });
+      git.follow((chunk) => listing.push(chunk), false);
+      const { stderr } = await git.done;
+      listing.end();
+      return { stderr, stdout: joined(raw) };
+    },
+    cancel() {
+      started?.abandon();
+    },
+  };
 }

@@ -1,8 +1,8 @@
 /**
  * What a rollout checks of a whole release before it touches any target: that
  * the selection holds a file (diff/selection.ts) and which symlinks it ships
- * (plan/outside-links.ts). git lists the release as for a first deploy, and the
- * records are read as they come (change-records.ts), but only the symlinks are
+ * (plan/outside-links.ts). git lists the release (ls-tree, its records read as
+ * a first deploy's diff: diff/tree-listing.ts), and the records are read as they come (change-records.ts), but only the symlinks are
  * kept: a 500,000-file release costs a count, not 500,000 change objects held
  * at once (an update's plan never needs them: it diffs from the recorded release).
  */
@@ -45,6 +45,7 @@ export async function summarizeRelease(
       };
     },
     false,
+    true, // ls-tree: git holds nothing (diff-tree from the empty tree holds every pair)
   );
   return summary;
 }

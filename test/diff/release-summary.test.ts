@@ -2,7 +2,9 @@
  * The rollout's check of the whole release (diff/release-summary.ts) counts the
  * selection's files and keeps its symlinks: the same answer as the full listing,
  * on a real repository (a submodule, a filtered selection, a non-ASCII name,
- * enough files for several chunks of git's output).
+ * enough files for several chunks of git's output, names with a tab or a
+ * newline, an ignore file). The summary lists with ls-tree (diff/tree-listing.ts),
+ * the listing with diff-tree from the empty tree: two git commands, one answer.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { git } from '../helpers/git.js';
@@ -18,6 +20,10 @@ beforeAll(() => {
     'site/in.link': { link: 'a.txt' },
     'site/out.link': { link: '../../etc/passwd' },
     'site/é-ü.txt': 'unicode\n',
+    'site/odd name\twith\ntab and newline.txt': 'odd\n',
+    'site/odd\nlink': { link: 'a.txt' },
+    'site/.diffshipignore': 'ignored-*\n',
+    'site/ignored-1.txt': 'not shipped\n',
     'site/skip/x.link': { link: 'nowhere' },
     'other/y.txt': 'y\n',
   };
@@ -39,8 +45,7 @@ describe('summarizeRelease', () => {
       const files = full.changes.filter((c) => c.status !== 'deleted' && c.mode !== SUBMODULE_MODE);
       expect(summary.files).toBe(files.length);
       expect(summary.files).toBeGreaterThan(3000);
-      const links = (cs: typeof full.changes) =>
-        cs.map((c) => `${c.path} ${c.status !== 'deleted' ? c.blob : ''}`).sort();
+      const links = (cs: typeof full.changes) => cs.map((c) => JSON.stringify(c)).sort();
       expect(links(summary.links)).toEqual(
         links(files.filter((c) => c.status !== 'deleted' && c.mode === SYMLINK_MODE)),
       );
