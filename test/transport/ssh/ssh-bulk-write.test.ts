@@ -5,20 +5,12 @@
  * never through a link (the refusal names the file); a bad list or a failed
  * file leaves the stream in step for the next record.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import {
-  AnswerParser,
-  encodeRecord,
-  OP_WRITE,
-  remoteOpsCommand,
-  SHA256_FLAG,
-  type Answer,
-} from '../../../src/transport/ssh/perl-helper-protocol.js';
+import { OP_WRITE, SHA256_FLAG } from '../../../src/transport/ssh/perl-helper-protocol.js';
 import {
   bulkFailure,
   bulkList,
@@ -28,53 +20,16 @@ import {
 } from '../../../src/transport/ssh/bulk-write-protocol.js';
 import { gitHashBytes } from '../conformance.js';
 import { HOSTILE } from '../../apply/conformance.js';
+import { FileHelper } from '../../helpers/file-helper.js';
 
 let base: string;
 let root: string;
-let helper: Helper;
+let helper: FileHelper;
 let counter = 0;
 
-/** The helper running in `root`: send records, await their answers by id. */
-class Helper {
-  private readonly child: ChildProcess;
-  private readonly parser = new AnswerParser();
-  private readonly waiting = new Map<number, (a: Answer) => void>();
-  private nextId = 1;
-  stderr = '';
-  readonly exited: Promise<number | null>;
-
-  constructor(cwd: string) {
-    this.child = spawn('sh', ['-c', remoteOpsCommand()], { cwd, stdio: ['pipe', 'pipe', 'pipe'] });
-    this.child.stdout!.on('data', (chunk: Buffer) => {
-      const { answers, error } = this.parser.push(chunk);
-      if (error) throw error;
-      for (const a of answers) this.waiting.get(a.id)?.(a);
-    });
-    this.child.stderr!.on('data', (chunk: Buffer) => (this.stderr += chunk.toString()));
-    this.exited = new Promise((resolve) => this.child.on('close', (code) => resolve(code)));
-  }
-
-  send(op: number, a: string, options: { mode?: number; data?: Buffer } = {}) {
-    const id = this.nextId++;
-    const answer = new Promise<Answer>((resolve) => this.waiting.set(id, resolve));
-    const record = encodeRecord(id, op as typeof OP_WRITE, a, {
-      ...options,
-      dataLength: options.data?.length ?? 0,
-    });
-    this.child.stdin!.write(record);
-    if (options.data) this.child.stdin!.write(options.data);
-    return answer;
-  }
-
-  bulk(files: BulkFile[], mode = 0) {
-    return this.send(OP_BULK_WRITE, bulkList(files), { mode, data: Buffer.concat(files.map((f) => f.data)) });
-  }
-
-  end(): Promise<number | null> {
-    this.child.stdin!.end();
-    return this.exited;
-  }
-}
+/** One bulk-write record of `files` (op 30). */
+const bulk = (h: FileHelper, files: BulkFile[], mode = 0) =>
+  h.send(OP_BULK_WRITE, bulkList(files), { mode, data: Buffer.concat(files.map((f) => f.data)) });
 
 beforeAll(async () => {
   base = await fs.mkdtemp(path.join(os.tmpdir(), 'diffship-bulk-write-'));
@@ -85,7 +40,7 @@ afterAll(async () => {
 beforeEach(async () => {
   root = path.join(base, `r${counter++}`);
   await fs.mkdir(path.join(root, 'd/e'), { recursive: true });
-  helper = new Helper(root);
+  helper = new FileHelper(root);
 });
 afterEach(async () => {
   expect(await helper.end()).toBe(0);
@@ -108,7 +63,7 @@ describe('the bulk write', () => {
       file('d/e/big.bin', randomBytes(3 * 1024 * 1024 + 17)), // several of the helper's 1 MiB reads
       ...HOSTILE.map((n, i) => file(`d/${n}`, `hostile ${i}`)),
     ];
-    const answer = await helper.bulk(files);
+    const answer = await bulk(helper, files);
     expect(answer).toMatchObject({ ok: true });
     const ids = parseBulkAnswer((answer as { payload: string }).payload, files.length);
     expect(ids).toEqual(files.map((f) => gitHashBytes(f.data)));
@@ -118,7 +73,7 @@ describe('the bulk write', () => {
     }
     // Again over the same files: truncated, rewritten, hashed with sha256.
     const again = [file('d/run.sh', 'x', 0o640), file('d/e/big.bin', 'short')];
-    const second = await helper.bulk(again, SHA256_FLAG);
+    const second = await bulk(helper, again, SHA256_FLAG);
     expect(parseBulkAnswer((second as { payload: string }).payload, 2)).toEqual(
       again.map((f) => gitHashBytes(f.data, 'sha256')),
     );
@@ -131,7 +86,7 @@ describe('the bulk write', () => {
     await fs.symlink('elsewhere', at('d/link'));
     await fs.writeFile(at('victim'), 'untouched');
     await fs.symlink('../victim', at('d/to-victim'));
-    const refusedParent = await helper.bulk([
+    const refusedParent = await bulk(helper, [
       file('d/ok-1', 'one'),
       file('d/link/f', randomBytes(2 * 1024 * 1024)), // its data must still be skipped whole
       file('d/not-written', 'three'),
@@ -140,7 +95,7 @@ describe('the bulk write', () => {
     expect(bulkFailure((refusedParent as { message: string }).message).index).toBe(1);
     expect(await fs.readdir(at('elsewhere'))).toEqual([]);
     await expect(fs.stat(at('d/not-written'))).rejects.toThrow(/ENOENT/);
-    const refusedLast = await helper.bulk([file('d/to-victim', 'overwritten?')]);
+    const refusedLast = await bulk(helper, [file('d/to-victim', 'overwritten?')]);
     expect(refusedLast).toMatchObject({ ok: false, errno: 'ELOOP' });
     expect(bulkFailure((refusedLast as { message: string }).message).index).toBe(0);
     expect(await fs.readFile(at('victim'), 'utf8')).toBe('untouched');
@@ -158,7 +113,7 @@ describe('the bulk write', () => {
     const bad = await helper.send(OP_BULK_WRITE, '9z9 6 d/a', { data });
     expect(bad).toMatchObject({ ok: false, errno: 'EINVAL' });
     expect(await fs.readdir(at('d'))).toEqual(['e']);
-    expect(await helper.bulk([file('d/c', 'fine')])).toMatchObject({ ok: true });
+    expect(await bulk(helper, [file('d/c', 'fine')])).toMatchObject({ ok: true });
     expect(await fs.readFile(at('d/c'), 'utf8')).toBe('fine');
   });
 });

@@ -5,7 +5,6 @@
  * hashes; a failed record leaves the stream in step for the next; answers
  * come while stdin stays open; the answer parser takes any chunking.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
@@ -26,59 +25,16 @@ import {
   parseHashPayload,
   parseListPayload,
   READY,
-  remoteOpsCommand,
   SYNC_FLAG,
-  type Answer,
 } from '../../../src/transport/ssh/perl-helper-protocol.js';
 import { gitHashBytes, gitHashObject } from '../conformance.js';
 import { HOSTILE } from '../../apply/conformance.js';
+import { FileHelper } from '../../helpers/file-helper.js';
 
 let base: string;
 let root: string;
-let helper: Helper;
+let helper: FileHelper;
 let counter = 0;
-
-/** The helper running in `root`, with a way to send records and await their answers by id. */
-class Helper {
-  private readonly child: ChildProcess;
-  private readonly parser = new AnswerParser();
-  private readonly waiting = new Map<number, (a: Answer) => void>();
-  private nextId = 1;
-  stderr = '';
-  readonly exited: Promise<number | null>;
-
-  /** `prelude`: shell commands run first, as a chatty login script would. */
-  constructor(cwd: string, prelude = '') {
-    this.child = spawn('sh', ['-c', `${prelude}${remoteOpsCommand()}`], {
-      cwd,
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    this.child.stdout!.on('data', (chunk: Buffer) => {
-      const { answers, error } = this.parser.push(chunk);
-      if (error) throw error;
-      for (const a of answers) this.waiting.get(a.id)?.(a);
-    });
-    this.child.stderr!.on('data', (chunk: Buffer) => (this.stderr += chunk.toString()));
-    this.exited = new Promise((resolve) => this.child.on('close', (code) => resolve(code)));
-  }
-
-  send(
-    op: Parameters<typeof encodeRecord>[1],
-    a: string,
-    options: { b?: string; mode?: number; data?: Buffer } = {},
-  ) {
-    const id = this.nextId++;
-    const answer = new Promise<Answer>((resolve) => this.waiting.set(id, resolve));
-    this.child.stdin!.write(encodeRecord(id, op, a, { ...options, dataLength: options.data?.length ?? 0 }));
-    if (options.data) this.child.stdin!.write(options.data);
-    return answer;
-  }
-
-  end(): Promise<number | null> {
-    this.child.stdin!.end();
-    return this.exited;
-  }
-}
 
 beforeAll(async () => {
   base = await fs.mkdtemp(path.join(os.tmpdir(), 'diffship-remote-ops-'));
@@ -89,7 +45,7 @@ afterAll(async () => {
 beforeEach(async () => {
   root = path.join(base, `r${counter++}`);
   await fs.mkdir(root);
-  helper = new Helper(root);
+  helper = new FileHelper(root);
 });
 afterEach(async () => {
   expect(await helper.end()).toBe(0);
@@ -207,7 +163,7 @@ describe('the file helper', () => {
 
   it('is not confused by what a login script prints before it starts', async () => {
     await helper.end();
-    helper = new Helper(root, "echo 'Welcome!'; echo '1 err EIO not the helper'; printf 'no newline'; ");
+    helper = new FileHelper(root, "echo 'Welcome!'; echo '1 err EIO not the helper'; printf 'no newline'; ");
     expect(await helper.send(OP_WRITE, 'f', { data: Buffer.from('x'), mode: 0o644 })).toMatchObject(ok);
     expect(await helper.send(OP_RENAME, 'f', { b: 'g' })).toMatchObject(ok);
     expect(await fs.readFile(at('g'), 'utf8')).toBe('x');
@@ -216,7 +172,7 @@ describe('the file helper', () => {
   it('moves into the folder the first record names, and serves paths from there', async () => {
     await helper.end();
     await fs.mkdir(at('target'));
-    helper = new Helper(base); // started elsewhere (the login folder), as the transport starts it
+    helper = new FileHelper(base); // started elsewhere (the login folder), as the transport starts it
     expect(await helper.send(OP_CHDIR, at('target'))).toMatchObject(ok);
     expect(await helper.send(OP_WRITE, 'f', { data: Buffer.from('in'), mode: 0o644 })).toMatchObject(ok);
     expect(await fs.readFile(at('target/f'), 'utf8')).toBe('in');
@@ -224,11 +180,11 @@ describe('the file helper', () => {
 
   it('exits rather than serve anywhere else when it cannot move into the folder', async () => {
     await helper.end();
-    const other = new Helper(root);
+    const other = new FileHelper(root);
     const write = other.send(OP_WRITE, 'stray', { data: Buffer.from('x'), mode: 0o644 });
     void other.send(OP_CHDIR, at('missing'));
     expect(await other.exited).toBe(5);
-    helper = new Helper(root); // for afterEach
+    helper = new FileHelper(root); // for afterEach
     // The chdir came second: the write before it was answered; nothing after it runs.
     expect(await write).toMatchObject(ok);
     expect(await fs.readdir(root)).toEqual(['stray']);

@@ -1,0 +1,55 @@
+/**
+ * The SSH transport's perl file helper run locally under `sh`, as sshd would
+ * run it, fed records on stdin: for the tests of its ops (remote ops, bulk
+ * write), without an sshd in between.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import {
+  AnswerParser,
+  encodeRecord,
+  remoteOpsCommand,
+  type Answer,
+} from '../../src/transport/ssh/perl-helper-protocol.js';
+
+/** The helper running in `cwd`: send records, await their answers by id. */
+export class FileHelper {
+  private readonly child: ChildProcess;
+  private readonly parser = new AnswerParser();
+  private readonly waiting = new Map<number, (a: Answer) => void>();
+  private nextId = 1;
+  stderr = '';
+  readonly exited: Promise<number | null>;
+
+  /** `prelude`: shell commands run first, as a chatty login script would. */
+  constructor(cwd: string, prelude = '') {
+    this.child = spawn('sh', ['-c', `${prelude}${remoteOpsCommand()}`], {
+      cwd,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    this.child.stdout!.on('data', (chunk: Buffer) => {
+      const { answers, error } = this.parser.push(chunk);
+      if (error) throw error;
+      for (const a of answers) this.waiting.get(a.id)?.(a);
+    });
+    this.child.stderr!.on('data', (chunk: Buffer) => (this.stderr += chunk.toString()));
+    this.exited = new Promise((resolve) => this.child.on('close', (code) => resolve(code)));
+  }
+
+  /** `op` is a number: ops defined outside perl-helper-protocol.ts (bulk write) go through too. */
+  send(op: number, a: string, options: { b?: string; mode?: number; data?: Buffer } = {}) {
+    const id = this.nextId++;
+    const answer = new Promise<Answer>((resolve) => this.waiting.set(id, resolve));
+    const record = encodeRecord(id, op as Parameters<typeof encodeRecord>[1], a, {
+      ...options,
+      dataLength: options.data?.length ?? 0,
+    });
+    this.child.stdin!.write(record);
+    if (options.data) this.child.stdin!.write(options.data);
+    return answer;
+  }
+
+  end(): Promise<number | null> {
+    this.child.stdin!.end();
+    return this.exited;
+  }
+}
