@@ -29,6 +29,9 @@ const fs = require('node:fs');
 const v8 = require('node:v8');
 const vm = require('node:vm');
 v8.setFlagsFromString('--expose-gc');
+// Freed buffers' bytes are otherwise released on a background thread after gc() returns: what
+// looked live then was garbage still being swept (seen with the release listed by ls-tree).
+v8.setFlagsFromString('--no-concurrent-array-buffer-sweeping');
 const gc = vm.runInNewContext('gc');
 const bound = Number(process.env.LIVE_BOUND);
 let live = 0;
