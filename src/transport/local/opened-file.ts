@@ -8,8 +8,18 @@ import * as fsSync from 'node:fs';
 import { constants } from 'node:fs';
 import type { OpenedFile } from '../transport.js';
 
-/** Changed this shortly before it was opened, a file's times might not move on a write now (coarse clocks). */
-const RACY_NS = 200_000_000n;
+/**
+ * Changed this shortly before it was opened, a file's times might not move on a write now
+ * (coarse clocks): twice the clock's step, at least 10 ms (a kernel's coarse clock ticks every
+ * 1–10 ms), and the file system's own step where its times are round (whole seconds on some).
+ * Not a fixed 200 ms: a deploy started right after the last one opens its manifest within that,
+ * and a racy file is read whole (70 MB at 500,000 files).
+ */
+function racyNs(mtimeNs: bigint): bigint {
+  let step = 1n;
+  while (step < 1_000_000_000n && mtimeNs % (step * 10n) === 0n) step *= 10n;
+  return 2n * (step > 10_000_000n ? step : 10_000_000n);
+}
 
 const closer = new FinalizationRegistry<number>((fd) => {
   try {
@@ -46,7 +56,7 @@ export function openNoFollow(p: string): OpenedFile {
   let open = true;
   const file: OpenedFile = {
     size: Number(stamp.size),
-    racy: BigInt(Date.now()) * 1_000_000n - stamp.ctimeNs < RACY_NS,
+    racy: BigInt(Date.now()) * 1_000_000n - stamp.ctimeNs < racyNs(stamp.mtimeNs),
     read(position, length, into) {
       const out = into && into.length >= length ? into.subarray(0, length) : Buffer.allocUnsafe(length);
       let got = 0;
