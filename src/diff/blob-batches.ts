@@ -146,7 +146,10 @@ class BatchReader {
       this.proc.stdout.resume();
       this.exited?.();
     } catch (error) {
+      // Nothing more is parsed: git's exit (now or when it comes) settles `done` with this failure.
+      this.held.length = 0;
       this.fail(error);
+      this.exited?.();
     }
   }
 
