@@ -35,8 +35,10 @@ const PREFIX = Buffer.from(':000000 ', 'latin1');
 
 /** Whole ls-tree records (each ends with NUL) as raw diff records. */
 function rawRecords(data: Buffer): Buffer {
-  // A record grows by ":000000 ", the zeros and " A\0", less "<type> " and the TAB: at most 77 bytes.
-  const out = Buffer.allocUnsafe(data.length + countRecords(data) * 77);
+  // A record grows by ":000000 ", the zeros and " A\0", less "<type> " and the TAB: at most 77
+  // bytes, and is at least 55 long ("<mode> blob <id>\t<p>\0"): 3× its size bounds the output
+  // without a second pass to count the records.
+  const out = Buffer.allocUnsafe(data.length * 3);
   let at = 0;
   let start = 0;
   while (start < data.length) {
@@ -60,12 +62,6 @@ function rawRecords(data: Buffer): Buffer {
     start = end + 1;
   }
   return out.subarray(0, at);
-}
-
-function countRecords(data: Buffer): number {
-  let n = 0;
-  for (let i = data.indexOf(0); i >= 0; i = data.indexOf(0, i + 1)) n++;
-  return n;
 }
 
 function malformed(record: Buffer): GitError {
