@@ -87,12 +87,20 @@ describe('git processes started before the CLI loads', () => {
   });
   afterAll(() => r.cleanup());
   afterEach(() => dropEarly());
+  // The launcher waits at most 200 ms for the lookups (WAIT_MS); on a loaded machine they answer later,
+  // and diff-tree is fed then. Wait for the lookups' output to end before looking at what was fed.
+  const lookupsAnswered = async () => {
+    const lookups = early()[0]!.child;
+    if (!lookups.stdout.readableEnded) await new Promise((resolve) => lookups.stdout.once('end', resolve));
+    await new Promise((resolve) => setImmediate(resolve));
+  };
 
   it('gives diff-tree its trees as soon as the lookups answer, and the diff takes both over', async () => {
     // `HEAD~1` is an expression: no commit is read from the ref files, so diff-tree waits for the lookups.
     const options = { repo: r.dir, from: 'HEAD~1', to: 'HEAD', source: 'wf' };
     const expected = await diffReleases(options);
     await startDiffEarly(argv('diff', '--repo', r.dir, '--from', 'HEAD~1', '--to', 'HEAD', '--source', 'wf'));
+    await lookupsAnswered();
     expect(early().map((e) => e.fed)).toEqual([null, `${tree(v1)} ${tree(v2)}\n`]);
     const result = await diffReleases(options);
     expect(early()).toEqual([]); // both taken
@@ -124,6 +132,7 @@ describe('git processes started before the CLI loads', () => {
   it('diffs from the empty tree when --from is left out', async () => {
     const expected = await diffReleases({ repo: r.dir, to: v1 });
     await startDiffEarly(argv('diff', '--repo', r.dir, '--to', v1));
+    await lookupsAnswered();
     expect(early()[1]?.fed).toMatch(/^4b825dc642cb6eb9a060e54bf8d69288fbee4904 [0-9a-f]{40}\n$/);
     expect(await diffReleases({ repo: r.dir, to: v1 })).toEqual(expected);
     expect(early()).toEqual([]);
