@@ -24,9 +24,9 @@ import vm from 'node:vm';
 const GROWTH = 1.25;
 const SLACK = 8 * 2 ** 20;
 /** Between looks at the heap (a look costs a few microseconds). */
-const INTERVAL_MS = 100;
+export const INTERVAL_MS = 100;
 
-type Collect = () => void;
+export type Collect = (options?: { type: 'minor' | 'major' }) => void;
 let collect: Collect | null | undefined;
 
 /** The full collection: `global.gc` when Node was started with --expose-gc, else the flag set now. */
@@ -59,9 +59,11 @@ function oldUsed(): number {
  * Memory outside the heap (buffers' bytes), which a promoted Buffer holds until a full
  * collection: a backup listing's or a manifest's written chunks piled up ~50 MB there at
  * 500,000 files while old space stayed under its bound. Bounded apart, by a fixed slack:
- * what is live there (a stat table) is not a reason to let more pile up.
+ * what is live there (a stat table) is not a reason to let more pile up. Node's count of
+ * buffers' bytes, not V8's `external_memory`: that one is brought up to date only at a later
+ * collection, so it still counts what a young-generation collection just freed.
  */
-const externalUsed = (): number => v8.getHeapStatistics().external_memory ?? 0;
+const externalUsed = (): number => process.memoryUsage().arrayBuffers;
 
 /**
  * The young generation stays at its starting size (1 MiB a semi-space) instead of
@@ -77,6 +79,48 @@ function keepYoungGenerationSmall(): void {
   }
 }
 
+/** What a look at the heap reads: bytes used in old space and by buffers outside it. */
+export interface HeapLook {
+  oldUsed(): number;
+  externalUsed(): number;
+}
+
+const processHeap: HeapLook = { oldUsed, externalUsed };
+
+/** What one look did. */
+export type Paced = 'none' | 'young' | 'full';
+
+/**
+ * One look's decision, against the sizes after the last full collection. Outside memory
+ * alone over its bound is mostly young buffers (a big file sent makes ~3 per chunk): a
+ * young-generation collection (~1 ms) frees them, and the full one (a mark of the whole
+ * heap, tens of ms plus a worker thread's marking, each few looks while a 200 MiB file
+ * streams) runs only when the next look still finds it over (a young collection's buffers
+ * are counted as freed once its sweep, on another thread, is done: not at once).
+ */
+export function pacer(heap: HeapLook, gc: Collect): () => Paced {
+  let live = heap.oldUsed();
+  let external = heap.externalUsed();
+  let triedYoung = false;
+  return () => {
+    const oldOver = heap.oldUsed() >= live * GROWTH + SLACK;
+    if (!oldOver && heap.externalUsed() < external + 2 * SLACK) {
+      triedYoung = false;
+      return 'none';
+    }
+    if (!oldOver && !triedYoung) {
+      triedYoung = true;
+      gc({ type: 'minor' });
+      return 'young';
+    }
+    triedYoung = false;
+    gc();
+    live = heap.oldUsed();
+    external = heap.externalUsed();
+    return 'full';
+  };
+}
+
 /**
  * Look at the heap every INTERVAL_MS while a command runs (any loop: listing,
  * staging, commit, manifest), and collect when old space grew past the bound.
@@ -85,16 +129,13 @@ function keepYoungGenerationSmall(): void {
  */
 export function paceGarbage(): () => void {
   keepYoungGenerationSmall();
-  let live = oldUsed();
-  let external = externalUsed();
-  const timer = setInterval(() => {
-    if (oldUsed() < live * GROWTH + SLACK && externalUsed() < external + 2 * SLACK) return;
+  // `gc` is fetched at the first collection (most commands never need one); none: stop looking.
+  const lazy: Collect = (options) => {
     const gc = collector();
-    if (gc === null) return void clearInterval(timer);
-    gc();
-    live = oldUsed();
-    external = externalUsed();
-  }, INTERVAL_MS);
+    if (gc === null) clearInterval(timer);
+    else gc(options);
+  };
+  const timer = setInterval(pacer(processHeap, lazy), INTERVAL_MS);
   timer.unref();
   return () => clearInterval(timer);
 }
