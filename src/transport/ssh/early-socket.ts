@@ -16,6 +16,8 @@ export class EarlySocket {
     const fail = () => (this.failed = true);
     sock.once('error', fail);
     sock.once('close', fail);
+    // Nothing read before ssh2 takes it (it resumes the socket itself): the banner waits for it.
+    sock.pause();
     sock.connect({ host, port });
     this.sock = sock;
   }
