@@ -108,9 +108,17 @@ export interface DialSettings {
   tuning: Pick<SshTuning, 'keepaliveIntervalMs' | 'keepaliveCountMax'>;
 }
 
-/** Connect through the `jumps` (in order) to the target (the caller opens the SFTP channel: openSftp). */
-export async function dial(conn: SshConnection, settings: DialSettings, jumps: JumpHost[]): Promise<void> {
-  let sock: Duplex | undefined;
+/**
+ * Connect through the `jumps` (in order) to the target (the caller opens the SFTP channel: openSftp).
+ * `first`: a TCP socket to the first hop opened already (early-socket.ts); ssh2 dials where none.
+ */
+export async function dial(
+  conn: SshConnection,
+  settings: DialSettings,
+  jumps: JumpHost[],
+  first?: Duplex,
+): Promise<void> {
+  let sock: Duplex | undefined = first;
   for (let i = 0; i < jumps.length; i++) {
     const hop = jumps[i]!;
     const endpoint: Endpoint = {

@@ -2,7 +2,16 @@ import type { SshOptions } from '../../config/types.js';
 import { TransportError } from '../../errors.js';
 import { silentLogger, type Logger } from '../../log.js';
 import { parseProxyJump } from './proxy-jump.js';
-import { credentials, dial, loadKnownHosts, loadSsh2, openSftp, resolveRoot } from './connect.js';
+import {
+  credentials,
+  dial,
+  loadKnownHosts,
+  loadSsh2,
+  openSftp,
+  resolveRoot,
+  type DialSettings,
+} from './connect.js';
+import { EarlySocket } from './early-socket.js';
 import { SshConnection } from './connection.js';
 import { SshExec } from './exec-channels.js';
 import { SshFiles } from './file-ops.js';
@@ -119,14 +128,22 @@ export class SshTransport implements Transport {
     if (this.rootless && !this.conn.lost && !this.conn.closing && !options.commandsOnly)
       return this.resolveKept(options.create ?? false);
     if (this.rootless) this.teardown();
-    const ssh2 = await loadSsh2();
-    const auth = await credentials(ssh2, this.options, this.conn);
-    const knownHosts = await loadKnownHosts(this.options);
+    const jumps = this.options.proxyJump ? parseProxyJump(this.options.proxyJump) : [];
+    const tcp = new EarlySocket(jumps[0]?.host ?? this.options.host, jumps[0]?.port ?? this.options.port);
+    let settings: DialSettings;
+    try {
+      const ssh2 = await loadSsh2();
+      const auth = await credentials(ssh2, this.options, this.conn);
+      const knownHosts = await loadKnownHosts(this.options);
+      settings = { ssh2, auth, knownHosts, options: this.options, tuning: this.tuning };
+    } catch (error) {
+      tcp.drop();
+      throw error;
+    }
     if (!this.options.strictHostKey)
       this.log.warn(`ssh: host keys are not checked for ${this.description} (strict-host-key: false)`);
-    const jumps = this.options.proxyJump ? parseProxyJump(this.options.proxyJump) : [];
     try {
-      await dial(this.conn, { ssh2, auth, knownHosts, options: this.options, tuning: this.tuning }, jumps);
+      await dial(this.conn, settings, jumps, tcp.take());
       this.connected = true;
       // The file helper's start costs the host a start of the login user's shell (slow where an rc
       // file is). It resolves the target folder, then moves into it; its start tells what the

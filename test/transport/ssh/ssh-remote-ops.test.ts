@@ -6,6 +6,7 @@
  * come while stdin stays open; the answer parser takes any chunking.
  */
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -204,6 +205,39 @@ describe('the file helper', () => {
         ok: false,
         errno: 'EACCES',
       });
+  });
+
+  it('syncs the file system with the syncfs system call where its number is known, without starting sync', async () => {
+    // A sync first on PATH that only leaves a mark and fails: a spawned sync would show.
+    const bin = await fs.mkdtemp(path.join(base, 'bin-'));
+    const mark = path.join(bin, 'spawned');
+    await fs.writeFile(path.join(bin, 'sync'), `#!/bin/sh\ntouch '${mark}'\nexit 1\n`, { mode: 0o755 });
+    const watched = new FileHelper(root, `PATH='${bin}':"$PATH"; export PATH; `);
+    const answer = await watched.send(OP_SYNC, '');
+    await watched.end();
+    const known = process.platform === 'linux' && ['x64', 'arm64'].includes(process.arch);
+    if (known) {
+      expect(answer).toMatchObject(ok);
+      expect(existsSync(mark)).toBe(false);
+    } else {
+      // Elsewhere sync -f is still what runs (here the failing one).
+      expect(answer).toMatchObject({ ok: false, errno: 'ENOSYS' });
+      expect(existsSync(mark)).toBe(true);
+    }
+  });
+
+  it('starts no rm for a tree that is not there', async () => {
+    const bin = await fs.mkdtemp(path.join(base, 'bin-'));
+    const mark = path.join(bin, 'spawned');
+    await fs.writeFile(path.join(bin, 'rm'), `#!/bin/sh\ntouch '${mark}'\nexit 1\n`, { mode: 0o755 });
+    const watched = new FileHelper(root, `PATH='${bin}':"$PATH"; export PATH; `);
+    expect(await watched.send(OP_RMTREE, 'not-there/sub')).toMatchObject(ok);
+    expect(existsSync(mark)).toBe(false);
+    await fs.mkdir(at('there'));
+    // Present: rm runs (here the one that fails).
+    expect(await watched.send(OP_RMTREE, 'there')).toMatchObject({ ok: false, errno: 'EIO' });
+    expect(existsSync(mark)).toBe(true);
+    await watched.end();
   });
 
   it('removes trees (hostile names included) without following links, and refuses a link on the path', async () => {
