@@ -4,7 +4,7 @@
  * the same release, preflight included), and `max-parallel` really bounds how
  * many targets are in flight while letting that many run at once.
  */
-import { chmodSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -104,7 +104,7 @@ describe('a fleet of local targets', () => {
     expect(most).toBe(P);
   });
 
-  it('runs hooks through the perl spawn helper, and through Node where there is no perl', async () => {
+  it('runs hooks through the spawn helper (the system Python, else perl), and through Node where there is neither', async () => {
     fleet.release('v1', { 'orders.json': workflow('Orders') });
     fleet.release('v2', { 'orders.json': workflow('Orders', ['receive']) });
     const log = path.join(fleet.root, 'parents.log');
@@ -121,7 +121,9 @@ describe('a fleet of local targets', () => {
     const withPerl = await fleet.deploy('v1');
     expect(withPerl.code, withPerl.stderr).toBe(0);
     expect(parents()).toHaveLength(6);
-    for (const line of parents()) expect(line).toMatch(/ perl$/);
+    // The system's Python (posix_spawn) where there is one, found by its path, not on PATH.
+    const python = existsSync('/usr/bin/python3');
+    for (const line of parents()) expect(line).toMatch(python ? / python3$/ : / perl$/);
 
     // A PATH with git (and cat for the hook) but no perl.
     const bin = path.join(fleet.root, 'no-perl-bin');
@@ -135,6 +137,6 @@ describe('a fleet of local targets', () => {
     expect(without.code, without.stderr).toBe(0);
     for (const n of NAMES.slice(0, 3)) expect(targetOf(without.report, n).status).toBe('deployed');
     expect(parents()).toHaveLength(6);
-    for (const line of parents()) expect(line).toMatch(/ (node|MainThread)$/);
+    for (const line of parents()) expect(line).toMatch(python ? / python3$/ : / (node|MainThread)$/);
   });
 });

@@ -3,9 +3,10 @@
  *
  * Node's spawn forks the whole Node process on the main thread and waits there
  * until the child has exec'd: milliseconds per command on a busy machine, while
- * every other target of the rollout waits. Commands go to one long-lived perl
- * helper instead (spawner-script.ts), which forks a few MiB off our event loop.
- * Where perl cannot start, Node's spawn does the job as before.
+ * every other target of the rollout waits. Commands go to one long-lived helper
+ * instead: Python's posix_spawn (spawner-python.ts, no fork of the helper), else
+ * perl's fork of a few MiB (spawner-script.ts), both off our event loop. Where
+ * neither can start, Node's spawn does the job as before.
  *
  * Either way the child is `/bin/sh -c command` leading its own session and
  * process group (pgid = pid), stdin /dev/null, stdout and stderr piped back.
@@ -14,6 +15,7 @@ import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import os from 'node:os';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
+import { SPAWNER_PYTHON } from './spawner-python.js';
 import { SPAWNER_SCRIPT } from './spawner-script.js';
 
 /** A started shell: 'exit' (code, signal name) or 'error' (could not start), then its pipes end. */
@@ -218,27 +220,40 @@ class Helper {
 }
 
 let helper: Helper | null | undefined;
+const SYSTEM_PYTHON = '/usr/bin/python3';
 
-/** The running helper, started on first use; null when perl is missing or the helper died. */
+/** The running helper, started on first use; null when neither Python nor perl can start or the helper died. */
 function currentHelper(): Helper | null {
   if (helper !== undefined) return helper;
+  // Python spawns without forking itself (spawner-python.ts); its script execs the perl helper where it
+  // cannot. The system's Python, by its path: a `python3` on PATH may be a version manager's shim (pyenv's
+  // is a bash script, ~2.5 s to start on a loaded machine), and the helper needs nothing but the stdlib.
+  const proc =
+    startHelper(SYSTEM_PYTHON, ['-I', '-S', '-c', SPAWNER_PYTHON, SPAWNER_SCRIPT]) ??
+    startHelper('perl', ['-e', SPAWNER_SCRIPT]);
+  helper = proc ? new Helper(proc) : null;
+  return helper;
+}
+
+/** The helper process, or undefined where `program` is not there (or not on PATH). */
+function startHelper(
+  program: string,
+  args: string[],
+): ChildProcessByStdio<Writable, Readable, null> | undefined {
   try {
-    const proc = spawn('perl', ['-e', SPAWNER_SCRIPT], {
-      // perl's own complaints, if any, are not ours to show.
+    const proc = spawn(program, args, {
+      // its own complaints, if any, are not ours to show.
       stdio: ['pipe', 'pipe', 'ignore'],
       detached: true,
       // The helper needs nothing of ours (each command gets its own environment): no secrets in its environ.
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C' },
     });
-    if (proc.pid === undefined) {
-      proc.on('error', () => undefined); // no perl here (ENOENT comes as an event): Node's spawn it is
-      return (helper = null);
-    }
-    helper = new Helper(proc);
+    if (proc.pid !== undefined) return proc;
+    proc.on('error', () => undefined); // not here (ENOENT comes as an event): the next one it is
   } catch {
-    helper = null;
+    // the next one it is
   }
-  return helper;
+  return undefined;
 }
 
 function killQuietly(pid: number): void {
