@@ -228,9 +228,13 @@ function currentHelper(): Helper | null {
   // Python spawns without forking itself (spawner-python.ts); its script execs the perl helper where it
   // cannot. The system's Python, by its path: a `python3` on PATH may be a version manager's shim (pyenv's
   // is a bash script, ~2.5 s to start on a loaded machine), and the helper needs nothing but the stdlib.
-  const proc =
-    startHelper(SYSTEM_PYTHON, ['-I', '-S', '-c', SPAWNER_PYTHON, SPAWNER_SCRIPT]) ??
-    startHelper('perl', ['-e', SPAWNER_SCRIPT]);
+  // Linux only: that is where the fork's cost was measured, and macOS's /usr/bin/python3 may be the
+  // stub that asks to install the developer tools.
+  const python =
+    process.platform === 'linux'
+      ? startHelper(SYSTEM_PYTHON, ['-I', '-S', '-c', SPAWNER_PYTHON, SPAWNER_SCRIPT])
+      : undefined;
+  const proc = python ?? startHelper('perl', ['-e', SPAWNER_SCRIPT]);
   helper = proc ? new Helper(proc) : null;
   return helper;
 }
