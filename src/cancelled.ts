@@ -4,6 +4,7 @@
  * git) asks the signal itself between steps, so a cancelled run stops in its
  * current step instead of finishing it.
  */
+import { setMaxListeners } from 'node:events';
 import { DiffshipError } from './errors.js';
 
 /** The error a phase stops with when the run was cancelled (SIGINT/SIGTERM, the rollout timeout). */
@@ -47,4 +48,15 @@ export async function unlessCancelled<T>(
   } finally {
     signal.removeEventListener('abort', onAbort);
   }
+}
+
+/**
+ * A controller whose signal every target in flight listens to (up to max-parallel, each
+ * with a few steps): many listeners are the design, not a leak, so Node's warning at 11
+ * is turned off for this signal only.
+ */
+export function fleetController(): AbortController {
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  return controller;
 }

@@ -7,6 +7,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import * as core from '@actions/core';
+import { fleetController } from '../cancelled.js';
 import { DiffshipError, describeError } from '../errors.js';
 import { maskSecrets, maskingLogger, type Logger } from '../log.js';
 import { statusMarkdown, summaryMarkdown } from '../report/markdown.js';
@@ -44,7 +45,7 @@ export async function run(runner: CommandRunner = runCommand): Promise<void> {
     core.setSecret(piece);
     secrets.push(piece);
   };
-  const controller = new AbortController();
+  const controller = fleetController();
   const onSignal = (signal: NodeJS.Signals) => {
     core.warning(
       `Received ${signal}: starting nothing new, rolling back targets in flight, writing the report.`,

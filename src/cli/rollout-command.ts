@@ -6,6 +6,7 @@
  */
 import type { Command } from 'commander';
 import { loadConfig, withOverrides } from '../config/load.js';
+import { fleetController } from '../cancelled.js';
 import type { Mode } from '../config/types.js';
 import { RELEASE_NAME } from '../config/placeholders.js';
 import { DiffshipError } from '../errors.js';
@@ -131,7 +132,7 @@ async function runRollout(
   };
 
   // First signal: cancel (roll back in-flight targets). Later ones: say we are on it.
-  const controller = new AbortController();
+  const controller = fleetController();
   let signals = 0;
   const onSignal = (name: NodeJS.Signals) => {
     signals++;

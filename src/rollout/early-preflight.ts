@@ -19,9 +19,10 @@
 import type { ResolvedConfig } from '../config/types.js';
 import { preflight, type PreflightContext, type PreflightFailure } from './preflight.js';
 import type { TargetConfig } from '../config/types.js';
+import { fleetController } from '../cancelled.js';
 
 export class EarlyPreflight {
-  private readonly controller = new AbortController();
+  private readonly controller = fleetController();
   private readonly detach: () => void;
   /** The failing targets by name, once preflight ended (never rejects: preflight catches per target). */
   readonly failures: Promise<Map<string, PreflightFailure>>;

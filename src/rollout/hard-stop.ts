@@ -10,6 +10,7 @@
  * runs out).
  */
 import type { Transport } from '../transport/transport.js';
+import { fleetController } from '../cancelled.js';
 import type { TargetReport } from '../report/types.js';
 import type { RolloutEvent } from './events.js';
 
@@ -20,7 +21,7 @@ const GIVE_UP_AFTER_MS = 4000;
 
 export class HardStop {
   /** Aborted FORCE_AFTER_MS after the cancellation: close connections, stop cleanup hooks. */
-  readonly force = new AbortController();
+  readonly force = fleetController();
   /** Resolves GIVE_UP_AFTER_MS after the cancellation; never without one. */
   readonly giveUp: Promise<'gave-up'>;
   private readonly timers: NodeJS.Timeout[] = [];

@@ -4,10 +4,11 @@
  * rollout's final status.
  */
 import type { RolloutStatus, TargetReport } from '../report/types.js';
+import { fleetController } from '../cancelled.js';
 
 /** One signal for everything: the caller's cancellation, or the rollout timeout. */
 export class RolloutStop {
-  readonly controller = new AbortController();
+  readonly controller = fleetController();
   cancelled = false;
   timedOut = false;
   private readonly timer: NodeJS.Timeout;
