@@ -61,8 +61,9 @@ function lookupFor(repo: string, objects: GitObjects | null): Lookup {
 export async function diffWith(objects: GitObjects | null, options: DiffOptions = {}): Promise<DiffResult> {
   const compute = async (): Promise<DiffResult> => {
     let sink: ChangeRecords | undefined;
-    // The records are parsed as they come; git's bytes are not kept besides.
-    const raw = await rawDiff(objects, options, (c) => (sink = new ChangeRecords(c)), false);
+    // The records are parsed as they come; git's bytes are not kept besides. A listing (no `from`)
+    // comes from ls-tree: diff-tree from the empty tree holds every pair (188 MB of git at 500,000 files).
+    const raw = await rawDiff(objects, options, (c) => (sink = new ChangeRecords(c)), false, true);
     return { from: raw.from, to: raw.to, source: raw.source, changes: sink!.sorted(), counts: sink!.counts };
   };
   // Shared across a rollout's targets only when both ends are commit ids: a ref name may move.
