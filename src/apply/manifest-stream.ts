@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import type { FileStat, ManifestEntry } from '../plan/manifest-types.js';
 import { lineBytes, lineOf } from './manifest-text.js';
-import { isBaseRange, type PendingManifest } from './manifest-merge.js';
+import { isBaseRange, type ManifestPart, type PendingManifest } from './manifest-merge.js';
 import type { PatchPart } from '../transport/transport.js';
 
 /** Lines per chunk, and files whose fresh stats are asked for at once. */
@@ -127,8 +127,7 @@ function* chunksOf(
   if (lines.length > 0) yield out();
 }
 
-const isEntry = (part: PendingManifest['parts'][number]): part is ManifestEntry =>
-  typeof part !== 'string' && !isBaseRange(part);
+const isEntry = (part: ManifestPart): part is ManifestEntry => typeof part !== 'string' && !isBaseRange(part);
 
 /**
  * Stats by index, in typed arrays: numbers as they are, the decimal strings (ns
