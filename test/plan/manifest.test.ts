@@ -594,10 +594,15 @@ describe('manifestFileBytes', () => {
     expect(parseManifestText(text, 40, 'm').filter((f) => f.stat).length).toBe(written.size);
   });
 
-  it('writes each fresh stat as it was given, also numbers past 64 bits', async () => {
-    const files: ManifestEntry[] = ['a', 'b', 'c', 'd'].map((path) => ({ path, blob: B1, mode: '100644' }));
+  it('writes each fresh stat as it was given, also numbers past 64 bits (a mode past 32)', async () => {
+    const files: ManifestEntry[] = ['a', 'b', 'c', 'd', 'e'].map((path) => ({
+      path,
+      blob: B1,
+      mode: '100644',
+    }));
     const fresh = new Map<string, FileStat>([
       ['a', { size: 0, mtimeNs: '0', ctimeNs: '1', ino: '18446744073709551615', mode: 33188 }],
+      ['e', { size: 1, mtimeNs: '2', ctimeNs: '3', ino: '4', mode: 2 ** 32 + 33188 }],
       ['b', { size: 2 ** 53 - 1, mtimeNs: '99999999999999999999999', ctimeNs: '7', ino: '3', mode: 41471 }],
       [
         'd',
