@@ -50,12 +50,16 @@ export interface BaseRange {
  * deploy's entries are the plan's own listing objects: no copy per file.
  */
 export interface PendingManifest {
-  parts: Array<BaseRange | string | ManifestEntry>;
+  /** Passed over more than once (sizes and stats, then bytes): a listing's are made on each pass, not held. */
+  parts: Iterable<ManifestPart>;
   /** The previous file's bytes, of which the BaseRange parts are ranges (a merge's); none for a listing. */
   base?: ManifestSource;
 }
 
-export const isBaseRange = (part: PendingManifest['parts'][number]): part is BaseRange =>
+/** One part of a pending manifest (see PendingManifest). */
+export type ManifestPart = BaseRange | string | ManifestEntry;
+
+export const isBaseRange = (part: ManifestPart): part is BaseRange =>
   typeof part === 'object' && 'from' in part;
 
 const NL = 0x0a;
@@ -78,7 +82,8 @@ export function mergeManifest(
     throw stateError(where, `does not start with "${MANIFEST_HEADER}"`);
   if (base.read(size - 1, size)[0] !== NL) throw stateError(where, 'is cut short (no newline at its end)');
   const previous = new ManifestBlocks(base);
-  const p: PendingManifest = { parts: [], base };
+  const parts: ManifestPart[] = [];
+  const p = { parts, base };
   const written = (path: string) => c.written.has(path);
   const set = new Map(c.set.map((e) => [e.path, e]));
   const restat = new Map((c.restat ?? []).map((e) => [e.path, e]));
@@ -136,16 +141,24 @@ function pathAt(buf: ManifestBlocks, start: number, end: number): string {
 
 /**
  * A whole listing (sorted by path) before the written files' stats are known. `statOf`: the
- * stat an entry not written keeps (default its own). `written` is asked in listing order.
+ * stat an entry not written keeps (default its own). `writtenFor` makes, for each pass, the
+ * `written` check, asked in listing order. The parts are made as each pass goes: a first
+ * deploy holds no array of 500,000 parts beside its listing.
  */
 export function pendingListing(
   files: readonly ManifestEntry[],
-  written: (path: string) => boolean,
+  writtenFor: () => (path: string) => boolean,
   statOf: (e: ManifestEntry) => FileStat | undefined = (e) => e.stat,
 ): PendingManifest {
-  const parts: PendingManifest['parts'] = [`${MANIFEST_HEADER}`];
-  for (const f of files) parts.push(written(f.path) ? f : lineOf(f, statOf(f)));
-  return { parts };
+  return {
+    parts: {
+      *[Symbol.iterator]() {
+        const written = writtenFor();
+        yield MANIFEST_HEADER;
+        for (const f of files) yield written(f.path) ? f : lineOf(f, statOf(f));
+      },
+    },
+  };
 }
 
 /**
@@ -167,7 +180,7 @@ const sameContent = (a: ManifestEntry, b: ManifestEntry): boolean => a.blob === 
 
 /** Add an entry: a written file's line waits for its stat; else it keeps the old stat of the same file. */
 function add(
-  p: PendingManifest,
+  p: { parts: ManifestPart[] },
   e: ManifestEntry,
   written: (path: string) => boolean,
   old: ManifestEntry | undefined = e,

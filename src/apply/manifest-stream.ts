@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import type { FileStat, ManifestEntry } from '../plan/manifest-types.js';
 import { lineBytes, lineOf } from './manifest-text.js';
-import { isBaseRange, type PendingManifest } from './manifest-merge.js';
+import { isBaseRange, type ManifestPart, type PendingManifest } from './manifest-merge.js';
 import type { PatchPart } from '../transport/transport.js';
 
 /** Lines per chunk, and files whose fresh stats are asked for at once. */
@@ -127,18 +127,17 @@ function* chunksOf(
   if (lines.length > 0) yield out();
 }
 
-const isEntry = (part: PendingManifest['parts'][number]): part is ManifestEntry =>
-  typeof part !== 'string' && !isBaseRange(part);
+const isEntry = (part: ManifestPart): part is ManifestEntry => typeof part !== 'string' && !isBaseRange(part);
 
 /**
- * Stats by index, in typed arrays: numbers as they are, the decimal strings (ns
- * times, inode) as 64-bit integers. A string that would not come back the same
- * from its integer (none that lstat gives) is kept as it is, aside.
+ * Stats by index, in typed arrays: numbers as they are (the mode in 32 bits, as
+ * st_mode is), the decimal strings (ns times, inode) as 64-bit integers. A value
+ * that would not come back the same (none that lstat gives) is kept as it is, aside.
  */
 class StatTable {
   private readonly has: Uint8Array;
   private readonly size: Float64Array;
-  private readonly mode: Float64Array;
+  private readonly mode: Uint32Array;
   private readonly mtime: BigUint64Array;
   private readonly ctime: BigUint64Array;
   private readonly ino: BigUint64Array;
@@ -147,7 +146,7 @@ class StatTable {
   constructor(n: number) {
     this.has = new Uint8Array(n);
     this.size = new Float64Array(n);
-    this.mode = new Float64Array(n);
+    this.mode = new Uint32Array(n);
     this.mtime = new BigUint64Array(n);
     this.ctime = new BigUint64Array(n);
     this.ino = new BigUint64Array(n);
@@ -156,7 +155,8 @@ class StatTable {
   set(i: number, s: FileStat | undefined): void {
     if (s === undefined) return;
     const [m, c, n] = [exact(s.mtimeNs), exact(s.ctimeNs), exact(s.ino)];
-    if (m === null || c === null || n === null) return void this.odd.set(i, s);
+    const mode32 = Number.isInteger(s.mode) && s.mode >= 0 && s.mode <= 0xffffffff;
+    if (m === null || c === null || n === null || !mode32) return void this.odd.set(i, s);
     this.has[i] = 1;
     this.size[i] = s.size;
     this.mode[i] = s.mode;

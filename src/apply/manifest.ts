@@ -147,8 +147,11 @@ export function planManifest(
   }
   // A whole listing (a first deploy: 500,000 entries): no copy of an entry, no set of paths.
   const old = previous ? new Map(previous.files.map((f) => [f.path, f])) : null;
-  const written = writtenAmong(writes);
-  return pendingListing(next.listing ?? [], written, (f) => sameFile(old?.get(f.path), f));
+  return pendingListing(
+    next.listing ?? [],
+    () => writtenAmong(writes),
+    (f) => sameFile(old?.get(f.path), f),
+  );
 }
 
 /** Exact stats of the files a deploy wrote, once in place; none when the transport takes none. */

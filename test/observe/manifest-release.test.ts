@@ -6,7 +6,8 @@
  * the target by hand, then plans the next release twice on that folder: as a
  * deploy does (the manifest basis) and with the state's recorded selection taken
  * away (which makes the plan list the release, as before): both plans must agree.
- * git runs through a shim on PATH that writes down each tree pair diff-tree gets.
+ * git runs through a shim on PATH that writes down each tree pair diff-tree gets,
+ * and each ls-tree (a release's listing) as a pair from the empty tree.
  */
 import { chmodSync, mkdirSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
@@ -63,7 +64,9 @@ beforeAll(() => {
   const real = git(shim, '--exec-path');
   writeFileSync(
     join(shim, 'git'),
-    `#!/bin/sh\ncase " $* " in *" diff-tree "*) tee -a '${log}' | exec '${real}/git' "$@";; *) exec '${real}/git' "$@";; esac\n`,
+    // A listing is ls-tree --full-tree now (git.ts startTreeListing; the folders-only ls-tree -d of
+    // gitlinksOf is not one): written down as a pair from the empty tree.
+    `#!/bin/sh\ncase " $* " in *" diff-tree "*) tee -a '${log}' | exec '${real}/git' "$@";; *" ls-tree "*" --full-tree "*) echo "${EMPTY_TREE} ls-tree $*" >> '${log}'; exec '${real}/git' "$@";; *) exec '${real}/git' "$@";; esac\n`,
   );
   chmodSync(join(shim, 'git'), 0o755);
   savedPath = process.env.PATH;
@@ -80,7 +83,7 @@ function asPlan(p: TargetPlan | string): TargetPlan {
   return p;
 }
 
-/** How many listings of a whole release (diff-tree from the empty tree) git was asked for. */
+/** How many listings of a whole release (ls-tree, or diff-tree from the empty tree) git was asked for. */
 const listings = () =>
   readFileSync(log, 'utf8')
     .split('\n')

@@ -62,13 +62,13 @@ describe('a fleet of local targets', () => {
     // git diff-tree reads the two trees on stdin (--stdin), so the calls are told apart by
     // count: a and b (preflight and deploy: four plans) share one diff v1 → v2 (the only one
     // with renames to find); the five empty targets (ten plans) share the release's listing
-    // (nothing → v2). The selection and link checks list the release once more, with ls-tree
-    // (git holds no pair per file), streamed and counted, without keeping a change object per
-    // file (diff/release-summary.ts). Without the sharing: 14 plans' diffs.
+    // (nothing → v2), made with ls-tree (git holds no pair per file). The selection and link
+    // checks list the release once more, streamed and counted, without keeping a change object
+    // per file (diff/release-summary.ts). Without the sharing: 14 plans' diffs.
     const diffs = git.calls().filter((c) => c.includes('diff-tree'));
     expect(diffs.filter((c) => c.includes('--find-renames'))).toHaveLength(1);
-    expect(diffs).toHaveLength(2);
-    expect(git.calls().filter((c) => c.includes('ls-tree') && c.includes(' -r '))).toHaveLength(1);
+    expect(diffs).toHaveLength(1);
+    expect(git.calls().filter((c) => c.includes('ls-tree') && c.includes(' -r '))).toHaveLength(2);
   });
 
   it('runs up to max-parallel targets at once, never more', async () => {
