@@ -115,7 +115,7 @@ export async function rawDiff(
   records?: (c: ClassifyOptions) => RecordSink,
   /** False: `records` takes everything, and `stdout` comes back empty. */
   keepStdout = true,
-  /** With no `from`: list with ls-tree (git.ts startTreeListing), not diff-tree from the empty tree. */
+  /** With no `from`: list with ls-tree (git.ts startTreeListing), not diff-tree from the empty tree; the sink then gets ls-tree's records. */
   lsTree = false,
 ): Promise<RawDiff> {
   const repo = options.repo ?? '.';

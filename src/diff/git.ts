@@ -6,7 +6,6 @@
 import { DiffshipError, GitError } from '../errors.js';
 import { endProcess, spawnGit, takeEarly, type GitListeners } from './early-git.js';
 import type { CommitPair } from './ref-guess.js';
-import { listingAsRaw } from './tree-listing.js';
 import { batchInput, CAT_FILE_BATCH, diffTreeArgs, type DiffTreeOptions } from './requests.js';
 
 export interface GitOutput {
@@ -337,9 +336,11 @@ function withoutTreeLine(stdout: Buffer, line: string): Buffer {
 
 /**
  * A listing of tree `to` in place of a diff from the empty tree: `git ls-tree
- * -r -z`, its records rewritten as diff-tree's (tree-listing.ts), under the
- * same pathspec. It starts once the tree is known: ls-tree holds nothing while
- * diff-tree holds every pair of the release (188 MB of git at 500,000 files).
+ * -r -z` under the same pathspec. Its records go to `onRecords` (and `stdout`)
+ * as ls-tree writes them, not as diff-tree's: the release check reads them so
+ * (release-summary.ts, listing-count.ts; tree-listing.ts rewrites the records
+ * it does not count). It starts once the tree is known: ls-tree holds nothing
+ * while diff-tree holds every pair of the release (188 MB of git at 500,000 files).
  */
 export function startTreeListing(repo: string, prefix: string): PendingDiffTree {
   let started: StartedGit | null = null;
@@ -349,15 +350,9 @@ export function startTreeListing(repo: string, prefix: string): PendingDiffTree 
       if (prefix !== '') args.push(`:(top,literal)${prefix}`);
       const git = (started = startGit(repo, args, '', false));
       const keep = keepStdout || !records;
-      const raw: Buffer[] = [];
-      const listing = listingAsRaw((chunk) => {
-        if (keep) raw.push(chunk);
-        records?.(chunk);
-      });
-      git.follow((chunk) => listing.push(chunk), false);
-      const { stderr } = await git.done;
-      listing.end();
-      return { stderr, stdout: joined(raw) };
+      if (records) git.follow(records, keep);
+      const { chunks, stderr } = await git.done;
+      return { stderr, stdout: keep ? joined(chunks) : Buffer.alloc(0) };
     },
     cancel() {
       started?.abandon();

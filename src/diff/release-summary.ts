@@ -1,12 +1,15 @@
 /**
  * What a rollout checks of a whole release before it touches any target: that
  * the selection holds a file (diff/selection.ts) and which symlinks it ships
- * (plan/outside-links.ts). git lists the release (ls-tree, its records read as
- * a first deploy's diff: diff/tree-listing.ts), and the records are read as they come (change-records.ts), but only the symlinks are
- * kept: a 500,000-file release costs a count, not 500,000 change objects held
- * at once (an update's plan never needs them: it diffs from the recorded release).
+ * (plan/outside-links.ts). git lists the release (ls-tree) and its records are
+ * read as they come: plain files are only counted (listing-count.ts), the rest
+ * read as a first deploy's diff (tree-listing.ts, change-records.ts), and only
+ * the symlinks are kept: a 500,000-file release costs a count, not 500,000
+ * change objects (an update's plan never needs them: it diffs from the recorded release).
  */
 import { ChangeRecords } from './change-records.js';
+import { ListingCount } from './listing-count.js';
+import { listingAsRaw } from './tree-listing.js';
 import { rawDiff } from './diff-releases.js';
 import type { GitObjects } from './git-objects.js';
 import { SUBMODULE_MODE, SYMLINK_MODE, type Change, type DiffOptions } from './types.js';
@@ -34,18 +37,22 @@ export async function summarizeRelease(
     }
     changes.length = 0; // young garbage: never 500,000 objects alive at once
   };
+  let count: ListingCount | undefined;
   await rawDiff(
     objects,
     { ...options, from: null, renames: false },
     (c) => {
       records = new ChangeRecords(c);
-      return {
-        push: (chunk) => (records!.push(chunk), take()),
-        end: () => (records!.end(), take()),
-      };
+      // What the count does not take is read as a first deploy's diff (tree-listing.ts).
+      const full = listingAsRaw((chunk) => (records!.push(chunk), take()));
+      return (count = new ListingCount(c, {
+        push: (chunk) => full.push(chunk),
+        end: () => (full.end(), records!.end(), take()),
+      }));
     },
     false,
     true, // ls-tree: git holds nothing (diff-tree from the empty tree holds every pair)
   );
+  summary.files += count!.counted;
   return summary;
 }
