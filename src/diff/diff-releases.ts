@@ -22,6 +22,7 @@ import {
   type CatFileResult,
 } from './git.js';
 import { guessPair } from './ref-guess.js';
+import { listingAsRaw } from './tree-listing.js';
 import type { GitObjects } from './git-objects.js';
 import { sharedDiff } from './shared-diffs.js';
 import { isFetchableRef, isFullOid, normalizeRef, normalizeSource, quote, type RefRole } from './ref.js';
@@ -69,8 +70,16 @@ export async function diffWith(
 ): Promise<DiffResult> {
   const compute = async (): Promise<DiffResult> => {
     let sink: ChangeRecords | undefined;
-    // The records are parsed as they come; git's bytes are not kept besides.
-    const raw = await rawDiff(objects, options, (c) => (sink = new ChangeRecords(c)), false, lsTree);
+    // The records are parsed as they come; git's bytes are not kept besides. A listing's come from
+    // ls-tree (rawDiff passes them on as ls-tree writes them): rewritten as diff-tree's first.
+    const listing = lsTree && normalizeRef(options.from, 'from') === null;
+    const records = (c: ClassifyOptions): RecordSink => {
+      const changes = (sink = new ChangeRecords(c));
+      if (!listing) return changes;
+      const raw = listingAsRaw((chunk) => changes.push(chunk));
+      return { push: (chunk) => raw.push(chunk), end: () => (raw.end(), changes.end()) };
+    };
+    const raw = await rawDiff(objects, options, records, false, lsTree);
     return { from: raw.from, to: raw.to, source: raw.source, changes: sink!.sorted(), counts: sink!.counts };
   };
   // Shared across a rollout's targets only when both ends are commit ids: a ref name may move.
