@@ -16,7 +16,7 @@
 // Action: one self-contained file, ssh2 included: a runner has no node_modules.
 //
 // The library (lib/index.js) is not bundled: its users' bundlers do that.
-import { build, transformSync } from 'esbuild';
+import { build } from 'esbuild';
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
@@ -60,23 +60,15 @@ const pagentNextToBundle = {
   },
 };
 
-// The CLI's chunks are pure ASCII. Node decodes a module's source as UTF-8, and V8 keeps it
-// as one byte per character only when every character fits: one dash in a comment made the
-// 700 KB chunk two-byte text and its decoding the slow path (~30 ms of CPU per command on a
-// loaded machine, 8 runs alternated). `charset: 'ascii'` escapes strings, regexes and
-// identifiers; what is left is in comments (asciiComments below).
-const cli = {
-  ...common,
-  charset: 'ascii',
-  entryPoints: [`${root}lib/cli/main.js`],
-  outdir: `${root}lib/bundle`,
-  splitting: true,
-  target: 'node20',
-  external: ['ssh2'],
-};
-
 const bundles = {
-  cli,
+  cli: {
+    ...common,
+    entryPoints: [`${root}lib/cli/main.js`],
+    outdir: `${root}lib/bundle`,
+    splitting: true,
+    target: 'node20',
+    external: ['ssh2'],
+  },
   action: {
     ...common,
     entryPoints: [`${root}lib/action/index.js`],
@@ -95,7 +87,6 @@ const bundles = {
 // its state on globalThis, so the two copies share it.
 const cliEarly = {
   ...common,
-  charset: 'ascii',
   banner: undefined,
   entryPoints: [`${root}lib/cli/diff-early.js`],
   outfile: `${root}lib/bundle/diff-early.js`,
@@ -111,10 +102,7 @@ if (!options) {
 const out = options.outdir ?? `${root}dist`;
 fs.rmSync(out, { recursive: true, force: true });
 const result = await build(options);
-if (which === 'cli') {
-  await build(cliEarly);
-  asciiComments(out);
-}
+if (which === 'cli') await build(cliEarly);
 // The bundle is ESM: it must run even where no package.json above it says so.
 if (which === 'action') {
   fs.writeFileSync(`${out}/package.json`, '{"type":"module"}\n');
@@ -144,25 +132,4 @@ function licenses(metafile) {
     sections.push(`${manifest.name}\n${manifest.license ?? ''}\n${text}`);
   }
   return sections.join('\n\n') + '\n';
-}
-
-/**
- * Non-ASCII characters left in the chunks' comments (charset 'ascii' leaves comments
- * alone) written as `\u{…}` text. Checked, not assumed: the chunk minified without
- * comments must not change, so nothing but a comment was touched.
- */
-function asciiComments(dir) {
-  for (const name of fs.readdirSync(dir)) {
-    if (!name.endsWith('.js')) continue;
-    const file = `${dir}/${name}`;
-    const text = fs.readFileSync(file, 'utf8');
-    if (!/[^\0-\x7f]/.test(text)) continue;
-    const ascii = text.replace(/[^\0-\x7f]/gu, (c) => `\\u{${c.codePointAt(0).toString(16)}}`);
-    const code = (t) => transformSync(t, { minify: true, legalComments: 'none', charset: 'ascii' }).code;
-    if (code(ascii) !== code(text)) {
-      console.error(`bundle: ${name} has non-ASCII characters outside comments`);
-      process.exit(1);
-    }
-    fs.writeFileSync(file, ascii);
-  }
 }
