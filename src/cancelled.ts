@@ -60,3 +60,20 @@ export function fleetController(): AbortController {
   setMaxListeners(0, controller.signal);
   return controller;
 }
+
+/**
+ * A library caller's own signal, followed by one listener: the fleet's many listeners go
+ * on this copy (fleetController), so the caller's signal never reaches Node's warning
+ * at 11 listeners, however wide max-parallel is. undefined stays undefined.
+ */
+export function followCaller(signal: AbortSignal | undefined): {
+  signal: AbortSignal | undefined;
+  dispose(): void;
+} {
+  if (!signal) return { signal, dispose: () => undefined };
+  const controller = fleetController();
+  const onAbort = () => controller.abort(signal.reason);
+  if (signal.aborted) onAbort();
+  else signal.addEventListener('abort', onAbort, { once: true });
+  return { signal: controller.signal, dispose: () => signal.removeEventListener('abort', onAbort) };
+}

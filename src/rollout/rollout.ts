@@ -24,6 +24,7 @@ import { KeptTransports } from './kept-transports.js';
 import { KeptPlans } from './kept-plans.js';
 import { EarlyConnections } from './early-connect.js';
 import { EarlyPreflight } from './early-preflight.js';
+import { followCaller } from '../cancelled.js';
 import type { OutsideLink } from '../plan/outside-links.js';
 
 export interface RolloutOptions {
@@ -55,16 +56,6 @@ export interface RolloutOptions {
   assumeEmpty?: boolean;
 }
 
-/**
- * Plan, deploy or roll back a fleet. Never throws for a failing target (the
- * report says so); throws DiffshipError for problems found before anything was
- * written: a bad ref, an unknown target selector.
- *
- * @example
- * const config = await loadConfig('diffship.yml');
- * const report = await rollout({ config, to: 'v1.4.0' });
- * if (report.status !== 'succeeded') process.exitCode = 1;
- */
 /**
  * The release read and the waves planned, while `early` connects (closed if this fails).
  * Where the waves need no look at the targets, preflight starts as soon as the release is
@@ -125,7 +116,27 @@ function preflightContext(options: RolloutOptions, release: OpenedRelease, log: 
   };
 }
 
+/**
+ * Plan, deploy or roll back a fleet. Never throws for a failing target (the
+ * report says so); throws DiffshipError for problems found before anything was
+ * written: a bad ref, an unknown target selector.
+ *
+ * @example
+ * const config = await loadConfig('diffship.yml');
+ * const report = await rollout({ config, to: 'v1.4.0' });
+ * if (report.status !== 'succeeded') process.exitCode = 1;
+ */
 export async function rollout(options: RolloutOptions): Promise<Report> {
+  const caller = followCaller(options.signal);
+  try {
+    return await rolloutFollowing({ ...options, signal: caller.signal });
+  } finally {
+    caller.dispose();
+  }
+}
+
+/** rollout(), with the caller's signal already followed (followCaller). */
+async function rolloutFollowing(options: RolloutOptions): Promise<Report> {
   const config = options.config;
   const command = options.dryRun ? 'plan' : (options.command ?? 'deploy');
   const log = maskingLogger(options.log ?? silentLogger, config.secrets);
