@@ -76,7 +76,7 @@ describe('an SSH deploy waits for the host few times', () => {
     // recovery's three cleanups at once; no mkdir of a state folder just seen; the manifest's
     // folders made with the stats of the written files.
     expect(firstSeen.flights).toBeLessThanOrEqual(19);
-    expect(updateSeen.flights).toBeLessThanOrEqual(24);
+    expect(updateSeen.flights).toBeLessThanOrEqual(23);
     // The state folders made together still get the state folder's mode, and are real folders.
     for (const dir of ['.diffship', '.diffship/backups', '.diffship/manifests'])
       expect(lstatSync(join(target, dir)).mode & 0o7777, dir).toBe(0o755);
