@@ -138,8 +138,10 @@ export async function recover(
   // Staging and incomplete backups are leftovers of a run that never reached its journal; a
   // manifest written for a deploy that never got recorded (or one replaced) goes too. Three
   // places apart, asked at once (one round trip over SSH, not three); all end before this does.
+  // A staging folder the state folder's look (taken with the lock) saw absent is not asked
+  // about again: over SSH that lstat is answered from the look, and spares a round trip.
   const settled = await Promise.allSettled([
-    t.removeTree(l.staging),
+    t.lstat(l.staging).then((e) => (e === null ? undefined : t.removeTree(l.staging))),
     incompleteBackups(t, l).then(async (names) => {
       for (const name of names) await t.removeTree(l.backupFor(name));
     }),

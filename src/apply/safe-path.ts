@@ -33,6 +33,12 @@ export interface ParentReport {
 }
 
 /**
+ * Parents looked at in one go, all depths together: an update's few folders, not a first
+ * deploy's thousands of new ones (below a missing folder, depth by depth asks for nothing).
+ */
+const AT_ONCE = 256;
+
+/**
  * Check the parents of `paths`. `deleting` holds paths this deploy removes:
  * a file in the way of a new folder is fine when the release deletes it.
  */
@@ -47,12 +53,16 @@ export async function checkParents(
   const replaced: string[] = [];
   // The folders of one depth whose parent is a real folder are looked at together (one round
   // trip over SSH, not one per folder); a missing or replaced one answers for everything below it.
+  // Up to AT_ONCE parents are all looked at in the first go, each depth before the one above it is
+  // known to be a folder (one wait instead of one per depth); what is then below a missing, replaced
+  // or linked folder was looked at for nothing, and its answer is not used.
+  const atOnce = parents.length <= AT_ONCE;
   const seen = new Map<string, Promise<Entry | null>>();
   const look = (depth: number) => {
     for (const dir of parents) {
-      if (dir.split('/').length !== depth || seen.has(dir)) continue;
+      if ((!atOnce && dir.split('/').length !== depth) || seen.has(dir)) continue;
       const up = posix.dirname(dir);
-      if ((up === '.' ? 'dir' : types.get(up)) !== 'dir') continue;
+      if (!atOnce && (up === '.' ? 'dir' : types.get(up)) !== 'dir') continue;
       const entry = t.lstat(dir);
       entry.catch(() => undefined); // one refused below leaves the others unawaited: no unhandled rejection
       seen.set(dir, entry);

@@ -162,7 +162,7 @@ export class TargetSession {
           s.log,
           options.target,
           options.lease,
-          firstPeek(s.layout),
+          firstPeek(s.layout, t),
         );
         s.lock = lock;
         await prefetchStateFolder(t, s.layout, { first: lock.peeked });

@@ -14,11 +14,25 @@ import type { Layout } from './layout.js';
 import { parentsOf } from './safe-path.js';
 import { isBackupName, isManifestFileName } from './state-folder.js';
 
-/** The first look: the state folder, its files and listings (the state folder's own, for the lock's temporaries). */
-export function firstPeek(l: Layout): { paths: string[]; reads: string[] } {
+/**
+ * What the last look at a target's state folder found one level down (its manifest files and
+ * backups' paths), by target and state folder: a deploy after its preflight, in this process,
+ * asks for them with its first look, and needs no second one while they are what it finds. Only
+ * a hint: what the first look lists decides what is read, and anything it did not answer is
+ * asked for as before.
+ */
+const lastSecond = new Map<string, readonly string[]>();
+const hintKey = (t: Transport, l: Layout) => `${t.description}\0${l.dir}`;
+
+/**
+ * The first look: the state folder, its files and listings (the state folder's own, for the
+ * lock's temporaries); with `t`, also the paths one level down that its last look found.
+ */
+export function firstPeek(l: Layout, t?: Transport): { paths: string[]; reads: string[] } {
   const listed = [l.manifests, l.backups, l.staging];
+  const hinted = t ? (lastSecond.get(hintKey(t, l)) ?? []) : [];
   return {
-    paths: [...parentsOf(l.dir), l.dir, l.state, l.journal, l.lock, ...listed],
+    paths: [...parentsOf(l.dir), l.dir, l.state, l.journal, l.lock, ...listed, ...hinted],
     reads: [l.dir, l.state, l.journal, l.lock, ...listed],
   };
 }
@@ -35,7 +49,7 @@ export async function prefetchStateFolder(
   o: { first?: ReadonlyMap<string, Peeked> | null; manifest?: boolean } = {},
 ): Promise<void> {
   if (!t.peek) return;
-  const look = firstPeek(l);
+  const look = firstPeek(l, t);
   const seen = o.first ?? (await t.peek(look.paths, look.reads));
   if (!seen) return;
   const names = (rel: string) => seen.get(rel)?.names ?? [];
@@ -51,8 +65,12 @@ export async function prefetchStateFolder(
         return [dir, `${dir}/files`, `${dir}/manifest.json`, `${dir}/previous-manifest.tsv`];
       }),
   ];
+  lastSecond.set(hintKey(t, l), second);
   const named = o.manifest ? namedManifest(seen.get(l.state)?.data, l) : null;
-  if (second.length > 0) await t.peek(second, named && manifests.includes(named) ? [named] : []);
+  const read = named && manifests.includes(named) && seen.get(named)?.data === undefined ? [named] : [];
+  // What the first look answered already (asked for on a hint) is not asked for again.
+  const unseen = second.filter((p) => !seen.has(p));
+  if (unseen.length > 0 || read.length > 0) await t.peek([...new Set([...unseen, ...read])], read);
 }
 
 /**

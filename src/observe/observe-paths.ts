@@ -14,6 +14,9 @@ import { cancelPoint } from '../cancelled.js';
 /** Above this many paths to observe, one walk of the target is cheaper than a look at each. */
 const WALK_ABOVE = 2_000;
 
+/** Up to this many paths, each is looked at with its folders, before they are known to be real. */
+const LOOK_AHEAD = 256;
+
 /** The target to observe: its state folder is never part of what it holds. */
 export interface ObserveTarget {
   transport: Transport;
@@ -41,12 +44,18 @@ export async function observeInto(
     if (!known) folders.set(dir, (known = t.lstat(dir).then((e) => e?.type === 'dir')));
     return known;
   };
+  // A few paths are looked at together with their folders (one wait, not two); what was seen
+  // below a symlinked or missing folder is not used.
+  const early = unique.length <= LOOK_AHEAD;
   const entries = await mapLimit(unique, metadataConcurrency(t, target.concurrency), async (p) => {
     // All of a path's folders are asked together (one round trip over SSH, not one per depth),
-    // then the path, only below real folders: a path below a symlinked or missing folder is not
-    // looked at (a first deploy into an empty folder looks at no file).
+    // then the path, only below real folders: past LOOK_AHEAD paths, a path below a symlinked or
+    // missing folder is not looked at (a first deploy into an empty folder looks at no file).
+    const ahead = early ? t.lstat(p) : null;
+    ahead?.catch(() => undefined); // not awaited below a folder that is not real
     const real = await Promise.all(parentsOf(p).map(isRealDir));
-    return real.every(Boolean) ? t.lstat(p) : null;
+    if (!real.every(Boolean)) return null;
+    return ahead ?? t.lstat(p);
   });
   await cancelPoint(target.signal, 'the plan (looking at the target)');
   const present = unique.filter((_, i) => entries[i] !== null && entries[i]?.type !== 'dir');

@@ -23,6 +23,7 @@ import { deadline } from './deadline.js';
 import { connectError, sftpOpenError, endpointLabel, hostKeyError, type Endpoint } from './errors.js';
 import { mkdirAbsolute, NO_SUCH_FILE, sftpCode } from './sftp.js';
 import { authMethods, hostKeyAlgorithms, SHA1_OPT_IN, withoutSha1 } from './sha1-policy.js';
+import type { Ssh2 } from './ssh2-type.js';
 
 /**
  * Opening the connection of an SshTransport: credentials, known hosts, one
@@ -30,17 +31,27 @@ import { authMethods, hostKeyAlgorithms, SHA1_OPT_IN, withoutSha1 } from './sha1
  * the SFTP channel, and the target folder.
  */
 
-type Ssh2 = typeof import('ssh2');
 let ssh2Module: Promise<Ssh2> | undefined;
 
 /**
- * ssh2 (with its crypto setup) costs ~35 ms to load: imported on the first
+ * ssh2 (with its crypto setup) costs ~30 ms to load: imported on the first
  * connect, so `import 'diffship'` and local-only deploys never pay for it.
+ * Its client, key parser and agent files, not its index: that one also loads
+ * its server, key generator and HTTP agents (node:http, https and tls), ~12 ms
+ * more of CPU on the way to the handshake (ssh2 is pinned to one version).
  */
 export function loadSsh2(): Promise<Ssh2> {
-  // A CommonJS package: its exports object is the namespace's default. The action's
-  // one-file bundle keeps ssh2 inside (still run lazily); scripts/bundle.mjs gives it __dirname.
-  ssh2Module ??= import('ssh2').then((m) => m.default);
+  // CommonJS files: each one's exports object is the namespace's default. The action's
+  // one-file bundle keeps them inside (still run lazily); scripts/bundle.mjs gives them __dirname.
+  ssh2Module ??= Promise.all([
+    import('ssh2/lib/client.js'),
+    import('ssh2/lib/agent.js'),
+    import('ssh2/lib/protocol/keyParser.js'),
+  ]).then(([client, agent, keys]: Array<{ default: unknown }>) => ({
+    Client: client!.default as Ssh2['Client'],
+    OpenSSHAgent: (agent!.default as Pick<Ssh2, 'OpenSSHAgent'>).OpenSSHAgent,
+    utils: { parseKey: (keys!.default as Ssh2['utils']).parseKey },
+  }));
   return ssh2Module;
 }
 

@@ -10,8 +10,7 @@
  * SHA-1 signature instead.
  */
 import type { Client as Ssh2Client, ConnectConfig, ParsedKey } from 'ssh2';
-
-type Ssh2 = typeof import('ssh2');
+import type { Ssh2 } from './ssh2-type.js';
 
 /** Host key algorithms that sign with SHA-1. */
 const SHA1_HOST_KEY_ALGORITHMS: readonly string[] = ['ssh-rsa', 'ssh-dss'];

@@ -75,8 +75,8 @@ describe('an SSH deploy waits for the host few times', () => {
     // staging and both prunes after the state at once; the previous manifest's link with the files';
     // recovery's three cleanups at once; no mkdir of a state folder just seen; the manifest's
     // folders made with the stats of the written files.
-    expect(firstSeen.flights).toBeLessThanOrEqual(19);
-    expect(updateSeen.flights).toBeLessThanOrEqual(25);
+    expect(firstSeen.flights).toBeLessThanOrEqual(18);
+    expect(updateSeen.flights).toBeLessThanOrEqual(22);
     // The state folders made together still get the state folder's mode, and are real folders.
     for (const dir of ['.diffship', '.diffship/backups', '.diffship/manifests'])
       expect(lstatSync(join(target, dir)).mode & 0o7777, dir).toBe(0o755);

@@ -18,6 +18,8 @@ import { SshTransport } from '../../../src/transport/ssh/ssh-transport.js';
 import { startSshd, type Sshd } from '../../helpers/sshd.js';
 import { tempDir } from '../../helpers/git.js';
 import { HOSTILE } from '../../apply/conformance.js';
+import { makeRepo } from '../../helpers/repo.js';
+import { deploy } from '../../helpers/staged-tree.js';
 
 let sshd: Sshd;
 let base: string;
@@ -118,6 +120,41 @@ describe('lstats of one tick', () => {
 });
 
 describe('the lock over SSH', () => {
+  it('after a look at the state folder in this process, peeks all of it behind the lock: no second peek', async () => {
+    const root = newRoot();
+    const repo = makeRepo();
+    try {
+      // A state folder with a manifest file and a backup: a deploy's look has a second level.
+      await deploy(new SshTransport(sshd.sshOptions(), root), repo.dir, repo.commit({ 'a.txt': 'one' }));
+      await deploy(new SshTransport(sshd.sshOptions(), root), repo.dir, repo.commit({ 'a.txt': 'two' }));
+      expect(fs.readdirSync(path.join(root, '.diffship/backups')).length).toBeGreaterThan(0);
+      // Preflight's read-only look, then the deploy's own session (another connection, as a test can).
+      const look = await TargetSession.open({
+        transport: new SshTransport(sshd.sshOptions(), root),
+        stateDir: '.diffship',
+        command: 'preflight',
+        readOnly: true,
+      });
+      await look.close();
+      const t = new SshTransport(sshd.sshOptions(), root);
+      await t.connect();
+      const seen = counted(t);
+      const s = await TargetSession.open({ transport: t, stateDir: '.diffship', command: 'deploy' });
+      try {
+        expect(s.state?.deployId).toBeDefined();
+        const excl = seen.ops.indexOf(14);
+        // The lock, the peek behind it, and no other peek while the session opened.
+        expect(seen.ops.slice(excl, excl + 2)).toEqual([14, 10]);
+        expect(seen.ops.slice(excl + 2)).not.toContain(10);
+        expect(seen.sftpLstats).toEqual([]);
+      } finally {
+        await s.close();
+      }
+    } finally {
+      repo.cleanup();
+    }
+  });
+
   it('is taken in one record, the state folder peeked behind it in the same write', async () => {
     const root = newRoot();
     const first = await TargetSession.open({
