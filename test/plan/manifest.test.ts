@@ -594,6 +594,71 @@ describe('manifestFileBytes', () => {
     expect(parseManifestText(text, 40, 'm').filter((f) => f.stat).length).toBe(written.size);
   });
 
+  it('asks for several batches of stats before the first answer, and keeps their order however they settle', async () => {
+    const files: ManifestEntry[] = [];
+    for (let i = 0; i < 20_000; i++)
+      files.push({ path: `f${String(i).padStart(5, '0')}`, blob: B1, mode: '100644' });
+    const stat = (p: string, n: number): FileStat => ({
+      size: n,
+      mtimeNs: '1700000000123456789',
+      ctimeNs: '1700000000123456789',
+      ino: String(p.length),
+      mode: 33188,
+    });
+    // Each answer comes after a while, a later batch's sooner than an earlier one's.
+    let inFlight = 0;
+    let most = 0;
+    let calls = 0;
+    const bytes = await manifestFileBytes(
+      pendingListing(files, () => () => true),
+      (paths) => {
+        inFlight++;
+        most = Math.max(most, inFlight);
+        const delay = 20 - 5 * (calls++ % 4);
+        return new Promise((resolve) =>
+          setTimeout(() => {
+            inFlight--;
+            resolve(new Map(paths.map((p) => [p, stat(p, Number(p.slice(1)))])));
+          }, delay),
+        );
+      },
+    );
+    expect(most).toBeGreaterThan(1);
+    const text = Buffer.concat([...bytes.chunks()]).toString('utf8');
+    expect(text).toBe(
+      formatManifest(files.map((f) => ({ ...f, stat: stat(f.path, Number(f.path.slice(1))) }))),
+    );
+  });
+
+  it('fails with the first batch that fails, never leaving a later failure unhandled', async () => {
+    const files: ManifestEntry[] = [];
+    for (let i = 0; i < 20_000; i++)
+      files.push({ path: `f${String(i).padStart(5, '0')}`, blob: B1, mode: '100644' });
+    let calls = 0;
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      await expect(
+        manifestFileBytes(
+          pendingListing(files, () => () => true),
+          (paths) => {
+            const n = calls++;
+            // The first batch fails late, the second at once (while the first is still awaited).
+            if (n === 0) return new Promise((_, reject) => setTimeout(() => reject(new Error('first')), 20));
+            if (n === 1) return Promise.reject(new Error('second'));
+            return Promise.resolve(new Map(paths.map((p) => [p, undefined as unknown as FileStat])));
+          },
+        ),
+      ).rejects.toThrow('first');
+      await new Promise((r) => setTimeout(r, 20));
+      expect(calls).toBeGreaterThan(1);
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
   it('writes each fresh stat as it was given, also numbers past 64 bits (a mode past 32)', async () => {
     const files: ManifestEntry[] = ['a', 'b', 'c', 'd', 'e'].map((path) => ({
       path,

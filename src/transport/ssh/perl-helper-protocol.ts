@@ -155,13 +155,13 @@ const HEADER = 28;
 
 const PERL = [
   'use strict; use Fcntl; use Errno;',
-  // IO::Handle (fsync) and Digest::SHA (blob ids) are about half of perl's start: they load once
-  // the helper first waits for input (the caller is busy or its next record on the way), or for
-  // the first record that may need them (every op but the plain ones listed in the loop), not
-  // ahead of the ready line. Digest::SHA's presence is still a condition of the helper running.
+  // IO::Handle (fsync), Digest::SHA (blob ids) and POSIX (the bulk write's bare descriptors) are
+  // about half of perl's start: they load once the helper first waits for input (the caller is
+  // busy or its next record on the way), or for the first record that may need them (every op
+  // but the plain ones listed in the loop), not ahead of the ready line. Digest::SHA's presence is still a condition of the helper running.
   'exit 6 unless grep { !ref && -f "$_/Digest/SHA.pm" } @INC;',
   'my $late = 1;',
-  'sub late { return unless $late; $late = 0; require IO::Handle; require Digest::SHA; }',
+  'sub late { return unless $late; $late = 0; require IO::Handle; require Digest::SHA; require POSIX; }',
   'binmode STDIN; binmode STDOUT;',
   // Linux: a 1 MiB stdin pipe (F_SETPIPE_SZ; 64 KiB by default), so sshd hands a big file over in
   // bigger reads and wakes this process less often. Refused (a limit, not a pipe): the default stays.

@@ -60,6 +60,9 @@ describe('the bulk write', () => {
       file('d/empty', ''),
       file('d/run.sh', '#!/bin/sh\n', 0o755),
       file('d/e/secret', 's\0\n\r\xff', 0o600),
+      // Bits the usual umask takes, and a sticky bit: the creation mode alone is not exact (fchmod).
+      file('d/shared', 'group and others write', 0o666),
+      file('d/e/sticky', 'sticky', 0o1755),
       file('d/e/big.bin', randomBytes(3 * 1024 * 1024 + 17)), // several of the helper's 1 MiB reads
       ...HOSTILE.map((n, i) => file(`d/${n}`, `hostile ${i}`)),
     ];
