@@ -26,7 +26,8 @@ export interface ManifestBytes {
   /**
    * The bytes in order; iterate once, to the end. `reuse`: a chunk copied from the previous
    * file may be read into one buffer reused for the next such chunk (no ~70 MB of garbage at
-   * 500,000 files), for a consumer done with each chunk before it asks for the next.
+   * 500,000 files), and new lines made into another, for a consumer done with each chunk
+   * before it asks for the next.
    */
   chunks(reuse?: boolean): Generator<Buffer, void, undefined>;
   /** SHA-256 of the bytes the last whole pass of `chunks` gave. @throws Error when it gave other than `size` bytes. */
@@ -118,7 +119,9 @@ function* chunksOf(
   let written = 0;
   const out = () => {
     const done = chunk.subarray(0, used);
-    chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+    // `reuse`: the consumer is done with a chunk before it asks for the next (~18 MB of
+    // buffers fewer waiting for a collection while a 500,000-file manifest is written).
+    if (base !== 'reuse') chunk = Buffer.allocUnsafe(CHUNK_BYTES);
     used = 0;
     return done;
   };
