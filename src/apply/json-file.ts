@@ -50,26 +50,27 @@ export async function writeTextAtomicWithPending(t: Transport, rel: string, text
  * transport can: a 500,000-entry backup listing is never one string or one buffer.
  * `chunks` makes the text anew each time it is called: once to count its bytes (a
  * streamed write announces its size), once as it is written. Only a chunk at a time is
- * held: all of them at once were ~37 MB outside the heap at 500,000 entries.
+ * held: all of them at once were ~37 MB outside the heap at 500,000 entries. The count
+ * asks for them with `reuse` true: it is done with each chunk before the next is made.
  */
 export async function writeChunksAtomic(
   t: Transport,
   rel: string,
-  chunks: () => Iterable<Buffer>,
+  chunks: (reuse: boolean) => Iterable<Buffer>,
   options: { sync?: boolean } = {},
 ): Promise<void> {
   const tmp = `${rel}.tmp-${randomBytes(4).toString('hex')}`;
   if (t.writeStream) {
     let size = 0;
-    for (const c of chunks()) size += c.length;
+    for (const c of chunks(true)) size += c.length;
     const source = {
       size,
       async *[Symbol.asyncIterator]() {
-        yield* chunks();
+        yield* chunks(false);
       },
     };
     await t.writeStream(tmp, source, 0o644, options);
-  } else await t.writeFile(tmp, Buffer.concat([...chunks()]), 0o644, options);
+  } else await t.writeFile(tmp, Buffer.concat([...chunks(false)]), 0o644, options);
   await t.rename(tmp, rel);
 }
 

@@ -322,7 +322,11 @@ export async function recordManifestFile(
   // Its folder (and staging, where a patch makes it on the host) made while the written files are
   // stat'ed: one round trip over SSH, not three.
   const [bytes] = await Promise.all([
-    manifestFileBytes(pending, (paths) => statWritten(t, paths, concurrency)),
+    manifestFileBytes(
+      pending,
+      (paths) => statWritten(t, paths, concurrency),
+      t.kind === 'local' ? 256 : undefined,
+    ),
     t.patchFile ? makeStateDirs(t, [l.manifests, l.staging]) : makeStateDir(t, l.manifests),
   ]);
   const name = manifestName(deployId);

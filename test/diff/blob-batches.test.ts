@@ -54,6 +54,29 @@ describe('readBlobBatches', () => {
     for (const [i, text] of seen) expect(text, names[i]).toBe(content(oids[i]!));
   });
 
+  it('asks for 30,000 ids, several steps of stdin, while batches hold the output back: every blob in order', async () => {
+    // The ids go to git's stdin a step at a time as it takes them (not one string): far more
+    // than a step, with one slow batch in flight, so the writes wait on git and git on us.
+    const names = Object.keys(files).filter((n) => n !== 'big.bin');
+    const oids = Array.from({ length: 30_000 }, (_, i) => ids.get(names[i % names.length]!)!);
+    let next = 0;
+    let wrong = 0;
+    const skipped = await readBlobBatches(
+      repo.dir,
+      oids,
+      { maxBlob: 100_000, batchBytes: 64 * 1024, batchCount: 512, inFlight: 1 },
+      async (indices, bodies) => {
+        if (next % 10_000 < indices.length) await new Promise((r) => setTimeout(r, 20));
+        indices.forEach((i, j) => {
+          if (i !== next++ || bodies[j]!.toString('utf8') !== files[names[i % names.length]!]) wrong++;
+        });
+      },
+    );
+    expect(skipped).toEqual([]);
+    expect(next).toBe(oids.length);
+    expect(wrong).toBe(0);
+  }, 60_000);
+
   it("keeps git's output in order when git exits while output is held (Node resumes its streams then)", async () => {
     // One batch in flight, slow batches: git's output is held most of the time, and git ends
     // while it is. The old reader parsed what came after the exit ahead of what it held.
