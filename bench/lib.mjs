@@ -117,11 +117,22 @@ export function checkout(repo, ref, dir) {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   readTree(repo, dir, ['--reset', '-u', ref]);
+  lastSwitch.set(dir, Math.floor(Date.now() / 1000));
 }
 
 export function switchCheckout(repo, dir, from, to) {
+  // rsync's quick check compares whole seconds of mtime, and the edits keep each file's size:
+  // a switch in the same second as the one before it (a fast machine) would give the
+  // rewritten files the mtime their old bytes had, and rsync would copy nothing. Wait for
+  // the next second first (the tree check after each run caught exactly that).
+  const last = lastSwitch.get(dir);
+  while (last !== undefined && Math.floor(Date.now() / 1000) === last) Atomics.wait(pause, 0, 0, 20);
   readTree(repo, dir, ['-m', '-u', from, to]);
+  lastSwitch.set(dir, Math.floor(Date.now() / 1000));
 }
+/** Checkout folder → the second its last switch ended in. */
+const lastSwitch = new Map();
+const pause = new Int32Array(new SharedArrayBuffer(4));
 
 function readTree(repo, dir, argv) {
   // A private index per checkout, outside the tree, so nothing but the release is in it.
