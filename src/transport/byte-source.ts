@@ -4,7 +4,6 @@
  * kept apart from the target's, so that it reaches the caller as it was thrown
  * rather than as "cannot write" on the target.
  */
-import { TransportError } from '../errors.js';
 import type { ByteSource } from './transport.js';
 
 export class CheckedSource implements ByteSource {
@@ -38,10 +37,7 @@ export class CheckedSource implements ByteSource {
         }
         this.taken += next.value.length;
         if (this.taken > this.size)
-          throw new TransportError(
-            'E_VERIFY',
-            `the source gave more than the ${this.size} bytes it announced`,
-          );
+          throw new Error(`the source gave more than the ${this.size} bytes it announced`);
         yield next.value;
       }
     } finally {
@@ -54,10 +50,7 @@ export class CheckedSource implements ByteSource {
   /** The whole source was taken: it must have been the size it announced. */
   private checkTaken(): void {
     if (this.taken !== this.size)
-      throw new TransportError(
-        'E_VERIFY',
-        `the source gave ${this.taken} bytes where it announced ${this.size}`,
-      );
+      throw new Error(`the source gave ${this.taken} bytes where it announced ${this.size}`);
   }
 
   /** The source's bytes at once, when it holds them whole (ByteSource.whole): counted and checked as iterating would. */

@@ -4,7 +4,6 @@
  * perl-helper-stream.ts) or, where the helper does not run, SFTP (pipelined
  * writes: sftp.ts `pourAndClose`). Only a few chunks are ever in memory.
  */
-import { TransportError } from '../../errors.js';
 import { CheckedSource } from '../byte-source.js';
 import { checkRelPath, joinRoot } from '../rel-path.js';
 import type { ByteSource, WriteOptions } from '../transport.js';
@@ -26,10 +25,7 @@ export async function gather(source: ByteSource): Promise<Buffer> {
   const whole = source.whole?.();
   if (whole) {
     if (whole.length !== source.size)
-      throw new TransportError(
-        'E_VERIFY',
-        `the source gave ${whole.length} bytes where it announced ${source.size}`,
-      );
+      throw new Error(`the source gave ${whole.length} bytes where it announced ${source.size}`);
     return whole;
   }
   const checked = new CheckedSource(source);
