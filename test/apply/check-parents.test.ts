@@ -6,6 +6,7 @@
 import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { countLstatWaits } from '../helpers/lstat-waits.js';
 import { checkParents } from '../../src/apply/safe-path.js';
 import { LocalTransport } from '../../src/transport/local/local-transport.js';
 import { tempDir } from '../helpers/git.js';
@@ -21,18 +22,8 @@ async function target(): Promise<{ dir: string; t: LocalTransport; waits: () => 
   dirs.push(dir);
   const t = new LocalTransport(dir);
   await t.connect({ create: true });
-  let waits = 0;
-  let outstanding = 0;
-  const lstat = t.lstat.bind(t);
-  t.lstat = (rel: string) => {
-    if (outstanding === 0) waits++;
-    outstanding++;
-    const p = lstat(rel);
-    const done = () => outstanding--;
-    p.then(done, done);
-    return p;
-  };
-  return { dir, t, waits: () => waits };
+  const waits = countLstatWaits(t);
+  return { dir, t, waits };
 }
 
 describe('checkParents', () => {

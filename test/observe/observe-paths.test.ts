@@ -6,6 +6,7 @@
 import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { countLstatWaits } from '../helpers/lstat-waits.js';
 import { observeInto } from '../../src/observe/observe-paths.js';
 import { layout } from '../../src/apply/layout.js';
 import { LocalTransport } from '../../src/transport/local/local-transport.js';
@@ -23,20 +24,10 @@ async function observe(build: (dir: string) => void, paths: string[]) {
   build(dir);
   const t = new LocalTransport(dir);
   await t.connect({ create: false });
-  let waits = 0;
-  let outstanding = 0;
-  const lstat = t.lstat.bind(t);
-  t.lstat = (rel: string) => {
-    if (outstanding === 0) waits++;
-    outstanding++;
-    const p = lstat(rel);
-    const done = () => outstanding--;
-    p.then(done, done);
-    return p;
-  };
+  const waits = countLstatWaits(t);
   const into = new Map<string, Observed>();
   await observeInto({ transport: t, layout: layout('.diffship'), concurrency: 16 }, into, paths, 'sha1');
-  return { into, waits };
+  return { into, waits: waits() };
 }
 
 describe('observeInto', () => {
