@@ -6,6 +6,7 @@
  * as a whole (a crash mid-restore is finished by restoring again), and the
  * restored file has a fresh mtime, so hosts that import on arrival see it.
  */
+import { TextChunks } from './text-chunks.js';
 import { posix } from 'node:path';
 import type { Transport } from '../transport/transport.js';
 import { storedState, type StoredState, type TargetState } from './state.js';
@@ -104,12 +105,9 @@ export async function takeBackup(
 const CHUNK_BYTES = 256 * 1024;
 
 /**
- * The backup manifest as JSON text in chunks, one entry per line, made as they are taken.
- * Each line goes into the chunk's buffer as it is made, so its string dies young: lines
- * held in an array until the chunk was joined outlived the young generation's collections
- * and were promoted, ~90 MB of old space in the counting pass's one synchronous loop at
- * 500,000 entries (the deploy's peak RSS). `reuse`: one buffer for every chunk, for a
- * consumer done with each before it asks for the next (writeChunksAtomic's count).
+ * The backup manifest as JSON text in chunks, one entry per line, made as they are taken
+ * (TextChunks: joined lines were ~90 MB of promoted garbage at 500,000 entries, the
+ * deploy's peak RSS). `reuse`: one buffer for every chunk (writeChunksAtomic's count).
  */
 function* backupJson(
   head: Omit<BackupManifest, 'entries'>,
@@ -122,20 +120,13 @@ function* backupJson(
   // The last key: a string of the previous state that held the marker's text comes before it.
   const at = shell.lastIndexOf(marker);
   yield Buffer.from(`${shell.slice(0, at)}[`);
-  let chunk = Buffer.allocUnsafe(CHUNK_BYTES);
-  let used = 0;
+  const text = new TextChunks(CHUNK_BYTES, reuse);
   for (let i = 0; i < count; i++) {
-    const line = `${i === 0 ? '' : ','}\n    ${JSON.stringify(entry(i))}`;
-    // A UTF-16 unit is at most 3 bytes of UTF-8.
-    if (used + line.length * 3 > chunk.length) {
-      if (used > 0) yield chunk.subarray(0, used);
-      if (!reuse || line.length * 3 > chunk.length)
-        chunk = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, line.length * 3));
-      used = 0;
-    }
-    used += chunk.write(line, used);
+    const full = text.add(`${i === 0 ? '' : ','}\n    ${JSON.stringify(entry(i))}`);
+    if (full) yield full;
   }
-  if (used > 0) yield chunk.subarray(0, used);
+  const last = text.take();
+  if (last) yield last;
   yield Buffer.from(`${count === 0 ? '' : '\n  '}]${shell.slice(at + marker.length)}\n`);
 }
 

@@ -7,6 +7,7 @@
  * stats, in typed arrays (~37 bytes a file); the lines are then made in chunks
  * as they are written, and hashed on the way (the state records the SHA-256).
  */
+import { TextChunks } from './text-chunks.js';
 import { createHash } from 'node:crypto';
 import type { FileStat, ManifestEntry } from '../plan/manifest-types.js';
 import { lineBytes, lineOf } from './manifest-text.js';
@@ -126,22 +127,14 @@ function* chunksOf(
   base: 'copy' | 'reuse' | 'ranges',
 ): Generator<PatchPart, void, undefined> {
   let scratch: Buffer | undefined;
-  // Each line goes into the chunk's buffer as it is made: its string dies young (lines held
-  // in an array until a chunk was joined were promoted, a manifest's worth of old space).
-  let chunk = Buffer.allocUnsafe(CHUNK_BYTES);
-  let used = 0;
+  // `reuse`: the consumer is done with a chunk before it asks for the next (~18 MB of
+  // buffers fewer waiting for a collection while a 500,000-file manifest is written).
+  const text = new TextChunks(CHUNK_BYTES, base === 'reuse');
   let written = 0;
-  const out = () => {
-    const done = chunk.subarray(0, used);
-    // `reuse`: the consumer is done with a chunk before it asks for the next (~18 MB of
-    // buffers fewer waiting for a collection while a 500,000-file manifest is written).
-    if (base !== 'reuse') chunk = Buffer.allocUnsafe(CHUNK_BYTES);
-    used = 0;
-    return done;
-  };
   for (const part of p.parts) {
     if (isBaseRange(part)) {
-      if (used > 0) yield out();
+      const full = text.take();
+      if (full) yield full;
       if (base === 'ranges') yield part;
       else
         for (let at = part.from; at < part.to; at += RANGE_STEP) {
@@ -150,17 +143,11 @@ function* chunksOf(
         }
       continue;
     }
-    const line = typeof part === 'string' ? part : lineOf(part, stats.get(written++));
-    // A UTF-16 unit is at most 3 bytes of UTF-8; the newline is one more.
-    const most = line.length * 3 + 1;
-    if (used + most > chunk.length) {
-      if (used > 0) yield out();
-      if (most > chunk.length) chunk = Buffer.allocUnsafe(most);
-    }
-    used += chunk.write(line, used);
-    chunk[used++] = 0x0a;
+    const full = text.add(typeof part === 'string' ? part : lineOf(part, stats.get(written++)), true);
+    if (full) yield full;
   }
-  if (used > 0) yield out();
+  const last = text.take();
+  if (last) yield last;
 }
 
 const isEntry = (part: ManifestPart): part is ManifestEntry => typeof part !== 'string' && !isBaseRange(part);
