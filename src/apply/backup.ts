@@ -122,8 +122,10 @@ function* backupJson(
   yield Buffer.from(`${shell.slice(0, at)}[`);
   const text = new TextChunks(CHUNK_BYTES, reuse);
   for (let i = 0; i < count; i++) {
-    const full = text.add(`${i === 0 ? '' : ','}\n    ${JSON.stringify(entry(i))}`);
+    const line = `${i === 0 ? '' : ','}\n    ${JSON.stringify(entry(i))}`;
+    const full = text.roomFor(line);
     if (full) yield full;
+    text.put(line);
   }
   const last = text.take();
   if (last) yield last;

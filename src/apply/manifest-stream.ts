@@ -143,8 +143,10 @@ function* chunksOf(
         }
       continue;
     }
-    const full = text.add(typeof part === 'string' ? part : lineOf(part, stats.get(written++)), true);
+    const line = typeof part === 'string' ? part : lineOf(part, stats.get(written++));
+    const full = text.roomFor(line, true);
     if (full) yield full;
+    text.put(line, true);
   }
   const last = text.take();
   if (last) yield last;

@@ -19,18 +19,22 @@ export class TextChunks {
     this.chunk = Buffer.allocUnsafe(size);
   }
 
-  /** Add `text` (and a newline after it): the full chunk to hand on first, if it had no room. */
-  add(text: string, newline = false): Buffer | undefined {
-    // A UTF-16 unit is at most 3 bytes of UTF-8.
-    const most = text.length * 3 + (newline ? 1 : 0);
-    let full: Buffer | undefined;
-    if (this.used + most > this.chunk.length) {
-      full = this.take();
-      if (most > this.chunk.length) this.chunk = Buffer.allocUnsafe(most);
-    }
+  /**
+   * Room for `text` (and a newline after it): the full chunk to hand on first, if it had
+   * none. Hand it on before `put`: with `reuse`, put writes over it.
+   */
+  roomFor(text: string, newline = false): Buffer | undefined {
+    const most = maxBytes(text, newline);
+    if (this.used + most <= this.chunk.length) return undefined;
+    const full = this.take();
+    if (most > this.chunk.length) this.chunk = Buffer.allocUnsafe(most);
+    return full;
+  }
+
+  /** Add `text` (and a newline), after roomFor made room for it. */
+  put(text: string, newline = false): void {
     this.used += this.chunk.write(text, this.used);
     if (newline) this.chunk[this.used++] = 0x0a;
-    return full;
   }
 
   /** What was added since the last chunk handed on; undefined when nothing was. */
@@ -42,3 +46,6 @@ export class TextChunks {
     return done;
   }
 }
+
+/** A UTF-16 unit is at most 3 bytes of UTF-8. */
+const maxBytes = (text: string, newline: boolean) => text.length * 3 + (newline ? 1 : 0);
