@@ -7,9 +7,11 @@
  * missing one or another type is skipped (its bytes dropped as they pass, never
  * held): the caller reads it the ordinary way, which also says what is wrong.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { GitError } from '../errors.js';
+import { spawnGit, takeEarly, type GitListeners } from './early-git.js';
 import { BATCH_HEADER, firstMessage, gitEnv } from './git.js';
+import { CAT_FILE_BATCH } from './requests.js';
 
 export interface BlobBatchOptions {
   /** Blobs bigger than this are skipped (returned, not handed on). */
@@ -88,17 +90,14 @@ class BatchReader {
     private readonly options: BlobBatchOptions,
     private readonly onBatch: BlobBatch,
   ) {
-    const proc = spawn('git', ['-C', repo, 'cat-file', '--batch'], { env: gitEnv(), stdio: 'pipe' });
+    // One started ahead for this repository, waiting on its stdin (warm-git.ts), else a new one.
+    const env = gitEnv();
+    const early = takeEarly(repo, CAT_FILE_BATCH, undefined, env);
+    const proc = early?.child ?? spawnGit(repo, CAT_FILE_BATCH, env);
     this.proc = proc;
     const stderr: Buffer[] = [];
     this.done = new Promise<number[]>((resolve, reject) => {
-      proc.stderr.on('data', (c: Buffer) => stderr.push(c));
-      proc.stdout.on('data', (chunk: Buffer) => this.take(chunk));
-      proc.stdin.on('error', () => undefined); // git ended first: its exit says why
-      proc.on('error', (error) =>
-        this.fail(new GitError('E_GIT', `cannot run git: ${error.message}`, { cause: error })),
-      );
-      proc.on('close', (code) => {
+      const closed = (code: number | null) => {
         this.exited = () => {
           this.exited = null;
           if (!this.failure && (code !== 0 || this.next !== oids.length || this.body || this.head)) {
@@ -112,7 +111,22 @@ class BatchReader {
           );
         };
         if (this.held.length === 0) this.exited();
-      });
+      };
+      const heard: GitListeners = {
+        out: (chunk) => this.take(chunk),
+        err: (chunk) => stderr.push(chunk),
+        error: (error) =>
+          this.fail(new GitError('E_GIT', `cannot run git: ${error.message}`, { cause: error })),
+        close: closed,
+      };
+      if (early) early.attach(heard);
+      else {
+        proc.stdout.on('data', heard.out);
+        proc.stderr.on('data', heard.err);
+        proc.on('error', heard.error);
+        proc.on('close', heard.close);
+      }
+      proc.stdin.on('error', () => undefined); // git ended first: its exit says why
       this.ask(0);
     });
   }
@@ -209,7 +223,9 @@ class BatchReader {
     batch.indices.push(b.index);
     batch.bodies.push(whole.subarray(0, b.size));
     batch.bytes += b.size;
-    if (batch.bytes >= this.options.batchBytes || batch.indices.length >= this.options.batchCount)
+    // The last blob ends the last batch: handed on now, not once git has exited.
+    const final = b.index === this.oids.length - 1;
+    if (final || batch.bytes >= this.options.batchBytes || batch.indices.length >= this.options.batchCount)
       this.send();
   }
 

@@ -124,6 +124,17 @@ export function dropEarly(): void {
   for (const { child } of (globalThis as Slots)[SLOT]?.splice(0) ?? []) endProcess(child);
 }
 
+/** End those of `own` nobody took (the others' early processes stay). */
+export function dropOwn(own: readonly EarlyGit[]): void {
+  const list = (globalThis as Slots)[SLOT];
+  for (const early of own) {
+    if (early.taken) continue;
+    const at = list?.indexOf(early) ?? -1;
+    if (at >= 0) list!.splice(at, 1);
+    endProcess(early.child);
+  }
+}
+
 /** Stop a git process whose answer is not wanted: pipes closed, then SIGTERM. */
 export function endProcess(child: ChildProcessWithoutNullStreams): void {
   child.stdin.destroy();

@@ -35,6 +35,11 @@ export class EarlyConnections {
     return early;
   }
 
+  /** Whether any connection was started (and is still untaken). */
+  get dialling(): boolean {
+    return this.started.size > 0;
+  }
+
   /** The connection started for `name` (once; the caller owns it then). */
   take(name: string): Transport | undefined {
     const started = this.started.get(name);

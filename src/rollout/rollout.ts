@@ -24,6 +24,7 @@ import { KeptTransports } from './kept-transports.js';
 import { KeptPlans } from './kept-plans.js';
 import { EarlyConnections } from './early-connect.js';
 import { EarlyPreflight } from './early-preflight.js';
+import { warmDeployGit } from '../diff/warm-git.js';
 import { followCaller } from '../cancelled.js';
 import type { OutsideLink } from '../plan/outside-links.js';
 
@@ -70,9 +71,15 @@ async function prepare(
   const config = options.config;
   let started: EarlyPreflight | undefined;
   let opened: StartedRelease | undefined;
+  let dropWarm = () => {};
   try {
     opened = await openRelease({ ...options, config, log, command, repo: options.repo ?? '.' });
     const release = { ...opened, outsideLinks: [] as OutsideLink[] };
+    // While the handshakes run: the git processes an SSH update asks for once its target answered.
+    if (early.dialling) {
+      const { source, renames } = preflightContext(options, release, log).config;
+      dropWarm = warmDeployGit(release.repo, { source, renames });
+    }
     const controls = new WaveControls({ config, deployId, to: release.to, command, log });
     const plan = () => planWaves(controls, selected, release, { config, command, log }, options.signal);
     const soon = EarlyPreflight.wanted(config, command) ? await plan() : undefined;
@@ -85,8 +92,16 @@ async function prepare(
       );
     release.outsideLinks = await opened.checked;
     const planned = soon ?? (await plan());
-    return { release, controls, ...planned, ...(kept || keptFor(planned.waves, config)), preflight: started };
+    return {
+      release,
+      controls,
+      ...planned,
+      ...(kept || keptFor(planned.waves, config)),
+      preflight: started,
+      dropWarm,
+    };
   } catch (error) {
+    dropWarm();
     await started?.discard();
     opened?.objects.close();
     await early.closeAll();
@@ -148,6 +163,8 @@ async function rolloutFollowing(options: RolloutOptions): Promise<Report> {
   const selected = selectTargets(config.targets, parseSelectors(options.targets));
   // Handshakes and remote shell starts overlap with reading the release (git) instead of following it.
   const early = EarlyConnections.start(selected, { config, command, log, signal: options.signal });
+  // One turn first: the TCP connects go out before a git process start blocks this thread.
+  if (early.dialling) await new Promise<void>((resolve) => setImmediate(resolve));
   const prepared = await prepare(options, { command, log, deployId }, selected, early);
   const { release, controls, waves, balancer } = prepared;
   const { to, objects } = release;
@@ -189,6 +206,7 @@ async function rolloutFollowing(options: RolloutOptions): Promise<Report> {
     await early.closeAll();
     await ctx.kept?.closeAll();
     objects.close();
+    prepared.dropWarm();
     stop.dispose();
     ctx.workDir.remove();
     await balancer?.close();

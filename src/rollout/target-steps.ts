@@ -78,6 +78,18 @@ function hasRemoteCommands(hooks: TargetConfig['hooks']): boolean {
   );
 }
 
+/** Whether anything of the target's deploy gets DIFFSHIP_CHANGES: a hook, a verify check, or units. */
+function readsChanges(target: TargetConfig, config: ResolvedConfig): boolean {
+  const h = target.hooks;
+  return (
+    h.before !== undefined ||
+    h.activate !== undefined ||
+    h.after !== undefined ||
+    h.verify.length > 0 ||
+    config.units !== undefined
+  );
+}
+
 export class TargetSteps {
   readonly report: TargetReport;
   protected session: TargetSession | null = null;
@@ -245,6 +257,8 @@ export class TargetSteps {
    * every target's event loop waited with it (~1 ms a target, 200 ms of a 200-target run).
    */
   protected async writeChangesFile(plan: TargetPlan): Promise<void> {
+    // No hook, check or unit of this target runs to read it: no file (nor folder) to make.
+    if (!readsChanges(this.target, this.ctx.config)) return;
     const body = { target: this.target.name, from: plan.from, to: plan.to, ...plan.changes };
     await writeFile(join(this.ctx.workDir.path(), `${this.target.name}.json`), JSON.stringify(body, null, 2));
     this.units?.writeFile();

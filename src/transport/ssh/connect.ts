@@ -19,6 +19,7 @@ import type { SshTuning } from './tuning.js';
 import type { SshConnection } from './connection.js';
 import { cipherKeysAsObjects } from './cipher-keys.js';
 import { coalesceWrites } from './coalesce-writes.js';
+import { signAtOnce } from './sign-at-once.js';
 import { deadline } from './deadline.js';
 import { connectError, sftpOpenError, endpointLabel, hostKeyError, type Endpoint } from './errors.js';
 import { mkdirAbsolute, NO_SUCH_FILE, sftpCode } from './sftp.js';
@@ -219,6 +220,7 @@ function openClient(
       client.setNoDelay(true);
       coalesceWrites(client);
       cipherKeysAsObjects(client);
+      signAtOnce(client);
     } catch (error) {
       reject(connectError(e, error as Error, conn.secrets, timeoutMs));
     }
