@@ -5,7 +5,9 @@
  * file and link in byte order of paths (a folder's own entry comes right before
  * its contents, after a sibling such as `a.txt` that sorts below `a/`). Authoritative mode merges this with the release listing
  * and the manifest (observe/authoritative-merge.ts): one readdir per folder and
- * one lstat per compared file, as rsync does. Links are never followed.
+ * one lstat per compared file, as rsync does. Links are never followed. The
+ * local transport walks with find and sort first (find-walk.ts); this is the
+ * walk where they cannot.
  */
 import * as fsSync from 'node:fs';
 import type { Dirent } from 'node:fs';
