@@ -39,6 +39,8 @@ export interface FindWalk {
   readonly exited: Promise<number | null>;
   /** What find and sort said on stderr (the first KiB), for an error message. */
   stderr(): string;
+  /** Set by stopFindWalk: what was read is not the whole tree. */
+  stopped: boolean;
 }
 
 /** Start find and sort on `base`, leaving out the `skip` folders (relative paths). */
@@ -66,27 +68,27 @@ export function startFindWalk(base: string, skip: readonly string[]): FindWalk {
   child.stderr!.on('data', (s: string) => {
     if (err.length < 1024) err += s;
   });
-  return { skip, child, exited, stderr: () => err };
+  return { skip, child, exited, stderr: () => err, stopped: false };
+}
+
+/** `early` when it was started with these `skip` folders (else it is stopped), or a walk started now. */
+export function findWalkFor(early: FindWalk | null, base: string, skip: readonly string[]): FindWalk {
+  if (early && early.skip.join('\0') === skip.join('\0')) return early;
+  if (early) stopFindWalk(early);
+  return startFindWalk(base, skip);
 }
 
 /**
- * The sorted walk below `base` (sorted-walk.ts's contract): through `early` when it
- * was started with these `skip` folders, else through a find walk started now, and
+ * The sorted walk below `base` (sorted-walk.ts's contract) through `found`, and
  * in-process where find cannot walk. `fail(op, rel, error)` words an error.
  */
 export async function walkSortedFound(
   base: string,
   skip: readonly string[],
   visit: SortedVisit,
-  early: FindWalk | null,
+  found: FindWalk,
   fail: (op: string, rel: string, error: unknown) => Error,
 ): Promise<void> {
-  let found = early;
-  if (found && found.skip.join('\0') !== skip.join('\0')) {
-    stopFindWalk(found);
-    found = null;
-  }
-  found ??= startFindWalk(base, skip);
   const walked = await visitFound(
     found,
     visit,
@@ -98,6 +100,7 @@ export async function walkSortedFound(
 
 /** Stop a walk nobody reads (its output is dropped): the shell, find and sort. */
 export function stopFindWalk(w: FindWalk): void {
+  w.stopped = true;
   w.child.stdout!.destroy();
   const pid = w.child.pid;
   if (pid === undefined || w.child.exitCode !== null || w.child.signalCode !== null) return;
@@ -160,10 +163,15 @@ export async function visitFound(
       if (at < data.length) carry = Buffer.from(data.subarray(at));
     }
     read = true;
+  } catch (error) {
+    // Stopped while read (stopFindWalk: the target closed), the stream ends early.
+    if (w.stopped) throw fail('stopped (the target was closed)');
+    throw error;
   } finally {
     if (!read) stopFindWalk(w);
   }
   const code = await w.exited;
+  if (w.stopped) throw fail('stopped (the target was closed)');
   if (status === null) return false; // find or sort could not start
   if (code !== 0 || carry !== null)
     throw fail(`find | sort ended with ${code ?? 'an error'}${w.stderr() ? `: ${w.stderr().trim()}` : ''}`);

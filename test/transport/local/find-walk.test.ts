@@ -162,6 +162,27 @@ describe('find walk', () => {
     expect(other.some((p) => p.startsWith(SKIP))).toBe(true);
   });
 
+  it('a walk being read when the target closes is stopped, find and sort with it', async () => {
+    const bin = path.join(root, '..', `${path.basename(root)}-closed`);
+    mkdirSync(bin, { recursive: true });
+    writeFileSync(path.join(bin, 'find'), '#!/bin/sh\nexec sleep 60\n', { mode: 0o755 });
+    const saved = process.env.PATH;
+    process.env.PATH = `${bin}:${saved}`;
+    try {
+      const t = new LocalTransport(root);
+      await t.connect();
+      let visited = 0;
+      const walking = t.walkSorted([], () => void visited++);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await t.close();
+      await expect(walking).rejects.toThrow(/stopped/);
+      expect(visited).toBe(0);
+    } finally {
+      process.env.PATH = saved;
+      rmSync(bin, { recursive: true, force: true });
+    }
+  });
+
   it('a walk nobody reads is stopped, find and sort with it', async () => {
     // A find that would run for a minute: only stopping its process group ends it sooner.
     const bin = path.join(root, '..', `${path.basename(root)}-slow`);
