@@ -51,6 +51,8 @@ export async function planOnTarget(target: PlanTarget, o: PlanOptions): Promise<
     exclude: o.exclude,
     renames: o.renames,
   };
+  // An authoritative plan walks the whole target: locally that walk starts now, while git works.
+  if (o.mode === 'authoritative') target.transport.prewalkSorted?.([target.layout.dir]);
   const selection = await currentSelection(objects, o.repo, o.to, o);
   // A changed selection: the diff from the recorded release knows nothing of files that were
   // outside the old one, so the whole new selection is compared with the target (as a first deploy).

@@ -358,6 +358,12 @@ export interface Transport {
    * right before its entries); `exact` lstats the entries the caller looks into.
    */
   walkSorted?(skip: readonly string[], visit: SortedVisit): Promise<void>;
+  /**
+   * Start the next walkSorted's work now (local: find and sort in other processes), so it
+   * overlaps what comes before it. Ask only where a walkSorted follows; close() stops one
+   * nobody read.
+   */
+  prewalkSorted?(skip: readonly string[]): void;
   /** Run a shell command line with the target root as working directory. */
   exec(command: string, options?: ExecOptions): Promise<ExecResult>;
 }

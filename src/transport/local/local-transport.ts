@@ -35,7 +35,7 @@ import { direntEntries, toEntry } from './entries.js';
 import { hashLocalFile } from './hash-file.js';
 import { countOpenTarget, severalTargetsOpen } from './open-targets.js';
 import { fileStatOf, statExactMany } from './stat-exact.js';
-import { walkSorted } from './sorted-walk.js';
+import { findWalkFor, startFindWalk, stopFindWalk, walkSortedFound, type FindWalk } from './find-walk.js';
 import { Unsynced } from './unsynced.js';
 
 /** Files read at once by hashFiles, folders listed at once by walk. */
@@ -60,6 +60,9 @@ export class LocalTransport implements Transport {
   private readonly parents = new RealParents();
   /** Counted among the open local targets (open-targets.ts) between connect and close. */
   private counted = false;
+  /** A sorted walk started ahead of its walkSorted (prewalkSorted), not read yet; the one being read. */
+  private prewalk: FindWalk | null = null;
+  private walking: FindWalk | null = null;
 
   /** `root`: the target folder; relative paths resolve against the working directory. */
   constructor(
@@ -78,6 +81,9 @@ export class LocalTransport implements Transport {
   }
 
   async close(): Promise<void> {
+    // A plan given up (cancelled) leaves no find or sort behind.
+    for (const w of [this.prewalk, this.walking]) if (w) stopFindWalk(w);
+    this.prewalk = this.walking = null;
     if (this.counted) countOpenTarget(-1);
     this.counted = false;
   }
@@ -106,8 +112,17 @@ export class LocalTransport implements Transport {
     return statExactMany(this.base, rels, (rel) => this.statExact(rel));
   }
 
+  /** Start walkSorted's work now (find and sort in other processes), for the next walkSorted with `skip`. */
+  prewalkSorted(skip: readonly string[]): void {
+    if (this.prewalk) stopFindWalk(this.prewalk);
+    this.prewalk = startFindWalk(this.base, skip);
+  }
+
   async walkSorted(skip: readonly string[], visit: SortedVisit): Promise<void> {
-    return walkSorted(this.base, skip, visit, (op, rel, error) => {
+    const found = findWalkFor(this.prewalk, this.base, skip);
+    this.prewalk = null;
+    this.walking = found;
+    const fail = (op: string, rel: string, error: unknown) => {
       const why = (error as NodeJS.ErrnoException).code ?? String(error);
       return new TransportError(
         'E_TRANSPORT',
@@ -116,7 +131,12 @@ export class LocalTransport implements Transport {
           cause: error,
         },
       );
-    });
+    };
+    try {
+      await walkSortedFound(this.base, skip, visit, found, fail);
+    } finally {
+      if (this.walking === found) this.walking = null;
+    }
   }
 
   async readFile(rel: string): Promise<Buffer> {

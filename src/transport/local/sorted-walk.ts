@@ -5,7 +5,9 @@
  * file and link in byte order of paths (a folder's own entry comes right before
  * its contents, after a sibling such as `a.txt` that sorts below `a/`). Authoritative mode merges this with the release listing
  * and the manifest (observe/authoritative-merge.ts): one readdir per folder and
- * one lstat per compared file, as rsync does. Links are never followed.
+ * one lstat per compared file, as rsync does. Links are never followed. The
+ * local transport walks with find and sort first (find-walk.ts); this is the
+ * walk where they cannot.
  */
 import * as fsSync from 'node:fs';
 import type { Dirent } from 'node:fs';
@@ -44,15 +46,7 @@ export async function walkSorted(
   fail: (op: string, rel: string, error: unknown) => Error,
 ): Promise<void> {
   const skipped = new Set(skip.map((s) => s.replace(/\/+$/, '')));
-  const exact = (rel: string): FileStat | null => {
-    try {
-      const s = fsSync.lstatSync(joinRoot(base, rel), { bigint: true, throwIfNoEntry: false });
-      return s === undefined ? null : fileStatOf(s);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOTDIR') return null;
-      throw fail('lstat', rel, error);
-    }
-  };
+  const exact = (rel: string): FileStat | null => lstatExact(base, rel, fail);
   // Depth first: each level's sorted entries and how far they are visited.
   const stack: Array<{ dir: string; entries: Listed[]; next: number }> = [];
   const root = list(base, '', fail);
@@ -75,6 +69,21 @@ export async function walkSorted(
     if (++listed % FOLDERS_PER_TURN === 0) await pause();
     const entries = list(base, path, fail);
     if (entries) stack.push({ dir: path, entries, next: 0 });
+  }
+}
+
+/** The exact lstat of `rel` below `base`; null when nothing is there (or a parent is no folder). */
+export function lstatExact(
+  base: string,
+  rel: string,
+  fail: (op: string, rel: string, error: unknown) => Error,
+): FileStat | null {
+  try {
+    const s = fsSync.lstatSync(joinRoot(base, rel), { bigint: true, throwIfNoEntry: false });
+    return s === undefined ? null : fileStatOf(s);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOTDIR') return null;
+    throw fail('lstat', rel, error);
   }
 }
 

@@ -1,0 +1,215 @@
+/**
+ * The sorted walk from find and sort (find-walk.ts) against the in-process one
+ * (sorted-walk.ts), on a real folder of hostile names: the same entries in the
+ * same order, with the same exact stats, the skipped folder left out even when
+ * its name is a pattern. Where find cannot walk (here: a find without -printf
+ * first on PATH), LocalTransport walks in-process and gives the same.
+ */
+import { chmodSync, mkdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LocalTransport } from '../../../src/transport/local/local-transport.js';
+import { startFindWalk, statOf, stopFindWalk, visitFound } from '../../../src/transport/local/find-walk.js';
+import { lstatExact, walkSorted } from '../../../src/transport/local/sorted-walk.js';
+import type { EntryType } from '../../../src/transport/transport.js';
+import type { FileStat } from '../../../src/plan/manifest-types.js';
+import { tempDir } from '../../helpers/git.js';
+
+let root: string;
+const SKIP = 'st[a]te*';
+const FILES = [
+  'a-b',
+  'a.txt',
+  'a/b',
+  'a/b-c/d',
+  'a/b.c',
+  'a0',
+  'new\nline',
+  'tab\there',
+  'space here/x y',
+  'back\\slash',
+  '-dash',
+  'z/\u{1F600}.txt',
+  'z/\uE000.txt',
+  'z/\uFFFD-real.txt',
+  `${SKIP}/state.json`,
+  'state/kept', // matches neither the skip's name nor, as a pattern, its path
+];
+
+interface Seen {
+  path: string;
+  type: EntryType;
+  stat: FileStat | null;
+}
+
+const fail = (op: string, rel: string, error: unknown) => new Error(`${op} ${rel}: ${String(error)}`);
+
+async function inProcess(skip: readonly string[]): Promise<Seen[]> {
+  const seen: Seen[] = [];
+  await walkSorted(root, skip, (p, type, exact) => void seen.push({ path: p, type, stat: exact(p) }), fail);
+  return seen;
+}
+
+beforeAll(() => {
+  root = tempDir('diffship-find-walk-');
+  for (const f of FILES) {
+    mkdirSync(path.dirname(path.join(root, f)), { recursive: true });
+    writeFileSync(path.join(root, f), f);
+  }
+  mkdirSync(path.join(root, 'empty'));
+  symlinkSync('a', path.join(root, 'link-to-a'));
+  execFileSync('mkfifo', [path.join(root, 'fifo')]);
+  chmodSync(path.join(root, 'a0'), 0o4755);
+  // A time before 1970 and one at 0 seconds: find's text is not used for them, an lstat is.
+  utimesSync(path.join(root, 'a/b'), -1.5, -1.5);
+  utimesSync(path.join(root, 'a.txt'), 0.25, 0.25);
+});
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+describe('find walk', () => {
+  it('gives the in-process walk’s entries, order and exact stats', async () => {
+    const found: Seen[] = [];
+    const w = startFindWalk(root, [SKIP]);
+    const walked = await visitFound(
+      w,
+      (p, type, exact) => void found.push({ path: p, type, stat: exact(p) }),
+      (rel) => lstatExact(root, rel, fail),
+      (why) => new Error(why),
+    );
+    expect(walked).toBe(true);
+    const expected = await inProcess([SKIP]);
+    expect(found.map((e) => e.path)).toEqual(expected.map((e) => e.path));
+    // Files and links compare by stat; a folder's own stat is never asked for (sizes differ by file system).
+    for (const [i, e] of found.entries()) {
+      expect(e.type, e.path).toBe(expected[i]!.type);
+      if (e.type === 'file' || e.type === 'symlink') expect(e.stat, e.path).toEqual(expected[i]!.stat);
+    }
+    const paths = found.map((e) => e.path);
+    expect(paths).toContain('new\nline');
+    expect(paths).toContain('state/kept');
+    expect(paths.some((p) => p.startsWith(SKIP))).toBe(false);
+    expect(found.find((e) => e.path === 'fifo')?.type).toBe('other');
+    expect(found.find((e) => e.path === 'link-to-a')?.type).toBe('symlink');
+    expect(found.find((e) => e.path === 'empty')?.type).toBe('dir');
+    expect(paths.some((p) => p.startsWith('link-to-a/'))).toBe(false);
+    expect(found.find((e) => e.path === 'a0')?.stat?.mode).toBe(0o104755);
+  });
+
+  it('reads ns from find’s text, and leaves times it cannot read exactly to an lstat', () => {
+    expect(statOf('f 12 1796232104.0269497500 1796232105.1000000000 77 644 a')).toEqual({
+      size: 12,
+      mtimeNs: '1796232104026949750',
+      ctimeNs: '1796232105100000000',
+      ino: '77',
+      mode: 0o100644,
+    });
+    expect(statOf('l 1 1796232104.0269497500 1796232105.1000000000 77 777 a')?.mode).toBe(0o120777);
+    expect(statOf('f 12 1796232104.02694975 1796232105.1000000000 77 644 a')).toBeNull(); // 8 digits
+    expect(statOf('f 12 -1.5000000000 1796232105.1000000000 77 644 a')).toBeNull();
+    expect(statOf('f 12 0.2500000000 1796232105.1000000000 77 644 a')).toBeNull();
+    expect(statOf('f 12 1796232104 1796232105.1000000000 77 644 a')).toBeNull();
+  });
+
+  it('says it cannot walk, before visiting anything, where find lacks -printf', async () => {
+    const bin = path.join(root, '..', `${path.basename(root)}-bin`);
+    mkdirSync(bin, { recursive: true });
+    writeFileSync(
+      path.join(bin, 'find'),
+      '#!/bin/sh\necho "find: unknown predicate \'-printf\'" >&2\nexit 1\n',
+      {
+        mode: 0o755,
+      },
+    );
+    const saved = process.env.PATH;
+    process.env.PATH = `${bin}:${saved}`;
+    try {
+      let visited = 0;
+      const w = startFindWalk(root, [SKIP]);
+      const walked = await visitFound(
+        w,
+        () => void visited++,
+        () => null,
+        (why) => new Error(why),
+      );
+      expect(walked).toBe(false);
+      expect(visited).toBe(0);
+      // The transport then walks in-process: the same entries.
+      const t = new LocalTransport(root);
+      await t.connect();
+      const seen: string[] = [];
+      await t.walkSorted([SKIP], (p) => void seen.push(p));
+      await t.close();
+      expect(seen).toEqual((await inProcess([SKIP])).map((e) => e.path));
+    } finally {
+      process.env.PATH = saved;
+      rmSync(bin, { recursive: true, force: true });
+    }
+  });
+
+  it('a walk started ahead is used once; one with other folders to skip is walked anew', async () => {
+    const t = new LocalTransport(root);
+    await t.connect();
+    t.prewalkSorted([SKIP]);
+    const first: string[] = [];
+    await t.walkSorted([SKIP], (p) => void first.push(p));
+    t.prewalkSorted([SKIP]);
+    const other: string[] = [];
+    await t.walkSorted([], (p) => void other.push(p));
+    await t.close();
+    expect(first).toEqual((await inProcess([SKIP])).map((e) => e.path));
+    expect(other).toEqual((await inProcess([])).map((e) => e.path));
+    expect(other.some((p) => p.startsWith(SKIP))).toBe(true);
+  });
+
+  it('a walk being read when the target closes is stopped, find and sort with it', async () => {
+    const bin = path.join(root, '..', `${path.basename(root)}-closed`);
+    mkdirSync(bin, { recursive: true });
+    writeFileSync(path.join(bin, 'find'), '#!/bin/sh\nexec sleep 60\n', { mode: 0o755 });
+    const saved = process.env.PATH;
+    process.env.PATH = `${bin}:${saved}`;
+    try {
+      const t = new LocalTransport(root);
+      await t.connect();
+      let visited = 0;
+      const walking = t.walkSorted([], () => void visited++);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await t.close();
+      await expect(walking).rejects.toThrow(/stopped/);
+      expect(visited).toBe(0);
+    } finally {
+      process.env.PATH = saved;
+      rmSync(bin, { recursive: true, force: true });
+    }
+  });
+
+  it('a walk nobody reads is stopped, find and sort with it', async () => {
+    // A find that would run for a minute: only stopping its process group ends it sooner.
+    const bin = path.join(root, '..', `${path.basename(root)}-slow`);
+    mkdirSync(bin, { recursive: true });
+    writeFileSync(path.join(bin, 'find'), '#!/bin/sh\nexec sleep 60\n', { mode: 0o755 });
+    const saved = process.env.PATH;
+    process.env.PATH = `${bin}:${saved}`;
+    try {
+      const w = startFindWalk(root, []);
+      await new Promise((resolve) => setTimeout(resolve, 200)); // find (sleep) is running
+      const group = w.child.pid!;
+      expect(() => process.kill(-group, 0)).not.toThrow();
+      stopFindWalk(w);
+      expect(await w.exited).not.toBe(0);
+      let alive = true;
+      for (let i = 0; i < 40 && alive; i++) {
+        try {
+          process.kill(-group, 0);
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        } catch {
+          alive = false;
+        }
+      }
+      expect(alive).toBe(false);
+    } finally {
+      process.env.PATH = saved;
+      rmSync(bin, { recursive: true, force: true });
+    }
+  });
+});
