@@ -25,3 +25,29 @@ export async function mapLimit<T, R>(
   if (failed !== null) throw failed;
   return results;
 }
+
+/**
+ * `mapLimit` for calls whose results are not wanted: no array of them. A first deploy's
+ * 500,000 staged writes and renames each held one (8 bytes a file, in the large-object
+ * space for the whole phase).
+ */
+export async function forEachLimit<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T, index: number) => Promise<unknown>,
+): Promise<void> {
+  let next = 0;
+  let failed: unknown = null;
+  const worker = async () => {
+    while (failed === null && next < items.length) {
+      const i = next++;
+      try {
+        await fn(items[i] as T, i);
+      } catch (error) {
+        failed ??= error;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  if (failed !== null) throw failed;
+}

@@ -28,7 +28,7 @@ import { connectReadOnly, isMissingRoot } from './absent-root.js';
 import { firstPeek, prefetchStateFolder } from './state-prefetch.js';
 import type { PendingManifest } from './manifest-merge.js';
 import { loadManifest, nextManifest, recordManifestFile } from './manifest-store.js';
-import { mapLimit } from '../pool.js';
+import { forEachLimit } from '../pool.js';
 import type { ApplyProgress } from './progress.js';
 import { dropLeftovers, stageAndJournal, type StageSession } from './stage.js';
 import { rollbackTarget } from './rollback.js';
@@ -245,11 +245,10 @@ export class TargetSession {
 
     // 1. Safety: every parent is a real folder (or absent, or a file this deploy deletes).
     const deleting = new Set(plan.deletes.map((d) => d.path));
-    const parents = await checkParents(
-      t,
-      [...plan.writes.map((w) => w.path), ...plan.deletes.map((d) => d.path)],
-      deleting,
-    );
+    // One array of the paths (not two mapped and a third spread: 500,000 paths on a first deploy).
+    const touched = plan.writes.map((w) => w.path);
+    for (const d of plan.deletes) touched.push(d.path);
+    const parents = await checkParents(t, touched, deleting);
     // Only paths the plan saw as folders can be folders in the way (the planner refuses them
     // already: plan/folder-slots.ts; this guards a plan made by other means). A folder the plan
     // empties (a release turning a folder into a file) goes at commit: folder-swap.ts.
@@ -328,7 +327,7 @@ export class TargetSession {
       reveal = plan.revealUnits?.length
         ? await revealUnits(t, staging, plan, this.state?.manifest ?? null)
         : null;
-      await mapLimit(plan.writes, metadataConcurrency(t, this.concurrency), async (w, i) => {
+      await forEachLimit(plan.writes, metadataConcurrency(t, this.concurrency), async (w, i) => {
         if (reveal?.done.has(i) || place.inTree(i)) return;
         await t.rename(`${staging}/${i}`, w.path);
         onProgress?.({ phase: 'commit', done: ++done, total, bytes });

@@ -16,7 +16,7 @@ import type { GitObjects } from '../diff/git-objects.js';
 import type { HashAlgorithm } from '../diff/blob.js';
 import type { TargetPlan } from '../plan/types.js';
 import type { ApplyProgress } from './progress.js';
-import { mapLimit } from '../pool.js';
+import { forEachLimit } from '../pool.js';
 import { verifiedBlob } from './verified-blob.js';
 import type { Placement } from './staged-tree.js';
 import { DiffshipError } from '../errors.js';
@@ -67,7 +67,7 @@ export async function stageWrites(
   try {
     // At most `concurrency` small files and one big file's few chunks are in memory at once.
     const items: readonly unknown[] = left ?? plan.writes;
-    await mapLimit(items, concurrency, async (_, at) => {
+    await forEachLimit(items, concurrency, async (_, at) => {
       const i = left ? left[at]! : at;
       const w = plan.writes[i]!;
       if (failed) throw failed.error;
