@@ -105,7 +105,9 @@ export function stopFindWalk(w: FindWalk): void {
   const pid = w.child.pid;
   if (pid === undefined || w.child.exitCode !== null || w.child.signalCode !== null) return;
   try {
-    process.kill(-pid, 'SIGKILL');
+    // SIGTERM, not SIGKILL: GNU sort removes the temporary files it spilled (~50 MB at 500,000
+    // entries, in $TMPDIR) on a TERM; killed outright, it would leave them behind.
+    process.kill(-pid, 'SIGTERM');
   } catch {
     // Gone already.
   }
