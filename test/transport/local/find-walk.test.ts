@@ -5,8 +5,9 @@
  * its name is a pattern. Where find cannot walk (here: a find without -printf
  * first on PATH), LocalTransport walks in-process and gives the same.
  */
-import { chmodSync, mkdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalTransport } from '../../../src/transport/local/local-transport.js';
@@ -112,18 +113,7 @@ describe('find walk', () => {
   });
 
   it('says it cannot walk, before visiting anything, where find lacks -printf', async () => {
-    const bin = path.join(root, '..', `${path.basename(root)}-bin`);
-    mkdirSync(bin, { recursive: true });
-    writeFileSync(
-      path.join(bin, 'find'),
-      '#!/bin/sh\necho "find: unknown predicate \'-printf\'" >&2\nexit 1\n',
-      {
-        mode: 0o755,
-      },
-    );
-    const saved = process.env.PATH;
-    process.env.PATH = `${bin}:${saved}`;
-    try {
+    await withFind('#!/bin/sh\necho "find: unknown predicate \'-printf\'" >&2\nexit 1\n', async () => {
       let visited = 0;
       const w = startFindWalk(root, [SKIP]);
       const walked = await visitFound(
@@ -141,10 +131,7 @@ describe('find walk', () => {
       await t.walkSorted([SKIP], (p) => void seen.push(p));
       await t.close();
       expect(seen).toEqual((await inProcess([SKIP])).map((e) => e.path));
-    } finally {
-      process.env.PATH = saved;
-      rmSync(bin, { recursive: true, force: true });
-    }
+    });
   });
 
   it('a walk started ahead is used once; one with other folders to skip is walked anew', async () => {
@@ -163,12 +150,7 @@ describe('find walk', () => {
   });
 
   it('a walk being read when the target closes is stopped, find and sort with it', async () => {
-    const bin = path.join(root, '..', `${path.basename(root)}-closed`);
-    mkdirSync(bin, { recursive: true });
-    writeFileSync(path.join(bin, 'find'), '#!/bin/sh\nexec sleep 60\n', { mode: 0o755 });
-    const saved = process.env.PATH;
-    process.env.PATH = `${bin}:${saved}`;
-    try {
+    await withFind('#!/bin/sh\nexec sleep 60\n', async () => {
       const t = new LocalTransport(root);
       await t.connect();
       let visited = 0;
@@ -177,20 +159,12 @@ describe('find walk', () => {
       await t.close();
       await expect(walking).rejects.toThrow(/stopped/);
       expect(visited).toBe(0);
-    } finally {
-      process.env.PATH = saved;
-      rmSync(bin, { recursive: true, force: true });
-    }
+    });
   });
 
   it('a walk nobody reads is stopped, find and sort with it', async () => {
     // A find that would run for a minute: only stopping its process group ends it sooner.
-    const bin = path.join(root, '..', `${path.basename(root)}-slow`);
-    mkdirSync(bin, { recursive: true });
-    writeFileSync(path.join(bin, 'find'), '#!/bin/sh\nexec sleep 60\n', { mode: 0o755 });
-    const saved = process.env.PATH;
-    process.env.PATH = `${bin}:${saved}`;
-    try {
+    await withFind('#!/bin/sh\nexec sleep 60\n', async () => {
       const w = startFindWalk(root, []);
       await new Promise((resolve) => setTimeout(resolve, 200)); // find (sleep) is running
       const group = w.child.pid!;
@@ -207,9 +181,20 @@ describe('find walk', () => {
         }
       }
       expect(alive).toBe(false);
-    } finally {
-      process.env.PATH = saved;
-      rmSync(bin, { recursive: true, force: true });
-    }
+    });
   });
 });
+
+/** Run `body` with a `find` of this script first on PATH (a find without -printf, or one that hangs). */
+async function withFind(script: string, body: () => Promise<void>): Promise<void> {
+  const bin = mkdtempSync(path.join(os.tmpdir(), 'diffship-fake-find-'));
+  writeFileSync(path.join(bin, 'find'), script, { mode: 0o755 });
+  const saved = process.env.PATH;
+  process.env.PATH = `${bin}:${saved}`;
+  try {
+    await body();
+  } finally {
+    process.env.PATH = saved;
+    rmSync(bin, { recursive: true, force: true });
+  }
+}
