@@ -40,7 +40,7 @@ export interface AuthoritativeView {
   toHash: string[];
   /** Release files found in sync (trusted by their stat, holding their release blob and mode). */
   inSync: number;
-  /** Where known (the SSH look): the stat each release file to hash had when it was walked. */
+  /** The stat each release file to hash had when it was walked (lstat'ed). */
   walked?: Map<string, FileStat>;
 }
 
@@ -164,7 +164,11 @@ function compareOne(
   }
   view.observed.set(path, obs);
   if (file !== undefined) view.release.set(path, file);
-  if (!trusted && (type === 'file' || type === 'symlink')) view.toHash.push(path);
+  if (!trusted && (type === 'file' || type === 'symlink')) {
+    view.toHash.push(path);
+    // Hashed once: a release file found to hold its blob gets this stat in the next manifest.
+    if (file !== undefined) (view.walked ??= new Map()).set(path, now);
+  }
 }
 
 /** One exact lstat per looked-at path, in batches; the manifest is read alongside, one entry at a time. */

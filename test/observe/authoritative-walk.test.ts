@@ -292,27 +292,23 @@ describe.each(sides)('authoritative names-only walk (%s)', (side) => {
     expect(tree['app/b.txt']!.content).toBe('bbbb\n');
   });
 
-  // Over ssh the look hands the plan each hashed file's stat (observe-look.ts); the local sorted
-  // merge does not yet, so a touched file is hashed there on every deploy.
-  it.skipIf(side === 'local')(
-    'hash once: a file whose stat moved but holds its blob is trusted by its new stat after a deploy',
-    async () => {
-      const back = deploy(r1);
-      expect(back.code, back.stderr).toBe(0);
-      utimesSync(join(targetDir, '.diffship/state.json'), new Date(), new Date());
-      // Same bytes, another mtime (a copy, a touch): the cached stat no longer vouches for it.
-      const old = new Date(Date.now() - 3_600_000);
-      utimesSync(join(targetDir, 'app/a.txt'), old, old);
-      const touched = await observe();
-      expect(touched.calls.hashFiles).toEqual(['app/a.txt']);
-      expect(touched.observed.get('app/a.txt')?.blob).toBe(touched.blobs['app/a.txt']);
-      // A deploy records the stat it was hashed with: the next look trusts it, nothing is hashed.
-      const r = deploy(r2);
-      expect(r.code, r.stderr).toBe(0);
-      const after = await observe();
-      expect(after.calls.hashFiles).toEqual([]);
-      expect(after.calls.sent).not.toContain('app/a.txt');
-      expect(snapshot(targetDir)['app/a.txt']!.content).toBe('aaaa\n');
-    },
-  );
+  // The look (ssh) and the local merges hand the plan each hashed file's stat, for the next manifest.
+  it('hash once: a file whose stat moved but holds its blob is trusted by its new stat after a deploy', async () => {
+    const back = deploy(r1);
+    expect(back.code, back.stderr).toBe(0);
+    utimesSync(join(targetDir, '.diffship/state.json'), new Date(), new Date());
+    // Same bytes, another mtime (a copy, a touch): the cached stat no longer vouches for it.
+    const old = new Date(Date.now() - 3_600_000);
+    utimesSync(join(targetDir, 'app/a.txt'), old, old);
+    const touched = await observe();
+    expect(touched.calls.hashFiles).toEqual(['app/a.txt']);
+    expect(touched.observed.get('app/a.txt')?.blob).toBe(touched.blobs['app/a.txt']);
+    // A deploy records the stat it was hashed with: the next look trusts it, nothing is hashed.
+    const r = deploy(r2);
+    expect(r.code, r.stderr).toBe(0);
+    const after = await observe();
+    expect(after.calls.hashFiles).toEqual([]);
+    expect(after.calls.sent).not.toContain('app/a.txt');
+    expect(snapshot(targetDir)['app/a.txt']!.content).toBe('aaaa\n');
+  });
 });
