@@ -44,7 +44,7 @@ const WALKED = 'x 0 0 0 0 0 ';
 
 /** Expected entries from which a walk is split, and about how many go to one range. */
 const SPLIT_AT = 100_000;
-const PER_PART = 100_000;
+const PER_PART = 250_000;
 const MAX_PARTS = 8;
 /** Ranges walked at once: one per core of a small machine, the caller's compare on top. */
 const AT_ONCE = 2;
