@@ -52,7 +52,9 @@ export async function planOnTarget(target: PlanTarget, o: PlanOptions): Promise<
     renames: o.renames,
   };
   // An authoritative plan walks the whole target: locally that walk starts now, while git works.
-  if (o.mode === 'authoritative') target.transport.prewalkSorted?.([target.layout.dir]);
+  // The recorded manifest's size says about how big the tree is (a line: an id, a mode, a stat, a path).
+  if (o.mode === 'authoritative')
+    target.transport.prewalkSorted?.([target.layout.dir], Math.floor((state?.manifestFile?.size ?? 0) / 128));
   const selection = await currentSelection(objects, o.repo, o.to, o);
   // A changed selection: the diff from the recorded release knows nothing of files that were
   // outside the old one, so the whole new selection is compared with the target (as a first deploy).

@@ -361,9 +361,10 @@ export interface Transport {
   /**
    * Start the next walkSorted's work now (local: find and sort in other processes), so it
    * overlaps what comes before it. Ask only where a walkSorted follows; close() stops one
-   * nobody read.
+   * nobody read. `expected`: about how many entries the walk will meet (from the recorded
+   * manifest), which a big walk is split by.
    */
-  prewalkSorted?(skip: readonly string[]): void;
+  prewalkSorted?(skip: readonly string[], expected?: number): void;
   /** Run a shell command line with the target root as working directory. */
   exec(command: string, options?: ExecOptions): Promise<ExecResult>;
 }

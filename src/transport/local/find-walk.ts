@@ -13,47 +13,181 @@
  * (a folder as its name and a slash, right before its entries). Times come as
  * seconds with a fraction of at least 9 digits (GNU find), so ns are exact.
  *
+ * A big tree (the recorded manifest says how big) is split: sort emits nothing
+ * before find has walked all its input, so one pipeline makes walk, sort and
+ * compare serial. The first folder with more than one folder in it (the split
+ * folder) has its entries cut into contiguous ranges of git's order, one
+ * `find <entries> | sort` each, two running at a time; another pipeline walks
+ * everything else. Each range's paths sort after the split folder's own entry
+ * and before the next range's, so their outputs are read one after another,
+ * in order: the caller compares the first range while later ones are walked.
+ *
  * Where find or sort is missing, lacks `-printf` or `-z`, or find meets any
- * error (a folder it cannot read, an entry gone while it walked), the first
- * record says so and nothing was visited: the caller walks in-process instead,
- * which words errors and handles vanished entries itself.
+ * error (a folder it cannot read, an entry gone while it walked), a pipeline's
+ * first record says so and nothing of it was visited: the caller walks that
+ * part in-process instead (the whole tree, or the range), which words errors
+ * and handles vanished entries itself.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { EntryType, SortedVisit } from '../transport.js';
 import type { FileStat } from '../../plan/manifest-types.js';
 import { byteOrder } from '../../byte-order.js';
-import { lstatExact, walkSorted } from './sorted-walk.js';
+import { joinRel } from '../rel-path.js';
+import { listSorted, lstatExact, walkSorted, type KeyRange } from './sorted-walk.js';
 
 // find's status goes last into sort as a record with an empty path, so it comes out first:
-// a failed find is known before any entry is visited.
-const SCRIPT = `{ find . -mindepth 1 "$@" \\( -type d -printf '%y %s %T@ %C@ %i %m %P/\\0' \\) -o -printf '%y %s %T@ %C@ %i %m %P\\0'; printf 'x 0 0 0 0 %d \\000' "$?"; } | sort -z -t ' ' -k 7`;
+// a failed find is known before any of its entries is visited. The expression comes as arguments.
+const SCRIPT = `{ find "$@"; printf 'x 0 0 0 0 %d \\000' "$?"; } | sort -z -t ' ' -k 7`;
+const FIELDS = '%y %s %T@ %C@ %i %m';
+/** The first record of a pipeline whose find walked without an error. */
+const WALKED = 'x 0 0 0 0 0 ';
+
+/** Expected entries from which a walk is split, and about how many go to one range. */
+const SPLIT_AT = 100_000;
+const PER_PART = 250_000;
+const MAX_PARTS = 8;
+/** Ranges walked at once: one per core of a small machine, the caller's compare on top. */
+const AT_ONCE = 2;
+/** The split folder's entries go to find as arguments: at most this many bytes of them. */
+const MAX_ARG_BYTES = 256 * 1024;
 
 /** The file type bits of `st_mode` for find's `%y` letters (other types are never compared). */
 const TYPE_BITS: Readonly<Record<string, number>> = { f: 0o100000, l: 0o120000, d: 0o040000 };
 const TYPES: Readonly<Record<string, EntryType>> = { f: 'file', l: 'symlink', d: 'dir' };
 
-/** A find walk under way: started by `startFindWalk`, read once by `visitFound`. */
-export interface FindWalk {
-  readonly skip: readonly string[];
+/** One `find | sort` in its own process group. */
+interface Pipeline {
   readonly child: ChildProcess;
   readonly exited: Promise<number | null>;
   /** What find and sort said on stderr (the first KiB), for an error message. */
   stderr(): string;
+  /** Called once, when the output starts (sort has all of find's records, or failed). */
+  onOutput: (() => void) | null;
+  /** Stop holding the output: its reader holds it now. */
+  release(): void;
+}
+
+/** A range of the split folder's entries, walked by its own pipeline once started. */
+interface Part {
+  /** find's start points (`./` and the path): the range's entries as listed when the walk began. */
+  readonly starts: readonly string[];
+  /** The range, for an in-process walk of it. */
+  readonly range: KeyRange;
+  pipeline: Pipeline | null;
+}
+
+/** A find walk under way: started by `startFindWalk`, read once by `visitFound`. */
+export interface FindWalk {
+  readonly base: string;
+  readonly skip: readonly string[];
+  /**
+   * Every entry but the split folder's contents (all of them when not split); null
+   * when the split folder is the root.
+   */
+  readonly rest: Pipeline | null;
+  readonly split: { readonly dir: string; readonly parts: readonly Part[] } | null;
+  /** Parts started so far (in order). */
+  started: number;
   /** Set by stopFindWalk: what was read is not the whole tree. */
   stopped: boolean;
 }
 
-/** Start find and sort on `base`, leaving out the `skip` folders (relative paths). */
-export function startFindWalk(base: string, skip: readonly string[]): FindWalk {
+/**
+ * Start find and sort on `base`, leaving out the `skip` folders (relative paths);
+ * `expected`: about how many entries the tree holds (0: unknown; a big tree is split).
+ */
+export function startFindWalk(base: string, skip: readonly string[], expected = 0): FindWalk {
+  const prune = pruneArgs(skip);
+  const split = expected >= SPLIT_AT ? splitOf(base, skip, Math.round(expected / PER_PART)) : null;
+  // The split folder's own entry comes from here, its contents from the parts.
+  const keepOut = split ? ['-path', `./${patternOf(split.dir)}`, '-prune', ...printed('%P'), '-o'] : [];
+  const rest =
+    split?.dir === ''
+      ? null
+      : spawnPipeline(base, ['.', '-mindepth', '1', ...prune, ...keepOut, ...printed('%P')]);
+  const w: FindWalk = { base, skip, rest, split, started: 0, stopped: false };
+  for (let i = 0; i < AT_ONCE; i++) startNextPart(w);
+  return w;
+}
+
+/** find's `-printf` for an entry: a folder's path with a slash (`%P`: from `.`; `%p`: as given). */
+function printed(path: '%P' | '%p'): string[] {
+  return [
+    '(',
+    '-type',
+    'd',
+    '-printf',
+    `${FIELDS} ${path}/\\0`,
+    '-o',
+    '-printf',
+    `${FIELDS} ${path}\\0`,
+    ')',
+  ];
+}
+
+/** `( -path ./a -o -path ./b ) -prune -o` for the `skip` folders (none: nothing). */
+function pruneArgs(skip: readonly string[]): string[] {
   const prune: string[] = [];
   for (const s of skip) {
-    const rel = s.replace(/\/+$/, '');
-    // -path takes a pattern: a name's own wildcards are escaped.
-    prune.push(...(prune.length > 0 ? ['-o'] : []), '-path', `./${rel.replace(/[*?[\]\\]/g, '\\$&')}`);
+    prune.push(...(prune.length > 0 ? ['-o'] : []), '-path', `./${patternOf(s.replace(/\/+$/, ''))}`);
   }
-  const args = prune.length > 0 ? ['(', ...prune, ')', '-prune', '-o'] : [];
+  return prune.length > 0 ? ['(', ...prune, ')', '-prune', '-o'] : [];
+}
+
+/** -path takes a pattern: a name's own wildcards are escaped. */
+const patternOf = (rel: string): string => rel.replace(/[*?[\]\\]/g, '\\$&');
+
+/**
+ * Where and how to split: the first folder (from the root down) holding more than
+ * one folder, its entries in `parts` ranges of about the same count. Null where
+ * the tree has no such folder, or it has too many entries for find's arguments.
+ */
+function splitOf(base: string, skip: readonly string[], parts: number): FindWalk['split'] {
+  const skipped = new Set(skip.map((s) => s.replace(/\/+$/, '')));
+  const never = () => new Error('unlisted');
+  let dir = '';
+  for (let depth = 0; depth < 32; depth++) {
+    let listed;
+    try {
+      listed = listSorted(base, dir, never);
+    } catch {
+      return null; // the pipelines word it
+    }
+    if (listed === null) return null;
+    const entries = listed.filter((e) => !skipped.has(joinRel(dir, e.name)));
+    const dirs = entries.filter((e) => e.type === 'dir');
+    if (dirs.length === 1) {
+      // The files beside it go to the rest.
+      dir = joinRel(dir, dirs[0]!.name);
+      continue;
+    }
+    if (dirs.length === 0) return null;
+    let bytes = 0;
+    for (const e of entries) bytes += dir.length + e.name.length + 4;
+    if (bytes > MAX_ARG_BYTES) return null;
+    const n = Math.max(2, Math.min(parts, MAX_PARTS, entries.length));
+    const cut = (i: number) => Math.floor((i * entries.length) / n);
+    const out: Part[] = [];
+    for (let i = 0; i < n; i++) {
+      const slice = entries.slice(cut(i), cut(i + 1));
+      out.push({
+        starts: slice.map((e) => `./${joinRel(dir, e.name)}`),
+        range: {
+          dir,
+          from: i === 0 ? null : slice[0]!.key,
+          to: i === n - 1 ? null : entries[cut(i + 1)]!.key,
+        },
+        pipeline: null,
+      });
+    }
+    return { dir, parts: out };
+  }
+  return null;
+}
+
+function spawnPipeline(base: string, findArgs: readonly string[]): Pipeline {
   // Its own process group: stopping it stops find and sort too, not only the shell.
-  const child = spawn('sh', ['-c', SCRIPT, 'sh', ...args], {
+  const child = spawn('sh', ['-c', SCRIPT, 'sh', ...findArgs], {
     cwd: base,
     env: { ...process.env, LC_ALL: 'C' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -68,14 +202,52 @@ export function startFindWalk(base: string, skip: readonly string[]): FindWalk {
   child.stderr!.on('data', (s: string) => {
     if (err.length < 1024) err += s;
   });
-  return { skip, child, exited, stderr: () => err, stopped: false };
+  // A listener holds the output until it is read: without one, Node drops the output of a
+  // child that exits first (a small tree's fits in the pipe).
+  const p: Pipeline = {
+    child,
+    exited,
+    stderr: () => err,
+    onOutput: null,
+    release: () => child.stdout!.off('readable', held),
+  };
+  const held = () => {
+    const on = p.onOutput;
+    p.onOutput = null;
+    on?.();
+  };
+  child.stdout!.on('readable', held);
+  return p;
+}
+
+/** Start the next range's pipeline; the one after it starts once this one's find is done. */
+function startNextPart(w: FindWalk): Pipeline | null {
+  const part = w.split?.parts[w.started];
+  if (w.stopped || part === undefined) return null;
+  w.started++;
+  const p = spawnPipeline(w.base, [...part.starts, ...pruneArgs(w.skip), ...printed('%p')]);
+  part.pipeline = p;
+  // sort writes once find has walked its range (or the pipeline failed): the next one may start.
+  let next = false;
+  const then = () => {
+    if (!next) startNextPart(w);
+    next = true;
+  };
+  p.onOutput = then;
+  void p.exited.then(then);
+  return p;
 }
 
 /** `early` when it was started with these `skip` folders (else it is stopped), or a walk started now. */
-export function findWalkFor(early: FindWalk | null, base: string, skip: readonly string[]): FindWalk {
+export function findWalkFor(
+  early: FindWalk | null,
+  base: string,
+  skip: readonly string[],
+  expected = 0,
+): FindWalk {
   if (early && early.skip.join('\0') === skip.join('\0')) return early;
   if (early) stopFindWalk(early);
-  return startFindWalk(base, skip);
+  return startFindWalk(base, skip, expected);
 }
 
 /**
@@ -94,16 +266,21 @@ export async function walkSortedFound(
     visit,
     (rel) => lstatExact(base, rel, fail),
     (why) => fail('walk', '', new Error(why)),
+    (range) => walkSorted(base, skip, visit, fail, range),
   );
   if (!walked) await walkSorted(base, skip, visit, fail);
 }
 
-/** Stop a walk nobody reads (its output is dropped): the shell, find and sort. */
+/** Stop a walk nobody reads (its output is dropped): the shells, finds and sorts. */
 export function stopFindWalk(w: FindWalk): void {
   w.stopped = true;
-  w.child.stdout!.destroy();
-  const pid = w.child.pid;
-  if (pid === undefined || w.child.exitCode !== null || w.child.signalCode !== null) return;
+  for (const p of [w.rest, ...(w.split?.parts ?? []).map((part) => part.pipeline)]) if (p) stopPipeline(p);
+}
+
+function stopPipeline(p: Pipeline): void {
+  p.child.stdout!.destroy();
+  const pid = p.child.pid;
+  if (pid === undefined || p.child.exitCode !== null || p.child.signalCode !== null) return;
   try {
     // SIGTERM, not SIGKILL: GNU sort removes the temporary files it spilled (~50 MB at 500,000
     // entries, in $TMPDIR) on a TERM; killed outright, it would leave them behind.
@@ -113,10 +290,63 @@ export function stopFindWalk(w: FindWalk): void {
   }
 }
 
+/** A pipeline's NUL-ended records, read in runs: a run stops before the record its taker refuses. */
+class Records {
+  private readonly chunks: AsyncIterator<Buffer>;
+  /** Unread records (from a record's start) of a chunk, left by a refused record. */
+  private pending: Buffer | null = null;
+  /** A partial record at a chunk's end, kept for the next chunk. */
+  carry: Buffer | null = null;
+
+  constructor(p: Pipeline) {
+    this.chunks = (p.child.stdout! as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+    p.release();
+  }
+
+  /** Give records to `take` until it refuses one (true) or the output ends (false). */
+  async each(take: (rec: string) => boolean): Promise<boolean> {
+    for (;;) {
+      let data: Buffer;
+      if (this.pending !== null) {
+        data = this.pending;
+        this.pending = null;
+      } else {
+        const next = await this.chunks.next();
+        if (next.done) return false;
+        data = this.carry === null ? next.value : Buffer.concat([this.carry, next.value]);
+        this.carry = null;
+      }
+      let at = 0;
+      for (let end = data.indexOf(0, at); end >= 0; end = data.indexOf(0, at)) {
+        // Each record decoded on its own: a path the caller keeps holds its record, not the
+        // whole chunk's text (a slice of it would: 49 MB at 500,000 files).
+        if (!take(data.toString('utf8', at, end))) {
+          this.pending = data.subarray(at);
+          return true;
+        }
+        at = end + 1;
+      }
+      if (at < data.length) this.carry = Buffer.from(data.subarray(at));
+    }
+  }
+
+  /** The first record (a pipeline's status), null when there is none. */
+  async first(): Promise<string | null> {
+    let rec: string | null = null;
+    await this.each((r) => {
+      if (rec !== null) return false;
+      rec = r;
+      return true;
+    });
+    return rec;
+  }
+}
+
 /**
  * Visit every entry `w` finds, in order. False when find could not walk (nothing
  * was visited: walk in-process instead). `lstat` is the exact lstat of a path
  * whose record has no exact times (find without ns, a time before 1970).
+ * `walkRange` walks a range of the split folder in-process (its find could not).
  * `fail` words an error after entries were visited (sort failed, records out of order).
  */
 export async function visitFound(
@@ -124,45 +354,79 @@ export async function visitFound(
   visit: SortedVisit,
   lstat: (rel: string) => FileStat | null,
   fail: (why: string) => Error,
+  walkRange: (range: KeyRange) => Promise<void>,
 ): Promise<boolean> {
-  // A partial record at a chunk's end, kept for the next chunk.
-  let carry: Buffer | null = null;
-  let status: string | null = null;
   let prevKey = '';
   // The record being visited, parsed further only if the visitor asks for its stat.
   let current = '';
   let currentPath = '';
   const exact = (rel: string): FileStat | null =>
     rel === currentPath ? (statOf(current) ?? lstat(rel)) : lstat(rel);
+  /** Visit a record whose path starts `strip` characters after its fields (a range's: `./`). */
+  const entry = (rec: string, strip: number): boolean => {
+    const from = pathStart(rec);
+    if (from < 0 || (strip > 0 && !rec.startsWith('./', from)))
+      throw fail(`a record without its fields: ${JSON.stringify(rec.slice(0, 200))}`);
+    const key = rec.slice(from + strip);
+    // LC_ALL=C sort orders bytes; a name that is not UTF-8 decodes lossily (and is refused later).
+    // Checked across pipelines too: a range out of its place fails here.
+    if (!(prevKey < key) && byteOrder(prevKey, key) >= 0 && !key.includes('\ufffd'))
+      throw fail(`entries out of order: ${JSON.stringify(prevKey)} before ${JSON.stringify(key)}`);
+    prevKey = key;
+    const type = TYPES[rec[0]!] ?? 'other';
+    current = rec;
+    currentPath = type === 'dir' ? key.slice(0, -1) : key;
+    visit(currentPath, type, exact);
+    return true;
+  };
+  /** Check that a pipeline read to its end walked without an error. */
+  const ended = async (p: Pipeline, r: Records): Promise<void> => {
+    const code = await p.exited;
+    if (w.stopped) throw fail('stopped (the target was closed)');
+    if (code !== 0 || r.carry !== null)
+      throw fail(`find | sort ended with ${code ?? 'an error'}${p.stderr() ? `: ${p.stderr().trim()}` : ''}`);
+  };
+  const parts = async (): Promise<void> => {
+    for (const [i, part] of (w.split?.parts ?? []).entries()) {
+      // Started by now unless the walk was stopped.
+      const p = part.pipeline ?? (i === w.started ? startNextPart(w) : null);
+      if (p === null) throw fail('stopped (the target was closed)');
+      const r = new Records(p);
+      if ((await r.first()) !== WALKED) {
+        stopPipeline(p);
+        if (w.stopped) throw fail('stopped (the target was closed)');
+        await walkRange(part.range);
+        continue;
+      }
+      await r.each((rec) => entry(rec, 2));
+      await ended(p, r);
+    }
+  };
   let read = false;
   try {
-    for await (const chunk of w.child.stdout! as AsyncIterable<Buffer>) {
-      const data: Buffer = carry === null ? chunk : Buffer.concat([carry, chunk]);
-      carry = null;
-      let at = 0;
-      for (let end = data.indexOf(0, at); end >= 0; end = data.indexOf(0, at)) {
-        // Each record decoded on its own: a path the caller keeps holds its record, not the
-        // whole chunk's text (a slice of it would: 49 MB at 500,000 files).
-        const rec = data.toString('utf8', at, end);
-        at = end + 1;
-        if (status === null) {
-          status = rec;
-          if (rec !== 'x 0 0 0 0 0 ') return false;
-          continue;
+    if (w.rest === null) {
+      await parts();
+    } else {
+      const rest = new Records(w.rest);
+      const status = await rest.first();
+      // find or sort could not start, or find met an error: nothing was visited.
+      if (status !== WALKED) return false;
+      if (w.split) {
+        const dir = `${w.split.dir}/`;
+        // The rest's entries up to the split folder's own, then its ranges, then the rest's others.
+        await rest.each((rec) => {
+          const from = pathStart(rec);
+          return from >= 0 && byteOrder(rec.slice(from), dir) > 0 ? false : entry(rec, 0);
+        });
+        // The split folder gone, or no longer a folder (a link now): nothing is below it.
+        if (prevKey === dir && current[0] === 'd') await parts();
+        else {
+          w.started = w.split.parts.length; // none starts now
+          for (const part of w.split.parts) if (part.pipeline) stopPipeline(part.pipeline);
         }
-        const from = pathStart(rec);
-        if (from < 0) throw fail(`a record without its fields: ${JSON.stringify(rec.slice(0, 200))}`);
-        const key = rec.slice(from);
-        // LC_ALL=C sort orders bytes; a name that is not UTF-8 decodes lossily (and is refused later).
-        if (!(prevKey < key) && byteOrder(prevKey, key) >= 0 && !key.includes('\ufffd'))
-          throw fail(`entries out of order: ${JSON.stringify(prevKey)} before ${JSON.stringify(key)}`);
-        prevKey = key;
-        const type = TYPES[rec[0]!] ?? 'other';
-        current = rec;
-        currentPath = type === 'dir' ? key.slice(0, -1) : key;
-        visit(currentPath, type, exact);
       }
-      if (at < data.length) carry = Buffer.from(data.subarray(at));
+      await rest.each((rec) => entry(rec, 0));
+      await ended(w.rest, rest);
     }
     read = true;
   } catch (error) {
@@ -172,11 +436,6 @@ export async function visitFound(
   } finally {
     if (!read) stopFindWalk(w);
   }
-  const code = await w.exited;
-  if (w.stopped) throw fail('stopped (the target was closed)');
-  if (status === null) return false; // find or sort could not start
-  if (code !== 0 || carry !== null)
-    throw fail(`find | sort ended with ${code ?? 'an error'}${w.stderr() ? `: ${w.stderr().trim()}` : ''}`);
   return true;
 }
 

@@ -113,9 +113,9 @@ export class LocalTransport implements Transport {
   }
 
   /** Start walkSorted's work now (find and sort in other processes), for the next walkSorted with `skip`. */
-  prewalkSorted(skip: readonly string[]): void {
+  prewalkSorted(skip: readonly string[], expected?: number): void {
     if (this.prewalk) stopFindWalk(this.prewalk);
-    this.prewalk = startFindWalk(this.base, skip);
+    this.prewalk = startFindWalk(this.base, skip, expected);
   }
 
   async walkSorted(skip: readonly string[], visit: SortedVisit): Promise<void> {

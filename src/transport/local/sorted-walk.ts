@@ -28,7 +28,7 @@ import { fileStatOf } from './stat-exact.js';
 const ENTRIES_PER_TURN = 256;
 const FOLDERS_PER_TURN = 64;
 
-interface Listed {
+export interface Listed {
   name: string;
   /** The name as git orders it: a folder's with a slash. */
   key: string;
@@ -36,21 +36,39 @@ interface Listed {
 }
 
 /**
+ * Part of a folder's entries: those whose keys (names, a folder's with a slash) are
+ * from `from` (null: the first) up to, not including, `to` (null: the last).
+ */
+export interface KeyRange {
+  dir: string;
+  from: string | null;
+  to: string | null;
+}
+
+/**
  * Every entry below the root `base` but the `skip` folders (relative paths), in
- * path order. `fail(op, rel, error)` words an error other than "gone".
+ * path order; with `range`, only that part of a folder's entries and what is below them.
+ * `fail(op, rel, error)` words an error other than "gone".
  */
 export async function walkSorted(
   base: string,
   skip: readonly string[],
   visit: SortedVisit,
   fail: (op: string, rel: string, error: unknown) => Error,
+  range?: KeyRange,
 ): Promise<void> {
   const skipped = new Set(skip.map((s) => s.replace(/\/+$/, '')));
   const exact = (rel: string): FileStat | null => lstatExact(base, rel, fail);
   // Depth first: each level's sorted entries and how far they are visited.
   const stack: Array<{ dir: string; entries: Listed[]; next: number }> = [];
-  const root = list(base, '', fail);
-  if (root) stack.push({ dir: '', entries: root, next: 0 });
+  const dir = range?.dir ?? '';
+  const first = listSorted(base, dir, fail)?.filter(
+    (e) =>
+      !range ||
+      ((range.from === null || byteOrder(e.key, range.from) >= 0) &&
+        (range.to === null || byteOrder(e.key, range.to) < 0)),
+  );
+  if (first) stack.push({ dir, entries: first, next: 0 });
   let listed = 0;
   let visited = 0;
   const pause = () => new Promise((resolve) => setImmediate(resolve));
@@ -67,7 +85,7 @@ export async function walkSorted(
     if (++visited % ENTRIES_PER_TURN === 0) await pause();
     if (e.type !== 'dir') continue;
     if (++listed % FOLDERS_PER_TURN === 0) await pause();
-    const entries = list(base, path, fail);
+    const entries = listSorted(base, path, fail);
     if (entries) stack.push({ dir: path, entries, next: 0 });
   }
 }
@@ -88,7 +106,7 @@ export function lstatExact(
 }
 
 /** One folder's entries in git's order; null when it is gone (or no longer a folder). */
-function list(
+export function listSorted(
   base: string,
   rel: string,
   fail: (op: string, rel: string, error: unknown) => Error,

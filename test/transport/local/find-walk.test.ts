@@ -77,6 +77,7 @@ describe('find walk', () => {
       (p, type, exact) => void found.push({ path: p, type, stat: exact(p) }),
       (rel) => lstatExact(root, rel, fail),
       (why) => new Error(why),
+      () => Promise.reject(new Error('not split')),
     );
     expect(walked).toBe(true);
     const expected = await inProcess([SKIP]);
@@ -95,6 +96,83 @@ describe('find walk', () => {
     expect(found.find((e) => e.path === 'empty')?.type).toBe('dir');
     expect(paths.some((p) => p.startsWith('link-to-a/'))).toBe(false);
     expect(found.find((e) => e.path === 'a0')?.stat?.mode).toBe(0o104755);
+  });
+
+  it('split into ranges (a big tree), gives the same entries, order and stats: at the root and below a lone folder', async () => {
+    const nested = tempDir('diffship-find-walk-nested-');
+    try {
+      // One folder at the top (the split goes below it) with files beside it, either side in order.
+      for (const f of [...FILES.map((f) => `top/${f}`), '0', 'top-x', 'top.x', 'z~', `${SKIP}/state.json`]) {
+        mkdirSync(path.dirname(path.join(nested, f)), { recursive: true });
+        writeFileSync(path.join(nested, f), f);
+      }
+      symlinkSync('top', path.join(nested, 'top/link-up'));
+      for (const [dir, split] of [
+        [root, ''],
+        [nested, 'top'],
+      ] as const) {
+        const w = startFindWalk(dir, [SKIP], 1_000_000);
+        expect(w.split?.dir).toBe(split);
+        expect(w.split!.parts.length).toBeGreaterThan(2);
+        expect(w.rest === null).toBe(split === '');
+        const found: Seen[] = [];
+        const walked = await visitFound(
+          w,
+          (p, type, exact) => void found.push({ path: p, type, stat: exact(p) }),
+          (rel) => lstatExact(dir, rel, fail),
+          (why) => new Error(why),
+          () => Promise.reject(new Error('every range was walked by find')),
+        );
+        expect(walked).toBe(true);
+        const expected: Seen[] = [];
+        await walkSorted(
+          dir,
+          [SKIP],
+          (p, type, exact) => void expected.push({ path: p, type, stat: exact(p) }),
+          fail,
+        );
+        expect(found.map((e) => e.path)).toEqual(expected.map((e) => e.path));
+        for (const [i, e] of found.entries()) {
+          expect(e.type, e.path).toBe(expected[i]!.type);
+          if (e.type === 'file' || e.type === 'symlink') expect(e.stat, e.path).toEqual(expected[i]!.stat);
+        }
+      }
+    } finally {
+      rmSync(nested, { recursive: true, force: true });
+    }
+  });
+
+  it('a range find cannot walk is walked in-process, in its place', async () => {
+    // find fails for the ranges (their start points are not `.`), not for the rest.
+    await withFind(
+      '#!/bin/sh\nif [ "$1" = . ]; then exec /usr/bin/find "$@"; fi\necho "find: no" >&2\nexit 1\n',
+      async () => {
+        const t = new LocalTransport(root);
+        await t.connect();
+        t.prewalkSorted([SKIP], 1_000_000);
+        const seen: string[] = [];
+        await t.walkSorted([SKIP], (p) => void seen.push(p));
+        await t.close();
+        expect(seen).toEqual((await inProcess([SKIP])).map((e) => e.path));
+      },
+    );
+  });
+
+  it('a walk that ended before it is read keeps its output (not walked again in-process)', async () => {
+    for (const expected of [0, 1_000_000]) {
+      const w = startFindWalk(root, [SKIP], expected);
+      await new Promise((resolve) => setTimeout(resolve, 1000)); // find and sort are done
+      const seen: string[] = [];
+      const walked = await visitFound(
+        w,
+        (p) => void seen.push(p),
+        () => null,
+        (why) => new Error(why),
+        () => Promise.reject(new Error('every range was walked by find')),
+      );
+      expect(walked).toBe(true);
+      expect(seen).toEqual((await inProcess([SKIP])).map((e) => e.path));
+    }
   });
 
   it('reads ns from find’s text, and leaves times it cannot read exactly to an lstat', () => {
@@ -121,6 +199,7 @@ describe('find walk', () => {
         () => void visited++,
         () => null,
         (why) => new Error(why),
+        () => Promise.reject(new Error('not split')),
       );
       expect(walked).toBe(false);
       expect(visited).toBe(0);
@@ -162,25 +241,35 @@ describe('find walk', () => {
     });
   });
 
-  it('a walk nobody reads is stopped, find and sort with it', async () => {
+  it('a walk nobody reads is stopped, find and sort with it, every range’s too', async () => {
     // A find that would run for a minute: only stopping its process group ends it sooner.
     await withFind('#!/bin/sh\nexec sleep 60\n', async () => {
-      const w = startFindWalk(root, []);
-      await new Promise((resolve) => setTimeout(resolve, 200)); // find (sleep) is running
-      const group = w.child.pid!;
-      expect(() => process.kill(-group, 0)).not.toThrow();
-      stopFindWalk(w);
-      expect(await w.exited).not.toBe(0);
-      let alive = true;
-      for (let i = 0; i < 40 && alive; i++) {
-        try {
-          process.kill(-group, 0);
-          await new Promise((resolve) => setTimeout(resolve, 50));
-        } catch {
-          alive = false;
+      for (const expected of [0, 1_000_000]) {
+        const w = startFindWalk(root, [], expected);
+        await new Promise((resolve) => setTimeout(resolve, 200)); // find (sleep) is running
+        const pipelines = [w.rest, ...(w.split?.parts ?? []).map((p) => p.pipeline)].filter(
+          (p) => p !== null,
+        );
+        // Split: the first two ranges run, the next ones wait for them.
+        expect(pipelines.length).toBe(expected === 0 ? 1 : 2);
+        for (const p of pipelines) expect(() => process.kill(-p.child.pid!, 0)).not.toThrow();
+        stopFindWalk(w);
+        for (const p of pipelines) {
+          expect(await p.exited).not.toBe(0);
+          let alive = true;
+          for (let i = 0; i < 40 && alive; i++) {
+            try {
+              process.kill(-p.child.pid!, 0);
+              await new Promise((resolve) => setTimeout(resolve, 50));
+            } catch {
+              alive = false;
+            }
+          }
+          expect(alive).toBe(false);
         }
+        // None started after the stop.
+        expect(w.split?.parts.filter((p) => p.pipeline !== null).length ?? 0).toBe(expected === 0 ? 0 : 2);
       }
-      expect(alive).toBe(false);
     });
   });
 });
