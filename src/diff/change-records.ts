@@ -25,6 +25,7 @@ import { changeObjects, classifier, type ClassifyOptions, type PathFilter } from
 import { IGNORE_FILE, notIgnoreFile } from './ignore.js';
 import { rawIdLength, RawStream } from './raw.js';
 import type { Change, ChangeCounts } from './types.js';
+import { ListedFiles } from './listed-files.js';
 
 /** The modes git writes, shared by every change: 500,000 changes keep no copy of each. */
 const MODES = ['100644', '000000', '100755', '120000', '160000'];
@@ -53,7 +54,14 @@ export class ChangeRecords {
   /** Per chunk: whether it is all ASCII (then no name needs decoding). */
   private ascii = true;
 
-  constructor(private readonly options: ClassifyOptions) {
+  /** A listing's compact file objects (listed-files.ts), once the first is made; null: plain objects. */
+  private listed: ListedFiles | null = null;
+
+  /** `compact`: a release listing (every change added): its files kept as listed-files.ts makes them. */
+  constructor(
+    private readonly options: ClassifyOptions,
+    private readonly compact = false,
+  ) {
     this.prefix = Buffer.from(options.prefix, 'utf8').toString('latin1');
     this.filter = options.filter === notIgnoreFile ? null : options.filter;
   }
@@ -182,6 +190,14 @@ export class ChangeRecords {
     if (path === null) return firstEnd + 1;
     if (letter === 0x41 /* A */) {
       this.note('added');
+      if (this.compact) {
+        this.listed ??= new ListedFiles(length);
+        const file = this.listed.add(path, newMode, data, newId);
+        if (file !== undefined) {
+          this.changes.push(file);
+          return firstEnd + 1;
+        }
+      }
       this.added(path, newMode, latin1(data, newId, s2));
     } else if (letter === 0x44 /* D */) {
       this.note('deleted');
