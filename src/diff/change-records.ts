@@ -190,15 +190,7 @@ export class ChangeRecords {
     if (path === null) return firstEnd + 1;
     if (letter === 0x41 /* A */) {
       this.note('added');
-      if (this.compact) {
-        this.listed ??= new ListedFiles(length);
-        const file = this.listed.add(path, newMode, data, newId);
-        if (file !== undefined) {
-          this.changes.push(file);
-          return firstEnd + 1;
-        }
-      }
-      this.added(path, newMode, latin1(data, newId, s2));
+      this.addedAt(path, newMode, data, newId, s2);
     } else if (letter === 0x44 /* D */) {
       this.note('deleted');
       this.deleted(path, oldMode, latin1(data, oldId, oldId + length));
@@ -214,6 +206,16 @@ export class ChangeRecords {
       });
     } else return NOT_PLAIN;
     return firstEnd + 1;
+  }
+
+  /** An added file whose id is bytes [start, end) of `data`: a listing's is compact (listed-files.ts). */
+  private addedAt(path: string, mode: string, data: Buffer, start: number, end: number): void {
+    if (this.compact) {
+      this.listed ??= new ListedFiles(end - start);
+      const file = this.listed.add(path, mode, data, start);
+      if (file !== undefined) return void this.changes.push(file);
+    }
+    this.added(path, mode, latin1(data, start, end));
   }
 
   private added(path: string, mode: string, blob: string): void {

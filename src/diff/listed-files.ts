@@ -30,26 +30,7 @@ export class ListedFiles {
 
   constructor(private readonly idLength: number) {
     this.size = 1 + idLength / 2;
-    const table = this;
-    // A class per table: each object holds its path and index only, the table is the class's.
-    this.File = class ListedFile {
-      constructor(
-        readonly path: string,
-        private readonly at$: number,
-      ) {}
-      get status(): 'added' {
-        return 'added';
-      }
-      get mode(): GitMode {
-        return table.modeAt(this.at$);
-      }
-      get blob(): string {
-        return table.idAt(this.at$);
-      }
-      toJSON(): AddedChange {
-        return { status: 'added', path: this.path, mode: this.mode, blob: this.blob };
-      }
-    };
+    this.File = fileClass(this);
   }
 
   /**
@@ -74,12 +55,36 @@ export class ListedFiles {
     return new this.File(path, at);
   }
 
-  private modeAt(at: number): GitMode {
+  /** The mode of file `at` (its class's getter). */
+  modeAt(at: number): GitMode {
     return MODES[this.chunks[Math.floor(at / CHUNK)]![(at % CHUNK) * this.size]!]!;
   }
 
-  private idAt(at: number): string {
+  /** The hex blob id of file `at` (its class's getter). */
+  idAt(at: number): string {
     const o = (at % CHUNK) * this.size + 1;
     return this.chunks[Math.floor(at / CHUNK)]!.toString('hex', o, o + this.size - 1);
   }
+}
+
+/** A class per table: each object holds its path and index only, the table is the class's. */
+function fileClass(table: ListedFiles): new (path: string, at: number) => AddedChange {
+  return class ListedFile {
+    constructor(
+      readonly path: string,
+      private readonly at$: number,
+    ) {}
+    get status(): 'added' {
+      return 'added';
+    }
+    get mode(): GitMode {
+      return table.modeAt(this.at$);
+    }
+    get blob(): string {
+      return table.idAt(this.at$);
+    }
+    toJSON(): AddedChange {
+      return { status: 'added', path: this.path, mode: this.mode, blob: this.blob };
+    }
+  };
 }
