@@ -18,6 +18,13 @@ import type { PatchPart } from '../transport/transport.js';
 const STAT_STEP = 4096;
 /** Batches of fresh stats asked for at once (the answers held meanwhile: a few MB at most). */
 const STAT_AHEAD = 4;
+/**
+ * Files taken in between turns of the event loop. A local target's stats are synchronous lstats
+ * and its promises settle as microtasks: without a turn, the whole pass (500,000 files, seconds)
+ * ran as one task, with no timer run meanwhile (the lease's renewal, the GC pacer: ~90 MB of
+ * promoted stat garbage piled up uncollected).
+ */
+const PER_TURN = 2048;
 /** Bytes per chunk of new lines. */
 const CHUNK_BYTES = 256 * 1024;
 /** Bytes of the previous file copied at a time. */
@@ -72,11 +79,14 @@ export async function manifestFileBytes(
   const takeIn = async () => {
     const next = asked.shift()!;
     const fresh = await next.fresh;
+    const before = taken;
     for (const e of next.batch) {
       const s = fresh.get(e.path);
       stats.set(taken++, s);
       size += lineBytes(e, s);
     }
+    if (Math.floor(before / PER_TURN) !== Math.floor(taken / PER_TURN))
+      await new Promise((resolve) => setImmediate(resolve));
   };
   const ask = async () => {
     const fresh = statOf(batch.map((e) => e.path));

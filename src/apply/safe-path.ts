@@ -18,7 +18,7 @@ export function parentsOf(rel: string): string[] {
 }
 
 /** Every proper parent of `paths`, once: a folder already seen answers for all above it. */
-function allParents(paths: readonly string[]): Set<string> {
+function allParents(paths: Iterable<string>): Set<string> {
   const seen = new Set<string>();
   for (const p of paths)
     for (let dir = posix.dirname(p); dir !== '.' && !seen.has(dir); dir = posix.dirname(dir)) seen.add(dir);
@@ -44,7 +44,7 @@ const AT_ONCE = 256;
  */
 export async function checkParents(
   t: Transport,
-  paths: readonly string[],
+  paths: Iterable<string>,
   deleting: ReadonlySet<string>,
 ): Promise<ParentReport> {
   const parents = [...allParents(paths)].sort((a, b) => a.split('/').length - b.split('/').length);

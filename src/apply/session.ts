@@ -74,6 +74,12 @@ export interface ApplyResult {
   swaps?: Array<{ unit: string; how: string }>;
 }
 
+/** Every path a plan writes or deletes, in order. */
+function* touchedPaths(plan: Pick<TargetPlan, 'writes' | 'deletes'>): Generator<string> {
+  for (const w of plan.writes) yield w.path;
+  for (const d of plan.deletes) yield d.path;
+}
+
 /** A sortable, unique deploy id: 20261121T233000123Z-1a2b3c (to the millisecond, then random). */
 export function newDeployId(now = new Date()): string {
   const stamp = now.toISOString().replace(/[-:.]/g, '');
@@ -245,10 +251,8 @@ export class TargetSession {
 
     // 1. Safety: every parent is a real folder (or absent, or a file this deploy deletes).
     const deleting = new Set(plan.deletes.map((d) => d.path));
-    // One array of the paths (not two mapped and a third spread: 500,000 paths on a first deploy).
-    const touched = plan.writes.map((w) => w.path);
-    for (const d of plan.deletes) touched.push(d.path);
-    const parents = await checkParents(t, touched, deleting);
+    // The paths passed one by one (no array of a first deploy's 500,000: checkParents keeps folders).
+    const parents = await checkParents(t, touchedPaths(plan), deleting);
     // Only paths the plan saw as folders can be folders in the way (the planner refuses them
     // already: plan/folder-slots.ts; this guards a plan made by other means). A folder the plan
     // empties (a release turning a folder into a file) goes at commit: folder-swap.ts.

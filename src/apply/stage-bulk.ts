@@ -46,18 +46,22 @@ export async function stageInBulk(
 ): Promise<number[] | null> {
   const writeMany = t.writeMany?.bind(t);
   if (!writeMany) return null;
-  const files: number[] = [];
+  // The writes' indices in a typed array, counted first (not a 500,000-element array grown by pushes).
+  let count = 0;
+  for (const w of plan.writes) if (w.mode !== SYMLINK_MODE) count++;
+  if (count < BULK_MIN) return null;
+  const files = new Uint32Array(count);
+  count = 0;
   plan.writes.forEach((w, i) => {
-    if (w.mode !== SYMLINK_MODE) files.push(i);
+    if (w.mode !== SYMLINK_MODE) files[count++] = i;
   });
-  if (files.length < BULK_MIN) return null;
   const written = new Uint8Array(plan.writes.length);
   // The transport cannot (no file helper on this host): everything goes one by one.
   const cannot = new Error('no bulk write');
   try {
     await readBlobBatches(
       repo,
-      files.map((i) => plan.writes[i]!.blob),
+      { length: files.length, at: (k) => plan.writes[files[k]!]!.blob },
       OPTIONS,
       async (indices, bodies) => {
         checkCancelled(signal, 'staging');
@@ -80,5 +84,7 @@ export async function stageInBulk(
   } catch (error) {
     if (error !== cannot) throw error;
   }
-  return plan.writes.flatMap((_, i) => (written[i] === 1 ? [] : [i]));
+  const left: number[] = [];
+  for (let i = 0; i < written.length; i++) if (written[i] !== 1) left.push(i);
+  return left;
 }

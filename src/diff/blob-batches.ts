@@ -33,14 +33,23 @@ export type BlobBatch = (indices: number[], bodies: Buffer[]) => Promise<void>;
  */
 export function readBlobBatches(
   repo: string,
-  oids: readonly string[],
+  oids: readonly string[] | BlobIds,
   options: BlobBatchOptions,
   onBatch: BlobBatch,
 ): Promise<number[]> {
-  const bad = oids.find((oid) => !/^[0-9a-f]{40,64}$/.test(oid));
-  if (bad !== undefined)
-    return Promise.reject(new GitError('E_GIT', `not a blob id: ${JSON.stringify(bad)}`));
-  return new BatchReader(repo, oids, options, onBatch).done;
+  const ids: BlobIds = Array.isArray(oids) ? { length: oids.length, at: (i) => oids[i]! } : (oids as BlobIds);
+  for (let i = 0; i < ids.length; i++) {
+    const oid = ids.at(i);
+    if (!/^[0-9a-f]{40,64}$/.test(oid))
+      return Promise.reject(new GitError('E_GIT', `not a blob id: ${JSON.stringify(oid)}`));
+  }
+  return new BatchReader(repo, ids, options, onBatch).done;
+}
+
+/** The ids to read, asked one at a time (a first deploy's 500,000 are not put in an array of their own). */
+export interface BlobIds {
+  readonly length: number;
+  at(i: number): string;
 }
 
 /** Ids written to git's stdin at a time. */
@@ -86,7 +95,7 @@ class BatchReader {
 
   constructor(
     repo: string,
-    private readonly oids: readonly string[],
+    private readonly oids: BlobIds,
     private readonly options: BlobBatchOptions,
     private readonly onBatch: BlobBatch,
   ) {
@@ -141,7 +150,9 @@ class BatchReader {
     let at = from;
     while (at < this.oids.length && !this.failure) {
       const end = Math.min(this.oids.length, at + IDS_STEP);
-      const more = stdin.write(`${this.oids.slice(at, end).join('\n')}\n`);
+      let ids = '';
+      for (let i = at; i < end; i++) ids += `${this.oids.at(i)}\n`;
+      const more = stdin.write(ids);
       at = end;
       if (!more) return void stdin.once('drain', () => this.ask(at));
     }
@@ -206,8 +217,8 @@ class BatchReader {
     const index = this.next++;
     const m = BATCH_HEADER.exec(line);
     if (!m) return void this.skipped.push(index); // missing: no bytes follow
-    if (m[1] !== this.oids[index])
-      throw new GitError('E_GIT', `git cat-file --batch answered ${m[1]} for ${this.oids[index]}`);
+    const asked = this.oids.at(index);
+    if (m[1] !== asked) throw new GitError('E_GIT', `git cat-file --batch answered ${m[1]} for ${asked}`);
     const size = Number(m[3]);
     const keep = m[2] === 'blob' && size <= this.options.maxBlob;
     if (!keep) this.skipped.push(index);

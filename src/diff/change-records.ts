@@ -25,6 +25,7 @@ import { changeObjects, classifier, type ClassifyOptions, type PathFilter } from
 import { IGNORE_FILE, notIgnoreFile } from './ignore.js';
 import { rawIdLength, RawStream } from './raw.js';
 import type { Change, ChangeCounts } from './types.js';
+import { ListedFiles } from './listed-files.js';
 
 /** The modes git writes, shared by every change: 500,000 changes keep no copy of each. */
 const MODES = ['100644', '000000', '100755', '120000', '160000'];
@@ -53,7 +54,14 @@ export class ChangeRecords {
   /** Per chunk: whether it is all ASCII (then no name needs decoding). */
   private ascii = true;
 
-  constructor(private readonly options: ClassifyOptions) {
+  /** A listing's compact file objects (listed-files.ts), once the first is made; null: plain objects. */
+  private listed: ListedFiles | null = null;
+
+  /** `compact`: a release listing (every change added): its files kept as listed-files.ts makes them. */
+  constructor(
+    private readonly options: ClassifyOptions,
+    private readonly compact = false,
+  ) {
     this.prefix = Buffer.from(options.prefix, 'utf8').toString('latin1');
     this.filter = options.filter === notIgnoreFile ? null : options.filter;
   }
@@ -182,7 +190,7 @@ export class ChangeRecords {
     if (path === null) return firstEnd + 1;
     if (letter === 0x41 /* A */) {
       this.note('added');
-      this.added(path, newMode, latin1(data, newId, s2));
+      this.addedAt(path, newMode, data, newId, s2);
     } else if (letter === 0x44 /* D */) {
       this.note('deleted');
       this.deleted(path, oldMode, latin1(data, oldId, oldId + length));
@@ -198,6 +206,16 @@ export class ChangeRecords {
       });
     } else return NOT_PLAIN;
     return firstEnd + 1;
+  }
+
+  /** An added file whose id is bytes [start, end) of `data`: a listing's is compact (listed-files.ts). */
+  private addedAt(path: string, mode: string, data: Buffer, start: number, end: number): void {
+    if (this.compact) {
+      this.listed ??= new ListedFiles(end - start);
+      const file = this.listed.add(path, mode, data, start);
+      if (file !== undefined) return void this.changes.push(file);
+    }
+    this.added(path, mode, latin1(data, start, end));
   }
 
   private added(path: string, mode: string, blob: string): void {

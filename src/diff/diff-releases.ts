@@ -74,7 +74,8 @@ export async function diffWith(
     // ls-tree (rawDiff passes them on as ls-tree writes them): rewritten as diff-tree's first.
     const listing = lsTree && normalizeRef(options.from, 'from') === null;
     const records = (c: ClassifyOptions): RecordSink => {
-      const changes = (sink = new ChangeRecords(c));
+      // A listing's files are compact objects (listed-files.ts): a first deploy holds 500,000.
+      const changes = (sink = new ChangeRecords(c, listing));
       if (!listing) return changes;
       const raw = listingAsRaw((chunk) => changes.push(chunk));
       return { push: (chunk) => raw.push(chunk), end: () => (raw.end(), changes.end()) };

@@ -27,15 +27,22 @@ export interface ObserveTarget {
   signal?: AbortSignal;
 }
 
-/** Observe the given paths into `into` (absent paths stay absent). */
+/**
+ * Observe the given paths into `into` (absent paths stay absent). `count` with a function: how
+ * many paths it will list, and the list made only when needed (a first deploy into an empty
+ * folder walks it and finds nothing: no array of its 500,000 paths).
+ */
 export async function observeInto(
   target: ObserveTarget,
   into: Map<string, Observed>,
-  paths: string[],
+  list: string[] | { count: number; paths: () => string[] },
   algorithm: HashAlgorithm,
 ): Promise<void> {
   const t = target.transport;
-  if (paths.length > WALK_ABOVE) return observeByWalk(target, into, paths, algorithm);
+  const count = Array.isArray(list) ? list.length : list.count;
+  const listed = () => (Array.isArray(list) ? list : list.paths());
+  if (count > WALK_ABOVE) return observeByWalk(target, into, listed, algorithm);
+  const paths = listed();
   const unique = [...new Set(paths)];
   // Each folder is looked at once, however many files it holds.
   const folders = new Map<string, Promise<boolean>>();
@@ -71,7 +78,7 @@ export async function observeInto(
 async function observeByWalk(
   target: ObserveTarget,
   into: Map<string, Observed>,
-  paths: readonly string[],
+  paths: () => readonly string[],
   algorithm: HashAlgorithm,
 ): Promise<void> {
   const t = target.transport;
@@ -80,7 +87,7 @@ async function observeByWalk(
   // An empty target (a first deploy) needs no set of the paths: at 500,000 paths building one
   // held the thread for seconds, past a cancellation's deadline.
   if (entries.length === 0) return;
-  const wanted = new Set(paths);
+  const wanted = new Set(paths());
   const found = entries.filter((e) => wanted.has(e.path));
   const hashes = await t.hashFiles(
     found.filter((e) => e.type !== 'dir').map((e) => e.path),

@@ -8,7 +8,7 @@ import type { GitObjects } from '../diff/git-objects.js';
 import { hashAlgorithmOf, type HashAlgorithm } from '../diff/blob.js';
 import type { DriftScope, Mode, OnDrift } from '../config/types.js';
 import type { ExpectedFile } from '../plan/drift.js';
-import { pathsToObserve, planTarget, type ReleaseFile } from '../plan/plan.js';
+import { countPathsToObserve, pathsToObserve, planTarget, type ReleaseFile } from '../plan/plan.js';
 import type { Observed, TargetPlan } from '../plan/types.js';
 import type { ManifestEntry } from '../plan/manifest-types.js';
 import type { TargetState } from '../apply/state.js';
@@ -197,7 +197,9 @@ async function observeAdditive(
   algorithm: HashAlgorithm,
 ): Promise<Map<string, Observed>> {
   const observed = new Map<string, Observed>();
-  await observeInto(target, observed, pathsToObserve(diff), algorithm);
+  // Counted first: a big list is only made when the walk finds something (not into an empty folder).
+  const list = { count: countPathsToObserve(diff), paths: () => pathsToObserve(diff) };
+  await observeInto(target, observed, list, algorithm);
   return observed;
 }
 

@@ -39,6 +39,16 @@ export interface PlanInput {
   recordedFiles?: ReadonlyMap<string, ExpectedFile>;
 }
 
+/** How many paths `pathsToObserve` lists (without listing them). */
+export function countPathsToObserve(diff: DiffResult): number {
+  let n = 0;
+  for (const c of diff.changes) {
+    if (c.status !== 'deleted' && c.mode !== SUBMODULE_MODE) n++;
+    if (c.status === 'deleted' || c.status === 'renamed') n++;
+  }
+  return n;
+}
+
 /** Which paths the planner needs observed. Authoritative mode observes the whole folder instead. */
 export function pathsToObserve(diff: DiffResult): string[] {
   const paths: string[] = [];

@@ -23,14 +23,16 @@ export function typeSwaps(
   observe: (path: string) => Observed,
   isProtected: (path: string) => boolean,
 ): TypeSwaps {
-  const written: string[] = [];
   const gone: string[] = [];
   for (const c of changes) {
-    if (c.status !== 'deleted' && c.mode !== SUBMODULE_MODE) written.push(c.path);
     if (c.status === 'deleted') gone.push(c.path);
     else if (c.status === 'renamed') gone.push(c.oldPath);
   }
-  if (gone.length === 0 || written.length === 0) return NONE;
+  // Nothing leaves (a first deploy): no array of the 500,000 written paths.
+  if (gone.length === 0) return NONE;
+  const written: string[] = [];
+  for (const c of changes) if (c.status !== 'deleted' && c.mode !== SUBMODULE_MODE) written.push(c.path);
+  if (written.length === 0) return NONE;
   // Folders the release writes below (`x` for `x/y`), and written paths the target holds as folders.
   const parents = new Set<string>();
   for (const p of written)

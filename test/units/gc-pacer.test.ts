@@ -9,7 +9,7 @@ import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
 import { expect, it } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type Collect, type HeapLook, INTERVAL_MS, pacer } from '../../src/gc-pacer.js';
+import { type Collect, collectWith, type HeapLook, INTERVAL_MS, pacer } from '../../src/gc-pacer.js';
 
 const MIB = 2 ** 20;
 
@@ -70,4 +70,28 @@ it('counts a buffer that died young as freed soon after a young collection (what
   gc({ type: 'minor' });
   await sleep(INTERVAL_MS); // the next look
   expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(4 * MIB);
+});
+
+const oldSpace = () => v8.getHeapSpaceStatistics().find((s) => s.space_name === 'old_space')!.space_used_size;
+
+/** `count` small objects kept until the returned function drops them. */
+function promoted(count: number): () => void {
+  let keep: Array<{ i: number }> | null = [];
+  for (let i = 0; i < count; i++) keep.push({ i });
+  return () => void (keep = null);
+}
+
+it('a full collection through collectWith frees dead old space (gc(undefined) is a young one in V8)', () => {
+  v8.setFlagsFromString('--expose-gc');
+  const gc = vm.runInNewContext('gc') as Collect;
+  v8.setFlagsFromString('--no-expose-gc');
+  const drop = promoted(400_000); // ~16 MB of objects
+  gc(); // promoted to old space
+  gc();
+  const before = oldSpace();
+  drop();
+  gc({ type: 'minor' }); // a young collection does not free old space
+  expect(before - oldSpace()).toBeLessThan(4 * MIB);
+  collectWith(gc);
+  expect(before - oldSpace()).toBeGreaterThan(8 * MIB);
 });

@@ -1,0 +1,90 @@
+/**
+ * The files of a release listing (a first deploy's diff from the empty tree: every change
+ * `added`), each an object holding only its path and its place in a shared table: the mode and
+ * the binary blob id are bytes of that table, and `status`, `mode` and `blob` are read through
+ * getters (the id's hex string made when asked, and dropped young). At 500,000 files a plain
+ * change object and its 40-digit id string cost ~112 bytes of heap a file; this costs ~40,
+ * plus 21 bytes in the table (outside the heap). `toJSON` gives the plain change's fields.
+ */
+import type { AddedChange, GitMode } from './types.js';
+
+/** The modes a listing holds, by their byte in the table. */
+const MODES: readonly GitMode[] = ['100644', '100755', '120000', '160000'];
+/** Records per table chunk (one Buffer each, never copied as the listing grows). */
+const CHUNK = 8192;
+
+/** A nibble's value for a lowercase hex digit's byte, else -1. */
+function nibble(b: number): number {
+  if (b >= 0x30 && b <= 0x39) return b - 0x30;
+  if (b >= 0x61 && b <= 0x66) return b - 0x61 + 10;
+  return -1;
+}
+
+/** Makes the listing's file objects; one table per listing. */
+export class ListedFiles {
+  private readonly chunks: Buffer[] = [];
+  private count = 0;
+  /** Bytes a record takes: its mode's byte, then the id's bytes. */
+  private readonly size: number;
+  private readonly File: new (path: string, at: number) => AddedChange;
+
+  constructor(private readonly idLength: number) {
+    this.size = 1 + idLength / 2;
+    this.File = fileClass(this);
+  }
+
+  /**
+   * The file at `path` with `mode`, its id the hex digits at bytes [start, start + idLength) of
+   * `data`; undefined when the mode is not one a listing holds or the id is not lowercase hex
+   * (the caller keeps a plain change then).
+   */
+  add(path: string, mode: string, data: Buffer, start: number): AddedChange | undefined {
+    const m = MODES.indexOf(mode);
+    if (m < 0) return undefined;
+    const at = this.count;
+    const chunk = (this.chunks[Math.floor(at / CHUNK)] ??= Buffer.allocUnsafe(CHUNK * this.size));
+    let o = (at % CHUNK) * this.size;
+    chunk[o++] = m;
+    for (let i = start; i < start + this.idLength; i += 2) {
+      const hi = nibble(data[i]!);
+      const lo = nibble(data[i + 1]!);
+      if (hi < 0 || lo < 0) return undefined;
+      chunk[o++] = (hi << 4) | lo;
+    }
+    this.count++;
+    return new this.File(path, at);
+  }
+
+  /** The mode of file `at` (its class's getter). */
+  modeAt(at: number): GitMode {
+    return MODES[this.chunks[Math.floor(at / CHUNK)]![(at % CHUNK) * this.size]!]!;
+  }
+
+  /** The hex blob id of file `at` (its class's getter). */
+  idAt(at: number): string {
+    const o = (at % CHUNK) * this.size + 1;
+    return this.chunks[Math.floor(at / CHUNK)]!.toString('hex', o, o + this.size - 1);
+  }
+}
+
+/** A class per table: each object holds its path and index only, the table is the class's. */
+function fileClass(table: ListedFiles): new (path: string, at: number) => AddedChange {
+  return class ListedFile {
+    constructor(
+      readonly path: string,
+      private readonly at$: number,
+    ) {}
+    get status(): 'added' {
+      return 'added';
+    }
+    get mode(): GitMode {
+      return table.modeAt(this.at$);
+    }
+    get blob(): string {
+      return table.idAt(this.at$);
+    }
+    toJSON(): AddedChange {
+      return { status: 'added', path: this.path, mode: this.mode, blob: this.blob };
+    }
+  };
+}

@@ -1,0 +1,67 @@
+/**
+ * A release listing's compact file objects (diff/listed-files.ts): a first deploy's diff
+ * (`diffWith` from the empty tree, read from ls-tree) gives, file by file, the same path,
+ * status, mode and blob id as the plain changes of `diffReleases` (diff-tree), and the same
+ * JSON; also with SHA-256 ids, and for a listing of more files than one table chunk holds.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { makeRepo, type Tree } from '../helpers/repo.js';
+import { diffReleases, diffWith } from '../../src/diff/diff-releases.js';
+import { ListedFiles } from '../../src/diff/listed-files.js';
+
+const repos: Array<ReturnType<typeof makeRepo>> = [];
+afterAll(() => repos.forEach((r) => r.cleanup()));
+
+const plain = (c: { status: string; path: string; mode?: string; blob?: string }) => ({
+  status: c.status,
+  path: c.path,
+  mode: c.mode,
+  blob: c.blob,
+});
+
+describe('a listing of compact files', () => {
+  for (const objectFormat of ['sha1', 'sha256'] as const) {
+    it(`holds each file's path, status, mode and blob id (${objectFormat})`, async () => {
+      const repo = makeRepo({ objectFormat });
+      repos.push(repo);
+      const tree: Tree = {
+        'a.txt': 'a\n',
+        'dir/é.txt': 'é\n',
+        'dir/link': { link: '../a.txt' },
+        'run.sh': { content: '#!/bin/sh\n', mode: 0o755 },
+      };
+      for (let i = 0; i < 40; i++) tree[`many/f-${i}.txt`] = `${i}\n`;
+      const to = repo.commit(tree);
+      const listed = await diffWith(null, { repo: repo.dir, from: null, to });
+      const expected = await diffReleases({ repo: repo.dir, from: null, to });
+      expect(listed.changes.length).toBe(44);
+      // Compact: the id and mode are not the object's own fields.
+      expect(Object.keys(listed.changes[0]!)).not.toContain('blob');
+      expect(listed.changes.map(plain)).toEqual(expected.changes.map(plain));
+      expect(JSON.stringify(listed.changes)).toBe(JSON.stringify(expected.changes));
+      const run = listed.changes.find((c) => c.path === 'run.sh')!;
+      expect(run.status === 'added' && run.mode).toBe('100755');
+      expect(listed.counts).toEqual(expected.counts);
+    });
+  }
+
+  it('keeps ids past one chunk of its table, and refuses what is not lowercase hex', () => {
+    const table = new ListedFiles(40);
+    const ids: string[] = [];
+    const files = [];
+    for (let i = 0; i < 20_000; i++) {
+      const id = (i.toString(16).padStart(8, '0') + 'ab'.repeat(16)).slice(0, 40);
+      ids.push(id);
+      files.push(table.add(`f${i}`, i % 3 === 0 ? '100755' : '100644', Buffer.from(`x${id}`, 'latin1'), 1)!);
+    }
+    files.forEach((f, i) => {
+      expect(f.blob).toBe(ids[i]);
+      expect(f.mode).toBe(i % 3 === 0 ? '100755' : '100644');
+    });
+    expect(table.add('g', '100644', Buffer.from('A'.repeat(40), 'latin1'), 0)).toBeUndefined();
+    expect(table.add('g', '040000', Buffer.from('a'.repeat(40), 'latin1'), 0)).toBeUndefined();
+    // A refused record takes no slot: the next one is read back right.
+    expect(table.add('h', '100644', Buffer.from('c'.repeat(40), 'latin1'), 0)!.blob).toBe('c'.repeat(40));
+    expect(files[19_999]!.blob).toBe(ids[19_999]);
+  });
+});
