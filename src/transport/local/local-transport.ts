@@ -37,6 +37,7 @@ import { countOpenTarget, severalTargetsOpen } from './open-targets.js';
 import { fileStatOf, statExactMany } from './stat-exact.js';
 import { findWalkFor, startFindWalk, stopFindWalk, walkSortedFound, type FindWalk } from './find-walk.js';
 import { Unsynced } from './unsynced.js';
+import { fsyncPath } from './fsync-fd.js';
 
 /** Files read at once by hashFiles, folders listed at once by walk. */
 const IO_CONCURRENCY = 16;
@@ -198,15 +199,8 @@ export class LocalTransport implements Transport {
         `cannot make the files written in ${this.base} durable: sync failed`,
       );
     }
-    await mapLimit(files, 32, async (file) => {
-      const handle = await fs.open(file, 'r').catch(() => null);
-      if (!handle) return; // removed since (a rename moved its entry to the new name: unsynced.ts)
-      try {
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-    });
+    // A file that cannot be opened was removed since (a rename moved its entry to the new name: unsynced.ts).
+    await mapLimit(files, 32, fsyncPath);
   }
 
   /**
