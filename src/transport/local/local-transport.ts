@@ -38,6 +38,7 @@ import { fileStatOf, statExactMany } from './stat-exact.js';
 import { findWalkFor, startFindWalk, stopFindWalk, walkSortedFound, type FindWalk } from './find-walk.js';
 import { Unsynced } from './unsynced.js';
 import { fsyncPath } from './fsync-fd.js';
+import { readNames, readRawNames } from './small-dir.js';
 
 /** Files read at once by hashFiles, folders listed at once by walk. */
 const IO_CONCURRENCY = 16;
@@ -328,11 +329,11 @@ export class LocalTransport implements Transport {
   }
 
   async readdir(rel: string): Promise<string[] | null> {
-    return this.io('list', rel, (p) => fs.readdir(p), { allowRoot: true, missing: null });
+    return this.io('list', rel, readNames, { allowRoot: true, missing: null });
   }
 
   async rawNames(rel: string): Promise<Buffer[] | null> {
-    return this.io('list', rel, (p) => fs.readdir(p, { encoding: 'buffer' }), {
+    return this.io('list', rel, readRawNames, {
       allowRoot: true,
       missing: null,
     });
