@@ -37,6 +37,8 @@ import { countOpenTarget, severalTargetsOpen } from './open-targets.js';
 import { fileStatOf, statExactMany } from './stat-exact.js';
 import { findWalkFor, startFindWalk, stopFindWalk, walkSortedFound, type FindWalk } from './find-walk.js';
 import { Unsynced } from './unsynced.js';
+import { fsyncPath } from './fsync-fd.js';
+import { readNames, readRawNames } from './small-dir.js';
 
 /** Files read at once by hashFiles, folders listed at once by walk. */
 const IO_CONCURRENCY = 16;
@@ -198,15 +200,8 @@ export class LocalTransport implements Transport {
         `cannot make the files written in ${this.base} durable: sync failed`,
       );
     }
-    await mapLimit(files, 32, async (file) => {
-      const handle = await fs.open(file, 'r').catch(() => null);
-      if (!handle) return; // removed since (a rename moved its entry to the new name: unsynced.ts)
-      try {
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-    });
+    // A file that cannot be opened was removed since (a rename moved its entry to the new name: unsynced.ts).
+    await mapLimit(files, 32, fsyncPath);
   }
 
   /**
@@ -334,11 +329,11 @@ export class LocalTransport implements Transport {
   }
 
   async readdir(rel: string): Promise<string[] | null> {
-    return this.io('list', rel, (p) => fs.readdir(p), { allowRoot: true, missing: null });
+    return this.io('list', rel, readNames, { allowRoot: true, missing: null });
   }
 
   async rawNames(rel: string): Promise<Buffer[] | null> {
-    return this.io('list', rel, (p) => fs.readdir(p, { encoding: 'buffer' }), {
+    return this.io('list', rel, readRawNames, {
       allowRoot: true,
       missing: null,
     });
