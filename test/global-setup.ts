@@ -2,11 +2,26 @@
  * Tests that run the real CLI (`node bin/diffship.js`) need the built lib/ and
  * its CLI bundle. `npm test` is plain `vitest run`: this is its one build step,
  * the same script as `npm run build`, so `npx vitest run` alone is enough.
+ *
+ * The run also gets a temporary folder of its own (TMPDIR, inherited by the test
+ * workers and every process they start), removed at the end: a CLI the kill tests
+ * SIGKILL cannot remove its scratch folder, and would leave it in /tmp otherwise.
  */
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export default function setup(): void {
+export default function setup(): () => void {
   const root = fileURLToPath(new URL('..', import.meta.url));
   execFileSync(process.execPath, [`${root}/scripts/build.mjs`], { cwd: root, stdio: 'inherit' });
+  const own = mkdtempSync(join(tmpdir(), 'diffship-tests-'));
+  const before = process.env.TMPDIR;
+  process.env.TMPDIR = own;
+  return () => {
+    if (before === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = before;
+    rmSync(own, { recursive: true, force: true });
+  };
 }
