@@ -18,6 +18,7 @@ import { stringify } from 'yaml';
 import type { Report } from '../../src/report/types.js';
 import { cliStart, type CliResult } from '../helpers/cli.js';
 import { CTL, startHost, type RunningHost } from '../helpers/host.js';
+export { liveInGroup } from '../helpers/processes.js';
 import { makeRepo, snapshot, type SnapEntry, type Tree } from '../helpers/repo.js';
 import { git, tempDir } from '../helpers/git.js';
 
@@ -168,24 +169,4 @@ export function targetOf(report: Report, name: string): Report['targets'][number
 export async function loaded(host: RunningHost): Promise<Record<string, string>> {
   const w = await host.json<{ files: Array<{ path: string; blob: string }> }>('/workflows');
   return Object.fromEntries(w.files.map((f) => [f.path, f.blob]));
-}
-
-/**
- * Live (not zombie) processes of a process group, from /proc. Killed members
- * of a hook's group can linger as zombies in a container whose init does not
- * reap them, and signal 0 still finds those.
- */
-export function liveInGroup(pgid: number): number[] {
-  const out: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(pgrp) === pgid && state !== 'Z' && state !== 'X') out.push(Number(name));
-    } catch {
-      // gone while we looked
-    }
-  }
-  return out;
 }

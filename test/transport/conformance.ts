@@ -5,7 +5,7 @@
  * the target with node:fs directly (the test sshd runs on 127.0.0.1).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -13,6 +13,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { HashAlgorithm } from '../../src/diff/blob.js';
 import type { DiffshipError } from '../../src/errors.js';
 import type { ByteSource, Transport } from '../../src/transport/transport.js';
+import { processAlive } from '../helpers/processes.js';
 
 interface TransportFixture {
   transport: Transport;
@@ -719,7 +720,7 @@ export function describeTransport(name: string, make: MakeTransport): void {
           Number(s.trim()),
         );
         await new Promise((r) => setTimeout(r, 300));
-        for (const pid of pids) expect(alive(pid), `pid ${pid} still alive`).toBe(false);
+        for (const pid of pids) expect(processAlive(pid), `pid ${pid} still alive`).toBe(false);
       });
 
       it('rejects with E_CANCELLED when aborted', async () => {
@@ -813,18 +814,4 @@ export function describeTransport(name: string, make: MakeTransport): void {
       });
     });
   });
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  // A zombie is dead too: it only waits for its parent to reap it.
-  try {
-    return !/\)\s+Z\s/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
 }

@@ -1,0 +1,37 @@
+import { readdirSync, readFileSync } from 'node:fs';
+
+/** A process's state letter and process group, from /proc (Linux); null once it is gone. */
+function stateOf(pid: number | string): { state: string; pgrp: number } | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name is in parentheses and may hold spaces: the fields follow the last ')'.
+    const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { state: state!, pgrp: Number(pgrp) };
+  } catch {
+    return null;
+  }
+}
+
+/** A zombie is dead: it only waits to be reaped, and signal 0 still finds it. */
+const dead = (state: string): boolean => state === 'Z' || state === 'X';
+
+/**
+ * Live (not zombie) processes of a process group. Killed members of a group
+ * whose leader died first are reparented to init, and a container's init may
+ * reap them seconds later (this machine's does): signal 0 still finds those.
+ */
+export function liveInGroup(pgid: number): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const s = stateOf(name);
+    if (s !== null && s.pgrp === pgid && !dead(s.state)) out.push(Number(name));
+  }
+  return out;
+}
+
+/** Whether `pid` runs (a zombie does not). */
+export function processAlive(pid: number): boolean {
+  const s = stateOf(pid);
+  return s !== null && !dead(s.state);
+}
