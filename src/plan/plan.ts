@@ -39,25 +39,28 @@ export interface PlanInput {
   recordedFiles?: ReadonlyMap<string, ExpectedFile>;
 }
 
+/**
+ * Which paths the planner needs observed, one at a time: counting them builds no array (a
+ * first deploy of 500,000 files counts before it lists). Authoritative mode observes the whole
+ * folder instead.
+ */
+function* eachPathToObserve(diff: DiffResult): Generator<string> {
+  for (const c of diff.changes) {
+    if (c.status !== 'deleted' && c.mode !== SUBMODULE_MODE) yield c.path;
+    if (c.status === 'deleted' || c.status === 'renamed') yield c.status === 'renamed' ? c.oldPath : c.path;
+  }
+}
+
 /** How many paths `pathsToObserve` lists (without listing them). */
 export function countPathsToObserve(diff: DiffResult): number {
   let n = 0;
-  for (const c of diff.changes) {
-    if (c.status !== 'deleted' && c.mode !== SUBMODULE_MODE) n++;
-    if (c.status === 'deleted' || c.status === 'renamed') n++;
-  }
+  for (const _ of eachPathToObserve(diff)) n++;
   return n;
 }
 
-/** Which paths the planner needs observed. Authoritative mode observes the whole folder instead. */
+/** `eachPathToObserve`, listed. */
 export function pathsToObserve(diff: DiffResult): string[] {
-  const paths: string[] = [];
-  for (const c of diff.changes) {
-    if (c.status !== 'deleted' && c.mode !== SUBMODULE_MODE) paths.push(c.path);
-    if (c.status === 'deleted' || c.status === 'renamed')
-      paths.push(c.status === 'renamed' ? c.oldPath : c.path);
-  }
-  return paths;
+  return [...eachPathToObserve(diff)];
 }
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { planTarget, pathsToObserve, type PlanInput } from '../../src/plan/plan.js';
+import { countPathsToObserve, planTarget, pathsToObserve, type PlanInput } from '../../src/plan/plan.js';
 import { holds } from '../../src/plan/context.js';
 import type { Change, DiffResult } from '../../src/diff/types.js';
 import type { Observed } from '../../src/plan/types.js';
@@ -260,6 +260,11 @@ describe('planTarget', () => {
 
   it('observes new paths and old paths', () => {
     expect(pathsToObserve(diff(changes))).toEqual(['new.json', 'up.json', 'gone.json', 'r2.json', 'r1.json']);
+    expect(countPathsToObserve(diff(changes))).toBe(5);
+    // A submodule is not observed (nothing to look into), but its old path is when it moves away.
+    const gitlink = { status: 'renamed', path: 'sub2', oldPath: 'sub', mode: '160000' } as unknown as Change;
+    expect(pathsToObserve(diff([gitlink]))).toEqual(['sub']);
+    expect(countPathsToObserve(diff([gitlink]))).toBe(1);
   });
 });
 
