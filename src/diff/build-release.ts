@@ -17,11 +17,11 @@
  */
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DiffshipError, GitError } from '../errors.js';
 import { firstMessage, gitEnv } from './git.js';
+import { makeScratchDir } from '../scratch-dir.js';
 
 export interface BuiltRelease {
   /** The tree id: the release id reports, state and `{release}` use. */
@@ -59,7 +59,8 @@ export async function buildRelease(o: BuildOptions): Promise<BuiltRelease> {
       `--dir ${JSON.stringify(o.dir)}: no such folder — build the release first, or fix the path`,
     );
   const repo = (await isRepository(o.repo)) ? o.repo : await privateStore(o.cacheDir);
-  const tmp = mkdtempSync(join(tmpdir(), 'diffship-build-'));
+  // Its index is as big as the release: one a killed run left is removed by the next (scratch-dir.ts).
+  const tmp = makeScratchDir('diffship-build-');
   try {
     const items: Item[] = [];
     walk(root, '', items, tmp);
