@@ -133,11 +133,17 @@ describe('spawnShell through the spawn helper', () => {
     // Write calls of the helper (and of the shells it reaped, which write nothing here).
     const writes = () => Number(/^syscw: (\d+)$/m.exec(readFileSync(`/proc/${ppid}/io`, 'utf8'))![1]);
     const before = writes();
-    for (let i = 0; i < 20; i++) expect((await runLocal(`exit ${i}`, { cwd: os.tmpdir() })).code).toBe(i);
+    let slow = 0;
+    for (let i = 0; i < 20; i++) {
+      const started = performance.now();
+      expect((await runLocal(`exit ${i}`, { cwd: os.tmpdir() })).code).toBe(i);
+      if (performance.now() - started > 10) slow++;
+    }
     // Before: P at once, then E, E and X as they came: 2–4 writes a command, each waking Node.
-    // Now one, or two for a shell that took over 10 ms (its pid goes out alone then). Python's
-    // SIGCHLD handler writes one byte to its own wakeup pipe per exit (at most 20): not to Node.
-    expect(writes() - before - (HELPER === 'python3' ? 20 : 0)).toBeLessThan(30);
+    // Now one, or two for a shell that took over 10 ms (its pid goes out alone then): a loaded
+    // machine makes more of those, and a command whose shell took that long took longer here.
+    // Python's SIGCHLD handler writes one byte to its own wakeup pipe per exit: not to Node.
+    expect(writes() - before - (HELPER === 'python3' ? 20 : 0)).toBeLessThanOrEqual(20 + slow);
   });
 
   // Last: it ends this worker's helper.
