@@ -38,7 +38,8 @@ function withTmp<T>(dir: string, body: () => T): T {
   try {
     return body();
   } finally {
-    process.env.TMPDIR = saved;
+    if (saved === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = saved;
   }
 }
 
