@@ -5,6 +5,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import {
+  chownSync,
   existsSync,
   mkdirSync,
   readFileSync,
@@ -44,7 +45,7 @@ function withTmp<T>(dir: string, body: () => T): T {
 }
 
 describe.runIf(linux)('scratch folders', () => {
-  it('a new one removes those of dead owners only: not a live one, another namespace’s, a link or a file', () => {
+  it('a new one removes those of dead owners only: not a live one, another namespace’s or user’s, a link or a file', () => {
     const tmp = tempDir('diffship-sweep-');
     const sleeper = spawn('sleep', ['30']);
     try {
@@ -66,6 +67,13 @@ describe.runIf(linux)('scratch folders', () => {
       symlinkSync(elsewhere, join(tmp, link));
       const file = `diffship-${ns}.${deadPid()}.7-hhhhhh`;
       writeFileSync(join(tmp, file), 'f');
+      // Another user's folder named as a dead owner's (as root, the tests can make one): not ours to remove.
+      const root = process.getuid?.() === 0;
+      const others = `diffship-${ns}.${deadPid()}.7-iiiiii`;
+      if (root) {
+        mkdirSync(join(tmp, others));
+        chownSync(join(tmp, others), 65534, 65534);
+      }
 
       const made = withTmp(tmp, () => makeScratchDir('diffship-'));
 
@@ -73,7 +81,16 @@ describe.runIf(linux)('scratch folders', () => {
       expect(left).not.toContain(dead);
       expect(left).not.toContain(reused);
       expect(left.sort()).toEqual(
-        [live, otherNs, otherPrefix, plain, link, file, made.slice(tmp.length + 1)].sort(),
+        [
+          live,
+          otherNs,
+          otherPrefix,
+          plain,
+          link,
+          file,
+          ...(root ? [others] : []),
+          made.slice(tmp.length + 1),
+        ].sort(),
       );
       expect(made.slice(tmp.length + 1)).toMatch(
         new RegExp(`^diffship-${ns}\\.${process.pid}\\.${startOf(process.pid)}-[A-Za-z0-9]{6}$`),
