@@ -11,6 +11,7 @@
 import { lstatSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { statFields } from './proc-stat.js';
 
 /** `<pid namespace inode>.<pid>.<start time in clock ticks>`, then mkdtemp's six characters. */
 const OWNED = /^(\d+)\.(\d+)\.(\d+)-[A-Za-z0-9]{6}$/;
@@ -54,8 +55,7 @@ function startTime(pid: number): string | null {
   } catch {
     return null;
   }
-  // The command name, in parentheses, may hold spaces: fields 3 on follow the last ')'.
-  const start = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  const start = statFields(stat)[19];
   return start !== undefined && /^\d+$/.test(start) ? start : null;
 }
 

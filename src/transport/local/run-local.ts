@@ -13,6 +13,7 @@ import { childEnv, type ChildEnvPolicy } from '../child-env.js';
 import { TailBuffer } from '../tail-buffer.js';
 import { KILL_GRACE_MS, OUTPUT_CAP } from '../command-limits.js';
 import { spawnShell, type ShellChild } from './spawner.js';
+import { statFields } from '../../proc-stat.js';
 
 /**
  * After the shell exits, how long background children may hold its pipes
@@ -82,9 +83,7 @@ async function groupAlive(pgid: number): Promise<boolean> {
   }
   for (const pid of pids) {
     try {
-      const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-      // Fields after the command name: state ppid pgrp …
-      const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const [state, , pgrp] = statFields(await readFile(`/proc/${pid}/stat`, 'utf8'));
       if (Number(pgrp) === pgid && state !== 'Z' && state !== 'X') return true;
     } catch {
       // the process ended while we looked
