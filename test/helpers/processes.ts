@@ -1,11 +1,10 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { statFields } from '../../src/proc-stat.js';
 
 /** A process's state letter and process group, from /proc (Linux); null once it is gone. */
 function stateOf(pid: number | string): { state: string; pgrp: number } | null {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name is in parentheses and may hold spaces: the fields follow the last ')'.
-    const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const [state, , pgrp] = statFields(readFileSync(`/proc/${pid}/stat`, 'utf8'));
     return { state: state!, pgrp: Number(pgrp) };
   } catch {
     return null;

@@ -18,9 +18,10 @@ import { stringify } from 'yaml';
 import type { Report } from '../../src/report/types.js';
 import { cliStart, type CliResult } from '../helpers/cli.js';
 import { CTL, startHost, type RunningHost } from '../helpers/host.js';
-export { liveInGroup } from '../helpers/processes.js';
 import { makeRepo, snapshot, type SnapEntry, type Tree } from '../helpers/repo.js';
 import { git, tempDir } from '../helpers/git.js';
+
+export { liveInGroup } from '../helpers/processes.js';
 
 /** A workflow file the example host loads; a step type it does not know makes it invalid (503). */
 export function workflow(name: string, steps: string[] = ['receive', 'send']): string {
