@@ -18,18 +18,19 @@ const OWNED = /^(\d+)\.(\d+)\.(\d+)-[A-Za-z0-9]{6}$/;
 
 /** This process's part of the name, or null where /proc cannot say (not Linux). */
 let self: { ns: string; tag: string } | null | undefined;
-/** Folders of the OS temp folder already swept by this process. */
+/** Temp folder and prefix pairs already swept by this process. */
 const swept = new Set<string>();
 
 /**
  * A new folder `<tmpdir>/<prefix><owner>-XXXXXX`, after removing the folders with
- * this prefix that dead processes left there (once per process and temp folder).
+ * this prefix that dead processes left there (once per process, temp folder and prefix).
  */
 export function makeScratchDir(prefix: string): string {
   const base = tmpdir();
   const me = owner();
-  if (me !== null && !swept.has(base)) {
-    swept.add(base);
+  const key = `${base}\0${prefix}`;
+  if (me !== null && !swept.has(key)) {
+    swept.add(key);
     sweep(base, prefix, me.ns);
   }
   return mkdtempSync(join(base, `${prefix}${me === null ? '' : `${me.tag}-`}`));

@@ -11,6 +11,7 @@ import {
   readFileSync,
   readdirSync,
   readlinkSync,
+  rmSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
@@ -54,9 +55,9 @@ describe.runIf(linux)('scratch folders', () => {
       // Its pid runs, but started at another time: the pid was reused.
       const reused = `diffship-${ns}.${sleeper.pid}.1-cccccc`;
       const otherNs = `diffship-1.${deadPid()}.12345-dddddd`;
-      const otherPrefix = `diffship-build-${ns}.${deadPid()}.12345-eeeeee`;
+      const deadBuild = `diffship-build-${ns}.${deadPid()}.12345-eeeeee`;
       const plain = 'diffship-ffffff';
-      for (const name of [live, dead, reused, otherNs, otherPrefix, plain]) {
+      for (const name of [live, dead, reused, otherNs, deadBuild, plain]) {
         mkdirSync(join(tmp, name));
         writeFileSync(join(tmp, name, 'changes.json'), '{}');
       }
@@ -75,22 +76,18 @@ describe.runIf(linux)('scratch folders', () => {
         chownSync(join(tmp, others), 65534, 65534);
       }
 
+      // A built release's folder made first sweeps its own prefix (the dead build folder goes),
+      // and does not stop the sweep of the rollout's.
+      const built = withTmp(tmp, () => makeScratchDir('diffship-build-'));
+      rmSync(built, { recursive: true });
       const made = withTmp(tmp, () => makeScratchDir('diffship-'));
 
       const left = readdirSync(tmp);
       expect(left).not.toContain(dead);
       expect(left).not.toContain(reused);
+      expect(left).not.toContain(deadBuild);
       expect(left.sort()).toEqual(
-        [
-          live,
-          otherNs,
-          otherPrefix,
-          plain,
-          link,
-          file,
-          ...(root ? [others] : []),
-          made.slice(tmp.length + 1),
-        ].sort(),
+        [live, otherNs, plain, link, file, ...(root ? [others] : []), made.slice(tmp.length + 1)].sort(),
       );
       expect(made.slice(tmp.length + 1)).toMatch(
         new RegExp(`^diffship-${ns}\\.${process.pid}\\.${startOf(process.pid)}-[A-Za-z0-9]{6}$`),
