@@ -31,7 +31,7 @@ import {
   type Shared,
 } from './stored-manifest.js';
 import { bufferSource, checkOpened, type ManifestSource } from './manifest-source.js';
-import { manifestFileBytes } from './manifest-stream.js';
+import { manifestFileBytes, type ManifestBytes } from './manifest-stream.js';
 import { patched, type NextManifest } from './manifest-patch.js';
 import { planManifest, statWritten } from './manifest.js';
 
@@ -329,6 +329,23 @@ export async function recordManifestFile(
     ),
     t.patchFile ? makeStateDirs(t, [l.manifests, l.staging]) : makeStateDir(t, l.manifests),
   ]);
+  try {
+    await writeManifestBytes(t, l, pending, deployId, bytes, newState, sync);
+  } finally {
+    bytes.close();
+  }
+}
+
+/** recordManifestFile's write of the bytes made: a patch where the transport can, else the whole file. */
+async function writeManifestBytes(
+  t: Transport,
+  l: Layout,
+  pending: NextManifest,
+  deployId: string,
+  bytes: ManifestBytes,
+  newState: { manifest: Manifest | null; manifestFile: ManifestRef | null },
+  sync: boolean,
+): Promise<void> {
   const name = manifestName(deployId);
   const rel = `${l.manifests}/${name}`;
   if (await patched(t, l, pending, name, bytes)) {

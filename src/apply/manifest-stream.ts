@@ -4,13 +4,15 @@
  * announces it), but the whole text of a 500,000-file manifest is ~70 MB. So a
  * first pass takes the written files' fresh stats (a few thousand at a time)
  * and counts each line's bytes without making it (lineBytes), keeping only the
- * stats, in typed arrays (~37 bytes a file); the lines are then made in chunks
- * as they are written, and hashed on the way (the state records the SHA-256).
+ * stats (stat-column.ts: typed arrays, or a temporary file for many); the lines
+ * are then made in chunks as they are written, and hashed on the way (the state
+ * records the SHA-256).
  */
 import { TextChunks } from './text-chunks.js';
 import { createHash } from 'node:crypto';
 import type { FileStat, ManifestEntry } from '../plan/manifest-types.js';
-import { lineBytes, lineOf } from './manifest-text.js';
+import { lineBytes, lineWithStat } from './manifest-text.js';
+import { statColumn, type StatColumn } from './stat-column.js';
 import { isBaseRange, type ManifestPart, type PendingManifest } from './manifest-merge.js';
 import type { PatchPart } from '../transport/transport.js';
 
@@ -47,6 +49,8 @@ export interface ManifestBytes {
    * own, new bytes elsewhere: what a transport that patches files where they live needs.
    */
   patch(): Generator<PatchPart, void, undefined>;
+  /** Give back what holds the stats (a spill file's descriptor) once no pass is left. */
+  close(): void;
 }
 
 /**
@@ -62,6 +66,8 @@ export async function manifestFileBytes(
    * promoted (~200 bytes a file of old-space garbage at every manifest write).
    */
   statStep = STAT_STEP,
+  /** Entries from which the stats wait in a file between the passes (stat-column.ts). */
+  spillAt?: number,
 ): Promise<ManifestBytes> {
   let count = 0;
   let size = 0;
@@ -69,7 +75,23 @@ export async function manifestFileBytes(
     if (isEntry(part)) count++;
     else size += isBaseRange(part) ? part.to - part.from : Buffer.byteLength(part, 'utf8') + 1;
   }
-  const stats = new StatTable(count);
+  const stats = statColumn(count, spillAt);
+  try {
+    return await takeStats(p, statOf, statStep, stats, size);
+  } catch (error) {
+    stats.close();
+    throw error;
+  }
+}
+
+/** The first pass: every written entry's fresh stat into `stats`, and the file's size counted. */
+async function takeStats(
+  p: PendingManifest,
+  statOf: (paths: string[]) => Promise<ReadonlyMap<string, FileStat>>,
+  statStep: number,
+  stats: StatColumn,
+  size: number,
+): Promise<ManifestBytes> {
   // The stats, in order of the written entries, and their lines' sizes. Up to STAT_AHEAD batches
   // are asked for before the first is taken in: over SSH each batch was a round trip of its own,
   // the host idle while this side took the answer in (20,000 files: 5 in a row).
@@ -82,7 +104,8 @@ export async function manifestFileBytes(
     const before = taken;
     for (const e of next.batch) {
       const s = fresh.get(e.path);
-      stats.set(taken++, s);
+      stats.push(s);
+      taken++;
       size += lineBytes(e, s);
     }
     if (Math.floor(before / PER_TURN) !== Math.floor(taken / PER_TURN))
@@ -124,6 +147,7 @@ export async function manifestFileBytes(
       return hash.copy().digest('hex');
     },
     patch: () => chunksOf(p, stats, 'ranges'),
+    close: () => stats.close(),
   };
 }
 
@@ -133,14 +157,14 @@ export async function manifestFileBytes(
  */
 function* chunksOf(
   p: PendingManifest,
-  stats: StatTable,
+  stats: StatColumn,
   base: 'copy' | 'reuse' | 'ranges',
 ): Generator<PatchPart, void, undefined> {
   let scratch: Buffer | undefined;
   // `reuse`: the consumer is done with a chunk before it asks for the next (~18 MB of
   // buffers fewer waiting for a collection while a 500,000-file manifest is written).
   const text = new TextChunks(CHUNK_BYTES, base === 'reuse');
-  let written = 0;
+  const nextStat = stats.reader();
   for (const part of p.parts) {
     if (isBaseRange(part)) {
       const full = text.take();
@@ -153,7 +177,7 @@ function* chunksOf(
         }
       continue;
     }
-    const line = typeof part === 'string' ? part : lineOf(part, stats.get(written++));
+    const line = typeof part === 'string' ? part : lineWithStat(part, nextStat());
     const full = text.roomFor(line, true);
     if (full) yield full;
     text.put(line, true);
@@ -163,60 +187,3 @@ function* chunksOf(
 }
 
 const isEntry = (part: ManifestPart): part is ManifestEntry => typeof part !== 'string' && !isBaseRange(part);
-
-/**
- * Stats by index, in typed arrays: numbers as they are (the mode in 32 bits, as
- * st_mode is), the decimal strings (ns times, inode) as 64-bit integers. A value
- * that would not come back the same (none that lstat gives) is kept as it is, aside.
- */
-class StatTable {
-  private readonly has: Uint8Array;
-  private readonly size: Float64Array;
-  private readonly mode: Uint32Array;
-  private readonly mtime: BigUint64Array;
-  private readonly ctime: BigUint64Array;
-  private readonly ino: BigUint64Array;
-  private readonly odd = new Map<number, FileStat>();
-
-  constructor(n: number) {
-    this.has = new Uint8Array(n);
-    this.size = new Float64Array(n);
-    this.mode = new Uint32Array(n);
-    this.mtime = new BigUint64Array(n);
-    this.ctime = new BigUint64Array(n);
-    this.ino = new BigUint64Array(n);
-  }
-
-  set(i: number, s: FileStat | undefined): void {
-    if (s === undefined) return;
-    const [m, c, n] = [exact(s.mtimeNs), exact(s.ctimeNs), exact(s.ino)];
-    const mode32 = Number.isInteger(s.mode) && s.mode >= 0 && s.mode <= 0xffffffff;
-    if (m === null || c === null || n === null || !mode32) return void this.odd.set(i, s);
-    this.has[i] = 1;
-    this.size[i] = s.size;
-    this.mode[i] = s.mode;
-    this.mtime[i] = m;
-    this.ctime[i] = c;
-    this.ino[i] = n;
-  }
-
-  get(i: number): FileStat | undefined {
-    if (this.has[i] !== 1) return this.odd.get(i);
-    return {
-      size: this.size[i]!,
-      mtimeNs: String(this.mtime[i]),
-      ctimeNs: String(this.ctime[i]),
-      ino: String(this.ino[i]),
-      mode: this.mode[i]!,
-    };
-  }
-}
-
-const U64_MAX = (1n << 64n) - 1n;
-
-/** `s` as an unsigned 64-bit integer when that prints back as `s`; else null. */
-function exact(s: string): bigint | null {
-  if (!/^(0|[1-9][0-9]*)$/.test(s)) return null;
-  const n = BigInt(s);
-  return n <= U64_MAX ? n : null;
-}

@@ -35,7 +35,11 @@ function formatLine(e: ManifestEntry): string {
 
 /** An entry's line with `s` as its stat (none when undefined), whatever stat the entry holds. */
 export function lineOf(e: ManifestEntry, s: FileStat | undefined): string {
-  const stat = s ? statText(s) : '-';
+  return lineWithStat(e, s ? statText(s) : '-');
+}
+
+/** An entry's line with `stat` as its stat field (statText's, or `-`). */
+export function lineWithStat(e: ManifestEntry, stat: string): string {
   return `${e.blob}\t${e.mode}\t${stat}\t${pathField(e.path)}`;
 }
 

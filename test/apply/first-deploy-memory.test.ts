@@ -16,11 +16,14 @@
  * samples V8's old space every 2 ms and reads the process's peak RSS at exit.
  */
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { lstatSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { cli } from '../helpers/cli.js';
 import { git, tempDir } from '../helpers/git.js';
+import { SPILL_AT } from '../../src/apply/stat-column.js';
+import { parseManifestText, statText } from '../../src/apply/manifest-text.js';
 
 const FILES = 30_000;
 /**
@@ -100,4 +103,22 @@ it('a first deploy of 30,000 files keeps its old space under 600 bytes a file an
   };
   expect(peak / FILES).toBeLessThan(PEAK_PER_FILE);
   expect((maxRss - rss0) / FILES).toBeLessThan(RSS_PER_FILE);
+
+  // The manifest's stats waited in a file between its passes (stat-column.ts: FILES ≥ SPILL_AT);
+  // each line holds its file's stat as it is now, and the state names the file's size and hash.
+  expect(FILES).toBeGreaterThanOrEqual(SPILL_AT);
+  const state = JSON.parse(readFileSync(join(ws, 'target', '.diffship', 'state.json'), 'utf8')) as {
+    manifestFile: { file: string; sha256: string; size: number };
+  };
+  const data = readFileSync(join(ws, 'target', '.diffship', 'manifests', state.manifestFile.file));
+  expect(data.length).toBe(state.manifestFile.size);
+  expect(createHash('sha256').update(data).digest('hex')).toBe(state.manifestFile.sha256);
+  const entries = parseManifestText(data.toString('utf8'), 40, 'manifest');
+  expect(entries).toHaveLength(FILES);
+  const wrong = entries.filter((e) => {
+    const st = lstatSync(join(ws, 'target', e.path), { bigint: true });
+    const now = `${st.size},${st.mtimeNs},${st.ctimeNs},${st.ino},${st.mode}`;
+    return e.stat === undefined || statText(e.stat) !== now;
+  });
+  expect(wrong.map((e) => e.path).slice(0, 3)).toEqual([]);
 }, 300_000);
