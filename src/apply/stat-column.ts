@@ -79,7 +79,8 @@ class SpilledStats implements StatColumn {
   push(s: FileStat | undefined): void {
     if (this.table) return void this.table.push(s);
     const text = s === undefined ? NONE : statText(s);
-    // Stat texts are ASCII digits and commas: a byte a character.
+    // Stat texts are ASCII digits and commas (lstat's numbers; a host's are checked as digits by
+    // scan-protocol.ts): a byte a character, and never a newline, which ends each one here.
     if (this.used + text.length + 1 > CHUNK) this.flush();
     if (this.table) return void (this.table as StatTable).push(s);
     this.used += this.pending.write(text, this.used, 'latin1');
