@@ -297,6 +297,6 @@ try {
     });
   }
 } finally {
-  sshd.stop();
+  await sshd.stop();
   rmSync(work, { recursive: true, force: true });
 }

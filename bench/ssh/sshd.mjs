@@ -114,9 +114,17 @@ export async function startSshd({ slowRcMs = 0 } = {}) {
       '-o',
       'BatchMode=yes',
     ],
-    stop() {
-      child.kill('SIGTERM');
-      rmSync(dir, { recursive: true, force: true });
+    /**
+     * Stop sshd, then remove its folder. After sshd has exited: it removes its pid file as it
+     * goes, and a removal racing it stopped half way at the vanished file (keys left behind).
+     */
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
+      }
+      rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
     },
   };
 }
