@@ -25,6 +25,9 @@ export const MANIFEST_HEADER = 'diffship-manifest 1';
 const NEEDS_QUOTES = /^"|[\u0000-\u001f\u007f\\]|[\ud800-\udfff]/;
 const MODES: readonly string[] = ['100644', '100755', '120000'];
 
+/** The stat field of a line without a stat. */
+export const NO_STAT = '-';
+
 /** A stat's field: `size,mtimeNs,ctimeNs,ino,mode`. */
 export const statText = (s: FileStat): string => `${s.size},${s.mtimeNs},${s.ctimeNs},${s.ino},${s.mode}`;
 
@@ -35,7 +38,7 @@ function formatLine(e: ManifestEntry): string {
 
 /** An entry's line with `s` as its stat (none when undefined), whatever stat the entry holds. */
 export function lineOf(e: ManifestEntry, s: FileStat | undefined): string {
-  return lineWithStat(e, s ? statText(s) : '-');
+  return lineWithStat(e, s ? statText(s) : NO_STAT);
 }
 
 /** An entry's line with `stat` as its stat field (statText's, or `-`). */

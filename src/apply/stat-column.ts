@@ -13,15 +13,13 @@
 import { closeSync, openSync, readSync, rmdirSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FileStat } from '../plan/manifest-types.js';
-import { statText } from './manifest-text.js';
+import { NO_STAT, statText } from './manifest-text.js';
 import { makeScratchDir } from '../scratch-dir.js';
 
 /** Files from which the stats are spilled to a file: below, the arrays take at most ~600 KB. */
 export const SPILL_AT = 16_384;
 /** Bytes written or read at a time. */
 const CHUNK = 256 * 1024;
-/** The text of no stat (lineOf's `-`). */
-const NONE = '-';
 
 /** The stats of `count` entries, taken in order once, then read in order by each pass. */
 export interface StatColumn {
@@ -78,7 +76,7 @@ class SpilledStats implements StatColumn {
 
   push(s: FileStat | undefined): void {
     if (this.table) return void this.table.push(s);
-    const text = s === undefined ? NONE : statText(s);
+    const text = s === undefined ? NO_STAT : statText(s);
     // Stat texts are ASCII digits and commas (lstat's numbers; a host's are checked as digits by
     // scan-protocol.ts): a byte a character, and never a newline, which ends each one here.
     if (this.used + text.length + 1 > CHUNK) this.flush();
@@ -167,7 +165,7 @@ class SpilledStats implements StatColumn {
 
 /** A stat's text back as the stat (the spill's fallback); `-`: none. */
 function parseStat(text: string): FileStat | undefined {
-  if (text === NONE) return undefined;
+  if (text === NO_STAT) return undefined;
   const [size, mtimeNs, ctimeNs, ino, mode] = text.split(',');
   return { size: Number(size), mtimeNs: mtimeNs!, ctimeNs: ctimeNs!, ino: ino!, mode: Number(mode) };
 }
@@ -216,7 +214,7 @@ class StatTable implements StatColumn {
       const at = i++;
       if (this.has[at] !== 1) {
         const s = this.odd.get(at);
-        return s === undefined ? NONE : statText(s);
+        return s === undefined ? NO_STAT : statText(s);
       }
       return `${this.size[at]!},${this.mtime[at]!},${this.ctime[at]!},${this.ino[at]!},${this.mode[at]!}`;
     };

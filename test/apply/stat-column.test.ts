@@ -16,7 +16,8 @@ const cleanups: Array<() => void> = [];
 const savedTmp = process.env.TMPDIR;
 
 afterEach(() => {
-  process.env.TMPDIR = savedTmp;
+  if (savedTmp === undefined) delete process.env.TMPDIR;
+  else process.env.TMPDIR = savedTmp;
   while (cleanups.length > 0) cleanups.pop()!();
 });
 
