@@ -88,9 +88,36 @@ def start(kid_id, cwd, cmd, env_block, base_id):
 def settle(kid_id):
     k = kids.get(kid_id)
     if k and k['reported'] and not k['open']: del kids[kid_id]
+def read_pipe(fd):
+    kid_id, what = fh[fd]
+    try: data = os.read(fd, 65536)
+    except InterruptedError: return
+    if data:
+        out('O %s %s %s' % (kid_id, what, data.hex()))
+        return
+    close_fd(fd)
+    k = kids.get(kid_id)
+    if k: k['open'] -= 1
+    if k and not k['reported']: k['held'].append('E %s %s' % (kid_id, what))
+    else: out('E %s %s' % (kid_id, what))
+    settle(kid_id)
+# The shell closes its pipes as it exits, one after the other: the poll that saw the first
+# end may come before the second, and the exit be reaped before it. What is ready now goes
+# out before the X (bounded: a background child may hold a pipe open and keep writing).
+def drain(kid_id):
+    for _ in range(4):
+        k = kids.get(kid_id)
+        fds = [fd for fd in (k['fds'] if k else []) if fd in fh and fh[fd][0] == kid_id]
+        if not fds: return
+        now = select.poll()
+        for fd in fds: now.register(fd, select.POLLIN)
+        ready = now.poll(0)
+        if not ready: return
+        for fd, _ in ready: read_pipe(fd)
 def exited(kid_id, status):
     k = kids.get(kid_id)
     if not k or k['reported']: return
+    drain(kid_id)
     for line in k['held']: out(line)
     k['held'] = []
     if os.WIFSIGNALED(status): out('X %s - %d' % (kid_id, os.WTERMSIG(status)))
@@ -124,18 +151,7 @@ while True:
     # Pipes before stdin: a command dropped or started there may reuse a number in ready.
     for fd, _ in sorted(ready, key=lambda r: r[0] == 0):
         if fd in fh:
-            kid_id, what = fh[fd]
-            try: data = os.read(fd, 65536)
-            except InterruptedError: continue
-            if data:
-                out('O %s %s %s' % (kid_id, what, data.hex()))
-                continue
-            close_fd(fd)
-            k = kids.get(kid_id)
-            if k: k['open'] -= 1
-            if k and not k['reported']: k['held'].append('E %s %s' % (kid_id, what))
-            else: out('E %s %s' % (kid_id, what))
-            settle(kid_id)
+            read_pipe(fd)
         elif fd == wake_r:
             try: os.read(wake_r, 4096)
             except (BlockingIOError, InterruptedError): pass

@@ -87,10 +87,44 @@ sub start {
 sub unhold { my $k = $kid{$_[0]} or return; out($_) for splice(@{ $k->{held} }); }
 # Reported (X or F out) with every pipe at its end: nothing more will come, so forget it.
 sub settle { my $k = $kid{$_[0]} or return; delete $kid{$_[0]} if $k->{failed} && !$k->{open}; }
+sub read_pipe {
+  my ($fd) = @_;
+  my ($h, $id, $what) = @{ $fh{$fd} };
+  my $got = sysread($h, my $buf, 65536);
+  return if !defined $got && $!{EINTR};
+  if ($got) {
+    if ($what eq 's') { unhold($id); $kid{$id}{failed} = 1; out("F $id $buf") }
+    else { out("O $id $what " . unpack('H*', $buf)) }
+    return;
+  }
+  delete $fh{$fd}; close($h);
+  my $k = $kid{$id};
+  $k->{open}-- if $k;
+  if ($what eq 's') { $k->{status} = 0 if $k; done_exit($id) }
+  elsif ($k && !$k->{failed}) { push @{ $k->{held} }, "E $id $what" }
+  else { out("E $id $what") }
+  settle($id);
+}
+# The shell closes its pipes as it exits, one after the other: the select that saw the first
+# end may come before the second, and the exit be reaped before it. What is ready now goes
+# out before the X (bounded: a background child may hold a pipe open and keep writing).
+sub drain {
+  my ($id) = @_;
+  for (1 .. 4) {
+    my $k = $kid{$id} or return;
+    my @fds = grep { $fh{$_} && $fh{$_}[1] eq $id && $fh{$_}[2] ne 's' } @{ $k->{fds} };
+    return unless @fds;
+    my $rin = '';
+    vec($rin, $_, 1) = 1 for @fds;
+    return unless select(my $rout = $rin, undef, undef, 0) > 0;
+    for my $fd (@fds) { read_pipe($fd) if vec($rout, $fd, 1) && $fh{$fd} }
+  }
+}
 sub done_exit {
   my ($id) = @_;
   my $k = $kid{$id} or return;
   return if $k->{status} || !defined $k->{exit};
+  drain($id);
   unhold($id);
   out("X $id $k->{exit}") unless $k->{failed};
   $k->{exit} = undef; $k->{failed} = 1;
@@ -131,22 +165,7 @@ while (1) {
   next if $n <= 0;
   # Pipes first: a command dropped or started below may reuse a number set in $rout.
   for my $fd (keys %fh) {
-    next unless vec($rout, $fd, 1) && $fh{$fd};
-    my ($h, $id, $what) = @{ $fh{$fd} };
-    my $got = sysread($h, my $buf, 65536);
-    next if !defined $got && $!{EINTR};
-    if ($got) {
-      if ($what eq 's') { unhold($id); $kid{$id}{failed} = 1; out("F $id $buf") }
-      else { out("O $id $what " . unpack('H*', $buf)) }
-      next;
-    }
-    delete $fh{$fd}; close($h);
-    my $k = $kid{$id};
-    $k->{open}-- if $k;
-    if ($what eq 's') { $k->{status} = 0 if $k; done_exit($id) }
-    elsif ($k && !$k->{failed}) { push @{ $k->{held} }, "E $id $what" }
-    else { out("E $id $what") }
-    settle($id);
+    read_pipe($fd) if vec($rout, $fd, 1) && $fh{$fd};
   }
   if (vec($rout, 0, 1)) {
     my $got = sysread(STDIN, $in, 65536, length $in);

@@ -118,3 +118,49 @@ it.skipIf(!existsSync('/usr/bin/python3'))(
     expect(lines).toContain('X 7 0 -');
   },
 );
+
+describe.each(helpers)('the %s spawn helper, a shell ending', (_name, argv, present) => {
+  // The shell closes its pipes one after the other as it exits: the helper may wake at the
+  // first end and reap the exit before reading the second. What is ready by then goes out
+  // before the X, so a short command costs Node one read (spawner.test.ts counts the writes).
+  it.skipIf(!present)('sends both ends before the exit when the shell has closed them', async () => {
+    const proc = spawn(argv[0]!, argv.slice(1), {
+      stdio: ['pipe', 'pipe', 'ignore'],
+      env: { PATH: '/usr/bin:/bin' },
+    });
+    const lines: string[] = [];
+    let pending = '';
+    let wake = () => {};
+    proc.stdout.setEncoding('latin1');
+    proc.stdout.on('data', (chunk: string) => {
+      const parts = (pending + chunk).split('\n');
+      pending = parts.pop()!;
+      lines.push(...parts);
+      wake();
+    });
+    const ended = (id: number) =>
+      ['X', 'E 1', 'E 2'].every((m) =>
+        lines.some((l) => l.startsWith(m.replace(' ', ` ${id} `)) || l.startsWith(`${m} ${id} `)),
+      );
+    const orders: string[] = [];
+    // Stdout closed first, then the exit (and stderr with it) at once: the race, 150 times.
+    for (let id = 1; id <= 150; id++) {
+      const from = lines.length;
+      proc.stdin.write(`R ${id} ${hex(tmp)} ${hex('exec >&-; exit 3')} ${hex('PATH=/usr/bin:/bin')} -\n`);
+      while (!ended(id)) await new Promise<void>((resolve) => (wake = resolve));
+      orders.push(
+        lines
+          .slice(from)
+          .filter((l) => /^[EX] /.test(l))
+          .join(','),
+      );
+    }
+    proc.stdin.end();
+    // Both ends (perl reads its pipes in hash order) and then the exit.
+    const late = orders.filter((o, i) => {
+      const ends = [`E ${i + 1} 1`, `E ${i + 1} 2`];
+      return ![[...ends], ends.reverse()].some((e) => o === `${e.join(',')},X ${i + 1} 3 -`);
+    });
+    expect(late).toEqual([]);
+  });
+});
