@@ -6,22 +6,25 @@
  * The run also gets a temporary folder of its own (TMPDIR, inherited by the test
  * workers and every process they start), removed at the end: a CLI the kill tests
  * SIGKILL cannot remove its scratch folder, and would leave it in /tmp otherwise.
+ * Mounts a killed test left inside are undone first, and the folders of earlier runs
+ * whose vitest process is gone are removed (test/helpers/run-folder.ts).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { makeRunFolder, removeRunFolder, removeStaleRuns } from './helpers/run-folder.js';
 
 export default function setup(): () => void {
   const root = fileURLToPath(new URL('..', import.meta.url));
   execFileSync(process.execPath, [`${root}/scripts/build.mjs`], { cwd: root, stdio: 'inherit' });
-  const own = mkdtempSync(join(tmpdir(), 'diffship-tests-'));
+  for (const name of removeStaleRuns(tmpdir()))
+    console.log(`removed ${name}, left by a test run that was killed`);
+  const own = makeRunFolder(tmpdir());
   const before = process.env.TMPDIR;
   process.env.TMPDIR = own;
   return () => {
     if (before === undefined) delete process.env.TMPDIR;
     else process.env.TMPDIR = before;
-    rmSync(own, { recursive: true, force: true });
+    removeRunFolder(own);
   };
 }
