@@ -139,9 +139,8 @@ describe.each(helpers)('the %s spawn helper, a shell ending', (_name, argv, pres
       wake();
     });
     const ended = (id: number) =>
-      ['X', 'E 1', 'E 2'].every((m) =>
-        lines.some((l) => l.startsWith(m.replace(' ', ` ${id} `)) || l.startsWith(`${m} ${id} `)),
-      );
+      lines.some((l) => l.startsWith(`X ${id} `)) &&
+      [1, 2].every((what) => lines.includes(`E ${id} ${what}`));
     const orders: string[] = [];
     // Stdout closed first, then the exit (and stderr with it) at once: the race, 150 times.
     for (let id = 1; id <= 150; id++) {
