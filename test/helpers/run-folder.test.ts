@@ -12,6 +12,21 @@ import { makeRunFolder, mountsUnder, removeRunFolder, removeStaleRuns } from './
 const parent = mkdtempSync(join(os.tmpdir(), 'run-folders-'));
 afterAll(() => removeRunFolder(parent));
 const root = process.getuid?.() === 0;
+/** Root on a file system with the immutable flag (ext4, xfs, btrfs; not tmpfs or overlayfs). */
+const immutable = ((): boolean => {
+  if (!root) return false;
+  const probe = join(parent, 'probe');
+  writeFileSync(probe, '');
+  try {
+    execFileSync('chattr', ['+i', probe], { stdio: 'ignore' });
+    execFileSync('chattr', ['-i', probe], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  } finally {
+    rmSync(probe, { force: true });
+  }
+})();
 
 /** A pid that was a process and is gone now. */
 function deadPid(): number {
@@ -39,6 +54,22 @@ describe('run folders', () => {
       true,
     ]);
     rmSync(live, { recursive: true });
+  });
+
+  it.skipIf(!immutable)("leaves a killed run's folder it cannot remove, and goes on with the others", () => {
+    const held = makeRunFolder(parent);
+    writeFileSync(join(held, '.owner'), String(deadPid()));
+    writeFileSync(join(held, 'locked'), 'x');
+    execFileSync('chattr', ['+i', join(held, 'locked')]); // not even root removes it
+    const dead = makeRunFolder(parent);
+    writeFileSync(join(dead, '.owner'), String(deadPid()));
+    try {
+      expect(removeStaleRuns(parent)).toEqual([dead.slice(parent.length + 1)]);
+      expect([existsSync(held), existsSync(dead)]).toEqual([true, false]);
+    } finally {
+      execFileSync('chattr', ['-i', join(held, 'locked')]);
+      rmSync(held, { recursive: true });
+    }
   });
 
   it.skipIf(!root)('unmounts a tmpfs a killed test left mounted inside, then removes the folder', () => {

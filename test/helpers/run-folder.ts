@@ -57,8 +57,12 @@ export function removeStaleRuns(parent: string): string[] {
       continue; // not one of ours, or made before owners were written: left alone
     }
     if (!Number.isInteger(pid) || pid <= 0 || alive(pid)) continue;
-    removeRunFolder(join(parent, name));
-    removed.push(name);
+    try {
+      removeRunFolder(join(parent, name));
+      removed.push(name);
+    } catch {
+      // Another user's, or held some other way: a leftover is no reason to stop this run.
+    }
   }
   return removed;
 }
