@@ -8,6 +8,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { processAlive } from '../../src/apply/lock.js';
 
 const PREFIX = 'diffship-tests-';
 /** Holds the pid of the vitest process that made the folder. */
@@ -36,15 +37,6 @@ export function removeRunFolder(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Remove the folders of earlier runs in `parent` whose vitest process is gone; their names. */
 export function removeStaleRuns(parent: string): string[] {
   const removed: string[] = [];
@@ -56,7 +48,7 @@ export function removeStaleRuns(parent: string): string[] {
     } catch {
       continue; // not one of ours, or made before owners were written: left alone
     }
-    if (!Number.isInteger(pid) || pid <= 0 || alive(pid)) continue;
+    if (!Number.isInteger(pid) || pid <= 0 || processAlive(pid)) continue;
     try {
       removeRunFolder(join(parent, name));
       removed.push(name);
