@@ -123,7 +123,10 @@ export function parseLine(line: string, idLength: number): ManifestEntry {
 
 const DASH = 0x2d;
 
-/** `size,mtimeNs,ctimeNs,ino,mode`: five decimals without leading zeros, read by hand (no regex per line). */
+/**
+ * `size,mtimeNs,ctimeNs,ino,mode`: five decimals without leading zeros, read by hand (no regex per line).
+ * The times may be negative: a file dated before 1970 (a tarball's, `touch -d 1960-01-01`) lstats so.
+ */
 function parseStat(text: string, path: string): FileStat {
   const c1 = text.indexOf(',');
   const c2 = c1 < 0 ? -1 : text.indexOf(',', c1 + 1);
@@ -132,8 +135,8 @@ function parseStat(text: string, path: string): FileStat {
   const ok =
     c4 >= 0 &&
     isDecimal(text, 0, c1, 16) &&
-    isDecimal(text, c1 + 1, c2, 25) &&
-    isDecimal(text, c2 + 1, c3, 25) &&
+    isDecimal(text, c1 + 1, c2, 25, true) &&
+    isDecimal(text, c2 + 1, c3, 25, true) &&
     isDecimal(text, c3 + 1, c4, 25) &&
     isDecimal(text, c4 + 1, text.length, 16); // a sixth field fails here: a comma is not a digit
   const size = ok ? Number(text.slice(0, c1)) : NaN;
@@ -149,8 +152,9 @@ function parseStat(text: string, path: string): FileStat {
   };
 }
 
-/** text[start, end) is `0` or up to `max` digits without a leading zero. */
-function isDecimal(text: string, start: number, end: number, max: number): boolean {
+/** text[start, end) is `0` or up to `max` digits without a leading zero (`signed`: or `-` and such digits, not `-0`). */
+function isDecimal(text: string, start: number, end: number, max: number, signed = false): boolean {
+  if (signed && text.charCodeAt(start) === 0x2d && text.charCodeAt(start + 1) !== 0x30) start++;
   const length = end - start;
   if (length < 1 || length > max) return false;
   if (length > 1 && text.charCodeAt(start) === 0x30) return false;

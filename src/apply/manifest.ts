@@ -32,6 +32,8 @@ import {
 const MODES: readonly string[] = ['100644', '100755', '120000'];
 
 const DECIMAL = /^(0|[1-9][0-9]{0,24})$/;
+/** A time may be negative (a file dated before 1970). */
+const TIME = /^(0|-?[1-9][0-9]{0,24})$/;
 
 /**
  * Check a manifest read from a target. `idLength` is the length of the state's
@@ -73,8 +75,9 @@ function parseStat(value: unknown, bad: () => Error): FileStat {
   if (!isObject(value)) throw bad();
   const { size, mtimeNs, ctimeNs, ino, mode } = value;
   const count = (n: unknown) => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
-  const decimal = (s: unknown) => typeof s === 'string' && DECIMAL.test(s);
-  if (!count(size) || !count(mode) || !decimal(mtimeNs) || !decimal(ctimeNs) || !decimal(ino)) throw bad();
+  const decimal = (s: unknown, form = DECIMAL) => typeof s === 'string' && form.test(s);
+  if (!count(size) || !count(mode) || !decimal(mtimeNs, TIME) || !decimal(ctimeNs, TIME) || !decimal(ino))
+    throw bad();
   return {
     size: size as number,
     mtimeNs: mtimeNs as string,

@@ -311,4 +311,20 @@ describe.each(sides)('authoritative names-only walk (%s)', (side) => {
     expect(after.calls.sent).not.toContain('app/a.txt');
     expect(snapshot(targetDir)['app/a.txt']!.content).toBe('aaaa\n');
   });
+
+  it('a file dated before 1970 (a negative mtime) is recorded, trusted next time, and the manifest reads back', async () => {
+    const back = deploy(r1);
+    expect(back.code, back.stderr).toBe(0);
+    const old = new Date('1960-01-01T00:00:00Z');
+    utimesSync(join(targetDir, 'app/b.txt'), old, old);
+    const r = deploy(r2);
+    expect(r.code, r.stderr).toBe(0);
+    // The manifest holds the negative time as lstat gives it, and is read back whole.
+    const status = cli(ws, ['status', '--json']);
+    expect(status.code, status.stderr).toBe(0);
+    const after = await observe();
+    expect(after.calls.hashFiles).toEqual([]);
+    expect(after.calls.sent).not.toContain('app/b.txt');
+    expect(snapshot(targetDir)['app/b.txt']!.content).toBe('bbbb\n');
+  });
 });

@@ -89,6 +89,14 @@ describe('parseManifest', () => {
     ['a numeric mode', { version: 1, files: [{ path: 'a', blob: B1, mode: 644 }] }, 'bad mode 644'],
     ['a duplicate path', { version: 1, files: [good.files[0], good.files[0]] }, 'lists "a/b.car" twice'],
     ['a bad stat', { version: 1, files: [{ ...good.files[0], stat: { size: -1 } }] }, 'has a bad stat'],
+    [
+      'a negative inode',
+      {
+        version: 1,
+        files: [{ ...good.files[0], stat: { size: 1, mtimeNs: '-5', ctimeNs: '5', ino: '-5', mode: 33188 } }],
+      },
+      'has a bad stat',
+    ],
   ])('refuses %s with E_STATE naming it', (_, value, message) => {
     let error: unknown;
     try {
@@ -357,6 +365,13 @@ describe('the manifest file format (manifest-text.ts)', () => {
     expect(parseManifestText(formatManifest(files), 40, 'm')).toEqual(files);
   });
 
+  it('reads times before 1970 (negative, as lstat gives them), in both manifest forms', () => {
+    const old = { size: 2, mtimeNs: '-315619200000000000', ctimeNs: '-1', ino: '7', mode: 33188 };
+    const files = [{ path: 'a', blob: B1, mode: '100644' as const, stat: old }];
+    expect(parseManifestText(formatManifest(files), 40, 'm')).toEqual(files);
+    expect(parseManifest({ version: 1, files }, 40, 'm').files).toEqual(files);
+  });
+
   it('round-trips any file name, with and without a stat', () => {
     const files = odd
       .map((path, i) => ({
@@ -381,7 +396,11 @@ describe('the manifest file format (manifest-text.ts)', () => {
     ['a bad stat', `diffship-manifest 1\n${B1}\t100644\t1,2,3\ta\n`, 'has a bad stat'],
     ['a stat with six fields', `diffship-manifest 1\n${B1}\t100644\t1,2,3,4,5,6\ta\n`, 'has a bad stat'],
     ['a stat with a leading zero', `diffship-manifest 1\n${B1}\t100644\t1,02,3,4,5\ta\n`, 'has a bad stat'],
-    ['a stat with a sign', `diffship-manifest 1\n${B1}\t100644\t1,2,-3,4,5\ta\n`, 'has a bad stat'],
+    ['a negative size', `diffship-manifest 1\n${B1}\t100644\t-1,2,3,4,5\ta\n`, 'has a bad stat'],
+    ['a negative inode', `diffship-manifest 1\n${B1}\t100644\t1,2,3,-4,5\ta\n`, 'has a bad stat'],
+    ['a time of -0', `diffship-manifest 1\n${B1}\t100644\t1,-0,3,4,5\ta\n`, 'has a bad stat'],
+    ['a time of two signs', `diffship-manifest 1\n${B1}\t100644\t1,2,--3,4,5\ta\n`, 'has a bad stat'],
+    ['a lone sign', `diffship-manifest 1\n${B1}\t100644\t1,-,3,4,5\ta\n`, 'has a bad stat'],
     ['an empty stat field', `diffship-manifest 1\n${B1}\t100644\t1,,3,4,5\ta\n`, 'has a bad stat'],
     ['an empty stat', `diffship-manifest 1\n${B1}\t100644\t\ta\n`, 'has a bad stat'],
     [
