@@ -28,8 +28,17 @@ const MODES: readonly string[] = ['100644', '100755', '120000'];
 /** The stat field of a line without a stat. */
 export const NO_STAT = '-';
 
+/** A stat's field from its five values: `size,mtimeNs,ctimeNs,ino,mode`. */
+export const statFields = (
+  size: number,
+  mtimeNs: string | bigint,
+  ctimeNs: string | bigint,
+  ino: string | bigint,
+  mode: number,
+): string => `${size},${mtimeNs},${ctimeNs},${ino},${mode}`;
+
 /** A stat's field: `size,mtimeNs,ctimeNs,ino,mode`. */
-export const statText = (s: FileStat): string => `${s.size},${s.mtimeNs},${s.ctimeNs},${s.ino},${s.mode}`;
+export const statText = (s: FileStat): string => statFields(s.size, s.mtimeNs, s.ctimeNs, s.ino, s.mode);
 
 /** One entry as a line (without its newline). */
 function formatLine(e: ManifestEntry): string {

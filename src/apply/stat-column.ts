@@ -13,7 +13,7 @@
 import { closeSync, openSync, readSync, rmdirSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FileStat } from '../plan/manifest-types.js';
-import { NO_STAT, statText } from './manifest-text.js';
+import { NO_STAT, statFields, statText } from './manifest-text.js';
 import { makeScratchDir } from '../scratch-dir.js';
 
 /** Files from which the stats are spilled to a file: below, the arrays take at most ~600 KB. */
@@ -216,7 +216,7 @@ class StatTable implements StatColumn {
         const s = this.odd.get(at);
         return s === undefined ? NO_STAT : statText(s);
       }
-      return `${this.size[at]!},${this.mtime[at]!},${this.ctime[at]!},${this.ino[at]!},${this.mode[at]!}`;
+      return statFields(this.size[at]!, this.mtime[at]!, this.ctime[at]!, this.ino[at]!, this.mode[at]!);
     };
   }
 
