@@ -27,6 +27,7 @@
  */
 import type { EntryType } from '../../entry-type.js';
 import type { ExactVisit } from '../transport.js';
+import { INO_DIGITS, SIZE_DIGITS, TIME_DIGITS } from './stat-digits.js';
 import { folderOf, ScanFormatError, segment } from './scan-protocol.js';
 
 export const OP_LOOK = 20;
@@ -93,7 +94,11 @@ interface LookSummary {
   size: number;
 }
 
-const RECORD = / ?([fldomD])([^ ,]*)(?:,(\d+),(-?\d+),(-?\d+),(\d+),(\d+))?(?= |$)/y;
+/** size, mtime, ctime, inode, mode (stat-digits.ts: what a manifest holds). */
+const RECORD = new RegExp(
+  ` ?([fldomD])([^ ,]*)(?:,${SIZE_DIGITS},${TIME_DIGITS},${TIME_DIGITS},${INO_DIGITS},${SIZE_DIGITS})?(?= |$)`,
+  'y',
+);
 const TYPES: Readonly<Record<string, EntryType>> = { f: 'file', l: 'symlink', d: 'dir', o: 'other' };
 const SUMMARY = /^(\d+) (\d+) ([0-9a-f]{64}) (\d+)$/;
 

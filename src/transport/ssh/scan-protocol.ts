@@ -30,6 +30,7 @@
 import type { EntryType } from '../../entry-type.js';
 import type { FileStat } from '../../plan/manifest-types.js';
 import type { ExactVisit } from '../transport.js';
+import { INO_DIGITS, SIZE_DIGITS, TIME_DIGITS } from './stat-digits.js';
 
 export const OP_SCAN = 12;
 export const OP_STATS = 13;
@@ -114,12 +115,14 @@ export const PERL_SCAN_DISPATCH = String.raw`
   } elsif ($op == 13) {
     $answer = xstats($p);`;
 
-const STAT = /^(\d+),(\d+),(-?\d+),(-?\d+),(\d+)$/;
+/** mode, size, mtime, ctime, inode (stat-digits.ts: what a manifest holds). */
+const STAT_FIELDS = `${SIZE_DIGITS},${SIZE_DIGITS},${TIME_DIGITS},${TIME_DIGITS},${INO_DIGITS}`;
+const STAT = new RegExp(`^${STAT_FIELDS}$`);
 /**
  * One record, read where the last one ended (sticky): one native regex pass per
  * record, no split, since a CLI process parses a 500,000-entry walk once, cold.
  */
-const RECORD = / ?([fldoD])([^ ,]*)(?:,(\d+),(\d+),(-?\d+),(-?\d+),(\d+))?(?= |$)/y;
+const RECORD = new RegExp(` ?([fldoD])([^ ,]*)(?:,${STAT_FIELDS})?(?= |$)`, 'y');
 const TYPES: Readonly<Record<string, EntryType>> = { f: 'file', l: 'symlink', d: 'dir', o: 'other' };
 
 /** A bad record: the helper's output is not what it should be (the caller gives the scan up). */

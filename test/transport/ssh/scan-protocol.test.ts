@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { parseStatsPayload, ScanFormatError, ScanReader } from '../../../src/transport/ssh/scan-protocol.js';
+import { LookReader } from '../../../src/transport/ssh/look-protocol.js';
 import type { EntryType } from '../../../src/entry-type.js';
 import type { FileStat } from '../../../src/plan/manifest-types.js';
 
@@ -52,8 +53,27 @@ describe('the scan answer', () => {
     ['a folder with a stat', ` da,${STAT}`],
     ['a stat that is not numbers', ' fa,1,2,3e5,4,5'],
     ['an unknown record', ' xa'],
+    // Numbers a manifest could not hold again (stat-digits.ts): the next read would refuse it.
+    ['a 26-digit time', ` fa,33188,5,${'9'.repeat(26)},1,42`],
+    ['a 17-digit size', ` fa,33188,${'9'.repeat(17)},1,1,42`],
+    ['a leading zero', ' fa,33188,5,0123,1,42'],
+    ['a time of -0', ' fa,33188,5,-0,1,42'],
+    ['a negative inode', ' fa,33188,5,1,1,-42'],
+    ['digits without end', ` fa,33188,5,1,1,${'4'.repeat(300_000)}`],
   ])('stops at %s', (_why, payload) => {
     expect(() => read(payload)).toThrow(ScanFormatError);
+  });
+
+  it('keeps the largest numbers a manifest holds, and times before 1970', () => {
+    const big = `33188,${'9'.repeat(16)},-${'9'.repeat(25)},0,${'9'.repeat(25)}`;
+    expect(read(` fa,${big}`).seen[0]![2]).toEqual({
+      mode: 33188,
+      size: Number('9'.repeat(16)),
+      mtimeNs: `-${'9'.repeat(25)}`,
+      ctimeNs: '0',
+      ino: '9'.repeat(25),
+    });
+    expect(parseStatsPayload(big, 1)).toHaveLength(1);
   });
 });
 
@@ -67,5 +87,23 @@ describe('the stats answer', () => {
     expect(parseStatsPayload('', 0)).toEqual([]);
     expect(parseStatsPayload(`${STAT}`, 2)).toBeNull();
     expect(parseStatsPayload('1,2,3', 1)).toBeNull();
+    expect(parseStatsPayload(`33188,5,${'9'.repeat(26)},1,42`, 1)).toBeNull();
+    expect(parseStatsPayload('33188,5,1,1,042', 1)).toBeNull();
+  });
+});
+
+describe('the look answer (look-protocol.ts), its stats in manifest order', () => {
+  const look = (payload: string) => {
+    const seen: Array<FileStat | null> = [];
+    new LookReader((_p, _t, st) => seen.push(st)).push(payload);
+    return seen;
+  };
+
+  it('keeps a time before 1970 and stops at numbers a manifest could not hold', () => {
+    expect(look(' fa,5,-5,7,42,33188')).toEqual([
+      { size: 5, mtimeNs: '-5', ctimeNs: '7', ino: '42', mode: 33188 },
+    ]);
+    for (const stat of [`5,${'9'.repeat(26)},7,42,33188`, '5,05,7,42,33188', `5,1,1,1,${'3'.repeat(17)}`])
+      expect(() => look(` fa,${stat}`)).toThrow(ScanFormatError);
   });
 });
