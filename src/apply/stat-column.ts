@@ -77,8 +77,8 @@ class SpilledStats implements StatColumn {
   push(s: FileStat | undefined): void {
     if (this.table) return void this.table.push(s);
     const text = s === undefined ? NO_STAT : statText(s);
-    // Stat texts are ASCII digits and commas (lstat's numbers; a host's are checked as digits by
-    // scan-protocol.ts): a byte a character, and never a newline, which ends each one here.
+    // Stat texts are ASCII digits, signs and commas, ~110 bytes at most (lstat's numbers; a host's
+    // are bounded by stat-digits.ts): a byte a character, and never a newline, which ends each one.
     if (this.used + text.length + 1 > CHUNK) this.flush();
     if (this.table) return void (this.table as StatTable).push(s);
     this.used += this.pending.write(text, this.used, 'latin1');
