@@ -4,7 +4,6 @@
  * the order of the durable steps, backup pruning and the lock's lease.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
 import {
   appendFileSync,
   existsSync,
@@ -27,6 +26,7 @@ import type { Logger } from '../../src/log.js';
 import { makeRepo, snapshot } from '../helpers/repo.js';
 import { tempDir } from '../helpers/git.js';
 import { recording } from '../helpers/recording.js';
+import { fill, isRoot, tinyDisk } from '../helpers/tiny-disk.js';
 
 const cleanups: Array<() => void> = [];
 afterEach(() => {
@@ -77,30 +77,6 @@ function lockOf(over: Partial<LockInfo>): LockInfo {
   };
 }
 
-/** A tiny tmpfs (root only): a real full disk. */
-function tinyDisk(kb: number): string {
-  const dir = tempDir('diffship-fulldisk-');
-  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${kb}k`, 'tmpfs', dir]);
-  cleanups.push(() => {
-    execFileSync('umount', [dir]);
-    rmSync(dir, { recursive: true, force: true });
-  });
-  return dir;
-}
-
-/** Fill the disk holding `dir` to the last byte. */
-function fill(dir: string): string {
-  const filler = join(dir, 'filler.bin');
-  try {
-    writeFileSync(filler, Buffer.alloc(64 * 1024 * 1024, 1));
-  } catch (error) {
-    expect((error as NodeJS.ErrnoException).code).toBe('ENOSPC');
-  }
-  return filler;
-}
-
-const isRoot = process.getuid?.() === 0;
-
 describe('the lock', () => {
   it('an empty lock file (a run stopped while writing it) is taken over with a warning; status and unlock say what is there', async () => {
     const { repo, target } = setup();
@@ -133,7 +109,7 @@ describe('the lock', () => {
     async () => {
       const { repo } = setup();
       const v1 = repo.commit({ 'a.txt': 'a' });
-      const disk = tinyDisk(128);
+      const disk = tinyDisk(128, cleanups);
       const target = join(disk, 'site');
       mkdirSync(join(target, '.diffship'), { recursive: true });
       const filler = fill(disk);
@@ -249,7 +225,7 @@ describe('a failed deploy', () => {
       const { repo } = setup();
       const v1 = repo.commit({ 'a.txt': 'one' });
       const v2 = repo.commit({ 'a.txt': 'two', 'big.bin': 'x'.repeat(200_000) });
-      const disk = tinyDisk(256);
+      const disk = tinyDisk(256, cleanups);
       const target = join(disk, 'site');
       await deploy(new LocalTransport(target), repo.dir, v1);
       const before = snapshot(target);

@@ -4,18 +4,16 @@
  * a deploy that fails while staging removes its staging before it reports,
  * and `status` sees what is really there.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TargetSession } from '../../src/apply/session.js';
 import { inspectTarget } from '../../src/apply/inspect.js';
 import { SshTransport } from '../../src/transport/ssh/ssh-transport.js';
 import { makeRepo, snapshot } from '../helpers/repo.js';
-import { tempDir } from '../helpers/git.js';
 import { startSshd, type Sshd } from '../helpers/sshd.js';
+import { fill, isRoot, tinyDisk } from '../helpers/tiny-disk.js';
 
-const isRoot = process.getuid?.() === 0;
 let sshd: Sshd;
 let repo: ReturnType<typeof makeRepo>;
 const cleanups: Array<() => void> = [];
@@ -31,30 +29,6 @@ afterAll(async () => {
   repo.cleanup();
 });
 
-function tinyDisk(kb: number): string {
-  const dir = tempDir('diffship-ssh-fulldisk-');
-  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${kb}k`, 'tmpfs', dir]);
-  cleanups.push(() => {
-    try {
-      execFileSync('umount', [dir]);
-    } catch {
-      execFileSync('umount', ['-l', dir]); // a process still ending inside it: detach now, freed when it goes
-    }
-    rmSync(dir, { recursive: true, force: true });
-  });
-  return dir;
-}
-
-function fill(dir: string): string {
-  const filler = join(dir, 'filler.bin');
-  try {
-    writeFileSync(filler, Buffer.alloc(64 * 1024 * 1024, 1));
-  } catch (error) {
-    expect((error as NodeJS.ErrnoException).code).toBe('ENOSPC');
-  }
-  return filler;
-}
-
 const ssh = (root: string) => new SshTransport(sshd.sshOptions(), root);
 
 async function deploy(root: string, to: string): Promise<void> {
@@ -69,7 +43,7 @@ async function deploy(root: string, to: string): Promise<void> {
 describe.runIf(isRoot)('ssh target on a full disk', () => {
   it('at lock time: a clear error, no lock file (empty or temporary) left; the next deploy runs', async () => {
     const v1 = repo.commit({ 'a.txt': 'one' });
-    const disk = tinyDisk(128);
+    const disk = tinyDisk(128, cleanups, 'diffship-ssh-fulldisk-');
     const target = join(disk, 'site');
     mkdirSync(join(target, '.diffship'), { recursive: true });
     const filler = fill(disk);
@@ -90,7 +64,7 @@ describe.runIf(isRoot)('ssh target on a full disk', () => {
   it('while staging: the staging and the partial backup are gone when the error comes; the target is untouched', async () => {
     const v1 = repo.commit({ 'a.txt': 'one' });
     const v2 = repo.commit({ 'a.txt': 'two', 'big.bin': 'x'.repeat(200_000) });
-    const disk = tinyDisk(256);
+    const disk = tinyDisk(256, cleanups, 'diffship-ssh-fulldisk-');
     const target = join(disk, 'site');
     await deploy(target, v1);
     const before = snapshot(target);

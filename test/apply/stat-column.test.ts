@@ -9,9 +9,9 @@ import { formatManifest } from '../../src/apply/manifest-text.js';
 import { statColumn } from '../../src/apply/stat-column.js';
 import type { FileStat, ManifestEntry } from '../../src/plan/manifest-types.js';
 import { tempDir } from '../helpers/git.js';
+import { isRoot, tinyDisk } from '../helpers/tiny-disk.js';
 
 const B1 = 'a'.repeat(40);
-const isRoot = process.getuid?.() === 0;
 const cleanups: Array<() => void> = [];
 const savedTmp = process.env.TMPDIR;
 
@@ -49,8 +49,14 @@ const expected = formatManifest(
   files.map((f) => ({ ...f, ...(fresh.get(f.path) ? { stat: fresh.get(f.path) } : {}) })),
 );
 
-/** The manifest's bytes made with stats spilled from `spillAt` entries on; two passes, as after a refused patch. */
-async function made(spillAt: number): Promise<{ passes: string[]; size: number; sha: string }> {
+/**
+ * The manifest's bytes made with stats spilled from `spillAt` entries on; two passes, as after a
+ * refused patch. `whileOpen` looks before the passes, while the bytes hold their stats.
+ */
+async function made(
+  spillAt: number,
+  whileOpen?: () => void,
+): Promise<{ passes: string[]; size: number; sha: string }> {
   const bytes = await manifestFileBytes(
     pendingListing(files, () => () => true),
     async (paths) => {
@@ -62,6 +68,7 @@ async function made(spillAt: number): Promise<{ passes: string[]; size: number; 
     spillAt,
   );
   try {
+    whileOpen?.();
     // Each chunk copied as it comes: with `reuse`, the next one is made into the same buffer.
     const passes = [0, 1].map(() => {
       const copies: Buffer[] = [];
@@ -71,6 +78,7 @@ async function made(spillAt: number): Promise<{ passes: string[]; size: number; 
     return { passes, size: bytes.size, sha: bytes.sha256() };
   } finally {
     bytes.close();
+    bytes.close(); // twice is fine
   }
 }
 
@@ -103,23 +111,14 @@ describe('a manifest with many written files keeps their stats in a file between
     cleanups.push(() => rmSync(tmp, { recursive: true, force: true }));
     process.env.TMPDIR = tmp;
     let open = -1;
-    const spilled = await (async () => {
-      const bytes = await manifestFileBytes(
-        pendingListing(files, () => () => true),
-        async (paths) => new Map(paths.flatMap((p) => (fresh.get(p) ? [[p, fresh.get(p)!]] : []))),
-        4096,
-        1,
-      );
+    let named: string[] = [];
+    const spilled = await made(1, () => {
       // The stats sit in an unlinked file of this process: nothing named in the temp folder.
       open = deletedOpenIn(tmp);
-      expect(readdirSync(tmp)).toEqual([]);
-      const passes = [0, 1].map(() => Buffer.concat([...bytes.chunks()]).toString());
-      const sha = bytes.sha256();
-      bytes.close();
-      bytes.close(); // twice is fine
-      return { passes, size: bytes.size, sha };
-    })();
+      named = readdirSync(tmp);
+    });
     expect(open).toBe(1);
+    expect(named).toEqual([]);
     expect(deletedOpenIn(tmp)).toBe(0);
     expect(readdirSync(tmp)).toEqual([]);
     const inMemory = await made(Number.POSITIVE_INFINITY);
@@ -144,13 +143,8 @@ describe('a manifest with many written files keeps their stats in a file between
   it.runIf(isRoot)(
     'moves them to memory when the temp folder fills up half way (a real full tmpfs)',
     async () => {
-      const tmp = tempDir('diffship-statcol-disk-');
       // 320 KiB: the first 256 KiB chunk of stat text fits, the second does not (ENOSPC).
-      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=320k', 'tmpfs', tmp]);
-      cleanups.push(() => {
-        execFileSync('umount', [tmp]);
-        rmSync(tmp, { recursive: true, force: true });
-      });
+      const tmp = tinyDisk(320, cleanups, 'diffship-statcol-disk-');
       process.env.TMPDIR = tmp;
       const used = () => Number(execFileSync('df', ['--output=used', '-k', tmp]).toString().split('\n')[1]);
       const column = statColumn(files.length, 1);
