@@ -35,6 +35,11 @@ export class FileHelper {
     this.exited = new Promise((resolve) => this.child.on('close', (code) => resolve(code)));
   }
 
+  /** The helper's process (sh execs perl). */
+  get pid(): number {
+    return this.child.pid!;
+  }
+
   /** `op` is a number: ops defined outside perl-helper-protocol.ts (bulk write) go through too. */
   send(op: number, a: string, options: { b?: string; mode?: number; data?: Buffer } = {}) {
     const id = this.nextId++;

@@ -3,9 +3,11 @@
  * here under `sh`, as sshd would run it, fed records on stdin. Many files in
  * one record, exact bytes and modes, each hashed as written (sha1 and sha256);
  * never through a link (the refusal names the file); a bad list or a failed
- * file leaves the stream in step for the next record.
+ * file leaves the stream in step for the next record. The syncs ahead run in
+ * one child for the whole session, which ends with the helper.
  */
 import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -21,6 +23,8 @@ import {
 import { gitHashBytes } from '../conformance.js';
 import { HOSTILE } from '../../apply/conformance.js';
 import { FileHelper } from '../../helpers/file-helper.js';
+import { processAlive } from '../../helpers/processes.js';
+import { PROMPTLY_MS } from '../../helpers/timing.js';
 
 let base: string;
 let root: string;
@@ -118,6 +122,61 @@ describe('the bulk write', () => {
     expect(await fs.readdir(at('d'))).toEqual(['e']);
     expect(await bulk(helper, [file('d/c', 'fine')])).toMatchObject({ ok: true });
     expect(await fs.readFile(at('d/c'), 'utf8')).toBe('fine');
+  });
+});
+
+/** The running (not zombie) child processes of `pid`. */
+function childrenOf(pid: number): number[] {
+  let listed = '';
+  try {
+    listed = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8');
+  } catch {
+    return [];
+  }
+  return listed.split(' ').filter(Boolean).map(Number).filter(processAlive);
+}
+
+async function until(done: () => boolean): Promise<void> {
+  const end = Date.now() + PROMPTLY_MS;
+  while (!done() && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+}
+
+/** The helper calls syncfs(2) by its number only on x86_64 and aarch64 Linux: elsewhere no sync ahead. */
+const syncsAhead = process.platform === 'linux' && (process.arch === 'x64' || process.arch === 'arm64');
+
+describe.runIf(syncsAhead)('the syncs ahead', () => {
+  it('run in one child for the whole session, which ends with the helper', async () => {
+    const seen = new Set<number>();
+    for (let i = 0; i < 10; i++) {
+      expect(await bulk(helper, [file(`d/f${i}`, `data ${i}`)])).toMatchObject({ ok: true });
+      for (const c of childrenOf(helper.pid)) seen.add(c);
+    }
+    // Its syncs done, it waits for the next: the same process, still there (a child per
+    // record, as before, would have ended by now).
+    await new Promise((r) => setTimeout(r, 300));
+    expect([...seen]).toHaveLength(1);
+    const syncer = [...seen][0]!;
+    expect(childrenOf(helper.pid)).toEqual([syncer]);
+    expect(await helper.end()).toBe(0);
+    await until(() => !processAlive(syncer));
+    expect(processAlive(syncer)).toBe(false);
+  });
+
+  it('stop when the child is gone (reaped), and the writes go on', async () => {
+    expect(await bulk(helper, [file('d/a', 'a')])).toMatchObject({ ok: true });
+    const [syncer] = childrenOf(helper.pid);
+    expect(syncer).toBeDefined();
+    // Once its sync is done (its answer waits in the pipe), so that the next record asks it again.
+    await new Promise((r) => setTimeout(r, 300));
+    process.kill(syncer!, 'SIGKILL');
+    await until(() => !processAlive(syncer!));
+    // Asking a dead child (a broken pipe) must not end the helper.
+    for (let i = 0; i < 5; i++)
+      expect(await bulk(helper, [file(`d/b${i}`, `b${i}`)])).toMatchObject({ ok: true });
+    expect(await fs.readFile(at('d/b4'), 'utf8')).toBe('b4');
+    // No child started again, and the dead one is reaped, not left a zombie.
+    expect(childrenOf(helper.pid)).toEqual([]);
+    expect(existsSync(`/proc/${syncer}`)).toBe(false);
   });
 });
 
