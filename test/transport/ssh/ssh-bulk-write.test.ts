@@ -23,6 +23,7 @@ import {
 import { gitHashBytes } from '../conformance.js';
 import { HOSTILE } from '../../apply/conformance.js';
 import { FileHelper } from '../../helpers/file-helper.js';
+import { waitFor } from '../../helpers/host.js';
 import { processAlive } from '../../helpers/processes.js';
 import { PROMPTLY_MS } from '../../helpers/timing.js';
 
@@ -136,11 +137,6 @@ function childrenOf(pid: number): number[] {
   return listed.split(' ').filter(Boolean).map(Number).filter(processAlive);
 }
 
-async function until(done: () => boolean): Promise<void> {
-  const end = Date.now() + PROMPTLY_MS;
-  while (!done() && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
-}
-
 /** The helper calls syncfs(2) by its number only on x86_64 and aarch64 Linux: elsewhere no sync ahead. */
 const syncsAhead = process.platform === 'linux' && (process.arch === 'x64' || process.arch === 'arm64');
 
@@ -158,7 +154,7 @@ describe.runIf(syncsAhead)('the syncs ahead', () => {
     const syncer = [...seen][0]!;
     expect(childrenOf(helper.pid)).toEqual([syncer]);
     expect(await helper.end()).toBe(0);
-    await until(() => !processAlive(syncer));
+    await waitFor(() => !processAlive(syncer), PROMPTLY_MS, 'the sync child to end');
     expect(processAlive(syncer)).toBe(false);
   });
 
@@ -169,7 +165,7 @@ describe.runIf(syncsAhead)('the syncs ahead', () => {
     // Once its sync is done (its answer waits in the pipe), so that the next record asks it again.
     await new Promise((r) => setTimeout(r, 300));
     process.kill(syncer!, 'SIGKILL');
-    await until(() => !processAlive(syncer!));
+    await waitFor(() => !processAlive(syncer!), PROMPTLY_MS, 'the killed sync child to end');
     // Asking a dead child (a broken pipe) must not end the helper.
     for (let i = 0; i < 5; i++)
       expect(await bulk(helper, [file(`d/b${i}`, `b${i}`)])).toMatchObject({ ok: true });
