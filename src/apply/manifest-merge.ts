@@ -11,16 +11,9 @@
  */
 import { byteOrder } from '../byte-order.js';
 import type { FileStat, ManifestEntry } from '../plan/manifest-types.js';
-import {
-  BadLine,
-  lineOf,
-  isSafeRelPath,
-  linePath,
-  MANIFEST_HEADER,
-  parseLine,
-  stateError,
-} from './manifest-text.js';
+import { lineOf, MANIFEST_HEADER, parseLine } from './manifest-text.js';
 import { ManifestBlocks } from './manifest-blocks.js';
+import { checkFrame, lineError, lowerBound } from './manifest-lookup.js';
 import type { ManifestSource } from './manifest-source.js';
 
 /** How the next manifest differs from the last: entries set (new or changed) and paths removed. */
@@ -76,11 +69,8 @@ export function mergeManifest(
   idLength: number,
   where: string,
 ): PendingManifest {
-  const header = Buffer.from(`${MANIFEST_HEADER}\n`);
+  checkFrame(base, where);
   const size = base.size;
-  if (size < header.length || !base.read(0, header.length).equals(header))
-    throw stateError(where, `does not start with "${MANIFEST_HEADER}"`);
-  if (base.read(size - 1, size)[0] !== NL) throw stateError(where, 'is cut short (no newline at its end)');
   const previous = new ManifestBlocks(base);
   const parts: ManifestPart[] = [];
   const p = { parts, base };
@@ -89,7 +79,7 @@ export function mergeManifest(
   const restat = new Map((c.restat ?? []).map((e) => [e.path, e]));
   const touched = [...new Set([...set.keys(), ...c.remove, ...c.written, ...restat.keys()])].sort(byteOrder);
   let copied = 0; // bytes of `previous` already in the output
-  let from = header.length; // where the next search starts: paths come in order
+  let from = MANIFEST_HEADER.length + 1; // where the next search starts: paths come in order
   try {
     for (const path of touched) {
       const at = lowerBound(previous, from, path);
@@ -105,38 +95,10 @@ export function mergeManifest(
       from = end;
     }
   } catch (error) {
-    if (!(error instanceof BadLine)) throw error;
-    const m = error.message;
-    throw stateError(where, /^(is|has) /.test(m) ? `has a line that ${m}` : m);
+    throw lineError(error, where);
   }
   if (copied < size) p.parts.push({ from: copied, to: size });
   return p;
-}
-
-/**
- * The first line at or after `from` whose path is not below `path` (byte order):
- * its offset, and whether its path is `path`. Every probed line's path is checked.
- */
-function lowerBound(buf: ManifestBlocks, from: number, path: string): { offset: number; found: boolean } {
-  let lo = from;
-  let hi = buf.size;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    const start = Math.max(lo, buf.lastIndexOf(NL, mid) + 1);
-    const end = buf.indexOf(NL, start);
-    const probe = pathAt(buf, start, end);
-    if (byteOrder(probe, path) < 0) lo = end + 1;
-    else hi = start;
-  }
-  if (lo >= buf.size) return { offset: lo, found: false };
-  return { offset: lo, found: pathAt(buf, lo, buf.indexOf(NL, lo)) === path };
-}
-
-function pathAt(buf: ManifestBlocks, start: number, end: number): string {
-  const line = buf.text(start, end);
-  const path = linePath(line);
-  if (!isSafeRelPath(path)) throw new BadLine(`has an unsafe path ${JSON.stringify(path)}`);
-  return path;
 }
 
 /**
