@@ -118,7 +118,11 @@ async function readManifestAt(
     remember(key, hit);
     return new StoredManifest(hit, idLength, where);
   }
-  const source = (await openChecked(t, rel, entry.size, ref, where)) ?? (await readWhole(t, rel, ref));
+  // A file of another size is refused from its lstat, never read (a huge file put in its place).
+  const source =
+    entry.size !== ref.size
+      ? entry.size
+      : ((await openChecked(t, rel, entry.size, ref, where)) ?? (await readWhole(t, rel, ref)));
   if (typeof source === 'number') {
     const why = source < ref.size ? 'is shorter than' : 'is not';
     throw new DiffshipError(

@@ -161,6 +161,20 @@ describe.each(['local', 'ssh'] as const)('the manifest file (%s target)', (kind)
     expect(snapshot(target, [])).toEqual(before);
   });
 
+  it('a manifest of another size (a huge file in its place) is refused from its lstat, never read', async () => {
+    const { repo, target, t } = setup(kind);
+    await deploy(t(), repo.dir, repo.commit(V1));
+    const file = `.diffship/manifests/${refOf(target).file}`;
+    writeFileSync(join(target, file), Buffer.alloc(3 << 20, 'x'));
+    const { transport, calls } = recording(t());
+    const error = await openError(transport, true);
+    expect(error?.code).toBe('E_STATE');
+    expect(error?.message).toContain(file);
+    expect(error?.message).toMatch(/is not the one the state names/);
+    const reads = calls.filter((c) => (c.op === 'readFile' || c.op === 'openRead') && c.path === file);
+    expect(reads).toEqual([]);
+  });
+
   it('a swapped manifest (another deploy’s, same name) is E_STATE naming it', async () => {
     const { repo, target, t } = setup(kind);
     await deploy(t(), repo.dir, repo.commit(V1));
