@@ -10,6 +10,7 @@ import { parentsOf } from '../apply/safe-path.js';
 import { mapLimit } from '../pool.js';
 import { metadataConcurrency } from '../apply/in-flight.js';
 import { cancelPoint } from '../cancelled.js';
+import { blobsOf, type StatCache } from './stat-vouch.js';
 
 /** Above this many paths to observe, one walk of the target is cheaper than a look at each. */
 const WALK_ABOVE = 2_000;
@@ -30,18 +31,20 @@ export interface ObserveTarget {
 /**
  * Observe the given paths into `into` (absent paths stay absent). `count` with a function: how
  * many paths it will list, and the list made only when needed (a first deploy into an empty
- * folder walks it and finds nothing: no array of its 500,000 paths).
+ * folder walks it and finds nothing: no array of its 500,000 paths). `cache`: the recorded
+ * manifest and state file, so that files it vouches for are not read (stat-vouch.ts).
  */
 export async function observeInto(
   target: ObserveTarget,
   into: Map<string, Observed>,
   list: string[] | { count: number; paths: () => string[] },
   algorithm: HashAlgorithm,
+  cache?: StatCache,
 ): Promise<void> {
   const t = target.transport;
   const count = Array.isArray(list) ? list.length : list.count;
   const listed = () => (Array.isArray(list) ? list : list.paths());
-  if (count > WALK_ABOVE) return observeByWalk(target, into, listed, algorithm);
+  if (count > WALK_ABOVE) return observeByWalk(target, into, listed, algorithm, cache);
   const paths = listed();
   const unique = [...new Set(paths)];
   // Each folder is looked at once, however many files it holds.
@@ -66,7 +69,7 @@ export async function observeInto(
   });
   await cancelPoint(target.signal, 'the plan (looking at the target)');
   const present = unique.filter((_, i) => entries[i] !== null && entries[i]?.type !== 'dir');
-  const hashes = await t.hashFiles(present, { algorithm });
+  const hashes = await blobsOf(t, present, algorithm, cache);
   unique.forEach((p, i) => {
     const e = entries[i];
     if (!e) return;
@@ -80,6 +83,7 @@ async function observeByWalk(
   into: Map<string, Observed>,
   paths: () => readonly string[],
   algorithm: HashAlgorithm,
+  cache?: StatCache,
 ): Promise<void> {
   const t = target.transport;
   const entries = await t.walk('', [target.layout.dir]);
@@ -89,9 +93,11 @@ async function observeByWalk(
   if (entries.length === 0) return;
   const wanted = new Set(paths());
   const found = entries.filter((e) => wanted.has(e.path));
-  const hashes = await t.hashFiles(
+  const hashes = await blobsOf(
+    t,
     found.filter((e) => e.type !== 'dir').map((e) => e.path),
-    { algorithm },
+    algorithm,
+    cache,
   );
   for (const e of found) into.set(e.path, { type: e.type, blob: hashes.get(e.path) ?? null, mode: e.mode });
 }

@@ -16,6 +16,7 @@ import { currentSelection, sameSelection } from '../apply/recorded-selection.js'
 import { planBasis, type Basis, type BasisOptions } from '../apply/basis.js';
 import { observeRecorded } from './observe-drift.js';
 import { observeInto, type ObserveTarget } from './observe-paths.js';
+import type { StatCache } from './stat-vouch.js';
 import { isTypeOnly, observeWhole } from './observe-authoritative.js';
 import { startLook } from './observe-look.js';
 import { gitlinksOf, manifestBasis } from './manifest-release.js';
@@ -170,6 +171,7 @@ async function observeAuthoritative(
     observed,
     [...named].filter((p) => !observed.has(p)),
     algorithm,
+    statCacheOf(target),
   );
   return { observed, release, restat };
 }
@@ -199,7 +201,7 @@ async function observeAdditive(
   const observed = new Map<string, Observed>();
   // Counted first: a big list is only made when the walk finds something (not into an empty folder).
   const list = { count: countPathsToObserve(diff), paths: () => pathsToObserve(diff) };
-  await observeInto(target, observed, list, algorithm);
+  await observeInto(target, observed, list, algorithm, statCacheOf(target));
   return observed;
 }
 
@@ -233,6 +235,11 @@ async function observeRecordedRelease(
   // A recorded file with no hash is missing, or a folder stands in its place: only a look tells
   // which, and a folder must reach the planner as one (it refuses to write over it).
   const unseen = [...rec.expected.keys()].filter((p) => !observed.has(p));
-  if (unseen.length > 0) await observeInto(target, observed, unseen, algorithm);
+  if (unseen.length > 0) await observeInto(target, observed, unseen, algorithm, statCacheOf(target));
   return rec.expected;
+}
+
+/** The target's stat cache: its recorded manifest, and its state file (the racy line). */
+function statCacheOf(target: PlanTarget): StatCache {
+  return { manifest: target.state?.manifest, statePath: target.layout.state };
 }

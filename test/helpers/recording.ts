@@ -13,6 +13,8 @@ export interface RecordedCall {
   to: string;
   /** writeFile's and writeStream's options, when given. */
   sync?: boolean;
+  /** The paths of a call given a list of them (hashFiles, statExactMany). */
+  paths?: string[];
 }
 
 export function recording(real: Transport): { transport: Transport; calls: RecordedCall[] } {
@@ -27,6 +29,7 @@ export function recording(real: Transport): { transport: Transport; calls: Recor
           path: typeof args[0] === 'string' ? args[0] : '',
           to: typeof args[1] === 'string' ? args[1] : '',
         };
+        if (Array.isArray(args[0])) call.paths = (args[0] as unknown[]).map(String);
         if (prop === 'writeFile' || prop === 'writeStream')
           call.sync = (args[3] as { sync?: boolean } | undefined)?.sync !== false;
         calls.push(call);
@@ -36,3 +39,7 @@ export function recording(real: Transport): { transport: Transport; calls: Recor
   });
   return { transport, calls };
 }
+
+/** The paths `calls` asked the transport to hash, in the order asked. */
+export const hashedPaths = (calls: readonly RecordedCall[]): string[] =>
+  calls.filter((c) => c.op === 'hashFiles').flatMap((c) => c.paths ?? []);

@@ -8,10 +8,10 @@ import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cli } from '../helpers/cli.js';
+import { hashedPaths, recording } from '../helpers/recording.js';
 import { tempDir } from '../helpers/git.js';
 import { makeRepo } from '../helpers/repo.js';
 import { LocalTransport } from '../../src/transport/local/local-transport.js';
-import type { Transport } from '../../src/transport/transport.js';
 import { readState } from '../../src/apply/state.js';
 import { layout } from '../../src/apply/layout.js';
 import { observeRecorded } from '../../src/observe/observe-drift.js';
@@ -21,29 +21,13 @@ const repo = makeRepo();
 const ws = tempDir('diffship-statcache-');
 afterAll(() => repo.cleanup());
 
-/** The real transport, with every path it is asked to hash written down. */
-function counting(real: Transport): { t: Transport; hashed: string[] } {
-  const hashed: string[] = [];
-  const t = new Proxy(real, {
-    get(target, prop) {
-      const value = Reflect.get(target, prop, target) as unknown;
-      if (typeof value !== 'function') return value;
-      return (...args: unknown[]) => {
-        if (prop === 'hashFiles') hashed.push(...(args[0] as string[]));
-        return (value as (...a: unknown[]) => unknown).apply(target, args);
-      };
-    },
-  });
-  return { t, hashed };
-}
-
 async function observe(withStatePath: boolean) {
   const real = new LocalTransport(join(ws, 'target'));
   await real.connect();
   try {
     const l = layout('.diffship');
     const state = (await readState(real, l))!;
-    const { t, hashed } = counting(real);
+    const { transport: t, calls } = recording(real);
     const { expected, observed } = await observeRecorded(t, null, {
       repo: repo.dir,
       release: state.release,
@@ -51,7 +35,7 @@ async function observe(withStatePath: boolean) {
       files: state.manifest!.files,
       ...(withStatePath ? { statePath: l.state } : {}),
     });
-    return { hashed: hashed.sort(), drift: driftAmong(expected, observed).map((d) => d.path) };
+    return { hashed: hashedPaths(calls).sort(), drift: driftAmong(expected, observed).map((d) => d.path) };
   } finally {
     await real.close();
   }
