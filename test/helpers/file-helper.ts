@@ -15,7 +15,9 @@ import {
 export class FileHelper {
   private readonly child: ChildProcess;
   private readonly parser = new AnswerParser();
-  private readonly waiting = new Map<number, (a: Answer) => void>();
+  private readonly waiting = new Map<number, (a: Answer & { parts: Array<string | Buffer> }) => void>();
+  /** The parts of answers still to come (lines, or a read's raw frames), by record id. */
+  private readonly parts = new Map<number, Array<string | Buffer>>();
   private nextId = 1;
   stderr = '';
   readonly exited: Promise<number | null>;
@@ -29,7 +31,14 @@ export class FileHelper {
     this.child.stdout!.on('data', (chunk: Buffer) => {
       const { answers, error } = this.parser.push(chunk);
       if (error) throw error;
-      for (const a of answers) this.waiting.get(a.id)?.(a);
+      for (const a of answers) {
+        const parts = this.parts.get(a.id) ?? [];
+        if (a.ok && a.part) this.parts.set(a.id, [...parts, a.bytes ?? a.payload]);
+        else {
+          this.parts.delete(a.id);
+          this.waiting.get(a.id)?.({ ...a, parts });
+        }
+      }
     });
     this.child.stderr!.on('data', (chunk: Buffer) => (this.stderr += chunk.toString()));
     this.exited = new Promise((resolve) => this.child.on('close', (code) => resolve(code)));
@@ -40,10 +49,15 @@ export class FileHelper {
     return this.child.pid!;
   }
 
-  /** `op` is a number: ops defined outside perl-helper-protocol.ts (bulk write) go through too. */
+  /**
+   * `op` is a number: ops defined outside perl-helper-protocol.ts (bulk write) go through too.
+   * The answer comes with the parts before it (a long answer's lines, a read's frames), in order.
+   */
   send(op: number, a: string, options: { b?: string; mode?: number; data?: Buffer } = {}) {
     const id = this.nextId++;
-    const answer = new Promise<Answer>((resolve) => this.waiting.set(id, resolve));
+    const answer = new Promise<Answer & { parts: Array<string | Buffer> }>((resolve) =>
+      this.waiting.set(id, resolve),
+    );
     const record = encodeRecord(id, op as Parameters<typeof encodeRecord>[1], a, {
       ...options,
       dataLength: options.data?.length ?? 0,

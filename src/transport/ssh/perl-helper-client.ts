@@ -11,7 +11,11 @@ export interface OpsChannel {
   channel: ClientChannel;
   waiting: Map<
     number,
-    { resolve(payload: string): void; reject(error: Error): void; part?(payload: string): void }
+    {
+      resolve(payload: string): void;
+      reject(error: Error): void;
+      part?(payload: string, bytes?: Buffer): void;
+    }
   >;
   stderr: string;
   /** Records not sent yet: everything queued in one turn of the event loop goes out as one write. */
@@ -118,7 +122,7 @@ export class SshOps {
         for (const a of answers) {
           const w = ops.waiting.get(a.id);
           if (a.ok && a.part) {
-            w?.part?.(a.payload); // more of a long answer: the record still waits for its end
+            w?.part?.(a.payload, a.bytes); // more of a long answer: the record still waits for its end
             continue;
           }
           ops.waiting.delete(a.id);
@@ -190,8 +194,8 @@ export class SshOps {
       /** The record's data: one buffer, or several sent back to back (a bulk write's files). */
       data?: Buffer | readonly Buffer[];
       dataLength?: number;
-      /** Gets each `part` line of a long answer (scan), in order, before the answer itself. */
-      onPart?: (payload: string) => void;
+      /** Gets each part of a long answer (scan's lines, read's raw frames), in order, before the answer itself. */
+      onPart?: (payload: string, bytes?: Buffer) => void;
       /** Called once the record is on the channel and the channel has room for more (see `flush`). */
       onQueued?: () => void;
     } = {},

@@ -5,6 +5,7 @@ import { OP_SCAN, OP_STATS, PERL_SCAN, PERL_SCAN_DISPATCH } from './scan-protoco
 import { OP_LOOK, PERL_LOOK, PERL_LOOK_DISPATCH } from './look-protocol.js';
 import { OP_PATCH, PERL_PATCH, PERL_PATCH_DISPATCH } from './patch-protocol.js';
 import { OP_BULK_WRITE, PERL_BULK, PERL_BULK_DISPATCH } from './bulk-write-protocol.js';
+import { OP_READ, PERL_READ_DISPATCH } from './read-protocol.js';
 import {
   OP_CHMOD,
   OP_READLINK,
@@ -80,6 +81,7 @@ import {
  * - look (20): the walk compared with the manifest's stat cache on the host (look-protocol.ts).
  * - patch (26): a file made from another one on the host and a few edits (patch-protocol.ts).
  * - bulk write (30): many small files in one record, each written as write (1) does (bulk-write-protocol.ts).
+ * - read (16): a regular file whole, in raw `bytes` frames (read-protocol.ts).
  * - root (21): the target folder checked, made if asked, and resolved, before chdir (shell-ops-protocol.ts).
  * - rmdir (22), symlink (23), readlink (24), chmod (25): shell-ops-protocol.ts.
  * - release (15): remove A only if it is a regular file (at most 1 MiB, never
@@ -142,6 +144,7 @@ export type Op =
   | typeof OP_SYMLINK
   | typeof OP_READLINK
   | typeof OP_CHMOD
+  | typeof OP_READ
   | typeof OP_BULK_WRITE;
 /** In a write record's mode: fsync the file before answering. */
 export const SYNC_FLAG = 0o200000;
@@ -309,6 +312,7 @@ const PERL = [
   PERL_PATCH_DISPATCH,
   PERL_ROOT_DISPATCH,
   PERL_SMALL_OPS_DISPATCH,
+  PERL_READ_DISPATCH,
   PERL_BULK_DISPATCH,
   '  } else { exit 4; }',
   '  $out .= "$id $answer\\n";',
@@ -353,18 +357,25 @@ export function hashList(paths: readonly string[]): string {
 
 /** One answer: the record's id, then its payload (ok) or the host's errno name and text. */
 export type Answer =
-  | { id: number; ok: true; payload: string; part?: true }
+  | { id: number; ok: true; payload: string; part?: true; bytes?: Buffer }
   | { id: number; ok: false; errno: string; message: string };
+
+/** The most raw bytes one `bytes` frame may announce (hostile input: a bigger one is refused). */
+export const MAX_FRAME = 1 << 20;
 
 /**
  * Splits the helper's stdout into answers, however the bytes arrive. Lines
  * before READY are skipped; after it, a line that is not an answer is an
- * error (returned with the answers before it, which still count).
+ * error (returned with the answers before it, which still count). A line
+ * `<id> bytes <n>` is followed by n raw bytes (a file's, read-protocol.ts):
+ * a part of that record's answer, never split into lines or decoded.
  */
 export class AnswerParser {
   /** The start of a line not yet ended, in the chunks it came in (a long answer spans many). */
   private rest: Buffer[] = [];
   private ready = false;
+  /** A `bytes` frame being filled: its record, its buffer, how much is in. */
+  private frame: { id: number; data: Buffer; filled: number } | null = null;
 
   /** The READY line was seen: the helper runs. */
   get isReady(): boolean {
@@ -376,30 +387,49 @@ export class AnswerParser {
     const answers: Answer[] = [];
     let error: Error | null = null;
     // Only the new chunk is searched, and an unended line joined once it ends: linear in the
-    // answer's length however many chunks it spans.
-    let nl = chunk.indexOf(10);
-    if (nl === -1) {
-      this.rest.push(Buffer.from(chunk));
-      return { answers, error };
-    }
-    // Split bytes, not text: a chunk may end inside a multi-byte character of an error message.
+    // answer's length however many chunks it spans. Split bytes, not text: a chunk may end
+    // inside a multi-byte character of an error message.
     let data = chunk;
-    let head: Buffer | null = this.rest.length > 0 ? Buffer.concat(this.rest) : null;
-    this.rest = [];
-    for (; nl !== -1 && error === null; nl = data.indexOf(10)) {
+    while (data.length > 0 && error === null) {
+      const frame = this.frame;
+      if (frame) {
+        const n = data.copy(frame.data, frame.filled);
+        frame.filled += n;
+        data = data.subarray(n);
+        if (frame.filled === frame.data.length) {
+          answers.push({ id: frame.id, ok: true, payload: '', part: true, bytes: frame.data });
+          this.frame = null;
+        }
+        continue;
+      }
+      const nl = data.indexOf(10);
+      if (nl === -1) {
+        this.rest.push(Buffer.from(data));
+        break;
+      }
       const tail = data.subarray(0, nl);
-      const line = (head ? Buffer.concat([head, tail]) : tail).toString('utf8');
-      head = null;
+      const line = (this.rest.length > 0 ? Buffer.concat([...this.rest, tail]) : tail).toString('utf8');
+      this.rest = [];
       data = data.subarray(nl + 1);
       if (!this.ready) this.ready = line === READY;
-      else {
+      else if (!this.startFrame(line, answers)) {
         const answer = parseLine(line);
         if (answer) answers.push(answer);
         else error = new Error(`unexpected answer from the host: ${JSON.stringify(line.slice(0, 200))}`);
       }
     }
-    if (data.length > 0) this.rest.push(Buffer.from(data));
     return { answers, error };
+  }
+
+  /** A `bytes` line: its frame starts (an empty one is its answer part at once). False: not one. */
+  private startFrame(line: string, answers: Answer[]): boolean {
+    const m = /^(\d{1,10}) bytes (\d{1,8})$/.exec(line);
+    if (!m || Number(m[2]) > MAX_FRAME) return false;
+    const id = Number(m[1]);
+    const size = Number(m[2]);
+    if (size === 0) answers.push({ id, ok: true, payload: '', part: true, bytes: Buffer.alloc(0) });
+    else this.frame = { id, data: Buffer.allocUnsafe(size), filled: 0 };
+    return true;
   }
 }
 

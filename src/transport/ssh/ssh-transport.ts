@@ -12,6 +12,8 @@ import {
   type DialSettings,
 } from './connect.js';
 import { EarlySocket } from './early-socket.js';
+import { readWithHelper } from './helper-read.js';
+import { checkRelPath } from '../rel-path.js';
 import { SshConnection } from './connection.js';
 import { SshExec } from './exec-channels.js';
 import { SshFiles } from './file-ops.js';
@@ -215,10 +217,11 @@ export class SshTransport implements Transport {
   async readFile(rel: string): Promise<Buffer> {
     const data = this.ahead.get(rel)?.data;
     if (data) return Buffer.from(data);
-    // A file of at most 1 MiB comes whole in the file helper's peek (never through a link), so a
-    // deploy's reads need no SFTP session; a bigger one, or no helper, is read over SFTP.
+    // A file of at most 1 MiB comes whole in the file helper's peek, a bigger one in its read
+    // (never through a link), so a deploy's reads need no SFTP session; without the helper, SFTP.
     const seen = (await this.ahead.peek([rel], [rel]))?.get(rel)?.data;
-    return seen ? Buffer.from(seen) : this.files.readFile(rel);
+    if (seen) return Buffer.from(seen);
+    return (await readWithHelper(this.conn, this.ops, checkRelPath(rel))) ?? this.files.readFile(rel);
   }
 
   readlink(rel: string): Promise<string> {

@@ -20,9 +20,11 @@ export async function runStreamed(
   reader: { push(payload: string): void },
 ): Promise<string> {
   let bad: unknown = null;
-  const onPart = (payload: string) => {
+  const onPart = (payload: string, bytes?: Buffer) => {
     if (bad !== null) return;
     try {
+      // Raw frames are a read's (read-protocol.ts): in a walk's answer the host is not the helper.
+      if (bytes) throw new Error('the host sent raw bytes in a listing');
       reader.push(payload);
     } catch (error) {
       bad = error;

@@ -8,6 +8,7 @@
  * ~/.bashrc logs each shell start and sleeps (bash runs it for every command
  * sshd starts: their stdin is a socket).
  */
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -38,6 +39,8 @@ afterAll(async () => {
 });
 
 const lines = () => readFileSync(log, 'utf8').trim().split('\n');
+/** The first shell's pid: the file helper's (its bash execs perl). */
+const helperPid = (logged: string[]) => Number(logged.find((l) => l.startsWith('start'))!.split(' ')[1]);
 
 describe('remote shells per connection', () => {
   it('starts one (the file helper); writes, syncs, hashes, renames and tree removals add none', async () => {
@@ -65,7 +68,7 @@ describe('remote shells per connection', () => {
     expect(started.filter((l) => l.startsWith('start'))).toHaveLength(1);
   }, 60_000);
 
-  it('opens the SFTP session (a second shell) only when an operation needs it, and then once', async () => {
+  it('reads files of any size through the helper; opens the SFTP session (a second shell) only when needed, and then once', async () => {
     const root = path.join(dir, 'target-sftp');
     writeFileSync(log, '');
     const t = new SshTransport(sshd.sshOptions(), root);
@@ -81,14 +84,20 @@ describe('remote shells per connection', () => {
       expect(await t.rmdir('d')).toBe(true);
       await expect(t.chmod('l1', 0o600)).rejects.toThrow(/it is a symlink/);
       expect(lines().filter((l) => l.startsWith('start'))).toHaveLength(1);
-      // A small file read whole comes in the helper's peek; one above 1 MiB is SFTP's: the session
-      // opens now, once for both reads.
+      // A small file read whole comes in the helper's peek, one above 1 MiB in its read (a big
+      // target's manifest): no SFTP session for either.
       expect((await t.readFile('f')).toString()).toBe('x');
-      expect(lines().filter((l) => l.startsWith('start'))).toHaveLength(1);
-      const big = Buffer.alloc(2 << 20, 7);
+      const big = randomBytes(3 << 20);
       await t.writeFile('big', big, 0o644);
       const [a, b] = await Promise.all([t.readFile('big'), t.readFile('big')]);
       expect(a.equals(big) && b.equals(big)).toBe(true);
+      expect(lines().filter((l) => l.startsWith('start'))).toHaveLength(1);
+      // Once the helper has ended (killed on the host), SFTP takes over: the session opens now,
+      // once for both reads.
+      const helper = helperPid(lines());
+      process.kill(helper, 'SIGKILL');
+      const [c, d] = await Promise.all([t.readFile('big'), t.readFile('big')]);
+      expect(c.equals(big) && d.equals(big)).toBe(true);
       expect((await t.lstat('f'))?.mode).toBe(0o600);
     } finally {
       await t.close();

@@ -1,0 +1,152 @@
+/**
+ * read (16): a whole file through the file helper (read-protocol.ts), run here
+ * under `sh` as sshd would run it. Exact bytes at every size around a part's
+ * edge, in raw frames; never a link, a file below a linked folder, a folder or a
+ * FIFO (which would block a plain read); and the parser's checks of the frames.
+ */
+import { randomBytes } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OP_READ, PART_BYTES, readCount } from '../../../src/transport/ssh/read-protocol.js';
+import { AnswerParser, MAX_FRAME, READY } from '../../../src/transport/ssh/perl-helper-protocol.js';
+import { FileHelper } from '../../helpers/file-helper.js';
+import { runStreamed } from '../../../src/transport/ssh/streamed-op.js';
+import { readWithHelper } from '../../../src/transport/ssh/helper-read.js';
+import type { SshConnection } from '../../../src/transport/ssh/connection.js';
+import { OP_SCAN } from '../../../src/transport/ssh/scan-protocol.js';
+import type { OpsChannel, SshOps } from '../../../src/transport/ssh/perl-helper-client.js';
+
+let root: string;
+let helper: FileHelper;
+beforeAll(async () => {
+  root = await fs.mkdtemp(path.join(os.tmpdir(), 'diffship-helper-read-'));
+  helper = new FileHelper(root);
+});
+afterAll(async () => {
+  expect(await helper.end()).toBe(0);
+  expect(helper.stderr).toBe('');
+  await fs.rm(root, { recursive: true, force: true });
+});
+
+/** What the helper sends for `rel`: the decoded bytes and the count it announced, or its refusal. */
+async function read(rel: string) {
+  const a = await helper.send(OP_READ, rel);
+  if (!a.ok) return { errno: a.errno };
+  expect(a.parts.every((p) => Buffer.isBuffer(p))).toBe(true);
+  return { data: Buffer.concat(a.parts as Buffer[]), count: readCount(a.payload), parts: a.parts.length };
+}
+
+describe('the file helper reads a file whole', () => {
+  it('sends exact bytes in raw frames of at most 768 KiB, at every size around a frame', async () => {
+    const part = PART_BYTES;
+    for (const size of [0, 1, 2, 3, part - 1, part, part + 1, 3 * part + 5]) {
+      const data = randomBytes(size);
+      await fs.writeFile(path.join(root, `f${size}`), data);
+      const got = await read(`f${size}`);
+      expect(got.count, String(size)).toBe(size);
+      expect(got.data!.equals(data), String(size)).toBe(true);
+      expect(got.parts, String(size)).toBe(Math.ceil(size / part));
+    }
+  });
+
+  it('never through a link, nor below a linked folder; never a folder or a FIFO', async () => {
+    const outside = await fs.mkdtemp(path.join(os.tmpdir(), 'diffship-helper-read-out-'));
+    try {
+      await fs.writeFile(path.join(outside, 'secret'), 'outside the target\n');
+      await fs.symlink(path.join(outside, 'secret'), path.join(root, 'link'));
+      await fs.symlink(outside, path.join(root, 'linked-dir'));
+      await fs.mkdir(path.join(root, 'dir'));
+      execFileSync('mkfifo', [path.join(root, 'fifo')]);
+      expect(await read('link')).toEqual({ errno: 'ELOOP' });
+      expect(await read('linked-dir/secret')).toEqual({ errno: 'ELOOP' });
+      expect(await read('dir')).toEqual({ errno: 'EISDIR' });
+      expect(await read('fifo')).toEqual({ errno: 'EINVAL' });
+      expect(await read('missing')).toEqual({ errno: 'ENOENT' });
+      // Still in step after the refusals.
+      await fs.writeFile(path.join(root, 'after'), 'after\n');
+      expect((await read('after')).data?.toString()).toBe('after\n');
+    } finally {
+      await fs.rm(outside, { recursive: true, force: true });
+    }
+  });
+
+  it('takes raw frames split anywhere, refuses one announced above 1 MiB, and takes only a plain byte count', () => {
+    const bytes = randomBytes(5000);
+    const stream = Buffer.concat([
+      Buffer.from(`${READY}\n7 bytes 3000\n`),
+      bytes.subarray(0, 3000),
+      Buffer.from('7 bytes 0\n7 bytes 2000\n'),
+      bytes.subarray(3000),
+      Buffer.from('7 ok 5000\n'),
+    ]);
+    for (const cut of [1, 7, 64, 4096]) {
+      const parser = new AnswerParser();
+      const got: Buffer[] = [];
+      let done = '';
+      for (let at = 0; at < stream.length; at += cut) {
+        const { answers, error } = parser.push(stream.subarray(at, at + cut));
+        expect(error).toBeNull();
+        for (const a of answers) {
+          if (a.ok && a.part) got.push(a.bytes!);
+          else if (a.ok) done = a.payload;
+        }
+      }
+      expect(
+        got.map((b) => b.length),
+        String(cut),
+      ).toEqual([3000, 0, 2000]);
+      expect(Buffer.concat(got).equals(bytes)).toBe(true);
+      expect(done).toBe('5000');
+    }
+    const huge = new AnswerParser();
+    const { error } = huge.push(Buffer.from(`${READY}\n7 bytes ${MAX_FRAME + 1}\n`));
+    expect(error?.message).toMatch(/unexpected answer from the host: "7 bytes 1048577"/);
+    expect(readCount('0')).toBe(0);
+    expect(readCount('3145733')).toBe(3145733);
+    for (const bad of ['', '01', '-1', '1e3', '12 ', 'x']) expect(readCount(bad), bad).toBeNull();
+  });
+
+  it('refuses a raw frame in a walk answer (only a read sends them)', async () => {
+    const pushed: string[] = [];
+    // A host that answers a scan with a frame: the part handler is all that is under test.
+    const ops = {
+      run: (_h: unknown, _op: number, _rel: string, o: { onPart(p: string, b?: Buffer): void }) => {
+        o.onPart('entry', undefined);
+        o.onPart('', Buffer.from('raw'));
+        return Promise.resolve('ok');
+      },
+    } as unknown as SshOps;
+    await expect(
+      runStreamed(ops, {} as OpsChannel, OP_SCAN, '', '', { push: (p) => void pushed.push(p) }),
+    ).rejects.toThrow(/raw bytes in a listing/);
+    expect(pushed).toEqual(['entry']);
+  });
+
+  it('refuses an answer that is not the file: a count other than the bytes sent, or a line for a frame', async () => {
+    // A host under test as a script of answers: the checks of readWithHelper are all that is tested.
+    const host = (frames: Array<string | Buffer>, answer: string) =>
+      ({
+        channel: () => Promise.resolve({}),
+        run: (_h: unknown, _op: number, _rel: string, o: { onPart(p: string, b?: Buffer): void }) => {
+          for (const f of frames)
+            o.onPart(typeof f === 'string' ? f : '', typeof f === 'string' ? undefined : f);
+          return Promise.resolve(answer);
+        },
+      }) as unknown as SshOps;
+    const conn = {
+      fail: (op: string, rel: string, error: Error) => new Error(`${op} ${rel}: ${error.message}`),
+    } as unknown as SshConnection;
+    const two = [Buffer.from('ab'), Buffer.from('cd')];
+    expect((await readWithHelper(conn, host(two, '4'), 'm'))?.toString()).toBe('abcd');
+    await expect(readWithHelper(conn, host(two, '5'), 'm')).rejects.toThrow(
+      /^read m: the host's answer is not the file: it announced "5" bytes and sent 4$/,
+    );
+    await expect(readWithHelper(conn, host(two, '4 x'), 'm')).rejects.toThrow(/announced "4 x" bytes/);
+    await expect(readWithHelper(conn, host(['ab', ...two], '4'), 'm')).rejects.toThrow(
+      /a part is a line, not bytes/,
+    );
+  });
+});
