@@ -26,6 +26,10 @@
 //    makes its files durable, scp does not). Peak RSS (GNU time's %M) of diffship's
 //    node process and of scp. Targets: ≤ 1.2× scp, RSS < 150 MiB.
 //    `--only big` runs just this case (`--only small`: just 1 and 2); `--big-mib N` another size.
+// 3b. `--only bigupdate` (not run otherwise): that file replaced by another of the same size,
+//    into a folder holding the first, against `rsync -a -e ssh` (its delta transfer reads the
+//    old file on the host) and `scp`. diffship checks the old file for drift by its stat
+//    (the manifest's stat cache), so it reads none of it.
 // 4. `--only auth` (not run otherwise): authoritative mode, 20 changes and 20 strays into a
 //    20,000-file target (`--auth-files N`) against `rsync -a --delete -e ssh`; `--before <dir>`
 //    also times another build of diffship in the same rounds. See bench/ssh/auth.mjs.
@@ -46,7 +50,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import {
   assertTree,
   checkout,
@@ -136,15 +140,17 @@ try {
     [cli, ...argv, ...(argv.includes('--repo') ? [] : ['--repo', repo]), '--no-progress'],
     { cwd: work },
   ];
-  const rsync = () => [
+  /** `rsync -a -e ssh` of the folder `from` into `target` on the host (default: the small cases'). */
+  const rsync = (from = co, target = rsyncTarget) => [
     'rsync',
-    ['-a', '-e', `ssh ${sshd.sshArgs.join(' ')}`, `${co}/`, `${sshd.user}@127.0.0.1:${rsyncTarget}/`],
+    ['-a', '-e', `ssh ${sshd.sshArgs.join(' ')}`, `${from}/`, `${sshd.user}@127.0.0.1:${target}/`],
   ];
 
   if (only === 'auth') {
     const before = args.includes('--before') ? path.resolve(args[args.indexOf('--before') + 1]) : null;
     authCase({ sshd, work, runs, files: option('--auth-files', 20_000), before });
-  } else {
+  } else if (only === 'bigupdate') bigUpdate();
+  else {
     if (only !== 'big') smallCases();
     if (only !== 'small') await bigFile();
   }
@@ -250,6 +256,70 @@ try {
         `  diffship ${ms(times.diffship)}, peak RSS of its node process ${mib(rss.diffship)}; of its git cat-file ${mib(rss.git)} (anonymous memory ${mib(rss.gitAnon)}, the rest git's map of the object file)`,
         `  scp      ${ms(times.scp)}, peak RSS ${mib(rss.scp)}; ratio ${ratio(median(times.diffship), median(times.scp))}× (target ≤ 1.2×)`,
         `  scp + ssh sync ${ms(times.scpSync)}; ratio ${ratio(median(times.diffship), median(times.scpSync))}×`,
+      ].join('\n'),
+    );
+  }
+
+  function bigUpdate() {
+    const bigRepo = path.join(os.tmpdir(), `diffship-bench-ssh-bigupd-${BIG_MIB}-v1`);
+    if (!existsSync(path.join(bigRepo, '.git', 'diffship-bench-ready')))
+      fastImportRepo(bigRepo, [
+        {
+          tag: 'A',
+          files: new Map([
+            ['data/big.bin', randomBytes(BIG_MIB << 20)],
+            ['data/note.txt', Buffer.from('a\n')],
+          ]),
+        },
+        { tag: 'B', files: new Map([['data/big.bin', randomBytes(BIG_MIB << 20)]]) },
+      ]);
+    const coA = path.join(base, 'bigupd-A');
+    const coB = path.join(base, 'bigupd-B');
+    checkout(bigRepo, 'A', coA);
+    checkout(bigRepo, 'B', coB);
+    // A was checked out an hour before B (rsync's quick check compares size and mtime: both
+    // checked out in one second, the same-sized file would look unchanged and not be sent).
+    const hourAgo = Date.now() / 1000 - 3600;
+    for (const f of ['data/big.bin', 'data/note.txt']) utimesSync(path.join(coA, f), hourAgo, hourAgo);
+    const releaseB = treeDigest(coB);
+    const scpArgs = sshd.sshArgs.map((a) => (a === '-p' ? '-P' : a));
+    const tools = ['diffship', 'rsync', 'scp'];
+    const times = { diffship: [], rsync: [], scp: [] };
+    for (let r = -1; r < runs; r++) {
+      const order = tools.map((_, i) => tools[(i + Math.max(r, 0)) % tools.length]);
+      for (const tool of order) {
+        const target = path.join(work, `bigupd-${tool}-${r}`);
+        mkdirSync(target, { recursive: true });
+        // The target holds release A (put there untimed, by the tool itself where it can).
+        if (tool === 'diffship') {
+          newTargetAt(target);
+          run(...ds('deploy', '--to', 'A', '--repo', bigRepo));
+        } else run(...rsync(coA, target));
+        run('sync', []);
+        let ms;
+        if (tool === 'diffship') ms = timeOnce(...ds('deploy', '--to', 'B', '--repo', bigRepo));
+        else if (tool === 'rsync') ms = timeOnce(...rsync(coB, target));
+        else
+          ms = timeOnce('scp', [
+            '-q',
+            ...scpArgs,
+            path.join(coB, 'data/big.bin'),
+            `${sshd.user}@127.0.0.1:${target}/data/big.bin`,
+          ]);
+        assertTree(`big file update, ${tool}`, target, releaseB);
+        rmSync(target, { recursive: true, force: true });
+        if (r >= 0) times[tool].push(ms);
+      }
+    }
+    if (process.env.BENCH_VERBOSE) console.log(JSON.stringify(times));
+    const ms = (xs) =>
+      `${median(xs).toFixed(0)} ms [${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)}]`;
+    console.log(
+      [
+        `big file update (${BIG_MIB} MiB replaced), ${runs} runs each, median wall time (load ${os.loadavg()[0].toFixed(2)}):`,
+        `  diffship ${ms(times.diffship)}`,
+        `  rsync -a -e ssh ${ms(times.rsync)}; ratio ${ratio(median(times.diffship), median(times.rsync))}×`,
+        `  scp ${ms(times.scp)}; ratio ${ratio(median(times.diffship), median(times.scp))}×`,
       ].join('\n'),
     );
   }
