@@ -96,6 +96,22 @@ export class ManifestCursor {
     }
   }
 
+  /**
+   * The next lines no path asked for, `max` at most (none: the end), parsed and checked as
+   * `finish` does: a whole manifest read a batch at a time, never all of it in objects.
+   */
+  take(max: number): ManifestEntry[] {
+    this.passTaken();
+    const out: ManifestEntry[] = [];
+    while (this.to >= 0 && out.length < max) {
+      const entry = this.parse(this.text.slice(this.from, this.to));
+      this.checkOrder(entry.path);
+      out.push(entry);
+      this.advance();
+    }
+    return out;
+  }
+
   private passTaken(): void {
     if (!this.taken) return;
     this.taken = false;

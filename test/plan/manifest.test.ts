@@ -435,6 +435,12 @@ describe('the manifest file format (manifest-text.ts)', () => {
     const seek = () =>
       new ManifestCursor(bufferSource(Buffer.from(text, 'utf8')), 40, '/t/m.tsv').seek('zzz');
     expect(seek).toThrow(message);
+    // And a batch at a time (status): every batch up to the bad line is checked the same way.
+    const batches = () => {
+      const cursor = new ManifestCursor(bufferSource(Buffer.from(text, 'utf8')), 40, '/t/m.tsv');
+      while (cursor.take(1).length > 0);
+    };
+    expect(batches).toThrow(message);
   });
 
   it('reads a manifest of several MiB line by line, decoded a chunk at a time, as a whole parse does', () => {
@@ -457,6 +463,12 @@ describe('the manifest file format (manifest-text.ts)', () => {
     );
     odd.finish();
     expect(parseManifestText(data.toString('utf8'), 40, 'm')).toEqual(files);
+    // A batch at a time: every entry once, in order, no batch above its size, then none.
+    const batched = new ManifestCursor(bufferSource(data), 40, 'm');
+    const taken: ManifestEntry[][] = [];
+    for (let b = batched.take(4096); b.length > 0; b = batched.take(4096)) taken.push(b);
+    expect(taken.map((b) => b.length)).toEqual([...Array(9).fill(4096), 40_000 - 9 * 4096]);
+    expect(taken.flat()).toEqual(files);
     expect(() =>
       new ManifestCursor(bufferSource(Buffer.from('diffship-manifest 1\n')), 40, 'm').finish(),
     ).not.toThrow();
