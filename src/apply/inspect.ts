@@ -4,7 +4,7 @@
  * "is this host still what we shipped?", not just "what will the next deploy touch?".
  */
 import { driftAmong } from '../plan/drift.js';
-import { observeRecorded } from '../observe/observe-drift.js';
+import { driftOverManifest, observeRecorded } from '../observe/observe-drift.js';
 import type { Transport } from '../transport/transport.js';
 import { connectReadOnly } from './absent-root.js';
 import { listBackups } from './backup.js';
@@ -15,7 +15,6 @@ import { stateFolderUsage, type StateFolderUsage } from './leftovers.js';
 import { readState, type HeldUnit, type TargetState } from './state.js';
 import { releaseKnown } from './basis.js';
 import { mapLimit } from '../pool.js';
-import type { ManifestEntry } from '../plan/manifest-types.js';
 
 export interface TargetStatusInfo {
   name: string;
@@ -77,21 +76,27 @@ export async function inspectTarget(
     const lock = lockFile?.info ?? null;
     const drift: string[] = [];
     const known = state ? await recordedListing(state, o) : null;
-    // files: null means drift can't be known; undefined means list the release from the repository.
+    // files: null means drift can't be known; undefined means list the release from the repository;
+    // 'manifest': the target's manifest lists them.
     if (state && known && known.files !== null) {
       // The selection the release was shipped with, when recorded: drift is about what was shipped.
       const selection = state.selection ?? o;
-      const { expected, observed } = await observeRecorded(t, null, {
+      const recorded = {
         repo: o.repo,
         release: state.release,
         source: selection.source,
         include: selection.include,
         exclude: selection.exclude,
         kept: state.kept,
-        files: known.files,
         statePath: l.state,
-      });
-      for (const d of driftAmong(expected, observed)) drift.push(d.path);
+      };
+      // The manifest a batch at a time (a big target's is never parsed whole), else the release's listing.
+      if (known.files === 'manifest')
+        for (const path of await driftOverManifest(t, state.manifest!, recorded)) drift.push(path);
+      else {
+        const { expected, observed } = await observeRecorded(t, null, recorded);
+        for (const d of driftAmong(expected, observed)) drift.push(d.path);
+      }
     }
     const driftFolders = await foldersAmong(t, drift);
     return {
@@ -122,15 +127,15 @@ export async function inspectTarget(
 }
 
 /**
- * The files the recorded release put on the target: the manifest when the state
- * has one (also for built releases and rewritten history); else none here, and
+ * Where the recorded release's files come from: the manifest when the state has
+ * one (also for built releases and rewritten history); else (undefined)
  * observeRecorded lists them from the repository. With neither manifest nor the
  * commit, drift is unknown and the note says why and what to do.
  */
 async function recordedListing(
   state: TargetState,
   o: InspectOptions,
-): Promise<{ files: ManifestEntry[] | undefined | null; note: string | null }> {
+): Promise<{ files: 'manifest' | undefined | null; note: string | null }> {
   const manifest = state.manifest ?? null;
   // With a manifest the repository only colours the note: no fetch for it.
   const known = await releaseKnown(o.repo, null, state.release, manifest === null);
@@ -138,7 +143,7 @@ async function recordedListing(
     const note = known
       ? null
       : `release ${state.release} is not in this repository; drift checked against the target's manifest`;
-    return { files: manifest.files, note };
+    return { files: 'manifest', note };
   }
   if (!known) {
     return {

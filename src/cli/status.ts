@@ -7,6 +7,7 @@ import { status } from '../rollout/status.js';
 import { describeLock } from '../apply/lock.js';
 import { describeUnlock, unlock } from '../rollout/unlock.js';
 import { formatBytes } from '../report/format.js';
+import { paceGarbage } from '../gc-pacer.js';
 import { colorsFor, warn, writeJson, type Output } from './output.js';
 
 export function registerStatus(program: Command, out: Output): void {
@@ -20,7 +21,9 @@ export function registerStatus(program: Command, out: Output): void {
       const repo = (cmd.optsWithGlobals() as { repo: string }).repo;
       const config = await loadConfig(flags.config, { env: out.env });
       for (const w of config.warnings ?? []) warn(out, w);
-      const infos = await status({ config, repo, targets: flags.targets });
+      // A big target's drift check makes garbage a batch of manifest lines at a time (gc-pacer.ts).
+      const stopPacing = paceGarbage();
+      const infos = await status({ config, repo, targets: flags.targets }).finally(stopPacing);
       if (flags.json) writeJson(out, { targets: infos });
       else out.stdout.write(`${renderStatus(infos, colorsFor(out.stdout, out.env))}\n`);
       if (infos.some((i) => i.error !== null)) {

@@ -12,8 +12,9 @@ import { diffWith } from '../diff/diff-releases.js';
 import { hashAlgorithmOf } from '../diff/blob.js';
 import type { Transport } from '../transport/transport.js';
 import type { KeptFile, Observed } from '../plan/types.js';
-import { expectedFiles, type ExpectedFile } from '../plan/drift.js';
-import type { FileStat } from '../plan/manifest-types.js';
+import { driftAmong, expectedFiles, type ExpectedFile } from '../plan/drift.js';
+import type { FileStat, Manifest } from '../plan/manifest-types.js';
+import { manifestCursor } from '../apply/stored-manifest.js';
 import { unchangedSince } from '../plan/stat-cache.js';
 import { stateWrittenNs } from '../apply/manifest.js';
 import { exactStats } from '../transport/exact-stats.js';
@@ -67,6 +68,39 @@ export async function observeRecorded(
     if (blob) observed.set(path, { type: 'file', blob, mode: 0 });
   }
   return { expected, observed };
+}
+
+/** Manifest lines observed at a time by driftOverManifest: bounded memory, a request or two per batch over SSH. */
+const DRIFT_BATCH = 4096;
+
+/**
+ * The drifted paths of a recorded release the target's manifest lists (`status`): the paths
+ * driftAmong finds over observeRecorded, in the same order (the manifest's, then the kept files
+ * it does not list), with the manifest read and observed a batch at a time. A 500,000-file
+ * manifest is never parsed whole, nor a map of its files built.
+ * @throws DiffshipError E_STATE naming the manifest's file and its first bad line
+ */
+export async function driftOverManifest(
+  t: Transport,
+  manifest: Manifest,
+  r: Omit<RecordedRelease, 'files'>,
+  batch = DRIFT_BATCH,
+): Promise<string[]> {
+  const cursor = manifestCursor(manifest);
+  // A kept file the release also lists is expected as the release has it (expectedFiles).
+  const keptElsewhere = new Map(r.kept.map((k) => [k.path, k]));
+  const drift: string[] = [];
+  for (let files = cursor.take(batch); files.length > 0; files = cursor.take(batch)) {
+    for (const f of files) keptElsewhere.delete(f.path);
+    const { expected, observed } = await observeRecorded(t, null, { ...r, kept: [], files });
+    for (const d of driftAmong(expected, observed)) drift.push(d.path);
+  }
+  if (keptElsewhere.size > 0) {
+    const kept = [...keptElsewhere.values()];
+    const { expected, observed } = await observeRecorded(t, null, { ...r, kept, files: [] });
+    for (const d of driftAmong(expected, observed)) drift.push(d.path);
+  }
+  return drift;
 }
 
 async function listRelease(objects: GitObjects | null, r: RecordedRelease) {
