@@ -78,7 +78,7 @@ describe('status over the manifest, a batch at a time', () => {
     expect(Math.max(...edited.asked.map((p) => p.length))).toBeLessThanOrEqual(3);
   });
 
-  it('diffship status reports the same drift on a target whose manifest spans several default batches', async () => {
+  it('diffship status reports the same drift on a target whose manifest spans two default batches (4,096 lines each)', async () => {
     const many = Object.fromEntries(Array.from({ length: 4200 }, (_, i) => [`m/${i}.txt`, `${i}\n`]));
     repo.commit({ ...files, ...many });
     deploy();
