@@ -13,7 +13,7 @@ import { hashAlgorithmOf } from '../diff/blob.js';
 import type { Transport } from '../transport/transport.js';
 import type { KeptFile, Observed } from '../plan/types.js';
 import { driftAmong, expectedFiles, type ExpectedFile } from '../plan/drift.js';
-import type { FileStat, Manifest } from '../plan/manifest-types.js';
+import type { FileStat, Manifest, ManifestEntry } from '../plan/manifest-types.js';
 import { manifestCursor } from '../apply/stored-manifest.js';
 import { unchangedSince } from '../plan/stat-cache.js';
 import { stateWrittenNs } from '../apply/manifest.js';
@@ -51,6 +51,19 @@ export async function observeRecorded(
   known: ReadonlyMap<string, Observed> = new Map(),
 ): Promise<RecordedObservation> {
   const files = r.files ?? (await listRelease(objects, r));
+  // The stat cache needs the manifest's stats and the state file's time (its racy line).
+  const written = r.files && r.statePath !== undefined ? await stateWrittenNs(t, r.statePath) : null;
+  return observeFiles(t, files, r, known, written);
+}
+
+/** observeRecorded's look at `files` and `r.kept`, given the state file's time (null: no stat cache). */
+async function observeFiles(
+  t: Transport,
+  files: NonNullable<RecordedRelease['files']>,
+  r: Pick<RecordedRelease, 'kept' | 'release'>,
+  known: ReadonlyMap<string, Observed>,
+  written: string | null,
+): Promise<RecordedObservation> {
   const expected = expectedFiles(files, r.kept);
   const observed = new Map<string, Observed>();
   const unknown: string[] = [];
@@ -60,7 +73,7 @@ export async function observeRecorded(
     if (seen && !isTypeOnly(seen)) observed.set(path, seen);
     else unknown.push(path);
   }
-  const toHash = await unchangedByStat(t, r, unknown, observed);
+  const toHash = await unchangedByStat(t, files, written, unknown, observed);
   const hashes = await t.hashFiles(toHash, { algorithm: hashAlgorithmOf(r.release) });
   for (const path of toHash) {
     const blob = hashes.get(path);
@@ -87,19 +100,20 @@ export async function driftOverManifest(
   batch = DRIFT_BATCH,
 ): Promise<string[]> {
   const cursor = manifestCursor(manifest);
+  // The state file's time once for every batch (over SSH a round trip each otherwise).
+  const written = r.statePath !== undefined ? await stateWrittenNs(t, r.statePath) : null;
   // A kept file the release also lists is expected as the release has it (expectedFiles).
   const keptElsewhere = new Map(r.kept.map((k) => [k.path, k]));
   const drift: string[] = [];
+  const observe = async (files: ManifestEntry[], kept: KeptFile[]) => {
+    const { expected, observed } = await observeFiles(t, files, { ...r, kept }, new Map(), written);
+    for (const d of driftAmong(expected, observed)) drift.push(d.path);
+  };
   for (let files = cursor.take(batch); files.length > 0; files = cursor.take(batch)) {
     for (const f of files) keptElsewhere.delete(f.path);
-    const { expected, observed } = await observeRecorded(t, null, { ...r, kept: [], files });
-    for (const d of driftAmong(expected, observed)) drift.push(d.path);
+    await observe(files, []);
   }
-  if (keptElsewhere.size > 0) {
-    const kept = [...keptElsewhere.values()];
-    const { expected, observed } = await observeRecorded(t, null, { ...r, kept, files: [] });
-    for (const d of driftAmong(expected, observed)) drift.push(d.path);
-  }
+  if (keptElsewhere.size > 0) await observe([], [...keptElsewhere.values()]);
   return drift;
 }
 
@@ -123,14 +137,13 @@ async function listRelease(objects: GitObjects | null, r: RecordedRelease) {
  */
 async function unchangedByStat(
   t: Transport,
-  r: RecordedRelease,
+  files: NonNullable<RecordedRelease['files']>,
+  written: string | null,
   paths: string[],
   observed: Map<string, Observed>,
 ): Promise<string[]> {
-  if (!r.files || r.statePath === undefined) return paths;
-  const written = await stateWrittenNs(t, r.statePath);
   if (written === null) return paths;
-  const entries = new Map(r.files.map((f) => [f.path, f]));
+  const entries = new Map(files.map((f) => [f.path, f]));
   // One batch of exact lstats (one request per thousand paths over SSH) for the entries that have a stat.
   const stats = await exactStats(
     t,
