@@ -179,7 +179,12 @@ export interface Transport {
 
   /** lstat: symlinks are reported as `symlink`, never followed. null when absent. */
   lstat(rel: string): Promise<Entry | null>;
-  readFile(rel: string): Promise<Buffer>;
+  /**
+   * The whole file. `limit`: the most bytes the caller takes (default read-bound.ts's
+   * NO_LIMIT); a bigger file, as found or as it grows while read, is refused (a
+   * TransportError caused by TooBig) without more than `limit` + 1 bytes held.
+   */
+  readFile(rel: string, limit?: number): Promise<Buffer>;
   /** Open a file (never through a link) to read by offset. Optional: local only. */
   openRead?(rel: string): Promise<OpenedFile>;
   readlink(rel: string): Promise<string>;

@@ -265,6 +265,26 @@ export function describeTransport(name: string, make: MakeTransport): void {
         await expectCode(t.writeFile('no/such/dir/f', Buffer.from('x'), 0o644), 'E_TRANSPORT');
       });
 
+      it('reads at most `limit` bytes: a bigger file is refused naming the path and the limit, never read into memory', async () => {
+        // Both sides of SSH's 1 MiB peek: a small file comes in the peek, a bigger one in the helper's read.
+        for (const size of [100, 2 * 1024 * 1024 + 3]) {
+          const data = noise(size, size);
+          await fs.writeFile(at(`limited-${size}`), data);
+          expect((await t.readFile(`limited-${size}`, size)).equals(data)).toBe(true);
+          const error = await expectCode(t.readFile(`limited-${size}`, size - 1), 'E_TRANSPORT');
+          expect(error.message).toContain(`limited-${size}`);
+          expect(error.message).toMatch(/more than the (99 bytes|2\.0 MiB) diffship reads of it/);
+        }
+        // A sparse 1 GiB file costs the disk nothing: read whole, it would cost this process 1 GiB.
+        await fs.writeFile(at('sparse'), '');
+        await fs.truncate(at('sparse'), 1024 ** 3);
+        const before = process.memoryUsage().rss;
+        const error = await expectCode(t.readFile('sparse', 1024 * 1024), 'E_TRANSPORT');
+        expect(error.message).toMatch(/it is 1 GiB, more than the 1 MiB diffship reads of it/);
+        expect(process.memoryUsage().rss - before).toBeLessThan(200 * 1024 * 1024);
+        await fs.rm(at('sparse'));
+      });
+
       it('reads a missing file as E_TRANSPORT naming the path', async () => {
         const error = await expectCode(t.readFile('nope.txt'), 'E_TRANSPORT');
         expect(error.message).toContain('nope.txt');

@@ -141,8 +141,8 @@ export class LocalTransport implements Transport {
     }
   }
 
-  async readFile(rel: string): Promise<Buffer> {
-    return this.io('read', rel, (p) => readFileNoFollow(p));
+  async readFile(rel: string, limit?: number): Promise<Buffer> {
+    return this.io('read', rel, (p) => readFileNoFollow(p, limit));
   }
 
   async openRead(rel: string): Promise<OpenedFile> {

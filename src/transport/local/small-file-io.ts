@@ -6,27 +6,50 @@ import * as fs from 'node:fs/promises';
 import type { WriteOptions } from '../transport.js';
 import { fsyncFd } from './fsync-fd.js';
 import { severalTargetsOpen } from './open-targets.js';
+import { checkSize, NO_LIMIT } from '../read-bound.js';
 
 const { O_WRONLY, O_RDONLY, O_CREAT, O_TRUNC, O_NOFOLLOW } = constants;
 
 /** Files up to this size are read and written with synchronous calls (see LocalTransport.lstat). */
 export const SYNC_MAX_BYTES = 256 * 1024;
 
-/** The content of the file `p`; ELOOP when `p` is a symlink. */
-export async function readFileNoFollow(p: string): Promise<Buffer> {
+/**
+ * The content of the file `p`; ELOOP when `p` is a symlink. TooBig when it is over `limit`
+ * bytes: the size is checked on the open file, before a byte is read, and the read never
+ * goes past that size (Node reads a file that fstat calls empty until its end: not here).
+ */
+export async function readFileNoFollow(p: string, limit = NO_LIMIT): Promise<Buffer> {
   // State, lock and journal files are small: read them in one synchronous go.
   const fd = fsSync.openSync(p, O_RDONLY | O_NOFOLLOW);
+  let size: number;
   try {
-    if (fsSync.fstatSync(fd).size <= SYNC_MAX_BYTES) return fsSync.readFileSync(fd);
+    size = fsSync.fstatSync(fd).size;
+    checkSize(size, limit);
+    if (size <= SYNC_MAX_BYTES) return readSyncUpTo(fd, size);
   } finally {
     fsSync.closeSync(fd);
   }
   const handle = await fs.open(p, O_RDONLY | O_NOFOLLOW);
   try {
-    return await handle.readFile();
+    // Opened again: the file now there is checked as the first one was.
+    const again = (await handle.stat()).size;
+    checkSize(again, limit);
+    const buffer = Buffer.allocUnsafe(again);
+    let at = 0;
+    for (let n = -1; at < again && n !== 0; at += n)
+      ({ bytesRead: n } = await handle.read(buffer, at, again - at, at));
+    return buffer.subarray(0, at);
   } finally {
     await handle.close();
   }
+}
+
+/** Up to `size` bytes of `fd` from its start (fewer when it shrank). */
+function readSyncUpTo(fd: number, size: number): Buffer {
+  const buffer = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (let n = -1; at < size && n !== 0; at += n) n = fsSync.readSync(fd, buffer, at, size - at, at);
+  return buffer.subarray(0, at);
 }
 
 /**

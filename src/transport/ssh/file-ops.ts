@@ -73,11 +73,11 @@ export class SshFiles {
     }
   }
 
-  async readFile(rel: string): Promise<Buffer> {
+  async readFile(rel: string, limit?: number): Promise<Buffer> {
     const p = this.abs(rel);
     return this.files(async () => {
       try {
-        return await readWhole(this.conn, p);
+        return await readWhole(this.conn, p, limit);
       } catch (error) {
         throw this.conn.fail('read', rel, error);
       }

@@ -1,30 +1,42 @@
 import type { SshConnection } from './connection.js';
-import { HelperGone, type SshOps } from './perl-helper-client.js';
+import { HelperGone, OpError, type SshOps } from './perl-helper-client.js';
 import { OP_READ, readCount } from './read-protocol.js';
+import { NO_LIMIT, TooBig } from '../read-bound.js';
 
 /**
  * `rel` read whole through the file helper (op 16, read-protocol.ts); undefined where the
- * helper does not run (or ended before answering): the caller reads over SFTP then.
+ * helper does not run (or ended before answering): the caller reads over SFTP then. At most
+ * `limit` bytes are taken: the helper refuses a bigger file, and what a host sends past the
+ * limit anyway is dropped, not held, before the read fails.
  * @throws the host's refusal, or an answer that is not the file's bytes, naming the path
  */
 export async function readWithHelper(
   conn: SshConnection,
   ops: SshOps,
   rel: string,
+  limit = NO_LIMIT,
 ): Promise<Buffer | undefined> {
   const helper = await ops.channel().catch(() => null);
   if (!helper) return undefined;
   const parts: Buffer[] = [];
+  let got = 0;
   let bad: string | null = null;
+  let over = false;
   const onPart = (_payload: string, bytes?: Buffer) => {
-    if (bytes) parts.push(bytes);
-    else bad ??= 'a part is a line, not bytes';
+    if (!bytes) bad ??= 'a part is a line, not bytes';
+    else if ((got += bytes.length) > limit) over = true;
+    else parts.push(bytes);
   };
-  const answer = await ops.run(helper, OP_READ, rel, { onPart }).catch((error: unknown) => {
+  const mode = Math.min(limit, NO_LIMIT);
+  const answer = await ops.run(helper, OP_READ, rel, { mode, onPart }).catch((error: unknown) => {
     if (error instanceof HelperGone) return undefined;
-    throw conn.fail('read', rel, error);
+    if (!(error instanceof OpError) || error.errno !== 'EFBIG') throw conn.fail('read', rel, error);
+    // Refused from its size (the answer's text) or as it grew past the limit.
+    const size = /^\d{1,16}$/.test(error.text) ? Number(error.text) : null;
+    throw conn.fail('read', rel, new TooBig(size, limit));
   });
   if (answer === undefined) return undefined;
+  if (over) throw conn.fail('read', rel, new TooBig(null, limit));
   const data = Buffer.concat(parts);
   const count = readCount(answer);
   if (bad === null && count !== data.length)

@@ -4,11 +4,14 @@
  * SFTP session: that session costs the host a second start of the login user's
  * shell (slow where an rc file is; a deploy otherwise starts one, as rsync does).
  *
- * Record: A the path. Only a regular file, opened without following a link
+ * Record: A the path, mode the most bytes to send (the caller's limit, at most
+ * 2^32 − 1). Only a regular file, opened without following a link
  * (every parent a real folder, as the helper's writes check; a link: ELOOP, a
  * folder or a FIFO: EISDIR / EINVAL, never read). The bytes come raw, in frames
  * of at most 768 KiB (`<id> bytes <n>`, a newline, then n bytes: AnswerParser),
- * then the answer `ok <n>`, n the bytes sent. Raw, not hex or base64: nothing to
+ * then the answer `ok <n>`, n the bytes sent. A file over the limit is EFBIG: as
+ * opened, with its size as the text and nothing sent; grown while read, after at
+ * most limit + 1 bytes. Raw, not hex or base64: nothing to
  * encode on the host or decode here (base64 made a 2.7 MB manifest cost 50 ms of
  * this process's CPU; SFTP, 15). Pure: the perl, and the check of the count.
  */
@@ -23,9 +26,11 @@ export const PERL_READ_DISPATCH = String.raw`
     if (!parents_real($p) || !sysopen($fh, $p, O_RDONLY | O_NONBLOCK | $NOFOLLOW)) { $answer = failure() }
     elsif (-d $fh) { close $fh; $! = Errno::EISDIR(); $answer = failure() }
     elsif (!-f _) { close $fh; $! = Errno::EINVAL(); $answer = failure() }
-    else { my ($d, $n, $sent) = ("", 0, 0);
-      while ($n = sysread($fh, $d, ${PART_BYTES})) { $sent += $n; $out .= "$id bytes $n\n" . $d; flush(); }
-      $answer = defined $n ? "ok $sent" : failure(); close $fh; }`;
+    elsif (-s _ > $mode) { $answer = "err EFBIG " . (-s _); close $fh }
+    else { my ($d, $n, $sent, $left) = ("", 0, 0, $mode + 1);
+      while ($left > 0 && ($n = sysread($fh, $d, $left < ${PART_BYTES} ? $left : ${PART_BYTES}))) {
+        $sent += $n; $left -= $n; $out .= "$id bytes $n\n" . $d; flush(); }
+      $answer = !defined $n ? failure() : $sent > $mode ? do { $! = Errno::EFBIG(); failure() } : "ok $sent"; close $fh; }`;
 
 /** The byte count the answer gives; null when it is not one. */
 export function readCount(payload: string): number | null {

@@ -3,6 +3,7 @@ import { mapLimit } from '../limit.js';
 import type { SshConnection } from './connection.js';
 import type { Entry } from '../transport.js';
 import { typeFromMode } from '../walk.js';
+import { checkSize, NO_LIMIT } from '../read-bound.js';
 
 /**
  * SFTP building blocks shared by connecting (the root folder) and the file
@@ -61,11 +62,14 @@ export async function mkdirAbsolute(conn: SshConnection, p: string): Promise<voi
   }
 }
 
-/** Read a whole remote file: fstat for the size, then pipelined reads. */
-export async function readWhole(conn: SshConnection, p: string): Promise<Buffer> {
+/** Read a whole remote file: fstat for the size (TooBig over `limit`), then pipelined reads. */
+export async function readWhole(conn: SshConnection, p: string, limit = NO_LIMIT): Promise<Buffer> {
   const handle = await conn.call<Buffer>((cb) => conn.sftp.open(p, 'r', cb));
   try {
     const stats = await conn.call<SftpStats>((cb) => conn.sftp.fstat(handle, cb));
+    // Checked before the buffer is made: the host's size is not trusted to be small. The reads
+    // below never go past it, so a file growing meanwhile is cut at that size.
+    checkSize(stats.size, limit);
     const buffer = Buffer.alloc(stats.size);
     const offsets: number[] = [];
     for (let at = 0; at < stats.size; at += CHUNK) offsets.push(at);

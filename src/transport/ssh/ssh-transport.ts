@@ -13,6 +13,7 @@ import {
 } from './connect.js';
 import { EarlySocket } from './early-socket.js';
 import { readWithHelper } from './helper-read.js';
+import { NO_LIMIT, TooBig } from '../read-bound.js';
 import { checkRelPath } from '../rel-path.js';
 import { SshConnection } from './connection.js';
 import { SshExec } from './exec-channels.js';
@@ -214,14 +215,20 @@ export class SshTransport implements Transport {
     return this.stats.lstat(rel);
   }
 
-  async readFile(rel: string): Promise<Buffer> {
+  async readFile(rel: string, limit = NO_LIMIT): Promise<Buffer> {
+    const peeked = (data: Uint8Array) => {
+      if (data.length > limit) throw this.conn.fail('read', rel, new TooBig(data.length, limit));
+      return Buffer.from(data);
+    };
     const data = this.ahead.get(rel)?.data;
-    if (data) return Buffer.from(data);
+    if (data) return peeked(data);
     // A file of at most 1 MiB comes whole in the file helper's peek, a bigger one in its read
     // (never through a link), so a deploy's reads need no SFTP session; without the helper, SFTP.
     const seen = (await this.ahead.peek([rel], [rel]))?.get(rel)?.data;
-    if (seen) return Buffer.from(seen);
-    return (await readWithHelper(this.conn, this.ops, checkRelPath(rel))) ?? this.files.readFile(rel);
+    if (seen) return peeked(seen);
+    return (
+      (await readWithHelper(this.conn, this.ops, checkRelPath(rel), limit)) ?? this.files.readFile(rel, limit)
+    );
   }
 
   readlink(rel: string): Promise<string> {

@@ -15,6 +15,7 @@ import { AnswerParser, MAX_FRAME, READY } from '../../../src/transport/ssh/perl-
 import { FileHelper } from '../../helpers/file-helper.js';
 import { runStreamed } from '../../../src/transport/ssh/streamed-op.js';
 import { readWithHelper } from '../../../src/transport/ssh/helper-read.js';
+import { NO_LIMIT } from '../../../src/transport/read-bound.js';
 import type { SshConnection } from '../../../src/transport/ssh/connection.js';
 import { OP_SCAN } from '../../../src/transport/ssh/scan-protocol.js';
 import type { OpsChannel, SshOps } from '../../../src/transport/ssh/perl-helper-client.js';
@@ -32,8 +33,8 @@ afterAll(async () => {
 });
 
 /** What the helper sends for `rel`: the decoded bytes and the count it announced, or its refusal. */
-async function read(rel: string) {
-  const a = await helper.send(OP_READ, rel);
+async function read(rel: string, limit = NO_LIMIT) {
+  const a = await helper.send(OP_READ, rel, { mode: limit });
   if (!a.ok) return { errno: a.errno };
   expect(a.parts.every((p) => Buffer.isBuffer(p))).toBe(true);
   return { data: Buffer.concat(a.parts as Buffer[]), count: readCount(a.payload), parts: a.parts.length };
@@ -50,6 +51,26 @@ describe('the file helper reads a file whole', () => {
       expect(got.data!.equals(data), String(size)).toBe(true);
       expect(got.parts, String(size)).toBe(Math.ceil(size / part));
     }
+  });
+
+  it('sends at most the limit the record names: a bigger file is EFBIG, nothing of it sent', async () => {
+    const data = randomBytes(PART_BYTES + 10);
+    await fs.writeFile(path.join(root, 'limited'), data);
+    // At the limit exactly: the whole file.
+    const whole = await read('limited', data.length);
+    expect(whole.count).toBe(data.length);
+    expect(whole.data!.equals(data)).toBe(true);
+    // One byte under: refused from the open file's size, before a byte is sent.
+    const a = await helper.send(OP_READ, 'limited', { mode: data.length - 1 });
+    expect(a.ok ? 'ok' : [a.errno, a.message]).toEqual(['EFBIG', String(data.length)]);
+    expect(a.parts).toEqual([]);
+    // The edges: an empty file at a limit of 0, and a 1-byte one refused there.
+    await fs.writeFile(path.join(root, 'empty'), '');
+    expect((await read('empty', 0)).count).toBe(0);
+    await fs.writeFile(path.join(root, 'one'), 'x');
+    expect(await read('one', 0)).toEqual({ errno: 'EFBIG' });
+    // Still in step after the refusals.
+    expect((await read('one')).data?.toString()).toBe('x');
   });
 
   it('never through a link, nor below a linked folder; never a folder or a FIFO', async () => {
@@ -147,6 +168,11 @@ describe('the file helper reads a file whole', () => {
     await expect(readWithHelper(conn, host(two, '4 x'), 'm')).rejects.toThrow(/announced "4 x" bytes/);
     await expect(readWithHelper(conn, host(['ab', ...two], '4'), 'm')).rejects.toThrow(
       /a part is a line, not bytes/,
+    );
+    // A host that sends past the limit it was given (its file grew, or it lies): refused.
+    expect((await readWithHelper(conn, host(two, '4'), 'm', 4))?.toString()).toBe('abcd');
+    await expect(readWithHelper(conn, host(two, '4'), 'm', 3)).rejects.toThrow(
+      /^read m: it holds more than the 3 bytes diffship reads of it \(it grew while read\)$/,
     );
   });
 });
