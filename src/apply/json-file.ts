@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Transport } from '../transport/transport.js';
 import { DiffshipError } from '../errors.js';
+import { TooBig, tooBigError } from '../transport/read-bound.js';
 
 /** `sync: false` leaves durability to a later `syncWritten()` (the backup manifest goes with the staged files). */
 export async function writeJsonAtomic(
@@ -74,8 +75,18 @@ export async function writeChunksAtomic(
   await t.rename(tmp, rel);
 }
 
-/** Read a JSON file; null when it does not exist. A corrupt file is an E_STATE error naming it. */
-export async function readJson<T>(t: Transport, rel: string): Promise<T | null> {
+/**
+ * The most bytes of a state folder's JSON file (state, journal, backup record) diffship reads.
+ * The biggest it writes is a state listing every file an additive target keeps (a line or
+ * four per file): far below this at a million files. Over it, the file is refused unread.
+ */
+const JSON_FILE_MAX = 256 * 1024 * 1024;
+
+/**
+ * Read a JSON file; null when it does not exist. A corrupt file, or one over `limit`
+ * bytes (refused before it is read), is an E_STATE error naming it.
+ */
+export async function readJson<T>(t: Transport, rel: string, limit = JSON_FILE_MAX): Promise<T | null> {
   const entry = await t.lstat(rel);
   if (entry === null) return null;
   // SFTP opens follow a link at the last component: a planted link must not be read through.
@@ -84,8 +95,12 @@ export async function readJson<T>(t: Transport, rel: string): Promise<T | null> 
       'E_UNSAFE',
       `${t.description}/${rel} is a ${entry.type}, not a file — remove it; diffship writes its state files itself`,
     );
+  if (entry.size > limit)
+    throw tooBigError(`${t.description}/${rel}`, new TooBig(entry.size, limit), 'inspect or remove it');
+  // Read outside the parse's try: a failed read says why (a file grown past the limit meanwhile).
+  const data = await t.readFile(rel, limit);
   try {
-    return JSON.parse((await t.readFile(rel)).toString('utf8')) as T;
+    return JSON.parse(data.toString('utf8')) as T;
   } catch (cause) {
     throw new DiffshipError('E_STATE', `${t.description}/${rel} is not valid JSON — inspect or remove it`, {
       cause,

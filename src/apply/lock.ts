@@ -13,6 +13,7 @@ import type { Logger } from '../log.js';
 import type { Peeked, Transport } from '../transport/transport.js';
 import { writeJsonAtomic } from './json-file.js';
 import { LeaseFence } from './lease-fence.js';
+import { TooBig, tooBigError } from '../transport/read-bound.js';
 import type { Layout } from './layout.js';
 
 export interface LockInfo {
@@ -81,14 +82,33 @@ export interface LockFile {
 export async function readLockFile(t: Transport, l: Layout, fresh = false): Promise<LockFile | null> {
   const seen = fresh && t.peek ? (await t.peek([l.lock], [l.lock]))?.get(l.lock) : undefined;
   if (seen?.entry === null) return null;
-  if (seen?.data) return { info: parseLock(seen.data), raw: Buffer.from(seen.data) };
-  if ((await t.lstat(l.lock)) === null) return null;
-  const raw = await t.readFile(l.lock).catch((error: unknown) => {
+  if (seen?.data)
+    return { info: parseLock(checkLockSize(t, l, seen.data.length, seen.data)), raw: Buffer.from(seen.data) };
+  const entry = await t.lstat(l.lock);
+  if (entry === null) return null;
+  checkLockSize(t, l, entry.size, null);
+  const raw = await t.readFile(l.lock, LOCK_FILE_MAX).catch((error: unknown) => {
     if (isGone(error)) return null;
     throw error;
   });
   if (raw === null) return null;
   return { info: parseLock(raw), raw };
+}
+
+/**
+ * The most bytes of a lock file diffship reads: its own are a few hundred. A bigger one is no
+ * lock of ours, and not read into memory to find that out.
+ */
+const LOCK_FILE_MAX = 64 * 1024;
+
+/** `data` (or nothing) when a lock file of `size` bytes may be read; else E_STATE naming it. */
+function checkLockSize<T>(t: Transport, l: Layout, size: number, data: T): T {
+  if (size <= LOCK_FILE_MAX) return data;
+  throw tooBigError(
+    `${t.description}/${l.lock}`,
+    new TooBig(size, LOCK_FILE_MAX),
+    'no deploy writes such a lock: remove it if none is running',
+  );
 }
 
 function isGone(error: unknown): boolean {
@@ -170,7 +190,7 @@ export async function acquireLock(
     // Move the stale lock aside under a name only we use, then make sure we moved the one we judged.
     const aside = `${l.lock}.stale-${deployId}`;
     await t.rename(l.lock, aside).catch(() => undefined);
-    const moved = await t.readFile(aside).catch(() => null);
+    const moved = await t.readFile(aside, LOCK_FILE_MAX).catch(() => null);
     if (moved !== null && !moved.equals(found.raw)) {
       // A fresh lock of another deploy: put it back.
       await t.rename(aside, l.lock).catch(() => undefined);
@@ -231,7 +251,7 @@ async function dropOldLockTemps(t: Transport, l: Layout, leaseMs: number): Promi
       const rel = `${l.dir}/${name}`;
       const e = await t.lstat(rel);
       if (e?.type !== 'file') continue;
-      const info = parseLock(await t.readFile(rel));
+      const info = parseLock(await t.readFile(rel, LOCK_FILE_MAX));
       // Compared with the file system's own clock (our lock's mtime), not this machine's.
       const old = mine !== null && e.mtimeMs < mine.mtimeMs - leaseMs;
       if (old || (info !== null && staleReason(info) !== null)) await t.unlink(rel);

@@ -19,6 +19,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { DiffshipError } from '../errors.js';
 import type { Transport } from '../transport/transport.js';
 import type { Layout } from './layout.js';
+import { MANIFEST_FILE_MAX } from './state-schema.js';
 import { isManifestFileName, makeStateDir, makeStateDirs } from './state-folder.js';
 import type { Manifest } from '../plan/manifest-types.js';
 import type { TargetPlan } from '../plan/types.js';
@@ -137,7 +138,8 @@ async function readManifestAt(
 
 /** The file read whole and checked, or its size when it is not the one `ref` names. */
 async function readWhole(t: Transport, rel: string, ref: ManifestRef): Promise<ManifestSource | number> {
-  const data = await t.readFile(rel);
+  // Never more than the state names: a file grown since its lstat is refused as it is read.
+  const data = await t.readFile(rel, ref.size);
   return data.length === ref.size && sha256(data) === ref.sha256 ? bufferSource(data) : data.length;
 }
 
@@ -271,7 +273,7 @@ export async function restoreFromBackup(
 async function copyOrLink(t: Transport, from: string, to: string, sync: boolean): Promise<void> {
   await t.unlink(to);
   if (await t.link(from, to)) return;
-  await t.writeFile(to, await t.readFile(from), 0o644, { sync });
+  await t.writeFile(to, await t.readFile(from, MANIFEST_FILE_MAX), 0o644, { sync });
 }
 
 /** The length of blob ids in a manifest recorded with `release`. */

@@ -125,7 +125,14 @@ function manifestRef(v: unknown, what: string): void {
     fail(`${what}.sha256 is not a SHA-256 (64 lowercase hex digits)`);
   if (typeof r.size !== 'number' || !Number.isSafeInteger(r.size) || r.size < 0)
     fail(`${what}.size is not a byte count`);
+  if (r.size > MANIFEST_FILE_MAX) fail(`${what}.size is over 2 GiB, more than diffship reads of a manifest`);
 }
+
+/**
+ * The biggest manifest file diffship reads (~16 million files at ~130 bytes a line). A remote
+ * one is read whole, so a state naming more is refused before the manifest is opened.
+ */
+export const MANIFEST_FILE_MAX = 2 * 1024 * 1024 * 1024;
 
 function journal(v: unknown, ctx: SchemaContext): void {
   const j = record(v, 'the journal');

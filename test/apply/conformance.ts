@@ -18,6 +18,7 @@ import {
   rmSync,
   statSync,
   symlinkSync,
+  truncateSync,
   utimesSync,
   writeFileSync,
 } from 'node:fs';
@@ -403,6 +404,41 @@ export function describeEngine(
         expect(readFileSync(join(t.path, 'a.json'), 'utf8')).toBe('a');
         expect(existsSync(join(t.path, '.diffship/lock.json'))).toBe(false);
       });
+    });
+
+    it('state files made huge (sparse: free on the host) are refused from their size, unread: E_STATE naming file, size, limit; the target untouched', async () => {
+      const r = repo();
+      const v1 = r.commit({ 'a.json': 'a' });
+      const v2 = r.commit({ 'a.json': 'a2' });
+      const t = await target();
+      await deploy(t, r.dir, v1);
+      const files = snapshot(t.path, ['.diffship']);
+      const cases = [
+        { file: 'state.json', size: 1024 ** 3, limit: '256 MiB', fix: 'inspect or remove it' },
+        { file: 'journal.json', size: 1024 ** 3, limit: '256 MiB', fix: 'inspect or remove it' },
+        { file: 'lock.json', size: 100 * 1024, limit: '64 KiB', fix: 'remove it if none is running' },
+      ];
+      for (const c of cases) {
+        const at = join(t.path, '.diffship', c.file);
+        const kept = existsSync(at) ? readFileSync(at) : null;
+        writeFileSync(at, '');
+        truncateSync(at, c.size);
+        const before = process.memoryUsage().rss;
+        const error = await rejection(deploy(t, r.dir, v2));
+        expect(process.memoryUsage().rss - before, c.file).toBeLessThan(200 * 1024 * 1024);
+        expect(error.code, c.file).toBe('E_STATE');
+        const size = c.size === 1024 ** 3 ? '1 GiB' : '100 KiB';
+        expect(error.message).toMatch(
+          new RegExp(`/\\.diffship/${c.file}: it is ${size}, more than the ${c.limit} diffship reads of it — .*${c.fix}$`),
+        );
+        expect(snapshot(t.path, ['.diffship']), c.file).toEqual(files);
+        // The deploy's own lock is gone; the huge one it met stays for a person to look at.
+        expect(existsSync(join(t.path, '.diffship/lock.json')), c.file).toBe(c.file === 'lock.json');
+        if (kept) writeFileSync(at, kept);
+        else rmSync(at);
+      }
+      await deploy(t, r.dir, v2);
+      expect(readFileSync(join(t.path, 'a.json'), 'utf8')).toBe('a2');
     });
 
     it('refuses to write through a symlinked folder on the target (E_UNSAFE), the link destination untouched', async () => {

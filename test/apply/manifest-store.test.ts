@@ -7,7 +7,7 @@
  * manifests a state or backup needs are kept; an inline version 2 state is
  * upgraded by the next deploy (and rolled back to).
  */
-import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -171,6 +171,24 @@ describe.each(['local', 'ssh'] as const)('the manifest file (%s target)', (kind)
     expect(error?.code).toBe('E_STATE');
     expect(error?.message).toContain(file);
     expect(error?.message).toMatch(/is not the one the state names/);
+    const reads = calls.filter((c) => (c.op === 'readFile' || c.op === 'openRead') && c.path === file);
+    expect(reads).toEqual([]);
+  });
+
+  it('a state naming a manifest over 2 GiB (a sparse one of that size in place) is refused, the manifest never read', async () => {
+    const { repo, target, t } = setup(kind);
+    await deploy(t(), repo.dir, repo.commit(V1));
+    const file = `.diffship/manifests/${refOf(target).file}`;
+    const size = 2 * 1024 ** 3 + 1;
+    writeFileSync(join(target, file), '');
+    truncateSync(join(target, file), size);
+    const state = stateJson(target);
+    state.manifestFile = { ...(state.manifestFile as object), size };
+    writeFileSync(join(target, '.diffship/state.json'), JSON.stringify(state));
+    const { transport, calls } = recording(t());
+    const error = await openError(transport, true);
+    expect(error?.code).toBe('E_STATE');
+    expect(error?.message).toMatch(/manifestFile\.size is over 2 GiB, more than diffship reads of a manifest/);
     const reads = calls.filter((c) => (c.op === 'readFile' || c.op === 'openRead') && c.path === file);
     expect(reads).toEqual([]);
   });
