@@ -74,7 +74,12 @@ export class SshHash {
         return result.set(rel, gitBlobId(Buffer.from(await files.readlink(rel), 'utf8'), algorithm));
       if (tool && (entry.size > SMALL_FILE || method === 'sh'))
         return large.push({ path: rel, size: entry.size });
-      if (entry.size <= SMALL_FILE) return result.set(rel, gitBlobId(await files.readFile(rel), algorithm));
+      if (entry.size <= SMALL_FILE) {
+        // Read whole up to the small size only: one grown since its lstat (or a host's lying
+        // fstat) goes the big files' way; any other failure is met there again, and worded.
+        const data = await files.readFile(rel, SMALL_FILE).catch(() => null);
+        if (data !== null) return result.set(rel, gitBlobId(data, algorithm));
+      }
       // Big: hashed as it is read, never whole in memory.
       try {
         result.set(rel, await hashOverSftp(this.conn, joinRoot(this.conn.base, rel), algorithm));
