@@ -429,7 +429,9 @@ export function describeEngine(
         expect(error.code, c.file).toBe('E_STATE');
         const size = c.size === 1024 ** 3 ? '1 GiB' : '100 KiB';
         expect(error.message).toMatch(
-          new RegExp(`/\\.diffship/${c.file}: it is ${size}, more than the ${c.limit} diffship reads of it — .*${c.fix}$`),
+          new RegExp(
+            `/\\.diffship/${c.file}: it is ${size}, more than the ${c.limit} diffship reads of it — .*${c.fix}$`,
+          ),
         );
         expect(snapshot(t.path, ['.diffship']), c.file).toEqual(files);
         // The deploy's own lock is gone; the huge one it met stays for a person to look at.

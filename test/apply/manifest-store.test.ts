@@ -7,7 +7,15 @@
  * manifests a state or backup needs are kept; an inline version 2 state is
  * upgraded by the next deploy (and rolled back to).
  */
-import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -188,7 +196,9 @@ describe.each(['local', 'ssh'] as const)('the manifest file (%s target)', (kind)
     const { transport, calls } = recording(t());
     const error = await openError(transport, true);
     expect(error?.code).toBe('E_STATE');
-    expect(error?.message).toMatch(/manifestFile\.size is over 2 GiB, more than diffship reads of a manifest/);
+    expect(error?.message).toMatch(
+      /manifestFile\.size is over 2 GiB, more than diffship reads of a manifest/,
+    );
     const reads = calls.filter((c) => (c.op === 'readFile' || c.op === 'openRead') && c.path === file);
     expect(reads).toEqual([]);
   });
