@@ -70,7 +70,8 @@ export async function prefetchStateFolder(
   const read = named && manifests.includes(named) && seen.get(named)?.data === undefined ? [named] : [];
   // What the first look answered already (asked for on a hint) is not asked for again.
   const unseen = second.filter((p) => !seen.has(p));
-  if (unseen.length > 0 || read.length > 0) await t.peek([...new Set([...unseen, ...read])], read);
+  // The manifest is a file: read raw where the transport can, not in the peek's hex.
+  if (unseen.length > 0 || read.length > 0) await t.peek([...new Set([...unseen, ...read])], read, read);
 }
 
 /**

@@ -306,9 +306,15 @@ export interface Transport {
    * answers are then served to the lstat, readFile and readdir calls that ask the
    * same, until the transport itself changes the path. Resolves to what it saw
    * (a path it could not see is left out), or null when it cannot peek; never
-   * rejects. Optional: the local transport has no round trips to save.
+   * rejects. `files`: paths among `reads` the caller knows to be files (a manifest), read
+   * as raw bytes in the same round trip where the transport can. Optional: the local
+   * transport has no round trips to save.
    */
-  peek?(paths: readonly string[], reads: readonly string[]): Promise<ReadonlyMap<string, Peeked> | null>;
+  peek?(
+    paths: readonly string[],
+    reads: readonly string[],
+    files?: readonly string[],
+  ): Promise<ReadonlyMap<string, Peeked> | null>;
   /**
    * createExclusive, and a peek of `paths` (reads: `reads`) as the host has them
    * right after it, in one round trip: the lock a deploy takes, and the state

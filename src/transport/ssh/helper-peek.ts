@@ -2,7 +2,11 @@ import type { Peeked } from '../transport.js';
 import { checkRelPath } from '../rel-path.js';
 import { OP_PEEK } from './perl-helper-protocol.js';
 import type { OpsChannel, SshOps } from './perl-helper-client.js';
+import { readOn } from './helper-read.js';
 import { toEntry } from './sftp.js';
+
+/** The most bytes of a file a peek reads (the helper's own peek reads files up to 1 MiB). */
+const PEEK_READ_MAX = 1024 * 1024;
 
 /** Paths per peek record: bounds the answer line (a record per path; files up to 1 MiB each are asked for by name). */
 const MAX_PATHS = 1000;
@@ -30,11 +34,31 @@ export class ReadAhead {
    * What it saw is kept for the reads that follow unless a change ran meanwhile (it is returned
    * all the same: it is what the host had when the record was read).
    */
-  async peek(paths: readonly string[], reads: readonly string[]): Promise<Map<string, Peeked> | null> {
+  async peek(
+    paths: readonly string[],
+    reads: readonly string[],
+    files: readonly string[] = [],
+  ): Promise<Map<string, Peeked> | null> {
     const helper = await this.ops.channel().catch(() => null);
     if (!helper) return null;
     const generation = this.generation;
-    const parsed = await this.ask(helper, paths, reads);
+    // `files` (known to be files, among `reads`) as raw reads right behind the peek's record: the
+    // same round trip, without the peek's hex (twice the bytes to make, send and decode). Only a
+    // hint: one that fails is read again when asked for.
+    const raw = new Set(files.filter((f) => reads.includes(f) && paths.includes(f)));
+    const parsedSoon = this.ask(
+      helper,
+      paths,
+      reads.filter((r) => !raw.has(r)),
+    );
+    const bytes = [...raw].map((f) => readOn(this.ops, helper, f, PEEK_READ_MAX).catch(() => undefined));
+    const parsed = await parsedSoon;
+    const read = await Promise.all(bytes);
+    if (parsed)
+      [...raw].forEach((f, i) => {
+        const seen = parsed.get(f);
+        if (seen?.entry?.type === 'file' && read[i] !== undefined) seen.data = read[i];
+      });
     if (parsed && generation === this.generation) this.keep(parsed);
     return parsed;
   }

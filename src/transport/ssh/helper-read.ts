@@ -1,5 +1,5 @@
 import type { SshConnection } from './connection.js';
-import { HelperGone, OpError, type SshOps } from './perl-helper-client.js';
+import { HelperGone, OpError, type OpsChannel, type SshOps } from './perl-helper-client.js';
 import { OP_READ, readCount } from './read-protocol.js';
 import { NO_LIMIT, TooBig } from '../read-bound.js';
 
@@ -18,6 +18,19 @@ export async function readWithHelper(
 ): Promise<Buffer | undefined> {
   const helper = await ops.channel().catch(() => null);
   if (!helper) return undefined;
+  try {
+    return await readOn(ops, helper, rel, limit);
+  } catch (error) {
+    if (error instanceof HelperGone) return undefined;
+    throw conn.fail('read', rel, error);
+  }
+}
+
+/**
+ * readWithHelper on a channel already had, its errors as they are: the host's refusal
+ * (OpError), TooBig, HelperGone, or an Error saying how the answer is not the file.
+ */
+export async function readOn(ops: SshOps, helper: OpsChannel, rel: string, limit: number): Promise<Buffer> {
   const parts: Buffer[] = [];
   let got = 0;
   let bad: string | null = null;
@@ -29,18 +42,15 @@ export async function readWithHelper(
   };
   const mode = Math.min(limit, NO_LIMIT);
   const answer = await ops.run(helper, OP_READ, rel, { mode, onPart }).catch((error: unknown) => {
-    if (error instanceof HelperGone) return undefined;
-    if (!(error instanceof OpError) || error.errno !== 'EFBIG') throw conn.fail('read', rel, error);
+    if (!(error instanceof OpError) || error.errno !== 'EFBIG') throw error;
     // Refused from its size (the answer's text) or as it grew past the limit.
-    const size = /^\d{1,16}$/.test(error.text) ? Number(error.text) : null;
-    throw conn.fail('read', rel, new TooBig(size, limit));
+    throw new TooBig(/^\d{1,16}$/.test(error.text) ? Number(error.text) : null, limit);
   });
-  if (answer === undefined) return undefined;
-  if (over) throw conn.fail('read', rel, new TooBig(null, limit));
+  if (over) throw new TooBig(null, limit);
   const data = Buffer.concat(parts);
   const count = readCount(answer);
   if (bad === null && count !== data.length)
     bad = `it announced ${JSON.stringify(answer.slice(0, 20))} bytes and sent ${data.length}`;
-  if (bad !== null) throw conn.fail('read', rel, new Error(`the host's answer is not the file: ${bad}`));
+  if (bad !== null) throw new Error(`the host's answer is not the file: ${bad}`);
   return data;
 }

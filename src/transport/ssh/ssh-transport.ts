@@ -205,8 +205,12 @@ export class SshTransport implements Transport {
 
   // ── files (file-ops.ts) ───────────────────────────────────────────────
 
-  peek(paths: readonly string[], reads: readonly string[]): Promise<ReadonlyMap<string, Peeked> | null> {
-    return this.ahead.peek(paths, reads);
+  peek(
+    paths: readonly string[],
+    reads: readonly string[],
+    files?: readonly string[],
+  ): Promise<ReadonlyMap<string, Peeked> | null> {
+    return this.ahead.peek(paths, reads, files);
   }
 
   lstat(rel: string): Promise<Entry | null> {
@@ -222,10 +226,9 @@ export class SshTransport implements Transport {
     };
     const data = this.ahead.get(rel)?.data;
     if (data) return peeked(data);
-    // A file of at most 1 MiB comes whole in the file helper's peek, a bigger one in its read
-    // (never through a link), so a deploy's reads need no SFTP session; without the helper, SFTP.
-    const seen = (await this.ahead.peek([rel], [rel]))?.get(rel)?.data;
-    if (seen) return peeked(seen);
+    // Not peeked ahead: the file helper's read (raw bytes, never through a link; a peek would
+    // send them as hex, twice the bytes to encode, send and decode), so a deploy's reads need
+    // no SFTP session; without the helper, SFTP.
     return (
       (await readWithHelper(this.conn, this.ops, checkRelPath(rel), limit)) ?? this.files.readFile(rel, limit)
     );

@@ -84,6 +84,33 @@ describe('ssh peek', () => {
     expect(get('state.json/x')).toEqual({ entry: null });
   });
 
+  it('reads the paths named as files raw, in the same round trip: the same bytes, never through a link, a FIFO or past 1 MiB', async () => {
+    const manifest = Buffer.from(Array.from({ length: 3000 }, (_, i) => `line ${i}\n`).join(''));
+    fs.writeFileSync(at('m.tsv'), manifest);
+    fs.writeFileSync(at('target'), 'outside');
+    fs.symlinkSync('target', at('link'));
+    execFileSync('mkfifo', [at('fifo')]);
+    fs.writeFileSync(at('big'), Buffer.alloc(1024 * 1024 + 1, 7));
+    fs.writeFileSync(at('edge'), Buffer.alloc(1024 * 1024, 8));
+    fs.writeFileSync(at('empty'), '');
+    fs.writeFileSync(at('hex'), 'read as the peek reads');
+    const files = ['m.tsv', 'link', 'fifo', 'big', 'edge', 'empty', 'nope'];
+    const paths = [...files, 'hex'];
+    const seen = await t.peek(paths, paths, files);
+    const get = (p: string) => seen!.get(p);
+    expect(get('m.tsv')!.data!.equals(manifest)).toBe(true);
+    expect(get('edge')!.data!.equals(Buffer.alloc(1024 * 1024, 8))).toBe(true);
+    expect(get('empty')!.data!.length).toBe(0);
+    expect(get('hex')!.data!.toString()).toBe('read as the peek reads');
+    expect(get('link')).toEqual({ entry: expect.objectContaining({ type: 'symlink' }) });
+    expect(get('fifo')).toEqual({ entry: expect.objectContaining({ type: 'other' }) });
+    expect(get('big')).toEqual({ entry: expect.objectContaining({ type: 'file', size: 1024 * 1024 + 1 }) });
+    expect(get('nope')).toEqual({ entry: null });
+    // Served to the read that follows, as any peeked file.
+    fs.writeFileSync(at('m.tsv'), 'changed behind the transport');
+    expect((await t.readFile('m.tsv')).equals(manifest)).toBe(true);
+  });
+
   it('serves what it saw until the transport changes the path, a folder in it or runs a command', async () => {
     fs.writeFileSync(at('state.json'), 'old');
     fs.mkdirSync(at('m'));

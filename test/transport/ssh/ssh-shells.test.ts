@@ -84,8 +84,8 @@ describe('remote shells per connection', () => {
       expect(await t.rmdir('d')).toBe(true);
       await expect(t.chmod('l1', 0o600)).rejects.toThrow(/it is a symlink/);
       expect(lines().filter((l) => l.startsWith('start'))).toHaveLength(1);
-      // A small file read whole comes in the helper's peek, one above 1 MiB in its read (a big
-      // target's manifest): no SFTP session for either.
+      // A file read whole, small or above 1 MiB (a big target's manifest), comes in the helper's
+      // read: no SFTP session for either.
       expect((await t.readFile('f')).toString()).toBe('x');
       const big = randomBytes(3 << 20);
       await t.writeFile('big', big, 0o644);
