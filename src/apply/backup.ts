@@ -9,6 +9,7 @@
 import { TextChunks } from './text-chunks.js';
 import { posix } from 'node:path';
 import type { Transport } from '../transport/transport.js';
+import { copyOnTarget } from './target-copy.js';
 import { storedState, type StoredState, type TargetState } from './state.js';
 import { keepInBackup } from './manifest-store.js';
 import type { Layout } from './layout.js';
@@ -141,7 +142,7 @@ async function backupEntry(t: Transport, dir: string, path: string, i: number): 
   const file = `files/${i}`;
   // A hard link is free and keeps the old bytes: the deploy renames a new inode over the path.
   if (!(await t.link(path, `${dir}/${file}`))) {
-    await t.writeFile(`${dir}/${file}`, await t.readFile(path), restoreMode(entry.mode), { sync: false });
+    await copyOnTarget(t, path, `${dir}/${file}`, restoreMode(entry.mode), { sync: false });
   }
   return { path, action: 'restore', type: 'file', mode: entry.mode & 0o777, file };
 }
@@ -226,7 +227,7 @@ export async function restoreBackup(
     const tmp = `${tmpDir}/${i}`;
     await t.unlink(tmp);
     if (e.type === 'symlink') await t.symlink(e.linkTarget, tmp);
-    else await t.writeFile(tmp, await readBackupFile(t, `${dir}/${e.file}`), restoreMode(e.mode));
+    else await restoreBackupFile(t, `${dir}/${e.file}`, tmp, restoreMode(e.mode));
     const current = await t.lstat(e.path);
     if (current?.type === 'dir') await t.removeTree(e.path); // a folder the deploy put where a file was
     await t.rename(tmp, e.path);
@@ -235,15 +236,23 @@ export async function restoreBackup(
   await t.removeTree(tmpDir);
 }
 
-/** The bytes of a backed-up file: a regular file of the backup, never through a link. */
-export async function readBackupFile(t: Transport, rel: string): Promise<Buffer> {
+/** A backed-up file must be a regular file of the backup: never read through a link. */
+async function checkBackupFile(t: Transport, rel: string): Promise<void> {
   const entry = await t.lstat(rel);
   if (entry?.type !== 'file')
     throw new DiffshipError(
       'E_STATE',
       `${t.description}/${rel}: the backup file is ${entry ? `a ${entry.type}` : 'missing'} — remove the state folder to redeploy from scratch`,
     );
-  return t.readFile(rel);
+}
+
+/**
+ * The backed-up file `rel` written to `to` with `mode` (a fresh file: a fresh mtime), streamed
+ * where the transport can (target-copy.ts): a restored file may be of any size.
+ */
+export async function restoreBackupFile(t: Transport, rel: string, to: string, mode: number): Promise<void> {
+  await checkBackupFile(t, rel);
+  await copyOnTarget(t, rel, to, mode);
 }
 
 async function removeFileOrEmptyDir(t: Transport, path: string): Promise<void> {

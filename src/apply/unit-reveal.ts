@@ -13,6 +13,7 @@
  * (`finishSwaps`). The backup taken before the journal already holds the old
  * bytes of every touched file, so the usual undo covers the rest.
  */
+import { copyOnTarget } from './target-copy.js';
 import { posix } from 'node:path';
 import { DiffshipError } from '../errors.js';
 import type { Manifest, ManifestEntry } from '../plan/manifest-types.js';
@@ -113,8 +114,7 @@ export async function revealUnits(
         if (e.type === 'file') kept.push(e.path);
         if (e.type === 'dir') await t.mkdirp(to);
         else if (e.type === 'symlink') await t.symlink(await t.readlink(e.path), to);
-        else if (!(await t.link(e.path, to)))
-          await t.writeFile(to, await t.readFile(e.path), e.mode & 0o7777);
+        else if (!(await t.link(e.path, to))) await copyOnTarget(t, e.path, to, e.mode & 0o7777);
       }
     }
     for (const { w, i } of writes) {

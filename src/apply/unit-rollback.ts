@@ -9,11 +9,12 @@
  * staging (unchanged files hard-linked, old files copied from the backup and checked
  * against their blob ids), then swapped with the live folder (unit-reveal.ts).
  */
+import { copyOnTarget } from './target-copy.js';
 import { posix } from 'node:path';
 import { DiffshipError } from '../errors.js';
 import type { Transport } from '../transport/transport.js';
 import type { Layout } from './layout.js';
-import { readBackup, readBackupFile, restoreBackup, restoreMode, type BackupManifest } from './backup.js';
+import { readBackup, restoreBackup, restoreBackupFile, restoreMode, type BackupManifest } from './backup.js';
 import { recordState, writeJournal } from './journal.js';
 import type { RollbackSession } from './rollback.js';
 import { makeStateDir } from './state-folder.js';
@@ -127,13 +128,13 @@ async function swapBack(
     if (e.type === 'dir') await t.mkdirp(into(e.path));
     else if (e.type === 'symlink') await t.symlink(await t.readlink(e.path), into(e.path));
     else if (!(await t.link(e.path, into(e.path))))
-      await t.writeFile(into(e.path), await t.readFile(e.path), e.mode & 0o7777);
+      await copyOnTarget(t, e.path, into(e.path), e.mode & 0o7777);
   }
   const dir = l.backupFor(m.deployId);
   for (const e of restore) {
     await t.mkdirp(posix.dirname(into(e.path)));
     if (e.type === 'symlink') await t.symlink(e.linkTarget, into(e.path));
-    else await t.writeFile(into(e.path), await readBackupFile(t, `${dir}/${e.file}`), restoreMode(e.mode));
+    else await restoreBackupFile(t, `${dir}/${e.file}`, into(e.path), restoreMode(e.mode));
   }
   await checkBuilt(t, state, unit, into);
   const how = await swap(t, staging, k, built, unit);

@@ -1,0 +1,106 @@
+/**
+ * Files copied within a target (apply/target-copy.ts): a backup taken where a
+ * hard link cannot be, a backed-up file restored by a rollback. Locally the
+ * bytes stream by offset (never read whole: the file may be of any size);
+ * over SSH, read and written whole as before. Real folders, a real sshd.
+ */
+import { existsSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { copyOnTarget } from '../../src/apply/target-copy.js';
+import { TargetSession } from '../../src/apply/session.js';
+import { LocalTransport } from '../../src/transport/local/local-transport.js';
+import { SshTransport } from '../../src/transport/ssh/ssh-transport.js';
+import type { Transport } from '../../src/transport/transport.js';
+import { tempDir } from '../helpers/git.js';
+import { makeRepo } from '../helpers/repo.js';
+import { recording } from '../helpers/recording.js';
+import { startSshd, type Sshd } from '../helpers/sshd.js';
+import { noise } from '../transport/conformance.js';
+
+const BIG = 9 * 1024 * 1024 + 7;
+
+let sshd: Sshd;
+let base: string;
+beforeAll(async () => {
+  sshd = await startSshd();
+  base = tempDir('diffship-target-copy-');
+});
+afterAll(async () => {
+  await sshd?.stop();
+  rmSync(base, { recursive: true, force: true });
+});
+
+let counter = 0;
+function transportFor(kind: 'local' | 'ssh', root: string): Transport {
+  return kind === 'local' ? new LocalTransport(root) : new SshTransport(sshd.sshOptions(), root);
+}
+
+describe.each(['local', 'ssh'] as const)('copyOnTarget (%s)', (kind) => {
+  it('copies the exact bytes with exactly the mode, a new file; locally streamed, never read whole; never through a link', async () => {
+    const root = join(base, `copy-${counter++}`);
+    const data = noise(BIG, 3);
+    const t0 = transportFor(kind, root);
+    await t0.connect({ create: true });
+    writeFileSync(join(root, 'src.bin'), data);
+    writeFileSync(join(root, 'outside'), 'not to be copied');
+    symlinkSync('outside', join(root, 'link'));
+    const { transport: t, calls } = recording(t0);
+    try {
+      await copyOnTarget(t, 'src.bin', 'copy.bin', 0o750);
+      expect(readFileSync(join(root, 'copy.bin')).equals(data)).toBe(true);
+      expect(statSync(join(root, 'copy.bin')).mode & 0o7777).toBe(0o750);
+      expect(statSync(join(root, 'copy.bin')).ino).not.toBe(statSync(join(root, 'src.bin')).ino);
+      const ops = calls.map((c) => c.op);
+      if (kind === 'local') {
+        expect(ops).toEqual(['openRead', 'writeStream']);
+      } else expect(ops).toEqual(['readFile', 'writeFile']);
+      await expect(copyOnTarget(t, 'link', 'from-link', 0o644)).rejects.toMatchObject({ code: 'E_UNSAFE' });
+      expect(existsSync(join(root, 'from-link'))).toBe(false);
+    } finally {
+      await t0.close();
+    }
+  });
+});
+
+describe('a rollback of a local target', () => {
+  it('restores a big file byte for byte by streaming it from the backup (no whole read), with a fresh mtime', async () => {
+    const repo = makeRepo();
+    try {
+      const v1Data = noise(BIG, 1).toString('base64');
+      const v1 = repo.commit({ 'big.txt': v1Data, 'small.txt': 'one' });
+      const v2 = repo.commit({ 'big.txt': `${v1Data}changed`, 'small.txt': 'two' });
+      const root = join(base, `rollback-${counter++}`);
+      for (const to of [v1, v2]) {
+        const s = await TargetSession.open({
+          transport: new LocalTransport(root),
+          stateDir: '.diffship',
+          command: 'deploy',
+        });
+        try {
+          await s.apply(await s.plan({ repo: repo.dir, to, mode: 'additive', onDrift: 'fail' }), repo.dir);
+        } finally {
+          await s.close();
+        }
+      }
+      // The backup's copy holds v1's mtime; a restored file gets a fresh one.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const start = Date.now();
+      const { transport, calls } = recording(new LocalTransport(root));
+      const s = await TargetSession.open({ transport, stateDir: '.diffship', command: 'rollback' });
+      try {
+        await s.rollback();
+      } finally {
+        await s.close();
+      }
+      expect(readFileSync(join(root, 'big.txt'), 'utf8')).toBe(v1Data);
+      expect(readFileSync(join(root, 'small.txt'), 'utf8')).toBe('one');
+      expect(statSync(join(root, 'big.txt')).mtimeMs).toBeGreaterThanOrEqual(start - 50);
+      const backupReads = calls.filter((c) => c.op === 'readFile' && c.path.includes('/files/'));
+      expect(backupReads).toEqual([]);
+      expect(calls.filter((c) => c.op === 'openRead' && c.path.includes('/files/')).length).toBe(2);
+    } finally {
+      repo.cleanup();
+    }
+  });
+});
