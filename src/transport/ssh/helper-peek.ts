@@ -45,7 +45,7 @@ export class ReadAhead {
     // `files` (known to be files, among `reads`) as raw reads right behind the peek's record: the
     // same round trip, without the peek's hex (twice the bytes to make, send and decode). Only a
     // hint: one that fails is read again when asked for.
-    const raw = new Set(files.filter((f) => reads.includes(f) && paths.includes(f)));
+    const raw = new Set(files.filter((f) => plainPath(f) && reads.includes(f) && paths.includes(f)));
     const parsedSoon = this.ask(
       helper,
       paths,
