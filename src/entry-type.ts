@@ -4,3 +4,10 @@
  * outside both: src/plan/ must not import a transport.
  */
 export type EntryType = 'file' | 'dir' | 'symlink' | 'other';
+
+/** The type as a message says it: "a file", "a folder", "a symlink", never "a other". */
+export function aType(type: EntryType): string {
+  if (type === 'dir') return 'a folder';
+  if (type === 'other') return 'a FIFO, socket or device';
+  return `a ${type}`;
+}

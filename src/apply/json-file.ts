@@ -1,4 +1,5 @@
 /** JSON files on a target, written whole by rename so a reader sees the old or the new file, never a mix. */
+import { aType } from '../entry-type.js';
 import { randomBytes } from 'node:crypto';
 import type { Transport } from '../transport/transport.js';
 import { DiffshipError } from '../errors.js';
@@ -93,7 +94,7 @@ export async function readJson<T>(t: Transport, rel: string, limit = JSON_FILE_M
   if (entry.type !== 'file')
     throw new DiffshipError(
       'E_UNSAFE',
-      `${t.description}/${rel} is a ${entry.type}, not a file — remove it; diffship writes its state files itself`,
+      `${t.description}/${rel} is ${aType(entry.type)}, not a file — remove it; diffship writes its state files itself`,
     );
   if (entry.size > limit)
     throw tooBigError(`${t.description}/${rel}`, new TooBig(entry.size, limit), 'inspect or remove it');

@@ -15,6 +15,7 @@
  * are kept in a small cache keyed by file, hash and mtime, so a rollout's
  * preflight and its deploy of the same target read and parse a manifest once.
  */
+import { aType } from '../entry-type.js';
 import { createHash, randomBytes } from 'node:crypto';
 import { DiffshipError } from '../errors.js';
 import type { Transport } from '../transport/transport.js';
@@ -111,7 +112,7 @@ async function readManifestAt(
   if (entry.type !== 'file')
     throw new DiffshipError(
       'E_UNSAFE',
-      `${where} is a ${entry.type}, not a file — remove it; diffship writes its state files itself`,
+      `${where} is ${aType(entry.type)}, not a file — remove it; diffship writes its state files itself`,
     );
   const key = keyOf(where, ref, entry.mtimeMs);
   const hit = cache.get(key);

@@ -5,6 +5,7 @@
  * refuses them) and transports reject them too; this covers links planted on
  * the target, e.g. `a -> /etc`.
  */
+import { aType } from '../entry-type.js';
 import { posix } from 'node:path';
 import { TransportError } from '../errors.js';
 import type { Entry, Transport } from '../transport/transport.js';
@@ -89,7 +90,7 @@ export async function checkParents(
       if (!deleting.has(dir)) {
         throw new TransportError(
           'E_UNSAFE',
-          `${t.description}: ${dir} is a ${type}, but the release needs a folder there — remove it, or deploy in authoritative mode`,
+          `${t.description}: ${dir} is ${aType(type)}, but the release needs a folder there — remove it, or deploy in authoritative mode`,
         );
       }
       replaced.push(dir);
@@ -124,7 +125,7 @@ export async function parentsAreFolders(
     if (entry.type !== 'dir') {
       throw new TransportError(
         'E_UNSAFE',
-        `${t.description}: ${dir} is a ${entry.type}, so diffship will not touch ${rel} below it — replace it with a real folder, or remove it`,
+        `${t.description}: ${dir} is ${aType(entry.type)}, so diffship will not touch ${rel} below it — replace it with a real folder, or remove it`,
       );
     }
   }

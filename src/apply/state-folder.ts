@@ -15,6 +15,7 @@
  * Backups and staging entries are diffship's only when their names are deploy
  * ids; anything else found there is left alone, never listed, followed or deleted.
  */
+import { aType } from '../entry-type.js';
 import { TransportError } from '../errors.js';
 import type { Entry, Transport } from '../transport/transport.js';
 import type { Layout } from './layout.js';
@@ -40,7 +41,7 @@ export async function checkStateDirPath(t: Transport, l: Layout): Promise<boolea
   for (const rel of [...parentsOf(l.dir), l.dir]) {
     const e = await t.lstat(rel);
     if (e === null) return false;
-    if (e.type !== 'dir') throw refuse(t, rel, `is a ${e.type}, not a folder`, removeFix(rel));
+    if (e.type !== 'dir') throw refuse(t, rel, `is ${aType(e.type)}, not a folder`, removeFix(rel));
   }
   return true;
 }
@@ -81,8 +82,7 @@ export async function checkStateFolder(t: Transport, l: Layout, owner: number | 
   const check = async (rel: string, type: 'dir' | 'file'): Promise<Entry | null> => {
     const e = await t.lstat(rel);
     if (e === null) return null;
-    if (e.type !== type)
-      throw refuse(t, rel, `is a ${e.type}, not a ${type === 'dir' ? 'folder' : 'file'}`, removeFix(rel));
+    if (e.type !== type) throw refuse(t, rel, `is ${aType(e.type)}, not ${aType(type)}`, removeFix(rel));
     if (owner !== undefined && e.uid !== undefined && e.uid !== owner && e.uid !== 0)
       throw refuse(
         t,
