@@ -285,6 +285,33 @@ export function describeTransport(name: string, make: MakeTransport): void {
         await fs.rm(at('sparse'));
       });
 
+      it('never reads through a symlink, at the name or on its path; never a FIFO or a folder', async () => {
+        const outside = await fs.mkdtemp(path.join(os.tmpdir(), 'diffship-conf-read-out-'));
+        try {
+          await fs.writeFile(path.join(outside, 'secret'), 'outside the target\n');
+          await fs.symlink(path.join(outside, 'secret'), at('read-link'));
+          await fs.symlink(outside, at('read-linked-dir'));
+          for (const rel of ['read-link', 'read-linked-dir/secret']) {
+            const error = await expectCode(t.readFile(rel), 'E_UNSAFE');
+            expect(error.message).toContain(rel);
+            expect(error.message).not.toContain('outside the target');
+          }
+          // A FIFO would block a plain open until a writer came: refused at once instead.
+          execFileSync('mkfifo', [at('read-fifo')]);
+          await fs.mkdir(at('read-dir'));
+          for (const rel of ['read-fifo', 'read-dir']) {
+            const error = (await t.readFile(rel).then(
+              () => null,
+              (e: unknown) => e,
+            )) as DiffshipError | null;
+            expect(error?.code, rel).toMatch(/^E_(TRANSPORT|UNSAFE)$/);
+            expect(error?.message).toContain(rel);
+          }
+        } finally {
+          await fs.rm(outside, { recursive: true, force: true });
+        }
+      });
+
       it('reads a missing file as E_TRANSPORT naming the path', async () => {
         const error = await expectCode(t.readFile('nope.txt'), 'E_TRANSPORT');
         expect(error.message).toContain('nope.txt');

@@ -142,11 +142,11 @@ export class LocalTransport implements Transport {
   }
 
   async readFile(rel: string, limit?: number): Promise<Buffer> {
-    return this.io('read', rel, (p) => readFileNoFollow(p, limit));
+    return this.io('read', rel, (p) => readFileNoFollow(p, limit), { real: true });
   }
 
   async openRead(rel: string): Promise<OpenedFile> {
-    return this.io('read', rel, async (p) => openNoFollow(p));
+    return this.io('read', rel, async (p) => openNoFollow(p), { real: true });
   }
 
   async readlink(rel: string): Promise<string> {
@@ -155,7 +155,7 @@ export class LocalTransport implements Transport {
 
   async writeFile(rel: string, data: Buffer, mode: number, options: WriteOptions = {}): Promise<void> {
     return this.io('write', rel, (p) => writeFileNoFollow(p, data, mode, options, this.unsynced), {
-      change: true,
+      real: true,
     });
   }
 
@@ -174,7 +174,7 @@ export class LocalTransport implements Transport {
         'write',
         rel,
         (p) => writeStreamNoFollow(p, checked, mode, options, this.unsynced),
-        { change: true },
+        { real: true },
       );
     } catch (error) {
       throw checked.blame(error);
@@ -219,13 +219,13 @@ export class LocalTransport implements Transport {
     const tmpRel = `${rel}.new-${randomBytes(4).toString('hex')}`;
     const tmp = joinRoot(this.base, checkRelPath(tmpRel));
     const sync = options.sync !== false;
-    return this.io('create', rel, async (p) => publishExclusive(tmp, p, data, mode, sync), { change: true });
+    return this.io('create', rel, async (p) => publishExclusive(tmp, p, data, mode, sync), { real: true });
   }
 
   async symlink(linkTarget: string, rel: string): Promise<void> {
     if (linkTarget.includes('\0'))
       throw new TransportError('E_UNSAFE', `symlink target for ${JSON.stringify(rel)} contains a NUL byte`);
-    return this.io('symlink', rel, (p) => fs.symlink(linkTarget, p), { change: true });
+    return this.io('symlink', rel, (p) => fs.symlink(linkTarget, p), { real: true });
   }
 
   async chmod(rel: string, mode: number): Promise<void> {
@@ -241,7 +241,7 @@ export class LocalTransport implements Transport {
         if ((found.mode & 0o7777) === (mode & 0o7777)) return;
         await fs.chmod(p, mode & 0o7777);
       },
-      { change: true },
+      { real: true },
     );
   }
 
@@ -256,7 +256,7 @@ export class LocalTransport implements Transport {
         else fsSync.renameSync(p, dest);
         this.unsynced.moved(p, dest);
       },
-      { detail: ` to ${JSON.stringify(to)}`, change: true },
+      { detail: ` to ${JSON.stringify(to)}`, real: true },
     );
   }
 
@@ -278,7 +278,7 @@ export class LocalTransport implements Transport {
           throw error;
         }
       },
-      { detail: ` to ${JSON.stringify(to)}`, change: true },
+      { detail: ` to ${JSON.stringify(to)}`, real: true },
     );
   }
 
@@ -302,7 +302,7 @@ export class LocalTransport implements Transport {
   async unlink(rel: string): Promise<void> {
     await this.io('unlink', rel, async (p) => (severalTargetsOpen() ? fs.unlink(p) : fsSync.unlinkSync(p)), {
       missing: undefined,
-      change: true,
+      real: true,
     });
   }
 
@@ -320,12 +320,12 @@ export class LocalTransport implements Transport {
           throw error;
         }
       },
-      { change: true },
+      { real: true },
     );
   }
 
   async removeTree(rel: string): Promise<void> {
-    await this.io('remove', rel, async (p) => removeTreeAt(p), { change: true });
+    await this.io('remove', rel, async (p) => removeTreeAt(p), { real: true });
   }
 
   async readdir(rel: string): Promise<string[] | null> {
@@ -383,7 +383,7 @@ export class LocalTransport implements Transport {
     if (linked === null) return;
     throw new TransportError(
       'E_UNSAFE',
-      `refusing to ${op} ${JSON.stringify(rel)} in ${this.base}: a folder on its path is a symlink, and diffship never writes through one`,
+      `refusing to ${op} ${JSON.stringify(rel)} in ${this.base}: a folder on its path is a symlink, and diffship never ${op === 'read' ? 'reads' : 'writes'} through one`,
     );
   }
 
@@ -395,11 +395,12 @@ export class LocalTransport implements Transport {
     op: string,
     rel: string,
     fn: (absolute: string) => Promise<T>,
-    options: { allowRoot?: boolean; missing?: M; detail?: string; change?: boolean } = {},
+    /** real: every folder on the path must be a real folder (no link), checked right before the call. */
+    options: { allowRoot?: boolean; missing?: M; detail?: string; real?: boolean } = {},
   ): Promise<T | M> {
     const absolute = joinRoot(this.base, checkRelPath(rel, { allowRoot: options.allowRoot }));
     try {
-      if (options.change && rel !== '') this.parentIsReal(op, rel, absolute);
+      if (options.real && rel !== '') this.parentIsReal(op, rel, absolute);
       return await fn(absolute);
     } catch (error) {
       if (error instanceof TransportError) throw error;

@@ -5,8 +5,8 @@
  * again later in the run, and nobody owns its end.
  */
 import * as fsSync from 'node:fs';
-import { constants } from 'node:fs';
 import type { OpenedFile } from '../transport.js';
+import { notRegular, READ_REGULAR } from './open-regular.js';
 
 /**
  * Changed this shortly before it was opened, a file's times might not move on a write now
@@ -43,12 +43,14 @@ const same = (now: Stamp, then: Stamp): boolean =>
   now.dev === then.dev &&
   (now.ctimeNs === then.ctimeNs ? now.nlink === then.nlink : now.nlink > then.nlink);
 
-/** Open `p` to read; ELOOP when it is a symlink. */
+/** Open `p` to read; ELOOP when it is a symlink, refused unless a regular file. */
 export function openNoFollow(p: string): OpenedFile {
-  const fd = fsSync.openSync(p, constants.O_RDONLY | constants.O_NOFOLLOW);
+  const fd = fsSync.openSync(p, READ_REGULAR);
   let stamp: Stamp;
   try {
-    stamp = fsSync.fstatSync(fd, { bigint: true });
+    const stats = fsSync.fstatSync(fd, { bigint: true });
+    notRegular(stats);
+    stamp = stats;
   } catch (error) {
     fsSync.closeSync(fd);
     throw error;

@@ -7,8 +7,9 @@ import type { WriteOptions } from '../transport.js';
 import { fsyncFd } from './fsync-fd.js';
 import { severalTargetsOpen } from './open-targets.js';
 import { checkSize, NO_LIMIT } from '../read-bound.js';
+import { notRegular, openRegularSync, READ_REGULAR } from './open-regular.js';
 
-const { O_WRONLY, O_RDONLY, O_CREAT, O_TRUNC, O_NOFOLLOW } = constants;
+const { O_WRONLY, O_CREAT, O_TRUNC, O_NOFOLLOW } = constants;
 
 /** Files up to this size are read and written with synchronous calls (see LocalTransport.lstat). */
 export const SYNC_MAX_BYTES = 256 * 1024;
@@ -20,19 +21,19 @@ export const SYNC_MAX_BYTES = 256 * 1024;
  */
 export async function readFileNoFollow(p: string, limit = NO_LIMIT): Promise<Buffer> {
   // State, lock and journal files are small: read them in one synchronous go.
-  const fd = fsSync.openSync(p, O_RDONLY | O_NOFOLLOW);
-  let size: number;
+  const { fd, size } = openRegularSync(p);
   try {
-    size = fsSync.fstatSync(fd).size;
     checkSize(size, limit);
     if (size <= SYNC_MAX_BYTES) return readSyncUpTo(fd, size);
   } finally {
     fsSync.closeSync(fd);
   }
-  const handle = await fs.open(p, O_RDONLY | O_NOFOLLOW);
+  const handle = await fs.open(p, READ_REGULAR);
   try {
     // Opened again: the file now there is checked as the first one was.
-    const again = (await handle.stat()).size;
+    const stats = await handle.stat();
+    notRegular(stats);
+    const again = stats.size;
     checkSize(again, limit);
     const buffer = Buffer.allocUnsafe(again);
     let at = 0;
