@@ -1,9 +1,9 @@
 /**
  * A file copied within a target (a backup taken where a hard link cannot be, a
- * backed-up file restored). Where the transport opens files to read by offset
- * (local), the bytes stream through a bounded buffer: the file may be of any
- * size and is never whole in memory. Elsewhere (SSH) it is read whole and
- * written whole, as before.
+ * backed-up file restored, a unit's kept file). The file may be of any size and
+ * is never whole in memory: over SSH the file helper copies it on the host (the
+ * bytes never cross the network; without the helper, a few SFTP requests at a
+ * time); locally the bytes stream through a bounded buffer.
  */
 import type { ByteSource, Transport, WriteOptions } from '../transport/transport.js';
 
@@ -18,6 +18,7 @@ export async function copyOnTarget(
   mode: number,
   options?: WriteOptions,
 ): Promise<void> {
+  if (t.copyFile) return t.copyFile(from, to, mode, options);
   if (!t.openRead || !t.writeStream) return t.writeFile(to, await t.readFile(from), mode, options);
   const file = await t.openRead(from);
   try {

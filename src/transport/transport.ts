@@ -188,6 +188,13 @@ export interface Transport {
   /** Open a file (never through a link) to read by offset. Optional: local only. */
   openRead?(rel: string): Promise<OpenedFile>;
   readlink(rel: string): Promise<string>;
+  /**
+   * A regular file `from` (never read through a link) copied to `to` within the target, as
+   * writeFile writes (created or truncated, never through a link, exactly `mode`, fsynced
+   * unless `sync: false`), never whole in memory. Optional: the SSH transport copies on the
+   * host (its file helper) or a few SFTP requests at a time; elsewhere the caller streams it.
+   */
+  copyFile?(from: string, to: string, mode: number, options?: WriteOptions): Promise<void>;
   /** Write a whole file, creating or truncating it, then fsync it. Parents must exist. */
   writeFile(rel: string, data: Buffer, mode: number, options?: WriteOptions): Promise<void>;
   /**

@@ -1,9 +1,11 @@
 /**
  * Files copied within a target (apply/target-copy.ts): a backup taken where a
- * hard link cannot be, a backed-up file restored by a rollback. Locally the
- * bytes stream by offset (never read whole: the file may be of any size);
- * over SSH, read and written whole as before. Real folders, a real sshd.
+ * hard link cannot be, a backed-up file restored by a rollback. Never read
+ * whole (the file may be of any size): locally the bytes stream by offset;
+ * over SSH the file helper copies them on the host; only an SSH host without
+ * the helper reads and writes them whole. Real folders, a real sshd.
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -32,12 +34,21 @@ afterAll(async () => {
 });
 
 let counter = 0;
-function transportFor(kind: 'local' | 'ssh', root: string): Transport {
-  return kind === 'local' ? new LocalTransport(root) : new SshTransport(sshd.sshOptions(), root);
+type Kind = 'local' | 'ssh' | 'ssh without the file helper';
+function transportFor(kind: Kind, root: string): Transport {
+  if (kind === 'local') return new LocalTransport(root);
+  return new SshTransport(sshd.sshOptions(), root, undefined, { bulkOps: kind === 'ssh' });
 }
 
-describe.each(['local', 'ssh'] as const)('copyOnTarget (%s)', (kind) => {
-  it('copies the exact bytes with exactly the mode, a new file; locally streamed, never read whole; never through a link', async () => {
+/** How each transport copies: the calls copyOnTarget makes. */
+const COPY_CALLS: Record<Kind, string[]> = {
+  local: ['openRead', 'writeStream'],
+  ssh: ['copyFile'],
+  'ssh without the file helper': ['copyFile'],
+};
+
+describe.each(['local', 'ssh', 'ssh without the file helper'] as const)('copyOnTarget (%s)', (kind) => {
+  it('copies the exact bytes with exactly the mode, a new file; never read whole where it can be helped; never through a link', async () => {
     const root = join(base, `copy-${counter++}`);
     const data = noise(BIG, 3);
     const t0 = transportFor(kind, root);
@@ -51,20 +62,23 @@ describe.each(['local', 'ssh'] as const)('copyOnTarget (%s)', (kind) => {
       expect(readFileSync(join(root, 'copy.bin')).equals(data)).toBe(true);
       expect(statSync(join(root, 'copy.bin')).mode & 0o7777).toBe(0o750);
       expect(statSync(join(root, 'copy.bin')).ino).not.toBe(statSync(join(root, 'src.bin')).ino);
-      const ops = calls.map((c) => c.op);
-      if (kind === 'local') {
-        expect(ops).toEqual(['openRead', 'writeStream']);
-      } else expect(ops).toEqual(['readFile', 'writeFile']);
+      expect(calls.map((c) => c.op)).toEqual(COPY_CALLS[kind]);
       await expect(copyOnTarget(t, 'link', 'from-link', 0o644)).rejects.toMatchObject({ code: 'E_UNSAFE' });
       expect(existsSync(join(root, 'from-link'))).toBe(false);
+      // A FIFO would block a plain open until a writer came: refused at once.
+      execFileSync('mkfifo', [join(root, 'fifo')]);
+      await expect(copyOnTarget(t, 'fifo', 'from-fifo', 0o644)).rejects.toMatchObject({
+        code: expect.stringMatching(/^E_(TRANSPORT|UNSAFE)$/),
+        message: expect.stringContaining('fifo'),
+      });
     } finally {
       await t0.close();
     }
   });
 });
 
-describe('a rollback of a local target', () => {
-  it('restores a big file byte for byte by streaming it from the backup (no whole read), with a fresh mtime', async () => {
+describe.each(['local', 'ssh'] as const)('a rollback of a target (%s)', (kind) => {
+  it('restores a big file byte for byte from the backup, never reading it whole, with a fresh mtime', async () => {
     const repo = makeRepo();
     try {
       const v1Data = noise(BIG, 1).toString('base64');
@@ -73,7 +87,7 @@ describe('a rollback of a local target', () => {
       const root = join(base, `rollback-${counter++}`);
       for (const to of [v1, v2]) {
         const s = await TargetSession.open({
-          transport: new LocalTransport(root),
+          transport: transportFor(kind, root),
           stateDir: '.diffship',
           command: 'deploy',
         });
@@ -86,7 +100,7 @@ describe('a rollback of a local target', () => {
       // The backup's copy holds v1's mtime; a restored file gets a fresh one.
       await new Promise((resolve) => setTimeout(resolve, 100));
       const start = Date.now();
-      const { transport, calls } = recording(new LocalTransport(root));
+      const { transport, calls } = recording(transportFor(kind, root));
       const s = await TargetSession.open({ transport, stateDir: '.diffship', command: 'rollback' });
       try {
         await s.rollback();
@@ -98,7 +112,9 @@ describe('a rollback of a local target', () => {
       expect(statSync(join(root, 'big.txt')).mtimeMs).toBeGreaterThanOrEqual(start - 50);
       const backupReads = calls.filter((c) => c.op === 'readFile' && c.path.includes('/files/'));
       expect(backupReads).toEqual([]);
-      expect(calls.filter((c) => c.op === 'openRead' && c.path.includes('/files/')).length).toBe(2);
+      // Locally streamed by offset; over SSH copied on the host by the file helper.
+      const copy = kind === 'local' ? 'openRead' : 'copyFile';
+      expect(calls.filter((c) => c.op === copy && c.path.includes('/files/')).length).toBe(2);
     } finally {
       repo.cleanup();
     }

@@ -1,4 +1,5 @@
-import type { FileEntryWithStats, Stats as SftpStats } from 'ssh2';
+import { aType } from '../../entry-type.js';
+import type { Stats as SftpStats } from 'ssh2';
 import { TransportError } from '../../errors.js';
 import { createLimiter, mapLimit, type Limiter } from '../limit.js';
 import { parentsReal } from './parents-real.js';
@@ -10,12 +11,12 @@ import { syncFiles } from './sync-written.js';
 import { removeRemotely } from './remove-remote.js';
 import { shellQuote } from '../shell-quote.js';
 import type { SshConnection } from './connection.js';
-import { LISTING_DEADLINE_FACTOR } from './deadline.js';
 import type { SshExec } from './exec-channels.js';
 import { HelperGone, OpError, type SshOps } from './perl-helper-client.js';
 import { gather, GATHER_MAX, streamFile } from './stream-file.js';
 import { createOverSftp, createWithHelper, NO_HARD_LINKS } from './create-exclusive.js';
 import { writeWithHelper } from './helper-write.js';
+import { copyOverSftp, copyWithHelper } from './copy-file.js';
 import { writeManyWithHelper } from './bulk-write.js';
 import type { BulkFile } from './bulk-write-protocol.js';
 import type { HashAlgorithm } from '../../diff/blob.js';
@@ -25,6 +26,7 @@ import {
   fillAndClose,
   hasExtension,
   mkdirAbsolute,
+  listOverSftp,
   NO_SUCH_FILE,
   readWhole,
   sftpCode,
@@ -77,6 +79,8 @@ export class SshFiles {
     const p = this.abs(rel);
     return this.files(async () => {
       try {
+        // SFTP opens through links: `rel` and its folders are checked right before.
+        await this.parentsReal('read', rel, true);
         return await readWhole(this.conn, p, limit);
       } catch (error) {
         throw this.conn.fail('read', rel, error);
@@ -144,6 +148,19 @@ export class SshFiles {
     return done.blob;
   }
 
+  /** A file copied within the target (copy-file.ts): on the host by the file helper, else over SFTP. */
+  async copyFile(from: string, to: string, mode: number, options: WriteOptions = {}): Promise<void> {
+    const job = { from: checkRelPath(from), to: checkRelPath(to), mode, sync: options.sync !== false };
+    if (!(await copyWithHelper(this.conn, this.ops, job)))
+      await this.files(() =>
+        copyOverSftp(this.conn, job, {
+          source: () => this.parentsReal('copy', from, true).then(() => this.abs(from)),
+          open: () => this.parentsReal('write', to).then(() => this.openNew(to, this.abs(to), mode)),
+        }),
+      );
+    if (!job.sync) this.unsynced.add(to);
+  }
+
   /**
    * Open a file to write as a new file (`wx`: O_CREAT|O_EXCL, which never follows a
    * link at the last component). An existing regular file is removed first (the
@@ -160,7 +177,7 @@ export class SshFiles {
       if (entry.type !== 'file')
         throw new TransportError(
           'E_UNSAFE',
-          `${conn.description}: refusing to write ${JSON.stringify(rel)}: it is a ${entry.type}, and diffship never writes through one`,
+          `${conn.description}: refusing to write ${JSON.stringify(rel)}: it is ${aType(entry.type)}, and diffship never writes through one`,
         );
       await this.unlink(rel);
       return open();
@@ -379,23 +396,8 @@ export class SshFiles {
   }
 
   private async list(rel: string): Promise<DirEntry[] | null> {
-    const { conn } = this;
-    const p = this.abs(rel, true);
-    const listed = await listWithHelper(conn, this.ops, rel);
-    if (listed !== undefined) return listed;
-    try {
-      // One call, but a request per ~100 names: a big folder on a far host takes many round trips.
-      const list = await conn.call<FileEntryWithStats[]>(
-        (cb) => conn.sftp.readdir(p, cb),
-        `the listing of ${JSON.stringify(rel || '.')}`,
-        conn.replyTimeoutMs * LISTING_DEADLINE_FACTOR,
-      );
-      return list
-        .filter((f) => f.filename !== '.' && f.filename !== '..')
-        .map((f) => ({ name: f.filename, ...toEntry(f.attrs) }));
-    } catch (error) {
-      if (sftpCode(error) === NO_SUCH_FILE) return null;
-      throw conn.fail('list', rel, error);
-    }
+    const p = this.abs(rel, true); // checked before the helper sees it
+    const listed = await listWithHelper(this.conn, this.ops, rel); // null: missing
+    return listed !== undefined ? listed : listOverSftp(this.conn, rel, p);
   }
 }

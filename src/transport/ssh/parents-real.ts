@@ -1,11 +1,12 @@
+import { aType } from '../../entry-type.js';
 import { TransportError } from '../../errors.js';
 import { checkRelPath } from '../rel-path.js';
 import type { Entry } from '../transport.js';
 
 /**
- * Right before an SFTP call that changes `rel`: every parent (and with `self`,
- * `rel` itself) is a real folder, since SFTP resolves links in the middle of a
- * path. A missing parent, or a file, stops the look: the call then fails on its
+ * Right before an SFTP call that changes or reads `rel`: every parent (and with
+ * `self`, `rel` itself, unless it is a file) is a real folder, since SFTP
+ * resolves links in the middle of a path and opens through one at its end. A missing parent, or a file, stops the look: the call then fails on its
  * own. The file helper does the same on the host. Every level is asked at once
  * (one round trip, not one per level), then judged in order, as one by one: the
  * first level that is missing ends it, the first link refuses, the first error
@@ -32,10 +33,12 @@ export async function parentsReal(
     const s = seen[i]!;
     if ('error' in s) throw s.error;
     if (s.entry === null || s.entry.type === 'file') return;
-    if (s.entry.type !== 'dir')
+    if (s.entry.type !== 'dir') {
+      const verb = op === 'read' || op === 'copy' ? 'reads' : 'writes';
       throw new TransportError(
         'E_UNSAFE',
-        `${description}: refusing to ${op} ${JSON.stringify(rel)}: ${dir} is a ${s.entry.type}, and diffship never writes through one`,
+        `${description}: refusing to ${op} ${JSON.stringify(rel)}: ${dir} is ${aType(s.entry.type)}, and diffship never ${verb} through one`,
       );
+    }
   }
 }

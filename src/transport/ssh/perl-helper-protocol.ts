@@ -6,6 +6,7 @@ import { OP_LOOK, PERL_LOOK, PERL_LOOK_DISPATCH } from './look-protocol.js';
 import { OP_PATCH, PERL_PATCH, PERL_PATCH_DISPATCH } from './patch-protocol.js';
 import { OP_BULK_WRITE, PERL_BULK, PERL_BULK_DISPATCH } from './bulk-write-protocol.js';
 import { OP_READ, PERL_READ_DISPATCH } from './read-protocol.js';
+import { OP_COPY, PERL_COPY_DISPATCH } from './copy-protocol.js';
 import {
   OP_CHMOD,
   OP_READLINK,
@@ -82,6 +83,7 @@ import {
  * - patch (26): a file made from another one on the host and a few edits (patch-protocol.ts).
  * - bulk write (30): many small files in one record, each written as write (1) does (bulk-write-protocol.ts).
  * - read (16): a regular file whole, in raw `bytes` frames (read-protocol.ts).
+ * - copy (27): a regular file copied on the host, 1 MiB at a time (copy-protocol.ts).
  * - root (21): the target folder checked, made if asked, and resolved, before chdir (shell-ops-protocol.ts).
  * - rmdir (22), symlink (23), readlink (24), chmod (25): shell-ops-protocol.ts.
  * - release (15): remove A only if it is a regular file (at most 1 MiB, never
@@ -145,6 +147,7 @@ export type Op =
   | typeof OP_READLINK
   | typeof OP_CHMOD
   | typeof OP_READ
+  | typeof OP_COPY
   | typeof OP_BULK_WRITE;
 /** In a write record's mode: fsync the file before answering. */
 export const SYNC_FLAG = 0o200000;
@@ -313,6 +316,7 @@ const PERL = [
   PERL_ROOT_DISPATCH,
   PERL_SMALL_OPS_DISPATCH,
   PERL_READ_DISPATCH,
+  PERL_COPY_DISPATCH,
   PERL_BULK_DISPATCH,
   '  } else { exit 4; }',
   '  $out .= "$id $answer\\n";',

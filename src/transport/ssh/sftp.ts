@@ -1,13 +1,15 @@
-import type { SFTPWrapper, Stats as SftpStats } from 'ssh2';
+import type { FileEntryWithStats, SFTPWrapper, Stats as SftpStats } from 'ssh2';
 import { mapLimit } from '../limit.js';
 import type { SshConnection } from './connection.js';
 import type { Entry } from '../transport.js';
-import { typeFromMode } from '../walk.js';
+import { typeFromMode, type DirEntry } from '../walk.js';
+import { LISTING_DEADLINE_FACTOR } from './deadline.js';
 import { checkSize, NO_LIMIT } from '../read-bound.js';
 
 /**
  * SFTP building blocks shared by connecting (the root folder) and the file
- * operations: status codes, pipelined whole-file reads and writes, mkdir -p.
+ * operations: status codes, pipelined whole-file reads and writes, mkdir -p,
+ * folder listings.
  */
 
 /** SFTP status codes (draft-ietf-secsh-filexfer-02) that change what an operation means. */
@@ -198,4 +200,22 @@ export async function fsyncEach(
       throw conn.fail('sync', p, error);
     });
   });
+}
+
+/** The entries of the folder `rel` (at the absolute path `p`) over SFTP; null when it is missing. */
+export async function listOverSftp(conn: SshConnection, rel: string, p: string): Promise<DirEntry[] | null> {
+  try {
+    // One call, but a request per ~100 names: a big folder on a far host takes many round trips.
+    const list = await conn.call<FileEntryWithStats[]>(
+      (cb) => conn.sftp.readdir(p, cb),
+      `the listing of ${JSON.stringify(rel || '.')}`,
+      conn.replyTimeoutMs * LISTING_DEADLINE_FACTOR,
+    );
+    return list
+      .filter((f) => f.filename !== '.' && f.filename !== '..')
+      .map((f) => ({ name: f.filename, ...toEntry(f.attrs) }));
+  } catch (error) {
+    if (sftpCode(error) === NO_SUCH_FILE) return null;
+    throw conn.fail('list', rel, error);
+  }
 }

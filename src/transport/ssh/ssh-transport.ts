@@ -238,6 +238,10 @@ export class SshTransport implements Transport {
     return this.files.readlink(rel);
   }
 
+  copyFile(from: string, to: string, mode: number, options: WriteOptions = {}): Promise<void> {
+    return this.ahead.changing([to], () => this.files.copyFile(from, to, mode, options));
+  }
+
   writeFile(rel: string, data: Buffer, mode: number, options: WriteOptions = {}): Promise<void> {
     return this.ahead.changing([rel], () => this.files.writeFile(rel, data, mode, options));
   }
