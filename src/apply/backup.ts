@@ -293,10 +293,20 @@ async function underRealFolders(t: Transport, rel: string): Promise<boolean> {
   return true;
 }
 
-/** Drop a backup: the manifest goes first, so a half-removed backup is never taken for a whole one. */
-export async function discardBackup(t: Transport, l: Layout, deployId: string): Promise<void> {
+/**
+ * Drop a backup: the manifest goes first, so a half-removed backup is never taken for a whole
+ * one. `isFolder`: the caller has just seen it is a real folder (pruneBackups), spared asking
+ * again (a round trip over SSH).
+ */
+export async function discardBackup(
+  t: Transport,
+  l: Layout,
+  deployId: string,
+  isFolder = false,
+): Promise<void> {
   // Through a link, the manifest unlink would delete a file elsewhere: only a real backup folder.
-  if (!isBackupName(deployId) || (await t.lstat(l.backupFor(deployId)))?.type !== 'dir') return;
+  if (!isBackupName(deployId)) return;
+  if (!isFolder && (await t.lstat(l.backupFor(deployId)))?.type !== 'dir') return;
   await t.unlink(manifestPath(l, deployId));
   await t.removeTree(l.backupFor(deployId));
 }
@@ -315,5 +325,5 @@ export async function pruneBackups(t: Transport, l: Layout, keep: number): Promi
     .sort()
     .reverse();
   const keepSet = new Set(complete.slice(0, keep));
-  for (const name of names) if (!keepSet.has(name)) await discardBackup(t, l, name);
+  for (const name of names) if (!keepSet.has(name)) await discardBackup(t, l, name, true);
 }

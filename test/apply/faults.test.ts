@@ -317,14 +317,27 @@ describe('the durable steps, in order (a recording transport over a real one)', 
 });
 
 describe('backups', () => {
-  it('five deploys keep exactly the last three backups, the newest ones', async () => {
+  it('five deploys keep exactly the last three backups, the newest ones; an expired one is not looked at again before its removal', async () => {
     const { repo, target } = setup();
     const ids: string[] = [];
+    let last: ReturnType<typeof recording> | null = null;
     for (let i = 1; i <= 5; i++) {
       const v = repo.commit({ 'a.txt': `version ${i}` });
-      ids.push((await deploy(new LocalTransport(target), repo.dir, v)).deployId);
+      last = recording(new LocalTransport(target));
+      ids.push((await deploy(last.transport, repo.dir, v)).deployId);
     }
     expect(readdirSync(join(target, '.diffship/backups')).sort()).toEqual(ids.slice(2).sort());
+    // The fifth deploy dropped the second one's backup: the prune's look at it (folder and
+    // manifest at once), then its manifest unlinked, then the folder removed; no second look
+    // at the folder in between (a round trip over SSH).
+    const expired = `.diffship/backups/${ids[1]}`;
+    const onIt = last!.calls.filter((c) => c.path === expired || c.path.startsWith(`${expired}/`));
+    expect(onIt.slice(-4).map((c) => `${c.op} ${c.path.slice(expired.length)}`)).toEqual([
+      'lstat ',
+      'lstat /manifest.json',
+      'unlink /manifest.json',
+      'removeTree ',
+    ]);
     // The newest backup holds what deploy 5 replaced: version 4.
     const manifest = JSON.parse(
       readFileSync(join(target, `.diffship/backups/${ids[4]}/manifest.json`), 'utf8'),
