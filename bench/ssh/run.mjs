@@ -6,6 +6,7 @@
 //   npx node bench/ssh/run.mjs [--runs 7]   # Node 24, as npm scripts and the Action run
 //   npx node bench/ssh/run.mjs --files 20000 # a bigger release (first deploy of 20,000 files)
 //   npx node bench/ssh/run.mjs --slow-rc 200 # every remote shell costs 200 ms (a heavy rc file)
+//   npx node bench/ssh/run.mjs --rtt 20      # a far host: 20 ms more per round trip (latency-proxy.mjs)
 //   BENCH_VERBOSE=1 node bench/ssh/run.mjs   # also print every run's time
 //
 // 1. first deploy: 2,000 files of 4 KiB (or --files) into an empty folder.
@@ -16,6 +17,10 @@
 // (each exec, and the SFTP subsystem, which sshd starts through the user's
 // shell) pays it; rsync starts one. The bench checks that `ssh host true`
 // really got slower.
+//
+// --rtt MS: every connection (diffship's, rsync's ssh, the sync) goes through a proxy
+// that delays each direction by MS/2 (latency-proxy.mjs), as a host a WAN away: what
+// counts there is how many times a tool waits for an answer, not its CPU.
 //
 // Two anchors: rsync alone, and rsync followed by `ssh host sync -f <target>`
 // (diffship makes its files durable before it commits; rsync does not fsync at
@@ -64,7 +69,7 @@ import {
   timeOnce,
   treeDigest,
 } from '../lib.mjs';
-import { startSshd, sshTargetLines } from './sshd.mjs';
+import { startSshd, sshTargetLines, viaLatency } from './sshd.mjs';
 import { authCase } from './auth.mjs';
 
 requireBuild('bench/ssh');
@@ -107,7 +112,8 @@ switchCheckout(repo, co, 'A', 'B');
 const releaseB = treeDigest(co);
 switchCheckout(repo, co, 'B', 'A');
 
-const sshd = await startSshd({ slowRcMs });
+const rttMs = option('--rtt', 0);
+const sshd = await viaLatency(await startSshd({ slowRcMs }), rttMs);
 const work = path.join(base, 'work');
 const ssh = (...command) => ['ssh', [...sshd.sshArgs, `${sshd.user}@127.0.0.1`, ...command]];
 try {
@@ -199,7 +205,7 @@ try {
     };
     console.log(
       [
-        `ssh benchmark — against one OpenSSH sshd on 127.0.0.1${slowRcMs > 0 ? `, every remote shell +${slowRcMs} ms` : ''}, ${runs} runs each, median wall time (${os.cpus().length} cores, load ${load}, node ${process.version})`,
+        `ssh benchmark — against one OpenSSH sshd on 127.0.0.1${slowRcMs > 0 ? `, every remote shell +${slowRcMs} ms` : ''}${rttMs > 0 ? `, ${rttMs} ms round trip` : ''}, ${runs} runs each, median wall time (${os.cpus().length} cores, load ${load}, node ${process.version})`,
         line(`first deploy (${FILES} files of 4 KiB)`, first),
         line(`update (${CHANGED} changed files)`, update),
       ].join('\n'),

@@ -142,3 +142,37 @@ export function sshTargetLines(sshd, dir) {
     `    known-hosts: ${sshd.knownHostsFile}`,
   ];
 }
+
+/**
+ * `sshd` reached through latency-proxy.mjs (`rttMs` more per round trip) when rttMs > 0: the
+ * same object with the proxy's port, known to the known-hosts file, and a stop() that ends the
+ * proxy too.
+ */
+export async function viaLatency(sshd, rttMs) {
+  if (!(rttMs > 0)) return sshd;
+  const proxy = spawn(
+    process.execPath,
+    [new URL('./latency-proxy.mjs', import.meta.url).pathname, String(sshd.port), String(rttMs)],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  const port = await new Promise((resolve, reject) => {
+    proxy.stdout.once('data', (d) => resolve(Number(String(d).trim())));
+    proxy.once('exit', (code) => reject(new Error(`latency proxy exited (${code})`)));
+  });
+  const known = readFileSync(sshd.knownHostsFile, 'utf8');
+  writeFileSync(
+    sshd.knownHostsFile,
+    `${known}${known.replace(`[127.0.0.1]:${sshd.port}`, `[127.0.0.1]:${port}`)}`,
+  );
+  return {
+    ...sshd,
+    port,
+    sshArgs: sshd.sshArgs.map((a, i) => (sshd.sshArgs[i - 1] === '-p' ? String(port) : a)),
+    async stop() {
+      proxy.kill();
+      await sshd.stop();
+    },
+  };
+}
