@@ -11,6 +11,7 @@ import { mapLimit } from '../pool.js';
 import { metadataConcurrency } from '../apply/in-flight.js';
 import { cancelPoint } from '../cancelled.js';
 import { blobsOf, type StatCache } from './stat-vouch.js';
+import { exactStats } from '../transport/exact-stats.js';
 
 /** Above this many paths to observe, one walk of the target is cheaper than a look at each. */
 const WALK_ABOVE = 2_000;
@@ -57,6 +58,11 @@ export async function observeInto(
   // A few paths are looked at together with their folders (one wait, not two); what was seen
   // below a symlinked or missing folder is not used.
   const early = unique.length <= LOOK_AHEAD;
+  // The stat cache's exact stats of those few paths (and of the state file) asked in the same
+  // turn as the look (one round trip over SSH, not two); used only for paths found below real
+  // folders, as the look's own answers are.
+  const stats = early && cache?.manifest ? exactStats(t, [cache.statePath, ...unique]) : undefined;
+  stats?.catch(() => undefined); // not awaited when the look fails
   const entries = await mapLimit(unique, metadataConcurrency(t, target.concurrency), async (p) => {
     // All of a path's folders are asked together (one round trip over SSH, not one per depth),
     // then the path, only below real folders: past LOOK_AHEAD paths, a path below a symlinked or
@@ -69,7 +75,7 @@ export async function observeInto(
   });
   await cancelPoint(target.signal, 'the plan (looking at the target)');
   const present = unique.filter((_, i) => entries[i] !== null && entries[i]?.type !== 'dir');
-  const hashes = await blobsOf(t, present, algorithm, cache);
+  const hashes = await blobsOf(t, present, algorithm, stats ? { ...cache!, stats } : cache);
   unique.forEach((p, i) => {
     const e = entries[i];
     if (!e) return;

@@ -8,7 +8,7 @@
  * state file's stat rides in the same batch of lstats (one request over SSH).
  */
 import { idLength, type HashAlgorithm } from '../diff/blob.js';
-import type { Manifest } from '../plan/manifest-types.js';
+import type { FileStat, Manifest } from '../plan/manifest-types.js';
 import { unchangedSince } from '../plan/stat-cache.js';
 import { manifestEntriesAt } from '../apply/stored-manifest.js';
 import { exactStats } from '../transport/exact-stats.js';
@@ -18,6 +18,11 @@ import type { Transport } from '../transport/transport.js';
 export interface StatCache {
   manifest: Manifest | null | undefined;
   statePath: string;
+  /**
+   * Exact stats of the state file and of (at least) the paths to vouch for, asked already,
+   * alongside the look at them (observe-paths.ts): no round trip of their own over SSH.
+   */
+  stats?: Promise<Map<string, FileStat | null> | null>;
 }
 
 /**
@@ -54,7 +59,7 @@ async function vouchedFor(
     return e?.stat !== undefined && e.blob.length === length;
   });
   if (cached.length === 0) return out;
-  const stats = await exactStats(t, [cache.statePath, ...cached]);
+  const stats = await (cache.stats ?? exactStats(t, [cache.statePath, ...cached]));
   const written = stats?.get(cache.statePath)?.mtimeNs ?? null;
   if (!stats || written === null) return out;
   for (const p of cached) {

@@ -267,3 +267,41 @@ describe('the lock over SSH', () => {
     }
   });
 });
+
+describe("an update's look at the files it replaces", () => {
+  it('asks their lstats and the stat cache exact stats together: one wait, not two, and still vouched for', async () => {
+    const root = newRoot();
+    const repo = makeRepo();
+    try {
+      await deploy(new SshTransport(sshd.sshOptions(), root), repo.dir, repo.commit({ 'a/x.txt': 'one' }));
+      const t = new SshTransport(sshd.sshOptions(), root);
+      await t.connect();
+      // Each record sent and answered, in order (ops by number: 10 peek, 13 exact stats, 4 hash).
+      const events: string[] = [];
+      const parts = t as unknown as { ops: { run: (...args: unknown[]) => Promise<string> } };
+      const run = parts.ops.run.bind(parts.ops);
+      let n = 0;
+      parts.ops.run = (...args: unknown[]) => {
+        const [op, rel, id] = [args[1] as number, String(args[2]), n++];
+        if (rel.split('\0').includes('a/x.txt')) {
+          events.push(`send ${op}#${id}`);
+          return run(...args).finally(() => events.push(`answer ${op}#${id}`));
+        }
+        return run(...args);
+      };
+      await deploy(t, repo.dir, repo.commit({ 'a/x.txt': 'two' }));
+      expect(fs.readFileSync(path.join(root, 'a/x.txt'), 'utf8')).toBe('two');
+      const peek = events.findIndex((e) => e.startsWith('send 10#'));
+      const stats = events.findIndex((e) => e.startsWith('send 13#'));
+      const firstAnswer = events.findIndex((e) => e.startsWith('answer '));
+      expect(peek).toBeGreaterThanOrEqual(0);
+      expect(stats).toBeGreaterThanOrEqual(0);
+      // Both went out before either was answered: one round trip.
+      expect(Math.max(peek, stats)).toBeLessThan(firstAnswer);
+      // The stat cache vouched for the file it replaces: it was never hashed on the host.
+      expect(events.filter((e) => e.startsWith('send 4#'))).toEqual([]);
+    } finally {
+      repo.cleanup();
+    }
+  });
+});
