@@ -6,7 +6,7 @@ import { constants } from 'node:fs';
 
 const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK } = constants;
 
-/** Flags to open a file to read as openRegularSync does (the promise API: fstat it, then notRegular). */
+/** Flags to open a file to read as openRegularSync does (the promise API: fstat it, then requireRegular). */
 export const READ_REGULAR = O_RDONLY | O_NOFOLLOW | O_NONBLOCK;
 
 /** The descriptor of the regular file `p` and its size (the caller closes it); ELOOP when `p` is a link. */
@@ -14,7 +14,7 @@ export function openRegularSync(p: string): { fd: number; size: number } {
   const fd = fsSync.openSync(p, READ_REGULAR);
   try {
     const stats = fsSync.fstatSync(fd);
-    notRegular(stats);
+    requireRegular(stats);
     return { fd, size: stats.size };
   } catch (error) {
     fsSync.closeSync(fd);
@@ -23,7 +23,7 @@ export function openRegularSync(p: string): { fd: number; size: number } {
 }
 
 /** Throws unless `stats` are a regular file's: the read fails naming what it found. */
-export function notRegular(stats: { isFile(): boolean; isDirectory(): boolean }): void {
+export function requireRegular(stats: { isFile(): boolean; isDirectory(): boolean }): void {
   if (stats.isFile()) return;
   throw new Error(
     stats.isDirectory()

@@ -6,7 +6,7 @@
  */
 import * as fsSync from 'node:fs';
 import type { OpenedFile } from '../transport.js';
-import { notRegular, READ_REGULAR } from './open-regular.js';
+import { requireRegular, READ_REGULAR } from './open-regular.js';
 
 /**
  * Changed this shortly before it was opened, a file's times might not move on a write now
@@ -49,7 +49,7 @@ export function openNoFollow(p: string): OpenedFile {
   let stamp: Stamp;
   try {
     const stats = fsSync.fstatSync(fd, { bigint: true });
-    notRegular(stats);
+    requireRegular(stats);
     stamp = stats;
   } catch (error) {
     fsSync.closeSync(fd);

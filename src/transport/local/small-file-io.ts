@@ -7,7 +7,7 @@ import type { WriteOptions } from '../transport.js';
 import { fsyncFd } from './fsync-fd.js';
 import { severalTargetsOpen } from './open-targets.js';
 import { checkSize, NO_LIMIT } from '../read-bound.js';
-import { notRegular, openRegularSync, READ_REGULAR } from './open-regular.js';
+import { requireRegular, openRegularSync, READ_REGULAR } from './open-regular.js';
 
 const { O_WRONLY, O_CREAT, O_TRUNC, O_NOFOLLOW } = constants;
 
@@ -32,7 +32,7 @@ export async function readFileNoFollow(p: string, limit = NO_LIMIT): Promise<Buf
   try {
     // Opened again: the file now there is checked as the first one was.
     const stats = await handle.stat();
-    notRegular(stats);
+    requireRegular(stats);
     const again = stats.size;
     checkSize(again, limit);
     const buffer = Buffer.allocUnsafe(again);
