@@ -59,7 +59,7 @@ export class SshFiles {
     return joinRoot(this.conn.base, checkRelPath(rel, { allowRoot }));
   }
 
-  /** Right before an SFTP call that changes `rel`: every parent is a real folder (parents-real.ts). */
+  /** Right before an SFTP call that changes or reads `rel`: every parent is a real folder (parents-real.ts). */
   parentsReal(op: string, rel: string, self = false): Promise<void> {
     return parentsReal((dir) => this.lstat(dir), this.conn.description, op, rel, self);
   }

@@ -6,8 +6,9 @@ import type { Entry } from '../transport.js';
 /**
  * Right before an SFTP call that changes or reads `rel`: every parent (and with
  * `self`, `rel` itself, unless it is a file) is a real folder, since SFTP
- * resolves links in the middle of a path and opens through one at its end. A missing parent, or a file, stops the look: the call then fails on its
- * own. The file helper does the same on the host. Every level is asked at once
+ * resolves links in the middle of a path and opens through one at its end. A
+ * missing parent, or a file, stops the look: the call then fails on its own.
+ * The file helper does the same on the host. Every level is asked at once
  * (one round trip, not one per level), then judged in order, as one by one: the
  * first level that is missing ends it, the first link refuses, the first error
  * is thrown.
