@@ -20,10 +20,8 @@ export const OP_COPY = 27;
 
 export const PERL_COPY_DISPATCH = String.raw`
   } elsif ($op == 27) {
-    my ($in, $fh);
-    if (!parents_real($p) || !sysopen($in, $p, O_RDONLY | O_NONBLOCK | $NOFOLLOW)) { $answer = failure() }
-    elsif (-d $in) { close $in; $! = Errno::EISDIR(); $answer = failure() }
-    elsif (!-f _) { close $in; $! = Errno::EINVAL(); $answer = failure() }
+    my ($in, $fh) = (open_regular($p));
+    if (!$in) { $answer = failure() }
     elsif (!parents_real($q) || !sysopen($fh, $q, O_WRONLY | O_CREAT | O_TRUNC | $NOFOLLOW, $mode & 07777)) { $answer = failure(); close $in }
     else { my ($size, $done, $d, $n, $last) = (-s $in, 0, "", 0, time);
       while ($answer eq "ok" && $done < $size) {

@@ -193,6 +193,10 @@ const PERL = [
   // No-follow resolution: every parent of a path must be a real folder at the moment of the call
   // (a link there would redirect the write); ELOOP otherwise. A missing parent, or a file, fails the call itself.
   'sub parents_real { my @c = split m{/}, shift; pop @c; my $d = "."; for (@c) { $d .= "/$_"; return 1 unless lstat($d); return 1 if -f _; if (-l _ || !-d _) { $! = Errno::ELOOP(); return 0; } } return 1; }',
+  // A file to read (read, copy): every parent real, no link followed, O_NONBLOCK so a FIFO never
+  // hangs the open; only a regular file (EISDIR, EINVAL otherwise). The handle, or undef with $! set.
+  'sub open_regular { my $fh; return undef unless parents_real($_[0]) && sysopen($fh, $_[0], O_RDONLY | O_NONBLOCK | $NOFOLLOW);',
+  '  return $fh if -f $fh; my $e = -d _ ? Errno::EISDIR() : Errno::EINVAL(); close $fh; $! = $e; return undef; }',
   'sub failure { my ($name) = grep { $!{$_} } keys %!; my $t = "$!"; $t =~ s/[\\r\\n]+/ /g; return "err " . ($name || "?") . " $t"; }',
   // A tool run without a shell: stdin from /dev/null, its output to stderr (stdout carries the answers).
   'sub tool { my $pid = fork(); return 255 << 8 unless defined $pid;',

@@ -22,11 +22,9 @@ export const PART_BYTES = 768 * 1024;
 
 export const PERL_READ_DISPATCH = String.raw`
   } elsif ($op == 16) {
-    my $fh;
-    if (!parents_real($p) || !sysopen($fh, $p, O_RDONLY | O_NONBLOCK | $NOFOLLOW)) { $answer = failure() }
-    elsif (-d $fh) { close $fh; $! = Errno::EISDIR(); $answer = failure() }
-    elsif (!-f _) { close $fh; $! = Errno::EINVAL(); $answer = failure() }
-    elsif (-s _ > $mode) { $answer = "err EFBIG " . (-s _); close $fh }
+    my $fh = open_regular($p);
+    if (!$fh) { $answer = failure() }
+    elsif (-s $fh > $mode) { $answer = "err EFBIG " . (-s _); close $fh }
     else { my ($d, $n, $sent, $left) = ("", 0, 0, $mode + 1);
       while ($left > 0 && ($n = sysread($fh, $d, $left < ${PART_BYTES} ? $left : ${PART_BYTES}))) {
         $sent += $n; $left -= $n; $out .= "$id bytes $n\n" . $d; flush(); }
