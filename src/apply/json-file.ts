@@ -1,9 +1,30 @@
 /** JSON files on a target, written whole by rename so a reader sees the old or the new file, never a mix. */
 import { aType } from '../entry-type.js';
 import { randomBytes } from 'node:crypto';
-import type { Transport } from '../transport/transport.js';
+import type { PublishSync, Transport } from '../transport/transport.js';
 import { DiffshipError } from '../errors.js';
 import { TooBig, tooBigError } from '../transport/read-bound.js';
+
+/** A temporary name beside `rel`: the file is written there whole, then renamed over `rel`. */
+function tmpFor(rel: string): string {
+  return `${rel}.tmp-${randomBytes(4).toString('hex')}`;
+}
+
+/**
+ * The most bytes published in one chained record sequence (Transport.publishFile): a state,
+ * journal or backup listing of a few thousand files; a bigger one streams (writeChunksAtomic).
+ */
+const CHAINED_MAX = 4 * 1024 * 1024;
+
+/**
+ * `data` published at `rel` by the transport's chained write, sync and rename (one round trip
+ * over SSH) where it has one: true when done. false: the caller runs the steps itself.
+ */
+async function publishChained(t: Transport, rel: string, data: Buffer, sync: PublishSync): Promise<boolean> {
+  if (!t.publishFile || data.length > CHAINED_MAX) return false;
+  const tmp = tmpFor(rel);
+  return t.publishFile(tmp, rel, data, 0o644, sync);
+}
 
 /** `sync: false` leaves durability to a later `syncWritten()` (the backup manifest goes with the staged files). */
 export async function writeJsonAtomic(
@@ -22,8 +43,10 @@ export async function writeTextAtomic(
   text: string,
   options: { sync?: boolean } = {},
 ): Promise<void> {
-  const tmp = `${rel}.tmp-${randomBytes(4).toString('hex')}`;
-  await t.writeFile(tmp, Buffer.from(text), 0o644, options);
+  const data = Buffer.from(text);
+  if (await publishChained(t, rel, data, options.sync === false ? 'none' : 'file')) return;
+  const tmp = tmpFor(rel);
+  await t.writeFile(tmp, data, 0o644, options);
   await t.rename(tmp, rel);
 }
 
@@ -36,8 +59,10 @@ export async function writeTextAtomic(
  * #durability-order).
  */
 export async function writeTextAtomicWithPending(t: Transport, rel: string, text: string): Promise<void> {
-  const tmp = `${rel}.tmp-${randomBytes(4).toString('hex')}`;
-  await t.writeFile(tmp, Buffer.from(text), 0o644, { sync: false });
+  const data = Buffer.from(text);
+  if (await publishChained(t, rel, data, 'batch')) return;
+  const tmp = tmpFor(rel);
+  await t.writeFile(tmp, data, 0o644, { sync: false });
   try {
     await t.syncWritten();
   } catch (error) {
@@ -61,10 +86,14 @@ export async function writeChunksAtomic(
   chunks: (reuse: boolean) => Iterable<Buffer>,
   options: { sync?: boolean } = {},
 ): Promise<void> {
-  const tmp = `${rel}.tmp-${randomBytes(4).toString('hex')}`;
+  let size = 0;
+  for (const c of chunks(true)) size += c.length;
+  const sync = options.sync === false ? 'none' : 'file';
+  if (t.publishFile && size <= CHAINED_MAX) {
+    if (await publishChained(t, rel, Buffer.concat([...chunks(false)], size), sync)) return;
+  }
+  const tmp = tmpFor(rel);
   if (t.writeStream) {
-    let size = 0;
-    for (const c of chunks(true)) size += c.length;
     const source = {
       size,
       async *[Symbol.asyncIterator]() {

@@ -75,6 +75,12 @@ export interface WalkOptions {
   stat?: boolean;
 }
 
+/**
+ * How publishFile makes its file durable before the rename: `file` fsyncs it, `none` leaves it
+ * to a later syncWritten(), `batch` is a syncWritten() of it and every file written unsynced before.
+ */
+export type PublishSync = 'file' | 'none' | 'batch';
+
 export interface WriteOptions {
   /** false: skip the per-file fsync; the caller calls `syncWritten()` later. Default true. */
   sync?: boolean;
@@ -228,6 +234,13 @@ export interface Transport {
    * deploy. The engine calls it once, before its journal makes the staged files count.
    */
   syncWritten(): Promise<void>;
+  /**
+   * A whole file published by rename, as apply/json-file.ts does it: `data` written at `tmp`
+   * (created or truncated, never through a link, exactly `mode`), made durable as `sync` says,
+   * then renamed over `rel`, each step run only if the one before it succeeded. false: not done,
+   * nothing left behind (the caller runs the steps itself); a failed step throws, `tmp` removed. Optional: the SSH transport chains the three in one round trip.
+   */
+  publishFile?(tmp: string, rel: string, data: Buffer, mode: number, sync: PublishSync): Promise<boolean>;
   /**
    * Write `to` from the file `base` where both live, as `parts` say (ranges of the base, new
    * bytes): the base is used only when it is a regular file (never read through a link) of the

@@ -53,7 +53,7 @@ export class FileHelper {
    * `op` is a number: ops defined outside perl-helper-protocol.ts (bulk write) go through too.
    * The answer comes with the parts before it (a long answer's lines, a read's frames), in order.
    */
-  send(op: number, a: string, options: { b?: string; mode?: number; data?: Buffer } = {}) {
+  send(op: number, a: string, options: { b?: string; mode?: number; data?: Buffer; chained?: boolean } = {}) {
     const id = this.nextId++;
     const answer = new Promise<Answer & { parts: Array<string | Buffer> }>((resolve) =>
       this.waiting.set(id, resolve),

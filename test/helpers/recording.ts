@@ -23,6 +23,7 @@ export function recording(real: Transport): { transport: Transport; calls: Recor
     get(target, prop) {
       const value = Reflect.get(target, prop, target) as unknown;
       if (typeof value !== 'function') return value;
+      if (prop === 'publishFile') return publishAsSteps(target, calls);
       return (...args: unknown[]) => {
         const call: RecordedCall = {
           op: String(prop),
@@ -43,3 +44,20 @@ export function recording(real: Transport): { transport: Transport; calls: Recor
 /** The paths `calls` asked the transport to hash, in the order asked. */
 export const hashedPaths = (calls: readonly RecordedCall[]): string[] =>
   calls.filter((c) => c.op === 'hashFiles').flatMap((c) => c.paths ?? []);
+
+/**
+ * publishFile (the SSH transport's write, sync and rename in one round trip) recorded as the
+ * steps it stands for, once the transport has done them (false: not done, the caller does
+ * them itself and they are recorded as they come).
+ */
+function publishAsSteps(real: Transport, calls: RecordedCall[]): Transport['publishFile'] {
+  return async (tmp, rel, data, mode, sync) => {
+    const done = await real.publishFile!(tmp, rel, data, mode, sync);
+    if (done) {
+      calls.push({ op: 'writeFile', path: tmp, to: '', sync: sync === 'file' });
+      if (sync === 'batch') calls.push({ op: 'syncWritten', path: '', to: '' });
+      calls.push({ op: 'rename', path: tmp, to: rel });
+    }
+    return done;
+  };
+}

@@ -32,7 +32,8 @@ import {
   sftpCode,
   toEntry,
 } from './sftp.js';
-import type { ByteSource, Entry, WalkEntry, WriteOptions } from '../transport.js';
+import type { ByteSource, Entry, PublishSync, WalkEntry, WriteOptions } from '../transport.js';
+import { publishFile } from './publish.js';
 import { walkTree, type DirEntry } from '../walk.js';
 
 /**
@@ -197,6 +198,12 @@ export class SshFiles {
     const files = [...this.unsynced];
     this.unsynced.clear();
     await syncFiles(this.conn, this.exec, this.ops, files, this.concurrency);
+  }
+
+  /** Transport.publishFile: write, sync, rename as chained records of the file helper (publish.ts). */
+  publishFile(tmp: string, rel: string, data: Buffer, mode: number, sync: PublishSync): Promise<boolean> {
+    const job = { tmp: checkRelPath(tmp), rel: checkRelPath(rel), data, mode, sync };
+    return publishFile(this.conn, this.ops, { files: this, unsynced: this.unsynced }, job);
   }
 
   /** Exclusive create (create-exclusive.ts): in one record where the file helper runs, else over SFTP. */

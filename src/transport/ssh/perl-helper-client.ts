@@ -198,6 +198,8 @@ export class SshOps {
       onPart?: (payload: string, bytes?: Buffer) => void;
       /** Called once the record is on the channel and the channel has room for more (see `flush`). */
       onQueued?: () => void;
+      /** Run only if the record sent right before it (in the same turn) succeeded (CHAIN_FLAG). */
+      chained?: boolean;
     } = {},
   ): Promise<string> {
     const conn = this.conn;
@@ -211,7 +213,12 @@ export class SshOps {
       options.data === undefined ? [] : Buffer.isBuffer(options.data) ? [options.data] : options.data;
     let dataLength = options.dataLength ?? 0;
     if (options.data !== undefined) dataLength = data.reduce((sum, d) => sum + d.length, 0);
-    const record = encodeRecord(id, op, rel, { b: options.to, mode: options.mode, dataLength });
+    const record = encodeRecord(id, op, rel, {
+      b: options.to,
+      mode: options.mode,
+      dataLength,
+      chained: options.chained,
+    });
     return new Promise<string>((resolve, reject) => {
       const onLost = (error: Error) => {
         ops.waiting.delete(id);

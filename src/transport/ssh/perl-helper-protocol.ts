@@ -32,7 +32,7 @@ import {
  * the host has perl with Digest::SHA (the probe of hash-commands.ts); elsewhere
  * SFTP (and exec) do everything.
  *
- * Record (big-endian): u32 id · u32 op · u32 mode (write: permission bits,
+ * Record (big-endian): u32 id · u32 op (its high bit: chained, see CHAIN_FLAG) · u32 mode (write: permission bits,
  * plus 0o200000 for an fsync, 0o400000 to hash the data as it is written,
  * with 0o1000000 for sha256) · u32 length of A · u32 length of B · u32 high
  * and u32 low word of the data length · A · B · data. A and B are paths
@@ -149,6 +149,13 @@ export type Op =
   | typeof OP_READ
   | typeof OP_COPY
   | typeof OP_BULK_WRITE;
+/**
+ * In a record's op: run it only if the record right before it on the channel succeeded, else
+ * answer ECANCELED (its data still read off the stream). Records sent in one synchronous turn
+ * are adjacent on the channel (perl-helper-client.ts's outbox), so a sequence such as write,
+ * sync, rename goes in one round trip and stops at its first failure, as awaiting each would.
+ */
+const CHAIN_FLAG = 0x80000000;
 /** In a write record's mode: fsync the file before answering. */
 export const SYNC_FLAG = 0o200000;
 /** In a mkdir record's mode: leave the folders made as the umask has them (no chmod). */
@@ -245,12 +252,18 @@ const PERL = [
   // Ops that need neither IO::Handle nor Digest::SHA: chdir, peek, mkdir, list, rename, link,
   // unlink, rmtree, release, and ops 21-25 (root, rmdir, symlink, readlink, chmod).
   'my %PLAIN = map { $_ => 1 } (2, 3, 5, 6, 8, 9, 10, 11, 15, 21, 22, 23, 24, 25);',
+  // A chained record (CHAIN_FLAG) runs only if the record right before it succeeded.
+  'my $failed = 0;',
   'while (1) {',
   '  my ($id, $op, $mode, $la, $lb, $hi, $lo) = unpack("N7", take(28));',
   '  my $p = take($la); my $q = take($lb); my $left = $hi * 4294967296 + $lo;',
+  '  my $chained = $op >= 2147483648; $op -= 2147483648 if $chained;',
   '  my $answer = "ok";',
   '  late() unless $PLAIN{$op};',
-  '  if ($op == 1) {',
+  '  if ($chained && $failed) {',
+  '    while ($left > 0) { fill() if length($buf) == $at; my $n = length($buf) - $at; $n = $left if $left < $n; $at += $n; $left -= $n; }',
+  '    $answer = "err ECANCELED not run: the record before it failed";',
+  '  } elsif ($op == 1) {',
   '    my $fh;',
   '    (parents_real($p) && sysopen($fh, $p, O_WRONLY | O_CREAT | O_TRUNC | $NOFOLLOW, $mode & 07777)) or do { $answer = failure(); undef $fh };',
   // The data is read off the stream whatever happens, so the next record starts in the right place.
@@ -323,6 +336,7 @@ const PERL = [
   PERL_COPY_DISPATCH,
   PERL_BULK_DISPATCH,
   '  } else { exit 4; }',
+  '  $failed = substr($answer, 0, 4) eq "err ";',
   '  $out .= "$id $answer\\n";',
   '  flush() if length($out) >= 2048;',
   '}',
@@ -338,7 +352,7 @@ export function encodeRecord(
   id: number,
   op: Op,
   a: string,
-  options: { b?: string; mode?: number; dataLength?: number } = {},
+  options: { b?: string; mode?: number; dataLength?: number; chained?: boolean } = {},
 ): Buffer {
   const b = options.b ?? '';
   const la = Buffer.byteLength(a, 'utf8');
@@ -347,7 +361,7 @@ export function encodeRecord(
   // One buffer, every byte of it written below (a record per file: no zero fill, no copies).
   const header = Buffer.allocUnsafe(HEADER + la + lb);
   header.writeUInt32BE(id >>> 0, 0);
-  header.writeUInt32BE(op, 4);
+  header.writeUInt32BE(options.chained ? op + CHAIN_FLAG : op, 4);
   header.writeUInt32BE((options.mode ?? 0) >>> 0, 8);
   header.writeUInt32BE(la, 12);
   header.writeUInt32BE(lb, 16);

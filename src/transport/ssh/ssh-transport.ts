@@ -41,6 +41,7 @@ import type {
   Peeked,
   PatchCheck,
   PatchPart,
+  PublishSync,
   Transport,
   WalkEntry,
   WriteOptions,
@@ -264,6 +265,10 @@ export class SshTransport implements Transport {
 
   syncWritten(): Promise<void> {
     return this.files.syncWritten();
+  }
+
+  publishFile(tmp: string, rel: string, data: Buffer, mode: number, sync: PublishSync): Promise<boolean> {
+    return this.ahead.changing([tmp, rel], () => this.files.publishFile(tmp, rel, data, mode, sync));
   }
 
   patchFile(
