@@ -48,38 +48,35 @@ export async function stageAndJournal(
 ): Promise<number> {
   const t = s.transport;
   const l = s.layout;
-  // 2. Stage every new file complete inside the state folder, then check it against its blob id.
-  const staging = l.stagingFor(s.deployId);
-  await makeStateDirs(t, [l.staging, staging]);
-  // Folders the deploy creates are staged whole (staged-tree.ts), with the files in them.
-  // mkdirp makes the parents too: only the deepest folders are asked for, all at once (pipelined over SSH).
-  await mapLimit(leafDirs(place.stagingDirs), s.concurrency, (dir) => t.mkdirp(place.tree(dir)));
-  const blobs = s.objects ?? new GitObjects(repo);
-  const algorithm = hashAlgorithmOf(plan.to);
-  let staged: StagedWrites;
-  try {
-    staged = await stageWrites(t, plan, blobs, algorithm, place, s.concurrency, onProgress, s.signal);
-  } finally {
-    if (blobs !== s.objects) blobs.close();
-  }
-  await cancelPoint(s.signal, 'staging');
-  const { bytes, hashedThere } = staged;
-  const unhashed: string[] = [];
-  for (let i = 0; i < plan.writes.length; i++) if (hashedThere[i] === 0) unhashed.push(place.staged(i));
-  const hashes = await t.hashFiles(unhashed, { algorithm });
-  plan.writes.forEach((w, i) => {
-    if (hashedThere[i] === 1) return;
-    const got = hashes.get(place.staged(i));
-    if (got !== w.blob) throw verifyError(t, w, got, false);
-  });
-  onProgress?.({ phase: 'verify', done: plan.writes.length, total: plan.writes.length, bytes });
-
-  // 3. Back up everything about to be replaced or deleted, then journal: from here a crash is undone.
-  await cancelPoint(s.signal, 'staging');
   const touched = plan.writes.map((w) => w.path);
   for (const d of plan.deletes) touched.push(d.path);
-  await takeBackup(t, l, s.deployId, touched, s.state, createdDirs, s.concurrency, swapRemovedDirs(plan));
-  onProgress?.({ phase: 'backup', done: touched.length, total: touched.length, bytes });
+  // 3. Back up everything about to be replaced or deleted, taken while the files stage: it
+  // reads the target and writes only its own folder, as staging writes only its own (over
+  // SSH their round trips overlap). Both end before the journal: from there a crash is undone.
+  // A failed backup stops the staging at its next file: its error is the one told.
+  const stop = new AbortController();
+  const signal = s.signal ? AbortSignal.any([s.signal, stop.signal]) : stop.signal;
+  const backup = takeBackup(
+    t,
+    l,
+    s.deployId,
+    touched,
+    s.state,
+    createdDirs,
+    s.concurrency,
+    swapRemovedDirs(plan),
+  );
+  const [stagedR, backupR] = await Promise.allSettled([
+    stageAndVerify(s, signal, plan, repo, place, onProgress),
+    backup.catch((error: unknown) => {
+      stop.abort();
+      throw error;
+    }),
+  ]);
+  if (backupR.status === 'rejected' && !s.signal?.aborted) throw backupR.reason;
+  if (stagedR.status === 'rejected') throw stagedR.reason;
+  if (backupR.status === 'rejected') throw backupR.reason;
+  onProgress?.({ phase: 'backup', done: touched.length, total: touched.length, bytes: stagedR.value });
   // The last point where a cancellation leaves the target as it was (the journal commits it).
   await cancelPoint(s.signal, 'the backup');
   // Staged files, the backup and the journal are made durable in one sync, before the journal's
@@ -99,6 +96,43 @@ export async function stageAndJournal(
     },
     { withPending: true },
   );
+  return stagedR.value;
+}
+
+/** Step 2: stage every new file complete inside the state folder, then check it against its blob id. */
+async function stageAndVerify(
+  s: StageSession,
+  signal: AbortSignal,
+  plan: TargetPlan,
+  repo: string,
+  place: Placement,
+  onProgress?: (p: ApplyProgress) => void,
+): Promise<number> {
+  const t = s.transport;
+  const staging = s.layout.stagingFor(s.deployId);
+  await makeStateDirs(t, [s.layout.staging, staging]);
+  // Folders the deploy creates are staged whole (staged-tree.ts), with the files in them.
+  // mkdirp makes the parents too: only the deepest folders are asked for, all at once (pipelined over SSH).
+  await mapLimit(leafDirs(place.stagingDirs), s.concurrency, (dir) => t.mkdirp(place.tree(dir)));
+  const blobs = s.objects ?? new GitObjects(repo);
+  const algorithm = hashAlgorithmOf(plan.to);
+  let staged: StagedWrites;
+  try {
+    staged = await stageWrites(t, plan, blobs, algorithm, place, s.concurrency, onProgress, signal);
+  } finally {
+    if (blobs !== s.objects) blobs.close();
+  }
+  await cancelPoint(signal, 'staging');
+  const { bytes, hashedThere } = staged;
+  const unhashed: string[] = [];
+  for (let i = 0; i < plan.writes.length; i++) if (hashedThere[i] === 0) unhashed.push(place.staged(i));
+  const hashes = await t.hashFiles(unhashed, { algorithm });
+  plan.writes.forEach((w, i) => {
+    if (hashedThere[i] === 1) return;
+    const got = hashes.get(place.staged(i));
+    if (got !== w.blob) throw verifyError(t, w, got, false);
+  });
+  onProgress?.({ phase: 'verify', done: plan.writes.length, total: plan.writes.length, bytes });
   return bytes;
 }
 
@@ -116,6 +150,8 @@ export async function dropLeftovers(s: StageSession, cause: unknown): Promise<vo
     if ((await readJournal(t, s.layout)) !== null) return;
     await t.removeTree(s.layout.stagingFor(s.deployId));
     await t.removeTree(s.layout.backupFor(s.deployId));
+    // Taken while the files staged, the backup may have made its parent first: gone again if empty.
+    await t.rmdir(s.layout.backups);
   } catch (error) {
     s.log.warn(
       `${t.description}: could not remove the staging of the failed deploy (${describeError(error)}); the next run will (first error: ${describeError(cause)})`,
