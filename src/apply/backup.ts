@@ -14,7 +14,7 @@ import { storedState, type StoredState, type TargetState } from './state.js';
 import { keepInBackup } from './manifest-store.js';
 import type { Layout } from './layout.js';
 import { readJson, writeChunksAtomic } from './json-file.js';
-import { mapLimit } from '../pool.js';
+import { forEachLimit, mapLimit } from '../pool.js';
 import { parentsAreFolders, parentsOf } from './safe-path.js';
 import { isBackupName, makeStateDirs } from './state-folder.js';
 import { checked } from './state-schema.js';
@@ -207,8 +207,12 @@ export async function restoreBackup(
   const dir = l.backupFor(m.deployId);
   const tmpDir = `${l.staging}/restore-${m.deployId}`;
   await makeStateDirs(t, [l.staging, tmpDir]);
-  // Files the deploy added go first: one may stand where a restored folder must come back.
-  for (const e of m.entries) if (e.action === 'remove') await removeFileOrEmptyDir(t, e.path);
+  // Files the deploy added go first: one may stand where a restored folder must come back. A
+  // depth at a time, deepest first (a folder empties once what is below it goes); within one
+  // depth no path holds another, so they go together (over SSH a few waits a depth, not a file).
+  const added = m.entries.filter((e) => e.action === 'remove').map((e) => e.path);
+  for (const level of byDepthDeepestFirst(added))
+    await forEachLimit(level, metadataConcurrency(t, concurrency), (p) => removeFileOrEmptyDir(t, p));
   await remakeRemovedDirs(t, m.removedDirs ?? []);
   await mapLimit(m.entries, concurrency, async (e, i) => {
     if (e.action !== 'restore') return;
@@ -276,21 +280,36 @@ async function remakeRemovedDirs(t: Transport, dirs: readonly string[]): Promise
 
 /** Remove folders that are empty, deepest first (a parent empties once its children go). */
 export async function pruneEmptyDirs(t: Transport, dirs: readonly string[]): Promise<void> {
-  const sorted = [...new Set(dirs)].sort(
-    (a, b) => b.split('/').length - a.split('/').length || (a < b ? 1 : -1),
-  );
-  for (const d of sorted) {
-    // Only real folders below real folders: never an rmdir through a link (a restored link may
-    // stand where a created folder was; what lies below it is not this deploy's).
-    if (!(await underRealFolders(t, d))) continue;
-    const entry = await t.lstat(d);
-    if (entry?.type === 'dir') await t.rmdir(d);
+  // Deepest first, a depth at a time: a folder emptied below may let its parent go. Within one
+  // depth no folder holds another, so their looks go together (one record over SSH) and so do
+  // their removals: two waits per depth, not three or more per folder.
+  for (const level of byDepthDeepestFirst(dirs)) {
+    await Promise.all(
+      level.map(async (d) => {
+        // Only a real folder below real folders: never an rmdir through a link (a restored link may
+        // stand where a created folder was; what lies below it is not this deploy's).
+        const [entry, ...ups] = await Promise.all([d, ...parentsOf(d)].map((p) => t.lstat(p)));
+        if (entry?.type === 'dir' && ups.every((u) => u?.type === 'dir')) await t.rmdir(d);
+      }),
+    );
   }
 }
 
 async function underRealFolders(t: Transport, rel: string): Promise<boolean> {
   for (const dir of parentsOf(rel)) if ((await t.lstat(dir))?.type !== 'dir') return false;
   return true;
+}
+
+/** `paths` (duplicates dropped) grouped by depth, the deepest group first. */
+export function byDepthDeepestFirst(paths: Iterable<string>): string[][] {
+  const levels = new Map<number, string[]>();
+  for (const p of new Set(paths)) {
+    const depth = p.split('/').length;
+    const level = levels.get(depth);
+    if (level) level.push(p);
+    else levels.set(depth, [p]);
+  }
+  return [...levels.keys()].sort((a, b) => b - a).map((depth) => levels.get(depth)!);
 }
 
 /**

@@ -20,7 +20,7 @@ import { fenced } from './fenced-transport.js';
 import { isLockLost } from './lease-fence.js';
 import { readState, writeState, type TargetState } from './state.js';
 import { pendingRecovery, recover } from './journal.js';
-import { pruneEmptyDirs } from './backup.js';
+import { byDepthDeepestFirst, pruneEmptyDirs } from './backup.js';
 import { checkParents, parentsOf } from './safe-path.js';
 import { DEPLOY_ID } from './state-schema.js';
 import { checkStateDirPath, checkStateFolder, makeStateDir } from './state-folder.js';
@@ -336,17 +336,18 @@ export class TargetSession {
         await t.rename(`${staging}/${i}`, w.path);
         onProgress?.({ phase: 'commit', done: ++done, total, bytes });
       });
-      // Children before parents; a file already gone is fine.
-      const deletes = plan.deletes
-        .map((d) => d.path)
-        .filter((p) => !parents.replaced.includes(p))
-        .sort((a, b) => b.split('/').length - a.split('/').length);
-      for (const p of deletes) {
-        const e = await t.lstat(p);
-        if (e?.type === 'dir') await t.removeTree(p);
-        else if (e) await t.unlink(p);
-      }
-      await pruneEmptyDirs(t, [...new Set(deletes.flatMap(parentsOf))]);
+      // Children before parents, a depth at a time: within one depth no path holds another, so
+      // their looks go together, then their removals (over SSH two waits a depth, not two a file).
+      // A file already gone is fine.
+      const replaced = new Set(parents.replaced);
+      const deletes = plan.deletes.map((d) => d.path).filter((p) => !replaced.has(p));
+      for (const level of byDepthDeepestFirst(deletes))
+        await forEachLimit(level, metadataConcurrency(t, this.concurrency), async (p) => {
+          const e = await t.lstat(p);
+          if (e?.type === 'dir') await t.removeTree(p);
+          else if (e) await t.unlink(p);
+        });
+      await pruneEmptyDirs(t, deletes.flatMap(parentsOf));
       onProgress?.({ phase: 'delete', done: deletes.length, total: deletes.length, bytes });
       // 5. Record the state (its deployId tells recovery the deploy finished), then drop the journal.
       //    Locally the manifest and the state are fsynced together (in parallel) before the state's

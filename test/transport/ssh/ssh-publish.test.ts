@@ -15,6 +15,7 @@ import { OP_RENAME, OP_SYNC, OP_UNLINK, OP_WRITE } from '../../../src/transport/
 import { SshTransport } from '../../../src/transport/ssh/ssh-transport.js';
 import { writeJsonAtomic, writeTextAtomicWithPending } from '../../../src/apply/json-file.js';
 import { FileHelper } from '../../helpers/file-helper.js';
+import { waits, watched } from '../../helpers/helper-records.js';
 import { startSshd, type Sshd } from '../../helpers/sshd.js';
 import { tempDir } from '../../helpers/git.js';
 import { makeRepo } from '../../helpers/repo.js';
@@ -39,36 +40,6 @@ const newRoot = () => {
 };
 /** Every name under `root`, recursively (temporary files would show here). */
 const names = (root: string) => fs.readdirSync(root, { recursive: true }).map(String).sort();
-
-interface Sent {
-  op: number;
-  chained: boolean;
-  /** Answers received before this record was queued: equal for records sent in one turn. */
-  answersBefore: number;
-}
-
-/** Records what goes to the helper; `swap` may change a record before it is sent. */
-function watched(
-  t: SshTransport,
-  swap?: (op: number, rel: string, options: Record<string, unknown>) => [number, string] | void,
-) {
-  const sent: Sent[] = [];
-  let answers = 0;
-  type Run = (ops: unknown, op: number, rel: string, options?: Record<string, unknown>) => Promise<string>;
-  const parts = t as unknown as { ops: { run: Run } };
-  const run = parts.ops.run.bind(parts.ops);
-  parts.ops.run = (ops, op, rel, options = {}) => {
-    const [realOp, realRel] = swap?.(op, rel, options) ?? [op, rel];
-    sent.push({ op, chained: options.chained === true, answersBefore: answers });
-    const answer = run(ops, realOp, realRel, options);
-    void answer.then(
-      () => answers++,
-      () => answers++,
-    );
-    return answer;
-  };
-  return sent;
-}
 
 describe('chained records of the file helper', () => {
   it('run only after a success; a skipped record is ECANCELED, its data read off the stream', async () => {
@@ -113,7 +84,7 @@ describe('publishFile over SSH', () => {
         [OP_SYNC, true],
         [OP_RENAME, true],
       ]);
-      expect(new Set(sent.map((s) => s.answersBefore)).size).toBe(1);
+      expect(waits(sent)).toBe(1);
       expect(fs.readFileSync(path.join(root, 'state.json'), 'utf8')).toBe('{"new":true}\n');
       expect((fs.statSync(path.join(root, 'state.json')).mode & 0o777).toString(8)).toBe('644');
       expect(names(root)).toEqual(['state.json']);

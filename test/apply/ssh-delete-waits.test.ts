@@ -1,0 +1,120 @@
+/**
+ * A release that deletes files over SSH: the deletes and the folders they empty go a depth at
+ * a time (their looks in one record, then their removals), not a few round trips per file and
+ * per folder. A real sshd; the helper's records are watched (helper-records.ts) to count how
+ * often the deploy waited for the host, and the target is compared file by file after it.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SshTransport } from '../../src/transport/ssh/ssh-transport.js';
+import { startSshd, type Sshd } from '../helpers/sshd.js';
+import { tempDir } from '../helpers/git.js';
+import { makeRepo, type Tree } from '../helpers/repo.js';
+import { TargetSession } from '../../src/apply/session.js';
+import type { Transport } from '../../src/transport/transport.js';
+import { waits, watched } from '../helpers/helper-records.js';
+
+let sshd: Sshd;
+let base: string;
+beforeAll(async () => {
+  sshd = await startSshd();
+  base = tempDir('diffship-ssh-deletes-');
+});
+afterAll(async () => {
+  await sshd?.stop();
+  fs.rmSync(base, { recursive: true, force: true });
+});
+
+/** An authoritative deploy (the mode that deletes what the release removed). */
+async function deploy(transport: Transport, repo: string, to: string) {
+  const s = await TargetSession.open({ transport, stateDir: '.diffship', command: 'deploy' });
+  try {
+    await s.apply(await s.plan({ repo, to, mode: 'authoritative', onDrift: 'fail' }), repo);
+  } finally {
+    await s.close();
+  }
+}
+
+/** Every file under `root` but the state folder, with its content. */
+function files(root: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const rel of fs.readdirSync(root, { recursive: true }).map(String).sort()) {
+    if (rel.startsWith('.diffship')) continue;
+    const p = path.join(root, rel);
+    if (fs.lstatSync(p).isFile()) out[rel] = fs.readFileSync(p, 'utf8');
+  }
+  return out;
+}
+
+describe('deletes over SSH', () => {
+  it('go a depth at a time: a few waits for 60 files in 30 folders, emptied folders gone, the rest exact', async () => {
+    const root = path.join(base, 'target');
+    fs.mkdirSync(root);
+    // 30 folders two and three deep, 4 files each; v2 deletes 2 from every folder and empties 10 of them.
+    const v1: Tree = {};
+    for (let d = 0; d < 30; d++)
+      for (let f = 0; f < 4; f++)
+        v1[`app/${d % 2 ? 'x' : 'y'}/d${d}/${d < 10 ? 'deep/' : ''}f${f}.txt`] = `${d}-${f}\n`;
+    const v2: Tree = {};
+    for (const [rel, content] of Object.entries(v1)) {
+      const d = Number(/d(\d+)/.exec(rel)![1]);
+      const f = Number(/f(\d)/.exec(rel)![1]);
+      if (d >= 20 || f >= 2) v2[rel] = content; // folders d20–d29 keep all, the others keep f2, f3
+    }
+    for (let d = 0; d < 10; d++) {
+      delete v2[`app/${d % 2 ? 'x' : 'y'}/d${d}/deep/f2.txt`];
+      delete v2[`app/${d % 2 ? 'x' : 'y'}/d${d}/deep/f3.txt`];
+    }
+    const repo = makeRepo();
+    try {
+      await deploy(new SshTransport(sshd.sshOptions(), root), repo.dir, repo.commit(v1));
+      const t = new SshTransport(sshd.sshOptions(), root);
+      const sent = watched(t);
+      await deploy(t, repo.dir, repo.commit(v2));
+      const expected: Record<string, string> = {};
+      for (const [rel, content] of Object.entries(v2)) expected[rel] = content as string;
+      expect(files(root)).toEqual(expected);
+      // The 10 folders emptied whole are gone (deep/ and the d folder holding only it), the rest stay.
+      for (let d = 0; d < 10; d++)
+        expect(fs.existsSync(path.join(root, `app/${d % 2 ? 'x' : 'y'}/d${d}`))).toBe(false);
+      expect(fs.existsSync(path.join(root, 'app/x/d11'))).toBe(true);
+      // 60 deletes and 40 folders looked at: one wait a file was 60, three a folder 120 more.
+      // A depth at a time, the whole deploy waits about as often as one without deletes.
+      expect(waits(sent)).toBeLessThan(40);
+    } finally {
+      repo.cleanup();
+    }
+  });
+
+  it('a rollback removes what the deploy added a depth at a time: a few waits, the old tree exact', async () => {
+    const root = path.join(base, 'rollback');
+    fs.mkdirSync(root);
+    const v1: Tree = {};
+    for (let d = 0; d < 10; d++) v1[`app/d${d}/keep.txt`] = `keep ${d}\n`;
+    const v2: Tree = { ...v1 };
+    // 60 files added: 20 beside the kept ones, 40 in 20 folders the deploy creates.
+    for (let d = 0; d < 10; d++) for (let f = 0; f < 2; f++) v2[`app/d${d}/new${f}.txt`] = `${d}.${f}\n`;
+    for (let d = 0; d < 20; d++) for (let f = 0; f < 2; f++) v2[`app/n${d}/sub/f${f}.txt`] = `n${d}.${f}\n`;
+    const repo = makeRepo();
+    try {
+      await deploy(new SshTransport(sshd.sshOptions(), root), repo.dir, repo.commit(v1));
+      await deploy(new SshTransport(sshd.sshOptions(), root), repo.dir, repo.commit(v2));
+      expect(Object.keys(files(root))).toHaveLength(70);
+      const t = new SshTransport(sshd.sshOptions(), root);
+      const s = await TargetSession.open({ transport: t, stateDir: '.diffship', command: 'rollback' });
+      const sent = watched(t);
+      try {
+        await s.rollback();
+      } finally {
+        await s.close();
+      }
+      expect(files(root)).toEqual(v1);
+      for (let d = 0; d < 20; d++) expect(fs.existsSync(path.join(root, `app/n${d}`))).toBe(false);
+      // One wait a file was 60 and more (each file's folders looked at, then the file, then its removal).
+      expect(waits(sent)).toBeLessThan(40);
+    } finally {
+      repo.cleanup();
+    }
+  });
+});

@@ -1,0 +1,39 @@
+/**
+ * What an SshTransport sends to its file helper, record by record, with how many answers had
+ * come back when each was queued: records queued with the same count went out in one turn, so
+ * the number of distinct counts is the number of times the deploy waited for the host.
+ */
+import type { SshTransport } from '../../src/transport/ssh/ssh-transport.js';
+
+export interface Sent {
+  op: number;
+  chained: boolean;
+  /** Answers received before this record was queued: equal for records sent in one turn. */
+  answersBefore: number;
+}
+
+/** Records what goes to the helper; `swap` may change a record before it is sent. */
+export function watched(
+  t: SshTransport,
+  swap?: (op: number, rel: string, options: Record<string, unknown>) => [number, string] | void,
+) {
+  const sent: Sent[] = [];
+  let answers = 0;
+  type Run = (ops: unknown, op: number, rel: string, options?: Record<string, unknown>) => Promise<string>;
+  const parts = t as unknown as { ops: { run: Run } };
+  const run = parts.ops.run.bind(parts.ops);
+  parts.ops.run = (ops, op, rel, options = {}) => {
+    const [realOp, realRel] = swap?.(op, rel, options) ?? [op, rel];
+    sent.push({ op, chained: options.chained === true, answersBefore: answers });
+    const answer = run(ops, realOp, realRel, options);
+    void answer.then(
+      () => answers++,
+      () => answers++,
+    );
+    return answer;
+  };
+  return sent;
+}
+
+/** How many times the records of `sent` waited for an answer (distinct answer counts). */
+export const waits = (sent: readonly Sent[]) => new Set(sent.map((s) => s.answersBefore)).size;
