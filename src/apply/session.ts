@@ -324,8 +324,11 @@ export class TargetSession {
       const whole = new Set(place.stagingDirs);
       for (const dir of parents.missing)
         if (!whole.has(dir) && !revealed.some((u) => `${dir}/`.startsWith(u))) await t.mkdirp(dir);
-      // Created folders come whole, with every file in them (staged-tree.ts).
-      for (const root of place.roots) await t.rename(place.tree(root), root);
+      // Created folders come whole, with every file in them (staged-tree.ts). No root holds
+      // another (a root's parent is not created), so their renames go together.
+      await forEachLimit(place.roots, metadataConcurrency(t, this.concurrency), (root) =>
+        t.rename(place.tree(root), root),
+      );
       for (let i = 0; i < total; i++) if (place.inTree(i)) done++;
       if (done > 0) onProgress?.({ phase: 'commit', done, total, bytes });
       reveal = plan.revealUnits?.length

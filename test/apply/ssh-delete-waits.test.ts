@@ -1,7 +1,8 @@
 /**
  * A release that deletes files over SSH: the deletes and the folders they empty go a depth at
  * a time (their looks in one record, then their removals), not a few round trips per file and
- * per folder. A real sshd; the helper's records are watched (helper-records.ts) to count how
+ * per folder; the folders a release creates are renamed into place together; a rollback
+ * removes what a deploy added a depth at a time. A real sshd; the helper's records are watched (helper-records.ts) to count how
  * often the deploy waited for the host, and the target is compared file by file after it.
  */
 import * as fs from 'node:fs';
@@ -87,7 +88,7 @@ describe('deletes over SSH', () => {
     }
   });
 
-  it('a rollback removes what the deploy added a depth at a time: a few waits, the old tree exact', async () => {
+  it('new folders come into place together, and a rollback removes them a depth at a time: a few waits, the old tree exact', async () => {
     const root = path.join(base, 'rollback');
     fs.mkdirSync(root);
     const v1: Tree = {};
@@ -99,8 +100,13 @@ describe('deletes over SSH', () => {
     const repo = makeRepo();
     try {
       await deploy(new SshTransport(sshd.sshOptions(), root), repo.dir, repo.commit(v1));
-      await deploy(new SshTransport(sshd.sshOptions(), root), repo.dir, repo.commit(v2));
+      const adding = new SshTransport(sshd.sshOptions(), root);
+      const added = watched(adding);
+      await deploy(adding, repo.dir, repo.commit(v2));
       expect(Object.keys(files(root))).toHaveLength(70);
+      // The 20 folders the deploy creates come into place together: one rename a folder, in one
+      // turn (one after another was 41 waits for this deploy).
+      expect(waits(added)).toBeLessThan(30);
       const t = new SshTransport(sshd.sshOptions(), root);
       const s = await TargetSession.open({ transport: t, stateDir: '.diffship', command: 'rollback' });
       const sent = watched(t);
