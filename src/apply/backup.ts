@@ -214,30 +214,73 @@ export async function restoreBackup(
   for (const level of byDepthDeepestFirst(added))
     await forEachLimit(level, metadataConcurrency(t, concurrency), (p) => removeFileOrEmptyDir(t, p));
   await remakeRemovedDirs(t, m.removedDirs ?? []);
-  await mapLimit(m.entries, concurrency, async (e, i) => {
-    if (e.action !== 'restore') return;
-    for (const parent of parentsOf(e.path)) {
-      const entry = await t.lstat(parent);
-      // A file in the way of a folder goes (the release put it there); a link is never written through.
-      if (entry?.type === 'symlink')
-        throw new DiffshipError(
-          'E_UNSAFE',
-          `${t.description}: ${parent} is a symlink, so diffship will not restore ${e.path} below it — replace it with a real folder, or remove it`,
-        );
-      if (entry !== null && entry.type !== 'dir') await t.unlink(parent);
-    }
-    const parent = posix.dirname(e.path);
-    if (parent !== '.') await t.mkdirp(parent);
-    const tmp = `${tmpDir}/${i}`;
-    await t.unlink(tmp);
-    if (e.type === 'symlink') await t.symlink(e.linkTarget, tmp);
-    else await restoreBackupFile(t, `${dir}/${e.file}`, tmp, restoreMode(e.mode));
-    const current = await t.lstat(e.path);
-    if (current?.type === 'dir') await t.removeTree(e.path); // a folder the deploy put where a file was
-    await t.rename(tmp, e.path);
-  });
+  await restoreEntries(t, dir, tmpDir, m.entries, concurrency);
   await pruneEmptyDirs(t, m.createdDirs);
   await t.removeTree(tmpDir);
+}
+
+/**
+ * The files and links of the backup put back, each copied to a temporary name and renamed over
+ * its path. Pass by pass over all of them (their folders looked at, then made; the temporaries
+ * cleared; the backup files looked at; the copies; what stands at each path; the renames): over
+ * SSH each pass is one round trip where file after file in lanes was seven or more a file.
+ */
+async function restoreEntries(
+  t: Transport,
+  dir: string,
+  tmpDir: string,
+  entries: readonly BackupEntry[],
+  concurrency: number,
+): Promise<void> {
+  const restores: { e: Extract<BackupEntry, { action: 'restore' }>; tmp: string }[] = [];
+  entries.forEach((e, i) => {
+    if (e.action === 'restore') restores.push({ e, tmp: `${tmpDir}/${i}` });
+  });
+  if (restores.length === 0) return;
+  const lanes = metadataConcurrency(t, concurrency);
+  await clearParents(
+    t,
+    restores.map((r) => r.e.path),
+    lanes,
+  );
+  const folders = new Set(restores.map((r) => posix.dirname(r.e.path)).filter((d) => d !== '.'));
+  // Only the deepest: mkdir -p of one makes those above it.
+  const above = new Set([...folders].flatMap(parentsOf));
+  const deepest = [...folders].filter((d) => !above.has(d));
+  await forEachLimit(deepest, lanes, (d) => t.mkdirp(d));
+  await forEachLimit(restores, lanes, (r) => t.unlink(r.tmp));
+  const files = restores.flatMap((r) => (r.e.type === 'file' ? [`${dir}/${r.e.file}`] : []));
+  await forEachLimit(files, lanes, (rel) => checkBackupFile(t, rel));
+  // Copies carry bytes where the host cannot copy them itself: the session's lanes, not more.
+  await forEachLimit(restores, concurrency, ({ e, tmp }) =>
+    e.type === 'symlink'
+      ? t.symlink(e.linkTarget, tmp)
+      : copyOnTarget(t, `${dir}/${e.file}`, tmp, restoreMode(e.mode)),
+  );
+  const current = await mapLimit(restores, lanes, (r) => t.lstat(r.e.path));
+  // A folder the deploy put where a file was goes first (rare: one after another).
+  for (const [k, entry] of current.entries())
+    if (entry?.type === 'dir') await t.removeTree(restores[k]!.e.path);
+  await forEachLimit(restores, lanes, (r) => t.rename(r.tmp, r.e.path));
+}
+
+/**
+ * Every folder above `paths` looked at (all at once): a link there is refused, never written
+ * through; a file in the way of a folder goes (the release put it there; nothing is below it).
+ */
+async function clearParents(t: Transport, paths: readonly string[], lanes: number): Promise<void> {
+  const parents = [...new Set(paths.flatMap(parentsOf))];
+  const found = await mapLimit(parents, lanes, (p) => t.lstat(p));
+  const link = parents.findIndex((_, k) => found[k]?.type === 'symlink');
+  if (link >= 0) {
+    const below = paths.find((p) => p.startsWith(`${parents[link]}/`))!;
+    throw new DiffshipError(
+      'E_UNSAFE',
+      `${t.description}: ${parents[link]} is a symlink, so diffship will not restore ${below} below it — replace it with a real folder, or remove it`,
+    );
+  }
+  const inTheWay = parents.filter((_, k) => found[k] !== null && found[k]!.type !== 'dir');
+  await forEachLimit(inTheWay, lanes, (p) => t.unlink(p));
 }
 
 /** A backed-up file must be a regular file of the backup: never read through a link. */
