@@ -24,10 +24,10 @@ import { metadataConcurrency } from './in-flight.js';
 /** How many backups a target keeps (SPEC §3). */
 export const KEEP_BACKUPS = 3;
 
-type BackupEntry =
-  | { path: string; action: 'remove' }
+type RestoreEntry =
   | { path: string; action: 'restore'; type: 'file'; mode: number; file: string }
   | { path: string; action: 'restore'; type: 'symlink'; linkTarget: string };
+type BackupEntry = { path: string; action: 'remove' } | RestoreEntry;
 
 export interface BackupManifest {
   version: 1;
@@ -193,7 +193,7 @@ export async function incompleteBackups(t: Transport, l: Layout): Promise<string
  * The mode a restored file gets: permission bits only, never setuid, setgid or
  * sticky, and no group or world write (a release can hold only 0644 and 0755).
  */
-export function restoreMode(recorded: number): number {
+function restoreMode(recorded: number): number {
   return recorded & 0o755;
 }
 
@@ -232,7 +232,7 @@ async function restoreEntries(
   entries: readonly BackupEntry[],
   concurrency: number,
 ): Promise<void> {
-  const restores: { e: Extract<BackupEntry, { action: 'restore' }>; tmp: string }[] = [];
+  const restores: { e: RestoreEntry; tmp: string }[] = [];
   entries.forEach((e, i) => {
     if (e.action === 'restore') restores.push({ e, tmp: `${tmpDir}/${i}` });
   });
@@ -243,19 +243,14 @@ async function restoreEntries(
     restores.map((r) => r.e.path),
     lanes,
   );
-  const folders = new Set(restores.map((r) => posix.dirname(r.e.path)).filter((d) => d !== '.'));
-  // Only the deepest: mkdir -p of one makes those above it.
-  const above = new Set([...folders].flatMap(parentsOf));
-  const deepest = [...folders].filter((d) => !above.has(d));
-  await forEachLimit(deepest, lanes, (d) => t.mkdirp(d));
+  const folders = restores.map((r) => posix.dirname(r.e.path)).filter((d) => d !== '.');
+  await forEachLimit(deepestFolders(folders), lanes, (d) => t.mkdirp(d));
   await forEachLimit(restores, lanes, (r) => t.unlink(r.tmp));
-  const files = restores.flatMap((r) => (r.e.type === 'file' ? [`${dir}/${r.e.file}`] : []));
-  await forEachLimit(files, lanes, (rel) => checkBackupFile(t, rel));
-  // Copies carry bytes where the host cannot copy them itself: the session's lanes, not more.
-  await forEachLimit(restores, concurrency, ({ e, tmp }) =>
-    e.type === 'symlink'
-      ? t.symlink(e.linkTarget, tmp)
-      : copyOnTarget(t, `${dir}/${e.file}`, tmp, restoreMode(e.mode)),
+  await putBackCopies(
+    t,
+    dir,
+    restores.map(({ e, tmp }) => ({ e, to: tmp })),
+    concurrency,
   );
   const current = await mapLimit(restores, lanes, (r) => t.lstat(r.e.path));
   // A folder the deploy put where a file was goes first (rare: one after another).
@@ -294,12 +289,31 @@ async function checkBackupFile(t: Transport, rel: string): Promise<void> {
 }
 
 /**
- * The backed-up file `rel` written to `to` with `mode` (a fresh file: a fresh mtime), streamed
- * where the transport can (target-copy.ts): a restored file may be of any size.
+ * Backed-up files and links written to `to` (a fresh file: a fresh mtime): every backup file
+ * looked at in one pass, then the copies in `concurrency` lanes, streamed where the transport
+ * can (target-copy.ts): a restored file may be of any size, and its bytes cross the network
+ * only where the host cannot copy it itself.
  */
-export async function restoreBackupFile(t: Transport, rel: string, to: string, mode: number): Promise<void> {
-  await checkBackupFile(t, rel);
-  await copyOnTarget(t, rel, to, mode);
+export async function putBackCopies(
+  t: Transport,
+  dir: string,
+  items: ReadonlyArray<{ e: RestoreEntry; to: string }>,
+  concurrency: number,
+): Promise<void> {
+  const files = items.flatMap(({ e }) => (e.type === 'file' ? [`${dir}/${e.file}`] : []));
+  await forEachLimit(files, metadataConcurrency(t, concurrency), (rel) => checkBackupFile(t, rel));
+  await forEachLimit(items, concurrency, ({ e, to }) =>
+    e.type === 'symlink'
+      ? t.symlink(e.linkTarget, to)
+      : copyOnTarget(t, `${dir}/${e.file}`, to, restoreMode(e.mode)),
+  );
+}
+
+/** The folders of `dirs` no other one is inside: mkdir -p of them makes every one. */
+export function deepestFolders(dirs: Iterable<string>): string[] {
+  const all = new Set(dirs);
+  const above = new Set([...all].flatMap(parentsOf));
+  return [...all].filter((d) => !above.has(d));
 }
 
 async function removeFileOrEmptyDir(t: Transport, path: string): Promise<void> {
@@ -312,12 +326,20 @@ async function removeFileOrEmptyDir(t: Transport, path: string): Promise<void> {
   else await t.unlink(path);
 }
 
-/** The folders a deploy removed, made again shallowest first (never below a link or a file). */
+/**
+ * The folders a deploy removed, made again shallowest first (never below a link or a file): a
+ * depth at a time, each depth's looks together, then its mkdirs (two round trips a depth over
+ * SSH, not a few a folder).
+ */
 async function remakeRemovedDirs(t: Transport, dirs: readonly string[]): Promise<void> {
-  const sorted = [...new Set(dirs)].sort((a, b) => a.split('/').length - b.split('/').length);
-  for (const d of sorted) {
-    if (!(await underRealFolders(t, d)) || (await t.lstat(d)) !== null) continue;
-    await t.mkdirp(d);
+  for (const level of byDepthDeepestFirst(dirs).reverse()) {
+    const missing = await Promise.all(
+      level.map(async (d) => {
+        const [entry, ...ups] = await Promise.all([d, ...parentsOf(d)].map((p) => t.lstat(p)));
+        return entry === null && ups.every((u) => u?.type === 'dir');
+      }),
+    );
+    await Promise.all(level.filter((_, i) => missing[i]).map((d) => t.mkdirp(d)));
   }
 }
 
@@ -336,11 +358,6 @@ export async function pruneEmptyDirs(t: Transport, dirs: readonly string[]): Pro
       }),
     );
   }
-}
-
-async function underRealFolders(t: Transport, rel: string): Promise<boolean> {
-  for (const dir of parentsOf(rel)) if ((await t.lstat(dir))?.type !== 'dir') return false;
-  return true;
 }
 
 /** `paths` (duplicates dropped) grouped by depth, the deepest group first. */

@@ -11,6 +11,7 @@ import { DiffshipError } from '../errors.js';
 import type { TargetPlan } from '../plan/types.js';
 import type { Transport } from '../transport/transport.js';
 import { parentsOf } from './safe-path.js';
+import { byDepthDeepestFirst } from './backup.js';
 
 /** Written paths the target holds as folders that the plan empties (a delete lies below each). */
 export function swappedFolders(plan: TargetPlan): string[] {
@@ -41,22 +42,24 @@ export async function clearSwappedFolders(
   if (folders.length === 0) return;
   const inside = (p: string) => folders.some((f) => p.startsWith(`${f}/`));
   const dirs = new Set<string>(folders);
-  for (const d of plan.deletes) {
-    if (!inside(d.path)) continue;
-    const e = await t.lstat(d.path);
-    if (e?.type === 'dir') continue; // the plan deletes files; a folder here goes by rmdir below
-    if (e) await t.unlink(d.path);
-    for (const p of parentsOf(d.path)) if (inside(p)) dirs.add(p);
-  }
+  // A pass at a time (over SSH a round trip a pass, not two a file): the files' looks, their
+  // unlinks, then the folders a depth at a time, deepest first (a folder empties once what is
+  // below it goes; within one depth none holds another).
+  const deletes = plan.deletes.filter((d) => inside(d.path)).map((d) => d.path);
+  const found = await Promise.all(deletes.map((p) => t.lstat(p)));
+  // The plan deletes files; a folder here goes by rmdir below.
+  await Promise.all(deletes.filter((_, i) => found[i] && found[i].type !== 'dir').map((p) => t.unlink(p)));
+  for (const d of deletes) for (const p of parentsOf(d)) if (inside(p)) dirs.add(p);
   for (const p of plan.observedDirs ?? []) if (inside(p)) dirs.add(p);
-  const deepestFirst = [...dirs].sort((a, b) => b.split('/').length - a.split('/').length);
-  for (const dir of deepestFirst) {
-    if ((await t.lstat(dir))?.type !== 'dir') continue;
-    if (!(await t.rmdir(dir)) && folders.includes(dir)) {
+  for (const level of byDepthDeepestFirst(dirs)) {
+    const types = await Promise.all(level.map((dir) => t.lstat(dir)));
+    const present = level.filter((_, i) => types[i]?.type === 'dir');
+    const removed = await Promise.all(present.map((dir) => t.rmdir(dir)));
+    const stuck = present.find((dir, i) => !removed[i] && folders.includes(dir));
+    if (stuck !== undefined)
       throw new DiffshipError(
         'E_UNSAFE',
-        `${t.description}: ${dir} still holds files this deploy does not remove (added since the plan?), so the release's file cannot take its place — move or remove them on the target, then deploy again`,
+        `${t.description}: ${stuck} still holds files this deploy does not remove (added since the plan?), so the release's file cannot take its place — move or remove them on the target, then deploy again`,
       );
-    }
   }
 }

@@ -14,7 +14,9 @@ import { posix } from 'node:path';
 import { DiffshipError } from '../errors.js';
 import type { Transport } from '../transport/transport.js';
 import type { Layout } from './layout.js';
-import { readBackup, restoreBackup, restoreBackupFile, restoreMode, type BackupManifest } from './backup.js';
+import { deepestFolders, putBackCopies, readBackup, restoreBackup, type BackupManifest } from './backup.js';
+import { forEachLimit, mapLimit } from '../pool.js';
+import { metadataConcurrency } from './in-flight.js';
 import { recordState, writeJournal } from './journal.js';
 import type { RollbackSession } from './rollback.js';
 import { makeStateDir } from './state-folder.js';
@@ -72,7 +74,14 @@ export async function rollbackUnitFiles(
     await makeStateDir(t, l.staging);
     await makeStateDir(t, staging);
     for (const [k, path] of paths.entries()) {
-      const how = await swapBack(t, l, staging, k, unitBackup(backup, [path]), path, newState);
+      const how = await swapBack(
+        t,
+        l,
+        { staging, k, concurrency: s.concurrency },
+        unitBackup(backup, [path]),
+        path,
+        newState,
+      );
       if (how !== null) swaps.push({ unit: path, how });
     }
   }
@@ -100,15 +109,14 @@ export async function rollbackUnitFiles(
 async function swapBack(
   t: Transport,
   l: Layout,
-  staging: string,
-  k: number,
+  { staging, k, concurrency }: { staging: string; k: number; concurrency: number },
   m: BackupManifest,
   unit: string,
   state: TargetState,
 ): Promise<string | null> {
   const live = await t.lstat(unit);
   if (live?.type !== 'dir' || m.entries.some((e) => e.path === unit)) return null;
-  const restore = m.entries.filter((e) => e.action === 'restore');
+  const restore = m.entries.flatMap((e) => (e.action === 'restore' ? [e] : []));
   const skip = new Set(m.entries.map((e) => e.path));
   const created = new Set(m.createdDirs);
   const entries = await t.walk(unit);
@@ -122,20 +130,29 @@ async function swapBack(
   }
   const built = `${staging}/unit-${k}`;
   const into = (p: string) => `${built}/${p.slice(unit.length + 1)}`;
+  // A pass at a time over the whole unit (over SSH a round trip a pass, not a few a file):
+  // its folders, its links, its unchanged files hard-linked (copied where no link can be
+  // made), then its old files from the backup.
+  const lanes = metadataConcurrency(t, concurrency);
+  const kept = entries.filter((e) => !skip.has(e.path) && !created.has(e.path));
+  const folders = kept.filter((e) => e.type === 'dir').map((e) => into(e.path));
+  const restoreFolders = restore.map((e) => posix.dirname(into(e.path)));
   await t.mkdirp(built);
-  for (const e of entries) {
-    if (skip.has(e.path) || created.has(e.path)) continue;
-    if (e.type === 'dir') await t.mkdirp(into(e.path));
-    else if (e.type === 'symlink') await t.symlink(await t.readlink(e.path), into(e.path));
-    else if (!(await t.link(e.path, into(e.path))))
-      await copyOnTarget(t, e.path, into(e.path), e.mode & 0o7777);
-  }
+  await forEachLimit(deepestFolders([...folders, ...restoreFolders]), lanes, (d) => t.mkdirp(d));
+  const links = kept.filter((e) => e.type === 'symlink');
+  const linkTexts = await mapLimit(links, lanes, (e) => t.readlink(e.path));
+  await forEachLimit(links, lanes, (e, i) => t.symlink(linkTexts[i]!, into(e.path)));
+  const files = kept.filter((e) => e.type !== 'dir' && e.type !== 'symlink');
+  const linked = await mapLimit(files, lanes, (e) => t.link(e.path, into(e.path)));
+  const copies = files.filter((_, i) => !linked[i]);
+  await forEachLimit(copies, concurrency, (e) => copyOnTarget(t, e.path, into(e.path), e.mode & 0o7777));
   const dir = l.backupFor(m.deployId);
-  for (const e of restore) {
-    await t.mkdirp(posix.dirname(into(e.path)));
-    if (e.type === 'symlink') await t.symlink(e.linkTarget, into(e.path));
-    else await restoreBackupFile(t, `${dir}/${e.file}`, into(e.path), restoreMode(e.mode));
-  }
+  await putBackCopies(
+    t,
+    dir,
+    restore.map((e) => ({ e, to: into(e.path) })),
+    concurrency,
+  );
   await checkBuilt(t, state, unit, into);
   const how = await swap(t, staging, k, built, unit);
   await t.removeTree(built);

@@ -185,11 +185,15 @@ async function observeFolderSlots(
   observed: Map<string, Observed>,
   diff: DiffResult,
 ): Promise<void> {
-  for (const c of diff.changes) {
-    if (c.status === 'deleted' || observed.get(c.path)?.type !== 'dir') continue;
-    for (const e of await target.transport.walk(c.path, [target.layout.dir]))
+  const slots: string[] = [];
+  for (const c of diff.changes)
+    if (c.status !== 'deleted' && observed.get(c.path)?.type === 'dir') slots.push(c.path);
+  // Walked together: over SSH a walk lists a folder a round trip, so one slot after another
+  // cost a round trip for every folder of every slot; together, one a depth.
+  const walks = await Promise.all(slots.map((p) => target.transport.walk(p, [target.layout.dir])));
+  for (const entries of walks)
+    for (const e of entries)
       if (!observed.has(e.path)) observed.set(e.path, { type: e.type, blob: null, mode: e.mode });
-  }
 }
 
 /** Additive: only the paths the diff names. */

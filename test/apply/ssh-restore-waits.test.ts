@@ -1,7 +1,8 @@
 /**
  * A rollback over SSH puts the files a deploy replaced or deleted back in a few passes, each
  * over every file at once (their folders looked at, the temporaries cleared, the copies, the
- * looks, the renames), not seven or more round trips per file in a few lanes. A real sshd; the
+ * looks, the renames), not seven or more round trips per file in a few lanes; a release that
+ * turns folders into files clears them, and a rollback makes them again, a pass at a time. A real sshd; the
  * helper's records are watched (helper-records.ts) to count how often the rollback waited for
  * the host, and the target is compared with the first release after it.
  */
@@ -85,6 +86,48 @@ describe('a rollback over SSH', () => {
       // 402 files to put back: seven waits or more each, in 64 lanes, was 80 waits for the
       // rollback; a pass at a time it is ~30, of which the copies take one per 64 files.
       expect(waits(sent)).toBeLessThan(40);
+    } finally {
+      repo.cleanup();
+    }
+  });
+
+  it('turns 20 folders of files into files and back in a few waits: each tree exact', async () => {
+    const root = path.join(base, 'swap');
+    fs.mkdirSync(root);
+    // 20 folders, each with 3 files in it and 3 in a folder below; v2 makes each one a file.
+    const v1: Tree = { 'app/keep.txt': 'keep\n' };
+    for (let d = 0; d < 20; d++)
+      for (let f = 0; f < 3; f++) {
+        v1[`app/x${d}/f${f}.txt`] = `${d}.${f}\n`;
+        v1[`app/x${d}/deep/f${f}.txt`] = `${d}.deep.${f}\n`;
+      }
+    const v2: Tree = { 'app/keep.txt': 'keep\n' };
+    for (let d = 0; d < 20; d++) v2[`app/x${d}`] = `now a file ${d}\n`;
+    const repo = makeRepo();
+    try {
+      await deploy(new SshTransport(sshd.sshOptions(), root), repo.dir, repo.commit(v1));
+      const before = entries(root);
+      const t = new SshTransport(sshd.sshOptions(), root);
+      const swapping = watched(t);
+      await deploy(t, repo.dir, repo.commit(v2));
+      expect(entries(root)).toEqual(
+        Object.fromEntries(Object.entries(v2).map(([k, v]) => [k, `${v as string} 644`])),
+      );
+      // The 40 folders walked for the plan one after another, then 120 files and 40 folders
+      // cleared with a look and a removal each, one after another: 385 waits; now ~33.
+      expect(waits(swapping)).toBeLessThan(50);
+      const back = new SshTransport(sshd.sshOptions(), root);
+      const s = await TargetSession.open({ transport: back, stateDir: '.diffship', command: 'rollback' });
+      const sent = watched(back);
+      try {
+        await s.rollback();
+      } finally {
+        await s.close();
+      }
+      expect(entries(root)).toEqual(before);
+      // 40 folders made again, each after a look at it and at every folder above it, one after
+      // another: 168 waits; a depth at a time ~32.
+      expect(waits(sent)).toBeLessThan(45);
     } finally {
       repo.cleanup();
     }
