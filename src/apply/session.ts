@@ -332,7 +332,7 @@ export class TargetSession {
       for (let i = 0; i < total; i++) if (place.inTree(i)) done++;
       if (done > 0) onProgress?.({ phase: 'commit', done, total, bytes });
       reveal = plan.revealUnits?.length
-        ? await revealUnits(t, staging, plan, this.state?.manifest ?? null)
+        ? await revealUnits(t, staging, plan, this.state?.manifest ?? null, this.concurrency)
         : null;
       await forEachLimit(plan.writes, metadataConcurrency(t, this.concurrency), async (w, i) => {
         if (reveal?.done.has(i) || place.inTree(i)) return;

@@ -13,7 +13,9 @@
  * (`finishSwaps`). The backup taken before the journal already holds the old
  * bytes of every touched file, so the usual undo covers the rest.
  */
-import { copyOnTarget } from './target-copy.js';
+import { linkLiveInto } from './unit-build.js';
+import { forEachLimit } from '../pool.js';
+import { metadataConcurrency } from './in-flight.js';
 import { posix } from 'node:path';
 import { DiffshipError } from '../errors.js';
 import type { Manifest, ManifestEntry } from '../plan/manifest-types.js';
@@ -85,6 +87,7 @@ export async function revealUnits(
   staging: string,
   plan: TargetPlan,
   previous: Manifest | null,
+  concurrency: number,
 ): Promise<RevealResult> {
   const result: RevealResult = { done: new Set(), swaps: [] };
   const deleting = new Set(plan.deletes.map((d) => d.path));
@@ -106,23 +109,19 @@ export async function revealUnits(
     await t.mkdirp(built);
     const writes = plan.writes.map((w, i) => ({ w, i })).filter(({ w }) => inUnit(w.path));
     const writing = new Set(writes.map(({ w }) => w.path));
-    const kept: string[] = [];
-    if (live !== null) {
-      for (const e of await t.walk(unit.path)) {
-        if (writing.has(e.path) || deleting.has(e.path)) continue;
-        const to = `${built}/${e.path.slice(unit.path.length + 1)}`;
-        if (e.type === 'file') kept.push(e.path);
-        if (e.type === 'dir') await t.mkdirp(to);
-        else if (e.type === 'symlink') await t.symlink(await t.readlink(e.path), to);
-        else if (!(await t.link(e.path, to))) await copyOnTarget(t, e.path, to, e.mode & 0o7777);
-      }
-    }
-    for (const { w, i } of writes) {
-      const to = `${built}/${w.path.slice(unit.path.length + 1)}`;
-      await t.mkdirp(posix.dirname(to));
-      await t.rename(`${staging}/${i}`, to);
+    const into = (p: string) => `${built}/${p.slice(unit.path.length + 1)}`;
+    // What stays of the live unit, then the staged files renamed in: a pass at a time (unit-build.ts).
+    const stays =
+      live === null
+        ? []
+        : (await t.walk(unit.path)).filter((e) => !writing.has(e.path) && !deleting.has(e.path));
+    const kept = stays.filter((e) => e.type === 'file').map((e) => e.path);
+    const folders = writes.map(({ w }) => posix.dirname(into(w.path)));
+    await linkLiveInto(t, stays, into, folders, concurrency);
+    await forEachLimit(writes, metadataConcurrency(t, concurrency), async ({ w, i }) => {
+      await t.rename(`${staging}/${i}`, into(w.path));
       result.done.add(i);
-    }
+    });
     // Every file of the built unit the release lists is checked where it now is, against its
     // blob id, before the swap: the new files, and the live ones hard-linked in (a file changed
     // by hand would otherwise appear as part of the new version).

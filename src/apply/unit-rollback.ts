@@ -9,14 +9,12 @@
  * staging (unchanged files hard-linked, old files copied from the backup and checked
  * against their blob ids), then swapped with the live folder (unit-reveal.ts).
  */
-import { copyOnTarget } from './target-copy.js';
 import { posix } from 'node:path';
 import { DiffshipError } from '../errors.js';
 import type { Transport } from '../transport/transport.js';
 import type { Layout } from './layout.js';
-import { deepestFolders, putBackCopies, readBackup, restoreBackup, type BackupManifest } from './backup.js';
-import { forEachLimit, mapLimit } from '../pool.js';
-import { metadataConcurrency } from './in-flight.js';
+import { putBackCopies, readBackup, restoreBackup, type BackupManifest } from './backup.js';
+import { linkLiveInto } from './unit-build.js';
 import { recordState, writeJournal } from './journal.js';
 import type { RollbackSession } from './rollback.js';
 import { makeStateDir } from './state-folder.js';
@@ -130,22 +128,16 @@ async function swapBack(
   }
   const built = `${staging}/unit-${k}`;
   const into = (p: string) => `${built}/${p.slice(unit.length + 1)}`;
-  // A pass at a time over the whole unit (over SSH a round trip a pass, not a few a file):
-  // its folders, its links, its unchanged files hard-linked (copied where no link can be
-  // made), then its old files from the backup.
-  const lanes = metadataConcurrency(t, concurrency);
+  // Its live files that stay, then its old files from the backup (unit-build.ts: a pass at a time).
   const kept = entries.filter((e) => !skip.has(e.path) && !created.has(e.path));
-  const folders = kept.filter((e) => e.type === 'dir').map((e) => into(e.path));
-  const restoreFolders = restore.map((e) => posix.dirname(into(e.path)));
   await t.mkdirp(built);
-  await forEachLimit(deepestFolders([...folders, ...restoreFolders]), lanes, (d) => t.mkdirp(d));
-  const links = kept.filter((e) => e.type === 'symlink');
-  const linkTexts = await mapLimit(links, lanes, (e) => t.readlink(e.path));
-  await forEachLimit(links, lanes, (e, i) => t.symlink(linkTexts[i]!, into(e.path)));
-  const files = kept.filter((e) => e.type !== 'dir' && e.type !== 'symlink');
-  const linked = await mapLimit(files, lanes, (e) => t.link(e.path, into(e.path)));
-  const copies = files.filter((_, i) => !linked[i]);
-  await forEachLimit(copies, concurrency, (e) => copyOnTarget(t, e.path, into(e.path), e.mode & 0o7777));
+  await linkLiveInto(
+    t,
+    kept,
+    into,
+    restore.map((e) => posix.dirname(into(e.path))),
+    concurrency,
+  );
   const dir = l.backupFor(m.deployId);
   await putBackCopies(
     t,

@@ -4,6 +4,7 @@
  * the number of distinct counts is the number of times the deploy waited for the host.
  */
 import type { SshTransport } from '../../src/transport/ssh/ssh-transport.js';
+import { SshOps } from '../../src/transport/ssh/perl-helper-client.js';
 
 export interface Sent {
   op: number;
@@ -37,3 +38,31 @@ export function watched(
 
 /** How many times the records of `sent` waited for an answer (distinct answer counts). */
 export const waits = (sent: readonly Sent[]) => new Set(sent.map((s) => s.answersBefore)).size;
+
+/**
+ * `watched` for every SshTransport's helper until `stop()` (a deploy made through the API, whose
+ * transport a test never holds): all their records in one list.
+ */
+export function watchedEvery(): { sent: Sent[]; stop(): void } {
+  const sent: Sent[] = [];
+  let answers = 0;
+  type Run = (
+    this: unknown,
+    ops: unknown,
+    op: number,
+    rel: string,
+    options?: Record<string, unknown>,
+  ) => Promise<string>;
+  const proto = SshOps.prototype as unknown as { run: Run };
+  const run = proto.run;
+  proto.run = function (ops, op, rel, options = {}) {
+    sent.push({ op, chained: options.chained === true, answersBefore: answers });
+    const answer = run.call(this, ops, op, rel, options);
+    void answer.then(
+      () => answers++,
+      () => answers++,
+    );
+    return answer;
+  };
+  return { sent, stop: () => void (proto.run = run) };
+}
