@@ -13,7 +13,7 @@ import { startSshd, type Sshd } from '../helpers/sshd.js';
 import { tempDir } from '../helpers/git.js';
 import { makeRepo, type Tree } from '../helpers/repo.js';
 import { TargetSession } from '../../src/apply/session.js';
-import type { Transport } from '../../src/transport/transport.js';
+import { deployAuthoritative, filesUnder } from '../helpers/target-files.js';
 import { waits, watched } from '../helpers/helper-records.js';
 
 let sshd: Sshd;
@@ -26,27 +26,6 @@ afterAll(async () => {
   await sshd?.stop();
   fs.rmSync(base, { recursive: true, force: true });
 });
-
-/** An authoritative deploy (the mode that deletes what the release removed). */
-async function deploy(transport: Transport, repo: string, to: string) {
-  const s = await TargetSession.open({ transport, stateDir: '.diffship', command: 'deploy' });
-  try {
-    await s.apply(await s.plan({ repo, to, mode: 'authoritative', onDrift: 'fail' }), repo);
-  } finally {
-    await s.close();
-  }
-}
-
-/** Every file under `root` but the state folder, with its content. */
-function files(root: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const rel of fs.readdirSync(root, { recursive: true }).map(String).sort()) {
-    if (rel.startsWith('.diffship')) continue;
-    const p = path.join(root, rel);
-    if (fs.lstatSync(p).isFile()) out[rel] = fs.readFileSync(p, 'utf8');
-  }
-  return out;
-}
 
 describe('deletes over SSH', () => {
   it('go a depth at a time: a few waits for 60 files in 30 folders, emptied folders gone, the rest exact', async () => {
@@ -69,13 +48,13 @@ describe('deletes over SSH', () => {
     }
     const repo = makeRepo();
     try {
-      await deploy(new SshTransport(sshd.sshOptions(), root), repo.dir, repo.commit(v1));
+      await deployAuthoritative(new SshTransport(sshd.sshOptions(), root), repo.dir, repo.commit(v1));
       const t = new SshTransport(sshd.sshOptions(), root);
       const sent = watched(t);
-      await deploy(t, repo.dir, repo.commit(v2));
+      await deployAuthoritative(t, repo.dir, repo.commit(v2));
       const expected: Record<string, string> = {};
       for (const [rel, content] of Object.entries(v2)) expected[rel] = content as string;
-      expect(files(root)).toEqual(expected);
+      expect(filesUnder(root)).toEqual(expected);
       // The 10 folders emptied whole are gone (deep/ and the d folder holding only it), the rest stay.
       for (let d = 0; d < 10; d++)
         expect(fs.existsSync(path.join(root, `app/${d % 2 ? 'x' : 'y'}/d${d}`))).toBe(false);
@@ -99,11 +78,11 @@ describe('deletes over SSH', () => {
     for (let d = 0; d < 20; d++) for (let f = 0; f < 2; f++) v2[`app/n${d}/sub/f${f}.txt`] = `n${d}.${f}\n`;
     const repo = makeRepo();
     try {
-      await deploy(new SshTransport(sshd.sshOptions(), root), repo.dir, repo.commit(v1));
+      await deployAuthoritative(new SshTransport(sshd.sshOptions(), root), repo.dir, repo.commit(v1));
       const adding = new SshTransport(sshd.sshOptions(), root);
       const added = watched(adding);
-      await deploy(adding, repo.dir, repo.commit(v2));
-      expect(Object.keys(files(root))).toHaveLength(70);
+      await deployAuthoritative(adding, repo.dir, repo.commit(v2));
+      expect(Object.keys(filesUnder(root))).toHaveLength(70);
       // The 20 folders the deploy creates come into place together: one rename a folder, in one
       // turn (one after another was 41 waits for this deploy).
       expect(waits(added)).toBeLessThan(30);
@@ -115,7 +94,7 @@ describe('deletes over SSH', () => {
       } finally {
         await s.close();
       }
-      expect(files(root)).toEqual(v1);
+      expect(filesUnder(root)).toEqual(v1);
       for (let d = 0; d < 20; d++) expect(fs.existsSync(path.join(root, `app/n${d}`))).toBe(false);
       // One wait a file was 60 and more (each file's folders looked at, then the file, then its removal).
       expect(waits(sent)).toBeLessThan(40);

@@ -14,7 +14,7 @@ import { startSshd, type Sshd } from '../helpers/sshd.js';
 import { tempDir } from '../helpers/git.js';
 import { makeRepo, type Tree } from '../helpers/repo.js';
 import { TargetSession } from '../../src/apply/session.js';
-import type { Transport } from '../../src/transport/transport.js';
+import { deployAuthoritative } from '../helpers/target-files.js';
 import { waits, watched } from '../helpers/helper-records.js';
 
 let sshd: Sshd;
@@ -27,15 +27,6 @@ afterAll(async () => {
   await sshd?.stop();
   fs.rmSync(base, { recursive: true, force: true });
 });
-
-async function deploy(transport: Transport, repo: string, to: string) {
-  const s = await TargetSession.open({ transport, stateDir: '.diffship', command: 'deploy' });
-  try {
-    await s.apply(await s.plan({ repo, to, mode: 'authoritative', onDrift: 'fail' }), repo);
-  } finally {
-    await s.close();
-  }
-}
 
 /** Every file and link under `root` but the state folder: a file's content, a link's `-> target`. */
 function entries(root: string): Record<string, string> {
@@ -69,9 +60,9 @@ describe('a rollback over SSH', () => {
     v2['current'] = { link: 'app/d3' };
     const repo = makeRepo();
     try {
-      await deploy(new SshTransport(sshd.sshOptions(), root), repo.dir, repo.commit(v1));
+      await deployAuthoritative(new SshTransport(sshd.sshOptions(), root), repo.dir, repo.commit(v1));
       const before = entries(root);
-      await deploy(new SshTransport(sshd.sshOptions(), root), repo.dir, repo.commit(v2));
+      await deployAuthoritative(new SshTransport(sshd.sshOptions(), root), repo.dir, repo.commit(v2));
       expect(entries(root)).not.toEqual(before);
       const t = new SshTransport(sshd.sshOptions(), root);
       const s = await TargetSession.open({ transport: t, stateDir: '.diffship', command: 'rollback' });
@@ -105,11 +96,11 @@ describe('a rollback over SSH', () => {
     for (let d = 0; d < 20; d++) v2[`app/x${d}`] = `now a file ${d}\n`;
     const repo = makeRepo();
     try {
-      await deploy(new SshTransport(sshd.sshOptions(), root), repo.dir, repo.commit(v1));
+      await deployAuthoritative(new SshTransport(sshd.sshOptions(), root), repo.dir, repo.commit(v1));
       const before = entries(root);
       const t = new SshTransport(sshd.sshOptions(), root);
       const swapping = watched(t);
-      await deploy(t, repo.dir, repo.commit(v2));
+      await deployAuthoritative(t, repo.dir, repo.commit(v2));
       expect(entries(root)).toEqual(
         Object.fromEntries(Object.entries(v2).map(([k, v]) => [k, `${v as string} 644`])),
       );

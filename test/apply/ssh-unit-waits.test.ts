@@ -14,6 +14,7 @@ import { startSshd, type Sshd } from '../helpers/sshd.js';
 import { tempDir } from '../helpers/git.js';
 import { makeRepo, type Tree } from '../helpers/repo.js';
 import { waits, watchedEvery } from '../helpers/helper-records.js';
+import { filesUnder } from '../helpers/target-files.js';
 
 let sshd: Sshd;
 let base: string;
@@ -25,17 +26,6 @@ afterAll(async () => {
   await sshd?.stop();
   fs.rmSync(base, { recursive: true, force: true });
 });
-
-/** Every file under `root` but the state folder, with its content. */
-function files(root: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const rel of fs.readdirSync(root, { recursive: true }).map(String).sort()) {
-    if (rel.startsWith('.diffship')) continue;
-    const p = path.join(root, rel);
-    if (fs.lstatSync(p).isFile()) out[rel] = fs.readFileSync(p, 'utf8');
-  }
-  return out;
-}
 
 describe('reveal: unit over SSH', () => {
   it('builds a 150-file unit beside the live one in a few waits: 3 files changed, the unit exact', async () => {
@@ -80,7 +70,7 @@ describe('reveal: unit over SSH', () => {
       expect(r.targets[0]!.steps.find((s) => s.name === 'apply')!.detail).toMatch(
         /units swapped: packages\/P/,
       );
-      expect(files(target)).toEqual(v2);
+      expect(filesUnder(target)).toEqual(v2);
       // 147 files hard-linked and 5 folders made one after another, then the renames: 185 waits
       // for the deploy; a pass at a time 27.
       expect(waits(watch.sent)).toBeLessThan(50);
