@@ -12,8 +12,7 @@ import { SshTransport } from '../../src/transport/ssh/ssh-transport.js';
 import { startSshd, type Sshd } from '../helpers/sshd.js';
 import { tempDir } from '../helpers/git.js';
 import { makeRepo, type Tree } from '../helpers/repo.js';
-import { TargetSession } from '../../src/apply/session.js';
-import { deployAuthoritative, filesUnder } from '../helpers/target-files.js';
+import { deployAuthoritative, filesUnder, rollbackWatched } from '../helpers/target-files.js';
 import { waits, watched } from '../helpers/helper-records.js';
 
 let sshd: Sshd;
@@ -86,14 +85,7 @@ describe('deletes over SSH', () => {
       // The 20 folders the deploy creates come into place together: one rename a folder, in one
       // turn (one after another was 41 waits for this deploy).
       expect(waits(added)).toBeLessThan(30);
-      const t = new SshTransport(sshd.sshOptions(), root);
-      const s = await TargetSession.open({ transport: t, stateDir: '.diffship', command: 'rollback' });
-      const sent = watched(t);
-      try {
-        await s.rollback();
-      } finally {
-        await s.close();
-      }
+      const sent = await rollbackWatched(new SshTransport(sshd.sshOptions(), root));
       expect(filesUnder(root)).toEqual(v1);
       for (let d = 0; d < 20; d++) expect(fs.existsSync(path.join(root, `app/n${d}`))).toBe(false);
       // One wait a file was 60 and more (each file's folders looked at, then the file, then its removal).

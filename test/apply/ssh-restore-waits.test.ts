@@ -13,8 +13,7 @@ import { SshTransport } from '../../src/transport/ssh/ssh-transport.js';
 import { startSshd, type Sshd } from '../helpers/sshd.js';
 import { tempDir } from '../helpers/git.js';
 import { makeRepo, type Tree } from '../helpers/repo.js';
-import { TargetSession } from '../../src/apply/session.js';
-import { deployAuthoritative } from '../helpers/target-files.js';
+import { deployAuthoritative, rollbackWatched } from '../helpers/target-files.js';
 import { waits, watched } from '../helpers/helper-records.js';
 
 let sshd: Sshd;
@@ -64,14 +63,7 @@ describe('a rollback over SSH', () => {
       const before = entries(root);
       await deployAuthoritative(new SshTransport(sshd.sshOptions(), root), repo.dir, repo.commit(v2));
       expect(entries(root)).not.toEqual(before);
-      const t = new SshTransport(sshd.sshOptions(), root);
-      const s = await TargetSession.open({ transport: t, stateDir: '.diffship', command: 'rollback' });
-      const sent = watched(t);
-      try {
-        await s.rollback();
-      } finally {
-        await s.close();
-      }
+      const sent = await rollbackWatched(new SshTransport(sshd.sshOptions(), root));
       expect(entries(root)).toEqual(before);
       expect(fs.readdirSync(path.join(root, '.diffship/staging'))).toEqual([]);
       // 402 files to put back: seven waits or more each, in 64 lanes, was 80 waits for the
@@ -107,14 +99,7 @@ describe('a rollback over SSH', () => {
       // The 40 folders walked for the plan one after another, then 120 files and 40 folders
       // cleared with a look and a removal each, one after another: 385 waits; now ~33.
       expect(waits(swapping)).toBeLessThan(50);
-      const back = new SshTransport(sshd.sshOptions(), root);
-      const s = await TargetSession.open({ transport: back, stateDir: '.diffship', command: 'rollback' });
-      const sent = watched(back);
-      try {
-        await s.rollback();
-      } finally {
-        await s.close();
-      }
+      const sent = await rollbackWatched(new SshTransport(sshd.sshOptions(), root));
       expect(entries(root)).toEqual(before);
       // 40 folders made again, each after a look at it and at every folder above it, one after
       // another: 168 waits; a depth at a time ~32.

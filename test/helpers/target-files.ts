@@ -1,12 +1,14 @@
 /**
- * What the waits tests (ssh-*-waits.test.ts) deploy and compare: an authoritative deploy through
- * a session on a given transport (so that its helper records can be watched), and the files a
- * target holds.
+ * What the waits tests (ssh-*-waits.test.ts) deploy and compare: an authoritative deploy and a
+ * rollback through a session on a given transport (so that its helper records can be watched),
+ * and the files a target holds.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TargetSession } from '../../src/apply/session.js';
 import type { Transport } from '../../src/transport/transport.js';
+import type { SshTransport } from '../../src/transport/ssh/ssh-transport.js';
+import { watched, type Sent } from './helper-records.js';
 
 /** An authoritative deploy of `to` (the mode that also deletes what the release removed). */
 export async function deployAuthoritative(transport: Transport, repo: string, to: string): Promise<void> {
@@ -27,4 +29,16 @@ export function filesUnder(root: string): Record<string, string> {
     if (fs.lstatSync(p).isFile()) out[rel] = fs.readFileSync(p, 'utf8');
   }
   return out;
+}
+
+/** A rollback through a session on `transport`: the helper records it sent once the session was open. */
+export async function rollbackWatched(transport: SshTransport): Promise<Sent[]> {
+  const s = await TargetSession.open({ transport, stateDir: '.diffship', command: 'rollback' });
+  const sent = watched(transport);
+  try {
+    await s.rollback();
+  } finally {
+    await s.close();
+  }
+  return sent;
 }
