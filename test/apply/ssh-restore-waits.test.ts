@@ -2,9 +2,9 @@
  * A rollback over SSH puts the files a deploy replaced or deleted back in a few passes, each
  * over every file at once (their folders looked at, the temporaries cleared, the copies, the
  * looks, the renames), not seven or more round trips per file in a few lanes; a release that
- * turns folders into files clears them, and a rollback makes them again, a pass at a time. A real sshd; the
- * helper's records are watched (helper-records.ts) to count how often the rollback waited for
- * the host, and the target is compared with the first release after it.
+ * turns folders into files clears them, and a rollback makes them again, a pass at a time.
+ * A real sshd; the helper's records are watched (helper-records.ts) to count how often the
+ * deploy or the rollback waited for the host, and the target is compared after each.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
