@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deploy } from '../../src/api.js';
 import { resolveConfig } from '../../src/config/resolve.js';
-import { startSshd, type Sshd } from '../helpers/sshd.js';
+import { sshTargetConfig, startSshd, type Sshd } from '../helpers/sshd.js';
 import { tempDir } from '../helpers/git.js';
 import { makeRepo, type Tree } from '../helpers/repo.js';
 import { waits, watchedEvery } from '../helpers/helper-records.js';
@@ -35,18 +35,7 @@ describe('reveal: unit over SSH', () => {
       {
         mode: 'authoritative',
         units: { match: 'packages/*', reveal: 'unit' },
-        targets: [
-          {
-            name: 't',
-            type: 'ssh',
-            host: '127.0.0.1',
-            port: sshd.port,
-            user: sshd.user,
-            path: target,
-            'identity-file': sshd.identityFile,
-            'known-hosts': path.join(sshd.dir, 'known_hosts'),
-          },
-        ],
+        targets: [{ name: 't', ...sshTargetConfig(sshd, target) }],
       },
       { baseDir: base },
     );

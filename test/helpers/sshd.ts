@@ -332,19 +332,27 @@ async function waitForPort(port: number, child: ChildProcess, stderr: () => stri
 }
 
 /**
- * The YAML keys of one ssh target on `sshd` (not indented): the server's
- * address, its test user and key, and its known_hosts file.
+ * One ssh target on `sshd` as config keys (a config object's `targets` entry, less its name):
+ * the server's address, its test user and key, and its known_hosts file.
  */
+export function sshTargetConfig(sshd: Sshd, targetPath: string) {
+  return {
+    type: 'ssh' as const,
+    host: '127.0.0.1',
+    port: sshd.port,
+    user: sshd.user,
+    path: targetPath,
+    'identity-file': sshd.identityFile,
+    'known-hosts': path.join(sshd.dir, 'known_hosts'),
+  };
+}
+
+/** `sshTargetConfig` as YAML lines (not indented); paths quoted. */
 export function sshTargetFields(sshd: Sshd, targetPath: string): string[] {
-  return [
-    'type: ssh',
-    'host: 127.0.0.1',
-    `port: ${sshd.port}`,
-    `user: ${sshd.user}`,
-    `path: ${JSON.stringify(targetPath)}`,
-    `identity-file: ${JSON.stringify(sshd.identityFile)}`,
-    `known-hosts: ${JSON.stringify(path.join(sshd.dir, 'known_hosts'))}`,
-  ];
+  const quoted = new Set(['path', 'identity-file', 'known-hosts']);
+  return Object.entries(sshTargetConfig(sshd, targetPath)).map(
+    ([key, value]) => `${key}: ${quoted.has(key) ? JSON.stringify(value) : value}`,
+  );
 }
 
 /** The YAML lines of one ssh target on `sshd`, indented for a `targets:` list. */

@@ -12,7 +12,7 @@ import { deploy } from '../../src/api.js';
 import { resolveConfig } from '../../src/config/resolve.js';
 import { makeRepo } from '../helpers/repo.js';
 import { git, tempDir } from '../helpers/git.js';
-import { startSshd, type Sshd } from '../helpers/sshd.js';
+import { sshTargetConfig, startSshd, type Sshd } from '../helpers/sshd.js';
 
 const DEPLOYS = Number(process.env.DIFFSHIP_REVEAL_DEPLOYS ?? 20);
 const FILES = 12;
@@ -83,20 +83,7 @@ async function run(reveal: 'unit' | 'file', deploys: number, sshd?: Sshd): Promi
     {
       mode: 'authoritative',
       units: { match: 'packages/*', reveal },
-      targets: [
-        sshd
-          ? {
-              name: 't',
-              type: 'ssh',
-              host: '127.0.0.1',
-              port: sshd.port,
-              user: sshd.user,
-              path: target,
-              'identity-file': sshd.identityFile,
-              'known-hosts': path.join(sshd.dir, 'known_hosts'),
-            }
-          : { name: 't', path: target },
-      ],
+      targets: [sshd ? { name: 't', ...sshTargetConfig(sshd, target) } : { name: 't', path: target }],
     },
     { baseDir: root },
   );
