@@ -15,7 +15,7 @@ import { keepInBackup } from './manifest-store.js';
 import type { Layout } from './layout.js';
 import { readJson, writeChunksAtomic } from './json-file.js';
 import { forEachLimit, mapLimit } from '../pool.js';
-import { parentsAreFolders, parentsOf } from './safe-path.js';
+import { byDepthDeepestFirst, deepestFolders, parentsAreFolders, parentsOf } from './safe-path.js';
 import { isBackupName, makeStateDirs } from './state-folder.js';
 import { checked } from './state-schema.js';
 import { DiffshipError } from '../errors.js';
@@ -309,13 +309,6 @@ export async function putBackCopies(
   );
 }
 
-/** The folders of `dirs` no other one is inside: mkdir -p of them makes every one. */
-export function deepestFolders(dirs: Iterable<string>): string[] {
-  const all = new Set(dirs);
-  const above = new Set([...all].flatMap(parentsOf));
-  return [...all].filter((d) => !above.has(d));
-}
-
 async function removeFileOrEmptyDir(t: Transport, path: string): Promise<void> {
   // A file where the path's folder would be: a deploy turning that file into a folder was cut
   // before the file went, so nothing it added is below it (the file is restored next).
@@ -358,18 +351,6 @@ export async function pruneEmptyDirs(t: Transport, dirs: readonly string[]): Pro
       }),
     );
   }
-}
-
-/** `paths` (duplicates dropped) grouped by depth, the deepest group first. */
-export function byDepthDeepestFirst(paths: Iterable<string>): string[][] {
-  const levels = new Map<number, string[]>();
-  for (const p of new Set(paths)) {
-    const depth = p.split('/').length;
-    const level = levels.get(depth);
-    if (level) level.push(p);
-    else levels.set(depth, [p]);
-  }
-  return [...levels.keys()].sort((a, b) => b - a).map((depth) => levels.get(depth)!);
 }
 
 /**

@@ -10,8 +10,7 @@
 import { DiffshipError } from '../errors.js';
 import type { TargetPlan } from '../plan/types.js';
 import type { Transport } from '../transport/transport.js';
-import { parentsOf } from './safe-path.js';
-import { byDepthDeepestFirst } from './backup.js';
+import { byDepthDeepestFirst, parentsOf } from './safe-path.js';
 
 /** Written paths the target holds as folders that the plan empties (a delete lies below each). */
 export function swappedFolders(plan: TargetPlan): string[] {

@@ -18,6 +18,25 @@ export function parentsOf(rel: string): string[] {
   return out;
 }
 
+/** `paths` (duplicates dropped) grouped by depth, the deepest group first. */
+export function byDepthDeepestFirst(paths: Iterable<string>): string[][] {
+  const levels = new Map<number, string[]>();
+  for (const p of new Set(paths)) {
+    const depth = p.split('/').length;
+    const level = levels.get(depth);
+    if (level) level.push(p);
+    else levels.set(depth, [p]);
+  }
+  return [...levels.keys()].sort((a, b) => b - a).map((depth) => levels.get(depth)!);
+}
+
+/** The folders of `dirs` no other one is inside: mkdir -p of them makes every one. */
+export function deepestFolders(dirs: Iterable<string>): string[] {
+  const all = new Set(dirs);
+  const above = allParents(all);
+  return [...all].filter((d) => !above.has(d));
+}
+
 /** Every proper parent of `paths`, once: a folder already seen answers for all above it. */
 function allParents(paths: Iterable<string>): Set<string> {
   const seen = new Set<string>();

@@ -7,7 +7,7 @@
 import type { Transport, WalkEntry } from '../transport/transport.js';
 import { forEachLimit, mapLimit } from '../pool.js';
 import { copyOnTarget } from './target-copy.js';
-import { deepestFolders } from './backup.js';
+import { deepestFolders } from './safe-path.js';
 import { metadataConcurrency } from './in-flight.js';
 
 /**
