@@ -253,9 +253,10 @@ async function restoreEntries(
     concurrency,
   );
   const current = await mapLimit(restores, lanes, (r) => t.lstat(r.e.path));
-  // A folder the deploy put where a file was goes first (rare: one after another).
-  for (const [k, entry] of current.entries())
-    if (entry?.type === 'dir') await t.removeTree(restores[k]!.e.path);
+  // A folder the deploy put where a file was goes first. Files are never inside one another,
+  // so neither are these folders: they go together.
+  const inTheWay = restores.filter((_, k) => current[k]?.type === 'dir').map((r) => r.e.path);
+  await forEachLimit(inTheWay, lanes, (p) => t.removeTree(p));
   await forEachLimit(restores, lanes, (r) => t.rename(r.tmp, r.e.path));
 }
 

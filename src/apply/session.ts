@@ -21,7 +21,7 @@ import { isLockLost } from './lease-fence.js';
 import { readState, writeState, type TargetState } from './state.js';
 import { pendingRecovery, recover } from './journal.js';
 import { pruneEmptyDirs } from './backup.js';
-import { byDepthDeepestFirst, checkParents, parentsOf } from './safe-path.js';
+import { byDepthDeepestFirst, checkParents, deepestFolders, parentsOf } from './safe-path.js';
 import { DEPLOY_ID } from './state-schema.js';
 import { checkStateDirPath, checkStateFolder, makeStateDir } from './state-folder.js';
 import { connectReadOnly, isMissingRoot } from './absent-root.js';
@@ -315,26 +315,30 @@ export class TargetSession {
       // 4. Commit: deletes that stand in the way of new folders (a file the release turns into a
       //    folder), then folders the release turns into files (their files, then the emptied
       //    folders), then renames, then the other deletes.
-      for (const dir of parents.replaced) await t.unlink(dir);
+      // No one of them is inside another (nothing below a file was looked at): one pass.
+      const lanes = metadataConcurrency(t, this.concurrency);
+      await forEachLimit(parents.replaced, lanes, (file) => t.unlink(file));
       // Folders inside a unit revealed whole come with the unit (`units.reveal: unit`); so does
       // the file that replaces a folder there (the unit is built without the folder).
       const revealed = (plan.revealUnits ?? []).map((u) => `${u.path}/`);
       const swaps = swappedFolders(plan).filter((f) => !revealed.some((u) => f.startsWith(u)));
       await clearSwappedFolders(t, plan, swaps);
+      // The folders not staged whole (beside units revealed whole): mkdir -p of the deepest makes
+      // the ones above, so they go in one pass.
       const whole = new Set(place.stagingDirs);
-      for (const dir of parents.missing)
-        if (!whole.has(dir) && !revealed.some((u) => `${dir}/`.startsWith(u))) await t.mkdirp(dir);
+      const make = parents.missing.filter(
+        (d) => !whole.has(d) && !revealed.some((u) => `${d}/`.startsWith(u)),
+      );
+      await forEachLimit(deepestFolders(make), lanes, (dir) => t.mkdirp(dir));
       // Created folders come whole, with every file in them (staged-tree.ts). No root holds
       // another (a root's parent is not created), so their renames go together.
-      await forEachLimit(place.roots, metadataConcurrency(t, this.concurrency), (root) =>
-        t.rename(place.tree(root), root),
-      );
+      await forEachLimit(place.roots, lanes, (root) => t.rename(place.tree(root), root));
       for (let i = 0; i < total; i++) if (place.inTree(i)) done++;
       if (done > 0) onProgress?.({ phase: 'commit', done, total, bytes });
       reveal = plan.revealUnits?.length
         ? await revealUnits(t, staging, plan, this.state?.manifest ?? null, this.concurrency)
         : null;
-      await forEachLimit(plan.writes, metadataConcurrency(t, this.concurrency), async (w, i) => {
+      await forEachLimit(plan.writes, lanes, async (w, i) => {
         if (reveal?.done.has(i) || place.inTree(i)) return;
         await t.rename(`${staging}/${i}`, w.path);
         onProgress?.({ phase: 'commit', done: ++done, total, bytes });
@@ -345,7 +349,7 @@ export class TargetSession {
       const replaced = new Set(parents.replaced);
       const deletes = plan.deletes.map((d) => d.path).filter((p) => !replaced.has(p));
       for (const level of byDepthDeepestFirst(deletes))
-        await forEachLimit(level, metadataConcurrency(t, this.concurrency), async (p) => {
+        await forEachLimit(level, lanes, async (p) => {
           const e = await t.lstat(p);
           if (e?.type === 'dir') await t.removeTree(p);
           else if (e) await t.unlink(p);

@@ -1,9 +1,10 @@
 /**
  * A release that deletes files over SSH: the deletes and the folders they empty go a depth at
  * a time (their looks in one record, then their removals), not a few round trips per file and
- * per folder; the folders a release creates are renamed into place together; a rollback
- * removes what a deploy added a depth at a time. A real sshd; the helper's records are watched (helper-records.ts) to count how
- * often the deploy waited for the host, and the target is compared file by file after it.
+ * per folder; the folders a release creates are renamed into place together, and so are the
+ * files in the way of folders removed; a rollback removes what a deploy added a depth at a
+ * time. A real sshd; the helper's records are watched (helper-records.ts) to count how often
+ * the deploy waited for the host, and the target is compared file by file after it.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -61,6 +62,34 @@ describe('deletes over SSH', () => {
       // 60 deletes and 40 folders looked at: one wait a file was 60, three a folder 120 more.
       // A depth at a time, the whole deploy waits about as often as one without deletes.
       expect(waits(sent)).toBeLessThan(40);
+    } finally {
+      repo.cleanup();
+    }
+  });
+
+  it('files the release turns into folders go together, and come back together: a few waits for 40, each tree exact', async () => {
+    const root = path.join(base, 'files-to-folders');
+    fs.mkdirSync(root);
+    const v1: Tree = { 'app/keep.txt': 'keep\n' };
+    for (let d = 0; d < 40; d++) v1[`app/x${d}`] = `a file ${d}\n`;
+    // v2: each of those files is now a folder of two files.
+    const v2: Tree = { 'app/keep.txt': 'keep\n' };
+    for (let d = 0; d < 40; d++) for (let f = 0; f < 2; f++) v2[`app/x${d}/f${f}.txt`] = `${d}.${f}\n`;
+    const repo = makeRepo();
+    try {
+      await deployAuthoritative(new SshTransport(sshd.sshOptions(), root), repo.dir, repo.commit(v1));
+      const t = new SshTransport(sshd.sshOptions(), root);
+      const sent = watched(t);
+      await deployAuthoritative(t, repo.dir, repo.commit(v2));
+      expect(filesUnder(root)).toEqual(v2);
+      // The 40 files in the way of the new folders were unlinked one after another: 60 waits for
+      // the deploy; in one pass ~21.
+      expect(waits(sent)).toBeLessThan(30);
+      const back = await rollbackWatched(new SshTransport(sshd.sshOptions(), root));
+      expect(filesUnder(root)).toEqual(v1);
+      // The rollback removed the 40 folders standing where files go back one after another: 69
+      // waits; together ~30.
+      expect(waits(back)).toBeLessThan(40);
     } finally {
       repo.cleanup();
     }
