@@ -302,8 +302,11 @@ export async function putBackCopies(
   concurrency: number,
 ): Promise<void> {
   const files = items.flatMap(({ e }) => (e.type === 'file' ? [`${dir}/${e.file}`] : []));
-  await forEachLimit(files, metadataConcurrency(t, concurrency), (rel) => checkBackupFile(t, rel));
-  await forEachLimit(items, concurrency, ({ e, to }) =>
+  const lanes = metadataConcurrency(t, concurrency);
+  await forEachLimit(files, lanes, (rel) => checkBackupFile(t, rel));
+  // All the lanes: over SSH the file helper copies on the host (no bytes cross), and where it
+  // cannot, the transport's own limit on open files (SshFiles) bounds the copies through here.
+  await forEachLimit(items, lanes, ({ e, to }) =>
     e.type === 'symlink'
       ? t.symlink(e.linkTarget, to)
       : copyOnTarget(t, `${dir}/${e.file}`, to, restoreMode(e.mode)),

@@ -30,7 +30,8 @@ export async function linkLiveInto(
   await forEachLimit(links, lanes, (e, i) => t.symlink(texts[i]!, into(e.path)));
   const files = entries.filter((e) => e.type !== 'dir' && e.type !== 'symlink');
   const linked = await mapLimit(files, lanes, (e) => t.link(e.path, into(e.path)));
-  // Copies carry bytes where the host cannot copy them itself: the session's lanes, not more.
+  // Copies where no link could be made: over SSH on the host (the file helper), or through here
+  // within the transport's own limit on open files; locally the lanes are the session's.
   const copies = files.filter((_, i) => !linked[i]);
-  await forEachLimit(copies, concurrency, (e) => copyOnTarget(t, e.path, into(e.path), e.mode & 0o7777));
+  await forEachLimit(copies, lanes, (e) => copyOnTarget(t, e.path, into(e.path), e.mode & 0o7777));
 }

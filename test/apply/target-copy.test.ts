@@ -2,8 +2,9 @@
  * Files copied within a target (apply/target-copy.ts): a backup taken where a
  * hard link cannot be, a backed-up file restored by a rollback. Never read
  * whole (the file may be of any size): locally the bytes stream by offset;
- * over SSH the file helper copies them on the host; only an SSH host without
- * the helper reads and writes them whole. Real folders, a real sshd.
+ * over SSH the file helper copies them on the host; an SSH host without the
+ * helper streams them through here over SFTP, no more files at once than the
+ * transport's limit however many copies are asked. Real folders, a real sshd.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -73,6 +74,48 @@ describe.each(['local', 'ssh', 'ssh without the file helper'] as const)('copyOnT
       });
     } finally {
       await t0.close();
+    }
+  });
+});
+
+describe('copies asked all at once (a rollback asks them in one pass)', () => {
+  it("over SSH without the file helper, at most the transport's open-file limit go through here at once; each copy exact", async () => {
+    const root = join(base, `many-${counter++}`);
+    const limit = 8;
+    const t = new SshTransport(sshd.sshOptions(), root, undefined, { bulkOps: false, concurrency: limit });
+    await t.connect({ create: true });
+    try {
+      for (let i = 0; i < 200; i++) writeFileSync(join(root, `src-${i}`), `file ${i}\n`.repeat(1 + (i % 50)));
+      // Count the SFTP handles this process holds open: each copy opens its source and its copy.
+      const sftp = (t as unknown as { conn: { sftp: Record<string, (...a: unknown[]) => unknown> } }).conn
+        .sftp;
+      let open = 0;
+      let most = 0;
+      const wrap = (name: string, step: (error: unknown) => void) => {
+        const real = sftp[name]!.bind(sftp);
+        sftp[name] = (...args: unknown[]) => {
+          const cb = args.pop() as (error: unknown, ...rest: unknown[]) => void;
+          return real(...args, (error: unknown, ...rest: unknown[]) => {
+            step(error);
+            cb(error, ...rest);
+          });
+        };
+      };
+      wrap('open', (error) => {
+        if (!error) most = Math.max(most, ++open);
+      });
+      wrap('close', () => open--);
+      await Promise.all(
+        Array.from({ length: 200 }, (_, i) => copyOnTarget(t, `src-${i}`, `copy-${i}`, 0o640)),
+      );
+      for (let i = 0; i < 200; i++)
+        expect(readFileSync(join(root, `copy-${i}`), 'utf8')).toBe(`file ${i}\n`.repeat(1 + (i % 50)));
+      // Two handles a copy (source and copy): never more copies at once than the limit.
+      expect(most).toBeGreaterThan(0);
+      expect(most).toBeLessThanOrEqual(2 * limit);
+      expect(open).toBe(0);
+    } finally {
+      await t.close();
     }
   });
 });
