@@ -59,6 +59,16 @@ export interface ParentReport {
 const AT_ONCE = 256;
 
 /**
+ * The folders checkParents will look at for `paths`, when it looks at all of them in its first
+ * go (up to AT_ONCE); null for more. A caller that knows the plan before it takes the lock asks
+ * for them behind the lock (session.ts `lookAhead`): the check is then answered from that look.
+ */
+export function parentsToLook(paths: Iterable<string>): string[] | null {
+  const parents = [...allParents(paths)];
+  return parents.length <= AT_ONCE ? parents : null;
+}
+
+/**
  * Check the parents of `paths`. `deleting` holds paths this deploy removes:
  * a file in the way of a new folder is fine when the release deletes it.
  */

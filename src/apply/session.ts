@@ -62,6 +62,11 @@ export interface SessionOptions {
   lease?: LeaseTiming;
   /** Cancellation: planning and staging stop at their next step (the commit, once started, does not). */
   signal?: AbortSignal;
+  /**
+   * Paths the caller looks at once the lock is held (the folders above a plan made before it:
+   * KeptPlans.lookAhead): asked behind the lock, in its round trip where the transport can.
+   */
+  lookAhead?: readonly string[];
 }
 
 export interface ApplyResult {
@@ -72,6 +77,14 @@ export interface ApplyResult {
   state: TargetState;
   /** `units.reveal: unit`: how each unit folder was swapped in (`exchange`, `renames 0.05ms`, `new`, `removed`). */
   swaps?: Array<{ unit: string; how: string }>;
+}
+
+/** The first look behind the lock, and the caller's paths after it (state folder first: it is cut at the peek's limit). */
+function withLookAhead(
+  look: { paths: string[]; reads: string[] },
+  more: readonly string[] | undefined,
+): { paths: string[]; reads: string[] } {
+  return more?.length ? { paths: [...look.paths, ...more], reads: look.reads } : look;
 }
 
 /** Every path a plan writes or deletes, in order. */
@@ -168,7 +181,7 @@ export class TargetSession {
           s.log,
           options.target,
           options.lease,
-          firstPeek(s.layout, t),
+          withLookAhead(firstPeek(s.layout, t), options.lookAhead),
         );
         s.lock = lock;
         await prefetchStateFolder(t, s.layout, { first: lock.peeked });

@@ -3,6 +3,7 @@ import type { TargetState } from '../apply/state.js';
 import type { TargetPlan } from '../plan/types.js';
 import type { Transport } from '../transport/transport.js';
 import { recheckPaths, snapshotPlan, stillAsPlanned, type PlanSnapshot } from './plan-recheck.js';
+import { parentsToLook } from '../apply/safe-path.js';
 
 /**
  * Plans that preflight made, handed on to the deploy of the same target, so
@@ -91,6 +92,17 @@ export class KeptPlans {
   }
 
   /**
+   * The folders the deploy of `name` will look at before it writes (its parents' check), when a
+   * plan is kept for it: the session asks for them behind its lock, in the same round trip. Only
+   * a hint: whether the plan is still the deploy's is decided by `take`.
+   */
+  lookAhead(name: string): string[] {
+    const plan = this.kept.get(name)?.plan;
+    if (!plan || plan.writes.length + plan.deletes.length > LOOK_AHEAD_PATHS) return [];
+    return parentsToLook([...plan.writes.map((w) => w.path), ...plan.deletes.map((d) => d.path)]) ?? [];
+  }
+
+  /**
    * Preflight's plan for `name` (once), when the deploy's locked session found
    * what preflight did: nothing recovered, no journal, the same state (for a
    * folder preflight found missing, no state and nothing but the state folder),
@@ -125,6 +137,9 @@ export interface LockedSession {
   transport?: Transport;
   layout?: { dir: string };
 }
+
+/** Plans bigger than this look at their folders after the lock, as before (a first deploy's thousands). */
+const LOOK_AHEAD_PATHS = 4096;
 
 /** Paths held in rechecked plans at once (their stats and the plans themselves stay in memory). */
 const HELD_PATHS_MAX = 200_000;

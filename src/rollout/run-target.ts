@@ -45,6 +45,13 @@ export class TargetRun extends TargetRollback {
           idLength: isObjectId(ctx.to) ? ctx.to.length : undefined,
           // Planning and staging stop at a cancellation (the commit and cleanup do not).
           signal: ctx.signal,
+          // Preflight's plan, if kept: its folders are looked at behind the lock (no round trip of
+          // their own). Not when a local command may change the target before the apply looks at
+          // them (a `before` hook's `run`, units' commands); a remote one drops the look itself.
+          lookAhead:
+            readOnly || target.hooks.before?.run !== undefined || ctx.config.units
+              ? undefined
+              : ctx.keptPlans?.lookAhead(target.name),
         });
         this.report.from = this.session.state?.release ?? null;
         const notes = [

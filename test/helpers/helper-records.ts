@@ -8,6 +8,8 @@ import { SshOps } from '../../src/transport/ssh/perl-helper-client.js';
 
 export interface Sent {
   op: number;
+  /** The record's path (several, NUL-separated, for a peek or a look). */
+  rel: string;
   chained: boolean;
   /** Answers received before this record was queued: equal for records sent in one turn. */
   answersBefore: number;
@@ -25,7 +27,7 @@ export function watched(
   const run = parts.ops.run.bind(parts.ops);
   parts.ops.run = (ops, op, rel, options = {}) => {
     const [realOp, realRel] = swap?.(op, rel, options) ?? [op, rel];
-    sent.push({ op, chained: options.chained === true, answersBefore: answers });
+    sent.push({ op, rel, chained: options.chained === true, answersBefore: answers });
     const answer = run(ops, realOp, realRel, options);
     void answer.then(
       () => answers++,
@@ -56,7 +58,7 @@ export function watchedEvery(): { sent: Sent[]; stop(): void } {
   const proto = SshOps.prototype as unknown as { run: Run };
   const run = proto.run;
   proto.run = function (ops, op, rel, options = {}) {
-    sent.push({ op, chained: options.chained === true, answersBefore: answers });
+    sent.push({ op, rel, chained: options.chained === true, answersBefore: answers });
     const answer = run.call(this, ops, op, rel, options);
     void answer.then(
       () => answers++,

@@ -1,0 +1,125 @@
+/**
+ * A deploy whose plan preflight made (kept-plans.ts) asks for the folders its parents' check
+ * looks at behind its lock, in the lock's round trip, not in one of their own after it; where a
+ * `before` hook's local command runs in between (it may change the target), it looks again.
+ * A real sshd through the API's deploy; the file helper's records are watched
+ * (helper-records.ts `watchedEvery`), and the target is compared with the release after each.
+ */
+import { mkdirSync, realpathSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deploy } from '../../src/api.js';
+import { resolveConfig } from '../../src/config/resolve.js';
+import { OP_EXCL, OP_PEEK } from '../../src/transport/ssh/perl-helper-protocol.js';
+import { makeRepo, snapshot, type Tree } from '../helpers/repo.js';
+import { tempDir } from '../helpers/git.js';
+import { startSshd, type Sshd } from '../helpers/sshd.js';
+import { watchedEvery, waits, type Sent } from '../helpers/helper-records.js';
+
+let sshd: Sshd;
+let root: string;
+let repo: ReturnType<typeof makeRepo>;
+beforeAll(async () => {
+  root = realpathSync(tempDir('diffship-look-ahead-'));
+  sshd = await startSshd();
+  repo = makeRepo();
+}, 60_000);
+afterAll(async () => {
+  await sshd?.stop();
+  repo?.cleanup();
+  rmSync(root, { recursive: true, force: true });
+});
+
+const target = (name: string, hooks?: Record<string, unknown>) => ({
+  name,
+  type: 'ssh',
+  host: '127.0.0.1',
+  port: sshd.port,
+  user: sshd.user,
+  path: path.join(root, name),
+  'identity-file': sshd.identityFile,
+  'known-hosts': path.join(sshd.dir, 'known_hosts'),
+  ...hooks,
+});
+
+/** 8 folders two deep, 3 files each; `rev` changes the first file of every folder. */
+function release(rev: number): Tree {
+  const tree: Tree = {};
+  for (let d = 0; d < 8; d++)
+    for (let f = 0; f < 3; f++) tree[`app/d${d}/f${f}.txt`] = `${d}.${f} ${f === 0 ? rev : 0}\n`;
+  return tree;
+}
+
+/** The folders a peek asked about after the lock's turn (in records of their own). */
+function foldersLookedAtAfterLock(sent: readonly Sent[]): string[] {
+  const lock = sent.findIndex((s) => s.op === OP_EXCL);
+  expect(lock, 'no lock record seen').toBeGreaterThanOrEqual(0);
+  const lockTurn = sent[lock]!.answersBefore;
+  return sent
+    .filter((s) => s.op === OP_PEEK && s.answersBefore > lockTurn)
+    .flatMap((s) => s.rel.split('\0'))
+    .filter((p) => /^app(\/d\d)?$/.test(p));
+}
+
+/** The folders asked in the lock's own turn (the peek right behind it). */
+function foldersAskedWithLock(sent: readonly Sent[]): string[] {
+  const lock = sent.findIndex((s) => s.op === OP_EXCL);
+  const lockTurn = sent[lock]!.answersBefore;
+  return sent
+    .filter((s) => s.op === OP_PEEK && s.answersBefore === lockTurn)
+    .flatMap((s) => s.rel.split('\0'))
+    .filter((p) => /^app(\/d\d)?$/.test(p));
+}
+
+describe('the parents of a kept plan, looked at behind the lock (SSH)', () => {
+  it("are asked in the lock's round trip and not again: one wait less, the release exact", async () => {
+    mkdirSync(path.join(root, 'a'));
+    const config = resolveConfig({ targets: [target('a')] }, { baseDir: root });
+    expect((await deploy({ config, repo: repo.dir, to: repo.commit(release(1)) })).status).toBe('succeeded');
+    const v2 = repo.commit(release(2));
+    const watch = watchedEvery();
+    let sent: Sent[];
+    try {
+      const r = await deploy({ config, repo: repo.dir, to: v2 });
+      expect(r.status, JSON.stringify(r.targets[0]?.error)).toBe('succeeded');
+    } finally {
+      watch.stop();
+      sent = watch.sent;
+    }
+    expect(snapshot(path.join(root, 'a'), ['.diffship'])).toEqual(snapshot(repo.dir, ['.git']));
+    // app and its 8 folders, all with the lock; none in a look of its own after it.
+    expect(new Set(foldersAskedWithLock(sent))).toEqual(
+      new Set(['app', ...Array.from({ length: 8 }, (_, d) => `app/d${d}`)]),
+    );
+    expect(foldersLookedAtAfterLock(sent)).toEqual([]);
+    expect(waits(sent)).toBeGreaterThan(5);
+  }, 60_000);
+
+  it("are looked at again after a `before` hook's local command, which may change the target: the release exact", async () => {
+    mkdirSync(path.join(root, 'b'));
+    // The hook moves a folder the release writes into out of the way, as a hand might.
+    const hooks = {
+      before: { run: `mv '${path.join(root, 'b', 'app', 'd3')}' '${path.join(root, 'd3-moved')}'` },
+    };
+    const config = resolveConfig({ targets: [target('b', hooks)] }, { baseDir: root });
+    const plain = resolveConfig({ targets: [target('b')] }, { baseDir: root });
+    expect((await deploy({ config: plain, repo: repo.dir, to: repo.commit(release(3)) })).status).toBe(
+      'succeeded',
+    );
+    const watch = watchedEvery();
+    let sent: Sent[];
+    try {
+      const r = await deploy({ config, repo: repo.dir, to: repo.commit(release(4)) });
+      expect(r.status, JSON.stringify(r.targets[0]?.error)).toBe('succeeded');
+    } finally {
+      watch.stop();
+      sent = watch.sent;
+    }
+    expect(foldersAskedWithLock(sent)).toEqual([]);
+    expect(foldersLookedAtAfterLock(sent)).toContain('app/d3');
+    // The folder the hook moved away is made again for the release's changed file in it.
+    const tree = snapshot(path.join(root, 'b'), ['.diffship']);
+    expect(tree['app/d3/f0.txt']).toMatchObject({ type: 'file', content: '3.0 4\n' });
+    expect(tree['app/d2/f0.txt']).toMatchObject({ type: 'file', content: '2.0 4\n' });
+  }, 60_000);
+});
