@@ -25,6 +25,12 @@ const OPTIONS = {
   // Enough to keep the host busy while answers come back; bounded memory (~2 MiB).
   inFlight: 4,
 };
+/**
+ * A local target's writer thread (transport/local/writer-thread.ts) answers in microseconds, not
+ * a round trip: one batch written while the next is made is enough, and smaller batches that
+ * wait less are not promoted to the old generation (a big first deploy's peak memory).
+ */
+const LOCAL = { ...OPTIONS, batchCount: 128, inFlight: 2 };
 
 export interface BulkStaging {
   repo: string;
@@ -62,7 +68,7 @@ export async function stageInBulk(
     await readBlobBatches(
       repo,
       { length: files.length, at: (k) => plan.writes[files[k]!]!.blob },
-      OPTIONS,
+      t.kind === 'local' ? LOCAL : OPTIONS,
       async (indices, bodies) => {
         checkCancelled(signal, 'staging');
         const batch = indices.map((k, j) => {

@@ -39,6 +39,9 @@ import { findWalkFor, startFindWalk, stopFindWalk, walkSortedFound, type FindWal
 import { Unsynced } from './unsynced.js';
 import { fsyncPath } from './fsync-fd.js';
 import { readNames, readRawNames } from './small-dir.js';
+import { WriterThread, type BatchFile } from './writer-thread.js';
+import { ioFailure } from './io-failure.js';
+import type { HashAlgorithm } from '../../diff/blob.js';
 
 /** Files read at once by hashFiles, folders listed at once by walk. */
 const IO_CONCURRENCY = 16;
@@ -65,6 +68,8 @@ export class LocalTransport implements Transport {
   /** A sorted walk started ahead of its walkSorted (prewalkSorted), not read yet; the one being read. */
   private prewalk: FindWalk | null = null;
   private walking: FindWalk | null = null;
+  /** writeMany's thread, started by the first batch (writer-thread.ts). */
+  private writer: WriterThread | null = null;
 
   /** `root`: the target folder; relative paths resolve against the working directory. */
   constructor(
@@ -86,6 +91,8 @@ export class LocalTransport implements Transport {
     // A plan given up (cancelled) leaves no find or sort behind.
     for (const w of [this.prewalk, this.walking]) if (w) stopFindWalk(w);
     this.prewalk = this.walking = null;
+    await this.writer?.close();
+    this.writer = null;
     if (this.counted) countOpenTarget(-1);
     this.counted = false;
   }
@@ -156,6 +163,23 @@ export class LocalTransport implements Transport {
   async writeFile(rel: string, data: Buffer, mode: number, options: WriteOptions = {}): Promise<void> {
     return this.io('write', rel, (p) => writeFileNoFollow(p, data, mode, options, this.unsynced), {
       real: true,
+    });
+  }
+
+  /** Written and hashed by this target's writer thread (writer-thread.ts); null while several
+   *  local targets are open: their writes share the threadpool (open-targets.ts). */
+  async writeMany(files: readonly BatchFile[], hash: HashAlgorithm): Promise<string[] | null> {
+    if (severalTargetsOpen()) return null;
+    this.writer ??= new WriterThread();
+    return this.writer.writeFiles(files, hash, {
+      absolute: (rel) => {
+        // As writeFile: every folder on the path a real one, checked right before the write.
+        const absolute = joinRoot(this.base, checkRelPath(rel));
+        this.parentIsReal('write', rel, absolute);
+        return absolute;
+      },
+      written: (absolute) => this.unsynced.add(absolute),
+      failed: (rel, error) => ioFailure(this.base, 'write', rel, error),
     });
   }
 
@@ -407,19 +431,7 @@ export class LocalTransport implements Transport {
       const code = (error as NodeJS.ErrnoException).code;
       // ENOTDIR: a parent is a file, so the path cannot exist either.
       if ((code === 'ENOENT' || code === 'ENOTDIR') && 'missing' in options) return options.missing as M;
-      if (code === 'ELOOP') {
-        throw new TransportError(
-          'E_UNSAFE',
-          `refusing to ${op} ${JSON.stringify(rel)}${options.detail ?? ''} in ${this.base}: it is a symlink`,
-          { cause: error },
-        );
-      }
-      const why = code ?? (error instanceof Error ? error.message : String(error));
-      throw new TransportError(
-        'E_TRANSPORT',
-        `cannot ${op} ${JSON.stringify(rel)}${options.detail ?? ''} in ${this.base}: ${why}`,
-        { cause: error },
-      );
+      throw ioFailure(this.base, op, rel, error, options.detail);
     }
   }
 }

@@ -1,0 +1,185 @@
+/**
+ * Many small files written off the event loop (LocalTransport.writeMany: a big staging's
+ * batches). One worker thread per target creates them with synchronous calls, one after
+ * another, and hashes each as git does, while the main thread reads the next batch out of git.
+ * On one target the main thread did both: a 500,000-file first deploy spent half of it in the
+ * kernel creating files, which now overlaps the rest. One writer: the file system's journal
+ * serialises creates anyway (two writers were no faster on the same disk).
+ *
+ * The worker's code is self-contained (node:fs and node:crypto only) and given as text, so the
+ * CLI bundle and the Action's single file need no second file to find at run time.
+ */
+import { Worker } from 'node:worker_threads';
+import type { HashAlgorithm } from '../../diff/blob.js';
+
+/** The worker: open (never through a link at the end), write, set the mode exactly, close, hash. */
+const SOURCE = `
+const { parentPort } = require('node:worker_threads');
+const fs = require('node:fs');
+const { createHash } = require('node:crypto');
+const { O_WRONLY, O_CREAT, O_TRUNC, O_NOFOLLOW } = fs.constants;
+parentPort.on('message', ({ id, paths, modes, data, ends, algorithm }) => {
+  const bytes = new Uint8Array(data);
+  const ids = [];
+  let start = 0;
+  for (let k = 0; k < paths.length; k++) {
+    const body = bytes.subarray(start, ends[k]);
+    start = ends[k];
+    let fd = -1;
+    try {
+      fd = fs.openSync(paths[k], O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, modes[k]);
+      for (let at = 0; at < body.length; ) at += fs.writeSync(fd, body, at, body.length - at);
+      fs.fchmodSync(fd, modes[k]);
+      fs.closeSync(fd);
+    } catch (error) {
+      if (fd >= 0) try { fs.closeSync(fd); } catch {}
+      parentPort.postMessage({ id, failed: k, code: error.code, message: error.message, data }, [data]);
+      return;
+    }
+    ids.push(createHash(algorithm).update('blob ' + body.length + '\\0').update(body).digest('hex'));
+  }
+  parentPort.postMessage({ id, ids, data }, [data]);
+});
+`;
+
+/** A file of a transport's batch: its path in the target, its mode, its bytes. */
+export interface BatchFile {
+  rel: string;
+  mode: number;
+  data: Uint8Array;
+}
+
+/** The first file of a batch that could not be written: which one, and the system's error. */
+class ThreadWriteError extends Error {
+  constructor(
+    readonly index: number,
+    readonly code: string | undefined,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A batch's buffer at least this big (a batch is handed on at 512 KiB: stage-bulk.ts), reused. */
+const BUFFER_BYTES = 1024 * 1024;
+/** Buffers kept for reuse at most (the batches in flight at once). */
+const SPARE_MAX = 8;
+
+/** The worker's answer to a batch: the ids, or the first file that failed; the batch's buffer back. */
+interface Answer {
+  id: number;
+  ids?: string[];
+  failed?: number;
+  code?: string;
+  message?: string;
+  data: ArrayBuffer;
+}
+
+interface Waiting {
+  resolve(ids: string[]): void;
+  reject(error: unknown): void;
+}
+
+export class WriterThread {
+  private worker: Worker | null = null;
+  private next = 0;
+  private readonly waiting = new Map<number, Waiting>();
+  /** Buffers the worker handed back, for the next batches. */
+  private readonly spare: ArrayBuffer[] = [];
+
+  /**
+   * A transport's batch: each file's absolute path from `target.absolute` (which checks it),
+   * each file written told to `target.written`; resolves to their git blob ids. The first
+   * failure stops the batch (the files before it are written and told): `target.failed` names it.
+   */
+  async writeFiles(
+    files: readonly BatchFile[],
+    algorithm: HashAlgorithm,
+    target: {
+      absolute(rel: string): string;
+      written(absolute: string): void;
+      failed(rel: string, error: unknown): Error;
+    },
+  ): Promise<string[]> {
+    const paths = files.map((f) => target.absolute(f.rel));
+    try {
+      const ids = await this.write(paths, files, algorithm);
+      for (const p of paths) target.written(p);
+      return ids;
+    } catch (error) {
+      if (!(error instanceof ThreadWriteError)) throw error;
+      for (const p of paths.slice(0, error.index)) target.written(p);
+      throw target.failed(files[error.index]!.rel, error);
+    }
+  }
+
+  /**
+   * Write `files` in order; resolves to their git blob ids, or rejects with the first failure
+   * (ThreadWriteError; the files before it are written, none after it is tried).
+   */
+  private write(
+    paths: readonly string[],
+    files: readonly BatchFile[],
+    algorithm: HashAlgorithm,
+  ): Promise<string[]> {
+    const worker = this.started();
+    // The batch copied into a buffer handed over to the worker (not copied again), which hands it
+    // back with its answer, for a later batch: no new megabyte a batch for two collectors to free.
+    let size = 0;
+    for (const f of files) size += f.data.byteLength;
+    const spare = this.spare.findIndex((b) => b.byteLength >= size);
+    const data = spare >= 0 ? this.spare.splice(spare, 1)[0]! : new ArrayBuffer(Math.max(size, BUFFER_BYTES));
+    const view = new Uint8Array(data);
+    const ends = new Int32Array(files.length);
+    const modes = new Int32Array(files.length);
+    let at = 0;
+    files.forEach((f, k) => {
+      view.set(f.data, at);
+      at += f.data.byteLength;
+      ends[k] = at;
+      modes[k] = f.mode & 0o7777;
+    });
+    const id = this.next++;
+    return new Promise<string[]>((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      // The process waits for the answer: the worker holds it open only while one is due.
+      worker.ref();
+      worker.postMessage({ id, paths, modes, data, ends, algorithm }, [data]);
+    });
+  }
+
+  /** End the worker (what it was writing has been answered, or is given up). */
+  async close(): Promise<void> {
+    const worker = this.worker;
+    this.worker = null;
+    if (worker) await worker.terminate();
+    this.failAll(new Error('the file writer was closed'));
+  }
+
+  private started(): Worker {
+    if (this.worker) return this.worker;
+    const worker = new Worker(SOURCE, { eval: true });
+    worker.on('message', (m: Answer) => {
+      if (this.spare.length < SPARE_MAX) this.spare.push(m.data);
+      const waiting = this.waiting.get(m.id);
+      this.waiting.delete(m.id);
+      if (this.waiting.size === 0) worker.unref();
+      if (!waiting) return;
+      if (m.ids) waiting.resolve(m.ids);
+      else waiting.reject(new ThreadWriteError(m.failed ?? 0, m.code, m.message ?? 'write failed'));
+    });
+    worker.on('error', (error) => this.failAll(error));
+    worker.on('exit', () => {
+      if (this.worker === worker) this.worker = null;
+      this.failAll(new Error('the file writer ended'));
+    });
+    worker.unref();
+    this.worker = worker;
+    return worker;
+  }
+
+  private failAll(error: unknown): void {
+    for (const w of this.waiting.values()) w.reject(error);
+    this.waiting.clear();
+  }
+}
