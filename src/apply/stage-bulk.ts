@@ -26,9 +26,10 @@ const OPTIONS = {
   inFlight: 4,
 };
 /**
- * A local target's writer thread (transport/local/writer-thread.ts) answers in microseconds, not
- * a round trip: one batch written while the next is made is enough, and smaller batches that
- * wait less are not promoted to the old generation (a big first deploy's peak memory).
+ * A local target's writer thread (transport/local/writer-thread.ts) answers once the disk took
+ * the files, with no round trip: one batch written while the next is made is enough, and smaller
+ * batches that wait less are not promoted to the old generation (a big first deploy's peak
+ * memory: test/apply/first-deploy-memory.test.ts).
  */
 const LOCAL = { ...OPTIONS, batchCount: 128, inFlight: 2 };
 
