@@ -13,8 +13,8 @@ import { SshTransport } from '../../src/transport/ssh/ssh-transport.js';
 import { startSshd, type Sshd } from '../helpers/sshd.js';
 import { tempDir } from '../helpers/git.js';
 import { makeRepo, type Tree } from '../helpers/repo.js';
-import { deployAuthoritative, filesUnder, rollbackWatched } from '../helpers/target-files.js';
-import { waits, watched } from '../helpers/helper-records.js';
+import { deployAuthoritative, deployWatched, filesUnder, rollbackWatched } from '../helpers/target-files.js';
+import { waits } from '../helpers/helper-records.js';
 
 let sshd: Sshd;
 let base: string;
@@ -49,9 +49,7 @@ describe('deletes over SSH', () => {
     const repo = makeRepo();
     try {
       await deployAuthoritative(new SshTransport(sshd.sshOptions(), root), repo.dir, repo.commit(v1));
-      const t = new SshTransport(sshd.sshOptions(), root);
-      const sent = watched(t);
-      await deployAuthoritative(t, repo.dir, repo.commit(v2));
+      const sent = await deployWatched(new SshTransport(sshd.sshOptions(), root), repo.dir, repo.commit(v2));
       const expected: Record<string, string> = {};
       for (const [rel, content] of Object.entries(v2)) expected[rel] = content as string;
       expect(filesUnder(root)).toEqual(expected);
@@ -78,9 +76,7 @@ describe('deletes over SSH', () => {
     const repo = makeRepo();
     try {
       await deployAuthoritative(new SshTransport(sshd.sshOptions(), root), repo.dir, repo.commit(v1));
-      const t = new SshTransport(sshd.sshOptions(), root);
-      const sent = watched(t);
-      await deployAuthoritative(t, repo.dir, repo.commit(v2));
+      const sent = await deployWatched(new SshTransport(sshd.sshOptions(), root), repo.dir, repo.commit(v2));
       expect(filesUnder(root)).toEqual(v2);
       // The 40 files in the way of the new folders were unlinked one after another: 60 waits for
       // the deploy; in one pass ~21.
@@ -107,9 +103,7 @@ describe('deletes over SSH', () => {
     const repo = makeRepo();
     try {
       await deployAuthoritative(new SshTransport(sshd.sshOptions(), root), repo.dir, repo.commit(v1));
-      const adding = new SshTransport(sshd.sshOptions(), root);
-      const added = watched(adding);
-      await deployAuthoritative(adding, repo.dir, repo.commit(v2));
+      const added = await deployWatched(new SshTransport(sshd.sshOptions(), root), repo.dir, repo.commit(v2));
       expect(Object.keys(filesUnder(root))).toHaveLength(70);
       // The 20 folders the deploy creates come into place together: one rename a folder, in one
       // turn (one after another was 41 waits for this deploy).

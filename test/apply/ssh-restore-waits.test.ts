@@ -13,8 +13,8 @@ import { SshTransport } from '../../src/transport/ssh/ssh-transport.js';
 import { startSshd, type Sshd } from '../helpers/sshd.js';
 import { tempDir } from '../helpers/git.js';
 import { makeRepo, type Tree } from '../helpers/repo.js';
-import { deployAuthoritative, rollbackWatched } from '../helpers/target-files.js';
-import { waits, watched } from '../helpers/helper-records.js';
+import { deployAuthoritative, deployWatched, rollbackWatched } from '../helpers/target-files.js';
+import { waits } from '../helpers/helper-records.js';
 
 let sshd: Sshd;
 let base: string;
@@ -91,9 +91,11 @@ describe('a rollback over SSH', () => {
     try {
       await deployAuthoritative(new SshTransport(sshd.sshOptions(), root), repo.dir, repo.commit(v1));
       const before = entries(root);
-      const t = new SshTransport(sshd.sshOptions(), root);
-      const swapping = watched(t);
-      await deployAuthoritative(t, repo.dir, repo.commit(v2));
+      const swapping = await deployWatched(
+        new SshTransport(sshd.sshOptions(), root),
+        repo.dir,
+        repo.commit(v2),
+      );
       expect(entries(root)).toEqual(
         Object.fromEntries(Object.entries(v2).map(([k, v]) => [k, `${v as string} 644`])),
       );

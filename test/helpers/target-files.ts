@@ -20,6 +20,13 @@ export async function deployAuthoritative(transport: Transport, repo: string, to
   }
 }
 
+/** deployAuthoritative on `transport`, its helper records watched: what it sent. */
+export async function deployWatched(transport: SshTransport, repo: string, to: string): Promise<Sent[]> {
+  const sent = watched(transport);
+  await deployAuthoritative(transport, repo, to);
+  return sent;
+}
+
 /** Every file under `root` but the state folder, with its content. */
 export function filesUnder(root: string): Record<string, string> {
   const out: Record<string, string> = {};

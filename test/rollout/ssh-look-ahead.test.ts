@@ -13,7 +13,7 @@ import { resolveConfig } from '../../src/config/resolve.js';
 import { OP_EXCL, OP_PEEK } from '../../src/transport/ssh/perl-helper-protocol.js';
 import { makeRepo, snapshot, type Tree } from '../helpers/repo.js';
 import { tempDir } from '../helpers/git.js';
-import { startSshd, type Sshd } from '../helpers/sshd.js';
+import { sshTargetConfig, startSshd, type Sshd } from '../helpers/sshd.js';
 import { watchedEvery, waits, type Sent } from '../helpers/helper-records.js';
 
 let sshd: Sshd;
@@ -32,13 +32,7 @@ afterAll(async () => {
 
 const target = (name: string, hooks?: Record<string, unknown>) => ({
   name,
-  type: 'ssh',
-  host: '127.0.0.1',
-  port: sshd.port,
-  user: sshd.user,
-  path: path.join(root, name),
-  'identity-file': sshd.identityFile,
-  'known-hosts': path.join(sshd.dir, 'known_hosts'),
+  ...sshTargetConfig(sshd, path.join(root, name)),
   ...hooks,
 });
 
