@@ -11,6 +11,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { HashAlgorithm } from '../../diff/blob.js';
+import { TransportError } from '../../errors.js';
 
 /** The worker: open (never through a link at the end), write, set the mode exactly, close, hash. */
 const SOURCE = `
@@ -73,6 +74,13 @@ interface Answer {
   code?: string;
   message?: string;
   data: ArrayBuffer;
+}
+
+/** What the batches still waiting get when the thread is gone: a transport error, with its cause. */
+function ended(how: string, cause?: unknown): TransportError {
+  return new TransportError('E_TRANSPORT', `the local file writer thread ${how} before it answered`, {
+    cause,
+  });
 }
 
 interface Waiting {
@@ -153,7 +161,7 @@ export class WriterThread {
     const worker = this.worker;
     this.worker = null;
     if (worker) await worker.terminate();
-    this.failAll(new Error('the file writer was closed'));
+    this.failAll(ended('was closed'));
   }
 
   private started(): Worker {
@@ -168,10 +176,12 @@ export class WriterThread {
       if (m.ids) waiting.resolve(m.ids);
       else waiting.reject(new ThreadWriteError(m.failed ?? 0, m.code, m.message ?? 'write failed'));
     });
-    worker.on('error', (error) => this.failAll(error));
+    worker.on('error', (error) => this.failAll(ended('failed', error)));
     worker.on('exit', () => {
-      if (this.worker === worker) this.worker = null;
-      this.failAll(new Error('the file writer ended'));
+      // Closed on purpose: close() answers what was waiting, once the thread is gone.
+      if (this.worker !== worker) return;
+      this.worker = null;
+      this.failAll(ended('ended'));
     });
     worker.unref();
     this.worker = worker;

@@ -122,6 +122,22 @@ describe('LocalTransport.writeMany', () => {
     }
   });
 
+  it('a batch still being written when the target closes fails with E_TRANSPORT, not silence', async () => {
+    const { t, root } = await target();
+    mkdirSync(join(root, 'd'));
+    const files = Array.from({ length: 3000 }, (_, i) => ({
+      rel: `d/f${i}`,
+      mode: 0o644,
+      data: Buffer.alloc(4096, i % 256),
+    }));
+    const writing = t.writeMany(files, 'sha1');
+    await t.close();
+    await expect(writing).rejects.toMatchObject({
+      code: 'E_TRANSPORT',
+      message: expect.stringContaining('writer thread was closed'),
+    });
+  });
+
   it('while several local targets are open, answers null: each file goes one by one through the threadpool', async () => {
     const a = await target();
     const b = await target();
