@@ -34,6 +34,27 @@ export interface WalkEntry extends Entry {
 /** One entry of a sorted walk (`walkSorted`); `exact(path)` is its exact lstat, null when it is gone. */
 export type SortedVisit = (path: string, type: EntryType, exact: (path: string) => FileStat | null) => void;
 
+/**
+ * One entry of a walk as its raw bytes (walkUnordered's `settle`), for a caller that can
+ * account for it without a string or an object. Reused: valid during the call only.
+ */
+export interface RawEntry {
+  /** The entry's path is `buf[pathStart, pathEnd)` (UTF-8; a folder's without its slash). */
+  readonly buf: Buffer;
+  readonly pathStart: number;
+  readonly pathEnd: number;
+  readonly type: EntryType;
+  /**
+   * The entry's exact lstat written into `out` (from 0) as a manifest's stat field
+   * (`size,mtimeNs,ctimeNs,ino,mode`, apply/manifest-text.ts); its length, or -1 when
+   * it has no exact stat here (the caller visits it then).
+   */
+  statText(out: Buffer): number;
+}
+
+/** Accounts for an entry from its bytes (true: it is not visited), or leaves it to the visitor. */
+export type SettleRaw = (entry: RawEntry) => boolean;
+
 /** What an exact walk (`walkExact`) reports of one entry: for a file or a symlink, its exact lstat too. */
 export type ExactVisit = (path: string, type: EntryType, stat: FileStat | null) => void;
 
@@ -396,6 +417,14 @@ export interface Transport {
    * manifest), which a big walk is split by.
    */
   prewalkSorted?(skip: readonly string[], expected?: number): void;
+  /**
+   * walkSorted's entries in no particular order, visited while the walk runs (local: find's
+   * own order, no sort), for a caller that needs no order. False when the walk could not
+   * cover the whole tree: what was visited is void, and the caller walks again (walkSorted).
+   */
+  walkUnordered?(skip: readonly string[], visit: SortedVisit, settle?: SettleRaw): Promise<boolean>;
+  /** Start the next walkUnordered now, as prewalkSorted does for walkSorted. */
+  prewalkUnordered?(skip: readonly string[]): void;
   /** Run a shell command line with the target root as working directory. */
   exec(command: string, options?: ExecOptions): Promise<ExecResult>;
 }

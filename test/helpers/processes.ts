@@ -1,4 +1,6 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { statFields } from '../../src/proc-stat.js';
 
 /** A process's state letter and process group, from /proc (Linux); null once it is gone. */
@@ -33,4 +35,28 @@ export function liveInGroup(pgid: number): number[] {
 export function processAlive(pid: number): boolean {
   const s = stateOf(pid);
   return s !== null && !dead(s.state);
+}
+
+/** Run `body` with a `find` of this script first on PATH (a find without -printf, one that hangs or fails). */
+export async function withFind(script: string, body: () => Promise<void>): Promise<void> {
+  const bin = mkdtempSync(path.join(os.tmpdir(), 'diffship-fake-find-'));
+  writeFileSync(path.join(bin, 'find'), script, { mode: 0o755 });
+  const saved = process.env.PATH;
+  process.env.PATH = `${bin}:${saved}`;
+  try {
+    await body();
+  } finally {
+    process.env.PATH = saved;
+    rmSync(bin, { recursive: true, force: true });
+  }
+}
+
+/** Wait (up to 5 s) until a process group has no live member; the members still live. */
+export async function groupGone(pgid: number): Promise<number[]> {
+  let live = liveInGroup(pgid);
+  for (let i = 0; i < 100 && live.length > 0; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    live = liveInGroup(pgid);
+  }
+  return live;
 }

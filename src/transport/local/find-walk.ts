@@ -29,16 +29,16 @@
  * and handles vanished entries itself.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import type { EntryType, SortedVisit } from '../transport.js';
+import type { SortedVisit } from '../transport.js';
 import type { FileStat } from '../../plan/manifest-types.js';
 import { byteOrder } from '../../byte-order.js';
 import { joinRel } from '../rel-path.js';
 import { listSorted, lstatExact, walkSorted, type KeyRange } from './sorted-walk.js';
+import { TYPES, pathStart, patternOf, printed, pruneArgs, statOf } from './find-records.js';
 
 // find's status goes last into sort as a record with an empty path, so it comes out first:
 // a failed find is known before any of its entries is visited. The expression comes as arguments.
 const SCRIPT = `{ find "$@"; printf 'x 0 0 0 0 %d \\000' "$?"; } | sort -z -t ' ' -k 7`;
-const FIELDS = '%y %s %T@ %C@ %i %m';
 /** The first record of a pipeline whose find walked without an error. */
 const WALKED = 'x 0 0 0 0 0 ';
 
@@ -50,10 +50,6 @@ const MAX_PARTS = 8;
 const AT_ONCE = 2;
 /** The split folder's entries go to find as arguments: at most this many bytes of them. */
 const MAX_ARG_BYTES = 256 * 1024;
-
-/** The file type bits of `st_mode` for find's `%y` letters (other types are never compared). */
-const TYPE_BITS: Readonly<Record<string, number>> = { f: 0o100000, l: 0o120000, d: 0o040000 };
-const TYPES: Readonly<Record<string, EntryType>> = { f: 'file', l: 'symlink', d: 'dir' };
 
 /** One `find | sort` in its own process group. */
 interface Pipeline {
@@ -109,33 +105,6 @@ export function startFindWalk(base: string, skip: readonly string[], expected = 
   for (let i = 0; i < AT_ONCE; i++) startNextPart(w);
   return w;
 }
-
-/** find's `-printf` for an entry: a folder's path with a slash (`%P`: from `.`; `%p`: as given). */
-function printed(path: '%P' | '%p'): string[] {
-  return [
-    '(',
-    '-type',
-    'd',
-    '-printf',
-    `${FIELDS} ${path}/\\0`,
-    '-o',
-    '-printf',
-    `${FIELDS} ${path}\\0`,
-    ')',
-  ];
-}
-
-/** `( -path ./a -o -path ./b ) -prune -o` for the `skip` folders (none: nothing). */
-function pruneArgs(skip: readonly string[]): string[] {
-  const prune: string[] = [];
-  for (const s of skip) {
-    prune.push(...(prune.length > 0 ? ['-o'] : []), '-path', `./${patternOf(s.replace(/\/+$/, ''))}`);
-  }
-  return prune.length > 0 ? ['(', ...prune, ')', '-prune', '-o'] : [];
-}
-
-/** -path takes a pattern: a name's own wildcards are escaped. */
-const patternOf = (rel: string): string => rel.replace(/[*?[\]\\]/g, '\\$&');
 
 /**
  * Where and how to split: the first folder (from the root down) holding more than
@@ -437,50 +406,4 @@ export async function visitFound(
     if (!read) stopFindWalk(w);
   }
   return true;
-}
-
-/** Where a record's path starts (after its sixth space); -1 when it has fewer. */
-function pathStart(rec: string): number {
-  let at = -1;
-  for (let n = 0; n < 6; n++) {
-    at = rec.indexOf(' ', at + 1);
-    if (at < 0) return -1;
-  }
-  return at + 1;
-}
-
-/** A record's exact stat; null where its times are not exact (the caller lstats then). */
-export function statOf(rec: string): FileStat | null {
-  const s1 = rec.indexOf(' ');
-  const s2 = rec.indexOf(' ', s1 + 1);
-  const s3 = rec.indexOf(' ', s2 + 1);
-  const s4 = rec.indexOf(' ', s3 + 1);
-  const s5 = rec.indexOf(' ', s4 + 1);
-  const s6 = rec.indexOf(' ', s5 + 1);
-  const bits = TYPE_BITS[rec.slice(0, s1)];
-  const mtimeNs = nanoseconds(rec, s2 + 1, s3);
-  const ctimeNs = nanoseconds(rec, s3 + 1, s4);
-  if (bits === undefined || mtimeNs === null || ctimeNs === null) return null;
-  return {
-    size: Number(rec.slice(s1 + 1, s2)),
-    mtimeNs,
-    ctimeNs,
-    ino: rec.slice(s4 + 1, s5),
-    mode: bits | parseInt(rec.slice(s5 + 1, s6), 8),
-  };
-}
-
-/**
- * `seconds.fraction` (from find's `%T@`) as ns in decimal, as an exact lstat gives
- * them: null unless the seconds start with a digit 1–9 and the fraction has at
- * least 9 digits. Digits are not checked one by one: a stat that is not exact
- * only fails to match the manifest's (a hash, never a false match).
- */
-function nanoseconds(rec: string, from: number, to: number): string | null {
-  const dot = rec.indexOf('.', from);
-  if (dot < 0 || dot >= to || to - dot - 1 < 9 || dot === from) return null;
-  // find prints digits; a time before 1970 or at 0 seconds is left to an lstat.
-  const first = rec.charCodeAt(from);
-  if (first < 0x31 || first > 0x39) return null;
-  return rec.slice(from, dot) + rec.slice(dot + 1, dot + 10);
 }

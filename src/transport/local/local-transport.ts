@@ -16,6 +16,7 @@ import type {
   HashOptions,
   OpenedFile,
   SortedVisit,
+  SettleRaw,
   Transport,
   WalkEntry,
   WalkOptions,
@@ -35,7 +36,7 @@ import { direntEntries, toEntry } from './entries.js';
 import { hashLocalFile } from './hash-file.js';
 import { countOpenTarget, severalTargetsOpen } from './open-targets.js';
 import { fileStatOf, statExactMany } from './stat-exact.js';
-import { findWalkFor, startFindWalk, stopFindWalk, walkSortedFound, type FindWalk } from './find-walk.js';
+import { LocalWalks } from './local-walks.js';
 import { Unsynced } from './unsynced.js';
 import { fsyncPath } from './fsync-fd.js';
 import { readNames, readRawNames } from './small-dir.js';
@@ -65,9 +66,8 @@ export class LocalTransport implements Transport {
   private readonly parents = new RealParents();
   /** Counted among the open local targets (open-targets.ts) between connect and close. */
   private counted = false;
-  /** A sorted walk started ahead of its walkSorted (prewalkSorted), not read yet; the one being read. */
-  private prewalk: FindWalk | null = null;
-  private walking: FindWalk | null = null;
+  /** Whole-tree walks, started ahead and read once (local-walks.ts). */
+  private readonly walks = new LocalWalks(() => this.base);
   /** writeMany's thread, started by the first batch (writer-thread.ts). */
   private writer: WriterThread | null = null;
 
@@ -89,8 +89,7 @@ export class LocalTransport implements Transport {
 
   async close(): Promise<void> {
     // A plan given up (cancelled) leaves no find or sort behind.
-    for (const w of [this.prewalk, this.walking]) if (w) stopFindWalk(w);
-    this.prewalk = this.walking = null;
+    this.walks.stop();
     await this.writer?.close();
     this.writer = null;
     if (this.counted) countOpenTarget(-1);
@@ -123,29 +122,21 @@ export class LocalTransport implements Transport {
 
   /** Start walkSorted's work now (find and sort in other processes), for the next walkSorted with `skip`. */
   prewalkSorted(skip: readonly string[], expected?: number): void {
-    if (this.prewalk) stopFindWalk(this.prewalk);
-    this.prewalk = startFindWalk(this.base, skip, expected);
+    this.walks.prewalkSorted(skip, expected);
   }
 
   async walkSorted(skip: readonly string[], visit: SortedVisit): Promise<void> {
-    const found = findWalkFor(this.prewalk, this.base, skip);
-    this.prewalk = null;
-    this.walking = found;
-    const fail = (op: string, rel: string, error: unknown) => {
-      const why = (error as NodeJS.ErrnoException).code ?? String(error);
-      return new TransportError(
-        'E_TRANSPORT',
-        `cannot ${op} ${JSON.stringify(rel)} in ${this.base}: ${why}`,
-        {
-          cause: error,
-        },
-      );
-    };
-    try {
-      await walkSortedFound(this.base, skip, visit, found, fail);
-    } finally {
-      if (this.walking === found) this.walking = null;
-    }
+    return this.walks.walkSorted(skip, visit);
+  }
+
+  /** Start walkUnordered's find now, for the next walkUnordered with `skip`. */
+  prewalkUnordered(skip: readonly string[]): void {
+    this.walks.prewalkUnordered(skip);
+  }
+
+  /** walkSorted's entries in find's order, visited while find walks (find-stream.ts). */
+  async walkUnordered(skip: readonly string[], visit: SortedVisit, settle?: SettleRaw): Promise<boolean> {
+    return this.walks.walkUnordered(skip, visit, settle);
   }
 
   async readFile(rel: string, limit?: number): Promise<Buffer> {

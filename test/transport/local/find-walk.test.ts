@@ -5,18 +5,18 @@
  * its name is a pattern. Where find cannot walk (here: a find without -printf
  * first on PATH), LocalTransport walks in-process and gives the same.
  */
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalTransport } from '../../../src/transport/local/local-transport.js';
-import { startFindWalk, statOf, stopFindWalk, visitFound } from '../../../src/transport/local/find-walk.js';
+import { startFindWalk, stopFindWalk, visitFound } from '../../../src/transport/local/find-walk.js';
+import { statOf } from '../../../src/transport/local/find-records.js';
 import { lstatExact, walkSorted } from '../../../src/transport/local/sorted-walk.js';
 import type { EntryType } from '../../../src/transport/transport.js';
 import type { FileStat } from '../../../src/plan/manifest-types.js';
 import { tempDir } from '../../helpers/git.js';
-import { liveInGroup } from '../../helpers/processes.js';
+import { groupGone, liveInGroup, withFind } from '../../helpers/processes.js';
 
 let root: string;
 const SKIP = 'st[a]te*';
@@ -64,8 +64,9 @@ beforeAll(() => {
   execFileSync('mkfifo', [path.join(root, 'fifo')]);
   chmodSync(path.join(root, 'a0'), 0o4755);
   // A time before 1970 and one at 0 seconds: find's text is not used for them, an lstat is.
-  utimesSync(path.join(root, 'a/b'), -1.5, -1.5);
-  utimesSync(path.join(root, 'a.txt'), 0.25, 0.25);
+  // (touch: Node's utimes takes a negative time as now.)
+  execFileSync('touch', ['-d', '1960-01-01 00:00:00.5', path.join(root, 'a/b')]);
+  execFileSync('touch', ['-d', '@0.25', path.join(root, 'a.txt')]);
 });
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
@@ -258,12 +259,7 @@ describe('find walk', () => {
         for (const p of pipelines) {
           expect(await p.exited).not.toBe(0);
           // Its members die with the shell; a zombie left for init to reap is dead too.
-          let live = liveInGroup(p.child.pid!);
-          for (let i = 0; i < 100 && live.length > 0; i++) {
-            await new Promise((resolve) => setTimeout(resolve, 50));
-            live = liveInGroup(p.child.pid!);
-          }
-          expect(live).toEqual([]);
+          expect(await groupGone(p.child.pid!)).toEqual([]);
         }
         // None started after the stop.
         expect(w.split?.parts.filter((p) => p.pipeline !== null).length ?? 0).toBe(expected === 0 ? 0 : 2);
@@ -271,17 +267,3 @@ describe('find walk', () => {
     });
   });
 });
-
-/** Run `body` with a `find` of this script first on PATH (a find without -printf, or one that hangs). */
-async function withFind(script: string, body: () => Promise<void>): Promise<void> {
-  const bin = mkdtempSync(path.join(os.tmpdir(), 'diffship-fake-find-'));
-  writeFileSync(path.join(bin, 'find'), script, { mode: 0o755 });
-  const saved = process.env.PATH;
-  process.env.PATH = `${bin}:${saved}`;
-  try {
-    await body();
-  } finally {
-    process.env.PATH = saved;
-    rmSync(bin, { recursive: true, force: true });
-  }
-}

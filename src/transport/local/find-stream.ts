@@ -1,0 +1,200 @@
+/**
+ * The local walk in find's own order (LocalTransport.walkUnordered): GNU `find`
+ * alone, no sort, its records read as find writes them. A caller that needs no
+ * order (authoritative mode's merge through an index of the manifest:
+ * observe/manifest-walk-merge.ts) then compares on this core while find walks on
+ * the other. Sorted (find-walk.ts), sort emits nothing before find is done, so
+ * walk and compare took turns.
+ *
+ * find writes into an unlinked temporary file, not a pipe: a pipe holds ~200 KB,
+ * and find stopped whenever this process was busy elsewhere (building the
+ * manifest's index, reading git's listing): a 50,000-entry walk took 240 ms
+ * instead of 140. The file is read at increasing offsets as it grows; it has no
+ * name from the moment it is made, so nothing is left behind, even by a SIGKILL.
+ *
+ * find's exit status comes after its records, so where it fails (missing, no
+ * `-printf`, a folder it cannot read, an entry gone while it walked) entries
+ * were visited already: the walk answers false and the caller walks again in
+ * order (walkSorted), in-process where find fails again. A record is settled from
+ * its bytes where the caller can (`settle`), else decoded and visited.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { closeSync, constants, openSync, readSync, unlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FileStat } from '../../plan/manifest-types.js';
+import type { EntryType, RawEntry, SettleRaw, SortedVisit } from '../transport.js';
+import { TYPES, printed, pruneArgs, statOf, writeStatText } from './find-records.js';
+
+/** Bytes read at a time; a record (a path of up to 4 KiB) always fits. */
+const READ = 256 * 1024;
+/** How long to wait for find to write more, when all it wrote is read. */
+const POLL_MS = 2;
+
+/** A find under way, read once by `visitStream`. */
+export interface FindStream {
+  readonly skip: readonly string[];
+  readonly child: ChildProcess;
+  /** find's exit code; null when it could not start or was stopped. */
+  readonly exited: Promise<number | null>;
+  /** The file find writes into (unlinked); -1 once closed. */
+  fd: number;
+  done: boolean;
+  stopped: boolean;
+}
+
+/**
+ * Start find on `base`, leaving out the `skip` folders (relative paths).
+ * @throws where the temporary file cannot be made (the caller walks sorted then)
+ */
+export function startFindStream(base: string, skip: readonly string[]): FindStream {
+  const file = join(tmpdir(), `diffship-walk-${process.pid}-${randomBytes(6).toString('hex')}`);
+  const { O_RDWR, O_CREAT, O_EXCL, O_NOFOLLOW } = constants;
+  const fd = openSync(file, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
+  unlinkSync(file);
+  let child: ChildProcess;
+  try {
+    // Its own process group, as find-walk.ts's pipelines: stopping it leaves nothing behind.
+    child = spawn('find', ['.', '-mindepth', '1', ...pruneArgs(skip), ...printed('%P')], {
+      cwd: base,
+      env: { ...process.env, LC_ALL: 'C' },
+      stdio: ['ignore', fd, 'ignore'],
+      detached: true,
+    });
+  } catch (error) {
+    closeSync(fd);
+    throw error;
+  }
+  let s: FindStream | null = null;
+  const exited = new Promise<number | null>((resolve) => {
+    child.once('error', () => resolve(null));
+    child.once('close', (code) => resolve(code));
+  }).then((code) => {
+    s!.done = true;
+    return code;
+  });
+  s = { skip, child, exited, fd, done: false, stopped: false };
+  return s;
+}
+
+/** Stop a walk (what it wrote is dropped): find and its process group, and its file. */
+export function stopFindStream(s: FindStream): void {
+  s.stopped = true;
+  closeStream(s);
+  const pid = s.child.pid;
+  if (pid === undefined || s.child.exitCode !== null || s.child.signalCode !== null) return;
+  try {
+    process.kill(-pid, 'SIGTERM');
+  } catch {
+    // Gone already.
+  }
+}
+
+function closeStream(s: FindStream): void {
+  if (s.fd < 0) return;
+  closeSync(s.fd);
+  s.fd = -1;
+}
+
+/**
+ * Visit every entry `s` finds, in find's order, but those `settle` accounts for from
+ * their bytes. False when find did not walk the whole tree (what was visited is void).
+ * `lstat` is the exact lstat of a path whose record has no exact times; `fail` words an
+ * error (a malformed record, a walk stopped by the target's close).
+ */
+export async function visitStream(
+  s: FindStream,
+  visit: SortedVisit,
+  lstat: (rel: string) => FileStat | null,
+  fail: (why: string) => Error,
+  settle?: SettleRaw,
+): Promise<boolean> {
+  // The record being visited, parsed further only if the visitor asks for its stat.
+  let current = '';
+  let currentPath = '';
+  const exact = (rel: string): FileStat | null =>
+    rel === currentPath ? (statOf(current) ?? lstat(rel)) : lstat(rel);
+  const raw = new Raw();
+  const buf = Buffer.allocUnsafe(READ);
+  let offset = 0; // in the file
+  let kept = 0; // bytes of a partial record at the start of buf
+  let read = false;
+  try {
+    for (;;) {
+      if (s.stopped) throw fail('stopped (the target was closed)');
+      // Whether find was done before this read: then a short read is the end.
+      const last = s.done;
+      const n = readSync(s.fd, buf, kept, READ - kept, offset);
+      offset += n;
+      if (n === 0) {
+        if (last) break;
+        await Promise.race([s.exited, new Promise((resolve) => setTimeout(resolve, POLL_MS))]);
+        continue;
+      }
+      const end = kept + n;
+      let at = 0;
+      for (let nul = buf.indexOf(0, at); nul >= 0 && nul < end; nul = buf.indexOf(0, at)) {
+        const from = pathAt(buf, at, nul);
+        if (from < 0) {
+          const rec = buf.toString('utf8', at, Math.min(nul, at + 200));
+          throw fail(`a record without its fields: ${JSON.stringify(rec)}`);
+        }
+        const type = TYPES[String.fromCharCode(buf[at]!)] ?? 'other';
+        const pathEnd = type === 'dir' ? nul - 1 : nul;
+        if (settle === undefined || !settle(raw.at(buf, at, from, pathEnd, type))) {
+          // Decoded on its own: a path the caller keeps holds its record, not the buffer.
+          current = buf.toString('utf8', at, nul);
+          currentPath = buf.toString('utf8', from, pathEnd);
+          visit(currentPath, type, exact);
+        }
+        at = nul + 1;
+      }
+      kept = end - at;
+      if (kept === READ) throw fail(`a record longer than ${READ} bytes`);
+      buf.copyWithin(0, at, end);
+      // A turn of the event loop between reads: other children's pipes (git's listing of the
+      // release) are drained meanwhile, not left full, their writers stopped, until the walk ends.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    const code = await s.exited;
+    if (s.stopped) throw fail('stopped (the target was closed)');
+    read = true;
+    return code === 0 && kept === 0;
+  } catch (error) {
+    if (s.stopped) throw fail('stopped (the target was closed)');
+    throw error;
+  } finally {
+    if (read) closeStream(s);
+    else stopFindStream(s);
+  }
+}
+
+/** Where a record's path starts (after its sixth space); -1 when it has fewer. */
+function pathAt(data: Buffer, start: number, end: number): number {
+  let spaces = 0;
+  for (let i = start; i < end; i++) if (data[i] === 0x20 && ++spaces === 6) return i + 1;
+  return -1;
+}
+
+/** The record being settled (one object for the whole walk). */
+class Raw implements RawEntry {
+  buf: Buffer = Buffer.alloc(0);
+  pathStart = 0;
+  pathEnd = 0;
+  type: EntryType = 'other';
+  private start = 0;
+
+  at(buf: Buffer, start: number, pathStart: number, pathEnd: number, type: EntryType): this {
+    this.buf = buf;
+    this.start = start;
+    this.pathStart = pathStart;
+    this.pathEnd = pathEnd;
+    this.type = type;
+    return this;
+  }
+
+  statText(out: Buffer): number {
+    return writeStatText(this.buf, this.start, this.pathStart, out);
+  }
+}

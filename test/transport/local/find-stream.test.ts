@@ -1,0 +1,203 @@
+/**
+ * The walk in find's own order (find-stream.ts, LocalTransport.walkUnordered)
+ * against the in-process sorted walk (sorted-walk.ts), on a real folder of
+ * hostile names: the same entries (as a set) with the same exact stats; the
+ * raw entries' stat text is the manifest's (statText of the exact lstat); what
+ * `settle` takes is not visited; a find that fails or is missing says so; a
+ * walk stopped by the target's close leaves no find and no temporary file.
+ */
+import { chmodSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LocalTransport } from '../../../src/transport/local/local-transport.js';
+import { startFindStream, visitStream } from '../../../src/transport/local/find-stream.js';
+import { lstatExact, walkSorted } from '../../../src/transport/local/sorted-walk.js';
+import { statText } from '../../../src/apply/manifest-text.js';
+import type { EntryType, RawEntry } from '../../../src/transport/transport.js';
+import type { FileStat } from '../../../src/plan/manifest-types.js';
+import { tempDir } from '../../helpers/git.js';
+import { groupGone, liveInGroup, withFind } from '../../helpers/processes.js';
+
+let root: string;
+const SKIP = 'st[a]te*';
+const FILES = [
+  'a.txt',
+  'a/b',
+  'a/b-c/d',
+  'new\nline',
+  'tab\there',
+  'space here/x y',
+  'back\\slash',
+  '-dash',
+  'z/\u{1F600}.txt',
+  'z/\uFFFD-real.txt',
+  `${SKIP}/state.json`,
+  'state/kept',
+];
+
+interface Seen {
+  path: string;
+  type: EntryType;
+  stat: FileStat | null;
+}
+
+const fail = (op: string, rel: string, error: unknown) => new Error(`${op} ${rel}: ${String(error)}`);
+const byPath = (a: Seen, b: Seen) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
+
+async function inProcess(skip: readonly string[]): Promise<Seen[]> {
+  const seen: Seen[] = [];
+  await walkSorted(root, skip, (p, type, exact) => void seen.push({ path: p, type, stat: exact(p) }), fail);
+  return seen.sort(byPath);
+}
+
+/** Walk `root` in find's order; `settle` as the transport's. */
+async function streamed(settle?: (e: RawEntry) => boolean): Promise<{ walked: boolean; seen: Seen[] }> {
+  const seen: Seen[] = [];
+  const walked = await visitStream(
+    startFindStream(root, [SKIP]),
+    (p, type, exact) => void seen.push({ path: p, type, stat: exact(p) }),
+    (rel) => lstatExact(root, rel, fail),
+    (why) => new Error(why),
+    settle,
+  );
+  return { walked, seen: seen.sort(byPath) };
+}
+
+/** The temporary files find writes into: none may outlive a walk. */
+const walkFiles = () => readdirSync(os.tmpdir()).filter((n) => n.startsWith(`diffship-walk-${process.pid}-`));
+
+beforeAll(() => {
+  root = tempDir('diffship-find-stream-');
+  for (const f of FILES) {
+    mkdirSync(path.dirname(path.join(root, f)), { recursive: true });
+    writeFileSync(path.join(root, f), f);
+  }
+  mkdirSync(path.join(root, 'empty'));
+  symlinkSync('a', path.join(root, 'link-to-a'));
+  execFileSync('mkfifo', [path.join(root, 'fifo')]);
+  chmodSync(path.join(root, 'a.txt'), 0o4755);
+  // A time before 1970: find's text is not exact for it, an lstat is taken.
+  // (touch: Node's utimes takes a negative time as now.)
+  execFileSync('touch', ['-d', '1960-01-01 00:00:00.5', path.join(root, 'a/b')]);
+  // Enough entries that find writes more than one read's worth (256 KiB of records).
+  mkdirSync(path.join(root, 'many'));
+  for (let i = 0; i < 3000; i++) writeFileSync(path.join(root, `many/file-with-a-longer-name-${i}.txt`), '');
+});
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+describe('walk in find’s order', () => {
+  it('gives the in-process walk’s entries and exact stats', async () => {
+    const { walked, seen } = await streamed();
+    expect(walked).toBe(true);
+    const expected = await inProcess([SKIP]);
+    expect(seen.map((e) => e.path)).toEqual(expected.map((e) => e.path));
+    for (const [i, e] of seen.entries()) {
+      expect(e.type, e.path).toBe(expected[i]!.type);
+      if (e.type === 'file' || e.type === 'symlink') expect(e.stat, e.path).toEqual(expected[i]!.stat);
+    }
+    const paths = seen.map((e) => e.path);
+    expect(paths).toContain('new\nline');
+    expect(paths).toContain('state/kept');
+    expect(paths.some((p) => p.startsWith(SKIP))).toBe(false);
+    expect(seen.find((e) => e.path === 'fifo')?.type).toBe('other');
+    expect(seen.find((e) => e.path === 'empty')?.type).toBe('dir');
+    expect(walkFiles()).toEqual([]);
+  });
+
+  it('gives each raw entry the manifest’s stat text of its exact lstat, and visits only what settle leaves', async () => {
+    const texts = new Map<string, string>();
+    const out = Buffer.alloc(128);
+    const { walked, seen } = await streamed((e) => {
+      const path = e.buf.toString('utf8', e.pathStart, e.pathEnd);
+      const n = e.statText(out);
+      texts.set(path, n < 0 ? '' : out.toString('latin1', 0, n));
+      return path.startsWith('many/'); // settled: never visited
+    });
+    expect(walked).toBe(true);
+    const expected = await inProcess([SKIP]);
+    expect(texts.size).toBe(expected.length);
+    for (const e of expected) {
+      if (e.type !== 'file' && e.type !== 'symlink') continue;
+      // Not exact in find's text (before 1970): no stat text, the visitor lstats it.
+      expect(texts.get(e.path), e.path).toBe(e.path === 'a/b' ? '' : statText(e.stat!));
+    }
+    expect(seen.map((e) => e.path)).toEqual(
+      expected.map((e) => e.path).filter((p) => !p.startsWith('many/')),
+    );
+  });
+
+  it('says it did not walk it all where find fails after some records, or is missing', async () => {
+    await withFind('#!/bin/sh\n/usr/bin/find "$@"\nexit 1\n', async () => {
+      const { walked, seen } = await streamed();
+      expect(walked).toBe(false);
+      expect(seen.length).toBeGreaterThan(0); // visited, and void
+    });
+    await withFind('#!/bin/sh\nexec /nonexistent/find "$@"\n', async () => {
+      expect((await streamed()).walked).toBe(false);
+    });
+    expect(walkFiles()).toEqual([]);
+  });
+
+  it('says it did not walk where no temporary file can be made (the caller walks sorted)', async () => {
+    const saved = process.env.TMPDIR;
+    process.env.TMPDIR = path.join(root, 'no-such-folder');
+    const t = new LocalTransport(root);
+    await t.connect();
+    try {
+      t.prewalkUnordered([SKIP]);
+      let visited = 0;
+      expect(await t.walkUnordered([SKIP], () => void visited++)).toBe(false);
+      expect(visited).toBe(0);
+    } finally {
+      if (saved === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = saved;
+      await t.close();
+    }
+  });
+
+  it('a walk started ahead is used once; a sorted walk asked instead stops it', async () => {
+    const t = new LocalTransport(root);
+    await t.connect();
+    try {
+      t.prewalkUnordered([SKIP]);
+      const first: string[] = [];
+      expect(await t.walkUnordered([SKIP], (p) => void first.push(p))).toBe(true);
+      expect(first.sort()).toEqual((await inProcess([SKIP])).map((e) => e.path));
+      await withFind('#!/bin/sh\nexec sleep 60\n', async () => {
+        t.prewalkUnordered([SKIP]);
+        const pid = (t as unknown as { walks: { prestream: { child: { pid: number } } } }).walks.prestream
+          .child.pid;
+        expect(liveInGroup(pid).length).toBeGreaterThan(0);
+        const sorted: string[] = [];
+        // The sorted walk's own find hangs too: stopped by the close below.
+        const walking = t.walkSorted([SKIP], (p) => void sorted.push(p));
+        expect(await groupGone(pid)).toEqual([]);
+        await t.close();
+        await expect(walking).rejects.toThrow(/stopped/);
+      });
+    } finally {
+      await t.close();
+    }
+    expect(walkFiles()).toEqual([]);
+  });
+
+  it('a walk being read when the target closes is stopped, find with it, and leaves no file', async () => {
+    await withFind('#!/bin/sh\n/usr/bin/find "$@"\nexec sleep 60\n', async () => {
+      const t = new LocalTransport(root);
+      await t.connect();
+      let visited = 0;
+      const walking = t.walkUnordered([], () => void visited++);
+      // Every record is read by now; find's shell sleeps.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(visited).toBeGreaterThan(3000);
+      const pid = (t as unknown as { walks: { streaming: { child: { pid: number } } } }).walks.streaming.child
+        .pid;
+      await t.close();
+      await expect(walking).rejects.toThrow(/stopped/);
+      expect(await groupGone(pid)).toEqual([]);
+    });
+    expect(walkFiles()).toEqual([]);
+  });
+});
