@@ -20,7 +20,25 @@ import type { ManifestSource } from './manifest-source.js';
 
 const QUOTE = 0x22;
 
-export class ManifestCursor {
+/**
+ * What authoritative mode's merge asks of a manifest's lines: read forward in path
+ * order (ManifestCursor, beside a sorted walk) or looked up by path in any order
+ * (ManifestIndex, beside a walk in find's order). Either way every line is checked:
+ * a line handed out is compared with the one the caller built or parsed, and the
+ * others are parsed by `finish`.
+ */
+export interface ManifestLines {
+  /** The length of the blob ids its lines must hold. */
+  readonly idLength: number;
+  /** The raw line for `path`, or undefined; `passed` gets the lines this passes over (a cursor's). */
+  seek(path: string, passed?: (entry: ManifestEntry) => void): string | undefined;
+  /** Parse the line `seek` just gave. @throws DiffshipError E_STATE naming it. */
+  parse(line: string): ManifestEntry;
+  /** Parse (and so check) the lines no path asked for, in path order; `passed` gets each. */
+  finish(passed?: (entry: ManifestEntry) => void): void;
+}
+
+export class ManifestCursor implements ManifestLines {
   private text = '';
   private from = 0; // where the current line starts in `text`
   private to = -1; // where it ends (its newline, or the text's end); -1: no current line

@@ -5,6 +5,7 @@
  */
 import { formatManifest, parseManifestText } from './manifest-text.js';
 import { ManifestCursor } from './manifest-lines.js';
+import { ManifestIndex } from './manifest-index.js';
 import { entriesAt } from './manifest-lookup.js';
 import { bufferSource, type ManifestSource } from './manifest-source.js';
 import { sortByPath } from '../byte-order.js';
@@ -30,6 +31,8 @@ export class StoredManifest implements Manifest {
   declare readonly source: ManifestSource;
   /** Its lines one at a time, in path order, none kept (see `manifestCursor`). */
   declare readonly cursor: () => ManifestCursor;
+  /** Its lines by path, in one map (see `manifestIndex`). */
+  declare readonly index: () => ManifestIndex;
   /** The entries of a few paths, by binary search on its bytes (see `manifestEntriesAt`). */
   declare readonly entriesAt: (paths: Iterable<string>) => Map<string, ManifestEntry>;
 
@@ -41,6 +44,10 @@ export class StoredManifest implements Manifest {
     Object.defineProperty(this, 'cursor', {
       enumerable: false,
       value: () => new ManifestCursor(source, idLength, where),
+    });
+    Object.defineProperty(this, 'index', {
+      enumerable: false,
+      value: () => new ManifestIndex(whole(), idLength, where),
     });
     Object.defineProperty(this, 'entriesAt', {
       enumerable: false,
@@ -116,13 +123,24 @@ export function isOnDisk(m: Manifest): boolean {
  */
 export function manifestCursor(m: Manifest): ManifestCursor {
   if (m instanceof StoredManifest) return m.cursor();
-  // A manifest built in memory (not read from a target): its own lines.
+  return new ManifestCursor(...inMemory(m));
+}
+
+/**
+ * A manifest's lines by path (manifest-index.ts), for a merge with a walk in no
+ * particular order; the caller keeps it to small manifests (MANIFEST_INDEX_MAX).
+ * @throws DiffshipError E_STATE naming the first bad line found while indexing.
+ */
+export function manifestIndex(m: Manifest): ManifestIndex {
+  if (m instanceof StoredManifest) return m.index();
+  const [source, idLength, where] = inMemory(m);
+  return new ManifestIndex(source.buffer!, idLength, where);
+}
+
+/** A manifest built in memory (not read from a target): its own lines, as a reader takes them. */
+function inMemory(m: Manifest): [ManifestSource, number, string] {
   const files = sortByPath([...m.files]);
-  return new ManifestCursor(
-    bufferSource(Buffer.from(formatManifest(files), 'utf8')),
-    files[0]?.blob.length ?? 40,
-    'manifest',
-  );
+  return [bufferSource(Buffer.from(formatManifest(files), 'utf8')), files[0]?.blob.length ?? 40, 'manifest'];
 }
 
 /**

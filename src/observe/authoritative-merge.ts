@@ -20,7 +20,7 @@ import type { Transport } from '../transport/transport.js';
 import { exactStats } from '../transport/exact-stats.js';
 import { stateWrittenNs } from '../apply/manifest.js';
 import { manifestCursor } from '../apply/stored-manifest.js';
-import type { ManifestCursor } from '../apply/manifest-lines.js';
+import type { ManifestCursor, ManifestLines } from '../apply/manifest-lines.js';
 import { statText } from '../apply/manifest-text.js';
 import { byteOrder } from '../byte-order.js';
 import type { LossySuspects } from './lossy-names.js';
@@ -219,7 +219,7 @@ export function compareSought(
   file: ReleaseFile | undefined,
   now: FileStat | null,
   line: string | undefined,
-  recorded: ManifestCursor | null,
+  recorded: ManifestLines | null,
   written: string | null,
   named: ReadonlySet<string>,
   view: AuthoritativeView,

@@ -25,16 +25,15 @@ import type { TargetState } from '../apply/state.js';
 import type { Basis } from '../apply/basis.js';
 import type { ObserveTarget } from './observe-paths.js';
 import type { EntryType } from '../entry-type.js';
-import type { ManifestEntry, Manifest } from '../plan/manifest-types.js';
+import type { Manifest } from '../plan/manifest-types.js';
 import type { Observed } from '../plan/types.js';
-import { inStateDir, type ReleaseFile } from '../plan/context.js';
-import { DiffshipError } from '../errors.js';
 import type { Transport } from '../transport/transport.js';
 import { stateWrittenNs } from '../apply/manifest.js';
-import { manifestCursor } from '../apply/stored-manifest.js';
-import type { ManifestCursor } from '../apply/manifest-lines.js';
+import { manifestCursor, manifestIndex } from '../apply/stored-manifest.js';
+import { MANIFEST_INDEX_MAX } from '../apply/manifest-index.js';
 import type { LossySuspects } from './lossy-names.js';
-import { compareSought, type AuthoritativeView, type ReleaseEntry } from './authoritative-merge.js';
+import type { AuthoritativeView } from './authoritative-merge.js';
+import { ManifestWalkMerge } from './manifest-walk-merge.js';
 
 /** What the merge reads: the recorded manifest, the diff from its release, and the state file (racy line). */
 export interface ManifestBasis {
@@ -43,6 +42,8 @@ export interface ManifestBasis {
   statePath: string;
   /** Which of these paths are gitlinks of the new release (path → commit id); asked only when a stray might be one. */
   gitlinks: (paths: readonly string[]) => Promise<ReadonlyMap<string, string>>;
+  /** The manifest is small enough to index: merged with a walk in no particular order (walksUnordered). */
+  unordered: boolean;
 }
 
 /**
@@ -62,8 +63,32 @@ export function manifestBasis(
   if (basis.full !== null || basis.diff.from === null || !state?.manifest || state.selection === undefined)
     return undefined;
   if (o.driftScope === 'all' || !target.transport.walkSorted) return undefined;
-  return { manifest: state.manifest, diff: basis.diff, statePath: target.layout.state, gitlinks };
+  return {
+    manifest: state.manifest,
+    diff: basis.diff,
+    statePath: target.layout.state,
+    gitlinks,
+    unordered: walksUnordered(state, o),
+  };
 }
+
+/**
+ * Whether an authoritative plan on a target with this state will merge an indexed
+ * manifest with a walk in find's order: a manifest basis is likely (a manifest and
+ * a recorded selection, drift scope `changes`) and small enough to index. Asked
+ * before the plan knows its basis too, to start the right walk early (plan-target.ts).
+ */
+export function walksUnordered(state: TargetState | null, o: { driftScope?: DriftScope }): boolean {
+  if (!state?.manifest || state.selection === undefined || o.driftScope === 'all') return false;
+  // DIFFSHIP_LOCAL_WALK=sorted: the sorted walk at any size (to compare, or to keep the manifest
+  // from being read whole).
+  if (process.env.DIFFSHIP_LOCAL_WALK === 'sorted') return false;
+  return expectedEntries(state) < MANIFEST_INDEX_MAX;
+}
+
+/** About how many entries the target holds, from its manifest's size (a line: an id, a mode, a stat, a path). */
+export const expectedEntries = (state: TargetState | null): number =>
+  Math.floor((state?.manifestFile?.size ?? 0) / 128);
 
 /**
  * The release's gitlinks (submodules) among `paths`, as the filtered listing has them.
@@ -97,13 +122,13 @@ export async function gitlinksOf(
   return links;
 }
 
-const TAB = 0x09;
-const MODES: ReadonlySet<string> = new Set(['100644', '100755', '120000']);
-
 /**
  * The target as the authoritative plan needs it (see authoritative-merge.ts), from
- * a sorted walk, the manifest and the diff. Only for a transport that walks in path
- * order with exact lstats (`walkSorted`, local).
+ * a walk, the manifest and the diff (manifest-walk-merge.ts). A small manifest is
+ * indexed and merged with a walk in find's own order, compared while find walks
+ * (`basis.unordered`, where the transport has walkUnordered); otherwise the
+ * manifest is read forward beside a sorted walk. Only for a transport that walks
+ * in path order with exact lstats (`walkSorted`, local).
  */
 export async function mergeWithManifest(
   t: Transport & Required<Pick<Transport, 'walkSorted'>>,
@@ -113,90 +138,19 @@ export async function mergeWithManifest(
   typeOnly: Readonly<Record<EntryType, Observed>>,
   suspects: LossySuspects,
 ): Promise<AuthoritativeView> {
-  const view: AuthoritativeView = { observed: new Map(), release: new Map(), toHash: [], inSync: 0 };
-  const changed = changedFiles(basis.diff);
   // The stat cache is trusted only with the state file's mtime; the manifest's lines are read either way.
   const written = await stateWrittenNs(t, basis.statePath);
-  const recorded = manifestCursor(basis.manifest);
-  // A manifest line the walk passes over is a release file the target lacks (unless the diff changed it).
-  const missing = (e: ManifestEntry) => {
-    // The walk never enters the state folder, and no deploy records a file there (planChanges
-    // refuses such a release): a line there is not diffship's, and nothing is written from it.
-    if (inStateDir(e.path, stateDir))
-      throw new DiffshipError(
-        'E_STATE',
-        `${t.description}: the manifest lists ${JSON.stringify(e.path)}, inside the state folder ${stateDir} — the state was not written by diffship; inspect it, or remove the state folder and deploy with --assume-empty`,
-      );
-    if (!changed.has(e.path)) view.release.set(e.path, { mode: e.mode, blob: e.blob });
-  };
-  const unknown: string[] = []; // entries neither list names: strays, unless a gitlink of the release
-  await t.walkSorted([stateDir], (path, type, exact) => {
-    suspects.see(path);
-    const line = recorded.seek(path, missing);
-    const change = changed.get(path);
-    const compared = type === 'file' || type === 'symlink';
-    // Compared, a line is checked by compareSought (equal to the one built from the lstat, or parsed).
-    const file =
-      change !== undefined
-        ? (change ?? undefined)
-        : line !== undefined
-          ? fileOf(line, recorded, compared)
-          : undefined;
-    if (compared && (file !== undefined || named.has(path)))
-      compareSought(path, file, exact(path), line, recorded, written, named, view);
-    else {
-      if (line !== undefined && change !== undefined) recorded.parse(line); // checked as every line is
-      view.observed.set(path, typeOnly[type]);
-      if (file !== undefined) view.release.set(path, file);
-      else if (type !== 'dir' && !named.has(path)) unknown.push(path);
-    }
-  });
-  recorded.finish(missing); // every line is checked, as a whole parse would
-  // The diff's own files: those the walk did not reach are missing (the planner skips what it writes anyway).
-  for (const [path, file] of changed)
-    if (file !== null && !view.release.has(path)) view.release.set(path, file);
-  if (unknown.length > 0) {
-    const links = await basis.gitlinks(unknown);
-    for (const path of unknown) {
-      const commit = links.get(path);
-      if (commit !== undefined) view.release.set(path, { mode: SUBMODULE_MODE, blob: commit });
-    }
+  const skip = [stateDir];
+  const { diff, gitlinks } = basis;
+  const inputs = { t, stateDir, diff, gitlinks, named, typeOnly, suspects, written };
+  if (basis.unordered && t.walkUnordered) {
+    const index = manifestIndex(basis.manifest);
+    const merge = new ManifestWalkMerge({ ...inputs, recorded: index });
+    if (await t.walkUnordered(skip, merge.visit, merge.settler(index) ?? undefined)) return merge.end(true);
+    // find could not walk it all: what it visited is void, walked again in order.
+    suspects.paths.length = 0;
   }
-  return view;
-}
-
-/** The diff's paths: the new release's file at each (null: deleted or renamed away). */
-function changedFiles(diff: DiffResult): Map<string, ReleaseEntry | null> {
-  const changed = new Map<string, ReleaseEntry | null>();
-  for (const c of diff.changes) {
-    if (c.status === 'deleted') changed.set(c.path, null);
-    else if (c.status === 'renamed') changed.set(c.oldPath, null);
-  }
-  // After the deletes: a path renamed away that another change fills holds that change's file.
-  for (const c of diff.changes) if (c.status !== 'deleted') changed.set(c.path, c);
-  return changed;
-}
-
-/**
- * The release file a manifest line records. `inPlace`: read from its blob and mode
- * fields when well-formed (compareSought then compares the whole line with the one
- * built from the lstat, or parses it); any other line is parsed, so checked.
- */
-function fileOf(line: string, recorded: ManifestCursor, inPlace: boolean): ReleaseFile {
-  const n = recorded.idLength;
-  if (inPlace && line.charCodeAt(n) === TAB && line.charCodeAt(n + 7) === TAB) {
-    const mode = line.slice(n + 1, n + 7);
-    const blob = line.slice(0, n);
-    if (MODES.has(mode) && isLowerHex(blob)) return { mode: mode as ReleaseFile['mode'], blob };
-  }
-  const e = recorded.parse(line);
-  return { mode: e.mode, blob: e.blob };
-}
-
-function isLowerHex(s: string): boolean {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return false;
-  }
-  return true;
+  const merge = new ManifestWalkMerge({ ...inputs, recorded: manifestCursor(basis.manifest) });
+  await t.walkSorted(skip, merge.visit);
+  return merge.end(false);
 }

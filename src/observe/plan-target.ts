@@ -19,7 +19,7 @@ import { observeInto, type ObserveTarget } from './observe-paths.js';
 import type { StatCache } from './stat-vouch.js';
 import { isTypeOnly, observeWhole } from './observe-authoritative.js';
 import { startLook } from './observe-look.js';
-import { gitlinksOf, manifestBasis } from './manifest-release.js';
+import { expectedEntries, gitlinksOf, manifestBasis, walksUnordered } from './manifest-release.js';
 import { cancelledError, cancelPoint, unlessCancelled } from '../cancelled.js';
 
 /** What a plan starts from (apply/basis.ts), plus how the target is compared with the release. */
@@ -52,10 +52,7 @@ export async function planOnTarget(target: PlanTarget, o: PlanOptions): Promise<
     exclude: o.exclude,
     renames: o.renames,
   };
-  // An authoritative plan walks the whole target: locally that walk starts now, while git works.
-  // The recorded manifest's size says about how big the tree is (a line: an id, a mode, a stat, a path).
-  if (o.mode === 'authoritative')
-    target.transport.prewalkSorted?.([target.layout.dir], Math.floor((state?.manifestFile?.size ?? 0) / 128));
+  if (o.mode === 'authoritative') startWholeWalk(target, o);
   const selection = await currentSelection(objects, o.repo, o.to, o);
   // A changed selection: the diff from the recorded release knows nothing of files that were
   // outside the old one, so the whole new selection is compared with the target (as a first deploy).
@@ -130,6 +127,17 @@ export async function planOnTarget(target: PlanTarget, o: PlanOptions): Promise<
     plan.selectionChanged = true;
   }
   return plan;
+}
+
+/**
+ * An authoritative plan walks the whole target: locally that walk starts now, while git works,
+ * in find's own order where the manifest will be indexed (manifest-release.ts), else sorted.
+ */
+function startWholeWalk(target: PlanTarget, o: Pick<PlanOptions, 'driftScope'>): void {
+  const t = target.transport;
+  const skip = [target.layout.dir];
+  if (walksUnordered(target.state, o) && t.prewalkUnordered) t.prewalkUnordered(skip);
+  else t.prewalkSorted?.(skip, expectedEntries(target.state));
 }
 
 /** Authoritative: the whole release, and everything the target holds (one walk). */

@@ -11,7 +11,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync, statSync, writeFileSync, existsSync } from 'node:fs';
+import { readFileSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { cli } from '../helpers/cli.js';
@@ -84,15 +84,21 @@ afterAll(() => {
   spawnSync('rm', ['-rf', repo, ws]);
 });
 
-it('an authoritative update of 20 files in 30,000 keeps under 100 live ArrayBuffer bytes a file', () => {
+/**
+ * Deploy main~1, then main with the sampler; the target checked after. `env`: the walk's
+ * knob. The live ArrayBuffer bytes at their peak, and the manifest's size.
+ */
+function update(env: NodeJS.ProcessEnv): { live: number; manifest: number } {
+  rmSync(join(ws, 'target'), { recursive: true, force: true });
   const first = cli(ws, ['deploy', '--repo', repo, '--to', 'main~1', '--no-progress']);
   expect(first.code, first.stderr).toBe(0);
   const manifests = join(ws, 'target', '.diffship', 'manifests');
-  const size = spawnSync('sh', ['-c', `cat '${manifests}'/*.tsv | wc -c`]).stdout.toString();
-  expect(Number(size)).toBeGreaterThan(FILES * LIVE_PER_FILE * 1.5); // the bound is well below it
+  const size = Number(spawnSync('sh', ['-c', `cat '${manifests}'/*.tsv | wc -c`]).stdout.toString());
+  expect(size).toBeGreaterThan(FILES * LIVE_PER_FILE * 1.5); // the bound is well below it
   const out = join(ws, 'sample.json');
   const bound = FILES * LIVE_PER_FILE;
   const run = cli(ws, ['deploy', '--repo', repo, '--to', 'main', '--no-progress'], {
+    ...env,
     NODE_OPTIONS: `--require ${join(ws, 'sampler.cjs')}`,
     SAMPLE_OUT: out,
     LIVE_BOUND: String(bound),
@@ -117,7 +123,19 @@ it('an authoritative update of 20 files in 30,000 keeps under 100 live ArrayBuff
   expect(text).toContain(`\t${pathOf(FILES - 1)}\n`);
   const { live, oldPeak } = JSON.parse(readFileSync(out, 'utf8')) as { live: number; oldPeak: number };
   console.log(
-    `live ArrayBuffers over the bound: ${live} bytes; old space peak ${oldPeak} (${Math.round(oldPeak / FILES)} bytes a file)`,
+    `${JSON.stringify(env)}: live ArrayBuffers over the bound: ${live} bytes; old space peak ${oldPeak} (${Math.round(oldPeak / FILES)} bytes a file)`,
   );
-  expect(live).toBe(0); // never over the bound once collected
+  return { live, manifest: size };
+}
+
+it('an authoritative update of 20 files in 30,000 walked sorted (a big tree’s walk) keeps under 100 live ArrayBuffer bytes a file', () => {
+  expect(update({ DIFFSHIP_LOCAL_WALK: 'sorted' }).live).toBe(0); // never over the bound once collected
+}, 300_000);
+
+it('walked in find’s order (a tree under 100,000 entries), it holds the manifest’s bytes for its index, and no more', () => {
+  const { live, manifest } = update({});
+  // The index reads the manifest whole (observe/manifest-release.ts): its bytes, and its tables
+  // of offsets (12 bytes a line at most, sized for the shortest lines) and hashes.
+  expect(live).toBeGreaterThan(manifest);
+  expect(live).toBeLessThan(manifest + FILES * LIVE_PER_FILE);
 }, 300_000);

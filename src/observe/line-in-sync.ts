@@ -1,0 +1,76 @@
+/**
+ * Whether a manifest line is exactly the line authoritative mode's compare would
+ * build for a walked entry, decided on bytes (no string, no object): a blob id of
+ * the manifest's length in lowercase hex, a mode a line can hold, the entry's
+ * exact stat (written by the transport: RawEntry.statText), then its path (found
+ * by it: ManifestIndex.at). And that such a line says the entry is in sync, as
+ * compareSought's equal-line case does (authoritative-merge.ts): the recorded
+ * mtime older than the state file (the racy rule, plan/stat-cache.ts), and the
+ * entry of the type and x bit the line's mode asks (plan/context.ts `holds`).
+ * Anything else is false, and the caller decides with strings. Pure.
+ */
+import type { RawEntry } from '../transport/transport.js';
+import { sameBytes } from '../same-bytes.js';
+
+const TAB = 0x09;
+const COMMA = 0x2c;
+const ZERO = 0x30;
+
+/** The git modes a line can hold, as the six bytes after the blob's tab. */
+const REGULAR = Buffer.from('100644');
+const EXECUTABLE = Buffer.from('100755');
+const SYMLINK = Buffer.from('120000');
+
+/** A stat field is at most ~80 bytes (five decimals); a longer one never matches. */
+export const STAT_SCRATCH = 128;
+
+/**
+ * `line` is `bytes[start, pathStart)` plus its path (already matched); `written` the
+ * state file's mtime in ns as digits; `scratch` a buffer of STAT_SCRATCH bytes.
+ */
+export function lineInSync(
+  bytes: Buffer,
+  start: number,
+  pathStart: number,
+  idLength: number,
+  entry: RawEntry,
+  written: Buffer,
+  scratch: Buffer,
+): boolean {
+  if (entry.type !== 'file' && entry.type !== 'symlink') return false;
+  for (let i = start; i < start + idLength; i++) {
+    const c = bytes[i]!;
+    if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return false;
+  }
+  const m = start + idLength + 1;
+  if (bytes[m - 1] !== TAB || bytes[m + 6] !== TAB || bytes[pathStart - 1] !== TAB) return false;
+  const symlink = sameBytes(bytes, m, SYMLINK, 0, 6);
+  const executable = !symlink && sameBytes(bytes, m, EXECUTABLE, 0, 6);
+  if (!symlink && !executable && !sameBytes(bytes, m, REGULAR, 0, 6)) return false;
+  // The stat field: the entry's exact stat, as text.
+  const statStart = m + 7;
+  const n = entry.statText(scratch);
+  if (n < 0 || n !== pathStart - 1 - statStart || !sameBytes(bytes, statStart, scratch, 0, n)) return false;
+  // Racy: the mtime (the second field) not older than the state file could hide a change.
+  let c1 = 0;
+  while (scratch[c1] !== COMMA) c1++;
+  let c2 = c1 + 1;
+  while (scratch[c2] !== COMMA) c2++;
+  if (!olderThan(scratch, c1 + 1, c2, written)) return false;
+  // holds(): a link where the mode says so, else a file whose x bit is the mode's.
+  if (symlink) return entry.type === 'symlink';
+  if (entry.type !== 'file') return false;
+  let mode = 0;
+  let from = n - 1;
+  while (scratch[from - 1] !== COMMA) from--;
+  for (let i = from; i < n; i++) mode = mode * 10 + (scratch[i]! - ZERO);
+  return executable === ((mode & 0o111) !== 0);
+}
+
+/** Digits [from, to) of `a` < the digits of `b` as decimals without leading zeros (stat-cache.ts's olderThan). */
+function olderThan(a: Buffer, from: number, to: number, b: Buffer): boolean {
+  const length = to - from;
+  if (length !== b.length) return length < b.length;
+  for (let i = 0; i < length; i++) if (a[from + i] !== b[i]) return a[from + i]! < b[i]!;
+  return false;
+}
