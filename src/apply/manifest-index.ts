@@ -13,6 +13,7 @@
  * byte order, each once (checked here, for every line); a line handed out is
  * compared with the one the caller built, or parsed; `finish` parses the others.
  */
+import { randomBytes } from 'node:crypto';
 import type { ManifestEntry } from '../plan/manifest-types.js';
 import { BadLine, linePath, parseLine, stateError } from './manifest-text.js';
 import { manifestChunks } from './manifest-chunks.js';
@@ -28,6 +29,7 @@ const TAB = 0x09;
 const QUOTE = 0x22;
 /** No line in this slot of the hash table. */
 const EMPTY = -1;
+const FNV_PRIME = 0x01000193;
 
 export class ManifestIndex implements ManifestLines {
   /** Line i is bytes [starts[i], ends[i]) of `bytes` (its newline excluded); its path from paths[i]. */
@@ -43,6 +45,8 @@ export class ManifestIndex implements ManifestLines {
   private readonly seen: Uint8Array;
   /** The line last handed out, for `parse`'s error. */
   private current = -1;
+  /** The hash's starting value (see `hash`). */
+  private readonly seed = randomBytes(4).readUInt32LE(0);
 
   /**
    * @param bytes the whole manifest file
@@ -100,7 +104,7 @@ export class ManifestIndex implements ManifestLines {
     }
     this.paths[n] = c;
     this.checkOrder(n, bytes, c, end, null);
-    let slot = hash(bytes, c, end) & (this.table.length - 1);
+    let slot = hash(this.seed, bytes, c, end) & (this.table.length - 1);
     while (this.table[slot] !== EMPTY) slot = (slot + 1) & (this.table.length - 1);
     this.table[slot] = n;
   }
@@ -122,9 +126,27 @@ export class ManifestIndex implements ManifestLines {
 
   /** The line whose (unquoted) path is `buf[start, end)`, -1 when none; not handed out yet. */
   at(buf: Buffer, start: number, end: number): number {
+    return this.find(buf, start, end, false);
+  }
+
+  /** `at`, but -1 for a path that is not all ASCII (a byte of 0x80 or more) too. */
+  atAscii(buf: Buffer, start: number, end: number): number {
+    return this.find(buf, start, end, true);
+  }
+
+  private find(buf: Buffer, start: number, end: number, ascii: boolean): number {
+    // The hash and the ASCII test in one pass over the path.
+    let h = this.seed;
+    let any = 0;
+    for (let i = start; i < end; i++) {
+      const c = buf[i]!;
+      any |= c;
+      h = Math.imul(h ^ c, FNV_PRIME);
+    }
+    if (ascii && any >= 0x80) return -1;
     const mask = this.table.length - 1;
     const { bytes, paths, ends } = this;
-    for (let slot = hash(buf, start, end) & mask; ; slot = (slot + 1) & mask) {
+    for (let slot = (h >>> 0) & mask; ; slot = (slot + 1) & mask) {
       const n = this.table[slot]!;
       if (n === EMPTY) return -1;
       const c = paths[n]!;
@@ -203,9 +225,13 @@ function pathField(bytes: Buffer, from: number, end: number, idLength: number): 
   return -1;
 }
 
-/** FNV-1a over bytes [start, end). */
-function hash(buf: Buffer, start: number, end: number): number {
-  let h = 0x811c9dc5;
-  for (let i = start; i < end; i++) h = Math.imul(h ^ buf[i]!, 0x01000193);
+/**
+ * FNV-1a over bytes [start, end), from `seed`. A random seed per index: the manifest is
+ * read from the target, and paths made to collide (one long probe for every line, a
+ * quadratic index) would need it known.
+ */
+function hash(seed: number, buf: Buffer, start: number, end: number): number {
+  let h = seed;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ buf[i]!, FNV_PRIME);
   return h >>> 0;
 }

@@ -2,7 +2,7 @@
  * Whether a manifest line is exactly the line authoritative mode's compare would
  * build for a walked entry, decided on bytes (no string, no object): a blob id of
  * the manifest's length in lowercase hex, a mode a line can hold, the entry's
- * exact stat (written by the transport: RawEntry.statText), then its path (found
+ * exact stat (compared by the transport: RawEntry.statIs), then its path (found
  * by it: ManifestIndex.at). And that such a line says the entry is in sync, as
  * compareSought's equal-line case does (authoritative-merge.ts): the recorded
  * mtime older than the state file (the racy rule, plan/stat-cache.ts), and the
@@ -21,12 +21,9 @@ const REGULAR = Buffer.from('100644');
 const EXECUTABLE = Buffer.from('100755');
 const SYMLINK = Buffer.from('120000');
 
-/** A stat field is at most ~80 bytes (five decimals); a longer one never matches. */
-export const STAT_SCRATCH = 128;
-
 /**
  * `line` is `bytes[start, pathStart)` plus its path (already matched); `written` the
- * state file's mtime in ns as digits; `scratch` a buffer of STAT_SCRATCH bytes.
+ * state file's mtime in ns as digits.
  */
 export function lineInSync(
   bytes: Buffer,
@@ -35,7 +32,6 @@ export function lineInSync(
   idLength: number,
   entry: RawEntry,
   written: Buffer,
-  scratch: Buffer,
 ): boolean {
   if (entry.type !== 'file' && entry.type !== 'symlink') return false;
   for (let i = start; i < start + idLength; i++) {
@@ -49,21 +45,21 @@ export function lineInSync(
   if (!symlink && !executable && !sameBytes(bytes, m, REGULAR, 0, 6)) return false;
   // The stat field: the entry's exact stat, as text.
   const statStart = m + 7;
-  const n = entry.statText(scratch);
-  if (n < 0 || n !== pathStart - 1 - statStart || !sameBytes(bytes, statStart, scratch, 0, n)) return false;
+  const statEnd = pathStart - 1;
+  if (!entry.statIs(bytes, statStart, statEnd)) return false;
   // Racy: the mtime (the second field) not older than the state file could hide a change.
-  let c1 = 0;
-  while (scratch[c1] !== COMMA) c1++;
+  let c1 = statStart;
+  while (bytes[c1] !== COMMA) c1++;
   let c2 = c1 + 1;
-  while (scratch[c2] !== COMMA) c2++;
-  if (!olderThan(scratch, c1 + 1, c2, written)) return false;
+  while (bytes[c2] !== COMMA) c2++;
+  if (!olderThan(bytes, c1 + 1, c2, written)) return false;
   // holds(): a link where the mode says so, else a file whose x bit is the mode's.
   if (symlink) return entry.type === 'symlink';
   if (entry.type !== 'file') return false;
+  let from = statEnd - 1;
+  while (bytes[from - 1] !== COMMA) from--;
   let mode = 0;
-  let from = n - 1;
-  while (scratch[from - 1] !== COMMA) from--;
-  for (let i = from; i < n; i++) mode = mode * 10 + (scratch[i]! - ZERO);
+  for (let i = from; i < statEnd; i++) mode = mode * 10 + (bytes[i]! - ZERO);
   return executable === ((mode & 0o111) !== 0);
 }
 

@@ -15,7 +15,7 @@ import { DiffshipError } from '../errors.js';
 import type { RawEntry, SettleRaw, Transport } from '../transport/transport.js';
 import type { ManifestLines } from '../apply/manifest-lines.js';
 import type { ManifestIndex } from '../apply/manifest-index.js';
-import { lineInSync, STAT_SCRATCH } from './line-in-sync.js';
+import { lineInSync } from './line-in-sync.js';
 import { byteOrder } from '../byte-order.js';
 import type { LossySuspects } from './lossy-names.js';
 import { compareSought, type AuthoritativeView, type ReleaseEntry } from './authoritative-merge.js';
@@ -104,27 +104,14 @@ export class ManifestWalkMerge {
     const { written } = this.o;
     if (written === null) return null;
     const writtenBytes = Buffer.from(written, 'latin1');
-    const scratch = Buffer.alloc(STAT_SCRATCH);
     // The lines of the paths the diff changes or names: decided by the visitor.
     const special = new Set<number>();
     for (const path of [...this.changed.keys(), ...this.o.named]) special.add(index.lineOf(path));
     return (e: RawEntry): boolean => {
-      const { buf, pathStart, pathEnd } = e;
-      for (let i = pathStart; i < pathEnd; i++) if (buf[i]! >= 0x80) return false;
-      const n = index.at(buf, pathStart, pathEnd);
+      const n = index.atAscii(e.buf, e.pathStart, e.pathEnd);
       if (n < 0 || special.has(n)) return false;
-      if (
-        !lineInSync(
-          index.bytes,
-          index.lineStart(n),
-          index.pathStart(n),
-          index.idLength,
-          e,
-          writtenBytes,
-          scratch,
-        )
-      )
-        return false;
+      const { bytes, idLength } = index;
+      if (!lineInSync(bytes, index.lineStart(n), index.pathStart(n), idLength, e, writtenBytes)) return false;
       index.take(n);
       this.view.inSync++;
       return true;

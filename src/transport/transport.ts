@@ -45,11 +45,11 @@ export interface RawEntry {
   readonly pathEnd: number;
   readonly type: EntryType;
   /**
-   * The entry's exact lstat written into `out` (from 0) as a manifest's stat field
-   * (`size,mtimeNs,ctimeNs,ino,mode`, apply/manifest-text.ts); its length, or -1 when
-   * it has no exact stat here (the caller visits it then).
+   * Whether the entry's exact lstat is the one a manifest's stat field `field[from, to)`
+   * records (`size,mtimeNs,ctimeNs,ino,mode`, apply/manifest-text.ts); false too where it
+   * has no exact stat here (the caller visits it then).
    */
-  statText(out: Buffer): number;
+  statIs(field: Buffer, from: number, to: number): boolean;
 }
 
 /** Accounts for an entry from its bytes (true: it is not visited), or leaves it to the visitor. */

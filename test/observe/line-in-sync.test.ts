@@ -6,7 +6,7 @@
  * must be false is false for the reason named.
  */
 import { describe, expect, it } from 'vitest';
-import { lineInSync, STAT_SCRATCH } from '../../src/observe/line-in-sync.js';
+import { lineInSync } from '../../src/observe/line-in-sync.js';
 import { statText } from '../../src/apply/manifest-text.js';
 import { unchangedSince } from '../../src/plan/stat-cache.js';
 import { holds } from '../../src/plan/context.js';
@@ -32,7 +32,7 @@ function entry(path: string, type: EntryType, stat: FileStat | null): RawEntry {
     pathStart: 4,
     pathEnd: buf.length,
     type,
-    statText: (out) => (stat ? out.write(statText(stat), 0, 'latin1') : -1),
+    statIs: (field, from, to) => stat !== null && field.toString('latin1', from, to) === statText(stat),
   };
 }
 
@@ -52,15 +52,7 @@ function byStrings(line: string, path: string, type: EntryType, stat: FileStat |
 function bytesSay(line: string, path: string, type: EntryType, stat: FileStat | null): boolean {
   const bytes = Buffer.from(`${line}\n`, 'utf8');
   const pathStart = Buffer.byteLength(line) - Buffer.byteLength(path);
-  return lineInSync(
-    bytes,
-    0,
-    pathStart,
-    40,
-    entry(path, type, stat),
-    Buffer.from(WRITTEN),
-    Buffer.alloc(STAT_SCRATCH),
-  );
+  return lineInSync(bytes, 0, pathStart, 40, entry(path, type, stat), Buffer.from(WRITTEN));
 }
 
 const lineFor = (mode: string, stat: FileStat, path = 'a/b.xml', blob = BLOB) =>

@@ -95,57 +95,60 @@ const ZERO = 0x30;
 const BITS_OF_BYTE: Readonly<Record<number, number>> = { 0x66: 0o100000, 0x6c: 0o120000, 0x64: 0o040000 };
 
 /**
- * The record at bytes [start, pathStart) of `buf` written into `out` (from 0) as a manifest's
- * stat field, `size,mtimeNs,ctimeNs,ino,mode` (apply/manifest-text.ts): the text
- * `statText(statOf(record))` gives, without a string or an object, in one pass of plain
- * loops (a native call per field cost more than its bytes). Its length; -1 where statOf
- * gives null (times not exact, another type), or `out` is too short.
+ * Whether the record at bytes [start, pathStart) of `buf` has the exact stat that the
+ * manifest stat field `field[from, to)` records (`size,mtimeNs,ctimeNs,ino,mode`,
+ * apply/manifest-text.ts): the answer `statText(statOf(record)) === field` gives, compared
+ * digit by digit in one pass, nothing written or made. False where statOf gives null
+ * (times not exact, another type).
  */
-export function writeStatText(buf: Buffer, start: number, pathStart: number, out: Buffer): number {
+export function statFieldIs(
+  buf: Buffer,
+  start: number,
+  pathStart: number,
+  field: Buffer,
+  from: number,
+  to: number,
+): boolean {
   const bits = BITS_OF_BYTE[buf[start]!];
-  if (bits === undefined || buf[start + 1] !== SPACE) return -1;
-  const room = out.length - 8; // the mode's digits and the commas fit after this
-  let o = 0;
-  let at = start + 2;
+  if (bits === undefined || buf[start + 1] !== SPACE) return false;
+  let a = start + 2;
+  let b = from;
   // size: its digits as find prints them.
-  for (; at < pathStart && buf[at] !== SPACE; at++) if (o < room) out[o++] = buf[at]!;
-  at++;
-  // mtime and ctime: seconds (starting 1–9) and the first 9 digits of the fraction.
+  for (; a < pathStart && buf[a] !== SPACE; a++, b++) if (b >= to || field[b] !== buf[a]) return false;
+  a++;
+  if (field[b++] !== COMMA) return false;
+  // mtime and ctime: seconds (starting 1–9), then the first 9 of at least 9 digits of the fraction.
   for (let t = 0; t < 2; t++) {
-    out[o++] = COMMA;
-    const first = buf[at]!;
-    if (first <= ZERO || first > ZERO + 9) return -1;
-    for (; at < pathStart && buf[at] !== DOT && buf[at] !== SPACE; at++) if (o < room) out[o++] = buf[at]!;
-    if (buf[at] !== DOT) return -1;
-    let digits = 0;
-    for (at++; at < pathStart && buf[at] !== SPACE; at++, digits++)
-      if (digits < 9 && o < room) out[o++] = buf[at]!;
-    if (digits < 9) return -1;
-    at++;
+    const first = buf[a]!;
+    if (first <= ZERO || first > ZERO + 9) return false;
+    for (; buf[a] !== DOT; a++, b++) {
+      if (a >= pathStart || buf[a] === SPACE || b >= to || field[b] !== buf[a]) return false;
+    }
+    a++;
+    for (let k = 0; k < 9; k++, a++, b++) {
+      if (a >= pathStart || buf[a] === SPACE || b >= to || field[b] !== buf[a]) return false;
+    }
+    while (a < pathStart && buf[a] !== SPACE) a++;
+    a++;
+    if (field[b++] !== COMMA) return false;
   }
   // ino: its digits.
-  out[o++] = COMMA;
-  for (; at < pathStart && buf[at] !== SPACE; at++) if (o < room) out[o++] = buf[at]!;
-  at++;
-  if (o >= room) return -1;
-  // mode: the type bits and the octal permissions, in decimal.
+  for (; a < pathStart && buf[a] !== SPACE; a++, b++) if (b >= to || field[b] !== buf[a]) return false;
+  a++;
+  if (field[b++] !== COMMA) return false;
+  // mode: the type bits and the octal permissions, against the field's decimal (no leading zero).
   let perms = 0;
-  for (; at < pathStart - 1; at++) {
-    const d = buf[at]! - ZERO;
-    if (d < 0 || d > 7) return -1;
+  for (; a < pathStart - 1; a++) {
+    const d = buf[a]! - ZERO;
+    if (d < 0 || d > 7) return false;
     perms = perms * 8 + d;
   }
-  out[o++] = COMMA;
-  let mode = bits | perms;
-  const from = o;
-  do {
-    out[o++] = ZERO + (mode % 10);
-    mode = Math.floor(mode / 10);
-  } while (mode > 0);
-  for (let a = from, b = o - 1; a < b; a++, b--) {
-    const d = out[a]!;
-    out[a] = out[b]!;
-    out[b] = d;
+  if (b >= to || to - b > 10 || (field[b] === ZERO && to - b > 1)) return false;
+  let mode = 0;
+  for (; b < to; b++) {
+    const d = field[b]! - ZERO;
+    if (d < 0 || d > 9) return false;
+    mode = mode * 10 + d;
   }
-  return o;
+  return mode === (bits | perms);
 }

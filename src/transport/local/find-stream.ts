@@ -25,7 +25,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FileStat } from '../../plan/manifest-types.js';
 import type { EntryType, RawEntry, SettleRaw, SortedVisit } from '../transport.js';
-import { TYPES, printed, pruneArgs, statOf, writeStatText } from './find-records.js';
+import { TYPES, printed, pruneArgs, statFieldIs, statOf } from './find-records.js';
 
 /** Bytes read at a time; a record (a path of up to 4 KiB) always fits. */
 const READ = 256 * 1024;
@@ -194,7 +194,7 @@ class Raw implements RawEntry {
     return this;
   }
 
-  statText(out: Buffer): number {
-    return writeStatText(this.buf, this.start, this.pathStart, out);
+  statIs(field: Buffer, from: number, to: number): boolean {
+    return statFieldIs(this.buf, this.start, this.pathStart, field, from, to);
   }
 }
