@@ -130,6 +130,7 @@ export class ManifestWalkMerge {
     if (sort) {
       view.observed = inPathOrder(view.observed);
       view.release = inPathOrder(view.release);
+      view.toHash.sort(byteOrder); // hashed, and found in sync, in the order a sorted walk has
     }
     // The diff's own files: those the walk did not reach are missing (the planner skips what it writes anyway).
     for (const [path, file] of this.changed)

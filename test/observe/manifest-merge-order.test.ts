@@ -117,7 +117,7 @@ async function merge(unordered: boolean, named: string[] = []) {
       calls,
       observed: [...view.observed],
       release: [...view.release].map(([p, f]) => [p, f.blob, f.mode]),
-      toHash: [...view.toHash].sort(),
+      toHash: view.toHash,
       inSync: view.inSync,
       walked: [...(view.walked ?? new Map())].sort(([a], [b]) => (a < b ? -1 : 1)),
       suspects: suspects.paths,
