@@ -15,7 +15,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { ManifestEntry } from '../plan/manifest-types.js';
-import { BadLine, linePath, parseLine, stateError } from './manifest-text.js';
+import { BadLine, linePath, lineError, parseNumbered } from './manifest-text.js';
 import { manifestChunks } from './manifest-chunks.js';
 import { bufferSource } from './manifest-source.js';
 import type { ManifestLines } from './manifest-lines.js';
@@ -187,11 +187,7 @@ export class ManifestIndex implements ManifestLines {
   }
 
   parse(line: string): ManifestEntry {
-    try {
-      return parseLine(line, this.idLength);
-    } catch (error) {
-      throw this.bad(error);
-    }
+    return parseNumbered(line, this.idLength, this.where, this.current + 2);
   }
 
   finish(passed?: (entry: ManifestEntry) => void): void {
@@ -204,9 +200,7 @@ export class ManifestIndex implements ManifestLines {
   }
 
   private bad(error: unknown): unknown {
-    if (!(error instanceof BadLine)) return error;
-    // Line 1 is the header.
-    return stateError(this.where, `line ${this.current + 2} ${error.message}`);
+    return lineError(this.where, this.current + 2, error); // line 1 is the header
   }
 }
 

@@ -14,7 +14,7 @@
  */
 import { byteOrder } from '../byte-order.js';
 import type { ManifestEntry } from '../plan/manifest-types.js';
-import { BadLine, parseLine, stateError } from './manifest-text.js';
+import { BadLine, lineError, parseNumbered } from './manifest-text.js';
 import { manifestChunks } from './manifest-chunks.js';
 import type { ManifestSource } from './manifest-source.js';
 
@@ -96,11 +96,7 @@ export class ManifestCursor implements ManifestLines {
 
   /** Parse the line `seek` just gave (or is on). @throws DiffshipError E_STATE naming it. */
   parse(line: string): ManifestEntry {
-    try {
-      return parseLine(line, this.idLength);
-    } catch (error) {
-      throw this.bad(error);
-    }
+    return parseNumbered(line, this.idLength, this.where, this.lineNo);
   }
 
   /** Parse (and so check) the lines no path asked for; `passed` gets each. */
@@ -143,8 +139,7 @@ export class ManifestCursor implements ManifestLines {
   }
 
   private bad(error: unknown): unknown {
-    if (!(error instanceof BadLine)) return error;
-    return stateError(this.where, `line ${this.lineNo} ${error.message}`);
+    return lineError(this.where, this.lineNo, error);
   }
 
   /** Move to the next line, decoding the next chunk when this one is used up. */

@@ -210,6 +210,20 @@ function bodyLines(text: string): string[] {
   return lines === '' ? [] : lines.split('\n');
 }
 
+/** A BadLine of line `lineNo` of the manifest at `where` as E_STATE naming both; any other error as is. */
+export function lineError(where: string, lineNo: number, error: unknown): unknown {
+  return error instanceof BadLine ? stateError(where, `line ${lineNo} ${error.message}`) : error;
+}
+
+/** parseLine, its refusal worded by lineError. @throws DiffshipError E_STATE */
+export function parseNumbered(line: string, idLength: number, where: string, lineNo: number): ManifestEntry {
+  try {
+    return parseLine(line, idLength);
+  } catch (error) {
+    throw lineError(where, lineNo, error);
+  }
+}
+
 export function stateError(where: string, what: string): DiffshipError {
   return new DiffshipError(
     'E_STATE',

@@ -7,28 +7,14 @@
 import { describe, expect, it } from 'vitest';
 import { ManifestIndex } from '../../src/apply/manifest-index.js';
 import { formatManifest, MANIFEST_HEADER } from '../../src/apply/manifest-text.js';
-import { sortByPath } from '../../src/byte-order.js';
 import type { ManifestEntry } from '../../src/plan/manifest-types.js';
+import { idOf, SAMPLE_STAT, sampleEntries } from '../helpers/manifest.js';
 
-const id = (n: number) => n.toString(16).padStart(40, '0');
-const stat = {
-  size: 5,
-  mtimeNs: '1700000000000000001',
-  ctimeNs: '1700000000000000002',
-  ino: '42',
-  mode: 0o100644,
-};
-const files: ManifestEntry[] = sortByPath([
-  ...Array.from({ length: 3000 }, (_, i) => ({
-    path: `d${i % 7}/f${i}.xml`,
-    blob: id(i),
-    mode: '100644' as const,
-    stat: { ...stat, ino: String(i) },
-  })),
-  { path: 'odd\nname', blob: id(9001), mode: '100644' as const },
+const id = idOf;
+const stat = SAMPLE_STAT;
+const files: ManifestEntry[] = sampleEntries([
   { path: 'back\\slash', blob: id(9003), mode: '100644' as const, stat },
   { path: 'z/\u{1F600}.txt', blob: id(9004), mode: '100644' as const, stat },
-  { path: 'z/run.sh', blob: id(9002), mode: '100755' as const, stat },
 ]);
 const bytes = (text: string) => Buffer.from(text, 'utf8');
 const index = (text = formatManifest(files)) => new ManifestIndex(bytes(text), 40, '/t/m.tsv');

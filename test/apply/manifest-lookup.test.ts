@@ -8,27 +8,11 @@ import { describe, expect, it } from 'vitest';
 import { entriesAt } from '../../src/apply/manifest-lookup.js';
 import { formatManifest, MANIFEST_HEADER } from '../../src/apply/manifest-text.js';
 import { bufferSource } from '../../src/apply/manifest-source.js';
-import { sortByPath } from '../../src/byte-order.js';
 import type { ManifestEntry } from '../../src/plan/manifest-types.js';
+import { idOf, sampleEntries } from '../helpers/manifest.js';
 
-const id = (n: number) => n.toString(16).padStart(40, '0');
-const stat = {
-  size: 5,
-  mtimeNs: '1700000000000000001',
-  ctimeNs: '1700000000000000002',
-  ino: '42',
-  mode: 0o100644,
-};
-const files: ManifestEntry[] = sortByPath([
-  ...Array.from({ length: 3000 }, (_, i) => ({
-    path: `d${i % 7}/f${i}.xml`,
-    blob: id(i),
-    mode: '100644' as const,
-    stat: { ...stat, ino: String(i) },
-  })),
-  { path: 'odd\nname', blob: id(9001), mode: '100644' as const },
-  { path: 'z/run.sh', blob: id(9002), mode: '100755' as const, stat },
-]);
+const id = idOf;
+const files: ManifestEntry[] = sampleEntries();
 const text = formatManifest(files);
 const source = bufferSource(Buffer.from(text, 'utf8'));
 

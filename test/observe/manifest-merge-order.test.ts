@@ -10,8 +10,7 @@
 import { chmodSync, mkdirSync, rmSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli } from '../helpers/cli.js';
-import { tempDir } from '../helpers/git.js';
+import { oneTarget } from '../helpers/one-target.js';
 import { makeRepo, type Tree } from '../helpers/repo.js';
 import { withFind } from '../helpers/processes.js';
 import { LocalTransport } from '../../src/transport/local/local-transport.js';
@@ -47,25 +46,14 @@ const TYPE_ONLY: Record<EntryType, Observed> = {
 };
 
 const repo = makeRepo();
-const ws = tempDir('diffship-merge-order-');
-const target = join(ws, 'target');
+const { ws, targetDir: target, deploy } = oneTarget('local', undefined, repo.dir, ['waves: [1]']);
 let r1 = '';
 let r2 = '';
 
 beforeAll(() => {
   r1 = repo.commit(R1);
   r2 = repo.commit(R2);
-  writeFileSync(join(ws, 'diffship.yml'), 'waves: [1]\ntargets:\n  - { name: t, path: target }\n');
-  const first = cli(ws, [
-    'deploy',
-    '--repo',
-    repo.dir,
-    '--to',
-    r1,
-    '--mode',
-    'authoritative',
-    '--no-progress',
-  ]);
+  const first = deploy(r1, '--mode', 'authoritative');
   expect(first.code, first.stderr).toBe(0);
   // Drift of every kind the merge tells apart.
   writeFileSync(join(target, 'junk.txt'), 'stray\n');

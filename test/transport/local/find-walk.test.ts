@@ -5,68 +5,31 @@
  * its name is a pattern. Where find cannot walk (here: a find without -printf
  * first on PATH), LocalTransport walks in-process and gives the same.
  */
-import { chmodSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
+import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalTransport } from '../../../src/transport/local/local-transport.js';
 import { startFindWalk, stopFindWalk, visitFound } from '../../../src/transport/local/find-walk.js';
 import { statOf } from '../../../src/transport/local/find-records.js';
 import { lstatExact, walkSorted } from '../../../src/transport/local/sorted-walk.js';
-import type { EntryType } from '../../../src/transport/transport.js';
-import type { FileStat } from '../../../src/plan/manifest-types.js';
 import { tempDir } from '../../helpers/git.js';
+import {
+  failWith,
+  HOSTILE_FILES,
+  makeHostileTree,
+  SKIP,
+  walkInProcess,
+  type Seen,
+} from '../../helpers/hostile-tree.js';
 import { groupGone, liveInGroup, withFind } from '../../helpers/processes.js';
 
 let root: string;
-const SKIP = 'st[a]te*';
-const FILES = [
-  'a-b',
-  'a.txt',
-  'a/b',
-  'a/b-c/d',
-  'a/b.c',
-  'a0',
-  'new\nline',
-  'tab\there',
-  'space here/x y',
-  'back\\slash',
-  '-dash',
-  'z/\u{1F600}.txt',
-  'z/\uE000.txt',
-  'z/\uFFFD-real.txt',
-  `${SKIP}/state.json`,
-  'state/kept', // matches neither the skip's name nor, as a pattern, its path
-];
-
-interface Seen {
-  path: string;
-  type: EntryType;
-  stat: FileStat | null;
-}
-
-const fail = (op: string, rel: string, error: unknown) => new Error(`${op} ${rel}: ${String(error)}`);
-
-async function inProcess(skip: readonly string[]): Promise<Seen[]> {
-  const seen: Seen[] = [];
-  await walkSorted(root, skip, (p, type, exact) => void seen.push({ path: p, type, stat: exact(p) }), fail);
-  return seen;
-}
+const FILES = HOSTILE_FILES;
+const fail = failWith;
+const inProcess = (skip: readonly string[]) => walkInProcess(root, skip);
 
 beforeAll(() => {
-  root = tempDir('diffship-find-walk-');
-  for (const f of FILES) {
-    mkdirSync(path.dirname(path.join(root, f)), { recursive: true });
-    writeFileSync(path.join(root, f), f);
-  }
-  mkdirSync(path.join(root, 'empty'));
-  symlinkSync('a', path.join(root, 'link-to-a'));
-  execFileSync('mkfifo', [path.join(root, 'fifo')]);
-  chmodSync(path.join(root, 'a0'), 0o4755);
-  // A time before 1970 and one at 0 seconds: find's text is not used for them, an lstat is.
-  // (touch: Node's utimes takes a negative time as now.)
-  execFileSync('touch', ['-d', '1960-01-01 00:00:00.5', path.join(root, 'a/b')]);
-  execFileSync('touch', ['-d', '@0.25', path.join(root, 'a.txt')]);
+  root = makeHostileTree('diffship-find-walk-');
 });
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 

@@ -1,0 +1,75 @@
+/**
+ * A real folder of hostile names for the local walks' tests (find | sort, find
+ * alone, in-process): control characters, a tab, a backslash, a leading dash,
+ * characters past U+FFFF, a real U+FFFD, a folder to skip whose name is a
+ * pattern, an empty folder, a link, a fifo, a setuid file, a time before 1970
+ * and one at 0 seconds. And the in-process sorted walk to compare with.
+ */
+import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { walkSorted } from '../../src/transport/local/sorted-walk.js';
+import type { EntryType } from '../../src/transport/transport.js';
+import type { FileStat } from '../../src/plan/manifest-types.js';
+import { tempDir } from './git.js';
+
+/** The folder the walks skip: its name is a -path pattern that must be taken literally. */
+export const SKIP = 'st[a]te*';
+export const HOSTILE_FILES = [
+  'a-b',
+  'a.txt',
+  'a/b',
+  'a/b-c/d',
+  'a/b.c',
+  'a0',
+  'new\nline',
+  'tab\there',
+  'space here/x y',
+  'back\\slash',
+  '-dash',
+  'z/\u{1F600}.txt',
+  'z/\uE000.txt',
+  'z/\uFFFD-real.txt',
+  `${SKIP}/state.json`,
+  'state/kept', // matches neither the skip's name nor, as a pattern, its path
+];
+
+/** One entry a walk gave. */
+export interface Seen {
+  path: string;
+  type: EntryType;
+  stat: FileStat | null;
+}
+
+export const failWith = (op: string, rel: string, error: unknown) =>
+  new Error(`${op} ${rel}: ${String(error)}`);
+
+/** A new folder holding the hostile tree. */
+export function makeHostileTree(prefix: string): string {
+  const root = tempDir(prefix);
+  for (const f of HOSTILE_FILES) {
+    mkdirSync(path.dirname(path.join(root, f)), { recursive: true });
+    writeFileSync(path.join(root, f), f);
+  }
+  mkdirSync(path.join(root, 'empty'));
+  symlinkSync('a', path.join(root, 'link-to-a'));
+  execFileSync('mkfifo', [path.join(root, 'fifo')]);
+  chmodSync(path.join(root, 'a0'), 0o4755);
+  // A time before 1970 and one at 0 seconds: find's text is not used for them, an lstat is.
+  // (touch: Node's utimes takes a negative time as now.)
+  execFileSync('touch', ['-d', '1960-01-01 00:00:00.5', path.join(root, 'a/b')]);
+  execFileSync('touch', ['-d', '@0.25', path.join(root, 'a.txt')]);
+  return root;
+}
+
+/** The in-process sorted walk of `root` (sorted-walk.ts), with each entry's exact stat. */
+export async function walkInProcess(root: string, skip: readonly string[]): Promise<Seen[]> {
+  const seen: Seen[] = [];
+  await walkSorted(
+    root,
+    skip,
+    (p, type, exact) => void seen.push({ path: p, type, stat: exact(p) }),
+    failWith,
+  );
+  return seen;
+}
