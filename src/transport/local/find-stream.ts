@@ -153,9 +153,6 @@ export async function visitStream(
       kept = end - at;
       if (kept === READ) throw fail(`a record longer than ${READ} bytes`);
       buf.copyWithin(0, at, end);
-      // A turn of the event loop between reads: other children's pipes (git's listing of the
-      // release) are drained meanwhile, not left full, their writers stopped, until the walk ends.
-      await new Promise((resolve) => setImmediate(resolve));
     }
     const code = await s.exited;
     if (s.stopped) throw fail('stopped (the target was closed)');
