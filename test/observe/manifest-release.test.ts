@@ -241,6 +241,28 @@ describe('authoritative plan from the manifest and the diff', () => {
     expect(fast).toMatch(/manifest lists "\.diffship\/state\.json", inside the state folder/);
   });
 
+  it('a manifest with two lines swapped (its state naming it exactly) stops the deploy, naming the line; the target untouched', () => {
+    fresh();
+    writeFileSync(join(targetDir, 'junk.txt'), 'stray\n');
+    const statePath = join(targetDir, '.diffship/state.json');
+    const state = JSON.parse(readFileSync(statePath, 'utf8')) as {
+      manifestFile: { file: string; sha256: string; size: number };
+    };
+    const manifestPath = join(targetDir, '.diffship/manifests', state.manifestFile.file);
+    const [header, first, second, ...rest] = readFileSync(manifestPath, 'utf8').split('\n');
+    const text = [header, second, first, ...rest].join('\n');
+    writeFileSync(manifestPath, text);
+    state.manifestFile.size = Buffer.byteLength(text);
+    state.manifestFile.sha256 = createHash('sha256').update(text).digest('hex');
+    writeFileSync(statePath, JSON.stringify(state));
+    const before = snapshot(targetDir, []);
+    const run = deploy(r2);
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toMatch(/manifest line 3 lists "[^"]+" out of order or twice/);
+    expect(run.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    expect(snapshot(targetDir, [])).toEqual(before);
+  });
+
   it('a deploy through the manifest path leaves the target exactly the release', async () => {
     fresh();
     writeFileSync(join(targetDir, 'junk.txt'), 'stray\n');
