@@ -73,7 +73,7 @@ export class ManifestWalkMerge {
     const { recorded, named } = this.o;
     const { view } = this;
     this.o.suspects.see(path);
-    const line = this.o.recorded.seek(path, this.missing);
+    const line = recorded.seek(path, this.missing);
     const change = this.changed.get(path);
     const compared = type === 'file' || type === 'symlink';
     // Compared, a line is checked by compareSought (equal to the one built from the lstat, or parsed).
