@@ -18,7 +18,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-export const cli = path.join(root, 'bin/diffship.js');
+// DIFFSHIP_BENCH_CLI: another build's bin/diffship.js, to compare two versions on one machine.
+export const cli = process.env.DIFFSHIP_BENCH_CLI ?? path.join(root, 'bin/diffship.js');
 
 export function requireBuild(name) {
   if (!existsSync(path.join(root, 'lib/bundle/main.js'))) {

@@ -24,12 +24,21 @@ const CHUNK = 1 << 16;
  * @throws DiffshipError E_STATE naming `where` when the header is not ours or the file is cut short
  */
 export function* manifestChunks(src: ManifestSource, where: string): Generator<string, undefined> {
+  for (const bytes of manifestWindows(src, where)) yield bytes.toString('utf8');
+  return undefined;
+}
+
+/**
+ * manifestChunks' chunks as bytes, for a reader that decodes only the lines it needs
+ * (manifest-lines.ts). Each is a view that the next one may overwrite.
+ */
+export function* manifestWindows(src: ManifestSource, where: string): Generator<Buffer, undefined> {
   const header = `${MANIFEST_HEADER}\n`;
   const size = src.size;
   if (src.read(0, Math.min(size, header.length)).toString('utf8') !== header)
     throw stateError(where, `does not start with "${MANIFEST_HEADER}"`);
   if (src.read(size - 1, size)[0] !== NL) throw stateError(where, 'is cut short (no newline at its end)');
-  // Read into one scratch buffer (decoded at once, so free again): no 1 MiB of garbage per chunk.
+  // Read into one scratch buffer (used before the next is read): no 1 MiB of garbage per chunk.
   let scratch = src.buffer ? undefined : Buffer.allocUnsafe(Math.min(size, CHUNK));
   for (let start = header.length; start < size;) {
     // A window of whole lines: widened until it holds a newline (a line longer than CHUNK).
@@ -42,7 +51,7 @@ export function* manifestChunks(src: ManifestSource, where: string): Generator<s
       bytes = src.read(start, Math.min(size, start + window), scratch);
       cut = bytes.lastIndexOf(NL);
     }
-    yield bytes.toString('utf8', 0, cut);
+    yield bytes.subarray(0, cut);
     start += cut + 1;
   }
   return undefined;

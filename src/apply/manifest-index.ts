@@ -16,7 +16,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ManifestEntry } from '../plan/manifest-types.js';
 import { BadLine, linePath, lineError, parseNumbered } from './manifest-text.js';
-import { manifestChunks } from './manifest-chunks.js';
+import { manifestWindows } from './manifest-chunks.js';
 import { bufferSource } from './manifest-source.js';
 import type { ManifestLines } from './manifest-lines.js';
 import { compareBytes, sameBytes } from '../same-bytes.js';
@@ -61,7 +61,7 @@ export class ManifestIndex implements ManifestLines {
     private readonly where: string,
   ) {
     // The header and the final newline, checked as every reader checks them.
-    manifestChunks(bufferSource(bytes), where).next();
+    manifestWindows(bufferSource(bytes), where).next();
     // The lines counted first (memchr): the tables hold no more than they index.
     const body = bytes.indexOf(NL) + 1;
     let lines = 0;

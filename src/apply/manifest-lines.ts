@@ -15,10 +15,14 @@
 import { byteOrder } from '../byte-order.js';
 import type { ManifestEntry } from '../plan/manifest-types.js';
 import { BadLine, lineError, parseNumbered } from './manifest-text.js';
-import { manifestChunks } from './manifest-chunks.js';
+import { manifestWindows } from './manifest-chunks.js';
 import type { ManifestSource } from './manifest-source.js';
+import type { RawEntry } from '../transport/transport.js';
+import { compareBytes } from '../same-bytes.js';
 
 const QUOTE = 0x22;
+const TAB = 0x09;
+const NL = 0x0a;
 
 /**
  * What authoritative mode's merge asks of a manifest's lines: read forward in path
@@ -39,12 +43,18 @@ export interface ManifestLines {
 }
 
 export class ManifestCursor implements ManifestLines {
-  private text = '';
-  private from = 0; // where the current line starts in `text`
-  private to = -1; // where it ends (its newline, or the text's end); -1: no current line
-  private readonly chunks: Generator<string, undefined>;
+  /** The current window of whole lines (manifest-chunks.ts): a view the next window overwrites. */
+  private bytes: Buffer = Buffer.alloc(0);
+  private from = 0; // where the current line starts in `bytes`
+  private to = -1; // where it ends (its newline, or the window's end); -1: no current line
+  /** The current line decoded, once something asked for it as text. */
+  private text: string | null = null;
+  private readonly windows: Generator<Buffer, undefined>;
   private lineNo = 1;
   private last: string | null = null;
+  /** The last line was settled on bytes (`settle`): its path is `bytes[lastFrom, lastTo)`, not `last`. */
+  private lastFrom = -1;
+  private lastTo = -1;
   /** The current line was handed out by `seek`: moved past on the next call (so `parse` names its number). */
   private taken = false;
 
@@ -58,7 +68,7 @@ export class ManifestCursor implements ManifestLines {
     readonly idLength: number,
     private readonly where: string,
   ) {
-    this.chunks = manifestChunks(data, where);
+    this.windows = manifestWindows(data, where);
     this.advance();
   }
 
@@ -72,11 +82,11 @@ export class ManifestCursor implements ManifestLines {
   seek(path: string, passed?: (entry: ManifestEntry) => void): string | undefined {
     this.passTaken();
     while (this.to >= 0) {
-      const line = this.text.slice(this.from, this.to);
+      const line = (this.text ??= this.bytes.toString('utf8', this.from, this.to));
       const start = pathStart(line);
       // The usual case: the line's path field is `path` itself (unquoted).
       if (start > 0 && line.length - start === path.length && line.startsWith(path, start)) {
-        this.last = path;
+        this.setLast(path);
         this.taken = true;
         return line;
       }
@@ -94,6 +104,35 @@ export class ManifestCursor implements ManifestLines {
     return undefined;
   }
 
+  /**
+   * Take the current line without a string, when its path is the walked entry's
+   * (an ASCII path, unquoted, byte for byte) and `inSync(bytes, start, pathStart)`
+   * says the line is the one the caller would build for it (observe/line-in-sync.ts):
+   * true, and the line is passed. Anything else: false, nothing moved; the caller
+   * seeks by text as usual. Order needs no check here: the walk's paths increase
+   * (checked by the walk), and every line taken before sorts below this path.
+   */
+  settle(e: RawEntry, inSync: (bytes: Buffer, start: number, pathStart: number) => boolean): boolean {
+    this.passTaken();
+    const { bytes, from, to } = this;
+    if (to < 0) return false;
+    let at = from + this.idLength + 8; // the stat field: after the id, a tab, the mode and a tab
+    while (at < to && bytes[at] !== TAB) at++;
+    const start = at + 1;
+    const length = e.pathEnd - e.pathStart;
+    if (to - start !== length || length === 0 || bytes[start] === QUOTE) return false;
+    for (let i = 0; i < length; i++) {
+      const c = e.buf[e.pathStart + i]!;
+      if (c >= 0x80 || c !== bytes[start + i]) return false;
+    }
+    if (!inSync(bytes, from, start)) return false;
+    this.last = null;
+    this.lastFrom = start;
+    this.lastTo = to;
+    this.advance();
+    return true;
+  }
+
   /** Parse the line `seek` just gave (or is on). @throws DiffshipError E_STATE naming it. */
   parse(line: string): ManifestEntry {
     return parseNumbered(line, this.idLength, this.where, this.lineNo);
@@ -101,13 +140,8 @@ export class ManifestCursor implements ManifestLines {
 
   /** Parse (and so check) the lines no path asked for; `passed` gets each. */
   finish(passed?: (entry: ManifestEntry) => void): void {
-    this.passTaken();
-    while (this.to >= 0) {
-      const entry = this.parse(this.text.slice(this.from, this.to));
-      this.checkOrder(entry.path);
-      passed?.(entry);
-      this.advance();
-    }
+    for (let files = this.take(1024); files.length > 0; files = this.take(1024))
+      for (const f of files) passed?.(f);
   }
 
   /**
@@ -118,7 +152,7 @@ export class ManifestCursor implements ManifestLines {
     this.passTaken();
     const out: ManifestEntry[] = [];
     while (this.to >= 0 && out.length < max) {
-      const entry = this.parse(this.text.slice(this.from, this.to));
+      const entry = this.parse(this.text ?? this.bytes.toString('utf8', this.from, this.to));
       this.checkOrder(entry.path);
       out.push(entry);
       this.advance();
@@ -133,31 +167,45 @@ export class ManifestCursor implements ManifestLines {
   }
 
   private checkOrder(path: string): void {
-    if (this.last !== null && byteOrder(this.last, path) >= 0)
-      throw this.bad(new BadLine(`lists ${JSON.stringify(path)} out of order or twice`));
+    const after =
+      this.lastFrom >= 0
+        ? (() => {
+            const p = Buffer.from(path, 'utf8');
+            return compareBytes(this.bytes, this.lastFrom, this.lastTo, p, 0, p.length) < 0;
+          })()
+        : this.last === null || byteOrder(this.last, path) < 0;
+    if (!after) throw this.bad(new BadLine(`lists ${JSON.stringify(path)} out of order or twice`));
+    this.setLast(path);
+  }
+
+  private setLast(path: string): void {
     this.last = path;
+    this.lastFrom = -1;
   }
 
   private bad(error: unknown): unknown {
     return lineError(this.where, this.lineNo, error);
   }
 
-  /** Move to the next line, decoding the next chunk when this one is used up. */
+  /** Move to the next line, reading the next window when this one is used up. */
   private advance(): void {
-    if (this.to >= 0 && this.to < this.text.length) {
+    this.text = null;
+    if (this.to >= 0 && this.to < this.bytes.length) {
       this.from = this.to + 1;
     } else {
-      const chunk = this.chunks.next();
-      if (chunk.done) {
+      // The window is overwritten: a path settled in it is kept as text.
+      if (this.lastFrom >= 0) this.setLast(this.bytes.toString('utf8', this.lastFrom, this.lastTo));
+      const window = this.windows.next();
+      if (window.done) {
         this.to = -1;
-        this.text = '';
+        this.bytes = Buffer.alloc(0);
         return;
       }
-      this.text = chunk.value;
+      this.bytes = window.value;
       this.from = 0;
     }
-    const nl = this.text.indexOf('\n', this.from);
-    this.to = nl < 0 ? this.text.length : nl;
+    const nl = this.bytes.indexOf(NL, this.from);
+    this.to = nl < 0 ? this.bytes.length : nl;
     this.lineNo++;
   }
 }

@@ -150,7 +150,8 @@ export async function mergeWithManifest(
     // find could not walk it all: what it visited is void, walked again in order.
     suspects.paths.length = 0;
   }
-  const merge = new ManifestWalkMerge({ ...inputs, recorded: manifestCursor(basis.manifest) });
-  await t.walkSorted(skip, merge.visit);
+  const cursor = manifestCursor(basis.manifest);
+  const merge = new ManifestWalkMerge({ ...inputs, recorded: cursor });
+  await t.walkSorted(skip, merge.visit, merge.sortedSettler(cursor) ?? undefined);
   return merge.end(false);
 }

@@ -15,6 +15,8 @@ import { DiffshipError } from '../errors.js';
 import type { RawEntry, SettleRaw, Transport } from '../transport/transport.js';
 import type { ManifestLines } from '../apply/manifest-lines.js';
 import type { ManifestIndex } from '../apply/manifest-index.js';
+import type { ManifestCursor } from '../apply/manifest-lines.js';
+import { compareBytes } from '../same-bytes.js';
 import { lineInSync } from './line-in-sync.js';
 import { byteOrder } from '../byte-order.js';
 import type { LossySuspects } from './lossy-names.js';
@@ -106,7 +108,7 @@ export class ManifestWalkMerge {
     const writtenBytes = Buffer.from(written, 'latin1');
     // The lines of the paths the diff changes or names: decided by the visitor.
     const special = new Set<number>();
-    for (const path of [...this.changed.keys(), ...this.o.named]) special.add(index.lineOf(path));
+    for (const path of this.special()) special.add(index.lineOf(path));
     return (e: RawEntry): boolean => {
       const n = index.atAscii(e.buf, e.pathStart, e.pathEnd);
       if (n < 0 || special.has(n)) return false;
@@ -116,6 +118,45 @@ export class ManifestWalkMerge {
       this.view.inSync++;
       return true;
     };
+  }
+
+  /**
+   * The same for a sorted walk beside `cursor` (the merge's `recorded`): the line the
+   * cursor is on, when it is the entry's (ManifestCursor.settle). The paths the diff
+   * changes or names are passed in byte order beside the walk's files and links.
+   */
+  sortedSettler(cursor: ManifestCursor): SettleRaw | null {
+    const { written } = this.o;
+    if (written === null) return null;
+    const writtenBytes = Buffer.from(written, 'latin1');
+    const special = this.special()
+      .map((p) => Buffer.from(p, 'utf8'))
+      .sort(Buffer.compare);
+    let next = 0;
+    let entry: RawEntry | null = null;
+    const inSync = (bytes: Buffer, start: number, pathStart: number): boolean =>
+      lineInSync(bytes, start, pathStart, cursor.idLength, entry!, writtenBytes);
+    return (e: RawEntry): boolean => {
+      // Files and links only (a folder's path is out of this order: `a` comes after `a.txt`).
+      if (e.type !== 'file' && e.type !== 'symlink') return false;
+      let order = -1;
+      while (next < special.length) {
+        const s = special[next]!;
+        order = compareBytes(s, 0, s.length, e.buf, e.pathStart, e.pathEnd);
+        if (order >= 0) break;
+        next++;
+      }
+      if (order === 0) return false;
+      entry = e;
+      if (!cursor.settle(e, inSync)) return false;
+      this.view.inSync++;
+      return true;
+    };
+  }
+
+  /** The paths the diff changes or names: always decided by the visitor. */
+  private special(): string[] {
+    return [...new Set([...this.changed.keys(), ...this.o.named])];
   }
 
   /**

@@ -408,8 +408,10 @@ export interface Transport {
    * followed, one at a time, nothing kept: files and links in byte order of
    * paths, a folder where git's tree order puts it (its name and a slash,
    * right before its entries); `exact` lstats the entries the caller looks into.
+   * `settle` accounts for an entry from its raw bytes where the walk has them (then it
+   * is not visited), in the same order.
    */
-  walkSorted?(skip: readonly string[], visit: SortedVisit): Promise<void>;
+  walkSorted?(skip: readonly string[], visit: SortedVisit, settle?: SettleRaw): Promise<void>;
   /**
    * Start the next walkSorted's work now (local: find and sort in other processes), so it
    * overlaps what comes before it. Ask only where a walkSorted follows; close() stops one

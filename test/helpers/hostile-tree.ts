@@ -9,7 +9,9 @@ import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { walkSorted } from '../../src/transport/local/sorted-walk.js';
-import type { EntryType } from '../../src/transport/transport.js';
+import { expect } from 'vitest';
+import type { EntryType, RawEntry } from '../../src/transport/transport.js';
+import { statText } from '../../src/apply/manifest-text.js';
 import type { FileStat } from '../../src/plan/manifest-types.js';
 import { tempDir } from './git.js';
 
@@ -72,4 +74,40 @@ export async function walkInProcess(root: string, skip: readonly string[]): Prom
     failWith,
   );
   return seen;
+}
+
+/**
+ * A raw entry's `statIs` against its exact lstat as a manifest's stat field (between
+ * brackets, so the field is read from its offsets), then the same with one digit off in
+ * each place, then cut short: what `expectStatAnswers` checks.
+ */
+export function statAnswers(e: RawEntry, stat: FileStat): boolean[] {
+  const field = Buffer.from(`[${statText(stat)}]`);
+  const is = [e.statIs(field, 1, field.length - 1)];
+  for (let i = 1; i < field.length - 1; i++) {
+    if (field[i]! < 0x30 || field[i]! > 0x39) continue;
+    const off = Buffer.from(field);
+    off[i] = off[i] === 0x39 ? 0x30 : off[i]! + 1;
+    is.push(e.statIs(off, 1, off.length - 1));
+  }
+  is.push(e.statIs(field, 1, field.length - 2));
+  return is;
+}
+
+/**
+ * Every file and link of `expected` had its field recognised, and no altered one: but the
+ * two whose times find cannot print exactly (before 1970, at 0 seconds), never recognised
+ * (the visitor lstats them).
+ */
+export function expectStatAnswers(expected: readonly Seen[], answers: ReadonlyMap<string, boolean[]>): void {
+  for (const e of expected) {
+    if (e.type !== 'file' && e.type !== 'symlink') continue;
+    const [whole, ...off] = answers.get(e.path)!;
+    expect(whole, e.path).toBe(e.path !== 'a/b' && e.path !== 'a.txt');
+    expect(off.length, e.path).toBeGreaterThan(40);
+    expect(
+      off.every((is) => !is),
+      e.path,
+    ).toBe(true);
+  }
 }

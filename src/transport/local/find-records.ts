@@ -4,7 +4,7 @@
  * ctime inode perms path`, a folder's path with a slash; times come as seconds
  * with a fraction of at least 9 digits (GNU find), so ns are exact.
  */
-import type { EntryType } from '../transport.js';
+import type { EntryType, RawEntry } from '../transport.js';
 import type { FileStat } from '../../plan/manifest-types.js';
 
 const FIELDS = '%y %s %T@ %C@ %i %m';
@@ -39,16 +39,6 @@ export function pruneArgs(skip: readonly string[]): string[] {
 
 /** -path takes a pattern: a name's own wildcards are escaped. */
 export const patternOf = (rel: string): string => rel.replace(/[*?[\]\\]/g, '\\$&');
-
-/** Where a record's path starts (after its sixth space); -1 when it has fewer. */
-export function pathStart(rec: string): number {
-  let at = -1;
-  for (let n = 0; n < 6; n++) {
-    at = rec.indexOf(' ', at + 1);
-    if (at < 0) return -1;
-  }
-  return at + 1;
-}
 
 /** A record's exact stat; null where its times are not exact (the caller lstats then). */
 export function statOf(rec: string): FileStat | null {
@@ -101,7 +91,7 @@ const BITS_OF_BYTE: Readonly<Record<number, number>> = { 0x66: 0o100000, 0x6c: 0
  * digit by digit in one pass, nothing written or made. False where statOf gives null
  * (times not exact, another type).
  */
-export function statFieldIs(
+function statFieldIs(
   buf: Buffer,
   start: number,
   pathStart: number,
@@ -151,4 +141,43 @@ export function statFieldIs(
     mode = mode * 10 + d;
   }
   return mode === (bits | perms);
+}
+
+/** Where a record's path starts in `data[start, end)` (after its sixth space); -1 when it has fewer. */
+export function pathAt(data: Buffer, start: number, end: number): number {
+  let spaces = 0;
+  for (let i = start; i < end; i++) if (data[i] === SPACE && ++spaces === 6) return i + 1;
+  return -1;
+}
+
+/** The record being settled (one object for a whole walk). */
+export class RawRecord implements RawEntry {
+  buf: Buffer = Buffer.alloc(0);
+  pathStart = 0;
+  pathEnd = 0;
+  type: EntryType = 'other';
+  private start = 0;
+  private fieldsEnd = 0;
+
+  /** The record at `buf[start…]`: its fields end (after a space) at `fieldsEnd`, its path is [pathStart, pathEnd). */
+  at(
+    buf: Buffer,
+    start: number,
+    fieldsEnd: number,
+    pathStart: number,
+    pathEnd: number,
+    type: EntryType,
+  ): this {
+    this.buf = buf;
+    this.start = start;
+    this.fieldsEnd = fieldsEnd;
+    this.pathStart = pathStart;
+    this.pathEnd = pathEnd;
+    this.type = type;
+    return this;
+  }
+
+  statIs(field: Buffer, from: number, to: number): boolean {
+    return statFieldIs(this.buf, this.start, this.fieldsEnd, field, from, to);
+  }
 }

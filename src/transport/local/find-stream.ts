@@ -24,8 +24,8 @@ import { closeSync, constants, openSync, readSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FileStat } from '../../plan/manifest-types.js';
-import type { EntryType, RawEntry, SettleRaw, SortedVisit } from '../transport.js';
-import { TYPES, printed, pruneArgs, statFieldIs, statOf } from './find-records.js';
+import type { SettleRaw, SortedVisit } from '../transport.js';
+import { RawRecord, TYPES, pathAt, printed, pruneArgs, statOf } from './find-records.js';
 
 /** Bytes read at a time; a record (a path of up to 4 KiB) always fits. */
 const READ = 256 * 1024;
@@ -115,7 +115,7 @@ export async function visitStream(
   let currentPath = '';
   const exact = (rel: string): FileStat | null =>
     rel === currentPath ? (statOf(current) ?? lstat(rel)) : lstat(rel);
-  const raw = new Raw();
+  const raw = new RawRecord();
   const buf = Buffer.allocUnsafe(READ);
   let offset = 0; // in the file
   let kept = 0; // bytes of a partial record at the start of buf
@@ -142,7 +142,7 @@ export async function visitStream(
         }
         const type = TYPES[String.fromCharCode(buf[at]!)] ?? 'other';
         const pathEnd = type === 'dir' ? nul - 1 : nul;
-        if (settle === undefined || !settle(raw.at(buf, at, from, pathEnd, type))) {
+        if (settle === undefined || !settle(raw.at(buf, at, from, from, pathEnd, type))) {
           // Decoded on its own: a path the caller keeps holds its record, not the buffer.
           current = buf.toString('utf8', at, nul);
           currentPath = buf.toString('utf8', from, pathEnd);
@@ -164,34 +164,5 @@ export async function visitStream(
   } finally {
     if (read) closeStream(s);
     else stopFindStream(s);
-  }
-}
-
-/** Where a record's path starts (after its sixth space); -1 when it has fewer. */
-function pathAt(data: Buffer, start: number, end: number): number {
-  let spaces = 0;
-  for (let i = start; i < end; i++) if (data[i] === 0x20 && ++spaces === 6) return i + 1;
-  return -1;
-}
-
-/** The record being settled (one object for the whole walk). */
-class Raw implements RawEntry {
-  buf: Buffer = Buffer.alloc(0);
-  pathStart = 0;
-  pathEnd = 0;
-  type: EntryType = 'other';
-  private start = 0;
-
-  at(buf: Buffer, start: number, pathStart: number, pathEnd: number, type: EntryType): this {
-    this.buf = buf;
-    this.start = start;
-    this.pathStart = pathStart;
-    this.pathEnd = pathEnd;
-    this.type = type;
-    return this;
-  }
-
-  statIs(field: Buffer, from: number, to: number): boolean {
-    return statFieldIs(this.buf, this.start, this.pathStart, field, from, to);
   }
 }

@@ -29,12 +29,13 @@
  * and handles vanished entries itself.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import type { SortedVisit } from '../transport.js';
+import type { SettleRaw, SortedVisit } from '../transport.js';
 import type { FileStat } from '../../plan/manifest-types.js';
-import { byteOrder } from '../../byte-order.js';
 import { joinRel } from '../rel-path.js';
 import { listSorted, lstatExact, walkSorted, type KeyRange } from './sorted-walk.js';
-import { TYPES, pathStart, patternOf, printed, pruneArgs, statOf } from './find-records.js';
+import { compareBytes } from '../../same-bytes.js';
+import { pathAt, patternOf, printed, pruneArgs } from './find-records.js';
+import { InOrder, Records } from './sorted-records.js';
 
 // find's status goes last into sort as a record with an empty path, so it comes out first:
 // a failed find is known before any of its entries is visited. The expression comes as arguments.
@@ -234,6 +235,7 @@ export async function walkSortedFound(
   visit: SortedVisit,
   found: FindWalk,
   fail: (op: string, rel: string, error: unknown) => Error,
+  settle?: SettleRaw,
 ): Promise<void> {
   const walked = await visitFound(
     found,
@@ -241,6 +243,7 @@ export async function walkSortedFound(
     (rel) => lstatExact(base, rel, fail),
     (why) => fail('walk', '', new Error(why)),
     (range) => walkSorted(base, skip, visit, fail, range),
+    settle,
   );
   if (!walked) await walkSorted(base, skip, visit, fail);
 }
@@ -264,64 +267,14 @@ function stopPipeline(p: Pipeline): void {
   }
 }
 
-/** A pipeline's NUL-ended records, read in runs: a run stops before the record its taker refuses. */
-class Records {
-  private readonly chunks: AsyncIterator<Buffer>;
-  /** Unread records (from a record's start) of a chunk, left by a refused record. */
-  private pending: Buffer | null = null;
-  /** A partial record at a chunk's end, kept for the next chunk. */
-  carry: Buffer | null = null;
-
-  constructor(p: Pipeline) {
-    this.chunks = (p.child.stdout! as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
-    p.release();
-  }
-
-  /** Give records to `take` until it refuses one (true) or the output ends (false). */
-  async each(take: (rec: string) => boolean): Promise<boolean> {
-    for (;;) {
-      let data: Buffer;
-      if (this.pending !== null) {
-        data = this.pending;
-        this.pending = null;
-      } else {
-        const next = await this.chunks.next();
-        if (next.done) return false;
-        data = this.carry === null ? next.value : Buffer.concat([this.carry, next.value]);
-        this.carry = null;
-      }
-      let at = 0;
-      for (let end = data.indexOf(0, at); end >= 0; end = data.indexOf(0, at)) {
-        // Each record decoded on its own: a path the caller keeps holds its record, not the
-        // whole chunk's text (a slice of it would: 49 MB at 500,000 files).
-        if (!take(data.toString('utf8', at, end))) {
-          this.pending = data.subarray(at);
-          return true;
-        }
-        at = end + 1;
-      }
-      if (at < data.length) this.carry = Buffer.from(data.subarray(at));
-    }
-  }
-
-  /** The first record (a pipeline's status), null when there is none. */
-  async first(): Promise<string | null> {
-    let rec: string | null = null;
-    await this.each((r) => {
-      if (rec !== null) return false;
-      rec = r;
-      return true;
-    });
-    return rec;
-  }
-}
-
 /**
  * Visit every entry `w` finds, in order. False when find could not walk (nothing
  * was visited: walk in-process instead). `lstat` is the exact lstat of a path
  * whose record has no exact times (find without ns, a time before 1970).
  * `walkRange` walks a range of the split folder in-process (its find could not).
  * `fail` words an error after entries were visited (sort failed, records out of order).
+ * `settle` accounts for a record from its bytes where it can (then it is not visited);
+ * a range walked in-process is visited whole.
  */
 export async function visitFound(
   w: FindWalk,
@@ -329,30 +282,10 @@ export async function visitFound(
   lstat: (rel: string) => FileStat | null,
   fail: (why: string) => Error,
   walkRange: (range: KeyRange) => Promise<void>,
+  settle?: SettleRaw,
 ): Promise<boolean> {
-  let prevKey = '';
-  // The record being visited, parsed further only if the visitor asks for its stat.
-  let current = '';
-  let currentPath = '';
-  const exact = (rel: string): FileStat | null =>
-    rel === currentPath ? (statOf(current) ?? lstat(rel)) : lstat(rel);
-  /** Visit a record whose path starts `strip` characters after its fields (a range's: `./`). */
-  const entry = (rec: string, strip: number): boolean => {
-    const from = pathStart(rec);
-    if (from < 0 || (strip > 0 && !rec.startsWith('./', from)))
-      throw fail(`a record without its fields: ${JSON.stringify(rec.slice(0, 200))}`);
-    const key = rec.slice(from + strip);
-    // LC_ALL=C sort orders bytes; a name that is not UTF-8 decodes lossily (and is refused later).
-    // Checked across pipelines too: a range out of its place fails here.
-    if (!(prevKey < key) && byteOrder(prevKey, key) >= 0 && !key.includes('\ufffd'))
-      throw fail(`entries out of order: ${JSON.stringify(prevKey)} before ${JSON.stringify(key)}`);
-    prevKey = key;
-    const type = TYPES[rec[0]!] ?? 'other';
-    current = rec;
-    currentPath = type === 'dir' ? key.slice(0, -1) : key;
-    visit(currentPath, type, exact);
-    return true;
-  };
+  const order = new InOrder(visit, lstat, fail, settle);
+  const entry = order.entry;
   /** Check that a pipeline read to its end walked without an error. */
   const ended = async (p: Pipeline, r: Records): Promise<void> => {
     const code = await p.exited;
@@ -372,7 +305,7 @@ export async function visitFound(
         await walkRange(part.range);
         continue;
       }
-      await r.each((rec) => entry(rec, 2));
+      await r.each((data, at, end) => entry(data, at, end, 2));
       await ended(p, r);
     }
   };
@@ -386,20 +319,22 @@ export async function visitFound(
       // find or sort could not start, or find met an error: nothing was visited.
       if (status !== WALKED) return false;
       if (w.split) {
-        const dir = `${w.split.dir}/`;
+        const dir = Buffer.from(`${w.split.dir}/`);
         // The rest's entries up to the split folder's own, then its ranges, then the rest's others.
-        await rest.each((rec) => {
-          const from = pathStart(rec);
-          return from >= 0 && byteOrder(rec.slice(from), dir) > 0 ? false : entry(rec, 0);
+        await rest.each((data, at, end) => {
+          const from = pathAt(data, at, end);
+          return from >= 0 && compareBytes(data, from, end, dir, 0, dir.length) > 0
+            ? false
+            : entry(data, at, end, 0);
         });
-        // The split folder gone, or no longer a folder (a link now): nothing is below it.
-        if (prevKey === dir && current[0] === 'd') await parts();
+        // The split folder gone, or no longer a folder (a link now, no slash): nothing is below it.
+        if (order.lastIs(dir)) await parts();
         else {
           w.started = w.split.parts.length; // none starts now
           for (const part of w.split.parts) if (part.pipeline) stopPipeline(part.pipeline);
         }
       }
-      await rest.each((rec) => entry(rec, 0));
+      await rest.each((data, at, end) => entry(data, at, end, 0));
       await ended(w.rest, rest);
     }
     read = true;

@@ -125,8 +125,8 @@ export class LocalTransport implements Transport {
     this.walks.prewalkSorted(skip, expected);
   }
 
-  async walkSorted(skip: readonly string[], visit: SortedVisit): Promise<void> {
-    return this.walks.walkSorted(skip, visit);
+  async walkSorted(skip: readonly string[], visit: SortedVisit, settle?: SettleRaw): Promise<void> {
+    return this.walks.walkSorted(skip, visit, settle);
   }
 
   /** Start walkUnordered's find now, for the next walkUnordered with `skip`. */

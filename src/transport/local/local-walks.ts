@@ -34,14 +34,14 @@ export class LocalWalks {
     this.prewalk = startFindWalk(this.base(), skip, expected);
   }
 
-  async walkSorted(skip: readonly string[], visit: SortedVisit): Promise<void> {
+  async walkSorted(skip: readonly string[], visit: SortedVisit, settle?: SettleRaw): Promise<void> {
     const early = this.prewalk;
     this.prewalk = null;
     this.dropAhead();
     const found = findWalkFor(early, this.base(), skip);
     this.walking = found;
     try {
-      await walkSortedFound(this.base(), skip, visit, found, this.fail);
+      await walkSortedFound(this.base(), skip, visit, found, this.fail, settle);
     } finally {
       if (this.walking === found) this.walking = null;
     }

@@ -14,10 +14,12 @@ import { statOf } from '../../../src/transport/local/find-records.js';
 import { lstatExact, walkSorted } from '../../../src/transport/local/sorted-walk.js';
 import { tempDir } from '../../helpers/git.js';
 import {
+  expectStatAnswers,
   failWith,
   HOSTILE_FILES,
   makeHostileTree,
   SKIP,
+  statAnswers,
   walkInProcess,
   type Seen,
 } from '../../helpers/hostile-tree.js';
@@ -104,6 +106,41 @@ describe('find walk', () => {
       }
     } finally {
       rmSync(nested, { recursive: true, force: true });
+    }
+  });
+
+  it('offers settle each entry’s bytes in order, its exact stat as a manifest field, and visits only what it leaves: whole and split', async () => {
+    const expected = await inProcess([SKIP]);
+    const stats = new Map(expected.filter((e) => e.stat !== null).map((e) => [e.path, e.stat!]));
+    // Settled: the files and links whose paths have an even length (found in every range).
+    const settled = (p: string, type: string) =>
+      (type === 'file' || type === 'symlink') && p.length % 2 === 0;
+    for (const size of [0, 1_000_000]) {
+      const w = startFindWalk(root, [SKIP], size);
+      expect(w.split !== null, String(size)).toBe(size > 0);
+      const offered: string[] = [];
+      const visited: string[] = [];
+      const answers = new Map<string, boolean[]>();
+      const walked = await visitFound(
+        w,
+        (p) => void visited.push(p),
+        (rel) => lstatExact(root, rel, fail),
+        (why) => new Error(why),
+        () => Promise.reject(new Error('every range was walked by find')),
+        (e) => {
+          const p = e.buf.toString('utf8', e.pathStart, e.pathEnd);
+          offered.push(p);
+          const stat = stats.get(p);
+          if (stat) answers.set(p, statAnswers(e, stat));
+          return settled(p, e.type);
+        },
+      );
+      expect(walked).toBe(true);
+      expect(offered).toEqual(expected.map((e) => e.path));
+      expect(visited).toEqual(expected.filter((e) => !settled(e.path, e.type)).map((e) => e.path));
+      expect(visited.length).toBeLessThan(expected.length - 5);
+      // A range's records start with `./`: their fields are still read up to the path's own start.
+      expectStatAnswers(expected, answers);
     }
   });
 
