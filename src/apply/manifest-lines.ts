@@ -116,14 +116,20 @@ export class ManifestCursor implements ManifestLines {
     this.passTaken();
     const { bytes, from, to } = this;
     if (to < 0) return false;
-    let at = from + this.idLength + 8; // the stat field: after the id, a tab, the mode and a tab
-    while (at < to && bytes[at] !== TAB) at++;
-    const start = at + 1;
+    // The path ends the line, after a tab (the stat field's end: `inSync` checks the field).
     const length = e.pathEnd - e.pathStart;
-    if (to - start !== length || length === 0 || bytes[start] === QUOTE) return false;
+    const start = to - length;
+    if (
+      length === 0 ||
+      start < from + this.idLength + 9 ||
+      bytes[start - 1] !== TAB ||
+      bytes[start] === QUOTE
+    )
+      return false;
+    // Printable ASCII: a name with a control character is always written quoted.
     for (let i = 0; i < length; i++) {
       const c = e.buf[e.pathStart + i]!;
-      if (c >= 0x80 || c !== bytes[start + i]) return false;
+      if (c < 0x20 || c >= 0x7f || c !== bytes[start + i]) return false;
     }
     if (!inSync(bytes, from, start)) return false;
     this.last = null;

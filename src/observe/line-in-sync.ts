@@ -16,6 +16,10 @@ const TAB = 0x09;
 const COMMA = 0x2c;
 const ZERO = 0x30;
 
+/** 1 for the bytes of lowercase hex digits (one load a byte: the id is most of a line's check). */
+const LOWER_HEX = new Uint8Array(256);
+for (const c of Buffer.from('0123456789abcdef')) LOWER_HEX[c] = 1;
+
 /** The git modes a line can hold, as the six bytes after the blob's tab. */
 const REGULAR = Buffer.from('100644');
 const EXECUTABLE = Buffer.from('100755');
@@ -34,10 +38,7 @@ export function lineInSync(
   written: Buffer,
 ): boolean {
   if (entry.type !== 'file' && entry.type !== 'symlink') return false;
-  for (let i = start; i < start + idLength; i++) {
-    const c = bytes[i]!;
-    if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return false;
-  }
+  for (let i = start; i < start + idLength; i++) if (LOWER_HEX[bytes[i]!] === 0) return false;
   const m = start + idLength + 1;
   if (bytes[m - 1] !== TAB || bytes[m + 6] !== TAB || bytes[pathStart - 1] !== TAB) return false;
   const symlink = sameBytes(bytes, m, SYMLINK, 0, 6);

@@ -11,7 +11,9 @@ const FIELDS = '%y %s %T@ %C@ %i %m';
 
 /** The file type bits of `st_mode` for find's `%y` letters (other types are never compared). */
 const TYPE_BITS: Readonly<Record<string, number>> = { f: 0o100000, l: 0o120000, d: 0o040000 };
-export const TYPES: Readonly<Record<string, EntryType>> = { f: 'file', l: 'symlink', d: 'dir' };
+/** The entry type of find's `%y` letter, a record's first byte (no string made). */
+export const typeOfByte = (b: number): EntryType =>
+  b === 0x66 ? 'file' : b === 0x64 ? 'dir' : b === 0x6c ? 'symlink' : 'other';
 
 /** find's `-printf` for an entry: a folder's path with a slash (`%P`: from `.`; `%p`: as given). */
 export function printed(path: '%P' | '%p'): string[] {

@@ -25,7 +25,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FileStat } from '../../plan/manifest-types.js';
 import type { SettleRaw, SortedVisit } from '../transport.js';
-import { RawRecord, TYPES, pathAt, printed, pruneArgs, statOf } from './find-records.js';
+import { RawRecord, pathAt, printed, pruneArgs, statOf, typeOfByte } from './find-records.js';
 
 /** Bytes read at a time; a record (a path of up to 4 KiB) always fits. */
 const READ = 256 * 1024;
@@ -140,7 +140,7 @@ export async function visitStream(
           const rec = buf.toString('utf8', at, Math.min(nul, at + 200));
           throw fail(`a record without its fields: ${JSON.stringify(rec)}`);
         }
-        const type = TYPES[String.fromCharCode(buf[at]!)] ?? 'other';
+        const type = typeOfByte(buf[at]!);
         const pathEnd = type === 'dir' ? nul - 1 : nul;
         if (settle === undefined || !settle(raw.at(buf, at, from, from, pathEnd, type))) {
           // Decoded on its own: a path the caller keeps holds its record, not the buffer.

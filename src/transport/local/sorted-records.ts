@@ -8,7 +8,7 @@ import type { ChildProcess } from 'node:child_process';
 import type { FileStat } from '../../plan/manifest-types.js';
 import type { SettleRaw, SortedVisit } from '../transport.js';
 import { compareBytes } from '../../same-bytes.js';
-import { RawRecord, TYPES, pathAt, statOf } from './find-records.js';
+import { RawRecord, pathAt, statOf, typeOfByte } from './find-records.js';
 
 const DOT = 0x2e;
 const SLASH = 0x2f;
@@ -110,7 +110,7 @@ export class InOrder {
     this.prev = data;
     this.prevFrom = from;
     this.prevTo = end;
-    const type = TYPES[String.fromCharCode(data[at]!)] ?? 'other';
+    const type = typeOfByte(data[at]!);
     const pathEnd = type === 'dir' ? end - 1 : end;
     if (this.settle?.(this.raw.at(data, at, fields, from, pathEnd, type))) return true;
     // Decoded on its own: a path the caller keeps holds its record, not the whole chunk.
