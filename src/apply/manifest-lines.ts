@@ -1,16 +1,19 @@
 /**
  * A manifest file's lines read forward alongside a walk in path order, as raw
- * text: the caller compares a line with the one it expects (blob, mode, fresh
- * stat, path) and parses it only when they differ. At 500,000 files that is a
- * string compare per file instead of an entry object and five decimals parsed.
+ * bytes, a line decoded only when asked for as text: the caller compares a
+ * line with the one it expects (blob, mode, fresh stat, path) and parses it
+ * only when they differ, or settles it on bytes without a string (`settle`:
+ * the usual file, untouched since the last deploy). At 500,000 files that is a
+ * byte compare per file instead of an entry object and five decimals parsed.
  *
  * Checking as hostile input stays whole: a line that equals the expected text
- * is valid by construction (the caller builds it from a release blob of the
- * right length, a known mode, an lstat and a walked path), a line that differs
- * is parsed by `parse` (manifest-text.ts checks), and every line nobody asks
- * for is parsed as it is passed over. Order is checked too: a line passed over
- * must sort after the one before it; a matched line sorts after both the line
- * before it (passed over: below it) and the walk's previous path.
+ * (or bytes) is valid by construction (the caller builds it from a release
+ * blob of the right length, a known mode, an lstat and a walked path), a line
+ * that differs is parsed by `parse` (manifest-text.ts checks), and every line
+ * nobody asks for is parsed as it is passed over. Order is checked too: a line
+ * passed over must sort after the one before it; a matched or settled line
+ * sorts after both the line before it (passed over: below it) and the walk's
+ * previous path.
  */
 import { byteOrder } from '../byte-order.js';
 import type { ManifestEntry } from '../plan/manifest-types.js';
@@ -173,15 +176,16 @@ export class ManifestCursor implements ManifestLines {
   }
 
   private checkOrder(path: string): void {
-    const after =
-      this.lastFrom >= 0
-        ? (() => {
-            const p = Buffer.from(path, 'utf8');
-            return compareBytes(this.bytes, this.lastFrom, this.lastTo, p, 0, p.length) < 0;
-          })()
-        : this.last === null || byteOrder(this.last, path) < 0;
-    if (!after) throw this.bad(new BadLine(`lists ${JSON.stringify(path)} out of order or twice`));
+    if (!this.afterLast(path))
+      throw this.bad(new BadLine(`lists ${JSON.stringify(path)} out of order or twice`));
     this.setLast(path);
+  }
+
+  /** `path` sorts after the last line taken (settled: compared with its bytes). */
+  private afterLast(path: string): boolean {
+    if (this.lastFrom < 0) return this.last === null || byteOrder(this.last, path) < 0;
+    const p = Buffer.from(path, 'utf8');
+    return compareBytes(this.bytes, this.lastFrom, this.lastTo, p, 0, p.length) < 0;
   }
 
   private setLast(path: string): void {
