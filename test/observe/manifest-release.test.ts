@@ -96,8 +96,8 @@ describe('authoritative plan from the manifest and the diff', () => {
     join(ws, 'diffship.yml'),
     'waves: [1]\non-drift: overwrite\ntargets:\n  - { name: t, path: target }\n',
   );
-  const deploy = (to: string) =>
-    cli(ws, ['deploy', '--repo', repo.dir, '--to', to, '--mode', 'authoritative', '--no-progress']);
+  const deploy = (to: string, env: NodeJS.ProcessEnv = {}) =>
+    cli(ws, ['deploy', '--repo', repo.dir, '--to', to, '--mode', 'authoritative', '--no-progress'], env);
   /** A fresh target holding R1, deployed for real. */
   const fresh = () => {
     rmSync(targetDir, { recursive: true, force: true });
@@ -241,27 +241,40 @@ describe('authoritative plan from the manifest and the diff', () => {
     expect(fast).toMatch(/manifest lists "\.diffship\/state\.json", inside the state folder/);
   });
 
-  it('a manifest with two lines swapped (its state naming it exactly) stops the deploy, naming the line; the target untouched', () => {
-    fresh();
-    writeFileSync(join(targetDir, 'junk.txt'), 'stray\n');
-    const statePath = join(targetDir, '.diffship/state.json');
-    const state = JSON.parse(readFileSync(statePath, 'utf8')) as {
-      manifestFile: { file: string; sha256: string; size: number };
-    };
-    const manifestPath = join(targetDir, '.diffship/manifests', state.manifestFile.file);
-    const [header, first, second, ...rest] = readFileSync(manifestPath, 'utf8').split('\n');
-    const text = [header, second, first, ...rest].join('\n');
-    writeFileSync(manifestPath, text);
-    state.manifestFile.size = Buffer.byteLength(text);
-    state.manifestFile.sha256 = createHash('sha256').update(text).digest('hex');
-    writeFileSync(statePath, JSON.stringify(state));
-    const before = snapshot(targetDir, []);
-    const run = deploy(r2);
-    expect(run.code).not.toBe(0);
-    expect(run.stderr).toMatch(/manifest line 3 lists "[^"]+" out of order or twice/);
-    expect(run.stderr).not.toMatch(/\n\s+at /); // no stack trace
-    expect(snapshot(targetDir, [])).toEqual(before);
-  });
+  // Either walk: find's order beside the indexed manifest (this small target's), or sorted beside
+  // the manifest read forward.
+  it.each([
+    ['in find’s order', {}],
+    ['sorted', { DIFFSHIP_LOCAL_WALK: 'sorted' }],
+  ])(
+    'a manifest with two lines swapped (its state naming it exactly) stops the deploy %s, naming the line; the target untouched',
+    (_walk, env) => {
+      fresh();
+      writeFileSync(join(targetDir, 'junk.txt'), 'stray\n');
+      const statePath = join(targetDir, '.diffship/state.json');
+      const state = JSON.parse(readFileSync(statePath, 'utf8')) as {
+        manifestFile: { file: string; sha256: string; size: number };
+      };
+      const manifestPath = join(targetDir, '.diffship/manifests', state.manifestFile.file);
+      // keep/x.txt and keep/y.txt, lines 8 and 9: files the diff leaves alone, so the sorted walk
+      // settles keep/y.txt on bytes before it meets keep/x.txt below it.
+      const lines = readFileSync(manifestPath, 'utf8').split('\n');
+      const x = lines.findIndex((l) => l.endsWith('\tkeep/x.txt'));
+      expect(x).toBe(7);
+      [lines[x], lines[x + 1]] = [lines[x + 1]!, lines[x]!];
+      const text = lines.join('\n');
+      writeFileSync(manifestPath, text);
+      state.manifestFile.size = Buffer.byteLength(text);
+      state.manifestFile.sha256 = createHash('sha256').update(text).digest('hex');
+      writeFileSync(statePath, JSON.stringify(state));
+      const before = snapshot(targetDir, []);
+      const run = deploy(r2, env);
+      expect(run.code).not.toBe(0);
+      expect(run.stderr).toMatch(/manifest line 9 lists "keep\/x\.txt" out of order or twice/);
+      expect(run.stderr).not.toMatch(/\n\s+at /); // no stack trace
+      expect(snapshot(targetDir, [])).toEqual(before);
+    },
+  );
 
   it('a deploy through the manifest path leaves the target exactly the release', async () => {
     fresh();
