@@ -111,3 +111,24 @@ export function expectStatAnswers(expected: readonly Seen[], answers: ReadonlyMa
     ).toBe(true);
   }
 }
+
+/**
+ * `found` holds `expected`'s entries in the same order, of the same types; files and links with
+ * the same exact stats (a folder's own stat is never asked for: sizes differ by file system).
+ * Then the hostile tree's landmarks: a name with a newline, the skipped folder's look-alike
+ * kept, the skipped folder left out, a fifo and an empty folder of their types.
+ */
+export function expectSameEntries(found: readonly Seen[], expected: readonly Seen[], landmarks = true): void {
+  expect(found.map((e) => e.path)).toEqual(expected.map((e) => e.path));
+  for (const [i, e] of found.entries()) {
+    expect(e.type, e.path).toBe(expected[i]!.type);
+    if (e.type === 'file' || e.type === 'symlink') expect(e.stat, e.path).toEqual(expected[i]!.stat);
+  }
+  if (!landmarks) return;
+  const paths = found.map((e) => e.path);
+  expect(paths).toContain('new\nline');
+  expect(paths).toContain('state/kept');
+  expect(paths.some((p) => p.startsWith(SKIP))).toBe(false);
+  expect(found.find((e) => e.path === 'fifo')?.type).toBe('other');
+  expect(found.find((e) => e.path === 'empty')?.type).toBe('dir');
+}
