@@ -4,7 +4,7 @@
  * ctime inode perms path`, a folder's path with a slash; times come as seconds
  * with a fraction of at least 9 digits (GNU find), so ns are exact.
  */
-import type { EntryType, RawEntry } from '../transport.js';
+import type { EntryType, RawEntry, SettleRaw, SortedVisit } from '../transport.js';
 import type { FileStat } from '../../plan/manifest-types.js';
 
 const FIELDS = '%y %s %T@ %C@ %i %m';
@@ -12,7 +12,7 @@ const FIELDS = '%y %s %T@ %C@ %i %m';
 /** The file type bits of `st_mode` for find's `%y` letters (other types are never compared). */
 const TYPE_BITS: Readonly<Record<string, number>> = { f: 0o100000, l: 0o120000, d: 0o040000 };
 /** The entry type of find's `%y` letter, a record's first byte (no string made). */
-export const typeOfByte = (b: number): EntryType =>
+const typeOfByte = (b: number): EntryType =>
   b === 0x66 ? 'file' : b === 0x64 ? 'dir' : b === 0x6c ? 'symlink' : 'other';
 
 /** find's `-printf` for an entry: a folder's path with a slash (`%P`: from `.`; `%p`: as given). */
@@ -80,6 +80,7 @@ function nanoseconds(rec: string, from: number, to: number): string | null {
 
 const SPACE = 0x20;
 const DOT = 0x2e;
+const SLASH = 0x2f;
 const COMMA = 0x2c;
 const ZERO = 0x30;
 
@@ -153,7 +154,7 @@ export function pathAt(data: Buffer, start: number, end: number): number {
 }
 
 /** The record being settled (one object for a whole walk). */
-export class RawRecord implements RawEntry {
+class RawRecord implements RawEntry {
   buf: Buffer = Buffer.alloc(0);
   pathStart = 0;
   pathEnd = 0;
@@ -182,4 +183,50 @@ export class RawRecord implements RawEntry {
   statIs(field: Buffer, from: number, to: number): boolean {
     return statFieldIs(this.buf, this.start, this.fieldsEnd, field, from, to);
   }
+}
+
+/**
+ * A walk's records, each settled from its bytes where the caller can (`settle`), else
+ * decoded and visited; the visited record's stat is parsed only if the visitor asks for it
+ * (`exact`), from its text, else by an lstat where its times are not exact. Shared by the
+ * walk in find's order (find-stream.ts) and the sorted one (sorted-records.ts, which checks
+ * the order in `seen`).
+ */
+export class RecordVisitor {
+  // The record being visited.
+  private current = '';
+  private currentPath = '';
+  private readonly raw = new RawRecord();
+
+  constructor(
+    private readonly visit: SortedVisit,
+    private readonly lstat: (rel: string) => FileStat | null,
+    protected readonly fail: (why: string) => Error,
+    private readonly settle?: SettleRaw,
+  ) {}
+
+  private readonly exact = (rel: string): FileStat | null =>
+    rel === this.currentPath ? (statOf(this.current) ?? this.lstat(rel)) : this.lstat(rel);
+
+  /** Take the record `data[at, end)`, whose path starts `strip` bytes after its fields (a range's: `./`). */
+  readonly entry = (data: Buffer, at: number, end: number, strip = 0): boolean => {
+    const fields = pathAt(data, at, end);
+    if (fields < 0 || (strip > 0 && (data[fields] !== DOT || data[fields + 1] !== SLASH)))
+      throw this.fail(
+        `a record without its fields: ${JSON.stringify(data.toString('utf8', at, Math.min(end, at + 200)))}`,
+      );
+    const from = fields + strip;
+    this.seen(data, from, end);
+    const type = typeOfByte(data[at]!);
+    const pathEnd = type === 'dir' ? end - 1 : end;
+    if (this.settle?.(this.raw.at(data, at, fields, from, pathEnd, type))) return true;
+    // Decoded on its own: a path the caller keeps holds its record, not the whole chunk.
+    this.current = data.toString('utf8', at, end);
+    this.currentPath = data.toString('utf8', from, pathEnd);
+    this.visit(this.currentPath, type, this.exact);
+    return true;
+  };
+
+  /** A record's path `data[from, end)` (a folder's with its slash), before it is taken. */
+  protected seen(_data: Buffer, _from: number, _end: number): void {}
 }

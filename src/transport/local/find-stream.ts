@@ -25,7 +25,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FileStat } from '../../plan/manifest-types.js';
 import type { SettleRaw, SortedVisit } from '../transport.js';
-import { RawRecord, pathAt, printed, pruneArgs, statOf, typeOfByte } from './find-records.js';
+import { RecordVisitor, printed, pruneArgs } from './find-records.js';
 
 /** Bytes read at a time; a record (a path of up to 4 KiB) always fits. */
 const READ = 256 * 1024;
@@ -110,12 +110,7 @@ export async function visitStream(
   fail: (why: string) => Error,
   settle?: SettleRaw,
 ): Promise<boolean> {
-  // The record being visited, parsed further only if the visitor asks for its stat.
-  let current = '';
-  let currentPath = '';
-  const exact = (rel: string): FileStat | null =>
-    rel === currentPath ? (statOf(current) ?? lstat(rel)) : lstat(rel);
-  const raw = new RawRecord();
+  const records = new RecordVisitor(visit, lstat, fail, settle);
   const buf = Buffer.allocUnsafe(READ);
   let offset = 0; // in the file
   let kept = 0; // bytes of a partial record at the start of buf
@@ -135,19 +130,7 @@ export async function visitStream(
       const end = kept + n;
       let at = 0;
       for (let nul = buf.indexOf(0, at); nul >= 0 && nul < end; nul = buf.indexOf(0, at)) {
-        const from = pathAt(buf, at, nul);
-        if (from < 0) {
-          const rec = buf.toString('utf8', at, Math.min(nul, at + 200));
-          throw fail(`a record without its fields: ${JSON.stringify(rec)}`);
-        }
-        const type = typeOfByte(buf[at]!);
-        const pathEnd = type === 'dir' ? nul - 1 : nul;
-        if (settle === undefined || !settle(raw.at(buf, at, from, from, pathEnd, type))) {
-          // Decoded on its own: a path the caller keeps holds its record, not the buffer.
-          current = buf.toString('utf8', at, nul);
-          currentPath = buf.toString('utf8', from, pathEnd);
-          visit(currentPath, type, exact);
-        }
+        records.entry(buf, at, nul);
         at = nul + 1;
       }
       kept = end - at;
