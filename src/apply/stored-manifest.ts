@@ -37,21 +37,29 @@ export class StoredManifest implements Manifest {
   declare readonly entriesAt: (paths: Iterable<string>) => Map<string, ManifestEntry>;
 
   constructor(shared: Shared, idLength: number, where: string) {
-    const { source } = shared;
-    const whole = () => source.buffer ?? source.read(0, source.size);
+    // The shared source, as it is now: read whole once, it is the bytes in memory (`index`).
+    const source = () => shared.source;
+    const whole = () => source().buffer ?? source().read(0, source().size);
     Object.defineProperty(this, 'data', { get: whole, enumerable: false });
-    Object.defineProperty(this, 'source', { value: source, enumerable: false });
+    Object.defineProperty(this, 'source', { get: source, enumerable: false });
     Object.defineProperty(this, 'cursor', {
       enumerable: false,
-      value: () => new ManifestCursor(source, idLength, where),
+      value: () => new ManifestCursor(source(), idLength, where),
     });
     Object.defineProperty(this, 'index', {
       enumerable: false,
-      value: () => new ManifestIndex(whole(), idLength, where),
+      value: () => {
+        const data = whole();
+        // Read whole for the index: kept as the file's shared bytes (it is small enough to index),
+        // so the next manifest's merge after the lock finds its lines in memory, not by ~100 reads
+        // of 64 KiB with an fstat each. They are the bytes read through the checked descriptor.
+        if (!source().buffer) shared.source = bufferSource(data);
+        return new ManifestIndex(data, idLength, where);
+      },
     });
     Object.defineProperty(this, 'entriesAt', {
       enumerable: false,
-      value: (paths: Iterable<string>) => entriesAt(source, paths, idLength, where),
+      value: (paths: Iterable<string>) => entriesAt(source(), paths, idLength, where),
     });
     Object.defineProperty(this, 'files', {
       enumerable: true,

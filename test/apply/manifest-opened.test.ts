@@ -3,7 +3,8 @@
  * (issue 13: never whole in memory), on a real local target: its size and
  * SHA-256 are checked before any line is used, and a file written to after
  * that check (edited in place, grown, or swapped by a rename over its path)
- * is refused when it is used.
+ * is refused when it is used. Read whole once for an index, the checked bytes
+ * are what every later use reads.
  */
 import {
   appendFileSync,
@@ -25,7 +26,7 @@ import { formatManifest } from '../../src/apply/manifest-text.js';
 import { mergeManifest } from '../../src/apply/manifest-merge.js';
 import { manifestFileBytes } from '../../src/apply/manifest-stream.js';
 import { bufferSource } from '../../src/apply/manifest-source.js';
-import { manifestCursor, manifestSource } from '../../src/apply/stored-manifest.js';
+import { manifestCursor, manifestIndex, manifestSource } from '../../src/apply/stored-manifest.js';
 import type { ManifestEntry } from '../../src/plan/manifest-types.js';
 import type { Manifest } from '../../src/plan/manifest-types.js';
 import { byteOrder } from '../../src/byte-order.js';
@@ -79,25 +80,39 @@ const lines = (m: Manifest) => {
   return seen;
 };
 
+const changes = {
+  set: [{ path: 'flows/team-3/flow-700.xml', blob: blob(-1), mode: '100644' as const }],
+  remove: new Set(['flows/team-59/flow-11999.xml', 'flows/team-0/flow-0.xml']),
+  written: new Set(['flows/team-3/flow-700.xml']),
+};
+/** The next manifest's bytes, merged from `src` with `changes`. */
+const made = async (src: ReturnType<typeof bufferSource>) => {
+  const bytes = await manifestFileBytes(mergeManifest(src, changes, 40, 'm'), async () => new Map());
+  return Buffer.concat([...bytes.chunks()]);
+};
+
 describe('a big manifest read by offset', () => {
   it('gives every line of the checked file, and merges as its bytes do', async () => {
     const m = await recorded();
     expect(text.length).toBeGreaterThan(1 << 20);
     expect(lines(m)).toEqual(entries.map((e) => e.path));
-    const changes = {
-      set: [{ path: 'flows/team-3/flow-700.xml', blob: blob(-1), mode: '100644' as const }],
-      remove: new Set(['flows/team-59/flow-11999.xml', 'flows/team-0/flow-0.xml']),
-      written: new Set(['flows/team-3/flow-700.xml']),
-    };
-    const made = async (src: ReturnType<typeof bufferSource>) => {
-      const bytes = await manifestFileBytes(mergeManifest(src, changes, 40, 'm'), async () => new Map());
-      return Buffer.concat([...bytes.chunks()]);
-    };
     const fromFile = await made(manifestSource(m));
     expect(manifestSource(m).buffer).toBeUndefined(); // read by offset, not held
     expect(fromFile.equals(await made(bufferSource(text)))).toBe(true);
     expect(fromFile.includes('\tflows/team-0/flow-0.xml\n')).toBe(false);
     expect(fromFile.includes(`${blob(-1)}\t100644\t-\tflows/team-3/flow-700.xml\n`)).toBe(true);
+  });
+
+  it('keeps the checked bytes once read whole for an index: a later merge reads them, not the file', async () => {
+    const m = await recorded();
+    expect(manifestSource(m).buffer).toBeUndefined();
+    manifestIndex(m);
+    expect(manifestSource(m).buffer?.equals(text)).toBe(true);
+    // Edited on disk since: what the merge uses is what was checked.
+    const fd = openSync(file, 'r+');
+    writeSync(fd, Buffer.from('f'), 0, 1, text.length - 200);
+    closeSync(fd);
+    expect((await made(manifestSource(m))).equals(await made(bufferSource(text)))).toBe(true);
   });
 
   it('refuses a file edited in place after its check, with the same size', async () => {
