@@ -19,10 +19,12 @@ import {
   isShallow,
   startDiffTree,
   startTreeListing,
+  type PendingDiffTree,
   type CatFileResult,
 } from './git.js';
 import { guessPair } from './ref-guess.js';
 import { listingAsRaw } from './tree-listing.js';
+import { startSpooledListing } from './spooled-listing.js';
 import type { GitObjects } from './git-objects.js';
 import { sharedDiff } from './shared-diffs.js';
 import { isFetchableRef, isFullOid, normalizeRef, normalizeSource, quote, type RefRole } from './ref.js';
@@ -125,8 +127,12 @@ export async function rawDiff(
   records?: (c: ClassifyOptions) => RecordSink,
   /** False: `records` takes everything, and `stdout` comes back empty. */
   keepStdout = true,
-  /** With no `from`: list with ls-tree (git.ts startTreeListing), not diff-tree from the empty tree; the sink then gets ls-tree's records. */
-  lsTree = false,
+  /**
+   * With no `from`: list with ls-tree (git.ts startTreeListing), not diff-tree from the empty tree;
+   * the sink then gets ls-tree's records. 'spooled': through a temporary file, started at once
+   * when `to` is a full id (spooled-listing.ts: the release check's listing).
+   */
+  lsTree: boolean | 'spooled' = false,
 ): Promise<RawDiff> {
   const repo = options.repo ?? '.';
   const lookup = lookupFor(repo, objects);
@@ -139,18 +145,22 @@ export async function rawDiff(
   // Starting a process blocks this thread until git runs: the one on the critical path starts first.
   // With commits read from the ref files that is git diff-tree, which compares them at once; else the
   // lookups, whose answer diff-tree waits for (its start then overlaps them).
-  const listing = lsTree && from === null;
+  const listing = lsTree !== false && from === null;
   const guess = listing ? null : guessPair(repo, from, to);
+  // A spooled listing of a full id starts now, before the lookups say its tree (checked below).
+  const spoolEarly = listing && lsTree === 'spooled' && isFullOid(to) ? to : undefined;
   // A listing (no `from`) has nothing to find renames in: the same command as the shared key says.
   const renames = from !== null && (options.renames ?? true);
-  const startDiff = () =>
-    listing
-      ? startTreeListing(repo, source.prefix)
-      : startDiffTree(repo, { renames, prefix: source.prefix }, guess);
-  const early = guess === null ? null : startDiff();
+  const startDiff = (): PendingDiffTree & { listed?: () => string | null } =>
+    !listing
+      ? startDiffTree(repo, { renames, prefix: source.prefix }, guess)
+      : lsTree === 'spooled'
+        ? startSpooledListing(repo, source.prefix, spoolEarly)
+        : startTreeListing(repo, source.prefix);
+  const early = guess !== null || spoolEarly !== undefined ? startDiff() : null;
   const resolving = resolveCommits(repo, lookup, wanted, source.prefix, options.fetchMissing ?? true);
   resolving.catch(() => {}); // awaited below; a failure is not unhandled meanwhile
-  const diffTree = early ?? startDiff();
+  let diffTree = early ?? startDiff();
   let resolved: Resolved;
   let ignore: string | null;
   let filter: PathFilter;
@@ -169,6 +179,11 @@ export async function rawDiff(
     throw error;
   }
   const toOid = resolved.oids.get('to')!;
+  // Listed early by another id than the commit resolved (a tag's, say): listed again, by its tree.
+  if (spoolEarly !== undefined && diffTree.listed?.() !== toOid) {
+    diffTree.cancel();
+    diffTree = startSpooledListing(repo, source.prefix);
+  }
   const fromOid = from === null ? null : resolved.oids.get('from')!;
   const fromTree = from === null ? emptyTreeId(toOid.length) : resolved.trees.get('from')!;
   const sink = records?.({ prefix: source.prefix, filter });

@@ -132,7 +132,7 @@ function startGit(repo: string, args: readonly string[], input?: string, early =
   };
 }
 
-function gitFailure(
+export function gitFailure(
   repo: string,
   args: readonly string[],
   stderr: string,
@@ -346,9 +346,7 @@ export function startTreeListing(repo: string, prefix: string): PendingDiffTree 
   let started: StartedGit | null = null;
   return {
     async run(_from, to, records, keepStdout = true) {
-      const args = ['ls-tree', '-r', '-z', '--full-tree', to, '--'];
-      if (prefix !== '') args.push(`:(top,literal)${prefix}`);
-      const git = (started = startGit(repo, args, '', false));
+      const git = (started = startGit(repo, treeListingArgs(to, prefix), '', false));
       const keep = keepStdout || !records;
       if (records) git.follow(records, keep);
       const { chunks, stderr } = await git.done;
@@ -358,4 +356,11 @@ export function startTreeListing(repo: string, prefix: string): PendingDiffTree 
       started?.abandon();
     },
   };
+}
+
+/** ls-tree's arguments for a listing of `treeish` (a tree, or a commit's tree) under `prefix`. */
+export function treeListingArgs(treeish: string, prefix: string): string[] {
+  const args = ['ls-tree', '-r', '-z', '--full-tree', treeish, '--'];
+  if (prefix !== '') args.push(`:(top,literal)${prefix}`);
+  return args;
 }

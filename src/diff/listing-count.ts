@@ -49,16 +49,28 @@ export class ListingCount implements RecordSink {
 
   push(chunk: Buffer): void {
     if (!this.fast) return this.full.push(chunk);
-    const data = this.carry === null ? chunk : Buffer.concat([this.carry, chunk]);
-    this.carry = null;
-    const last = data.lastIndexOf(0);
-    if (last < 0) {
-      this.carry = data;
-      return;
+    let data = chunk;
+    if (this.carry !== null) {
+      // The record cut at the last chunk's end is joined with its end alone, not with the whole
+      // chunk: that copied every chunk of the listing once more.
+      const nul = chunk.indexOf(0);
+      if (nul < 0) {
+        this.carry = Buffer.concat([this.carry, chunk]);
+        return;
+      }
+      const first = Buffer.concat([this.carry, chunk.subarray(0, nul + 1)]);
+      this.carry = null;
+      this.pass(this.countPlain(first));
+      data = chunk.subarray(nul + 1);
     }
-    const passed = this.countPlain(data.subarray(0, last + 1));
-    if (passed.length > 0) this.full.push(passed.length === 1 ? passed[0]! : Buffer.concat(passed));
+    const last = data.lastIndexOf(0);
+    if (last >= 0) this.pass(this.countPlain(data.subarray(0, last + 1)));
     if (last + 1 < data.length) this.carry = Buffer.from(data.subarray(last + 1));
+  }
+
+  /** Records not counted, to the full reader (in order). */
+  private pass(passed: Buffer[]): void {
+    if (passed.length > 0) this.full.push(passed.length === 1 ? passed[0]! : Buffer.concat(passed));
   }
 
   end(): void {

@@ -51,7 +51,7 @@ export async function summarizeRelease(
       }));
     },
     false,
-    true, // ls-tree: git holds nothing (diff-tree from the empty tree holds every pair)
+    'spooled', // ls-tree (diff-tree from the empty tree holds every pair), through a file (spooled-listing.ts)
   );
   summary.files += count!.counted;
   return summary;
