@@ -30,7 +30,7 @@ import type { Observed } from '../plan/types.js';
 import type { Transport } from '../transport/transport.js';
 import { stateWrittenNs } from '../apply/manifest.js';
 import { manifestCursor, manifestIndex } from '../apply/stored-manifest.js';
-import { MANIFEST_INDEX_MAX } from '../apply/manifest-index.js';
+import { stateHint, walksUnordered } from './whole-walk.js';
 import type { LossySuspects } from './lossy-names.js';
 import type { AuthoritativeView } from './authoritative-merge.js';
 import { ManifestWalkMerge } from './manifest-walk-merge.js';
@@ -68,27 +68,9 @@ export function manifestBasis(
     diff: basis.diff,
     statePath: target.layout.state,
     gitlinks,
-    unordered: walksUnordered(state, o),
+    unordered: walksUnordered(stateHint(state), o),
   };
 }
-
-/**
- * Whether an authoritative plan on a target with this state will merge an indexed
- * manifest with a walk in find's order: a manifest basis is likely (a manifest and
- * a recorded selection, drift scope `changes`) and small enough to index. Asked
- * before the plan knows its basis too, to start the right walk early (plan-target.ts).
- */
-export function walksUnordered(state: TargetState | null, o: { driftScope?: DriftScope }): boolean {
-  if (!state?.manifest || state.selection === undefined || o.driftScope === 'all') return false;
-  // DIFFSHIP_LOCAL_WALK=sorted: the sorted walk at any size (to compare, or to keep the manifest
-  // from being read whole).
-  if (process.env.DIFFSHIP_LOCAL_WALK === 'sorted') return false;
-  return expectedEntries(state) < MANIFEST_INDEX_MAX;
-}
-
-/** About how many entries the target holds, from its manifest's size (a line: an id, a mode, a stat, a path). */
-export const expectedEntries = (state: TargetState | null): number =>
-  Math.floor((state?.manifestFile?.size ?? 0) / 128);
 
 /**
  * The release's gitlinks (submodules) among `paths`, as the filtered listing has them.

@@ -19,7 +19,8 @@ import { observeInto, type ObserveTarget } from './observe-paths.js';
 import type { StatCache } from './stat-vouch.js';
 import { isTypeOnly, observeWhole } from './observe-authoritative.js';
 import { startLook } from './observe-look.js';
-import { expectedEntries, gitlinksOf, manifestBasis, walksUnordered } from './manifest-release.js';
+import { gitlinksOf, manifestBasis } from './manifest-release.js';
+import { startWholeWalk, stateHint } from './whole-walk.js';
 import { cancelledError, cancelPoint, unlessCancelled } from '../cancelled.js';
 
 /** What a plan starts from (apply/basis.ts), plus how the target is compared with the release. */
@@ -52,7 +53,7 @@ export async function planOnTarget(target: PlanTarget, o: PlanOptions): Promise<
     exclude: o.exclude,
     renames: o.renames,
   };
-  if (o.mode === 'authoritative') startWholeWalk(target, o);
+  if (o.mode === 'authoritative') startPlanWalk(target, o);
   const selection = await currentSelection(objects, o.repo, o.to, o);
   // A changed selection: the diff from the recorded release knows nothing of files that were
   // outside the old one, so the whole new selection is compared with the target (as a first deploy).
@@ -130,14 +131,11 @@ export async function planOnTarget(target: PlanTarget, o: PlanOptions): Promise<
 }
 
 /**
- * An authoritative plan walks the whole target: locally that walk starts now, while git works,
- * in find's own order where the manifest will be indexed (manifest-release.ts), else sorted.
+ * An authoritative plan walks the whole target: locally that walk starts now, while git works
+ * (or it started as the rollout did: rollout/early-walk.ts, kept if of the same kind).
  */
-function startWholeWalk(target: PlanTarget, o: Pick<PlanOptions, 'driftScope'>): void {
-  const t = target.transport;
-  const skip = [target.layout.dir];
-  if (walksUnordered(target.state, o) && t.prewalkUnordered) t.prewalkUnordered(skip);
-  else t.prewalkSorted?.(skip, expectedEntries(target.state));
+function startPlanWalk(target: PlanTarget, o: Pick<PlanOptions, 'driftScope'>): void {
+  startWholeWalk(target.transport, [target.layout.dir], stateHint(target.state), o);
 }
 
 /** Authoritative: the whole release, and everything the target holds (one walk). */

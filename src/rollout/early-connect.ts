@@ -5,7 +5,8 @@
  * (its connect() takes the early attempt's outcome, success or error, so a
  * target is not connected twice); what it does not take is closed when the
  * rollout ends. Only targets preflight checks first (up to max-parallel), only
- * when preflight runs, never a folder preflight would refuse.
+ * when preflight runs, never a folder preflight would refuse. A local target
+ * in authoritative mode starts its whole walk the same way (early-walk.ts).
  */
 import type { ResolvedConfig, TargetConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
@@ -13,9 +14,18 @@ import { createTransport } from '../transport/factory.js';
 import type { Transport } from '../transport/transport.js';
 import { closeOnAbort } from './hard-stop.js';
 import { dangerousFolder } from './preflight.js';
+import { startEarlyWalk, type EarlyWalk } from './early-walk.js';
+
+interface Started {
+  transport: Transport;
+  stopListening: () => void;
+  /** A local target's walk started ahead (early-walk.ts). */
+  walk?: EarlyWalk;
+  taken?: boolean;
+}
 
 export class EarlyConnections {
-  private readonly started = new Map<string, { transport: Transport; stopListening: () => void }>();
+  private readonly started = new Map<string, Started>();
 
   /** Start connecting the first `max-parallel` SSH targets, when this rollout preflights them. */
   static start(
@@ -24,20 +34,27 @@ export class EarlyConnections {
   ): EarlyConnections {
     const early = new EarlyConnections();
     if (o.command !== 'deploy' || o.config.preflight === false || o.signal?.aborted) return early;
+    const walking = o.config.mode === 'authoritative';
     for (const target of targets.slice(0, o.config.maxParallel)) {
-      if (target.type !== 'ssh' || dangerousFolder(target) !== undefined) continue;
+      if (dangerousFolder(target) !== undefined) continue;
+      if (target.type === 'local' && !walking) continue;
       const transport = createTransport(target, o.log);
-      if (!transport.preconnect) continue;
-      transport.preconnect();
+      if (target.type === 'ssh' && !transport.preconnect) continue;
+      transport.preconnect?.();
       // A cancellation closes it at once, as preflight would (which listens itself once it takes it).
-      early.started.set(target.name, { transport, stopListening: closeOnAbort(transport, o.signal) });
+      const s: Started = { transport, stopListening: closeOnAbort(transport, o.signal) };
+      if (target.type === 'local') {
+        const { stateDir, driftScope } = o.config;
+        s.walk = startEarlyWalk(transport, { stateDir, driftScope, taken: () => s.taken === true });
+      }
+      early.started.set(target.name, s);
     }
     return early;
   }
 
-  /** Whether any connection was started (and is still untaken). */
+  /** Whether any SSH connection was started (and is still untaken). */
   get dialling(): boolean {
-    return this.started.size > 0;
+    return [...this.started.values()].some((s) => s.transport.kind === 'ssh');
   }
 
   /** The connection started for `name` (once; the caller owns it then). */
@@ -45,6 +62,7 @@ export class EarlyConnections {
     const started = this.started.get(name);
     if (!started) return undefined;
     this.started.delete(name);
+    started.taken = true;
     started.stopListening();
     return started.transport;
   }
@@ -53,7 +71,12 @@ export class EarlyConnections {
   async closeAll(): Promise<void> {
     const left = [...this.started.values()];
     this.started.clear();
-    for (const s of left) s.stopListening();
+    for (const s of left) {
+      s.taken = true;
+      s.stopListening();
+    }
+    // A walk still starting (its state read) starts nothing once taken; its connect is waited for.
+    await Promise.all(left.map((s) => s.walk?.started));
     await Promise.all(left.map((s) => s.transport.close().catch(() => undefined)));
   }
 }

@@ -7,6 +7,7 @@
  * repositories, target folders and CLI runs.
  */
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deploy } from '../../src/api.js';
@@ -72,10 +73,10 @@ describe('preflight alongside the release checks', () => {
   it('fails with the check, not preflight, and leaves the target untouched', async () => {
     const { tree, config } = await target({ symlinks: 'refuse-outside' });
     // A live lock: preflight, which started with the checks, finds the target locked.
-    const lock = { deployId: 'other', command: 'deploy', user: 'u', host: 'h', pid: process.pid };
+    const lock = { deployId: 'other', command: 'deploy', user: 'u', host: hostname(), pid: process.pid };
     const leaseUntil = new Date(Date.now() + 600_000).toISOString();
     writeFileSync(
-      path.join(tree, '.diffship', 'lock'),
+      path.join(tree, '.diffship', 'lock.json'),
       JSON.stringify({ ...lock, since: new Date().toISOString(), leaseUntil }),
     );
     const before = snapshot(tree, []);

@@ -2,8 +2,10 @@
  * A local target's walks of the whole tree (authoritative mode), each started
  * ahead of its read where the caller can (while git diffs) and read once:
  * sorted (find | sort: find-walk.ts) or in find's own order (find-stream.ts).
- * Asking for one stops the other kind started ahead; `stop` (the target's
- * close) stops whatever is left, so a plan given up leaves no find or sort behind.
+ * Asking for one stops the other kind started ahead; asking again for a walk
+ * already started ahead (same kind, same skip: the rollout's early walk, then
+ * the plan's) keeps it. `stop` (the target's close) stops whatever is left, so
+ * a plan given up leaves no find or sort behind.
  */
 import { TransportError } from '../../errors.js';
 import type { SettleRaw, SortedVisit } from '../transport.js';
@@ -30,6 +32,7 @@ export class LocalWalks {
   }
 
   prewalkSorted(skip: readonly string[], expected?: number): void {
+    if (this.prewalk && sameSkip(this.prewalk.skip, skip)) return;
     this.dropAhead();
     this.prewalk = startFindWalk(this.base(), skip, expected);
   }
@@ -48,6 +51,7 @@ export class LocalWalks {
   }
 
   prewalkUnordered(skip: readonly string[]): void {
+    if (this.prestream && sameSkip(this.prestream.skip, skip)) return;
     this.dropAhead();
     this.prestream = startOrNull(this.base(), skip);
   }
@@ -56,7 +60,7 @@ export class LocalWalks {
     const early = this.prestream;
     this.prestream = null;
     this.dropAhead();
-    const same = early !== null && early.skip.join('\0') === skip.join('\0');
+    const same = early !== null && sameSkip(early.skip, skip);
     if (early && !same) stopFindStream(early);
     const s = same ? early : startOrNull(this.base(), skip);
     if (s === null) return false; // no temporary file here: the caller walks sorted
@@ -101,3 +105,5 @@ function startOrNull(base: string, skip: readonly string[]): FindStream | null {
     return null;
   }
 }
+
+const sameSkip = (a: readonly string[], b: readonly string[]) => a.join('\0') === b.join('\0');
