@@ -6,7 +6,7 @@
  * that needs no walk starts none. Real repositories, target folders and CLI
  * runs; `find` is the real one behind a wrapper on PATH that logs its pid.
  */
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -124,6 +124,35 @@ describe('the early walk of a local authoritative target', () => {
     expect(await gone(w.finds())).toBe(true);
     expect(snapshot(w.tree, [])).toEqual(before);
   }, 60_000);
+
+  it.each([
+    ['not JSON', (f: string) => writeFileSync(f, '{"version": 3, "manifestFile": {"size": 1e300')],
+    ['a link to /etc/passwd', (f: string) => (rmSync(f), symlinkSync('/etc/passwd', f))],
+    [
+      'naming a huge manifest',
+      (f: string) => {
+        const state = JSON.parse(readFileSync(f, 'utf8')) as { manifestFile: { size: number } };
+        state.manifestFile.size = Number.MAX_SAFE_INTEGER;
+        writeFileSync(f, JSON.stringify(state));
+      },
+    ],
+  ])(
+    'reads a hostile state.json (%s) for a guess only: the deploy refuses it as before',
+    async (_, plant) => {
+      const w = workspace('authoritative');
+      plant(path.join(w.tree, '.diffship', 'state.json'));
+      const before = snapshot(w.tree, []);
+      const started = Date.now();
+      const r = w.run(v2, { FIND_DELAY: '8' });
+      expect(Date.now() - started).toBeLessThan(6000);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toMatch(/state\.json|manifest/);
+      expect(r.stderr).not.toMatch(/root:/); // nothing of the linked file is shown
+      expect(await gone(w.finds())).toBe(true);
+      expect(snapshot(w.tree, [])).toEqual(before);
+    },
+    60_000,
+  );
 
   it('leaves no find behind when the release cannot be read', async () => {
     const w = workspace('authoritative');
