@@ -38,6 +38,32 @@ describe('ReadAhead', () => {
     expect(ahead.get('t')?.data?.toString()).toBe('t');
   });
 
+  it('forgets for a batch of changed paths in one go exactly what it forgets path by path', async () => {
+    const known = ['s', 's/a', 's/a/b', 's/ab', 's/ab/c', 't', 't/u', 'v', 'w'];
+    const DIR = '16877,0,0,0,0';
+    const peeked = async () => {
+      const h = standIn();
+      const ahead = new ReadAhead(h.ops);
+      const peeking = ahead.peek(known, []);
+      await h.tick();
+      h.answer(known.map(() => DIR).join(' '));
+      await peeking;
+      expect(known.filter((k) => ahead.get(k))).toEqual(known);
+      return ahead;
+    };
+    // A file deep below s/a, a changed folder with a file below it, a path nothing knows;
+    // 20,000 more staged files in a folder of its own.
+    const batch = ['s/a/b/c', 't', 'x/y', ...Array.from({ length: 20_000 }, (_, i) => `st/${i}`)];
+    const together = await peeked();
+    await together.changing(batch, () => Promise.resolve());
+    const oneByOne = await peeked();
+    for (const p of batch.slice(0, 3)) await oneByOne.changing([p], () => Promise.resolve());
+    const left = (a: ReadAhead) => known.filter((k) => a.get(k));
+    // s/ab shares a prefix with s/a but is not below it; v and w are untouched.
+    expect(left(together)).toEqual(['s/ab', 's/ab/c', 'v', 'w']);
+    expect(left(together)).toEqual(left(oneByOne));
+  });
+
   it('drops a peek answered while a change was under way, or after one', async () => {
     for (const order of ['change ends after the answer', 'change ends before the answer'] as const) {
       const h = standIn();
