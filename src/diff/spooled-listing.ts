@@ -1,7 +1,7 @@
 /**
  * The release check's listing (release-summary.ts): `git ls-tree -r -z` into an
- * unlinked temporary file, not a pipe, read at increasing offsets as it grows
- * (as the local walk's find: transport/local/find-stream.ts). A pipe holds 64
+ * unlinked temporary file (unlinked-temp.ts), not a pipe, read at increasing
+ * offsets as it grows (as the local walk's find: transport/local/find-stream.ts). A pipe holds 64
  * KiB, and git stopped whenever this thread was busy elsewhere (an
  * authoritative plan's merge with the walk, the manifest's index): a
  * 50,000-file listing that takes git ~25 ms alone took ~170 ms, and was what
@@ -9,15 +9,12 @@
  *
  * It starts as soon as the release's commit id is known (`early`), without
  * waiting for its tree to be looked up; the caller checks that the commit it
- * resolved is that one (`listed`). The file has no name from the moment it is
- * made: nothing is left behind, even by a SIGKILL. Where no temporary file can
- * be made, git's pipe is read as before (git.ts startTreeListing).
+ * resolved is that one (`listed`). Where no temporary file can be made, git's
+ * pipe is read as before (git.ts startTreeListing).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { closeSync, constants, openSync, readSync, unlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { closeSync, readSync } from 'node:fs';
+import { unlinkedTempFile } from '../unlinked-temp.js';
 import { gitEnv, gitFailure, startTreeListing, treeListingArgs, type PendingDiffTree } from './git.js';
 
 /** Bytes read at a time. */
@@ -89,10 +86,7 @@ export function startSpooledListing(repo: string, prefix: string, early?: string
 function spoolGit(repo: string, args: readonly string[]): Spool | null {
   let fd: number;
   try {
-    const file = join(tmpdir(), `diffship-list-${process.pid}-${randomBytes(6).toString('hex')}`);
-    const { O_RDWR, O_CREAT, O_EXCL, O_NOFOLLOW } = constants;
-    fd = openSync(file, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
-    unlinkSync(file);
+    fd = unlinkedTempFile('diffship-list');
   } catch {
     return null;
   }

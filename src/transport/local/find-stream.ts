@@ -10,7 +10,7 @@
  * and find stopped whenever this process was busy elsewhere (building the
  * manifest's index, reading git's listing): a 50,000-entry walk took 240 ms
  * instead of 140. The file is read at increasing offsets as it grows; it has no
- * name from the moment it is made, so nothing is left behind, even by a SIGKILL.
+ * name from the moment it is made (unlinked-temp.ts).
  *
  * find's exit status comes after its records, so where it fails (missing, no
  * `-printf`, a folder it cannot read, an entry gone while it walked) entries
@@ -19,10 +19,8 @@
  * its bytes where the caller can (`settle`), else decoded and visited.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { closeSync, constants, openSync, readSync, unlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { closeSync, readSync } from 'node:fs';
+import { unlinkedTempFile } from '../../unlinked-temp.js';
 import type { FileStat } from '../../plan/manifest-types.js';
 import type { SettleRaw, SortedVisit } from '../transport.js';
 import { RecordVisitor, printed, pruneArgs } from './find-records.js';
@@ -49,10 +47,7 @@ export interface FindStream {
  * @throws where the temporary file cannot be made (the caller walks sorted then)
  */
 export function startFindStream(base: string, skip: readonly string[]): FindStream {
-  const file = join(tmpdir(), `diffship-walk-${process.pid}-${randomBytes(6).toString('hex')}`);
-  const { O_RDWR, O_CREAT, O_EXCL, O_NOFOLLOW } = constants;
-  const fd = openSync(file, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
-  unlinkSync(file);
+  const fd = unlinkedTempFile('diffship-walk');
   let child: ChildProcess;
   try {
     // Its own process group, as find-walk.ts's pipelines: stopping it leaves nothing behind.
