@@ -1,8 +1,8 @@
 /**
  * The release check's listing (release-summary.ts): `git ls-tree -r -z` into an
  * unlinked temporary file (unlinked-temp.ts), not a pipe, read at increasing
- * offsets as it grows (as the local walk's find: transport/local/find-stream.ts). A pipe holds 64
- * KiB, and git stopped whenever this thread was busy elsewhere (an
+ * offsets as it grows (as the local walk's find: transport/local/find-stream.ts).
+ * A pipe holds 64 KiB, and git stopped whenever this thread was busy elsewhere (an
  * authoritative plan's merge with the walk, the manifest's index): a
  * 50,000-file listing that takes git ~25 ms alone took ~170 ms, and was what
  * the deploy waited for last before its lock.
