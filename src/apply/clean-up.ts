@@ -5,6 +5,10 @@ import { KEEP_BACKUPS, pruneBackups } from './backup.js';
 import type { Layout } from './layout.js';
 import { pruneManifests } from './manifest-store.js';
 import type { TargetState } from './state.js';
+import type { TargetPlan } from '../plan/types.js';
+import type { FileStat } from '../plan/manifest-types.js';
+import type { EchoSeed } from '../observe/walk-echo.js';
+import { writeEcho } from './walk-echo-file.js';
 
 /**
  * After a deploy's state is recorded: drop its journal and staging, and the backups and
@@ -19,12 +23,20 @@ export async function cleanUp(
   log: Logger,
   to: string,
   newState: TargetState,
+  /** The deploy's walk, left as the next one's echo beside the new manifest (walk-echo-file.ts). */
+  echo?: {
+    plan: Pick<TargetPlan, 'writes' | 'deletes'>;
+    seed: EchoSeed;
+    stats: ReadonlyMap<string, FileStat>;
+  },
 ): Promise<void> {
+  const ref = newState.manifestFile;
   const [journal, ...rest] = await Promise.allSettled([
     t.unlink(l.journal),
     t.removeTree(l.staging),
     pruneBackups(t, l, KEEP_BACKUPS),
-    pruneManifests(t, l, newState.manifestFile ? [newState.manifestFile.file] : []),
+    pruneManifests(t, l, ref ? [ref.file] : []),
+    echo && ref && writeEcho(t, l, ref, echo.plan, echo.seed, echo.stats),
   ]);
   if (journal?.status === 'rejected')
     log.warn(

@@ -21,8 +21,14 @@ import { DiffshipError } from '../errors.js';
 import type { Transport } from '../transport/transport.js';
 import type { Layout } from './layout.js';
 import { MANIFEST_FILE_MAX } from './state-schema.js';
-import { isManifestFileName, makeStateDir, makeStateDirs } from './state-folder.js';
-import type { Manifest } from '../plan/manifest-types.js';
+import {
+  echoFileName,
+  isEchoFileName,
+  isManifestFileName,
+  makeStateDir,
+  makeStateDirs,
+} from './state-folder.js';
+import type { FileStat, Manifest } from '../plan/manifest-types.js';
 import type { TargetPlan } from '../plan/types.js';
 import {
   manifestBytes,
@@ -233,10 +239,14 @@ async function storeManifest(
   return { manifestFile: ref, manifest: manifestFromBytes(data, idLengthOf(release), where) };
 }
 
-/** Remove every manifest file diffship made but `keep`: a deploy's that never got recorded, or replaced. */
+/**
+ * Remove every manifest file diffship made but `keep`: a deploy's that never got recorded, or
+ * replaced; and their walk echoes (apply/walk-echo-file.ts) with them.
+ */
 export async function pruneManifests(t: Transport, l: Layout, keep: readonly string[]): Promise<void> {
+  const kept = new Set([...keep, ...keep.map(echoFileName)]);
   for (const name of (await t.readdir(l.manifests)) ?? []) {
-    if (!isManifestFileName(name) || keep.includes(name)) continue;
+    if (!(isManifestFileName(name) || isEchoFileName(name)) || kept.has(name)) continue;
     await t.unlink(`${l.manifests}/${name}`);
   }
 }
@@ -324,16 +334,19 @@ export async function recordManifestFile(
   newState: { manifest: Manifest | null; manifestFile: ManifestRef | null },
   concurrency: number,
   sync = true,
+  /** Gets the written files' stats as the manifest records them (walk-echo-file.ts). */
+  keepStats?: Map<string, FileStat>,
 ): Promise<void> {
   // Made once as it is written, hashed on the way, never held whole: ~70 MB of text at 500,000 files.
   // Its folder (and staging, where a patch makes it on the host) made while the written files are
   // stat'ed: one round trip over SSH, not three.
+  const statOf = async (paths: string[]) => {
+    const stats = await statWritten(t, paths, concurrency);
+    if (keepStats) for (const [path, stat] of stats) keepStats.set(path, stat);
+    return stats;
+  };
   const [bytes] = await Promise.all([
-    manifestFileBytes(
-      pending,
-      (paths) => statWritten(t, paths, concurrency),
-      t.kind === 'local' ? 256 : undefined,
-    ),
+    manifestFileBytes(pending, statOf, t.kind === 'local' ? 256 : undefined),
     t.patchFile ? makeStateDirs(t, [l.manifests, l.staging]) : makeStateDir(t, l.manifests),
   ]);
   try {

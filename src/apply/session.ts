@@ -37,6 +37,8 @@ import { placeWrites, type Placement } from './staged-tree.js';
 import { clearSwappedFolders, swappedFolders } from './folder-swap.js';
 import { metadataConcurrency } from './in-flight.js';
 import { cleanUp } from './clean-up.js';
+import { takeEcho } from '../observe/walk-echo.js';
+import type { FileStat } from '../plan/manifest-types.js';
 
 export interface SessionOptions {
   transport: Transport;
@@ -320,6 +322,9 @@ export class TargetSession {
     const total = plan.writes.length;
     let done = 0;
     let recorded = false;
+    // A walk kept for an echo: the written files' stats as the manifest records them are kept too.
+    const echo = takeEcho(plan);
+    const stats = echo ? new Map<string, FileStat>() : undefined;
 
     let reveal: Awaited<ReturnType<typeof revealUnits>> | null = null;
     // 4. Commit. A failure here (disk full, a link dropped) is undone at once from the backup, so the
@@ -374,7 +379,7 @@ export class TargetSession {
       //    rename; over SSH a synced write costs no round trip of its own, a separate sync would.
       const batched = t.kind === 'local';
       if (manifest)
-        await recordManifestFile(t, l, this.deployId, manifest, newState, this.concurrency, !batched);
+        await recordManifestFile(t, l, this.deployId, manifest, newState, this.concurrency, !batched, stats);
       await writeState(t, l, newState, { withPending: batched });
       recorded = true;
     } catch (error) {
@@ -390,7 +395,8 @@ export class TargetSession {
       );
     }
     this.state = newState;
-    await cleanUp(t, l, this.log, plan.to, newState);
+    // With the walk this plan made, as the target now is: the next deploy's echo (walk-echo-file.ts).
+    await cleanUp(t, l, this.log, plan.to, newState, echo && stats && { plan, seed: echo, stats });
     return { bytes, changed: !noFiles, state: newState, ...(reveal ? { swaps: reveal.swaps } : {}) };
   }
 

@@ -70,6 +70,13 @@ export async function makeStateDirs(t: Transport, rels: readonly string[]): Prom
 export const isManifestFileName = (name: string): boolean =>
   name.endsWith('.tsv') && DEPLOY_ID.test(name.slice(0, -4));
 
+/** The walk echo of a manifest file (apply/walk-echo-file.ts): its name with `.walk` for `.tsv`. */
+export const echoFileName = (manifestFile: string): string => `${manifestFile.slice(0, -4)}.walk`;
+
+/** An echo file name diffship made: a manifest file's (echoFileName). */
+export const isEchoFileName = (name: string): boolean =>
+  name.endsWith('.walk') && isManifestFileName(`${name.slice(0, -5)}.tsv`);
+
 /** A backup folder name diffship made: a deploy id. */
 export const isBackupName = (name: string): boolean => DEPLOY_ID.test(name);
 
@@ -105,7 +112,7 @@ export async function checkStateFolder(t: Transport, l: Layout, owner: number | 
   await check(l.staging, 'dir');
   if ((await check(l.manifests, 'dir')) !== null)
     for (const name of (await t.readdir(l.manifests)) ?? [])
-      if (isManifestFileName(name)) await check(`${l.manifests}/${name}`, 'file');
+      if (isManifestFileName(name) || isEchoFileName(name)) await check(`${l.manifests}/${name}`, 'file');
   if ((await check(l.backups, 'dir')) === null) return;
   for (const name of (await t.readdir(l.backups)) ?? []) {
     if (!isBackupName(name)) continue; // not diffship's: never trusted, never touched

@@ -33,6 +33,8 @@ export class StoredManifest implements Manifest {
   declare readonly cursor: () => ManifestCursor;
   /** Its lines by path, in one map (see `manifestIndex`). */
   declare readonly index: () => ManifestIndex;
+  /** Its bytes read whole now and kept (a small manifest, read again by this run). */
+  declare readonly keepWhole: () => Buffer;
   /** The entries of a few paths, by binary search on its bytes (see `manifestEntriesAt`). */
   declare readonly entriesAt: (paths: Iterable<string>) => Map<string, ManifestEntry>;
 
@@ -46,16 +48,18 @@ export class StoredManifest implements Manifest {
       enumerable: false,
       value: () => new ManifestCursor(source(), idLength, where),
     });
+    // Read whole (for an index, or a merge beside a walk echo): kept as the file's shared bytes, so
+    // the next manifest's merge after the lock finds its lines in memory, not by ~100 reads of
+    // 64 KiB with an fstat each. They are the bytes read through the checked descriptor.
+    const keepWhole = (): Buffer => {
+      const data = whole();
+      if (!source().buffer) shared.source = bufferSource(data);
+      return data;
+    };
+    Object.defineProperty(this, 'keepWhole', { enumerable: false, value: keepWhole });
     Object.defineProperty(this, 'index', {
       enumerable: false,
-      value: () => {
-        const data = whole();
-        // Read whole for the index: kept as the file's shared bytes (it is small enough to index),
-        // so the next manifest's merge after the lock finds its lines in memory, not by ~100 reads
-        // of 64 KiB with an fstat each. They are the bytes read through the checked descriptor.
-        if (!source().buffer) shared.source = bufferSource(data);
-        return new ManifestIndex(data, idLength, where);
-      },
+      value: () => new ManifestIndex(keepWhole(), idLength, where),
     });
     Object.defineProperty(this, 'entriesAt', {
       enumerable: false,
@@ -149,6 +153,11 @@ export function manifestIndex(m: Manifest): ManifestIndex {
 function inMemory(m: Manifest): [ManifestSource, number, string] {
   const files = sortByPath([...m.files]);
   return [bufferSource(Buffer.from(formatManifest(files), 'utf8')), files[0]?.blob.length ?? 40, 'manifest'];
+}
+
+/** A stored manifest's bytes read whole now and kept, for the reads that follow (a small one's). */
+export function keepManifestBytes(m: Manifest): void {
+  if (m instanceof StoredManifest) m.keepWhole();
 }
 
 /**

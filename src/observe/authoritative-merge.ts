@@ -10,6 +10,7 @@
  * names, release files that differ or could not be vouched for (to hash), and
  * release files the target lacks.
  */
+import type { EchoSeed } from './walk-echo.js';
 import type { EntryType } from '../entry-type.js';
 import type { FileStat, Manifest, ManifestEntry } from '../plan/manifest-types.js';
 import type { Observed } from '../plan/types.js';
@@ -42,6 +43,8 @@ export interface AuthoritativeView {
   inSync: number;
   /** The stat each release file to hash had when it was walked (lstat'ed). */
   walked?: Map<string, FileStat>;
+  /** The walk as bytes, for the echo this deploy's commit may leave (walk-echo.ts). */
+  echo?: EchoSeed;
 }
 
 /** The recorded manifest and the state file whose mtime is the stat cache's racy line. */

@@ -27,13 +27,16 @@ import type { ObserveTarget } from './observe-paths.js';
 import type { EntryType } from '../entry-type.js';
 import type { Manifest } from '../plan/manifest-types.js';
 import type { Observed } from '../plan/types.js';
-import type { Transport } from '../transport/transport.js';
 import { stateWrittenNs } from '../apply/manifest.js';
-import { manifestCursor, manifestIndex } from '../apply/stored-manifest.js';
+import { isOnDisk, keepManifestBytes, manifestCursor, manifestIndex } from '../apply/stored-manifest.js';
 import { stateHint, walksUnordered } from './whole-walk.js';
 import type { LossySuspects } from './lossy-names.js';
 import type { AuthoritativeView } from './authoritative-merge.js';
-import { ManifestWalkMerge } from './manifest-walk-merge.js';
+import { ManifestWalkMerge, type MergeInputs } from './manifest-walk-merge.js';
+import type { SettleRaw, SortedVisit, Transport, WalkEcho } from '../transport/transport.js';
+import { ECHO_MAX_BYTES, echoCompares, olderThan, type EchoFile } from './walk-echo.js';
+import { echoedView } from './echoed-merge.js';
+import { readEcho } from '../apply/walk-echo-file.js';
 
 /** What the merge reads: the recorded manifest, the diff from its release, and the state file (racy line). */
 export interface ManifestBasis {
@@ -44,6 +47,8 @@ export interface ManifestBasis {
   gitlinks: (paths: readonly string[]) => Promise<ReadonlyMap<string, string>>;
   /** The manifest is small enough to index: merged with a walk in no particular order (walksUnordered). */
   unordered: boolean;
+  /** The walk the last deploy left (walk-echo.ts), read as the plan starts; null where none is usable. */
+  echo?: Promise<EchoFile | null>;
 }
 
 /**
@@ -63,12 +68,17 @@ export function manifestBasis(
   if (basis.full !== null || basis.diff.from === null || !state?.manifest || state.selection === undefined)
     return undefined;
   if (o.driftScope === 'all' || !target.transport.walkSorted) return undefined;
+  const unordered = walksUnordered(stateHint(state), o);
+  const t = target.transport;
   return {
     manifest: state.manifest,
     diff: basis.diff,
     statePath: target.layout.state,
     gitlinks,
-    unordered: walksUnordered(stateHint(state), o),
+    unordered,
+    ...(unordered && t.walkUnordered && state.manifestFile
+      ? { echo: readEcho(t, target.layout, state.manifestFile) }
+      : {}),
   };
 }
 
@@ -126,9 +136,13 @@ export async function mergeWithManifest(
   const { diff, gitlinks } = basis;
   const inputs = { t, stateDir, diff, gitlinks, named, typeOnly, suspects, written };
   if (basis.unordered && t.walkUnordered) {
-    const index = manifestIndex(basis.manifest);
-    const merge = new ManifestWalkMerge({ ...inputs, recorded: index });
-    if (await t.walkUnordered(skip, merge.visit, merge.settler(index) ?? undefined)) return merge.end(true);
+    const view = await mergeUnordered(
+      t as Transport & Required<Pick<Transport, 'walkUnordered'>>,
+      skip,
+      basis,
+      inputs,
+    );
+    if (view !== null) return view;
     // find could not walk it all: what it visited is void, walked again in order.
     suspects.paths.length = 0;
   }
@@ -136,4 +150,54 @@ export async function mergeWithManifest(
   const merge = new ManifestWalkMerge({ ...inputs, recorded: cursor });
   await t.walkSorted(skip, merge.visit, merge.sortedSettler(cursor) ?? undefined);
   return merge.end(false);
+}
+
+/**
+ * The merge beside a walk in find's order: compared first with the walk's echo (walk-echo.ts)
+ * where the last deploy left one, else (or when they differ) merged through the manifest's
+ * index. Null when find could not walk it all (what was visited is void).
+ */
+async function mergeUnordered(
+  t: Transport & Required<Pick<Transport, 'walkUnordered'>>,
+  skip: string[],
+  basis: ManifestBasis,
+  inputs: Omit<MergeInputs, 'recorded'>,
+): Promise<AuthoritativeView | null> {
+  const { written } = inputs;
+  const echoed = isOnDisk(basis.manifest) ? null : await basis.echo;
+  // Only an echo whose newest file is older than the state file (the racy rule) says "in sync".
+  const expected = echoed && written !== null && olderThan(echoed.below, written) ? echoed.records : null;
+  // Without an index to read it whole, the manifest is read now (while find walks): the diff's
+  // lines are looked up in it, and the commit makes the next manifest from it.
+  if (expected) keepManifestBytes(basis.manifest);
+  // The index and the merge are made only when the walk is visited (not for a walk that is its echo).
+  let merge: ManifestWalkMerge | null = null;
+  let settle: SettleRaw | null = null;
+  // A commit leaves an echo only after rewrites in place: for a diff that adds, deletes or
+  // renames, the walk is not copied (a 30,000-file walk is ~3 MB).
+  const inPlace = basis.diff.changes.every((c) => c.status === 'updated');
+  const echo: WalkEcho = {
+    expected,
+    ...(inPlace && { keepUpTo: ECHO_MAX_BYTES }),
+    beforeVisit: () => {
+      const index = manifestIndex(basis.manifest);
+      merge = new ManifestWalkMerge({ ...inputs, recorded: index });
+      settle = merge.settler(index);
+    },
+  };
+  // The files and links visited, not settled: a commit leaves an echo only if it rewrites them all.
+  const visited: string[] = [];
+  const visit: SortedVisit = (path, type, exact) => {
+    if (type === 'file' || type === 'symlink') visited.push(path);
+    merge!.visit(path, type, exact);
+  };
+  const whole = await t.walkUnordered(skip, visit, (e) => settle?.(e) ?? false, echo);
+  if (expected) echoCompares[echo.same ? 'same' : 'differed']++;
+  if (!whole) return null;
+  const view = echo.same
+    ? (await echoedView(inputs, basis.manifest, echo.records!, visited))!
+    : await merge!.end(true);
+  if (echo.records && written !== null)
+    view.echo = { records: echo.records, visited, below: echo.same ? echoed!.below : written };
+  return view;
 }

@@ -107,7 +107,7 @@ export class ManifestWalkMerge {
     const writtenBytes = Buffer.from(written, 'latin1');
     // The lines of the paths the diff changes or names: decided by the visitor.
     const special = new Set<number>();
-    for (const path of this.special()) special.add(index.lineOf(path));
+    for (const path of this.specialPaths()) special.add(index.lineOf(path));
     return (e: RawEntry): boolean => {
       const n = index.atAscii(e.buf, e.pathStart, e.pathEnd);
       if (n < 0 || special.has(n)) return false;
@@ -128,7 +128,7 @@ export class ManifestWalkMerge {
     const { written } = this.o;
     if (written === null) return null;
     const writtenBytes = Buffer.from(written, 'latin1');
-    const special = this.special()
+    const special = this.specialPaths()
       .map((p) => Buffer.from(p, 'utf8'))
       .sort(Buffer.compare);
     let next = 0;
@@ -154,7 +154,7 @@ export class ManifestWalkMerge {
   }
 
   /** The paths the diff changes or names: always decided by the visitor. */
-  private special(): string[] {
+  specialPaths(): string[] {
     return [...new Set([...this.changed.keys(), ...this.o.named])];
   }
 

@@ -110,7 +110,15 @@ export async function observeWhole(
     if (obs) obs.blob = blob;
   }
   const restat = view.walked && hashedInSync(view, view.walked);
-  return { observed: view.observed, release: view.release, inSync: view.inSync, ...(restat && { restat }) };
+  // An echo only of a walk whose every file was in sync by its stat (nothing hashed).
+  const echo = view.toHash.length === 0 ? view.echo : undefined;
+  return {
+    observed: view.observed,
+    release: view.release,
+    inSync: view.inSync,
+    ...(restat && { restat }),
+    ...(echo && { echo }),
+  };
 }
 
 /**

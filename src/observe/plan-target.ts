@@ -21,6 +21,7 @@ import { isTypeOnly, observeWhole } from './observe-authoritative.js';
 import { startLook } from './observe-look.js';
 import { gitlinksOf, manifestBasis } from './manifest-release.js';
 import { startWholeWalk, stateHint } from './whole-walk.js';
+import { seedEcho, type EchoSeed } from './walk-echo.js';
 import { cancelledError, cancelPoint, unlessCancelled } from '../cancelled.js';
 
 /** What a plan starts from (apply/basis.ts), plus how the target is compared with the release. */
@@ -82,6 +83,7 @@ export async function planOnTarget(target: PlanTarget, o: PlanOptions): Promise<
     observed: Map<string, Observed>;
     release?: Map<string, ReleaseFile>;
     restat?: ManifestEntry[];
+    echo?: EchoSeed;
   }>(
     o.mode === 'authoritative'
       ? observeAuthoritative(target, basis, filters, o, algorithm)
@@ -116,6 +118,7 @@ export async function planOnTarget(target: PlanTarget, o: PlanOptions): Promise<
   if (basis.listing) plan.manifest = basis.listing;
   if (basis.delta) plan.manifestDelta = basis.delta;
   if (basis.delta && seen.restat?.length) plan.restat = seen.restat;
+  if (basis.delta && seen.echo) seedEcho(plan, seen.echo);
   if (basis.note !== null) plan.note = basis.note;
   if (held.length > 0) {
     const names = held.map((h) => h.name).join(', ');
@@ -145,7 +148,12 @@ async function observeAuthoritative(
   filters: Filters,
   o: Pick<PlanOptions, 'to' | 'driftScope'>,
   algorithm: HashAlgorithm,
-): Promise<{ observed: Map<string, Observed>; release: Map<string, ReleaseFile>; restat?: ManifestEntry[] }> {
+): Promise<{
+  observed: Map<string, Observed>;
+  release: Map<string, ReleaseFile>;
+  restat?: ManifestEntry[];
+  echo?: EchoSeed;
+}> {
   const { to } = o;
   // Over SSH the target's look starts now, while git lists the release.
   const look = startLook(target, target.state);
@@ -162,7 +170,7 @@ async function observeAuthoritative(
   const named = new Set(pathsToObserve(basis.diff));
   // Names and types of everything; only the release's files and the diff's paths are looked into,
   // and only what the plan acts on is kept (a file in sync is counted, not held).
-  const { observed, release, restat } = await observeWhole(
+  const { observed, release, restat, echo } = await observeWhole(
     target,
     files,
     named,
@@ -179,7 +187,7 @@ async function observeAuthoritative(
     algorithm,
     statCacheOf(target),
   );
-  return { observed, release, restat };
+  return { observed, release, restat, ...(echo && { echo }) };
 }
 
 /**

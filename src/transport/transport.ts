@@ -35,6 +35,26 @@ export interface WalkEntry extends Entry {
 export type SortedVisit = (path: string, type: EntryType, exact: (path: string) => FileStat | null) => void;
 
 /**
+ * walkUnordered's record of the walk as bytes (observe/walk-echo.ts): compared with
+ * the walk the last deploy left behind, and kept for the next one.
+ */
+export interface WalkEcho {
+  /**
+   * The walk's bytes as they are expected to be: when the walk is exactly these (and
+   * whole), nothing is visited or settled and `same` is set. Else it is visited as usual.
+   */
+  expected: Buffer | null;
+  /** Called once, before the first entry is visited or settled (what they need is made then). */
+  beforeVisit?: () => void;
+  /** Keep the whole walk's bytes in `records` (a walk of up to this many bytes). */
+  keepUpTo?: number;
+  /** Set by the walk: it was `expected`, byte for byte. */
+  same?: boolean;
+  /** Set by the walk: its bytes, when it was whole and kept (or `same`: then `expected`). */
+  records?: Buffer;
+}
+
+/**
  * One entry of a walk as its raw bytes (walkUnordered's `settle`), for a caller that can
  * account for it without a string or an object. Reused: valid during the call only.
  */
@@ -424,7 +444,12 @@ export interface Transport {
    * own order, no sort), for a caller that needs no order. False when the walk could not
    * cover the whole tree: what was visited is void, and the caller walks again (walkSorted).
    */
-  walkUnordered?(skip: readonly string[], visit: SortedVisit, settle?: SettleRaw): Promise<boolean>;
+  walkUnordered?(
+    skip: readonly string[],
+    visit: SortedVisit,
+    settle?: SettleRaw,
+    echo?: WalkEcho,
+  ): Promise<boolean>;
   /** Start the next walkUnordered now, as prewalkSorted does for walkSorted. */
   prewalkUnordered?(skip: readonly string[]): void;
   /** Run a shell command line with the target root as working directory. */

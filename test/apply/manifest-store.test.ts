@@ -274,16 +274,21 @@ describe.each(['local', 'ssh'] as const)(
       const ids: string[] = [];
       for (let i = 1; i <= 5; i++)
         ids.push((await deploy(t(), repo.dir, repo.commit({ ...V1, 'a.txt': `v${i}\n` }))).deployId);
-      expect(manifests(target)).toEqual([`${ids[4]}.tsv`]);
+      // Locally, beside it, the walk its deploy left for the next one (observe/walk-echo.ts).
+      const echo = kind === 'local' ? [`${ids[4]}.walk`] : [];
+      expect(manifests(target)).toEqual([`${ids[4]}.tsv`, ...echo]);
       const backups = readdirSync(join(target, '.diffship/backups')).sort();
       expect(backups).toEqual(ids.slice(2));
       for (const b of backups)
         expect(existsSync(join(target, '.diffship/backups', b, 'previous-manifest.tsv'))).toBe(true);
-      // A stray manifest (a deploy that died before its state) and a file that is not diffship's.
+      // A stray manifest and echo (a deploy that died before its state) and a file that is not diffship's.
       writeFileSync(join(target, '.diffship/manifests/20990101T000000000Z-abcdef.tsv'), 'stray\n');
+      writeFileSync(join(target, '.diffship/manifests/20990101T000000000Z-abcdef.walk'), 'stray\n');
       writeFileSync(join(target, '.diffship/manifests/notes.txt'), 'mine\n');
       await deploy(t(), repo.dir, repo.commit({ ...V1, 'a.txt': 'v6\n' }));
-      expect(manifests(target)).toEqual([refOf(target).file, 'notes.txt'].sort());
+      const kept = refOf(target).file;
+      const echoOf = kind === 'local' ? [kept.replace(/\.tsv$/, '.walk')] : [];
+      expect(manifests(target)).toEqual([kept, ...echoOf, 'notes.txt'].sort());
     });
 
     it('an inline version 2 state is read, the next deploy writes version 3 with its stats, a rollback returns to it', async () => {

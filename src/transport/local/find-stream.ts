@@ -22,7 +22,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, readSync } from 'node:fs';
 import { unlinkedTempFile } from '../../unlinked-temp.js';
 import type { FileStat } from '../../plan/manifest-types.js';
-import type { SettleRaw, SortedVisit } from '../transport.js';
+import type { SettleRaw, SortedVisit, WalkEcho } from '../transport.js';
 import { RecordVisitor, printed, pruneArgs } from './find-records.js';
 
 /** Bytes read at a time; a record (a path of up to 4 KiB) always fits. */
@@ -96,7 +96,10 @@ function closeStream(s: FindStream): void {
  * Visit every entry `s` finds, in find's order, but those `settle` accounts for from
  * their bytes. False when find did not walk the whole tree (what was visited is void).
  * `lstat` is the exact lstat of a path whose record has no exact times; `fail` words an
- * error (a malformed record, a walk stopped by the target's close).
+ * error (a malformed record, a walk stopped by the target's close). `echo`: first
+ * compared with the walk expected (observe/walk-echo.ts), byte for byte as find writes:
+ * the same and whole, nothing is visited (`echo.same`); else visited from its start. Its
+ * bytes are kept in `echo.records` where asked.
  */
 export async function visitStream(
   s: FindStream,
@@ -104,6 +107,7 @@ export async function visitStream(
   lstat: (rel: string) => FileStat | null,
   fail: (why: string) => Error,
   settle?: SettleRaw,
+  echo?: WalkEcho,
 ): Promise<boolean> {
   const records = new RecordVisitor(visit, lstat, fail, settle);
   const buf = Buffer.allocUnsafe(READ);
@@ -111,6 +115,15 @@ export async function visitStream(
   let kept = 0; // bytes of a partial record at the start of buf
   let read = false;
   try {
+    if (echo?.expected && (await sameAs(s, echo.expected, buf, fail))) {
+      echo.same = true;
+      echo.records = echo.expected;
+      read = true;
+      return true;
+    }
+    echo?.beforeVisit?.();
+    // The walk's bytes copied as read, while they stay under the limit asked.
+    let copies: Buffer[] | null = echo?.keepUpTo !== undefined ? [] : null;
     for (;;) {
       if (s.stopped) throw fail('stopped (the target was closed)');
       // Whether find was done before this read: then a short read is the end.
@@ -122,6 +135,8 @@ export async function visitStream(
         await Promise.race([s.exited, new Promise((resolve) => setTimeout(resolve, POLL_MS))]);
         continue;
       }
+      if (copies && offset <= echo!.keepUpTo!) copies.push(Buffer.from(buf.subarray(kept, kept + n)));
+      else copies = null;
       const end = kept + n;
       let at = 0;
       for (let nul = buf.indexOf(0, at); nul >= 0 && nul < end; nul = buf.indexOf(0, at)) {
@@ -135,12 +150,40 @@ export async function visitStream(
     const code = await s.exited;
     if (s.stopped) throw fail('stopped (the target was closed)');
     read = true;
-    return code === 0 && kept === 0;
+    const whole = code === 0 && kept === 0;
+    if (whole && copies) echo!.records = Buffer.concat(copies, offset);
+    return whole;
   } catch (error) {
     if (s.stopped) throw fail('stopped (the target was closed)');
     throw error;
   } finally {
     if (read) closeStream(s);
     else stopFindStream(s);
+  }
+}
+
+/**
+ * Whether the walk is `expected` exactly, compared as find writes it (one memcmp a read):
+ * false at the first byte that differs, or when find failed. Nothing is visited.
+ */
+async function sameAs(
+  s: FindStream,
+  expected: Buffer,
+  buf: Buffer,
+  fail: (why: string) => Error,
+): Promise<boolean> {
+  for (let offset = 0; ;) {
+    if (s.stopped) throw fail('stopped (the target was closed)');
+    const last = s.done;
+    const n = readSync(s.fd, buf, 0, READ, offset);
+    if (n === 0) {
+      if (!last) {
+        await Promise.race([s.exited, new Promise((resolve) => setTimeout(resolve, POLL_MS))]);
+        continue;
+      }
+      return offset === expected.length && (await s.exited) === 0;
+    }
+    if (offset + n > expected.length || buf.compare(expected, offset, offset + n, 0, n) !== 0) return false;
+    offset += n;
   }
 }

@@ -16,6 +16,7 @@ import type {
   HashOptions,
   OpenedFile,
   SortedVisit,
+  WalkEcho,
   SettleRaw,
   Transport,
   WalkEntry,
@@ -135,8 +136,13 @@ export class LocalTransport implements Transport {
   }
 
   /** walkSorted's entries in find's order, visited while find walks (find-stream.ts). */
-  async walkUnordered(skip: readonly string[], visit: SortedVisit, settle?: SettleRaw): Promise<boolean> {
-    return this.walks.walkUnordered(skip, visit, settle);
+  async walkUnordered(
+    skip: readonly string[],
+    visit: SortedVisit,
+    settle?: SettleRaw,
+    echo?: WalkEcho,
+  ): Promise<boolean> {
+    return this.walks.walkUnordered(skip, visit, settle, echo);
   }
 
   async readFile(rel: string, limit?: number): Promise<Buffer> {

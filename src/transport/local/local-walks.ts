@@ -8,7 +8,7 @@
  * a plan given up leaves no find or sort behind.
  */
 import { TransportError } from '../../errors.js';
-import type { SettleRaw, SortedVisit } from '../transport.js';
+import type { SettleRaw, SortedVisit, WalkEcho } from '../transport.js';
 import { findWalkFor, startFindWalk, stopFindWalk, walkSortedFound, type FindWalk } from './find-walk.js';
 import { startFindStream, stopFindStream, visitStream, type FindStream } from './find-stream.js';
 import { lstatExact } from './sorted-walk.js';
@@ -56,7 +56,12 @@ export class LocalWalks {
     this.prestream = startOrNull(this.base(), skip);
   }
 
-  async walkUnordered(skip: readonly string[], visit: SortedVisit, settle?: SettleRaw): Promise<boolean> {
+  async walkUnordered(
+    skip: readonly string[],
+    visit: SortedVisit,
+    settle?: SettleRaw,
+    echo?: WalkEcho,
+  ): Promise<boolean> {
     const early = this.prestream;
     this.prestream = null;
     this.dropAhead();
@@ -72,6 +77,7 @@ export class LocalWalks {
         (rel) => lstatExact(this.base(), rel, this.fail),
         (why) => this.fail('walk', '', new Error(why)),
         settle,
+        echo,
       );
     } finally {
       if (this.streaming === s) this.streaming = null;
