@@ -19,7 +19,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import {
   assertTree,
   checkout,
@@ -41,6 +41,9 @@ const runs = Number(args[args.indexOf('--runs') + 1]) || 5;
 const updatesOnly = args.includes('--updates-only');
 // --only additive|authoritative: just that update case (a 500,000-file run is heavy).
 const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : null;
+// --no-echo: remove the walk echo the untimed deploy left (manifests/*.walk) before each timed
+// one, so an authoritative update merges its walk with the manifest as after a change by hand.
+const noEcho = args.includes('--no-echo');
 const FILES = Number(args[args.indexOf('--files') + 1]) || 50_000;
 if (FILES !== 50_000 && FILES !== 500_000) {
   console.error('bench/deploy: --files takes 50000 or 500000');
@@ -151,6 +154,10 @@ function updateRuns(mode, rsyncArgs) {
         assertTree(`update (${mode}), rsync`, rsyncTarget, releaseB);
       } else {
         run(...ds('deploy', '--to', 'A', '--mode', mode));
+        const manifests = path.join(dsTarget, '.diffship', 'manifests');
+        if (noEcho && existsSync(manifests))
+          for (const name of readdirSync(manifests))
+            if (name.endsWith('.walk')) rmSync(path.join(manifests, name));
         run('sync', []);
         rss = times.rss.diffship;
         times.diffship.push(timeOnce(...ds('deploy', '--to', 'B', '--mode', mode)));
@@ -171,7 +178,7 @@ const row = (label, t, anchor) =>
     : `${label}: diffship ${fmt(t.diffship)} (peak RSS ${peak(t.rss.diffship)}), ${anchor} ${fmt(t.rsync)} (${peak(t.rss.rsync)}), ratio ${ratio(median(t.diffship), median(t.rsync))}×`;
 console.log(
   [
-    `deploy benchmark — ${FILES} files, ${runs} runs each, median wall time (${os.cpus().length} cores, load ${os.loadavg()[0].toFixed(2)}, node ${process.version}); every target compared with its release after each run`,
+    `deploy benchmark — ${FILES} files, ${runs} runs each, median wall time (${os.cpus().length} cores, load ${os.loadavg()[0].toFixed(2)}, node ${process.version}); every target compared with its release after each run${noEcho ? '; walk echoes removed before each timed deploy' : ''}`,
     row(`update, ${CHANGED} changed files, additive     `, update, 'rsync -a'),
     row(`update, ${CHANGED} changed files, authoritative`, authoritative, 'rsync -a --delete'),
     ...(updatesOnly ? [] : [row(`first deploy, ${FILES} files              `, first, 'rsync -a')]),

@@ -122,8 +122,6 @@ export async function visitStream(
       return true;
     }
     echo?.beforeVisit?.();
-    // The walk's bytes copied as read, while they stay under the limit asked.
-    let copies: Buffer[] | null = echo?.keepUpTo !== undefined ? [] : null;
     for (;;) {
       if (s.stopped) throw fail('stopped (the target was closed)');
       // Whether find was done before this read: then a short read is the end.
@@ -135,8 +133,6 @@ export async function visitStream(
         await Promise.race([s.exited, new Promise((resolve) => setTimeout(resolve, POLL_MS))]);
         continue;
       }
-      if (copies && offset <= echo!.keepUpTo!) copies.push(Buffer.from(buf.subarray(kept, kept + n)));
-      else copies = null;
       const end = kept + n;
       let at = 0;
       for (let nul = buf.indexOf(0, at); nul >= 0 && nul < end; nul = buf.indexOf(0, at)) {
@@ -151,7 +147,9 @@ export async function visitStream(
     if (s.stopped) throw fail('stopped (the target was closed)');
     read = true;
     const whole = code === 0 && kept === 0;
-    if (whole && copies) echo!.records = Buffer.concat(copies, offset);
+    // Kept: read again from find's file in one go (one buffer, no copy per read).
+    if (whole && echo?.keepUpTo !== undefined && offset <= echo.keepUpTo)
+      echo.records = readAll(s.fd, offset) ?? undefined;
     return whole;
   } catch (error) {
     if (s.stopped) throw fail('stopped (the target was closed)');
@@ -160,6 +158,17 @@ export async function visitStream(
     if (read) closeStream(s);
     else stopFindStream(s);
   }
+}
+
+/** The first `size` bytes of the file `fd`, or null when it holds fewer. */
+function readAll(fd: number, size: number): Buffer | null {
+  const all = Buffer.allocUnsafe(size);
+  for (let got = 0; got < size; ) {
+    const n = readSync(fd, all, got, size - got, got);
+    if (n === 0) return null;
+    got += n;
+  }
+  return all;
 }
 
 /**
