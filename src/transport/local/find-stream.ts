@@ -163,7 +163,7 @@ export async function visitStream(
 /** The first `size` bytes of the file `fd`, or null when it holds fewer. */
 function readAll(fd: number, size: number): Buffer | null {
   const all = Buffer.allocUnsafe(size);
-  for (let got = 0; got < size; ) {
+  for (let got = 0; got < size;) {
     const n = readSync(fd, all, got, size - got, got);
     if (n === 0) return null;
     got += n;
