@@ -1,11 +1,14 @@
 /**
  * Crash safety (SPEC §3): SIGKILL a real `diffship deploy` process at random
  * moments. After every kill each file is wholly its old or its new version, and
- * the next run converges exactly to the release.
+ * the next run converges exactly to the release. Two pairs of releases: one that
+ * adds, deletes, renames and updates; one that only rewrites files in place, so
+ * that every deploy leaves a walk echo (observe/walk-echo.ts) and the next one,
+ * after a kill or not, compares its walk with it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cli, cliStart } from '../helpers/cli.js';
 import { expectOldOrNew, untilCommit } from '../helpers/crash.js';
@@ -42,6 +45,19 @@ function releases(): { v1: Tree; v2: Tree } {
   return { v1, v2 };
 }
 
+/** The same files, v2 only rewriting some in place (content, mode, a link's text): no add, no delete. */
+function inPlaceReleases(): { v1: Tree; v2: Tree } {
+  const { v1 } = releases();
+  const v2: Tree = {};
+  for (const [path, entry] of Object.entries(v1)) {
+    const i = Number(/f(\d+)\.json$/.exec(path)?.[1] ?? -1);
+    v2[path] = typeof entry === 'string' && i % 3 === 0 ? `${entry} v2` : entry;
+  }
+  v2['tool.sh'] = { content: '#!/bin/sh\n', mode: 0o755 };
+  v2['current'] = { link: 'd1/s1/f1.json' };
+  return { v1, v2 };
+}
+
 /** A tiny seeded PRNG, so a failing round can be replayed. */
 function prng(seed: number): () => number {
   let s = seed >>> 0;
@@ -51,104 +67,118 @@ function prng(seed: number): () => number {
   };
 }
 
-describe('crash safety: SIGKILL a real deploy at random moments', () => {
-  let repo: ReturnType<typeof makeRepo>;
-  let work: string;
-  let snapV1: Record<string, SnapEntry>;
-  let snapV2: Record<string, SnapEntry>;
+describe.each([
+  ['adds, deletes, renames and updates', releases],
+  ['rewrites in place (walk echoes)', inPlaceReleases],
+] as const)(
+  'crash safety: SIGKILL a real deploy at random moments, a release that %s',
+  (kind, makeReleases) => {
+    let repo: ReturnType<typeof makeRepo>;
+    let work: string;
+    let snapV1: Record<string, SnapEntry>;
+    let snapV2: Record<string, SnapEntry>;
 
-  beforeAll(() => {
-    repo = makeRepo();
-    const { v1, v2 } = releases();
-    repo.commit(v1);
-    execFileSync('git', ['tag', 'v1'], { cwd: repo.dir });
-    snapV1 = snapshot(repo.dir, ['.git']);
-    repo.commit(v2);
-    execFileSync('git', ['tag', 'v2'], { cwd: repo.dir });
-    snapV2 = snapshot(repo.dir, ['.git']);
-    work = tempDir('diffship-crash-');
-    writeFileSync(
-      join(work, 'diffship.yml'),
-      `mode: authoritative\nwaves: [1]\ntargets:\n  - name: host\n    path: ./target\n`,
-    );
-  });
-  afterAll(() => {
-    repo.cleanup();
-    rmSync(work, { recursive: true, force: true });
-  });
+    beforeAll(() => {
+      repo = makeRepo();
+      const { v1, v2 } = makeReleases();
+      repo.commit(v1);
+      execFileSync('git', ['tag', 'v1'], { cwd: repo.dir });
+      snapV1 = snapshot(repo.dir, ['.git']);
+      repo.commit(v2);
+      execFileSync('git', ['tag', 'v2'], { cwd: repo.dir });
+      snapV2 = snapshot(repo.dir, ['.git']);
+      work = tempDir('diffship-crash-');
+      writeFileSync(
+        join(work, 'diffship.yml'),
+        `mode: authoritative\nwaves: [1]\ntargets:\n  - name: host\n    path: ./target\n`,
+      );
+    });
+    afterAll(() => {
+      repo.cleanup();
+      rmSync(work, { recursive: true, force: true });
+    });
 
-  it(`every file is old or new after each kill, and the next run converges (${ROUNDS} rounds)`, async () => {
-    const target = join(work, 'target');
-    const deploy = (ref: string) => cli(work, ['deploy', '--repo', repo.dir, '--to', ref, '--no-progress']);
-    const first = deploy('v1');
-    expect(first.stderr).toBe('');
-    expect(first.code).toBe(0);
-    expect(snapshot(target)).toEqual(snapV1);
+    it(`every file is old or new after each kill, and the next run converges (${ROUNDS} rounds)`, async () => {
+      const target = join(work, 'target');
+      const deploy = (ref: string) => cli(work, ['deploy', '--repo', repo.dir, '--to', ref, '--no-progress']);
+      const first = deploy('v1');
+      expect(first.stderr).toBe('');
+      expect(first.code).toBe(0);
+      expect(snapshot(target)).toEqual(snapV1);
 
-    // How long a whole deploy takes here: kills land anywhere inside it.
-    const t0 = performance.now();
-    expect(deploy('v2').code).toBe(0);
-    const full = performance.now() - t0;
-    expect(deploy('v1').code).toBe(0);
-
-    const seed = Number(process.env.DIFFSHIP_CRASH_SEED ?? Date.now() % 100_000);
-    const random = prng(seed);
-    const interrupted: string[] = [];
-    for (let round = 0; round < ROUNDS; round++) {
-      // Even rounds: a kill at any moment. Odd rounds: a kill just after the renames began
-      // (the progress lines say so), where a crash leaves a mix of old and new files.
-      const aimed = round % 2 === 1;
-      const delay = aimed ? Math.round(random() * 15) : Math.round(random() * full * 1.1);
-      const { child, done } = cliStart(work, ['deploy', '--repo', repo.dir, '--to', 'v2']);
-      if (aimed) await untilCommit(child);
-      await new Promise((r) => setTimeout(r, delay));
-      child.kill('SIGKILL');
-      const killed = await done;
-
-      const snap = snapshot(target);
-      const where = `seed ${seed}, round ${round}, kill ${aimed ? `${delay} ms into the commit` : `after ${delay} ms of ~${Math.round(full)} ms`}`;
-      if (expectOldOrNew(snap, snapV1, snapV2, where) && killed.code === null) interrupted.push(where);
-
-      const next = deploy('v2');
-      expect(next.code, `${where}: ${next.stderr}`).toBe(0);
-      expect(snapshot(target), where).toEqual(snapV2);
-      const back = deploy('v1');
-      expect(back.code, `${where}: ${back.stdout}${back.stderr}`).toBe(0);
-      expect(snapshot(target), where).toEqual(snapV1);
-    }
-    // Aimed kills must have caught deploys half-way at least once, or the test proved nothing.
-    expect(interrupted.length, 'no kill landed mid-commit').toBeGreaterThan(0);
-    console.log(
-      `crash test: ${interrupted.length}/${ROUNDS} kills left a mixed tree that the next run repaired (seed ${seed})`,
-    );
-  }, 600_000);
-
-  it('a deploy of another release after a kill mid-commit: its preflight leaves the half-done files to recovery, not drift', async () => {
-    const target = join(work, 'target');
-    const deploy = (ref: string) => cli(work, ['deploy', '--repo', repo.dir, '--to', ref, '--no-progress']);
-    expect(deploy('v1').code).toBe(0);
-    // A third release the kill's files are not part of: judged before recovery, they read as drift.
-    execFileSync('git', ['checkout', '-q', 'v2'], { cwd: repo.dir });
-    // Every file v2 updates or adds changes again in v3.
-    for (const [path, entry] of Object.entries(snapV2))
-      if (entry.type === 'file' && JSON.stringify(entry) !== JSON.stringify(snapV1[path]))
-        writeFileSync(join(repo.dir, path), `${entry.content ?? ''} v3`);
-    writeFileSync(join(repo.dir, 'new/n1.json'), 'v3\n');
-    execFileSync('git', ['commit', '-qam', 'v3'], { cwd: repo.dir });
-    execFileSync('git', ['tag', '-f', 'v3'], { cwd: repo.dir });
-    let mixed = false;
-    for (let round = 0; round < 5 && !mixed; round++) {
-      const { child, done } = cliStart(work, ['deploy', '--repo', repo.dir, '--to', 'v2']);
-      await untilCommit(child);
-      child.kill('SIGKILL');
-      const killed = await done;
-      mixed = expectOldOrNew(snapshot(target), snapV1, snapV2, `round ${round}`) && killed.code === null;
-      const next = deploy('v3');
-      expect(next.code, next.stderr).toBe(0);
-      expect(next.stderr).toMatch(/undid interrupted deploy|finished interrupted deploy|^$/);
-      expect(snapshot(target)['new/n1.json']).toMatchObject({ content: 'v3\n' });
+      // How long a whole deploy takes here: kills land anywhere inside it.
+      const t0 = performance.now();
+      expect(deploy('v2').code).toBe(0);
+      const full = performance.now() - t0;
       expect(deploy('v1').code).toBe(0);
-    }
-    expect(mixed, 'no kill landed mid-commit').toBe(true);
-  }, 120_000);
-});
+
+      const seed = Number(process.env.DIFFSHIP_CRASH_SEED ?? Date.now() % 100_000);
+      const random = prng(seed);
+      const interrupted: string[] = [];
+      for (let round = 0; round < ROUNDS; round++) {
+        // Even rounds: a kill at any moment. Odd rounds: a kill just after the renames began
+        // (the progress lines say so), where a crash leaves a mix of old and new files.
+        const aimed = round % 2 === 1;
+        const delay = aimed ? Math.round(random() * 15) : Math.round(random() * full * 1.1);
+        const { child, done } = cliStart(work, ['deploy', '--repo', repo.dir, '--to', 'v2']);
+        if (aimed) await untilCommit(child);
+        await new Promise((r) => setTimeout(r, delay));
+        child.kill('SIGKILL');
+        const killed = await done;
+
+        const snap = snapshot(target);
+        const where = `seed ${seed}, round ${round}, kill ${aimed ? `${delay} ms into the commit` : `after ${delay} ms of ~${Math.round(full)} ms`}`;
+        if (expectOldOrNew(snap, snapV1, snapV2, where) && killed.code === null) interrupted.push(where);
+
+        const next = deploy('v2');
+        expect(next.code, `${where}: ${next.stderr}`).toBe(0);
+        expect(snapshot(target), where).toEqual(snapV2);
+        const back = deploy('v1');
+        expect(back.code, `${where}: ${back.stdout}${back.stderr}`).toBe(0);
+        expect(snapshot(target), where).toEqual(snapV1);
+        // In place, each deploy left the walk the next one compares with (after a kill too).
+        if (makeReleases === inPlaceReleases)
+          expect(
+            readdirSync(join(target, '.diffship/manifests')).filter((n) => n.endsWith('.walk')),
+          ).toHaveLength(1);
+      }
+      // Aimed kills must have caught deploys half-way at least once, or the test proved nothing.
+      expect(interrupted.length, 'no kill landed mid-commit').toBeGreaterThan(0);
+      console.log(
+        `crash test (${kind}): ${interrupted.length}/${ROUNDS} kills left a mixed tree that the next run repaired (seed ${seed})`,
+      );
+    }, 600_000);
+
+    // Another release after the kill: the first pair's only (its v3 adds a file the kill's files are not part of).
+    if (makeReleases === releases)
+      it('a deploy of another release after a kill mid-commit: its preflight leaves the half-done files to recovery, not drift', async () => {
+        const target = join(work, 'target');
+        const deploy = (ref: string) =>
+          cli(work, ['deploy', '--repo', repo.dir, '--to', ref, '--no-progress']);
+        expect(deploy('v1').code).toBe(0);
+        // A third release the kill's files are not part of: judged before recovery, they read as drift.
+        execFileSync('git', ['checkout', '-q', 'v2'], { cwd: repo.dir });
+        // Every file v2 updates or adds changes again in v3.
+        for (const [path, entry] of Object.entries(snapV2))
+          if (entry.type === 'file' && JSON.stringify(entry) !== JSON.stringify(snapV1[path]))
+            writeFileSync(join(repo.dir, path), `${entry.content ?? ''} v3`);
+        writeFileSync(join(repo.dir, 'new/n1.json'), 'v3\n');
+        execFileSync('git', ['commit', '-qam', 'v3'], { cwd: repo.dir });
+        execFileSync('git', ['tag', '-f', 'v3'], { cwd: repo.dir });
+        let mixed = false;
+        for (let round = 0; round < 5 && !mixed; round++) {
+          const { child, done } = cliStart(work, ['deploy', '--repo', repo.dir, '--to', 'v2']);
+          await untilCommit(child);
+          child.kill('SIGKILL');
+          const killed = await done;
+          mixed = expectOldOrNew(snapshot(target), snapV1, snapV2, `round ${round}`) && killed.code === null;
+          const next = deploy('v3');
+          expect(next.code, next.stderr).toBe(0);
+          expect(next.stderr).toMatch(/undid interrupted deploy|finished interrupted deploy|^$/);
+          expect(snapshot(target)['new/n1.json']).toMatchObject({ content: 'v3\n' });
+          expect(deploy('v1').code).toBe(0);
+        }
+        expect(mixed, 'no kill landed mid-commit').toBe(true);
+      }, 120_000);
+  },
+);
