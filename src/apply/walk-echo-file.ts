@@ -47,7 +47,7 @@ export async function readEcho(t: Transport, l: Layout, ref: ManifestRef): Promi
 /**
  * After the state names manifest `ref`: leave the echo of the walk `seed`, when this
  * deploy only rewrote, in place, files the walk listed, and rewrote every file its merge
- * visited (walk-echo.ts says why). `written`: the stats the manifest recorded for them.
+ * did not find in sync (walk-echo.ts says why). `written`: the stats the manifest recorded for them.
  * Returns whether it wrote one; a failure is not the deploy's (the next one merges as usual).
  */
 export async function writeEcho(

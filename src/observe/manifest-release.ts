@@ -185,7 +185,8 @@ async function mergeUnordered(
       settle = merge.settler(index);
     },
   };
-  // The files and links visited, not settled: a commit leaves an echo only if it rewrites them all.
+  // The files and links visited, not settled: a commit leaves an echo only if it rewrites each one
+  // the merge did not find in sync.
   const visited: string[] = [];
   const visit: SortedVisit = (path, type, exact) => {
     if (type === 'file' || type === 'symlink') visited.push(path);
@@ -197,7 +198,11 @@ async function mergeUnordered(
   const view = echo.same
     ? (await echoedView(inputs, basis.manifest, echo.records!, visited))!
     : await merge!.end(true);
-  if (echo.records && written !== null)
-    view.echo = { records: echo.records, visited, below: echo.same ? echoed!.below : written };
+  if (echo.records && written !== null) {
+    // Visited and found in sync by the stat cache (a name the settler leaves to the visitor, a
+    // path the diff names): not kept in `observed`, and its record may stay as the walk has it.
+    const acted = visited.filter((p) => view.observed.has(p));
+    view.echo = { records: echo.records, visited: acted, below: echo.same ? echoed!.below : written };
+  }
   return view;
 }

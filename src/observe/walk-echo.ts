@@ -10,10 +10,10 @@
  * Any difference (a file touched, added or removed by hand, a hook's write, a
  * folder's new mtime) and the walk is merged as usual, from its start.
  *
- * Why that is sound: an echo is only written for a deploy whose merge settled
- * every file the walk listed from the manifest's stat cache (no stray, no file
- * missing, nothing hashed) and whose writes all replaced files the walk listed,
- * in place (no add, no delete). Its records are then the walk's, with each
+ * Why that is sound: an echo is only written for a deploy whose merge found every
+ * file the walk listed in sync by the manifest's stat cache, but those it then
+ * rewrote (no stray, no file missing, nothing hashed), and whose writes all
+ * replaced files the walk listed, in place (no add, no delete). Its records are then the walk's, with each
  * written file's record made from the stat the new manifest records for it, and
  * each of their folders' from a fresh lstat. So each file record of an echo is
  * the stat of a manifest line that holds its file: a walk equal to it is in sync
@@ -193,7 +193,7 @@ export const ECHO_MAX_BYTES = 32 * 1024 * 1024;
 export interface EchoSeed {
   /** The walk's bytes. */
   records: Buffer;
-  /** The files and links the merge visited (not settled from the manifest): each must be rewritten. */
+  /** The files and links the merge visited and did not find in sync: each must be rewritten. */
   visited: readonly string[];
   /** No record the merge settled has an mtime this new (its racy line, or its echo's `below`). */
   below: string;
