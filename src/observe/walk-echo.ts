@@ -13,12 +13,13 @@
  * Why that is sound: an echo is only written for a deploy whose merge found every
  * file the walk listed in sync by the manifest's stat cache, but those it then
  * rewrote (no stray, no file missing, nothing hashed), and whose writes all
- * replaced files the walk listed, in place (no add, no delete). Its records are then the walk's, with each
- * written file's record made from the stat the new manifest records for it, and
- * each of their folders' from a fresh lstat. So each file record of an echo is
- * the stat of a manifest line that holds its file: a walk equal to it is in sync
- * by the stat cache's own rule, and `below` (the newest mtime it holds) must be
- * older than the state file (the racy rule, plan/stat-cache.ts), or it is not used.
+ * replaced files the walk listed, in place (no add, no delete). Its records are
+ * then the walk's, with each written file's record made from the stat the new
+ * manifest records for it, and each of their folders' from a fresh lstat. So each
+ * file record of an echo is the stat of a manifest line that holds its file: a
+ * walk equal to it is in sync by the stat cache's own rule, and `below` (no file
+ * it lists is newer) must be older than the state file (the racy rule,
+ * plan/stat-cache.ts), or it is not used.
  *
  * Pure: the file is read and written by apply/walk-echo-file.ts.
  */
@@ -36,7 +37,7 @@ const HEADER = 'diffship walk 1';
 export interface EchoFile {
   /** The walk's bytes: find's records, each ending in a NUL. */
   records: Buffer;
-  /** The newest mtime (ns, decimal) of a file or link the records list. */
+  /** A bound on the mtimes (ns, decimal) of the files and links the records list: none is newer. */
   below: string;
 }
 
