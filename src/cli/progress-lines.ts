@@ -10,10 +10,17 @@ import { paintStatus, stepLine, type Progress } from './progress-parts.js';
 /** A CI log must never look hung: with steps running, at least one line this often. */
 export const HEARTBEAT_MS = 5000;
 
+/**
+ * Elapsed time on the monotonic clock: a wall clock stepped back (NTP, a VM resumed) kept the
+ * heartbeat quiet until it caught up, and one stepped forward printed a step as running 19 s
+ * five seconds after it started.
+ */
+const now = (): number => performance.now();
+
 export function lineProgress(out: Output, c: Colors): Progress {
-  let lastWrite = Date.now();
+  let lastWrite = now();
   const w = (s: string) => {
-    lastWrite = Date.now();
+    lastWrite = now();
     out.stderr.write(`${s}\n`);
   };
   let lastProgress = new Map<string, number>();
@@ -21,10 +28,10 @@ export function lineProgress(out: Output, c: Colors): Progress {
   // Steps in flight, by target: what the heartbeat names.
   const running = new Map<string, { step: string; since: number; attempt?: string }>();
   const heartbeat = setInterval(() => {
-    if (running.size === 0 || Date.now() - lastWrite < HEARTBEAT_MS) return;
+    if (running.size === 0 || now() - lastWrite < HEARTBEAT_MS) return;
     for (const [target, r] of running) {
       const last = r.attempt ? ` — last: ${r.attempt}` : '';
-      w(`  [${target}] ${r.step} still running (${formatDuration(Date.now() - r.since)})${last}`);
+      w(`  [${target}] ${r.step} still running (${formatDuration(now() - r.since)})${last}`);
     }
   }, 500);
   heartbeat.unref();
@@ -34,8 +41,8 @@ export function lineProgress(out: Output, c: Colors): Progress {
     const r = running.get(e.target);
     if (r) r.attempt = `${e.check}: attempt ${e.attempt}: ${e.message}`;
     const last = lastAttempt.get(key);
-    if (last?.message === e.message && Date.now() - last.at < HEARTBEAT_MS) return;
-    lastAttempt.set(key, { message: e.message, at: Date.now() });
+    if (last?.message === e.message && now() - last.at < HEARTBEAT_MS) return;
+    lastAttempt.set(key, { message: e.message, at: now() });
     const same = last?.message === e.message ? ' (same as before)' : '';
     w(`  [${e.target}] ${e.check}: attempt ${e.attempt}: ${e.message}${same}`);
   };
@@ -54,7 +61,7 @@ export function lineProgress(out: Output, c: Colors): Progress {
     onEvent(e) {
       switch (e.type) {
         case 'step-start':
-          running.set(e.target, { step: e.step, since: Date.now() });
+          running.set(e.target, { step: e.step, since: now() });
           break;
         case 'step-end': {
           running.delete(e.target);

@@ -84,14 +84,15 @@ export function watchHelper(
 ): void {
   const ms = target.replyTimeoutMs;
   if (!(ms > 0)) return;
-  let heard = Date.now();
+  // The monotonic clock: a wall clock stepped forward must not read as the host's silence.
+  let heard = performance.now();
   let idleSince: number | null = null;
   let sending = sendState(channel);
-  channel.on('data', () => (heard = Date.now()));
+  channel.on('data', () => (heard = performance.now()));
   // A check every quarter of the deadline: the stall is seen at most 25% late.
   const timer = setInterval(
     () => {
-      const now = Date.now();
+      const now = performance.now();
       // The host taking in what we send (a big file on a slow link, answered only at its end)
       // is progress too: the SSH window moves only as the helper reads.
       const state = sendState(channel);
