@@ -2,7 +2,7 @@
 // Benchmark: diffship deploy to a local target against `rsync -a` doing the same
 // update, on a 50,000-file release. Run `npm run build` first.
 //
-//   node bench/deploy/run.mjs [--runs 5] [--files 50000|500000] [--updates-only] [--only authoritative]
+//   node bench/deploy/run.mjs [--runs 5] [--files 50000|500000] [--updates-only] [--only authoritative] [--no-echo]
 //
 // 1. update: 20 changed files shipped into a target holding the 50,000-file
 //    release, additive (vs `rsync -a`) and authoritative (vs `rsync -a --delete`).
