@@ -21,6 +21,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, readSync } from 'node:fs';
 import { unlinkedTempFile } from '../../unlinked-temp.js';
+import { readSyncUpTo } from './small-file-io.js';
 import type { FileStat } from '../../plan/manifest-types.js';
 import type { SettleRaw, SortedVisit, WalkEcho } from '../transport.js';
 import { RecordVisitor, printed, pruneArgs } from './find-records.js';
@@ -130,7 +131,7 @@ export async function visitStream(
       offset += n;
       if (n === 0) {
         if (last) break;
-        await Promise.race([s.exited, new Promise((resolve) => setTimeout(resolve, POLL_MS))]);
+        await more(s);
         continue;
       }
       const end = kept + n;
@@ -148,8 +149,10 @@ export async function visitStream(
     read = true;
     const whole = code === 0 && kept === 0;
     // Kept: read again from find's file in one go (one buffer, no copy per read).
-    if (whole && echo?.keepUpTo !== undefined && offset <= echo.keepUpTo)
-      echo.records = readAll(s.fd, offset) ?? undefined;
+    if (whole && echo?.keepUpTo !== undefined && offset <= echo.keepUpTo) {
+      const records = readSyncUpTo(s.fd, offset);
+      if (records.length === offset) echo.records = records;
+    }
     return whole;
   } catch (error) {
     if (s.stopped) throw fail('stopped (the target was closed)');
@@ -158,17 +161,6 @@ export async function visitStream(
     if (read) closeStream(s);
     else stopFindStream(s);
   }
-}
-
-/** The first `size` bytes of the file `fd`, or null when it holds fewer. */
-function readAll(fd: number, size: number): Buffer | null {
-  const all = Buffer.allocUnsafe(size);
-  for (let got = 0; got < size;) {
-    const n = readSync(fd, all, got, size - got, got);
-    if (n === 0) return null;
-    got += n;
-  }
-  return all;
 }
 
 /**
@@ -187,7 +179,7 @@ async function sameAs(
     const n = readSync(s.fd, buf, 0, READ, offset);
     if (n === 0) {
       if (!last) {
-        await Promise.race([s.exited, new Promise((resolve) => setTimeout(resolve, POLL_MS))]);
+        await more(s);
         continue;
       }
       return offset === expected.length && (await s.exited) === 0;
@@ -196,3 +188,7 @@ async function sameAs(
     offset += n;
   }
 }
+
+/** Until find writes more (a poll) or ends. */
+const more = (s: FindStream) =>
+  Promise.race([s.exited, new Promise((resolve) => setTimeout(resolve, POLL_MS))]);

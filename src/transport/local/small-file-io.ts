@@ -46,7 +46,7 @@ export async function readFileNoFollow(p: string, limit = NO_LIMIT): Promise<Buf
 }
 
 /** Up to `size` bytes of `fd` from its start (fewer when it shrank). */
-function readSyncUpTo(fd: number, size: number): Buffer {
+export function readSyncUpTo(fd: number, size: number): Buffer {
   const buffer = Buffer.allocUnsafe(size);
   let at = 0;
   for (let n = -1; at < size && n !== 0; at += n) n = fsSync.readSync(fd, buffer, at, size - at, at);
