@@ -7,7 +7,7 @@ import { silentLogger, type Logger } from '../../log.js';
 import { runLocal } from './run-local.js';
 import { mapLimit } from '../limit.js';
 import { checkRelPath, joinRoot } from '../rel-path.js';
-import { checkEnvNames, shellQuote } from '../shell-quote.js';
+import { checkEnvNames } from '../shell-quote.js';
 import type {
   ByteSource,
   Entry,
@@ -42,6 +42,7 @@ import { Unsynced } from './unsynced.js';
 import { fsyncPath } from './fsync-fd.js';
 import { readNames, readRawNames } from './small-dir.js';
 import { WriterThread, type BatchFile } from './writer-thread.js';
+import { SyncAhead, syncFileSystem } from './sync-ahead.js';
 import { ioFailure } from './io-failure.js';
 import type { HashAlgorithm } from '../../diff/blob.js';
 
@@ -71,6 +72,8 @@ export class LocalTransport implements Transport {
   private readonly walks = new LocalWalks(() => this.base);
   /** writeMany's thread, started by the first batch (writer-thread.ts). */
   private writer: WriterThread | null = null;
+  /** The file system synced while writeMany's batches go on (sync-ahead.ts). */
+  readonly syncAhead = new SyncAhead(() => syncFileSystem(this.base, false));
 
   /** `root`: the target folder; relative paths resolve against the working directory. */
   constructor(
@@ -93,6 +96,7 @@ export class LocalTransport implements Transport {
     this.walks.stop();
     await this.writer?.close();
     this.writer = null;
+    await this.syncAhead.idle();
     if (this.counted) countOpenTarget(-1);
     this.counted = false;
   }
@@ -168,7 +172,7 @@ export class LocalTransport implements Transport {
   async writeMany(files: readonly BatchFile[], hash: HashAlgorithm): Promise<string[] | null> {
     if (severalTargetsOpen()) return null;
     this.writer ??= new WriterThread();
-    return this.writer.writeFiles(files, hash, {
+    const ids = await this.writer.writeFiles(files, hash, {
       absolute: (rel) => {
         // As writeFile: every folder on the path a real one, checked right before the write.
         const absolute = joinRoot(this.base, checkRelPath(rel));
@@ -178,6 +182,8 @@ export class LocalTransport implements Transport {
       written: (absolute) => this.unsynced.add(absolute),
       failed: (rel, error) => ioFailure(this.base, 'write', rel, error),
     });
+    this.syncAhead.wrote(ids.length);
+    return ids;
   }
 
   async writeStream(
@@ -211,11 +217,9 @@ export class LocalTransport implements Transport {
   async syncWritten(): Promise<void> {
     const files = this.unsynced.take();
     if (files === null) return;
+    this.syncAhead.reset();
     if (files === 'filesystem') {
-      for (const command of [`sync -f ${shellQuote(this.base)}`, 'sync']) {
-        const r = await runLocal(command, { cwd: this.base, timeoutMs: 600_000 });
-        if (r.code === 0) return;
-      }
+      if (await syncFileSystem(this.base, true)) return;
       throw new TransportError(
         'E_TRANSPORT',
         `cannot make the files written in ${this.base} durable: sync failed`,
