@@ -29,10 +29,10 @@ export const SYNC_AHEAD_FILES = 4096;
 export class SyncAhead {
   private running: Promise<void> | null = null;
   private since = 0;
-  /** How many were started (tests and benchmarks read it). */
+  /** How many were started (the tests read it). */
   started = 0;
 
-  /** `sync`: one syncfs of the target's file system (its failure ignored by the caller's promise). */
+  /** `sync`: one syncfs of the target's file system; a failure is ignored (the final sync counts). */
   constructor(private readonly sync: () => Promise<unknown>) {}
 
   /** `files` more written unsynced: a sync starts once enough wait and none runs. */
