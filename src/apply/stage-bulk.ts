@@ -10,7 +10,8 @@ import type { Transport } from '../transport/transport.js';
 import { SYMLINK_MODE } from '../diff/types.js';
 import type { HashAlgorithm } from '../diff/blob.js';
 import type { TargetPlan } from '../plan/types.js';
-import { readBlobBatches } from '../diff/blob-batches.js';
+import { readBlobBatches, type BlobBatchOptions } from '../diff/blob-batches.js';
+import { CheckoutFiles } from '../diff/checkout-files.js';
 import { checkCancelled } from '../cancelled.js';
 import type { Placement } from './staged-tree.js';
 
@@ -35,6 +36,8 @@ const LOCAL = { ...OPTIONS, batchCount: 128, inFlight: 2 };
 
 export interface BulkStaging {
   repo: string;
+  /** The repository's checkout of the release's source folder, tried before git (diff/checkout-files.ts). */
+  checkout?: string;
   algorithm: HashAlgorithm;
   place: Placement;
   signal?: AbortSignal;
@@ -48,7 +51,7 @@ export interface BulkStaging {
 export async function stageInBulk(
   t: Transport,
   plan: TargetPlan,
-  { repo, algorithm, place, signal }: BulkStaging,
+  { repo, checkout: checkoutRoot, algorithm, place, signal }: BulkStaging,
   settled: (i: number, id: string, bytes: number) => void,
 ): Promise<number[] | null> {
   const writeMany = t.writeMany?.bind(t);
@@ -58,40 +61,104 @@ export async function stageInBulk(
   for (const w of plan.writes) if (w.mode !== SYMLINK_MODE) count++;
   if (count < BULK_MIN) return null;
   const files = new Uint32Array(count);
+  // Not for a local target: its writer thread is the critical path and git runs on another core,
+  // so reads on this thread only compete (a 50,000-file first deploy from a checkout: +8%).
+  const checkout =
+    checkoutRoot === undefined || t.kind === 'local'
+      ? null
+      : new CheckoutFiles(checkoutRoot, OPTIONS.maxBlob, algorithm);
   count = 0;
   plan.writes.forEach((w, i) => {
     if (w.mode !== SYMLINK_MODE) files[count++] = i;
   });
   const written = new Uint8Array(plan.writes.length);
+  const options = t.kind === 'local' ? LOCAL : OPTIONS;
+  // One batch to the transport: `at` are indices in plan.writes, `bodies` their bytes.
+  const send = async (at: readonly number[], bodies: readonly Buffer[]): Promise<void> => {
+    checkCancelled(signal, 'staging');
+    const batch = at.map((i, j) => ({
+      rel: place.staged(i),
+      mode: plan.writes[i]!.mode === '100755' ? 0o755 : 0o644,
+      data: bodies[j]!,
+    }));
+    const ids = await writeMany(batch, algorithm);
+    if (ids === null) throw cannot;
+    at.forEach((i, j) => {
+      settled(i, ids[j]!, bodies[j]!.length);
+      written[i] = 1;
+    });
+  };
   // The transport cannot (no file helper on this host): everything goes one by one.
   const cannot = new Error('no bulk write');
   try {
-    await readBlobBatches(
-      repo,
-      { length: files.length, at: (k) => plan.writes[files[k]!]!.blob },
-      t.kind === 'local' ? LOCAL : OPTIONS,
-      async (indices, bodies) => {
-        checkCancelled(signal, 'staging');
-        const batch = indices.map((k, j) => {
-          const w = plan.writes[files[k]!]!;
-          return {
-            rel: place.staged(files[k]!),
-            mode: w.mode === '100755' ? 0o755 : 0o644,
-            data: bodies[j]!,
-          };
-        });
-        const ids = await writeMany(batch, algorithm);
-        if (ids === null) throw cannot;
-        indices.forEach((k, j) => {
-          settled(files[k]!, ids[j]!, bodies[j]!.length);
-          written[files[k]!] = 1;
-        });
-      },
-    );
+    const fromGit = checkout ? await stageFromCheckout(checkout, plan, files, options, send) : files;
+    if (fromGit.length > 0)
+      await readBlobBatches(
+        repo,
+        { length: fromGit.length, at: (k) => plan.writes[fromGit[k]!]!.blob },
+        options,
+        (indices, bodies) =>
+          send(
+            indices.map((k) => fromGit[k]!),
+            bodies,
+          ),
+      );
   } catch (error) {
     if (error !== cannot) throw error;
   }
   const left: number[] = [];
   for (let i = 0; i < written.length; i++) if (written[i] !== 1) left.push(i);
   return left;
+}
+
+/**
+ * The files the checkout holds, sent in batches as git's would be (at most `inFlight` unsettled);
+ * returns the indices (in plan.writes) left for git, in order.
+ */
+async function stageFromCheckout(
+  checkout: CheckoutFiles,
+  plan: TargetPlan,
+  files: Uint32Array,
+  options: BlobBatchOptions,
+  send: (at: readonly number[], bodies: readonly Buffer[]) => Promise<void>,
+): Promise<Uint32Array> {
+  const fromGit: number[] = [];
+  const pending = new Set<Promise<void>>();
+  let failure: { error: unknown } | null = null;
+  let at: number[] = [];
+  let bodies: Buffer[] = [];
+  let bytes = 0;
+  const flush = (): void => {
+    const p = send(at, bodies).catch((error: unknown) => void (failure ??= { error }));
+    pending.add(p);
+    void p.then(() => pending.delete(p));
+    at = [];
+    bodies = [];
+    bytes = 0;
+  };
+  let k = 0;
+  for (; k < files.length && failure === null && checkout.promising; k++) {
+    const i = files[k]!;
+    const w = plan.writes[i]!;
+    const body = checkout.read(w.path, w.blob);
+    if (body === null) {
+      fromGit.push(i);
+      continue;
+    }
+    at.push(i);
+    bodies.push(body);
+    bytes += body.length;
+    if (at.length >= options.batchCount || bytes >= options.batchBytes) {
+      flush();
+      while (pending.size >= options.inFlight) await Promise.race(pending);
+    }
+  }
+  if (at.length > 0 && failure === null) flush();
+  await Promise.all(pending);
+  if (failure !== null) throw (failure as { error: unknown }).error;
+  // Those missed, then those not tried (a checkout given up on).
+  const rest = new Uint32Array(fromGit.length + files.length - k);
+  rest.set(fromGit);
+  rest.set(files.subarray(k), fromGit.length);
+  return rest;
 }
