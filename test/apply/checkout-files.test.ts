@@ -58,12 +58,17 @@ afterAll(async () => {
 });
 
 /** A first deploy of HEAD onto a new folder on the host; returns that folder and the ids git was asked for. */
-function deployOnce(name: string, kind: 'ssh' | 'local' = 'ssh'): { target: string; ids: string[] } {
+function deployOnce(
+  name: string,
+  kind: 'ssh' | 'local' = 'ssh',
+  source?: string,
+): { target: string; ids: string[] } {
   const target = join(work, name);
   const lines =
     kind === 'ssh' ? sshTargetYaml(sshd, target, name) : [`  - name: ${name}`, `    path: ${target}`];
   const config = join(work, `${name}.yml`);
-  writeFileSync(config, ['waves: [1]', 'targets:', ...lines, ''].join('\n'));
+  const top = source ? [`source: ${source}`] : [];
+  writeFileSync(config, [...top, 'waves: [1]', 'targets:', ...lines, ''].join('\n'));
   rmSync(asked, { force: true });
   const r = cli(work, ['deploy', '--config', config, '--repo', repo.dir, '--to', head, '--no-progress'], {
     PATH: `${bin}:${process.env.PATH}`,
@@ -75,18 +80,25 @@ function deployOnce(name: string, kind: 'ssh' | 'local' = 'ssh'): { target: stri
   return { target, ids };
 }
 
-const releaseFiles = () => {
+const releaseFiles = (folder = '') => {
   const clean = join(work, 'release');
   rmSync(clean, { recursive: true, force: true });
   execFileSync('mkdir', ['-p', clean]);
   execSync(`git -C "${repo.dir}" archive ${head} | tar -x -C "${clean}"`);
-  return snapshot(clean);
+  return snapshot(join(clean, folder));
 };
 
 describe('staging from the checkout (SSH target)', () => {
   it('a clean checkout of the release: every file comes from it, git is asked for no blob', () => {
     const { target, ids } = deployOnce('clean');
     expect(snapshot(target)).toEqual(releaseFiles());
+    expect(ids).toEqual([]);
+  });
+
+  it('with a source folder, its files are found under that folder of the checkout', () => {
+    const { target, ids } = deployOnce('sourced', 'ssh', 'flows');
+    expect(snapshot(target)).toEqual(releaseFiles('flows'));
+    expect(Object.keys(snapshot(target))).toHaveLength(FILES);
     expect(ids).toEqual([]);
   });
 
