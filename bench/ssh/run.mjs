@@ -9,6 +9,8 @@
 //   npx node bench/ssh/run.mjs --slow-rc 200 # every remote shell costs 200 ms (a heavy rc file)
 //   npx node bench/ssh/run.mjs --rtt 20      # a far host: 20 ms more per round trip (latency-proxy.mjs)
 //   BENCH_VERBOSE=1 node bench/ssh/run.mjs   # also print every run's time
+//   npx node bench/ssh/run.mjs --from-repo   # diffship reads every blob from git (default: from a
+//                                            # checkout of the release, as a CI job has one)
 //
 // 1. first deploy: 2,000 files of 4 KiB (or --files) into an empty folder.
 // 2. update: 100 of those files changed, into a folder holding the release.
@@ -55,7 +57,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import {
   assertTree,
@@ -113,6 +115,20 @@ switchCheckout(repo, co, 'A', 'B');
 const releaseB = treeDigest(co);
 switchCheckout(repo, co, 'B', 'A');
 
+// diffship deploys from a checkout of the release, as a CI job does (rsync copies `co`, one too):
+// a linked worktree of the repository, switched with `co`. --from-repo: from the repository
+// alone (no checkout: every blob read by git).
+const fromRepo = args.includes('--from-repo');
+const wt = path.join(base, 'worktree');
+if (!fromRepo) {
+  spawnSync('git', ['-C', repo, 'worktree', 'remove', '--force', wt], { stdio: 'ignore' });
+  rmSync(wt, { recursive: true, force: true });
+  run('git', ['-C', repo, 'worktree', 'add', '-q', '--detach', wt, 'A']);
+}
+const switchBoth = (from, to) => {
+  switchCheckout(repo, co, from, to);
+  if (!fromRepo) run('git', ['-C', wt, 'checkout', '-q', to]);
+};
 const rttMs = option('--rtt', 0);
 const sshd = await viaLatency(await startSshd({ slowRcMs }), rttMs);
 const work = path.join(base, 'work');
@@ -153,7 +169,7 @@ try {
   };
   const ds = (...argv) => [
     process.execPath,
-    [cli, ...argv, ...(argv.includes('--repo') ? [] : ['--repo', repo]), '--no-progress'],
+    [cli, ...argv, ...(argv.includes('--repo') ? [] : ['--repo', fromRepo ? repo : wt]), '--no-progress'],
     { cwd: work },
   ];
   /** `rsync -a -e ssh` of the folder `from` into `target` on the host (default: the small cases'). */
@@ -195,14 +211,14 @@ try {
         assertTree(`first deploy, ${tool}`, tool === 'rsync' ? rsyncTarget : dsTarget, releaseA);
       }
       // Update of 100 files: both targets hold A (they do now), then ship B.
-      switchCheckout(repo, co, 'A', 'B');
+      switchBoth('A', 'B');
       for (const tool of order) {
         run('sync', []);
         if (tool === 'rsync') rsyncThenSync(update);
         else update.diffship.push(timeOnce(...ds('deploy', '--to', 'B')));
         assertTree(`update, ${tool}`, tool === 'rsync' ? rsyncTarget : dsTarget, releaseB);
       }
-      switchCheckout(repo, co, 'B', 'A');
+      switchBoth('B', 'A');
     }
 
     if (process.env.BENCH_VERBOSE) console.log(JSON.stringify({ first, update }));
