@@ -73,6 +73,8 @@ export async function stageInBulk(
   });
   const written = new Uint8Array(plan.writes.length);
   const options = t.kind === 'local' ? LOCAL : OPTIONS;
+  // The transport cannot (no file helper on this host): everything goes one by one.
+  const cannot = new Error('no bulk write');
   // One batch to the transport: `at` are indices in plan.writes, `bodies` their bytes.
   const send = async (at: readonly number[], bodies: readonly Buffer[]): Promise<void> => {
     checkCancelled(signal, 'staging');
@@ -88,8 +90,6 @@ export async function stageInBulk(
       written[i] = 1;
     });
   };
-  // The transport cannot (no file helper on this host): everything goes one by one.
-  const cannot = new Error('no bulk write');
   try {
     const fromGit = checkout ? await stageFromCheckout(checkout, plan, files, options, send) : files;
     if (fromGit.length > 0)
