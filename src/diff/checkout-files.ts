@@ -11,15 +11,14 @@
  * checkout that does not hold the release (another commit, a bare repository, a subfolder given
  * as the repository) stops being tried once most of its first files missed.
  */
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { gitBlobId, type HashAlgorithm } from './blob.js';
+import { openRegularSync } from '../transport/local/open-regular.js';
+import { readSyncUpTo } from '../transport/local/small-file-io.js';
 
 /** Files tried before the checkout may be given up on, and the hits it needs after (more than half). */
 const TRY_FIRST = 64;
-
-/** Open flags: never through a link at the end, never waiting on a FIFO's writer. */
-const OPEN = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 
 /**
  * The bytes of `file` when it is a regular file of at most `max` bytes whose git blob id is
@@ -31,22 +30,22 @@ export function readMatchingFile(
   max: number,
   algorithm: HashAlgorithm,
 ): Buffer | null {
-  let fd = -1;
+  // Opened as a target's files are: never through a link at its name, never waiting on a FIFO.
+  let opened: { fd: number; size: number };
   try {
-    fd = openSync(file, OPEN);
-    const stat = fstatSync(fd);
-    if (!stat.isFile() || stat.size > max) return null;
-    const bytes = Buffer.allocUnsafe(stat.size);
-    for (let at = 0; at < bytes.length;) {
-      const n = readSync(fd, bytes, at, bytes.length - at, at);
-      if (n === 0) return null; // shrunk while read: a miss
-      at += n;
-    }
+    opened = openRegularSync(file);
+  } catch {
+    return null;
+  }
+  try {
+    if (opened.size > max) return null;
+    // Fewer bytes when it shrank while read: then the id differs.
+    const bytes = readSyncUpTo(opened.fd, opened.size);
     return gitBlobId(bytes, algorithm) === blob ? bytes : null;
   } catch {
     return null;
   } finally {
-    if (fd >= 0) closeSync(fd);
+    closeSync(opened.fd);
   }
 }
 
