@@ -6,12 +6,13 @@
 import { spawn } from 'node:child_process';
 import { GitError } from '../errors.js';
 import { firstMessage, gitEnv } from './git.js';
+import { CAT_FILE_CONFIG } from './requests.js';
 
 /** Sum of the sizes of `blobs` (ids; repeats count each time) in `repo`. */
 export function blobBytes(repo: string, blobs: readonly string[]): Promise<number> {
   if (blobs.length === 0) return Promise.resolve(0);
   return new Promise((resolve, reject) => {
-    const proc = spawn('git', ['-C', repo, 'cat-file', '--batch-check=%(objectsize)'], {
+    const proc = spawn('git', ['-C', repo, ...CAT_FILE_CONFIG, 'cat-file', '--batch-check=%(objectsize)'], {
       env: gitEnv(),
       stdio: 'pipe',
     });

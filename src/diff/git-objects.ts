@@ -23,6 +23,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { DiffshipError, GitError } from '../errors.js';
 import { BATCH_HEADER, firstMessage, gitEnv, type CatFileResult } from './git.js';
 import { BlobBody, HIGH_WATER } from './blob-body.js';
+import { CAT_FILE_CONFIG } from './requests.js';
 
 /** openBlob hands bodies up to this size over whole; bigger ones stream (blob-body.ts). */
 export const WHOLE_MAX = HIGH_WATER;
@@ -111,7 +112,8 @@ export class GitObjects {
   private start(): void {
     if (this.proc) return;
     const mode = this.plain ? ['--batch'] : ['--batch-command', '--buffer'];
-    const proc = spawn('git', ['-C', this.repo, 'cat-file', ...mode], { env: gitEnv(), stdio: 'pipe' });
+    const args = ['-C', this.repo, ...CAT_FILE_CONFIG, 'cat-file', ...mode];
+    const proc = spawn('git', args, { env: gitEnv(), stdio: 'pipe' });
     this.proc = proc;
     const err: Buffer[] = [];
     proc.stderr.on('data', (chunk: Buffer) => err.push(chunk));

@@ -9,7 +9,7 @@ import { dropEarly, startEarly, type EarlyGit } from '../../src/diff/early-git.j
 import { gitEnv, startDiffTree } from '../../src/diff/git.js';
 import { diffTreeArgs } from '../../src/diff/requests.js';
 import { createRepo, type TestRepo } from '../diff/git-repo.js';
-import { git, tempDir } from '../helpers/git.js';
+import { git, SH_GIT_COMMAND, tempDir } from '../helpers/git.js';
 import { runCli } from '../helpers/cli.js';
 
 const early = (): EarlyGit[] =>
@@ -239,9 +239,13 @@ describe('diffship diff through the launcher', () => {
     const bin = tempDir('diffship-git-log-');
     const log = join(bin, 'calls.log');
     const real = execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim();
-    writeFileSync(join(bin, 'git'), `#!/bin/sh\necho "$3" >> '${log}'\nexec '${real}' "$@"\n`, {
-      mode: 0o755,
-    });
+    writeFileSync(
+      join(bin, 'git'),
+      `#!/bin/sh\n${SH_GIT_COMMAND}\necho "$cmd" >> '${log}'\nexec '${real}' "$@"\n`,
+      {
+        mode: 0o755,
+      },
+    );
     const args = ['diff', '--repo', r.dir, '--from', v1, '--to', v2, '--json'];
     const run = runCli(args, { env: { PATH: `${bin}:${process.env.PATH ?? ''}` } });
     expect(run.code).toBe(0);

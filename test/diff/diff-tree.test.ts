@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { diffReleases } from '../../src/diff/diff-releases.js';
 import { emptyTreeId, startDiffTree } from '../../src/diff/git.js';
-import { git, gitBytes, tempDir } from '../helpers/git.js';
+import { git, gitBytes, SH_GIT_COMMAND, tempDir } from '../helpers/git.js';
 import { createRepo, type TestRepo } from './git-repo.js';
 
 /** Command lines of this process's children. */
@@ -110,8 +110,8 @@ describe('startDiffTree', () => {
     const real = execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim();
     writeFileSync(
       join(bin, 'git'),
-      `#!/bin/sh\necho "$3" >> '${bin}/calls'\n` +
-        `if [ "$3" = diff-tree ]; then tee -a '${bin}/stdin' | '${real}' "$@"; else exec '${real}' "$@"; fi\n`,
+      `#!/bin/sh\n${SH_GIT_COMMAND}\necho "$cmd" >> '${bin}/calls'\n` +
+        `if [ "$cmd" = diff-tree ]; then tee -a '${bin}/stdin' | '${real}' "$@"; else exec '${real}' "$@"; fi\n`,
       { mode: 0o755 },
     );
     const path = process.env.PATH;

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GitObjects } from '../../src/diff/git-objects.js';
 import { gitBlobId } from '../../src/diff/blob.js';
+import { CAT_FILE_CONFIG } from '../../src/diff/requests.js';
 import { createRepo, type TestRepo } from './git-repo.js';
 import { git } from '../helpers/git.js';
 
@@ -121,10 +122,15 @@ describe('GitObjects', () => {
         expect(reads[2]!.length).toBe(0);
         objects.close();
         const calls = readFileSync(log, 'utf8').trim().split('\n');
+        // Every cat-file streams big blobs and maps its pack a window at a time (diff/requests.ts).
+        const config = CAT_FILE_CONFIG.join(' ');
         expect(calls).toEqual(
           old
-            ? [`-C ${r.dir} cat-file --batch-command --buffer`, `-C ${r.dir} cat-file --batch`]
-            : [`-C ${r.dir} cat-file --batch-command --buffer`],
+            ? [
+                `-C ${r.dir} ${config} cat-file --batch-command --buffer`,
+                `-C ${r.dir} ${config} cat-file --batch`,
+              ]
+            : [`-C ${r.dir} ${config} cat-file --batch-command --buffer`],
         );
       }
     } finally {

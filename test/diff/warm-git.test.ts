@@ -26,7 +26,12 @@ afterAll(() => repo.cleanup());
 /** The early processes not taken yet, for any repository (early-git.ts keeps them on globalThis). */
 const early = (): EarlyGit[] =>
   (globalThis as unknown as Record<symbol, EarlyGit[] | undefined>)[Symbol.for('diffship.early-git')] ?? [];
-const kinds = () => early().map((e) => (JSON.parse(e.key) as [string, string[]])[1][0]);
+/** Each early process's git command (its arguments after the `-c` options). */
+const kinds = () =>
+  early().map((e) => {
+    const args = (JSON.parse(e.key) as [string, string[]])[1];
+    return args.find((a, i) => a !== '-c' && args[i - 1] !== '-c');
+  });
 const exited = (child: ChildProcess) =>
   new Promise<void>((resolve) =>
     child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve()),

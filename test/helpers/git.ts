@@ -34,3 +34,10 @@ export function gitBytes(cwd: string, args: readonly string[], input?: string | 
 export function git(cwd: string, ...args: string[]): string {
   return gitBytes(cwd, args).toString('utf8').trim();
 }
+
+/**
+ * For a `git` wrapper script on PATH: sets `$cmd` to the git command it was called with (the
+ * first argument after `-C <dir>` and any `-c <option>` pairs, which diffship puts first).
+ */
+export const SH_GIT_COMMAND =
+  'cmd=; skip=; for a in "$@"; do case "$skip$a" in 1*) skip= ;; -C|-c) skip=1 ;; *) cmd=$a; break ;; esac; done';

@@ -1,0 +1,82 @@
+/**
+ * Every `git cat-file` diffship starts streams a big blob out of its pack and
+ * maps the pack a window at a time (src/diff/requests.ts CAT_FILE_CONFIG): git
+ * 2.39 otherwise reads any blob under 512 MiB whole into memory before it
+ * writes a byte, and maps its pack whole, so a deploy of one 200 MiB file had a
+ * 413 MiB git child. Through the real CLI onto a real folder, with `git` on
+ * PATH run under python3, which logs each git command and its peak RSS.
+ */
+import { execSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { cli } from '../helpers/cli.js';
+import { git, tempDir } from '../helpers/git.js';
+
+const MIB = 2 ** 20;
+/** Random, so git stores it whole (no delta) and cannot compress it: a 64 MiB pack entry. */
+const BIG = randomBytes(64 * MIB);
+
+let work: string;
+let repo: string;
+let bin: string;
+let head: string;
+
+beforeAll(() => {
+  work = tempDir('diffship-cat-file-memory-');
+  repo = join(work, 'repo');
+  git(work, 'init', '-q', '-b', 'main', repo);
+  writeFileSync(join(repo, 'big.bin'), BIG);
+  writeFileSync(join(repo, 'small.txt'), 'small\n');
+  git(repo, 'add', '-A');
+  git(repo, 'commit', '-q', '-m', 'release');
+  // Packed, as a fetched or garbage-collected repository is (a loose object streams anyway).
+  git(repo, 'repack', '-adq');
+  git(repo, 'prune');
+  head = git(repo, 'rev-parse', 'HEAD');
+  // `git` on PATH: the real one, run by python3, which logs "<command> <peak RSS in KiB>".
+  bin = join(work, 'bin');
+  mkdirSync(bin);
+  const real = execSync('command -v git', { encoding: 'utf8', shell: '/bin/sh' }).trim();
+  writeFileSync(
+    join(bin, 'rss.py'),
+    [
+      'import os, resource, subprocess, sys',
+      'code = subprocess.call(sys.argv[1:])',
+      'args = sys.argv[2:]',
+      "command = next(a for i, a in enumerate(args) if a not in ('-C', '-c') and (i == 0 or args[i - 1] not in ('-C', '-c')))",
+      "with open(os.environ['RSS_LOG'], 'a') as log:",
+      "    log.write('%s %d\\n' % (command, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))",
+      'sys.exit(code if code >= 0 else 128 - code)',
+      '',
+    ].join('\n'),
+  );
+  writeFileSync(join(bin, 'git'), `#!/bin/sh\nexec python3 "${join(bin, 'rss.py')}" "${real}" "$@"\n`);
+  chmodSync(join(bin, 'git'), 0o755);
+});
+
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+it("deploys a 64 MiB file with git's cat-file holding a few MiB of it, not all of it", () => {
+  const target = join(work, 'target');
+  const config = join(work, 'diffship.yml');
+  writeFileSync(config, ['waves: [1]', 'targets:', '  - name: t', `    path: ${target}`, ''].join('\n'));
+  const log = join(work, 'rss.log');
+  const r = cli(work, ['deploy', '--config', config, '--repo', repo, '--to', head, '--no-progress'], {
+    PATH: `${bin}:${process.env.PATH}`,
+    RSS_LOG: log,
+  });
+  expect(r.stderr).toBe('');
+  expect(r.code).toBe(0);
+  const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+  expect(sha(readFileSync(join(target, 'big.bin')))).toBe(sha(BIG));
+  expect(readFileSync(join(target, 'small.txt'), 'utf8')).toBe('small\n');
+  const catFiles = readFileSync(log, 'utf8')
+    .split('\n')
+    .filter((l) => l.startsWith('cat-file '))
+    .map((l) => Number(l.split(' ')[1]) / 1024);
+  expect(catFiles.length).toBeGreaterThan(0);
+  // Whole, the blob alone is 64 MiB in memory (and its pack mapping 64 more): 128+ MiB without the settings.
+  expect(Math.max(...catFiles)).toBeLessThan(40);
+});
