@@ -10,7 +10,7 @@ import { IGNORE_FILE } from './ignore.js';
  * How every `git cat-file` diffship starts reads (`git -c` options, before the command). A
  * blob of 1 MiB or more streams out of its pack: git 2.39 reads any blob under
  * core.bigFileThreshold (512 MiB by default) whole into memory before it writes a byte, so a
- * 200 MiB file cost its cat-file 413 MiB. And the pack is mapped 4 MiB at a time, at most 16
+ * 200 MiB file cost its cat-file 404 MiB. And the pack is mapped 4 MiB at a time, at most 16
  * MiB at once, instead of whole (a 500,000-file release's 87 MB pack stayed in cat-file's
  * memory to the end). Neither made a read slower here (bench/README.md). A blob stored as a
  * delta is still rebuilt in memory: git cannot stream one.

@@ -3,7 +3,7 @@
  * maps the pack a window at a time (src/diff/requests.ts CAT_FILE_CONFIG): git
  * 2.39 otherwise reads any blob under 512 MiB whole into memory before it
  * writes a byte, and maps its pack whole, so a deploy of one 200 MiB file had a
- * 413 MiB git child. Through the real CLI onto a real folder, with `git` on
+ * 404 MiB git child. Through the real CLI onto a real folder, with `git` on
  * PATH run under python3, which logs each git command and its peak RSS.
  */
 import { execSync } from 'node:child_process';
