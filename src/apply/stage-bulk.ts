@@ -11,7 +11,8 @@ import { SYMLINK_MODE } from '../diff/types.js';
 import type { HashAlgorithm } from '../diff/blob.js';
 import type { TargetPlan } from '../plan/types.js';
 import { readBlobBatches, type BlobBatchOptions } from '../diff/blob-batches.js';
-import { CheckoutFiles } from '../diff/checkout-files.js';
+import { CheckoutFiles, worktreeTop } from '../diff/checkout-files.js';
+import { join } from 'node:path';
 import { checkCancelled } from '../cancelled.js';
 import type { Placement } from './staged-tree.js';
 
@@ -36,8 +37,8 @@ const LOCAL = { ...OPTIONS, batchCount: 128, inFlight: 2 };
 
 export interface BulkStaging {
   repo: string;
-  /** The repository's checkout of the release's source folder, tried before git (diff/checkout-files.ts). */
-  checkout?: string;
+  /** The release's source folder (`` or `dir/`): in the repository's checkout, tried before git (diff/checkout-files.ts). */
+  source?: string;
   algorithm: HashAlgorithm;
   place: Placement;
   signal?: AbortSignal;
@@ -51,7 +52,7 @@ export interface BulkStaging {
 export async function stageInBulk(
   t: Transport,
   plan: TargetPlan,
-  { repo, checkout: checkoutRoot, algorithm, place, signal }: BulkStaging,
+  { repo, source, algorithm, place, signal }: BulkStaging,
   settled: (i: number, id: string, bytes: number) => void,
 ): Promise<number[] | null> {
   const writeMany = t.writeMany?.bind(t);
@@ -63,10 +64,8 @@ export async function stageInBulk(
   const files = new Uint32Array(count);
   // Not for a local target: its writer thread is the critical path and git runs on another core,
   // so reads on this thread only compete (a 50,000-file first deploy from a checkout: +8%).
-  const checkout =
-    checkoutRoot === undefined || t.kind === 'local'
-      ? null
-      : new CheckoutFiles(checkoutRoot, OPTIONS.maxBlob, algorithm);
+  const top = source === undefined || t.kind === 'local' ? null : await worktreeTop(repo);
+  const checkout = top === null ? null : new CheckoutFiles(join(top, source!), OPTIONS.maxBlob, algorithm);
   count = 0;
   plan.writes.forEach((w, i) => {
     if (w.mode !== SYMLINK_MODE) files[count++] = i;

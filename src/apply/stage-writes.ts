@@ -23,7 +23,6 @@ import { DiffshipError } from '../errors.js';
 import { checkCancelled } from '../cancelled.js';
 import { stageInBulk } from './stage-bulk.js';
 import { normalizeSource } from '../diff/ref.js';
-import { join } from 'node:path';
 
 export interface StagedWrites {
   bytes: number;
@@ -61,9 +60,9 @@ export async function stageWrites(
     onProgress?.({ phase: 'stage', done: ++done, total, bytes: out.bytes });
   };
   // Many small files first go in batches (stage-bulk.ts); what that leaves goes one by one.
-  // The release's source folder in the repository's checkout: tried first for each file.
-  const checkout = join(blobs.repo, normalizeSource(plan.selection?.source).prefix);
-  const bulk = { repo: blobs.repo, checkout, algorithm, place, signal };
+  // The release's source folder, in the repository's checkout: tried first for each file.
+  const source = normalizeSource(plan.selection?.source).prefix;
+  const bulk = { repo: blobs.repo, source, algorithm, place, signal };
   const left = await stageInBulk(t, plan, bulk, (i, id, bytes) => {
     out.bytes += bytes;
     settled(i)(id);

@@ -8,15 +8,36 @@
  *
  * Never trusted for content: a file edited since the checkout, a line-ending or smudge filter,
  * a link, a missing file or any other difference is a miss, and the blob comes from git. A
- * checkout that does not hold the release (another commit, a bare repository, a subfolder given
- * as the repository) stops being tried once most of its first files missed.
+ * checkout that does not hold the release (another commit) stops being tried once most of its
+ * first files missed. The checkout is the working tree's top (worktreeTop), whatever folder in
+ * it `--repo` names; a bare repository has none.
  */
 import { closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { gitBlobId, type HashAlgorithm } from './blob.js';
 import { openRegularSync } from '../transport/local/open-regular.js';
 import { readSyncUpTo } from '../transport/local/small-file-io.js';
+import { runGit } from './git.js';
 
+/** worktreeTop's answers, by repository folder. */
+const tops = new Map<string, Promise<string | null>>();
+
+/**
+ * The top folder of `repo`'s working tree, or null (a bare repository, or git cannot say):
+ * `--repo` may name a folder inside it (git finds the repository upward, and a release's paths
+ * are from its top). Asked once per repository folder in a run (a fleet's SSH targets share it).
+ */
+export function worktreeTop(repo: string): Promise<string | null> {
+  let top = tops.get(repo);
+  if (top === undefined) {
+    top = runGit(repo, ['rev-parse', '--show-toplevel']).then(
+      ({ stdout }) => stdout.toString('utf8').replace(/\n$/, '') || null,
+      () => null,
+    );
+    tops.set(repo, top);
+  }
+  return top;
+}
 /** Files tried before the checkout may be given up on, and the hits it needs after (more than half). */
 const TRY_FIRST = 64;
 

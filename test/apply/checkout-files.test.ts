@@ -62,6 +62,8 @@ function deployOnce(
   name: string,
   kind: 'ssh' | 'local' = 'ssh',
   source?: string,
+  /** `--repo`: the repository's top by default. */
+  repoDir = repo.dir,
 ): { target: string; ids: string[] } {
   const target = join(work, name);
   const lines =
@@ -70,7 +72,7 @@ function deployOnce(
   const top = source ? [`source: ${source}`] : [];
   writeFileSync(config, [...top, 'waves: [1]', 'targets:', ...lines, ''].join('\n'));
   rmSync(asked, { force: true });
-  const r = cli(work, ['deploy', '--config', config, '--repo', repo.dir, '--to', head, '--no-progress'], {
+  const r = cli(work, ['deploy', '--config', config, '--repo', repoDir, '--to', head, '--no-progress'], {
     PATH: `${bin}:${process.env.PATH}`,
     ASKED_LOG: asked,
   });
@@ -99,6 +101,12 @@ describe('staging from the checkout (SSH target)', () => {
     const { target, ids } = deployOnce('sourced', 'ssh', 'flows');
     expect(snapshot(target)).toEqual(releaseFiles('flows'));
     expect(Object.keys(snapshot(target))).toHaveLength(FILES);
+    expect(ids).toEqual([]);
+  });
+
+  it('with --repo a folder inside the working tree, the checkout is found at its top', () => {
+    const { target, ids } = deployOnce('inside', 'ssh', undefined, join(repo.dir, 'flows'));
+    expect(snapshot(target)).toEqual(releaseFiles());
     expect(ids).toEqual([]);
   });
 
