@@ -12,7 +12,7 @@ import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { cli } from '../helpers/cli.js';
-import { git, tempDir } from '../helpers/git.js';
+import { git, SH_GIT_COMMAND, tempDir } from '../helpers/git.js';
 
 const MIB = 2 ** 20;
 /** Random, so git stores it whole (no delta) and cannot compress it: a 64 MiB pack entry. */
@@ -43,16 +43,15 @@ beforeAll(() => {
     join(bin, 'rss.py'),
     [
       'import os, resource, subprocess, sys',
-      'code = subprocess.call(sys.argv[1:])',
-      'args = sys.argv[2:]',
-      "command = next(a for i, a in enumerate(args) if a not in ('-C', '-c') and (i == 0 or args[i - 1] not in ('-C', '-c')))",
+      'code = subprocess.call(sys.argv[2:])',
       "with open(os.environ['RSS_LOG'], 'a') as log:",
-      "    log.write('%s %d\\n' % (command, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))",
+      "    log.write('%s %d\\n' % (sys.argv[1], resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))",
       'sys.exit(code if code >= 0 else 128 - code)',
       '',
     ].join('\n'),
   );
-  writeFileSync(join(bin, 'git'), `#!/bin/sh\nexec python3 "${join(bin, 'rss.py')}" "${real}" "$@"\n`);
+  const wrapper = `#!/bin/sh\n${SH_GIT_COMMAND}\nexec python3 "${join(bin, 'rss.py')}" "$cmd" "${real}" "$@"\n`;
+  writeFileSync(join(bin, 'git'), wrapper);
   chmodSync(join(bin, 'git'), 0o755);
 });
 
