@@ -38,7 +38,7 @@ const LOCAL = { ...OPTIONS, batchCount: 128, inFlight: 2 };
 export interface BulkStaging {
   repo: string;
   /** The release's source folder (`` or `dir/`): in the repository's checkout, tried before git (diff/checkout-files.ts). */
-  source?: string;
+  source: string;
   algorithm: HashAlgorithm;
   place: Placement;
   signal?: AbortSignal;
@@ -64,8 +64,8 @@ export async function stageInBulk(
   const files = new Uint32Array(count);
   // Not for a local target: its writer thread is the critical path and git runs on another core,
   // so reads on this thread only compete (a 50,000-file first deploy from a checkout: +8%).
-  const top = source === undefined || t.kind === 'local' ? null : await worktreeTop(repo);
-  const checkout = top === null ? null : new CheckoutFiles(join(top, source!), OPTIONS.maxBlob, algorithm);
+  const top = t.kind === 'local' ? null : await worktreeTop(repo);
+  const checkout = top === null ? null : new CheckoutFiles(join(top, source), OPTIONS.maxBlob, algorithm);
   count = 0;
   plan.writes.forEach((w, i) => {
     if (w.mode !== SYMLINK_MODE) files[count++] = i;
