@@ -17,7 +17,8 @@
 //
 // Peak RSS: GNU time's maximum resident set size of the run's largest process
 // (for diffship that may be a git child), and for diffship also the Node
-// process's own (process.resourceUsage().maxRSS, reported from a preload).
+// process's own (its VmHWM, reported from a preload: not process.resourceUsage().maxRSS,
+// which Linux carries over exec from the image of the process that forked it).
 import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -85,7 +86,9 @@ const rssFile = path.join(work, 'node-rss');
 const preload = path.join(work, 'report-rss.cjs');
 writeFileSync(
   preload,
-  "process.on('exit', () => require('node:fs').writeFileSync(process.env.BENCH_RSS_FILE, String(process.resourceUsage().maxRSS)));\n",
+  // VmHWM (KiB): this process's own peak. resourceUsage().maxRSS carries the forked parent's over exec.
+  "const fs = require('node:fs');\n" +
+    "process.on('exit', () => fs.writeFileSync(process.env.BENCH_RSS_FILE, /VmHWM:\\s+(\\d+)/.exec(fs.readFileSync('/proc/self/status', 'utf8'))[1]));\n",
 );
 
 /**

@@ -8,6 +8,7 @@
 // A..B diff and for the listing of B (every file added, what a first deploy diffs).
 //
 //   node --expose-gc bench/diff/in-process.mjs <repo> [runs]
+import { readFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import v8 from 'node:v8';
 import path from 'node:path';
@@ -55,7 +56,12 @@ const stats = (xs) => ({
   nodeCpu: median(xs.map((x) => x.cpuMs)),
   all: xs.map((x) => x.ms.toFixed(0)).join(', '),
 });
-const rssMiB = process.resourceUsage().maxRSS / 1024;
+// This process's own peak (VmHWM, KiB): resourceUsage().maxRSS carries over exec the RSS of the
+// process that forked it (run through npx: npx's ~60 MB), so it never read below that.
+const rssMiB =
+  Number(
+    /VmHWM:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? process.resourceUsage().maxRSS,
+  ) / 1024;
 
 /** The heap one result keeps alive: used heap with it, less without it, after full collections. */
 async function retainedMiB(options) {

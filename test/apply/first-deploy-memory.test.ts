@@ -36,8 +36,12 @@ const FILES = 30_000;
  * such look ran a full one; ~1,200 before the pacer's 1.25x bound.
  */
 const PEAK_PER_FILE = 600;
-/** Peak RSS over the RSS at start, per file of the release, in bytes (~1,880 measured; ~2,090, ~3,000 before). */
-const RSS_PER_FILE = 2_200;
+/**
+ * Peak RSS over the RSS at start, per file of the release, in bytes: 2,000-2,140 measured as the
+ * process's own VmHWM (99-103 MiB). The ~1,880 (~2,090, ~3,000 before) once measured here were
+ * resourceUsage().maxRSS, which also holds the test runner's RSS at the fork.
+ */
+const RSS_PER_FILE = 2_500;
 let repo: string;
 let ws: string;
 
@@ -51,9 +55,10 @@ const old = () => v8.getHeapSpaceStatistics()
   .reduce((n, s) => n + s.space_used_size, 0);
 let peak = 0;
 setInterval(() => { peak = Math.max(peak, old()); }, 2).unref();
-process.on('exit', () =>
-  fs.writeFileSync(process.env.SAMPLE_OUT, JSON.stringify({ peak, rss0, maxRss: process.resourceUsage().maxRSS * 1024 })),
-);
+// The peak of this process's own memory: VmHWM. Not resourceUsage().maxRSS, which Linux carries
+// over exec from the forked parent's image (the test runner's worker: its RSS, not the CLI's).
+const hwm = () => Number(/VmHWM:\\s+(\\d+)/.exec(fs.readFileSync('/proc/self/status', 'utf8'))[1]) * 1024;
+process.on('exit', () => fs.writeFileSync(process.env.SAMPLE_OUT, JSON.stringify({ peak, rss0, maxRss: hwm() })));
 `;
 
 /** A release of FILES small files, 200 to a folder, in one `git fast-import`. */
@@ -84,7 +89,7 @@ afterAll(() => {
   spawnSync('rm', ['-rf', repo, ws]);
 });
 
-it('a first deploy of 30,000 files keeps its old space under 600 bytes a file and its RSS growth under 2,200', () => {
+it('a first deploy of 30,000 files keeps its old space under 600 bytes a file and its RSS growth under 2,500', () => {
   const out = join(ws, 'sample.json');
   const run = cli(ws, ['deploy', '--repo', repo, '--to', 'main', '--no-progress'], {
     NODE_OPTIONS: `--require ${join(ws, 'sampler.cjs')}`,
