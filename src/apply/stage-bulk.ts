@@ -11,7 +11,7 @@ import { SYMLINK_MODE } from '../diff/types.js';
 import type { HashAlgorithm } from '../diff/blob.js';
 import type { TargetPlan } from '../plan/types.js';
 import { readBlobBatches, type BlobBatchOptions } from '../diff/blob-batches.js';
-import { CheckoutFiles, worktreeTop } from '../diff/checkout-files.js';
+import { CheckoutFiles, worktreeTop, type ReadInto } from '../diff/checkout-files.js';
 import { join } from 'node:path';
 import { checkCancelled } from '../cancelled.js';
 import type { Placement } from './staged-tree.js';
@@ -127,23 +127,39 @@ async function stageFromCheckout(
   let at: number[] = [];
   let bodies: Buffer[] = [];
   let bytes = 0;
+  // A batch's files are read back to back into one buffer (sent as one piece, never copied on
+  // this side: outbox-chunks.ts), used again once the host has answered for them (it has had
+  // every byte by then). A buffer per file, held until the answer, outlived the young generation:
+  // ~50 MB of them waited for a full collection, and malloc kept their pages.
+  const free: Buffer[] = [];
+  const slab = (): ReadInto => ({
+    buffer: free.pop() ?? Buffer.allocUnsafe(options.batchBytes + options.maxBlob),
+    at: 0,
+  });
+  let into = slab();
   const flush = (): void => {
-    const p = send(at, bodies).catch((error: unknown) => void (failure ??= { error }));
+    const buffer = into.buffer;
+    const p = send(at, bodies).then(
+      () => void free.push(buffer),
+      (error: unknown) => void (failure ??= { error }),
+    );
     pending.add(p);
     void p.then(() => pending.delete(p));
     at = [];
     bodies = [];
     bytes = 0;
+    into = slab();
   };
   let k = 0;
   for (; k < files.length && failure === null && checkout.promising; k++) {
     const i = files[k]!;
     const w = plan.writes[i]!;
-    const body = checkout.read(w.path, w.blob);
+    const body = checkout.read(w.path, w.blob, into);
     if (body === null) {
       fromGit.push(i);
       continue;
     }
+    if (body.buffer === into.buffer.buffer) into.at += body.length;
     at.push(i);
     bodies.push(body);
     bytes += body.length;

@@ -41,15 +41,23 @@ export function worktreeTop(repo: string): Promise<string | null> {
 /** Files tried before the checkout may be given up on, and the hits it needs after (more than half). */
 const TRY_FIRST = 64;
 
+/** Where a file's bytes may be read: `buffer` from `at` on, when they fit. */
+export interface ReadInto {
+  buffer: Buffer;
+  at: number;
+}
+
 /**
  * The bytes of `file` when it is a regular file of at most `max` bytes whose git blob id is
- * `blob`; null otherwise (including any error: the caller reads the blob from git).
+ * `blob`; null otherwise (including any error: the caller reads the blob from git). Read into
+ * `into` (a view of it is returned) when they fit there, else into a buffer of their own.
  */
 export function readMatchingFile(
   file: string,
   blob: string,
   max: number,
   algorithm: HashAlgorithm,
+  into?: ReadInto,
 ): Buffer | null {
   // Opened as a target's files are: never through a link at its name, never waiting on a FIFO.
   let opened: { fd: number; size: number };
@@ -61,7 +69,10 @@ export function readMatchingFile(
   try {
     if (opened.size > max) return null;
     // Fewer bytes when it shrank while read: then the id differs.
-    const bytes = readSyncUpTo(opened.fd, opened.size);
+    const fits = into !== undefined && into.at + opened.size <= into.buffer.length;
+    const bytes = fits
+      ? readSyncUpTo(opened.fd, opened.size, into.buffer.subarray(into.at, into.at + opened.size))
+      : readSyncUpTo(opened.fd, opened.size);
     return gitBlobId(bytes, algorithm) === blob ? bytes : null;
   } catch {
     return null;
@@ -87,10 +98,10 @@ export class CheckoutFiles {
   }
 
   /** The release file at `path` (relative to the source folder) with blob `blob`, or null: ask git. */
-  read(path: string, blob: string): Buffer | null {
+  read(path: string, blob: string, into?: ReadInto): Buffer | null {
     if (!this.promising) return null;
     this.tried++;
-    const bytes = readMatchingFile(join(this.root, path), blob, this.max, this.algorithm);
+    const bytes = readMatchingFile(join(this.root, path), blob, this.max, this.algorithm, into);
     if (bytes !== null) this.hits++;
     return bytes;
   }

@@ -263,7 +263,9 @@ export interface Transport {
    * `{ sync: false }`: syncWritten makes them durable), and hashed as it is
    * written: resolves to their git blob ids (of `hash`'s object format), in
    * order. null: not possible on this target now (the caller writes them one by
-   * one). Optional: the SSH transport's file helper does it in one record.
+   * one). Optional: the SSH transport's file helper does it in one record. The
+   * files' bytes are the caller's again once the promise settles (it reads the
+   * next batch into the same buffer): hold none of them after that.
    */
   writeMany?(
     files: ReadonlyArray<{ rel: string; mode: number; data: Buffer }>,

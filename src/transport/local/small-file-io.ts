@@ -45,9 +45,8 @@ export async function readFileNoFollow(p: string, limit = NO_LIMIT): Promise<Buf
   }
 }
 
-/** Up to `size` bytes of `fd` from its start (fewer when it shrank). */
-export function readSyncUpTo(fd: number, size: number): Buffer {
-  const buffer = Buffer.allocUnsafe(size);
+/** Up to `size` bytes of `fd` from its start (fewer when it shrank), read into `buffer` (at least `size` long). */
+export function readSyncUpTo(fd: number, size: number, buffer: Buffer = Buffer.allocUnsafe(size)): Buffer {
   let at = 0;
   for (let n = -1; at < size && n !== 0; at += n) n = fsSync.readSync(fd, buffer, at, size - at, at);
   return buffer.subarray(0, at);

@@ -4,6 +4,7 @@ import { AnswerParser, encodeRecord, OP_CHDIR, remoteOpsCommand, type Op } from 
 import type { SshTuning } from './tuning.js';
 import type { SshConnection } from './connection.js';
 import { watchHelper } from './deadline.js';
+import { outboxChunks } from './outbox-chunks.js';
 import type { SshExec } from './exec-channels.js';
 
 /** The perl helper of perl-helper-protocol.ts: its channel and the operations awaiting an answer. */
@@ -253,14 +254,16 @@ export class SshOps {
 
 export function flush(ops: OpsChannel): void {
   if (ops.outboxBytes === 0 || ops.streaming) return;
-  const chunk = ops.outbox.length === 1 ? ops.outbox[0]! : Buffer.concat(ops.outbox, ops.outboxBytes);
+  const chunks = outboxChunks(ops.outbox);
   ops.outbox = [];
   ops.outboxBytes = 0;
   const queued = ops.queued;
   ops.queued = [];
   // The channel keeps writes in order and applies the SSH window; above its high-water mark the
   // writers that wait for room hear of it once it drains (a closed channel fails their records).
-  if (ops.channel.write(chunk) || queued.length === 0) for (const f of queued) f();
+  let room = true;
+  for (const chunk of chunks) room = ops.channel.write(chunk);
+  if (room || queued.length === 0) for (const f of queued) f();
   else {
     if (ops.draining === undefined) {
       const waiting: Array<() => void> = (ops.draining = []);
