@@ -14,7 +14,8 @@
 //
 // 1. first deploy: 2,000 files of 4 KiB (or --files) into an empty folder.
 // 2. update: 100 of those files changed, into a folder holding the release.
-// Targets: ≤ 1.0× rsync, also with --slow-rc 200.
+// Targets: ≤ 1.0× rsync, also with --slow-rc 200. Then one more of each, untimed, for the peak
+// RSS (VmHWM) of diffship's node process (target < 150 MiB).
 //
 // --slow-rc MS: the login user's ~/.bashrc sleeps MS, so every remote shell
 // (each exec, and the SFTP subsystem, which sshd starts through the user's
@@ -183,11 +184,11 @@ try {
     authCase({ sshd, work, runs, files: option('--auth-files', 20_000), before });
   } else if (only === 'bigupdate') bigUpdate();
   else {
-    if (only !== 'big') smallCases();
+    if (only !== 'big') await smallCases();
     if (only !== 'small') await bigFile();
   }
 
-  function smallCases() {
+  async function smallCases() {
     // Warm-up: one of each (page cache of the repository, the CLI's compile cache, sshd's first fork).
     newTargets('warm-up');
     run(...rsync());
@@ -221,6 +222,17 @@ try {
       switchBoth('B', 'A');
     }
 
+    // Peak RSS (VmHWM) of diffship's node process: one more first deploy and update, untimed (the
+    // timed runs are not polled: polling /proc every 10 ms costs the run being timed a little).
+    newTargets('rss');
+    run('sync', []);
+    const firstRss = (await timeRss(...ds('deploy', '--to', 'A'))).rss;
+    assertTree('first deploy (RSS run)', dsTarget, releaseA);
+    switchBoth('A', 'B');
+    const updateRss = (await timeRss(...ds('deploy', '--to', 'B'))).rss;
+    assertTree('update (RSS run)', dsTarget, releaseB);
+    switchBoth('B', 'A');
+
     if (process.env.BENCH_VERBOSE) console.log(JSON.stringify({ first, update }));
     const fmt = (xs) => `${median(xs).toFixed(0)} ms`;
     const spread = (xs) => `${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)}`;
@@ -234,6 +246,7 @@ try {
         `ssh benchmark — against one OpenSSH sshd on 127.0.0.1${slowRcMs > 0 ? `, every remote shell +${slowRcMs} ms` : ''}${rttMs > 0 ? `, ${rttMs} ms round trip` : ''}${settle > 0 ? `, ${settle} s of settling after deleting the last run's targets` : ''}, ${runs} runs each, median wall time (${os.cpus().length} cores, load ${load}, node ${process.version})`,
         line(`first deploy (${FILES} files of 4 KiB)`, first),
         line(`update (${CHANGED} changed files)`, update),
+        `peak RSS of diffship's node process (one more run of each, untimed): first deploy ${(firstRss / 1024).toFixed(0)} MiB, update ${(updateRss / 1024).toFixed(0)} MiB (target < 150 MiB)`,
       ].join('\n'),
     );
   }
