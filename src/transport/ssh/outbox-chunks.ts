@@ -3,9 +3,8 @@
  * many share one write (each channel write is at least one SSH packet to encrypt and send), so
  * runs of small pieces are copied into one buffer; a big piece (a bulk write's files, read back
  * to back into one buffer: stage-bulk.ts) goes as it is, since ssh2 copies every byte into its
- * packets anyway. Copying those too made a second copy of every file staged: 400 MB of buffers
- * churned through malloc at a 100,000-file first deploy, whose freed pages stayed in the
- * process's peak memory. Pure.
+ * packets anyway: copying it here too made one more copy of every byte staged (~400 MB of
+ * buffers at a 100,000-file first deploy). Pure.
  */
 
 /** Pieces at least this big are written as they are. */
