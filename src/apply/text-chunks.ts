@@ -6,6 +6,8 @@
  */
 export class TextChunks {
   private chunk: Buffer;
+  /** The text not handed on yet: `chunk` from `start` to `used`. */
+  private start = 0;
   private used = 0;
 
   /**
@@ -27,7 +29,9 @@ export class TextChunks {
     const most = maxBytes(text, newline);
     if (this.used + most <= this.chunk.length) return undefined;
     const full = this.take();
-    if (most > this.chunk.length) this.chunk = Buffer.allocUnsafe(most);
+    // This buffer has no room left: a new one (with `reuse`, the same one again when the text fits).
+    if (!this.reuse || most > this.chunk.length) this.chunk = Buffer.allocUnsafe(Math.max(this.size, most));
+    this.start = this.used = 0;
     return full;
   }
 
@@ -37,12 +41,17 @@ export class TextChunks {
     if (newline) this.chunk[this.used++] = 0x0a;
   }
 
-  /** What was added since the last chunk handed on; undefined when nothing was. */
+  /**
+   * What was added since the last chunk handed on; undefined when nothing was. Without `reuse`
+   * the next text goes after it in the same buffer, never over it: a chunk handed on early (a
+   * manifest's few new lines before a range of the previous file, at each of an update's changes)
+   * cost a whole new buffer each, 50 MB of them for an update of 100 files into 100,000.
+   */
   take(): Buffer | undefined {
-    if (this.used === 0) return undefined;
-    const done = this.chunk.subarray(0, this.used);
-    if (!this.reuse) this.chunk = Buffer.allocUnsafe(this.size);
-    this.used = 0;
+    if (this.used === this.start) return undefined;
+    const done = this.chunk.subarray(this.start, this.used);
+    if (this.reuse) this.used = 0;
+    this.start = this.used;
     return done;
   }
 }

@@ -35,4 +35,33 @@ describe('TextChunks', () => {
     text.put('de', true);
     expect(text.take()?.toString()).toBe('de\n');
   });
+
+  it('without reuse, a chunk handed on early leaves the rest of its buffer to the next text, never written over', () => {
+    // A buffer of its own: one under half of Buffer.poolSize (64 KiB on Node 24) comes from Node's
+    // shared pool, where every buffer is in one ArrayBuffer.
+    const size = Buffer.poolSize;
+    const text = new TextChunks(size, false);
+    text.put('ab', true);
+    const first = text.take()!;
+    text.put('cd', true);
+    const second = text.take()!;
+    expect(text.take()).toBeUndefined();
+    text.put('ef', true);
+    const third = text.take()!;
+    expect([first, second, third].map(String)).toEqual(['ab\n', 'cd\n', 'ef\n']);
+    // One buffer for all three (a take used to cost a new buffer of the chunk's size), back to back.
+    expect(second.buffer).toBe(first.buffer);
+    expect(third.buffer).toBe(first.buffer);
+    expect(second.byteOffset).toBe(first.byteOffset + first.length);
+    expect(third.byteOffset).toBe(second.byteOffset + second.length);
+    // No room left for the next text (9 used + up to 3 bytes a character > size): it goes to a new
+    // buffer (nothing was pending to hand on), and what was handed on stays as it was.
+    const long = 'x'.repeat(Math.ceil(size / 3));
+    expect(text.roomFor(long, true)).toBeUndefined();
+    text.put(long, true);
+    const fourth = text.take()!;
+    expect(fourth.toString()).toBe(`${long}\n`);
+    expect(fourth.buffer).not.toBe(first.buffer);
+    expect([first, second, third].map(String)).toEqual(['ab\n', 'cd\n', 'ef\n']);
+  });
 });
