@@ -4,17 +4,13 @@
  * write), without an sshd in between.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import {
-  AnswerParser,
-  encodeRecord,
-  remoteOpsCommand,
-  type Answer,
-} from '../../src/transport/ssh/perl-helper-protocol.js';
+import { encodeRecord, remoteOpsCommand } from '../../src/transport/ssh/perl-helper-protocol.js';
+import { AnswerParser, type Answer } from '../../src/transport/ssh/answer-parser.js';
 
 /** The helper running in `cwd`: send records, await their answers by id. */
 export class FileHelper {
   private readonly child: ChildProcess;
-  private readonly parser = new AnswerParser();
+  private readonly parser: AnswerParser;
   private readonly waiting = new Map<number, (a: Answer & { parts: Array<string | Buffer> }) => void>();
   /** The parts of answers still to come (lines, or a read's raw frames), by record id. */
   private readonly parts = new Map<number, Array<string | Buffer>>();
@@ -22,8 +18,12 @@ export class FileHelper {
   stderr = '';
   readonly exited: Promise<number | null>;
 
-  /** `prelude`: shell commands run first, as a chatty login script would. */
-  constructor(cwd: string, prelude = '') {
+  /**
+   * `prelude`: shell commands run first, as a chatty login script would. `sized`: given to the
+   * answer parser (a read's frames into one buffer, as the SSH transport's reads take them).
+   */
+  constructor(cwd: string, prelude = '', sized?: (id: number, size: number) => Buffer | undefined) {
+    this.parser = new AnswerParser(sized);
     this.child = spawn('sh', ['-c', `${prelude}${remoteOpsCommand()}`], {
       cwd,
       stdio: ['pipe', 'pipe', 'pipe'],

@@ -31,23 +31,33 @@ export async function readWithHelper(
  * (OpError), TooBig, HelperGone, or an Error saying how the answer is not the file.
  */
 export async function readOn(ops: SshOps, helper: OpsChannel, rel: string, limit: number): Promise<Buffer> {
+  // The file's frames land back to back in one buffer of the size the host announced (within the
+  // limit): no buffer per frame, no join at the end. Anything else (no size, a file that grew
+  // since) goes to `parts`, joined at the end, as before.
+  let whole: Buffer | null = null;
+  const onSized = (size: number): Buffer | undefined =>
+    size <= limit && got === 0 ? (whole = Buffer.allocUnsafe(size)) : undefined;
   const parts: Buffer[] = [];
   let got = 0;
   let bad: string | null = null;
   let over = false;
   const onPart = (_payload: string, bytes?: Buffer) => {
-    if (!bytes) bad ??= 'a part is a line, not bytes';
-    else if ((got += bytes.length) > limit) over = true;
-    else parts.push(bytes);
+    if (!bytes) return void (bad ??= 'a part is a line, not bytes');
+    const at = got;
+    if ((got += bytes.length) > limit) return void (over = true);
+    if (whole && bytes.buffer === whole.buffer && bytes.byteOffset === whole.byteOffset + at) return;
+    if (whole) parts.push(whole.subarray(0, at));
+    whole = null;
+    parts.push(bytes);
   };
   const mode = Math.min(limit, NO_LIMIT);
-  const answer = await ops.run(helper, OP_READ, rel, { mode, onPart }).catch((error: unknown) => {
+  const answer = await ops.run(helper, OP_READ, rel, { mode, onPart, onSized }).catch((error: unknown) => {
     if (!(error instanceof OpError) || error.errno !== 'EFBIG') throw error;
     // Refused from its size (the answer's text) or as it grew past the limit.
     throw new TooBig(/^\d{1,16}$/.test(error.text) ? Number(error.text) : null, limit);
   });
   if (over) throw new TooBig(null, limit);
-  const data = Buffer.concat(parts);
+  const data = whole ? (whole as Buffer).subarray(0, got) : Buffer.concat(parts);
   const count = readCount(answer);
   if (bad === null && count !== data.length)
     bad = `it announced ${JSON.stringify(answer.slice(0, 20))} bytes and sent ${data.length}`;

@@ -1,6 +1,7 @@
 import type { ClientChannel } from 'ssh2';
 import { TransportError } from '../../errors.js';
-import { AnswerParser, encodeRecord, OP_CHDIR, remoteOpsCommand, type Op } from './perl-helper-protocol.js';
+import { encodeRecord, OP_CHDIR, remoteOpsCommand, type Op } from './perl-helper-protocol.js';
+import { AnswerParser } from './answer-parser.js';
 import type { SshTuning } from './tuning.js';
 import type { SshConnection } from './connection.js';
 import { watchHelper } from './deadline.js';
@@ -16,6 +17,8 @@ export interface OpsChannel {
       resolve(payload: string): void;
       reject(error: Error): void;
       part?(payload: string, bytes?: Buffer): void;
+      /** A read's size, before its frames: a buffer of that size to read them into (AnswerParser's `sized`). */
+      sized?(size: number): Buffer | undefined;
     }
   >;
   stderr: string;
@@ -112,7 +115,7 @@ export class SshOps {
         closed: false,
       };
       watchHelper(conn, channel, ops.waiting);
-      const parser = new AnswerParser();
+      const parser = new AnswerParser((id, size) => ops.waiting.get(id)?.sized?.(size));
       const gone = (error: Error) => {
         for (const w of ops.waiting.values()) w.reject(error);
         ops.waiting.clear();
@@ -197,6 +200,8 @@ export class SshOps {
       dataLength?: number;
       /** Gets each part of a long answer (scan's lines, read's raw frames), in order, before the answer itself. */
       onPart?: (payload: string, bytes?: Buffer) => void;
+      /** A read's size, before its frames: a buffer to read them into, or undefined (AnswerParser's `sized`). */
+      onSized?: (size: number) => Buffer | undefined;
       /** Called once the record is on the channel and the channel has room for more (see `flush`). */
       onQueued?: () => void;
       /** Run only if the record sent right before it (in the same turn) succeeded (CHAIN_FLAG). */
@@ -236,6 +241,7 @@ export class SshOps {
           reject(error);
         },
         part: options.onPart,
+        sized: options.onSized,
       });
       // Each channel write is at least one SSH packet to encrypt and send: many records share one.
       if (ops.outboxBytes === 0) setImmediate(() => flush(ops));

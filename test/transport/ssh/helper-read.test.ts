@@ -11,7 +11,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OP_READ, PART_BYTES, readCount } from '../../../src/transport/ssh/read-protocol.js';
-import { AnswerParser, MAX_FRAME, READY } from '../../../src/transport/ssh/perl-helper-protocol.js';
+import { READY } from '../../../src/transport/ssh/perl-helper-protocol.js';
+import { AnswerParser, MAX_FRAME } from '../../../src/transport/ssh/answer-parser.js';
 import { FileHelper } from '../../helpers/file-helper.js';
 import { runStreamed } from '../../../src/transport/ssh/streamed-op.js';
 import { readWithHelper } from '../../../src/transport/ssh/helper-read.js';
@@ -130,6 +131,70 @@ describe('the file helper reads a file whole', () => {
     for (const bad of ['', '01', '-1', '1e3', '12 ', 'x']) expect(readCount(bad), bad).toBeNull();
   });
 
+  it("announces the file's size before its frames: given a buffer of that size, the frames land in it", async () => {
+    const given = new Map<number, Buffer>();
+    const sized = new FileHelper(root, '', (id, size) => {
+      // Buffer.alloc: never from Node's shared pool, so a view of it is known by its ArrayBuffer.
+      const buffer = Buffer.alloc(size);
+      given.set(id, buffer);
+      return buffer;
+    });
+    try {
+      const part = PART_BYTES;
+      for (const [k, size] of [0, 1, part + 1, 3 * part + 5].entries()) {
+        const data = randomBytes(size);
+        await fs.writeFile(path.join(root, `s${size}`), data);
+        const a = await sized.send(OP_READ, `s${size}`, { mode: NO_LIMIT });
+        expect(a.ok && a.payload, String(size)).toBe(String(size));
+        const buffer = given.get(k + 1)!;
+        expect(buffer.length, String(size)).toBe(size);
+        expect(buffer.equals(data), String(size)).toBe(true);
+        // Every frame handed on is a view of it, in order: no buffer of their own.
+        expect(a.parts.every((b) => Buffer.isBuffer(b) && b.buffer === buffer.buffer)).toBe(true);
+        expect(Buffer.concat(a.parts as Buffer[]).equals(data)).toBe(true);
+      }
+    } finally {
+      expect(await sized.end()).toBe(0);
+    }
+  });
+
+  it('puts frames in the buffer given for their read only while they fit, and only for that read', () => {
+    const bytes = randomBytes(5000);
+    const stream = Buffer.concat([
+      Buffer.from(`${READY}\n7 size 3000\n7 bytes 3000\n`),
+      bytes.subarray(0, 3000),
+      // The file grew since its size was sent: a frame past it has a buffer of its own.
+      Buffer.from('7 bytes 2000\n'),
+      bytes.subarray(3000),
+      Buffer.from('7 ok 5000\n8 size 10\n9 bytes 4\nabcd9 ok 4\n8 bytes 10\n0123456789'),
+      Buffer.from('8 ok 10\n10 size 6\n10 bytes 6\nabcdef10 ok 6\n'),
+    ]);
+    for (const cut of [1, 7, 64, 4096]) {
+      const given = new Map<number, Buffer>();
+      // Read 10 is given a buffer of the wrong size: not used.
+      const parser = new AnswerParser((id, size) =>
+        given.set(id, Buffer.alloc(id === 10 ? size + 1 : size)).get(id),
+      );
+      const got = new Map<number, Buffer[]>();
+      for (let at = 0; at < stream.length; at += cut) {
+        const { answers, error } = parser.push(stream.subarray(at, at + cut));
+        expect(error).toBeNull();
+        for (const a of answers) if (a.ok && a.part) got.set(a.id, [...(got.get(a.id) ?? []), a.bytes!]);
+      }
+      const [first, past] = got.get(7)!;
+      expect(first!.buffer).toBe(given.get(7)!.buffer);
+      expect(past!.buffer).not.toBe(given.get(7)!.buffer);
+      expect(Buffer.concat([first!, past!]).equals(bytes), String(cut)).toBe(true);
+      // Read 9's frame while read 8 waits for its own: its own buffer, and 8's lands in 8's.
+      expect(got.get(9)![0]!.buffer).not.toBe(given.get(8)!.buffer);
+      expect(got.get(9)![0]!.toString()).toBe('abcd');
+      expect(got.get(8)![0]!.buffer).toBe(given.get(8)!.buffer);
+      expect(given.get(8)!.toString()).toBe('0123456789');
+      expect(got.get(10)![0]!.buffer).not.toBe(given.get(10)!.buffer);
+      expect(got.get(10)![0]!.toString()).toBe('abcdef');
+    }
+  });
+
   it('refuses a raw frame in a walk answer (only a read sends them)', async () => {
     const pushed: string[] = [];
     // A host that answers a scan with a frame: the part handler is all that is under test.
@@ -168,6 +233,42 @@ describe('the file helper reads a file whole', () => {
     await expect(readWithHelper(conn, host(two, '4 x'), 'm')).rejects.toThrow(/announced "4 x" bytes/);
     await expect(readWithHelper(conn, host(['ab', ...two], '4'), 'm')).rejects.toThrow(
       /a part is a line, not bytes/,
+    );
+    // A host that announces the size: the frames are read into the buffer the reader gives, and
+    // that buffer is the file (no join); a file grown since is still taken whole.
+    let lastGiven: Buffer | undefined;
+    const sized = (announced: number, frames: string[], answer: string) =>
+      ({
+        channel: () => Promise.resolve({}),
+        run: (
+          _h: unknown,
+          _op: number,
+          _rel: string,
+          o: { onPart(p: string, b?: Buffer): void; onSized(n: number): Buffer | undefined },
+        ) => {
+          const into = o.onSized(announced);
+          lastGiven = into;
+          let at = 0;
+          for (const f of frames) {
+            const fits = into !== undefined && at + f.length <= into.length;
+            const frame = fits ? into.subarray(at, at + f.length) : Buffer.alloc(f.length);
+            frame.write(f);
+            at += f.length;
+            o.onPart('', frame);
+          }
+          return Promise.resolve(answer);
+        },
+      }) as unknown as SshOps;
+    const exact = await readWithHelper(conn, sized(4, ['ab', 'cd'], '4'), 'm');
+    expect(exact?.toString()).toBe('abcd');
+    // The very buffer the reader gave (a join would be another allocation, elsewhere).
+    expect(exact?.buffer).toBe(lastGiven?.buffer);
+    expect(exact?.byteOffset).toBe(lastGiven?.byteOffset);
+    expect((await readWithHelper(conn, sized(2, ['ab', 'cd'], '4'), 'm'))?.toString()).toBe('abcd');
+    expect((await readWithHelper(conn, sized(4, ['ab'], '2'), 'm'))?.toString()).toBe('ab');
+    // An announced size over the limit gets no buffer; the frames past the limit are refused as ever.
+    await expect(readWithHelper(conn, sized(9, ['ab', 'cd'], '4'), 'm', 3)).rejects.toThrow(
+      /more than the 3 bytes/,
     );
     // A host that sends past the limit it was given (its file grew, or it lies): refused.
     expect((await readWithHelper(conn, host(two, '4'), 'm', 4))?.toString()).toBe('abcd');

@@ -11,8 +11,8 @@ import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { AnswerParser } from '../../../src/transport/ssh/answer-parser.js';
 import {
-  AnswerParser,
   encodeRecord,
   hashList,
   OP_CHDIR,
