@@ -45,7 +45,14 @@ export async function readOn(ops: SshOps, helper: OpsChannel, rel: string, limit
     if (!bytes) return void (bad ??= 'a part is a line, not bytes');
     const at = got;
     if ((got += bytes.length) > limit) return void (over = true);
-    if (whole && bytes.buffer === whole.buffer && bytes.byteOffset === whole.byteOffset + at) return;
+    // In place: a view of `whole` where the next bytes go (a frame past its end is another buffer,
+    // even one that Node's pool happens to put right after it).
+    const inPlace =
+      whole !== null &&
+      got <= whole.length &&
+      bytes.buffer === whole.buffer &&
+      bytes.byteOffset === whole.byteOffset + at;
+    if (inPlace) return;
     if (whole) parts.push(whole.subarray(0, at));
     whole = null;
     parts.push(bytes);
