@@ -45,6 +45,21 @@ export function timeOnce(cmd, argv, options = {}) {
 export const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /**
+ * A preload (`node --require <it>`) that writes the process's own peak RSS in KiB (its VmHWM)
+ * to the file `$BENCH_RSS_FILE` names, at exit; made in `dir`, its path returned. Not
+ * process.resourceUsage().maxRSS: Linux carries that over exec from the process that forked it.
+ */
+export function peakRssPreload(dir) {
+  const file = path.join(dir, 'report-rss.cjs');
+  writeFileSync(
+    file,
+    "const fs = require('node:fs');\n" +
+      "process.on('exit', () => fs.writeFileSync(process.env.BENCH_RSS_FILE, /VmHWM:\\s+(\\d+)/.exec(fs.readFileSync('/proc/self/status', 'utf8'))[1]));\n",
+  );
+  return file;
+}
+
+/**
  * A repository built once with `git fast-import` and cached in `dir`: `releases`
  * is a list of { tag, files: Map<path, Buffer> (or any iterable of [path, Buffer]),
  * deleted: string[] } applied in order. The import stream goes through a file in

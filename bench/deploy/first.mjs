@@ -29,6 +29,7 @@ import {
   exportTree,
   fastImportRepo,
   median,
+  peakRssPreload,
   ratio,
   requireBuild,
   run,
@@ -83,13 +84,7 @@ mkdirSync(work, { recursive: true });
 writeFileSync(path.join(work, 'diffship.yml'), 'waves: [1]\ntargets:\n  - name: t\n    path: ./target\n');
 // Reports the Node process's own peak RSS (KiB) into the file named by the environment.
 const rssFile = path.join(work, 'node-rss');
-const preload = path.join(work, 'report-rss.cjs');
-writeFileSync(
-  preload,
-  // VmHWM (KiB): this process's own peak. resourceUsage().maxRSS carries the forked parent's over exec.
-  "const fs = require('node:fs');\n" +
-    "process.on('exit', () => fs.writeFileSync(process.env.BENCH_RSS_FILE, /VmHWM:\\s+(\\d+)/.exec(fs.readFileSync('/proc/self/status', 'utf8'))[1]));\n",
-);
+const preload = peakRssPreload(work);
 
 /**
  * One timed command: wall ms, CPU ms (user + system, children included: steadier than wall

@@ -14,7 +14,17 @@
 import os from 'node:os';
 import path from 'node:path';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { assertTree, cli, median, requireBuild, run, switchCheckout, timeOnce, treeDigest } from '../lib.mjs';
+import {
+  assertTree,
+  cli,
+  median,
+  peakRssPreload,
+  requireBuild,
+  run,
+  switchCheckout,
+  timeOnce,
+  treeDigest,
+} from '../lib.mjs';
 import { startSshd, sshTargetLines } from './sshd.mjs';
 
 requireBuild('bench/ssh/memory');
@@ -36,12 +46,7 @@ const scratch = existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir();
 const work = path.join(scratch, `diffship-bench-ssh-memory-${process.pid}`);
 mkdirSync(work, { recursive: true });
 const hwmFile = path.join(work, 'hwm');
-const preload = path.join(work, 'hwm.cjs');
-writeFileSync(
-  preload,
-  "const fs = require('node:fs');\n" +
-    "process.on('exit', () => fs.writeFileSync(process.env.BENCH_HWM_FILE, /VmHWM:\\s+(\\d+)/.exec(fs.readFileSync('/proc/self/status', 'utf8'))[1]));\n",
-);
+const preload = peakRssPreload(work);
 
 // The releases as the checkout holds them (run.mjs leaves both checkouts at A).
 const releaseA = treeDigest(co);
@@ -72,7 +77,7 @@ try {
         ['--require', preload, builds[build], 'deploy', '--to', to, '--repo', wt, '--no-progress'],
         {
           cwd: work,
-          env: { ...process.env, BENCH_HWM_FILE: hwmFile },
+          env: { ...process.env, BENCH_RSS_FILE: hwmFile },
         },
       );
       return { ms, mib: Number(readFileSync(hwmFile, 'utf8')) / 1024 };
