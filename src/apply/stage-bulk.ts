@@ -159,7 +159,6 @@ async function stageFromCheckout(
       fromGit.push(i);
       continue;
     }
-    if (body.buffer === into.buffer.buffer) into.at += body.length;
     at.push(i);
     bodies.push(body);
     bytes += body.length;

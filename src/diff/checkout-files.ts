@@ -41,7 +41,7 @@ export function worktreeTop(repo: string): Promise<string | null> {
 /** Files tried before the checkout may be given up on, and the hits it needs after (more than half). */
 const TRY_FIRST = 64;
 
-/** Where a file's bytes may be read: `buffer` from `at` on, when they fit. */
+/** Where a file's bytes may be read: `buffer` from `at` on, when they fit (`at` then moves past a match). */
 export interface ReadInto {
   buffer: Buffer;
   at: number;
@@ -50,7 +50,8 @@ export interface ReadInto {
 /**
  * The bytes of `file` when it is a regular file of at most `max` bytes whose git blob id is
  * `blob`; null otherwise (including any error: the caller reads the blob from git). Read into
- * `into` (a view of it is returned) when they fit there, else into a buffer of their own.
+ * `into` (a view of it is returned, and `into.at` moves past it) when they fit there, else into
+ * a buffer of their own.
  */
 export function readMatchingFile(
   file: string,
@@ -73,7 +74,9 @@ export function readMatchingFile(
     const bytes = fits
       ? readSyncUpTo(opened.fd, opened.size, into.buffer.subarray(into.at, into.at + opened.size))
       : readSyncUpTo(opened.fd, opened.size);
-    return gitBlobId(bytes, algorithm) === blob ? bytes : null;
+    if (gitBlobId(bytes, algorithm) !== blob) return null;
+    if (fits) into.at += bytes.length;
+    return bytes;
   } catch {
     return null;
   } finally {
