@@ -153,7 +153,8 @@ async function readWhole(t: Transport, rel: string, ref: ManifestRef): Promise<M
 /**
  * A big manifest opened once and checked by its descriptor (manifest-source.ts), or its
  * size when it is not the one `ref` names; undefined where it is read whole instead (a
- * small one, a transport that cannot, a file written to a moment ago).
+ * small one, a transport that cannot, a file written to a moment ago). Over SSH the
+ * descriptor is a local copy's (Transport.openRead), checked the same way.
  */
 async function openChecked(
   t: Transport,
@@ -163,7 +164,9 @@ async function openChecked(
   where: string,
 ): Promise<ManifestSource | number | undefined> {
   if (!t.openRead || size <= READ_WHOLE_BYTES) return undefined;
-  const file = await t.openRead(rel);
+  // Never more than the state names (an SSH target's file is copied first: one grown since its
+  // lstat is refused as it is copied).
+  const file = await t.openRead(rel, size);
   const source = file.racy ? undefined : checkOpened(file, ref, where);
   if (!source) file.close();
   return source === null ? file.size : source;

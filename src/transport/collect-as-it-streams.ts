@@ -45,22 +45,31 @@ function gc(): Gc | null {
   return gcFunction;
 }
 
+/**
+ * A count of the bytes a big transfer moved, with a young-generation collection every
+ * `every` of them (the same pile-up, receiving: ssh2's packets and the cipher's output
+ * for a file read from a host, helper-spool.ts). Does nothing where `gc` cannot be had.
+ */
+export function youngCollector(every = COLLECT_EVERY): (bytes: number) => void {
+  const collect = gc();
+  let since = 0;
+  return (bytes) => {
+    if (!collect || (since += bytes) < every) return;
+    since = 0;
+    collect({ type: 'minor' });
+  };
+}
+
 /** `source`, collecting the young generation every COLLECT_EVERY bytes it hands out; small sources as they are. */
 export function collectingAsItStreams(source: ByteSource): ByteSource {
-  if (source.size < 2 * COLLECT_EVERY) return source;
-  const collect = gc();
-  if (!collect) return source;
+  if (source.size < 2 * COLLECT_EVERY || !gc()) return source;
   return {
     size: source.size,
     hashedByWriter: source.hashedByWriter?.bind(source),
     async *[Symbol.asyncIterator]() {
-      let since = 0;
+      const counted = youngCollector();
       for await (const chunk of source) {
-        since += chunk.length;
-        if (since >= COLLECT_EVERY) {
-          since = 0;
-          collect({ type: 'minor' });
-        }
+        counted(chunk.length);
         yield chunk;
       }
     },

@@ -232,8 +232,12 @@ export interface Transport {
    * TransportError caused by TooBig) without more than `limit` + 1 bytes held.
    */
   readFile(rel: string, limit?: number): Promise<Buffer>;
-  /** Open a file (never through a link) to read by offset. Optional: local only. */
-  openRead?(rel: string): Promise<OpenedFile>;
+  /**
+   * Open a file (never through a link) to read by offset. Over SSH the file is copied first into
+   * a local temporary file (helper-spool.ts), of at most `limit` bytes (refused as readFile
+   * refuses); locally it is the file itself, read where it is. Optional.
+   */
+  openRead?(rel: string, limit?: number): Promise<OpenedFile>;
   readlink(rel: string): Promise<string>;
   /**
    * A regular file `from` (never read through a link) copied to `to` within the target, as

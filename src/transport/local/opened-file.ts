@@ -55,10 +55,18 @@ export function openNoFollow(p: string): OpenedFile {
     fsSync.closeSync(fd);
     throw error;
   }
+  return openedDescriptor(fd, stamp, BigInt(Date.now()) * 1_000_000n - stamp.ctimeNs < racyNs(stamp.mtimeNs));
+}
+
+/**
+ * An open descriptor of a regular file as an OpenedFile, its stamp taken by the caller's fstat
+ * (`racy` as openNoFollow judges it). Closed by `close`, or once the object is unreachable.
+ */
+export function openedDescriptor(fd: number, stamp: Stamp, racy: boolean): OpenedFile {
   let open = true;
   const file: OpenedFile = {
     size: Number(stamp.size),
-    racy: BigInt(Date.now()) * 1_000_000n - stamp.ctimeNs < racyNs(stamp.mtimeNs),
+    racy,
     read(position, length, into) {
       const out = into && into.length >= length ? into.subarray(0, length) : Buffer.allocUnsafe(length);
       let got = 0;

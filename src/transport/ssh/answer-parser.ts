@@ -13,6 +13,13 @@ export type Answer =
 export const MAX_FRAME = 1 << 20;
 
 /**
+ * Takes a read's frames as each one completes, before the parser goes on (a file spooled to a
+ * local file, helper-spool.ts): the bytes are the parser's scratch buffer, used again for the
+ * next frame, so they must be used or copied before it returns. It must not throw.
+ */
+export type FrameSink = (bytes: Buffer) => void;
+
+/**
  * Splits the helper's stdout into answers, however the bytes arrive. Lines
  * before READY are skipped; after it, a line that is not an answer is an
  * error (returned with the answers before it, which still count). A line
@@ -27,15 +34,21 @@ export class AnswerParser {
   private frame: { id: number; data: Buffer; filled: number } | null = null;
   /** Where a read's frames go (its `size` line was given a buffer): its record, the buffer, how much is in. */
   private into: { id: number; buffer: Buffer; at: number } | null = null;
+  /** A read whose frames go to a sink as they complete (its `size` line was given one). */
+  private sink: { id: number; take: FrameSink } | null = null;
+  /** The one buffer every sunk frame is read into (MAX_FRAME bytes, made when first needed). */
+  private scratch: Buffer | null = null;
 
   constructor(
     /**
      * A read's `<id> size <n>` line (read-protocol.ts), before its frames: a buffer of exactly
      * n bytes to read them into (the frames handed on are views of it, in order), or undefined
      * for a buffer per frame. A file read whole then needs no buffer per frame and no join at
-     * the end: a 13.6 MB manifest held ~27 MB of both at once.
+     * the end: a 13.6 MB manifest held ~27 MB of both at once. Or a FrameSink: each frame is
+     * given to it as it completes, in one scratch buffer, and is no answer part (a file of any
+     * size then costs one frame's memory).
      */
-    private readonly sized?: (id: number, size: number) => Buffer | undefined,
+    private readonly sized?: (id: number, size: number) => Buffer | FrameSink | undefined,
   ) {}
 
   /** The READY line was seen: the helper runs. */
@@ -58,7 +71,8 @@ export class AnswerParser {
         frame.filled += n;
         data = data.subarray(n);
         if (frame.filled === frame.data.length) {
-          answers.push({ id: frame.id, ok: true, payload: '', part: true, bytes: frame.data });
+          if (this.sink?.id === frame.id) this.sink.take(frame.data);
+          else answers.push({ id: frame.id, ok: true, payload: '', part: true, bytes: frame.data });
           this.frame = null;
         }
         continue;
@@ -76,6 +90,7 @@ export class AnswerParser {
       else if (!this.sizeLine(line) && !this.startFrame(line, answers)) {
         const answer = parseLine(line);
         if (answer && !(answer.ok && answer.part) && answer.id === this.into?.id) this.into = null;
+        if (answer && !(answer.ok && answer.part) && answer.id === this.sink?.id) this.sink = null;
         if (answer) answers.push(answer);
         else error = new Error(`unexpected answer from the host: ${JSON.stringify(line.slice(0, 200))}`);
       }
@@ -89,8 +104,9 @@ export class AnswerParser {
     if (!m) return false;
     const id = Number(m[1]);
     const size = Number(m[2]);
-    const buffer = this.sized?.(id, size);
-    this.into = buffer?.length === size ? { id, buffer, at: 0 } : null;
+    const given = this.sized?.(id, size);
+    this.into = Buffer.isBuffer(given) && given.length === size ? { id, buffer: given, at: 0 } : null;
+    this.sink = typeof given === 'function' ? { id, take: given } : null;
     return true;
   }
 
@@ -107,6 +123,7 @@ export class AnswerParser {
 
   /** A frame's buffer: the next bytes of its read's own buffer while they fit, else one of its own (a file grown since its size was sent). */
   private frameBuffer(id: number, size: number): Buffer {
+    if (this.sink?.id === id) return (this.scratch ??= Buffer.allocUnsafe(MAX_FRAME)).subarray(0, size);
     const into = this.into;
     if (into?.id !== id || into.at + size > into.buffer.length) return Buffer.allocUnsafe(size);
     into.at += size;

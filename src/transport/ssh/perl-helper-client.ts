@@ -1,7 +1,7 @@
 import type { ClientChannel } from 'ssh2';
 import { TransportError } from '../../errors.js';
 import { encodeRecord, OP_CHDIR, remoteOpsCommand, type Op } from './perl-helper-protocol.js';
-import { AnswerParser } from './answer-parser.js';
+import { AnswerParser, type FrameSink } from './answer-parser.js';
 import type { SshTuning } from './tuning.js';
 import type { SshConnection } from './connection.js';
 import { watchHelper } from './deadline.js';
@@ -17,8 +17,8 @@ export interface OpsChannel {
       resolve(payload: string): void;
       reject(error: Error): void;
       part?(payload: string, bytes?: Buffer): void;
-      /** A read's size, before its frames: a buffer of that size to read them into (AnswerParser's `sized`). */
-      sized?(size: number): Buffer | undefined;
+      /** A read's size, before its frames: a buffer of that size to read them into, or a sink (AnswerParser's `sized`). */
+      sized?(size: number): Buffer | FrameSink | undefined;
     }
   >;
   stderr: string;
@@ -200,8 +200,8 @@ export class SshOps {
       dataLength?: number;
       /** Gets each part of a long answer (scan's lines, read's raw frames), in order, before the answer itself. */
       onPart?: (payload: string, bytes?: Buffer) => void;
-      /** A read's size, before its frames: a buffer to read them into, or undefined (AnswerParser's `sized`). */
-      onSized?: (size: number) => Buffer | undefined;
+      /** A read's size, before its frames: a buffer to read them into, a sink, or undefined (AnswerParser's `sized`). */
+      onSized?: (size: number) => Buffer | FrameSink | undefined;
       /** Called once the record is on the channel and the channel has room for more (see `flush`). */
       onQueued?: () => void;
       /** Run only if the record sent right before it (in the same turn) succeeded (CHAIN_FLAG). */

@@ -13,6 +13,8 @@ import {
 } from './connect.js';
 import { EarlySocket } from './early-socket.js';
 import { readWithHelper } from './helper-read.js';
+import { spoolWithHelper } from './helper-spool.js';
+import { bufferFile } from '../buffer-file.js';
 import { NO_LIMIT, TooBig } from '../read-bound.js';
 import { checkRelPath } from '../rel-path.js';
 import { SshConnection } from './connection.js';
@@ -38,6 +40,7 @@ import type {
   ExecOptions,
   ExecResult,
   HashOptions,
+  OpenedFile,
   Peeked,
   PatchCheck,
   PatchPart,
@@ -233,6 +236,19 @@ export class SshTransport implements Transport {
     return (
       (await readWithHelper(this.conn, this.ops, checkRelPath(rel), limit)) ?? this.files.readFile(rel, limit)
     );
+  }
+
+  /**
+   * A file copied into a local spool through the file helper and read by offset there (a big
+   * manifest is never whole in memory); a file peeked ahead, or read over SFTP where the helper
+   * does not run, is held in memory as readFile holds it.
+   */
+  async openRead(rel: string, limit = NO_LIMIT): Promise<OpenedFile> {
+    if (!this.ahead.get(rel)?.data) {
+      const spooled = await spoolWithHelper(this.conn, this.ops, checkRelPath(rel), limit);
+      if (spooled) return spooled;
+    }
+    return bufferFile(await this.readFile(rel, limit));
   }
 
   readlink(rel: string): Promise<string> {
