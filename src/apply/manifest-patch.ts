@@ -36,8 +36,10 @@ export async function patched(
   const { ref } = pending.previous;
   // Staging, where the host makes the file, was made by the caller (recordManifestFile).
   // The host checks what it made against this hash: one pass over the bytes here first (the
-  // untouched ranges are hashed, not formatted; the new lines are at most PATCH_LINES).
-  for (const chunk of bytes.chunks()) void chunk;
+  // untouched ranges are hashed, not formatted; the new lines are at most PATCH_LINES). Each
+  // chunk is done with once hashed: the ranges are read into one buffer used again, not a
+  // buffer each (a target's whole manifest of them, left to the collector: 13.6 MB at 100,000).
+  for (const chunk of bytes.chunks(true)) void chunk;
   const check = {
     base: { size: ref.size, sha256: ref.sha256 },
     result: { size: bytes.size, sha256: bytes.sha256() },
