@@ -7,7 +7,8 @@ import { checkRelPath, joinRoot } from '../rel-path.js';
 import { OP_LINK, OP_RENAME, OP_UNLINK } from './perl-helper-protocol.js';
 import { listWithHelper } from './helper-list.js';
 import { mkdirpWithHelper } from './helper-mkdir.js';
-import { syncFiles } from './sync-written.js';
+import { syncAheadOf, syncFiles } from './sync-written.js';
+import { UnsyncedPaths } from './unsynced-paths.js';
 import { removeRemotely } from './remove-remote.js';
 import { shellQuote } from '../shell-quote.js';
 import type { SshConnection } from './connection.js';
@@ -44,7 +45,9 @@ import { walkTree, type DirEntry } from '../walk.js';
 export class SshFiles {
   private readonly files: Limiter;
   /** Paths (relative to the root) written with `{ sync: false }`, made durable by `syncWritten()`. */
-  private readonly unsynced = new Set<string>();
+  private readonly unsynced = new UnsyncedPaths();
+  /** Drops paths a syncfs made durable once many wait (sync-written.ts). */
+  private readonly syncAhead = syncAheadOf(() => this.ops, this.unsynced);
 
   constructor(
     private readonly conn: SshConnection,
@@ -189,15 +192,14 @@ export class SshFiles {
   async writeMany(files: ReadonlyArray<BulkFile>, hash: HashAlgorithm): Promise<string[] | null> {
     const ids = await writeManyWithHelper(this.conn, this.ops, files, hash);
     if (ids) for (const f of files) this.unsynced.add(f.rel);
+    if (ids) this.syncAhead();
     return ids;
   }
 
   /** Make the files written with `{ sync: false }` durable (sync-written.ts). */
   async syncWritten(): Promise<void> {
     if (this.unsynced.size === 0) return;
-    const files = [...this.unsynced];
-    this.unsynced.clear();
-    await syncFiles(this.conn, this.exec, this.ops, files, this.concurrency);
+    await syncFiles(this.conn, this.exec, this.ops, this.unsynced.take(), this.concurrency);
   }
 
   /** Transport.publishFile: write, sync, rename as chained records of the file helper (publish.ts). */
@@ -251,7 +253,7 @@ export class SshFiles {
   async rename(from: string, to: string): Promise<void> {
     await this.renameOnce(from, to);
     // Written unsynced, then renamed (a JSON file written whole): synced under its new name.
-    if (this.unsynced.delete(from)) this.unsynced.add(to);
+    this.unsynced.renamed(from, to);
   }
 
   private async renameOnce(from: string, to: string): Promise<void> {

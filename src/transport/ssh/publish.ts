@@ -1,5 +1,6 @@
 import type { PublishSync, Transport } from '../transport.js';
 import type { SshConnection } from './connection.js';
+import type { UnsyncedPaths } from './unsynced-paths.js';
 import { HelperGone, OpError, type SshOps } from './perl-helper-client.js';
 import { OP_RENAME, OP_SYNC, OP_UNLINK, OP_WRITE, SYNC_FLAG } from './perl-helper-protocol.js';
 
@@ -63,12 +64,13 @@ export async function publishFile(
   client: SshOps,
   own: {
     files: Pick<Transport, 'syncWritten' | 'unlink' | 'rename'>;
-    unsynced: Set<string>;
+    unsynced: UnsyncedPaths;
   },
   job: PublishJob,
 ): Promise<boolean> {
   const { files, unsynced } = own;
-  const before = job.sync === 'batch' ? [...unsynced] : [];
+  // A `batch` publish's syncfs covers every write before it.
+  const before = unsynced.mark();
   const done = await publishWithHelper(conn, client, job);
   if (done === null) return false;
   if (done === 'gone') {
@@ -85,6 +87,6 @@ export async function publishFile(
       throw error;
     });
     await files.rename(job.tmp, job.rel);
-  } else for (const f of before) unsynced.delete(f);
+  } else if (job.sync === 'batch') unsynced.synced(before);
   return true;
 }
