@@ -24,6 +24,8 @@ export interface ManifestSource {
   read(from: number, to: number, into?: Buffer): Buffer;
   /** The whole file, when it is held in memory anyway. */
   readonly buffer?: Buffer;
+  /** Read from a local copy of the target's file (OpenedFile.spooled): it holds room in TMPDIR. */
+  readonly spooled?: boolean;
 }
 
 export const bufferSource = (data: Buffer): ManifestSource => ({
@@ -56,6 +58,7 @@ export function checkOpened(
 function openedSource(file: OpenedFile, where: string): ManifestSource {
   return {
     size: file.size,
+    spooled: file.spooled === true,
     read(from, to, into) {
       const bytes = file.read(from, to - from, into);
       // After the read: a write during it shows too.

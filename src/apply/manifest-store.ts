@@ -60,23 +60,33 @@ const backupManifestPath = (l: Layout, backupId: string): string =>
 
 /**
  * Texts by hash, newest last; the oldest go once their total passes the budget, or
- * their count (a file read by offset costs no memory here, only its descriptor).
+ * their count (a file read by offset costs no memory here, only its descriptor). An SSH
+ * target's big manifest is read from a local copy (Transport.openRead): those copies have
+ * a budget of their own, of TMPDIR's room (one is closed once nothing holds it any more).
  */
 const cache = new Map<string, Shared>();
 const CACHE_BYTES = 64 * 1024 * 1024;
+const CACHE_SPOOLED_BYTES = 1024 * 1024 * 1024;
 const CACHE_FILES = 64;
 
 const heldBytes = (s: Shared) => s.source.buffer?.length ?? 0;
+const spooledBytes = (s: Shared) => (s.source.spooled ? s.source.size : 0);
 
 function remember(key: string, shared: Shared): void {
   cache.delete(key);
   cache.set(key, shared);
   let total = 0;
-  for (const s of cache.values()) total += heldBytes(s);
+  let spooled = 0;
+  for (const s of cache.values()) {
+    total += heldBytes(s);
+    spooled += spooledBytes(s);
+  }
   for (const [k, s] of cache) {
-    if ((total <= CACHE_BYTES && cache.size <= CACHE_FILES) || k === key) break;
+    const within = total <= CACHE_BYTES && spooled <= CACHE_SPOOLED_BYTES && cache.size <= CACHE_FILES;
+    if (within || k === key) break;
     cache.delete(k);
     total -= heldBytes(s);
+    spooled -= spooledBytes(s);
   }
 }
 

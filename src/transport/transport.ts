@@ -190,6 +190,8 @@ export interface OpenedFile {
   unchanged(): boolean;
   /** Whether it was changed so shortly before it was opened that a write now might not move its times. */
   readonly racy: boolean;
+  /** A copy of the target's file on this machine's disk (an SSH target's, spooled): it costs room in TMPDIR until closed. */
+  readonly spooled?: boolean;
   close(): void;
 }
 

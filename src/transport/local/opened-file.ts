@@ -60,13 +60,15 @@ export function openNoFollow(p: string): OpenedFile {
 
 /**
  * An open descriptor of a regular file as an OpenedFile, its stamp taken by the caller's fstat
- * (`racy` as openNoFollow judges it). Closed by `close`, or once the object is unreachable.
+ * (`racy` as openNoFollow judges it; `spooled`: a local copy, spool-file.ts). Closed by `close`,
+ * or once the object is unreachable: the caller must hand on this very object, not a copy.
  */
-export function openedDescriptor(fd: number, stamp: Stamp, racy: boolean): OpenedFile {
+export function openedDescriptor(fd: number, stamp: Stamp, racy: boolean, spooled = false): OpenedFile {
   let open = true;
   const file: OpenedFile = {
     size: Number(stamp.size),
     racy,
+    spooled,
     read(position, length, into) {
       const out = into && into.length >= length ? into.subarray(0, length) : Buffer.allocUnsafe(length);
       let got = 0;

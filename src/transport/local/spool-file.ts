@@ -48,7 +48,7 @@ export function createSpool(): SpoolFile {
       open = false;
       try {
         // Never racy: nothing else writes to an unlinked file only this process holds.
-        return openedDescriptor(fd, fsSync.fstatSync(fd, { bigint: true }), false);
+        return openedDescriptor(fd, fsSync.fstatSync(fd, { bigint: true }), false, true);
       } catch (error) {
         fsSync.closeSync(fd);
         throw error;

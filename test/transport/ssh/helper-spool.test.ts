@@ -138,6 +138,8 @@ describe('SshTransport.openRead', () => {
       const file = await t.openRead(`m${size}`, size);
       expect(fs.readdirSync(tmp), String(size)).toEqual([]);
       expect(file.size).toBe(size);
+      // It costs room in TMPDIR (the manifest cache has a budget for such copies).
+      expect(file.spooled).toBe(true);
       expect(file.read(0, size).equals(data), String(size)).toBe(true);
       // The local copy, not the host's file: a change there since is not read.
       fs.writeFileSync(path.join(root, `m${size}`), 'changed');
@@ -208,6 +210,7 @@ describe('SshTransport.openRead', () => {
     const data = randomBytes(PART_BYTES + 3);
     fs.writeFileSync(path.join(root, 'plain'), data);
     const file = await t.openRead('plain');
+    expect(file.spooled).toBeFalsy();
     expect(file.read(0, data.length).equals(data)).toBe(true);
     expect(file.read(PART_BYTES, 10).equals(data.subarray(PART_BYTES))).toBe(true);
     file.close();
