@@ -25,11 +25,14 @@ export interface SpoolFile {
 /** A new, empty spool. @throws the system's error where the temporary folder cannot hold one. */
 export function createSpool(): SpoolFile {
   const dir = fsSync.mkdtempSync(path.join(os.tmpdir(), 'diffship-spool-'));
-  let fd: number;
+  let fd = -1;
   try {
     const file = path.join(dir, 'spool');
     fd = fsSync.openSync(file, 'wx+', 0o600);
     fsSync.unlinkSync(file);
+  } catch (error) {
+    if (fd >= 0) fsSync.closeSync(fd);
+    throw error;
   } finally {
     fsSync.rmSync(dir, { recursive: true, force: true });
   }
