@@ -4,7 +4,7 @@
  * (helper-spool.ts), not whole into this process's memory: before, the read alone held a buffer
  * of the manifest's size, so an update's peak grew with the target.
  *
- * The real CLI deploys 8,000 files over a real sshd (a ~1.5 MB manifest), then updates a few of
+ * The real CLI deploys 2,700 files of long paths over a real sshd (a ~1.5 MB manifest), then updates a few of
  * them while a preload records the largest buffer it makes (Buffer.allocUnsafe, alloc, and
  * allocUnsafeSlow). The target is compared with each release, and the spool leaves nothing in
  * the temporary folder.
@@ -17,7 +17,12 @@ import { tempDir } from '../helpers/git.js';
 import { makeRepo, snapshot, type Tree } from '../helpers/repo.js';
 import { startSshd, sshTargetYaml, type Sshd } from '../helpers/sshd.js';
 
-const FILES = 8_000;
+const FILES = 2_700;
+/** A deep folder: long paths make a big manifest of few files (each line ~620 bytes). */
+const DEEP = Array.from({ length: 9 }, (_, k) => `customer-account-synchronisation-stage-${k}-inbound`).join(
+  '/',
+);
+const pathOf = (i: number) => `integrations/team-${i % 20}/${DEEP}/order-flow-${i}.xml`;
 
 /** Records the largest buffer made; writes it at exit. */
 const LARGEST = `
@@ -52,15 +57,9 @@ afterAll(async () => {
 
 it('an SSH update never holds the target manifest whole: it is read by offset from an unlinked local copy', () => {
   const release: Tree = {};
-  for (let i = 0; i < FILES; i++)
-    release[
-      `integrations/team-${i % 40}/flows/customer-account-synchronisation/inbound-order-flow-${i}.xml`
-    ] = `<flow id="${i}"/>\n`;
+  for (let i = 0; i < FILES; i++) release[pathOf(i)] = `<flow id="${i}"/>\n`;
   const first = repo.commit(release);
-  for (let i = 0; i < FILES; i += 2000)
-    release[
-      `integrations/team-${i % 40}/flows/customer-account-synchronisation/inbound-order-flow-${i}.xml`
-    ] = `<flow id="${i}" v="2"/>\n`;
+  for (let i = 0; i < FILES; i += 675) release[pathOf(i)] = `<flow id="${i}" v="2"/>\n`;
   const second = repo.commit(release);
 
   const target = join(work, 'target');
@@ -70,8 +69,9 @@ it('an SSH update never holds the target manifest whole: it is read by offset fr
     join(work, 'diffship.yml'),
     ['waves: [1]', 'targets:', ...sshTargetYaml(sshd, target), ''].join('\n'),
   );
-  const deploy = (to: string, out: string) =>
-    cli(work, ['deploy', '--repo', repo.dir, '--to', to, '--no-progress', '--json'], {
+  // --json for the update only: the first deploy's report lists 1.5 MB of paths.
+  const deploy = (to: string, out: string, json: string[] = []) =>
+    cli(work, ['deploy', '--repo', repo.dir, '--to', to, '--no-progress', ...json], {
       NODE_OPTIONS: `--require ${join(work, 'largest.cjs')}`,
       LARGEST_OUT: out,
       TMPDIR: tmp,
@@ -85,7 +85,7 @@ it('an SSH update never holds the target manifest whole: it is read by offset fr
   const size = statSync(join(manifests, manifest!)).size;
   expect(size).toBeGreaterThan(1.4 * 1024 * 1024);
 
-  const r2 = deploy(second, join(work, 'largest-update'));
+  const r2 = deploy(second, join(work, 'largest-update'), ['--json']);
   expect(r2.stderr).toBe('');
   expect(r2.code).toBe(0);
   const report = JSON.parse(r2.stdout) as { targets: Array<{ changes: { updated: string[] } }> };
