@@ -58,16 +58,28 @@ export async function readOn(ops: SshOps, helper: OpsChannel, rel: string, limit
     parts.push(bytes);
   };
   const mode = Math.min(limit, NO_LIMIT);
-  const answer = await ops.run(helper, OP_READ, rel, { mode, onPart, onSized }).catch((error: unknown) => {
-    if (!(error instanceof OpError) || error.errno !== 'EFBIG') throw error;
-    // Refused from its size (the answer's text) or as it grew past the limit.
-    throw new TooBig(/^\d{1,16}$/.test(error.text) ? Number(error.text) : null, limit);
-  });
+  const answer = await ops
+    .run(helper, OP_READ, rel, { mode, onPart, onSized })
+    .catch((error: unknown) => refusedRead(error, limit));
   if (over) throw new TooBig(null, limit);
   const data = whole ? (whole as Buffer).subarray(0, got) : Buffer.concat(parts);
-  const count = readCount(answer);
-  if (bad === null && count !== data.length)
-    bad = `it announced ${JSON.stringify(answer.slice(0, 20))} bytes and sent ${data.length}`;
-  if (bad !== null) throw new Error(`the host's answer is not the file: ${bad}`);
+  checkReadAnswer(answer, data.length, bad);
   return data;
+}
+
+/** A read's refusal as thrown to its caller: the helper's EFBIG as TooBig, any other as it is. */
+export function refusedRead(error: unknown, limit: number): never {
+  if (!(error instanceof OpError) || error.errno !== 'EFBIG') throw error;
+  // Refused from its size (the answer's text) or as it grew past the limit.
+  throw new TooBig(/^\d{1,16}$/.test(error.text) ? Number(error.text) : null, limit);
+}
+
+/**
+ * @throws an Error saying how the answer is not the file: `bad` (what was wrong with a part),
+ * or a count other than the `sent` bytes taken
+ */
+export function checkReadAnswer(answer: string, sent: number, bad: string | null): void {
+  if (bad === null && readCount(answer) !== sent)
+    bad = `it announced ${JSON.stringify(answer.slice(0, 20))} bytes and sent ${sent}`;
+  if (bad !== null) throw new Error(`the host's answer is not the file: ${bad}`);
 }

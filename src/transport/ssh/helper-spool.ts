@@ -6,8 +6,9 @@
  * the caller to check (the manifest's size and SHA-256 against the state, manifest-source.ts).
  */
 import type { SshConnection } from './connection.js';
-import { HelperGone, OpError, type SshOps } from './perl-helper-client.js';
-import { OP_READ, readCount } from './read-protocol.js';
+import { HelperGone, type SshOps } from './perl-helper-client.js';
+import { OP_READ } from './read-protocol.js';
+import { checkReadAnswer, refusedRead } from './helper-read.js';
 import { NO_LIMIT, TooBig } from '../read-bound.js';
 import { createSpool, type SpoolFile } from '../local/spool-file.js';
 import { TransportError } from '../../errors.js';
@@ -44,7 +45,7 @@ export async function spoolWithHelper(
   }
   let over = false;
   let failed: unknown = null;
-  let bad = false;
+  let bad: string | null = null;
   // The packets the frames came in are garbage once written: freed as they go, not left to pile
   // up outside the heap until V8's limit for it (~20 MB of them reading a 13.6 MB manifest).
   const collect = youngCollector(SPOOL_COLLECT_EVERY);
@@ -65,19 +66,12 @@ export async function spoolWithHelper(
         mode: Math.min(limit, NO_LIMIT),
         onSized: () => take,
         // Frames before a size line (none from this helper) still count, in order.
-        onPart: (_payload, bytes) => (bytes ? take(bytes) : (bad = true)),
+        onPart: (_payload, bytes) => (bytes ? take(bytes) : (bad ??= 'a part is a line, not bytes')),
       })
-      .catch((error: unknown) => {
-        if (!(error instanceof OpError) || error.errno !== 'EFBIG') throw error;
-        throw new TooBig(/^\d{1,16}$/.test(error.text) ? Number(error.text) : null, limit);
-      });
+      .catch((error: unknown) => refusedRead(error, limit));
     if (over) throw new TooBig(null, limit);
     if (failed !== null) throw spoolFailed(conn, rel, failed);
-    if (bad) throw new Error("the host's answer is not the file: a part is a line, not bytes");
-    if (readCount(answer) !== spool.size)
-      throw new Error(
-        `the host's answer is not the file: it announced ${JSON.stringify(answer.slice(0, 20))} bytes and sent ${spool.size}`,
-      );
+    checkReadAnswer(answer, spool.size, bad);
     return spool.finish();
   } catch (error) {
     spool.discard();
