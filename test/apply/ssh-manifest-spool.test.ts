@@ -7,7 +7,7 @@
  * The real CLI deploys 2,700 files of long paths over a real sshd (a ~1.5 MB manifest), then updates a few of
  * them while a preload records the largest buffer it makes (Buffer.allocUnsafe, alloc, and
  * allocUnsafeSlow). The target is compared with each release, and the spool leaves nothing in
- * the temporary folder.
+ * the temporary folder. A TMPDIR that cannot hold the copy stops the update before it writes.
  */
 import { readdirSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -84,6 +84,25 @@ it('an SSH update never holds the target manifest whole: it is read by offset fr
   const [manifest] = readdirSync(manifests);
   const size = statSync(join(manifests, manifest!)).size;
   expect(size).toBeGreaterThan(1.4 * 1024 * 1024);
+
+  // A temporary folder that cannot hold the copy: one line naming it and the fix, the target as
+  // it was, no lock or staging left on it.
+  // (A file, not a missing folder: Node's compile cache would make a missing one.)
+  const before = snapshot(target);
+  const notAFolder = join(work, 'not-a-folder');
+  writeFileSync(notAFolder, '');
+  const refused = cli(work, ['deploy', '--repo', repo.dir, '--to', second, '--no-progress'], {
+    TMPDIR: notAFolder,
+  });
+  // Exit 2: refused before anything was written.
+  expect(refused.code).toBe(2);
+  expect(refused.stderr.trim().split('\n')).toHaveLength(1);
+  expect(refused.stderr).toContain(
+    `cannot keep a copy of it in this machine's temporary folder ${notAFolder} (ENOTDIR`,
+  );
+  expect(refused.stderr).toMatch(/ — make room there, or set TMPDIR to a writable folder with room\n$/);
+  expect(refused.stderr).not.toMatch(/\n\s+at /); // no stack trace
+  expect(snapshot(target)).toEqual(before);
 
   const r2 = deploy(second, join(work, 'largest-update'), ['--json']);
   expect(r2.stderr).toBe('');
