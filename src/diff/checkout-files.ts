@@ -12,8 +12,8 @@
  * first files missed. The checkout is the working tree's top (worktreeTop), whatever folder in
  * it `--repo` names; a bare repository has none.
  */
-import { closeSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, lstatSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { gitBlobId, type HashAlgorithm } from './blob.js';
 import { openRegularSync } from '../transport/local/open-regular.js';
 import { readSyncUpTo } from '../transport/local/small-file-io.js';
@@ -30,13 +30,40 @@ const tops = new Map<string, Promise<string | null>>();
 export function worktreeTop(repo: string): Promise<string | null> {
   let top = tops.get(repo);
   if (top === undefined) {
-    top = runGit(repo, ['rev-parse', '--show-toplevel']).then(
-      ({ stdout }) => stdout.toString('utf8').replace(/\n$/, '') || null,
-      () => null,
-    );
+    const seen = topSeenHere(repo);
+    top =
+      seen !== null
+        ? Promise.resolve(seen)
+        : runGit(repo, ['rev-parse', '--show-toplevel']).then(
+            ({ stdout }) => stdout.toString('utf8').replace(/\n$/, '') || null,
+            () => null,
+          );
     tops.set(repo, top);
   }
   return top;
+}
+
+/** Variables that move git's repository or working tree away from where `.git` is found. */
+const RELOCATING = ['GIT_DIR', 'GIT_WORK_TREE', 'GIT_COMMON_DIR'];
+
+/**
+ * `repo` itself when it is a working tree's top (`--repo` names its checkout, as usual): a
+ * `.git` folder holding HEAD, or a `.git` file (a linked worktree's, a submodule's), and no
+ * variable that moves either. Else null: git says (`rev-parse`, a fork of this whole process on
+ * the main thread, ~20 ms on the SSH update's critical path). A guess that is wrong all the same
+ * (a `core.worktree` elsewhere) costs only misses: every file read is checked against its blob id.
+ */
+function topSeenHere(repo: string): string | null {
+  if (RELOCATING.some((name) => process.env[name] !== undefined)) return null;
+  const dotGit = join(repo, '.git');
+  try {
+    const kind = lstatSync(dotGit);
+    if (kind.isFile() || (kind.isDirectory() && lstatSync(join(dotGit, 'HEAD')).isFile()))
+      return resolve(repo);
+  } catch {
+    // Nothing there: a folder inside the working tree, or a bare repository.
+  }
+  return null;
 }
 /** Files tried before the checkout may be given up on, and the hits it needs after (more than half). */
 const TRY_FIRST = 64;

@@ -10,7 +10,7 @@ import { execFileSync, execSync } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CheckoutFiles, readMatchingFile } from '../../src/diff/checkout-files.js';
+import { CheckoutFiles, readMatchingFile, worktreeTop } from '../../src/diff/checkout-files.js';
 import { gitBlobId } from '../../src/diff/blob.js';
 import { cli } from '../helpers/cli.js';
 import { git, tempDir } from '../helpers/git.js';
@@ -35,7 +35,8 @@ beforeAll(async () => {
   head = repo.commit(release);
   work = tempDir('diffship-checkout-');
   asked = join(work, 'asked.txt');
-  // `git` on PATH: the real one, with the ids `cat-file --batch` (blob bytes) is asked for logged.
+  // `git` on PATH: the real one, with the ids `cat-file --batch` (blob bytes) is asked for logged,
+  // and each time git is asked for the working tree's top.
   bin = join(work, 'bin');
   execFileSync('mkdir', ['-p', bin]);
   const real = execSync('command -v git', { encoding: 'utf8', shell: '/bin/sh' }).trim();
@@ -43,7 +44,8 @@ beforeAll(async () => {
     join(bin, 'git'),
     [
       '#!/bin/sh',
-      'for a in "$@"; do case "$a" in --batch) exec tee -a "$ASKED_LOG" | ' + `"${real}" "$@";; esac; done`,
+      'for a in "$@"; do case "$a" in --batch) exec tee -a "$ASKED_LOG" | ' + `"${real}" "$@";;`,
+      '  --show-toplevel) echo "$PWD" >> "$ASKED_LOG.top";; esac; done',
       `exec "${real}" "$@"`,
       '',
     ].join('\n'),
@@ -64,7 +66,7 @@ function deployOnce(
   source?: string,
   /** `--repo`: the repository's top by default. */
   repoDir = repo.dir,
-): { target: string; ids: string[] } {
+): { target: string; ids: string[]; topAsked: number } {
   const target = join(work, name);
   const lines =
     kind === 'ssh' ? sshTargetYaml(sshd, target, name) : [`  - name: ${name}`, `    path: ${target}`];
@@ -72,6 +74,7 @@ function deployOnce(
   const top = source ? [`source: ${source}`] : [];
   writeFileSync(config, [...top, 'waves: [1]', 'targets:', ...lines, ''].join('\n'));
   rmSync(asked, { force: true });
+  rmSync(`${asked}.top`, { force: true });
   const r = cli(work, ['deploy', '--config', config, '--repo', repoDir, '--to', head, '--no-progress'], {
     PATH: `${bin}:${process.env.PATH}`,
     ASKED_LOG: asked,
@@ -79,7 +82,10 @@ function deployOnce(
   expect(r.stderr).toBe('');
   expect(r.code).toBe(0);
   const ids = existsSync(asked) ? readFileSync(asked, 'utf8').split('\n').filter(Boolean) : [];
-  return { target, ids };
+  const topAsked = existsSync(`${asked}.top`)
+    ? readFileSync(`${asked}.top`, 'utf8').split('\n').length - 1
+    : 0;
+  return { target, ids, topAsked };
 }
 
 const releaseFiles = (folder = '') => {
@@ -92,9 +98,11 @@ const releaseFiles = (folder = '') => {
 
 describe('staging from the checkout (SSH target)', () => {
   it('a clean checkout of the release: every file comes from it, git is asked for no blob', () => {
-    const { target, ids } = deployOnce('clean');
+    const { target, ids, topAsked } = deployOnce('clean');
     expect(snapshot(target)).toEqual(releaseFiles());
     expect(ids).toEqual([]);
+    // --repo is the top (its .git is there): found without a git process.
+    expect(topAsked).toBe(0);
   });
 
   it('with a source folder, its files are found under that folder of the checkout', () => {
@@ -105,9 +113,10 @@ describe('staging from the checkout (SSH target)', () => {
   });
 
   it('with --repo a folder inside the working tree, the checkout is found at its top', () => {
-    const { target, ids } = deployOnce('inside', 'ssh', undefined, join(repo.dir, 'flows'));
+    const { target, ids, topAsked } = deployOnce('inside', 'ssh', undefined, join(repo.dir, 'flows'));
     expect(snapshot(target)).toEqual(releaseFiles());
     expect(ids).toEqual([]);
+    expect(topAsked).toBe(1); // no .git here: git says where the top is
   });
 
   it('files edited, replaced by a link or removed in the checkout come from git: the target holds the release', () => {
@@ -150,6 +159,42 @@ describe('staging from the checkout (SSH target)', () => {
     const { target, ids } = deployOnce('here', 'local');
     expect(snapshot(target)).toEqual(releaseFiles());
     expect(ids).toHaveLength(FILES + 1);
+  });
+});
+
+describe('worktreeTop', () => {
+  const dir = tempDir('diffship-worktree-top-');
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const gitTop = (folder: string, env: NodeJS.ProcessEnv = {}) =>
+    execFileSync('git', ['-C', folder, 'rev-parse', '--show-toplevel'], {
+      encoding: 'utf8',
+      env: { ...process.env, ...env },
+    }).trim();
+
+  it("answers git's own top: at the top, in a linked worktree, inside one, and null for a bare repository", async () => {
+    const top = join(dir, 'r');
+    execFileSync('git', ['init', '-q', top]);
+    git(top, 'commit', '-q', '--allow-empty', '-m', 'first');
+    execFileSync('mkdir', ['-p', join(top, 'inner')]);
+    git(top, 'worktree', 'add', '-q', join(dir, 'linked'));
+    execFileSync('git', ['clone', '-q', '--bare', top, join(dir, 'bare.git')]);
+    for (const folder of [top, join(dir, 'linked'), join(top, 'inner')])
+      expect(await worktreeTop(folder)).toBe(gitTop(folder));
+    expect(await worktreeTop(join(dir, 'bare.git'))).toBeNull();
+  });
+
+  it('with a variable that moves the working tree, asks git (the .git folder says nothing then)', async () => {
+    const top = join(dir, 'moved');
+    const elsewhere = join(dir, 'elsewhere');
+    execFileSync('git', ['init', '-q', top]);
+    execFileSync('mkdir', ['-p', elsewhere]);
+    process.env.GIT_WORK_TREE = elsewhere;
+    try {
+      expect(await worktreeTop(top)).toBe(gitTop(top));
+      expect(await worktreeTop(top)).toBe(elsewhere);
+    } finally {
+      delete process.env.GIT_WORK_TREE;
+    }
   });
 });
 
