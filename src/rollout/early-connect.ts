@@ -19,6 +19,8 @@ import { startEarlyWalk, type EarlyWalk } from './early-walk.js';
 interface Started {
   transport: Transport;
   stopListening: () => void;
+  /** An SSH host at work on its own, or the attempt ended (Transport.preconnect). */
+  atWork?: Promise<void>;
   /** A local target's walk started ahead (early-walk.ts). */
   walk?: EarlyWalk;
   taken?: boolean;
@@ -40,9 +42,9 @@ export class EarlyConnections {
       if (target.type === 'local' && !walking) continue;
       const transport = createTransport(target, o.log);
       if (target.type === 'ssh' && !transport.preconnect) continue;
-      transport.preconnect?.();
+      const atWork = transport.preconnect?.();
       // A cancellation closes it at once, as preflight would (which listens itself once it takes it).
-      const s: Started = { transport, stopListening: closeOnAbort(transport, o.signal) };
+      const s: Started = { transport, stopListening: closeOnAbort(transport, o.signal), atWork };
       if (target.type === 'local') {
         const { stateDir, driftScope } = o.config;
         s.walk = startEarlyWalk(transport, { stateDir, driftScope, taken: () => s.taken === true });
@@ -55,6 +57,23 @@ export class EarlyConnections {
   /** Whether any SSH connection was started (and is still untaken). */
   get dialling(): boolean {
     return [...this.started.values()].some((s) => s.transport.kind === 'ssh');
+  }
+
+  /**
+   * Once every SSH host started here is at work on its own (authenticated, the file helper's
+   * shell asked for), or `capMs` passed (a far host's handshake leaves this process idle
+   * anyway). The rollout's first git processes, each a fork of this whole process on the main
+   * thread (~20 ms each here), start then: forked during the handshake, they held up each of
+   * its replies (ready ~60 ms later in a 100-file SSH update); now the host starts its shell
+   * meanwhile.
+   */
+  async hostsAtWork(capMs = 150): Promise<void> {
+    const atWork = [...this.started.values()].map((s) => s.atWork).filter((w) => w !== undefined);
+    if (atWork.length === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const cap = new Promise<void>((resolve) => (timer = setTimeout(resolve, capMs)));
+    await Promise.race([Promise.all(atWork), cap]);
+    clearTimeout(timer);
   }
 
   /** The connection started for `name` (once; the caller owns it then). */

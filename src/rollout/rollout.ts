@@ -73,6 +73,8 @@ async function prepare(
   let opened: StartedRelease | undefined;
   let dropWarm = () => {};
   try {
+    // Its git processes once the SSH hosts work on their own (early-connect.ts hostsAtWork).
+    if (early.dialling) await early.hostsAtWork();
     opened = await openRelease({ ...options, config, log, command, repo: options.repo ?? '.' });
     const release = { ...opened, outsideLinks: [] as OutsideLink[] };
     // While the handshakes run: the git processes an SSH update asks for once its target answered.

@@ -222,9 +222,12 @@ export interface Transport {
   /**
    * Start `connect({ create: false })` now, ahead of need; the next such
    * connect() takes its outcome (success or error) instead of connecting
-   * again. Optional: for transports whose connect costs round trips.
+   * again. Optional: for transports whose connect costs round trips. Resolves
+   * once the host is at work on its own (SSH: authenticated, the helper's shell
+   * asked for) or the attempt ended: a caller may hold its own main-thread work
+   * (a fork of this process for git) until then, out of the handshake's way.
    */
-  preconnect?(): void;
+  preconnect?(): Promise<void>;
 
   /** lstat: symlinks are reported as `symlink`, never followed. null when absent. */
   lstat(rel: string): Promise<Entry | null>;

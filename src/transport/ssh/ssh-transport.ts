@@ -89,6 +89,8 @@ export class SshTransport implements Transport {
   private rootless = false;
   /** preconnect()'s attempt, whose outcome the next plain connect() takes. */
   private early: Promise<void> | undefined;
+  /** Told by connect() once the host is at work on the helper's shell (preconnect's promise). */
+  private onHostAtWork: (() => void) | undefined;
 
   constructor(
     private readonly options: SshOptions,
@@ -117,11 +119,12 @@ export class SshTransport implements Transport {
    * Start connect({ create: false }) now, before the caller needs it (the rollout does, while
    * it reads the release): the next connect() with those options takes its outcome, whatever it is.
    */
-  preconnect(): void {
-    if (this.connected || this.early) return;
+  preconnect(): Promise<void> {
+    if (this.connected || this.early) return Promise.resolve();
+    const atWork = new Promise<void>((resolve) => (this.onHostAtWork = resolve));
     const attempt = this.connect({ create: false });
-    attempt.catch(() => undefined);
     this.early = attempt;
+    return Promise.race([atWork, attempt.catch(() => undefined)]);
   }
 
   async connect(options: { create?: boolean; commandsOnly?: boolean } = {}): Promise<void> {
@@ -161,6 +164,9 @@ export class SshTransport implements Transport {
       const helper = !options.commandsOnly && this.tuning.bulkOps !== false;
       if (helper) this.ops.start();
       else void this.commands.caps().catch(() => undefined);
+      // The helper's exec is asked for: the host starts its shell while this process works.
+      this.onHostAtWork?.();
+      this.onHostAtWork = undefined;
       await this.resolveRoot(options.create ?? false, options.commandsOnly);
       this.log.debug(`ssh: connected to ${this.description}`);
       if (!options.commandsOnly) void this.ops.channel().catch(() => undefined);
