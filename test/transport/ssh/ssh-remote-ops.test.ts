@@ -226,17 +226,29 @@ describe('the file helper', () => {
     }
   });
 
-  it('starts no rm for a tree that is not there', async () => {
+  it('starts no rm for a tree that is not there, nor for one of empty folders only', async () => {
     const bin = await fs.mkdtemp(path.join(base, 'bin-'));
     const mark = path.join(bin, 'spawned');
     await fs.writeFile(path.join(bin, 'rm'), `#!/bin/sh\ntouch '${mark}'\nexit 1\n`, { mode: 0o755 });
     const watched = new FileHelper(root, `PATH='${bin}':"$PATH"; export PATH; `);
     expect(await watched.send(OP_RMTREE, 'not-there/sub')).toMatchObject(ok);
+    // A staging once its files are in place: folders, empty at the bottom.
+    await fs.mkdir(at('emptied/a/b'), { recursive: true });
+    await fs.mkdir(at('emptied/c'));
+    expect(await watched.send(OP_RMTREE, 'emptied')).toMatchObject(ok);
+    expect(existsSync(at('emptied'))).toBe(false);
     expect(existsSync(mark)).toBe(false);
-    await fs.mkdir(at('there'));
-    // Present: rm runs (here the one that fails).
+    // A file, or a link (even to a folder), anywhere in it: rm runs (here the one that fails).
+    await fs.mkdir(at('there/a'), { recursive: true });
+    await fs.writeFile(at('there/a/f'), 'f');
     expect(await watched.send(OP_RMTREE, 'there')).toMatchObject({ ok: false, errno: 'EIO' });
     expect(existsSync(mark)).toBe(true);
+    await fs.rm(mark);
+    await fs.mkdir(at('linked/a'), { recursive: true });
+    await fs.symlink(base, at('linked/a/out'));
+    expect(await watched.send(OP_RMTREE, 'linked')).toMatchObject({ ok: false, errno: 'EIO' });
+    expect(existsSync(mark)).toBe(true);
+    expect(existsSync(base)).toBe(true);
     await watched.end();
   });
 
