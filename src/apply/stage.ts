@@ -48,24 +48,13 @@ export async function stageAndJournal(
 ): Promise<number> {
   const t = s.transport;
   const l = s.layout;
-  const touched = plan.writes.map((w) => w.path);
-  for (const d of plan.deletes) touched.push(d.path);
   // 3. Back up everything about to be replaced or deleted, taken while the files stage: it
   // reads the target and writes only its own folder, as staging writes only its own (over
   // SSH their round trips overlap). Both end before the journal: from there a crash is undone.
   // A failed backup stops the staging at its next file: its error is the one told.
   const stop = new AbortController();
   const signal = s.signal ? AbortSignal.any([s.signal, stop.signal]) : stop.signal;
-  const backup = takeBackup(
-    t,
-    l,
-    s.deployId,
-    touched,
-    s.state,
-    createdDirs,
-    s.concurrency,
-    swapRemovedDirs(plan),
-  );
+  const { backup, touched } = startBackup(s, plan, createdDirs);
   const [stagedR, backupR] = await Promise.allSettled([
     stageAndVerify(s, signal, plan, repo, place, onProgress),
     backup.catch((error: unknown) => {
@@ -76,7 +65,7 @@ export async function stageAndJournal(
   if (backupR.status === 'rejected' && !s.signal?.aborted) throw backupR.reason;
   if (stagedR.status === 'rejected') throw stagedR.reason;
   if (backupR.status === 'rejected') throw backupR.reason;
-  onProgress?.({ phase: 'backup', done: touched.length, total: touched.length, bytes: stagedR.value });
+  onProgress?.({ phase: 'backup', done: touched, total: touched, bytes: stagedR.value });
   // The last point where a cancellation leaves the target as it was (the journal commits it).
   await cancelPoint(s.signal, 'the backup');
   // Staged files, the backup and the journal are made durable in one sync, before the journal's
@@ -97,6 +86,31 @@ export async function stageAndJournal(
     { withPending: true },
   );
   return stagedR.value;
+}
+
+/**
+ * Step 3's backup, started, and how many paths it covers. Their array (a first deploy's
+ * 500,000 paths, 3.8 MB) is takeBackup's alone: let go once it is written, not kept in the
+ * caller's frame through the whole staging.
+ */
+function startBackup(
+  s: StageSession,
+  plan: TargetPlan,
+  createdDirs: string[],
+): { backup: Promise<void>; touched: number } {
+  const touched = plan.writes.map((w) => w.path);
+  for (const d of plan.deletes) touched.push(d.path);
+  const backup = takeBackup(
+    s.transport,
+    s.layout,
+    s.deployId,
+    touched,
+    s.state,
+    createdDirs,
+    s.concurrency,
+    swapRemovedDirs(plan),
+  );
+  return { backup, touched: touched.length };
 }
 
 /** Step 2: stage every new file complete inside the state folder, then check it against its blob id. */

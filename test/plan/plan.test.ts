@@ -59,6 +59,31 @@ describe('planTarget', () => {
     ['r1.json', file(A)],
   ]);
 
+  it("a first deploy's writes are the diff's own array, not a copy of its 500,000 entries; any other plan's are its own", () => {
+    const first = diff(
+      [
+        { status: 'added', path: 'a.json', mode: '100644', blob: A },
+        { status: 'added', path: 'b.json', mode: '100755', blob: B },
+      ],
+      null,
+    );
+    const plan = planTarget(input(first));
+    expect(plan.writes).toBe(first.changes);
+    // One file already in place: fewer writes than changes, so an array of their own.
+    const placed = planTarget(input(first, { observed: new Map([['a.json', file(A)]]) }));
+    expect(placed.writes).toEqual([first.changes[1]]);
+    expect(placed.writes).not.toBe(first.changes);
+    // Authoritative repairs add writes after the diff's: never pushed onto the diff's array.
+    const release = new Map([
+      ['a.json', { mode: '100644' as const, blob: A }],
+      ['b.json', { mode: '100755' as const, blob: B }],
+      ['c.json', { mode: '100644' as const, blob: C }],
+    ]);
+    const auth = planTarget(input(first, { mode: 'authoritative', release }));
+    expect(auth.writes.map((w) => w.path)).toEqual(['a.json', 'b.json', 'c.json']);
+    expect(first.changes).toHaveLength(2);
+  });
+
   it('additive writes added, updated and renamed files and keeps deletions', () => {
     const plan = planTarget(input(diff(changes), { observed }));
     expect(plan.writes.map((w) => w.path)).toEqual(['new.json', 'up.json', 'r2.json']);
