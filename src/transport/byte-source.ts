@@ -18,6 +18,10 @@ export class CheckedSource implements ByteSource {
     return this.source.size;
   }
 
+  get reused(): boolean | undefined {
+    return this.source.reused;
+  }
+
   async *[Symbol.asyncIterator](): AsyncGenerator<Buffer, void, undefined> {
     const it = this.source[Symbol.asyncIterator]();
     let finished = false;

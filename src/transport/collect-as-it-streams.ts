@@ -65,6 +65,7 @@ export function collectingAsItStreams(source: ByteSource): ByteSource {
   if (source.size < 2 * COLLECT_EVERY || !gc()) return source;
   return {
     size: source.size,
+    reused: source.reused,
     hashedByWriter: source.hashedByWriter?.bind(source),
     async *[Symbol.asyncIterator]() {
       const counted = youngCollector();

@@ -172,6 +172,12 @@ export interface ByteSource extends AsyncIterable<Buffer> {
    * the iterators.
    */
   whole?(): Buffer | undefined;
+  /**
+   * Each chunk's buffer is filled again for the next one (a 27 MB manifest through one
+   * 256 KiB buffer, not 110 new ones): the writer is done with a chunk, nothing of it kept
+   * or queued, before it asks for the next. Wrappers pass it on (byte-source.ts).
+   */
+  readonly reused?: boolean;
 }
 
 /**

@@ -69,7 +69,10 @@ async function pour(client: SshOps, ops: OpsChannel, source: ByteSource): Promis
   try {
     for await (const chunk of source) {
       if (channel.destroyed || !channel.writable) throw new HelperGone('the file helper ended');
-      if (!channel.write(chunk)) await drained(channel);
+      // A buffer the source fills again: handed on only once ssh2 has it in packets (it keeps
+      // a chunk the window has no room for, and the stream queues the ones written meanwhile).
+      if (source.reused) await written(channel, chunk);
+      else if (!channel.write(chunk)) await drained(channel);
       sent += chunk.length;
     }
   } catch (error) {
@@ -80,6 +83,19 @@ async function pour(client: SshOps, ops: OpsChannel, source: ByteSource): Promis
     }
     throw error;
   }
+}
+
+/** The chunk written, its callback called: the channel keeps nothing of it. */
+function written(channel: ClientChannel, chunk: Buffer): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const onClose = () => reject(new HelperGone('the file helper ended while a file was sent to it'));
+    channel.once('close', onClose);
+    channel.write(chunk, (error) => {
+      channel.off('close', onClose);
+      if (error) reject(error);
+      else resolve();
+    });
+  });
 }
 
 function drained(channel: ClientChannel): Promise<void> {
