@@ -9,7 +9,8 @@
 //
 //   npx node bench/ssh/memory.mjs --files 100000 [--runs 3] [--base <another built checkout>]
 //
-// --base alternates that build's CLI with this one's (base, this, this, base, ...).
+// --base alternates that build's CLI with this one's (base, this, this, base, ...): their
+// times too, side by side on one sshd (--files 2000: the 100-of-2,000 update of run.mjs).
 // Target: < 150 MiB (issue 13).
 import os from 'node:os';
 import path from 'node:path';
@@ -58,7 +59,9 @@ const builds = base ? { base: path.join(path.resolve(base), 'bin/diffship.js'), 
 const order = [];
 for (let r = 0; r < runs; r++)
   for (const b of r % 2 === 0 ? Object.keys(builds) : Object.keys(builds).reverse()) order.push(b);
-const results = Object.fromEntries(Object.keys(builds).map((b) => [b, { first: [], update: [], ms: [] }]));
+const results = Object.fromEntries(
+  Object.keys(builds).map((b) => [b, { first: [], update: [], ms: [], updateMs: [] }]),
+);
 
 const sshd = await startSshd();
 try {
@@ -96,8 +99,9 @@ try {
     results[build].first.push(first.mib);
     results[build].update.push(update.mib);
     results[build].ms.push(first.ms);
+    results[build].updateMs.push(update.ms);
     console.log(
-      `${build}: first deploy ${first.mib.toFixed(0)} MiB (${first.ms.toFixed(0)} ms), update ${update.mib.toFixed(0)} MiB`,
+      `${build}: first deploy ${first.mib.toFixed(0)} MiB (${first.ms.toFixed(0)} ms), update ${update.mib.toFixed(0)} MiB (${update.ms.toFixed(0)} ms)`,
     );
   }
 } finally {
@@ -110,5 +114,5 @@ console.log(
 );
 for (const [build, r] of Object.entries(results))
   console.log(
-    `  ${build}: first deploy ${median(r.first).toFixed(0)} MiB [${spread(r.first)}] in ${median(r.ms).toFixed(0)} ms [${spread(r.ms)}], update of 100 ${median(r.update).toFixed(0)} MiB [${spread(r.update)}]`,
+    `  ${build}: first deploy ${median(r.first).toFixed(0)} MiB [${spread(r.first)}] in ${median(r.ms).toFixed(0)} ms [${spread(r.ms)}], update of 100 ${median(r.update).toFixed(0)} MiB [${spread(r.update)}] in ${median(r.updateMs).toFixed(0)} ms [${spread(r.updateMs)}]`,
   );
