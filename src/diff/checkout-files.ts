@@ -65,6 +65,7 @@ function topSeenHere(repo: string): string | null {
   }
   return null;
 }
+
 /** Files tried before the checkout may be given up on, and the hits it needs after (more than half). */
 const TRY_FIRST = 64;
 

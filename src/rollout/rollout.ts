@@ -73,7 +73,7 @@ async function prepare(
   let opened: StartedRelease | undefined;
   let dropWarm = () => {};
   try {
-    // Its git processes once the SSH hosts work on their own (early-connect.ts hostsAtWork).
+    // The release's git processes start once the SSH hosts work on their own (early-connect.ts).
     if (early.dialling) await early.hostsAtWork();
     opened = await openRelease({ ...options, config, log, command, repo: options.repo ?? '.' });
     const release = { ...opened, outsideLinks: [] as OutsideLink[] };
