@@ -213,9 +213,11 @@ const PERL = [
   // rmtree's usual case, a tree of empty folders only (a deploy's staging once its files are in
   // place), removed here: a fork of the helper and an exec of rm spared. A link, a file, more
   // than 256 entries or a folder that will not go (one filled meanwhile) leaves the rest to rm.
+  // Each rmdir checks its parents first, as every other op does (a folder swapped for a link).
   'sub empty_tree_gone { my ($d, $left) = @_; my $dh; return 0 unless opendir($dh, $d);',
   '  my @n = grep { $_ ne "." && $_ ne ".." } readdir $dh; closedir $dh; return 0 if ($$left -= @n) < 0;',
-  '  for my $n (@n) { return 0 if -l "$d/$n" || !-d _ || !empty_tree_gone("$d/$n", $left) } return rmdir($d) ? 1 : 0; }',
+  '  for my $n (@n) { return 0 if -l "$d/$n" || !-d _ || !empty_tree_gone("$d/$n", $left) }',
+  '  return parents_real($d) && rmdir($d) ? 1 : 0; }',
   // syncfs(2) of the target's file system called by its number where perl's build says which
   // (x86_64 306, aarch64 267; not x32): a sync process spared. Elsewhere, or refused: false.
   'sub syncfs_here { require Config; my ($arch) = $Config::Config{archname} =~ /^(x86_64|aarch64)-linux(?!-gnux32)/;',
