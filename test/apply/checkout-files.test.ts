@@ -36,7 +36,8 @@ beforeAll(async () => {
   work = tempDir('diffship-checkout-');
   asked = join(work, 'asked.txt');
   // `git` on PATH: the real one, with the ids `cat-file --batch` (blob bytes) is asked for logged,
-  // and each time git is asked for the working tree's top.
+  // the requests of a `cat-file --batch-command` (git-objects.ts) apart, and each time git is
+  // asked for the working tree's top.
   bin = join(work, 'bin');
   execFileSync('mkdir', ['-p', bin]);
   const real = execSync('command -v git', { encoding: 'utf8', shell: '/bin/sh' }).trim();
@@ -45,6 +46,7 @@ beforeAll(async () => {
     [
       '#!/bin/sh',
       'for a in "$@"; do case "$a" in --batch) exec tee -a "$ASKED_LOG" | ' + `"${real}" "$@";;`,
+      '  --batch-command) exec tee -a "$ASKED_LOG.command" | ' + `"${real}" "$@";;`,
       '  --show-toplevel) echo "$PWD" >> "$ASKED_LOG.top";; esac; done',
       `exec "${real}" "$@"`,
       '',
@@ -66,7 +68,7 @@ function deployOnce(
   source?: string,
   /** `--repo`: the repository's top by default. */
   repoDir = repo.dir,
-): { target: string; ids: string[]; topAsked: number } {
+): { target: string; ids: string[]; topAsked: number; oneByOne: string[] } {
   const target = join(work, name);
   const lines =
     kind === 'ssh' ? sshTargetYaml(sshd, target, name) : [`  - name: ${name}`, `    path: ${target}`];
@@ -75,6 +77,7 @@ function deployOnce(
   writeFileSync(config, [...top, 'waves: [1]', 'targets:', ...lines, ''].join('\n'));
   rmSync(asked, { force: true });
   rmSync(`${asked}.top`, { force: true });
+  rmSync(`${asked}.command`, { force: true });
   const r = cli(work, ['deploy', '--config', config, '--repo', repoDir, '--to', head, '--no-progress'], {
     PATH: `${bin}:${process.env.PATH}`,
     ASKED_LOG: asked,
@@ -85,7 +88,13 @@ function deployOnce(
   const topAsked = existsSync(`${asked}.top`)
     ? readFileSync(`${asked}.top`, 'utf8').split('\n').length - 1
     : 0;
-  return { target, ids, topAsked };
+  // The blobs read one by one (`contents <id>`: stage-writes.ts through git-objects.ts).
+  const oneByOne = existsSync(`${asked}.command`)
+    ? readFileSync(`${asked}.command`, 'utf8')
+        .split('\n')
+        .filter((l) => l.startsWith('contents '))
+    : [];
+  return { target, ids, topAsked, oneByOne };
 }
 
 const releaseFiles = (folder = '') => {
@@ -155,10 +164,15 @@ describe('staging from the checkout (SSH target)', () => {
     }
   });
 
-  it('a local target reads from git (its writer thread, not git, is its critical path)', () => {
-    const { target, ids } = deployOnce('here', 'local');
+  it('a local target reads from git (its writer thread, not git, is its critical path; this few files go one by one)', () => {
+    const { target, ids, oneByOne } = deployOnce('here', 'local');
     expect(snapshot(target)).toEqual(releaseFiles());
-    expect(ids).toHaveLength(FILES + 1);
+    // Under stage-bulk's LOCAL_BULK_MIN: no batch, each blob asked of git's long-lived reader.
+    expect(ids).toEqual([]);
+    const blobs = git(repo.dir, 'ls-tree', '-r', '--format=%(objectname)', head).split('\n');
+    expect(blobs).toHaveLength(FILES + 1);
+    const read = new Set(oneByOne.map((l) => l.slice('contents '.length)));
+    expect(blobs.filter((b) => !read.has(b))).toEqual([]);
   });
 });
 

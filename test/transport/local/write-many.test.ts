@@ -24,6 +24,7 @@ import { tempDir } from '../../helpers/git.js';
 import { makeRepo, snapshot, type Tree } from '../../helpers/repo.js';
 import { recording } from '../../helpers/recording.js';
 import { TargetSession } from '../../../src/apply/session.js';
+import { LOCAL_BULK_MIN } from '../../../src/apply/stage-bulk.js';
 
 let base: string;
 beforeAll(() => {
@@ -160,12 +161,13 @@ describe('LocalTransport.writeMany', () => {
     }
   });
 
-  it('is how a local deploy stages 100 files (in batches, none one by one): the tree exact, staging gone', async () => {
+  /** A local deploy of `files` files (and a script); the transport's calls, the staging's writes among them. */
+  async function deployFiles(files: number) {
     const repo = makeRepo();
     const root = join(base, `deploy-${counter++}`);
     try {
       const tree: Tree = {};
-      for (let i = 0; i < 100; i++) tree[`app/d${i % 7}/f${i}.txt`] = `file ${i}\n`.repeat(i);
+      for (let i = 0; i < files; i++) tree[`app/d${i % 7}/f${i}.txt`] = `file ${i}\n`.repeat(i % 100);
       tree['app/run.sh'] = { content: '#!/bin/sh\n', mode: 0o755 };
       const to = repo.commit(tree);
       const { transport, calls } = recording(new LocalTransport(root));
@@ -175,14 +177,26 @@ describe('LocalTransport.writeMany', () => {
       } finally {
         await s.close();
       }
-      expect(calls.some((c) => c.op === 'writeMany')).toBe(true);
-      expect(
-        calls.filter((c) => c.op === 'writeStream' || c.op === 'writeFile').map((c) => c.path),
-      ).not.toContainEqual(expect.stringContaining('/staging/'));
       expect(snapshot(root)).toEqual(snapshot(repo.dir, ['.git']));
       expect(existsSync(join(root, '.diffship/staging'))).toBe(false);
+      const staged = calls
+        .filter((c) => c.op === 'writeStream' || c.op === 'writeFile')
+        .filter((c) => c.path.includes('/staging/'));
+      return { batches: calls.filter((c) => c.op === 'writeMany').length, staged: staged.length };
     } finally {
       repo.cleanup();
     }
+  }
+
+  it('is how a local deploy of LOCAL_BULK_MIN files stages them (in batches, none one by one): the tree exact, staging gone', async () => {
+    const { batches, staged } = await deployFiles(LOCAL_BULK_MIN);
+    expect(batches).toBeGreaterThan(1);
+    expect(staged).toBe(0);
+  });
+
+  it('is not how a local deploy of fewer files stages them: one by one, no writer thread started (its start costs more)', async () => {
+    const { batches, staged } = await deployFiles(100);
+    expect(batches).toBe(0);
+    expect(staged).toBe(101);
   });
 });
