@@ -2,9 +2,10 @@
 // Benchmark: diffship deploy to a local target against `rsync -a` doing the same
 // update, on a 50,000-file release. Run `npm run build` first.
 //
-//   node bench/deploy/run.mjs [--runs 5] [--files 50000|500000] [--updates-only] [--only authoritative] [--no-echo]
+//   node bench/deploy/run.mjs [--runs 5] [--files 50000|500000|2000] [--changed 20] [--updates-only]
+//     [--only authoritative] [--no-echo]
 //
-// 1. update: 20 changed files shipped into a target holding the 50,000-file
+// 1. update: 20 changed files (--changed) shipped into a target holding the 50,000-file
 //    release, additive (vs `rsync -a`) and authoritative (vs `rsync -a --delete`).
 //    rsync must walk both trees; diffship knows the change set from git.
 // 2. first deploy: all 50,000 files into an empty folder, vs `rsync -a`.
@@ -45,20 +46,26 @@ const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : null;
 // one, so an authoritative update merges its walk with the manifest as after a change by hand.
 const noEcho = args.includes('--no-echo');
 const FILES = Number(args[args.indexOf('--files') + 1]) || 50_000;
-if (FILES !== 50_000 && FILES !== 500_000) {
-  console.error('bench/deploy: --files takes 50000 or 500000');
+if (FILES !== 50_000 && FILES !== 500_000 && FILES !== 2000) {
+  console.error('bench/deploy: --files takes 50000, 500000 or 2000');
   process.exit(2);
 }
-const CHANGED = 20;
+// --changed: files the update changes (a small release's usual update: --files 2000 --changed 100).
+const CHANGED = args.includes('--changed') ? Number(args[args.indexOf('--changed') + 1]) : 20;
+if (!(CHANGED >= 1 && CHANGED <= FILES / 10)) {
+  console.error(`bench/deploy: --changed takes 1 to ${FILES / 10}`);
+  process.exit(2);
+}
 // 500,000 files: the same layout ten times over (2,500 folders of 200 files).
 const TEAMS = FILES / 200;
 
 // The 50k repository keeps its historical name, so a cached one is reused.
-const base = path.join(os.tmpdir(), `diffship-bench-deploy-v1${FILES === 50_000 ? '' : `-${FILES}`}`);
+const sized = `${FILES === 50_000 ? '' : `-${FILES}`}${CHANGED === 20 ? '' : `-c${CHANGED}`}`;
+const base = path.join(os.tmpdir(), `diffship-bench-deploy-v1${sized}`);
 const repo = path.join(base, 'repo');
 const pad = (n, w) => String(n).padStart(w, '0');
 const pathOf = (i) =>
-  FILES === 50_000
+  FILES <= 50_000
     ? `workflows/team-${pad(i % 250, 3)}/flow-${pad(i, 5)}.xml`
     : `workflows/team-${pad(i % TEAMS, 4)}/flow-${pad(i, 6)}.xml`;
 const contentOf = (i, rev = 0) => {
@@ -73,7 +80,8 @@ const a = {
     for (let i = 0; i < FILES; i++) yield [pathOf(i), contentOf(i)];
   },
 };
-const stride = Math.floor(FILES / CHANGED) - 23; // spread over the folders
+// Spread over the folders (the historical 50k and 500k layouts: FILES / CHANGED - 23).
+const stride = Math.floor(FILES / CHANGED) - Math.min(23, Math.floor(FILES / CHANGED / 2));
 const b = new Map();
 for (let k = 0; k < CHANGED; k++) b.set(pathOf(k * stride), contentOf(k * stride, 1));
 fastImportRepo(repo, [
@@ -137,7 +145,7 @@ for (let r = 0; r < (updatesOnly ? 0 : runs); r++) {
   }
 }
 
-// Update: 20 changed files into the full target. Both targets hold A before each run;
+// Update: CHANGED files into the full target. Both targets hold A before each run;
 // the checkout rsync copies from holds A with the same mtimes as rsync's target.
 function updateRuns(mode, rsyncArgs) {
   const times = { diffship: [], rsync: [], rss: { diffship: [], rsync: [] } };
