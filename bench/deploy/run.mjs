@@ -13,7 +13,9 @@
 // rsync copies from a checkout of each release (what a CI job has on disk): for
 // the update, the checkout is switched from A to B as `git checkout` does, so
 // only the changed files get a new mtime and rsync's quick check finds them.
-// diffship reads the blobs from the repository. Runs alternate between the two
+// diffship reads the blobs from the repository. An update's rsync is followed by a timed
+// `sync`: rsync + sync is the durable anchor (diffship's files are durable before it commits,
+// rsync's are not). Runs alternate between the two
 // tools (which one goes first alternates too); wall time is the median. After
 // every timed run the target is compared with the release, file by file, so a
 // side that did less than the whole job fails the benchmark instead of winning it.
@@ -148,7 +150,7 @@ for (let r = 0; r < (updatesOnly ? 0 : runs); r++) {
 // Update: CHANGED files into the full target. Both targets hold A before each run;
 // the checkout rsync copies from holds A with the same mtimes as rsync's target.
 function updateRuns(mode, rsyncArgs) {
-  const times = { diffship: [], rsync: [], rss: { diffship: [], rsync: [] } };
+  const times = { diffship: [], rsync: [], rsyncSync: [], rss: { diffship: [], rsync: [] } };
   if (only !== null && only !== mode) return null;
   for (let r = 0; r < runs; r++) {
     for (const tool of order(r)) {
@@ -158,6 +160,10 @@ function updateRuns(mode, rsyncArgs) {
         run('sync', []);
         rss = times.rss.rsync;
         times.rsync.push(timeOnce('rsync', [...rsyncArgs, `${co}/`, `${rsyncTarget}/`]));
+        // The durable anchor: diffship makes its files durable before it commits, rsync does not.
+        const synced = process.hrtime.bigint();
+        run('sync', []);
+        times.rsyncSync.push(times.rsync.at(-1) + Number(process.hrtime.bigint() - synced) / 1e6);
         switchCheckout(repo, co, 'B', 'A');
         assertTree(`update (${mode}), rsync`, rsyncTarget, releaseB);
       } else {
@@ -183,7 +189,7 @@ const peak = (xs) => `${Math.max(...xs).toFixed(0)} MiB`;
 const row = (label, t, anchor) =>
   t === null
     ? null
-    : `${label}: diffship ${fmt(t.diffship)} (peak RSS ${peak(t.rss.diffship)}), ${anchor} ${fmt(t.rsync)} (${peak(t.rss.rsync)}), ratio ${ratio(median(t.diffship), median(t.rsync))}×`;
+    : `${label}: diffship ${fmt(t.diffship)} (peak RSS ${peak(t.rss.diffship)}), ${anchor} ${fmt(t.rsync)} (${peak(t.rss.rsync)}), ratio ${ratio(median(t.diffship), median(t.rsync))}×${t.rsyncSync ? `; ${anchor} + sync ${fmt(t.rsyncSync)}, ratio ${ratio(median(t.diffship), median(t.rsyncSync))}×` : ''}`;
 console.log(
   [
     `deploy benchmark — ${FILES} files, ${runs} runs each, median wall time (${os.cpus().length} cores, load ${os.loadavg()[0].toFixed(2)}, node ${process.version}); every target compared with its release after each run${noEcho ? '; walk echoes removed before each timed deploy' : ''}`,
