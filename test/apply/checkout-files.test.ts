@@ -164,7 +164,7 @@ describe('staging from the checkout (SSH target)', () => {
     }
   });
 
-  it('a local target reads from git (its writer thread, not git, is its critical path; this few files go one by one)', () => {
+  it('a local target reads from git (its writer thread, not git, is its critical path; so few files go one by one)', () => {
     const { target, ids, oneByOne } = deployOnce('here', 'local');
     expect(snapshot(target)).toEqual(releaseFiles());
     // Under stage-bulk's LOCAL_BULK_MIN: no batch, each blob asked of git's long-lived reader.
