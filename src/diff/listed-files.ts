@@ -1,12 +1,20 @@
 /**
  * The files of a release listing (a first deploy's diff from the empty tree: every change
- * `added`), each an object holding only its path and its place in a shared table: the mode and
- * the binary blob id are bytes of that table, and `status`, `mode` and `blob` are read through
- * getters (the id's hex string made when asked, and dropped young). At 500,000 files a plain
- * change object and its 40-digit id string cost ~112 bytes of heap a file; this costs ~40,
- * plus 21 bytes in the table (outside the heap). `toJSON` gives the plain change's fields.
+ * `added`), each an object holding only its place in shared tables: the mode and the binary
+ * blob id are bytes of one table, the path is front-coded in a column (path-column.ts), and
+ * `path`, `status`, `mode` and `blob` are read through getters (each string made when asked, and
+ * dropped young). At 500,000 files a plain change object, its path and its 40-digit id string
+ * cost ~170 bytes of heap a file; this costs 32, plus ~35 bytes outside the heap (the table's
+ * 21, the path's ~10 and its position's 4). `toJSON` gives the plain change's fields.
  */
+import { PathColumn } from './path-column.js';
 import type { AddedChange, GitMode } from './types.js';
+
+/** On every listed file's class: marks a change whose path is made when read (isListedFile). */
+const LISTED = Symbol('listed file');
+
+/** Whether `change` is a listing's compact file (its path made each time it is read). */
+export const isListedFile = (change: object): boolean => LISTED in change;
 
 /** The modes a listing holds, by their byte in the table. */
 const MODES: readonly GitMode[] = ['100644', '100755', '120000', '160000'];
@@ -26,7 +34,8 @@ export class ListedFiles {
   private count = 0;
   /** Bytes a record takes: its mode's byte, then the id's bytes. */
   private readonly size: number;
-  private readonly File: new (path: string, at: number) => AddedChange;
+  private readonly paths = new PathColumn();
+  private readonly File: new (at: number) => AddedChange;
 
   constructor(private readonly idLength: number) {
     this.size = 1 + idLength / 2;
@@ -36,7 +45,7 @@ export class ListedFiles {
   /**
    * The file at `path` with `mode`, its id the hex digits at bytes [start, start + idLength) of
    * `data`; undefined when the mode is not one a listing holds or the id is not lowercase hex
-   * (the caller keeps a plain change then).
+   * or the path is over path-column.ts's MAX_PATH_BYTES (the caller keeps a plain change then).
    */
   add(path: string, mode: string, data: Buffer, start: number): AddedChange | undefined {
     const m = MODES.indexOf(mode);
@@ -51,13 +60,19 @@ export class ListedFiles {
       if (hi < 0 || lo < 0) return undefined;
       chunk[o++] = (hi << 4) | lo;
     }
+    if (!this.paths.push(path)) return undefined;
     this.count++;
-    return new this.File(path, at);
+    return new this.File(at);
   }
 
   /** The mode of file `at` (its class's getter). */
   modeAt(at: number): GitMode {
     return MODES[this.chunks[Math.floor(at / CHUNK)]![(at % CHUNK) * this.size]!]!;
+  }
+
+  /** The path of file `at` (its class's getter). */
+  pathAt(at: number): string {
+    return this.paths.at(at);
   }
 
   /** The hex blob id of file `at` (its class's getter). */
@@ -67,13 +82,16 @@ export class ListedFiles {
   }
 }
 
-/** A class per table: each object holds its path and index only, the table is the class's. */
-function fileClass(table: ListedFiles): new (path: string, at: number) => AddedChange {
+/** A class per table: each object holds its index only, the table is the class's. */
+function fileClass(table: ListedFiles): new (at: number) => AddedChange {
   return class ListedFile {
-    constructor(
-      readonly path: string,
-      private readonly at$: number,
-    ) {}
+    constructor(private readonly at$: number) {}
+    get [LISTED](): true {
+      return true;
+    }
+    get path(): string {
+      return table.pathAt(this.at$);
+    }
     get status(): 'added' {
       return 'added';
     }

@@ -2,12 +2,14 @@
  * A release listing's compact file objects (diff/listed-files.ts): a first deploy's diff
  * (`diffWith` from the empty tree, read from ls-tree) gives, file by file, the same path,
  * status, mode and blob id as the plain changes of `diffReleases` (diff-tree), and the same
- * JSON; also with SHA-256 ids, and for a listing of more files than one table chunk holds.
+ * JSON; also with SHA-256 ids, and for a listing of more files than one table chunk holds;
+ * a path too long for the path column (path-column.ts) is refused, as a bad id is.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { makeRepo, type Tree } from '../helpers/repo.js';
 import { diffReleases, diffWith } from '../../src/diff/diff-releases.js';
 import { ListedFiles } from '../../src/diff/listed-files.js';
+import { MAX_PATH_BYTES } from '../../src/diff/path-column.js';
 
 const repos: Array<ReturnType<typeof makeRepo>> = [];
 afterAll(() => repos.forEach((r) => r.cleanup()));
@@ -35,8 +37,9 @@ describe('a listing of compact files', () => {
       const listed = await diffWith(null, { repo: repo.dir, from: null, to });
       const expected = await diffReleases({ repo: repo.dir, from: null, to });
       expect(listed.changes.length).toBe(44);
-      // Compact: the id and mode are not the object's own fields.
+      // Compact: the path, id and mode are not the object's own fields.
       expect(Object.keys(listed.changes[0]!)).not.toContain('blob');
+      expect(Object.keys(listed.changes[0]!)).not.toContain('path');
       expect(listed.changes.map(plain)).toEqual(expected.changes.map(plain));
       expect(JSON.stringify(listed.changes)).toBe(JSON.stringify(expected.changes));
       const run = listed.changes.find((c) => c.path === 'run.sh')!;
@@ -55,6 +58,7 @@ describe('a listing of compact files', () => {
       files.push(table.add(`f${i}`, i % 3 === 0 ? '100755' : '100644', Buffer.from(`x${id}`, 'latin1'), 1)!);
     }
     files.forEach((f, i) => {
+      expect(f.path).toBe(`f${i}`);
       expect(f.blob).toBe(ids[i]);
       expect(f.mode).toBe(i % 3 === 0 ? '100755' : '100644');
     });
@@ -63,5 +67,11 @@ describe('a listing of compact files', () => {
     // A refused record takes no slot: the next one is read back right.
     expect(table.add('h', '100644', Buffer.from('c'.repeat(40), 'latin1'), 0)!.blob).toBe('c'.repeat(40));
     expect(files[19_999]!.blob).toBe(ids[19_999]);
+    // A path too long for the column is refused too, and takes no slot.
+    expect(
+      table.add(`x/${'n'.repeat(MAX_PATH_BYTES)}`, '100644', Buffer.from('d'.repeat(40), 'latin1'), 0),
+    ).toBe(undefined);
+    expect(table.add('i', '100644', Buffer.from('e'.repeat(40), 'latin1'), 0)!.path).toBe('i');
+    expect(files[19_998]!.path).toBe('f19998');
   });
 });
