@@ -2,7 +2,9 @@
  * The part of a plan every mode shares: each change of the diff becomes a write,
  * a delete or a kept file, checked against protect and for drift.
  */
-import type { Change, DiffResult } from '../diff/types.js';
+import type { AddedChange, Change, DiffResult } from '../diff/types.js';
+import { isListedFile } from '../diff/listed-files.js';
+import { pathView } from './path-view.js';
 import { SUBMODULE_MODE } from '../diff/types.js';
 import type { Mode } from '../config/types.js';
 import { emptyChanges } from '../report/types.js';
@@ -71,7 +73,13 @@ export function planChanges(
     deletes.push({ path, reason });
   };
 
-  for (const c of diff.changes as Change[]) {
+  // The added changes, for the report's list of their paths (listedPaths): while they are all of
+  // the diff's changes so far (a listing's: 500,000), counted, not copied into an array of their own.
+  let added: AddedChange[] | null = null;
+  let addedLead = 0;
+  const all = diff.changes as Change[];
+  for (let at = 0; at < all.length; at++) {
+    const c = all[at]!;
     const sub =
       (c.status !== 'deleted' && c.mode === SUBMODULE_MODE) ||
       ('oldMode' in c && c.oldMode === SUBMODULE_MODE);
@@ -81,7 +89,8 @@ export function planChanges(
     }
     switch (c.status) {
       case 'added':
-        changes.added.push(c.path);
+        if (added === null && addedLead === at) addedLead++;
+        else (added ??= all.slice(0, addedLead) as AddedChange[]).push(c);
         expectWrite(c);
         break;
       case 'updated':
@@ -102,7 +111,17 @@ export function planChanges(
         break;
     }
   }
+  added ??= (addedLead === all.length ? all : all.slice(0, addedLead)) as AddedChange[];
+  draft.changes.added = listedPaths(added);
   return draft;
+}
+
+/**
+ * The report's added paths: a listing's (a first deploy's: compact files, their paths made when
+ * read) as a view that holds no string (path-view.ts); other diffs' as a plain array.
+ */
+function listedPaths(added: readonly AddedChange[]): string[] {
+  return added.some(isListedFile) ? pathView(added) : added.map((c) => c.path);
 }
 
 /** Every path the diff names, old paths of renames included. */

@@ -27,6 +27,7 @@ import { EarlyPreflight } from './early-preflight.js';
 import { warmDeployGit } from '../diff/warm-git.js';
 import { followCaller } from '../cancelled.js';
 import type { OutsideLink } from '../plan/outside-links.js';
+import { plainChanges } from '../plan/path-view.js';
 
 export interface RolloutOptions {
   config: ResolvedConfig;
@@ -215,7 +216,11 @@ async function rolloutFollowing(options: RolloutOptions): Promise<Report> {
   }
 
   // Given up on: a copy, which the targets still winding down in the background no longer change.
-  const targets: TargetReport[] = runs.flat().map((r) => (gaveUp ? structuredClone(r.report) : r.report));
+  const targets: TargetReport[] = runs
+    .flat()
+    .map((r) =>
+      gaveUp ? structuredClone({ ...r.report, changes: plainChanges(r.report.changes) }) : r.report,
+    );
   if (gaveUp) inFlight.markAbandoned(targets);
   explainNotStarted(targets, stop, outcome.stopped);
   const controlsFailed = outcome.stopped !== null || controls.anyFailed;

@@ -3,6 +3,9 @@ import { countPathsToObserve, planTarget, pathsToObserve, type PlanInput } from 
 import { holds } from '../../src/plan/context.js';
 import type { Change, DiffResult } from '../../src/diff/types.js';
 import type { Observed } from '../../src/plan/types.js';
+import { diffWith } from '../../src/diff/diff-releases.js';
+import { makeRepo } from '../helpers/repo.js';
+import { plainChanges } from '../../src/plan/path-view.js';
 
 const A = 'a'.repeat(40);
 const B = 'b'.repeat(40);
@@ -184,6 +187,60 @@ describe('planTarget', () => {
     );
     expect(plan.blocked?.code).toBe('E_MAX_DELETES');
     expect(plan.blocked?.message).toContain('2 file(s)');
+  });
+
+  it("lists the added paths in the diff's order, whatever comes between them, a listing's as a view", () => {
+    const add = (path: string, mode = '100644'): Change => ({ status: 'added', path, mode, blob: A });
+    const up: Change = {
+      status: 'updated',
+      path: 'm',
+      mode: '100644',
+      blob: B,
+      oldMode: '100644',
+      oldBlob: A,
+    };
+    const cases: Array<[Change[], string[]]> = [
+      [
+        [add('a'), add('b'), add('c')],
+        ['a', 'b', 'c'],
+      ],
+      [
+        [add('a'), up, add('n'), add('z')],
+        ['a', 'n', 'z'],
+      ],
+      [
+        [add('a'), add('b'), up],
+        ['a', 'b'],
+      ],
+      [[up, add('n')], ['n']],
+      [
+        [add('a'), add('lib', '160000'), add('z')],
+        ['a', 'z'],
+      ],
+      [[add('lib', '160000'), add('z')], ['z']],
+      [[up], []],
+    ];
+    for (const [changes, added] of cases) {
+      const plan = planTarget(input(diff(changes)));
+      expect(plan.changes.added).toEqual(added);
+      expect(() => plan.changes.added.push('x')).not.toThrow(); // a plain array: no listing here
+    }
+  });
+
+  it("gives a listing's added paths as a view over its files, in order", async () => {
+    const repo = makeRepo();
+    try {
+      const to = repo.commit({ 'a.txt': 'a\n', 'dir/b.txt': 'b\n', 'dir/é.txt': 'é\n', 'lib/x': 'x\n' });
+      const listing = await diffWith(null, { repo: repo.dir, from: null, to });
+      const plan = planTarget(input(listing));
+      expect(plan.changes.added).toEqual(['a.txt', 'dir/b.txt', 'dir/é.txt', 'lib/x']);
+      expect(JSON.stringify(plan.changes.added)).toBe('["a.txt","dir/b.txt","dir/é.txt","lib/x"]');
+      // A view, not an array of the strings; written to, it becomes one.
+      expect(plainChanges(plan.changes)).not.toBe(plan.changes);
+      expect(plan.changes.added.sort().reverse()).toEqual(['lib/x', 'dir/é.txt', 'dir/b.txt', 'a.txt']);
+    } finally {
+      repo.cleanup();
+    }
   });
 
   it('never ships submodules and refuses release paths inside the state folder', () => {
