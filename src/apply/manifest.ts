@@ -118,8 +118,8 @@ function inByteOrder(items: readonly { path: string }[]): boolean {
  * `written` for paths asked in ascending byte order: a walk along the writes when they are
  * in that order (a first deploy's), not an array of their 500,000 paths; else their paths sorted.
  */
-function writtenAmong(writes: readonly WriteOp[]): (path: string) => boolean {
-  if (!inByteOrder(writes)) return sortedMembers(writes.map((w) => w.path));
+function writtenAmong(writes: readonly WriteOp[], ordered: boolean): (path: string) => boolean {
+  if (!ordered) return sortedMembers(writes.map((w) => w.path));
   let at = 0;
   return (path) => {
     while (at < writes.length && byteOrder(writes[at]!.path, path) < 0) at++;
@@ -150,9 +150,11 @@ export function planManifest(
   }
   // A whole listing (a first deploy: 500,000 entries): no copy of an entry, no set of paths.
   const old = previous ? new Map(previous.files.map((f) => [f.path, f])) : null;
+  // Checked once, not at each pass: a listing's writes make each path when read.
+  const ordered = inByteOrder(writes);
   return pendingListing(
     next.listing ?? [],
-    () => writtenAmong(writes),
+    () => writtenAmong(writes, ordered),
     (f) => sameFile(old?.get(f.path), f),
   );
 }

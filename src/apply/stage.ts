@@ -20,7 +20,6 @@ import { cancelPoint } from '../cancelled.js';
 import { swapRemovedDirs } from './folder-swap.js';
 import { stageWrites, verifyError, type StagedWrites } from './stage-writes.js';
 import type { Placement } from './staged-tree.js';
-import { pathView } from '../plan/path-view.js';
 
 /** What staging needs of an open, locked session. */
 export interface StageSession {
@@ -91,17 +90,15 @@ export async function stageAndJournal(
 
 /**
  * Step 3's backup, started, and how many paths it covers. Their list (a first deploy's
- * 500,000 paths) is takeBackup's alone: let go once it is written, not kept in the caller's
- * frame through the whole staging. A view of the operations' paths (plan/path-view.ts), each
- * made when read: a listing's writes keep theirs as bytes, and an array of their strings was
- * ~30 MB of heap until the backup was written.
+ * 500,000 operations) is takeBackup's alone: let go once it is written, not kept in the
+ * caller's frame through the whole staging.
  */
 function startBackup(
   s: StageSession,
   plan: TargetPlan,
   createdDirs: string[],
 ): { backup: Promise<void>; touched: number } {
-  const touched = pathView([...plan.writes, ...plan.deletes]);
+  const touched = [...plan.writes, ...plan.deletes];
   const backup = takeBackup(
     s.transport,
     s.layout,
