@@ -5,6 +5,8 @@
  * JSON; also with SHA-256 ids, and for a listing of more files than one table chunk holds;
  * a path too long for the path column (path-column.ts) is refused, as a bad id is.
  */
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { afterAll, describe, expect, it } from 'vitest';
 import { makeRepo, type Tree } from '../helpers/repo.js';
 import { diffReleases, diffWith } from '../../src/diff/diff-releases.js';
@@ -47,6 +49,26 @@ describe('a listing of compact files', () => {
       expect(listed.counts).toEqual(expected.counts);
     });
   }
+
+  it('keeps no string per file on the heap: ~41 bytes a file (its object and its slot; 110 when it kept its path)', () => {
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    const count = 50_000;
+    const id = Buffer.from('ab'.repeat(20), 'latin1');
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    const table = new ListedFiles(40);
+    const files = [];
+    // Each path made here and dropped: a file that kept it would hold its 56-72 bytes.
+    for (let i = 0; i < count; i++)
+      files.push(
+        table.add(`workflows/team-${String(i >> 8).padStart(4, '0')}/flow-${i}.xml`, '100644', id, 0)!,
+      );
+    gc();
+    const perFile = (process.memoryUsage().heapUsed - before) / count;
+    expect(perFile).toBeLessThan(60);
+    expect(files[count - 1]!.path).toBe(`workflows/team-0195/flow-${count - 1}.xml`);
+  });
 
   it('keeps ids past one chunk of its table, and refuses what is not lowercase hex', () => {
     const table = new ListedFiles(40);
