@@ -10,8 +10,11 @@
  * plain array of the strings, then changed as any array is. `structuredClone` cannot copy a
  * view (a Proxy): `plainChanges` gives a copy with its paths as a plain array.
  */
-import { inspect } from 'node:util';
 import type { TargetChanges } from '../report/types.js';
+
+/** util.inspect's hook, by its global name: importing node:util loads 6 more of Node's modules. */
+const INSPECT = Symbol.for('nodejs.util.inspect.custom');
+type Inspect = (value: unknown, options: object) => string;
 
 const views = new WeakSet<object>();
 /** An array index as a property key: digits, no leading zero. */
@@ -37,8 +40,8 @@ export function pathView(items: readonly { readonly path: string }[]): string[] 
     return t;
   };
   // util.inspect shows a proxy's target without its traps: the target answers with the paths.
-  Object.defineProperty(target, inspect.custom, {
-    value: (_depth: number, options: object) => inspect([...view], options),
+  Object.defineProperty(target, INSPECT, {
+    value: (_depth: number, options: object, inspect: Inspect) => inspect([...view], options),
   });
   const view: string[] = new Proxy(target, {
     get(t, key, receiver) {
