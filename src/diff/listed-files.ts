@@ -1,13 +1,14 @@
 /**
  * The files of a release listing (a first deploy's diff from the empty tree: every change
  * `added`), each an object holding only its place in shared tables: the mode and the binary
- * blob id are bytes of one table, the path is front-coded in a column (path-column.ts), and
- * `path`, `status`, `mode` and `blob` are read through getters (each string made when asked, and
+ * blob id are bytes of one table, the path is front-coded in a column (path-column.ts) once
+ * the listing is past STRINGS_UP_TO files, and `path`, `status`, `mode` and `blob` are read
+ * through getters (each string made when asked, and
  * dropped young). At 500,000 files a plain change object, its path and its 40-digit id string
  * cost ~170 bytes of heap a file; this costs 32, plus ~35 bytes outside the heap (the table's
  * 21, the path's ~10 and its position's 4). `toJSON` gives the plain change's fields.
  */
-import { PathColumn } from './path-column.js';
+import { MAX_PATH_BYTES, PathColumn } from './path-column.js';
 import type { AddedChange, GitMode } from './types.js';
 
 /** On every listed file's class: marks a change whose path is made when read (isListedFile). */
@@ -18,6 +19,12 @@ export const isListedFile = (change: object): boolean => LISTED in change;
 
 /** The modes a listing holds, by their byte in the table. */
 const MODES: readonly GitMode[] = ['100644', '100755', '120000', '160000'];
+/**
+ * Paths kept as strings up to this many files: a small listing's (a 2,000-file first deploy's)
+ * are read ~15 times each while the column's code still runs in the interpreter, which cost
+ * ~7% of such a deploy's time; the strings of 8,192 paths are ~0.5 MB.
+ */
+const STRINGS_UP_TO = 8192;
 /** Records per table chunk (one Buffer each, never copied as the listing grows). */
 const CHUNK = 8192;
 
@@ -35,6 +42,8 @@ export class ListedFiles {
   /** Bytes a record takes: its mode's byte, then the id's bytes. */
   private readonly size: number;
   private readonly paths = new PathColumn();
+  /** The paths as strings while there are few (STRINGS_UP_TO); null once they went to `paths`. */
+  private strings: string[] | null = [];
   private readonly File: new (at: number) => AddedChange;
 
   constructor(private readonly idLength: number) {
@@ -60,7 +69,7 @@ export class ListedFiles {
       if (hi < 0 || lo < 0) return undefined;
       chunk[o++] = (hi << 4) | lo;
     }
-    if (!this.paths.push(path)) return undefined;
+    if (!this.keepPath(path)) return undefined;
     this.count++;
     return new this.File(at);
   }
@@ -70,9 +79,21 @@ export class ListedFiles {
     return MODES[this.chunks[Math.floor(at / CHUNK)]![(at % CHUNK) * this.size]!]!;
   }
 
+  /** Keep the next file's path; false when it is too long for the column (nothing kept then). */
+  private keepPath(path: string): boolean {
+    const strings = this.strings;
+    if (strings === null) return this.paths.push(path);
+    if (path.length * 3 > MAX_PATH_BYTES && Buffer.byteLength(path, 'utf8') > MAX_PATH_BYTES) return false;
+    if (strings.length < STRINGS_UP_TO) return (strings.push(path), true);
+    // Past a small listing: every path goes to the column (none refused: each was checked).
+    for (const kept of strings) this.paths.push(kept);
+    this.strings = null;
+    return this.paths.push(path);
+  }
+
   /** The path of file `at` (its class's getter). */
   pathAt(at: number): string {
-    return this.paths.at(at);
+    return this.strings !== null ? this.strings[at]! : this.paths.at(at);
   }
 
   /** The hex blob id of file `at` (its class's getter). */

@@ -94,6 +94,11 @@ describe('a listing of compact files', () => {
       table.add(`x/${'n'.repeat(MAX_PATH_BYTES)}`, '100644', Buffer.from('d'.repeat(40), 'latin1'), 0),
     ).toBe(undefined);
     expect(table.add('i', '100644', Buffer.from('e'.repeat(40), 'latin1'), 0)!.path).toBe('i');
+    // So it is in a small listing, whose paths are still strings.
+    const small = new ListedFiles(40);
+    const long = `x/${'é'.repeat(MAX_PATH_BYTES / 2)}`;
+    expect(small.add(long, '100644', Buffer.from('d'.repeat(40), 'latin1'), 0)).toBeUndefined();
+    expect(small.add('j', '100644', Buffer.from('e'.repeat(40), 'latin1'), 0)!.path).toBe('j');
     expect(files[19_998]!.path).toBe('f19998');
   });
 });
