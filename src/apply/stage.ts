@@ -98,7 +98,8 @@ function startBackup(
   plan: TargetPlan,
   createdDirs: string[],
 ): { backup: Promise<void>; touched: number } {
-  const touched = [...plan.writes, ...plan.deletes];
+  // A first deploy deletes nothing: its writes, not a copy of their 500,000 slots.
+  const touched = plan.deletes.length === 0 ? plan.writes : [...plan.writes, ...plan.deletes];
   const backup = takeBackup(
     s.transport,
     s.layout,
