@@ -3,10 +3,10 @@
  * `added`), each an object holding only its place in shared tables: the mode and the binary
  * blob id are bytes of one table, the path is front-coded in a column (path-column.ts) once
  * the listing is past STRINGS_UP_TO files, and `path`, `status`, `mode` and `blob` are read
- * through getters (each string made when asked, and
- * dropped young). At 500,000 files a plain change object, its path and its 40-digit id string
- * cost ~170 bytes of heap a file; this costs 32, plus ~35 bytes outside the heap (the table's
- * 21, the path's ~10 and its position's 4). `toJSON` gives the plain change's fields.
+ * through getters (each string made when asked, and dropped young). At 500,000 files a plain
+ * change object, its path and its 40-digit id string cost ~170 bytes of heap a file; this
+ * costs 32, plus ~35 bytes outside the heap (the table's 21, the path's ~10 and its
+ * position's 4). `toJSON` gives the plain change's fields.
  */
 import { MAX_PATH_BYTES, PathColumn } from './path-column.js';
 import type { AddedChange, GitMode } from './types.js';

@@ -5,9 +5,9 @@
  * byte order, so the paths of a block of RESTART share most of their bytes with its first one
  * (their folder and the start of their names). The block's first path is kept whole; each other
  * one is the count of bytes it shares with that first path, the count of the rest, then the
- * rest: ~10 bytes for such a path. Any path is made from at most two records (its block's first,
- * kept made while the block is read, and its own), in any order of reading: a listing is read
- * by several readers at once (the staging's batches, the backup, the manifest).
+ * rest: ~10 bytes for such a path. Any path is made from at most two records (its block's
+ * first, kept decoded while that block is read, and its own), in any order of reading: a
+ * listing is read by several readers at once (the staging's batches, the backup, the manifest).
  */
 
 /** The first path of each block of RESTART is kept whole. */
