@@ -28,8 +28,8 @@ const SLACK = 8 * 2 ** 20;
  * Buffers' bytes allowed over what was there after the last full collection. 4 MiB rather
  * than 16: a first deploy's batches (git's reads, the writer's batches, the manifest's chunks)
  * piled up to 16 MiB of dead buffers between looks, and the memory they took stays in the
- * process's RSS (a 500,000-file first deploy on Node 24: 156.9-157.8 MiB peak against
- * 162.7-163.6 with 8 MiB and 164.9-175.7 with 16; one 200 MiB file over SSH 1.15× scp either way).
+ * process's RSS (a 500,000-file first deploy on Node 24: peak 160 MiB at the median of 5
+ * against 165 with 16, ~162 with 8; one 200 MiB file over SSH ~1.15× scp either way).
  */
 const EXTERNAL_SLACK = 4 * 2 ** 20;
 /** Between looks at the heap (a look costs a few microseconds). */
@@ -89,13 +89,13 @@ function keepYoungGenerationSmall(): void {
 }
 
 /**
- * The flag again once each worker thread is up. Node 20's V8 raises
- * the growth factor back to 2 when an isolate starts (Heap::ConfigureHeap; Node 24's leaves it),
- * and flags are the process's: the local writer thread (transport/local/writer-thread.ts) undid
- * it for the main thread too, whose young generation then grew to 16 MiB a semi-space after all
- * (a 500,000-file first deploy on Node 20: 170 MiB peak RSS, 139 MiB with the flag set again).
- * 'online' comes once the worker's isolate has started. Not at each of the pacer's looks:
- * setting a flag there cost that deploy 4-5 s and 13 MiB (V8 does more than store it).
+ * The flag again once each worker thread is up. Node 20's V8 raises the growth factor back to
+ * 2 when an isolate starts (Heap::ConfigureHeap; Node 24's leaves it), and flags are the
+ * process's: the local writer thread (transport/local/writer-thread.ts) undid it for the main
+ * thread too, whose young generation then grew to 16 MiB a semi-space after all (a 500,000-file
+ * first deploy on Node 20: ~170 MiB peak RSS, ~145 with the flag set again). 'online' comes
+ * once the worker's isolate has started. Not at each of the pacer's looks as well: that cost
+ * the same deploy 4-5 s and ~10 MiB (V8 does more than store a flag).
  */
 function keepYoungGenerationSmallAfterWorkers(): () => void {
   const again = (worker: Worker): void => {

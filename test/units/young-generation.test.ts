@@ -3,7 +3,7 @@
  * keeps it so after a worker thread starts. Node 20's V8 raises the growth factor back to its
  * default when a worker's isolate starts, for the whole process: the local writer thread did,
  * and a 500,000-file first deploy's main thread grew its young generation to 32 MiB after all
- * (170 MiB peak RSS, 139 with the flag set again). Node 24's does not (measured here).
+ * (~170 MiB peak RSS, ~145 with the flag set again). Node 24's V8 leaves the flag alone.
  *
  * A real Node process (the built lib/): starts a worker as the writer thread starts, sets the
  * factor back as Node 20's isolate start does (by hand, so that the check holds on any Node),
