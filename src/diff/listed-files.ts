@@ -8,7 +8,7 @@
  * costs 32, plus ~35 bytes outside the heap (the table's 21, the path's ~10 and its
  * position's 4). `toJSON` gives the plain change's fields.
  */
-import { MAX_PATH_BYTES, PathColumn } from './path-column.js';
+import { fitsColumn, PathColumn } from './path-column.js';
 import type { AddedChange, GitMode } from './types.js';
 
 /** On every listed file's class: marks a change whose path is made when read (isListedFile). */
@@ -83,7 +83,7 @@ export class ListedFiles {
   private keepPath(path: string): boolean {
     const strings = this.strings;
     if (strings === null) return this.paths.push(path);
-    if (path.length * 3 > MAX_PATH_BYTES && Buffer.byteLength(path, 'utf8') > MAX_PATH_BYTES) return false;
+    if (!fitsColumn(path)) return false;
     if (strings.length < STRINGS_UP_TO) return (strings.push(path), true);
     // Past a small listing: every path goes to the column (none refused: each was checked).
     for (const kept of strings) this.paths.push(kept);

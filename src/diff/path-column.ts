@@ -16,6 +16,10 @@ const RESTART = 16;
 const CHUNK_BYTES = 256 * 1024;
 /** The longest path kept (bytes, UTF-8): longer ones are refused (the caller keeps a plain change). */
 export const MAX_PATH_BYTES = 16 * 1024;
+
+/** Whether `path` is short enough for a column (its UTF-8 bytes counted only when it could be over). */
+export const fitsColumn = (path: string): boolean =>
+  path.length * 3 <= MAX_PATH_BYTES || Buffer.byteLength(path, 'utf8') <= MAX_PATH_BYTES;
 /** Positions per index chunk (one Uint32Array each, never copied as the column grows). */
 const INDEX_CHUNK = 8192;
 
@@ -48,8 +52,8 @@ export class PathColumn {
 
   /** Keep `path`; false when it is longer than MAX_PATH_BYTES (nothing kept then). */
   push(path: string): boolean {
+    if (!fitsColumn(path)) return false;
     const size = Buffer.byteLength(path, 'utf8');
-    if (size > MAX_PATH_BYTES) return false;
     if (this.scratch.length < size) this.scratch = grow(this.scratch, size, 0);
     const bytes = this.scratch;
     bytes.write(path, 0, 'utf8');
