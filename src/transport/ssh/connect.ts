@@ -210,6 +210,7 @@ function openClient(
     });
     client.on('ready', () => {
       ready = true;
+      conn.readyClients.add(client);
       conn.log.debug(`ssh: authenticated to ${endpointLabel(e)}`);
       resolve(client);
     });

@@ -4,6 +4,9 @@ import { maskSecrets, type Logger } from '../../log.js';
 import { deadline, REPLY_TIMEOUT_MS, type StallTarget } from './deadline.js';
 import { endpointLabel, sanitized, type Endpoint } from './errors.js';
 
+/** How long `close` waits for the hosts to close the connections it ended (then it goes on). */
+const CLOSE_GRACE_MS = 2000;
+
 /** ssh2's error for a request still waiting when its channel or connection closed. */
 const NO_RESPONSE = 'No response from server';
 
@@ -21,6 +24,8 @@ export class SshConnection implements StallTarget {
   /** Jump hosts first, the target last. */
   clients: Ssh2Client[] = [];
   readonly closedClients = new WeakSet<Ssh2Client>();
+  /** Clients past their handshake (authenticated): the others have no session to end politely. */
+  readonly readyClients = new WeakSet<Ssh2Client>();
   sftpChannel: SFTPWrapper | undefined;
   /**
    * Opens the SFTP session (connect.ts), set once connected. SFTP is opened only when a request
@@ -47,12 +52,23 @@ export class SshConnection implements StallTarget {
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
-    const closed = this.clients
-      .filter((c) => !this.closedClients.has(c))
-      .map((c) => new Promise<void>((resolve) => c.once('close', () => resolve())));
+    const open = this.clients.filter((c) => !this.closedClients.has(c));
+    const closed = open.map((c) => new Promise<void>((resolve) => c.once('close', () => resolve())));
+    // A client still in its handshake (a host that has not answered yet) loses its socket now: its
+    // close event fails the connect waiting on it, which would else wait out its connect-timeout
+    // (a SIGTERM during the handshake took the rollout's 4 s give-up). Before `end`: ssh2's
+    // `destroy` leaves an ended socket alone.
+    this.destroyUnready(open);
     this.endClients();
     this.rejectPending(new TransportError('E_TRANSPORT', `${this.description}: transport closed`));
-    await Promise.race([Promise.all(closed), new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
+    await Promise.race([
+      Promise.all(closed),
+      new Promise((resolve) => setTimeout(resolve, CLOSE_GRACE_MS).unref()),
+    ]);
+  }
+
+  private destroyUnready(clients: readonly Ssh2Client[]): void {
+    for (const c of clients) if (!this.readyClients.has(c)) c.destroy();
   }
 
   /** Forget the clients of a failed connection attempt (the rest of teardown is SshTransport's). */
@@ -62,6 +78,7 @@ export class SshConnection implements StallTarget {
     this.sftpChannel = undefined;
     this.sftpOpening = undefined;
     this.lost = null;
+    this.destroyUnready(old);
     for (const client of old.reverse()) client.end();
   }
 

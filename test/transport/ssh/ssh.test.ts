@@ -269,6 +269,28 @@ describe('connection failures', () => {
     }
   });
 
+  it('closed mid-handshake (a host that never speaks), its connect fails at once, not at its timeout', async () => {
+    const sockets: net.Socket[] = [];
+    // Never reads: a goodbye (FIN) gets no answer either, as from a stalled host.
+    const silent = net.createServer((s) => void sockets.push(s.on('error', () => {})));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
+    const port = (silent.address() as net.AddressInfo).port;
+    try {
+      const t = transport({ port, connectTimeoutMs: 20_000 });
+      const connecting = connectError(t);
+      while (sockets.length === 0) await new Promise((r) => setTimeout(r, 20));
+      await new Promise((r) => setTimeout(r, 200)); // well into the wait for the host's banner
+      const closedAt = Date.now();
+      await t.close();
+      const error = await connecting;
+      // The socket was cut, so the connect is over: not at its 20 s timeout (after close's 2 s grace).
+      expect(Date.now() - closedAt).toBeLessThan(1000);
+      expect(error.message).toContain('cannot connect');
+    } finally {
+      silent.close();
+    }
+  });
+
   it('says when nothing listens on the port', async () => {
     const closed = net.createServer();
     await new Promise<void>((r) => closed.listen(0, '127.0.0.1', () => r()));
