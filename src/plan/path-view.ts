@@ -22,8 +22,9 @@ const INDEX = /^(?:0|[1-9][0-9]{0,15})$/;
 
 /** The paths of `items`, in their order, read when asked. */
 export function pathView(items: readonly { readonly path: string }[]): string[] {
+  // Empty, its length told by the traps: an array given a length of 500,000 holds a slot for each
+  // (3.8 MB of holes), whatever the slots hold.
   const target: string[] = [];
-  target.length = items.length; // holey: no slot is allocated, the length is the target's own
   /** The changes read from, until the first write makes the target hold the strings. */
   let source: readonly { readonly path: string }[] | null = items;
   const at = (key: string | symbol): number => {
@@ -45,6 +46,7 @@ export function pathView(items: readonly { readonly path: string }[]): string[] 
   });
   const view: string[] = new Proxy(target, {
     get(t, key, receiver) {
+      if (key === 'length' && source !== null) return source.length;
       const i = at(key);
       return i >= 0 ? source![i]!.path : Reflect.get(t, key, receiver);
     },
@@ -54,6 +56,9 @@ export function pathView(items: readonly { readonly path: string }[]): string[] 
         ? Reflect.ownKeys(t)
         : [...Array.from({ length: source.length }, (_, i) => String(i)), ...Reflect.ownKeys(t)],
     getOwnPropertyDescriptor(t, key) {
+      // The target's own `length` as the view's: writable, so its value may differ from the target's.
+      if (key === 'length' && source !== null)
+        return { value: source.length, writable: true, enumerable: false, configurable: false };
       const i = at(key);
       if (i < 0) return Reflect.getOwnPropertyDescriptor(t, key);
       return { value: source![i]!.path, writable: true, enumerable: true, configurable: true };
