@@ -21,6 +21,7 @@ import {
   OP_LIST,
   OP_RENAME,
   OP_RMTREE,
+  SMALL_TREE,
   OP_SYNC,
   OP_WRITE,
   parseHashPayload,
@@ -226,7 +227,7 @@ describe('the file helper', () => {
     }
   });
 
-  it('starts no rm for a tree that is not there, nor for one of empty folders only', async () => {
+  it('starts no rm for a tree that is not there, nor for a small one (files, links, empty folders)', async () => {
     const bin = await fs.mkdtemp(path.join(base, 'bin-'));
     const mark = path.join(bin, 'spawned');
     await fs.writeFile(path.join(bin, 'rm'), `#!/bin/sh\ntouch '${mark}'\nexit 1\n`, { mode: 0o755 });
@@ -238,17 +239,24 @@ describe('the file helper', () => {
     expect(await watched.send(OP_RMTREE, 'emptied')).toMatchObject(ok);
     expect(existsSync(at('emptied'))).toBe(false);
     expect(existsSync(mark)).toBe(false);
-    // A file, or a link (even to a folder), anywhere in it: rm runs (here the one that fails).
-    await fs.mkdir(at('there/a'), { recursive: true });
-    await fs.writeFile(at('there/a/f'), 'f');
-    expect(await watched.send(OP_RMTREE, 'there')).toMatchObject({ ok: false, errno: 'EIO' });
+    // An expired backup of an update: files, a link to a folder outside (removed, not followed).
+    const outside = await fs.mkdtemp(path.join(base, 'outside-'));
+    await fs.writeFile(path.join(outside, 'keep'), 'keep');
+    await fs.mkdir(at('backup/a/b'), { recursive: true });
+    for (let i = 0; i < 100; i++) await fs.writeFile(at(`backup/a/b/f${i}`), `${i}`);
+    await fs.writeFile(at('backup/backup.json'), '{}');
+    await fs.symlink(outside, at('backup/a/out'));
+    await fs.symlink('b/f1', at('backup/a/rel'));
+    expect(await watched.send(OP_RMTREE, 'backup')).toMatchObject(ok);
+    expect(existsSync(at('backup'))).toBe(false);
+    expect(existsSync(mark)).toBe(false);
+    expect(await fs.readFile(path.join(outside, 'keep'), 'utf8')).toBe('keep');
+    // Over SMALL_TREE entries: rm runs (here the one that fails), on what the helper left.
+    await fs.mkdir(at('big/a'), { recursive: true });
+    for (let i = 0; i <= SMALL_TREE; i++) await fs.writeFile(at(`big/a/f${i}`), '');
+    expect(await watched.send(OP_RMTREE, 'big')).toMatchObject({ ok: false, errno: 'EIO' });
     expect(existsSync(mark)).toBe(true);
-    await fs.rm(mark);
-    await fs.mkdir(at('linked/a'), { recursive: true });
-    await fs.symlink(base, at('linked/a/out'));
-    expect(await watched.send(OP_RMTREE, 'linked')).toMatchObject({ ok: false, errno: 'EIO' });
-    expect(existsSync(mark)).toBe(true);
-    expect(existsSync(base)).toBe(true);
+    expect(await fs.readdir(at('big/a'))).toHaveLength(SMALL_TREE + 1); // nothing removed first
     await watched.end();
   });
 
