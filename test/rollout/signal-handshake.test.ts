@@ -55,9 +55,10 @@ afterAll(async () => {
   await fleet.cleanup();
 });
 
-it('exits 1 within a second of the signal, with a cancelled report', () => {
+it('exits 1 soon after the signal, with a cancelled report', () => {
   expect(run.code, run.stderr).toBe(1);
-  expect(exitedAt - signalledAt).toBeLessThan(1500);
+  // ~40 ms alone on the machine; 4.1 s before (the rollout's give-up). Room for a loaded CI.
+  expect(exitedAt - signalledAt).toBeLessThan(2500);
   expect(run.report.status).toBe('cancelled');
   expect(run.stderr).toContain('SIGTERM: cancelling');
 });
