@@ -7,6 +7,11 @@ import { endpointLabel, sanitized, type Endpoint } from './errors.js';
 /** How long `close` waits for the hosts to close the connections it ended (then it goes on). */
 const CLOSE_GRACE_MS = 2000;
 
+/** ssh2's socket of `client`: its `_sock`, as ssh2 1.x gives no public handle to it. */
+function socketOf(client: Ssh2Client): { destroy(): void } | undefined {
+  return (client as unknown as { _sock?: { destroy(): void } })._sock;
+}
+
 /** ssh2's error for a request still waiting when its channel or connection closed. */
 const NO_RESPONSE = 'No response from server';
 
@@ -65,6 +70,9 @@ export class SshConnection implements StallTarget {
       Promise.all(closed),
       new Promise((resolve) => setTimeout(resolve, CLOSE_GRACE_MS).unref()),
     ]);
+    // A host that never closes its side (a hung sshd) would keep the socket half-closed, and the
+    // process alive after its report: cut. ssh2's `destroy` leaves an ended socket alone.
+    for (const c of open) if (!this.closedClients.has(c)) socketOf(c)?.destroy();
   }
 
   private destroyUnready(clients: readonly Ssh2Client[]): void {

@@ -292,6 +292,41 @@ describe('connection failures', () => {
     }
   });
 
+  it('closed, a connection whose host never closes its side is cut after the grace, not left half-open', async () => {
+    // A relay to the real sshd that goes silent when told and never closes its side (a hung sshd).
+    const hostSides: net.Socket[] = [];
+    let frozen = false;
+    const relay = net.createServer({ allowHalfOpen: true }, (client) => {
+      hostSides.push(client);
+      const server = net.connect(sshd.port, '127.0.0.1');
+      client.on('data', (d) => void (frozen || server.write(d)));
+      server.on('data', (d) => void (frozen || client.write(d)));
+      client.on('error', () => {});
+      server.on('error', () => {});
+      client.on('close', () => server.destroy());
+    });
+    await new Promise<void>((r) => relay.listen(0, '127.0.0.1', () => r()));
+    const port = (relay.address() as net.AddressInfo).port;
+    try {
+      const t = transport({ port, strictHostKey: false });
+      await t.connect();
+      expect((await t.exec('echo up')).stdout).toBe('up\n');
+      frozen = true;
+      const sockets = () => process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap').length;
+      const open = sockets(); // the transport's, and the relay's two
+      const closedAt = Date.now();
+      await t.close();
+      expect(Date.now() - closedAt).toBeLessThan(4000);
+      // The goodbye got no answer: after the 2 s grace the transport's socket was cut, not left
+      // half-closed (which kept it, and a CLI's process, alive).
+      await new Promise((r) => setTimeout(r, 100));
+      expect(sockets()).toBe(open - 1);
+    } finally {
+      for (const s of hostSides) s.destroy();
+      relay.close();
+    }
+  });
+
   it('says when nothing listens on the port', async () => {
     const closed = net.createServer();
     await new Promise<void>((r) => closed.listen(0, '127.0.0.1', () => r()));
