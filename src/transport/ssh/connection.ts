@@ -4,7 +4,7 @@ import { maskSecrets, type Logger } from '../../log.js';
 import { deadline, REPLY_TIMEOUT_MS, type StallTarget } from './deadline.js';
 import { endpointLabel, sanitized, type Endpoint } from './errors.js';
 
-/** How long `close` waits for the hosts to close the connections it ended (then it goes on). */
+/** How long `close` waits for the hosts to close the connections it ended (then it cuts them). */
 const CLOSE_GRACE_MS = 2000;
 
 /** ssh2's socket of `client`: its `_sock`, as ssh2 1.x gives no public handle to it. */
