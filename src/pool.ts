@@ -27,16 +27,21 @@ export async function forEachLimit<T>(
 ): Promise<void> {
   let next = 0;
   let failed: unknown = null;
+  // Taken by iterating, not indexing: a listing's view (diff/listing-view.ts) makes a key string
+  // for each index read.
+  const each = items[Symbol.iterator]();
+  const count = items.length;
   const worker = async () => {
-    while (failed === null && next < items.length) {
+    while (failed === null && next < count) {
       const i = next++;
+      const item = each.next().value as T;
       try {
-        await fn(items[i] as T, i);
+        await fn(item, i);
       } catch (error) {
         failed ??= error;
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, count)) }, worker));
   if (failed !== null) throw failed;
 }

@@ -20,6 +20,7 @@ import { isBackupName, makeStateDirs } from './state-folder.js';
 import { checked } from './state-schema.js';
 import { DiffshipError } from '../errors.js';
 import { metadataConcurrency } from './in-flight.js';
+import { indexReader } from '../diff/listing-view.js';
 
 /** How many backups a target keeps (SPEC §3). */
 export const KEEP_BACKUPS = 3;
@@ -74,14 +75,18 @@ export async function takeBackup(
   // Only paths that may exist get an entry here (none on a first deploy): no array per path.
   const found = new Map<number, BackupEntry>();
   const existing: number[] = [];
-  ops.forEach(({ path }, i) => {
-    if (!newDirs.has(posix.dirname(path))) existing.push(i);
-  });
+  let k = 0;
+  for (const { path } of ops) {
+    if (!newDirs.has(posix.dirname(path))) existing.push(k);
+    k++;
+  }
+  // Paths by index without a key string (a listing's: diff/listing-view.ts).
+  const op = indexReader(ops);
   // The previous manifest's link goes with the files' (one round trip over SSH, not two more).
   const manifestFile = previousState?.manifestFile;
   const settled = await Promise.allSettled([
     mapLimit(existing, metadataConcurrency(t, concurrency), async (i) => {
-      found.set(i, await backupEntry(t, dir, ops[i]!.path, i));
+      found.set(i, await backupEntry(t, dir, op(i).path, i));
     }),
     manifestFile ? keepInBackup(t, l, deployId, manifestFile) : undefined,
   ]);
@@ -94,7 +99,7 @@ export async function takeBackup(
     createdDirs,
     ...(removedDirs.length > 0 ? { removedDirs: [...removedDirs] } : {}),
   };
-  const entry = (i: number): BackupEntry => found.get(i) ?? { path: ops[i]!.path, action: 'remove' };
+  const entry = (i: number): BackupEntry => found.get(i) ?? { path: op(i).path, action: 'remove' };
   // Made durable with the staged files, by the engine's one syncWritten() before its journal.
   await writeChunksAtomic(
     t,

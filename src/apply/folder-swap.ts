@@ -15,7 +15,9 @@ import { byDepthDeepestFirst, parentsOf } from './safe-path.js';
 /** Written paths the target holds as folders that the plan empties (a delete lies below each). */
 export function swappedFolders(plan: TargetPlan): string[] {
   const dirs = new Set(plan.observedDirs);
-  const slots = new Set(plan.writes.filter((w) => dirs.has(w.path)).map((w) => w.path));
+  if (dirs.size === 0) return [];
+  const slots = new Set<string>();
+  for (const w of plan.writes) if (dirs.has(w.path)) slots.add(w.path);
   if (slots.size === 0) return [];
   const emptied = new Set<string>();
   for (const d of plan.deletes)

@@ -13,7 +13,8 @@
  * hostile: a bad manifest is an E_STATE error naming the bad value.
  */
 import { DiffshipError } from '../errors.js';
-import type { Change } from '../diff/types.js';
+import { SUBMODULE_MODE, type Change } from '../diff/types.js';
+import { listedTable } from '../diff/listing-view.js';
 import type { Transport } from '../transport/transport.js';
 import type { ManifestDelta, WriteOp } from '../plan/types.js';
 import { isSafeRelPath } from './manifest-text.js';
@@ -98,6 +99,9 @@ function isObject(v: unknown): v is Record<string, unknown> {
  */
 export function listingOf(changes: readonly Change[]): readonly ManifestEntry[] {
   // A first deploy's diff is the listing already (all files, in byte order): no second array of 500,000.
+  // A listing's view (listing-view.ts) is in byte order, every file added: only its modes to check.
+  const table = listedTable(changes);
+  if (table !== null && !table.holdsMode(SUBMODULE_MODE)) return changes as readonly ManifestEntry[];
   if (changes.every((c) => c.status !== 'deleted' && MODES.includes(c.mode)) && inByteOrder(changes))
     return changes as readonly ManifestEntry[];
   const files: ManifestEntry[] = [];
@@ -150,10 +154,13 @@ export function planManifest(
   }
   // A whole listing (a first deploy: 500,000 entries): no copy of an entry, no set of paths.
   const old = previous ? new Map(previous.files.map((f) => [f.path, f])) : null;
+  const listing = next.listing ?? [];
+  // Every file of the listing written (a first deploy's: the writes are the listing's own array).
+  if (writes === listing) return pendingListing(listing, () => () => true);
   // Checked once, not at each pass: a listing's writes make each path when read.
   const ordered = inByteOrder(writes);
   return pendingListing(
-    next.listing ?? [],
+    listing,
     () => writtenAmong(writes, ordered),
     (f) => sameFile(old?.get(f.path), f),
   );

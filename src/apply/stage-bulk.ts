@@ -9,7 +9,8 @@
 import type { Transport } from '../transport/transport.js';
 import { SYMLINK_MODE } from '../diff/types.js';
 import type { HashAlgorithm } from '../diff/blob.js';
-import type { TargetPlan } from '../plan/types.js';
+import type { TargetPlan, WriteOp } from '../plan/types.js';
+import { indexReader } from '../diff/listing-view.js';
 import { readBlobBatches, type BlobBatchOptions } from '../diff/blob-batches.js';
 import { CheckoutFiles, worktreeTop, type ReadInto } from '../diff/checkout-files.js';
 import { join } from 'node:path';
@@ -73,9 +74,13 @@ export async function stageInBulk(
   const top = t.kind === 'local' ? null : await worktreeTop(repo);
   const checkout = top === null ? null : new CheckoutFiles(join(top, source), OPTIONS.maxBlob, algorithm);
   count = 0;
-  plan.writes.forEach((w, i) => {
+  let i = 0;
+  for (const w of plan.writes) {
     if (w.mode !== SYMLINK_MODE) files[count++] = i;
-  });
+    i++;
+  }
+  // Writes by index without a key string (a listing's: diff/listing-view.ts).
+  const write = indexReader(plan.writes);
   const written = new Uint8Array(plan.writes.length);
   const options = t.kind === 'local' ? LOCAL : OPTIONS;
   // The transport cannot (no file helper on this host): everything goes one by one.
@@ -85,7 +90,7 @@ export async function stageInBulk(
     checkCancelled(signal, 'staging');
     const batch = at.map((i, j) => ({
       rel: place.staged(i),
-      mode: plan.writes[i]!.mode === '100755' ? 0o755 : 0o644,
+      mode: write(i).mode === '100755' ? 0o755 : 0o644,
       data: bodies[j]!,
     }));
     const ids = await writeMany(batch, algorithm);
@@ -96,11 +101,11 @@ export async function stageInBulk(
     });
   };
   try {
-    const fromGit = checkout ? await stageFromCheckout(checkout, plan, files, options, send) : files;
+    const fromGit = checkout ? await stageFromCheckout(checkout, write, files, options, send) : files;
     if (fromGit.length > 0)
       await readBlobBatches(
         repo,
-        { length: fromGit.length, at: (k) => plan.writes[fromGit[k]!]!.blob },
+        { length: fromGit.length, at: (k) => write(fromGit[k]!).blob },
         options,
         (indices, bodies) =>
           send(
@@ -122,7 +127,7 @@ export async function stageInBulk(
  */
 async function stageFromCheckout(
   checkout: CheckoutFiles,
-  plan: TargetPlan,
+  write: (i: number) => WriteOp,
   files: Uint32Array,
   options: BlobBatchOptions,
   send: (at: readonly number[], bodies: readonly Buffer[]) => Promise<void>,
@@ -159,7 +164,7 @@ async function stageFromCheckout(
   let k = 0;
   for (; k < files.length && failure === null && checkout.promising; k++) {
     const i = files[k]!;
-    const w = plan.writes[i]!;
+    const w = write(i);
     const body = checkout.read(w.path, w.blob, into);
     if (body === null) {
       fromGit.push(i);

@@ -23,6 +23,7 @@ import { DiffshipError } from '../errors.js';
 import { checkCancelled } from '../cancelled.js';
 import { stageInBulk } from './stage-bulk.js';
 import { normalizeSource } from '../diff/ref.js';
+import { indexReader } from '../diff/listing-view.js';
 
 export interface StagedWrites {
   bytes: number;
@@ -51,10 +52,13 @@ export async function stageWrites(
   // Answers still to come (kept only while pending: 500,000 settled promises are not held).
   const answers = new Set<Promise<void>>();
   let failed: { error: unknown } | null = null;
+  // Writes by index without a key string (a listing's: diff/listing-view.ts).
+  const write = indexReader(plan.writes);
   const settled = (i: number) => (id: unknown) => {
     if (typeof id === 'string') {
       // Checked at once: a bad write fails the staging, not a pass after it.
-      if (id !== plan.writes[i]!.blob) throw verifyError(t, plan.writes[i]!, id, true);
+      const w = write(i);
+      if (id !== w.blob) throw verifyError(t, w, id, true);
       out.hashedThere[i] = 1;
     }
     onProgress?.({ phase: 'stage', done: ++done, total, bytes: out.bytes });
@@ -72,7 +76,7 @@ export async function stageWrites(
     const items: readonly unknown[] = left ?? plan.writes;
     await forEachLimit(items, concurrency, async (_, at) => {
       const i = left ? left[at]! : at;
-      const w = plan.writes[i]!;
+      const w = write(i);
       if (failed) throw failed.error;
       checkCancelled(signal, 'staging');
       const staged = place.staged(i);

@@ -141,11 +141,12 @@ async function stageAndVerify(
   const unhashed: string[] = [];
   for (let i = 0; i < plan.writes.length; i++) if (hashedThere[i] === 0) unhashed.push(place.staged(i));
   const hashes = await t.hashFiles(unhashed, { algorithm });
-  plan.writes.forEach((w, i) => {
-    if (hashedThere[i] === 1) return;
-    const got = hashes.get(place.staged(i));
+  let i = 0;
+  for (const w of plan.writes) {
+    const got = hashedThere[i] === 1 ? w.blob : hashes.get(place.staged(i));
     if (got !== w.blob) throw verifyError(t, w, got, false);
-  });
+    i++;
+  }
   onProgress?.({ phase: 'verify', done: plan.writes.length, total: plan.writes.length, bytes });
   return bytes;
 }

@@ -15,6 +15,7 @@
  * renamed one by one, and the staging left behind goes with the staging folder.
  */
 import { posix } from 'node:path';
+import { indexReader } from '../diff/listing-view.js';
 
 export interface Placement {
   /** Where write `i` is staged (relative to the target). */
@@ -44,9 +45,12 @@ export function placeWrites(
   const tree = (p: string) => `${staging}/t/${p}`;
   // A byte per write, not an array of 500,000 booleans.
   const inTree = new Uint8Array(writes.length);
-  if (created.size > 0) writes.forEach((w, i) => (inTree[i] = created.has(posix.dirname(w.path)) ? 1 : 0));
+  let i = 0;
+  if (created.size > 0) for (const w of writes) inTree[i++] = created.has(posix.dirname(w.path)) ? 1 : 0;
+  // By index without a key string (a listing's writes: diff/listing-view.ts).
+  const write = indexReader(writes);
   return {
-    staged: (i) => (inTree[i] === 1 ? tree(writes[i]!.path) : `${staging}/${i}`),
+    staged: (i) => (inTree[i] === 1 ? tree(write(i).path) : `${staging}/${i}`),
     inTree: (i) => inTree[i] === 1,
     stagingDirs: [...created],
     roots: [...created].filter((d) => !created.has(posix.dirname(d))),

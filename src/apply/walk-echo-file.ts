@@ -88,7 +88,7 @@ async function echoPatch(
   written: ReadonlyMap<string, FileStat>,
 ): Promise<{ patch: EchoPatch; mtimes: string[] } | null> {
   if (plan.deletes.length > 0) return null;
-  const writes = new Set(plan.writes.map((w) => w.path));
+  const writes = new Set(Array.from(plan.writes, (w) => w.path));
   if (seed.visited.some((p) => !writes.has(p))) return null;
   const { records } = seed;
   const folders = echoFolders(records);

@@ -26,6 +26,7 @@ import { IGNORE_FILE, notIgnoreFile } from './ignore.js';
 import { rawIdLength, RawStream } from './raw.js';
 import type { Change, ChangeCounts } from './types.js';
 import { ListedFiles } from './listed-files.js';
+import { listingView } from './listing-view.js';
 
 /** The modes git writes, shared by every change: 500,000 changes keep no copy of each. */
 const MODES = ['100644', '000000', '100755', '120000', '160000'];
@@ -54,8 +55,15 @@ export class ChangeRecords {
   /** Per chunk: whether it is all ASCII (then no name needs decoding). */
   private ascii = true;
 
-  /** A listing's compact file objects (listed-files.ts), once the first is made; null: plain objects. */
+  /** A listing's compact files (listed-files.ts), once the first is kept; null: plain objects. */
   private listed: ListedFiles | null = null;
+  /**
+   * While every change is one of `listed`'s files, `changes` stays empty and the result is a
+   * view of the table (listing-view.ts): no object per file. The first change that is not
+   * (a path too long for the table, a mode it does not hold, a record for the general parser)
+   * puts the files' objects into `changes`, and the rest follows as plain changes.
+   */
+  private viewOnly = true;
 
   /** `compact`: a release listing (every change added): its files kept as listed-files.ts makes them. */
   constructor(
@@ -108,11 +116,22 @@ export class ChangeRecords {
 
   /** The changes in byte order of their paths. */
   sorted(): Change[] {
+    if (this.viewOnly && this.listed !== null && this.ordered) return listingView(this.listed);
+    this.toObjects();
     return this.ordered ? this.changes : sortByPath(this.changes);
+  }
+
+  /** From here on every change is an object in `changes`: the listed files' first. */
+  private toObjects(): void {
+    if (!this.viewOnly) return;
+    this.viewOnly = false;
+    const listed = this.listed;
+    if (listed !== null) for (let i = 0; i < listed.length; i++) this.changes.push(listed.file(i));
   }
 
   /** Hand `rest` and everything after it to the general parser; the result is sorted at the end. */
   private toGeneral(rest: Buffer): void {
+    this.toObjects();
     this.ordered = false;
     const objects = changeObjects(this.changes);
     const counts = this.counts;
@@ -164,6 +183,7 @@ export class ChangeRecords {
       // A rename that crosses a filter boundary is only half visible.
       if (path !== null && oldPath !== null) {
         this.note('renamed');
+        this.toObjects();
         this.changes.push({
           status: 'renamed',
           path,
@@ -196,6 +216,7 @@ export class ChangeRecords {
       this.deleted(path, oldMode, latin1(data, oldId, oldId + length));
     } else if (letter === 0x4d /* M */ || letter === 0x54 /* T */) {
       this.note('updated');
+      this.toObjects();
       this.changes.push({
         status: 'updated',
         path,
@@ -212,17 +233,21 @@ export class ChangeRecords {
   private addedAt(path: string, mode: string, data: Buffer, start: number, end: number): void {
     if (this.compact) {
       this.listed ??= new ListedFiles(end - start);
-      const file = this.listed.add(path, mode, data, start);
-      if (file !== undefined) return void this.changes.push(file);
+      if (!this.viewOnly) {
+        const file = this.listed.add(path, mode, data, start);
+        if (file !== undefined) return void this.changes.push(file);
+      } else if (this.listed.keep(path, mode, data, start)) return;
     }
     this.added(path, mode, latin1(data, start, end));
   }
 
   private added(path: string, mode: string, blob: string): void {
+    this.toObjects();
     this.changes.push({ status: 'added', path, mode, blob });
   }
 
   private deleted(path: string, oldMode: string, oldBlob: string): void {
+    this.toObjects();
     this.changes.push({ status: 'deleted', path, oldMode, oldBlob });
   }
 

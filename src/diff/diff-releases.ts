@@ -76,7 +76,8 @@ export async function diffWith(
     // ls-tree (rawDiff passes them on as ls-tree writes them): rewritten as diff-tree's first.
     const listing = lsTree && normalizeRef(options.from, 'from') === null;
     const records = (c: ClassifyOptions): RecordSink => {
-      // A listing's files are compact objects (listed-files.ts): a first deploy holds 500,000.
+      // A listing's files are kept in a table, its changes a view of it (listing-view.ts): a
+      // first deploy holds 500,000.
       const changes = (sink = new ChangeRecords(c, listing));
       if (!listing) return changes;
       const raw = listingAsRaw((chunk) => changes.push(chunk));

@@ -1,12 +1,13 @@
 /**
  * The files of a release listing (a first deploy's diff from the empty tree: every change
- * `added`), each an object holding only its place in shared tables: the mode and the binary
- * blob id are bytes of one table, the path is front-coded in a column (path-column.ts) once
- * the listing is past STRINGS_UP_TO files, and `path`, `status`, `mode` and `blob` are read
- * through getters (each string made when asked, and dropped young). At 500,000 files a plain
- * change object, its path and its 40-digit id string cost ~170 bytes of heap a file; this
- * costs 32, plus ~35 bytes outside the heap (the table's 21, the path's ~10 and its
- * position's 4). `toJSON` gives the plain change's fields.
+ * `added`), kept in shared tables: the mode and the binary blob id are bytes of one table, the
+ * path is front-coded in a column (path-column.ts) once the listing is past STRINGS_UP_TO
+ * files. A file's object holds only its index, its `path`, `status`, `mode` and `blob` read
+ * through getters (each string made when asked, and dropped young); the listing's view
+ * (listing-view.ts) makes one at each read, and keeps none. At 500,000 files a plain change
+ * object, its path and its 40-digit id string cost ~170 bytes of heap a file; this costs
+ * ~35 bytes outside the heap (the table's 21, the path's ~10 and its position's 4), and an
+ * object kept costs 32 of heap more. `toJSON` gives the plain change's fields.
  */
 import { fitsColumn, PathColumn } from './path-column.js';
 import type { AddedChange, GitMode } from './types.js';
@@ -45,6 +46,8 @@ export class ListedFiles {
   /** The paths as strings while there are few (STRINGS_UP_TO); null once they went to `paths`. */
   private strings: string[] | null = [];
   private readonly File: new (at: number) => AddedChange;
+  /** How many files it holds of each of MODES. */
+  private readonly modeCounts: number[] = [0, 0, 0, 0];
 
   constructor(private readonly idLength: number) {
     this.size = 1 + idLength / 2;
@@ -57,8 +60,13 @@ export class ListedFiles {
    * or the path is over path-column.ts's MAX_PATH_BYTES (the caller keeps a plain change then).
    */
   add(path: string, mode: string, data: Buffer, start: number): AddedChange | undefined {
+    return this.keep(path, mode, data, start) ? this.file(this.count - 1) : undefined;
+  }
+
+  /** `add` without the object: whether the file was kept (listing-view.ts makes its objects). */
+  keep(path: string, mode: string, data: Buffer, start: number): boolean {
     const m = MODES.indexOf(mode);
-    if (m < 0) return undefined;
+    if (m < 0) return false;
     const at = this.count;
     const chunk = (this.chunks[Math.floor(at / CHUNK)] ??= Buffer.allocUnsafe(CHUNK * this.size));
     let o = (at % CHUNK) * this.size;
@@ -66,11 +74,28 @@ export class ListedFiles {
     for (let i = start; i < start + this.idLength; i += 2) {
       const hi = nibble(data[i]!);
       const lo = nibble(data[i + 1]!);
-      if (hi < 0 || lo < 0) return undefined;
+      if (hi < 0 || lo < 0) return false;
       chunk[o++] = (hi << 4) | lo;
     }
-    if (!this.keepPath(path)) return undefined;
+    if (!this.keepPath(path)) return false;
     this.count++;
+    this.modeCounts[m]! += 1;
+    return true;
+  }
+
+  /** Whether any file it holds has `mode`. */
+  holdsMode(mode: GitMode): boolean {
+    const m = MODES.indexOf(mode);
+    return m >= 0 && this.modeCounts[m]! > 0;
+  }
+
+  /** How many files it holds. */
+  get length(): number {
+    return this.count;
+  }
+
+  /** File `at`'s object (made each time: it holds only `at`). */
+  file(at: number): AddedChange {
     return new this.File(at);
   }
 

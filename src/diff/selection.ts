@@ -4,7 +4,7 @@
  * exit 0 and record the release as deployed: it is caught here, before any
  * target is touched (and `diff` warns about it).
  */
-import { SUBMODULE_MODE } from './types.js';
+import { SUBMODULE_MODE, type Change } from './types.js';
 import { diffWith } from './diff-releases.js';
 import { catFileBatch } from './git.js';
 import type { GitObjects } from './git-objects.js';
@@ -49,16 +49,18 @@ export async function selectionProblem(
   if (o.allowEmpty) return null;
   const files = o.fileCount
     ? await o.fileCount()
-    : (
-        await diffWith(objects, {
-          repo: o.repo,
-          from: null,
-          to: o.to,
-          source: o.source,
-          include: o.include,
-          exclude: o.exclude,
-        })
-      ).changes.filter((c) => c.status !== 'deleted' && c.mode !== SUBMODULE_MODE).length;
+    : shippedFiles(
+        (
+          await diffWith(objects, {
+            repo: o.repo,
+            from: null,
+            to: o.to,
+            source: o.source,
+            include: o.include,
+            exclude: o.exclude,
+          })
+        ).changes,
+      );
   if (files > 0) return null;
   const parts = [`source "${given}"`];
   if (o.include?.length) parts.push(`include ${JSON.stringify(o.include)}`);
@@ -102,4 +104,11 @@ function treeFolders(content: Buffer, idLength: number): string[] {
     i = nul + 1 + idLength;
   }
   return out;
+}
+
+/** How many of a listing's files ship (not submodules); iterated: a listing is a view (listing-view.ts). */
+function shippedFiles(changes: Iterable<Change>): number {
+  let n = 0;
+  for (const c of changes) if (c.status !== 'deleted' && c.mode !== SUBMODULE_MODE) n++;
+  return n;
 }

@@ -5,7 +5,14 @@
 import type { DiffResult } from '../diff/types.js';
 import { SUBMODULE_MODE } from '../diff/types.js';
 import { isDrifted } from './drift.js';
-import { holds, inStateDir, type PlanContext, type PlanDraft, type ReleaseFile } from './context.js';
+import {
+  addWrites,
+  holds,
+  inStateDir,
+  type PlanContext,
+  type PlanDraft,
+  type ReleaseFile,
+} from './context.js';
 import type { Observed } from './types.js';
 
 /**
@@ -22,9 +29,12 @@ export function planStraysAndRepairs(
   draft: PlanDraft,
 ): void {
   const { recorded, stateDir, isProtected } = ctx;
-  const { writes, deletes, drift, changes } = draft;
+  const { deletes, drift, changes } = draft;
   if (!release) throw new Error('authoritative plan needs the release listing');
-  const touched = new Set<string>([...writes.map((w) => w.path), ...deletes.map((d) => d.path)]);
+  // Iterated, not mapped: a listing's writes (listing-view.ts) are read by index through a key string.
+  const touched = new Set<string>();
+  for (const w of draft.writes) touched.add(w.path);
+  for (const d of deletes) touched.add(d.path);
   for (const c of diff.changes) {
     touched.add(c.path);
     if (c.status === 'renamed') touched.add(c.oldPath);
@@ -37,7 +47,7 @@ export function planStraysAndRepairs(
       // by the planner (folder-slots.ts) rather than skipped, so no deploy reports it shipped.
       if (file === undefined || file.mode === SUBMODULE_MODE || isProtected(path)) continue;
       if (recorded !== null) drift.push({ path, expected: file.blob, actual: null });
-      writes.push({ path, mode: file.mode, blob: file.blob });
+      addWrites(draft, [{ path, mode: file.mode, blob: file.blob }]);
       continue;
     }
     if (file === undefined) {
@@ -50,7 +60,7 @@ export function planStraysAndRepairs(
       // Unchanged by the diff but different on the target: drift (or a repair without a record).
       if (recorded !== null && isDrifted(obs, file.blob))
         drift.push({ path, expected: file.blob, actual: obs.blob });
-      writes.push({ path, mode: file.mode, blob: file.blob });
+      addWrites(draft, [{ path, mode: file.mode, blob: file.blob }]);
     }
   }
   // Release files the target lacks altogether (deleted by hand) are drift too.
@@ -58,6 +68,6 @@ export function planStraysAndRepairs(
     if (touched.has(path) || observed.has(path) || file.mode === SUBMODULE_MODE || isProtected(path))
       continue;
     if (recorded !== null) drift.push({ path, expected: file.blob, actual: null });
-    writes.push({ path, mode: file.mode, blob: file.blob });
+    addWrites(draft, [{ path, mode: file.mode, blob: file.blob }]);
   }
 }

@@ -4,15 +4,16 @@
  */
 import type { AddedChange, Change, DiffResult } from '../diff/types.js';
 import { isListedFile } from '../diff/listed-files.js';
+import { listedTable } from '../diff/listing-view.js';
 import { pathView } from './path-view.js';
 import { SUBMODULE_MODE } from '../diff/types.js';
 import type { Mode } from '../config/types.js';
-import { emptyChanges } from '../report/types.js';
 import { DiffshipError } from '../errors.js';
 import { isDrifted } from './drift.js';
-import { holds, inStateDir, type PlanContext, type PlanDraft } from './context.js';
+import { emptyDraft, holds, inStateDir, type PlanContext, type PlanDraft } from './context.js';
 import type { DeleteOp, KeptFile, WriteOp } from './types.js';
 import { typeSwaps } from './type-swaps.js';
+import { LeadingItems } from './leading-items.js';
 
 function rejectStateDirPaths(diff: DiffResult, stateDir: string): void {
   for (const c of diff.changes) {
@@ -35,16 +36,10 @@ export function planChanges(
   rejectStateDirPaths(diff, ctx.stateDir);
   const { recorded, isProtected, observe } = ctx;
   const keptBlob = new Map(kept.map((k) => [k.path, k.blob]));
-  const draft: PlanDraft = {
-    writes: [],
-    deletes: [],
-    drift: [],
-    protectedPaths: [],
-    submodules: [],
-    newKept: [],
-    changes: emptyChanges(),
-  };
-  const { writes, deletes, drift, protectedPaths, submodules, newKept, changes } = draft;
+  const draft = emptyDraft();
+  const { deletes, drift, protectedPaths, submodules, newKept, changes } = draft;
+  // Set by expectWrite when the change it was given is to be written.
+  let written = false;
   // A folder the release turns into a file (or back): the old side goes in every mode (type-swaps.ts).
   const swaps = typeSwaps(diff.changes, observe, isProtected);
 
@@ -61,7 +56,7 @@ export function planChanges(
       const expected = old ?? keptBlob.get(path) ?? null;
       if (isDrifted(obs, expected)) drift.push({ path, expected, actual: obs.blob });
     }
-    writes.push(c);
+    written = true;
   };
 
   const expectDelete = (path: string, oldBlob: string, reason: DeleteOp['reason']) => {
@@ -73,13 +68,16 @@ export function planChanges(
     deletes.push({ path, reason });
   };
 
-  // The added changes, for the report's list of their paths (listedPaths): while they are all of
-  // the diff's changes so far (a listing's: 500,000), counted, not copied into an array of their own.
-  let added: AddedChange[] | null = null;
-  let addedLead = 0;
+  // The added changes, for the report's list of their paths (listedPaths), and the writes: while
+  // they are all of the diff's changes so far (a listing's: 500,000), counted, not copied into
+  // arrays of their own. A listing is read by index from its table (no object per file).
   const all = diff.changes as Change[];
+  const added = new LeadingItems(all as AddedChange[]);
+  const writes = new LeadingItems(all as WriteOp[]);
+  const each = changeReader(all);
   for (let at = 0; at < all.length; at++) {
-    const c = all[at]!;
+    const c = each(at);
+    written = false;
     const sub =
       (c.status !== 'deleted' && c.mode === SUBMODULE_MODE) ||
       ('oldMode' in c && c.oldMode === SUBMODULE_MODE);
@@ -89,8 +87,7 @@ export function planChanges(
     }
     switch (c.status) {
       case 'added':
-        if (added === null && addedLead === at) addedLead++;
-        else (added ??= all.slice(0, addedLead) as AddedChange[]).push(c);
+        added.take(c, at);
         expectWrite(c);
         break;
       case 'updated':
@@ -110,18 +107,29 @@ export function planChanges(
         else newKept.push({ path: c.path, blob: c.oldBlob });
         break;
     }
+    if (written) writes.take(c as WriteOp, at);
   }
-  added ??= (addedLead === all.length ? all : all.slice(0, addedLead)) as AddedChange[];
-  draft.changes.added = listedPaths(added);
+  draft.changes.added = listedPaths(added.list());
+  // Every change written, in order: the diff's own array (its view, for a listing), shared until
+  // the draft adds to it (addWrites).
+  draft.writes = writes.list();
+  draft.sharedWrites = draft.writes === all;
   return draft;
 }
 
+/** Change `at` of `all`: a listing's from its table (its object dropped young), else the array's. */
+function changeReader(all: readonly Change[]): (at: number) => Change {
+  const table = listedTable(all);
+  return table ? (at) => table.file(at) : (at) => all[at]!;
+}
+
 /**
- * The report's added paths: a listing's (a first deploy's: compact files, their paths made when
- * read) as a view that holds no string (path-view.ts); other diffs' as a plain array.
+ * The report's added paths: a listing's (a first deploy's: its view or compact files, their
+ * paths made when read) as a view that holds no string (path-view.ts); other diffs' as a plain
+ * array.
  */
 function listedPaths(added: readonly AddedChange[]): string[] {
-  return added.some(isListedFile) ? pathView(added) : added.map((c) => c.path);
+  return listedTable(added) !== null || added.some(isListedFile) ? pathView(added) : added.map((c) => c.path);
 }
 
 /** Every path the diff names, old paths of renames included. */

@@ -4,7 +4,7 @@
  */
 import type { GitMode } from '../diff/types.js';
 import { SYMLINK_MODE } from '../diff/types.js';
-import type { TargetChanges } from '../report/types.js';
+import { emptyChanges, type TargetChanges } from '../report/types.js';
 import type { DeleteOp, DriftItem, KeptFile, Observed, WriteOp } from './types.js';
 
 export interface ReleaseFile {
@@ -26,6 +26,8 @@ export interface PlanContext {
 /** The operations and report lists a plan builds up before on-drift and max-deletes decide. */
 export interface PlanDraft {
   writes: WriteOp[];
+  /** `writes` is the diff's own array (every change written): never changed, addWrite copies it first. */
+  sharedWrites: boolean;
   deletes: DeleteOp[];
   drift: DriftItem[];
   protectedPaths: string[];
@@ -33,6 +35,29 @@ export interface PlanDraft {
   /** Files this deploy's diff deletes (or renames away) that additive mode keeps. */
   newKept: KeptFile[];
   changes: TargetChanges;
+}
+
+/** A draft with nothing in it yet. */
+export function emptyDraft(): PlanDraft {
+  return {
+    writes: [],
+    sharedWrites: false,
+    deletes: [],
+    drift: [],
+    protectedPaths: [],
+    submodules: [],
+    newKept: [],
+    changes: emptyChanges(),
+  };
+}
+
+/** Add writes to the draft; writes that are the diff's own array are copied first (a diff is shared). */
+export function addWrites(draft: PlanDraft, ops: readonly WriteOp[]): void {
+  if (draft.sharedWrites) {
+    draft.writes = [...draft.writes];
+    draft.sharedWrites = false;
+  }
+  for (const op of ops) draft.writes.push(op);
 }
 
 /** Does the target already hold exactly this blob with this git mode? */

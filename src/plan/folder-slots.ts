@@ -22,7 +22,9 @@ export function rejectFoldersInFileSlots(
   observed: ReadonlyMap<string, Observed>,
   why: SlotContext = { kept: new Set(), isProtected: () => false },
 ): void {
-  const slots = writes.filter((w) => observe(w.path).type === 'dir').map((w) => w.path);
+  // Iterated (a listing's writes are read by index through a key string: listing-view.ts).
+  const slots: string[] = [];
+  for (const w of writes) if (observe(w.path).type === 'dir') slots.push(w.path);
   if (slots.length === 0) return;
   const { emptied, blocked } = emptiedFolders(new Set(slots), deletes, observed);
   // A folder the release emptied but that still holds other files: name them, and why they stay.

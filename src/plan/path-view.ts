@@ -11,6 +11,7 @@
  * view (a Proxy): `plainChanges` gives a copy with its paths as a plain array.
  */
 import type { TargetChanges } from '../report/types.js';
+import { indexReader } from '../diff/listing-view.js';
 
 /** util.inspect's hook, by its global name: importing node:util loads 6 more of Node's modules. */
 const INSPECT = Symbol.for('nodejs.util.inspect.custom');
@@ -27,6 +28,8 @@ export function pathView(items: readonly { readonly path: string }[]): string[] 
   const target: string[] = [];
   /** The changes read from, until the first write makes the target hold the strings. */
   let source: readonly { readonly path: string }[] | null = items;
+  // By index without a key string when the items are a listing's view (diff/listing-view.ts).
+  const item = indexReader(items);
   const at = (key: string | symbol): number => {
     if (source === null || typeof key !== 'string' || !INDEX.test(key)) return -1;
     const i = Number(key);
@@ -35,7 +38,7 @@ export function pathView(items: readonly { readonly path: string }[]): string[] 
   /** The first write: the target becomes the array of the strings, and the traps its own. */
   const made = (t: string[]): string[] => {
     if (source !== null) {
-      for (let i = 0; i < source.length; i++) t[i] = source[i]!.path;
+      for (let i = 0; i < source.length; i++) t[i] = item(i).path;
       source = null;
     }
     return t;
@@ -48,7 +51,7 @@ export function pathView(items: readonly { readonly path: string }[]): string[] 
     get(t, key, receiver) {
       if (key === 'length' && source !== null) return source.length;
       const i = at(key);
-      return i >= 0 ? source![i]!.path : Reflect.get(t, key, receiver);
+      return i >= 0 ? item(i).path : Reflect.get(t, key, receiver);
     },
     has: (t, key) => at(key) >= 0 || Reflect.has(t, key),
     ownKeys: (t) =>
@@ -61,7 +64,7 @@ export function pathView(items: readonly { readonly path: string }[]): string[] 
         return { value: source.length, writable: true, enumerable: false, configurable: false };
       const i = at(key);
       if (i < 0) return Reflect.getOwnPropertyDescriptor(t, key);
-      return { value: source![i]!.path, writable: true, enumerable: true, configurable: true };
+      return { value: item(i).path, writable: true, enumerable: true, configurable: true };
     },
     set: (t, key, value, receiver) => Reflect.set(made(t), key, value, receiver),
     defineProperty: (t, key, descriptor) => Reflect.defineProperty(made(t), key, descriptor),

@@ -9,7 +9,7 @@ import { SUBMODULE_MODE } from '../diff/types.js';
 import type { DriftScope, Mode, OnDrift } from '../config/types.js';
 import { driftOutsideChanges, type ExpectedFile } from './drift.js';
 import { byteOrder } from '../byte-order.js';
-import { ABSENT, inStateDir, type PlanContext, type ReleaseFile } from './context.js';
+import { ABSENT, addWrites, inStateDir, type PlanContext, type ReleaseFile } from './context.js';
 import { changedPaths, planChanges } from './change-ops.js';
 import { planStraysAndRepairs } from './authoritative.js';
 import { applyDriftPolicy } from './drift-policy.js';
@@ -95,7 +95,7 @@ export function planTarget(input: PlanInput): TargetPlan {
       ctx.observe,
     );
     drift.push(...outside.drift);
-    draft.writes.push(...outside.restores);
+    addWrites(draft, outside.restores);
   }
 
   if (mode === 'authoritative') planStraysAndRepairs(ctx, diff, input.release, input.observed, draft);
@@ -151,7 +151,7 @@ export function planTarget(input: PlanInput): TargetPlan {
  * from here on, as the diff's is (it is the manifest's listing too: apply/manifest.ts).
  */
 function sharedWithDiff(writes: WriteOp[], changes: DiffResult['changes']): WriteOp[] {
-  if (writes.length !== changes.length) return writes;
+  if (writes === changes || writes.length !== changes.length) return writes;
   for (let i = 0; i < writes.length; i++) if (writes[i] !== changes[i]) return writes;
   return changes as WriteOp[];
 }

@@ -32,7 +32,7 @@ export function recheckPaths(plan: TargetPlan): string[] | null {
   if (plan.mode !== 'additive' || plan.driftChecked?.scope === 'all') return null;
   const c = plan.changes;
   const files = [
-    ...plan.writes.map((w) => w.path),
+    ...Array.from(plan.writes, (w) => w.path),
     ...plan.deletes.map((d) => d.path),
     ...c.added,
     ...c.updated,

@@ -122,7 +122,8 @@ export class TargetRun extends TargetRollback {
       this.report.bytes = readOnly
         ? await blobBytes(
             ctx.repo,
-            p.writes.map((w) => w.blob),
+            // Iterated: a listing's writes are read by index through a key string (listing-view.ts).
+            Array.from(p.writes, (w) => w.blob),
           )
         : 0;
       const changed = p.selectionChanged ? '; selection changed: the whole selection was compared' : '';

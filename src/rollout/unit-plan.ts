@@ -22,7 +22,7 @@ export async function planUnitRun(
     { repo: ctx.repo, source: config.source, include: config.include, exclude: config.exclude },
     units,
     { from: p.from, to: p.to },
-    p.writes.map((w) => w.path),
+    Array.from(p.writes, (w) => w.path),
     p.deletes.map((d) => d.path),
     recorded,
   );
