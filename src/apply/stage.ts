@@ -20,6 +20,7 @@ import { cancelPoint } from '../cancelled.js';
 import { swapRemovedDirs } from './folder-swap.js';
 import { stageWrites, verifyError, type StagedWrites } from './stage-writes.js';
 import type { Placement } from './staged-tree.js';
+import { indexReader } from '../diff/listing-view.js';
 
 /** What staging needs of an open, locked session. */
 export interface StageSession {
@@ -141,11 +142,13 @@ async function stageAndVerify(
   const unhashed: string[] = [];
   for (let i = 0; i < plan.writes.length; i++) if (hashedThere[i] === 0) unhashed.push(place.staged(i));
   const hashes = await t.hashFiles(unhashed, { algorithm });
-  let i = 0;
-  for (const w of plan.writes) {
-    const got = hashedThere[i] === 1 ? w.blob : hashes.get(place.staged(i));
+  // By index without a key string (a listing's writes: diff/listing-view.ts).
+  const write = indexReader(plan.writes);
+  for (let i = 0; i < hashedThere.length; i++) {
+    if (hashedThere[i] === 1) continue;
+    const w = write(i);
+    const got = hashes.get(place.staged(i));
     if (got !== w.blob) throw verifyError(t, w, got, false);
-    i++;
   }
   onProgress?.({ phase: 'verify', done: plan.writes.length, total: plan.writes.length, bytes });
   return bytes;

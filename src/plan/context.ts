@@ -26,7 +26,7 @@ export interface PlanContext {
 /** The operations and report lists a plan builds up before on-drift and max-deletes decide. */
 export interface PlanDraft {
   writes: WriteOp[];
-  /** `writes` is the diff's own array (every change written): never changed, addWrite copies it first. */
+  /** `writes` is the diff's own array (every change written): never changed, addWrites copies it first. */
   sharedWrites: boolean;
   deletes: DeleteOp[];
   drift: DriftItem[];
