@@ -61,8 +61,7 @@ export class SshConnection implements StallTarget {
     const closed = open.map((c) => new Promise<void>((resolve) => c.once('close', () => resolve())));
     // A client still in its handshake (a host that has not answered yet) loses its socket now: its
     // close event fails the connect waiting on it, which would else wait out its connect-timeout
-    // (a SIGTERM during the handshake took the rollout's 4 s give-up). Before `end`: ssh2's
-    // `destroy` leaves an ended socket alone.
+    // (a SIGTERM during the handshake took the rollout's 4 s give-up).
     this.destroyUnready(open);
     this.endClients();
     this.rejectPending(new TransportError('E_TRANSPORT', `${this.description}: transport closed`));
@@ -75,8 +74,9 @@ export class SshConnection implements StallTarget {
     for (const c of open) if (!this.closedClients.has(c)) socketOf(c)?.destroy();
   }
 
+  /** Cut the sockets of clients still in their handshake (the socket itself: in any order with `end`). */
   private destroyUnready(clients: readonly Ssh2Client[]): void {
-    for (const c of clients) if (!this.readyClients.has(c)) c.destroy();
+    for (const c of clients) if (!this.readyClients.has(c)) socketOf(c)?.destroy();
   }
 
   /** Forget the clients of a failed connection attempt (the rest of teardown is SshTransport's). */
