@@ -15,7 +15,10 @@ import { IGNORE_FILE } from './ignore.js';
  * memory to the end). Neither made a release's reads in tree order slower (a clone's pack holds
  * them about in that order); 100,000 blobs read in random order took 1.7 -> 2.4 s, pages
  * mapped again (bench/README.md). A blob stored as a delta is still rebuilt in memory: git
- * cannot stream one.
+ * cannot stream one. The bases it rebuilds deltas from are cached up to 64 MiB, not git's 96:
+ * a big release's reads fill the cache whatever its size (a 500,000-file first deploy's
+ * cat-file peaked at 157 MiB, over the deploy's 150; 64 MiB: 114). Below 48 MiB, reads of
+ * long delta chains fall off a cliff (8-32 MiB: 10x slower on a repository with chains of 50).
  */
 export const CAT_FILE_CONFIG: readonly string[] = [
   '-c',
@@ -24,6 +27,8 @@ export const CAT_FILE_CONFIG: readonly string[] = [
   'core.packedGitWindowSize=4m',
   '-c',
   'core.packedGitLimit=16m',
+  '-c',
+  'core.deltaBaseCacheLimit=64m',
 ];
 
 /** `git cat-file --batch`: answers the lookups (refs, the ignore file) and reads blobs in bulk. */

@@ -8,7 +8,7 @@
  */
 import { execSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { cli } from '../helpers/cli.js';
@@ -79,3 +79,50 @@ it("deploys a 64 MiB file with git's cat-file holding a few MiB of it, not all o
   // Whole, the blob alone is 64 MiB in memory (and its pack mapping 64 more): 128+ MiB without the settings.
   expect(Math.max(...catFiles)).toBeLessThan(40);
 });
+
+it("keeps git's cache of delta bases to 64 MiB: a release of deltas read with cat-file under 100 MiB", () => {
+  // 25 files of 4 MiB, then each with a line more: packed, each old version is a delta against
+  // the new one (git keeps the newest whole). Deploying the old release rebuilds every delta from
+  // its 4 MiB base: 100 MiB of bases, which git's default cache (96 MiB) would hold.
+  const deltas = join(work, 'deltas');
+  git(work, 'init', '-q', '-b', 'main', deltas);
+  const files = Array.from({ length: 25 }, () => randomBytes(4 * MIB));
+  files.forEach((b, i) => writeFileSync(join(deltas, `f${i}.bin`), b));
+  // Stored uncompressed (random bytes do not compress): the repository is made in a few seconds.
+  git(deltas, 'config', 'core.compression', '0');
+  git(deltas, 'add', '-A');
+  git(deltas, 'commit', '-q', '-m', 'old');
+  const old = git(deltas, 'rev-parse', 'HEAD');
+  files.forEach((_, i) => writeFileSync(join(deltas, `f${i}.bin`), 'v2\n', { flag: 'a' }));
+  git(deltas, 'add', '-A');
+  git(deltas, 'commit', '-q', '-m', 'new');
+  git(deltas, 'repack', '-adfq', '--window=2');
+  const packed = git(deltas, 'verify-pack', '-v', ...listPackIndexes(deltas));
+  // Each old version is stored as a delta (a line with its base's id at its end).
+  expect(packed.split('\n').filter((l) => / blob +\d+ \d+ \d+ \d+ [0-9a-f]{40}$/.test(l)).length).toBe(25);
+  const target = join(work, 'delta-target');
+  const config = join(work, 'deltas.yml');
+  writeFileSync(config, ['waves: [1]', 'targets:', '  - name: t', `    path: ${target}`, ''].join('\n'));
+  const log = join(work, 'delta-rss.log');
+  const r = cli(work, ['deploy', '--config', config, '--repo', deltas, '--to', old, '--no-progress'], {
+    PATH: `${bin}:${process.env.PATH}`,
+    RSS_LOG: log,
+  });
+  expect(r.stderr).toBe('');
+  expect(r.code).toBe(0);
+  expect(readFileSync(join(target, 'f24.bin')).equals(files[24]!)).toBe(true);
+  const catFiles = readFileSync(log, 'utf8')
+    .split('\n')
+    .filter((l) => l.startsWith('cat-file '))
+    .map((l) => Number(l.split(' ')[1]) / 1024);
+  // ~86 MiB with the 64 MiB cache; ~118 MiB with git's default.
+  expect(Math.max(...catFiles)).toBeLessThan(100);
+});
+
+/** The pack index files of `repo`. */
+function listPackIndexes(repo: string): string[] {
+  const dir = join(repo, '.git', 'objects', 'pack');
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.idx'))
+    .map((f) => join(dir, f));
+}
