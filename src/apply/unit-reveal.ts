@@ -107,7 +107,7 @@ export async function revealUnits(
     }
     const built = `${staging}/unit-${k}`;
     await t.mkdirp(built);
-    const writes = plan.writes.map((w, i) => ({ w, i })).filter(({ w }) => inUnit(w.path));
+    const writes = Array.from(plan.writes, (w, i) => ({ w, i })).filter(({ w }) => inUnit(w.path));
     const writing = new Set(writes.map(({ w }) => w.path));
     const into = (p: string) => `${built}/${p.slice(unit.path.length + 1)}`;
     // What stays of the live unit, then the staged files renamed in: a pass at a time (unit-build.ts).
