@@ -4,7 +4,7 @@
  */
 import type { AddedChange, Change, DiffResult } from '../diff/types.js';
 import { isListedFile } from '../diff/listed-files.js';
-import { listedTable } from '../diff/listing-view.js';
+import { indexReader, listedTable } from '../diff/listing-view.js';
 import { pathView } from './path-view.js';
 import { SUBMODULE_MODE } from '../diff/types.js';
 import type { Mode } from '../config/types.js';
@@ -74,7 +74,8 @@ export function planChanges(
   const all = diff.changes as Change[];
   const added = new LeadingItems(all as AddedChange[]);
   const writes = new LeadingItems(all as WriteOp[]);
-  const each = changeReader(all);
+  // A listing's changes read from its table (each object dropped young), not through its view.
+  const each = indexReader(all);
   for (let at = 0; at < all.length; at++) {
     const c = each(at);
     written = false;
@@ -115,12 +116,6 @@ export function planChanges(
   draft.writes = writes.list();
   draft.sharedWrites = draft.writes === all;
   return draft;
-}
-
-/** Change `at` of `all`: a listing's from its table (its object dropped young), else the array's. */
-function changeReader(all: readonly Change[]): (at: number) => Change {
-  const table = listedTable(all);
-  return table ? (at) => table.file(at) : (at) => all[at]!;
 }
 
 /**
