@@ -36,7 +36,8 @@ export function arrayView<T>(from: ViewSource<T>): T[] {
   /** Iteration without a key string per item (Array.prototype.values reads through `get`). */
   function* items(): Generator<T> {
     const s = source!;
-    for (let i = 0; i < s.length(); i++) yield s.read(i);
+    // Its length asked once: a path view's source is a listing's view, whose `length` is a trap.
+    for (let i = 0, n = s.length(); i < n; i++) yield s.read(i);
   }
   /** The first write: the target becomes the array of the items, and the traps its own. */
   const made = (t: T[]): T[] => {
