@@ -6,10 +6,12 @@
  * through getters (each string made when asked, and dropped young); the listing's view
  * (listing-view.ts) makes one at each read, and keeps none. At 500,000 files a plain change
  * object, its path and its 40-digit id string cost ~170 bytes of heap a file; this costs
- * ~35 bytes outside the heap (the table's 21, the path's ~10 and its position's 4), and an
+ * ~35 bytes outside the heap (the table's 21, the path's ~10 and its position's 4), of which
+ * the table's and the path's wait in a temporary file past a few MB (spilled-chunks.ts), and an
  * object kept costs 32 of heap more. `toJSON` gives the plain change's fields.
  */
 import { fitsColumn, PathColumn } from './path-column.js';
+import { listingMemory, SpilledChunks } from './spilled-chunks.js';
 import type { AddedChange, GitMode } from './types.js';
 
 /** On every listed file's class: marks a change whose path is made when read (isListedFile). */
@@ -38,19 +40,26 @@ function nibble(b: number): number {
 
 /** Makes the listing's file objects; one table per listing. */
 export class ListedFiles {
-  private readonly chunks: Buffer[] = [];
+  /** The records, CHUNK to a buffer; past `memory` bytes the full ones wait in a file (spilled-chunks.ts). */
+  private readonly chunks: SpilledChunks;
   private count = 0;
   /** Bytes a record takes: its mode's byte, then the id's bytes. */
   private readonly size: number;
-  private readonly paths = new PathColumn();
+  private readonly paths: PathColumn;
   /** The paths as strings while there are few (STRINGS_UP_TO); null once they went to `paths`. */
   private strings: string[] | null = [];
   private readonly File: new (at: number) => AddedChange;
   /** How many files it holds of each of MODES. */
   private readonly modeCounts: number[] = [0, 0, 0, 0];
 
-  constructor(private readonly idLength: number) {
+  /** `memory`: the bytes the table and the path column each keep in memory before they spill. */
+  constructor(
+    private readonly idLength: number,
+    memory = listingMemory(),
+  ) {
     this.size = 1 + idLength / 2;
+    this.chunks = new SpilledChunks(CHUNK * this.size, memory);
+    this.paths = new PathColumn(memory);
     this.File = fileClass(this);
   }
 
@@ -68,7 +77,9 @@ export class ListedFiles {
     const m = MODES.indexOf(mode);
     if (m < 0) return false;
     const at = this.count;
-    const chunk = (this.chunks[Math.floor(at / CHUNK)] ??= Buffer.allocUnsafe(CHUNK * this.size));
+    const c = Math.floor(at / CHUNK);
+    // The last chunk (always in memory), or a new one after it.
+    const chunk = c < this.chunks.length ? this.chunks.get(c) : this.chunks.add();
     let o = (at % CHUNK) * this.size;
     chunk[o++] = m;
     for (let i = start; i < start + this.idLength; i += 2) {
@@ -101,7 +112,7 @@ export class ListedFiles {
 
   /** The mode of file `at` (its class's getter). */
   modeAt(at: number): GitMode {
-    return MODES[this.chunks[Math.floor(at / CHUNK)]![(at % CHUNK) * this.size]!]!;
+    return MODES[this.chunks.get(Math.floor(at / CHUNK))[(at % CHUNK) * this.size]!]!;
   }
 
   /** Keep the next file's path; false when it is too long for the column (nothing kept then). */
@@ -124,7 +135,7 @@ export class ListedFiles {
   /** The hex blob id of file `at` (its class's getter). */
   idAt(at: number): string {
     const o = (at % CHUNK) * this.size + 1;
-    return this.chunks[Math.floor(at / CHUNK)]!.toString('hex', o, o + this.size - 1);
+    return this.chunks.get(Math.floor(at / CHUNK)).toString('hex', o, o + this.size - 1);
   }
 }
 

@@ -10,6 +10,8 @@
  * listing is read by several readers at once (the staging's batches, the backup, the manifest).
  */
 
+import { listingMemory, SpilledChunks } from './spilled-chunks.js';
+
 /** The first path of each block of RESTART is kept whole. */
 const RESTART = 16;
 /** Bytes of each storage chunk; a path's record never spans two. */
@@ -25,7 +27,8 @@ const INDEX_CHUNK = 8192;
 
 /** A growing column of paths, each read back by its index. */
 export class PathColumn {
-  private readonly chunks: Buffer[] = [];
+  /** The records, CHUNK_BYTES to a buffer; past `memory` bytes the full ones wait in a file. */
+  private readonly chunks: SpilledChunks;
   /** Where each path's record starts: chunk number × CHUNK_BYTES + offset. */
   private readonly index: Uint32Array[] = [];
   private used = CHUNK_BYTES; // no chunk yet: the first push makes one
@@ -45,6 +48,10 @@ export class PathColumn {
   /** The string given last, and its index: a path read again is not made again. */
   private lastString = '';
   private lastAt = -1;
+
+  constructor(memory = listingMemory()) {
+    this.chunks = new SpilledChunks(CHUNK_BYTES, memory);
+  }
 
   get length(): number {
     return this.count;
@@ -67,11 +74,11 @@ export class PathColumn {
     const rest = size - shared;
     const record = varintSize(shared) + varintSize(rest) + rest;
     if (this.used + record > CHUNK_BYTES) {
-      this.chunks.push(Buffer.allocUnsafe(CHUNK_BYTES));
+      this.chunks.add();
       this.used = 0;
     }
     const chunkNo = this.chunks.length - 1;
-    const chunk = this.chunks[chunkNo]!;
+    const chunk = this.chunks.get(chunkNo); // the last: always in memory
     (this.index[Math.floor(this.count / INDEX_CHUNK)] ??= new Uint32Array(INDEX_CHUNK))[
       this.count % INDEX_CHUNK
     ] = chunkNo * CHUNK_BYTES + this.used;
@@ -121,7 +128,7 @@ export class PathColumn {
   /** Record `k`: its shared count, its rest's length, where the rest starts, in which chunk. */
   private record(k: number): [number, number, number, Buffer] {
     const pos = this.index[Math.floor(k / INDEX_CHUNK)]![k % INDEX_CHUNK]!;
-    const chunk = this.chunks[Math.floor(pos / CHUNK_BYTES)]!;
+    const chunk = this.chunks.get(Math.floor(pos / CHUNK_BYTES));
     let o = pos % CHUNK_BYTES;
     // Two varints of at most 3 bytes each.
     let shared = 0;
