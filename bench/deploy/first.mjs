@@ -4,7 +4,11 @@
 // Run `npm run build` first.
 //
 //   npx node bench/deploy/first.mjs [--files 50000] [--runs 3] [--no-sync-anchor] [--base <built checkout>]
-//     [--settle <seconds>]
+//     [--settle <seconds>] [--work <folder>]
+//
+// --work /dev/shm: the targets in that folder (a tmpfs: no disk in the timings, so the peak
+// RSS figures of a few pairs of runs compare two builds without the disk's noise); the
+// repository and the export stay in the OS temp folder. No settling there by default.
 //
 // The release has `--files` files of ~600 bytes, 200 per folder, built once with
 // `git fast-import` and cached in the OS temp folder (one repository per size).
@@ -47,7 +51,8 @@ const syncAnchor = !args.includes('--no-sync-anchor');
 // creating 500,000 files right after deleting 500,000 cost diffship 49 s against 26–34 s after a
 // wait (rsync pays it too): the benchmark's own cleanup, not a first deploy's cost. Default: 35 s
 // from 100,000 files up, none below (the effect was not seen at 50,000).
-const settle = opt('--settle', FILES >= 100_000 ? 35 : 0);
+const workRoot = args.includes('--work') ? path.resolve(args[args.indexOf('--work') + 1]) : null;
+const settle = opt('--settle', FILES >= 100_000 && workRoot === null ? 35 : 0);
 // --base <dir>: also time the CLI of another built checkout (before/after a change), as side `base`.
 const baseBuild = args.includes('--base') ? path.resolve(args[args.indexOf('--base') + 1]) : null;
 const PER_FOLDER = 200;
@@ -78,7 +83,8 @@ if (!existsSync(path.join(src, '.bench-ready'))) {
 const release = treeDigest(src, ['.bench-ready']);
 if (release.size !== FILES) throw new Error(`the export holds ${release.size} files, expected ${FILES}`);
 
-const work = path.join(base, 'work');
+const work =
+  workRoot === null ? path.join(base, 'work') : path.join(workRoot, `diffship-bench-first-${FILES}`);
 rmSync(work, { recursive: true, force: true });
 mkdirSync(work, { recursive: true });
 writeFileSync(path.join(work, 'diffship.yml'), 'waves: [1]\ntargets:\n  - name: t\n    path: ./target\n');
@@ -145,16 +151,18 @@ for (let r = 0; r < runs; r++) {
   rmSync(target('diffship'), { recursive: true, force: true });
   rmSync(target('rsync'), { recursive: true, force: true });
 }
+if (workRoot !== null) rmSync(work, { recursive: true, force: true });
 
 const med = (side, key) => median(results[side].map((x) => x[key]));
 const max = (side, key) => Math.max(...results[side].map((x) => x[key] ?? 0));
+const nodeRss = (s) => `node ${max(s, 'nodeRss').toFixed(0)} MiB, median ${med(s, 'nodeRss').toFixed(0)}`;
 const ds = med('diffship', 'ms');
 console.log(
   [
-    `first deploy — ${FILES} files, ${runs} runs each, median wall time (${os.cpus().length} cores, load ${os.loadavg()[0].toFixed(2)}, node ${process.version}); every target compared with the release after each run; ${settle} s of settling after each deletion`,
+    `first deploy — ${FILES} files, ${runs} runs each, median wall time (${os.cpus().length} cores, load ${os.loadavg()[0].toFixed(2)}, node ${process.version}); targets in ${path.dirname(work)}; every target compared with the release after each run; ${settle} s of settling after each deletion`,
     ...names.map(
       (s) =>
-        `${s.padEnd(10)} ${(med(s, 'ms') / 1000).toFixed(2)} s, CPU ${(med(s, 'cpu') / 1000).toFixed(2)} s, peak RSS ${max(s, 'rss').toFixed(0)} MiB${s === 'diffship' || s === 'base' ? ` (node ${max(s, 'nodeRss').toFixed(0)} MiB)` : ''}`,
+        `${s.padEnd(10)} ${(med(s, 'ms') / 1000).toFixed(2)} s, CPU ${(med(s, 'cpu') / 1000).toFixed(2)} s, peak RSS ${max(s, 'rss').toFixed(0)} MiB${s === 'diffship' || s === 'base' ? ` (${nodeRss(s)})` : ''}`,
     ),
     `CPU ratio diffship / rsync -a: ${ratio(med('diffship', 'cpu'), med('rsync', 'cpu'))}×`,
     `ratio diffship / rsync -a: ${ratio(ds, med('rsync', 'ms'))}×${syncAnchor ? `; / rsync -a + sync: ${ratio(ds, med('rsync+sync', 'ms'))}×` : ''}`,
