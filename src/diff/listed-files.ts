@@ -6,8 +6,8 @@
  * through getters (each string made when asked, and dropped young); the listing's view
  * (listing-view.ts) makes one at each read, and keeps none. At 500,000 files a plain change
  * object, its path and its 40-digit id string cost ~170 bytes of heap a file; this costs
- * ~35 bytes outside the heap (the table's 21, the path's ~10 and its position's 4), of which
- * the table's and the path's wait in a temporary file past a few MB (spilled-chunks.ts), and an
+ * ~35 bytes outside the heap (the table's 21, the path's ~10 and its position's 4), all three
+ * waiting in temporary files past a few MB each (spilled-chunks.ts), and an
  * object kept costs 32 of heap more. `toJSON` gives the plain change's fields.
  */
 import { fitsColumn, PathColumn } from './path-column.js';

@@ -22,15 +22,18 @@ export const MAX_PATH_BYTES = 16 * 1024;
 /** Whether `path` is short enough for a column (its UTF-8 bytes counted only when it could be over). */
 export const fitsColumn = (path: string): boolean =>
   path.length * 3 <= MAX_PATH_BYTES || Buffer.byteLength(path, 'utf8') <= MAX_PATH_BYTES;
-/** Positions per index chunk (one Uint32Array each, never copied as the column grows). */
+/** Positions per index chunk (never copied as the column grows). */
 const INDEX_CHUNK = 8192;
 
 /** A growing column of paths, each read back by its index. */
 export class PathColumn {
   /** The records, CHUNK_BYTES to a buffer; past `memory` bytes the full ones wait in a file. */
   private readonly chunks: SpilledChunks;
-  /** Where each path's record starts: chunk number × CHUNK_BYTES + offset. */
-  private readonly index: Uint32Array[] = [];
+  /**
+   * Where each path's record starts (chunk number × CHUNK_BYTES + offset), INDEX_CHUNK 32-bit
+   * positions to a chunk: 4 bytes a path, spilled past `memory` bytes as the records are.
+   */
+  private readonly index: SpilledChunks;
   private used = CHUNK_BYTES; // no chunk yet: the first push makes one
   private count = 0;
   /** The first path of the block being pushed to, as bytes. */
@@ -51,6 +54,7 @@ export class PathColumn {
 
   constructor(memory = listingMemory()) {
     this.chunks = new SpilledChunks(CHUNK_BYTES, memory);
+    this.index = new SpilledChunks(INDEX_CHUNK * 4, memory);
   }
 
   get length(): number {
@@ -79,9 +83,10 @@ export class PathColumn {
     }
     const chunkNo = this.chunks.length - 1;
     const chunk = this.chunks.get(chunkNo); // the last: always in memory
-    (this.index[Math.floor(this.count / INDEX_CHUNK)] ??= new Uint32Array(INDEX_CHUNK))[
-      this.count % INDEX_CHUNK
-    ] = chunkNo * CHUNK_BYTES + this.used;
+    const slot = this.count % INDEX_CHUNK;
+    // A new index chunk at each INDEX_CHUNK paths, else the last one (always in memory).
+    const positions = slot === 0 ? this.index.add() : this.index.get(this.index.length - 1);
+    positions.writeUInt32LE(chunkNo * CHUNK_BYTES + this.used, slot * 4);
     let o = writeVarint(chunk, this.used, shared);
     o = writeVarint(chunk, o, rest);
     copyBytes(bytes, shared, size, chunk, o);
@@ -127,7 +132,7 @@ export class PathColumn {
 
   /** Record `k`: its shared count, its rest's length, where the rest starts, in which chunk. */
   private record(k: number): [number, number, number, Buffer] {
-    const pos = this.index[Math.floor(k / INDEX_CHUNK)]![k % INDEX_CHUNK]!;
+    const pos = this.index.get(Math.floor(k / INDEX_CHUNK)).readUInt32LE((k % INDEX_CHUNK) * 4);
     const chunk = this.chunks.get(Math.floor(pos / CHUNK_BYTES));
     let o = pos % CHUNK_BYTES;
     // Two varints of at most 3 bytes each.
