@@ -16,6 +16,7 @@ import { CheckoutFiles, worktreeTop, type ReadInto } from '../diff/checkout-file
 import { join } from 'node:path';
 import { checkCancelled } from '../cancelled.js';
 import type { Placement } from './staged-tree.js';
+import { BitSet } from '../bit-set.js';
 
 /** Below this many files the one-by-one path's start is cheaper than a second git process. */
 const BULK_MIN = 64;
@@ -64,24 +65,17 @@ export async function stageInBulk(
 ): Promise<number[] | null> {
   const writeMany = t.writeMany?.bind(t);
   if (!writeMany) return null;
-  // The writes' indices in a typed array, counted first (not a 500,000-element array grown by pushes).
   let count = 0;
   for (const w of plan.writes) if (w.mode !== SYMLINK_MODE) count++;
   if (count < (t.kind === 'local' ? LOCAL_BULK_MIN : BULK_MIN)) return null;
-  const files = new Uint32Array(count);
   // Not for a local target: its writer thread is the critical path and git runs on another core,
   // so reads on this thread only compete (a 50,000-file first deploy from a checkout: +8%).
   const top = t.kind === 'local' ? null : await worktreeTop(repo);
   const checkout = top === null ? null : new CheckoutFiles(join(top, source), OPTIONS.maxBlob, algorithm);
-  count = 0;
-  let i = 0;
-  for (const w of plan.writes) {
-    if (w.mode !== SYMLINK_MODE) files[count++] = i;
-    i++;
-  }
+  const files = count === plan.writes.length ? everyIndex(count) : indicesOf(plan.writes, count);
   // Writes by index without a key string (a listing's: diff/listing-view.ts).
   const write = indexReader(plan.writes);
-  const written = new Uint8Array(plan.writes.length);
+  const written = new BitSet(plan.writes.length);
   const options = t.kind === 'local' ? LOCAL : OPTIONS;
   // The transport cannot (no file helper on this host): everything goes one by one.
   const cannot = new Error('no bulk write');
@@ -97,7 +91,7 @@ export async function stageInBulk(
     if (ids === null) throw cannot;
     at.forEach((i, j) => {
       settled(i, ids[j]!, bodies[j]!.length);
-      written[i] = 1;
+      written.set(i);
     });
   };
   try {
@@ -105,11 +99,11 @@ export async function stageInBulk(
     if (fromGit.length > 0)
       await readBlobBatches(
         repo,
-        { length: fromGit.length, at: (k) => write(fromGit[k]!).blob },
+        { length: fromGit.length, at: (k) => write(fromGit.at(k)).blob },
         options,
         (indices, bodies) =>
           send(
-            indices.map((k) => fromGit[k]!),
+            indices.map((k) => fromGit.at(k)),
             bodies,
           ),
       );
@@ -117,9 +111,32 @@ export async function stageInBulk(
     if (error !== cannot) throw error;
   }
   const left: number[] = [];
-  for (let i = 0; i < written.length; i++) if (written[i] !== 1) left.push(i);
+  for (let i = 0; i < written.size; i++) if (!written.has(i)) left.push(i);
   return left;
 }
+
+/** Indices into plan.writes, by position. */
+interface Indices {
+  readonly length: number;
+  at(k: number): number;
+}
+
+/** 0 … count - 1, held as nothing (every write is a file: a first deploy's 1,000,000 were 4 MB). */
+const everyIndex = (count: number): Indices => ({ length: count, at: (k) => k });
+
+/** The indices of the writes that are files, in a typed array (not an array grown by pushes). */
+function indicesOf(writes: Iterable<WriteOp>, count: number): Indices {
+  const files = new Uint32Array(count);
+  let k = 0;
+  let i = 0;
+  for (const w of writes) {
+    if (w.mode !== SYMLINK_MODE) files[k++] = i;
+    i++;
+  }
+  return typedIndices(files);
+}
+
+const typedIndices = (files: Uint32Array): Indices => ({ length: files.length, at: (k) => files[k]! });
 
 /**
  * The files the checkout holds, sent in batches as git's would be (at most `inFlight` unsettled);
@@ -128,10 +145,10 @@ export async function stageInBulk(
 async function stageFromCheckout(
   checkout: CheckoutFiles,
   write: (i: number) => WriteOp,
-  files: Uint32Array,
+  files: Indices,
   options: BlobBatchOptions,
   send: (at: readonly number[], bodies: readonly Buffer[]) => Promise<void>,
-): Promise<Uint32Array> {
+): Promise<Indices> {
   const fromGit: number[] = [];
   const pending = new Set<Promise<void>>();
   let failure: { error: unknown } | null = null;
@@ -163,7 +180,7 @@ async function stageFromCheckout(
   };
   let k = 0;
   for (; k < files.length && failure === null && checkout.promising; k++) {
-    const i = files[k]!;
+    const i = files.at(k);
     const w = write(i);
     const body = checkout.read(w.path, w.blob, into);
     if (body === null) {
@@ -184,6 +201,6 @@ async function stageFromCheckout(
   // Those missed, then those not tried (a checkout given up on).
   const rest = new Uint32Array(fromGit.length + files.length - k);
   rest.set(fromGit);
-  rest.set(files.subarray(k), fromGit.length);
-  return rest;
+  for (let j = fromGit.length; k < files.length;) rest[j++] = files.at(k++);
+  return typedIndices(rest);
 }

@@ -24,15 +24,16 @@ import { checkCancelled } from '../cancelled.js';
 import { stageInBulk } from './stage-bulk.js';
 import { normalizeSource } from '../diff/ref.js';
 import { indexReader } from '../diff/listing-view.js';
+import { BitSet } from '../bit-set.js';
 
 export interface StagedWrites {
   bytes: number;
   /**
-   * 1 for each staged file the host hashed as it wrote it (the SSH file helper, the local stream
-   * write), already checked against the release: not read back. One byte per file, not a map of
+   * Set for each staged file the host hashed as it wrote it (the SSH file helper, the local stream
+   * write), already checked against the release: not read back. A bit per file, not a map of
    * 500,000 blob ids.
    */
-  hashedThere: Uint8Array;
+  hashedThere: BitSet;
 }
 
 export async function stageWrites(
@@ -47,7 +48,7 @@ export async function stageWrites(
   signal?: AbortSignal,
 ): Promise<StagedWrites> {
   const total = plan.writes.length;
-  const out: StagedWrites = { bytes: 0, hashedThere: new Uint8Array(total) };
+  const out: StagedWrites = { bytes: 0, hashedThere: new BitSet(total) };
   let done = 0;
   // Answers still to come (kept only while pending: 500,000 settled promises are not held).
   const answers = new Set<Promise<void>>();
@@ -59,7 +60,7 @@ export async function stageWrites(
       // Checked at once: a bad write fails the staging, not a pass after it.
       const w = write(i);
       if (id !== w.blob) throw verifyError(t, w, id, true);
-      out.hashedThere[i] = 1;
+      out.hashedThere.set(i);
     }
     onProgress?.({ phase: 'stage', done: ++done, total, bytes: out.bytes });
   };

@@ -140,12 +140,12 @@ async function stageAndVerify(
   await cancelPoint(signal, 'staging');
   const { bytes, hashedThere } = staged;
   const unhashed: string[] = [];
-  for (let i = 0; i < plan.writes.length; i++) if (hashedThere[i] === 0) unhashed.push(place.staged(i));
+  for (let i = 0; i < plan.writes.length; i++) if (!hashedThere.has(i)) unhashed.push(place.staged(i));
   const hashes = await t.hashFiles(unhashed, { algorithm });
   // By index without a key string (a listing's writes: diff/listing-view.ts).
   const write = indexReader(plan.writes);
-  for (let i = 0; i < hashedThere.length; i++) {
-    if (hashedThere[i] === 1) continue;
+  for (let i = 0; i < hashedThere.size; i++) {
+    if (hashedThere.has(i)) continue;
     const w = write(i);
     const got = hashes.get(place.staged(i));
     if (got !== w.blob) throw verifyError(t, w, got, false);

@@ -16,6 +16,7 @@
  */
 import { posix } from 'node:path';
 import { indexReader } from '../diff/listing-view.js';
+import { BitSet } from '../bit-set.js';
 
 export interface Placement {
   /** Where write `i` is staged (relative to the target). */
@@ -43,15 +44,19 @@ export function placeWrites(
 ): Placement {
   const created = new Set(whole ? createdDirs : []);
   const tree = (p: string) => `${staging}/t/${p}`;
-  // A byte per write, not an array of 500,000 booleans.
-  const inTree = new Uint8Array(writes.length);
+  // A bit per write, not an array of 500,000 booleans.
+  const inTree = new BitSet(writes.length);
   let i = 0;
-  if (created.size > 0) for (const w of writes) inTree[i++] = created.has(posix.dirname(w.path)) ? 1 : 0;
+  if (created.size > 0)
+    for (const w of writes) {
+      if (created.has(posix.dirname(w.path))) inTree.set(i);
+      i++;
+    }
   // By index without a key string (a listing's writes: diff/listing-view.ts).
   const write = indexReader(writes);
   return {
-    staged: (i) => (inTree[i] === 1 ? tree(write(i).path) : `${staging}/${i}`),
-    inTree: (i) => inTree[i] === 1,
+    staged: (i) => (inTree.has(i) ? tree(write(i).path) : `${staging}/${i}`),
+    inTree: (i) => inTree.has(i),
     stagingDirs: [...created],
     roots: [...created].filter((d) => !created.has(posix.dirname(d))),
     tree,
