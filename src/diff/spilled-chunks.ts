@@ -32,6 +32,7 @@ export function listingMemory(): number {
     );
   return Number(set);
 }
+
 /** Spilled chunks read back and held at once: a few readers, each in order. */
 const CACHED = 8;
 
