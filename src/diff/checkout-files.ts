@@ -30,7 +30,7 @@ const tops = new Map<string, Promise<string | null>>();
 export function worktreeTop(repo: string): Promise<string | null> {
   let top = tops.get(repo);
   if (top === undefined) {
-    const seen = topSeenHere(repo);
+    const seen = worktreeTopSeen(repo);
     top =
       seen !== null
         ? Promise.resolve(seen)
@@ -53,7 +53,7 @@ const RELOCATING = ['GIT_DIR', 'GIT_WORK_TREE', 'GIT_COMMON_DIR'];
  * the main thread, ~20 ms on the SSH update's critical path). A guess that is wrong all the same
  * (a `core.worktree` elsewhere) costs only misses: every file read is checked against its blob id.
  */
-function topSeenHere(repo: string): string | null {
+export function worktreeTopSeen(repo: string): string | null {
   if (RELOCATING.some((name) => process.env[name] !== undefined)) return null;
   const dotGit = join(repo, '.git');
   try {

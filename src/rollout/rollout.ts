@@ -81,7 +81,7 @@ async function prepare(
     // While the handshakes run: the git processes an SSH update asks for once its target answered.
     if (early.dialling) {
       const { source, renames } = preflightContext(options, release, log).config;
-      dropWarm = warmDeployGit(release.repo, { source, renames });
+      dropWarm = warmDeployGit(release.repo, { source, renames, release });
     }
     const controls = new WaveControls({ config, deployId, to: release.to, command, log });
     const plan = () => planWaves(controls, selected, release, { config, command, log }, options.signal);

@@ -2,7 +2,8 @@
  * diff/warm-git.ts: the diff-tree and cat-file an SSH update asks for once its target
  * answered, started ahead. The plan's diff and the staging's blob reads take them over
  * (no second process) and answer exactly as a cold start does; what nobody takes is ended
- * by the drop. And blob-batches.ts hands its last batch on once the last blob is read, not
+ * by the drop; a checkout at the release's commit gets no blob reader ahead (the staging reads
+ * the checkout). And blob-batches.ts hands its last batch on once the last blob is read, not
  * once git has exited. Real repositories, real git.
  */
 import { execFileSync, type ChildProcess } from 'node:child_process';
@@ -10,6 +11,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { warmDeployGit } from '../../src/diff/warm-git.js';
+import { GitObjects } from '../../src/diff/git-objects.js';
 import { readBlobBatches } from '../../src/diff/blob-batches.js';
 import { diffReleases } from '../../src/diff/diff-releases.js';
 import type { EarlyGit } from '../../src/diff/early-git.js';
@@ -74,6 +76,34 @@ describe('warmDeployGit', () => {
     drop = null;
     expect(kinds()).toEqual([]);
     await Promise.all(children.map(exited));
+  });
+
+  it("leaves the blob reader to the staging when the repository is a checkout at the release's commit", async () => {
+    const objects = new GitObjects(repo.dir);
+    try {
+      // HEAD is v2: the staging reads the checkout first, no cat-file is started ahead.
+      drop = warmDeployGit(repo.dir, { renames: true, source: 'wf', release: { to: v2, objects } });
+      expect(kinds()).toEqual(['diff-tree']);
+      await objects.lookup('HEAD'); // the check's lookup was answered before this one
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(kinds()).toEqual(['diff-tree']);
+      drop();
+      // Another commit than the checkout's: the cat-file starts once HEAD is known.
+      drop = warmDeployGit(repo.dir, { renames: true, source: 'wf', release: { to: v1, objects } });
+      await objects.lookup('HEAD');
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(kinds()).toEqual(['diff-tree', 'cat-file']);
+      drop();
+      // Not a checkout's top (a folder inside it): started at once, as without a release.
+      drop = warmDeployGit(join(repo.dir, 'wf'), {
+        renames: true,
+        source: 'wf',
+        release: { to: v2, objects },
+      });
+      expect(kinds()).toEqual(['diff-tree', 'cat-file']);
+    } finally {
+      objects.close();
+    }
   });
 
   it('a source the plan refuses starts nothing', () => {
