@@ -25,6 +25,7 @@ import { KeptPlans } from './kept-plans.js';
 import { EarlyConnections } from './early-connect.js';
 import { EarlyPreflight } from './early-preflight.js';
 import { warmDeployGit } from '../diff/warm-git.js';
+import { listingMemory } from '../diff/spilled-chunks.js';
 import { followCaller } from '../cancelled.js';
 import type { OutsideLink } from '../plan/outside-links.js';
 import { plainChanges } from '../plan/path-view.js';
@@ -145,6 +146,9 @@ function preflightContext(options: RolloutOptions, release: OpenedRelease, log: 
  * if (report.status !== 'succeeded') process.exitCode = 1;
  */
 export async function rollout(options: RolloutOptions): Promise<Report> {
+  // A bad DIFFSHIP_LISTING_MEMORY is refused before anything starts, whether or not this
+  // rollout builds a listing (a first deploy does; an update may not).
+  listingMemory();
   const caller = followCaller(options.signal);
   try {
     return await rolloutFollowing({ ...options, signal: caller.signal });

@@ -3,17 +3,18 @@
  * an unlinked temporary file and come back byte for byte, in any order of reading, through a few
  * buffers; where the temp folder refuses the file they stay in memory. The listing's table and
  * path column read back right while spilled, and a real first deploy through the CLI with every
- * chunk spilled (seen opening its file, under strace) writes the release exactly.
+ * chunk spilled (seen opening its file, under strace) writes the release exactly; a bad budget
+ * in the environment stops a deploy before it writes, naming the value and the fix.
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ListedFiles } from '../../src/diff/listed-files.js';
 import { PathColumn } from '../../src/diff/path-column.js';
 import { listingMemory, SpilledChunks } from '../../src/diff/spilled-chunks.js';
-import { BIN } from '../helpers/cli.js';
+import { BIN, cli } from '../helpers/cli.js';
 import { git, gitBytes, tempDir } from '../helpers/git.js';
 import { snapshot } from '../helpers/repo.js';
 
@@ -153,4 +154,33 @@ it('lets a first deploy spill every chunk of its listing and still write the rel
   for (const [path, e] of got) expect([path, e.content]).toEqual([path, files.get(path)]);
   const exec = new Set([...files.keys()].filter((_, i) => i % 7 === 0));
   for (const [path, e] of got) expect([path, e.exec]).toEqual([path, exec.has(path)]);
+});
+
+it('refuses a bad DIFFSHIP_LISTING_MEMORY before writing anything, naming the value and the fix', () => {
+  const repo = join(work, 'small');
+  git(work, 'init', '-q', '-b', 'main', repo);
+  writeFileSync(join(repo, 'a.txt'), 'a\n');
+  git(repo, 'add', '-A');
+  git(repo, 'commit', '-q', '-m', 'r');
+  const target = join(work, 'small-target');
+  const config = join(work, 'small.yml');
+  writeFileSync(config, `waves: [1]\ntargets:\n  - name: t\n    path: ${target}\n`);
+  const deploy = (memory?: string) =>
+    cli(work, ['deploy', '--config', config, '--repo', repo, '--no-progress'], {
+      DIFFSHIP_LISTING_MEMORY: memory,
+    });
+  const refused = (r: ReturnType<typeof cli>) => {
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(
+      'diffship: DIFFSHIP_LISTING_MEMORY="64MB" is not a byte count: give a whole number of bytes (0 spills all but the last chunk), or unset it\n',
+    );
+  };
+  refused(deploy('64MB'));
+  expect(existsSync(target)).toBe(false);
+  // An update (which may build no listing) is refused the same, its target untouched.
+  expect(deploy().code).toBe(0);
+  writeFileSync(join(repo, 'a.txt'), 'b\n');
+  git(repo, 'commit', '-q', '-am', 'r2');
+  refused(deploy('64MB'));
+  expect(readFileSync(join(target, 'a.txt'), 'utf8')).toBe('a\n');
 });
