@@ -1,14 +1,24 @@
 /**
  * A listing's columns past their memory budget (src/diff/spilled-chunks.ts): full chunks go to
  * an unlinked temporary file and come back byte for byte, in any order of reading, through a few
- * buffers; where the temp folder refuses the file they stay in memory. The listing's table and
+ * buffers; where the temp folder refuses the file they stay in memory, and a chunk that cannot be
+ * read back is an error naming the folder. The listing's table and
  * path column read back right while spilled, and a real first deploy through the CLI with every
  * chunk spilled (seen opening its file, under strace) writes the release exactly; a bad budget
  * in the environment stops a deploy before it writes, naming the value and the fix.
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  ftruncateSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ListedFiles } from '../../src/diff/listed-files.js';
@@ -73,6 +83,32 @@ describe('spilled chunks', () => {
     const made = fill(column, 30);
     expect(column.spilled).toBe(false);
     expectReadsBack(column, made);
+  });
+
+  it('name the temp folder and the fix when a spilled chunk cannot be read back', () => {
+    const dir = join(work, 'tmp-lost');
+    mkdirSync(dir);
+    process.env.TMPDIR = dir;
+    const linkOf = (n: string): string => {
+      try {
+        return readlinkSync(`/proc/self/fd/${n}`);
+      } catch {
+        return '';
+      }
+    };
+    const spillFiles = () =>
+      readdirSync('/proc/self/fd').filter((n) => /diffship-listing-.* \(deleted\)$/.test(linkOf(n)));
+    const before = new Set(spillFiles().map(linkOf));
+    const column = new SpilledChunks(1024, 0);
+    fill(column, 3);
+    // Its file cut short under it (as a failing disk loses what it held); the descriptor stays its own.
+    const fd = spillFiles().find((n) => !before.has(linkOf(n)));
+    expect(fd).toBeDefined();
+    ftruncateSync(Number(fd), 0);
+    expect(() => column.get(0)).toThrow(
+      `reading the release's listing back from its temporary file in ${dir} failed (the file ended early): check that folder's disk, or point TMPDIR at another`,
+    );
+    expect(column.get(2).length).toBe(1024); // the last chunk never left memory
   });
 
   it('take their budget from DIFFSHIP_LISTING_MEMORY, and name a bad one', () => {
