@@ -69,11 +69,11 @@ import {
   ratio,
   requireBuild,
   run,
-  switchCheckout,
   timeOnce,
   treeDigest,
 } from '../lib.mjs';
 import { startSshd, sshTargetLines, viaLatency } from './sshd.mjs';
+import { CHANGED, sshRelease } from './release.mjs';
 import { authCase } from './auth.mjs';
 
 requireBuild('bench/ssh');
@@ -84,52 +84,11 @@ const FILES = option('--files', 2_000);
 const slowRcMs = option('--slow-rc', 0);
 const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : null;
 const BIG_MIB = option('--big-mib', 200);
-const SIZE = 4 * 1024;
-const CHANGED = 100;
-
-const base = path.join(
-  os.tmpdir(),
-  FILES === 2_000 ? 'diffship-bench-ssh-v1' : `diffship-bench-ssh-v1-${FILES}`,
-);
-const repo = path.join(base, 'repo');
-const pathOf = (i) => `flows/team-${String(i % 40).padStart(2, '0')}/flow-${String(i).padStart(4, '0')}.xml`;
-/** 4 KiB of text, different for every file and revision (so nothing compresses to nothing). */
-const contentOf = (i, rev = 0) => {
-  let s = `<flow id="${i}" rev="${rev}">\n`;
-  for (let l = 0; s.length < SIZE - 40; l++)
-    s += `  <step n="${l}" act="a${(i * 7919 + l * 104729 + rev) % 1000003}"/>\n`;
-  return Buffer.from(`${s}</flow>\n`.padEnd(SIZE, ' '));
-};
-const a = new Map();
-for (let i = 0; i < FILES; i++) a.set(pathOf(i), contentOf(i));
-const b = new Map();
-for (let k = 0; k < CHANGED; k++)
-  b.set(pathOf(k * (FILES / CHANGED) + 7), contentOf(k * (FILES / CHANGED) + 7, 1));
-fastImportRepo(repo, [
-  { tag: 'A', files: a },
-  { tag: 'B', files: b },
-]);
-const co = path.join(base, 'checkout');
-checkout(repo, 'A', co);
-const releaseA = treeDigest(co);
-switchCheckout(repo, co, 'A', 'B');
-const releaseB = treeDigest(co);
-switchCheckout(repo, co, 'B', 'A');
-
 // diffship deploys from a checkout of the release, as a CI job does (rsync copies `co`, one too):
 // a linked worktree of the repository, switched with `co`. --from-repo: from the repository
 // alone (no checkout: every blob read by git).
 const fromRepo = args.includes('--from-repo');
-const wt = path.join(base, 'worktree');
-if (!fromRepo) {
-  spawnSync('git', ['-C', repo, 'worktree', 'remove', '--force', wt], { stdio: 'ignore' });
-  rmSync(wt, { recursive: true, force: true });
-  run('git', ['-C', repo, 'worktree', 'add', '-q', '--detach', wt, 'A']);
-}
-const switchBoth = (from, to) => {
-  switchCheckout(repo, co, from, to);
-  if (!fromRepo) run('git', ['-C', wt, 'checkout', '-q', to]);
-};
+const { base, repo, co, wt, releaseA, releaseB, switchBoth } = sshRelease(FILES, { fromRepo });
 const rttMs = option('--rtt', 0);
 const sshd = await viaLatency(await startSshd({ slowRcMs }), rttMs);
 const work = path.join(base, 'work');

@@ -38,7 +38,7 @@ function portOpen(port) {
 }
 
 /**
- * Start sshd; resolves to { port, user, identityFile, knownHostsFile, sshArgs, stop() }.
+ * Start sshd; resolves to { port, pid, user, identityFile, knownHostsFile, sshArgs, stop() }.
  * sshArgs are the OpenSSH client options for this server (for `rsync -e`).
  * `slowRcMs`: every remote shell sleeps that long first, as on a host with a heavy rc
  * file: the login user's shell must be bash, which runs ~/.bashrc for every command
@@ -99,6 +99,8 @@ export async function startSshd({ slowRcMs = 0 } = {}) {
   const identityFile = path.join(dir, 'client');
   return {
     port,
+    /** sshd's own pid: the sessions it starts are its descendants (kills.mjs stops one). */
+    pid: child.pid,
     user: os.userInfo().username,
     identityFile,
     knownHostsFile,
