@@ -11,8 +11,8 @@
 // odd ones the update A → B (100 files changed). Then the same deploy runs again and must
 // succeed, and the target must equal the release file by file (contents, exec bits). With
 // SIGTERM the cut run must also end within 5 s of the signal. `--stall`: one more round, the
-// host's file helper SIGSTOPped 2 s into a first deploy (reply-timeout 5s): the deploy must
-// fail (exit 1) by itself, and once the helper runs again the next deploy must converge.
+// host's file helper SIGSTOPped halfway through a first deploy (reply-timeout 5s): the deploy
+// must fail (exit 1) by itself, and once the helper runs again the next deploy must converge.
 // The release is bench/ssh/run.mjs's (release.mjs), made once per file count.
 import path from 'node:path';
 import { spawn } from 'node:child_process';
@@ -124,10 +124,16 @@ try {
   if (args.includes('--stall')) {
     rmSync(target, { recursive: true, force: true });
     config(['    reply-timeout: 5s']);
-    const running = deploy('A');
-    await new Promise((r) => setTimeout(r, 2000));
-    const stopped = helperPids();
-    must(stopped.length > 0, 'no file helper found to stop (the deploy ended within 2 s?)');
+    let ended = false;
+    const running = deploy('A').then((r) => ((ended = true), r));
+    // Halfway through (as long as it takes uncut), once the helper is there.
+    await new Promise((r) => setTimeout(r, Math.max(300, first.ms / 2)));
+    let stopped = helperPids();
+    while (stopped.length === 0 && !ended) {
+      await new Promise((r) => setTimeout(r, 50));
+      stopped = helperPids();
+    }
+    must(!ended, 'the deploy ended before its file helper could be stopped: use more --files');
     for (const pid of stopped) process.kill(pid, 'SIGSTOP');
     const stalled = await running;
     for (const pid of stopped) process.kill(pid, 'SIGCONT');
@@ -139,7 +145,7 @@ try {
     must(again.code === 0, `the deploy after the stall failed:\n${again.output}`);
     assertTree('stall', target, releaseA);
     console.log(
-      `stall: the helper stopped 2 s in, the deploy failed by itself after ${stalled.ms} ms (exit 1); the next deploy converged in ${again.ms} ms, tree exact`,
+      `stall: the helper stopped halfway, the deploy failed by itself after ${stalled.ms} ms (exit 1); the next deploy converged in ${again.ms} ms, tree exact`,
     );
   }
 } finally {
