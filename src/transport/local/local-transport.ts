@@ -33,6 +33,7 @@ import { writeStreamNoFollow } from './stream-write.js';
 import { CheckedSource } from '../byte-source.js';
 import { NO_HARD_LINKS, publishExclusive } from './exclusive-create.js';
 import { removeTreeAt } from './remove-tree.js';
+import { loopTurn } from './loop-turns.js';
 import { direntEntries, toEntry } from './entries.js';
 import { hashLocalFile } from './hash-file.js';
 import { countOpenTarget, severalTargetsOpen } from './open-targets.js';
@@ -426,6 +427,9 @@ export class LocalTransport implements Transport {
     options: { allowRoot?: boolean; missing?: M; detail?: string; real?: boolean } = {},
   ): Promise<T | M> {
     const absolute = joinRoot(this.base, checkRelPath(rel, { allowRoot: options.allowRoot }));
+    // Synchronous calls in a loop would hold the event loop (timers, signals): see loop-turns.ts.
+    const turn = loopTurn();
+    if (turn) await turn;
     try {
       if (options.real && rel !== '') this.parentIsReal(op, rel, absolute);
       return await fn(absolute);
