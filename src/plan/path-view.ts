@@ -8,7 +8,8 @@
  * `Array.isArray`, indexing, `length`, iteration, the array methods, `JSON.stringify`,
  * `Object.keys`, `util.inspect`. The first write (`sort`, `push`, an assignment) makes it a
  * plain array of the strings, then changed as any array is. `structuredClone` cannot copy a
- * view (a Proxy): `plainChanges` gives a copy with its paths as a plain array.
+ * view (a Proxy), and a copy through it reads each path by a key string: `plainChanges` gives
+ * a copy with its paths as a plain array.
  */
 import type { TargetChanges } from '../report/types.js';
 import { indexReader } from '../diff/listing-view.js';
@@ -25,7 +26,7 @@ export function pathView(items: readonly { readonly path: string }[]): string[] 
   return view;
 }
 
-/** `changes` with its added paths as a plain array when they are a view (for `structuredClone`). */
+/** `changes` with its added paths as a plain array when they are a view (before a copy: rollout/detached-copy.ts). */
 export function plainChanges(changes: TargetChanges): TargetChanges {
   return views.has(changes.added) ? { ...changes, added: [...changes.added] } : changes;
 }

@@ -29,6 +29,7 @@ import { listingMemory } from '../diff/spilled-chunks.js';
 import { followCaller } from '../cancelled.js';
 import type { OutsideLink } from '../plan/outside-links.js';
 import { plainChanges } from '../plan/path-view.js';
+import { detachedCopy } from './detached-copy.js';
 
 export interface RolloutOptions {
   config: ResolvedConfig;
@@ -222,9 +223,7 @@ async function rolloutFollowing(options: RolloutOptions): Promise<Report> {
   // Given up on: a copy, which the targets still winding down in the background no longer change.
   const targets: TargetReport[] = runs
     .flat()
-    .map((r) =>
-      gaveUp ? structuredClone({ ...r.report, changes: plainChanges(r.report.changes) }) : r.report,
-    );
+    .map((r) => (gaveUp ? detachedCopy({ ...r.report, changes: plainChanges(r.report.changes) }) : r.report));
   if (gaveUp) inFlight.markAbandoned(targets);
   explainNotStarted(targets, stop, outcome.stopped);
   const controlsFailed = outcome.stopped !== null || controls.anyFailed;
