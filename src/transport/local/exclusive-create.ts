@@ -1,8 +1,10 @@
 // Creating a file only when its name is free (the lock file), published whole with
-// link(2), and what "no hard links here" looks like (shared with LocalTransport.link).
+// link(2), and what "no hard links here" looks like (hardLink: LocalTransport.link).
 import * as fsSync from 'node:fs';
 import { constants } from 'node:fs';
+import * as fsPromises from 'node:fs/promises';
 import { fsyncFd } from './fsync-fd.js';
+import { severalTargetsOpen } from './open-targets.js';
 import { unlinkIfThere } from './remove-tree.js';
 
 const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = constants;
@@ -71,4 +73,18 @@ async function createExclusiveInPlace(
   }
   fsSync.closeSync(fd);
   return true;
+}
+
+/** link(2) `from` to `to`; false where this file system has no hard link for it (the caller copies). */
+export async function hardLink(from: string, to: string): Promise<boolean> {
+  try {
+    if (severalTargetsOpen()) await fsPromises.link(from, to);
+    else fsSync.linkSync(from, to);
+    return true;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    // Another file system, or one without hard links: the caller copies instead.
+    if (NO_HARD_LINKS.has(code ?? '')) return false;
+    throw error;
+  }
 }

@@ -31,7 +31,7 @@ import { readFileNoFollow, writeFileNoFollow } from './small-file-io.js';
 import { openNoFollow } from './opened-file.js';
 import { writeStreamNoFollow } from './stream-write.js';
 import { CheckedSource } from '../byte-source.js';
-import { NO_HARD_LINKS, publishExclusive } from './exclusive-create.js';
+import { hardLink, publishExclusive } from './exclusive-create.js';
 import { removeTreeAt } from './remove-tree.js';
 import { loopTurn } from './loop-turns.js';
 import { direntEntries, toEntry } from './entries.js';
@@ -69,6 +69,8 @@ export class LocalTransport implements Transport {
   private readonly parents = new RealParents();
   /** Counted among the open local targets (open-targets.ts) between connect and close. */
   private counted = false;
+  /** Closed, not connected again: calls fail at once, as over SSH (work a hard stop gave up on ends). */
+  private closed = false;
   /** Whole-tree walks, started ahead and read once (local-walks.ts). */
   private readonly walks = new LocalWalks(() => this.base);
   /** writeMany's thread, started by the first batch (writer-thread.ts). */
@@ -86,6 +88,7 @@ export class LocalTransport implements Transport {
   }
 
   async connect(options: { create?: boolean } = {}): Promise<void> {
+    this.closed = false;
     this.base = openLocalRoot(this.base, this.description, options, this.log);
     this.parents.trust(this.base);
     if (!this.counted) countOpenTarget(1);
@@ -93,6 +96,7 @@ export class LocalTransport implements Transport {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     // A plan given up (cancelled) leaves no find or sort behind.
     this.walks.stop();
     await this.writer?.close();
@@ -295,16 +299,7 @@ export class LocalTransport implements Transport {
       from,
       async (p) => {
         this.parentIsReal('link', to, dest);
-        try {
-          if (severalTargetsOpen()) await fs.link(p, dest);
-          else fsSync.linkSync(p, dest);
-          return true;
-        } catch (error) {
-          const code = (error as NodeJS.ErrnoException).code;
-          // Another file system, or one without hard links: the caller copies instead.
-          if (NO_HARD_LINKS.has(code ?? '')) return false;
-          throw error;
-        }
+        return hardLink(p, dest);
       },
       { detail: ` to ${JSON.stringify(to)}`, real: true },
     );
@@ -426,6 +421,11 @@ export class LocalTransport implements Transport {
     /** real: every folder on the path must be a real folder (no link), checked right before the call. */
     options: { allowRoot?: boolean; missing?: M; detail?: string; real?: boolean } = {},
   ): Promise<T | M> {
+    if (this.closed)
+      throw new TransportError(
+        'E_TRANSPORT',
+        `${this.description}: cannot ${op} ${JSON.stringify(rel)}: transport closed`,
+      );
     const absolute = joinRoot(this.base, checkRelPath(rel, { allowRoot: options.allowRoot }));
     // Synchronous calls in a loop would hold the event loop (timers, signals): see loop-turns.ts.
     const turn = loopTurn();

@@ -35,3 +35,25 @@ describe('LocalTransport.writeStream, a small source holding its bytes whole', (
     }
   });
 });
+
+describe('LocalTransport once closed', () => {
+  it('refuses every call until connected again, and touches nothing meanwhile', async () => {
+    const root = await fs.mkdtemp(path.join(os.tmpdir(), 'diffship-closed-'));
+    try {
+      const t = new LocalTransport(root);
+      await t.connect();
+      await t.writeFile('a.txt', Buffer.from('a\n'), 0o644);
+      await t.close();
+      // Work a hard stop gave up on (rollout/hard-stop.ts) ends at its next call.
+      await expect(t.lstat('a.txt')).rejects.toThrow(/cannot lstat "a\.txt": transport closed/);
+      await expect(t.unlink('a.txt')).rejects.toThrow(/transport closed/);
+      await expect(t.writeFile('b.txt', Buffer.from('b\n'), 0o644)).rejects.toThrow(/transport closed/);
+      expect((await fs.readdir(root)).sort()).toEqual(['a.txt']);
+      await t.connect();
+      expect((await t.lstat('a.txt'))?.type).toBe('file');
+      await t.close();
+    } finally {
+      await fs.rm(root, { recursive: true, force: true });
+    }
+  });
+});
