@@ -5,7 +5,7 @@
  * a loop over such calls awaits promises that are settled already, so it runs as microtasks
  * only and the event loop never gets a turn. A rollback putting back a 500,000-file first
  * deploy ran 16 s that way: no timer fired and no signal was handled, so a SIGTERM's hard stop
- * (rollout/hard-stop.ts: give up 4 s after the signal) came after it, 21 s after the signal.
+ * (rollout/hard-stop.ts) came after it: the process ended 21 s after the signal.
  * Each call asks here first; past TURN_MS without a turn it waits for one (a setImmediate).
  */
 
