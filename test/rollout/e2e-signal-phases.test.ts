@@ -3,7 +3,8 @@
  * SIGTERM ends any deploy within 5 s). Planning 30,000 files and staging them
  * each take seconds; both stop at the signal instead of running to their end,
  * and the target is left as it was: no file, no lock, no staging, no journal.
- * A later deploy then goes through as if nothing had happened.
+ * A signal during the commit is undone (or left to the next run). A later
+ * deploy then goes through as if nothing had happened.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -109,6 +110,15 @@ it('a signal while files are staged stops the staging and removes it', async () 
   expect(t.steps.map((s) => s.name)).not.toContain('rollback');
   expect(t.steps.find((s) => s.name === 'unlock')).toMatchObject({ status: 'ok' });
   expect(leftovers()).toEqual({ files: [], state: [] });
+}, 90_000);
+
+it('a signal during the commit ends the run within 5 s, the target left for the next run to finish or undo', async () => {
+  const { run, exitMs, report } = await deployAndSignal(/\[t\] commit \d+\/30000/);
+  expect(run.code, run.stderr).toBe(1);
+  expect(exitMs).toBeLessThan(5000);
+  expect(report.status).toBe('cancelled');
+  // Undone at once (rolled back), or, cut off by the hard stop, left with its journal: the next test's deploy converges.
+  expect(['rolled-back', 'failed']).toContain(report.targets[0]!.status);
 }, 90_000);
 
 it('a later deploy finds the target free and ships the whole release', () => {
