@@ -10,7 +10,7 @@ import { unlinkIfThere } from './remove-tree.js';
 const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = constants;
 
 /** errno names of link(2) that mean "no hard links here". */
-export const NO_HARD_LINKS = new Set(['EXDEV', 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EMLINK']);
+const NO_HARD_LINKS = new Set(['EXDEV', 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EMLINK']);
 
 /**
  * Write `data` whole to the fresh temporary file `tmp`, then publish it as `p`
