@@ -177,7 +177,8 @@ export class LocalTransport implements Transport {
   /** Written and hashed by this target's writer thread (writer-thread.ts); null while several
    *  local targets are open: their writes share the threadpool (open-targets.ts). */
   async writeMany(files: readonly BatchFile[], hash: HashAlgorithm): Promise<string[] | null> {
-    if (severalTargetsOpen()) return null;
+    // Closed: no new thread (the one-by-one writes it falls back to are refused, as every call).
+    if (severalTargetsOpen() || this.closed) return null;
     this.writer ??= new WriterThread();
     const ids = await this.writer.writeFiles(files, hash, {
       absolute: (rel) => {

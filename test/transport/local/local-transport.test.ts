@@ -48,6 +48,8 @@ describe('LocalTransport once closed', () => {
       await expect(t.lstat('a.txt')).rejects.toThrow(/cannot lstat "a\.txt": transport closed/);
       await expect(t.unlink('a.txt')).rejects.toThrow(/transport closed/);
       await expect(t.writeFile('b.txt', Buffer.from('b\n'), 0o644)).rejects.toThrow(/transport closed/);
+      // No writer thread started for a batch either: the caller's one-by-one fallback is refused.
+      expect(await t.writeMany([{ rel: 'c.txt', mode: 0o644, data: Buffer.from('c\n') }], 'sha1')).toBeNull();
       expect((await fs.readdir(root)).sort()).toEqual(['a.txt']);
       await t.connect();
       expect((await t.lstat('a.txt'))?.type).toBe('file');
