@@ -1,8 +1,9 @@
 /**
  * Removing a local tree (remove-tree.ts): a small one entry by entry in this process, a big one
- * (a failed first deploy's staging) handed to one `rm -rf` past 2,000 entries. Either way the
- * whole tree goes and nothing a link in it points to is touched. Who removed what is seen by
- * strace(1): the unlinks of this process, and those of the `rm` it started.
+ * (a failed first deploy's staging) handed to one `rm -rf` past 2,000 entries, finished one by
+ * one where rm fails. Either way the whole tree goes and nothing a link in it points to is
+ * touched. Who removed what is seen by strace(1): the unlinks of this process, and those of
+ * the `rm` it started.
  */
 import { execFileSync } from 'node:child_process';
 import {
@@ -103,6 +104,24 @@ describe('removeTreeAt', () => {
     expect(seen.own).toBeGreaterThan(1_000);
     expect(seen.own).toBeLessThanOrEqual(2_000);
     expect(seen.byRm).toBeGreaterThan(2_900);
+  });
+
+  it('finishes one by one where rm fails: all gone, links not followed', () => {
+    const { tree: dir, outside } = tree(3_000);
+    const work = tempDir('diffship-remove-tree-failing-rm-');
+    cleanups.push(work);
+    // An `rm` first on PATH that removes nothing and fails, as one refused by the system would.
+    const bin = join(work, 'bin');
+    mkdirSync(bin);
+    writeFileSync(join(bin, 'rm'), '#!/bin/sh\necho "rm: refused" >&2\nexit 1\n', { mode: 0o755 });
+    const script = join(work, 'child.mjs');
+    writeFileSync(
+      script,
+      `import { removeTreeAt } from ${JSON.stringify(lib)};\nawait removeTreeAt(${JSON.stringify(dir)});\n`,
+    );
+    execFileSync(process.execPath, [script], { env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
+    expect(existsSync(dir)).toBe(false);
+    expect(readFileSync(join(outside, 'keep.txt'), 'utf8')).toBe('keep\n');
   });
 
   it('removes a tree under the budget without starting rm (strace)', () => {
