@@ -48,15 +48,21 @@ function tree(files: number): { root: string; tree: string; outside: string } {
   return { root, tree: dir, outside };
 }
 
-/** Remove `dir` in a child process under strace: the unlinks by that process and by an `rm` it started. */
-function tracedRemoval(dir: string): { own: number; byRm: number; rmArgs: string[] | null } {
-  const work = tempDir('diffship-remove-tree-strace-');
-  cleanups.push(work);
+/** A script in `work` that removes `dir` with the built removeTreeAt. */
+function removalScript(work: string, dir: string): string {
   const script = join(work, 'child.mjs');
   writeFileSync(
     script,
     `import { removeTreeAt } from ${JSON.stringify(lib)};\nawait removeTreeAt(${JSON.stringify(dir)});\n`,
   );
+  return script;
+}
+
+/** Remove `dir` in a child process under strace: the unlinks by that process and by an `rm` it started. */
+function tracedRemoval(dir: string): { own: number; byRm: number; rmArgs: string[] | null } {
+  const work = tempDir('diffship-remove-tree-strace-');
+  cleanups.push(work);
+  const script = removalScript(work, dir);
   // -ff: a file per process and thread, so no call is split by another's ("<unfinished ...>");
   // strace pads a short call's line before its result.
   const out = join(work, 'trace');
@@ -114,11 +120,7 @@ describe('removeTreeAt', () => {
     const bin = join(work, 'bin');
     mkdirSync(bin);
     writeFileSync(join(bin, 'rm'), '#!/bin/sh\necho "rm: refused" >&2\nexit 1\n', { mode: 0o755 });
-    const script = join(work, 'child.mjs');
-    writeFileSync(
-      script,
-      `import { removeTreeAt } from ${JSON.stringify(lib)};\nawait removeTreeAt(${JSON.stringify(dir)});\n`,
-    );
+    const script = removalScript(work, dir);
     execFileSync(process.execPath, [script], { env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
     expect(existsSync(dir)).toBe(false);
     expect(readFileSync(join(outside, 'keep.txt'), 'utf8')).toBe('keep\n');
