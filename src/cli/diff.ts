@@ -56,7 +56,10 @@ export function registerDiff(program: Command, out: Output): void {
         const { diffJson, writeChunks } = await import('../diff/diff-json.js');
         const text = await diffJson(null, { ...options, indent: out.stdout.isTTY ? 2 : 0 });
         await warnAbout(out, flags, text.summary.to, text.shipsAFile, text.submodules);
-        await writeChunks(out.stdout, text.chunks());
+        await writeChunks(out.stdout, text.chunks()).catch((error: unknown) => {
+          // A reader that stopped early (`diffship diff --json | head -c 100`) is not an error.
+          if ((error as NodeJS.ErrnoException).code !== 'EPIPE') throw error;
+        });
         return;
       }
       const { diffReleases } = await import('../diff/diff-releases.js');

@@ -230,20 +230,23 @@ describe('diffship diff (built CLI)', () => {
     }
   });
 
-  it('stops quietly when the reader goes away (diffship diff | head)', () => {
+  it.each([
+    ['text', 'text', '| head -n 1', 'A  text/file-00000.json\n'],
+    ['--json', 'json', '--json | head -c 9', '{"from":"'],
+  ])('stops quietly when the reader goes away (%s, diffship diff | head)', (_, dir, tail, first) => {
     // Enough output to overflow the pipe once `head` has exited.
     const blob = gitBytes(r.dir, ['hash-object', '-w', '--stdin'], 'same\n').toString().trim();
     const index = Array.from(
       { length: 4000 },
-      (_, i) => `100644 ${blob}\tbulk/file-${String(i).padStart(5, '0')}.json`,
+      (_, i) => `100644 ${blob}\t${dir}/file-${String(i).padStart(5, '0')}.json`,
     ).join('\n');
     gitBytes(r.dir, ['update-index', '--index-info'], `${index}\n`);
     git(r.dir, 'commit', '-q', '-m', 'bulk');
-    const run = spawnSync('sh', ['-c', `"${process.execPath}" "${BIN}" diff --from HEAD~1 | head -n 1`], {
+    const run = spawnSync('sh', ['-c', `"${process.execPath}" "${BIN}" diff --from HEAD~1 ${tail}`], {
       cwd: r.dir,
       encoding: 'utf8',
     });
-    expect(run.stdout).toBe('A  bulk/file-00000.json\n');
+    expect(run.stdout).toBe(first);
     expect(run.stderr).toBe('');
   });
 });
