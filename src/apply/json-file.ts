@@ -1,7 +1,7 @@
 /** JSON files on a target, written whole by rename so a reader sees the old or the new file, never a mix. */
 import { aType } from '../entry-type.js';
 import { randomBytes } from 'node:crypto';
-import type { PublishSync, Transport } from '../transport/transport.js';
+import type { PublishAfter, PublishSync, Transport } from '../transport/transport.js';
 import { DiffshipError } from '../errors.js';
 import { TooBig, tooBigError } from '../transport/read-bound.js';
 
@@ -24,6 +24,15 @@ async function publishChained(t: Transport, rel: string, data: Buffer, sync: Pub
   if (!t.publishFile || data.length > CHAINED_MAX) return false;
   const tmp = tmpFor(rel);
   return t.publishFile(tmp, rel, data, 0o644, sync);
+}
+
+/**
+ * `text` as writeTextAtomic publishes it (fsync'd), for a transport that queues it behind
+ * another write (Transport.patchFile's `after`); null when it is too big to go in one record.
+ */
+export function publishAfter(rel: string, text: string): PublishAfter | null {
+  const data = Buffer.from(text);
+  return data.length > CHAINED_MAX ? null : { tmp: tmpFor(rel), rel, data, mode: 0o644 };
 }
 
 /** `sync: false` leaves durability to a later `syncWritten()` (the backup manifest goes with the staged files). */

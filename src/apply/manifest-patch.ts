@@ -3,7 +3,7 @@
  * file helper's patch op): only the changed lines and the ranges of the previous file to
  * copy cross the wire, not the ~2.5 MB of a 20,000-file manifest.
  */
-import type { Transport } from '../transport/transport.js';
+import type { PublishAfter, Transport } from '../transport/transport.js';
 import type { Layout } from './layout.js';
 import { isBaseRange, type PendingManifest } from './manifest-merge.js';
 import type { ManifestBytes } from './manifest-stream.js';
@@ -21,6 +21,8 @@ const PATCH_LINES = 50_000;
  * The next manifest made where the previous one lives (Transport.patchFile): staged in the
  * staging folder, fsync'd, checked against the size and SHA-256 made here, renamed into `manifests/`.
  * false when the transport cannot, or the file there is not the one the state names.
+ * `after`, asked once the bytes are hashed: a file to publish right behind it (the state that
+ * names it), in the same round trip; true then means both are done, false neither.
  */
 export async function patched(
   t: Transport,
@@ -28,6 +30,7 @@ export async function patched(
   pending: NextManifest,
   name: string,
   bytes: ManifestBytes,
+  after?: () => PublishAfter | null,
 ): Promise<boolean> {
   if (!t.patchFile || !pending.previous) return false;
   // The patch is sent as one record, its new lines held whole: a big change set streams instead.
@@ -45,5 +48,14 @@ export async function patched(
     result: { size: bytes.size, sha256: bytes.sha256() },
   };
   const staged = `${l.staging}/${name}`;
-  return t.patchFile(pending.previous.rel, staged, `${l.manifests}/${name}`, check, bytes.patch(), 0o644);
+  const next = after?.() ?? undefined;
+  return t.patchFile(
+    pending.previous.rel,
+    staged,
+    `${l.manifests}/${name}`,
+    check,
+    bytes.patch(),
+    0o644,
+    next,
+  );
 }

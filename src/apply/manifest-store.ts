@@ -18,7 +18,7 @@
 import { aType } from '../entry-type.js';
 import { createHash, randomBytes } from 'node:crypto';
 import { DiffshipError } from '../errors.js';
-import type { Transport } from '../transport/transport.js';
+import type { PublishAfter, Transport } from '../transport/transport.js';
 import type { Layout } from './layout.js';
 import { MANIFEST_FILE_MAX } from './state-schema.js';
 import {
@@ -349,7 +349,12 @@ export async function recordManifestFile(
   sync = true,
   /** Gets the written files' stats as the manifest records them (walk-echo-file.ts). */
   keepStats?: Map<string, FileStat>,
-): Promise<void> {
+  /**
+   * The state naming it (`newState` as updated here), published right behind it where the
+   * transport can (a patch over SSH: one round trip for both). Returns whether it was.
+   */
+  thenState?: () => PublishAfter | null,
+): Promise<boolean> {
   // Made once as it is written, hashed on the way, never held whole: ~70 MB of text at 500,000 files.
   // Its folder (and staging, where a patch makes it on the host) made while the written files are
   // stat'ed: one round trip over SSH, not three.
@@ -363,7 +368,7 @@ export async function recordManifestFile(
     t.patchFile ? makeStateDirs(t, [l.manifests, l.staging]) : makeStateDir(t, l.manifests),
   ]);
   try {
-    await writeManifestBytes(t, l, pending, deployId, bytes, newState, sync);
+    return await writeManifestBytes(t, l, pending, deployId, bytes, newState, sync, thenState);
   } finally {
     bytes.close();
   }
@@ -378,11 +383,29 @@ async function writeManifestBytes(
   bytes: ManifestBytes,
   newState: { manifest: Manifest | null; manifestFile: ManifestRef | null },
   sync: boolean,
-): Promise<void> {
+  thenState?: () => PublishAfter | null,
+): Promise<boolean> {
   const name = manifestName(deployId);
   const rel = `${l.manifests}/${name}`;
-  if (await patched(t, l, pending, name, bytes)) {
-    // Made on the host from the previous file, which it checked first: only the changed lines crossed.
+  const record = () => {
+    newState.manifestFile = { file: name, sha256: bytes.sha256(), size: bytes.size };
+    newState.manifest = manifestOnDisk(`${t.description}/${rel}`);
+  };
+  // The state names the file by its hash, known once patched() has hashed the bytes.
+  let stateQueued = false;
+  const after =
+    thenState &&
+    (() => {
+      record();
+      const job = thenState();
+      stateQueued = job !== null;
+      return job;
+    });
+  if (await patched(t, l, pending, name, bytes, after)) {
+    // Made on the host from the previous file, which it checked first: only the changed lines
+    // crossed; the state that names it, where queued, went right behind it.
+    record();
+    return stateQueued;
   } else if (t.writeStream) {
     // Writers gather a file of up to 256 KiB whole (stream-write.ts, ssh file-ops.ts): never
     // reused then. Over SSH fresh chunks piled up as garbage outside the heap, collected too
@@ -397,8 +420,8 @@ async function writeManifestBytes(
     };
     await t.writeStream(rel, source, 0o644, { sync });
   } else await t.writeFile(rel, Buffer.concat([...bytes.chunks()]), 0o644, { sync });
-  newState.manifestFile = { file: name, sha256: bytes.sha256(), size: bytes.size };
-  newState.manifest = manifestOnDisk(`${t.description}/${rel}`);
+  record();
+  return false;
 }
 
 /**

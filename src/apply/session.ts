@@ -18,7 +18,7 @@ import { layout, type Layout } from './layout.js';
 import { acquireLock, type HeldLock, type LeaseTiming } from './lock.js';
 import { fenced } from './fenced-transport.js';
 import { isLockLost } from './lease-fence.js';
-import { readState, writeState, type TargetState } from './state.js';
+import { readState, type TargetState } from './state.js';
 import { pendingRecovery, recover } from './journal.js';
 import { pruneEmptyDirs } from './backup.js';
 import { byDepthDeepestFirst, checkParents, deepestFolders, parentsOf } from './safe-path.js';
@@ -27,7 +27,8 @@ import { checkStateDirPath, checkStateFolder, makeStateDir } from './state-folde
 import { connectReadOnly, isMissingRoot } from './absent-root.js';
 import { firstPeek, prefetchStateFolder } from './state-prefetch.js';
 import type { PendingManifest } from './manifest-merge.js';
-import { loadManifest, nextManifest, recordManifestFile } from './manifest-store.js';
+import { loadManifest, nextManifest } from './manifest-store.js';
+import { recordRelease } from './record-release.js';
 import { forEachLimit } from '../pool.js';
 import type { ApplyProgress } from './progress.js';
 import { dropLeftovers, stageAndJournal, type StageSession } from './stage.js';
@@ -374,13 +375,8 @@ export class TargetSession {
         });
       await pruneEmptyDirs(t, deletes.flatMap(parentsOf));
       onProgress?.({ phase: 'delete', done: deletes.length, total: deletes.length, bytes });
-      // 5. Record the state (its deployId tells recovery the deploy finished), then drop the journal.
-      //    Locally the manifest and the state are fsynced together (in parallel) before the state's
-      //    rename; over SSH a synced write costs no round trip of its own, a separate sync would.
-      const batched = t.kind === 'local';
-      if (manifest)
-        await recordManifestFile(t, l, this.deployId, manifest, newState, this.concurrency, !batched, stats);
-      await writeState(t, l, newState, { withPending: batched });
+      // 5. Record the manifest and the state (record-release.ts), then drop the journal.
+      await recordRelease(t, l, this.deployId, manifest, newState, this.concurrency, stats);
       recorded = true;
     } catch (error) {
       // The state names this deploy: the target holds the new release, whatever failed after.

@@ -1,7 +1,7 @@
 /** The release a target holds, recorded in its state folder (SPEC §3 "From where"). */
-import type { Transport } from '../transport/transport.js';
+import type { PublishAfter, Transport } from '../transport/transport.js';
 import type { KeptFile } from '../plan/types.js';
-import { readJson, writeTextAtomic, writeTextAtomicWithPending } from './json-file.js';
+import { publishAfter, readJson, writeTextAtomic, writeTextAtomicWithPending } from './json-file.js';
 import type { Layout } from './layout.js';
 import { checked } from './state-schema.js';
 import type { Manifest } from '../plan/manifest-types.js';
@@ -115,6 +115,11 @@ export async function writeState(
 ): Promise<void> {
   if (options.withPending) await writeTextAtomicWithPending(t, l.state, serializeState(state));
   else await writeTextAtomic(t, l.state, serializeState(state));
+}
+
+/** writeState's write of `state` (not `withPending`), for a transport to queue behind another. */
+export function statePublish(l: Layout, state: TargetState | StoredState): PublishAfter | null {
+  return publishAfter(l.state, serializeState(state));
 }
 
 /**

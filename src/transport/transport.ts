@@ -151,6 +151,18 @@ export interface PatchCheck {
 }
 
 /**
+ * A small file `patchFile` publishes right after the file it made, only if that was made:
+ * `data` written at `tmp` (created or truncated, never through a link, exactly `mode`),
+ * fsync'd, renamed over `rel`. A deploy's state, which names the manifest just made.
+ */
+export interface PublishAfter {
+  tmp: string;
+  rel: string;
+  data: Buffer;
+  mode: number;
+}
+
+/**
  * Bytes to write, in order: `size` of them in all, in chunks of bounded size (a
  * blob streamed out of git: diff/blob-body.ts). Iterated once; a writer that
  * fails part way leaves the loop, which tells the source to drop the rest.
@@ -306,6 +318,9 @@ export interface Transport {
    * checked against `check.result` and only then renamed to `to`. false when not done (the base
    * is not the file named, or the host cannot): the caller writes the file whole. Optional:
    * for a manifest over SSH, a few changed lines instead of the whole file on the wire.
+   * With `after`, that file is published next, in the same round trip, only if `to` was made:
+   * true then means both are done, false neither (no temporary file left either way); a
+   * failure of either throws.
    */
   patchFile?(
     base: string,
@@ -314,6 +329,7 @@ export interface Transport {
     check: PatchCheck,
     parts: Iterable<PatchPart>,
     mode: number,
+    after?: PublishAfter,
   ): Promise<boolean>;
   /**
    * Create a file only if it does not exist. false when it already exists. `sync: false`

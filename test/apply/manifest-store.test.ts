@@ -252,8 +252,9 @@ function crashAt(real: Transport, at: (op: string, path: string, to: string) => 
   const transport = new Proxy(real, {
     get(target, prop) {
       // A publish runs as its steps (json-file.ts falls back to them) so that a crash lands
-      // between them: the states the helper's chained records stop at (publish.ts).
-      if (prop === 'publishFile') return undefined;
+      // between them: the states the helper's chained records stop at (publish.ts). So does
+      // a manifest patched with its state behind it (helper-patch.ts): written, then the state.
+      if (prop === 'publishFile' || prop === 'patchFile') return undefined;
       const value = Reflect.get(target, prop, target) as unknown;
       if (typeof value !== 'function' || prop === 'close') return value;
       return (...args: unknown[]) => {

@@ -44,6 +44,7 @@ import type {
   Peeked,
   PatchCheck,
   PatchPart,
+  PublishAfter,
   PublishSync,
   Transport,
   WalkEntry,
@@ -300,9 +301,13 @@ export class SshTransport implements Transport {
     check: PatchCheck,
     parts: Iterable<PatchPart>,
     mode: number,
+    after?: PublishAfter,
   ): Promise<boolean> {
-    return this.ahead.changing([staged, to], () =>
-      patchWithHelper(this.conn, this.ops, { base, staged, to }, check, parts, mode),
+    const changing = after ? [staged, to, after.tmp, after.rel] : [staged, to];
+    // A temporary file of `after` that the helper may have left is removed the transport's way.
+    const then = after && { job: after, unlink: (rel: string) => this.files.unlink(rel) };
+    return this.ahead.changing(changing, () =>
+      patchWithHelper(this.conn, this.ops, { base, staged, to }, check, parts, mode, then),
     );
   }
 

@@ -14,6 +14,8 @@ import { OP_BULK_WRITE } from '../../../src/transport/ssh/bulk-write-protocol.js
 import { startSshd, type Sshd } from '../../helpers/sshd.js';
 import { snapshot, type Tree } from '../../helpers/repo.js';
 import { deploy, setup as sharedSetup } from '../../helpers/staged-tree.js';
+import { watched } from '../../helpers/helper-records.js';
+import { OP_PATCH } from '../../../src/transport/ssh/patch-protocol.js';
 
 let sshd: Sshd;
 const cleanups: Array<() => void> = [];
@@ -66,6 +68,7 @@ describe('an SSH deploy waits for the host few times', () => {
     const c2 = repo.commit(v2);
     const update = new SshTransport(sshd.sshOptions(), target);
     const updateSeen = flights(update);
+    const records = watched(update);
     await deploy(update, repo.dir, c2);
     expect(snapshot(target, ['.diffship'])).toEqual(snapshot(repo.dir, ['.git']));
     // Before (2026-12-02): 36 and 50. State folders made together, the renames and backup links
@@ -77,6 +80,17 @@ describe('an SSH deploy waits for the host few times', () => {
     // folders made with the stats of the written files.
     expect(firstSeen.flights).toBeLessThanOrEqual(18);
     expect(updateSeen.flights).toBeLessThanOrEqual(22);
+    // The state that names the new manifest goes with its patch, chained: no wait between them.
+    const patch = records.findIndex((r) => r.op === OP_PATCH);
+    expect(patch).toBeGreaterThan(-1);
+    const [write, rename] = records.slice(patch + 1, patch + 3);
+    expect(write).toMatchObject({
+      op: OP_WRITE,
+      chained: true,
+      answersBefore: records[patch]!.answersBefore,
+    });
+    expect(write!.rel).toMatch(/^\.diffship\/state\.json\.tmp-/);
+    expect(rename).toMatchObject({ chained: true, answersBefore: records[patch]!.answersBefore });
     // The state folders made together still get the state folder's mode, and are real folders.
     for (const dir of ['.diffship', '.diffship/backups', '.diffship/manifests'])
       expect(lstatSync(join(target, dir)).mode & 0o7777, dir).toBe(0o755);

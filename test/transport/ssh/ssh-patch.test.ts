@@ -34,6 +34,9 @@ import {
   type ManifestRef,
 } from '../../../src/apply/manifest-store.js';
 import type { Manifest } from '../../../src/plan/manifest-types.js';
+import { OP_PATCH } from '../../../src/transport/ssh/patch-protocol.js';
+import { OP_RENAME, OP_WRITE } from '../../../src/transport/ssh/perl-helper-protocol.js';
+import { watched } from '../../helpers/helper-records.js';
 
 const suite = sshSuite('patch');
 
@@ -230,6 +233,92 @@ describe('the next manifest made on the host over ssh', () => {
       expect(spy.answers).toEqual([true, false]);
       const first = readFileSync(join(root, '.diffship/manifests/20261202T050000000Z-aaaaaa.tsv'));
       expect(readFileSync(join(root, '.diffship/manifests', ref.file)).equals(first)).toBe(true);
+    } finally {
+      await ssh.close();
+    }
+  });
+
+  /** The manifest recorded with a state published right behind it (session.ts's step 5 over SSH). */
+  async function recordWithState(
+    t: SshTransport,
+    id: string,
+    state: ReturnType<typeof recorded>['state'],
+    p: TargetPlan,
+  ) {
+    const pending = nextManifest(t, L, p, state)!;
+    const next: { manifest: Manifest | null; manifestFile: ManifestRef | null } = {
+      manifest: null,
+      manifestFile: null,
+    };
+    const data = () => Buffer.from(JSON.stringify({ names: next.manifestFile }));
+    const published = await recordManifestFile(t, L, id, pending, next, 8, true, undefined, () => ({
+      tmp: '.diffship/state.json.tmp-test',
+      rel: '.diffship/state.json',
+      data: data(),
+      mode: 0o644,
+    }));
+    return { published, ref: next.manifestFile! };
+  }
+
+  it('the state that names the new manifest goes right behind its patch: one wait for both', async () => {
+    const root = join(suite.base, 'then-state');
+    const { state } = recorded(root, 300);
+    const p = plan(root);
+    const ssh = await open(root);
+    try {
+      const sent = watched(ssh);
+      const { published, ref } = await recordWithState(ssh, '20261202T060000000Z-aaaaaa', state, p);
+      expect(published).toBe(true);
+      // The state names the file just made, by its hash; no temporary file left.
+      expect(JSON.parse(readFileSync(join(root, '.diffship/state.json'), 'utf8'))).toEqual({ names: ref });
+      expect(sha256(readFileSync(join(root, '.diffship/manifests', ref.file)))).toBe(ref.sha256);
+      expect(readdirSync(join(root, '.diffship')).filter((n) => n.includes('.tmp-'))).toEqual([]);
+      // The patch, then the state's write and rename, each chained, queued before any answer came.
+      const tail = sent.filter((r) => [OP_PATCH, OP_WRITE, OP_RENAME].includes(r.op));
+      expect(tail.map((r) => [r.op, r.chained])).toEqual([
+        [OP_PATCH, false],
+        [OP_WRITE, true],
+        [OP_RENAME, true],
+      ]);
+      expect(new Set(tail.map((r) => r.answersBefore)).size).toBe(1);
+    } finally {
+      await ssh.close();
+    }
+  });
+
+  it('a refused patch publishes no state behind it: the file is written whole, the state after it', async () => {
+    const root = join(suite.base, 'then-state-refused');
+    const { state } = recorded(root, 200);
+    const p = plan(root);
+    tampered[0]![1](join(root, `.diffship/manifests/${OLD_ID}.tsv`));
+    const ssh = await open(root);
+    try {
+      const { published, ref } = await recordWithState(ssh, '20261202T070000000Z-aaaaaa', state, p);
+      // Not published by the patch's chain (the host skipped it): the caller writes the state itself.
+      expect(published).toBe(false);
+      expect(existsSync(join(root, '.diffship/state.json'))).toBe(false);
+      expect(readdirSync(join(root, '.diffship')).filter((n) => n.includes('.tmp-'))).toEqual([]);
+      expect(sha256(readFileSync(join(root, '.diffship/manifests', ref.file)))).toBe(ref.sha256);
+    } finally {
+      await ssh.close();
+    }
+  });
+
+  it('a state that cannot be published behind a made patch: its error, the manifest in place, no litter', async () => {
+    const root = join(suite.base, 'then-state-fails');
+    const { state } = recorded(root, 200);
+    const p = plan(root);
+    // A folder (not empty) where the state goes: the rename over it fails on the host.
+    mkdirSync(join(root, '.diffship/state.json/in-the-way'), { recursive: true });
+    const ssh = await open(root);
+    try {
+      await expect(recordWithState(ssh, '20261202T080000000Z-aaaaaa', state, p)).rejects.toMatchObject({
+        code: 'E_TRANSPORT',
+        message: expect.stringContaining('state.json') as unknown,
+      });
+      expect(readdirSync(join(root, '.diffship/manifests'))).toContain('20261202T080000000Z-aaaaaa.tsv');
+      expect(readdirSync(join(root, '.diffship')).filter((n) => n.includes('.tmp-'))).toEqual([]);
+      expect(readdirSync(join(root, '.diffship/state.json'))).toEqual(['in-the-way']);
     } finally {
       await ssh.close();
     }
