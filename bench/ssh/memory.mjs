@@ -11,7 +11,8 @@
 //
 // --base alternates that build's CLI with this one's (base, this, this, base, ...): their
 // times too, side by side on one sshd (--files 2000: the 100-of-2,000 update of run.mjs).
-// Target: < 150 MiB (issue 13).
+// --rtt <ms> puts latency-proxy.mjs between them and sshd (a far host: a change in the
+// number of waits for the host shows as a multiple of it). Target: < 150 MiB (issue 13).
 import os from 'node:os';
 import path from 'node:path';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -26,7 +27,7 @@ import {
   timeOnce,
   treeDigest,
 } from '../lib.mjs';
-import { startSshd, sshTargetLines } from './sshd.mjs';
+import { startSshd, sshTargetLines, viaLatency } from './sshd.mjs';
 
 requireBuild('bench/ssh/memory');
 const args = process.argv.slice(2);
@@ -34,6 +35,7 @@ const option = (name, fallback) => (args.includes(name) ? args[args.indexOf(name
 const files = Number(option('--files', 20_000));
 const runs = Number(option('--runs', 3));
 const base = option('--base', null);
+const rttMs = Number(option('--rtt', 0));
 const bench = path.join(
   os.tmpdir(),
   files === 2_000 ? 'diffship-bench-ssh-v1' : `diffship-bench-ssh-v1-${files}`,
@@ -63,7 +65,7 @@ const results = Object.fromEntries(
   Object.keys(builds).map((b) => [b, { first: [], update: [], ms: [], updateMs: [] }]),
 );
 
-const sshd = await startSshd();
+const sshd = await viaLatency(await startSshd(), rttMs);
 try {
   for (const [k, build] of order.entries()) {
     const target = path.join(work, `target-${k}`);
@@ -110,7 +112,7 @@ try {
 }
 const spread = (xs) => `${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)}`;
 console.log(
-  `peak RSS of node over SSH (${files} files of 4 KiB, target on ${scratch}, ${runs} runs, load ${os.loadavg()[0].toFixed(2)}, node ${process.version}; target < 150 MiB):`,
+  `peak RSS of node over SSH (${files} files of 4 KiB, target on ${scratch}${rttMs > 0 ? `, ${rttMs} ms round trip` : ''}, ${runs} runs, load ${os.loadavg()[0].toFixed(2)}, node ${process.version}; target < 150 MiB):`,
 );
 for (const [build, r] of Object.entries(results))
   console.log(
