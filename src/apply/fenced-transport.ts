@@ -18,6 +18,7 @@ const WRITES: ReadonlySet<PropertyKey> = new Set<keyof Transport>([
   'symlink',
   'chmod',
   'rename',
+  'renameAllThenStat',
   'link',
   'mkdirp',
   'makeDir',

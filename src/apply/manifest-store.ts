@@ -346,32 +346,63 @@ export async function recordManifestFile(
   pending: NextManifest,
   newState: { manifest: Manifest | null; manifestFile: ManifestRef | null },
   concurrency: number,
-  sync = true,
-  /** Gets the written files' stats as the manifest records them (walk-echo-file.ts). */
-  keepStats?: Map<string, FileStat>,
-  /**
-   * The state naming it (`newState` as updated here), published right behind it where the
-   * transport can (a patch over SSH: one round trip for both). Returns whether it was.
-   */
-  thenState?: () => PublishAfter | null,
+  o: RecordOptions = {},
 ): Promise<boolean> {
   // Made once as it is written, hashed on the way, never held whole: ~70 MB of text at 500,000 files.
-  // Its folder (and staging, where a patch makes it on the host) made while the written files are
-  // stat'ed: one round trip over SSH, not three.
   const statOf = async (paths: string[]) => {
-    const stats = await statWritten(t, paths, concurrency);
-    if (keepStats) for (const [path, stat] of stats) keepStats.set(path, stat);
+    const stats = takenAlready(o.written, paths) ?? (await statWritten(t, paths, concurrency));
+    if (o.keepStats) for (const [path, stat] of stats) o.keepStats.set(path, stat);
     return stats;
   };
+  // Its folder (and staging, where a patch makes it on the host) made while the written files are
+  // stat'ed: one round trip over SSH, not three; none where the caller made them.
+  const folders = o.foldersMade ? undefined : manifestFolders(t, l);
   const [bytes] = await Promise.all([
     manifestFileBytes(pending, statOf, t.kind === 'local' ? 256 : undefined),
-    t.patchFile ? makeStateDirs(t, [l.manifests, l.staging]) : makeStateDir(t, l.manifests),
+    folders,
   ]);
   try {
-    return await writeManifestBytes(t, l, pending, deployId, bytes, newState, sync, thenState);
+    return await writeManifestBytes(t, l, pending, deployId, bytes, newState, o.sync ?? true, o.thenState);
   } finally {
     bytes.close();
   }
+}
+
+/** The folders recordManifestFile writes in: the manifests, and staging where a patch makes it. */
+export function manifestFolders(t: Transport, l: Layout): Promise<void> {
+  return t.patchFile ? makeStateDirs(t, [l.manifests, l.staging]) : makeStateDir(t, l.manifests);
+}
+
+/** recordManifestFile's options. */
+export interface RecordOptions {
+  /** false: made durable by the state's write (`writeState` with `withPending`), before its rename. */
+  sync?: boolean;
+  /** Gets the written files' stats as the manifest records them (walk-echo-file.ts). */
+  keepStats?: Map<string, FileStat>;
+  /**
+   * The state naming it (`newState` as updated here), published right behind it where the
+   * transport can (a patch over SSH: one round trip for both). recordManifestFile returns
+   * whether it was.
+   */
+  thenState?: () => PublishAfter | null;
+  /** The written files' exact stats, taken once they were in place (renameAllThenStat). */
+  written?: ReadonlyMap<string, FileStat | null>;
+  /** The manifests folder and staging exist: made by the caller (under its lock). */
+  foldersMade?: boolean;
+}
+
+/** The stats of `paths` from `written` when it holds every one of them, else null. */
+function takenAlready(
+  written: ReadonlyMap<string, FileStat | null> | undefined,
+  paths: readonly string[],
+): Map<string, FileStat> | null {
+  if (!written || !paths.every((p) => written.has(p))) return null;
+  const out = new Map<string, FileStat>();
+  for (const p of paths) {
+    const stat = written.get(p);
+    if (stat) out.set(p, stat);
+  }
+  return out;
 }
 
 /** recordManifestFile's write of the bytes made: a patch where the transport can, else the whole file. */

@@ -20,14 +20,15 @@ import { fenced } from './fenced-transport.js';
 import { isLockLost } from './lease-fence.js';
 import { readState, type TargetState } from './state.js';
 import { pendingRecovery, recover } from './journal.js';
-import { pruneEmptyDirs } from './backup.js';
-import { byDepthDeepestFirst, checkParents, deepestFolders, parentsOf } from './safe-path.js';
+import { checkParents, deepestFolders } from './safe-path.js';
+import { commitDeletes } from './commit-deletes.js';
 import { DEPLOY_ID } from './state-schema.js';
 import { checkStateDirPath, checkStateFolder, makeStateDir } from './state-folder.js';
 import { connectReadOnly, isMissingRoot } from './absent-root.js';
 import { firstPeek, prefetchStateFolder } from './state-prefetch.js';
 import type { PendingManifest } from './manifest-merge.js';
-import { loadManifest, nextManifest } from './manifest-store.js';
+import { loadManifest, manifestFolders, nextManifest } from './manifest-store.js';
+import { renameStaged } from './rename-staged.js';
 import { recordRelease } from './record-release.js';
 import { forEachLimit } from '../pool.js';
 import type { ApplyProgress } from './progress.js';
@@ -357,26 +358,21 @@ export class TargetSession {
       reveal = plan.revealUnits?.length
         ? await revealUnits(t, staging, plan, this.state?.manifest ?? null, this.concurrency)
         : null;
-      await forEachLimit(plan.writes, lanes, async (w, i) => {
-        if (reveal?.done.has(i) || place.inTree(i)) return;
-        await t.rename(`${staging}/${i}`, w.path);
-        onProgress?.({ phase: 'commit', done: ++done, total, bytes });
-      });
-      // Children before parents, a depth at a time: within one depth no path holds another, so
-      // their looks go together, then their removals (over SSH two waits a depth, not two a file).
-      // A file already gone is fine.
-      const replaced = new Set(parents.replaced);
-      const deletes = plan.deletes.map((d) => d.path).filter((p) => !replaced.has(p));
-      for (const level of byDepthDeepestFirst(deletes))
-        await forEachLimit(level, lanes, async (p) => {
-          const e = await t.lstat(p);
-          if (e?.type === 'dir') await t.removeTree(p);
-          else if (e) await t.unlink(p);
-        });
-      await pruneEmptyDirs(t, deletes.flatMap(parentsOf));
-      onProgress?.({ phase: 'delete', done: deletes.length, total: deletes.length, bytes });
+      // The manifest's stats taken with the renames, its folders made meanwhile (rename-staged.ts).
+      const skip = (i: number) => reveal?.done.has(i) === true || place.inTree(i);
+      const [written] = await Promise.all([
+        renameStaged(t, plan.writes, { staging, skip, lanes, withStats: manifest !== null }, () =>
+          onProgress?.({ phase: 'commit', done: ++done, total, bytes }),
+        ),
+        manifest && manifestFolders(t, l),
+      ]);
+      const gone = await commitDeletes(t, plan.deletes, new Set(parents.replaced), lanes);
+      onProgress?.({ phase: 'delete', done: gone, total: gone, bytes });
       // 5. Record the manifest and the state (record-release.ts), then drop the journal.
-      await recordRelease(t, l, this.deployId, manifest, newState, this.concurrency, stats);
+      await recordRelease(t, l, this.deployId, manifest, newState, this.concurrency, {
+        keepStats: stats,
+        written,
+      });
       recorded = true;
     } catch (error) {
       // The state names this deploy: the target holds the new release, whatever failed after.

@@ -436,6 +436,17 @@ export interface Transport {
    */
   statExactMany?(rels: readonly string[]): Promise<Map<string, FileStat | null> | null>;
   /**
+   * Rename each `[from, to]` as rename() does, then take exact lstats of `statAfter` (as
+   * statExactMany) once every rename is done: over SSH one round trip for a commit's renames
+   * and the stats its manifest records, not two. null: not here (nothing renamed: the caller
+   * renames one by one). `stats` null: renamed, but no exact stat here. A failed rename
+   * throws, as rename() does (the others were sent too). Optional.
+   */
+  renameAllThenStat?(
+    pairs: ReadonlyArray<readonly [string, string]>,
+    statAfter: readonly string[],
+  ): Promise<{ stats: Map<string, FileStat | null> | null } | null>;
+  /**
    * Authoritative mode's walk where a per-entry stat costs nothing extra (the
    * SSH file helper lstats each entry anyway): every entry below the root,
    * the `skip` folders left out, links not followed, in byte order of paths,

@@ -24,6 +24,8 @@ export function recording(real: Transport): { transport: Transport; calls: Recor
       const value = Reflect.get(target, prop, target) as unknown;
       if (typeof value !== 'function') return value;
       if (prop === 'publishFile') return publishAsSteps(target, calls);
+      if (prop === 'renameAllThenStat') return renameAllAsSteps(target, calls);
+      if (prop === 'patchFile') return patchAsSteps(target, calls);
       return (...args: unknown[]) => {
         const call: RecordedCall = {
           op: String(prop),
@@ -57,6 +59,31 @@ function publishAsSteps(real: Transport, calls: RecordedCall[]): Transport['publ
       calls.push({ op: 'writeFile', path: tmp, to: '', sync: sync === 'file' });
       if (sync === 'batch') calls.push({ op: 'syncWritten', path: '', to: '' });
       calls.push({ op: 'rename', path: tmp, to: rel });
+    }
+    return done;
+  };
+}
+
+/** renameAllThenStat recorded as its renames, then its stats, once the transport has done them. */
+function renameAllAsSteps(real: Transport, calls: RecordedCall[]): Transport['renameAllThenStat'] {
+  return async (pairs, statAfter) => {
+    const done = await real.renameAllThenStat!(pairs, statAfter);
+    if (done) {
+      for (const [from, to] of pairs) calls.push({ op: 'rename', path: from, to });
+      calls.push({ op: 'statExactMany', path: '', to: '', paths: [...statAfter] });
+    }
+    return done;
+  };
+}
+
+/** patchFile recorded as itself, then (when it published one) its `after` file's write and rename. */
+function patchAsSteps(real: Transport, calls: RecordedCall[]): Transport['patchFile'] {
+  return async (base, staged, to, check, parts, mode, after) => {
+    calls.push({ op: 'patchFile', path: base, to: staged });
+    const done = await real.patchFile!(base, staged, to, check, parts, mode, after);
+    if (done && after) {
+      calls.push({ op: 'writeFile', path: after.tmp, to: '', sync: true });
+      calls.push({ op: 'rename', path: after.tmp, to: after.rel });
     }
     return done;
   };

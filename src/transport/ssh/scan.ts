@@ -9,7 +9,7 @@ import type { FileStat } from '../../plan/manifest-types.js';
 import { checkRelPath } from '../rel-path.js';
 import type { ExactVisit } from '../transport.js';
 import type { SshConnection } from './connection.js';
-import { HelperGone, OpError, type SshOps } from './perl-helper-client.js';
+import { HelperGone, OpError, type OpsChannel, type SshOps } from './perl-helper-client.js';
 import { OP_SCAN, OP_STATS, parseStatsPayload, ScanFormatError, ScanReader } from './scan-protocol.js';
 import { runStreamed } from './streamed-op.js';
 
@@ -57,6 +57,19 @@ export async function statsWithHelper(
   for (const rel of rels) checkRelPath(rel);
   const helper = await ops.channel();
   if (!helper) return null;
+  return statsOn(conn, ops, helper, rels);
+}
+
+/**
+ * statsWithHelper on the helper's open channel: its records are queued before this returns
+ * (behind whatever the caller queued in the same turn, which the host runs first).
+ */
+export async function statsOn(
+  conn: SshConnection,
+  ops: SshOps,
+  helper: OpsChannel,
+  rels: readonly string[],
+): Promise<Map<string, FileStat | null> | null> {
   const out = new Map<string, FileStat | null>();
   if (rels.length === 0) return out;
   const batches: Array<readonly string[]> = [];

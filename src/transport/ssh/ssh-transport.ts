@@ -29,6 +29,7 @@ import { createWithHelper, releaseWithHelper } from './create-exclusive.js';
 import { mkdirsWithHelper, mkdirWithHelper } from './helper-mkdir.js';
 import { resolveRootWithHelper } from './helper-root.js';
 import { scanWithHelper, statsWithHelper } from './scan.js';
+import { renameAllWithHelper } from './rename-all.js';
 import { lookWithHelper } from './look.js';
 import { patchWithHelper } from './helper-patch.js';
 import type { FileStat } from '../../plan/manifest-types.js';
@@ -406,6 +407,15 @@ export class SshTransport implements Transport {
 
   statExactMany(rels: readonly string[]): Promise<Map<string, FileStat | null> | null> {
     return statsWithHelper(this.conn, this.ops, rels);
+  }
+
+  renameAllThenStat(
+    pairs: ReadonlyArray<readonly [string, string]>,
+    statAfter: readonly string[],
+  ): Promise<{ stats: Map<string, FileStat | null> | null } | null> {
+    return this.ahead.changing(pairs.flat(), () =>
+      renameAllWithHelper(this.conn, this.ops, pairs, statAfter),
+    );
   }
 
   // ── hashing (hash-files.ts) and commands (exec-channels.ts) ───────────────────

@@ -9,13 +9,14 @@ import { lstatSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SshTransport } from '../../../src/transport/ssh/ssh-transport.js';
-import { OP_WRITE } from '../../../src/transport/ssh/perl-helper-protocol.js';
+import { OP_RENAME, OP_WRITE } from '../../../src/transport/ssh/perl-helper-protocol.js';
 import { OP_BULK_WRITE } from '../../../src/transport/ssh/bulk-write-protocol.js';
 import { startSshd, type Sshd } from '../../helpers/sshd.js';
 import { snapshot, type Tree } from '../../helpers/repo.js';
 import { deploy, setup as sharedSetup } from '../../helpers/staged-tree.js';
 import { watched } from '../../helpers/helper-records.js';
 import { OP_PATCH } from '../../../src/transport/ssh/patch-protocol.js';
+import { OP_STATS } from '../../../src/transport/ssh/scan-protocol.js';
 
 let sshd: Sshd;
 const cleanups: Array<() => void> = [];
@@ -91,6 +92,12 @@ describe('an SSH deploy waits for the host few times', () => {
     });
     expect(write!.rel).toMatch(/^\.diffship\/state\.json\.tmp-/);
     expect(rename).toMatchObject({ chained: true, answersBefore: records[patch]!.answersBefore });
+    // The stats the manifest records go right behind the commit's renames of the 100 files.
+    const commit = records.filter((r) => r.op === OP_RENAME && r.rel.startsWith('.diffship/staging/'));
+    expect(commit).toHaveLength(100);
+    const stats = records.findLastIndex((r) => r.op === OP_STATS && r.rel.includes('flows/'));
+    expect(records[stats - 1]).toBe(commit.at(-1));
+    expect(new Set([...commit, records[stats]!].map((r) => r.answersBefore)).size).toBe(1);
     // The state folders made together still get the state folder's mode, and are real folders.
     for (const dir of ['.diffship', '.diffship/backups', '.diffship/manifests'])
       expect(lstatSync(join(target, dir)).mode & 0o7777, dir).toBe(0o755);

@@ -251,12 +251,14 @@ describe('the next manifest made on the host over ssh', () => {
       manifestFile: null,
     };
     const data = () => Buffer.from(JSON.stringify({ names: next.manifestFile }));
-    const published = await recordManifestFile(t, L, id, pending, next, 8, true, undefined, () => ({
-      tmp: '.diffship/state.json.tmp-test',
-      rel: '.diffship/state.json',
-      data: data(),
-      mode: 0o644,
-    }));
+    const published = await recordManifestFile(t, L, id, pending, next, 8, {
+      thenState: () => ({
+        tmp: '.diffship/state.json.tmp-test',
+        rel: '.diffship/state.json',
+        data: data(),
+        mode: 0o644,
+      }),
+    });
     return { published, ref: next.manifestFile! };
   }
 
