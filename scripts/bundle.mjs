@@ -65,28 +65,6 @@ const pagentNextToBundle = {
   },
 };
 
-// `import … from 'node:fs'` in an ES module makes Node build the module's ES facade, which
-// reads every export once, getters included: node:fs's load its streams, watchers, Dir and
-// fs/promises (with readline and the REPL's history), ~5 ms of every command's start here,
-// for names no command uses; node:crypto's, node:net's and node:buffer's load webcrypto,
-// BlockList and File. Bundled, each of these is one require() (the banner's) behind a
-// CommonJS wrapper, whose names esbuild reads at each use: nothing is read that is not used.
-const EAGER_FACADES = /^node:(fs|crypto|net|buffer)$/;
-const requiredBuiltins = {
-  name: 'required-builtins',
-  setup(b) {
-    b.onResolve({ filter: EAGER_FACADES }, (args) =>
-      args.namespace === 'required-builtin'
-        ? { path: args.path, external: true }
-        : { path: args.path, namespace: 'required-builtin' },
-    );
-    b.onLoad({ filter: /.*/, namespace: 'required-builtin' }, (args) => ({
-      contents: `module.exports = require(${JSON.stringify(args.path)});`,
-      loader: 'js',
-    }));
-  },
-};
-
 const bundles = {
   cli: {
     ...common,
@@ -95,7 +73,6 @@ const bundles = {
     splitting: true,
     target: 'node20',
     external: ['ssh2'],
-    plugins: [requiredBuiltins],
     ...SMALLER,
   },
   action: {
@@ -105,7 +82,7 @@ const bundles = {
     target: 'node24',
     // ssh2's optional native parts, each loaded in a try/catch with a JavaScript fallback.
     external: ['cpu-features', '*.node'],
-    plugins: [pagentNextToBundle, requiredBuiltins],
+    plugins: [pagentNextToBundle],
     metafile: true,
   },
 };
@@ -116,14 +93,10 @@ const bundles = {
 // its state on globalThis, so the two copies share it.
 const cliEarly = {
   ...common,
-  // Only the require() that requiredBuiltins' modules call.
-  banner: {
-    js: "import { createRequire as __diffshipCreateRequire } from 'node:module'; const require = __diffshipCreateRequire(import.meta.url);",
-  },
+  banner: undefined,
   entryPoints: [`${root}lib/cli/diff-early.js`],
   outfile: `${root}lib/bundle/diff-early.js`,
   target: 'node20',
-  plugins: [requiredBuiltins],
   ...SMALLER,
 };
 

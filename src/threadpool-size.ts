@@ -12,12 +12,7 @@
  * A size the user set is kept. The variable is taken back out of the environment right
  * after the pool starts, so hooks and checks inherit the user's environment unchanged.
  */
-import { createRequire } from 'node:module';
-
-// Required, not imported: an ES module's import of node:fs makes Node build its ES facade,
-// which reads every export once and so loads fs's streams, watchers, Dir and fs/promises
-// (with readline): ~5 ms of every command's start for names nothing here uses.
-const fs = createRequire(import.meta.url)('node:fs') as typeof import('node:fs');
+import * as fs from 'node:fs';
 
 const THREADPOOL_SIZE = '16';
 
