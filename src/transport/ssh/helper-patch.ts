@@ -68,15 +68,7 @@ export async function patchWithHelper(
   // The helper renames only a file of the size and hash named: any other answer is not its own.
   if (!got || got.size !== check.result.size || got.sha256 !== check.result.sha256) {
     // What the host did of `after` stays as it is (a state it published says so itself), but no litter.
-    if (
-      next &&
-      after &&
-      (await next.then(
-        () => true,
-        () => false,
-      )) === false
-    )
-      await after.unlink(after.job.tmp).catch(() => undefined);
+    if (after) await next?.catch(() => after.unlink(after.job.tmp).catch(() => undefined));
     throw new TransportError(
       'E_TRANSPORT',
       `${conn.description}: the file helper's answer to the patch of ${files.to} is garbled (${JSON.stringify(answer.slice(0, 80))})`,

@@ -288,7 +288,7 @@ describe('the next manifest made on the host over ssh', () => {
     }
   });
 
-  it('a refused patch publishes no state behind it: the file is written whole, the state after it', async () => {
+  it('a refused patch publishes no state behind it: the file is written whole, the state left to the caller', async () => {
     const root = join(suite.base, 'then-state-refused');
     const { state } = recorded(root, 200);
     const p = plan(root);
