@@ -385,15 +385,15 @@ export interface RecordOptions {
    * whether it was.
    */
   thenState?: () => PublishAfter | null;
-  /** The written files' exact stats, taken once they were in place (renameAllThenStat). */
-  written?: ReadonlyMap<string, FileStat | null>;
+  /** The written files' exact stats, taken once they were in place (renameAllThenStat); null: none. */
+  written?: ReadonlyMap<string, FileStat | null> | null;
   /** The manifests folder and staging exist: made by the caller (under its lock). */
   foldersMade?: boolean;
 }
 
 /** The stats of `paths` from `written` when it holds every one of them, else null. */
 function takenAlready(
-  written: ReadonlyMap<string, FileStat | null> | undefined,
+  written: ReadonlyMap<string, FileStat | null> | null | undefined,
   paths: readonly string[],
 ): Map<string, FileStat> | null {
   if (!written || !paths.every((p) => written.has(p))) return null;

@@ -33,7 +33,7 @@ export async function recordRelease(
       sync: !batched,
       keepStats: o.keepStats,
       thenState,
-      written: o.written ?? undefined,
+      written: o.written,
       foldersMade: true,
     }));
   if (!stateToo) await writeState(t, l, newState, { withPending: batched });
