@@ -60,7 +60,8 @@ export { renderSummary } from './report/terminal.js';
 export { writeReportFile } from './report/write.js';
 
 // Advanced: one target's atomic deploy engine, and the transports under it.
-export { TargetSession, newDeployId, type ApplyResult, type SessionOptions } from './apply/session.js';
+export { TargetSession, type ApplyResult, type SessionOptions } from './apply/session.js';
+export { newDeployId } from './apply/deploy-id.js';
 export { KEEP_BACKUPS } from './apply/backup.js';
 export type { ApplyProgress } from './apply/progress.js';
 export type { PlanOptions } from './observe/plan-target.js';

@@ -8,7 +8,7 @@
  */
 import { TextChunks } from './text-chunks.js';
 import { posix } from 'node:path';
-import type { Transport } from '../transport/transport.js';
+import type { PublishAfter, Transport } from '../transport/transport.js';
 import { copyOnTarget } from './target-copy.js';
 import { storedState, type StoredState, type TargetState } from './state.js';
 import { keepInBackup } from './manifest-store.js';
@@ -50,12 +50,14 @@ export interface BackupManifest {
   removedDirs?: string[];
 }
 
-const manifestPath = (l: Layout, id: string) => `${l.backupFor(id)}/manifest.json`;
+const manifestPath = (l: Layout, id: string) => l.backupListing(id);
 
 /**
  * Back up the current content of the paths `ops` name (files, links or nothing). The
  * operations, not their paths: a listing's writes make each path when read, and an array of
- * 500,000 path strings was ~30 MB of heap until the backup was written.
+ * 500,000 path strings was ~30 MB of heap until the backup was written. With `defer`, a
+ * listing the transport can publish in a chain is returned unwritten (the deploy's journal
+ * publishes it, json-file.ts), else null once it is written.
  */
 export async function takeBackup(
   t: Transport,
@@ -65,8 +67,9 @@ export async function takeBackup(
   previousState: TargetState | null,
   createdDirs: string[],
   concurrency: number,
-  removedDirs: readonly string[] = [],
-): Promise<void> {
+  more: { removedDirs?: readonly string[]; defer?: boolean } = {},
+): Promise<PublishAfter | null> {
+  const removedDirs = more.removedDirs ?? [];
   const dir = l.backupFor(deployId);
   await makeStateDirs(t, [l.backups, dir, `${dir}/files`]);
   // A path in a folder this deploy creates has nothing to back up: no lstat needed (a first
@@ -101,13 +104,11 @@ export async function takeBackup(
   };
   const entry = (i: number): BackupEntry => found.get(i) ?? { path: op(i).path, action: 'remove' };
   // Made durable with the staged files, by the engine's one syncWritten() before its journal.
-  await writeChunksAtomic(
+  return writeChunksAtomic(
     t,
     manifestPath(l, deployId),
     (reuse) => backupJson(manifest, ops.length, entry, reuse),
-    {
-      sync: false,
-    },
+    { sync: false, defer: more.defer === true },
   );
 }
 
@@ -384,19 +385,40 @@ export async function discardBackup(
   await t.removeTree(l.backupFor(deployId));
 }
 
-/** Keep the newest `keep` backups (SPEC: the last 3); only backup folders diffship made are removed. */
-export async function pruneBackups(t: Transport, l: Layout, keep: number): Promise<void> {
+/**
+ * Keep the newest `keep` backups (SPEC: the last 3); only backup folders diffship made are removed.
+ * `census`: the backups the lock's first look saw (state-census.ts) and the complete one this
+ * deploy made since: nothing is listed or looked at again (two round trips over SSH).
+ */
+export async function pruneBackups(
+  t: Transport,
+  l: Layout,
+  keep: number,
+  census?: { complete: readonly string[]; made: string },
+): Promise<void> {
+  const found = census
+    ? new Map([...census.complete, census.made].map((name) => [name, true]))
+    : await backupsOn(t, l);
+  const complete = [...found]
+    .filter(([, whole]) => whole)
+    .map(([name]) => name)
+    .sort()
+    .reverse();
+  const keepSet = new Set(complete.slice(0, keep));
+  for (const name of found.keys()) if (!keepSet.has(name)) await discardBackup(t, l, name, true);
+}
+
+/** The backups that are real folders, by name, each with whether it holds its listing (complete). */
+async function backupsOn(t: Transport, l: Layout): Promise<Map<string, boolean>> {
   const listed = ((await t.readdir(l.backups)) ?? []).filter(isBackupName);
   // Folders and their manifests asked together (one round trip over SSH); only real folders count.
   const [folders, manifests] = await Promise.all([
     Promise.all(listed.map((name) => t.lstat(l.backupFor(name)))),
     Promise.all(listed.map((name) => t.lstat(manifestPath(l, name)))),
   ]);
-  const names = listed.filter((_, i) => folders[i]?.type === 'dir');
-  const complete = listed
-    .filter((_, i) => folders[i]?.type === 'dir' && manifests[i]?.type === 'file')
-    .sort()
-    .reverse();
-  const keepSet = new Set(complete.slice(0, keep));
-  for (const name of names) if (!keepSet.has(name)) await discardBackup(t, l, name, true);
+  const found = new Map<string, boolean>();
+  listed.forEach((name, i) => {
+    if (folders[i]?.type === 'dir') found.set(name, manifests[i]?.type === 'file');
+  });
+  return found;
 }

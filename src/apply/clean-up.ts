@@ -9,6 +9,7 @@ import type { TargetPlan } from '../plan/types.js';
 import type { FileStat } from '../plan/manifest-types.js';
 import type { EchoSeed } from '../observe/walk-echo.js';
 import { writeEcho } from './walk-echo-file.js';
+import type { StateCensus } from './state-census.js';
 
 /**
  * After a deploy's state is recorded: drop its journal and staging, and the backups and
@@ -16,6 +17,8 @@ import { writeEcho } from './walk-echo-file.js';
  * share one round trip); all of it ends before the caller releases the lock. A failure is
  * told, never thrown: the release `to` is in place, the next run finishes the cleanup. The
  * previous manifest lives on in this deploy's backup (a hard link) while a rollback may need it.
+ * `census`: what the lock's first look saw of the backups and manifests (state-census.ts), and
+ * the deploy whose backup was made since: they are pruned without being listed again.
  */
 export async function cleanUp(
   t: Transport,
@@ -29,13 +32,19 @@ export async function cleanUp(
     seed: EchoSeed;
     stats: ReadonlyMap<string, FileStat>;
   },
+  census?: { seen: StateCensus; made: string } | null,
 ): Promise<void> {
   const ref = newState.manifestFile;
   const [journal, ...rest] = await Promise.allSettled([
     t.unlink(l.journal),
     t.removeTree(l.staging),
-    pruneBackups(t, l, KEEP_BACKUPS),
-    pruneManifests(t, l, ref ? [ref.file] : []),
+    pruneBackups(
+      t,
+      l,
+      KEEP_BACKUPS,
+      census ? { complete: census.seen.backups, made: census.made } : undefined,
+    ),
+    pruneManifests(t, l, ref ? [ref.file] : [], census?.seen.manifests),
     echo && ref && writeEcho(t, l, ref, echo.plan, echo.seed, echo.stats),
   ]);
   if (journal?.status === 'rejected')

@@ -28,14 +28,22 @@ const WRITES: ReadonlySet<PropertyKey> = new Set<keyof Transport>([
   'removeTree',
 ]);
 
-/** `t`, with `check()` run (and its throw turned into a rejection) before every write. */
-export function fenced(t: Transport, check: () => void): Transport {
+/**
+ * `t`, with `check()` run (and its throw turned into a rejection) before every write.
+ * `onCommand`: told before a command runs (it may change anything: a hook's `remote` command).
+ */
+export function fenced(t: Transport, check: () => void, onCommand?: () => void): Transport {
   return new Proxy(t, {
     get(target, prop) {
       const value = Reflect.get(target, prop, target) as unknown;
       if (typeof value !== 'function') return value;
       // Bound to the real transport: its private fields are not the proxy's.
       const bound = (value as (...args: unknown[]) => unknown).bind(target);
+      if (prop === 'exec' && onCommand)
+        return (...args: unknown[]) => {
+          onCommand();
+          return bound(...args);
+        };
       if (!WRITES.has(prop)) return bound;
       return async (...args: unknown[]) => {
         check();

@@ -12,7 +12,7 @@
  *   `newState`.
  */
 import { finishSwaps } from './unit-reveal.js';
-import type { Transport } from '../transport/transport.js';
+import type { PublishAfter, Transport } from '../transport/transport.js';
 import type { Logger } from '../log.js';
 import type { Layout } from './layout.js';
 import type { StoredState } from './state.js';
@@ -57,15 +57,17 @@ export async function pendingRecovery(t: Transport, l: Layout): Promise<'finish'
 
 /**
  * `withPending`: the journal's fsync joins the one `syncWritten()` of the files it makes count
- * (staged files, backup), which are then durable before its rename (json-file.ts).
+ * (staged files, backup), which are then durable before its rename (json-file.ts); with it,
+ * `before`: files published right before it (the backup's listing: one wait for the host over SSH).
  */
 export async function writeJournal(
   t: Transport,
   l: Layout,
   j: Journal,
-  options: { withPending?: boolean } = {},
+  options: { withPending?: boolean; before?: readonly PublishAfter[] } = {},
 ): Promise<void> {
-  if (options.withPending) await writeTextAtomicWithPending(t, l.journal, `${JSON.stringify(j, null, 2)}\n`);
+  const text = `${JSON.stringify(j, null, 2)}\n`;
+  if (options.withPending) await writeTextAtomicWithPending(t, l.journal, text, options.before);
   else await writeJsonAtomic(t, l.journal, j);
 }
 

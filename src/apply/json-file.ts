@@ -20,10 +20,16 @@ const CHAINED_MAX = 4 * 1024 * 1024;
  * `data` published at `rel` by the transport's chained write, sync and rename (one round trip
  * over SSH) where it has one: true when done. false: the caller runs the steps itself.
  */
-async function publishChained(t: Transport, rel: string, data: Buffer, sync: PublishSync): Promise<boolean> {
+async function publishChained(
+  t: Transport,
+  rel: string,
+  data: Buffer,
+  sync: PublishSync,
+  before: readonly PublishAfter[] = [],
+): Promise<boolean> {
   if (!t.publishFile || data.length > CHAINED_MAX) return false;
   const tmp = tmpFor(rel);
-  return t.publishFile(tmp, rel, data, 0o644, sync);
+  return t.publishFile(tmp, rel, data, 0o644, sync, before);
 }
 
 /**
@@ -65,11 +71,22 @@ export async function writeTextAtomic(
  * unsynced before it (a journal: the staged files and the backup; a state: its manifest), and
  * only then does the rename publish it. The same order on disk as an fsync of each before the
  * rename, one wait for the file system's journal instead of two in a row (docs/cli.md
- * #durability-order).
+ * #durability-order). `before`: files published (unsynced, renamed) ahead of it, in the
+ * transport's chain where it has one (writeChunksAtomic's `defer`).
  */
-export async function writeTextAtomicWithPending(t: Transport, rel: string, text: string): Promise<void> {
+export async function writeTextAtomicWithPending(
+  t: Transport,
+  rel: string,
+  text: string,
+  before: readonly PublishAfter[] = [],
+): Promise<void> {
   const data = Buffer.from(text);
-  if (await publishChained(t, rel, data, 'batch')) return;
+  if (await publishChained(t, rel, data, 'batch', before)) return;
+  // Files the transport would have published first, in its chain (a deploy's backup listing).
+  for (const b of before) {
+    await t.writeFile(b.tmp, b.data, b.mode, { sync: false });
+    await t.rename(b.tmp, b.rel);
+  }
   const tmp = tmpFor(rel);
   await t.writeFile(tmp, data, 0o644, { sync: false });
   try {
@@ -93,13 +110,16 @@ export async function writeChunksAtomic(
   t: Transport,
   rel: string,
   chunks: (reuse: boolean) => Iterable<Buffer>,
-  options: { sync?: boolean } = {},
-): Promise<void> {
+  options: { sync?: boolean; defer?: boolean } = {},
+): Promise<PublishAfter | null> {
   let size = 0;
   for (const c of chunks(true)) size += c.length;
   const sync = options.sync === false ? 'none' : 'file';
   if (t.publishFile && size <= CHAINED_MAX) {
-    if (await publishChained(t, rel, Buffer.concat([...chunks(false)], size), sync)) return;
+    const data = Buffer.concat([...chunks(false)], size);
+    // `defer` (unsynced only): not written now but handed back, for a later publish's chain.
+    if (options.defer && sync === 'none') return { tmp: tmpFor(rel), rel, data, mode: 0o644 };
+    if (await publishChained(t, rel, data, sync)) return null;
   }
   const tmp = tmpFor(rel);
   if (t.writeStream) {
@@ -112,6 +132,7 @@ export async function writeChunksAtomic(
     await t.writeStream(tmp, source, 0o644, options);
   } else await t.writeFile(tmp, Buffer.concat([...chunks(false)]), 0o644, options);
   await t.rename(tmp, rel);
+  return null;
 }
 
 /**

@@ -16,6 +16,8 @@ export interface Layout {
   manifests: string;
   stagingFor(deployId: string): string;
   backupFor(deployId: string): string;
+  /** A backup's listing (backup.ts): written last, so a backup without it is incomplete. */
+  backupListing(deployId: string): string;
 }
 
 export function layout(stateDir: string): Layout {
@@ -30,5 +32,6 @@ export function layout(stateDir: string): Layout {
     manifests: `${dir}/manifests`,
     stagingFor: (id) => `${dir}/staging/${id}`,
     backupFor: (id) => `${dir}/backups/${id}`,
+    backupListing: (id) => `${dir}/backups/${id}/manifest.json`,
   };
 }

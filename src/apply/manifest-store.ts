@@ -254,11 +254,17 @@ async function storeManifest(
 
 /**
  * Remove every manifest file diffship made but `keep`: a deploy's that never got recorded, or
- * replaced; and their walk echoes (apply/walk-echo-file.ts) with them.
+ * replaced; and their walk echoes (apply/walk-echo-file.ts) with them. `seen`: the folder's
+ * names as the lock's first look saw them (state-census.ts), not listed again.
  */
-export async function pruneManifests(t: Transport, l: Layout, keep: readonly string[]): Promise<void> {
+export async function pruneManifests(
+  t: Transport,
+  l: Layout,
+  keep: readonly string[],
+  seen?: readonly string[],
+): Promise<void> {
   const kept = new Set([...keep, ...keep.map(echoFileName)]);
-  for (const name of (await t.readdir(l.manifests)) ?? []) {
+  for (const name of seen ?? (await t.readdir(l.manifests)) ?? []) {
     if (!(isManifestFileName(name) || isEchoFileName(name)) || kept.has(name)) continue;
     await t.unlink(`${l.manifests}/${name}`);
   }

@@ -6,11 +6,10 @@
  * use pieces of it.
  */
 import { revealUnits } from './unit-reveal.js';
-import { randomBytes } from 'node:crypto';
 import { DiffshipError, describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
-import type { Transport } from '../transport/transport.js';
+import type { Peeked, Transport } from '../transport/transport.js';
 import type { GitObjects } from '../diff/git-objects.js';
 import type { TargetPlan } from '../plan/types.js';
 import { planOnTarget, type PlanOptions, type PlanTarget } from '../observe/plan-target.js';
@@ -22,10 +21,11 @@ import { readState, type TargetState } from './state.js';
 import { pendingRecovery, recover } from './journal.js';
 import { checkParents, deepestFolders } from './safe-path.js';
 import { commitDeletes } from './commit-deletes.js';
-import { DEPLOY_ID } from './state-schema.js';
+import { checkedDeployId, newDeployId } from './deploy-id.js';
 import { checkStateDirPath, checkStateFolder, makeStateDir } from './state-folder.js';
 import { connectReadOnly, isMissingRoot } from './absent-root.js';
-import { firstPeek, prefetchStateFolder } from './state-prefetch.js';
+import { firstPeek, prefetchStateFolder, withLookAhead } from './state-prefetch.js';
+import { censusOf, type StateCensus } from './state-census.js';
 import type { PendingManifest } from './manifest-merge.js';
 import { loadManifest, manifestFolders, nextManifest } from './manifest-store.js';
 import { renameStaged } from './rename-staged.js';
@@ -83,24 +83,10 @@ export interface ApplyResult {
   swaps?: Array<{ unit: string; how: string }>;
 }
 
-/** The first look behind the lock, and the caller's paths after it (state folder first: it is cut at the peek's limit). */
-function withLookAhead(
-  look: { paths: string[]; reads: string[] },
-  more: readonly string[] | undefined,
-): { paths: string[]; reads: string[] } {
-  return more?.length ? { paths: [...look.paths, ...more], reads: look.reads } : look;
-}
-
 /** Every path a plan writes or deletes, in order. */
 function* touchedPaths(plan: Pick<TargetPlan, 'writes' | 'deletes'>): Generator<string> {
   for (const w of plan.writes) yield w.path;
   for (const d of plan.deletes) yield d.path;
-}
-
-/** A sortable, unique deploy id: 20261121T233000123Z-1a2b3c (to the millisecond, then random). */
-export function newDeployId(now = new Date()): string {
-  const stamp = now.toISOString().replace(/[-:.]/g, '');
-  return `${stamp}-${randomBytes(3).toString('hex')}`;
 }
 
 export class TargetSession {
@@ -110,6 +96,8 @@ export class TargetSession {
   private readonly log: Logger;
   private readonly concurrency: number;
   private lock: HeldLock | null = null;
+  /** The state folder as the lock's first look saw it, for the clean-up (dropped once a command runs). */
+  private census: StateCensus | null = null;
   /** The state as found after recovery. */
   state: TargetState | null = null;
   /** What recovery did, if anything. */
@@ -123,15 +111,14 @@ export class TargetSession {
 
   private constructor(private readonly options: SessionOptions) {
     // Every write checks first that the lock (once taken) is still ours: see lease-fence.ts.
-    this.transport = fenced(options.transport, () => this.lock?.check());
+    // A command run there (a hook's) may change the state folder too: the census no longer stands.
+    this.transport = fenced(
+      options.transport,
+      () => this.lock?.check(),
+      () => (this.census = null),
+    );
     this.layout = layout(options.stateDir);
-    this.deployId = options.deployId ?? newDeployId();
-    // It names the staging and backup folders on the target: a plain name, never a path.
-    if (!DEPLOY_ID.test(this.deployId))
-      throw new DiffshipError(
-        'E_USAGE',
-        `deploy id ${JSON.stringify(this.deployId)} is not a plain name (letters, digits, . _ -)`,
-      );
+    this.deployId = checkedDeployId(options.deployId ?? newDeployId());
     this.log = options.log ?? silentLogger;
     this.concurrency = options.concurrency ?? (options.transport.kind === 'ssh' ? 64 : 16);
   }
@@ -163,6 +150,7 @@ export class TargetSession {
     const s = new TargetSession(options);
     s.missing = missing;
     const t = s.transport;
+    let seen: ReadonlyMap<string, Peeked> | null = null;
     try {
       // Read-only: all that is read next, asked in one go (a deploy asks once it holds the lock).
       if (options.readOnly && !missing) await prefetchStateFolder(t, s.layout, { manifest: true });
@@ -188,12 +176,15 @@ export class TargetSession {
           withLookAhead(firstPeek(s.layout, t), options.lookAhead),
         );
         s.lock = lock;
-        await prefetchStateFolder(t, s.layout, { first: lock.peeked });
+        seen = await prefetchStateFolder(t, s.layout, { first: lock.peeked });
         // The lock file was just created by the user diffship runs as on the target: its owner is that user.
         await checkStateFolder(t, s.layout, (await t.lstat(s.layout.lock))?.uid);
         s.recovered = await recover(t, s.layout, s.log, s.concurrency);
       }
       s.state = await readState(t, s.layout, options.idLength);
+      // What the clean-up would list again, as recovery left it (unless it undid or finished a run).
+      if (seen && s.recovered === null)
+        s.census = censusOf(seen, s.layout, s.state?.manifestFile?.file ?? null);
     } catch (error) {
       await s.close();
       throw error;
@@ -388,7 +379,15 @@ export class TargetSession {
     }
     this.state = newState;
     // With the walk this plan made, as the target now is: the next deploy's echo (walk-echo-file.ts).
-    await cleanUp(t, l, this.log, plan.to, newState, echo && stats && { plan, seed: echo, stats });
+    await cleanUp(
+      t,
+      l,
+      this.log,
+      plan.to,
+      newState,
+      echo && stats && { plan, seed: echo, stats },
+      this.census && { seen: this.census, made: this.deployId },
+    );
     return { bytes, changed: !noFiles, state: newState, ...(reveal ? { swaps: reveal.swaps } : {}) };
   }
 

@@ -5,7 +5,7 @@
 import { posix } from 'node:path';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { Transport } from '../transport/transport.js';
+import type { PublishAfter, Transport } from '../transport/transport.js';
 import { GitObjects } from '../diff/git-objects.js';
 import { hashAlgorithmOf } from '../diff/blob.js';
 import type { TargetPlan } from '../plan/types.js';
@@ -66,11 +66,15 @@ export async function stageAndJournal(
   if (backupR.status === 'rejected' && !s.signal?.aborted) throw backupR.reason;
   if (stagedR.status === 'rejected') throw stagedR.reason;
   if (backupR.status === 'rejected') throw backupR.reason;
+  // The backup's listing, when it was left for the journal's chain (one wait for the host).
+  const listing = backupR.value;
   onProgress?.({ phase: 'backup', done: touched, total: touched, bytes: stagedR.value });
   // The last point where a cancellation leaves the target as it was (the journal commits it).
   await cancelPoint(s.signal, 'the backup');
   // Staged files, the backup and the journal are made durable in one sync, before the journal's
-  // rename makes them count (json-file.ts writeTextAtomicWithPending).
+  // rename makes them count (json-file.ts writeTextAtomicWithPending). The backup's listing is
+  // published first: a backup without one is incomplete, so a crash before the journal leaves
+  // nothing that counts.
   await writeJournal(
     t,
     l,
@@ -84,7 +88,7 @@ export async function stageAndJournal(
       // drops the journal): the manifest, the state's one large part, stays out of it.
       newState: storedState({ ...newState, manifest: null, manifestFile: null }),
     },
-    { withPending: true },
+    { withPending: true, before: listing ? [listing] : [] },
   );
   return stagedR.value;
 }
@@ -98,19 +102,13 @@ function startBackup(
   s: StageSession,
   plan: TargetPlan,
   createdDirs: string[],
-): { backup: Promise<void>; touched: number } {
+): { backup: Promise<PublishAfter | null>; touched: number } {
   // A first deploy deletes nothing: its writes, not a copy of their 500,000 slots.
   const touched = plan.deletes.length === 0 ? plan.writes : [...plan.writes, ...plan.deletes];
-  const backup = takeBackup(
-    s.transport,
-    s.layout,
-    s.deployId,
-    touched,
-    s.state,
-    createdDirs,
-    s.concurrency,
-    swapRemovedDirs(plan),
-  );
+  const backup = takeBackup(s.transport, s.layout, s.deployId, touched, s.state, createdDirs, s.concurrency, {
+    removedDirs: swapRemovedDirs(plan),
+    defer: true,
+  });
   return { backup, touched: touched.length };
 }
 

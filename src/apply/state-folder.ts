@@ -119,7 +119,7 @@ export async function checkStateFolder(t: Transport, l: Layout, owner: number | 
     const dir = l.backupFor(name);
     if ((await check(dir, 'dir')) === null) continue;
     await check(`${dir}/files`, 'dir');
-    await check(`${dir}/manifest.json`, 'file');
+    await check(l.backupListing(name), 'file');
     await check(`${dir}/previous-manifest.tsv`, 'file');
   }
 }

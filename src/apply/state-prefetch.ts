@@ -37,21 +37,30 @@ export function firstPeek(l: Layout, t?: Transport): { paths: string[]; reads: s
   };
 }
 
+/** The first look behind the lock, and the caller's paths after it (state folder first: it is cut at the peek's limit). */
+export function withLookAhead(
+  look: { paths: string[]; reads: string[] },
+  more: readonly string[] | undefined,
+): { paths: string[]; reads: string[] } {
+  return more?.length ? { paths: [...look.paths, ...more], reads: look.reads } : look;
+}
+
 /**
  * Look ahead at the state folder (checkStateFolder, recovery and readState read all of it next).
  * `first`: what the first look saw already (taken with the lock), if it was answered.
  * `manifest`: read the manifest file the state names too (preflight and plan do; a deploy
  * after preflight finds it in this process's cache, stored-manifest.ts, and would read it twice).
+ * Resolves to what both looks saw (the lock's clean-up census, state-census.ts), null if unanswered.
  */
 export async function prefetchStateFolder(
   t: Transport,
   l: Layout,
   o: { first?: ReadonlyMap<string, Peeked> | null; manifest?: boolean } = {},
-): Promise<void> {
-  if (!t.peek) return;
+): Promise<ReadonlyMap<string, Peeked> | null> {
+  if (!t.peek) return null;
   const look = firstPeek(l, t);
   const seen = o.first ?? (await t.peek(look.paths, look.reads));
-  if (!seen) return;
+  if (!seen) return null;
   const names = (rel: string) => seen.get(rel)?.names ?? [];
   const manifests = names(l.manifests)
     .filter(isManifestFileName)
@@ -62,7 +71,7 @@ export async function prefetchStateFolder(
       .filter(isBackupName)
       .flatMap((name) => {
         const dir = l.backupFor(name);
-        return [dir, `${dir}/files`, `${dir}/manifest.json`, `${dir}/previous-manifest.tsv`];
+        return [dir, `${dir}/files`, l.backupListing(name), `${dir}/previous-manifest.tsv`];
       }),
   ];
   lastSecond.set(hintKey(t, l), second);
@@ -71,7 +80,9 @@ export async function prefetchStateFolder(
   // What the first look answered already (asked for on a hint) is not asked for again.
   const unseen = second.filter((p) => !seen.has(p));
   // The manifest is a file: read raw where the transport can, not in the peek's hex.
-  if (unseen.length > 0 || read.length > 0) await t.peek([...new Set([...unseen, ...read])], read, read);
+  if (unseen.length === 0 && read.length === 0) return seen;
+  const more = await t.peek([...new Set([...unseen, ...read])], read, read);
+  return more ? new Map([...seen, ...more]) : seen;
 }
 
 /**

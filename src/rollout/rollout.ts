@@ -8,7 +8,7 @@ import type { ResolvedConfig, TargetConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
 import { maskingLogger, silentLogger } from '../log.js';
 import type { Report, TargetReport } from '../report/types.js';
-import { newDeployId } from '../apply/session.js';
+import { newDeployId } from '../apply/deploy-id.js';
 import { parseSelectors, selectTargets } from './select.js';
 import { TargetRun } from './run-target.js';
 import type { TargetRunContext } from './target-steps.js';

@@ -151,9 +151,10 @@ export interface PatchCheck {
 }
 
 /**
- * A small file `patchFile` publishes right after the file it made, only if that was made:
- * `data` written at `tmp` (created or truncated, never through a link, exactly `mode`),
- * fsync'd, renamed over `rel`. A deploy's state, which names the manifest just made.
+ * A small file published in the chain of another: `data` written at `tmp` (created or
+ * truncated, never through a link, exactly `mode`), renamed over `rel`. `patchFile` publishes it
+ * right after the file it made, only if that was made, fsync'd (a deploy's state, which names
+ * the manifest just made); `publishFile` publishes it before its own file (`before`).
  */
 export interface PublishAfter {
   tmp: string;
@@ -309,8 +310,18 @@ export interface Transport {
    * (created or truncated, never through a link, exactly `mode`), made durable as `sync` says,
    * then renamed over `rel`, each step run only if the one before it succeeded. false: not done,
    * nothing left behind (the caller runs the steps itself); a failed step throws, `tmp` removed. Optional: the SSH transport chains the three in one round trip.
+   * `before`: files published first in the same chain, each written unsynced (a `batch` sync
+   * covers them; otherwise they join the pending batch) and renamed, `data` only once they are
+   * in place: a deploy's backup listing, then its journal. false: the caller publishes them all.
    */
-  publishFile?(tmp: string, rel: string, data: Buffer, mode: number, sync: PublishSync): Promise<boolean>;
+  publishFile?(
+    tmp: string,
+    rel: string,
+    data: Buffer,
+    mode: number,
+    sync: PublishSync,
+    before?: readonly PublishAfter[],
+  ): Promise<boolean>;
   /**
    * Write `to` from the file `base` where both live, as `parts` say (ranges of the base, new
    * bytes): the base is used only when it is a regular file (never read through a link) of the

@@ -64,4 +64,19 @@ describe('fenced(transport, check)', () => {
     for (const name of CHANGES) expect(await t[name]!()).toBe(name);
     expect(calls).toEqual([...READS, ...CHANGES]);
   });
+
+  it('tells `onCommand` before a command runs, and only then', async () => {
+    const calls: string[] = [];
+    const real = fake(calls) as unknown as Record<string, () => Promise<string>>;
+    real.exec = () => (calls.push('exec'), Promise.resolve('exec'));
+    const t = fenced(
+      real as unknown as Transport,
+      () => undefined,
+      () => calls.push('told'),
+    ) as unknown as Record<string, () => Promise<unknown>>;
+    for (const name of [...READS, ...CHANGES]) await t[name]!();
+    expect(calls).not.toContain('told');
+    expect(await t.exec!()).toBe('exec');
+    expect(calls.slice(-2)).toEqual(['told', 'exec']);
+  });
 });

@@ -48,14 +48,18 @@ export const hashedPaths = (calls: readonly RecordedCall[]): string[] =>
   calls.filter((c) => c.op === 'hashFiles').flatMap((c) => c.paths ?? []);
 
 /**
- * publishFile (the SSH transport's write, sync and rename in one round trip) recorded as the
- * steps it stands for, once the transport has done them (false: not done, the caller does
+ * publishFile (the SSH transport's write, sync and rename in one round trip, after the files
+ * `before` it) recorded as the steps it stands for, once the transport has done them (false: not done, the caller does
  * them itself and they are recorded as they come).
  */
 function publishAsSteps(real: Transport, calls: RecordedCall[]): Transport['publishFile'] {
-  return async (tmp, rel, data, mode, sync) => {
-    const done = await real.publishFile!(tmp, rel, data, mode, sync);
+  return async (tmp, rel, data, mode, sync, before = []) => {
+    const done = await real.publishFile!(tmp, rel, data, mode, sync, before);
     if (done) {
+      for (const b of before) {
+        calls.push({ op: 'writeFile', path: b.tmp, to: '', sync: false });
+        calls.push({ op: 'rename', path: b.tmp, to: b.rel });
+      }
       calls.push({ op: 'writeFile', path: tmp, to: '', sync: sync === 'file' });
       if (sync === 'batch') calls.push({ op: 'syncWritten', path: '', to: '' });
       calls.push({ op: 'rename', path: tmp, to: rel });

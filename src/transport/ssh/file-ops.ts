@@ -33,8 +33,8 @@ import {
   sftpCode,
   toEntry,
 } from './sftp.js';
-import type { ByteSource, Entry, PublishSync, WalkEntry, WriteOptions } from '../transport.js';
-import { publishFile } from './publish.js';
+import type { ByteSource, Entry, WalkEntry, WriteOptions } from '../transport.js';
+import { publishFile, type PublishJob } from './publish.js';
 import { walkTree, type DirEntry } from '../walk.js';
 
 /**
@@ -203,8 +203,7 @@ export class SshFiles {
   }
 
   /** Transport.publishFile: write, sync, rename as chained records of the file helper (publish.ts). */
-  publishFile(tmp: string, rel: string, data: Buffer, mode: number, sync: PublishSync): Promise<boolean> {
-    const job = { tmp: checkRelPath(tmp), rel: checkRelPath(rel), data, mode, sync };
+  publishFile(job: PublishJob): Promise<boolean> {
     return publishFile(this.conn, this.ops, { files: this, unsynced: this.unsynced }, job);
   }
 

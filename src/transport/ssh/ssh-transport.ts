@@ -46,7 +46,6 @@ import type {
   PatchCheck,
   PatchPart,
   PublishAfter,
-  PublishSync,
   Transport,
   WalkEntry,
   WriteOptions,
@@ -54,6 +53,9 @@ import type {
 import type { SshTuning } from './tuning.js';
 import type { HashAlgorithm } from '../../diff/blob.js';
 import type { BulkFile } from './bulk-write-protocol.js';
+
+/** Transport.publishFile's arguments: a file, how it is made durable, the files published before it. */
+type PublishArgs = Parameters<NonNullable<Transport['publishFile']>>;
 
 /**
  * A target folder on an SSH host, over one ssh2 connection: the file helper (one remote shell)
@@ -291,8 +293,11 @@ export class SshTransport implements Transport {
     return this.files.syncWritten();
   }
 
-  publishFile(tmp: string, rel: string, data: Buffer, mode: number, sync: PublishSync): Promise<boolean> {
-    return this.ahead.changing([tmp, rel], () => this.files.publishFile(tmp, rel, data, mode, sync));
+  publishFile(...[tmp, rel, data, mode, sync, before = []]: PublishArgs): Promise<boolean> {
+    const changing = [...before.flatMap((b) => [b.tmp, b.rel]), tmp, rel];
+    return this.ahead.changing(changing, () =>
+      this.files.publishFile({ tmp, rel, data, mode, sync, before }),
+    );
   }
 
   patchFile(
