@@ -90,6 +90,16 @@ function remember(key: string, shared: Shared): void {
   }
 }
 
+/**
+ * Whether this process holds the bytes of the manifest at `rel` with that hash (a preflight read
+ * it), whatever its mtime then: a hint for the look ahead (state-prefetch.ts), never a check.
+ */
+export function manifestHeld(t: Transport, rel: string, sha256: string): boolean {
+  const prefix = `${t.description}/${rel}\0${sha256}\0`;
+  for (const key of cache.keys()) if (key.startsWith(prefix)) return true;
+  return false;
+}
+
 /** Manifests up to this size are read whole; bigger ones by offset from their checked file. */
 const READ_WHOLE_BYTES = 1 << 20;
 

@@ -176,7 +176,7 @@ export class TargetSession {
           withLookAhead(firstPeek(s.layout, t), options.lookAhead),
         );
         s.lock = lock;
-        seen = await prefetchStateFolder(t, s.layout, { first: lock.peeked });
+        seen = await prefetchStateFolder(t, s.layout, { first: lock.peeked, manifest: 'unless-held' });
         // The lock file was just created by the user diffship runs as on the target: its owner is that user.
         await checkStateFolder(t, s.layout, (await t.lstat(s.layout.lock))?.uid);
         s.recovered = await recover(t, s.layout, s.log, s.concurrency);

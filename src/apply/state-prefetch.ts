@@ -13,6 +13,7 @@ import type { Peeked, Transport } from '../transport/transport.js';
 import type { Layout } from './layout.js';
 import { parentsOf } from './safe-path.js';
 import { isBackupName, isManifestFileName } from './state-folder.js';
+import { manifestHeld } from './manifest-store.js';
 
 /**
  * What the last look at a target's state folder found one level down (its manifest files and
@@ -48,14 +49,15 @@ export function withLookAhead(
 /**
  * Look ahead at the state folder (checkStateFolder, recovery and readState read all of it next).
  * `first`: what the first look saw already (taken with the lock), if it was answered.
- * `manifest`: read the manifest file the state names too (preflight and plan do; a deploy
- * after preflight finds it in this process's cache, stored-manifest.ts, and would read it twice).
+ * `manifest`: read the manifest file the state names too (preflight and plan do); `unless-held`:
+ * unless this process holds its bytes already (a deploy after preflight finds it in the cache of
+ * manifest-store.ts, and would read it twice; one without preflight would wait once more for it).
  * Resolves to what both looks saw (the lock's clean-up census, state-census.ts), null if unanswered.
  */
 export async function prefetchStateFolder(
   t: Transport,
   l: Layout,
-  o: { first?: ReadonlyMap<string, Peeked> | null; manifest?: boolean } = {},
+  o: { first?: ReadonlyMap<string, Peeked> | null; manifest?: boolean | 'unless-held' } = {},
 ): Promise<ReadonlyMap<string, Peeked> | null> {
   if (!t.peek) return null;
   const look = firstPeek(l, t);
@@ -75,7 +77,8 @@ export async function prefetchStateFolder(
       }),
   ];
   lastSecond.set(hintKey(t, l), second);
-  const named = o.manifest ? namedManifest(seen.get(l.state)?.data, l) : null;
+  const ref = o.manifest ? namedManifest(seen.get(l.state)?.data, l) : null;
+  const named = ref && (o.manifest === true || !manifestHeld(t, ref.path, ref.sha256)) ? ref.path : null;
   const read = named && manifests.includes(named) && seen.get(named)?.data === undefined ? [named] : [];
   // What the first look answered already (asked for on a hint) is not asked for again.
   const unseen = second.filter((p) => !seen.has(p));
@@ -90,12 +93,15 @@ export async function prefetchStateFolder(
  * hundred KiB is a dozen round trips), if the state's bytes say so; only a hint, checked
  * as ever when it is read.
  */
-function namedManifest(state: Buffer | undefined, l: Layout): string | null {
+function namedManifest(state: Buffer | undefined, l: Layout): { path: string; sha256: string } | null {
   if (!state) return null;
   try {
-    const file = (JSON.parse(state.toString('utf8')) as { manifestFile?: { file?: unknown } } | null)
-      ?.manifestFile?.file;
-    return typeof file === 'string' && isManifestFileName(file) ? `${l.manifests}/${file}` : null;
+    const ref = (
+      JSON.parse(state.toString('utf8')) as { manifestFile?: { file?: unknown; sha256?: unknown } } | null
+    )?.manifestFile;
+    const { file, sha256 } = ref ?? {};
+    if (typeof file !== 'string' || !isManifestFileName(file)) return null;
+    return { path: `${l.manifests}/${file}`, sha256: typeof sha256 === 'string' ? sha256 : '' };
   } catch {
     return null;
   }

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deploy } from '../../src/api.js';
 import { resolveConfig } from '../../src/config/resolve.js';
 import { OP_EXCL, OP_PEEK } from '../../src/transport/ssh/perl-helper-protocol.js';
+import { OP_READ } from '../../src/transport/ssh/read-protocol.js';
 import { makeRepo, snapshot, type Tree } from '../helpers/repo.js';
 import { tempDir } from '../helpers/git.js';
 import { sshTargetConfig, startSshd, type Sshd } from '../helpers/sshd.js';
@@ -87,6 +88,8 @@ describe('the parents of a kept plan, looked at behind the lock (SSH)', () => {
     );
     expect(foldersLookedAtAfterLock(sent)).toEqual([]);
     expect(waits(sent)).toBeGreaterThan(5);
+    // The recorded manifest is read once, by preflight: the deploy holds its bytes.
+    expect(sent.filter((s) => s.op === OP_READ && s.rel.startsWith('.diffship/manifests/'))).toHaveLength(1);
   }, 60_000);
 
   it("are looked at again after a `before` hook's local command, which may change the target: the release exact", async () => {

@@ -9,7 +9,8 @@ import { lstatSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SshTransport } from '../../../src/transport/ssh/ssh-transport.js';
-import { OP_RENAME, OP_SYNC, OP_WRITE } from '../../../src/transport/ssh/perl-helper-protocol.js';
+import { OP_PEEK, OP_RENAME, OP_SYNC, OP_WRITE } from '../../../src/transport/ssh/perl-helper-protocol.js';
+import { OP_READ } from '../../../src/transport/ssh/read-protocol.js';
 import { OP_BULK_WRITE } from '../../../src/transport/ssh/bulk-write-protocol.js';
 import { startSshd, type Sshd } from '../../helpers/sshd.js';
 import { snapshot, type Tree } from '../../helpers/repo.js';
@@ -85,6 +86,12 @@ describe('an SSH deploy waits for the host few times', () => {
     // measured 17 and 15–16, with the backup's listing in the journal's chain (below).
     expect(firstSeen.flights).toBeLessThanOrEqual(19);
     expect(updateSeen.flights).toBeLessThanOrEqual(19);
+    // Without a preflight before it, the deploy reads the recorded manifest with the second look
+    // at the state folder, in its turn: not a wait of its own after it.
+    const read = records.find((r) => r.op === OP_READ && r.rel.startsWith('.diffship/manifests/'));
+    const look = records.find((r) => r.op === OP_PEEK && r.rel.split('\0').includes(read?.rel ?? ''));
+    expect(read).toBeDefined();
+    expect(look?.answersBefore).toBe(read!.answersBefore);
     // The state that names the new manifest goes with its patch, chained: no wait between them.
     const patch = records.findIndex((r) => r.op === OP_PATCH);
     expect(patch).toBeGreaterThan(-1);
