@@ -145,14 +145,26 @@ function* backupJson(
 
 /** The backup of one path that may exist: its link text, or its file hard-linked (copied) to `files/<i>`. */
 async function backupEntry(t: Transport, dir: string, path: string, i: number): Promise<BackupEntry> {
-  const entry = await t.lstat(path);
-  if (entry === null || entry.type === 'dir') return { path, action: 'remove' };
-  if (entry.type === 'symlink')
-    return { path, action: 'restore', type: 'symlink', linkTarget: await t.readlink(path) };
   const file = `files/${i}`;
-  // A hard link is free and keeps the old bytes: the deploy renames a new inode over the path.
-  if (!(await t.link(path, `${dir}/${file}`))) {
-    await copyOnTarget(t, path, `${dir}/${file}`, restoreMode(entry.mode), { sync: false });
+  const kept = `${dir}/${file}`;
+  // A hard link is free and keeps the old bytes: the deploy renames a new inode over the path. It is
+  // asked with the lstat, not after it (over SSH in the same turn: one wait for the host fewer); the
+  // lstat decides what counts. Of anything but a file (a link's own inode) it is removed again.
+  const [entry, linked] = await Promise.all([
+    t.lstat(path),
+    t.link(path, kept).catch(() => null), // missing, or refused: the lstat tells
+  ]);
+  if (entry === null || entry.type === 'dir' || entry.type === 'symlink') {
+    const [linkTarget] = await Promise.all([
+      entry?.type === 'symlink' ? t.readlink(path) : undefined,
+      linked ? t.unlink(kept) : undefined,
+    ]);
+    if (linkTarget === undefined) return { path, action: 'remove' };
+    return { path, action: 'restore', type: 'symlink', linkTarget };
+  }
+  // A file the link failed on: asked again alone, so that its own error is the one told.
+  if (linked === null ? !(await t.link(path, kept)) : !linked) {
+    await copyOnTarget(t, path, kept, restoreMode(entry.mode), { sync: false });
   }
   return { path, action: 'restore', type: 'file', mode: entry.mode & 0o777, file };
 }

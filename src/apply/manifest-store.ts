@@ -288,7 +288,12 @@ export async function keepInBackup(
   ref: ManifestRef,
 ): Promise<void> {
   // Made durable with the rest of the backup, by the deploy's one syncWritten() before its journal.
-  await copyOrLink(t, `${l.manifests}/${ref.file}`, backupManifestPath(l, backupId), false);
+  const from = `${l.manifests}/${ref.file}`;
+  const to = backupManifestPath(l, backupId);
+  // The backup's folder is new: linked at once, with the backup's first lstats (over SSH a wait
+  // fewer than a removal first). Anything in the way, or no hard links there: as a restore does it.
+  if (await t.link(from, to).catch(() => false)) return;
+  await copyOrLink(t, from, to, false);
 }
 
 /** Before a rollback records a backup's state: put its manifest back where the state names it. */

@@ -339,6 +339,20 @@ export function describeEngine(
 
       await deploy(t, r.dir, v2, { mode: 'authoritative' });
       expect(exactTree(t.path)).not.toEqual(before);
+      // The backup holds a file for each file entry and nothing else: what was linked with its lstat
+      // (a symlink's own inode) went again.
+      const backups = join(t.path, '.diffship/backups');
+      const id = readdirSync(backups).sort().at(-1)!;
+      const listing = JSON.parse(readFileSync(join(backups, id, 'manifest.json'), 'utf8')) as {
+        entries: Array<{ type?: string; file?: string }>;
+      };
+      const kept = listing.entries.filter((e) => e.type === 'file').map((e) => e.file);
+      expect(listing.entries.filter((e) => e.type === 'symlink')).toHaveLength(1);
+      expect(
+        readdirSync(join(backups, id, 'files'))
+          .map((f) => `files/${f}`)
+          .sort(),
+      ).toEqual(kept.sort());
       const back = await rollback(t);
       expect(back.restored).toBe(v1);
       expect(exactTree(t.path)).toEqual(before);

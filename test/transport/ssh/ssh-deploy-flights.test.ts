@@ -9,7 +9,13 @@ import { lstatSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SshTransport } from '../../../src/transport/ssh/ssh-transport.js';
-import { OP_PEEK, OP_RENAME, OP_SYNC, OP_WRITE } from '../../../src/transport/ssh/perl-helper-protocol.js';
+import {
+  OP_LINK,
+  OP_PEEK,
+  OP_RENAME,
+  OP_SYNC,
+  OP_WRITE,
+} from '../../../src/transport/ssh/perl-helper-protocol.js';
 import { OP_READ } from '../../../src/transport/ssh/read-protocol.js';
 import { OP_BULK_WRITE } from '../../../src/transport/ssh/bulk-write-protocol.js';
 import { startSshd, type Sshd } from '../../helpers/sshd.js';
@@ -83,9 +89,11 @@ describe('an SSH deploy waits for the host few times', () => {
     // recovery's three cleanups at once; no mkdir of a state folder just seen; the manifest's
     // folders made with the stats of the written files.
     // From 2026-12-06 a publish's first write starts a flight too (it had not been counted):
-    // measured 17 and 15–16, with the backup's listing in the journal's chain (below).
+    // measured 17 and 15–16 with the backup's listing in the journal's chain (below); then 16
+    // and 13 with the census, the manifest read with the second look and the backup's links
+    // with their lstats.
     expect(firstSeen.flights).toBeLessThanOrEqual(19);
-    expect(updateSeen.flights).toBeLessThanOrEqual(19);
+    expect(updateSeen.flights).toBeLessThanOrEqual(16);
     // Without a preflight before it, the deploy reads the recorded manifest with the second look
     // at the state folder, in its turn: not a wait of its own after it.
     const read = records.find((r) => r.op === OP_READ && r.rel.startsWith('.diffship/manifests/'));
@@ -103,6 +111,16 @@ describe('an SSH deploy waits for the host few times', () => {
     });
     expect(write!.rel).toMatch(/^\.diffship\/state\.json\.tmp-/);
     expect(rename).toMatchObject({ chained: true, answersBefore: records[patch]!.answersBefore });
+    // The backup links each replaced file (and the previous manifest) in the turn of the lstats
+    // that decide what counts: not a turn of its own after their answers.
+    const links = records.filter((r) => r.op === OP_LINK);
+    expect(links.filter((r) => r.rel.startsWith('flows/'))).toHaveLength(100);
+    expect(links.some((r) => r.rel.startsWith('.diffship/manifests/'))).toBe(true);
+    expect(new Set(links.map((r) => r.answersBefore)).size).toBe(1);
+    const lstats = records.find(
+      (r) => r.op === OP_PEEK && r.answersBefore === links[0]!.answersBefore && r.rel.includes(links[0]!.rel),
+    );
+    expect(lstats).toBeDefined();
     // The backup's listing goes in the journal's chain: written, renamed, then the journal's
     // write, sync and rename, each run only once the one before it succeeded.
     const listing = records.findIndex(
