@@ -55,7 +55,8 @@ const manifestPath = (l: Layout, id: string) => l.backupListing(id);
 /**
  * Back up the current content of the paths `ops` name (files, links or nothing). The
  * operations, not their paths: a listing's writes make each path when read, and an array of
- * 500,000 path strings was ~30 MB of heap until the backup was written. With `defer`, a
+ * 500,000 path strings was ~30 MB of heap until the backup was written. `expected`: paths the
+ * plan saw as files there (backupEntry links them with their lstat). With `defer`, a
  * listing the transport can publish in a chain is returned unwritten (the deploy's journal
  * publishes it, json-file.ts), else null once it is written.
  */
@@ -67,7 +68,7 @@ export async function takeBackup(
   previousState: TargetState | null,
   createdDirs: string[],
   concurrency: number,
-  more: { removedDirs?: readonly string[]; defer?: boolean } = {},
+  more: { removedDirs?: readonly string[]; defer?: boolean; expected?: ReadonlySet<string> | null } = {},
 ): Promise<PublishAfter | null> {
   const removedDirs = more.removedDirs ?? [];
   const dir = l.backupFor(deployId);
@@ -89,7 +90,8 @@ export async function takeBackup(
   const manifestFile = previousState?.manifestFile;
   const settled = await Promise.allSettled([
     mapLimit(existing, metadataConcurrency(t, concurrency), async (i) => {
-      found.set(i, await backupEntry(t, dir, op(i).path, i));
+      const { path } = op(i);
+      found.set(i, await backupEntry(t, dir, path, i, more.expected?.has(path) === true));
     }),
     manifestFile ? keepInBackup(t, l, deployId, manifestFile) : undefined,
   ]);
@@ -144,15 +146,22 @@ function* backupJson(
 }
 
 /** The backup of one path that may exist: its link text, or its file hard-linked (copied) to `files/<i>`. */
-async function backupEntry(t: Transport, dir: string, path: string, i: number): Promise<BackupEntry> {
+async function backupEntry(
+  t: Transport,
+  dir: string,
+  path: string,
+  i: number,
+  expected: boolean,
+): Promise<BackupEntry> {
   const file = `files/${i}`;
   const kept = `${dir}/${file}`;
-  // A hard link is free and keeps the old bytes: the deploy renames a new inode over the path. It is
-  // asked with the lstat, not after it (over SSH in the same turn: one wait for the host fewer); the
-  // lstat decides what counts. Of anything but a file (a link's own inode) it is removed again.
+  // A hard link is free and keeps the old bytes: the deploy renames a new inode over the path. For
+  // a file the plan saw there (`expected`) it is asked with the lstat, not after it (over SSH in the
+  // same turn: one wait for the host fewer); the lstat decides what counts. Of anything but a file
+  // (a link's own inode) it is removed again. undefined: not asked; null: failed, the lstat tells.
   const [entry, linked] = await Promise.all([
     t.lstat(path),
-    t.link(path, kept).catch(() => null), // missing, or refused: the lstat tells
+    expected ? t.link(path, kept).catch(() => null) : undefined,
   ]);
   if (entry === null || entry.type === 'dir' || entry.type === 'symlink') {
     const [linkTarget] = await Promise.all([
@@ -162,8 +171,8 @@ async function backupEntry(t: Transport, dir: string, path: string, i: number): 
     if (linkTarget === undefined) return { path, action: 'remove' };
     return { path, action: 'restore', type: 'symlink', linkTarget };
   }
-  // A file the link failed on: asked again alone, so that its own error is the one told.
-  if (linked === null ? !(await t.link(path, kept)) : !linked) {
+  // A file not linked yet, or the link failed on: asked (again) alone, its own error the one told.
+  if (linked === undefined || linked === null ? !(await t.link(path, kept)) : !linked) {
     await copyOnTarget(t, path, kept, restoreMode(entry.mode), { sync: false });
   }
   return { path, action: 'restore', type: 'file', mode: entry.mode & 0o777, file };

@@ -108,8 +108,22 @@ function startBackup(
   const backup = takeBackup(s.transport, s.layout, s.deployId, touched, s.state, createdDirs, s.concurrency, {
     removedDirs: swapRemovedDirs(plan),
     defer: true,
+    expected: expectedFiles(plan),
   });
   return { backup, touched: touched.length };
+}
+
+/** Past this many, the backup asks each path's lstat before its link, as it did (a Set of them all is not made). */
+const EXPECTED_MAX = 4096;
+
+/**
+ * The paths the plan saw as files on the target (updated, drifted, deleted): their backup links go
+ * with their lstats. Not the added ones: a link asked of a missing path is a failure to throw away.
+ */
+function expectedFiles(plan: TargetPlan): ReadonlySet<string> | null {
+  const c = plan.changes;
+  if (c.updated.length + c.drift.length + plan.deletes.length > EXPECTED_MAX) return null;
+  return new Set([...c.updated, ...c.drift, ...plan.deletes.map((d) => d.path)]);
 }
 
 /** Step 2: stage every new file complete inside the state folder, then check it against its blob id. */

@@ -151,4 +151,21 @@ describe('an SSH deploy waits for the host few times', () => {
     for (const b of backups)
       expect(lstatSync(join(target, '.diffship/backups', b, 'files')).mode & 0o7777).toBe(0o755);
   });
+
+  it('links only the files the plan saw there with their lstats, never a file the release adds', async () => {
+    const { repo, target } = sharedSetup('diffship-ssh-flights-adds-', cleanups);
+    const { v1 } = releases();
+    await deploy(new SshTransport(sshd.sshOptions(), target), repo.dir, repo.commit(v1));
+    const v3: Tree = { ...v1 };
+    for (let k = 0; k < 5; k++) v3[`flows/team-${k}/flow-${k}.xml`] = `<flow ${k} rev="3"/>\n`;
+    for (let k = 0; k < 20; k++) v3[`flows/team-${k % 8}/added-${k}.xml`] = `<added ${k}/>\n`;
+    const t = new SshTransport(sshd.sshOptions(), target);
+    const records = watched(t);
+    await deploy(t, repo.dir, repo.commit(v3));
+    expect(snapshot(target, ['.diffship'])).toEqual(snapshot(repo.dir, ['.git']));
+    const linked = records.filter((r) => r.op === OP_LINK && r.rel.startsWith('flows/')).map((r) => r.rel);
+    expect(linked.sort()).toEqual(
+      Array.from({ length: 5 }, (_, k) => `flows/team-${k}/flow-${k}.xml`).sort(),
+    );
+  });
 });
