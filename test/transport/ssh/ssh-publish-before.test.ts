@@ -47,6 +47,19 @@ async function setup(): Promise<{ root: string; t: SshTransport; listing: Publis
 const names = (root: string): string[] =>
   (fs.readdirSync(root, { recursive: true }) as string[]).map((n) => n.split(path.sep).join('/')).sort();
 
+/** The listing and the journal in place, exact, and nothing else beside the staged file: no temporary left. */
+function expectBothPublished(root: string, listing: PublishAfter): void {
+  expect(fs.readFileSync(path.join(root, listing.rel), 'utf8')).toBe('{"entries":[]}\n');
+  expect(fs.readFileSync(path.join(root, 'journal.json'), 'utf8')).toBe('j\n');
+  expect(names(root)).toEqual([
+    'backups',
+    'backups/b1',
+    'backups/b1/manifest.json',
+    'journal.json',
+    'staged.txt',
+  ]);
+}
+
 describe('publishFile with a file before it', () => {
   it('publishes the listing, then the journal, in one turn: both exact, no temporary left', async () => {
     const { root, t, listing } = await setup();
@@ -62,15 +75,7 @@ describe('publishFile with a file before it', () => {
       ]);
       expect(sent[0]!.rel).toBe(listing.tmp);
       expect(waits(sent)).toBe(1);
-      expect(fs.readFileSync(path.join(root, listing.rel), 'utf8')).toBe('{"entries":[]}\n');
-      expect(fs.readFileSync(path.join(root, 'journal.json'), 'utf8')).toBe('j\n');
-      expect(names(root)).toEqual([
-        'backups',
-        'backups/b1',
-        'backups/b1/manifest.json',
-        'journal.json',
-        'staged.txt',
-      ]);
+      expectBothPublished(root, listing);
     } finally {
       await t.close();
     }
@@ -127,15 +132,7 @@ describe('publishFile with a file before it', () => {
         if (op === OP_RENAME) helper.channel.close();
       });
       await writeTextAtomicWithPending(t, 'journal.json', 'j\n', [listing]);
-      expect(fs.readFileSync(path.join(root, listing.rel), 'utf8')).toBe('{"entries":[]}\n');
-      expect(fs.readFileSync(path.join(root, 'journal.json'), 'utf8')).toBe('j\n');
-      expect(names(root)).toEqual([
-        'backups',
-        'backups/b1',
-        'backups/b1/manifest.json',
-        'journal.json',
-        'staged.txt',
-      ]);
+      expectBothPublished(root, listing);
     } finally {
       await t.close();
     }
