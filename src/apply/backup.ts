@@ -390,7 +390,7 @@ export async function pruneEmptyDirs(t: Transport, dirs: readonly string[]): Pro
 
 /**
  * Drop a backup: the manifest goes first, so a half-removed backup is never taken for a whole
- * one. `isFolder`: the caller has just seen it is a real folder (pruneBackups), spared asking
+ * one (the folder chained to it, one round trip, where the transport can). `isFolder`: the caller has just seen it is a real folder (pruneBackups), spared asking
  * again (a round trip over SSH).
  */
 export async function discardBackup(
@@ -402,6 +402,7 @@ export async function discardBackup(
   // Through a link, the manifest unlink would delete a file elsewhere: only a real backup folder.
   if (!isBackupName(deployId)) return;
   if (!isFolder && (await t.lstat(l.backupFor(deployId)))?.type !== 'dir') return;
+  if (t.unlinkThenRemoveTree) return t.unlinkThenRemoveTree(manifestPath(l, deployId), l.backupFor(deployId));
   await t.unlink(manifestPath(l, deployId));
   await t.removeTree(l.backupFor(deployId));
 }

@@ -26,6 +26,7 @@ const WRITES: ReadonlySet<PropertyKey> = new Set<keyof Transport>([
   'unlink',
   'rmdir',
   'removeTree',
+  'unlinkThenRemoveTree',
 ]);
 
 /**

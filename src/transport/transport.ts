@@ -440,6 +440,12 @@ export interface Transport {
    */
   unlinkIfStarts?(rel: string, mark: string): Promise<boolean | null>;
   /**
+   * unlink(`rel`), then removeTree(`tree`) only if the unlink worked (a missing file counts as
+   * worked): one round trip where the host runs the two in order (the SSH file helper), a
+   * failure thrown as theirs. Absent: the caller awaits one, then the other.
+   */
+  unlinkThenRemoveTree?(rel: string, tree: string): Promise<void>;
+  /**
    * statExact of many paths in one go (one request per batch over SSH; missing
    * paths map to null). Resolves null when the transport takes no exact stat
    * here (an SSH host without the file helper): the caller hashes instead.

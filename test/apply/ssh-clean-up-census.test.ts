@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SshTransport } from '../../src/transport/ssh/ssh-transport.js';
-import { OP_LIST, OP_RMTREE } from '../../src/transport/ssh/perl-helper-protocol.js';
+import { OP_LIST, OP_RMTREE, OP_UNLINK } from '../../src/transport/ssh/perl-helper-protocol.js';
 import { OP_PATCH } from '../../src/transport/ssh/patch-protocol.js';
 import { TargetSession } from '../../src/apply/session.js';
 import { readState } from '../../src/apply/state.js';
@@ -82,10 +82,18 @@ describe('the clean-up prunes from the census taken with the lock (SSH)', () => 
     await deploy(t, repo.dir, repo.commit(release(5)));
     const tail = afterState(sent);
     expect(tail.filter((s) => s.op === OP_LIST)).toEqual([]);
-    // The oldest backup went: its listing first (with the clean-up), then its folder.
-    expect(tail.filter((s) => s.op === OP_RMTREE).map((s) => s.rel)).toContain(
-      `.diffship/backups/${before[0]}`,
+    // The oldest backup went: its listing first (with the clean-up), then its folder chained to
+    // it in the same turn (one wait for the host, not two).
+    const listing = tail.findIndex(
+      (s) => s.op === OP_UNLINK && s.rel === `.diffship/backups/${before[0]}/manifest.json`,
     );
+    expect(listing, 'the oldest backup listing unlinked').toBeGreaterThan(-1);
+    expect(tail[listing + 1]).toMatchObject({
+      op: OP_RMTREE,
+      rel: `.diffship/backups/${before[0]}`,
+      chained: true,
+      answersBefore: tail[listing]!.answersBefore,
+    });
     // Additive: the release's files in place (the older releases' extra files stay).
     for (const [rel, content] of Object.entries(release(5)))
       expect(readFileSync(join(target, rel), 'utf8')).toBe(content);

@@ -346,3 +346,22 @@ function sha1Error(e: Endpoint, what: string): TransportError {
       `give the server an ed25519, ecdsa or rsa-sha2-256/512 key, or set ${SHA1_OPT_IN} on this target`,
   );
 }
+
+/**
+ * A connect that failed only because the target folder is missing keeps its connection (still
+ * alive, with the file helper started) for the connect that creates it.
+ */
+export function keepsConnection(
+  error: unknown,
+  conn: SshConnection,
+  options: { commandsOnly?: boolean },
+): boolean {
+  return (
+    error instanceof TransportError &&
+    error.rootMissing &&
+    !options.commandsOnly &&
+    conn.lost === null &&
+    !conn.closing &&
+    conn.clients.length > 0
+  );
+}

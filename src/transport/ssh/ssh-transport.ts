@@ -1,5 +1,4 @@
 import type { SshOptions } from '../../config/types.js';
-import { TransportError } from '../../errors.js';
 import { silentLogger, type Logger } from '../../log.js';
 import { parseProxyJump } from './proxy-jump.js';
 import {
@@ -8,6 +7,7 @@ import {
   loadKnownHosts,
   loadSsh2,
   openSftp,
+  keepsConnection,
   resolveRoot,
   type DialSettings,
 } from './connect.js';
@@ -30,6 +30,7 @@ import { mkdirsWithHelper, mkdirWithHelper } from './helper-mkdir.js';
 import { resolveRootWithHelper } from './helper-root.js';
 import { scanWithHelper, statsWithHelper } from './scan.js';
 import { renameAllWithHelper } from './rename-all.js';
+import { unlinkThenRemove } from './remove-remote.js';
 import { lookWithHelper } from './look.js';
 import { patchWithHelper } from './helper-patch.js';
 import type { FileStat } from '../../plan/manifest-types.js';
@@ -374,6 +375,12 @@ export class SshTransport implements Transport {
     return this.ahead.changing([rel], () => this.files.unlink(rel));
   }
 
+  unlinkThenRemoveTree(rel: string, tree: string): Promise<void> {
+    return this.ahead.changing([rel, tree], () =>
+      unlinkThenRemove(this.conn, this.ops, this.files, rel, tree),
+    );
+  }
+
   rmdir(rel: string): Promise<boolean> {
     return this.ahead.changing([rel], () => this.files.rmdir(rel));
   }
@@ -433,19 +440,4 @@ export class SshTransport implements Transport {
     // A command may change anything.
     return this.ahead.changing([''], () => this.commands.exec(command, options));
   }
-}
-
-/**
- * A connect that failed only because the target folder is missing keeps its connection (still
- * alive, with the file helper started) for the connect that creates it.
- */
-function keepsConnection(error: unknown, conn: SshConnection, options: { commandsOnly?: boolean }): boolean {
-  return (
-    error instanceof TransportError &&
-    error.rootMissing &&
-    !options.commandsOnly &&
-    conn.lost === null &&
-    !conn.closing &&
-    conn.clients.length > 0
-  );
 }
