@@ -22,6 +22,16 @@ export class EarlySocket {
     this.sock = sock;
   }
 
+  /**
+   * Resolves once the connect has been asked of the kernel. Node asks on its next tick, which a
+   * synchronous load begun before it (ssh2's, ~30 ms of this thread: import() of its CommonJS
+   * files) would hold back to the load's end: the host then started its side no earlier than
+   * without this socket. Await it before loading.
+   */
+  dialled(): Promise<void> {
+    return new Promise((resolve) => setImmediate(resolve));
+  }
+
   /** The socket for ssh2 (`sock`: connected or still connecting), or undefined where it failed. */
   take(): Socket | undefined {
     const sock = this.sock;

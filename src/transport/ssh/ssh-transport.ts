@@ -145,6 +145,7 @@ export class SshTransport implements Transport {
     if (this.rootless) this.teardown();
     const jumps = this.options.proxyJump ? parseProxyJump(this.options.proxyJump) : [];
     const tcp = new EarlySocket(jumps[0]?.host ?? this.options.host, jumps[0]?.port ?? this.options.port);
+    await tcp.dialled();
     let settings: DialSettings;
     try {
       const ssh2 = await loadSsh2();
