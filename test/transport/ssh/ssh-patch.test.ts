@@ -326,6 +326,51 @@ describe('the next manifest made on the host over ssh', () => {
     }
   });
 
+  it('the helper ended behind the patch: the manifest written whole, no state from the chain, no litter', async () => {
+    const root = join(suite.base, 'then-state-gone');
+    const { state, text } = recorded(root, 200);
+    const p = plan(root);
+    const ssh = await open(root);
+    try {
+      const parts = ssh as unknown as { ops: { channel(): Promise<{ channel: { close(): void } } | null> } };
+      const helper = (await parts.ops.channel())!;
+      // Closed as the state's write is queued: the patch sent, its answer and the state's never come.
+      const sent = watched(ssh, (op, rel) => {
+        if (op === OP_WRITE && rel.startsWith('.diffship/state.json.tmp-')) helper.channel.close();
+      });
+      const { published, ref } = await recordWithState(ssh, '20261202T090000000Z-aaaaaa', state, p);
+      expect(sent.map((r) => r.op)).toEqual(expect.arrayContaining([OP_PATCH, OP_WRITE]));
+      // Not published by the chain: the caller writes the state itself, as after a refused patch.
+      expect(published).toBe(false);
+      expect(existsSync(join(root, '.diffship/state.json'))).toBe(false);
+      expect(sha256(readFileSync(join(root, '.diffship/manifests', ref.file)))).toBe(ref.sha256);
+      expect(readFileSync(join(root, `.diffship/manifests/${OLD_ID}.tsv`)).equals(text)).toBe(true);
+      expect(readdirSync(join(root, '.diffship')).filter((n) => n.includes('.tmp-'))).toEqual([]);
+    } finally {
+      await ssh.close();
+    }
+  });
+
+  it("an answer to the patch that is not the patch's own: an error naming it, the previous manifest intact", async () => {
+    const root = join(suite.base, 'then-state-garbled');
+    const { state, text } = recorded(root, 200);
+    const p = plan(root);
+    const ssh = await open(root);
+    try {
+      // The patch's record goes as a plain write elsewhere: the host answers "ok", not a patch's answer.
+      watched(ssh, (op) => (op === OP_PATCH ? [OP_WRITE, '.diffship/not-a-patch'] : undefined));
+      await expect(recordWithState(ssh, '20261202T100000000Z-aaaaaa', state, p)).rejects.toMatchObject({
+        code: 'E_TRANSPORT',
+        message: expect.stringMatching(/answer to the patch of .*garbled/) as unknown,
+      });
+      expect(readFileSync(join(root, `.diffship/manifests/${OLD_ID}.tsv`)).equals(text)).toBe(true);
+      expect(readdirSync(join(root, '.diffship/manifests'))).toEqual([`${OLD_ID}.tsv`]);
+      expect(readdirSync(join(root, '.diffship')).filter((n) => n.includes('.tmp-'))).toEqual([]);
+    } finally {
+      await ssh.close();
+    }
+  });
+
   it('cut short mid-transfer: the previous manifest is intact and no new one appears', async () => {
     const root = join(suite.base, 'cut');
     const { state, text, ref } = recorded(root, 200);
