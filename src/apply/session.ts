@@ -71,6 +71,8 @@ export interface SessionOptions {
    * KeptPlans.lookAhead): asked behind the lock, in its round trip where the transport can.
    */
   lookAhead?: readonly string[];
+  /** A read-only session's looks at its state folder, asked ahead (rollout/early-look.ts), if answered. */
+  lookedAhead?: Promise<unknown>;
 }
 
 export interface ApplyResult {
@@ -153,7 +155,8 @@ export class TargetSession {
     let seen: ReadonlyMap<string, Peeked> | null = null;
     try {
       // Read-only: all that is read next, asked in one go (a deploy asks once it holds the lock).
-      if (options.readOnly && !missing) await prefetchStateFolder(t, s.layout, { manifest: true });
+      if (options.readOnly && !missing && !(await options.lookedAhead))
+        await prefetchStateFolder(t, s.layout, { manifest: true });
       // The state folder is diffship's: no link on its path, nothing in it planted by someone else.
       const present = await checkStateDirPath(t, s.layout);
       if (options.readOnly) {

@@ -15,6 +15,7 @@ import type { Transport } from '../transport/transport.js';
 import { closeOnAbort } from './hard-stop.js';
 import { dangerousFolder } from './preflight.js';
 import { startEarlyWalk, type EarlyWalk } from './early-walk.js';
+import { startEarlyLook, type EarlyLook } from './early-look.js';
 
 interface Started {
   transport: Transport;
@@ -23,6 +24,8 @@ interface Started {
   atWork?: Promise<void>;
   /** A local target's walk started ahead (early-walk.ts). */
   walk?: EarlyWalk;
+  /** An SSH target's state folder looked at once connected (early-look.ts). */
+  look?: EarlyLook;
   taken?: boolean;
 }
 
@@ -45,6 +48,7 @@ export class EarlyConnections {
       const atWork = transport.preconnect?.();
       // A cancellation closes it at once, as preflight would (which listens itself once it takes it).
       const s: Started = { transport, stopListening: closeOnAbort(transport, o.signal), atWork };
+      if (target.type === 'ssh') s.look = startEarlyLook(transport, o.config.stateDir);
       if (target.type === 'local') {
         const { stateDir, driftScope } = o.config;
         s.walk = startEarlyWalk(transport, { stateDir, driftScope, taken: () => s.taken === true });
@@ -76,14 +80,14 @@ export class EarlyConnections {
     clearTimeout(timer);
   }
 
-  /** The connection started for `name` (once; the caller owns it then). */
-  take(name: string): Transport | undefined {
+  /** The connection started for `name`, with its early look if any (once; the caller owns it then). */
+  take(name: string): { transport: Transport; look?: EarlyLook } | undefined {
     const started = this.started.get(name);
     if (!started) return undefined;
     this.started.delete(name);
     started.taken = true;
     started.stopListening();
-    return started.transport;
+    return { transport: started.transport, look: started.look };
   }
 
   /** Close every connection nobody took (the rollout stopped before its preflight). */

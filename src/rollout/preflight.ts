@@ -24,6 +24,7 @@ import { mapLimit } from '../pool.js';
 import type { TargetChanges, TargetReport } from '../report/types.js';
 import type { KeptTransports } from './kept-transports.js';
 import type { KeptPlans } from './kept-plans.js';
+import type { EarlyLook } from './early-look.js';
 
 export interface PreflightContext {
   config: ResolvedConfig;
@@ -41,7 +42,7 @@ export interface PreflightContext {
   /** Where a target that passes leaves its plan for its deploy (kept-plans.ts). */
   keptPlans?: KeptPlans;
   /** Connections started before the release was read (early-connect.ts): taken here by target name. */
-  early?: { take(name: string): Transport | undefined };
+  early?: { take(name: string): { transport: Transport; look?: EarlyLook } | undefined };
 }
 
 /** Why a target failed preflight; with the plan's change set (and drift) when it got that far. */
@@ -78,9 +79,11 @@ async function checkTarget(target: TargetConfig, ctx: PreflightContext): Promise
   const danger = dangerousFolder(target);
   if (danger) return { reason: danger };
   const { config } = ctx;
-  // Before the target is first looked at: a rechecked plan vouches only for paths older than this.
-  const planStartMs = Date.now();
-  const transport = ctx.early?.take(target.name) ?? createTransport(target, ctx.log);
+  const early = ctx.early?.take(target.name);
+  const transport = early?.transport ?? createTransport(target, ctx.log);
+  // Before the target is first looked at (its early look too): a rechecked plan vouches only for
+  // paths older than this.
+  const planStartMs = Math.min(Date.now(), early?.look?.since ?? Infinity);
   let passed = false;
   // Read-only: a cancellation closes the connection at once (a stalled host cannot hold it);
   // it stops listening before the connection may be handed on to its deploy.
@@ -90,6 +93,7 @@ async function checkTarget(target: TargetConfig, ctx: PreflightContext): Promise
     stateDir: config.stateDir,
     command: 'preflight',
     readOnly: true,
+    lookedAhead: early?.look?.seen,
     // Recorded ids must have the repository's length, as the deploy itself will demand.
     idLength: ctx.to.length === 40 || ctx.to.length === 64 ? ctx.to.length : undefined,
     objects: ctx.objects,

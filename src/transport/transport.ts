@@ -247,6 +247,12 @@ export interface Transport {
    * (a fork of this process for git) until then, out of the handshake's way.
    */
   preconnect?(): Promise<void>;
+  /**
+   * After preconnect(): true once its attempt connected (the target folder there), false once it
+   * failed or when there is none; never rejects, takes nothing (the next connect() still takes
+   * the attempt's outcome). Optional: see preconnect.
+   */
+  preconnected?(): Promise<boolean>;
 
   /** lstat: symlinks are reported as `symlink`, never followed. null when absent. */
   lstat(rel: string): Promise<Entry | null>;

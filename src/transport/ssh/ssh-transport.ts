@@ -132,6 +132,15 @@ export class SshTransport implements Transport {
     return Promise.race([atWork, attempt.catch(() => undefined)]);
   }
 
+  preconnected(): Promise<boolean> {
+    return this.early
+      ? this.early.then(
+          () => true,
+          () => false,
+        )
+      : Promise.resolve(this.connected);
+  }
+
   async connect(options: { create?: boolean; commandsOnly?: boolean } = {}): Promise<void> {
     const early = this.early;
     this.early = undefined;

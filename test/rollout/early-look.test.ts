@@ -1,0 +1,96 @@
+/**
+ * Preflight's first looks at an SSH target's state folder are asked as soon as its early
+ * connection is up (early-look.ts), while the release is still being read: preflight's session
+ * then reads the state, the lock and the manifest from their answers and asks the host nothing
+ * more for them (two waits fewer behind the release's work). A real sshd and a real deploy's
+ * state folder; a target whose folder is missing asks nothing ahead.
+ */
+import { mkdirSync, realpathSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resolveConfig } from '../../src/config/resolve.js';
+import { silentLogger } from '../../src/log.js';
+import { deploy } from '../../src/api.js';
+import { EarlyConnections } from '../../src/rollout/early-connect.js';
+import { TargetSession } from '../../src/apply/session.js';
+import { readLock } from '../../src/apply/lock.js';
+import { SshTransport } from '../../src/transport/ssh/ssh-transport.js';
+import { OP_PEEK } from '../../src/transport/ssh/perl-helper-protocol.js';
+import { OP_READ } from '../../src/transport/ssh/read-protocol.js';
+import { makeRepo } from '../helpers/repo.js';
+import { tempDir } from '../helpers/git.js';
+import { sshTargetConfig, startSshd, type Sshd } from '../helpers/sshd.js';
+import { watched } from '../helpers/helper-records.js';
+
+let sshd: Sshd;
+let root: string;
+let repo: ReturnType<typeof makeRepo>;
+beforeAll(async () => {
+  root = realpathSync(tempDir('diffship-early-look-'));
+  sshd = await startSshd();
+  repo = makeRepo();
+}, 60_000);
+afterAll(async () => {
+  await sshd?.stop();
+  repo?.cleanup();
+  rmSync(root, { recursive: true, force: true });
+});
+
+const configFor = (dir: string) =>
+  resolveConfig({ targets: [{ name: 't', ...sshTargetConfig(sshd, dir) }] }, { baseDir: root });
+
+describe("preflight's looks asked as the early connection comes up (SSH)", () => {
+  it("are what preflight's session reads: no look, no read of the state folder asked again", async () => {
+    const dir = join(root, 'deployed');
+    mkdirSync(dir);
+    const config = configFor(dir);
+    const files = { 'app/a.txt': 'a\n', 'app/b.txt': 'b\n' };
+    await deploy({ config, repo: repo.dir, to: repo.commit(files) });
+
+    const before = Date.now();
+    const early = EarlyConnections.start(config.targets, { config, command: 'deploy', log: silentLogger });
+    const taken = early.take('t')!;
+    try {
+      expect(taken.look?.since).toBeGreaterThanOrEqual(before);
+      // Answered: what the first look saw (the state folder's own entry among it).
+      const seen = (await taken.look!.seen) as ReadonlyMap<string, unknown> | null;
+      expect(seen?.has('.diffship/state.json')).toBe(true);
+      const sent = watched(taken.transport as SshTransport);
+      const session = await TargetSession.open({
+        transport: taken.transport,
+        stateDir: config.stateDir,
+        command: 'preflight',
+        readOnly: true,
+        lookedAhead: taken.look!.seen,
+      });
+      expect(await readLock(session.transport, session.layout)).toBeNull();
+      expect(session.state?.release).toMatch(/^[0-9a-f]{40}$/);
+      expect(sent.filter((s) => s.op === OP_PEEK || s.op === OP_READ)).toEqual([]);
+      await session.close();
+    } finally {
+      await taken.transport.close();
+      await early.closeAll();
+    }
+  }, 60_000);
+
+  it('asks nothing ahead of a target whose folder is missing; preflight sees it missing', async () => {
+    const config = configFor(join(root, 'not-there'));
+    const early = EarlyConnections.start(config.targets, { config, command: 'deploy', log: silentLogger });
+    const taken = early.take('t')!;
+    try {
+      expect(await taken.look!.seen).toBeNull();
+      const session = await TargetSession.open({
+        transport: taken.transport,
+        stateDir: config.stateDir,
+        command: 'preflight',
+        readOnly: true,
+        lookedAhead: taken.look!.seen,
+      });
+      expect(session.missing).toBe(true);
+      await session.close();
+    } finally {
+      await taken.transport.close();
+      await early.closeAll();
+    }
+  }, 60_000);
+});
