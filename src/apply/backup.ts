@@ -390,8 +390,9 @@ export async function pruneEmptyDirs(t: Transport, dirs: readonly string[]): Pro
 
 /**
  * Drop a backup: the manifest goes first, so a half-removed backup is never taken for a whole
- * one (the folder chained to it, one round trip, where the transport can). `isFolder`: the caller has just seen it is a real folder (pruneBackups), spared asking
- * again (a round trip over SSH).
+ * one (the folder's removal chained to it, in one round trip, where the transport can).
+ * `isFolder`: the caller has just seen it is a real folder (pruneBackups), spared asking again
+ * (a round trip over SSH).
  */
 export async function discardBackup(
   t: Transport,
