@@ -38,6 +38,21 @@ export function watched(
   return sent;
 }
 
+/**
+ * `watched`, and the helper's channel closed as the first record `when` picks is queued: the
+ * host answers nothing from there on (a helper that ends mid-way, with a real sshd).
+ */
+export async function closingHelper(
+  t: SshTransport,
+  when: (op: number, rel: string) => boolean,
+): Promise<Sent[]> {
+  const parts = t as unknown as { ops: { channel(): Promise<{ channel: { close(): void } } | null> } };
+  const helper = (await parts.ops.channel())!;
+  return watched(t, (op, rel) => {
+    if (when(op, rel)) helper.channel.close();
+  });
+}
+
 /** How many times the records of `sent` waited for an answer (distinct answer counts). */
 export const waits = (sent: readonly Sent[]) => new Set(sent.map((s) => s.answersBefore)).size;
 

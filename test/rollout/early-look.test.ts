@@ -12,6 +12,8 @@ import { resolveConfig } from '../../src/config/resolve.js';
 import { silentLogger } from '../../src/log.js';
 import { deploy } from '../../src/api.js';
 import { EarlyConnections } from '../../src/rollout/early-connect.js';
+import type { EarlyLook } from '../../src/rollout/early-look.js';
+import type { Transport } from '../../src/transport/transport.js';
 import { TargetSession } from '../../src/apply/session.js';
 import { readLock } from '../../src/apply/lock.js';
 import { SshTransport } from '../../src/transport/ssh/ssh-transport.js';
@@ -39,6 +41,19 @@ afterAll(async () => {
 const configFor = (dir: string) =>
   resolveConfig({ targets: [{ name: 't', ...sshTargetConfig(sshd, dir) }] }, { baseDir: root });
 
+/** Preflight's read-only session on what `take` handed over, with its early look. */
+const preflightSession = (
+  taken: { transport: Transport; look?: EarlyLook },
+  config: ReturnType<typeof configFor>,
+) =>
+  TargetSession.open({
+    transport: taken.transport,
+    stateDir: config.stateDir,
+    command: 'preflight',
+    readOnly: true,
+    lookedAhead: taken.look!.seen,
+  });
+
 describe("preflight's looks asked as the early connection comes up (SSH)", () => {
   it("are what preflight's session reads: no look, no read of the state folder asked again", async () => {
     const dir = join(root, 'deployed');
@@ -56,13 +71,7 @@ describe("preflight's looks asked as the early connection comes up (SSH)", () =>
       const seen = (await taken.look!.seen) as ReadonlyMap<string, unknown> | null;
       expect(seen?.has('.diffship/state.json')).toBe(true);
       const sent = watched(taken.transport as SshTransport);
-      const session = await TargetSession.open({
-        transport: taken.transport,
-        stateDir: config.stateDir,
-        command: 'preflight',
-        readOnly: true,
-        lookedAhead: taken.look!.seen,
-      });
+      const session = await preflightSession(taken, config);
       expect(await readLock(session.transport, session.layout)).toBeNull();
       expect(session.state?.release).toMatch(/^[0-9a-f]{40}$/);
       expect(sent.filter((s) => s.op === OP_PEEK || s.op === OP_READ)).toEqual([]);
@@ -79,13 +88,7 @@ describe("preflight's looks asked as the early connection comes up (SSH)", () =>
     const taken = early.take('t')!;
     try {
       expect(await taken.look!.seen).toBeNull();
-      const session = await TargetSession.open({
-        transport: taken.transport,
-        stateDir: config.stateDir,
-        command: 'preflight',
-        readOnly: true,
-        lookedAhead: taken.look!.seen,
-      });
+      const session = await preflightSession(taken, config);
       expect(session.missing).toBe(true);
       await session.close();
     } finally {

@@ -12,7 +12,7 @@ import { SshTransport } from '../../../src/transport/ssh/ssh-transport.js';
 import { discardBackup } from '../../../src/apply/backup.js';
 import { layout, type Layout } from '../../../src/apply/layout.js';
 import { newDeployId } from '../../../src/apply/deploy-id.js';
-import { waits, watched } from '../../helpers/helper-records.js';
+import { closingHelper, waits, watched } from '../../helpers/helper-records.js';
 import { startSshd, type Sshd } from '../../helpers/sshd.js';
 import { tempDir } from '../../helpers/git.js';
 
@@ -83,12 +83,8 @@ describe('discardBackup over SSH', () => {
   it('when the helper ends under the chain, removes both over SFTP', async () => {
     const { root, t, l } = await setup();
     try {
-      const parts = t as unknown as { ops: { channel(): Promise<{ channel: { close(): void } } | null> } };
-      const helper = (await parts.ops.channel())!;
       // Closed as the folder's removal is queued: whether the host ran either, nobody knows.
-      watched(t, (op) => {
-        if (op === OP_RMTREE) helper.channel.close();
-      });
+      await closingHelper(t, (op) => op === OP_RMTREE);
       await discardBackup(t, l, ID, true);
       expect(fs.existsSync(path.join(root, l.backupListing(ID)))).toBe(false);
       expect(fs.existsSync(path.join(root, l.backupFor(ID)))).toBe(false);

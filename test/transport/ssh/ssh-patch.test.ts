@@ -36,7 +36,7 @@ import {
 import type { Manifest } from '../../../src/plan/manifest-types.js';
 import { OP_PATCH } from '../../../src/transport/ssh/patch-protocol.js';
 import { OP_RENAME, OP_WRITE } from '../../../src/transport/ssh/perl-helper-protocol.js';
-import { watched } from '../../helpers/helper-records.js';
+import { closingHelper, watched } from '../../helpers/helper-records.js';
 
 const suite = sshSuite('patch');
 
@@ -332,12 +332,11 @@ describe('the next manifest made on the host over ssh', () => {
     const p = plan(root);
     const ssh = await open(root);
     try {
-      const parts = ssh as unknown as { ops: { channel(): Promise<{ channel: { close(): void } } | null> } };
-      const helper = (await parts.ops.channel())!;
       // Closed as the state's write is queued: the patch sent, its answer and the state's never come.
-      const sent = watched(ssh, (op, rel) => {
-        if (op === OP_WRITE && rel.startsWith('.diffship/state.json.tmp-')) helper.channel.close();
-      });
+      const sent = await closingHelper(
+        ssh,
+        (op, rel) => op === OP_WRITE && rel.startsWith('.diffship/state.json.tmp-'),
+      );
       const { published, ref } = await recordWithState(ssh, '20261202T090000000Z-aaaaaa', state, p);
       expect(sent.map((r) => r.op)).toEqual(expect.arrayContaining([OP_PATCH, OP_WRITE]));
       // Not published by the chain: the caller writes the state itself, as after a refused patch.

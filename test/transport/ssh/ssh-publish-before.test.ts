@@ -11,7 +11,7 @@ import { OP_RENAME, OP_SYNC, OP_UNLINK, OP_WRITE } from '../../../src/transport/
 import { SshTransport } from '../../../src/transport/ssh/ssh-transport.js';
 import { writeTextAtomicWithPending } from '../../../src/apply/json-file.js';
 import type { PublishAfter } from '../../../src/transport/transport.js';
-import { waits, watched } from '../../helpers/helper-records.js';
+import { closingHelper, waits, watched } from '../../helpers/helper-records.js';
 import { startSshd, type Sshd } from '../../helpers/sshd.js';
 import { tempDir } from '../../helpers/git.js';
 
@@ -125,12 +125,8 @@ describe('publishFile with a file before it', () => {
   it('when the helper ends under the chain, publishes both again over SFTP, nothing left', async () => {
     const { root, t, listing } = await setup();
     try {
-      const parts = t as unknown as { ops: { channel(): Promise<{ channel: { close(): void } } | null> } };
-      const helper = (await parts.ops.channel())!;
       // Closed as the listing's rename is queued: its temporary file written, then nothing answered.
-      watched(t, (op) => {
-        if (op === OP_RENAME) helper.channel.close();
-      });
+      await closingHelper(t, (op) => op === OP_RENAME);
       await writeTextAtomicWithPending(t, 'journal.json', 'j\n', [listing]);
       expectBothPublished(root, listing);
     } finally {

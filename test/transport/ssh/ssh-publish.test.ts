@@ -15,7 +15,7 @@ import { OP_RENAME, OP_SYNC, OP_UNLINK, OP_WRITE } from '../../../src/transport/
 import { SshTransport } from '../../../src/transport/ssh/ssh-transport.js';
 import { writeJsonAtomic, writeTextAtomicWithPending } from '../../../src/apply/json-file.js';
 import { FileHelper } from '../../helpers/file-helper.js';
-import { waits, watched } from '../../helpers/helper-records.js';
+import { closingHelper, waits, watched } from '../../helpers/helper-records.js';
 import { startSshd, type Sshd } from '../../helpers/sshd.js';
 import { tempDir } from '../../helpers/git.js';
 import { makeRepo } from '../../helpers/repo.js';
@@ -155,11 +155,7 @@ describe('publishFile over SSH', () => {
     const t = new SshTransport(sshd.sshOptions(), root);
     try {
       await t.connect();
-      const parts = t as unknown as { ops: { channel(): Promise<{ channel: { close(): void } } | null> } };
-      const helper = (await parts.ops.channel())!;
-      watched(t, (op) => {
-        if (op === OP_RENAME) helper.channel.close(); // the rename's record is never answered
-      });
+      await closingHelper(t, (op) => op === OP_RENAME); // the rename's record is never answered
       await writeJsonAtomic(t, 'lock.json', { owner: 'me' });
       expect(JSON.parse(fs.readFileSync(path.join(root, 'lock.json'), 'utf8'))).toEqual({ owner: 'me' });
       expect(names(root)).toEqual(['lock.json']);
