@@ -60,7 +60,9 @@ describe("preflight's looks asked as the early connection comes up (SSH)", () =>
     mkdirSync(dir);
     const config = configFor(dir);
     const files = { 'app/a.txt': 'a\n', 'app/b.txt': 'b\n' };
-    await deploy({ config, repo: repo.dir, to: repo.commit(files) });
+    const first = repo.commit(files);
+    await deploy({ config, repo: repo.dir, to: first });
+    const next = repo.commit({ ...files, 'app/b.txt': 'b 2\n' });
 
     const before = Date.now();
     const early = EarlyConnections.start(config.targets, { config, command: 'deploy', log: silentLogger });
@@ -73,8 +75,13 @@ describe("preflight's looks asked as the early connection comes up (SSH)", () =>
       const sent = watched(taken.transport as SshTransport);
       const session = await preflightSession(taken, config);
       expect(await readLock(session.transport, session.layout)).toBeNull();
-      expect(session.state?.release).toMatch(/^[0-9a-f]{40}$/);
-      expect(sent.filter((s) => s.op === OP_PEEK || s.op === OP_READ)).toEqual([]);
+      expect(session.state?.release).toBe(first);
+      // The plan reads the recorded manifest too: from the early look's answers as well.
+      const plan = await session.plan({ repo: repo.dir, to: next, mode: 'additive', onDrift: 'fail' });
+      expect(plan.writes.map((w) => w.path)).toEqual(['app/b.txt']);
+      expect(
+        sent.filter((s) => s.op === OP_READ || (s.op === OP_PEEK && s.rel.includes('.diffship'))),
+      ).toEqual([]);
       await session.close();
     } finally {
       await taken.transport.close();
