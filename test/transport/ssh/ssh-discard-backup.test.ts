@@ -6,41 +6,29 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { OP_RMTREE, OP_UNLINK } from '../../../src/transport/ssh/perl-helper-protocol.js';
 import { SshTransport } from '../../../src/transport/ssh/ssh-transport.js';
 import { discardBackup } from '../../../src/apply/backup.js';
 import { layout, type Layout } from '../../../src/apply/layout.js';
 import { newDeployId } from '../../../src/apply/deploy-id.js';
 import { closingHelper, waits, watched } from '../../helpers/helper-records.js';
-import { startSshd, type Sshd } from '../../helpers/sshd.js';
-import { tempDir } from '../../helpers/git.js';
+import { sshSuite } from '../../helpers/ssh-suite.js';
 
-let sshd: Sshd;
-let base: string;
+const suite = sshSuite('ssh-discard');
 let counter = 0;
-beforeAll(async () => {
-  sshd = await startSshd();
-  base = tempDir('diffship-ssh-discard-');
-});
-afterAll(async () => {
-  await sshd?.stop();
-  fs.rmSync(base, { recursive: true, force: true });
-});
 
 const ID = newDeployId(new Date('2026-12-06T22:15:00Z'));
 
 /** A target holding one complete backup (its folder with files, and its listing), connected. */
 async function setup(): Promise<{ root: string; t: SshTransport; l: Layout }> {
-  const root = path.join(base, `r${counter++}`);
+  const root = path.join(suite.base, `r${counter++}`);
   const l = layout('.diffship');
   const folder = path.join(root, l.backupFor(ID));
   fs.mkdirSync(path.join(folder, 'files/flows'), { recursive: true });
   fs.writeFileSync(path.join(folder, 'files/flows/a.xml'), 'a');
   fs.writeFileSync(path.join(root, l.backupListing(ID)), '{"entries":[]}\n');
-  const t = new SshTransport(sshd.sshOptions(), root);
-  await t.connect();
-  return { root, t, l };
+  return { root, t: await suite.open(root), l };
 }
 
 describe('discardBackup over SSH', () => {
