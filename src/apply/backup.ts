@@ -214,10 +214,18 @@ export async function listBackups(t: Transport, l: Layout, folders?: string[]): 
 
 /** Backup folders without a manifest: leftovers of a run that never reached its journal. */
 export async function incompleteBackups(t: Transport, l: Layout): Promise<string[]> {
+  return (await backupsOnTarget(t, l)).incomplete;
+}
+
+/** The backup folders, complete (newest first) and not. */
+export async function backupsOnTarget(
+  t: Transport,
+  l: Layout,
+): Promise<{ complete: string[]; incomplete: string[] }> {
   // One listing for both questions: every deploy asks this, a fleet's targets all at once.
   const folders = await backupFolders(t, l);
-  const complete = new Set(await listBackups(t, l, folders));
-  return folders.filter((name) => !complete.has(name));
+  const complete = await listBackups(t, l, folders);
+  return { complete, incomplete: folders.filter((name) => !complete.includes(name)) };
 }
 
 /**

@@ -16,8 +16,9 @@ import type { PublishAfter, Transport } from '../transport/transport.js';
 import type { Logger } from '../log.js';
 import type { Layout } from './layout.js';
 import type { StoredState } from './state.js';
-import { readJson, writeJsonAtomic, writeTextAtomicWithPending } from './json-file.js';
-import { discardBackup, incompleteBackups, readBackup, restoreBackup } from './backup.js';
+import { isTempOf, readJson, writeJsonAtomic, writeTextAtomicWithPending } from './json-file.js';
+import { discardBackup, readBackup, restoreBackup } from './backup.js';
+import { leftoverBackups } from './leftover-backups.js';
 import { readState, writeState, type TargetState } from './state.js';
 import { checked } from './state-schema.js';
 import { unitBackup } from './unit-backup.js';
@@ -142,25 +143,62 @@ export async function recover(
   // places apart, asked at once (one round trip over SSH, not three); all end before this does.
   // A staging folder the state folder's look (taken with the lock) saw absent is not asked
   // about again: over SSH that lstat is answered from the look, and spares a round trip.
+  // A complete backup of a deploy that never committed goes too (leftover-backups.ts).
+  const stored = storedOrUnread(t, l);
+  let uncommitted: string[] = [];
   const settled = await Promise.allSettled([
     t.lstat(l.staging).then((e) => (e === null ? undefined : t.removeTree(l.staging))),
-    incompleteBackups(t, l).then(async (names) => {
-      for (const name of names) await t.removeTree(l.backupFor(name));
+    leftoverBackups(
+      t,
+      l,
+      stored.then((s) => (s === undefined ? s : (s?.deployId ?? null))),
+    ).then(async (found) => {
+      for (const name of found.incomplete) await t.removeTree(l.backupFor(name));
+      for (const name of found.uncommitted) await discardBackup(t, l, name);
+      uncommitted = found.uncommitted;
     }),
-    recordedManifest(t, l).then((recorded) => pruneManifests(t, l, recorded)),
+    recordedManifest(t, l, stored).then((recorded) => pruneManifests(t, l, recorded)),
+    dropCutTemps(t, l),
   ]);
   for (const r of settled) if (r.status === 'rejected') throw r.reason;
-  return account;
+  if (uncommitted.length === 0) return account;
+  const dropped = `removed backup ${uncommitted.join(', ')}: its deploy was cut off before its commit, so it undid nothing`;
+  log.warn(`${t.description}: ${dropped}`);
+  return account === null ? dropped : `${account}; ${dropped}`;
 }
 
-/** The manifest file state.json names (none when it names none, or can't be read: readState says why). */
-async function recordedManifest(t: Transport, l: Layout): Promise<string[]> {
+/**
+ * A state or journal written whole by rename, its run cut between the write and the rename (a
+ * kill of a local deploy; a host's crash): its temporary stays beside it. Under the lock only
+ * this run writes them (the lock's own temporaries: lock.ts). The listing is the one the lock's
+ * look answered over SSH: nothing is asked unless such a file is there.
+ */
+async function dropCutTemps(t: Transport, l: Layout): Promise<void> {
+  for (const name of (await t.readdir(l.dir)) ?? []) {
+    if (!isTempOf(l.state, name) && !isTempOf(l.journal, name)) continue;
+    const rel = `${l.dir}/${name}`;
+    if ((await t.lstat(rel))?.type === 'file') await t.unlink(rel);
+  }
+}
+
+/** state.json as stored (null: none), or undefined when it can't be read (readState says why). */
+async function storedOrUnread(t: Transport, l: Layout): Promise<StoredState | null | undefined> {
   try {
     const raw = await readJson<unknown>(t, l.state);
-    if (raw === null) return [];
-    const state = checked<StoredState>('state', raw, l.state, { manifestParsedLater: true });
-    return state.version === 3 && state.manifestFile ? [state.manifestFile.file] : [];
+    if (raw === null) return null;
+    return checked<StoredState>('state', raw, l.state, { manifestParsedLater: true });
   } catch {
-    return [...((await t.readdir(l.manifests)) ?? [])];
+    return undefined;
   }
+}
+
+/** The manifest file state.json names (none when it names none; all of them when it can't be read). */
+async function recordedManifest(
+  t: Transport,
+  l: Layout,
+  stored: Promise<StoredState | null | undefined>,
+): Promise<string[]> {
+  const state = await stored;
+  if (state === undefined) return [...((await t.readdir(l.manifests)) ?? [])];
+  return state?.version === 3 && state.manifestFile ? [state.manifestFile.file] : [];
 }

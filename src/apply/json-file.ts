@@ -10,6 +10,12 @@ function tmpFor(rel: string): string {
   return `${rel}.tmp-${randomBytes(4).toString('hex')}`;
 }
 
+/** Whether `name`, in the folder of `rel`, is one of tmpFor(rel)'s names: a write cut before its rename. */
+export function isTempOf(rel: string, name: string): boolean {
+  const base = `${rel.slice(rel.lastIndexOf('/') + 1)}.tmp-`;
+  return name.startsWith(base) && /^[0-9a-f]{8}$/.test(name.slice(base.length));
+}
+
 /**
  * The most bytes published in one chained record sequence (Transport.publishFile): a state,
  * journal or backup listing of a few thousand files; a bigger one streams (writeChunksAtomic).

@@ -118,9 +118,26 @@ export function litter(target: string): string[] {
     if (name === 'staging' && list(join(d, 'staging')).length === 0) continue;
     out.push(name === 'staging' ? `staging/${list(join(d, 'staging')).join(',')}` : name);
   }
-  for (const id of list(join(d, 'backups')))
-    if (!existsSync(join(d, 'backups', id, 'manifest.json'))) out.push(`backups/${id} (no manifest)`);
+  const recorded = recordedDeploy(target);
+  for (const id of list(join(d, 'backups'))) {
+    const listing = join(d, 'backups', id, 'manifest.json');
+    if (!existsSync(listing)) out.push(`backups/${id} (no manifest)`);
+    // Taken over the recorded deploy, yet newer than it: its deploy never committed.
+    else if (recorded !== null && id > recorded && previousDeploy(listing) === recorded)
+      out.push(`backups/${id} (never committed)`);
+  }
   return out;
+}
+
+function previousDeploy(listing: string): string | null {
+  try {
+    return (
+      (JSON.parse(readFileSync(listing, 'utf8')) as { previousState: { deployId: string } | null })
+        .previousState?.deployId ?? null
+    );
+  } catch {
+    return null;
+  }
 }
 
 /** The deploy id the state names, if any. */
