@@ -19,6 +19,7 @@ import { fenced } from './fenced-transport.js';
 import { isLockLost } from './lease-fence.js';
 import { readState, type TargetState } from './state.js';
 import { pendingRecovery, recover } from './journal.js';
+import { stateIsOurs, undoFailedCommit } from './failed-commit.js';
 import { checkParents, deepestFolders } from './safe-path.js';
 import { commitDeletes } from './commit-deletes.js';
 import { checkedDeployId, newDeployId } from './deploy-id.js';
@@ -370,11 +371,11 @@ export class TargetSession {
       recorded = true;
     } catch (error) {
       // The state names this deploy: the target holds the new release, whatever failed after.
-      if (!recorded) recorded = await this.stateIsOurs();
+      if (!recorded) recorded = await stateIsOurs(this.transport, this.layout, this.deployId);
       if (!recorded) {
         // Another deploy owns the target now: its recovery undoes ours, so we touch nothing more.
         if (isLockLost(error)) throw error;
-        throw await this.undoFailedCommit(error, plan.from);
+        throw await undoFailedCommit(this.parts, error, plan.from);
       }
       this.log.warn(
         `${t.description}: release ${plan.to.slice(0, 12)} is in place and recorded, though writing its state reported an error (${describeError(error)})`,
@@ -392,40 +393,6 @@ export class TargetSession {
       this.census && { seen: this.census, made: this.deployId },
     );
     return { bytes, changed: !noFiles, state: newState, ...(reveal ? { swaps: reveal.swaps } : {}) };
-  }
-
-  /** After a failed commit step: did the state get written (its write may fail after the rename)? */
-  private async stateIsOurs(): Promise<boolean> {
-    try {
-      return (await readState(this.transport, this.layout))?.deployId === this.deployId;
-    } catch {
-      return false;
-    }
-  }
-
-  /** The commit failed half-way: put the recorded release back now (the journal's undo path). */
-  /** Returns the error to throw: the first one, saying where the target stands and what to do. */
-  private async undoFailedCommit(cause: unknown, from: string | null): Promise<DiffshipError> {
-    const code = cause instanceof DiffshipError ? cause.code : 'E_TRANSPORT';
-    const t = this.transport;
-    try {
-      await recover(t, this.layout, this.log, this.concurrency);
-    } catch (undoError) {
-      // The journal stays: the next run on this target finishes the undo.
-      this.log.error(
-        `${t.description}: could not undo the failed deploy now (${describeError(undoError)}); the next run will, from its journal (first error: ${describeError(cause)})`,
-      );
-      return new DiffshipError(
-        code,
-        `${describeError(cause)} — the deploy was cut off during its commit and could not be undone now; its journal stays, and the next run on ${t.description} finishes or undoes it before anything else: run the deploy again once the target is reachable (\`diffship status\` shows "interrupted")`,
-        { cause },
-      );
-    }
-    return new DiffshipError(
-      code,
-      `${describeError(cause)} — undone: ${t.description} is back at release ${from?.slice(0, 12) ?? '(none)'}; fix the cause and deploy again`,
-      { cause },
-    );
   }
 
   /**
@@ -458,6 +425,15 @@ export class TargetSession {
     const r = await rollbackUnitFiles(this.parts, units, reveal);
     this.state = r.state;
     return r;
+  }
+
+  /**
+   * A command ran on this machine for this target (a hook's or a unit's `run`): it may have
+   * changed the state folder, so the clean-up lists it again (a `remote` one is seen by the
+   * fenced transport).
+   */
+  commandRan(): void {
+    this.census = null;
   }
 
   /** Release the lock and the connection. Safe to call twice. */
