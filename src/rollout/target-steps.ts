@@ -213,6 +213,7 @@ export class TargetSteps {
     if (!hook) return true;
     const ph = this.placeholders();
     const env = this.env();
+    if (hook.run !== undefined) this.session?.commandRan();
     return this.step(name, () =>
       runHook(hook, {
         name,
@@ -275,6 +276,7 @@ export class TargetSteps {
       placeholders: () => this.placeholders(),
       env: () => this.env(),
       transport: () => this.remoteExec(),
+      commandRan: () => this.session?.commandRan(),
       expandCheck,
       host: () => this.node?.host ?? this.target.host,
       cwd: this.ctx.config.baseDir,

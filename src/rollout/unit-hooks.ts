@@ -26,6 +26,8 @@ export interface UnitHost {
   placeholders(): PlaceholderContext;
   env(): Record<string, string>;
   transport(): Pick<Transport, 'exec'> | undefined;
+  /** A unit's `run` is about to run on this machine (TargetSession.commandRan). */
+  commandRan(): void;
   expandCheck(check: CheckSpec, ph: PlaceholderContext): CheckSpec;
   host(): string;
   cwd: string;
@@ -78,6 +80,7 @@ export class UnitRun {
     const hook = this.config[name];
     if (!hook) return true;
     const ph = this.unitCtx(u);
+    if (hook.run !== undefined) this.host.commandRan();
     return this.host.step(
       name,
       () =>

@@ -13,7 +13,9 @@ import { OP_PATCH } from '../../src/transport/ssh/patch-protocol.js';
 import { TargetSession } from '../../src/apply/session.js';
 import { readState } from '../../src/apply/state.js';
 import { layout } from '../../src/apply/layout.js';
-import { startSshd, type Sshd } from '../helpers/sshd.js';
+import { sshTargetConfig, startSshd, type Sshd } from '../helpers/sshd.js';
+import { deploy as apiDeploy } from '../../src/api.js';
+import { resolveConfig } from '../../src/config/resolve.js';
 import type { Tree } from '../helpers/repo.js';
 import { deploy, setup } from '../helpers/staged-tree.js';
 import { watched, type Sent } from '../helpers/helper-records.js';
@@ -144,5 +146,30 @@ describe('the clean-up prunes from the census taken with the lock (SSH)', () => 
     } finally {
       await s.close();
     }
+  });
+
+  it("lists again once a `before` hook's local command ran (it removed a backup): three are still kept", async () => {
+    const { repo, target } = await targetWithHistory('diffship-census-local-');
+    const before = backupsOf(target);
+    const newest = before.filter((b) => b !== 'not a backup').at(-1)!;
+    // The sshd is on this machine: the hook's `run` reaches the target folder as a local command.
+    const config = resolveConfig(
+      {
+        targets: [
+          {
+            name: 't',
+            ...sshTargetConfig(sshd, target),
+            before: { run: `rm -rf '${join(target, '.diffship/backups', newest)}'` },
+          },
+        ],
+      },
+      { baseDir: target },
+    );
+    const report = await apiDeploy({ config, repo: repo.dir, to: repo.commit(release(5)) });
+    expect(report.status, JSON.stringify(report.targets[0]?.steps)).toBe('succeeded');
+    await expectPruned(
+      target,
+      before.filter((b) => b !== newest),
+    );
   });
 });
