@@ -13,7 +13,10 @@
 //                                            # checkout of the release, as a CI job has one)
 //
 // 1. first deploy: 2,000 files of 4 KiB (or --files) into an empty folder.
-// 2. update: 100 of those files changed, into a folder holding the release.
+// 2. update: 100 of those files changed, into a folder holding the release. diffship's
+//    target holds three backups first, as any target deployed a few times does (two untimed
+//    deploys after the first: B, then A again), so the update prunes the oldest, as it would
+//    there; `--fresh` skips them (the update then finds one backup and prunes nothing).
 // Targets: ≤ 1.0× rsync, also with --slow-rc 200. Then one more of each, untimed, for the peak
 // RSS (VmHWM) of diffship's node process (target < 150 MiB).
 //
@@ -59,7 +62,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import {
   assertTree,
   checkout,
@@ -88,6 +91,7 @@ const BIG_MIB = option('--big-mib', 200);
 // a linked worktree of the repository, switched with `co`. --from-repo: from the repository
 // alone (no checkout: every blob read by git).
 const fromRepo = args.includes('--from-repo');
+const fresh = args.includes('--fresh');
 const { base, repo, co, wt, releaseA, releaseB, switchBoth } = sshRelease(FILES, { fromRepo });
 const rttMs = option('--rtt', 0);
 const sshd = await viaLatency(await startSshd({ slowRcMs }), rttMs);
@@ -156,6 +160,15 @@ try {
     const first = { diffship: [], rsync: [], sync: [] };
     const update = { diffship: [], rsync: [], sync: [] };
     // rsync, then (untimed for "rsync", timed for "rsync + sync") making its files durable on the host.
+    // Untimed: diffship's target at A again with three backups (the first deploy's, B's, A's).
+    const history = () => {
+      if (fresh) return;
+      run(...ds('deploy', '--to', 'B'));
+      run(...ds('deploy', '--to', 'A'));
+      assertTree('history, back at A', dsTarget, releaseA);
+      const backups = readdirSync(path.join(dsTarget, '.diffship/backups'));
+      if (backups.length !== 3) throw new Error(`history: ${backups.length} backups, not 3`);
+    };
     const rsyncThenSync = (into) => {
       into.rsync.push(timeOnce(...rsync()));
       into.sync.push(timeOnce(...ssh('sync', '-f', rsyncTarget)));
@@ -169,6 +182,7 @@ try {
         if (tool === 'rsync') rsyncThenSync(first);
         else first.diffship.push(timeOnce(...ds('deploy', '--to', 'A')));
         assertTree(`first deploy, ${tool}`, tool === 'rsync' ? rsyncTarget : dsTarget, releaseA);
+        if (tool === 'diffship') history();
       }
       // Update of 100 files: both targets hold A (they do now), then ship B.
       switchBoth('A', 'B');
@@ -187,6 +201,7 @@ try {
     run('sync', []);
     const firstRss = (await timeRss(...ds('deploy', '--to', 'A'))).rss;
     assertTree('first deploy (RSS run)', dsTarget, releaseA);
+    history();
     switchBoth('A', 'B');
     const updateRss = (await timeRss(...ds('deploy', '--to', 'B'))).rss;
     assertTree('update (RSS run)', dsTarget, releaseB);
@@ -204,7 +219,7 @@ try {
       [
         `ssh benchmark — against one OpenSSH sshd on 127.0.0.1${slowRcMs > 0 ? `, every remote shell +${slowRcMs} ms` : ''}${rttMs > 0 ? `, ${rttMs} ms round trip` : ''}${settle > 0 ? `, ${settle} s of settling after deleting the last run's targets` : ''}, ${runs} runs each, median wall time (${os.cpus().length} cores, load ${load}, node ${process.version})`,
         line(`first deploy (${FILES} files of 4 KiB)`, first),
-        line(`update (${CHANGED} changed files)`, update),
+        line(`update (${CHANGED} changed files${fresh ? '' : ', 3 backups on the target'})`, update),
         `peak RSS of diffship's node process (one more run of each, untimed): first deploy ${(firstRss / 1024).toFixed(0)} MiB, update ${(updateRss / 1024).toFixed(0)} MiB (target < 150 MiB)`,
       ].join('\n'),
     );
