@@ -8,7 +8,17 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { LocalTransport } from '../../src/transport/local/local-transport.js';
 import { TargetSession } from '../../src/apply/session.js';
@@ -186,5 +196,33 @@ describe('a complete backup of a deploy that never committed', () => {
     expect(next.recovered).toBeNull();
     expect(lines.join('\n')).not.toContain('removed backup');
     expect(backupsOf(target)).toContain(ids[2]);
+  });
+
+  it('hostile leftovers are left alone: a link named like a temporary, a newer backup whose listing is not one', async () => {
+    const repo = makeRepo();
+    cleanups.push(repo.cleanup);
+    const target = folder('diffship-uncommitted-');
+    const outside = folder('diffship-outside-');
+    writeFileSync(join(outside, 'keep.txt'), 'not diffship’s');
+    const v1 = repo.commit({ 'a.txt': 'one' });
+    const v2 = repo.commit({ 'a.txt': 'two' });
+    const first = await deploy(new LocalTransport(target), repo.dir, v1);
+    // Planted on the target: a link with a temporary's name, pointing out of it; a folder named
+    // like a newer backup, its listing garbage.
+    symlinkSync(join(outside, 'keep.txt'), join(target, '.diffship/journal.json.tmp-0123abcd'));
+    const planted = '29990101T000000000Z-abcdef';
+    mkdirSync(join(target, '.diffship/backups', planted, 'files'), { recursive: true });
+    writeFileSync(
+      join(target, '.diffship/backups', planted, 'manifest.json'),
+      `{"previousState": {"deployId": "${first.deployId}"`,
+    );
+
+    const { log, lines } = warnings();
+    await deploy(new LocalTransport(target), repo.dir, v2, log);
+    expect(readFileSync(join(target, 'a.txt'), 'utf8')).toBe('two');
+    expect(lines.join('\n')).not.toContain('removed backup');
+    expect(backupsOf(target)).toContain(planted);
+    expect(lstatSync(join(target, '.diffship/journal.json.tmp-0123abcd')).isSymbolicLink()).toBe(true);
+    expect(readFileSync(join(outside, 'keep.txt'), 'utf8')).toBe('not diffship’s');
   });
 });
