@@ -25,6 +25,7 @@ import type { Transport } from '../../src/transport/transport.js';
 import type { Logger } from '../../src/log.js';
 import { makeRepo, snapshot } from '../helpers/repo.js';
 import { tempDir } from '../helpers/git.js';
+import { warnings } from '../helpers/warnings.js';
 import { recording } from '../helpers/recording.js';
 import { fill, isRoot, tinyDisk } from '../helpers/tiny-disk.js';
 
@@ -38,11 +39,6 @@ function setup() {
   const target = tempDir('diffship-faults-');
   cleanups.push(repo.cleanup, () => rmSync(target, { recursive: true, force: true }));
   return { repo, target };
-}
-
-function warnings(): { log: Logger; lines: string[] } {
-  const lines: string[] = [];
-  return { lines, log: { debug() {}, info() {}, error() {}, warn: (m) => lines.push(m) } };
 }
 
 async function deploy(

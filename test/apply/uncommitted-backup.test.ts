@@ -28,6 +28,7 @@ import { SshTransport } from '../../src/transport/ssh/ssh-transport.js';
 import { makeRepo, snapshot } from '../helpers/repo.js';
 import { sshSuite } from '../helpers/ssh-suite.js';
 import { tempDir } from '../helpers/git.js';
+import { warnings } from '../helpers/warnings.js';
 
 const cleanups: Array<() => void> = [];
 afterEach(() => {
@@ -38,11 +39,6 @@ function folder(prefix: string): string {
   const dir = tempDir(prefix);
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
-}
-
-function warnings(): { log: Logger; lines: string[] } {
-  const lines: string[] = [];
-  return { lines, log: { debug() {}, info() {}, error() {}, warn: (m) => lines.push(m) } };
 }
 
 async function open(transport: Transport, log?: Logger, command: 'deploy' | 'rollback' = 'deploy') {
