@@ -212,12 +212,10 @@ export async function listBackups(t: Transport, l: Layout, folders?: string[]): 
     .reverse();
 }
 
-/** Backup folders without a manifest: leftovers of a run that never reached its journal. */
-export async function incompleteBackups(t: Transport, l: Layout): Promise<string[]> {
-  return (await backupsOnTarget(t, l)).incomplete;
-}
-
-/** The backup folders, complete (newest first) and not. */
+/**
+ * The backup folders: complete (newest first), and incomplete (without a manifest: leftovers
+ * of a run that never reached its journal).
+ */
 export async function backupsOnTarget(
   t: Transport,
   l: Layout,
@@ -225,7 +223,9 @@ export async function backupsOnTarget(
   // One listing for both questions: every deploy asks this, a fleet's targets all at once.
   const folders = await backupFolders(t, l);
   const complete = await listBackups(t, l, folders);
-  return { complete, incomplete: folders.filter((name) => !complete.includes(name)) };
+  // A set: the folders are the target's, as many as anyone planted there.
+  const whole = new Set(complete);
+  return { complete, incomplete: folders.filter((name) => !whole.has(name)) };
 }
 
 /**

@@ -6,12 +6,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { incompleteBackups } from '../../src/apply/backup.js';
+import { backupsOnTarget } from '../../src/apply/backup.js';
 import { layout } from '../../src/apply/layout.js';
 import { LocalTransport } from '../../src/transport/local/local-transport.js';
 import { tempDir } from '../helpers/git.js';
 
-describe('incompleteBackups', () => {
+describe('backupsOnTarget', () => {
   it('finds the backups without a manifest with one listing of the backups folder', async () => {
     const root = tempDir('diffship-backup-listing-');
     const complete = '20261202T035921952Z-5acdf1';
@@ -28,7 +28,7 @@ describe('incompleteBackups', () => {
       listed.push(rel);
       return readdir(rel);
     };
-    expect(await incompleteBackups(t, layout('.diffship'))).toEqual([cut]);
+    expect((await backupsOnTarget(t, layout('.diffship'))).incomplete).toEqual([cut]);
     expect(listed).toEqual(['.diffship/backups']);
   });
 });
