@@ -8,6 +8,7 @@ import { driftOverManifest, observeRecorded } from '../observe/observe-drift.js'
 import type { Transport } from '../transport/transport.js';
 import { connectReadOnly } from './absent-root.js';
 import { listBackups } from './backup.js';
+import { leftoverBackups } from './leftover-backups.js';
 import { pendingRecovery } from './journal.js';
 import { layout } from './layout.js';
 import { readLockFile, staleReason, unreadableReason, type LockInfo } from './lock.js';
@@ -38,7 +39,13 @@ export interface TargetStatusInfo {
   lock: (LockInfo & { stale: string | null }) | null;
   /** A lock file that holds no valid lock (empty, cut short): why; the next deploy takes it over. */
   lockUnreadable: string | null;
+  /** Complete backups a rollback can restore, newest first. */
   backups: string[];
+  /**
+   * Complete backups of deploys cut off before their commit (absent: none): they undo nothing,
+   * and the next deploy or rollback removes them (apply/leftover-backups.ts).
+   */
+  uncommittedBackups?: string[];
   /** False when drift could not be checked (no manifest and the release is not in the repository). */
   driftChecked: boolean;
   /** What status had to work around, in words: the release missing from the repository, say. */
@@ -99,6 +106,10 @@ export async function inspectTarget(
       }
     }
     const driftFolders = await foldersAmong(t, drift);
+    // With a journal pending, its backup is the one the next run restores or keeps: told as before.
+    const found =
+      recovery === null ? await leftoverBackups(t, l, Promise.resolve(state?.deployId ?? null)) : null;
+    const uncommitted = new Set(found?.uncommitted);
     return {
       name,
       release: state?.release ?? null,
@@ -115,7 +126,8 @@ export async function inspectTarget(
       ...(state?.heldBack?.length ? { heldBack: state.heldBack } : {}),
       lock: lock ? { ...lock, stale: staleReason(lock) } : null,
       lockUnreadable: lockFile && lockFile.info === null ? unreadableReason(lockFile.raw) : null,
-      backups: await listBackups(t, l),
+      backups: found ? found.complete.filter((name) => !uncommitted.has(name)) : await listBackups(t, l),
+      ...(uncommitted.size > 0 ? { uncommittedBackups: [...uncommitted] } : {}),
       usage: await stateFolderUsage(t, l),
       interrupted: recovery !== null,
       recovery,

@@ -12,6 +12,8 @@ import type { Layout } from './layout.js';
 import { backupsOnTarget, readBackup } from './backup.js';
 
 export interface LeftoverBackups {
+  /** Every complete backup, newest first (`uncommitted` among them). */
+  complete: string[];
   /** Folders without their listing. */
   incomplete: string[];
   /** Complete backups of deploys that never committed, taken over the recorded state. */
@@ -30,7 +32,7 @@ export async function leftoverBackups(
 ): Promise<LeftoverBackups> {
   const { complete, incomplete } = await backupsOnTarget(t, l);
   const id = await recorded;
-  if (id === undefined) return { incomplete, uncommitted: [] };
+  if (id === undefined) return { complete, incomplete, uncommitted: [] };
   // Deploy ids sort by time: only a backup newer than the recorded deploy can be of one that
   // never committed, so most runs read nothing more. (One named by a client whose clock runs
   // behind sorts earlier: it stays, as it did before.) A later deploy's backup that a named
@@ -42,5 +44,5 @@ export async function leftoverBackups(
     // A listing that cannot be read is not vouched for: kept, as every backup was before.
     return m !== null && m !== undefined && (m.previousState?.deployId ?? null) === id;
   });
-  return { incomplete, uncommitted };
+  return { complete, incomplete, uncommitted };
 }

@@ -114,6 +114,10 @@ function renderStatus(infos: TargetStatusInfo[], c: ReturnType<typeof colorsFor>
     lines.push(`  lock:     ${renderLock(i, c)}`);
     const size = i.usage ? ` (${formatBytes(i.usage.backups.bytes)})` : '';
     lines.push(`  backups:  ${i.backups.length}${size}${i.kept ? `   kept files: ${i.kept}` : ''}`);
+    for (const id of i.uncommittedBackups ?? [])
+      lines.push(
+        `  ${c.yellow('leftover')}: backup ${id} of a deploy cut off before its commit (it undoes nothing) — the next deploy or rollback removes it`,
+      );
     if (i.usage && i.usage.staging.count > 0) {
       lines.push(
         `  staging:  ${c.yellow(`${i.usage.staging.count} left over by a failed run (${formatBytes(i.usage.staging.bytes)})`)} — the next deploy removes it`,

@@ -29,6 +29,8 @@ import { makeRepo, snapshot } from '../helpers/repo.js';
 import { sshSuite } from '../helpers/ssh-suite.js';
 import { tempDir } from '../helpers/git.js';
 import { warnings } from '../helpers/warnings.js';
+import { cli } from '../helpers/cli.js';
+import { inspectTarget } from '../../src/apply/inspect.js';
 
 const cleanups: Array<() => void> = [];
 afterEach(() => {
@@ -135,6 +137,23 @@ describe('a complete backup of a deploy that never committed', () => {
       expect(listing.previousState.deployId).toBe(ids[2]);
       expect(snapshot(image)['a.txt']).toEqual(v3['a.txt']);
 
+      // Status, read-only, tells it apart: not among the backups a rollback can restore.
+      const seen = await inspectTarget('t', transport(image), { repo: repo.dir, stateDir: '.diffship' });
+      expect(seen.backups).toEqual([...ids].reverse());
+      expect(seen.uncommittedBackups).toEqual([orphan]);
+      expect(seen.interrupted).toBe(false);
+      expect(backupsOf(image)).toContain(orphan);
+      if (kind === 'local') {
+        const ws = folder('diffship-uncommitted-ws-');
+        writeFileSync(join(ws, 'diffship.yml'), `targets:\n  - { name: t, type: local, path: ${image} }\n`);
+        const r = cli(ws, ['status', '--repo', repo.dir]);
+        expect(r.code).toBe(0);
+        expect(r.stdout).toContain('backups:  3 ');
+        expect(r.stdout).toContain(
+          `leftover: backup ${orphan} of a deploy cut off before its commit (it undoes nothing) — the next deploy or rollback removes it`,
+        );
+      }
+
       // Not a temporary of diffship's (its name), so not removed.
       writeFileSync(join(image, '.diffship/state.json.tmp-mine'), 'x');
 
@@ -186,6 +205,12 @@ describe('a complete backup of a deploy that never committed', () => {
     }
     expect(stateOf(target).deployId).toBe(ids[0]);
     expect(backupsOf(target)).toContain(ids[2]);
+    const seen = await inspectTarget('t', new LocalTransport(target), {
+      repo: repo.dir,
+      stateDir: '.diffship',
+    });
+    expect(seen.backups).toContain(ids[2]);
+    expect(seen.uncommittedBackups).toBeUndefined();
 
     const { log, lines } = warnings();
     const next = await deploy(new LocalTransport(target), repo.dir, releases[2]!, log);
