@@ -20,7 +20,10 @@ export function statusRow(info: TargetStatusInfo): StatusRow {
       : info.lock
         ? `${info.lock.user}@${info.lock.host} since ${info.lock.since}${info.lock.stale ? ` (stale: ${info.lock.stale})` : ''}`
         : '',
-    Backups: info.backups.length,
+    // A backup of a deploy cut off before its commit is not one a rollback can restore: told apart.
+    Backups: info.uncommittedBackups?.length
+      ? `${info.backups.length} (+${info.uncommittedBackups.length} left by a cut-off deploy; the next run removes it)`
+      : info.backups.length,
     Interrupted: info.interrupted ? 'yes' : '',
     Error: info.error ?? '',
   };

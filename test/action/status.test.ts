@@ -38,6 +38,9 @@ describe('status', () => {
       Error: '',
     });
     expect(statusRow(statusInfo('new')).Release).toBe('(none)');
+    expect(statusRow(statusInfo('cut', { backups: ['d1'], uncommittedBackups: ['d2'] })).Backups).toBe(
+      '1 (+1 left by a cut-off deploy; the next run removes it)',
+    );
   });
 
   it('fails when a target could not be inspected', () => {
