@@ -152,6 +152,18 @@ describe('a complete backup of a deploy that never committed', () => {
         expect(r.stdout).toContain(
           `leftover: backup ${orphan} of a deploy cut off before its commit (it undoes nothing) — the next deploy or rollback removes it`,
         );
+        // Named in a rollback anyway (on a copy): removed as the rollback opens, which says so and refuses.
+        const copy = folder('diffship-uncommitted-copy-');
+        cpSync(image, copy, { recursive: true, verbatimSymlinks: true });
+        const s = await open(new LocalTransport(copy), undefined, 'rollback');
+        try {
+          expect(s.recovered).toContain(`removed backup ${orphan}`);
+          await expect(s.rollback(orphan)).rejects.toThrow(`no backup to roll back to for deploy ${orphan}`);
+        } finally {
+          await s.close();
+        }
+        expect(stateOf(copy).deployId).toBe(ids[2]);
+        expect(backupsOf(copy)).toEqual([...ids].sort());
       }
 
       // Not a temporary of diffship's (its name), so not removed.
