@@ -22,7 +22,7 @@ export function statusRow(info: TargetStatusInfo): StatusRow {
         : '',
     // A backup of a deploy cut off before its commit is not one a rollback can restore: told apart.
     Backups: info.uncommittedBackups?.length
-      ? `${info.backups.length} (+${info.uncommittedBackups.length} left by a cut-off deploy; the next run removes it)`
+      ? `${info.backups.length} (+${info.uncommittedBackups.length} left by a cut-off deploy; the next run removes ${info.uncommittedBackups.length === 1 ? 'it' : 'them'})`
       : info.backups.length,
     Interrupted: info.interrupted ? 'yes' : '',
     Error: info.error ?? '',

@@ -41,6 +41,9 @@ describe('status', () => {
     expect(statusRow(statusInfo('cut', { backups: ['d1'], uncommittedBackups: ['d2'] })).Backups).toBe(
       '1 (+1 left by a cut-off deploy; the next run removes it)',
     );
+    expect(statusRow(statusInfo('cut2', { backups: [], uncommittedBackups: ['d2', 'd3'] })).Backups).toBe(
+      '0 (+2 left by a cut-off deploy; the next run removes them)',
+    );
   });
 
   it('fails when a target could not be inspected', () => {
