@@ -250,6 +250,15 @@ describe('a complete backup of a deploy that never committed', () => {
       `{"previousState": {"deployId": "${first.deployId}"`,
     );
 
+    // Status, read-only, is not fooled either: the planted folder is not vouched for as a leftover.
+    const seen = await inspectTarget('t', new LocalTransport(target), {
+      repo: repo.dir,
+      stateDir: '.diffship',
+    });
+    expect(seen.error).toBeNull();
+    expect(seen.backups).toContain(planted);
+    expect(seen.uncommittedBackups).toBeUndefined();
+
     const { log, lines } = warnings();
     await deploy(new LocalTransport(target), repo.dir, v2, log);
     expect(readFileSync(join(target, 'a.txt'), 'utf8')).toBe('two');
