@@ -106,9 +106,14 @@ export async function inspectTarget(
       }
     }
     const driftFolders = await foldersAmong(t, drift);
-    // With a journal pending, its backup is the one the next run restores or keeps: told as before.
+    // With a journal pending, its backup is the one the next run restores or keeps; with the lock
+    // held by a live deploy, its backup may be between its listing and its journal (in flight, not
+    // left over): both told as before.
+    const live = lock !== null && staleReason(lock) === null;
     const found =
-      recovery === null ? await leftoverBackups(t, l, Promise.resolve(state?.deployId ?? null)) : null;
+      recovery === null && !live
+        ? await leftoverBackups(t, l, Promise.resolve(state?.deployId ?? null))
+        : null;
     const uncommitted = new Set(found?.uncommitted);
     return {
       name,

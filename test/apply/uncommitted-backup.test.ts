@@ -19,6 +19,7 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { LocalTransport } from '../../src/transport/local/local-transport.js';
 import { TargetSession } from '../../src/apply/session.js';
@@ -143,6 +144,24 @@ describe('a complete backup of a deploy that never committed', () => {
       expect(seen.uncommittedBackups).toEqual([orphan]);
       expect(seen.interrupted).toBe(false);
       expect(backupsOf(image)).toContain(orphan);
+      // While a live deploy holds the lock, its backup may be in flight (between its listing and its
+      // journal): not judged, listed among the backups as before.
+      const lockFile = join(image, '.diffship/lock.json');
+      const cutLock = readFileSync(lockFile, 'utf8');
+      writeFileSync(
+        lockFile,
+        JSON.stringify({
+          ...JSON.parse(cutLock),
+          host: hostname(),
+          pid: process.pid,
+          leaseUntil: new Date(Date.now() + 60_000).toISOString(),
+        }),
+      );
+      const live = await inspectTarget('t', transport(image), { repo: repo.dir, stateDir: '.diffship' });
+      expect(live.lock?.stale).toBeNull();
+      expect(live.backups).toEqual([orphan, ...[...ids].reverse()]);
+      expect(live.uncommittedBackups).toBeUndefined();
+      writeFileSync(lockFile, cutLock);
       if (kind === 'local') {
         const ws = folder('diffship-uncommitted-ws-');
         writeFileSync(join(ws, 'diffship.yml'), `targets:\n  - { name: t, type: local, path: ${image} }\n`);
