@@ -109,9 +109,9 @@ export async function inspectTarget(
     // With a journal pending, its backup is the one the next run restores or keeps; with the lock
     // held by a live deploy, its backup may be between its listing and its journal (in flight, not
     // left over): both told as before.
-    const live = lock !== null && staleReason(lock) === null;
+    const stale = lock ? staleReason(lock) : null;
     const found =
-      recovery === null && !live
+      recovery === null && (lock === null || stale !== null)
         ? await leftoverBackups(t, l, Promise.resolve(state?.deployId ?? null))
         : null;
     const uncommitted = new Set(found?.uncommitted);
@@ -129,7 +129,7 @@ export async function inspectTarget(
       ...(driftFolders.length > 0 ? { driftFolders } : {}),
       kept: state?.kept.length ?? 0,
       ...(state?.heldBack?.length ? { heldBack: state.heldBack } : {}),
-      lock: lock ? { ...lock, stale: staleReason(lock) } : null,
+      lock: lock ? { ...lock, stale } : null,
       lockUnreadable: lockFile && lockFile.info === null ? unreadableReason(lockFile.raw) : null,
       backups: found ? found.complete.filter((name) => !uncommitted.has(name)) : await listBackups(t, l),
       ...(uncommitted.size > 0 ? { uncommittedBackups: [...uncommitted] } : {}),
