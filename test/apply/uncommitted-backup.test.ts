@@ -59,6 +59,10 @@ async function deploy(transport: Transport, repo: string, to: string, log?: Logg
   }
 }
 
+/** What `diffship status` says of the target (read-only). */
+const status = (transport: Transport, repo: string) =>
+  inspectTarget('t', transport, { repo, stateDir: '.diffship' });
+
 const backupsOf = (dir: string) => readdirSync(join(dir, '.diffship/backups')).sort();
 const stateOf = (dir: string) =>
   JSON.parse(readFileSync(join(dir, '.diffship/state.json'), 'utf8')) as {
@@ -139,7 +143,7 @@ describe('a complete backup of a deploy that never committed', () => {
       expect(snapshot(image)['a.txt']).toEqual(v3['a.txt']);
 
       // Status, read-only, tells it apart: not among the backups a rollback can restore.
-      const seen = await inspectTarget('t', transport(image), { repo: repo.dir, stateDir: '.diffship' });
+      const seen = await status(transport(image), repo.dir);
       expect(seen.backups).toEqual([...ids].reverse());
       expect(seen.uncommittedBackups).toEqual([orphan]);
       expect(seen.interrupted).toBe(false);
@@ -157,7 +161,7 @@ describe('a complete backup of a deploy that never committed', () => {
           leaseUntil: new Date(Date.now() + 60_000).toISOString(),
         }),
       );
-      const live = await inspectTarget('t', transport(image), { repo: repo.dir, stateDir: '.diffship' });
+      const live = await status(transport(image), repo.dir);
       expect(live.lock?.stale).toBeNull();
       expect(live.backups).toEqual([orphan, ...[...ids].reverse()]);
       expect(live.uncommittedBackups).toBeUndefined();
@@ -236,10 +240,7 @@ describe('a complete backup of a deploy that never committed', () => {
     }
     expect(stateOf(target).deployId).toBe(ids[0]);
     expect(backupsOf(target)).toContain(ids[2]);
-    const seen = await inspectTarget('t', new LocalTransport(target), {
-      repo: repo.dir,
-      stateDir: '.diffship',
-    });
+    const seen = await status(new LocalTransport(target), repo.dir);
     expect(seen.backups).toContain(ids[2]);
     expect(seen.uncommittedBackups).toBeUndefined();
 
@@ -270,10 +271,7 @@ describe('a complete backup of a deploy that never committed', () => {
     );
 
     // Status, read-only, is not fooled either: the planted folder is not vouched for as a leftover.
-    const seen = await inspectTarget('t', new LocalTransport(target), {
-      repo: repo.dir,
-      stateDir: '.diffship',
-    });
+    const seen = await status(new LocalTransport(target), repo.dir);
     expect(seen.error).toBeNull();
     expect(seen.backups).toContain(planted);
     expect(seen.uncommittedBackups).toBeUndefined();
