@@ -1,7 +1,8 @@
 /**
  * Preflight's first looks at an SSH target's state folder (state-prefetch.ts: the folder, its
- * files and listings, then the manifest the state names), asked as soon as the early connection
- * (early-connect.ts) is up, while git resolves and lists the release: their answers wait in the
+ * files and listings, then the manifest the state names), the first asked with the early
+ * connection's check of the target folder (early-connect.ts), the second once it is up, while
+ * git resolves and lists the release: their answers wait in the
  * transport's read-ahead, and preflight's session reads them from there instead of asking
  * (issue 13: its two waits for the host overlap the release's own work, not follow it).
  *
@@ -11,7 +12,7 @@
  * itself, as before.
  */
 import { layout } from '../apply/layout.js';
-import { prefetchStateFolder } from '../apply/state-prefetch.js';
+import { firstPeek, prefetchStateFolder } from '../apply/state-prefetch.js';
 import type { Transport } from '../transport/transport.js';
 
 export interface EarlyLook {
@@ -25,9 +26,13 @@ export interface EarlyLook {
 export function startEarlyLook(t: Transport, stateDir: string): EarlyLook | undefined {
   if (!t.preconnected || !t.peek) return undefined;
   const since = Date.now();
+  const l = layout(stateDir);
+  // The first look goes with the connection's check of the target folder (no wait of its own).
+  const look = firstPeek(l, t);
+  const first = t.peekAtConnect?.(look.paths, look.reads) ?? Promise.resolve(null);
   const seen = t
     .preconnected()
-    .then((up) => (up ? prefetchStateFolder(t, layout(stateDir), { manifest: true }) : null))
+    .then(async (up) => (up ? prefetchStateFolder(t, l, { manifest: true, first: await first }) : null))
     .catch(() => null);
   return { since, seen };
 }

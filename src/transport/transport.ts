@@ -253,6 +253,17 @@ export interface Transport {
    * the attempt's outcome). Optional: see preconnect.
    */
   preconnected?(): Promise<boolean>;
+  /**
+   * After preconnect(), while it dials: peek (as `peek`) in the same round trip as the attempt's
+   * check of the target folder, before the host has said it is there. Resolves to what it saw
+   * (kept for the reads that follow, as peek's), or null when it could not ask (the attempt had
+   * gone further, or failed) or was not answered (no folder there); never rejects. Use the answer
+   * only once preconnected() says true. Optional: see preconnect.
+   */
+  peekAtConnect?(
+    paths: readonly string[],
+    reads: readonly string[],
+  ): Promise<ReadonlyMap<string, Peeked> | null>;
 
   /** lstat: symlinks are reported as `symlink`, never followed. null when absent. */
   lstat(rel: string): Promise<Entry | null>;

@@ -11,6 +11,8 @@ export interface Sent {
   /** The record's path (several, NUL-separated, for a peek or a look). */
   rel: string;
   chained: boolean;
+  /** The record's mode (permission bits, or an op's flags), when it has one. */
+  mode?: number;
   /** Answers received before this record was queued: equal for records sent in one turn. */
   answersBefore: number;
 }
@@ -27,7 +29,7 @@ export function watched(
   const run = parts.ops.run.bind(parts.ops);
   parts.ops.run = (ops, op, rel, options = {}) => {
     const [realOp, realRel] = swap?.(op, rel, options) ?? [op, rel];
-    sent.push({ op, rel, chained: options.chained === true, answersBefore: answers });
+    sent.push({ op, rel, chained: options.chained === true, ...modeOf(options), answersBefore: answers });
     const answer = run(ops, realOp, realRel, options);
     void answer.then(
       () => answers++,
@@ -73,7 +75,7 @@ export function watchedEvery(): { sent: Sent[]; stop(): void } {
   const proto = SshOps.prototype as unknown as { run: Run };
   const run = proto.run;
   proto.run = function (ops, op, rel, options = {}) {
-    sent.push({ op, rel, chained: options.chained === true, answersBefore: answers });
+    sent.push({ op, rel, chained: options.chained === true, ...modeOf(options), answersBefore: answers });
     const answer = run.call(this, ops, op, rel, options);
     void answer.then(
       () => answers++,
@@ -83,3 +85,6 @@ export function watchedEvery(): { sent: Sent[]; stop(): void } {
   };
   return { sent, stop: () => void (proto.run = run) };
 }
+
+const modeOf = (options: Record<string, unknown>) =>
+  typeof options.mode === 'number' ? { mode: options.mode } : {};

@@ -1,6 +1,6 @@
 import type { Peeked } from '../transport.js';
 import { checkRelPath } from '../rel-path.js';
-import { OP_PEEK } from './perl-helper-protocol.js';
+import { CHDIR_SOFT, OP_CHDIR, OP_PEEK } from './perl-helper-protocol.js';
 import type { OpsChannel, SshOps } from './perl-helper-client.js';
 import { readOn } from './helper-read.js';
 import { toEntry } from './sftp.js';
@@ -86,18 +86,39 @@ export class ReadAhead {
     return both;
   }
 
-  /** One peek record; null when not answered. */
+  /**
+   * The connection's first look, queued right behind the root's record (helper-root.ts), before
+   * the host has said the target folder is there: the helper moves into `base` softly (a missing
+   * folder is an error answer, and the peek chained to it is not run), then peeks, in the root's
+   * round trip instead of one of its own after it. The configured path, not the real one the root
+   * answers: chdir follows links as the root's check does. Read-only; a connection that fails
+   * after it forgets what it saw (`clear`), and the caller uses it only once connected.
+   */
+  async atConnect(
+    helper: OpsChannel,
+    base: string,
+    paths: readonly string[],
+    reads: readonly string[],
+  ): Promise<Map<string, Peeked> | null> {
+    const generation = this.generation;
+    this.ops.run(helper, OP_CHDIR, base, { mode: CHDIR_SOFT }).catch(() => undefined);
+    const seen = await this.ask(helper, paths, reads, true);
+    if (seen && generation === this.generation) this.keep(seen);
+    return seen;
+  }
+
+  /** One peek record (`chained`: run only if the record before it succeeded); null when not answered. */
   private async ask(
     helper: OpsChannel,
     paths: readonly string[],
     reads: readonly string[],
+    chained = false,
   ): Promise<Map<string, Peeked> | null> {
     const asked = paths.filter(plainPath).slice(0, MAX_PATHS);
     if (asked.length === 0) return null;
     const wanted = new Set(reads);
-    const payload = await this.ops
-      .run(helper, OP_PEEK, asked.join('\0'), { to: asked.filter((p) => wanted.has(p)).join('\0') })
-      .catch(() => null);
+    const to = asked.filter((p) => wanted.has(p)).join('\0');
+    const payload = await this.ops.run(helper, OP_PEEK, asked.join('\0'), { to, chained }).catch(() => null);
     return payload === null ? null : parsePeekPayload(payload, asked);
   }
 

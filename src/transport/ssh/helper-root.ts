@@ -2,7 +2,7 @@ import { TransportError } from '../../errors.js';
 import { refuseDangerousRoot } from '../dangerous-root.js';
 import type { SshConnection } from './connection.js';
 import { endpointLabel } from './errors.js';
-import { HelperGone, OpError, type SshOps } from './perl-helper-client.js';
+import { HelperGone, OpError, type OpsChannel, type SshOps } from './perl-helper-client.js';
 import { OP_ROOT, parseRootAnswer } from './shell-ops-protocol.js';
 
 /**
@@ -19,9 +19,11 @@ export async function resolveRootWithHelper(
   conn: SshConnection,
   ops: SshOps,
   create: boolean,
+  /** Called once the root's record is queued: records queued now go out with it (helper-peek.ts `atConnect`). */
+  onAsked?: (helper: OpsChannel) => void,
 ): Promise<boolean> {
   const root = conn.base;
-  const payload = await askRoot(conn, ops, create).catch((error: unknown) => {
+  const payload = await askRoot(conn, ops, create, onAsked).catch((error: unknown) => {
     if (error instanceof OpError) {
       const what = create
         ? `cannot create the target folder ${root}`
@@ -58,10 +60,17 @@ export async function resolveRootWithHelper(
 }
 
 /** The helper's answer about the root; null where the helper does not run. */
-async function askRoot(conn: SshConnection, ops: SshOps, create: boolean): Promise<string | null> {
+async function askRoot(
+  conn: SshConnection,
+  ops: SshOps,
+  create: boolean,
+  onAsked?: (helper: OpsChannel) => void,
+): Promise<string | null> {
   const helper = await ops.opened();
   if (!helper) return null;
-  return ops.run(helper, OP_ROOT, conn.base, { mode: create ? 1 : 0 }).catch((error: unknown) => {
+  const asked = ops.run(helper, OP_ROOT, conn.base, { mode: create ? 1 : 0 });
+  onAsked?.(helper);
+  return asked.catch((error: unknown) => {
     if (error instanceof HelperGone) return null;
     throw error;
   });

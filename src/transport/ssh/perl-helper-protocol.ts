@@ -54,7 +54,10 @@ import {
  * - chdir (6): the first record. The helper starts in the login folder, in
  *   parallel with the SFTP session (each costs a remote shell start), before
  *   the target folder is resolved; it moves into A and serves from there. If
- *   it cannot, it exits: the paths it would see are not the target's.
+ *   it cannot, it exits: the paths it would see are not the target's. With
+ *   mode CHDIR_SOFT it answers the error instead and stays where it was: the
+ *   connection's first look, sent right behind the root's record (root, 21),
+ *   before the host has said the folder is there (helper-peek.ts `atConnect`).
  * - sync (7): empty A: syncfs(2) of the file system, called directly on x86_64 and
  *   aarch64 Linux, else `sync -f .`; else fsync(2) each NUL-separated path in A
  *   (a missing one is fine, a link is skipped).
@@ -123,6 +126,8 @@ export const OP_LINK = 3;
 export const OP_HASH = 4;
 export const OP_UNLINK = 5;
 export const OP_CHDIR = 6;
+/** chdir's mode: a folder it cannot move into is an error answer, not the helper's exit. */
+export const CHDIR_SOFT = 1;
 export const OP_SYNC = 7;
 export const OP_RMTREE = 8;
 export const OP_LIST = 9;
@@ -313,7 +318,7 @@ const PERL = [
   '  } elsif ($op == 5) {',
   '    (parents_real($p) && (unlink($p) || $!{ENOENT} || $!{ENOTDIR})) or $answer = failure();',
   '  } elsif ($op == 6) {',
-  '    chdir($p) or do { flush(); exit 5 };',
+  '    if (!chdir($p)) { if ($mode & 1) { $answer = failure() } else { flush(); exit 5 } }',
   '  } elsif ($op == 7) {',
   '    if ($la > 0) { $answer = fsync_all($p) } elsif (!syncfs_here() && tool("sync", "-f", ".") != 0) { $answer = "err ENOSYS sync -f failed" }',
   '  } elsif ($op == 8) {',

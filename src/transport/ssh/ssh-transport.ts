@@ -23,6 +23,7 @@ import { SshFiles } from './file-ops.js';
 import { rawNamesWithHelper } from './helper-list.js';
 import { SshHash } from './hash-files.js';
 import { SshOps } from './perl-helper-client.js';
+import { EarlyAttempt } from './early-attempt.js';
 import { ReadAhead } from './helper-peek.js';
 import { LstatBatch } from './helper-lstat.js';
 import { createWithHelper, releaseWithHelper } from './create-exclusive.js';
@@ -92,10 +93,8 @@ export class SshTransport implements Transport {
    * of dialling again, which would cost a second handshake and a second round of remote shells.
    */
   private rootless = false;
-  /** preconnect()'s attempt, whose outcome the next plain connect() takes. */
-  private early: Promise<void> | undefined;
-  /** Told by connect() once the host is at work on the helper's shell (preconnect's promise). */
-  private onHostAtWork: (() => void) | undefined;
+  /** preconnect()'s attempt, whose outcome the next plain connect() takes (with peekAtConnect's look). */
+  private readonly early = new EarlyAttempt();
 
   constructor(
     private readonly options: SshOptions,
@@ -125,25 +124,20 @@ export class SshTransport implements Transport {
    * it reads the release): the next connect() with those options takes its outcome, whatever it is.
    */
   preconnect(): Promise<void> {
-    if (this.connected || this.early) return Promise.resolve();
-    const atWork = new Promise<void>((resolve) => (this.onHostAtWork = resolve));
-    const attempt = this.connect({ create: false });
-    this.early = attempt;
-    return Promise.race([atWork, attempt.catch(() => undefined)]);
+    if (this.connected) return Promise.resolve();
+    return this.early.start(() => this.connect({ create: false }));
   }
 
   preconnected(): Promise<boolean> {
-    return this.early
-      ? this.early.then(
-          () => true,
-          () => false,
-        )
-      : Promise.resolve(this.connected);
+    return this.early.outcome(this.connected);
+  }
+
+  peekAtConnect(paths: readonly string[], reads: readonly string[]): ReturnType<EarlyAttempt['peek']> {
+    return this.early.peek(!this.connected, paths, reads);
   }
 
   async connect(options: { create?: boolean; commandsOnly?: boolean } = {}): Promise<void> {
-    const early = this.early;
-    this.early = undefined;
+    const early = this.early.take();
     if (early && !options.create && !options.commandsOnly) return early;
     await early?.catch(() => undefined);
     // A connection kept open (preflight's, handed to the deploy) that dropped meanwhile is made again.
@@ -180,8 +174,7 @@ export class SshTransport implements Transport {
       if (helper) this.ops.start();
       else void this.commands.caps().catch(() => undefined);
       // The helper's exec is asked for: the host starts its shell while this process works.
-      this.onHostAtWork?.();
-      this.onHostAtWork = undefined;
+      this.early.hostAtWork();
       await this.resolveRoot(options.create ?? false, options.commandsOnly);
       this.log.debug(`ssh: connected to ${this.description}`);
       if (!options.commandsOnly) void this.ops.channel().catch(() => undefined);
@@ -194,10 +187,18 @@ export class SshTransport implements Transport {
     }
   }
 
-  /** The target folder, resolved by the file helper where it runs (helper-root.ts), else over SFTP. */
+  /**
+   * The target folder, resolved by the file helper where it runs (helper-root.ts), else over SFTP;
+   * peekAtConnect's look goes right behind the helper's root record.
+   */
   private async resolveRoot(create: boolean, commandsOnly?: boolean): Promise<void> {
-    if (!commandsOnly && (await resolveRootWithHelper(this.conn, this.ops, create))) return;
-    await resolveRoot(this.conn, create, commandsOnly);
+    const look = this.early.takeLook(this.ahead, this.conn.base);
+    try {
+      if (!commandsOnly && (await resolveRootWithHelper(this.conn, this.ops, create, look.ask))) return;
+      await resolveRoot(this.conn, create, commandsOnly);
+    } finally {
+      look.done();
+    }
   }
 
   /** The folder of a connection that found it missing, resolved (or created) now; then as connect(). */
