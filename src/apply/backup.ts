@@ -20,6 +20,7 @@ import { isBackupName, makeStateDirs } from './state-folder.js';
 import { checked } from './state-schema.js';
 import { DiffshipError } from '../errors.js';
 import { metadataConcurrency } from './in-flight.js';
+import { inOrderWith } from './in-order.js';
 import { indexReader } from '../diff/listing-view.js';
 
 /** How many backups a target keeps (SPEC §3). */
@@ -72,7 +73,9 @@ export async function takeBackup(
 ): Promise<PublishAfter | null> {
   const removedDirs = more.removedDirs ?? [];
   const dir = l.backupFor(deployId);
-  await makeStateDirs(t, [l.backups, dir, `${dir}/files`]);
+  // The links into it go right behind its mkdir where the host keeps the order (in-order.ts).
+  const made = inOrderWith(t, makeStateDirs(t, [l.backups, dir, `${dir}/files`]));
+  await made.queued;
   // A path in a folder this deploy creates has nothing to back up: no lstat needed (a first
   // deploy of 50,000 files skips 50,000 of them), and no entry object: it is written as "remove".
   const newDirs = new Set(createdDirs);
@@ -88,13 +91,15 @@ export async function takeBackup(
   const op = indexReader(ops);
   // The previous manifest's link goes with the files' (one round trip over SSH, not two more).
   const manifestFile = previousState?.manifestFile;
-  const settled = await Promise.allSettled([
-    mapLimit(existing, metadataConcurrency(t, concurrency), async (i) => {
-      const { path } = op(i);
-      found.set(i, await backupEntry(t, dir, path, i, more.expected?.has(path) === true));
-    }),
-    manifestFile ? keepInBackup(t, l, deployId, manifestFile) : undefined,
-  ]);
+  const settled = await made.before(
+    Promise.allSettled([
+      mapLimit(existing, metadataConcurrency(t, concurrency), async (i) => {
+        const { path } = op(i);
+        found.set(i, await backupEntry(t, dir, path, i, more.expected?.has(path) === true));
+      }),
+      manifestFile ? keepInBackup(t, l, deployId, manifestFile) : undefined,
+    ]),
+  );
   for (const r of settled) if (r.status === 'rejected') throw r.reason;
   const manifest: Omit<BackupManifest, 'entries'> = {
     version: 1,

@@ -15,6 +15,7 @@ import type { ApplyProgress } from './progress.js';
 import { readJournal, writeJournal } from './journal.js';
 import { takeBackup } from './backup.js';
 import { makeStateDirs } from './state-folder.js';
+import { inOrderWith } from './in-order.js';
 import { mapLimit } from '../pool.js';
 import { cancelPoint } from '../cancelled.js';
 import { swapRemovedDirs } from './folder-swap.js';
@@ -137,15 +138,22 @@ async function stageAndVerify(
 ): Promise<number> {
   const t = s.transport;
   const staging = s.layout.stagingFor(s.deployId);
-  await makeStateDirs(t, [s.layout.staging, staging]);
+  // Where the host does the calls in order (Transport.inOrder), the staged files' records queue
+  // behind the staging folder's mkdir instead of waiting for its answer: one round trip fewer.
+  const made = inOrderWith(t, makeStateDirs(t, [s.layout.staging, staging]));
   // Folders the deploy creates are staged whole (staged-tree.ts), with the files in them.
   // mkdirp makes the parents too: only the deepest folders are asked for, all at once (pipelined over SSH).
-  await mapLimit(leafDirs(place.stagingDirs), s.concurrency, (dir) => t.mkdirp(place.tree(dir)));
+  const leaves = leafDirs(place.stagingDirs);
+  if (leaves.length > 0) await made.done;
+  await mapLimit(leaves, s.concurrency, (dir) => t.mkdirp(place.tree(dir)));
   const blobs = s.objects ?? new GitObjects(repo);
   const algorithm = hashAlgorithmOf(plan.to);
   let staged: StagedWrites;
   try {
-    staged = await stageWrites(t, plan, blobs, algorithm, place, s.concurrency, onProgress, signal);
+    await made.queued;
+    staged = await made.before(
+      stageWrites(t, plan, blobs, algorithm, place, s.concurrency, onProgress, signal),
+    );
   } finally {
     if (blobs !== s.objects) blobs.close();
   }

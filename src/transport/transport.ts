@@ -390,6 +390,13 @@ export interface Transport {
    * not all were done (the caller then makes each again, one after another).
    */
   makeDirs?(rels: readonly string[], mode: number): Promise<boolean>;
+  /**
+   * True while the host does this transport's file operations one after another, in the order
+   * they were called (SSH's file helper: one process reading one pipe): a write into a folder
+   * being made may be called right after the mkdir's call, without waiting for its answer (a
+   * round trip). A failed mkdir then fails the writes behind it as well. Optional: false.
+   */
+  inOrder?(): boolean;
   /** Remove a file or symlink. Missing is not an error. */
   unlink(rel: string): Promise<void>;
   /** Remove an empty folder. false if not empty or missing. */

@@ -18,6 +18,11 @@ const NO_RESPONSE = 'No response from server';
 /** Thrown by `sftp` before the SFTP session is open; `call` opens it and runs the request again. */
 class SftpNotOpen extends Error {}
 
+/** A target's description in messages: `user@host:root`, with `ssh://` and the port when it is not 22. */
+export function targetLabel(e: { user: string; host: string; port: number }, root: string): string {
+  return e.port === 22 ? `${e.user}@${e.host}:${root}` : `ssh://${e.user}@${e.host}:${e.port}${root}`;
+}
+
 /**
  * The live state of one SSH connection, shared by the parts of SshTransport
  * (connecting, files, commands, the file helper, hashing): its ssh2 clients,

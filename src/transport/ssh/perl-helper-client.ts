@@ -62,6 +62,8 @@ export class SshOps {
   private started: Promise<OpsChannel | null> | undefined;
   /** The helper, moved into the target folder: null where it cannot run. */
   private ops: Promise<OpsChannel | null> | undefined;
+  /** That helper once known to run (channel() resolved to it). */
+  private live: OpsChannel | null = null;
   private nextOpId = 1;
 
   constructor(
@@ -74,6 +76,15 @@ export class SshOps {
   forget(): void {
     this.started = undefined;
     this.ops = undefined;
+    this.live = null;
+  }
+
+  /**
+   * Whether the helper runs now (known to, and its channel open): records sent to it are done
+   * by the host one after another, in the order they were sent (Transport.inOrder).
+   */
+  running(): boolean {
+    return this.live !== null && !this.live.closed;
   }
 
   /**
@@ -174,7 +185,7 @@ export class SshOps {
       // ends on it instead of waiting for ever.
       this.run(ops, OP_CHDIR, conn.base).catch(() => undefined);
       const usable = await this.exec.caps().then((caps) => caps.exec && caps.perl);
-      if (usable && !ops.closed) return ops;
+      if (usable && !ops.closed) return (this.live = ops);
       // No perl with Digest::SHA (it has exited already), no exec at all, or it ended: close it.
       ops.channel.close();
       return null;

@@ -17,7 +17,7 @@ import { spoolWithHelper } from './helper-spool.js';
 import { bufferFile } from '../buffer-file.js';
 import { NO_LIMIT, TooBig } from '../read-bound.js';
 import { checkRelPath } from '../rel-path.js';
-import { SshConnection } from './connection.js';
+import { SshConnection, targetLabel } from './connection.js';
 import { SshExec } from './exec-channels.js';
 import { SshFiles } from './file-ops.js';
 import { rawNamesWithHelper } from './helper-list.js';
@@ -103,10 +103,7 @@ export class SshTransport implements Transport {
     private readonly tuning: SshTuning = {},
   ) {
     const target = { user: options.user, host: options.host, port: options.port };
-    this.description =
-      options.port === 22
-        ? `${options.user}@${options.host}:${root}`
-        : `ssh://${options.user}@${options.host}:${options.port}${root}`;
+    this.description = targetLabel(target, root);
     const secrets = [options.privateKey, options.passphrase].filter((s): s is string => !!s);
     this.conn = new SshConnection(this.description, target, root, secrets, log, options.replyTimeoutMs);
     this.commands = new SshExec(this.conn);
@@ -380,6 +377,10 @@ export class SshTransport implements Transport {
 
   makeDirs(rels: readonly string[], mode: number): Promise<boolean> {
     return this.ahead.changing(rels, () => mkdirsWithHelper(this.ops, rels, mode));
+  }
+
+  inOrder(): boolean {
+    return this.ops.running();
   }
 
   unlink(rel: string): Promise<void> {

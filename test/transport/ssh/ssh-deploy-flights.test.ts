@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SshTransport } from '../../../src/transport/ssh/ssh-transport.js';
 import {
   OP_LINK,
+  OP_MKDIR,
   OP_PEEK,
   OP_RENAME,
   OP_SYNC,
@@ -20,7 +21,7 @@ import { OP_READ } from '../../../src/transport/ssh/read-protocol.js';
 import { OP_BULK_WRITE } from '../../../src/transport/ssh/bulk-write-protocol.js';
 import { startSshd, type Sshd } from '../../helpers/sshd.js';
 import { snapshot, type Tree } from '../../helpers/repo.js';
-import { deploy, setup as sharedSetup } from '../../helpers/staged-tree.js';
+import { deploy, setup as sharedSetup, stagingLeft } from '../../helpers/staged-tree.js';
 import { watched } from '../../helpers/helper-records.js';
 import { OP_PATCH } from '../../../src/transport/ssh/patch-protocol.js';
 import { OP_STATS } from '../../../src/transport/ssh/scan-protocol.js';
@@ -91,9 +92,10 @@ describe('an SSH deploy waits for the host few times', () => {
     // From 2026-12-06 a publish's first write starts a flight too (it had not been counted):
     // measured 17 and 15–16 with the backup's listing in the journal's chain (below); then 16
     // and 13 with the census, the manifest read with the second look and the backup's links
-    // with their lstats.
+    // with their lstats; 16 and 12 (2026-12-07) with the staged files and the backup's links
+    // right behind their folders' mkdir.
     expect(firstSeen.flights).toBeLessThanOrEqual(19);
-    expect(updateSeen.flights).toBeLessThanOrEqual(16);
+    expect(updateSeen.flights).toBeLessThanOrEqual(12);
     // Without a preflight before it, the deploy reads the recorded manifest with the second look
     // at the state folder, in its turn: not a wait of its own after it.
     const read = records.find((r) => r.op === OP_READ && r.rel.startsWith('.diffship/manifests/'));
@@ -117,6 +119,18 @@ describe('an SSH deploy waits for the host few times', () => {
     expect(links.filter((r) => r.rel.startsWith('flows/'))).toHaveLength(100);
     expect(links.some((r) => r.rel.startsWith('.diffship/manifests/'))).toBe(true);
     expect(new Set(links.map((r) => r.answersBefore)).size).toBe(1);
+    // The staged files and the backup's links go right behind their folders' mkdir, in its turn
+    // (Transport.inOrder: the helper does them in order), and after it in the records.
+    const mkdirOf = (rel: RegExp) => records.findIndex((r) => r.op === OP_MKDIR && rel.test(r.rel));
+    const staging = mkdirOf(/^\.diffship\/staging\/[^/]+$/);
+    expect(staging).toBeGreaterThan(-1);
+    const bulk = records.findIndex((r) => r.op === OP_BULK_WRITE);
+    expect(bulk).toBeGreaterThan(staging);
+    expect(records[bulk]!.answersBefore).toBe(records[staging]!.answersBefore);
+    const backupFiles = mkdirOf(/^\.diffship\/backups\/[^/]+\/files$/);
+    expect(backupFiles).toBeGreaterThan(-1);
+    expect(records.indexOf(links[0]!)).toBeGreaterThan(backupFiles);
+    expect(links[0]!.answersBefore).toBe(records[backupFiles]!.answersBefore);
     const lstats = records.find(
       (r) => r.op === OP_PEEK && r.answersBefore === links[0]!.answersBefore && r.rel.includes(links[0]!.rel),
     );
@@ -150,6 +164,38 @@ describe('an SSH deploy waits for the host few times', () => {
     expect(backups).toHaveLength(2);
     for (const b of backups)
       expect(lstatSync(join(target, '.diffship/backups', b, 'files')).mode & 0o7777).toBe(0o755);
+  });
+
+  it('a staging folder the helper fails to make: the writes queued behind it fail too, the target untouched', async () => {
+    const { repo, target } = sharedSetup('diffship-ssh-flights-mkdir-', cleanups);
+    const { v1, v2 } = releases();
+    const c1 = repo.commit(v1);
+    await deploy(new SshTransport(sshd.sshOptions(), target), repo.dir, c1);
+    const before = snapshot(target, ['.diffship/backups', '.diffship/manifests']);
+    const t = new SshTransport(sshd.sshOptions(), target);
+    // The helper is asked to make the staging folder under a file instead (ENOTDIR on the host);
+    // the records behind it are sent before its answer, as ever.
+    const records = watched(t, (op, rel) => {
+      if (op === OP_MKDIR && /^\.diffship\/staging\/[^/]+$/.test(rel)) return [op, '.diffship/state.json/x'];
+    });
+    const failed = await deploy(t, repo.dir, repo.commit(v2)).then(
+      () => null,
+      (error: unknown) => error,
+    );
+    // (The transport's own mkdir over SFTP then made the folder: the writes' failure is the one told.)
+    expect(String(failed)).toMatch(
+      /cannot write "\.diffship\/staging\/[^"]+": No such file or directory \(ENOENT\)/,
+    );
+    const bulk = records.findIndex((r) => r.op === OP_BULK_WRITE);
+    const mkdir = records.findIndex((r) => r.op === OP_MKDIR && r.rel.startsWith('.diffship/staging/'));
+    expect(bulk).toBeGreaterThan(mkdir);
+    expect(records[bulk]!.answersBefore).toBe(records[mkdir]!.answersBefore);
+    // Nothing of the release reached the target; no lock, staging or journal left behind.
+    expect(snapshot(target, ['.diffship/backups', '.diffship/manifests', '.diffship/staging'])).toEqual(
+      before,
+    );
+    expect(stagingLeft(target)).toEqual([]);
+    expect(readdirSync(join(target, '.diffship/backups'))).toHaveLength(1);
   });
 
   it('links only the files the plan saw there with their lstats, never a file the release adds', async () => {
