@@ -142,18 +142,25 @@ async function stageAndVerify(
   // behind the staging folder's mkdir instead of waiting for its answer: one round trip fewer.
   const made = inOrderWith(t, makeStateDirs(t, [s.layout.staging, staging]));
   // Folders the deploy creates are staged whole (staged-tree.ts), with the files in them.
-  // mkdirp makes the parents too: only the deepest folders are asked for, all at once (pipelined over SSH).
+  // mkdirp makes the parents too: only the deepest folders are asked for, all at once (pipelined
+  // over SSH). In order behind the staging folder's too when the pool takes them all at once;
+  // more than that, each waits for a place, so they wait for their folder.
   const leaves = leafDirs(place.stagingDirs);
-  if (leaves.length > 0) await made.done;
-  await mapLimit(leaves, s.concurrency, (dir) => t.mkdirp(place.tree(dir)));
+  const together = leaves.length <= s.concurrency;
+  await (together ? made.queued : made.done);
+  const mkdirps = mapLimit(leaves, s.concurrency, (dir) => t.mkdirp(place.tree(dir)));
+  const dirs = inOrderWith(
+    t,
+    mkdirps.then(() => undefined),
+  );
+  if (!together) await dirs.done;
   const blobs = s.objects ?? new GitObjects(repo);
   const algorithm = hashAlgorithmOf(plan.to);
   let staged: StagedWrites;
   try {
-    await made.queued;
-    staged = await made.before(
-      stageWrites(t, plan, blobs, algorithm, place, s.concurrency, onProgress, signal),
-    );
+    await dirs.queued;
+    const writes = stageWrites(t, plan, blobs, algorithm, place, s.concurrency, onProgress, signal);
+    staged = await made.before(dirs.before(writes));
   } finally {
     if (blobs !== s.objects) blobs.close();
   }
