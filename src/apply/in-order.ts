@@ -16,15 +16,16 @@ export interface InOrder {
   before<T>(work: Promise<T>): Promise<T>;
 }
 
-export function inOrderWith(t: Transport, made: Promise<void>): InOrder {
-  // Settled only later (before): never an unhandled rejection meanwhile.
-  made.catch(() => undefined);
+export function inOrderWith(t: Transport, made: Promise<unknown>): InOrder {
+  const done = made.then(() => undefined);
+  // Settled only later (before), if at all: never an unhandled rejection meanwhile.
+  done.catch(() => undefined);
   // The record is queued within the microtasks its call started: a turn of the loop later, it is
   // in the outbox ahead of anything called from here on (records leave in the order queued).
-  const queued = t.inOrder?.() === true ? new Promise<void>((resolve) => setImmediate(resolve)) : made;
+  const queued = t.inOrder?.() === true ? new Promise<void>((resolve) => setImmediate(resolve)) : done;
   return {
     queued,
-    done: made,
+    done,
     async before<T>(work: Promise<T>): Promise<T> {
       const [m, w] = await Promise.allSettled([made, work]);
       if (m.status === 'rejected') throw m.reason;

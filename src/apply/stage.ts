@@ -148,10 +148,9 @@ async function stageAndVerify(
   const leaves = leafDirs(place.stagingDirs);
   const together = leaves.length <= s.concurrency;
   await (together ? made.queued : made.done);
-  const mkdirps = mapLimit(leaves, s.concurrency, (dir) => t.mkdirp(place.tree(dir)));
   const dirs = inOrderWith(
     t,
-    mkdirps.then(() => undefined),
+    mapLimit(leaves, s.concurrency, (dir) => t.mkdirp(place.tree(dir))),
   );
   if (!together) await dirs.done;
   const blobs = s.objects ?? new GitObjects(repo);

@@ -32,7 +32,8 @@ export class EarlyAttempt {
     // An attempt that failed before it asked for the root (the handshake, the helper's start).
     const end = () => {
       this.ended = true;
-      this.takeLook().done();
+      this.look?.answer(null);
+      this.look = undefined;
     };
     void attempt.then(end, end);
     return Promise.race([atWork, attempt.catch(() => undefined)]);
@@ -73,14 +74,11 @@ export class EarlyAttempt {
    * The root is about to be asked: `ask` queues the look on the helper right behind the root's
    * record (nothing when none is wanted); `done` answers null if it was not asked.
    */
-  takeLook(ahead?: ReadAhead, base?: string): { ask(helper: OpsChannel): void; done(): void } {
+  takeLook(ahead: ReadAhead, base: string): { ask(helper: OpsChannel): void; done(): void } {
     const look = this.look;
     this.look = undefined;
     return {
-      ask: (helper) => {
-        if (look && ahead && base !== undefined)
-          look.answer(ahead.atConnect(helper, base, look.paths, look.reads).catch(() => null));
-      },
+      ask: (helper) => look?.answer(ahead.atConnect(helper, base, look.paths, look.reads).catch(() => null)),
       // A promise resolved with the look's answer ignores this.
       done: () => look?.answer(null),
     };
