@@ -20,7 +20,7 @@ export function isTempOf(rel: string, name: string): boolean {
  * The most bytes published in one chained record sequence (Transport.publishFile): a state,
  * journal or backup listing of a few thousand files; a bigger one streams (writeChunksAtomic).
  */
-const CHAINED_MAX = 4 * 1024 * 1024;
+export const CHAINED_MAX = 4 * 1024 * 1024;
 
 /**
  * `data` published at `rel` by the transport's chained write, sync and rename (one round trip

@@ -41,6 +41,7 @@ import {
 import { bufferSource, checkOpened, type ManifestSource } from './manifest-source.js';
 import { manifestFileBytes, type ManifestBytes } from './manifest-stream.js';
 import { patched, type NextManifest } from './manifest-patch.js';
+import { publishedWithState } from './manifest-with-state.js';
 import { planManifest, statWritten } from './manifest.js';
 
 /** What state.json records of its manifest file. */
@@ -458,6 +459,8 @@ async function writeManifestBytes(
     // crossed; the state that names it, where queued, went right behind it.
     record();
     return stateQueued;
+  } else if (after && (await publishedWithState(t, l, name, bytes, after))) {
+    return true;
   } else if (t.writeStream) {
     // Writers gather a file of up to 256 KiB whole (stream-write.ts, ssh file-ops.ts): never
     // reused then. Over SSH fresh chunks piled up as garbage outside the heap, collected too

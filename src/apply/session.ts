@@ -315,7 +315,6 @@ export class TargetSession {
   ): Promise<ApplyResult> {
     const t = this.transport;
     const l = this.layout;
-    const staging = l.stagingFor(this.deployId);
     const total = plan.writes.length;
     let done = 0;
     let recorded = false;
@@ -345,22 +344,12 @@ export class TargetSession {
         (d) => !whole.has(d) && !revealed.some((u) => `${d}/`.startsWith(u)),
       );
       await forEachLimit(deepestFolders(make), lanes, (dir) => t.mkdirp(dir));
-      // Created folders come whole, with every file in them (staged-tree.ts). No root holds
-      // another (a root's parent is not created), so their renames go together.
-      await forEachLimit(place.roots, lanes, (root) => t.rename(place.tree(root), root));
-      for (let i = 0; i < total; i++) if (place.inTree(i)) done++;
-      if (done > 0) onProgress?.({ phase: 'commit', done, total, bytes });
-      reveal = plan.revealUnits?.length
-        ? await revealUnits(t, staging, plan, this.state?.manifest ?? null, this.concurrency)
-        : null;
-      // The manifest's stats taken with the renames, its folders made meanwhile (rename-staged.ts).
-      const skip = (i: number) => reveal?.done.has(i) === true || place.inTree(i);
-      const [written] = await Promise.all([
-        renameStaged(t, plan.writes, { staging, skip, lanes, withStats: manifest !== null }, () =>
-          onProgress?.({ phase: 'commit', done: ++done, total, bytes }),
-        ),
-        manifest && manifestFolders(t, l),
-      ]);
+      // Created folders and the staged files, with the stats the manifest records.
+      const tick = (files: number) => {
+        if (files > 0) onProgress?.({ phase: 'commit', done: (done += files), total, bytes });
+      };
+      let written;
+      ({ written, reveal } = await this.placeFiles(plan, place, manifest !== null, tick));
       const gone = await commitDeletes(t, plan.deletes, new Set(parents.replaced), lanes);
       onProgress?.({ phase: 'delete', done: gone, total: gone, bytes });
       // 5. Record the manifest and the state (record-release.ts), then drop the journal.
@@ -393,6 +382,42 @@ export class TargetSession {
       this.census && { seen: this.census, made: this.deployId },
     );
     return { bytes, changed: !noFiles, state: newState, ...(reveal ? { swaps: reveal.swaps } : {}) };
+  }
+
+  /**
+   * Step 4's renames: the folders created whole (staged-tree.ts; no root holds another, a root's
+   * parent is not created) and the staged files, in one go with the stats the next manifest
+   * records, its folders made meanwhile (rename-staged.ts: one turn over SSH); units revealed
+   * whole (unit-reveal.ts) between the folders and the files. `tick` counts the files placed.
+   */
+  private async placeFiles(
+    plan: TargetPlan,
+    place: Placement,
+    withStats: boolean,
+    tick: (n: number) => void,
+  ) {
+    const t = this.transport;
+    const staging = this.layout.stagingFor(this.deployId);
+    const lanes = metadataConcurrency(t, this.concurrency);
+    const folders = place.roots.map((root) => [place.tree(root), root] as const);
+    let inTree = 0;
+    for (let i = 0; i < plan.writes.length; i++) if (place.inTree(i)) inTree++;
+    let reveal: Awaited<ReturnType<typeof revealUnits>> | null = null;
+    const revealing = (plan.revealUnits?.length ?? 0) > 0;
+    if (revealing) {
+      await forEachLimit(folders, lanes, ([from, to]) => t.rename(from, to));
+      tick(inTree);
+      inTree = 0;
+      reveal = await revealUnits(t, staging, plan, this.state?.manifest ?? null, this.concurrency);
+    }
+    const skip = (i: number) => reveal?.done.has(i) === true || place.inTree(i);
+    const together = revealing ? [] : folders;
+    const [written] = await Promise.all([
+      renameStaged(t, plan.writes, { staging, skip, lanes, withStats, folders: together }, () => tick(1)),
+      withStats && manifestFolders(t, this.layout),
+    ]);
+    tick(inTree);
+    return { written, reveal };
   }
 
   /**

@@ -52,8 +52,9 @@ function dyingAfterJournal(real: Transport, n: number): { transport: Transport; 
   const transport = new Proxy(real, {
     get(target, prop) {
       // A publish runs as its steps (json-file.ts falls back to them) so that a crash lands
-      // between them: the states the helper's chained records stop at (publish.ts).
-      if (prop === 'publishFile') return undefined;
+      // between them: the states the helper's chained records stop at (publish.ts). So do
+      // a commit's renames (rename-staged.ts): a crash between a created folder's and a file's.
+      if (prop === 'publishFile' || prop === 'renameAllThenStat') return undefined;
       const value = Reflect.get(target, prop, target) as unknown;
       if (typeof value !== 'function' || prop === 'close' || prop === 'kind' || prop === 'description')
         return value;

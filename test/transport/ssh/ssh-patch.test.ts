@@ -35,7 +35,7 @@ import {
 } from '../../../src/apply/manifest-store.js';
 import type { Manifest } from '../../../src/plan/manifest-types.js';
 import { OP_PATCH } from '../../../src/transport/ssh/patch-protocol.js';
-import { OP_RENAME, OP_WRITE } from '../../../src/transport/ssh/perl-helper-protocol.js';
+import { OP_RENAME, OP_SYNC, OP_WRITE } from '../../../src/transport/ssh/perl-helper-protocol.js';
 import { closingHelper, watched } from '../../helpers/helper-records.js';
 
 const suite = sshSuite('patch');
@@ -288,19 +288,30 @@ describe('the next manifest made on the host over ssh', () => {
     }
   });
 
-  it('a refused patch publishes no state behind it: the file is written whole, the state left to the caller', async () => {
+  it('a refused patch publishes no state behind it: the file goes whole, the state naming it behind that', async () => {
     const root = join(suite.base, 'then-state-refused');
     const { state } = recorded(root, 200);
     const p = plan(root);
     tampered[0]![1](join(root, `.diffship/manifests/${OLD_ID}.tsv`));
     const ssh = await open(root);
     try {
+      const sent = watched(ssh);
       const { published, ref } = await recordWithState(ssh, '20261202T070000000Z-aaaaaa', state, p);
-      // Not published by the patch's chain (the host skipped it): the caller writes the state itself.
-      expect(published).toBe(false);
-      expect(existsSync(join(root, '.diffship/state.json'))).toBe(false);
-      expect(readdirSync(join(root, '.diffship')).filter((n) => n.includes('.tmp-'))).toEqual([]);
+      // The host skipped the state behind the refused patch; the whole file's chain (written in
+      // staging, renamed into manifests/, then the state, synced, renamed) published it.
+      expect(published).toBe(true);
+      expect(JSON.parse(readFileSync(join(root, '.diffship/state.json'), 'utf8'))).toEqual({ names: ref });
       expect(sha256(readFileSync(join(root, '.diffship/manifests', ref.file)))).toBe(ref.sha256);
+      expect(readdirSync(join(root, '.diffship')).filter((n) => n.includes('.tmp-'))).toEqual([]);
+      expect(readdirSync(join(root, '.diffship/staging'))).toEqual([]);
+      const chain = sent.slice(sent.findIndex((r) => r.op === OP_PATCH) + 3);
+      expect(chain.map((r) => [r.op, r.chained])).toEqual([
+        [OP_WRITE, false],
+        [OP_RENAME, true],
+        [OP_WRITE, true],
+        [OP_SYNC, true],
+        [OP_RENAME, true],
+      ]);
     } finally {
       await ssh.close();
     }
