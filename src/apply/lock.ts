@@ -15,6 +15,7 @@ import { writeJsonAtomic } from './json-file.js';
 import { LeaseFence } from './lease-fence.js';
 import { TooBig, tooBigError } from '../transport/read-bound.js';
 import type { Layout } from './layout.js';
+import { makeStateDir, STATE_DIR_MODE } from './state-folder.js';
 
 export interface LockInfo {
   deployId: string;
@@ -149,6 +150,13 @@ export interface LeaseTiming {
 
 const DEFAULT_TIMING: LeaseTiming = { leaseMs: LEASE_MS, renewMs: RENEW_MS };
 
+/** What acquireLock looks at behind the lock, and whether the state folder is to be made first. */
+export interface LockPeek {
+  paths: readonly string[];
+  reads: readonly string[];
+  makeDir?: boolean;
+}
+
 /** Take the lock or fail at once with E_LOCK naming the holder. */
 export async function acquireLock(
   t: Transport,
@@ -159,8 +167,11 @@ export async function acquireLock(
   /** The target's name in the config, for the `diffship unlock --targets <name>` hint. */
   target?: string,
   timing: LeaseTiming = DEFAULT_TIMING,
-  /** Paths to peek at right after the lock is taken, in the same round trip (state-prefetch.ts). */
-  peek?: { paths: readonly string[]; reads: readonly string[] },
+  /**
+   * Paths to peek at right after the lock is taken, in the same round trip (state-prefetch.ts);
+   * `makeDir`: the state folder is not there yet, made first (with the lock where the transport can).
+   */
+  peek?: LockPeek,
 ): Promise<HeldLock & { peeked: ReadonlyMap<string, Peeked> | null }> {
   const make = (): LockInfo => ({
     deployId,
@@ -222,12 +233,35 @@ async function createLock(
   t: Transport,
   l: Layout,
   info: LockInfo,
-  peek: { paths: readonly string[]; reads: readonly string[] } | undefined,
+  peek: LockPeek | undefined,
 ): Promise<{ created: boolean; seen: ReadonlyMap<string, Peeked> | null }> {
   const data = Buffer.from(JSON.stringify(info, null, 2));
+  if (peek?.makeDir && t.createExclusiveAndPeek) {
+    const folder = { rel: l.dir, mode: STATE_DIR_MODE };
+    const done = await lockError(t, l, t.createExclusiveAndPeek(l.lock, data, 0o644, { ...peek, folder }));
+    if (done) return done;
+    // The state folder could not be made with the lock: the usual way says why, then the lock.
+    await makeStateDir(t, l.dir);
+  } else if (peek?.makeDir) await makeStateDir(t, l.dir);
+  return lockError(t, l, createdHere(t, l, data, peek));
+}
+
+/** The lock created, with the peek behind it where the transport can. */
+async function createdHere(
+  t: Transport,
+  l: Layout,
+  data: Buffer,
+  peek: LockPeek | undefined,
+): Promise<{ created: boolean; seen: ReadonlyMap<string, Peeked> | null }> {
+  const done =
+    peek && (await t.createExclusiveAndPeek?.(l.lock, data, 0o644, { paths: peek.paths, reads: peek.reads }));
+  return done ?? { created: await t.createExclusive(l.lock, data, 0o644, { sync: false }), seen: null };
+}
+
+/** A failure to write the lock (a full disk, say), told as what it is and what to do. */
+async function lockError<T>(t: Transport, l: Layout, writing: Promise<T>): Promise<T> {
   try {
-    if (peek && t.createExclusiveAndPeek) return await t.createExclusiveAndPeek(l.lock, data, 0o644, peek);
-    return { created: await t.createExclusive(l.lock, data, 0o644, { sync: false }), seen: null };
+    return await writing;
   } catch (error) {
     throw new DiffshipError(
       'E_TRANSPORT',

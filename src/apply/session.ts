@@ -23,7 +23,7 @@ import { stateIsOurs, undoFailedCommit } from './failed-commit.js';
 import { checkParents, deepestFolders } from './safe-path.js';
 import { commitDeletes } from './commit-deletes.js';
 import { checkedDeployId, newDeployId } from './deploy-id.js';
-import { checkStateDirPath, checkStateFolder, makeStateDir } from './state-folder.js';
+import { checkStateDirPath, checkStateFolder } from './state-folder.js';
 import { connectReadOnly, isMissingRoot } from './absent-root.js';
 import { firstPeek, prefetchStateFolder, withLookAhead } from './state-prefetch.js';
 import { censusOf, type StateCensus } from './state-census.js';
@@ -165,10 +165,9 @@ export class TargetSession {
         s.pendingOutcome = await pendingRecovery(t, s.layout);
         s.pendingRecovery = s.pendingOutcome !== null;
       } else {
-        // Seen just now as a real folder: a mkdir would find it made (one round trip over SSH).
-        if (!present) await makeStateDir(t, s.layout.dir);
         // The lock itself is written past the fence: its release must work when the fence is shut.
-        // The lock and the first look at the state folder in one round trip where the transport can.
+        // The lock and the first look at the state folder in one round trip where the transport can;
+        // the state folder made first where it was not seen just now, in that round trip too.
         const lock = await acquireLock(
           options.transport,
           s.layout,
@@ -177,7 +176,7 @@ export class TargetSession {
           s.log,
           options.target,
           options.lease,
-          withLookAhead(firstPeek(s.layout, t), options.lookAhead),
+          { ...withLookAhead(firstPeek(s.layout, t), options.lookAhead), makeDir: !present },
         );
         s.lock = lock;
         seen = await prefetchStateFolder(t, s.layout, { first: lock.peeked, manifest: 'unless-held' });

@@ -23,7 +23,7 @@ import { parentsOf } from './safe-path.js';
 import { DEPLOY_ID } from './state-schema.js';
 
 /** Mode of every folder diffship makes in its state folder: nobody else may add or swap files there. */
-const STATE_DIR_MODE = 0o755;
+export const STATE_DIR_MODE = 0o755;
 
 function refuse(t: Transport, rel: string, why: string, fix: string): TransportError {
   return new TransportError('E_UNSAFE', `${t.description}: ${rel} ${why} — ${fix}`);

@@ -38,12 +38,16 @@ export function firstPeek(l: Layout, t?: Transport): { paths: string[]; reads: s
   };
 }
 
-/** The first look behind the lock, and the caller's paths after it (state folder first: it is cut at the peek's limit). */
+/**
+ * The first look behind the lock, and the caller's paths after it (state folder first: it is cut
+ * at the peek's limit). The target's root among them ('') is listed too (kept-plans.ts `take`).
+ */
 export function withLookAhead(
   look: { paths: string[]; reads: string[] },
   more: readonly string[] | undefined,
 ): { paths: string[]; reads: string[] } {
-  return more?.length ? { paths: [...look.paths, ...more], reads: look.reads } : look;
+  if (!more?.length) return look;
+  return { paths: [...look.paths, ...more], reads: more.includes('') ? [...look.reads, ''] : look.reads };
 }
 
 /**

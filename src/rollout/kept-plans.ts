@@ -97,9 +97,15 @@ export class KeptPlans {
    * a hint: whether the plan is still the deploy's is decided by `take`.
    */
   lookAhead(name: string): string[] {
-    const plan = this.kept.get(name)?.plan;
-    if (!plan || plan.writes.length + plan.deletes.length > LOOK_AHEAD_PATHS) return [];
-    return parentsToLook([...plan.writes.map((w) => w.path), ...plan.deletes.map((d) => d.path)]) ?? [];
+    const kept = this.kept.get(name);
+    const plan = kept?.plan;
+    // A plan made on a missing folder: `take` lists the target's root ('') behind the lock.
+    const root = kept?.mark === MISSING ? [''] : [];
+    if (!plan || plan.writes.length + plan.deletes.length > LOOK_AHEAD_PATHS) return root;
+    return [
+      ...root,
+      ...(parentsToLook([...plan.writes.map((w) => w.path), ...plan.deletes.map((d) => d.path)]) ?? []),
+    ];
   }
 
   /**

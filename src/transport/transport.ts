@@ -448,14 +448,18 @@ export interface Transport {
    * createExclusive, and a peek of `paths` (reads: `reads`) as the host has them
    * right after it, in one round trip: the lock a deploy takes, and the state
    * folder it reads next. `seen` is null when the peek was not answered (the
-   * reads then ask as usual). Optional: see peek.
+   * reads then ask as usual). `folder`: made first (mkdir -p, the last folder
+   * given exactly `mode`), in the same round trip: the state folder of a first
+   * deploy. null: that folder could not be made so, and nothing was done (the
+   * caller makes it its usual way, which says why, and asks again without it).
+   * Optional: see peek.
    */
   createExclusiveAndPeek?(
     rel: string,
     data: Buffer,
     mode: number,
-    peek: { paths: readonly string[]; reads: readonly string[] },
-  ): Promise<{ created: boolean; seen: ReadonlyMap<string, Peeked> | null }>;
+    peek: { paths: readonly string[]; reads: readonly string[]; folder?: { rel: string; mode: number } },
+  ): Promise<{ created: boolean; seen: ReadonlyMap<string, Peeked> | null } | null>;
   /**
    * Remove `rel` only while it is a regular file whose text starts with `mark` (a lock
    * still ours), checked and removed in one round trip: true removed, false not

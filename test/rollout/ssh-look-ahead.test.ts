@@ -1,7 +1,9 @@
 /**
  * A deploy whose plan preflight made (kept-plans.ts) asks for the folders its parents' check
  * looks at behind its lock, in the lock's round trip, not in one of their own after it; where a
- * `before` hook's local command runs in between (it may change the target), it looks again.
+ * `before` hook's local command runs in between (it may change the target), it looks again. A
+ * first deploy into a missing folder makes its state folder in that round trip too, and lists
+ * the target's root there (what `take` checks of a plan made on a missing folder).
  * A real sshd through the API's deploy; the file helper's records are watched
  * (helper-records.ts `watchedEvery`), and the target is compared with the release after each.
  */
@@ -10,7 +12,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deploy } from '../../src/api.js';
 import { resolveConfig } from '../../src/config/resolve.js';
-import { OP_EXCL, OP_PEEK } from '../../src/transport/ssh/perl-helper-protocol.js';
+import { OP_EXCL, OP_LIST, OP_MKDIR, OP_PEEK } from '../../src/transport/ssh/perl-helper-protocol.js';
 import { OP_READ } from '../../src/transport/ssh/read-protocol.js';
 import { makeRepo, snapshot, type Tree } from '../helpers/repo.js';
 import { tempDir } from '../helpers/git.js';
@@ -90,6 +92,32 @@ describe('the parents of a kept plan, looked at behind the lock (SSH)', () => {
     expect(waits(sent)).toBeGreaterThan(5);
     // The recorded manifest is read once, by preflight: the deploy holds its bytes.
     expect(sent.filter((s) => s.op === OP_READ && s.rel.startsWith('.diffship/manifests/'))).toHaveLength(1);
+  }, 60_000);
+
+  it('of a first deploy into a missing folder: its state folder made, the lock taken and the root listed in one turn', async () => {
+    const config = resolveConfig({ targets: [target('c')] }, { baseDir: root });
+    const watch = watchedEvery();
+    let sent: Sent[];
+    try {
+      const r = await deploy({ config, repo: repo.dir, to: repo.commit(release(5)) });
+      expect(r.status, JSON.stringify(r.targets[0]?.error)).toBe('succeeded');
+    } finally {
+      watch.stop();
+      sent = watch.sent;
+    }
+    expect(snapshot(path.join(root, 'c'), ['.diffship'])).toEqual(snapshot(repo.dir, ['.git']));
+    const lock = sent.find((s) => s.op === OP_EXCL)!;
+    const turn = sent.filter((s) => s.answersBefore === lock.answersBefore);
+    expect(turn.map((s) => [s.op, s.chained])).toEqual([
+      [OP_MKDIR, false],
+      [OP_EXCL, true],
+      [OP_PEEK, false],
+    ]);
+    expect(turn[0]!.rel).toBe('.diffship');
+    // The root, `.` on the wire, looked at (and listed) with the state folder: not listed again.
+    expect(turn[2]!.rel.split('\0')).toContain('.');
+    expect(sent.filter((s) => s.op === OP_LIST)).toEqual([]);
+    expect(sent.filter((s) => s.op === OP_MKDIR && s.rel === '.diffship')).toHaveLength(1);
   }, 60_000);
 
   it("are looked at again after a `before` hook's local command, which may change the target: the release exact", async () => {

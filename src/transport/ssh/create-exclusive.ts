@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { checkRelPath, joinRoot } from '../rel-path.js';
 import type { SshConnection } from './connection.js';
+import type { ReadAhead } from './helper-peek.js';
+import type { Peeked } from '../transport.js';
 import { HelperGone, OpError, type OpsChannel, type SshOps } from './perl-helper-client.js';
-import { OP_EXCL, OP_RELEASE } from './perl-helper-protocol.js';
+import { OP_EXCL, OP_MKDIR, OP_RELEASE } from './perl-helper-protocol.js';
 
 /** errno names of link(2) that mean "no hard links here": published the SFTP way instead. */
 export const NO_HARD_LINKS = new Set(['EXDEV', 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EMLINK']);
@@ -36,9 +38,10 @@ export function createWithHelper(
   rel: string,
   data: Buffer,
   mode: number,
+  chained = false,
 ): Promise<boolean | null> {
   checkRelPath(rel);
-  return ops.run(helper, OP_EXCL, rel, { to: exclusiveTemp(rel), mode: mode & 0o7777, data }).then(
+  return ops.run(helper, OP_EXCL, rel, { to: exclusiveTemp(rel), mode: mode & 0o7777, data, chained }).then(
     (payload) => payload === '1',
     (error: unknown) => {
       if (error instanceof HelperGone) return null;
@@ -46,6 +49,60 @@ export function createWithHelper(
       throw conn.fail('create', rel, error);
     },
   );
+}
+
+/**
+ * SshTransport's createExclusiveAndPeek: the create (and the folder it goes in, made first
+ * where given) with the peek right behind it, in one turn (helper-peek.ts `behind`). null
+ * where the folder could not be made so (nothing done); `usual` (createExclusive) where the
+ * helper does not run or the host has no hard links.
+ */
+export async function createAndPeek(
+  conn: SshConnection,
+  ops: SshOps,
+  ahead: Pick<ReadAhead, 'behind'>,
+  file: { rel: string; data: Buffer; mode: number },
+  peek: { paths: readonly string[]; reads: readonly string[]; folder?: { rel: string; mode: number } },
+  usual: () => Promise<boolean>,
+): Promise<{ created: boolean; seen: ReadonlyMap<string, Peeked> | null } | null> {
+  const { folder } = peek;
+  const both = await ahead.behind(
+    folder ? [folder.rel, file.rel] : [file.rel],
+    (helper) =>
+      folder
+        ? createInFolder(conn, ops, helper, folder, file)
+        : createWithHelper(conn, ops, helper, file.rel, file.data, file.mode),
+    peek.paths,
+    peek.reads,
+  );
+  if (both?.result === 'no folder' || (folder && !both)) return null;
+  if (typeof both?.result === 'boolean') return { created: both.result, seen: both.seen };
+  // No helper, or no hard links on the host: the usual way, then whatever reads follow ask.
+  return { created: await usual(), seen: null };
+}
+
+/**
+ * createWithHelper of `file` in `folder`, the folder made first (mkdir -p, exactly `folder.mode`
+ * on the last one where it is made) and the create chained to it: both queued at once, so the
+ * host does them in one round trip. 'no folder' where the mkdir failed: nothing was created,
+ * and the caller makes the folder its usual way (which says why).
+ */
+async function createInFolder(
+  conn: SshConnection,
+  ops: SshOps,
+  helper: OpsChannel,
+  folder: { rel: string; mode: number },
+  file: { rel: string; data: Buffer; mode: number },
+): Promise<boolean | null | 'no folder'> {
+  checkRelPath(folder.rel);
+  const made = ops.run(helper, OP_MKDIR, folder.rel, { mode: folder.mode & 0o7777 }).then(
+    () => true,
+    () => false,
+  );
+  const created = createWithHelper(conn, ops, helper, file.rel, file.data, file.mode, true);
+  if (await made) return created;
+  await created.catch(() => undefined); // not run: the record before it failed
+  return 'no folder';
 }
 
 /**

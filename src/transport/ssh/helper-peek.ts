@@ -114,11 +114,13 @@ export class ReadAhead {
     reads: readonly string[],
     chained = false,
   ): Promise<Map<string, Peeked> | null> {
-    const asked = paths.filter(plainPath).slice(0, MAX_PATHS);
+    const asked = paths.filter((p) => p === '' || plainPath(p)).slice(0, MAX_PATHS);
     if (asked.length === 0) return null;
     const wanted = new Set(reads);
-    const to = asked.filter((p) => wanted.has(p)).join('\0');
-    const payload = await this.ops.run(helper, OP_PEEK, asked.join('\0'), { to, chained }).catch(() => null);
+    // The root ('') is `.` on the wire: the helper's own folder.
+    const wire = (ps: string[]) => ps.map((p) => p || '.').join('\0');
+    const to = wire(asked.filter((p) => wanted.has(p)));
+    const payload = await this.ops.run(helper, OP_PEEK, wire(asked), { to, chained }).catch(() => null);
     return payload === null ? null : parsePeekPayload(payload, asked);
   }
 
@@ -173,7 +175,7 @@ export class ReadAhead {
   }
 }
 
-/** A path the helper may be asked about (never the root, never one checkRelPath refuses). */
+/** A path the helper may be asked about as it is (not the root, which `ask` sends as `.`; never one checkRelPath refuses). */
 function plainPath(p: string): boolean {
   try {
     return p !== '' && checkRelPath(p) === p;
@@ -224,5 +226,6 @@ export function parsePeekPayload(payload: string, paths: readonly string[]): Map
 function foldersOf(rel: string): string[] {
   const out: string[] = [];
   for (let i = rel.lastIndexOf('/'); i > 0; i = rel.lastIndexOf('/', i - 1)) out.push(rel.slice(0, i));
+  out.push(''); // the root, last: its listing and times change too
   return out;
 }

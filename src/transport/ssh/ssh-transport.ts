@@ -26,7 +26,7 @@ import { SshOps } from './perl-helper-client.js';
 import { EarlyAttempt } from './early-attempt.js';
 import { ReadAhead } from './helper-peek.js';
 import { LstatBatch } from './helper-lstat.js';
-import { createWithHelper, releaseWithHelper } from './create-exclusive.js';
+import { createAndPeek, releaseWithHelper } from './create-exclusive.js';
 import { mkdirsWithHelper, mkdirWithHelper } from './helper-mkdir.js';
 import { resolveRootWithHelper } from './helper-root.js';
 import { scanWithHelper, statsWithHelper } from './scan.js';
@@ -330,21 +330,14 @@ export class SshTransport implements Transport {
     return this.ahead.changing([rel], () => this.files.createExclusive(rel, data, mode));
   }
 
-  async createExclusiveAndPeek(
+  createExclusiveAndPeek(
     rel: string,
     data: Buffer,
     mode: number,
-    peek: { paths: readonly string[]; reads: readonly string[] },
-  ): Promise<{ created: boolean; seen: ReadonlyMap<string, Peeked> | null }> {
-    const both = await this.ahead.behind(
-      [rel],
-      (helper) => createWithHelper(this.conn, this.ops, helper, rel, data, mode),
-      peek.paths,
-      peek.reads,
-    );
-    if (typeof both?.result === 'boolean') return { created: both.result, seen: both.seen };
-    // No helper, or no hard links on the host: the usual way, then whatever reads follow ask.
-    return { created: await this.createExclusive(rel, data, mode), seen: null };
+    peek: Parameters<NonNullable<Transport['createExclusiveAndPeek']>>[3],
+  ): Promise<{ created: boolean; seen: ReadonlyMap<string, Peeked> | null } | null> {
+    const usual = () => this.createExclusive(rel, data, mode);
+    return createAndPeek(this.conn, this.ops, this.ahead, { rel, data, mode }, peek, usual);
   }
 
   unlinkIfStarts(rel: string, mark: string): Promise<boolean | null> {

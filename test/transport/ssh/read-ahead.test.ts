@@ -100,9 +100,31 @@ describe('ReadAhead', () => {
     expect(ahead.get('a')).toBeUndefined();
   });
 
-  it('asks nothing for the root or a path that is not a plain relative one', async () => {
+  it('asks nothing for a path that is not a plain relative one', async () => {
     const h = standIn();
     const ahead = new ReadAhead(h.ops);
-    expect(await ahead.peek(['', '/etc/passwd', '../x', 'a\0b'], [])).toBeNull();
+    expect(await ahead.peek(['/etc/passwd', '../x', 'a\0b'], [])).toBeNull();
+  });
+
+  it('asks for the root as `.`, keeps it as the root, and forgets it on any change (its listing changes)', async () => {
+    const asked: Array<{ p: string; to: unknown }> = [];
+    let answer: ((payload: string) => void) | undefined;
+    const ops = {
+      channel: () => Promise.resolve({}),
+      run: (_h: unknown, _op: number, p: string, o: { to?: unknown }) => {
+        asked.push({ p, to: o.to });
+        return new Promise<string>((resolve) => (answer = resolve));
+      },
+    } as unknown as SshOps;
+    const ahead = new ReadAhead(ops);
+    const peeking = ahead.peek(['', '/etc/passwd', 'a'], ['']);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(asked).toEqual([{ p: '.\0a', to: '.' }]);
+    answer!(`16877,0,0,0,0,d${hex('a')}.${hex('b')} 16877,0,0,0,0`);
+    await peeking;
+    expect(ahead.get('')?.names).toEqual(['a', 'b']);
+    expect(ahead.get('.')).toBeUndefined();
+    await ahead.changing(['a/x'], () => Promise.resolve());
+    expect(ahead.get('')).toBeUndefined();
   });
 });

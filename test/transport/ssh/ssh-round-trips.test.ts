@@ -14,6 +14,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TargetSession } from '../../../src/apply/session.js';
+import { acquireLock } from '../../../src/apply/lock.js';
+import { layout } from '../../../src/apply/layout.js';
+import { silentLogger } from '../../../src/log.js';
+import { OP_EXCL, OP_MKDIR, OP_PEEK } from '../../../src/transport/ssh/perl-helper-protocol.js';
 import { SshTransport } from '../../../src/transport/ssh/ssh-transport.js';
 import { startSshd, type Sshd } from '../../helpers/sshd.js';
 import { tempDir } from '../../helpers/git.js';
@@ -226,6 +230,43 @@ describe('the lock over SSH', () => {
       expect(fs.readdirSync(outside).filter((n) => n.startsWith('lock'))).toEqual([]);
     } finally {
       await t.close();
+    }
+  });
+
+  it('goes in a state folder made in its own round trip, or, where the helper cannot make it, made the usual way', async () => {
+    const layoutOf = layout('.diffship');
+    const take = (t: SshTransport, id: string) =>
+      acquireLock(t, layoutOf, id, 'deploy', silentLogger, 't', undefined, {
+        paths: ['.diffship', '.diffship/lock.json'],
+        reads: ['.diffship'],
+        makeDir: true,
+      });
+    // Missing: made (0755), the lock created in it and the folder looked at, in one round trip.
+    const made = newRoot();
+    const t = new SshTransport(sshd.sshOptions(), made);
+    await t.connect();
+    try {
+      const seen = counted(t);
+      const lock = await take(t, '20261207T100000000Z-aaaaaa');
+      expect(seen.ops).toEqual([OP_MKDIR, OP_EXCL, OP_PEEK]);
+      expect(fs.statSync(path.join(made, '.diffship')).mode & 0o7777).toBe(0o755);
+      expect(lock.peeked?.get('.diffship')?.names).toEqual(['lock.json']);
+      await lock.release();
+    } finally {
+      await t.close();
+    }
+    // A file where the folder goes: the helper's mkdir fails, the lock's record behind it is not
+    // run; the usual way then tells why, and nothing is created.
+    const blocked = newRoot();
+    fs.writeFileSync(path.join(blocked, '.diffship'), 'not a folder\n');
+    const u = new SshTransport(sshd.sshOptions(), blocked);
+    await u.connect();
+    try {
+      await expect(take(u, '20261207T100000000Z-bbbbbb')).rejects.toThrow(/\.diffship/);
+      expect(fs.readFileSync(path.join(blocked, '.diffship'), 'utf8')).toBe('not a folder\n');
+      expect(fs.readdirSync(blocked)).toEqual(['.diffship']);
+    } finally {
+      await u.close();
     }
   });
 
