@@ -95,21 +95,32 @@ const deploy = (ws: string, ref: string) =>
   cli(ws, ['deploy', '--repo', repo.dir, '--to', ref, '--no-progress', '--report', join(ws, `${ref}.json`)]);
 
 /**
- * Start a deploy of v2 and call `cut` as soon as its progress reaches `phase`;
+ * Start a deploy of v2 and call `cut` as soon as its progress reaches `stage`, or, for
+ * `commit`, as soon as its first rename shows on the target (the folder v2 adds, renamed
+ * first: the commit's renames go to the host in one turn, their progress told at its end);
  * returns the finished run and how long it took to end after the cut.
  */
 async function deployAndCut(ws: string, phase: 'stage' | 'commit', cut: () => Promise<void>) {
   const reportFile = join(ws, 'cut.json');
   const { child, done } = cliStart(ws, ['deploy', '--repo', repo.dir, '--to', 'v2', '--report', reportFile]);
-  const pattern = new RegExp(`\\] ${phase} \\d+/\\d+`);
+  const pattern = /\] stage \d+\/\d+/;
+  let ended = false;
   const reached = await new Promise<boolean>((resolve) => {
+    child.on('close', () => ((ended = true), resolve(false)));
+    if (phase === 'commit') {
+      const renamed = () => {
+        if (existsSync(join(ws, 'target', 'added'))) resolve(true);
+        else if (!ended) setTimeout(renamed, 1);
+      };
+      renamed();
+      return;
+    }
     const onData = (d: Buffer) => {
       if (!pattern.test(d.toString())) return;
       child.stderr!.off('data', onData);
       resolve(true);
     };
     child.stderr!.on('data', onData);
-    child.on('close', () => resolve(false));
   });
   expect(reached, `the deploy ended before its ${phase} phase`).toBe(true);
   await cut();
