@@ -148,7 +148,11 @@ export class TargetSession {
         );
       });
     } else {
-      await options.transport.connect({ create: true });
+      // A folder made now holds nothing: the look at its state folder goes with its creation.
+      await options.transport.connect({
+        create: true,
+        look: firstPeek(layout(options.stateDir), options.transport),
+      });
     }
     const s = new TargetSession(options);
     s.missing = missing;

@@ -229,6 +229,18 @@ export interface HashOptions {
   algorithm?: HashAlgorithm;
 }
 
+/** Transport.connect's options. */
+export interface ConnectOptions {
+  /** Create the target folder where it is missing. */
+  create?: boolean;
+  /**
+   * Where `create` makes the folder, the paths the caller reads next (the state folder), looked
+   * at (`reads`: read or listed) right behind its creation where the transport can (over SSH in
+   * that round trip: helper-peek.ts `atConnect`), and served from there. Only a hint.
+   */
+  look?: { paths: readonly string[]; reads: readonly string[] };
+}
+
 export interface Transport {
   /** `local` or `ssh`. */
   readonly kind: 'local' | 'ssh';
@@ -236,7 +248,7 @@ export interface Transport {
   readonly description: string;
 
   /** Open connections, check that the root exists (creating it if `create`). */
-  connect(options?: { create?: boolean }): Promise<void>;
+  connect(options?: ConnectOptions): Promise<void>;
   close(): Promise<void>;
   /**
    * Start `connect({ create: false })` now, ahead of need; the next such

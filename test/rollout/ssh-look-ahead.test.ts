@@ -2,8 +2,9 @@
  * A deploy whose plan preflight made (kept-plans.ts) asks for the folders its parents' check
  * looks at behind its lock, in the lock's round trip, not in one of their own after it; where a
  * `before` hook's local command runs in between (it may change the target), it looks again. A
- * first deploy into a missing folder makes its state folder in that round trip too, and lists
- * the target's root there (what `take` checks of a plan made on a missing folder).
+ * first deploy into a missing folder looks at its state folder right behind the folder's creation,
+ * makes its state folder in the lock's round trip, and lists the target's root there (what `take`
+ * checks of a plan made on a missing folder).
  * A real sshd through the API's deploy; the file helper's records are watched
  * (helper-records.ts `watchedEvery`), and the target is compared with the release after each.
  */
@@ -12,7 +13,14 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deploy } from '../../src/api.js';
 import { resolveConfig } from '../../src/config/resolve.js';
-import { OP_EXCL, OP_LIST, OP_MKDIR, OP_PEEK } from '../../src/transport/ssh/perl-helper-protocol.js';
+import {
+  OP_CHDIR,
+  OP_EXCL,
+  OP_LIST,
+  OP_MKDIR,
+  OP_PEEK,
+} from '../../src/transport/ssh/perl-helper-protocol.js';
+import { OP_ROOT } from '../../src/transport/ssh/shell-ops-protocol.js';
 import { OP_READ } from '../../src/transport/ssh/read-protocol.js';
 import { makeRepo, snapshot, type Tree } from '../helpers/repo.js';
 import { tempDir } from '../helpers/git.js';
@@ -107,7 +115,8 @@ describe('the parents of a kept plan, looked at behind the lock (SSH)', () => {
     }
     expect(snapshot(path.join(root, 'c'), ['.diffship'])).toEqual(snapshot(repo.dir, ['.git']));
     const lock = sent.find((s) => s.op === OP_EXCL)!;
-    const turn = sent.filter((s) => s.answersBefore === lock.answersBefore);
+    // (The helper's move into the folder's real path, its first record as the deploy's, may go first.)
+    const turn = sent.filter((s) => s.answersBefore === lock.answersBefore && s.op !== OP_CHDIR);
     expect(turn.map((s) => [s.op, s.chained])).toEqual([
       [OP_MKDIR, false],
       [OP_EXCL, true],
@@ -118,6 +127,18 @@ describe('the parents of a kept plan, looked at behind the lock (SSH)', () => {
     expect(turn[2]!.rel.split('\0')).toContain('.');
     expect(sent.filter((s) => s.op === OP_LIST)).toEqual([]);
     expect(sent.filter((s) => s.op === OP_MKDIR && s.rel === '.diffship')).toHaveLength(1);
+    // Before that, the folder made by the root's record, the state folder looked at right behind
+    // it (the helper moved into the folder softly, the look chained): no look of its own between.
+    const made = sent.find((s) => s.op === OP_ROOT && s.mode === 1)!;
+    expect(sent.filter((s) => s.answersBefore === made.answersBefore).map((s) => [s.op, s.chained])).toEqual([
+      [OP_ROOT, false],
+      [OP_CHDIR, false],
+      [OP_PEEK, true],
+    ]);
+    const between = sent.filter(
+      (s) => s.answersBefore > made.answersBefore && s.answersBefore < lock.answersBefore,
+    );
+    expect(between.filter((s) => s.op !== OP_CHDIR)).toEqual([]);
   }, 60_000);
 
   it("are looked at again after a `before` hook's local command, which may change the target: the release exact", async () => {

@@ -72,13 +72,22 @@ export class EarlyAttempt {
 
   /**
    * The root is about to be asked: `ask` queues the look on the helper right behind the root's
-   * record (nothing when none is wanted); `done` answers null if it was not asked.
+   * record (nothing when none is wanted); `done` answers null if it was not asked. Where no
+   * early look waits, `then` (connect's `look`: a folder about to be made, and the state folder
+   * the deploy looks at next) is asked there, what it saw kept for the reads that follow.
    */
-  takeLook(ahead: ReadAhead, base: string): { ask(helper: OpsChannel): void; done(): void } {
+  takeLook(
+    ahead: ReadAhead,
+    base: string,
+    then?: { paths: readonly string[]; reads: readonly string[] },
+  ): { ask(helper: OpsChannel): void; done(): void } {
     const look = this.look;
     this.look = undefined;
     return {
-      ask: (helper) => look?.answer(ahead.atConnect(helper, base, look.paths, look.reads).catch(() => null)),
+      ask: (helper) => {
+        if (look) look.answer(ahead.atConnect(helper, base, look.paths, look.reads).catch(() => null));
+        else if (then) void ahead.atConnect(helper, base, then.paths, then.reads).catch(() => null);
+      },
       // A promise resolved with the look's answer ignores this.
       done: () => look?.answer(null),
     };

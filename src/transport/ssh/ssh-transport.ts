@@ -42,6 +42,7 @@ import type {
   UnmatchedWalk,
   ExecOptions,
   ExecResult,
+  ConnectOptions,
   HashOptions,
   OpenedFile,
   Peeked,
@@ -133,7 +134,7 @@ export class SshTransport implements Transport {
     return this.early.peek(!this.connected, paths, reads);
   }
 
-  async connect(options: { create?: boolean; commandsOnly?: boolean } = {}): Promise<void> {
+  async connect(options: ConnectOptions & { commandsOnly?: boolean } = {}): Promise<void> {
     const early = this.early.take();
     if (early && !options.create && !options.commandsOnly) return early;
     await early?.catch(() => undefined);
@@ -141,7 +142,7 @@ export class SshTransport implements Transport {
     if (this.connected && this.conn.lost && !this.conn.closing) this.teardown();
     if (this.connected) return;
     if (this.rootless && !this.conn.lost && !this.conn.closing && !options.commandsOnly)
-      return this.resolveKept(options.create ?? false);
+      return this.resolveKept(options.create ?? false, options.look);
     if (this.rootless) this.teardown();
     const jumps = this.options.proxyJump ? parseProxyJump(this.options.proxyJump) : [];
     const tcp = new EarlySocket(jumps[0]?.host ?? this.options.host, jumps[0]?.port ?? this.options.port);
@@ -172,7 +173,7 @@ export class SshTransport implements Transport {
       else void this.commands.caps().catch(() => undefined);
       // The helper's exec is asked for: the host starts its shell while this process works.
       this.early.hostAtWork();
-      await this.resolveRoot(options.create ?? false, options.commandsOnly);
+      await this.resolveRoot(options.create ?? false, options.commandsOnly, options.look);
       this.log.debug(`ssh: connected to ${this.description}`);
       if (!options.commandsOnly) void this.ops.channel().catch(() => undefined);
     } catch (error) {
@@ -188,8 +189,12 @@ export class SshTransport implements Transport {
    * The target folder, resolved by the file helper where it runs (helper-root.ts), else over SFTP;
    * peekAtConnect's look goes right behind the helper's root record.
    */
-  private async resolveRoot(create: boolean, commandsOnly?: boolean): Promise<void> {
-    const look = this.early.takeLook(this.ahead, this.conn.base);
+  private async resolveRoot(
+    create: boolean,
+    commandsOnly?: boolean,
+    then?: ConnectOptions['look'],
+  ): Promise<void> {
+    const look = this.early.takeLook(this.ahead, this.conn.base, create ? then : undefined);
     try {
       if (!commandsOnly && (await resolveRootWithHelper(this.conn, this.ops, create, look.ask))) return;
       await resolveRoot(this.conn, create, commandsOnly);
@@ -199,9 +204,9 @@ export class SshTransport implements Transport {
   }
 
   /** The folder of a connection that found it missing, resolved (or created) now; then as connect(). */
-  private async resolveKept(create: boolean): Promise<void> {
+  private async resolveKept(create: boolean, then?: ConnectOptions['look']): Promise<void> {
     try {
-      await this.resolveRoot(create);
+      await this.resolveRoot(create, false, then);
     } catch (error) {
       if (!keepsConnection(error, this.conn, {})) this.teardown();
       throw error;
