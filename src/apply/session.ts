@@ -351,14 +351,14 @@ export class TargetSession {
       const tick = (files: number) => {
         if (files > 0) onProgress?.({ phase: 'commit', done: (done += files), total, bytes });
       };
-      let written;
-      ({ written, reveal } = await this.placeFiles(plan, place, manifest !== null, tick));
+      const placed = await this.placeFiles(plan, place, manifest !== null, tick);
+      reveal = placed.reveal;
       const gone = await commitDeletes(t, plan.deletes, new Set(parents.replaced), lanes);
       onProgress?.({ phase: 'delete', done: gone, total: gone, bytes });
       // 5. Record the manifest and the state (record-release.ts), then drop the journal.
       await recordRelease(t, l, this.deployId, manifest, newState, this.concurrency, {
         keepStats: stats,
-        written,
+        written: placed.written,
       });
       recorded = true;
     } catch (error) {
