@@ -5,6 +5,7 @@
  */
 import type { SshTransport } from '../../src/transport/ssh/ssh-transport.js';
 import { SshOps } from '../../src/transport/ssh/perl-helper-client.js';
+import { OP_RENAME, OP_SYNC, OP_WRITE } from '../../src/transport/ssh/perl-helper-protocol.js';
 
 export interface Sent {
   op: number;
@@ -54,6 +55,18 @@ export async function closingHelper(
     if (when(op, rel)) helper.channel.close();
   });
 }
+
+/**
+ * A file published before another in one chain (publish.ts with `before`), as [op, chained]:
+ * its write and rename, then the other's write, the sync and the other's rename.
+ */
+export const PUBLISHED_BEFORE: ReadonlyArray<[number, boolean]> = [
+  [OP_WRITE, false],
+  [OP_RENAME, true],
+  [OP_WRITE, true],
+  [OP_SYNC, true],
+  [OP_RENAME, true],
+];
 
 /** How many times the records of `sent` waited for an answer (distinct answer counts). */
 export const waits = (sent: readonly Sent[]) => new Set(sent.map((s) => s.answersBefore)).size;

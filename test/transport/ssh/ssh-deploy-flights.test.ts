@@ -14,7 +14,6 @@ import {
   OP_MKDIR,
   OP_PEEK,
   OP_RENAME,
-  OP_SYNC,
   OP_WRITE,
 } from '../../../src/transport/ssh/perl-helper-protocol.js';
 import { OP_READ } from '../../../src/transport/ssh/read-protocol.js';
@@ -22,7 +21,7 @@ import { OP_BULK_WRITE } from '../../../src/transport/ssh/bulk-write-protocol.js
 import { startSshd, type Sshd } from '../../helpers/sshd.js';
 import { snapshot, type Tree } from '../../helpers/repo.js';
 import { deploy, setup as sharedSetup, stagingLeft } from '../../helpers/staged-tree.js';
-import { watched } from '../../helpers/helper-records.js';
+import { PUBLISHED_BEFORE, watched } from '../../helpers/helper-records.js';
 import { OP_PATCH } from '../../../src/transport/ssh/patch-protocol.js';
 import { OP_STATS } from '../../../src/transport/ssh/scan-protocol.js';
 
@@ -141,13 +140,7 @@ describe('an SSH deploy waits for the host few times', () => {
       (r) => r.op === OP_WRITE && /^\.diffship\/staging\/[^/]+\.tsv$/.test(r.rel),
     );
     const published = firstRecords.slice(whole, whole + 5);
-    expect(published.map((r) => [r.op, r.chained])).toEqual([
-      [OP_WRITE, false],
-      [OP_RENAME, true],
-      [OP_WRITE, true],
-      [OP_SYNC, true],
-      [OP_RENAME, true],
-    ]);
+    expect(published.map((r) => [r.op, r.chained])).toEqual(PUBLISHED_BEFORE);
     expect(published[2]!.rel).toMatch(/^\.diffship\/state\.json\.tmp-/);
     expect(new Set(published.map((r) => r.answersBefore)).size).toBe(1);
     const c2 = repo.commit(v2);
@@ -216,13 +209,7 @@ describe('an SSH deploy waits for the host few times', () => {
     );
     expect(listing).toBeGreaterThan(-1);
     const chain = records.slice(listing, listing + 5);
-    expect(chain.map((r) => [r.op, r.chained])).toEqual([
-      [OP_WRITE, false],
-      [OP_RENAME, true],
-      [OP_WRITE, true],
-      [OP_SYNC, true],
-      [OP_RENAME, true],
-    ]);
+    expect(chain.map((r) => [r.op, r.chained])).toEqual(PUBLISHED_BEFORE);
     expect(chain[2]!.rel).toMatch(/^\.diffship\/journal\.json\.tmp-/);
     expect(new Set(chain.map((r) => r.answersBefore)).size).toBe(1);
     // The stats the manifest records go right behind the commit's renames of the 100 files.
