@@ -76,21 +76,25 @@ function foldersAskedWithLock(sent: readonly Sent[]): string[] {
     .filter((p) => /^app(\/d\d)?$/.test(p));
 }
 
+/** A deploy through the API that succeeds, and the file helper's records it sent. */
+async function deployWatched(config: ReturnType<typeof resolveConfig>, to: string): Promise<Sent[]> {
+  const watch = watchedEvery();
+  try {
+    const r = await deploy({ config, repo: repo.dir, to });
+    expect(r.status, JSON.stringify(r.targets[0]?.error)).toBe('succeeded');
+  } finally {
+    watch.stop();
+  }
+  return watch.sent;
+}
+
 describe('the parents of a kept plan, looked at behind the lock (SSH)', () => {
   it("are asked in the lock's round trip and not again: one wait less, the release exact", async () => {
     mkdirSync(path.join(root, 'a'));
     const config = resolveConfig({ targets: [target('a')] }, { baseDir: root });
     expect((await deploy({ config, repo: repo.dir, to: repo.commit(release(1)) })).status).toBe('succeeded');
     const v2 = repo.commit(release(2));
-    const watch = watchedEvery();
-    let sent: Sent[];
-    try {
-      const r = await deploy({ config, repo: repo.dir, to: v2 });
-      expect(r.status, JSON.stringify(r.targets[0]?.error)).toBe('succeeded');
-    } finally {
-      watch.stop();
-      sent = watch.sent;
-    }
+    const sent = await deployWatched(config, v2);
     expect(snapshot(path.join(root, 'a'), ['.diffship'])).toEqual(snapshot(repo.dir, ['.git']));
     // app and its 8 folders, all with the lock; none in a look of its own after it.
     expect(new Set(foldersAskedWithLock(sent))).toEqual(
@@ -104,15 +108,7 @@ describe('the parents of a kept plan, looked at behind the lock (SSH)', () => {
 
   it('of a first deploy into a missing folder: its state folder made, the lock taken and the root listed in one turn', async () => {
     const config = resolveConfig({ targets: [target('c')] }, { baseDir: root });
-    const watch = watchedEvery();
-    let sent: Sent[];
-    try {
-      const r = await deploy({ config, repo: repo.dir, to: repo.commit(release(5)) });
-      expect(r.status, JSON.stringify(r.targets[0]?.error)).toBe('succeeded');
-    } finally {
-      watch.stop();
-      sent = watch.sent;
-    }
+    const sent = await deployWatched(config, repo.commit(release(5)));
     expect(snapshot(path.join(root, 'c'), ['.diffship'])).toEqual(snapshot(repo.dir, ['.git']));
     const lock = sent.find((s) => s.op === OP_EXCL)!;
     // (The helper's move into the folder's real path, its first record as the deploy's, may go first.)
@@ -152,15 +148,7 @@ describe('the parents of a kept plan, looked at behind the lock (SSH)', () => {
     expect((await deploy({ config: plain, repo: repo.dir, to: repo.commit(release(3)) })).status).toBe(
       'succeeded',
     );
-    const watch = watchedEvery();
-    let sent: Sent[];
-    try {
-      const r = await deploy({ config, repo: repo.dir, to: repo.commit(release(4)) });
-      expect(r.status, JSON.stringify(r.targets[0]?.error)).toBe('succeeded');
-    } finally {
-      watch.stop();
-      sent = watch.sent;
-    }
+    const sent = await deployWatched(config, repo.commit(release(4)));
     expect(foldersAskedWithLock(sent)).toEqual([]);
     expect(foldersLookedAtAfterLock(sent)).toContain('app/d3');
     // The folder the hook moved away is made again for the release's changed file in it.
