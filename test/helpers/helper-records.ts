@@ -16,7 +16,16 @@ export interface Sent {
   mode?: number;
   /** Answers received before this record was queued: equal for records sent in one turn. */
   answersBefore: number;
+  /** Its own answer's place among the answers (1: the first), once it came back. */
+  answeredAs?: number;
 }
+
+/**
+ * Whether `b` went out before the host answered `a`: did not wait for it. A record batched for
+ * the next turn (lstats: helper-lstat.ts) may count an answer read in the same poll, so records
+ * of one turn can differ in answersBefore; this holds either way.
+ */
+export const sentBefore = (b: Sent, a: Sent) => a.answeredAs === undefined || b.answersBefore < a.answeredAs;
 
 /** Records what goes to the helper; `swap` may change a record before it is sent. */
 export function watched(
@@ -31,11 +40,10 @@ export function watched(
   parts.ops.run = (ops, op, rel, options = {}) => {
     const [realOp, realRel] = swap?.(op, rel, options) ?? [op, rel];
     sent.push({ op, rel, chained: options.chained === true, ...modeOf(options), answersBefore: answers });
+    const record = sent.at(-1)!;
     const answer = run(ops, realOp, realRel, options);
-    void answer.then(
-      () => answers++,
-      () => answers++,
-    );
+    const heard = () => void (record.answeredAs = ++answers);
+    void answer.then(heard, heard);
     return answer;
   };
   return sent;
@@ -89,11 +97,10 @@ export function watchedEvery(): { sent: Sent[]; stop(): void } {
   const run = proto.run;
   proto.run = function (ops, op, rel, options = {}) {
     sent.push({ op, rel, chained: options.chained === true, ...modeOf(options), answersBefore: answers });
+    const record = sent.at(-1)!;
     const answer = run.call(this, ops, op, rel, options);
-    void answer.then(
-      () => answers++,
-      () => answers++,
-    );
+    const heard = () => void (record.answeredAs = ++answers);
+    void answer.then(heard, heard);
     return answer;
   };
   return { sent, stop: () => void (proto.run = run) };

@@ -159,6 +159,8 @@ describe("preflight's looks asked as the early connection comes up (SSH)", () =>
 });
 
 /** The records queued before any answer came back (the connection's first round trip), soft chdir checked. */
-function firstTurn(sent: readonly Sent[]): Array<Omit<Sent, 'answersBefore'>> {
-  return sent.filter((s) => s.answersBefore === 0).map(({ answersBefore: _, ...record }) => record);
+function firstTurn(sent: readonly Sent[]): Array<Omit<Sent, 'answersBefore' | 'answeredAs'>> {
+  return sent
+    .filter((s) => s.answersBefore === 0)
+    .map(({ answersBefore: _, answeredAs: __, ...record }) => record);
 }
