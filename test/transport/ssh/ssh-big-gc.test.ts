@@ -67,27 +67,33 @@ async function watchGc(work: () => Promise<void>): Promise<Watched> {
 
 describe('a big file over SSH', () => {
   for (const bulkOps of [true, false]) {
-    it(`${bulkOps ? 'through the file helper' : 'over SFTP only'}: young collections as it streams`, async () => {
-      const root = await fs.mkdtemp(path.join(base, 't'));
-      const t = new SshTransport(sshd.sshOptions(), root, undefined, { bulkOps });
-      await t.connect();
-      try {
-        const big = noise(48 * 1024 * 1024 + 3, 7);
-        requested = 0;
-        const seen = await watchGc(() =>
-          t.writeStream('big.bin', sourceOf(big), 0o640).then(() => undefined),
-        );
-        expect((await fs.readFile(path.join(root, 'big.bin'))).equals(big)).toBe(true);
-        // A collection asked for every COLLECT_EVERY bytes sent: 12 here.
-        expect(requested).toBeGreaterThanOrEqual(Math.floor(big.length / COLLECT_EVERY) - 1);
-        // And V8 ran them, though it may fold some into its own: alone 7–11 of 12 were seen, under a
-        // CI run's load 2 (and 5 at load ~20). Left alone, V8 made 0–1 young collections here, and
-        // 2–6 full ones.
-        expect(seen.minor).toBeGreaterThanOrEqual(2);
-      } finally {
-        await t.close();
-      }
-    });
+    // Retried: V8 may fold asked-for scavenges into its own under a loaded machine (a CI run once saw
+    // fewer than 2 of 12); without the collector every try sees 0–1, so a retry still tells.
+    it(
+      `${bulkOps ? 'through the file helper' : 'over SFTP only'}: young collections as it streams`,
+      { retry: 2 },
+      async () => {
+        const root = await fs.mkdtemp(path.join(base, 't'));
+        const t = new SshTransport(sshd.sshOptions(), root, undefined, { bulkOps });
+        await t.connect();
+        try {
+          const big = noise(48 * 1024 * 1024 + 3, 7);
+          requested = 0;
+          const seen = await watchGc(() =>
+            t.writeStream('big.bin', sourceOf(big), 0o640).then(() => undefined),
+          );
+          expect((await fs.readFile(path.join(root, 'big.bin'))).equals(big)).toBe(true);
+          // A collection asked for every COLLECT_EVERY bytes sent: 12 here.
+          expect(requested).toBeGreaterThanOrEqual(Math.floor(big.length / COLLECT_EVERY) - 1);
+          // And V8 ran them, though it may fold some into its own: alone 7–11 of 12 were seen, under a
+          // CI run's load 2 (and 5 at load ~20). Left alone, V8 made 0–1 young collections here, and
+          // 2–6 full ones.
+          expect(seen.minor).toBeGreaterThanOrEqual(2);
+        } finally {
+          await t.close();
+        }
+      },
+    );
   }
 
   it('read into a local spool (openRead): a young collection every MiB received', async () => {
