@@ -1,5 +1,4 @@
 import { defineConfig } from 'vitest/config';
-import { LongestFirst } from './test/longest-first.js';
 
 export default defineConfig({
   test: {
@@ -9,7 +8,5 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Integration tests start real processes (git, sshd, hosts); two cores only.
     maxWorkers: 2,
-    // Longest files first, also on a fresh checkout (test/longest-first.ts).
-    sequence: { sequencer: LongestFirst },
   },
 });
