@@ -9,7 +9,7 @@
 import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN } from '../helpers/cli.js';
 import { tempDir } from '../helpers/git.js';
 
@@ -79,12 +79,23 @@ async function runDemo(width: number, height: number): Promise<{ lines: string[]
   return { lines: capture(session), joined: capture(session, true) };
 }
 
-describe.each([
+const SIZES: Array<[number, number]> = [
   [80, 24],
   [120, 40],
-])('the live display at %i×%i (tmux)', (width, height) => {
+];
+/** Both demos run at once, each in its own tmux session: the file takes one demo's time, not two. */
+const demos = new Map<number, ReturnType<typeof runDemo>>();
+beforeAll(() => {
+  for (const [width, height] of SIZES) {
+    const run = runDemo(width, height);
+    run.catch(() => undefined); // told by the test that awaits it
+    demos.set(width, run);
+  }
+});
+
+describe.each(SIZES)('the live display at %i×%i (tmux)', (width) => {
   it('keeps to the screen, never erases lines above it, and ends showing skipped targets as skipped', async () => {
-    const { lines, joined } = await runDemo(width, height);
+    const { lines, joined } = await demos.get(width)!;
     const text = lines.join('\n');
     expect(lines).toContain('EXIT=0');
 
