@@ -32,21 +32,36 @@ export function watched(
   t: SshTransport,
   swap?: (op: number, rel: string, options: Record<string, unknown>) => [number, string] | void,
 ) {
-  const sent: Sent[] = [];
-  let answers = 0;
+  const { sent, record } = recorder();
   type Run = (ops: unknown, op: number, rel: string, options?: Record<string, unknown>) => Promise<string>;
   const parts = t as unknown as { ops: { run: Run } };
   const run = parts.ops.run.bind(parts.ops);
   parts.ops.run = (ops, op, rel, options = {}) => {
     const [realOp, realRel] = swap?.(op, rel, options) ?? [op, rel];
-    sent.push({ op, rel, chained: options.chained === true, ...modeOf(options), answersBefore: answers });
-    const record = sent.at(-1)!;
-    const answer = run(ops, realOp, realRel, options);
-    const heard = () => void (record.answeredAs = ++answers);
+    return record(op, rel, options, () => run(ops, realOp, realRel, options));
+  };
+  return sent;
+}
+
+/** A list of records, each with the answers heard before it was queued and, once heard, its own answer's place. */
+function recorder() {
+  const sent: Sent[] = [];
+  let answers = 0;
+  const record = (op: number, rel: string, options: Record<string, unknown>, send: () => Promise<string>) => {
+    const r: Sent = {
+      op,
+      rel,
+      chained: options.chained === true,
+      ...modeOf(options),
+      answersBefore: answers,
+    };
+    sent.push(r);
+    const answer = send();
+    const heard = () => void (r.answeredAs = ++answers);
     void answer.then(heard, heard);
     return answer;
   };
-  return sent;
+  return { sent, record };
 }
 
 /**
@@ -84,8 +99,7 @@ export const waits = (sent: readonly Sent[]) => new Set(sent.map((s) => s.answer
  * transport a test never holds): all their records in one list.
  */
 export function watchedEvery(): { sent: Sent[]; stop(): void } {
-  const sent: Sent[] = [];
-  let answers = 0;
+  const { sent, record } = recorder();
   type Run = (
     this: unknown,
     ops: unknown,
@@ -96,12 +110,7 @@ export function watchedEvery(): { sent: Sent[]; stop(): void } {
   const proto = SshOps.prototype as unknown as { run: Run };
   const run = proto.run;
   proto.run = function (ops, op, rel, options = {}) {
-    sent.push({ op, rel, chained: options.chained === true, ...modeOf(options), answersBefore: answers });
-    const record = sent.at(-1)!;
-    const answer = run.call(this, ops, op, rel, options);
-    const heard = () => void (record.answeredAs = ++answers);
-    void answer.then(heard, heard);
-    return answer;
+    return record(op, rel, options, () => run.call(this, ops, op, rel, options));
   };
   return { sent, stop: () => void (proto.run = run) };
 }
