@@ -10,12 +10,11 @@ import type { Command } from 'commander';
 import { DiffshipError } from '../errors.js';
 import { DemoHosts } from '../demo/hosts.js';
 import { DemoCancelled, runDemo } from '../demo/run.js';
-import type { Logger } from '../log.js';
 import { renderSummary } from '../report/terminal.js';
 import type { Report } from '../report/types.js';
 import { rollout, type RolloutOptions } from '../rollout/rollout.js';
-import { colorEnabled, colorsFor, type Output } from './output.js';
-import { createProgress } from './progress.js';
+import { colorsFor, type Output } from './output.js';
+import { progressAndLog } from './progress.js';
 import { summaryWidth } from './rollout-command.js';
 
 export function registerDemo(program: Command, out: Output): void {
@@ -23,7 +22,8 @@ export function registerDemo(program: Command, out: Output): void {
     .command('demo')
     .description('see diffship work: three local example hosts, three releases, one broken (no setup)')
     .option('--dir <folder>', 'work in this (empty or new) folder instead of a fresh temp folder')
-    .action(async (flags: { dir?: string }) => {
+    .option('--no-progress', "no rollouts' live progress on stderr")
+    .action(async (flags: { dir?: string; progress: boolean }) => {
       const hosts = new DemoHosts();
       const controller = new AbortController();
       // Ctrl-C: cancel the rollout in flight (it rolls back), then stop the hosts.
@@ -59,7 +59,7 @@ export function registerDemo(program: Command, out: Output): void {
             out,
             paint: colorsFor(out.stdout, out.env),
             env: out.env,
-            showRollout: (options) => showRollout(out, options),
+            showRollout: (options) => showRollout(out, options, flags.progress),
             signal: controller.signal,
             hosts,
           })
@@ -82,29 +82,18 @@ export function registerDemo(program: Command, out: Output): void {
     });
 }
 
-/** One rollout with the CLI's live progress (stderr) and summary table (stdout). */
+/** One rollout with the CLI's live progress (stderr, unless `--no-progress`) and summary table (stdout). */
 async function showRollout(
   out: Output,
   options: Pick<RolloutOptions, 'config' | 'repo' | 'to' | 'signal'>,
+  shown: boolean,
 ): Promise<Report> {
-  const c = colorsFor(out.stderr, out.env);
-  const progress = await createProgress(
-    out,
-    c,
-    out.stderr.isTTY === true && colorEnabled(out.stderr, out.env),
-  );
-  const log: Logger = {
-    debug: () => undefined,
-    info: (m) => progress.log('info', m),
-    warn: (m) => progress.log('warn', m),
-    // Through the progress block when there is one, so the line is not drawn over.
-    error: (m) => (progress ? progress.log('info', `diffship: ${m}`) : out.stderr.write(`diffship: ${m}\n`)),
-  };
+  const { progress, log } = await progressAndLog(out, shown);
   let report: Report;
   try {
-    report = await rollout({ ...options, log, onEvent: (e) => progress.onEvent(e) });
+    report = await rollout({ ...options, log, onEvent: (e) => progress?.onEvent(e) });
   } finally {
-    progress.done();
+    progress?.done();
   }
   out.stdout.write(`${renderSummary(report, colorsFor(out.stdout, out.env), summaryWidth(out))}\n`);
   return report;

@@ -10,13 +10,12 @@ import { fleetController } from '../cancelled.js';
 import type { Mode } from '../config/types.js';
 import { RELEASE_NAME } from '../config/placeholders.js';
 import { DiffshipError } from '../errors.js';
-import type { Logger } from '../log.js';
 import { rollout } from '../rollout/rollout.js';
 import type { Report } from '../report/types.js';
 import { renderSummary } from '../report/terminal.js';
 import { writeReportFile } from '../report/write.js';
-import { colorEnabled, colorsFor, warn, writeJson, type Output } from './output.js';
-import { createProgress } from './progress.js';
+import { colorsFor, warn, writeJson, type Output } from './output.js';
+import { progressAndLog } from './progress.js';
 import { paceGarbage } from '../gc-pacer.js';
 
 interface RolloutFlags {
@@ -118,18 +117,7 @@ async function runRollout(
   if (flags.skipPreflight) config.preflight = false;
   // Allowed but probably a mistake (e.g. a target folder holding the config): say so, then go on.
   for (const w of config.warnings ?? []) warn(out, w);
-  const c = colorsFor(out.stderr, out.env);
-  const progress =
-    flags.progress === false
-      ? null
-      : await createProgress(out, c, out.stderr.isTTY === true && colorEnabled(out.stderr, out.env));
-  const log: Logger = {
-    debug: () => undefined,
-    info: (m) => progress?.log('info', m),
-    warn: (m) => (progress ? progress.log('warn', m) : out.stderr.write(`diffship: warning: ${m}\n`)),
-    // Through the progress block when there is one, so the line is not drawn over.
-    error: (m) => (progress ? progress.log('info', `diffship: ${m}`) : out.stderr.write(`diffship: ${m}\n`)),
-  };
+  const { progress, log } = await progressAndLog(out, flags.progress !== false);
 
   // First signal: cancel (roll back in-flight targets). Later ones: say we are on it.
   const controller = fleetController();

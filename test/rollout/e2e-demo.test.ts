@@ -136,10 +136,10 @@ describe('diffship demo', () => {
       );
   });
 
-  it('Ctrl-C in the middle of a rollout: it is rolled back, the hosts stop, exit 1', async () => {
+  it('Ctrl-C in the middle of a rollout: it is rolled back, the hosts stop, exit 1 (--no-progress)', async () => {
     const dir = path.join(tempDir('diffship-demo-test-'), 'demo');
     cleanup.push(path.dirname(dir));
-    const { child, done } = cliStart(process.cwd(), ['demo', '--dir', dir]);
+    const { child, done } = cliStart(process.cwd(), ['demo', '--dir', dir, '--no-progress']);
     let stdout = '';
     child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
     // v3's canary is being verified (its check can only fail, after 4 s).
@@ -152,6 +152,9 @@ describe('diffship demo', () => {
     expect(run.stderr).toContain('diffship: demo interrupted; the rollout in flight was rolled back');
     expect(run.stdout).not.toContain('behaved as designed');
     expect(run.stdout).toContain('hosts    stopped (host-a, host-b, host-c)');
+    // --no-progress: none of the rollouts' progress lines; the summary tables still on stdout.
+    expect(run.stderr).not.toMatch(/wave \d|\[host-a\]/);
+    expect(run.stdout).toContain('succeeded: deploy v2');
 
     const r3 = readReport(path.join(dir, 'reports/v3.json'));
     expect(r3.status).toBe('cancelled');
