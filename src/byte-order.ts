@@ -13,6 +13,19 @@ export function byteOrder(a: string, b: string): number {
 }
 
 /**
+ * Sort paths by byte order, in place. Each path is tested for a surrogate once; without one
+ * (nearly always) the engine's own string sort does it, with no comparator called back per
+ * pair: 300,000 stray paths of an authoritative plan sorted with `byteOrder`, which tests both
+ * strings at every comparison, took ~0.8 s of one synchronous stretch.
+ */
+export function sortPaths(paths: string[]): string[] {
+  if (!paths.some((p) => SURROGATE.test(p))) return paths.sort();
+  const bytes = new Map<string, Buffer>();
+  const of = (s: string) => bytes.get(s) ?? bytes.set(s, Buffer.from(s, 'utf8')).get(s)!;
+  return paths.sort((a, b) => Buffer.compare(of(a), of(b)));
+}
+
+/**
  * Sort items by the byte order of their paths, in place. Encodes each path once
  * (not once per comparison), which keeps 50,000 entries cheap; git's output is
  * already nearly in this order, which keeps the sort close to linear.

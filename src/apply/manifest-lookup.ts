@@ -6,7 +6,7 @@
  * (observe/stat-vouch.ts) both look lines up this way, so a 100-file update of
  * a 500,000-file target reads a few blocks of its manifest, not all of it. Pure.
  */
-import { byteOrder } from '../byte-order.js';
+import { byteOrder, sortPaths } from '../byte-order.js';
 import type { ManifestEntry } from '../plan/manifest-types.js';
 import { BadLine, isSafeRelPath, linePath, MANIFEST_HEADER, parseLine, stateError } from './manifest-text.js';
 import { ManifestBlocks } from './manifest-blocks.js';
@@ -79,7 +79,7 @@ export function entriesAt(
   const found = new Map<string, ManifestEntry>();
   let from = MANIFEST_HEADER.length + 1; // where the next search starts: paths go in order
   try {
-    for (const path of [...new Set(paths)].sort(byteOrder)) {
+    for (const path of sortPaths([...new Set(paths)])) {
       const at = lowerBound(blocks, from, path);
       from = at.offset;
       if (!at.found) continue;

@@ -9,7 +9,7 @@
  * run uses them (a plan from the manifest, drift, status), and the file as a
  * whole was checked against the size and SHA-256 its state names. Pure.
  */
-import { byteOrder } from '../byte-order.js';
+import { byteOrder, sortPaths } from '../byte-order.js';
 import type { FileStat, ManifestEntry } from '../plan/manifest-types.js';
 import { lineOf, MANIFEST_HEADER, parseLine } from './manifest-text.js';
 import { ManifestBlocks } from './manifest-blocks.js';
@@ -77,7 +77,8 @@ export function mergeManifest(
   const written = (path: string) => c.written.has(path);
   const set = new Map(c.set.map((e) => [e.path, e]));
   const restat = new Map((c.restat ?? []).map((e) => [e.path, e]));
-  const touched = [...new Set([...set.keys(), ...c.remove, ...c.written, ...restat.keys()])].sort(byteOrder);
+  const touched = [...new Set([...set.keys(), ...c.remove, ...c.written, ...restat.keys()])];
+  sortPaths(touched);
   let copied = 0; // bytes of `previous` already in the output
   let from = MANIFEST_HEADER.length + 1; // where the next search starts: paths come in order
   try {
@@ -130,7 +131,7 @@ export function pendingListing(
 export function sortedMembers(paths: string[]): (path: string) => boolean {
   let sorted = true;
   for (let i = 1; i < paths.length && sorted; i++) sorted = byteOrder(paths[i - 1]!, paths[i]!) < 0;
-  if (!sorted) paths.sort(byteOrder);
+  if (!sorted) sortPaths(paths);
   let at = 0;
   return (path) => {
     while (at < paths.length && byteOrder(paths[at]!, path) < 0) at++;

@@ -17,7 +17,7 @@ import type { ManifestCursor, ManifestLines } from '../apply/manifest-lines.js';
 import type { ManifestIndex } from '../apply/manifest-index.js';
 import { compareBytes } from '../same-bytes.js';
 import { lineInSync } from './line-in-sync.js';
-import { byteOrder } from '../byte-order.js';
+import { sortPaths } from '../byte-order.js';
 import type { LossySuspects } from './lossy-names.js';
 import { compareSought, type AuthoritativeView, type ReleaseEntry } from './authoritative-merge.js';
 
@@ -170,7 +170,7 @@ export class ManifestWalkMerge {
     if (sort) {
       view.observed = inPathOrder(view.observed);
       view.release = inPathOrder(view.release);
-      view.toHash.sort(byteOrder); // hashed, and found in sync, in the order a sorted walk has
+      sortPaths(view.toHash); // hashed, and found in sync, in the order a sorted walk has
     }
     // The diff's own files: those the walk did not reach are missing (the planner skips what it writes anyway).
     for (const [path, file] of this.changed)
@@ -186,8 +186,12 @@ export class ManifestWalkMerge {
   }
 }
 
-const inPathOrder = <T>(m: Map<string, T>): Map<string, T> =>
-  new Map([...m].sort(([a], [b]) => byteOrder(a, b)));
+/** The map again, its keys in path order (sorted alone: no pair per entry, no comparator). */
+function inPathOrder<T>(m: Map<string, T>): Map<string, T> {
+  const out = new Map<string, T>();
+  for (const path of sortPaths([...m.keys()])) out.set(path, m.get(path)!);
+  return out;
+}
 
 /** The diff's paths: the new release's file at each (null: deleted or renamed away). */
 function changedFiles(diff: DiffResult): Map<string, ReleaseEntry | null> {

@@ -8,7 +8,7 @@ import type { DiffResult } from '../diff/types.js';
 import { SUBMODULE_MODE } from '../diff/types.js';
 import type { DriftScope, Mode, OnDrift } from '../config/types.js';
 import { driftOutsideChanges, type ExpectedFile } from './drift.js';
-import { byteOrder } from '../byte-order.js';
+import { sortByPath, sortPaths } from '../byte-order.js';
 import { ABSENT, addWrites, inStateDir, type PlanContext, type ReleaseFile } from './context.js';
 import { changedPaths, planChanges } from './change-ops.js';
 import { planStraysAndRepairs } from './authoritative.js';
@@ -124,7 +124,7 @@ export function planTarget(input: PlanInput): TargetPlan {
   const keptPaths = new Set(kept.map((k) => k.path));
   changes.kept = newKept.filter((k) => keptPaths.has(k.path)).map((k) => k.path);
   changes.drift = drift.map((d) => d.path);
-  changes.deleted.sort(byteOrder);
+  sortPaths(changes.deleted);
 
   const checked =
     input.driftScope === 'all' ? new Set([...changeSet, ...(input.recordedFiles?.keys() ?? [])]) : changeSet;
@@ -135,7 +135,7 @@ export function planTarget(input: PlanInput): TargetPlan {
     driftChecked:
       recorded === null ? undefined : { scope: input.driftScope ?? 'changes', files: checked.size },
     writes: sharedWithDiff(finalWrites, diff.changes),
-    deletes: finalDeletes.sort((a, b) => byteOrder(a.path, b.path)),
+    deletes: sortByPath(finalDeletes),
     kept,
     drift,
     protected: protectedPaths,
