@@ -79,8 +79,11 @@ export async function takeBackup(
   // A path in a folder this deploy creates has nothing to back up: no lstat needed (a first
   // deploy of 50,000 files skips 50,000 of them), and no entry object: it is written as "remove".
   const newDirs = new Set(createdDirs);
-  // Only paths that may exist get an entry here (none on a first deploy): no array per path.
-  const found = new Map<number, BackupEntry>();
+  // What each path held, by its index, as a number (no entry object per path: 300,000 strays
+  // deleted were ~30 MB of heap until the backup was written): its file's mode + 1, LINK, or 0
+  // (nothing there, or never looked at: written as "remove"). Links' texts apart (rare).
+  const held = new Int32Array(ops.length);
+  const linkTexts = new Map<number, string>();
   const existing: number[] = [];
   let k = 0;
   for (const { path } of ops) {
@@ -95,7 +98,13 @@ export async function takeBackup(
     Promise.allSettled([
       mapLimit(existing, metadataConcurrency(t, concurrency), async (i) => {
         const { path } = op(i);
-        found.set(i, await backupEntry(t, dir, path, i, more.expected?.has(path) === true));
+        const e = await backupEntry(t, dir, path, i, more.expected?.has(path) === true);
+        if (e.action === 'remove') return;
+        if (e.type === 'file') held[i] = e.mode + 1;
+        else {
+          held[i] = LINK;
+          linkTexts.set(i, e.linkTarget);
+        }
       }),
       manifestFile ? keepInBackup(t, l, deployId, manifestFile) : undefined,
     ]),
@@ -109,7 +118,7 @@ export async function takeBackup(
     createdDirs,
     ...(removedDirs.length > 0 ? { removedDirs: [...removedDirs] } : {}),
   };
-  const entry = (i: number): BackupEntry => found.get(i) ?? { path: op(i).path, action: 'remove' };
+  const entry = (i: number): BackupEntry => entryOf(op(i).path, i, held[i]!, linkTexts);
   // Made durable with the staged files, by the engine's one syncWritten() before its journal.
   return writeChunksAtomic(
     t,
@@ -117,6 +126,16 @@ export async function takeBackup(
     (reuse) => backupJson(manifest, ops.length, entry, reuse),
     { sync: false, defer: more.defer === true },
   );
+}
+
+/** `held` of a path that was a symlink (a file's is its mode + 1, 1 to 512). */
+const LINK = -1;
+
+/** A path's entry from what `held` says of it, made as the backup's JSON is written (keys in this order). */
+function entryOf(path: string, i: number, held: number, linkTexts: ReadonlyMap<number, string>): BackupEntry {
+  if (held > 0) return { path, action: 'restore', type: 'file', mode: held - 1, file: `files/${i}` };
+  if (held === LINK) return { path, action: 'restore', type: 'symlink', linkTarget: linkTexts.get(i)! };
+  return { path, action: 'remove' };
 }
 
 /** Bytes per chunk of the backup's JSON. */
