@@ -79,17 +79,18 @@ export async function takeBackup(
   // A path in a folder this deploy creates has nothing to back up: no lstat needed (a first
   // deploy of 50,000 files skips 50,000 of them), and no entry object: it is written as "remove".
   const newDirs = new Set(createdDirs);
-  // What each path held, by its index, as a number (no entry object per path: 300,000 strays
-  // deleted were ~30 MB of heap until the backup was written): its file's mode + 1, LINK, or 0
-  // (nothing there, or never looked at: written as "remove"). Links' texts apart (rare).
-  const held = new Int32Array(ops.length);
-  const linkTexts = new Map<number, string>();
   const existing: number[] = [];
   let k = 0;
   for (const { path } of ops) {
     if (!newDirs.has(posix.dirname(path))) existing.push(k);
     k++;
   }
+  // What each path held, by its index, as a number (no entry object per path: 300,000 strays
+  // deleted were ~30 MB of heap until the backup was written): its file's mode + 1, LINK, or 0
+  // (nothing there, or never looked at: written as "remove"). None at all where no path may
+  // exist (a first deploy). Links' texts apart (rare).
+  const held = new Int32Array(existing.length > 0 ? ops.length : 0);
+  const linkTexts = new Map<number, string>();
   // Paths by index without a key string (a listing's: diff/listing-view.ts).
   const op = indexReader(ops);
   // The previous manifest's link goes with the files' (one round trip over SSH, not two more).
@@ -118,7 +119,7 @@ export async function takeBackup(
     createdDirs,
     ...(removedDirs.length > 0 ? { removedDirs: [...removedDirs] } : {}),
   };
-  const entry = (i: number): BackupEntry => entryOf(op(i).path, i, held[i]!, linkTexts);
+  const entry = (i: number): BackupEntry => entryOf(op(i).path, i, held[i] ?? 0, linkTexts);
   // Made durable with the staged files, by the engine's one syncWritten() before its journal.
   return writeChunksAtomic(
     t,
