@@ -12,6 +12,12 @@ export function byteOrder(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 }
 
+/** A string's UTF-8 bytes, each string encoded once however often a sort compares it. */
+function utf8Once(): (s: string) => Buffer {
+  const bytes = new Map<string, Buffer>();
+  return (s) => bytes.get(s) ?? bytes.set(s, Buffer.from(s, 'utf8')).get(s)!;
+}
+
 /**
  * Sort paths by byte order, in place. Each path is tested for a surrogate once; without one
  * (nearly always) the engine's own string sort does it, with no comparator called back per
@@ -20,8 +26,7 @@ export function byteOrder(a: string, b: string): number {
  */
 export function sortPaths(paths: string[]): string[] {
   if (!paths.some((p) => SURROGATE.test(p))) return paths.sort();
-  const bytes = new Map<string, Buffer>();
-  const of = (s: string) => bytes.get(s) ?? bytes.set(s, Buffer.from(s, 'utf8')).get(s)!;
+  const of = utf8Once();
   return paths.sort((a, b) => Buffer.compare(of(a), of(b)));
 }
 
@@ -34,7 +39,6 @@ export function sortByPath<T extends { path: string }>(items: T[]): T[] {
   if (!items.some((item) => SURROGATE.test(item.path))) {
     return items.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   }
-  const bytes = new Map<string, Buffer>();
-  const of = (s: string) => bytes.get(s) ?? bytes.set(s, Buffer.from(s, 'utf8')).get(s)!;
+  const of = utf8Once();
   return items.sort((a, b) => Buffer.compare(of(a.path), of(b.path)));
 }
