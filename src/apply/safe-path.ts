@@ -18,11 +18,25 @@ export function parentsOf(rel: string): string[] {
   return out;
 }
 
-/** `paths` (duplicates dropped) grouped by depth, the deepest group first. */
-export function byDepthDeepestFirst(paths: Iterable<string>): string[][] {
+/** How many folders deep `rel` is: its count of `/` (no array per path, as a split makes). */
+export function depthOf(rel: string): number {
+  let depth = 0;
+  for (let at = rel.indexOf('/'); at >= 0; at = rel.indexOf('/', at + 1)) depth++;
+  return depth;
+}
+
+/**
+ * `paths` grouped by depth, the deepest group first. Duplicates are dropped (a set of them all),
+ * or, with `sorted` (paths in any path order, where a repeat is next to its first), by comparing
+ * each with the one before: 300,000 strays deleted hold no set of their paths.
+ */
+export function byDepthDeepestFirst(paths: Iterable<string>, sorted = false): string[][] {
   const levels = new Map<number, string[]>();
-  for (const p of new Set(paths)) {
-    const depth = p.split('/').length;
+  let last: string | undefined;
+  for (const p of sorted ? paths : new Set(paths)) {
+    if (p === last) continue;
+    last = p;
+    const depth = depthOf(p);
     const level = levels.get(depth);
     if (level) level.push(p);
     else levels.set(depth, [p]);
@@ -38,7 +52,7 @@ export function deepestFolders(dirs: Iterable<string>): string[] {
 }
 
 /** Every proper parent of `paths`, once: a folder already seen answers for all above it. */
-function allParents(paths: Iterable<string>): Set<string> {
+export function allParents(paths: Iterable<string>): Set<string> {
   const seen = new Set<string>();
   for (const p of paths)
     for (let dir = posix.dirname(p); dir !== '.' && !seen.has(dir); dir = posix.dirname(dir)) seen.add(dir);
@@ -69,15 +83,19 @@ export function parentsToLook(paths: Iterable<string>): string[] | null {
 }
 
 /**
- * Check the parents of `paths`. `deleting` holds paths this deploy removes:
- * a file in the way of a new folder is fine when the release deletes it.
+ * Check the parents of `paths`. `deletes`: the paths this deploy removes: a file in the way of
+ * a new folder is fine when the release deletes it. Only those among the parents are kept (an
+ * authoritative deploy may delete 300,000 strays: no set of them all).
  */
 export async function checkParents(
   t: Transport,
   paths: Iterable<string>,
-  deleting: ReadonlySet<string>,
+  deletes: Iterable<string>,
 ): Promise<ParentReport> {
-  const parents = [...allParents(paths)].sort((a, b) => a.split('/').length - b.split('/').length);
+  const above = allParents(paths);
+  const deleting = new Set<string>();
+  if (above.size > 0) for (const p of deletes) if (above.has(p)) deleting.add(p);
+  const parents = [...above].sort((a, b) => depthOf(a) - depthOf(b));
   const types = new Map<string, string | null>();
   const missing: string[] = [];
   const replaced: string[] = [];
@@ -90,7 +108,7 @@ export async function checkParents(
   const seen = new Map<string, Promise<Entry | null>>();
   const look = (depth: number) => {
     for (const dir of parents) {
-      if ((!atOnce && dir.split('/').length !== depth) || seen.has(dir)) continue;
+      if ((!atOnce && depthOf(dir) !== depth) || seen.has(dir)) continue;
       const up = posix.dirname(dir);
       if (!atOnce && (up === '.' ? 'dir' : types.get(up)) !== 'dir') continue;
       const entry = t.lstat(dir);
@@ -106,7 +124,7 @@ export async function checkParents(
       missing.push(dir);
       continue;
     }
-    if (!seen.has(dir)) look(dir.split('/').length);
+    if (!seen.has(dir)) look(depthOf(dir));
     const entry = await seen.get(dir)!;
     const type = entry?.type ?? null;
     if (type === 'symlink' && !deleting.has(dir)) {

@@ -22,6 +22,7 @@ import { pendingRecovery, recover } from './journal.js';
 import { stateIsOurs, undoFailedCommit } from './failed-commit.js';
 import { checkParents, deepestFolders } from './safe-path.js';
 import { commitDeletes } from './commit-deletes.js';
+import { deletedAmong, deletedPaths, touchedPaths } from './plan-paths.js';
 import { checkedDeployId, newDeployId } from './deploy-id.js';
 import { checkStateDirPath, checkStateFolder } from './state-folder.js';
 import { connectReadOnly, isMissingRoot } from './absent-root.js';
@@ -84,12 +85,6 @@ export interface ApplyResult {
   state: TargetState;
   /** `units.reveal: unit`: how each unit folder was swapped in (`exchange`, `renames 0.05ms`, `new`, `removed`). */
   swaps?: Array<{ unit: string; how: string }>;
-}
-
-/** Every path a plan writes or deletes, in order. */
-function* touchedPaths(plan: Pick<TargetPlan, 'writes' | 'deletes'>): Generator<string> {
-  for (const w of plan.writes) yield w.path;
-  for (const d of plan.deletes) yield d.path;
 }
 
 export class TargetSession {
@@ -265,16 +260,16 @@ export class TargetSession {
     // the release recorded before it rather than skipping over it.
 
     // 1. Safety: every parent is a real folder (or absent, or a file this deploy deletes).
-    const deleting = new Set(plan.deletes.map((d) => d.path));
-    // The paths passed one by one (no array of a first deploy's 500,000: checkParents keeps folders).
-    const parents = await checkParents(t, touchedPaths(plan), deleting);
+    // Paths passed one by one: no array of a first deploy's 500,000, no set of 300,000 strays.
+    const parents = await checkParents(t, touchedPaths(plan), deletedPaths(plan));
     // Only paths the plan saw as folders can be folders in the way (the planner refuses them
     // already: plan/folder-slots.ts; this guards a plan made by other means). A folder the plan
     // empties (a release turning a folder into a file) goes at commit: folder-swap.ts.
     const observedDirs = new Set(plan.observedDirs);
+    const deletedDirs = deletedAmong(plan, observedDirs);
     const swapped = new Set(swappedFolders(plan));
     for (const w of plan.writes) {
-      if (observedDirs.has(w.path) && !deleting.has(w.path) && !swapped.has(w.path)) {
+      if (observedDirs.has(w.path) && !deletedDirs.has(w.path) && !swapped.has(w.path)) {
         throw new DiffshipError(
           'E_UNSAFE',
           `${t.description}: ${w.path} is a folder on the target where the release has a file — move or remove the folder on the target, then deploy again`,

@@ -104,8 +104,14 @@ function startBackup(
   plan: TargetPlan,
   createdDirs: string[],
 ): { backup: Promise<PublishAfter | null>; touched: number } {
-  // A first deploy deletes nothing: its writes, not a copy of their 500,000 slots.
-  const touched = plan.deletes.length === 0 ? plan.writes : [...plan.writes, ...plan.deletes];
+  // A first deploy deletes nothing, and a deploy that only deletes strays writes nothing: the one
+  // list, not a copy of its 500,000 slots.
+  const touched =
+    plan.deletes.length === 0
+      ? plan.writes
+      : plan.writes.length === 0
+        ? plan.deletes
+        : [...plan.writes, ...plan.deletes];
   const backup = takeBackup(s.transport, s.layout, s.deployId, touched, s.state, createdDirs, s.concurrency, {
     removedDirs: swapRemovedDirs(plan),
     defer: true,

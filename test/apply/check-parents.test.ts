@@ -52,6 +52,21 @@ describe('checkParents', () => {
     expect(report).toEqual({ missing: ['a', 'a/b', 'a/b/c'], replaced: ['a'] });
   });
 
+  it('keeps, of the deletes given one by one, those among the parents: a file in the way, not 10,000 strays', async () => {
+    const { dir, t } = await target();
+    writeFileSync(path.join(dir, 'a'), 'a file\n');
+    function* deletes(): Generator<string> {
+      for (let i = 0; i < 10_000; i++) yield `junk/s${i}`;
+      yield 'a';
+    }
+    const report = await checkParents(t, ['a/b/f.txt', 'junk/s1'], deletes());
+    expect(report).toEqual({ missing: ['a', 'junk', 'a/b'], replaced: ['a'] });
+    // Not deleted: the same file in the way is refused.
+    await expect(checkParents(t, ['a/b/f.txt'], ['junk/s1'])).rejects.toMatchObject({
+      code: 'E_UNSAFE',
+    });
+  });
+
   it('past its bound, looks depth by depth: one wait per depth', async () => {
     const { dir, t, waits } = await target();
     mkdirSync(path.join(dir, 'a'));
