@@ -53,6 +53,11 @@ export class ManifestWalkMerge {
   /** Entries neither list names: strays, unless a gitlink of the release. */
   private readonly unknown: string[] = [];
 
+  /** How many entries neither list names the walk has passed (strays, unless a gitlink). */
+  get strays(): number {
+    return this.unknown.length;
+  }
+
   constructor(private readonly o: MergeInputs) {
     this.changed = changedFiles(o.diff);
   }

@@ -146,7 +146,7 @@ async function observeAuthoritative(
   target: PlanTarget,
   basis: Basis,
   filters: Filters,
-  o: Pick<PlanOptions, 'to' | 'driftScope'>,
+  o: Pick<PlanOptions, 'to' | 'driftScope' | 'protect'>,
   algorithm: HashAlgorithm,
 ): Promise<{
   observed: Map<string, Observed>;

@@ -48,6 +48,7 @@ import {
   parseEchoFile,
   recordOf,
   renderRecord,
+  takeEcho,
 } from '../../src/observe/walk-echo.js';
 
 /** The walk find-stream.ts makes of `dir` (the state folder left out), as bytes. */
@@ -344,6 +345,42 @@ describe('the echo of a deploy', () => {
       expect(withEcho.deletes.map((d) => d.path)).toEqual(strays);
     },
   );
+
+  it('a stray the plan deletes: the walk is not kept for an echo; a protected one: it is', async () => {
+    rmSync(targetDir, { recursive: true, force: true });
+    deploy('R1');
+    deploy('R2');
+    writeFileSync(join(targetDir, 'keep/stray.txt'), 's\n');
+    const t = new LocalTransport(targetDir);
+    await t.connect();
+    try {
+      const l = layout('.diffship');
+      const target = {
+        transport: t,
+        layout: l,
+        concurrency: 8,
+        objects: null,
+        state: (await readState(t, l))!,
+      };
+      const plan = (protect: string[]) =>
+        planOnTarget(target, {
+          repo: repo.dir,
+          to: revs.R1!,
+          mode: 'authoritative',
+          onDrift: 'overwrite',
+          protect,
+        });
+      // An in-place rewrite (R2 → R1), so the walk would be kept, but for the stray.
+      const deleting = await plan([]);
+      expect(deleting.deletes.map((d) => d.path)).toEqual(['keep/stray.txt']);
+      expect(takeEcho(deleting)).toBeUndefined();
+      const protecting = await plan(['keep/stray.txt']);
+      expect(protecting.deletes).toEqual([]);
+      expect(takeEcho(protecting)?.records.equals(walkNow(targetDir))).toBe(true);
+    } finally {
+      await t.close();
+    }
+  });
 
   it('is not compared when it names another manifest, or is newer than the state file', async () => {
     rmSync(targetDir, { recursive: true, force: true });
