@@ -129,10 +129,15 @@ export async function writeChunksAtomic(
   }
   const tmp = tmpFor(rel);
   if (t.writeStream) {
+    // Past 1 MiB one buffer serves every chunk, as for the manifest (manifest-store.ts; writers
+    // gather a smaller file whole): a 300,000-entry backup's 8 MB of fresh 256 KiB chunks were
+    // freed late, and glibc kept them, 8 MiB of that deploy's peak RSS.
+    const reused = size > 1 << 20;
     const source = {
       size,
+      reused,
       async *[Symbol.asyncIterator]() {
-        yield* chunks(false);
+        yield* chunks(reused);
       },
     };
     await t.writeStream(tmp, source, 0o644, options);
