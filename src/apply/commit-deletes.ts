@@ -10,9 +10,10 @@ import { allParents, byDepthDeepestFirst } from './safe-path.js';
  * their looks go together, then their removals (over SSH two waits a depth, not two a file).
  * A file already gone is fine. Returns how many paths were asked to go.
  *
- * The plan's deletes come sorted by path (plan.ts): grouped by depth as they come, with no set
- * of their paths nor an array of every parent of each (300,000 strays deleted: ~30 MB of heap
- * at once, the deploy's peak).
+ * The planner's deletes come sorted by path (plan.ts): grouped by depth as they come, with no
+ * set of their paths nor an array of every parent of each (300,000 strays deleted: ~30 MB of
+ * heap at once, the deploy's peak). A plan made by other means (a library caller's
+ * TargetSession) may list them in any order, a path twice: then a set drops the repeats.
  */
 export async function commitDeletes(
   t: Transport,
@@ -20,7 +21,7 @@ export async function commitDeletes(
   replaced: ReadonlySet<string>,
   lanes: number,
 ): Promise<number> {
-  const levels = byDepthDeepestFirst(remaining(planned, replaced), true);
+  const levels = byDepthDeepestFirst(remaining(planned, replaced), inOrder(planned));
   for (const level of levels)
     await forEachLimit(level, lanes, async (p) => {
       const e = await t.lstat(p);
@@ -29,6 +30,12 @@ export async function commitDeletes(
     });
   await pruneEmptyDirs(t, [...allParents(eachOf(levels))]);
   return levels.reduce((n, level) => n + level.length, 0);
+}
+
+/** Whether no path comes before the one before it (a repeat then is next to its first). */
+function inOrder(planned: readonly { readonly path: string }[]): boolean {
+  for (let i = 1; i < planned.length; i++) if (planned[i]!.path < planned[i - 1]!.path) return false;
+  return true;
 }
 
 function* eachOf(levels: readonly string[][]): Generator<string> {
