@@ -31,6 +31,11 @@ export interface PlanSnapshot {
 export function recheckPaths(plan: TargetPlan): string[] | null {
   if (plan.mode !== 'additive' || plan.driftChecked?.scope === 'all') return null;
   const c = plan.changes;
+  // A list longer than the bound is over it (its paths are distinct; and null only means the
+  // deploy plans again), unread: a first deploy's 500,000 writes are a listing's view, each read
+  // making its path.
+  const lists = [plan.writes, plan.deletes, c.added, c.updated, c.deleted, c.kept, c.drift, c.renamed];
+  if (lists.some((l) => l.length > RECHECK_MAX_PATHS)) return null;
   const files = [
     ...Array.from(plan.writes, (w) => w.path),
     ...plan.deletes.map((d) => d.path),

@@ -13,6 +13,7 @@ import { resolveConfig } from '../../src/config/resolve.js';
 import type { TargetReport } from '../../src/report/types.js';
 import type { TargetPlan } from '../../src/plan/types.js';
 import { KeptPlans } from '../../src/rollout/kept-plans.js';
+import { recheckPaths } from '../../src/rollout/plan-recheck.js';
 import { LocalTransport } from '../../src/transport/local/local-transport.js';
 import { makeRepo, snapshot } from '../helpers/repo.js';
 import { tempDir } from '../helpers/git.js';
@@ -143,5 +144,24 @@ describe('KeptPlans with a recheck', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('recheckPaths', () => {
+  it('gives up on a plan over its bound without reading a path (a first deploy of 500,000 files)', () => {
+    let reads = 0;
+    const writes = Array.from({ length: 6_000 }, (_, i) => ({
+      get path() {
+        reads++;
+        return `f${i}`;
+      },
+      mode: '100644' as const,
+      blob: 'b',
+    }));
+    const changes = { added: [], updated: [], deleted: [], renamed: [], kept: [], drift: [] };
+    const plan = { mode: 'additive', writes, deletes: [], changes } as unknown as TargetPlan;
+    expect(recheckPaths(plan)).toBeNull();
+    expect(reads).toBe(0);
+    expect(recheckPaths({ ...plan, writes: writes.slice(0, 10) } as TargetPlan)).toHaveLength(10);
   });
 });
