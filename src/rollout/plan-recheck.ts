@@ -13,6 +13,7 @@
 import path from 'node:path';
 import type { FileStat } from '../plan/manifest-types.js';
 import type { TargetPlan } from '../plan/types.js';
+import { touchedPaths } from '../apply/plan-paths.js';
 import { exactStats } from '../transport/exact-stats.js';
 import type { Transport } from '../transport/transport.js';
 
@@ -36,22 +37,20 @@ export function recheckPaths(plan: TargetPlan): string[] | null {
   // making its path.
   const lists = [plan.writes, plan.deletes, c.added, c.updated, c.deleted, c.kept, c.drift, c.renamed];
   if (lists.some((l) => l.length > RECHECK_MAX_PATHS)) return null;
-  const files = [
-    ...Array.from(plan.writes, (w) => w.path),
-    ...plan.deletes.map((d) => d.path),
-    ...c.added,
-    ...c.updated,
-    ...c.deleted,
-    ...c.kept,
-    ...c.drift,
-    ...c.renamed.flatMap((r) => [r.from, r.to]),
-  ];
   const all = new Set<string>();
-  for (const file of files) {
+  for (const file of lookedAt(plan)) {
     for (let p = file; p !== '.' && p !== '' && !all.has(p); p = path.posix.dirname(p)) all.add(p);
     if (all.size > RECHECK_MAX_PATHS) return null;
   }
   return [...all].sort();
+}
+
+/** The plan's paths and its change set's, one by one (no array of them all). */
+function* lookedAt(plan: TargetPlan): Generator<string> {
+  const c = plan.changes;
+  yield* touchedPaths(plan);
+  for (const list of [c.added, c.updated, c.deleted, c.kept, c.drift]) yield* list;
+  for (const r of c.renamed) yield* [r.from, r.to];
 }
 
 /**
