@@ -15,6 +15,14 @@ type Inspect = (value: unknown, options: object) => string;
 /** An array index as a property key: digits, no leading zero. */
 const INDEX = /^(?:0|[1-9][0-9]{0,15})$/;
 
+/** Each view's read by index (no key string), from its source until its first write, then from its array. */
+const readers = new WeakMap<object, (i: number) => unknown>();
+
+/** `list`'s item `i` without a key string when it is a view (arrayView), else null. */
+export function viewReader<T>(list: readonly T[]): ((i: number) => T) | null {
+  return (readers.get(list) as ((i: number) => T) | undefined) ?? null;
+}
+
 /** How a view reads its source; `made` is told of its first write (the source is read no more). */
 export interface ViewSource<T> {
   length(): number;
@@ -81,5 +89,6 @@ export function arrayView<T>(from: ViewSource<T>): T[] {
     setPrototypeOf: (t, proto) => Reflect.setPrototypeOf(made(t), proto),
     preventExtensions: (t) => Reflect.preventExtensions(made(t)),
   });
+  readers.set(view, (i) => (source !== null ? source.read(i) : target[i]));
   return view;
 }

@@ -8,7 +8,7 @@ import type { Logger } from '../log.js';
 import type { PublishAfter, Transport } from '../transport/transport.js';
 import { GitObjects } from '../diff/git-objects.js';
 import { hashAlgorithmOf } from '../diff/blob.js';
-import type { TargetPlan } from '../plan/types.js';
+import type { DeleteOp, TargetPlan, WriteOp } from '../plan/types.js';
 import type { Layout } from './layout.js';
 import { storedState, type TargetState } from './state.js';
 import type { ApplyProgress } from './progress.js';
@@ -22,6 +22,7 @@ import { swapRemovedDirs } from './folder-swap.js';
 import { stageWrites, verifyError, type StagedWrites } from './stage-writes.js';
 import type { Placement } from './staged-tree.js';
 import { indexReader } from '../diff/listing-view.js';
+import { arrayView } from '../array-view.js';
 
 /** What staging needs of an open, locked session. */
 export interface StageSession {
@@ -111,13 +112,22 @@ function startBackup(
       ? plan.writes
       : plan.writes.length === 0
         ? plan.deletes
-        : [...plan.writes, ...plan.deletes];
+        : both(plan.writes, plan.deletes);
   const backup = takeBackup(s.transport, s.layout, s.deployId, touched, s.state, createdDirs, s.concurrency, {
     removedDirs: swapRemovedDirs(plan),
     defer: true,
     expected: expectedFiles(plan),
   });
   return { backup, touched: touched.length };
+}
+
+/** The writes then the deletes, as one list read when asked (an authoritative plan's strays are a view too). */
+function both(writes: readonly WriteOp[], deletes: readonly DeleteOp[]): ReadonlyArray<WriteOp | DeleteOp> {
+  const write = indexReader(writes);
+  const del = indexReader(deletes);
+  const w = writes.length;
+  const n = w + deletes.length;
+  return arrayView<WriteOp | DeleteOp>({ length: () => n, read: (i) => (i < w ? write(i) : del(i - w)) });
 }
 
 /** Past this many, the backup asks each path's lstat before its link, as it did (a Set of them all is not made). */

@@ -12,7 +12,7 @@
  */
 import type { AddedChange } from './types.js';
 import type { ListedFiles } from './listed-files.js';
-import { arrayView } from '../array-view.js';
+import { arrayView, viewReader } from '../array-view.js';
 
 /** Each view's table, while the view still reads from it (until its first write). */
 const tables = new WeakMap<object, ListedFiles>();
@@ -23,12 +23,13 @@ export function listedTable(list: readonly unknown[]): ListedFiles | null {
 }
 
 /**
- * Item `i` of `list` without a key string: a listing view's file made from its table, else the
- * array's item. For the readers that go through every file by index (staging, backup, commit).
+ * Item `i` of `list` without a key string: a listing view's file made from its table, another
+ * view's item from its source (array-view.ts), else the array's item. For the readers that go through every file by index (staging, backup, commit).
  */
 export function indexReader<T>(list: readonly T[]): (i: number) => T {
   const table = tables.get(list);
-  return table ? (i) => table.file(i) as T : (i) => list[i]!;
+  if (table) return (i) => table.file(i) as T;
+  return viewReader(list) ?? ((i) => list[i]!);
 }
 
 /** The files of `table`, in its order, each object made when read. */

@@ -24,6 +24,7 @@ import { manifestCursor } from '../apply/stored-manifest.js';
 import type { ManifestCursor, ManifestLines } from '../apply/manifest-lines.js';
 import { statText } from '../apply/manifest-text.js';
 import { byteOrder } from '../byte-order.js';
+import { ObservedEntries } from '../plan/observed-entries.js';
 import type { LossySuspects } from './lossy-names.js';
 
 /** A file of the release, as the listing gives it (sorted by path, byte order). */
@@ -47,6 +48,25 @@ export interface AuthoritativeView {
   echo?: EchoSeed;
 }
 
+/**
+ * An entry nobody compares, kept for the plan by its type: a file no list holds (a stray)
+ * goes with the strays kept apart (plan/observed-entries.ts), as a path and no Map entry.
+ */
+export function keepUncompared(
+  view: AuthoritativeView,
+  path: string,
+  type: EntryType,
+  file: ReleaseFile | undefined,
+  named: ReadonlySet<string>,
+  typeOnly: Readonly<Record<EntryType, Observed>>,
+): void {
+  const { observed } = view;
+  if (type === 'file' && file === undefined && observed instanceof ObservedEntries && !named.has(path))
+    observed.addStray(path);
+  else observed.set(path, typeOnly[type]);
+  if (file !== undefined) view.release.set(path, file);
+}
+
 /** The recorded manifest and the state file whose mtime is the stat cache's racy line. */
 export interface MergeCache {
   manifest: Manifest | null | undefined;
@@ -68,7 +88,12 @@ export async function mergeWalk(
   typeOnly: Readonly<Record<EntryType, Observed>>,
   suspects: LossySuspects,
 ): Promise<AuthoritativeView> {
-  const view: AuthoritativeView = { observed: new Map(), release: new Map(), toHash: [], inSync: 0 };
+  const view: AuthoritativeView = {
+    observed: new ObservedEntries(typeOnly.file),
+    release: new Map(),
+    toHash: [],
+    inSync: 0,
+  };
   const entries = await t.walk('', [stateDir], { stat: false });
   // The entries to lstat, with their release file (undefined: only the diff names it).
   const look: string[] = [];
@@ -80,10 +105,7 @@ export async function mergeWalk(
     if ((e.type === 'file' || e.type === 'symlink') && (file !== undefined || named.has(e.path))) {
       look.push(e.path);
       lookRelease.push(file);
-    } else {
-      view.observed.set(e.path, typeOnly[e.type]);
-      if (file !== undefined) view.release.set(e.path, file);
-    }
+    } else keepUncompared(view, e.path, e.type, file, named, typeOnly);
   }
   releaseAt.rest();
   entries.length = 0; // the walk's objects are garbage from here on
@@ -104,7 +126,12 @@ export async function mergeSortedWalk(
   typeOnly: Readonly<Record<EntryType, Observed>>,
   suspects: LossySuspects,
 ): Promise<AuthoritativeView> {
-  const view: AuthoritativeView = { observed: new Map(), release: new Map(), toHash: [], inSync: 0 };
+  const view: AuthoritativeView = {
+    observed: new ObservedEntries(typeOnly.file),
+    release: new Map(),
+    toHash: [],
+    inSync: 0,
+  };
   const written = cache.manifest ? await stateWrittenNs(t, cache.statePath) : null;
   const recorded = written !== null && cache.manifest ? manifestCursor(cache.manifest) : null;
   const releaseAt = releaseCursor(release, view);
@@ -113,10 +140,7 @@ export async function mergeSortedWalk(
     const file = releaseAt.take(path);
     if ((type === 'file' || type === 'symlink') && (file !== undefined || named.has(path)))
       compareLine(path, file, exact(path), recorded, written, named, view);
-    else {
-      view.observed.set(path, typeOnly[type]);
-      if (file !== undefined) view.release.set(path, file);
-    }
+    else keepUncompared(view, path, type, file, named, typeOnly);
   });
   releaseAt.rest();
   recorded?.finish(); // every line is checked, as a whole parse would

@@ -44,7 +44,7 @@ export interface ManifestBasis {
   diff: DiffResult;
   statePath: string;
   /** Which of these paths are gitlinks of the new release (path → commit id); asked only when a stray might be one. */
-  gitlinks: (paths: readonly string[]) => Promise<ReadonlyMap<string, string>>;
+  gitlinks: (paths: Iterable<string>) => Promise<ReadonlyMap<string, string>>;
   /** The manifest is small enough to index: merged with a walk in no particular order (walksUnordered). */
   unordered: boolean;
   /** The walk the last deploy left (walk-echo.ts), read as the plan starts; null where none is usable. */
@@ -95,7 +95,7 @@ export async function gitlinksOf(
   objects: GitObjects | null,
   filters: Omit<DiffOptions, 'from' | 'to'> & { repo: string },
   to: string,
-  paths: readonly string[],
+  paths: Iterable<string>,
 ): Promise<ReadonlyMap<string, string>> {
   const links = new Map<string, string>();
   const { prefix } = normalizeSource(filters.source);
@@ -110,7 +110,9 @@ export async function gitlinksOf(
   const raw = new Set<string>();
   for (const entry of stdout.toString('utf8').split('\0'))
     if (entry.startsWith(`${SUBMODULE_MODE} `)) raw.add(entry.slice(entry.indexOf('\t') + 1));
-  if (!paths.some((p) => raw.has(p))) return links;
+  let any = false;
+  for (const p of paths) if ((any = raw.has(p))) break;
+  if (!any) return links;
   const full = await diffWith(objects, { ...filters, from: null, to });
   for (const c of full.changes)
     if (c.status !== 'deleted' && c.mode === SUBMODULE_MODE) links.set(c.path, c.blob);

@@ -19,7 +19,13 @@ import { compareBytes } from '../same-bytes.js';
 import { lineInSync } from './line-in-sync.js';
 import { sortPaths } from '../byte-order.js';
 import type { LossySuspects } from './lossy-names.js';
-import { compareSought, type AuthoritativeView, type ReleaseEntry } from './authoritative-merge.js';
+import {
+  compareSought,
+  keepUncompared,
+  type AuthoritativeView,
+  type ReleaseEntry,
+} from './authoritative-merge.js';
+import { ObservedEntries } from '../plan/observed-entries.js';
 
 const TAB = 0x09;
 const MODES: ReadonlySet<string> = new Set(['100644', '100755', '120000']);
@@ -31,7 +37,7 @@ export interface MergeInputs {
   /** The diff from the manifest's release. */
   diff: DiffResult;
   /** Which of these paths are gitlinks of the new release (manifest-release.ts's ManifestBasis). */
-  gitlinks: (paths: readonly string[]) => Promise<ReadonlyMap<string, string>>;
+  gitlinks: (paths: Iterable<string>) => Promise<ReadonlyMap<string, string>>;
   /** The manifest's lines: a cursor for a sorted walk, an index for any order. */
   recorded: ManifestLines;
   /** Paths the diff names (compared whatever the manifest says). */
@@ -43,22 +49,22 @@ export interface MergeInputs {
 }
 
 export class ManifestWalkMerge {
-  private readonly view: AuthoritativeView = {
-    observed: new Map(),
-    release: new Map(),
-    toHash: [],
-    inSync: 0,
-  };
+  private readonly view: AuthoritativeView;
+  private readonly observed: ObservedEntries;
   private readonly changed: Map<string, ReleaseEntry | null>;
-  /** Entries neither list names: strays, unless a gitlink of the release. */
+  /** Entries neither list names but files (links, others): strays, unless a gitlink of the release. */
   private readonly unknown: string[] = [];
+  /** How many: `unknown` and the files kept with the strays (plan/observed-entries.ts). */
+  private unknownCount = 0;
 
   /** How many entries neither list names the walk has passed (strays, unless a gitlink). */
   get strays(): number {
-    return this.unknown.length;
+    return this.unknownCount;
   }
 
   constructor(private readonly o: MergeInputs) {
+    this.observed = new ObservedEntries(o.typeOnly.file);
+    this.view = { observed: this.observed, release: new Map(), toHash: [], inSync: 0 };
     this.changed = changedFiles(o.diff);
   }
 
@@ -93,9 +99,12 @@ export class ManifestWalkMerge {
       compareSought(path, file, exact(path), line, recorded, this.o.written, named, view);
     else {
       if (line !== undefined && change !== undefined) recorded.parse(line); // checked as every line is
-      view.observed.set(path, this.o.typeOnly[type]);
-      if (file !== undefined) view.release.set(path, file);
-      else if (type !== 'dir' && !named.has(path)) this.unknown.push(path);
+      keepUncompared(view, path, type, file, named, this.o.typeOnly);
+      if (file === undefined && type !== 'dir' && !named.has(path)) {
+        // A file is among the observed entries' strays already: not a second array of them.
+        if (type !== 'file') this.unknown.push(path);
+        this.unknownCount++;
+      }
     }
   };
 
@@ -158,6 +167,12 @@ export class ManifestWalkMerge {
     };
   }
 
+  /** Entries neither list names: the files among the strays, then the others. */
+  private *unknownPaths(): Generator<string> {
+    yield* this.observed.strays();
+    yield* this.unknown;
+  }
+
   /** The paths the diff changes or names: always decided by the visitor. */
   specialPaths(): string[] {
     return [...new Set([...this.changed.keys(), ...this.o.named])];
@@ -173,16 +188,16 @@ export class ManifestWalkMerge {
     const { view } = this;
     this.o.recorded.finish(this.missing); // every line is checked, as a whole parse would
     if (sort) {
-      view.observed = inPathOrder(view.observed);
+      this.observed.sortInPlace();
       view.release = inPathOrder(view.release);
       sortPaths(view.toHash); // hashed, and found in sync, in the order a sorted walk has
     }
     // The diff's own files: those the walk did not reach are missing (the planner skips what it writes anyway).
     for (const [path, file] of this.changed)
       if (file !== null && !view.release.has(path)) view.release.set(path, file);
-    if (this.unknown.length > 0) {
-      const links = await this.o.gitlinks(this.unknown);
-      for (const path of this.unknown) {
+    if (this.unknownCount > 0) {
+      const links = await this.o.gitlinks(this.unknownPaths());
+      for (const path of this.unknownPaths()) {
         const commit = links.get(path);
         if (commit !== undefined) view.release.set(path, { mode: SUBMODULE_MODE, blob: commit });
       }

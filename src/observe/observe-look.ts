@@ -24,7 +24,8 @@ import type { ManifestRef } from '../apply/manifest-store.js';
 import { BadLine, parseLine, stateError } from '../apply/manifest-text.js';
 import type { ObserveTarget } from './observe-paths.js';
 import type { LossySuspects } from './lossy-names.js';
-import type { AuthoritativeView, ReleaseEntry } from './authoritative-merge.js';
+import { keepUncompared, type AuthoritativeView, type ReleaseEntry } from './authoritative-merge.js';
+import { ObservedEntries } from '../plan/observed-entries.js';
 import { manifestLines, type ManifestLine } from './manifest-lines.js';
 
 /** A look under way: its answer, and the entries it sent (parallel arrays, few). */
@@ -85,7 +86,7 @@ export async function mergeLook(
   const answer = await look.done;
   if (!answer || answer.sha256 !== look.ref.sha256 || answer.size !== look.ref.size) return null;
   const view: AuthoritativeView = {
-    observed: new Map(),
+    observed: new ObservedEntries(typeOnly.file),
     release: new Map(),
     toHash: [],
     inSync: 0,
@@ -159,7 +160,7 @@ function sent(
     view.toHash.push(path);
     // Hashed once: a file found to hold its release blob gets this stat in the next manifest.
     if (file !== undefined) view.walked?.set(path, stat);
-  } else view.observed.set(path, typeOnly[type]);
+  } else return keepUncompared(view, path, type, file, named, typeOnly);
   if (file !== undefined) view.release.set(path, file);
 }
 
@@ -187,7 +188,8 @@ function unsent(
   if (!e.stat) throw new BadLine(`entry ${JSON.stringify(path)} has no stat, yet the file helper matched it`);
   const type = typeFromMode(e.stat.mode);
   const obs: Observed = { type, blob: e.blob, mode: e.stat.mode & 0o7777 };
-  view.observed.set(path, file !== undefined || named.has(path) ? obs : typeOnly[type]);
+  if (file === undefined && !named.has(path)) return keepUncompared(view, path, type, file, named, typeOnly);
+  view.observed.set(path, obs);
   if (file !== undefined) view.release.set(path, file);
 }
 

@@ -10,6 +10,7 @@ import type { DriftScope, Mode, OnDrift } from '../config/types.js';
 import type { ExpectedFile } from '../plan/drift.js';
 import { countPathsToObserve, pathsToObserve, planTarget, type ReleaseFile } from '../plan/plan.js';
 import type { Observed, TargetPlan } from '../plan/types.js';
+import { ObservedEntries } from '../plan/observed-entries.js';
 import type { ManifestEntry } from '../plan/manifest-types.js';
 import type { TargetState } from '../apply/state.js';
 import { currentSelection, sameSelection } from '../apply/recorded-selection.js';
@@ -114,7 +115,9 @@ export async function planOnTarget(target: PlanTarget, o: PlanOptions): Promise<
   });
   await cancelPoint(target.signal, 'the plan');
   plan.observedDirs = [];
-  for (const [path, seen] of observed) if (seen.type === 'dir') plan.observedDirs.push(path);
+  // The strays kept apart are files (plan/observed-entries.ts): only the other entries are read.
+  const entries = observed instanceof ObservedEntries ? observed.others() : observed;
+  for (const [path, seen] of entries) if (seen.type === 'dir') plan.observedDirs.push(path);
   if (basis.listing) plan.manifest = basis.listing;
   if (basis.delta) plan.manifestDelta = basis.delta;
   if (basis.delta && seen.restat?.length) plan.restat = seen.restat;

@@ -14,6 +14,8 @@ import {
   type ReleaseFile,
 } from './context.js';
 import type { Observed } from './types.js';
+import { ObservedEntries } from './observed-entries.js';
+import { strayList } from './stray-deletes.js';
 
 /**
  * Adds strays and repairs outside the diff to `draft`. `observed`: the target's
@@ -39,20 +41,21 @@ export function planStraysAndRepairs(
     touched.add(c.path);
     if (c.status === 'renamed') touched.add(c.oldPath);
   }
-  for (const [path, obs] of observed) {
-    if (touched.has(path) || obs.type === null || inStateDir(path, stateDir)) continue;
+  // One entry: a folder in a file's slot, a stray, or a repair.
+  const planOne = (path: string, obs: Observed): void => {
+    if (touched.has(path) || obs.type === null || inStateDir(path, stateDir)) return;
     const file = release.get(path);
     if (obs.type === 'dir') {
       // A folder where the release has a file: the file is missing (drift); its write is refused
       // by the planner (folder-slots.ts) rather than skipped, so no deploy reports it shipped.
-      if (file === undefined || file.mode === SUBMODULE_MODE || isProtected(path)) continue;
+      if (file === undefined || file.mode === SUBMODULE_MODE || isProtected(path)) return;
       if (recorded !== null) drift.push({ path, expected: file.blob, actual: null });
       addWrites(draft, [{ path, mode: file.mode, blob: file.blob }]);
-      continue;
+      return;
     }
     if (file === undefined) {
       // A stray: on the target, not in the release.
-      if (isProtected(path)) continue;
+      if (isProtected(path)) return;
       // Never in the diff's own deleted list: those paths are all in `touched`.
       changes.deleted.push(path);
       deletes.push({ path, reason: 'stray' });
@@ -62,6 +65,19 @@ export function planStraysAndRepairs(
         drift.push({ path, expected: file.blob, actual: obs.blob });
       addWrites(draft, [{ path, mode: file.mode, blob: file.blob }]);
     }
+  };
+  const apart = observed instanceof ObservedEntries ? observed : null;
+  for (const [path, obs] of apart ? apart.others() : observed) planOne(path, obs);
+  // The strays kept apart: deleted as they are listed (no item each), unless the rules above say otherwise.
+  if (apart) {
+    const strays = apart.strays();
+    const left = (path: string) =>
+      !touched.has(path) && !inStateDir(path, stateDir) && !release.has(path) && !isProtected(path);
+    const kept = strayList(strays.length);
+    for (const path of strays)
+      if (left(path)) kept.push(path);
+      else planOne(path, apart.stray);
+    draft.strays = kept.done();
   }
   // Release files the target lacks altogether (deleted by hand) are drift too.
   for (const [path, file] of release) {

@@ -2,6 +2,7 @@
  * What every step of the planner shares: the recorded release, the target as
  * observed, protect and the state folder (PlanContext), and the plan drafted so far.
  */
+import type { StrayPaths } from './stray-deletes.js';
 import type { GitMode } from '../diff/types.js';
 import { SYMLINK_MODE } from '../diff/types.js';
 import { emptyChanges, type TargetChanges } from '../report/types.js';
@@ -29,6 +30,8 @@ export interface PlanDraft {
   /** `writes` is the diff's own array (every change written): never changed, addWrites copies it first. */
   sharedWrites: boolean;
   deletes: DeleteOp[];
+  /** Authoritative: the strays deleted beyond `deletes`, sorted (plan/stray-deletes.ts merges them in). */
+  strays?: StrayPaths;
   drift: DriftItem[];
   protectedPaths: string[];
   submodules: string[];

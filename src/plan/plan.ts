@@ -14,7 +14,8 @@ import { changedPaths, planChanges } from './change-ops.js';
 import { planStraysAndRepairs } from './authoritative.js';
 import { applyDriftPolicy } from './drift-policy.js';
 import { rejectFoldersInFileSlots } from './folder-slots.js';
-import type { KeptFile, Observed, TargetPlan, WriteOp } from './types.js';
+import { withStrays } from './stray-deletes.js';
+import type { DeleteOp, KeptFile, Observed, TargetPlan, WriteOp } from './types.js';
 
 export type { ReleaseFile } from './context.js';
 
@@ -99,6 +100,9 @@ export function planTarget(input: PlanInput): TargetPlan {
   }
 
   if (mode === 'authoritative') planStraysAndRepairs(ctx, diff, input.release, input.observed, draft);
+  // The strays planned apart (plan/observed-entries.ts) join the other deletes as a list read when asked.
+  const strays = draft.strays ?? [];
+  const allDeletes = withStrays(sortByPath(draft.deletes), (d) => d.path, strays, strayDelete);
 
   const {
     blocked,
@@ -108,7 +112,7 @@ export function planTarget(input: PlanInput): TargetPlan {
     recorded,
     drift,
     writes: draft.writes,
-    deletes: draft.deletes,
+    deletes: allDeletes,
     onDrift: input.onDrift,
     maxDeletes: input.maxDeletes,
   });
@@ -124,7 +128,7 @@ export function planTarget(input: PlanInput): TargetPlan {
   const keptPaths = new Set(kept.map((k) => k.path));
   changes.kept = newKept.filter((k) => keptPaths.has(k.path)).map((k) => k.path);
   changes.drift = drift.map((d) => d.path);
-  sortPaths(changes.deleted);
+  changes.deleted = withStrays(sortPaths(changes.deleted), samePath, strays, samePath);
 
   const checked =
     input.driftScope === 'all' ? new Set([...changeSet, ...(input.recordedFiles?.keys() ?? [])]) : changeSet;
@@ -135,7 +139,8 @@ export function planTarget(input: PlanInput): TargetPlan {
     driftChecked:
       recorded === null ? undefined : { scope: input.driftScope ?? 'changes', files: checked.size },
     writes: sharedWithDiff(finalWrites, diff.changes),
-    deletes: sortByPath(finalDeletes),
+    // Sorted already, unless the drift policy left out some (then a plain array).
+    deletes: finalDeletes === allDeletes ? finalDeletes : sortByPath(finalDeletes),
     kept,
     drift,
     protected: protectedPaths,
@@ -171,3 +176,11 @@ function carriedKept(
   for (const k of candidates) if (!written.has(k.path) && !isProtected(k.path)) keptMap.set(k.path, k.blob);
   return [...keptMap].map(([path, blob]) => ({ path, blob }));
 }
+
+/**
+ * A stray's delete, made when the plan's list is read (stray-deletes.ts). Made here, not in
+ * planTarget: a closure made there holds its scope, and with it the input's observed entries
+ * (every stray's path string) for as long as the plan lives.
+ */
+const strayDelete = (path: string): DeleteOp => ({ path, reason: 'stray' });
+const samePath = (path: string): string => path;
