@@ -21,7 +21,7 @@ export async function mapLimit<T, R>(
  * space for the whole phase).
  */
 export async function forEachLimit<T>(
-  items: readonly T[],
+  items: Iterable<T> & { readonly length: number },
   limit: number,
   fn: (item: T, index: number) => Promise<unknown>,
 ): Promise<void> {

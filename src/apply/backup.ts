@@ -79,12 +79,16 @@ export async function takeBackup(
   // A path in a folder this deploy creates has nothing to back up: no lstat needed (a first
   // deploy of 50,000 files skips 50,000 of them), and no entry object: it is written as "remove".
   const newDirs = new Set(createdDirs);
-  const existing: number[] = [];
+  // Their indices as 4 bytes each outside the heap (900,000 strays deleted: an array of numbers
+  // grown by push was 10 MB of heap, and mapLimit's results 7 MB more, for the whole phase).
+  const indices = new Uint32Array(ops.length);
+  let count = 0;
   let k = 0;
   for (const { path } of ops) {
-    if (!newDirs.has(posix.dirname(path))) existing.push(k);
+    if (!newDirs.has(posix.dirname(path))) indices[count++] = k;
     k++;
   }
+  const existing = indices.subarray(0, count);
   // What each path held, by its index, as a number (no entry object per path: 300,000 strays
   // deleted were ~30 MB of heap until the backup was written): its file's mode + 1, LINK, or 0
   // (nothing there, or never looked at: written as "remove"). None at all where no path may
@@ -97,7 +101,7 @@ export async function takeBackup(
   const manifestFile = previousState?.manifestFile;
   const settled = await made.before(
     Promise.allSettled([
-      mapLimit(existing, metadataConcurrency(t, concurrency), async (i) => {
+      forEachLimit(existing, metadataConcurrency(t, concurrency), async (i) => {
         const { path } = op(i);
         const e = await backupEntry(t, dir, path, i, more.expected?.has(path) === true);
         if (e.action === 'remove') return;

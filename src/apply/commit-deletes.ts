@@ -20,21 +20,56 @@ export async function commitDeletes(
   planned: readonly { readonly path: string }[],
   replaced: ReadonlySet<string>,
   lanes: number,
+  chunk = CHUNK,
 ): Promise<number> {
-  const levels = byDepthDeepestFirst(remaining(planned, replaced), inOrder(planned));
-  for (const level of levels)
-    await forEachLimit(level, lanes, async (p) => {
-      const e = await t.lstat(p);
-      if (e?.type === 'dir') await t.removeTree(p);
-      else if (e) await t.unlink(p);
-    });
-  await pruneEmptyDirs(t, [...allParents(eachOf(levels))]);
-  return levels.reduce((n, level) => n + level.length, 0);
+  const sorted = inOrder(planned);
+  const left = remaining(planned, replaced);
+  const emptied = new Set<string>();
+  let asked = 0;
+  for (const some of sorted ? chunksOf(left, chunk) : [left]) {
+    const levels = byDepthDeepestFirst(some, sorted);
+    for (const level of levels) {
+      await forEachLimit(level, lanes, async (p) => {
+        const e = await t.lstat(p);
+        if (e?.type === 'dir') await t.removeTree(p);
+        else if (e) await t.unlink(p);
+      });
+      asked += level.length;
+    }
+    for (const dir of allParents(eachOf(levels))) emptied.add(dir);
+  }
+  await pruneEmptyDirs(t, [...emptied]);
+  return asked;
+}
+
+/**
+ * Sorted deletes go a chunk at a time: 900,000 strays' paths were an array of strings at once
+ * (~45 MB: the deploy's peak), read from the plan's column (plan/stray-deletes.ts). Byte order
+ * puts a folder before what is in it, so a chunk never holds the parent of an earlier one's
+ * path: one deleted first as a folder takes its files along, whose lstat then finds nothing.
+ */
+const CHUNK = 65_536;
+
+function* chunksOf(paths: Iterable<string>, size: number): Generator<string[]> {
+  let chunk: string[] = [];
+  for (const p of paths) {
+    chunk.push(p);
+    if (chunk.length === size) {
+      yield chunk;
+      chunk = [];
+    }
+  }
+  if (chunk.length > 0) yield chunk;
 }
 
 /** Whether no path comes before the one before it (a repeat then is next to its first). */
 function inOrder(planned: readonly { readonly path: string }[]): boolean {
-  for (let i = 1; i < planned.length; i++) if (planned[i]!.path < planned[i - 1]!.path) return false;
+  // Iterated: an index read of an authoritative plan's deletes (a view) costs a key string.
+  let last = '';
+  for (const { path } of planned) {
+    if (path < last) return false;
+    last = path;
+  }
   return true;
 }
 

@@ -54,4 +54,17 @@ describe('commitDeletes', () => {
       await t.close();
     }
   });
+
+  it("goes a chunk at a time in path order: a folder in a file's place first, its files after it", async () => {
+    // `d` was a file of the release and is a folder now: deleted whole, then `d/x` finds nothing.
+    const { dir, t } = await target(['a/1', 'a/2', 'd/x', 'd/y', 'e/1', 'e/2', 'e/3', 'f/keep']);
+    try {
+      const planned = ['a/1', 'a/2', 'd', 'd/x', 'e/1', 'e/2', 'e/3'].map((path) => ({ path }));
+      expect(await commitDeletes(t, planned, new Set(), 4, 3)).toBe(7);
+      expect(['a', 'd', 'e'].map((p) => existsSync(join(dir, p)))).toEqual([false, false, false]);
+      expect(existsSync(join(dir, 'f/keep'))).toBe(true);
+    } finally {
+      await t.close();
+    }
+  });
 });
