@@ -3,6 +3,7 @@
  * names, JSON, and the one-line `diffship: …` messages on stderr.
  */
 import { createColors } from 'picocolors';
+import { jsonChunks } from './json-chunks.js';
 
 export type Colors = ReturnType<typeof createColors>;
 
@@ -61,9 +62,13 @@ export function displayName(name: string): string {
   return `"${escaped}"`;
 }
 
-/** Print a value as JSON and a newline: indented for a person on a TTY, compact for programs. */
+/**
+ * Print a value as JSON and a newline: indented for a person on a TTY, compact for programs.
+ * Written in pieces (json-chunks.ts): a report may list 900,000 paths.
+ */
 export function writeJson(out: Output, value: unknown): void {
-  out.stdout.write(`${JSON.stringify(value, null, out.stdout.isTTY ? 2 : undefined)}\n`);
+  for (const piece of jsonChunks(value, out.stdout.isTTY ? 2 : 0)) out.stdout.write(piece);
+  out.stdout.write('\n');
 }
 
 /** One plain `diffship: warning: …` line on stderr. */
