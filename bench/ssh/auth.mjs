@@ -5,6 +5,9 @@
 // to B (only the changed files get a new mtime, so rsync's quick check finds
 // them). Issue 13's target: ≤ 1.0× rsync at 50,000 files.
 //
+// `--auth-strays N`: N strays in place of 20 (past 20, 1,000 to a folder under junk/), for an
+// authoritative deploy that deletes many over SSH; diffship's peak RSS is reported (its VmHWM).
+//
 // `--before <dir>`: also time the diffship of another build (a checkout of an
 // older commit, built with `npm run build`), alternated with the others in the
 // same rounds, for before/after figures on the same machine state.
@@ -15,13 +18,14 @@
 // with release B (strays gone), so a tool that did less stops the benchmark.
 import os from 'node:os';
 import path from 'node:path';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import {
   assertTree,
   checkout,
   cli,
   fastImportRepo,
   median,
+  peakRssPreload,
   ratio,
   run,
   switchCheckout,
@@ -31,10 +35,8 @@ import {
 import { sshTargetLines } from './sshd.mjs';
 
 const CHANGED = 20;
-const STRAYS = 20;
-
 /** Runs the case and prints its line; `sshd` from bench/ssh/sshd.mjs. */
-export function authCase({ sshd, work, runs, files, before }) {
+export function authCase({ sshd, work, runs, files, before, strays: STRAYS = 20 }) {
   const base = path.join(os.tmpdir(), `diffship-bench-ssh-auth-v1-${files}`);
   const repo = path.join(base, 'repo');
   const pathOf = (i) => `app/m${String(i % 100).padStart(2, '0')}/f${String(i).padStart(6, '0')}.txt`;
@@ -72,19 +74,29 @@ export function authCase({ sshd, work, runs, files, before }) {
     );
     return cwd;
   };
+  const preload = peakRssPreload(dir);
+  const rssFile = path.join(dir, 'node-rss');
   const deploy = (tool, target, to) => [
     process.execPath,
-    [clis[tool], 'deploy', '--to', to, '--repo', repo, '--no-progress'],
-    { cwd: `${target}.ws` },
+    ['--require', preload, clis[tool], 'deploy', '--to', to, '--repo', repo, '--no-progress'],
+    { cwd: `${target}.ws`, env: { ...process.env, BENCH_RSS_FILE: rssFile } },
   ];
+  const peaks = Object.fromEntries(Object.keys(clis).map((t) => [t, []]));
   const rsync = (target) => [
     'rsync',
     ['-a', '--delete', '-e', `ssh ${sshd.sshArgs.join(' ')}`, `${co}/`, `${host}:${target}/`],
   ];
   const addStrays = (target) => {
     mkdirSync(path.join(target, 'junk'), { recursive: true });
-    for (let s = 0; s < STRAYS; s++)
-      writeFileSync(path.join(target, s % 2 ? 'junk' : 'app/m07', `stray-${s}.txt`), `stray ${s}\n`);
+    if (STRAYS <= 20)
+      for (let s = 0; s < STRAYS; s++)
+        writeFileSync(path.join(target, s % 2 ? 'junk' : 'app/m07', `stray-${s}.txt`), `stray ${s}\n`);
+    else
+      for (let s = 0; s < STRAYS; s++) {
+        const folder = path.join(target, 'junk', `d${Math.floor(s / 1000)}`);
+        if (s % 1000 === 0) mkdirSync(folder);
+        writeFileSync(path.join(folder, `s${s % 1000}`), '');
+      }
   };
 
   const times = Object.fromEntries(tools.map((t) => [t, []]));
@@ -111,6 +123,7 @@ export function authCase({ sshd, work, runs, files, before }) {
       const ms = timeOnce(...(tool === 'rsync' ? rsync(target) : deploy(tool, target, 'B')));
       assertTree(`authoritative update, ${tool}`, target, releaseB);
       if (r >= 0) times[tool].push(ms);
+      if (r >= 0 && tool !== 'rsync') peaks[tool].push(Number(readFileSync(rssFile, 'utf8')) / 1024);
     }
     switchCheckout(repo, co, 'B', 'A');
     for (const tool of tools) {
@@ -124,11 +137,11 @@ export function authCase({ sshd, work, runs, files, before }) {
   const lines = [
     `authoritative update over ssh (${files} files, ${CHANGED} changed, ${STRAYS} strays), ${runs} runs each, median wall time (load ${os.loadavg()[0].toFixed(2)}):`,
     `  rsync -a --delete -e ssh ${fmt(times.rsync)}`,
-    `  diffship ${fmt(times.diffship)}, ratio ${ratio(median(times.diffship), median(times.rsync))}× (goal ≤ 1.0×)`,
+    `  diffship ${fmt(times.diffship)}, ratio ${ratio(median(times.diffship), median(times.rsync))}× (goal ≤ 1.0×), node peak RSS ${Math.max(...peaks.diffship).toFixed(0)} MiB`,
   ];
   if (before)
     lines.push(
-      `  diffship before (${before}) ${fmt(times.before)}, ratio ${ratio(median(times.before), median(times.rsync))}×`,
+      `  diffship before (${before}) ${fmt(times.before)}, ratio ${ratio(median(times.before), median(times.rsync))}×, node peak RSS ${Math.max(...peaks.before).toFixed(0)} MiB`,
     );
   lines.push(
     `  (setup, first deploy of ${files} files: rsync -a ${fmt(firsts.rsync)}, diffship ${fmt(firsts.diffship)}${before ? `, before ${fmt(firsts.before)}` : ''})`,

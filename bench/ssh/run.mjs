@@ -43,7 +43,7 @@
 //    old file on the host) and `scp`. diffship checks the old file for drift by its stat
 //    (the manifest's stat cache), so it reads none of it.
 // 4. `--only auth` (not run otherwise): authoritative mode, 20 changes and 20 strays into a
-//    20,000-file target (`--auth-files N`) against `rsync -a --delete -e ssh`; `--before <dir>`
+//    20,000-file target (`--auth-files N`, `--auth-strays N`) against `rsync -a --delete -e ssh`; `--before <dir>`
 //    also times another build of diffship in the same rounds. See bench/ssh/auth.mjs.
 //
 // rsync copies from a checkout (what a CI job has on disk), switched from A to B
@@ -144,7 +144,14 @@ try {
 
   if (only === 'auth') {
     const before = args.includes('--before') ? path.resolve(args[args.indexOf('--before') + 1]) : null;
-    authCase({ sshd, work, runs, files: option('--auth-files', 20_000), before });
+    authCase({
+      sshd,
+      work,
+      runs,
+      files: option('--auth-files', 20_000),
+      before,
+      strays: option('--auth-strays', 20),
+    });
   } else if (only === 'bigupdate') bigUpdate();
   else {
     if (only !== 'big') await smallCases();
