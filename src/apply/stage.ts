@@ -121,7 +121,7 @@ function startBackup(
   return { backup, touched: touched.length };
 }
 
-/** The writes then the deletes, as one list read when asked (an authoritative plan's strays are a view too). */
+/** The writes then the deletes as one list read when asked, not a copy (the strays' deletes are a view). */
 function both(writes: readonly WriteOp[], deletes: readonly DeleteOp[]): ReadonlyArray<WriteOp | DeleteOp> {
   const write = indexReader(writes);
   const del = indexReader(deletes);

@@ -24,7 +24,8 @@ export function listedTable(list: readonly unknown[]): ListedFiles | null {
 
 /**
  * Item `i` of `list` without a key string: a listing view's file made from its table, another
- * view's item from its source (array-view.ts), else the array's item. For the readers that go through every file by index (staging, backup, commit).
+ * view's item from its source (array-view.ts), else the array's item. For the readers that go
+ * through every file by index (staging, backup, commit).
  */
 export function indexReader<T>(list: readonly T[]): (i: number) => T {
   const table = tables.get(list);

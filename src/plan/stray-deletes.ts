@@ -1,8 +1,8 @@
 /**
  * An authoritative plan's deletes (and `changes.deleted`) with its strays: the other items,
  * sorted, and the strays' paths (observed-entries.ts; many kept as a column), merged in byte
- * order when read. Each stray's item is made when read (arrayView): 900,000 strays hold no `DeleteOp`
- * nor a second array of their paths. A write to the list makes it a plain array.
+ * order when read. Each stray's item is made when read (arrayView): 900,000 strays hold no
+ * `DeleteOp` nor a second array of their paths. A write to the list makes it a plain array.
  */
 import { arrayView } from '../array-view.js';
 import { byteOrder } from '../byte-order.js';
