@@ -80,12 +80,20 @@ export async function takeBackup(
   // deploy of 50,000 files skips 50,000 of them), and no entry object: it is written as "remove".
   const newDirs = new Set(createdDirs);
   // Their indices as 4 bytes each outside the heap (900,000 strays deleted: an array of numbers
-  // grown by push was 10 MB of heap, and mapLimit's results 7 MB more, for the whole phase).
-  const indices = new Uint32Array(ops.length);
+  // grown by push was 10 MB of heap, and mapLimit's results 7 MB more, for the whole phase),
+  // grown as they come: a first deploy's paths are nearly all in new folders.
+  let indices = new Uint32Array(Math.min(ops.length, 1024));
   let count = 0;
   let k = 0;
   for (const { path } of ops) {
-    if (!newDirs.has(posix.dirname(path))) indices[count++] = k;
+    if (!newDirs.has(posix.dirname(path))) {
+      if (count === indices.length) {
+        const more = new Uint32Array(Math.min(ops.length, indices.length * 2));
+        more.set(indices);
+        indices = more;
+      }
+      indices[count++] = k;
+    }
     k++;
   }
   const existing = indices.subarray(0, count);
