@@ -4,7 +4,8 @@
  * name holds a character past U+FFFF (a surrogate pair sorts below
  * U+E000–U+FFFF in UTF-16): only then are the encoded bytes compared.
  */
-const SURROGATE = /[\uD800-\uDFFF]/;
+/** A UTF-16 surrogate: a character past U+FFFF, where JS string order and byte order differ. */
+export const SURROGATE = /[\uD800-\uDFFF]/;
 
 /** Compare two paths in byte order of their UTF-8 encodings, for `Array.prototype.sort`. */
 export function byteOrder(a: string, b: string): number {

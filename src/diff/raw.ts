@@ -12,6 +12,7 @@
  * valid UTF-8 and keep their bytes.
  */
 import { GitError } from '../errors.js';
+import { SURROGATE } from '../byte-order.js';
 
 /** One record of git's raw diff. */
 export interface RawEntry {
@@ -203,8 +204,6 @@ interface FieldReader {
   /** The whole output decoded, when it is valid UTF-8 (undefined: read field by field). */
   readonly text: string | undefined;
 }
-
-const SURROGATE = /[\uD800-\uDFFF]/;
 
 /**
  * Decode once and cut at each NUL (UTF-8 never has a 0x00 inside a character).

@@ -23,7 +23,7 @@ import { stateWrittenNs } from '../apply/manifest.js';
 import { manifestCursor } from '../apply/stored-manifest.js';
 import type { ManifestCursor, ManifestLines } from '../apply/manifest-lines.js';
 import { statText } from '../apply/manifest-text.js';
-import { byteOrder } from '../byte-order.js';
+import { byteOrder, SURROGATE } from '../byte-order.js';
 import { ObservedEntries } from '../plan/observed-entries.js';
 import type { LossySuspects } from './lossy-names.js';
 
@@ -72,8 +72,6 @@ export interface MergeCache {
   manifest: Manifest | null | undefined;
   statePath: string;
 }
-
-const SURROGATE = /[\ud800-\udfff]/;
 
 /** Exact lstats asked for at a time: bounded memory, and one SSH request per thousand. */
 const STAT_BATCH = 4096;

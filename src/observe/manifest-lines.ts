@@ -7,7 +7,7 @@
 import { BadLine, linePath, stateError } from '../apply/manifest-text.js';
 import { manifestChunks } from '../apply/manifest-chunks.js';
 import { bufferSource } from '../apply/manifest-source.js';
-import { byteOrder } from '../byte-order.js';
+import { byteOrder, SURROGATE } from '../byte-order.js';
 
 export interface ManifestLine {
   path: string;
@@ -16,8 +16,6 @@ export interface ManifestLine {
   /** The path is written as a JSON string (an odd name): the file helper never matches it. */
   quoted: boolean;
 }
-
-const SURROGATE = /[\ud800-\udfff]/;
 
 /** @throws DiffshipError E_STATE naming `where` and the first bad line, when reached. */
 export function* manifestLines(data: Buffer, where: string): Generator<ManifestLine, undefined> {

@@ -27,6 +27,7 @@ import type { LossySuspects } from './lossy-names.js';
 import { keepUncompared, type AuthoritativeView, type ReleaseEntry } from './authoritative-merge.js';
 import { ObservedEntries } from '../plan/observed-entries.js';
 import { manifestLines, type ManifestLine } from './manifest-lines.js';
+import { byteOrder } from '../byte-order.js';
 
 /** A look under way: its answer, and the entries it sent (parallel arrays, few). */
 export interface Look {
@@ -135,15 +136,8 @@ export async function mergeLook(
   return view;
 }
 
-const before = (a: string, b: string): boolean => byteLess(a, b);
-
-const SURROGATE = /[\ud800-\udfff]/;
-
 /** a < b in byte order of UTF-8 (string order unless a surrogate is involved). */
-function byteLess(a: string, b: string): boolean {
-  if (!SURROGATE.test(a) && !SURROGATE.test(b)) return a < b;
-  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8')) < 0;
-}
+const before = (a: string, b: string): boolean => byteOrder(a, b) < 0;
 
 /** An entry the look sent: its type (and for a file or link, its stat: hashed when compared). */
 function sent(

@@ -8,11 +8,8 @@
  * strays planned at 241 MiB. Here a stray is its path and one array slot until the plan takes
  * them into its deletes (stray-deletes.ts: many go into a path column, no string each).
  */
-import { byteOrder, sortPaths } from '../byte-order.js';
+import { byteOrder, sortPaths, SURROGATE } from '../byte-order.js';
 import type { Observed } from './types.js';
-
-/** A character past U+FFFF: where JS string order and byte order differ (byte-order.ts). */
-const SURROGATE = /[\uD800-\uDFFF]/;
 
 /** What the walk alone says of a file. */
 const TYPE_ONLY_FILE: Observed = Object.freeze({ type: 'file', blob: null, mode: 0 });
