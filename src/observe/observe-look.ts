@@ -13,7 +13,7 @@
  * hostile input (manifest-text.ts), as is every line nobody vouches for.
  */
 import type { EntryType } from '../entry-type.js';
-import type { FileStat, Manifest } from '../plan/manifest-types.js';
+import type { Manifest } from '../plan/manifest-types.js';
 import type { Observed } from '../plan/types.js';
 import { holds } from '../plan/context.js';
 import { typeFromMode } from '../transport/walk.js';
@@ -28,13 +28,15 @@ import { keepUncompared, type AuthoritativeView, type ReleaseEntry } from './aut
 import { ObservedEntries } from '../plan/observed-entries.js';
 import { manifestLines, type ManifestLine } from './manifest-lines.js';
 import { byteOrder } from '../byte-order.js';
+import { LookStats } from './look-stats.js';
 
-/** A look under way: its answer, and the entries it sent (parallel arrays, few). */
+/** A look under way: its answer, and the entries it sent (in parallel: strays may be many). */
 export interface Look {
   done: Promise<UnmatchedWalk | null>;
   paths: string[];
   types: EntryType[];
-  stats: Array<FileStat | null>;
+  /** Each entry's stat, as text until the merge asks for it (look-stats.ts). */
+  stats: LookStats;
   manifest: Buffer;
   ref: ManifestRef;
   idLength: number;
@@ -58,7 +60,7 @@ export function startLook(target: ObserveTarget, state: Recorded | null): Look |
   const look: Omit<Look, 'done'> = {
     paths: [],
     types: [],
-    stats: [],
+    stats: new LookStats(),
     manifest: manifestBytes(state.manifest),
     ref,
     idLength: state.release.length === 64 ? 64 : 40,
@@ -115,7 +117,7 @@ export async function mergeLook(
       if (walked >= 0) {
         suspects.see(p);
         if (l) parseLine(l.text, look.idLength); // checked, though the walk's stat decides
-        sent(view, p, file, look.types[walked]!, look.stats[walked]!, named, typeOnly);
+        sent(view, p, file, look.types[walked]!, look.stats, walked, named, typeOnly);
       } else if (l && !l.quoted && !missing.has(p)) {
         matched++;
         unsent(view, p, file, l, look.idLength, named, typeOnly);
@@ -145,11 +147,14 @@ function sent(
   path: string,
   file: ReleaseEntry | undefined,
   type: EntryType,
-  stat: FileStat | null,
+  stats: LookStats,
+  i: number,
   named: ReadonlySet<string>,
   typeOnly: Readonly<Record<EntryType, Observed>>,
 ): void {
-  if (stat !== null && (file !== undefined || named.has(path))) {
+  // A stray's stat is never read: it is deleted whatever it holds.
+  const stat = file !== undefined || named.has(path) ? stats.get(i) : null;
+  if (stat !== null) {
     view.observed.set(path, { type, blob: null, mode: stat.mode & 0o7777 });
     view.toHash.push(path);
     // Hashed once: a file found to hold its release blob gets this stat in the next manifest.

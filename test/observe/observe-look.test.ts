@@ -10,6 +10,7 @@ import type { FileStat } from '../../src/plan/manifest-types.js';
 import type { Observed } from '../../src/plan/types.js';
 import { mergeLook, type Look } from '../../src/observe/observe-look.js';
 import { LossySuspects } from '../../src/observe/lossy-names.js';
+import { LookStats } from '../../src/observe/look-stats.js';
 import { formatManifest } from '../../src/apply/manifest-text.js';
 import type { UnmatchedWalk } from '../../src/transport/transport.js';
 
@@ -29,6 +30,12 @@ const TYPE_ONLY: Record<EntryType, Observed> = {
   other: { type: 'other', blob: null, mode: 0 },
 };
 
+function statsOf(stats: Array<FileStat | null>): LookStats {
+  const column = new LookStats();
+  for (const s of stats) column.push(s);
+  return column;
+}
+
 function look(
   text: string,
   sent: Array<[string, EntryType, FileStat | null]>,
@@ -39,7 +46,7 @@ function look(
     done: Promise.resolve({ missing: [], matched: 0, sha256: ref.sha256, size: ref.size, ...answer }),
     paths: sent.map((s) => s[0]),
     types: sent.map((s) => s[1]),
-    stats: sent.map((s) => s[2]),
+    stats: statsOf(sent.map((s) => s[2])),
     manifest: Buffer.from(text),
     ref,
     idLength: 40,
