@@ -86,6 +86,8 @@ export type {
   ExecOptions,
   ExecResult,
   HashOptions,
+  KeepItem,
+  Kept,
   Transport,
   WalkEntry,
   WalkOptions,

@@ -22,14 +22,10 @@ import { DiffshipError } from '../errors.js';
 import { metadataConcurrency } from './in-flight.js';
 import { inOrderWith } from './in-order.js';
 import { indexReader } from '../diff/listing-view.js';
+import { keepAll, restoreMode, type BackupEntry, type RestoreEntry } from './backup-keep.js';
 
 /** How many backups a target keeps (SPEC §3). */
 export const KEEP_BACKUPS = 3;
-
-type RestoreEntry =
-  | { path: string; action: 'restore'; type: 'file'; mode: number; file: string }
-  | { path: string; action: 'restore'; type: 'symlink'; linkTarget: string };
-type BackupEntry = { path: string; action: 'remove' } | RestoreEntry;
 
 export interface BackupManifest {
   version: 1;
@@ -109,15 +105,16 @@ export async function takeBackup(
   const manifestFile = previousState?.manifestFile;
   const settled = await made.before(
     Promise.allSettled([
-      forEachLimit(existing, metadataConcurrency(t, concurrency), async (i) => {
-        const { path } = op(i);
-        const e = await backupEntry(t, dir, path, i, more.expected?.has(path) === true);
-        if (e.action === 'remove') return;
-        if (e.type === 'file') held[i] = e.mode + 1;
-        else {
-          held[i] = LINK;
-          linkTexts.set(i, e.linkTarget);
-        }
+      keepAll(t, dir, existing, metadataConcurrency(t, concurrency), (i) => op(i).path, {
+        expected: (path) => more.expected?.has(path) === true,
+        held: (i, e) => {
+          if (e.action === 'remove') return;
+          if (e.type === 'file') held[i] = e.mode + 1;
+          else {
+            held[i] = LINK;
+            linkTexts.set(i, e.linkTarget);
+          }
+        },
       }),
       manifestFile ? keepInBackup(t, l, deployId, manifestFile) : undefined,
     ]),
@@ -182,39 +179,6 @@ function* backupJson(
   yield Buffer.from(`${count === 0 ? '' : '\n  '}]${shell.slice(at + marker.length)}\n`);
 }
 
-/** The backup of one path that may exist: its link text, or its file hard-linked (copied) to `files/<i>`. */
-async function backupEntry(
-  t: Transport,
-  dir: string,
-  path: string,
-  i: number,
-  expected: boolean,
-): Promise<BackupEntry> {
-  const file = `files/${i}`;
-  const kept = `${dir}/${file}`;
-  // A hard link is free and keeps the old bytes: the deploy renames a new inode over the path. For
-  // a file the plan saw there (`expected`) it is asked with the lstat, not after it (over SSH in the
-  // same turn: one wait for the host fewer); the lstat decides what counts. Of anything but a file
-  // (a link's own inode) it is removed again. undefined: not asked; null: failed, the lstat tells.
-  const [entry, linked] = await Promise.all([
-    t.lstat(path),
-    expected ? t.link(path, kept).catch(() => null) : undefined,
-  ]);
-  if (entry === null || entry.type === 'dir' || entry.type === 'symlink') {
-    const [linkTarget] = await Promise.all([
-      entry?.type === 'symlink' ? t.readlink(path) : undefined,
-      linked ? t.unlink(kept) : undefined,
-    ]);
-    if (linkTarget === undefined) return { path, action: 'remove' };
-    return { path, action: 'restore', type: 'symlink', linkTarget };
-  }
-  // A file not linked yet, or the link failed on: asked (again) alone, its own error the one told.
-  if (linked === undefined || linked === null ? !(await t.link(path, kept)) : !linked) {
-    await copyOnTarget(t, path, kept, restoreMode(entry.mode), { sync: false });
-  }
-  return { path, action: 'restore', type: 'file', mode: entry.mode & 0o777, file };
-}
-
 export async function readBackup(t: Transport, l: Layout, deployId: string): Promise<BackupManifest | null> {
   const file = manifestPath(l, deployId);
   const raw = await readJson<unknown>(t, file);
@@ -263,14 +227,6 @@ export async function backupsOnTarget(
   // A set: the folders are the target's, as many as anyone planted there.
   const whole = new Set(complete);
   return { complete, incomplete: folders.filter((name) => !whole.has(name)) };
-}
-
-/**
- * The mode a restored file gets: permission bits only, never setuid, setgid or
- * sticky, and no group or world write (a release can hold only 0644 and 0755).
- */
-function restoreMode(recorded: number): number {
-  return recorded & 0o755;
 }
 
 /** Put every path of the backup back as it was. Safe to run again after a crash. */

@@ -27,6 +27,8 @@ const WRITES: ReadonlySet<PropertyKey> = new Set<keyof Transport>([
   'rmdir',
   'removeTree',
   'unlinkThenRemoveTree',
+  'keepMany',
+  'removeMany',
 ]);
 
 /**

@@ -13,6 +13,22 @@ import type { HashAlgorithm } from '../diff/blob.js';
 import type { EntryType } from '../entry-type.js';
 import type { FileStat } from '../plan/manifest-types.js';
 
+/**
+ * What a keepMany found at a path: a file's st_mode, linked or not (a host without hard
+ * links there: the caller copies it).
+ */
+export type Kept =
+  | { kind: 'none' }
+  | { kind: 'dir' }
+  | { kind: 'symlink'; linkTarget: string }
+  | { kind: 'file'; mode: number; linked: boolean };
+
+/** A path to keep, and the name of its backup link in keepMany's folder. */
+export interface KeepItem {
+  readonly path: string;
+  readonly name: string;
+}
+
 export type { EntryType };
 
 export interface Entry {
@@ -485,6 +501,19 @@ export interface Transport {
    * failure thrown as theirs. Absent: the caller awaits one, then the other.
    */
   unlinkThenRemoveTree?(rel: string, tree: string): Promise<void>;
+  /**
+   * Back up many paths into the folder `dir` at once (one record over SSH: an authoritative
+   * deploy deleting 200,000 strays): for each, its lstat and, for a file (anything but a folder
+   * or a link), a hard link at `${dir}/${name}`; a link's text. null: not here (the caller goes
+   * path by path: lstat, link). Optional.
+   */
+  keepMany?(dir: string, items: readonly KeepItem[]): Promise<Kept[] | null>;
+  /**
+   * Remove many paths at once, as removeTree() removes one (a file or a link unlinked, a
+   * folder with all it holds, nothing there is fine): one record over SSH. false: not here
+   * (the caller goes path by path). Throws for the first path the host could not remove. Optional.
+   */
+  removeMany?(rels: readonly string[]): Promise<boolean>;
   /**
    * statExact of many paths in one go (one request per batch over SSH; missing
    * paths map to null). Resolves null when the transport takes no exact stat

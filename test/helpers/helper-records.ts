@@ -20,13 +20,6 @@ export interface Sent {
   answeredAs?: number;
 }
 
-/**
- * Whether `b` went out before the host answered `a`: did not wait for it. A record batched for
- * the next turn (lstats: helper-lstat.ts) may count an answer read in the same poll, so records
- * of one turn can differ in answersBefore; this holds either way.
- */
-export const sentBefore = (b: Sent, a: Sent) => a.answeredAs === undefined || b.answersBefore < a.answeredAs;
-
 /** Records what goes to the helper; `swap` may change a record before it is sent. */
 export function watched(
   t: SshTransport,

@@ -59,7 +59,7 @@ export function loadSsh2(): Promise<Ssh2> {
 type Auth = Pick<ConnectConfig, 'privateKey' | 'passphrase' | 'agent'>;
 
 /** Key text (from private-key or identity-file), passphrase and agent, checked before any connection. */
-export async function credentials(ssh2: Ssh2, o: SshOptions, conn: SshConnection): Promise<Auth> {
+async function credentials(ssh2: Ssh2, o: SshOptions, conn: SshConnection): Promise<Auth> {
   let key = o.privateKey;
   let source = 'private-key';
   if (!key && o.identityFile) {
@@ -101,7 +101,7 @@ interface KnownHosts {
 }
 
 /** known-hosts as given, or else OpenSSH's defaults: ~/.ssh/known_hosts and /etc/ssh/ssh_known_hosts. */
-export async function loadKnownHosts(o: SshOptions): Promise<KnownHosts> {
+async function loadKnownHosts(o: SshOptions): Promise<KnownHosts> {
   if (o.knownHosts !== undefined) return { lines: parseKnownHosts(o.knownHosts), source: 'known-hosts' };
   const files = [path.join(os.homedir(), '.ssh', 'known_hosts'), '/etc/ssh/ssh_known_hosts'];
   const texts = await Promise.all(files.map((f) => readLocalFile(f, 'utf8').catch(() => '')));
@@ -118,6 +118,18 @@ export interface DialSettings {
   knownHosts: KnownHosts;
   options: SshOptions;
   tuning: Pick<SshTuning, 'keepaliveIntervalMs' | 'keepaliveCountMax'>;
+}
+
+/** What dial needs, loaded (the key or agent, the known hosts), with ssh2 itself (loadSsh2). */
+export async function dialSettings(
+  ssh2: Ssh2,
+  options: SshOptions,
+  conn: SshConnection,
+  tuning: DialSettings['tuning'],
+): Promise<DialSettings> {
+  const auth = await credentials(ssh2, options, conn);
+  const knownHosts = await loadKnownHosts(options);
+  return { ssh2, auth, knownHosts, options, tuning };
 }
 
 /**

@@ -5,6 +5,7 @@ import { OP_SCAN, OP_STATS, PERL_SCAN, PERL_SCAN_DISPATCH } from './scan-protoco
 import { OP_LOOK, PERL_LOOK, PERL_LOOK_DISPATCH } from './look-protocol.js';
 import { OP_PATCH, PERL_PATCH, PERL_PATCH_DISPATCH } from './patch-protocol.js';
 import { OP_BULK_WRITE, PERL_BULK, PERL_BULK_DISPATCH } from './bulk-write-protocol.js';
+import { OP_KEEP_MANY, OP_REMOVE_MANY, PERL_MANY, PERL_MANY_DISPATCH } from './many-ops-protocol.js';
 import { OP_READ, PERL_READ_DISPATCH } from './read-protocol.js';
 import { OP_COPY, PERL_COPY_DISPATCH } from './copy-protocol.js';
 import {
@@ -160,7 +161,9 @@ export type Op =
   | typeof OP_CHMOD
   | typeof OP_READ
   | typeof OP_COPY
-  | typeof OP_BULK_WRITE;
+  | typeof OP_BULK_WRITE
+  | typeof OP_KEEP_MANY
+  | typeof OP_REMOVE_MANY;
 /**
  * In a record's op: run it only if the record right before it on the channel succeeded, else
  * answer ECANCELED (its data still read off the stream). Records sent in one synchronous turn
@@ -272,9 +275,10 @@ const PERL = [
   PERL_PATCH,
   PERL_ROOT,
   PERL_BULK,
+  PERL_MANY,
   // Ops that need neither IO::Handle nor Digest::SHA: chdir, peek, mkdir, list, rename, link,
-  // unlink, rmtree, release, and ops 21-25 (root, rmdir, symlink, readlink, chmod).
-  'my %PLAIN = map { $_ => 1 } (2, 3, 5, 6, 8, 9, 10, 11, 15, 21, 22, 23, 24, 25);',
+  // unlink, rmtree, release, ops 21-25 (root, rmdir, symlink, readlink, chmod), 31-32 (many).
+  'my %PLAIN = map { $_ => 1 } (2, 3, 5, 6, 8, 9, 10, 11, 15, 21, 22, 23, 24, 25, 31, 32);',
   // A chained record (CHAIN_FLAG) runs only if the record right before it succeeded.
   'my $failed = 0;',
   'while (1) {',
@@ -358,6 +362,7 @@ const PERL = [
   PERL_READ_DISPATCH,
   PERL_COPY_DISPATCH,
   PERL_BULK_DISPATCH,
+  PERL_MANY_DISPATCH,
   '  } else { exit 4; }',
   '  $failed = substr($answer, 0, 4) eq "err ";',
   '  $out .= "$id $answer\\n";',

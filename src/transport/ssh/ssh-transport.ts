@@ -1,16 +1,7 @@
 import type { SshOptions } from '../../config/types.js';
 import { silentLogger, type Logger } from '../../log.js';
 import { parseProxyJump } from './proxy-jump.js';
-import {
-  credentials,
-  dial,
-  loadKnownHosts,
-  loadSsh2,
-  openSftp,
-  keepsConnection,
-  resolveRoot,
-  type DialSettings,
-} from './connect.js';
+import { dial, dialSettings, loadSsh2, openSftp, keepsConnection, resolveRoot } from './connect.js';
 import { EarlySocket } from './early-socket.js';
 import { readWithHelper } from './helper-read.js';
 import { spoolWithHelper } from './helper-spool.js';
@@ -34,6 +25,7 @@ import { renameAllWithHelper } from './rename-all.js';
 import { unlinkThenRemove } from './remove-remote.js';
 import { lookWithHelper } from './look.js';
 import { patchWithHelper } from './helper-patch.js';
+import { keepManyWithHelper, removeManyWithHelper } from './many-ops.js';
 import type { FileStat } from '../../plan/manifest-types.js';
 import type {
   ByteSource,
@@ -44,6 +36,8 @@ import type {
   ExecResult,
   ConnectOptions,
   HashOptions,
+  Kept,
+  KeepItem,
   OpenedFile,
   Peeked,
   PatchCheck,
@@ -147,16 +141,12 @@ export class SshTransport implements Transport {
     const jumps = this.options.proxyJump ? parseProxyJump(this.options.proxyJump) : [];
     const tcp = new EarlySocket(jumps[0]?.host ?? this.options.host, jumps[0]?.port ?? this.options.port);
     await tcp.dialled();
-    let settings: DialSettings;
-    try {
-      const ssh2 = await loadSsh2();
-      const auth = await credentials(ssh2, this.options, this.conn);
-      const knownHosts = await loadKnownHosts(this.options);
-      settings = { ssh2, auth, knownHosts, options: this.options, tuning: this.tuning };
-    } catch (error) {
-      tcp.drop();
-      throw error;
-    }
+    const settings = await loadSsh2()
+      .then((ssh2) => dialSettings(ssh2, this.options, this.conn, this.tuning))
+      .catch((error: unknown) => {
+        tcp.drop();
+        throw error;
+      });
     if (!this.options.strictHostKey)
       this.log.warn(`ssh: host keys are not checked for ${this.description} (strict-host-key: false)`);
     try {
@@ -393,6 +383,15 @@ export class SshTransport implements Transport {
 
   rmdir(rel: string): Promise<boolean> {
     return this.ahead.changing([rel], () => this.files.rmdir(rel));
+  }
+
+  keepMany(dir: string, items: readonly KeepItem[]): Promise<Kept[] | null> {
+    const links = items.map((i) => `${dir}/${i.name}`);
+    return this.ahead.changing(links, () => keepManyWithHelper(this.conn, this.ops, dir, items));
+  }
+
+  removeMany(rels: readonly string[]): Promise<boolean> {
+    return this.ahead.changing(rels, () => removeManyWithHelper(this.conn, this.ops, rels));
   }
 
   removeTree(rel: string): Promise<void> {

@@ -21,9 +21,10 @@ import { OP_BULK_WRITE } from '../../../src/transport/ssh/bulk-write-protocol.js
 import { startSshd, type Sshd } from '../../helpers/sshd.js';
 import { snapshot, type Tree } from '../../helpers/repo.js';
 import { deploy, setup as sharedSetup, stagingLeft } from '../../helpers/staged-tree.js';
-import { PUBLISHED_BEFORE, sentBefore, watched } from '../../helpers/helper-records.js';
+import { PUBLISHED_BEFORE, watched } from '../../helpers/helper-records.js';
 import { OP_PATCH } from '../../../src/transport/ssh/patch-protocol.js';
 import { OP_STATS } from '../../../src/transport/ssh/scan-protocol.js';
+import { OP_KEEP_MANY } from '../../../src/transport/ssh/many-ops-protocol.js';
 
 let sshd: Sshd;
 const cleanups: Array<() => void> = [];
@@ -148,7 +149,11 @@ describe('an SSH deploy waits for the host few times', () => {
     const updateSeen = flights(update);
     const records = watched(update);
     const stagingHeld = holdAnswers(update, (op, rel) => op === OP_MKDIR && STAGING.test(rel), OP_BULK_WRITE);
-    const backupHeld = holdAnswers(update, (op, rel) => op === OP_MKDIR && BACKUP_FILES.test(rel), OP_LINK);
+    const backupHeld = holdAnswers(
+      update,
+      (op, rel) => op === OP_MKDIR && BACKUP_FILES.test(rel),
+      OP_KEEP_MANY,
+    );
     await deploy(update, repo.dir, c2);
     expect(snapshot(target, ['.diffship'])).toEqual(snapshot(repo.dir, ['.git']));
     // Before (2026-12-02): 36 and 50. State folders made together, the renames and backup links
@@ -185,27 +190,29 @@ describe('an SSH deploy waits for the host few times', () => {
     });
     expect(write!.rel).toMatch(/^\.diffship\/state\.json\.tmp-/);
     expect(rename).toMatchObject({ chained: true, answersBefore: records[patch]!.answersBefore });
-    // The backup links each replaced file (and the previous manifest) in the turn of the lstats
-    // that decide what counts: not a turn of its own after their answers.
-    const links = records.filter((r) => r.op === OP_LINK);
-    expect(links.filter((r) => r.rel.startsWith('flows/'))).toHaveLength(100);
-    expect(links.some((r) => r.rel.startsWith('.diffship/manifests/'))).toBe(true);
+    // The backup looks at and links the replaced files in one record of many (keep many: an
+    // lstat and a link each on the host), sent with the previous manifest's link: one turn.
+    const keeps = records.filter((r) => r.op === OP_KEEP_MANY);
+    expect(keeps).toHaveLength(1);
+    expect(keeps[0]!.rel.split('\0').filter((p) => p.startsWith('flows/'))).toHaveLength(100);
+    const links = [...keeps, ...records.filter((r) => r.op === OP_LINK)];
+    expect(links.some((r) => r.op === OP_LINK && r.rel.startsWith('.diffship/manifests/'))).toBe(true);
     expect(new Set(links.map((r) => r.answersBefore)).size).toBe(1);
+    const backup = readdirSync(join(target, '.diffship/backups')).sort().at(-1)!;
+    expect(readdirSync(join(target, '.diffship/backups', backup, 'files'))).toHaveLength(100);
     // The staged files and the backup's links go right behind their folders' mkdir, without
     // waiting for its answer (Transport.inOrder: the helper does them in order).
     expect(stagingHeld.outcome()).toBe('sent behind');
     expect(backupHeld.outcome()).toBe('sent behind');
     const mkdirOf = (rel: RegExp) => records.findIndex((r) => r.op === OP_MKDIR && rel.test(r.rel));
     expect(records.findIndex((r) => r.op === OP_BULK_WRITE)).toBeGreaterThan(mkdirOf(STAGING));
-    expect(records.indexOf(links[0]!)).toBeGreaterThan(mkdirOf(BACKUP_FILES));
-    // (The lstats are batched for the next turn: an answer read in the same poll may be counted
-    // between the links and them, so "before their answer" rather than "the same count".)
-    const lstats = records
+    expect(records.indexOf(keeps[0]!)).toBeGreaterThan(mkdirOf(BACKUP_FILES));
+    // The keep record takes the lstats itself: no peek of those paths after the folder's mkdir.
+    const backedUp = new Set(keeps[0]!.rel.split('\0'));
+    const peeked = records
       .slice(mkdirOf(BACKUP_FILES))
-      .find((r) => r.op === OP_PEEK && r.rel.split('\0').includes(links[0]!.rel));
-    expect(lstats).toBeDefined();
-    expect(sentBefore(links[0]!, lstats!)).toBe(true);
-    expect(lstats!.answeredAs).toBeDefined();
+      .filter((r) => r.op === OP_PEEK && r.rel.split('\0').some((p) => backedUp.has(p)));
+    expect(peeked).toEqual([]);
     // The backup's listing goes in the journal's chain: written, renamed, then the journal's
     // write, sync and rename, each run only once the one before it succeeded.
     const listing = records.findIndex(
@@ -275,9 +282,15 @@ describe('an SSH deploy waits for the host few times', () => {
     const records = watched(t);
     await deploy(t, repo.dir, repo.commit(v3));
     expect(snapshot(target, ['.diffship'])).toEqual(snapshot(repo.dir, ['.git']));
-    const linked = records.filter((r) => r.op === OP_LINK && r.rel.startsWith('flows/')).map((r) => r.rel);
-    expect(linked.sort()).toEqual(
+    expect(records.filter((r) => r.op === OP_LINK && r.rel.startsWith('flows/'))).toEqual([]);
+    // One record looks at the replaced files and at the added ones in existing folders (a file may
+    // be in the way there); the host links what it finds: the 5 replaced files, never an addition.
+    const asked = records.filter((r) => r.op === OP_KEEP_MANY).flatMap((r) => r.rel.split('\0'));
+    expect(asked.filter((p) => !p.includes('/added-')).sort()).toEqual(
       Array.from({ length: 5 }, (_, k) => `flows/team-${k}/flow-${k}.xml`).sort(),
     );
+    const backups = readdirSync(join(target, '.diffship/backups')).sort();
+    const files = join(target, '.diffship/backups', backups.at(-1)!, 'files');
+    expect(readdirSync(files)).toHaveLength(5);
   });
 });
