@@ -1,9 +1,10 @@
 /**
  * SshTransport's keepMany and removeMany: many paths backed up or removed in one record of
- * the file helper (many-ops-protocol.ts). null where the helper does not run or ended before
- * answering: the caller then goes path by path (over SFTP), from the same paths; a path done
- * already is found so (nothing there, or its backup link there already: EEXIST is no error
- * of a keep asked again, as the caller's copy of it overwrites it).
+ * the file helper (many-ops-protocol.ts). null (false) where the helper does not run or ended
+ * before answering: the caller then goes path by path (over SFTP), from the same paths. A
+ * path removed already is then found gone; a backup link the ended record had made already
+ * is refused as there (EEXIST), so that deploy fails as on a lost connection, and recovery
+ * takes it from there.
  */
 import { checkRelPath } from '../rel-path.js';
 import type { SshConnection } from './connection.js';
@@ -28,20 +29,13 @@ export async function keepManyWithHelper(
     checkRelPath(path);
     if (!NAME.test(name)) throw new RangeError(`a backup name ${JSON.stringify(name)} is not digits`);
   }
-  const answer = await ask(
-    conn,
-    ops,
-    'back up',
-    items[0]?.path ?? dir,
-    OP_KEEP_MANY,
-    items.map((i) => i.path),
-    {
-      to: [dir, ...items.map((i) => i.name)].join('\0'),
-    },
-  );
+  // A failure of the whole record is the folder's (a link on its path, the lists' lengths).
+  const to = [dir, ...items.map((i) => i.name)].join('\0');
+  const paths = items.map((i) => i.path);
+  const answer = await ask(conn, ops, 'back up into', dir, OP_KEEP_MANY, paths, { to });
   if (answer === null) return null;
   const tokens = parseKeepMany(answer, items.length);
-  if (!tokens) throw conn.fail('back up', items[0]?.path ?? dir, new Error(garbled(answer)));
+  if (!tokens) throw conn.fail('back up into', dir, new Error(garbled(answer)));
   return tokens.map((k, i): Kept => {
     if (k.kind === 'failed')
       throw conn.fail('back up', items[i]!.path, new OpError(k.errno, 'the host could not look at it'));
