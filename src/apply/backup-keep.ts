@@ -7,16 +7,12 @@
 import type { Transport } from '../transport/transport.js';
 import { copyOnTarget } from './target-copy.js';
 import { forEachLimit } from '../pool.js';
+import { MANY_IN_FLIGHT, MANY_PATHS } from './in-flight.js';
 
 export type RestoreEntry =
   | { path: string; action: 'restore'; type: 'file'; mode: number; file: string }
   | { path: string; action: 'restore'; type: 'symlink'; linkTarget: string };
 export type BackupEntry = { path: string; action: 'remove' } | RestoreEntry;
-
-/** Paths in one keepMany (over SSH one record: ~2,048 × 40 bytes). */
-const KEEP_BATCH = 2048;
-/** keepMany records in flight at once: the host runs them in order, this side prepares the next. */
-const BATCHES_IN_FLIGHT = 4;
 
 /**
  * Back up the paths at `indices`: many at once where the transport can (keepMany: an
@@ -39,9 +35,9 @@ export async function keepAll(
   const keepMany = t.keepMany?.bind(t);
   if (!keepMany || indices.length < 2) return forEachLimit(indices, lanes, one);
   const starts: number[] = [];
-  for (let at = 0; at < indices.length; at += KEEP_BATCH) starts.push(at);
-  await forEachLimit(starts, BATCHES_IN_FLIGHT, async (at) => {
-    const some = indices.subarray(at, at + KEEP_BATCH);
+  for (let at = 0; at < indices.length; at += MANY_PATHS) starts.push(at);
+  await forEachLimit(starts, MANY_IN_FLIGHT, async (at) => {
+    const some = indices.subarray(at, at + MANY_PATHS);
     const items = Array.from(some, (i) => ({ path: pathOf(i), name: String(i) }));
     const kept = await keepMany(`${dir}/files`, items);
     if (kept === null) return forEachLimit(some, lanes, one); // not here after all: path by path

@@ -3,6 +3,7 @@ import { forEachLimit } from '../pool.js';
 import type { Transport } from '../transport/transport.js';
 import { pruneEmptyDirs } from './backup.js';
 import { allParents, byDepthDeepestFirst } from './safe-path.js';
+import { MANY_IN_FLIGHT, MANY_PATHS } from './in-flight.js';
 
 /**
  * The plan's deletes but those `replaced` (gone already: files in the way of new folders).
@@ -38,11 +39,6 @@ export async function commitDeletes(
   return asked;
 }
 
-/** Paths in one removeMany (over SSH one record: ~2,048 × 40 bytes). */
-const REMOVE_BATCH = 2048;
-/** removeMany records in flight at once: the host runs them in order, this side prepares the next. */
-const BATCHES_IN_FLIGHT = 4;
-
 /**
  * One depth's paths removed: many at once where the transport can (removeMany: over SSH an
  * lstat and an unlink per path were two records, two promises and two answers each), else
@@ -57,8 +53,8 @@ async function removeLevel(t: Transport, level: readonly string[], lanes: number
   const removeMany = t.removeMany?.bind(t);
   if (!removeMany || level.length < 2) return forEachLimit(level, lanes, one);
   const batches: string[][] = [];
-  for (let at = 0; at < level.length; at += REMOVE_BATCH) batches.push(level.slice(at, at + REMOVE_BATCH));
-  await forEachLimit(batches, BATCHES_IN_FLIGHT, async (some) => {
+  for (let at = 0; at < level.length; at += MANY_PATHS) batches.push(level.slice(at, at + MANY_PATHS));
+  await forEachLimit(batches, MANY_IN_FLIGHT, async (some) => {
     if (!(await removeMany(some))) await forEachLimit(some, lanes, one); // not here after all
   });
 }

@@ -12,3 +12,11 @@ const SSH_RECORDS = 1024;
 export function metadataConcurrency(t: Transport, concurrency: number): number {
   return t.kind === 'ssh' ? Math.max(concurrency, SSH_RECORDS) : concurrency;
 }
+
+/**
+ * Paths in one keepMany or removeMany (the transport's many-path calls: over SSH one record of
+ * ~2,048 × 40 bytes), and how many such calls go at once: the host runs them in order, this
+ * side prepares the next.
+ */
+export const MANY_PATHS = 2048;
+export const MANY_IN_FLIGHT = 4;

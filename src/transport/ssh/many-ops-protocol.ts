@@ -23,9 +23,8 @@
 export const OP_KEEP_MANY = 31;
 export const OP_REMOVE_MANY = 32;
 
-/** The perl subs; `bulk_parents` (bulk-write-protocol.ts), `small_tree_gone`, `tool` are the helper's own. */
+/** The perl subs; `bulk_parents` (bulk-write-protocol.ts), `errname`, `small_tree_gone`, `tool` are the helper's own. */
 export const PERL_MANY = String.raw`
-sub errname { my ($n) = grep { $!{$_} } keys %!; return $n || "?"; }
 sub keep_many { my ($ps, $q) = @_; my ($dir, @names) = split(/\0/, $q, -1); my (%real, @r); my $i = 0;
   return failure() unless bulk_parents("$dir/x", \%real);
   for my $p (split(/\0/, $ps, -1)) { my $name = $names[$i++];

@@ -219,7 +219,9 @@ const PERL = [
   // hangs the open; only a regular file (EISDIR, EINVAL otherwise). The handle, or undef with $! set.
   'sub open_regular { my $fh; return undef unless parents_real($_[0]) && sysopen($fh, $_[0], O_RDONLY | O_NONBLOCK | $NOFOLLOW);',
   '  return $fh if -f $fh; my $e = -d _ ? Errno::EISDIR() : Errno::EINVAL(); close $fh; $! = $e; return undef; }',
-  'sub failure { my ($name) = grep { $!{$_} } keys %!; my $t = "$!"; $t =~ s/[\\r\\n]+/ /g; return "err " . ($name || "?") . " $t"; }',
+  // The name of $!'s errno (ENOENT), "?" where perl knows none.
+  'sub errname { my ($n) = grep { $!{$_} } keys %!; return $n || "?"; }',
+  'sub failure { my $t = "$!"; $t =~ s/[\\r\\n]+/ /g; return "err " . errname() . " $t"; }',
   // A tool run without a shell: stdin from /dev/null, its output to stderr (stdout carries the answers).
   'sub tool { my $pid = fork(); return 255 << 8 unless defined $pid;',
   '  if (!$pid) { open(STDIN, "<", "/dev/null"); open(STDOUT, ">&", \\*STDERR); exec { $_[0] } @_; exit 127; }',
