@@ -17,6 +17,8 @@
 //    target holds three backups first, as any target deployed a few times does (two untimed
 //    deploys after the first: B, then A again), so the update prunes the oldest, as it would
 //    there; `--fresh` skips them (the update then finds one backup and prunes nothing).
+// 2b. the same release again (B into B: nothing to change), no target of its own: what each
+//    tool costs before it has any work (start, connect, look), beside the update's ratio.
 // Targets: ≤ 1.0× rsync, also with --slow-rc 200. Then one more of each, untimed, for the peak
 // RSS (VmHWM) of diffship's node process (target < 150 MiB).
 //
@@ -166,6 +168,8 @@ try {
 
     const first = { diffship: [], rsync: [], sync: [] };
     const update = { diffship: [], rsync: [], sync: [] };
+    // The same release again, nothing to change: each tool's fixed cost (start, connect, look).
+    const again = { diffship: [], rsync: [] };
     // rsync, then (untimed for "rsync", timed for "rsync + sync") making its files durable on the host.
     // Untimed: diffship's target at A again with three backups (the first deploy's, B's, A's).
     const history = () => {
@@ -199,6 +203,11 @@ try {
         else update.diffship.push(timeOnce(...ds('deploy', '--to', 'B')));
         assertTree(`update, ${tool}`, tool === 'rsync' ? rsyncTarget : dsTarget, releaseB);
       }
+      for (const tool of order) {
+        if (tool === 'rsync') again.rsync.push(timeOnce(...rsync()));
+        else again.diffship.push(timeOnce(...ds('deploy', '--to', 'B')));
+        assertTree(`B again, ${tool}`, tool === 'rsync' ? rsyncTarget : dsTarget, releaseB);
+      }
       switchBoth('B', 'A');
     }
 
@@ -214,7 +223,7 @@ try {
     assertTree('update (RSS run)', dsTarget, releaseB);
     switchBoth('B', 'A');
 
-    if (process.env.BENCH_VERBOSE) console.log(JSON.stringify({ first, update }));
+    if (process.env.BENCH_VERBOSE) console.log(JSON.stringify({ first, update, again }));
     const fmt = (xs) => `${median(xs).toFixed(0)} ms`;
     const spread = (xs) => `${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)}`;
     const load = os.loadavg()[0].toFixed(2);
@@ -227,6 +236,7 @@ try {
         `ssh benchmark — against one OpenSSH sshd on 127.0.0.1${slowRcMs > 0 ? `, every remote shell +${slowRcMs} ms` : ''}${rttMs > 0 ? `, ${rttMs} ms round trip` : ''}${settle > 0 ? `, ${settle} s of settling after deleting the last run's targets` : ''}, ${runs} runs each, median wall time (${os.cpus().length} cores, load ${load}, node ${process.version})`,
         line(`first deploy (${FILES} files of 4 KiB)`, first),
         line(`update (${CHANGED} changed files${fresh ? '' : ', 3 backups on the target'})`, update),
+        `the same release again, nothing to change (each tool's fixed cost: start, connect, look): diffship ${fmt(again.diffship)} [${spread(again.diffship)}], rsync -a -e ssh ${fmt(again.rsync)} [${spread(again.rsync)}], ratio ${ratio(median(again.diffship), median(again.rsync))}×`,
         `peak RSS of diffship's node process (one more run of each, untimed): first deploy ${(firstRss / 1024).toFixed(0)} MiB, update ${(updateRss / 1024).toFixed(0)} MiB (target < 150 MiB)`,
       ].join('\n'),
     );
